@@ -16,6 +16,7 @@ func ptr[T any](v T) *T { return &v }
 // TestRouteAuthorizationMapping checks how apigatewayv2's authorization
 // fields map onto a route's security requirements and back.
 func TestRouteAuthorizationMapping(t *testing.T) {
+	t.Parallel()
 	jwtScheme := json.RawMessage(`{"type":"oauth2","x-amazon-apigateway-authorizer":{"type":"jwt","jwtConfiguration":{"issuer":"https://i","audience":["a"]}}}`)
 	lambdaScheme := json.RawMessage(`{"type":"apiKey","name":"Authorization","in":"header","x-amazon-apigateway-authorizer":{"type":"request","authorizerUri":"function:auth"}}`)
 	jwtID, lambdaID := derivedID("authorizer", "jwt"), derivedID("authorizer", "lambda")
@@ -72,6 +73,7 @@ func TestRouteAuthorizationMapping(t *testing.T) {
 }
 
 func TestParseRouteKey(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		protocol, key, method, path string
 		ok                          bool

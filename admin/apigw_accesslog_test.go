@@ -22,6 +22,7 @@ import (
 // Gateway refuses them), serves a request, finds its line, and removes the
 // settings.
 func TestAccessLogThroughUpdateStage(t *testing.T) {
+	t.Parallel()
 	re := startRelease(t)
 	ctx := context.Background()
 	if _, err := re.ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: aws.String(re.apiID), StageName: aws.String("prod"),
@@ -73,6 +74,7 @@ func TestAccessLogThroughUpdateStage(t *testing.T) {
 // of HTTP APIs; $context.extendedRequestId alone is not enough there) and a
 // directory as destination, with BadRequestException; a preset is taken.
 func TestV2AccessLogNeedsRequestID(t *testing.T) {
+	t.Parallel()
 	e := startV2(t)
 	ctx := t.Context()
 	api := must[*apigatewayv2.CreateApiOutput](t, "CreateApi")(e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("logged"), ProtocolType: "HTTP"}))

@@ -22,6 +22,7 @@ import (
 // being stored to break the stage (500 on every route) and the export (a $ref
 // that does not resolve).
 func TestRestAPIModelReferences(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	ctx := t.Context()
 	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("models")}))
@@ -128,6 +129,7 @@ func deployedMockAPI(t *testing.T, c *cpEnv, name string) string {
 // lacks says the deployment is unknown, as create-stage does, not the stage
 // (which exists).
 func TestUpdateStageUnknownDeployment(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	id := deployedMockAPI(t, c, "stages")
 	for _, path := range []string{"/deploymentId", "/canarySettings/deploymentId"} {
@@ -153,6 +155,7 @@ func TestUpdateStageUnknownDeployment(t *testing.T) {
 // "Invalid mapping expression specified" BadRequestException; declared ones
 // (and the resource's path parameters) are taken.
 func TestIntegrationMappingsMustBeDeclared(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	ctx := t.Context()
 	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("mappings")}))
@@ -219,6 +222,7 @@ func TestIntegrationMappingsMustBeDeclared(t *testing.T) {
 // 404), which the SDKs and CLI read, instead of a plain-text 404 or 405, on both
 // control planes; the routes Portico serves under the same paths still answer.
 func TestUnknownAPIGatewayOperation(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	ctx := t.Context()
 	_, err := c.ag.GetAccount(ctx, &apigateway.GetAccountInput{})
@@ -242,6 +246,7 @@ func TestUnknownAPIGatewayOperation(t *testing.T) {
 // is its creation time, as API Gateway's exports are. On the way, deploying it
 // before it has methods, or integrations, is refused in API Gateway's words.
 func TestAPIVersionOnlyWhenGiven(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	ctx := t.Context()
 	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("v")}))

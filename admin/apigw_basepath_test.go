@@ -22,6 +22,7 @@ const basePathSwagger = `{"swagger":"2.0","info":{"title":"based","version":"1"}
 // segment; in OpenAPI 3 the base path is the basePath server variable, else
 // the server url's path. Other values are refused.
 func TestImportBasePath(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	ctx := context.Background()
 	paths := func(id *string) []string {
@@ -93,6 +94,7 @@ func TestImportBasePath(t *testing.T) {
 // parser, which refused it ("paths: yaml: found invalid Unicode character
 // escape code").
 func TestImportRestAPIJSONSurrogatePairs(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	ctx := context.Background()
 	const doc = `{"openapi":"3.0.1","info":{"title":"emoji \ud83d\ude00","version":"1"},"paths":{

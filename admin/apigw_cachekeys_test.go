@@ -20,6 +20,7 @@ import (
 // ones, and the path's own variables, are taken. They used to be stored, and
 // the route then silently stopped caching.
 func TestInvalidCacheKeyParametersRefused(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	ctx := t.Context()
 	refused := func(what, param string, err error) {

@@ -39,6 +39,7 @@ echo "$api"
 // through a short script against the server, then calls the API it built.
 // It skips, with the reason, where the CLI is not installed or does not run.
 func TestRestAPIWithAWSCLI(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("-short: the AWS CLI takes seconds per call")
 	}

@@ -95,6 +95,7 @@ func gzipOf(s string) []byte {
 // it, update-rest-api with an empty value turns it off; out of range, or on
 // an HTTP API, it is refused.
 func TestMinimumCompressionSize(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	ctx := t.Context()
 	backend := &zipped{}

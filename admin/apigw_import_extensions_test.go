@@ -14,6 +14,7 @@ import (
 // OpenAPI 3) neither fails import-rest-api nor becomes a resource, and
 // failOnWarnings takes the document.
 func TestImportExtensionUnderPaths(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	ctx := t.Context()
 	for _, ext := range []string{`"p"`, `{"an": "object"}`} {
@@ -39,6 +40,7 @@ func TestImportExtensionUnderPaths(t *testing.T) {
 // document with a Warning header saying what an import of it would validate;
 // as OpenAPI 3 it has none.
 func TestGetExportSwaggerWarnings(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	ctx := t.Context()
 	doc := `{"openapi":"3.0.1","info":{"title":"two-bodies","version":"1"},

@@ -21,6 +21,7 @@ const keyedDoc = `{"openapi":"3.0.1","info":{"title":"keyed","version":"1"},
 // with failOnWarnings, since keys are enforced: the deployed method refuses
 // a request without one.
 func TestImportAPIKeysWithoutWarnings(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	ctx := t.Context()
 	imp := must[*apigateway.ImportRestApiOutput](t, "ImportRestApi")(c.ag.ImportRestApi(ctx, &apigateway.ImportRestApiInput{

@@ -23,6 +23,7 @@ import (
 // multi-value headers, stage and context variables on the response side) are
 // taken. It used to store them and drop them silently at request time.
 func TestInvalidMappingExpressionsRefusedAWSCLI(t *testing.T) {
+	t.Parallel()
 	bin := testkit.AWSCLI(t)
 	c := startControlPlane(t)
 	cli := func(args ...string) (string, error) {
@@ -98,6 +99,7 @@ func TestInvalidMappingExpressionsRefusedAWSCLI(t *testing.T) {
 // a garbage expression is refused by import-rest-api and put-rest-api, as
 // put-integration refuses it, instead of being stored and ignored.
 func TestImportRefusesInvalidMappingExpressions(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	ctx := t.Context()
 	doc := func(requestParams, responseParams string) []byte {

@@ -24,6 +24,7 @@ import (
 // "~1items/*" and "*/GET" are refused. Settings an older Portico stored as
 // "/items/GET" keep applying and read back as "~1items/GET".
 func TestMethodSettingsKeysAsAPIGateway(t *testing.T) {
+	t.Parallel()
 	re := startRelease(t)
 	ctx := context.Background()
 	if _, err := re.ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: aws.String(re.apiID),

@@ -17,6 +17,7 @@ import (
 // it; exports write it as the document's own reference (#/definitions/Pet,
 // #/components/schemas/Pet), and such an export imports again.
 func TestModelCanonicalReferences(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	ctx := context.Background()
 	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("models")}))
@@ -92,6 +93,7 @@ func TestModelCanonicalReferences(t *testing.T) {
 // refused by create-model and update-model naming that model and what is
 // wrong in it, not whichever of the API's models (Empty) came first.
 func TestBadModelSchemaNamesTheModel(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	ctx := context.Background()
 	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("bad-models")}))

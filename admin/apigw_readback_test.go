@@ -41,6 +41,7 @@ func unescapePolicy(t *testing.T, p string) any {
 // escaped ({\"Version\":...}, "/" as "\/"), which un-escapes to the document
 // that was written.
 func TestRestAPIPolicyReadBackEscaped(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	ctx := t.Context()
 	written := `{
@@ -94,6 +95,7 @@ func TestRestAPIPolicyReadBackEscaped(t *testing.T) {
 // request parameters and of its method responses' header parameters are
 // echoed as written, by put, get and update.
 func TestMethodParametersRequiredReadBack(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	ctx := t.Context()
 	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("r")}))
@@ -139,6 +141,7 @@ func sameJSON(a, b string) bool {
 // model's reads echo it, and update-model replaces it without touching the
 // schema.
 func TestModelDescriptionReadBack(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	ctx := t.Context()
 	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("m")}))

@@ -15,6 +15,7 @@ import (
 // of {other+} beside {id}, a rename of /mock to {x} beside /{proxy+}, and an
 // import with both are refused in AWS's words.
 func TestRestAPIOneVariablePerParent(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	ctx := context.Background()
 	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("siblings")}))

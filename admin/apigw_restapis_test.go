@@ -202,6 +202,7 @@ func callPets(t *testing.T, c *cpEnv, id string) {
 // variables and calls it through the gateway; its resource ids survive a
 // redeployment and a restart.
 func TestRestAPIBuiltResourceByResource(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	ctx := t.Context()
 	createHello(t, ctx, c.fn, "hello", "hi")
@@ -318,6 +319,7 @@ func export(t *testing.T, c *cpEnv, id, typ string) []byte {
 // the same resource tree, and export to the same document (OpenAPI 3 and
 // Swagger 2.0), and an export imports back to the same API.
 func TestRestAPIImportEqualsBuilt(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	ctx := t.Context()
 	createHello(t, ctx, c.fn, "hello", "hi")
@@ -398,6 +400,7 @@ func TestRestAPIImportEqualsBuilt(t *testing.T) {
 // TestRestAPIPagination pages through more resources and APIs than one page
 // holds, by position and limit, as the SDK's paginators do.
 func TestRestAPIPagination(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	ctx := t.Context()
 	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("many")}))
@@ -468,6 +471,7 @@ func call(t *testing.T, c *cpEnv, method, path, body string) cpAnswer {
 // paths, and declared access control the gateway does not enforce, refused
 // with the OpenAPI importer's own message.
 func TestRestAPIErrors(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	ctx := t.Context()
 	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("errs")}))
@@ -555,6 +559,7 @@ func TestRestAPIErrors(t *testing.T) {
 // stage (the existing key and plan routes); tags work on REST APIs and stages
 // (v1) and on HTTP APIs (v2).
 func TestRestAPIWithKeysAndTags(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	ctx := t.Context()
 	createHello(t, ctx, c.fn, "hello", "hi")
@@ -631,6 +636,7 @@ func TestRestAPIWithKeysAndTags(t *testing.T) {
 // without a token is refused by the gateway), and a gateway response put with
 // put-gateway-response changes the gateway's answer.
 func TestRestAPIAuthorizerAndGatewayResponses(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	ctx := t.Context()
 	createHello(t, ctx, c.fn, "hello", "hi")
@@ -699,6 +705,7 @@ func TestRestAPIAuthorizerAndGatewayResponses(t *testing.T) {
 // DEFAULT_4XX (DEFAULT_5XX), and its own again when that statusCode is
 // removed; a type set explicitly without a statusCode keeps its default.
 func TestGatewayResponseFamilyStatus(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	ctx := t.Context()
 	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("family")}))
@@ -751,6 +758,7 @@ func TestGatewayResponseFamilyStatus(t *testing.T) {
 // imports, as it does into API Gateway; a selection pattern that is no
 // regular expression is refused naming it as written.
 func TestImportJavaRegularExpressions(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	ctx := t.Context()
 	doc := `{"openapi": "3.0.1", "info": {"title": "javare", "version": "1"},

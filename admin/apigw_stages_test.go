@@ -174,6 +174,7 @@ func op(o agtypes.Op, path, value string) agtypes.PatchOperation {
 }
 
 func TestCanaryReleaseSDK(t *testing.T) {
+	t.Parallel()
 	re := startRelease(t)
 	ctx := context.Background()
 	base, err := re.ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: aws.String(re.apiID),
@@ -244,6 +245,7 @@ func TestCanaryReleaseSDK(t *testing.T) {
 }
 
 func TestStageCacheSDK(t *testing.T) {
+	t.Parallel()
 	re := startRelease(t)
 	ctx := context.Background()
 	if _, err := re.ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: aws.String(re.apiID),
@@ -343,6 +345,7 @@ func apiErr(t *testing.T, err error) (string, string) {
 }
 
 func TestStageAPIBadInput(t *testing.T) {
+	t.Parallel()
 	re := startRelease(t)
 	ctx := context.Background()
 	if _, err := re.ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: aws.String(re.apiID),
@@ -441,6 +444,7 @@ paths:
 // (AWS: "the stage variables for the Stage resource that is associated with
 // the new deployment"); before, they were dropped without a word.
 func TestCanaryDeploymentSetsVariables(t *testing.T) {
+	t.Parallel()
 	re := startRelease(t)
 	ctx := context.Background()
 	if _, err := re.ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: aws.String(re.apiID),

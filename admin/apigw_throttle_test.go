@@ -23,6 +23,7 @@ import (
 // get-stage shows 0 for what was set and -1 for what was not. The gateway
 // read 0/0 as "not set" and let every request through.
 func TestStageZeroThrottleAWSCLI(t *testing.T) {
+	t.Parallel()
 	aws2 := testkit.AWSCLI(t)
 	re := startRelease(t)
 	if _, err := re.ag.CreateDeployment(context.Background(), &apigateway.CreateDeploymentInput{RestApiId: aws.String(re.apiID),

@@ -14,6 +14,7 @@ import (
 // answers; other paths are refused with BadRequestException, an unknown
 // deployment or API is NotFoundException.
 func TestUpdateDeployment(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	ctx := t.Context()
 	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("upd")}))

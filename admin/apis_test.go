@@ -55,6 +55,7 @@ func call(t *testing.T, srv *httptest.Server, method, path, body string, out any
 }
 
 func TestAdminAPILifecycle(t *testing.T) {
+	t.Parallel()
 	srv, _ := newGatewayAdmin(t)
 	doc, err := os.ReadFile("../samples/hello/api.yaml")
 	if err != nil {
@@ -143,6 +144,7 @@ func TestAdminAPILifecycle(t *testing.T) {
 }
 
 func TestAdminAPIBadInput(t *testing.T) {
+	t.Parallel()
 	srv, svc := newGatewayAdmin(t)
 	cases := []struct{ method, path, body string }{
 		{"POST", "/portico/v1/apis/import", "not: [valid"},

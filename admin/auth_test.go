@@ -21,6 +21,7 @@ import (
 // anonymous and wrongly signed calls, and accepts the bearer token and SigV4
 // signatures made with access key "portico" and the token as the secret.
 func TestAdminTokenRequired(t *testing.T) {
+	t.Parallel()
 	const token = "s3cret-token"
 	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
 
@@ -73,6 +74,7 @@ func TestAdminTokenRequired(t *testing.T) {
 // protocol), not AccessDeniedException, which stays the answer to a wrong
 // token. The message still says how to pass the token.
 func TestUnsignedRequestIsMissingAuthenticationToken(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = "s3cret-token" }})
 	anon := aws.Config{BaseEndpoint: aws.String(env.AdminURL), Region: "us-east-1", RetryMaxAttempts: 1,
 		Credentials: aws.AnonymousCredentials{}}

@@ -69,6 +69,7 @@ func signed(t *testing.T, id, secret string, body []byte, at time.Time, declareH
 // key, scope and date before reading any of the body, reads at most the route's
 // limit, and holds a streamed body to its declared hash.
 func TestAuthenticateBeforeBody(t *testing.T) {
+	t.Parallel()
 	now := time.Now().UTC()
 	body := []byte(`{"hello":"world"}`)
 	cases := []struct {
@@ -132,6 +133,7 @@ func TestAuthenticateBeforeBody(t *testing.T) {
 // TestServerErrorsAreGeneric checks that a 5xx body says AWS's generic message
 // while the detail goes to the log with the request id.
 func TestServerErrorsAreGeneric(t *testing.T) {
+	t.Parallel()
 	var logs bytes.Buffer
 	s, _ := testServer(t, &logs)
 	req := httptest.NewRequest("GET", "/boom", nil)
@@ -159,6 +161,7 @@ func TestServerErrorsAreGeneric(t *testing.T) {
 // InvalidSignatureException (SignatureDoesNotMatch in IAM's XML) and AWS's
 // message, and takes the right scope on every surface.
 func TestSignatureScope(t *testing.T) {
+	t.Parallel()
 	s, _ := testServer(t, &bytes.Buffer{})
 	ok := func(w http.ResponseWriter, _ *http.Request) error { w.WriteHeader(http.StatusOK); return nil }
 	s.HandleAPIGateway("GET /restapis", ok)
@@ -241,6 +244,7 @@ func TestSignatureScope(t *testing.T) {
 // wrong secret, an unknown key, a body changed after signing and a signature
 // that leaves host out each get AWS's error type, not a generic one.
 func TestSignatureErrors(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
 	body := []byte(`{"hello":"world"}`)
 	type check struct {

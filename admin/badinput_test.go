@@ -60,6 +60,7 @@ const badQuery = "Qualifier=%00&mode=bogus&limit=-1&position=%ZZ&maxItems=abc&Ma
 // without one (a panic), a JSON or XML error document on 4xx; and the server
 // still serves afterwards.
 func TestEveryRouteRefusesBadInput(t *testing.T) {
+	t.Parallel()
 	var srv *admin.Server
 	env := apptest.Start(t, apptest.Options{Populate: []any{&srv}})
 	ctx := t.Context()

@@ -15,6 +15,7 @@ import (
 // Bearer TOKEN" with the scheme in any case (RFC 7235: auth schemes are
 // case-insensitive), on the admin API, its CodeDeploy route and @connections.
 func TestBearerSchemeAnyCase(t *testing.T) {
+	t.Parallel()
 	const token = "bearer-case-test-token-0123456789abcdef"
 	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
 	send := func(method, u, auth, target, body string) (int, string) {

@@ -21,6 +21,7 @@ import (
 // connection closed; it used to be 400 InvalidRequestContentException
 // "read tcp ...: i/o timeout".
 func TestBodyTimeoutIs408(t *testing.T) {
+	t.Parallel()
 	s := &Server{cfg: Config{Listen: "127.0.0.1:0", Limits: listener.Limits{BodyTimeout: 200 * time.Millisecond}},
 		log: slog.New(slog.DiscardHandler), mux: http.NewServeMux(), stopping: make(chan struct{})}
 	s.Handle("POST /2015-03-31/functions/{name}/configuration", func(w http.ResponseWriter, r *http.Request) error {

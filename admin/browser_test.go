@@ -14,6 +14,7 @@ import (
 // not loopback (DNS rebinding) is refused too. Clients that are not browsers,
 // and the console's own same-origin requests, pass.
 func TestBrowserRequests(t *testing.T) {
+	t.Parallel()
 	const invoke = "/2015-03-31/functions/f/invocations"
 	for _, tc := range []struct {
 		name   string

@@ -20,6 +20,7 @@ import (
 // the answer's write fails with a broken pipe) is recorded as the client's
 // leaving, 499 at debug level, not an ERROR "admin request failed" 500.
 func TestClientGoneIsNoServerError(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		handle func(w http.ResponseWriter, r *http.Request) error

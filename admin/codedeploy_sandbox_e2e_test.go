@@ -19,6 +19,7 @@ import (
 // DeploymentDoesNotExistException, not a refused signature, whether or not
 // the admin API has a token.
 func TestCodeDeploySandboxReportOnUnknownDeployment(t *testing.T) {
+	t.Parallel()
 	zip := apptest.ZipProgram(t, "./cmd/portico/testdata/codedeployhook")
 	for _, tok := range []string{"", "admin-token-for-codedeploy-tests-0123456789"} {
 		env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = tok }})

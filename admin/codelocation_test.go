@@ -18,6 +18,7 @@ import (
 // that qualifier only: the same signature for another function or qualifier
 // is refused.
 func TestCodeLocationIsPresigned(t *testing.T) {
+	t.Parallel()
 	e := startControlPlane(t)
 	ctx := t.Context()
 	c := e.fn

@@ -10,6 +10,7 @@ import (
 // TestCodeURLExpires: a presigned Code.Location works until 10 minutes after
 // it was issued, and not after; nor once the token changed.
 func TestCodeURLExpires(t *testing.T) {
+	t.Parallel()
 	var c codeURLs
 	issued := time.Date(2026, 12, 5, 2, 0, 0, 0, time.UTC)
 	loc := c.location(httptest.NewRequest("GET", "http://127.0.0.1:9090/2015-03-31/functions/f", nil), "tok", "f", "1", issued)

@@ -28,6 +28,7 @@ func startAccount(t *testing.T, limit int) *apptest.Env {
 // every version's and alias's configuration, paged; Get and List report when
 // each was put, across a restart.
 func TestProvisionedConcurrencyConfigs(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := sdk(env)
@@ -154,6 +155,7 @@ func TestProvisionedConcurrencyConfigs(t *testing.T) {
 // refuses a reservation that would leave less than the minimum unreserved (a
 // tenth of the account's: 5 of 50).
 func TestAccountSettingsAndReservations(t *testing.T) {
+	t.Parallel()
 	env := startAccount(t, 50)
 	ctx := t.Context()
 	c := sdk(env)
@@ -213,6 +215,7 @@ func TestAccountSettingsAndReservations(t *testing.T) {
 // TestUnknownLambdaOperation: a path under a Lambda API version that Portico
 // does not serve answers in Lambda's JSON error shape, not a plain-text 404.
 func TestUnknownLambdaOperation(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := sdk(env)
@@ -276,6 +279,7 @@ func awaitProvisioned(t *testing.T, c *lambda.Client, fn, q string, want types.P
 // start. On a weighted alias the sandboxes are spread over both versions by
 // weight, as Lambda spreads them, not all on whichever version one draw picked.
 func TestProvisionedConcurrencyStatus(t *testing.T) {
+	t.Parallel()
 	var inv *invoker.Invoker
 	env := apptest.Start(t, apptest.Options{Populate: []any{&inv}})
 	ctx := t.Context()

@@ -16,6 +16,7 @@ import (
 // stage that does not exist answers 404 NotFoundException, as the stage itself
 // does (it answered 200 with no items); a stage that exists lists them.
 func TestListConnectionsOfUnknownStage(t *testing.T) {
+	t.Parallel()
 	st, err := store.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 // carries, and not after; one whose expiry was changed, or made with another
 // token, or by another process (before a restart), never does.
 func TestConsoleSessionExpires(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 	s := &Server{cfg: Config{Token: "the-token"}, now: func() time.Time { return now }}
 	v := s.sessions.issue("the-token", now.Add(consoleSessionTTL))
@@ -58,6 +59,7 @@ func TestConsoleSessionExpires(t *testing.T) {
 // sign-outs fill it, every session ends (one sign-in again each) and it starts
 // over, rather than growing or forgetting an ended session.
 func TestConsoleSignOutEndsSession(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 	var logs bytes.Buffer
 	s, _ := testServer(t, &logs)

@@ -18,6 +18,7 @@ import (
 // anything can still be written, and logged 503 saying Portico is shutting
 // down; the handler's context.Canceled used to make it a 500.
 func TestCutOffByShutdownIsA503(t *testing.T) {
+	t.Parallel()
 	var logs strings.Builder
 	s := &Server{log: slog.New(slog.NewTextHandler(&logs, nil))}
 	ctx, cancel := context.WithCancelCause(context.Background())

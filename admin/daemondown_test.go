@@ -20,6 +20,7 @@ import (
 // where it said "The AWS Lambda service encountered an internal error." It
 // carries no password of the address and nothing of the cause.
 func TestDaemonDownSaysWhatIsWrong(t *testing.T) {
+	t.Parallel()
 	s := &Server{log: slog.New(slog.DiscardHandler)}
 	for _, tc := range []struct {
 		name     string

@@ -11,6 +11,7 @@ import (
 // TestUnknownDeploymentNamesItsAPI: an unknown deployment answered 404 with
 // the bare `deployment "nosuch"`; the message says what is missing where.
 func TestUnknownDeploymentNamesItsAPI(t *testing.T) {
+	t.Parallel()
 	srv, _ := newGatewayAdmin(t)
 	var api struct{ ID string }
 	if c := call(t, srv, "POST", "/portico/v1/apis", `{"name":"x","protocol":"REST","routes":[{"method":"GET","path":"/a","integration":{"type":"MOCK"}}]}`, &api); c != 201 && c != 200 {

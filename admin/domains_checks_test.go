@@ -69,6 +69,7 @@ func badRequest(t *testing.T, what string, err error, contains string) {
 // gateway's path-style and execute-api requests; both control planes refuse
 // them, saying why.
 func TestDomainNamesThatShadowTheGatewayAreRefused(t *testing.T) {
+	t.Parallel()
 	v1, v2, _, _, _ := domainClients(t)
 	ctx := context.Background()
 	for name, says := range map[string]string{
@@ -96,6 +97,7 @@ func TestDomainNamesThatShadowTheGatewayAreRefused(t *testing.T) {
 // certificates, or whose certificates do not chain to the leaf, is refused
 // rather than dropped or served.
 func TestCertificateChainIsChecked(t *testing.T) {
+	t.Parallel()
 	v1, v2, ca, _, dir := domainClients(t)
 	ctx := context.Background()
 	leafPEM, keyPEM, err := ca.Issue([]string{"chain.example.com"}, time.Now())
@@ -144,6 +146,7 @@ func TestCertificateChainIsChecked(t *testing.T) {
 // TestDomainListsArePaged: domain names, base path mappings and API mappings
 // page as /restapis and /v2/apis do.
 func TestDomainListsArePaged(t *testing.T) {
+	t.Parallel()
 	v1, v2, _, svc, _ := domainClients(t)
 	ctx := context.Background()
 	for _, n := range []string{"a.example.com", "b.example.com", "c.example.com"} {
@@ -244,6 +247,7 @@ func TestDomainListsArePaged(t *testing.T) {
 // TestDomainNameTrailingDotAndBasePaths: a fully qualified name with its
 // trailing dot is the same domain everywhere; "." and ".." are no base paths.
 func TestDomainNameTrailingDotAndBasePaths(t *testing.T) {
+	t.Parallel()
 	v1, v2, _, svc, _ := domainClients(t)
 	ctx := context.Background()
 	d, err := v1.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String("trail.example.com.")})
@@ -285,6 +289,7 @@ func TestDomainNameTrailingDotAndBasePaths(t *testing.T) {
 // TestDomainCertificateMessages: what is wrong with a certificate, key or
 // truststore is said plainly.
 func TestDomainCertificateMessages(t *testing.T) {
+	t.Parallel()
 	v1, v2, ca, _, _ := domainClients(t)
 	ctx := context.Background()
 	certPEM, _, err := ca.Issue([]string{"msg.example.com"}, time.Now())

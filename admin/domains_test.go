@@ -41,6 +41,7 @@ func mockAPI(protocol, body string) *apis.API {
 // apigateway (v1) and apigatewayv2 clients, then calls the mapped stages over
 // HTTPS.
 func TestDomainNamesThroughTheAWSSDK(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if _, err := edge.InitDevCA(edge.DevCADir(dir), nil, time.Now()); err != nil {
 		t.Fatal(err)
@@ -174,6 +175,7 @@ func TestDomainNamesThroughTheAWSSDK(t *testing.T) {
 // declared without a truststore, a truststore version (files have none), mutual
 // TLS on an EDGE domain name.
 func TestDomainNameRefusals(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if _, err := edge.InitDevCA(edge.DevCADir(dir), nil, time.Now()); err != nil {
 		t.Fatal(err)
@@ -274,6 +276,7 @@ func TestDomainNameRefusals(t *testing.T) {
 // until the mapping is, with API Gateway's answers (400 BadRequestException,
 // "Deleting RestApi ... failed. Please remove all base path mappings ...").
 func TestDeletingAMappedAPIIsRefused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if _, err := edge.InitDevCA(edge.DevCADir(dir), nil, time.Now()); err != nil {
 		t.Fatal(err)

@@ -30,6 +30,7 @@ import (
 // restart, and survive one; what Portico cannot do is refused as
 // BadRequestException, changing nothing.
 func TestUpdateDomainNameWithAWSCLI(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("-short: the AWS CLI takes seconds per call")
 	}

@@ -76,6 +76,7 @@ func createHello(t testing.TB, ctx context.Context, c *lambda.Client, name, gree
 // deployed with the AWS SDK, two versions, an alias sending 0.3 of the calls to
 // version 2, and the split measured over 400 invocations.
 func TestWeightedAliasSplitsCalls(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := sdk(env)
@@ -206,6 +207,7 @@ func apiError(t *testing.T, err error, code string, status int) {
 }
 
 func TestLambdaAPIErrorsAndRestart(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := sdk(env)

@@ -21,6 +21,7 @@ import (
 // restart and goes with its alias, version and function; and an Event
 // invocation of a function set never to retry runs once.
 func TestFunctionEventInvokeConfig(t *testing.T) {
+	t.Parallel()
 	logs := &testkit.LockedBuffer{}
 	env := apptest.Start(t, apptest.Options{LogLevel: slog.LevelDebug, LogWriter: logs})
 	ctx := t.Context()

@@ -17,6 +17,7 @@ import (
 // create); none acts on the local function of that name. The server's own
 // ARNs, full and partial, still work.
 func TestLambdaRefusesForeignARNs(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := lambda.NewFromConfig(sdkConfig(env.AdminURL, "secret"))

@@ -21,6 +21,7 @@ import (
 // taken, and GetFunction shows the LoggingConfig Lambda shows by default and
 // the architecture sandboxes run on.
 func TestLambdaRefusesDroppedSettings(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := lambda.NewFromConfig(sdkConfig(env.AdminURL, "secret"))

@@ -15,6 +15,7 @@ import (
 // UpdateFunctionConfiguration alike, with ValidationException, and leaves
 // the function's handler as it was.
 func TestLambdaHandlerPattern(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := lambda.NewFromConfig(sdkConfig(env.AdminURL, "secret"))

@@ -73,6 +73,7 @@ func wantIAMError(t *testing.T, what string, a iamAnswer, status int, code strin
 // InvalidInput saying what to do, and no user is created; so is any other
 // parameter an action does not take.
 func TestIAMRefusesWhatItWouldDrop(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	for _, c := range []struct {
 		what   string
@@ -99,6 +100,7 @@ func TestIAMRefusesWhatItWouldDrop(t *testing.T) {
 // the last item answered, so that deleting it between pages skips nothing;
 // a Marker Portico did not answer, or another list's, is refused with 400.
 func TestIAMPagination(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	for _, u := range []string{"u1", "u2", "u3", "u4", "u5"} {
 		if a := iamCall(t, env, "CreateUser", "UserName", u); a.status != 200 {
@@ -178,6 +180,7 @@ func TestIAMPagination(t *testing.T) {
 // comes before the secret is checked: it tells nothing but that STS is not
 // served.
 func TestSTSIsNotServed(t *testing.T) {
+	t.Parallel()
 	const token = "sts-test-token"
 	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
 	body := "Action=GetCallerIdentity&Version=2011-06-15"

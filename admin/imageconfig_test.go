@@ -15,6 +15,7 @@ import (
 // is what runs, so ImageConfig on one is InvalidParameterValueException on
 // create and on update, and an empty one, which overrides nothing, is taken.
 func TestImageConfigOnZipFunction(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := lambda.NewFromConfig(sdkConfig(env.AdminURL, "secret"))

@@ -42,6 +42,7 @@ func (h *headImporter) ImportImage(_ context.Context, archive io.Reader) ([]stri
 // head: an archive changed after signing is refused with 403
 // InvalidSignatureException and nothing is imported.
 func TestImageImportHeldToSignedHash(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 	signedArchive := []byte("GOODHEAD and the rest of the archive")
 	send := func(body []byte) (*httptest.ResponseRecorder, *headImporter) {

@@ -22,6 +22,7 @@ import (
 // answered in order; a request with "Connection: close" answered, then the
 // connection closed.
 func TestInvokeAnswersOnOneConnection(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	createHello(t, ctx, sdk(env), "hello", "kept")

@@ -17,6 +17,7 @@ import (
 // InvalidParameterValueException, a marker Portico did not return for that
 // list; before, any marker was a place in any list.
 func TestLambdaMarkersAreBoundToTheirList(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := sdk(env)

@@ -16,6 +16,7 @@ import (
 // SAM do, and checks the gateway obeys the policy: a function without one is
 // called as before; with one, only from an API and method a statement names.
 func TestLambdaPermissionsGateTheGateway(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t)
 	ctx := t.Context()
 	createHello(t, ctx, c.fn, "hello", "hi")

@@ -35,6 +35,7 @@ func errorCode(err error) string {
 // through, and a code update landing between check and publish was published
 // under the other code's name.
 func TestRevisionPreconditionsHoldUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := lambda.NewFromConfig(sdkConfig(env.AdminURL, "secret"))
@@ -140,6 +141,7 @@ func helloWithExtra(t *testing.T) []byte {
 // then not honour, or honour by failing every call, are refused where they
 // are set.
 func TestLambdaRefusesWhatItWouldNotHonour(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := lambda.NewFromConfig(sdkConfig(env.AdminURL, "secret"))

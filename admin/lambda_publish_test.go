@@ -14,6 +14,7 @@ import (
 // version a RevisionId of its own, as Lambda does, not $LATEST's; publishing
 // again with nothing changed returns that version with its RevisionId.
 func TestPublishedVersionHasItsOwnRevisionId(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := sdk(env)
@@ -46,6 +47,7 @@ func TestPublishedVersionHasItsOwnRevisionId(t *testing.T) {
 // version, as Lambda does; the Description PublishVersion gives a version is
 // not one, so publishing again with another one returns the same version.
 func TestPublishAfterDescriptionChange(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := sdk(env)
@@ -92,6 +94,7 @@ func TestPublishAfterDescriptionChange(t *testing.T) {
 // aliases whose FunctionVersion is that version, as Lambda does, not those
 // that only route weighted traffic to it.
 func TestListAliasesByFunctionVersion(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := sdk(env)

@@ -22,6 +22,7 @@ import (
 // Lambda answers for a function that sets none, 404 for a function that does
 // not exist, and what Portico cannot honour is refused.
 func TestTerraformFunctionReadPath(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := sdk(env)
@@ -116,6 +117,7 @@ func TestTerraformFunctionReadPath(t *testing.T) {
 // a Role that is not an IAM role ARN is refused with Lambda's
 // ValidationException; a function created without one reports Portico's.
 func TestFunctionRoleKept(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := sdk(env)
@@ -219,6 +221,7 @@ func TestFunctionRoleKept(t *testing.T) {
 // to add; Portico's shorthand with neither still creates a function, which
 // runs its bootstrap as provided.al2023 would and reads back with neither.
 func TestZipFunctionNeedsHandler(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := sdk(env)

@@ -38,6 +38,7 @@ func startAdmin(t *testing.T, own, gateway listener.Limits) string {
 // the gateway does, is never looser than the gateway even when configured so,
 // and disconnects a client that stops halfway through its header.
 func TestAdminListenerLimits(t *testing.T) {
+	t.Parallel()
 	if got := listenertest.HeaderStatus(t, "http://"+startAdmin(t, listener.Limits{}, listener.Limits{})+"/restapis", 1<<20); got != http.StatusRequestHeaderFieldsTooLarge {
 		t.Fatalf("1 MB header with the default limits: %d, want 431", got)
 	}
@@ -56,6 +57,7 @@ func TestAdminListenerLimits(t *testing.T) {
 // Transfer-Encoding and Content-Length with 400 and closes the connection, so
 // a request hidden in its body is never served.
 func TestAdminRefusesDoublyFramedRequests(t *testing.T) {
+	t.Parallel()
 	addr := startAdmin(t, listener.Limits{}, listener.Limits{})
 	got := listenertest.SendAndWaitClosed(t, addr, "POST /restapis HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"+
 		"GET /restapis HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -133,6 +133,7 @@ func followGoroutines() int {
 // not counted; a server that stops ends every follow and frees every slot,
 // leaving no goroutine behind.
 func TestLogFollowsCapped(t *testing.T) {
+	t.Parallel()
 	env, srv := followServer(t, admin.LogFollowLimits{PerClient: 3, Total: 5}, "")
 	const a, b = "127.0.0.1", "127.0.0.2"
 	var open []*follow
@@ -185,6 +186,7 @@ func TestLogFollowsCapped(t *testing.T) {
 // follows still count per client address: the one token, which a team shares,
 // does not make its holders share one cap.
 func TestLogFollowsCappedPerAddressWithToken(t *testing.T) {
+	t.Parallel()
 	const token = "follow-cap-token"
 	env, _ := followServer(t, admin.LogFollowLimits{PerClient: 2}, token)
 	for _, from := range []string{"127.0.0.1", "127.0.0.1", "127.0.0.2", "127.0.0.2"} {
@@ -201,6 +203,7 @@ func TestLogFollowsCappedPerAddressWithToken(t *testing.T) {
 // reads, holding no connection and none of the follows' slots; a cursor that
 // does not parse is 400, and after= with follow is refused.
 func TestLogReadsByCursor(t *testing.T) {
+	t.Parallel()
 	env, _ := followServer(t, admin.LogFollowLimits{PerClient: 1}, "")
 	read := func(after string) (int, string, http.Header) {
 		t.Helper()

@@ -63,6 +63,7 @@ func (w *stuckWriter) Write(b []byte) (int, error) {
 // is let go, not held for ever), and when the server stops, the write it is
 // blocked in is cut short so that shutdown does not wait for it.
 func TestLogStreamSlowReader(t *testing.T) {
+	t.Parallel()
 	s := &Server{stopping: make(chan struct{}), streamWriteTimeout: time.Hour}
 	w := newStuckWriter()
 	lines := make(chan []byte, 1)
@@ -103,6 +104,7 @@ func TestLogStreamSlowReader(t *testing.T) {
 // TestLogTailClearsDeadline: a tail without follow leaves no write deadline
 // behind on a connection that serves more requests.
 func TestLogTailClearsDeadline(t *testing.T) {
+	t.Parallel()
 	s := &Server{stopping: make(chan struct{})}
 	w := newStuckWriter()
 	s.streamLogs(w, httptest.NewRequest(http.MethodGet, "/portico/v1/functions/f/logs", nil), []byte("tail\n"), nil)
@@ -115,6 +117,7 @@ func TestLogTailClearsDeadline(t *testing.T) {
 // the server stops, with no deadline in the past, so the end of the chunked
 // body still goes out and the client sees a clean end, not a cut connection.
 func TestLogStreamStopsCleanly(t *testing.T) {
+	t.Parallel()
 	s := &Server{stopping: make(chan struct{})}
 	w := newStuckWriter() // its first write, the tail, goes out
 	lines := make(chan []byte)
@@ -193,6 +196,7 @@ func (w *slowWriter) Write(b []byte) (int, error) {
 // merely came during it), the stream's end is still written: its deadline
 // is not left in the past.
 func TestLogStreamStopDuringAWriteThatGoesOut(t *testing.T) {
+	t.Parallel()
 	s := &Server{stopping: make(chan struct{}), streamWriteTimeout: time.Hour}
 	w := &slowWriter{header: http.Header{}, entered: make(chan struct{}), cut: make(chan struct{}), release: make(chan struct{})}
 	returned := make(chan struct{})

@@ -33,6 +33,7 @@ func errorAnswer(t *testing.T, req *http.Request) (int, string, string) {
 // TestMissingAPIMessages: an unknown API, stage or deployment answers 404
 // with a message that says it was not found, not just its name.
 func TestMissingAPIMessages(t *testing.T) {
+	t.Parallel()
 	srv, _ := newGatewayAdmin(t)
 	var a struct{ ID string }
 	if c := call(t, srv, "POST", "/portico/v1/apis", `{"name":"x","protocol":"REST"}`, &a); c != 201 {
@@ -56,6 +57,7 @@ func TestMissingAPIMessages(t *testing.T) {
 // Content-Length), or, sent without one, as over the limit: never with the
 // size of the part that was read.
 func TestConnectionMessageTooLarge(t *testing.T) {
+	t.Parallel()
 	m := connections.New(connections.Config{}, nil)
 	s, err := New(Params{Config: Config{Listen: "127.0.0.1:0"}, Log: slog.New(slog.DiscardHandler), Conns: ConnectionDeps{Manager: m}})
 	if err != nil {

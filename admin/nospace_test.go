@@ -17,6 +17,7 @@ import (
 // "Internal server error"), which told the operator nothing of the cause or
 // that the same request would work once there was space.
 func TestOutOfSpaceIsAClear503(t *testing.T) {
+	t.Parallel()
 	s := &Server{log: slog.New(slog.DiscardHandler)}
 	err := fmt.Errorf("unpack bootstrap: %w", &fs.PathError{Op: "write", Path: "/data/code/.unpack-1/bootstrap", Err: syscall.ENOSPC})
 	for _, tc := range []struct {

@@ -44,6 +44,7 @@ func seenOnce(t *testing.T, what string, got, want []string) {
 // every item once.
 
 func TestLambdaListsDeletingAsTheyPage(t *testing.T) {
+	t.Parallel()
 	c := startControlPlane(t).fn
 	ctx := t.Context()
 
@@ -118,6 +119,7 @@ func TestLambdaListsDeletingAsTheyPage(t *testing.T) {
 }
 
 func TestAPIGatewayV2ListsDeletingAsTheyPage(t *testing.T) {
+	t.Parallel()
 	e := startV2(t)
 	ctx := t.Context()
 
@@ -186,6 +188,7 @@ func TestAPIGatewayV2ListsDeletingAsTheyPage(t *testing.T) {
 }
 
 func TestAPIGatewayListsDeletingAsTheyPage(t *testing.T) {
+	t.Parallel()
 	e := startControlPlane(t)
 	ctx := t.Context()
 

@@ -21,6 +21,7 @@ import (
 // whole graceful period (30 s here) first, at the end of which a call still
 // running got no answer at all.
 func TestStopDrainsCallsFromItsStart(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.Invoker.DrainTimeout = 300 * time.Millisecond }})
 	stopWithCallCutOff(t, env)
 }
@@ -32,6 +33,7 @@ func TestStopDrainsCallsFromItsStart(t *testing.T) {
 // caller was answered 503. The drain now ends before the graceful stop, with
 // time left to answer.
 func TestShortShutdownTimeoutAnswersCutOffCalls(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.ShutdownTimeout = 2 * time.Second }})
 	stopWithCallCutOff(t, env)
 }

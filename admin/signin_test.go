@@ -18,6 +18,7 @@ import (
 // message that says what to do, until the budget refills; other addresses,
 // successes and requests without a credential are not held back.
 func TestFailedSignInsLimited(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 	s, _ := testServer(t, &bytes.Buffer{})
 	s.now = func() time.Time { return now }
@@ -124,6 +125,7 @@ func TestFailedSignInsLimited(t *testing.T) {
 // off loopback with a token shorter than MinTokenLength, saying what length is
 // needed and how to make one, and takes any token on loopback.
 func TestShortTokenRefusedOffLoopback(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("k", MinTokenLength)
 	cases := []struct {
 		listen, token string

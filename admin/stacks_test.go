@@ -14,6 +14,7 @@ import (
 // reopen of the store, and is forgotten on delete; bad names and unknown
 // stacks get AWS-shaped errors.
 func TestStackRecords(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	var closeStore func()
 	open := func() *httptest.Server {

@@ -21,6 +21,7 @@ import (
 // its Content-Length, and the server drains what the client still sends
 // before it closes (internal/h1's lingering close).
 func TestOversizedBodyIsAnswered413(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	t.Run("POST /portico/v1/apis, 30 MB", func(t *testing.T) {
 		resp, err := http.Post(env.AdminURL+"/portico/v1/apis", "application/json", bytes.NewReader(make([]byte, 30<<20)))
@@ -48,6 +49,7 @@ func TestOversizedBodyIsAnswered413(t *testing.T) {
 // over it, on a server without a token and on one whose SigV4 check reads
 // the body first.
 func TestCodeOverLimitIsRequestEntityTooLarge(t *testing.T) {
+	t.Parallel()
 	overZip := make([]byte, 50<<20+1) // its base64 alone is 69,905,068 bytes
 	overBody := make([]byte, 56<<20)  // far over
 	create := func(c *lambda.Client, name string, zip []byte) error {
@@ -81,6 +83,7 @@ func TestCodeOverLimitIsRequestEntityTooLarge(t *testing.T) {
 // bytes for the CreateFunction operation", whether the body's length is
 // declared or it comes chunked.
 func TestCodeBodyLimitIsLambdas(t *testing.T) {
+	t.Parallel()
 	const limit = 69905067
 	env := apptest.Start(t, apptest.Options{})
 	createHello(t, t.Context(), sdk(env), "small", "x")

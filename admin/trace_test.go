@@ -21,6 +21,7 @@ import (
 // _X_AMZN_TRACE_ID from it). A header of the wrong shape is ignored: the
 // function gets a trace of its own.
 func TestInvokeContinuesCallersTrace(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	if _, err := sdk(env).CreateFunction(ctx, &lambda.CreateFunctionInput{

@@ -1,7 +1,6 @@
 package console_test
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -20,15 +19,9 @@ const timeFormat = `/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/`
 // comes first; the invoke result is a live region and the metrics chart has an
 // accessible name; a route with parts no page has shows "No such page".
 func TestConsoleAccessibilityInChromium(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	browser := apptest.Browser(t)
+	browser := chromium(t)
 	env := apptest.Start(t, apptest.Options{})
-	if st, body := call(t, env, "POST", "/2015-03-31/functions", map[string]any{"FunctionName": "echo", "PackageType": "Zip",
-		"Code": map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(apptest.ZipSample(t, "hello"))}}); st != 201 {
-		t.Fatalf("create: %d %s", st, body)
-	}
+	createEcho(t, env)
 	b := newBrowser(t, browser)
 	b.navigate(env.AdminURL + "/console/#/functions")
 	thrown := exceptions(t, b)
@@ -90,10 +83,7 @@ func TestConsoleAccessibilityInChromium(t *testing.T) {
 // keys; Send says the message went; connection times are written as every
 // other time is.
 func TestConsoleConfirmationsAndFeedbackInChromium(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	browser := apptest.Browser(t)
+	browser := chromium(t)
 	env := apptest.Start(t, apptest.Options{})
 	apiID, deps := restAPIWithCanary(t, env)
 	if st, body := call(t, env, "POST", "/usageplans", map[string]any{"name": "empty"}); st != 201 {
@@ -149,11 +139,9 @@ func TestConsoleConfirmationsAndFeedbackInChromium(t *testing.T) {
 	}
 
 	// A WebSocket connection to send to.
-	_, body := call(t, env, "POST", "/2015-03-31/functions", map[string]any{"FunctionName": "echo", "PackageType": "Zip",
-		"Code": map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(apptest.ZipSample(t, "hello"))}})
-	_ = body
+	createEcho(t, env)
 	var ws struct{ ID string }
-	_, body = call(t, env, "POST", "/portico/v1/apis", map[string]any{"name": "ws", "protocol": "WEBSOCKET", "routeSelectionExpression": "$request.body.action",
+	_, body := call(t, env, "POST", "/portico/v1/apis", map[string]any{"name": "ws", "protocol": "WEBSOCKET", "routeSelectionExpression": "$request.body.action",
 		"routes": []any{map[string]any{"routeKey": "$default", "integration": map[string]any{"type": "AWS_PROXY", "uri": "function:echo"}}}})
 	if err := json.Unmarshal(body, &ws); err != nil || ws.ID == "" {
 		t.Fatalf("websocket api: %s", body)

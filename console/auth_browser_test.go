@@ -105,10 +105,7 @@ func TestConsoleSignInHeadersOffLoopback(t *testing.T) {
 // the session on the server, not only in the browser. A page of another site
 // that posts the sign-out form with no referrer (Origin: null) changes nothing.
 func TestConsoleOffLoopbackInChromium(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	browser := apptest.Browser(t)
+	browser := chromium(t)
 	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
 	if st, body := call(t, env, "POST", "/2015-03-31/functions", map[string]any{"FunctionName": "hello", "PackageType": "Zip", "Timeout": 10,
 		"Code": map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(apptest.ZipSample(t, "hello"))}}); st != 201 {

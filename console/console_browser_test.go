@@ -79,6 +79,26 @@ func call(t *testing.T, env *apptest.Env, method, path string, body any, hdr ...
 	return resp.StatusCode, out
 }
 
+// chromium returns the Chromium for a browser test to drive (apptest.Browser:
+// the test is skipped without one, or fails under REQUIRE_BROWSER=1); in
+// -short mode the test is skipped.
+func chromium(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	return apptest.Browser(t)
+}
+
+// createEcho creates function echo, the hello sample, on env.
+func createEcho(t *testing.T, env *apptest.Env) {
+	t.Helper()
+	if st, body := call(t, env, "POST", "/2015-03-31/functions", map[string]any{"FunctionName": "echo", "PackageType": "Zip",
+		"Code": map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(apptest.ZipSample(t, "hello"))}}); st != 201 {
+		t.Fatalf("create echo: %d %s", st, body)
+	}
+}
+
 // browserTab is a headless Chromium tab for a test, closed when the test ends.
 type browserTab struct {
 	t     *testing.T
@@ -254,10 +274,7 @@ func TestConsoleAuth(t *testing.T) {
 // changes what the stage serves. No page logs an error or throws. Screenshots
 // of each page are saved (artifacts).
 func TestConsoleInChromium(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	browser := apptest.Browser(t)
+	browser := chromium(t)
 	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
 	for _, fn := range []string{"hello", "hello-two"} {
 		if st, body := call(t, env, "POST", "/2015-03-31/functions", map[string]any{"FunctionName": fn, "PackageType": "Zip", "Timeout": 10,
@@ -432,10 +449,7 @@ func TestConsoleInChromium(t *testing.T) {
 // name to the admin API's address (DNS rebinding; here Chromium's resolver
 // rules) is refused as well.
 func TestCrossOriginPageInChromium(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	browser := apptest.Browser(t)
+	browser := chromium(t)
 	env := apptest.Start(t, apptest.Options{})
 	marker := filepath.Join(t.TempDir(), "ran")
 	pkg := zipOf(t, map[string]string{"bootstrap": "#!/bin/sh\ntouch " + marker + "\nsleep 30\n"})
@@ -508,10 +522,7 @@ func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
 // links to the sign-in page, rather than repeating the API's advice for the
 // CLI. No page throws.
 func TestConsoleListsAndProgressInChromium(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	browser := apptest.Browser(t)
+	browser := chromium(t)
 	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
 	pkg := base64.StdEncoding.EncodeToString(zipOf(t, map[string]string{"bootstrap": "#!/bin/sh\nexit 1\n"}))
 	create := func(name, zipB64 string, timeout int) {
@@ -636,10 +647,7 @@ func TestConsoleListsAndProgressInChromium(t *testing.T) {
 // not replace the page the user moved to when it finishes, nor start its log
 // tail there.
 func TestConsoleNavigationInChromium(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	browser := apptest.Browser(t)
+	browser := chromium(t)
 	env := apptest.Start(t, apptest.Options{})
 	if st, body := call(t, env, "POST", "/2015-03-31/functions", map[string]any{"FunctionName": "held", "PackageType": "Zip",
 		"Code": map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(zipOf(t, map[string]string{"bootstrap": "#!/bin/sh\nexit 1\n"}))}}); st != 201 {
@@ -682,10 +690,7 @@ func TestConsoleNavigationInChromium(t *testing.T) {
 // does not get the console's session cookie, which its function or HTTP
 // backend could replay against the admin API; the console keeps working.
 func TestConsoleCookieStaysOnConsoleInChromium(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	browser := apptest.Browser(t)
+	browser := chromium(t)
 	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
 	var mu sync.Mutex
 	var seen []string // the Cookie headers the backend got

@@ -19,10 +19,7 @@ import (
 // deployment, the canary's variable overrides merged into the stage's
 // variables, and the canary kept with 0% of the traffic.
 func TestConsolePromoteInChromium(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	browser := apptest.Browser(t)
+	browser := chromium(t)
 	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
 	var api struct{ ID string }
 	st, body := call(t, env, "POST", "/portico/v1/apis", map[string]any{"name": "promoted", "protocol": "REST"})

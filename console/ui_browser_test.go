@@ -1,7 +1,6 @@
 package console_test
 
 import (
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strings"
@@ -17,15 +16,9 @@ import (
 // further tab loads and invokes: a live log holds no connection. A tab that
 // is hidden catches up on its log when it is shown again.
 func TestConsoleManyTabsInChromium(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	browser := apptest.Browser(t)
+	browser := chromium(t)
 	env := apptest.Start(t, apptest.Options{})
-	if st, body := call(t, env, "POST", "/2015-03-31/functions", map[string]any{"FunctionName": "echo", "PackageType": "Zip",
-		"Code": map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(apptest.ZipSample(t, "hello"))}}); st != 201 {
-		t.Fatalf("create: %d %s", st, body)
-	}
+	createEcho(t, env)
 	first := newBrowser(t, browser)
 	first.navigate(env.AdminURL + "/console/#/functions/echo")
 	first.poll("the function page", `document.body.dataset.page === "functions/echo"`)
@@ -76,10 +69,7 @@ func TestConsoleManyTabsInChromium(t *testing.T) {
 // the requests made since, never less than zero, and the "cannot reach"
 // message goes once the page reads the metrics again.
 func TestConsoleMetricsAcrossARestartInChromium(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	browser := apptest.Browser(t)
+	browser := chromium(t)
 	env := apptest.Start(t, apptest.Options{})
 	apiID, _ := restAPIWithCanary(t, env)
 	// All requests to the stage's deployment: one series to follow.
@@ -121,10 +111,7 @@ func TestConsoleMetricsAcrossARestartInChromium(t *testing.T) {
 // %-escape shows that the link is bad, rather than throwing and leaving the
 // page loading.
 func TestConsoleBadLinksInChromium(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	browser := apptest.Browser(t)
+	browser := chromium(t)
 	env := apptest.Start(t, apptest.Options{})
 	b := newBrowser(t, browser)
 	b.navigate(env.AdminURL + "/console/#/functions")
@@ -147,10 +134,7 @@ func TestConsoleBadLinksInChromium(t *testing.T) {
 // variable overrides; a function's alias shows each version's share of the
 // calls, the alias's own version's included, as precisely as its weight.
 func TestConsoleCanaryAndWeightsInChromium(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	browser := apptest.Browser(t)
+	browser := chromium(t)
 	env := apptest.Start(t, apptest.Options{})
 	apiID, deps := restAPIWithCanary(t, env)
 	if st, body := call(t, env, "PATCH", "/restapis/"+apiID+"/stages/dev", map[string]any{"patchOperations": []any{
@@ -158,10 +142,7 @@ func TestConsoleCanaryAndWeightsInChromium(t *testing.T) {
 		map[string]any{"op": "replace", "path": "/canarySettings/stageVariableOverrides/mode", "value": "beta"}}}); st != 200 {
 		t.Fatalf("canary overrides: %d %s", st, body)
 	}
-	if st, body := call(t, env, "POST", "/2015-03-31/functions", map[string]any{"FunctionName": "echo", "PackageType": "Zip",
-		"Code": map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(apptest.ZipSample(t, "hello"))}}); st != 201 {
-		t.Fatalf("create: %d %s", st, body)
-	}
+	createEcho(t, env)
 	for i := range 2 {
 		if st, body := call(t, env, "PUT", "/2015-03-31/functions/echo/configuration",
 			map[string]any{"Environment": map[string]any{"Variables": map[string]string{"RUN": fmt.Sprint(i)}}}); st != 200 {

@@ -2,7 +2,6 @@ package console_test
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -84,15 +83,9 @@ func restAPIWithCanary(t *testing.T, env *apptest.Env) (string, []string) {
 // uncaught. The console of a server without a token offers no "Sign out",
 // which would do nothing there.
 func TestConsoleUnreachableInChromium(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	browser := apptest.Browser(t)
+	browser := chromium(t)
 	env := apptest.Start(t, apptest.Options{})
-	if st, body := call(t, env, "POST", "/2015-03-31/functions", map[string]any{"FunctionName": "echo", "PackageType": "Zip",
-		"Code": map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(apptest.ZipSample(t, "hello"))}}); st != 201 {
-		t.Fatalf("create: %d %s", st, body)
-	}
+	createEcho(t, env)
 	apiID, _ := restAPIWithCanary(t, env)
 
 	b := newBrowser(t, browser)
@@ -205,15 +198,9 @@ func fulfil(t *testing.T, b *browserTab, pattern string, body []byte, do func())
 // (the cookie gone or expired, or the token changed), and "Sign in again"
 // brings the user back to the same page; "Sign out" is offered.
 func TestConsoleSessionInChromium(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	browser := apptest.Browser(t)
+	browser := chromium(t)
 	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
-	if st, body := call(t, env, "POST", "/2015-03-31/functions", map[string]any{"FunctionName": "echo", "PackageType": "Zip",
-		"Code": map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(apptest.ZipSample(t, "hello"))}}); st != 201 {
-		t.Fatalf("create: %d %s", st, body)
-	}
+	createEcho(t, env)
 	b := newBrowser(t, browser)
 	signIn := func(what string) {
 		t.Helper()
@@ -253,15 +240,9 @@ func TestConsoleSessionInChromium(t *testing.T) {
 // has an accessible name, and the buttons that repeat on a page (one per
 // deployment, one per connection) each name what they act on.
 func TestConsoleAccessibleNamesInChromium(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	browser := apptest.Browser(t)
+	browser := chromium(t)
 	env := apptest.Start(t, apptest.Options{})
-	if st, body := call(t, env, "POST", "/2015-03-31/functions", map[string]any{"FunctionName": "echo", "PackageType": "Zip",
-		"Code": map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(apptest.ZipSample(t, "hello"))}}); st != 201 {
-		t.Fatalf("create: %d %s", st, body)
-	}
+	createEcho(t, env)
 	apiID, deps := restAPIWithCanary(t, env)
 	b := newBrowser(t, browser)
 	// names lists the controls of the page as "tag: accessible name" (as a

@@ -77,50 +77,30 @@ func TestCallbackEndpointIsSandboxFacing(t *testing.T) {
 		t.Fatalf("domainName %q, want the sandbox-facing endpoint on 127.0.0.2 (public listener %s)", domain, srv.Addr())
 	}
 	conn := m.List("", "")[0].ConnectionID
-	req, _ := http.NewRequest(http.MethodPost, "http://"+domain+"/dev/@connections/"+conn, strings.NewReader("hi"))
-	req.Header.Set("Authorization", "Bearer tok")
-	resp, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	// post sends data to the connection at path on domainName, as a
+	// sandbox's callback client does, and reads it at the WebSocket client.
+	post := func(path, data string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, "http://"+domain+path, strings.NewReader(data))
+		req.Header.Set("Authorization", "Bearer tok")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s at domainName: %d", path, resp.StatusCode)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		if _, b, err := c.ReadMessage(); err != nil || string(b) != data {
+			t.Fatalf("after POST %s the client got %q %v, want %q", path, b, err, data)
+		}
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST @connections at domainName: %d", resp.StatusCode)
-	}
-	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
-	if _, b, err := c.ReadMessage(); err != nil || string(b) != "hi" {
-		t.Fatalf("client got %q %v", b, err)
-	}
+	post("/dev/@connections/"+conn, "hi")
 	// The command URL-encoded, as AWS's documentation writes it.
-	req, _ = http.NewRequest(http.MethodPost, "http://"+domain+"/dev/%40connections/"+url.PathEscape(conn), strings.NewReader("encoded"))
-	req.Header.Set("Authorization", "Bearer tok")
-	resp, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST %%40connections at domainName: %d", resp.StatusCode)
-	}
-	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
-	if _, b, err := c.ReadMessage(); err != nil || string(b) != "encoded" {
-		t.Fatalf("client got %q %v", b, err)
-	}
+	post("/dev/%40connections/"+url.PathEscape(conn), "encoded")
 	// Runs of slashes are merged, as at the stage URLs (mergeSlashes).
-	req, _ = http.NewRequest(http.MethodPost, "http://"+domain+"//dev//@connections//"+conn, strings.NewReader("doubled"))
-	req.Header.Set("Authorization", "Bearer tok")
-	resp, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST //dev//@connections//{id} at domainName: %d", resp.StatusCode)
-	}
-	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
-	if _, b, err := c.ReadMessage(); err != nil || string(b) != "doubled" {
-		t.Fatalf("client got %q %v", b, err)
-	}
+	post("//dev//@connections//"+conn, "doubled")
 	// Only @connections is served there.
 	resp, err = http.Get("http://" + domain + "/" + id + "/dev")
 	if err != nil {

@@ -8,12 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/internal/testkit"
 )
 
 // TestBackupRestores: `portico backup FILE` taken while the server serves
@@ -22,10 +24,8 @@ import (
 // function (its code from code/) and the API the first one had, with a
 // configuration one write saw whole.
 func TestBackupRestores(t *testing.T) {
-	tarBin, err := exec.LookPath("tar")
-	if err != nil {
-		t.Skip("no tar on the PATH: the documented restore unpacks with it")
-	}
+	t.Parallel()
+	tarBin := testkit.Tool(t, "tar", "the documented restore unpacks with it")
 	env := apptest.Start(t, apptest.Options{})
 	ctx := context.Background()
 	c := env.Client()
@@ -117,6 +117,7 @@ func TestBackupRestores(t *testing.T) {
 // TestBackupNotWrittenOnError: a backup that cannot be written leaves no
 // file, and says so.
 func TestBackupNotWrittenOnError(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	file := filepath.Join(t.TempDir(), "no-such-dir", "portico.tar")
 	if out, err := cliErr(env, "backup", file); err == nil {
@@ -124,5 +125,36 @@ func TestBackupNotWrittenOnError(t *testing.T) {
 	}
 	if _, err := os.Stat(file); !os.IsNotExist(err) {
 		t.Errorf("%s: %v", file, err)
+	}
+}
+
+// TestBackupTestNeedsTarOnCI: TestBackupRestores skips without tar on a
+// developer's machine, but fails under CI=true or a REQUIRE_* setting (CI
+// hosts have tar; a CI run that lost it must not pass by skipping). The
+// test binary runs it again with a PATH that holds no tar.
+func TestBackupTestNeedsTarOnCI(t *testing.T) {
+	t.Parallel()
+	noTools := t.TempDir()
+	var base []string
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); k != "CI" && k != "PATH" && !strings.HasPrefix(k, "REQUIRE_") {
+			base = append(base, kv)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"a developer's machine", nil, "--- SKIP: TestBackupRestores"},
+		{"CI=true", []string{"CI=true"}, "--- FAIL: TestBackupRestores"},
+		{"REQUIRE_DOCKER=1", []string{"REQUIRE_DOCKER=1"}, "--- FAIL: TestBackupRestores"},
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestBackupRestores$", "-test.v")
+		cmd.Env = append(append(slices.Clip(base), "PATH="+noTools), tc.env...)
+		out, err := cmd.CombinedOutput()
+		if !strings.Contains(string(out), tc.want) {
+			t.Errorf("%s, no tar on the PATH: %v, want %q in:\n%s", tc.name, err, tc.want, out)
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 // every alias of a command, and every flag of every command, so that the
 // reference cannot fall behind what the binary does.
 func TestCLIDocCoversTheBinary(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "cli.md"))
 	if err != nil {
 		t.Fatal(err)
@@ -84,6 +85,7 @@ func TestCLIDocCoversTheBinary(t *testing.T) {
 // in a paragraph that names the command (`GROUP VERB`): not merely
 // somewhere in the file, under another command of the same flag.
 func TestCLIDocFlagsByCommand(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "cli.md"))
 	if err != nil {
 		t.Fatal(err)
@@ -143,6 +145,7 @@ func TestCLIDocFlagsByCommand(t *testing.T) {
 // `--tls-cert`, `--tls-key`), with the environment variable the flag's help
 // names, so that a new setting cannot go unlisted.
 func TestReadmeConfigurationCoversServe(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)

@@ -24,6 +24,7 @@ import (
 // without one (as every route then does), answers in CodeDeploy's error
 // shape, and refuses the CodeDeploy operations Portico does not have.
 func TestCodeDeployEndpointAuthentication(t *testing.T) {
+	t.Parallel()
 	report := func(url, id, secret string) error {
 		cd := codedeploy.New(codedeploy.Options{Region: "us-east-1", BaseEndpoint: aws.String(url),
 			Credentials: credentials.NewStaticCredentialsProvider(id, secret, "")})

@@ -14,6 +14,7 @@ import (
 // what a browser sees through the real listener: the preflight answered by the
 // OPTIONS MOCK method and the header on the actual response.
 func TestAPICORSEnable(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	doc := `openapi: "3.0.1"
 info: {title: cors}

@@ -215,6 +215,7 @@ func dropResources(text string, ids ...string) string {
 // chat template (it is gone), and refuses bad templates without changing
 // anything.
 func TestDeploySampleTemplates(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	root := samTree(t)
 	hello := filepath.Join(root, "samples", "hello", "template.yaml")
@@ -333,6 +334,7 @@ func TestDeploySampleTemplates(t *testing.T) {
 // v2 signer for a principal allowed to invoke is answered; a resource policy
 // blacklisting the caller's range refuses it, whitelisting it admits it.
 func TestDeployIAMAndResourcePolicy(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	root := samTree(t)
 	path := filepath.Join(root, "samples", "hello", "template.yaml")
@@ -418,6 +420,7 @@ func TestDeployIAMAndResourcePolicy(t *testing.T) {
 // stage removed before the delete the admin API only takes for a plan without
 // stages.
 func TestDeployRemovesUsagePlan(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	root := samTree(t)
 	path := filepath.Join(root, "samples", "hello", "template.yaml")
@@ -462,6 +465,7 @@ func TestDeployRemovesUsagePlan(t *testing.T) {
 // TestStackDelete deploys the hello sample, deletes the stack (its
 // functions, APIs and usage plan, then its record) and deploys it again.
 func TestStackDelete(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	path := filepath.Join(samTree(t), "samples", "hello", "template.yaml")
 	cliCombined(t, env, "deploy", "--template", path, "--stack", "hello")
@@ -488,6 +492,7 @@ func TestStackDelete(t *testing.T) {
 // fails: the deploy rolls back, and the function's $LATEST (code and
 // configuration) and the API's definition are what they were before.
 func TestFailedDeployPutsBackLatestAndDefinition(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	dir := t.TempDir()
 	const tpl = `Transform: AWS::Serverless-2016-10-31

@@ -42,6 +42,7 @@ func deadPID(t *testing.T) int {
 // deploy, which says so; a hold of a live process, or of another host, is
 // still refused.
 func TestDeployTakesOverHoldOfGoneProcess(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	dir := t.TempDir()
 	path := fnTemplate(t, dir, "t.yaml", "", "F")
@@ -87,6 +88,7 @@ func TestDeployTakesOverHoldOfGoneProcess(t *testing.T) {
 // closes the deploy's stdout; the run must not die of SIGPIPE holding the
 // stack: it finishes and releases its hold, and the next deploy runs.
 func TestDeployWithClosedStdoutReleasesItsHold(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	dir := t.TempDir()
 	path := fnTemplate(t, dir, "t.yaml", "", "F")

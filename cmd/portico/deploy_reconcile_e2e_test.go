@@ -40,6 +40,7 @@ Resources:
 // corrected by the next deploy of the template the record holds: it compares
 // the server's functions with the record, and its plan says what it corrects.
 func TestDeployCorrectsWhatTheRecordDoesNotHold(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	dir := t.TempDir()
 	fnTemplate(t, dir, "unused.yaml", "", "X") // the fn/ code directory

@@ -1,17 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/cmd/portico/client"
-	"github.com/portico-dev/portico/internal/testkit"
 )
 
 // extraFunction adds to shiftTemplate a function without an alias, which the
@@ -31,35 +27,15 @@ const extraFunction = `  Extra:
 // the server resumed succeeds. A function the run created is in the stack's
 // record from its creation on, while the run is still waiting.
 func TestDeployShiftSurvivesServerRestart(t *testing.T) {
+	t.Parallel()
 	env, clk, svc := shiftEnv(t)
-	dir := t.TempDir()
-	boot, err := os.ReadFile(filepath.Join(apptest.Sample(t, "hello"), "bootstrap"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(dir, "hello", "bootstrap"), boot, 0o755)
-	tpl := filepath.Join(dir, "template.yaml")
-	writeFile(t, tpl, []byte(shiftTemplate), 0o600)
-	deployAsync := func(out *testkit.LockedBuffer, greeting string) chan string {
-		done := make(chan string, 1)
-		go func() {
-			var errOut bytes.Buffer
-			err := runRoot(out, &errOut, "--endpoint", env.AdminURL, "deploy", "--template", tpl, "--stack", "rs", "--shift-poll", "10ms",
-				"--parameter-overrides", "Greeting="+greeting)
-			if err != nil {
-				_, _ = out.Write([]byte("error: " + err.Error()))
-			}
-			done <- out.String()
-		}()
-		return done
-	}
-	if out := <-deployAsync(new(testkit.LockedBuffer), "one"); strings.Contains(out, "error:") {
+	st := newShiftStack(t, env, "rs", shiftTemplate, map[string]string{"hello": apptest.Sample(t, "hello")})
+	if out := st.run("Greeting=one"); strings.Contains(out, "error:") {
 		t.Fatalf("first deploy:\n%s", out)
 	}
 
-	writeFile(t, tpl, []byte(shiftTemplate+extraFunction), 0o600)
-	live := new(testkit.LockedBuffer)
-	done := deployAsync(live, "two")
+	st.setTemplate(t, shiftTemplate+extraFunction)
+	live, done := st.deploy("Greeting=two")
 	waitShift(t, env, svc, "shifted", "live", done, func(sh *client.Shift) bool { return sh.ToVersion == "2" && sh.Step == 1 })
 	waitOutput(t, live, done, "10% on version 2 (step 1 of 2)")
 	env.Stop()
@@ -95,29 +71,10 @@ func TestDeployShiftSurvivesServerRestart(t *testing.T) {
 // progress on the stack's alias does not stop the next deploy with a
 // conflict: it is stopped, saying so, and the deploy's own shift starts.
 func TestDeployStopsAShiftLeftInProgress(t *testing.T) {
+	t.Parallel()
 	env, clk, svc := shiftEnv(t)
-	dir := t.TempDir()
-	boot, err := os.ReadFile(filepath.Join(apptest.Sample(t, "hello"), "bootstrap"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(dir, "hello", "bootstrap"), boot, 0o755)
-	tpl := filepath.Join(dir, "template.yaml")
-	writeFile(t, tpl, []byte(shiftTemplate), 0o600)
-	deployAsync := func(out *testkit.LockedBuffer, greeting string) chan string {
-		done := make(chan string, 1)
-		go func() {
-			var errOut bytes.Buffer
-			err := runRoot(out, &errOut, "--endpoint", env.AdminURL, "deploy", "--template", tpl, "--stack", "ls", "--shift-poll", "10ms",
-				"--parameter-overrides", "Greeting="+greeting)
-			if err != nil {
-				_, _ = out.Write([]byte("error: " + err.Error()))
-			}
-			done <- out.String()
-		}()
-		return done
-	}
-	if out := <-deployAsync(new(testkit.LockedBuffer), "one"); strings.Contains(out, "error:") {
+	st := newShiftStack(t, env, "ls", shiftTemplate, map[string]string{"hello": apptest.Sample(t, "hello")})
+	if out := st.run("Greeting=one"); strings.Contains(out, "error:") {
 		t.Fatalf("first deploy:\n%s", out)
 	}
 	// What a gone run left: version 2 published, its shift at step 1.
@@ -133,8 +90,7 @@ func TestDeployStopsAShiftLeftInProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	live := new(testkit.LockedBuffer)
-	done := deployAsync(live, "three")
+	live, done := st.deploy("Greeting=three")
 	waitShift(t, env, svc, "shifted", "live", done, func(sh *client.Shift) bool { return sh.ToVersion == "3" && sh.Step == 1 })
 	waitOutput(t, live, done, "10% on version 3 (step 1 of 2)")
 	clk.Advance(5 * time.Minute)

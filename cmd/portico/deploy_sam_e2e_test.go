@@ -80,6 +80,7 @@ func stackKey(t *testing.T, env *apptest.Env, stack, id string) string {
 // renamed stage (it stayed on the deleted stage: the plan's keys got 403 on
 // the new one and its throttle applied nowhere).
 func TestDeployRenamedStageMovesUsagePlan(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	path := samTestdata(t, "plan-stage.yaml")
 	cliCombined(t, env, "deploy", "--template", path, "--stack", "ps")
@@ -115,6 +116,7 @@ func TestDeployRenamedStageMovesUsagePlan(t *testing.T) {
 // plan Globals.Api declares, and leaves open the method whose event says
 // ApiKeyRequired: false. A SHARED usage plan in Globals is refused by a dry run.
 func TestDeployGlobalsAPIKeyOnImplicitAPI(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	path := samTestdata(t, "globals-implicit.yaml")
 	cliCombined(t, env, "deploy", "--template", path, "--stack", "g")
@@ -144,6 +146,7 @@ func TestDeployGlobalsAPIKeyOnImplicitAPI(t *testing.T) {
 // authorizer is admitted, and the same key in x-api-key, with an authorizer
 // naming no key, is refused.
 func TestDeployAPIKeySourceAuthorizer(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	path := samTestdata(t, "api-key-source.yaml")
 	out := cliCombined(t, env, "deploy", "--template", path, "--stack", "ks")
@@ -167,6 +170,7 @@ func TestDeployAPIKeySourceAuthorizer(t *testing.T) {
 // breaks the model and a call without the required query parameter with
 // API Gateway's 400s, and answers a valid call.
 func TestDeployRequestValidation(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	path := samTestdata(t, "request-validation.yaml")
 	out := cliCombined(t, env, "deploy", "--template", path, "--stack", "rv")
@@ -196,6 +200,7 @@ func TestDeployRequestValidation(t *testing.T) {
 // gateway refuses each without a key and answers it with one. Both used to
 // answer anyone.
 func TestDeployAPIKeyOnOptionsAndBodyMethods(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	path := samTestdata(t, "options-key.yaml")
 	cliCombined(t, env, "deploy", "--template", path, "--stack", "ok")
@@ -218,6 +223,7 @@ func TestDeployAPIKeyOnOptionsAndBodyMethods(t *testing.T) {
 // unknown route with the template's response, and the disabled API's stage
 // URL answers 403 Forbidden, as API Gateway's does, while the other serves.
 func TestDeployGatewayResponsesAndDisabledEndpoint(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	path := samTestdata(t, "api-settings.yaml")
 	out := cliCombined(t, env, "deploy", "--template", path, "--stack", "gr")
@@ -254,6 +260,7 @@ func TestDeployGatewayResponsesAndDisabledEndpoint(t *testing.T) {
 // lose both, as CloudFormation resets what a template drops. They stayed,
 // and the deploy said the API was updated.
 func TestDeployDroppedStageSettingsAreReset(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	path := samTestdata(t, "stage-settings.yaml")
 	cliCombined(t, env, "deploy", "--template", path, "--stack", "ss")
@@ -295,6 +302,7 @@ func TestDeployDroppedStageSettingsAreReset(t *testing.T) {
 // every method to rate 0 and burst 0: as on API Gateway, every request is
 // throttled (the gateway read 0/0 as no throttle and let them through).
 func TestDeployZeroMethodThrottle(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	path := samTestdata(t, "stage-settings.yaml")
 	text, err := os.ReadFile(path)
@@ -330,6 +338,7 @@ func TestDeployZeroMethodThrottle(t *testing.T) {
 // and 0, and a route with its own throttle keeps it; redeployed without the
 // throttle, the routes answer again.
 func TestDeployHTTPZeroRouteThrottle(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	path := samTestdata(t, "http-stage-settings.yaml")
 	text, err := os.ReadFile(path)
@@ -381,6 +390,7 @@ func TestDeployHTTPZeroRouteThrottle(t *testing.T) {
 // Redeployed without them, the route is not throttled and nothing more is
 // logged.
 func TestDeployHTTPStageRouteThrottleAndAccessLog(t *testing.T) {
+	t.Parallel()
 	var th *throttle.Stage
 	env := apptest.Start(t, apptest.Options{Populate: []any{&th}})
 	frozen := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -469,6 +479,7 @@ func outputValue(t *testing.T, out, name string) string {
 // generates for the function failed the whole deploy. Now the deploy serves
 // the function, prints the role Portico reports with a warning saying why.
 func TestDeploySAMInitGoTemplate(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	path := samTestdata(t, "sam-init-go.yaml")
 	boot, err := os.ReadFile(filepath.Join(filepath.Dir(path), "hello", "bootstrap"))
@@ -498,6 +509,7 @@ func TestDeploySAMInitGoTemplate(t *testing.T) {
 // function's route; a REST API's RootResourceId is its root resource; outputs
 // naming what Portico does not make are left out with a warning.
 func TestDeployOutputsAPIAttributes(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	path := samTestdata(t, "api-attributes.yaml")
 	out := cliCombined(t, env, "deploy", "--template", path, "--stack", "attrs")
@@ -554,6 +566,7 @@ func withoutRequestIDs(t *testing.T, data []byte) string {
 // server's event invoke config API on the function's alias, and a deploy
 // without it takes it off.
 func TestDeployEventInvokeConfig(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	dir := t.TempDir()
 	boot, err := os.ReadFile(filepath.Join(apptest.Sample(t, "hello"), "bootstrap"))

@@ -1,10 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -45,32 +46,10 @@ Resources:
 // progress; a stopped shift fails the deploy and leaves the alias on the old
 // version.
 func TestDeployShiftsByDeploymentPreference(t *testing.T) {
+	t.Parallel()
 	env, clk, svc := shiftEnv(t)
-	dir := t.TempDir()
-	boot, err := os.ReadFile(filepath.Join(apptest.Sample(t, "hello"), "bootstrap"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(dir, "hello", "bootstrap"), boot, 0o755)
-	tpl := filepath.Join(dir, "template.yaml")
-	writeFile(t, tpl, []byte(shiftTemplate), 0o600)
-	live := new(testkit.LockedBuffer)
-	deployAsync := func(greeting string) chan string {
-		done := make(chan string, 1)
-		live = new(testkit.LockedBuffer)
-		go func(out *testkit.LockedBuffer) {
-			var errOut bytes.Buffer
-			err := runRoot(out, &errOut, "--endpoint", env.AdminURL, "deploy", "--template", tpl, "--stack", "sh", "--shift-poll", "10ms",
-				"--parameter-overrides", "Greeting="+greeting)
-			if err != nil {
-				_, _ = out.Write([]byte("error: " + err.Error()))
-			}
-			done <- out.String()
-		}(live)
-		return done
-	}
-
-	out := <-deployAsync("one")
+	st := newShiftStack(t, env, "sh", shiftTemplate, map[string]string{"hello": apptest.Sample(t, "hello")})
+	out := st.run("Greeting=one")
 	if strings.Contains(out, "traffic shift") || strings.Contains(out, "error:") {
 		t.Fatalf("first deploy:\n%s", out)
 	}
@@ -78,7 +57,7 @@ func TestDeployShiftsByDeploymentPreference(t *testing.T) {
 		t.Fatalf("alias after the first deploy: %s %v", v, w)
 	}
 
-	done := deployAsync("two")
+	live, done := st.deploy("Greeting=two")
 	waitShift(t, env, svc, "shifted", "live", done, func(sh *client.Shift) bool { return sh.ToVersion == "2" && sh.Step == 1 })
 	if v, w := aliasWeights(t, env, "shifted", "live"); v != "1" || w["2"] != 0.1 {
 		t.Fatalf("alias during the shift: %s %v", v, w)
@@ -101,7 +80,7 @@ func TestDeployShiftsByDeploymentPreference(t *testing.T) {
 		t.Fatalf("alias after the second deploy: %s %v", v, w)
 	}
 
-	done = deployAsync("three")
+	_, done = st.deploy("Greeting=three")
 	waitShift(t, env, svc, "shifted", "live", done, func(sh *client.Shift) bool { return sh.ToVersion == "3" && sh.Step == 1 })
 	cli(t, env, "alias", "shift-stop", "shifted", "live")
 	out = <-done
@@ -168,41 +147,19 @@ Resources:
 // reports Failed, or does not report within the hook timeout, fails the
 // deploy and leaves the alias on its old version.
 func TestDeployRunsHooks(t *testing.T) {
+	t.Parallel()
 	var conns *connections.Manager
 	env, clk, svc := shiftEnv(t, &conns)
-	dir := t.TempDir()
-	for code, built := range map[string]string{
+	st := newShiftStack(t, env, "hk", hookTemplate, map[string]string{
 		"hello": apptest.Sample(t, "hello"),
 		"hook":  apptest.Program(t, "./cmd/portico/testdata/codedeployhook"),
-	} {
-		boot, err := os.ReadFile(filepath.Join(built, "bootstrap"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeFile(t, filepath.Join(dir, code, "bootstrap"), boot, 0o755)
-	}
-	tpl := filepath.Join(dir, "template.yaml")
-	writeFile(t, tpl, []byte(hookTemplate), 0o600)
-	live := new(testkit.LockedBuffer)
-	deployAsync := func(greeting, pre string) chan string {
-		done := make(chan string, 1)
-		live = new(testkit.LockedBuffer)
-		go func(out *testkit.LockedBuffer) {
-			var errOut bytes.Buffer
-			err := runRoot(out, &errOut, "--endpoint", env.AdminURL, "deploy", "--template", tpl, "--stack", "hk", "--shift-poll", "10ms",
-				"--parameter-overrides", "Greeting="+greeting, "PreStatus="+pre, "Endpoint="+env.AdminURL)
-			if err != nil {
-				_, _ = out.Write([]byte("error: " + err.Error()))
-			}
-			done <- out.String()
-		}(live)
-		return done
-	}
-	if out := <-deployAsync("one", "Succeeded"); strings.Contains(out, "error:") || strings.Contains(out, "traffic shift") {
+	})
+	st.params = []string{"Endpoint=" + env.AdminURL}
+	if out := st.run("Greeting=one", "PreStatus=Succeeded"); strings.Contains(out, "error:") || strings.Contains(out, "traffic shift") {
 		t.Fatalf("first deploy:\n%s", out)
 	}
 
-	done := deployAsync("two", "Succeeded")
+	live, done := st.deploy("Greeting=two", "PreStatus=Succeeded")
 	// The PreTraffic hook reports by itself; then the first step is on.
 	sh := waitShift(t, env, svc, "hooked", "live", done, func(sh *client.Shift) bool { return sh.ToVersion == "2" && sh.Step == 1 })
 	if sh.Hooks.PreTraffic != "pre-hook" || sh.Hooks.PostTraffic != "post-hook" {
@@ -229,7 +186,7 @@ func TestDeployRunsHooks(t *testing.T) {
 	}
 
 	// A PreTraffic hook that reports Failed: no traffic moved, the deploy fails.
-	out = <-deployAsync("three", "Failed")
+	out = st.run("Greeting=three", "PreStatus=Failed")
 	if !strings.Contains(out, "error: alias live of hooked: traffic shift d-") ||
 		!strings.Contains(out, "to version 3 failed: the PreTraffic hook pre-hook reported Failed; the alias was rolled back to version 2") {
 		t.Fatalf("deploy with a failing hook:\n%s", out)
@@ -239,7 +196,7 @@ func TestDeployRunsHooks(t *testing.T) {
 	}
 
 	// A hook that never reports: the shift fails at the hook timeout.
-	done = deployAsync("four", "none")
+	_, done = st.deploy("Greeting=four", "PreStatus=none")
 	sh = waitShift(t, env, svc, "hooked", "live", done, func(sh *client.Shift) bool { return sh.ToVersion == "4" && sh.Phase == "PreTraffic" })
 	// Another function's sandbox may not report on the hook's execution.
 	cr := conns.Issue("hooked")
@@ -278,4 +235,58 @@ func waitOutput(t *testing.T, out *testkit.LockedBuffer, done chan string, want 
 			t.Fatalf("the command has not printed %q:\n%s", want, out.String())
 		}
 	}
+}
+
+// shiftStack is a SAM project of the shift tests, a template in a directory
+// of its own beside its functions' code, deployed to env as stack name.
+type shiftStack struct {
+	env       *apptest.Env
+	tpl, name string
+	params    []string // parameter overrides of every deploy
+}
+
+// newShiftStack writes template into a new directory and, for each CodeUri
+// directory code names, the bootstrap built in the directory it maps to
+// (apptest.Sample, apptest.Program).
+func newShiftStack(t *testing.T, env *apptest.Env, name, template string, code map[string]string) *shiftStack {
+	t.Helper()
+	dir := t.TempDir()
+	for uri, built := range code {
+		boot, err := os.ReadFile(filepath.Join(built, "bootstrap"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, uri, "bootstrap"), boot, 0o755)
+	}
+	s := &shiftStack{env: env, tpl: filepath.Join(dir, "template.yaml"), name: name}
+	s.setTemplate(t, template)
+	return s
+}
+
+// setTemplate replaces the stack's template.
+func (s *shiftStack) setTemplate(t *testing.T, template string) {
+	t.Helper()
+	writeFile(t, s.tpl, []byte(template), 0o600)
+}
+
+// deploy starts `portico deploy` of the stack with these parameter
+// overrides (after s.params), reading shifts every 10 ms: out holds what it has printed so far,
+// done gets all of it when it ends ("error: ..." last when it failed).
+func (s *shiftStack) deploy(params ...string) (out *testkit.LockedBuffer, done chan string) {
+	out, done = new(testkit.LockedBuffer), make(chan string, 1)
+	args := append([]string{"--endpoint", s.env.AdminURL, "deploy", "--template", s.tpl, "--stack", s.name, "--shift-poll", "10ms",
+		"--parameter-overrides"}, append(slices.Clone(s.params), params...)...)
+	go func() {
+		if err := runRoot(out, io.Discard, args...); err != nil {
+			_, _ = out.Write([]byte("error: " + err.Error()))
+		}
+		done <- out.String()
+	}()
+	return out, done
+}
+
+// run deploys the stack (deploy) and returns all it printed.
+func (s *shiftStack) run(params ...string) string {
+	_, done := s.deploy(params...)
+	return <-done
 }

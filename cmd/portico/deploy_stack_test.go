@@ -60,6 +60,7 @@ func stackFunctions(t *testing.T, env *apptest.Env, prefix string) []string {
 // and stack delete leaves nothing behind. (Both printed "deployed" and the
 // record kept one of the two functions.)
 func TestConcurrentDeploysOfOneStack(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	dir := t.TempDir()
 	g := fnTemplate(t, dir, "tG.yaml", "", "F", "G")
@@ -108,6 +109,7 @@ func TestConcurrentDeploysOfOneStack(t *testing.T) {
 // is refused, and so is one over a revision another write replaced; portico
 // stack unlock clears the hold and the stack deploys again.
 func TestDeployRefusedWhileHeld(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	dir := t.TempDir()
 	path := fnTemplate(t, dir, "t.yaml", "", "F")
@@ -168,6 +170,7 @@ func TestDeployRefusedWhileHeld(t *testing.T) {
 // set and this one's template leaves out goes back to Lambda's default, as
 // CloudFormation resets it (MemorySize and Timeout stayed 512 and 30).
 func TestDroppedFunctionPropertiesAreReset(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	dir := t.TempDir()
 	type config struct {
@@ -196,6 +199,7 @@ func TestDroppedFunctionPropertiesAreReset(t *testing.T) {
 // old alias and its provisioned concurrency are deleted (the plan set the
 // provisioned concurrency of alias "", which failed and rolled back).
 func TestDroppedAliasWithProvisionedConcurrency(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	dir := t.TempDir()
 	pc := fnTemplate(t, dir, "pc.yaml", "      AutoPublishAlias: live\n      ProvisionedConcurrencyConfig:\n        ProvisionedConcurrentExecutions: 1\n", "F")
@@ -225,6 +229,7 @@ func TestDroppedAliasWithProvisionedConcurrency(t *testing.T) {
 // TestQuotedParameterOverrides: a quoted --parameter-overrides value reaches
 // the function without its quotes, spaces and all.
 func TestQuotedParameterOverrides(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	dir := t.TempDir()
 	path := fnTemplate(t, dir, "p.yaml", "      Environment:\n        Variables:\n          SV: !Ref S\n          TV: !Ref T\n", "F")
@@ -254,6 +259,7 @@ func readFileT(t *testing.T, path string) string {
 // next deploy, as a function or an API is (it said "up to date" while the
 // API answered 403 and the alias did not exist).
 func TestDeployRecreatesWhatWasDeletedByHand(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	path := samTestdata(t, "plan-stage.yaml")
 	writeFile(t, path, []byte(strings.Replace(readFileT(t, path), "      CodeUri: hello\n", "      CodeUri: hello\n      AutoPublishAlias: live\n", 1)), 0o600)
@@ -292,6 +298,7 @@ func TestDeployRecreatesWhatWasDeletedByHand(t *testing.T) {
 // TestDeployStackNameTooLong: a --stack name over 128 characters is refused
 // saying the limit.
 func TestDeployStackNameTooLong(t *testing.T) {
+	t.Parallel()
 	path := fnTemplate(t, t.TempDir(), "t.yaml", "", "F")
 	var out strings.Builder
 	err := runRoot(&out, &out, "--endpoint", "http://127.0.0.1:1", "deploy", "-t", path, "--stack", "a"+strings.Repeat("b", 128))

@@ -20,6 +20,7 @@ import (
 // applied), one that grants the gateway what it has anyway deploys with a
 // warning.
 func TestDeployRefusesUnhonouredFunctionSettings(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	dir := t.TempDir()
 	boot, err := os.ReadFile(filepath.Join(apptest.Sample(t, "hello"), "bootstrap"))

@@ -13,6 +13,7 @@ import (
 // sets K on the stage and keeps its other variables, as create-deployment
 // --variables does (it was dropped without a word).
 func TestAPIDeployVarOnAnExistingStage(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	resp, err := env.Client().Do(context.Background(), http.MethodPost, apisPath, nil, map[string]any{"name": "vars", "protocol": "HTTP",
 		"routes": []any{map[string]any{"method": "GET", "path": "/x", "integration": map[string]any{"type": "HTTP_PROXY", "uri": "http://${stageVariables.a}/x"}}}}, nil)

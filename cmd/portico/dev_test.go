@@ -88,6 +88,7 @@ func TestDeployHelloIsIdempotent(t *testing.T) {
 // redeployed the function, whose zip carried the store) or the IAM key file
 // (a secret in the zip) stops before serving, saying what to move.
 func TestDevRefusesServerFilesInAFunctionDirectory(t *testing.T) {
+	t.Parallel()
 	base := t.TempDir()
 	app := filepath.Join(base, "app")
 	if err := os.MkdirAll(app, 0o750); err != nil {

@@ -22,6 +22,7 @@ import (
 // them, finds them again by its tag on the second run, and changes nothing
 // of the user's: their routes, stages and answers stay as they were.
 func TestDevLeavesTheUsersAPIsAlone(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // a guard against hanging, not a timing assertion
 	defer cancel()

@@ -31,6 +31,7 @@ import (
 // error and leaves its version serving. The debounce timer is the test's own
 // channel: the test fires it once the change is seen, with no sleeping.
 func TestDevWatchRedeploysOnSave(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // a guard against hanging, not a timing assertion (a loaded machine is slow)
 	defer cancel()
@@ -218,6 +219,7 @@ func (h *watchHarness) step(change func()) []string {
 // keeps modes), the directory deleted and made again, and a file in a new
 // subdirectory.
 func TestDevWatchFollowsTheCode(t *testing.T) {
+	t.Parallel()
 	base := t.TempDir()
 	mk := func(parts ...string) string {
 		t.Helper()
@@ -281,6 +283,7 @@ func TestDevWatchFollowsTheCode(t *testing.T) {
 // system's inotify watches run out becomes an error naming the limit and what
 // to do, and the watch does not start.
 func TestDevWatchSaysWhatToDoAtTheWatchLimit(t *testing.T) {
+	t.Parallel()
 	d := &devWatch{out: &testkit.LockedBuffer{}, targets: []*watchTarget{{name: "function f", dirs: []string{t.TempDir()}}},
 		add: func(string) error { return syscall.ENOSPC }}
 	err := d.start()
@@ -295,6 +298,7 @@ func TestDevWatchSaysWhatToDoAtTheWatchLimit(t *testing.T) {
 // TestFunctionTargetSaysWhenItsDirectoryIsGone: a redeploy while the code
 // directory is deleted says so (and that it comes back), not a zip error.
 func TestFunctionTargetSaysWhenItsDirectoryIsGone(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "gone")
 	_, err := functionTarget(&devEnv{}, "f", dir).redeploy(context.Background())
 	if err == nil || err.Error() != dir+" is gone; it is deployed again when it is back" {
@@ -307,6 +311,7 @@ func TestFunctionTargetSaysWhenItsDirectoryIsGone(t *testing.T) {
 // the changes past that are lost, a change to the rebuilding target among
 // them, so after the overflow every target is rebuilt.
 func TestDevWatchRebuildsEverythingAfterAnOverflow(t *testing.T) {
+	t.Parallel()
 	queued, err := strconv.Atoi(procLimit("max_queued_events"))
 	if err != nil {
 		t.Skipf("no inotify queue limit to read: %v", err)
@@ -451,6 +456,7 @@ func TestBuildBootstrapStopsTheWholeBuild(t *testing.T) {
 // a function's directory that lies inside another's redeploys both (the
 // outer one's zip holds it too).
 func TestDevWatchSharedDirectories(t *testing.T) {
+	t.Parallel()
 	shared, outer := t.TempDir(), t.TempDir()
 	inner := filepath.Join(outer, "inner")
 	if err := os.MkdirAll(inner, 0o750); err != nil {
@@ -510,6 +516,7 @@ func TestDevWatchSpellingsOfOneDirectory(t *testing.T) {
 // save to api.yaml changed nothing). A document that does not import is an
 // error, and stage dev keeps serving its deployment.
 func TestSampleHelloRedeploysItsAPI(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // a guard against hanging, not a timing assertion
 	defer cancel()
@@ -579,6 +586,7 @@ func TestSampleHelloRedeploysItsAPI(t *testing.T) {
 // it took and what serves; a packaged one says "packaging ..."; a broken build
 // says it failed after how long, and the error says what to do next.
 func TestFirstDeployShowsProgress(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // a guard against hanging, not a timing assertion
 	defer cancel()
@@ -663,6 +671,7 @@ func copyTree(t *testing.T, src, dst string) {
 // sample's other commands; a later save in the new directory, watched since it
 // was made, deploys it again.
 func TestSampleChatPicksUpNewCommands(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute) // a guard against hanging, not a timing assertion
 	defer cancel()
@@ -844,6 +853,7 @@ func TestSampleChatPicksUpNewCommands(t *testing.T) {
 // same source gives the same bootstrap either way and the next `make run`
 // publishes no new version of code a save already deployed.
 func TestDevBuildsAsMakeSamples(t *testing.T) {
+	t.Parallel()
 	mk, err := os.ReadFile(filepath.Join(apptest.RepoRoot(), "Makefile"))
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 // says on stderr what an import of it would make of the second type. The
 // OpenAPI 3 export says everything and warns of nothing.
 func TestAPIExportWarnings(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	doc := `openapi: "3.0.1"
 info: {title: two-bodies}

@@ -17,6 +17,7 @@ import (
 // nothing) is refused, on create and on update, saying what to give. --timeout
 // and --memory given out of range are refused too, not dropped.
 func TestFnConcurrencyFlag(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	dir := apptest.Sample(t, "hello")
 	for _, args := range [][]string{
@@ -82,6 +83,7 @@ func reservation(t *testing.T, env *apptest.Env, name string) string {
 // have it: GetFunction reports its Runtime and Handler, and `fn get` shows
 // them.
 func TestFnCreateDirIsACustomRuntime(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	cli(t, env, "fn", "create", "boot", "--dir", apptest.Sample(t, "hello"))
 	var got struct {
@@ -102,6 +104,7 @@ func TestFnCreateDirIsACustomRuntime(t *testing.T) {
 // to take a while says, on stderr, how large the zip came out and how much of
 // it has been sent; stdout keeps -o json's JSON. A small package is quiet.
 func TestFnCreateShowsUploadProgress(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	dir := t.TempDir()
 	boot, err := os.ReadFile(filepath.Join(apptest.Sample(t, "hello"), "bootstrap"))
@@ -137,7 +140,13 @@ func TestFnCreateShowsUploadProgress(t *testing.T) {
 	if err := runRoot(&out, &errOut, "--endpoint", env.AdminURL, "fn", "create", "small", "--dir", apptest.Sample(t, "hello")); err != nil {
 		t.Fatalf("fn create: %v\n%s", err, errOut.String())
 	}
-	if errOut.Len() != 0 {
-		t.Errorf("a small package's create wrote to stderr: %q", errOut.String())
+	// Quiet: no progress. (A loaded machine's server may be slow enough
+	// for the CLI's "still waiting for the admin API" notice, which is not
+	// the upload's progress.)
+	for _, line := range strings.SplitAfter(errOut.String(), "\n") {
+		if line != "" && !strings.HasPrefix(line, "portico: still waiting for the admin API") {
+			t.Errorf("a small package's create wrote to stderr: %q", errOut.String())
+			break
+		}
 	}
 }

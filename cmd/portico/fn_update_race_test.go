@@ -15,6 +15,7 @@ import (
 // the variables it read, so it must send the RevisionId it read and, when
 // another update landed in between (412), read and merge again.
 func TestFnUpdateEnvConcurrent(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	cli(t, env, "fn", "create", "racy", "--dir", apptest.Sample(t, "hello"))
 	const n = 20
@@ -53,6 +54,7 @@ func TestFnUpdateEnvConcurrent(t *testing.T) {
 // not exist yet all succeed: the ones whose create finds it made by another
 // update it instead of failing with ResourceConflictException.
 func TestAliasSetConcurrentCreate(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	cli(t, env, "fn", "create", "al", "--dir", apptest.Sample(t, "hello"), "--publish")
 	var wg sync.WaitGroup

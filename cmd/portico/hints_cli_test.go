@@ -18,6 +18,7 @@ import (
 // portico command of an operation a message names, and the names that exist
 // for one that does not.
 func TestCLIErrorsSayWhatToDo(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	ctx := context.Background()
 	if _, _, err := env.Client().CreateFunction(ctx, map[string]any{"FunctionName": "xss",

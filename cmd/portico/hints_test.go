@@ -19,6 +19,7 @@ var hintRe = regexp.MustCompile("`portico((?: [a-z][a-z0-9-]*)+)")
 // error messages or the docs tell a user to run names a command of the CLI,
 // so that a hint never sends anyone to a command that does not exist.
 func TestHintedCommandsExist(t *testing.T) {
+	t.Parallel()
 	root := newRoot()
 	repo := filepath.Join("..", "..")
 	checked := 0

@@ -11,6 +11,7 @@ import (
 // TestIAMCommands drives `portico iam` through a user's whole life: create,
 // key, policy, list, refusal to delete while keys remain, then delete.
 func TestIAMCommands(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	if out := cli(t, env, "iam", "user", "create", "alice"); !strings.Contains(out, "arn:aws:iam::000000000000:user/alice") {
 		t.Fatalf("user create:\n%s", out)

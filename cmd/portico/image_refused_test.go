@@ -11,6 +11,7 @@ import (
 // server runs the process runtime fails at once, saying what to do, instead of at
 // the first invoke.
 func TestImageFunctionRefusedOnProcessRuntime(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{Runtime: "process"})
 	out, err := cliErr(env, "fn", "create", "img", "--image", "portico-samples/hello:latest")
 	if err == nil || !strings.Contains(err.Error(), "--runtime docker") || !strings.Contains(err.Error(), "Zip") {

@@ -15,6 +15,7 @@ import (
 // client already holds as many follows as the server allows: the server's
 // message, which says how many are open and to close one, and no output.
 func TestLogsFollowOverCap(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminLogFollows = admin.LogFollowLimits{PerClient: 1} }})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -47,6 +48,7 @@ func TestLogsFollowOverCap(t *testing.T) {
 // server stops says so and fails, rather than ending as an interrupt would;
 // `logs -o json` is refused, as the log is text.
 func TestLogsFollowSaysWhenTheServerStops(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	ctx := context.Background()
 	c := env.Client()

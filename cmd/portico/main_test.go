@@ -10,7 +10,12 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 )
+
+// TestMain removes the sample functions the tests built once they are done.
+func TestMain(m *testing.M) { apptest.Main(m) }
 
 // runRoot runs the portico command with args, its standard output going to out
 // and its standard error to errOut.
@@ -23,6 +28,7 @@ func runRoot(out, errOut io.Writer, args ...string) error {
 }
 
 func TestUnknownSubcommandsFail(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{"nonsense"}, {"fn", "nonsense"}, {"api", "deploi"}, {"stage", "nope"}, {"alias", "sett"}} {
 		var out bytes.Buffer
 		err := runRoot(&out, &out, args...)
@@ -46,6 +52,7 @@ func TestUnknownSubcommandsFail(t *testing.T) {
 // (`portico tls init`) would read as the value to give. Every back-quoted
 // word in a usage is a value name: upper case, one word.
 func TestFlagValueNames(t *testing.T) {
+	t.Parallel()
 	valueName := regexp.MustCompile(`^[A-Z][A-Z0-9_=-]*$`)
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
@@ -76,6 +83,7 @@ func TestFlagValueNames(t *testing.T) {
 // (--endpoint, --token, -o), which do nothing there. A client command's help
 // still lists them.
 func TestServerCommandsHideClientFlags(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{"serve", "--help"}, {"dev", "--help"}, {"tls", "init", "--help"}, {"tls", "--help"}} {
 		var out bytes.Buffer
 		if err := runRoot(&out, &out, args...); err != nil {

@@ -20,6 +20,7 @@ func portico(t *testing.T, env *apptest.Env, args ...string) (string, error) {
 // TestStageReleaseCommands drives canary, promote, cache and throttle through
 // the CLI and checks the stage the admin API then reports.
 func TestStageReleaseCommands(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	ctx := context.Background()
@@ -144,6 +145,7 @@ paths:
 // without a burst is not called a burst of no limit that throttles every
 // request.
 func TestReleaseTableThrottles(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, settings, want string
 	}{

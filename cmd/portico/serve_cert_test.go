@@ -17,6 +17,7 @@ import (
 // expired --tls-cert ends in one reason that says to replace it, with no fx
 // ERROR lines (constructor chains, stacks) before it at the default level.
 func TestServeWithAnExpiredCertificateSaysWhatToDo(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	f, err := edge.InitDevCA(filepath.Join(dir, "old"), nil, time.Now().Add(-400*24*time.Hour))
 	if err != nil {

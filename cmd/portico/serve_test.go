@@ -145,6 +145,7 @@ func TestSettingsRefused(t *testing.T) {
 }
 
 func TestDialURL(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"[::]:8080":      "http://127.0.0.1:8080",
 		"0.0.0.0:80":     "http://127.0.0.1:80",

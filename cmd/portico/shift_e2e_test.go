@@ -84,6 +84,7 @@ func cliFails(t *testing.T, env *apptest.Env, args ...string) error {
 // step by step on the server's clock, one shift per alias at a time, shows
 // its status, stops it (rolling back), and a shift survives a restart.
 func TestAliasShiftCommands(t *testing.T) {
+	t.Parallel()
 	env, clk, svc := shiftEnv(t)
 	ctx := context.Background()
 	c := env.Client()

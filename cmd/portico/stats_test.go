@@ -18,6 +18,7 @@ import (
 // `portico stats`: the warm sandbox shows under its function and version, with
 // the budget (as configured) and the server's own figures.
 func TestStats(t *testing.T) {
+	t.Parallel()
 	env := testenv.Start(t, testenv.Options{Settings: func(s *app.Settings) { s.Invoker.MaxSandboxes = 7 }})
 	ctx := context.Background()
 	c := env.Client()

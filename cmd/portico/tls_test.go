@@ -37,6 +37,7 @@ func run(t *testing.T, args ...string) string {
 // certificate, the server serves HTTPS with it for the names given, and `portico
 // domain` creates and maps a domain signed by the same CA.
 func TestTLSInitThenHTTPSAndDomains(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	out := run(t, "tls", "init", "--data-dir", dir, "dev.test")
 	if !strings.Contains(out, "made a development CA") || !strings.Contains(out, "update-ca-certificates") {
@@ -197,6 +198,7 @@ func certNames(t *testing.T, dir string) []string {
 // refused and nothing is written; --reset drops the names earlier runs added;
 // --if-needed leaves a good certificate alone and renews an expired one.
 func TestTLSInitNames(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for _, bad := range []string{"bad name", "*.*.x", "a..b", "*", "http://x.test", "x.test:8443", "a.*.test", "-a.test"} {
 		if out, err := runErr("tls", "init", "--data-dir", dir, bad); err == nil {

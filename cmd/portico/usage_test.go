@@ -23,6 +23,7 @@ func cli(t *testing.T, env *apptest.Env, args ...string) string {
 }
 
 func TestKeyAndPlanCommands(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	ctx := context.Background()
 	resp, err := env.Client().Do(ctx, "POST", "/portico/v1/apis", nil, map[string]any{"name": "a", "protocol": "REST",
@@ -86,6 +87,7 @@ func TestKeyAndPlanCommands(t *testing.T) {
 // throttles every request (a bucket of 0). Both are refused before any
 // request, and a burst of 0 with a rate warns, for plans and stages.
 func TestThrottleFlagsSayWhatIsWrong(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	run := func(args ...string) (string, error) {
 		var out, errOut bytes.Buffer
@@ -133,6 +135,7 @@ func TestThrottleFlagsSayWhatIsWrong(t *testing.T) {
 // TestAliasWeightNaN: --weight 2=NaN passed the 0..1 check (NaN compares
 // false) and failed as "json: unsupported value: NaN".
 func TestAliasWeightNaN(t *testing.T) {
+	t.Parallel()
 	var out, errOut bytes.Buffer
 	err := runRoot(&out, &errOut, "--endpoint", "http://127.0.0.1:1", "alias", "set", "f", "live", "1", "--weight", "2=NaN")
 	if err == nil || !strings.Contains(err.Error(), `--weight "2=NaN": use VERSION=WEIGHT with a weight between 0 and 1`) {

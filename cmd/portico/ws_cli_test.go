@@ -26,6 +26,7 @@ func cliCombined(t *testing.T, env *apptest.Env, args ...string) string {
 // of a WebSocket API print the ws:// URL clients connect to, and `connections
 // send` says what it sent.
 func TestWebSocketDeployPrintsWSURLAndSendConfirms(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	id := strings.TrimSpace(cliCombined(t, env, "ws", "create", "cli-ws"))
 	if _, err := env.Client().Do(context.Background(), http.MethodPost, "/portico/v1/apis/"+id+"/routes", nil,

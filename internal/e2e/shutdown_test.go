@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -41,28 +40,7 @@ func TestShutdownPastTimeoutStopsSandboxes(t *testing.T) {
 				// itself (the test releases it only once the server stopped).
 				s.ShutdownTimeout = 300 * time.Millisecond
 			}})
-			c := sdk(env.AdminURL)
-			zip, err := zipDir(apptest.Program(t, "./internal/e2e/testdata/blocker"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			in := zipFunction("blocker", zip)
-			in.Timeout = aws.Int32(30)
-			createFunction(t, c, in)
-			w := newWaiter(t)
-			t.Cleanup(func() { close(w.release) })
-			answered := make(chan error, 1)
-			go func() {
-				_, err := c.Invoke(context.WithoutCancel(t.Context()), &lambda.InvokeInput{
-					FunctionName: aws.String("blocker"), Payload: []byte(`{"port":"` + w.port + `"}`),
-				})
-				answered <- err
-			}()
-			select {
-			case <-w.arrived:
-			case err := <-answered:
-				t.Fatalf("the call ended before it was in flight: %v", err)
-			}
+			answered := callInFlight(t, env.AdminURL, 30)
 			pids := processSandboxes(t, dataDir)
 			if rt.name == "process" && len(pids) != 1 {
 				t.Fatalf("%d sandbox processes recorded while the call runs, want 1: %v", len(pids), pids)

@@ -35,40 +35,13 @@ func TestSIGHUPStopsGracefully(t *testing.T) {
 // WebSocket connections (there are none) were still closing.
 func TestShutdownTimeoutNamesWhatItCut(t *testing.T) {
 	p := apptest.StartProcess(t, apptest.Options{Args: []string{"--shutdown-timeout", "1s"}})
-	c := sdk(p.AdminURL)
-	zip, err := zipDir(apptest.Program(t, "./internal/e2e/testdata/blocker"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := zipFunction("blocker", zip)
-	in.Timeout = aws.Int32(60)
-	createFunction(t, c, in)
-	w := newWaiter(t)
-	t.Cleanup(func() { close(w.release) })
-	answered := make(chan error, 1)
-	go func() {
-		_, err := c.Invoke(context.WithoutCancel(t.Context()), &lambda.InvokeInput{
-			FunctionName: aws.String("blocker"), Payload: []byte(`{"port":"` + w.port + `"}`),
-		})
-		answered <- err
-	}()
-	select {
-	case <-w.arrived:
-	case err := <-answered:
-		t.Fatalf("the call ended before it was in flight: %v", err)
-	}
-	if err := p.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	code := p.Wait(t)
-	out := p.Output()
+	out, code := stopWithCallInFlight(t, p)
 	if code != 1 || !strings.Contains(out, "1 invocation(s) still running") {
 		t.Errorf("exit %d; want 1, naming the invocation cut off\n%s", code, out)
 	}
 	if strings.Contains(out, "still closing") {
 		t.Errorf("the stop blames WebSocket connections, and there are none:\n%s", out)
 	}
-	<-answered
 }
 
 // TestDrainTimeoutNamedWhenItCuts: with --shutdown-timeout 60s and the
@@ -111,13 +84,27 @@ func TestDrainTimeoutNamedWhenItCuts(t *testing.T) {
 // is in flight and returns p's output and exit code once it exited.
 func stopWithCallInFlight(t *testing.T, p *apptest.Process) (string, int) {
 	t.Helper()
-	c := sdk(p.AdminURL)
+	answered := callInFlight(t, p.AdminURL, 60)
+	if err := p.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	code := p.Wait(t)
+	<-answered
+	return p.Output(), code
+}
+
+// callInFlight creates function blocker (testdata/blocker, timeout seconds)
+// on the server at adminURL and returns once a call of it is in flight, held
+// until the test ends; the channel gets the call's outcome.
+func callInFlight(t *testing.T, adminURL string, timeout int32) <-chan error {
+	t.Helper()
+	c := sdk(adminURL)
 	zip, err := zipDir(apptest.Program(t, "./internal/e2e/testdata/blocker"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	in := zipFunction("blocker", zip)
-	in.Timeout = aws.Int32(60)
+	in.Timeout = aws.Int32(timeout)
 	createFunction(t, c, in)
 	w := newWaiter(t)
 	t.Cleanup(func() { close(w.release) })
@@ -133,10 +120,5 @@ func stopWithCallInFlight(t *testing.T, p *apptest.Process) (string, int) {
 	case err := <-answered:
 		t.Fatalf("the call ended before it was in flight: %v", err)
 	}
-	if err := p.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	code := p.Wait(t)
-	<-answered
-	return p.Output(), code
+	return answered
 }

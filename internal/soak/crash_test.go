@@ -96,7 +96,8 @@ const maxReservationBlock = 4096
 // must be at least what get-usage answered and every request admitted before
 // the kill (a count is reserved durably before its request is admitted), and at
 // most what was sent plus one reservation block per crash. CRASH_KILLS sets the number
-// of kills (6 by default; the documented soak ran 60).
+// of kills (6 by default; the documented soak ran 60). The kill schedule's seed is
+// logged; CRASH_SEED replays it.
 func TestKillNineKeepsAcknowledgedWrites(t *testing.T) {
 	kills := 6
 	if v := os.Getenv("CRASH_KILLS"); v != "" {
@@ -110,7 +111,12 @@ func TestKillNineKeepsAcknowledgedWrites(t *testing.T) {
 	zips := [][]byte{apptest.ZipSample(t, "hello"), zipWithExtra(t, apptest.Sample(t, "hello"))}
 	led := &ledger{versions: map[string]ackedVersion{}, imports: map[string]string{}}
 	var fx crashFixture
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1)) //nolint:gosec // G404: a fault schedule, not a secret
+	seed, err := crashSeed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("kill schedule: seed %d (CRASH_SEED=%d CRASH_KILLS=%d replays it)", seed, seed, kills)
+	waits := killWaits(seed, kills)
 	seq := 0
 	for round := 0; round <= kills; round++ {
 		p := apptest.StartProcess(t, apptest.Options{DataDir: dataDir})
@@ -139,8 +145,7 @@ func TestKillNineKeepsAcknowledgedWrites(t *testing.T) {
 		wg.Go(func() { usageReader(ctx, c, fx, led) })
 		// Kill at a random point of the writes, after enough have been made to
 		// land mid-write with good odds.
-		wait := time.Duration(100+rng.IntN(900)) * time.Millisecond
-		time.Sleep(wait) // the fault schedule, not a wait for the server
+		time.Sleep(waits[round]) // the fault schedule, not a wait for the server
 		p.Kill()
 		stop()
 		wg.Wait()
@@ -152,6 +157,32 @@ func TestKillNineKeepsAcknowledgedWrites(t *testing.T) {
 	}
 	t.Logf("%d kills; %d acknowledged writes checked after each restart (%d versions, %d deployments, %d imported APIs; alias live at %d, stage variable n=%d); %d gateway calls admitted, usage reported %d",
 		kills, led.writes, len(led.versions), len(led.deploys), len(led.imports), led.alias, led.stageVar, led.admitted, led.usage)
+}
+
+// crashSeed is the kill schedule's seed: CRASH_SEED (a failed run's, which
+// it logged) or a new one.
+func crashSeed() (uint64, error) {
+	v := os.Getenv("CRASH_SEED")
+	if v == "" {
+		return rand.Uint64(), nil //nolint:gosec // G404: a fault schedule, not a secret
+	}
+	seed, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("CRASH_SEED=%q: give the seed a run logged (a number): %w", v, err)
+	}
+	return seed, nil
+}
+
+// killWaits is the kill schedule of seed: for each of kills rounds, how long
+// into the load the server is killed (100 ms to 1 s, a random point of the
+// writes after enough have been made to land mid-write with good odds).
+func killWaits(seed uint64, kills int) []time.Duration {
+	rng := rand.New(rand.NewPCG(seed, 1)) //nolint:gosec // G404: a fault schedule, not a secret
+	waits := make([]time.Duration, kills)
+	for i := range waits {
+		waits[i] = time.Duration(100+rng.IntN(900)) * time.Millisecond
+	}
+	return waits
 }
 
 // zipWithFile zips the package in src with one more file, name holding data,

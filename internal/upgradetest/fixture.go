@@ -5,6 +5,12 @@
 // A fixture is testdata/REV: data.tar.gz (the stopped build's data directory:
 // portico.db and the code blobs) and golden.json (a Golden). mkfixture makes
 // one: `go run ./internal/upgradetest/mkfixture REV` (see its doc comment).
+//
+// Which fixtures are kept and when one may be retired is docs/operations.md's
+// (Upgrading): in short, a fixture never ages out (the test depends neither on
+// the day it was recorded nor on today's), and is retired only with the
+// migration from its schema, or for a later build's fixture of the same schema
+// that checks all it did.
 package upgradetest
 
 // Golden is what an old build answered, recorded by mkfixture beside the data

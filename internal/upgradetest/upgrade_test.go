@@ -75,6 +75,9 @@ func upgrade(t *testing.T, dir string) {
 		t.Fatalf("the fixture's store says schema %q, its golden file %d", got, g.Schema)
 	}
 
+	if n := requeueNow(t, data, time.Now()); n == 0 && g.QueuedEvent.Function != "" {
+		t.Fatalf("the fixture has no queued Event invocation, and its golden file names one of %s", g.QueuedEvent.Function)
+	}
 	opts, signer := beside(t, dir, data, g)
 	env := apptest.Start(t, opts)
 	c := &http.Client{}
@@ -148,8 +151,9 @@ func upgrade(t *testing.T, dir string) {
 			}
 		}
 	}
+	replayStart := utcDay(time.Now())
 	send("request", g.Requests)
-	usageCountsOn(t, env, g)
+	usageCountsOn(t, env, g, replayStart)
 
 	// The older deployment is still there to roll back to, and answers as
 	// it did.
@@ -267,9 +271,10 @@ func queuedEventRuns(t *testing.T, env *apptest.Env, ev upgradetest.QueuedEvent)
 
 // usageCountsOn checks that the usage the old build counted is kept and
 // that this build counts on from it: the old build's get-usage readback
-// (its day, already compared) plus the keyed requests replayed since, which
-// this build admitted, in a get-usage from that day to today.
-func usageCountsOn(t *testing.T, env *apptest.Env, g upgradetest.Golden) {
+// (its days, already compared) plus the keyed requests replayed since
+// replayStart, which this build admitted, summed over the fixture's days and
+// the replay's (usageRanges).
+func usageCountsOn(t *testing.T, env *apptest.Env, g upgradetest.Golden, replayStart time.Time) {
 	t.Helper()
 	var old upgradetest.Exchange
 	for _, r := range g.Readbacks {
@@ -281,17 +286,22 @@ func usageCountsOn(t *testing.T, env *apptest.Env, g upgradetest.Golden) {
 	if err != nil || old.Status != http.StatusOK {
 		t.Fatalf("the fixture's get-usage readback %q: %v %d", old.Path, err, old.Status)
 	}
-	sum := func(answer any) map[string]int {
-		out := map[string]int{}
+	q := u.Query()
+	fixStart, err1 := time.Parse(time.DateOnly, q.Get("startDate"))
+	fixEnd, err2 := time.Parse(time.DateOnly, q.Get("endDate"))
+	if err := errors.Join(err1, err2); err != nil {
+		t.Fatalf("the fixture's get-usage readback %q: %v", old.Path, err)
+	}
+	sum := func(into map[string]int, answer any) {
 		values, _ := answer.(map[string]any)["values"].(map[string]any)
 		for key, days := range values {
 			for _, d := range days.([]any) {
-				out[key] += int(d.([]any)[0].(float64))
+				into[key] += int(d.([]any)[0].(float64))
 			}
 		}
-		return out
 	}
-	want := sum(old.Answer)
+	want := map[string]int{}
+	sum(want, old.Answer)
 	if len(want) != 1 {
 		t.Fatalf("the fixture's get-usage names %d keys, want 1: %v", len(want), old.Answer)
 	}
@@ -302,19 +312,50 @@ func usageCountsOn(t *testing.T, env *apptest.Env, g upgradetest.Golden) {
 			}
 		}
 	}
-	q := u.Query()
-	q.Set("endDate", time.Now().UTC().Format(time.DateOnly))
-	got, err := upgradetest.Send(t.Context(), http.DefaultClient, env.AdminURL,
-		upgradetest.Exchange{Method: http.MethodGet, Path: u.Path + "?" + q.Encode()})
-	if err != nil {
-		t.Fatal(err)
+	counted := map[string]int{}
+	var asked []string
+	for _, r := range usageRanges(fixStart, fixEnd, replayStart, utcDay(time.Now())) {
+		q.Set("startDate", r[0].Format(time.DateOnly))
+		q.Set("endDate", r[1].Format(time.DateOnly))
+		asked = append(asked, q.Encode())
+		got, err := upgradetest.Send(t.Context(), http.DefaultClient, env.AdminURL,
+			upgradetest.Exchange{Method: http.MethodGet, Path: u.Path + "?" + q.Encode()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != http.StatusOK {
+			t.Fatalf("get-usage %s: %d %v", q.Encode(), got.Status, got.Answer)
+		}
+		sum(counted, got.Answer)
 	}
-	if got.Status != http.StatusOK {
-		t.Fatalf("get-usage %s: %d %v", q.Encode(), got.Status, got.Answer)
+	if !reflect.DeepEqual(counted, want) {
+		t.Errorf("usage on the fixture's days and the replay's (%v): %v, want %v (the old build's count and the keyed requests since)", asked, counted, want)
 	}
-	if counted := sum(got.Answer); !reflect.DeepEqual(counted, want) {
-		t.Errorf("usage from the fixture's day to today: %v, want %v (the old build's count and the keyed requests since): %v", counted, want, got.Answer)
+}
+
+// utcDay is the UTC date of at, at midnight.
+func utcDay(at time.Time) time.Time {
+	y, m, d := at.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// usageRanges are the get-usage ranges (first and last day, UTC) that hold
+// every count of the key: the fixture's own recorded range, where the old
+// build counted, and, where they lie past it, the days this build counted the
+// replayed requests on, from the day the replay began to today. None spans
+// the time between the fixture's day and the test's, so none passes
+// get-usage's limit of usage.MaxUsageDays however old the fixture is; the
+// days between them counted nothing.
+func usageRanges(fixStart, fixEnd, replayStart, today time.Time) [][2]time.Time {
+	out := [][2]time.Time{{fixStart, fixEnd}}
+	from := replayStart
+	if next := fixEnd.AddDate(0, 0, 1); from.Before(next) {
+		from = next
 	}
+	if !from.After(today) {
+		out = append(out, [2]time.Time{from, today})
+	}
+	return out
 }
 
 // writesAfterTheUpgrade changes what the old build made, as a user would
@@ -444,6 +485,56 @@ func schemaMark(t *testing.T, data string) string {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// requeueNow dates the Event invocations the old build left queued in data
+// (bucket async-invocations: enqueued and notBefore) at now, as if it had
+// stopped just before the upgrade, and returns how many there were. An event
+// older than its maximum event age (six hours at most) is dropped, not run:
+// without this every fixture's would be, from six hours after mkfixture made
+// it. The rest of each record is left as the old build wrote it.
+func requeueNow(t *testing.T, data string, now time.Time) int {
+	t.Helper()
+	db, err := bbolt.Open(filepath.Join(data, "portico.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	n := 0
+	at, err := json.Marshal(now.UTC())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket([]byte("async-invocations"))
+		if b == nil {
+			return nil
+		}
+		events := map[string][]byte{}
+		if err := b.ForEach(func(k, v []byte) error {
+			var ev map[string]json.RawMessage
+			if err := json.Unmarshal(v, &ev); err != nil {
+				return fmt.Errorf("queued event %s: %w", k, err)
+			}
+			ev["enqueued"], ev["notBefore"] = at, at
+			raw, err := json.Marshal(ev)
+			events[string(k)] = raw
+			return err
+		}); err != nil {
+			return err
+		}
+		for k, v := range events {
+			if err := b.Put([]byte(k), v); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // untar unpacks the gzipped tar file into dir.
