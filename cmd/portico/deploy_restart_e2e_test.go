@@ -116,38 +116,18 @@ func TestDeployStopsAShiftLeftInProgress(t *testing.T) {
 // server was unreachable, and --shift-retry 0 gives up at the first
 // unreachable read.
 func TestDeployShiftRetryFlag(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ flag, want string }{
 		{"150ms", "the server was unreachable for 150ms"},
 		{"0", "the server is unreachable (not retried)"},
 	} {
 		t.Run(c.flag, func(t *testing.T) {
 			env, _, svc := shiftEnv(t)
-			dir := t.TempDir()
-			boot, err := os.ReadFile(filepath.Join(apptest.Sample(t, "hello"), "bootstrap"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			writeFile(t, filepath.Join(dir, "hello", "bootstrap"), boot, 0o755)
-			tpl := filepath.Join(dir, "template.yaml")
-			writeFile(t, tpl, []byte(shiftTemplate), 0o600)
-			deployAsync := func(out *testkit.LockedBuffer, greeting string) chan string {
-				done := make(chan string, 1)
-				go func() {
-					var errOut bytes.Buffer
-					err := runRoot(out, &errOut, "--endpoint", env.AdminURL, "deploy", "--template", tpl, "--stack", "rt", "--shift-poll", "10ms",
-						"--shift-retry", c.flag, "--parameter-overrides", "Greeting="+greeting)
-					if err != nil {
-						_, _ = out.Write([]byte("error: " + err.Error()))
-					}
-					done <- out.String()
-				}()
-				return done
-			}
-			if out := <-deployAsync(new(testkit.LockedBuffer), "one"); strings.Contains(out, "error:") {
+			st := newShiftStack(t, env, "rt", shiftTemplate, map[string]string{"hello": apptest.Sample(t, "hello")})
+			if out := st.run("Greeting=one"); strings.Contains(out, "error:") {
 				t.Fatalf("first deploy:\n%s", out)
 			}
-			live := new(testkit.LockedBuffer)
-			done := deployAsync(live, "two")
+			live, done := st.deployWith([]string{"--shift-retry", c.flag}, "Greeting=two")
 			waitShift(t, env, svc, "shifted", "live", done, func(sh *client.Shift) bool { return sh.ToVersion == "2" && sh.Step == 1 })
 			waitOutput(t, live, done, "10% on version 2 (step 1 of 2)")
 			env.Stop()

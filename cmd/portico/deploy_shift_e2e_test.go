@@ -273,9 +273,14 @@ func (s *shiftStack) setTemplate(t *testing.T, template string) {
 // overrides (after s.params), reading shifts every 10 ms: out holds what it has printed so far,
 // done gets all of it when it ends ("error: ..." last when it failed).
 func (s *shiftStack) deploy(params ...string) (out *testkit.LockedBuffer, done chan string) {
+	return s.deployWith(nil, params...)
+}
+
+// deployWith is deploy with these flags added to the command.
+func (s *shiftStack) deployWith(flags []string, params ...string) (out *testkit.LockedBuffer, done chan string) {
 	out, done = new(testkit.LockedBuffer), make(chan string, 1)
-	args := append([]string{"--endpoint", s.env.AdminURL, "deploy", "--template", s.tpl, "--stack", s.name, "--shift-poll", "10ms",
-		"--parameter-overrides"}, append(slices.Clone(s.params), params...)...)
+	args := append([]string{"--endpoint", s.env.AdminURL, "deploy", "--template", s.tpl, "--stack", s.name, "--shift-poll", "10ms"}, flags...)
+	args = append(append(args, "--parameter-overrides"), append(slices.Clone(s.params), params...)...)
 	go func() {
 		if err := runRoot(out, io.Discard, args...); err != nil {
 			_, _ = out.Write([]byte("error: " + err.Error()))
