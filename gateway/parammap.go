@@ -378,6 +378,10 @@ func applyValues(m map[string][]string, name, action, v string) {
 // parameter mappings: the request and the response are buffered (within the
 // body limit) so that the mappings can read and change them.
 func (g *Gateway) serveMappedProxy(w http.ResponseWriter, r *http.Request, rc *reqCtx, in *apis.Integration, m *paramMapping) error {
+	hop, err := nextHop(r.Header)
+	if err != nil {
+		return err
+	}
 	body, err := readBody(r)
 	if err != nil {
 		return err
@@ -398,6 +402,7 @@ func (g *Gateway) serveMappedProxy(w http.ResponseWriter, r *http.Request, rc *r
 	query := u.Query()
 	path := u.EscapedPath()
 	m.applyRequest(src, header, query, &path)
+	header[hopHeader] = []string{hop} // after the mappings, which cannot reset it
 	if m.mapsQuery() {
 		u.RawQuery = query.Encode()
 	}
