@@ -453,8 +453,12 @@ func identityValues(in input, au *apis.Authorizer) ([]string, error) {
 	return out, nil
 }
 
+// contextValue resolves an identity source's $context.NAME, each of
+// apis.IdentityContextVariables.
 func contextValue(c *pipeline.Context, name string) string {
 	switch name {
+	case "routeKey":
+		return c.RouteKey
 	case "stage":
 		return c.Stage
 	case "apiId":
