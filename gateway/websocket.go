@@ -607,7 +607,7 @@ func parseWSResult(payload []byte) (*connections.Response, error) {
 			n = json.Number(s)
 		}
 		code, err := strconv.Atoi(n.String())
-		if err != nil || code < 100 || code > 599 {
+		if err != nil || code < 200 || code > 599 { // a 1xx is no answer, as for payload 1.0 results
 			return nil, fmt.Errorf("statusCode %s: %w", raw, errBadResult)
 		}
 		resp.StatusCode = code
