@@ -834,6 +834,22 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 	return writeMethodResponse(r.Context(), w, ireq, res)
 }
 
+// sendableHeader is errBadRequest for a header value holding a control
+// character other than a tab (CR and LF among them), which no request may
+// carry: the transport would refuse the request.
+func sendableHeader(h http.Header) error {
+	for k, vv := range h {
+		for _, v := range vv {
+			for i := 0; i < len(v); i++ {
+				if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
+					return fmt.Errorf("integration request header %s: the value has control character %#x: %w", k, c, errBadRequest)
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // backendAnswer is a buffered integration response.
 type backendAnswer struct {
 	status int
@@ -842,8 +858,13 @@ type backendAnswer struct {
 }
 
 // roundTrip sends a buffered integration request and reads the whole answer
-// within the body limit.
+// within the body limit. A header value that cannot be sent (mapped from a
+// client's value with CR, LF or another control character) is the client's
+// bad request (errBadRequest), not a failure of the backend.
 func (g *Gateway) roundTrip(ctx context.Context, req *http.Request, u *url.URL) (*backendAnswer, error) {
+	if err := sendableHeader(req.Header); err != nil {
+		return nil, err
+	}
 	resp, err := g.sendInTime(ctx, req)
 	if err != nil {
 		return nil, g.backendError(ctx, u, err)
