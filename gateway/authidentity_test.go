@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/auth"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/invoker"
 )
@@ -106,5 +110,81 @@ func TestAuthorizerContextIdentitySource(t *testing.T) {
 	}
 	if got := e.calls(); len(got) != 1 || strings.Join(got[0], "|") != "allow|GET /s/{n}" {
 		t.Errorf("authorizer identity sources %q; want [allow GET /s/{n}]", got)
+	}
+}
+
+// TestHTTPAPIRepeatedIdentity: on an HTTP API a header or query parameter
+// identity source sent more than once is the comma-joined value its 2.0
+// events carry, in the authorizer's identitySource as in the integration's
+// headers and queryStringParameters, and the result cache keys on it: the
+// authorizer read only the first value before ("allow" beside "evil" was
+// allowed, and its cached answer then admitted "allow,evil").
+func TestHTTPAPIRepeatedIdentity(t *testing.T) {
+	e := newAuthEnv(t)
+	id := e.deploy(lambdaAPI("$request.header.x-auth, $request.querystring.q", 300), "dev", nil)
+	get := func(query string, auth ...string) response {
+		req, err := http.NewRequest("GET", e.srv.URL+"/"+id+"/dev/s/2"+query, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range auth {
+			req.Header.Add("x-auth", v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return response{resp.StatusCode, resp.Header, string(b)}
+	}
+	// "allow" first and "evil" after: the authorizer is asked about
+	// "allow,evil", which it does not allow.
+	if r := get("?q=x", "allow", "evil"); r.status != 403 {
+		t.Errorf("x-auth allow, evil: %d %s; want 403", r.status, r.body)
+	}
+	if got := e.calls(); len(got) != 1 || strings.Join(got[0], "|") != "allow,evil|x" {
+		t.Errorf("identity sources %q; want [allow,evil x]", got)
+	}
+	// The answer cached for one "allow" does not answer for the pair.
+	if r := get("?q=x", "allow"); r.status != 200 {
+		t.Fatalf("x-auth allow: %d %s", r.status, r.body)
+	}
+	if r := get("?q=x", "allow", "evil"); r.status != 403 {
+		t.Errorf("x-auth allow, evil after allow was cached: %d %s; want 403", r.status, r.body)
+	}
+	e.calls()
+	// A repeated query parameter: identitySource "x,y", as the integration's
+	// queryStringParameters.q.
+	r := get("?q=x&q=y", "allow")
+	var body map[string]string
+	_ = json.Unmarshal([]byte(r.body), &body)
+	if got := e.calls(); r.status != 200 || len(got) != 1 || strings.Join(got[0], "|") != "allow|x,y" || body["q"] != "x,y" {
+		t.Errorf("q=x&q=y: %d %s, identity sources %q; want 200, [allow x,y] and the event's q x,y", r.status, r.body, got)
+	}
+}
+
+// TestJWTRepeatedAuthorization: a JWT authorizer's token is the identity
+// source as the 2.0 event carries it: a valid token's Authorization header
+// sent with a second one is not that token (401), where before the second
+// was ignored and the request admitted.
+func TestJWTRepeatedAuthorization(t *testing.T) {
+	is := gwtest.NewIssuer(t)
+	e := newEnv(t)
+	e.gw.Use(auth.New(e.res, e.inv, nil))
+	id := e.deploy(&apis.API{Name: "jwt", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{
+		Authorizers: map[string]json.RawMessage{"jwt": json.RawMessage(`{"type":"oauth2","x-amazon-apigateway-authorizer":{"type":"jwt",
+			"identitySource":"$request.header.Authorization","jwtConfiguration":{"issuer":"` + is.Srv.URL + `","audience":["api1"]}}}`)},
+		Routes: []apis.Route{{Method: "GET", Path: "/me", Security: []map[string][]string{{"jwt": {}}},
+			Integration: &apis.Integration{Type: apis.IntegrationAWSProxy, URI: "function:hello", PayloadFormatVersion: "2.0"}}},
+	}}, "dev", nil)
+	token := is.Token(t, "RS256", "k1", is.RSA1, map[string]any{"iss": is.Srv.URL, "aud": "api1", "sub": "u1", "exp": time.Now().Add(time.Hour).Unix()})
+	if r := e.do("GET", "/"+id+"/dev/me", nil, "Authorization", "Bearer "+token); r.status != 200 {
+		t.Fatalf("one valid token: %d %s", r.status, r.body)
+	}
+	for _, second := range []string{"Bearer junk", "Bearer " + token} {
+		if r := e.do("GET", "/"+id+"/dev/me", nil, "Authorization", "Bearer "+token, "Authorization", second); r.status != 401 {
+			t.Errorf("a valid token and %.20q: %d %s; want 401", second, r.status, r.body)
+		}
 	}
 }
