@@ -93,8 +93,8 @@ type proxyTarget struct {
 	url    *url.URL
 	method string
 	rc     *reqCtx
-	hop    string // the hopHeader value (nextHop)
-	err    error  // set by the error handler
+	hop    [1]string // the hopHeader value (nextHop), a field's values
+	err    error     // set by the error handler
 }
 
 // reverseProxy is the one httputil.ReverseProxy of a gateway; each request carries
@@ -127,7 +127,7 @@ func newReverseProxy(g *Gateway) *reverseProxy {
 			for i := 0; i+1 < len(extra); i += 2 {
 				pr.Out.Header[extra[i]] = []string{extra[i+1]}
 			}
-			pr.Out.Header[hopHeader] = []string{t.hop}
+			pr.Out.Header[hopHeader] = t.hop[:]
 			// ReverseProxy puts back the client's Upgrade and Connection:
 			// upgrade after removing the hop-by-hop headers, to tunnel the
 			// protocol the backend switches to. An HTTP integration never
@@ -505,7 +505,7 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 		u = &c
 	}
 	addQuery(u, r.URL.RawQuery)
-	t := &proxyTarget{url: u, method: method, rc: rc, hop: hop}
+	t := &proxyTarget{url: u, method: method, rc: rc, hop: [1]string{hop}}
 	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), proxyTargetKey{}, t), in.TimeoutFor(rc.Protocol))
 	defer cancel()
 	out := r.WithContext(ctx)
