@@ -363,7 +363,9 @@ func (a *functionAnswer) response(res *invoker.Result) (*proxyResponse, error) {
 	if a.m != nil {
 		h := resp.headerMap()
 		a.src.respHeader, a.src.respBody = h, resp.body
-		resp.status = a.m.applyResponse(a.src, resp.status, h)
+		if resp.status, err = a.m.applyResponse(a.src, resp.status, h); err != nil {
+			return nil, err
+		}
 	}
 	return resp, nil
 }

@@ -334,8 +334,10 @@ func (m *paramMapping) applyRequest(s *mapSources, header http.Header, query url
 }
 
 // applyResponse applies the operations for status to header and returns the
-// status to answer with.
-func (m *paramMapping) applyResponse(s *mapSources, status int, header http.Header) int {
+// status to answer with. A status code mapped from the response that is not a
+// final status (200 to 599: an interim 1xx would go out as one, without its
+// body) is errConfig, 500, as API Gateway fails a mapping it cannot apply.
+func (m *paramMapping) applyResponse(s *mapSources, status int, header http.Header) (int, error) {
 	for _, op := range m.responses[status] {
 		v, ok := s.opValue(op)
 		if !ok {
@@ -345,12 +347,14 @@ func (m *paramMapping) applyResponse(s *mapSources, status int, header http.Head
 		case apis.MapHeader:
 			applyValues(header, http.CanonicalHeaderKey(op.Name), op.Action, v)
 		case apis.MapStatusCode:
-			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 100 && n <= 599 {
-				status = n
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < 200 || n > 599 {
+				return 0, fmt.Errorf("response parameter mapping overwrite:statuscode for %d: %.20q is not a status code from 200 to 599: %w", status, v, errConfig)
 			}
+			status = n
 		}
 	}
-	return status
+	return status, nil
 }
 
 // mapsQuery reports whether a request operation changes the query string.
@@ -378,6 +382,10 @@ func applyValues(m map[string][]string, name, action, v string) {
 // parameter mappings: the request and the response are buffered (within the
 // body limit) so that the mappings can read and change them.
 func (g *Gateway) serveMappedProxy(w http.ResponseWriter, r *http.Request, rc *reqCtx, in *apis.Integration, m *paramMapping) error {
+	hop, err := nextHop(r.Header)
+	if err != nil {
+		return err
+	}
 	body, err := readBody(r)
 	if err != nil {
 		return err
@@ -398,6 +406,7 @@ func (g *Gateway) serveMappedProxy(w http.ResponseWriter, r *http.Request, rc *r
 	query := u.Query()
 	path := u.EscapedPath()
 	m.applyRequest(src, header, query, &path)
+	header[hopHeader] = []string{hop} // after the mappings, which cannot reset it
 	if m.mapsQuery() {
 		u.RawQuery = query.Encode()
 	}
@@ -422,7 +431,10 @@ func (g *Gateway) serveMappedProxy(w http.ResponseWriter, r *http.Request, rc *r
 	out := resp.header.Clone()
 	fastproxy.RemoveHopByHop(out)
 	src.respHeader, src.respBody = resp.header, respBody
-	status := m.applyResponse(src, resp.status, out)
+	status, err := m.applyResponse(src, resp.status, out)
+	if err != nil {
+		return err
+	}
 	wh := w.Header()
 	for k, vs := range out {
 		wh[k] = vs

@@ -93,7 +93,8 @@ type proxyTarget struct {
 	url    *url.URL
 	method string
 	rc     *reqCtx
-	err    error // set by the error handler
+	hop    [1]string // the hopHeader value (nextHop), a field's values
+	err    error     // set by the error handler
 }
 
 // reverseProxy is the one httputil.ReverseProxy of a gateway; each request carries
@@ -126,6 +127,7 @@ func newReverseProxy(g *Gateway) *reverseProxy {
 			for i := 0; i+1 < len(extra); i += 2 {
 				pr.Out.Header[extra[i]] = []string{extra[i+1]}
 			}
+			pr.Out.Header[hopHeader] = t.hop[:]
 			// ReverseProxy puts back the client's Upgrade and Connection:
 			// upgrade after removing the hop-by-hop headers, to tunnel the
 			// protocol the backend switches to. An HTTP integration never
@@ -472,6 +474,10 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 		}
 		return g.serveMappedProxy(w, r, rc, in, m)
 	}
+	hop, err := nextHop(r.Header)
+	if err != nil {
+		return err
+	}
 	method := integrationMethod(in, r)
 	base, shared, err := integrationBase(r, rc, in, nil, nil)
 	if err != nil {
@@ -481,8 +487,8 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 		// The fast path reads the URL as it is (maybe the stage's shared one)
 		// and appends the client's query string on the wire.
 		if hp := g.fast.Route(base, method, r); hp != nil {
-			var fields [4]string
-			extra := proxyForwarded(fields[:0], r, rc)
+			var fields [6]string
+			extra := append(proxyForwarded(fields[:0], r, rc), hopHeader, hop)
 			if err := g.fast.ServeExtra(w, r, hp, base, r.URL.RawQuery, method, in.TimeoutFor(rc.Protocol), extra); err != nil {
 				if errors.Is(err, fastproxy.ErrAborted) {
 					g.abortAnswer(r, base, err)
@@ -499,7 +505,7 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 		u = &c
 	}
 	addQuery(u, r.URL.RawQuery)
-	t := &proxyTarget{url: u, method: method, rc: rc}
+	t := &proxyTarget{url: u, method: method, rc: rc, hop: [1]string{hop}}
 	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), proxyTargetKey{}, t), in.TimeoutFor(rc.Protocol))
 	defer cancel()
 	out := r.WithContext(ctx)
@@ -616,10 +622,17 @@ func answeredLate(ctx context.Context) error { return ctx.Err() }
 
 // sendInTime is the transport's RoundTrip of req, whose context is ctx, with
 // an answer that came late (answeredLate) closed and taken for ctx's error.
-// The hop-by-hop headers of req (which mappings may have set) do not go, and
+// The hop-by-hop headers of req (which mappings may have set) do not go, but for
+// the hop count (hopHeader), and
 // an answer that switches protocols is refused (refuseSwitch).
 func (g *Gateway) sendInTime(ctx context.Context, req *http.Request) (*http.Response, error) {
+	// The hop count stays, though a mapped Connection header name it: it is
+	// the gateway's, not the client's (hops.go).
+	hop := req.Header[hopHeader]
 	fastproxy.RemoveHopByHop(req.Header)
+	if hop != nil {
+		req.Header[hopHeader] = hop
+	}
 	resp, err := g.transport.RoundTrip(req)
 	if err != nil {
 		return nil, err
@@ -754,6 +767,10 @@ func backendHint(err error) string {
 // requestParameters mapped; the backend's status selects an integration response,
 // whose response template renders the backend's body.
 func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, in *apis.Integration) error {
+	hop, err := nextHop(r.Header)
+	if err != nil {
+		return err
+	}
 	ireq, err := prepareRequest(r, rc, in)
 	if err != nil {
 		return err
@@ -785,6 +802,7 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 	for k, v := range params.header {
 		req.Header.Set(k, v)
 	}
+	req.Header[hopHeader] = []string{hop} // after the mappings, which cannot reset it
 	tracing.Inject(ctx, req.Header)
 	resp, err := g.roundTrip(ctx, req, u)
 	if err != nil {
@@ -816,6 +834,22 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 	return writeMethodResponse(r.Context(), w, ireq, res)
 }
 
+// sendableHeader is errBadRequest for a header value holding a control
+// character other than a tab (CR and LF among them), which no request may
+// carry: the transport would refuse the request.
+func sendableHeader(h http.Header) error {
+	for k, vv := range h {
+		for _, v := range vv {
+			for i := 0; i < len(v); i++ {
+				if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
+					return fmt.Errorf("integration request header %s: the value has control character %#x: %w", k, c, errBadRequest)
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // backendAnswer is a buffered integration response.
 type backendAnswer struct {
 	status int
@@ -824,8 +858,13 @@ type backendAnswer struct {
 }
 
 // roundTrip sends a buffered integration request and reads the whole answer
-// within the body limit.
+// within the body limit. A header value that cannot be sent (mapped from a
+// client's value with CR, LF or another control character) is the client's
+// bad request (errBadRequest), not a failure of the backend.
 func (g *Gateway) roundTrip(ctx context.Context, req *http.Request, u *url.URL) (*backendAnswer, error) {
+	if err := sendableHeader(req.Header); err != nil {
+		return nil, err
+	}
 	resp, err := g.sendInTime(ctx, req)
 	if err != nil {
 		return nil, g.backendError(ctx, u, err)

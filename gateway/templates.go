@@ -389,6 +389,9 @@ func renderMethodResponse(ctx context.Context, ireq *integrationRequest, res int
 	status, ok := apis.ValidateStatus(res.ir.StatusCode)
 	if !ok {
 		status = http.StatusOK
+	} else if status < 200 {
+		// Stored before saving refused it: an interim answer has no body.
+		return methodResponse{}, fmt.Errorf("integration response %q: statusCode %s is not a final status: %w", res.key, res.ir.StatusCode, errConfig)
 	}
 	var header http.Header
 	if len(res.ir.ResponseParameters) > 0 {
@@ -439,7 +442,7 @@ func renderMethodResponse(ctx context.Context, ireq *integrationRequest, res int
 	}
 	if lv.v != nil { // no template read the variables: none set an override
 		s, hs := lv.v.ResponseOverride()
-		if s >= 100 && s <= 599 {
+		if s >= 200 && s <= 599 {
 			status = s
 		}
 		for k, v := range hs {

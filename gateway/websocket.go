@@ -516,6 +516,12 @@ func respellHeaders(ev *events.APIGatewayWebsocketProxyRequest, wire wirenames.N
 // wsHTTP posts the message (or, for $connect and $disconnect, an empty body) to
 // an HTTP backend and returns its answer.
 func (g *Gateway) wsHTTP(ctx context.Context, rc *reqCtx, in *apis.Integration, ev *events.APIGatewayWebsocketProxyRequest) (*connections.Response, error) {
+	// A $connect request's own count (its headers are the upgrade
+	// request's); a message's or $disconnect's request is the gateway's.
+	hop, err := hopAfter(hopCountOf(ev.Headers))
+	if err != nil {
+		return nil, err
+	}
 	uri, err := apis.SubstituteStageVariables(in.URI, rc.StageVariables)
 	if err != nil {
 		return nil, err
@@ -540,6 +546,7 @@ func (g *Gateway) wsHTTP(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 		req.Header.Set(k, v)
 	}
 	req.Header.Set("connectionId", ev.RequestContext.ConnectionID)
+	req.Header[hopHeader] = []string{hop}
 	resp, err := g.sendInTime(ctx, req)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -600,7 +607,7 @@ func parseWSResult(payload []byte) (*connections.Response, error) {
 			n = json.Number(s)
 		}
 		code, err := strconv.Atoi(n.String())
-		if err != nil || code < 100 || code > 599 {
+		if err != nil || code < 200 || code > 599 { // a 1xx is no answer, as for payload 1.0 results
 			return nil, fmt.Errorf("statusCode %s: %w", raw, errBadResult)
 		}
 		resp.StatusCode = code

@@ -37,6 +37,8 @@ func TestParseWSResult(t *testing.T) {
 		{name: "empty", payload: ``, bad: true},
 		{name: "not json", payload: `{`, bad: true},
 		{name: "bad status", payload: `{"statusCode":99}`, bad: true},
+		{name: "interim status", payload: `{"statusCode":101}`, bad: true},
+		{name: "interim status as string", payload: `{"statusCode":"100"}`, bad: true},
 		{name: "body not a string", payload: `{"statusCode":200,"body":{}}`, bad: true},
 		{name: "bad base64", payload: `{"statusCode":200,"body":"*","isBase64Encoded":true}`, bad: true},
 	}

@@ -71,7 +71,7 @@ func (g *Gateway) wsMock(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 		}
 		rkey = "default"
 	}
-	if s, ok := apis.ValidateStatus(ir.StatusCode); ok {
+	if s, ok := apis.ValidateStatus(ir.StatusCode); ok && s >= 200 {
 		resp.StatusCode = s
 	}
 	if key, ok := wsTemplate(ir.ResponseTemplates); ok {

@@ -175,6 +175,11 @@ func ParseAuthorizer(protocol, name string, raw json.RawMessage) (*Authorizer, e
 		if !ok {
 			return nil, invalid("security scheme %q: identity source %q must be one of %s", name, truncate(p, 100), identityForms[protocol])
 		}
+		if v, ok := strings.CutPrefix(norm, "context."); ok && !slices.Contains(IdentityContextVariables, v) {
+			// Accepted, it would refuse every request 401 uncalled.
+			return nil, invalid("security scheme %q: identity source %q names a $context variable Portico does not resolve for authorizers; "+
+				"it resolves $context.%s", name, truncate(p, 100), strings.Join(IdentityContextVariables, ", $context."))
+		}
 		a.IdentitySource = append(a.IdentitySource, norm)
 	}
 	if typ == AuthorizerToken && (len(a.IdentitySource) != 1 || !strings.HasPrefix(a.IdentitySource[0], "header.")) {
@@ -201,6 +206,12 @@ func ParseAuthorizer(protocol, name string, raw json.RawMessage) (*Authorizer, e
 	}
 	return a, nil
 }
+
+// IdentityContextVariables are the $context variables an authorizer's identity
+// source may name (context.NAME): those the gateway knows before its
+// authorizers run (gateway/auth's contextValue resolves each). Any other is
+// refused when saved.
+var IdentityContextVariables = []string{"apiId", "httpMethod", "identity.sourceIp", "identity.userAgent", "requestId", "resourcePath", "routeKey", "stage"}
 
 // identityForms says which identity sources each protocol takes.
 var identityForms = map[string]string{

@@ -150,8 +150,8 @@ func ParseParameterMapping(key, value string, response bool) (ParameterMapping, 
 	}
 	m.Value = parts
 	if m.Target == MapStatusCode && !m.HasRefs() {
-		if n, err := strconv.Atoi(value); err != nil || n < 100 || n > 599 {
-			return m, invalid("parameter mapping %q: %q is not a status code", truncate(key, 100), truncate(value, 20))
+		if n, err := strconv.Atoi(value); err != nil || n < 200 || n > 599 {
+			return m, invalid("parameter mapping %q: %q is not a status code from 200 to 599", truncate(key, 100), truncate(value, 20))
 		}
 	}
 	return m, nil

@@ -27,7 +27,11 @@ var (
 	customRouteRe  = regexp.MustCompile(`^[^\s]{1,128}$`)
 	mediaTypeRe    = regexp.MustCompile(`^[A-Za-z0-9*.+_-]+/[A-Za-z0-9*.+_-]+$`)
 	statusCodeRe   = regexp.MustCompile(`^[1-5][0-9][0-9]$`)
-	stageVarRefRe  = regexp.MustCompile(`\$\{stageVariables\.([^}]*)\}`)
+	// finalStatusRe is a status the gateway answers with (an integration's or
+	// a gateway response's): a final one, never an interim 1xx, which would go
+	// out as an interim answer without the body.
+	finalStatusRe = regexp.MustCompile(`^[2-5][0-9][0-9]$`)
+	stageVarRefRe = regexp.MustCompile(`\$\{stageVariables\.([^}]*)\}`)
 )
 
 var methods = map[string]bool{
@@ -693,8 +697,8 @@ func (in *Integration) Validate(protocol string) error {
 		default:
 			add(invalid("integration response %q: contentHandling %q must be CONVERT_TO_BINARY or CONVERT_TO_TEXT", truncate(pattern, 100), truncate(resp.ContentHandling, 50)))
 		}
-		if !statusCodeRe.MatchString(resp.StatusCode) {
-			add(invalid("integration response %q: statusCode %q must be an HTTP status code from 100 to 599", truncate(pattern, 100), truncate(resp.StatusCode, 20)))
+		if !finalStatusRe.MatchString(resp.StatusCode) {
+			add(invalid("integration response %q: statusCode %q must be an HTTP status code from 200 to 599", truncate(pattern, 100), truncate(resp.StatusCode, 20)))
 		}
 	}
 	// Declared but not enforceable, so refused (the same words on every path:
@@ -944,8 +948,8 @@ func validateGatewayResponse(typ string, gr GatewayResponse) error {
 	if !slices.Contains(GatewayResponseTypes, typ) {
 		errs = append(errs, invalid("gateway response type %q is not one of API Gateway's response types", truncate(typ, 60)))
 	}
-	if gr.StatusCode != "" && !statusCodeRe.MatchString(gr.StatusCode) {
-		errs = append(errs, invalid("gateway response %s: statusCode %q must be an HTTP status code from 100 to 599", typ, truncate(gr.StatusCode, 20)))
+	if gr.StatusCode != "" && !finalStatusRe.MatchString(gr.StatusCode) {
+		errs = append(errs, invalid("gateway response %s: statusCode %q must be an HTTP status code from 200 to 599", typ, truncate(gr.StatusCode, 20)))
 	}
 	for _, k := range slices.Sorted(maps.Keys(gr.ResponseParameters)) {
 		v := gr.ResponseParameters[k]

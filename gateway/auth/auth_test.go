@@ -244,3 +244,16 @@ func TestHTTPAPIRequestEventV1Identity(t *testing.T) {
 		}
 	}
 }
+
+// TestContextIdentitySourcesResolve: every $context variable an identity
+// source may name (apis.IdentityContextVariables, the list saving checks)
+// resolves here.
+func TestContextIdentitySourcesResolve(t *testing.T) {
+	c := &pipeline.Context{APIID: "abcdefghij", Stage: "dev", HTTPMethod: "GET", ResourcePath: "/items", RouteKey: "GET /items", RequestID: "id1"}
+	c.Identity.SourceIP, c.Identity.UserAgent = "192.0.2.1", "ua"
+	for _, name := range apis.IdentityContextVariables {
+		if contextValue(c, name) == "" {
+			t.Errorf("$context.%s resolves to nothing", name)
+		}
+	}
+}

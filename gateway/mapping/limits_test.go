@@ -43,7 +43,7 @@ func TestLimits(t *testing.T) {
 		{name: "override set twice", tmpl: "#set($context.responseOverride.status = 400)\n#set($context.responseOverride.status = 500)", kind: ErrEval, msg: "line 2, column 6: $context.responseOverride.status is overridden twice"},
 		// A status override that is not a status fails, as setting it twice
 		// does; it used to be ignored.
-		{name: "override status not a number", tmpl: "#set($context.responseOverride.status = 'abc')", kind: ErrEval, msg: `$context.responseOverride.status "abc" is not an HTTP status code (100-599)`},
+		{name: "override status not a number", tmpl: "#set($context.responseOverride.status = 'abc')", kind: ErrEval, msg: `$context.responseOverride.status "abc" is not an HTTP status code (200-599)`},
 		{name: "override status too small", tmpl: "#set($context.responseOverride.status = 99)", kind: ErrEval, msg: "status 99 (int64) is not an HTTP status code"},
 		{name: "override status too large", tmpl: "#set($context.responseOverride.status = '1000')", kind: ErrEval, msg: `status "1000" is not an HTTP status code`},
 		{name: "override status through the map", tmpl: "#set($context.responseOverride['status'] = 2.5)", kind: ErrEval, msg: "status 2.5 (float64) is not an HTTP status code"},

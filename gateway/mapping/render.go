@@ -811,7 +811,7 @@ var overridePaths = [...]string{"requestOverride.header", "requestOverride.query
 // responseOverride.status) a second time in a template fails the render
 // ("Overrides are final ... Trying to override the same parameter multiple
 // times will result in 5XX responses"). A responseOverride.status v that is
-// not an HTTP status (100-599, a number or its text) fails the render too:
+// not an HTTP status (200-599, a number or its text) fails the render too:
 // a declared override is applied or refused, never ignored.
 func (st *state) overrideOnce(m *Map, key string, v any, off int) bool {
 	if m.kind != contextPart || st.v.Context == nil {
@@ -828,7 +828,7 @@ func (st *state) overrideOnce(m *Map, key string, v any, off int) bool {
 		}
 		if p == "responseOverride" {
 			if _, ok := overrideStatus(v); !ok {
-				st.fail(off, ErrEval, "$context.responseOverride.status %s is not an HTTP status code (100-599)", describeStatus(v))
+				st.fail(off, ErrEval, "$context.responseOverride.status %s is not an HTTP status code (200-599)", describeStatus(v))
 				return false
 			}
 		}
@@ -839,7 +839,8 @@ func (st *state) overrideOnce(m *Map, key string, v any, off int) bool {
 }
 
 // overrideStatus reads a $context.responseOverride.status value: an integer
-// 100-599, or its text.
+// 200-599, or its text (a 1xx would go out as an interim answer without the
+// body, so it is not a status here).
 func overrideStatus(v any) (int, bool) {
 	var n int
 	switch x := v.(type) {
@@ -858,7 +859,7 @@ func overrideStatus(v any) (int, bool) {
 	default:
 		return 0, false
 	}
-	if n < 100 || n > 599 {
+	if n < 200 || n > 599 {
 		return 0, false
 	}
 	return n, true

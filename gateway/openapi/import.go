@@ -1392,7 +1392,7 @@ func (im *importer) resolveIntegration(where string, raw json.RawMessage) (json.
 
 // statusCode is a statusCode of an integration or gateway response: documents
 // write it as a string ("200", as API Gateway's exports do) or a number (200).
-// Either is kept as its text, which the API's validation checks (100 to 599);
+// Either is kept as its text, which the API's validation checks (200 to 599);
 // anything else is refused here in those words, not the decoder's.
 type statusCode string
 
@@ -1408,7 +1408,7 @@ func (c *statusCode) UnmarshalJSON(b []byte) error {
 		*c = statusCode(n.String())
 		return nil
 	}
-	return fmt.Errorf("statusCode must be an HTTP status code from 100 to 599 (\"200\" or 200), not %.20s", b)
+	return fmt.Errorf("statusCode must be an HTTP status code from 200 to 599 (\"200\" or 200), not %.20s", b)
 }
 
 // decodeStrictExt decodes a JSON object into v refusing unknown fields other

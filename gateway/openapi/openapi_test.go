@@ -570,12 +570,12 @@ func TestImportStatusCodeErrors(t *testing.T) {
 		name, doc string
 		want      []string
 	}{
-		{"integration response 2xx", withIntegrationStatus(`"2xx"`), []string{`statusCode "2xx"`, "100 to 599"}},
-		{"integration response 999", withIntegrationStatus(`"999"`), []string{`statusCode "999"`, "100 to 599"}},
-		{"integration response number 999", withIntegrationStatus(`999`), []string{`statusCode "999"`, "100 to 599"}},
-		{"integration response true", withIntegrationStatus(`true`), []string{"GET /a", "statusCode", "100 to 599"}},
-		{"gateway response 2xx", withGatewayStatus(`"2xx"`), []string{"DEFAULT_4XX", `statusCode "2xx"`, "100 to 599"}},
-		{"gateway response 999", withGatewayStatus(`999`), []string{"DEFAULT_4XX", `statusCode "999"`, "100 to 599"}},
+		{"integration response 2xx", withIntegrationStatus(`"2xx"`), []string{`statusCode "2xx"`, "200 to 599"}},
+		{"integration response 999", withIntegrationStatus(`"999"`), []string{`statusCode "999"`, "200 to 599"}},
+		{"integration response number 999", withIntegrationStatus(`999`), []string{`statusCode "999"`, "200 to 599"}},
+		{"integration response true", withIntegrationStatus(`true`), []string{"GET /a", "statusCode", "200 to 599"}},
+		{"gateway response 2xx", withGatewayStatus(`"2xx"`), []string{"DEFAULT_4XX", `statusCode "2xx"`, "200 to 599"}},
+		{"gateway response 999", withGatewayStatus(`999`), []string{"DEFAULT_4XX", `statusCode "999"`, "200 to 599"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

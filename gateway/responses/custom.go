@@ -63,7 +63,7 @@ func compileResponse(name string, def apis.GatewayResponse) (*gatewayResponse, e
 	gr := &gatewayResponse{headers: map[string]string{}, templates: map[string]*mapping.Template{}}
 	if def.StatusCode != "" {
 		n, err := strconv.Atoi(def.StatusCode)
-		if err != nil || n < 100 || n > 599 {
+		if err != nil || n < 200 || n > 599 { // a final status: a 1xx would be an interim answer
 			return nil, fmt.Errorf("gateway response %s: statusCode %q is not a status", name, def.StatusCode)
 		}
 		gr.status = n

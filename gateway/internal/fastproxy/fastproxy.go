@@ -600,14 +600,17 @@ func RemoveHopByHop(h http.Header) {
 }
 
 // skipOutgoing reports whether a client request header is not forwarded as it is:
-// hop-by-hop, the client's forwarding headers (replaced), and those the request
-// line and framing write (Host, User-Agent, Content-Length, Transfer-Encoding).
+// hop-by-hop, the client's forwarding headers (replaced), those the request
+// line and framing write (Host, User-Agent, Content-Length, Transfer-Encoding),
+// and the gateway's hop count (X-Portico-Hops: its caller sends its own as an
+// extra field).
 func skipOutgoing(k string) bool {
 	switch k {
 	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
 		"Te", "Trailer", "Transfer-Encoding", "Upgrade",
 		"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Port", "X-Forwarded-Proto",
-		"Host", "User-Agent", "Content-Length":
+		"Host", "User-Agent", "Content-Length",
+		"X-Portico-Hops": // the gateway's hop count goes as extra
 		return true
 	}
 	return false

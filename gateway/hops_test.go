@@ -1,0 +1,147 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/portico-dev/portico/connections"
+	"github.com/portico-dev/portico/gateway/apis"
+)
+
+// TestIntegrationLoopEnds: an HTTP or HTTP_PROXY integration whose URI leads
+// back to the gateway's own route (directly or through a stage variable, with
+// or without parameter mappings, on REST and HTTP APIs) ends after maxHops
+// nested requests with 508 Loop Detected, where before each request made
+// another until the process ran out of file descriptors. A mapping that tries
+// to reset the hop count does not.
+func TestIntegrationLoopEnds(t *testing.T) {
+	e := newEnv(t)
+	// The loop goes through a second listener of the same gateway, which
+	// counts the requests that reach it and, so that a gateway without the
+	// hop limit fails this test rather than the machine, stops the loop
+	// itself past a bound.
+	var arrived atomic.Int64
+	const guard = 4 * maxHops
+	loop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if arrived.Add(1) > guard {
+			w.WriteHeader(599)
+			return
+		}
+		e.gw.ServeHTTP(w, r)
+	}))
+	t.Cleanup(loop.Close)
+	self := strings.TrimPrefix(loop.URL, "http://")
+	proxy := func(uri string, params map[string]string) *apis.Integration {
+		return &apis.Integration{Type: apis.IntegrationHTTPProxy, HTTPMethod: "ANY", URI: uri, RequestParameters: params}
+	}
+	httpID := e.deploy(&apis.API{Name: "loops", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{Routes: []apis.Route{
+		{Method: "GET", Path: "/loop", Integration: proxy("http://${stageVariables.self}/${stageVariables.id}/dev/loop", nil)},
+		{Method: "GET", Path: "/mapped", Integration: proxy("http://${stageVariables.self}/${stageVariables.id}/dev/mapped",
+			map[string]string{"overwrite:header.X-Portico-Hops": "0"})},
+	}}}, "dev", map[string]string{"self": self})
+	restID := e.deploy(&apis.API{Name: "loopr", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{
+		{Method: "GET", Path: "/proxy", Integration: proxy("http://${stageVariables.self}/${stageVariables.id}/dev/proxy",
+			map[string]string{"integration.request.header.X-Portico-Hops": "'0'"})},
+		{Method: "GET", Path: "/http", Integration: &apis.Integration{Type: apis.IntegrationHTTP, HTTPMethod: "GET",
+			URI: "http://${stageVariables.self}/${stageVariables.id}/dev/http"}},
+		{Method: "GET", Path: "/connection", Integration: &apis.Integration{Type: apis.IntegrationHTTP, HTTPMethod: "GET",
+			URI:               "http://${stageVariables.self}/${stageVariables.id}/dev/connection",
+			RequestParameters: map[string]string{"integration.request.header.Connection": "'X-Portico-Hops'"}}},
+	}}}, "dev", map[string]string{"self": self})
+	ctx := context.Background()
+	for _, id := range []string{httpID, restID} {
+		if _, err := e.svc.UpdateStage(ctx, id, "dev", apis.StagePatch{SetVariables: map[string]string{"id": id}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.gw.Invalidate()
+	for _, c := range []struct{ name, path string }{
+		{"HTTP API, HTTP_PROXY", "/" + httpID + "/dev/loop"},
+		{"HTTP API, HTTP_PROXY with a mapping", "/" + httpID + "/dev/mapped"},
+		{"REST API, HTTP_PROXY with a mapping", "/" + restID + "/dev/proxy"},
+		{"REST API, HTTP", "/" + restID + "/dev/http"},
+		{"REST API, HTTP mapping Connection", "/" + restID + "/dev/connection"},
+	} {
+		arrived.Store(0)
+		got := e.do("GET", c.path, nil)
+		if n := arrived.Load(); n != maxHops || got.status != http.StatusLoopDetected {
+			t.Errorf("%s: %d requests came back to the gateway, the client got %d %s; want %d and 508", c.name, n, got.status, got.body, maxHops)
+		}
+	}
+}
+
+// TestIntegrationHopHeader: an HTTP integration request carries the count of
+// integrations its request passed through plus one, as one field whatever the
+// client sent; a client that claims maxHops already gets 508 and the backend
+// nothing. A WebSocket API's HTTP integration counts the $connect request's.
+func TestIntegrationHopHeader(t *testing.T) {
+	var calls atomic.Int64
+	backend, seen := newSeenBackend(t, func(w http.ResponseWriter, _ *http.Request) {
+		calls.Add(1)
+		_, _ = io.WriteString(w, "ok")
+	})
+	e := newEnv(t)
+	m := connections.New(connections.Config{}, nil)
+	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
+	e.gw.EnableWebSockets(m)
+	id := e.deploy(&apis.API{Name: "hops", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{Routes: []apis.Route{
+		{Method: "GET", Path: "/fast", Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, HTTPMethod: "ANY", URI: backend.URL + "/b"}},
+	}}}, "dev", nil)
+	ws := e.deploy(&apis.API{Name: "wshops", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{RouteSelectionExpression: "$request.body.action",
+		Routes: []apis.Route{{RouteKey: "$connect", Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, HTTPMethod: "POST", URI: backend.URL + "/c"}}}}}, "dev", nil)
+	for _, c := range []struct {
+		name string
+		hdr  []string
+		want string
+	}{
+		{"none", nil, "1"},
+		{"the client's 3", []string{"X-Portico-Hops", "3"}, "4"},
+		{"the client's two", []string{"X-Portico-Hops", "2", "X-Portico-Hops", "5, x"}, "6"},
+		{"the client's junk", []string{"X-Portico-Hops", "junk"}, "1"},
+	} {
+		got := e.do("GET", "/"+id+"/dev/fast", nil, c.hdr...)
+		if v := seen().header.Values(hopHeader); got.status != 200 || len(v) != 1 || v[0] != c.want {
+			t.Errorf("%s: %d, the backend saw %s %q; want 200 and %q", c.name, got.status, hopHeader, v, c.want)
+		}
+	}
+	before := calls.Load()
+	got := e.do("GET", "/"+id+"/dev/fast", nil, "X-Portico-Hops", strconv.Itoa(maxHops))
+	if got.status != http.StatusLoopDetected || calls.Load() != before {
+		t.Errorf("a request at %d hops: %d %s, backend called %d times; want 508 and none", maxHops, got.status, got.body, calls.Load()-before)
+	}
+
+	dial := func(hops string) (*websocket.Conn, *http.Response, error) {
+		h := http.Header{}
+		if hops != "" {
+			h.Set(hopHeader, hops)
+		}
+		c, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(e.srv.URL, "http")+"/"+ws+"/dev", h)
+		if resp != nil {
+			_ = resp.Body.Close()
+		}
+		return c, resp, err
+	}
+	c, _, err := dial("4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Close()
+	if v := seen().header.Values(hopHeader); len(v) != 1 || v[0] != "5" {
+		t.Errorf("WebSocket $connect at 4 hops: the backend saw %s %q; want \"5\"", hopHeader, v)
+	}
+	before = calls.Load()
+	if c, resp, err := dial(strconv.Itoa(maxHops)); err == nil || resp == nil || resp.StatusCode == http.StatusSwitchingProtocols || calls.Load() != before {
+		if c != nil {
+			_ = c.Close()
+		}
+		t.Errorf("WebSocket $connect at %d hops: %v %v, backend called %d times; want refused and none", maxHops, resp, err, calls.Load()-before)
+	}
+}
