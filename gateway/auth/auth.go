@@ -261,7 +261,7 @@ func (s *Stage) authorize(r *http.Request, c *pipeline.Context, a *compiled, rp 
 	case a.au.Type == apis.AuthorizerJWT:
 		return s.verifyJWT(r, c, a.au, a.scopes)
 	}
-	in := input{c: c, arn: arn, header: r.Header.Get, query: queryOf(r)}
+	in := input{c: c, arn: arn, header: r.Header.Values, query: queryOf(r)}
 	in.event = func(values []string) any { return httpEvent(r, c, a.au, values, in.arn) }
 	res, err := s.decide(r.Context(), a, in, r.Header.Get("X-Amzn-Trace-Id"))
 	if err != nil {
@@ -330,21 +330,23 @@ func AuthorizerARN(c *pipeline.Context, name string) string {
 
 // input is what an authorizer decision reads of a request.
 type input struct {
-	c      *pipeline.Context
-	arn    string
-	header func(string) string
-	query  func(string) string
+	c   *pipeline.Context
+	arn string
+	// header and query return every value of a header (by its name in any
+	// case) or query parameter, in the order the client sent them.
+	header func(string) []string
+	query  func(string) []string
 	// event builds the authorizer's event from the identity values.
 	event func(values []string) any
 }
 
-func queryOf(r *http.Request) func(string) string {
+func queryOf(r *http.Request) func(string) []string {
 	var q url.Values
-	return func(name string) string {
+	return func(name string) []string {
 		if q == nil {
 			q = r.URL.Query()
 		}
-		return q.Get(name)
+		return q[name]
 	}
 }
 
@@ -366,11 +368,14 @@ func (s *Stage) decide(ctx context.Context, a *compiled, in input, traceID strin
 			span.End()
 		}()
 	}
-	values, err := identityValues(in, a.au)
+	var prefix string
+	if a.au.TTL > 0 {
+		prefix = a.keyPrefix
+	}
+	values, key, err := identityValues(in, a.au, prefix)
 	if err != nil {
 		return nil, s.refusal(in.c, err)
 	}
-	key := cacheKey(a.keyPrefix, values)
 	if a.au.TTL > 0 {
 		res = s.cache.get(key, s.now())
 		cached = res != nil
@@ -424,33 +429,75 @@ func (s *Stage) refusal(c *pipeline.Context, err error) error {
 
 // identityValues reads the authorizer's identity sources; a missing or empty
 // one (or a token that fails the validation expression) is 401 without a call.
-func identityValues(in input, au *apis.Authorizer) ([]string, error) {
-	out := make([]string, 0, len(au.IdentitySource))
+//
+// A header or query parameter sent more than once is the one value the
+// authorizer's event and the integration's event both carry: on REST and
+// WebSocket APIs the last (their headers and queryStringParameters maps), on
+// HTTP APIs the values joined with commas. So the authorizer judges the value
+// the function is given, never another one sent beside it.
+//
+// With keyPrefix set, key is the result cache's key: keyPrefix and every
+// value of every source, each source's count and each value's length written
+// before it, so that an answer cached for a repeated source (whose
+// multiValueHeaders the authorizer may have read) answers only for the same
+// values in the same order, and no two lists of values (NULs, commas and all)
+// share a key.
+func identityValues(in input, au *apis.Authorizer, keyPrefix string) (values []string, key string, err error) {
+	values = make([]string, 0, len(au.IdentitySource))
+	var buf [128]byte
+	b := buf[:0]
+	if keyPrefix != "" {
+		b = append(b, keyPrefix...)
+	}
 	for _, src := range au.IdentitySource {
 		kind, name, _ := strings.Cut(src, ".")
 		var v string
+		var all []string
 		switch kind {
 		case "header":
-			v = in.header(name)
+			all = in.header(name)
 		case "querystring":
-			v = in.query(name)
+			all = in.query(name)
 		case "stageVariables":
 			v = in.c.StageVariables[name]
 		case "context":
 			v = contextValue(in.c, name)
 		}
+		switch {
+		case len(all) == 1:
+			v = all[0]
+		case len(all) > 1 && in.c.Protocol == apis.ProtocolHTTP:
+			v = strings.Join(all, ",")
+		case len(all) > 1:
+			v = all[len(all)-1]
+		}
 		if v == "" {
-			return nil, pipeline.Errorf(pipeline.Unauthorized, "authorizer %q: identity source %s is missing", au.Name, src)
+			return nil, "", pipeline.Errorf(pipeline.Unauthorized, "authorizer %q: identity source %s is missing", au.Name, src)
 		}
 		if len(v) > apis.MaxIdentityValue {
-			return nil, pipeline.Errorf(pipeline.Unauthorized, "authorizer %q: identity source %s is %d bytes, over %d", au.Name, src, len(v), apis.MaxIdentityValue)
+			return nil, "", pipeline.Errorf(pipeline.Unauthorized, "authorizer %q: identity source %s is %d bytes, over %d", au.Name, src, len(v), apis.MaxIdentityValue)
 		}
-		out = append(out, v)
+		values = append(values, v)
+		if keyPrefix != "" {
+			if all == nil {
+				all = values[len(values)-1:]
+			}
+			b = strconv.AppendInt(b, int64(len(all)), 10)
+			b = append(b, '#')
+			for _, a := range all {
+				b = strconv.AppendInt(b, int64(len(a)), 10)
+				b = append(b, ':')
+				b = append(b, a...)
+			}
+		}
 	}
-	if au.Type == apis.AuthorizerToken && au.ValidationExpression != nil && !au.ValidationExpression.MatchString(out[0]) {
-		return nil, pipeline.Errorf(pipeline.Unauthorized, "authorizer %q: token does not match identityValidationExpression", au.Name)
+	if au.Type == apis.AuthorizerToken && au.ValidationExpression != nil && !au.ValidationExpression.MatchString(values[0]) {
+		return nil, "", pipeline.Errorf(pipeline.Unauthorized, "authorizer %q: token does not match identityValidationExpression", au.Name)
 	}
-	return out, nil
+	if keyPrefix != "" {
+		key = string(b)
+	}
+	return values, key, nil
 }
 
 func contextValue(c *pipeline.Context, name string) string {
@@ -878,9 +925,25 @@ func (s *Stage) AuthorizeConnect(ctx context.Context, d *pipeline.Deployed, rout
 		return nil, configError("authorizer %q: %v", au.Name, err)
 	}
 	a := &compiled{au: au, ref: ref, keyPrefix: d.API.ID + "/" + d.Stage.Name + "/" + d.Deployment.ID + "/" + au.Name + "\x00"}
-	headers := make(map[string]string, len(ev.Headers))
+	// Every value of each header, as the event's multiValueHeaders has them
+	// (its headers hold the last of each).
+	headers := make(map[string][]string, len(ev.Headers))
 	for k, v := range ev.Headers {
-		headers[strings.ToLower(k)] = v
+		headers[strings.ToLower(k)] = []string{v}
+	}
+	for k, vs := range ev.MultiValueHeaders {
+		if len(vs) > 0 && vs[len(vs)-1] == ev.Headers[k] {
+			headers[strings.ToLower(k)] = vs
+		}
+	}
+	query := func(name string) []string {
+		if vs := ev.MultiValueQueryStringParameters[name]; len(vs) > 0 && vs[len(vs)-1] == ev.QueryStringParameters[name] {
+			return vs
+		}
+		if v, ok := ev.QueryStringParameters[name]; ok {
+			return []string{v}
+		}
+		return nil
 	}
 	rc := ev.RequestContext
 	c := &pipeline.Context{APIID: rc.APIID, Stage: rc.Stage, RequestID: rc.RequestID, Protocol: apis.ProtocolWebSocket,
@@ -888,8 +951,8 @@ func (s *Stage) AuthorizeConnect(ctx context.Context, d *pipeline.Deployed, rout
 		Identity: pipeline.Identity{SourceIP: rc.Identity.SourceIP, UserAgent: rc.Identity.UserAgent}}
 	arn := "arn:aws:execute-api:" + functions.Region + ":" + functions.AccountID + ":" + rc.APIID + "/" + rc.Stage + "/" + route.RouteKey
 	in := input{c: c, arn: arn,
-		header: func(name string) string { return headers[strings.ToLower(name)] },
-		query:  func(name string) string { return ev.QueryStringParameters[name] },
+		header: func(name string) []string { return headers[strings.ToLower(name)] },
+		query:  query,
 		event: func([]string) any {
 			return connectAuthorizerEvent{
 				Type: apis.AuthorizerRequest, MethodArn: arn, Headers: ev.Headers, MultiValueHeaders: ev.MultiValueHeaders,
@@ -907,22 +970,4 @@ func (s *Stage) AuthorizeConnect(ctx context.Context, d *pipeline.Deployed, rout
 	}
 	out["principalId"] = res.principalID
 	return out, nil
-}
-
-// cacheKey is the result cache's key for an authorizer's identity values: each
-// value is prefixed with its length, so that no two lists of values share a key
-// whatever bytes (NUL included) a value holds.
-func cacheKey(prefix string, values []string) string {
-	n := len(prefix)
-	for _, v := range values {
-		n += len(v) + 8
-	}
-	b := make([]byte, 0, n)
-	b = append(b, prefix...)
-	for _, v := range values {
-		b = strconv.AppendInt(b, int64(len(v)), 10)
-		b = append(b, ':')
-		b = append(b, v...)
-	}
-	return string(b)
 }
