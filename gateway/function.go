@@ -211,7 +211,7 @@ func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc 
 		query := mapped.URL.Query()
 		m.applyRequest(src, mapped.Header, query, nil)
 		if m.mapsQuery() {
-			mapped.URL.RawQuery = query.Encode()
+			mapped.URL.RawQuery = mergeQuery(mapped.URL.RawQuery, m.mappedQuery(query))
 		}
 		r = mapped
 	}
