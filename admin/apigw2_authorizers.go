@@ -431,6 +431,9 @@ func (s *Server) v2DeleteModel(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
+		if by := apis.ModelReferrer(a.Models, name); by != "" {
+			return modelReferenced(name, by)
+		}
 		delete(a.Models, name)
 		delete(a.ModelDescriptions, name)
 		return nil

@@ -505,7 +505,16 @@ func (models) release(a *apis.API, name string) error {
 	if rt := modelUser(a, name); rt != nil {
 		return inUse("model", name, rt)
 	}
+	if by := apis.ModelReferrer(a.Models, name); by != "" {
+		return modelReferenced(name, by)
+	}
 	return nil
+}
+
+// modelReferenced is the error for deleting a model another model refers to.
+func modelReferenced(name, by string) error {
+	return errdefs.New(errdefs.ErrConflict, "ConflictException",
+		fmt.Sprintf("Cannot delete model '%s': it is referenced by model '%s'", name, by))
 }
 
 // modelUser returns a route that names model, or nil.

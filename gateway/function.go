@@ -211,7 +211,7 @@ func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc 
 		query := mapped.URL.Query()
 		m.applyRequest(src, mapped.Header, query, nil)
 		if m.mapsQuery() {
-			mapped.URL.RawQuery = query.Encode()
+			mapped.URL.RawQuery = mergeQuery(mapped.URL.RawQuery, m.mappedQuery(query))
 		}
 		r = mapped
 	}
@@ -246,7 +246,7 @@ func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc 
 	if err != nil {
 		return err
 	}
-	resp.write(w)
+	resp.write(w, rc.Protocol == apis.ProtocolREST)
 	return nil
 }
 
@@ -322,7 +322,7 @@ func (a *functionAnswer) Answer(res *invoker.Result) bool {
 		if hook != nil {
 			(*hook)(a.r)
 		}
-		resp.write(a.w)
+		resp.write(a.w, a.rc.Protocol == apis.ProtocolREST)
 	}
 	if f, ok := a.inner.(http.Flusher); ok {
 		f.Flush()
@@ -407,10 +407,15 @@ func (p *proxyResponse) headerMap() http.Header {
 	return p.header
 }
 
-func (p *proxyResponse) write(w http.ResponseWriter) {
+// write sends the response; rest says the API is a REST API (remappedHeader).
+func (p *proxyResponse) write(w http.ResponseWriter, rest bool) {
 	h := w.Header()
 	for k, vs := range p.header {
-		h[http.CanonicalHeaderKey(k)] = vs
+		k = http.CanonicalHeaderKey(k)
+		if to := remappedHeader(k, rest); to != "" {
+			k = to
+		}
+		h[k] = vs
 	}
 	// One slice holds the values of the scanned fields and of the two fields
 	// set below.
@@ -420,7 +425,11 @@ func (p *proxyResponse) write(w http.ResponseWriter) {
 	}
 	for i, f := range p.fields {
 		vals[i] = f.value
-		h[f.name] = vals[i : i+1 : i+1]
+		name := f.name
+		if to := remappedHeader(name, rest); to != "" {
+			name = to
+		}
+		h[name] = vals[i : i+1 : i+1]
 	}
 	vals = vals[len(p.fields):]
 	for _, c := range p.cookies {
@@ -435,6 +444,52 @@ func (p *proxyResponse) write(w http.ResponseWriter) {
 	delete(h, "Transfer-Encoding")
 	w.WriteHeader(p.status)
 	_, _ = w.Write(p.body) //nolint:gosec // G705: the function's proxy response body, as API Gateway sends it
+}
+
+// remappedHeader returns the name under which a proxy result's header of
+// canonical name goes to the client when the result may not set it, as API
+// Gateway remaps such headers to x-amzn-Remapped-<name>: the gateway's own
+// (its request ids, x-amzn-ErrorType), those that speak for the server or
+// the connection (Date, Server, Connection and the other hop-by-hop headers,
+// which net/http would otherwise act on), and on REST APIs Authorization and
+// WWW-Authenticate. It returns "" for any other header, which the result sets
+// as it likes. A switch on the name: no allocation on the usual path.
+func remappedHeader(name string, rest bool) string {
+	switch name {
+	case "X-Amzn-Requestid":
+		return "X-Amzn-Remapped-X-Amzn-Requestid"
+	case "X-Amz-Apigw-Id":
+		return "X-Amzn-Remapped-X-Amz-Apigw-Id"
+	case "Apigw-Requestid":
+		return "X-Amzn-Remapped-Apigw-Requestid"
+	case "X-Amzn-Errortype":
+		return "X-Amzn-Remapped-X-Amzn-Errortype"
+	case "Date":
+		return "X-Amzn-Remapped-Date"
+	case "Server":
+		return "X-Amzn-Remapped-Server"
+	case "Connection":
+		return "X-Amzn-Remapped-Connection"
+	case "Keep-Alive":
+		return "X-Amzn-Remapped-Keep-Alive"
+	case "Proxy-Connection":
+		return "X-Amzn-Remapped-Proxy-Connection"
+	case "Te":
+		return "X-Amzn-Remapped-Te"
+	case "Trailer":
+		return "X-Amzn-Remapped-Trailer"
+	case "Upgrade":
+		return "X-Amzn-Remapped-Upgrade"
+	case "Authorization":
+		if rest {
+			return "X-Amzn-Remapped-Authorization"
+		}
+	case "Www-Authenticate":
+		if rest {
+			return "X-Amzn-Remapped-Www-Authenticate"
+		}
+	}
+	return ""
 }
 
 var proxyKeysV1 = map[string]bool{"statusCode": true, "headers": true, "multiValueHeaders": true, "body": true, "isBase64Encoded": true}

@@ -708,6 +708,14 @@ func (s checkStage) Compile(*pipeline.Deployed) (pipeline.Middleware, error) {
 			if raw := r.URL.RawQuery; strings.IndexByte(raw, '%') >= 0 && !validEscapes(raw) {
 				return gatewayError(fmt.Errorf("query string %q: bad percent-encoding: %w", maskQuery(raw), errBadRequest), c.Protocol)
 			}
+			// A raw ';' separates parameters as '&' does, as API Gateway
+			// splits the data at it, for every later reader alike (events,
+			// templates, mappings, validation, the cache key and an
+			// HTTP_PROXY backend), where url.ParseQuery would refuse the
+			// query and r.URL.Query drop the pair.
+			if strings.IndexByte(r.URL.RawQuery, ';') >= 0 {
+				r.URL.RawQuery = strings.ReplaceAll(r.URL.RawQuery, ";", "&")
+			}
 			if r.Body != nil && r.Body != http.NoBody {
 				r.Body = http.MaxBytesReader(w, r.Body, limit)
 			}

@@ -294,6 +294,18 @@ func selectBody(body []byte, path *mapping.JSONPath) (string, bool) {
 	return mapping.SelectJSON(body, path)
 }
 
+// mappedQuery returns the values in query of the parameters the request
+// operations map (none for a parameter they removed), for mergeQuery.
+func (m *paramMapping) mappedQuery(query url.Values) url.Values {
+	set := url.Values{}
+	for _, op := range m.request {
+		if op.Target == apis.MapQueryString {
+			set[op.Name] = query[op.Name]
+		}
+	}
+	return set
+}
+
 // applyRequest applies the request operations to the integration request's
 // header, query and escaped path (pathValue; path may be nil where there is
 // none to overwrite).
@@ -408,7 +420,7 @@ func (g *Gateway) serveMappedProxy(w http.ResponseWriter, r *http.Request, rc *r
 	m.applyRequest(src, header, query, &path)
 	header[hopHeader] = []string{hop} // after the mappings, which cannot reset it
 	if m.mapsQuery() {
-		u.RawQuery = query.Encode()
+		u.RawQuery = mergeQuery(u.RawQuery, m.mappedQuery(query))
 	}
 	if path != u.EscapedPath() {
 		if err := setEscapedPath(u, path); err != nil {

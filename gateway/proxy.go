@@ -408,14 +408,17 @@ func parseHTTPURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// escapeSegments escapes the greedy parameter's value v segment by segment as
-// the client sent it (raw): each segment is decoded and escaped again, so that
-// an encoded "/" inside one stays %2F and the backend sees the same segments
-// the router did. A raw that does not decode to v (no client path to go by) is
-// escaped as one segment.
+// escapeSegments returns the greedy parameter's value v with its segments as
+// the client encoded them (raw, from the request's escaped path, which is a
+// valid escaping): sub-delimiters, ':' and '@' stay raw and a percent-encoding
+// stays as sent ("%41" is not decoded, an encoded "/" inside a segment is not
+// a separator), so that the backend sees the same segments the router did,
+// spelled as the client spelled them. A raw that does not decode to v (no
+// client path to go by: a mapping or override set the value) is escaped as
+// one segment.
 func escapeSegments(raw, v string) string {
-	if raw == v && !needsPathEscape(v) {
-		return v
+	if raw == v {
+		return raw // nothing was encoded
 	}
 	parts := strings.Split(raw, "/")
 	for i, p := range parts {
@@ -424,10 +427,7 @@ func escapeSegments(raw, v string) string {
 	if strings.Join(parts, "/") != v {
 		return url.PathEscape(v)
 	}
-	for i, p := range parts {
-		parts[i] = url.PathEscape(p)
-	}
-	return strings.Join(parts, "/")
+	return raw
 }
 
 // escapeGreedy escapes each "/"-separated part of a parameter value.

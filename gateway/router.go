@@ -96,7 +96,7 @@ func (rt *router) match(method, escapedPath string) (*apis.Route, map[string]str
 		}
 		return r, m
 	}
-	if rt.deflt != nil {
+	if rt.deflt != nil && anyMethod(method) {
 		return rt.deflt, nil
 	}
 	return nil, nil
@@ -144,7 +144,23 @@ func (n *node) pick(method string) *apis.Route {
 	if r := n.methods[method]; r != nil {
 		return r
 	}
+	if !anyMethod(method) {
+		return nil
+	}
 	return n.methods[apis.MethodAny]
+}
+
+// anyMethod reports whether ANY (and an HTTP API's $default route) stands for
+// method: DELETE, GET, HEAD, OPTIONS, PATCH, POST and PUT, as API Gateway's
+// ANY does, spelled exactly so (methods are case-sensitive). Another token
+// ("get", "FOO") matches no route, so that it never reaches a backend that
+// reads it as GET past a policy written for GET.
+func anyMethod(method string) bool {
+	switch method {
+	case "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS":
+		return true
+	}
+	return false
 }
 
 // find returns the route for segs[i:] under n and params with the path

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -325,19 +326,60 @@ func (p *integrationParams) apply(vars *mapping.Vars) {
 	}
 }
 
-// encodeQuery appends p's query string parameters to raw.
+// encodeQuery appends p's query string parameters to raw (mergeQuery).
 func (p *integrationParams) encodeQuery(raw string) string {
 	if len(p.query) == 0 {
 		return raw
 	}
-	vals, _ := url.ParseQuery(raw)
-	if vals == nil {
-		vals = url.Values{}
-	}
+	set := make(url.Values, len(p.query))
 	for k, v := range p.query {
-		vals.Set(k, v)
+		set[k] = []string{v}
 	}
-	return vals.Encode()
+	return mergeQuery(raw, set)
+}
+
+// mergeQuery returns the raw query string raw with the parameters set names
+// replaced: raw's other parameters (the integration URI's and, on HTTP_PROXY,
+// the client's) stay as they were written, in their order; set's follow,
+// sorted by name, each value encoded; a name set to no values is removed. So a
+// query mapping changes only what it maps, where url.Values.Encode would
+// re-sort and re-spell the rest ("flag" as "flag=").
+func mergeQuery(raw string, set url.Values) string {
+	var b strings.Builder
+	for rest := raw; rest != ""; {
+		var kv string
+		kv, rest, _ = strings.Cut(rest, "&")
+		if kv == "" {
+			continue
+		}
+		k, _, _ := strings.Cut(kv, "=")
+		if uk, err := url.QueryUnescape(k); err == nil {
+			k = uk
+		}
+		if _, mapped := set[k]; mapped {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(kv)
+	}
+	keys := make([]string, 0, len(set))
+	for k := range set {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		for _, v := range set[k] {
+			if b.Len() > 0 {
+				b.WriteByte('&')
+			}
+			b.WriteString(url.QueryEscape(k))
+			b.WriteByte('=')
+			b.WriteString(url.QueryEscape(v))
+		}
+	}
+	return b.String()
 }
 
 // integrationResult is what the integration answered, for the method response.

@@ -285,3 +285,62 @@ func (d *Definition) IsUnusedDefaultModel(name string) bool {
 	}
 	return true
 }
+
+// ModelReferrer returns the first model of models, by name and other than
+// name, whose schema refers to model name: a $ref in any of the forms
+// CompileModels reads (#/definitions/Name, #/components/schemas/Name, or the
+// canonical https://apigateway.amazonaws.com/restapis/{id}/models/Name), to
+// the model or to a part of it. It returns "" when no model does, so that the
+// model can be deleted without leaving another that no longer compiles.
+func ModelReferrer(models map[string]json.RawMessage, name string) string {
+	others := make([]string, 0, len(models))
+	for other := range models {
+		if other != name {
+			others = append(others, other)
+		}
+	}
+	sort.Strings(others)
+	for _, other := range others {
+		var doc any
+		if json.Unmarshal(models[other], &doc) == nil && refersTo(doc, name) {
+			return other
+		}
+	}
+	return ""
+}
+
+// refersTo reports whether doc holds a $ref to model name.
+func refersTo(doc any, name string) bool {
+	switch t := doc.(type) {
+	case map[string]any:
+		for k, v := range t {
+			if ref, ok := v.(string); ok && k == "$ref" && refTarget(ref) == name {
+				return true
+			}
+			if refersTo(v, name) {
+				return true
+			}
+		}
+	case []any:
+		for _, v := range t {
+			if refersTo(v, name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// refTarget is the model a $ref names, or "" for a reference to no model.
+func refTarget(ref string) string {
+	if _, target, ok := ParseModelURL(ref); ok {
+		return target
+	}
+	for _, prefix := range []string{"#/definitions/", "#/components/schemas/"} {
+		if rest, ok := strings.CutPrefix(ref, prefix); ok {
+			token, _, _ := strings.Cut(rest, "/")
+			return strings.ReplaceAll(strings.ReplaceAll(token, "~1", "/"), "~0", "~")
+		}
+	}
+	return ""
+}

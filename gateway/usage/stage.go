@@ -87,7 +87,12 @@ func (s *KeyStage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			}
 			var value string
 			if s.source == SourceHeader {
-				value = r.Header.Get(HeaderName)
+				// A repeated x-api-key is checked on its last value, the
+				// one the integration sees (the proxy event's headers,
+				// $input.params), never on another sent beside it.
+				if vs := r.Header.Values(HeaderName); len(vs) > 0 {
+					value = vs[len(vs)-1]
+				}
 			} else {
 				value = c.Authorizer.UsageIdentifierKey
 			}
