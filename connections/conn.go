@@ -288,10 +288,13 @@ func validChallengeKey(key string) bool {
 	return err == nil && len(b) == 16
 }
 
-// refuse answers a handshake that $connect refused, with its status and body.
+// refuse answers a handshake that $connect refused, with its status and body;
+// a status that is no final HTTP status (1xx, or beyond 599) with 500: a 1xx
+// would not end the answer (a 101 without the handshake's headers, a 100
+// with the next answer still to come).
 func refuse(w http.ResponseWriter, resp *Response) {
 	status := resp.StatusCode
-	if status < 100 || status > 599 {
+	if status < 200 || status > 599 {
 		status = http.StatusInternalServerError
 	}
 	for k, v := range resp.Headers {

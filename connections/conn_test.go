@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -624,5 +625,27 @@ func TestShutdownLateWithoutConnections(t *testing.T) {
 		if err := m.Shutdown(ctx); err != nil {
 			t.Fatalf("Shutdown with no connection and an ended context: %v", err)
 		}
+	}
+}
+
+// TestConnectRefusedWithAnInvalidStatus: a $connect whose statusCode is not a
+// final HTTP status (1xx, or beyond 599) refuses the handshake with 500, as
+// a final answer: not a 101 without the handshake's headers, nor a 100
+// followed by a 200.
+func TestConnectRefusedWithAnInvalidStatus(t *testing.T) {
+	for _, code := range []int{100, 101, 199, 600} {
+		t.Run(strconv.Itoa(code), func(t *testing.T) {
+			ts := newTestServer(t, Config{}, chatKeys())
+			ts.d.handle = func(*events.APIGatewayWebsocketProxyRequest) (*Response, error) {
+				return &Response{StatusCode: code, Body: []byte("denied")}, nil
+			}
+			_, status, err := wsDial(websocket.DefaultDialer, ts.ws, nil)
+			if err == nil || status != http.StatusInternalServerError {
+				t.Fatalf("dial: err=%v status=%d, want 500", err, status)
+			}
+			if ts.m.Len() != 0 {
+				t.Fatalf("a refused connection was registered")
+			}
+		})
 	}
 }
