@@ -97,6 +97,9 @@ type Conn struct {
 	closed      bool // no more sends
 	closeCode   int  // the server's close code, once it decided to close
 	closeReason string
+	// afterSends is a close to start once what is being sent has been
+	// (closeAfterSends).
+	afterSends *closeRequest
 	// stopPing and stopLimits cancel the keepalive timer and the idle and
 	// lifetime timer, both on the manager's clock.
 	stopPing, stopLimits func() bool
@@ -107,6 +110,12 @@ type Conn struct {
 	// is known to @connections as soon as the client sees the handshake); whatever
 	// touches nc from another goroutine waits for ready first.
 	ready chan struct{}
+}
+
+// closeRequest is a close code and reason.
+type closeRequest struct {
+	code   int
+	reason string
 }
 
 type outMsg struct {
@@ -232,7 +241,7 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 	c.mu.Lock()
 	c.stopPing = m.clock.AfterFunc(m.cfg.PingInterval, c.keepalive)
 	c.stopLimits = m.clock.AfterFunc(c.limitAt().Sub(now), c.checkLimits)
-	aborted := c.closed && c.closeCode == 0
+	aborted := c.closed && c.closeCode == 0 && c.afterSends == nil
 	c.mu.Unlock()
 	close(c.ready)
 	if aborted { // aborted during the upgrade
@@ -506,7 +515,7 @@ func (c *Conn) send(typ int, data []byte) error {
 			c.mu.Lock()
 			if len(c.queue) == 0 {
 				c.writing = false
-				c.mu.Unlock()
+				c.closeIfSentLocked() // unlocks
 				return nil
 			}
 			c.mu.Unlock()
@@ -685,7 +694,7 @@ func (c *Conn) writeLoop() {
 		c.mu.Lock()
 		if len(c.queue) == 0 || c.closeCode != 0 {
 			c.queue, c.queuedBytes, c.writing = nil, 0, false
-			c.mu.Unlock()
+			c.closeIfSentLocked() // unlocks
 			return
 		}
 		msg := c.queue[0]
@@ -737,6 +746,57 @@ func (c *Conn) closeWith(code int, reason string) {
 			c.abort()
 		}
 	}()
+}
+
+// closeAfterSends is closeWith once what is being sent, or queued to be, has
+// been written: no more sends are taken from now on, and the close frame
+// follows the last message queued.
+func (c *Conn) closeAfterSends(code int, reason string) {
+	c.mu.Lock()
+	if c.closeCode != 0 || c.afterSends != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.afterSends = &closeRequest{code, reason}
+	if c.writing {
+		c.mu.Unlock() // the writer closes when it is done
+		return
+	}
+	c.closeIfSentLocked()
+}
+
+// closeIfSentLocked starts the close closeAfterSends asked for, if any, now
+// that nothing is being written. It is called with c.mu held, and unlocks it.
+func (c *Conn) closeIfSentLocked() {
+	req := c.afterSends
+	c.afterSends = nil
+	c.mu.Unlock()
+	if req != nil {
+		c.closeWith(req.code, req.reason)
+	}
+}
+
+// waitMessages waits, within ctx, for the messages of c in flight to finish
+// (their routes, and the replies they send). The caller has stopped new ones
+// (Manager.draining).
+func (c *Conn) waitMessages(ctx context.Context) {
+	held := 0
+	defer func() {
+		for range held {
+			<-c.inflight
+		}
+	}()
+	for held < cap(c.inflight) {
+		select {
+		case c.inflight <- struct{}{}:
+			held++
+		case <-c.finished:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // abort closes the network connection at once and ends the connection.
@@ -986,9 +1046,16 @@ func (c *Conn) message(typ int, data []byte) {
 		c.errorFrame("Too Many Requests", requestID)
 		return
 	}
+	if c.m.draining.Load() {
+		return // the server is stopping: only the messages in flight finish
+	}
 	select {
 	case c.inflight <- struct{}{}: // past MaxInFlight, this connection's reading waits
 	case <-c.finished:
+		return
+	}
+	if c.m.draining.Load() { // the stop began while this waited for a slot
+		<-c.inflight
 		return
 	}
 	go c.dispatch(c.ctx, data, requestID, now)
