@@ -179,6 +179,10 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 		resp, err := d.Dispatch(ctx, ev)
 		if err != nil {
 			m.log.Warn("$connect failed: handshake refused", "api", ep.APIID, "stage", ep.Stage, "connectionId", c.id, "err", err)
+			if errors.Is(err, errdefs.ErrTimeout) {
+				writeJSONError(w, http.StatusGatewayTimeout, "IntegrationTimeoutException", timedOut)
+				return
+			}
 			writeJSONError(w, http.StatusInternalServerError, "InternalServerErrorException", "Internal server error")
 			return
 		}
@@ -1097,6 +1101,10 @@ func (c *Conn) dispatch(ctx context.Context, data []byte, requestID string, at t
 	}
 	if err != nil {
 		c.m.log.Warn("websocket route failed", "connectionId", c.id, "api", c.apiID, "stage", c.stage, "route", key, "err", err)
+		if errors.Is(err, errdefs.ErrTimeout) {
+			c.errorFrame(timedOut, requestID)
+			return
+		}
 		c.errorFrame("Internal server error", requestID)
 		return
 	}
@@ -1113,6 +1121,10 @@ func (c *Conn) dispatch(ctx context.Context, data []byte, requestID string, at t
 		}
 	}
 }
+
+// timedOut is API Gateway's message for an integration that outlasted its
+// timeout (504 on a $connect, the error frame of a message).
+const timedOut = "Endpoint request timed out"
 
 // errorFrame sends API Gateway's error frame, spaced as API Gateway spaces it:
 // {"message": "Forbidden", "connectionId":"...", "requestId":"..."}.
