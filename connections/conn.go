@@ -197,7 +197,10 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 					respHeader = http.Header{}
 				}
 				switch http.CanonicalHeaderKey(k) {
-				case "Sec-Websocket-Extensions", "Content-Length", "Content-Type", "Connection", "Upgrade", "Sec-Websocket-Accept":
+				case "Sec-Websocket-Extensions", "Content-Type", "Connection", "Upgrade", "Sec-Websocket-Accept":
+					continue
+				}
+				if framingHeader(k) {
 					continue
 				}
 				respHeader.Set(k, v)
@@ -311,7 +314,9 @@ func refuse(w http.ResponseWriter, resp *Response) {
 		status = http.StatusInternalServerError
 	}
 	for k, v := range resp.Headers {
-		w.Header().Set(k, v)
+		if !framingHeader(k) {
+			w.Header().Set(k, v)
+		}
 	}
 	if len(resp.Body) == 0 {
 		writeJSONError(w, status, "", http.StatusText(status))
@@ -323,6 +328,17 @@ func refuse(w http.ResponseWriter, resp *Response) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(resp.Body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(resp.Body)
+}
+
+// framingHeader reports whether a header field a $connect returned describes
+// HTTP's framing of the answer, which Portico decides (RFC 9112: a 101 has no
+// Transfer-Encoding; a refusal's length is its body's).
+func framingHeader(name string) bool {
+	switch http.CanonicalHeaderKey(name) {
+	case "Transfer-Encoding", "Content-Length", "Te", "Trailer", "Keep-Alive", "Proxy-Connection":
+		return true
+	}
+	return false
 }
 
 // writeJSONError writes API Gateway's error shape {"message": "..."}.

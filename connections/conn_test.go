@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"runtime"
@@ -645,6 +646,54 @@ func TestConnectRefusedWithAnInvalidStatus(t *testing.T) {
 			}
 			if ts.m.Len() != 0 {
 				t.Fatalf("a refused connection was registered")
+			}
+		})
+	}
+}
+
+// TestConnectHeadersFraming: the headers a $connect returns are added to the
+// 101 response, but not those that describe HTTP's framing
+// (Transfer-Encoding and the like, which RFC 9112 forbids on a 101), nor on
+// a refusal, whose body's length Portico sets.
+func TestConnectHeadersFraming(t *testing.T) {
+	for _, code := range []int{200, 403} {
+		t.Run(strconv.Itoa(code), func(t *testing.T) {
+			ts := newTestServer(t, Config{}, chatKeys())
+			ts.d.handle = func(*events.APIGatewayWebsocketProxyRequest) (*Response, error) {
+				return &Response{StatusCode: code, Body: []byte("no"), Headers: map[string]string{
+					"Transfer-Encoding": "chunked", "Keep-Alive": "timeout=5", "TE": "trailers", "Trailer": "X-T", "X-Custom": "kept"}}, nil
+			}
+			c, err := net.Dial("tcp", strings.TrimPrefix(ts.srv.URL, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(20 * time.Second)) // a hang guard
+			req := "GET /" + testAPI + "/" + testStage + " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+				"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+			if _, err := io.WriteString(c, req); err != nil {
+				t.Fatal(err)
+			}
+			var head strings.Builder
+			br := bufio.NewReader(c)
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					t.Fatalf("response head %q: %v", head.String(), err)
+				}
+				if line == "\r\n" {
+					break
+				}
+				head.WriteString(line)
+			}
+			h := strings.ToLower(head.String())
+			if !strings.Contains(h, "x-custom: kept") {
+				t.Errorf("the function's header is missing:\n%s", head.String())
+			}
+			for _, name := range []string{"transfer-encoding", "keep-alive", "te:", "trailer"} {
+				if strings.Contains(h, "\n"+name) {
+					t.Errorf("%s sent:\n%s", name, head.String())
+				}
 			}
 		})
 	}
