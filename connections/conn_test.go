@@ -359,6 +359,16 @@ func TestSlowReaderOverflow(t *testing.T) {
 	if !errors.Is(err, errdefs.ErrGone) {
 		t.Fatalf("Send to a client that never reads: %v, want ErrGone after overflow", err)
 	}
+	// Closing (its close frame waits for the client's), it is listed no
+	// more, as @connections answers 410 for it.
+	for _, in := range ts.m.List(testAPI, testStage) {
+		if in.ConnectionID == slowID {
+			t.Errorf("the connection closed for its overflow is still listed")
+		}
+	}
+	if _, err := ts.m.Get(testAPI, testStage, slowID); !errors.Is(err, errdefs.ErrGone) {
+		t.Errorf("Get of the connection closed for its overflow: %v, want ErrGone", err)
+	}
 	if err := ts.m.Send(testAPI, testStage, fastID, []byte("still here")); err != nil {
 		t.Fatal(err)
 	}

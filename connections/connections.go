@@ -479,12 +479,13 @@ func (m *Manager) Get(apiID, stage, id string) (Info, error) {
 }
 
 // List returns the live connections of an API's stage ("" matches every API or
-// stage), oldest first.
+// stage), oldest first: not those closing (their close frame sent, the
+// client's awaited), which @connections answers 410 for.
 func (m *Manager) List(apiID, stage string) []Info {
 	m.mu.RLock()
 	out := make([]Info, 0, len(m.conns))
 	for _, c := range m.conns {
-		if (apiID == "" || c.apiID == apiID) && (stage == "" || c.stage == stage) {
+		if (apiID == "" || c.apiID == apiID) && (stage == "" || c.stage == stage) && !c.isClosed() {
 			out = append(out, c.info())
 		}
 	}
