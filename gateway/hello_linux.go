@@ -3,6 +3,7 @@
 package gateway
 
 import (
+	"errors"
 	"io"
 	"net"
 	"syscall"
@@ -72,7 +73,7 @@ func peekFirstRecord(fd uintptr) (done bool, first byte, err error) {
 	var hdr [5]byte
 	n, _, err := syscall.Recvfrom(int(fd), hdr[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT) //nolint:gosec // G115: a socket descriptor fits an int
 	switch {
-	case err == syscall.EAGAIN || err == syscall.EINTR:
+	case errors.Is(err, syscall.EAGAIN), errors.Is(err, syscall.EINTR):
 		return false, 0, nil
 	case err != nil:
 		return true, 0, err
