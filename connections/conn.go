@@ -565,12 +565,19 @@ func (c *Conn) send(typ int, data []byte) error {
 func (c *Conn) enqueue(typ int, data []byte, writer bool) error {
 	if c.closed || !c.fits(data) {
 		full := !c.closed
+		var after *closeRequest
 		if writer {
+			// Nothing is being written any more: a close waiting for
+			// that (closeAfterSends) starts.
 			c.writing = false
+			after, c.afterSends = c.afterSends, nil
 		}
 		c.mu.Unlock()
 		if full {
 			c.overflow()
+		}
+		if after != nil {
+			c.closeWith(after.code, after.reason)
 		}
 		return goneError(c.id)
 	}
