@@ -775,57 +775,6 @@ func (c *Conn) closeWith(code int, reason string) {
 	}()
 }
 
-// closeAfterSends is closeWith once what is being sent, or queued to be, has
-// been written: no more sends are taken from now on, and the close frame
-// follows the last message queued.
-func (c *Conn) closeAfterSends(code int, reason string) {
-	c.mu.Lock()
-	if c.closeCode != 0 || c.afterSends != nil {
-		c.mu.Unlock()
-		return
-	}
-	c.closed = true
-	c.afterSends = &closeRequest{code, reason}
-	if c.writing {
-		c.mu.Unlock() // the writer closes when it is done
-		return
-	}
-	c.closeIfSentLocked()
-}
-
-// closeIfSentLocked starts the close closeAfterSends asked for, if any, now
-// that nothing is being written. It is called with c.mu held, and unlocks it.
-func (c *Conn) closeIfSentLocked() {
-	req := c.afterSends
-	c.afterSends = nil
-	c.mu.Unlock()
-	if req != nil {
-		c.closeWith(req.code, req.reason)
-	}
-}
-
-// waitMessages waits, within ctx, for the messages of c in flight to finish
-// (their routes, and the replies they send). The caller has stopped new ones
-// (Manager.draining).
-func (c *Conn) waitMessages(ctx context.Context) {
-	held := 0
-	defer func() {
-		for range held {
-			<-c.inflight
-		}
-	}()
-	for held < cap(c.inflight) {
-		select {
-		case c.inflight <- struct{}{}:
-			held++
-		case <-c.finished:
-			return
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
 // abort closes the network connection at once and ends the connection.
 func (c *Conn) abort() {
 	c.mu.Lock()
@@ -904,6 +853,57 @@ func (c *Conn) abandon() {
 	c.m.remove(c)
 	c.m.readerDone()
 	close(c.finished)
+}
+
+// closeAfterSends is closeWith once what is being sent, or queued to be, has
+// been written: no more sends are taken from now on, and the close frame
+// follows the last message queued.
+func (c *Conn) closeAfterSends(code int, reason string) {
+	c.mu.Lock()
+	if c.closeCode != 0 || c.afterSends != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.afterSends = &closeRequest{code, reason}
+	if c.writing {
+		c.mu.Unlock() // the writer closes when it is done
+		return
+	}
+	c.closeIfSentLocked()
+}
+
+// closeIfSentLocked starts the close closeAfterSends asked for, if any, now
+// that nothing is being written. It is called with c.mu held, and unlocks it.
+func (c *Conn) closeIfSentLocked() {
+	req := c.afterSends
+	c.afterSends = nil
+	c.mu.Unlock()
+	if req != nil {
+		c.closeWith(req.code, req.reason)
+	}
+}
+
+// waitMessages waits, within ctx, for the messages of c in flight to finish
+// (their routes, and the replies they send). The caller has stopped new ones
+// (Manager.draining).
+func (c *Conn) waitMessages(ctx context.Context) {
+	held := 0
+	defer func() {
+		for range held {
+			<-c.inflight
+		}
+	}()
+	for held < cap(c.inflight) {
+		select {
+		case c.inflight <- struct{}{}:
+			held++
+		case <-c.finished:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // websocket1006 is the close code of a connection that ended without a close
