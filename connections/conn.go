@@ -98,6 +98,9 @@ type Conn struct {
 	closed      bool // no more sends
 	closeCode   int  // the server's close code, once it decided to close
 	closeReason string
+	// afterSends is a close to start once what is being sent has been
+	// (closeAfterSends).
+	afterSends *closeRequest
 	// stopPing and stopLimits cancel the keepalive timer and the idle and
 	// lifetime timer, both on the manager's clock.
 	stopPing, stopLimits func() bool
@@ -108,6 +111,12 @@ type Conn struct {
 	// is known to @connections as soon as the client sees the handshake); whatever
 	// touches nc from another goroutine waits for ready first.
 	ready chan struct{}
+}
+
+// closeRequest is a close code and reason.
+type closeRequest struct {
+	code   int
+	reason string
 }
 
 type outMsg struct {
@@ -171,6 +180,10 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 		resp, err := d.Dispatch(ctx, ev)
 		if err != nil {
 			m.log.Warn("$connect failed: handshake refused", "api", ep.APIID, "stage", ep.Stage, "connectionId", c.id, "err", err)
+			if errors.Is(err, errdefs.ErrTimeout) {
+				writeJSONError(w, http.StatusGatewayTimeout, "IntegrationTimeoutException", timedOut)
+				return
+			}
 			writeJSONError(w, http.StatusInternalServerError, "InternalServerErrorException", "Internal server error")
 			return
 		}
@@ -185,7 +198,10 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 					respHeader = http.Header{}
 				}
 				switch http.CanonicalHeaderKey(k) {
-				case "Sec-Websocket-Extensions", "Content-Length", "Content-Type", "Connection", "Upgrade", "Sec-Websocket-Accept":
+				case "Sec-Websocket-Extensions", "Content-Type", "Connection", "Upgrade", "Sec-Websocket-Accept":
+					continue
+				}
+				if framingHeader(k) {
 					continue
 				}
 				respHeader.Set(k, v)
@@ -233,7 +249,7 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 	c.mu.Lock()
 	c.stopPing = m.clock.AfterFunc(m.cfg.PingInterval, c.keepalive)
 	c.stopLimits = m.clock.AfterFunc(c.limitAt().Sub(now), c.checkLimits)
-	aborted := c.closed && c.closeCode == 0
+	aborted := c.closed && c.closeCode == 0 && c.afterSends == nil
 	c.mu.Unlock()
 	close(c.ready)
 	if aborted { // aborted during the upgrade
@@ -289,14 +305,19 @@ func validChallengeKey(key string) bool {
 	return err == nil && len(b) == 16
 }
 
-// refuse answers a handshake that $connect refused, with its status and body.
+// refuse answers a handshake that $connect refused, with its status and body;
+// a status that is no final HTTP status (1xx, or beyond 599) with 500: a 1xx
+// would not end the answer (a 101 without the handshake's headers, a 100
+// with the next answer still to come).
 func refuse(w http.ResponseWriter, resp *Response) {
 	status := resp.StatusCode
-	if status < 100 || status > 599 {
+	if status < 200 || status > 599 {
 		status = http.StatusInternalServerError
 	}
 	for k, v := range resp.Headers {
-		w.Header().Set(k, v)
+		if !framingHeader(k) {
+			w.Header().Set(k, v)
+		}
 	}
 	if len(resp.Body) == 0 {
 		writeJSONError(w, status, "", http.StatusText(status))
@@ -308,6 +329,17 @@ func refuse(w http.ResponseWriter, resp *Response) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(resp.Body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(resp.Body)
+}
+
+// framingHeader reports whether a header field a $connect returned describes
+// HTTP's framing of the answer, which Portico decides (RFC 9112: a 101 has no
+// Transfer-Encoding; a refusal's length is its body's).
+func framingHeader(name string) bool {
+	switch http.CanonicalHeaderKey(name) {
+	case "Transfer-Encoding", "Content-Length", "Te", "Trailer", "Keep-Alive", "Proxy-Connection":
+		return true
+	}
+	return false
 }
 
 // writeJSONError writes API Gateway's error shape {"message": "..."}.
@@ -504,7 +536,7 @@ func (c *Conn) send(typ int, data []byte) error {
 			c.mu.Lock()
 			if len(c.queue) == 0 {
 				c.writing = false
-				c.mu.Unlock()
+				c.closeIfSentLocked() // unlocks
 				return nil
 			}
 			c.mu.Unlock()
@@ -534,12 +566,19 @@ func (c *Conn) send(typ int, data []byte) error {
 func (c *Conn) enqueue(typ int, data []byte, writer bool) error {
 	if c.closed || !c.fits(data) {
 		full := !c.closed
+		var after *closeRequest
 		if writer {
+			// Nothing is being written any more: a close waiting for
+			// that (closeAfterSends) starts.
 			c.writing = false
+			after, c.afterSends = c.afterSends, nil
 		}
 		c.mu.Unlock()
 		if full {
 			c.overflow()
+		}
+		if after != nil {
+			c.closeWith(after.code, after.reason)
 		}
 		return goneError(c.id)
 	}
@@ -683,7 +722,7 @@ func (c *Conn) writeLoop() {
 		c.mu.Lock()
 		if len(c.queue) == 0 || c.closeCode != 0 {
 			c.queue, c.queuedBytes, c.writing = nil, 0, false
-			c.mu.Unlock()
+			c.closeIfSentLocked() // unlocks
 			return
 		}
 		msg := c.queue[0]
@@ -852,6 +891,57 @@ func (c *Conn) abandon() {
 	c.m.remove(c)
 	c.m.readerDone()
 	close(c.finished)
+}
+
+// closeAfterSends is closeWith once what is being sent, or queued to be, has
+// been written: no more sends are taken from now on, and the close frame
+// follows the last message queued.
+func (c *Conn) closeAfterSends(code int, reason string) {
+	c.mu.Lock()
+	if c.closeCode != 0 || c.afterSends != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.afterSends = &closeRequest{code, reason}
+	if c.writing {
+		c.mu.Unlock() // the writer closes when it is done
+		return
+	}
+	c.closeIfSentLocked()
+}
+
+// closeIfSentLocked starts the close closeAfterSends asked for, if any, now
+// that nothing is being written. It is called with c.mu held, and unlocks it.
+func (c *Conn) closeIfSentLocked() {
+	req := c.afterSends
+	c.afterSends = nil
+	c.mu.Unlock()
+	if req != nil {
+		c.closeWith(req.code, req.reason)
+	}
+}
+
+// waitMessages waits, within ctx, for the messages of c in flight to finish
+// (their routes, and the replies they send). The caller has stopped new ones
+// (Manager.draining).
+func (c *Conn) waitMessages(ctx context.Context) {
+	held := 0
+	defer func() {
+		for range held {
+			<-c.inflight
+		}
+	}()
+	for held < cap(c.inflight) {
+		select {
+		case c.inflight <- struct{}{}:
+			held++
+		case <-c.finished:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // websocket1006 is the close code of a connection that ended without a close
@@ -1032,9 +1122,16 @@ func (c *Conn) message(typ int, data []byte) {
 		c.errorFrame("Too Many Requests", requestID)
 		return
 	}
+	if c.m.draining.Load() {
+		return // the server is stopping: only the messages in flight finish
+	}
 	select {
 	case c.inflight <- struct{}{}: // past MaxInFlight, this connection's reading waits
 	case <-c.finished:
+		return
+	}
+	if c.m.draining.Load() { // the stop began while this waited for a slot
+		<-c.inflight
 		return
 	}
 	go c.dispatch(c.ctx, data, requestID, now)
@@ -1076,6 +1173,10 @@ func (c *Conn) dispatch(ctx context.Context, data []byte, requestID string, at t
 	}
 	if err != nil {
 		c.m.log.Warn("websocket route failed", "connectionId", c.id, "api", c.apiID, "stage", c.stage, "route", key, "err", err)
+		if errors.Is(err, errdefs.ErrTimeout) {
+			c.errorFrame(timedOut, requestID)
+			return
+		}
 		c.errorFrame("Internal server error", requestID)
 		return
 	}
@@ -1092,6 +1193,10 @@ func (c *Conn) dispatch(ctx context.Context, data []byte, requestID string, at t
 		}
 	}
 }
+
+// timedOut is API Gateway's message for an integration that outlasted its
+// timeout (504 on a $connect, the error frame of a message).
+const timedOut = "Endpoint request timed out"
 
 // errorFrame sends API Gateway's error frame, spaced as API Gateway spaces it:
 // {"message": "Forbidden", "connectionId":"...", "requestId":"..."}.

@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -357,6 +359,16 @@ func TestSlowReaderOverflow(t *testing.T) {
 	if !errors.Is(err, errdefs.ErrGone) {
 		t.Fatalf("Send to a client that never reads: %v, want ErrGone after overflow", err)
 	}
+	// Closing (its close frame waits for the client's), it is listed no
+	// more, as @connections answers 410 for it.
+	for _, in := range ts.m.List(testAPI, testStage) {
+		if in.ConnectionID == slowID {
+			t.Errorf("the connection closed for its overflow is still listed")
+		}
+	}
+	if _, err := ts.m.Get(testAPI, testStage, slowID); !errors.Is(err, errdefs.ErrGone) {
+		t.Errorf("Get of the connection closed for its overflow: %v, want ErrGone", err)
+	}
 	if err := ts.m.Send(testAPI, testStage, fastID, []byte("still here")); err != nil {
 		t.Fatal(err)
 	}
@@ -624,5 +636,75 @@ func TestShutdownLateWithoutConnections(t *testing.T) {
 		if err := m.Shutdown(ctx); err != nil {
 			t.Fatalf("Shutdown with no connection and an ended context: %v", err)
 		}
+	}
+}
+
+// TestConnectRefusedWithAnInvalidStatus: a $connect whose statusCode is not a
+// final HTTP status (1xx, or beyond 599) refuses the handshake with 500, as
+// a final answer: not a 101 without the handshake's headers, nor a 100
+// followed by a 200.
+func TestConnectRefusedWithAnInvalidStatus(t *testing.T) {
+	for _, code := range []int{100, 101, 199, 600} {
+		t.Run(strconv.Itoa(code), func(t *testing.T) {
+			ts := newTestServer(t, Config{}, chatKeys())
+			ts.d.handle = func(*events.APIGatewayWebsocketProxyRequest) (*Response, error) {
+				return &Response{StatusCode: code, Body: []byte("denied")}, nil
+			}
+			_, status, err := wsDial(websocket.DefaultDialer, ts.ws, nil)
+			if err == nil || status != http.StatusInternalServerError {
+				t.Fatalf("dial: err=%v status=%d, want 500", err, status)
+			}
+			if ts.m.Len() != 0 {
+				t.Fatalf("a refused connection was registered")
+			}
+		})
+	}
+}
+
+// TestConnectHeadersFraming: the headers a $connect returns are added to the
+// 101 response, but not those that describe HTTP's framing
+// (Transfer-Encoding and the like, which RFC 9112 forbids on a 101), nor on
+// a refusal, whose body's length Portico sets.
+func TestConnectHeadersFraming(t *testing.T) {
+	for _, code := range []int{200, 403} {
+		t.Run(strconv.Itoa(code), func(t *testing.T) {
+			ts := newTestServer(t, Config{}, chatKeys())
+			ts.d.handle = func(*events.APIGatewayWebsocketProxyRequest) (*Response, error) {
+				return &Response{StatusCode: code, Body: []byte("no"), Headers: map[string]string{
+					"Transfer-Encoding": "chunked", "Keep-Alive": "timeout=5", "TE": "trailers", "Trailer": "X-T", "X-Custom": "kept"}}, nil
+			}
+			c, err := net.Dial("tcp", strings.TrimPrefix(ts.srv.URL, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(20 * time.Second)) // a hang guard
+			req := "GET /" + testAPI + "/" + testStage + " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+				"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+			if _, err := io.WriteString(c, req); err != nil {
+				t.Fatal(err)
+			}
+			var head strings.Builder
+			br := bufio.NewReader(c)
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					t.Fatalf("response head %q: %v", head.String(), err)
+				}
+				if line == "\r\n" {
+					break
+				}
+				head.WriteString(line)
+			}
+			h := strings.ToLower(head.String())
+			if !strings.Contains(h, "x-custom: kept") {
+				t.Errorf("the function's header is missing:\n%s", head.String())
+			}
+			for _, name := range []string{"transfer-encoding", "keep-alive", "te:", "trailer"} {
+				if strings.Contains(h, "\n"+name) {
+					t.Errorf("%s sent:\n%s", name, head.String())
+				}
+			}
+		})
 	}
 }

@@ -370,6 +370,10 @@ type Manager struct {
 	mu       sync.RWMutex
 	conns    map[string]*Conn
 	stopping bool
+	// draining is set when a stop begins: messages from clients are no
+	// longer routed, and those in flight finish before their connections
+	// close (Shutdown).
+	draining atomic.Bool
 	readers  sync.WaitGroup
 	// closing counts the readers (and $disconnect calls after them) that
 	// readers waits for, so that Shutdown can tell how many it cut off.
@@ -475,12 +479,13 @@ func (m *Manager) Get(apiID, stage, id string) (Info, error) {
 }
 
 // List returns the live connections of an API's stage ("" matches every API or
-// stage), oldest first.
+// stage), oldest first: not those closing (their close frame sent, the
+// client's awaited), which @connections answers 410 for.
 func (m *Manager) List(apiID, stage string) []Info {
 	m.mu.RLock()
 	out := make([]Info, 0, len(m.conns))
 	for _, c := range m.conns {
-		if (apiID == "" || c.apiID == apiID) && (stage == "" || c.stage == stage) {
+		if (apiID == "" || c.apiID == apiID) && (stage == "" || c.stage == stage) && !c.isClosed() {
 			out = append(out, c.info())
 		}
 	}
@@ -612,28 +617,34 @@ func (m *Manager) Reverify(code int, reason string) int {
 
 // Shutdown closes every connection (1001, "Server shutting down") and waits,
 // within shutdown.Graceful(ctx), for their readers to finish and their
-// $disconnect calls to end.
-// New upgrades are refused from then on.
+// $disconnect calls to end. New upgrades are refused from then on, and
+// messages from clients are no longer routed; the messages in flight finish
+// first, within the same time: their replies, and what their routes post to
+// connections, are sent before the close frames.
 func (m *Manager) Shutdown(ctx context.Context) error {
 	m.mu.Lock()
 	m.stopping = true
+	m.draining.Store(true)
 	all := make([]*Conn, 0, len(m.conns))
 	for _, c := range m.conns {
 		all = append(all, c)
 	}
 	m.mu.Unlock()
+	// Within the graceful part of the stop: the hooks after this one (the
+	// invoker's, which stops the sandboxes) keep the rest of ctx.
+	gctx, cancel := shutdown.Graceful(ctx)
+	defer cancel()
 	for _, c := range all {
-		c.closeWith(websocket.CloseGoingAway, "Server shutting down")
+		c.waitMessages(gctx)
+	}
+	for _, c := range all {
+		c.closeAfterSends(websocket.CloseGoingAway, "Server shutting down")
 	}
 	done := make(chan struct{})
 	go func() {
 		m.readers.Wait()
 		close(done)
 	}()
-	// Within the graceful part of the stop: the hooks after this one (the
-	// invoker's, which stops the sandboxes) keep the rest of ctx.
-	gctx, cancel := shutdown.Graceful(ctx)
-	defer cancel()
 	select {
 	case <-done:
 		return nil
@@ -644,7 +655,7 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 		if n == 0 {
 			return nil
 		}
-		return fmt.Errorf("connections: %d WebSocket connection(s) still closing (their reads or $disconnect calls running) "+
+		return fmt.Errorf("connections: %d WebSocket connection(s) still closing (their messages in flight, reads or $disconnect calls running) "+
 			"when the shutdown timeout ended: %w", n, gctx.Err())
 	}
 }

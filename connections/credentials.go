@@ -179,15 +179,28 @@ func (m *Manager) SetIntegrations(i Integrations) { m.integrations = i }
 // SetPrincipals sets the IAM principals whose keys may sign @connections calls.
 func (m *Manager) SetPrincipals(p Principals) { m.principals = p }
 
-// mayManage decides whether a verified caller may manage connection c: the admin
-// token may manage any; function credentials those of APIs whose routes
-// integrate the function, until they expire; IAM keys what their policies allow
-// on arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{METHOD}/@connections/{id},
+// mayManage decides whether a verified caller may make the call method on
+// connection id of apiID's stage (as the URL names them; apiID "" when it
+// names no API), before anything tells whether the connection exists, so
+// that a caller not allowed learns nothing of it: the admin token may manage
+// any; function credentials those of APIs whose routes integrate the
+// function, until they expire; IAM keys what their policies allow on
+// arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{METHOD}/@connections/{id},
 // METHOD the request's (POST to send, GET to describe, DELETE to disconnect),
-// as AWS names ManageConnections resources.
-func (m *Manager) mayManage(ctx context.Context, accessKeyID, token, method string, c *Conn) error {
+// as AWS names ManageConnections resources. Where the URL names no API, the
+// connection names it: function credentials may then learn that an id they
+// may not manage is not connected (410, what the callback URL AWS's samples
+// build needs when a client left), and IAM keys are refused unless the
+// connection exists and their policies allow it, the ARN having no API
+// otherwise.
+func (m *Manager) mayManage(ctx context.Context, accessKeyID, token, method, apiID, stage, id string) error {
 	if accessKeyID == AdminAccessKeyID {
 		return nil
+	}
+	if apiID == "" {
+		if c := m.lookup("", stage, id); c != nil {
+			apiID, stage = c.apiID, c.stage
+		}
 	}
 	if strings.HasPrefix(accessKeyID, accessKeyPrefix) {
 		fn, expires, ok := parseToken(token)
@@ -200,17 +213,23 @@ func (m *Manager) mayManage(ctx context.Context, accessKeyID, token, method stri
 		if m.integrations == nil {
 			return fmt.Errorf("function %q: no integrations to scope its credentials: %w", fn, errForbidden)
 		}
-		ok, err := m.integrations.Integrates(ctx, c.apiID, c.stage, fn)
+		if apiID == "" {
+			return nil // no such connection: 410
+		}
+		ok, err := m.integrations.Integrates(ctx, apiID, stage, fn)
 		if err != nil {
-			return fmt.Errorf("function %q on api %s stage %s: %w: %w", fn, c.apiID, c.stage, err, errForbidden)
+			return fmt.Errorf("function %q on api %s stage %s: %w: %w", fn, apiID, stage, err, errForbidden)
 		}
 		if !ok {
-			return fmt.Errorf("function %q is integrated by no route of api %s stage %s: %w", fn, c.apiID, c.stage, errForbidden)
+			return fmt.Errorf("function %q is integrated by no route of api %s stage %s: %w", fn, apiID, stage, errForbidden)
 		}
 		return nil
 	}
 	if m.principals != nil {
-		arn := fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/%s/%s/@connections/%s", functions.Region, functions.AccountID, c.apiID, c.stage, method, c.id)
+		if apiID == "" {
+			return fmt.Errorf("access key %s: connection %q, at a URL that names no API, is not connected: %w", accessKeyID, id, errForbidden)
+		}
+		arn := fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/%s/%s/@connections/%s", functions.Region, functions.AccountID, apiID, stage, method, id)
 		ok, err := m.principals.AllowManageConnections(ctx, accessKeyID, arn)
 		switch {
 		case err != nil:

@@ -101,11 +101,9 @@ func (m *Manager) serveManagement(w http.ResponseWriter, r *http.Request, apiID,
 			}
 			return fmt.Errorf("%w: %w", errForbidden, err)
 		}
-		c, err := m.get(apiID, stage, id)
-		if err != nil {
-			return err
-		}
-		if err := m.mayManage(r.Context(), pending.Credential.AccessKeyID, pending.SessionToken, r.Method, c); err != nil {
+		// Authorized before the connection is looked up: 410 only to a
+		// caller who may make the call.
+		if err := m.mayManage(r.Context(), pending.Credential.AccessKeyID, pending.SessionToken, r.Method, apiID, stage, id); err != nil {
 			return err
 		}
 	}

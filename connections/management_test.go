@@ -387,3 +387,30 @@ func TestManagementSignInsLimited(t *testing.T) {
 		t.Fatalf("after the refill: %v", err)
 	}
 }
+
+// TestCredentialsScopedBeforeLookup: a function's credentials are checked
+// against the API and stage the URL names before the connection is looked
+// up: a function no route there integrates gets 403 for a made-up id as for
+// a live one, and the function that is integrated 410 for the made-up id.
+func TestCredentialsScopedBeforeLookup(t *testing.T) {
+	ts := newTestServer(t, Config{}, chatKeys())
+	_ = ts.dial(t, "")
+	live := ts.waitConns(t, 1)[0].ConnectionID
+	ctx := context.Background()
+	get := func(fn, id string) error {
+		cr := ts.m.Issue(fn)
+		_, err := sdkClientToken(ts.url, cr.AccessKeyID, cr.SecretAccessKey, cr.SessionToken).
+			GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)})
+		return err
+	}
+	var forbidden *types.ForbiddenException
+	var gone *types.GoneException
+	for _, id := range []string{live, "madeUpId0000000="} {
+		if err := get("someone-else", id); !errors.As(err, &forbidden) {
+			t.Errorf("function no route integrates, connection %s: %v, want ForbiddenException", id, err)
+		}
+	}
+	if err := get("chat", "madeUpId0000000="); !errors.As(err, &gone) {
+		t.Errorf("integrated function, made-up id: %v, want GoneException", err)
+	}
+}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/portico-dev/portico/gateway/apis"
@@ -19,12 +20,14 @@ var (
 	errRouteNotFound = errors.New("no route matches")
 	errTooLarge      = errors.New("request body over the limit")
 	errBadRequest    = errors.New("bad request")
-	errTimeout       = errors.New("integration timed out")
-	errBadResult     = errors.New("malformed proxy result")
-	errFunction      = errors.New("function error")
-	errIntegration   = errors.New("integration failed")
-	errConfig        = errors.New("integration configuration error")
-	errForbidden     = errors.New("forbidden")
+	// errTimeout is errdefs.ErrTimeout too: the connections package, which
+	// answers WebSocket routes' errors, knows that kind.
+	errTimeout     = fmt.Errorf("integration %w", errdefs.ErrTimeout)
+	errBadResult   = errors.New("malformed proxy result")
+	errFunction    = errors.New("function error")
+	errIntegration = errors.New("integration failed")
+	errConfig      = errors.New("integration configuration error")
+	errForbidden   = errors.New("forbidden")
 )
 
 // gatewayError returns err as a pipeline error of the gateway response type that

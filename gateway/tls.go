@@ -169,14 +169,31 @@ const (
 const (
 	maxPendingHandshakes          = 1024
 	maxPendingHandshakesPerSource = 64
+	// silentHandshakeGrace is how long a new connection may be silent
+	// before its source's bound counts against it: many round trips, and
+	// time for a client that opens hundreds of connections at once to
+	// send their ClientHellos.
+	silentHandshakeGrace = 3 * time.Second
 )
 
 // handshakeLimits bounds a handshakeListener's handshakes in flight: at most
-// total, and at most perSource from one source (an IPv4 address, an IPv6 /64).
-// A connection over either bound makes room by closing the oldest handshake
-// in flight (the source's own first), so that accepting never stops: a client
-// that holds handshakes open without finishing them delays no one else's.
-type handshakeLimits struct{ total, perSource int }
+// total, and at most perSource silent ones from one source (an IPv4 address,
+// an IPv6 /64). A handshake is silent until its client's ClientHello has
+// arrived whole (nothing sent, or a ClientHello begun and not finished); after
+// it, the handshake waits for the server's CPU or for a client that answers
+// within a round trip, and a source's new connections do not cut it short: a
+// burst of real handshakes completes. A connection over either bound makes
+// room by closing a silent handshake in flight: the source's oldest, once it
+// has been silent for grace (younger ones, a burst whose clients have yet to
+// send, count only against the total); over the total, the oldest of the
+// source with the most silent ones, or with none silent, the oldest handshake
+// of the source with the most in flight. Accepting never stops, and clients
+// that hold handshakes open without finishing them delay no one else's.
+type handshakeLimits struct {
+	total, perSource int
+	grace            time.Duration    // silentHandshakeGrace when 0
+	now              func() time.Time // time.Now when nil; tests' clock
+}
 
 // SetTLS gives the server its TLS configuration; with a non-nil one Start also
 // listens on Config.TLSListen. Call it before Start.
@@ -256,8 +273,8 @@ func (s *Server) TLSAddr() string {
 // whose handshake finished. A client that never finishes its handshake holds a
 // goroutine until the deadline, never a server's accept loop; the handshakes in
 // flight are bounded (handshakeLimits), and a connection over the bounds closes
-// the oldest one in flight rather than wait for room, so that silent
-// connections cannot stop the listener from accepting. A plain HTTP request
+// a silent one rather than wait for room, so that silent connections cannot
+// stop the listener from accepting. A plain HTTP request
 // gets 400, as net/http answers it (unless plain: then it is served, see
 // newHandshakeListenerPlain). Its connections come out of one view (std),
 // or, split, out of two: h1 has those whose ALPN chose HTTP/1.1 (or nothing),
@@ -280,15 +297,27 @@ type handshakeListener struct {
 	stop   chan struct{} // closed when every view has closed
 
 	mu       sync.Mutex
-	pending  list.List                 // of *pendingHandshake, oldest first
-	bySource map[netip.Addr]*list.List // of *pendingHandshake per source, oldest first
+	pending  list.List // of *pendingHandshake, oldest first
+	bySource map[netip.Addr]*sourceHandshakes
+}
+
+// sourceHandshakes are one source's handshakes in flight: all, and those not
+// known to be past their ClientHello (silent).
+type sourceHandshakes struct {
+	all, silent list.List // of *pendingHandshake, oldest first
 }
 
 // pendingHandshake is a connection whose handshake is in flight.
 type pendingHandshake struct {
-	c        net.Conn
-	source   netip.Addr
-	all, own *list.Element // in pending, in bySource[source]; nil once released
+	c      net.Conn
+	source netip.Addr
+	at     time.Time // admitted
+	// hello is set by the handshake's goroutine when its client's
+	// ClientHello has arrived whole (waitFirstRecord): it is not silent.
+	hello atomic.Bool
+	// In pending, in bySource[source].all and .silent; nil once released
+	// (silent once known not to be).
+	all, own, silent *list.Element
 }
 
 // tlsView is one server's share of a handshakeListener's connections.
@@ -317,10 +346,16 @@ func newHandshakeListenerPlain(ln net.Listener, cfg *tls.Config, timeout time.Du
 	if limits.perSource <= 0 || limits.perSource > limits.total {
 		limits.perSource = min(maxPendingHandshakesPerSource, limits.total)
 	}
+	if limits.grace <= 0 {
+		limits.grace = silentHandshakeGrace
+	}
+	if limits.now == nil {
+		limits.now = time.Now
+	}
 	l := &handshakeListener{
 		ln: ln, cfg: cfg, timeout: timeout, limits: limits, log: log, plain: plain,
 		failed: make(chan struct{}), stop: make(chan struct{}),
-		bySource: make(map[netip.Addr]*list.List),
+		bySource: make(map[netip.Addr]*sourceHandshakes),
 	}
 	l.std = l.newView()
 	if split {
@@ -377,29 +412,33 @@ func handshakeSource(c net.Conn) netip.Addr {
 	return a
 }
 
-// admit records c's handshake as in flight, first closing the oldest
-// handshakes in flight that c's arrival puts over the limits: its source's
-// oldest when the source is at its bound, the listener's oldest when the
-// listener is at its.
+// admit records c's handshake as in flight, first closing the handshakes in
+// flight that c's arrival puts over the limits (handshakeLimits): its
+// source's oldest silent one when the source has its bound of silent ones
+// and that one has been silent for the grace, and when the listener is at its
+// bound the oldest silent one of the source with the most, or with none
+// silent, the oldest one of the source with the most in flight.
 func (l *handshakeListener) admit(c net.Conn) *pendingHandshake {
-	p := &pendingHandshake{c: c, source: handshakeSource(c)}
+	p := &pendingHandshake{c: c, source: handshakeSource(c), at: l.limits.now()}
 	var evicted []*pendingHandshake
 	l.mu.Lock()
 	own := l.bySource[p.source]
 	if own == nil {
-		own = list.New()
+		own = &sourceHandshakes{}
 		l.bySource[p.source] = own
 	}
-	if own.Len() >= l.limits.perSource {
-		evicted = append(evicted, l.releaseLocked(own.Front().Value.(*pendingHandshake)))
+	if own.silent.Len() >= l.limits.perSource {
+		if o := l.oldestSilentLocked(&own.silent); o != nil && p.at.Sub(o.at) >= l.limits.grace {
+			evicted = append(evicted, l.releaseLocked(o))
+		}
 	}
 	if l.pending.Len() >= l.limits.total {
-		evicted = append(evicted, l.releaseLocked(l.pending.Front().Value.(*pendingHandshake)))
+		evicted = append(evicted, l.releaseLocked(l.busiestSourceOldestLocked()))
 	}
 	if l.bySource[p.source] == nil { // the eviction emptied it
 		l.bySource[p.source] = own
 	}
-	p.all, p.own = l.pending.PushBack(p), own.PushBack(p)
+	p.all, p.own, p.silent = l.pending.PushBack(p), own.all.PushBack(p), own.silent.PushBack(p)
 	l.mu.Unlock()
 	for _, o := range evicted {
 		// Its handshake fails at once, and its goroutine ends.
@@ -407,6 +446,74 @@ func (l *handshakeListener) admit(c net.Conn) *pendingHandshake {
 		l.log.Debug("TLS handshake closed to make room for a new connection", "remote", o.c.RemoteAddr().String(), "pending", l.limits.total, "pendingPerSource", l.limits.perSource)
 	}
 	return p
+}
+
+// oldestSilentLocked returns the oldest handshake of a source's silent list
+// whose client is still silent, nil when there is none. Those found past
+// their ClientHello on the way, by their goroutine (hello) or by their socket
+// (a ClientHello their goroutine has not read yet), leave the list for good.
+func (l *handshakeListener) oldestSilentLocked(silent *list.List) *pendingHandshake {
+	for e := silent.Front(); e != nil; {
+		p := e.Value.(*pendingHandshake)
+		e = e.Next()
+		if !p.hello.Load() && !firstRecordArrived(p.c) {
+			return p
+		}
+		l.notSilentLocked(p)
+	}
+	return nil
+}
+
+// notSilentLocked takes p off its source's silent list.
+func (l *handshakeListener) notSilentLocked(p *pendingHandshake) {
+	if p.silent == nil {
+		return
+	}
+	if own := l.bySource[p.source]; own != nil {
+		own.silent.Remove(p.silent)
+	}
+	p.silent = nil
+}
+
+// busiestSourceOldestLocked returns the handshake to close when the listener
+// is at its bound: the oldest silent one of the source with the most silent
+// ones, or with none silent, the oldest one of the source with the most in
+// flight (the one whose oldest is older among equals); a source that floods
+// the listener loses its own. The listener has at least one handshake in
+// flight.
+func (l *handshakeListener) busiestSourceOldestLocked() *pendingHandshake {
+	for {
+		var most *sourceHandshakes
+		for _, s := range l.bySource {
+			if s.silent.Len() > 0 && (most == nil || busier(&s.silent, &most.silent)) {
+				most = s
+			}
+		}
+		if most == nil {
+			break
+		}
+		// Those it finds past their ClientHello leave the silent list:
+		// this ends.
+		if p := l.oldestSilentLocked(&most.silent); p != nil {
+			return p
+		}
+	}
+	var most *sourceHandshakes
+	for _, s := range l.bySource {
+		if most == nil || busier(&s.all, &most.all) {
+			most = s
+		}
+	}
+	return most.all.Front().Value.(*pendingHandshake)
+}
+
+// busier reports whether a source's list of handshakes a has more than b, or
+// as many and an older first one.
+func busier(a, b *list.List) bool {
+	if a.Len() != b.Len() {
+		return a.Len() > b.Len()
+	}
+	return a.Front().Value.(*pendingHandshake).at.Before(b.Front().Value.(*pendingHandshake).at)
 }
 
 // release removes p from the handshakes in flight (once: it may have been
@@ -421,10 +528,11 @@ func (l *handshakeListener) releaseLocked(p *pendingHandshake) *pendingHandshake
 	if p.all == nil {
 		return p
 	}
+	l.notSilentLocked(p)
 	l.pending.Remove(p.all)
 	if own := l.bySource[p.source]; own != nil {
-		own.Remove(p.own)
-		if own.Len() == 0 {
+		own.all.Remove(p.own)
+		if own.all.Len() == 0 {
 			delete(l.bySource, p.source)
 		}
 	}
@@ -435,7 +543,23 @@ func (l *handshakeListener) releaseLocked(p *pendingHandshake) *pendingHandshake
 func (l *handshakeListener) handshake(c net.Conn, p *pendingHandshake) {
 	defer l.release(p)
 	_ = c.SetDeadline(time.Now().Add(l.timeout))
-	if l.plain {
+	// Wait for the client's ClientHello whole before anything reads it: a
+	// handshake past it is no longer silent (handshakeLimits).
+	first, known, err := waitFirstRecord(c)
+	if err != nil {
+		_ = c.Close()
+		l.log.Debug("connection closed before its ClientHello", "remote", c.RemoteAddr().String(), "err", err)
+		return
+	}
+	if known && first == recordTypeHandshake {
+		p.hello.Store(true)
+	}
+	if known && l.plain && first != recordTypeHandshake {
+		_ = c.SetDeadline(time.Time{})
+		l.hand(l.plainView(), c, c)
+		return
+	}
+	if l.plain && !known {
 		pc, isTLS, err := sniffTLS(c)
 		if err != nil {
 			_ = c.Close()
@@ -450,7 +574,7 @@ func (l *handshakeListener) handshake(c net.Conn, p *pendingHandshake) {
 	}
 	tc := tls.Server(rawio.Wrap(c), l.cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
-	err := tc.HandshakeContext(ctx)
+	err = tc.HandshakeContext(ctx)
 	cancel()
 	if err != nil {
 		var re tls.RecordHeaderError

@@ -1,6 +1,7 @@
 package accesslog
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/internal/errdefs"
 )
 
 // WebSocket stages' dispatches ($connect, messages, $disconnect) do not pass
@@ -71,8 +73,12 @@ func (s *Stage) LogWebSocket(d *pipeline.Deployed, route *apis.Route, ev *events
 			status = resp.StatusCode
 		}
 		if err != nil {
+			// As the connections package answers the client.
 			status = http.StatusInternalServerError
 			c.Error.Message = "Internal server error"
+			if errors.Is(err, errdefs.ErrTimeout) {
+				status, c.Error.Message = http.StatusGatewayTimeout, "Endpoint request timed out"
+			}
 			c.Integration.Error = pipeline.ErrorText(err)
 		}
 		var n int64

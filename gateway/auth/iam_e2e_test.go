@@ -677,3 +677,50 @@ func TestIAMManageConnectionsByVerb(t *testing.T) {
 	expect(t, "POST allowed POST", signedCall(t, poster, "POST", u, "hello"), 200, "", "")
 	expect(t, "DELETE allowed DELETE", signedCall(t, deleter, "DELETE", u, ""), 204, "", "")
 }
+
+// TestIAMManageConnectionsTellsNothingUnallowed: @connections authorizes an
+// IAM key against the call's ARN before it looks the connection up, so that a
+// caller the policy does not allow learns nothing of which connections exist:
+// 403 for a live connection and a made-up id alike, on another API, for a
+// method not allowed, under an explicit Deny, and where the URL names no API;
+// 410 only where the policy allows the call.
+func TestIAMManageConnectionsTellsNothingUnallowed(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	c := env.Client()
+	ws := func(name string) string {
+		return createAPI(t, c, map[string]any{"name": name, "protocol": "WEBSOCKET", "routeSelectionExpression": "$request.body.action",
+			"routes": []any{map[string]any{"routeKey": "$default", "integration": map[string]any{"type": "MOCK"}}}})
+	}
+	mine, other := ws("mine"), ws("other")
+	ops := iamUser(t, env, "ops", `{"Version":"2012-10-17","Statement":[`+
+		`{"Effect":"Allow","Action":"execute-api:ManageConnections","Resource":"arn:aws:execute-api:*:*:`+mine+`/dev/GET/@connections/*"},`+
+		`{"Effect":"Deny","Action":"execute-api:ManageConnections","Resource":"arn:aws:execute-api:*:*:`+mine+`/dev/GET/@connections/AAAA*"}]}`)
+	conn, upgrade, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(env.GatewayURL, "http")+"/"+other+"/dev", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	upgrade.Body.Close()
+	defer conn.Close()
+	resp, err := c.Do(context.Background(), "GET", "/portico/v1/apis/"+other+"/stages/dev/connections", nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Items []struct {
+			ConnectionID string `json:"connectionId"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(resp.Body, &list); err != nil || len(list.Items) != 1 {
+		t.Fatalf("connections: %s %v", resp.Body, err)
+	}
+	live := url.PathEscape(list.Items[0].ConnectionID)
+	const forbidden = `{"message":"Forbidden"}`
+	at := func(api, id string) string { return env.GatewayURL + "/" + api + "/dev/@connections/" + id }
+	expect(t, "GET of another API's live connection", signedCall(t, ops, "GET", at(other, live), ""), 403, "ForbiddenException", forbidden)
+	expect(t, "GET of another API's made-up id", signedCall(t, ops, "GET", at(other, "madeUpId0000000="), ""), 403, "ForbiddenException", forbidden)
+	expect(t, "POST to a made-up id, POST allowed nowhere", signedCall(t, ops, "POST", at(mine, "madeUpId0000000="), "x"), 403, "ForbiddenException", forbidden)
+	expect(t, "GET of a made-up id under a Deny", signedCall(t, ops, "GET", at(mine, "AAAAmadeUp00000="), ""), 403, "ForbiddenException", forbidden)
+	expect(t, "GET of a live id where no API is named", signedCall(t, ops, "GET", env.GatewayURL+"/dev/@connections/"+live, ""), 403, "ForbiddenException", forbidden)
+	expect(t, "GET of a made-up id where no API is named", signedCall(t, ops, "GET", env.GatewayURL+"/dev/@connections/madeUpId0000000=", ""), 403, "ForbiddenException", forbidden)
+	expect(t, "GET of a made-up id, allowed", signedCall(t, ops, "GET", at(mine, "madeUpId0000000="), ""), 410, "GoneException", "")
+}
