@@ -41,7 +41,9 @@ type Domain struct {
 	// TruststorePEM, when set, turns on mutual TLS: clients must present a
 	// certificate that chains to one of these CAs.
 	TruststorePEM []byte `json:"truststorePem,omitempty"`
-	// TruststoreURI is where the truststore came from.
+	// TruststoreURI is where the truststore came from. Set, it turns on
+	// mutual TLS too, whatever TruststorePEM holds: a truststore read empty
+	// is refused (no certificate in it), never taken as "no mutual TLS".
 	TruststoreURI string `json:"truststoreUri,omitempty"`
 	// TruststoreVersion is the truststoreVersion of the update that last read
 	// the truststore, "" when none did.
@@ -70,8 +72,11 @@ func (d *Domain) sameTLS(o *Domain) bool {
 		d.TruststoreURI == o.TruststoreURI && d.TruststoreVersion == o.TruststoreVersion
 }
 
-// MutualTLS reports whether the domain asks for client certificates.
-func (d *Domain) MutualTLS() bool { return len(d.TruststorePEM) > 0 }
+// MutualTLS reports whether the domain asks for client certificates: it has
+// a truststore, or was given one (TruststoreURI) that held nothing, which
+// domainTLS refuses, so that such a domain fails closed rather than serving
+// without mutual TLS.
+func (d *Domain) MutualTLS() bool { return len(d.TruststorePEM) > 0 || d.TruststoreURI != "" }
 
 // Mapping maps the requests of a domain under a base path (its Key) to an API
 // stage: AWS's base path mapping (REST) and API mapping (HTTP, WebSocket).
