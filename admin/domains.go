@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -251,28 +252,33 @@ func mutualTLSOut(d *edge.Domain) any {
 	return map[string]any{"truststoreUri": d.TruststoreURI, "truststoreVersion": version, "truststoreWarnings": []string{}}
 }
 
-// domainStatus is the status API Gateway's control plane reads for d, with a
-// message when it is not AVAILABLE: failed is the status of a domain that is
-// not served (v1 FAILED; v2, which has no FAILED,
-// PENDING_OWNERSHIP_VERIFICATION: the name is not the owner's to serve).
-func (h *domainRoutes) domainStatus(d *edge.Domain, failed string) (status, message string) {
-	if err := h.e.NotServed(d); err != nil {
-		return failed, err.Error()
+// domainStatus is the message of a domain that is not served (v1 reads
+// it FAILED; v2, which has no FAILED, PENDING_OWNERSHIP_VERIFICATION when the
+// name is not the owner's to serve and PENDING_CERTIFICATE_REIMPORT when its
+// handshakes fail), "" when it is AVAILABLE.
+func (h *domainRoutes) domainStatus(d *edge.Domain) (message string, handshakes bool) {
+	err := h.e.NotServed(d)
+	if err == nil {
+		return "", false
 	}
-	return "AVAILABLE", ""
+	return err.Error(), errors.Is(err, edge.ErrHandshakesFail)
 }
 
 func (h *domainRoutes) domainV1(d *edge.Domain) map[string]any {
 	out := h.domainV1Fields(d)
-	if status, msg := h.domainStatus(d, "FAILED"); msg != "" {
-		out["domainNameStatus"], out["domainNameStatusMessage"] = status, msg
+	if msg, _ := h.domainStatus(d); msg != "" {
+		out["domainNameStatus"], out["domainNameStatusMessage"] = "FAILED", msg
 	}
 	return out
 }
 
 func (h *domainRoutes) domainV2(d *edge.Domain) map[string]any {
 	out := h.domainV2Fields(d)
-	if status, msg := h.domainStatus(d, "PENDING_OWNERSHIP_VERIFICATION"); msg != "" {
+	if msg, handshakes := h.domainStatus(d); msg != "" {
+		status := "PENDING_OWNERSHIP_VERIFICATION"
+		if handshakes {
+			status = "PENDING_CERTIFICATE_REIMPORT"
+		}
 		c := out["domainNameConfigurations"].([]map[string]any)[0]
 		c["domainNameStatus"], c["domainNameStatusMessage"] = status, msg
 	}

@@ -32,7 +32,7 @@ type tlsDomainEnv struct {
 	files string // a directory for the test's PEM files
 }
 
-func startTLSDomains(t *testing.T) *tlsDomainEnv {
+func startTLSDomains(t *testing.T, populate ...any) *tlsDomainEnv {
 	t.Helper()
 	dir := t.TempDir()
 	if _, err := edge.InitDevCA(edge.DevCADir(dir), nil, time.Now()); err != nil {
@@ -42,7 +42,7 @@ func startTLSDomains(t *testing.T) *tlsDomainEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := apptest.Start(t, apptest.Options{DataDir: dir,
+	env := apptest.Start(t, apptest.Options{DataDir: dir, Populate: populate,
 		Settings: func(s *app.Settings) { s.TLSListen = "127.0.0.1:0" }})
 	creds := credentials.NewStaticCredentialsProvider("portico", "secret", "")
 	return &tlsDomainEnv{

@@ -63,15 +63,25 @@ func ReadPEMFile(path string) ([]byte, error) {
 // valid at now. Every error names the file at fault and wraps
 // errdefs.ErrInvalid (or the read error).
 func LoadKeyPair(certFile, keyFile string, now time.Time) (*tls.Certificate, error) {
-	certPEM, err := ReadPEMFile(certFile)
+	pair, _, _, err := loadKeyPair(certFile, keyFile, now)
+	return pair, err
+}
+
+// loadKeyPair is LoadKeyPair that also returns the files' bytes.
+func loadKeyPair(certFile, keyFile string, now time.Time) (pair *tls.Certificate, certPEM, keyPEM []byte, err error) {
+	certPEM, err = ReadPEMFile(certFile)
 	if err != nil {
-		return nil, fmt.Errorf("certificate file %s: %w", certFile, err)
+		return nil, nil, nil, fmt.Errorf("certificate file %s: %w", certFile, err)
 	}
-	keyPEM, err := ReadPEMFile(keyFile)
+	keyPEM, err = ReadPEMFile(keyFile)
 	if err != nil {
-		return nil, fmt.Errorf("key file %s: %w", keyFile, err)
+		return nil, nil, nil, fmt.Errorf("key file %s: %w", keyFile, err)
 	}
-	return ParseKeyPair(certPEM, keyPEM, "certificate file "+certFile, "key file "+keyFile, now)
+	pair, err = ParseKeyPair(certPEM, keyPEM, "certificate file "+certFile, "key file "+keyFile, now)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return pair, certPEM, keyPEM, nil
 }
 
 // ParseKeyPair is LoadKeyPair on PEM bytes; certName and keyName name them in
@@ -294,7 +304,13 @@ type CertReloader struct {
 	// check, when set, refuses a pair that parses but does not fit its use (a
 	// custom domain's certificate that does not cover the domain).
 	check func(*tls.Certificate) error
-	cur   atomic.Pointer[tls.Certificate]
+	cur   atomic.Pointer[tls.Certificate] // nil: none has loaded yet (a domain's files and stored copy both failed at start)
+	// failure is the error of the last load, nil after one that loaded.
+	failure atomic.Pointer[error]
+	// onLoaded, when set, is called with the files' bytes whenever a pair
+	// other than the one in use is put in use (a custom domain keeps them
+	// as its stored copy).
+	onLoaded func(certPEM, keyPEM []byte)
 
 	mu      sync.Mutex
 	watcher *certWatcher // Watch's own
@@ -345,9 +361,21 @@ func newCertReloader(certFile, keyFile string, now func() time.Time, log *slog.L
 func (c *CertReloader) Certificate() *tls.Certificate { return c.cur.Load() }
 
 // GetCertificate is a tls.Config.GetCertificate that serves the current
-// certificate.
+// certificate; with none loaded yet the handshake fails, saying why.
 func (c *CertReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-	return c.cur.Load(), nil
+	if cert := c.cur.Load(); cert != nil {
+		return cert, nil
+	}
+	return nil, fmt.Errorf("no certificate to serve: %w", c.Failure())
+}
+
+// Failure returns the error of the last attempt to load the files, nil when
+// it loaded (or none was made).
+func (c *CertReloader) Failure() error {
+	if p := c.failure.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // Reload loads the files again; on failure it keeps the old certificate, logs
@@ -363,17 +391,32 @@ func (c *CertReloader) Reload() error {
 // load loads the pair and puts it in use; on failure the old certificate
 // stays. A pair that is the one in use already is not logged again.
 func (c *CertReloader) load() error {
-	pair, err := LoadKeyPair(c.certFile, c.keyFile, c.now())
+	pair, certPEM, keyPEM, err := c.read()
+	if err != nil {
+		c.failure.Store(&err)
+		return err
+	}
+	c.failure.Store(nil)
+	if old := c.cur.Swap(pair); old == nil || !slices.EqualFunc(old.Certificate, pair.Certificate, bytes.Equal) {
+		c.log.Info("TLS certificate reloaded", "cert", c.certFile, "subject", pair.Leaf.Subject.String(), "notAfter", pair.Leaf.NotAfter)
+		if c.onLoaded != nil {
+			c.onLoaded(certPEM, keyPEM)
+		}
+	}
+	return nil
+}
+
+// read loads the pair from the files and checks it, without putting it in
+// use.
+func (c *CertReloader) read() (pair *tls.Certificate, certPEM, keyPEM []byte, err error) {
+	pair, certPEM, keyPEM, err = loadKeyPair(c.certFile, c.keyFile, c.now())
 	if err == nil && c.check != nil {
 		err = c.check(pair)
 	}
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	if old := c.cur.Swap(pair); old == nil || !slices.EqualFunc(old.Certificate, pair.Certificate, bytes.Equal) {
-		c.log.Info("TLS certificate reloaded", "cert", c.certFile, "subject", pair.Leaf.Subject.String(), "notAfter", pair.Leaf.NotAfter)
-	}
-	return nil
+	return pair, certPEM, keyPEM, nil
 }
 
 func (c *CertReloader) logFailure(err error) {

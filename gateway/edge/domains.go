@@ -261,13 +261,34 @@ func (e *Edge) checkStoredName(name string) error {
 	return e.checkNotGatewayDomain(name)
 }
 
-// NotServed returns why the gateway does not serve the stored domain d (a
-// rule added after it was created refuses its name: it would take the
-// gateway's own requests), saying what to do; nil when it is served as far
-// as its name goes.
+// ErrHandshakesFail is wrapped by NotServed's error for a domain whose TLS
+// handshakes fail: its certificate (or truststore) does not load.
+var ErrHandshakesFail = errors.New("its TLS handshakes fail")
+
+// NotServed returns why the gateway does not serve the stored domain d,
+// saying what to do: a rule added after it was created refuses its name (it
+// would take the gateway's own requests), or its handshakes fail
+// (ErrHandshakesFail: its certificate or truststore did not load at start,
+// and for a certificate from files, its files have not loaded since; with
+// the TLS listener off there are no handshakes to fail). nil when it is
+// served.
 func (e *Edge) NotServed(d *Domain) error {
 	if err := e.checkStoredName(d.Name); err != nil {
 		return fmt.Errorf("not served: %w. It was created by an older Portico that took such names; delete it and create the domain under a name outside the gateway's own", err)
+	}
+	t := e.table.Load()
+	if t == nil || e.cert == nil {
+		return nil // no TLS listener: no handshakes to fail
+	}
+	ent := t.lookupName(d.Name)
+	switch {
+	case ent == nil:
+		return nil
+	case ent.err != nil:
+		return fmt.Errorf("not served: %w: %v. Give it a certificate and truststore that load (update-domain-name)", ErrHandshakesFail, ent.err)
+	case ent.tls != nil && ent.tls.certs != nil && ent.tls.certs.Certificate() == nil:
+		return fmt.Errorf("not served: %w: %v. Replace the files of its certificate ARN (they are loaded as they change) or give it another certificate (update-domain-name)",
+			ErrHandshakesFail, ent.tls.certs.Failure())
 	}
 	return nil
 }

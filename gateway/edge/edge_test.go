@@ -122,7 +122,8 @@ func FuzzNormalizeMappingKey(f *testing.F) {
 }
 
 // TestDomainCertificateFilesAtStart: a domain from files serves, after a
-// restart, the files as they are then when they are good, else the stored copy.
+// restart, the files as they are then when they are good (and keeps them as
+// its stored copy), else the stored copy.
 func TestDomainCertificateFilesAtStart(t *testing.T) {
 	dir := t.TempDir()
 	ca, now := newTestCA(t)
@@ -173,8 +174,8 @@ func TestDomainCertificateFilesAtStart(t *testing.T) {
 		t.Fatalf("files changed while down: serving %s, want the new %s", got, serial1)
 	}
 	write([]byte("junk"), k1)
-	if got := start(); got != serial0 {
-		t.Fatalf("bad files at start: serving %s, want the stored %s", got, serial0)
+	if got := start(); got != serial1 {
+		t.Fatalf("bad files at start: serving %s, want the stored copy of the files' last good pair, %s", got, serial1)
 	}
 }
 
