@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -164,4 +165,44 @@ func TestEmptyTruststoreIsRefused(t *testing.T) {
 	mtlsOn("after refused updates")
 	e.env.Restart()
 	mtlsOn("after a restart")
+}
+
+// TestTruncatedPEMBlockIsRefused: a PEM block cut short (at the end of a
+// file, or between good ones) in a truststore, a certificateBody or a
+// certificate file is refused, saying so; it was dropped silently, leaving a
+// truststore without one of its CAs and a certificate without its chain.
+func TestTruncatedPEMBlockIsRefused(t *testing.T) {
+	e := startTLSDomains(t)
+	ctx := context.Background()
+	ca1, _ := edge.NewDevCA(time.Now())
+	ca2, _ := edge.NewDevCA(time.Now())
+	ca3, _ := edge.NewDevCA(time.Now())
+	for what, bundle := range map[string][]byte{
+		"cut short at the end": append(append([]byte{}, ca1.CertPEM...), ca2.CertPEM[:300]...),
+		"cut short between":    append(append(append([]byte{}, ca1.CertPEM...), ca2.CertPEM[:300]...), ca3.CertPEM...),
+	} {
+		ts := e.write(t, "ts.pem", bundle)
+		_, err := e.v1.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String("cut.example.test"),
+			MutualTlsAuthentication: &v1types.MutualTlsAuthenticationInput{TruststoreUri: aws.String("file://" + ts)}})
+		badRequest(t, "truststore "+what, err, "does not parse")
+	}
+
+	const name = "chain.example.test"
+	chain, key, err := e.ca.Issue([]string{name}, time.Now()) // the leaf, then the development CA
+	if err != nil {
+		t.Fatal(err)
+	}
+	leafEnd := strings.Index(string(chain), "-----END CERTIFICATE-----\n") + len("-----END CERTIFICATE-----\n")
+	cut := string(chain[:leafEnd]) + string(e.ca.CertPEM[:400])
+	_, err = e.v1.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String(name),
+		CertificateBody: aws.String(cut), CertificatePrivateKey: aws.String(string(key))})
+	badRequest(t, "certificateBody with its chain cut short", err, "does not parse")
+	certPath, keyPath := e.write(t, "c.pem", []byte(cut)), e.write(t, "k.pem", key)
+	_, err = e.v2.CreateDomainName(ctx, &apigatewayv2.CreateDomainNameInput{DomainName: aws.String(name),
+		DomainNameConfigurations: []v2types.DomainNameConfiguration{{CertificateArn: aws.String("file://" + certPath + "?key=" + keyPath)}}})
+	badRequest(t, "a certificate file with its chain cut short", err, "does not parse")
+	if _, err := e.v1.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String(name),
+		CertificateBody: aws.String(string(chain)), CertificatePrivateKey: aws.String(string(key))}); err != nil {
+		t.Errorf("the whole chain: %v", err)
+	}
 }

@@ -164,13 +164,18 @@ func checkChain(certPEM []byte, name string) error {
 }
 
 // pemCertificates parses data's CERTIFICATE blocks in order, skipping blocks
-// of other types. On a block that does not parse it returns the certificates
-// before it with the error, so len(certs)+1 numbers the bad one.
+// of other types. On a block that does not parse (a certificate, or a PEM
+// block of any type cut short) it returns the certificates before it with
+// the error, so len(certs)+1 numbers the bad one.
 func pemCertificates(data []byte) ([]*x509.Certificate, error) {
 	var certs []*x509.Certificate
 	for rest := data; ; {
 		var b *pem.Block
-		if b, rest = pem.Decode(rest); b == nil {
+		var err error
+		if b, rest, err = decodePEM(rest); err != nil {
+			return certs, err
+		}
+		if b == nil {
 			return certs, nil
 		}
 		if b.Type != "CERTIFICATE" {
@@ -182,6 +187,35 @@ func pemCertificates(data []byte) ([]*x509.Certificate, error) {
 		}
 		certs = append(certs, c)
 	}
+}
+
+// errBadPEMBlock is the error of a PEM block that pem.Decode passes over.
+var errBadPEMBlock = errors.New("a PEM block that does not parse (cut short, or its base64 damaged): give whole PEM blocks")
+
+// decodePEM is pem.Decode, except that a block that does not parse is an
+// error: pem.Decode skips it silently, to the next block or the end, which
+// drops a certificate cut short at the end of a file or between others.
+func decodePEM(data []byte) (*pem.Block, []byte, error) {
+	b, rest := pem.Decode(data)
+	passed := data[:len(data)-len(rest)] // what pem.Decode went through
+	if b == nil {
+		passed = data
+	}
+	if n := pemBegins(passed); n > 1 || (b == nil && n > 0) {
+		return nil, rest, errBadPEMBlock
+	}
+	return b, rest, nil
+}
+
+// pemBegins counts the lines of data that begin a PEM block, as pem.Decode
+// finds them.
+func pemBegins(data []byte) int {
+	const begin = "-----BEGIN "
+	n := bytes.Count(data, []byte("\n"+begin))
+	if bytes.HasPrefix(data, []byte(begin)) {
+		n++
+	}
+	return n
 }
 
 // parseLeaf parses the first certificate of a PEM chain.
