@@ -496,10 +496,14 @@ func (e *Edge) keepReloaded(name string, createdAt time.Time, revision int, sour
 // covers checks that a domain's certificate (named in errors by what) covers the
 // domain name; a wildcard domain's must cover its names.
 func covers(domain string, c *tls.Certificate, what string) error {
-	if !coversName(domain, c.Leaf) {
-		return invalidf("%s (%s) does not cover %s", what, certNames(c), domain)
+	if coversName(domain, c.Leaf) {
+		return nil
 	}
-	return nil
+	if len(c.Leaf.DNSNames) == 0 && len(c.Leaf.IPAddresses) == 0 {
+		return invalidf("%s names no host in a subjectAltName (its subject is %s), so it covers no name: clients check the subjectAltName and ignore the common name. Issue it with subjectAltName=DNS:%s (openssl req -addext subjectAltName=DNS:%s)",
+			what, c.Leaf.Subject, domain, domain)
+	}
+	return invalidf("%s (%s) does not cover %s", what, certNames(c), domain)
 }
 
 // coversName reports whether leaf is valid for every name domain stands for. A
