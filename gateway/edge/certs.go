@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -361,6 +362,11 @@ type CertReloader struct {
 	pmu     sync.Mutex
 	pending interface{ Stop() bool } // nil: nothing waiting
 	gen     int                      // bumped whenever pending changes, so a stale timer does nothing
+	// reported identifies the failure last logged as an error (its text
+	// and the files' contents), "" after a pair loaded: the same failure of
+	// the same files is logged once, whatever else changes in their
+	// directories.
+	reported string
 }
 
 // SettleDelay is how long the certificate files must stay unchanged before a
@@ -454,7 +460,23 @@ func (c *CertReloader) read() (pair *tls.Certificate, certPEM, keyPEM []byte, er
 }
 
 func (c *CertReloader) logFailure(err error) {
+	if c.cur.Load() == nil {
+		c.log.Error("TLS certificate files do not load; its handshakes fail until they do", "cert", c.certFile, "key", c.keyFile, "err", err)
+		return
+	}
 	c.log.Error("TLS certificate not reloaded; the old one stays in use", "cert", c.certFile, "key", c.keyFile, "err", err)
+}
+
+// failureID identifies a failure to load the files as they are now: its
+// text and the files' contents.
+func (c *CertReloader) failureID(err error) string {
+	h := sha256.New()
+	for _, f := range []string{c.certFile, c.keyFile} {
+		b, _ := ReadPEMFile(f) // nothing read is part of the identity too
+		_, _ = h.Write(b)
+		_, _ = h.Write([]byte{0})
+	}
+	return err.Error() + "\x00" + string(h.Sum(nil))
 }
 
 // changed loads the pair after a change to its files. Success is used at
@@ -471,6 +493,7 @@ func (c *CertReloader) changed() {
 		c.pending = c.afterFunc(SettleDelay, func() { c.settled(gen) })
 		return
 	}
+	c.reported = ""
 	c.tell(nil)
 }
 
@@ -486,7 +509,13 @@ func (c *CertReloader) settled(gen int) {
 	c.pending = nil
 	c.gen++
 	err := c.load()
-	if err != nil {
+	switch {
+	case err == nil:
+		c.reported = ""
+	case c.failureID(err) == c.reported:
+		c.log.Debug("TLS certificate files still do not load, as reported", "cert", c.certFile, "key", c.keyFile, "err", err)
+	default:
+		c.reported = c.failureID(err)
 		c.logFailure(err)
 	}
 	c.tell(err)

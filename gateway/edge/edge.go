@@ -404,6 +404,9 @@ func (e *Edge) buildDomainTLS(d *Domain, serving bool) (*compiledTLS, error) {
 			break
 		}
 		reloader.failure.Store(&ferr)
+		if serving {
+			reloader.reported = reloader.failureID(ferr) // logged below, once
+		}
 		cert, err = e.storedCertificate(d)
 		switch {
 		case err == nil && serving:
