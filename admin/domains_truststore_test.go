@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -204,5 +205,36 @@ func TestTruncatedPEMBlockIsRefused(t *testing.T) {
 	if _, err := e.v1.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String(name),
 		CertificateBody: aws.String(string(chain)), CertificatePrivateKey: aws.String(string(key))}); err != nil {
 		t.Errorf("the whole chain: %v", err)
+	}
+}
+
+// TestTruststoreFileURIs: a truststoreUri is read as a file URI (RFC 8089):
+// file:///abs and file://localhost/abs name the same file, percent-escapes
+// are decoded, and a host other than localhost is refused rather than read
+// as a path relative to the server's directory.
+func TestTruststoreFileURIs(t *testing.T) {
+	e := startTLSDomains(t)
+	ctx := context.Background()
+	clients, _ := edge.NewDevCA(time.Now())
+	ts := e.write(t, "trust store.pem", clients.CertPEM)
+	for i, uri := range []string{"file://" + ts, "file://localhost" + ts, "file://" + strings.ReplaceAll(ts, " ", "%20"), "file://LOCALHOST" + ts} {
+		name := fmt.Sprintf("u%d.example.test", i)
+		d, err := e.v1.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String(name),
+			MutualTlsAuthentication: &v1types.MutualTlsAuthenticationInput{TruststoreUri: aws.String(uri)}})
+		if err != nil || d.MutualTlsAuthentication == nil || aws.ToString(d.MutualTlsAuthentication.TruststoreUri) != uri {
+			t.Errorf("%s: %+v %v, want mutual TLS with the truststore of %s", uri, d, err, uri)
+		}
+	}
+	for uri, says := range map[string]string{
+		"file://c/cca1.pem":             "host",
+		"file://example.com" + ts:       "host",
+		"file:relative.pem":             "file:///",
+		"file://" + ts + "?v=1":         "query",
+		"file://" + ts + "%zz":          "escape",
+		"file://localhost/nonexistent/": "nonexistent",
+	} {
+		_, err := e.v1.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String("bad.example.test"),
+			MutualTlsAuthentication: &v1types.MutualTlsAuthenticationInput{TruststoreUri: aws.String(uri)}})
+		badRequest(t, uri, err, says)
 	}
 }
