@@ -257,6 +257,9 @@ func TestPlainListenerOff(t *testing.T) {
 		_ = srv.Stop(context.Background())
 		t.Fatalf("--listen off without a certificate: %v", err)
 	}
+	if strings.HasSuffix(err.Error(), "invalid parameter") {
+		t.Errorf("the refusal ends in Go's error kind: %q", err)
+	}
 }
 
 func TestHTTPSProxyTellsBackendHTTPS(t *testing.T) {

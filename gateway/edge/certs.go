@@ -39,7 +39,7 @@ func ReadPEMFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, invalidf("%s is not a regular file (%s): give a PEM file", path, fi.Mode().Type())
+		return nil, invalidf("%s is %s, not a regular file: give a PEM file", path, fileKind(fi.Mode()))
 	}
 	if fi.Size() > MaxPEMFile {
 		return nil, invalidf("%s holds %d bytes, more than the %d a PEM file may", path, fi.Size(), MaxPEMFile)
@@ -57,6 +57,23 @@ func ReadPEMFile(path string) ([]byte, error) {
 		return nil, invalidf("%s holds more than the %d bytes a PEM file may", path, MaxPEMFile)
 	}
 	return b, nil
+}
+
+// fileKind names the kind of a file that is not a regular one, in words.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	case m&os.ModeIrregular != 0:
+		return "an irregular file"
+	}
+	return "a special file"
 }
 
 // LoadKeyPair reads a PEM certificate chain (leaf first) and its PEM private key
