@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -85,7 +86,7 @@ func (e *tlsDomainEnv) handshake(t *testing.T, sni string, certs ...tls.Certific
 	_ = tc.SetReadDeadline(time.Now().Add(2 * time.Second))
 	var b [1]byte
 	if _, err := tc.Read(b[:]); err != nil {
-		if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+		if ne := net.Error(nil); !errors.As(err, &ne) || !ne.Timeout() {
 			return nil, err
 		}
 	}

@@ -285,9 +285,9 @@ func (e *Edge) NotServed(d *Domain) error {
 	case ent == nil:
 		return nil
 	case ent.err != nil:
-		return fmt.Errorf("not served: %w: %v. Give it a certificate and truststore that load (update-domain-name)", ErrHandshakesFail, ent.err)
+		return fmt.Errorf("not served: %w: %w. Give it a certificate and truststore that load (update-domain-name)", ErrHandshakesFail, ent.err)
 	case ent.tls != nil && ent.tls.certs != nil && ent.tls.certs.Certificate() == nil:
-		return fmt.Errorf("not served: %w: %v. Replace the files of its certificate ARN (they are loaded as they change) or give it another certificate (update-domain-name)",
+		return fmt.Errorf("not served: %w: %w. Replace the files of its certificate ARN (they are loaded as they change) or give it another certificate (update-domain-name)",
 			ErrHandshakesFail, ent.tls.certs.Failure())
 	}
 	return nil
