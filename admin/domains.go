@@ -1,8 +1,11 @@
 package admin
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"path/filepath"
 	"strings"
 
 	"go.uber.org/fx"
@@ -124,15 +127,49 @@ func truststoreFromURI(in *mutualTLSInput) ([]byte, string, error) {
 	if in.TruststoreVersion != "" {
 		return nil, "", errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("truststoreVersion %q: Portico reads the truststore file as it is and keeps no versions; leave truststoreVersion out", in.TruststoreVersion))
 	}
-	path := strings.TrimPrefix(in.TruststoreURI, "file://")
-	if strings.Contains(path, "://") {
-		return nil, "", errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("truststore %q: Portico reads truststores from files on the server only (file:///path/bundle.pem), not from other URIs", in.TruststoreURI))
+	path, err := truststorePath(in.TruststoreURI)
+	if err != nil {
+		return nil, "", err
 	}
 	b, err := edge.ReadPEMFile(path)
 	if err != nil {
 		return nil, "", errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("truststore: %v", err))
 	}
 	return b, in.TruststoreURI, nil
+}
+
+// truststorePath is the file a truststoreUri names: a file URI (RFC 8089) of
+// the server's own files, file:///abs/bundle.pem or
+// file://localhost/abs/bundle.pem, its percent-escapes decoded (or a bare
+// path). A file URI naming another host, a relative one, or one with a query
+// or fragment is refused rather than read as some other file.
+func truststorePath(uri string) (string, error) {
+	bad := func(format string, args ...any) (string, error) {
+		return "", errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("truststore %q: ", uri)+fmt.Sprintf(format, args...))
+	}
+	if !strings.HasPrefix(strings.ToLower(uri), "file:") {
+		if strings.Contains(uri, "://") {
+			return bad("Portico reads truststores from files on the server only (file:///path/bundle.pem), not from other URIs")
+		}
+		return uri, nil
+	}
+	u, err := url.Parse(uri)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return bad("%v: give file:///path/bundle.pem, with %% written %%25", err)
+	}
+	switch {
+	case u.Opaque != "" || !filepath.IsAbs(u.Path):
+		return bad("give an absolute file URI: file:///path/bundle.pem")
+	case u.Host != "" && !strings.EqualFold(u.Host, "localhost"):
+		return bad("the URI names the host %q: Portico reads truststores from its own files, file:///path/bundle.pem (or file://localhost/path/bundle.pem)", u.Host)
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return bad("a file URI with a query or fragment: give file:///path/bundle.pem (a ? or # in the file's name written %%3F or %%23)")
+	}
+	return u.Path, nil
 }
 
 func checkSecurityPolicy(p string) error {
@@ -251,28 +288,33 @@ func mutualTLSOut(d *edge.Domain) any {
 	return map[string]any{"truststoreUri": d.TruststoreURI, "truststoreVersion": version, "truststoreWarnings": []string{}}
 }
 
-// domainStatus is the status API Gateway's control plane reads for d, with a
-// message when it is not AVAILABLE: failed is the status of a domain that is
-// not served (v1 FAILED; v2, which has no FAILED,
-// PENDING_OWNERSHIP_VERIFICATION: the name is not the owner's to serve).
-func (h *domainRoutes) domainStatus(d *edge.Domain, failed string) (status, message string) {
-	if err := h.e.NotServed(d); err != nil {
-		return failed, err.Error()
+// domainStatus is the message of a domain that is not served (v1 reads
+// it FAILED; v2, which has no FAILED, PENDING_OWNERSHIP_VERIFICATION when the
+// name is not the owner's to serve and PENDING_CERTIFICATE_REIMPORT when its
+// handshakes fail), "" when it is AVAILABLE.
+func (h *domainRoutes) domainStatus(d *edge.Domain) (message string, handshakes bool) {
+	err := h.e.NotServed(d)
+	if err == nil {
+		return "", false
 	}
-	return "AVAILABLE", ""
+	return err.Error(), errors.Is(err, edge.ErrHandshakesFail)
 }
 
 func (h *domainRoutes) domainV1(d *edge.Domain) map[string]any {
 	out := h.domainV1Fields(d)
-	if status, msg := h.domainStatus(d, "FAILED"); msg != "" {
-		out["domainNameStatus"], out["domainNameStatusMessage"] = status, msg
+	if msg, _ := h.domainStatus(d); msg != "" {
+		out["domainNameStatus"], out["domainNameStatusMessage"] = "FAILED", msg
 	}
 	return out
 }
 
 func (h *domainRoutes) domainV2(d *edge.Domain) map[string]any {
 	out := h.domainV2Fields(d)
-	if status, msg := h.domainStatus(d, "PENDING_OWNERSHIP_VERIFICATION"); msg != "" {
+	if msg, handshakes := h.domainStatus(d); msg != "" {
+		status := "PENDING_OWNERSHIP_VERIFICATION"
+		if handshakes {
+			status = "PENDING_CERTIFICATE_REIMPORT"
+		}
 		c := out["domainNameConfigurations"].([]map[string]any)[0]
 		c["domainNameStatus"], c["domainNameStatusMessage"] = status, msg
 	}

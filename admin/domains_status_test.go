@@ -1,6 +1,9 @@
 package admin_test
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +16,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/gateway/edge"
 )
 
 // TestStoredRefusedDomainReadsBackNotAvailable: a custom domain an older
@@ -81,5 +85,120 @@ func TestStoredRefusedDomainReadsBackNotAvailable(t *testing.T) {
 		if string(d.DomainNameStatus) != want {
 			t.Errorf("get-domain-names %s: %s, want %s", aws.ToString(d.DomainName), d.DomainNameStatus, want)
 		}
+	}
+}
+
+// TestDomainWhoseHandshakesFailReadsBackNotAvailable: a stored domain whose
+// TLS handshakes fail at start (a truststore stored empty by an older build;
+// certificate files that do not load beside a stored copy that has expired)
+// reads back FAILED (v1) and PENDING_CERTIFICATE_REIMPORT (v2) with a message
+// saying why, as a domain whose name is refused does; it read AVAILABLE.
+// Renewed files serve the file domain again, without a restart or an update.
+func TestDomainWhoseHandshakesFailReadsBackNotAvailable(t *testing.T) {
+	var edg *edge.Edge
+	e := startTLSDomains(t, &edg)
+	ctx := t.Context()
+	certPath, keyPath := filepath.Join(e.files, "f.pem"), filepath.Join(e.files, "f-key.pem")
+	arn := "file://" + certPath + "?key=" + keyPath
+	// The copy in the store expired an hour ago, as a 397-day certificate
+	// issued 397 days and an hour ago has.
+	expiredCert, expiredKey, err := e.ca.Issue([]string{"files.example.test"}, time.Now().Add(-397*24*time.Hour-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.write(t, "f.pem", []byte("junk"))
+	e.write(t, "f-key.pem", expiredKey)
+	e.env.Stop()
+	db, err := bbolt.Open(filepath.Join(e.env.DataDir, "portico.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	pemJSON := func(b []byte) string { j, _ := json.Marshal(b); return string(j) }
+	if err := db.Update(func(tx *bbolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte("domainnames"))
+		if err != nil {
+			return err
+		}
+		for name, rec := range map[string]string{
+			"mtls.example.test":  `{"domainName":"mtls.example.test","certificateSource":"dev","truststoreUri":"file:///nonexistent/empty.pem","createdAt":"` + now + `"}`,
+			"files.example.test": `{"domainName":"files.example.test","certificatePem":` + pemJSON(expiredCert) + `,"keyPem":` + pemJSON(expiredKey) + `,"certificateSource":"` + arn + `","createdAt":"` + now + `"}`,
+			"fine.example.test":  `{"domainName":"fine.example.test","certificateSource":"dev","createdAt":"` + now + `"}`,
+		} {
+			if err := b.Put([]byte(name), []byte(rec)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	e.env.Restart()
+
+	status := func(name string) (v1, v2, msg string) {
+		t.Helper()
+		d1, err := e.v1.GetDomainName(ctx, &apigateway.GetDomainNameInput{DomainName: aws.String(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d2, err := e.v2.GetDomainName(ctx, &apigatewayv2.GetDomainNameInput{DomainName: aws.String(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(d1.DomainNameStatus), string(d2.DomainNameConfigurations[0].DomainNameStatus), aws.ToString(d1.DomainNameStatusMessage)
+	}
+	for name, why := range map[string]string{"mtls.example.test": "no PEM certificate", "files.example.test": "junk"} {
+		if _, err := e.handshake(t, name); err == nil {
+			t.Errorf("%s: a handshake succeeded", name)
+		}
+		v1, v2, msg := status(name)
+		if v1 != "FAILED" || v2 != "PENDING_CERTIFICATE_REIMPORT" || !strings.Contains(msg, "handshakes fail") {
+			t.Errorf("%s: %s / %s %q, want FAILED / PENDING_CERTIFICATE_REIMPORT saying its handshakes fail (%s)", name, v1, v2, msg, why)
+		}
+	}
+	if _, err := e.handshake(t, "fine.example.test"); err != nil {
+		t.Errorf("fine.example.test: %v", err)
+	}
+	if v1, v2, _ := status("fine.example.test"); v1 != "AVAILABLE" || v2 != "AVAILABLE" {
+		t.Errorf("fine.example.test: %s / %s, want AVAILABLE", v1, v2)
+	}
+
+	// Renewed files (certbot renewing them) are loaded as they are written.
+	reloads, stop := make(chan error, 16), make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	edg.SetReloadHook(func(domain string, err error) {
+		if domain != "files.example.test" {
+			return
+		}
+		select {
+		case reloads <- err:
+		case <-stop:
+		}
+	})
+	c, k, err := e.ca.Issue([]string{"files.example.test"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.X509KeyPair(c, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := x509.ParseCertificate(pair.Certificate[0])
+	e.write(t, "f-key.pem", k)
+	e.write(t, "f.pem", c)
+	for reloaded := false; !reloaded; {
+		select {
+		case err := <-reloads:
+			reloaded = err == nil
+		case <-time.After(time.Minute): // a guard against hanging, not a timing assertion
+			t.Fatal("renewed files were not loaded")
+		}
+	}
+	if leaf, err := e.handshake(t, "files.example.test"); err != nil || leaf.SerialNumber.Cmp(want.SerialNumber) != 0 {
+		t.Errorf("renewed: %v, want the renewed certificate served", err)
+	}
+	if v1, v2, msg := status("files.example.test"); v1 != "AVAILABLE" || v2 != "AVAILABLE" {
+		t.Errorf("renewed: %s / %s %q, want AVAILABLE", v1, v2, msg)
 	}
 }

@@ -129,7 +129,7 @@ func (s *Server) Start(ctx context.Context) error {
 			return err
 		}
 		if s.tlsLn == nil {
-			return fmt.Errorf("gateway: --listen off leaves no listener: the TLS listener needs a certificate (--tls-cert and --tls-key, or `portico tls init`) and --tls-listen other than off: %w", errdefs.ErrInvalid)
+			return errdefs.New(errdefs.ErrInvalid, "", "gateway: --listen off leaves no listener: the TLS listener needs a certificate (--tls-cert and --tls-key, or `portico tls init`) and --tls-listen other than off")
 		}
 		return s.startCallback()
 	}

@@ -257,6 +257,9 @@ func TestPlainListenerOff(t *testing.T) {
 		_ = srv.Stop(context.Background())
 		t.Fatalf("--listen off without a certificate: %v", err)
 	}
+	if strings.HasSuffix(err.Error(), "invalid parameter") {
+		t.Errorf("the refusal ends in Go's error kind: %q", err)
+	}
 }
 
 func TestHTTPSProxyTellsBackendHTTPS(t *testing.T) {
@@ -1438,6 +1441,61 @@ func TestBadPathEscapeOverHTTPS(t *testing.T) {
 		if resp.StatusCode != 400 || string(b) != `{"message":"Bad Request"}` || resp.Header.Get("x-amzn-RequestId") == "" ||
 			resp.Header.Get("x-amzn-ErrorType") != "BadRequestException" || (resp.ProtoMajor == 2) != h2 {
 			t.Errorf("HTTP/2 %v: HTTP/%d %d %q %v", h2, resp.ProtoMajor, resp.StatusCode, b, resp.Header)
+		}
+	}
+}
+
+// TestSubDelimsInPathsOverHTTP2: a path with ! ' ( ) * (allowed in base
+// paths, and sent unescaped by clients) reaches its base path mapping and
+// the route as it was sent, over HTTP/2 as over HTTP/1.1. Over HTTP/2 the
+// mapping answered 403 and events carried the path escaped (/x%281%29).
+func TestSubDelimsInPathsOverHTTP2(t *testing.T) {
+	e := newTLSEnv(t, Config{}, edge.Config{})
+	ctx := context.Background()
+	rest := e.deploy(proxyAPI(apis.ProtocolREST), "prod")
+	if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: "cl.example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"p(1)", "a$b(1)", "q'r", "s*t", "e!f"} {
+		if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: "cl.example.com", Key: key, APIID: rest, Stage: "prod"}); err != nil {
+			t.Fatalf("map %s: %v", key, err)
+		}
+	}
+	for _, h2 := range []bool{true, false} {
+		c := e.client(h2)
+		get := func(host, path string) tlsAnswer {
+			t.Helper()
+			req := &http.Request{Method: "GET", Header: http.Header{}, Host: host,
+				URL: &url.URL{Scheme: "https", Host: host, Opaque: path}}
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatalf("HTTP/2 %v %s: %v", h2, path, err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if (resp.ProtoMajor == 2) != h2 {
+				t.Fatalf("HTTP/2 %v: answered over HTTP/%d", h2, resp.ProtoMajor)
+			}
+			return tlsAnswer{status: resp.StatusCode, body: string(b)}
+		}
+		for _, key := range []string{"p(1)", "a$b(1)", "q'r", "s*t", "e!f"} {
+			if a := get("cl.example.com", "/"+key+"/m"); a.status != 200 {
+				t.Errorf("HTTP/2 %v: /%s/m: %d %s, want the mapping's 200", h2, key, a.status, a.body)
+				continue
+			}
+			if got := str2(e.lastEvent(), "pathParameters", "proxy"); got != "m" {
+				t.Errorf("HTTP/2 %v: /%s/m: proxy %q, want m", h2, key, got)
+			}
+		}
+		if a := get("localhost", "/"+rest+"/prod/x(1)!'*"); a.status != 200 {
+			t.Fatalf("HTTP/2 %v: path-style: %d %s", h2, a.status, a.body)
+		}
+		ev := e.lastEvent()
+		if got := str2(ev, "path"); got != "/x(1)!'*" {
+			t.Errorf("HTTP/2 %v: event path %q, want /x(1)!'*", h2, got)
+		}
+		if got := str2(ev, "pathParameters", "proxy"); got != "x(1)!'*" {
+			t.Errorf("HTTP/2 %v: proxy %q, want x(1)!'*", h2, got)
 		}
 	}
 }

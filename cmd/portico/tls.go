@@ -219,9 +219,19 @@ create-base-path-mapping and aws apigatewayv2 create-api-mapping with --endpoint
 				if err != nil {
 					return err
 				}
-				body["mutualTlsAuthentication"] = map[string]string{"truststoreUri": "file://" + abs}
+				// A file URI, escaped: the server decodes its percent-escapes.
+				body["mutualTlsAuthentication"] = map[string]string{"truststoreUri": (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()}
 			}
-			return g.run(cmd, http.MethodPost, "/domainnames", nil, body, nil, say("created domain name %s", args[0]))
+			return g.run(cmd, http.MethodPost, "/domainnames", nil, body, nil, func(w io.Writer, raw []byte) error {
+				var d struct {
+					Name string `json:"domainName"`
+				}
+				if json.Unmarshal(raw, &d) != nil || d.Name == "" {
+					d.Name = args[0]
+				}
+				_, _ = fmt.Fprintf(w, "created domain name %s\n", d.Name) // as stored: lower case, no trailing dot
+				return nil
+			})
 		},
 	}
 	create.Flags().StringVar(&certFile, "cert", "", "certificate chain (PEM); default: signed by the development CA")

@@ -257,3 +257,29 @@ func TestTLSInitNames(t *testing.T) {
 		t.Errorf("the renewed certificate lost its names: %s", got)
 	}
 }
+
+// TestDomainCreatePrintsTheStoredName: `portico domain create` prints the
+// name as it is stored (lower case, without the trailing dot), and its
+// --truststore reaches the server as a file URI whatever the file's name
+// holds (a space, a %).
+func TestDomainCreatePrintsTheStoredName(t *testing.T) {
+	dir := t.TempDir()
+	run(t, "tls", "init", "--data-dir", dir)
+	env := apptest.Start(t, apptest.Options{DataDir: dir})
+	ep := "--endpoint=" + env.AdminURL
+	if out := run(t, "domain", "create", "S.W.Test.", ep); out != "created domain name s.w.test\n" {
+		t.Errorf("domain create printed %q, want the stored name s.w.test", out)
+	}
+	clients, err := edge.NewDevCA(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := filepath.Join(t.TempDir(), "trust 50%.pem")
+	if err := os.WriteFile(ts, clients.CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "domain", "create", "m.w.test", "--truststore", ts, ep)
+	if out := run(t, "-o", "json", "domain", "get", "m.w.test", ep); !strings.Contains(out, `"mutualTlsAuthentication"`) {
+		t.Errorf("domain get printed %s, want mutual TLS on", out)
+	}
+}

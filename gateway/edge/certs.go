@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -38,7 +39,7 @@ func ReadPEMFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, invalidf("%s is not a regular file (%s): give a PEM file", path, fi.Mode().Type())
+		return nil, invalidf("%s is %s, not a regular file: give a PEM file", path, fileKind(fi.Mode()))
 	}
 	if fi.Size() > MaxPEMFile {
 		return nil, invalidf("%s holds %d bytes, more than the %d a PEM file may", path, fi.Size(), MaxPEMFile)
@@ -58,20 +59,47 @@ func ReadPEMFile(path string) ([]byte, error) {
 	return b, nil
 }
 
+// fileKind names the kind of a file that is not a regular one, in words.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	case m&os.ModeIrregular != 0:
+		return "an irregular file"
+	}
+	return "a special file"
+}
+
 // LoadKeyPair reads a PEM certificate chain (leaf first) and its PEM private key
 // and checks that both parse, that they belong together and that the leaf is
 // valid at now. Every error names the file at fault and wraps
 // errdefs.ErrInvalid (or the read error).
 func LoadKeyPair(certFile, keyFile string, now time.Time) (*tls.Certificate, error) {
-	certPEM, err := ReadPEMFile(certFile)
+	pair, _, _, err := loadKeyPair(certFile, keyFile, now)
+	return pair, err
+}
+
+// loadKeyPair is LoadKeyPair that also returns the files' bytes.
+func loadKeyPair(certFile, keyFile string, now time.Time) (pair *tls.Certificate, certPEM, keyPEM []byte, err error) {
+	certPEM, err = ReadPEMFile(certFile)
 	if err != nil {
-		return nil, fmt.Errorf("certificate file %s: %w", certFile, err)
+		return nil, nil, nil, fmt.Errorf("certificate file %s: %w", certFile, err)
 	}
-	keyPEM, err := ReadPEMFile(keyFile)
+	keyPEM, err = ReadPEMFile(keyFile)
 	if err != nil {
-		return nil, fmt.Errorf("key file %s: %w", keyFile, err)
+		return nil, nil, nil, fmt.Errorf("key file %s: %w", keyFile, err)
 	}
-	return ParseKeyPair(certPEM, keyPEM, "certificate file "+certFile, "key file "+keyFile, now)
+	pair, err = ParseKeyPair(certPEM, keyPEM, "certificate file "+certFile, "key file "+keyFile, now)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return pair, certPEM, keyPEM, nil
 }
 
 // ParseKeyPair is LoadKeyPair on PEM bytes; certName and keyName name them in
@@ -154,13 +182,18 @@ func checkChain(certPEM []byte, name string) error {
 }
 
 // pemCertificates parses data's CERTIFICATE blocks in order, skipping blocks
-// of other types. On a block that does not parse it returns the certificates
-// before it with the error, so len(certs)+1 numbers the bad one.
+// of other types. On a block that does not parse (a certificate, or a PEM
+// block of any type cut short) it returns the certificates before it with
+// the error, so len(certs)+1 numbers the bad one.
 func pemCertificates(data []byte) ([]*x509.Certificate, error) {
 	var certs []*x509.Certificate
 	for rest := data; ; {
 		var b *pem.Block
-		if b, rest = pem.Decode(rest); b == nil {
+		var err error
+		if b, rest, err = decodePEM(rest); err != nil {
+			return certs, err
+		}
+		if b == nil {
 			return certs, nil
 		}
 		if b.Type != "CERTIFICATE" {
@@ -172,6 +205,35 @@ func pemCertificates(data []byte) ([]*x509.Certificate, error) {
 		}
 		certs = append(certs, c)
 	}
+}
+
+// errBadPEMBlock is the error of a PEM block that pem.Decode passes over.
+var errBadPEMBlock = errors.New("a PEM block that does not parse (cut short, or its base64 damaged): give whole PEM blocks")
+
+// decodePEM is pem.Decode, except that a block that does not parse is an
+// error: pem.Decode skips it silently, to the next block or the end, which
+// drops a certificate cut short at the end of a file or between others.
+func decodePEM(data []byte) (*pem.Block, []byte, error) {
+	b, rest := pem.Decode(data)
+	passed := data[:len(data)-len(rest)] // what pem.Decode went through
+	if b == nil {
+		passed = data
+	}
+	if n := pemBegins(passed); n > 1 || (b == nil && n > 0) {
+		return nil, rest, errBadPEMBlock
+	}
+	return b, rest, nil
+}
+
+// pemBegins counts the lines of data that begin a PEM block, as pem.Decode
+// finds them.
+func pemBegins(data []byte) int {
+	const begin = "-----BEGIN "
+	n := bytes.Count(data, []byte("\n"+begin))
+	if bytes.HasPrefix(data, []byte(begin)) {
+		n++
+	}
+	return n
 }
 
 // parseLeaf parses the first certificate of a PEM chain.
@@ -294,7 +356,13 @@ type CertReloader struct {
 	// check, when set, refuses a pair that parses but does not fit its use (a
 	// custom domain's certificate that does not cover the domain).
 	check func(*tls.Certificate) error
-	cur   atomic.Pointer[tls.Certificate]
+	cur   atomic.Pointer[tls.Certificate] // nil: none has loaded yet (a domain's files and stored copy both failed at start)
+	// failure is the error of the last load, nil after one that loaded.
+	failure atomic.Pointer[error]
+	// onLoaded, when set, is called with the files' bytes whenever a pair
+	// other than the one in use is put in use (a custom domain keeps them
+	// as its stored copy).
+	onLoaded func(certPEM, keyPEM []byte)
 
 	mu      sync.Mutex
 	watcher *certWatcher // Watch's own
@@ -311,6 +379,11 @@ type CertReloader struct {
 	pmu     sync.Mutex
 	pending interface{ Stop() bool } // nil: nothing waiting
 	gen     int                      // bumped whenever pending changes, so a stale timer does nothing
+	// reported identifies the failure last logged as an error (its text
+	// and the files' contents), "" after a pair loaded: the same failure of
+	// the same files is logged once, whatever else changes in their
+	// directories.
+	reported string
 }
 
 // SettleDelay is how long the certificate files must stay unchanged before a
@@ -345,9 +418,21 @@ func newCertReloader(certFile, keyFile string, now func() time.Time, log *slog.L
 func (c *CertReloader) Certificate() *tls.Certificate { return c.cur.Load() }
 
 // GetCertificate is a tls.Config.GetCertificate that serves the current
-// certificate.
+// certificate; with none loaded yet the handshake fails, saying why.
 func (c *CertReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-	return c.cur.Load(), nil
+	if cert := c.cur.Load(); cert != nil {
+		return cert, nil
+	}
+	return nil, fmt.Errorf("no certificate to serve: %w", c.Failure())
+}
+
+// Failure returns the error of the last attempt to load the files, nil when
+// it loaded (or none was made).
+func (c *CertReloader) Failure() error {
+	if p := c.failure.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // Reload loads the files again; on failure it keeps the old certificate, logs
@@ -363,21 +448,52 @@ func (c *CertReloader) Reload() error {
 // load loads the pair and puts it in use; on failure the old certificate
 // stays. A pair that is the one in use already is not logged again.
 func (c *CertReloader) load() error {
-	pair, err := LoadKeyPair(c.certFile, c.keyFile, c.now())
-	if err == nil && c.check != nil {
-		err = c.check(pair)
-	}
+	pair, certPEM, keyPEM, err := c.read()
 	if err != nil {
+		c.failure.Store(&err)
 		return err
 	}
+	c.failure.Store(nil)
 	if old := c.cur.Swap(pair); old == nil || !slices.EqualFunc(old.Certificate, pair.Certificate, bytes.Equal) {
 		c.log.Info("TLS certificate reloaded", "cert", c.certFile, "subject", pair.Leaf.Subject.String(), "notAfter", pair.Leaf.NotAfter)
+		if c.onLoaded != nil {
+			c.onLoaded(certPEM, keyPEM)
+		}
 	}
 	return nil
 }
 
+// read loads the pair from the files and checks it, without putting it in
+// use.
+func (c *CertReloader) read() (pair *tls.Certificate, certPEM, keyPEM []byte, err error) {
+	pair, certPEM, keyPEM, err = loadKeyPair(c.certFile, c.keyFile, c.now())
+	if err == nil && c.check != nil {
+		err = c.check(pair)
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return pair, certPEM, keyPEM, nil
+}
+
 func (c *CertReloader) logFailure(err error) {
+	if c.cur.Load() == nil {
+		c.log.Error("TLS certificate files do not load; its handshakes fail until they do", "cert", c.certFile, "key", c.keyFile, "err", err)
+		return
+	}
 	c.log.Error("TLS certificate not reloaded; the old one stays in use", "cert", c.certFile, "key", c.keyFile, "err", err)
+}
+
+// failureID identifies a failure to load the files as they are now: its
+// text and the files' contents.
+func (c *CertReloader) failureID(err error) string {
+	h := sha256.New()
+	for _, f := range []string{c.certFile, c.keyFile} {
+		b, _ := ReadPEMFile(f) // nothing read is part of the identity too
+		_, _ = h.Write(b)
+		_, _ = h.Write([]byte{0})
+	}
+	return err.Error() + "\x00" + string(h.Sum(nil))
 }
 
 // changed loads the pair after a change to its files. Success is used at
@@ -394,6 +510,7 @@ func (c *CertReloader) changed() {
 		c.pending = c.afterFunc(SettleDelay, func() { c.settled(gen) })
 		return
 	}
+	c.reported = ""
 	c.tell(nil)
 }
 
@@ -409,7 +526,13 @@ func (c *CertReloader) settled(gen int) {
 	c.pending = nil
 	c.gen++
 	err := c.load()
-	if err != nil {
+	switch {
+	case err == nil:
+		c.reported = ""
+	case c.failureID(err) == c.reported:
+		c.log.Debug("TLS certificate files still do not load, as reported", "cert", c.certFile, "key", c.keyFile, "err", err)
+	default:
+		c.reported = c.failureID(err)
 		c.logFailure(err)
 	}
 	c.tell(err)

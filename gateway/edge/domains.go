@@ -41,7 +41,9 @@ type Domain struct {
 	// TruststorePEM, when set, turns on mutual TLS: clients must present a
 	// certificate that chains to one of these CAs.
 	TruststorePEM []byte `json:"truststorePem,omitempty"`
-	// TruststoreURI is where the truststore came from.
+	// TruststoreURI is where the truststore came from. Set, it turns on
+	// mutual TLS too, whatever TruststorePEM holds: a truststore read empty
+	// is refused (no certificate in it), never taken as "no mutual TLS".
 	TruststoreURI string `json:"truststoreUri,omitempty"`
 	// TruststoreVersion is the truststoreVersion of the update that last read
 	// the truststore, "" when none did.
@@ -70,8 +72,11 @@ func (d *Domain) sameTLS(o *Domain) bool {
 		d.TruststoreURI == o.TruststoreURI && d.TruststoreVersion == o.TruststoreVersion
 }
 
-// MutualTLS reports whether the domain asks for client certificates.
-func (d *Domain) MutualTLS() bool { return len(d.TruststorePEM) > 0 }
+// MutualTLS reports whether the domain asks for client certificates: it has
+// a truststore, or was given one (TruststoreURI) that held nothing, which
+// domainTLS refuses, so that such a domain fails closed rather than serving
+// without mutual TLS.
+func (d *Domain) MutualTLS() bool { return len(d.TruststorePEM) > 0 || d.TruststoreURI != "" }
 
 // Mapping maps the requests of a domain under a base path (its Key) to an API
 // stage: AWS's base path mapping (REST) and API mapping (HTTP, WebSocket).
@@ -256,13 +261,34 @@ func (e *Edge) checkStoredName(name string) error {
 	return e.checkNotGatewayDomain(name)
 }
 
-// NotServed returns why the gateway does not serve the stored domain d (a
-// rule added after it was created refuses its name: it would take the
-// gateway's own requests), saying what to do; nil when it is served as far
-// as its name goes.
+// ErrHandshakesFail is wrapped by NotServed's error for a domain whose TLS
+// handshakes fail: its certificate (or truststore) does not load.
+var ErrHandshakesFail = errors.New("its TLS handshakes fail")
+
+// NotServed returns why the gateway does not serve the stored domain d,
+// saying what to do: a rule added after it was created refuses its name (it
+// would take the gateway's own requests), or its handshakes fail
+// (ErrHandshakesFail: its certificate or truststore did not load at start,
+// and for a certificate from files, its files have not loaded since; with
+// the TLS listener off there are no handshakes to fail). nil when it is
+// served.
 func (e *Edge) NotServed(d *Domain) error {
 	if err := e.checkStoredName(d.Name); err != nil {
 		return fmt.Errorf("not served: %w. It was created by an older Portico that took such names; delete it and create the domain under a name outside the gateway's own", err)
+	}
+	t := e.table.Load()
+	if t == nil || e.cert == nil {
+		return nil // no TLS listener: no handshakes to fail
+	}
+	ent := t.lookupName(d.Name)
+	switch {
+	case ent == nil:
+		return nil
+	case ent.err != nil:
+		return fmt.Errorf("not served: %w: %w. Give it a certificate and truststore that load (update-domain-name)", ErrHandshakesFail, ent.err)
+	case ent.tls != nil && ent.tls.certs != nil && ent.tls.certs.Certificate() == nil:
+		return fmt.Errorf("not served: %w: %w. Replace the files of its certificate ARN (they are loaded as they change) or give it another certificate (update-domain-name)",
+			ErrHandshakesFail, ent.tls.certs.Failure())
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -366,12 +367,25 @@ type compiledTLS struct {
 }
 
 // domainTLS builds a domain's TLS configuration from its certificate (or the
-// development CA's) and truststore. A certificate from files comes with its
-// reloader, which serves it and, once watched, reloads the files.
-func (e *Edge) domainTLS(d *Domain) (*compiledTLS, error) {
+// development CA's) and truststore, refusing one that does not load. A
+// certificate from files (a file:// certificate ARN) is read from the files
+// first, and d's stored copy becomes what they hold when they load; the
+// stored copy is served when they do not. It comes with its reloader, which
+// serves it and, once watched, reloads the files.
+func (e *Edge) domainTLS(d *Domain) (*compiledTLS, error) { return e.buildDomainTLS(d, false) }
+
+// buildDomainTLS is domainTLS; with serving (a server starting, or a table
+// compiled for the listener) a domain whose certificate files and stored copy
+// both fail is not an error: its reloader has no certificate, so its
+// handshakes fail, and its files are watched, so that it is served once they
+// load.
+func (e *Edge) buildDomainTLS(d *Domain, serving bool) (*compiledTLS, error) {
 	var cert *tls.Certificate
 	var err error
-	if len(d.CertificatePEM) == 0 && len(d.KeyPEM) == 0 {
+	certFile, keyFile, fromFiles := CertificateFiles(d.CertificateSource)
+	var reloader *CertReloader
+	switch {
+	case len(d.CertificatePEM) == 0 && len(d.KeyPEM) == 0 && !fromFiles:
 		ca, cerr := e.DevCA()
 		if cerr != nil {
 			return nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException",
@@ -379,11 +393,33 @@ func (e *Edge) domainTLS(d *Domain) (*compiledTLS, error) {
 		}
 		d.CertificateSource = "dev"
 		cert, err = ca.IssueTLS([]string{d.Name}, e.now())
-	} else {
-		cert, err = ParseKeyPair(d.CertificatePEM, d.KeyPEM, "the certificate of "+d.Name, "the private key of "+d.Name, e.now())
-		if err == nil {
-			err = covers(d.Name, cert, "the certificate of "+d.Name)
+	case fromFiles:
+		name := d.Name
+		reloader = newCertReloader(certFile, keyFile, e.now, e.log.With("domain", name), func(c *tls.Certificate) error {
+			return covers(name, c, "certificate file "+certFile)
+		})
+		pair, certPEM, keyPEM, ferr := reloader.read()
+		if ferr == nil {
+			cert, d.CertificatePEM, d.KeyPEM = pair, certPEM, keyPEM
+			break
 		}
+		reloader.failure.Store(&ferr)
+		if serving {
+			reloader.reported = reloader.failureID(ferr) // logged below, once
+		}
+		cert, err = e.storedCertificate(d)
+		switch {
+		case err == nil && serving:
+			e.log.Warn("domain certificate files do not load: serving the copy in the store until they do", "domain", name, "cert", certFile, "err", ferr)
+		case err != nil && serving:
+			e.log.Error("domain name refused: its handshakes fail until its certificate files load (they are watched)",
+				"domain", name, "cert", certFile, "err", ferr, "stored", err)
+			cert, err = nil, nil
+		case err != nil:
+			err = ferr // the files are what the operator fixes
+		}
+	default:
+		cert, err = e.storedCertificate(d)
 	}
 	if err != nil {
 		return nil, badRequest(err)
@@ -392,14 +428,13 @@ func (e *Edge) domainTLS(d *Domain) (*compiledTLS, error) {
 		MinVersion: tls.VersionTLS12,
 		NextProtos: nextProtos,
 	}
-	var reloader *CertReloader
-	if certFile, keyFile, ok := CertificateFiles(d.CertificateSource); ok {
-		name := d.Name
-		reloader = newCertReloader(certFile, keyFile, e.now, e.log.With("domain", name), func(c *tls.Certificate) error {
-			return covers(name, c, "certificate file "+certFile)
-		})
-		reloader.cur.Store(cert)
+	if reloader != nil {
+		name, createdAt, revision, source := d.Name, d.CreatedAt, d.Revision, d.CertificateSource
+		if cert != nil {
+			reloader.cur.Store(cert)
+		}
 		reloader.OnReload = func(err error) { e.domainReloaded(name, err) }
+		reloader.onLoaded = func(certPEM, keyPEM []byte) { e.keepReloaded(name, createdAt, revision, source, certPEM, keyPEM) }
 		c.GetCertificate = reloader.GetCertificate
 	} else {
 		c.Certificates = []tls.Certificate{*cert}
@@ -421,13 +456,57 @@ func (e *Edge) domainTLS(d *Domain) (*compiledTLS, error) {
 	return out, nil
 }
 
+// storedCertificate parses d's stored certificate and key, checked at now and
+// against d's name.
+func (e *Edge) storedCertificate(d *Domain) (*tls.Certificate, error) {
+	cert, err := ParseKeyPair(d.CertificatePEM, d.KeyPEM, "the certificate of "+d.Name, "the private key of "+d.Name, e.now())
+	if err == nil {
+		err = covers(d.Name, cert, "the certificate of "+d.Name)
+	}
+	return cert, err
+}
+
+// keepReloaded makes a certificate reloaded from a domain's files the
+// domain's stored copy, so that a restart while the files are bad, or an
+// update of the domain, serves it rather than an older copy. It keeps
+// nothing when the domain changed since its reloader was built (deleted,
+// created again or updated: the update read the files itself). Called on the
+// watcher's goroutine.
+func (e *Edge) keepReloaded(name string, createdAt time.Time, revision int, source string, certPEM, keyPEM []byte) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := e.st.Update(ctx, func(tx *store.Tx) error {
+		d, err := getDomain(tx, name)
+		if err != nil {
+			if errors.Is(err, errdefs.ErrNotFound) {
+				return nil
+			}
+			return err
+		}
+		if !d.CreatedAt.Equal(createdAt) || d.Revision != revision || d.CertificateSource != source ||
+			(bytes.Equal(d.CertificatePEM, certPEM) && bytes.Equal(d.KeyPEM, keyPEM)) {
+			return nil
+		}
+		d.CertificatePEM, d.KeyPEM, d.CertificateUploadedAt = certPEM, keyPEM, e.now()
+		return tx.Put(bucketDomains, name, d)
+	})
+	if err != nil {
+		e.log.Error("the reloaded certificate of a domain is not kept in the store: a restart while its files are bad serves the older copy",
+			"domain", name, "err", err)
+	}
+}
+
 // covers checks that a domain's certificate (named in errors by what) covers the
 // domain name; a wildcard domain's must cover its names.
 func covers(domain string, c *tls.Certificate, what string) error {
-	if !coversName(domain, c.Leaf) {
-		return invalidf("%s (%s) does not cover %s", what, certNames(c), domain)
+	if coversName(domain, c.Leaf) {
+		return nil
 	}
-	return nil
+	if len(c.Leaf.DNSNames) == 0 && len(c.Leaf.IPAddresses) == 0 {
+		return invalidf("%s names no host in a subjectAltName (its subject is %s), so it covers no name: clients check the subjectAltName and ignore the common name. Issue it with subjectAltName=DNS:%s (openssl req -addext subjectAltName=DNS:%s)",
+			what, c.Leaf.Subject, domain, domain)
+	}
+	return invalidf("%s (%s) does not cover %s", what, certNames(c), domain)
 }
 
 // coversName reports whether leaf is valid for every name domain stands for. A
@@ -542,6 +621,7 @@ func (e *Edge) compile(ctx context.Context) (mtlsChanged bool, err error) {
 	defer e.mu.Unlock()
 	t := &table{exact: map[string]*domainEntry{}, wild: map[string]*domainEntry{}}
 	old := e.table.Load()
+	var fresh []Domain // domains whose certificate files hold another pair than their stored copy
 	err = e.st.View(ctx, func(tx *store.Tx) error {
 		return tx.ForEach(bucketDomains, "", func(_ string, raw []byte) error {
 			var d Domain
@@ -563,15 +643,18 @@ func (e *Edge) compile(ctx context.Context) (mtlsChanged bool, err error) {
 				}
 			}
 			if ent.tls == nil && ent.err == nil {
-				ent.tls, ent.err = e.domainTLS(&d)
+				// A certificate from files is read from them (they may have
+				// changed while the server was down): served when they are
+				// good, else the stored copy.
+				stored := d.CertificatePEM
+				ent.tls, ent.err = e.buildDomainTLS(&d, true)
 				if ent.err != nil {
 					e.log.Error("domain name refused: its handshakes fail until fixed", "domain", d.Name, "err", ent.err)
 				}
-				if ent.tls != nil && ent.tls.certs != nil && old == nil {
-					// At start: the files may have changed while the server was
-					// down. Serve them when they are good, else the stored copy.
-					_ = ent.tls.certs.Reload()
+				if ent.err == nil && !bytes.Equal(stored, d.CertificatePEM) {
+					fresh = append(fresh, d)
 				}
+				ent.domain = d
 			}
 			ms, err := listMappings(tx, d.Name)
 			if err != nil {
@@ -593,6 +676,9 @@ func (e *Edge) compile(ctx context.Context) (mtlsChanged bool, err error) {
 	e.table.Store(t)
 	if e.watcher != nil {
 		e.swapWatches(old, t)
+	}
+	for _, d := range fresh {
+		e.keepReloaded(d.Name, d.CreatedAt, d.Revision, d.CertificateSource, d.CertificatePEM, d.KeyPEM)
 	}
 	return old != nil && old.mutualTLSChanged(t), nil
 }

@@ -3,9 +3,15 @@ package edge
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -122,7 +128,8 @@ func FuzzNormalizeMappingKey(f *testing.F) {
 }
 
 // TestDomainCertificateFilesAtStart: a domain from files serves, after a
-// restart, the files as they are then when they are good, else the stored copy.
+// restart, the files as they are then when they are good (and keeps them as
+// its stored copy), else the stored copy.
 func TestDomainCertificateFilesAtStart(t *testing.T) {
 	dir := t.TempDir()
 	ca, now := newTestCA(t)
@@ -173,8 +180,8 @@ func TestDomainCertificateFilesAtStart(t *testing.T) {
 		t.Fatalf("files changed while down: serving %s, want the new %s", got, serial1)
 	}
 	write([]byte("junk"), k1)
-	if got := start(); got != serial0 {
-		t.Fatalf("bad files at start: serving %s, want the stored %s", got, serial0)
+	if got := start(); got != serial1 {
+		t.Fatalf("bad files at start: serving %s, want the stored copy of the files' last good pair, %s", got, serial1)
 	}
 }
 
@@ -295,5 +302,35 @@ func TestCertificateCoversDomain(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+	}
+}
+
+// TestCertificateWithoutSANSaysSo: a certificate that names the domain in its
+// common name alone is refused saying that clients check the
+// subjectAltName, not the common name, and how to issue one; it read
+// "the certificate of cn.example.com () does not cover cn.example.com".
+func TestCertificateWithoutSANSaysSo(t *testing.T) {
+	dir := t.TempDir()
+	e, err := New(context.Background(), Config{DataDir: dir}, gwtest.Store(t, dir), nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "cn.example.com"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalPKCS8PrivateKey(key)
+	_, err = e.CreateDomain(context.Background(), Domain{Name: "cn.example.com", CertificateSource: "inline",
+		CertificatePEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		KeyPEM:         pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})})
+	if err == nil || strings.Contains(err.Error(), "()") || !strings.Contains(err.Error(), "subjectAltName") ||
+		!strings.Contains(err.Error(), "CN=cn.example.com") {
+		t.Errorf("a certificate with a common name alone: %v, want it refused saying it has no subjectAltName and its CN is not used", err)
 	}
 }

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -117,5 +118,38 @@ func TestStoredShadowingDomainIsNotServed(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "not served") {
 		t.Errorf("the log does not say the domain is not served:\n%s", logs.String())
+	}
+}
+
+// TestStoredEmptyTruststoreFailsClosed: a mutual TLS domain whose truststore
+// an older build read empty (stored with its truststoreUri and no
+// certificate) still requires mutual TLS: its handshakes fail and plain HTTP
+// is refused, rather than it being served without client certificates.
+func TestStoredEmptyTruststoreFailsClosed(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := InitDevCA(DevCADir(dir), nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	st := gwtest.Store(t, dir)
+	ctx := context.Background()
+	const name = "mtls.example.test"
+	if err := st.Update(ctx, func(tx *store.Tx) error {
+		return tx.Put(bucketDomains, name, &Domain{Name: name, CertificateSource: "dev", TruststoreURI: "file:///tmp/empty.pem", CreatedAt: time.Now()})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(ctx, Config{DataDir: dir}, st, apis.NewService(st, nil), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := e.GetDomain(ctx, name)
+	if err != nil || !d.MutualTLS() {
+		t.Fatalf("the stored domain reads as without mutual TLS: %+v %v", d, err)
+	}
+	if _, err := e.configForClient(&tls.ClientHelloInfo{ServerName: name}); err == nil {
+		t.Error("a handshake of the domain was served")
+	}
+	if _, err := e.Resolve(httptest.NewRequest(http.MethodGet, "http://"+name+"/x", nil), "/x"); !errors.Is(err, errdefs.ErrForbidden) {
+		t.Errorf("plain HTTP to the domain: %v, want forbidden", err)
 	}
 }

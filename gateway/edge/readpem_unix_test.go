@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -31,9 +32,10 @@ func TestReadPEMFileRefusesWhatIsNotAPEMFile(t *testing.T) {
 	if err := os.WriteFile(big, make([]byte, MaxPEMFile+1), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{fifo, "/dev/zero", dir, big} {
-		if _, err := ReadPEMFile(p); !errors.Is(err, errdefs.ErrInvalid) {
-			t.Errorf("%s: %v, want errdefs.ErrInvalid", p, err)
+	for p, says := range map[string]string{fifo: "a named pipe", "/dev/zero": "a device", dir: "a directory", big: "more than"} {
+		_, err := ReadPEMFile(p)
+		if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), says) || strings.Contains(err.Error(), "---") {
+			t.Errorf("%s: %v, want errdefs.ErrInvalid saying %q (not a file mode)", p, err, says)
 		}
 	}
 }

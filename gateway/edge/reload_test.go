@@ -238,3 +238,48 @@ func TestTLSInitOnAWatchedPairLogsNoError(t *testing.T) {
 		t.Fatalf("tls init on a watched pair logged a failure:\n%s", log)
 	}
 }
+
+// TestUnchangedBadPairIsReportedOnce: a pair that fails to load is logged as
+// an error once while the files stay as they are, however often another
+// file in their directory changes; a different bad pair is reported again,
+// and so is the same one after a good pair came between. It was logged
+// again at every change in the directory.
+func TestUnchangedBadPairIsReportedOnce(t *testing.T) {
+	ca, now := newTestCA(t)
+	c, certPath, keyPath, logs, ft, outcomes := reloaderFixture(t, ca, now)
+	errors := func() int { return strings.Count(logs.String(), "level=ERROR") }
+	_, k1, _ := ca.Issue([]string{"localhost"}, now)
+	renameInto(t, keyPath, k1)
+	c.changed()
+	ft.fireAll()
+	if n := errors(); n != 1 {
+		t.Fatalf("%d errors after a bad pair settled, want 1:\n%s", n, logs)
+	}
+	for range 3 { // another file of the directory changes
+		c.changed()
+		ft.fireAll()
+	}
+	if n := errors(); n != 1 {
+		t.Errorf("%d errors with the bad pair unchanged, want still 1:\n%s", n, logs)
+	}
+	if len(*outcomes) != 4 {
+		t.Errorf("OnReload got %d outcomes, want every judged attempt (4)", len(*outcomes))
+	}
+	_, k2, _ := ca.Issue([]string{"localhost"}, now)
+	renameInto(t, keyPath, k2)
+	c.changed()
+	ft.fireAll()
+	if n := errors(); n != 2 {
+		t.Errorf("%d errors after another bad pair, want 2:\n%s", n, logs)
+	}
+	good, goodKey, _ := ca.Issue([]string{"localhost"}, now)
+	renameInto(t, certPath, good)
+	renameInto(t, keyPath, goodKey)
+	c.changed()
+	renameInto(t, keyPath, k2)
+	c.changed()
+	ft.fireAll()
+	if n := errors(); n != 3 {
+		t.Errorf("%d errors after the bad pair came back, want 3:\n%s", n, logs)
+	}
+}

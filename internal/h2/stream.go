@@ -226,37 +226,69 @@ func (c *conn) newRequest(st *stream, f *headerBlock) (*http.Request, http.Handl
 // when path has no escapes.
 func parsePath(u *url.URL, path string) error {
 	if path == "" || path[0] != '/' || strings.ContainsAny(path, "%#") {
-		pu, err := url.ParseRequestURI(path)
-		if err != nil {
-			return err
-		}
-		*u = *pu
-		return nil
+		return parseRequestURI(u, path)
 	}
 	p, q, hasQuery := strings.Cut(path, "?")
-	if strings.ContainsFunc(p, unsafeInPath) || strings.ContainsFunc(q, isCTL) {
-		pu, err := url.ParseRequestURI(path)
-		if err != nil {
-			return err
+	raw := false
+	for i := 0; i < len(p); i++ {
+		switch pathBytes[p[i]] {
+		case pathUnsafe:
+			return parseRequestURI(u, path)
+		case pathKeptRaw:
+			raw = true
 		}
-		*u = *pu
-		return nil
+	}
+	if strings.ContainsFunc(q, isCTL) {
+		return parseRequestURI(u, path)
 	}
 	*u = url.URL{Path: p, RawQuery: q, ForceQuery: hasQuery && q == ""}
+	if raw {
+		// url.URL escapes these in EscapedPath unless RawPath keeps the
+		// spelling, as ParseRequestURI's setPath does: the gateway matches
+		// mappings and routes on EscapedPath.
+		u.RawPath = p
+	}
+	return nil
+}
+
+func parseRequestURI(u *url.URL, path string) error {
+	pu, err := url.ParseRequestURI(path)
+	if err != nil {
+		return err
+	}
+	*u = *pu
 	return nil
 }
 
 func isCTL(r rune) bool { return r < ' ' || r == 0x7f }
 
-// unsafeInPath reports a character url.URL would escape in a path (then
-// RawPath keeps the original spelling).
-func unsafeInPath(r rune) bool {
-	switch {
-	case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9':
-		return false
+// Classes of a path's bytes for parsePath.
+const (
+	pathPlain   = iota // url.URL keeps it as it is
+	pathKeptRaw        // a sub-delim url.URL escapes in EscapedPath unless RawPath keeps it: ! ' ( ) *
+	pathUnsafe         // anything else: url.URL escapes or refuses it
+)
+
+// pathBytes classifies every byte value (bytes of non-ASCII runes are
+// unsafe, as the runes are).
+var pathBytes = func() (t [256]uint8) {
+	for i := range t {
+		t[i] = pathUnsafe
 	}
-	return !strings.ContainsRune("-._~/!$&'()*+,;=:@", r)
-}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = pathPlain, pathPlain
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = pathPlain
+	}
+	for _, c := range "-._~/$&+,;=:@" {
+		t[c] = pathPlain
+	}
+	for _, c := range "!'()*" {
+		t[c] = pathKeptRaw
+	}
+	return t
+}()
 
 // headerTooLarge answers a request whose header list was over the limit, as
 // net/http does.
