@@ -96,6 +96,11 @@ const (
 type Config struct {
 	// Dir is the data directory; it is created if missing.
 	Dir string
+	// New has Open create a new, empty store in a data directory that has
+	// none (or an empty portico.db) though an earlier server kept functions
+	// in it, which Open otherwise refuses with ErrNoStore (`portico serve
+	// --new-store`).
+	New bool
 }
 
 // Store wraps a bbolt database and the data directory that holds code artifacts.
@@ -113,8 +118,17 @@ type Store struct {
 // Open opens (creating if needed) the store in dir and checks its schema
 // version: a new store gets SchemaVersion; an older one is upgraded by
 // migrations (see Migration), and refused when one it needs is missing; a
-// newer one is refused. Dir returns dir made absolute.
+// newer one is refused. Dir returns dir made absolute. A data directory that
+// holds an earlier server's functions' code, logs or volumes but no store is
+// refused with ErrNoStore (OpenConfig with Config.New creates one there).
 func Open(dir string, migrations ...Migration) (*Store, error) {
+	return OpenConfig(Config{Dir: dir}, migrations...)
+}
+
+// OpenConfig is Open of c.Dir, creating a new store where there is none
+// whatever the data directory holds when c.New is set.
+func OpenConfig(c Config, migrations ...Migration) (*Store, error) {
+	dir := c.Dir
 	if dir == "" {
 		return nil, fmt.Errorf("store: empty data directory: %w", errdefs.ErrInvalid)
 	}
@@ -130,7 +144,7 @@ func Open(dir string, migrations ...Migration) (*Store, error) {
 		return nil, fmt.Errorf("store: create data directory %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, fileName)
-	if err := prepareFile(dir, path); err != nil {
+	if err := prepareFile(dir, path, c.New); err != nil {
 		return nil, err
 	}
 	db, err := openBolt(path)
@@ -172,7 +186,7 @@ type corruptError struct {
 
 func (e *corruptError) Error() string {
 	return fmt.Sprintf("store: the store at %s is corrupt (%v): portico cannot start on it. Restore portico.db from a backup "+
-		"(docs/operations.md#backups), or move it aside to start with an empty store; "+
+		"(docs/operations.md#backups), or move it aside and start with --new-store to start with an empty store; "+
 		"`bbolt check %s` (go.etcd.io/bbolt/cmd/bbolt) lists the damaged pages", e.path, e.err, e.path)
 }
 
@@ -537,7 +551,7 @@ type Params struct {
 // MigrationGroup group, and closes it on stop.
 var Module = fx.Module("store",
 	fx.Provide(func(p Params) (*Store, error) {
-		s, err := Open(p.Config.Dir, p.Migrations...)
+		s, err := OpenConfig(p.Config, p.Migrations...)
 		if err != nil {
 			return nil, err
 		}

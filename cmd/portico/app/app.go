@@ -132,6 +132,12 @@ type Settings struct {
 	// TrustedProxies lists, comma-separated, the CIDR blocks of proxies whose
 	// X-Forwarded-For the gateway believes for the client's source IP.
 	TrustedProxies string `yaml:"trusted-proxies"`
+	// NewStore starts with a new, empty store in a data directory that has
+	// none though an earlier server kept functions in it (store.Config.New),
+	// which is otherwise refused. A one-off flag (--new-store, or
+	// PORTICO_NEW_STORE), not a config file setting: kept on, it would hide a
+	// store lost at any later start.
+	NewStore bool `yaml:"-"`
 	// IAMKeyFile holds the key that seals IAM secret access keys (default: the
 	// file DataDir + ".iam-key", beside the data directory).
 	IAMKeyFile string `yaml:"iam-key-file"`
@@ -356,7 +362,7 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		fx.StopTimeout(s.ShutdownTimeout + CleanupTimeout),
 		fx.Supply(
 			log,
-			store.Config{Dir: s.DataDir},
+			store.Config{Dir: s.DataDir, New: s.NewStore},
 			admin.Config{Listen: s.AdminListen, Token: s.AdminToken, Limits: s.AdminListener, GatewayLimits: s.Listener,
 				LogFollows: s.AdminLogFollows},
 			s.Listener,
