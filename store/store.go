@@ -444,7 +444,8 @@ func (t *Tx) bucket(name string, create bool) (*bbolt.Bucket, error) {
 	return t.tx.CreateBucket([]byte(name))
 }
 
-// Get decodes the value at bucket/key into v; a missing key is errdefs.ErrNotFound.
+// Get decodes the value at bucket/key into v; a missing key is
+// errdefs.ErrNotFound, a value that does not decode a *RecordError.
 func (t *Tx) Get(bucket, key string, v any) error {
 	b, _ := t.bucket(bucket, false)
 	if b == nil {
@@ -454,7 +455,45 @@ func (t *Tx) Get(bucket, key string, v any) error {
 	if raw == nil {
 		return errdefs.ErrNotFound
 	}
-	return json.Unmarshal(raw, v)
+	if err := json.Unmarshal(raw, v); err != nil {
+		return damaged(bucket, key, err)
+	}
+	return nil
+}
+
+// RecordError is the error of a read that met a stored value that does not
+// decode (bytes damaged on disk inside a page the consistency check at Open
+// cannot see into): it names the record, by bucket and key, and is an
+// ErrCorrupt. Its ClientMessage says so to an admin API caller.
+type RecordError struct {
+	Bucket, Key string
+	Err         error
+}
+
+func (e *RecordError) Error() string {
+	return fmt.Sprintf("store: the stored record %s/%s is damaged (it does not decode: %v)", e.Bucket, e.Key, e.Err)
+}
+
+// Unwrap returns ErrCorrupt and the decoding error.
+func (e *RecordError) Unwrap() []error { return []error{ErrCorrupt, e.Err} }
+
+// ClientMessage is what an admin API caller is told of a request that met the
+// damaged record.
+func (e *RecordError) ClientMessage() string {
+	return fmt.Sprintf("Portico's store holds a damaged record, %s/%s (it does not decode), so this request cannot be answered: "+
+		"restore portico.db from a backup (docs/operations.md#backups); the server's log has the detail", e.Bucket, e.Key)
+}
+
+// damaged wraps err, the decoding error of the value at bucket/key, as a
+// *RecordError; an error that is not a JSON decoding error, or that already
+// names its record, is returned as it is.
+func damaged(bucket, key string, err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, new(*RecordError)) || (!errors.As(err, &syntax) && !errors.As(err, &typ)) {
+		return err
+	}
+	return &RecordError{Bucket: bucket, Key: key, Err: err}
 }
 
 // Has reports whether bucket/key exists.
@@ -508,7 +547,8 @@ func (t *Tx) DeletePrefix(bucket, prefix string) error {
 
 // ForEach calls fn for every key in bucket that starts with prefix, in key order.
 // fn receives the raw JSON; decode it with json.Unmarshal. Returning an error stops
-// the walk and returns that error.
+// the walk and returns that error; a JSON decoding error (the value is
+// damaged) is returned as a *RecordError that names the key.
 func (t *Tx) ForEach(bucket, prefix string, fn func(key string, raw []byte) error) error {
 	b, _ := t.bucket(bucket, false)
 	if b == nil {
@@ -517,7 +557,7 @@ func (t *Tx) ForEach(bucket, prefix string, fn func(key string, raw []byte) erro
 	c := b.Cursor()
 	for k, v := c.Seek([]byte(prefix)); k != nil && bytes.HasPrefix(k, []byte(prefix)); k, v = c.Next() {
 		if err := fn(string(k), v); err != nil {
-			return err
+			return damaged(bucket, string(k), err)
 		}
 	}
 	return nil
