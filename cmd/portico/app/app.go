@@ -225,6 +225,12 @@ func (s Settings) Validate() error {
 	if err := s.WebSocket.Validate(); err != nil {
 		return fmt.Errorf("websocket: %w", err)
 	}
+	if s.ShutdownTimeout <= 0 {
+		// 0 or less left no time to answer the calls a stop cuts off: their
+		// clients got no answer at all.
+		return fmt.Errorf("--shutdown-timeout (shutdown-timeout) %s: give a positive duration (default 30s): "+
+			"requests and calls in flight get that long to finish when Portico stops, and those cut off are answered within it", s.ShutdownTimeout)
+	}
 	if s.Invoker.DrainTimeout < 0 {
 		return fmt.Errorf("--drain-timeout (invoker: drain-timeout) %s: give a positive duration, or none for the default", s.Invoker.DrainTimeout)
 	}
