@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"strings"
 	"time"
@@ -204,6 +205,9 @@ func (s Settings) Validate() error {
 	if s.Listen == gateway.ListenOff && s.TLSListen == gateway.ListenOff {
 		return errors.New("--listen off and --tls-listen off leave the gateway no listener: keep one of them")
 	}
+	if err := s.checkListenClash(); err != nil {
+		return err
+	}
 	if err := gateway.CheckEngine(s.ListenerEngine); err != nil {
 		return fmt.Errorf("--listener-engine: %w", err)
 	}
@@ -239,6 +243,35 @@ func (s Settings) Validate() error {
 	}
 	return nil
 }
+
+// checkListenClash refuses two of Portico's listeners on the same port of
+// overlapping addresses (the same host, or either on every address), which
+// would fail at start with a bare "address already in use".
+func (s Settings) checkListenClash() error {
+	type listen struct{ flag, addr string }
+	var ls []listen
+	for _, l := range []listen{{"--listen", s.Listen}, {"--tls-listen", s.TLSListen}, {"--admin-listen", s.AdminListen}, {"--metrics-listen", s.MetricsListen}} {
+		if l.addr != "" && l.addr != gateway.ListenOff {
+			ls = append(ls, l)
+		}
+	}
+	for i, a := range ls {
+		for _, b := range ls[i+1:] {
+			ha, pa, erra := net.SplitHostPort(a.addr)
+			hb, pb, errb := net.SplitHostPort(b.addr)
+			if erra != nil || errb != nil || pa != pb || pa == "0" {
+				continue
+			}
+			if ha == hb || anyHost(ha) || anyHost(hb) {
+				return fmt.Errorf("%s %s and %s %s are the same address: give each listener a port of its own", a.flag, a.addr, b.flag, b.addr)
+			}
+		}
+	}
+	return nil
+}
+
+// anyHost reports whether host, of a listen address, is every address.
+func anyHost(host string) bool { return host == "" || host == "0.0.0.0" || host == "::" }
 
 // DrainMargin is how long before the end of a stop's graceful part
 // (--shutdown-timeout) the invoker's drain ends when no drain-timeout is set:
