@@ -90,13 +90,13 @@ func prepareFile(dir, path string, allowNew bool) error {
 	case errors.Is(err, os.ErrNotExist):
 		return createNew(dir, path, allowNew, "there is none")
 	case err != nil:
-		return fmt.Errorf("store: %s: %w", path, err)
+		return fmt.Errorf("store: %w", err) // "stat PATH: ..."
 	case fi.Size() == 0:
 		return createNew(dir, path, allowNew, "it is empty, 0 bytes")
 	}
 	f, err := os.Open(path) //nolint:gosec // G304: the data directory's own database
 	if err != nil {
-		return fmt.Errorf("store: %s: %w", path, err)
+		return fmt.Errorf("store: %w", err) // "open PATH: ..."
 	}
 	defer func() { _ = f.Close() }()
 	m, ok := readMeta(f, 0)

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -141,7 +142,13 @@ func OpenConfig(c Config, migrations ...Migration) (*Store, error) {
 	}
 	dir = abs
 	if err := os.MkdirAll(dir, 0o750); err != nil {
+		if errors.Is(err, fs.ErrPermission) {
+			return nil, denied(dir, err)
+		}
 		return nil, fmt.Errorf("store: create data directory %s: %w", dir, err)
+	}
+	if _, err := os.ReadDir(dir); errors.Is(err, fs.ErrPermission) {
+		return nil, denied(dir, err)
 	}
 	path := filepath.Join(dir, fileName)
 	if err := prepareFile(dir, path, c.New); err != nil {
@@ -158,6 +165,9 @@ func OpenConfig(c Config, migrations ...Migration) (*Store, error) {
 			errors.Is(err, berrors.ErrVersionMismatch):
 			return nil, corrupt(path, err)
 		}
+		if pe, ok := errors.AsType[*fs.PathError](err); ok && pe.Path == path {
+			return nil, fmt.Errorf("store: %w", err) // it names the file already: "open PATH: ..."
+		}
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	if err := check(db); err != nil {
@@ -170,6 +180,13 @@ func OpenConfig(c Config, migrations ...Migration) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// denied is the error of a data directory the server's user may not use.
+func denied(dir string, err error) error {
+	return fmt.Errorf("store: the data directory %s is not open to the user portico runs as (uid %d): %w: "+
+		"give that user read, write and search permission on it and on the directories above it (chown or chmod), "+
+		"or run portico as the user that owns it", dir, os.Getuid(), fs.ErrPermission)
 }
 
 // ErrCorrupt is the error of a store whose file is damaged: Open refuses it,
