@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/store"
 )
 
 // HandleAPIGateway registers h for a route of API Gateway's own control plane
@@ -103,11 +104,15 @@ func (s *Server) writeAPIGatewayError(w http.ResponseWriter, r *http.Request, er
 	if status >= 500 {
 		s.log.Error("admin request failed", "requestId", w.Header().Get("X-Amzn-RequestId"), "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 		msg = "Internal server error"
+		var damaged *store.RecordError
 		switch {
 		case isOutOfSpace(err):
 			msg = outOfSpaceMessage
 		case errors.As(err, new(*cutOffError)):
 			msg = cutOffMessage
+		case errors.As(err, &damaged):
+			// A damaged record names itself (bucket/key, no value) to the operator.
+			msg = damaged.ClientMessage()
 		}
 	}
 	w.Header().Set("x-amzn-ErrorType", typ)

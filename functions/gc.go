@@ -244,12 +244,10 @@ func isCodeHash(name string) bool {
 	return err == nil
 }
 
-// collectLoop runs CollectCode now (with no grace: at start no sandbox runs old
-// code) and then every interval with grace, until ctx ends.
+// collectLoop runs startCollect now and then CollectCode every interval with
+// grace, until ctx ends.
 func (s *Service) collectLoop(ctx context.Context, interval, grace time.Duration) {
-	if _, err := s.CollectCode(ctx, 0); err != nil && ctx.Err() == nil {
-		s.log.Warn("code collection failed", "err", err)
-	}
+	s.startCollect(ctx, grace)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -262,4 +260,71 @@ func (s *Service) collectLoop(ctx context.Context, interval, grace time.Duration
 			}
 		}
 	}
+}
+
+// startCollect is the collection at start: it logs, as an error, each
+// $LATEST and version whose code is not on disk (a store restored without
+// its code/, or put back after a start that had collected it), which cannot
+// run; then collects with grace like any later collection. The grace holds at
+// start too: artifacts a new store (portico serve --new-store) or a store
+// from another time does not name stay for grace, as the backups section of
+// docs/operations.md promises, rather than going at once.
+func (s *Service) startCollect(ctx context.Context, grace time.Duration) {
+	missing, err := s.MissingCode(ctx)
+	if err != nil && ctx.Err() == nil {
+		s.log.Warn("could not check that the functions' code is on disk", "err", err)
+	}
+	for _, m := range missing {
+		s.log.Error("a function's code is missing from the data directory: its invocations fail until it is restored "+
+			"(copy code/ back from the backup that goes with portico.db) or the function's code is updated (portico fn update --dir, or --zip-file)",
+			"function", m.Function, "version", m.Version, "codeSha256", m.Hash, "path", m.Path)
+	}
+	if _, err := s.CollectCode(ctx, grace); err != nil && ctx.Err() == nil {
+		s.log.Warn("code collection failed", "err", err)
+	}
+}
+
+// MissingArtifact is a $LATEST or version of a Zip function whose unpacked code
+// is not on disk.
+type MissingArtifact struct {
+	Function, Version string
+	// Hash is the code's hex sha256, Path the directory that should hold it.
+	Hash, Path string
+}
+
+// MissingCode returns every $LATEST and version of a Zip function whose code
+// tree (code/HASH/) is not on disk, by function and version. Safe for
+// concurrent use.
+func (s *Service) MissingCode(ctx context.Context) ([]MissingArtifact, error) {
+	s.codeMu.RLock()
+	defer s.codeMu.RUnlock()
+	var out []MissingArtifact
+	check := func(tx *store.Tx, bucket string) error {
+		return tx.ForEach(bucket, "", func(key string, raw []byte) error {
+			var r struct {
+				Name        string `json:"FunctionName"`
+				Version     string `json:"Version"`
+				PackageType string `json:"PackageType"`
+				Hash        string `json:"CodeHash"`
+			}
+			if err := json.Unmarshal(raw, &r); err != nil {
+				return fmt.Errorf("%s/%s does not decode: %w", bucket, key, err)
+			}
+			if !isCodeHash(r.Hash) || (r.PackageType != "" && r.PackageType != PackageZip) {
+				return nil
+			}
+			path := filepath.Join(s.codeRoot(), r.Hash)
+			if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+				out = append(out, MissingArtifact{Function: r.Name, Version: r.Version, Hash: r.Hash, Path: path})
+			}
+			return nil
+		})
+	}
+	err := s.st.View(ctx, func(tx *store.Tx) error {
+		if err := check(tx, bucketFunctions); err != nil {
+			return err
+		}
+		return check(tx, bucketVersions)
+	})
+	return out, err
 }

@@ -1,10 +1,13 @@
 package functions
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -362,5 +365,44 @@ func TestCollectAdoptsOthersPins(t *testing.T) {
 	res.age()
 	if st, err := e.svc.CollectCode(ctx, 0); err != nil || st.Unpinned != 0 || !res.pinned("sha256:aaa") {
 		t.Fatalf("collection after adopting: %+v, %v; the adopted pin is in use and stays", st, err)
+	}
+}
+
+// TestStartCollectKeepsGraceAndNamesMissingCode is the data loss the store3
+// tester found: the collection at start removed every artifact no function
+// named at once (with no grace), so a start on a new or wrong store deleted
+// code/ before the operator could put the right portico.db back; and a store
+// put back then started without a word while every invoke failed with
+// "fork/exec .../bootstrap: no such file or directory". The start's
+// collection keeps the grace, and each $LATEST and version whose code is gone
+// is named in an error.
+func TestStartCollectKeepsGraceAndNamesMissingCode(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a := e.create(t, "fn", true) // $LATEST and version 1 on code A
+	b, err := e.svc.UpdateCode(ctx, "fn", CodeInput{ZipFile: goodZip(t, "b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Delete(ctx, "fn", "1"); err != nil {
+		t.Fatal(err)
+	}
+	// Code A is now unreferenced; code B (fn's $LATEST) loses its tree.
+	if err := os.RemoveAll(filepath.Join(e.svc.codeRoot(), b.CodeHash)); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	e.svc.log = slog.New(slog.NewTextHandler(&logs, nil))
+	e.svc.startCollect(ctx, time.Hour)
+	mustHave(t, e, a.CodeHash, "unreferenced code at start, within its grace")
+	out := logs.String()
+	for _, want := range []string{"level=ERROR", "code is missing", "function=fn", "version=$LATEST", b.CodeHash} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the start's log does not say %q:\n%s", want, out)
+		}
+	}
+	missing, err := e.svc.MissingCode(ctx)
+	if err != nil || len(missing) != 1 || missing[0].Function != "fn" || missing[0].Version != "$LATEST" {
+		t.Fatalf("MissingCode = %+v, %v; want fn's $LATEST", missing, err)
 	}
 }

@@ -325,7 +325,9 @@ func (i *Invoker) Start(ctx context.Context) error {
 // BeginDrain starts the drain of the invocations in flight, as the server's
 // stop begins: those still running DrainTimeout later (or AnswerMargin before
 // the graceful part of ctx, shutdown.Graceful, ends, if sooner) are cut off, their
-// sandboxes stopped, and their callers answered 503 ServiceException. It
+// sandboxes stopped, and their callers answered (Lambda Invoke's 503
+// ServiceException; a gateway route's 500, as API Gateway answers a Lambda
+// service error). It
 // returns at once, and does nothing more when called again. The app calls it
 // from its first stop hook, so that the drain counts from the stop's start
 // rather than from Stop, which runs after the listeners' own graceful stop;
@@ -493,7 +495,8 @@ func (i *Invoker) Stop(ctx context.Context) error {
 		// Named by the limit that cut them: the drain's own, when it ended
 		// before the graceful part and cut any (the operator raises that
 		// one), else the graceful part's.
-		c := shutdown.Cut{What: fmt.Sprintf("%d invocation(s) still running (their callers were answered 503)", cut)}
+		c := shutdown.Cut{What: fmt.Sprintf("%d invocation(s) still running (their callers were answered: a Lambda Invoke 503 ServiceException, "+
+			`a gateway route 500 {"message": "Internal server error"}, as API Gateway answers a Lambda service error)`, cut)}
 		if i.drainOwn && i.drainCut.Load() > 0 {
 			c.Limit, c.After = "drain-timeout", i.p.Config.DrainTimeout
 		}

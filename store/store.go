@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -96,6 +97,11 @@ const (
 type Config struct {
 	// Dir is the data directory; it is created if missing.
 	Dir string
+	// New has Open create a new, empty store in a data directory that has
+	// none (or an empty portico.db) though an earlier server kept functions
+	// in it, which Open otherwise refuses with ErrNoStore (`portico serve
+	// --new-store`).
+	New bool
 }
 
 // Store wraps a bbolt database and the data directory that holds code artifacts.
@@ -113,8 +119,17 @@ type Store struct {
 // Open opens (creating if needed) the store in dir and checks its schema
 // version: a new store gets SchemaVersion; an older one is upgraded by
 // migrations (see Migration), and refused when one it needs is missing; a
-// newer one is refused. Dir returns dir made absolute.
+// newer one is refused. Dir returns dir made absolute. A data directory that
+// holds an earlier server's functions' code, logs or volumes but no store is
+// refused with ErrNoStore (OpenConfig with Config.New creates one there).
 func Open(dir string, migrations ...Migration) (*Store, error) {
+	return OpenConfig(Config{Dir: dir}, migrations...)
+}
+
+// OpenConfig is Open of c.Dir, creating a new store where there is none
+// whatever the data directory holds when c.New is set.
+func OpenConfig(c Config, migrations ...Migration) (*Store, error) {
+	dir := c.Dir
 	if dir == "" {
 		return nil, fmt.Errorf("store: empty data directory: %w", errdefs.ErrInvalid)
 	}
@@ -127,10 +142,16 @@ func Open(dir string, migrations ...Migration) (*Store, error) {
 	}
 	dir = abs
 	if err := os.MkdirAll(dir, 0o750); err != nil {
+		if errors.Is(err, fs.ErrPermission) {
+			return nil, denied(dir, err)
+		}
 		return nil, fmt.Errorf("store: create data directory %s: %w", dir, err)
 	}
+	if _, err := os.ReadDir(dir); errors.Is(err, fs.ErrPermission) {
+		return nil, denied(dir, err)
+	}
 	path := filepath.Join(dir, fileName)
-	if err := prepareFile(dir, path); err != nil {
+	if err := prepareFile(dir, path, c.New); err != nil {
 		return nil, err
 	}
 	db, err := openBolt(path)
@@ -144,6 +165,9 @@ func Open(dir string, migrations ...Migration) (*Store, error) {
 			errors.Is(err, berrors.ErrVersionMismatch):
 			return nil, corrupt(path, err)
 		}
+		if pe, ok := errors.AsType[*fs.PathError](err); ok && pe.Path == path {
+			return nil, fmt.Errorf("store: %w", err) // it names the file already: "open PATH: ..."
+		}
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	if err := check(db); err != nil {
@@ -156,6 +180,13 @@ func Open(dir string, migrations ...Migration) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// denied is the error of a data directory the server's user may not use.
+func denied(dir string, err error) error {
+	return fmt.Errorf("store: the data directory %s is not open to the user portico runs as (uid %d): %w: "+
+		"give that user read, write and search permission on it and on the directories above it (chown or chmod), "+
+		"or run portico as the user that owns it", dir, os.Getuid(), fs.ErrPermission)
 }
 
 // ErrCorrupt is the error of a store whose file is damaged: Open refuses it,
@@ -172,7 +203,7 @@ type corruptError struct {
 
 func (e *corruptError) Error() string {
 	return fmt.Sprintf("store: the store at %s is corrupt (%v): portico cannot start on it. Restore portico.db from a backup "+
-		"(docs/operations.md#backups), or move it aside to start with an empty store; "+
+		"(docs/operations.md#backups), or move it aside and start with --new-store to start with an empty store; "+
 		"`bbolt check %s` (go.etcd.io/bbolt/cmd/bbolt) lists the damaged pages", e.path, e.err, e.path)
 }
 
@@ -430,7 +461,8 @@ func (t *Tx) bucket(name string, create bool) (*bbolt.Bucket, error) {
 	return t.tx.CreateBucket([]byte(name))
 }
 
-// Get decodes the value at bucket/key into v; a missing key is errdefs.ErrNotFound.
+// Get decodes the value at bucket/key into v; a missing key is
+// errdefs.ErrNotFound, a value that does not decode a *RecordError.
 func (t *Tx) Get(bucket, key string, v any) error {
 	b, _ := t.bucket(bucket, false)
 	if b == nil {
@@ -440,7 +472,45 @@ func (t *Tx) Get(bucket, key string, v any) error {
 	if raw == nil {
 		return errdefs.ErrNotFound
 	}
-	return json.Unmarshal(raw, v)
+	if err := json.Unmarshal(raw, v); err != nil {
+		return damaged(bucket, key, err)
+	}
+	return nil
+}
+
+// RecordError is the error of a read that met a stored value that does not
+// decode (bytes damaged on disk inside a page the consistency check at Open
+// cannot see into): it names the record, by bucket and key, and is an
+// ErrCorrupt. Its ClientMessage says so to an admin API caller.
+type RecordError struct {
+	Bucket, Key string
+	Err         error
+}
+
+func (e *RecordError) Error() string {
+	return fmt.Sprintf("store: the stored record %s/%s is damaged (it does not decode: %v)", e.Bucket, e.Key, e.Err)
+}
+
+// Unwrap returns ErrCorrupt and the decoding error.
+func (e *RecordError) Unwrap() []error { return []error{ErrCorrupt, e.Err} }
+
+// ClientMessage is what an admin API caller is told of a request that met the
+// damaged record.
+func (e *RecordError) ClientMessage() string {
+	return fmt.Sprintf("Portico's store holds a damaged record, %s/%s (it does not decode), so this request cannot be answered: "+
+		"restore portico.db from a backup (docs/operations.md#backups); the server's log has the detail", e.Bucket, e.Key)
+}
+
+// damaged wraps err, the decoding error of the value at bucket/key, as a
+// *RecordError; an error that is not a JSON decoding error, or that already
+// names its record, is returned as it is.
+func damaged(bucket, key string, err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, new(*RecordError)) || (!errors.As(err, &syntax) && !errors.As(err, &typ)) {
+		return err
+	}
+	return &RecordError{Bucket: bucket, Key: key, Err: err}
 }
 
 // Has reports whether bucket/key exists.
@@ -494,7 +564,8 @@ func (t *Tx) DeletePrefix(bucket, prefix string) error {
 
 // ForEach calls fn for every key in bucket that starts with prefix, in key order.
 // fn receives the raw JSON; decode it with json.Unmarshal. Returning an error stops
-// the walk and returns that error.
+// the walk and returns that error; a JSON decoding error (the value is
+// damaged) is returned as a *RecordError that names the key.
 func (t *Tx) ForEach(bucket, prefix string, fn func(key string, raw []byte) error) error {
 	b, _ := t.bucket(bucket, false)
 	if b == nil {
@@ -503,7 +574,7 @@ func (t *Tx) ForEach(bucket, prefix string, fn func(key string, raw []byte) erro
 	c := b.Cursor()
 	for k, v := c.Seek([]byte(prefix)); k != nil && bytes.HasPrefix(k, []byte(prefix)); k, v = c.Next() {
 		if err := fn(string(k), v); err != nil {
-			return err
+			return damaged(bucket, string(k), err)
 		}
 	}
 	return nil
@@ -537,7 +608,7 @@ type Params struct {
 // MigrationGroup group, and closes it on stop.
 var Module = fx.Module("store",
 	fx.Provide(func(p Params) (*Store, error) {
-		s, err := Open(p.Config.Dir, p.Migrations...)
+		s, err := OpenConfig(p.Config, p.Migrations...)
 		if err != nil {
 			return nil, err
 		}

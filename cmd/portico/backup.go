@@ -28,6 +28,12 @@ archive that unpacks into a data directory (tar -xf FILE -C DIR, then portico se
 			if err != nil {
 				return err
 			}
+			if args[0] != "-" {
+				// Before the download, not after it.
+				if err := checkBackupDest(args[0]); err != nil {
+					return err
+				}
+			}
 			body, err := c.Stream(cmd.Context(), "/portico/v1/backup", nil)
 			if err != nil {
 				return err
@@ -63,8 +69,8 @@ func writeBackup(path string, r io.Reader) (int, error) {
 			_ = os.Remove(tmp)
 		}
 	}()
-	if _, err := io.Copy(f, r); err != nil {
-		return 0, fmt.Errorf("backup: the server's stream ended early (nothing written to %s): %w", path, err)
+	if err := copyBackup(f, r); err != nil {
+		return 0, fmt.Errorf("%w (nothing written to %s)", err, path)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return 0, fmt.Errorf("backup: %w", err)
@@ -85,6 +91,51 @@ func writeBackup(path string, r io.Reader) (int, error) {
 	}
 	done = true
 	return n, nil
+}
+
+// checkBackupDest refuses a destination the archive could not be renamed to
+// (a directory), or whose directory does not exist, before anything is
+// downloaded.
+func checkBackupDest(path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("backup: %s is a directory: give the archive's file name (for example %s)", path, filepath.Join(path, "portico-backup.tar"))
+	}
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("backup: the directory of %s: %w", path, err)
+	} else if !fi.IsDir() {
+		return fmt.Errorf("backup: %s: %s is not a directory", path, dir)
+	}
+	return nil
+}
+
+// copyBackup copies the server's stream r to the local file w, saying which
+// side failed: the local write (a full disk) or the stream.
+func copyBackup(w io.Writer, r io.Reader) error {
+	lw := &localWriter{w: w}
+	_, err := io.Copy(lw, r)
+	switch {
+	case lw.err != nil:
+		return fmt.Errorf("backup: writing the archive on this machine failed: %w", lw.err)
+	case err != nil:
+		return fmt.Errorf("backup: the server's stream ended early: %w", err)
+	}
+	return nil
+}
+
+// localWriter remembers the error of its writes, which io.Copy does not tell
+// apart from its reads'.
+type localWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (l *localWriter) Write(p []byte) (int, error) {
+	n, err := l.w.Write(p)
+	if err != nil {
+		l.err = err
+	}
+	return n, err
 }
 
 // checkBackup reads a backup archive through: its first entry must be the

@@ -70,9 +70,10 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.vals.MetricsListen, "metrics-listen", "", "also serve GET /metrics, without the admin token, on this address (env PORTICO_METRICS_LISTEN)")
 	fl.StringVar(&f.vals.OTLPEndpoint, "otlp-endpoint", "", "OpenTelemetry collector (OTLP/HTTP, http://host:4318) for the traces of stages with tracingEnabled; default OTEL_EXPORTER_OTLP_ENDPOINT (env PORTICO_OTLP_ENDPOINT)")
 	fl.DurationVar(&f.vals.ShutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "how long a graceful stop may take (env PORTICO_SHUTDOWN_TIMEOUT)")
-	fl.DurationVar(&f.vals.Invoker.DrainTimeout, "drain-timeout", 0, "how long calls in flight may run once a stop begins, within --shutdown-timeout, before they are cut off (answered 503); default 10s, or --shutdown-timeout less 20s when that is longer; always ending 2s (or half of --shutdown-timeout) before it, so the calls cut off are answered (env PORTICO_DRAIN_TIMEOUT)")
+	fl.DurationVar(&f.vals.Invoker.DrainTimeout, "drain-timeout", 0, "how long calls in flight may run once a stop begins, within --shutdown-timeout, before they are cut off (answered: Lambda Invoke 503, a gateway route 500); default 10s, or --shutdown-timeout less 20s when that is longer; always ending 2s (or half of --shutdown-timeout) before it, so the calls cut off are answered (env PORTICO_DRAIN_TIMEOUT)")
 	fl.StringVar(&f.vals.TrustedProxies, "trusted-proxies", "", "comma-separated CIDR blocks of proxies whose X-Forwarded-For sets the client's source IP (env PORTICO_TRUSTED_PROXIES)")
 	fl.StringVar(&f.vals.IAMKeyFile, "iam-key-file", "", "file holding the key that seals IAM secret access keys; default DATA-DIR.iam-key beside the data directory (env PORTICO_IAM_KEY_FILE)")
+	fl.BoolVar(&f.vals.NewStore, "new-store", false, "start with a new, empty store in a data directory that has no portico.db (or an empty one) though an earlier server kept functions in it, which is otherwise refused (env PORTICO_NEW_STORE)")
 	fl.IntVar(&f.vals.Invoker.MaxSandboxes, "max-sandboxes", invoker.DefaultConfig().MaxSandboxes, "sandboxes running at once across all functions; -1: no cap (env PORTICO_MAX_SANDBOXES)")
 }
 
@@ -127,6 +128,7 @@ func (f *serveFlags) settings() (app.Settings, error) {
 		{"iam-key-file", "PORTICO_IAM_KEY_FILE", &s.IAMKeyFile, nil, nil, nil},
 		{"max-sandboxes", "PORTICO_MAX_SANDBOXES", nil, nil, &s.Invoker.MaxSandboxes, nil},
 		{"sandbox-allow-root", "PORTICO_SANDBOX_ALLOW_ROOT", nil, nil, nil, &s.SandboxAllowRoot},
+		{"new-store", "PORTICO_NEW_STORE", nil, nil, nil, &s.NewStore},
 	} {
 		val, set := os.LookupEnv(st.env)
 		if f.fs.Changed(st.flag) {

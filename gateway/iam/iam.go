@@ -543,11 +543,39 @@ func NewFromParams(p Params) (*Service, error) {
 	if keyFile == "" {
 		keyFile = DefaultKeyFile(p.Store.Dir())
 	}
-	sealer, err := OpenSealer(keyFile)
+	sealer, err := openSealer(keyFile, false)
+	if errors.Is(err, ErrNoKeyFile) {
+		// A new key only for a store that holds no secret sealed with
+		// another: a store restored without its key file is refused before
+		// a key is made, so that copying the right one back is not skipped
+		// (cp -n) for the one made in its place.
+		n, cerr := sealedKeys(context.Background(), p.Store)
+		if cerr != nil {
+			return nil, fmt.Errorf("iam: %w", cerr)
+		}
+		if n > 0 {
+			return nil, fmt.Errorf("iam: the IAM key file %s does not exist, but the store holds %d access key(s) whose secrets were sealed "+
+				"with it: put back the key file that goes with this store (kept apart from its backups, docs/operations.md#backups), "+
+				"or name where it is with --iam-key-file; no new key file was made", keyFile, n)
+		}
+		sealer, err = OpenSealer(keyFile)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return New(context.Background(), p.Store, sealer, p.Log.With("component", "iam"))
+}
+
+// sealedKeys counts the access keys st holds, each with a sealed secret.
+func sealedKeys(ctx context.Context, st *store.Store) (int, error) {
+	n := 0
+	err := st.View(ctx, func(tx *store.Tx) error {
+		return tx.ForEach(keysBucket, "", func(string, []byte) error {
+			n++
+			return nil
+		})
+	})
+	return n, err
 }
 
 // DefaultKeyFile is the key file used when none is configured: beside the data

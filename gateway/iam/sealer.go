@@ -19,6 +19,7 @@ const keySize = 32
 // another key. Safe for concurrent use.
 type Sealer struct {
 	aead cipher.AEAD
+	path string // the key file, when read from one: errors name it
 }
 
 // NewSealer returns a Sealer with a 32-byte key.
@@ -40,7 +41,20 @@ func NewSealer(key []byte) (*Sealer, error) {
 // OpenSealer reads the sealing key from path, creating the file (mode 0600, with
 // a fresh random key) when it does not exist.
 func OpenSealer(path string) (*Sealer, error) {
+	return openSealer(path, true)
+}
+
+// ErrNoKeyFile is the error of a key file that does not exist where the
+// caller will not have it created.
+var ErrNoKeyFile = errors.New("iam: the key file does not exist")
+
+// openSealer is OpenSealer; a missing file is an error wrapping
+// fs.ErrNotExist unless create.
+func openSealer(path string, create bool) (*Sealer, error) {
 	key, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && !create {
+		return nil, fmt.Errorf("%w: %s", ErrNoKeyFile, path)
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		key = make([]byte, keySize)
 		if _, err := rand.Read(key); err != nil {
@@ -51,7 +65,7 @@ func OpenSealer(path string) (*Sealer, error) {
 		}
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if errors.Is(err, fs.ErrExist) {
-			return OpenSealer(path) // another process created it first
+			return openSealer(path, false) // another process created it first
 		}
 		if err != nil {
 			return nil, fmt.Errorf("iam: create key file %s: %w", path, err)
@@ -66,7 +80,12 @@ func OpenSealer(path string) (*Sealer, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("iam: read key file %s: %w", path, err)
 	}
-	return NewSealer(key)
+	s, err := NewSealer(key)
+	if err != nil {
+		return nil, fmt.Errorf("iam: key file %s: %w", path, err)
+	}
+	s.path = path
+	return s, nil
 }
 
 // Seal encrypts secret for the access key id: nonce || ciphertext.
@@ -87,6 +106,11 @@ func (s *Sealer) Open(sealed []byte, accessKeyID string) (string, error) {
 	}
 	out, err := s.aead.Open(nil, sealed[:n], sealed[n:], []byte(accessKeyID))
 	if err != nil {
+		if s.path != "" {
+			return "", fmt.Errorf("cannot unseal the secret with the key in %s: it is not the IAM key file the secret was sealed with "+
+				"(was it replaced, or made anew when the data directory was restored without it?): put back the key file that goes with this store "+
+				"(kept apart from its backups, docs/operations.md#backups), or name it with --iam-key-file", s.path)
+		}
 		return "", errors.New("cannot unseal the secret: was the IAM key file (--iam-key-file) replaced?")
 	}
 	return string(out), nil

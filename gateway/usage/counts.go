@@ -238,7 +238,9 @@ func (c *counter) Take(now time.Time, q *Quota) (bool, error) {
 	d := c.day(now)
 	d.used++
 	c.snapshot(d)
-	if c.inflight == nil && c.durable-c.used < (c.block()+1)/2 {
+	if c.inflight == nil && c.durable-c.used < (c.block()+1)/2 && (q == nil || c.used < q.Limit) {
+		// Nothing is reserved past the quota: the request that reaches
+		// it reserves no more (a crash would count what it reserved).
 		c.reserve(now, q)
 	}
 	return true, nil
@@ -259,13 +261,13 @@ func (c *counter) block() int64 {
 }
 
 // reserve starts writing a reservation one block ahead of the count (but not
-// past q's limit) and returns it; c.mu is held, and no reservation is in
-// flight. Once it has landed, durable follows it (unless the period has
+// past q's limit) and returns it; c.mu is held, no reservation is in
+// flight, and the count is below q's limit. Once it has landed, durable follows it (unless the period has
 // moved on).
 func (c *counter) reserve(now time.Time, q *Quota) *reservation {
 	target := c.used + c.block()
 	if q != nil {
-		target = min(target, max(q.Limit, c.used+1))
+		target = min(target, q.Limit)
 	}
 	r := &reservation{done: make(chan struct{})}
 	c.inflight = r

@@ -56,8 +56,15 @@ func (c Config) Validate() error {
 // reg, when given, and logged (the first and every hundredth). Shut the
 // provider down to flush what is queued.
 func NewProvider(ctx context.Context, cfg Config, reg prometheus.Registerer, log *slog.Logger) (*sdktrace.TracerProvider, error) {
+	tp, _, err := newProvider(ctx, cfg, reg, log)
+	return tp, err
+}
+
+// newProvider is NewProvider that also returns its exporter (nil when cfg
+// names no collector), for the stop's account of what it dropped.
+func newProvider(ctx context.Context, cfg Config, reg prometheus.Registerer, log *slog.Logger) (*sdktrace.TracerProvider, *countingExporter, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -66,13 +73,14 @@ func NewProvider(ctx context.Context, cfg Config, reg prometheus.Registerer, log
 		resource.WithAttributes(attribute.String("service.name", "portico")),
 		resource.WithFromEnv(), resource.WithTelemetrySDK())
 	if err != nil {
-		return nil, fmt.Errorf("trace resource: %w", err)
+		return nil, nil, fmt.Errorf("trace resource: %w", err)
 	}
 	opts := []sdktrace.TracerProviderOption{
 		sdktrace.WithResource(res),
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())),
 		sdktrace.WithIDGenerator(IDGenerator{}),
 	}
+	var ce *countingExporter
 	if cfg.exporting() {
 		// A collector that does not answer costs a batch at most 10 s of
 		// retries (the SDK's default is a minute), so that a stop is not held up.
@@ -83,9 +91,9 @@ func NewProvider(ctx context.Context, cfg Config, reg prometheus.Registerer, log
 		}
 		exp, err := otlptracehttp.New(ctx, eopts...)
 		if err != nil {
-			return nil, fmt.Errorf("otlp exporter: %w", err)
+			return nil, nil, fmt.Errorf("otlp exporter: %w", err)
 		}
-		ce := &countingExporter{SpanExporter: exp, log: log,
+		ce = &countingExporter{SpanExporter: exp, log: log,
 			failures: prometheus.NewCounter(prometheus.CounterOpts{Name: "portico_trace_export_failures_total",
 				Help: "Trace exports the collector did not take (unreachable, refused)."}),
 			dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "portico_trace_spans_dropped_total",
@@ -94,13 +102,15 @@ func NewProvider(ctx context.Context, cfg Config, reg prometheus.Registerer, log
 		if reg != nil {
 			for _, c := range []prometheus.Collector{ce.failures, ce.dropped} {
 				if err := reg.Register(c); err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 			}
 		}
-		opts = append(opts, sdktrace.WithBatcher(ce))
+		// The ended spans are counted before the batcher queues them, so
+		// that a stop can tell how many never reached an export's end.
+		opts = append(opts, sdktrace.WithSpanProcessor(endCounter{&ce.ended}), sdktrace.WithBatcher(ce))
 	}
-	return sdktrace.NewTracerProvider(opts...), nil
+	return sdktrace.NewTracerProvider(opts...), ce, nil
 }
 
 // endpointURL adds OTLP's traces path to an endpoint given without one.
@@ -121,12 +131,18 @@ type countingExporter struct {
 	log               *slog.Logger
 	failures, dropped prometheus.Counter
 	n                 atomic.Int64
+	// ended counts the sampled spans that ended (endCounter), handled those
+	// whose export returned, taken or not: at a stop, the difference is what
+	// the collector never got.
+	ended, handled atomic.Int64
+	stopped        atomic.Bool // the stop counted what was left: later failures are not counted again
 }
 
 // ExportSpans implements sdktrace.SpanExporter.
 func (e *countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
 	err := e.SpanExporter.ExportSpans(ctx, spans)
-	if err == nil {
+	e.handled.Add(int64(len(spans)))
+	if err == nil || e.stopped.Load() {
 		return nil
 	}
 	e.failures.Inc()
@@ -150,6 +166,54 @@ type ModuleParams struct {
 // stopFlushTimeout bounds the flush of queued spans on stop.
 const stopFlushTimeout = 5 * time.Second
 
+// stopProvider shuts tp down, flushing the queued spans to ce's collector
+// within stopFlushTimeout (and ctx), so that a collector that does not answer
+// does not take the time of the hooks after this one (the invoker's, which
+// stops the sandboxes). A flush the collector did not take in time costs the
+// spans, as every failed export does: they are counted as dropped and
+// logged, naming the collector, and the stop goes on as a clean one.
+func stopProvider(ctx context.Context, tp *sdktrace.TracerProvider, ce *countingExporter, cfg Config, log *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(ctx, stopFlushTimeout)
+	defer cancel()
+	err := tp.Shutdown(ctx)
+	if err == nil || ce == nil {
+		return err
+	}
+	ce.stopped.Store(true)
+	lost := max(ce.ended.Load()-ce.handled.Load(), 0)
+	ce.dropped.Add(float64(lost))
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log.Warn("trace export did not finish by the end of the stop (the collector did not answer in time): the spans it had not taken are dropped",
+		"collector", cfg.collector(), "spansDropped", lost, "err", err)
+	return nil
+}
+
+// collector names the collector spans go to, for logs.
+func (c Config) collector() string {
+	for _, v := range []string{c.Endpoint, os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT")} {
+		if v != "" {
+			return endpointURL(v)
+		}
+	}
+	return "(OTLP default)"
+}
+
+// endCounter is a span processor that counts the sampled spans that end.
+type endCounter struct{ n *atomic.Int64 }
+
+func (c endCounter) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+
+func (c endCounter) OnEnd(s sdktrace.ReadOnlySpan) {
+	if s.SpanContext().IsSampled() {
+		c.n.Add(1)
+	}
+}
+
+func (endCounter) Shutdown(context.Context) error   { return nil }
+func (endCounter) ForceFlush(context.Context) error { return nil }
+
 // Module provides the tracer provider (as trace.TracerProvider too) and shuts
 // it down on stop, flushing queued spans.
 var Module = fx.Module("tracing",
@@ -159,17 +223,12 @@ var Module = fx.Module("tracing",
 			if log != nil {
 				log = log.With("component", "tracing")
 			}
-			tp, err := NewProvider(context.Background(), p.Config, p.Registerer, log)
+			tp, ce, err := newProvider(context.Background(), p.Config, p.Registerer, log)
 			if err != nil {
 				return nil, err
 			}
 			p.Lifecycle.Append(fx.StopHook(func(ctx context.Context) error {
-				// A collector that does not answer must not take the time
-				// of the hooks after this one (the invoker's, which stops
-				// the sandboxes).
-				ctx, cancel := context.WithTimeout(ctx, stopFlushTimeout)
-				defer cancel()
-				return tp.Shutdown(ctx)
+				return stopProvider(ctx, tp, ce, p.Config, log)
 			}))
 			return tp, nil
 		},

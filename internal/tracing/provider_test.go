@@ -2,12 +2,19 @@ package tracing
 
 import (
 	"context"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/portico-dev/portico/internal/testkit"
 )
 
 // TestRefusedExportsAreCounted: a collector that refuses exports costs the
@@ -76,5 +83,68 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if got := endpointURL("https://c/otlp/v1/traces"); got != "https://c/otlp/v1/traces" {
 		t.Errorf("endpointURL = %q", got)
+	}
+}
+
+// TestSilentCollectorStopIsClean is what the store3 tester found: with a
+// collector that takes connections and never answers, a stop ended
+// "shutdown was not clean err=context deadline exceeded" and exit 1, naming
+// no exporter and counting no span. A collector that does not answer in
+// time costs the spans, counted and logged with the collector's address, and
+// the stop is clean.
+func TestSilentCollectorStopIsClean(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // held open, never answered
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}()
+	reg := prometheus.NewRegistry()
+	var logs testkit.LockedBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	cfg := Config{Endpoint: "http://" + ln.Addr().String()}
+	tp, ce, err := newProvider(context.Background(), cfg, reg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tp.Tracer("t")
+	for range 50 {
+		_, s := tr.Start(context.Background(), "s")
+		s.End()
+	}
+	// The stop's deadline (the server's shutdown timeout) ends before the
+	// collector answers.
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := stopProvider(ctx, tp, ce, cfg, log); err != nil {
+		t.Fatalf("stop with a silent collector = %v, want nil (the spans are what it costs)", err)
+	}
+	if n := counter(t, reg, "portico_trace_spans_dropped_total"); n != 50 {
+		t.Errorf("spans dropped = %v, want 50", n)
+	}
+	out := logs.String()
+	for _, want := range []string{"level=WARN", "collector=" + cfg.Endpoint + "/v1/traces", "spansDropped=50"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the stop's log does not say %q:\n%s", want, out)
+		}
 	}
 }

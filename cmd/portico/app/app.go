@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"strings"
 	"time"
@@ -132,6 +133,12 @@ type Settings struct {
 	// TrustedProxies lists, comma-separated, the CIDR blocks of proxies whose
 	// X-Forwarded-For the gateway believes for the client's source IP.
 	TrustedProxies string `yaml:"trusted-proxies"`
+	// NewStore starts with a new, empty store in a data directory that has
+	// none though an earlier server kept functions in it (store.Config.New),
+	// which is otherwise refused. A one-off flag (--new-store, or
+	// PORTICO_NEW_STORE), not a config file setting: kept on, it would hide a
+	// store lost at any later start.
+	NewStore bool `yaml:"-"`
 	// IAMKeyFile holds the key that seals IAM secret access keys (default: the
 	// file DataDir + ".iam-key", beside the data directory).
 	IAMKeyFile string `yaml:"iam-key-file"`
@@ -198,6 +205,9 @@ func (s Settings) Validate() error {
 	if s.Listen == gateway.ListenOff && s.TLSListen == gateway.ListenOff {
 		return errors.New("--listen off and --tls-listen off leave the gateway no listener: keep one of them")
 	}
+	if err := s.checkListenClash(); err != nil {
+		return err
+	}
 	if err := gateway.CheckEngine(s.ListenerEngine); err != nil {
 		return fmt.Errorf("--listener-engine: %w", err)
 	}
@@ -219,6 +229,12 @@ func (s Settings) Validate() error {
 	if err := s.WebSocket.Validate(); err != nil {
 		return fmt.Errorf("websocket: %w", err)
 	}
+	if s.ShutdownTimeout <= 0 {
+		// 0 or less left no time to answer the calls a stop cuts off: their
+		// clients got no answer at all.
+		return fmt.Errorf("--shutdown-timeout (shutdown-timeout) %s: give a positive duration (default 30s): "+
+			"requests and calls in flight get that long to finish when Portico stops, and those cut off are answered within it", s.ShutdownTimeout)
+	}
 	if s.Invoker.DrainTimeout < 0 {
 		return fmt.Errorf("--drain-timeout (invoker: drain-timeout) %s: give a positive duration, or none for the default", s.Invoker.DrainTimeout)
 	}
@@ -227,6 +243,35 @@ func (s Settings) Validate() error {
 	}
 	return nil
 }
+
+// checkListenClash refuses two of Portico's listeners on the same port of
+// overlapping addresses (the same host, or either on every address), which
+// would fail at start with a bare "address already in use".
+func (s Settings) checkListenClash() error {
+	type listen struct{ flag, addr string }
+	var ls []listen
+	for _, l := range []listen{{"--listen", s.Listen}, {"--tls-listen", s.TLSListen}, {"--admin-listen", s.AdminListen}, {"--metrics-listen", s.MetricsListen}} {
+		if l.addr != "" && l.addr != gateway.ListenOff {
+			ls = append(ls, l)
+		}
+	}
+	for i, a := range ls {
+		for _, b := range ls[i+1:] {
+			ha, pa, erra := net.SplitHostPort(a.addr)
+			hb, pb, errb := net.SplitHostPort(b.addr)
+			if erra != nil || errb != nil || pa != pb || pa == "0" {
+				continue
+			}
+			if ha == hb || anyHost(ha) || anyHost(hb) {
+				return fmt.Errorf("%s %s and %s %s are the same address: give each listener a port of its own", a.flag, a.addr, b.flag, b.addr)
+			}
+		}
+	}
+	return nil
+}
+
+// anyHost reports whether host, of a listen address, is every address.
+func anyHost(host string) bool { return host == "" || host == "0.0.0.0" || host == "::" }
 
 // DrainMargin is how long before the end of a stop's graceful part
 // (--shutdown-timeout) the invoker's drain ends when no drain-timeout is set:
@@ -356,7 +401,7 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		fx.StopTimeout(s.ShutdownTimeout + CleanupTimeout),
 		fx.Supply(
 			log,
-			store.Config{Dir: s.DataDir},
+			store.Config{Dir: s.DataDir, New: s.NewStore},
 			admin.Config{Listen: s.AdminListen, Token: s.AdminToken, Limits: s.AdminListener, GatewayLimits: s.Listener,
 				LogFollows: s.AdminLogFollows},
 			s.Listener,

@@ -515,7 +515,9 @@ func decodeConfig(resp *Response, err error) (*FunctionConfiguration, *Response,
 // special files are refused.
 func ZipDir(dir string) ([]byte, error) {
 	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
+	// The archive stops growing as soon as it is past the limit: a large
+	// directory is refused once that much is zipped, not after all of it.
+	zw := zip.NewWriter(&capWriter{buf: &buf, limit: zipLimit})
 	err := WalkPackage(dir, func(rel, path string, info fs.FileInfo) error {
 		hdr := &zip.FileHeader{Name: rel, Modified: zipEpoch}
 		if info.IsDir() {
@@ -544,18 +546,34 @@ func ZipDir(dir string) ([]byte, error) {
 		_, err = io.Copy(w, f)
 		return err
 	})
+	if err == nil {
+		err = zw.Close()
+	}
+	if errors.Is(err, errZipTooLarge) {
+		return nil, fmt.Errorf("zipping %s: the archive grew past %d bytes (50 MiB), more than a function's code may be "+
+			"when uploaded directly, as in Lambda, so zipping stopped there: leave build outputs and dependencies the function does not need out "+
+			"of the directory, or package the function as a container image (PackageType Image)", dir, zipLimit)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("zipping %s: %w", dir, err)
 	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	if buf.Len() > zipLimit {
-		return nil, fmt.Errorf("zipping %s: the archive is %d bytes, more than the %d (50 MiB) a function's code may be "+
-			"when uploaded directly, as in Lambda: leave build outputs and dependencies the function does not need out "+
-			"of the directory, or package the function as a container image (PackageType Image)", dir, buf.Len(), zipLimit)
-	}
 	return buf.Bytes(), nil
+}
+
+// errZipTooLarge is capWriter's error once the archive is past its limit.
+var errZipTooLarge = errors.New("the archive is too large")
+
+// capWriter writes to buf until it would hold more than limit bytes.
+type capWriter struct {
+	buf   *bytes.Buffer
+	limit int
+}
+
+func (c *capWriter) Write(p []byte) (int, error) {
+	if c.buf.Len()+len(p) > c.limit {
+		return 0, errZipTooLarge
+	}
+	return c.buf.Write(p)
 }
 
 // zipEpoch is the time of every entry ZipDir writes: the earliest an MS-DOS

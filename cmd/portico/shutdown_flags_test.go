@@ -1,0 +1,45 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestShutdownTimeoutNotPositiveRefused is what the store3 tester found:
+// --shutdown-timeout 0s or a negative one (flag, environment or YAML) was
+// taken, and a stop with a call in flight then answered its client nothing
+// while the log claimed a 503. Such a value is refused at start.
+func TestShutdownTimeoutNotPositiveRefused(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		env  string
+		yaml string
+	}{
+		{"flag 0s", []string{"--shutdown-timeout", "0s"}, "", ""},
+		{"flag negative", []string{"--shutdown-timeout=-5s"}, "", ""},
+		{"environment 0", nil, "0", ""},
+		{"config file negative", nil, "", "shutdown-timeout: -5s\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			if c.env != "" {
+				t.Setenv("PORTICO_SHUTDOWN_TIMEOUT", c.env)
+			}
+			if c.yaml != "" {
+				if err := os.WriteFile("portico.yaml", []byte(c.yaml), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := parseServe(t, c.args...).settings()
+			if err == nil || !strings.Contains(err.Error(), "--shutdown-timeout") || !strings.Contains(err.Error(), "give a positive duration") {
+				t.Errorf("settings() = %v, want --shutdown-timeout refused", err)
+			}
+		})
+	}
+	if _, err := parseServe(t, "--shutdown-timeout", "1s").settings(); err != nil {
+		t.Errorf("--shutdown-timeout 1s: %v", err)
+	}
+}
