@@ -297,23 +297,6 @@ func answeredAPI(t *testing.T, env *apptest.Env, create, integration map[string]
 	return api.ID, answered
 }
 
-// waitLines waits until path holds at least n lines and returns them. The
-// server writes its access log in the background: this waits for an event
-// (bounded), not for a clock.
-func waitLines(t *testing.T, path string, n int) []string {
-	t.Helper()
-	var lines []string
-	for i := 0; i < 2000; i++ {
-		raw, _ := os.ReadFile(path)
-		if lines = strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n"); len(raw) > 0 && len(lines) >= n {
-			return lines
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("%s has %d lines, want %d", path, len(lines), n)
-	return nil
-}
-
 // waitIDLines waits until path holds a line starting with each of ids and
 // returns its lines: waitLines for lines whose count is not known.
 func waitIDLines(t *testing.T, path string, ids []string) []string {
