@@ -75,8 +75,13 @@ type asyncQueue struct {
 	// a restart an event's fault is said once more.
 	faulted map[string]struct{}
 	perFn   map[string]int // how many of them each function has
-	stopCh  chan struct{}
-	done    chan struct{}
+	// ended counts the attempts that have ended: dispatch starts nothing
+	// from a read of the store that an attempt ended after (that attempt
+	// may have deleted or re-queued its event, and the read holds the event
+	// as it was before).
+	ended  uint64
+	stopCh chan struct{}
+	done   chan struct{}
 }
 
 func newAsyncQueue(i *Invoker) *asyncQueue {
@@ -201,6 +206,9 @@ func (q *asyncQueue) dispatch() time.Time {
 	var due []item
 	var next time.Time
 	now := q.i.clock.Now()
+	q.mu.Lock()
+	ended := q.ended
+	q.mu.Unlock()
 	_ = q.i.p.Store.View(context.Background(), func(tx *store.Tx) error {
 		return tx.ForEach(bucketAsync, "", func(key string, raw []byte) error {
 			var ev asyncEvent
@@ -236,6 +244,12 @@ func (q *asyncQueue) dispatch() time.Time {
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.ended != ended {
+		// An attempt ended after the read: its event as read may be gone or
+		// re-queued with a later NotBefore. Read again (the attempt's end
+		// poked the loop, so it runs dispatch again at once).
+		return time.Time{}
+	}
 	for _, it := range due {
 		fn := it.ev.Function
 		if len(q.running) >= q.i.p.Config.AccountConcurrency {
@@ -251,6 +265,7 @@ func (q *asyncQueue) dispatch() time.Time {
 			defer q.runs.Done()
 			defer func() {
 				q.mu.Lock()
+				q.ended++
 				delete(q.running, it.key)
 				if q.perFn[fn]--; q.perFn[fn] == 0 {
 					delete(q.perFn, fn)
