@@ -25,7 +25,7 @@ func TestZipDirStopsAtTheLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := syscall.Mkfifo(filepath.Join(dir, "z-pipe"), 0o600); err != nil {
-		t.Skipf("mkfifo: %v", err)
+		t.Fatalf("mkfifo: %v", err)
 	}
 	_, err := ZipDir(dir)
 	if err == nil || !strings.Contains(err.Error(), "grew past") || strings.Contains(err.Error(), "regular file") {
