@@ -332,6 +332,7 @@ func New(cfg Config, svc *apis.Service, resolver Resolver, inv Invoker, log *slo
 	g.fast = fastproxy.New(g.cfg.MaxIdleConnsPerHost)
 	g.fast.SetMaxResponseBody(g.cfg.MaxBodyBytes)
 	g.fast.SetDialControl(g.refuseOwnListener)
+	g.fast.SetRename(restRemapped)
 	svc.Subscribe(g.invalidate)
 	return g
 }

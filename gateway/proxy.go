@@ -152,6 +152,9 @@ func newReverseProxy(g *Gateway) *reverseProxy {
 				return err
 			}
 			t := res.Request.Context().Value(proxyTargetKey{}).(*proxyTarget)
+			if t.rc.Protocol == apis.ProtocolREST {
+				remapBackendHeaders(res.Header)
+			}
 			return g.startBody(res, t.url)
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -489,7 +492,8 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 		if hp := g.fast.Route(base, method, r); hp != nil {
 			var fields [6]string
 			extra := append(proxyForwarded(fields[:0], r, rc), hopHeader, hop)
-			if err := g.fast.ServeExtra(w, r, hp, base, r.URL.RawQuery, method, in.TimeoutFor(rc.Protocol), extra); err != nil {
+			rest := rc.Protocol == apis.ProtocolREST
+			if err := g.fast.ServeExtra(w, r, hp, base, r.URL.RawQuery, method, in.TimeoutFor(rc.Protocol), extra, rest); err != nil {
 				if errors.Is(err, fastproxy.ErrAborted) {
 					g.abortAnswer(r, base, err)
 					return nil
@@ -517,6 +521,24 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 		return g.backendError(ctx, u, t.err)
 	}
 	return nil
+}
+
+// restRemapped is remappedHeader for a REST API: the name under which a
+// backend's response field of canonical name goes to the client, or "".
+func restRemapped(name string) string { return remappedHeader(name, true) }
+
+// remapBackendHeaders moves the fields of a REST API's backend answer that
+// speak for the gateway (remappedHeader) to x-amzn-Remapped-<name>, as API
+// Gateway remaps an HTTP_PROXY backend's Date, Server and request ids: the
+// other paths' counterpart of the fast path's renames (SetRename). The
+// hop-by-hop fields are gone before, as on the fast path.
+func remapBackendHeaders(h http.Header) {
+	for k, vv := range h {
+		if to := restRemapped(k); to != "" {
+			delete(h, k)
+			h[to] = append(h[to], vv...)
+		}
+	}
 }
 
 // startBody reads the start of res's body before ReverseProxy sends the head
