@@ -33,6 +33,7 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/gateway/internal/fastproxy"
+	"github.com/portico-dev/portico/gateway/internal/restevent"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/gateway/responses"
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -548,6 +549,16 @@ type reqCtx struct {
 	// (clientwatch.go), ended when the integration returns.
 	watchW http.ResponseWriter
 	watch  *clientWatch
+	// trace, when set, is room for the X-Amzn-Trace-Id an HTTP_PROXY
+	// request's backend gets (proxyForwardedView), allocated with the reqCtx.
+	trace *[restevent.TraceIDMax]byte
+}
+
+// reqCtxProxy is a reqCtx with room for its backend's trace header value
+// (HTTP_PROXY): one allocation for both.
+type reqCtxProxy struct {
+	rc    reqCtx
+	trace [restevent.TraceIDMax]byte
 }
 
 // answer returns the request's functionAnswer.
@@ -597,6 +608,10 @@ func newReqCtx(c *pipeline.Context, e *stageEntry) *reqCtx {
 		case apis.IntegrationAWSProxy:
 			x := &reqCtxAnswer{rc: reqCtx{Context: c, entry: e}}
 			x.rc.ans = &x.ans
+			return &x.rc
+		case apis.IntegrationHTTPProxy:
+			x := &reqCtxProxy{rc: reqCtx{Context: c, entry: e}}
+			x.rc.trace = &x.trace
 			return &x.rc
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/internal/fastproxy"
@@ -72,6 +73,20 @@ func proxyForwarded(fields []string, r *http.Request, rc *reqCtx) []string {
 		fields = append(fields, "X-Amzn-Trace-Id", restevent.TraceID(rc.RequestTime, rc.RequestID))
 	}
 	return fields
+}
+
+// proxyForwardedView is proxyForwarded for the fast path, whose ServeExtra
+// only reads its extra fields and keeps none: the X-Amzn-Trace-Id value is
+// written into the room the request's reqCtx has for it (newReqCtx) and
+// handed out as a view of it, not a string of its own. Without that room
+// it is proxyForwarded.
+func proxyForwardedView(fields []string, r *http.Request, rc *reqCtx) []string {
+	if rc.trace == nil || len(r.Header["X-Amzn-Trace-Id"]) > 0 {
+		return proxyForwarded(fields, r, rc)
+	}
+	b := restevent.AppendTraceID(rc.trace[:0], rc.RequestTime, rc.RequestID)
+	return append(fields, "X-Forwarded-Port", netaddr.ForwardedPort(r),
+		"X-Amzn-Trace-Id", unsafe.String(&b[0], len(b))) //nolint:gosec // audited: a view of rc.trace, written once per request, in an object the view keeps alive
 }
 
 // bufferPool recycles the 32 KB copy buffers of the reverse proxy.
@@ -491,7 +506,7 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 		// and appends the client's query string on the wire.
 		if hp := g.fast.Route(base, method, r); hp != nil {
 			var fields [6]string
-			extra := append(proxyForwarded(fields[:0], r, rc), hopHeader, hop)
+			extra := append(proxyForwardedView(fields[:0], r, rc), hopHeader, hop)
 			rest := rc.Protocol == apis.ProtocolREST
 			if err := g.fast.ServeExtra(w, r, hp, base, r.URL.RawQuery, method, in.TimeoutFor(rc.Protocol), extra, rest); err != nil {
 				if errors.Is(err, fastproxy.ErrAborted) {
