@@ -549,17 +549,30 @@ type reqCtx struct {
 	// (clientwatch.go), ended when the integration returns.
 	watchW http.ResponseWriter
 	watch  *clientWatch
-	// trace, when set, is room for the X-Amzn-Trace-Id an HTTP_PROXY
-	// request's backend gets (proxyForwardedView), allocated with the reqCtx.
-	trace *[restevent.TraceIDMax]byte
+	// proxy, when set, is an HTTP_PROXY request's room for the fast path,
+	// allocated with the reqCtx (reqCtxProxy).
+	proxy *proxyRoom
 }
 
-// reqCtxProxy is a reqCtx with room for its backend's trace header value
-// (HTTP_PROXY): one allocation for both.
+// reqCtxProxy is a reqCtx with room for what the fast proxy path would
+// otherwise allocate (HTTP_PROXY): one allocation for both.
 type reqCtxProxy struct {
-	rc    reqCtx
-	trace [restevent.TraceIDMax]byte
+	rc   reqCtx
+	room proxyRoom
 }
+
+// proxyRoom is an HTTP_PROXY request's room for the fast path: its backend's
+// X-Amzn-Trace-Id value (proxyForwardedView) and the values of the backend's
+// usual few response fields, which the client's header gets (fastproxy's
+// ServeExtra).
+type proxyRoom struct {
+	trace  [restevent.TraceIDMax]byte
+	values [proxyValues]string
+}
+
+// proxyValues is how many response fields of a backend proxyRoom has room
+// for: a usual head's (Content-Type, Content-Length, Date and a few more).
+const proxyValues = 6
 
 // answer returns the request's functionAnswer.
 func (rc *reqCtx) answer() *functionAnswer {
@@ -611,7 +624,7 @@ func newReqCtx(c *pipeline.Context, e *stageEntry) *reqCtx {
 			return &x.rc
 		case apis.IntegrationHTTPProxy:
 			x := &reqCtxProxy{rc: reqCtx{Context: c, entry: e}}
-			x.rc.trace = &x.trace
+			x.rc.proxy = &x.room
 			return &x.rc
 		}
 	}

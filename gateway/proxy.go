@@ -77,16 +77,25 @@ func proxyForwarded(fields []string, r *http.Request, rc *reqCtx) []string {
 
 // proxyForwardedView is proxyForwarded for the fast path, whose ServeExtra
 // only reads its extra fields and keeps none: the X-Amzn-Trace-Id value is
-// written into the room the request's reqCtx has for it (newReqCtx) and
+// written into the room the request's reqCtx has for it (proxyRoom) and
 // handed out as a view of it, not a string of its own. Without that room
 // it is proxyForwarded.
 func proxyForwardedView(fields []string, r *http.Request, rc *reqCtx) []string {
-	if rc.trace == nil || len(r.Header["X-Amzn-Trace-Id"]) > 0 {
+	if rc.proxy == nil || len(r.Header["X-Amzn-Trace-Id"]) > 0 {
 		return proxyForwarded(fields, r, rc)
 	}
-	b := restevent.AppendTraceID(rc.trace[:0], rc.RequestTime, rc.RequestID)
+	b := restevent.AppendTraceID(rc.proxy.trace[:0], rc.RequestTime, rc.RequestID)
 	return append(fields, "X-Forwarded-Port", netaddr.ForwardedPort(r),
-		"X-Amzn-Trace-Id", unsafe.String(&b[0], len(b))) //nolint:gosec // audited: a view of rc.trace, written once per request, in an object the view keeps alive
+		"X-Amzn-Trace-Id", unsafe.String(&b[0], len(b))) //nolint:gosec // audited: a view of rc.proxy.trace, written once per request, in an object the view keeps alive
+}
+
+// proxyValues is the room rc has for its backend's response field values
+// (proxyRoom), or nil.
+func (rc *reqCtx) proxyValues() []string {
+	if rc.proxy == nil {
+		return nil
+	}
+	return rc.proxy.values[:0]
 }
 
 // bufferPool recycles the 32 KB copy buffers of the reverse proxy.
@@ -508,7 +517,7 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 			var fields [6]string
 			extra := append(proxyForwardedView(fields[:0], r, rc), hopHeader, hop)
 			rest := rc.Protocol == apis.ProtocolREST
-			if err := g.fast.ServeExtra(w, r, hp, base, r.URL.RawQuery, method, in.TimeoutFor(rc.Protocol), extra, rest); err != nil {
+			if err := g.fast.ServeExtra(w, r, hp, base, r.URL.RawQuery, method, in.TimeoutFor(rc.Protocol), extra, rest, rc.proxyValues()); err != nil {
 				if errors.Is(err, fastproxy.ErrAborted) {
 					g.abortAnswer(r, base, err)
 					return nil

@@ -276,15 +276,18 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, hp *Pool, u *url.U
 // ServeQuery is Serve with query appended to u's query string (after an "&"
 // when u has one), so that a shared u need not be copied.
 func (p *Proxy) ServeQuery(w http.ResponseWriter, r *http.Request, hp *Pool, u *url.URL, query, method string, timeout time.Duration) error {
-	return p.ServeExtra(w, r, hp, u, query, method, timeout, nil, false)
+	return p.ServeExtra(w, r, hp, u, query, method, timeout, nil, false, nil)
 }
 
 // ServeExtra is ServeQuery that also sends extra, header fields as name and
 // value pairs (canonical names the client's own do not repeat, such as
 // X-Forwarded-Port), after the client's fields; extra is only read, never
 // kept. With rename, the response's fields go to the client under the
-// names SetRename's function gives them.
-func (p *Proxy) ServeExtra(w http.ResponseWriter, r *http.Request, hp *Pool, u *url.URL, query, method string, timeout time.Duration, extra []string, rename bool) error {
+// names SetRename's function gives them. values, when its capacity holds
+// them, is where the response's field values go (the client's header gets
+// slices of it), instead of an allocation: room the caller gives up to w's
+// header.
+func (p *Proxy) ServeExtra(w http.ResponseWriter, r *http.Request, hp *Pool, u *url.URL, query, method string, timeout time.Duration, extra []string, rename bool, values []string) error {
 	p.served.Add(1)
 	ctx := r.Context()
 	if err := ctx.Err(); err != nil {
@@ -315,10 +318,11 @@ func (p *Proxy) ServeExtra(w http.ResponseWriter, r *http.Request, hp *Pool, u *
 				return classifyFastErr(ctx, deadline, err)
 			}
 		}
-		c.rename = rename && p.rename != nil
+		c.rename, c.values = rename && p.rename != nil, values
 		if err = c.begin(ctx, now, deadline, p.softWait); err == nil {
 			resp, err = c.roundTrip(w, r, u, query, method, extra, deadline, hasBody, &buf)
 		}
+		c.values = nil // the request's room stays with the request
 		if err == nil {
 			break
 		}
@@ -914,8 +918,10 @@ type backendConn struct {
 	// next one's), resp and body are these; its fields went to the client's
 	// header already.
 	direct bool
-	// rename: the request in flight asked for the Proxy's renames.
+	// rename: the request in flight asked for the Proxy's renames; values
+	// is the room it gave for its response's field values (ServeExtra).
 	rename bool
+	values []string
 	head   commonHead
 	resp   http.Response
 	body   fixedBody

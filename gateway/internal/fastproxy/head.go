@@ -25,7 +25,8 @@ import (
 // A head equal byte for byte to the connection's last common head (a backend
 // that answers alike within the second of its Date) is not parsed again: its
 // fields are the last one's, and the only allocation is the slice of values
-// that goes to dst. A new head costs one more, the head as one string (and
+// that goes to dst (none when the request gave room for them: ServeExtra's
+// values). A new head costs one more, the head as one string (and
 // one per non-canonical field name).
 func (c *backendConn) readCommonHead(dst http.Header) (*http.Response, bool) {
 	if c.method == http.MethodHead {
@@ -48,7 +49,13 @@ func (c *backendConn) readCommonHead(dst http.Header) (*http.Response, bool) {
 	}
 	h := &c.head
 	if n := len(h.fields); n > 0 {
-		values := make([]string, n)
+		values := c.values[:0:cap(c.values)]
+		if n <= cap(values) {
+			values = values[:n]
+		} else {
+			values = make([]string, n)
+		}
+		c.values = nil // the client's header has it now
 		for i, f := range h.fields {
 			name := f.name
 			if c.rename {

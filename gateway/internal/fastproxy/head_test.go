@@ -181,3 +181,43 @@ func TestCommonHeadTakes(t *testing.T) {
 		})
 	}
 }
+
+// TestCommonHeadValuesRoom: a request's room for the field values
+// (ServeExtra's values) holds them when it has the capacity, so the client's
+// header gets slices of it; a head with more fields than that gets a slice of
+// its own, and the room is not kept by the connection either way.
+func TestCommonHeadValuesRoom(t *testing.T) {
+	raw := "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nDate: Tue, 01 Dec 2026 14:57:34 GMT\r\n\r\nok"
+	for _, tc := range []struct {
+		name   string
+		room   int
+		inRoom bool
+	}{{"room for all", 6, true}, {"room for all, exactly", 3, true}, {"too little room", 2, false}, {"no room", 0, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			room := make([]string, tc.room)
+			c := &backendConn{cr: connReader{limit: math.MaxInt64}, method: http.MethodGet, values: room[:0]}
+			c.br = bufio.NewReaderSize(bytes.NewReader([]byte(raw)), 4096)
+			_, _ = c.br.Peek(1)
+			dst := http.Header{}
+			if _, ok := c.readCommonHead(dst); !ok {
+				t.Fatal("declined")
+			}
+			if c.values != nil {
+				t.Error("the connection kept the request's room")
+			}
+			for _, name := range []string{"Content-Type", "Content-Length", "Date"} {
+				vv := dst[name]
+				if len(vv) != 1 || cap(vv) != 1 {
+					t.Fatalf("%s: %q (cap %d)", name, vv, cap(vv))
+				}
+				in := false
+				for i := range room {
+					in = in || &room[i] == &vv[0]
+				}
+				if in != tc.inRoom {
+					t.Errorf("%s in the room: %v, want %v", name, in, tc.inRoom)
+				}
+			}
+		})
+	}
+}
