@@ -199,9 +199,11 @@ func TestCommonHeadValuesRoom(t *testing.T) {
 			c.br = bufio.NewReaderSize(bytes.NewReader([]byte(raw)), 4096)
 			_, _ = c.br.Peek(1)
 			dst := http.Header{}
-			if _, ok := c.readCommonHead(dst); !ok {
+			resp, ok := c.readCommonHead(dst)
+			if !ok {
 				t.Fatal("declined")
 			}
+			_ = resp.Body.Close()
 			if c.values != nil {
 				t.Error("the connection kept the request's room")
 			}
