@@ -33,6 +33,7 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/gateway/internal/fastproxy"
+	"github.com/portico-dev/portico/gateway/internal/restevent"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/gateway/responses"
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -332,6 +333,7 @@ func New(cfg Config, svc *apis.Service, resolver Resolver, inv Invoker, log *slo
 	g.fast = fastproxy.New(g.cfg.MaxIdleConnsPerHost)
 	g.fast.SetMaxResponseBody(g.cfg.MaxBodyBytes)
 	g.fast.SetDialControl(g.refuseOwnListener)
+	g.fast.SetRename(restRemapped)
 	svc.Subscribe(g.invalidate)
 	return g
 }
@@ -547,7 +549,30 @@ type reqCtx struct {
 	// (clientwatch.go), ended when the integration returns.
 	watchW http.ResponseWriter
 	watch  *clientWatch
+	// proxy, when set, is an HTTP_PROXY request's room for the fast path,
+	// allocated with the reqCtx (reqCtxProxy).
+	proxy *proxyRoom
 }
+
+// reqCtxProxy is a reqCtx with room for what the fast proxy path would
+// otherwise allocate (HTTP_PROXY): one allocation for both.
+type reqCtxProxy struct {
+	rc   reqCtx
+	room proxyRoom
+}
+
+// proxyRoom is an HTTP_PROXY request's room for the fast path: its backend's
+// X-Amzn-Trace-Id value (proxyForwardedView) and the values of the backend's
+// usual few response fields, which the client's header gets (fastproxy's
+// ServeExtra).
+type proxyRoom struct {
+	trace  [restevent.TraceIDMax]byte
+	values [proxyValues]string
+}
+
+// proxyValues is how many response fields of a backend proxyRoom has room
+// for: a usual head's (Content-Type, Content-Length, Date and a few more).
+const proxyValues = 6
 
 // answer returns the request's functionAnswer.
 func (rc *reqCtx) answer() *functionAnswer {
@@ -596,6 +621,10 @@ func newReqCtx(c *pipeline.Context, e *stageEntry) *reqCtx {
 		case apis.IntegrationAWSProxy:
 			x := &reqCtxAnswer{rc: reqCtx{Context: c, entry: e}}
 			x.rc.ans = &x.ans
+			return &x.rc
+		case apis.IntegrationHTTPProxy:
+			x := &reqCtxProxy{rc: reqCtx{Context: c, entry: e}}
+			x.rc.proxy = &x.room
 			return &x.rc
 		}
 	}

@@ -442,6 +442,9 @@ func (g *Gateway) serveMappedProxy(w http.ResponseWriter, r *http.Request, rc *r
 	respBody := resp.body
 	out := resp.header.Clone()
 	fastproxy.RemoveHopByHop(out)
+	if rc.Protocol == apis.ProtocolREST {
+		remapBackendHeaders(out)
+	}
 	src.respHeader, src.respBody = resp.header, respBody
 	status, err := m.applyResponse(src, resp.status, out)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/internal/fastproxy"
@@ -72,6 +73,29 @@ func proxyForwarded(fields []string, r *http.Request, rc *reqCtx) []string {
 		fields = append(fields, "X-Amzn-Trace-Id", restevent.TraceID(rc.RequestTime, rc.RequestID))
 	}
 	return fields
+}
+
+// proxyForwardedView is proxyForwarded for the fast path, whose ServeExtra
+// only reads its extra fields and keeps none: the X-Amzn-Trace-Id value is
+// written into the room the request's reqCtx has for it (proxyRoom) and
+// handed out as a view of it, not a string of its own. Without that room
+// it is proxyForwarded.
+func proxyForwardedView(fields []string, r *http.Request, rc *reqCtx) []string {
+	if rc.proxy == nil || len(r.Header["X-Amzn-Trace-Id"]) > 0 {
+		return proxyForwarded(fields, r, rc)
+	}
+	b := restevent.AppendTraceID(rc.proxy.trace[:0], rc.RequestTime, rc.RequestID)
+	return append(fields, "X-Forwarded-Port", netaddr.ForwardedPort(r),
+		"X-Amzn-Trace-Id", unsafe.String(&b[0], len(b))) //nolint:gosec // audited: a view of rc.proxy.trace, written once per request, in an object the view keeps alive
+}
+
+// proxyValues is the room rc has for its backend's response field values
+// (proxyRoom), or nil.
+func (rc *reqCtx) proxyValues() []string {
+	if rc.proxy == nil {
+		return nil
+	}
+	return rc.proxy.values[:0]
 }
 
 // bufferPool recycles the 32 KB copy buffers of the reverse proxy.
@@ -152,6 +176,9 @@ func newReverseProxy(g *Gateway) *reverseProxy {
 				return err
 			}
 			t := res.Request.Context().Value(proxyTargetKey{}).(*proxyTarget)
+			if t.rc.Protocol == apis.ProtocolREST {
+				remapBackendHeaders(res.Header)
+			}
 			return g.startBody(res, t.url)
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -488,8 +515,9 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 		// and appends the client's query string on the wire.
 		if hp := g.fast.Route(base, method, r); hp != nil {
 			var fields [6]string
-			extra := append(proxyForwarded(fields[:0], r, rc), hopHeader, hop)
-			if err := g.fast.ServeExtra(w, r, hp, base, r.URL.RawQuery, method, in.TimeoutFor(rc.Protocol), extra); err != nil {
+			extra := append(proxyForwardedView(fields[:0], r, rc), hopHeader, hop)
+			rest := rc.Protocol == apis.ProtocolREST
+			if err := g.fast.ServeExtra(w, r, hp, base, r.URL.RawQuery, method, in.TimeoutFor(rc.Protocol), extra, rest, rc.proxyValues()); err != nil {
 				if errors.Is(err, fastproxy.ErrAborted) {
 					g.abortAnswer(r, base, err)
 					return nil
@@ -517,6 +545,24 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 		return g.backendError(ctx, u, t.err)
 	}
 	return nil
+}
+
+// restRemapped is remappedHeader for a REST API: the name under which a
+// backend's response field of canonical name goes to the client, or "".
+func restRemapped(name string) string { return remappedHeader(name, true) }
+
+// remapBackendHeaders moves the fields of a REST API's backend answer that
+// speak for the gateway (remappedHeader) to x-amzn-Remapped-<name>, as API
+// Gateway remaps an HTTP_PROXY backend's Date, Server and request ids: the
+// other paths' counterpart of the fast path's renames (SetRename). The
+// hop-by-hop fields are gone before, as on the fast path.
+func remapBackendHeaders(h http.Header) {
+	for k, vv := range h {
+		if to := restRemapped(k); to != "" {
+			delete(h, k)
+			h[to] = append(h[to], vv...)
+		}
+	}
 }
 
 // startBody reads the start of res's body before ReverseProxy sends the head

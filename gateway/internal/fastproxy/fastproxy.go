@@ -73,6 +73,9 @@ type Proxy struct {
 
 	// maxBody bounds a response body (SetMaxResponseBody; 0: no bound).
 	maxBody int64
+	// rename gives the name a response field goes to the client under when
+	// the request asks for renames (SetRename; nil: none).
+	rename func(canonical string) string
 
 	wrapConn func(net.Conn) net.Conn // tests: sees every backend connection dialled
 	now      func() time.Time        // the clock of the pools' idle times (tests)
@@ -101,6 +104,14 @@ func New(maxIdlePerHost int) *Proxy {
 		dialTimeout: 10 * time.Second, softWait: softWait, now: time.Now,
 		sessions: tls.NewLRUClientSessionCache(maxPools)}
 }
+
+// SetRename sets the renames a request served with rename (ServeExtra) applies
+// to the backend's response fields: rename returns the name a field of the
+// canonical name goes to the client under, or "" to keep it. It must not
+// change while the Proxy serves (parsed heads keep its answers, so that a
+// renaming request costs no more than another), and it is called without
+// the request: the same name is always renamed alike.
+func (p *Proxy) SetRename(rename func(canonical string) string) { p.rename = rename }
 
 // SetMaxResponseBody bounds the response bodies passed on: a backend that
 // announces a longer one gets ErrResponseTooLarge before anything goes to the
@@ -265,14 +276,18 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, hp *Pool, u *url.U
 // ServeQuery is Serve with query appended to u's query string (after an "&"
 // when u has one), so that a shared u need not be copied.
 func (p *Proxy) ServeQuery(w http.ResponseWriter, r *http.Request, hp *Pool, u *url.URL, query, method string, timeout time.Duration) error {
-	return p.ServeExtra(w, r, hp, u, query, method, timeout, nil)
+	return p.ServeExtra(w, r, hp, u, query, method, timeout, nil, false, nil)
 }
 
 // ServeExtra is ServeQuery that also sends extra, header fields as name and
 // value pairs (canonical names the client's own do not repeat, such as
-// X-Forwarded-Port), after the client's fields. extra is only read, never
-// kept.
-func (p *Proxy) ServeExtra(w http.ResponseWriter, r *http.Request, hp *Pool, u *url.URL, query, method string, timeout time.Duration, extra []string) error {
+// X-Forwarded-Port), after the client's fields; extra is only read, never
+// kept. With rename, the response's fields go to the client under the
+// names SetRename's function gives them. values, when its capacity holds
+// them, is where the response's field values go (the client's header gets
+// slices of it), instead of an allocation: room the caller gives up to w's
+// header.
+func (p *Proxy) ServeExtra(w http.ResponseWriter, r *http.Request, hp *Pool, u *url.URL, query, method string, timeout time.Duration, extra []string, rename bool, values []string) error {
 	p.served.Add(1)
 	ctx := r.Context()
 	if err := ctx.Err(); err != nil {
@@ -303,9 +318,11 @@ func (p *Proxy) ServeExtra(w http.ResponseWriter, r *http.Request, hp *Pool, u *
 				return classifyFastErr(ctx, deadline, err)
 			}
 		}
+		c.rename, c.values = rename && p.rename != nil, values
 		if err = c.begin(ctx, now, deadline, p.softWait); err == nil {
 			resp, err = c.roundTrip(w, r, u, query, method, extra, deadline, hasBody, &buf)
 		}
+		c.values = nil // the request's room stays with the request
 		if err == nil {
 			break
 		}
@@ -353,6 +370,9 @@ func (p *Proxy) ServeExtra(w http.ResponseWriter, r *http.Request, hp *Pool, u *
 	stream := c.head.stream
 	if !c.direct {
 		RemoveHopByHop(resp.Header)
+		if c.rename {
+			renameFields(resp.Header, p.rename)
+		}
 		copyHeaderInto(w.Header(), resp.Header)
 		stream = isEventStream(resp.Header["Content-Type"])
 	}
@@ -549,6 +569,9 @@ func (c *backendConn) writeBufferedBody(w http.ResponseWriter, stream bool) erro
 func (c *backendConn) unwindHead(dst http.Header) {
 	for i := len(c.head.fields) - 1; i >= 0; i-- {
 		name := c.head.fields[i].name
+		if c.rename {
+			name = c.head.fields[i].renamed
+		}
 		if vv := dst[name]; len(vv) > 1 {
 			dst[name] = vv[:len(vv)-1]
 		} else {
@@ -563,6 +586,16 @@ func isEventStream(ct []string) bool {
 	}
 	base, _, _ := mime.ParseMediaType(ct[0])
 	return base == "text/event-stream"
+}
+
+// renameFields moves h's fields to the names rename gives them.
+func renameFields(h http.Header, rename func(string) string) {
+	for k, vv := range h {
+		if to := rename(k); to != "" && to != k {
+			delete(h, k)
+			h[to] = append(h[to], vv...)
+		}
+	}
 }
 
 // copyHeaderInto adds src's values to dst, as ReverseProxy's copyHeader does;
@@ -885,6 +918,10 @@ type backendConn struct {
 	// next one's), resp and body are these; its fields went to the client's
 	// header already.
 	direct bool
+	// rename: the request in flight asked for the Proxy's renames; values
+	// is the room it gave for its response's field values (ServeExtra).
+	rename bool
+	values []string
 	head   commonHead
 	resp   http.Response
 	body   fixedBody

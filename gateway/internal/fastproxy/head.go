@@ -14,7 +14,8 @@ import (
 // folded lines, every field name a token and every value free of control
 // characters, and a Connection field (if any) that lists only close and
 // keep-alive; and not the answer to HEAD. Its fields go straight into dst, the
-// client's header, without the hop-by-hop ones: what http.ReadResponse,
+// client's header (under their renamed names when the request asked for
+// renames: parse found them once per head), without the hop-by-hop ones: what http.ReadResponse,
 // RemoveHopByHop and copyHeaderInto would leave there. The returned Response
 // has the Status, StatusCode, Proto, ContentLength, Close and a body of
 // ContentLength bytes that http.ReadResponse would give it, and no Header.
@@ -24,7 +25,8 @@ import (
 // A head equal byte for byte to the connection's last common head (a backend
 // that answers alike within the second of its Date) is not parsed again: its
 // fields are the last one's, and the only allocation is the slice of values
-// that goes to dst. A new head costs one more, the head as one string (and
+// that goes to dst (none when the request gave room for them: ServeExtra's
+// values). A new head costs one more, the head as one string (and
 // one per non-canonical field name).
 func (c *backendConn) readCommonHead(dst http.Header) (*http.Response, bool) {
 	if c.method == http.MethodHead {
@@ -37,20 +39,34 @@ func (c *backendConn) readCommonHead(dst http.Header) (*http.Response, bool) {
 	}
 	raw := buf[:end+2] // every line with its CRLF
 	if c.head.raw == "" || string(raw) != c.head.raw {
-		if !c.head.parse(raw) {
+		var rename func(string) string
+		if c.fp != nil { // nil in tests of the head alone
+			rename = c.fp.rename
+		}
+		if !c.head.parse(raw, rename) {
 			return nil, false
 		}
 	}
 	h := &c.head
 	if n := len(h.fields); n > 0 {
-		values := make([]string, n)
+		values := c.values[:0:cap(c.values)]
+		if n <= cap(values) {
+			values = values[:n]
+		} else {
+			values = make([]string, n)
+		}
+		c.values = nil // the client's header has it now
 		for i, f := range h.fields {
-			if old, ok := dst[f.name]; ok {
-				dst[f.name] = append(old, f.value)
+			name := f.name
+			if c.rename {
+				name = f.renamed
+			}
+			if old, ok := dst[name]; ok {
+				dst[name] = append(old, f.value)
 				continue
 			}
 			values[i] = f.value
-			dst[f.name] = values[i : i+1 : i+1]
+			dst[name] = values[i : i+1 : i+1]
 		}
 	}
 	c.resp = http.Response{
@@ -76,12 +92,14 @@ type commonHead struct {
 
 // headField is one field of a common head bound for the client: its name in
 // canonical form and its value trimmed, both within raw (or the name
-// canonicalized apart).
-type headField struct{ name, value string }
+// canonicalized apart), and the name it goes under to a request that asks
+// for the Proxy's renames (SetRename; name itself when none applies).
+type headField struct{ name, value, renamed string }
 
 // parse parses raw (a head's lines, each with its CRLF) into h when it is the
-// common kind; false leaves h as it was.
-func (h *commonHead) parse(raw []byte) bool {
+// common kind, each field's renamed name from rename (nil: none); false
+// leaves h as it was.
+func (h *commonHead) parse(raw []byte, rename func(string) string) bool {
 	line, rest := cutCRLF(raw)
 	// "HTTP/1.1 200" with an optional " reason".
 	if len(line) < 12 || string(line[:9]) != "HTTP/1.1 " || (len(line) > 12 && line[12] != ' ') || !validFieldValue(line[12:]) {
@@ -164,7 +182,13 @@ func (h *commonHead) parse(raw []byte) bool {
 				ct, seenCT = value, true
 			}
 		}
-		h.fields = append(h.fields, headField{name, value})
+		renamed := name
+		if rename != nil {
+			if to := rename(name); to != "" {
+				renamed = to
+			}
+		}
+		h.fields = append(h.fields, headField{name, value, renamed})
 	}
 	h.stream = seenCT && isEventStream([]string{ct})
 	return true

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -42,6 +43,7 @@ func FuzzCommonHead(f *testing.F) {
 		"HTTP/1.1 200 OK\r\nConnection: close, x-hop\r\nX-Hop: 1\r\nContent-Length: 2\r\n\r\nok",
 		"HTTP/1.1 200 OK\r\nproxy-connection: x\r\nUpgrade: h2c\r\nTe: trailers\r\nProxy-Authenticate: Basic\r\nContent-Length: 0\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nx-amzn-requestid: backend\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nDate: a\r\nX-Renamed-Date: b\r\nx-amzn-requestid: backend\r\nContent-Length: 0\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nContent-Type: Text/Event-Stream; charset=utf-8\r\nContent-Length: 0\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nContent-Type:\r\nContent-Type: text/event-stream\r\nContent-Length: 0\r\n\r\n",
 	} {
@@ -49,20 +51,33 @@ func FuzzCommonHead(f *testing.F) {
 	}
 	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), true)
 	f.Fuzz(func(t *testing.T, raw []byte, head bool) {
-		c := &backendConn{cr: connReader{limit: math.MaxInt64}}
-		c.method = http.MethodGet
-		if head {
-			c.method = http.MethodHead
-		}
-		for round := range 2 { // the second reads the connection's last head
-			c.br = bufio.NewReaderSize(bytes.NewReader(raw), 4096)
-			checkCommonHead(t, c, raw, round)
+		for _, rename := range []bool{false, true} {
+			c := &backendConn{cr: connReader{limit: math.MaxInt64}, fp: &Proxy{rename: testRename}, rename: rename}
+			c.method = http.MethodGet
+			if head {
+				c.method = http.MethodHead
+			}
+			for round := range 2 { // the second reads the connection's last head
+				c.br = bufio.NewReaderSize(bytes.NewReader(raw), 4096)
+				checkCommonHead(t, c, raw, round)
+			}
 		}
 	})
 }
 
+// testRename renames the fields a gateway's request might: the gateway's own
+// x-amzn-RequestId and Date, to a name that may also come from the backend.
+func testRename(name string) string {
+	switch name {
+	case "X-Amzn-Requestid", "Date":
+		return "X-Renamed-" + name
+	}
+	return ""
+}
+
 // checkCommonHead reads raw with c.readCommonHead and compares what it gives
-// with http.ReadResponse's.
+// with http.ReadResponse's (its fields renamed by renameFields when c.rename);
+// unwindHead then leaves the client's header as it was.
 func checkCommonHead(t *testing.T, c *backendConn, raw []byte, round int) {
 	t.Helper()
 	own := func() http.Header { return http.Header{"X-Amzn-Requestid": {"gateway"}} }
@@ -89,8 +104,21 @@ func checkCommonHead(t *testing.T, c *backendConn, raw []byte, round int) {
 	wantBody, wantErr := io.ReadAll(want.Body)
 	wantStream := isEventStream(want.Header["Content-Type"])
 	RemoveHopByHop(want.Header)
+	if c.rename {
+		renameFields(want.Header, testRename)
+	}
 	wantDst := own()
 	copyHeaderInto(wantDst, want.Header)
+	if c.rename {
+		// A renamed field and one of the new name from the backend keep
+		// their wire order on the common path, not through renameFields'
+		// map.
+		for _, h := range []http.Header{dst, wantDst} {
+			for _, vv := range h {
+				slices.Sort(vv)
+			}
+		}
+	}
 	if got.Status != want.Status || got.StatusCode != want.StatusCode || got.ContentLength != want.ContentLength ||
 		got.Close != want.Close || got.Proto != want.Proto || !reflect.DeepEqual(dst, wantDst) || c.head.stream != wantStream {
 		t.Fatalf("round %d, %q:\n got %q %d len %d close %v stream %v %v\nwant %q %d len %d close %v stream %v %v", round, raw,
@@ -99,6 +127,10 @@ func checkCommonHead(t *testing.T, c *backendConn, raw []byte, round int) {
 	}
 	if !bytes.Equal(gotBody, wantBody) || (gotErr == nil) != (wantErr == nil) {
 		t.Fatalf("%q: body %q (%v), http.ReadResponse's %q (%v)", raw, gotBody, gotErr, wantBody, wantErr)
+	}
+	c.unwindHead(dst)
+	if !reflect.DeepEqual(dst, own()) {
+		t.Fatalf("round %d, %q: unwound to %v", round, raw, dst)
 	}
 }
 
@@ -144,6 +176,48 @@ func TestCommonHeadTakes(t *testing.T) {
 				}
 				if !reflect.DeepEqual(dst, want) || resp.Close != tc.closing {
 					t.Fatalf("round %d: header %v close %v, want %v close %v", round, dst, resp.Close, want, tc.closing)
+				}
+			}
+		})
+	}
+}
+
+// TestCommonHeadValuesRoom: a request's room for the field values
+// (ServeExtra's values) holds them when it has the capacity, so the client's
+// header gets slices of it; a head with more fields than that gets a slice of
+// its own, and the room is not kept by the connection either way.
+func TestCommonHeadValuesRoom(t *testing.T) {
+	raw := "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nDate: Tue, 01 Dec 2026 14:57:34 GMT\r\n\r\nok"
+	for _, tc := range []struct {
+		name   string
+		room   int
+		inRoom bool
+	}{{"room for all", 6, true}, {"room for all, exactly", 3, true}, {"too little room", 2, false}, {"no room", 0, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			room := make([]string, tc.room)
+			c := &backendConn{cr: connReader{limit: math.MaxInt64}, method: http.MethodGet, values: room[:0]}
+			c.br = bufio.NewReaderSize(bytes.NewReader([]byte(raw)), 4096)
+			_, _ = c.br.Peek(1)
+			dst := http.Header{}
+			resp, ok := c.readCommonHead(dst)
+			if !ok {
+				t.Fatal("declined")
+			}
+			_ = resp.Body.Close()
+			if c.values != nil {
+				t.Error("the connection kept the request's room")
+			}
+			for _, name := range []string{"Content-Type", "Content-Length", "Date"} {
+				vv := dst[name]
+				if len(vv) != 1 || cap(vv) != 1 {
+					t.Fatalf("%s: %q (cap %d)", name, vv, cap(vv))
+				}
+				in := false
+				for i := range room {
+					in = in || &room[i] == &vv[0]
+				}
+				if in != tc.inRoom {
+					t.Errorf("%s in the room: %v, want %v", name, in, tc.inRoom)
 				}
 			}
 		})

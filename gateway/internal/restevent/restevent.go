@@ -157,12 +157,33 @@ var lowerNames = func() map[string]string {
 }()
 
 // TraceID returns an X-Ray style trace header value made from the request's
-// time and id.
+// time and id. One allocation.
 func TraceID(now time.Time, requestID string) string {
-	var b strings.Builder
-	b.Grow(len("Root=1-") + 8 + 1 + 24)
-	writeRoot(&b, now, requestID)
-	return b.String()
+	var buf [TraceIDMax]byte
+	return string(AppendTraceID(buf[:0], now, requestID))
+}
+
+// TraceIDMax bounds the length of TraceID's value.
+const TraceIDMax = len("Root=1-") + 16 + 1 + 24
+
+// AppendTraceID appends TraceID's value to b.
+func AppendTraceID(b []byte, now time.Time, requestID string) []byte {
+	b = append(b, "Root=1-"...)
+	var num [16]byte
+	hex := strconv.AppendInt(num[:0], now.Unix(), 16)
+	for i := len(hex); i < 8; i++ {
+		b = append(b, '0')
+	}
+	b = append(b, hex...)
+	b = append(b, '-')
+	n := 0
+	for i := 0; i < len(requestID) && n < 24; i++ {
+		if requestID[i] != '-' {
+			b = append(b, requestID[i])
+			n++
+		}
+	}
+	return b
 }
 
 // InvokeTraceID is the trace a function invoked for a request that came
@@ -170,35 +191,15 @@ func TraceID(now time.Time, requestID string) string {
 // X-Amzn-Trace-Id names, with a random Parent, not sampled. One allocation.
 func InvokeTraceID(now time.Time, requestID string) string {
 	const hexDigits = "0123456789abcdef"
-	var b strings.Builder
-	b.Grow(len("Root=1-") + 8 + 1 + 24 + len(";Parent=") + 16 + len(";Sampled=0"))
-	writeRoot(&b, now, requestID)
-	b.WriteString(";Parent=")
+	var buf [TraceIDMax + len(";Parent=") + 16 + len(";Sampled=0")]byte
+	b := AppendTraceID(buf[:0], now, requestID)
+	b = append(b, ";Parent="...)
 	p := rand.Uint64() //nolint:gosec // ids need uniqueness, not secrecy
 	for i := 60; i >= 0; i -= 4 {
-		b.WriteByte(hexDigits[p>>uint(i)&0xf])
+		b = append(b, hexDigits[p>>uint(i)&0xf])
 	}
-	b.WriteString(";Sampled=0")
-	return b.String()
-}
-
-// writeRoot writes the Root of TraceID.
-func writeRoot(b *strings.Builder, now time.Time, requestID string) {
-	b.WriteString("Root=1-")
-	var num [16]byte
-	hex := strconv.AppendInt(num[:0], now.Unix(), 16)
-	for i := len(hex); i < 8; i++ {
-		b.WriteByte('0')
-	}
-	b.Write(hex)
-	b.WriteByte('-')
-	n := 0
-	for i := 0; i < len(requestID) && n < 24; i++ {
-		if requestID[i] != '-' {
-			b.WriteByte(requestID[i])
-			n++
-		}
-	}
+	b = append(b, ";Sampled=0"...)
+	return string(b)
 }
 
 // peerIP is the address of r's peer.
