@@ -479,8 +479,11 @@ type stagePatch struct {
 	Variables    map[string]*string `json:"variables"`
 }
 
+// toPatch is p as a patch of the stage. A deploymentId is refused for a
+// stage that deploys automatically (as apigatewayv2's update-stage refuses
+// it): such a stage serves the API as it is.
 func (p stagePatch) toPatch() apis.StagePatch {
-	out := apis.StagePatch{Description: p.Description, DeploymentID: p.DeploymentID}
+	out := apis.StagePatch{Description: p.Description, DeploymentID: p.DeploymentID, DeploymentFollowsAutoDeploy: true}
 	for k, v := range p.Variables {
 		if v == nil {
 			out.UnsetVariables = append(out.UnsetVariables, k)
