@@ -174,7 +174,7 @@ func TestFnUpdateShowsZippingProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 3 { // several files: the count goes across them
-		data := make([]byte, progressMin/2)
+		data := make([]byte, progressMin/3) // with the bootstrap, past progressMin
 		if _, err := rand.Read(data); err != nil {
 			t.Fatal(err)
 		}
