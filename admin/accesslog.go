@@ -18,8 +18,8 @@ import (
 // The format may be one of the presets by name (clf, json, xml, csv).
 func (s *Server) registerAccessLogRoutes() {
 	p := "/portico/v1/apis/{api}/stages/{stage}/access-log"
-	s.Handle("PUT "+p, s.putAccessLog)
-	s.Handle("DELETE "+p, s.deleteAccessLog)
+	s.handleAPIs("PUT "+p, s.putAccessLog)
+	s.handleAPIs("DELETE "+p, s.deleteAccessLog)
 }
 
 func (s *Server) putAccessLog(w http.ResponseWriter, r *http.Request) error {

@@ -82,6 +82,9 @@ type Server struct {
 	// apigwPatterns are the patterns registered with HandleAPIGateway (set
 	// while routes are registered, read-only after).
 	apigwPatterns map[string]bool
+	// apisPatterns are the patterns registered with handleAPIs, Portico's own
+	// admin API for APIs (set while routes are registered, read-only after).
+	apisPatterns map[string]bool
 	// console serves the web console (console.go); nil: none.
 	console http.Handler
 	// now is the clock console sessions expire by, and signatures and failed
@@ -199,6 +202,8 @@ func (s *Server) presignedCode(w http.ResponseWriter, r *http.Request) bool {
 // shape of the route it asked for.
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
+	case s.isAPIsRoute(r):
+		s.writeAPIsError(w, r, err)
 	case s.isAPIGatewayRoute(r):
 		s.writeAPIGatewayError(w, r, err)
 	case s.isIAMRoute(r):

@@ -82,10 +82,49 @@ func (s *Server) isAPIGatewayRoute(r *http.Request) bool {
 	return s.apigwPatterns[pattern]
 }
 
+// handleAPIs registers h for a route of Portico's own admin API for APIs
+// (/portico/v1/apis and what hangs off it: routes, integrations,
+// deployments, stages, access logs). Its errors answer in API Gateway's
+// shape, as the apigateway routes that manage the same resources do
+// (writeAPIsError); unlike theirs, a signature may name any service, as on
+// Portico's other own routes (signingService).
+func (s *Server) handleAPIs(pattern string, h HandlerFunc) {
+	if s.apisPatterns == nil {
+		s.apisPatterns = map[string]bool{}
+	}
+	s.apisPatterns[pattern] = true
+	s.patterns = append(s.patterns, pattern)
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeAPIsError(w, r, err)
+		}
+	})
+}
+
+// isAPIsRoute reports whether r is for a route registered with handleAPIs.
+func (s *Server) isAPIsRoute(r *http.Request) bool {
+	_, pattern := s.mux.Handler(r)
+	return s.apisPatterns[pattern]
+}
+
+// writeAPIsError is writeAPIGatewayError for Portico's own admin API for
+// APIs, but for a body over its limit, which stays 413 (as it was before
+// these routes took API Gateway's shape, and as the CLI expects), where API
+// Gateway's routes answer 400.
+func (s *Server) writeAPIsError(w http.ResponseWriter, r *http.Request, err error) {
+	s.writeGatewayShaped(w, r, err, true)
+}
+
 // writeAPIGatewayError maps an error to API Gateway's status, error type and
 // body. Server-side failures answer a generic message; their detail goes to the
 // log with the request id.
 func (s *Server) writeAPIGatewayError(w http.ResponseWriter, r *http.Request, err error) {
+	s.writeGatewayShaped(w, r, err, false)
+}
+
+// writeGatewayShaped writes err in API Gateway's shape; tooLarge413 keeps a
+// body over its limit at 413 RequestTooLargeException.
+func (s *Server) writeGatewayShaped(w http.ResponseWriter, r *http.Request, err error, tooLarge413 bool) {
 	err = bodyTimedOut(w, cutOffBy(r, err))
 	if clientGone(r, err) {
 		s.log.Debug("admin request: client gone before its answer", "requestId", w.Header().Get("X-Amzn-RequestId"),
@@ -93,6 +132,9 @@ func (s *Server) writeAPIGatewayError(w http.ResponseWriter, r *http.Request, er
 		return
 	}
 	status, typ := errorStatus(err, apigwSurface)
+	if tooLarge413 && errors.Is(err, errdefs.ErrTooLarge) {
+		status, typ = http.StatusRequestEntityTooLarge, "RequestTooLargeException"
+	}
 	msg := clientMessage(err)
 	var k *errdefs.Kinded
 	if errors.As(err, &k) {

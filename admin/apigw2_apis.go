@@ -458,7 +458,8 @@ func (s *Server) v2UpdateAPI(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) v2DeleteAPI(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.v2LoadAPI(r); err != nil {
+	if _, err := s.v2LoadAPI(r); err != nil && !apis.IsDamagedAPI(err, r.PathValue("api")) {
+		// A damaged record (its protocol unread) is deleted as it is.
 		return err
 	}
 	return noContent(w, s.gw.APIs.Delete(r.Context(), r.PathValue("api")))

@@ -289,7 +289,8 @@ func (s *Server) apigwGetRestAPIs(w http.ResponseWriter, r *http.Request) error 
 
 func (s *Server) apigwDeleteRestAPI(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("api")
-	if _, err := s.restAPI(r.Context(), id); err != nil {
+	if _, err := s.restAPI(r.Context(), id); err != nil && !apis.IsDamagedAPI(err, id) {
+		// A damaged record (its protocol unread) is deleted as it is.
 		return err
 	}
 	if err := s.gw.APIs.Delete(r.Context(), id); err != nil {

@@ -37,39 +37,39 @@ func (s *Server) registerGatewayRoutes() {
 		return
 	}
 	const p = "/portico/v1/apis"
-	s.Handle("GET "+p, s.listAPIs)
-	s.Handle("POST "+p, s.createAPI)
-	s.Handle("POST "+p+"/import", s.importAPI)
-	s.Handle("GET "+p+"/{api}", s.getAPI)
-	s.Handle("PATCH "+p+"/{api}", s.patchAPI)
-	s.Handle("PUT "+p+"/{api}", s.putAPI)
-	s.Handle("DELETE "+p+"/{api}", s.deleteAPI)
-	s.Handle("PUT "+p+"/{api}/import", s.reimportAPI)
-	s.Handle("GET "+p+"/{api}/export", s.exportAPI)
-	s.Handle("POST "+p+"/{api}/cors", s.enableCORS)
+	s.handleAPIs("GET "+p, s.listAPIs)
+	s.handleAPIs("POST "+p, s.createAPI)
+	s.handleAPIs("POST "+p+"/import", s.importAPI)
+	s.handleAPIs("GET "+p+"/{api}", s.getAPI)
+	s.handleAPIs("PATCH "+p+"/{api}", s.patchAPI)
+	s.handleAPIs("PUT "+p+"/{api}", s.putAPI)
+	s.handleAPIs("DELETE "+p+"/{api}", s.deleteAPI)
+	s.handleAPIs("PUT "+p+"/{api}/import", s.reimportAPI)
+	s.handleAPIs("GET "+p+"/{api}/export", s.exportAPI)
+	s.handleAPIs("POST "+p+"/{api}/cors", s.enableCORS)
 
-	s.Handle("GET "+p+"/{api}/routes", s.listRoutes)
-	s.Handle("POST "+p+"/{api}/routes", s.createRoute)
-	s.Handle("GET "+p+"/{api}/routes/{route}", s.getRoute)
-	s.Handle("PUT "+p+"/{api}/routes/{route}", s.putRoute)
-	s.Handle("DELETE "+p+"/{api}/routes/{route}", s.deleteRoute)
-	s.Handle("GET "+p+"/{api}/routes/{route}/integration", s.getIntegration)
-	s.Handle("PUT "+p+"/{api}/routes/{route}/integration", s.putIntegration)
-	s.Handle("DELETE "+p+"/{api}/routes/{route}/integration", s.deleteIntegration)
+	s.handleAPIs("GET "+p+"/{api}/routes", s.listRoutes)
+	s.handleAPIs("POST "+p+"/{api}/routes", s.createRoute)
+	s.handleAPIs("GET "+p+"/{api}/routes/{route}", s.getRoute)
+	s.handleAPIs("PUT "+p+"/{api}/routes/{route}", s.putRoute)
+	s.handleAPIs("DELETE "+p+"/{api}/routes/{route}", s.deleteRoute)
+	s.handleAPIs("GET "+p+"/{api}/routes/{route}/integration", s.getIntegration)
+	s.handleAPIs("PUT "+p+"/{api}/routes/{route}/integration", s.putIntegration)
+	s.handleAPIs("DELETE "+p+"/{api}/routes/{route}/integration", s.deleteIntegration)
 
-	s.Handle("GET "+p+"/{api}/deployments", s.listDeployments)
-	s.Handle("POST "+p+"/{api}/deployments", s.createDeployment)
-	s.Handle("GET "+p+"/{api}/deployments/{deployment}", s.getDeployment)
-	s.Handle("DELETE "+p+"/{api}/deployments/{deployment}", s.deleteDeployment)
+	s.handleAPIs("GET "+p+"/{api}/deployments", s.listDeployments)
+	s.handleAPIs("POST "+p+"/{api}/deployments", s.createDeployment)
+	s.handleAPIs("GET "+p+"/{api}/deployments/{deployment}", s.getDeployment)
+	s.handleAPIs("DELETE "+p+"/{api}/deployments/{deployment}", s.deleteDeployment)
 
-	s.Handle("GET "+p+"/{api}/stages", s.listStages)
-	s.Handle("POST "+p+"/{api}/stages", s.createStage)
-	s.Handle("GET "+p+"/{api}/stages/{stage}", s.getStage)
-	s.Handle("PATCH "+p+"/{api}/stages/{stage}", s.patchStage)
-	s.Handle("DELETE "+p+"/{api}/stages/{stage}", s.deleteStage)
-	s.Handle("PATCH "+p+"/{api}/stages/{stage}/variables", s.patchVariables)
-	s.Handle("GET "+p+"/{api}/stages/{stage}/history", s.stageHistory)
-	s.Handle("POST "+p+"/{api}/stages/{stage}/rollback", s.rollbackStage)
+	s.handleAPIs("GET "+p+"/{api}/stages", s.listStages)
+	s.handleAPIs("POST "+p+"/{api}/stages", s.createStage)
+	s.handleAPIs("GET "+p+"/{api}/stages/{stage}", s.getStage)
+	s.handleAPIs("PATCH "+p+"/{api}/stages/{stage}", s.patchStage)
+	s.handleAPIs("DELETE "+p+"/{api}/stages/{stage}", s.deleteStage)
+	s.handleAPIs("PATCH "+p+"/{api}/stages/{stage}/variables", s.patchVariables)
+	s.handleAPIs("GET "+p+"/{api}/stages/{stage}/history", s.stageHistory)
+	s.handleAPIs("POST "+p+"/{api}/stages/{stage}/rollback", s.rollbackStage)
 }
 
 type listResponse[T any] struct {
@@ -479,8 +479,11 @@ type stagePatch struct {
 	Variables    map[string]*string `json:"variables"`
 }
 
+// toPatch is p as a patch of the stage. A deploymentId is refused for a
+// stage that deploys automatically (as apigatewayv2's update-stage refuses
+// it): such a stage serves the API as it is.
 func (p stagePatch) toPatch() apis.StagePatch {
-	out := apis.StagePatch{Description: p.Description, DeploymentID: p.DeploymentID}
+	out := apis.StagePatch{Description: p.Description, DeploymentID: p.DeploymentID, DeploymentFollowsAutoDeploy: true}
 	for k, v := range p.Variables {
 		if v == nil {
 			out.UnsetVariables = append(out.UnsetVariables, k)

@@ -91,3 +91,110 @@ func TestDamagedRecordIsNamed(t *testing.T) {
 		t.Errorf("the log does not name the record %s:\n%s", record, out)
 	}
 }
+
+// TestDamagedAPIRecordCanBeDeleted: an API whose stored record is damaged
+// (it does not decode) is deleted by DELETE on each admin surface that
+// deletes APIs, with its deployments and stages, as a sound API is; it was
+// answered 500 "restore portico.db from a backup", so that the one damaged
+// record made every listing fail until a restore.
+func TestDamagedAPIRecordCanBeDeleted(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := apis.NewService(st, nil)
+	s, err := New(Params{Config: Config{Listen: "127.0.0.1:0"}, Log: slog.New(slog.DiscardHandler), Gateway: GatewayDeps{APIs: svc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	// One damaged API for each surface, and one sound.
+	surfaces := []struct{ protocol, name, del string }{
+		{"REST", "damaged-record-api-one", "/portico/v1/apis/"},
+		{"REST", "damaged-record-api-two", "/restapis/"},
+		{"HTTP", "damaged-record-api-six", "/v2/apis/"},
+	}
+	ids := make([]string, len(surfaces))
+	for i, sf := range surfaces {
+		var a struct {
+			ID string `json:"id"`
+		}
+		if c := call(t, srv, "POST", "/portico/v1/apis", `{"name":"`+sf.name+`","protocol":"`+sf.protocol+`","routes":[{"method":"GET","path":"/a","integration":{"type":"MOCK"}}]}`, &a); c != 201 {
+			t.Fatalf("create: %d", c)
+		}
+		if c := call(t, srv, "POST", "/portico/v1/apis/"+a.ID+"/deployments", `{"stageName":"dev"}`, nil); c != 201 {
+			t.Fatalf("deploy: %d", c)
+		}
+		ids[i] = a.ID
+	}
+	if c := call(t, srv, "POST", "/portico/v1/apis", `{"name":"sound","protocol":"REST"}`, nil); c != 201 {
+		t.Fatalf("create: %d", c)
+	}
+	srv.Close()
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, store.FileName)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sf := range surfaces {
+		n := 0
+		for i := bytes.Index(raw, []byte(sf.name)); i >= 0; i = bytes.Index(raw, []byte(sf.name)) {
+			copy(raw[i+2:i+19], make([]byte, 17))
+			n++
+		}
+		if n == 0 {
+			t.Fatalf("the name %s is not in the file", sf.name)
+		}
+	}
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	st, err = store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	svc = apis.NewService(st, nil)
+	s, err = New(Params{Config: Config{Listen: "127.0.0.1:0"}, Log: slog.New(slog.DiscardHandler), Gateway: GatewayDeps{APIs: svc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv = httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	if c := call(t, srv, "GET", "/portico/v1/apis", "", nil); c != http.StatusInternalServerError {
+		t.Fatalf("list with damaged records: %d, want 500", c)
+	}
+	for i, sf := range surfaces {
+		if c := call(t, srv, "DELETE", sf.del+ids[i], "", nil); c >= 300 {
+			t.Errorf("DELETE %s%s (damaged): %d, want it deleted", sf.del, ids[i], c)
+		}
+		if c := call(t, srv, "DELETE", sf.del+ids[i], "", nil); c != http.StatusNotFound {
+			t.Errorf("DELETE %s%s again: %d, want 404", sf.del, ids[i], c)
+		}
+	}
+	var list listResponse[apiSummary]
+	if c := call(t, srv, "GET", "/portico/v1/apis", "", &list); c != 200 || len(list.Items) != 1 || list.Items[0].Name != "sound" {
+		t.Errorf("list after the deletes: %d %+v, want the sound API alone", c, list)
+	}
+	err = st.View(t.Context(), func(tx *store.Tx) error {
+		for _, id := range ids {
+			for _, b := range []string{"gw_apis", "gw_deployments", "gw_stages"} {
+				if err := tx.ForEach(b, id, func(key string, _ []byte) error {
+					t.Errorf("%s/%s is left behind", b, key)
+					return nil
+				}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -84,22 +84,23 @@ type mutualTLSInput struct {
 	TruststoreVersion string `json:"truststoreVersion,omitempty"`
 }
 
-// certificateFromARN reads a certificate named by a certificate ARN. Portico has
-// no certificate manager: "file://CERT.pem?key=KEY.pem" names PEM files on the
-// server (copied into the store at creation, then watched and reloaded when they
-// change), and "" or
-// "arn:portico:acm:local:certificate/dev" the development CA.
-func certificateFromARN(arn string) (certPEM, keyPEM []byte, err error) {
+// certificateFromARN reads a certificate named by a certificate ARN, the
+// request's field: Portico has no certificate manager, so
+// "file:///abs/cert.pem?key=/abs/key.pem" (a file URI, RFC 8089:
+// edge.ParseCertificateFileARN) names PEM files on the server (copied into
+// the store at creation, then watched and reloaded when they change), and ""
+// or "arn:portico:acm:local:certificate/dev" the development CA.
+func certificateFromARN(field, arn string) (certPEM, keyPEM []byte, err error) {
 	if arn == "" || arn == devCertificateARN {
 		return nil, nil, nil
 	}
-	certPath, keyPath, ok := edge.CertificateFiles(arn)
-	if !ok && !strings.HasPrefix(arn, "file://") {
+	if !strings.HasPrefix(strings.ToLower(arn), "file:") {
 		return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException",
-			fmt.Sprintf("certificate ARN %q: Portico reads certificates from files: give file://CERT.pem?key=KEY.pem, %s for the development CA, or certificateBody and certificatePrivateKey", arn, devCertificateARN))
+			fmt.Sprintf("%s %q: Portico reads certificates from files: give file:///abs/cert.pem?key=/abs/key.pem, %s for the development CA, or certificateBody and certificatePrivateKey", field, arn, devCertificateARN))
 	}
-	if !ok {
-		return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("certificate ARN %q: give file://CERT.pem?key=KEY.pem", arn))
+	certPath, keyPath, err := edge.ParseCertificateFileARN(arn)
+	if err != nil {
+		return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("%s %q: %v", field, arn, err))
 	}
 	if certPEM, err = edge.ReadPEMFile(certPath); err != nil {
 		return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("certificate file: %v", err))
@@ -113,7 +114,7 @@ func certificateFromARN(arn string) (certPEM, keyPEM []byte, err error) {
 // devCertificateARN names a certificate signed by the development CA.
 const devCertificateARN = "arn:portico:acm:local:certificate/dev"
 
-// truststoreFromURI reads a mutual TLS truststore: "file:///path.pem" or a path.
+// truststoreFromURI reads a mutual TLS truststore: "file:///path.pem".
 // A mutualTlsAuthentication without a truststoreUri is refused rather than
 // read as "no mutual TLS", and so is a truststoreVersion: files have no
 // versions to pick from.
@@ -140,18 +141,18 @@ func truststoreFromURI(in *mutualTLSInput) ([]byte, string, error) {
 
 // truststorePath is the file a truststoreUri names: a file URI (RFC 8089) of
 // the server's own files, file:///abs/bundle.pem or
-// file://localhost/abs/bundle.pem, its percent-escapes decoded (or a bare
-// path). A file URI naming another host, a relative one, or one with a query
-// or fragment is refused rather than read as some other file.
+// file://localhost/abs/bundle.pem, its percent-escapes decoded. A bare path
+// (no scheme), a file URI naming another host, a relative one, or one with a
+// query or fragment is refused rather than read as some other file.
 func truststorePath(uri string) (string, error) {
 	bad := func(format string, args ...any) (string, error) {
-		return "", errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("truststore %q: ", uri)+fmt.Sprintf(format, args...))
+		return "", errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("truststoreUri %q: ", uri)+fmt.Sprintf(format, args...))
 	}
 	if !strings.HasPrefix(strings.ToLower(uri), "file:") {
 		if strings.Contains(uri, "://") {
 			return bad("Portico reads truststores from files on the server only (file:///path/bundle.pem), not from other URIs")
 		}
-		return uri, nil
+		return bad("give a file URI with the file's absolute path, file:///path/bundle.pem (API Gateway's truststores are s3:// URIs; Portico reads its own files), not a bare path")
 	}
 	u, err := url.Parse(uri)
 	if err != nil {
@@ -239,11 +240,11 @@ func (h *domainRoutes) createV1(w http.ResponseWriter, r *http.Request) error {
 		return errdefs.New(errdefs.ErrInvalid, "BadRequestException",
 			"certificateChain goes with certificateBody and certificatePrivateKey; a file:// certificate ARN carries its chain in its certificate file, after the leaf")
 	default:
-		arn := in.RegionalCertificateArn
+		arn, field := in.RegionalCertificateArn, "regionalCertificateArn"
 		if arn == "" {
-			arn = in.CertificateArn
+			arn, field = in.CertificateArn, "certificateArn"
 		}
-		c, k, err := certificateFromARN(arn)
+		c, k, err := certificateFromARN(field, arn)
 		if err != nil {
 			return err
 		}
@@ -440,7 +441,7 @@ func (h *domainRoutes) createV2(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 		}
-		cert, key, err := certificateFromARN(c.CertificateArn)
+		cert, key, err := certificateFromARN("certificateArn", c.CertificateArn)
 		if err != nil {
 			return err
 		}
@@ -589,9 +590,10 @@ func (c *domainChange) apply(d *edge.Domain) error {
 	return nil
 }
 
-// setCertificate reads the certificate an ARN names into c.
-func (c *domainChange) setCertificate(arn string) error {
-	cert, key, err := certificateFromARN(arn)
+// setCertificate reads the certificate an ARN, the request's field, names
+// into c.
+func (c *domainChange) setCertificate(field, arn string) error {
+	cert, key, err := certificateFromARN(field, arn)
 	if err != nil {
 		return err
 	}
@@ -658,7 +660,7 @@ func (h *domainRoutes) updateV1(w http.ResponseWriter, r *http.Request) error {
 		}
 		switch op.Path {
 		case "/certificateArn", "/regionalCertificateArn":
-			return c.setCertificate(v)
+			return c.setCertificate(strings.TrimPrefix(op.Path, "/"), v)
 		case "/certificateName", "/regionalCertificateName":
 			return nil
 		case "/securityPolicy":
@@ -755,7 +757,7 @@ func (h *domainRoutes) updateV2(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		if dc.CertificateArn != "" {
-			if err := c.setCertificate(dc.CertificateArn); err != nil {
+			if err := c.setCertificate("certificateArn", dc.CertificateArn); err != nil {
 				return err
 			}
 		}

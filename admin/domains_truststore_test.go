@@ -239,3 +239,75 @@ func TestTruststoreFileURIs(t *testing.T) {
 		badRequest(t, uri, err, says)
 	}
 }
+
+// TestCertificateFileARNs: a file:// certificate ARN is read as a file URI
+// (RFC 8089), file:///abs/cert.pem?key=/abs/key.pem: file://localhost names
+// the same files, percent-escapes are decoded (in the key's path too), and
+// a relative one or one naming another host is refused, saying which field
+// is wrong. It was split on the raw string: file://localhost/... read the
+// file "localhost/...", an escape was read as it is, and file://c.pem read
+// a file relative to the server's directory.
+func TestCertificateFileARNs(t *testing.T) {
+	e := startTLSDomains(t)
+	ctx := context.Background()
+	const name = "files.example.test"
+	chain, key, err := e.ca.Issue([]string{name}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPath, keyPath := e.write(t, "the cert.pem", chain), e.write(t, "the key%.pem", key)
+	esc := func(p string) string { return strings.NewReplacer("%", "%25", " ", "%20").Replace(p) }
+	for i, arn := range []string{
+		"file://" + esc(certPath) + "?key=" + esc(keyPath),
+		"file://localhost" + esc(certPath) + "?key=" + esc(keyPath),
+		"file://LocalHost" + esc(certPath) + "?key=" + esc(keyPath),
+	} {
+		if _, err := e.v2.CreateDomainName(ctx, &apigatewayv2.CreateDomainNameInput{DomainName: aws.String(name),
+			DomainNameConfigurations: []v2types.DomainNameConfiguration{{CertificateArn: aws.String(arn)}}}); err != nil {
+			t.Errorf("%d: %s: %v", i, arn, err)
+			continue
+		}
+		if leaf, err := e.handshake(t, name); err != nil || leaf.Subject.CommonName != name && (len(leaf.DNSNames) == 0 || leaf.DNSNames[0] != name) {
+			t.Errorf("%d: %s: served %v %v, want the certificate of the files", i, arn, leaf, err)
+		}
+		if _, err := e.v2.DeleteDomainName(ctx, &apigatewayv2.DeleteDomainNameInput{DomainName: aws.String(name)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for arn, says := range map[string]string{
+		"file://the%20cert.pem?key=" + esc(keyPath):                   "the URI names the host \"the%20cert.pem\"",
+		"file://example.com" + esc(certPath) + "?key=" + esc(keyPath): "host",
+		"file://" + esc(certPath) + "?key=the%20key.pem":              "absolute",
+		"file://" + esc(certPath) + "?key=" + esc(keyPath) + "%zz":    "escape",
+		"file://" + esc(certPath) + "?key=" + esc(keyPath) + "#x":     "fragment",
+		"file://" + esc(certPath):                                     "key=",
+	} {
+		_, err := e.v2.CreateDomainName(ctx, &apigatewayv2.CreateDomainNameInput{DomainName: aws.String(name),
+			DomainNameConfigurations: []v2types.DomainNameConfiguration{{CertificateArn: aws.String(arn)}}})
+		badRequest(t, arn, err, says)
+		badRequest(t, arn, err, "certificateArn")
+		_, err = e.v1.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String(name), RegionalCertificateArn: aws.String(arn)})
+		badRequest(t, "v1 "+arn, err, "regionalCertificateArn")
+		badRequest(t, "v1 "+arn, err, says)
+	}
+	_, err = e.v1.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String(name), RegionalCertificateArn: aws.String("file://c.pem?key=k.pem")})
+	badRequest(t, "v1 relative", err, "regionalCertificateArn")
+}
+
+// TestTruststoreURIWithoutScheme: a truststoreUri that is a bare path (even
+// a relative one) is refused, saying to give a file URI; it was read as a
+// path, relative to the server's directory.
+func TestTruststoreURIWithoutScheme(t *testing.T) {
+	e := startTLSDomains(t)
+	ctx := context.Background()
+	clients, _ := edge.NewDevCA(time.Now())
+	ts := e.write(t, "ts.pem", clients.CertPEM)
+	for _, uri := range []string{ts, "ts.pem", "./ts.pem"} {
+		_, err := e.v1.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String("bare.example.test"),
+			MutualTlsAuthentication: &v1types.MutualTlsAuthenticationInput{TruststoreUri: aws.String(uri)}})
+		badRequest(t, "v1 "+uri, err, "file:///")
+		_, err = e.v2.CreateDomainName(ctx, &apigatewayv2.CreateDomainNameInput{DomainName: aws.String("bare.example.test"),
+			MutualTlsAuthentication: &v2types.MutualTlsAuthenticationInput{TruststoreUri: aws.String(uri)}})
+		badRequest(t, "v2 "+uri, err, "truststoreUri")
+	}
+}

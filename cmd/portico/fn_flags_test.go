@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -148,5 +151,52 @@ func TestFnCreateShowsUploadProgress(t *testing.T) {
 			t.Errorf("a small package's create wrote to stderr: %q", errOut.String())
 			break
 		}
+	}
+}
+
+// TestFnUpdateShowsZippingProgress: `fn update --dir` (and create) of a
+// large directory says, on stderr, how much of it has been zipped while it
+// is zipped ("zipping DIR: READ / TOTAL (P%)", a line per quarter off a
+// terminal), as the upload that follows does; it said nothing until the zip
+// was done.
+func TestFnUpdateShowsZippingProgress(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	if err := runRoot(io.Discard, io.Discard, "--endpoint", env.AdminURL, "fn", "create", "zipped", "--dir", apptest.Sample(t, "hello")); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	boot, err := os.ReadFile(filepath.Join(apptest.Sample(t, "hello"), "bootstrap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), boot, 0o755); err != nil { //nolint:gosec // an executable
+		t.Fatal(err)
+	}
+	for i := range 3 { // several files: the count goes across them
+		data := make([]byte, progressMin/3) // with the bootstrap, past progressMin
+		if _, err := rand.Read(data); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("data%d.bin", i)), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var errOut bytes.Buffer
+	if err := runRoot(io.Discard, &errOut, "--endpoint", env.AdminURL, "fn", "update", "zipped", "--dir", dir); err != nil {
+		t.Fatalf("fn update: %v\n%s", err, errOut.String())
+	}
+	var pcts []string
+	line := regexp.MustCompile(`^zipping ` + regexp.QuoteMeta(dir) + `: [0-9.]+ MB / [0-9.]+ MB \(([0-9]+)%\)$`)
+	for _, l := range strings.Split(errOut.String(), "\n") {
+		if m := line.FindStringSubmatch(l); m != nil {
+			pcts = append(pcts, m[1])
+		}
+	}
+	if len(pcts) < 2 || pcts[len(pcts)-1] != "100" {
+		t.Errorf("stderr shows the zipping at %v percent, want its progress up to 100:\n%s", pcts, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "zipped "+dir+": ") {
+		t.Errorf("stderr does not say how large the zip came out:\n%s", errOut.String())
 	}
 }

@@ -37,19 +37,20 @@ func (g *globalFlags) uploadClient(cmd *cobra.Command) (*client.Client, error) {
 		return nil, err
 	}
 	w := cmd.ErrOrStderr()
-	p := &uploadProgress{w: w, tty: terminal(w)}
+	p := &uploadProgress{w: w, tty: terminal(w), label: "uploading"}
 	c.Progress = p.report
 	// The server unpacks and stores the code before it answers.
 	c.Wait = client.UploadWait
 	return c, nil
 }
 
-// uploadProgress writes "uploading SENT / TOTAL (P%)": on a terminal a line
-// rewritten at every percent, elsewhere a line at every quarter. Safe for
-// concurrent use.
+// uploadProgress writes "LABEL SENT / TOTAL (P%)" (LABEL "uploading", or
+// "zipping DIR:"): on a terminal a line rewritten at every percent, elsewhere
+// a line at every quarter. Safe for concurrent use.
 type uploadProgress struct {
-	w   io.Writer
-	tty bool
+	w     io.Writer
+	tty   bool
+	label string
 
 	mu    sync.Mutex
 	total int64
@@ -74,7 +75,7 @@ func (p *uploadProgress) report(sent, total int64) {
 		return
 	}
 	p.step = step
-	line := fmt.Sprintf("uploading %s / %s (%d%%)", mb(sent), mb(total), pct)
+	line := fmt.Sprintf("%s %s / %s (%d%%)", p.label, mb(sent), mb(total), pct)
 	switch {
 	case p.tty && sent < total:
 		fmt.Fprintf(p.w, "\r%s", line)
@@ -88,15 +89,18 @@ func (p *uploadProgress) report(sent, total int64) {
 // mb formats a size in MB, one decimal.
 func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20)) }
 
-// zipping says that dir is being zipped (on a terminal), then how large the
-// package came out (on a terminal, or when it is large enough for its upload
-// to show progress).
-func zipping(w io.Writer, dir string, zip func() ([]byte, error)) ([]byte, error) {
+// zipping zips dir with zip, saying so on w: on a terminal that it
+// starts; for a directory large enough (as an upload is, progressMin, or
+// progressTTYMin on a terminal) how much of it has been read, "zipping DIR:
+// READ / TOTAL (P%)"; then how large the package came out (on a terminal, or
+// when it is large enough for its upload to show progress).
+func zipping(w io.Writer, dir string, zip func(progress func(done, total int64)) ([]byte, error)) ([]byte, error) {
 	tty := terminal(w)
 	if tty {
 		fmt.Fprintf(w, "zipping %s...\n", dir)
 	}
-	b, err := zip()
+	p := &uploadProgress{w: w, tty: tty, label: "zipping " + dir + ":"}
+	b, err := zip(p.report)
 	if err == nil && (tty || len(b) >= progressMin) {
 		fmt.Fprintf(w, "zipped %s: %s\n", dir, mb(int64(len(b))))
 	}

@@ -191,7 +191,14 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	err := s.st.Update(ctx, func(tx *store.Tx) error {
 		var a API
 		if err := s.getAPI(tx, id, &a); err != nil {
-			return err
+			if !IsDamagedAPI(err, id) {
+				return err
+			}
+			// Its record does not decode: it is deleted as it is, with
+			// what hangs off it, so that one damaged record can be got
+			// rid of without a restore. The guards see its id alone.
+			s.log.Warn("deleting an API whose stored record is damaged, without reading it", "api", id, "err", err)
+			a = API{ID: id}
 		}
 		for _, g := range guards {
 			if err := g(tx, &a); err != nil {
@@ -210,6 +217,14 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 		s.notify(id)
 	}
 	return err
+}
+
+// IsDamagedAPI reports whether err is the read of API id's own stored record
+// that does not decode (a *store.RecordError naming it): Delete removes such
+// an API, and the admin API lets its DELETE routes through to it.
+func IsDamagedAPI(err error, id string) bool {
+	var d *store.RecordError
+	return errors.As(err, &d) && d.Bucket == bucketAPIs && d.Key == id
 }
 
 // Modify applies fn to API id and stores the result if it validates, all in one

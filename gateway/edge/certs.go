@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -753,12 +754,71 @@ func absPath(p string) string {
 }
 
 // certificateFileARN is the prefix of a certificate ARN naming PEM files on the
-// server: "file://CERT.pem?key=KEY.pem".
+// server: "file:///abs/cert.pem?key=/abs/key.pem".
 const certificateFileARN = "file://"
 
-// CertificateFiles returns the certificate and key files a certificate ARN of
-// the form file://CERT.pem?key=KEY.pem names; ok is false for any other ARN.
+// certificateARNForm is how a certificate ARN from files is written, for
+// error messages.
+const certificateARNForm = "file:///abs/cert.pem?key=/abs/key.pem"
+
+// ParseCertificateFileARN returns the certificate and key files a certificate
+// ARN from files names. The ARN is a file URI (RFC 8089) of the server's own
+// files, file:///abs/cert.pem or file://localhost/abs/cert.pem, with the key
+// file's absolute path in its query, key=/abs/key.pem; percent-escapes are
+// decoded in both (a % in a file's name is written %25, a space %20, a # %23).
+// A relative path, a URI naming another host, a fragment or a query other
+// than key= is an error saying what to give instead.
+func ParseCertificateFileARN(arn string) (certFile, keyFile string, err error) {
+	if !strings.HasPrefix(strings.ToLower(arn), "file:") {
+		return "", "", fmt.Errorf("not a file URI: give %s", certificateARNForm)
+	}
+	if auth, ok := strings.CutPrefix(arn[len("file:"):], "//"); ok {
+		// The authority, checked before the parse: file://cert.pem?... is
+		// the host "cert.pem", not a relative path.
+		if i := strings.IndexAny(auth, "/?#"); i >= 0 {
+			auth = auth[:i]
+		}
+		if auth != "" && !strings.EqualFold(auth, "localhost") {
+			return "", "", fmt.Errorf("the URI names the host %q: Portico reads certificates from its own files by absolute path, %s (or file://localhost/abs/cert.pem?key=...), not a relative one", auth, certificateARNForm)
+		}
+	}
+	u, err := url.Parse(arn)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return "", "", fmt.Errorf("%w: give %s, with %% written %%25", err, certificateARNForm)
+	}
+	switch {
+	case u.Opaque != "" || !filepath.IsAbs(u.Path):
+		return "", "", fmt.Errorf("give the certificate file's absolute path: %s", certificateARNForm)
+	case u.Fragment != "" || strings.HasSuffix(arn, "#"):
+		return "", "", fmt.Errorf("a file URI with a fragment: give %s (a # in a file's name written %%23)", certificateARNForm)
+	}
+	key, ok := strings.CutPrefix(u.RawQuery, "key=")
+	if !ok || key == "" || strings.Contains(key, "&") {
+		return "", "", fmt.Errorf("name the key file in the query, key= and nothing else: %s (a & in a file's name written %%26)", certificateARNForm)
+	}
+	if keyFile, err = url.PathUnescape(key); err != nil {
+		return "", "", fmt.Errorf("the key file's path: %w: give %s, with %% written %%25", err, certificateARNForm)
+	}
+	if !filepath.IsAbs(keyFile) {
+		return "", "", fmt.Errorf("give the key file's absolute path, not %q: %s", keyFile, certificateARNForm)
+	}
+	return u.Path, keyFile, nil
+}
+
+// CertificateFiles returns the certificate and key files a certificate ARN
+// from files names (ParseCertificateFileARN); ok is false for any other ARN.
+// An ARN stored by an older build that does not parse so (it was split on
+// the raw string: file://CERT.pem?key=KEY.pem, escapes read as they are, a
+// relative path taken) is still read that way, so that its domain keeps
+// being served; the admin API takes only ARNs that parse.
 func CertificateFiles(arn string) (certFile, keyFile string, ok bool) {
+	if c, k, err := ParseCertificateFileARN(arn); err == nil {
+		return c, k, true
+	}
 	rest, ok := strings.CutPrefix(arn, certificateFileARN)
 	if !ok {
 		return "", "", false

@@ -206,7 +206,7 @@ func (e *Edge) Certificates() *CertReloader { return e.cert }
 
 // Watch starts reloading certificates when their files change: the default
 // certificate's and those of custom domains created from files
-// (file://CERT.pem?key=KEY.pem), including domains created later.
+// (file:///abs/cert.pem?key=/abs/key.pem), including domains created later.
 func (e *Edge) Watch() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -166,8 +166,8 @@ func (cs *Counts) counter(planID, keyID string) *counter {
 	return v.(*counter)
 }
 
-// load reads the stored count once; c.mu is held.
-func (c *counter) load() error {
+// load reads the stored count once, under q (nil: no quota); c.mu is held.
+func (c *counter) load(q *Quota) error {
 	if c.loaded {
 		return nil
 	}
@@ -180,13 +180,21 @@ func (c *counter) load() error {
 	}
 	c.periodStart, c.used, c.loaded = rec.PeriodStart, rec.Used, true
 	c.durable, c.reservedDay = rec.Reserved, rec.ReservedDay
-	if rec.Reserved > rec.Used {
+	reserved := rec.Reserved
+	if q != nil && reserved > q.Limit {
+		// Older builds reserved one past the quota (the request that
+		// reached it reserved another): no more than the quota was
+		// admitted, so no more is counted. A count written past it (the
+		// limit lowered since) stays as it is.
+		reserved = max(rec.Used, q.Limit)
+	}
+	if reserved > rec.Used {
 		// A crash (no graceful flush) left admitted requests unwritten: count
 		// the whole reservation, on the day it was made, so that neither the
 		// quota nor get-usage forgets one.
-		c.used, c.dirty = rec.Reserved, true
+		c.used, c.dirty = reserved, true
 		d := c.day(mustParseDay(rec.ReservedDay))
-		d.used += rec.Reserved - rec.Used
+		d.used += reserved - rec.Used
 		c.snapshot(d)
 	}
 	return nil
@@ -208,7 +216,7 @@ func dayOf(t time.Time) string { return t.UTC().Format(time.DateOnly) }
 func (c *counter) Take(now time.Time, q *Quota) (bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.load(); err != nil {
+	if err := c.load(q); err != nil {
 		return false, err
 	}
 	c.roll(now, q)
@@ -329,7 +337,7 @@ func (c *counter) day(now time.Time) *dayDelta {
 func (cs *Counts) SetRemaining(ctx context.Context, planID, keyID string, q *Quota, remaining int64, now time.Time) error {
 	c := cs.counter(planID, keyID)
 	c.mu.Lock()
-	if err := c.load(); err != nil {
+	if err := c.load(q); err != nil {
 		c.mu.Unlock()
 		return err
 	}
@@ -351,7 +359,7 @@ func (cs *Counts) Remaining(planID, keyID string, q *Quota, now time.Time) (int6
 	c := cs.counter(planID, keyID)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.load(); err != nil {
+	if err := c.load(q); err != nil {
 		return 0, err
 	}
 	c.roll(now, q)

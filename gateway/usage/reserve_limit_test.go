@@ -54,3 +54,67 @@ func TestReservationNeverPastTheQuota(t *testing.T) {
 		t.Errorf("after the crash %d are counted on a quota of %d", q.Limit-left, q.Limit)
 	}
 }
+
+// TestStoredReservationPastTheQuotaIsClamped: a store an older build wrote
+// may hold a reservation past the plan's quota (limit+1, before
+// TestReservationNeverPastTheQuota's fix). Loaded after a crash, it is
+// counted up to the quota, not past it: get-usage and the remaining quota
+// were reported past the limit, and the day's usage counted requests never
+// admitted.
+func TestStoredReservationPastTheQuotaIsClamped(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	q := &Quota{Limit: 5, Period: PeriodDay}
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = st.Close() }()
+	// As an older build left it at a crash: 3 written, 9 reserved.
+	err = st.Update(context.Background(), func(tx *store.Tx) error {
+		return tx.Put(bucketCounts, "p/k", countRecord{PeriodStart: q.PeriodStart(now), Used: 3, Reserved: 9, ReservedDay: dayOf(now)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := NewCounts(st, nil)
+	left, err := cs.Remaining("p", "k", q, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("remaining %d after loading a reservation of 9 on a quota of 5, want 0", left)
+	}
+	if ok, err := cs.Counter("p", "k").Take(now, q); err != nil || ok {
+		t.Errorf("Take = %v, %v; want refused (the quota is used up)", ok, err)
+	}
+	if err := cs.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var rec countRecord
+	var day DayUsage
+	err = st.View(context.Background(), func(tx *store.Tx) error {
+		if err := tx.Get(bucketCounts, "p/k", &rec); err != nil {
+			return err
+		}
+		return tx.Get(bucketDays, "p/k/"+dayOf(now), &day)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Used != q.Limit || day.Used != q.Limit-3 || day.PeriodUsed != q.Limit {
+		t.Errorf("stored count %+v, day %+v; want %d used, the day counting the %d reserved up to the quota", rec, day, q.Limit, q.Limit-3)
+	}
+
+	// A count already written past the quota (the limit lowered since) is
+	// kept as it is: only what was reserved and never written is clamped.
+	err = st.Update(context.Background(), func(tx *store.Tx) error {
+		return tx.Put(bucketCounts, "p/k2", countRecord{PeriodStart: q.PeriodStart(now), Used: 7, Reserved: 9, ReservedDay: dayOf(now)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left, err := cs.Remaining("p", "k2", q, now); err != nil || left != -2 {
+		t.Errorf("remaining %d, %v with 7 written on a quota of 5, want -2", left, err)
+	}
+}

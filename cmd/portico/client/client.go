@@ -513,7 +513,27 @@ func decodeConfig(resp *Response, err error) (*FunctionConfiguration, *Response,
 // samples` rewrote it, say) gives the same bytes and CodeSha256. Symbolic
 // links are followed, to files and directories alike (WalkPackage); other
 // special files are refused.
-func ZipDir(dir string) ([]byte, error) {
+func ZipDir(dir string) ([]byte, error) { return ZipDirProgress(dir, nil) }
+
+// ZipDirProgress is ZipDir that reports, to progress (unless nil), how many
+// bytes of the directory's files it has read of how many it holds in all
+// (counted by a walk before the zipping), while it zips and once at the end
+// (total of total). It is called from the zipping goroutine.
+func ZipDirProgress(dir string, progress func(done, total int64)) ([]byte, error) {
+	var count *zipCount
+	if progress != nil {
+		count = &zipCount{report: progress}
+		err := WalkPackage(dir, func(_, _ string, info fs.FileInfo) error {
+			if info.Mode().IsRegular() {
+				count.total += info.Size()
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("zipping %s: %w", dir, err)
+		}
+		progress(0, count.total)
+	}
 	var buf bytes.Buffer
 	// The archive stops growing as soon as it is past the limit: a large
 	// directory is refused once that much is zipped, not after all of it.
@@ -543,11 +563,18 @@ func ZipDir(dir string) ([]byte, error) {
 			return err
 		}
 		defer func() { _ = f.Close() }()
-		_, err = io.Copy(w, f)
+		var r io.Reader = f
+		if count != nil {
+			r = &countingReader{r: f, c: count}
+		}
+		_, err = io.Copy(w, r)
 		return err
 	})
 	if err == nil {
 		err = zw.Close()
+	}
+	if err == nil && count != nil {
+		progress(count.total, count.total)
 	}
 	if errors.Is(err, errZipTooLarge) {
 		return nil, fmt.Errorf("zipping %s: the archive grew past %d bytes (50 MiB), more than a function's code may be "+
@@ -558,6 +585,28 @@ func ZipDir(dir string) ([]byte, error) {
 		return nil, fmt.Errorf("zipping %s: %w", dir, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// zipCount is ZipDirProgress's count of the bytes read.
+type zipCount struct {
+	done, total int64
+	report      func(done, total int64)
+}
+
+// countingReader reads r, adding what it reads to c and reporting it.
+type countingReader struct {
+	r io.Reader
+	c *zipCount
+}
+
+func (cr *countingReader) Read(p []byte) (int, error) {
+	n, err := cr.r.Read(p)
+	if n > 0 {
+		cr.c.done += int64(n)
+		// A file that grew since the walk counts no further than the total.
+		cr.c.report(min(cr.c.done, cr.c.total), cr.c.total)
+	}
+	return n, err
 }
 
 // errZipTooLarge is capWriter's error once the archive is past its limit.

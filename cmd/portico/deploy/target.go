@@ -654,9 +654,25 @@ func (h *HTTPTarget) Deploy(ctx context.Context, id string, a *API, canary bool)
 	return out.Deployment.ID, prev, err
 }
 
-// PointStage implements Target.
+// PointStage implements Target. A stage that deploys automatically (turned
+// on since Deploy, which cannot name such a stage) is left as it is: the
+// admin API refuses to point it, and it follows the API, whose definition
+// the undo puts back (RestoreAPI), which deploys it.
 func (h *HTTPTarget) PointStage(ctx context.Context, id, stage, deployment string) error {
-	_, err := h.C.Do(ctx, http.MethodPatch, apisPath+"/"+esc(id)+"/stages/"+esc(stage), nil, map[string]any{"deploymentId": deployment}, nil)
+	resp, err := h.C.Do(ctx, http.MethodGet, apisPath+"/"+esc(id)+"/stages/"+esc(stage), nil, nil, nil)
+	if err != nil {
+		return err
+	}
+	var st struct {
+		AutoDeploy bool `json:"autoDeploy"`
+	}
+	if err := json.Unmarshal(resp.Body, &st); err != nil {
+		return err
+	}
+	if st.AutoDeploy {
+		return nil
+	}
+	_, err = h.C.Do(ctx, http.MethodPatch, apisPath+"/"+esc(id)+"/stages/"+esc(stage), nil, map[string]any{"deploymentId": deployment}, nil)
 	return err
 }
 

@@ -1,0 +1,66 @@
+package admin
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestPorticoAPIsErrorsInAPIGatewayShape: Portico's own admin API for APIs
+// (/portico/v1/apis and what hangs off it) answers its errors as the
+// apigateway routes do, {"message": "..."} with x-amzn-ErrorType
+// NotFoundException, BadRequestException, ConflictException..., not in
+// Lambda's shape ({"Type": "User", ...}, ResourceNotFoundException).
+func TestPorticoAPIsErrorsInAPIGatewayShape(t *testing.T) {
+	t.Parallel()
+	srv, _ := newGatewayAdmin(t)
+	var api struct {
+		ID string `json:"id"`
+	}
+	if c := call(t, srv, "POST", "/portico/v1/apis", `{"name":"x","protocol":"REST","routes":[{"method":"GET","path":"/a","integration":{"type":"MOCK"}}]}`, &api); c != 201 {
+		t.Fatalf("create: %d", c)
+	}
+	if c := call(t, srv, "POST", "/portico/v1/apis/"+api.ID+"/deployments", `{"stageName":"dev"}`, nil); c != 201 {
+		t.Fatalf("deploy: %d", c)
+	}
+	for _, tc := range []struct {
+		method, path, body string
+		status             int
+		typ                string
+	}{
+		{"GET", "/portico/v1/apis/nosuchapi0", "", 404, "NotFoundException"},
+		{"DELETE", "/portico/v1/apis/nosuchapi0", "", 404, "NotFoundException"},
+		{"POST", "/portico/v1/apis", `{"name":`, 400, "BadRequestException"},
+		{"POST", "/portico/v1/apis/" + api.ID + "/stages", `{"stageName":"dev","deploymentId":"nosuch"}`, 0, ""},
+		{"GET", "/portico/v1/apis/" + api.ID + "/deployments/nosuch", "", 404, "NotFoundException"},
+		{"GET", "/portico/v1/apis/" + api.ID + "/stages/nosuch/history", "", 404, "NotFoundException"},
+		{"PUT", "/portico/v1/apis/" + api.ID + "/stages/nosuch/access-log", `{"format":"json","destinationArn":"/dev/null"}`, 404, "NotFoundException"},
+		{"PUT", "/portico/v1/apis/" + api.ID + "/import", "", 400, "BadRequestException"},
+	} {
+		req, _ := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(tc.body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		typ := resp.Header.Get("x-amzn-ErrorType")
+		var body map[string]any
+		if err := json.Unmarshal(raw, &body); err != nil {
+			t.Errorf("%s %s: %d %s: not JSON", tc.method, tc.path, resp.StatusCode, raw)
+			continue
+		}
+		if resp.StatusCode < 400 {
+			t.Errorf("%s %s: %d %s, want an error", tc.method, tc.path, resp.StatusCode, raw)
+			continue
+		}
+		if tc.status != 0 && (resp.StatusCode != tc.status || typ != tc.typ) {
+			t.Errorf("%s %s: %d %s %s, want %d %s", tc.method, tc.path, resp.StatusCode, typ, raw, tc.status, tc.typ)
+		}
+		if _, ok := body["Type"]; ok || len(body) != 1 || body["message"] == "" || strings.HasPrefix(typ, "Resource") || typ == "InvalidParameterValueException" {
+			t.Errorf("%s %s: %d %s %s: not in API Gateway's shape ({\"message\"} alone, API Gateway's error types)", tc.method, tc.path, resp.StatusCode, typ, raw)
+		}
+	}
+}
