@@ -39,7 +39,14 @@ func (sb *sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		runtimeAPIError(w, http.StatusForbidden, "AccessDenied", "this Runtime API endpoint serves only its own sandbox")
 		return
 	}
+	// Route on the path as the runtime sent it: one with escapes of bytes a
+	// path keeps as they are (an id%2Fresponse, a %6Eext) names no route, as
+	// on Lambda. RawPath is set only for such a path, so the usual one costs
+	// nothing here.
 	p := r.URL.Path
+	if r.URL.RawPath != "" {
+		p = r.URL.RawPath
+	}
 	switch {
 	case p == pathNext && r.Method == http.MethodGet:
 		sb.serveNext(w, r)

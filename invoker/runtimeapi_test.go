@@ -497,6 +497,32 @@ func TestResponseLimitIsLambdas(t *testing.T) {
 	}
 }
 
+// TestRuntimeAPIRoutesOnThePathAsSent checks that the Runtime API routes on
+// the path as the runtime sent it: an escaped slash or letter does not make
+// another route of it (404, as for /RESPONSE or a trailing slash), and the
+// invocation stays the runtime's to answer.
+func TestRuntimeAPIRoutesOnThePathAsSent(t *testing.T) {
+	ce := newClientEnv(t)
+	res := ce.call(t, `{"n":1}`)
+	c := dialRAPI(t, ce.addr)
+	id, _ := c.next(t)
+	for _, r := range []struct{ method, path string }{
+		{http.MethodPost, pathInvPrefix + id + "%2Fresponse"},
+		{http.MethodPost, pathInvPrefix + id + "%2Ferror"},
+		{http.MethodPost, pathInvPrefix + id + "/r%65sponse"},
+		{http.MethodPost, "/2018-06-01/runtime/init%2Ferror"},
+		{http.MethodGet, "/2018-06-01/runtime/invocation/%6Eext"},
+		{http.MethodPost, "/2020-01-01/extension/r%65gister"},
+	} {
+		c.send(t, r.method, r.path, "5")
+		if resp, body := c.read(t); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s %s: %d %s, want 404", r.method, r.path, resp.StatusCode, body)
+		}
+	}
+	c.respond(t, id, `"ok"`)
+	awaitOK(t, res)
+}
+
 // TestRuntimeAPIBoundsConnections checks that code in a sandbox cannot open
 // connections to its Runtime API endpoint without end (each costs Portico a
 // file descriptor, and a process that runs out of them stops accepting on
