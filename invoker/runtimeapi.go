@@ -158,12 +158,22 @@ func (sb *sandbox) serveResult(w http.ResponseWriter, r *http.Request, id string
 	if int64(len(body)) > limit {
 		// Drain what is left so the client sees our answer, bounded.
 		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<20))
+		// An invocation that has its result refuses another for that,
+		// whatever its size, and its caller and sandbox are left as they are.
+		if inv.completed() {
+			runtimeAPIError(w, http.StatusBadRequest, "InvalidStateTransition", "invocation "+id+" already has a result")
+			return
+		}
 		// The words of Lambda's (the emulator's interop.ErrorResponseTooLarge
 		// for the caller, rendering.RenderRequestEntityTooLarge for the runtime).
 		size := strconv.FormatInt(limit, 10)
 		msg := "Response payload size exceeded maximum allowed payload size (" + size + " bytes)."
 		sb.pool.markReturning(sb)
-		inv.complete(&outcome{functionError: true, payload: errorDoc("Function.ResponseSizeTooLarge", msg)})
+		if !inv.complete(&outcome{functionError: true, payload: errorDoc("Function.ResponseSizeTooLarge", msg)}) {
+			// Another result got there first.
+			runtimeAPIError(w, http.StatusBadRequest, "InvalidStateTransition", "invocation "+id+" already has a result")
+			return
+		}
 		inv.wakeParked()
 		sb.pool.offerEarly(sb)
 		runtimeAPIError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Exceeded maximum allowed payload size ("+size+" bytes).")

@@ -523,6 +523,37 @@ func TestRuntimeAPIRoutesOnThePathAsSent(t *testing.T) {
 	awaitOK(t, res)
 }
 
+// TestSecondOversizedResultRefusedForState checks that a result posted for an
+// invocation that has one already is refused for that (400
+// InvalidStateTransition), whatever its size: the first result stands.
+func TestSecondOversizedResultRefusedForState(t *testing.T) {
+	ce := newClientEnv(t)
+	const limit = 6<<20 + 100
+	res := ce.call(t, `{"n":1}`)
+	c := dialRAPI(t, ce.addr)
+	id, _ := c.next(t)
+	c.respond(t, id, "1")
+	big := `"` + strings.Repeat("x", limit) + `"`
+	for i := 0; i < 2; i++ {
+		c.send(t, http.MethodPost, pathInvPrefix+id+"/response", big)
+		resp, body := c.read(t)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `"InvalidStateTransition"`) {
+			t.Errorf("an oversized second result: %d %.200s, want 400 InvalidStateTransition", resp.StatusCode, body)
+		}
+	}
+	if r := <-res; r == nil || string(r.Payload) != "1" || r.FunctionError != "" {
+		t.Fatalf("caller got %+v, want the first result", r)
+	}
+	// The sandbox serves on.
+	res = ce.call(t, `{"n":2}`)
+	id, payload := c.next(t)
+	if payload != `{"n":2}` {
+		t.Fatalf("next after the refusals: %s", payload)
+	}
+	c.respond(t, id, `"ok"`)
+	awaitOK(t, res)
+}
+
 // TestRuntimeAPIBoundsConnections checks that code in a sandbox cannot open
 // connections to its Runtime API endpoint without end (each costs Portico a
 // file descriptor, and a process that runs out of them stops accepting on
