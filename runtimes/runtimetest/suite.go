@@ -365,6 +365,56 @@ func (k *kindSuite) testEnv(t *testing.T) {
 		t.Errorf("the image's own env is lost: PORTICO_TEST_IMAGE=%q, want %q", got.Env["PORTICO_TEST_IMAGE"], "base")
 	}
 	t.Run("DefaultEnv", k.testDefaultEnv)
+	if k.kind == "Image" {
+		t.Run("Handler", k.testHandler)
+	}
+}
+
+// testHandler checks the _HANDLER an Image sandbox gets, Lambda's: the first
+// word of its CMD, the spec's Command or else the image's own, unless the
+// spec's Env sets it; none when there is no CMD.
+func (k *kindSuite) testHandler(t *testing.T) {
+	rt := k.runtime(t)
+	imp := rt.(runtimes.ImageImporter)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	withCmd := "portico-test/handler:" + randHex(6)
+	ic := imageConfig{entrypoint: []string{"/bootstrap"}, cmd: []string{"image.handler", "more"}}
+	if _, err := imp.ImportImage(ctx, bytes.NewReader(imageArchiveOf(t, k.bin, withCmd, ic))); err != nil {
+		t.Fatalf("ImportImage: %v", err)
+	}
+	if k.opts.RemoveImage != nil {
+		t.Cleanup(func() { _ = k.opts.RemoveImage(context.Background(), rt, withCmd) })
+	}
+	for _, c := range []struct {
+		name, image string
+		command     []string
+		env         string // the spec's own _HANDLER, if any
+		want        string // "": not set
+	}{
+		{"NoCmd", k.image, nil, "", ""},
+		{"ImageCmd", withCmd, nil, "", "image.handler"},
+		{"Command", withCmd, []string{"app.handler"}, "", "app.handler"},
+		{"CommandNoImageCmd", k.image, []string{"app.handler"}, "", "app.handler"},
+		{"EnvWins", withCmd, []string{"app.handler"}, "own.handler", "own.handler"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			api := NewAPIServer(t, rt.HostAddr())
+			spec := k.spec(api)
+			spec.Image, spec.Command = c.image, c.command
+			if c.env != "" {
+				spec.Env["_HANDLER"] = c.env
+			}
+			b := k.start(t, rt, api, spec)
+			var got struct {
+				Env map[string]string `json:"env"`
+			}
+			b.mustInvoke(map[string]any{"op": "env"}, &got)
+			if v, ok := got.Env["_HANDLER"]; v != c.want || ok != (c.want != "") {
+				t.Errorf("sandbox sees _HANDLER=%q (set: %v), want %q", v, ok, c.want)
+			}
+		})
+	}
 }
 
 // testDefaultEnv checks Spec.DefaultEnv: a default applies only where neither
