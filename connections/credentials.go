@@ -188,16 +188,18 @@ func (m *Manager) SetPrincipals(p Principals) { m.principals = p }
 // arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{METHOD}/@connections/{id},
 // METHOD the request's (POST to send, GET to describe, DELETE to disconnect),
 // as AWS names ManageConnections resources. Where the URL names no API, the
-// connection names it: function credentials may then learn that an id they
-// may not manage is not connected (410, what the callback URL AWS's samples
-// build needs when a client left), and IAM keys are refused unless the
+// connection names it: function credentials then get 410 for an id that is
+// not connected (what the callback URL AWS's samples build needs when a
+// client left) and for another API's connection alike, and IAM keys are
+// refused unless the
 // connection exists and their policies allow it, the ARN having no API
 // otherwise.
 func (m *Manager) mayManage(ctx context.Context, accessKeyID, token, method, apiID, stage, id string) error {
 	if accessKeyID == AdminAccessKeyID {
 		return nil
 	}
-	if apiID == "" {
+	noAPI := apiID == "" // the URL names no API: the connection does
+	if noAPI {
 		if c := m.lookup("", stage, id); c != nil {
 			apiID, stage = c.apiID, c.stage
 		}
@@ -219,6 +221,12 @@ func (m *Manager) mayManage(ctx context.Context, accessKeyID, token, method, api
 		ok, err := m.integrations.Integrates(ctx, apiID, stage, fn)
 		if err != nil {
 			return fmt.Errorf("function %q on api %s stage %s: %w: %w", fn, apiID, stage, err, errForbidden)
+		}
+		if !ok && noAPI {
+			// The API was the connection's: to this function, a connection
+			// of an API it may not manage is as gone as one never issued,
+			// or the answers would tell which connections exist.
+			return fmt.Errorf("function %q is integrated by no route of api %s stage %s: %w", fn, apiID, stage, goneError(id))
 		}
 		if !ok {
 			return fmt.Errorf("function %q is integrated by no route of api %s stage %s: %w", fn, apiID, stage, errForbidden)

@@ -96,6 +96,10 @@ func newTestServer(t *testing.T, cfg Config, keys map[string]bool) *testServer {
 			ts.m.ServeManagement(w, r, parts[0], parts[1], parts[3])
 			return
 		}
+		if len(parts) == 3 && parts[1] == "@connections" { // a URL that names no API
+			ts.m.ServeManagement(w, r, "", parts[0], parts[2])
+			return
+		}
 		if len(parts) < 2 || parts[0] != testAPI || parts[1] != testStage {
 			http.NotFound(w, r)
 			return

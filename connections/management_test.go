@@ -414,3 +414,43 @@ func TestCredentialsScopedBeforeLookup(t *testing.T) {
 		t.Errorf("integrated function, made-up id: %v, want GoneException", err)
 	}
 }
+
+// TestCredentialsAtNoAPIURL: at a URL that names no API the connection names
+// it, so a function's credentials answer only for the connections of the APIs
+// whose routes integrate the function: another API's live connection is, to
+// it, as gone as a made-up id (410 both), else its answers would tell which
+// connections exist.
+func TestCredentialsAtNoAPIURL(t *testing.T) {
+	ts := newTestServer(t, Config{}, chatKeys())
+	_ = ts.dial(t, "")
+	live := ts.waitConns(t, 1)[0].ConnectionID
+	ctx := context.Background()
+	noAPI := ts.srv.URL + "/" + testStage
+	get := func(fn, id string) error {
+		cr := ts.m.Issue(fn)
+		_, err := sdkClientToken(noAPI, cr.AccessKeyID, cr.SecretAccessKey, cr.SessionToken).
+			GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)})
+		return err
+	}
+	post := func(fn, id string) error {
+		cr := ts.m.Issue(fn)
+		_, err := sdkClientToken(noAPI, cr.AccessKeyID, cr.SecretAccessKey, cr.SessionToken).
+			PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(id), Data: []byte("x")})
+		return err
+	}
+	var gone *types.GoneException
+	for _, id := range []string{live, "madeUpId0000000="} {
+		if err := get("someone-else", id); !errors.As(err, &gone) {
+			t.Errorf("GET, function no route integrates, connection %s: %v, want GoneException", id, err)
+		}
+		if err := post("someone-else", id); !errors.As(err, &gone) {
+			t.Errorf("POST, function no route integrates, connection %s: %v, want GoneException", id, err)
+		}
+	}
+	if err := get("chat", "madeUpId0000000="); !errors.As(err, &gone) {
+		t.Errorf("integrated function, made-up id: %v, want GoneException", err)
+	}
+	if err := get("chat", live); err != nil {
+		t.Errorf("integrated function, its API's live connection: %v", err)
+	}
+}

@@ -32,7 +32,8 @@ type extension struct {
 	wake             chan struct{} // a token when pending grows
 }
 
-// serveExtRegister registers an extension for the events its body names.
+// serveExtRegister registers an extension for the events its body names,
+// during init only.
 func (sb *sandbox) serveExtRegister(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
 	if err != nil {
@@ -61,6 +62,13 @@ func (sb *sandbox) serveExtRegister(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sb.mu.Lock()
+	if sb.state != stStarting {
+		// Lambda takes registrations during init only (the runtime's first
+		// next ends it), with the Runtime Interface Emulator's answer.
+		sb.mu.Unlock()
+		runtimeAPIError(w, http.StatusForbidden, "Extension.RegistrationClosed", "Extension registration closed already")
+		return
+	}
 	if len(sb.exts) >= maxExtensions {
 		sb.mu.Unlock()
 		runtimeAPIError(w, http.StatusBadRequest, "Extension.TooManyExtensions", "a sandbox registers at most "+strconv.Itoa(maxExtensions)+" extensions")

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -1304,6 +1305,39 @@ func TestSpecEnvDefaults(t *testing.T) {
 						t.Errorf("%s is not set", k)
 					}
 				}
+			}
+		})
+	}
+}
+
+// TestSpecHandler checks _HANDLER in the spec: a Zip function's handler
+// ("bootstrap" without one); none for an Image function, whose runtime sets
+// the first word of its CMD (the ImageConfig Command, else the image's),
+// Lambda's handler of an image, which the spec carries as Command.
+func TestSpecHandler(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, tc := range []struct {
+		name string
+		cfg  functions.Config
+		want string // "": not in the spec's Env
+	}{
+		{"zip", functions.Config{FunctionName: "hz"}, "bootstrap"},
+		{"zip with handler", functions.Config{FunctionName: "hh", Runtime: "provided.al2023", Handler: "my.handler"}, "my.handler"},
+		{"image", functions.Config{FunctionName: "hi", PackageType: functions.PackageImage, ImageURI: "example/fn:1"}, ""},
+		{"image with command", functions.Config{FunctionName: "hc", PackageType: functions.PackageImage, ImageURI: "example/fn:1",
+			ImageConfig: &functions.ImageConfig{Command: []string{"app.handler"}}}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := e.fns.add(&tc.cfg)
+			spec, err := e.inv.spec(&sandbox{cfg: cfg, id: "sbx-test"}, "127.0.0.1:9001")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, ok := spec.Env["_HANDLER"]; got != tc.want || ok != (tc.want != "") {
+				t.Errorf("_HANDLER = %q (set: %v), want %q", got, ok, tc.want)
+			}
+			if cfg.ImageConfig != nil && !slices.Equal(spec.Command, cfg.ImageConfig.Command) {
+				t.Errorf("Command = %q, want %q", spec.Command, cfg.ImageConfig.Command)
 			}
 		})
 	}

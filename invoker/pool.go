@@ -1061,9 +1061,13 @@ func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
 		"AWS_REGION":                      functions.Region,
 		"AWS_DEFAULT_REGION":              functions.Region,
-		"_HANDLER":                        handlerOf(cfg),
 		"LAMBDA_TASK_ROOT":                "/var/task",
 		"LAMBDA_RUNTIME_DIR":              "/var/runtime",
+	}
+	// An Image function's handler is its CMD, which the runtime reads
+	// (runtimes.Spec: the first word of Command, else of the image's CMD).
+	if cfg.PackageType != functions.PackageImage {
+		env["_HANDLER"] = handlerOf(cfg)
 	}
 	// Lambda leaves AWS_EXECUTION_ENV undefined for OS-only runtimes (the
 	// provided family), and so for Image functions, which name none.

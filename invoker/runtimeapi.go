@@ -39,7 +39,14 @@ func (sb *sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		runtimeAPIError(w, http.StatusForbidden, "AccessDenied", "this Runtime API endpoint serves only its own sandbox")
 		return
 	}
+	// Route on the path as the runtime sent it: one with escapes of bytes a
+	// path keeps as they are (an id%2Fresponse, a %6Eext) names no route, as
+	// on Lambda. RawPath is set only for such a path, so the usual one costs
+	// nothing here.
 	p := r.URL.Path
+	if r.URL.RawPath != "" {
+		p = r.URL.RawPath
+	}
 	switch {
 	case p == pathNext && r.Method == http.MethodGet:
 		sb.serveNext(w, r)
@@ -151,12 +158,22 @@ func (sb *sandbox) serveResult(w http.ResponseWriter, r *http.Request, id string
 	if int64(len(body)) > limit {
 		// Drain what is left so the client sees our answer, bounded.
 		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<20))
+		// An invocation that has its result refuses another for that,
+		// whatever its size, and its caller and sandbox are left as they are.
+		if inv.completed() {
+			runtimeAPIError(w, http.StatusBadRequest, "InvalidStateTransition", "invocation "+id+" already has a result")
+			return
+		}
 		// The words of Lambda's (the emulator's interop.ErrorResponseTooLarge
 		// for the caller, rendering.RenderRequestEntityTooLarge for the runtime).
 		size := strconv.FormatInt(limit, 10)
 		msg := "Response payload size exceeded maximum allowed payload size (" + size + " bytes)."
 		sb.pool.markReturning(sb)
-		inv.complete(&outcome{functionError: true, payload: errorDoc("Function.ResponseSizeTooLarge", msg)})
+		if !inv.complete(&outcome{functionError: true, payload: errorDoc("Function.ResponseSizeTooLarge", msg)}) {
+			// Another result got there first.
+			runtimeAPIError(w, http.StatusBadRequest, "InvalidStateTransition", "invocation "+id+" already has a result")
+			return
+		}
 		inv.wakeParked()
 		sb.pool.offerEarly(sb)
 		runtimeAPIError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Exceeded maximum allowed payload size ("+size+" bytes).")

@@ -146,6 +146,14 @@ type clientEnv struct {
 // newClientEnv starts the function's sandbox and serves its first invocation.
 func newClientEnv(t *testing.T) *clientEnv {
 	t.Helper()
+	return newClientEnvInit(t, nil)
+}
+
+// newClientEnvInit is newClientEnv that runs init, when set, during the
+// sandbox's init: before the runtime's first next, with the endpoint's
+// address (where extensions register).
+func newClientEnvInit(t *testing.T, init func(addr string)) *clientEnv {
+	t.Helper()
 	e := newEnv(t, nil)
 	rt := &clientRuntime{Runtime: e.inv.rt, specs: make(chan runtimes.Spec, 1), started: make(chan *clientSandbox, 1)}
 	e.inv.rt = rt
@@ -153,6 +161,9 @@ func newClientEnv(t *testing.T) *clientEnv {
 	first := ce.call(t, `{"n":0}`)
 	ce.addr = (<-rt.specs).Env["AWS_LAMBDA_RUNTIME_API"]
 	ce.rsb = <-rt.started
+	if init != nil {
+		init(ce.addr)
+	}
 	c := dialRAPI(t, ce.addr)
 	id, payload := c.next(t)
 	if payload != `{"n":0}` {
@@ -363,10 +374,16 @@ func TestNextEndsWhenSandboxStops(t *testing.T) {
 // TestExtensionNextWhoseClientLeftEnds checks the extension API's long poll the
 // same way: a client that goes away does not leave it waiting until shutdown.
 func TestExtensionNextWhoseClientLeftEnds(t *testing.T) {
-	ce := newClientEnv(t)
-	for range 3 {
+	var ids []string
+	ce := newClientEnvInit(t, func(addr string) {
+		c := dialRAPI(t, addr)
+		for range 3 {
+			ids = append(ids, c.register(t, `["SHUTDOWN"]`))
+		}
+	})
+	for _, id := range ids {
 		c := dialRAPI(t, ce.addr)
-		c.extNext(t, c.register(t, `["SHUTDOWN"]`))
+		c.extNext(t, id)
 		if err := c.Conn.(*net.TCPConn).CloseWrite(); err != nil {
 			t.Fatal(err)
 		}
@@ -497,6 +514,63 @@ func TestResponseLimitIsLambdas(t *testing.T) {
 	}
 }
 
+// TestRuntimeAPIRoutesOnThePathAsSent checks that the Runtime API routes on
+// the path as the runtime sent it: an escaped slash or letter does not make
+// another route of it (404, as for /RESPONSE or a trailing slash), and the
+// invocation stays the runtime's to answer.
+func TestRuntimeAPIRoutesOnThePathAsSent(t *testing.T) {
+	ce := newClientEnv(t)
+	res := ce.call(t, `{"n":1}`)
+	c := dialRAPI(t, ce.addr)
+	id, _ := c.next(t)
+	for _, r := range []struct{ method, path string }{
+		{http.MethodPost, pathInvPrefix + id + "%2Fresponse"},
+		{http.MethodPost, pathInvPrefix + id + "%2Ferror"},
+		{http.MethodPost, pathInvPrefix + id + "/r%65sponse"},
+		{http.MethodPost, "/2018-06-01/runtime/init%2Ferror"},
+		{http.MethodGet, "/2018-06-01/runtime/invocation/%6Eext"},
+		{http.MethodPost, "/2020-01-01/extension/r%65gister"},
+	} {
+		c.send(t, r.method, r.path, "5")
+		if resp, body := c.read(t); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s %s: %d %s, want 404", r.method, r.path, resp.StatusCode, body)
+		}
+	}
+	c.respond(t, id, `"ok"`)
+	awaitOK(t, res)
+}
+
+// TestSecondOversizedResultRefusedForState checks that a result posted for an
+// invocation that has one already is refused for that (400
+// InvalidStateTransition), whatever its size: the first result stands.
+func TestSecondOversizedResultRefusedForState(t *testing.T) {
+	ce := newClientEnv(t)
+	const limit = 6<<20 + 100
+	res := ce.call(t, `{"n":1}`)
+	c := dialRAPI(t, ce.addr)
+	id, _ := c.next(t)
+	c.respond(t, id, "1")
+	big := `"` + strings.Repeat("x", limit) + `"`
+	for i := 0; i < 2; i++ {
+		c.send(t, http.MethodPost, pathInvPrefix+id+"/response", big)
+		resp, body := c.read(t)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `"InvalidStateTransition"`) {
+			t.Errorf("an oversized second result: %d %.200s, want 400 InvalidStateTransition", resp.StatusCode, body)
+		}
+	}
+	if r := <-res; r == nil || string(r.Payload) != "1" || r.FunctionError != "" {
+		t.Fatalf("caller got %+v, want the first result", r)
+	}
+	// The sandbox serves on.
+	res = ce.call(t, `{"n":2}`)
+	id, payload := c.next(t)
+	if payload != `{"n":2}` {
+		t.Fatalf("next after the refusals: %s", payload)
+	}
+	c.respond(t, id, `"ok"`)
+	awaitOK(t, res)
+}
+
 // TestRuntimeAPIBoundsConnections checks that code in a sandbox cannot open
 // connections to its Runtime API endpoint without end (each costs Portico a
 // file descriptor, and a process that runs out of them stops accepting on
@@ -598,9 +672,17 @@ func (c *rapiClient) extEvent(t *testing.T) map[string]any {
 // registered for neither (aws-lambda-go's WithEnableSIGTERM) waits until the
 // sandbox has exited, unanswered.
 func TestExtensionEvents(t *testing.T) {
-	ce := newClientEnv(t)
-	both, none, shut := dialRAPI(t, ce.addr), dialRAPI(t, ce.addr), dialRAPI(t, ce.addr)
-	bothID, noneID, shutID := both.register(t, `["INVOKE","SHUTDOWN"]`), none.register(t, `[]`), shut.register(t, `["SHUTDOWN"]`)
+	var both, none, shut *rapiClient
+	var bothID, noneID, shutID string
+	ce := newClientEnvInit(t, func(addr string) {
+		both, none, shut = dialRAPI(t, addr), dialRAPI(t, addr), dialRAPI(t, addr)
+		bothID, noneID, shutID = both.register(t, `["INVOKE","SHUTDOWN"]`), none.register(t, `[]`), shut.register(t, `["SHUTDOWN"]`)
+	})
+	// The first invocation's INVOKE waited for the extension.
+	both.extNext(t, bothID)
+	if ev := both.extEvent(t); ev["eventType"] != "INVOKE" {
+		t.Fatalf("the INVOKE extension's first event: %v, want the first invocation's INVOKE", ev)
+	}
 	both.extNext(t, bothID)
 	none.extNext(t, noneID)
 	shut.extNext(t, shutID)
@@ -631,7 +713,9 @@ func TestExtensionEvents(t *testing.T) {
 }
 
 // TestExtensionAPIRefusals checks the Extensions API's refusals: an unknown
-// event in a registration, a next without an identifier or with an unknown one.
+// event in a registration, a registration once init is over (Lambda takes
+// them during init only: 403 Extension.RegistrationClosed), a next without an
+// identifier or with an unknown one.
 func TestExtensionAPIRefusals(t *testing.T) {
 	ce := newClientEnv(t)
 	c := dialRAPI(t, ce.addr)
@@ -639,6 +723,21 @@ func TestExtensionAPIRefusals(t *testing.T) {
 	if resp, body := c.read(t); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("register for an unknown event: %d %s, want 400", resp.StatusCode, body)
 	}
+	c.send(t, http.MethodPost, pathExtReg, `{"events":["INVOKE"]}`)
+	if resp, body := c.read(t); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, `"Extension.RegistrationClosed"`) ||
+		resp.Header.Get("Lambda-Extension-Identifier") != "" {
+		t.Errorf("register after init: %d %s, want 403 Extension.RegistrationClosed", resp.StatusCode, body)
+	}
+	// Nor during an invocation.
+	res := ce.call(t, `{"n":1}`)
+	rt := dialRAPI(t, ce.addr)
+	id, _ := rt.next(t)
+	c.send(t, http.MethodPost, pathExtReg, `{"events":[]}`)
+	if resp, body := c.read(t); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, `"Extension.RegistrationClosed"`) {
+		t.Errorf("register during an invocation: %d %s, want 403 Extension.RegistrationClosed", resp.StatusCode, body)
+	}
+	rt.respond(t, id, `"ok"`)
+	awaitOK(t, res)
 	c.send(t, http.MethodGet, pathExtNext, "")
 	if resp, body := c.read(t); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "Extension.MissingExtensionIdentifier") {
 		t.Errorf("next without an identifier: %d %s, want 403", resp.StatusCode, body)

@@ -52,6 +52,9 @@ type Spec struct {
 	WorkingDir string
 	// Env is the full sandbox environment, AWS_LAMBDA_RUNTIME_API included. The
 	// address in it was bound on the host the runtime reported from HostAddr.
+	// An Image sandbox whose Env has no _HANDLER gets Lambda's, its CMD's
+	// first word (Command's, else the image's CMD's), from the runtime, which
+	// reads the image.
 	Env map[string]string
 	// DefaultEnv are variables the sandbox gets only where neither Env nor the
 	// image's own configuration (its ENV) sets them: Lambda's defaults of PATH,

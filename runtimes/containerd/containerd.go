@@ -158,6 +158,8 @@ type Runtime struct {
 	rec *ctrbase.Sweeper // containers left by containerd outages (recovery.go)
 
 	leaseGrace time.Duration // how old an orphaned lease must be to be released (orphans.go)
+
+	unisolate func() error // lets go of the bridge's isolation rules (ctrbase.IsolateBridge)
 }
 
 var (
@@ -227,6 +229,9 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		_ = cli.Close()
 		return nil, err
 	}
+	if r.unisolate, err = ctrbase.IsolateBridge(cfg.Network.BridgeName, "containerd/"+cfg.Instance); err != nil {
+		r.log.Warn("sandboxes may reach those on other Portico bridges of this host (the egress rules forward them there)", "bridge", cfg.Network.BridgeName, "err", err)
+	}
 	return r, nil
 }
 
@@ -260,9 +265,16 @@ func (r *Runtime) Name() string { return "containerd" }
 // HostAddr implements runtimes.Runtime: the sandbox bridge's address.
 func (r *Runtime) HostAddr() string { return r.net.gateway.String() }
 
-// Close implements runtimes.Runtime.
+// Close implements runtimes.Runtime. It lets go of the rules that keep the
+// bridge's sandboxes from other Portico bridges' (removed once no runtime of
+// this process's runtimes of the installation holds them).
 func (r *Runtime) Close() error {
 	r.rec.Close()
+	if r.unisolate != nil {
+		if err := r.unisolate(); err != nil {
+			r.log.Warn("removing the bridge's isolation rules", "err", err)
+		}
+	}
 	return r.cli.Close()
 }
 

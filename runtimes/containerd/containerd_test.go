@@ -74,7 +74,31 @@ func TestConformance(t *testing.T) {
 		Confined:        true,
 		CountSandboxes:  countContainers,
 		RemoveImage:     removeImage,
+		Neighbour:       dockerNeighbour,
 	})
+}
+
+// dockerNeighbour makes a Docker runtime beside containerd's, on its default
+// network (bridge portico0), scoped to t; it skips t when Docker does not
+// answer, unless REQUIRE_DOCKER=1.
+func dockerNeighbour(t *testing.T) runtimes.Runtime {
+	t.Helper()
+	runtimetest.RequireDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rt, err := docker.New(ctx, docker.Config{Instance: testInstance(t), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatalf("docker.New: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := rt.Cleanup(ctx); err != nil {
+			t.Logf("docker Cleanup: %v", err)
+		}
+		_ = rt.Close()
+	})
+	return rt
 }
 
 // TestHardening checks the OCI spec a sandbox gets.

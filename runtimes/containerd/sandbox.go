@@ -123,6 +123,7 @@ func (r *Runtime) specOpts(spec runtimes.Spec, img containerd.Image, nsPath stri
 		oci.WithImageConfig(img),
 		withImageConfigOverrides(spec, img),
 		withDefaultEnv(spec, img),
+		withHandlerEnv(spec, img),
 		oci.WithEnv(env),
 		oci.WithMounts(mounts),
 		oci.WithRootFSReadonly(),
@@ -205,6 +206,27 @@ func withDefaultEnv(spec runtimes.Spec, img containerd.Image) oci.SpecOpts {
 		}
 		if extra := ctrbase.DefaultEnv(spec, ic.Config.Env); len(extra) > 0 {
 			return oci.WithEnv(extra)(ctx, c, ctr, s)
+		}
+		return nil
+	}
+}
+
+// withHandlerEnv sets the _HANDLER an Image sandbox gets (ctrbase.HandlerEnv):
+// the first word of the spec's Command, else of the image's CMD. The image's
+// configuration is read only when the spec has neither a Command nor its own
+// _HANDLER.
+func withHandlerEnv(spec runtimes.Spec, img containerd.Image) oci.SpecOpts {
+	return func(ctx context.Context, c oci.Client, ctr *containers.Container, s *oci.Spec) error {
+		var imageCmd []string
+		if _, own := spec.Env["_HANDLER"]; spec.PackageType == "Image" && !own && len(spec.Command) == 0 {
+			ic, err := img.Spec(ctx)
+			if err != nil {
+				return fmt.Errorf("reading the configuration of image %s: %w", img.Name(), err)
+			}
+			imageCmd = ic.Config.Cmd
+		}
+		if e := ctrbase.HandlerEnv(spec, imageCmd); len(e) > 0 {
+			return oci.WithEnv(e)(ctx, c, ctr, s)
 		}
 		return nil
 	}

@@ -133,6 +133,8 @@ type Runtime struct {
 
 	spares holderPool       // spare network holders (holders.go)
 	rec    *ctrbase.Sweeper // daemon outages (recovery.go)
+
+	unisolate func() error // lets go of the bridge's isolation rules (ctrbase.IsolateBridge)
 }
 
 var (
@@ -188,6 +190,9 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	if err := ctrbase.BlockMetadata(bridge, "DOCKER-USER"); err != nil {
 		r.log.Warn("sandboxes may reach the host's cloud metadata service, and with it the host's credentials", "bridge", bridge, "err", err)
 	}
+	if r.unisolate, err = ctrbase.IsolateBridge(bridge, "docker/"+cfg.Instance); err != nil {
+		r.log.Warn("sandboxes may reach those on other Portico bridges of this host (Docker's own rules forward them there)", "bridge", bridge, "err", err)
+	}
 	return r, nil
 }
 
@@ -227,11 +232,19 @@ func (r *Runtime) Name() string { return "docker" }
 func (r *Runtime) HostAddr() string { return r.hostAddr }
 
 // Close implements runtimes.Runtime. It stops refilling the spare network
-// holders, waits for the refill in flight and removes the spares. Running and
+// holders, waits for the refill in flight and removes the spares, and lets go
+// of the rules that keep the bridge's sandboxes from other Portico bridges'
+// (removed once none of this process's runtimes of the installation holds
+// them). Running and
 // prepared sandboxes are left to their Stop or Discard, or to the next Cleanup.
 func (r *Runtime) Close() error {
 	r.rec.Close()
 	r.closeSpares()
+	if r.unisolate != nil {
+		if err := r.unisolate(); err != nil {
+			r.log.Warn("removing the bridge's isolation rules", "err", err)
+		}
+	}
 	return r.cli.Close()
 }
 

@@ -162,12 +162,12 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec, use holderUse
 		}
 		image = ref
 	}
-	user, imageEnv, err := r.sandboxUser(ctx, spec, image)
+	user, imageEnv, handlerEnv, err := r.sandboxUser(ctx, spec, image)
 	if err != nil {
 		return nil, err
 	}
 	cfg, hc := r.containerConfig(spec, image, user)
-	cfg.Env = ctrbase.WithDefaultEnv(cfg.Env, spec, imageEnv)
+	cfg.Env = append(ctrbase.WithDefaultEnv(cfg.Env, spec, imageEnv), handlerEnv...)
 	if spec.PackageType == "Image" {
 		if err := r.imageConfig(ctx, spec, image, cfg); err != nil {
 			return nil, err

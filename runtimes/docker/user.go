@@ -25,37 +25,44 @@ const maxUserFile = 1 << 20
 // ctrbase.ResolveUser's rule: the image's USER unless it is root, else
 // sbx_user1051 (993:990). With Config.AllowRoot it is "": the image's own USER,
 // as the daemon resolves it. It also returns the image's own ENV (for
-// Spec.DefaultEnv). An Image function's image is pulled here when it is not on
-// the host.
-func (r *Runtime) sandboxUser(ctx context.Context, spec runtimes.Spec, image string) (string, []string, error) {
+// Spec.DefaultEnv) and, with its CMD, the _HANDLER entry the sandbox gets
+// (ctrbase.HandlerEnv). An Image function's image is pulled here when it is
+// not on the host.
+func (r *Runtime) sandboxUser(ctx context.Context, spec runtimes.Spec, image string) (user string, imageEnv, handlerEnv []string, _ error) {
+	user, imageEnv, imageCmd, err := r.imageUser(ctx, spec, image)
+	return user, imageEnv, ctrbase.HandlerEnv(spec, imageCmd), err
+}
+
+// imageUser is sandboxUser, returning the image's CMD.
+func (r *Runtime) imageUser(ctx context.Context, spec runtimes.Spec, image string) (string, []string, []string, error) {
 	if spec.PackageType != "Image" {
 		if r.cfg.AllowRoot {
-			return "", ctrbase.BaseEnv, nil
+			return "", ctrbase.BaseEnv, nil, nil
 		}
-		return ctrbase.DefaultUser.String(), ctrbase.BaseEnv, nil // the Zip base image names no USER
+		return ctrbase.DefaultUser.String(), ctrbase.BaseEnv, nil, nil // the Zip base image names no USER
 	}
-	if r.cfg.AllowRoot && len(spec.DefaultEnv) == 0 {
-		return "", nil, nil
+	if _, ownHandler := spec.Env["_HANDLER"]; r.cfg.AllowRoot && len(spec.DefaultEnv) == 0 && (ownHandler || len(spec.Command) > 0) {
+		return "", nil, nil, nil // nothing to read of the image
 	}
 	res, err := r.cli.ImageInspect(ctx, image)
 	if cerrdefs.IsNotFound(err) {
 		if ctrbase.IsImageID(image) {
-			return "", nil, &runtimes.ImageGoneError{Image: image, Function: spec.Function, Version: spec.Version}
+			return "", nil, nil, &runtimes.ImageGoneError{Image: image, Function: spec.Function, Version: spec.Version}
 		}
 		if perr := r.pull(ctx, image); perr != nil {
-			return "", nil, perr
+			return "", nil, nil, perr
 		}
 		res, err = r.cli.ImageInspect(ctx, image)
 	}
 	if err != nil {
-		return "", nil, r.wrap("inspecting image "+image, err)
+		return "", nil, nil, r.wrap("inspecting image "+image, err)
 	}
-	var imageEnv []string
+	var imageEnv, imageCmd []string
 	if res.Config != nil {
-		imageEnv = res.Config.Env
+		imageEnv, imageCmd = res.Config.Env, res.Config.Cmd
 	}
 	if r.cfg.AllowRoot {
-		return "", imageEnv, nil
+		return "", imageEnv, imageCmd, nil
 	}
 	userSpec := ""
 	if res.Config != nil {
@@ -66,17 +73,17 @@ func (r *Runtime) sandboxUser(ctx context.Context, spec runtimes.Spec, image str
 	u, ok := r.users[key]
 	r.usersMu.Unlock()
 	if ok {
-		return u, imageEnv, nil
+		return u, imageEnv, imageCmd, nil
 	}
 	files := &imageFiles{r: r, image: res.ID}
 	defer files.close()
 	user, err := ctrbase.ResolveUser(userSpec, func(path string) ([]byte, error) { return files.read(ctx, path) })
 	if err != nil {
 		if errors.Is(err, ctrbase.ErrUserUnknown) || !errors.Is(err, errdefs.ErrUnavailable) {
-			return "", nil, errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
+			return "", nil, nil, errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
 				fmt.Sprintf("image %s cannot run as function %s: %v", image, spec.Function, err))
 		}
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	u = user.String()
 	r.usersMu.Lock()
@@ -85,7 +92,7 @@ func (r *Runtime) sandboxUser(ctx context.Context, spec runtimes.Spec, image str
 	}
 	r.users[key] = u
 	r.usersMu.Unlock()
-	return u, imageEnv, nil
+	return u, imageEnv, imageCmd, nil
 }
 
 // imageFiles reads files of an image through a container created (never

@@ -94,6 +94,7 @@ func imageArchive(tb testing.TB, bin, ref string, entrypoint []string, env []str
 // the program.
 type imageConfig struct {
 	entrypoint []string
+	cmd        []string // the image's CMD (none: nil)
 	env        []string
 	// user is the image's USER ("" for none).
 	user string
@@ -146,6 +147,7 @@ func imageArchiveOf(tb testing.TB, bin, ref string, c imageConfig) []byte {
 		"created":      mtime.UTC().Format(time.RFC3339),
 		"config": map[string]any{
 			"Entrypoint": c.entrypoint,
+			"Cmd":        c.cmd,
 			"Env":        append([]string{"PATH=/usr/local/bin:/usr/bin:/bin"}, c.env...),
 			"WorkingDir": "/var/task",
 			"User":       c.user,

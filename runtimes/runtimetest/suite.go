@@ -41,6 +41,12 @@ type Options struct {
 	CountSandboxes func(ctx context.Context, rt runtimes.Runtime) (int, error)
 	// RemoveImage, when set, removes an image the suite imported.
 	RemoveImage func(ctx context.Context, rt runtimes.Runtime, ref string) error
+	// Neighbour, when set, makes another network-isolated runtime on the same
+	// host, with a bridge of its own (Docker beside containerd, say), that
+	// closes when t ends; it may skip t when that runtime is not there. The
+	// suite checks that sandboxes cannot reach one another across the two
+	// bridges, either way; the neighbour's sandboxes are Zip packages.
+	Neighbour func(t *testing.T) runtimes.Runtime
 }
 
 // wait bounds every wait in the suite so that a broken runtime fails instead of
@@ -359,6 +365,56 @@ func (k *kindSuite) testEnv(t *testing.T) {
 		t.Errorf("the image's own env is lost: PORTICO_TEST_IMAGE=%q, want %q", got.Env["PORTICO_TEST_IMAGE"], "base")
 	}
 	t.Run("DefaultEnv", k.testDefaultEnv)
+	if k.kind == "Image" {
+		t.Run("Handler", k.testHandler)
+	}
+}
+
+// testHandler checks the _HANDLER an Image sandbox gets, Lambda's: the first
+// word of its CMD, the spec's Command or else the image's own, unless the
+// spec's Env sets it; none when there is no CMD.
+func (k *kindSuite) testHandler(t *testing.T) {
+	rt := k.runtime(t)
+	imp := rt.(runtimes.ImageImporter)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	withCmd := "portico-test/handler:" + randHex(6)
+	ic := imageConfig{entrypoint: []string{"/bootstrap"}, cmd: []string{"image.handler", "more"}}
+	if _, err := imp.ImportImage(ctx, bytes.NewReader(imageArchiveOf(t, k.bin, withCmd, ic))); err != nil {
+		t.Fatalf("ImportImage: %v", err)
+	}
+	if k.opts.RemoveImage != nil {
+		t.Cleanup(func() { _ = k.opts.RemoveImage(context.Background(), rt, withCmd) })
+	}
+	for _, c := range []struct {
+		name, image string
+		command     []string
+		env         string // the spec's own _HANDLER, if any
+		want        string // "": not set
+	}{
+		{"NoCmd", k.image, nil, "", ""},
+		{"ImageCmd", withCmd, nil, "", "image.handler"},
+		{"Command", withCmd, []string{"app.handler"}, "", "app.handler"},
+		{"CommandNoImageCmd", k.image, []string{"app.handler"}, "", "app.handler"},
+		{"EnvWins", withCmd, []string{"app.handler"}, "own.handler", "own.handler"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			api := NewAPIServer(t, rt.HostAddr())
+			spec := k.spec(api)
+			spec.Image, spec.Command = c.image, c.command
+			if c.env != "" {
+				spec.Env["_HANDLER"] = c.env
+			}
+			b := k.start(t, rt, api, spec)
+			var got struct {
+				Env map[string]string `json:"env"`
+			}
+			b.mustInvoke(map[string]any{"op": "env"}, &got)
+			if v, ok := got.Env["_HANDLER"]; v != c.want || ok != (c.want != "") {
+				t.Errorf("sandbox sees _HANDLER=%q (set: %v), want %q", v, ok, c.want)
+			}
+		})
+	}
 }
 
 // testDefaultEnv checks Spec.DefaultEnv: a default applies only where neither
@@ -918,6 +974,62 @@ func (k *kindSuite) testSandboxesUnreachable(t *testing.T) {
 		if got[a] == "ok" {
 			t.Errorf("a sandbox reached another's listener at %s", a)
 		}
+	}
+	if k.opts.Neighbour != nil {
+		t.Run("AcrossBridges", func(t *testing.T) { k.testAcrossBridges(t, rt, server, listening.Addrs) })
+	}
+}
+
+// testAcrossBridges checks that a sandbox of the neighbouring runtime cannot
+// connect to server (a sandbox of rt listening on addrs, port 8080), nor
+// server's runtime's sandbox to one of the neighbour's: each runtime lets its
+// sandboxes out of the host, and the host routes between its bridges.
+func (k *kindSuite) testAcrossBridges(t *testing.T, rt runtimes.Runtime, server *box, addrs []string) {
+	nrt := k.opts.Neighbour(t)
+	zip := &kindSuite{suite: k.suite, kind: "Zip"}
+	other := zip.newBox(t, nrt)
+	var got map[string]string
+	other.mustInvoke(map[string]any{"op": "dial", "addrs": addrs}, &got)
+	for _, a := range addrs {
+		if got[a] == "ok" {
+			t.Errorf("a %s sandbox reached a %s sandbox's listener at %s", nrt.Name(), rt.Name(), a)
+		}
+	}
+	var listening struct {
+		Addrs []string `json:"addrs"`
+		Error string   `json:"error"`
+	}
+	other.mustInvoke(map[string]any{"op": "listen", "port": 8081}, &listening)
+	if listening.Error != "" || len(listening.Addrs) == 0 {
+		t.Fatalf("the listening %s sandbox: %+v", nrt.Name(), listening)
+	}
+	got = nil
+	server.mustInvoke(map[string]any{"op": "dial", "addrs": listening.Addrs}, &got)
+	for _, a := range listening.Addrs {
+		if got[a] == "ok" {
+			t.Errorf("a %s sandbox reached a %s sandbox's listener at %s", rt.Name(), nrt.Name(), a)
+		}
+	}
+	// Both still reach the host beyond their bridges: the other bridge's
+	// address (the host's own, as the gateway's Runtime API is) answers.
+	hostLn, err := net.Listen("tcp", net.JoinHostPort(nrt.HostAddr(), "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = hostLn.Close() }()
+	go func() {
+		for {
+			c, err := hostLn.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.Close()
+		}
+	}()
+	got = nil
+	server.mustInvoke(map[string]any{"op": "dial", "addrs": []string{hostLn.Addr().String()}}, &got)
+	if got[hostLn.Addr().String()] != "ok" {
+		t.Errorf("a %s sandbox could not reach the host's address on the %s bridge: %v", rt.Name(), nrt.Name(), got)
 	}
 }
 
