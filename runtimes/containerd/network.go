@@ -178,7 +178,8 @@ func (n *network) ensureBridge() error {
 // rules that let sandboxes out of the host: masquerading, and forwarding from the
 // bridge and back for established connections. Forwarding between two sandboxes
 // on the bridge is left to the FORWARD policy (DROP where Docker runs, which also
-// loads br_netfilter), as Docker's enable_icc=false does.
+// loads br_netfilter), as Docker's enable_icc=false does; forwarding to another
+// Portico bridge is dropped before these rules (ctrbase.IsolateBridge).
 func (n *network) ensureEgress() error {
 	ipt, err := exec.LookPath("iptables")
 	if err != nil {
