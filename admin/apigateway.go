@@ -86,7 +86,7 @@ func (s *Server) isAPIGatewayRoute(r *http.Request) bool {
 // body. Server-side failures answer a generic message; their detail goes to the
 // log with the request id.
 func (s *Server) writeAPIGatewayError(w http.ResponseWriter, r *http.Request, err error) {
-	err = bodyTimedOut(w, cutOffBy(r, err))
+	err = bodyTimedOut(w, cutOffBy(r, bodySignatureError(r, err)))
 	if clientGone(r, err) {
 		s.log.Debug("admin request: client gone before its answer", "requestId", w.Header().Get("X-Amzn-RequestId"),
 			"method", r.Method, "path", r.URL.Path, "status", statusClientClosedRequest, "err", err)
