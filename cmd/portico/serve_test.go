@@ -123,6 +123,15 @@ func TestSettingsRefused(t *testing.T) {
 			"the admin token starts or ends with whitespace"},
 		{"unknown runtime", []string{"--runtime", "kvm"}, "", "auto, process, docker or containerd"},
 		{"unknown config key", nil, "listne: ':1'\n", "listne"},
+		// The flags --max-sandboxes and --drain-timeout are invoker: keys in
+		// the file; a known key at the wrong level says where it goes.
+		{"max-sandboxes at the top level", nil, "listen: ':1'\nmax-sandboxes: 5\n",
+			"line 2: field max-sandboxes not found in type app.Settings: max-sandboxes goes under invoker:, not at the top level"},
+		{"drain-timeout at the top level", nil, "drain-timeout: 10s\n", "drain-timeout goes under invoker:, not at the top level"},
+		{"idle-timeout at the top level", nil, "idle-timeout: 1m\n",
+			"idle-timeout goes under invoker:, listener:, admin-listener: or websocket:, not at the top level"},
+		{"listen under invoker", nil, "invoker:\n  listen: ':1'\n", "listen goes at the top level, not under invoker:"},
+		{"burst-limit under listener", nil, "listener:\n  burst-limit: 5\n", "burst-limit goes under throttle:, not under listener:"},
 		{"negative throttle burst", nil, "throttle:\n  burst-limit: -1\n", "burst-limit"},
 		// 0 took the default (10,000/5,000) silently.
 		{"throttle rate 0", nil, "throttle:\n  rate-limit: 0\n  burst-limit: 0\n", "rate-limit 0 is not taken: leave it out for the default (10000 requests per second), or give a negative rate-limit"},
