@@ -296,7 +296,8 @@ func (s *Server) authenticate(r *http.Request) error {
 		if err := p.VerifyHash(declared); err != nil {
 			return s.signatureError(r, service, err)
 		}
-		r.Body = readCloser{sigv4.HashingReader(r.Body, declared), r.Body}
+		r.Body = &signedBody{r: sigv4.HashingReader(r.Body, declared), Closer: r.Body,
+			refused: func(err error) error { return s.signatureError(r, service, err) }}
 		return nil
 	}
 	// UNSIGNED-PAYLOAD is S3's alone: Lambda, API Gateway and IAM sign the
@@ -422,10 +423,40 @@ func (s *Server) signingService(r *http.Request) string {
 	return ""
 }
 
-// readCloser reads through a wrapper and closes the original body.
-type readCloser struct {
-	io.Reader
+// signedBody is a request body whose SigV4 signature was checked over the hash
+// its X-Amz-Content-Sha256 declares, held to that hash as it is read
+// (sigv4.HashingReader): the read that ends a body that does not hash to it
+// fails with the request's signature error (403 InvalidSignatureException,
+// IAM's SignatureDoesNotMatch), which is also kept, so that the answer is that
+// error whatever the route made of its failed read (bodySignatureError). Read
+// by one goroutine, the request's handler.
+type signedBody struct {
+	r io.Reader
 	io.Closer
+	refused func(error) error // the request's signature error for a mismatch
+	err     error             // refused's error, once the body did not hash
+}
+
+func (b *signedBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && errors.Is(err, sigv4.ErrMismatch) {
+		if b.err == nil {
+			b.err = b.refused(err)
+		}
+		err = b.err
+	}
+	return n, err
+}
+
+// bodySignatureError returns the signature error of r's body when it was read
+// to an end that does not hash to its X-Amz-Content-Sha256 (a body changed
+// after signing), else err: such a request is refused as one whose signature
+// does not match, as AWS refuses it, not as a body the route could not read.
+func bodySignatureError(r *http.Request, err error) error {
+	if b, ok := r.Body.(*signedBody); ok && b.err != nil {
+		return b.err
+	}
+	return err
 }
 
 // Start binds the listener and serves in the background.
@@ -660,7 +691,7 @@ const throttleRetryAfter = "1"
 // writeError maps an error to a status and AWS's error body
 // {"Type":"User","message":"..."} with x-amzn-ErrorType. 5xx are logged.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	err = bodyTimedOut(w, cutOffBy(r, err))
+	err = bodyTimedOut(w, cutOffBy(r, bodySignatureError(r, err)))
 	if clientGone(r, err) {
 		s.log.Debug("admin request: client gone before its answer", "requestId", w.Header().Get("X-Amzn-RequestId"),
 			"method", r.Method, "path", r.URL.Path, "status", statusClientClosedRequest, "err", err)

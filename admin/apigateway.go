@@ -125,7 +125,7 @@ func (s *Server) writeAPIGatewayError(w http.ResponseWriter, r *http.Request, er
 // writeGatewayShaped writes err in API Gateway's shape; tooLarge413 keeps a
 // body over its limit at 413 RequestTooLargeException.
 func (s *Server) writeGatewayShaped(w http.ResponseWriter, r *http.Request, err error, tooLarge413 bool) {
-	err = bodyTimedOut(w, cutOffBy(r, err))
+	err = bodyTimedOut(w, cutOffBy(r, bodySignatureError(r, err)))
 	if clientGone(r, err) {
 		s.log.Debug("admin request: client gone before its answer", "requestId", w.Header().Get("X-Amzn-RequestId"),
 			"method", r.Method, "path", r.URL.Path, "status", statusClientClosedRequest, "err", err)

@@ -142,6 +142,7 @@ func (r iamResult) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
 // LimitExceeded, MalformedPolicyDocument, ValidationError) and its status.
 // Server-side failures answer a generic message; their detail goes to the log.
 func (s *Server) writeIAMError(w http.ResponseWriter, r *http.Request, err error) {
+	err = bodySignatureError(r, err)
 	status, code, msg := http.StatusInternalServerError, "ServiceFailure", "Internal server error"
 	var k *errdefs.Kinded
 	switch {

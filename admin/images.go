@@ -125,7 +125,7 @@ func (s *Server) registerImageRoutes(d ImageDeps) {
 // changed after signing are refused before any of them is used. Other bodies
 // are returned as they are. done removes the file.
 func (s *Server) verifiedBody(r *http.Request) (body io.Reader, done func(), err error) {
-	if _, ok := r.Body.(readCloser); !ok {
+	if _, ok := r.Body.(*signedBody); !ok {
 		return r.Body, func() {}, nil
 	}
 	f, err := os.CreateTemp("", "portico-upload-*")
@@ -139,7 +139,7 @@ func (s *Server) verifiedBody(r *http.Request) (body io.Reader, done func(), err
 	if _, err := io.Copy(f, r.Body); err != nil {
 		done()
 		if errors.Is(err, sigv4.ErrMismatch) {
-			return nil, nil, s.signatureError(r, "", err)
+			return nil, nil, err // the request's signature error (signedBody)
 		}
 		return nil, nil, fmt.Errorf("read request body: %w: %w", err, errdefs.ErrInvalid)
 	}

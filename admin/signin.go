@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -44,7 +45,11 @@ const MinTokenLength = 32
 // CheckToken refuses an admin token that is only whitespace (anywhere: it is
 // no secret), or that has too few characters other than whitespace to be safe
 // for an admin API listening on listen off loopback, saying what length is
-// needed and how to make a token. On loopback any other token is taken.
+// needed and how to make a token. On loopback any other token is taken. A
+// token that no client could present is refused wherever it listens: one that
+// starts or ends with whitespace (HTTP drops a header value's leading and
+// trailing spaces, so "Bearer <token>" never carries them), or that holds a
+// control character, which a header cannot carry at all.
 func CheckToken(listen, token string) error {
 	if token == "" {
 		return nil
@@ -53,6 +58,14 @@ func CheckToken(listen, token string) error {
 		return fmt.Errorf("the admin token is only whitespace (%d characters), which is no secret: "+
 			"give one of at least %d characters other than spaces, for example made with `openssl rand -hex 32`, as --admin-token (or PORTICO_ADMIN_TOKEN)",
 			len(token), MinTokenLength)
+	}
+	if strings.TrimSpace(token) != token {
+		return errors.New("the admin token starts or ends with whitespace (a space, tab or newline), which HTTP drops from a header, " +
+			"so no client could present it: remove it from --admin-token (PORTICO_ADMIN_TOKEN, or admin-token in portico.yaml)")
+	}
+	if strings.ContainsFunc(token, func(r rune) bool { return r != '\t' && unicode.IsControl(r) }) {
+		return errors.New("the admin token holds a control character, which no HTTP header can carry, " +
+			"so no client could present it: remove it from --admin-token (PORTICO_ADMIN_TOKEN, or admin-token in portico.yaml)")
 	}
 	n := 0
 	for _, r := range token {

@@ -140,13 +140,21 @@ func TestShortTokenRefusedOffLoopback(t *testing.T) {
 		{"0.0.0.0:9090", strings.Repeat(" ", MinTokenLength), false},
 		{"0.0.0.0:9090", strings.Repeat("k ", MinTokenLength-1), false},
 		{"127.0.0.1:9090", "   ", false},
+		{"127.0.0.1:9090", " t", false},
+		{"0.0.0.0:9090", long + " ", false},
+		{"0.0.0.0:9090", "\t" + long, false},
+		{"0.0.0.0:9090", long + "\n", false},
+		{"0.0.0.0:9090", long[:16] + " " + long[16:], true},
+		{"127.0.0.1:9090", "a\x00b", false},
+		{"127.0.0.1:9090", "a\nb", false},
 	}
 	for _, c := range cases {
 		err := CheckToken(c.listen, c.token)
 		if c.ok != (err == nil) {
 			t.Errorf("CheckToken(%q, %d characters) = %v, want ok %v", c.listen, len(c.token), err, c.ok)
 		}
-		if err != nil && (!strings.Contains(err.Error(), "at least 32 characters") || !strings.Contains(err.Error(), "openssl rand -hex 32")) {
+		if err != nil && !strings.Contains(err.Error(), "so no client could present it") &&
+			(!strings.Contains(err.Error(), "at least 32 characters") || !strings.Contains(err.Error(), "openssl rand -hex 32")) {
 			t.Errorf("the error does not say what to do: %v", err)
 		}
 	}

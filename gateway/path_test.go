@@ -46,6 +46,16 @@ func TestNormalizePath(t *testing.T) {
 		{in: "/files/x%2F..%2F..%2Fadmin", bad: true},
 		{in: "/files/..%5Cadmin", bad: true},
 		{in: "/files/..\\admin", bad: true},
+		{in: "/secret;a", bad: true},
+		{in: "/secret;jsessionid=1", bad: true},
+		{in: "/x/..;/secret", bad: true},
+		{in: "/..;/..;/admin", bad: true},
+		{in: "/.;/secret", bad: true},
+		{in: "/a;b=c/d", bad: true},
+		{in: "/;", bad: true},
+		{in: "/a/b;", bad: true},
+		{in: "/a/b%3Bc", want: "/a/b%3Bc"},
+		{in: "/a/..%3B/b", want: "/a/..%3B/b"},
 	} {
 		got, err := normalizePath(tc.in)
 		if tc.bad {
@@ -57,6 +67,9 @@ func TestNormalizePath(t *testing.T) {
 		if err != nil || got != tc.want {
 			t.Errorf("normalizePath(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
 		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = normalizePath("/pets/7/toys") }); n != 0 {
+		t.Errorf("normalizePath of a path without dots, escapes or \";\" allocates %v times", n)
 	}
 }
 
@@ -82,10 +95,10 @@ func TestMergeSlashes(t *testing.T) {
 }
 
 // FuzzNormalizePath checks that a normalised path never keeps a dot segment,
-// raw or encoded, nor hides one behind an encoded separator, and that
-// normalising is idempotent.
+// raw or encoded, nor hides one behind an encoded separator, nor keeps a raw
+// ";", and that normalising is idempotent.
 func FuzzNormalizePath(f *testing.F) {
-	for _, s := range []string{"/", "/a/../b", "/%2e%2e/x", "/a/..%2F..%2Fb", "/a/./b/", "/a\\..\\b", "/%2E/%2e%2E"} {
+	for _, s := range []string{"/", "/a/../b", "/%2e%2e/x", "/a/..%2F..%2Fb", "/a/./b/", "/a\\..\\b", "/%2E/%2e%2E", "/x/..;/b", "/a;b/c"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, p string) {
@@ -98,6 +111,9 @@ func FuzzNormalizePath(f *testing.F) {
 		}
 		if !strings.HasPrefix(n, "/") {
 			t.Fatalf("normalizePath(%q) = %q: no leading slash", p, n)
+		}
+		if strings.Contains(n, ";") {
+			t.Fatalf("normalizePath(%q) = %q keeps a \";\"", p, n)
 		}
 		for _, seg := range strings.Split(n, "/") {
 			if dotSegment(seg) != 0 || hidesDotSegment(seg) {

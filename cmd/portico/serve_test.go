@@ -113,8 +113,25 @@ func TestSettingsRefused(t *testing.T) {
 		{"admin off loopback with a short token", []string{"--admin-listen", "0.0.0.0:9090", "--admin-token", "hunter2"}, "",
 			"give one of at least 32 characters, for example made with `openssl rand -hex 32`"},
 		{"short token from the config file", []string{"--admin-listen", ":9090"}, "admin-token: hunter2\n", "at least 32 characters"},
+		// HTTP drops a header value's leading and trailing spaces: such a
+		// token could never be presented (Bearer, --token, SigV4 all 403).
+		{"token with a trailing space", []string{"--admin-token", "0123456789abcdef0123456789abcdef "}, "",
+			"the admin token starts or ends with whitespace (a space, tab or newline)"},
+		{"token with a leading space on loopback", []string{"--admin-listen", "127.0.0.1:9090", "--admin-token", " t"}, "",
+			"remove it"},
+		{"token with a newline from the config file", nil, "admin-token: \"0123456789abcdef0123456789abcdef\\n\"\n",
+			"the admin token starts or ends with whitespace"},
 		{"unknown runtime", []string{"--runtime", "kvm"}, "", "auto, process, docker or containerd"},
 		{"unknown config key", nil, "listne: ':1'\n", "listne"},
+		// The flags --max-sandboxes and --drain-timeout are invoker: keys in
+		// the file; a known key at the wrong level says where it goes.
+		{"max-sandboxes at the top level", nil, "listen: ':1'\nmax-sandboxes: 5\n",
+			"line 2: field max-sandboxes not found in type app.Settings: max-sandboxes goes under invoker:, not at the top level"},
+		{"drain-timeout at the top level", nil, "drain-timeout: 10s\n", "drain-timeout goes under invoker:, not at the top level"},
+		{"idle-timeout at the top level", nil, "idle-timeout: 1m\n",
+			"idle-timeout goes under invoker:, listener:, admin-listener: or websocket:, not at the top level"},
+		{"listen under invoker", nil, "invoker:\n  listen: ':1'\n", "listen goes at the top level, not under invoker:"},
+		{"burst-limit under listener", nil, "listener:\n  burst-limit: 5\n", "burst-limit goes under throttle:, not under listener:"},
 		{"negative throttle burst", nil, "throttle:\n  burst-limit: -1\n", "burst-limit"},
 		// 0 took the default (10,000/5,000) silently.
 		{"throttle rate 0", nil, "throttle:\n  rate-limit: 0\n  burst-limit: 0\n", "rate-limit 0 is not taken: leave it out for the default (10000 requests per second), or give a negative rate-limit"},
@@ -142,6 +159,13 @@ func TestSettingsRefused(t *testing.T) {
 			}
 		})
 	}
+	t.Run("token with a trailing space from PORTICO_ADMIN_TOKEN", func(t *testing.T) {
+		t.Chdir(t.TempDir())
+		t.Setenv("PORTICO_ADMIN_TOKEN", "0123456789abcdef0123456789abcdef\t")
+		if _, err := parseServe(t).settings(); err == nil || !strings.Contains(err.Error(), "the admin token starts or ends with whitespace") {
+			t.Errorf("settings() = %v, want the token refused", err)
+		}
+	})
 }
 
 func TestDialURL(t *testing.T) {

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// unknownField is yaml.v3's message for a key that KnownFields refused.
+var unknownField = regexp.MustCompile(`^line (\d+): field (\S+) not found in type \S+$`)
+
+// placeKeys explains a config file's keys that are known but put at the wrong
+// level (max-sandboxes at the top level, where the file's key is invoker:
+// max-sandboxes): err, a yaml.TypeError from decoding raw into a value of
+// type t, is returned with each such line saying where the key goes. Other
+// errors are returned as they are.
+func placeKeys(err error, raw []byte, t reflect.Type) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	places := map[string][]string{}
+	keyPlaces(t, "", places)
+	var doc yaml.Node
+	if yaml.Unmarshal(raw, &doc) != nil {
+		return err
+	}
+	lines := make([]string, len(te.Errors))
+	changed := false
+	for i, msg := range te.Errors {
+		lines[i] = msg
+		m := unknownField.FindStringSubmatch(msg)
+		if m == nil {
+			continue
+		}
+		line, _ := strconv.Atoi(m[1])
+		key := m[2]
+		where, ok := sectionOf(&doc, line, key, "")
+		if !ok || len(places[key]) == 0 {
+			continue
+		}
+		lines[i] = fmt.Sprintf("%s: %s goes %s, not %s", msg, key, placeNames(places[key]), placeName(where))
+		changed = true
+	}
+	if !changed {
+		return err
+	}
+	return fmt.Errorf("yaml: unmarshal errors:\n  %s", strings.Join(lines, "\n  "))
+}
+
+// keyPlaces records in out, for each yaml key of the struct type t (under
+// section, "" for the top level), the sections it is a key of, in the order
+// the fields are declared.
+func keyPlaces(t reflect.Type, section string, out map[string][]string) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if strings.Contains(opts, "inline") {
+			keyPlaces(f.Type, section, out)
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		out[name] = append(out[name], section)
+		ft := f.Type
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Struct && ft.PkgPath() != "time" {
+			keyPlaces(ft, strings.TrimSpace(section+" "+name+":"), out)
+		}
+	}
+}
+
+// sectionOf finds the key node named key on line in the YAML tree n and returns
+// the section it is in ("" for the top level).
+func sectionOf(n *yaml.Node, line int, key, section string) (string, bool) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if s, ok := sectionOf(c, line, key, section); ok {
+				return s, true
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Line == line && k.Value == key {
+				return section, true
+			}
+			if s, ok := sectionOf(v, line, key, strings.TrimSpace(section+" "+k.Value+":")); ok {
+				return s, true
+			}
+		}
+	}
+	return "", false
+}
+
+// placeName says where a key of section is: "at the top level" or "under
+// invoker:".
+func placeName(section string) string {
+	if section == "" {
+		return "at the top level"
+	}
+	return "under " + section
+}
+
+// placeNames says where a key of any of sections goes: "under invoker:",
+// "under invoker: or listener:", "at the top level".
+func placeNames(sections []string) string {
+	if len(sections) == 1 {
+		return placeName(sections[0])
+	}
+	names := make([]string, len(sections))
+	for i, s := range sections {
+		names[i] = strings.TrimPrefix(placeName(s), "under ")
+	}
+	return "under " + strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
