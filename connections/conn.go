@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"sync"
@@ -28,6 +29,7 @@ import (
 	"github.com/portico-dev/portico/internal/idlepoll"
 	"github.com/portico-dev/portico/internal/ids"
 	"github.com/portico-dev/portico/internal/netaddr"
+	"github.com/portico-dev/portico/internal/rawquery"
 )
 
 // requestTimeLayout is API Gateway's requestTime format: "20/Jan/2024:11:55:00 +0000".
@@ -390,7 +392,9 @@ func addHandshake(ev *events.APIGatewayWebsocketProxyRequest, r *http.Request) {
 		ev.Headers[k] = vs[len(vs)-1]
 		ev.MultiValueHeaders[k] = vs
 	}
-	if q := r.URL.Query(); len(q) > 0 {
+	// A raw ';' separates parameters as '&' does, as the gateway reads REST
+	// and HTTP queries (and API Gateway splits the data at it).
+	if q, _ := url.ParseQuery(rawquery.AmpersandSeparated(r.URL.RawQuery)); len(q) > 0 {
 		ev.QueryStringParameters = make(map[string]string, len(q))
 		ev.MultiValueQueryStringParameters = make(map[string][]string, len(q))
 		for k, vs := range q {
