@@ -1127,7 +1127,10 @@ func (c *Conn) message(typ int, data []byte) {
 		return
 	}
 	if c.m.draining.Load() {
-		return // the server is stopping: only the messages in flight finish
+		// The server is stopping: only the messages in flight finish; this
+		// one's client hears so before the close (1001) follows.
+		c.errorFrame(serviceUnavailable, requestID)
+		return
 	}
 	select {
 	case c.inflight <- struct{}{}: // past MaxInFlight, this connection's reading waits
@@ -1136,6 +1139,7 @@ func (c *Conn) message(typ int, data []byte) {
 	}
 	if c.m.draining.Load() { // the stop began while this waited for a slot
 		<-c.inflight
+		c.errorFrame(serviceUnavailable, requestID)
 		return
 	}
 	go c.dispatch(c.ctx, data, requestID, now)
@@ -1201,6 +1205,10 @@ func (c *Conn) dispatch(ctx context.Context, data []byte, requestID string, at t
 // timedOut is API Gateway's message for an integration that outlasted its
 // timeout (504 on a $connect, the error frame of a message).
 const timedOut = "Endpoint request timed out"
+
+// serviceUnavailable is the error frame's message for a message that arrives
+// once a stop has begun (the 503 a handshake gets then).
+const serviceUnavailable = "Service Unavailable"
 
 // errorFrame sends API Gateway's error frame, spaced as API Gateway spaces it:
 // {"message": "Forbidden", "connectionId":"...", "requestId":"..."}.
