@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"sync"
@@ -28,6 +29,7 @@ import (
 	"github.com/portico-dev/portico/internal/idlepoll"
 	"github.com/portico-dev/portico/internal/ids"
 	"github.com/portico-dev/portico/internal/netaddr"
+	"github.com/portico-dev/portico/internal/rawquery"
 )
 
 // requestTimeLayout is API Gateway's requestTime format: "20/Jan/2024:11:55:00 +0000".
@@ -390,7 +392,9 @@ func addHandshake(ev *events.APIGatewayWebsocketProxyRequest, r *http.Request) {
 		ev.Headers[k] = vs[len(vs)-1]
 		ev.MultiValueHeaders[k] = vs
 	}
-	if q := r.URL.Query(); len(q) > 0 {
+	// A raw ';' separates parameters as '&' does, as the gateway reads REST
+	// and HTTP queries (and API Gateway splits the data at it).
+	if q, _ := url.ParseQuery(rawquery.AmpersandSeparated(r.URL.RawQuery)); len(q) > 0 {
 		ev.QueryStringParameters = make(map[string]string, len(q))
 		ev.MultiValueQueryStringParameters = make(map[string][]string, len(q))
 		for k, vs := range q {
@@ -1123,7 +1127,10 @@ func (c *Conn) message(typ int, data []byte) {
 		return
 	}
 	if c.m.draining.Load() {
-		return // the server is stopping: only the messages in flight finish
+		// The server is stopping: only the messages in flight finish; this
+		// one's client hears so before the close (1001) follows.
+		c.errorFrame(serviceUnavailable, requestID)
+		return
 	}
 	select {
 	case c.inflight <- struct{}{}: // past MaxInFlight, this connection's reading waits
@@ -1132,6 +1139,7 @@ func (c *Conn) message(typ int, data []byte) {
 	}
 	if c.m.draining.Load() { // the stop began while this waited for a slot
 		<-c.inflight
+		c.errorFrame(serviceUnavailable, requestID)
 		return
 	}
 	go c.dispatch(c.ctx, data, requestID, now)
@@ -1197,6 +1205,10 @@ func (c *Conn) dispatch(ctx context.Context, data []byte, requestID string, at t
 // timedOut is API Gateway's message for an integration that outlasted its
 // timeout (504 on a $connect, the error frame of a message).
 const timedOut = "Endpoint request timed out"
+
+// serviceUnavailable is the error frame's message for a message that arrives
+// once a stop has begun (the 503 a handshake gets then).
+const serviceUnavailable = "Service Unavailable"
 
 // errorFrame sends API Gateway's error frame, spaced as API Gateway spaces it:
 // {"message": "Forbidden", "connectionId":"...", "requestId":"..."}.

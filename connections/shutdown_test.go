@@ -2,6 +2,7 @@ package connections
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -12,7 +13,9 @@ import (
 // finish before it closes their connections: the reply of a two-way route
 // reaches its client, and so does what the route posts to another
 // connection, before the close frame (1001 "Server shutting down"). A message
-// that arrives once the stop began is not routed.
+// that arrives once the stop began is not routed: its client gets the error
+// frame "Service Unavailable" (the 503 a new handshake gets then), before the
+// close, where it had no answer at all.
 func TestShutdownLetsMessagesInFlightFinish(t *testing.T) {
 	ts := newTestServer(t, Config{}, chatKeys())
 	a := ts.dial(t, "")
@@ -47,6 +50,10 @@ func TestShutdownLetsMessagesInFlightFinish(t *testing.T) {
 	// Not routed: the stop began.
 	if err := a.WriteMessage(websocket.TextMessage, []byte(`{"action":"echo","n":2}`)); err != nil {
 		t.Fatal(err)
+	}
+	// Its error frame comes while the first message is still in flight.
+	if got := readText(t, a); !strings.HasPrefix(got, `{"message": "Service Unavailable", "connectionId":`) || !strings.Contains(got, `"requestId":`) {
+		t.Fatalf("a got %q, want the error frame of its message sent after the stop began", got)
 	}
 	close(release)
 	if got := readText(t, a); got != "reply" {

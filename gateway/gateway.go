@@ -39,6 +39,7 @@ import (
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/ids"
 	"github.com/portico-dev/portico/internal/ownaddr"
+	"github.com/portico-dev/portico/internal/rawquery"
 	"github.com/portico-dev/portico/internal/redact"
 	"github.com/portico-dev/portico/internal/tracing"
 	"github.com/portico-dev/portico/invoker"
@@ -742,9 +743,8 @@ func (s checkStage) Compile(*pipeline.Deployed) (pipeline.Middleware, error) {
 			// templates, mappings, validation, the cache key and an
 			// HTTP_PROXY backend), where url.ParseQuery would refuse the
 			// query and r.URL.Query drop the pair.
-			if strings.IndexByte(r.URL.RawQuery, ';') >= 0 {
-				r.URL.RawQuery = strings.ReplaceAll(r.URL.RawQuery, ";", "&")
-			}
+			// (A WebSocket $connect reads its query the same way.)
+			r.URL.RawQuery = rawquery.AmpersandSeparated(r.URL.RawQuery)
 			if r.Body != nil && r.Body != http.NoBody {
 				r.Body = http.MaxBytesReader(w, r.Body, limit)
 			}

@@ -147,3 +147,76 @@ func TestIntegrationHopHeader(t *testing.T) {
 		t.Errorf("WebSocket $connect at %d hops: %d %v, backend called %d times; want refused and none", maxHops, status, err, calls.Load()-before)
 	}
 }
+
+// TestWebSocketMessageHopCount: a WebSocket message's or $disconnect's HTTP
+// integration counts the hops of the upgrade request that opened the
+// connection, as $connect's and every REST or HTTP integration count their
+// inbound request's; it started at 1 whatever the upgrade carried, so a loop
+// through a message route went round maxHops more times.
+func TestWebSocketMessageHopCount(t *testing.T) {
+	seen := make(chan [2]string, 8)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen <- [2]string{r.URL.Path, strings.Join(r.Header.Values(hopHeader), "|")}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	t.Cleanup(backend.Close)
+	e := newEnv(t)
+	m := connections.New(connections.Config{}, nil)
+	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
+	e.gw.EnableWebSockets(m)
+	proxy := func(path string) *apis.Integration {
+		return &apis.Integration{Type: apis.IntegrationHTTPProxy, HTTPMethod: "POST", URI: backend.URL + path}
+	}
+	ws := e.deploy(&apis.API{Name: "wsmsghops", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{RouteSelectionExpression: "$request.body.action",
+		Routes: []apis.Route{
+			{RouteKey: "$default", RouteResponseSelectionExpression: "$default", Integration: proxy("/m")},
+			{RouteKey: "$disconnect", Integration: proxy("/d")},
+		}}}, "dev", nil)
+	for _, c := range []struct{ client, want string }{{"", "1"}, {"4", "5"}} {
+		h := http.Header{}
+		if c.client != "" {
+			h.Set(hopHeader, c.client)
+		}
+		conn, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(e.srv.URL, "http")+"/"+ws+"/dev", h)
+		if resp != nil {
+			_ = resp.Body.Close()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.WriteMessage(websocket.TextMessage, []byte("hi")); err != nil {
+			t.Fatal(err)
+		}
+		if _, msg, err := conn.ReadMessage(); err != nil || string(msg) != "ok" {
+			t.Fatalf("upgrade at %q hops: the reply %q %v, want ok", c.client, msg, err)
+		}
+		_ = conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+		_ = conn.Close()
+		for _, path := range []string{"/m", "/d"} {
+			if got := <-seen; got != [2]string{path, c.want} {
+				t.Errorf("upgrade at %q hops: the backend saw %s with %s %q; want %s with %q", c.client, got[0], hopHeader, got[1], path, c.want)
+			}
+		}
+	}
+
+	// A connection opened at maxHops: its message is not sent on.
+	conn, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(e.srv.URL, "http")+"/"+ws+"/dev", http.Header{hopHeader: {strconv.Itoa(maxHops)}})
+	if resp != nil {
+		_ = resp.Body.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	if err := conn.WriteMessage(websocket.TextMessage, []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	if _, msg, err := conn.ReadMessage(); err != nil || !strings.Contains(string(msg), `"message": "Internal server error"`) {
+		t.Fatalf("a message at %d hops: %q %v, want the error frame", maxHops, msg, err)
+	}
+	select {
+	case got := <-seen:
+		t.Errorf("a message at %d hops reached the backend: %q", maxHops, got)
+	default:
+	}
+}

@@ -172,6 +172,11 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request, rc *req
 	if sc := trace.SpanContextFromContext(r.Context()); sc.IsValid() {
 		ep.Context = trace.ContextWithSpanContext(ep.Context, sc)
 	}
+	if n := hopCount(r.Header[hopHeader]); n > 0 {
+		// The connection's messages and $disconnect were caused by this
+		// request: their HTTP integrations count on from its hops (wsHTTP).
+		ep.Context = context.WithValue(ep.Context, upgradeHopsKey{}, n)
+	}
 	// $connect's IAM authorization checks the upgrade request's signature.
 	g.ws.m.ServeWebSocket(w, r.WithContext(pipeline.WithRequest(r.Context(), r)), ep, wsDispatcher{g})
 	return nil
@@ -513,12 +518,21 @@ func respellHeaders(ev *events.APIGatewayWebsocketProxyRequest, wire wirenames.N
 	}
 }
 
+// upgradeHopsKey is the context key of a WebSocket connection's upgrade
+// request's hop count (hopCount), an int.
+type upgradeHopsKey struct{}
+
 // wsHTTP posts the message (or, for $connect and $disconnect, an empty body) to
 // an HTTP backend and returns its answer.
 func (g *Gateway) wsHTTP(ctx context.Context, rc *reqCtx, in *apis.Integration, ev *events.APIGatewayWebsocketProxyRequest) (*connections.Response, error) {
 	// A $connect request's own count (its headers are the upgrade
-	// request's); a message's or $disconnect's request is the gateway's.
-	hop, err := hopAfter(hopCountOf(ev.Headers))
+	// request's); a message's or $disconnect's, the upgrade's that opened the
+	// connection (serveWebSocket keeps it in the connection's context).
+	n := hopCountOf(ev.Headers)
+	if u, _ := ctx.Value(upgradeHopsKey{}).(int); u > n {
+		n = u
+	}
+	hop, err := hopAfter(n)
 	if err != nil {
 		return nil, err
 	}

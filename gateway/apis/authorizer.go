@@ -3,6 +3,7 @@ package apis
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"regexp"
 	"slices"
@@ -460,12 +461,25 @@ func parseJWTAuthorizer(protocol, name string, d authorizerDoc) (*Authorizer, er
 	if src == "" {
 		src = "$request.header.Authorization"
 	}
-	norm, ok := normIdentitySource(protocol, strings.TrimSpace(src))
-	if !ok || strings.Contains(src, ",") {
-		return nil, invalid("security scheme %q: a JWT authorizer takes one identity source, $request.header.NAME or $request.querystring.NAME", name)
+	if err := CheckJWTIdentitySource(src); err != nil {
+		return nil, invalid("security scheme %q: %v", name, err)
 	}
+	norm, _ := normIdentitySource(protocol, strings.TrimSpace(src))
 	a.IdentitySource = []string{norm}
 	return a, nil
+}
+
+// CheckJWTIdentitySource refuses a JWT authorizer's identitySource unless it
+// is one $request.header.NAME or $request.querystring.NAME, the only
+// selections API Gateway takes for JWT: a $context or $stageVariables value is
+// never a token the client sent.
+func CheckJWTIdentitySource(src string) error {
+	norm, ok := normIdentitySource(ProtocolHTTP, strings.TrimSpace(src))
+	if !ok || strings.Contains(src, ",") ||
+		!strings.HasPrefix(norm, "header.") && !strings.HasPrefix(norm, "querystring.") {
+		return fmt.Errorf("identitySource %q: a JWT authorizer takes one identity source, $request.header.NAME or $request.querystring.NAME (the token's place in the request)", truncate(src, 100))
+	}
+	return nil
 }
 
 // RouteScopes returns the authorization scopes a route's security gives the

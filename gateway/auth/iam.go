@@ -15,6 +15,7 @@ import (
 	"github.com/portico-dev/portico/gateway/auth/policy"
 	"github.com/portico-dev/portico/gateway/iam"
 	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/internal/rawquery"
 	"github.com/portico-dev/portico/internal/signin"
 	"github.com/portico-dev/portico/internal/sigv4"
 )
@@ -105,7 +106,9 @@ func (s *Stage) checkSigV4(r *http.Request, c *pipeline.Context) (*iam.Principal
 		return nil, pipeline.Errorf(pipeline.MissingAuthenticationToken, "AWS_IAM route %s %s: request is not signed", c.HTTPMethod, c.ResourcePath)
 	}
 	v := s.verifier()
-	p, err := v.Check(r)
+	// The query as the client signed it: the check stage splits a raw ';'
+	// into '&', which AWS's canonical query does not.
+	p, err := v.CheckQuery(r, rawquery.ClientQuery(r))
 	if err == nil {
 		var body []byte
 		if body, err = c.ReadBody(r); err != nil {

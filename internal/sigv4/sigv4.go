@@ -309,6 +309,12 @@ type Pending struct {
 // parses, the scope names the service, the date is within MaxSkew (a presigned
 // URL's X-Amz-Expires not past) and the access key is known. It reads no body.
 func (v *Verifier) Check(r *http.Request) (*Pending, error) {
+	return v.CheckQuery(r, r.URL.RawQuery)
+}
+
+// CheckQuery is Check of r with the query rawQuery, the one the client sent
+// and signed, for a caller that has rewritten r.URL.RawQuery since.
+func (v *Verifier) CheckQuery(r *http.Request, rawQuery string) (*Pending, error) {
 	now := time.Now
 	if v.Now != nil {
 		now = v.Now
@@ -316,15 +322,15 @@ func (v *Verifier) Check(r *http.Request) (*Pending, error) {
 	p := &Pending{r: r}
 	var amzDate string
 	var expires time.Duration
-	if r.Header.Get("Authorization") == "" && strings.Contains(r.URL.RawQuery, "X-Amz-Algorithm=") {
-		q := r.URL.Query()
+	if r.Header.Get("Authorization") == "" && strings.Contains(rawQuery, "X-Amz-Algorithm=") {
+		q, _ := url.ParseQuery(rawQuery) // as r.URL.Query(): the pairs that parse
 		auth, d, exp, err := parsePresigned(q)
 		if err != nil {
 			return nil, err
 		}
 		p.auth, amzDate, expires, p.Presigned = auth, d, exp, true
 		p.SessionToken = q.Get("X-Amz-Security-Token")
-		p.canonQury = CanonicalQuery(stripSignature(r.URL.RawQuery))
+		p.canonQury = CanonicalQuery(stripSignature(rawQuery))
 	} else {
 		auth, err := ParseAuthorization(r.Header.Get("Authorization"))
 		if err != nil {
@@ -336,7 +342,7 @@ func (v *Verifier) Check(r *http.Request) (*Pending, error) {
 			amzDate = r.Header.Get("Date")
 		}
 		p.SessionToken = r.Header.Get("X-Amz-Security-Token")
-		p.canonQury = CanonicalQuery(r.URL.RawQuery)
+		p.canonQury = CanonicalQuery(rawQuery)
 	}
 	c := p.auth.Credential
 	p.Credential = c

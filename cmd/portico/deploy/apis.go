@@ -927,6 +927,10 @@ func (b *builder) authorizer(a *API, where string, cfg map[string]any) map[strin
 		if src == "" {
 			src = "$request.header.Authorization"
 		}
+		if err := apis.CheckJWTIdentitySource(src); err != nil {
+			b.fail("%s: IdentitySource %s: a JWT authorizer takes one identity source, $request.header.NAME or $request.querystring.NAME", where, src)
+			return nil
+		}
 		return map[string]any{"type": "oauth2", "x-amazon-apigateway-authorizer": map[string]any{
 			"type": "jwt", "identitySource": src,
 			"jwtConfiguration": map[string]any{"issuer": jwt["issuer"], "audience": jwt["audience"]},
