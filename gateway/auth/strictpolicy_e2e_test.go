@@ -41,6 +41,7 @@ func TestPoliciesParseStrictly(t *testing.T) {
 	for name, stmt := range map[string]string{
 		"misspelt Condition": `{"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke","Resource":"execute-api:/*","Conditon":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}`,
 		"effect twice":       `{"Effect":"Deny","effect":"Allow","Principal":"*","Action":"execute-api:Invoke","Resource":"execute-api:/*"}`,
+		"Effect twice":       `{"Effect":"Deny","Effect":"Allow","Principal":"*","Action":"execute-api:Invoke","Resource":"execute-api:/*"}`,
 	} {
 		doc := `{"openapi":"3.0.1","info":{"title":"rp","version":"1"},
   "x-amazon-apigateway-policy":{"Version":"2012-10-17","Statement":[` + stmt + `]},
