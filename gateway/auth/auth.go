@@ -958,7 +958,10 @@ func (s *Stage) AuthorizeConnect(ctx context.Context, d *pipeline.Deployed, rout
 	if err != nil {
 		return nil, configError("authorizer %q: %v", au.Name, err)
 	}
-	a := &compiled{au: au, ref: ref, keyPrefix: cacheKeyPrefix(d, au, ref)}
+	a := &compiled{au: au, ref: ref}
+	if au.TTL > 0 { // never on $connect (refused when saved), but keyed as anywhere else
+		a.keyPrefix = cacheKeyPrefix(d, au, ref)
+	}
 	// Every value of each header, as the event's multiValueHeaders has them
 	// (its headers hold the last of each).
 	headers := make(map[string][]string, len(ev.Headers))
