@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
@@ -100,4 +101,70 @@ func TestLambdaPermissionsGateTheGateway(t *testing.T) {
 		t.Fatalf("RemovePermission: %v", err)
 	}
 	call(200, "the policy gone with its last statement")
+}
+
+// TestLambdaPermissionsCoverEachQualifier: as in Lambda, a version or alias is
+// its own resource with its own policy. Once a function has a policy (on
+// itself or a qualifier), a call of a version or alias without an allowing
+// statement of its own is refused, rather than open to every API as it was; a
+// function with no policy at all is still called from anywhere (Portico's
+// local default).
+func TestLambdaPermissionsCoverEachQualifier(t *testing.T) {
+	t.Parallel()
+	c := startControlPlane(t)
+	ctx := t.Context()
+	createHello(t, ctx, c.fn, "hello", "hi")
+	if _, err := c.fn.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("hello")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.fn.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String("hello"), Name: aws.String("live"), FunctionVersion: aws.String("1")}); err != nil {
+		t.Fatal(err)
+	}
+	id := buildPets(t, c, "pets")
+	stages := map[string]string{"prod": "hello", "latest": "hello:$LATEST", "v1": "hello:1", "live": "hello:live"}
+	for stage, fn := range stages {
+		if _, err := c.ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: aws.String(id), StageName: aws.String(stage),
+			Variables: map[string]string{"fn": fn, "colour": "blue"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expect := func(why string, want map[string]int) {
+		t.Helper()
+		for stage, status := range want {
+			if got, body, _ := get(t, c.env.GatewayURL+"/"+id+"/"+stage+"/pets/42?name=rex"); got != status {
+				t.Errorf("%s: %s (%s) = %d %s, want %d", why, stage, stages[stage], got, body, status)
+			}
+		}
+	}
+	expect("no policy at all", map[string]int{"prod": 200, "latest": 200, "v1": 200, "live": 200})
+
+	apiArn := "arn:aws:execute-api:us-east-1:000000000000:"
+	add := func(qualifier, sid, source string) {
+		t.Helper()
+		in := &lambda.AddPermissionInput{FunctionName: aws.String("hello"), StatementId: aws.String(sid), Action: aws.String("lambda:InvokeFunction"),
+			Principal: aws.String("apigateway.amazonaws.com"), SourceArn: aws.String(source)}
+		if qualifier != "" {
+			in.Qualifier = aws.String(qualifier)
+		}
+		if _, err := c.fn.AddPermission(ctx, in); err != nil {
+			t.Fatalf("AddPermission %s: %v", sid, err)
+		}
+	}
+	add("", "other-api", apiArn+"zzzzzzzzzz/*/GET/open")
+	expect("the function allows another API only", map[string]int{"prod": 500, "latest": 500, "v1": 500, "live": 500})
+	add("", "this-api", apiArn+id+"/*/GET/pets/*")
+	expect("the function allows this API", map[string]int{"prod": 200, "latest": 200, "v1": 500, "live": 500})
+	add("live", "this-api", apiArn+id+"/*/GET/pets/*")
+	expect("the alias allows this API", map[string]int{"prod": 200, "latest": 200, "v1": 500, "live": 200})
+	for _, sid := range []string{"other-api", "this-api"} {
+		if _, err := c.fn.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: aws.String("hello"), StatementId: aws.String(sid)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expect("only the alias has a policy", map[string]int{"prod": 500, "latest": 500, "v1": 500, "live": 200})
+	if _, err := c.fn.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: aws.String("hello"), Qualifier: aws.String("live"),
+		StatementId: aws.String("this-api")}); err != nil {
+		t.Fatal(err)
+	}
+	expect("every policy removed", map[string]int{"prod": 200, "latest": 200, "v1": 200, "live": 200})
 }

@@ -373,11 +373,7 @@ func addHandshake(ev *events.APIGatewayWebsocketProxyRequest, r *http.Request) {
 	h := r.Header.Clone()
 	h.Set("Host", r.Host)
 	ip := remoteIP(r)
-	if prior := h.Get("X-Forwarded-For"); prior != "" {
-		h.Set("X-Forwarded-For", prior+", "+ip)
-	} else {
-		h.Set("X-Forwarded-For", ip)
-	}
+	h.Set("X-Forwarded-For", netaddr.ForwardedFor(h.Values("X-Forwarded-For"), ip))
 	if h.Get("X-Forwarded-Proto") == "" {
 		proto := "http"
 		if r.TLS != nil {

@@ -344,8 +344,11 @@ func (s *Service) GetPolicy(ctx context.Context, name, qualifier string) (doc []
 // GatewayMayInvoke reports whether API Gateway may call function name through
 // qualifier (as an integration's or authorizer's URI names it) for a request
 // known by the execute-api ARNs from gives (the method's or route's, or the
-// authorizer's; asked only when there is a policy). A function or qualifier without a policy may be called, as
-// Portico's gateway always has; one with a policy only when a statement allows
+// authorizer's; asked only when there is a policy). A function without any
+// policy, on itself or on a version or alias, may be called through any
+// qualifier, as Portico's gateway always has. Once it has one, each target is
+// its own resource, as in Lambda: the function (and $LATEST), a version and an
+// alias may each be called only when its own policy has a statement that allows
 // lambda:InvokeFunction to apigateway.amazonaws.com (or *) with a SourceArn
 // (if any) matching one of sourceARNs, and a SourceAccount (if any) that is
 // Portico's account. Statements with conditions no gateway call meets
@@ -362,6 +365,15 @@ func (s *Service) GatewayMayInvoke(ctx context.Context, name, qualifier string, 
 			var pol policy
 			switch err := tx.Get(bucketPolicies, policyKey(name, q), &pol); {
 			case errors.Is(err, errdefs.ErrNotFound):
+				// No policy of its own: open only while the function has
+				// none anywhere; else a policy without statements.
+				err := tx.ForEach(bucketPolicies, name+"\x00", func(string, []byte) error { return errFound })
+				switch {
+				case errors.Is(err, errFound):
+					out = &policy{}
+				case err != nil:
+					return err
+				}
 				return nil
 			case err != nil:
 				return err
@@ -382,6 +394,9 @@ func (s *Service) GatewayMayInvoke(ctx context.Context, name, qualifier string, 
 	}
 	return false, nil
 }
+
+// errFound stops a walk of the store at its first key.
+var errFound = errors.New("found")
 
 // CallSource names a call the gateway makes: the execute-api ARNs a
 // statement's SourceArn may match. An interface rather than a func, so that

@@ -139,7 +139,7 @@ func TestFunctionAnsweredFromItsResult(t *testing.T) {
 	// error, the first of two pipelined requests.
 	before := answered.Load()
 	rc.send(req("?fail=1"))
-	if a := rc.read(); a.status != 502 || a.body != `{"message": "Internal server error"}` || a.header.Get("Access-Control-Allow-Origin") != "https://app.example" {
+	if a := rc.read(); a.status != 502 || a.body != `{"message":"Internal Server Error"}` || a.header.Get("Access-Control-Allow-Origin") != "https://app.example" {
 		t.Fatalf("?fail=1: %d %s %v", a.status, a.body, a.header)
 	}
 	if n := answered.Load() - before; n != 0 {

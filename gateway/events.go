@@ -116,11 +116,7 @@ func forwardedHeaders(r *http.Request, rc *reqCtx) http.Header {
 	}
 	set("Host", r.Host)
 	ip := sourceIP(r)
-	if prior := h.Get("X-Forwarded-For"); prior != "" {
-		set("X-Forwarded-For", prior+", "+ip)
-	} else {
-		set("X-Forwarded-For", ip)
-	}
+	set("X-Forwarded-For", netaddr.ForwardedFor(h["X-Forwarded-For"], ip))
 	set("X-Forwarded-Port", netaddr.ForwardedPort(r))
 	proto := "http"
 	if r.TLS != nil {

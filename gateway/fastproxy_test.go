@@ -383,7 +383,7 @@ func testFastProxyErrors(t *testing.T, secure bool) {
 		typ, message string
 	}{
 		{"slow backend", "/slow", 504, "IntegrationTimeoutException", "Endpoint request timed out"},
-		{map[bool]string{false: "backend down", true: "certificate not trusted"}[secure], "/down/x", 500, "InternalServerErrorException", "Internal server error"},
+		{map[bool]string{false: "backend down", true: "certificate not trusted"}[secure], "/down/x", 500, "InternalServerErrorException", "Internal Server Error"}, // an HTTP API's
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			for _, path := range []struct{ name, base string }{{"fast", p.fastURL}, {"stock", p.stockURL}} {

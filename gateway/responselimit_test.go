@@ -39,7 +39,8 @@ func TestProxyResponseBodyLimit(t *testing.T) {
 				{Method: "GET", Path: "/{proxy+}", Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, URI: backend.URL + "/{proxy}"}},
 			}}}
 			id := e.deploy(a, "dev", nil)
-			e.do("GET", "/"+id+"/dev/announced", nil).expectError(t, 500, "InternalServerErrorException", "Internal server error")
+			msg := map[string]string{apis.ProtocolREST: "Internal server error", apis.ProtocolHTTP: "Internal Server Error"}[proto]
+			e.do("GET", "/"+id+"/dev/announced", nil).expectError(t, 500, "InternalServerErrorException", msg)
 
 			resp, err := http.Get(e.srv.URL + "/" + id + "/dev/endless")
 			if err != nil {

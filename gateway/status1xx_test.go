@@ -42,7 +42,7 @@ func TestMappedStatusIsFinal(t *testing.T) {
 		if r.status != c.want || (c.want < 300 && r.body != "hello") {
 			t.Errorf("x-st %q: %d %q; want %d", c.value, r.status, r.body, c.want)
 		}
-		if c.want == 500 && r.body != `{"message": "Internal server error"}` {
+		if c.want == 500 && r.body != `{"message":"Internal Server Error"}` { // an HTTP API's
 			t.Errorf("x-st %q: body %s; want the gateway's 500", c.value, r.body)
 		}
 	}

@@ -305,6 +305,11 @@ func (a *API) ResourcePolicy() (*policy.Policy, error) {
 	if !ok {
 		return nil, nil
 	}
+	return parseResourcePolicy(raw)
+}
+
+// parseResourcePolicy parses a resource policy extension's value.
+func parseResourcePolicy(raw json.RawMessage) (*policy.Policy, error) {
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
 		raw = json.RawMessage(s)

@@ -260,7 +260,18 @@ func (a *API) Normalize() {
 	if len(d.ModelDescriptions) == 0 {
 		d.ModelDescriptions = nil
 	}
+	// A resource policy that does not parse is kept as written, so that
+	// Validate refuses it: re-encoding it would keep the last value of a name
+	// given twice and hide what is wrong with it.
+	rawPolicy, keepPolicy := d.Extensions[ExtPolicy]
+	if keepPolicy {
+		_, err := parseResourcePolicy(rawPolicy)
+		keepPolicy = err != nil
+	}
 	d.Extensions = normRawMap(d.Extensions)
+	if keepPolicy {
+		d.Extensions[ExtPolicy] = rawPolicy
+	}
 	d.InfoExtensions = normRawMap(d.InfoExtensions)
 	d.ComponentsExtensions = normRawMap(d.ComponentsExtensions)
 	d.PathsExtensions = normRawMap(d.PathsExtensions)

@@ -12,14 +12,18 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -116,7 +120,9 @@ type compiled struct {
 	ref functions.Ref
 	// scopes are the route's authorizationScopes (JWT).
 	scopes []string
-	// keyPrefix scopes cache keys to the deployment and authorizer.
+	// keyPrefix scopes cache keys to the deployment, the side of the stage,
+	// the authorizer, the function it calls and the stage's variables
+	// (cacheKeyPrefix).
 	keyPrefix string
 	// invokeARN is, on an AWS_IAM method whose integration calls its
 	// function with the caller's credentials (apis.CallerCredentials), the
@@ -164,7 +170,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 		if err != nil {
 			return nil, fmt.Errorf("authorizer %q: %w", au.Name, err)
 		}
-		routes[r.RouteKey] = &compiled{au: au, ref: ref, keyPrefix: d.API.ID + "/" + d.Stage.Name + "/" + d.Deployment.ID + "/" + au.Name + "\x00"}
+		routes[r.RouteKey] = &compiled{au: au, ref: ref, keyPrefix: cacheKeyPrefix(d, au, ref)}
 	}
 	if len(routes) == 0 && rp == nil {
 		return nil, nil
@@ -192,6 +198,30 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			return next.ServeRequest(w, r, c)
 		})
 	}, nil
+}
+
+// cacheKeyPrefix scopes an authorizer's cached results to what decided them:
+// the API, stage and deployment, the canary or main side, the authorizer, the
+// function its URI names once stage variables are substituted, and those
+// variables (the function sees them in a REQUEST event). A canary whose
+// override picks another function, or a stage variable changed by set-var
+// (which takes effect at once), starts from an empty cache rather than
+// answering with another function's results.
+func cacheKeyPrefix(d *pipeline.Deployed, au *apis.Authorizer, ref functions.Ref) string {
+	side := "main"
+	if d.Canary {
+		side = "canary"
+	}
+	names := slices.Sorted(maps.Keys(d.Variables))
+	h := sha256.New()
+	for _, k := range names {
+		h.Write([]byte(k))
+		h.Write([]byte{0})
+		h.Write([]byte(d.Variables[k]))
+		h.Write([]byte{0})
+	}
+	return d.API.ID + "/" + d.Stage.Name + "/" + d.Deployment.ID + "/" + side + "/" + au.Name + "\x00" + ref.String() + "\x00" +
+		hex.EncodeToString(h.Sum(nil)[:16]) + "\x00"
 }
 
 // setOutcome records the route's authorizer's answer in c for the access log
@@ -928,7 +958,10 @@ func (s *Stage) AuthorizeConnect(ctx context.Context, d *pipeline.Deployed, rout
 	if err != nil {
 		return nil, configError("authorizer %q: %v", au.Name, err)
 	}
-	a := &compiled{au: au, ref: ref, keyPrefix: d.API.ID + "/" + d.Stage.Name + "/" + d.Deployment.ID + "/" + au.Name + "\x00"}
+	a := &compiled{au: au, ref: ref}
+	if au.TTL > 0 { // never on $connect (refused when saved), but keyed as anywhere else
+		a.keyPrefix = cacheKeyPrefix(d, au, ref)
+	}
 	// Every value of each header, as the event's multiValueHeaders has them
 	// (its headers hold the last of each).
 	headers := make(map[string][]string, len(ev.Headers))

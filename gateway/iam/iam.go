@@ -90,11 +90,20 @@ type Principal struct {
 	ARN      string
 	// Policies are the user's inline policies, parsed.
 	Policies []*policy.Policy
+	// Unparsed names the user's stored policies that this build's parser
+	// refuses (stored by an older, laxer one). While there are any, Evaluate
+	// denies everything: dropping one alone could let the others allow what
+	// it denied.
+	Unparsed []string
 }
 
 // Evaluate combines the principal's policies for req: an explicit deny in any
-// wins, then an allow in any.
+// wins, then an allow in any. A principal with a policy that no longer parses
+// (Unparsed) is denied explicitly.
 func (p *Principal) Evaluate(req policy.Request) policy.Decision {
+	if len(p.Unparsed) > 0 {
+		return policy.ExplicitDeny
+	}
 	d := policy.NoMatch
 	for _, pol := range p.Policies {
 		switch pol.Evaluate(req) {
@@ -172,13 +181,20 @@ func (s *Service) rebuild(ctx context.Context) error {
 		return fmt.Errorf("iam: load: %w", err)
 	}
 	parsed := map[string][]*policy.Policy{}
+	unparsed := map[string][]string{}
 	for name, u := range users {
 		for _, pn := range sortedKeys(u.Policies) {
 			p, err := policy.Parse([]byte(u.Policies[pn]), policy.Identity)
 			if err != nil {
 				// Validated when put; a document that no longer parses (a
-				// newer build refusing what an older one took) grants nothing.
-				s.log.Warn("iam: user policy does not parse; it grants nothing", "user", name, "policy", pn, "err", err)
+				// newer build refusing what an older, laxer one took, such as
+				// a misspelt Condition it ignored) cannot be enforced as
+				// written. Dropping it alone could widen what the user's other
+				// policies allow, so the user is denied everything until it is
+				// replaced or deleted.
+				s.log.Error("iam: user policy does not parse; the user is denied everything until it is replaced or deleted",
+					"user", name, "policy", pn, "err", err)
+				unparsed[name] = append(unparsed[name], pn)
 				continue
 			}
 			parsed[name] = append(parsed[name], p)
@@ -195,7 +211,7 @@ func (s *Service) rebuild(ctx context.Context) error {
 			return fmt.Errorf("iam: access key %s: %w", k.AccessKeyID, err)
 		}
 		idx[k.AccessKeyID] = &Principal{AccessKeyID: k.AccessKeyID, Secret: secret, Active: k.Status == StatusActive,
-			UserName: u.UserName, UserID: u.UserID, ARN: u.ARN, Policies: parsed[u.UserName]}
+			UserName: u.UserName, UserID: u.UserID, ARN: u.ARN, Policies: parsed[u.UserName], Unparsed: unparsed[u.UserName]}
 	}
 	s.index.Store(&idx)
 	return nil

@@ -158,3 +158,59 @@ func TestAccessKeyLimit(t *testing.T) {
 		t.Errorf("key for nobody: %v", err)
 	}
 }
+
+// TestStoredPolicyThatNoLongerParses: a policy an older build stored and this
+// one refuses (here a Deny whose misspelt Condition the old parser ignored)
+// is not dropped on its own, which would leave the user's other policies to
+// allow what it denied: the user is refused everything, as an explicit deny,
+// until the policy is replaced or deleted.
+func TestStoredPolicyThatNoLongerParses(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, st := open(t, dir)
+	if _, err := s.CreateUser(ctx, "alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	k, _, err := s.CreateAccessKey(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutUserPolicy(ctx, "alice", "allow", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]}`); err != nil {
+		t.Fatal(err)
+	}
+	const old = `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"execute-api:Invoke","Resource":"arn:x/secret","Conditon":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}`
+	if err := st.Update(ctx, func(tx *store.Tx) error {
+		var u User
+		if err := getUser(tx, "alice", &u); err != nil {
+			return err
+		}
+		u.Policies["old"] = old
+		return tx.Put(usersBucket, "alice", &u)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, st = open(t, dir)
+	defer st.Close()
+	p, ok := s.Lookup(k.AccessKeyID)
+	if !ok {
+		t.Fatal("key lost")
+	}
+	for _, res := range []string{"arn:x/secret", "arn:x/open"} {
+		if d := p.Evaluate(policy.Request{Action: policy.ActionInvoke, Resource: res}); d != policy.ExplicitDeny {
+			t.Errorf("%s with a stored policy that no longer parses: %v, want an explicit deny", res, d)
+		}
+	}
+	if doc, err := s.GetUserPolicy(ctx, "alice", "old"); err != nil || doc != old {
+		t.Errorf("the stored policy is still shown: %q %v", doc, err)
+	}
+	if err := s.DeleteUserPolicy(ctx, "alice", "old"); err != nil {
+		t.Fatal(err)
+	}
+	p, _ = s.Lookup(k.AccessKeyID)
+	if d := p.Evaluate(policy.Request{Action: policy.ActionInvoke, Resource: "arn:x/open"}); d != policy.Allowed {
+		t.Errorf("after deleting it: %v", d)
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/fx"
 
+	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/listener"
@@ -124,6 +125,24 @@ func Resolve(err error) Resolved {
 	return out
 }
 
+// httpAPI is rs as an HTTP API answers it: its internal errors read
+// {"message":"Internal Server Error"}, compact, where REST APIs write
+// {"message": "Internal server error"}.
+func (rs Resolved) httpAPI() Resolved {
+	if rs.Status >= 500 && rs.Message != nil && *rs.Message == restInternalError {
+		msg := httpInternalError
+		rs.Message, rs.Compact = &msg, true
+	}
+	return rs
+}
+
+// The message of an internal error: REST APIs' (the response types'
+// default), HTTP APIs'.
+const (
+	restInternalError = "Internal server error"
+	httpInternalError = "Internal Server Error"
+)
+
 // Body returns the JSON body of a resolved error: {"message":"..."}, or with a
 // space after the colon for 5xx answers, as API Gateway writes its own
 // ({"message": "Internal server error"}, {"message": null}) unless Compact.
@@ -175,6 +194,9 @@ func (wr *Writer) write(w http.ResponseWriter, r *http.Request, c *pipeline.Cont
 		err = &pipeline.Error{Type: pipeline.Default5XX, Status: http.StatusServiceUnavailable, Message: "Service Unavailable", Cause: err}
 	}
 	rs := Resolve(err)
+	if c != nil && c.Protocol == apis.ProtocolHTTP {
+		rs = rs.httpAPI()
+	}
 	custom := tbl[rs.Type]
 	if custom != nil && custom.status != 0 {
 		rs.Status = custom.status

@@ -23,8 +23,8 @@ import (
 // TestGatewayRouteDuringDaemonOutage calls an HTTP API route whose integration
 // is a function on a container runtime while the runtime's daemon goes away
 // and comes back (a socket proxy taken down and up): while it is away the
-// route answers API Gateway's answer to a failed Lambda integration, a 5xx
-// {"message": "Internal server error"}, and a Lambda invoke answers 503
+// route answers an HTTP API's answer to a failed Lambda integration, a 5xx
+// {"message":"Internal Server Error"}, and a Lambda invoke answers 503
 // ServiceException saying which daemon at which socket does not answer and
 // what to do; once it is back the route answers 200 again, the sandboxes the
 // outage cut off are removed while the server runs, and after it stops no
@@ -75,8 +75,8 @@ func TestGatewayRouteDuringDaemonOutage(t *testing.T) {
 				time.Sleep(50 * time.Millisecond)
 			}
 			var msg map[string]any
-			if err := json.Unmarshal(body, &msg); err != nil || len(msg) != 1 || msg["message"] != "Internal server error" || code < 500 {
-				t.Errorf("during the outage the route answered %d %s, want a 5xx {\"message\": \"Internal server error\"}", code, body)
+			if err := json.Unmarshal(body, &msg); err != nil || len(msg) != 1 || msg["message"] != "Internal Server Error" || code < 500 {
+				t.Errorf("during the outage the route answered %d %s, want a 5xx {\"message\":\"Internal Server Error\"}", code, body)
 			}
 			_, err := c.Do(t.Context(), http.MethodPost, client.FunctionPath("hello", "/invocations"), nil, []byte(`{}`), nil)
 			var ae *client.APIError

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 )
 
@@ -77,4 +78,36 @@ func portString(n int) string {
 	p := &spelledPort{n: n, s: strconv.Itoa(n)}
 	lastPort.Store(p)
 	return p.s
+}
+
+// ForwardedFor is the X-Forwarded-For chain a request's integration gets: the
+// client's X-Forwarded-For lines (prior, every one, in order, joined with ", "
+// as one header; empty lines carry nothing and are left out) with peer, the
+// address the request came from, appended. It keeps every line as
+// httputil.ProxyRequest.SetXForwarded does, and as the source IP, which is
+// read from all of them, needs. One line costs one concatenation.
+func ForwardedFor(prior []string, peer string) string {
+	switch {
+	case len(prior) == 0:
+		return peer
+	case len(prior) == 1:
+		if prior[0] == "" {
+			return peer
+		}
+		return prior[0] + ", " + peer
+	}
+	n := len(peer)
+	for _, p := range prior {
+		n += len(p) + 2
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, p := range prior {
+		if p != "" {
+			b.WriteString(p)
+			b.WriteString(", ")
+		}
+	}
+	b.WriteString(peer)
+	return b.String()
 }

@@ -56,3 +56,20 @@ func TestForwardedPort(t *testing.T) {
 		}
 	}
 }
+
+func TestForwardedFor(t *testing.T) {
+	for _, tc := range []struct {
+		prior []string
+		want  string
+	}{
+		{nil, "127.0.0.1"},
+		{[]string{""}, "127.0.0.1"},
+		{[]string{"10.0.0.1"}, "10.0.0.1, 127.0.0.1"},
+		{[]string{"10.1.0.5", "10.0.0.5"}, "10.1.0.5, 10.0.0.5, 127.0.0.1"},
+		{[]string{"1.1.1.1, 2.2.2.2", "", "3.3.3.3"}, "1.1.1.1, 2.2.2.2, 3.3.3.3, 127.0.0.1"},
+	} {
+		if got := ForwardedFor(tc.prior, "127.0.0.1"); got != tc.want {
+			t.Errorf("ForwardedFor(%q) = %q, want %q", tc.prior, got, tc.want)
+		}
+	}
+}

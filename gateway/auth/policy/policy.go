@@ -10,7 +10,10 @@
 // StringNotLike, IpAddress, NotIpAddress and Bool (each also with IfExists) on the
 // keys in ConditionKeys. Anything else in a Condition is refused at Parse: a
 // condition that is declared but not evaluated would widen what a policy allows
-// (or narrow what it denies).
+// (or narrow what it denies). The grammar is read as strictly as IAM reads it,
+// for the same reason: element names are case-sensitive, a name given twice and
+// an element IAM does not have are refused, and the Version is 2012-10-17,
+// 2008-10-17 or absent.
 package policy
 
 import (
@@ -18,8 +21,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/portico-dev/portico/internal/glob"
@@ -162,39 +167,194 @@ func (s *stringOrList) UnmarshalJSON(b []byte) error {
 }
 
 type statementDoc struct {
-	Sid          string                                `json:"Sid"`
-	Effect       string                                `json:"Effect"`
-	Action       stringOrList                          `json:"Action"`
-	NotAction    stringOrList                          `json:"NotAction"`
-	Resource     stringOrList                          `json:"Resource"`
-	NotResource  stringOrList                          `json:"NotResource"`
-	Principal    json.RawMessage                       `json:"Principal"`
-	NotPrincipal json.RawMessage                       `json:"NotPrincipal"`
-	Condition    map[string]map[string]json.RawMessage `json:"Condition"`
+	Sid          string
+	Effect       string
+	Action       stringOrList
+	NotAction    stringOrList
+	Resource     stringOrList
+	NotResource  stringOrList
+	Principal    json.RawMessage
+	NotPrincipal json.RawMessage
+	Condition    []conditionBlock
 }
 
-// Parse parses a policy document ({"Version", "Statement": [...] or {...}}) of
-// the given kind. A statement needs an Effect of Allow or Deny, an Action or
-// NotAction and a Resource or NotResource; resource policies need a Principal or
+// conditionBlock is one operator of a Condition with its keys' values, in the
+// document's order.
+type conditionBlock struct {
+	op   string
+	keys []member
+}
+
+// member is one name and value of a JSON object.
+type member struct {
+	name string
+	raw  json.RawMessage
+}
+
+// Elements of a policy document and of a statement, as IAM spells them.
+var (
+	documentElements  = []string{"Version", "Id", "Statement"}
+	statementElements = []string{"Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource", "Condition"}
+)
+
+// Policy language versions IAM knows; a document without one is 2008-10-17.
+// Policies of VersionVariables have variables (${aws:username}); in the
+// others the same text is literal, as IAM reads it.
+const (
+	VersionVariables = "2012-10-17"
+	VersionLiteral   = "2008-10-17"
+)
+
+// members reads raw as a JSON object, strictly as IAM reads a policy: a name
+// given twice is refused (encoding/json would keep the last value), and so,
+// when elements is not nil, is a name that is not one of them, compared
+// case-sensitively (encoding/json would take "effect" for "Effect"). what
+// names the object in errors.
+func members(raw []byte, what string, elements []string) ([]member, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, fmt.Errorf("%s must be a JSON object", what)
+	}
+	var out []member
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		name, _ := tok.(string)
+		for _, m := range out {
+			if m.name == name {
+				return nil, fmt.Errorf("%s names %q twice", what, truncate(name))
+			}
+		}
+		if elements != nil && !slices.Contains(elements, name) {
+			for _, e := range elements {
+				if strings.EqualFold(e, name) {
+					return nil, fmt.Errorf("%s has the element %q: element names are case-sensitive (%q)", what, truncate(name), e)
+				}
+			}
+			return nil, fmt.Errorf("%s has the element %q, which is not one of %s", what, truncate(name), strings.Join(elements, ", "))
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, member{name: name, raw: v})
+	}
+	if _, err := dec.Token(); err != nil { // the closing }
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: data after the object", what)
+	}
+	return out, nil
+}
+
+// parseStatementDoc reads one statement's elements strictly (members).
+func parseStatementDoc(raw []byte, what string) (statementDoc, error) {
+	var sd statementDoc
+	ms, err := members(raw, what, statementElements)
+	if err != nil {
+		return sd, err
+	}
+	for _, m := range ms {
+		var err error
+		switch m.name {
+		case "Sid":
+			err = json.Unmarshal(m.raw, &sd.Sid)
+		case "Effect":
+			err = json.Unmarshal(m.raw, &sd.Effect)
+		case "Action":
+			err = json.Unmarshal(m.raw, &sd.Action)
+		case "NotAction":
+			err = json.Unmarshal(m.raw, &sd.NotAction)
+		case "Resource":
+			err = json.Unmarshal(m.raw, &sd.Resource)
+		case "NotResource":
+			err = json.Unmarshal(m.raw, &sd.NotResource)
+		case "Principal":
+			sd.Principal = m.raw
+		case "NotPrincipal":
+			sd.NotPrincipal = m.raw
+		case "Condition":
+			sd.Condition, err = parseConditionDoc(m.raw)
+		}
+		if err != nil {
+			return sd, fmt.Errorf("%s: %s: %w", what, m.name, err)
+		}
+	}
+	return sd, nil
+}
+
+// parseConditionDoc reads a Condition element: operators, each with keys and
+// their values, no name twice in either.
+func parseConditionDoc(raw []byte) ([]conditionBlock, error) {
+	ops, err := members(raw, "the Condition", nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]conditionBlock, 0, len(ops))
+	for _, op := range ops {
+		keys, err := members(op.raw, "the condition "+strconv.Quote(truncate(op.name)), nil)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, conditionBlock{op: op.name, keys: keys})
+	}
+	return out, nil
+}
+
+// Parse parses a policy document ({"Version", "Id", "Statement": [...] or
+// {...}}) of the given kind, strictly as IAM does: element names are
+// case-sensitive, none may be given twice, an element IAM's grammar does not
+// have is refused (never ignored), and the Version is 2012-10-17, 2008-10-17 or
+// absent. A statement needs an Effect of Allow or Deny, an Action or NotAction
+// and a Resource or NotResource; resource policies need a Principal or
 // NotPrincipal, identity policies may not have one.
 func Parse(raw []byte, kind Kind) (*Policy, error) {
-	var doc struct {
-		Version   string          `json:"Version"`
-		Statement json.RawMessage `json:"Statement"`
+	top, err := members(raw, "the policy document", documentElements)
+	if err != nil {
+		return nil, err
 	}
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		return nil, fmt.Errorf("policy document: %w", err)
+	var version string
+	var st json.RawMessage
+	for _, m := range top {
+		switch m.name {
+		case "Version":
+			if json.Unmarshal(m.raw, &version) != nil {
+				return nil, errors.New("the policy document's Version must be a string")
+			}
+			if version != VersionVariables && version != VersionLiteral {
+				return nil, fmt.Errorf("the policy document's Version %q is not %s or %s", truncate(version), VersionVariables, VersionLiteral)
+			}
+		case "Id":
+			var id string
+			if json.Unmarshal(m.raw, &id) != nil {
+				return nil, errors.New("the policy document's Id must be a string")
+			}
+		case "Statement":
+			st = bytes.TrimSpace(m.raw)
+		}
 	}
 	var list []statementDoc
-	st := bytes.TrimSpace(doc.Statement)
 	if len(st) > 0 && st[0] == '{' {
-		var one statementDoc
-		if err := json.Unmarshal(st, &one); err != nil {
-			return nil, fmt.Errorf("policy statement: %w", err)
+		one, err := parseStatementDoc(st, "statement 0")
+		if err != nil {
+			return nil, err
 		}
 		list = []statementDoc{one}
-	} else if err := json.Unmarshal(st, &list); err != nil {
-		return nil, fmt.Errorf("policy statements: %w", err)
+	} else {
+		var raws []json.RawMessage
+		if err := json.Unmarshal(st, &raws); err != nil {
+			return nil, errors.New("the policy document's Statement must be a statement or a list of statements")
+		}
+		for i, r := range raws {
+			one, err := parseStatementDoc(r, "statement "+strconv.Itoa(i))
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, one)
+		}
 	}
 	if len(list) == 0 {
 		return nil, errors.New("policy document has no statements")
@@ -202,7 +362,7 @@ func Parse(raw []byte, kind Kind) (*Policy, error) {
 	p := &Policy{Statements: make([]Statement, 0, len(list))}
 	for i, sd := range list {
 		s, err := parseStatement(sd, kind)
-		if err == nil && doc.Version == VersionVariables {
+		if err == nil && version == VersionVariables {
 			err = s.parseVariables(kind)
 		}
 		if err != nil {
@@ -212,11 +372,6 @@ func Parse(raw []byte, kind Kind) (*Policy, error) {
 	}
 	return p, nil
 }
-
-// VersionVariables is the policy language version whose policies have
-// variables (${aws:username}); in the others ("2008-10-17", or none) the same
-// text is literal, as IAM reads it.
-const VersionVariables = "2012-10-17"
 
 // varPattern is a resource pattern or condition value holding policy
 // variables: its pieces are the document's text (whose * and ? stay
@@ -447,9 +602,9 @@ func parseStatement(sd statementDoc, kind Kind) (Statement, error) {
 		}
 		s.Principals = pr
 	}
-	for op, keys := range sd.Condition {
-		for key, rawVals := range keys {
-			c, err := parseCondition(op, key, rawVals)
+	for _, block := range sd.Condition {
+		for _, k := range block.keys {
+			c, err := parseCondition(block.op, k.name, k.raw)
 			if err != nil {
 				return s, err
 			}
@@ -468,14 +623,18 @@ func parsePrincipal(raw json.RawMessage) ([]string, error) {
 		}
 		return []string{"*"}, nil
 	}
-	var m map[string]stringOrList
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("principal: %w", err)
+	ms, err := members(raw, "the Principal", nil)
+	if err != nil {
+		return nil, err
 	}
 	var out []string
-	for k, v := range m {
-		if k != "AWS" {
-			return nil, fmt.Errorf("principal type %q is not supported (only AWS)", truncate(k))
+	for _, m := range ms {
+		if m.name != "AWS" {
+			return nil, fmt.Errorf("principal type %q is not supported (only AWS)", truncate(m.name))
+		}
+		var v stringOrList
+		if err := json.Unmarshal(m.raw, &v); err != nil {
+			return nil, fmt.Errorf("principal: %w", err)
 		}
 		out = append(out, v...)
 	}

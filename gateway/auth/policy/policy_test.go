@@ -293,3 +293,54 @@ func TestPolicyVariables(t *testing.T) {
 		}
 	}
 }
+
+// TestParseIsStrict: IAM's grammar, as IAM reads it. Element names are
+// case-sensitive, an element named twice is refused (encoding/json would take
+// any letter case and keep the last), an element Portico does not know is
+// refused rather than ignored (a misspelt Condition would otherwise be an
+// unconditional Allow), and the Version is one IAM knows.
+func TestParseIsStrict(t *testing.T) {
+	const st = `"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"`
+	for name, tc := range map[string]struct {
+		kind Kind
+		doc  string
+		want string
+	}{
+		"misspelt Condition":        {Identity, `{"Version":"2012-10-17","Statement":[{` + st + `,"Conditon":{"IpAddress":{"aws:SourceIp":"10.99.0.0/16"}}}]}`, `"Conditon"`},
+		"misspelt NotResource":      {Identity, `{"Statement":[{"Effect":"Allow","Action":"*","NotResourse":"arn:x"}]}`, `"NotResourse"`},
+		"unknown top-level element": {Identity, `{"Version":"2012-10-17","Extra":1,"Statement":[{` + st + `}]}`, `"Extra"`},
+		"unknown Version":           {Identity, `{"Version":"2012-10-18","Statement":[{` + st + `}]}`, `"2012-10-18"`},
+		"Version not a string":      {Identity, `{"Version":2012,"Statement":[{` + st + `}]}`, "Version"},
+		"lower-case effect":         {Identity, `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]}`, `"effect"`},
+		"upper-case RESOURCE":       {Identity, `{"Statement":[{"Effect":"Allow","Action":"*","Resource":"arn:aws:execute-api:*:*:none/*","RESOURCE":"*"}]}`, `"RESOURCE"`},
+		"lower-case statement":      {Identity, `{"statement":[{` + st + `}]}`, `"statement"`},
+		"duplicate Effect":          {Identity, `{"Statement":[{"Effect":"Deny","Effect":"Allow","Action":"*","Resource":"*"}]}`, `"Effect"`},
+		"duplicate Statement":       {Identity, `{"Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}],"Statement":[{` + st + `}]}`, `"Statement"`},
+		"duplicate Version":         {Identity, `{"Version":"2008-10-17","Version":"2012-10-17","Statement":[{` + st + `}]}`, `"Version"`},
+		"duplicate operator":        {Identity, `{"Statement":[{` + st + `,"Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"},"IpAddress":{"aws:SourceIp":"0.0.0.0/0"}}}]}`, `"IpAddress"`},
+		"duplicate condition key":   {Identity, `{"Statement":[{` + st + `,"Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8","aws:SourceIp":"0.0.0.0/0"}}}]}`, `"aws:SourceIp"`},
+		"duplicate principal type":  {Resource, `{"Statement":[{` + st + `,"Principal":{"AWS":"arn:aws:iam::000000000000:user/a","AWS":"*"}}]}`, `"AWS"`},
+		"resource policy typo":      {Resource, `{"Statement":[{` + st + `,"Principal":"*","Conditon":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}`, `"Conditon"`},
+		"resource policy case dup":  {Resource, `{"Statement":[{"Effect":"Deny","effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}`, `"effect"`},
+		"authorizer typo":           {Authorizer, `{"Version":"2012-10-17","Statement":[{` + st + `,"Conditon":{}}]}`, `"Conditon"`},
+		"trailing data":             {Identity, `{"Statement":[{` + st + `}]} {}`, ""},
+		"statement not an object":   {Identity, `{"Statement":["x"]}`, ""},
+	} {
+		_, err := Parse([]byte(tc.doc), tc.kind)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error naming %s", name, err, tc.want)
+		}
+	}
+	for name, doc := range map[string]string{
+		"2012-10-17":       `{"Version":"2012-10-17","Statement":[{` + st + `}]}`,
+		"2008-10-17":       `{"Version":"2008-10-17","Statement":[{` + st + `}]}`,
+		"no Version":       `{"Statement":{` + st + `}}`,
+		"Id and Sid":       `{"Version":"2012-10-17","Id":"p1","Statement":[{"Sid":"s1",` + st + `}]}`,
+		"two operators":    `{"Statement":[{` + st + `,"Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"},"StringEquals":{"aws:username":"a"}}}]}`,
+		"keys in any case": `{"Statement":[{` + st + `,"Condition":{"StringEquals":{"aws:username":"a","AWS:UserName":"a"}}}]}`,
+	} {
+		if _, err := Parse([]byte(doc), Identity); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

@@ -85,11 +85,7 @@ func Headers(hs []Header, r *http.Request, requestTime time.Time, requestID stri
 	add := func(k, v string) { hs = append(hs, Header{Name: name(k), One: v}) }
 	add(HdrHost, r.Host)
 	ip := peerIP(r)
-	if vs := r.Header[HdrForwardedFor]; len(vs) > 0 && vs[0] != "" {
-		add(HdrForwardedFor, vs[0]+", "+ip)
-	} else {
-		add(HdrForwardedFor, ip)
-	}
+	add(HdrForwardedFor, netaddr.ForwardedFor(r.Header[HdrForwardedFor], ip))
 	add(HdrForwardedPort, netaddr.ForwardedPort(r))
 	proto := "http"
 	if r.TLS != nil {

@@ -1,7 +1,7 @@
 // Command authfn is a test function for the authorize stage's end-to-end tests,
 // an unmodified aws-lambda-go handler. As a TOKEN authorizer the token says what
 // to answer (allow, allow-get, allow-but-secret, deny, unauthorized, sleep, garbage, nopolicy,
-// badcontext); as a REQUEST authorizer it allows, naming the X-User header, the
+// badcontext), or, with AUTHFN_REFUSE_ALL set, refuses every token; as a REQUEST authorizer it allows, naming the X-User header, the
 // tenant query parameter, its event's resourceId and identity.clientCert; as an integration it echoes its event. Authorizer
 // answers carry "calls", how many authorizer events this sandbox has seen, so
 // that tests can tell a cached answer from a fresh one.
@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"time"
 
@@ -63,6 +64,10 @@ func handle(_ context.Context, raw json.RawMessage) (any, error) {
 		var ev events.APIGatewayCustomAuthorizerRequest
 		_ = json.Unmarshal(raw, &ev)
 		ctx := map[string]any{"user": "alice", "admin": true, "calls": calls, "token": ev.AuthorizationToken}
+		if os.Getenv("AUTHFN_REFUSE_ALL") != "" {
+			// A strict authorizer: no token is good enough.
+			return nil, errors.New("Unauthorized")
+		}
 		switch ev.AuthorizationToken {
 		case "allow":
 			return events.APIGatewayCustomAuthorizerResponse{PrincipalID: "alice", PolicyDocument: policy("Allow", ev.MethodArn), Context: ctx}, nil
