@@ -147,7 +147,8 @@ func (sb *sandbox) deliverTo(nw *nextWait, inv *invocation) {
 }
 
 // answerNext makes inv the sandbox's current invocation and writes it as the
-// answer of a next.
+// answer of a next. The previous invocation has its END already
+// (settleResult).
 func (sb *sandbox) answerNext(w http.ResponseWriter, inv *invocation) {
 	sb.mu.Lock()
 	sb.cur = inv

@@ -93,9 +93,9 @@ type sandbox struct {
 	// deadline (stopOverdueReturns).
 	overdue *invocation
 	// tailOf is the invocation whose log tail the pump fills: set at its START
-	// and kept after its result (the runtime's next `next` may come before the
-	// pump has handed over the output written before the result) until
-	// finishInvocation has synced the logs or the next invocation starts.
+	// and kept after its result until finishInvocation has synced the logs.
+	// The sandbox takes no other invocation before (settleResult), so the
+	// output written before a result is its invocation's alone.
 	tailOf       *invocation
 	initErr      []byte
 	initTimedOut bool
@@ -516,8 +516,13 @@ type invocation struct {
 
 	// An answer armed for the caller's client (armAnswer); the fields below
 	// reply are set before reply becomes replyArmed.
-	reply     atomic.Int32
-	ans       Answerer
+	reply atomic.Int32
+	// ended is set by the one that ends the invocation (claim): the
+	// runtime's result, its timeout or its sandbox's end.
+	ended atomic.Bool
+	ans   Answerer
+	// cold says that the invocation is its sandbox's first after a cold
+	// start; set before the sandbox takes it.
 	cold      bool
 	finish    func()
 	expired   chan struct{}
@@ -586,6 +591,11 @@ func (inv *invocation) completed() bool {
 		return false
 	}
 }
+
+// claim makes the caller the one that ends the invocation, who then writes
+// its END and REPORT and records its outcome (complete); false if another
+// claimed it first, whose outcome the caller then waits for (done).
+func (inv *invocation) claim() bool { return inv.ended.CompareAndSwap(false, true) }
 
 // complete records the outcome once; false if one was already recorded.
 func (inv *invocation) complete(o *outcome) bool {
