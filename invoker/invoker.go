@@ -1322,11 +1322,12 @@ func (i *Invoker) initFailed(req Request, pre *invocation, f *initFail) *Result 
 func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, cold bool) *Result {
 	cfg := inv.req.Function
 	dur := i.since(inv.started)
-	sb.syncLogs(inv.req.LogTail)
+	synced := sb.syncLogs(inv.req.LogTail)
 	sb.mu.Lock()
 	if sb.tailOf == inv {
 		sb.tailOf = nil
 	}
+	sb.logsBehind = !synced
 	initDur := sb.initDuration
 	first := sb.invocations == 0
 	sb.invocations++

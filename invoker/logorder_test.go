@@ -288,6 +288,27 @@ func TestQueuedCallsLogsAreTheirOwn(t *testing.T) {
 	}
 }
 
+// TestTailAfterUntailedCall checks that with a runtime whose output may be in
+// transit after an invocation's END (a container runtime, for a call that asked
+// for no log tail), a call that asks for a tail next does not get that
+// output: it is synced before the call's START.
+func TestTailAfterUntailedCall(t *testing.T) {
+	e := newEnvWrapped(t, t.TempDir(), nil, func(r runtimes.Runtime) runtimes.Runtime { return transitRuntime{r} })
+	cfg := e.fns.add(&functions.Config{FunctionName: "transit"})
+	invoke(t, e, cfg, `{}`) // warm
+	a, _ := invoke(t, e, cfg, `{"print":"out-untailed"}`)
+	b, _ := invokeTail(t, e, cfg, `{"print":"out-tailed"}`)
+	tail := string(b.LogTail)
+	if strings.Contains(tail, "out-untailed") || inOrder(tail, "START RequestId: "+b.RequestID, "out-tailed", "END RequestId: "+b.RequestID) != "" {
+		t.Errorf("the tail holds the call before's output, or lacks its own:\n%s", tail)
+	}
+	log, _ := e.inv.Logs().Read(cfg.FunctionName, 0)
+	if missing := inOrder(string(log), "START RequestId: "+a.RequestID, "END RequestId: "+a.RequestID, "out-untailed",
+		"START RequestId: "+b.RequestID, "out-tailed", "END RequestId: "+b.RequestID); missing != "" {
+		t.Errorf("the function log lacks %q after the lines before it:\n%s", missing, log)
+	}
+}
+
 func writeFile(t *testing.T, path string) {
 	t.Helper()
 	if err := os.WriteFile(path, nil, 0o600); err != nil {
