@@ -13,16 +13,27 @@ import (
 type fakeClock struct {
 	*clock.Fake
 	beforeTimer atomic.Pointer[func(d time.Duration)]
+	// beforeStop, when set as a timer is made, runs when its stop function
+	// is called (with the timer's duration), before it stops the timer.
+	beforeStop atomic.Pointer[func(d time.Duration)]
 }
 
 func newFakeClock() *fakeClock { return &fakeClock{Fake: clock.NewFake(time.Now())} }
 
-// AfterFunc implements Clock: clock.Fake's, after the beforeTimer hook.
+// AfterFunc implements Clock: clock.Fake's, after the beforeTimer hook, its
+// stop function behind the beforeStop hook when one is set.
 func (c *fakeClock) AfterFunc(d time.Duration, f func()) func() bool {
 	if h := c.beforeTimer.Load(); h != nil {
 		(*h)(d)
 	}
-	return c.Fake.AfterFunc(d, f)
+	stop := c.Fake.AfterFunc(d, f)
+	if h := c.beforeStop.Load(); h != nil {
+		return func() bool {
+			(*h)(d)
+			return stop()
+		}
+	}
+	return stop
 }
 
 // expectTimer notes the timers due d from now; the function it returns waits

@@ -804,7 +804,7 @@ func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
 			// A sandbox coming back to next took pre while this call waited
 			// (pool.ready), and its next writes it.
 			if req.Answer != nil && pre.tail == nil {
-				i.armAnswer(g.sb, pre, g.cold, finish)
+				i.armAnswer(g.sb, pre, finish)
 				return i.awaitParked(ctx, g.sb, pre)
 			}
 			return i.await(ctx, g.sb, pre, g.cold, finish)
@@ -819,6 +819,7 @@ func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
 		} else {
 			inv.start(i.clock.Now())
 		}
+		inv.cold = g.cold // read by the result's goroutine (settleResult)
 		// The sandbox's next, when parked, is answered from here: the
 		// invocation is on its way without waking another goroutine.
 		if nw := g.sb.takeNext(inv); nw != nil {
@@ -826,7 +827,7 @@ func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
 			// goroutine runs again. An invocation handed back goes to the
 			// runtime's next poll; its result is answered the same way.
 			if run == nil && req.Answer != nil && inv.tail == nil {
-				i.armAnswer(g.sb, inv, g.cold, finish)
+				i.armAnswer(g.sb, inv, finish)
 				g.sb.deliverTo(nw, inv)
 				return i.awaitParked(ctx, g.sb, inv)
 			}
@@ -966,12 +967,17 @@ func newTraceHeader(now time.Time) string {
 
 // await waits for the invocation's outcome. If the caller goes away first, the
 // wait goes on in the background so the slot is held until the sandbox is free.
+// The runtime's result comes settled (settleResult: END and REPORT written);
+// a timeout or the sandbox's end is settled here.
 func (i *Invoker) await(ctx context.Context, sb *sandbox, inv *invocation, cold bool, finish func()) (*Result, error) {
 	expired := make(chan struct{})
 	stopTimer := i.clock.AfterFunc(inv.deadline.Sub(i.clock.Now()), func() { close(expired) })
 	settle := func(o *outcome) *Result {
 		stopTimer()
-		res := i.finishInvocation(sb, inv, o, cold)
+		res := inv.settled // set before done closed, by the result's goroutine
+		if res == nil {
+			res = i.finishInvocation(sb, inv, o, cold)
+		}
 		finish()
 		return res
 	}
@@ -1002,8 +1008,8 @@ func (i *Invoker) await(ctx context.Context, sb *sandbox, inv *invocation, cold 
 // next), be answered to the caller's client from the goroutine that reads it
 // (answerInline), while the caller waits parked (awaitParked). Its timer
 // wakes the caller at the deadline; sb's end wakes it through sb.answering.
-func (i *Invoker) armAnswer(sb *sandbox, inv *invocation, cold bool, finish func()) {
-	inv.ans, inv.cold, inv.finish = inv.req.Answer, cold, finish
+func (i *Invoker) armAnswer(sb *sandbox, inv *invocation, finish func()) {
+	inv.ans, inv.finish = inv.req.Answer, finish
 	expired, ans := make(chan struct{}), inv.ans
 	inv.expired = expired
 	inv.stopTimer = i.clock.AfterFunc(inv.deadline.Sub(i.clock.Now()), func() {
@@ -1048,17 +1054,40 @@ func (i *Invoker) awaitParked(ctx context.Context, sb *sandbox, inv *invocation)
 	}
 }
 
-// answerInline settles inv with o and answers its caller's client, from the
-// goroutine that read the result, when the caller armed an answer, o is small
-// and the client's connection can take it at once. The caller, parked, is not
-// woken: it returns the settled Result when its client next wakes it.
-func (i *Invoker) answerInline(sb *sandbox, inv *invocation, o *outcome) bool {
+// settleResult ends inv with o, the runtime's result, from the goroutine that
+// read it, before the runtime hears back: its output is synced, END and REPORT
+// written, and only then does the sandbox count as returning (markReturning)
+// and may take another invocation, so that the next START follows this END and
+// the output written before the result is in this invocation's tail alone. It
+// reports false when the invocation had ended already (a timeout, its
+// sandbox's end, or a result before).
+func (i *Invoker) settleResult(sb *sandbox, inv *invocation, o *outcome) bool {
+	if !inv.claim() {
+		return false
+	}
+	res := i.finishInvocation(sb, inv, o, inv.cold)
+	// The sandbox counts as on its way back to next before the caller learns
+	// the result: a caller that calls again at once must find it counted, or
+	// its pool would cold-start a second sandbox that nobody then needs.
+	sb.pool.markReturning(sb)
+	if !i.answerInline(inv, o, res) {
+		inv.settled = res
+		inv.complete(o)
+		inv.wakeParked()
+	}
+	return true
+}
+
+// answerInline answers inv's settled Result res to its caller's client, from
+// the goroutine that read the result, when the caller armed an answer, o is
+// small and the client's connection can take it at once. The caller, parked,
+// is not woken: it returns the settled Result when its client next wakes it.
+func (i *Invoker) answerInline(inv *invocation, o *outcome, res *Result) bool {
 	if inv.reply.Load() != replyArmed || len(o.payload) > AnswerMax || !inv.ans.Ready() ||
 		!inv.reply.CompareAndSwap(replyArmed, replyInline) {
 		return false
 	}
 	inv.stopTimer()
-	res := i.finishInvocation(sb, inv, o, inv.cold)
 	inv.finish()
 	inv.settled = res
 	if res.Answered = inv.ans.Answer(res); !res.Answered {
@@ -1077,13 +1106,16 @@ func (i *Invoker) timedOut(sb *sandbox, inv *invocation) *outcome {
 	if inv.byCaller {
 		secs = inv.req.Timeout.Seconds()
 	}
+	if !inv.claim() {
+		<-inv.done // a result won: settleResult records it once END is written
+		return inv.out
+	}
 	what := fmt.Sprintf("Task timed out after %.2f seconds", secs)
 	line := i.clock.Now().UTC().Format("2006-01-02T15:04:05.000Z") + " " + inv.id + " " + what + "\n"
 	doc := errorDoc("Sandbox.Timedout", "RequestId: "+inv.id+" Error: "+what)
-	if inv.complete(&outcome{functionError: true, timedOut: true, payload: doc, note: []byte(line)}) {
-		i.logTimeout(sb, inv)
-		sb.stop()
-	}
+	inv.complete(&outcome{functionError: true, timedOut: true, payload: doc, note: []byte(line)})
+	i.logTimeout(sb, inv)
+	sb.stop()
 	return inv.out
 }
 
@@ -1112,6 +1144,10 @@ func (i *Invoker) logTimeout(sb *sandbox, inv *invocation) {
 // know of: that is Portico's failure, not the function's, and the caller gets
 // 503 ServiceException (outcome.lost) with the details in the server log.
 func (i *Invoker) crashed(sb *sandbox, inv *invocation) *outcome {
+	if !inv.claim() {
+		<-inv.done // a result came first (settleResult)
+		return inv.out
+	}
 	if err := lostWait(sb); err != nil {
 		if inv.complete(&outcome{fail: &callFailure{&lostError{err}}, note: []byte("RequestId: " + inv.id + " Error: " + lostNote + "\n")}) {
 			i.log.Warn("invocation cut off: the runtime lost its watch on the sandbox (its daemon stopped answering); "+lostFate(inv.req),
@@ -1286,11 +1322,12 @@ func (i *Invoker) initFailed(req Request, pre *invocation, f *initFail) *Result 
 func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, cold bool) *Result {
 	cfg := inv.req.Function
 	dur := i.since(inv.started)
-	sb.syncLogs(inv.req.LogTail)
+	synced := sb.syncLogs(inv.req.LogTail)
 	sb.mu.Lock()
 	if sb.tailOf == inv {
 		sb.tailOf = nil
 	}
+	sb.logsBehind = !synced
 	initDur := sb.initDuration
 	first := sb.invocations == 0
 	sb.invocations++

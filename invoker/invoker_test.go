@@ -22,6 +22,7 @@ import (
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/testkit"
+	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/runtimes/process"
 	"github.com/portico-dev/portico/store"
 )
@@ -136,6 +137,13 @@ func newEnvIn(t testing.TB, dir string, mod func(*Config)) *env {
 // starts (its Event queue runs what it holds at once).
 func newEnvWith(t testing.TB, dir string, mod func(*Config), fns ...*functions.Config) *env {
 	t.Helper()
+	return newEnvWrapped(t, dir, mod, nil, fns...)
+}
+
+// newEnvWrapped is newEnvWith with the process runtime wrapped by wrap, when
+// set (a seam around the runtime, such as its sandboxes' output).
+func newEnvWrapped(t testing.TB, dir string, mod func(*Config), wrap func(runtimes.Runtime) runtimes.Runtime, fns ...*functions.Config) *env {
+	t.Helper()
 	st, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +163,11 @@ func newEnvWith(t testing.TB, dir string, mod func(*Config), fns ...*functions.C
 	}
 	clock := newFakeClock()
 	logs := &testkit.LockedBuffer{}
-	inv, err := New(Params{Config: cfg, Runtime: rt, Functions: fake, Store: st, Clock: clock, Log: slog.New(slog.NewTextHandler(logs, nil))})
+	var r runtimes.Runtime = rt
+	if wrap != nil {
+		r = wrap(rt)
+	}
+	inv, err := New(Params{Config: cfg, Runtime: r, Functions: fake, Store: st, Clock: clock, Log: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

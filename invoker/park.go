@@ -147,9 +147,18 @@ func (sb *sandbox) deliverTo(nw *nextWait, inv *invocation) {
 }
 
 // answerNext makes inv the sandbox's current invocation and writes it as the
-// answer of a next.
+// answer of a next. The previous invocation has its END already
+// (settleResult); an invocation with a log tail first waits for output the
+// previous one may have left on its way (logsBehind), so that its tail holds
+// its own alone.
 func (sb *sandbox) answerNext(w http.ResponseWriter, inv *invocation) {
 	sb.mu.Lock()
+	if sb.logsBehind && inv.tail != nil {
+		sb.mu.Unlock()
+		synced := sb.syncLogs(true)
+		sb.mu.Lock()
+		sb.logsBehind = !synced
+	}
 	sb.cur = inv
 	sb.tailOf = inv
 	sb.state = stBusy

@@ -432,6 +432,7 @@ func (p *pool) offerLocked(sb *sandbox, cold, take bool) *invocation {
 		if take && w.inv != nil {
 			inv, g.taken = w.inv, true
 			inv.start(p.inv.clock.Now())
+			inv.cold = g.cold
 		}
 		w.ch <- g
 		return inv

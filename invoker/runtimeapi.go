@@ -168,13 +168,11 @@ func (sb *sandbox) serveResult(w http.ResponseWriter, r *http.Request, id string
 		// for the caller, rendering.RenderRequestEntityTooLarge for the runtime).
 		size := strconv.FormatInt(limit, 10)
 		msg := "Response payload size exceeded maximum allowed payload size (" + size + " bytes)."
-		sb.pool.markReturning(sb)
-		if !inv.complete(&outcome{functionError: true, payload: errorDoc("Function.ResponseSizeTooLarge", msg)}) {
+		if !sb.inv.settleResult(sb, inv, &outcome{functionError: true, payload: errorDoc("Function.ResponseSizeTooLarge", msg)}) {
 			// Another result got there first.
 			runtimeAPIError(w, http.StatusBadRequest, "InvalidStateTransition", "invocation "+id+" already has a result")
 			return
 		}
-		inv.wakeParked()
 		sb.pool.offerEarly(sb)
 		runtimeAPIError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Exceeded maximum allowed payload size ("+size+" bytes).")
 		return
@@ -199,16 +197,9 @@ func (sb *sandbox) serveResult(w http.ResponseWriter, r *http.Request, id string
 		}
 		o.payload = normalizeError(body, typ)
 	}
-	// The sandbox counts as on its way back to next before the caller learns the
-	// result: a caller that calls again at once must find it counted, or its
-	// pool would cold-start a second sandbox that nobody then needs.
-	sb.pool.markReturning(sb)
-	if !sb.inv.answerInline(sb, inv, o) {
-		if !inv.complete(o) {
-			runtimeAPIError(w, http.StatusBadRequest, "InvalidStateTransition", "invocation "+id+" already has a result")
-			return
-		}
-		inv.wakeParked()
+	if !sb.inv.settleResult(sb, inv, o) {
+		runtimeAPIError(w, http.StatusBadRequest, "InvalidStateTransition", "invocation "+id+" already has a result")
+		return
 	}
 	sb.pool.offerEarly(sb)
 	w.Header()["Content-Type"] = jsonContentType

@@ -93,10 +93,14 @@ type sandbox struct {
 	// deadline (stopOverdueReturns).
 	overdue *invocation
 	// tailOf is the invocation whose log tail the pump fills: set at its START
-	// and kept after its result (the runtime's next `next` may come before the
-	// pump has handed over the output written before the result) until
-	// finishInvocation has synced the logs or the next invocation starts.
-	tailOf       *invocation
+	// and kept after its result until finishInvocation has synced the logs.
+	// The sandbox takes no other invocation before (settleResult), so the
+	// output written before a result is its invocation's alone.
+	tailOf *invocation
+	// logsBehind says that the last invocation's output may still be on its
+	// way (a runtime without LogsPending, not synced for a call without a
+	// log tail): a call with a tail syncs it before its START (answerNext).
+	logsBehind   bool
 	initErr      []byte
 	initTimedOut bool
 	// initOut is the tail of the sandbox's output until its init ends
@@ -420,8 +424,10 @@ const syncLogSafety = 5 * time.Second
 // the container's own output, a round trip through the daemon of up to tens
 // of milliseconds on Docker) is waited for only when tail says the caller
 // asked for the output (a log tail), so that no other call pays for it; their
-// output may land after END in the function log.
-func (sb *sandbox) syncLogs(tail bool) {
+// output may land after END in the function log. It reports false when it
+// did not wait for such a runtime: output may still be on its way.
+func (sb *sandbox) syncLogs(tail bool) (synced bool) {
+	synced = true
 	lp, cheap := sb.rt.(logsPending)
 	if cheap && !lp.LogsPending() {
 		// Nothing in transit: at most a chunk pump holds (logMu below).
@@ -429,10 +435,13 @@ func (sb *sandbox) syncLogs(tail bool) {
 		ctx, cancel := context.WithTimeout(context.Background(), syncLogSafety)
 		ls.SyncLogs(ctx)
 		cancel()
+	} else if ok {
+		synced = false
 	}
 	sb.logMu.Lock()
 	//nolint:staticcheck // an empty critical section: waits for the pump's current chunk
 	sb.logMu.Unlock()
+	return synced
 }
 
 // maxMemoryMB returns the sandbox's peak memory for a REPORT line. For the
@@ -516,8 +525,13 @@ type invocation struct {
 
 	// An answer armed for the caller's client (armAnswer); the fields below
 	// reply are set before reply becomes replyArmed.
-	reply     atomic.Int32
-	ans       Answerer
+	reply atomic.Int32
+	// ended is set by the one that ends the invocation (claim): the
+	// runtime's result, its timeout or its sandbox's end.
+	ended atomic.Bool
+	ans   Answerer
+	// cold says that the invocation is its sandbox's first after a cold
+	// start; set before the sandbox takes it.
 	cold      bool
 	finish    func()
 	expired   chan struct{}
@@ -586,6 +600,11 @@ func (inv *invocation) completed() bool {
 		return false
 	}
 }
+
+// claim makes the caller the one that ends the invocation, who then writes
+// its END and REPORT and records its outcome (complete); false if another
+// claimed it first, whose outcome the caller then waits for (done).
+func (inv *invocation) claim() bool { return inv.ended.CompareAndSwap(false, true) }
 
 // complete records the outcome once; false if one was already recorded.
 func (inv *invocation) complete(o *outcome) bool {
