@@ -263,7 +263,7 @@ func (s *Stage) authorize(r *http.Request, c *pipeline.Context, a *compiled, rp 
 	}
 	in := input{c: c, arn: arn, header: r.Header.Values, query: queryOf(r)}
 	in.event = func(values []string) any { return httpEvent(r, c, a.au, values, in.arn) }
-	res, err := s.decide(r.Context(), a, in, r.Header.Get("X-Amzn-Trace-Id"))
+	res, err := s.decide(r.Context(), a, in, r.Header)
 	if err != nil {
 		return err
 	}
@@ -352,7 +352,10 @@ func queryOf(r *http.Request) func(string) []string {
 
 // decide answers whether the request may go on: the identity values, the cache
 // or a call, then the policy (or simple response) for in.arn.
-func (s *Stage) decide(ctx context.Context, a *compiled, in input, traceID string) (res *result, err error) {
+// A Lambda authorizer it invokes for a request with headers h runs under the
+// trace the request's function would (restevent.InvokeTrace), so that one
+// request is one trace; with h nil, under one of its own.
+func (s *Stage) decide(ctx context.Context, a *compiled, in input, h http.Header) (res *result, err error) {
 	cached := false
 	if tracing.Traced(ctx) {
 		var span trace.Span
@@ -381,6 +384,10 @@ func (s *Stage) decide(ctx context.Context, a *compiled, in input, traceID strin
 		cached = res != nil
 	}
 	if res == nil {
+		var traceID string
+		if h != nil {
+			traceID = restevent.InvokeTrace(h, in.c.RequestTime, in.c.RequestID)
+		}
 		res, err = s.call(ctx, in.c, a, in.event(values), traceID)
 		if err != nil {
 			return nil, s.refusal(in.c, err)
@@ -964,7 +971,7 @@ func (s *Stage) AuthorizeConnect(ctx context.Context, d *pipeline.Deployed, rout
 				StageVariables: d.Variables, RequestContext: rc,
 			}
 		}}
-	res, err := s.decide(ctx, a, in, "")
+	res, err := s.decide(ctx, a, in, nil)
 	if err != nil {
 		return nil, err
 	}
