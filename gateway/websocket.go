@@ -290,8 +290,10 @@ func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWe
 	if route == nil || route.Integration == nil {
 		return nil, fmt.Errorf("route %q has no integration: %w", ev.RequestContext.RouteKey, errConfig)
 	}
-	for _, o := range g.wsObservers {
-		o.ObserveWebSocket(e.deployed, route, ev.RequestContext.EventType)
+	if ev.RequestContext.EventType != connections.EventConnect {
+		for _, o := range g.wsObservers {
+			o.ObserveWebSocket(e.deployed, route, ev.RequestContext.EventType)
+		}
 	}
 	for _, l := range g.wsLoggers {
 		if done := l.LogWebSocket(e.deployed, route, ev); done != nil {
@@ -340,6 +342,13 @@ func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWe
 	if ev.RequestContext.EventType != connections.EventDisconnect {
 		if resp := g.checkMessage(rc.Context); resp != nil {
 			return resp, nil
+		}
+	}
+	if ev.RequestContext.EventType == connections.EventConnect {
+		// ConnectCount is the $connects sent to the route's integration: not
+		// those an authorizer or a throttle refused.
+		for _, o := range g.wsObservers {
+			o.ObserveWebSocket(e.deployed, route, ev.RequestContext.EventType)
 		}
 	}
 	r, err := http.NewRequestWithContext(ctx, http.MethodPost, "/", nil)
