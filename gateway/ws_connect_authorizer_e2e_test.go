@@ -3,8 +3,12 @@ package gateway_test
 import (
 	"context"
 	"encoding/base64"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -80,4 +84,54 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return b.String()
+}
+
+// TestWebSocketAccessLogRefusedConnect is what the obs4 tester found: a
+// WebSocket stage's access log lost the authorizer and error details REST
+// and HTTP stages write: a $connect the authorizer refused wrote
+// authorizer.error, authorizer.status and error.message "-", and an
+// integrationLatency of 0 though no integration ran; an admitted one
+// authorizer.status "-".
+func TestWebSocketAccessLogRefusedConnect(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	id, u := wsAuthorizedAPI(t, env)
+	logFile := filepath.Join(t.TempDir(), "ws.log")
+	format := "$context.requestId|$context.eventType|$context.status|$context.authorizer.status|$context.authorizer.error|" +
+		"$context.error.message|$context.integrationLatency|$context.authorizer.latency"
+	admin(t, env.Client(), "PUT", "/portico/v1/apis/"+id+"/stages/dev/access-log", nil, map[string]string{"format": format, "destinationArn": "file://" + logFile}, nil)
+	for _, q := range []string{"", "?token=bad"} {
+		ws, resp, err := wstest.Dial(websocket.DefaultDialer, u+q, nil)
+		if err == nil {
+			_ = ws.Close()
+			t.Fatalf("connect %q admitted", q)
+		}
+		if resp != 401 {
+			t.Fatalf("connect %q: %v %v, want 401", q, resp, err)
+		}
+	}
+	ws, _, err := wstest.Dial(websocket.DefaultDialer, u+"?token=good", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	var raw []byte
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if raw, _ = os.ReadFile(logFile); strings.Count(string(raw), "\n") >= 3 {
+			break
+		}
+	}
+	lines := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("access log:\n%s\nwant 3 lines", raw)
+	}
+	want := []*regexp.Regexp{
+		regexp.MustCompile(`^[^|]+\|CONNECT\|401\|401\|[^-|][^|]*\|Unauthorized\|-\|\d+$`),
+		regexp.MustCompile(`^[^|]+\|CONNECT\|401\|401\|[^-|][^|]*\|Unauthorized\|-\|\d+$`),
+		regexp.MustCompile(`^[^|]+\|CONNECT\|200\|200\|-\|-\|\d+\|\d+$`),
+	}
+	for i, re := range want {
+		if !re.MatchString(lines[i]) {
+			t.Errorf("line %d %q does not match %s", i, lines[i], re)
+		}
+	}
 }

@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -198,26 +197,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 // ($context.authorizer.status, .latency, .error): 200 when it admitted the
 // request, else its refusal's status and reason.
 func setOutcome(c *pipeline.Context, err error, took time.Duration) {
-	c.Authorizer.LatencyMS = int32(min(took.Milliseconds(), math.MaxInt32))
-	if err == nil {
-		c.Authorizer.Status = http.StatusOK
-		return
-	}
-	c.Authorizer.Status = http.StatusInternalServerError
-	var pe *pipeline.Error
-	if errors.As(err, &pe) {
-		status := pe.Status
-		if status == 0 {
-			status = pe.Type.Default().Status
-		}
-		c.Authorizer.Status = int32(status) //nolint:gosec // G115: an HTTP status
-	}
-	// The reason is the innermost cause, without the response types of the
-	// refusals that wrap it.
-	for errors.As(err, &pe) && pe.Cause != nil {
-		err = pe.Cause
-	}
-	c.Authorizer.Error = pipeline.ErrorText(err)
+	c.Authorizer.SetOutcome(err, took)
 }
 
 // authorize decides one request: the IAM signature (AWS_IAM routes), the
