@@ -199,6 +199,9 @@ func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc 
 	if err != nil {
 		return err
 	}
+	// What $context.dataProcessed counts of a body sent without a
+	// Content-Length (chunked); no copy, no allocation.
+	rc.SetBody(body)
 	m, err := rc.entry.paramMapping(in)
 	if err != nil {
 		return err
