@@ -37,6 +37,7 @@ import (
 	"github.com/portico-dev/portico/gateway/iam"
 	"github.com/portico-dev/portico/gateway/internal/restevent"
 	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/redact"
 	"github.com/portico-dev/portico/internal/signin"
 	"github.com/portico-dev/portico/internal/sigv4"
@@ -247,7 +248,8 @@ func (s *Stage) authorize(r *http.Request, c *pipeline.Context, a *compiled, rp 
 	if err != nil {
 		return err
 	}
-	c.Authorizer = pipeline.Authorizer{Kind: "lambda", PrincipalID: res.principalID, Context: res.context, UsageIdentifierKey: res.usageIdentifierKey}
+	c.Authorizer = pipeline.Authorizer{Kind: "lambda", PrincipalID: res.principalID, Context: res.context, UsageIdentifierKey: res.usageIdentifierKey,
+		InvokeStatus: c.Authorizer.InvokeStatus}
 	return nil
 }
 
@@ -368,7 +370,7 @@ func (s *Stage) decide(ctx context.Context, a *compiled, in input, h http.Header
 		if h != nil {
 			traceID = restevent.InvokeTrace(h, in.c.RequestTime, in.c.RequestID)
 		}
-		res, err = s.call(ctx, in.c, a, in.event(values), traceID)
+		res, in.c.Authorizer.InvokeStatus, err = s.call(ctx, in.c, a, in.event(values), traceID)
 		if err != nil {
 			return nil, s.refusal(in.c, err)
 		}
@@ -518,20 +520,20 @@ func configError(format string, args ...any) error {
 }
 
 // call invokes the authorizer function with ev and reads its answer.
-func (s *Stage) call(ctx context.Context, c *pipeline.Context, a *compiled, ev any, traceID string) (*result, error) {
+func (s *Stage) call(ctx context.Context, c *pipeline.Context, a *compiled, ev any, traceID string) (*result, int16, error) {
 	payload, err := json.Marshal(ev)
 	if err != nil {
-		return nil, configError("authorizer %q: event: %v", a.au.Name, err)
+		return nil, 0, configError("authorizer %q: event: %v", a.au.Name, err)
 	}
 	if s.resolver == nil || s.invoker == nil {
-		return nil, configError("authorizer %q: no function runtime configured", a.au.Name)
+		return nil, 0, configError("authorizer %q: no function runtime configured", a.au.Name)
 	}
 	if err := s.mayInvoke(ctx, c, a); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	fn, err := s.resolver.Resolve(ctx, a.ref)
 	if err != nil {
-		return nil, configError("authorizer %q: function %s: %v", a.au.Name, a.ref, err)
+		return nil, 0, configError("authorizer %q: function %s: %v", a.au.Name, a.ref, err)
 	}
 	timeout := Timeout
 	if ft := time.Duration(fn.Timeout) * time.Second; ft > 0 && ft < timeout {
@@ -541,21 +543,31 @@ func (s *Stage) call(ctx context.Context, c *pipeline.Context, a *compiled, ev a
 		InvokedARN: functions.ARN(a.ref.Name, a.ref.Qualifier), TraceID: traceID})
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
-			return nil, err
+			return nil, 0, err
 		}
-		return nil, configError("authorizer %q: invoke %s: %v", a.au.Name, a.ref, err)
+		// The Invoke call's own status, as an integration's
+		// $context.integrationStatus.
+		status := int16(http.StatusInternalServerError)
+		switch {
+		case errors.Is(err, errdefs.ErrThrottled):
+			status = http.StatusTooManyRequests
+		case errors.Is(err, errdefs.ErrTooLarge):
+			status = http.StatusRequestEntityTooLarge
+		}
+		return nil, status, configError("authorizer %q: invoke %s: %v", a.au.Name, a.ref, err)
 	}
+	const ran = http.StatusOK // the function ran, whatever it answered
 	if res.TimedOut {
-		return nil, configError("authorizer %q: %s timed out after %s", a.au.Name, a.ref, timeout)
+		return nil, ran, configError("authorizer %q: %s timed out after %s", a.au.Name, a.ref, timeout)
 	}
 	if res.FunctionError != "" {
 		var fe struct {
 			ErrorMessage string `json:"errorMessage"`
 		}
 		if json.Unmarshal(res.Payload, &fe) == nil && fe.ErrorMessage == "Unauthorized" {
-			return nil, pipeline.Errorf(pipeline.Unauthorized, "authorizer %q: the function answered Unauthorized", a.au.Name)
+			return nil, ran, pipeline.Errorf(pipeline.Unauthorized, "authorizer %q: the function answered Unauthorized", a.au.Name)
 		}
-		return nil, configError("authorizer %q: function error: %.300s", a.au.Name, res.Payload)
+		return nil, ran, configError("authorizer %q: function error: %.300s", a.au.Name, res.Payload)
 	}
 	var out *result
 	if a.au.SimpleResponses {
@@ -564,9 +576,9 @@ func (s *Stage) call(ctx context.Context, c *pipeline.Context, a *compiled, ev a
 		out, err = parseResponse(res.Payload)
 	}
 	if err != nil {
-		return nil, configError("authorizer %q: %v", a.au.Name, err)
+		return nil, ran, configError("authorizer %q: %v", a.au.Name, err)
 	}
-	return out, nil
+	return out, ran, nil
 }
 
 // parseSimpleResponse reads an HTTP API simple response {"isAuthorized", "context"}.

@@ -294,12 +294,17 @@ type Authorizer struct {
 	// Status, LatencyMS and Error are $context.authorizer.status, .latency
 	// and .error: the authorizer's answer (200 when it admitted the request,
 	// else the status of its refusal), the time it took in milliseconds, and
-	// its refusal's reason. Status is 0 when no authorizer ran. Both numbers
-	// are int32, in one word, so that Context stays in its allocation size
-	// class (gateway.TestRequestSizeClass).
-	Status    int32
-	LatencyMS int32
-	Error     string
+	// its refusal's reason. Status is 0 when no authorizer ran.
+	// InvokeStatus is the status of a Lambda authorizer's Invoke call
+	// ($context.authorizer.integrationStatus: 200 when the function ran,
+	// whatever it answered; 429 throttled, 413, 500), 0 when no function was
+	// called (a cached answer, a refusal without a call). The three numbers
+	// share one word, so that Context stays in its allocation size class
+	// (gateway.TestRequestSizeClass).
+	Status       int16
+	InvokeStatus int16
+	LatencyMS    int32
+	Error        string
 }
 
 // SetOutcome records the authorizer's answer for the access log
@@ -320,7 +325,7 @@ func (a *Authorizer) SetOutcome(err error, took time.Duration) {
 		if status == 0 {
 			status = pe.Type.Default().Status
 		}
-		a.Status = int32(status) //nolint:gosec // G115: an HTTP status
+		a.Status = int16(status) //nolint:gosec // G115: an HTTP status
 	}
 	for errors.As(err, &pe) && pe.Cause != nil {
 		err = pe.Cause
