@@ -75,6 +75,7 @@ type Service struct {
 	mu        sync.RWMutex
 	subs      []func(name string)
 	deleting  []func(name, version string) store.Step // OnDelete
+	dropping  []func(name, qualifier string)          // OnDropQualifier
 	provCheck ProvisionedCheck
 	resCheck  ReservationCheck
 
@@ -1128,6 +1129,16 @@ func (s *Service) OnDelete(step func(name, version string) store.Step) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.deleting = append(s.deleting, step)
+}
+
+// OnDropQualifier has fn(name, qualifier) called once a transaction that
+// ran DropQualifier for it (an alias's delete) has committed: another
+// package forgets what it kept in memory of the alias (its metrics series).
+// Safe for concurrent use.
+func (s *Service) OnDropQualifier(fn func(name, qualifier string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dropping = append(s.dropping, fn)
 }
 
 // ModuleParams are the functions module's dependencies. The image resolver is

@@ -149,7 +149,8 @@ func (s *Service) Provisioned(name, qualifier string, n *int) store.Step {
 // DropQualifier returns a step that removes what is kept for one qualifier of
 // function name: its provisioned-concurrency setting, its event invoke
 // configuration and its resource-based policy (the aliases package runs it
-// when an alias goes).
+// when an alias goes); once the transaction commits, it tells those
+// OnDropQualifier registered.
 func (s *Service) DropQualifier(name, qualifier string) store.Step {
 	return func(tx *store.Tx) error {
 		if err := tx.Delete(bucketProvisioned, name+"\x00"+qualifier); err != nil {
@@ -158,6 +159,15 @@ func (s *Service) DropQualifier(name, qualifier string) store.Step {
 		if err := tx.Delete(bucketEventInvoke, eventInvokeKey(name, qualifier)); err != nil {
 			return err
 		}
-		return tx.Delete(bucketPolicies, policyKey(name, qualifier))
+		if err := tx.Delete(bucketPolicies, policyKey(name, qualifier)); err != nil {
+			return err
+		}
+		s.mu.RLock()
+		dropping := s.dropping
+		s.mu.RUnlock()
+		for _, fn := range dropping {
+			tx.OnCommit(func() { fn(name, qualifier) })
+		}
+		return nil
 	}
 }

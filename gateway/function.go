@@ -199,6 +199,9 @@ func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc 
 	if err != nil {
 		return err
 	}
+	// What $context.dataProcessed counts of a body sent without a
+	// Content-Length (chunked); no copy, no allocation.
+	rc.SetBody(body)
 	m, err := rc.entry.paramMapping(in)
 	if err != nil {
 		return err
@@ -801,13 +804,11 @@ func stageVariableSource(uri string, vars map[string]string, stage string) strin
 	return fmt.Sprintf("; integration uri %q with stage variable %s of stage %s", uri, strings.Join(used, ", "), stage)
 }
 
-// invokeTrace is the trace a function runs under: the request's
-// X-Amzn-Trace-Id (the client's, or the traced stage's span), else the Root
-// the event's X-Amzn-Trace-Id names (restevent.TraceID), so that the event
-// and the function's _X_AMZN_TRACE_ID name one trace, as in API Gateway.
+// invokeTrace is the trace a function runs under (restevent.InvokeTrace): the
+// request's last X-Amzn-Trace-Id (the client's, or the traced stage's span)
+// when it is a valid one, in canonical form, else the Root the event's
+// X-Amzn-Trace-Id names (restevent.TraceID), so that the event and the
+// function's _X_AMZN_TRACE_ID name one trace, as in API Gateway.
 func invokeTrace(r *http.Request, rc *reqCtx) string {
-	if vs := r.Header[restevent.HdrTraceID]; len(vs) > 0 && vs[0] != "" {
-		return vs[0]
-	}
-	return restevent.InvokeTraceID(rc.RequestTime, rc.RequestID)
+	return restevent.InvokeTrace(r.Header, rc.RequestTime, rc.RequestID)
 }

@@ -366,9 +366,11 @@ type WebSocketObserver interface {
 // WebSocketLogger is an optional ability of a pipeline stage: logging a
 // WebSocket route dispatch. LogWebSocket is called before the route's
 // integration runs and returns nil, or a func the gateway calls with the
-// dispatch's outcome.
+// dispatch's outcome; o, which the gateway fills in meanwhile (the $connect
+// authorizer's answer, whether the integration ran, a refusal), is complete
+// when that func is called.
 type WebSocketLogger interface {
-	LogWebSocket(d *pipeline.Deployed, route *apis.Route, ev *events.APIGatewayWebsocketProxyRequest) func(*connections.Response, error)
+	LogWebSocket(d *pipeline.Deployed, route *apis.Route, ev *events.APIGatewayWebsocketProxyRequest, o *pipeline.WSOutcome) func(*connections.Response, error)
 }
 
 // SetClock replaces the gateway's clock (for tests). Its readings stamp

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -52,6 +53,53 @@ func TestUntracedStageInvokesUnderTheEventsTrace(t *testing.T) {
 			fnTrace := a.header.Get("X-Probe-Trace")
 			if rootOf(evTrace) == "" || rootOf(evTrace) != rootOf(fnTrace) {
 				t.Errorf("event's X-Amzn-Trace-Id %q, function's _X_AMZN_TRACE_ID %q: want one Root", evTrace, fnTrace)
+			}
+		})
+	}
+}
+
+// TestUntracedStageClientTraceHeader is what the obs4 tester found: on a
+// stage without tracing, the function ran under the client's first
+// X-Amzn-Trace-Id line as it was sent, never checked (a "garbage" header
+// reached the runtime as Lambda-Runtime-Trace-Id, and so _X_AMZN_TRACE_ID),
+// while the event's headers name the last line. As the Invoke API does, a
+// valid header is continued in its canonical form, the line the event's
+// headers name; one of another shape is dropped and the function runs under
+// a trace of its own.
+func TestUntracedStageClientTraceHeader(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	c := env.Client()
+	createFunction(t, c, "probe", probeZip(t), nil, 5)
+	const (
+		first = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+		last  = "Root=1-5759e988-aaaaaaaaaaaaaaaaaaaaaaaa;Parent=bbbbbbbbbbbbbbbb;Sampled=0"
+	)
+	shape := regexp.MustCompile(`^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=[01]$`)
+	for _, tc := range []struct{ protocol, version string }{{"REST", ""}, {"HTTP", "2.0"}} {
+		t.Run(tc.protocol+tc.version, func(t *testing.T) {
+			in := map[string]any{"type": "AWS_PROXY", "uri": "function:probe", "httpMethod": "POST"}
+			if tc.version != "" {
+				in["payloadFormatVersion"] = tc.version
+			}
+			var api struct{ ID string }
+			admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "untraced", "protocol": tc.protocol,
+				"routes": []any{map[string]any{"method": "GET", "path": "/p", "integration": in}}}, &api)
+			admin(t, c, "POST", "/portico/v1/apis/"+api.ID+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
+			u := env.GatewayURL + "/" + api.ID + "/dev/p"
+
+			a := get(t, "GET", u, "", "X-Amzn-Trace-Id", first, "X-Amzn-Trace-Id", last)
+			if got := a.header.Get("X-Probe-Trace"); got != last {
+				t.Errorf("two trace headers: the function ran under %q, want the last (the event's) %q", got, last)
+			}
+
+			a = get(t, "GET", u, "", "X-Amzn-Trace-Id", "garbage")
+			if got := a.header.Get("X-Probe-Trace"); !shape.MatchString(got) {
+				t.Errorf("X-Amzn-Trace-Id: garbage: the function ran under %q, want a trace of its own", got)
+			}
+
+			a = get(t, "GET", u, "", "X-Amzn-Trace-Id", " Root=1-5759e988-bd862e3fe1be46a994272793; Parent=53995c3f42cd8ad8;Sampled=1;Lineage=a87bd80c:0")
+			if got := a.header.Get("X-Probe-Trace"); got != first {
+				t.Errorf("a trace header with Lineage: the function ran under %q, want %q", got, first)
 			}
 		})
 	}

@@ -295,25 +295,35 @@ func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWe
 	if route == nil || route.Integration == nil {
 		return nil, fmt.Errorf("route %q has no integration: %w", ev.RequestContext.RouteKey, errConfig)
 	}
-	for _, o := range g.wsObservers {
-		o.ObserveWebSocket(e.deployed, route, ev.RequestContext.EventType)
+	if ev.RequestContext.EventType != connections.EventConnect {
+		for _, o := range g.wsObservers {
+			o.ObserveWebSocket(e.deployed, route, ev.RequestContext.EventType)
+		}
 	}
+	var outcome pipeline.WSOutcome
 	for _, l := range g.wsLoggers {
-		if done := l.LogWebSocket(e.deployed, route, ev); done != nil {
+		if done := l.LogWebSocket(e.deployed, route, ev, &outcome); done != nil {
 			defer func() { done(out, outErr) }()
 		}
 	}
 	var authorizer map[string]any
 	if ev.RequestContext.EventType == connections.EventConnect && g.connectAuth == nil {
 		if au, _ := e.deployed.API.RouteAuthorizer(route); au != nil {
-			return g.connectRefusal(ev, pipeline.Errorf(pipeline.AuthorizerConfigurationError, "authorizer %q: no authorizer runtime composed", au.Name)), nil
+			return g.connectRefusal(ev, pipeline.Errorf(pipeline.AuthorizerConfigurationError, "authorizer %q: no authorizer runtime composed", au.Name), &outcome), nil
 		}
 	}
 	if ev.RequestContext.EventType == connections.EventConnect && g.connectAuth != nil {
+		start := g.now()
 		az, err := g.connectAuth.AuthorizeConnect(ctx, e.deployed, route, ev)
+		if au, _ := e.deployed.API.RouteAuthorizer(route); au != nil {
+			// $context.authorizer.status, .latency and .error, as the
+			// authorize stage records them for REST and HTTP requests.
+			outcome.Authorizer.Kind = authorizerKind(au.Type)
+			outcome.Authorizer.SetOutcome(err, g.now().Sub(start))
+		}
 		if err != nil {
 			if pe, ok := pipeline.AsError(err); ok {
-				return g.connectRefusal(ev, pe), nil
+				return g.connectRefusal(ev, pe, &outcome), nil
 			}
 			return nil, err
 		}
@@ -344,7 +354,16 @@ func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWe
 	}
 	if ev.RequestContext.EventType != connections.EventDisconnect {
 		if resp := g.checkMessage(rc.Context); resp != nil {
+			outcome.Error = rc.Error
 			return resp, nil
+		}
+	}
+	outcome.IntegrationRan = true
+	if ev.RequestContext.EventType == connections.EventConnect {
+		// ConnectCount is the $connects sent to the route's integration: not
+		// those an authorizer or a throttle refused.
+		for _, o := range g.wsObservers {
+			o.ObserveWebSocket(e.deployed, route, ev.RequestContext.EventType)
 		}
 	}
 	r, err := http.NewRequestWithContext(ctx, http.MethodPost, "/", nil)
@@ -458,6 +477,7 @@ func (g *Gateway) checkMessage(c *pipeline.Context) *connections.Response {
 			typ = e.Type
 		}
 		def := typ.Default()
+		c.Error.Message, c.Error.ResponseType = def.Message, typ
 		body, _ := json.Marshal(map[string]string{"message": def.Message})
 		g.log.Debug("websocket route refused", "api", c.APIID, "stage", c.Stage, "route", c.RouteKey, "err", err)
 		return &connections.Response{StatusCode: def.Status, Body: body,
@@ -481,10 +501,14 @@ func (g *Gateway) SetConnectAuthorizer(a ConnectAuthorizer) { g.connectAuth = a 
 // connectRefusal turns an authorizer's refusal of an upgrade into the handshake's
 // answer: the type's status and message, AWS's JSON body; the cause goes to the
 // log.
-func (g *Gateway) connectRefusal(ev *events.APIGatewayWebsocketProxyRequest, pe *pipeline.Error) *connections.Response {
+func (g *Gateway) connectRefusal(ev *events.APIGatewayWebsocketProxyRequest, pe *pipeline.Error, o *pipeline.WSOutcome) *connections.Response {
 	// The bytes a REST API answers the same refusal with (an authorizer
 	// failure's {"message": null} included).
 	rs := responses.Resolve(pe)
+	o.Error.ResponseType = rs.Type
+	if rs.Message != nil {
+		o.Error.Message = *rs.Message
+	}
 	g.log.Info("$connect refused by its authorizer", "api", ev.RequestContext.APIID, "stage", ev.RequestContext.Stage, "status", rs.Status, "err", pe)
 	status, body := rs.Status, rs.Body()
 	h := map[string]string{"x-amzn-ErrorType": rs.ErrorType}
@@ -494,6 +518,17 @@ func (g *Gateway) connectRefusal(ev *events.APIGatewayWebsocketProxyRequest, pe 
 		}
 	}
 	return &connections.Response{StatusCode: status, Body: body, Headers: h}
+}
+
+// authorizerKind is pipeline.Authorizer.Kind for an authorizer of type typ.
+func authorizerKind(typ string) string {
+	switch typ {
+	case apis.AuthorizerIAM:
+		return "iam"
+	case apis.AuthorizerJWT:
+		return "jwt"
+	}
+	return "lambda"
 }
 
 // respellHeaders renames the $connect event's headers to the client's spelling

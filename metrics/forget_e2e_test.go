@@ -64,6 +64,48 @@ func TestDeletedFunctionLeavesNoSeries(t *testing.T) {
 	}
 }
 
+// TestDeletedAliasLeavesNoSeries is what the obs4 tester found: a deleted
+// alias kept its portico_lambda_* series until its version went, so that
+// alias churn grew the series without bound. Deleting an alias removes the
+// series labelled with it; the version's own and another alias's stay.
+func TestDeletedAliasLeavesNoSeries(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	c := env.Client()
+	ctx := context.Background()
+	if _, _, err := c.CreateFunction(ctx, map[string]any{"FunctionName": "fa", "Runtime": client.ZipRuntime, "Handler": client.ZipHandler,
+		"Role": "arn:aws:iam::000000000000:role/any", "Code": map[string]any{"ZipFile": apptest.ZipSample(t, "hello")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.PublishVersion(ctx, "fa", ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []string{"gone", "kept"} {
+		if _, _, err := c.SetAlias(ctx, "fa", a, "1", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{":1", ":gone", ":kept"} {
+		if _, err := c.Do(ctx, http.MethodPost, client.FunctionPath("fa"+q, "/invocations"), nil, []byte(`{}`), nil); err != nil {
+			t.Fatalf("invoke fa%s: %v", q, err)
+		}
+	}
+	if n := series(t, env, `function="fa"`, `alias="gone"`); n == 0 {
+		t.Fatal("no series of alias gone after its invocation")
+	}
+	if _, err := c.Do(ctx, http.MethodDelete, client.FunctionPath("fa", "/aliases/gone"), nil, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := series(t, env, `function="fa"`, `alias="gone"`); n != 0 {
+		t.Errorf("%d series of alias gone after its delete", n)
+	}
+	if n := series(t, env, `function="fa"`, `alias="kept"`); n == 0 {
+		t.Error("deleting alias gone removed alias kept's series")
+	}
+	if n := series(t, env, `function="fa"`, `alias=""`, `executed_version="1"`); n == 0 {
+		t.Error("deleting alias gone removed version 1's own series")
+	}
+}
+
 func url1(k, v string) map[string][]string { return map[string][]string{k: {v}} }
 
 // series counts the lines of GET /metrics that hold every one of labels.

@@ -180,9 +180,25 @@ func (l *Lambda) Forget(name, version string) {
 	}
 }
 
-// forgetDeleted has l forget each function or version fns deletes, once the
-// delete committed.
+// ForgetAlias removes the series labelled with alias of function name, once
+// the alias is deleted: the version's own series (alias "") and other
+// aliases' stay. An invocation through the alias still running then may
+// record one series again when it ends.
+func (l *Lambda) ForgetAlias(name, alias string) {
+	if alias == "" {
+		return
+	}
+	match := prometheus.Labels{"function": name, "alias": alias}
+	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{l.invocations, l.errors, l.throttles,
+		l.coldStarts, l.duration, l.initDuration} {
+		v.DeletePartialMatch(match)
+	}
+}
+
+// forgetDeleted has l forget each function, version or alias fns deletes,
+// once the delete committed.
 func (l *Lambda) forgetDeleted(fns *functions.Service) {
+	fns.OnDropQualifier(l.ForgetAlias)
 	fns.OnDelete(func(name, version string) store.Step {
 		return func(tx *store.Tx) error {
 			tx.OnCommit(func() { l.Forget(name, version) })

@@ -34,13 +34,23 @@ func TestMoreAPIGatewayVariables(t *testing.T) {
 	dep := &apis.Deployment{API: apis.API{ID: "abcdefghij"}}
 	c := &pipeline.Context{RequestID: "r1", APIID: "abcdefghij", ResourcePath: "/pets/{id}",
 		Deployed: &pipeline.Deployed{API: &dep.API, Deployment: dep},
-		Authorizer: pipeline.Authorizer{Kind: "lambda", Status: 200, LatencyMS: 7,
+		Authorizer: pipeline.Authorizer{Kind: "lambda", Status: 200, InvokeStatus: 200, LatencyMS: 7,
 			Context: map[string]any{"integrationLatency": "ctx", "integrationStatus": "ctx"}}}
 	got := string(f.Append(nil, &Record{C: c, Status: 200, TraceID: "1-5f84c7a9-0123456789abcdef01234567"}))
 	want := "r1|" + functions.AccountID + "|" + apis.ResourceID("abcdefghij", "/pets/{id}") +
 		"|1-5f84c7a9-0123456789abcdef01234567|7|200" + strings.Repeat("|-", len(absent))
 	if got != want {
 		t.Errorf("line\n%s\nwant\n%s", got, want)
+	}
+	// The authorizer's Lambda ran and denied: its call is written; a cached
+	// answer ran none: "-".
+	c.Authorizer = pipeline.Authorizer{Status: 403, InvokeStatus: 200, LatencyMS: 7, Error: "denied"}
+	if got := string(f.Append(nil, &Record{C: c, Status: 403, TraceID: "t"})); !strings.Contains(got, "|t|7|200|") {
+		t.Errorf("a fresh Deny: %s", got)
+	}
+	c.Authorizer = pipeline.Authorizer{Kind: "lambda", Status: 200}
+	if got := string(f.Append(nil, &Record{C: c, Status: 200, TraceID: "t"})); !strings.Contains(got, "|t|-|-|") {
+		t.Errorf("a cached Allow: %s", got)
 	}
 	// No route, no authorizer, no trace.
 	got = string(f.Append(nil, &Record{C: &pipeline.Context{RequestID: "r2"}, Status: 403}))

@@ -246,17 +246,19 @@ var variables = map[string]getter{
 	// The Lambda authorizer's own call ($context.authorizer.integrationLatency,
 	// .integrationStatus, .requestId): API Gateway's values, not keys of its
 	// context.
+	// Written when the Lambda was called, whatever it decided; "-" for a
+	// cached answer or a refusal without a call.
 	"authorizer.integrationLatency": func(b []byte, r *Record) []byte {
-		if r.C.Authorizer.Kind != "lambda" || r.C.Authorizer.Status == 0 {
+		if r.C.Authorizer.InvokeStatus == 0 {
 			return b
 		}
 		return strconv.AppendInt(b, int64(r.C.Authorizer.LatencyMS), 10)
 	},
 	"authorizer.integrationStatus": func(b []byte, r *Record) []byte {
-		if r.C.Authorizer.Kind != "lambda" || r.C.Authorizer.Status == 0 {
+		if r.C.Authorizer.InvokeStatus == 0 {
 			return b
 		}
-		return strconv.AppendInt(b, int64(r.C.Authorizer.Status), 10)
+		return strconv.AppendInt(b, int64(r.C.Authorizer.InvokeStatus), 10)
 	},
 	"authorizer.requestId": absent,
 	// API Gateway's, that Portico has no value of (no WAF, Cognito,

@@ -52,7 +52,7 @@ func (s *Stage) setWebSocket(d *pipeline.Deployed, f *Format, k *sink, t Target)
 // LogWebSocket implements the gateway's WebSocketLogger: it returns the func
 // that writes the line of one route dispatch once it ended, or nil for a
 // stage without an access log.
-func (s *Stage) LogWebSocket(d *pipeline.Deployed, route *apis.Route, ev *events.APIGatewayWebsocketProxyRequest) func(*connections.Response, error) {
+func (s *Stage) LogWebSocket(d *pipeline.Deployed, route *apis.Route, ev *events.APIGatewayWebsocketProxyRequest, o *pipeline.WSOutcome) func(*connections.Response, error) {
 	v, ok := s.ws.m.Load(wsKey{d.Stage.APIID, d.Stage.Name})
 	if !ok {
 		return nil
@@ -65,9 +65,18 @@ func (s *Stage) LogWebSocket(d *pipeline.Deployed, route *apis.Route, ev *events
 			Protocol: apis.ProtocolWebSocket, DeploymentID: d.Deployment.ID, DomainName: rc.DomainName, RouteKey: route.RouteKey,
 			Deployed: d, RequestTime: time.UnixMilli(rc.RequestTimeEpoch), IsCanaryRequest: d.Canary}
 		c.Identity.SourceIP, c.Identity.UserAgent = rc.Identity.SourceIP, rc.Identity.UserAgent
-		c.Integration.Ran = true
 		latency := s.opts.Now().Sub(start)
-		c.IntegrationLatency = latency
+		// A dispatch the gateway refused (its $connect authorizer, a
+		// throttle) ran no integration: integrationLatency is "-", and the
+		// refusal is error.message, as on REST and HTTP APIs.
+		c.Integration.Ran = o == nil || o.IntegrationRan
+		if c.Integration.Ran {
+			c.IntegrationLatency = latency
+		}
+		if o != nil {
+			c.Authorizer = o.Authorizer
+			c.Error = o.Error
+		}
 		status := http.StatusOK
 		if resp != nil && resp.StatusCode != 0 {
 			status = resp.StatusCode

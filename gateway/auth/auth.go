@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -42,6 +41,7 @@ import (
 	"github.com/portico-dev/portico/gateway/iam"
 	"github.com/portico-dev/portico/gateway/internal/restevent"
 	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/redact"
 	"github.com/portico-dev/portico/internal/signin"
 	"github.com/portico-dev/portico/internal/sigv4"
@@ -228,26 +228,7 @@ func cacheKeyPrefix(d *pipeline.Deployed, au *apis.Authorizer, ref functions.Ref
 // ($context.authorizer.status, .latency, .error): 200 when it admitted the
 // request, else its refusal's status and reason.
 func setOutcome(c *pipeline.Context, err error, took time.Duration) {
-	c.Authorizer.LatencyMS = int32(min(took.Milliseconds(), math.MaxInt32))
-	if err == nil {
-		c.Authorizer.Status = http.StatusOK
-		return
-	}
-	c.Authorizer.Status = http.StatusInternalServerError
-	var pe *pipeline.Error
-	if errors.As(err, &pe) {
-		status := pe.Status
-		if status == 0 {
-			status = pe.Type.Default().Status
-		}
-		c.Authorizer.Status = int32(status) //nolint:gosec // G115: an HTTP status
-	}
-	// The reason is the innermost cause, without the response types of the
-	// refusals that wrap it.
-	for errors.As(err, &pe) && pe.Cause != nil {
-		err = pe.Cause
-	}
-	c.Authorizer.Error = pipeline.ErrorText(err)
+	c.Authorizer.SetOutcome(err, took)
 }
 
 // authorize decides one request: the IAM signature (AWS_IAM routes), the
@@ -293,11 +274,12 @@ func (s *Stage) authorize(r *http.Request, c *pipeline.Context, a *compiled, rp 
 	}
 	in := input{c: c, arn: arn, header: r.Header.Values, query: queryOf(r)}
 	in.event = func(values []string) any { return httpEvent(r, c, a.au, values, in.arn) }
-	res, err := s.decide(r.Context(), a, in, r.Header.Get("X-Amzn-Trace-Id"))
+	res, err := s.decide(r.Context(), a, in, r.Header)
 	if err != nil {
 		return err
 	}
-	c.Authorizer = pipeline.Authorizer{Kind: "lambda", PrincipalID: res.principalID, Context: res.context, UsageIdentifierKey: res.usageIdentifierKey}
+	c.Authorizer = pipeline.Authorizer{Kind: "lambda", PrincipalID: res.principalID, Context: res.context, UsageIdentifierKey: res.usageIdentifierKey,
+		InvokeStatus: c.Authorizer.InvokeStatus}
 	return nil
 }
 
@@ -382,7 +364,10 @@ func queryOf(r *http.Request) func(string) []string {
 
 // decide answers whether the request may go on: the identity values, the cache
 // or a call, then the policy (or simple response) for in.arn.
-func (s *Stage) decide(ctx context.Context, a *compiled, in input, traceID string) (res *result, err error) {
+// A Lambda authorizer it invokes for a request with headers h runs under the
+// trace the request's function would (restevent.InvokeTrace), so that one
+// request is one trace; with h nil, under one of its own.
+func (s *Stage) decide(ctx context.Context, a *compiled, in input, h http.Header) (res *result, err error) {
 	cached := false
 	if tracing.Traced(ctx) {
 		var span trace.Span
@@ -411,7 +396,11 @@ func (s *Stage) decide(ctx context.Context, a *compiled, in input, traceID strin
 		cached = res != nil
 	}
 	if res == nil {
-		res, err = s.call(ctx, in.c, a, in.event(values), traceID)
+		var traceID string
+		if h != nil {
+			traceID = restevent.InvokeTrace(h, in.c.RequestTime, in.c.RequestID)
+		}
+		res, in.c.Authorizer.InvokeStatus, err = s.call(ctx, in.c, a, in.event(values), traceID)
 		if err != nil {
 			return nil, s.refusal(in.c, err)
 		}
@@ -561,20 +550,20 @@ func configError(format string, args ...any) error {
 }
 
 // call invokes the authorizer function with ev and reads its answer.
-func (s *Stage) call(ctx context.Context, c *pipeline.Context, a *compiled, ev any, traceID string) (*result, error) {
+func (s *Stage) call(ctx context.Context, c *pipeline.Context, a *compiled, ev any, traceID string) (*result, int16, error) {
 	payload, err := json.Marshal(ev)
 	if err != nil {
-		return nil, configError("authorizer %q: event: %v", a.au.Name, err)
+		return nil, 0, configError("authorizer %q: event: %v", a.au.Name, err)
 	}
 	if s.resolver == nil || s.invoker == nil {
-		return nil, configError("authorizer %q: no function runtime configured", a.au.Name)
+		return nil, 0, configError("authorizer %q: no function runtime configured", a.au.Name)
 	}
 	if err := s.mayInvoke(ctx, c, a); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	fn, err := s.resolver.Resolve(ctx, a.ref)
 	if err != nil {
-		return nil, configError("authorizer %q: function %s: %v", a.au.Name, a.ref, err)
+		return nil, 0, configError("authorizer %q: function %s: %v", a.au.Name, a.ref, err)
 	}
 	timeout := Timeout
 	if ft := time.Duration(fn.Timeout) * time.Second; ft > 0 && ft < timeout {
@@ -584,21 +573,31 @@ func (s *Stage) call(ctx context.Context, c *pipeline.Context, a *compiled, ev a
 		InvokedARN: functions.ARN(a.ref.Name, a.ref.Qualifier), TraceID: traceID})
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
-			return nil, err
+			return nil, 0, err
 		}
-		return nil, configError("authorizer %q: invoke %s: %v", a.au.Name, a.ref, err)
+		// The Invoke call's own status, as an integration's
+		// $context.integrationStatus.
+		status := int16(http.StatusInternalServerError)
+		switch {
+		case errors.Is(err, errdefs.ErrThrottled):
+			status = http.StatusTooManyRequests
+		case errors.Is(err, errdefs.ErrTooLarge):
+			status = http.StatusRequestEntityTooLarge
+		}
+		return nil, status, configError("authorizer %q: invoke %s: %v", a.au.Name, a.ref, err)
 	}
+	const ran = http.StatusOK // the function ran, whatever it answered
 	if res.TimedOut {
-		return nil, configError("authorizer %q: %s timed out after %s", a.au.Name, a.ref, timeout)
+		return nil, ran, configError("authorizer %q: %s timed out after %s", a.au.Name, a.ref, timeout)
 	}
 	if res.FunctionError != "" {
 		var fe struct {
 			ErrorMessage string `json:"errorMessage"`
 		}
 		if json.Unmarshal(res.Payload, &fe) == nil && fe.ErrorMessage == "Unauthorized" {
-			return nil, pipeline.Errorf(pipeline.Unauthorized, "authorizer %q: the function answered Unauthorized", a.au.Name)
+			return nil, ran, pipeline.Errorf(pipeline.Unauthorized, "authorizer %q: the function answered Unauthorized", a.au.Name)
 		}
-		return nil, configError("authorizer %q: function error: %.300s", a.au.Name, res.Payload)
+		return nil, ran, configError("authorizer %q: function error: %.300s", a.au.Name, res.Payload)
 	}
 	var out *result
 	if a.au.SimpleResponses {
@@ -607,9 +606,9 @@ func (s *Stage) call(ctx context.Context, c *pipeline.Context, a *compiled, ev a
 		out, err = parseResponse(res.Payload)
 	}
 	if err != nil {
-		return nil, configError("authorizer %q: %v", a.au.Name, err)
+		return nil, ran, configError("authorizer %q: %v", a.au.Name, err)
 	}
-	return out, nil
+	return out, ran, nil
 }
 
 // parseSimpleResponse reads an HTTP API simple response {"isAuthorized", "context"}.
@@ -997,7 +996,7 @@ func (s *Stage) AuthorizeConnect(ctx context.Context, d *pipeline.Deployed, rout
 				StageVariables: d.Variables, RequestContext: rc,
 			}
 		}}
-	res, err := s.decide(ctx, a, in, "")
+	res, err := s.decide(ctx, a, in, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -269,7 +269,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 // defaultRouteSettings say: at INFO the route request (with data tracing, the
 // message body and $connect's headers) and its completion, at ERROR only a
 // dispatch that failed or that the integration answered with 4xx or 5xx.
-func (s *Stage) LogWebSocket(d *pipeline.Deployed, route *apis.Route, ev *events.APIGatewayWebsocketProxyRequest) func(*connections.Response, error) {
+func (s *Stage) LogWebSocket(d *pipeline.Deployed, route *apis.Route, ev *events.APIGatewayWebsocketProxyRequest, _ *pipeline.WSOutcome) func(*connections.Response, error) {
 	st := d.Stage
 	all := st.MethodSettings[apis.MethodSettingsAll]
 	l := loggingOf(all.LoggingLevel, all.DataTraceEnabled)

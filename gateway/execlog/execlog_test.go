@@ -313,7 +313,7 @@ func TestWebSocketRouteSettingsDecideLogging(t *testing.T) {
 			RequestContext: events.APIGatewayWebsocketProxyRequestContext{RouteKey: key, EventType: "MESSAGE", ConnectionID: "c1", RequestID: "r1", APIID: "abcdefghij", Stage: "dev"}}
 	}
 
-	done := s.LogWebSocket(d, &dep.API.Routes[0], ev("sendmessage"))
+	done := s.LogWebSocket(d, &dep.API.Routes[0], ev("sendmessage"), &pipeline.WSOutcome{})
 	if done == nil {
 		t.Fatal("sendmessage at INFO: nothing to log")
 	}
@@ -324,10 +324,10 @@ func TestWebSocketRouteSettingsDecideLogging(t *testing.T) {
 		t.Fatalf("sendmessage at INFO with data tracing logged %v", got)
 	}
 
-	if done := s.LogWebSocket(d, &dep.API.Routes[1], ev("quiet")); done != nil {
+	if done := s.LogWebSocket(d, &dep.API.Routes[1], ev("quiet"), &pipeline.WSOutcome{}); done != nil {
 		t.Fatal("a route at OFF under a stage at ERROR logs")
 	}
-	done = s.LogWebSocket(d, &dep.API.Routes[2], ev("$default"))
+	done = s.LogWebSocket(d, &dep.API.Routes[2], ev("$default"), &pipeline.WSOutcome{})
 	if done == nil {
 		t.Fatal("$default under the stage's ERROR: nothing to log")
 	}
@@ -335,7 +335,7 @@ func TestWebSocketRouteSettingsDecideLogging(t *testing.T) {
 	if got := records(t, &buf); len(got) != 0 {
 		t.Fatalf("a dispatch that succeeded at ERROR logged %v", got)
 	}
-	done = s.LogWebSocket(d, &dep.API.Routes[2], ev("$default"))
+	done = s.LogWebSocket(d, &dep.API.Routes[2], ev("$default"), &pipeline.WSOutcome{})
 	done(nil, errors.New("integration failed"))
 	if got := records(t, &buf); len(got) != 1 || got[0]["level"] != "ERROR" || got[0]["error"] != "integration failed" || got[0]["body"] != nil {
 		t.Fatalf("a failed dispatch at ERROR logged %v", got)

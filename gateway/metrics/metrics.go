@@ -81,7 +81,7 @@ func New(reg prometheus.Registerer) (*Stage, error) {
 			Help: "Time from receiving a request to answering it (Latency).", Buckets: latencyBuckets}, requestLabels),
 		integrationLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "portico_api_integration_latency_seconds",
 			Help: "Time spent in the integration (IntegrationLatency).", Buckets: latencyBuckets}, requestLabels),
-		wsConnects: counter("portico_ws_connect_count_total", "WebSocket requests to the $connect route (ConnectCount).", wsLabels),
+		wsConnects: counter("portico_ws_connect_count_total", "WebSocket $connect requests sent to the route's integration (ConnectCount): not those an authorizer or a throttle refused.", wsLabels),
 		wsMessages: counter("portico_ws_messages_total", "WebSocket messages sent to routes (MessageCount).", wsLabels),
 		now:        time.Now,
 		stages:     map[stageRef]string{},

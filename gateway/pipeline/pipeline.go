@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -293,12 +294,57 @@ type Authorizer struct {
 	// Status, LatencyMS and Error are $context.authorizer.status, .latency
 	// and .error: the authorizer's answer (200 when it admitted the request,
 	// else the status of its refusal), the time it took in milliseconds, and
-	// its refusal's reason. Status is 0 when no authorizer ran. Both numbers
-	// are int32, in one word, so that Context stays in its allocation size
-	// class (gateway.TestRequestSizeClass).
-	Status    int32
-	LatencyMS int32
-	Error     string
+	// its refusal's reason. Status is 0 when no authorizer ran.
+	// InvokeStatus is the status of a Lambda authorizer's Invoke call
+	// ($context.authorizer.integrationStatus: 200 when the function ran,
+	// whatever it answered; 429 throttled, 413, 500), 0 when no function was
+	// called (a cached answer, a refusal without a call). The three numbers
+	// share one word, so that Context stays in its allocation size class
+	// (gateway.TestRequestSizeClass).
+	Status       int16
+	InvokeStatus int16
+	LatencyMS    int32
+	Error        string
+}
+
+// SetOutcome records the authorizer's answer for the access log
+// ($context.authorizer.status, .latency, .error): 200 when err is nil (it
+// admitted the request), else its refusal's status (500 for an error that
+// is no *Error) and reason, the innermost cause without the response types
+// of the refusals that wrap it; took is how long it took.
+func (a *Authorizer) SetOutcome(err error, took time.Duration) {
+	a.LatencyMS = int32(min(took.Milliseconds(), math.MaxInt32))
+	if err == nil {
+		a.Status = http.StatusOK
+		return
+	}
+	a.Status = http.StatusInternalServerError
+	var pe *Error
+	if errors.As(err, &pe) {
+		status := pe.Status
+		if status == 0 {
+			status = pe.Type.Default().Status
+		}
+		a.Status = int16(status) //nolint:gosec // G115: an HTTP status
+	}
+	for errors.As(err, &pe) && pe.Cause != nil {
+		err = pe.Cause
+	}
+	a.Error = ErrorText(err)
+}
+
+// WSOutcome is what the loggers of a WebSocket route dispatch learn of it
+// besides its answer: the gateway fills it in as the dispatch goes, and they
+// read it once it ended. Dispatches do not run the pipeline, so this stands
+// for the parts of a Context that the pipeline's stages would have set.
+type WSOutcome struct {
+	// Authorizer is the $connect authorizer's answer (Status 0 when none ran).
+	Authorizer Authorizer
+	// IntegrationRan says the route's integration was called (false for a
+	// $connect its authorizer or a throttle refused).
+	IntegrationRan bool
+	// Error is the refusal the gateway answered, when it refused.
+	Error ErrorInfo
 }
 
 // Integration is $context.integration: what the route's integration answered,

@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 )
 
@@ -193,3 +194,55 @@ type redactedError struct {
 
 func (e redactedError) Error() string { return e.msg }
 func (e redactedError) Unwrap() error { return e.err }
+
+// URL returns raw, a URL a user configured (a collector's, a backend's), as
+// logs and errors may name it: its password replaced by "xxxxx"
+// (url.URL.Redacted) and each query parameter's value too ("?key=xxxxx"),
+// since either may be a credential. A raw that does not parse is masked the
+// same way as text: whatever lies between "//" and the last "@" before the
+// path, and everything after "?", are not written.
+func URL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		rest := raw
+		scheme, after, ok := strings.Cut(raw, "//")
+		if ok {
+			end := strings.IndexAny(after, "/?#")
+			if end < 0 {
+				end = len(after)
+			}
+			if at := strings.LastIndexByte(after[:end], '@'); at >= 0 {
+				after = "xxxxx" + after[at:]
+			}
+			rest = scheme + "//" + after
+		}
+		if q := strings.IndexByte(rest, '?'); q >= 0 {
+			rest = rest[:q+1] + "xxxxx"
+		}
+		return rest
+	}
+	v := *u
+	v.RawQuery = Query(u.RawQuery)
+	if at := strings.LastIndexByte(v.Opaque, '@'); at >= 0 {
+		v.Opaque = "xxxxx" + v.Opaque[at:] // "user:pass@host" without "//"
+	}
+	return v.Redacted()
+}
+
+// Query returns the query string raw with each parameter's value replaced
+// by "xxxxx", names kept.
+func Query(raw string) string {
+	var b strings.Builder
+	b.Grow(len(raw))
+	for i, p := range strings.Split(raw, "&") {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		name, _, hasValue := strings.Cut(p, "=")
+		b.WriteString(name)
+		if hasValue {
+			b.WriteString("=xxxxx")
+		}
+	}
+	return b.String()
+}

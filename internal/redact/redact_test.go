@@ -48,3 +48,16 @@ func TestLogger(t *testing.T) {
 		t.Error("Logger wraps a redacting logger twice")
 	}
 }
+
+func TestURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://c:4318/v1/traces":                   "http://c:4318/v1/traces",
+		"http://u:PASS@c:4318/v1/traces?key=Q&flag": "http://u:xxxxx@c:4318/v1/traces?key=xxxxx&flag",
+		"http://u:PASS@c:43 18/x?key=Q":             "http://xxxxx@c:43 18/x?xxxxx",
+		"u:PASS@c?key=Q":                            "u:xxxxx@c?key=xxxxx",
+	} {
+		if got := URL(in); got != want {
+			t.Errorf("URL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

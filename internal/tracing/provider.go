@@ -17,6 +17,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/fx"
+
+	"github.com/portico-dev/portico/internal/redact"
 )
 
 // Config configures the trace exporter.
@@ -42,7 +44,8 @@ func (c Config) Validate() error {
 	}
 	u, err := url.Parse(c.Endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("otlp endpoint %q: want http://host:port or https://host:port[/path]", c.Endpoint)
+		// Named as logs name it: the value may hold a password or a key.
+		return fmt.Errorf("otlp endpoint %q: want http://host:port or https://host:port[/path]", redact.URL(c.Endpoint))
 	}
 	return nil
 }
@@ -190,11 +193,12 @@ func stopProvider(ctx context.Context, tp *sdktrace.TracerProvider, ce *counting
 	return nil
 }
 
-// collector names the collector spans go to, for logs.
+// collector names the collector spans go to, for logs: its password and
+// query string's values masked (redact.URL), as backend URLs are.
 func (c Config) collector() string {
 	for _, v := range []string{c.Endpoint, os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT")} {
 		if v != "" {
-			return endpointURL(v)
+			return redact.URL(endpointURL(v))
 		}
 	}
 	return "(OTLP default)"

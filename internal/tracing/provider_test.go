@@ -148,3 +148,70 @@ func TestSilentCollectorStopIsClean(t *testing.T) {
 		}
 	}
 }
+
+// TestCollectorSecretsStayOutOfLogs is what the obs4 tester found: the stop's
+// "did not finish" line named the collector with its password and query
+// string in clear (collector="http://user:PASS@host/v1/traces?key=Q"), and a
+// refused --otlp-endpoint echoed the whole value. Both name it as backend
+// URLs are named: password and query values masked.
+func TestCollectorSecretsStayOutOfLogs(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // held open, never answered
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}()
+	var logs testkit.LockedBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	cfg := Config{Endpoint: "http://otlpuser:OTLPPASS@" + ln.Addr().String() + "/v1/traces?key=OTLPQKEY&x"}
+	tp, ce, err := newProvider(context.Background(), cfg, prometheus.NewRegistry(), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, s := tp.Tracer("t").Start(context.Background(), "s")
+	s.End()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := stopProvider(ctx, tp, ce, cfg, log); err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	want := "collector=\"http://otlpuser:xxxxx@" + ln.Addr().String() + "/v1/traces?key=xxxxx&x\""
+	if !strings.Contains(out, want) {
+		t.Errorf("the stop's log does not say %s:\n%s", want, out)
+	}
+	for _, secret := range []string{"OTLPPASS", "OTLPQKEY"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the stop's log holds %s:\n%s", secret, out)
+		}
+	}
+
+	for _, bad := range []string{"ftp://u:BADPASSX@c:4318/v1/traces?k=QQSECRET", "http://u:BADPASSX@/x?k=QQSECRET", "http://u:BADPASSX@c:43 18/?k=QQSECRET"} {
+		err := (Config{Endpoint: bad}).Validate()
+		if err == nil {
+			t.Fatalf("%q accepted", bad)
+		}
+		if msg := err.Error(); strings.Contains(msg, "BADPASSX") || strings.Contains(msg, "QQSECRET") {
+			t.Errorf("refusing %q says %q", bad, msg)
+		}
+	}
+}

@@ -182,6 +182,9 @@ func ContinueXRay(v string) (string, bool) {
 	if v == "" {
 		return "", false
 	}
+	if canonicalXRay(v) {
+		return v, true // as XRayHeader writes it: nothing to allocate
+	}
 	if sc, ok := ParseXRay(v); ok {
 		return XRayHeader(sc), true
 	}
@@ -196,6 +199,31 @@ func ContinueXRay(v string) (string, bool) {
 	}
 	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: IDGenerator{}.NewSpanID(context.Background(), tid)})
 	return XRayHeader(sc), true
+}
+
+// canonicalXRay reports whether v is an X-Amzn-Trace-Id exactly as
+// XRayHeader writes it, with a valid (non-zero) Root and Parent.
+func canonicalXRay(v string) bool {
+	const canon = "Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=0"
+	if len(v) != len(canon) || v[:7] != canon[:7] || v[15] != '-' || v[40:48] != canon[40:48] ||
+		v[64:73] != canon[64:73] || (v[73] != '0' && v[73] != '1') {
+		return false
+	}
+	// hex reports whether s is lower-case hex, and whether it is not all zeros.
+	hex := func(s string) (ok, nonZero bool) {
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false, false
+			}
+			nonZero = nonZero || c != '0'
+		}
+		return true, nonZero
+	}
+	ok1, nz1 := hex(v[7:15])
+	ok2, nz2 := hex(v[16:40])
+	ok3, nz3 := hex(v[48:64])
+	return ok1 && ok2 && ok3 && (nz1 || nz2) && nz3
 }
 
 // ParseXRay parses an X-Amzn-Trace-Id value. It needs a Root and a Parent (a

@@ -127,6 +127,10 @@ func TestContinueXRay(t *testing.T) {
 		{"Root=1-nothex-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8", "", false},
 		{"Parent=53995c3f42cd8ad8", "", false},
 		{"", "", false},
+		{"Root=1-00000000-000000000000000000000000;Parent=53995c3f42cd8ad8;Sampled=0", "", false},
+		{root + ";Parent=0000000000000000;Sampled=0", "", false},
+		{"Root=1-5759E988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0", "", false},
+		{"Root=1-00000000-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1", "Root=1-00000000-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1", true},
 	} {
 		got, ok := ContinueXRay(tc.in)
 		switch {
@@ -139,6 +143,15 @@ func TestContinueXRay(t *testing.T) {
 		case got != tc.want:
 			t.Errorf("ContinueXRay(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestContinueCanonicalXRayAllocatesNothing: the header a traced stage sets
+// (XRayHeader's form) is continued as it is, on the request path.
+func TestContinueCanonicalXRayAllocatesNothing(t *testing.T) {
+	v := "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+	if n := testing.AllocsPerRun(100, func() { _, _ = ContinueXRay(v) }); n != 0 {
+		t.Errorf("ContinueXRay of a canonical header: %v allocations, want 0", n)
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/portico-dev/portico/gateway/internal/wirenames"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/netaddr"
+	"github.com/portico-dev/portico/internal/tracing"
 )
 
 // The headers API Gateway adds to what the integration sees.
@@ -196,6 +197,23 @@ func InvokeTraceID(now time.Time, requestID string) string {
 	}
 	b = append(b, ";Sampled=0"...)
 	return string(b)
+}
+
+// InvokeTrace is the trace a function (or a Lambda authorizer) invoked for
+// the request with headers h runs under: the last X-Amzn-Trace-Id line (the
+// one an event's headers name; the client's, or a traced stage's span)
+// continued as the Invoke API continues a caller's (tracing.ContinueXRay:
+// canonical form, Lineage and the like dropped); without one of that shape,
+// InvokeTraceID, the Root the event's X-Amzn-Trace-Id names. Every call for
+// one request names the same Root, so that the authorizer and the function
+// run in one trace. A canonical header costs no allocation.
+func InvokeTrace(h http.Header, now time.Time, requestID string) string {
+	if vs := h[HdrTraceID]; len(vs) > 0 {
+		if v, ok := tracing.ContinueXRay(vs[len(vs)-1]); ok {
+			return v
+		}
+	}
+	return InvokeTraceID(now, requestID)
 }
 
 // peerIP is the address of r's peer.

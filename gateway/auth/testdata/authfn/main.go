@@ -1,6 +1,6 @@
 // Command authfn is a test function for the authorize stage's end-to-end tests,
 // an unmodified aws-lambda-go handler. As a TOKEN authorizer the token says what
-// to answer (allow, allow-get, allow-but-secret, deny, unauthorized, sleep, garbage, nopolicy,
+// to answer (allow, trace, allow-get, allow-but-secret, deny, unauthorized, sleep, garbage, nopolicy,
 // badcontext), or, with AUTHFN_REFUSE_ALL set, refuses every token; as a REQUEST authorizer it allows, naming the X-User header, the
 // tenant query parameter, its event's resourceId and identity.clientCert; as an integration it echoes its event. Authorizer
 // answers carry "calls", how many authorizer events this sandbox has seen, so
@@ -39,6 +39,10 @@ func handle(_ context.Context, raw json.RawMessage) (any, error) {
 		calls++
 		var ev events.APIGatewayV2CustomAuthorizerV2Request
 		_ = json.Unmarshal(raw, &ev)
+		if ev.Headers["authorization"] == "trace" {
+			return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true,
+				Context: map[string]any{"trace": os.Getenv("_X_AMZN_TRACE_ID")}}, nil
+		}
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: ev.Headers["authorization"] == "good",
 			Context: map[string]any{"user": "carol", "calls": calls, "requestId": ev.RequestContext.RequestID}}, nil
 	}
@@ -80,6 +84,11 @@ func handle(_ context.Context, raw json.RawMessage) (any, error) {
 			doc.Statement = append(doc.Statement, events.IAMPolicyStatement{Action: []string{"execute-api:Invoke"}, Effect: "Deny",
 				Resource: []string{"arn:aws:execute-api:*:*:*/*/GET/secret"}})
 			return events.APIGatewayCustomAuthorizerResponse{PrincipalID: "alice", PolicyDocument: doc, Context: ctx}, nil
+		case "trace":
+			// The trace the authorizer ran under (aws-lambda-go sets it from
+			// Lambda-Runtime-Trace-Id).
+			return events.APIGatewayCustomAuthorizerResponse{PrincipalID: "alice", PolicyDocument: policy("Allow", ev.MethodArn),
+				Context: map[string]any{"trace": os.Getenv("_X_AMZN_TRACE_ID")}}, nil
 		case "deny":
 			return events.APIGatewayCustomAuthorizerResponse{PrincipalID: "mallory", PolicyDocument: policy("Deny", ev.MethodArn)}, nil
 		case "unauthorized":
