@@ -346,9 +346,10 @@ func (s *Service) GetPolicy(ctx context.Context, name, qualifier string) (doc []
 // known by the execute-api ARNs from gives (the method's or route's, or the
 // authorizer's; asked only when there is a policy). A function without any
 // policy, on itself or on a version or alias, may be called through any
-// qualifier, as Portico's gateway always has. Once it has one, each target is
-// its own resource, as in Lambda: the function (and $LATEST), a version and an
-// alias may each be called only when its own policy has a statement that allows
+// qualifier, as Portico's gateway always has. Once it has one, the function
+// (and $LATEST), a version and an alias may each be called only when its own
+// policy, or for a version or alias without one the function's, has a
+// statement that allows
 // lambda:InvokeFunction to apigateway.amazonaws.com (or *) with a SourceArn
 // (if any) matching one of sourceARNs, and a SourceAccount (if any) that is
 // Portico's account. Statements with conditions no gateway call meets
@@ -365,8 +366,21 @@ func (s *Service) GatewayMayInvoke(ctx context.Context, name, qualifier string, 
 			var pol policy
 			switch err := tx.Get(bucketPolicies, policyKey(name, q), &pol); {
 			case errors.Is(err, errdefs.ErrNotFound):
-				// No policy of its own: open only while the function has
-				// none anywhere; else a policy without statements.
+				// No policy of its own. A version or alias falls back to
+				// the function's policy (stores from older builds grant
+				// there the calls their integrations make through aliases);
+				// else it is open only while the function has none
+				// anywhere, and otherwise a policy without statements.
+				if q != "" {
+					var fp policy
+					switch err := tx.Get(bucketPolicies, policyKey(name, ""), &fp); {
+					case err == nil:
+						out = &fp
+						return nil
+					case !errors.Is(err, errdefs.ErrNotFound):
+						return err
+					}
+				}
 				err := tx.ForEach(bucketPolicies, name+"\x00", func(string, []byte) error { return errFound })
 				switch {
 				case errors.Is(err, errFound):

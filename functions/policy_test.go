@@ -58,11 +58,13 @@ func TestPermissionsGateTheGateway(t *testing.T) {
 	if !gatewayMay(t, e, "fn", "", testAPIArn+"/prod/ANY/pets", get) {
 		t.Error("the second source ARN is not tried")
 	}
-	// A qualifier is its own resource, as in Lambda: the function's policy
-	// does not cover version 1, and version 1, which has none of its own,
-	// is not open to every API once the function has a policy.
-	if gatewayMay(t, e, "fn", "1", get) {
-		t.Error("version 1 (no policy of its own) is called although the function has a policy")
+	// Version 1 has no policy of its own: the function's covers it, so it is
+	// not open to every API once the function has a policy.
+	if gatewayMay(t, e, "fn", "1", testAPIArn+"/prod/POST/pets") {
+		t.Error("version 1 (no policy of its own) is called by a source the function's policy does not allow")
+	}
+	if !gatewayMay(t, e, "fn", "1", get) {
+		t.Error("version 1 (no policy of its own) is refused a source the function's policy allows")
 	}
 	// $LATEST is the function's policy.
 	if gatewayMay(t, e, "fn", Latest, testAPIArn+"/prod/POST/pets") {
