@@ -16,8 +16,8 @@ import (
 // TestServeWithAnExpiredCertificateSaysWhatToDo: a start refused for an
 // expired --tls-cert ends in one reason that says to replace it, with no fx
 // ERROR lines (constructor chains, stacks) before it at the default level.
+// Not parallel: it swaps os.Stderr, which the other tests' CLI runs read.
 func TestServeWithAnExpiredCertificateSaysWhatToDo(t *testing.T) {
-	t.Parallel()
 	dir := t.TempDir()
 	f, err := edge.InitDevCA(filepath.Join(dir, "old"), nil, time.Now().Add(-400*24*time.Hour))
 	if err != nil {
