@@ -738,7 +738,7 @@ func (s checkStage) Compile(*pipeline.Deployed) (pipeline.Middleware, error) {
 			// integration, as the proxy events refuse it, rather than a
 			// parameter that templates drop and HTTP_PROXY passes on.
 			if raw := r.URL.RawQuery; strings.IndexByte(raw, '%') >= 0 && !validEscapes(raw) {
-				return gatewayError(fmt.Errorf("query string %q: bad percent-encoding: %w", maskQuery(raw), errBadRequest), c.Protocol)
+				return gatewayError(fmt.Errorf("query string %q: bad percent-encoding: %w", redact.Query(raw), errBadRequest), c.Protocol)
 			}
 			// A raw ';' separates parameters as '&' does, as API Gateway
 			// splits the data at it, for every later reader alike (events,

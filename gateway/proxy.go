@@ -29,6 +29,7 @@ import (
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/internal/rawio"
+	"github.com/portico-dev/portico/internal/redact"
 	"github.com/portico-dev/portico/internal/tracing"
 )
 
@@ -739,26 +740,8 @@ func backendName(u *url.URL) string {
 		return u.Redacted()
 	}
 	v := *u
-	v.RawQuery = maskQuery(u.RawQuery)
+	v.RawQuery = redact.Query(u.RawQuery)
 	return v.Redacted()
-}
-
-// maskQuery returns raw with each parameter's value replaced by "xxxxx",
-// names kept.
-func maskQuery(raw string) string {
-	var b strings.Builder
-	b.Grow(len(raw))
-	for i, p := range strings.Split(raw, "&") {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		name, _, hasValue := strings.Cut(p, "=")
-		b.WriteString(name)
-		if hasValue {
-			b.WriteString("=xxxxx")
-		}
-	}
-	return b.String()
 }
 
 // scrubbedError is an error whose message names its backend as backendName
@@ -792,7 +775,7 @@ func backendErrorText(u *url.URL, err error) string {
 	msg = strings.ReplaceAll(msg, u.Redacted(), safe)
 	msg = strings.ReplaceAll(msg, u.String(), safe)
 	if strings.Contains(msg, u.RawQuery) {
-		msg = strings.ReplaceAll(msg, u.RawQuery, maskQuery(u.RawQuery))
+		msg = strings.ReplaceAll(msg, u.RawQuery, redact.Query(u.RawQuery))
 	}
 	return msg
 }
