@@ -150,6 +150,14 @@ func parseRequest(br *bufio.Reader, names bool) *fastRequest {
 	if i+2 != len(buf) {
 		return nil // not reached: the first CRLFCRLF ends the head
 	}
+	// A body framed by Transfer-Encoding is net/http's to read: leave the
+	// request before allocating anything for it (a runtime's chunked POST
+	// to the Runtime API on every invocation).
+	for j := range n {
+		if f := &spans[j]; f.k1-f.k0 == int32(len("Transfer-Encoding")) && (f.name == "Transfer-Encoding" || f.name == "" && string(buf[f.k0:f.k1]) == "Transfer-Encoding") {
+			return nil
+		}
+	}
 
 	head := string(buf)
 	fr := &fastRequest{}

@@ -243,6 +243,34 @@ func TestParseRequestAllocations(t *testing.T) {
 	}
 }
 
+// TestParseRequestDeclinesChunkedFree: a request framed by Transfer-Encoding
+// (aws-lambda-go's POST of every result to the Runtime API, in any spelling)
+// is left to net/http's reader before the fast path allocates anything for it.
+func TestParseRequestDeclinesChunkedFree(t *testing.T) {
+	for _, te := range []string{"Transfer-Encoding", "transfer-encoding", "TRANSFER-ENCODING"} {
+		raw := "POST /2018-06-01/runtime/invocation/1234/response HTTP/1.1\r\nHost: 127.0.0.1:9001\r\n" +
+			"User-Agent: aws-lambda-go/go1.26\r\n" + te + ": chunked\r\nContent-Type: application/json\r\n" +
+			"Trailer: Lambda-Runtime-Function-Error-Body,Lambda-Runtime-Function-Error-Type\r\nAccept-Encoding: gzip\r\n\r\n" +
+			"2\r\n{}\r\n0\r\n\r\n"
+		br := bufio.NewReaderSize(nil, readBufferSize)
+		src := strings.NewReader("")
+		allocs := testing.AllocsPerRun(100, func() {
+			src.Reset(raw)
+			br.Reset(src)
+			_, _ = br.Peek(1)
+			if parseRequest(br, false) != nil {
+				t.Fatal("the fast path took a chunked request")
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%s: %v allocations declining the request", te, allocs)
+		}
+		if checkParse(t, []byte(raw)) { // and net/http's reader reads it as before
+			t.Errorf("%s: the fast path took a chunked request", te)
+		}
+	}
+}
+
 // FuzzReadRequest compares h1's request reader (its fast path, then net/http's
 // reader) with net/http's on the same bytes.
 func FuzzReadRequest(f *testing.F) {
