@@ -58,12 +58,16 @@ func WireNames(ctx context.Context) []string {
 }
 
 // fastNames returns the spellings of a request parsed by parseRequest from
-// head, whose fields are spans (nil when all are canonical or Host).
-func fastNames(head string, spans []fieldSpan) *namesCtx {
+// head, whose fields are spans, for the keys of header (nil when all are
+// canonical, or not in header: Host, a chunked request's framing fields).
+func fastNames(head string, spans []fieldSpan, header http.Header) *namesCtx {
 	var nc *namesCtx
 	for j := range spans {
 		f := &spans[j]
-		if f.name == "" || f.name == "Host" {
+		if f.name == "" {
+			continue
+		}
+		if _, ok := header[f.name]; !ok {
 			continue
 		}
 		first := true

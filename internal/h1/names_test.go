@@ -28,6 +28,8 @@ var namesCases = []struct {
 	{"content length", "POST /a HTTP/1.1\r\nHost: h\r\ncontent-length: 3\r\n\r\nabc", "content-length", true},
 	{"escaped path", "GET /a%20b HTTP/1.1\r\nHost: h\r\nx-api-key: k\r\nAccept: */*\r\n\r\n", "x-api-key", false},
 	{"chunked", "POST /a HTTP/1.1\r\nhost: h\r\nx-api-key: k\r\ntransfer-encoding: chunked\r\n" +
+		"trailer: x-t\r\nX-MiXeD: m\r\n\r\n3;ext=1\r\nabc\r\n0\r\nx-t: 1\r\n\r\n", "x-api-key,X-MiXeD", true},
+	{"chunked, upper case", "POST /a HTTP/1.1\r\nhost: h\r\nx-api-key: k\r\ntransfer-encoding: Chunked\r\n" +
 		"trailer: x-t\r\nX-MiXeD: m\r\n\r\n3;ext=1\r\nabc\r\n0\r\nx-t: 1\r\n\r\n", "x-api-key,X-MiXeD", false},
 	{"obs-fold", "GET /a HTTP/1.1\r\nHost: h\r\nx-fold: a\r\n b\r\nX-Fold2: c\r\n\td\r\nx-after: e\r\n\r\n", "x-fold,x-after", false},
 	{"bare LF", "GET /a HTTP/1.1\nHost: h\nx-lf: 1\nX-Lf: 2\nx-Two: 3\n\n", "x-lf,x-Two", false},

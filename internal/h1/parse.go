@@ -3,9 +3,13 @@ package h1
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"net/http"
+	"net/http/httputil"
+	"net/textproto"
 	"net/url"
+	"strings"
 
 	"golang.org/x/net/http/httpguts"
 )
@@ -14,8 +18,11 @@ import (
 // buffered is parsed straight from the buffer, with one string copy of the
 // head that the method, target, header names and values are sliced from, and
 // the header's value slices cut from one allocation (as textproto does).
+// The one Transfer-Encoding it takes is a single "chunked" on an HTTP/1.1
+// request without Content-Length, its body read by net/http's chunked reader
+// (httputil's) and its trailer as net/http reads it (chunkedBody).
 // Whatever it does not recognise as plain (absolute-form or "*" targets,
-// escapes, obs-fold, bare LF, Transfer-Encoding, repeated Host or
+// escapes, obs-fold, bare LF, any other Transfer-Encoding, repeated Host or
 // Content-Length, a Content-Length net/http would refuse, a head not yet
 // wholly buffered, more than maxFastFields fields) it leaves unread for
 // net/http's reader, so what is accepted and how it is framed stays
@@ -150,13 +157,20 @@ func parseRequest(br *bufio.Reader, names bool) *fastRequest {
 	if i+2 != len(buf) {
 		return nil // not reached: the first CRLFCRLF ends the head
 	}
-	// A body framed by Transfer-Encoding is net/http's to read: leave the
-	// request before allocating anything for it (a runtime's chunked POST
-	// to the Runtime API on every invocation).
+	// A body framed by Transfer-Encoding is taken in its one plain form (one
+	// field, "chunked", HTTP/1.1, no Content-Length: aws-lambda-go's POST of
+	// every result to the Runtime API); any other is left to net/http's
+	// reader before anything is allocated for it.
+	chunked := false
 	for j := range n {
-		if f := &spans[j]; f.k1-f.k0 == int32(len("Transfer-Encoding")) && (f.name == "Transfer-Encoding" || f.name == "" && string(buf[f.k0:f.k1]) == "Transfer-Encoding") {
+		f := &spans[j]
+		if f.k1-f.k0 != int32(len("Transfer-Encoding")) || f.name != "Transfer-Encoding" && (f.name != "" || string(buf[f.k0:f.k1]) != "Transfer-Encoding") {
+			continue
+		}
+		if chunked || minor != 1 || string(buf[f.v0:f.v1]) != "chunked" {
 			return nil
 		}
+		chunked = true
 	}
 
 	head := string(buf)
@@ -204,7 +218,7 @@ func parseRequest(br *bufio.Reader, names bool) *fastRequest {
 			cls++
 			cl = v
 		case "Transfer-Encoding":
-			return nil
+			continue // chunked: net/http removes the field
 		case "Pragma":
 			pragma = true
 		case "Connection":
@@ -221,8 +235,15 @@ func parseRequest(br *bufio.Reader, names bool) *fastRequest {
 	req.Header = h
 
 	// What readRequest and readTransfer add, for the plain cases.
-	if hosts > 1 || cls > 1 {
+	if hosts > 1 || cls > 1 || chunked && cls > 0 {
 		return nil
+	}
+	var trailer http.Header
+	if chunked {
+		var ok bool
+		if trailer, ok = trailerKeys(h); !ok {
+			return nil
+		}
 	}
 	fr.hasHost = hosts == 1
 	if pragma {
@@ -242,6 +263,12 @@ func parseRequest(br *bufio.Reader, names bool) *fastRequest {
 		req.Close = conn != nil && httpguts.HeaderValuesContainsToken(conn, "close")
 	}
 	req.Body = http.NoBody
+	if chunked {
+		req.TransferEncoding = []string{"chunked"}
+		req.ContentLength = -1
+		req.Trailer = trailer
+		req.Body = &chunkedBody{src: httputil.NewChunkedReader(br), br: br, req: req}
+	}
 	if cls == 1 {
 		cl, ok := parseLength(cl)
 		if !ok {
@@ -253,7 +280,7 @@ func parseRequest(br *bufio.Reader, names bool) *fastRequest {
 		}
 	}
 	if names {
-		fr.names = fastNames(head, spans[:n])
+		fr.names = fastNames(head, spans[:n], h)
 	}
 	_, _ = br.Discard(len(buf))
 	return fr
@@ -380,3 +407,125 @@ func (b *clBody) Read(p []byte) (int, error) {
 
 // Close implements io.Closer; the server reads what is left.
 func (b *clBody) Close() error { return nil }
+
+// trailerKeys is net/http's fixTrailer for a chunked request: the keys its
+// Trailer fields declare (nil when none), the fields removed from h; false
+// when a key is one net/http refuses (the request is then left to it, to
+// answer).
+func trailerKeys(h http.Header) (http.Header, bool) {
+	vv, ok := h["Trailer"]
+	if !ok {
+		return nil, true
+	}
+	delete(h, "Trailer")
+	var trailer http.Header
+	for _, v := range vv {
+		for f := range strings.SplitSeq(v, ",") {
+			if f = textproto.TrimString(f); f == "" {
+				continue
+			}
+			switch k := http.CanonicalHeaderKey(f); k {
+			case "Transfer-Encoding", "Trailer", "Content-Length":
+				return nil, false
+			default:
+				if trailer == nil {
+					trailer = make(http.Header, 2)
+				}
+				trailer[k] = nil
+			}
+		}
+	}
+	return trailer, true
+}
+
+// chunkedBody is a request body in chunked transfer coding: net/http's body
+// over its chunked reader, as its reader behaves (the trailer read at the
+// chunks' end and merged into the request's Trailer; a bad trailer fails
+// that read and every later one).
+type chunkedBody struct {
+	src    io.Reader // httputil's chunked reader (net/http's own)
+	br     *bufio.Reader
+	req    *http.Request // its Trailer takes the trailer; nil once read
+	sawEOF bool
+	closed bool
+}
+
+// The errors net/http's body reader gives for a trailer.
+var (
+	errTrailerEOF      = errors.New("http: unexpected EOF reading trailer")
+	errTrailerTooLarge = errors.New("http: suspiciously long trailer after chunked body")
+)
+
+// Read implements io.Reader.
+func (b *chunkedBody) Read(p []byte) (int, error) {
+	if b.closed {
+		return 0, http.ErrBodyReadAfterClose
+	}
+	if b.sawEOF {
+		return 0, io.EOF
+	}
+	n, err := b.src.Read(p)
+	if err == io.EOF { //nolint:errorlint // io.Reader's sentinel, compared as net/http does
+		b.sawEOF = true
+		if b.req != nil {
+			if e := b.readTrailer(); e != nil {
+				err = e
+				b.sawEOF = false
+				b.closed = true
+			}
+			b.req = nil
+		}
+	}
+	return n, err
+}
+
+// readTrailer is net/http's: an empty trailer is the common case; one that
+// does not end within the reader's buffer is refused.
+func (b *chunkedBody) readTrailer() error {
+	buf, err := b.br.Peek(2)
+	if bytes.Equal(buf, []byte("\r\n")) {
+		_, _ = b.br.Discard(2)
+		return nil
+	}
+	if len(buf) < 2 {
+		return errTrailerEOF
+	}
+	if err != nil {
+		return err
+	}
+	if !seeUpcomingDoubleCRLF(b.br) {
+		return errTrailerTooLarge
+	}
+	hdr, err := textproto.NewReader(b.br).ReadMIMEHeader()
+	if err != nil {
+		if err == io.EOF { //nolint:errorlint // as net/http compares it
+			return errTrailerEOF
+		}
+		return err
+	}
+	if b.req.Trailer == nil {
+		b.req.Trailer = http.Header(hdr)
+	} else {
+		for k, vv := range hdr {
+			b.req.Trailer[k] = vv
+		}
+	}
+	return nil
+}
+
+// seeUpcomingDoubleCRLF reports whether an empty line comes within what r can
+// buffer (net/http's bound on a trailer).
+func seeUpcomingDoubleCRLF(r *bufio.Reader) bool {
+	for peekSize := 4; ; peekSize++ {
+		buf, err := r.Peek(peekSize)
+		if bytes.HasSuffix(buf, crlfcrlf) {
+			return true
+		}
+		if err != nil {
+			return false
+		}
+	}
+}
+
+// Close implements io.Closer; the server reads what is left.
+func (b *chunkedBody) Close() error { return nil }
