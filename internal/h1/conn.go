@@ -406,7 +406,8 @@ func (c *conn) readRequest(first bool) (*http.Request, error) {
 // drops a Content-Length that comes with a Transfer-Encoding, which the copy
 // still shows (framedTwice), and with Options.WireNames the names are picked
 // out of it. Only requests the fast path (parseRequest) leaves pay for the
-// copy, and every request with a Transfer-Encoding is one of them.
+// copy, and every request with a Transfer-Encoding and a Content-Length, or on
+// HTTP/1.0, is one of them (framedTwice).
 func (c *conn) readRequestStd() (*http.Request, error) {
 	buf := headPool.Get().(*[]byte)
 	buffered, _ := c.br.Peek(c.br.Buffered())
