@@ -209,11 +209,11 @@ func (r Ref) WithQualifier(q string) (Ref, error) {
 // ARN returns the function ARN for name and an optional qualifier, in Portico's
 // fixed region and account (see Region and AccountID).
 func ARN(name, qualifier string) string {
-	a := "arn:" + Partition + ":lambda:" + Region + ":" + AccountID + ":function:" + name
-	if qualifier != "" {
-		a += ":" + qualifier
+	const prefix = "arn:" + Partition + ":lambda:" + Region + ":" + AccountID + ":function:"
+	if qualifier == "" {
+		return prefix + name
 	}
-	return a
+	return prefix + name + ":" + qualifier // one allocation: every invocation's ARN
 }
 
 // Partition, Region and AccountID are what Portico reports in ARNs and

@@ -196,3 +196,21 @@ func TestParseLocalRef(t *testing.T) {
 		}
 	}
 }
+
+// TestARNOneAllocation: an invocation's ARN (the Runtime API's
+// Lambda-Runtime-Invoked-Function-Arn) is built in one allocation, qualified
+// or not.
+func TestARNOneAllocation(t *testing.T) {
+	name, q := "hello", "live"
+	if got, want := ARN(name, q), "arn:aws:lambda:us-east-1:000000000000:function:hello:live"; got != want {
+		t.Fatalf("ARN = %q, want %q", got, want)
+	}
+	if got, want := ARN(name, ""), "arn:aws:lambda:us-east-1:000000000000:function:hello"; got != want {
+		t.Fatalf("ARN = %q, want %q", got, want)
+	}
+	for _, q := range []string{"", "live"} {
+		if n := testing.AllocsPerRun(100, func() { _ = ARN(name, q) }); n != 1 {
+			t.Errorf("ARN(%q, %q): %v allocations", name, q, n)
+		}
+	}
+}
