@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/cmd/portico/client"
 )
 
 // TestDataProcessedCountsAChunkedBody is what the obs4 tester found: on an
@@ -33,16 +34,9 @@ func TestDataProcessedCountsAChunkedBody(t *testing.T) {
 			if tc.version != "" {
 				fn["payloadFormatVersion"] = tc.version
 			}
-			var api struct{ ID string }
-			admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "dp", "protocol": tc.protocol, "routes": []any{
-				map[string]any{"method": "POST", "path": "/fn", "integration": fn}}}, &api)
-			base := "/portico/v1/apis/" + api.ID
-			admin(t, c, "POST", base+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
-			logFile := filepath.Join(t.TempDir(), "dp.log")
-			admin(t, c, "PUT", base+"/stages/dev/access-log", nil, map[string]string{
-				"format": "$context.requestId $context.dataProcessed $context.responseLength", "destinationArn": "file://" + logFile}, nil)
+			apiID, logFile := loggedPostRoute(t, c, tc.protocol, "/fn", fn, "$context.requestId $context.dataProcessed $context.responseLength")
 			for _, path := range []string{"/fn"} {
-				req, err := http.NewRequest("POST", env.GatewayURL+"/"+api.ID+"/dev"+path, io.MultiReader(strings.NewReader(strings.Repeat("x", bodyLen))))
+				req, err := http.NewRequest("POST", env.GatewayURL+"/"+apiID+"/dev"+path, io.MultiReader(strings.NewReader(strings.Repeat("x", bodyLen))))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -57,18 +51,7 @@ func TestDataProcessedCountsAChunkedBody(t *testing.T) {
 					t.Fatalf("POST %s: %d", path, resp.StatusCode)
 				}
 			}
-			var lines []string
-			for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-				raw, _ := os.ReadFile(logFile)
-				if strings.Count(string(raw), "\n") == 1 {
-					lines = strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
-					break
-				}
-			}
-			if len(lines) != 1 {
-				t.Fatalf("log lines %q", lines)
-			}
-			for i, l := range lines {
+			for i, l := range accessLines(t, logFile, 1) {
 				f := strings.Fields(l)
 				if len(f) != 3 {
 					t.Fatalf("line %q", l)
@@ -123,14 +106,7 @@ func TestDataProcessedCountsHTTPProxyStreams(t *testing.T) {
 			if tc.mapped {
 				in["requestParameters"] = map[string]string{"integration.request.header.X-Mapped": "'m'"}
 			}
-			var api struct{ ID string }
-			admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "dpp", "protocol": tc.protocol, "routes": []any{
-				map[string]any{"method": "POST", "path": "/p", "integration": in}}}, &api)
-			base := "/portico/v1/apis/" + api.ID
-			admin(t, c, "POST", base+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
-			logFile := filepath.Join(t.TempDir(), "dpp.log")
-			admin(t, c, "PUT", base+"/stages/dev/access-log", nil, map[string]string{
-				"format": "$context.dataProcessed $context.responseLength $context.requestId", "destinationArn": "file://" + logFile}, nil)
+			apiID, logFile := loggedPostRoute(t, c, tc.protocol, "/p", in, "$context.dataProcessed $context.responseLength $context.requestId")
 			type call struct {
 				name     string
 				sized    bool
@@ -138,7 +114,7 @@ func TestDataProcessedCountsHTTPProxyStreams(t *testing.T) {
 			}
 			calls := []call{{"chunked", false, false}, {"chunked+sized answer", true, false}, {"trailers", false, true}}
 			for _, cl := range calls {
-				u := env.GatewayURL + "/" + api.ID + "/dev/p"
+				u := env.GatewayURL + "/" + apiID + "/dev/p"
 				if cl.sized {
 					u += "?sized=1"
 				}
@@ -160,18 +136,7 @@ func TestDataProcessedCountsHTTPProxyStreams(t *testing.T) {
 					t.Fatalf("%s: %d, %d bytes", cl.name, resp.StatusCode, len(got))
 				}
 			}
-			var lines []string
-			for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-				raw, _ := os.ReadFile(logFile)
-				if strings.Count(string(raw), "\n") == len(calls) {
-					lines = strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
-					break
-				}
-			}
-			if len(lines) != len(calls) {
-				t.Fatalf("log lines %q", lines)
-			}
-			for i, l := range lines {
+			for i, l := range accessLines(t, logFile, len(calls)) {
 				var dp, rl int
 				if _, err := fmt.Sscan(l, &dp, &rl); err != nil {
 					t.Fatalf("line %q: %v", l, err)
@@ -182,4 +147,34 @@ func TestDataProcessedCountsHTTPProxyStreams(t *testing.T) {
 			}
 		})
 	}
+}
+
+// loggedPostRoute makes an API of protocol with the one route POST path to
+// integration in, deployed to stage dev with an access log of format, and
+// returns its id and the log's file.
+func loggedPostRoute(t *testing.T, c *client.Client, protocol, path string, in map[string]any, format string) (apiID, logFile string) {
+	t.Helper()
+	var api struct{ ID string }
+	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "dp", "protocol": protocol, "routes": []any{
+		map[string]any{"method": "POST", "path": path, "integration": in}}}, &api)
+	base := "/portico/v1/apis/" + api.ID
+	admin(t, c, "POST", base+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
+	logFile = filepath.Join(t.TempDir(), "access.log")
+	admin(t, c, "PUT", base+"/stages/dev/access-log", nil, map[string]string{"format": format, "destinationArn": "file://" + logFile}, nil)
+	return api.ID, logFile
+}
+
+// accessLines waits (up to 30 s) for n lines in an access log file and
+// returns them.
+func accessLines(t *testing.T, logFile string, n int) []string {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		raw, _ := os.ReadFile(logFile)
+		if strings.Count(string(raw), "\n") == n {
+			return strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
+		}
+	}
+	raw, _ := os.ReadFile(logFile)
+	t.Fatalf("access log %q, want %d lines", raw, n)
+	return nil
 }
