@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
-	"github.com/portico-dev/portico/cmd/portico/client"
 )
 
 // TestDataProcessedCountsAChunkedBody is what the obs4 tester found: on an
@@ -34,9 +33,16 @@ func TestDataProcessedCountsAChunkedBody(t *testing.T) {
 			if tc.version != "" {
 				fn["payloadFormatVersion"] = tc.version
 			}
-			apiID, logFile := loggedPostRoute(t, c, tc.protocol, "/fn", fn, "$context.requestId $context.dataProcessed $context.responseLength")
+			var api struct{ ID string }
+			admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "dp", "protocol": tc.protocol, "routes": []any{
+				map[string]any{"method": "POST", "path": "/fn", "integration": fn}}}, &api)
+			base := "/portico/v1/apis/" + api.ID
+			admin(t, c, "POST", base+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
+			logFile := filepath.Join(t.TempDir(), "dp.log")
+			admin(t, c, "PUT", base+"/stages/dev/access-log", nil, map[string]string{
+				"format": "$context.requestId $context.dataProcessed $context.responseLength", "destinationArn": "file://" + logFile}, nil)
 			for _, path := range []string{"/fn"} {
-				req, err := http.NewRequest("POST", env.GatewayURL+"/"+apiID+"/dev"+path, io.MultiReader(strings.NewReader(strings.Repeat("x", bodyLen))))
+				req, err := http.NewRequest("POST", env.GatewayURL+"/"+api.ID+"/dev"+path, io.MultiReader(strings.NewReader(strings.Repeat("x", bodyLen))))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -51,7 +57,18 @@ func TestDataProcessedCountsAChunkedBody(t *testing.T) {
 					t.Fatalf("POST %s: %d", path, resp.StatusCode)
 				}
 			}
-			for i, l := range accessLines(t, logFile, 1) {
+			var lines []string
+			for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				raw, _ := os.ReadFile(logFile)
+				if strings.Count(string(raw), "\n") == 1 {
+					lines = strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
+					break
+				}
+			}
+			if len(lines) != 1 {
+				t.Fatalf("log lines %q", lines)
+			}
+			for i, l := range lines {
 				f := strings.Fields(l)
 				if len(f) != 3 {
 					t.Fatalf("line %q", l)
@@ -106,7 +123,14 @@ func TestDataProcessedCountsHTTPProxyStreams(t *testing.T) {
 			if tc.mapped {
 				in["requestParameters"] = map[string]string{"integration.request.header.X-Mapped": "'m'"}
 			}
-			apiID, logFile := loggedPostRoute(t, c, tc.protocol, "/p", in, "$context.dataProcessed $context.responseLength $context.requestId")
+			var api struct{ ID string }
+			admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "dpp", "protocol": tc.protocol, "routes": []any{
+				map[string]any{"method": "POST", "path": "/p", "integration": in}}}, &api)
+			base := "/portico/v1/apis/" + api.ID
+			admin(t, c, "POST", base+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
+			logFile := filepath.Join(t.TempDir(), "dpp.log")
+			admin(t, c, "PUT", base+"/stages/dev/access-log", nil, map[string]string{
+				"format": "$context.dataProcessed $context.responseLength $context.requestId", "destinationArn": "file://" + logFile}, nil)
 			type call struct {
 				name     string
 				sized    bool
@@ -114,7 +138,7 @@ func TestDataProcessedCountsHTTPProxyStreams(t *testing.T) {
 			}
 			calls := []call{{"chunked", false, false}, {"chunked+sized answer", true, false}, {"trailers", false, true}}
 			for _, cl := range calls {
-				u := env.GatewayURL + "/" + apiID + "/dev/p"
+				u := env.GatewayURL + "/" + api.ID + "/dev/p"
 				if cl.sized {
 					u += "?sized=1"
 				}
@@ -136,7 +160,18 @@ func TestDataProcessedCountsHTTPProxyStreams(t *testing.T) {
 					t.Fatalf("%s: %d, %d bytes", cl.name, resp.StatusCode, len(got))
 				}
 			}
-			for i, l := range accessLines(t, logFile, len(calls)) {
+			var lines []string
+			for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				raw, _ := os.ReadFile(logFile)
+				if strings.Count(string(raw), "\n") == len(calls) {
+					lines = strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
+					break
+				}
+			}
+			if len(lines) != len(calls) {
+				t.Fatalf("log lines %q", lines)
+			}
+			for i, l := range lines {
 				var dp, rl int
 				if _, err := fmt.Sscan(l, &dp, &rl); err != nil {
 					t.Fatalf("line %q: %v", l, err)
@@ -147,34 +182,4 @@ func TestDataProcessedCountsHTTPProxyStreams(t *testing.T) {
 			}
 		})
 	}
-}
-
-// loggedPostRoute makes an API of protocol with the one route POST path to
-// integration in, deployed to stage dev with an access log of format, and
-// returns its id and the log's file.
-func loggedPostRoute(t *testing.T, c *client.Client, protocol, path string, in map[string]any, format string) (apiID, logFile string) {
-	t.Helper()
-	var api struct{ ID string }
-	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "dp", "protocol": protocol, "routes": []any{
-		map[string]any{"method": "POST", "path": path, "integration": in}}}, &api)
-	base := "/portico/v1/apis/" + api.ID
-	admin(t, c, "POST", base+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
-	logFile = filepath.Join(t.TempDir(), "access.log")
-	admin(t, c, "PUT", base+"/stages/dev/access-log", nil, map[string]string{"format": format, "destinationArn": "file://" + logFile}, nil)
-	return api.ID, logFile
-}
-
-// accessLines waits (up to 30 s) for n lines in an access log file and
-// returns them.
-func accessLines(t *testing.T, logFile string, n int) []string {
-	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		raw, _ := os.ReadFile(logFile)
-		if strings.Count(string(raw), "\n") == n {
-			return strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
-		}
-	}
-	raw, _ := os.ReadFile(logFile)
-	t.Fatalf("access log %q, want %d lines", raw, n)
-	return nil
 }
