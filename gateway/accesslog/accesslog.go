@@ -21,7 +21,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -313,21 +312,10 @@ func (s *Stage) middleware(f *Format, k *sink, t Target) pipeline.Middleware {
 			if start.IsZero() {
 				start = s.opts.Now()
 			}
-			var in *countingBody
-			if f.dataProcessed && r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
-				// A body of unknown length (chunked) that an HTTP_PROXY
-				// route streams to its backend is read by no stage; it
-				// counts as it goes (as gateway.go limits it, in place).
-				in = &countingBody{ReadCloser: r.Body}
-				r.Body = in
-			}
 			cw := writerPool.Get().(*countingWriter)
 			cw.ResponseWriter, cw.status, cw.n = w, 0, 0
 			err := next.ServeRequest(cw, r, c)
 			rec := Record{C: c, Status: cw.status, ResponseLength: cw.n, Protocol: r.Proto, Path: r.URL.Path, RequestLength: r.ContentLength}
-			if _, read := c.BodyLength(); in != nil && !read {
-				rec.RequestLength = in.n.Load()
-			}
 			if f.traceID {
 				rec.TraceID = traceRoot(w.Header().Get("X-Amzn-Trace-Id"))
 			}
@@ -380,22 +368,6 @@ func (s *Stage) Close(context.Context) error {
 		k.close()
 	}
 	return nil
-}
-
-// countingBody is a request body that counts the bytes read of it. A
-// transport may still read it from its own goroutine after the handler
-// returned (a backend that answered before it read the whole body): the count
-// is atomic, and one is never reused.
-type countingBody struct {
-	io.ReadCloser
-	n atomic.Int64
-}
-
-// Read implements io.Reader.
-func (b *countingBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	b.n.Add(int64(n))
-	return n, err
 }
 
 // countingWriter records the status and counts the body bytes.

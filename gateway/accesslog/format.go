@@ -30,10 +30,7 @@ type Record struct {
 	Protocol string
 	// Path is the request's path as the client sent it (stage included).
 	Path string
-	// RequestLength is the request's Content-Length, or the bytes read of a
-	// body of unknown length as it streamed (to an HTTP_PROXY backend); -1
-	// when unknown (dataProcessed then takes what the pipeline read of it,
-	// pipeline.Context.BodyLength).
+	// RequestLength is the request's Content-Length, -1 when unknown.
 	RequestLength int64
 	// WS is the event of a WebSocket route dispatch (LogWebSocket), nil
 	// for other requests: the WebSocket variables (connectionId, ...) read it.
@@ -57,9 +54,6 @@ type Format struct {
 	requestID, extendedRequestID bool
 	// traceID says it writes $context.xrayTraceId.
 	traceID bool
-	// dataProcessed says it writes $context.dataProcessed (for which the
-	// stage counts a request body of unknown length as it streams).
-	dataProcessed bool
 }
 
 // TraceID reports whether the format writes $context.xrayTraceId (which
@@ -121,8 +115,7 @@ func authorizerLatency(b []byte, r *Record) []byte {
 }
 
 // dataProcessed is $context.dataProcessed: the bytes of the request body
-// (its Content-Length, or what was read of it, streamed or by the pipeline)
-// and of the response body.
+// (its Content-Length, or what was read of it) and of the response body.
 func dataProcessed(b []byte, r *Record) []byte {
 	n := r.RequestLength
 	if n < 0 {
@@ -353,8 +346,6 @@ func Parse(format string) (*Format, error) {
 			f.extendedRequestID = true
 		case "xrayTraceId":
 			f.traceID = true
-		case "dataProcessed":
-			f.dataProcessed = true
 		}
 		if lit.Len() > 0 {
 			f.parts = append(f.parts, part{lit: lit.String()})
