@@ -2,6 +2,7 @@ package tracing
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/fx"
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/portico-dev/portico/internal/redact"
 )
@@ -25,7 +27,8 @@ import (
 type Config struct {
 	// Endpoint is the OTLP/HTTP collector: a URL ("http://127.0.0.1:4318", to
 	// which /v1/traces is added when it has no path, or a full
-	// ".../v1/traces"). Empty: the OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or
+	// ".../v1/traces"); credentials in it go as Basic authorization
+	// (endpointHeaders). Empty: the OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or
 	// OTEL_EXPORTER_OTLP_ENDPOINT environment variables, as the OpenTelemetry
 	// SDKs read them (with OTEL_EXPORTER_OTLP_HEADERS and the rest); when none is
 	// set, traced stages still make and propagate trace ids but export nothing.
@@ -91,6 +94,9 @@ func newProvider(ctx context.Context, cfg Config, reg prometheus.Registerer, log
 			otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: true, InitialInterval: time.Second, MaxInterval: 5 * time.Second, MaxElapsedTime: 10 * time.Second})}
 		if cfg.Endpoint != "" {
 			eopts = append(eopts, otlptracehttp.WithEndpointURL(endpointURL(cfg.Endpoint)))
+			if h := endpointHeaders(cfg.Endpoint); h != nil {
+				eopts = append(eopts, otlptracehttp.WithHeaders(h))
+			}
 		}
 		exp, err := otlptracehttp.New(ctx, eopts...)
 		if err != nil {
@@ -124,6 +130,56 @@ func endpointURL(raw string) string {
 	}
 	u.Path = "/v1/traces"
 	return u.String()
+}
+
+// endpointHeaders returns the headers of exports to an endpoint whose URL
+// carries credentials (https://user:pass@host/...): HTTP Basic authorization
+// with them, which the exporter would otherwise drop with the rest of the
+// URL's userinfo, beside the headers OTEL_EXPORTER_OTLP_TRACES_HEADERS (or
+// else OTEL_EXPORTER_OTLP_HEADERS) names, as the SDK reads them (WithHeaders
+// replaces those); an Authorization among them wins. Nil for a URL without
+// credentials: the SDK's own reading of the variables stands.
+func endpointHeaders(raw string) map[string]string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return nil
+	}
+	env := os.Getenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS")
+	if env == "" {
+		env = os.Getenv("OTEL_EXPORTER_OTLP_HEADERS")
+	}
+	h := envHeaders(env)
+	for k := range h {
+		if strings.EqualFold(k, "Authorization") {
+			return h
+		}
+	}
+	pass, _ := u.User.Password()
+	h["Authorization"] = "Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pass))
+	return h
+}
+
+// envHeaders parses an OTEL_EXPORTER_OTLP_HEADERS value ("k1=v1,k2=v2", the
+// values percent-encoded) as the OpenTelemetry SDK does, skipping the pairs it
+// skips (no '=', a bad name or escape).
+func envHeaders(v string) map[string]string {
+	h := map[string]string{}
+	if v == "" {
+		return h
+	}
+	for pair := range strings.SplitSeq(v, ",") {
+		k, val, ok := strings.Cut(pair, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" || !httpguts.ValidHeaderFieldName(k) {
+			continue
+		}
+		val, err := url.PathUnescape(val)
+		if err != nil {
+			continue
+		}
+		h[k] = strings.TrimSpace(val)
+	}
+	return h
 }
 
 // countingExporter counts and logs failed exports and reports them done, so

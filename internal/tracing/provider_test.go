@@ -215,3 +215,35 @@ func TestCollectorSecretsStayOutOfLogs(t *testing.T) {
 		}
 	}
 }
+
+// TestEndpointHeaders: credentials in the endpoint's URL become Basic
+// authorization, beside the headers the OTLP variables name (the traces one
+// first); an Authorization among those wins; a URL without credentials leaves
+// the variables to the SDK.
+func TestEndpointHeaders(t *testing.T) {
+	basic := "Basic dTpwQHNz" // u:p@ss
+	for _, tc := range []struct {
+		name, endpoint, traces, all string
+		want                        map[string]string
+	}{
+		{"none", "http://h:4318", "", "k=v", nil},
+		{"alone", "http://u:p%40ss@h:4318", "", "", map[string]string{"Authorization": basic}},
+		{"with the variable's", "https://u:p%40ss@h/v1/traces", "", "x-key=a%20b, y = c ", map[string]string{"Authorization": basic, "x-key": "a b", "y": "c"}},
+		{"traces variable first", "http://u:p%40ss@h", "t=1", "x=2", map[string]string{"Authorization": basic, "t": "1"}},
+		{"the variable's wins", "http://u:p%40ss@h", "", "authorization=Bearer%20tok,bad", map[string]string{"authorization": "Bearer tok"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS", tc.traces)
+			t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", tc.all)
+			got := endpointHeaders(tc.endpoint)
+			if len(got) != len(tc.want) || (tc.want == nil) != (got == nil) {
+				t.Fatalf("headers %v, want %v", got, tc.want)
+			}
+			for k, v := range tc.want {
+				if got[k] != v {
+					t.Errorf("%s = %q, want %q", k, got[k], v)
+				}
+			}
+		})
+	}
+}

@@ -16,13 +16,17 @@ var MetadataAddrs = []string{"169.254.169.254/32", "169.254.170.2/32"}
 // MetadataAddrs: a rule at the top of forwardChain (where the host routes their
 // packets out; Docker's DOCKER-USER, else FORWARD) and of INPUT (where the host
 // itself answers on the address, as a metadata proxy does), each rejecting at
-// once rather than letting the connection hang. A rule already there is kept.
-// It needs iptables and the right to change the host's rules.
+// once rather than letting the connection hang. A rule already there is kept,
+// and runtimes that start at once (in this process or another Portico's) add
+// it once (lockHost). It needs iptables and the right to change the host's
+// rules. Safe for concurrent use.
 func BlockMetadata(bridge, forwardChain string) error {
 	ipt, err := exec.LookPath("iptables")
 	if err != nil {
 		return fmt.Errorf("iptables not found: %w", err)
 	}
+	unlock := lockHost()
+	defer unlock()
 	var errs []error
 	for _, chain := range []string{forwardChain, "INPUT"} {
 		for _, dst := range MetadataAddrs {
