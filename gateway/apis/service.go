@@ -1222,9 +1222,16 @@ func (s *Service) applySettings(tx *store.Tx, st *Stage, p StagePatch, now time.
 }
 
 // Rollback points a stage back at an earlier deployment of its history: to, or
-// when empty the deployment before the current one.
+// when empty the deployment before the current one. A stage that deploys
+// automatically is refused (ErrInvalid), as apigatewayv2 refuses a
+// deploymentId on it: the API's next change would deploy over the rollback.
 func (s *Service) Rollback(ctx context.Context, apiID, name, to string) (*Stage, error) {
 	return s.updateStage(ctx, apiID, name, true, func(tx *store.Tx, st *Stage) error {
+		if st.AutoDeploy {
+			return invalid("Deployment ID cannot be set on stage %s because AutoDeploy is enabled "+
+				"(its next automatic deployment would replace the rollback): turn autoDeploy off first "+
+				"(aws apigatewayv2 update-stage --no-auto-deploy), then roll back", name)
+		}
 		target := to
 		if target == "" {
 			for i := len(st.History) - 1; i >= 0; i-- {
