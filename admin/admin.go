@@ -269,11 +269,16 @@ func (s *Server) missingToken(r *http.Request) error {
 // form, scope, date and key are checked from the headers first; only then is the
 // body read, within the route's limit, to check the signature over it, or, when
 // X-Amz-Content-Sha256 names the body's hash, the signature is checked at once
-// and the body streams to the handler, held to that hash as it is read.
+// and the body streams to the handler, held to that hash as it is read. The
+// header sent on more than one line is refused, whatever the lines hold
+// (sigv4.OneAuthorization).
 func (s *Server) authenticate(r *http.Request) error {
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		return s.missingToken(r)
+	}
+	if err := sigv4.OneAuthorization(r.Header); err != nil {
+		return s.signatureError(r, s.signingService(r), err)
 	}
 	if got, ok := signin.BearerToken(h); ok {
 		if subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) == 1 {

@@ -1,11 +1,13 @@
 package admin
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 
+	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/store"
 )
@@ -153,12 +155,34 @@ func (s *Server) writeGatewayShaped(w http.ResponseWriter, r *http.Request, err 
 		case errors.As(err, new(*cutOffError)):
 			msg = cutOffMessage
 		case errors.As(err, &damaged):
-			// A damaged record names itself (bucket/key, no value) to the operator.
-			msg = damaged.ClientMessage()
+			// A damaged record names itself (bucket/key, no value) to the
+			// operator, with the delete that removes it when there is one.
+			msg = damagedMessage(damaged)
 		}
 	}
 	w.Header().Set("x-amzn-ErrorType", typ)
 	_ = writeJSON(w, status, map[string]string{"message": msg})
+}
+
+// damagedMessage is what a caller is told of a request that met the damaged
+// stored record d: its ClientMessage, and for an API, a stage or a deployment
+// (apis.DamagedRecord), the DELETE that removes it without reading it.
+func damagedMessage(d *store.RecordError) string {
+	kind, apiID, name, ok := apis.DamagedRecord(d)
+	if !ok {
+		return d.ClientMessage()
+	}
+	p := porticoAPIsPrefix + "/" + apiID
+	what := "the API (and its stages and deployments): DELETE " + p + " (portico api delete " + apiID + ")"
+	switch kind {
+	case apis.RecordStage:
+		what = "the stage: DELETE " + p + "/stages/" + name
+	case apis.RecordDeployment:
+		what = "the deployment (once no stage points at it): DELETE " + p + "/deployments/" + name
+	}
+	return fmt.Sprintf("Portico's store holds a damaged record, %s/%s (%s %s; it does not decode), so this request cannot be answered: "+
+		"delete %s, or restore portico.db from a backup (docs/operations.md#backups); the server's log has the detail",
+		d.Bucket, d.Key, kind, cmp.Or(name, apiID), what)
 }
 
 // PatchOperation is one of API Gateway's patchOperations

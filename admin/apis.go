@@ -36,7 +36,7 @@ func (s *Server) registerGatewayRoutes() {
 	if s.gw.APIs == nil {
 		return
 	}
-	const p = "/portico/v1/apis"
+	const p = porticoAPIsPrefix
 	s.handleAPIs("GET "+p, s.listAPIs)
 	s.handleAPIs("POST "+p, s.createAPI)
 	s.handleAPIs("POST "+p+"/import", s.importAPI)
@@ -71,6 +71,9 @@ func (s *Server) registerGatewayRoutes() {
 	s.handleAPIs("GET "+p+"/{api}/stages/{stage}/history", s.stageHistory)
 	s.handleAPIs("POST "+p+"/{api}/stages/{stage}/rollback", s.rollbackStage)
 }
+
+// porticoAPIsPrefix is the path of Portico's own API routes.
+const porticoAPIsPrefix = "/portico/v1/apis"
 
 type listResponse[T any] struct {
 	Items []T `json:"items"`

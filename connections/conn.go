@@ -160,6 +160,16 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 		writeJSONError(w, http.StatusInternalServerError, "InternalServerErrorException", "Internal server error")
 		return
 	}
+	// A raw ';' separates parameters as '&' does, as the gateway reads REST
+	// and HTTP queries (and API Gateway splits the data at it); a query that
+	// does not decode (`?a=%zz`) is refused as they refuse it, not passed
+	// on without the pairs that do not.
+	query, err := url.ParseQuery(rawquery.AmpersandSeparated(r.URL.RawQuery))
+	if err != nil {
+		m.log.Debug("websocket upgrade: bad query string: handshake refused", "api", ep.APIID, "stage", ep.Stage, "err", err)
+		writeJSONError(w, http.StatusBadRequest, "BadRequestException", "Bad Request")
+		return
+	}
 	now := m.now()
 	c := &Conn{
 		m: m, d: d,
@@ -178,7 +188,7 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 	if routes.Has(RouteConnect) {
 		ev := c.event(EventConnect, RouteConnect, ep.RequestID, now, routes.StageVariables)
 		ev.RequestContext.ExtendedRequestID = ep.ExtendedRequestID
-		addHandshake(ev, r)
+		addHandshake(ev, r, query)
 		resp, err := d.Dispatch(ctx, ev)
 		if err != nil {
 			m.log.Warn("$connect failed: handshake refused", "api", ep.APIID, "stage", ep.Stage, "connectionId", c.id, "err", err)
@@ -367,9 +377,9 @@ func remoteIP(r *http.Request) string {
 	return host
 }
 
-// addHandshake adds the upgrade request's headers and query string to the
-// $connect event, as API Gateway passes them.
-func addHandshake(ev *events.APIGatewayWebsocketProxyRequest, r *http.Request) {
+// addHandshake adds the upgrade request's headers and query string q (its
+// parameters) to the $connect event, as API Gateway passes them.
+func addHandshake(ev *events.APIGatewayWebsocketProxyRequest, r *http.Request, q url.Values) {
 	h := r.Header.Clone()
 	h.Set("Host", r.Host)
 	ip := remoteIP(r)
@@ -388,9 +398,7 @@ func addHandshake(ev *events.APIGatewayWebsocketProxyRequest, r *http.Request) {
 		ev.Headers[k] = vs[len(vs)-1]
 		ev.MultiValueHeaders[k] = vs
 	}
-	// A raw ';' separates parameters as '&' does, as the gateway reads REST
-	// and HTTP queries (and API Gateway splits the data at it).
-	if q, _ := url.ParseQuery(rawquery.AmpersandSeparated(r.URL.RawQuery)); len(q) > 0 {
+	if len(q) > 0 {
 		ev.QueryStringParameters = make(map[string]string, len(q))
 		ev.MultiValueQueryStringParameters = make(map[string][]string, len(q))
 		for k, vs := range q {

@@ -44,6 +44,11 @@ func (m *Manager) serveManagement(w http.ResponseWriter, r *http.Request, apiID,
 	if authz == "" && r.URL.Query().Get("X-Amz-Signature") == "" {
 		return fmt.Errorf("unsigned @connections request: %w", errForbidden)
 	}
+	if err := sigv4.OneAuthorization(r.Header); err != nil {
+		// Refused unchecked, whichever line holds a credential: no secret
+		// was tried, so it is no failed sign-in.
+		return fmt.Errorf("%w: %w", errForbidden, err)
+	}
 	// A request that presents a credential is a sign-in: refused at once
 	// while its client has failed too often (internal/signin), unless it is
 	// signed with credentials issued to a sandbox. Their secrets are HMACs

@@ -314,7 +314,7 @@ func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWe
 	}
 	if ev.RequestContext.EventType == connections.EventConnect && g.connectAuth != nil {
 		start := g.now()
-		az, err := g.connectAuth.AuthorizeConnect(ctx, e.deployed, route, ev)
+		az, err := g.connectAuth.AuthorizeConnect(ctx, e.deployed, route, ev, &outcome.Authorizer)
 		if au, _ := e.deployed.API.RouteAuthorizer(route); au != nil {
 			// $context.authorizer.status, .latency and .error, as the
 			// authorize stage records them for REST and HTTP requests.
@@ -491,7 +491,10 @@ func (g *Gateway) checkMessage(c *pipeline.Context) *connections.Response {
 // that names an authorizer refuses every upgrade (500) rather than admit it
 // unchecked.
 type ConnectAuthorizer interface {
-	AuthorizeConnect(ctx context.Context, d *pipeline.Deployed, route *apis.Route, ev *events.APIGatewayWebsocketProxyRequest) (map[string]any, error)
+	// AuthorizeConnect returns the connection's requestContext.authorizer,
+	// or the error that refuses the handshake; it records the Lambda
+	// authorizer's Invoke status in outcome.InvokeStatus.
+	AuthorizeConnect(ctx context.Context, d *pipeline.Deployed, route *apis.Route, ev *events.APIGatewayWebsocketProxyRequest, outcome *pipeline.Authorizer) (map[string]any, error)
 }
 
 // SetConnectAuthorizer sets what authorizes WebSocket upgrades; call it before

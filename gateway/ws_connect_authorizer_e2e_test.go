@@ -135,3 +135,51 @@ func TestWebSocketAccessLogRefusedConnect(t *testing.T) {
 		}
 	}
 }
+
+// TestWebSocketAccessLogAuthorizerIntegration: a WebSocket $connect's access
+// log line fills $context.authorizer.integrationStatus and
+// .integrationLatency when its Lambda authorizer was called, whatever it
+// decided, and leaves them "-" for a refusal without a call (no token), as
+// REST and HTTP stages write them; they were "-" on every $connect line.
+func TestWebSocketAccessLogAuthorizerIntegration(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	id, u := wsAuthorizedAPI(t, env)
+	logFile := filepath.Join(t.TempDir(), "ws.log")
+	format := "$context.requestId|$context.eventType|$context.status|$context.authorizer.integrationStatus|$context.authorizer.integrationLatency"
+	admin(t, env.Client(), "PUT", "/portico/v1/apis/"+id+"/stages/dev/access-log", nil, map[string]string{"format": format, "destinationArn": "file://" + logFile}, nil)
+	for _, q := range []string{"", "?token=bad"} {
+		ws, resp, err := wstest.Dial(websocket.DefaultDialer, u+q, nil)
+		if err == nil {
+			_ = ws.Close()
+			t.Fatalf("connect %q admitted", q)
+		}
+		if resp != 401 {
+			t.Fatalf("connect %q: %v %v, want 401", q, resp, err)
+		}
+	}
+	ws, _, err := wstest.Dial(websocket.DefaultDialer, u+"?token=good", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	var raw []byte
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if raw, _ = os.ReadFile(logFile); strings.Count(string(raw), "\n") >= 3 {
+			break
+		}
+	}
+	lines := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("access log:\n%s\nwant 3 lines", raw)
+	}
+	want := []*regexp.Regexp{
+		regexp.MustCompile(`^[^|]+\|CONNECT\|401\|-\|-$`),
+		regexp.MustCompile(`^[^|]+\|CONNECT\|401\|200\|\d+$`),
+		regexp.MustCompile(`^[^|]+\|CONNECT\|200\|200\|\d+$`),
+	}
+	for i, re := range want {
+		if !re.MatchString(lines[i]) {
+			t.Errorf("line %d %q does not match %s", i, lines[i], re)
+		}
+	}
+}

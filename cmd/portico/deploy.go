@@ -111,7 +111,8 @@ See docs/sam.md for what is supported.`,
 			if err != nil {
 				return err
 			}
-			target := &deploy.HTTPTarget{C: c, ShiftPoll: shiftPoll, ShiftRetry: shiftRetry, LocalImages: dryRun}
+			target := &deploy.HTTPTarget{C: c, ShiftPoll: shiftPoll, ShiftRetry: shiftRetry, LocalImages: dryRun,
+				Zip: zipDirTo(cmd.ErrOrStderr())}
 			if shiftRetry == 0 {
 				target.ShiftRetry = deploy.NoShiftRetry
 			}

@@ -364,7 +364,11 @@ func functionTarget(e *devEnv, name, dir string) *watchTarget {
 // publishDir creates or updates function name from the package directory dir
 // (with env, when given), publishes a version and points alias live at it.
 func publishDir(ctx context.Context, e *devEnv, name, dir string, env map[string]string) (string, error) {
-	zipFile, err := client.ZipDir(dir)
+	out := e.out
+	if out == nil {
+		out = io.Discard
+	}
+	zipFile, err := zipDirTo(out)(dir)
 	if err != nil {
 		return "", err
 	}

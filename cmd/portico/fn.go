@@ -64,7 +64,7 @@ func (f *fnFlags) code(progress io.Writer) (zipFile []byte, image string, given 
 		b, err := os.ReadFile(f.zip)
 		return b, "", true, err
 	case f.dir != "":
-		b, err := zipping(progress, f.dir, func(p func(done, total int64)) ([]byte, error) { return client.ZipDirProgress(f.dir, p) })
+		b, err := zipDirTo(progress)(f.dir)
 		return b, "", true, err
 	}
 	return nil, f.image, true, nil

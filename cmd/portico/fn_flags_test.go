@@ -165,6 +165,59 @@ func TestFnUpdateShowsZippingProgress(t *testing.T) {
 	if err := runRoot(io.Discard, io.Discard, "--endpoint", env.AdminURL, "fn", "create", "zipped", "--dir", apptest.Sample(t, "hello")); err != nil {
 		t.Fatal(err)
 	}
+	dir := largeCodeDir(t)
+	var errOut bytes.Buffer
+	if err := runRoot(io.Discard, &errOut, "--endpoint", env.AdminURL, "fn", "update", "zipped", "--dir", dir); err != nil {
+		t.Fatalf("fn update: %v\n%s", err, errOut.String())
+	}
+	checkZippingProgress(t, dir, errOut.String())
+}
+
+// TestDeployShowsZippingProgress: `portico deploy` of a template whose
+// function's CodeUri is a large directory says, on stderr, how much of it
+// has been zipped, as `fn update --dir` does; it said nothing until the zip
+// was done.
+func TestDeployShowsZippingProgress(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	root := t.TempDir()
+	dir := filepath.Join(root, "code")
+	if err := os.Rename(largeCodeDir(t), dir); err != nil {
+		t.Fatal(err)
+	}
+	tmpl := filepath.Join(root, "template.yaml")
+	writeFile(t, tmpl, []byte("Transform: AWS::Serverless-2016-10-31\nResources:\n  Big:\n    Type: AWS::Serverless::Function\n"+
+		"    Properties:\n      FunctionName: big\n      CodeUri: code\n      Handler: bootstrap\n      Runtime: provided.al2023\n"), 0o600)
+	var out, errOut bytes.Buffer
+	if err := runRoot(&out, &errOut, "--endpoint", env.AdminURL, "deploy", "-t", tmpl, "--stack", "big"); err != nil {
+		t.Fatalf("deploy: %v\n%s\n%s", err, out.String(), errOut.String())
+	}
+	checkZippingProgress(t, dir, errOut.String())
+}
+
+// checkZippingProgress fails t unless stderr shows the zipping of dir up to
+// 100% and how large the zip came out.
+func checkZippingProgress(t *testing.T, dir, stderr string) {
+	t.Helper()
+	var pcts []string
+	line := regexp.MustCompile(`^zipping ` + regexp.QuoteMeta(dir) + `: [0-9.]+ MB / [0-9.]+ MB \(([0-9]+)%\)$`)
+	for _, l := range strings.Split(stderr, "\n") {
+		if m := line.FindStringSubmatch(l); m != nil {
+			pcts = append(pcts, m[1])
+		}
+	}
+	if len(pcts) < 2 || pcts[len(pcts)-1] != "100" {
+		t.Errorf("stderr shows the zipping at %v percent, want its progress up to 100:\n%s", pcts, stderr)
+	}
+	if !strings.Contains(stderr, "zipped "+dir+": ") {
+		t.Errorf("stderr does not say how large the zip came out:\n%s", stderr)
+	}
+}
+
+// largeCodeDir returns a directory holding the hello sample's bootstrap and
+// random data past progressMin in several files (the count goes across them).
+func largeCodeDir(t *testing.T) string {
+	t.Helper()
 	dir := t.TempDir()
 	boot, err := os.ReadFile(filepath.Join(apptest.Sample(t, "hello"), "bootstrap"))
 	if err != nil {
@@ -182,21 +235,21 @@ func TestFnUpdateShowsZippingProgress(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var errOut bytes.Buffer
-	if err := runRoot(io.Discard, &errOut, "--endpoint", env.AdminURL, "fn", "update", "zipped", "--dir", dir); err != nil {
-		t.Fatalf("fn update: %v\n%s", err, errOut.String())
+	return dir
+}
+
+// TestDevPublishShowsZippingProgress: dev mode's deploy of a function
+// directory (publishDir, what `portico dev --function` redeploys with) says
+// how much of a large directory has been zipped, on dev's output, as `fn
+// update --dir` does on stderr; it said nothing until the zip was done.
+func TestDevPublishShowsZippingProgress(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	var out bytes.Buffer
+	e := &devEnv{client: env.Client(), adminURL: env.AdminURL, gatewayURL: env.GatewayURL, out: &out}
+	dir := largeCodeDir(t)
+	if _, err := publishDir(t.Context(), e, "devbig", dir, nil); err != nil {
+		t.Fatalf("publishDir: %v\n%s", err, out.String())
 	}
-	var pcts []string
-	line := regexp.MustCompile(`^zipping ` + regexp.QuoteMeta(dir) + `: [0-9.]+ MB / [0-9.]+ MB \(([0-9]+)%\)$`)
-	for _, l := range strings.Split(errOut.String(), "\n") {
-		if m := line.FindStringSubmatch(l); m != nil {
-			pcts = append(pcts, m[1])
-		}
-	}
-	if len(pcts) < 2 || pcts[len(pcts)-1] != "100" {
-		t.Errorf("stderr shows the zipping at %v percent, want its progress up to 100:\n%s", pcts, errOut.String())
-	}
-	if !strings.Contains(errOut.String(), "zipped "+dir+": ") {
-		t.Errorf("stderr does not say how large the zip came out:\n%s", errOut.String())
-	}
+	checkZippingProgress(t, dir, out.String())
 }

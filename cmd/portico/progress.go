@@ -106,3 +106,11 @@ func zipping(w io.Writer, dir string, zip func(progress func(done, total int64))
 	}
 	return b, err
 }
+
+// zipDirTo returns a zipper of directories (client.ZipDirProgress) that says
+// so on w, as zipping does.
+func zipDirTo(w io.Writer) func(dir string) ([]byte, error) {
+	return func(dir string) ([]byte, error) {
+		return zipping(w, dir, func(p func(done, total int64)) ([]byte, error) { return client.ZipDirProgress(dir, p) })
+	}
+}

@@ -222,9 +222,43 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 // IsDamagedAPI reports whether err is the read of API id's own stored record
 // that does not decode (a *store.RecordError naming it): Delete removes such
 // an API, and the admin API lets its DELETE routes through to it.
-func IsDamagedAPI(err error, id string) bool {
+func IsDamagedAPI(err error, id string) bool { return isDamaged(err, bucketAPIs, id) }
+
+// isDamaged reports whether err is the read of bucket/key's own stored record
+// that does not decode.
+func isDamaged(err error, bucket, key string) bool {
 	var d *store.RecordError
-	return errors.As(err, &d) && d.Bucket == bucketAPIs && d.Key == id
+	return errors.As(err, &d) && d.Bucket == bucket && d.Key == key
+}
+
+// Kinds of stored record DamagedRecord names.
+const (
+	RecordAPI        = "api"
+	RecordStage      = "stage"
+	RecordDeployment = "deployment"
+)
+
+// DamagedRecord reports which of an API's stored records the
+// *store.RecordError in err names: kind RecordAPI (name ""), RecordStage (name
+// is the stage's) or RecordDeployment (name is its id), each of which its
+// delete removes without reading it; ok is false for any other error.
+func DamagedRecord(err error) (kind, apiID, name string, ok bool) {
+	var d *store.RecordError
+	if !errors.As(err, &d) {
+		return "", "", "", false
+	}
+	switch d.Bucket {
+	case bucketAPIs:
+		return RecordAPI, d.Key, "", true
+	case bucketStages:
+		kind = RecordStage
+	case bucketDeployments:
+		kind = RecordDeployment
+	default:
+		return "", "", "", false
+	}
+	apiID, name, ok = strings.Cut(d.Key, "/")
+	return kind, apiID, name, ok
 }
 
 // Modify applies fn to API id and stores the result if it validates, all in one
@@ -695,12 +729,21 @@ func (s *Service) SetDeploymentDescription(ctx context.Context, apiID, depID, de
 	return &d, nil
 }
 
-// DeleteDeployment deletes a deployment no stage points at.
+// DeleteDeployment deletes a deployment no stage points at; one whose stored
+// record is damaged too.
 func (s *Service) DeleteDeployment(ctx context.Context, apiID, depID string) error {
 	err := s.st.Update(ctx, func(tx *store.Tx) error {
 		var d Deployment
 		if err := getDeployment(tx, apiID, depID, &d); err != nil {
-			return err
+			if !isDamaged(err, bucketDeployments, apiID+"/"+depID) {
+				return err
+			}
+			// Its record does not decode: deleted as it is, once no stage
+			// (each of which must decode) points at it.
+			s.log.Warn("deleting a deployment whose stored record is damaged, without reading it", "api", apiID, "deployment", depID, "err", err)
+			if err := s.getAPI(tx, apiID, new(API)); err != nil {
+				return err
+			}
 		}
 		var inUse []string
 		err := tx.ForEach(bucketStages, apiID+"/", func(_ string, raw []byte) error {
@@ -1222,9 +1265,16 @@ func (s *Service) applySettings(tx *store.Tx, st *Stage, p StagePatch, now time.
 }
 
 // Rollback points a stage back at an earlier deployment of its history: to, or
-// when empty the deployment before the current one.
+// when empty the deployment before the current one. A stage that deploys
+// automatically is refused (ErrInvalid), as apigatewayv2 refuses a
+// deploymentId on it: the API's next change would deploy over the rollback.
 func (s *Service) Rollback(ctx context.Context, apiID, name, to string) (*Stage, error) {
 	return s.updateStage(ctx, apiID, name, true, func(tx *store.Tx, st *Stage) error {
+		if st.AutoDeploy {
+			return invalid("Deployment ID cannot be set on stage %s because AutoDeploy is enabled "+
+				"(its next automatic deployment would replace the rollback): turn autoDeploy off first "+
+				"(aws apigatewayv2 update-stage --no-auto-deploy), then roll back", name)
+		}
 		target := to
 		if target == "" {
 			for i := len(st.History) - 1; i >= 0; i-- {
@@ -1258,12 +1308,17 @@ func (s *Service) Rollback(ctx context.Context, apiID, name, to string) (*Stage,
 	})
 }
 
-// DeleteStage deletes a stage.
+// DeleteStage deletes a stage; one whose stored record is damaged too.
 func (s *Service) DeleteStage(ctx context.Context, apiID, name string) error {
 	err := s.st.Update(ctx, func(tx *store.Tx) error {
 		var st Stage
 		if err := s.getStage(tx, apiID, name, &st); err != nil {
-			return err
+			if !isDamaged(err, bucketStages, apiID+"/"+name) {
+				return err
+			}
+			// Its record does not decode (the API's does: getStage reads
+			// it first): deleted as it is.
+			s.log.Warn("deleting a stage whose stored record is damaged, without reading it", "api", apiID, "stage", name, "err", err)
 		}
 		return tx.Delete(bucketStages, apiID+"/"+name)
 	})

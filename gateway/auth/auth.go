@@ -940,8 +940,11 @@ type connectAuthorizerEvent struct {
 // string as the client sent them). It returns what every later event of the
 // connection carries as requestContext.authorizer (principalId and the
 // authorizer's context), nil when the route names no authorizer, or a
-// pipeline.Error (401, 403, 500) that refuses the handshake.
-func (s *Stage) AuthorizeConnect(ctx context.Context, d *pipeline.Deployed, route *apis.Route, ev *events.APIGatewayWebsocketProxyRequest) (map[string]any, error) {
+// pipeline.Error (401, 403, 500) that refuses the handshake. It records in
+// outcome.InvokeStatus the status of the Lambda authorizer's Invoke call
+// ($context.authorizer.integrationStatus), 0 when no function was called, as
+// the authorize stage records it for REST and HTTP requests.
+func (s *Stage) AuthorizeConnect(ctx context.Context, d *pipeline.Deployed, route *apis.Route, ev *events.APIGatewayWebsocketProxyRequest, outcome *pipeline.Authorizer) (map[string]any, error) {
 	au, err := d.API.RouteAuthorizer(route)
 	if err != nil || au == nil {
 		return nil, err
@@ -997,6 +1000,7 @@ func (s *Stage) AuthorizeConnect(ctx context.Context, d *pipeline.Deployed, rout
 			}
 		}}
 	res, err := s.decide(ctx, a, in, nil)
+	outcome.InvokeStatus = c.Authorizer.InvokeStatus
 	if err != nil {
 		return nil, err
 	}

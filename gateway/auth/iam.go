@@ -105,11 +105,8 @@ func (s *Stage) checkSigV4(r *http.Request, c *pipeline.Context) (*iam.Principal
 	if !signed(r) {
 		return nil, pipeline.Errorf(pipeline.MissingAuthenticationToken, "AWS_IAM route %s %s: request is not signed", c.HTTPMethod, c.ResourcePath)
 	}
-	if len(r.Header["Authorization"]) > 1 {
-		// The lines are one comma-joined value (RFC 9110), which is no SigV4
-		// signature: checking the first alone would admit a request whose
-		// integration sees another Authorization than the one verified.
-		return nil, sigv4Error(fmt.Errorf("the Authorization header is sent %d times: %w", len(r.Header["Authorization"]), sigv4.ErrMalformed))
+	if err := sigv4.OneAuthorization(r.Header); err != nil {
+		return nil, sigv4Error(err)
 	}
 	v := s.verifier()
 	// The query as the client signed it: the check stage splits a raw ';'

@@ -108,6 +108,21 @@ type IncompleteError struct{ Message string }
 func (e *IncompleteError) Error() string { return ErrMalformed.Error() + ": " + e.Message }
 func (e *IncompleteError) Unwrap() error { return ErrMalformed }
 
+// OneAuthorization returns an *IncompleteError when h carries the
+// Authorization header on more than one line, else nil. The lines are one
+// comma-joined value (RFC 9110), which is no SigV4 signature (AWS answers
+// IncompleteSignatureException, "... not a valid key=value pair ... in
+// Authorization header"), nor a bearer token: checking one line alone would
+// admit a request whose handler or integration sees another Authorization than
+// the one verified. Every surface that authenticates by the header calls it
+// first; Check does too.
+func OneAuthorization(h http.Header) error {
+	if n := len(h["Authorization"]); n > 1 {
+		return &IncompleteError{Message: fmt.Sprintf("The Authorization header is sent %d times: send it once.", n)}
+	}
+	return nil
+}
+
 // ScopeError is a credential scoped to a region or service other than the
 // verifier's. It wraps ErrMismatch.
 type ScopeError struct {
@@ -318,6 +333,9 @@ func (v *Verifier) CheckQuery(r *http.Request, rawQuery string) (*Pending, error
 	now := time.Now
 	if v.Now != nil {
 		now = v.Now
+	}
+	if err := OneAuthorization(r.Header); err != nil {
+		return nil, err
 	}
 	p := &Pending{r: r}
 	var amzDate string

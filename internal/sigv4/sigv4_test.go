@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -251,6 +252,29 @@ func TestDateErrorMessages(t *testing.T) {
 		}
 		if !errors.Is(&tc.err, ErrExpired) {
 			t.Errorf("%v does not wrap ErrExpired", &tc.err)
+		}
+	}
+}
+
+// TestOneAuthorization: Check refuses a request whose Authorization header
+// comes on two lines, the signed one first or second, as incomplete (the
+// lines are one comma-joined value); one line passes OneAuthorization.
+func TestOneAuthorization(t *testing.T) {
+	if err := OneAuthorization(http.Header{"Authorization": {"Bearer x"}}); err != nil {
+		t.Fatalf("one line: %v", err)
+	}
+	if err := OneAuthorization(http.Header{}); err != nil {
+		t.Fatalf("no line: %v", err)
+	}
+	for _, lines := range [][]string{{"AWS4-HMAC-SHA256 Credential=a/20240101/us-east-1/s/aws4_request, SignedHeaders=host, Signature=" + strings.Repeat("0", 64), "junk"},
+		{"junk", "AWS4-HMAC-SHA256 Credential=a/20240101/us-east-1/s/aws4_request, SignedHeaders=host, Signature=" + strings.Repeat("0", 64)}} {
+		r := httptest.NewRequest("GET", "http://h/", nil)
+		r.Header["Authorization"] = lines
+		v := Verifier{Secret: func(string) (string, bool) { return "s", true }}
+		_, err := v.Check(r)
+		var inc *IncompleteError
+		if !errors.As(err, &inc) || !errors.Is(err, ErrMalformed) {
+			t.Errorf("%q: Check = %v, want an IncompleteError", lines, err)
 		}
 	}
 }

@@ -1334,7 +1334,10 @@ func (b *builder) code(uri string) (string, string, error) {
 
 // Package returns the function's code as a zip: the CodeUri directory zipped,
 // or the CodeUri zip file as it is.
-func (f *Function) Package() ([]byte, error) {
+func (f *Function) Package() ([]byte, error) { return f.packageWith(nil) }
+
+// packageWith is Package zipping a directory with zip (nil: client.ZipDir).
+func (f *Function) packageWith(zip func(dir string) ([]byte, error)) ([]byte, error) {
 	if f.CodePath == "" {
 		return nil, nil
 	}
@@ -1343,7 +1346,10 @@ func (f *Function) Package() ([]byte, error) {
 		return nil, err
 	}
 	if st.IsDir() {
-		return client.ZipDir(f.CodePath)
+		if zip == nil {
+			zip = client.ZipDir
+		}
+		return zip(f.CodePath)
 	}
 	return os.ReadFile(f.CodePath)
 }

@@ -39,6 +39,9 @@ type HTTPTarget struct {
 	// host alone, pulling none (a dry run): one the host does not have is
 	// ErrWouldPull.
 	LocalImages bool
+	// Zip zips a function's CodeUri directory for PutFunction (nil:
+	// client.ZipDir); the CLI's shows the zipping's progress.
+	Zip func(dir string) ([]byte, error)
 }
 
 var _ Target = (*HTTPTarget)(nil)
@@ -290,7 +293,7 @@ func functionConfig(f *Function) map[string]any {
 // PutFunction implements Target.
 func (h *HTTPTarget) PutFunction(ctx context.Context, f *Function, create bool) error {
 	cfg := functionConfig(f)
-	code, err := f.Package()
+	code, err := f.packageWith(h.Zip)
 	if err != nil {
 		return fmt.Errorf("packaging %s: %w", f.CodePath, err)
 	}
