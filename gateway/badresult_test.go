@@ -47,3 +47,50 @@ func TestProxyResultInvalidShapes(t *testing.T) {
 		t.Errorf("a valid result: %d %v %q", r.status, r.header, r.body)
 	}
 }
+
+// TestProxyResultHeaderControlCharacters: a function result whose header
+// value (in headers, multiValueHeaders or payload 2.0 cookies) holds a control
+// character other than a tab (NUL, DEL, CR, LF, ...) is malformed: 502
+// {"message": "Internal server error"}, logged, on REST and HTTP APIs alike,
+// never a head cut short at the bad byte.
+func TestProxyResultHeaderControlCharacters(t *testing.T) {
+	e := newEnv(t)
+	var result string
+	e.inv.handle = func(req invoker.Request) (*invoker.Result, error) {
+		return &invoker.Result{Payload: []byte(result)}, nil
+	}
+	fn := func(v string) *apis.Integration {
+		return &apis.Integration{Type: apis.IntegrationAWSProxy, HTTPMethod: "POST", URI: "function:hello", PayloadFormatVersion: v}
+	}
+	httpID := e.deploy(&apis.API{Name: "h", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{Routes: []apis.Route{
+		{Method: "GET", Path: "/v2", Integration: fn("2.0")}, {Method: "GET", Path: "/v1", Integration: fn("1.0")}}}}, "dev", nil)
+	restID := e.deploy(&apis.API{Name: "r", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{
+		{Method: "GET", Path: "/v1", Integration: fn("1.0")}}}}, "dev", nil)
+	for _, v := range []string{`a\u0000b`, `a\u007fb`, `a\u001bb`, `a\r\nSet-Cookie: evil=1`, `a\nb`} {
+		for _, payload := range []string{
+			`{"statusCode":200,"headers":{"X-A":"` + v + `"},"body":"x"}`,
+			`{"statusCode":200,"multiValueHeaders":{"X-A":["ok","` + v + `"]},"body":"x"}`,
+			`{"statusCode":200,"cookies":["a=` + v + `"],"body":"x"}`,
+		} {
+			result = payload
+			for _, path := range []string{"/" + httpID + "/dev/v2", "/" + httpID + "/dev/v1", "/" + restID + "/dev/v1"} {
+				if strings.Contains(payload, "multiValueHeaders") && strings.HasSuffix(path, "v2") ||
+					strings.Contains(payload, "cookies") && !strings.HasSuffix(path, "v2") {
+					continue // payload 2.0 has no multiValueHeaders, 1.0 no cookies: an unknown key
+				}
+				before := strings.Count(e.logs.String(), "control character")
+				r := e.do("GET", path, nil)
+				if r.status != 502 || r.body != `{"message":"Internal Server Error"}` && r.body != `{"message": "Internal server error"}` {
+					t.Errorf("%s on %s: %d %v %q, want 502", payload, path, r.status, r.header, r.body)
+				}
+				if logs := e.logs.String(); strings.Count(logs, "control character") == before {
+					t.Errorf("%s on %s: the log does not say why:\n%s", payload, path, logs)
+				}
+			}
+		}
+	}
+	result = `{"statusCode":200,"headers":{"X-A":"a\tb"},"body":"ok"}`
+	if r := e.do("GET", "/"+restID+"/dev/v1", nil); r.status != 200 || r.header.Get("X-A") != "a\tb" {
+		t.Errorf("a tab: %d %v %q", r.status, r.header, r.body)
+	}
+}

@@ -872,14 +872,24 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 func sendableHeader(h http.Header) error {
 	for k, vv := range h {
 		for _, v := range vv {
-			for i := 0; i < len(v); i++ {
-				if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
-					return fmt.Errorf("integration request header %s: the value has control character %#x: %w", k, c, errBadRequest)
-				}
+			if i := controlChar(v); i >= 0 {
+				return fmt.Errorf("integration request header %s: the value has control character %#x: %w", k, v[i], errBadRequest)
 			}
 		}
 	}
 	return nil
+}
+
+// controlChar is the index of the first byte of v that no header field value
+// may hold (RFC 9110: a control character other than a tab, CR, LF, NUL and
+// DEL among them), or -1.
+func controlChar[T string | []byte](v T) int {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return i
+		}
+	}
+	return -1
 }
 
 // backendAnswer is a buffered integration response.
