@@ -313,8 +313,10 @@ func writeStatusLine(bw *bufio.Writer, is11 bool, code int) {
 		_, _ = bw.WriteString(statusLines[v][code])
 		return
 	}
-	// net/http's form for a code without a text
-	_, _ = fmt.Fprintf(bw, "HTTP/1.%d %03d status code %d\r\n", v, code, code)
+	// A code without a text has an empty reason phrase (RFC 9112 4: the
+	// space stays), as API Gateway sends one; net/http's "status code N" is
+	// its own invention.
+	_, _ = fmt.Fprintf(bw, "HTTP/1.%d %03d \r\n", v, code)
 }
 
 // Write implements http.ResponseWriter.
