@@ -16,18 +16,7 @@ import (
 // -Proto, and X-Amzn-Trace-Id (the client's own when it sent one); a client's
 // X-Forwarded-Host or -Port is never passed for the gateway's.
 func TestHTTPProxyForwardedHeadersConsistent(t *testing.T) {
-	backend, seen := newSeenBackend(t, func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		_, _ = io.WriteString(w, "ok")
-	})
-	e := newEnv(t)
-	proxy := func(params map[string]string) *apis.Integration {
-		return &apis.Integration{Type: apis.IntegrationHTTPProxy, HTTPMethod: "ANY", URI: backend.URL + "/b", RequestParameters: params}
-	}
-	id := e.deploy(&apis.API{Name: "fw", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{Routes: []apis.Route{
-		{Method: "POST", Path: "/plain", Integration: proxy(nil)},
-		{Method: "POST", Path: "/mapped", Integration: proxy(map[string]string{"overwrite:header.x-m": "1"})},
-	}}}, "dev", nil)
+	e, seen, _, id := forwardEnv(t)
 	_, port, _ := strings.Cut(strings.TrimPrefix(e.srv.URL, "http://"), ":")
 	host := strings.TrimPrefix(e.srv.URL, "http://")
 	for _, c := range []struct {
@@ -91,18 +80,7 @@ func send(t *testing.T, e *env, path string, hdr []string) {
 // client's own, the gateway's X-Forwarded-Host, -Port and -Proto, and an
 // X-Amzn-Trace-Id (the client's when it sent one).
 func TestHTTPProxyConnectionCannotDropForwardedHeaders(t *testing.T) {
-	backend, seen := newSeenBackend(t, func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		_, _ = io.WriteString(w, "ok")
-	})
-	e := newEnv(t)
-	proxy := func(params map[string]string) *apis.Integration {
-		return &apis.Integration{Type: apis.IntegrationHTTPProxy, HTTPMethod: "ANY", URI: backend.URL + "/b", RequestParameters: params}
-	}
-	id := e.deploy(&apis.API{Name: "fw", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{Routes: []apis.Route{
-		{Method: "POST", Path: "/plain", Integration: proxy(nil)},
-		{Method: "POST", Path: "/mapped", Integration: proxy(map[string]string{"overwrite:header.x-m": "1"})},
-	}}}, "dev", nil)
+	e, seen, proxy, id := forwardEnv(t)
 	rest := e.deploy(&apis.API{Name: "fwr", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{
 		{Method: "POST", Path: "/mapped", Integration: proxy(map[string]string{"integration.request.header.X-M": "'1'"})},
 	}}}, "dev", nil)
@@ -144,4 +122,24 @@ func TestHTTPProxyConnectionCannotDropForwardedHeaders(t *testing.T) {
 			}
 		}
 	}
+}
+
+// forwardEnv is a gateway with an HTTP API whose POST /plain and /mapped (with
+// a parameter mapping) are HTTP_PROXY routes to a backend that records what it
+// saw (seen); proxy makes more such integrations.
+func forwardEnv(t *testing.T) (e *env, seen func() seenRequest, proxy func(map[string]string) *apis.Integration, id string) {
+	t.Helper()
+	backend, seen := newSeenBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = io.WriteString(w, "ok")
+	})
+	e = newEnv(t)
+	proxy = func(params map[string]string) *apis.Integration {
+		return &apis.Integration{Type: apis.IntegrationHTTPProxy, HTTPMethod: "ANY", URI: backend.URL + "/b", RequestParameters: params}
+	}
+	id = e.deploy(&apis.API{Name: "fw", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{Routes: []apis.Route{
+		{Method: "POST", Path: "/plain", Integration: proxy(nil)},
+		{Method: "POST", Path: "/mapped", Integration: proxy(map[string]string{"overwrite:header.x-m": "1"})},
+	}}}, "dev", nil)
+	return e, seen, proxy, id
 }

@@ -26,19 +26,7 @@ func TestOverrideHeaderControlCharacters(t *testing.T) {
 			Responses: map[string]apis.IntegrationResponse{"default": {StatusCode: "200", ResponseTemplates: map[string]string{
 				"application/json": `#set($context.responseOverride.header.X-Q = $input.params('q'))ok`}}}}},
 	}}}
-	svc, stagePath := benchCreate(t, a, nil)
-	gw := New(Config{Listen: "127.0.0.1:0", Engine: EngineH1}, svc, nil, nil, nil)
-	s := NewServer(gw, nil, listener.Limits{})
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = s.Stop(context.Background()) }()
-	c, err := net.Dial("tcp", strings.TrimPrefix(s.URL(), "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = c.Close() }()
-	_ = c.SetDeadline(time.Now().Add(time.Minute)) // a safety net, not a timing assertion
+	c, stagePath := dialH1(t, a)
 	br := bufio.NewReader(c)
 	for q, want := range map[string]string{"a%00b": "a b", "a%7Fb": "a b", "a%1Bb%0D%0ASet-Cookie:%20x=1": "a b  Set-Cookie: x=1", "a%09b": "a\tb"} {
 		if _, err := io.WriteString(c, "GET "+stagePath+"/m?q="+q+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
@@ -54,4 +42,24 @@ func TestOverrideHeaderControlCharacters(t *testing.T) {
 			t.Errorf("q=%s: %d %v %q; want 200, X-Q %q", q, resp.StatusCode, resp.Header, body, want)
 		}
 	}
+}
+
+// dialH1 deploys a to a gateway served by the h1 engine and returns a raw
+// connection to it (closed with the test) and the stage's path.
+func dialH1(t *testing.T, a *apis.API) (net.Conn, string) {
+	t.Helper()
+	svc, stagePath := benchCreate(t, a, nil)
+	gw := New(Config{Listen: "127.0.0.1:0", Engine: EngineH1}, svc, nil, nil, nil)
+	s := NewServer(gw, nil, listener.Limits{})
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Stop(context.Background()) })
+	c, err := net.Dial("tcp", strings.TrimPrefix(s.URL(), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	_ = c.SetDeadline(time.Now().Add(time.Minute)) // a safety net, not a timing assertion
+	return c, stagePath
 }
