@@ -2,15 +2,10 @@ package gateway
 
 import (
 	"bufio"
-	"context"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/portico-dev/portico/internal/listener"
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/invoker"
@@ -63,19 +58,7 @@ func TestBadQueryEscapeRefused(t *testing.T) {
 // under the h1 engine (it was a bare text/plain 400 without one); the
 // connection closes after it.
 func TestBadPathEscapeRefused(t *testing.T) {
-	svc, stagePath := benchCreate(t, mockAPI(), nil)
-	gw := New(Config{Listen: "127.0.0.1:0", Engine: EngineH1}, svc, nil, nil, nil)
-	s := NewServer(gw, nil, listener.Limits{})
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = s.Stop(context.Background()) }()
-	c, err := net.Dial("tcp", strings.TrimPrefix(s.URL(), "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = c.Close() }()
-	_ = c.SetDeadline(time.Now().Add(time.Minute)) // a safety net, not a timing assertion
+	c, stagePath := dialH1(t, mockAPI())
 	if _, err := io.WriteString(c, "GET "+stagePath+"/mock/%zz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}

@@ -118,7 +118,7 @@ func TestHTTPAPICORSWildcardOrigins(t *testing.T) {
 			t.Fatalf("preflight from %s: %d %v", origin, r.status, r.header)
 		}
 		r = e.do("POST", base+"/items", nil, "Origin", origin)
-		if r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != "" || slices.Contains(r.header.Values("Vary"), "Origin") {
+		if r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != "" || !slices.Contains(r.header.Values("Vary"), "Origin") {
 			t.Fatalf("actual from %s: %d %v", origin, r.status, r.header)
 		}
 	}
@@ -138,6 +138,44 @@ func TestHTTPAPICORSWildcardOrigins(t *testing.T) {
 			Routes: []apis.Route{{Method: "GET", Path: "/x", Integration: mockBody("x")}}}}
 		if _, err := e.svc.Create(t.Context(), ok); err != nil {
 			t.Fatalf("origin %s: %v", o, err)
+		}
+	}
+}
+
+// TestHTTPAPICORSVaryOnEveryAnswer: with a corsConfiguration that names
+// origins, every answer says Vary: Origin (an allowed origin's, a refused
+// origin's, one without Origin, a preflight refused, an unknown route's), since
+// each depends on the Origin value; with allowOrigins ["*"] alone none does.
+func TestHTTPAPICORSVaryOnEveryAnswer(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("hi")) }))
+	defer backend.Close()
+	e := newEnv(t)
+	e.gw.Use(cors.New())
+	deploy := func(origins ...string) string {
+		return "/" + e.deploy(&apis.API{Name: "v", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{
+			CORS:   &apis.CORSConfiguration{AllowOrigins: origins, AllowMethods: []string{"GET"}},
+			Routes: []apis.Route{{Method: "GET", Path: "/items", Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, URI: backend.URL}}},
+		}}, "dev", nil) + "/dev"
+	}
+	named, star := deploy("https://a.example"), deploy("*")
+	for _, c := range []struct {
+		name, method, path string
+		hdr                []string
+	}{
+		{"allowed", "GET", "/items", []string{"Origin", "https://a.example"}},
+		{"refused origin", "GET", "/items", []string{"Origin", "https://evil.example"}},
+		{"no Origin", "GET", "/items", nil},
+		{"preflight refused", "OPTIONS", "/items", []string{"Origin", "https://evil.example", "Access-Control-Request-Method", "GET"}},
+		{"preflight allowed", "OPTIONS", "/items", []string{"Origin", "https://a.example", "Access-Control-Request-Method", "GET"}},
+		{"unknown route", "GET", "/nope", []string{"Origin", "https://evil.example"}},
+	} {
+		r := e.do(c.method, named+c.path, nil, c.hdr...)
+		if v := r.header.Values("Vary"); len(v) != 1 || v[0] != "Origin" {
+			t.Errorf("named origins, %s: %d, Vary %q; want Origin", c.name, r.status, v)
+		}
+		r = e.do(c.method, star+c.path, nil, c.hdr...)
+		if v := r.header.Values("Vary"); len(v) != 0 {
+			t.Errorf("allowOrigins *, %s: %d, Vary %q; want none", c.name, r.status, v)
 		}
 	}
 }

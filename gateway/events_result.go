@@ -165,7 +165,11 @@ func scanHeaders(obj []byte, fields []headerField) ([]headerField, bool) {
 				return nil, false
 			}
 		}
-		fields = append(fields, headerField{name, headerValue(jsonStringBytes(obj[i:vEnd]))})
+		v := jsonStringBytes(obj[i:vEnd])
+		if controlChar(v) >= 0 {
+			return nil, false // the decoder refuses it
+		}
+		fields = append(fields, headerField{name, headerValue(v)})
 		i = skipSpace(obj, vEnd)
 	}
 	return fields, true

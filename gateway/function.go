@@ -580,6 +580,9 @@ func decodeProxyFields(m map[string]json.RawMessage) (*proxyResponse, error) {
 			if hs[k] == nil || !httpguts.ValidHeaderFieldName(k) {
 				return bad("has headers that are not an object of strings named by header names")
 			}
+			if i := controlChar(*hs[k]); i >= 0 {
+				return bad(fmt.Sprintf("has header %s whose value holds control character %#x", k, (*hs[k])[i]))
+			}
 			resp.header[http.CanonicalHeaderKey(k)] = []string{*hs[k]}
 		}
 	}
@@ -597,6 +600,9 @@ func decodeProxyFields(m map[string]json.RawMessage) (*proxyResponse, error) {
 				if v == nil {
 					return bad("has multiValueHeaders that are not an object of string lists")
 				}
+				if i := controlChar(*v); i >= 0 {
+					return bad(fmt.Sprintf("has multiValueHeaders %s with a value holding control character %#x", k, (*v)[i]))
+				}
 				vs[i] = *v
 			}
 			resp.header[http.CanonicalHeaderKey(k)] = vs
@@ -605,6 +611,11 @@ func decodeProxyFields(m map[string]json.RawMessage) (*proxyResponse, error) {
 	if raw, ok := m["cookies"]; ok && !isNull(raw) {
 		if err := json.Unmarshal(raw, &resp.cookies); err != nil {
 			return bad("has cookies that are not a list of strings")
+		}
+		for _, c := range resp.cookies {
+			if i := controlChar(c); i >= 0 {
+				return bad(fmt.Sprintf("has a cookie holding control character %#x", c[i]))
+			}
 		}
 	}
 	b64 := false

@@ -143,3 +143,35 @@ func TestGatewayResponsesRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestGatewayResponseContentTypeMapping: a gateway response's
+// gatewayresponse.header.Content-Type mapping is the answer's Content-Type
+// (it was stored and then overwritten with application/json), and the
+// template of that media type makes the body; a media type without a template
+// keeps the usual one (application/json first) under the mapped header.
+func TestGatewayResponseContentTypeMapping(t *testing.T) {
+	e := newEnv(t)
+	a := &apis.API{Name: "grct", Protocol: apis.ProtocolREST, Definition: apis.Definition{
+		GatewayResponses: map[string]apis.GatewayResponse{
+			"MISSING_AUTHENTICATION_TOKEN": {StatusCode: "404",
+				ResponseParameters: map[string]string{"gatewayresponse.header.Content-Type": "'text/plain; charset=utf-8'"},
+				ResponseTemplates: map[string]string{"text/plain": "nf $context.error.message",
+					"application/json": `{"m":"$context.error.message"}`}},
+			"BAD_REQUEST_BODY": {ResponseParameters: map[string]string{"gatewayresponse.header.content-type": "'text/csv'"},
+				ResponseTemplates: map[string]string{"application/json": `{"m":"$context.error.message"}`}},
+		},
+		Routes: []apis.Route{{Method: "POST", Path: "/json", Integration: &apis.Integration{Type: apis.IntegrationMock,
+			RequestTemplates: map[string]string{"application/json": `{"statusCode": 200, "n": $input.json('$.n')}`},
+			Responses:        map[string]apis.IntegrationResponse{"default": {StatusCode: "200"}}}}},
+	}}
+	id := e.deploy(a, "dev", nil)
+	r := e.do("GET", "/"+id+"/dev/zzz", nil)
+	if r.status != 404 || r.header.Get("Content-Type") != "text/plain; charset=utf-8" || r.body != "nf Missing Authentication Token" {
+		t.Errorf("mapped text/plain: %d %v %q", r.status, r.header, r.body)
+	}
+	r = e.do("POST", "/"+id+"/dev/json", strings.NewReader("{not json"))
+	if r.status != 400 || r.header.Get("Content-Type") != "text/csv" || len(r.header.Values("Content-Type")) != 1 ||
+		r.body != `{"m":"Could not parse request body into json"}` {
+		t.Errorf("mapped text/csv without its template: %d %v %q", r.status, r.header, r.body)
+	}
+}

@@ -413,7 +413,9 @@ func (g *Gateway) serveMappedProxy(w http.ResponseWriter, r *http.Request, rc *r
 	if delete(header, "X-Forwarded-Host"); r.Host != "" {
 		header["X-Forwarded-Host"] = []string{r.Host}
 	}
-	fastproxy.RemoveHopByHop(header) // with those Connection names, as the unmapped proxy does
+	// With the names the client's Connection lists, as the unmapped proxy
+	// does, but for the forwarding fields just set, which are the gateway's.
+	fastproxy.RemoveRequestHopByHop(header)
 	src := &mapSources{r: r, rc: rc, body: body}
 	query := u.Query()
 	path := u.EscapedPath()

@@ -143,6 +143,13 @@ func newReverseProxy(g *Gateway) *reverseProxy {
 				pr.Out.Header["X-Forwarded-For"] = slices.Clone(prior)
 			}
 			pr.SetXForwarded()
+			// ReverseProxy has removed the fields the client's Connection
+			// names; the client's trace id goes on, as on the other paths
+			// (fastproxy.GatewayField). Without one, proxyForwarded adds the
+			// gateway's.
+			if v := pr.In.Header["X-Amzn-Trace-Id"]; len(v) > 0 {
+				pr.Out.Header["X-Amzn-Trace-Id"] = slices.Clone(v)
+			}
 			if pr.In.Host == "" {
 				// An HTTP/1.0 request may have no Host: no empty field for it.
 				delete(pr.Out.Header, "X-Forwarded-Host")
@@ -670,16 +677,12 @@ func answeredLate(ctx context.Context) error { return ctx.Err() }
 // sendInTime is the transport's RoundTrip of req, whose context is ctx, with
 // an answer that came late (answeredLate) closed and taken for ctx's error.
 // The hop-by-hop headers of req (which mappings may have set) do not go, but for
-// the hop count (hopHeader), and
+// the gateway's own fields (the hop count, the forwarding fields), and
 // an answer that switches protocols is refused (refuseSwitch).
 func (g *Gateway) sendInTime(ctx context.Context, req *http.Request) (*http.Response, error) {
-	// The hop count stays, though a mapped Connection header name it: it is
-	// the gateway's, not the client's (hops.go).
-	hop := req.Header[hopHeader]
-	fastproxy.RemoveHopByHop(req.Header)
-	if hop != nil {
-		req.Header[hopHeader] = hop
-	}
+	// The hop count and the forwarding fields stay, though a Connection
+	// header name them: they are the gateway's (hops.go, fastproxy.GatewayField).
+	fastproxy.RemoveRequestHopByHop(req.Header)
 	resp, err := g.transport.RoundTrip(req)
 	if err != nil {
 		return nil, err
@@ -869,14 +872,24 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 func sendableHeader(h http.Header) error {
 	for k, vv := range h {
 		for _, v := range vv {
-			for i := 0; i < len(v); i++ {
-				if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
-					return fmt.Errorf("integration request header %s: the value has control character %#x: %w", k, c, errBadRequest)
-				}
+			if i := controlChar(v); i >= 0 {
+				return fmt.Errorf("integration request header %s: the value has control character %#x: %w", k, v[i], errBadRequest)
 			}
 		}
 	}
 	return nil
+}
+
+// controlChar is the index of the first byte of v that no header field value
+// may hold (RFC 9110: a control character other than a tab, CR, LF, NUL and
+// DEL among them), or -1.
+func controlChar[T string | []byte](v T) int {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return i
+		}
+	}
+	return -1
 }
 
 // backendAnswer is a buffered integration response.

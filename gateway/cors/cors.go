@@ -57,6 +57,12 @@ type policy struct {
 	expose      string
 	maxAge      string
 	credentials bool
+	// vary says whether the CORS headers depend on the request's Origin
+	// value: the policy names origins (or schemes), not "*" alone. Every
+	// answer then carries Vary: Origin, those without CORS headers too, so
+	// that a shared cache does not give one origin's variant to another (the
+	// Fetch standard's "CORS protocol and HTTP caches").
+	vary bool
 }
 
 // Compile implements pipeline.Stage: nil for APIs without a corsConfiguration.
@@ -92,6 +98,7 @@ func (*Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	if cfg.MaxAge != 0 {
 		p.maxAge = strconv.Itoa(cfg.MaxAge)
 	}
+	p.vary = len(p.origins) > 0 || len(p.schemes) > 0
 	return func(next pipeline.Handler) pipeline.Handler {
 		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
 			origin := r.Header.Get("Origin")
@@ -102,8 +109,8 @@ func (*Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			set := p.actual(origin)
 			// Set now, so that error answers written outside this stage carry
 			// them, and again over the integration's own at WriteHeader.
-			apply(w.Header(), set)
-			return next.ServeRequest(&writer{ResponseWriter: w, set: set}, r, c)
+			apply(w.Header(), set, p.vary)
+			return next.ServeRequest(&writer{ResponseWriter: w, set: set, vary: p.vary}, r, c)
 		})
 	}, nil
 }
@@ -151,9 +158,9 @@ func (p *policy) preflight(w http.ResponseWriter, r *http.Request, origin string
 		if p.credentials {
 			h.Set(hAllowCredentials, "true")
 		}
-		if allowed != "*" {
-			varyOrigin(h)
-		}
+	}
+	if p.vary {
+		varyOrigin(h)
 	}
 	h.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusNoContent)
@@ -177,8 +184,8 @@ func (p *policy) actual(origin string) map[string]string {
 }
 
 // apply replaces every CORS header of h with set's, and adds Origin to Vary
-// when the response names the request's origin: it differs by origin.
-func apply(h http.Header, set map[string]string) {
+// when the policy's answers differ by origin (policy.vary).
+func apply(h http.Header, set map[string]string, vary bool) {
 	for _, k := range corsHeaders {
 		if v, ok := set[k]; ok {
 			h.Set(k, v)
@@ -186,7 +193,7 @@ func apply(h http.Header, set map[string]string) {
 			h.Del(k)
 		}
 	}
-	if o := set[hAllowOrigin]; o != "" && o != "*" {
+	if vary {
 		varyOrigin(h)
 	}
 }
@@ -208,13 +215,14 @@ func varyOrigin(h http.Header) {
 type writer struct {
 	http.ResponseWriter
 	set     map[string]string
+	vary    bool
 	written bool
 }
 
 func (w *writer) WriteHeader(status int) {
 	if !w.written {
 		w.written = true
-		apply(w.Header(), w.set)
+		apply(w.Header(), w.set, w.vary)
 	}
 	w.ResponseWriter.WriteHeader(status)
 }

@@ -52,6 +52,14 @@ func TestLimits(t *testing.T) {
 		{name: "input.path root of a JSON body too deep to decode", body: strings.Repeat("[", 600) + strings.Repeat("]", 600), tmpl: "$input.path('$')", kind: ErrBodyNotJSON, msg: "nested too deeply"},
 		{name: "parseJson invalid", tmpl: "$util.parseJson('{')", kind: ErrEval, msg: "line 1, column 1: $util.parseJson: invalid JSON"},
 		{name: "input.json of a non-JSON body", body: "not json", tmpl: "{\"a\": $input.json('$.a')}", kind: ErrBodyNotJSON, msg: "line 1, column 7: $input.json(\"$.a\"): the body is not JSON"},
+		// A deep scan's list of matches and the JSON text $input.json makes
+		// of them are held by the render, as its own lists are.
+		{name: "deep scan matches held", body: deepDoc(40), tmpl: "#set($x = $input.json('$..*'))", limits: Limits{MaxHeldBytes: 100_000},
+			kind: ErrLimit, msg: "lists and maps holding more than 100000 bytes"},
+		{name: "deep scan held by $input.path", body: deepDoc(40), tmpl: "#set($x = $input.path('$..*'))", limits: Limits{MaxHeldBytes: 100_000},
+			kind: ErrLimit, msg: "lists and maps holding more than 100000 bytes"},
+		{name: "input.json text held", body: `{"a": {"b": "` + strings.Repeat("x", 200_000) + `"}}`, tmpl: "#set($x = $input.json('$..*'))",
+			limits: Limits{MaxHeldBytes: 300_000}, kind: ErrLimit, msg: "lists and maps holding more than 300000 bytes"},
 		{name: "input.path of a non-JSON body", body: "{", tmpl: "$input.path('$.a')", kind: ErrBodyNotJSON, msg: "the body is not JSON"},
 		{name: "invalid JSONPath", body: "{}", tmpl: "$input.json('$[')", kind: ErrEval, msg: "invalid JSONPath"},
 		{name: "invalid JSONPath from a variable", body: "{}", tmpl: "#set($p = '$.a[')$input.path($p)", kind: ErrEval, msg: "unclosed '['"},
@@ -246,5 +254,29 @@ func TestJSONPathWorkBound(t *testing.T) {
 	}
 	if v, ok, err := jp.Eval(doc); err != nil || !ok || len(v.(*List).Items) != 2 {
 		t.Fatalf("Eval: %v %v", ok, err)
+	}
+}
+
+// deepDoc is a JSON document of n objects, each of 50 lists of 50 objects
+// with a three-item list: about 300 nodes per object.
+func deepDoc(n int) string {
+	inner := `{"c": [1, 2, 3]}`
+	b := `{"b": [` + strings.TrimSuffix(strings.Repeat(inner+",", 5), ",") + `]}`
+	d := `{"a": [` + strings.TrimSuffix(strings.Repeat(b+",", 10), ",") + `]}`
+	return `{"x": [` + strings.TrimSuffix(strings.Repeat(d+",", n), ",") + `]}`
+}
+
+// TestDeepScanWithinDefaultLimits: the same deep scans of a moderate body
+// succeed under the default limits (what they hold is counted, not refused).
+func TestDeepScanWithinDefaultLimits(t *testing.T) {
+	for _, src := range []string{"#set($x = $input.json('$..*'))$x.length()", "#set($x = $input.path('$..*'))$x.size()"} {
+		tm, err := Parse("application/json", src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := tm.RenderString(context.Background(), &Vars{Body: []byte(deepDoc(40))})
+		if err != nil || out == "" || out == "0" {
+			t.Errorf("%s: %q %v", src, out, err)
+		}
 	}
 }

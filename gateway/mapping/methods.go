@@ -1013,6 +1013,13 @@ func (st *state) inputMethod(in *inputObj, part *refPart, args []any, off int) (
 		if !st.chargeBytes(off, len(st.scratch)) {
 			return nil, false
 		}
+		// The JSON text of a path that is not definite ($..*, [*]) is built
+		// from the list of its matches, which the render holds
+		// (evalPath), and is as large as they are: the render holds it too.
+		// A definite path's text is the size of a part of the body.
+		if !jp.definite && !st.hold(off, 0, len(st.scratch)) {
+			return nil, false
+		}
 		return string(st.scratch), true
 	case "params":
 		if len(args) == 0 {

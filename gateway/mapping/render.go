@@ -47,7 +47,8 @@ type Limits struct {
 	MaxDepth int
 	// MaxHeldBytes bounds what the lists and maps a render builds hold, in
 	// all: their items (16 bytes each, ranges' included) and the strings
-	// stored in them. Default 32 MiB.
+	// stored in them, the match lists of JSONPaths that are not definite
+	// ($..*) and the JSON text $input.json makes of them. Default 32 MiB.
 	MaxHeldBytes int
 }
 
@@ -276,6 +277,14 @@ func (st *state) evalPath(jp *JSONPath, doc any, method string, off int) (res an
 	}
 	if !st.charge(off, work) {
 		return nil, false, false
+	}
+	// A path that is not definite ($..*, [*], a filter) builds a list of
+	// its matches, one item per node: the render holds it (a deep scan of a
+	// large body can match every node).
+	if l, isList := res.(*List); isList && !jp.definite {
+		if !st.hold(off, len(l.Items), 0) {
+			return nil, false, false
+		}
 	}
 	return res, found, true
 }

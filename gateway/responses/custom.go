@@ -1,8 +1,10 @@
 package responses
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -97,22 +99,35 @@ func compileResponse(name string, def apis.GatewayResponse) (*gatewayResponse, e
 
 // custom applies a customised gateway response: its headers onto h and its
 // template rendered as the body (with {"message":$context.error.messageString}
-// semantics when it has none). A template that fails to render falls back to
-// the default body, with the reason in the log.
+// semantics when it has none). A mapped Content-Type
+// (gatewayresponse.header.Content-Type) is the answer's, and picks the
+// template of its media type when there is one; otherwise the first template
+// (application/json first) renders. A template that fails to render falls
+// back to the default body, as application/json, with the reason in the log.
 func (wr *Writer) custom(h http.Header, r *http.Request, c *pipeline.Context, rs Resolved, gr *gatewayResponse, body []byte) ([]byte, string) {
 	ctx := c.MappingContext()
 	if rs.Message == nil {
 		ctx.SetPath("error.messageString", "null")
 	}
+	mapped := ""
 	for name, src := range gr.headers {
 		if v, ok := c.ParamValue(src, r, ctx); ok {
+			if strings.EqualFold(name, "Content-Type") {
+				mapped = v
+				continue
+			}
 			h.Set(name, v)
 		}
 	}
 	if len(gr.types) == 0 {
-		return body, "application/json"
+		return body, cmp.Or(mapped, "application/json")
 	}
 	ct := gr.types[0]
+	if mapped != "" {
+		if mt, _, err := mime.ParseMediaType(mapped); err == nil && gr.templates[mt] != nil {
+			ct = mt
+		}
+	}
 	vars := &mapping.Vars{PathParams: c.PathParameters, Context: ctx, StageVariables: c.StageVariables}
 	if r != nil {
 		vars.QueryParams = firstValues(r.URL.Query())
@@ -128,7 +143,7 @@ func (wr *Writer) custom(h http.Header, r *http.Request, c *pipeline.Context, rs
 			"type", string(rs.Type), "err", err)
 		return body, "application/json"
 	}
-	return []byte(out), ct
+	return []byte(out), cmp.Or(mapped, ct)
 }
 
 func firstValues(m map[string][]string) map[string]string {

@@ -309,6 +309,11 @@ func TestSameAsNetHTTP(t *testing.T) {
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			want, got := res[2*i], res[2*i+1]
+			if tc.name == "unknown status" {
+				// The one intended difference: h1's reason phrase for a code
+				// without a text is empty, not net/http's "status code N".
+				want = strings.Replace(want, " 299 status code 299\r\n", " 299 \r\n", 1)
+			}
 			if got != want {
 				t.Errorf("h1:\n%s\nnet/http:\n%s\nrequest:\n%.300q", got, want, tc.raw)
 			}

@@ -9,19 +9,34 @@ import (
 )
 
 // writeSubsetRef is what writeFields must produce: net/http's WriteSubset
-// with the http.TrailerPrefix keys added to ex.
+// with the http.TrailerPrefix keys added to ex, and the control characters
+// other than tabs that WriteSubset leaves in a value (NUL, DEL, ...) made
+// spaces, as it makes CR and LF.
 func writeSubsetRef(h http.Header, ex map[string]bool) []byte {
 	all := map[string]bool{}
 	for k, v := range ex {
 		all[k] = v
 	}
-	for k := range h {
+	clean := http.Header{}
+	for k, vv := range h {
 		if strings.HasPrefix(k, http.TrailerPrefix) {
 			all[k] = true
 		}
+		for _, v := range vv {
+			b := []byte(v) // byte by byte: strings.Map would change invalid UTF-8
+			for i, c := range b {
+				if (c < ' ' && c != '\t') || c == 0x7f {
+					b[i] = ' '
+				}
+			}
+			clean[k] = append(clean[k], string(b))
+		}
+		if vv != nil && len(vv) == 0 {
+			clean[k] = vv
+		}
 	}
 	var b bytes.Buffer
-	_ = h.WriteSubset(&b, all)
+	_ = clean.WriteSubset(&b, all)
 	return b.Bytes()
 }
 
@@ -35,6 +50,7 @@ func TestWriteFieldsSameAsWriteSubset(t *testing.T) {
 		{"Content-Type": {"application/json"}, "Content-Length": {"20"}, "X-Amzn-Requestid": {"a"}, "X-Amz-Apigw-Id": {"b"}},
 		{"B": {"2", "3"}, "A": {"1"}, "Connection": {"close"}, "Transfer-Encoding": {"chunked"}},
 		{"X-Spaces": {"  padded\t", "\tx", "y ", " "}, "X-Nl": {"a\r\nb", "c\nd", "e\rf", "\r\n"}, "X-Empty": {""}, "X-None": {}},
+		{"X-Ctl": {"a\x00b", "c\x7fd", "\x1be", "f\x00", "\x00", "g\th"}},
 		{"Bad Name": {"v"}, "Bad:Name": {"v"}, "": {"v"}, "Ok": {"v"}, "lower-case": {"v"}},
 		{"Trailer:X-Sum": {"1"}, "Trailer": {"X-Sum"}, "Z": {"z"}},
 		many,

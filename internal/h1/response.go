@@ -244,7 +244,7 @@ func writeFields(o *outBuf, h http.Header, is304 bool, seen *fieldsSeen) (prefix
 		}
 		for _, v := range f.vs {
 			if !cleanValue(v) {
-				v = textproto.TrimString(newlineToSpace.Replace(v))
+				v = oneLine(v)
 			}
 			o.hdr = append(o.hdr, f.k...)
 			o.hdr = append(o.hdr, ": "...)
@@ -255,11 +255,8 @@ func writeFields(o *outBuf, h http.Header, is304 bool, seen *fieldsSeen) (prefix
 	return prefixed
 }
 
-// newlineToSpace is net/http's headerNewlineToSpace.
-var newlineToSpace = strings.NewReplacer("\n", " ", "\r", " ")
-
-// cleanValue reports whether v has no CR or LF and no leading or trailing
-// white space: WriteSubset writes such a value as it is.
+// cleanValue reports whether v has no control character but tabs and no
+// leading or trailing white space: such a value is written as it is.
 func cleanValue(v string) bool {
 	if v == "" {
 		return true
@@ -267,7 +264,30 @@ func cleanValue(v string) bool {
 	if isSpace(v[0]) || isSpace(v[len(v)-1]) {
 		return false
 	}
-	return strings.IndexByte(v, '\r') < 0 && strings.IndexByte(v, '\n') < 0
+	for i := 0; i < len(v); i++ {
+		if isCTL(v[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// isCTL reports whether b is a control character other than a tab, which no
+// field value may hold (RFC 9110 5.5): CR, LF, NUL and DEL among them.
+func isCTL(b byte) bool { return (b < ' ' && b != '\t') || b == 0x7f }
+
+// oneLine is a field value as it goes out: as net/http's WriteSubset writes
+// it (CR and LF as spaces, white space trimmed), but with every other control
+// character a space too, so that no value can break the head (net/http
+// writes a NUL or a DEL as it is, and a client then drops the answer).
+func oneLine(v string) string {
+	b := []byte(v)
+	for i, c := range b {
+		if isCTL(c) {
+			b[i] = ' '
+		}
+	}
+	return textproto.TrimString(string(b))
 }
 
 // isSpace is textproto's ASCII white space (what TrimString trims).
@@ -293,8 +313,10 @@ func writeStatusLine(bw *bufio.Writer, is11 bool, code int) {
 		_, _ = bw.WriteString(statusLines[v][code])
 		return
 	}
-	// net/http's form for a code without a text
-	_, _ = fmt.Fprintf(bw, "HTTP/1.%d %03d status code %d\r\n", v, code, code)
+	// A code without a text has an empty reason phrase (RFC 9112 4: the
+	// space stays), as API Gateway sends one; net/http's "status code N" is
+	// its own invention.
+	_, _ = fmt.Fprintf(bw, "HTTP/1.%d %03d \r\n", v, code)
 }
 
 // Write implements http.ResponseWriter.
@@ -530,16 +552,13 @@ func (w *response) commit(p []byte) {
 	w.setErr(err)
 }
 
-// headerValueReplacer makes a value safe on one line, as http.Header.Write does.
-var headerValueReplacer = strings.NewReplacer("\n", " ", "\r", " ")
-
 func writeField(bw *bufio.Writer, name, value string) {
 	_, _ = bw.WriteString(name)
 	_, _ = bw.WriteString(": ")
-	if strings.ContainsAny(value, "\r\n") {
-		value = headerValueReplacer.Replace(value)
+	if !cleanValue(value) {
+		value = oneLine(value)
 	}
-	_, _ = bw.WriteString(strings.TrimSpace(value))
+	_, _ = bw.WriteString(value)
 	_, _ = bw.WriteString("\r\n")
 }
 

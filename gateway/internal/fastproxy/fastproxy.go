@@ -620,9 +620,21 @@ var HopHeaders = []string{
 // RemoveHopByHop removes the hop-by-hop headers and those named in
 // Connection.
 func RemoveHopByHop(h http.Header) {
+	removeHopByHop(h, false)
+}
+
+// RemoveRequestHopByHop is RemoveHopByHop for a request to a backend: a
+// Connection list naming one of the gateway's own fields (GatewayField) does
+// not remove it, so that a client cannot keep its address, the forwarding
+// fields or the trace id from the backend.
+func RemoveRequestHopByHop(h http.Header) {
+	removeHopByHop(h, true)
+}
+
+func removeHopByHop(h http.Header, request bool) {
 	for _, f := range h["Connection"] {
 		for sf := range strings.SplitSeq(f, ",") {
-			if sf = textproto.TrimString(sf); sf != "" {
+			if sf = textproto.TrimString(sf); sf != "" && (!request || !GatewayField(textproto.CanonicalMIMEHeaderKey(sf))) {
 				h.Del(sf)
 			}
 		}
@@ -630,6 +642,20 @@ func RemoveHopByHop(h http.Header) {
 	for _, f := range HopHeaders {
 		delete(h, f)
 	}
+}
+
+// GatewayField reports whether a request field of canonical name is one the
+// gateway sets on every request to an HTTP backend (Host, X-Forwarded-For,
+// -Host, -Port and -Proto, X-Amzn-Trace-Id, and its hop count X-Portico-Hops):
+// a Connection header cannot make it hop-by-hop. The client's X-Forwarded-For
+// and X-Amzn-Trace-Id go on (its address appended to the first) whatever its
+// Connection lists, on every proxy path.
+func GatewayField(name string) bool {
+	switch name {
+	case "Host", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Port", "X-Forwarded-Proto", "X-Amzn-Trace-Id", "X-Portico-Hops":
+		return true
+	}
+	return false
 }
 
 // skipOutgoing reports whether a client request header is not forwarded as it is:
@@ -649,14 +675,16 @@ func skipOutgoing(k string) bool {
 	return false
 }
 
-// connectionNamed returns the canonical names the Connection header lists; nil
-// without one.
+// connectionNamed returns the canonical names the Connection header lists but
+// for the gateway's own fields (GatewayField); nil without one.
 func connectionNamed(h http.Header) []string {
 	var names []string
 	for _, f := range h["Connection"] {
 		for sf := range strings.SplitSeq(f, ",") {
 			if sf = textproto.TrimString(sf); sf != "" {
-				names = append(names, textproto.CanonicalMIMEHeaderKey(sf))
+				if k := textproto.CanonicalMIMEHeaderKey(sf); !GatewayField(k) {
+					names = append(names, k)
+				}
 			}
 		}
 	}
