@@ -110,13 +110,17 @@ func TestConsoleConfirmationsAndFeedbackInChromium(t *testing.T) {
 	b.poll("the stage", `document.querySelectorAll("button.rollback").length === 2 && document.querySelector("button.promote") !== null`)
 	before, _, _ := stage()
 	// Told no: nothing changes.
-	asked := eval[[]string](b, `(() => {
-		const asked = [];
-		window.confirm = m => { asked.push(m); return false; };
+	// (Roll back reads the stage before it asks: the questions come in any order.)
+	eval[bool](b, `(() => {
+		window.asked = [];
+		window.confirm = m => { window.asked.push(m); return false; };
 		document.querySelector('button.rollback[data-deployment="`+deps[0]+`"]').click();
 		document.querySelector("button.promote").click();
-		return asked; })()`)
-	if len(asked) != 2 || !strings.Contains(asked[0], "Roll back stage dev to deployment "+deps[0]) || !strings.Contains(asked[1], "Promote the canary of stage dev") {
+		return true; })()`)
+	b.poll("both questions", `window.asked.length === 2`)
+	asked := eval[[]string](b, `window.asked.slice().sort()`)
+	if len(asked) != 2 || !strings.Contains(asked[0], "Promote the canary of stage dev") ||
+		!strings.Contains(asked[1], "Roll back stage dev to deployment "+deps[0]+"? It serves deployment "+before+" now") {
 		t.Errorf("the questions: %q", asked)
 	}
 	if dep, canary, pct := stage(); dep != before || canary != deps[0] || pct != 10 {

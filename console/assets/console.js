@@ -103,13 +103,24 @@ async function api(method, path, body, raw) {
       throw new Error(msg);
     }
     showError(`${msg} (${resp.status}${type ? " " + type : ""} from ${method} ${path.split("?")[0]})`);
-    throw new Error(msg);
+    const err = new Error(msg);
+    err.status = resp.status;
+    throw err;
   }
   if (raw) return { text, headers: resp.headers, status: resp.status };
   return text ? JSON.parse(text) : null;
 }
 
 const enc = encodeURIComponent;
+
+// reloadIfStale reloads the page's data after a change that failed because
+// the page no longer matches the server (another tab, the CLI or a client
+// changed it: 400 "no canary", 404 gone, 409 conflict, 410 not connected), so
+// that what it shows and offers is the server's state again; the error stays
+// shown above.
+function reloadIfStale(e) {
+  if ([400, 404, 409, 410].includes(e && e.status)) route();
+}
 
 // ---- functions ----
 
@@ -309,13 +320,26 @@ async function apiPage(id) {
 
 function stageSection(apiID, st) {
   const base = "/portico/v1/apis/" + enc(apiID) + "/stages/" + enc(st.name);
+  // The question names the deployment the stage serves now, read again: the
+  // page may be stale (another tab or the CLI changed the stage since), and a
+  // rollback would undo that change.
   const rollback = async (dep) => {
     clearError();
-    if (!confirm(`Roll back stage ${st.name} to deployment ${dep}? The stage serves that deployment at once.`)) return;
+    let now;
+    try { now = await api("GET", base); } catch (e) { reloadIfStale(e); return; }
+    if (now.deploymentId === dep) {
+      showError(`Stage ${st.name} already serves deployment ${dep}: the page was out of date, and now shows the stage as it is.`);
+      route();
+      return;
+    }
+    if (!confirm(`Roll back stage ${st.name} to deployment ${dep}? It serves deployment ${now.deploymentId} now, and ${dep} at once after this.`)) {
+      if (now.deploymentId !== st.deploymentId) route(); // show what it serves now
+      return;
+    }
     try {
       await api("POST", base + "/rollback", { deploymentId: dep });
       route();
-    } catch (e) { /* shown */ }
+    } catch (e) { reloadIfStale(e); }
   };
   // Promote as API Gateway's console and `portico stage promote` do: the
   // canary's variable overrides merged into the stage's variables, its
@@ -331,7 +355,7 @@ function stageSection(apiID, st) {
           { op: "copy", from: "/canarySettings/deploymentId", path: "/deploymentId" },
           { op: "replace", path: "/canarySettings/percentTraffic", value: "0" }] });
       route();
-    } catch (e) { /* shown */ }
+    } catch (e) { reloadIfStale(e); }
   };
   const history = (st.history || []).slice().reverse();
   const vars = Object.entries(st.variables || {}).map(([k, v]) => k + "=" + v).join(", ") || "—";
@@ -555,10 +579,10 @@ async function connectionsPage() {
                   await api("POST", base(c), msg.value);
                   msg.value = "";
                   sent.textContent = "Sent at " + when(new Date().toISOString()) + ".";
-                } catch (e) { /* shown */ }
+                } catch (e) { reloadIfStale(e); }
               } } }, "Send"), " ", sent),
           el("td", {}, el("button", { class: "disconnect", "aria-label": `Disconnect connection ${c.connectionId}`,
-            on: { click: async () => { clearError(); try { await api("DELETE", base(c)); route(); } catch (e) { /* shown */ } } } }, "Disconnect")));
+            on: { click: async () => { clearError(); try { await api("DELETE", base(c)); route(); } catch (e) { reloadIfStale(e); } } } }, "Disconnect")));
       }), { id: "connections" })];
 }
 
