@@ -65,3 +65,45 @@ func TestConsoleLoginAndLogoutPagesByGET(t *testing.T) {
 		}
 	})
 }
+
+// TestConsoleCrossSiteReads: a link to the console from another site (a
+// top-level navigation) opens it; the console in a frame of another site, and
+// reads of the console's API from another site, are refused (403) before they
+// reach the server's routes.
+func TestConsoleCrossSiteReads(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	for _, tc := range []struct {
+		name, path string
+		hdr        map[string]string
+		want       int
+	}{
+		{"a link to the console", "/console/", map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}, 200},
+		{"the console in a frame", "/console/", map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "iframe"}, 403},
+		{"the console's script", "/console/console.js", map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "script"}, 403},
+		{"a console API read", "/console/api/portico/v1/functions/f/logs?follow=1", map[string]string{"Sec-Fetch-Site": "cross-site",
+			"Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "empty", "X-Portico-Console": "1"}, 403},
+		{"a navigation to a console API route", "/console/api/portico/v1/functions", map[string]string{"Sec-Fetch-Site": "cross-site",
+			"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}, 403},
+		{"the console's own read", "/console/api/portico/v1/apis", map[string]string{"Sec-Fetch-Site": "same-origin",
+			"Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty", "X-Portico-Console": "1"}, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest("GET", env.AdminURL+tc.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range tc.hdr {
+				req.Header.Set(k, v)
+			}
+			resp, err := noFollow.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Errorf("GET %s %v: %d %.120s, want %d", tc.path, tc.hdr, resp.StatusCode, b, tc.want)
+			}
+		})
+	}
+}
