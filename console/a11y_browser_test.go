@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"github.com/gorilla/websocket"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 )
@@ -143,22 +142,7 @@ func TestConsoleConfirmationsAndFeedbackInChromium(t *testing.T) {
 	}
 
 	// A WebSocket connection to send to.
-	createEcho(t, env)
-	var ws struct{ ID string }
-	_, body := call(t, env, "POST", "/portico/v1/apis", map[string]any{"name": "ws", "protocol": "WEBSOCKET", "routeSelectionExpression": "$request.body.action",
-		"routes": []any{map[string]any{"routeKey": "$default", "integration": map[string]any{"type": "AWS_PROXY", "uri": "function:echo"}}}})
-	if err := json.Unmarshal(body, &ws); err != nil || ws.ID == "" {
-		t.Fatalf("websocket api: %s", body)
-	}
-	if st, body := call(t, env, "POST", "/portico/v1/apis/"+ws.ID+"/deployments", map[string]any{"stageName": "dev"}); st != 201 {
-		t.Fatalf("deploy: %d %s", st, body)
-	}
-	conn, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(env.GatewayURL, "http")+"/"+ws.ID+"/dev", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = resp.Body.Close()
-	defer conn.Close()
+	_, conn := echoConnection(t, env)
 	b.navigate(env.AdminURL + "/console/#/connections")
 	b.poll("the connection", `document.querySelector("#connections input.message") !== null`)
 	if !eval[bool](b, `(td => `+timeFormat+`.test(td.textContent))(document.querySelector("#connections td.connected"))`) {

@@ -64,9 +64,31 @@ func TestConsoleStalePageInChromium(t *testing.T) {
 	}
 
 	// A connection closed from the CLI, then Send on the stale page.
+	wsID, _ := echoConnection(t, env)
+	eval[string](b, `location.hash = "#/connections"`)
+	b.poll("the connection", `document.querySelector("#connections button.send") !== null`)
+	id := eval[string](b, `document.querySelector("#connections tr[data-connection]").dataset.connection`)
+	if st, body := call(t, env, "DELETE", "/portico/v1/apis/"+wsID+"/stages/dev/connections/"+id, nil); st != 204 && st != 200 {
+		t.Fatalf("close the connection: %d %s", st, body)
+	}
+	eval[bool](b, `(() => { document.querySelector("#connections button.send").click(); return true; })()`)
+	b.poll("the error, and the list without the connection", `!document.getElementById("error").hidden &&
+		document.getElementById("error").textContent.includes("410") && !document.body.dataset.loading &&
+		document.body.dataset.page === "connections" && document.querySelector("#connections button.send") === null`)
+	b.shot("stale-connection")
+	if got := thrown(); len(got) > 0 {
+		t.Errorf("the pages threw:\n%s", strings.Join(got, "\n"))
+	}
+}
+
+// echoConnection creates function echo and a WebSocket API that routes to it,
+// deployed to stage dev, and opens a connection to it (closed when the test
+// ends); it returns the API's id and the connection.
+func echoConnection(t *testing.T, env *apptest.Env) (string, *websocket.Conn) {
+	t.Helper()
 	createEcho(t, env)
 	var ws struct{ ID string }
-	_, body = call(t, env, "POST", "/portico/v1/apis", map[string]any{"name": "ws", "protocol": "WEBSOCKET", "routeSelectionExpression": "$request.body.action",
+	_, body := call(t, env, "POST", "/portico/v1/apis", map[string]any{"name": "ws", "protocol": "WEBSOCKET", "routeSelectionExpression": "$request.body.action",
 		"routes": []any{map[string]any{"routeKey": "$default", "integration": map[string]any{"type": "AWS_PROXY", "uri": "function:echo"}}}})
 	if err := json.Unmarshal(body, &ws); err != nil || ws.ID == "" {
 		t.Fatalf("websocket api: %s", body)
@@ -79,19 +101,6 @@ func TestConsoleStalePageInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = resp.Body.Close()
-	defer conn.Close()
-	eval[string](b, `location.hash = "#/connections"`)
-	b.poll("the connection", `document.querySelector("#connections button.send") !== null`)
-	id := eval[string](b, `document.querySelector("#connections tr[data-connection]").dataset.connection`)
-	if st, body := call(t, env, "DELETE", "/portico/v1/apis/"+ws.ID+"/stages/dev/connections/"+id, nil); st != 204 && st != 200 {
-		t.Fatalf("close the connection: %d %s", st, body)
-	}
-	eval[bool](b, `(() => { document.querySelector("#connections button.send").click(); return true; })()`)
-	b.poll("the error, and the list without the connection", `!document.getElementById("error").hidden &&
-		document.getElementById("error").textContent.includes("410") && !document.body.dataset.loading &&
-		document.body.dataset.page === "connections" && document.querySelector("#connections button.send") === null`)
-	b.shot("stale-connection")
-	if got := thrown(); len(got) > 0 {
-		t.Errorf("the pages threw:\n%s", strings.Join(got, "\n"))
-	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return ws.ID, conn
 }
