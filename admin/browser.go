@@ -90,8 +90,9 @@ func crossOriginRead(r *http.Request) bool {
 		u, err := url.Parse(origin)
 		return err != nil || u.Host == "" || !strings.EqualFold(u.Host, r.Host)
 	}
+	consolePage := isConsolePath(r.URL.Path) && !strings.HasPrefix(r.URL.Path, console.APIPrefix)
 	navigation := r.Header.Get("Sec-Fetch-Mode") == "navigate" && r.Header.Get("Sec-Fetch-Dest") == "document"
-	return !(navigation && isConsolePath(r.URL.Path) && !strings.HasPrefix(r.URL.Path, console.APIPrefix))
+	return !consolePage || !navigation
 }
 
 // loopbackName reports whether host (a Host header, with or without a port)

@@ -46,7 +46,7 @@ func TestConsoleLayoutInChromium(t *testing.T) {
 	}
 
 	b := newBrowser(t, browser)
-	thrown := func() []string { return nil }
+	var thrown func() []string
 	open := func(w int64, hash, page string) {
 		t.Helper()
 		if err := chromedp.Do(b.tab, chromedp.EmulateViewport(w, 900)); err != nil {
