@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
+	"github.com/portico-dev/portico/console"
 	"github.com/portico-dev/portico/internal/errdefs"
 )
 
@@ -20,6 +22,14 @@ import (
 //     with mode "no-cors" and a text/plain body) needs no CORS preflight, so
 //     without this a page anywhere could create and invoke a function (code run
 //     on the host) on a developer's tokenless loopback admin API.
+//   - A read (GET, HEAD) made by a page of another origin is refused too
+//     (Sec-Fetch-Site same-site or cross-site, else Origin against Host). The
+//     browser keeps its answer from the page, but the request still costs
+//     the server: eight cross-site `logs?follow=1` would take a client
+//     address's log follows and leave the CLI's `logs --follow` a 429. A
+//     top-level navigation to a console page (a link to the console from
+//     another site) passes: what it loads makes its own same-origin
+//     requests.
 //   - Without a token, a request must name a loopback host (localhost,
 //     *.localhost) or an IP address in its Host header. A page that rebinds its
 //     own name to 127.0.0.1 (DNS rebinding) is same-origin with what it then
@@ -42,6 +52,10 @@ func (s *Server) checkBrowser(r *http.Request) error {
 			"the admin API has no token, so it answers only requests addressed to localhost or an IP address, not %q: "+
 				"use http://127.0.0.1:PORT (or localhost), or set --admin-token to reach it by another name", r.Host))
 	}
+	if crossOriginRead(r) {
+		return errdefs.New(errdefs.ErrForbidden, "AccessDeniedException",
+			"a page of another origin cannot read through the admin API: use the console at this address's /console/, the CLI or an SDK")
+	}
 	if err := crossOrigin.Check(r); err != nil {
 		if r.Header.Get("Origin") == "null" {
 			// Sent by a sandboxed page, or one whose Referrer-Policy is
@@ -54,6 +68,31 @@ func (s *Server) checkBrowser(r *http.Request) error {
 			"a page of another origin cannot change anything through the admin API: use the console at this address's /console/, the CLI or an SDK")
 	}
 	return nil
+}
+
+// crossOriginRead reports whether r is a read (GET, HEAD) that a page of
+// another origin made a browser send: by Sec-Fetch-Site, else (a browser
+// sends none over plain HTTP to an address that is not loopback) by an Origin
+// that is not r's host. A top-level navigation to a console page is not one
+// (see above).
+func crossOriginRead(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin", "none":
+		return false
+	case "":
+		origin := r.Header.Get("Origin")
+		if origin == "" {
+			return false // not a browser's, or a read of the page's own origin
+		}
+		u, err := url.Parse(origin)
+		return err != nil || u.Host == "" || !strings.EqualFold(u.Host, r.Host)
+	}
+	consolePage := isConsolePath(r.URL.Path) && !strings.HasPrefix(r.URL.Path, console.APIPrefix)
+	navigation := r.Header.Get("Sec-Fetch-Mode") == "navigate" && r.Header.Get("Sec-Fetch-Dest") == "document"
+	return !consolePage || !navigation
 }
 
 // loopbackName reports whether host (a Host header, with or without a port)

@@ -66,6 +66,17 @@ func (s *Server) registerConsole(h http.Handler) {
 	})
 	s.mux.HandleFunc("POST /console/login", s.consoleLogin)
 	s.mux.HandleFunc("POST /console/logout", s.consoleLogout)
+	// The address bar shows /console/login after a failed sign-in (the
+	// form's action), and a bookmark or the history may open it, or
+	// /console/logout, later. Signed in (or with no token to sign in with), a
+	// GET goes to the console, whose hash route the browser keeps; without a
+	// session ServeHTTP answers with the sign-in page first. A GET signs no
+	// one in or out.
+	toConsole := func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, console.Prefix, http.StatusSeeOther)
+	}
+	s.mux.HandleFunc("GET /console/login", toConsole)
+	s.mux.HandleFunc("GET /console/logout", toConsole)
 }
 
 // consoleCookieAuth reports whether r, a console page (page) or an API call

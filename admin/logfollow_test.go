@@ -33,8 +33,9 @@ func (f *follow) close() {
 }
 
 // startFollow opens a follow of function fn on env's admin API from the
-// loopback address from, with token unless it is empty.
-func startFollow(t *testing.T, env *apptest.Env, from, token, fn string) *follow {
+// loopback address from, with token unless it is empty, and the headers hdr
+// (name, value, ...).
+func startFollow(t *testing.T, env *apptest.Env, from, token, fn string, hdr ...string) *follow {
 	t.Helper()
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
 	hc := &http.Client{Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}}
@@ -45,6 +46,9 @@ func startFollow(t *testing.T, env *apptest.Env, from, token, fn string) *follow
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
 	}
 	resp, err := hc.Do(req) //nolint:bodyclose // f.close closes it, at the latest in the test's cleanup
 	if err != nil {
@@ -195,6 +199,38 @@ func TestLogFollowsCappedPerAddressWithToken(t *testing.T) {
 		}
 	}
 	wantRefused(t, startFollow(t, env, "127.0.0.2", token, "f"), "client address 127.0.0.2 already has 2 log follows open")
+}
+
+// TestCrossSiteFollowsRefused: a page of another site can make its
+// visitor's browser GET .../logs?follow=1 (a no-cors fetch, an img, an
+// iframe) on a tokenless loopback admin API. The browser keeps the answer
+// from the page, but each follow would take one of the client address's
+// slots, so a few would leave the CLI's `portico logs --follow` a 429: such
+// reads are refused (403) before they take one, and the CLI's follows go on.
+func TestCrossSiteFollowsRefused(t *testing.T) {
+	t.Parallel()
+	env, srv := followServer(t, admin.LogFollowLimits{PerClient: 2}, "")
+	const from = "127.0.0.1"
+	for i, hdr := range [][]string{
+		{"Sec-Fetch-Site", "cross-site", "Sec-Fetch-Mode", "no-cors", "Sec-Fetch-Dest", "empty"},
+		{"Sec-Fetch-Site", "cross-site", "Sec-Fetch-Mode", "navigate", "Sec-Fetch-Dest", "iframe"},
+		{"Sec-Fetch-Site", "cross-site", "Sec-Fetch-Mode", "no-cors", "Sec-Fetch-Dest", "image"},
+		{"Sec-Fetch-Site", "same-site", "Sec-Fetch-Mode", "cors", "Sec-Fetch-Dest", "empty", "Origin", "http://127.0.0.1:8080"},
+		{"Origin", "http://evil.example"}, // a browser that sends no Sec-Fetch-Site
+	} {
+		f := startFollow(t, env, from, "", "f", hdr...)
+		if f.resp.StatusCode != http.StatusForbidden || f.resp.Header.Get("X-Amzn-Errortype") != "AccessDeniedException" {
+			t.Errorf("cross-site follow %d (%v): %d %q %s, want 403 AccessDeniedException", i+1, hdr, f.resp.StatusCode, f.resp.Header.Get("X-Amzn-Errortype"), f.body)
+		}
+	}
+	if n := admin.OpenLogFollows(srv); n != 0 {
+		t.Fatalf("%d follows counted open after the cross-site ones", n)
+	}
+	for i := range 2 {
+		if f := startFollow(t, env, from, "", "f"); f.resp.StatusCode != http.StatusOK {
+			t.Fatalf("the CLI's follow %d: %d %s", i+1, f.resp.StatusCode, f.body)
+		}
+	}
 }
 
 // TestLogReadsByCursor: a read of a function's log without follow names the

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"github.com/gorilla/websocket"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 )
@@ -110,13 +109,17 @@ func TestConsoleConfirmationsAndFeedbackInChromium(t *testing.T) {
 	b.poll("the stage", `document.querySelectorAll("button.rollback").length === 2 && document.querySelector("button.promote") !== null`)
 	before, _, _ := stage()
 	// Told no: nothing changes.
-	asked := eval[[]string](b, `(() => {
-		const asked = [];
-		window.confirm = m => { asked.push(m); return false; };
+	// (Roll back reads the stage before it asks: the questions come in any order.)
+	eval[bool](b, `(() => {
+		window.asked = [];
+		window.confirm = m => { window.asked.push(m); return false; };
 		document.querySelector('button.rollback[data-deployment="`+deps[0]+`"]').click();
 		document.querySelector("button.promote").click();
-		return asked; })()`)
-	if len(asked) != 2 || !strings.Contains(asked[0], "Roll back stage dev to deployment "+deps[0]) || !strings.Contains(asked[1], "Promote the canary of stage dev") {
+		return true; })()`)
+	b.poll("both questions", `window.asked.length === 2`)
+	asked := eval[[]string](b, `window.asked.slice().sort()`)
+	if len(asked) != 2 || !strings.Contains(asked[0], "Promote the canary of stage dev") ||
+		!strings.Contains(asked[1], "Roll back stage dev to deployment "+deps[0]+"? It serves deployment "+before+" now") {
 		t.Errorf("the questions: %q", asked)
 	}
 	if dep, canary, pct := stage(); dep != before || canary != deps[0] || pct != 10 {
@@ -139,22 +142,7 @@ func TestConsoleConfirmationsAndFeedbackInChromium(t *testing.T) {
 	}
 
 	// A WebSocket connection to send to.
-	createEcho(t, env)
-	var ws struct{ ID string }
-	_, body := call(t, env, "POST", "/portico/v1/apis", map[string]any{"name": "ws", "protocol": "WEBSOCKET", "routeSelectionExpression": "$request.body.action",
-		"routes": []any{map[string]any{"routeKey": "$default", "integration": map[string]any{"type": "AWS_PROXY", "uri": "function:echo"}}}})
-	if err := json.Unmarshal(body, &ws); err != nil || ws.ID == "" {
-		t.Fatalf("websocket api: %s", body)
-	}
-	if st, body := call(t, env, "POST", "/portico/v1/apis/"+ws.ID+"/deployments", map[string]any{"stageName": "dev"}); st != 201 {
-		t.Fatalf("deploy: %d %s", st, body)
-	}
-	conn, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(env.GatewayURL, "http")+"/"+ws.ID+"/dev", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = resp.Body.Close()
-	defer conn.Close()
+	_, conn := echoConnection(t, env)
 	b.navigate(env.AdminURL + "/console/#/connections")
 	b.poll("the connection", `document.querySelector("#connections input.message") !== null`)
 	if !eval[bool](b, `(td => `+timeFormat+`.test(td.textContent))(document.querySelector("#connections td.connected"))`) {

@@ -69,7 +69,7 @@ type historyJSON struct {
 func newAPICmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "api",
-		Short: "Manage REST and HTTP APIs: import, export, deploy",
+		Short: "Manage REST and HTTP APIs: import, export, deploy, list, get, delete, cors",
 		Long: `Manage APIs. An API is defined by an OpenAPI 3 or Swagger 2.0 document with
 API Gateway's x-amazon-apigateway-* extensions; deploying it snapshots the
 definition and points a stage at the snapshot.
@@ -371,7 +371,7 @@ func parseKVs(kvs []string, badFormat string) (map[string]string, error) {
 func newStageCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "stage",
-		Short: "Manage an API's stages: variables, history, rollback, canary, cache, throttle",
+		Short: "Manage an API's stages: list, variables, history, rollback, canary, promote, cache, throttle",
 	}
 	cmd.AddCommand(stageList(g), stageSetVar(g), stageHistory(g), stageRollback(g),
 		stageCanary(g), stagePromote(g), stageCache(g), stageThrottle(g))

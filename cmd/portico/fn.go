@@ -456,7 +456,7 @@ func fnVersions(g *globalFlags) *cobra.Command {
 }
 
 func newAliasCmd(g *globalFlags) *cobra.Command {
-	cmd := &cobra.Command{Use: "alias", Short: "Manage aliases: set, list, delete"}
+	cmd := &cobra.Command{Use: "alias", Short: "Manage aliases: set, list, delete, and shift traffic step by step (shift, shift-status, shift-stop)"}
 	var weights []string
 	set := &cobra.Command{
 		Use:   "set FUNCTION ALIAS VERSION [--weight VERSION=0.1]",

@@ -67,8 +67,10 @@ func iamPageParams(params url.Values, marker string) url.Values {
 }
 
 // iamAction returns a command that sends IAM action, its arguments being the
-// parameters names lists (in order) beside the fixed ones, and prints nothing.
-func (g *globalFlags) iamAction(use, short, action string, fixed url.Values, names ...string) *cobra.Command {
+// parameters names lists (in order) beside the fixed ones, and says what it
+// did: done(args) for table output, {} for --output json (IAM's answer to
+// these actions holds nothing but its request id).
+func (g *globalFlags) iamAction(use, short, action string, fixed url.Values, done func(args []string) string, names ...string) *cobra.Command {
 	return &cobra.Command{
 		Use: use, Short: short, Args: cobra.ExactArgs(len(names)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -79,7 +81,10 @@ func (g *globalFlags) iamAction(use, short, action string, fixed url.Values, nam
 			for i, n := range names {
 				params.Set(n, args[i])
 			}
-			return g.iamDo(cmd, action, params, nil)
+			if err := g.iamDo(cmd, action, params, nil); err != nil {
+				return err
+			}
+			return g.show(cmd, nil, say("%s", done(args)))
 		},
 	}
 }
@@ -203,7 +208,8 @@ func iamUserGet(g *globalFlags) *cobra.Command {
 }
 
 func iamUserDelete(g *globalFlags) *cobra.Command {
-	return g.iamAction("delete USER", "Delete a user (its access keys and policies must be deleted first)", "DeleteUser", nil, "UserName")
+	return g.iamAction("delete USER", "Delete a user (its access keys and policies must be deleted first)", "DeleteUser", nil,
+		func(a []string) string { return "deleted user " + a[0] }, "UserName")
 }
 
 var keyHeader = []string{"USER", "ACCESS KEY ID", "STATUS", "CREATED"}
@@ -245,11 +251,13 @@ func iamKeyList(g *globalFlags) *cobra.Command {
 }
 
 func iamKeyStatus(g *globalFlags, verb, status string) *cobra.Command {
-	return g.iamAction(verb+" USER ACCESS_KEY_ID", "Set an access key "+status, "UpdateAccessKey", url.Values{"Status": {status}}, "UserName", "AccessKeyId")
+	return g.iamAction(verb+" USER ACCESS_KEY_ID", "Set an access key "+status, "UpdateAccessKey", url.Values{"Status": {status}},
+		func(a []string) string { return "access key " + a[1] + " of user " + a[0] + ": " + status }, "UserName", "AccessKeyId")
 }
 
 func iamKeyDelete(g *globalFlags) *cobra.Command {
-	return g.iamAction("delete USER ACCESS_KEY_ID", "Delete an access key", "DeleteAccessKey", nil, "UserName", "AccessKeyId")
+	return g.iamAction("delete USER ACCESS_KEY_ID", "Delete an access key", "DeleteAccessKey", nil,
+		func(a []string) string { return "deleted access key " + a[1] + " of user " + a[0] }, "UserName", "AccessKeyId")
 }
 
 func iamPolicyPut(g *globalFlags) *cobra.Command {
@@ -267,7 +275,10 @@ func iamPolicyPut(g *globalFlags) *cobra.Command {
 			if doc == "" {
 				return errors.New("--document is required: a policy document as JSON, or @FILE")
 			}
-			return g.iamDo(cmd, "PutUserPolicy", url.Values{"UserName": {args[0]}, "PolicyName": {args[1]}, "PolicyDocument": {doc}}, nil)
+			if err := g.iamDo(cmd, "PutUserPolicy", url.Values{"UserName": {args[0]}, "PolicyName": {args[1]}, "PolicyDocument": {doc}}, nil); err != nil {
+				return err
+			}
+			return g.show(cmd, nil, say("put policy %s of user %s", args[1], args[0]))
 		},
 	}
 	cmd.Flags().StringVar(&doc, "document", "", "the policy document (JSON), or @FILE")
@@ -322,5 +333,6 @@ func iamPolicyList(g *globalFlags) *cobra.Command {
 }
 
 func iamPolicyDelete(g *globalFlags) *cobra.Command {
-	return g.iamAction("delete USER POLICY_NAME", "Delete a user's inline policy", "DeleteUserPolicy", nil, "UserName", "PolicyName")
+	return g.iamAction("delete USER POLICY_NAME", "Delete a user's inline policy", "DeleteUserPolicy", nil,
+		func(a []string) string { return "deleted policy " + a[1] + " of user " + a[0] }, "UserName", "PolicyName")
 }

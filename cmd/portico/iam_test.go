@@ -45,3 +45,52 @@ func TestIAMCommands(t *testing.T) {
 		t.Fatalf("user list after delete:\n%s", out)
 	}
 }
+
+// TestIAMAndPlanChangesSayWhatTheyDid: the IAM changes (user delete, key
+// activate, deactivate and delete, policy put and delete) and plan add-key and
+// remove-key print {} with -o json, as every command prints JSON there
+// (docs/cli.md), and a line saying what they did in table output.
+func TestIAMAndPlanChangesSayWhatTheyDid(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]}`
+	var plan, key struct{ ID string }
+	if err := json.Unmarshal([]byte(cli(t, env, "-o", "json", "plan", "create", "--name", "p")), &plan); err != nil || plan.ID == "" {
+		t.Fatalf("plan create: %+v %v", plan, err)
+	}
+	if err := json.Unmarshal([]byte(cli(t, env, "-o", "json", "key", "create", "--name", "k")), &key); err != nil || key.ID == "" {
+		t.Fatalf("key create: %+v %v", key, err)
+	}
+	for _, asJSON := range []bool{true, false} {
+		cli(t, env, "iam", "user", "create", "carol")
+		var k struct{ AccessKeyID string }
+		if err := json.Unmarshal([]byte(cli(t, env, "-o", "json", "iam", "key", "create", "carol")), &k); err != nil || k.AccessKeyID == "" {
+			t.Fatalf("key create: %+v %v", k, err)
+		}
+		for _, c := range []struct {
+			args []string
+			says string
+		}{
+			{[]string{"iam", "policy", "put", "carol", "invoke", "--document", doc}, "put policy invoke of user carol"},
+			{[]string{"iam", "policy", "delete", "carol", "invoke"}, "deleted policy invoke of user carol"},
+			{[]string{"iam", "key", "deactivate", "carol", k.AccessKeyID}, "access key " + k.AccessKeyID + " of user carol: Inactive"},
+			{[]string{"iam", "key", "activate", "carol", k.AccessKeyID}, "access key " + k.AccessKeyID + " of user carol: Active"},
+			{[]string{"iam", "key", "delete", "carol", k.AccessKeyID}, "deleted access key " + k.AccessKeyID + " of user carol"},
+			{[]string{"iam", "user", "delete", "carol"}, "deleted user carol"},
+			{[]string{"plan", "add-key", plan.ID, key.ID}, "added key " + key.ID + " to usage plan " + plan.ID},
+			{[]string{"plan", "remove-key", plan.ID, key.ID}, "removed key " + key.ID + " from usage plan " + plan.ID},
+		} {
+			if asJSON {
+				out := cli(t, env, append([]string{"-o", "json"}, c.args...)...)
+				var v map[string]any
+				if err := json.Unmarshal([]byte(out), &v); err != nil {
+					t.Errorf("portico -o json %s printed %q, not a JSON object: %v", strings.Join(c.args, " "), out, err)
+				}
+				continue
+			}
+			if out := cli(t, env, c.args...); out != c.says+"\n" {
+				t.Errorf("portico %s printed %q, want %q", strings.Join(c.args, " "), out, c.says+"\n")
+			}
+		}
+	}
+}

@@ -455,15 +455,22 @@ func removePlanStages(cmd *cobra.Command, g *globalFlags, path string) error {
 }
 
 func planAddKey(g *globalFlags) *cobra.Command {
-	return g.call("add-key PLAN_ID KEY_ID", "Attach an API key to a usage plan (a key is in at most one plan per API stage)", cobra.ExactArgs(2), func(a []string) request {
-		return request{method: http.MethodPost, path: "/usageplans/" + url.PathEscape(a[0]) + "/keys", body: map[string]string{"keyId": a[1], "keyType": "API_KEY"}}
-	}, nil)
+	return &cobra.Command{
+		Use: "add-key PLAN_ID KEY_ID", Short: "Attach an API key to a usage plan (a key is in at most one plan per API stage)", Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			return g.run(cmd, http.MethodPost, "/usageplans/"+url.PathEscape(a[0])+"/keys", nil,
+				map[string]string{"keyId": a[1], "keyType": "API_KEY"}, nil, say("added key %s to usage plan %s", a[1], a[0]))
+		},
+	}
 }
 
 func planRemoveKey(g *globalFlags) *cobra.Command {
-	return g.call("remove-key PLAN_ID KEY_ID", "Detach an API key from a usage plan", cobra.ExactArgs(2), func(a []string) request {
-		return request{method: http.MethodDelete, path: "/usageplans/" + url.PathEscape(a[0]) + "/keys/" + url.PathEscape(a[1])}
-	}, nil)
+	return &cobra.Command{
+		Use: "remove-key PLAN_ID KEY_ID", Short: "Detach an API key from a usage plan", Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			return g.remove(cmd, "/usageplans/"+url.PathEscape(a[0])+"/keys/"+url.PathEscape(a[1]), "removed key "+a[1]+" from usage plan "+a[0])
+		},
+	}
 }
 
 // usageTable prints a GetUsage answer: one row per key and day.

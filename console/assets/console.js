@@ -103,13 +103,24 @@ async function api(method, path, body, raw) {
       throw new Error(msg);
     }
     showError(`${msg} (${resp.status}${type ? " " + type : ""} from ${method} ${path.split("?")[0]})`);
-    throw new Error(msg);
+    const err = new Error(msg);
+    err.status = resp.status;
+    throw err;
   }
   if (raw) return { text, headers: resp.headers, status: resp.status };
   return text ? JSON.parse(text) : null;
 }
 
 const enc = encodeURIComponent;
+
+// reloadIfStale reloads the page's data after a change that failed because
+// the page no longer matches the server (another tab, the CLI or a client
+// changed it: 400 "no canary", 404 gone, 409 conflict, 410 not connected), so
+// that what it shows and offers is the server's state again; the error stays
+// shown above.
+function reloadIfStale(e) {
+  if ([400, 404, 409, 410].includes(e && e.status)) route();
+}
 
 // ---- functions ----
 
@@ -121,8 +132,8 @@ async function functionsPage() {
   }
   const rows = fns.map(f => el("tr", { "data-function": f.FunctionName },
     el("td", {}, el("a", { href: "#/functions/" + enc(f.FunctionName) }, f.FunctionName)),
-    el("td", {}, f.Description || ""), el("td", {}, f.PackageType || ""), el("td", {}, f.MemorySize),
-    el("td", {}, f.Timeout), el("td", {}, when(f.LastModified))));
+    el("td", { class: "long" }, f.Description || ""), el("td", {}, f.PackageType || ""), el("td", {}, f.MemorySize),
+    el("td", {}, f.Timeout), el("td", { class: "when" }, when(f.LastModified))));
   const count = el("span", { class: "muted", id: "function-count" }, `${fns.length} functions`);
   const filter = el("input", { type: "search", id: "function-filter", placeholder: "Filter by name or description",
     "aria-label": "Filter functions by name or description",
@@ -178,13 +189,13 @@ async function functionPage(name) {
     el("h2", {}, "Configuration"),
     table(["Runtime", "Handler", "Memory", "Timeout", "Code", "Environment"], [el("tr", {},
       el("td", {}, cfg.Runtime || ""), el("td", {}, cfg.Handler || ""), el("td", {}, cfg.MemorySize + " MB"),
-      el("td", {}, cfg.Timeout + " s"), el("td", {}, cfg.CodeSha256 || cfg.PackageType || ""),
-      el("td", {}, Object.entries((cfg.Environment && cfg.Environment.Variables) || {}).map(([k, v]) => k + "=" + v).join(", ")))]),
+      el("td", {}, cfg.Timeout + " s"), el("td", { class: "long" }, cfg.CodeSha256 || cfg.PackageType || ""),
+      el("td", { class: "long" }, Object.entries((cfg.Environment && cfg.Environment.Variables) || {}).map(([k, v]) => k + "=" + v).join(", ")))]),
     el("h2", {}, "Aliases"),
     (aliases.Aliases || []).length === 0 ? el("p", { class: "muted" }, "No aliases.") :
       table(["Alias", "Version", "Weights"], (aliases.Aliases || []).map(a => el("tr", { "data-alias": a.Name },
         el("td", {}, a.Name), el("td", {}, a.FunctionVersion),
-        el("td", { class: "weights" }, weights(a)))), { id: "aliases" }),
+        el("td", { class: "weights long" }, weights(a)))), { id: "aliases" }),
     el("h2", {}, "Invoke"),
     el("div", {}, el("label", { for: "qualifier" }, "Qualifier "), qualifier),
     el("div", {}, el("label", { for: "payload" }, "Payload (JSON)")), payload, el("div", {}, el("button", { id: "invoke", on: { click: invoke } }, "Invoke")), result,
@@ -193,7 +204,7 @@ async function functionPage(name) {
     el("h2", {}, "Versions"),
     table(["Version", "Description", "Code SHA-256", "Last modified"],
       (versions.Versions || []).map(v => el("tr", { "data-version": v.Version }, el("td", {}, v.Version),
-        el("td", {}, v.Description || ""), el("td", {}, v.CodeSha256 || ""), el("td", {}, when(v.LastModified)))), { id: "versions" })] };
+        el("td", { class: "long" }, v.Description || ""), el("td", { class: "long" }, v.CodeSha256 || ""), el("td", { class: "when" }, when(v.LastModified)))), { id: "versions" })] };
 }
 
 // percent writes a weight (0 to 1) as a percentage, as precisely as the
@@ -299,23 +310,38 @@ async function apiPage(id) {
   const routes = (a.routes || []).map(r => el("tr", {},
     el("td", {}, r.routeKey || ((r.method || "") + " " + (r.path || ""))),
     el("td", {}, r.integration ? r.integration.type : "—"),
-    el("td", {}, r.integration ? (r.integration.uri || "") : "")));
-  const sections = stages.items.map(st => stageSection(id, st));
+    el("td", { class: "long" }, r.integration ? (r.integration.uri || "") : "")));
+  const sections = stages.items.map(st => stageSection(id, a.protocol, st));
   return [el("h1", {}, a.name, " ", el("span", { class: "muted" }, `(${a.protocol}, ${id})`)),
     a.description ? el("p", {}, a.description) : "",
     el("h2", {}, "Routes"), routes.length === 0 ? el("p", { class: "muted" }, "No routes.") : table(["Route", "Integration", "URI"], routes, { id: "routes" }),
     el("h2", {}, "Stages"), ...(stages.items.length === 0 ? [el("p", { class: "muted" }, "No stages: deploy the API to one (", el("code", {}, "portico api deploy " + id + " --stage NAME"), ").")] : sections)];
 }
 
-function stageSection(apiID, st) {
+// stageSection shows a stage of an API of protocol (REST, HTTP, WEBSOCKET):
+// the response cache and tracing are REST stages' only.
+function stageSection(apiID, protocol, st) {
   const base = "/portico/v1/apis/" + enc(apiID) + "/stages/" + enc(st.name);
+  // The question names the deployment the stage serves now, read again: the
+  // page may be stale (another tab or the CLI changed the stage since), and a
+  // rollback would undo that change.
   const rollback = async (dep) => {
     clearError();
-    if (!confirm(`Roll back stage ${st.name} to deployment ${dep}? The stage serves that deployment at once.`)) return;
+    let now;
+    try { now = await api("GET", base); } catch (e) { reloadIfStale(e); return; }
+    if (now.deploymentId === dep) {
+      showError(`Stage ${st.name} already serves deployment ${dep}: the page was out of date, and now shows the stage as it is.`);
+      route();
+      return;
+    }
+    if (!confirm(`Roll back stage ${st.name} to deployment ${dep}? It serves deployment ${now.deploymentId} now, and ${dep} at once after this.`)) {
+      if (now.deploymentId !== st.deploymentId) route(); // show what it serves now
+      return;
+    }
     try {
       await api("POST", base + "/rollback", { deploymentId: dep });
       route();
-    } catch (e) { /* shown */ }
+    } catch (e) { reloadIfStale(e); }
   };
   // Promote as API Gateway's console and `portico stage promote` do: the
   // canary's variable overrides merged into the stage's variables, its
@@ -331,24 +357,25 @@ function stageSection(apiID, st) {
           { op: "copy", from: "/canarySettings/deploymentId", path: "/deploymentId" },
           { op: "replace", path: "/canarySettings/percentTraffic", value: "0" }] });
       route();
-    } catch (e) { /* shown */ }
+    } catch (e) { reloadIfStale(e); }
   };
   const history = (st.history || []).slice().reverse();
   const vars = Object.entries(st.variables || {}).map(([k, v]) => k + "=" + v).join(", ") || "—";
   const c = st.canarySettings;
   const overrides = Object.entries((c && c.stageVariableOverrides) || {}).map(([k, v]) => k + "=" + v).join(", ");
   const canary = c ? `${c.percentTraffic || 0}% to ${c.deploymentId}` + (overrides ? "; variables: " + overrides : "") : "—";
+  const rest = protocol === "REST";
   return el("section", { "data-stage": st.name },
     el("h3", {}, "Stage ", st.name),
-    table(["Deployment", "Variables", "Canary", "Cache", "Tracing", "Access log"], [el("tr", {},
-      el("td", { class: "deployment" }, st.deploymentId), el("td", {}, vars),
-      el("td", { class: "canary" }, canary, st.canarySettings ? el("button", { class: "promote", "aria-label": `Promote the canary of stage ${st.name}`, on: { click: promote } }, "Promote") : ""),
-      el("td", {}, st.cacheClusterEnabled ? "on (" + (st.cacheClusterSize || "0.5") + " GB)" : "off"),
-      el("td", {}, st.tracingEnabled ? "on" : "off"),
-      el("td", {}, st.accessLogSettings ? st.accessLogSettings.destinationArn : "off"))]),
+    table(["Deployment", "Variables", "Canary", ...(rest ? ["Cache", "Tracing"] : []), "Access log"], [el("tr", {},
+      el("td", { class: "deployment" }, st.deploymentId), el("td", { class: "long" }, vars),
+      el("td", { class: "canary long" }, canary, st.canarySettings ? el("button", { class: "promote", "aria-label": `Promote the canary of stage ${st.name}`, on: { click: promote } }, "Promote") : ""),
+      rest ? el("td", {}, st.cacheClusterEnabled ? "on (" + (st.cacheClusterSize || "0.5") + " GB)" : "off") : "",
+      rest ? el("td", {}, st.tracingEnabled ? "on" : "off") : "",
+      el("td", { class: "long" }, st.accessLogSettings ? st.accessLogSettings.destinationArn : "off"))]),
     el("h4", {}, "History"),
-    table(["When", "Action", "Deployment", ""], history.map((h, i) => el("tr", {},
-      el("td", {}, when(h.at)), el("td", {}, h.action), el("td", {}, h.deploymentId),
+    table(["When", "Action", "Deployment", "Description", ""], history.map((h, i) => el("tr", {},
+      el("td", { class: "when" }, when(h.at)), el("td", {}, h.action), el("td", {}, h.deploymentId), el("td", { class: "description long" }, h.description || ""),
       el("td", {}, h.deploymentId === st.deploymentId ? el("span", { class: "muted" }, i === 0 ? "current" : "") :
         el("button", { class: "rollback", "data-deployment": h.deploymentId, "aria-label": `Roll back stage ${st.name} to deployment ${h.deploymentId}`,
           on: { click: () => rollback(h.deploymentId) } }, "Roll back to this")))),
@@ -555,10 +582,10 @@ async function connectionsPage() {
                   await api("POST", base(c), msg.value);
                   msg.value = "";
                   sent.textContent = "Sent at " + when(new Date().toISOString()) + ".";
-                } catch (e) { /* shown */ }
+                } catch (e) { reloadIfStale(e); }
               } } }, "Send"), " ", sent),
           el("td", {}, el("button", { class: "disconnect", "aria-label": `Disconnect connection ${c.connectionId}`,
-            on: { click: async () => { clearError(); try { await api("DELETE", base(c)); route(); } catch (e) { /* shown */ } } } }, "Disconnect")));
+            on: { click: async () => { clearError(); try { await api("DELETE", base(c)); route(); } catch (e) { reloadIfStale(e); } } } }, "Disconnect")));
       }), { id: "connections" })];
 }
 
