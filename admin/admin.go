@@ -654,25 +654,42 @@ type clientTold interface {
 // cut off.
 const cutOffMessage = "Portico is shutting down: the request was cut off before it finished (it may or may not have taken effect); retry it"
 
-// cutOffError is the error of a request the end of the admin server's
-// graceful stop cut off (shutdown.ErrCutOff): 503, whatever the handler made
-// of its cancelled context (context.Canceled would be a 500), and no client's
-// going away.
-type cutOffError struct{ err error }
+// unreadMessage is what a caller is told of a request whose body had not
+// come in whole when Portico began to stop (h1.ErrShutdown): nothing of it ran.
+const unreadMessage = "Portico is shutting down: the request's body had not arrived whole, so the request did not run; retry it"
 
-func (e *cutOffError) Error() string { return "cut off by the shutdown: " + e.err.Error() }
+// cutOffError is the error of a request the end of the admin server's
+// graceful stop cut off (shutdown.ErrCutOff), or whose body had not come in
+// whole when the stop began (h1.ErrShutdown): 503, whatever the handler made
+// of its cancelled context (context.Canceled would be a 500) or of its body's
+// read (a 400), and no client's going away.
+type cutOffError struct {
+	err error
+	msg string // what the caller is told: cutOffMessage, unreadMessage
+}
+
+func (e *cutOffError) Error() string {
+	if e.msg == unreadMessage {
+		return h1.ErrShutdown.Error() // the route's words for the failed read would say 400
+	}
+	return "cut off by the shutdown: " + e.err.Error()
+}
 
 func (e *cutOffError) Unwrap() []error {
-	return []error{&errdefs.Kinded{Kind: errdefs.ErrUnavailable, Message: cutOffMessage}, e.err}
+	return []error{&errdefs.Kinded{Kind: errdefs.ErrUnavailable, Message: e.msg}, e.err}
 }
 
 // ClientMessage is what the caller is told.
-func (e *cutOffError) ClientMessage() string { return cutOffMessage }
+func (e *cutOffError) ClientMessage() string { return e.msg }
 
 // cutOffBy returns err as a cutOffError when r was cut off by the server's
-// shutdown and err is no error of a surface's own saying so already (the
-// invoker's shutdown errors have their own message), else err.
+// shutdown, or its body's read by the start of the stop, and err is no error
+// of a surface's own saying so already (the invoker's shutdown errors have
+// their own message), else err.
 func cutOffBy(r *http.Request, err error) error {
+	if errors.Is(err, h1.ErrShutdown) {
+		return &cutOffError{err: err, msg: unreadMessage}
+	}
 	if !shutdown.IsCutOff(r.Context()) {
 		return err
 	}
@@ -680,7 +697,7 @@ func cutOffBy(r *http.Request, err error) error {
 	if errors.As(err, &told) {
 		return err
 	}
-	return &cutOffError{err}
+	return &cutOffError{err: err, msg: cutOffMessage}
 }
 
 // throttleRetryAfter is the Retry-After (seconds) of a throttled invoke: a

@@ -131,6 +131,15 @@ type Options struct {
 	// "/": the rest of the head is not read, and the connection closes after
 	// the answer.
 	BadTarget http.Handler
+	// Refuse, when set, answers the requests the server refuses before a
+	// handler runs, in place of its plain-text answer, with status: 431 (a
+	// header block over MaxHeaderBytes), 414 (a request line alone over it)
+	// and 503 (a head that had not come in whole when Shutdown began). Its
+	// request has the method, target and Proto of the request line when
+	// that came in whole (else the method alone, when it came, and the
+	// target "/"), no header fields and a URL of Path "/". The connection
+	// closes after the answer.
+	Refuse func(w http.ResponseWriter, r *http.Request, status int)
 	// Log receives handler panics and accept errors (discarded when nil).
 	Log *slog.Logger
 }
@@ -285,6 +294,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, c := range conns {
 		c.closeIfIdle()
 		c.wakeAnswered()
+		c.interruptRead()
 	}
 	if drained == nil {
 		return nil
