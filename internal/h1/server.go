@@ -278,6 +278,12 @@ func (s *Server) Sweep(now time.Time) { s.sweep(now) }
 // WebSocket) is no longer the server's.
 func (s *Server) Open() int { return s.set.Len() }
 
+// Active returns how many of the server's connections are reading or serving
+// a request (a connection whose request's first byte came).
+func (s *Server) Active() int {
+	return s.set.Count(func(c *conn) bool { return c.state.Load() == stateActive })
+}
+
 // Dormant returns how many of the server's connections are dormant
 // (Options.DormantAfter).
 func (s *Server) Dormant() int {

@@ -72,17 +72,7 @@ func testShutdownAnswersRequestsStillComing(t *testing.T, refuse bool) {
 	}
 	// Shut down once every request is being read (before, an idle
 	// connection is closed unanswered, as ever).
-	for {
-		cs := s.set.Snapshot(nil)
-		active := 0
-		for _, c := range cs {
-			if c.state.Load() == stateActive {
-				active++
-			}
-		}
-		if active == len(stalls) {
-			break
-		}
+	for s.Active() < len(stalls) {
 		time.Sleep(time.Millisecond)
 	}
 	// Only the fix can make Shutdown return within its context: the clients
