@@ -164,7 +164,7 @@ func TestListenerRefusalsInGatewayShape(t *testing.T) {
 				} else {
 					c = listenertest.Dial(t, s.Addr())
 				}
-				_ = c.SetDeadline(time.Now().Add(time.Minute)) // a safety net, not a timing assertion
+				_ = c.SetDeadline(time.Now().Add(time.Minute))   // a safety net, not a timing assertion
 				go func() { _, _ = io.WriteString(c, tc.raw) }() // answered before it is all read
 				res, err := http.ReadResponse(bufio.NewReader(c), nil)
 				if err != nil {
