@@ -21,9 +21,10 @@ import (
 	"golang.org/x/net/http2"
 )
 
-// stopMockAPI deploys a REST API with a MOCK POST /mock to stage s and returns its
-// id.
-func stopMockAPI(t *testing.T) (string, *apis.Service) {
+// startStopTest deploys a REST API with a MOCK POST /mock to stage s and
+// starts a gateway with a plain and a TLS listener under limits: the API's id,
+// the server, the pool that trusts its certificate and the TLS port.
+func startStopTest(t *testing.T, limits listener.Limits) (string, *Server, *x509.CertPool, string) {
 	t.Helper()
 	_, svc := gwtest.APIs(t)
 	created := gwtest.Deploy(t, svc, &apis.API{Name: "stop", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{
@@ -31,7 +32,21 @@ func stopMockAPI(t *testing.T) (string, *apis.Service) {
 			RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`},
 			Responses:        map[string]apis.IntegrationResponse{"default": {StatusCode: "200", ResponseTemplates: map[string]string{"application/json": `{"ok":true}`}}}}},
 	}}}, apis.DeployInput{StageName: "s"})
-	return created.ID, svc
+	s := NewServer(New(Config{Listen: "127.0.0.1:0", TLSListen: "127.0.0.1:0"}, svc, nil, nil, nil), nil, limits)
+	cert := testkit.SelfSigned(t)
+	s.SetTLS(&tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}})
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Stop(context.Background()) })
+	pool := x509.NewCertPool()
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool.AddCert(leaf)
+	_, tlsPort, _ := net.SplitHostPort(s.TLSAddr())
+	return created.ID, s, pool, tlsPort
 }
 
 // TestStopAnswersRequestsStillComing: a graceful stop does not wait for
@@ -41,16 +56,7 @@ func stopMockAPI(t *testing.T) (string, *apis.Service) {
 // gateway's error shape at once, and the stop cuts nothing off. The stop's
 // grace is long: only answering them at once ends it in time.
 func TestStopAnswersRequestsStillComing(t *testing.T) {
-	id, svc := stopMockAPI(t)
-	gw := New(Config{Listen: "127.0.0.1:0", TLSListen: "127.0.0.1:0"}, svc, nil, nil, nil)
-	s := NewServer(gw, nil, listener.Limits{})
-	cert := testkit.SelfSigned(t)
-	s.SetTLS(&tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}})
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Stop(context.Background()) })
-	_, tlsPort, _ := net.SplitHostPort(s.TLSAddr())
+	id, s, pool, tlsPort := startStopTest(t, listener.Limits{})
 	body := "POST /" + id + "/s/mock HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
 	stalls := []struct {
 		name string
@@ -65,7 +71,7 @@ func TestStopAnswersRequestsStillComing(t *testing.T) {
 	for i, st := range stalls {
 		var c net.Conn
 		if st.tls {
-			tc, err := tls.Dial("tcp", "localhost:"+tlsPort, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}}) //nolint:gosec // the test's own certificate
+			tc, err := tls.Dial("tcp", "localhost:"+tlsPort, &tls.Config{RootCAs: pool, NextProtos: []string{"http/1.1"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,22 +120,7 @@ func TestStopAnswersRequestsStillComing(t *testing.T) {
 // x-amzn-RequestId, as its 413 and 408 are: on the plain listener, the TLS
 // listener's HTTP/1.1 and its HTTP/2.
 func TestListenerRefusalsInGatewayShape(t *testing.T) {
-	id, svc := stopMockAPI(t)
-	gw := New(Config{Listen: "127.0.0.1:0", TLSListen: "127.0.0.1:0"}, svc, nil, nil, nil)
-	s := NewServer(gw, nil, listener.Limits{MaxHeaderBytes: 4096})
-	cert := testkit.SelfSigned(t)
-	s.SetTLS(&tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}})
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Stop(context.Background()) })
-	pool := x509.NewCertPool()
-	leaf, err := x509.ParseCertificate(cert.Certificate[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool.AddCert(leaf)
-	_, tlsPort, _ := net.SplitHostPort(s.TLSAddr())
+	id, s, pool, tlsPort := startStopTest(t, listener.Limits{MaxHeaderBytes: 4096})
 	big := strings.Repeat("a", 70<<10)
 	check := func(t *testing.T, res *http.Response, status int, typ string) {
 		t.Helper()
