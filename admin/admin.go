@@ -481,6 +481,7 @@ func (s *Server) Start(ctx context.Context) error {
 		MaxHeaderBytes:    l.MaxHeaderBytes,
 		ReadHeaderTimeout: l.HeaderTimeout,
 		IdleTimeout:       l.IdleTimeout,
+		Refuse:            s.refuseUnread,
 		Log:               s.log,
 	})
 	go func() {
@@ -659,25 +660,64 @@ type clientTold interface {
 // cut off.
 const cutOffMessage = "Portico is shutting down: the request was cut off before it finished (it may or may not have taken effect); retry it"
 
-// cutOffError is the error of a request the end of the admin server's
-// graceful stop cut off (shutdown.ErrCutOff): 503, whatever the handler made
-// of its cancelled context (context.Canceled would be a 500), and no client's
-// going away.
-type cutOffError struct{ err error }
+// unreadMessage is what a caller is told of a request whose head or body had
+// not come in whole when Portico began to stop (h1.ErrShutdown, refuseUnread):
+// nothing of it ran.
+const unreadMessage = "Portico is shutting down: the request had not arrived whole, so it did not run; retry it"
 
-func (e *cutOffError) Error() string { return "cut off by the shutdown: " + e.err.Error() }
+// errHeadUnread is a request whose head had not come in whole when the
+// server began to stop (refuseUnread).
+var errHeadUnread = errors.New("the server shut down before the request's head came in whole")
+
+// refuseUnread answers a request the HTTP server refused before it reached the
+// routes (h1.Options.Refuse), in Lambda's error shape with a request id: 503
+// ServiceException for a head that had not come in whole when the stop began
+// (as writeError answers a body cut so), 431 or 414 for a header or request
+// line over the listener's max-header-bytes, where the server's answer was
+// plain text.
+func (s *Server) refuseUnread(w http.ResponseWriter, r *http.Request, status int) {
+	w.Header().Set("X-Amzn-RequestId", ids.UUID())
+	if status >= 500 {
+		s.writeError(w, r, &cutOffError{err: errHeadUnread, msg: unreadMessage})
+		return
+	}
+	w.Header().Set("x-amzn-ErrorType", listener.RefusedErrorType(status))
+	_ = writeJSON(w, status, map[string]string{"Type": "User", "message": http.StatusText(status)})
+}
+
+// cutOffError is the error of a request the end of the admin server's
+// graceful stop cut off (shutdown.ErrCutOff), or whose body had not come in
+// whole when the stop began (h1.ErrShutdown): 503, whatever the handler made
+// of its cancelled context (context.Canceled would be a 500) or of its body's
+// read (a 400), and no client's going away.
+type cutOffError struct {
+	err error
+	msg string // what the caller is told: cutOffMessage, unreadMessage
+}
+
+func (e *cutOffError) Error() string {
+	if e.msg == unreadMessage {
+		return e.err.Error() // h1.ErrShutdown, errHeadUnread: nothing ran
+	}
+	return "cut off by the shutdown: " + e.err.Error()
+}
 
 func (e *cutOffError) Unwrap() []error {
-	return []error{&errdefs.Kinded{Kind: errdefs.ErrUnavailable, Message: cutOffMessage}, e.err}
+	return []error{&errdefs.Kinded{Kind: errdefs.ErrUnavailable, Message: e.msg}, e.err}
 }
 
 // ClientMessage is what the caller is told.
-func (e *cutOffError) ClientMessage() string { return cutOffMessage }
+func (e *cutOffError) ClientMessage() string { return e.msg }
 
 // cutOffBy returns err as a cutOffError when r was cut off by the server's
-// shutdown and err is no error of a surface's own saying so already (the
-// invoker's shutdown errors have their own message), else err.
+// shutdown, or its body's read by the start of the stop, and err is no error
+// of a surface's own saying so already (the invoker's shutdown errors have
+// their own message), else err.
 func cutOffBy(r *http.Request, err error) error {
+	if errors.Is(err, h1.ErrShutdown) {
+		// Not err: the route's words for the failed read would say 400.
+		return &cutOffError{err: h1.ErrShutdown, msg: unreadMessage}
+	}
 	if !shutdown.IsCutOff(r.Context()) {
 		return err
 	}
@@ -685,7 +725,7 @@ func cutOffBy(r *http.Request, err error) error {
 	if errors.As(err, &told) {
 		return err
 	}
-	return &cutOffError{err}
+	return &cutOffError{err: err, msg: cutOffMessage}
 }
 
 // throttleRetryAfter is the Retry-After (seconds) of a throttled invoke: a

@@ -10,6 +10,7 @@ import (
 	"net/http"
 
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/h1"
 	"github.com/portico-dev/portico/internal/listener"
 )
 
@@ -89,8 +90,8 @@ func readBody(w http.ResponseWriter, r *http.Request, b jsonBody) ([]byte, error
 	switch {
 	case err == nil:
 		return raw, nil
-	case errors.Is(err, listener.ErrBodyTimeout):
-		return nil, err // 408 (writeError)
+	case bodyReadAnswered(err):
+		return nil, err // 408 or 503 (writeError)
 	case errors.As(err, &mbe) && b.lambda:
 		return nil, errdefs.New(errdefs.ErrTooLarge, cmp.Or(b.tooLarge, "RequestTooLargeException"), tooLargeMessage(r, b.limit))
 	case errors.As(err, &mbe):
@@ -139,6 +140,14 @@ func accepted(w http.ResponseWriter, err error) error {
 // bodyTimeoutMessage is what a client whose request body did not arrive
 // within the listener's body-timeout is told, as on the gateway's listeners.
 const bodyTimeoutMessage = "Request body not received in time: send the whole body without pausing"
+
+// bodyReadAnswered reports whether err, a request body's read's, is one the
+// error writers answer themselves, whatever the route would call it: the
+// listener's body-timeout (listener.ErrBodyTimeout, 408; bodyTimedOut) or the
+// start of the server's stop (h1.ErrShutdown, 503; cutOffBy).
+func bodyReadAnswered(err error) bool {
+	return errors.Is(err, listener.ErrBodyTimeout) || errors.Is(err, h1.ErrShutdown)
+}
 
 // bodyTimedOut returns err as the admin surfaces answer it when it is a body
 // read that the listener's body-timeout ended (listener.ErrBodyTimeout): 408

@@ -92,6 +92,9 @@ func (s *Server) codeDeploy(w http.ResponseWriter, r *http.Request, sandboxOnly 
 		return errdefs.New(errdefs.ErrTooLarge, "ValidationException", "The request body is over 64 KB")
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxCodeDeployBody+1))
+	if bodyReadAnswered(err) {
+		return err
+	}
 	if err != nil || len(body) > maxCodeDeployBody {
 		return errdefs.New(errdefs.ErrInvalid, "ValidationException", "The request body is over 64 KB or could not be read")
 	}

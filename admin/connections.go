@@ -62,6 +62,9 @@ func (s *Server) registerConnectionRoutes(d ConnectionDeps) {
 			return messageTooLarge(fmt.Sprintf("message of %d bytes is over the %d-byte limit", r.ContentLength, limit))
 		}
 		body, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
+		if bodyReadAnswered(err) {
+			return err
+		}
 		if err != nil {
 			return errdefs.New(errdefs.ErrInvalid, "BadRequestException", "reading the message: "+err.Error())
 		}

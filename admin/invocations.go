@@ -13,7 +13,6 @@ import (
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/h1"
-	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/tracing"
 	"github.com/portico-dev/portico/invoker"
 )
@@ -54,8 +53,8 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, ref functions.Re
 			fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", maxInvokeBody))
 	}
 	payload, err := io.ReadAll(io.LimitReader(r.Body, maxInvokeBody+1))
-	if errors.Is(err, listener.ErrBodyTimeout) {
-		return err // 408 (writeError)
+	if bodyReadAnswered(err) {
+		return err // 408 or 503 (writeError)
 	}
 	if err != nil {
 		return errdefs.New(errdefs.ErrInvalid, "InvalidRequestContentException", "could not read the request body: "+err.Error())

@@ -75,6 +75,7 @@ func (s *Server) h2Options() h2.Options {
 		Conns:             s.conns,
 		PerIP:             s.perIP,
 		BadTarget:         http.HandlerFunc(s.gw.serveBadTarget),
+		Refuse:            s.gw.serveRefused,
 		Log:               s.log,
 	}
 }
@@ -97,6 +98,7 @@ func (s *Server) h1Options() h1.Options {
 		PerIP:             s.perIP,
 		WireNames:         true,
 		BadTarget:         http.HandlerFunc(s.gw.serveBadTarget),
+		Refuse:            s.gw.serveRefused,
 		Log:               s.log,
 	}
 }

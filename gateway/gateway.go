@@ -38,6 +38,7 @@ import (
 	"github.com/portico-dev/portico/gateway/responses"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/ids"
+	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/ownaddr"
 	"github.com/portico-dev/portico/internal/rawquery"
 	"github.com/portico-dev/portico/internal/redact"
@@ -667,13 +668,34 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // bare text/plain 400 (h1) or a stream reset (h2). The engines call it
 // (h1.Options.BadTarget, h2.Options.BadTarget); no API is located.
 func (g *Gateway) serveBadTarget(w http.ResponseWriter, r *http.Request) {
+	g.writeUnrouted(w, r, gatewayError(fmt.Errorf("request target %.200q: bad percent-encoding: %w", r.RequestURI, errBadRequest), ""))
+}
+
+// serveRefused answers, in the gateway's error shape, a request the engine
+// refused before the gateway saw it (h1.Options.Refuse, h2.Options.Refuse):
+// 431 for a header over the listener's max-header-bytes, 414 for a request
+// line alone over it, 503 for a head that had not come in whole when the
+// server began to stop, where the engine's answer was plain text. No API is
+// located.
+func (g *Gateway) serveRefused(w http.ResponseWriter, r *http.Request, status int) {
+	err := &pipeline.Error{Type: pipeline.Default4XX, Status: status, Message: http.StatusText(status), ErrorType: listener.RefusedErrorType(status),
+		Cause: fmt.Errorf("refused by the listener: %s", http.StatusText(status))}
+	if status >= 500 {
+		err.Type, err.ErrorType = pipeline.Default5XX, "" // DEFAULT_5XX's, as for a request the shutdown cut off
+	}
+	g.writeUnrouted(w, r, err)
+}
+
+// writeUnrouted answers err to a request no API was located for, with the
+// request id every answer carries.
+func (g *Gateway) writeUnrouted(w http.ResponseWriter, r *http.Request, err error) {
 	q := &request{}
 	c := &q.c
 	c.RequestID, c.ExtendedRequestID = ids.RequestIDs()
 	c.RequestTime, c.HTTPMethod = g.now(), r.Method
 	c.HTTPProtocol = r.Proto
 	w.Header()[hdrRequestID] = []string{c.RequestID}
-	g.resp.Write(w, r, c, gatewayError(fmt.Errorf("request target %.200q: bad percent-encoding: %w", r.RequestURI, errBadRequest), c.Protocol))
+	g.resp.Write(w, r, c, err)
 }
 
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, q *request) error {

@@ -302,6 +302,7 @@ func (s *Server) Start(context.Context) error {
 		ReadHeaderTimeout: l.HeaderTimeout,
 		IdleTimeout:       l.IdleTimeout,
 		MaxConnsPerIP:     maxConns,
+		Refuse:            listener.Refuse,
 		Log:               s.log,
 	})
 	go func() {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/listener"
+	"github.com/portico-dev/portico/internal/listener/listenertest"
 )
 
 // startServer starts a metrics listener on loopback with cfg's limits.
@@ -57,6 +58,15 @@ func TestServerLimits(t *testing.T) {
 	addr := startServer(t, Config{Limits: listener.Limits{HeaderTimeout: 5 * time.Second,
 		BodyTimeout: 100 * time.Millisecond, IdleTimeout: 100 * time.Millisecond}})
 
+	t.Run("header too large", func(t *testing.T) {
+		// JSON with an error type and a request id, as the other
+		// listeners' refusals, not net/http's plain text.
+		status, h, body := listenertest.HeaderAnswer(t, "http://"+addr+"/metrics", 70<<10)
+		if status != http.StatusRequestHeaderFieldsTooLarge || body != `{"message": "Request Header Fields Too Large"}` ||
+			h.Get("X-Amzn-Errortype") != "RequestHeaderFieldsTooLargeException" || h.Get("X-Amzn-Requestid") == "" {
+			t.Fatalf("%d %v %q, want 431 JSON", status, h, body)
+		}
+	})
 	t.Run("slow body", func(t *testing.T) {
 		c := dial(t, addr)
 		if _, err := io.WriteString(c, "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n"); err != nil {

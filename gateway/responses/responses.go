@@ -18,6 +18,7 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/h1"
 	"github.com/portico-dev/portico/internal/listener"
 )
 
@@ -188,10 +189,16 @@ func (wr *Writer) write(w http.ResponseWriter, r *http.Request, c *pipeline.Cont
 		}
 		return
 	}
-	if pipeline.CutOff(r) {
+	switch {
+	case pipeline.CutOff(r):
 		// Portico's shutdown gave up on the request: its failure, not the
 		// client's, whatever the integration made of the cancelled context.
 		err = &pipeline.Error{Type: pipeline.Default5XX, Status: http.StatusServiceUnavailable, Message: "Service Unavailable", Cause: err}
+	case errors.Is(err, h1.ErrShutdown):
+		// The body had not come in whole when Portico began to stop, and
+		// nothing ran: 503 too, logged as such, not as the bad request body
+		// the stage that read it called it.
+		err = &pipeline.Error{Type: pipeline.Default5XX, Status: http.StatusServiceUnavailable, Message: "Service Unavailable", Cause: h1.ErrShutdown}
 	}
 	rs := Resolve(err)
 	if c != nil && c.Protocol == apis.ProtocolHTTP {

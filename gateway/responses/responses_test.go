@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/h1"
 	"github.com/portico-dev/portico/internal/shutdown"
 )
 
@@ -127,5 +129,27 @@ func TestCutOffByShutdownIsA503(t *testing.T) {
 	}
 	if !bytes.Contains(logs.Bytes(), []byte("level=ERROR")) || bytes.Contains(logs.Bytes(), []byte("client went away")) {
 		t.Errorf("logged %s; want a server error", logs.String())
+	}
+}
+
+// TestBodyUnreadAtStopIsA503: a request whose body's read the start of the
+// server's stop ended (h1.ErrShutdown), whatever the stage that read it made
+// of it (DEFAULT_4XX "read request body ... bad request"), is answered and
+// recorded 503 {"message": "Service Unavailable"}, and logged as that alone:
+// no 4XX words beside the 503.
+func TestBodyUnreadAtStopIsA503(t *testing.T) {
+	var logs bytes.Buffer
+	wr := New(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	r := httptest.NewRequest("POST", "/x", nil)
+	rec := httptest.NewRecorder()
+	c := &pipeline.Context{RequestID: "r1"}
+	wr.Write(rec, r, c, pipeline.Errorf(pipeline.BadRequestBody, "read request body: %w: bad request", h1.ErrShutdown))
+	if c.Status != http.StatusServiceUnavailable || rec.Code != http.StatusServiceUnavailable || rec.Body.String() != `{"message": "Service Unavailable"}` {
+		t.Errorf("recorded %d, answered %d %s; want 503 both", c.Status, rec.Code, rec.Body)
+	}
+	l := logs.String()
+	if !strings.Contains(l, "level=ERROR") || !strings.Contains(l, "status=503") || strings.Contains(l, "4XX") ||
+		strings.Contains(l, "BAD_REQUEST") || strings.Contains(l, "bad request") {
+		t.Errorf("logged %s; want a 503 server error without the 4XX's words", l)
 	}
 }

@@ -108,6 +108,9 @@ type conn struct {
 	cr     connReader
 	br     *bufio.Reader
 	state  atomic.Int32
+	// reading is set while c reads a request's head, or its handler a
+	// request body: a wait that Shutdown ends (interruptRead).
+	reading atomic.Bool
 	// reqCtx is the context of the request being served (or last served);
 	// reads that fail end it.
 	reqCtx *requestContext
@@ -173,6 +176,8 @@ type conn struct {
 type connReader struct {
 	c      *conn
 	remain int64
+	// err is the last read's error (readRequestStdOnly clears it).
+	err error
 }
 
 // Read implements io.Reader.
@@ -185,6 +190,9 @@ func (r *connReader) Read(p []byte) (int, error) {
 	}
 	n, err := r.c.rw.Read(p)
 	r.remain -= int64(n)
+	if err != nil {
+		r.err = err
+	}
 	if r.c.capture != nil && n > 0 {
 		*r.c.capture = append(*r.c.capture, p[:n]...)
 	}
@@ -272,13 +280,11 @@ func (c *conn) run(first, woken bool) {
 			}
 		}
 		c.served.Add(1)
+		c.startRead()
 		req, err := c.readRequest(first)
+		c.reading.Store(false)
 		if err != nil {
-			if bad := c.s.opts.BadTarget; bad != nil && req != nil {
-				c.serveBadTarget(bad, req) // req: what its request line says
-				return
-			}
-			c.replyError(err)
+			c.refuse(req, err)
 			return
 		}
 		if !c.serveRequest(req) || c.s.set.Stopping() {
@@ -375,6 +381,77 @@ var errTooLarge = errors.New("h1: request header too large")
 // errURITooLong is errTooLarge when the request line alone is over the limit.
 var errURITooLong = errors.New("h1: request line too long")
 
+// aLongTimeAgo is a deadline in the past: it wakes a blocked read at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// errStopped is a request whose head had not come in whole when Shutdown
+// began: nothing of it has run, and it is answered 503.
+var errStopped = errors.New("h1: the server shut down before the request's head came in whole")
+
+// ErrShutdown is the error of a request body read that Shutdown ended: the
+// body had not come in whole when the server began to stop, and the
+// handler, which has nothing of it to act on yet, answers 503 (the server is
+// unavailable) rather than waiting for a client that may never send it.
+var ErrShutdown = errors.New("the server shut down before the request's body came in whole")
+
+// refusedStatus is the status of a request the server refuses before a
+// handler runs for Options.Refuse to answer: 431, 414 or 503 (errStopped); 0
+// for any other error.
+func refusedStatus(err error) int {
+	switch {
+	case errors.Is(err, errTooLarge):
+		return http.StatusRequestHeaderFieldsTooLarge
+	case errors.Is(err, errURITooLong):
+		return http.StatusRequestURITooLong
+	case errors.Is(err, errStopped):
+		return http.StatusServiceUnavailable
+	}
+	return 0
+}
+
+// refusedRequest is the request head names, for Options.Refuse: the request
+// line's when it came in whole (badTargetRequest), else one with only the
+// method, when head starts with one, and the target "/".
+func refusedRequest(head []byte) *http.Request {
+	if req := badTargetRequest(head); req != nil {
+		return req
+	}
+	method, _, _ := bytes.Cut(head, []byte(" "))
+	if len(method) > 16 || !httpguts.ValidHeaderFieldName(string(method)) {
+		method = nil // a token, as a method is: the field name's syntax
+	}
+	return &http.Request{Method: string(method), RequestURI: "/", URL: &url.URL{Path: "/"}, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{}, Body: http.NoBody, Close: true}
+}
+
+// startRead marks c as reading a request's head, which Shutdown does not
+// wait for (interruptRead); when Shutdown has already begun, the read ends
+// at once.
+func (c *conn) startRead() {
+	c.reading.Store(true)
+	c.stopIfStopping()
+}
+
+// stopIfStopping ends c's read in progress (its head, or its request body)
+// when the server is shutting down: its read deadline is set in the past.
+// Called after the reader set a deadline of its own, it keeps Shutdown's.
+func (c *conn) stopIfStopping() {
+	if c.s.set.Stopping() {
+		_ = c.rwc.SetReadDeadline(aLongTimeAgo)
+	}
+}
+
+// interruptRead ends, for Shutdown, the wait of c for a request's head or
+// body, if it waits for one: nothing of the request has run, so it is
+// answered 503 at once rather than waited for. The reader marked itself
+// (reading) before it read and looks at Stopping after, so either it sees
+// the stop or this sees it reading.
+func (c *conn) interruptRead() {
+	if c.reading.Load() {
+		_ = c.rwc.SetReadDeadline(aLongTimeAgo)
+	}
+}
+
 // statusError is a request refused with code and text.
 type statusError struct {
 	code int
@@ -397,6 +474,7 @@ func (c *conn) readRequest(first bool) (*http.Request, error) {
 	}
 	if opts := &c.s.opts; !first && opts.ReadHeaderTimeout > 0 && !c.headerBuffered() {
 		c.setReadDeadline(time.Now().Add(opts.ReadHeaderTimeout))
+		c.stopIfStopping() // the deadline just set may have replaced Shutdown's
 	}
 	return c.readRequestStd()
 }
@@ -423,6 +501,10 @@ func (c *conn) readRequestStd() (*http.Request, error) {
 	if errors.Is(err, errTooLarge) && bytes.IndexByte(*buf, '\n') < 0 {
 		// The request line alone is over the limit: RFC 9112 section 3's 414.
 		err = errURITooLong
+	}
+	if refusedStatus(err) != 0 {
+		// For Options.Refuse: what the head says of the request, so far.
+		req = refusedRequest(*buf)
 	}
 	if err == nil {
 		// What is still buffered was captured but not consumed.
@@ -526,10 +608,18 @@ func framedTwice(head []byte, req *http.Request) bool {
 
 // readRequestStdOnly reads the next request with net/http's reader.
 func (c *conn) readRequestStdOnly() (*http.Request, error) {
+	c.cr.err = nil
 	req, err := readRequest(c.br)
 	if err != nil {
-		if c.cr.remain <= 0 {
+		switch {
+		case c.cr.remain <= 0:
 			return nil, errTooLarge
+		case isDeadline(c.cr.err) && c.s.set.Stopping():
+			// Shutdown ended the wait for the rest of the head (or its
+			// own deadline ended while the server stops). net/http's
+			// reader may report what it made of the partial head
+			// instead: the connection's read error tells.
+			return nil, errStopped
 		}
 		return nil, err
 	}
@@ -580,6 +670,34 @@ func (c *conn) checkRequest(req *http.Request, fr *fastRequest) (*http.Request, 
 	return req, nil
 }
 
+// refuse answers a request that could not be read (err): with
+// Options.BadTarget or Options.Refuse when set and err is theirs (req is then
+// what its head says of the request), else as net/http does. The connection
+// closes after it.
+func (c *conn) refuse(req *http.Request, err error) {
+	var h http.Handler
+	var bt url.EscapeError
+	status := refusedStatus(err)
+	switch {
+	case req == nil:
+	case errors.As(err, &bt):
+		h = c.s.opts.BadTarget
+	case status != 0 && c.s.opts.Refuse != nil:
+		refuse := c.s.opts.Refuse
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { refuse(w, r, status) })
+	}
+	if h == nil {
+		c.replyError(err)
+		return
+	}
+	c.serveBadTarget(h, req)
+	if status != 0 {
+		// The client may be sending its head still: let it take the answer
+		// before the close resets the connection.
+		c.closeWriteAndWait()
+	}
+}
+
 // replyError answers a request that could not be read, as net/http does.
 func (c *conn) replyError(err error) {
 	reply, wait := errorReply(err)
@@ -602,6 +720,9 @@ func errorReply(err error) (reply string, closeWait bool) {
 		return "HTTP/1.1 " + publicErr + errorHeaders + publicErr, true
 	case errors.Is(err, errURITooLong):
 		const publicErr = "414 URI Too Long"
+		return "HTTP/1.1 " + publicErr + errorHeaders + publicErr, true
+	case errors.Is(err, errStopped):
+		const publicErr = "503 Service Unavailable"
 		return "HTTP/1.1 " + publicErr + errorHeaders + publicErr, true
 	case errors.Is(err, errFramedTwice):
 		// The body that follows is not read: wait for the client to take

@@ -83,9 +83,6 @@ func (w *GoneWatch) Stop() bool {
 	return w.gone.Load()
 }
 
-// aLongTimeAgo is a deadline in the past: it wakes a blocked read at once.
-var aLongTimeAgo = time.Unix(1, 0)
-
 // rawConn returns c's file descriptor access, nil if it has none.
 func rawConn(c net.Conn) syscall.RawConn {
 	sc, ok := c.(syscall.Conn)

@@ -729,6 +729,7 @@ type body struct {
 	closed    bool
 	abandoned bool // discarded in part: reads fail
 	failed    bool // a read failed
+	read      int64
 }
 
 var errAbandoned = errors.New("h1: request body abandoned after the response started")
@@ -749,7 +750,15 @@ func (b *body) Read(p []byte) (int, error) {
 		b.expect = false
 		b.w.writeContinue()
 	}
+	c := b.w.c
+	c.startRead()
 	n, err := b.src.Read(p)
+	b.read += int64(n)
+	c.reading.Store(false)
+	if err != nil && isDeadline(err) && c.s.set.Stopping() {
+		// Shutdown ended the wait for the rest of the body (interruptRead).
+		err = ErrShutdown
+	}
 	if errors.Is(err, io.EOF) {
 		b.sawEOF = true
 	} else if err != nil {
@@ -776,7 +785,11 @@ func (b *body) expectPending() bool {
 
 // discard reads and drops what the handler left of the body, up to
 // maxPostHandlerReadBytes: tooBig when more is left, broken when the body
-// cannot be read to its end (the connection is then done).
+// cannot be read to its end (the connection is then done). A body whose
+// Content-Length leaves more than that unread is tooBig at once, unread, as
+// with net/http: its answer (a 413 to a body over the handler's limit) goes
+// out before any of the body is read, not after the client sent what is
+// discarded or the body's deadline ended.
 func (b *body) discard() (tooBig, broken bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -786,7 +799,13 @@ func (b *body) discard() (tooBig, broken bool) {
 	if b.failed || b.expect {
 		return false, true
 	}
+	if cl := b.w.req.ContentLength; cl > 0 && cl-b.read > maxPostHandlerReadBytes {
+		b.abandoned = true
+		return true, false
+	}
+	b.w.c.startRead() // Shutdown does not wait for it either
 	_, err := io.CopyN(io.Discard, b.src, maxPostHandlerReadBytes+1)
+	b.w.c.reading.Store(false)
 	switch {
 	case err == nil:
 		b.abandoned = true

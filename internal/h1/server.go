@@ -31,11 +31,14 @@
 // a response that grows past that, or that the handler flushes, is sent chunked
 // (or close-delimited to an HTTP/1.0 client). Keep-alive, "Connection: close",
 // HTTP/1.0, "Expect: 100-continue", pipelined requests, request bodies the
-// handler leaves unread (up to 256 KB are discarded; beyond that the connection
-// closes, after a lingering close: half-closed, it reads and drops what the
-// client still sends for up to 5 s and 4 MB, so that a client still sending a
-// body the handler refused, say with 413, reads the answer and not a reset;
-// no "100 Continue" is sent unless the handler reads the body), http.Hijacker, http.Flusher and the deadlines and full-duplex switch of
+// handler leaves unread (up to 256 KB are discarded before the response goes
+// out; a body whose Content-Length leaves more than that unread is not read at
+// all before it, as with net/http, so a 413 to a declared oversized body goes
+// out at once; beyond that the connection closes, after a lingering close:
+// half-closed, it reads and drops what the client still sends for up to 5 s
+// and 16 MB, so that a client still sending a body the handler refused, say
+// with 413, reads the answer and not a reset; no "100 Continue" is sent unless
+// the handler reads the body), http.Hijacker, http.Flusher and the deadlines and full-duplex switch of
 // http.ResponseController behave as with net/http's server. A handler may not
 // use its ResponseWriter once it returned, and here that includes the map
 // Header returned: the next response on the connection reuses it, cleared.
@@ -49,7 +52,10 @@
 // be answered), and a handler that answers nothing to a request whose body
 // could not be read to its end gets no default 200: the connection closes
 // without an answer. Close
-// cancels every request's context; Shutdown lets running requests finish.
+// cancels every request's context; Shutdown lets running requests finish, but
+// not a request whose head or body has not come in whole, for which nothing
+// has run: its head is answered 503 (Options.Refuse, else plain text), and
+// its body's read fails with ErrShutdown, for the handler to answer 503.
 //
 // A listener may hand it *tls.Conn connections: their handshake is finished
 // (within ReadHeaderTimeout) if the listener has not, and their requests carry
@@ -131,6 +137,15 @@ type Options struct {
 	// "/": the rest of the head is not read, and the connection closes after
 	// the answer.
 	BadTarget http.Handler
+	// Refuse, when set, answers the requests the server refuses before a
+	// handler runs, in place of its plain-text answer, with status: 431 (a
+	// header block over MaxHeaderBytes), 414 (a request line alone over it)
+	// and 503 (a head that had not come in whole when Shutdown began). Its
+	// request has the method, target and Proto of the request line when
+	// that came in whole (else the method alone, when it came, and the
+	// target "/"), no header fields and a URL of Path "/". The connection
+	// closes after the answer.
+	Refuse func(w http.ResponseWriter, r *http.Request, status int)
 	// Log receives handler panics and accept errors (discarded when nil).
 	Log *slog.Logger
 }
@@ -269,6 +284,12 @@ func (s *Server) Sweep(now time.Time) { s.sweep(now) }
 // WebSocket) is no longer the server's.
 func (s *Server) Open() int { return s.set.Len() }
 
+// Active returns how many of the server's connections are reading or serving
+// a request (a connection whose request's first byte came).
+func (s *Server) Active() int {
+	return s.set.Count(func(c *conn) bool { return c.state.Load() == stateActive })
+}
+
 // Dormant returns how many of the server's connections are dormant
 // (Options.DormantAfter).
 func (s *Server) Dormant() int {
@@ -276,8 +297,10 @@ func (s *Server) Dormant() int {
 }
 
 // Shutdown stops the server gracefully: it closes the listeners and the idle
-// connections, lets running requests finish (their responses say
-// "Connection: close") and returns once every connection is closed, or with
+// connections, ends the wait for a request's head or body (a head still
+// coming is answered 503; a body's read fails with ErrShutdown), lets running
+// requests finish (their responses say "Connection: close") and returns once
+// every connection is closed, or with
 // ctx's error when ctx ends first (the connections left are then the caller's
 // to Close). Hijacked connections are not waited for.
 func (s *Server) Shutdown(ctx context.Context) error {
@@ -285,6 +308,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, c := range conns {
 		c.closeIfIdle()
 		c.wakeAnswered()
+		c.interruptRead()
 	}
 	if drained == nil {
 		return nil

@@ -519,6 +519,29 @@ func TestHeaderListTooLarge(t *testing.T) {
 	rc.ok(7, "ok again")
 }
 
+// With Options.Refuse, a header list over MaxHeaderBytes is answered by it,
+// with status 431, in place of the plain text; the connection goes on.
+func TestHeaderListTooLargeRefuse(t *testing.T) {
+	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "ok")
+	}), Options{MaxHeaderBytes: 1024, Refuse: func(w http.ResponseWriter, r *http.Request, status int) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, `{"message":"`+r.Method+` refused"}`)
+	}})
+	rc := rawDial(t, ts.addr)
+	var big []string
+	for i := range 4 {
+		big = append(big, fmt.Sprintf("x-big-%d", i), strings.Repeat("a", 300))
+	}
+	rc.request(1, "GET", "/", true, big...)
+	if s := rc.response(1); s.status != "431" || string(s.body) != `{"message":"GET refused"}` {
+		t.Fatalf("status %q, body %q; want 431 from Refuse", s.status, s.body)
+	}
+	rc.request(3, "GET", "/", true)
+	rc.ok(3, "ok")
+}
+
 // A header block spread over CONTINUATION frames is served while its list
 // is within MaxHeaderBytes; one that goes on past it ends the connection
 // before the client is done sending it.

@@ -110,6 +110,10 @@ type Options struct {
 	// place of a stream reset: its URL has Path "/" and RequestURI is the
 	// :path as sent.
 	BadTarget http.Handler
+	// Refuse, when set, answers a request whose header list was over
+	// MaxHeaderBytes in place of the plain-text 431, with status 431; its
+	// request is the stream's, with the fields that fit.
+	Refuse func(w http.ResponseWriter, r *http.Request, status int)
 	// Conns, when set, bounds the connections of this server and of the
 	// others sharing it together (connset.Limit): a connection past it is
 	// closed as it is accepted, and idle connections are shed to make room.

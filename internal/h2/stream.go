@@ -218,6 +218,9 @@ func (c *conn) newRequest(st *stream, f *headerBlock) (*http.Request, http.Handl
 	}
 	if f.Truncated {
 		h = http.HandlerFunc(headerTooLarge)
+		if refuse := c.srv.opts.Refuse; refuse != nil {
+			h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { refuse(w, r, http.StatusRequestHeaderFieldsTooLarge) })
+		}
 	}
 	return r, h, nil
 }

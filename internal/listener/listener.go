@@ -15,7 +15,10 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
+
+	"github.com/portico-dev/portico/internal/ids"
 )
 
 // Limits are an HTTP listener's limits. Zero fields take the defaults
@@ -139,6 +142,43 @@ func (l Limits) Handler(h http.Handler) http.Handler {
 		r.Body = b
 		h.ServeHTTP(w, r)
 	})
+}
+
+// RefusedErrorType is the x-amzn-ErrorType of an answer a listener's server
+// gives itself, before any surface routes the request (h1.Options.Refuse,
+// h2.Options.Refuse): 431 RequestHeaderFieldsTooLargeException (a header over
+// MaxHeaderBytes) and 414 RequestURITooLongException (a request line alone
+// over it), named as the body-timeout's 408 RequestTimeoutException is; ""
+// for any other status.
+func RefusedErrorType(status int) string {
+	switch status {
+	case http.StatusRequestHeaderFieldsTooLarge:
+		return "RequestHeaderFieldsTooLargeException"
+	case http.StatusRequestURITooLong:
+		return "RequestURITooLongException"
+	}
+	return ""
+}
+
+// Refuse answers, in API Gateway's error shape ({"message": "..."},
+// x-amzn-ErrorType and a new x-amzn-RequestId), a request a listener's server
+// refused itself (h1.Options.Refuse): 431, 414 (RefusedErrorType) or 503
+// ServiceUnavailableException (the server began to stop before the head came
+// in whole). For a listener with no AWS surface of its own (--metrics-listen);
+// the gateway and the admin API answer in theirs.
+func Refuse(w http.ResponseWriter, _ *http.Request, status int) {
+	typ := RefusedErrorType(status)
+	if typ == "" {
+		typ = "ServiceUnavailableException"
+	}
+	body := `{"message": "` + http.StatusText(status) + `"}`
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("X-Amzn-Errortype", typ)
+	h.Set("X-Amzn-Requestid", ids.UUID())
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
 }
 
 // ErrBodyTimeout is the kind of a request body read that a deadline ended:

@@ -57,6 +57,14 @@ func SendAndWaitClosed(t testing.TB, addr, raw string) string {
 // status.
 func HeaderStatus(t testing.TB, url string, size int) int {
 	t.Helper()
+	status, _, _ := HeaderAnswer(t, url, size)
+	return status
+}
+
+// HeaderAnswer GETs url with an X-Big header of size bytes and returns the
+// answer's status, header and body.
+func HeaderAnswer(t testing.TB, url string, size int) (int, http.Header, string) {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +74,7 @@ func HeaderStatus(t testing.TB, url string, size int) int {
 	if err != nil {
 		t.Fatal(err)
 	}
+	b, _ := io.ReadAll(res.Body)
 	_ = res.Body.Close()
-	return res.StatusCode
+	return res.StatusCode, res.Header, string(b)
 }

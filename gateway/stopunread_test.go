@@ -1,0 +1,183 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
+	"github.com/portico-dev/portico/internal/listener"
+	"github.com/portico-dev/portico/internal/listener/listenertest"
+	"github.com/portico-dev/portico/internal/shutdown"
+	"github.com/portico-dev/portico/internal/testkit"
+	"golang.org/x/net/http2"
+)
+
+// startStopTest deploys a REST API with a MOCK POST /mock to stage s and
+// starts a gateway with a plain and a TLS listener under limits: the API's id,
+// the server, the pool that trusts its certificate and the TLS port.
+func startStopTest(t *testing.T, limits listener.Limits) (string, *Server, *x509.CertPool, string) {
+	t.Helper()
+	_, svc := gwtest.APIs(t)
+	created := gwtest.Deploy(t, svc, &apis.API{Name: "stop", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{
+		{Method: "POST", Path: "/mock", Integration: &apis.Integration{Type: apis.IntegrationMock,
+			RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`},
+			Responses:        map[string]apis.IntegrationResponse{"default": {StatusCode: "200", ResponseTemplates: map[string]string{"application/json": `{"ok":true}`}}}}},
+	}}}, apis.DeployInput{StageName: "s"})
+	s := NewServer(New(Config{Listen: "127.0.0.1:0", TLSListen: "127.0.0.1:0"}, svc, nil, nil, nil), nil, limits)
+	cert := testkit.SelfSigned(t)
+	s.SetTLS(&tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}})
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Stop(context.Background()) })
+	pool := x509.NewCertPool()
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool.AddCert(leaf)
+	_, tlsPort, _ := net.SplitHostPort(s.TLSAddr())
+	return created.ID, s, pool, tlsPort
+}
+
+// TestStopAnswersRequestsStillComing: a graceful stop does not wait for
+// requests whose head or body has not come in whole (clients stalled
+// mid-header or mid-body on the plain and the TLS listener), which nothing
+// has run for: each is answered 503 {"message": "Service Unavailable"} in the
+// gateway's error shape at once, and the stop cuts nothing off. The stop's
+// grace is long: only answering them at once ends it in time.
+func TestStopAnswersRequestsStillComing(t *testing.T) {
+	id, s, pool, tlsPort := startStopTest(t, listener.Limits{})
+	body := "POST /" + id + "/s/mock HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+	stalls := []struct {
+		name string
+		tls  bool
+		raw  string
+	}{
+		{"plain/mid-body", false, body},
+		{"plain/mid-header", false, "POST /" + id + "/s/mock HTTP/1.1\r\nHost: x\r\nContent-Le"},
+		{"tls/mid-body", true, body},
+	}
+	conns := make([]net.Conn, len(stalls))
+	for i, st := range stalls {
+		var c net.Conn
+		if st.tls {
+			tc, err := tls.Dial("tcp", "localhost:"+tlsPort, &tls.Config{RootCAs: pool, NextProtos: []string{"http/1.1"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = tc.Close() })
+			c = tc
+		} else {
+			c = listenertest.Dial(t, s.Addr())
+		}
+		_ = c.SetDeadline(time.Now().Add(5 * time.Minute)) // a safety net, not a timing assertion
+		if _, err := io.WriteString(c, st.raw); err != nil {
+			t.Fatal(err)
+		}
+		conns[i] = c
+	}
+	for s.h1.Active() < 2 || s.tlsH1.Active() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := shutdown.WithGrace(context.Background(), 10*time.Minute, time.Minute)
+	defer cancel()
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.Stop(ctx) }()
+	for i, st := range stalls {
+		res, err := http.ReadResponse(bufio.NewReader(conns[i]), nil)
+		if err != nil {
+			t.Fatalf("%s: %v, want a 503", st.name, err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		_ = res.Body.Close()
+		if res.StatusCode != http.StatusServiceUnavailable || string(b) != `{"message": "Service Unavailable"}` || !res.Close ||
+			res.Header.Get("X-Amzn-Requestid") == "" || res.Header.Get("X-Amzn-Errortype") == "" {
+			t.Errorf("%s: %d %q %v (close %v), want 503 {\"message\": \"Service Unavailable\"} with a request id and an error type, closed",
+				st.name, res.StatusCode, b, res.Header, res.Close)
+		}
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	if cuts := shutdown.Cuts(ctx); len(cuts) != 0 {
+		t.Fatalf("the stop cut off %v, want nothing (nothing was running)", cuts)
+	}
+}
+
+// TestListenerRefusalsInGatewayShape: a header over the listener's
+// max-header-bytes (431) and a request line alone over it (414) are answered
+// in the gateway's error shape, {"message": ...} with x-amzn-ErrorType and
+// x-amzn-RequestId, as its 413 and 408 are: on the plain listener, the TLS
+// listener's HTTP/1.1 and its HTTP/2.
+func TestListenerRefusalsInGatewayShape(t *testing.T) {
+	id, s, pool, tlsPort := startStopTest(t, listener.Limits{MaxHeaderBytes: 4096})
+	big := strings.Repeat("a", 70<<10)
+	check := func(t *testing.T, res *http.Response, status int, typ string) {
+		t.Helper()
+		b, _ := io.ReadAll(res.Body)
+		_ = res.Body.Close()
+		want := `{"message":"` + http.StatusText(status) + `"}`
+		if res.StatusCode != status || string(b) != want || res.Header.Get("Content-Type") != "application/json" ||
+			res.Header.Get("X-Amzn-Errortype") != typ || res.Header.Get("X-Amzn-Requestid") == "" {
+			t.Fatalf("%s %d %q %v, want %d %s with %s and a request id", res.Proto, res.StatusCode, b, res.Header, status, want, typ)
+		}
+	}
+	h1Cases := []struct {
+		name, raw string
+		status    int
+		typ       string
+	}{
+		{"431", "GET /" + id + "/s/mock HTTP/1.1\r\nHost: x\r\nX-Big: " + big + "\r\n\r\n", http.StatusRequestHeaderFieldsTooLarge, "RequestHeaderFieldsTooLargeException"},
+		{"414", "GET /" + big + " HTTP/1.1\r\nHost: x\r\n\r\n", http.StatusRequestURITooLong, "RequestURITooLongException"},
+	}
+	for _, tc := range h1Cases {
+		for _, useTLS := range []bool{false, true} {
+			name := tc.name + map[bool]string{false: "/plain", true: "/tls"}[useTLS]
+			t.Run(name, func(t *testing.T) {
+				var c net.Conn
+				if useTLS {
+					tc, err := tls.Dial("tcp", "localhost:"+tlsPort, &tls.Config{RootCAs: pool, NextProtos: []string{"http/1.1"}})
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { _ = tc.Close() })
+					c = tc
+				} else {
+					c = listenertest.Dial(t, s.Addr())
+				}
+				_ = c.SetDeadline(time.Now().Add(time.Minute))   // a safety net, not a timing assertion
+				go func() { _, _ = io.WriteString(c, tc.raw) }() // answered before it is all read
+				res, err := http.ReadResponse(bufio.NewReader(c), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(t, res, tc.status, tc.typ)
+			})
+		}
+	}
+	t.Run("431/h2", func(t *testing.T) {
+		c := &http.Client{Transport: &http2.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+		req, err := http.NewRequest(http.MethodGet, "https://localhost:"+tlsPort+"/"+id+"/s/mock", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 4 {
+			req.Header.Set("X-Big-"+string(rune('a'+i)), big[:3000])
+		}
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, res, http.StatusRequestHeaderFieldsTooLarge, "RequestHeaderFieldsTooLargeException")
+	})
+}

@@ -1,0 +1,138 @@
+package h1
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestShutdownAnswersRequestsStillComing: Shutdown does not wait for a
+// request whose head or body has not come in whole (a client stalled
+// mid-header or mid-body), which nothing has run for yet: the head is
+// answered 503 by the server (Options.Refuse when set, else plain text), the
+// body's read fails with ErrShutdown for the handler to answer, and Shutdown
+// returns without its context's error, the connections closed.
+func TestShutdownAnswersRequestsStillComing(t *testing.T) {
+	for _, refuse := range []bool{false, true} {
+		t.Run("refuse="+map[bool]string{false: "unset", true: "set"}[refuse], func(t *testing.T) {
+			testShutdownAnswersRequestsStillComing(t, refuse)
+		})
+	}
+}
+
+func testShutdownAnswersRequestsStillComing(t *testing.T, refuse bool) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := io.ReadAll(r.Body)
+		switch {
+		case errors.Is(err, ErrShutdown):
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, "body cut off")
+		case err != nil:
+			t.Errorf("body read: %v, want ErrShutdown", err)
+		default:
+			_, _ = io.WriteString(w, "whole")
+		}
+	})
+	o := Options{ReadHeaderTimeout: time.Hour, IdleTimeout: time.Hour}
+	if refuse {
+		o.Refuse = func(w http.ResponseWriter, r *http.Request, status int) {
+			w.Header().Set("X-Refused", r.Method)
+			w.WriteHeader(status)
+			_, _ = io.WriteString(w, `{"message":"refused"}`)
+		}
+	}
+	s, addr := startH1Server(t, h, o)
+	stalls := []struct{ name, raw, want string }{
+		{"mid-body", "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{", "body cut off"},
+		{"mid-header", "POST /h HTTP/1.1\r\nHost: x\r\nContent-Le", "503 Service Unavailable"},
+		{"mid-request-line", "POST /h", "503 Service Unavailable"},
+	}
+	if refuse {
+		stalls[1].want, stalls[2].want = `{"message":"refused"}`, `{"message":"refused"}`
+	}
+	conns := make([]net.Conn, len(stalls))
+	for i, st := range stalls {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = c.Close() }()
+		_ = c.SetDeadline(time.Now().Add(5 * time.Minute)) // a safety net, not a timing assertion
+		if _, err := io.WriteString(c, st.raw); err != nil {
+			t.Fatal(err)
+		}
+		conns[i] = c
+	}
+	// Shut down once every request is being read (before, an idle
+	// connection is closed unanswered, as ever).
+	for s.Active() < len(stalls) {
+		time.Sleep(time.Millisecond)
+	}
+	// Only the fix can make Shutdown return within its context: the clients
+	// never send more.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	shut := make(chan error, 1)
+	go func() { shut <- s.Shutdown(ctx) }()
+	for i, st := range stalls {
+		resp, err := http.ReadResponse(bufio.NewReader(conns[i]), nil)
+		if err != nil {
+			t.Fatalf("%s: %v, want a 503", st.name, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || !resp.Close || !strings.Contains(string(b), st.want) {
+			t.Errorf("%s: %d %q (close %v), want 503 %q and the connection closed", st.name, resp.StatusCode, b, resp.Close, st.want)
+		}
+		if refuse && st.name != "mid-body" && resp.Header.Get("X-Refused") != "POST" {
+			t.Errorf("%s: Refuse saw method %q, want POST", st.name, resp.Header.Get("X-Refused"))
+		}
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown: %v, want nil (nothing was running)", err)
+	}
+}
+
+// TestDeclaredTooLargeAnsweredBeforeBodyRead: a handler that answers 413
+// from a Content-Length over its limit, without reading the body, has its
+// answer sent before any of the body is read: a client that declared 20 MB
+// and sent one byte reads the 413 (Connection: close) without sending more,
+// not after the server discarded 256 KB of the body or gave up waiting.
+func TestDeclaredTooLargeAnsweredBeforeBodyRead(t *testing.T) {
+	addr := startH1(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > 1<<20 {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			_, _ = io.WriteString(w, `{"message":"Request Too Long"}`)
+			return
+		}
+		_, _ = io.Copy(io.Discard, r.Body)
+	}), Options{ReadHeaderTimeout: time.Hour, IdleTimeout: time.Hour})
+	for _, sent := range []int{0, 1, 100 << 10} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = c.Close() }()
+		_ = c.SetDeadline(time.Now().Add(5 * time.Minute)) // a safety net, not a timing assertion
+		raw := append([]byte("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 20000000\r\n\r\n"), bytes.Repeat([]byte("x"), sent)...)
+		if _, err := c.Write(raw); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("%d bytes of the body sent: %v, want 413", sent, err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || !resp.Close {
+			t.Fatalf("%d bytes of the body sent: %d (close %v), want 413 and Connection: close", sent, resp.StatusCode, resp.Close)
+		}
+	}
+}
