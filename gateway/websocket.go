@@ -594,6 +594,9 @@ func (g *Gateway) wsHTTP(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 	for k, v := range ev.Headers {
 		req.Header.Set(k, v)
 	}
+	// The backend's way to the connection (docs/websockets.md), where API
+	// Gateway's users map context.connectionId with requestParameters, which
+	// Portico refuses on WebSocket integrations.
 	req.Header.Set("connectionId", ev.RequestContext.ConnectionID)
 	req.Header[hopHeader] = []string{hop}
 	resp, err := g.sendInTime(ctx, req)
