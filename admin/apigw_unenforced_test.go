@@ -134,3 +134,45 @@ func TestAWSIntegrationRequestParametersRefused(t *testing.T) {
 		t.Fatal("a refused integration was stored")
 	}
 }
+
+// TestWebSocketIntegrationRequestParametersRefused: a WebSocket integration's
+// requestParameters (integration.request.header.X from context.connectionId,
+// say) are not applied, so apigatewayv2 refuses them on create and on update
+// of HTTP, HTTP_PROXY and AWS_PROXY integrations, and nothing is stored,
+// where before they were stored and the backend never got them.
+func TestWebSocketIntegrationRequestParametersRefused(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	e := startV2(t)
+	ws := must[*apigatewayv2.CreateApiOutput](t, "CreateApi")(e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("wsrp"),
+		ProtocolType: v2types.ProtocolTypeWebsocket, RouteSelectionExpression: aws.String("$request.body.action")}))
+	params := map[string]string{"integration.request.header.x-cid": "context.connectionId", "integration.request.header.x-static": "'lit'"}
+	for _, tc := range []struct {
+		typ    v2types.IntegrationType
+		method string
+		uri    string
+		msg    string
+	}{
+		{v2types.IntegrationTypeHttp, "POST", "http://127.0.0.1:1/rp", "requestParameters are not applied on WebSocket HTTP integrations"},
+		{v2types.IntegrationTypeHttpProxy, "POST", "http://127.0.0.1:1/rp", "requestParameters are not applied on WebSocket HTTP_PROXY integrations"},
+		{v2types.IntegrationTypeAwsProxy, "POST", "arn:aws:lambda:us-east-1:000000000000:function:f", "requestParameters are not taken on WebSocket AWS_PROXY integrations"},
+	} {
+		in := &apigatewayv2.CreateIntegrationInput{ApiId: ws.ApiId, IntegrationType: tc.typ,
+			IntegrationMethod: aws.String(tc.method), IntegrationUri: aws.String(tc.uri)}
+		_, err := e.ag.CreateIntegration(ctx, func() *apigatewayv2.CreateIntegrationInput { c := *in; c.RequestParameters = params; return &c }())
+		wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", tc.msg)
+		got := must[*apigatewayv2.GetIntegrationsOutput](t, "GetIntegrations")(e.ag.GetIntegrations(ctx, &apigatewayv2.GetIntegrationsInput{ApiId: ws.ApiId}))
+		for _, it := range got.Items {
+			if len(it.RequestParameters) > 0 {
+				t.Fatalf("%s: a refused integration was stored: %+v", tc.typ, it)
+			}
+		}
+		made := must[*apigatewayv2.CreateIntegrationOutput](t, "CreateIntegration")(e.ag.CreateIntegration(ctx, in))
+		_, err = e.ag.UpdateIntegration(ctx, &apigatewayv2.UpdateIntegrationInput{ApiId: ws.ApiId, IntegrationId: made.IntegrationId, RequestParameters: params})
+		wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", tc.msg)
+		now := must[*apigatewayv2.GetIntegrationOutput](t, "GetIntegration")(e.ag.GetIntegration(ctx, &apigatewayv2.GetIntegrationInput{ApiId: ws.ApiId, IntegrationId: made.IntegrationId}))
+		if len(now.RequestParameters) > 0 {
+			t.Errorf("%s: a refused update was stored: %v", tc.typ, now.RequestParameters)
+		}
+	}
+}

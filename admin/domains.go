@@ -3,13 +3,16 @@ package admin
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 
 	"go.uber.org/fx"
 
+	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/internal/errdefs"
 )
@@ -41,7 +44,7 @@ func (s *Server) registerDomainRoutes(d EdgeDeps) {
 	if e == nil {
 		return
 	}
-	h := &domainRoutes{e: e}
+	h := &domainRoutes{e: e, gw: s.gw.Server}
 	s.HandleAPIGateway("POST /domainnames", h.createV1)
 	s.HandleAPIGateway("GET /domainnames", h.listDomains(h.domainV1, false))
 	s.HandleAPIGateway("GET /domainnames/{name}", h.getDomain(h.domainV1))
@@ -76,7 +79,36 @@ func (s *Server) registerDomainRoutes(d EdgeDeps) {
 	}
 }
 
-type domainRoutes struct{ e *edge.Edge }
+type domainRoutes struct {
+	e *edge.Edge
+	// gw is the gateway server, for the target DNS should point at
+	// (target); nil without one.
+	gw *gateway.Server
+}
+
+// target is what a domain name's DNS record should point at, API Gateway's
+// apiGatewayDomainName (v2) and regionalDomainName (v1), there a
+// d-xxxx.execute-api.REGION.amazonaws.com name: the gateway's TLS listener's
+// host (its plain listener's without TLS) when it listens on a named address,
+// else this machine's host name. The port is not part of it: clients use the
+// TLS listener's (docs/tls-and-domains.md).
+func (h *domainRoutes) target() string {
+	if h.gw != nil {
+		addr := h.gw.TLSAddr()
+		if addr == "" {
+			addr = h.gw.Addr()
+		}
+		if host, _, err := net.SplitHostPort(addr); err == nil && host != "" {
+			if ip := net.ParseIP(host); ip == nil || !ip.IsUnspecified() {
+				return host
+			}
+		}
+	}
+	if name, err := os.Hostname(); err == nil && name != "" {
+		return strings.ToLower(name)
+	}
+	return "localhost"
+}
 
 // mutualTLSInput is mutualTlsAuthentication in both versions.
 type mutualTLSInput struct {
@@ -325,7 +357,7 @@ func (h *domainRoutes) domainV2(d *edge.Domain) map[string]any {
 func (h *domainRoutes) domainV1Fields(d *edge.Domain) map[string]any {
 	out := map[string]any{
 		"domainName":             d.Name,
-		"regionalDomainName":     d.Name,
+		"regionalDomainName":     h.target(),
 		"regionalCertificateArn": certificateARN(d),
 		"certificateUploadDate":  d.CertificateUploadDate().Unix(),
 		"endpointConfiguration":  map[string]any{"types": []string{"REGIONAL"}},
@@ -343,7 +375,7 @@ func (h *domainRoutes) domainV2Fields(d *edge.Domain) map[string]any {
 		"apiMappingSelectionExpression": "$request.basepath",
 		"domainName":                    d.Name,
 		"domainNameConfigurations": []map[string]any{{
-			"apiGatewayDomainName":  d.Name,
+			"apiGatewayDomainName":  h.target(),
 			"certificateArn":        certificateARN(d),
 			"certificateUploadDate": d.CertificateUploadDate().UTC().Format("2006-01-02T15:04:05Z"),
 			"domainNameStatus":      "AVAILABLE",

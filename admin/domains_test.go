@@ -83,8 +83,10 @@ func TestDomainNamesThroughTheAWSSDK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if aws.ToString(d1.DomainName) != "api.example.com" || aws.ToString(d1.RegionalDomainName) != "api.example.com" {
-		t.Errorf("create-domain-name answered %+v", d1)
+	// regionalDomainName is what DNS should point at: the gateway's TLS
+	// listener's host, not the domain itself.
+	if aws.ToString(d1.DomainName) != "api.example.com" || aws.ToString(d1.RegionalDomainName) != "127.0.0.1" {
+		t.Errorf("create-domain-name answered %+v, want regionalDomainName 127.0.0.1", d1)
 	}
 	if _, err := v1.CreateBasePathMapping(ctx, &apigateway.CreateBasePathMappingInput{DomainName: aws.String("api.example.com"), BasePath: aws.String("v1"), RestApiId: aws.String(restID), Stage: aws.String("prod")}); err != nil {
 		t.Fatal(err)
@@ -111,9 +113,13 @@ func TestDomainNamesThroughTheAWSSDK(t *testing.T) {
 	expectCode(err, "BadRequestException")
 
 	// v2: a domain signed by the development CA and a multi-level API mapping.
-	if _, err := v2.CreateDomainName(ctx, &apigatewayv2.CreateDomainNameInput{DomainName: aws.String("shop.example.com"),
-		DomainNameConfigurations: []v2types.DomainNameConfiguration{{EndpointType: v2types.EndpointTypeRegional, SecurityPolicy: v2types.SecurityPolicyTls12}}}); err != nil {
+	d2, err := v2.CreateDomainName(ctx, &apigatewayv2.CreateDomainNameInput{DomainName: aws.String("shop.example.com"),
+		DomainNameConfigurations: []v2types.DomainNameConfiguration{{EndpointType: v2types.EndpointTypeRegional, SecurityPolicy: v2types.SecurityPolicyTls12}}})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if len(d2.DomainNameConfigurations) != 1 || aws.ToString(d2.DomainNameConfigurations[0].ApiGatewayDomainName) != "127.0.0.1" {
+		t.Errorf("create-domain-name (v2) answered %+v, want apiGatewayDomainName 127.0.0.1 (the TLS listener's host)", d2.DomainNameConfigurations)
 	}
 	m, err := v2.CreateApiMapping(ctx, &apigatewayv2.CreateApiMappingInput{DomainName: aws.String("shop.example.com"), ApiId: aws.String(httpID), ApiMappingKey: aws.String("orders/v2"), Stage: aws.String("prod")})
 	if err != nil || aws.ToString(m.ApiMappingId) == "" || aws.ToString(m.ApiMappingKey) != "orders/v2" {

@@ -8,11 +8,13 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -205,19 +207,13 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 				return
 			}
 			c.authorizer = resp.Authorizer
-			for k, v := range resp.Headers {
-				if respHeader == nil {
-					respHeader = http.Header{}
-				}
-				switch http.CanonicalHeaderKey(k) {
+			respHeader = resp.header(func(k string) bool {
+				switch k {
 				case "Sec-Websocket-Extensions", "Content-Type", "Connection", "Upgrade", "Sec-Websocket-Accept":
-					continue
+					return false
 				}
-				if framingHeader(k) {
-					continue
-				}
-				respHeader.Set(k, v)
-			}
+				return true
+			})
 		}
 	}
 
@@ -326,11 +322,7 @@ func refuse(w http.ResponseWriter, resp *Response) {
 	if status < 200 || status > 599 {
 		status = http.StatusInternalServerError
 	}
-	for k, v := range resp.Headers {
-		if !framingHeader(k) {
-			w.Header().Set(k, v)
-		}
-	}
+	maps.Copy(w.Header(), resp.header(func(string) bool { return true }))
 	if len(resp.Body) == 0 {
 		writeJSONError(w, status, "", http.StatusText(status))
 		return
@@ -341,6 +333,33 @@ func refuse(w http.ResponseWriter, resp *Response) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(resp.Body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(resp.Body)
+}
+
+// header is the response's headers and multi-value headers merged, the
+// multi-value ones winning for the same name (case-insensitively), without
+// the framing headers (framingHeader) and those keep rejects (it is given
+// canonical names); nil when none is left.
+func (resp *Response) header(keep func(canonical string) bool) http.Header {
+	var h http.Header
+	add := func(k string, vs []string) {
+		k = http.CanonicalHeaderKey(k)
+		if framingHeader(k) || !keep(k) {
+			return
+		}
+		if h == nil {
+			h = http.Header{}
+		}
+		h[k] = vs
+	}
+	for k, v := range resp.Headers {
+		add(k, []string{v})
+	}
+	for k, vs := range resp.MultiValueHeaders {
+		if len(vs) > 0 {
+			add(k, slices.Clone(vs))
+		}
+	}
+	return h
 }
 
 // framingHeader reports whether a header field a $connect returned describes

@@ -238,8 +238,13 @@ type Response struct {
 	// handshake with it.
 	StatusCode int
 	// Headers are response headers; on $connect they are added to the handshake
-	// response (Sec-WebSocket-Protocol, say).
+	// response (Sec-WebSocket-Protocol, say), or to the refusal.
 	Headers map[string]string
+	// MultiValueHeaders are response headers with several values each (two
+	// Set-Cookie lines, say), added as Headers are. They merge with Headers,
+	// case-insensitively, and win for the same name, as in a Lambda proxy
+	// result.
+	MultiValueHeaders map[string][]string
 	// Body is the result's body (decoded when it was base64). A two-way route
 	// sends it back to the sender.
 	Body []byte

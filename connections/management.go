@@ -79,6 +79,11 @@ func (m *Manager) serveManagement(w http.ResponseWriter, r *http.Request, apiID,
 			// 403 InvalidSignatureException, "Credential should be scoped to ...".
 			return fmt.Errorf("%w: %w", &errdefs.Kinded{Kind: errdefs.ErrForbidden, Type: "InvalidSignatureException", Message: scope.Message()}, err)
 		}
+		if de, ok := errors.AsType[*sigv4.DateError](err); ok {
+			// A clock off by more than the skew (or a presigned URL past
+			// its X-Amz-Expires): AWS says so, "Signature expired: ...".
+			return fmt.Errorf("%w: %w", &errdefs.Kinded{Kind: errdefs.ErrForbidden, Type: "InvalidSignatureException", Message: de.Message()}, err)
+		}
 		if err != nil {
 			return fmt.Errorf("%w: %w", errForbidden, err)
 		}

@@ -454,3 +454,28 @@ func TestCredentialsAtNoAPIURL(t *testing.T) {
 		t.Errorf("integrated function, its API's live connection: %v", err)
 	}
 }
+
+// TestManagementClockSkew: a request signed more than the allowed skew ago
+// (the server's clock 20 minutes ahead) gets AWS's answer, 403
+// InvalidSignatureException "Signature expired: DATE is now earlier than
+// ...", where it got a bare {"message":"Forbidden"} that did not say the
+// clock was off.
+func TestManagementClockSkew(t *testing.T) {
+	ts := newTestServer(t, Config{}, chatKeys())
+	ts.m.SetClock(clock.NewFake(time.Now().Add(20 * time.Minute)))
+	cr := ts.m.Issue("chat")
+	cl := apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
+		BaseEndpoint: aws.String(ts.url), Region: "us-east-1", RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider(cr.AccessKeyID, cr.SecretAccessKey, cr.SessionToken),
+	})
+	_, err := cl.PostToConnection(context.Background(), &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String("AAAAAAAAAAAAAAAA"), Data: []byte("x")})
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "InvalidSignatureException" ||
+		!strings.HasPrefix(apiErr.ErrorMessage(), "Signature expired: ") || !strings.Contains(apiErr.ErrorMessage(), " is now earlier than ") {
+		t.Fatalf("skewed signature: %v, want InvalidSignatureException \"Signature expired: ... is now earlier than ...\"", err)
+	}
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusForbidden {
+		t.Fatalf("skewed signature: %v, want status 403", err)
+	}
+}

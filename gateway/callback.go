@@ -13,6 +13,7 @@ import (
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/internal/h1"
+	"github.com/portico-dev/portico/internal/ids"
 	"github.com/portico-dev/portico/internal/listener"
 )
 
@@ -180,6 +181,9 @@ func (cs *callbackServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// Every @connections answer names its request, as the public listener's
+	// (ServeHTTP) and AWS's do: an SDK error reports it as its RequestID.
+	w.Header()[hdrRequestID] = []string{ids.UUID()}
 	parts := strings.Split(strings.TrimPrefix(mergeSlashes(r.URL.EscapedPath()), "/"), "/")
 	apiID, stage, id := "", "", ""
 	switch {

@@ -597,6 +597,9 @@ func (g *Gateway) wsHTTP(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 	for k, v := range ev.Headers {
 		req.Header.Set(k, v)
 	}
+	// The backend's way to the connection (docs/websockets.md), where API
+	// Gateway's users map context.connectionId with requestParameters, which
+	// Portico refuses on WebSocket integrations.
 	req.Header.Set("connectionId", ev.RequestContext.ConnectionID)
 	req.Header[hopHeader] = []string{hop}
 	resp, err := g.sendInTime(ctx, req)
@@ -615,8 +618,8 @@ func (g *Gateway) wsHTTP(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 }
 
 // parseWSResult reads a function's result for a WebSocket route. A proxy-shaped
-// object gives its statusCode (default 200), headers and body (base64-decoded when
-// isBase64Encoded); any other JSON value is a 200 whose body is the value (a
+// object gives its statusCode (default 200), headers, multiValueHeaders and body
+// (base64-decoded when isBase64Encoded); any other JSON value is a 200 whose body is the value (a
 // string's text, else its JSON); null is a 200 without a body. A proxy-shaped
 // object without a body (or with a null one) has none, so a two-way route sends
 // nothing; an empty body is an empty message. Invalid JSON is a bad result (the
@@ -667,6 +670,11 @@ func parseWSResult(payload []byte) (*connections.Response, error) {
 	if raw, ok := m["headers"]; ok && !isNull(raw) {
 		if err := json.Unmarshal(raw, &resp.Headers); err != nil {
 			return nil, fmt.Errorf("headers: %w", errBadResult)
+		}
+	}
+	if raw, ok := m["multiValueHeaders"]; ok && !isNull(raw) {
+		if err := json.Unmarshal(raw, &resp.MultiValueHeaders); err != nil {
+			return nil, fmt.Errorf("multiValueHeaders: %w", errBadResult)
 		}
 	}
 	if raw, ok := m["body"]; ok && !isNull(raw) {

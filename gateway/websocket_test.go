@@ -40,6 +40,7 @@ func TestParseWSResult(t *testing.T) {
 		{name: "interim status", payload: `{"statusCode":101}`, bad: true},
 		{name: "interim status as string", payload: `{"statusCode":"100"}`, bad: true},
 		{name: "body not a string", payload: `{"statusCode":200,"body":{}}`, bad: true},
+		{name: "multiValueHeaders not lists of strings", payload: `{"statusCode":200,"multiValueHeaders":{"a":"b"}}`, bad: true},
 		{name: "bad base64", payload: `{"statusCode":200,"body":"*","isBase64Encoded":true}`, bad: true},
 	}
 	for _, c := range cases {

@@ -675,6 +675,19 @@ func (in *Integration) Validate(protocol string) error {
 			}
 		}
 	}
+	if protocol == ProtocolWebSocket && len(in.RequestParameters) > 0 {
+		// Declared but not applied, so refused: the WebSocket data mapping
+		// (integration.request.* from route.request.*, context.*, ...) is not
+		// implemented; API Gateway takes none on a Lambda proxy integration.
+		switch in.Type {
+		case IntegrationAWSProxy:
+			add(invalid("requestParameters are not taken on WebSocket AWS_PROXY integrations (the function gets the whole event, as on API Gateway); remove them"))
+		case IntegrationHTTP, IntegrationHTTPProxy:
+			add(invalid("requestParameters are not applied on WebSocket %s integrations yet (the message goes to the backend as the client sent it, with the connection id in the connectionId header); remove them", in.Type))
+		default:
+			add(invalid("requestParameters are not applied on WebSocket %s integrations; remove them", in.Type))
+		}
+	}
 	if protocol == ProtocolWebSocket {
 		for _, pattern := range slices.Sorted(maps.Keys(in.Responses)) {
 			if in.Responses[pattern].ContentHandling != "" {

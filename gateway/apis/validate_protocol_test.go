@@ -3,6 +3,7 @@ package apis
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,6 +62,28 @@ func TestWebSocketTemplatesOnMockOnly(t *testing.T) {
 		err := tc.in.Validate(tc.protocol)
 		if tc.ok && err != nil || !tc.ok && !errors.Is(err, errdefs.ErrInvalid) {
 			t.Errorf("%s %+v: %v, want ok=%v", tc.protocol, tc.in, err, tc.ok)
+		}
+	}
+}
+
+// TestWebSocketRequestParametersRefused: Portico does not apply a WebSocket
+// integration's requestParameters (and API Gateway takes none on AWS_PROXY),
+// so they are refused on every type rather than stored and ignored.
+func TestWebSocketRequestParametersRefused(t *testing.T) {
+	params := map[string]string{"integration.request.header.x-cid": "context.connectionId"}
+	for _, in := range []Integration{
+		{Type: IntegrationHTTP, URI: "http://b.example/", HTTPMethod: "POST", RequestParameters: params},
+		{Type: IntegrationHTTPProxy, URI: "http://b.example/", HTTPMethod: "POST", RequestParameters: params},
+		{Type: IntegrationAWSProxy, URI: "function:f", RequestParameters: params},
+		{Type: IntegrationMock, RequestParameters: params},
+	} {
+		err := in.Validate(ProtocolWebSocket)
+		if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "requestParameters") {
+			t.Errorf("%s with requestParameters: %v, want refused", in.Type, err)
+		}
+		in.RequestParameters = nil
+		if err := in.Validate(ProtocolWebSocket); err != nil {
+			t.Errorf("%s without: %v", in.Type, err)
 		}
 	}
 }

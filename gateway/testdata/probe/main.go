@@ -7,6 +7,7 @@
 //	?sleep=MS  sleep before answering
 //	?bad=1     answer with a result that is not a proxy response
 //	?fail=1    return a function error
+//	?result=J  answer with the JSON J as it is
 //
 // A WebSocket message's body, when it is a JSON object, says the same with
 // "sleep", "fail", and "big": N (a result whose body is N bytes).
@@ -52,6 +53,9 @@ func handle(_ context.Context, raw json.RawMessage) (any, error) {
 	}
 	if ev.Query["fail"] == "1" {
 		return nil, errors.New("probe failed on request")
+	}
+	if r := ev.Query["result"]; r != "" {
+		return json.RawMessage(r), nil
 	}
 	if ev.Query["bad"] == "1" {
 		return map[string]any{"status": "not a proxy response"}, nil
