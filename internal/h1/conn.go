@@ -111,6 +111,8 @@ type conn struct {
 	// reading is set while c reads a request's head, or its handler a
 	// request body: a wait that Shutdown ends (interruptRead).
 	reading atomic.Bool
+	// readingBody is set with reading for a request body's read.
+	readingBody atomic.Bool
 	// reqCtx is the context of the request being served (or last served);
 	// reads that fail end it.
 	reqCtx *requestContext
@@ -424,31 +426,58 @@ func refusedRequest(head []byte) *http.Request {
 		Header: http.Header{}, Body: http.NoBody, Close: true}
 }
 
+// stopGrace is how long a request body still coming in when Shutdown began
+// has for each of its next reads: a client that keeps sending its body goes
+// on (its request then runs and is answered, as any running request is), one
+// that stalls is cut off (ErrShutdown) after it rather than after the body's
+// own timeout or the shutdown's.
+const stopGrace = time.Second
+
 // startRead marks c as reading a request's head, which Shutdown does not
 // wait for (interruptRead); when Shutdown has already begun, the read ends
 // at once.
 func (c *conn) startRead() {
+	c.readingBody.Store(false)
 	c.reading.Store(true)
 	c.stopIfStopping()
 }
 
-// stopIfStopping ends c's read in progress (its head, or its request body)
-// when the server is shutting down: its read deadline is set in the past.
-// Called after the reader set a deadline of its own, it keeps Shutdown's.
+// startBodyRead marks c as reading a request body, which Shutdown waits for
+// only while it keeps coming (stopGrace).
+func (c *conn) startBodyRead() {
+	c.readingBody.Store(true)
+	c.reading.Store(true)
+	c.stopIfStopping()
+}
+
+// stopDeadline is the read deadline of c's read in progress once Shutdown
+// began: in the past for a head (nothing of the request has run), stopGrace
+// from now for a body.
+func (c *conn) stopDeadline() time.Time {
+	if c.readingBody.Load() {
+		return time.Now().Add(stopGrace)
+	}
+	return aLongTimeAgo
+}
+
+// stopIfStopping ends c's read in progress (its head, or a stalled request
+// body) when the server is shutting down (stopDeadline). Called after the
+// reader set a deadline of its own, it keeps Shutdown's.
 func (c *conn) stopIfStopping() {
 	if c.s.set.Stopping() {
-		_ = c.rwc.SetReadDeadline(aLongTimeAgo)
+		_ = c.rwc.SetReadDeadline(c.stopDeadline())
 	}
 }
 
 // interruptRead ends, for Shutdown, the wait of c for a request's head or
 // body, if it waits for one: nothing of the request has run, so it is
-// answered 503 at once rather than waited for. The reader marked itself
-// (reading) before it read and looks at Stopping after, so either it sees
-// the stop or this sees it reading.
+// answered 503 rather than waited for (a body that keeps coming has
+// stopGrace for each read). The reader marked itself (reading) before it
+// read and looks at Stopping after, so either it sees the stop or this sees
+// it reading.
 func (c *conn) interruptRead() {
 	if c.reading.Load() {
-		_ = c.rwc.SetReadDeadline(aLongTimeAgo)
+		_ = c.rwc.SetReadDeadline(c.stopDeadline())
 	}
 }
 

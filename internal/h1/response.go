@@ -751,7 +751,7 @@ func (b *body) Read(p []byte) (int, error) {
 		b.w.writeContinue()
 	}
 	c := b.w.c
-	c.startRead()
+	c.startBodyRead()
 	n, err := b.src.Read(p)
 	b.read += int64(n)
 	c.reading.Store(false)
@@ -803,7 +803,7 @@ func (b *body) discard() (tooBig, broken bool) {
 		b.abandoned = true
 		return true, false
 	}
-	b.w.c.startRead() // Shutdown does not wait for it either
+	b.w.c.startBodyRead() // Shutdown waits for it only while it keeps coming
 	_, err := io.CopyN(io.Discard, b.src, maxPostHandlerReadBytes+1)
 	b.w.c.reading.Store(false)
 	switch {

@@ -298,7 +298,8 @@ func (s *Server) Dormant() int {
 
 // Shutdown stops the server gracefully: it closes the listeners and the idle
 // connections, ends the wait for a request's head or body (a head still
-// coming is answered 503; a body's read fails with ErrShutdown), lets running
+// coming is answered 503; a body's read that gets nothing for stopGrace fails
+// with ErrShutdown, while a body that keeps coming goes on), lets running
 // requests finish (their responses say "Connection: close") and returns once
 // every connection is closed, or with
 // ctx's error when ctx ends first (the connections left are then the caller's

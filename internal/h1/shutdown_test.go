@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -134,5 +135,60 @@ func TestDeclaredTooLargeAnsweredBeforeBodyRead(t *testing.T) {
 		if resp.StatusCode != http.StatusRequestEntityTooLarge || !resp.Close {
 			t.Fatalf("%d bytes of the body sent: %d (close %v), want 413 and Connection: close", sent, resp.StatusCode, resp.Close)
 		}
+	}
+}
+
+// TestShutdownLetsABodyStillComingFinish: a request body that keeps coming
+// in when Shutdown begins is not cut off (only a stalled one is): its
+// handler reads it whole and answers, and Shutdown returns once it has.
+func TestShutdownLetsABodyStillComingFinish(t *testing.T) {
+	const size = 4 << 20
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, err := io.Copy(io.Discard, r.Body)
+		if err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, err.Error())
+			return
+		}
+		_, _ = io.WriteString(w, strconv.FormatInt(n, 10))
+	})
+	s, addr := startH1Server(t, h, Options{ReadHeaderTimeout: time.Hour, IdleTimeout: time.Hour})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Minute)) // a safety net, not a timing assertion
+	if _, err := io.WriteString(c, "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: "+strconv.Itoa(size)+"\r\n\r\nx"); err != nil {
+		t.Fatal(err)
+	}
+	for s.Active() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	shut := make(chan error, 1)
+	go func() { shut <- s.Shutdown(ctx) }()
+	// The rest of the body, sent as fast as the server takes it, after
+	// the stop began.
+	sent := make(chan error, 1)
+	go func() {
+		_, err := c.Write(bytes.Repeat([]byte("x"), size-1))
+		sent <- err
+	}()
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("%v, want the handler's answer", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(b) != strconv.Itoa(size) {
+		t.Fatalf("%d %q, want 200 %q: the body still coming was cut off", resp.StatusCode, b, strconv.Itoa(size))
+	}
+	if err := <-sent; err != nil {
+		t.Fatalf("sending the body: %v", err)
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown: %v, want nil", err)
 	}
 }
