@@ -166,6 +166,9 @@ func Import(data []byte, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("document does not parse as JSON or YAML: %w: %w", err, errdefs.ErrInvalid)
 	}
+	if err := apis.CheckDepth(js, apis.MaxDocumentDepth); err != nil {
+		return nil, fmt.Errorf("document %w: %w", err, errdefs.ErrInvalid)
+	}
 	im := &importer{}
 	if err := json.Unmarshal(js, &im.raw); err != nil || im.raw == nil {
 		return nil, fmt.Errorf("document is not an object: %w", errdefs.ErrInvalid)
