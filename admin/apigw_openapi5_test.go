@@ -1,11 +1,15 @@
 package admin_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	agtypes "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
+	v2types "github.com/aws/aws-sdk-go-v2/service/apigatewayv2/types"
 )
 
 // deepSchema is an object schema with a property nested levels deep
@@ -106,4 +110,68 @@ func TestCreateModelErrorNamesTheModel(t *testing.T) {
 	if _, msg := apiErr(t, err); !strings.Contains(msg, `model "M3": $schema "http://127.0.0.1:1/meta.json"`) {
 		t.Errorf("create-model M3: %q", msg)
 	}
+}
+
+// TestAWSIntegrationOtherThanLambdaRefused: an AWS integration of another
+// service than Lambda (DynamoDB, SQS, ...), which the gateway cannot call, is
+// refused with a 400 saying only Lambda ARNs are supported by put-integration,
+// update-integration, apigatewayv2 create-integration and import, and nothing
+// is stored.
+func TestAWSIntegrationOtherThanLambdaRefused(t *testing.T) {
+	ctx := t.Context()
+	const dynamo = "arn:aws:apigateway:us-east-1:dynamodb:action/PutItem"
+	const want = "AWS service integrations other than Lambda are not supported: only Lambda ARNs are supported"
+	c := startControlPlane(t)
+	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("dd")}))
+	res := resourceIDs(t, c.ag, aws.ToString(api.Id))
+	must[*apigateway.PutMethodOutput](t, "PutMethod")(c.ag.PutMethod(ctx, &apigateway.PutMethodInput{RestApiId: api.Id,
+		ResourceId: aws.String(res["/"]), HttpMethod: aws.String("GET"), AuthorizationType: aws.String("NONE")}))
+	_, err := c.ag.PutIntegration(ctx, &apigateway.PutIntegrationInput{RestApiId: api.Id, ResourceId: aws.String(res["/"]),
+		HttpMethod: aws.String("GET"), Type: agtypes.IntegrationTypeAws, IntegrationHttpMethod: aws.String("POST"), Uri: aws.String(dynamo)})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", want)
+	if _, err := c.ag.GetIntegration(ctx, &apigateway.GetIntegrationInput{RestApiId: api.Id, ResourceId: aws.String(res["/"]), HttpMethod: aws.String("GET")}); err == nil {
+		t.Fatal("a refused integration was stored")
+	}
+	must[*apigateway.PutIntegrationOutput](t, "PutIntegration")(c.ag.PutIntegration(ctx, &apigateway.PutIntegrationInput{RestApiId: api.Id,
+		ResourceId: aws.String(res["/"]), HttpMethod: aws.String("GET"), Type: agtypes.IntegrationTypeAws, IntegrationHttpMethod: aws.String("POST"),
+		Uri: aws.String("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:f/invocations")}))
+	_, err = c.ag.UpdateIntegration(ctx, &apigateway.UpdateIntegrationInput{RestApiId: api.Id, ResourceId: aws.String(res["/"]), HttpMethod: aws.String("GET"),
+		PatchOperations: []agtypes.PatchOperation{{Op: agtypes.OpReplace, Path: aws.String("/uri"), Value: aws.String(dynamo)}}})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", want)
+
+	_, err = c.ag.ImportRestApi(ctx, &apigateway.ImportRestApiInput{Body: []byte(`{"openapi":"3.0.1","info":{"title":"dd","version":"1"},"paths":{"/dd":{"get":{
+		"responses":{"200":{"description":"ok"}},"x-amazon-apigateway-integration":{"type":"aws","httpMethod":"POST","uri":"` + dynamo + `",
+		"responses":{"default":{"statusCode":"200"}}}}}}}`)})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", want)
+
+	e, h := startV2WithHTTPAPI(t, "dd")
+	_, err = e.ag.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{ApiId: h.ApiId, IntegrationType: v2types.IntegrationTypeAws,
+		IntegrationUri: aws.String(dynamo), IntegrationMethod: aws.String("POST"), PayloadFormatVersion: aws.String("1.0")})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", want)
+}
+
+// TestImportPathItemRefCycles: a path item whose $ref leads back to itself,
+// directly or through other path items, never resolves to a path item, so
+// the import is refused with a 400 naming the cycle, as any $ref that does
+// not resolve is (before, the paths vanished, or stayed as resources without
+// methods, even with failonwarnings).
+func TestImportPathItemRefCycles(t *testing.T) {
+	ctx := t.Context()
+	c := startControlPlane(t)
+	ok := `"/ok":{"get":{"responses":{"200":{"description":"ok"}},"x-amazon-apigateway-integration":{"type":"mock",
+		"requestTemplates":{"application/json":"{\"statusCode\":200}"},"responses":{"default":{"statusCode":"200"}}}}}`
+	for _, tc := range []struct{ name, paths, want string }{
+		{"two", `"/a":{"$ref":"#/paths/~1b"},"/b":{"$ref":"#/paths/~1a"}`, `paths["/a"]: $ref cycle /a -> /b -> /a never reaches a path item`},
+		{"self", `"/secret":{"$ref":"#/paths/~1secret"},` + ok, `paths["/secret"]: $ref cycle /secret -> /secret`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, params := range []map[string]string{nil, {"failonwarnings": "true"}} {
+				_, err := c.ag.ImportRestApi(ctx, &apigateway.ImportRestApiInput{Parameters: params,
+					Body: []byte(`{"openapi":"3.0.1","info":{"title":"cyc","version":"1"},"paths":{` + tc.paths + `}}`)})
+				wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", tc.want)
+			}
+		})
+	}
+	must[*apigateway.ImportRestApiOutput](t, "ImportRestApi of a path item $ref")(c.ag.ImportRestApi(ctx, &apigateway.ImportRestApiInput{
+		Body: []byte(`{"openapi":"3.0.1","info":{"title":"ref","version":"1"},"paths":{"/alias":{"$ref":"#/paths/~1ok"},` + ok + `}}`)}))
 }
