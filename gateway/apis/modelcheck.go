@@ -153,10 +153,7 @@ func followRefs(root map[string]any, name, at, ref string, done map[string]bool)
 	if at != "" {
 		chain, seen[at] = []string{at}, true
 	}
-	for {
-		if !strings.HasPrefix(ref, "#") || done[ref] {
-			break
-		}
+	for strings.HasPrefix(ref, "#") && !done[ref] {
 		if seen[ref] {
 			chain = append(chain[slices.Index(chain, ref):], ref)
 			for i := range chain {
