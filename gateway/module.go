@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 
 	"go.uber.org/fx"
@@ -358,8 +359,8 @@ var Module = fx.Module("gateway",
 	fx.Provide(
 		func(p Params, svc *apis.Service) *Gateway {
 			cfg := p.Config
-			if cfg.CallbackBind == "" && p.Runtime != nil && p.Connections != nil {
-				cfg.CallbackBind = net.JoinHostPort(p.Runtime.HostAddr(), "0")
+			if p.Runtime != nil && p.Connections != nil {
+				cfg.CallbackBind = CallbackBind(cfg.CallbackBind, p.Runtime.HostAddr())
 			}
 			gw := New(cfg, svc, p.Aliases, p.Invoker, p.Log.With("component", "gateway"))
 			gw.Use(p.Stages...)
@@ -387,3 +388,18 @@ var Module = fx.Module("gateway",
 		lc.Append(fx.Hook{OnStart: s.Start, OnStop: s.Stop})
 	}),
 )
+
+// CallbackBind is where the sandbox-facing @connections endpoint listens,
+// from the operator's setting (Config.CallbackBind) and the runtime's host
+// address, the one sandboxes reach the server at: the setting as given
+// (host:port), or the host address with the setting's port (:port) or with
+// any port (empty).
+func CallbackBind(setting, hostAddr string) string {
+	switch {
+	case setting == "":
+		return net.JoinHostPort(hostAddr, "0")
+	case strings.HasPrefix(setting, ":"):
+		return net.JoinHostPort(hostAddr, setting[1:])
+	}
+	return setting
+}

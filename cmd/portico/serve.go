@@ -61,6 +61,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.vals.TLSCert, "tls-cert", "", "gateway certificate chain, a PEM `FILE`, reloaded on change; default: the development certificate that 'portico tls init' makes (env PORTICO_TLS_CERT)")
 	fl.StringVar(&f.vals.TLSKey, "tls-key", "", "key of --tls-cert, a PEM `FILE` (env PORTICO_TLS_KEY)")
 	fl.StringVar(&f.vals.AdminListen, "admin-listen", d.AdminListen, "admin API listen address (env PORTICO_ADMIN_LISTEN)")
+	fl.StringVar(&f.vals.CallbackListen, "callback-listen", "", "listen address of the sandbox-facing @connections endpoint that functions call: host:port, or :port on the runtime's host address; default the runtime's host address, any port (env PORTICO_CALLBACK_LISTEN)")
 	fl.StringVar(&f.vals.AdminToken, "admin-token", "", "bearer token the admin API requires; needed off loopback (env PORTICO_ADMIN_TOKEN)")
 	fl.StringVar(&f.vals.DataDir, "data-dir", d.DataDir, "data directory (env PORTICO_DATA_DIR)")
 	fl.StringVar(&f.vals.Runtime, "runtime", d.Runtime, "sandbox runtime: auto, process, docker or containerd (env PORTICO_RUNTIME)")
@@ -112,6 +113,7 @@ func (f *serveFlags) settings() (app.Settings, error) {
 		{"listen", "PORTICO_LISTEN", &s.Listen, nil, nil, nil},
 		{"admin-listen", "PORTICO_ADMIN_LISTEN", &s.AdminListen, nil, nil, nil},
 		{"tls-listen", "PORTICO_TLS_LISTEN", &s.TLSListen, nil, nil, nil},
+		{"callback-listen", "PORTICO_CALLBACK_LISTEN", &s.CallbackListen, nil, nil, nil},
 		{"listener-engine", "PORTICO_LISTENER_ENGINE", &s.ListenerEngine, nil, nil, nil},
 		{"tls-cert", "PORTICO_TLS_CERT", &s.TLSCert, nil, nil, nil},
 		{"tls-key", "PORTICO_TLS_KEY", &s.TLSKey, nil, nil, nil},

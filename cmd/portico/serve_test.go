@@ -122,6 +122,8 @@ func TestSettingsRefused(t *testing.T) {
 		{"token with a newline from the config file", nil, "admin-token: \"0123456789abcdef0123456789abcdef\\n\"\n",
 			"the admin token starts or ends with whitespace"},
 		{"unknown runtime", []string{"--runtime", "kvm"}, "", "auto, process, docker or containerd"},
+		{"callback-listen without a port", []string{"--callback-listen", "127.0.0.1"}, "", `--callback-listen "127.0.0.1": give host:port, or :port`},
+		{"callback-listen clash", []string{"--admin-listen", "127.0.0.1:9090"}, "callback-listen: 127.0.0.1:9090\n", "--admin-listen 127.0.0.1:9090 and --callback-listen 127.0.0.1:9090 are the same address"},
 		{"unknown config key", nil, "listne: ':1'\n", "listne"},
 		// The flags --max-sandboxes and --drain-timeout are invoker: keys in
 		// the file; a known key at the wrong level says where it goes.

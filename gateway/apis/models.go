@@ -14,8 +14,9 @@ import (
 	"github.com/portico-dev/portico/gateway/internal/javaregex"
 )
 
-// modelsURL is where an API's models live for the JSON Schema compiler; their
-// "#/components/schemas/X" and "#/definitions/X" references resolve inside it.
+// modelsURL is where an API's models live for the JSON Schema compiler, as
+// its definitions; their "#/components/schemas/X" and "#/definitions/X"
+// references resolve inside it.
 const modelsURL = "urn:portico:models"
 
 // ModelURLPrefix begins the canonical reference API Gateway requires for a
@@ -54,17 +55,35 @@ func (noLoader) Load(url string) (any, error) {
 // https://apigateway.amazonaws.com/restapis/{apiID}/models/Name. A model that
 // is not valid JSON Schema, or refers to another API's model or to a model the
 // API lacks, is an error wrapping errdefs.ErrInvalid.
+//
+// A model nested more than MaxModelDepth deep, with a $schema other than a
+// JSON Schema draft's, or that is only a cycle of $refs (A is B, B is A: it
+// can match no value) is refused too. The models of an API are compiled
+// again only when they change: the last successful compilations are kept by
+// the API's id and the models' digest.
 func CompileModels(apiID string, models map[string]json.RawMessage) (map[string]*jsonschema.Schema, error) {
 	if len(models) == 0 {
 		return nil, nil
 	}
+	key := modelsKey(apiID, models)
+	if out, ok := compiledModels.get(key); ok {
+		return out, nil
+	}
+	names := sortedKeys(models)
 	schemas := map[string]any{}
-	for name, raw := range models {
+	for _, name := range names {
+		raw := models[name]
+		if err := CheckDepth(raw, MaxModelDepth); err != nil {
+			return nil, invalid("model %q %v", name, err)
+		}
 		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
 		if err != nil {
 			return nil, invalid("model %q is not JSON: %v", name, err)
 		}
 		if err := localModelRefs(apiID, name, doc, models); err != nil {
+			return nil, err
+		}
+		if err := checkMetaschema(name, doc); err != nil {
 			return nil, err
 		}
 		if err := checkDraft4(name, doc); err != nil {
@@ -76,23 +95,28 @@ func CompileModels(apiID string, models map[string]json.RawMessage) (map[string]
 	c.DefaultDraft(jsonschema.Draft4)
 	c.UseLoader(noLoader{})
 	c.UseRegexpEngine(javaRegexp)
-	root := map[string]any{"components": map[string]any{"schemas": schemas}, "definitions": schemas}
+	// The models are the root's definitions only, a draft 4 keyword: the
+	// compiler reads and checks them all once, with the root. (Compiled as
+	// #/components/schemas/X, every subschema was a location the compiler
+	// had not seen: it copied the root's index and checked the subschema's
+	// whole subtree again for each, a cost that grew with the cube of a
+	// schema's depth and the square of the number of models.)
+	root := map[string]any{"definitions": schemas}
 	if err := c.AddResource(modelsURL, root); err != nil {
 		return nil, invalid("models: %v", err)
 	}
-	names := make([]string, 0, len(models))
-	for name := range models {
-		names = append(names, name)
+	if err := refCycles(root, names); err != nil {
+		return nil, err
 	}
-	sort.Strings(names)
 	out := make(map[string]*jsonschema.Schema, len(models))
 	for _, name := range names {
-		sch, err := c.Compile(modelsURL + "#/components/schemas/" + escapePointer(name))
+		sch, err := c.Compile(modelsURL + "#/definitions/" + escapePointer(name))
 		if err != nil {
 			return nil, invalid("model %q is not a valid JSON Schema (draft 4): %v", name, err)
 		}
 		out[name] = sch
 	}
+	compiledModels.put(key, out)
 	return out, nil
 }
 
@@ -186,9 +210,10 @@ func checkDraft4(name string, doc any) error {
 	return invalid("model %q is not a valid JSON Schema (draft 4): %s", name, strings.Join(details, "; "))
 }
 
-// localModelRefs turns the canonical model references in doc, the parsed
-// model name, into references inside the models' resource, refusing those to
-// another API (or, before the API has an id, any) and to models it lacks.
+// localModelRefs turns the model references in doc, the parsed model name,
+// canonical or #/components/schemas/..., into references to the models'
+// resource's #/definitions/..., refusing those to another API (or, before the
+// API has an id, any) and to models it lacks.
 func localModelRefs(apiID, name string, doc any, models map[string]json.RawMessage) error {
 	switch t := doc.(type) {
 	case map[string]any:
@@ -198,6 +223,10 @@ func localModelRefs(apiID, name string, doc any, models map[string]json.RawMessa
 				if err := localModelRefs(apiID, name, v, models); err != nil {
 					return err
 				}
+				continue
+			}
+			if rest, ok := strings.CutPrefix(ref, "#/components/schemas/"); ok {
+				t[k] = "#/definitions/" + rest
 				continue
 			}
 			id, target, ok := ParseModelURL(ref)
@@ -213,7 +242,7 @@ func localModelRefs(apiID, name string, doc any, models map[string]json.RawMessa
 			if _, ok := models[target]; !ok {
 				return invalid("model %q: $ref %q refers to model %s, which API %s does not have; create it first", name, ref, target, apiID)
 			}
-			t[k] = "#/components/schemas/" + escapePointer(target)
+			t[k] = "#/definitions/" + escapePointer(target)
 		}
 	case []any:
 		for _, v := range t {

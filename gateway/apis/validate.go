@@ -599,8 +599,13 @@ func (in *Integration) Validate(protocol string) error {
 			add(err)
 		}
 	case IntegrationAWS:
-		if in.URI == "" {
+		switch {
+		case in.URI == "":
 			add(invalid("integration of type AWS needs a uri"))
+		case !NamesFunction(in.URI):
+			// Declared but not served, so refused: the gateway calls
+			// functions, not DynamoDB, SQS or another service's API.
+			add(invalid("integration uri %q: AWS service integrations other than Lambda are not supported: only Lambda ARNs are supported (arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/FUNCTION_ARN/invocations, a function ARN or function:NAME)", truncate(in.URI, 200)))
 		}
 	default:
 		add(invalid("integration type %q must be one of MOCK, HTTP, HTTP_PROXY, AWS, AWS_PROXY", truncate(in.Type, 50)))

@@ -166,6 +166,9 @@ func Import(data []byte, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("document does not parse as JSON or YAML: %w: %w", err, errdefs.ErrInvalid)
 	}
+	if err := apis.CheckDepth(js, apis.MaxDocumentDepth); err != nil {
+		return nil, fmt.Errorf("document %w: %w", err, errdefs.ErrInvalid)
+	}
 	im := &importer{}
 	if err := json.Unmarshal(js, &im.raw); err != nil || im.raw == nil {
 		return nil, fmt.Errorf("document is not an object: %w", errdefs.ErrInvalid)
@@ -780,6 +783,9 @@ func (im *importer) load(js []byte) (doc *openapi3.T, err error) {
 			paths[path] = m
 		}
 	}
+	if err := pathRefCycles(paths); err != nil {
+		return nil, err
+	}
 	anyMethods := map[string]json.RawMessage{}
 	for path, item := range paths {
 		op, ok := item[extAnyMethod]
@@ -849,6 +855,36 @@ func (im *importer) load(js []byte) (doc *openapi3.T, err error) {
 		}
 	}
 	return doc, nil
+}
+
+// pathRefCycles refuses a path item whose $ref leads, through path items
+// that are only $refs, back to one it has passed (itself included): such a
+// reference never resolves to a path item, and the loader would drop the path
+// or leave it empty without a word.
+func pathRefCycles(paths map[string]map[string]json.RawMessage) error {
+	done := map[string]bool{} // paths whose $refs end at a path item
+	for _, path := range slices.Sorted(maps.Keys(paths)) {
+		chain, seen := []string{path}, map[string]bool{path: true}
+		for at := path; !done[at]; {
+			var ref string
+			if raw, ok := paths[at]["$ref"]; !ok || json.Unmarshal(raw, &ref) != nil {
+				break
+			}
+			rest, ok := strings.CutPrefix(ref, "#/paths/")
+			if !ok {
+				break
+			}
+			at = strings.ReplaceAll(strings.ReplaceAll(rest, "~1", "/"), "~0", "~")
+			if seen[at] {
+				return fmt.Errorf("paths[%q]: $ref cycle %s never reaches a path item", path, strings.Join(append(chain[slices.Index(chain, at):], at), " -> "))
+			}
+			chain, seen[at] = append(chain, at), true
+		}
+		for _, p := range chain {
+			done[p] = true
+		}
+	}
+	return nil
 }
 
 func (im *importer) paths(a *apis.API) {
@@ -1321,11 +1357,9 @@ func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integr
 			in.Responses = nil
 		}
 	}
-	if in.Type == apis.IntegrationAWS && !apis.NamesFunction(in.URI) {
-		im.warn("%s: AWS service integrations other than Lambda are not supported; calls return 500", where)
-	}
-	// credentials and connectionType VPC_LINK are refused by the API's
-	// validation, as every other path refuses them.
+	// credentials, connectionType VPC_LINK and AWS integrations of another
+	// service than Lambda are refused by the API's validation, as every
+	// other path refuses them.
 	return in, true
 }
 

@@ -206,13 +206,15 @@ func TestImportEndpointConfiguration(t *testing.T) {
 	}
 }
 
-// TestImportAWSIntegrationWarning: a type aws integration warns that calls
-// fail only when its uri names no Lambda function; function:NAME, a Lambda
-// ARN and a Lambda invocation ARN (with stage variables too) work.
-func TestImportAWSIntegrationWarning(t *testing.T) {
+// TestImportAWSIntegrationNotLambda: a type aws integration whose uri names
+// no Lambda function (DynamoDB, S3, ...: calls could only fail) is refused
+// with a 400 saying only Lambda ARNs are supported; function:NAME, a Lambda
+// ARN and a Lambda invocation ARN (with stage variables too) import without
+// a warning.
+func TestImportAWSIntegrationNotLambda(t *testing.T) {
 	for _, c := range []struct {
-		uri  string
-		warn bool
+		uri     string
+		refused bool
 	}{
 		{"function:resp", false},
 		{"function:resp:${stageVariables.alias}", false},
@@ -225,12 +227,14 @@ func TestImportAWSIntegrationWarning(t *testing.T) {
 			doc := `{"openapi": "3.0.1", "info": {"title": "x"}, "paths": {"/p": {"post": {"x-amazon-apigateway-integration":
   {"type": "aws", "httpMethod": "POST", "uri": "` + c.uri + `", "responses": {"default": {"statusCode": "200"}}}}}}}`
 			res, err := Import([]byte(doc), Options{})
-			if err != nil {
+			switch {
+			case c.refused && (!errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "only Lambda ARNs are supported")):
+				t.Fatalf("import: %v, want it refused saying only Lambda ARNs are supported", err)
+			case c.refused:
+			case err != nil:
 				t.Fatal(err)
-			}
-			warned := strings.Contains(strings.Join(res.Warnings, "\n"), "other than Lambda")
-			if warned != c.warn {
-				t.Fatalf("warnings %q, want a warning: %v", res.Warnings, c.warn)
+			case len(res.Warnings) > 0:
+				t.Fatalf("warnings %q", res.Warnings)
 			}
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -80,6 +81,11 @@ type Settings struct {
 	TLSKey  string `yaml:"tls-key"`
 	// AdminListen is the admin API's address ("127.0.0.1:9090").
 	AdminListen string `yaml:"admin-listen"`
+	// CallbackListen is where the sandbox-facing @connections endpoint
+	// listens (gateway.Config.CallbackBind): host:port, or :port for the
+	// runtime's host address (the one sandboxes reach the server at) on that
+	// port. Empty: the runtime's host address, on a port the system picks.
+	CallbackListen string `yaml:"callback-listen"`
 	// AdminToken, when set, is required by the admin API as a bearer token.
 	AdminToken string `yaml:"admin-token"`
 	// DataDir holds the store and code artifacts ("./portico-data").
@@ -205,6 +211,12 @@ func (s Settings) Validate() error {
 	if s.Listen == gateway.ListenOff && s.TLSListen == gateway.ListenOff {
 		return errors.New("--listen off and --tls-listen off leave the gateway no listener: keep one of them")
 	}
+	if s.CallbackListen != "" {
+		_, port, err := net.SplitHostPort(s.CallbackListen)
+		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
+			return fmt.Errorf("--callback-listen %q: give host:port, or :port for the runtime's host address", s.CallbackListen)
+		}
+	}
 	if err := s.checkListenClash(); err != nil {
 		return err
 	}
@@ -250,7 +262,7 @@ func (s Settings) Validate() error {
 func (s Settings) checkListenClash() error {
 	type listen struct{ flag, addr string }
 	var ls []listen
-	for _, l := range []listen{{"--listen", s.Listen}, {"--tls-listen", s.TLSListen}, {"--admin-listen", s.AdminListen}, {"--metrics-listen", s.MetricsListen}} {
+	for _, l := range []listen{{"--listen", s.Listen}, {"--tls-listen", s.TLSListen}, {"--admin-listen", s.AdminListen}, {"--metrics-listen", s.MetricsListen}, {"--callback-listen", s.CallbackListen}} {
 		if l.addr != "" && l.addr != gateway.ListenOff {
 			ls = append(ls, l)
 		}
@@ -469,7 +481,7 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		connections.Module,
 		apis.Module,
 		fx.Supply(gateway.Config{Listen: s.Listen, Domain: s.Domain, TLSListen: s.TLSListen, TrustedProxies: proxies, Engine: s.ListenerEngine,
-			MaxConns: s.GatewayMaxConns, MaxConnsPerIP: s.GatewayMaxConnsPerIP}),
+			MaxConns: s.GatewayMaxConns, MaxConnsPerIP: s.GatewayMaxConnsPerIP, CallbackBind: s.CallbackListen}),
 		// IAM principals (users, access keys, policies) for AWS_IAM routes.
 		fx.Supply(iam.Config{KeyFile: s.IAMKeyFile}),
 		iam.Module,

@@ -1178,7 +1178,9 @@ func (b *builder) applyRouteAuth(a *API, doc map[string]any, defs authDefaults) 
 						b.fail("%s: Unable to set Authorizer [AWS_IAM] on API method [%s] for path [%s] because it wasn't defined in the API's Authorizers. (set the API's Auth.EnableIamAuthorizer: true to use the IAM authorizer)", marker["where"], m, p)
 					case name == apis.AuthorizerIAM:
 						addScheme(name, iamScheme())
-					case (fromEvent || addedDefault) && schemes[name] == nil:
+					case (fromEvent || addedDefault) && schemes[name] == nil && !defs.authorizers[name]:
+						// A declared authorizer without a scheme was
+						// refused (apiAuth said why): not a second error.
 						b.fail("%s: Authorizer %s is not one of the API's Auth.Authorizers", where, name)
 					}
 				}

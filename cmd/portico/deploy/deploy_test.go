@@ -560,6 +560,25 @@ func TestBadTemplates(t *testing.T) {
 	}
 }
 
+// TestCognitoDefaultAuthorizerOneError: a Cognito authorizer, the API's
+// DefaultAuthorizer, is refused once; its events are not also told that the
+// authorizer is not one of the API's Auth.Authorizers (it is declared).
+func TestCognitoDefaultAuthorizerOneError(t *testing.T) {
+	dir := fixture(t)
+	text := strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        DefaultAuthorizer: Cog\n        Authorizers:\n          Cog:\n            UserPoolArn: arn:aws:cognito-idp:us-east-1:123456789012:userpool/x\n", 1)
+	f := newFake()
+	_, err := deployText(t, f, dir, "s", text, nil)
+	if err == nil || !strings.Contains(err.Error(), "Api Auth.Authorizers.Cog: Cognito user pool authorizers are refused") {
+		t.Fatalf("err = %v, want the Cognito authorizer refused", err)
+	}
+	if strings.Contains(err.Error(), "is not one of the API's Auth.Authorizers") {
+		t.Fatalf("err = %v, want only the first error", err)
+	}
+	if len(f.calls) != 0 {
+		t.Fatalf("calls %v, want none", f.calls)
+	}
+}
+
 func TestUnsupportedPropertiesAreNamed(t *testing.T) {
 	dir := fixture(t)
 	text := strings.Replace(twoFunctions, "      CodeUri: hello\n", "      CodeUri: hello\n      Tags: {team: x}\n      FunctionUrlConfig: {AuthType: NONE}\n", 1) +

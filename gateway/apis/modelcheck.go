@@ -1,0 +1,230 @@
+package apis
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// compiledModels keeps the last successful CompileModels results, so that a
+// change to an API that leaves its models alone (a description, a stage)
+// does not compile them again.
+var compiledModels = &modelCache{max: 64}
+
+// modelCache maps a modelsKey to compiled models; it is safe for concurrent
+// use. Past max entries it forgets an arbitrary one.
+type modelCache struct {
+	mu  sync.Mutex
+	max int
+	m   map[[sha256.Size]byte]map[string]*jsonschema.Schema
+}
+
+func (c *modelCache) get(k [sha256.Size]byte) (map[string]*jsonschema.Schema, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out, ok := c.m[k]
+	return out, ok
+}
+
+func (c *modelCache) put(k [sha256.Size]byte, v map[string]*jsonschema.Schema) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[[sha256.Size]byte]map[string]*jsonschema.Schema{}
+	}
+	for old := range c.m {
+		if len(c.m) < c.max {
+			break
+		}
+		delete(c.m, old)
+	}
+	c.m[k] = v
+}
+
+// modelsKey is the digest of an API's id and its models, names and schemas.
+func modelsKey(apiID string, models map[string]json.RawMessage) [sha256.Size]byte {
+	h := sha256.New()
+	field := func(b []byte) {
+		_ = binary.Write(h, binary.BigEndian, uint64(len(b)))
+		h.Write(b)
+	}
+	field([]byte(apiID))
+	for _, name := range sortedKeys(models) {
+		field([]byte(name))
+		field(models[name])
+	}
+	var k [sha256.Size]byte
+	h.Sum(k[:0])
+	return k
+}
+
+// sortedKeys returns the names of models in order.
+func sortedKeys(models map[string]json.RawMessage) []string {
+	names := make([]string, 0, len(models))
+	for name := range models {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// checkMetaschema refuses a model whose $schema is not one of the JSON Schema
+// drafts the compiler knows (a model never loads a metaschema from elsewhere),
+// naming the model: compiled together, the failure to load it would be blamed
+// on whichever model was compiled first.
+func checkMetaschema(name string, doc any) error {
+	m, ok := doc.(map[string]any)
+	if !ok {
+		return nil
+	}
+	v, ok := m["$schema"]
+	if !ok {
+		return nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return invalid("model %q: $schema must be a string", name)
+	}
+	u := strings.TrimSuffix(s, "#")
+	if rest, ok := strings.CutPrefix(u, "http://"); ok {
+		u = rest
+	} else {
+		u = strings.TrimPrefix(u, "https://")
+	}
+	switch u {
+	case "json-schema.org/draft-04/schema", "json-schema.org/draft-06/schema", "json-schema.org/draft-07/schema",
+		"json-schema.org/draft/2019-09/schema", "json-schema.org/draft/2020-12/schema", "json-schema.org/schema":
+		return nil
+	}
+	return invalid("model %q: $schema %q is not a JSON Schema draft's; models are JSON Schema draft 4: use http://json-schema.org/draft-04/schema#", name, truncate(s, 200))
+}
+
+// refCycles refuses a model of root (the models' resource CompileModels
+// builds, with every model reference made #/definitions/...) holding a $ref that leads
+// only to $refs, back to itself: such a schema matches no value, so every
+// body checked against it would be refused. A recursive schema with
+// structure (A's property b is B, B's property a is A) is no such cycle.
+func refCycles(root map[string]any, names []string) error {
+	schemas, _ := root["definitions"].(map[string]any)
+	done := map[string]bool{} // $refs known to end at a schema
+	var walk func(name, at string, v any) error
+	walk = func(name, at string, v any) error {
+		switch t := v.(type) {
+		case map[string]any:
+			if ref, ok := t["$ref"].(string); ok {
+				if err := followRefs(root, name, at, ref, done); err != nil {
+					return err
+				}
+			}
+			for _, e := range t {
+				if err := walk(name, "", e); err != nil {
+					return err
+				}
+			}
+		case []any:
+			for _, e := range t {
+				if err := walk(name, "", e); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	for _, name := range names {
+		if err := walk(name, "#/definitions/"+escapePointer(name), schemas[name]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// followRefs follows ref, in model name (at is the model's own pointer when
+// ref is its root's), through schemas that are only a $ref, and refuses a
+// chain that comes back to a schema it has passed.
+func followRefs(root map[string]any, name, at, ref string, done map[string]bool) error {
+	var chain []string
+	seen := map[string]bool{}
+	if at != "" {
+		chain, seen[at] = []string{at}, true
+	}
+	for strings.HasPrefix(ref, "#") && !done[ref] {
+		if seen[ref] {
+			chain = append(chain[slices.Index(chain, ref):], ref)
+			for i := range chain {
+				chain[i] = refLabel(chain[i])
+			}
+			return invalid("model %q: $ref cycle %s never reaches a schema, so the model would refuse every body; a model that refers to itself needs structure (a property or items that refer back)", name, truncate(strings.Join(chain, " -> "), 500))
+		}
+		seen[ref] = true
+		chain = append(chain, ref)
+		target, ok := resolvePointer(root, strings.TrimPrefix(ref, "#"))
+		if !ok {
+			break // the compiler names a $ref that does not resolve
+		}
+		m, ok := target.(map[string]any)
+		if !ok {
+			break
+		}
+		next, ok := m["$ref"].(string)
+		if !ok {
+			break
+		}
+		ref = next
+	}
+	for _, r := range chain {
+		done[r] = true
+	}
+	return nil
+}
+
+// refLabel is how a $ref is named in a cycle: the model for a whole model's
+// reference, else the reference.
+func refLabel(ref string) string {
+	for _, prefix := range []string{"#/definitions/", "#/components/schemas/"} {
+		if rest, ok := strings.CutPrefix(ref, prefix); ok && !strings.Contains(rest, "/") {
+			return unescapePointer(rest)
+		}
+	}
+	return ref
+}
+
+// resolvePointer returns the value of doc at JSON pointer ptr.
+func resolvePointer(doc any, ptr string) (any, bool) {
+	if ptr == "" {
+		return doc, true
+	}
+	if !strings.HasPrefix(ptr, "/") {
+		return nil, false
+	}
+	for _, tok := range strings.Split(ptr[1:], "/") {
+		tok = unescapePointer(tok)
+		switch t := doc.(type) {
+		case map[string]any:
+			v, ok := t[tok]
+			if !ok {
+				return nil, false
+			}
+			doc = v
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(t) {
+				return nil, false
+			}
+			doc = t[i]
+		default:
+			return nil, false
+		}
+	}
+	return doc, true
+}
+
+// unescapePointer undoes escapePointer.
+func unescapePointer(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~1", "/"), "~0", "~")
+}
