@@ -2,8 +2,6 @@ package admin
 
 import (
 	"bytes"
-	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -105,16 +103,8 @@ func TestDamagedRecordsSayHowToRemoveThem(t *testing.T) {
 	t.Cleanup(srv.Close)
 	answer := func(method, path string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(method, srv.URL+path, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, _ := io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
-		var e struct{ Message string }
-		_ = json.Unmarshal(raw, &e)
-		return resp.StatusCode, e.Message
+		resp, _, msg := sendForMessage(t, method, srv.URL+path, "")
+		return resp.StatusCode, msg
 	}
 	papi, pb := "/portico/v1/apis/"+a.ID, "/portico/v1/apis/"+b.ID
 	one, two := deps["damaged-record-deployment-one"], deps["damaged-record-deployment-two"]

@@ -25,17 +25,28 @@ func TestUnknownDeploymentNamesItsAPI(t *testing.T) {
 		{"PATCH", "/portico/v1/apis/" + api.ID + "/stages/s3", `{"deploymentId":"nosuch"}`},
 		{"GET", "/portico/v1/apis/" + api.ID + "/deployments/nosuch", ""},
 	} {
-		req, _ := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(tc.body))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, _ := io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
-		var e struct{ Message string }
-		_ = json.Unmarshal(raw, &e)
-		if resp.StatusCode != 404 || e.Message != want {
+		resp, raw, msg := sendForMessage(t, tc.method, srv.URL+tc.path, tc.body)
+		if resp.StatusCode != 404 || msg != want {
 			t.Errorf("%s %s: %d %s, want 404 with message %q", tc.method, tc.path, resp.StatusCode, raw, want)
 		}
 	}
+}
+
+// sendForMessage sends method url with body (none when empty) and returns
+// the answer, its body (read and closed) and the message of its JSON error.
+func sendForMessage(t *testing.T, method, url, body string) (*http.Response, []byte, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	var e struct{ Message string }
+	_ = json.Unmarshal(raw, &e)
+	return resp, raw, e.Message
 }

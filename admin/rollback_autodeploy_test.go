@@ -1,8 +1,6 @@
 package admin
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -39,17 +37,9 @@ func TestRollbackOfAnAutoDeployStageRefused(t *testing.T) {
 		t.Fatalf("the change did not deploy: %+v %v", st, err)
 	}
 	for _, body := range []string{"", `{"deploymentId":"` + first.DeploymentID + `"}`} {
-		req, _ := http.NewRequest("POST", srv.URL+"/portico/v1/apis/"+a.ID+"/stages/prod/rollback", strings.NewReader(body))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, _ := io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
-		var e struct{ Message string }
-		_ = json.Unmarshal(raw, &e)
+		resp, raw, msg := sendForMessage(t, "POST", srv.URL+"/portico/v1/apis/"+a.ID+"/stages/prod/rollback", body)
 		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("x-amzn-ErrorType") != "BadRequestException" ||
-			!strings.Contains(e.Message, "because AutoDeploy is enabled") || !strings.Contains(e.Message, "turn autoDeploy off first") {
+			!strings.Contains(msg, "because AutoDeploy is enabled") || !strings.Contains(msg, "turn autoDeploy off first") {
 			t.Errorf("rollback %q of an autoDeploy stage: %d %q %s", body, resp.StatusCode, resp.Header.Get("x-amzn-ErrorType"), raw)
 		}
 	}
