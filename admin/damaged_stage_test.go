@@ -103,8 +103,8 @@ func TestDamagedRecordsSayHowToRemoveThem(t *testing.T) {
 	t.Cleanup(srv.Close)
 	answer := func(method, path string) (int, string) {
 		t.Helper()
-		resp, _, msg := sendForMessage(t, method, srv.URL+path, "")
-		return resp.StatusCode, msg
+		a := sendForMessage(t, method, srv.URL+path, "")
+		return a.StatusCode, a.Message
 	}
 	papi, pb := "/portico/v1/apis/"+a.ID, "/portico/v1/apis/"+b.ID
 	one, two := deps["damaged-record-deployment-one"], deps["damaged-record-deployment-two"]

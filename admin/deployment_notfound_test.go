@@ -25,16 +25,25 @@ func TestUnknownDeploymentNamesItsAPI(t *testing.T) {
 		{"PATCH", "/portico/v1/apis/" + api.ID + "/stages/s3", `{"deploymentId":"nosuch"}`},
 		{"GET", "/portico/v1/apis/" + api.ID + "/deployments/nosuch", ""},
 	} {
-		resp, raw, msg := sendForMessage(t, tc.method, srv.URL+tc.path, tc.body)
-		if resp.StatusCode != 404 || msg != want {
-			t.Errorf("%s %s: %d %s, want 404 with message %q", tc.method, tc.path, resp.StatusCode, raw, want)
+		a := sendForMessage(t, tc.method, srv.URL+tc.path, tc.body)
+		if a.StatusCode != 404 || a.Message != want {
+			t.Errorf("%s %s: %d %s, want 404 with message %q", tc.method, tc.path, a.StatusCode, a.Raw, want)
 		}
 	}
 }
 
+// sentAnswer is an answer sendForMessage read: its status, header fields,
+// body and the message of its JSON error.
+type sentAnswer struct {
+	StatusCode int
+	Header     http.Header
+	Raw        []byte
+	Message    string
+}
+
 // sendForMessage sends method url with body (none when empty) and returns
-// the answer, its body (read and closed) and the message of its JSON error.
-func sendForMessage(t *testing.T, method, url, body string) (*http.Response, []byte, string) {
+// what came back.
+func sendForMessage(t *testing.T, method, url, body string) sentAnswer {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
@@ -48,5 +57,5 @@ func sendForMessage(t *testing.T, method, url, body string) (*http.Response, []b
 	_ = resp.Body.Close()
 	var e struct{ Message string }
 	_ = json.Unmarshal(raw, &e)
-	return resp, raw, e.Message
+	return sentAnswer{resp.StatusCode, resp.Header, raw, e.Message}
 }

@@ -37,10 +37,10 @@ func TestRollbackOfAnAutoDeployStageRefused(t *testing.T) {
 		t.Fatalf("the change did not deploy: %+v %v", st, err)
 	}
 	for _, body := range []string{"", `{"deploymentId":"` + first.DeploymentID + `"}`} {
-		resp, raw, msg := sendForMessage(t, "POST", srv.URL+"/portico/v1/apis/"+a.ID+"/stages/prod/rollback", body)
+		resp := sendForMessage(t, "POST", srv.URL+"/portico/v1/apis/"+a.ID+"/stages/prod/rollback", body)
 		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("x-amzn-ErrorType") != "BadRequestException" ||
-			!strings.Contains(msg, "because AutoDeploy is enabled") || !strings.Contains(msg, "turn autoDeploy off first") {
-			t.Errorf("rollback %q of an autoDeploy stage: %d %q %s", body, resp.StatusCode, resp.Header.Get("x-amzn-ErrorType"), raw)
+			!strings.Contains(resp.Message, "because AutoDeploy is enabled") || !strings.Contains(resp.Message, "turn autoDeploy off first") {
+			t.Errorf("rollback %q of an autoDeploy stage: %d %q %s", body, resp.StatusCode, resp.Header.Get("x-amzn-ErrorType"), resp.Raw)
 		}
 	}
 	if now, err := svc.GetStage(ctx, a.ID, "prod"); err != nil || now.DeploymentID != st.DeploymentID {
