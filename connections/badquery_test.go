@@ -51,10 +51,11 @@ func TestConnectBadQueryEscapeRefused(t *testing.T) {
 	if ts.m.Len() != 0 {
 		t.Errorf("a refused handshake was registered")
 	}
-	c, _, err := websocket.DefaultDialer.Dial(ts.ws+"?a=%25zz", nil)
+	c, resp, err := websocket.DefaultDialer.Dial(ts.ws+"?a=%25zz", nil)
 	if err != nil {
 		t.Fatalf("a well-formed escape: %v", err)
 	}
+	_ = resp.Body.Close()
 	_ = c.Close()
 	if v, _ := got.Load().(string); v != "%zz" {
 		t.Errorf("$connect got a=%q, want %%zz", v)
