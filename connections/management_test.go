@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
@@ -273,14 +274,37 @@ func TestCredentialsScoped(t *testing.T) {
 	if _, err := sdkClient(ts.url, cr.AccessKeyID, cr.SecretAccessKey).GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)}); !errors.As(err, &forbidden) {
 		t.Fatalf("no session token: %v", err)
 	}
-	// Expired: the manager's clock passes the expiry (the SDK signs with the
-	// real clock, so the signature's date stays valid).
+	// Expired: the manager's clock passes the expiry. The requests are
+	// signed at that clock's time (the SDK signs with the real clock, whose
+	// date the manager refuses as skewed first), so only the credentials'
+	// expiry can refuse the second.
 	cr = ts.m.Issue("chat")
-	fc.Advance(time.Hour + time.Second)
-	_, err := sdkClientToken(ts.url, cr.AccessKeyID, cr.SecretAccessKey, cr.SessionToken).
-		GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)})
-	if !errors.As(err, &forbidden) {
-		t.Fatalf("expired credentials: %v", err)
+	creds := aws.Credentials{AccessKeyID: cr.AccessKeyID, SecretAccessKey: cr.SecretAccessKey, SessionToken: cr.SessionToken}
+	signedGet := func() (int, string, []byte) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, ts.url+"/@connections/"+id, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const emptyBody = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" // SHA-256 of nothing
+		if err := v4.NewSigner().SignHTTP(ctx, creds, req, emptyBody, "execute-api", "us-east-1", fc.Now()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("x-amzn-ErrorType"), raw
+	}
+	fc.Advance(time.Hour - time.Second)
+	if status, _, raw := signedGet(); status != http.StatusOK {
+		t.Fatalf("credentials a second before their expiry: %d %s, want 200", status, raw)
+	}
+	fc.Advance(2 * time.Second)
+	if status, typ, raw := signedGet(); status != http.StatusForbidden || typ != "ForbiddenException" {
+		t.Fatalf("expired credentials: %d %q %s, want 403 ForbiddenException", status, typ, raw)
 	}
 }
 
