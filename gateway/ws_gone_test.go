@@ -42,8 +42,9 @@ func TestDeletedStageClosesItsConnections(t *testing.T) {
 				"responses": map[string]any{"default": map[string]any{"statusCode": "200",
 					"responseTemplates": map[string]string{"$default": `pong $context.stage`}}}}},
 			map[string]any{"routeKey": "$disconnect", "integration": map[string]any{
-				"type": "HTTP_PROXY", "httpMethod": "POST", "uri": backend.URL + "/gone",
-				"requestParameters": map[string]string{"integration.request.header.connectionId": "context.connectionId"}}},
+				// The connectionId header is the one Portico sends WebSocket
+				// HTTP integrations (requestParameters are refused there).
+				"type": "HTTP_PROXY", "httpMethod": "POST", "uri": backend.URL + "/gone"}},
 		}}, &api)
 	var dep struct {
 		Deployment struct {
