@@ -1,6 +1,7 @@
 package upgradetest_test
 
 import (
+	"net/url"
 	"reflect"
 	"regexp"
 	"strings"
@@ -104,6 +105,26 @@ var migrations = []migration{
 					x, _ := sch["x-amazon-apigateway-authorizer"].(map[string]any)
 					if t, _ := x["type"].(string); strings.EqualFold(t, "request") && x["authorizerPayloadFormatVersion"] == nil {
 						x["authorizerPayloadFormatVersion"] = "2.0"
+					}
+				}
+			})
+		}},
+	{readback: `/domainnames(/[^/]+)?|/v2/domainnames(/[^/]+)?`, why: "6826589: a custom domain's regionalDomainName " +
+		"(v2: apiGatewayDomainName) is the host DNS should point at, the gateway's TLS listener's (its plain " +
+		"listener's without TLS), where older builds repeated the domain name",
+		fix: func(g upgradetest.Golden, _ upgradetest.Exchange, old any) {
+			listener := g.TLSURL
+			if listener == "" {
+				listener = g.GatewayURL
+			}
+			u, err := url.Parse(listener)
+			if err != nil {
+				return
+			}
+			objects(old, func(o map[string]any) {
+				for _, k := range []string{"regionalDomainName", "apiGatewayDomainName"} {
+					if _, ok := o[k].(string); ok {
+						o[k] = u.Hostname()
 					}
 				}
 			})
