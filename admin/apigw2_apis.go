@@ -495,7 +495,7 @@ func (s *Server) v2ReadImport(w http.ResponseWriter, r *http.Request) (*openapi.
 	default:
 		return nil, v2BadRequest("Invalid basepath %q: use ignore (the default), prepend or split", truncateString(basePath, 20))
 	}
-	res, err := openapi.Import([]byte(in.Body), openapi.Options{Protocol: apis.ProtocolHTTP, BasePath: basePath})
+	res, err := openapi.Import(r.Context(), []byte(in.Body), openapi.Options{Protocol: apis.ProtocolHTTP, BasePath: basePath})
 	if err != nil {
 		return nil, err
 	}

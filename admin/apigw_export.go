@@ -49,7 +49,7 @@ func (s *Server) importedDefinition(w http.ResponseWriter, r *http.Request) (*ap
 	default:
 		return nil, nil, badRequest("Invalid basepath '%s': use ignore (the default), prepend or split", truncate(basePath, 40))
 	}
-	res, err := openapi.Import(raw, openapi.Options{Protocol: apis.ProtocolREST, BasePath: basePath})
+	res, err := openapi.Import(r.Context(), raw, openapi.Options{Protocol: apis.ProtocolREST, BasePath: basePath})
 	if err != nil {
 		return nil, nil, importError(err)
 	}

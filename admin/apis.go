@@ -139,7 +139,7 @@ func (s *Server) parseImport(w http.ResponseWriter, r *http.Request) (*openapi.R
 		return nil, fmt.Errorf("request body is empty; send an OpenAPI 3 or Swagger 2.0 document: %w", errdefs.ErrInvalid)
 	}
 	q := r.URL.Query()
-	return openapi.Import(raw, openapi.Options{Name: q.Get("name"), Protocol: q.Get("protocol")})
+	return openapi.Import(r.Context(), raw, openapi.Options{Name: q.Get("name"), Protocol: q.Get("protocol")})
 }
 
 func (s *Server) importAPI(w http.ResponseWriter, r *http.Request) error {

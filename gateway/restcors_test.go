@@ -17,7 +17,7 @@ func TestImportedOPTIONSPreflight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := openapi.Import(data, openapi.Options{})
+	res, err := openapi.Import(t.Context(), data, openapi.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/openapi"
 )
 
 // This file holds `portico api ...` and `portico stage ...`, clients of the admin
@@ -109,6 +110,11 @@ their deployments until redeployed. Parts Portico ignores are printed as warning
 			if into != "" {
 				method, path = http.MethodPut, apisPath+"/"+url.PathEscape(into)+"/import"
 				q.Set("mode", "overwrite")
+			}
+			// The server checks and compiles every model before it answers:
+			// seconds for hundreds of deep ones.
+			if where, n := openapi.ModelCount(doc); n >= progressModels {
+				_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "compiling %d models (%s)...\n", n, where)
 			}
 			var out struct {
 				API      apiView  `json:"api"`

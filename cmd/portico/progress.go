@@ -19,6 +19,11 @@ const (
 	progressTTYMin = 1 << 20
 )
 
+// progressModels is how many models make `api import` say, on stderr, that
+// the server is compiling them: below it the answer comes before the line
+// would tell anything.
+const progressModels = 100
+
 // terminal reports whether w is a terminal.
 func terminal(w io.Writer) bool {
 	f, ok := w.(*os.File)

@@ -58,6 +58,10 @@ const (
 	MaxDescription       = 1024
 	MaxName              = 1024
 	MaxRoutes            = 1000
+	// MaxModels bounds an API's models. API Gateway's quota tables name no
+	// limit on models; Portico's keeps the compile of an import to seconds
+	// (every model is checked against JSON Schema draft 4 and compiled).
+	MaxModels = 500
 )
 
 // API is one API: its identity and its current (undeployed) definition.

@@ -2,6 +2,7 @@ package apis
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,6 +63,13 @@ func (noLoader) Load(url string) (any, error) {
 // again only when they change: the last successful compilations are kept by
 // the API's id and the models' digest.
 func CompileModels(apiID string, models map[string]json.RawMessage) (map[string]*jsonschema.Schema, error) {
+	return CompileModelsContext(context.Background(), apiID, models)
+}
+
+// CompileModelsContext is CompileModels that stops, with ctx's error, once ctx
+// is done: a large set of deep models takes seconds to compile, and the
+// client that asked for it may have gone.
+func CompileModelsContext(ctx context.Context, apiID string, models map[string]json.RawMessage) (map[string]*jsonschema.Schema, error) {
 	if len(models) == 0 {
 		return nil, nil
 	}
@@ -72,6 +80,9 @@ func CompileModels(apiID string, models map[string]json.RawMessage) (map[string]
 	names := sortedKeys(models)
 	schemas := map[string]any{}
 	for _, name := range names {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		raw := models[name]
 		if err := CheckDepth(raw, MaxModelDepth); err != nil {
 			return nil, invalid("model %q %v", name, err)
@@ -110,6 +121,9 @@ func CompileModels(apiID string, models map[string]json.RawMessage) (map[string]
 	}
 	out := make(map[string]*jsonschema.Schema, len(models))
 	for _, name := range names {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		sch, err := c.Compile(modelsURL + "#/definitions/" + escapePointer(name))
 		if err != nil {
 			return nil, invalid("model %q is not a valid JSON Schema (draft 4): %v", name, err)

@@ -459,7 +459,11 @@ func (a *API) Validate() error {
 	if d.CORS != nil {
 		add(d.CORS.validate(a.Protocol))
 	}
-	if _, err := CompileModels(a.ID, d.Models); err != nil {
+	if len(d.Models) > MaxModels {
+		// Checked here, not where deployments' models are compiled: a
+		// stage an older build deployed with more keeps serving.
+		add(invalid("api has %d models; at most %d are allowed per API", len(d.Models), MaxModels))
+	} else if _, err := CompileModels(a.ID, d.Models); err != nil {
 		add(err)
 	}
 	for _, typ := range slices.Sorted(maps.Keys(d.GatewayResponses)) {

@@ -13,6 +13,7 @@ package openapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -157,8 +158,15 @@ func (im *importer) fail(format string, args ...any) {
 
 // Import parses an OpenAPI 3 or Swagger 2.0 document (JSON or YAML) into an API
 // with no id. Documents that do not parse, contradict themselves or hold unknown
-// integration types are errdefs.ErrInvalid errors, all problems joined.
-func Import(data []byte, opts Options) (*Result, error) {
+// integration types are errdefs.ErrInvalid errors, all problems joined; so is
+// a document with more than apis.MaxModels models, refused before it is
+// loaded. Import stops with ctx's error once ctx is done (the client that
+// sent the document went away): a document of many deep models takes
+// seconds.
+func Import(ctx context.Context, data []byte, opts Options) (*Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if len(data) > MaxDocument {
 		return nil, fmt.Errorf("document is %d bytes; at most %d are accepted: %w", len(data), MaxDocument, errdefs.ErrTooLarge)
 	}
@@ -203,21 +211,68 @@ func Import(data []byte, opts Options) (*Result, error) {
 	if err := json.Unmarshal(js, &im.raw); err != nil {
 		return nil, fmt.Errorf("document is not an object: %w", errdefs.ErrInvalid)
 	}
+	if where, n := im.modelCount(); n > apis.MaxModels {
+		return nil, fmt.Errorf("document has %d models (%s); at most %d are allowed per API: %w", n, where, apis.MaxModels, errdefs.ErrInvalid)
+	}
 	if im.doc, err = im.load(js); err != nil {
 		return nil, fmt.Errorf("document does not load: %s: %w", err.Error(), errdefs.ErrInvalid)
 	}
-	a := im.run(opts)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	a := im.run(ctx, opts)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if len(im.errs) > 0 {
 		return nil, errors.Join(im.errs...)
 	}
 	a.Normalize()
+	// The models' compile is most of a large import's work: done here with
+	// ctx, Validate finds it done.
+	if _, err := apis.CompileModelsContext(ctx, a.ID, a.Models); err != nil && ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
 	if err := a.Validate(); err != nil {
 		return nil, err
 	}
 	return &Result{API: a, Warnings: im.warnings, PathPrefix: im.prefix}, nil
 }
 
-func (im *importer) run(opts Options) *apis.API {
+// ModelCount is how many models a document declares (components.schemas, or
+// Swagger 2.0's definitions) and where, without loading it: ("", 0) for a
+// document that does not parse or declares none. Clients use it to say that a
+// large import is compiling its models.
+func ModelCount(data []byte) (where string, n int) {
+	js, err := ToJSON(data)
+	if err != nil {
+		return "", 0
+	}
+	im := &importer{}
+	if json.Unmarshal(js, &im.raw) != nil {
+		return "", 0
+	}
+	_, im.swagger2 = im.raw["swagger"]
+	return im.modelCount()
+}
+
+// modelCount is ModelCount of the document in im.raw.
+func (im *importer) modelCount() (where string, n int) {
+	var models map[string]json.RawMessage
+	where = "definitions"
+	if im.swagger2 {
+		_ = json.Unmarshal(im.raw["definitions"], &models)
+	} else {
+		where = "components.schemas"
+		var comps map[string]json.RawMessage
+		if json.Unmarshal(im.raw["components"], &comps) == nil {
+			_ = json.Unmarshal(comps["schemas"], &models)
+		}
+	}
+	return where, len(models)
+}
+
+func (im *importer) run(ctx context.Context, opts Options) *apis.API {
 	im.basePathMode = opts.BasePath
 	a := &apis.API{}
 	if info := im.doc.Info; info != nil {
@@ -250,7 +305,10 @@ func (im *importer) run(opts Options) *apis.API {
 	a.PathsExtensions = im.extensionsOf("paths", im.raw["paths"])
 	im.collectComponents()
 	a.Models = im.models
-	im.checkModelKeywords()
+	im.checkModelKeywords(ctx)
+	if ctx.Err() != nil {
+		return a
+	}
 	if !im.swagger2 {
 		a.ComponentsExtensions = im.extensionsOf("components", im.raw["components"], extIntegrations)
 		im.sharedIntegrations(a.Protocol)
@@ -483,7 +541,7 @@ var laterKeywords = map[string]bool{
 // checkModelKeywords warns about each assertion keyword of a model that JSON
 // Schema draft 4, the models' dialect, does not have: request validation
 // would not check it (OpenAPI 3.1 documents write their schemas in 2020-12).
-func (im *importer) checkModelKeywords() {
+func (im *importer) checkModelKeywords(ctx context.Context) {
 	var walk func(model, at string, v any)
 	walk = func(model, at string, v any) {
 		switch t := v.(type) {
@@ -511,6 +569,9 @@ func (im *importer) checkModelKeywords() {
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(im.models)) {
+		if ctx.Err() != nil {
+			return
+		}
 		var v any
 		if json.Unmarshal(im.models[name], &v) == nil {
 			walk(name, "", v)

@@ -16,11 +16,11 @@ func TestImportSharedIntegrationsRESTAndUnused(t *testing.T) {
 	  "components": {"x-amazon-apigateway-integrations": {
 	    "one": {"type": "http_proxy", "httpMethod": "GET", "uri": "https://example.com/", "payloadFormatVersion": "1.0"},
 	    "two": {"type": "http_proxy", "httpMethod": "GET", "uri": "https://example.com/two", "payloadFormatVersion": "1.0"}}}}`
-	_, err := Import([]byte(doc), Options{Protocol: "REST"})
+	_, err := Import(t.Context(), []byte(doc), Options{Protocol: "REST"})
 	if err == nil || strings.Count(err.Error(), "HTTP APIs only") != 1 {
 		t.Fatalf("REST import: %v, want one refusal saying shared integrations are for HTTP APIs only", err)
 	}
-	res, err := Import([]byte(doc), Options{Protocol: "HTTP"})
+	res, err := Import(t.Context(), []byte(doc), Options{Protocol: "HTTP"})
 	if err != nil {
 		t.Fatalf("HTTP import: %v", err)
 	}
@@ -36,7 +36,7 @@ func TestImportSharedIntegrationsRESTAndUnused(t *testing.T) {
 		}
 	}
 	bad := strings.Replace(doc, `{"$ref": "#/components/x-amazon-apigateway-integrations/one"}}}`, `{"$ref": "#/components/x-amazon-apigateway-integrations/one", "uri": "https://x/"}}}`, 1)
-	if _, err := Import([]byte(bad), Options{Protocol: "HTTP"}); err == nil || !strings.Contains(err.Error(), "cannot stand beside other fields") {
+	if _, err := Import(t.Context(), []byte(bad), Options{Protocol: "HTTP"}); err == nil || !strings.Contains(err.Error(), "cannot stand beside other fields") {
 		t.Fatalf("$ref with siblings: %v", err)
 	}
 }
@@ -60,7 +60,7 @@ func TestImportUnknownFieldsNameWhatIsTaken(t *testing.T) {
 		if !strings.Contains(tc.ext, `"paths"`) {
 			doc = `{"openapi": "3.0.1", "info": {"title": "x"}, "paths": {}, ` + tc.ext + `}`
 		}
-		_, err := Import([]byte(doc), Options{Protocol: "REST"})
+		_, err := Import(t.Context(), []byte(doc), Options{Protocol: "REST"})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error containing %q", name, err, tc.want)
 		}
@@ -73,7 +73,7 @@ func TestImportUnknownFieldsNameWhatIsTaken(t *testing.T) {
 func TestImportEndpointConfigurationOnServer(t *testing.T) {
 	doc := `{"openapi": "3.0.1", "info": {"title": "x"}, "paths": {},
 	  "servers": [{"url": "https://example.com/v1", "x-amazon-apigateway-endpoint-configuration": {"disableExecuteApiEndpoint": true}}]}`
-	res, err := Import([]byte(doc), Options{})
+	res, err := Import(t.Context(), []byte(doc), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestImportEndpointConfigurationOnServer(t *testing.T) {
 		t.Fatalf("kept %q", got)
 	}
 	bad := strings.Replace(doc, `"disableExecuteApiEndpoint": true`, `"vpcEndpointIds": ["vpce-1"]`, 1)
-	if _, err := Import([]byte(bad), Options{}); err == nil || !strings.Contains(err.Error(), "servers[0].x-amazon-apigateway-endpoint-configuration: vpcEndpointIds are not supported") {
+	if _, err := Import(t.Context(), []byte(bad), Options{}); err == nil || !strings.Contains(err.Error(), "servers[0].x-amazon-apigateway-endpoint-configuration: vpcEndpointIds are not supported") {
 		t.Fatalf("vpcEndpointIds on a server: %v", err)
 	}
 }
@@ -98,7 +98,7 @@ func TestImportAPIKeySchemeElsewhereWarns(t *testing.T) {
 	} {
 		doc := `{"openapi": "3.0.1", "info": {"title": "x"}, "components": {"securitySchemes": {"k": ` + tc.scheme + `}},
 		  "paths": {"/a": {"get": {"security": [{"k": []}], "x-amazon-apigateway-integration": {"type": "mock"}}}}}`
-		res, err := Import([]byte(doc), Options{Protocol: "REST"})
+		res, err := Import(t.Context(), []byte(doc), Options{Protocol: "REST"})
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -129,7 +129,7 @@ components:
         l: {type: array, items: {type: object, propertyNames: {pattern: "^a"}}}
 paths: {}
 `
-	res, err := Import([]byte(doc), Options{Protocol: "REST"})
+	res, err := Import(t.Context(), []byte(doc), Options{Protocol: "REST"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func TestGoldenImportExport(t *testing.T) {
 			if err != nil {
 				t.Fatalf("golden input missing: %v", err)
 			}
-			res, err := Import(data, Options{Protocol: in.protocol})
+			res, err := Import(t.Context(), data, Options{Protocol: in.protocol})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -83,7 +83,7 @@ func TestGoldenImportExport(t *testing.T) {
 					t.Fatal(err)
 				}
 				golden(t, base+"."+format+".json", out)
-				again, err := Import(out, Options{Protocol: res.API.Protocol})
+				again, err := Import(t.Context(), out, Options{Protocol: res.API.Protocol})
 				if err != nil {
 					t.Fatalf("import of the %s export: %v", format, err)
 				}
@@ -100,7 +100,7 @@ func TestImportDetails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Import(data, Options{})
+	res, err := Import(t.Context(), data, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestImportDetails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err = Import(http, Options{Name: "renamed"})
+	res, err = Import(t.Context(), http, Options{Name: "renamed"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestImportSwaggerBodyWithoutConsumes(t *testing.T) {
 		``:                                 "application/json",
 		`"consumes": ["application/xml"],`: "application/xml",
 	} {
-		res, err := Import([]byte(doc(consumes)), Options{})
+		res, err := Import(t.Context(), []byte(doc(consumes)), Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -172,7 +172,7 @@ func TestImportJSONSurrogatePairs(t *testing.T) {
 			"x-amazon-apigateway-integration": {"type": "mock", "requestTemplates": {"application/json": "{\"statusCode\": 200}"},
 				"responses": {"default": {"statusCode": "200", "responseTemplates": {"application/json": "{\"dog\": \"\ud83d\udc36 <&>\"}"}}}}}}}}`
 	for _, protocol := range []string{apis.ProtocolREST, apis.ProtocolHTTP} {
-		res, err := Import([]byte(doc), Options{Protocol: protocol})
+		res, err := Import(t.Context(), []byte(doc), Options{Protocol: protocol})
 		if err != nil {
 			t.Fatalf("%s: %v", protocol, err)
 		}
@@ -194,7 +194,7 @@ func TestImportJSONSurrogatePairs(t *testing.T) {
 // refused: see TestImportRejects).
 func TestImportEndpointConfiguration(t *testing.T) {
 	doc := `{"openapi": "3.0.1", "info": {"title": "x"}, "x-amazon-apigateway-endpoint-configuration": {"disableExecuteApiEndpoint": true}, "paths": {}}`
-	res, err := Import([]byte(doc), Options{})
+	res, err := Import(t.Context(), []byte(doc), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +226,7 @@ func TestImportAWSIntegrationNotLambda(t *testing.T) {
 		t.Run(c.uri, func(t *testing.T) {
 			doc := `{"openapi": "3.0.1", "info": {"title": "x"}, "paths": {"/p": {"post": {"x-amazon-apigateway-integration":
   {"type": "aws", "httpMethod": "POST", "uri": "` + c.uri + `", "responses": {"default": {"statusCode": "200"}}}}}}}`
-			res, err := Import([]byte(doc), Options{})
+			res, err := Import(t.Context(), []byte(doc), Options{})
 			switch {
 			case c.refused && (!errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "only Lambda ARNs are supported")):
 				t.Fatalf("import: %v, want it refused saying only Lambda ARNs are supported", err)
@@ -248,7 +248,7 @@ func TestImportEnforcedExtensionsWithoutWarning(t *testing.T) {
   "x-amazon-apigateway-policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*"}]},
   "paths": {"/p": {"get": {"x-amazon-apigateway-auth": {"type": "AWS_IAM"},
     "x-amazon-apigateway-integration": {"type": "mock", "requestTemplates": {"application/json": "{\"statusCode\": 200}"}, "responses": {"default": {"statusCode": "200"}}}}}}}`
-	res, err := Import([]byte(doc), Options{})
+	res, err := Import(t.Context(), []byte(doc), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +288,7 @@ func TestImportRejects(t *testing.T) {
 			if name == "websocket" {
 				opts.Protocol = apis.ProtocolWebSocket
 			}
-			_, err := Import([]byte(doc), opts)
+			_, err := Import(t.Context(), []byte(doc), opts)
 			if !errors.Is(err, errdefs.ErrInvalid) {
 				t.Fatalf("err = %v, want ErrInvalid", err)
 			}
@@ -305,7 +305,7 @@ func TestExportOfAdminBuiltAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := Import(out, Options{})
+	again, err := Import(t.Context(), out, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +324,7 @@ func FuzzImport(f *testing.F) {
 	}
 	f.Add([]byte(`{"openapi": "3.0.1", "info": {"title": "x"}, "paths": {"/{proxy+}": {"x-amazon-apigateway-any-method": {"x-amazon-apigateway-integration": {"type": "mock"}}}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		res, err := Import(data, Options{})
+		res, err := Import(t.Context(), data, Options{})
 		if err != nil {
 			return
 		}
@@ -332,7 +332,7 @@ func FuzzImport(f *testing.F) {
 		if err != nil {
 			t.Fatalf("export of an imported API: %v", err)
 		}
-		again, err := Import(out, Options{Protocol: res.API.Protocol})
+		again, err := Import(t.Context(), out, Options{Protocol: res.API.Protocol})
 		if err != nil {
 			t.Fatalf("re-import: %v\n%s", err, out)
 		}
@@ -354,7 +354,7 @@ func TestImportResolvesRefs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := Import(data, Options{})
+		res, err := Import(t.Context(), data, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -407,7 +407,7 @@ func TestImportRefusesRefsItCannotResolve(t *testing.T) {
 		"swagger2":  `{"swagger": "2.0", "info": {"title": "x", "version": "1"}, "paths": {"/a": {"x-amazon-apigateway-any-method": {"parameters": [{"$ref": "#/parameters/Nope"}]}}}}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := Import([]byte(doc), Options{}); !errors.Is(err, errdefs.ErrInvalid) {
+			if _, err := Import(t.Context(), []byte(doc), Options{}); !errors.Is(err, errdefs.ErrInvalid) {
 				t.Fatalf("err = %v, want ErrInvalid", err)
 			}
 		})
@@ -445,14 +445,14 @@ func TestImportRefusesUnenforcedIntegrationFields(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := Import([]byte(doc(tc.integration)), Options{})
+			_, err := Import(t.Context(), []byte(doc(tc.integration)), Options{})
 			if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want ErrInvalid saying %q", err, tc.want)
 			}
 		})
 	}
 	// INTERNET, the default, is accepted as written.
-	res, err := Import([]byte(doc(`{"type": "http_proxy", "httpMethod": "GET", "uri": "https://example.com/", "connectionType": "INTERNET",
+	res, err := Import(t.Context(), []byte(doc(`{"type": "http_proxy", "httpMethod": "GET", "uri": "https://example.com/", "connectionType": "INTERNET",
 		"tlsConfig": {"insecureSkipVerification": false}}`)), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -493,13 +493,13 @@ func TestImportRefusesAuthorizerCredentials(t *testing.T) {
 			if strings.HasPrefix(name, "scopes") {
 				d = scoped(d)
 			}
-			_, err := Import([]byte(d), Options{})
+			_, err := Import(t.Context(), []byte(d), Options{})
 			if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want ErrInvalid saying %q", err, tc.want)
 			}
 		})
 	}
-	if _, err := Import([]byte(doc(`{"type": "token", "authorizerUri": "function:authz", "identityValidationExpression": "Bearer .+"}`)), Options{}); err != nil {
+	if _, err := Import(t.Context(), []byte(doc(`{"type": "token", "authorizerUri": "function:authz", "identityValidationExpression": "Bearer .+"}`)), Options{}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -531,7 +531,7 @@ func TestImportUncheckedDeclarations(t *testing.T) {
 	}
 	for name, tc := range refused {
 		t.Run(name, func(t *testing.T) {
-			_, err := Import([]byte(tc.doc), Options{})
+			_, err := Import(t.Context(), []byte(tc.doc), Options{})
 			if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want ErrInvalid saying %q", err, tc.want)
 			}
@@ -546,7 +546,7 @@ func TestImportUncheckedDeclarations(t *testing.T) {
 	}
 	for name, tc := range warned {
 		t.Run(name, func(t *testing.T) {
-			res, err := Import([]byte(tc.doc), Options{})
+			res, err := Import(t.Context(), []byte(tc.doc), Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -583,7 +583,7 @@ func TestImportStatusCodeErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := Import([]byte(c.doc), Options{})
+			_, err := Import(t.Context(), []byte(c.doc), Options{})
 			if !errors.Is(err, errdefs.ErrInvalid) {
 				t.Fatalf("err = %v, want ErrInvalid", err)
 			}
@@ -600,10 +600,10 @@ func TestImportStatusCodeErrors(t *testing.T) {
 	}
 	// Numbers and strings of a valid status are both taken.
 	for _, code := range []string{`200`, `"200"`} {
-		if _, err := Import([]byte(withIntegrationStatus(code)), Options{}); err != nil {
+		if _, err := Import(t.Context(), []byte(withIntegrationStatus(code)), Options{}); err != nil {
 			t.Errorf("statusCode %s: %v", code, err)
 		}
-		if _, err := Import([]byte(withGatewayStatus(code)), Options{}); err != nil {
+		if _, err := Import(t.Context(), []byte(withGatewayStatus(code)), Options{}); err != nil {
 			t.Errorf("gateway response statusCode %s: %v", code, err)
 		}
 	}
@@ -632,7 +632,7 @@ func TestImportRefusesUndeclaredResponseHeaderMappings(t *testing.T) {
 		"no method response": {doc(`"X-Undeclared": {"schema": {"type": "string"}}`, "404"), []string{"GET /pets", "404", "method.response.header.X-Undeclared", "no response 404"}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := Import([]byte(c.doc), Options{})
+			_, err := Import(t.Context(), []byte(c.doc), Options{})
 			if !errors.Is(err, errdefs.ErrInvalid) {
 				t.Fatalf("err = %v, want ErrInvalid", err)
 			}
@@ -644,7 +644,7 @@ func TestImportRefusesUndeclaredResponseHeaderMappings(t *testing.T) {
 		})
 	}
 	for _, declared := range []string{"X-Undeclared", "x-undeclared"} {
-		if _, err := Import([]byte(doc(`"`+declared+`": {"schema": {"type": "string"}}`, "200")), Options{}); err != nil {
+		if _, err := Import(t.Context(), []byte(doc(`"`+declared+`": {"schema": {"type": "string"}}`, "200")), Options{}); err != nil {
 			t.Errorf("header declared as %s: %v", declared, err)
 		}
 	}
@@ -708,7 +708,7 @@ func TestExtensionsKeptEverywhere(t *testing.T) {
 	}
 	for in, doc := range docs {
 		t.Run(in, func(t *testing.T) {
-			res, err := Import([]byte(doc), Options{})
+			res, err := Import(t.Context(), []byte(doc), Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -733,7 +733,7 @@ func TestExtensionsKeptEverywhere(t *testing.T) {
 				if in == FormatOAS3 && format == FormatSwagger2 {
 					continue // x-comp-ext has no place in it
 				}
-				again, err := Import(out, Options{})
+				again, err := Import(t.Context(), out, Options{})
 				if err != nil {
 					t.Fatalf("import of the %s export: %v", format, err)
 				}
@@ -761,7 +761,7 @@ func TestSwagger2ExportWarnsWhatItCannotSay(t *testing.T) {
     "responses": {"200": {"description": "ok", "headers": {"X-Req": {"required": true, "schema": {"type": "string"}}},
       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/A"}}, "application/xml": {"schema": {"$ref": "#/components/schemas/B"}}}}},
     "x-amazon-apigateway-integration": {"type": "mock", "requestTemplates": {"application/json": "{\"statusCode\": 200}"}}}}}}`
-	res, err := Import([]byte(doc), Options{})
+	res, err := Import(t.Context(), []byte(doc), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -781,7 +781,7 @@ func TestSwagger2ExportWarnsWhatItCannotSay(t *testing.T) {
 		}
 	}
 	// The document is what it was: import of it is what the warning says.
-	again, err := Import(out, Options{})
+	again, err := Import(t.Context(), out, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -806,7 +806,7 @@ func TestParameterAndBodyExtensionsKept(t *testing.T) {
       "requestBody": {"x-body-ext": "b", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/A"}, "x-media-ext": 1}}},
       "responses": {"200": {"description": "ok", "headers": {"X-H": {"schema": {"type": "string"}, "x-header-ext": 2}}}},
       "x-amazon-apigateway-integration": {"type": "mock", "requestTemplates": {"application/json": "{\"statusCode\": 200}"}}}}}}`
-	res, err := Import([]byte(doc), Options{})
+	res, err := Import(t.Context(), []byte(doc), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -826,7 +826,7 @@ func TestParameterAndBodyExtensionsKept(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := Import(out, Options{})
+		again, err := Import(t.Context(), out, Options{})
 		if err != nil {
 			t.Fatalf("import of the %s export: %v", format, err)
 		}

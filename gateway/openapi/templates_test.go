@@ -23,12 +23,12 @@ func TestImportRefusesBadTemplates(t *testing.T) {
 		"gateway response DEFAULT_4XX: template":                             doc(mock, `"x-amazon-apigateway-gateway-responses": {"DEFAULT_4XX": {"responseTemplates": {"application/json": "#end"}}},`),
 	}
 	for want, d := range cases {
-		_, err := Import(d, Options{})
+		_, err := Import(t.Context(), d, Options{})
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("want %q, got %v", want, err)
 		}
 	}
-	if _, err := Import(doc(mock, ""), Options{}); err != nil {
+	if _, err := Import(t.Context(), doc(mock, ""), Options{}); err != nil {
 		t.Fatalf("a good document: %v", err)
 	}
 }

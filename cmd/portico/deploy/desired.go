@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"archive/zip"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -2083,7 +2084,9 @@ func (b *builder) check(a *API) {
 		b.fail("%s: %v", a.LogicalID, err)
 		return
 	}
-	res, err := openapi.Import(doc, openapi.Options{Name: a.Name, Protocol: a.Protocol})
+	// A local check of the template before any call: only the user's ^C,
+	// which ends the process, stops it.
+	res, err := openapi.Import(context.Background(), doc, openapi.Options{Name: a.Name, Protocol: a.Protocol})
 	if err != nil {
 		b.fail("%s: the API definition is refused: %v", a.LogicalID, err)
 		return
