@@ -278,6 +278,11 @@ func (s *Service) Modify(ctx context.Context, id string, fn func(a *API) error) 
 		a.ID, a.CreatedAt = id, created
 		a.Normalize()
 		if err := a.Validate(); err != nil {
+			var stored API // read again: fn changed a
+			if s.getAPI(tx, id, &stored) == nil {
+				stored.Normalize()
+				err = storedRefusals(&stored, err)
+			}
 			return err
 		}
 		if err := s.checkTargets(&a); err != nil {
@@ -298,6 +303,40 @@ func (s *Service) Modify(ctx context.Context, id string, fn func(a *API) error) 
 	}
 	s.notify(id)
 	return out, nil
+}
+
+// storedRefusals is err, a changed API's validation error, with each problem
+// that the API had as stored (stored.Validate finds it too: an older build
+// accepted what this one refuses) said to be the stored API's, with what to
+// do: otherwise a change that has nothing to do with it (a new route) would be
+// refused in words that seem to be about the change.
+func storedRefusals(stored *API, err error) error {
+	before := stored.Validate()
+	if before == nil {
+		return err
+	}
+	had := map[string]bool{}
+	for _, e := range joinedErrors(before) {
+		had[e.Error()] = true
+	}
+	var out []error
+	for _, e := range joinedErrors(err) {
+		if !had[e.Error()] {
+			out = append(out, e)
+			continue
+		}
+		out = append(out, invalid("API %s as stored: %s; an older build accepted it and this build refuses it: delete or change it first, then retry this change",
+			stored.ID, strings.TrimSuffix(e.Error(), ": "+errdefs.ErrInvalid.Error())))
+	}
+	return errors.Join(out...)
+}
+
+// joinedErrors is the errors errors.Join joined into err, or err alone.
+func joinedErrors(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok { //nolint:errorlint // the joined list itself, not a wrapped one
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 // Replace overwrites API id's definition (and name and description when set in
