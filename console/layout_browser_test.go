@@ -19,7 +19,9 @@ import (
 // reflow with no horizontal scrolling and the header spans the page. On the
 // API page the Promote button stands apart from the canary's text, the
 // history shows the deployments' descriptions, and HTTP API stages leave out
-// the REST-only Cache and Tracing columns.
+// the REST-only Canary, Cache and Tracing columns. A function's page names its
+// environment variables; their values (maybe secrets) are in the page only
+// after Show environment values, and no list page shows them.
 func TestConsoleLayoutInChromium(t *testing.T) {
 	browser := chromium(t)
 	env := apptest.Start(t, apptest.Options{})
@@ -75,9 +77,28 @@ func TestConsoleLayoutInChromium(t *testing.T) {
 	if right := eval[float64](b, `document.querySelector('#functions th:last-child').getBoundingClientRect().right`); right > 1280 {
 		t.Errorf("the Last modified column ends at %.0f px, off the 1280 px window", right)
 	}
+	if eval[bool](b, `document.body.innerText.includes("vvvvvvvvvv")`) {
+		t.Errorf("the functions list shows an environment value")
+	}
 	open(1280, "#/functions/longfn", "functions/longfn")
 	b.shot("layout-function-1280")
 	noOverflow("the long function at 1280 px")
+	// The environment: names only, the values (maybe secrets) when asked.
+	if got := eval[string](b, `document.querySelector("#env-names").textContent`); got != "AB, CD, SECRET_TOKEN" {
+		t.Errorf("the Environment column shows %q, want the names only", got)
+	}
+	if eval[bool](b, `document.documentElement.outerHTML.includes("vvvvvvvvvv")`) {
+		t.Errorf("the function page holds an environment value before Show environment values")
+	}
+	if err := chromedp.Do(b.tab, chromedp.Click(chromedp.ID("reveal-env"))); err != nil {
+		t.Fatal(err)
+	}
+	b.poll("the values shown", `(document.querySelector('#env-values tr[data-variable="SECRET_TOKEN"] td.long') || {textContent: ""}).textContent.length === 2000`)
+	if got := eval[string](b, `document.querySelector("#reveal-env").getAttribute("aria-expanded") + "|" + document.querySelector('#env-values tr[data-variable="AB"]').textContent`); got != "true|AB1" {
+		t.Errorf("after Show environment values: %q", got)
+	}
+	b.shot("layout-function-env-1280")
+	noOverflow("the long function's values at 1280 px")
 
 	for _, w := range []int64{480, 320} {
 		open(w, "#/functions", "functions")
@@ -110,13 +131,14 @@ func TestConsoleLayoutInChromium(t *testing.T) {
 		t.Errorf("the history does not show the deployment's description")
 	}
 	restHeads := eval[string](b, `[...document.querySelectorAll('section[data-stage="dev"] table:first-of-type th')].map(th => th.textContent).join("|")`)
-	if !strings.Contains(restHeads, "Cache") || !strings.Contains(restHeads, "Tracing") {
+	if !strings.Contains(restHeads, "Cache") || !strings.Contains(restHeads, "Tracing") || !strings.Contains(restHeads, "Canary") {
 		t.Errorf("the REST stage's columns: %s", restHeads)
 	}
 	open(1280, "#/apis/"+httpAPI.ID, "apis/"+httpAPI.ID)
 	b.shot("layout-http-api-1280")
 	httpHeads := eval[string](b, `[...document.querySelectorAll('section[data-stage="dev"] table:first-of-type th')].map(th => th.textContent).join("|")`)
-	if strings.Contains(httpHeads, "Cache") || strings.Contains(httpHeads, "Tracing") || !strings.Contains(httpHeads, "Deployment") {
+	if strings.Contains(httpHeads, "Cache") || strings.Contains(httpHeads, "Tracing") || strings.Contains(httpHeads, "Canary") ||
+		!strings.Contains(httpHeads, "Deployment") || eval[int](b, `document.querySelectorAll('section[data-stage="dev"] table:first-of-type tbody td').length`) != 3 {
 		t.Errorf("the HTTP API stage's columns: %s", httpHeads)
 	}
 	if got := thrown(); len(got) > 0 {

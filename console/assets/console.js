@@ -183,6 +183,7 @@ async function functionPage(name) {
     }
   };
   const logs = el("pre", { id: "logs" }, "");
+  const env = (cfg.Environment && cfg.Environment.Variables) || {};
   return { start: () => tailLogs(name, logs), children: [
     el("h1", {}, "Function ", el("span", { id: "function-name" }, name)),
     cfg.Description ? el("p", { id: "function-description" }, cfg.Description) : "",
@@ -190,7 +191,8 @@ async function functionPage(name) {
     table(["Runtime", "Handler", "Memory", "Timeout", "Code", "Environment"], [el("tr", {},
       el("td", {}, cfg.Runtime || ""), el("td", {}, cfg.Handler || ""), el("td", {}, cfg.MemorySize + " MB"),
       el("td", {}, cfg.Timeout + " s"), el("td", { class: "long" }, cfg.CodeSha256 || cfg.PackageType || ""),
-      el("td", { class: "long" }, Object.entries((cfg.Environment && cfg.Environment.Variables) || {}).map(([k, v]) => k + "=" + v).join(", ")))]),
+      el("td", { class: "long", id: "env-names" }, Object.keys(env).sort().join(", ") || "—"))]),
+    envValues(env),
     el("h2", {}, "Aliases"),
     (aliases.Aliases || []).length === 0 ? el("p", { class: "muted" }, "No aliases.") :
       table(["Alias", "Version", "Weights"], (aliases.Aliases || []).map(a => el("tr", { "data-alias": a.Name },
@@ -205,6 +207,23 @@ async function functionPage(name) {
     table(["Version", "Description", "Code SHA-256", "Last modified"],
       (versions.Versions || []).map(v => el("tr", { "data-version": v.Version }, el("td", {}, v.Version),
         el("td", { class: "long" }, v.Description || ""), el("td", { class: "long" }, v.CodeSha256 || ""), el("td", { class: "when" }, when(v.LastModified)))), { id: "versions" })] };
+}
+
+// envValues is a function's environment values behind a Show values button:
+// they may be secrets (and up to 4 KB), so the page names the variables only
+// and puts the values in the page when asked, never in a list page.
+function envValues(env) {
+  const names = Object.keys(env).sort();
+  if (names.length === 0) return "";
+  const box = el("div", { id: "env-values" });
+  const button = el("button", { id: "reveal-env", "aria-expanded": "false", "aria-controls": "env-values", on: { click: () => {
+    const shown = button.getAttribute("aria-expanded") === "true";
+    box.replaceChildren(...(shown ? [] : [table(["Variable", "Value"], names.map(k => el("tr", { "data-variable": k },
+      el("td", {}, k), el("td", { class: "long" }, env[k]))))]));
+    button.setAttribute("aria-expanded", String(!shown));
+    button.textContent = shown ? "Show environment values" : "Hide environment values";
+  } } }, "Show environment values");
+  return el("div", {}, button, box);
 }
 
 // percent writes a weight (0 to 1) as a percentage, as precisely as the
@@ -367,9 +386,10 @@ function stageSection(apiID, protocol, st) {
   const rest = protocol === "REST";
   return el("section", { "data-stage": st.name },
     el("h3", {}, "Stage ", st.name),
-    table(["Deployment", "Variables", "Canary", ...(rest ? ["Cache", "Tracing"] : []), "Access log"], [el("tr", {},
+    // Canaries, the cache and tracing are REST stages' only.
+    table(["Deployment", "Variables", ...(rest ? ["Canary", "Cache", "Tracing"] : []), "Access log"], [el("tr", {},
       el("td", { class: "deployment" }, st.deploymentId), el("td", { class: "long" }, vars),
-      el("td", { class: "canary long" }, canary, st.canarySettings ? el("button", { class: "promote", "aria-label": `Promote the canary of stage ${st.name}`, on: { click: promote } }, "Promote") : ""),
+      rest ? el("td", { class: "canary long" }, canary, st.canarySettings ? el("button", { class: "promote", "aria-label": `Promote the canary of stage ${st.name}`, on: { click: promote } }, "Promote") : "") : "",
       rest ? el("td", {}, st.cacheClusterEnabled ? "on (" + (st.cacheClusterSize || "0.5") + " GB)" : "off") : "",
       rest ? el("td", {}, st.tracingEnabled ? "on" : "off") : "",
       el("td", { class: "long" }, st.accessLogSettings ? st.accessLogSettings.destinationArn : "off"))]),
