@@ -314,9 +314,7 @@ func (r *Runtime) Cleanup(ctx context.Context) error {
 			var pid int
 			var st uint64
 			if _, err := fmt.Sscanf(string(raw), "%d %d", &pid, &st); err == nil && pid > 1 {
-				if cur, err := startTime(pid); err == nil && cur == st {
-					_ = syscall.Kill(-pid, syscall.SIGKILL)
-				}
+				killGroup(pid, st)
 			}
 			// A cgroup of this runtime's (never another path a damaged
 			// record names) is killed and removed whatever its bootstrap.
@@ -330,6 +328,41 @@ func (r *Runtime) Cleanup(ctx context.Context) error {
 		_ = os.Remove(path)
 	}
 	return nil
+}
+
+// killGroup kills what is left of the process group of a sandbox whose
+// bootstrap, pid leader, started at st (clock ticks after boot), as an earlier
+// run recorded it. With the bootstrap alive, the whole group. With the
+// bootstrap gone (a killed Portico's sandboxes die with it, PR_SET_PDEATHSIG,
+// but not what they started), each process still in group leader, started at
+// st or later: what the bootstrap forked into its group. A leader alive with
+// another start time is another process that got the pid: its group is left
+// alone. (A group id is never handed out as a pid while the group has a
+// member, so the members found are the sandbox's, unless the group emptied
+// and its id came back as another group's whose leader then died too.)
+func killGroup(leader int, st uint64) {
+	if cur, err := startTime(leader); err == nil {
+		if cur == st {
+			_ = syscall.Kill(-leader, syscall.SIGKILL)
+		}
+		return
+	}
+	procs, err := os.ReadDir("/proc")
+	if err != nil {
+		return
+	}
+	for _, e := range procs {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid <= 1 {
+			continue
+		}
+		if pgid, err := syscall.Getpgid(pid); err != nil || pgid != leader {
+			continue
+		}
+		if cur, err := startTime(pid); err == nil && cur >= st {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
 }
 
 // runtimeAPIAddr parses the Runtime API endpoint a sandbox connects to; nil when
