@@ -27,31 +27,31 @@ exec sleep 1000
 `
 
 // crashServerEnv makes the test binary the server that
-// TestKilledServersGrandchild kills: its value is the runtime's state
-// directory; crashCodeEnv is the code directory, crashModeEnv "group" to leave
-// the sandbox without a cgroup.
-const (
-	crashServerEnv = "_PORTICO_TEST_CRASH_SERVER"
-	crashCodeEnv   = "_PORTICO_TEST_CRASH_CODE"
-	crashModeEnv   = "_PORTICO_TEST_CRASH_MODE"
-)
+// TestKilledServersGrandchild kills, in a working directory holding the
+// runtime's state directory ("state") and the code ("code"); its value is
+// "group" to leave the sandbox without a cgroup.
+const crashServerEnv = "_PORTICO_TEST_CRASH_SERVER"
 
 // TestCrashServer is the server TestKilledServersGrandchild kills with
 // SIGKILL: it starts one sandbox and waits to be killed.
 func TestCrashServer(t *testing.T) {
-	state := os.Getenv(crashServerEnv)
-	if state == "" {
+	mode := os.Getenv(crashServerEnv)
+	if mode == "" {
 		t.Skip("run by TestKilledServersGrandchild")
 	}
-	rt, err := New(state, time.Second)
+	wd, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if os.Getenv(crashModeEnv) == "group" {
+	rt, err := New(filepath.Join(wd, "state"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode == "group" {
 		rt.cgParent = "" // a host where sandboxes get no cgroup
 	}
 	if _, err := rt.Start(context.Background(), runtimes.Spec{SandboxID: "sbx-crash", Function: "crash", Version: "1",
-		PackageType: "Zip", CodeDir: os.Getenv(crashCodeEnv), Env: map[string]string{}}); err != nil {
+		PackageType: "Zip", CodeDir: filepath.Join(wd, "code"), Env: map[string]string{}}); err != nil {
 		t.Fatal(err)
 	}
 	select {} // until killed
@@ -78,13 +78,17 @@ func TestKilledServersGrandchild(t *testing.T) {
 	}
 	for _, mode := range modes {
 		t.Run(mode, func(t *testing.T) {
-			state, code := t.TempDir(), t.TempDir()
+			wd := t.TempDir()
+			state, code := filepath.Join(wd, "state"), filepath.Join(wd, "code")
+			if err := os.Mkdir(code, 0o700); err != nil {
+				t.Fatal(err)
+			}
 			//nolint:gosec // G306: the sandbox's executable
 			if err := os.WriteFile(filepath.Join(code, "bootstrap"), []byte(forkBootstrap), 0o755); err != nil {
 				t.Fatal(err)
 			}
 			server := exec.Command(os.Args[0], "-test.run=^TestCrashServer$") //nolint:gosec // the test binary itself
-			server.Env = append(os.Environ(), crashServerEnv+"="+state, crashCodeEnv+"="+code, crashModeEnv+"="+mode)
+			server.Dir, server.Env = wd, append(os.Environ(), crashServerEnv+"="+mode)
 			if err := server.Start(); err != nil {
 				t.Fatal(err)
 			}
