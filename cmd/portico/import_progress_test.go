@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -22,15 +21,7 @@ func TestAPIImportSaysItCompilesModels(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
 	dir := t.TempDir()
 	write := func(n int) string {
-		schemas := map[string]any{}
-		for i := range n {
-			schemas[fmt.Sprintf("M%d", i)] = map[string]any{"type": "object", "properties": map[string]any{"a": map[string]any{"type": "string"}}}
-		}
-		b, err := json.Marshal(map[string]any{"openapi": "3.0.1", "info": map[string]any{"title": "many", "version": "1"},
-			"paths": map[string]any{}, "components": map[string]any{"schemas": schemas}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := apptest.ModelsDoc(t, n)
 		f := filepath.Join(dir, fmt.Sprintf("m%d.json", n))
 		if err := os.WriteFile(f, b, 0o600); err != nil {
 			t.Fatal(err)
