@@ -102,8 +102,12 @@ func schemeKind(raw json.RawMessage) string {
 }
 
 // routeAuthorization returns a route's authorization type, authorizer name
-// and scopes.
+// and scopes: AWS_IAM for a route whose x-amazon-apigateway-auth says so, as
+// the gateway enforces it.
 func routeAuthorization(a *apis.API, rt *apis.Route) (typ, name string, scopes []string) {
+	if rt.IAMByExtension() {
+		return authIAM, "", nil
+	}
 	for _, req := range rt.Security {
 		for n, sc := range req {
 			if k := schemeKind(a.Authorizers[n]); k != "" {
@@ -232,7 +236,12 @@ func (in *v2RouteInput) applyAuthorization(a *apis.API, rt *apis.Route) error {
 	if in.AuthorizationScopes != nil {
 		scopes = in.AuthorizationScopes
 	}
-	// The route's other requirements (its API key) stay.
+	// The route's other requirements (its API key) stay; IAM by
+	// x-amazon-apigateway-auth goes with the rest, so that what reads back
+	// is what the gateway enforces.
+	if rt.IAMByExtension() {
+		delete(rt.Extensions, apis.ExtAuth)
+	}
 	rt.Security = slices.DeleteFunc(rt.Security, func(req map[string][]string) bool {
 		for n := range req {
 			if schemeKind(a.Authorizers[n]) != "" {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/redact"
 )
 
 // serveMock answers a MOCK integration without a backend, as API Gateway does: the
@@ -36,7 +37,9 @@ func (g *Gateway) serveMock(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 			return err
 		}
 		if !found {
-			return fmt.Errorf("%s (none in %.100q): %w", errMockStatus, req.payload, errConfig)
+			// The rendered template's shape, not its text, which holds
+			// the request's values.
+			return fmt.Errorf("%s (none in the rendered template, %s): %w", errMockStatus, redact.Shape(req.payload), errConfig)
 		}
 		selector = s
 	}

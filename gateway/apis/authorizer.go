@@ -264,6 +264,13 @@ func routeAuthExt(r *Route) (string, error) {
 	return "", invalid("route %q: %s type %q must be AWS_IAM or NONE", r.RouteKey, ExtAuth, truncate(d.Type, 30))
 }
 
+// IAMByExtension reports whether r's x-amazon-apigateway-auth makes it an
+// AWS_IAM route (the gateway then checks SigV4 whatever its security says).
+func (r *Route) IAMByExtension() bool {
+	t, err := routeAuthExt(r)
+	return err == nil && t == AuthorizerIAM
+}
+
 // RouteAuthorizer returns the authorizer a route's security (or its
 // x-amazon-apigateway-auth) names: a Lambda, JWT or IAM (Type AuthorizerIAM)
 // authorizer, or nil. A route that names more than one (see oneAuthorizer:

@@ -597,7 +597,9 @@ func (s *Stage) call(ctx context.Context, c *pipeline.Context, a *compiled, ev a
 		if json.Unmarshal(res.Payload, &fe) == nil && fe.ErrorMessage == "Unauthorized" {
 			return nil, ran, pipeline.Errorf(pipeline.Unauthorized, "authorizer %q: the function answered Unauthorized", a.au.Name)
 		}
-		return nil, ran, configError("authorizer %q: function error: %.300s", a.au.Name, res.Payload)
+		// The error document's values (an errorMessage may quote a token
+		// or a key) stay out of the cause, which the log writes.
+		return nil, ran, configError("authorizer %q: function error: an error answer, %s", a.au.Name, redact.Shape(res.Payload))
 	}
 	var out *result
 	if a.au.SimpleResponses {
@@ -618,16 +620,27 @@ func parseSimpleResponse(payload []byte) (*result, error) {
 		Context      map[string]json.RawMessage `json:"context"`
 	}
 	if err := json.Unmarshal(payload, &doc); err != nil {
-		return nil, fmt.Errorf("the answer is not a simple authorizer response: %w (%.200s)", err, payload)
+		return nil, notAnswer("a simple authorizer response", payload, err)
 	}
 	if doc.IsAuthorized == nil {
-		return nil, fmt.Errorf("the answer lacks isAuthorized: %.200s", payload)
+		return nil, fmt.Errorf("the answer lacks isAuthorized; it is %s", redact.Shape(payload))
 	}
 	ctx, err := contextValues(doc.Context)
 	if err != nil {
 		return nil, err
 	}
 	return &result{allowed: *doc.IsAuthorized, context: ctx}, nil
+}
+
+// notAnswer is the error for an authorizer's answer that does not decode as
+// what: it names a field of the wrong type, or the kind of JSON the answer is,
+// and never the answer's values (a usageIdentifierKey is an API key, a
+// context may hold a user's claims), which the log would show.
+func notAnswer(what string, payload []byte, err error) error {
+	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
+		return fmt.Errorf("the answer is not %s: its %s is a JSON %s, not a %s", what, te.Field, te.Value, te.Type)
+	}
+	return fmt.Errorf("the answer is not %s, an object: it is %s", what, redact.Shape(payload))
 }
 
 func contextValues(raw map[string]json.RawMessage) (map[string]any, error) {
@@ -660,10 +673,17 @@ func parseResponse(payload []byte) (*result, error) {
 		UsageIdentifierKey string                     `json:"usageIdentifierKey"`
 	}
 	if err := json.Unmarshal(payload, &doc); err != nil {
-		return nil, fmt.Errorf("the answer is not an authorizer response: %w (%.200s)", err, payload)
+		return nil, notAnswer("an authorizer response", payload, err)
 	}
-	if doc.PrincipalID == nil || doc.PolicyDocument == nil {
-		return nil, fmt.Errorf("the answer lacks principalId or policyDocument: %.200s", payload)
+	var lacks []string
+	if doc.PrincipalID == nil {
+		lacks = append(lacks, "principalId")
+	}
+	if doc.PolicyDocument == nil {
+		lacks = append(lacks, "policyDocument")
+	}
+	if len(lacks) > 0 {
+		return nil, fmt.Errorf("the answer lacks %s; it is %s", strings.Join(lacks, " and "), redact.Shape(payload))
 	}
 	pol, err := policy.Parse(doc.PolicyDocument, policy.Authorizer)
 	if err != nil {

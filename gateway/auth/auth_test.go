@@ -257,3 +257,33 @@ func TestContextIdentitySourcesResolve(t *testing.T) {
 		}
 	}
 }
+
+// TestMalformedAnswerErrorsNameNoValues: the errors for answers that do not
+// parse say what is wrong by field names and JSON kinds, never by values.
+func TestMalformedAnswerErrorsNameNoValues(t *testing.T) {
+	for _, tc := range []struct {
+		name, payload, want string
+		simple              bool
+	}{
+		{"principalId a number", `{"principalId":7,"policyDocument":{},"usageIdentifierKey":"s3cr3t"}`,
+			"the answer is not an authorizer response: its principalId is a JSON number, not a string", false},
+		{"both missing", `{"usageIdentifierKey":"s3cr3t"}`,
+			"the answer lacks principalId and policyDocument; it is a JSON object with fields usageIdentifierKey (31 bytes)", false},
+		{"not JSON", `s3cr3t`, "the answer is not an authorizer response, an object: it is not JSON (6 bytes)", false},
+		{"isAuthorized a string", `{"isAuthorized":"s3cr3t"}`,
+			"the answer is not a simple authorizer response: its isAuthorized is a JSON string, not a bool", true},
+		{"array", `["s3cr3t"]`, "the answer is not a simple authorizer response, an object: it is a JSON array (10 bytes)", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var err error
+			if tc.simple {
+				_, err = parseSimpleResponse([]byte(tc.payload))
+			} else {
+				_, err = parseResponse([]byte(tc.payload))
+			}
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("got %v\nwant %s", err, tc.want)
+			}
+		})
+	}
+}

@@ -226,6 +226,10 @@ func (ex *exporter) doc(a *apis.API) map[string]any {
 		item[key] = ex.operation(r)
 	}
 	for path, item := range items {
+		if path == apis.RouteDefault && a.Protocol == apis.ProtocolHTTP {
+			// As AWS's export-api writes it, and the import reads it back.
+			path = defaultPath
+		}
 		paths[path] = item
 	}
 	doc["paths"] = paths

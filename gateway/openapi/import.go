@@ -71,8 +71,11 @@ type Result struct {
 }
 
 const (
-	extIntegration       = "x-amazon-apigateway-integration"
-	extAnyMethod         = "x-amazon-apigateway-any-method"
+	extIntegration = "x-amazon-apigateway-integration"
+	extAnyMethod   = "x-amazon-apigateway-any-method"
+	// defaultPath is the path an HTTP API's $default route has in AWS's
+	// OpenAPI export (and in documents written from it).
+	defaultPath          = "/" + apis.RouteDefault
 	extBinaryMediaTypes  = "x-amazon-apigateway-binary-media-types"
 	extAPIKeySource      = "x-amazon-apigateway-api-key-source" //nolint:gosec // an extension name, not a credential
 	extRequestValidators = "x-amazon-apigateway-request-validators"
@@ -961,13 +964,19 @@ func (im *importer) paths(a *apis.API) {
 			im.fail("path $default is for HTTP APIs only")
 			continue
 		}
-		if exts := im.keepExtensions(fmt.Sprintf("paths[%q]", path), item.Extensions); exts != nil {
+		ops := item.Operations()
+		where := path
+		if path == defaultPath && a.Protocol == apis.ProtocolHTTP && ops[apis.MethodAny] != nil {
+			// AWS's export-api writes an HTTP API's $default route as
+			// the path /$default with x-amazon-apigateway-any-method.
+			path = apis.RouteDefault
+		}
+		if exts := im.keepExtensions(fmt.Sprintf("paths[%q]", where), item.Extensions); exts != nil {
 			if a.PathItemExtensions == nil {
 				a.PathItemExtensions = map[string]map[string]json.RawMessage{}
 			}
 			a.PathItemExtensions[path] = exts
 		}
-		ops := item.Operations()
 		for _, method := range slices.Sorted(maps.Keys(ops)) {
 			switch {
 			case method == apis.MethodAny, slices.Contains(httpMethods, strings.ToLower(method)):

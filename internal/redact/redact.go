@@ -10,9 +10,12 @@ package redact
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -245,4 +248,52 @@ func Query(raw string) string {
 		}
 	}
 	return b.String()
+}
+
+// maxFields and maxFieldName bound what Shape names of a payload.
+const (
+	maxFields    = 20
+	maxFieldName = 40
+)
+
+// Shape describes payload, a function's or an authorizer's answer, for a log
+// line or an error cause without any of its values: the names of a JSON
+// object's top-level fields ("a JSON object with fields context, principalId,
+// usageIdentifierKey"), sorted, at most 20 and each cut at 40 bytes; the kind
+// of any other JSON value ("a JSON string"); or "not JSON". The size in bytes
+// follows. A field's value, which may be an API key, a token or a user's
+// claims, never appears.
+func Shape(payload []byte) string {
+	n := fmt.Sprintf(" (%d bytes)", len(payload))
+	var v any
+	if !json.Valid(payload) || json.Unmarshal(payload, &v) != nil {
+		return "not JSON" + n
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		if len(x) == 0 {
+			return "an empty JSON object" + n
+		}
+		keys := slices.Sorted(maps.Keys(x))
+		more := ""
+		if len(keys) > maxFields {
+			more = fmt.Sprintf(" and %d more", len(keys)-maxFields)
+			keys = keys[:maxFields]
+		}
+		for i, k := range keys {
+			if len(k) > maxFieldName {
+				keys[i] = strings.ToValidUTF8(k[:maxFieldName], "") + "..."
+			}
+		}
+		return "a JSON object with fields " + strings.Join(keys, ", ") + more + n
+	case []any:
+		return "a JSON array" + n
+	case string:
+		return "a JSON string" + n
+	case float64:
+		return "a JSON number" + n
+	case bool:
+		return "a JSON boolean" + n
+	}
+	return "JSON null" + n
 }

@@ -3,6 +3,7 @@ package redact
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -59,5 +60,38 @@ func TestURL(t *testing.T) {
 		if got := URL(in); got != want {
 			t.Errorf("URL(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestShape(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"object", `{"usageIdentifierKey":"k3y","principalId":"p","context":{"tok":"t0k"}}`,
+			"a JSON object with fields context, principalId, usageIdentifierKey (70 bytes)"},
+		{"empty object", `{}`, "an empty JSON object (2 bytes)"},
+		{"string", `"s3cr3t"`, "a JSON string (8 bytes)"},
+		{"number", `12`, "a JSON number (2 bytes)"},
+		{"array", `["s3cr3t"]`, "a JSON array (10 bytes)"},
+		{"null", `null`, "JSON null (4 bytes)"},
+		{"not JSON", `s3cr3t`, "not JSON (6 bytes)"},
+		{"trailing bytes", `{"a":1} s3cr3t`, "not JSON (14 bytes)"},
+		{"long name", `{"` + strings.Repeat("n", 50) + `":1}`, "a JSON object with fields " + strings.Repeat("n", 40) + "... (56 bytes)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Shape([]byte(tc.in)); got != tc.want {
+				t.Errorf("Shape(%s)\n got %q\nwant %q", tc.in, got, tc.want)
+			}
+		})
+	}
+	var many strings.Builder
+	many.WriteString("{")
+	for i := range 25 {
+		if i > 0 {
+			many.WriteString(",")
+		}
+		fmt.Fprintf(&many, `"f%02d":"s3cr3t"`, i)
+	}
+	many.WriteString("}")
+	if got := Shape([]byte(many.String())); !strings.Contains(got, "f19 and 5 more (") || strings.Contains(got, "f20") || strings.Contains(got, "s3cr3t") {
+		t.Errorf("Shape of 25 fields: %s", got)
 	}
 }

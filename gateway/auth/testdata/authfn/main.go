@@ -1,7 +1,8 @@
 // Command authfn is a test function for the authorize stage's end-to-end tests,
 // an unmodified aws-lambda-go handler. As a TOKEN authorizer the token says what
 // to answer (allow, trace, allow-get, allow-but-secret, deny, unauthorized, sleep, garbage, nopolicy,
-// badcontext), or, with AUTHFN_REFUSE_ALL set, refuses every token; as a REQUEST authorizer it allows, naming the X-User header, the
+// badcontext; nopol-uik, garbage-uik, fail-uik: malformed answers and a failure carrying
+// AUTHFN_UIK and ContextProbe), or, with AUTHFN_REFUSE_ALL set, refuses every token; as a REQUEST authorizer it allows, naming the X-User header, the
 // tenant query parameter, its event's resourceId and identity.clientCert; as an integration it echoes its event. Authorizer
 // answers carry "calls", how many authorizer events this sandbox has seen, so
 // that tests can tell a cached answer from a fresh one.
@@ -21,6 +22,10 @@ import (
 
 var calls int
 
+// ContextProbe is the context value the *-uik answers carry, which no log
+// line may show.
+const ContextProbe = "CTXPROBE-7f3a9c"
+
 func policy(effect, resource string) events.APIGatewayCustomAuthorizerPolicy {
 	return events.APIGatewayCustomAuthorizerPolicy{Version: "2012-10-17", Statement: []events.IAMPolicyStatement{
 		{Action: []string{"execute-api:Invoke"}, Effect: effect, Resource: []string{resource}},
@@ -35,10 +40,20 @@ func handle(_ context.Context, raw json.RawMessage) (any, error) {
 	}
 	_ = json.Unmarshal(raw, &probe)
 	if probe.Type == "REQUEST" && probe.Version == "2.0" {
-		// An HTTP API authorizer with simple responses.
+		// An HTTP API authorizer with simple responses (noanswer-uik, garbage-uik and fail-uik
+		// answer wrongly, with AUTHFN_UIK and ContextProbe).
 		calls++
 		var ev events.APIGatewayV2CustomAuthorizerV2Request
 		_ = json.Unmarshal(raw, &ev)
+		switch ev.Headers["authorization"] {
+		case "noanswer-uik":
+			// No isAuthorized, secrets in the context.
+			return map[string]any{"context": map[string]any{"uik": os.Getenv("AUTHFN_UIK"), "claim": ContextProbe}}, nil
+		case "garbage-uik":
+			return "not a simple response " + os.Getenv("AUTHFN_UIK"), nil
+		case "fail-uik":
+			return nil, errors.New("failed holding " + os.Getenv("AUTHFN_UIK"))
+		}
 		if ev.Headers["authorization"] == "trace" {
 			return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true,
 				Context: map[string]any{"trace": os.Getenv("_X_AMZN_TRACE_ID")}}, nil
@@ -100,6 +115,13 @@ func handle(_ context.Context, raw json.RawMessage) (any, error) {
 			return "not an authorizer response", nil
 		case "nopolicy":
 			return map[string]any{"principalId": "x", "policyDocument": map[string]any{"Statement": "nonsense"}}, nil
+		case "nopol-uik":
+			// No policyDocument; the API key (AUTHFN_UIK) and a context.
+			return map[string]any{"principalId": "x", "usageIdentifierKey": os.Getenv("AUTHFN_UIK"), "context": map[string]any{"claim": ContextProbe}}, nil
+		case "garbage-uik":
+			return "not an authorizer response " + os.Getenv("AUTHFN_UIK"), nil
+		case "fail-uik":
+			return nil, errors.New("failed holding " + os.Getenv("AUTHFN_UIK"))
 		case "badcontext":
 			return map[string]any{"principalId": "x", "policyDocument": policy("Allow", "*"), "context": map[string]any{"nested": map[string]any{"a": 1}}}, nil
 		}
