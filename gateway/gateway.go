@@ -772,6 +772,7 @@ func (s checkStage) Compile(*pipeline.Deployed) (pipeline.Middleware, error) {
 			// query and r.URL.Query drop the pair.
 			// (A WebSocket $connect reads its query the same way.)
 			r.URL.RawQuery = rawquery.AmpersandSeparated(r.URL.RawQuery)
+			c.BodyLimit = limit
 			if r.Body != nil && r.Body != http.NoBody {
 				r.Body = http.MaxBytesReader(w, r.Body, limit)
 			}

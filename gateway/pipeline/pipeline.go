@@ -240,6 +240,10 @@ type Context struct {
 	CustomDomain, AtBasePath bool
 	// CacheHit and CacheMiss are set by the cache stage.
 	CacheHit, CacheMiss bool
+	// BodyLimit is the most bytes of request body the gateway takes (the
+	// check stage sets it; 0: none known): a body a stage decodes
+	// (Content-Encoding) is held to it too, decoded.
+	BodyLimit int64
 
 	bodyRead bool
 	body     []byte
