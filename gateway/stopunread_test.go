@@ -155,6 +155,7 @@ func TestStopAnswersStalledH2Bodies(t *testing.T) {
 	stopped := make(chan error, 1)
 	go func() { stopped <- s.Stop(ctx) }()
 	res := rawH2Answer(t, fr, true)
+	defer func() { _ = res.Body.Close() }()
 	b, _ := io.ReadAll(res.Body)
 	if res.StatusCode != http.StatusServiceUnavailable || string(b) != `{"message": "Service Unavailable"}` ||
 		res.Header.Get("X-Amzn-Requestid") == "" || res.Header.Get("X-Amzn-Errortype") == "" {
