@@ -14,6 +14,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway/iam"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/listener"
 )
 
 // This file serves the IAM API subset on the admin port, in IAM's query
@@ -73,8 +74,16 @@ func (s *Server) registerIAMRoutes(d IAMDeps) {
 	s.mux.HandleFunc(iamPattern, func(w http.ResponseWriter, r *http.Request) {
 		reqID := w.Header().Get("X-Amzn-RequestId")
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxIAMForm))
-		if err != nil {
-			s.writeIAMError(w, r, &errdefs.Kinded{Kind: errdefs.ErrInvalid, Type: "ValidationError", Message: "The request body is over 64 KB or could not be read."})
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			s.writeIAMError(w, r, &errdefs.Kinded{Kind: errdefs.ErrInvalid, Type: "ValidationError", Message: "The request body is over 64 KB."})
+			return
+		case err != nil:
+			// A body cut short by its client (not answered: it has gone),
+			// not received in time (408) or unread at the stop (503), as
+			// on the other routes (writeIAMError).
+			s.writeIAMError(w, r, fmt.Errorf("%w: %w", &errdefs.Kinded{Kind: errdefs.ErrInvalid, Type: "ValidationError", Message: "The request body could not be read: " + err.Error()}, err))
 			return
 		}
 		f, err := url.ParseQuery(string(body))
@@ -142,10 +151,23 @@ func (r iamResult) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
 // LimitExceeded, MalformedPolicyDocument, ValidationError) and its status.
 // Server-side failures answer a generic message; their detail goes to the log.
 func (s *Server) writeIAMError(w http.ResponseWriter, r *http.Request, err error) {
-	err = bodySignatureError(r, err)
+	// As the other surfaces' adapters (writeError): a body not received in
+	// time is 408, one unread at the stop 503, and a request whose client
+	// has gone (a body it cut short) is not answered.
+	err = bodyTimedOut(w, cutOffBy(r, bodySignatureError(r, err)))
+	if clientGone(r, err) {
+		s.log.Debug("admin request: client gone before its answer", "requestId", w.Header().Get("X-Amzn-RequestId"),
+			"method", r.Method, "path", r.URL.Path, "status", statusClientClosedRequest, "err", err)
+		return
+	}
 	status, code, msg := http.StatusInternalServerError, "ServiceFailure", "Internal server error"
 	var k *errdefs.Kinded
+	var told clientTold
 	switch {
+	case errors.Is(err, listener.ErrBodyTimeout) && errors.As(err, &k):
+		status, code, msg = http.StatusRequestTimeout, k.Type, k.Message
+	case errors.As(err, &told):
+		status, code, msg = http.StatusServiceUnavailable, "ServiceUnavailable", told.ClientMessage()
 	case errors.As(err, &k) && !errors.Is(k.Kind, errdefs.ErrUnavailable):
 		code, msg = k.Type, k.Message
 		switch {

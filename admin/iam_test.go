@@ -3,9 +3,11 @@ package admin_test
 import (
 	"encoding/xml"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -210,4 +212,35 @@ func TestSTSIsNotServed(t *testing.T) {
 	wantIAMError(t, "signed for iam", send(signFor("iam")), 400, "InvalidAction", "does not serve STS")
 	wantIAMError(t, "bearer token", send(func(req *http.Request) { req.Header.Set("Authorization", "Bearer "+token) }),
 		400, "InvalidAction", "does not serve STS")
+}
+
+// TestIAMTruncatedBodyAsOtherRoutes: a body cut short by its client (EOF
+// before Content-Length bytes) is answered on IAM's query API as on the
+// admin API's other routes: not at all (the client has gone; the
+// connection closes), where it was a 400 ValidationError saying the body
+// was over 64 KB or could not be read.
+func TestIAMTruncatedBodyAsOtherRoutes(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	host := strings.TrimPrefix(env.AdminURL, "http://")
+	for _, p := range []struct{ path, ct, body string }{
+		{"/portico/v1/apis", "application/json", `{"name":"x","protocol":"HTTP"`},
+		{"/2015-03-31/functions", "application/json", `{"FunctionName":"x"`},
+		{"/", "application/x-www-form-urlencoded", "Action=CreateUser&Version=2010-05-08&UserName=a"},
+	} {
+		c, err := net.Dial("tcp", host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(time.Minute)) // a safety net, not a timing assertion
+		_, _ = io.WriteString(c, "POST "+p.path+" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "+p.ct+"\r\nContent-Length: 200\r\n\r\n"+p.body)
+		_ = c.(*net.TCPConn).CloseWrite()
+		b, err := io.ReadAll(c)
+		_ = c.Close()
+		if err != nil || len(b) != 0 {
+			t.Errorf("POST %s cut short: answered %q (%v), want no answer", p.path, b, err)
+		}
+	}
+	// The user was not created.
+	wantIAMError(t, "GetUser a", iamCall(t, env, "GetUser", "UserName", "a"), http.StatusNotFound, "NoSuchEntity")
 }

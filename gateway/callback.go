@@ -137,8 +137,10 @@ func (g *Gateway) startCallback(bind, host string) (*callbackServer, error) {
 	// A request's body must arrive within 30 s of its header (the limit
 	// net/http's ReadTimeout set here before).
 	limits := listener.Limits{HeaderTimeout: 10 * time.Second, BodyTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	// Its 431, 414 and 503 refusals are in API Gateway's shape, as its other
+	// answers are (serveRefused), not the server's plain text.
 	cs.srv = h1.New(limits.Handler(cs), h1.Options{ReadHeaderTimeout: limits.HeaderTimeout, IdleTimeout: limits.IdleTimeout, DormantAfter: dormantAfter,
-		MaxConnsPerIP: maxConns, Log: g.log})
+		MaxConnsPerIP: maxConns, Log: g.log, Refuse: g.serveRefused})
 	go func() {
 		if err := cs.srv.Serve(serveLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			g.log.Error("sandbox-facing @connections endpoint stopped", "err", err)

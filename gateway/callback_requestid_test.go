@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/internal/listener"
+	"github.com/portico-dev/portico/internal/listener/listenertest"
 )
 
 // TestCallbackEndpointAnswersWithRequestID: every answer of the
@@ -24,21 +26,7 @@ import (
 // request (it read "RequestID: ," before): a 410, a 403, a 404 off
 // @connections.
 func TestCallbackEndpointAnswersWithRequestID(t *testing.T) {
-	e := newEnv(t)
-	m := connections.New(connections.Config{AdminToken: "tok"}, nil)
-	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
-	gw := New(Config{Listen: "127.0.0.1:0", CallbackBind: "127.0.0.1:0"}, e.svc, e.res, e.inv, slog.New(slog.DiscardHandler))
-	gw.EnableWebSockets(m)
-	srv := NewServer(gw, nil, listener.Limits{})
-	if err := srv.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Stop(context.Background()) })
-	domain := gw.ws.callbackDomain.Load()
-	if domain == nil {
-		t.Fatal("the sandbox-facing endpoint does not listen")
-	}
-	base := "http://" + *domain
+	base := "http://" + callbackDomain(t, startCallbackEndpoint(t))
 
 	mc := apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
 		BaseEndpoint: aws.String(base + "/dev"), Region: "us-east-1",
@@ -64,5 +52,62 @@ func TestCallbackEndpointAnswersWithRequestID(t *testing.T) {
 		if resp.StatusCode != tc.status || resp.Header.Get("x-amzn-RequestId") == "" {
 			t.Errorf("POST %s: %d, x-amzn-RequestId %q; want %d with an id", tc.path, resp.StatusCode, resp.Header.Get("x-amzn-RequestId"), tc.status)
 		}
+	}
+}
+
+// startCallbackEndpoint starts a gateway with WebSockets on and its
+// sandbox-facing @connections endpoint.
+func startCallbackEndpoint(t *testing.T) *Gateway {
+	t.Helper()
+	e := newEnv(t)
+	m := connections.New(connections.Config{AdminToken: "tok"}, nil)
+	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
+	gw := New(Config{Listen: "127.0.0.1:0", CallbackBind: "127.0.0.1:0"}, e.svc, e.res, e.inv, slog.New(slog.DiscardHandler))
+	gw.EnableWebSockets(m)
+	srv := NewServer(gw, nil, listener.Limits{})
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop(context.Background()) })
+	return gw
+}
+
+// callbackDomain is the host:port of gw's sandbox-facing endpoint.
+func callbackDomain(t *testing.T, gw *Gateway) string {
+	t.Helper()
+	domain := gw.ws.callbackDomain.Load()
+	if domain == nil {
+		t.Fatal("the sandbox-facing endpoint does not listen")
+	}
+	return *domain
+}
+
+// TestCallbackEndpointRefusalsInItsShape: the sandbox-facing @connections
+// endpoint answers a header over its limit 431 and a request line alone over
+// it 414 in API Gateway's error shape, as its other answers are ({"message":
+// ...}, x-amzn-ErrorType, x-amzn-RequestId), not in the server's plain text.
+func TestCallbackEndpointRefusalsInItsShape(t *testing.T) {
+	domain := callbackDomain(t, startCallbackEndpoint(t))
+	const over = http.DefaultMaxHeaderBytes + 10<<10
+	for _, tc := range []struct {
+		name   string
+		answer func() (int, http.Header, string)
+		status int
+		typ    string
+	}{
+		{"431", func() (int, http.Header, string) {
+			return listenertest.HeaderAnswer(t, "http://"+domain+"/dev/@connections/AAAAAAAAAAAAAAAA", over)
+		}, http.StatusRequestHeaderFieldsTooLarge, "RequestHeaderFieldsTooLargeException"},
+		{"414", func() (int, http.Header, string) { return listenertest.LineAnswer(t, domain, over) },
+			http.StatusRequestURITooLong, "RequestURITooLongException"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, h, body := tc.answer()
+			want := `{"message":` + strconv.Quote(http.StatusText(tc.status)) + `}`
+			if status != tc.status || body != want || h.Get("Content-Type") != "application/json" ||
+				h.Get("X-Amzn-Errortype") != tc.typ || h.Get("X-Amzn-Requestid") == "" {
+				t.Errorf("%d %q %v, want %d %s with %s and a request id", status, body, h, tc.status, want, tc.typ)
+			}
+		})
 	}
 }

@@ -568,10 +568,13 @@ type reqCtxProxy struct {
 // proxyRoom is an HTTP_PROXY request's room for the fast path: its backend's
 // X-Amzn-Trace-Id value (proxyForwardedView) and the values of the backend's
 // usual few response fields, which the client's header gets (fastproxy's
-// ServeExtra).
+// ServeExtra), and its counted body.
 type proxyRoom struct {
 	trace  [restevent.TraceIDMax]byte
 	values [proxyValues]string
+	// counted is the request's body when it has no known length
+	// (countStream).
+	counted countedBody
 }
 
 // proxyValues is how many response fields of a backend proxyRoom has room
@@ -769,6 +772,7 @@ func (s checkStage) Compile(*pipeline.Deployed) (pipeline.Middleware, error) {
 			// query and r.URL.Query drop the pair.
 			// (A WebSocket $connect reads its query the same way.)
 			r.URL.RawQuery = rawquery.AmpersandSeparated(r.URL.RawQuery)
+			c.BodyLimit = limit
 			if r.Body != nil && r.Body != http.NoBody {
 				r.Body = http.MaxBytesReader(w, r.Body, limit)
 			}

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -518,6 +519,10 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 	if err != nil {
 		return err
 	}
+	if counted := rc.countStream(r); counted != nil {
+		// Recorded when the request ends, whichever path streamed it.
+		defer func() { rc.SetStreamedLength(counted.n.Load()) }()
+	}
 	if g.fast != nil {
 		// The fast path reads the URL as it is (maybe the stage's shared one)
 		// and appends the client's query string on the wire.
@@ -651,6 +656,41 @@ func (g *Gateway) abortAnswer(r *http.Request, u *url.URL, err error) {
 	if r.Context().Value(http.ServerContextKey) != nil {
 		panic(http.ErrAbortHandler) // the server drops the client connection
 	}
+}
+
+// countedBody is a request body of unknown length (chunked) on its way to an
+// HTTP_PROXY backend, which no stage reads: it counts the bytes read of it
+// for $context.dataProcessed (countStream). ReverseProxy's transport may
+// still read it from its own goroutine after the handler returned (a backend
+// that answered before it read the whole body): the count is atomic.
+type countedBody struct {
+	io.ReadCloser
+	n atomic.Int64
+}
+
+// Read implements io.Reader.
+func (b *countedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+// countStream replaces r's body of unknown length with a countedBody (in
+// rc's proxy room when it has one) and returns it; nil for a body of known
+// length (its Content-Length is what is counted) or none.
+func (rc *reqCtx) countStream(r *http.Request) *countedBody {
+	if r.ContentLength >= 0 || r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	var b *countedBody
+	if rc.proxy != nil {
+		b = &rc.proxy.counted
+	} else {
+		b = new(countedBody)
+	}
+	b.ReadCloser = r.Body
+	r.Body = b
+	return b
 }
 
 // clientBody is a request body on its way to a backend through the

@@ -117,6 +117,58 @@ func TestStopAnswersRequestsStillComing(t *testing.T) {
 	}
 }
 
+// TestStopAnswersStalledH2Bodies: a graceful stop sends an HTTP/2
+// connection GOAWAY, then answers a stream whose request body stalled 503
+// {"message": "Service Unavailable"} after the stop's grace for a body (a
+// second without a byte of it), as HTTP/1.1 ones are, rather than holding the
+// stop until its deadline; the stop cuts nothing off. The stop's grace is
+// long: only answering the stream ends it in time.
+func TestStopAnswersStalledH2Bodies(t *testing.T) {
+	id, s, pool, tlsPort := startStopTest(t, listener.Limits{})
+	addr := "localhost:" + tlsPort
+	conn, fr := rawH2Dial(t, addr, pool)
+	defer func() { _ = conn.Close() }()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Minute)) // a safety net, not a timing assertion
+	rawH2Headers(t, fr, addr, "POST", "/"+id+"/s/mock", false, "content-type", "application/json", "content-length", "100")
+	if err := fr.WriteData(1, false, []byte("{")); err != nil {
+		t.Fatal(err)
+	}
+	// The PING's answer comes after the server read the stream's frames:
+	// the stream is open.
+	if err := fr.WritePing(false, [8]byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p, ok := f.(*http2.PingFrame); ok && p.IsAck() {
+			break
+		}
+		if sf, ok := f.(*http2.SettingsFrame); ok && !sf.IsAck() {
+			_ = fr.WriteSettingsAck()
+		}
+	}
+	ctx, cancel := shutdown.WithGrace(context.Background(), 10*time.Minute, time.Minute)
+	defer cancel()
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.Stop(ctx) }()
+	res := rawH2Answer(t, fr, true)
+	defer func() { _ = res.Body.Close() }()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusServiceUnavailable || string(b) != `{"message": "Service Unavailable"}` ||
+		res.Header.Get("X-Amzn-Requestid") == "" || res.Header.Get("X-Amzn-Errortype") == "" {
+		t.Errorf("%d %q %v, want 503 {\"message\": \"Service Unavailable\"} with a request id and an error type", res.StatusCode, b, res.Header)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	if cuts := shutdown.Cuts(ctx); len(cuts) != 0 {
+		t.Fatalf("the stop cut off %v, want nothing (nothing was running)", cuts)
+	}
+}
+
 // TestListenerRefusalsInGatewayShape: a header over the listener's
 // max-header-bytes (431) and a request line alone over it (414) are answered
 // in the gateway's error shape, {"message": ...} with x-amzn-ErrorType and
@@ -185,11 +237,20 @@ func TestListenerRefusalsInGatewayShape(t *testing.T) {
 // SETTINGS advertise, and returns the answer of its stream.
 func rawH2Get(t *testing.T, addr string, pool *x509.CertPool, path string, fields ...string) *http.Response {
 	t.Helper()
+	conn, fr := rawH2Dial(t, addr, pool)
+	defer func() { _ = conn.Close() }()
+	rawH2Headers(t, fr, addr, "GET", path, true, fields...)
+	return rawH2Answer(t, fr, false)
+}
+
+// rawH2Dial opens an HTTP/2 connection on TLS to addr and sends the
+// client's preface and SETTINGS: the connection and its framer.
+func rawH2Dial(t *testing.T, addr string, pool *x509.CertPool) (net.Conn, *http2.Framer) {
+	t.Helper()
 	conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, NextProtos: []string{"h2"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = conn.Close() }()
 	_ = conn.SetDeadline(time.Now().Add(time.Minute)) // a safety net, not a timing assertion
 	if _, err := io.WriteString(conn, http2.ClientPreface); err != nil {
 		t.Fatal(err)
@@ -197,20 +258,34 @@ func rawH2Get(t *testing.T, addr string, pool *x509.CertPool, path string, field
 	fr := http2.NewFramer(conn, conn)
 	fr.ReadMetaHeaders = hpack.NewDecoder(64<<10, nil)
 	fr.MaxHeaderListSize = 1 << 20
-	var block bytes.Buffer
-	enc := hpack.NewEncoder(&block)
-	fields = append([]string{":method", "GET", ":scheme", "https", ":authority", addr, ":path", path}, fields...)
-	for i := 0; i+1 < len(fields); i += 2 {
-		_ = enc.WriteField(hpack.HeaderField{Name: fields[i], Value: fields[i+1]})
-	}
 	if err := fr.WriteSettings(); err != nil {
 		t.Fatal(err)
 	}
-	if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true}); err != nil {
+	return conn, fr
+}
+
+// rawH2Headers sends stream 1's request head, method path with the header
+// fields (name, value, ...), as one HEADERS frame; end ends the stream.
+func rawH2Headers(t *testing.T, fr *http2.Framer, addr, method, path string, end bool, fields ...string) {
+	t.Helper()
+	var block bytes.Buffer
+	enc := hpack.NewEncoder(&block)
+	fields = append([]string{":method", method, ":scheme", "https", ":authority", addr, ":path", path}, fields...)
+	for i := 0; i+1 < len(fields); i += 2 {
+		_ = enc.WriteField(hpack.HeaderField{Name: fields[i], Value: fields[i+1]})
+	}
+	if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block.Bytes(), EndStream: end, EndHeaders: true}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// rawH2Answer reads stream 1's answer: a GOAWAY before it fails the test
+// unless goAwayFirst, which then requires one before it.
+func rawH2Answer(t *testing.T, fr *http2.Framer, goAwayFirst bool) *http.Response {
+	t.Helper()
 	res := &http.Response{Header: http.Header{}}
 	var body []byte
+	goneAway := false
 	for {
 		f, err := fr.ReadFrame()
 		if err != nil {
@@ -222,12 +297,18 @@ func rawH2Get(t *testing.T, addr string, pool *x509.CertPool, path string, field
 				_ = fr.WriteSettingsAck()
 			}
 		case *http2.GoAwayFrame:
-			t.Fatalf("GOAWAY %v before the answer", f.ErrCode)
+			if !goAwayFirst {
+				t.Fatalf("GOAWAY %v before the answer", f.ErrCode)
+			}
+			goneAway = true
 		case *http2.RSTStreamFrame:
 			t.Fatalf("RST_STREAM %v before the answer", f.ErrCode)
 		case *http2.MetaHeadersFrame:
 			if f.StreamID != 1 {
 				continue
+			}
+			if goAwayFirst && !goneAway {
+				t.Fatal("the answer before GOAWAY")
 			}
 			for _, hf := range f.Fields {
 				if hf.Name == ":status" {

@@ -828,7 +828,7 @@ func (i *Invoker) newSandbox(p *pool, provisioned bool) (*sandbox, runtimes.Spec
 	}
 	limits := listener.Limits{HeaderTimeout: 10 * time.Second, BodyTimeout: runtimeAPIBodyTimeout, IdleTimeout: runtimeAPIIdle}
 	sb.srv = h1.New(limits.Handler(sb), h1.Options{ReadHeaderTimeout: limits.HeaderTimeout, IdleTimeout: limits.IdleTimeout, ConnContext: connContext,
-		Vet: sb.vet, MaxConnsPerIP: runtimeAPIMaxConns, Log: i.log.With("sandbox", sb.id, "function", p.cfg.FunctionName)})
+		Vet: sb.vet, MaxConnsPerIP: runtimeAPIMaxConns, Refuse: runtimeAPIRefuse, Log: i.log.With("sandbox", sb.id, "function", p.cfg.FunctionName)})
 	go func() { _ = sb.srv.Serve(ln) }()
 	spec, err := i.spec(sb, ln.Addr().String())
 	if err != nil {

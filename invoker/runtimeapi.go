@@ -69,6 +69,24 @@ func (sb *sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// runtimeAPIRefuse answers, in the Runtime API's error shape, a request the
+// endpoint's server refused before it was routed (h1.Options.Refuse): 431 for
+// a header over its limit, 414 for a request line alone over it, 503 for a
+// head that had not come in whole when the server began to stop, where the
+// server's own answer was plain text.
+func runtimeAPIRefuse(w http.ResponseWriter, _ *http.Request, status int) {
+	typ := "ServiceUnavailable"
+	switch status {
+	case http.StatusRequestHeaderFieldsTooLarge:
+		typ = "RequestHeaderFieldsTooLarge"
+	case http.StatusRequestURITooLong:
+		typ = "RequestURITooLong"
+	}
+	runtimeAPIError(w, status, typ, http.StatusText(status))
+}
+
+// runtimeAPIError answers status with Lambda's error document
+// {"errorType", "errorMessage"}, as the Runtime Interface Emulator does.
 func runtimeAPIError(w http.ResponseWriter, status int, typ, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

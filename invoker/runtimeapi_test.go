@@ -19,6 +19,7 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/h1"
+	"github.com/portico-dev/portico/internal/listener/listenertest"
 	"github.com/portico-dev/portico/runtimes"
 )
 
@@ -768,5 +769,35 @@ func TestNextDuringInvocationKeepsItAnswerable(t *testing.T) {
 	c.respond(t, id, `"late but kept"`)
 	if r := <-res; r == nil || string(r.Payload) != `"late but kept"` {
 		t.Fatalf("the call: %+v", r)
+	}
+}
+
+// TestRuntimeAPIRefusalsInLambdasShape: the Runtime API endpoint answers a
+// header over its limit 431 and a request line alone over it 414 in the
+// Runtime API's error shape, {"errorType", "errorMessage"} as its other
+// errors are, not in the server's plain text.
+func TestRuntimeAPIRefusalsInLambdasShape(t *testing.T) {
+	ce := newClientEnv(t)
+	const over = http.DefaultMaxHeaderBytes + 10<<10
+	for _, tc := range []struct {
+		name   string
+		answer func() (int, http.Header, string)
+		status int
+		typ    string
+	}{
+		{"431", func() (int, http.Header, string) {
+			return listenertest.HeaderAnswer(t, "http://"+ce.addr+"/2018-06-01/runtime/invocation/next", over)
+		}, http.StatusRequestHeaderFieldsTooLarge, "RequestHeaderFieldsTooLarge"},
+		{"414", func() (int, http.Header, string) { return listenertest.LineAnswer(t, ce.addr, over) },
+			http.StatusRequestURITooLong, "RequestURITooLong"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, h, body := tc.answer()
+			var doc map[string]string
+			if status != tc.status || h.Get("Content-Type") != "application/json" || json.Unmarshal([]byte(body), &doc) != nil ||
+				len(doc) != 2 || doc["errorType"] != tc.typ || doc["errorMessage"] != http.StatusText(tc.status) {
+				t.Errorf("%d %q %v, want %d {\"errorType\": %q, \"errorMessage\": %q}", status, body, h, tc.status, tc.typ, http.StatusText(tc.status))
+			}
+		})
 	}
 }

@@ -115,7 +115,8 @@ func authorizerLatency(b []byte, r *Record) []byte {
 }
 
 // dataProcessed is $context.dataProcessed: the bytes of the request body
-// (its Content-Length, or what was read of it) and of the response body.
+// (its Content-Length, or what was read of it: by the pipeline, or as it
+// streamed to an HTTP_PROXY backend) and of the response body.
 func dataProcessed(b []byte, r *Record) []byte {
 	n := r.RequestLength
 	if n < 0 {

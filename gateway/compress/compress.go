@@ -41,7 +41,9 @@ import (
 )
 
 // MaxDecompressed bounds a decompressed request body: API Gateway's payload
-// limit (10 MB). A body that inflates past it is 413.
+// limit (10 MB), or the gateway's request body limit when that is lower
+// (pipeline.Context.BodyLimit). A body that inflates past it is 413, found
+// as it inflates: what is held of it stays within the bound.
 const MaxDecompressed = 10 << 20
 
 // Codings API Gateway supports.
@@ -119,11 +121,15 @@ func decodeRequest(r *http.Request, c *pipeline.Context) error {
 		r.Header.Del("Content-Encoding")
 		return nil
 	}
+	limit := int64(MaxDecompressed)
+	if c.BodyLimit > 0 && c.BodyLimit < limit {
+		limit = c.BodyLimit
+	}
 	// Codings apply in the order listed; undo them last first.
 	codings := strings.Split(ce, ",")
 	for i := len(codings) - 1; i >= 0; i-- {
 		coding := strings.ToLower(strings.TrimSpace(codings[i]))
-		if body, err = decode(coding, body); err != nil {
+		if body, err = decode(coding, body, limit); err != nil {
 			var pe *pipeline.Error
 			if errors.As(err, &pe) {
 				return err
@@ -139,9 +145,10 @@ func decodeRequest(r *http.Request, c *pipeline.Context) error {
 	return nil
 }
 
-// decode undoes one content coding. deflate is the zlib format (RFC 9110);
-// a raw DEFLATE stream, which some clients send instead, is taken too.
-func decode(coding string, body []byte) ([]byte, error) {
+// decode undoes one content coding, to at most limit bytes (past them:
+// RequestTooLarge). deflate is the zlib format (RFC 9110); a raw DEFLATE
+// stream, which some clients send instead, is taken too.
+func decode(coding string, body []byte, limit int64) ([]byte, error) {
 	var rd io.Reader
 	switch coding {
 	case codingIdentity, "":
@@ -161,12 +168,12 @@ func decode(coding string, body []byte) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("coding %q is not supported (gzip, deflate, identity)", truncate(coding, 32))
 	}
-	out, err := io.ReadAll(io.LimitReader(rd, MaxDecompressed+1))
+	out, err := io.ReadAll(io.LimitReader(rd, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(out) > MaxDecompressed {
-		return nil, pipeline.Errorf(pipeline.RequestTooLarge, "request body inflates past %d bytes", MaxDecompressed)
+	if int64(len(out)) > limit {
+		return nil, pipeline.Errorf(pipeline.RequestTooLarge, "request body inflates past %d bytes", limit)
 	}
 	return out, nil
 }

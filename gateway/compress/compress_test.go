@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -221,4 +222,40 @@ func TestRequests(t *testing.T) {
 			t.Fatalf("err %v, want 413", err)
 		}
 	})
+}
+
+// TestInflatingPastTheBodyLimitHoldsLittle: a small gzip body (a few KB) that
+// inflates past the gateway's request body limit (pipeline.Context.BodyLimit,
+// lower than MaxDecompressed here) is 413 RequestTooLarge, found as it
+// inflates: the stage allocates a bounded few hundred KB, not the 8 MB the
+// body inflates to, and the integration never runs.
+func TestInflatingPastTheBodyLimitHoldsLittle(t *testing.T) {
+	const limit, inflated = 64 << 10, 8 << 20
+	var b bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	_, _ = zw.Write(make([]byte, inflated))
+	_ = zw.Close()
+	mw, err := New().Compile(deployed(apis.ProtocolREST, intp(0)))
+	if err != nil || mw == nil {
+		t.Fatalf("compile: %v", err)
+	}
+	h := mw(pipeline.HandlerFunc(func(http.ResponseWriter, *http.Request, *pipeline.Context) error {
+		t.Error("the integration ran")
+		return nil
+	}))
+	req := httptest.NewRequest(http.MethodPost, "/p", bytes.NewReader(b.Bytes()))
+	req.Header.Set("Content-Encoding", "gzip")
+	c := &pipeline.Context{Route: &apis.Route{Method: http.MethodPost, Path: "/p", Integration: &apis.Integration{Type: apis.IntegrationHTTP}},
+		BodyLimit: limit}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	err = h.ServeRequest(httptest.NewRecorder(), req, c)
+	runtime.ReadMemStats(&after)
+	if pe, ok := pipeline.AsError(err); !ok || pe.Type != pipeline.RequestTooLarge {
+		t.Fatalf("err %v, want 413 RequestTooLarge", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Errorf("allocated %d bytes for a %d-byte body held to %d", n, b.Len(), limit)
+	}
 }

@@ -240,10 +240,17 @@ type Context struct {
 	CustomDomain, AtBasePath bool
 	// CacheHit and CacheMiss are set by the cache stage.
 	CacheHit, CacheMiss bool
+	// BodyLimit is the most bytes of request body the gateway takes (the
+	// check stage sets it; 0: none known): a body a stage decodes
+	// (Content-Encoding) is held to it too, decoded.
+	BodyLimit int64
 
 	bodyRead bool
 	body     []byte
 	bodyErr  error
+	// streamed is one more than the length of a body that went on as it
+	// came, unread by the pipeline (SetStreamedLength); 0: none.
+	streamed int64
 }
 
 // Identity is $context.identity.
@@ -466,8 +473,20 @@ func (c *Context) Latency(start time.Time, since func(time.Time) time.Duration) 
 }
 
 // BodyLength is the length of the request body read so far through
-// ReadBody or SetBody, and whether it was read.
-func (c *Context) BodyLength() (int, bool) { return len(c.body), c.bodyRead && c.bodyErr == nil }
+// ReadBody or SetBody, and whether it was read; for a body the pipeline did
+// not read but streamed on (SetStreamedLength), what streamed.
+func (c *Context) BodyLength() (int, bool) {
+	if !c.bodyRead && c.streamed > 0 {
+		return int(c.streamed - 1), true
+	}
+	return len(c.body), c.bodyRead && c.bodyErr == nil
+}
+
+// SetStreamedLength records the length of a request body that an
+// integration streamed on as it came without the pipeline reading it (an
+// HTTP_PROXY route's body of unknown length): what BodyLength reports
+// when the body was not read.
+func (c *Context) SetStreamedLength(n int64) { c.streamed = n + 1 }
 
 // SetBody replaces what ReadBody returns (for stages that rewrite the body).
 func (c *Context) SetBody(b []byte) { c.body, c.bodyRead, c.bodyErr = b, true, nil }

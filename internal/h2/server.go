@@ -286,13 +286,16 @@ func (s *Server) Dormant() int {
 
 // Shutdown stops accepting, sends every connection GOAWAY and waits until
 // their open streams have finished and they closed, or ctx ends (then it
-// closes them and returns ctx's error).
+// closes them and returns ctx's error). A request body still coming in has
+// stopGrace for each of its reads: one that stalls fails with h1.ErrShutdown
+// (the handler answers 503), as HTTP/1.1's does.
 func (s *Server) Shutdown(ctx context.Context) error {
 	conns, drained := s.set.Stop()
 	for _, c := range conns {
 		// Not waited for: a client that takes nothing (or is still in its
 		// TLS handshake) holds the write until Close.
 		go c.goAway(0, false)
+		c.wakeBodyReads()
 	}
 	if drained == nil {
 		s.workers.close()

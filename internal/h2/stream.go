@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/portico-dev/portico/internal/h1"
 )
 
 // stream is one request and its response. Fields under the connection's mu
@@ -327,13 +329,32 @@ func (b *requestBody) Read(p []byte) (int, error) {
 			c.mu.Lock()
 		}
 	}
+	var stop *time.Timer // wakes this read at the end of the stop's grace
+	var stopAt time.Time
 	for len(st.body) == 0 && st.bodyErr == nil {
 		if !st.deadline.IsZero() && !time.Now().Before(st.deadline) {
 			c.mu.Unlock()
+			stopTimer(stop)
 			return 0, os.ErrDeadlineExceeded
+		}
+		if stop == nil && c.srv.set.Stopping() {
+			// The server is stopping (Shutdown wakes this wait): the body
+			// has stopGrace to bring its next bytes, or the read ends
+			// with h1.ErrShutdown, for the handler to answer 503.
+			stopAt = time.Now().Add(stopGrace)
+			stop = time.AfterFunc(stopGrace, func() {
+				c.mu.Lock()
+				st.cond.Broadcast()
+				c.mu.Unlock()
+			})
+		}
+		if stop != nil && !time.Now().Before(stopAt) {
+			c.mu.Unlock()
+			return 0, h1.ErrShutdown
 		}
 		st.cond.Wait()
 	}
+	stopTimer(stop)
 	if len(st.body) == 0 {
 		err := st.bodyErr
 		if errors.Is(err, io.EOF) && st.trailer != nil {
@@ -374,6 +395,29 @@ func (b *requestBody) Read(p []byte) (int, error) {
 		_ = c.flush()
 	}
 	return n, nil
+}
+
+// stopGrace is how long a request body still coming in when Shutdown began
+// has for each of its next reads, as HTTP/1.1's has (h1): a client that keeps
+// sending its body goes on, one that stalls gets h1.ErrShutdown after it
+// rather than holding the stop until its deadline.
+const stopGrace = time.Second
+
+// wakeBodyReads wakes the reads of c's request bodies waiting for bytes, for
+// Shutdown: each then has stopGrace (requestBody.Read).
+func (c *conn) wakeBodyReads() {
+	c.mu.Lock()
+	for _, st := range c.streams {
+		st.cond.Broadcast()
+	}
+	c.mu.Unlock()
+}
+
+// stopTimer stops t, if any.
+func stopTimer(t *time.Timer) {
+	if t != nil {
+		t.Stop()
+	}
 }
 
 // Close implements io.Closer: what the body holds, and what arrives from now

@@ -5,6 +5,7 @@
 package listenertest
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"net"
@@ -71,6 +72,23 @@ func HeaderAnswer(t testing.TB, url string, size int) (int, http.Header, string)
 	}
 	req.Header.Set("X-Big", strings.Repeat("a", size))
 	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	return res.StatusCode, res.Header, string(b)
+}
+
+// LineAnswer sends addr a GET whose request target alone is size bytes and
+// returns the answer's status, header and body (it is answered before the
+// request is all read: the write goes on in the background).
+func LineAnswer(t testing.TB, addr string, size int) (int, http.Header, string) {
+	t.Helper()
+	c := Dial(t, addr)
+	_ = c.SetDeadline(time.Now().Add(Bound)) // a safety net, not a timing assertion
+	go func() { _, _ = io.WriteString(c, "GET /"+strings.Repeat("a", size)+" HTTP/1.1\r\nHost: x\r\n\r\n") }()
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
