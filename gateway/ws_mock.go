@@ -110,5 +110,8 @@ func wsMappingContext(rc *reqCtx, ev *events.APIGatewayWebsocketProxyRequest) *m
 	}
 	m.Set("connectedAt", r.ConnectedAt)
 	m.SetPath("identity.sourceIp", r.Identity.SourceIP)
+	if r.Identity.UserAgent != "" {
+		m.SetPath("identity.userAgent", r.Identity.UserAgent)
+	}
 	return m
 }

@@ -559,6 +559,9 @@ func (a *API) validateRoute(r *Route) error {
 		if err := r.Integration.Validate(a.Protocol); err != nil {
 			errs = append(errs, fmt.Errorf("route %q: %w", truncate(key, 200), err))
 		}
+		if a.Protocol == ProtocolWebSocket {
+			errs = append(errs, r.validateWSRouteMappings()...)
+		}
 		if a.Protocol == ProtocolREST {
 			if err := r.validateCacheKeys(); err != nil {
 				errs = append(errs, fmt.Errorf("route %q: %w", truncate(key, 200), err))
@@ -680,18 +683,8 @@ func (in *Integration) Validate(protocol string) error {
 			}
 		}
 	}
-	if protocol == ProtocolWebSocket && len(in.RequestParameters) > 0 {
-		// Declared but not applied, so refused: the WebSocket data mapping
-		// (integration.request.* from route.request.*, context.*, ...) is not
-		// implemented; API Gateway takes none on a Lambda proxy integration.
-		switch in.Type {
-		case IntegrationAWSProxy:
-			add(invalid("requestParameters are not taken on WebSocket AWS_PROXY integrations (the function gets the whole event, as on API Gateway); remove them"))
-		case IntegrationHTTP, IntegrationHTTPProxy:
-			add(invalid("requestParameters are not applied on WebSocket %s integrations yet (the message goes to the backend as the client sent it, with the connection id in the connectionId header); remove them", in.Type))
-		default:
-			add(invalid("requestParameters are not applied on WebSocket %s integrations; remove them", in.Type))
-		}
+	if protocol == ProtocolWebSocket {
+		errs = append(errs, in.validateWSMappings()...) // wsparams.go
 	}
 	if protocol == ProtocolWebSocket {
 		for _, pattern := range slices.Sorted(maps.Keys(in.Responses)) {
