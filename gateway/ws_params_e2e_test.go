@@ -158,3 +158,58 @@ func TestWebSocketRequestParametersApplied(t *testing.T) {
 		t.Errorf("$disconnect: path %q, X-Event %q, X-Cid %q (want %q)", bye.path, bye.header.Get("X-Event"), bye.header.Get("X-Cid"), cid)
 	}
 }
+
+// TestWebSocketHTTPRequestTemplate: a WebSocket HTTP (non-proxy) integration
+// sends its backend the request template rendered with the message as $input
+// and the connection's $context, as API Gateway transforms the integration
+// request, on $connect and on a message route; requestParameters still read
+// the message as the client sent it. Before, such templates were refused
+// (400) and only a MOCK rendered them.
+func TestWebSocketHTTPRequestTemplate(t *testing.T) {
+	const token = "ws-template-token"
+	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
+	c := env.Client()
+	calls := make(chan backendCall, 8)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		calls <- backendCall{r.URL.Path, r.URL.Query(), r.Header.Clone(), string(b)}
+		_, _ = io.WriteString(w, "got "+string(b))
+	}))
+	t.Cleanup(backend.Close)
+	var api struct {
+		ID string `json:"id"`
+	}
+	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "wstemplate", "protocol": "WEBSOCKET",
+		"routeSelectionExpression": "$request.body.action", "routes": []any{
+			map[string]any{"routeKey": "$connect", "integration": map[string]any{
+				"type": "HTTP", "httpMethod": "POST", "uri": backend.URL + "/connect", "templateSelectionExpression": `\$default`,
+				"requestTemplates": map[string]string{"$default": `connect $context.eventType $context.routeKey`}}},
+			map[string]any{"routeKey": "$default", "routeResponseSelectionExpression": "$default", "integration": map[string]any{
+				"type": "HTTP", "httpMethod": "POST", "uri": backend.URL + "/msg", "templateSelectionExpression": `\$default`,
+				"requestTemplates": map[string]string{"$default": `{"room":"$input.path('$.room')","cid":"$context.connectionId","color":"$stageVariables.color"}`},
+				"requestParameters": map[string]string{"integration.request.header.X-Room": "route.request.body.room"}}},
+		}}, &api)
+	admin(t, c, "POST", "/portico/v1/apis/"+api.ID+"/deployments", nil,
+		map[string]any{"stageName": "dev", "variables": map[string]string{"color": "red"}}, nil)
+	ws, resp, err := wstest.Dial(websocket.DefaultDialer, "ws"+strings.TrimPrefix(env.GatewayURL, "http")+"/"+api.ID+"/dev", nil)
+	if err != nil {
+		t.Fatalf("dial: %v (%v)", err, resp)
+	}
+	t.Cleanup(func() { _ = ws.Close() })
+	conn := <-calls
+	if conn.body != "connect CONNECT $connect" {
+		t.Errorf("$connect: backend got %q, want the rendered template", conn.body)
+	}
+	cid := conn.header.Get("connectionId")
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"room":"r9","text":"hi"}`)); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"room":"r9","cid":"` + cid + `","color":"red"}`
+	if got := wstest.ReadText(t, ws); got != "got "+want {
+		t.Errorf("$default answered %q, want %q", got, "got "+want)
+	}
+	msg := <-calls
+	if msg.body != want || msg.header.Get("X-Room") != "r9" {
+		t.Errorf("message: backend got %q with X-Room %q, want %q and r9", msg.body, msg.header.Get("X-Room"), want)
+	}
+}

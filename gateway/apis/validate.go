@@ -668,14 +668,15 @@ func (in *Integration) Validate(protocol string) error {
 	}
 	if protocol == ProtocolWebSocket && in.Type != IntegrationMock {
 		// Declared but not applied, so refused (as contentHandling above):
-		// only a MOCK renders templates on a WebSocket route (ws_mock.go);
-		// to the others a message goes as the client sent it, and a two-way
-		// route sends their answer as it is.
+		// a MOCK renders its templates on a WebSocket route and an HTTP
+		// integration its request template (ws_mock.go); to the proxies a
+		// message goes as the client sent it, and a two-way route sends the
+		// answer of any but a MOCK as it is.
 		if in.Type == IntegrationAWS {
 			add(invalid("integration type AWS (non-proxy) is not supported on WebSocket APIs: the function would get the proxy event, not the message with templates applied; use AWS_PROXY (the message is the event's body)"))
 		}
-		if len(in.RequestTemplates) > 0 {
-			add(invalid("requestTemplates are applied on WebSocket MOCK integrations only (to a %s integration a message goes as the client sent it); remove them", in.Type))
+		if len(in.RequestTemplates) > 0 && in.Type != IntegrationHTTP {
+			add(invalid("requestTemplates are applied on WebSocket MOCK and HTTP integrations only (to a %s integration a message goes as the client sent it); remove them", in.Type))
 		}
 		for _, pattern := range slices.Sorted(maps.Keys(in.Responses)) {
 			if len(in.Responses[pattern].ResponseTemplates) > 0 {

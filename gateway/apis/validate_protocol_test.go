@@ -39,11 +39,11 @@ func TestIntegrationLimitsByProtocol(t *testing.T) {
 	}
 }
 
-// TestWebSocketTemplatesOnMockOnly: on a WebSocket API only a MOCK integration
-// renders templates; elsewhere they would be declared and not applied, so they
-// are refused, as is the non-proxy AWS type (its function would get the proxy
-// event).
-func TestWebSocketTemplatesOnMockOnly(t *testing.T) {
+// TestWebSocketTemplatesOnMockAndHTTP: on a WebSocket API a MOCK integration
+// renders its templates and an HTTP (non-proxy) one its request template;
+// elsewhere they would be declared and not applied, so they are refused, as
+// is the non-proxy AWS type (its function would get the proxy event).
+func TestWebSocketTemplatesOnMockAndHTTP(t *testing.T) {
 	tpl := map[string]string{"$default": `{"statusCode": 200}`}
 	resp := map[string]IntegrationResponse{"default": {StatusCode: "200", ResponseTemplates: map[string]string{"$default": "pong"}}}
 	for _, tc := range []struct {
@@ -56,6 +56,8 @@ func TestWebSocketTemplatesOnMockOnly(t *testing.T) {
 		{ProtocolWebSocket, Integration{Type: IntegrationAWSProxy, URI: "function:f", RequestTemplates: tpl}, false},
 		{ProtocolWebSocket, Integration{Type: IntegrationHTTP, URI: "http://b.example/", HTTPMethod: "POST", Responses: resp}, false},
 		{ProtocolWebSocket, Integration{Type: IntegrationHTTP, URI: "http://b.example/", HTTPMethod: "POST"}, true},
+		{ProtocolWebSocket, Integration{Type: IntegrationHTTP, URI: "http://b.example/", HTTPMethod: "POST", RequestTemplates: tpl}, true},
+		{ProtocolWebSocket, Integration{Type: IntegrationHTTPProxy, URI: "http://b.example/", HTTPMethod: "POST", RequestTemplates: tpl}, false},
 		{ProtocolWebSocket, Integration{Type: IntegrationAWS, URI: "function:f"}, false},
 		{ProtocolREST, Integration{Type: IntegrationAWS, URI: "function:f", RequestTemplates: tpl, Responses: resp}, true},
 	} {
