@@ -186,7 +186,7 @@ func TestWebSocketHTTPRequestTemplate(t *testing.T) {
 				"requestTemplates": map[string]string{"$default": `connect $context.eventType $context.routeKey`}}},
 			map[string]any{"routeKey": "$default", "routeResponseSelectionExpression": "$default", "integration": map[string]any{
 				"type": "HTTP", "httpMethod": "POST", "uri": backend.URL + "/msg", "templateSelectionExpression": `\$default`,
-				"requestTemplates": map[string]string{"$default": `{"room":"$input.path('$.room')","cid":"$context.connectionId","color":"$stageVariables.color"}`},
+				"requestTemplates":  map[string]string{"$default": `{"room":"$input.path('$.room')","cid":"$context.connectionId","color":"$stageVariables.color"}`},
 				"requestParameters": map[string]string{"integration.request.header.X-Room": "route.request.body.room"}}},
 		}}, &api)
 	admin(t, c, "POST", "/portico/v1/apis/"+api.ID+"/deployments", nil,
