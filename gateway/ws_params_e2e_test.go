@@ -32,23 +32,10 @@ type backendCall struct {
 // the connectionId header wins over the one Portico sends; without one,
 // Portico's stays. Before, such integrations were refused (400).
 func TestWebSocketRequestParametersApplied(t *testing.T) {
-	const token = "ws-params-token"
-	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
-	c := env.Client()
-	calls := make(chan backendCall, 16)
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		calls <- backendCall{r.URL.Path, r.URL.Query(), r.Header.Clone(), string(b)}
-		_, _ = io.WriteString(w, "ok "+r.URL.Path)
-	}))
-	t.Cleanup(backend.Close)
-	var api struct {
-		ID string `json:"id"`
-	}
-	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "wsparams", "protocol": "WEBSOCKET",
-		"routeSelectionExpression": "$request.body.action", "routes": []any{
+	ws, calls := wsMappedAPI(t, "?token=t0k", http.Header{"X-User": {"ann"}}, func(backend string) []any {
+		return []any{
 			map[string]any{"routeKey": "$connect", "integration": map[string]any{
-				"type": "HTTP_PROXY", "httpMethod": "POST", "uri": backend.URL + "/connect",
+				"type": "HTTP_PROXY", "httpMethod": "POST", "uri": backend + "/connect",
 				"requestParameters": map[string]string{
 					"integration.request.header.X-Cid":         "context.connectionId",
 					"integration.request.header.X-Token":       "route.request.querystring.token",
@@ -62,7 +49,7 @@ func TestWebSocketRequestParametersApplied(t *testing.T) {
 					"integration.request.header.X-Source-Addr": "context.identity.sourceIp",
 				}}},
 			map[string]any{"routeKey": "send", "routeResponseSelectionExpression": "$default", "integration": map[string]any{
-				"type": "HTTP", "httpMethod": "POST", "uri": backend.URL + "/send?fixed=1",
+				"type": "HTTP", "httpMethod": "POST", "uri": backend + "/send?fixed=1",
 				"requestParameters": map[string]string{
 					"integration.request.header.connectionId":  "'mapped'",
 					"integration.request.header.X-Room":        "route.request.body.room",
@@ -75,23 +62,15 @@ func TestWebSocketRequestParametersApplied(t *testing.T) {
 					"integration.request.header.X-Domain-Name": "context.domainName",
 				}}},
 			map[string]any{"routeKey": "$default", "routeResponseSelectionExpression": "$default", "integration": map[string]any{
-				"type": "HTTP_PROXY", "httpMethod": "POST", "uri": backend.URL + "/plain"}},
+				"type": "HTTP_PROXY", "httpMethod": "POST", "uri": backend + "/plain"}},
 			map[string]any{"routeKey": "$disconnect", "integration": map[string]any{
-				"type": "HTTP_PROXY", "httpMethod": "POST", "uri": backend.URL + "/bye",
+				"type": "HTTP_PROXY", "httpMethod": "POST", "uri": backend + "/bye",
 				"requestParameters": map[string]string{
 					"integration.request.header.X-Event": "context.eventType",
 					"integration.request.header.X-Cid":   "context.connectionId",
 				}}},
-		}}, &api)
-	admin(t, c, "POST", "/portico/v1/apis/"+api.ID+"/deployments", nil,
-		map[string]any{"stageName": "dev", "variables": map[string]string{"color": "blue"}}, nil)
-
-	hdr := http.Header{"X-User": {"ann"}}
-	ws, resp, err := wstest.Dial(websocket.DefaultDialer, "ws"+strings.TrimPrefix(env.GatewayURL, "http")+"/"+api.ID+"/dev?token=t0k", hdr)
-	if err != nil {
-		t.Fatalf("dial: %v (%v)", err, resp)
-	}
-	t.Cleanup(func() { _ = ws.Close() })
+		}
+	})
 
 	conn := <-calls
 	cid := conn.header.Get("X-Cid")
@@ -120,7 +99,7 @@ func TestWebSocketRequestParametersApplied(t *testing.T) {
 	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"action":"send","room":"r1","user":{"name":"bo b"}}`)); err != nil {
 		t.Fatal(err)
 	}
-	if got := wstest.ReadText(t, ws); got != "ok /send" {
+	if got := wstest.ReadText(t, ws); !strings.HasPrefix(got, "/send {") {
 		t.Errorf("send answered %q", got)
 	}
 	msg := <-calls
@@ -145,7 +124,7 @@ func TestWebSocketRequestParametersApplied(t *testing.T) {
 	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"action":"other"}`)); err != nil {
 		t.Fatal(err)
 	}
-	if got := wstest.ReadText(t, ws); got != "ok /plain" {
+	if got := wstest.ReadText(t, ws); got != `/plain {"action":"other"}` {
 		t.Errorf("$default answered %q", got)
 	}
 	if plain := <-calls; plain.header.Get("connectionId") != cid {
@@ -166,36 +145,17 @@ func TestWebSocketRequestParametersApplied(t *testing.T) {
 // the message as the client sent it. Before, such templates were refused
 // (400) and only a MOCK rendered them.
 func TestWebSocketHTTPRequestTemplate(t *testing.T) {
-	const token = "ws-template-token"
-	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
-	c := env.Client()
-	calls := make(chan backendCall, 8)
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		calls <- backendCall{r.URL.Path, r.URL.Query(), r.Header.Clone(), string(b)}
-		_, _ = io.WriteString(w, "got "+string(b))
-	}))
-	t.Cleanup(backend.Close)
-	var api struct {
-		ID string `json:"id"`
-	}
-	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "wstemplate", "protocol": "WEBSOCKET",
-		"routeSelectionExpression": "$request.body.action", "routes": []any{
+	ws, calls := wsMappedAPI(t, "", nil, func(backend string) []any {
+		return []any{
 			map[string]any{"routeKey": "$connect", "integration": map[string]any{
-				"type": "HTTP", "httpMethod": "POST", "uri": backend.URL + "/connect", "templateSelectionExpression": `\$default`,
+				"type": "HTTP", "httpMethod": "POST", "uri": backend + "/connect", "templateSelectionExpression": `\$default`,
 				"requestTemplates": map[string]string{"$default": `connect $context.eventType $context.routeKey`}}},
 			map[string]any{"routeKey": "$default", "routeResponseSelectionExpression": "$default", "integration": map[string]any{
-				"type": "HTTP", "httpMethod": "POST", "uri": backend.URL + "/msg", "templateSelectionExpression": `\$default`,
+				"type": "HTTP", "httpMethod": "POST", "uri": backend + "/msg", "templateSelectionExpression": `\$default`,
 				"requestTemplates":  map[string]string{"$default": `{"room":"$input.path('$.room')","cid":"$context.connectionId","color":"$stageVariables.color"}`},
 				"requestParameters": map[string]string{"integration.request.header.X-Room": "route.request.body.room"}}},
-		}}, &api)
-	admin(t, c, "POST", "/portico/v1/apis/"+api.ID+"/deployments", nil,
-		map[string]any{"stageName": "dev", "variables": map[string]string{"color": "red"}}, nil)
-	ws, resp, err := wstest.Dial(websocket.DefaultDialer, "ws"+strings.TrimPrefix(env.GatewayURL, "http")+"/"+api.ID+"/dev", nil)
-	if err != nil {
-		t.Fatalf("dial: %v (%v)", err, resp)
-	}
-	t.Cleanup(func() { _ = ws.Close() })
+		}
+	})
 	conn := <-calls
 	if conn.body != "connect CONNECT $connect" {
 		t.Errorf("$connect: backend got %q, want the rendered template", conn.body)
@@ -204,12 +164,44 @@ func TestWebSocketHTTPRequestTemplate(t *testing.T) {
 	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"room":"r9","text":"hi"}`)); err != nil {
 		t.Fatal(err)
 	}
-	want := `{"room":"r9","cid":"` + cid + `","color":"red"}`
-	if got := wstest.ReadText(t, ws); got != "got "+want {
-		t.Errorf("$default answered %q, want %q", got, "got "+want)
+	want := `{"room":"r9","cid":"` + cid + `","color":"blue"}`
+	if got := wstest.ReadText(t, ws); got != "/msg "+want {
+		t.Errorf("$default answered %q, want %q", got, "/msg "+want)
 	}
 	msg := <-calls
 	if msg.body != want || msg.header.Get("X-Room") != "r9" {
 		t.Errorf("message: backend got %q with X-Room %q, want %q and r9", msg.body, msg.header.Get("X-Room"), want)
 	}
+}
+
+// wsMappedAPI starts Portico and a backend that records each request it gets
+// and answers "PATH BODY", creates a WebSocket API of the routes routes makes
+// for the backend's URL (selected by $request.body.action), deploys it to
+// stage dev with the variable color=blue and connects to it with query (""
+// or "?...") and hdr.
+func wsMappedAPI(t *testing.T, query string, hdr http.Header, routes func(backend string) []any) (*websocket.Conn, <-chan backendCall) {
+	t.Helper()
+	const token = "ws-mapping-token"
+	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
+	c := env.Client()
+	calls := make(chan backendCall, 16)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		calls <- backendCall{r.URL.Path, r.URL.Query(), r.Header.Clone(), string(b)}
+		_, _ = io.WriteString(w, r.URL.Path+" "+string(b))
+	}))
+	t.Cleanup(backend.Close)
+	var api struct {
+		ID string `json:"id"`
+	}
+	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "wsmapping", "protocol": "WEBSOCKET",
+		"routeSelectionExpression": "$request.body.action", "routes": routes(backend.URL)}, &api)
+	admin(t, c, "POST", "/portico/v1/apis/"+api.ID+"/deployments", nil,
+		map[string]any{"stageName": "dev", "variables": map[string]string{"color": "blue"}}, nil)
+	ws, resp, err := wstest.Dial(websocket.DefaultDialer, "ws"+strings.TrimPrefix(env.GatewayURL, "http")+"/"+api.ID+"/dev"+query, hdr)
+	if err != nil {
+		t.Fatalf("dial: %v (%v)", err, resp)
+	}
+	t.Cleanup(func() { _ = ws.Close() })
+	return ws, calls
 }
