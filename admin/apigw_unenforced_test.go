@@ -1,6 +1,7 @@
 package admin_test
 
 import (
+	"maps"
 	"net/http"
 	"testing"
 
@@ -135,44 +136,64 @@ func TestAWSIntegrationRequestParametersRefused(t *testing.T) {
 	}
 }
 
-// TestWebSocketIntegrationRequestParametersRefused: a WebSocket integration's
-// requestParameters (integration.request.header.X from context.connectionId,
-// say) are not applied, so apigatewayv2 refuses them on create and on update
-// of HTTP, HTTP_PROXY and AWS_PROXY integrations, and nothing is stored,
-// where before they were stored and the backend never got them.
-func TestWebSocketIntegrationRequestParametersRefused(t *testing.T) {
+// TestWebSocketIntegrationRequestParameters: apigatewayv2 takes a WebSocket
+// HTTP or HTTP_PROXY integration's requestParameters (the gateway applies
+// them) on create and update and reads them back; a mapping none of the
+// WebSocket forms is refused (400) naming its key, as is any on AWS_PROXY,
+// and nothing refused is stored. Before, every WebSocket integration refused
+// them.
+func TestWebSocketIntegrationRequestParameters(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	e := startV2(t)
 	ws := must[*apigatewayv2.CreateApiOutput](t, "CreateApi")(e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("wsrp"),
 		ProtocolType: v2types.ProtocolTypeWebsocket, RouteSelectionExpression: aws.String("$request.body.action")}))
-	params := map[string]string{"integration.request.header.x-cid": "context.connectionId", "integration.request.header.x-static": "'lit'"}
-	for _, tc := range []struct {
-		typ    v2types.IntegrationType
-		method string
-		uri    string
-		msg    string
-	}{
-		{v2types.IntegrationTypeHttp, "POST", "http://127.0.0.1:1/rp", "requestParameters are not applied on WebSocket HTTP integrations"},
-		{v2types.IntegrationTypeHttpProxy, "POST", "http://127.0.0.1:1/rp", "requestParameters are not applied on WebSocket HTTP_PROXY integrations"},
-		{v2types.IntegrationTypeAwsProxy, "POST", "arn:aws:lambda:us-east-1:000000000000:function:f", "requestParameters are not taken on WebSocket AWS_PROXY integrations"},
-	} {
-		in := &apigatewayv2.CreateIntegrationInput{ApiId: ws.ApiId, IntegrationType: tc.typ,
-			IntegrationMethod: aws.String(tc.method), IntegrationUri: aws.String(tc.uri)}
-		_, err := e.ag.CreateIntegration(ctx, func() *apigatewayv2.CreateIntegrationInput { c := *in; c.RequestParameters = params; return &c }())
-		wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", tc.msg)
-		got := must[*apigatewayv2.GetIntegrationsOutput](t, "GetIntegrations")(e.ag.GetIntegrations(ctx, &apigatewayv2.GetIntegrationsInput{ApiId: ws.ApiId}))
-		for _, it := range got.Items {
-			if len(it.RequestParameters) > 0 {
-				t.Fatalf("%s: a refused integration was stored: %+v", tc.typ, it)
-			}
+	params := map[string]string{"integration.request.header.connectionId": "context.connectionId", "integration.request.header.x-static": "'lit'"}
+	for _, typ := range []v2types.IntegrationType{v2types.IntegrationTypeHttp, v2types.IntegrationTypeHttpProxy} {
+		made := must[*apigatewayv2.CreateIntegrationOutput](t, "CreateIntegration")(e.ag.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{
+			ApiId: ws.ApiId, IntegrationType: typ, IntegrationMethod: aws.String("POST"), IntegrationUri: aws.String("http://127.0.0.1:1/rp"),
+			RequestParameters: params}))
+		if !maps.Equal(made.RequestParameters, params) {
+			t.Errorf("%s: created with %v, want %v", typ, made.RequestParameters, params)
 		}
-		made := must[*apigatewayv2.CreateIntegrationOutput](t, "CreateIntegration")(e.ag.CreateIntegration(ctx, in))
-		_, err = e.ag.UpdateIntegration(ctx, &apigatewayv2.UpdateIntegrationInput{ApiId: ws.ApiId, IntegrationId: made.IntegrationId, RequestParameters: params})
-		wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", tc.msg)
+		upd := must[*apigatewayv2.UpdateIntegrationOutput](t, "UpdateIntegration")(e.ag.UpdateIntegration(ctx, &apigatewayv2.UpdateIntegrationInput{
+			ApiId: ws.ApiId, IntegrationId: made.IntegrationId,
+			RequestParameters: map[string]string{"integration.request.querystring.room": "route.request.body.room", "integration.request.header.x-static": ""}}))
+		want := map[string]string{"integration.request.header.connectionId": "context.connectionId", "integration.request.querystring.room": "route.request.body.room"}
+		if !maps.Equal(upd.RequestParameters, want) {
+			t.Errorf("%s: updated to %v, want %v", typ, upd.RequestParameters, want)
+		}
+		_, err := e.ag.UpdateIntegration(ctx, &apigatewayv2.UpdateIntegrationInput{ApiId: ws.ApiId, IntegrationId: made.IntegrationId,
+			RequestParameters: map[string]string{"integration.request.header.x-bad": "method.request.header.y"}})
+		wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", `request parameter mapping "integration.request.header.x-bad": value "method.request.header.y"`)
+		_, err = e.ag.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{ApiId: ws.ApiId, IntegrationType: typ,
+			IntegrationMethod: aws.String("POST"), IntegrationUri: aws.String("http://127.0.0.1:1/rp"),
+			RequestParameters: map[string]string{"integration.request.path.p": "'x'"}})
+		wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", `request parameter mapping "integration.request.path.p"`)
 		now := must[*apigatewayv2.GetIntegrationOutput](t, "GetIntegration")(e.ag.GetIntegration(ctx, &apigatewayv2.GetIntegrationInput{ApiId: ws.ApiId, IntegrationId: made.IntegrationId}))
-		if len(now.RequestParameters) > 0 {
-			t.Errorf("%s: a refused update was stored: %v", tc.typ, now.RequestParameters)
+		if !maps.Equal(now.RequestParameters, want) {
+			t.Errorf("%s: a refused update changed the mapping to %v", typ, now.RequestParameters)
 		}
+	}
+	// A route gives a mapping a value or is refused: headers are $connect's.
+	hdr := must[*apigatewayv2.CreateIntegrationOutput](t, "CreateIntegration")(e.ag.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{
+		ApiId: ws.ApiId, IntegrationType: v2types.IntegrationTypeHttpProxy, IntegrationMethod: aws.String("POST"), IntegrationUri: aws.String("http://127.0.0.1:1/rp"),
+		RequestParameters: map[string]string{"integration.request.header.x-user": "route.request.header.X-User"}}))
+	must[*apigatewayv2.CreateRouteOutput](t, "CreateRoute")(e.ag.CreateRoute(ctx, &apigatewayv2.CreateRouteInput{ApiId: ws.ApiId,
+		RouteKey: aws.String("$connect"), Target: aws.String("integrations/" + aws.ToString(hdr.IntegrationId))}))
+	_, err := e.ag.CreateRoute(ctx, &apigatewayv2.CreateRouteInput{ApiId: ws.ApiId,
+		RouteKey: aws.String("send"), Target: aws.String("integrations/" + aws.ToString(hdr.IntegrationId))})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "is read on $connect only")
+
+	aws2 := &apigatewayv2.CreateIntegrationInput{ApiId: ws.ApiId, IntegrationType: v2types.IntegrationTypeAwsProxy,
+		IntegrationMethod: aws.String("POST"), IntegrationUri: aws.String("arn:aws:lambda:us-east-1:000000000000:function:f")}
+	_, err = e.ag.CreateIntegration(ctx, func() *apigatewayv2.CreateIntegrationInput { c := *aws2; c.RequestParameters = params; return &c }())
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "requestParameters are not taken on WebSocket AWS_PROXY integrations")
+	made := must[*apigatewayv2.CreateIntegrationOutput](t, "CreateIntegration")(e.ag.CreateIntegration(ctx, aws2))
+	_, err = e.ag.UpdateIntegration(ctx, &apigatewayv2.UpdateIntegrationInput{ApiId: ws.ApiId, IntegrationId: made.IntegrationId, RequestParameters: params})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "requestParameters are not taken on WebSocket AWS_PROXY integrations")
+	now := must[*apigatewayv2.GetIntegrationOutput](t, "GetIntegration")(e.ag.GetIntegration(ctx, &apigatewayv2.GetIntegrationInput{ApiId: ws.ApiId, IntegrationId: made.IntegrationId}))
+	if len(now.RequestParameters) > 0 {
+		t.Errorf("AWS_PROXY: a refused update was stored: %v", now.RequestParameters)
 	}
 }

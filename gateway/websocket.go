@@ -584,6 +584,12 @@ func (g *Gateway) wsHTTP(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 			return nil, err
 		}
 	}
+	msg := body // what route.request.body.* mappings read
+	if in.Type == apis.IntegrationHTTP {
+		if body, err = wsRequestBody(ctx, rc, in, ev, msg); err != nil { // ws_mock.go
+			return nil, err
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, in.Timeout())
 	defer cancel()
 	method := in.HTTPMethod
@@ -597,10 +603,13 @@ func (g *Gateway) wsHTTP(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 	for k, v := range ev.Headers {
 		req.Header.Set(k, v)
 	}
-	// The backend's way to the connection (docs/websockets.md), where API
-	// Gateway's users map context.connectionId with requestParameters, which
-	// Portico refuses on WebSocket integrations.
+	// The backend's way to the connection (docs/websockets.md), which
+	// Portico sends where API Gateway's users map context.connectionId with
+	// requestParameters; a mapping of the same header wins.
 	req.Header.Set("connectionId", ev.RequestContext.ConnectionID)
+	if err := applyWSRequestParameters(rc, in, ev, req, msg); err != nil { // ws_params.go
+		return nil, err
+	}
 	req.Header[hopHeader] = []string{hop}
 	resp, err := g.sendInTime(ctx, req)
 	if err != nil {

@@ -43,7 +43,7 @@ func TestDeletedStageClosesItsConnections(t *testing.T) {
 					"responseTemplates": map[string]string{"$default": `pong $context.stage`}}}}},
 			map[string]any{"routeKey": "$disconnect", "integration": map[string]any{
 				// The connectionId header is the one Portico sends WebSocket
-				// HTTP integrations (requestParameters are refused there).
+				// HTTP integrations that map no header of that name.
 				"type": "HTTP_PROXY", "httpMethod": "POST", "uri": backend.URL + "/gone"}},
 		}}, &api)
 	var dep struct {

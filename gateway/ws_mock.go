@@ -26,27 +26,14 @@ func (g *Gateway) wsMock(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 	if p == nil {
 		return nil, fmt.Errorf("route %q: its MOCK integration did not compile: %w", rc.RouteKey, errConfig)
 	}
-	var mctx *mapping.Map
-	render := func(name string, t *mapping.Template, body []byte) ([]byte, error) {
-		if out, ok := p.static[t]; ok {
-			return out, nil
-		}
-		if mctx == nil {
-			mctx = wsMappingContext(rc, ev)
-		}
-		out, err := t.RenderString(ctx, &mapping.Vars{Body: body, Context: mctx, StageVariables: rc.StageVariables})
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w: %w", name, err, errConfig)
-		}
-		return []byte(out), nil
-	}
+	render := (&wsRenderer{rc: rc, ev: ev, p: p}).render
 	status := "200"
 	if key, ok := wsTemplate(in.RequestTemplates); ok {
 		t := p.request[key]
 		if st, ok := p.mockStatus[t]; ok {
 			status = st
 		} else {
-			out, err := render("request template "+key, t, []byte(ev.Body))
+			out, err := render(ctx, "request template "+key, t, []byte(ev.Body))
 			if err != nil {
 				return nil, err
 			}
@@ -75,13 +62,62 @@ func (g *Gateway) wsMock(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 		resp.StatusCode = s
 	}
 	if key, ok := wsTemplate(ir.ResponseTemplates); ok {
-		out, err := render("response template "+key, p.responses[rkey][key], nil)
+		out, err := render(ctx, "response template "+key, p.responses[rkey][key], nil)
 		if err != nil {
 			return nil, err
 		}
 		resp.Body = out
 	}
 	return resp, nil
+}
+
+// wsRenderer renders a WebSocket route's templates, from its integration's
+// compiled plan, with the message's $context (built once, when a template
+// that is not static needs it) and the stage's variables.
+type wsRenderer struct {
+	rc   *reqCtx
+	ev   *events.APIGatewayWebsocketProxyRequest
+	p    *integrationPlan
+	mctx *mapping.Map
+}
+
+// render renders t (named name in errors) with body as $input.
+func (w *wsRenderer) render(ctx context.Context, name string, t *mapping.Template, body []byte) ([]byte, error) {
+	if out, ok := w.p.static[t]; ok {
+		return out, nil
+	}
+	if w.mctx == nil {
+		w.mctx = wsMappingContext(w.rc, w.ev)
+	}
+	out, err := t.RenderString(ctx, &mapping.Vars{Body: body, Context: w.mctx, StageVariables: w.rc.StageVariables})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", name, err, errConfig)
+	}
+	return []byte(out), nil
+}
+
+// wsRequestBody is what a WebSocket HTTP (non-proxy) integration sends its
+// backend: the request template (wsTemplate) rendered with the message as
+// $input, as API Gateway transforms the integration request; without
+// templates, the message as the client sent it. With templates of which none
+// is selected, the message passes through under WHEN_NO_MATCH (the default)
+// and is refused (a configuration error) under NEVER and WHEN_NO_TEMPLATES.
+func wsRequestBody(ctx context.Context, rc *reqCtx, in *apis.Integration, ev *events.APIGatewayWebsocketProxyRequest, body []byte) ([]byte, error) {
+	if len(in.RequestTemplates) == 0 {
+		return body, nil
+	}
+	key, ok := wsTemplate(in.RequestTemplates)
+	if !ok {
+		if in.PassthroughBehavior == "" || in.PassthroughBehavior == "WHEN_NO_MATCH" {
+			return body, nil
+		}
+		return nil, fmt.Errorf("route %q: no request template is selected (key them $default) and passthroughBehavior is %s: %w", rc.RouteKey, in.PassthroughBehavior, errConfig)
+	}
+	p := rc.entry.plans[in]
+	if p == nil || p.request[key] == nil {
+		return nil, fmt.Errorf("route %q: its integration's templates did not compile: %w", rc.RouteKey, errConfig)
+	}
+	return (&wsRenderer{rc: rc, ev: ev, p: p}).render(ctx, "request template "+key, p.request[key], body)
 }
 
 // wsTemplate picks a WebSocket integration's template: the one keyed $default
@@ -110,5 +146,8 @@ func wsMappingContext(rc *reqCtx, ev *events.APIGatewayWebsocketProxyRequest) *m
 	}
 	m.Set("connectedAt", r.ConnectedAt)
 	m.SetPath("identity.sourceIp", r.Identity.SourceIP)
+	if r.Identity.UserAgent != "" {
+		m.SetPath("identity.userAgent", r.Identity.UserAgent)
+	}
 	return m
 }

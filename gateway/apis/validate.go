@@ -563,6 +563,9 @@ func (a *API) validateRoute(r *Route) error {
 		if err := r.Integration.Validate(a.Protocol); err != nil {
 			errs = append(errs, fmt.Errorf("route %q: %w", truncate(key, 200), err))
 		}
+		if a.Protocol == ProtocolWebSocket {
+			errs = append(errs, r.validateWSRouteMappings()...)
+		}
 		if a.Protocol == ProtocolREST {
 			if err := r.validateCacheKeys(); err != nil {
 				errs = append(errs, fmt.Errorf("route %q: %w", truncate(key, 200), err))
@@ -669,14 +672,15 @@ func (in *Integration) Validate(protocol string) error {
 	}
 	if protocol == ProtocolWebSocket && in.Type != IntegrationMock {
 		// Declared but not applied, so refused (as contentHandling above):
-		// only a MOCK renders templates on a WebSocket route (ws_mock.go);
-		// to the others a message goes as the client sent it, and a two-way
-		// route sends their answer as it is.
+		// a MOCK renders its templates on a WebSocket route and an HTTP
+		// integration its request template (ws_mock.go); to the proxies a
+		// message goes as the client sent it, and a two-way route sends the
+		// answer of any but a MOCK as it is.
 		if in.Type == IntegrationAWS {
 			add(invalid("integration type AWS (non-proxy) is not supported on WebSocket APIs: the function would get the proxy event, not the message with templates applied; use AWS_PROXY (the message is the event's body)"))
 		}
-		if len(in.RequestTemplates) > 0 {
-			add(invalid("requestTemplates are applied on WebSocket MOCK integrations only (to a %s integration a message goes as the client sent it); remove them", in.Type))
+		if len(in.RequestTemplates) > 0 && in.Type != IntegrationHTTP {
+			add(invalid("requestTemplates are applied on WebSocket MOCK and HTTP integrations only (to a %s integration a message goes as the client sent it); remove them", in.Type))
 		}
 		for _, pattern := range slices.Sorted(maps.Keys(in.Responses)) {
 			if len(in.Responses[pattern].ResponseTemplates) > 0 {
@@ -684,18 +688,8 @@ func (in *Integration) Validate(protocol string) error {
 			}
 		}
 	}
-	if protocol == ProtocolWebSocket && len(in.RequestParameters) > 0 {
-		// Declared but not applied, so refused: the WebSocket data mapping
-		// (integration.request.* from route.request.*, context.*, ...) is not
-		// implemented; API Gateway takes none on a Lambda proxy integration.
-		switch in.Type {
-		case IntegrationAWSProxy:
-			add(invalid("requestParameters are not taken on WebSocket AWS_PROXY integrations (the function gets the whole event, as on API Gateway); remove them"))
-		case IntegrationHTTP, IntegrationHTTPProxy:
-			add(invalid("requestParameters are not applied on WebSocket %s integrations yet (the message goes to the backend as the client sent it, with the connection id in the connectionId header); remove them", in.Type))
-		default:
-			add(invalid("requestParameters are not applied on WebSocket %s integrations; remove them", in.Type))
-		}
+	if protocol == ProtocolWebSocket {
+		errs = append(errs, in.validateWSMappings()...) // wsparams.go
 	}
 	if protocol == ProtocolWebSocket {
 		for _, pattern := range slices.Sorted(maps.Keys(in.Responses)) {

@@ -39,11 +39,11 @@ func TestIntegrationLimitsByProtocol(t *testing.T) {
 	}
 }
 
-// TestWebSocketTemplatesOnMockOnly: on a WebSocket API only a MOCK integration
-// renders templates; elsewhere they would be declared and not applied, so they
-// are refused, as is the non-proxy AWS type (its function would get the proxy
-// event).
-func TestWebSocketTemplatesOnMockOnly(t *testing.T) {
+// TestWebSocketTemplatesOnMockAndHTTP: on a WebSocket API a MOCK integration
+// renders its templates and an HTTP (non-proxy) one its request template;
+// elsewhere they would be declared and not applied, so they are refused, as
+// is the non-proxy AWS type (its function would get the proxy event).
+func TestWebSocketTemplatesOnMockAndHTTP(t *testing.T) {
 	tpl := map[string]string{"$default": `{"statusCode": 200}`}
 	resp := map[string]IntegrationResponse{"default": {StatusCode: "200", ResponseTemplates: map[string]string{"$default": "pong"}}}
 	for _, tc := range []struct {
@@ -56,6 +56,8 @@ func TestWebSocketTemplatesOnMockOnly(t *testing.T) {
 		{ProtocolWebSocket, Integration{Type: IntegrationAWSProxy, URI: "function:f", RequestTemplates: tpl}, false},
 		{ProtocolWebSocket, Integration{Type: IntegrationHTTP, URI: "http://b.example/", HTTPMethod: "POST", Responses: resp}, false},
 		{ProtocolWebSocket, Integration{Type: IntegrationHTTP, URI: "http://b.example/", HTTPMethod: "POST"}, true},
+		{ProtocolWebSocket, Integration{Type: IntegrationHTTP, URI: "http://b.example/", HTTPMethod: "POST", RequestTemplates: tpl}, true},
+		{ProtocolWebSocket, Integration{Type: IntegrationHTTPProxy, URI: "http://b.example/", HTTPMethod: "POST", RequestTemplates: tpl}, false},
 		{ProtocolWebSocket, Integration{Type: IntegrationAWS, URI: "function:f"}, false},
 		{ProtocolREST, Integration{Type: IntegrationAWS, URI: "function:f", RequestTemplates: tpl, Responses: resp}, true},
 	} {
@@ -66,16 +68,47 @@ func TestWebSocketTemplatesOnMockOnly(t *testing.T) {
 	}
 }
 
-// TestWebSocketRequestParametersRefused: Portico does not apply a WebSocket
-// integration's requestParameters (and API Gateway takes none on AWS_PROXY),
-// so they are refused on every type rather than stored and ignored.
-func TestWebSocketRequestParametersRefused(t *testing.T) {
-	params := map[string]string{"integration.request.header.x-cid": "context.connectionId"}
+// TestWebSocketRequestParameters: a WebSocket HTTP or HTTP_PROXY
+// integration takes API Gateway's WebSocket data mapping (the gateway applies
+// it); one that is none of its forms is refused naming the key, and neither
+// AWS_PROXY (whose function gets the whole event) nor MOCK (no backend) takes
+// any, rather than store them unapplied.
+func TestWebSocketRequestParameters(t *testing.T) {
+	good := map[string]string{
+		"integration.request.header.connectionId": "context.connectionId",
+		"integration.request.header.x-static":     "'lit'",
+		"integration.request.querystring.room":    "route.request.body.room.id",
+		"integration.request.header.x-color":      "stageVariables.color",
+		"integration.request.header.x-principal":  "context.authorizer.principalId",
+		"integration.request.header.x-ip":         "context.identity.sourceIp",
+	}
+	for _, typ := range []string{IntegrationHTTP, IntegrationHTTPProxy} {
+		in := Integration{Type: typ, URI: "http://b.example/", HTTPMethod: "POST", RequestParameters: good}
+		if err := in.Validate(ProtocolWebSocket); err != nil {
+			t.Errorf("%s with a good mapping: %v", typ, err)
+		}
+	}
+	for _, tc := range []struct {
+		name, key, value, want string
+	}{
+		{"path target", "integration.request.path.p", "'x'", `"integration.request.path.p"`},
+		{"method source", "integration.request.header.x", "method.request.header.y", `"integration.request.header.x": value "method.request.header.y"`},
+		{"unknown context", "integration.request.header.x", "context.nonsense", `value "context.nonsense"`},
+		{"whole body", "integration.request.header.x", "route.request.body", `value "route.request.body"`},
+		{"bad JSONPath", "integration.request.header.x", "route.request.body.[", `value "route.request.body.["`},
+		{"bad name", "integration.request.header.a b", "'x'", `"integration.request.header.a b"`},
+		{"reserved header", "integration.request.header.Content-Length", "'1'", "reserved"},
+		{"unquoted literal", "integration.request.querystring.q", "lit", `value "lit"`},
+	} {
+		in := Integration{Type: IntegrationHTTP, URI: "http://b.example/", HTTPMethod: "POST", RequestParameters: map[string]string{tc.key: tc.value}}
+		err := in.Validate(ProtocolWebSocket)
+		if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want refused naming %s", tc.name, err, tc.want)
+		}
+	}
 	for _, in := range []Integration{
-		{Type: IntegrationHTTP, URI: "http://b.example/", HTTPMethod: "POST", RequestParameters: params},
-		{Type: IntegrationHTTPProxy, URI: "http://b.example/", HTTPMethod: "POST", RequestParameters: params},
-		{Type: IntegrationAWSProxy, URI: "function:f", RequestParameters: params},
-		{Type: IntegrationMock, RequestParameters: params},
+		{Type: IntegrationAWSProxy, URI: "function:f", RequestParameters: good},
+		{Type: IntegrationMock, RequestParameters: good},
 	} {
 		err := in.Validate(ProtocolWebSocket)
 		if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "requestParameters") {
@@ -84,6 +117,34 @@ func TestWebSocketRequestParametersRefused(t *testing.T) {
 		in.RequestParameters = nil
 		if err := in.Validate(ProtocolWebSocket); err != nil {
 			t.Errorf("%s without: %v", in.Type, err)
+		}
+	}
+}
+
+// TestWebSocketRouteMappingSources: the upgrade request's headers and query
+// string map on $connect only, a message body on message routes only: on
+// another route the mapping would never have a value, so it is refused.
+func TestWebSocketRouteMappingSources(t *testing.T) {
+	for _, tc := range []struct {
+		route, value string
+		ok           bool
+	}{
+		{RouteConnect, "route.request.header.X-User", true},
+		{RouteConnect, "route.request.multivaluequerystring.q", true},
+		{RouteConnect, "route.request.body.room", false},
+		{RouteDefault, "route.request.body.room", true},
+		{"send", "route.request.body.room", true},
+		{"send", "route.request.querystring.token", false},
+		{RouteDisconnect, "route.request.header.X-User", false},
+		{RouteDisconnect, "route.request.body.room", false},
+		{RouteDisconnect, "context.connectionId", true},
+	} {
+		a := &API{Protocol: ProtocolWebSocket}
+		r := &Route{RouteKey: tc.route, Integration: &Integration{Type: IntegrationHTTPProxy, URI: "http://b.example/", HTTPMethod: "POST",
+			RequestParameters: map[string]string{"integration.request.header.x": tc.value}}}
+		err := a.validateRoute(r)
+		if tc.ok != (err == nil) || err != nil && !errors.Is(err, errdefs.ErrInvalid) {
+			t.Errorf("%s mapping %s: %v, want ok=%v", tc.route, tc.value, err, tc.ok)
 		}
 	}
 }

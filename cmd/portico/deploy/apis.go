@@ -1738,8 +1738,25 @@ func (b *builder) v2Route(id string, props map[string]any) {
 		b.fail("%s (%s): IntegrationUri %q names something Portico cannot resolve; use !Sub with ${Function.Arn}", integID, TypeV2Integration, uri)
 		return
 	}
+	var params map[string]string
+	if raw, ok := integ["RequestParameters"]; ok {
+		m, isMap := raw.(map[string]any)
+		if !isMap {
+			b.fail("%s (%s): RequestParameters must be a mapping of integration.request.* to their values", integID, TypeV2Integration)
+			return
+		}
+		params = make(map[string]string, len(m))
+		for k, v := range m {
+			s, isStr := v.(string)
+			if !isStr {
+				b.fail("%s (%s): RequestParameters %s must be a string, such as context.connectionId or 'literal'", integID, TypeV2Integration, k)
+				return
+			}
+			params[k] = s
+		}
+	}
 	rr := b.str(id, props, "RouteResponseSelectionExpression")
-	a.Routes = append(a.Routes, WSRoute{Key: key, URI: uri, Type: typ, TwoWay: rr != ""})
+	a.Routes = append(a.Routes, WSRoute{Key: key, URI: uri, Type: typ, TwoWay: rr != "", RequestParameters: params})
 }
 
 func (b *builder) v2Stage(id string, props map[string]any) {

@@ -199,6 +199,10 @@ type WSRoute struct {
 	URI    string `json:"uri"`
 	Type   string `json:"type"`
 	TwoWay bool   `json:"twoWay,omitempty"`
+	// RequestParameters is the integration's WebSocket data mapping
+	// (HTTP_PROXY integrations: integration.request.header.X from
+	// context.connectionId, ...).
+	RequestParameters map[string]string `json:"requestParameters,omitempty"`
 }
 
 // PatchOp is an API Gateway patch operation.
@@ -530,7 +534,7 @@ var known = map[string]map[string]bool{
 		"DefaultRouteSettings", "RouteSettings", "AccessLogSettings", "Name", "Description", "FailOnWarnings"),
 	TypeV2API:         set("Name", "ProtocolType", "RouteSelectionExpression", "Description"),
 	TypeV2Route:       set("ApiId", "RouteKey", "Target", "AuthorizationType", "OperationName", "RouteResponseSelectionExpression"),
-	TypeV2Integration: set("ApiId", "IntegrationType", "IntegrationUri", "Description", "IntegrationMethod", "PayloadFormatVersion"),
+	TypeV2Integration: set("ApiId", "IntegrationType", "IntegrationUri", "Description", "IntegrationMethod", "PayloadFormatVersion", "RequestParameters"),
 	TypeV2Stage: set("ApiId", "StageName", "DeploymentId", "Description", "StageVariables", "AutoDeploy",
 		"DefaultRouteSettings", "RouteSettings"),
 }
@@ -2067,7 +2071,7 @@ func (b *builder) check(a *API) {
 		m := &apis.API{Name: a.Name, Protocol: a.Protocol}
 		m.RouteSelectionExpression = a.RouteSelection
 		for _, r := range a.Routes {
-			rt := apis.Route{RouteKey: r.Key, Integration: &apis.Integration{Type: r.Type, URI: r.URI}}
+			rt := apis.Route{RouteKey: r.Key, Integration: &apis.Integration{Type: r.Type, URI: r.URI, RequestParameters: r.RequestParameters}}
 			if r.TwoWay {
 				rt.RouteResponseSelectionExpression = "$default"
 			}

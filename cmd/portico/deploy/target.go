@@ -518,7 +518,11 @@ func (h *HTTPTarget) DeleteFunction(ctx context.Context, name string) error {
 func wsRoutes(a *API) []map[string]any {
 	out := []map[string]any{}
 	for _, r := range a.Routes {
-		rt := map[string]any{"routeKey": r.Key, "integration": map[string]any{"type": r.Type, "uri": r.URI}}
+		in := map[string]any{"type": r.Type, "uri": r.URI}
+		if len(r.RequestParameters) > 0 {
+			in["requestParameters"] = r.RequestParameters
+		}
+		rt := map[string]any{"routeKey": r.Key, "integration": in}
 		if r.TwoWay {
 			rt["routeResponseSelectionExpression"] = "$default"
 		}

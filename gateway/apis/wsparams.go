@@ -1,0 +1,139 @@
+package apis
+
+import (
+	"maps"
+	"slices"
+	"strings"
+)
+
+// WebSocket data mapping: an HTTP or HTTP_PROXY integration's
+// requestParameters ("integration.request.header.connectionId":
+// "context.connectionId"), as API Gateway's "Set up data mapping for WebSocket
+// APIs" describes them. The gateway applies them to the request it sends the
+// backend (gateway/ws_params.go); validation refuses, on every path that
+// declares them (both control planes, OpenAPI import, SAM deploy), what the
+// gateway would not apply.
+
+// Where to say what a WebSocket mapping may be.
+const (
+	wsRequestTargets = "a WebSocket integration's request parameter is integration.request.header.NAME or integration.request.querystring.NAME"
+	wsRequestSources = "a WebSocket integration's request parameter's value is 'literal', route.request.header|querystring|multivalueheader|multivaluequerystring.NAME ($connect), " +
+		"route.request.body.JSONPATH (messages), stageVariables.NAME or context.NAME (" + wsContextList + ", authorizer.NAME)"
+	wsContextList = "apiId, connectedAt, connectionId, domainName, eventType, extendedRequestId, identity.sourceIp, identity.userAgent, " +
+		"messageDirection, messageId, requestId, requestTime, requestTimeEpoch, routeKey, stage"
+)
+
+// WSContextVariables are the context variables a WebSocket data mapping
+// reads (context.NAME), besides authorizer.NAME: what the gateway sets on
+// every $connect, message and $disconnect.
+var WSContextVariables = strings.Split(wsContextList, ", ")
+
+// WSRouteSource is a WebSocket mapping source's kind as far as routes go:
+// which route keys can give it a value.
+type WSRouteSource int
+
+// The kinds of WebSocket mapping source.
+const (
+	// WSAnyRoute is a source every route has: a literal, a stage or context
+	// variable.
+	WSAnyRoute WSRouteSource = iota
+	// WSConnectOnly is route.request.header|querystring|multi*.NAME: the
+	// upgrade request's, which only $connect has.
+	WSConnectOnly
+	// WSMessageOnly is route.request.body.JSONPATH: a message's, which
+	// $connect and $disconnect do not have.
+	WSMessageOnly
+)
+
+// wsConnectSources are the route.request prefixes $connect alone gives.
+var wsConnectSources = []string{"route.request.header.", "route.request.querystring.",
+	"route.request.multivalueheader.", "route.request.multivaluequerystring."}
+
+// ClassifyWSSource says which routes give src a value, and whether src is a
+// WebSocket mapping source at all.
+func ClassifyWSSource(src string) (WSRouteSource, bool) {
+	if ok, known := commonSource(src); known {
+		if name, isCtx := strings.CutPrefix(src, "context."); ok && isCtx {
+			if a, isAuth := strings.CutPrefix(name, "authorizer."); isAuth {
+				return WSAnyRoute, mappingName(a)
+			}
+			return WSAnyRoute, slices.Contains(WSContextVariables, name)
+		}
+		return WSAnyRoute, ok
+	}
+	if path, ok := strings.CutPrefix(src, "route.request.body."); ok {
+		return WSMessageOnly, validBodyPath(path)
+	}
+	for _, p := range wsConnectSources {
+		if name, ok := strings.CutPrefix(src, p); ok {
+			return WSConnectOnly, mappingName(name)
+		}
+	}
+	return WSAnyRoute, false
+}
+
+// WSRequestTarget splits a WebSocket integration's requestParameters key
+// into where it maps to ("header" or "querystring") and the name; ok is
+// false for any other key.
+func WSRequestTarget(key string) (where, name string, ok bool) {
+	if n, found := strings.CutPrefix(key, "integration.request.header."); found && mappingName(n) {
+		return "header", n, true
+	}
+	if n, found := strings.CutPrefix(key, "integration.request.querystring."); found && mappingName(n) {
+		return "querystring", n, true
+	}
+	return "", "", false
+}
+
+// validateWSMappings checks a WebSocket integration's requestParameters. Only
+// HTTP and HTTP_PROXY integrations send the backend a request to map them
+// into: an AWS_PROXY's function gets the whole event (API Gateway's data
+// mapping is for the request to a backend), a MOCK has no backend.
+func (in *Integration) validateWSMappings() []error {
+	if len(in.RequestParameters) == 0 {
+		return nil
+	}
+	switch in.Type {
+	case IntegrationHTTP, IntegrationHTTPProxy:
+	case IntegrationAWSProxy:
+		return []error{invalid("requestParameters are not taken on WebSocket AWS_PROXY integrations (the function gets the whole event, with the connection id in requestContext.connectionId); remove them")}
+	default:
+		return []error{invalid("requestParameters are not applied on WebSocket %s integrations (there is no backend request to map them into: they apply to HTTP and HTTP_PROXY integrations); remove them", in.Type)}
+	}
+	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(in.RequestParameters)) {
+		where, name, ok := WSRequestTarget(k)
+		switch {
+		case !ok:
+			errs = append(errs, invalid("request parameter mapping %q: %s (WebSocket integrations have no path parameters)", truncate(k, 100), wsRequestTargets))
+			continue
+		case where == "header" && (strings.EqualFold(name, "Content-Length") || strings.EqualFold(name, "Transfer-Encoding")):
+			errs = append(errs, invalid("request parameter mapping %q: header %s is reserved and cannot be mapped", truncate(k, 100), truncate(name, 60)))
+			continue
+		}
+		if _, ok := ClassifyWSSource(in.RequestParameters[k]); !ok {
+			errs = append(errs, invalid("request parameter mapping %q: value %q: %s", truncate(k, 100), truncate(in.RequestParameters[k], 100), wsRequestSources))
+		}
+	}
+	return errs
+}
+
+// validateWSRouteMappings refuses, on a WebSocket route, the mappings of its
+// integration that the route gives no value: the upgrade request's headers and
+// query string exist on $connect only, a message body on message routes only.
+func (r *Route) validateWSRouteMappings() []error {
+	if t := r.Integration.Type; t != IntegrationHTTP && t != IntegrationHTTPProxy {
+		return nil // validateWSMappings refuses them whole
+	}
+	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(r.Integration.RequestParameters)) {
+		v := r.Integration.RequestParameters[k]
+		switch kind, _ := ClassifyWSSource(v); {
+		case kind == WSConnectOnly && r.RouteKey != RouteConnect:
+			errs = append(errs, invalid("route %q: request parameter mapping %q: %s is read on $connect only (the upgrade request's headers and query string); a message or $disconnect has none", truncate(r.RouteKey, 200), truncate(k, 100), truncate(v, 100)))
+		case kind == WSMessageOnly && (r.RouteKey == RouteConnect || r.RouteKey == RouteDisconnect):
+			errs = append(errs, invalid("route %q: request parameter mapping %q: %s reads a message body, which %s has not", truncate(r.RouteKey, 200), truncate(k, 100), truncate(v, 100), r.RouteKey))
+		}
+	}
+	return errs
+}
