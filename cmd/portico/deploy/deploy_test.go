@@ -2174,3 +2174,65 @@ func TestDeploymentPreferenceShiftsTheAlias(t *testing.T) {
 		t.Fatalf("disabled preference calls:\n%s", got)
 	}
 }
+
+// TestRenamedStageIsAnnouncedDeletion: a StageName changed (here through a
+// parameter) deletes the old stage, and the plan says so: a delete step
+// naming the stage, counted among the deletions and printed under
+// "Removing:" (it was deleted unannounced, its URL gone without a word).
+func TestRenamedStageIsAnnouncedDeletion(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	text := strings.Replace(twoFunctions, "Parameters:\n", "Parameters:\n  Stage:\n    Type: String\n", 1)
+	text = strings.Replace(text, "      StageName: prod\n", "      StageName: !Ref Stage\n", 1)
+	if _, err := deployText(t, f, dir, "s", text, map[string]string{"Stage": "dev"}); err != nil {
+		t.Fatal(err)
+	}
+	id := f.stacks["s"].Resources["Api"].PhysicalID
+	path := filepath.Join(dir, "template.yaml")
+	tpl, err := Load(path, Options{Stack: "s", Parameters: map[string]string{"Stage": "prod"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Build(tpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rec, err := f.GetStack(ctx, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, err := Observe(ctx, f, d, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPlan(d, rec, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan bytes.Buffer
+	p.Print(&plan)
+	if !strings.Contains(plan.String(), "- delete stage dev (StageName changed to prod)") {
+		t.Errorf("the plan does not list the stage's deletion:\n%s", plan.String())
+	}
+	if !strings.Contains(plan.String(), ", 1 to delete,") {
+		t.Errorf("the plan does not count the stage's deletion:\n%s", plan.String())
+	}
+	var out bytes.Buffer
+	if err := Apply(ctx, f, p, &out); err != nil {
+		t.Fatal(err)
+	}
+	removing := out.String()[strings.Index(out.String(), "Removing:")+1:]
+	if !strings.Contains(out.String(), "Removing:") || !strings.Contains(removing, "deleting stage dev of API "+id) {
+		t.Errorf("the progress does not show the stage's deletion under Removing:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "1 deleted") {
+		t.Errorf("the result does not count the stage's deletion:\n%s", out.String())
+	}
+	if _, ok := f.apis[id].stages["dev"]; ok {
+		t.Error("stage dev is still there")
+	}
+	if _, ok := f.apis[id].stages["prod"]; !ok {
+		t.Error("stage prod was not deployed")
+	}
+}
