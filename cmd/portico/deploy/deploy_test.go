@@ -459,6 +459,10 @@ func TestBadTemplates(t *testing.T) {
 		{"bad json", `{"Transform": "AWS::Serverless-2016-10-31", "Resources": {`, nil, "is not a YAML or JSON template"},
 		{"no transform", "Resources:\n  A:\n    Type: AWS::Serverless::Function\n", nil, "Transform must be AWS::Serverless-2016-10-31"},
 		{"unknown ref", strings.Replace(twoFunctions, "!Ref Greeting", "!Ref Greting", 1), nil, "Ref Greting: no parameter or resource is named Greting"},
+		{"usage plan key ref", strings.Replace(strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        ApiKeyRequired: true\n        UsagePlan:\n          CreateUsagePlan: PER_API\n", 1), "!Ref Greeting", "!Ref ApiApiKey", 1), nil,
+			"Ref ApiApiKey: SAM makes ApiApiKey for Api's Auth.UsagePlan (CreateUsagePlan PER_API); Portico makes the usage plan alone, with no API key"},
+		{"implicit usage plan sub", strings.Replace(twoFunctions, "!Ref Greeting", `!Sub "${ServerlessRestApiUsagePlan}"`, 1), nil,
+			"!Sub ${ServerlessRestApiUsagePlan}: SAM makes ServerlessRestApiUsagePlan for ServerlessRestApi's Auth.UsagePlan"},
 		{"unknown sub", strings.Replace(twoFunctions, "!Ref Greeting", `!Sub "${Nope}-x"`, 1), nil, "!Sub ${Nope}: no parameter or resource is named Nope"},
 		{"unknown getatt", strings.Replace(twoFunctions, "!Ref Greeting", "!GetAtt Other.Nope", 1), nil, "Other (AWS::Serverless::Function) has no attribute Nope"},
 		{"reference cycle", strings.Replace(strings.Replace(twoFunctions, "!Ref Greeting", "!GetAtt Other.Arn", 1), "      CodeUri: other\n", "      CodeUri: other\n      Environment:\n        Variables:\n          HELLO: !Sub \"${Hello}\"\n", 1), nil,
@@ -2234,5 +2238,23 @@ func TestRenamedStageIsAnnouncedDeletion(t *testing.T) {
 	}
 	if _, ok := f.apis[id].stages["prod"]; !ok {
 		t.Error("stage prod was not deployed")
+	}
+}
+
+// TestUsagePlanWithoutKeyWarns: CreateUsagePlan PER_API makes the plan but,
+// unlike SAM, no API key: the deploy says so, and how to add one (every call
+// answered 403 with no word of why).
+func TestUsagePlanWithoutKeyWarns(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	text := strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        ApiKeyRequired: true\n        UsagePlan:\n          CreateUsagePlan: PER_API\n", 1)
+	p, err := deployText(t, f, dir, "s", text, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	p.Print(&out)
+	if !strings.Contains(out.String(), "but no API key (SAM also makes ApiApiKey and ApiUsagePlanKey): a method that requires a key answers 403 Forbidden until you add one: portico key create") {
+		t.Errorf("no warning of the missing key:\n%s", out.String())
 	}
 }
