@@ -65,6 +65,9 @@ See docs/sam.md for what is supported.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := g.textOnly("deploy", "the plan and each step as it takes it"); err != nil {
+				return err
+			}
 			overrides = append(overrides, args...)
 			if shiftPoll <= 0 {
 				return fmt.Errorf("--shift-poll %s: give a duration above zero (2s)", shiftPoll)
@@ -143,7 +146,10 @@ See docs/sam.md for what is supported.`,
 				return t.RedactError(err)
 			}
 			plan.Template = template
-			plan.Print(out)
+			// Warnings on stderr, as every command prints them: stdout is
+			// the plan and its progress.
+			plan.PrintWarnings(redactWriter{w: cmd.ErrOrStderr(), t: t})
+			plan.PrintChanges(out)
 			if dryRun {
 				_, _ = fmt.Fprintln(out, "Dry run: nothing changed.")
 				return nil
@@ -179,6 +185,9 @@ gone is forgotten. If a step fails, the record keeps what is left: run it again.
   portico stack delete hello`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := g.textOnly("stack delete", "the plan and each step as it takes it"); err != nil {
+				return err
+			}
 			c, err := g.client()
 			if err != nil {
 				return err
@@ -349,7 +358,7 @@ func printStackURLs(cmd *cobra.Command, g *globalFlags, stack string, t *deploy.
 	}
 	outs, warnings := t.ResolveOutputs(cmd.Context(), rec, target)
 	for _, w := range warnings {
-		_, _ = fmt.Fprintln(cmd.OutOrStdout(), "warning:", w)
+		_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
 	}
 	if len(outs) > 0 {
 		_, _ = fmt.Fprintln(cmd.OutOrStdout(), "Outputs:")

@@ -461,11 +461,21 @@ func (p *Plan) Empty() bool {
 	return true
 }
 
-// Print writes the plan for people.
+// Print writes the plan for people, its warnings first.
 func (p *Plan) Print(w io.Writer) {
+	p.PrintWarnings(w)
+	p.PrintChanges(w)
+}
+
+// PrintWarnings writes the plan's warnings, a "warning: " line each.
+func (p *Plan) PrintWarnings(w io.Writer) {
 	for _, warn := range p.Warnings {
 		_, _ = fmt.Fprintln(w, "warning:", warn)
 	}
+}
+
+// PrintChanges writes the plan's changes and counts, without its warnings.
+func (p *Plan) PrintChanges(w io.Writer) {
 	_, _ = fmt.Fprintf(w, "Stack %s:\n", p.Stack)
 	for _, c := range p.Changes {
 		name := c.PhysicalID
