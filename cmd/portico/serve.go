@@ -246,8 +246,8 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 		return cleanFxError(err)
 	}
 	// The bound addresses (a port of 0 picks one) are logged for scripts and tests.
-	log.Info("portico started", "in", time.Since(t0).Round(time.Millisecond), "admin", adminAddr.Addr(),
-		"gateway", gateway.Addr(), "tls", gateway.TLSAddr(), "data-dir", s.DataDir)
+	log.Info("portico started", append([]any{"in", time.Since(t0).Round(time.Millisecond), "admin", adminAddr.Addr(),
+		"gateway", gateway.Addr(), "tls", gateway.TLSAddr(), "data-dir", s.DataDir}, thisBuild().logAttrs()...)...)
 	var afterErr error
 	if after != nil {
 		tlsURL := ""
