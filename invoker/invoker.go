@@ -165,9 +165,12 @@ type Invoker struct {
 	// stop's graceful part, which came first (set once, with drainBy).
 	drainOnce sync.Once
 	drainBy   time.Time
-	drainOwn  bool
-	drainEnd  chan struct{}
-	drainCut  atomic.Int64 // invocations endDrain cut off
+	// drainFor is the drain in force: DrainTimeout, or less when the
+	// stop's graceful part ends first (set once, with drainBy).
+	drainFor time.Duration
+	drainOwn bool
+	drainEnd chan struct{}
+	drainCut atomic.Int64 // invocations endDrain cut off
 	// listeners records each sandbox's Runtime API endpoint while it
 	// listens (SetListeners; nil: none).
 	listeners ListenerRegistry
@@ -349,7 +352,7 @@ func (i *Invoker) BeginDrain(ctx context.Context) error {
 			}
 		}
 		cancel()
-		i.drainBy = time.Now().Add(d)
+		i.drainBy, i.drainFor = time.Now().Add(d), d
 		i.clock.AfterFunc(d, i.endDrain)
 		if i.started.Load() {
 			// No Event attempt starts from now on: the queued events run
@@ -407,7 +410,7 @@ func (i *Invoker) endDrain() {
 	}
 	if len(busy) > 0 {
 		i.log.Warn("shutdown: in-flight invocations did not finish within the drain; stopping their sandboxes",
-			"invocations", len(busy), "drain", i.p.Config.DrainTimeout)
+			"invocations", len(busy), "drain", i.drainFor.Round(100*time.Millisecond))
 	}
 	i.drainCut.Add(int64(len(busy)))
 	for _, sb := range busy {

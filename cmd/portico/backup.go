@@ -24,6 +24,9 @@ archive that unpacks into a data directory (tar -xf FILE -C DIR, then portico se
 - writes it to stdout instead. See docs/operations.md, Backups.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := g.textOnly("backup", "a tar archive, and a line saying what it holds"); err != nil {
+				return err
+			}
 			c, err := g.client()
 			if err != nil {
 				return err

@@ -82,6 +82,15 @@ func (g *globalFlags) client() (*client.Client, error) {
 
 func (g *globalFlags) json() bool { return g.output == "json" }
 
+// textOnly refuses -o json for a command that prints text only (what it
+// prints, in words), as -o json promises JSON on stdout.
+func (g *globalFlags) textOnly(command, prints string) error {
+	if g.json() {
+		return fmt.Errorf("portico %s prints text (%s), not JSON: leave -o json out", command, prints)
+	}
+	return nil
+}
+
 // do sends one request to the admin API under the command's context.
 func (g *globalFlags) do(cmd *cobra.Command, method, path string, query url.Values, body any, header http.Header) (*client.Response, error) {
 	c, err := g.client()

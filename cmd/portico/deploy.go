@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -65,6 +66,9 @@ See docs/sam.md for what is supported.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := g.textOnly("deploy", "the plan and each step as it takes it"); err != nil {
+				return err
+			}
 			overrides = append(overrides, args...)
 			if shiftPoll <= 0 {
 				return fmt.Errorf("--shift-poll %s: give a duration above zero (2s)", shiftPoll)
@@ -143,7 +147,10 @@ See docs/sam.md for what is supported.`,
 				return t.RedactError(err)
 			}
 			plan.Template = template
-			plan.Print(out)
+			// Warnings on stderr, as every command prints them: stdout is
+			// the plan and its progress.
+			plan.PrintWarnings(redactWriter{w: cmd.ErrOrStderr(), t: t})
+			plan.PrintChanges(out)
 			if dryRun {
 				_, _ = fmt.Fprintln(out, "Dry run: nothing changed.")
 				return nil
@@ -179,6 +186,9 @@ gone is forgotten. If a step fails, the record keeps what is left: run it again.
   portico stack delete hello`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := g.textOnly("stack delete", "the plan and each step as it takes it"); err != nil {
+				return err
+			}
 			c, err := g.client()
 			if err != nil {
 				return err
@@ -192,6 +202,11 @@ gone is forgotten. If a step fails, the record keeps what is left: run it again.
 			}
 			plan, err := deploy.DeletePlan(cmd.Context(), target, args[0])
 			if err != nil {
+				if rec, gerr := target.GetStack(cmd.Context(), args[0]); gerr == nil && rec == nil {
+					if names, lerr := stackNames(cmd, c); lerr == nil {
+						return fmt.Errorf("%w (%s)", err, existing("stack", names))
+					}
+				}
 				return err
 			}
 			out := cmd.OutOrStdout()
@@ -234,8 +249,55 @@ made that the record does not hold stops it, naming the resource).
 			return nil
 		},
 	}
-	cmd.AddCommand(del, unlock)
+	list := g.call("list", "List the stacks portico deploy made: name, resources, template, and the run deploying each now", cobra.NoArgs,
+		func([]string) request { return request{method: http.MethodGet, path: "/portico/v1/stacks"} }, printStacks)
+	cmd.AddCommand(list, del, unlock)
 	return cmd
+}
+
+// stackList is the admin API's list of stack records.
+type stackList struct {
+	Items []deploy.Record `json:"items"`
+}
+
+// printStacks prints the stack list as a table.
+func printStacks(w io.Writer, raw []byte) error {
+	var l stackList
+	if err := json.Unmarshal(raw, &l); err != nil {
+		return err
+	}
+	if len(l.Items) == 0 {
+		_, err := fmt.Fprintln(w, "No stacks: portico deploy --template FILE makes one.")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	_, _ = fmt.Fprintln(tw, "NAME\tRESOURCES\tTEMPLATE\tDEPLOYING")
+	for _, r := range l.Items {
+		deploying := "-"
+		if h := r.Deploying; h != nil {
+			deploying = fmt.Sprintf("%s, since %s", h.By, h.Started.Format(time.RFC3339))
+		}
+		_, _ = fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", r.Name, len(r.Resources), r.Template, deploying)
+	}
+	return tw.Flush()
+}
+
+// stackNames lists the names of the stacks the server holds.
+func stackNames(cmd *cobra.Command, c *client.Client) ([]string, error) {
+	resp, err := c.Do(cmd.Context(), http.MethodGet, "/portico/v1/stacks", nil, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	var l stackList
+	if err := json.Unmarshal(resp.Body, &l); err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(l.Items))
+	for _, r := range l.Items {
+		names = append(names, r.Name)
+	}
+	slices.Sort(names)
+	return names, nil
 }
 
 // redactWriter writes what the deploy prints with each NoEcho parameter's
@@ -349,7 +411,7 @@ func printStackURLs(cmd *cobra.Command, g *globalFlags, stack string, t *deploy.
 	}
 	outs, warnings := t.ResolveOutputs(cmd.Context(), rec, target)
 	for _, w := range warnings {
-		_, _ = fmt.Fprintln(cmd.OutOrStdout(), "warning:", w)
+		_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
 	}
 	if len(outs) > 0 {
 		_, _ = fmt.Fprintln(cmd.OutOrStdout(), "Outputs:")

@@ -59,11 +59,14 @@ default http://127.0.0.1:9090).`,
 	}
 	gf := &globalFlags{}
 	gf.register(root)
-	serve, dev, tlsCmd := newServeCmd(), newDevCmd(), newTLSCmd()
-	hideClientFlags(root, serve, dev, tlsCmd)
+	root.Version = thisBuild().String()
+	root.SetVersionTemplate("{{.Version}}\n")
+	serve, dev, tlsCmd, version := newServeCmd(), newDevCmd(), newTLSCmd(), newVersionCmd()
+	hideClientFlags(root, serve, dev, tlsCmd, version)
 	root.AddCommand(
 		serve,
 		dev,
+		version,
 		newFnCmd(gf),
 		newAliasCmd(gf),
 		newInvokeCmd(gf),

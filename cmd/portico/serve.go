@@ -229,6 +229,9 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 	// On a host whose cores are all busy, no processor the process cannot use
 	// (GOMAXPROCS set: the operator's count).
 	defer procs.Fit(log)()
+	if w := s.DrainWarning(); w != "" {
+		log.Warn(w)
+	}
 	t0 := time.Now()
 	var adminAddr *admin.Server
 	var gateway app.GatewayListener
@@ -243,8 +246,8 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 		return cleanFxError(err)
 	}
 	// The bound addresses (a port of 0 picks one) are logged for scripts and tests.
-	log.Info("portico started", "in", time.Since(t0).Round(time.Millisecond), "admin", adminAddr.Addr(),
-		"gateway", gateway.Addr(), "tls", gateway.TLSAddr(), "data-dir", s.DataDir)
+	log.Info("portico started", append([]any{"in", time.Since(t0).Round(time.Millisecond), "admin", adminAddr.Addr(),
+		"gateway", gateway.Addr(), "tls", gateway.TLSAddr(), "data-dir", s.DataDir}, thisBuild().logAttrs()...)...)
 	var afterErr error
 	if after != nil {
 		tlsURL := ""
@@ -260,7 +263,7 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 	}
 	if afterErr == nil {
 		<-ctx.Done()
-		log.Info("shutting down", "deadline", s.ShutdownTimeout, "drain", s.InvokerConfig().DrainTimeout, "cleanup", app.CleanupTimeout)
+		log.Info("shutting down", "deadline", s.ShutdownTimeout, "drain", s.DrainInForce(), "cleanup", app.CleanupTimeout)
 	}
 	stopCtx, cancel := app.StopContext(s)
 	defer cancel()

@@ -290,6 +290,30 @@ func TestDrainTimeout(t *testing.T) {
 			}
 		})
 	}
+	// A drain timeout the shutdown timeout cuts short is warned of, naming
+	// the drain in force (the log named the one set).
+	for _, c := range []struct {
+		args  []string
+		force time.Duration
+		warn  string
+	}{
+		{[]string{"--drain-timeout", "20s", "--shutdown-timeout", "6s"}, 4 * time.Second, "--drain-timeout (invoker: drain-timeout) 20s is not well below --shutdown-timeout 6s: calls in flight at a stop get 4s (the drain ends 2s before"},
+		{[]string{"--drain-timeout", "5s", "--shutdown-timeout", "6s"}, 4 * time.Second, "calls in flight at a stop get 4s"},
+		{[]string{"--drain-timeout", "4s", "--shutdown-timeout", "6s"}, 4 * time.Second, ""},
+		{[]string{"--shutdown-timeout", "2s"}, time.Second, ""},
+		{nil, 10 * time.Second, ""},
+	} {
+		s, err := parseServe(t, append([]string{"--config", none}, c.args...)...).settings()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.DrainInForce(); got != c.force {
+			t.Errorf("%v: drain in force = %v, want %v", c.args, got, c.force)
+		}
+		if got := s.DrainWarning(); (c.warn == "") != (got == "") || !strings.Contains(got, c.warn) {
+			t.Errorf("%v: warning %q, want %q", c.args, got, c.warn)
+		}
+	}
 	if _, err := parseServe(t, "--config", none, "--drain-timeout", "-1s").settings(); err == nil || !strings.Contains(err.Error(), "drain-timeout") {
 		t.Errorf("a negative --drain-timeout: %v, want it refused", err)
 	}

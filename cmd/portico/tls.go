@@ -50,6 +50,10 @@ server starts next (make run runs 'portico tls init --starting' before 'portico
 dev'), so there is nothing to restart.`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// The client flags are hidden here, but -o json is still read.
+			if f := cmd.Flag("output"); f != nil && f.Value.String() == "json" {
+				return fmt.Errorf("portico tls init prints text (what it made and how to trust it), not JSON: leave -o json out")
+			}
 			if dataDir == "" {
 				dataDir = os.Getenv("PORTICO_DATA_DIR")
 			}

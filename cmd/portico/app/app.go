@@ -306,6 +306,32 @@ func DrainTimeout(shutdownTimeout time.Duration) time.Duration {
 	return min(d, shutdownTimeout-invoker.AnswerMargin(shutdownTimeout))
 }
 
+// DrainInForce is how long calls in flight may run once a stop begins, as the
+// invoker holds its drain (Invoker.BeginDrain): the drain timeout, but never
+// closer to the end of --shutdown-timeout than invoker.AnswerMargin. It is
+// shorter than the drain timeout set when that is not well below the
+// shutdown timeout.
+func (s Settings) DrainInForce() time.Duration {
+	d := s.InvokerConfig().DrainTimeout
+	if t := s.ShutdownTimeout; t > 0 {
+		d = min(d, max(t-invoker.AnswerMargin(t), 0))
+	}
+	return d
+}
+
+// DrainWarning says, when the drain timeout set is cut short by
+// --shutdown-timeout (DrainInForce), how long calls in flight at a stop get;
+// "" otherwise.
+func (s Settings) DrainWarning() string {
+	set := s.Invoker.DrainTimeout
+	if set <= 0 || s.DrainInForce() >= set {
+		return ""
+	}
+	return fmt.Sprintf("--drain-timeout (invoker: drain-timeout) %s is not well below --shutdown-timeout %s: calls in flight at a stop get %s "+
+		"(the drain ends %s before the shutdown timeout, so that the calls it cuts off are answered); raise --shutdown-timeout to give them more",
+		set, s.ShutdownTimeout, s.DrainInForce(), invoker.AnswerMargin(s.ShutdownTimeout))
+}
+
 // InvokerConfig returns the invoker configuration: the defaults with the settings
 // that are set.
 func (s Settings) InvokerConfig() invoker.Config {

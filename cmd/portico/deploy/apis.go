@@ -1260,6 +1260,8 @@ func (b *builder) usagePlan(a *API, where string, v any) {
 			b.warn("%s.%s is not supported by Portico and is ignored", where, k)
 		}
 	}
+	b.warn("%s: Portico makes usage plan %s but no API key (SAM also makes %sApiKey and %sUsagePlanKey): a method that requires a key answers 403 Forbidden until you add one: "+
+		"portico key create --name NAME --enabled, then portico plan add-key PLAN_ID KEY_ID (the plan's id is printed below)", where, p.Name, a.LogicalID, a.LogicalID)
 	a.UsagePlan = p
 }
 

@@ -668,11 +668,6 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 				a.onFailure(fmt.Sprintf("point stage %s of API %s back at deployment %s", stage, id, prev),
 					func(ctx context.Context) error { return a.t.PointStage(ctx, id, stage, prev) })
 			}
-			if c.old != nil && c.old.Stage != "" && c.old.Stage != api.Stage {
-				if err := a.t.DeleteStage(ctx, c.PhysicalID, c.old.Stage); err != nil {
-					return fmt.Errorf("removing stage %s of API %s: %w", c.old.Stage, c.PhysicalID, err)
-				}
-			}
 		}
 		if c.stage {
 			var reset []PatchOp
@@ -719,6 +714,12 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			a.progress("deleting function %s (%s), replaced by %s", c.replacedFunction, c.LogicalID, c.fn.Name)
 			if err := a.t.DeleteFunction(ctx, c.replacedFunction); err != nil && !isNotFound(err) {
 				return fmt.Errorf("deleting function %s (%s), replaced by %s: %w", c.replacedFunction, c.LogicalID, c.fn.Name, err)
+			}
+		}
+		if c.replacedStage != "" {
+			a.progress("deleting stage %s of API %s (%s), replaced by stage %s", c.replacedStage, c.PhysicalID, c.LogicalID, c.api.Stage)
+			if err := a.t.DeleteStage(ctx, c.PhysicalID, c.replacedStage); err != nil && !isNotFound(err) {
+				return fmt.Errorf("deleting stage %s of API %s (%s), replaced by stage %s: %w", c.replacedStage, c.PhysicalID, c.LogicalID, c.api.Stage, err)
 			}
 		}
 		if c.replacedAlias != "" {

@@ -459,6 +459,10 @@ func TestBadTemplates(t *testing.T) {
 		{"bad json", `{"Transform": "AWS::Serverless-2016-10-31", "Resources": {`, nil, "is not a YAML or JSON template"},
 		{"no transform", "Resources:\n  A:\n    Type: AWS::Serverless::Function\n", nil, "Transform must be AWS::Serverless-2016-10-31"},
 		{"unknown ref", strings.Replace(twoFunctions, "!Ref Greeting", "!Ref Greting", 1), nil, "Ref Greting: no parameter or resource is named Greting"},
+		{"usage plan key ref", strings.Replace(strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        ApiKeyRequired: true\n        UsagePlan:\n          CreateUsagePlan: PER_API\n", 1), "!Ref Greeting", "!Ref ApiApiKey", 1), nil,
+			"Ref ApiApiKey: SAM makes ApiApiKey for Api's Auth.UsagePlan (CreateUsagePlan PER_API); Portico makes the usage plan alone, with no API key"},
+		{"implicit usage plan sub", strings.Replace(twoFunctions, "!Ref Greeting", `!Sub "${ServerlessRestApiUsagePlan}"`, 1), nil,
+			"!Sub ${ServerlessRestApiUsagePlan}: SAM makes ServerlessRestApiUsagePlan for ServerlessRestApi's Auth.UsagePlan"},
 		{"unknown sub", strings.Replace(twoFunctions, "!Ref Greeting", `!Sub "${Nope}-x"`, 1), nil, "!Sub ${Nope}: no parameter or resource is named Nope"},
 		{"unknown getatt", strings.Replace(twoFunctions, "!Ref Greeting", "!GetAtt Other.Nope", 1), nil, "Other (AWS::Serverless::Function) has no attribute Nope"},
 		{"reference cycle", strings.Replace(strings.Replace(twoFunctions, "!Ref Greeting", "!GetAtt Other.Arn", 1), "      CodeUri: other\n", "      CodeUri: other\n      Environment:\n        Variables:\n          HELLO: !Sub \"${Hello}\"\n", 1), nil,
@@ -2172,5 +2176,85 @@ func TestDeploymentPreferenceShiftsTheAlias(t *testing.T) {
 	}
 	if got := strings.Join(f.calls, "\n"); strings.Contains(got, "ShiftAlias") || !strings.Contains(got, "SetAlias s-Hello:live=") {
 		t.Fatalf("disabled preference calls:\n%s", got)
+	}
+}
+
+// TestRenamedStageIsAnnouncedDeletion: a StageName changed (here through a
+// parameter) deletes the old stage, and the plan says so: a delete step
+// naming the stage, counted among the deletions and printed under
+// "Removing:" (it was deleted unannounced, its URL gone without a word).
+func TestRenamedStageIsAnnouncedDeletion(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	text := strings.Replace(twoFunctions, "Parameters:\n", "Parameters:\n  Stage:\n    Type: String\n", 1)
+	text = strings.Replace(text, "      StageName: prod\n", "      StageName: !Ref Stage\n", 1)
+	if _, err := deployText(t, f, dir, "s", text, map[string]string{"Stage": "dev"}); err != nil {
+		t.Fatal(err)
+	}
+	id := f.stacks["s"].Resources["Api"].PhysicalID
+	path := filepath.Join(dir, "template.yaml")
+	tpl, err := Load(path, Options{Stack: "s", Parameters: map[string]string{"Stage": "prod"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Build(tpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rec, err := f.GetStack(ctx, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, err := Observe(ctx, f, d, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPlan(d, rec, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan bytes.Buffer
+	p.Print(&plan)
+	if !strings.Contains(plan.String(), "- delete stage dev (StageName changed to prod)") {
+		t.Errorf("the plan does not list the stage's deletion:\n%s", plan.String())
+	}
+	if !strings.Contains(plan.String(), ", 1 to delete,") {
+		t.Errorf("the plan does not count the stage's deletion:\n%s", plan.String())
+	}
+	var out bytes.Buffer
+	if err := Apply(ctx, f, p, &out); err != nil {
+		t.Fatal(err)
+	}
+	removing := out.String()[strings.Index(out.String(), "Removing:")+1:]
+	if !strings.Contains(out.String(), "Removing:") || !strings.Contains(removing, "deleting stage dev of API "+id) {
+		t.Errorf("the progress does not show the stage's deletion under Removing:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "1 deleted") {
+		t.Errorf("the result does not count the stage's deletion:\n%s", out.String())
+	}
+	if _, ok := f.apis[id].stages["dev"]; ok {
+		t.Error("stage dev is still there")
+	}
+	if _, ok := f.apis[id].stages["prod"]; !ok {
+		t.Error("stage prod was not deployed")
+	}
+}
+
+// TestUsagePlanWithoutKeyWarns: CreateUsagePlan PER_API makes the plan but,
+// unlike SAM, no API key: the deploy says so, and how to add one (every call
+// answered 403 with no word of why).
+func TestUsagePlanWithoutKeyWarns(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	text := strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        ApiKeyRequired: true\n        UsagePlan:\n          CreateUsagePlan: PER_API\n", 1)
+	p, err := deployText(t, f, dir, "s", text, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	p.Print(&out)
+	if !strings.Contains(out.String(), "but no API key (SAM also makes ApiApiKey and ApiUsagePlanKey): a method that requires a key answers 403 Forbidden until you add one: portico key create") {
+		t.Errorf("no warning of the missing key:\n%s", out.String())
 	}
 }

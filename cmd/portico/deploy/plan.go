@@ -142,6 +142,9 @@ type Change struct {
 	// FunctionName), replacedAlias the alias a changed or dropped
 	// AutoPublishAlias replaces: deleted once the new ones serve.
 	replacedFunction, replacedAlias string
+	// replacedStage is the API stage a changed StageName replaces: deleted
+	// once the new stage serves.
+	replacedStage string
 	// restoreAlias: the alias was deleted by hand; it points at the
 	// recorded version again. newStage: the stage was deleted by hand and
 	// is made again. planGone: so was the usage plan.
@@ -347,9 +350,13 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 		default:
 			c.PhysicalID, c.Action = old.PhysicalID, Keep
 			if old.Stage != a.Stage {
-				// A renamed stage is a new API stage; the old one is removed with
-				// the API's definition redeployed under the new name.
+				// A renamed stage is a new API stage; the old one is removed
+				// (as CloudFormation replaces an AWS::ApiGateway::Stage) once
+				// the API's definition serves under the new name.
 				c.definition = true
+				if old.Stage != "" && !gone(obs.Stages, old.PhysicalID+"/"+old.Stage) {
+					c.replacedStage = old.Stage
+				}
 			}
 			// A stage deleted by hand is deployed again, with its settings,
 			// as a new one; so is a usage plan.
@@ -388,6 +395,9 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 					c.Steps = append(c.Steps, "update usage plan "+old.UsagePlanID+" (its keys stay)")
 				}
 			}
+			if c.replacedStage != "" {
+				c.Steps = append(c.Steps, fmt.Sprintf("delete stage %s (StageName changed to %s)", c.replacedStage, a.Stage))
+			}
 		}
 		p.Changes = append(p.Changes, c)
 	}
@@ -425,12 +435,16 @@ func sameInt(a, b *int) bool {
 }
 
 // Counts returns how many resources each action touches: a function a
-// FunctionName change replaces counts as a deletion.
+// FunctionName change replaces, and a stage a StageName change replaces,
+// count as deletions.
 func (p *Plan) Counts() map[Action]int {
 	out := map[Action]int{}
 	for _, c := range p.Changes {
 		out[c.Action]++
 		if c.replacedFunction != "" {
+			out[Delete]++
+		}
+		if c.replacedStage != "" {
 			out[Delete]++
 		}
 	}
@@ -447,11 +461,21 @@ func (p *Plan) Empty() bool {
 	return true
 }
 
-// Print writes the plan for people.
+// Print writes the plan for people, its warnings first.
 func (p *Plan) Print(w io.Writer) {
+	p.PrintWarnings(w)
+	p.PrintChanges(w)
+}
+
+// PrintWarnings writes the plan's warnings, a "warning: " line each.
+func (p *Plan) PrintWarnings(w io.Writer) {
 	for _, warn := range p.Warnings {
 		_, _ = fmt.Fprintln(w, "warning:", warn)
 	}
+}
+
+// PrintChanges writes the plan's changes and counts, without its warnings.
+func (p *Plan) PrintChanges(w io.Writer) {
 	_, _ = fmt.Fprintf(w, "Stack %s:\n", p.Stack)
 	for _, c := range p.Changes {
 		name := c.PhysicalID

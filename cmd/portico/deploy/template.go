@@ -1456,10 +1456,34 @@ func (r *resolver) ref(_ string, in any, _ any) any {
 	}
 	v, ok := r.lookup(name)
 	if !ok {
+		if why := r.usagePlanResource(name); why != "" {
+			r.fail("Ref %s: %s", name, why)
+			return nil
+		}
 		r.fail("Ref %s: no parameter or resource is named %s (%s)", name, name, r.known())
 		return nil
 	}
 	return v
+}
+
+// usagePlanResource says why name, one of the resources SAM generates for a
+// REST API's Auth.UsagePlan (<Api>ApiKey, <Api>UsagePlan, <Api>UsagePlanKey),
+// cannot be named: Portico makes the usage plan but no API key. It returns ""
+// for another name.
+func (r *resolver) usagePlanResource(name string) string {
+	for _, kind := range []string{"UsagePlanKey", "ApiKey", "UsagePlan"} {
+		api, ok := strings.CutSuffix(name, kind)
+		if !ok || api == "" {
+			continue
+		}
+		if res := r.resources[api]; (res == nil || res.Type != TypeAPI) && api != ImplicitRestAPI {
+			return ""
+		}
+		return fmt.Sprintf("SAM makes %s for %s's Auth.UsagePlan (CreateUsagePlan PER_API); Portico makes the usage plan alone, with no API key, "+
+			"and names none of these resources (docs/sam.md, Known differences from SAM): leave the reference out, and after the deploy "+
+			"make a key with `portico key create --name NAME --enabled` and add it with `portico plan add-key PLAN_ID KEY_ID`", name, api)
+	}
+	return ""
 }
 
 func (r *resolver) getAtt(_ string, in any, _ any) any {
@@ -1688,6 +1712,10 @@ func (r *resolver) sub(_ string, in any, _ any) any {
 			return ""
 		}
 		v, ok := r.lookup(name)
+		if why := r.usagePlanResource(name); !ok && why != "" {
+			r.fail("!Sub ${%s}: %s", name, why)
+			return ""
+		}
 		if !ok {
 			r.fail("!Sub ${%s}: no parameter or resource is named %s (%s)", name, name, r.known())
 			return ""
