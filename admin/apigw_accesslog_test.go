@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -36,11 +37,16 @@ func TestAccessLogThroughUpdateStage(t *testing.T) {
 		t.Fatalf("an unknown variable: %v", err)
 	}
 	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo") // nobody reads it: its writer would block for good (obs6)
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, bad := range []struct{ path, value, want string }{
 		{"/accessLogSettings/format", "$context.httpMethod $context.resourcePath $context.status",
 			"must include at least $context.requestId or $context.extendedRequestId: add $context.requestId"},
 		{"/accessLogSettings/destinationArn", dir, "is a directory"},
 		{"/accessLogSettings/destinationArn", "file://" + dir, "is a directory"},
+		{"/accessLogSettings/destinationArn", fifo, "is not a regular file (a FIFO)"},
 	} {
 		_, err = re.ag.UpdateStage(ctx, &apigateway.UpdateStageInput{RestApiId: aws.String(re.apiID), StageName: aws.String("prod"),
 			PatchOperations: []agtypes.PatchOperation{op(agtypes.OpReplace, bad.path, bad.value)}})

@@ -263,6 +263,9 @@ func toAuthorizerJSON(apiID, name string, raw json.RawMessage) authorizerJSON {
 	var sc authorizerScheme
 	_ = json.Unmarshal(raw, &sc)
 	x := sc.Authorizer
+	if x.IdentitySource == "" && strings.EqualFold(x.Type, apis.AuthorizerToken) {
+		x.IdentitySource = apis.TokenIdentitySource(sc.In, sc.Name) // the one it reads
+	}
 	return authorizerJSON{ID: nameID(apiID, "authorizer", name), Name: name, Type: strings.ToUpper(x.Type), ProviderARNs: x.ProviderARNs,
 		AuthType: sc.AuthType, AuthorizerURI: x.AuthorizerURI, AuthorizerCredentials: x.AuthorizerCredentials,
 		IdentitySource: x.IdentitySource, IdentityValidationExpression: x.IdentityValidationExpression,

@@ -472,3 +472,28 @@ func TestV2HTTPIntegrationRefusesTemplates(t *testing.T) {
 		PassthroughBehavior: v2types.PassthroughBehaviorNever})
 	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "passthroughBehavior is supported only for WebSocket APIs")
 }
+
+// TestImportedTokenAuthorizerReadsBackItsHeader: a token authorizer imported
+// without identitySource reads the header its security scheme names, as API
+// Gateway's import does, and get-authorizers says so (obs6: it read
+// Authorization, and identitySource read back null).
+func TestImportedTokenAuthorizerReadsBackItsHeader(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	ag := apigateway.NewFromConfig(sdkConfig(env.AdminURL, "any"))
+	ctx := t.Context()
+	doc := strings.Replace(sigv4Doc, "sigv4: {type: apiKey, name: Authorization, in: header, x-amazon-apigateway-authtype: awsSigv4}",
+		"sigv4: {type: apiKey, name: X-My-Token, in: header, x-amazon-apigateway-authtype: custom, x-amazon-apigateway-authorizer: "+
+			"{type: token, authorizerUri: 'arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:authz/invocations', authorizerResultTtlInSeconds: 0}}", 1)
+	api, err := ag.ImportRestApi(ctx, &apigateway.ImportRestApiInput{Body: []byte(doc)})
+	if err != nil {
+		t.Fatalf("ImportRestApi: %v", err)
+	}
+	auths, err := ag.GetAuthorizers(ctx, &apigateway.GetAuthorizersInput{RestApiId: api.Id})
+	if err != nil || len(auths.Items) != 1 {
+		t.Fatalf("GetAuthorizers: %+v %v", auths, err)
+	}
+	if got := aws.ToString(auths.Items[0].IdentitySource); got != "method.request.header.X-My-Token" {
+		t.Errorf("identitySource %q, want method.request.header.X-My-Token", got)
+	}
+}

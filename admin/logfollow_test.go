@@ -288,7 +288,18 @@ func TestLogReadsByCursor(t *testing.T) {
 	if st, body, _ := read("garbled"); st != 400 || !strings.Contains(body, "log cursor") {
 		t.Errorf("a garbled cursor: %d %s, want 400", st, body)
 	}
-	resp, err := http.Get(env.AdminURL + "/portico/v1/functions/f/logs?follow=1&after=" + cursor)
+	// bytes=0 is nothing of the past, with the cursor after it (obs6: it was
+	// the whole log).
+	resp, err := http.Get(env.AdminURL + "/portico/v1/functions/f/logs?bytes=0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != 200 || len(b) != 0 || resp.Header.Get("X-Portico-Log-Cursor") == "" {
+		t.Errorf("bytes=0: %d %q cursor %q, want 200, nothing and a cursor", resp.StatusCode, b, resp.Header.Get("X-Portico-Log-Cursor"))
+	}
+	resp, err = http.Get(env.AdminURL + "/portico/v1/functions/f/logs?follow=1&after=" + cursor)
 	if err != nil {
 		t.Fatal(err)
 	}

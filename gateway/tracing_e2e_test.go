@@ -210,3 +210,57 @@ func TestTracesReachACollector(t *testing.T) {
 		t.Errorf("a stage without tracingEnabled sent %d spans", len(quiet))
 	}
 }
+
+// TestInvalidUTF8DoesNotCostTheBatch is what the obs6 tester found: one
+// request whose User-Agent carried an obs-text byte ("bad\xff", which the
+// listener takes) made the whole export batch fail to marshal ("string field
+// contains invalid UTF-8"), so every span around it, other clients' too,
+// was lost. The collector (decoding the batch) now gets every request's
+// span, that one's User-Agent with U+FFFD for the invalid byte.
+func TestInvalidUTF8DoesNotCostTheBatch(t *testing.T) {
+	rcv := &otlpReceiver{}
+	collector := httptest.NewServer(rcv)
+	defer collector.Close()
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") }))
+	defer backend.Close()
+	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.OTLPEndpoint = collector.URL }})
+	c := env.Client()
+	var api struct {
+		ID string `json:"id"`
+	}
+	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "traced", "protocol": "REST"}, &api)
+	base := "/portico/v1/apis/" + api.ID
+	admin(t, c, "POST", base+"/routes", nil, map[string]any{"method": "GET", "path": "/be/{p}",
+		"integration": map[string]any{"type": "HTTP_PROXY", "uri": backend.URL + "/b"}}, nil)
+	admin(t, c, "POST", base+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
+	admin(t, c, "PATCH", "/restapis/"+api.ID+"/stages/dev", nil, map[string]any{"patchOperations": []map[string]string{
+		{"op": "replace", "path": "/tracingEnabled", "value": "true"}}}, nil)
+
+	traces := []string{"11111111111111111111111111111111", "22222222222222222222222222222222", "33333333333333333333333333333333"}
+	for i, tid := range traces {
+		ua := "good"
+		if i == 1 {
+			ua = "bad\xff"
+		}
+		a := get(t, "GET", env.GatewayURL+"/"+api.ID+"/dev/be/"+strconv.Itoa(i), "", "traceparent", "00-"+tid+"-00f067aa0ba902b7-01", "User-Agent", ua)
+		if a.status != 200 {
+			t.Fatalf("request %d: %d %s", i, a.status, a.body)
+		}
+	}
+	env.Stop() // flushes the exporter: the three requests' spans go in one batch
+
+	for i, tid := range traces {
+		span := rcv.trace(t, tid)["GET /be/{p}"]
+		if span == nil {
+			t.Errorf("request %d's span never reached the collector", i)
+			continue
+		}
+		want := "good"
+		if i == 1 {
+			want = "bad\uFFFD"
+		}
+		if got := attr(span, "user_agent.original"); got != want {
+			t.Errorf("request %d: user_agent.original %q, want %q", i, got, want)
+		}
+	}
+}

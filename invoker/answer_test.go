@@ -138,7 +138,7 @@ func TestResultAnsweredFromItsGoroutine(t *testing.T) {
 	var logged []byte
 	slotsFree := false
 	ans.onAnswer = func() {
-		logged, _ = ce.inv.Logs().Read(ce.cfg.FunctionName, 0)
+		logged, _ = ce.inv.Logs().Read(ce.cfg.FunctionName, -1)
 		slotsFree = ce.inv.Slots().InUse == 0
 	}
 	res, id := ce.deliverParked(t, c, `{"n":1}`, ans)

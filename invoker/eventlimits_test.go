@@ -41,7 +41,7 @@ func (f *fakeFunctions) setEventInvoke(name, qualifier string, retries, ageSecon
 
 // starts counts the invocations of fn its log holds.
 func (e *env) starts(fn string) int {
-	log, _ := e.inv.Logs().Read(fn, 0)
+	log, _ := e.inv.Logs().Read(fn, -1)
 	return strings.Count(string(log), "START RequestId")
 }
 

@@ -376,7 +376,7 @@ func TestTimeoutReplacesSandbox(t *testing.T) {
 	if tail := string(res.LogTail); !strings.Contains(tail, line) || !strings.Contains(tail, "Status: timeout") {
 		t.Errorf("the tail lacks %q before END, or Status: timeout:\n%s", line, tail)
 	}
-	if log, _ := e.inv.Logs().Read("slow", 0); !strings.Contains(string(log), line) {
+	if log, _ := e.inv.Logs().Read("slow", -1); !strings.Contains(string(log), line) {
 		t.Errorf("the log lacks %q before END:\n%s", line, log)
 	}
 	waitGone(t, warm.Pid)
@@ -541,7 +541,7 @@ func TestExitMidInvokeWording(t *testing.T) {
 			if tail := string(res.LogTail); !strings.Contains(tail, lines) {
 				t.Errorf("the tail lacks %q:\n%s", lines, tail)
 			}
-			if log, _ := e.inv.Logs().Read("exits", 0); !strings.Contains(string(log), lines) {
+			if log, _ := e.inv.Logs().Read("exits", -1); !strings.Contains(string(log), lines) {
 				t.Errorf("the log lacks %q:\n%s", lines, log)
 			}
 			// And its REPORT says the invocation failed, and how, as
@@ -680,7 +680,7 @@ func TestInitFailureLogged(t *testing.T) {
 				// The init printed before its end is in the tail: wait for it
 				// to reach the log before the clock ends the init.
 				waitFor(t, "the init's output", func() bool {
-					log, _ := e.inv.Logs().Read(name, 0)
+					log, _ := e.inv.Logs().Read(name, -1)
 					return strings.Contains(string(log), tc.output)
 				})
 				e.clock.Advance(init)
@@ -699,7 +699,7 @@ func TestInitFailureLogged(t *testing.T) {
 				want = append(want, "RequestId: "+id+" Error: "+tc.note)
 			}
 			want = append(want, "END RequestId: "+id+"\nREPORT RequestId: "+id+"\t", "\tInit Duration: ", " ms\tStatus: error\n")
-			log, _ := e.inv.Logs().Read(name, 0)
+			log, _ := e.inv.Logs().Read(name, -1)
 			for what, text := range map[string]string{"tail": string(res.LogTail), "log": string(log)} {
 				at := 0
 				for _, w := range want {
@@ -769,7 +769,7 @@ func TestFrameLinesStartTheirOwnLine(t *testing.T) {
 			t.Errorf("tail lacks %q:\n%s", want, res.LogTail)
 		}
 	}
-	log, err := e.inv.Logs().Read("rawprinter", 0)
+	log, err := e.inv.Logs().Read("rawprinter", -1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -802,7 +802,7 @@ func TestLogsFramedAndTail(t *testing.T) {
 	if strings.Index(tail, "START") > strings.Index(tail, "to-stdout") || strings.Index(tail, "to-stdout") > strings.Index(tail, "END") {
 		t.Errorf("output is not framed by START and END:\n%s", tail)
 	}
-	log, err := e.inv.Logs().Read("logger", 0)
+	log, err := e.inv.Logs().Read("logger", -1)
 	if err != nil || !strings.Contains(string(log), "to-stdout") || !strings.Contains(string(log), "REPORT RequestId: "+res.RequestID) {
 		t.Fatalf("function log: %v\n%s", err, log)
 	}
@@ -1011,7 +1011,7 @@ func TestEventInvocationsSurviveRestartAndRetry(t *testing.T) {
 	e2.retryAfter(t, 1, time.Minute)
 	e2.retryAfter(t, 2, 2*time.Minute)
 	waitFor(t, "failing event dropped after retries", func() bool { return e2.queued() == 0 })
-	log, _ := e2.inv.Logs().Read("evfail", 0)
+	log, _ := e2.inv.Logs().Read("evfail", -1)
 	if got := strings.Count(string(log), "START RequestId"); got != 3 {
 		t.Fatalf("failing event ran %d times, want 3 (one try, two retries)", got)
 	}
@@ -1255,7 +1255,7 @@ func TestBootstrapCannotBeExecuted(t *testing.T) {
 				t.Fatalf("fe=%q %s; want Runtime.InvalidEntrypoint %q", res.FunctionError, res.Payload, want)
 			}
 			lines := want + "\nRuntime.InvalidEntrypoint\nEND RequestId: " + res.RequestID + "\n"
-			if log, _ := e.inv.Logs().Read(name, 0); !strings.Contains(string(log), lines) {
+			if log, _ := e.inv.Logs().Read(name, -1); !strings.Contains(string(log), lines) {
 				t.Errorf("the log lacks %q:\n%s", lines, log)
 			}
 			if !strings.Contains(string(res.LogTail), lines) {

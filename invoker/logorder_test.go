@@ -279,7 +279,7 @@ func TestQueuedCallsLogsAreTheirOwn(t *testing.T) {
 					t.Errorf("the tail of %s lacks %q or holds %q:\n%s", c.res.RequestID, missing, c.else_, tail)
 				}
 			}
-			log, _ := e.inv.Logs().Read(cfg.FunctionName, 0)
+			log, _ := e.inv.Logs().Read(cfg.FunctionName, -1)
 			if missing := inOrder(string(log), "START RequestId: "+id1, "out-first", "END RequestId: "+id1,
 				"START RequestId: "+id2, "out-second", "END RequestId: "+id2); missing != "" {
 				t.Errorf("the function log lacks %q after the lines before it:\n%s", missing, log)
@@ -302,7 +302,7 @@ func TestTailAfterUntailedCall(t *testing.T) {
 	if strings.Contains(tail, "out-untailed") || inOrder(tail, "START RequestId: "+b.RequestID, "out-tailed", "END RequestId: "+b.RequestID) != "" {
 		t.Errorf("the tail holds the call before's output, or lacks its own:\n%s", tail)
 	}
-	log, _ := e.inv.Logs().Read(cfg.FunctionName, 0)
+	log, _ := e.inv.Logs().Read(cfg.FunctionName, -1)
 	if missing := inOrder(string(log), "START RequestId: "+a.RequestID, "END RequestId: "+a.RequestID, "out-untailed",
 		"START RequestId: "+b.RequestID, "out-tailed", "END RequestId: "+b.RequestID); missing != "" {
 		t.Errorf("the function log lacks %q after the lines before it:\n%s", missing, log)

@@ -220,7 +220,8 @@ func (fl *fnLog) flushLocked() {
 	fl.size += int64(n)
 }
 
-// Read returns up to the last n bytes of fn's log (n <= 0: all that is kept).
+// Read returns up to the last n bytes of fn's log (n < 0: all that is kept;
+// 0: nothing).
 func (l *Logs) Read(fn string, n int) ([]byte, error) {
 	fl := l.get(fn)
 	fl.mu.Lock()
@@ -234,7 +235,7 @@ func (l *Logs) Read(fn string, n int) ([]byte, error) {
 		}
 		out = append(out, b...)
 	}
-	if n > 0 && len(out) > n {
+	if n >= 0 && len(out) > n {
 		out = out[len(out)-n:]
 	}
 	return out, nil
@@ -258,7 +259,8 @@ type LogChunk struct {
 
 // ReadSince returns what was written to fn's log after cursor (a Cursor of an
 // earlier LogChunk; "": up to the last n bytes, as Read), at most its last n
-// bytes (n <= 0: all that is kept), and the cursor after it. A cursor that does
+// bytes (n < 0: all that is kept; 0: nothing, the cursor only), and the
+// cursor after it. A cursor that does
 // not parse is errdefs.ErrInvalid; one of another run of the server, or past the log's
 // end, gives the log's end with Reset set.
 func (l *Logs) ReadSince(fn, cursor string, n int) (LogChunk, error) {
@@ -295,7 +297,7 @@ func (l *Logs) ReadSince(fn, cursor string, n int) (LogChunk, error) {
 	if at < start {
 		at = start
 	}
-	if n > 0 && end-at > int64(n) {
+	if n >= 0 && end-at > int64(n) {
 		at = end - int64(n)
 	}
 	if from >= 0 {

@@ -67,16 +67,16 @@ func TestReadSince(t *testing.T) {
 	defer l.close()
 	fl := l.get("f")
 	fl.write([]byte("one\n"))
-	c, err := l.ReadSince("f", "", 0)
+	c, err := l.ReadSince("f", "", -1)
 	if err != nil || string(c.Data) != "one\n" || c.Cursor == "" || c.Skipped != 0 || c.Reset {
 		t.Fatalf("first read: %+v %v", c, err)
 	}
-	if c2, err := l.ReadSince("f", c.Cursor, 0); err != nil || len(c2.Data) != 0 || c2.Cursor != c.Cursor {
+	if c2, err := l.ReadSince("f", c.Cursor, -1); err != nil || len(c2.Data) != 0 || c2.Cursor != c.Cursor {
 		t.Fatalf("nothing new: %+v %v", c2, err)
 	}
 	fl.write([]byte("two\n"))
 	fl.writeFrame([]byte("three\n"))
-	c, err = l.ReadSince("f", c.Cursor, 0)
+	c, err = l.ReadSince("f", c.Cursor, -1)
 	if err != nil || string(c.Data) != "two\nthree\n" || c.Skipped != 0 {
 		t.Fatalf("after two writes: %+v %v", c, err)
 	}
@@ -86,7 +86,7 @@ func TestReadSince(t *testing.T) {
 	fl.flush()
 	fl.write(line(1))
 	fl.flush()
-	c, err = l.ReadSince("f", c.Cursor, 0)
+	c, err = l.ReadSince("f", c.Cursor, -1)
 	if err != nil || string(c.Data) != string(line(0))+string(line(1)) || c.Skipped != 0 {
 		t.Fatalf("across a rotation: %q skipped %d %v", c.Data, c.Skipped, err)
 	}
@@ -95,7 +95,7 @@ func TestReadSince(t *testing.T) {
 		fl.write(line(i))
 		fl.flush()
 	}
-	c, err = l.ReadSince("f", behind, 0)
+	c, err = l.ReadSince("f", behind, -1)
 	if err != nil || string(c.Data) != string(line(6))+string(line(7)) || c.Skipped != 4*60 {
 		t.Fatalf("behind rotations: %q skipped %d %v, want lines 6 and 7 and 240 skipped", c.Data, c.Skipped, err)
 	}
@@ -115,7 +115,7 @@ func TestReadSince(t *testing.T) {
 	if err != nil || !c.Reset || string(c.Data) != string(line(7)) || c.Cursor == end {
 		t.Fatalf("a cursor of an earlier run: %+v %v", c, err)
 	}
-	if _, err := l2.ReadSince("f", "garbled", 0); err == nil {
+	if _, err := l2.ReadSince("f", "garbled", -1); err == nil {
 		t.Fatalf("a garbled cursor: no error")
 	}
 }

@@ -45,7 +45,7 @@ func wantServiceUnavailable(t *testing.T, e *env, fn string, err error) {
 			t.Errorf("the %s holds the daemon's text: %q", what, text)
 		}
 	}
-	if log, _ := e.inv.Logs().Read(fn, 0); strings.Contains(string(log), "Runtime.ExitError") || strings.Contains(string(log), "rpc error") {
+	if log, _ := e.inv.Logs().Read(fn, -1); strings.Contains(string(log), "Runtime.ExitError") || strings.Contains(string(log), "rpc error") {
 		t.Errorf("the function log reads as the function's exit:\n%s", log)
 	}
 	waitFor(t, "the details in the server log", func() bool { return strings.Contains(e.logs.String(), daemonText) })

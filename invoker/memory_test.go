@@ -90,7 +90,7 @@ func TestReportOfKilledSandboxReadsPeakAtExit(t *testing.T) {
 	if r == nil || r.FunctionError == "" {
 		t.Fatalf("second call: %+v, want the sandbox's exit", r)
 	}
-	log, _ := e.inv.Logs().Read("oom", 0)
+	log, _ := e.inv.Logs().Read("oom", -1)
 	want := "REPORT RequestId: " + id + "\t"
 	i := strings.Index(string(log), want)
 	if i < 0 {

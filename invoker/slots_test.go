@@ -225,7 +225,7 @@ func startWaiting(t *testing.T, e *env, fn *functions.Config, n int) chan error 
 // starts counts the calls of fn that ran: the START lines in its log.
 func starts(t *testing.T, e *env, fn string) int {
 	t.Helper()
-	log, err := e.inv.Logs().Read(fn, 0)
+	log, err := e.inv.Logs().Read(fn, -1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -391,6 +391,6 @@ func newLogsCmd(g *globalFlags) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new output until interrupted")
-	cmd.Flags().IntVar(&n, "bytes", 64<<10, "how much of the log's end to print first")
+	cmd.Flags().IntVar(&n, "bytes", 64<<10, "how much of the log's end to print first, in bytes (0: none; with --follow, only new output)")
 	return cmd
 }

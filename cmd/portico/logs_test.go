@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -78,5 +79,31 @@ func TestLogsFollowSaysWhenTheServerStops(t *testing.T) {
 	err := <-done
 	if err == nil || !strings.Contains(err.Error(), "the follow of f ended") || !strings.Contains(err.Error(), "is portico serve still running") {
 		t.Errorf("logs --follow after the server stopped: %v, want an error saying the stream ended", err)
+	}
+}
+
+// TestLogsBytesZeroPrintsNothingOfThePast is what the obs6 tester found:
+// `portico logs FN --bytes 0` printed the whole log (megabytes), where 0 is
+// the natural "only new output" of `logs -f --bytes 0` (as tail -n0 -f). It
+// prints nothing of the past; without it the log's end is printed.
+func TestLogsBytesZeroPrintsNothingOfThePast(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	ctx := context.Background()
+	c := env.Client()
+	if _, _, err := c.CreateFunction(ctx, map[string]any{"FunctionName": "f",
+		"Code": map[string]any{"ZipFile": testkit.Bootstrap(t, "#!/bin/sh\necho logged-line\nexit 0\n")}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(env.AdminURL+"/2015-03-31/functions/f/invocations", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if out, err := cliErr(env, "logs", "f"); err != nil || !strings.Contains(out, "logged-line") {
+		t.Fatalf("logs f: %q, %v; want the invocation's output", out, err)
+	}
+	if out, err := cliErr(env, "logs", "f", "--bytes", "0"); err != nil || out != "" {
+		t.Errorf("logs f --bytes 0: %q, %v; want nothing", out, err)
 	}
 }

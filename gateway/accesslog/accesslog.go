@@ -355,8 +355,17 @@ func traceRoot(h string) string {
 	return ""
 }
 
-// Close stops the writers after they wrote what is queued.
-func (s *Stage) Close(context.Context) error {
+// CloseTimeout bounds how long Close waits for the writers, as the trace
+// flush on stop is bounded.
+const CloseTimeout = 5 * time.Second
+
+// Close stops the writers after they wrote what is queued, waiting for them
+// for at most CloseTimeout (and ctx): a destination that blocks (a hung NFS
+// file) costs its unwritten lines, counted as failed and logged, not the
+// stop.
+func (s *Stage) Close(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, CloseTimeout)
+	defer cancel()
 	s.mu.Lock()
 	sinks := make([]*sink, 0, len(s.sinks)+len(s.retiring))
 	for _, k := range s.sinks {
@@ -365,7 +374,13 @@ func (s *Stage) Close(context.Context) error {
 	sinks = append(sinks, s.retiring...)
 	s.mu.Unlock()
 	for _, k := range sinks {
-		k.close()
+		k.once.Do(func() { close(k.stop) }) // all at once: they write in parallel
+	}
+	for _, k := range sinks {
+		if lost := k.close(ctx); lost > 0 {
+			s.log.Warn("access log destination did not take its lines by the end of the stop (it blocks): they are dropped",
+				"destination", k.target.String(), "linesDropped", lost)
+		}
 	}
 	return nil
 }

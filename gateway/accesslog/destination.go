@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -89,6 +90,8 @@ func CheckDestination(dest string) (Target, error) {
 	}
 	if fi, err := os.Stat(t.Path); err == nil && fi.IsDir() {
 		return Target{}, fmt.Errorf("access log destination %q is a directory: name a file in it (%s)", dest, filepath.Join(t.Path, "access.log"))
+	} else if err == nil && !fi.Mode().IsRegular() {
+		return Target{}, errNotRegular(dest, fi)
 	}
 	for dir := filepath.Dir(t.Path); ; dir = filepath.Dir(dir) {
 		if fi, err := os.Stat(dir); err == nil {
@@ -102,6 +105,26 @@ func CheckDestination(dest string) (Target, error) {
 		}
 	}
 	return t, nil
+}
+
+// errNotRegular refuses a file destination that exists and is not a regular
+// file: a FIFO nobody reads, a device or a socket can block the writer (and
+// so a stop) for good.
+func errNotRegular(dest string, fi os.FileInfo) error {
+	return fmt.Errorf("access log destination %q is not a regular file (%s): name a regular file, or use stdout or syslog://", dest, fileKind(fi.Mode()))
+}
+
+// fileKind names a non-regular file's kind.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return "mode " + m.Type().String()
 }
 
 // ReopenCheck is how often at most a file sink checks that its path still
@@ -137,6 +160,9 @@ type sink struct {
 	// onExit, when set, is called when the writer stops, before done is
 	// closed.
 	onExit func()
+	// writing is set while the writer writes a line (opening the
+	// destination included): a line a stop gives up on.
+	writing atomic.Bool
 }
 
 // Flags of sink.state, above the count of holders.
@@ -214,9 +240,30 @@ func release(line *[]byte) {
 	bufPool.Put(line)
 }
 
-// close stops the writer once it wrote what is queued. Lines put later stay
-// in the queue unwritten (the queue is never closed, so a late put is safe).
-func (s *sink) close() { s.once.Do(func() { close(s.stop) }); <-s.done }
+// close stops the writer once it wrote what is queued, waiting for it until
+// ctx is done; then it counts the lines not written as failed (a destination
+// that blocks, a hung NFS file, does not hold a stop up) and returns how many.
+// Lines put later stay in the queue unwritten (the queue is never closed, so a
+// late put is safe).
+func (s *sink) close(ctx context.Context) int {
+	s.once.Do(func() { close(s.stop) })
+	select {
+	case <-s.done:
+		return 0
+	case <-ctx.Done():
+	}
+	lost := len(s.queue)
+	if s.writing.Load() {
+		lost++
+	}
+	s.failed.Add(int64(lost))
+	if s.onFail != nil {
+		for range lost {
+			s.onFail()
+		}
+	}
+	return lost
+}
 
 // sync returns once the lines queued before it are written (tests).
 func (s *sink) sync() {
@@ -295,6 +342,8 @@ func (s *sink) exit() bool {
 
 // write writes one line, opening the destination (again) as needed.
 func (s *sink) write(out *output, line *[]byte) {
+	s.writing.Store(true)
+	defer s.writing.Store(false)
 	defer release(line)
 	if out.w != nil && out.file != nil {
 		s.checkRotated(out)
@@ -347,11 +396,17 @@ func (s *sink) open() (output, error) {
 		if err := os.MkdirAll(filepath.Dir(s.target.Path), 0o750); err != nil {
 			return output{}, err
 		}
-		f, err := os.OpenFile(s.target.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640) //nolint:gosec // the operator's configured log path
+		// Non-blocking, so that opening a FIFO with no reader fails rather
+		// than waits; a file that is not a regular one is not written
+		// (CheckDestination refuses it, but it may have appeared since).
+		f, err := os.OpenFile(s.target.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NONBLOCK, 0o640) //nolint:gosec // the operator's configured log path
 		if err != nil {
 			return output{}, err
 		}
 		fi, err := f.Stat()
+		if err == nil && !fi.Mode().IsRegular() {
+			err = errNotRegular(s.target.String(), fi)
+		}
 		if err != nil {
 			_ = f.Close()
 			return output{}, err

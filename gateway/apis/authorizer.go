@@ -87,6 +87,17 @@ type authorizerDoc struct {
 	ProviderARNs          []string `json:"providerARNs"`
 }
 
+// TokenIdentitySource is the identity source of a token authorizer whose
+// x-amazon-apigateway-authorizer names none, as API Gateway's import reads
+// it: the header its security scheme names (in: header, name: X-My-Token),
+// else Authorization.
+func TokenIdentitySource(in, name string) string {
+	if strings.EqualFold(in, "header") && strings.TrimSpace(name) != "" {
+		return "method.request.header." + strings.TrimSpace(name)
+	}
+	return "method.request.header.Authorization"
+}
+
 // schemeDoc is the part of a security scheme that says what it is.
 type schemeDoc struct {
 	Type       string          `json:"type"`
@@ -165,7 +176,7 @@ func ParseAuthorizer(protocol, name string, raw json.RawMessage) (*Authorizer, e
 	}
 	src := d.IdentitySource
 	if src == "" && typ == AuthorizerToken {
-		src = "method.request.header.Authorization"
+		src = TokenIdentitySource(s.In, s.Name)
 	}
 	for _, p := range strings.Split(src, ",") {
 		p = strings.TrimSpace(p)

@@ -179,3 +179,29 @@ func TestWebSocketAuthorizerIsNotCached(t *testing.T) {
 		t.Errorf("HTTP API authorizer: %+v %v, want TTL %d", au, err, DefaultAuthorizerTTL)
 	}
 }
+
+// TestTokenAuthorizerReadsItsSchemesHeader is what the obs6 tester found: a
+// token authorizer imported without identitySource read Authorization,
+// ignoring its security scheme's name, where API Gateway's import reads the
+// header the scheme names (identitySource is for request and jwt authorizers,
+// "x-amazon-apigateway-authorizer object").
+func TestTokenAuthorizerReadsItsSchemesHeader(t *testing.T) {
+	for _, tc := range []struct{ scheme, want string }{
+		{`"name":"X-My-Token","in":"header"`, "header.X-My-Token"},
+		{`"name":"Authorization","in":"header"`, "header.Authorization"},
+		{`"in":"header"`, "header.Authorization"},
+		{`"name":"X-My-Token","in":"header","x-amazon-apigateway-authorizer-ignored":1`, "header.X-My-Token"},
+	} {
+		raw := json.RawMessage(`{"type":"apiKey",` + tc.scheme + `,"x-amazon-apigateway-authtype":"custom",
+			"x-amazon-apigateway-authorizer":{"type":"token","authorizerUri":"function:authz","authorizerResultTtlInSeconds":0}}`)
+		au, err := ParseAuthorizer(ProtocolREST, "tok", raw)
+		if err != nil || len(au.IdentitySource) != 1 || au.IdentitySource[0] != tc.want {
+			t.Errorf("scheme %s: %+v %v, want identity source %s", tc.scheme, au, err, tc.want)
+		}
+	}
+	raw := json.RawMessage(`{"type":"apiKey","name":"X-My-Token","in":"header","x-amazon-apigateway-authtype":"custom",
+		"x-amazon-apigateway-authorizer":{"type":"token","authorizerUri":"function:authz","identitySource":"method.request.header.X-Other"}}`)
+	if au, err := ParseAuthorizer(ProtocolREST, "tok", raw); err != nil || au.IdentitySource[0] != "header.X-Other" {
+		t.Errorf("an identitySource given: %+v %v, want it to win", au, err)
+	}
+}

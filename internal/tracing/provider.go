@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
@@ -40,7 +42,9 @@ func (c Config) exporting() bool {
 	return c.Endpoint != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != ""
 }
 
-// Validate checks the endpoint.
+// Validate checks the endpoint. One with a query string is refused: the
+// OTLP exporter sends to the URL's host and path only, so a key in the query
+// would silently never reach the collector.
 func (c Config) Validate() error {
 	if c.Endpoint == "" {
 		return nil
@@ -50,7 +54,17 @@ func (c Config) Validate() error {
 		// Named as logs name it: the value may hold a password or a key.
 		return fmt.Errorf("otlp endpoint %q: want http://host:port or https://host:port[/path]", redact.URL(c.Endpoint))
 	}
-	return nil
+	return noQuery("otlp endpoint", c.Endpoint)
+}
+
+// noQuery refuses an endpoint URL with a query string, naming it as name.
+func noQuery(name, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.RawQuery == "" && !u.ForceQuery) {
+		return nil
+	}
+	return fmt.Errorf("%s %q: has a query string, which the OTLP exporter does not send (it keeps the URL's host and path only): "+
+		"pass a collector's key as a header instead, OTEL_EXPORTER_OTLP_TRACES_HEADERS=\"name=value\"", name, redact.URL(raw))
 }
 
 // NewProvider returns the tracer provider: parent-based sampling (a request
@@ -62,15 +76,33 @@ func (c Config) Validate() error {
 // reg, when given, and logged (the first and every hundredth). Shut the
 // provider down to flush what is queued.
 func NewProvider(ctx context.Context, cfg Config, reg prometheus.Registerer, log *slog.Logger) (*sdktrace.TracerProvider, error) {
-	tp, _, err := newProvider(ctx, cfg, reg, log)
+	tp, _, err := newProvider(ctx, cfg, reg, log, defaultBatching)
 	return tp, err
 }
 
+// batching sizes the export queue: at most queue spans wait for an export
+// (those in the batch being exported included); batch spans go in one export.
+type batching struct{ queue, batch int }
+
+// defaultBatching is the OpenTelemetry SDK's default.
+var defaultBatching = batching{queue: sdktrace.DefaultMaxQueueSize, batch: sdktrace.DefaultMaxExportBatchSize}
+
 // newProvider is NewProvider that also returns its exporter (nil when cfg
-// names no collector), for the stop's account of what it dropped.
-func newProvider(ctx context.Context, cfg Config, reg prometheus.Registerer, log *slog.Logger) (*sdktrace.TracerProvider, *countingExporter, error) {
+// names no collector), for the stop's account of what it dropped, with the
+// export queue sized by b.
+func newProvider(ctx context.Context, cfg Config, reg prometheus.Registerer, log *slog.Logger, b batching) (*sdktrace.TracerProvider, *countingExporter, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, err
+	}
+	if cfg.Endpoint == "" {
+		for _, v := range []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
+			if raw := os.Getenv(v); raw != "" {
+				if err := noQuery(v, raw); err != nil {
+					return nil, nil, err
+				}
+				break // the first one set is the one the SDK reads
+			}
+		}
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -106,7 +138,7 @@ func newProvider(ctx context.Context, cfg Config, reg prometheus.Registerer, log
 			failures: prometheus.NewCounter(prometheus.CounterOpts{Name: "portico_trace_export_failures_total",
 				Help: "Trace exports the collector did not take (unreachable, refused)."}),
 			dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "portico_trace_spans_dropped_total",
-				Help: "Spans lost in failed trace exports."}),
+				Help: "Spans lost: in failed trace exports, to a full export queue (a slow collector), or still queued when a stop's flush ended."}),
 		}
 		if reg != nil {
 			for _, c := range []prometheus.Collector{ce.failures, ce.dropped} {
@@ -115,9 +147,13 @@ func newProvider(ctx context.Context, cfg Config, reg prometheus.Registerer, log
 				}
 			}
 		}
-		// The ended spans are counted before the batcher queues them, so
-		// that a stop can tell how many never reached an export's end.
-		opts = append(opts, sdktrace.WithSpanProcessor(endCounter{&ce.ended}), sdktrace.WithBatcher(ce))
+		// The SDK's batcher drops what does not fit its queue without a
+		// word: the queue is bounded in front of it instead (boundedQueue),
+		// where the drops are counted, and the batcher's own queue, a little
+		// larger, never fills (so its blocking mode never blocks).
+		bsp := sdktrace.NewBatchSpanProcessor(ce, sdktrace.WithMaxQueueSize(b.queue+queueHeadroom),
+			sdktrace.WithMaxExportBatchSize(b.batch), sdktrace.WithBlocking())
+		opts = append(opts, sdktrace.WithSpanProcessor(&boundedQueue{SpanProcessor: bsp, ce: ce, limit: int64(b.queue)}))
 	}
 	return sdktrace.NewTracerProvider(opts...), ce, nil
 }
@@ -184,23 +220,23 @@ func envHeaders(v string) map[string]string {
 
 // countingExporter counts and logs failed exports and reports them done, so
 // that the batch processor goes on (and the SDK's global error handler, which
-// prints to stderr, stays quiet).
+// prints to stderr, stays quiet). It exports spans with their strings made
+// valid UTF-8 (validUTF8).
 type countingExporter struct {
 	sdktrace.SpanExporter
 	log               *slog.Logger
 	failures, dropped prometheus.Counter
-	n                 atomic.Int64
-	// ended counts the sampled spans that ended (endCounter), handled those
-	// whose export returned, taken or not: at a stop, the difference is what
-	// the collector never got.
-	ended, handled atomic.Int64
-	stopped        atomic.Bool // the stop counted what was left: later failures are not counted again
+	n, full           atomic.Int64 // failed exports; spans refused by a full queue
+	// pending counts the spans queued (boundedQueue) whose export has not
+	// returned: at a stop that did not finish, what the collector never got.
+	pending atomic.Int64
+	stopped atomic.Bool // the stop counted what was left: later failures are not counted again
 }
 
 // ExportSpans implements sdktrace.SpanExporter.
 func (e *countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
-	err := e.SpanExporter.ExportSpans(ctx, spans)
-	e.handled.Add(int64(len(spans)))
+	err := e.SpanExporter.ExportSpans(ctx, validUTF8(spans))
+	e.pending.Add(-int64(len(spans)))
 	if err == nil || e.stopped.Load() {
 		return nil
 	}
@@ -239,7 +275,7 @@ func stopProvider(ctx context.Context, tp *sdktrace.TracerProvider, ce *counting
 		return err
 	}
 	ce.stopped.Store(true)
-	lost := max(ce.ended.Load()-ce.handled.Load(), 0)
+	lost := max(ce.pending.Load(), 0)
 	ce.dropped.Add(float64(lost))
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -260,19 +296,138 @@ func (c Config) collector() string {
 	return "(OTLP default)"
 }
 
-// endCounter is a span processor that counts the sampled spans that end.
-type endCounter struct{ n *atomic.Int64 }
+// queueHeadroom is how much larger than the bound the batcher's own queue
+// is: room for ForceFlush's marker.
+const queueHeadroom = 64
 
-func (c endCounter) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
-
-func (c endCounter) OnEnd(s sdktrace.ReadOnlySpan) {
-	if s.SpanContext().IsSampled() {
-		c.n.Add(1)
-	}
+// boundedQueue is the span processor in front of the SDK's batcher: it lets
+// at most limit sampled spans wait for an export (ce.pending), and counts the
+// others as dropped when they end, logging the first and every thousandth,
+// where the batcher would drop them uncounted. Safe for concurrent use.
+type boundedQueue struct {
+	sdktrace.SpanProcessor // the batcher
+	ce                     *countingExporter
+	limit                  int64
 }
 
-func (endCounter) Shutdown(context.Context) error   { return nil }
-func (endCounter) ForceFlush(context.Context) error { return nil }
+// OnEnd implements sdktrace.SpanProcessor.
+func (q *boundedQueue) OnEnd(s sdktrace.ReadOnlySpan) {
+	if !s.SpanContext().IsSampled() {
+		return
+	}
+	if q.ce.pending.Add(1) > q.limit {
+		q.ce.pending.Add(-1)
+		q.ce.dropped.Inc()
+		if n := q.ce.full.Add(1); n == 1 || n%1000 == 0 {
+			q.ce.log.Warn("trace export queue full (the collector is slow or unreachable); spans dropped", "queue", q.limit, "spansDropped", n)
+		}
+		return
+	}
+	q.SpanProcessor.OnEnd(s)
+}
+
+// validUTF8 returns spans with their strings (name, attribute values, status
+// description, events) made valid UTF-8, invalid bytes replaced with U+FFFD:
+// OTLP's protobuf refuses a whole export over one invalid string, and some
+// come from clients (a User-Agent's obs-text bytes) or functions (an error
+// message). Spans already valid are passed as they are.
+func validUTF8(spans []sdktrace.ReadOnlySpan) []sdktrace.ReadOnlySpan {
+	var out []sdktrace.ReadOnlySpan
+	for i, s := range spans {
+		if spanValid(s) {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(spans)
+		}
+		out[i] = utf8Span{s}
+	}
+	if out == nil {
+		return spans
+	}
+	return out
+}
+
+// spanValid reports whether s's strings are all valid UTF-8.
+func spanValid(s sdktrace.ReadOnlySpan) bool {
+	if !utf8.ValidString(s.Name()) || !utf8.ValidString(s.Status().Description) || !attrsValid(s.Attributes()) {
+		return false
+	}
+	for _, ev := range s.Events() {
+		if !utf8.ValidString(ev.Name) || !attrsValid(ev.Attributes) {
+			return false
+		}
+	}
+	return true
+}
+
+func attrsValid(kvs []attribute.KeyValue) bool {
+	for _, kv := range kvs {
+		switch kv.Value.Type() {
+		case attribute.STRING:
+			if !utf8.ValidString(kv.Value.AsString()) {
+				return false
+			}
+		case attribute.STRINGSLICE:
+			for _, v := range kv.Value.AsStringSlice() {
+				if !utf8.ValidString(v) {
+					return false
+				}
+			}
+		}
+		if !utf8.ValidString(string(kv.Key)) {
+			return false
+		}
+	}
+	return true
+}
+
+// utf8Span is a span whose strings read as valid UTF-8.
+type utf8Span struct{ sdktrace.ReadOnlySpan }
+
+func validString(v string) string { return strings.ToValidUTF8(v, "\uFFFD") }
+
+func (s utf8Span) Name() string { return validString(s.ReadOnlySpan.Name()) }
+
+func (s utf8Span) Attributes() []attribute.KeyValue { return validAttrs(s.ReadOnlySpan.Attributes()) }
+
+func (s utf8Span) Status() sdktrace.Status {
+	st := s.ReadOnlySpan.Status()
+	st.Description = validString(st.Description)
+	return st
+}
+
+func (s utf8Span) Events() []sdktrace.Event {
+	evs := slices.Clone(s.ReadOnlySpan.Events())
+	for i := range evs {
+		evs[i].Name = validString(evs[i].Name)
+		evs[i].Attributes = validAttrs(evs[i].Attributes)
+	}
+	return evs
+}
+
+func validAttrs(kvs []attribute.KeyValue) []attribute.KeyValue {
+	if attrsValid(kvs) {
+		return kvs
+	}
+	out := make([]attribute.KeyValue, len(kvs))
+	for i, kv := range kvs {
+		k := attribute.Key(validString(string(kv.Key)))
+		switch kv.Value.Type() {
+		case attribute.STRING:
+			out[i] = k.String(validString(kv.Value.AsString()))
+		case attribute.STRINGSLICE:
+			vs := slices.Clone(kv.Value.AsStringSlice())
+			for j := range vs {
+				vs[j] = validString(vs[j])
+			}
+			out[i] = k.StringSlice(vs)
+		default:
+			out[i] = attribute.KeyValue{Key: k, Value: kv.Value}
+		}
+	}
+	return out
+}
 
 // Module provides the tracer provider (as trace.TracerProvider too) and shuts
 // it down on stop, flushing queued spans.
@@ -283,7 +438,7 @@ var Module = fx.Module("tracing",
 			if log != nil {
 				log = log.With("component", "tracing")
 			}
-			tp, ce, err := newProvider(context.Background(), p.Config, p.Registerer, log)
+			tp, ce, err := newProvider(context.Background(), p.Config, p.Registerer, log, defaultBatching)
 			if err != nil {
 				return nil, err
 			}

@@ -122,7 +122,7 @@ func TestSilentCollectorStopIsClean(t *testing.T) {
 	var logs testkit.LockedBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	cfg := Config{Endpoint: "http://" + ln.Addr().String()}
-	tp, ce, err := newProvider(context.Background(), cfg, reg, log)
+	tp, ce, err := newProvider(context.Background(), cfg, reg, log, defaultBatching)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,6 +146,60 @@ func TestSilentCollectorStopIsClean(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("the stop's log does not say %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestFullQueueDropsAreCounted is what the obs6 tester found: with a slow
+// collector, the SDK's batcher dropped the spans that did not fit its queue
+// uncounted (portico_trace_spans_dropped_total said 1,321 of some 270,000
+// lost), and the stop's "did not finish" line then blamed its flush for every
+// span lost since the start. Spans that find the queue full are counted when
+// they end, and the stop counts only those still queued.
+func TestFullQueueDropsAreCounted(t *testing.T) {
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+		<-release // the collector is slow: it holds the export
+	}))
+	defer collector.Close()
+	defer close(release)
+	reg := prometheus.NewRegistry()
+	var logs testkit.LockedBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	cfg := Config{Endpoint: collector.URL}
+	tp, ce, err := newProvider(context.Background(), cfg, reg, log, batching{queue: 4, batch: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tp.Tracer("t")
+	end := func(n int) {
+		for range n {
+			_, s := tr.Start(context.Background(), "s")
+			s.End()
+		}
+	}
+	end(2) // a full batch: exported, and held by the collector
+	<-arrived
+	end(10) // 2 more fit the queue of 4; 8 do not
+	if n := counter(t, reg, "portico_trace_spans_dropped_total"); n != 8 {
+		t.Errorf("spans dropped while the collector holds an export = %v, want 8", n)
+	}
+	if out := logs.String(); !strings.Contains(out, "trace export queue full") {
+		t.Errorf("the full queue is not logged:\n%s", out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := stopProvider(ctx, tp, ce, cfg, log); err != nil {
+		t.Fatal(err)
+	}
+	if n := counter(t, reg, "portico_trace_spans_dropped_total"); n != 12 {
+		t.Errorf("spans dropped after the stop = %v, want 12 (8 to the full queue, 4 still queued)", n)
+	}
+	if out := logs.String(); !strings.Contains(out, "spansDropped=4 ") {
+		t.Errorf("the stop does not count the 4 spans still queued:\n%s", out)
 	}
 }
 
@@ -182,8 +236,8 @@ func TestCollectorSecretsStayOutOfLogs(t *testing.T) {
 	}()
 	var logs testkit.LockedBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	cfg := Config{Endpoint: "http://otlpuser:OTLPPASS@" + ln.Addr().String() + "/v1/traces?key=OTLPQKEY&x"}
-	tp, ce, err := newProvider(context.Background(), cfg, prometheus.NewRegistry(), log)
+	cfg := Config{Endpoint: "http://otlpuser:OTLPPASS@" + ln.Addr().String() + "/v1/traces"}
+	tp, ce, err := newProvider(context.Background(), cfg, prometheus.NewRegistry(), log, defaultBatching)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +249,7 @@ func TestCollectorSecretsStayOutOfLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := logs.String()
-	want := "collector=\"http://otlpuser:xxxxx@" + ln.Addr().String() + "/v1/traces?key=xxxxx&x\""
+	want := "collector=http://otlpuser:xxxxx@" + ln.Addr().String() + "/v1/traces "
 	if !strings.Contains(out, want) {
 		t.Errorf("the stop's log does not say %s:\n%s", want, out)
 	}
@@ -205,7 +259,8 @@ func TestCollectorSecretsStayOutOfLogs(t *testing.T) {
 		}
 	}
 
-	for _, bad := range []string{"ftp://u:BADPASSX@c:4318/v1/traces?k=QQSECRET", "http://u:BADPASSX@/x?k=QQSECRET", "http://u:BADPASSX@c:43 18/?k=QQSECRET"} {
+	for _, bad := range []string{"ftp://u:BADPASSX@c:4318/v1/traces?k=QQSECRET", "http://u:BADPASSX@/x?k=QQSECRET", "http://u:BADPASSX@c:43 18/?k=QQSECRET",
+		"http://u:BADPASSX@c:4318/v1/traces?k=QQSECRET"} {
 		err := (Config{Endpoint: bad}).Validate()
 		if err == nil {
 			t.Fatalf("%q accepted", bad)
@@ -214,6 +269,32 @@ func TestCollectorSecretsStayOutOfLogs(t *testing.T) {
 			t.Errorf("refusing %q says %q", bad, msg)
 		}
 	}
+}
+
+// TestEndpointQueryRefused is what the obs6 tester found: a query string in
+// --otlp-endpoint (a vendor's ?key=...) was silently dropped, the OTLP
+// exporter sending to the URL's host and path only. Such an endpoint, given
+// or in the OTLP variables, is refused at start, saying to use a header.
+func TestEndpointQueryRefused(t *testing.T) {
+	for _, tc := range []struct{ name, endpoint, env string }{
+		{"flag", "http://c:4318/v1/traces?key=k", ""},
+		{"bare ?", "http://c:4318/v1/traces?", ""},
+		{"variable", "", "http://c:4318?key=k"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", tc.env)
+			_, _, err := newProvider(context.Background(), Config{Endpoint: tc.endpoint}, nil, nil, defaultBatching)
+			if err == nil || !strings.Contains(err.Error(), "query string") || !strings.Contains(err.Error(), "OTEL_EXPORTER_OTLP_TRACES_HEADERS") {
+				t.Errorf("endpoint %q / variable %q: err %v, want the query refused, naming the headers variable", tc.endpoint, tc.env, err)
+			}
+		})
+	}
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
+	tp, _, err := newProvider(context.Background(), Config{Endpoint: "http://c:4318/v1/traces"}, nil, nil, defaultBatching)
+	if err != nil {
+		t.Fatalf("an endpoint without a query: %v", err)
+	}
+	_ = tp.Shutdown(context.Background())
 }
 
 // TestEndpointHeaders: credentials in the endpoint's URL become Basic
