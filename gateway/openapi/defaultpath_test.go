@@ -33,7 +33,7 @@ paths:
 	}
 	imp := func(data []byte, protocol string) *apis.API {
 		t.Helper()
-		res, err := Import(data, Options{Name: "def", Protocol: protocol})
+		res, err := Import(t.Context(), data, Options{Name: "def", Protocol: protocol})
 		if err != nil {
 			t.Fatal(err)
 		}
