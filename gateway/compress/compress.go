@@ -257,7 +257,13 @@ func (w *writer) finish() error {
 	}
 	h := w.Header()
 	body := w.buf.Bytes()
-	if w.head || len(body) == 0 || len(body) < w.min || h.Get("Content-Encoding") != "" || !bodyAllowed(w.status) {
+	if !bodyAllowed(w.status) {
+		// A 1xx, 204 or 304 has no body: whatever the integration wrote
+		// is dropped, and the status passes as it is.
+		w.ResponseWriter.WriteHeader(w.status)
+		return nil
+	}
+	if w.head || len(body) == 0 || len(body) < w.min || h.Get("Content-Encoding") != "" {
 		w.ResponseWriter.WriteHeader(w.status)
 		_, err := w.ResponseWriter.Write(body)
 		return err

@@ -222,3 +222,51 @@ func TestRequests(t *testing.T) {
 		}
 	})
 }
+
+// noBodyWriter refuses any body write to a 204 or 304, as h2's and
+// net/http's writers do (http.ErrBodyNotAllowed).
+type noBodyWriter struct {
+	*httptest.ResponseRecorder
+	status int
+}
+
+func (w *noBodyWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseRecorder.WriteHeader(status)
+}
+
+func (w *noBodyWriter) Write(b []byte) (int, error) {
+	if w.status == http.StatusNoContent || w.status == http.StatusNotModified {
+		return 0, http.ErrBodyNotAllowed
+	}
+	return w.ResponseRecorder.Write(b)
+}
+
+// TestNoBodyStatusesPassThrough: a 204 or 304 answered to a client that
+// accepts gzip, with or without a body from the integration, keeps its status
+// and is no error (an error made the gateway log and count a 500 for a
+// response the client got as a 204).
+func TestNoBodyStatusesPassThrough(t *testing.T) {
+	mw, err := New().Compile(deployed(apis.ProtocolREST, intp(0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, status := range []int{http.StatusNoContent, http.StatusNotModified} {
+		for _, body := range []string{"", "shouldnotappear"} {
+			h := mw(pipeline.HandlerFunc(func(w http.ResponseWriter, _ *http.Request, _ *pipeline.Context) error {
+				w.WriteHeader(status)
+				_, _ = io.WriteString(w, body)
+				return nil
+			}))
+			r := httptest.NewRequest(http.MethodGet, "/p", nil)
+			r.Header.Set("Accept-Encoding", "gzip")
+			w := &noBodyWriter{ResponseRecorder: httptest.NewRecorder()}
+			c := &pipeline.Context{Route: &apis.Route{Method: http.MethodGet, Path: "/p", Integration: &apis.Integration{Type: apis.IntegrationAWSProxy}}}
+			if err := h.ServeRequest(w, r, c); err != nil || w.Code != status || w.Body.Len() != 0 || w.Header().Get("Content-Encoding") != "" {
+				t.Errorf("%d with body %q: %v, %d %q %v", status, body, err, w.Code, w.Body, w.Header())
+			}
+		}
+	}
+}

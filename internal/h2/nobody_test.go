@@ -92,6 +92,7 @@ func readStream(t *testing.T, fr *http2.Framer, dec *hpack.Decoder, id uint32) *
 // makes such a response malformed, and curl and browsers reject it), as
 // net/http's HTTP/2 server answers them.
 func TestNoContentLengthWithoutBody(t *testing.T) {
+	emptyErr := make(chan error, 1) // the /304 handler's
 	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/204":
@@ -101,6 +102,8 @@ func TestNoContentLengthWithoutBody(t *testing.T) {
 		case "/304":
 			w.Header().Set("Content-Length", "5")
 			w.WriteHeader(http.StatusNotModified)
+			_, err := w.Write(nil) // no body to refuse: no error, as h1 and net/http
+			emptyErr <- err
 		case "/103":
 			w.Header().Set("Content-Length", "2")
 			w.Header().Set("Link", "</a>; rel=preload")
@@ -126,6 +129,11 @@ func TestNoContentLengthWithoutBody(t *testing.T) {
 		want := map[string]string{"/204": "[:status=204]", "/304": "[:status=304]", "/103": "[:status=103 :status=200 content-length=2]"}[path]
 		if got := "[" + strings.Join(lengths, " ") + "]"; got != want || path != "/103" && len(a.data) != 0 {
 			t.Errorf("%s: %s, body %q; want %s and no body", path, got, a.data, want)
+		}
+		if path == "/304" {
+			if err := <-emptyErr; err != nil {
+				t.Errorf("an empty Write to a 304: %v", err)
+			}
 		}
 	}
 }

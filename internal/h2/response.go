@@ -137,6 +137,9 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !bodyAllowed(w.status) {
+		if len(p) == 0 {
+			return 0, nil // nothing to refuse, as h1 and net/http take it
+		}
 		return 0, http.ErrBodyNotAllowed
 	}
 	if w.err != nil {
