@@ -270,3 +270,37 @@ func TestNoBodyStatusesPassThrough(t *testing.T) {
 		}
 	}
 }
+
+// TestHeadAndVary: HEAD gets the head GET would (compressed, the compressed
+// length), and every answer of a compressing API names Accept-Encoding in
+// Vary, compressed or not, so that a shared cache keeps the variants apart.
+func TestHeadAndVary(t *testing.T) {
+	big := strings.Repeat("compressible ", 100)
+	req := func(method, ae string) *http.Request {
+		r := httptest.NewRequest(method, "/p", nil)
+		if ae != "" {
+			r.Header.Set("Accept-Encoding", ae)
+		}
+		return r
+	}
+	get, _, _ := serve(t, 0, apis.IntegrationAWSProxy, req(http.MethodGet, "gzip"), 200, nil, big)
+	head, _, err := serve(t, 0, apis.IntegrationAWSProxy, req(http.MethodHead, "gzip"), 200, nil, big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"Content-Encoding", "Content-Length", "Vary"} {
+		if g, h := get.Header().Get(name), head.Header().Get(name); g != h || g == "" {
+			t.Errorf("%s: GET %q, HEAD %q", name, g, h)
+		}
+	}
+	for _, ae := range []string{"", "identity", "br"} {
+		rec, _, _ := serve(t, 0, apis.IntegrationAWSProxy, req(http.MethodGet, ae), 200, http.Header{"Vary": {"Origin"}}, big)
+		if v := rec.Header().Values("Vary"); strings.Join(v, ",") != "Origin,Accept-Encoding" || rec.Body.String() != big {
+			t.Errorf("Accept-Encoding %q: Vary %q, body %d bytes", ae, v, rec.Body.Len())
+		}
+	}
+	rec, _, _ := serve(t, len(big)+1, apis.IntegrationAWSProxy, req(http.MethodGet, "gzip"), 200, http.Header{"Vary": {"accept-encoding"}}, big)
+	if v := rec.Header().Values("Vary"); len(v) != 1 || rec.Header().Get("Content-Encoding") != "" {
+		t.Errorf("under the size: Vary %q, %v", v, rec.Header())
+	}
+}
