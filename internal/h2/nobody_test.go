@@ -137,3 +137,40 @@ func TestNoContentLengthWithoutBody(t *testing.T) {
 		}
 	}
 }
+
+// TestMalformedTargets: a :path in absolute form, and a Host that differs
+// from :authority, make the request malformed (RFC 9113 8.3.1): the stream is
+// reset with PROTOCOL_ERROR and the handler never runs; the connection goes
+// on. An equal Host, and "*" for OPTIONS, are served.
+func TestMalformedTargets(t *testing.T) {
+	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.Method+" "+r.RequestURI+" "+r.Host)
+	}), Options{})
+	_, fr := ts.dial(t)
+	dec := hpack.NewDecoder(4096, nil)
+	cases := []struct {
+		fields []string
+		want   string // the body; "" for a reset
+	}{
+		{[]string{":method", "GET", ":scheme", "https", ":authority", "localhost", ":path", "http://evil/a"}, ""},
+		{[]string{":method", "GET", ":scheme", "https", ":authority", "localhost", ":path", "/a", "host", "evil.example"}, ""},
+		{[]string{":method", "GET", ":scheme", "https", ":authority", "localhost", ":path", "/a", "host", "localhost"}, "GET /a localhost"},
+		{[]string{":method", "OPTIONS", ":scheme", "https", ":authority", "localhost", ":path", "*"}, "OPTIONS * localhost"},
+		{[]string{":method", "GET", ":scheme", "https", ":authority", "localhost", ":path", "*"}, ""},
+	}
+	for i, tc := range cases {
+		id := uint32(2*i + 1)
+		sendHeaders(t, fr, id, tc.fields...)
+		a := readStream(t, fr, dec, id)
+		if a.goAway != nil {
+			t.Fatalf("%q: GOAWAY %v", tc.fields, a.goAway.ErrCode)
+		}
+		if tc.want == "" {
+			if a.reset != http2.ErrCodeProtocol {
+				t.Errorf("%q: reset %v, status %q %q; want RST_STREAM(PROTOCOL_ERROR)", tc.fields, a.reset, a.field(":status"), a.data)
+			}
+		} else if a.field(":status") != "200" || string(a.data) != tc.want {
+			t.Errorf("%q: %v %q %q; want 200 %q", tc.fields, a.reset, a.field(":status"), a.data, tc.want)
+		}
+	}
+}
