@@ -16,9 +16,16 @@ import (
 	"github.com/portico-dev/portico/internal/listener"
 )
 
+// rawAnswer is one answer rawAnswers read.
+type rawAnswer struct {
+	StatusCode int
+	Header     http.Header
+	body       string
+}
+
 // rawAnswers sends raw on a new connection to addr and reads every answer
 // until the server closes the connection.
-func rawAnswers(t *testing.T, addr, raw string) []*http.Response {
+func rawAnswers(t *testing.T, addr, raw string) []rawAnswer {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -32,7 +39,7 @@ func rawAnswers(t *testing.T, addr, raw string) []*http.Response {
 		t.Fatal(err)
 	}
 	br := bufio.NewReader(c)
-	var answers []*http.Response
+	var answers []rawAnswer
 	for {
 		resp, err := http.ReadResponse(br, nil)
 		if err != nil {
@@ -44,8 +51,7 @@ func rawAnswers(t *testing.T, addr, raw string) []*http.Response {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		_ = resp.Body.Close()
-		resp.Body = io.NopCloser(strings.NewReader(string(body)))
-		answers = append(answers, resp)
+		answers = append(answers, rawAnswer{resp.StatusCode, resp.Header, string(body)})
 	}
 }
 
@@ -110,7 +116,7 @@ func TestEnginesRefuseAmbiguousFraming(t *testing.T) {
 				if !tc.jsonBody[engine] || resp.StatusCode == 200 {
 					return
 				}
-				body, _ := io.ReadAll(resp.Body)
+				body := resp.body
 				if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") || !strings.Contains(string(body), `"message"`) ||
 					resp.Header.Get("X-Amzn-Requestid") == "" {
 					t.Errorf("answer not in the gateway's shape: %v %s", resp.Header, body)
