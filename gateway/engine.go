@@ -102,3 +102,43 @@ func (s *Server) h1Options() h1.Options {
 		Log:               s.log,
 	}
 }
+
+// refuseStdFraming answers, on a connection net/http's server reads (the
+// net/http engine's plain listener, and the TLS listener under the engines
+// other than h1), an HTTP/1.x request whose framing h1 would refuse, as far
+// as the handler can still tell, and reports whether it did. net/http frames
+// a request with both Transfer-Encoding and Content-Length by its chunked
+// coding and then removes Content-Length, so a front proxy that framed the
+// same bytes by Content-Length may have seen another request end there
+// (request smuggling, docs/operations.md): since the handler can no longer
+// see whether there was a Content-Length, every request with a
+// Transfer-Encoding is refused, 400 in the gateway's shape, and its
+// connection closed. net/http ignores and removes a Transfer-Encoding on an
+// HTTP/1.0 request, where h1 refuses it: such a connection is closed after
+// its answer instead of being kept alive (Connection: close), so that no byte
+// after a body framed otherwise is read as a request.
+func (g *Gateway) refuseStdFraming(w http.ResponseWriter, r *http.Request) bool {
+	if r.ProtoMajor != 1 {
+		return false
+	}
+	if r.ProtoMinor == 0 {
+		w.Header().Set("Connection", "close")
+	}
+	if len(r.TransferEncoding) == 0 {
+		return false
+	}
+	w.Header().Set("Connection", "close")
+	g.refuseFraming(w, r, http.StatusBadRequest, fmt.Sprintf("Transfer-Encoding %q under a net/http server, which cannot tell whether the request also had a Content-Length", r.TransferEncoding))
+	return true
+}
+
+// refuseFraming answers, in the gateway's error shape, a request that a
+// listener engine other than h1 parsed but h1 would have refused (status 400,
+// 414 or 431), for the reason why. No API is located.
+func (g *Gateway) refuseFraming(w http.ResponseWriter, r *http.Request, status int, why string) {
+	if status != http.StatusBadRequest {
+		g.serveRefused(w, r, status)
+		return
+	}
+	g.writeUnrouted(w, r, gatewayError(fmt.Errorf("%s: %w", why, errBadRequest), ""))
+}

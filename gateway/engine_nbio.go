@@ -9,6 +9,8 @@ import (
 
 	"github.com/lesismal/nbio/logging"
 	"github.com/lesismal/nbio/nbhttp"
+
+	"github.com/portico-dev/portico/internal/errdefs"
 )
 
 // nbio logs to stdout by default; the gateway logs through slog.
@@ -19,9 +21,20 @@ type nbioServer struct {
 	eng *nbhttp.Engine
 }
 
+// nbioHeaderSlack is what the nbio engine's header limit allows beyond the
+// listener's max-header-bytes: the bytes of each line's ": " and CRLF, which
+// it does not count.
+const nbioHeaderSlack = 4096
+
 // startNbio binds addr and serves h on an nbhttp engine; ln receives the bound
 // listener.
 func (s *Server) startNbio(addr string) error {
+	if !loopbackAddr(addr) {
+		return errdefs.New(errdefs.ErrInvalid, "", fmt.Sprintf("gateway: the %s listener engine serves only a loopback address (--listen 127.0.0.1:PORT or [::1]:PORT), not %q: "+
+			"it cannot enforce a header read timeout, a bound on a header block read in several pieces, or a 413 before a body whose Content-Length is over the limit "+
+			"(it closes the connection once the body passes the limit instead), so it is for measurement behind a proxy that does; serve a public address with %s (the default)",
+			EngineNbio, addr, EngineH1))
+	}
 	var bound net.Listener
 	// Its connections count against the public listeners' limit and their
 	// bound per client address, as h1's do (connlimit.go), given back as
@@ -34,6 +47,13 @@ func (s *Server) startNbio(addr string) error {
 	local := new(net.TCPAddr)
 	base, cancel := context.WithCancel(context.WithValue(context.Background(), http.LocalAddrContextKey, local))
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if status, why := s.nbioRefusal(r); status != 0 {
+			// Screened already (nbioScreen): answer, and close.
+			r.Close = true
+			w.Header().Set("Connection", "close")
+			s.gw.refuseFraming(w, r, status, why)
+			return
+		}
 		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("X-Amzn-Errortype", "NotImplementedException")
@@ -49,9 +69,14 @@ func (s *Server) startNbio(addr string) error {
 		Addrs:           []string{addr},
 		Handler:         h,
 		MaxHTTPBodySize: int(s.gw.cfg.MaxBodyBytes),
-		KeepaliveTime:   s.limits.IdleTimeout,
-		Context:         base,
-		Cancel:          cancel, // the engine's Stop and Shutdown call it
+		// What a connection's parser may hold at once: nbio keeps a
+		// Content-Length body whole until it has all of it, and a header
+		// line until its end. Past that the connection closes unanswered.
+		ReadLimit:     int(s.gw.cfg.MaxBodyBytes) + s.limits.MaxHeaderBytes + nbioHeaderSlack,
+		OnRequest:     nbioScreen(s.nbioRefusal),
+		KeepaliveTime: s.limits.IdleTimeout,
+		Context:       base,
+		Cancel:        cancel, // the engine's Stop and Shutdown call it
 		Listen: func(network, a string) (net.Listener, error) {
 			ln, err := net.Listen(network, a)
 			if err == nil {
@@ -85,3 +110,86 @@ func (n *nbioServer) Shutdown(ctx context.Context) error { return n.eng.Shutdown
 
 // Close closes every connection at once.
 func (n *nbioServer) Close() error { n.eng.Stop(); return nil }
+
+// loopbackAddr reports whether the listen address addr (host:port) names a
+// loopback host: localhost, 127.0.0.0/8 or ::1. An empty host (all
+// interfaces) is not one.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// nbioScreen is the nbio engine's OnRequest: nbio calls it on its poller,
+// for each request of a connection in order, as soon as the request is
+// parsed and before the request is queued for a handler. A request refused
+// (refusal, which the handler runs again to answer it) is the connection's
+// last: nbio may have parsed what follows it already (a request hidden in
+// its body, framed otherwise than a proxy in front framed it), and none of
+// that is handed to a handler. The refused request's own handler answers it
+// and closes the connection.
+func nbioScreen(refusal func(*http.Request) (int, string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if status, _ := refusal(r); status == 0 {
+			return
+		}
+		res, ok := w.(*nbhttp.Response)
+		if !ok || res.Parser == nil {
+			return
+		}
+		p := res.Parser
+		queue, queued := p.Execute, false
+		p.Execute = func(f func()) bool {
+			if queued {
+				return false // after the refused request: dropped
+			}
+			queued = true
+			return queue(f)
+		}
+	}
+}
+
+// nbioRefusal checks what h1 checks of a request's head and nbio's parser
+// does not: the header block's size (431, 414 for a request target alone
+// over it), one Host on HTTP/1.1, Content-Length values that are digits and
+// agree, no Transfer-Encoding beside a Content-Length or on HTTP/1.0, and no
+// control bytes in field values. It returns 0 for a request to serve, else
+// the status to refuse it with and why.
+func (s *Server) nbioRefusal(r *http.Request) (int, string) {
+	limit := s.limits.MaxHeaderBytes
+	if len(r.RequestURI) > limit {
+		return http.StatusRequestURITooLong, "request target over max-header-bytes"
+	}
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4
+	for name, values := range r.Header {
+		for _, v := range values {
+			n += len(name) + len(v) + 4
+			if strings.ContainsFunc(v, func(c rune) bool { return c < ' ' && c != '\t' || c == 0x7f }) {
+				return http.StatusBadRequest, "a control character in header " + name
+			}
+		}
+	}
+	if n > limit {
+		return http.StatusRequestHeaderFieldsTooLarge, "header block over max-header-bytes"
+	}
+	if hosts := len(r.Header["Host"]); hosts > 1 || hosts == 0 && r.ProtoAtLeast(1, 1) {
+		return http.StatusBadRequest, "HTTP/1.1 needs exactly one Host header"
+	}
+	cls := r.Header["Content-Length"]
+	for _, v := range cls {
+		v = strings.Trim(v, " \t")
+		if v == "" || strings.ContainsFunc(v, func(c rune) bool { return c < '0' || c > '9' }) || v != strings.Trim(cls[0], " \t") {
+			return http.StatusBadRequest, fmt.Sprintf("Content-Length %q", cls)
+		}
+	}
+	if te := r.Header["Transfer-Encoding"]; len(te) > 0 && (len(cls) > 0 || !r.ProtoAtLeast(1, 1)) {
+		return http.StatusBadRequest, "Transfer-Encoding with a Content-Length or on HTTP/1.0"
+	}
+	return 0, ""
+}

@@ -91,6 +91,9 @@ func NewServer(gw *Gateway, log *slog.Logger, l listener.Limits) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.recording {
 		r = wirenames.Take(r)
+		if s.gw.refuseStdFraming(w, r) {
+			return
+		}
 	}
 	s.serve(w, r)
 }
@@ -99,7 +102,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // (tls.go): every request takes its header block, as under the net/http
 // engine. An HTTP/2 request has no recorder, and Take leaves it as it is.
 func (s *Server) serveTLS(w http.ResponseWriter, r *http.Request) {
-	s.serve(w, wirenames.Take(r))
+	r = wirenames.Take(r)
+	if s.gw.refuseStdFraming(w, r) {
+		return
+	}
+	s.serve(w, r)
 }
 
 // serve serves /healthz at the gateway's own address, refuses HTTP/2's

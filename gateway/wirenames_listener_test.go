@@ -59,10 +59,14 @@ func echoEvent(req invoker.Request) (*invoker.Result, error) {
 // checkSpellings sends spellRequests over the connections dial returns, each
 // alone on one connection and then all pipelined in one write, and checks the
 // header names of their events; each event must also say X-Forwarded-Proto
-// proto.
-func checkSpellings(t *testing.T, dial func() *spellConn, addr, id, proto string) {
+// proto. Under an engine other than h1 the chunked request is left out.
+func checkSpellings(t *testing.T, dial func() *spellConn, addr, id, proto, engine string) {
 	t.Helper()
 	reqs := spellRequests
+	if engine != EngineH1 {
+		// net/http's server refuses chunked requests (refuseStdFraming).
+		reqs = slices.DeleteFunc(slices.Clone(reqs), func(r spellRequest) bool { return strings.Contains(r.raw, "transfer-encoding") })
+	}
 	raw := func(i int) string {
 		return strings.NewReplacer("HOST", addr, "/ID/", "/"+id+"/").Replace(reqs[i].raw)
 	}
@@ -117,7 +121,7 @@ func TestListenersKeepHeaderSpellings(t *testing.T) {
 			}
 			t.Cleanup(func() { _ = s.Stop(context.Background()) })
 			addr := strings.TrimPrefix(s.URL(), "http://")
-			checkSpellings(t, func() *spellConn { return dialSpell(t, addr) }, addr, id, "http")
+			checkSpellings(t, func() *spellConn { return dialSpell(t, addr) }, addr, id, "http", engine)
 		})
 	}
 }
@@ -144,7 +148,7 @@ func TestHTTPSKeepsHeaderSpellings(t *testing.T) {
 					}
 					return newSpellConn(t, c)
 				}
-				checkSpellings(t, dial, "localhost:"+port, id, "https")
+				checkSpellings(t, dial, "localhost:"+port, id, "https", engine)
 			}
 		})
 	}

@@ -57,7 +57,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.config, "config", "", "config file (YAML; default ./portico.yaml when it exists; env PORTICO_CONFIG)")
 	fl.StringVar(&f.vals.Listen, "listen", d.Listen, "gateway plain HTTP listen address, \"off\" for none (HTTPS only) (env PORTICO_LISTEN)")
 	fl.StringVar(&f.vals.TLSListen, "tls-listen", d.TLSListen, "gateway TLS listen address, \"off\" for none; listens when a certificate exists (env PORTICO_TLS_LISTEN)")
-	fl.StringVar(&f.vals.ListenerEngine, "listener-engine", "", "gateway listener engine: h1 (Portico's own HTTP/1.1 and, over TLS, HTTP/2 servers), net/http (net/http's server for both) or nbio (experimental: plain HTTP, no WebSocket APIs); default "+gateway.DefaultEngine+" (env PORTICO_LISTENER_ENGINE)")
+	fl.StringVar(&f.vals.ListenerEngine, "listener-engine", "", "gateway listener engine: h1 (Portico's own HTTP/1.1 and, over TLS, HTTP/2 servers), net/http (net/http's server for both; refuses chunked requests) or nbio (experimental: plain HTTP on a loopback address only, no WebSocket APIs); default "+gateway.DefaultEngine+" (env PORTICO_LISTENER_ENGINE)")
 	fl.StringVar(&f.vals.TLSCert, "tls-cert", "", "gateway certificate chain, a PEM `FILE`, reloaded on change; default: the development certificate that 'portico tls init' makes (env PORTICO_TLS_CERT)")
 	fl.StringVar(&f.vals.TLSKey, "tls-key", "", "key of --tls-cert, a PEM `FILE` (env PORTICO_TLS_KEY)")
 	fl.StringVar(&f.vals.AdminListen, "admin-listen", d.AdminListen, "admin API listen address (env PORTICO_ADMIN_LISTEN)")

@@ -7,8 +7,10 @@
 //     "identity" leaves it alone), the response has no Content-Encoding of its
 //     own (it is taken as already encoded) and its body, after the response
 //     mapping, is at least minimumCompressionSize bytes. Content-Encoding is
-//     set, Content-Length is the compressed length and Vary names
-//     Accept-Encoding. Proxy integrations' responses are compressed too.
+//     set and Content-Length is the compressed length; a HEAD request gets
+//     the head GET would. Every answer of such an API names Accept-Encoding
+//     in Vary, compressed or not. Proxy integrations' responses are
+//     compressed too.
 //   - A request body with Content-Encoding gzip, deflate or identity is
 //     decompressed before validation and the request mapping templates; a
 //     coding API Gateway does not support, or a body that is not what its
@@ -86,9 +88,11 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			}
 			coding := Negotiate(r.Header.Values("Accept-Encoding"))
 			if coding == "" {
-				return next.ServeRequest(w, r, c)
+				// Not compressed for this client, but for others: a
+				// shared cache must know (Vary).
+				return next.ServeRequest(&varyWriter{ResponseWriter: w}, r, c)
 			}
-			cw := &writer{ResponseWriter: w, s: s, coding: coding, min: minSize, head: r.Method == http.MethodHead}
+			cw := &writer{ResponseWriter: w, s: s, coding: coding, min: minSize}
 			err := next.ServeRequest(cw, r, c)
 			if ferr := cw.finish(); err == nil {
 				err = ferr
@@ -224,7 +228,6 @@ type writer struct {
 	s      *Stage
 	coding string
 	min    int
-	head   bool
 
 	status int
 	buf    bytes.Buffer
@@ -264,7 +267,17 @@ func (w *writer) finish() error {
 	}
 	h := w.Header()
 	body := w.buf.Bytes()
-	if w.head || len(body) == 0 || len(body) < w.min || h.Get("Content-Encoding") != "" || !bodyAllowed(w.status) {
+	addVary(h)
+	if !bodyAllowed(w.status) {
+		// A 1xx, 204 or 304 has no body: whatever the integration wrote
+		// is dropped, and the status passes as it is.
+		w.ResponseWriter.WriteHeader(w.status)
+		return nil
+	}
+	// A HEAD answer whose integration wrote the body GET would have is
+	// compressed as GET's, for the same head (RFC 9110 9.3.2); its body is
+	// not sent. One without a body keeps the integration's head.
+	if len(body) == 0 || len(body) < w.min || h.Get("Content-Encoding") != "" {
 		w.ResponseWriter.WriteHeader(w.status)
 		_, err := w.ResponseWriter.Write(body)
 		return err
@@ -276,11 +289,65 @@ func (w *writer) finish() error {
 	}
 	h.Set("Content-Encoding", w.coding)
 	h.Set("Content-Length", strconv.Itoa(out.Len()))
-	h.Add("Vary", "Accept-Encoding")
 	w.ResponseWriter.WriteHeader(w.status)
 	_, err := w.ResponseWriter.Write(out.Bytes())
 	return err
 }
+
+// addVary adds Accept-Encoding to h's Vary unless it is named there already
+// (or Vary is "*").
+func addVary(h http.Header) {
+	for _, v := range h.Values("Vary") {
+		for name := range strings.SplitSeq(v, ",") {
+			if name = strings.TrimSpace(name); name == "*" || strings.EqualFold(name, "Accept-Encoding") {
+				return
+			}
+		}
+	}
+	h.Add("Vary", "Accept-Encoding")
+}
+
+// varyWriter passes a response through as it is written, with
+// Accept-Encoding added to its Vary: the answer of a compressing API to a
+// client that did not ask for compression.
+type varyWriter struct {
+	http.ResponseWriter
+	varied bool
+}
+
+func (w *varyWriter) vary() {
+	if !w.varied {
+		w.varied = true
+		addVary(w.Header())
+	}
+}
+
+// WriteHeader implements http.ResponseWriter.
+func (w *varyWriter) WriteHeader(status int) {
+	w.vary()
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// Write implements http.ResponseWriter.
+func (w *varyWriter) Write(b []byte) (int, error) {
+	w.vary()
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush implements http.Flusher.
+func (w *varyWriter) Flush() {
+	w.vary()
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *varyWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// PassesThrough implements pipeline.PassThrough: it adds a header when the
+// status is written, and holds nothing back.
+func (w *varyWriter) PassesThrough() http.ResponseWriter { return w.ResponseWriter }
+
+var _ pipeline.PassThrough = (*varyWriter)(nil)
 
 // compress writes body compressed with coding to out.
 func (s *Stage) compress(out *bytes.Buffer, coding string, body []byte) error {

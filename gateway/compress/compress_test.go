@@ -259,3 +259,85 @@ func TestInflatingPastTheBodyLimitHoldsLittle(t *testing.T) {
 		t.Errorf("allocated %d bytes for a %d-byte body held to %d", n, b.Len(), limit)
 	}
 }
+
+// noBodyWriter refuses any body write to a 204 or 304, as h2's and
+// net/http's writers do (http.ErrBodyNotAllowed).
+type noBodyWriter struct {
+	*httptest.ResponseRecorder
+	status int
+}
+
+func (w *noBodyWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseRecorder.WriteHeader(status)
+}
+
+func (w *noBodyWriter) Write(b []byte) (int, error) {
+	if w.status == http.StatusNoContent || w.status == http.StatusNotModified {
+		return 0, http.ErrBodyNotAllowed
+	}
+	return w.ResponseRecorder.Write(b)
+}
+
+// TestNoBodyStatusesPassThrough: a 204 or 304 answered to a client that
+// accepts gzip, with or without a body from the integration, keeps its status
+// and is no error (an error made the gateway log and count a 500 for a
+// response the client got as a 204).
+func TestNoBodyStatusesPassThrough(t *testing.T) {
+	mw, err := New().Compile(deployed(apis.ProtocolREST, intp(0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, status := range []int{http.StatusNoContent, http.StatusNotModified} {
+		for _, body := range []string{"", "shouldnotappear"} {
+			h := mw(pipeline.HandlerFunc(func(w http.ResponseWriter, _ *http.Request, _ *pipeline.Context) error {
+				w.WriteHeader(status)
+				_, _ = io.WriteString(w, body)
+				return nil
+			}))
+			r := httptest.NewRequest(http.MethodGet, "/p", nil)
+			r.Header.Set("Accept-Encoding", "gzip")
+			w := &noBodyWriter{ResponseRecorder: httptest.NewRecorder()}
+			c := &pipeline.Context{Route: &apis.Route{Method: http.MethodGet, Path: "/p", Integration: &apis.Integration{Type: apis.IntegrationAWSProxy}}}
+			if err := h.ServeRequest(w, r, c); err != nil || w.Code != status || w.Body.Len() != 0 || w.Header().Get("Content-Encoding") != "" {
+				t.Errorf("%d with body %q: %v, %d %q %v", status, body, err, w.Code, w.Body, w.Header())
+			}
+		}
+	}
+}
+
+// TestHeadAndVary: HEAD gets the head GET would (compressed, the compressed
+// length), and every answer of a compressing API names Accept-Encoding in
+// Vary, compressed or not, so that a shared cache keeps the variants apart.
+func TestHeadAndVary(t *testing.T) {
+	big := strings.Repeat("compressible ", 100)
+	req := func(method, ae string) *http.Request {
+		r := httptest.NewRequest(method, "/p", nil)
+		if ae != "" {
+			r.Header.Set("Accept-Encoding", ae)
+		}
+		return r
+	}
+	get, _, _ := serve(t, 0, apis.IntegrationAWSProxy, req(http.MethodGet, "gzip"), 200, nil, big)
+	head, _, err := serve(t, 0, apis.IntegrationAWSProxy, req(http.MethodHead, "gzip"), 200, nil, big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"Content-Encoding", "Content-Length", "Vary"} {
+		if g, h := get.Header().Get(name), head.Header().Get(name); g != h || g == "" {
+			t.Errorf("%s: GET %q, HEAD %q", name, g, h)
+		}
+	}
+	for _, ae := range []string{"", "identity", "br"} {
+		rec, _, _ := serve(t, 0, apis.IntegrationAWSProxy, req(http.MethodGet, ae), 200, http.Header{"Vary": {"Origin"}}, big)
+		if v := rec.Header().Values("Vary"); strings.Join(v, ",") != "Origin,Accept-Encoding" || rec.Body.String() != big {
+			t.Errorf("Accept-Encoding %q: Vary %q, body %d bytes", ae, v, rec.Body.Len())
+		}
+	}
+	rec, _, _ := serve(t, len(big)+1, apis.IntegrationAWSProxy, req(http.MethodGet, "gzip"), 200, http.Header{"Vary": {"accept-encoding"}}, big)
+	if v := rec.Header().Values("Vary"); len(v) != 1 || rec.Header().Get("Content-Encoding") != "" {
+		t.Errorf("under the size: Vary %q, %v", v, rec.Header())
+	}
+}

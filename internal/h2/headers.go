@@ -100,6 +100,12 @@ func (d *headerDecoder) emit(hf hpack.HeaderField) {
 	d.block.Fields = append(d.block.Fields, hf)
 }
 
+// maxBlockFactor bounds a header block's bytes as sent (HEADERS and
+// CONTINUATION fragments together) to this many times the header-list limit:
+// a block within it is decoded whole, and a list over the limit refused on
+// its stream alone (431); a longer one ends the connection.
+const maxBlockFactor = 4
+
 // maxEmptyContinuations is how many empty CONTINUATION frames (without
 // END_HEADERS) a header block may have before the connection ends with
 // ENHANCE_YOUR_CALM.
@@ -128,8 +134,8 @@ func validWireName(name string) bool {
 }
 
 // readHeaderBlock decodes the block that hf begins, reading its CONTINUATION
-// frames from fr (whose frame-order check keeps them contiguous). A block far
-// over the limit, one that goes on after an invalid field, or one with more
+// frames from fr (whose frame-order check keeps them contiguous). A block
+// over maxBlockFactor times the limit, one that goes on after an invalid field, or one with more
 // than maxEmptyContinuations empty CONTINUATION frames, ends the connection;
 // an invalid field or pseudo-header field is a stream error.
 func (d *headerDecoder) readHeaderBlock(fr *http2.Framer, hf *http2.HeadersFrame, maxList uint32) (*headerBlock, error) {
@@ -143,10 +149,14 @@ func (d *headerDecoder) readHeaderBlock(fr *http2.Framer, hf *http2.HeadersFrame
 	d.dec.SetEmitEnabled(true)
 	frag, ended := hf.HeaderBlockFragment(), hf.HeadersEnded()
 	empty := 0
+	// A block over the list limit is still decoded to its end, its fields
+	// no longer kept, so that the decoder's state stays good and the stream
+	// alone is refused (431): up to maxBlockFactor times the limit in
+	// bytes as sent. Past that, or anything after an invalid field, is not
+	// decoded: the connection ends (a CONTINUATION flood).
+	left := int64(maxBlockFactor) * int64(maxList)
 	for {
-		// A fragment more than twice the bytes still allowed, or anything
-		// after an invalid field, is not decoded: the connection ends.
-		if int64(len(frag)) > 2*int64(d.remain) || d.invalid != nil {
+		if left -= int64(len(frag)); left < 0 || d.invalid != nil {
 			return nil, http2.ConnectionError(http2.ErrCodeProtocol)
 		}
 		if _, err := d.dec.Write(frag); err != nil {

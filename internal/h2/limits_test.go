@@ -578,6 +578,32 @@ func TestContinuationFlood(t *testing.T) {
 	rc.waitClosed()
 }
 
+// A header block over the list limit that goes on in CONTINUATION frames,
+// each field within the limit (as clients split a large, incompressible
+// header list), is answered 431 on its stream; the connection and its HPACK
+// state go on.
+func TestHeaderBlockOverLimitInContinuations(t *testing.T) {
+	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "ok "+r.Header.Get("X-Small"))
+	}), Options{MaxHeaderBytes: 1024})
+	rc := rawDial(t, ts.addr)
+	rc.check(rc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: rc.block("/"), EndStream: true}))
+	const n = 12 // fields of 200 bytes: the list passes 1024 by the fifth
+	for i := range n {
+		rc.hbuf.Reset()
+		rc.check(rc.enc.WriteField(hpack.HeaderField{Name: fmt.Sprintf("x-%d", i), Value: strings.Repeat("v", 200)}))
+		rc.check(rc.fr.WriteContinuation(1, i == n-1, bytes.Clone(rc.hbuf.Bytes())))
+	}
+	if s := rc.response(1); s.status != "431" {
+		t.Fatalf("status %q, GOAWAY %v; want 431 on the stream", s.status, rc.goAway)
+	}
+	rc.request(3, "GET", "/", true, "x-small", "yes")
+	rc.ok(3, "ok yes")
+	if rc.goAway != nil {
+		t.Fatalf("GOAWAY(%v)", rc.goAway.ErrCode)
+	}
+}
+
 // A stream over MaxConcurrentStreams is refused; the others are served.
 func TestTooManyConcurrentStreams(t *testing.T) {
 	release := make(chan struct{})

@@ -77,7 +77,9 @@ func (w *responseWriter) WriteHeader(code int) {
 		case "Date":
 			w.hasDate = true
 		case "Content-Length":
-			if len(vv) == 0 {
+			if len(vv) == 0 || !bodyAllowed(code) {
+				// RFC 9110 8.6: none in a 1xx, 204 or 304, which have no
+				// body (a client takes one as a malformed response).
 				continue
 			}
 			n, err := strconv.ParseInt(vv[0], 10, 64)
@@ -114,7 +116,11 @@ func (w *responseWriter) sendInformational(code int) {
 	if !w.st.ended {
 		c.writeHeaderBlock(w.st.id, false, func(enc func(name, value string)) {
 			enc(":status", strconv.Itoa(code))
-			encodeFields(w.header, enc)
+			encodeFields(w.header, func(name, value string) {
+				if name != "content-length" { // RFC 9110 8.6: a 1xx has no body
+					enc(name, value)
+				}
+			})
 		})
 	}
 	c.wmu.Unlock()
@@ -131,6 +137,9 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !bodyAllowed(w.status) {
+		if len(p) == 0 {
+			return 0, nil // nothing to refuse, as h1 and net/http take it
+		}
 		return 0, http.ErrBodyNotAllowed
 	}
 	if w.err != nil {

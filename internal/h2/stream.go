@@ -111,6 +111,10 @@ func (c *conn) newRequest(st *stream, f *headerBlock) (*http.Request, http.Handl
 		}
 	} else if method == "" || scheme == "" || path == "" {
 		return nil, nil, errors.New("h2: missing pseudo-header")
+	} else if (scheme == "http" || scheme == "https") && path[0] != '/' && (path != "*" || method != http.MethodOptions) {
+		// RFC 9113 8.3.1: origin form, or "*" for OPTIONS; an absolute
+		// form ("http://host/...") makes the request malformed.
+		return nil, nil, errors.New("h2: :path not in origin form")
 	}
 	regular := f.RegularFields()
 	header := make(http.Header, len(regular))
@@ -161,7 +165,15 @@ func (c *conn) newRequest(st *stream, f *headerBlock) (*http.Request, http.Handl
 		return nil, nil, errors.New("h2: content-length without a body")
 	}
 	host := authority
-	if host == "" {
+	if host != "" {
+		// RFC 9113 8.3.1: a Host that differs from :authority makes the
+		// request malformed (the gateway routes by :authority).
+		for _, v := range header["Host"] {
+			if v != authority {
+				return nil, nil, errors.New("h2: host differs from :authority")
+			}
+		}
+	} else {
 		host = header.Get("Host")
 	}
 	if host == "" && (scheme == "https" || scheme == "http") {
