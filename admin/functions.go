@@ -250,7 +250,7 @@ func isSet(raw json.RawMessage) bool {
 // would not honour, naming each.
 func (u *unhonoured) check(name string) error {
 	if s := u.EphemeralStorage; s != nil && (s.Size < 512 || s.Size > 10240) {
-		return functions.RangeViolation("ephemeralStorage.size", s.Size, 512, 10240)
+		return invalid("EphemeralStorage Size %d is out of range: 512..10240 MB", s.Size)
 	}
 	var set []string
 	add := func(cond bool, what string) {

@@ -35,8 +35,8 @@ func ValidRole(s string) bool { return roleRe.MatchString(s) }
 // validation error detected: Value 'V' at 'member' failed to satisfy
 // constraint: Member must CONSTRAINT". Lambda checks these before anything
 // else and answers InvalidParameterValueException only for its rules beyond
-// the model (Timeout over 900, a reserved environment variable); every such
-// refusal of the Lambda API is built here. member is the model's name of the
+// the model (Timeout over 900, a reserved environment variable); the Lambda API
+// builds its ValidationExceptions here. member is the model's name of the
 // field (functionName, memorySize, invocationType); constraint completes
 // "Member must", and may end in a parenthesised word on Portico's own rule.
 func Violation(member, value, constraint string) error {
