@@ -151,24 +151,39 @@ func (s *Server) getProvisioned(w http.ResponseWriter, r *http.Request, ref func
 	if _, err := s.fns.Get(r.Context(), ref.Name, functions.Latest); err != nil {
 		return err
 	}
-	ref.Qualifier = functions.CanonicalQualifier(ref.Qualifier)
-	list, err := s.fns.ListProvisioned(r.Context())
+	pc, err := s.findProvisioned(r, ref, "ProvisionedConcurrencyConfigNotFoundException")
 	if err != nil {
 		return err
 	}
+	return writeJSON(w, http.StatusOK, s.provisionedDoc(r.Context(), pc))
+}
+
+// findProvisioned returns the provisioned-concurrency configuration of ref's
+// version or alias, or a 404 of type notFound naming it when there is none.
+func (s *Server) findProvisioned(r *http.Request, ref functions.Ref, notFound string) (functions.ProvisionedConfig, error) {
+	ref.Qualifier = functions.CanonicalQualifier(ref.Qualifier)
+	list, err := s.fns.ListProvisioned(r.Context())
+	if err != nil {
+		return functions.ProvisionedConfig{}, err
+	}
 	for _, pc := range list {
 		if pc.FunctionName == ref.Name && pc.Qualifier == ref.Qualifier {
-			return writeJSON(w, http.StatusOK, s.provisionedDoc(r.Context(), pc))
+			return pc, nil
 		}
 	}
-	return errdefs.New(errdefs.ErrNotFound, "ProvisionedConcurrencyConfigNotFoundException",
+	return functions.ProvisionedConfig{}, errdefs.New(errdefs.ErrNotFound, notFound,
 		fmt.Sprintf("No Provisioned Concurrency Config found for this function: %s", functions.ARN(ref.Name, ref.Qualifier)))
 }
 
-// deleteProvisioned removes the configuration of a version or alias that
-// exists (404 ResourceNotFoundException for one that does not, as Lambda).
+// deleteProvisioned removes the configuration of a version or alias. A
+// version or alias that does not exist, or has no configuration, is 404
+// ResourceNotFoundException, the one not-found type Lambda's
+// DeleteProvisionedConcurrencyConfig has, with GET's message.
 func (s *Server) deleteProvisioned(w http.ResponseWriter, r *http.Request, ref functions.Ref) error {
 	if _, err := s.resolveConfig(r, ref); err != nil {
+		return err
+	}
+	if _, err := s.findProvisioned(r, ref, "ResourceNotFoundException"); err != nil {
 		return err
 	}
 	_, err := s.fns.PutProvisioned(r.Context(), ref.Name, ref.Qualifier, 0)

@@ -140,6 +140,23 @@ func TestProvisionedConcurrencyConfigs(t *testing.T) {
 			})
 			apiError(t, err, "ResourceNotFoundException", 404)
 		}
+		// Deleting a configuration that does not exist, on a version that
+		// does: 404, as Get answers, but with the one not-found type Lambda's
+		// Delete has; a second delete of one that did exist too.
+		_, err = c.DeleteProvisionedConcurrencyConfig(ctx, &lambda.DeleteProvisionedConcurrencyConfigInput{
+			FunctionName: aws.String("probe"), Qualifier: aws.String("1"),
+		})
+		apiError(t, err, "ResourceNotFoundException", 404)
+		del := func() error {
+			_, err := c.DeleteProvisionedConcurrencyConfig(ctx, &lambda.DeleteProvisionedConcurrencyConfigInput{
+				FunctionName: aws.String("probe"), Qualifier: aws.String("2"),
+			})
+			return err
+		}
+		if err := del(); err != nil {
+			t.Fatalf("DeleteProvisionedConcurrencyConfig(2): %v", err)
+		}
+		apiError(t, del(), "ResourceNotFoundException", 404)
 	})
 	t.Run("a function with none lists none", func(t *testing.T) {
 		createHello(t, ctx, c, "bare", "x")

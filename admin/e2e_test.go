@@ -242,7 +242,7 @@ func TestLambdaAPIErrorsAndRestart(t *testing.T) {
 	t.Run("bad names are 400", func(t *testing.T) {
 		for _, name := range []string{"bad name", "a:b:c:d", strings.Repeat("x", 65), "hello:bad.qualifier"} {
 			_, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)})
-			apiError(t, err, "InvalidParameterValueException", 400)
+			apiError(t, err, "ValidationException", 400) // the model's functionName pattern
 		}
 		_, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
 			FunctionName: aws.String("bad/name"), Role: aws.String("arn:aws:iam::000000000000:role/any"),

@@ -370,16 +370,6 @@ func (s *Server) checkRevision(r *http.Request, name, want string) error {
 	return nil
 }
 
-func validTimeoutMemory(timeout, memory *int) error {
-	if timeout != nil && (*timeout < 1 || *timeout > functions.MaxTimeout) {
-		return invalid("Timeout %d is out of range: 1..%d seconds", *timeout, functions.MaxTimeout)
-	}
-	if memory != nil && (*memory < functions.MinMemory || *memory > functions.MaxMemory) {
-		return invalid("MemorySize %d is out of range: %d..%d MB", *memory, functions.MinMemory, functions.MaxMemory)
-	}
-	return nil
-}
-
 func noS3(bucket, key, version string) error {
 	if bucket != "" || key != "" || version != "" {
 		return invalid("Code from S3 (S3Bucket, S3Key, S3ObjectVersion) is not supported by Portico: send Code.ZipFile (base64) or Code.ImageUri")
@@ -432,7 +422,7 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request) error {
 	if err := noS3(req.Code.S3Bucket, req.Code.S3Key, req.Code.S3ObjectVersion); err != nil {
 		return err
 	}
-	if err := validTimeoutMemory(req.Timeout, req.MemorySize); err != nil {
+	if err := functions.CheckTimeoutMemory(req.Timeout, req.MemorySize); err != nil {
 		return err
 	}
 	in := functions.CreateInput{
@@ -568,7 +558,7 @@ func (s *Server) updateFunctionConfiguration(w http.ResponseWriter, r *http.Requ
 	if err := decodeJSON(w, r, lambdaConfig, &req); err != nil {
 		return err
 	}
-	if err := validTimeoutMemory(req.Timeout, req.MemorySize); err != nil {
+	if err := functions.CheckTimeoutMemory(req.Timeout, req.MemorySize); err != nil {
 		return err
 	}
 	if err := req.check(name); err != nil {

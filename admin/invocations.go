@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -31,11 +30,11 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, ref functions.Re
 	switch invType {
 	case "", "RequestResponse", "Event", "DryRun":
 	default:
-		return invalid("X-Amz-Invocation-Type %q must be RequestResponse, Event or DryRun", invType)
+		return functions.Violation("invocationType", invType, "satisfy enum value set: [Event, RequestResponse, DryRun]")
 	}
 	logType := r.Header.Get("X-Amz-Log-Type")
 	if logType != "" && logType != "None" && logType != "Tail" {
-		return invalid("X-Amz-Log-Type %q must be None or Tail", logType)
+		return functions.Violation("logType", logType, "satisfy enum value set: [None, Tail]")
 	}
 	var clientContext string
 	if cc := r.Header.Get("X-Amz-Client-Context"); cc != "" {
@@ -49,8 +48,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, ref functions.Re
 		clientContext = string(raw)
 	}
 	if r.ContentLength > maxInvokeBody { // refused before a read sends a waiting client "100 Continue"
-		return errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException",
-			fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", maxInvokeBody))
+		return errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException", tooLargeMessage(r, maxInvokeBody))
 	}
 	payload, err := io.ReadAll(io.LimitReader(r.Body, maxInvokeBody+1))
 	if bodyReadAnswered(err) {
@@ -61,8 +59,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, ref functions.Re
 	}
 	if len(payload) > maxInvokeBody {
 		// The server's lingering close lets the client read the 413 (internal/h1).
-		return errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException",
-			fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", maxInvokeBody))
+		return errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException", tooLargeMessage(r, maxInvokeBody))
 	}
 	if len(payload) > 0 && !json.Valid(payload) {
 		return errdefs.New(errdefs.ErrInvalid, "InvalidRequestContentException", "Could not parse request body into json")

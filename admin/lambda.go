@@ -29,15 +29,18 @@ const (
 	codeTooLarge = "RequestEntityTooLargeException"
 )
 
-// tooLargeMessage is the message of a Lambda body over limit: the code
-// routes name their operation, as Lambda's message does.
+// tooLargeMessage is the message of a Lambda body over limit: the code and
+// invoke routes name their operation, as Lambda's message does ("Request
+// must be smaller than 6291456 bytes for the InvokeFunction operation").
 func tooLargeMessage(r *http.Request, limit int64) string {
 	op := "this operation"
-	if limit == maxCodeBody {
+	switch {
+	case strings.HasSuffix(r.URL.Path, "/invocations"):
+		op = "the InvokeFunction operation"
+	case limit == maxCodeBody && strings.HasSuffix(r.URL.Path, "/code"):
+		op = "the UpdateFunctionCode operation"
+	case limit == maxCodeBody:
 		op = "the CreateFunction operation"
-		if strings.HasSuffix(r.URL.Path, "/code") {
-			op = "the UpdateFunctionCode operation"
-		}
 	}
 	return fmt.Sprintf("Request must be smaller than %d bytes for %s", limit, op)
 }

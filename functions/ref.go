@@ -102,9 +102,17 @@ func ValidQualifier(q string) bool {
 //
 // It returns errdefs.ErrInvalid, wrapped with the input, for anything else.
 func ParseRef(s string) (Ref, error) {
-	bad := func(why string) (Ref, error) {
+	ref, why := parseRef(s)
+	if why != "" {
 		return Ref{}, fmt.Errorf("function name %q %s: %w", truncate(s, 200), why, errdefs.ErrInvalid)
 	}
+	return ref, nil
+}
+
+// parseRef parses s as ParseRef does, and says why s is not a function
+// name when it is not.
+func parseRef(s string) (Ref, string) {
+	bad := func(why string) (Ref, string) { return Ref{}, why }
 	if s == "" {
 		return bad("is empty")
 	}
@@ -152,10 +160,15 @@ func ParseRef(s string) (Ref, error) {
 	if qual != "" && !ValidQualifier(qual) {
 		return bad("has a qualifier that is not a version, $LATEST or an alias name ([A-Za-z0-9_-]{1,128})")
 	}
-	return Ref{Name: name, Qualifier: qual}, nil
+	return Ref{Name: name, Qualifier: qual}, ""
 }
 
-// ParseLocalRef parses s as ParseRef does and refuses an ARN, full or partial,
+// functionNamePattern is Lambda's constraint on a function name in its API
+// model (CreateFunction's, which, as Portico's names, holds no dot).
+const functionNamePattern = `(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?`
+
+// ParseLocalRef parses s as ParseRef does, refusing what is not a function
+// name with Lambda's ValidationException (Violation), and refuses an ARN, full or partial,
 // that names a function elsewhere than on this server: another partition or
 // region is Lambda's InvalidParameterValueException, another account
 // AccessDeniedException (errdefs.ErrForbidden). Only the name and qualifier
@@ -163,9 +176,10 @@ func ParseRef(s string) (Ref, error) {
 // account 999999999999 would act on the local function of that name. The
 // Lambda API parses every function name it is given with it.
 func ParseLocalRef(s string) (Ref, error) {
-	ref, err := ParseRef(s)
-	if err != nil {
-		return ref, err
+	ref, why := parseRef(s)
+	if why != "" {
+		return Ref{}, Violation("functionName", s,
+			"satisfy regular expression pattern: "+functionNamePattern+" (the function name "+why+")")
 	}
 	parts := strings.SplitN(s, ":", 6)
 	partition, region, account := Partition, Region, ""

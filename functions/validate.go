@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/distribution/reference"
@@ -29,16 +30,40 @@ var (
 // function's Role.
 func ValidRole(s string) bool { return roleRe.MatchString(s) }
 
+// Violation is Lambda's answer to a value that breaks a constraint of its API
+// model, a pattern, an enum or a range: 400 ValidationException, "1
+// validation error detected: Value 'V' at 'member' failed to satisfy
+// constraint: Member must CONSTRAINT". Lambda checks these before anything
+// else and answers InvalidParameterValueException only for its rules beyond
+// the model (Timeout over 900, a reserved environment variable); the Lambda API
+// builds its ValidationExceptions here. member is the model's name of the
+// field (functionName, memorySize, invocationType); constraint completes
+// "Member must", and may end in a parenthesised word on Portico's own rule.
+func Violation(member, value, constraint string) error {
+	return errdefs.New(errdefs.ErrInvalid, "ValidationException", fmt.Sprintf(
+		"1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must %s",
+		truncate(value, 200), member, constraint))
+}
+
+// RangeViolation is the Violation of member's value v, which is out of the
+// model's range lo..hi: below lo, or over hi.
+func RangeViolation(member string, v, lo, hi int) error {
+	bound := fmt.Sprintf("have value greater than or equal to %d", lo)
+	if v > hi {
+		bound = fmt.Sprintf("have value less than or equal to %d", hi)
+	}
+	return Violation(member, strconv.Itoa(v), bound)
+}
+
 // checkRole refuses a Role that is not an IAM role ARN with Lambda's
 // ValidationException.
 func checkRole(role string) error {
 	if ValidRole(role) {
 		return nil
 	}
-	return errdefs.New(errdefs.ErrInvalid, "ValidationException", fmt.Sprintf(
-		"1 validation error detected: Value '%s' at 'role' failed to satisfy constraint: Member must satisfy regular expression pattern: %s "+
-			"(an IAM role ARN, arn:aws:iam::%s:role/NAME say; Portico assumes no role, but keeps and reports the one given)",
-		truncate(role, 200), rolePattern, AccountID))
+	return Violation("role", role, fmt.Sprintf("satisfy regular expression pattern: %s "+
+		"(an IAM role ARN, arn:aws:iam::%s:role/NAME say; Portico assumes no role, but keeps and reports the one given)",
+		rolePattern, AccountID))
 }
 
 // checkHandler refuses a Handler that breaks Lambda's pattern (empty, or
@@ -49,9 +74,7 @@ func checkHandler(h string) error {
 	if handlerRe.MatchString(h) {
 		return nil
 	}
-	return errdefs.New(errdefs.ErrInvalid, "ValidationException", fmt.Sprintf(
-		"1 validation error detected: Value '%s' at 'handler' failed to satisfy constraint: Member must satisfy regular expression pattern: %s",
-		truncate(h, 200), handlerPattern))
+	return Violation("handler", h, "satisfy regular expression pattern: "+handlerPattern)
 }
 
 // reservedEnv are the environment variables Lambda sets itself and refuses in a
@@ -129,11 +152,8 @@ func validateConfig(c *Config) error {
 	if len(c.Handler) > 128 || len(c.Runtime) > 64 {
 		return invalidf("Handler must be at most 128 characters and Runtime at most 64")
 	}
-	if c.Timeout < 1 || c.Timeout > MaxTimeout {
-		return invalidf("Timeout %d is out of range: it must be between 1 and %d seconds", c.Timeout, MaxTimeout)
-	}
-	if c.MemorySize < MinMemory || c.MemorySize > MaxMemory {
-		return invalidf("MemorySize %d is out of range: it must be between %d and %d MB", c.MemorySize, MinMemory, MaxMemory)
+	if err := CheckTimeoutMemory(&c.Timeout, &c.MemorySize); err != nil {
+		return err
 	}
 	if err := validateEnv(c.Environment); err != nil {
 		return err
@@ -142,6 +162,23 @@ func validateConfig(c *Config) error {
 		return err
 	}
 	return validateFileSystems(c.FileSystems)
+}
+
+// CheckTimeoutMemory refuses a Timeout or MemorySize (nil when not given)
+// out of range: below the API model's minimum (1 s, 128 MB) or over its
+// maximum (10240 MB) as a Violation; Timeout over 900 s, which the model does
+// not bound, with InvalidParameterValueException, as Lambda does.
+func CheckTimeoutMemory(timeout, memory *int) error {
+	if timeout != nil && *timeout < 1 {
+		return RangeViolation("timeout", *timeout, 1, MaxTimeout)
+	}
+	if timeout != nil && *timeout > MaxTimeout {
+		return invalidf("Timeout %d is out of range: it must be between 1 and %d seconds", *timeout, MaxTimeout)
+	}
+	if memory != nil && (*memory < MinMemory || *memory > MaxMemory) {
+		return RangeViolation("memorySize", *memory, MinMemory, MaxMemory)
+	}
+	return nil
 }
 
 // validateImageConfig checks ImageConfig against Lambda's limits: at most 1500

@@ -1299,7 +1299,7 @@ func (i *Invoker) initFailed(req Request, pre *invocation, f *initFail) *Result 
 	o := i.initFailure(f, id)
 	lines := []byte("START RequestId: " + id + " Version: " + cfg.Version + "\n")
 	lines = append(lines, o.note...)
-	lines = append(lines, reportLines(id, f.initDur, cfg.MemorySize, sb.maxMemoryMB(true), true, f.initDur, "error", "")...)
+	lines = append(lines, reportLines(id, f.initDur, 0, cfg.MemorySize, sb.maxMemoryMB(true), true, f.initDur, "error", "")...)
 	i.logs.get(cfg.FunctionName).writeFrame(lines)
 	res := &Result{RequestID: id, Payload: o.payload, FunctionError: "Unhandled", ExecutedVersion: cfg.Version, ColdStart: true}
 	if req.LogTail {
@@ -1342,7 +1342,7 @@ func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, col
 	case o.errorType != "":
 		status = "error" // the runtime failed, not the handler: Lambda says so, and how
 	}
-	report := reportLines(inv.id, dur, cfg.MemorySize, sb.maxMemoryMB(first), cold, initDur, status, o.errorType)
+	report := reportLines(inv.id, dur, time.Duration(cfg.Timeout)*time.Second, cfg.MemorySize, sb.maxMemoryMB(first), cold, initDur, status, o.errorType)
 	fl := i.logs.get(cfg.FunctionName)
 	if o.note != nil {
 		fl.writeFrame(o.note)
@@ -1386,11 +1386,13 @@ func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, col
 }
 
 // reportLines are Lambda's END and REPORT lines of an invocation; status, when
-// not empty, is "timeout" or "error":
+// not empty, is "timeout" or "error". The billed duration is never more than
+// limit, the function's timeout, when limit is not 0: a timed-out call is
+// billed its timeout (3000 ms for Timeout 3), however late it was stopped.
 //
 //	END RequestId: ID
 //	REPORT RequestId: ID<TAB>Duration: 1.23 ms<TAB>Billed Duration: 2 ms<TAB>Memory Size: 128 MB<TAB>Max Memory Used: 9 MB<TAB>[Init Duration: 4.56 ms<TAB>][Status: timeout]
-func reportLines(id string, dur time.Duration, memorySize, maxMemory int, cold bool, initDur time.Duration, status, errorType string) []byte {
+func reportLines(id string, dur, limit time.Duration, memorySize, maxMemory int, cold bool, initDur time.Duration, status, errorType string) []byte {
 	b := make([]byte, 0, 192+2*len(id))
 	b = append(b, "END RequestId: "...)
 	b = append(b, id...)
@@ -1399,7 +1401,11 @@ func reportLines(id string, dur time.Duration, memorySize, maxMemory int, cold b
 	b = append(b, "\tDuration: "...)
 	b = strconv.AppendFloat(b, float64(dur.Microseconds())/1000, 'f', 2, 64)
 	b = append(b, " ms\tBilled Duration: "...)
-	b = strconv.AppendInt(b, dur.Milliseconds()+1, 10)
+	billed := dur.Milliseconds() + 1
+	if limit > 0 {
+		billed = min(billed, limit.Milliseconds())
+	}
+	b = strconv.AppendInt(b, billed, 10)
 	b = append(b, " ms\tMemory Size: "...)
 	b = strconv.AppendInt(b, int64(memorySize), 10)
 	b = append(b, " MB\tMax Memory Used: "...)

@@ -1173,17 +1173,24 @@ func TestReportLines(t *testing.T) {
 		cold      bool
 		status    string
 		errorType string
+		limit     time.Duration // the function's timeout; 0 for an init's report
 	}{
-		{1234567 * time.Nanosecond, 0, false, "", ""},
-		{0, 0, false, "", ""},
-		{3*time.Second + 5*time.Millisecond, 45678 * time.Microsecond, true, "", ""},
-		{15 * time.Minute, 999 * time.Microsecond, true, "timeout", ""},
-		{2 * time.Second, 0, false, "timeout", ""},
-		{12 * time.Millisecond, 12 * time.Millisecond, true, "error", ""},
-		{7 * time.Millisecond, 0, false, "error", "Runtime.ExitError"},
+		{1234567 * time.Nanosecond, 0, false, "", "", 0},
+		{0, 0, false, "", "", 0},
+		{3*time.Second + 5*time.Millisecond, 45678 * time.Microsecond, true, "", "", 0},
+		{15 * time.Minute, 999 * time.Microsecond, true, "timeout", "", 0},
+		{2 * time.Second, 0, false, "timeout", "", 0},
+		{12 * time.Millisecond, 12 * time.Millisecond, true, "error", "", 0},
+		{7 * time.Millisecond, 0, false, "error", "Runtime.ExitError", 0},
+		{3*time.Second + 760*time.Microsecond, 0, false, "timeout", "", 3 * time.Second},
+		{1234567 * time.Nanosecond, 0, false, "", "", 3 * time.Second},
 	} {
+		billed := tc.dur.Milliseconds() + 1
+		if tc.limit > 0 && billed > tc.limit.Milliseconds() {
+			billed = tc.limit.Milliseconds() // a timed-out call is billed its timeout
+		}
 		want := fmt.Sprintf("END RequestId: %s\nREPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
-			"id-1", "id-1", float64(tc.dur.Microseconds())/1000, tc.dur.Milliseconds()+1, 128, 17)
+			"id-1", "id-1", float64(tc.dur.Microseconds())/1000, billed, 128, 17)
 		if tc.cold {
 			want += fmt.Sprintf("Init Duration: %.2f ms\t", float64(tc.init.Microseconds())/1000)
 		}
@@ -1194,9 +1201,13 @@ func TestReportLines(t *testing.T) {
 			want += "\tError Type: " + tc.errorType
 		}
 		want += "\n"
-		if got := string(reportLines("id-1", tc.dur, 128, 17, tc.cold, tc.init, tc.status, tc.errorType)); got != want {
+		if got := string(reportLines("id-1", tc.dur, tc.limit, 128, 17, tc.cold, tc.init, tc.status, tc.errorType)); got != want {
 			t.Errorf("reportLines(%+v) = %q, want %q", tc, got, want)
 		}
+	}
+	// Timeout 3, stopped 0.76 ms late: billed 3000 ms, as Lambda bills it.
+	if got := string(reportLines("id-1", 3*time.Second+760*time.Microsecond, 3*time.Second, 128, 17, false, 0, "timeout", "")); !strings.Contains(got, "Duration: 3000.76 ms\tBilled Duration: 3000 ms\t") {
+		t.Errorf("a timed-out call's REPORT = %q, want Billed Duration: 3000 ms", got)
 	}
 }
 

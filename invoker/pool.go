@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -1132,6 +1133,13 @@ func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 		}
 	} else {
 		spec.CodeDir = i.p.Functions.CodeDir(cfg)
+		if _, err := os.Stat(spec.CodeDir); errors.Is(err, os.ErrNotExist) {
+			// Not the function's fault: the server's store lost it. The path is
+			// for the operator's log only.
+			i.log.Error("a function's code is missing from the data directory: restore code/ from the backup that goes with portico.db, or update the function's code",
+				"function", cfg.FunctionName, "version", cfg.Version, "path", spec.CodeDir)
+			return runtimes.Spec{}, &codeMissingError{arn: functions.ARN(cfg.FunctionName, cfg.Version)}
+		}
 	}
 	for _, fs := range cfg.FileSystems {
 		name := fs.Arn
@@ -1186,4 +1194,25 @@ func runtimeName(cfg *functions.Config) string {
 		return cfg.Runtime
 	}
 	return "provided.al2023"
+}
+
+// codeMissingError is the error of a Zip function whose unpacked code is not
+// in the data directory: a fault of the server's store, not of the function,
+// so 503 ServiceException whose message (ClientMessage, which the admin API
+// gives instead of its generic one) says what is missing and what to do,
+// without the server's path.
+type codeMissingError struct{ arn string }
+
+// Error implements error.
+func (e *codeMissingError) Error() string { return e.ClientMessage() }
+
+// ClientMessage is what the caller is told.
+func (e *codeMissingError) ClientMessage() string {
+	return "The code of " + e.arn + " is missing from the server's data directory, so it cannot run: the server's operator can restore code/ " +
+		"from the backup that goes with portico.db, or update the function's code (UpdateFunctionCode; portico fn update --dir, or --zip-file)"
+}
+
+// Unwrap gives the kind (ErrUnavailable, ServiceException).
+func (e *codeMissingError) Unwrap() error {
+	return &errdefs.Kinded{Kind: errdefs.ErrUnavailable, Type: "ServiceException", Message: e.ClientMessage()}
 }

@@ -1,0 +1,68 @@
+package admin_test
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/smithy-go"
+
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+)
+
+// lockedBuffer is an io.Writer safe for the server's concurrent log writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestInvokeMissingCodeIsServiceError: a function whose unpacked code is gone
+// from the data directory is a fault of the server's store, not of the
+// function: its caller gets 503 ServiceException saying the code is missing
+// and how to bring it back, with no server path in it; the path is in the
+// server's log.
+func TestInvokeMissingCodeIsServiceError(t *testing.T) {
+	t.Parallel()
+	var logs lockedBuffer
+	env := apptest.Start(t, apptest.Options{LogWriter: &logs})
+	ctx := t.Context()
+	c := sdk(env)
+	createHello(t, ctx, c, "gone", "x")
+	if err := os.RemoveAll(filepath.Join(env.DataDir, "code")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("gone"), Payload: []byte(`{}`)})
+	apiError(t, err, "ServiceException", http.StatusServiceUnavailable)
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		msg := ae.ErrorMessage()
+		if !strings.Contains(msg, "missing from the server's data directory") || !strings.Contains(msg, "update the function's code") {
+			t.Errorf("message %q, want it to say the code is missing and what to do", msg)
+		}
+		if strings.Contains(msg, env.DataDir) {
+			t.Errorf("message %q names the server's data directory", msg)
+		}
+	}
+	if !strings.Contains(logs.String(), filepath.Join(env.DataDir, "code")) {
+		t.Errorf("server log does not name the missing code's path:\n%s", logs.String())
+	}
+}
