@@ -431,9 +431,9 @@ func scrubError(msg string, secrets []string) string {
 }
 
 // secretValues returns the values of h's headers in secret as a body may
-// repeat them: each value whole, except that of a value "scheme credentials"
-// (Authorization: Bearer ...) the credentials are, and of a Cookie or
-// Set-Cookie header each cookie's value.
+// repeat them: each value whole, and also the credentials of a value
+// "scheme credentials" (Authorization: Bearer ...) and each cookie's value of
+// a Cookie or Set-Cookie header.
 func secretValues(h http.Header, secret map[string]bool) []string {
 	var out []string
 	for k, vs := range h {
@@ -442,6 +442,8 @@ func secretValues(h http.Header, secret map[string]bool) []string {
 			continue
 		}
 		for _, v := range vs {
+			v = strings.TrimSpace(v)
+			out = append(out, v)
 			switch ck {
 			case "Cookie", "Set-Cookie":
 				for i, part := range strings.Split(v, ";") {
@@ -450,10 +452,8 @@ func secretValues(h http.Header, secret map[string]bool) []string {
 					}
 				}
 			default:
-				if _, cred, ok := strings.Cut(strings.TrimSpace(v), " "); ok && strings.TrimSpace(cred) != "" {
+				if _, cred, ok := strings.Cut(v, " "); ok {
 					out = append(out, strings.TrimSpace(cred))
-				} else {
-					out = append(out, strings.TrimSpace(v))
 				}
 			}
 		}
