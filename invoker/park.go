@@ -62,7 +62,7 @@ func (sb *sandbox) parkNext(nw *nextWait) (inv *invocation, end parkEnd) {
 		switch {
 		case nw.taken.Load():
 			end = parkTaken
-		case nw.kicked || nw.gone || sb.isStopping():
+		case nw.kicked || nw.gone || sb.isHalted():
 			end = parkEnded
 		case sb.sending > 0:
 			end = parkSelect

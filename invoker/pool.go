@@ -812,6 +812,7 @@ func (i *Invoker) newSandbox(p *pool, provisioned bool) (*sandbox, runtimes.Spec
 		work:        make(chan *invocation),
 		handback:    make(chan *invocation, 1),
 		stopping:    make(chan struct{}),
+		halted:      make(chan struct{}),
 		gone:        make(chan struct{}),
 		released:    make(chan struct{}),
 		started:     make(chan struct{}),

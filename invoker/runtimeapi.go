@@ -128,7 +128,7 @@ func (sb *sandbox) serveNext(w http.ResponseWriter, r *http.Request) {
 					select {
 					case inv = <-sb.handback:
 					case inv = <-sb.work:
-					case <-sb.stopping:
+					case <-sb.halted:
 					case <-wake:
 					case <-r.Context().Done():
 					}
@@ -152,7 +152,7 @@ func (sb *sandbox) serveNext(w http.ResponseWriter, r *http.Request) {
 			panic(http.ErrAbortHandler) // close the connection without an answer
 		case kicked:
 			runtimeAPIError(w, http.StatusConflict, "InvalidStateTransition", "a newer next from this sandbox replaced this one")
-		case sb.isStopping():
+		case sb.isHalted():
 			runtimeAPIError(w, http.StatusGone, "SandboxStopping", "sandbox is stopping")
 		}
 		return

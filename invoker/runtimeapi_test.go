@@ -43,8 +43,9 @@ func (r *clientRuntime) Start(_ context.Context, spec runtimes.Spec) (runtimes.S
 type clientSandbox struct {
 	stopOnce, exitOnce sync.Once
 	stopped, done      chan struct{}
-	holdExit           bool  // set before the sandbox is stopped
-	err                error // what Err says; set before it exits
+	holdExit           bool          // set before the sandbox is stopped
+	holdStop           chan struct{} // when set (before the stop), Stop returns once it is closed
+	err                error         // what Err says; set before it exits
 }
 
 func (s *clientSandbox) ID() string            { return "client" }
@@ -54,6 +55,9 @@ func (s *clientSandbox) Logs() io.Reader       { return strings.NewReader("") }
 func (s *clientSandbox) exit()                 { s.exitOnce.Do(func() { close(s.done) }) }
 func (s *clientSandbox) Stop(context.Context) error {
 	s.stopOnce.Do(func() { close(s.stopped) })
+	if s.holdStop != nil {
+		<-s.holdStop
+	}
 	if !s.holdExit {
 		s.exit()
 	}
@@ -366,6 +370,38 @@ func TestNextEndsWhenSandboxStops(t *testing.T) {
 	}
 	waitFor(t, "the next to end", func() bool { return !ce.waitingNext() })
 	<-ce.rsb.stopped
+	ce.rsb.exit()
+	if !c.closedByServer(t) {
+		t.Fatal("the endpoint of an exited sandbox kept its connection")
+	}
+}
+
+// TestNextWaitsUntilTheStopReturned: a next of a sandbox being stopped is
+// not answered until the runtime's Stop has returned (its processes gone), so
+// that a runtime never reads a 410 it would log as an error on a normal
+// spin-down; Lambda never answers it. A next that comes while the stop runs
+// waits too; once the stop returned it is answered 410.
+func TestNextWaitsUntilTheStopReturned(t *testing.T) {
+	ce := newClientEnv(t)
+	first := ce.poll(t)
+	ce.rsb.holdExit = true
+	ce.rsb.holdStop = make(chan struct{})
+	ce.sb.stop()
+	<-ce.rsb.stopped // the stop is under way: SIGTERM sent, grace running
+	// A next sent now (a runtime that polls again while being stopped)
+	// replaces the first, which steps aside, and waits.
+	c := ce.poll(t)
+	if resp, _ := first.read(t); resp.StatusCode != http.StatusConflict {
+		t.Fatalf("replaced next: %d", resp.StatusCode)
+	}
+	waitFor(t, "the next sent during the stop to park", ce.parkedNext)
+	if !ce.waitingNext() {
+		t.Fatal("a next was answered while the sandbox's stop ran")
+	}
+	close(ce.rsb.holdStop)
+	if resp, body := c.read(t); resp.StatusCode != http.StatusGone || !strings.Contains(body, "SandboxStopping") {
+		t.Fatalf("next once the stop returned: %d %s", resp.StatusCode, body)
+	}
 	ce.rsb.exit()
 	if !c.closedByServer(t) {
 		t.Fatal("the endpoint of an exited sandbox kept its connection")

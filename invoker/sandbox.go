@@ -54,6 +54,14 @@ type sandbox struct {
 
 	stopOnce sync.Once
 	stopping chan struct{} // closed when the invoker starts stopping it
+	// halted is closed once the runtime's Stop has returned (the sandbox's
+	// processes are gone, or the stop failed), the sandbox exited, or it had
+	// no runtime sandbox to stop. Only then is a waiting next answered 410:
+	// before, it waits, as Lambda never answers the next of an environment
+	// it retires, so that a runtime does not log the answer as an error
+	// (aws-lambda-go's "failed to GET .../next") on a normal spin-down.
+	haltOnce sync.Once
+	halted   chan struct{}
 	// cutOff is set when Invoker.Stop stops the sandbox: the invocation it
 	// runs is cut off by the shutdown, not failed by the function.
 	cutOff   atomic.Bool
@@ -315,6 +323,21 @@ func (sb *sandbox) setInitError(doc []byte) bool {
 	return true
 }
 
+// halt closes halted and pokes the waiting next to answer.
+func (sb *sandbox) halt() {
+	sb.haltOnce.Do(func() { close(sb.halted) })
+	sb.pokeNext()
+}
+
+func (sb *sandbox) isHalted() bool {
+	select {
+	case <-sb.halted:
+		return true
+	default:
+		return false
+	}
+}
+
 func (sb *sandbox) isStopping() bool {
 	select {
 	case <-sb.stopping:
@@ -325,14 +348,15 @@ func (sb *sandbox) isStopping() bool {
 }
 
 // stop stops the sandbox in the background: SIGTERM, grace, SIGKILL. The pool learns
-// of it when the runtime reports the exit.
+// of it when the runtime reports the exit. A next waiting meanwhile is answered
+// once the stop has returned (halt).
 func (sb *sandbox) stop() {
 	sb.stopOnce.Do(func() {
 		close(sb.stopping)
-		sb.pokeNext()
 		sb.inv.stopping.Add(1)
 		go func() {
 			defer sb.inv.stopping.Add(-1)
+			defer sb.halt()
 			if sb.rt != nil {
 				ctx, cancel := context.WithTimeout(context.Background(), sb.inv.p.Config.StopGrace+10*time.Second)
 				defer cancel()
@@ -369,6 +393,7 @@ func (sb *sandbox) watch() {
 		inv.wakeParked()
 	}
 	sb.stopOnce.Do(func() { close(sb.stopping) })
+	sb.halt()
 	sb.closeEndpoint()
 	sb.pool.died(sb)
 }

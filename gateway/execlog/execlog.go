@@ -9,7 +9,9 @@
 // client's headers and body and the response's headers and body (the first
 // 1 KB of each body, as API Gateway truncates them), with Authorization,
 // x-api-key, security tokens, cookies and every header the API's authorizers
-// and API key schemes read masked.
+// and API key schemes read masked ("********"), and their values masked the
+// same way wherever the logged bodies hold them (a function that returns its
+// event), as are secret parameters ("api_key=...", redact.StringWith).
 //
 // Two pipeline stages share the work: Stage wraps the pipeline and logs the
 // completion, RequestStage runs once the method is matched and logs the method
@@ -31,6 +33,7 @@ import (
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/internal/redact"
 )
 
 // Logging levels of a stage's method settings.
@@ -42,6 +45,10 @@ const (
 
 // maxTrace bounds the bytes of a body written to the log.
 const maxTrace = 1024
+
+// maxKeep bounds the bytes of a response body kept for the log: beyond
+// maxTrace, so that a secret the cut would split is still found and masked.
+const maxKeep = maxTrace + 8<<10
 
 // masked are the headers whose values never reach the log, whatever the API.
 var masked = map[string]bool{
@@ -219,8 +226,10 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	keepHeaders := p.someTrace && d.Stage.TracingEnabled
 	return func(next pipeline.Handler) pipeline.Handler {
 		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
+			var client http.Header // the client's headers, for the trace
 			if keepHeaders {
-				r = r.WithContext(context.WithValue(r.Context(), clientHeaderKey{}, r.Header.Clone()))
+				client = r.Header.Clone()
+				r = r.WithContext(context.WithValue(r.Context(), clientHeaderKey{}, client))
 			}
 			start := s.now()
 			tw := &traceWriter{StatusWriter: pipeline.StatusWriter{ResponseWriter: w}, keep: p.someTrace}
@@ -245,7 +254,11 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			if l.trace {
 				attrs = append(attrs, "responseHeaders", maskHeaders(tw.Header(), p.secret))
 				if len(tw.body) > 0 {
-					attrs = append(attrs, "responseBody", string(tw.body))
+					if client == nil {
+						client = r.Header
+					}
+					secrets := append(secretValues(client, p.secret), secretValues(tw.Header(), p.secret)...)
+					attrs = append(attrs, "responseBody", traceBody(tw.body, tw.n, secrets))
 				}
 			}
 			level := slog.LevelInfo
@@ -279,21 +292,28 @@ func (s *Stage) LogWebSocket(d *pipeline.Deployed, route *apis.Route, ev *events
 	if !l.errors {
 		return nil
 	}
+	var h http.Header // $connect's headers
+	var secret map[string]bool
+	var secrets []string
+	if l.trace {
+		h = http.Header{}
+		for k, v := range ev.Headers {
+			h.Set(k, v)
+		}
+		secret = secretHeaders(d.API)
+		secrets = secretValues(h, secret)
+	}
 	rc := ev.RequestContext
 	base := []any{"requestId", rc.RequestID, "api", rc.APIID, "stage", rc.Stage, "routeKey", route.RouteKey,
 		"eventType", rc.EventType, "connectionId", rc.ConnectionID}
 	if l.info {
 		attrs := base
 		if l.trace {
-			h := http.Header{}
-			for k, v := range ev.Headers {
-				h.Set(k, v)
-			}
 			if len(h) > 0 {
-				attrs = append(attrs[:len(attrs):len(attrs)], "headers", maskHeaders(h, secretHeaders(d.API)))
+				attrs = append(attrs[:len(attrs):len(attrs)], "headers", maskHeaders(h, secret))
 			}
 			if ev.Body != "" {
-				attrs = append(attrs[:len(attrs):len(attrs)], "body", truncate([]byte(ev.Body)))
+				attrs = append(attrs[:len(attrs):len(attrs)], "body", traceBody([]byte(ev.Body), len(ev.Body), secrets))
 			}
 		}
 		s.log.Info("execution: route request", attrs...)
@@ -312,10 +332,10 @@ func (s *Stage) LogWebSocket(d *pipeline.Deployed, route *apis.Route, ev *events
 		}
 		attrs := append(base[:len(base):len(base)], "status", status, "latencyMs", s.now().Sub(start).Milliseconds())
 		if err != nil {
-			attrs = append(attrs, "error", err.Error())
+			attrs = append(attrs, "error", scrubError(err.Error(), secrets))
 		}
 		if l.trace && resp != nil && len(resp.Body) > 0 {
-			attrs = append(attrs, "responseBody", truncate(resp.Body))
+			attrs = append(attrs, "responseBody", traceBody(resp.Body, len(resp.Body), secrets))
 		}
 		level := slog.LevelInfo
 		switch {
@@ -374,7 +394,7 @@ func (s *RequestStage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error
 				attrs = append(attrs, "headers", maskHeaders(h, p.secret))
 				body, _ := c.ReadBody(r) // r.Body reads the same bytes (or error) again
 				if len(body) > 0 {
-					attrs = append(attrs, "body", truncate(body))
+					attrs = append(attrs, "body", traceBody(body, len(body), secretValues(h, p.secret)))
 				}
 			}
 			s.log.InfoContext(r.Context(), "execution: method request", attrs...)
@@ -383,11 +403,62 @@ func (s *RequestStage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error
 	}, nil
 }
 
-func truncate(b []byte) string {
-	if len(b) > maxTrace {
-		return string(b[:maxTrace]) + " [TRUNCATED]"
+// traceBody returns body b, the first bytes of total, as the log writes it:
+// the secrets and secret parameters in it masked (scrub), then cut at
+// maxTrace bytes and marked when that or the keeping of b dropped some.
+func traceBody(b []byte, total int, secrets []string) string {
+	s := scrub(string(b), secrets)
+	if len(s) > maxTrace || total > len(b) {
+		return s[:min(len(s), maxTrace)] + " [TRUNCATED]"
 	}
-	return string(b)
+	return s
+}
+
+// scrub returns s with secrets (secretValues) and the values of secret
+// parameters (redact.StringWith) masked, as maskHeaders masks headers.
+func scrub(s string, secrets []string) string {
+	return redact.StringWith(redact.Values(s, secrets, redact.HeaderMask), redact.HeaderMask)
+}
+
+// urlMasks turns the masks of a backend URL an error quotes (redact.URL:
+// "http://user:xxxxx@host/?key=xxxxx") into the execution log's.
+var urlMasks = strings.NewReplacer(":"+redact.URLMask+"@", ":"+redact.HeaderMask+"@", "="+redact.URLMask, "="+redact.HeaderMask)
+
+// scrubError is scrub for an error's message, whose backend URL's masks are
+// written as the execution log's too.
+func scrubError(msg string, secrets []string) string {
+	return urlMasks.Replace(scrub(msg, secrets))
+}
+
+// secretValues returns the values of h's headers in secret as a body may
+// repeat them: each value whole, and also the credentials of a value
+// "scheme credentials" (Authorization: Bearer ...) and each cookie's value of
+// a Cookie or Set-Cookie header.
+func secretValues(h http.Header, secret map[string]bool) []string {
+	var out []string
+	for k, vs := range h {
+		ck := http.CanonicalHeaderKey(k)
+		if !secret[ck] {
+			continue
+		}
+		for _, v := range vs {
+			v = strings.TrimSpace(v)
+			out = append(out, v)
+			switch ck {
+			case "Cookie", "Set-Cookie":
+				for i, part := range strings.Split(v, ";") {
+					if _, val, ok := strings.Cut(part, "="); ok && (i == 0 || ck == "Cookie") {
+						out = append(out, strings.Trim(strings.TrimSpace(val), `"`))
+					}
+				}
+			default:
+				if _, cred, ok := strings.Cut(v, " "); ok {
+					out = append(out, strings.TrimSpace(cred))
+				}
+			}
+		}
+	}
+	return out
 }
 
 // maskHeaders returns h as one string per header, the values of the headers
@@ -396,7 +467,7 @@ func maskHeaders(h http.Header, secret map[string]bool) map[string]string {
 	out := make(map[string]string, len(h))
 	for k, vs := range h {
 		if secret[http.CanonicalHeaderKey(k)] {
-			out[k] = "********"
+			out[k] = redact.HeaderMask
 			continue
 		}
 		out[k] = strings.Join(vs, ",")
@@ -405,17 +476,21 @@ func maskHeaders(h http.Header, secret map[string]bool) map[string]string {
 }
 
 // traceWriter records the status (through pipeline.StatusWriter) and, when
-// keep is set, the first maxTrace bytes of the body.
+// keep is set, the first maxKeep bytes of the body and its length n.
 type traceWriter struct {
 	pipeline.StatusWriter
 	keep bool
 	body []byte
+	n    int
 }
 
 // Write implements http.ResponseWriter.
 func (w *traceWriter) Write(b []byte) (int, error) {
-	if w.keep && len(w.body) < maxTrace {
-		w.body = append(w.body, b[:min(len(b), maxTrace-len(w.body))]...)
+	if w.keep {
+		w.n += len(b)
+		if len(w.body) < maxKeep {
+			w.body = append(w.body, b[:min(len(b), maxKeep-len(w.body))]...)
+		}
 	}
 	return w.StatusWriter.Write(b)
 }

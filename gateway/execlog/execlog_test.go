@@ -351,3 +351,95 @@ func TestHTTPAPIsHaveNoExecutionLogs(t *testing.T) {
 		t.Fatal("an HTTP API's stage logs executions")
 	}
 }
+
+// echoEvent answers with the request's headers and body in a JSON document,
+// as a function that returns its event does.
+func echoEvent(w http.ResponseWriter, r *http.Request, _ *pipeline.Context) error {
+	b, _ := io.ReadAll(r.Body)
+	hs := map[string]string{}
+	for k := range r.Header {
+		hs[k] = r.Header.Get(k)
+	}
+	out, _ := json.Marshal(map[string]any{"headers": hs, "body": string(b)})
+	w.Header().Set("Set-Cookie", "id=sekrit-set-cookie")
+	_, err := w.Write(append(out, `,"cookie":"id=sekrit-set-cookie"`...))
+	return err
+}
+
+// TestBodiesEchoingSecretsAreMasked: the values of the request's masked
+// headers are masked in the logged bodies too (a function echoing its event,
+// a client sending its token in the body as well), with the headers' mask,
+// and so are secret parameters ("api_key=..."); the rest of each body is
+// logged as it was.
+func TestBodiesEchoingSecretsAreMasked(t *testing.T) {
+	body := `{"token":"Bearer sekrit-jwt.aa\"bb","raw":"sekrit-jwt.aa\"bb","key":"sekrit-key-1","q":"?api_key=sekrit-param&x=1","n":"rex"}`
+	req := httptest.NewRequest("POST", "/abcdefghij/dev/pets", strings.NewReader(body))
+	req.Header.Set("Authorization", `Bearer sekrit-jwt.aa"bb`)
+	req.Header.Set("X-Api-Key", "sekrit-key-1")
+	req.Header.Set("Cookie", "session=sekrit-cookie-2; theme=dark")
+	req.Header.Set("X-Amz-Security-Token", "sekrit-sts-3")
+	req.Header.Set("X-Trace-Me", "visible")
+	recs := serve(t, deployed("INFO", true), req, echoEvent)
+	if len(recs) != 2 {
+		t.Fatalf("records %v", recs)
+	}
+	wantReq := `{"token":"********","raw":"********","key":"********","q":"?api_key=********&x=1","n":"rex"}`
+	if got := recs[0]["body"]; got != wantReq {
+		t.Errorf("request body\n got %v\nwant %s", got, wantReq)
+	}
+	resp, _ := recs[1]["responseBody"].(string)
+	for _, want := range []string{`"Authorization":"********"`, `"X-Api-Key":"********"`, `"X-Amz-Security-Token":"********"`,
+		`"Cookie":"********"`, `"X-Trace-Me":"visible"`, `"cookie":"********"`, `\"n\":\"rex\"`} {
+		if !strings.Contains(resp, want) {
+			t.Errorf("response body lacks %s:\n%s", want, resp)
+		}
+	}
+	for _, rec := range recs {
+		for k, v := range rec {
+			if s, ok := v.(string); ok && (strings.Contains(s, "REDACTED") || strings.Contains(s, "xxxxx")) {
+				t.Errorf("%s masked in another style: %s", k, s)
+			}
+		}
+	}
+}
+
+// TestSecretAcrossTheCutIsMasked: a secret the 1 KB cut splits is masked
+// before the cut, so no prefix of it is logged.
+func TestSecretAcrossTheCutIsMasked(t *testing.T) {
+	req := httptest.NewRequest("POST", "/abcdefghij/dev/pets", strings.NewReader(strings.Repeat("a", maxTrace-6)+"sekrit-key-9 and more"))
+	req.Header.Set("X-Api-Key", "sekrit-key-9")
+	recs := serve(t, deployed("INFO", true), req, echo)
+	want := strings.Repeat("a", maxTrace-6) + "******"
+	for _, k := range []string{"body", "responseBody"} {
+		rec := recs[0]
+		if k == "responseBody" {
+			rec = recs[1]
+		}
+		got, _ := rec[k].(string)
+		if k == "responseBody" {
+			got = strings.TrimPrefix(got, "echo ")
+			want = strings.Repeat("a", maxTrace-6) + "*"
+		}
+		if !strings.HasPrefix(got, want) || !strings.HasSuffix(got, "* [TRUNCATED]") || strings.Contains(got, "sek") {
+			t.Errorf("%s %q", k, got)
+		}
+	}
+}
+
+// TestWebSocketConnectBodiesMasked: $connect's masked header values are masked
+// in its logged body, response body and error as well.
+func TestWebSocketConnectBodiesMasked(t *testing.T) {
+	var buf bytes.Buffer
+	s := New(slog.New(slog.NewJSONHandler(&buf, nil)))
+	st := &apis.Stage{APIID: "abcdefghij", Name: "dev", MethodSettings: map[string]apis.MethodSetting{"*/*": {LoggingLevel: "INFO", DataTraceEnabled: true}}}
+	dep := &apis.Deployment{API: apis.API{ID: "abcdefghij", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{Routes: []apis.Route{{RouteKey: "$connect"}}}}}
+	d := &pipeline.Deployed{Stage: st, Deployment: dep, API: &dep.API}
+	ev := &events.APIGatewayWebsocketProxyRequest{Headers: map[string]string{"Authorization": "Bearer sekrit-ws-1"}, Body: "tok=sekrit-ws-1",
+		RequestContext: events.APIGatewayWebsocketProxyRequestContext{RouteKey: "$connect", EventType: "CONNECT", ConnectionID: "c1", RequestID: "r1"}}
+	done := s.LogWebSocket(d, &dep.API.Routes[0], ev, &pipeline.WSOutcome{})
+	done(&connections.Response{StatusCode: 500, Body: []byte(`{"auth":"Bearer sekrit-ws-1"}`)}, errors.New("backend http://u:xxxxx@h/?k=xxxxx said sekrit-ws-1 api_key=sekrit-2"))
+	got := records(t, &buf)
+	if len(got) != 2 || got[0]["body"] != "tok=********" || got[1]["responseBody"] != `{"auth":"********"}` || got[1]["error"] != "backend http://u:********@h/?k=******** said ******** api_key=********" {
+		t.Fatalf("logged %v", got)
+	}
+}

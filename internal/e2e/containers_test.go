@@ -467,6 +467,37 @@ func TestContainerFunctions(t *testing.T) {
 			t.Run("KillMidInvokeFailsOnlyThatCall", func(t *testing.T) {
 				killMidInvoke(t, c, rt.name, env.DataDir)
 			})
+
+			// A sandbox retired while it waits in next is stopped before its
+			// next is answered, as Lambda never answers it: aws-lambda-go
+			// logs no "failed to GET .../next: got unexpected status code:
+			// 410" into the function's log on a normal spin-down.
+			t.Run("SpinDownLogsNoNextError", func(t *testing.T) {
+				name := "hello-spin"
+				createFunction(t, c, zipFunction(name, apptest.ZipSample(t, "hello")))
+				invokeHello(t, c, name)
+				ids := runningSandboxes(t, rt.name, env.DataDir, name)
+				if len(ids) != 1 {
+					t.Fatalf("%d running sandboxes of %s, want 1: %v", len(ids), name, ids)
+				}
+				// A new configuration retires the idle sandbox.
+				if _, err := c.UpdateFunctionConfiguration(t.Context(), &lambda.UpdateFunctionConfigurationInput{
+					FunctionName: aws.String(name), Environment: &types.Environment{Variables: map[string]string{"GREETING": "new"}},
+				}); err != nil {
+					t.Fatalf("UpdateFunctionConfiguration: %v", err)
+				}
+				waitStopped(t, rt.name, env.DataDir, name, ids[0])
+				if g := invokeHello(t, c, name); g.Greeting != "new" {
+					t.Errorf("after the update %s answered %+v", name, g)
+				}
+				log, err := os.ReadFile(filepath.Join(env.DataDir, "logs", name+".log"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if strings.Contains(string(log), "unexpected status code") {
+					t.Errorf("the retired sandbox logged an answer to its next:\n%s", log)
+				}
+			})
 		})
 	}
 }

@@ -9,6 +9,7 @@
 package redact
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -22,6 +23,17 @@ import (
 // Mask is what a secret value is replaced with.
 const Mask = "REDACTED"
 
+// Masks other than Mask that mark a value as already masked, which String
+// leaves as it is: URLMask, as URL and Query write, and HeaderMask, as the
+// execution log writes (StringWith, Values).
+const (
+	URLMask    = "xxxxx"
+	HeaderMask = "********"
+)
+
+// masked reports whether v is a mask already.
+func masked(v string) bool { return v == Mask || v == URLMask || v == HeaderMask }
+
 // names are the parameter names whose values are secrets, lower case.
 var names = []string{
 	"x-amz-signature", "x-amz-credential", "x-amz-security-token",
@@ -32,8 +44,12 @@ var names = []string{
 // String returns s with the value of every secret parameter ("name=value",
 // name matched without regard to case, as in a query string or an
 // Authorization header) replaced by Mask. A string without '=' is returned
-// as it is, without allocating.
-func String(s string) string {
+// as it is, without allocating. A value that is a mask already (Mask,
+// URLMask, HeaderMask) is kept.
+func String(s string) string { return StringWith(s, Mask) }
+
+// StringWith is String with mask written instead of Mask.
+func StringWith(s, mask string) string {
 	if strings.IndexByte(s, '=') < 0 {
 		return s
 	}
@@ -51,14 +67,14 @@ func String(s string) string {
 		for end < len(s) && !valueEnd(s[end]) {
 			end++
 		}
-		if end == i+1 || s[i+1:end] == Mask {
+		if end == i+1 || masked(s[i+1:end]) || s[i+1:end] == mask {
 			continue
 		}
 		if b.Len() == 0 {
 			b.Grow(len(s))
 		}
 		b.WriteString(s[last : i+1])
-		b.WriteString(Mask)
+		b.WriteString(mask)
 		last, i = end, end-1
 	}
 	if last == 0 {
@@ -215,19 +231,19 @@ func URL(raw string) string {
 				end = len(after)
 			}
 			if at := strings.LastIndexByte(after[:end], '@'); at >= 0 {
-				after = "xxxxx" + after[at:]
+				after = URLMask + after[at:]
 			}
 			rest = scheme + "//" + after
 		}
 		if q := strings.IndexByte(rest, '?'); q >= 0 {
-			rest = rest[:q+1] + "xxxxx"
+			rest = rest[:q+1] + URLMask
 		}
 		return rest
 	}
 	v := *u
 	v.RawQuery = Query(u.RawQuery)
 	if at := strings.LastIndexByte(v.Opaque, '@'); at >= 0 {
-		v.Opaque = "xxxxx" + v.Opaque[at:] // "user:pass@host" without "//"
+		v.Opaque = URLMask + v.Opaque[at:] // "user:pass@host" without "//"
 	}
 	return v.Redacted()
 }
@@ -244,10 +260,68 @@ func Query(raw string) string {
 		name, _, hasValue := strings.Cut(p, "=")
 		b.WriteString(name)
 		if hasValue {
-			b.WriteString("=xxxxx")
+			b.WriteByte('=')
+			b.WriteString(URLMask)
 		}
 	}
 	return b.String()
+}
+
+// minValue is the length under which Values does not look for a secret: a
+// value of a byte or three would mask every occurrence of common text.
+const minValue = 4
+
+// Values returns s with every occurrence of each of secrets replaced by mask:
+// as it is, and as JSON string escaping writes it once or twice (a document
+// quoting the value, a document quoting that document), with and without
+// HTML escaping. Secrets shorter than 4 bytes are not looked for; longer
+// secrets are replaced first.
+func Values(s string, secrets []string, mask string) string {
+	if s == "" || len(secrets) == 0 {
+		return s
+	}
+	var forms []string
+	for _, v := range secrets {
+		if len(v) < minValue {
+			continue
+		}
+		for range 3 {
+			forms = append(forms, v)
+			next := jsonEscape(v, false)
+			if h := jsonEscape(v, true); h != next {
+				forms = append(forms, h)
+			}
+			if next == v {
+				break
+			}
+			v = next
+		}
+	}
+	slices.SortFunc(forms, func(a, b string) int {
+		if len(a) != len(b) {
+			return len(b) - len(a)
+		}
+		return strings.Compare(a, b)
+	})
+	for _, f := range slices.Compact(forms) {
+		if strings.Contains(s, f) {
+			s = strings.ReplaceAll(s, f, mask)
+		}
+	}
+	return s
+}
+
+// jsonEscape returns v as the inside of a JSON string, with <, > and &
+// escaped when html is set (as encoding/json.Marshal writes them).
+func jsonEscape(v string, html bool) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(html)
+	if enc.Encode(v) != nil {
+		return v
+	}
+	out := strings.TrimSuffix(b.String(), "\n")
+	return strings.TrimSuffix(strings.TrimPrefix(out, `"`), `"`)
 }
 
 // maxFields and maxFieldName bound what Shape names of a payload.

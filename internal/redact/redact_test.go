@@ -95,3 +95,23 @@ func TestShape(t *testing.T) {
 		t.Errorf("Shape of 25 fields: %s", got)
 	}
 }
+
+func TestStringKeepsOtherMasks(t *testing.T) {
+	for _, in := range []string{"http://u:xxxxx@h/x?apikey=xxxxx&other=xxxxx", "?api_key=********", "?api_key=REDACTED"} {
+		if got := String(in); got != in {
+			t.Errorf("String(%q) = %q", in, got)
+		}
+	}
+	if got := StringWith("?api_key=k1&x=1", HeaderMask); got != "?api_key=********&x=1" {
+		t.Errorf("StringWith: %q", got)
+	}
+}
+
+func TestValues(t *testing.T) {
+	secrets := []string{`tok"en<1>`, "abc", "longer-secret"}
+	in := `a tok"en<1> b {"t":"tok\"en\u003c1\u003e"} {"d":"{\"t\":\"tok\\\"en<1>\"}"} abc longer-secret`
+	want := `a ******** b {"t":"********"} {"d":"{\"t\":\"********\"}"} abc ********`
+	if got := Values(in, secrets, HeaderMask); got != want {
+		t.Errorf("Values\n got %s\nwant %s", got, want)
+	}
+}
