@@ -92,7 +92,11 @@ func (in *v2IntegrationInput) apply(protocol string, integ *apis.Integration) er
 		return v2BadRequest("integrationSubtype (AWS service integrations) is not supported")
 	}
 	if v := in.TemplateSelectionExpression; v != nil && *v != "" && *v != `\$default` && *v != "$default" {
-		return v2BadRequest("templateSelectionExpression %q is not supported: request templates are selected by content type", truncateString(*v, 100))
+		// A WebSocket integration's selects its request template
+		// ($request.body.kind); the API's validation checks it.
+		if protocol != apis.ProtocolWebSocket {
+			return v2BadRequest("templateSelectionExpression %q is not supported: it is supported only for WebSocket APIs", truncateString(*v, 100))
+		}
 	}
 	if protocol == apis.ProtocolHTTP {
 		// Declared but not applied, so refused (an HTTP API import ignores

@@ -121,6 +121,35 @@ func TestV2TemplateSelectionExpressionReadBack(t *testing.T) {
 	}
 }
 
+// TestV2TemplateSelectionExpressionBody: a WebSocket integration takes a
+// templateSelectionExpression that selects its request template from the
+// message ($request.body.kind), as apigatewayv2 does, and reads it back; one
+// that is no selection expression is refused, and so is one on an HTTP API.
+// Before, anything but $default was refused.
+func TestV2TemplateSelectionExpressionBody(t *testing.T) {
+	t.Parallel()
+	e := startV2(t)
+	ctx := t.Context()
+	ws := must[*apigatewayv2.CreateApiOutput](t, "CreateApi")(e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("w"),
+		ProtocolType: v2types.ProtocolTypeWebsocket, RouteSelectionExpression: aws.String("$request.body.action")}))
+	integ := must[*apigatewayv2.CreateIntegrationOutput](t, "CreateIntegration")(e.ag.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{
+		ApiId: ws.ApiId, IntegrationType: v2types.IntegrationTypeMock,
+		RequestTemplates:            map[string]string{"$default": `{"statusCode":200}`, "bad": `{"statusCode":400}`},
+		TemplateSelectionExpression: aws.String("$request.body.kind")}))
+	if got := aws.ToString(integ.TemplateSelectionExpression); got != "$request.body.kind" {
+		t.Errorf("CreateIntegration templateSelectionExpression = %q, want $request.body.kind", got)
+	}
+	_, err := e.ag.UpdateIntegration(ctx, &apigatewayv2.UpdateIntegrationInput{
+		ApiId: ws.ApiId, IntegrationId: integ.IntegrationId, TemplateSelectionExpression: aws.String("$request.header.x")})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "templateSelectionExpression")
+	h := must[*apigatewayv2.CreateApiOutput](t, "CreateApi")(e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("h"),
+		ProtocolType: v2types.ProtocolTypeHttp}))
+	_, err = e.ag.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{ApiId: h.ApiId, IntegrationType: v2types.IntegrationTypeHttpProxy,
+		IntegrationUri: aws.String("http://127.0.0.1:1/"), IntegrationMethod: aws.String("GET"), PayloadFormatVersion: aws.String("1.0"),
+		TemplateSelectionExpression: aws.String("$request.body.kind")})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "only for WebSocket APIs")
+}
+
 // TestV2ModelSchemaAndDescriptionReadBack: a model's schema is read back as the
 // JSON written (without the description put into it) and its description beside it, through create, get, list, update
 // (description alone, schema alone, a rename) and a restart of the API service.

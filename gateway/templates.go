@@ -15,6 +15,7 @@ import (
 	"github.com/portico-dev/portico/gateway/internal/javaregex"
 	"github.com/portico-dev/portico/gateway/mapping"
 	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/internal/routeselect"
 )
 
 // integrationPlan is a non-proxy integration compiled once per stage deployment:
@@ -38,6 +39,9 @@ type integrationPlan struct {
 	static map[*mapping.Template][]byte
 	// mockStatus is a plain-text request template's statusCode, for MOCK.
 	mockStatus map[*mapping.Template]string
+	// templateSel is a WebSocket integration's templateSelectionExpression
+	// when it is not $default (wsRequestTemplate).
+	templateSel *routeselect.Selector
 	// bodyPaths are the compiled JSONPaths of the integration responses'
 	// integration.response.body.JSONPATH parameters, by their source.
 	bodyPaths map[string]*mapping.JSONPath
@@ -50,6 +54,13 @@ func compilePlan(in *apis.Integration, binaryTypes []string) (*integrationPlan, 
 	p := &integrationPlan{selector: compileResponses(in.Responses), request: map[string]*mapping.Template{},
 		responses: map[string]map[string]*mapping.Template{}, firstResponse: map[string]string{}, binaryTypes: binaryTypes,
 		static: map[*mapping.Template][]byte{}, mockStatus: map[*mapping.Template]string{}}
+	if e := in.TemplateSelectionExpression; e != "" && e != apis.RouteDefault && e != `\$default` {
+		sel, err := routeselect.Parse(e)
+		if err != nil {
+			return nil, fmt.Errorf("templateSelectionExpression: %w", err)
+		}
+		p.templateSel = sel
+	}
 	for ct, src := range in.RequestTemplates {
 		t, err := mapping.Parse(ct, src)
 		if err != nil {

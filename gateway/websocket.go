@@ -306,7 +306,6 @@ func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWe
 			defer func() { done(out, outErr) }()
 		}
 	}
-	var authorizer map[string]any
 	if ev.RequestContext.EventType == connections.EventConnect && g.connectAuth == nil {
 		if au, _ := e.deployed.API.RouteAuthorizer(route); au != nil {
 			return g.connectRefusal(ev, pipeline.Errorf(pipeline.AuthorizerConfigurationError, "authorizer %q: no authorizer runtime composed", au.Name), &outcome), nil
@@ -333,8 +332,16 @@ func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWe
 			for k, v := range az {
 				az[k] = pipeline.StringifyContextValue(v)
 			}
-			authorizer = az
 			ev.RequestContext.Authorizer = az
+			// The connection keeps the context whatever $connect's
+			// integration (connections.Response.Authorizer), as API
+			// Gateway does: later events' requestContext.authorizer and
+			// context.authorizer.NAME mappings read it.
+			defer func() {
+				if out != nil {
+					out.Authorizer = az
+				}
+			}()
 		}
 	}
 	in := route.Integration
@@ -387,17 +394,9 @@ func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWe
 		if res.Answered {
 			return nil, nil
 		}
-		resp, err := parseWSResult(res.Payload)
-		if resp != nil && authorizer != nil {
-			resp.Authorizer = authorizer
-		}
-		return resp, err
+		return parseWSResult(res.Payload)
 	case apis.IntegrationMock:
-		resp, err := g.wsMock(ctx, rc, in, ev) // ws_mock.go
-		if resp != nil && authorizer != nil {
-			resp.Authorizer = authorizer
-		}
-		return resp, err
+		return g.wsMock(ctx, rc, in, ev) // ws_mock.go
 	case apis.IntegrationHTTP, apis.IntegrationHTTPProxy:
 		return g.wsHTTP(ctx, rc, in, ev)
 	default:

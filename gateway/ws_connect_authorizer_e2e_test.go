@@ -25,26 +25,37 @@ import (
 func wsAuthorizedAPI(t *testing.T, env *apptest.Env) (string, string) {
 	t.Helper()
 	c := env.Client()
-	if _, _, err := c.CreateFunction(context.Background(), map[string]any{
-		"FunctionName": "authz", "PackageType": "Zip", "Runtime": client.ZipRuntime, "Handler": client.ZipHandler,
-		"Code": map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(apptest.ZipProgram(t, "./gateway/auth/testdata/authfn"))}, "Timeout": 5,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	createAuthzFunction(t, env)
 	mock := map[string]any{"type": "MOCK", "requestTemplates": map[string]string{"$default": `{"statusCode": 200}`},
 		"responses": map[string]any{"default": map[string]any{"statusCode": "200", "responseTemplates": map[string]string{"$default": `ok`}}}}
 	var api struct{ ID string }
 	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "wsauth", "protocol": "WEBSOCKET",
 		"routeSelectionExpression": "$request.body.action",
-		"authorizers": map[string]any{"conn": map[string]any{"type": "apiKey", "name": "token", "in": "query",
-			"x-amazon-apigateway-authtype": "custom", "x-amazon-apigateway-authorizer": map[string]any{"type": "request",
-				"authorizerUri": "function:authz", "identitySource": "route.request.querystring.token", "authorizerResultTtlInSeconds": 0}}},
+		"authorizers":              wsConnAuthorizers,
 		"routes": []any{
 			map[string]any{"routeKey": "$connect", "security": []any{map[string]any{"conn": []any{}}}, "integration": mock},
 			map[string]any{"routeKey": "$default", "routeResponseSelectionExpression": "$default", "integration": mock}}}, &api)
 	admin(t, c, "POST", "/portico/v1/apis/"+api.ID+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
 	return api.ID, "ws" + strings.TrimPrefix(env.GatewayURL, "http") + "/" + api.ID + "/dev"
 }
+
+// createAuthzFunction creates the function authz, gateway/auth/testdata/authfn.
+func createAuthzFunction(t *testing.T, env *apptest.Env) {
+	t.Helper()
+	if _, _, err := env.Client().CreateFunction(context.Background(), map[string]any{
+		"FunctionName": "authz", "PackageType": "Zip", "Runtime": client.ZipRuntime, "Handler": client.ZipHandler,
+		"Code": map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(apptest.ZipProgram(t, "./gateway/auth/testdata/authfn"))}, "Timeout": 5,
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wsConnAuthorizers declares the authorizer conn, a Lambda REQUEST
+// authorizer of function authz (createAuthzFunction) that reads the token
+// query parameter, for a $connect route's "security": [{"conn": []}].
+var wsConnAuthorizers = map[string]any{"conn": map[string]any{"type": "apiKey", "name": "token", "in": "query",
+	"x-amazon-apigateway-authtype": "custom", "x-amazon-apigateway-authorizer": map[string]any{"type": "request",
+		"authorizerUri": "function:authz", "identitySource": "route.request.querystring.token", "authorizerResultTtlInSeconds": 0}}}
 
 // TestWebSocketConnectCountLeavesOutRefusals is what the obs4 tester found:
 // portico_ws_connect_count_total counted the $connects the authorizer

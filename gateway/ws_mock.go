@@ -28,7 +28,7 @@ func (g *Gateway) wsMock(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 	}
 	render := (&wsRenderer{rc: rc, ev: ev, p: p}).render
 	status := "200"
-	if key, ok := wsTemplate(in.RequestTemplates); ok {
+	if key, ok := p.wsRequestTemplate(in.RequestTemplates, []byte(ev.Body)); ok {
 		t := p.request[key]
 		if st, ok := p.mockStatus[t]; ok {
 			status = st
@@ -106,23 +106,46 @@ func wsRequestBody(ctx context.Context, rc *reqCtx, in *apis.Integration, ev *ev
 	if len(in.RequestTemplates) == 0 {
 		return body, nil
 	}
-	key, ok := wsTemplate(in.RequestTemplates)
+	p := rc.entry.plans[in]
+	if p == nil {
+		return nil, fmt.Errorf("route %q: its integration's templates did not compile: %w", rc.RouteKey, errConfig)
+	}
+	key, ok := p.wsRequestTemplate(in.RequestTemplates, body)
 	if !ok {
 		if in.PassthroughBehavior == "" || in.PassthroughBehavior == "WHEN_NO_MATCH" {
 			return body, nil
 		}
-		return nil, fmt.Errorf("route %q: no request template is selected (key them $default) and passthroughBehavior is %s: %w", rc.RouteKey, in.PassthroughBehavior, errConfig)
-	}
-	p := rc.entry.plans[in]
-	if p == nil || p.request[key] == nil {
-		return nil, fmt.Errorf("route %q: its integration's templates did not compile: %w", rc.RouteKey, errConfig)
+		return nil, fmt.Errorf("route %q: no request template is selected (none is keyed as templateSelectionExpression selects, nor $default) and passthroughBehavior is %s: %w", rc.RouteKey, in.PassthroughBehavior, errConfig)
 	}
 	return (&wsRenderer{rc: rc, ev: ev, p: p}).render(ctx, "request template "+key, p.request[key], body)
 }
 
-// wsTemplate picks a WebSocket integration's template: the one keyed $default
-// (the key of the only template selection expression Portico takes,
-// \$default), else the only one there is.
+// wsRequestTemplate picks a WebSocket integration's request template for a
+// message body (none on $connect and $disconnect), as API Gateway does: with a
+// templateSelectionExpression such as $request.body.kind (routeselect, as
+// route selection), the template keyed as the value it selects, else the one
+// keyed $default, else none (passthroughBehavior decides); with $default (or
+// none), wsTemplate's.
+func (p *integrationPlan) wsRequestTemplate(ts map[string]string, body []byte) (key string, ok bool) {
+	if p.templateSel == nil {
+		return wsTemplate(ts)
+	}
+	v, ok := p.templateSel.Static()
+	if !ok {
+		v, ok = p.templateSel.Select(body)
+	}
+	if _, found := ts[v]; ok && found {
+		return v, true
+	}
+	if _, found := ts[apis.RouteDefault]; found {
+		return apis.RouteDefault, true
+	}
+	return "", false
+}
+
+// wsTemplate picks a WebSocket integration's template under the template
+// selection expression \$default (or none): the one keyed $default, else the
+// only one there is.
 func wsTemplate(ts map[string]string) (key string, ok bool) {
 	if _, ok := ts[apis.RouteDefault]; ok {
 		return apis.RouteDefault, true

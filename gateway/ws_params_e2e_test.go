@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -181,6 +182,13 @@ func TestWebSocketHTTPRequestTemplate(t *testing.T) {
 // or "?...") and hdr.
 func wsMappedAPI(t *testing.T, query string, hdr http.Header, routes func(backend string) []any) (*websocket.Conn, <-chan backendCall) {
 	t.Helper()
+	return wsMappedAPIWith(t, query, hdr, nil, routes)
+}
+
+// wsMappedAPIWith is wsMappedAPI whose API also has the members setup
+// returns (setup, when not nil, may create functions in env first).
+func wsMappedAPIWith(t *testing.T, query string, hdr http.Header, setup func(env *apptest.Env) map[string]any, routes func(backend string) []any) (*websocket.Conn, <-chan backendCall) {
+	t.Helper()
 	const token = "ws-mapping-token"
 	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
 	c := env.Client()
@@ -194,8 +202,12 @@ func wsMappedAPI(t *testing.T, query string, hdr http.Header, routes func(backen
 	var api struct {
 		ID string `json:"id"`
 	}
-	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "wsmapping", "protocol": "WEBSOCKET",
-		"routeSelectionExpression": "$request.body.action", "routes": routes(backend.URL)}, &api)
+	def := map[string]any{"name": "wsmapping", "protocol": "WEBSOCKET",
+		"routeSelectionExpression": "$request.body.action", "routes": routes(backend.URL)}
+	if setup != nil {
+		maps.Copy(def, setup(env))
+	}
+	admin(t, c, "POST", "/portico/v1/apis", nil, def, &api)
 	admin(t, c, "POST", "/portico/v1/apis/"+api.ID+"/deployments", nil,
 		map[string]any{"stageName": "dev", "variables": map[string]string{"color": "blue"}}, nil)
 	ws, resp, err := wstest.Dial(websocket.DefaultDialer, "ws"+strings.TrimPrefix(env.GatewayURL, "http")+"/"+api.ID+"/dev"+query, hdr)

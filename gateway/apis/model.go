@@ -298,9 +298,10 @@ type Integration struct {
 	TLSConfig json.RawMessage `json:"tlsConfig,omitempty"`
 	// Description describes an integration resource (apigatewayv2).
 	Description string `json:"description,omitempty"`
-	// TemplateSelectionExpression is a WebSocket integration's, as given
-	// ("$default" or "\$default", the only ones taken: the "$default"
-	// request template is used), kept to be read back.
+	// TemplateSelectionExpression is a WebSocket integration's, as given:
+	// "$default" or "\$default" (the "$default" request template is used),
+	// or a routeselect expression ("$request.body.kind") selecting the
+	// request template by the message (gateway's wsRequestTemplate).
 	TemplateSelectionExpression string `json:"templateSelectionExpression,omitempty"`
 	// Extensions are the x-* extensions written inside
 	// x-amazon-apigateway-integration, kept verbatim.

@@ -690,6 +690,11 @@ func (in *Integration) Validate(protocol string) error {
 	}
 	if protocol == ProtocolWebSocket {
 		errs = append(errs, in.validateWSMappings()...) // wsparams.go
+		if e := in.TemplateSelectionExpression; e != "" && e != RouteDefault && e != `\$default` {
+			if _, err := routeselect.Parse(e); err != nil {
+				add(invalid("templateSelectionExpression %q: use \\$default or $request.body.<member>[.<member>...] (or ${...} variables among static text), which selects the request template keyed as its value", truncate(e, 100)))
+			}
+		}
 	}
 	if protocol == ProtocolWebSocket {
 		for _, pattern := range slices.Sorted(maps.Keys(in.Responses)) {

@@ -120,6 +120,15 @@ func invalidExpr(expr, why string) error {
 		fmt.Sprintf("route selection expression %q: %s (use $request.body.<member>[.<member>...], e.g. %s, or ${...} variables among static text)", expr, why, Default))
 }
 
+// Static returns the value of an expression without variables ("\$default"
+// is "$default"), whatever the body, and ok=false for one with variables.
+func (s *Selector) Static() (value string, ok bool) {
+	if len(s.parts) == 1 && s.parts[0].path == nil {
+		return s.parts[0].text, true
+	}
+	return "", false
+}
+
 // String returns the expression as given.
 func (s *Selector) String() string { return s.expr }
 

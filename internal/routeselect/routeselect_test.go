@@ -56,6 +56,29 @@ func TestSelect(t *testing.T) {
 	}
 }
 
+// TestStatic: an expression without variables has its value whatever the
+// body; one with variables has none.
+func TestStatic(t *testing.T) {
+	for expr, want := range map[string]string{"\\$default": "$default", "action": "action", "v1.\\$x": "v1.$x"} {
+		sel, err := Parse(expr)
+		if err != nil {
+			t.Fatalf("%q: %v", expr, err)
+		}
+		if got, ok := sel.Static(); !ok || got != want {
+			t.Errorf("%q: Static() = %q, %v; want %q", expr, got, ok, want)
+		}
+	}
+	for _, expr := range []string{"$request.body.action", "v1.${request.body.action}", ""} {
+		sel, err := Parse(expr)
+		if err != nil {
+			t.Fatalf("%q: %v", expr, err)
+		}
+		if got, ok := sel.Static(); ok {
+			t.Errorf("%q: Static() = %q, true; want false", expr, got)
+		}
+	}
+}
+
 // BenchmarkSelect measures selecting a route key from a chat message, with the
 // default expression and with nested and several-variable ones.
 func BenchmarkSelect(b *testing.B) {
