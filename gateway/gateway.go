@@ -459,8 +459,9 @@ func (g *Gateway) loadStage(ctx context.Context, apiID, stage string) (*stageEnt
 // pipeline; apiName is the API's name that the stage goes by.
 func (g *Gateway) compile(st *apis.Stage, dep *apis.Deployment, vars map[string]string, canary bool, apiName string) (*stageEntry, error) {
 	e := &stageEntry{stage: st, dep: dep, router: newRouter(dep.API.Routes),
-		deployed: &pipeline.Deployed{Stage: st, Deployment: dep, API: &dep.API, Variables: vars, Canary: canary, APIName: apiName},
-		plans:    map[*apis.Integration]*integrationPlan{}, resourceIDs: map[string]string{}}
+		deployed: &pipeline.Deployed{Stage: st, Deployment: dep, API: &dep.API, Variables: vars, Canary: canary, APIName: apiName,
+			BodyLimit: g.cfg.MaxBodyBytes},
+		plans: map[*apis.Integration]*integrationPlan{}, resourceIDs: map[string]string{}}
 	for _, p := range append([]string{"/{proxy+}"}, routePaths(dep.API.Routes)...) {
 		e.resourceIDs[p] = dep.API.ResourceIDOf(p)
 	}
@@ -772,7 +773,6 @@ func (s checkStage) Compile(*pipeline.Deployed) (pipeline.Middleware, error) {
 			// query and r.URL.Query drop the pair.
 			// (A WebSocket $connect reads its query the same way.)
 			r.URL.RawQuery = rawquery.AmpersandSeparated(r.URL.RawQuery)
-			c.BodyLimit = limit
 			if r.Body != nil && r.Body != http.NoBody {
 				r.Body = http.MaxBytesReader(w, r.Body, limit)
 			}

@@ -44,7 +44,7 @@ import (
 
 // MaxDecompressed bounds a decompressed request body: API Gateway's payload
 // limit (10 MB), or the gateway's request body limit when that is lower
-// (pipeline.Context.BodyLimit). A body that inflates past it is 413, found
+// (pipeline.Deployed.BodyLimit). A body that inflates past it is 413, found
 // as it inflates: what is held of it stays within the bound.
 const MaxDecompressed = 10 << 20
 
@@ -126,8 +126,8 @@ func decodeRequest(r *http.Request, c *pipeline.Context) error {
 		return nil
 	}
 	limit := int64(MaxDecompressed)
-	if c.BodyLimit > 0 && c.BodyLimit < limit {
-		limit = c.BodyLimit
+	if d := c.Deployed; d != nil && d.BodyLimit > 0 && d.BodyLimit < limit {
+		limit = d.BodyLimit
 	}
 	// Codings apply in the order listed; undo them last first.
 	codings := strings.Split(ce, ",")

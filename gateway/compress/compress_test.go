@@ -225,7 +225,7 @@ func TestRequests(t *testing.T) {
 }
 
 // TestInflatingPastTheBodyLimitHoldsLittle: a small gzip body (a few KB) that
-// inflates past the gateway's request body limit (pipeline.Context.BodyLimit,
+// inflates past the gateway's request body limit (pipeline.Deployed.BodyLimit,
 // lower than MaxDecompressed here) is 413 RequestTooLarge, found as it
 // inflates: the stage allocates a bounded few hundred KB, not the 8 MB the
 // body inflates to, and the integration never runs.
@@ -246,7 +246,7 @@ func TestInflatingPastTheBodyLimitHoldsLittle(t *testing.T) {
 	req := httptest.NewRequest(http.MethodPost, "/p", bytes.NewReader(b.Bytes()))
 	req.Header.Set("Content-Encoding", "gzip")
 	c := &pipeline.Context{Route: &apis.Route{Method: http.MethodPost, Path: "/p", Integration: &apis.Integration{Type: apis.IntegrationHTTP}},
-		BodyLimit: limit}
+		Deployed: &pipeline.Deployed{BodyLimit: limit}}
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)

@@ -127,6 +127,10 @@ type Deployed struct {
 	// deployment's, on the canary side too, whose deployment may be older
 	// (from before a rename). Empty: API.Name.
 	APIName string
+	// BodyLimit is the most bytes of request body the gateway takes (0:
+	// none known): a body a stage decodes (Content-Encoding) is held to it
+	// too, decoded.
+	BodyLimit int64
 }
 
 // Name returns the API's name that the stage goes by (APIName, else the
@@ -240,11 +244,10 @@ type Context struct {
 	CustomDomain, AtBasePath bool
 	// CacheHit and CacheMiss are set by the cache stage.
 	CacheHit, CacheMiss bool
-	// BodyLimit is the most bytes of request body the gateway takes (the
-	// check stage sets it; 0: none known): a body a stage decodes
-	// (Content-Encoding) is held to it too, decoded.
-	BodyLimit int64
 
+	// bodyRead sits with the flags above: the Context, within the gateway's
+	// per-request struct, stays in the 768-byte size class
+	// (gateway.TestRequestSizeClass).
 	bodyRead bool
 	body     []byte
 	bodyErr  error
@@ -271,16 +274,27 @@ type Identity struct {
 	// ClientCert describes its verified client certificate.
 	TLS *tls.ConnectionState
 
-	clientCert     *edge.ClientCert
-	clientCertDone bool
+	// clientCert is ClientCert's answer once worked out (noClientCert for
+	// none), nil before.
+	clientCert *edge.ClientCert
 }
+
+// noClientCert is Identity.clientCert for a connection without a client
+// certificate, once looked at.
+var noClientCert = new(edge.ClientCert)
 
 // ClientCert is $context.identity.clientCert: the client certificate of a
 // mutual TLS connection, nil without one. It is worked out once, on first
 // use.
 func (id *Identity) ClientCert() *edge.ClientCert {
-	if !id.clientCertDone {
-		id.clientCert, id.clientCertDone = edge.ClientCertOf(id.TLS), true
+	if id.clientCert == nil {
+		id.clientCert = edge.ClientCertOf(id.TLS)
+		if id.clientCert == nil {
+			id.clientCert = noClientCert
+		}
+	}
+	if id.clientCert == noClientCert {
+		return nil
 	}
 	return id.clientCert
 }
