@@ -678,8 +678,12 @@ func (g *Gateway) serveBadTarget(w http.ResponseWriter, r *http.Request) {
 // refused before the gateway saw it (h1.Options.Refuse, h2.Options.Refuse):
 // 431 for a header over the listener's max-header-bytes, 414 for a request
 // line alone over it, 503 for a head that had not come in whole when the
-// server began to stop, where the engine's answer was plain text. No API is
-// located.
+// server began to stop, 408 for a head not received within the header
+// timeout, 400 for a malformed head (BadRequestException, as the gateway's
+// other 400s), 417 for an expectation other than 100-continue (DEFAULT_4XX's
+// BadRequestException), 501 and
+// 505 for a transfer coding or HTTP version the engine does not take, where
+// the engine's answer was plain text. No API is located.
 func (g *Gateway) serveRefused(w http.ResponseWriter, r *http.Request, status int) {
 	err := &pipeline.Error{Type: pipeline.Default4XX, Status: status, Message: http.StatusText(status), ErrorType: listener.RefusedErrorType(status),
 		Cause: fmt.Errorf("refused by the listener: %s", http.StatusText(status))}
