@@ -121,6 +121,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Amzn-RequestId", ids.UUID())
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if err := s.checkBrowser(r); err != nil {
+		// Decided from the head alone: answered at once, and the
+		// connection closed rather than the body waited for (and read to
+		// keep the connection).
+		w.Header().Set("Connection", "close")
 		s.refuse(w, r, err)
 		return
 	}
