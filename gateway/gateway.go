@@ -776,6 +776,12 @@ func (s checkStage) Compile(*pipeline.Deployed) (pipeline.Middleware, error) {
 			// query and r.URL.Query drop the pair.
 			// (A WebSocket $connect reads its query the same way.)
 			r.URL.RawQuery = rawquery.AmpersandSeparated(r.URL.RawQuery)
+			// Go's query parser refuses more than maxQueryParams parameters,
+			// which made function events and templates 400 while HTTP_PROXY
+			// passed such a query on: every integration refuses it alike.
+			if raw := r.URL.RawQuery; len(raw) >= maxQueryParams && strings.Count(raw, "&") >= maxQueryParams {
+				return gatewayError(fmt.Errorf("query string of more than %d parameters: %w", maxQueryParams, errBadRequest), c.Protocol)
+			}
 			c.BodyLimit = limit
 			if r.Body != nil && r.Body != http.NoBody {
 				r.Body = http.MaxBytesReader(w, r.Body, limit)
@@ -784,6 +790,10 @@ func (s checkStage) Compile(*pipeline.Deployed) (pipeline.Middleware, error) {
 		})
 	}, nil
 }
+
+// maxQueryParams is the most parameters a query string may have (net/url's
+// default bound, which url.ParseQuery enforces): a query with more is 400.
+const maxQueryParams = 10000
 
 // validEscapes reports whether every % in s starts a %XX escape, as
 // url.QueryUnescape requires.
