@@ -121,6 +121,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Amzn-RequestId", ids.UUID())
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if err := s.checkBrowser(r); err != nil {
+		// Decided from the head alone: answered at once, and the
+		// connection closed rather than the body waited for (and read to
+		// keep the connection).
+		w.Header().Set("Connection", "close")
 		s.refuse(w, r, err)
 		return
 	}
@@ -673,16 +677,26 @@ var errHeadUnread = errors.New("the server shut down before the request's head c
 // routes (h1.Options.Refuse), in Lambda's error shape with a request id: 503
 // ServiceException for a head that had not come in whole when the stop began
 // (as writeError answers a body cut so), 431 or 414 for a header or request
-// line over the listener's max-header-bytes, where the server's answer was
-// plain text.
+// line over the listener's max-header-bytes, 408 for a head not received in
+// time, 400 for a malformed one (and 417, 501, 505 for an expectation, a
+// transfer coding or an HTTP version the server does not take), where the
+// server's answer was plain text.
 func (s *Server) refuseUnread(w http.ResponseWriter, r *http.Request, status int) {
 	w.Header().Set("X-Amzn-RequestId", ids.UUID())
-	if status >= 500 {
+	if status == http.StatusServiceUnavailable {
 		s.writeError(w, r, &cutOffError{err: errHeadUnread, msg: unreadMessage})
 		return
 	}
-	w.Header().Set("x-amzn-ErrorType", listener.RefusedErrorType(status))
-	_ = writeJSON(w, status, map[string]string{"Type": "User", "message": http.StatusText(status)})
+	typ, kind := listener.RefusedErrorType(status), "User"
+	switch {
+	case typ != "":
+	case status >= 500:
+		typ, kind = "ServiceException", "Service"
+	default:
+		typ = "InvalidRequestContentException"
+	}
+	w.Header().Set("x-amzn-ErrorType", typ)
+	_ = writeJSON(w, status, map[string]string{"Type": kind, "message": http.StatusText(status)})
 }
 
 // cutOffError is the error of a request the end of the admin server's

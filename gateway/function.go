@@ -28,6 +28,11 @@ import (
 	"github.com/portico-dev/portico/invoker"
 )
 
+// proxyEventLimit is the largest synchronous event a function takes (the
+// invoker's MaxPayload, Lambda's 6 MB), which an AWS_PROXY event's body alone
+// cannot exceed.
+var proxyEventLimit = int64(invoker.DefaultConfig().MaxPayload)
+
 // readBody reads the whole request body within the size limit.
 func readBody(r *http.Request) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
@@ -195,6 +200,12 @@ func truncateBytes(b []byte, n int) string {
 // serveFunctionProxy runs an AWS_PROXY integration: the request becomes a payload
 // 1.0 or 2.0 event and the function's result must be a valid proxy response.
 func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc *reqCtx, in *apis.Integration) error {
+	if r.ContentLength > proxyEventLimit {
+		// The event holds the whole body (base64 makes it larger still): a
+		// body declared over the limit can never fit, and is refused before
+		// any of it is read (no "100 Continue" to a client that waits for one).
+		return fmt.Errorf("content-length %d: over the %d-byte function event: %w", r.ContentLength, proxyEventLimit, errTooLarge)
+	}
 	body, err := readBody(r)
 	if err != nil {
 		return err

@@ -679,8 +679,12 @@ func (g *Gateway) serveBadTarget(w http.ResponseWriter, r *http.Request) {
 // refused before the gateway saw it (h1.Options.Refuse, h2.Options.Refuse):
 // 431 for a header over the listener's max-header-bytes, 414 for a request
 // line alone over it, 503 for a head that had not come in whole when the
-// server began to stop, where the engine's answer was plain text. No API is
-// located.
+// server began to stop, 408 for a head not received within the header
+// timeout, 400 for a malformed head (BadRequestException, as the gateway's
+// other 400s), 417 for an expectation other than 100-continue (DEFAULT_4XX's
+// BadRequestException), 501 and
+// 505 for a transfer coding or HTTP version the engine does not take, where
+// the engine's answer was plain text. No API is located.
 func (g *Gateway) serveRefused(w http.ResponseWriter, r *http.Request, status int) {
 	err := &pipeline.Error{Type: pipeline.Default4XX, Status: status, Message: http.StatusText(status), ErrorType: listener.RefusedErrorType(status),
 		Cause: fmt.Errorf("refused by the listener: %s", http.StatusText(status))}
@@ -773,6 +777,12 @@ func (s checkStage) Compile(*pipeline.Deployed) (pipeline.Middleware, error) {
 			// query and r.URL.Query drop the pair.
 			// (A WebSocket $connect reads its query the same way.)
 			r.URL.RawQuery = rawquery.AmpersandSeparated(r.URL.RawQuery)
+			// Go's query parser refuses more than maxQueryParams parameters,
+			// which made function events and templates 400 while HTTP_PROXY
+			// passed such a query on: every integration refuses it alike.
+			if raw := r.URL.RawQuery; len(raw) >= maxQueryParams && strings.Count(raw, "&") >= maxQueryParams {
+				return gatewayError(fmt.Errorf("query string of more than %d parameters: %w", maxQueryParams, errBadRequest), c.Protocol)
+			}
 			if r.Body != nil && r.Body != http.NoBody {
 				r.Body = http.MaxBytesReader(w, r.Body, limit)
 			}
@@ -780,6 +790,10 @@ func (s checkStage) Compile(*pipeline.Deployed) (pipeline.Middleware, error) {
 		})
 	}, nil
 }
+
+// maxQueryParams is the most parameters a query string may have (net/url's
+// default bound, which url.ParseQuery enforces): a query with more is 400.
+const maxQueryParams = 10000
 
 // validEscapes reports whether every % in s starts a %XX escape, as
 // url.QueryUnescape requires.

@@ -170,7 +170,9 @@ func TestStopAnswersStalledH2Bodies(t *testing.T) {
 }
 
 // TestListenerRefusalsInGatewayShape: a header over the listener's
-// max-header-bytes (431) and a request line alone over it (414) are answered
+// max-header-bytes (431), a request line alone over it (414), a malformed
+// head (400), an expectation other than 100-continue (417) and a head not
+// finished within the header timeout (408) are answered
 // in the gateway's error shape, {"message": ...} with x-amzn-ErrorType and
 // x-amzn-RequestId, as its 413 and 408 are: on the plain listener, the TLS
 // listener's HTTP/1.1 and its HTTP/2.
@@ -194,6 +196,11 @@ func TestListenerRefusalsInGatewayShape(t *testing.T) {
 	}{
 		{"431", "GET /" + id + "/s/mock HTTP/1.1\r\nHost: x\r\nX-Big: " + big + "\r\n\r\n", http.StatusRequestHeaderFieldsTooLarge, "RequestHeaderFieldsTooLargeException"},
 		{"414", "GET /" + big + " HTTP/1.1\r\nHost: x\r\n\r\n", http.StatusRequestURITooLong, "RequestURITooLongException"},
+		// A malformed head: 400 as the gateway's other 400s.
+		{"400/content-length", "POST /" + id + "/s/mock HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx", http.StatusBadRequest, "BadRequestException"},
+		{"400/host", "GET /" + id + "/s/mock HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", http.StatusBadRequest, "BadRequestException"},
+		{"400/request-line", "GARBAGE\r\n\r\n", http.StatusBadRequest, "BadRequestException"},
+		{"417", "POST /" + id + "/s/mock HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: 1\r\n\r\nx", http.StatusExpectationFailed, "BadRequestException"},
 	}
 	for _, tc := range h1Cases {
 		for _, useTLS := range []bool{false, true} {
@@ -221,6 +228,40 @@ func TestListenerRefusalsInGatewayShape(t *testing.T) {
 			})
 		}
 	}
+	t.Run("408", func(t *testing.T) {
+		// A head begun but not finished within the header timeout: 408
+		// RequestTimeoutException, as a body not received in time, not a
+		// plain 400. The server's own deadline ends the wait.
+		_, s, _, _ := startStopTest(t, listener.Limits{MaxHeaderBytes: 4096, HeaderTimeout: time.Second})
+		c := listenertest.Dial(t, s.Addr())
+		_ = c.SetDeadline(time.Now().Add(time.Minute)) // a safety net, not a timing assertion
+		if _, err := io.WriteString(c, "GET /"+id+"/s/mock HTTP/1.1\r\nHost: x\r\nX-Slow: "); err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = res.Body.Close() }()
+		check(t, res, http.StatusRequestTimeout, "RequestTimeoutException")
+	})
+	t.Run("empty line first", func(t *testing.T) {
+		// RFC 9112 2.2: an empty line before the request line is ignored.
+		c := listenertest.Dial(t, s.Addr())
+		_ = c.SetDeadline(time.Now().Add(time.Minute)) // a safety net, not a timing assertion
+		if _, err := io.WriteString(c, "\r\nPOST /"+id+"/s/mock HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = res.Body.Close() }()
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusOK || string(b) != `{"ok":true}` {
+			t.Fatalf("%d %q, want the mock's 200", res.StatusCode, b)
+		}
+	})
 	t.Run("431/h2", func(t *testing.T) {
 		// Frames written by hand: Go's HTTP/2 clients refuse to send a
 		// header list over the limit the server advertised, once its

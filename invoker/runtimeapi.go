@@ -72,14 +72,14 @@ func (sb *sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // runtimeAPIRefuse answers, in the Runtime API's error shape, a request the
 // endpoint's server refused before it was routed (h1.Options.Refuse): 431 for
 // a header over its limit, 414 for a request line alone over it, 503 for a
-// head that had not come in whole when the server began to stop, where the
-// server's own answer was plain text.
+// head that had not come in whole when the server began to stop, 408 for a
+// head not received in time, 400 for a malformed one (and 417, 501, 505),
+// where the server's own answer was plain text. The error type is the
+// status text without spaces ("BadRequest", "RequestTimeout"), 414's
+// RequestURITooLong.
 func runtimeAPIRefuse(w http.ResponseWriter, _ *http.Request, status int) {
-	typ := "ServiceUnavailable"
-	switch status {
-	case http.StatusRequestHeaderFieldsTooLarge:
-		typ = "RequestHeaderFieldsTooLarge"
-	case http.StatusRequestURITooLong:
+	typ := strings.ReplaceAll(http.StatusText(status), " ", "")
+	if status == http.StatusRequestURITooLong {
 		typ = "RequestURITooLong"
 	}
 	runtimeAPIError(w, status, typ, http.StatusText(status))

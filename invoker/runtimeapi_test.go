@@ -809,7 +809,8 @@ func TestNextDuringInvocationKeepsItAnswerable(t *testing.T) {
 }
 
 // TestRuntimeAPIRefusalsInLambdasShape: the Runtime API endpoint answers a
-// header over its limit 431 and a request line alone over it 414 in the
+// header over its limit 431, a request line alone over it 414 and a malformed
+// head (differing Content-Length values) 400 in the
 // Runtime API's error shape, {"errorType", "errorMessage"} as its other
 // errors are, not in the server's plain text.
 func TestRuntimeAPIRefusalsInLambdasShape(t *testing.T) {
@@ -826,6 +827,9 @@ func TestRuntimeAPIRefusalsInLambdasShape(t *testing.T) {
 		}, http.StatusRequestHeaderFieldsTooLarge, "RequestHeaderFieldsTooLarge"},
 		{"414", func() (int, http.Header, string) { return listenertest.LineAnswer(t, ce.addr, over) },
 			http.StatusRequestURITooLong, "RequestURITooLong"},
+		{"400", func() (int, http.Header, string) {
+			return listenertest.RawAnswer(t, ce.addr, "POST /2018-06-01/runtime/init/error HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx")
+		}, http.StatusBadRequest, "BadRequest"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, h, body := tc.answer()

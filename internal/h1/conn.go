@@ -396,19 +396,37 @@ var errStopped = errors.New("h1: the server shut down before the request's head 
 // unavailable) rather than waiting for a client that may never send it.
 var ErrShutdown = errors.New("the server shut down before the request's body came in whole")
 
+// errHeaderTimeout is a request whose head had begun but did not come in
+// whole within ReadHeaderTimeout: RFC 9110 15.5.9's 408.
+var errHeaderTimeout = errors.New("h1: request head not received in time")
+
 // refusedStatus is the status of a request the server refuses before a
-// handler runs for Options.Refuse to answer: 431, 414 or 503 (errStopped); 0
-// for any other error.
+// handler runs, for Options.Refuse to answer: 431, 414, 503 (errStopped), 408
+// (errHeaderTimeout), 501 (a transfer coding other than chunked), a
+// statusError's own (400, 505), and 400 for any other request net/http's
+// reader could not parse; 0 for a client that went away or idled out before
+// sending anything to answer.
 func refusedStatus(err error) int {
+	var se statusError
 	switch {
+	case err == nil:
+		return 0
 	case errors.Is(err, errTooLarge):
 		return http.StatusRequestHeaderFieldsTooLarge
 	case errors.Is(err, errURITooLong):
 		return http.StatusRequestURITooLong
 	case errors.Is(err, errStopped):
 		return http.StatusServiceUnavailable
+	case errors.Is(err, errHeaderTimeout):
+		return http.StatusRequestTimeout
+	case errors.As(err, &se):
+		return se.code
+	case strings.HasPrefix(err.Error(), "unsupported transfer encoding"): // net/http's unsupportedTEError
+		return http.StatusNotImplemented
+	case isCommonNetReadError(err):
+		return 0
 	}
-	return 0
+	return http.StatusBadRequest
 }
 
 // refusedRequest is the request head names, for Options.Refuse: the request
@@ -499,13 +517,57 @@ func (c *conn) readRequest(first bool) (*http.Request, error) {
 	if fr := parseRequest(c.br, c.s.opts.WireNames); fr != nil {
 		c.nextResp = &fr.resp
 		c.names = fr.names
-		return c.checkRequest(&fr.req, fr)
+		req, err := c.checkRequest(&fr.req, fr)
+		if err != nil {
+			// For Options.Refuse: the request line's request.
+			req = lineRequest(&fr.req)
+		}
+		return req, err
 	}
 	if opts := &c.s.opts; !first && opts.ReadHeaderTimeout > 0 && !c.headerBuffered() {
 		c.setReadDeadline(time.Now().Add(opts.ReadHeaderTimeout))
 		c.stopIfStopping() // the deadline just set may have replaced Shutdown's
 	}
 	return c.readRequestStd()
+}
+
+// skipEmptyLines drops the empty lines (CRLF, or a bare LF) before a request
+// line, which RFC 9112 2.2 says a server SHOULD ignore (a client may send one
+// after a POST body), before net/http's reader sees the head (it refuses
+// them; net/http's server drops up to four CR or LF bytes, and only after a
+// POST). parseRequest declines a head that starts with one, so the fast path
+// and the fallback agree. They count against the header limit (the
+// connection reader's).
+func (c *conn) skipEmptyLines() error {
+	for {
+		b, err := c.br.Peek(1)
+		if err != nil {
+			return err
+		}
+		n := 0
+		switch b[0] {
+		case '\n':
+			n = 1
+		case '\r':
+			if b, err = c.br.Peek(2); err != nil {
+				return err
+			}
+			if b[1] == '\n' {
+				n = 2
+			}
+		}
+		if n == 0 {
+			return nil
+		}
+		_, _ = c.br.Discard(n)
+	}
+}
+
+// lineRequest is req's request line alone, for Options.Refuse (as
+// badTargetRequest is).
+func lineRequest(req *http.Request) *http.Request {
+	return &http.Request{Method: req.Method, RequestURI: req.RequestURI, URL: &url.URL{Path: "/"}, Proto: req.Proto, ProtoMajor: req.ProtoMajor,
+		ProtoMinor: req.ProtoMinor, Header: http.Header{}, Body: http.NoBody, Close: true}
 }
 
 // readRequestStd reads the next request with net/http's reader. The head is
@@ -516,6 +578,9 @@ func (c *conn) readRequest(first bool) (*http.Request, error) {
 // copy, and every request with a Transfer-Encoding and a Content-Length, or on
 // HTTP/1.0, is one of them (framedTwice).
 func (c *conn) readRequestStd() (*http.Request, error) {
+	if err := c.skipEmptyLines(); err != nil {
+		return nil, err
+	}
 	buf := headPool.Get().(*[]byte)
 	buffered, _ := c.br.Peek(c.br.Buffered())
 	*buf = append((*buf)[:0], buffered...)
@@ -531,10 +596,6 @@ func (c *conn) readRequestStd() (*http.Request, error) {
 		// The request line alone is over the limit: RFC 9112 section 3's 414.
 		err = errURITooLong
 	}
-	if refusedStatus(err) != 0 {
-		// For Options.Refuse: what the head says of the request, so far.
-		req = refusedRequest(*buf)
-	}
 	if err == nil {
 		// What is still buffered was captured but not consumed.
 		head := (*buf)[:len(*buf)-c.br.Buffered()]
@@ -544,6 +605,10 @@ func (c *conn) readRequestStd() (*http.Request, error) {
 		case c.s.opts.WireNames:
 			c.names = headNames(head, req.Header)
 		}
+	}
+	if req == nil && refusedStatus(err) != 0 {
+		// For Options.Refuse: what the head says of the request, so far.
+		req = refusedRequest(*buf)
 	}
 	if cap(*buf) <= maxPooledHead {
 		headPool.Put(buf)
@@ -586,6 +651,13 @@ func (c *conn) serveBadTarget(h http.Handler, req *http.Request) {
 	}
 	w.finish()
 	w.release()
+}
+
+// runRefuse answers req, whose head was read, with Options.Refuse for status
+// (w is req's response); a panic in it is logged.
+func (c *conn) runRefuse(w *response, req *http.Request, status int) {
+	refuse := c.s.opts.Refuse
+	c.runBadTarget(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { refuse(w, r, status) }), w, req)
 }
 
 // runBadTarget calls h; false when it panicked (logged).
@@ -649,6 +721,11 @@ func (c *conn) readRequestStdOnly() (*http.Request, error) {
 			// reader may report what it made of the partial head
 			// instead: the connection's read error tells.
 			return nil, errStopped
+		case isDeadline(c.cr.err):
+			// The head had begun (its first byte came) but did not end
+			// within ReadHeaderTimeout: 408, whatever net/http's reader
+			// made of the partial head (a malformed line, often).
+			return nil, errHeaderTimeout
 		}
 		return nil, err
 	}
@@ -753,6 +830,9 @@ func errorReply(err error) (reply string, closeWait bool) {
 	case errors.Is(err, errStopped):
 		const publicErr = "503 Service Unavailable"
 		return "HTTP/1.1 " + publicErr + errorHeaders + publicErr, true
+	case errors.Is(err, errHeaderTimeout):
+		const publicErr = "408 Request Timeout"
+		return "HTTP/1.1 " + publicErr + errorHeaders + publicErr, true
 	case errors.Is(err, errFramedTwice):
 		// The body that follows is not read: wait for the client to take
 		// the answer before the close resets the connection.
@@ -831,8 +911,14 @@ func (c *conn) serveRequest(req *http.Request) bool {
 			w.canContinue = true
 		}
 	} else if expect[0] != "" {
+		// An expectation the server cannot meet (RFC 9110 10.1.1): 417,
+		// through Options.Refuse when set (with a body in its shape).
 		w.Header().Set("Connection", "close")
-		w.WriteHeader(http.StatusExpectationFailed)
+		if c.s.opts.Refuse != nil {
+			c.runRefuse(w, req, http.StatusExpectationFailed)
+		} else {
+			w.WriteHeader(http.StatusExpectationFailed)
+		}
 		w.finish()
 		w.release()
 		return false

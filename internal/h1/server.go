@@ -139,12 +139,18 @@ type Options struct {
 	BadTarget http.Handler
 	// Refuse, when set, answers the requests the server refuses before a
 	// handler runs, in place of its plain-text answer, with status: 431 (a
-	// header block over MaxHeaderBytes), 414 (a request line alone over it)
-	// and 503 (a head that had not come in whole when Shutdown began). Its
-	// request has the method, target and Proto of the request line when
-	// that came in whole (else the method alone, when it came, and the
-	// target "/"), no header fields and a URL of Path "/". The connection
-	// closes after the answer.
+	// header block over MaxHeaderBytes), 414 (a request line alone over it),
+	// 503 (a head that had not come in whole when Shutdown began), 408 (a
+	// head begun but not ended within ReadHeaderTimeout), 400 (a malformed
+	// head: a bad request line or field, a missing or bad Host, a Content-
+	// Length that is not one number, Transfer-Encoding with Content-Length),
+	// 501 (a transfer coding other than chunked) and 505 (an HTTP version
+	// other than 1.x). Its request has the method, target and Proto of the
+	// request line when that came in whole (else the method alone, when it
+	// came, and the target "/"), no header fields and a URL of Path "/".
+	// It also answers 417 to a request whose Expect is not 100-continue:
+	// that request is the one read, with its header fields (its body is not
+	// read). The connection closes after the answer.
 	Refuse func(w http.ResponseWriter, r *http.Request, status int)
 	// Log receives handler panics and accept errors (discarded when nil).
 	Log *slog.Logger

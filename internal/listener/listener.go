@@ -148,10 +148,15 @@ func (l Limits) Handler(h http.Handler) http.Handler {
 // gives itself, before any surface routes the request (h1.Options.Refuse,
 // h2.Options.Refuse): 431 RequestHeaderFieldsTooLargeException (a header over
 // MaxHeaderBytes) and 414 RequestURITooLongException (a request line alone
-// over it), named as the body-timeout's 408 RequestTimeoutException is; ""
-// for any other status.
+// over it), named as the body-timeout's 408 RequestTimeoutException is, which
+// a head not received in time gets too, and 400 BadRequestException (a
+// malformed head); "" for any other status.
 func RefusedErrorType(status int) string {
 	switch status {
+	case http.StatusBadRequest:
+		return "BadRequestException"
+	case http.StatusRequestTimeout:
+		return "RequestTimeoutException"
 	case http.StatusRequestHeaderFieldsTooLarge:
 		return "RequestHeaderFieldsTooLargeException"
 	case http.StatusRequestURITooLong:
@@ -162,14 +167,21 @@ func RefusedErrorType(status int) string {
 
 // Refuse answers, in API Gateway's error shape ({"message": "..."},
 // x-amzn-ErrorType and a new x-amzn-RequestId), a request a listener's server
-// refused itself (h1.Options.Refuse): 431, 414 (RefusedErrorType) or 503
-// ServiceUnavailableException (the server began to stop before the head came
-// in whole). For a listener with no AWS surface of its own (--metrics-listen);
-// the gateway and the admin API answer in theirs.
+// refused itself (h1.Options.Refuse): 431, 414, 408, 400 (RefusedErrorType),
+// 503 ServiceUnavailableException (the server began to stop before the head
+// came in whole), any other 5xx (501, 505) ServiceException and any other 4xx
+// (417) ClientException. For a listener with no AWS surface of its own
+// (--metrics-listen); the gateway and the admin API answer in theirs.
 func Refuse(w http.ResponseWriter, _ *http.Request, status int) {
 	typ := RefusedErrorType(status)
-	if typ == "" {
+	switch {
+	case typ != "":
+	case status == http.StatusServiceUnavailable:
 		typ = "ServiceUnavailableException"
+	case status >= 500:
+		typ = "ServiceException"
+	default:
+		typ = "ClientException"
 	}
 	body := `{"message": "` + http.StatusText(status) + `"}`
 	h := w.Header()

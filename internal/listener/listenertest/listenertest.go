@@ -85,9 +85,17 @@ func HeaderAnswer(t testing.TB, url string, size int) (int, http.Header, string)
 // request is all read: the write goes on in the background).
 func LineAnswer(t testing.TB, addr string, size int) (int, http.Header, string) {
 	t.Helper()
+	return RawAnswer(t, addr, "GET /"+strings.Repeat("a", size)+" HTTP/1.1\r\nHost: x\r\n\r\n")
+}
+
+// RawAnswer sends addr raw as it is, on a new connection, and returns the
+// answer's status, header and body (the write goes on in the background, so
+// an answer that comes before raw is all read is taken).
+func RawAnswer(t testing.TB, addr, raw string) (int, http.Header, string) {
+	t.Helper()
 	c := Dial(t, addr)
 	_ = c.SetDeadline(time.Now().Add(Bound)) // a safety net, not a timing assertion
-	go func() { _, _ = io.WriteString(c, "GET /"+strings.Repeat("a", size)+" HTTP/1.1\r\nHost: x\r\n\r\n") }()
+	go func() { _, _ = io.WriteString(c, raw) }()
 	res, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
 		t.Fatal(err)
