@@ -473,6 +473,12 @@ func (s *Service) stepLocked(ctx context.Context, sh *Shift) *Shift {
 		}
 		next := *sh
 		next.Step, next.Weight, next.UpdatedAt = due, w, now
+		if due < len(t.Weights) {
+			// The next step's time goes in the same write as this step, so
+			// that no reader sees the step applied with the old time.
+			at := next.TrafficStartedAt.Add(time.Duration(due) * t.Interval)
+			next.NextStepAt = &at
+		}
 		if w >= 1 {
 			next.NextStepAt = nil
 			if hook := sh.Hooks.PostTraffic; hook != "" {
