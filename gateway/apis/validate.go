@@ -554,6 +554,9 @@ func (a *API) validateRoute(r *Route) error {
 			errs = append(errs, invalid("route %q: a parameter has no name", key))
 		}
 	}
+	if a.Protocol == ProtocolWebSocket {
+		errs = append(errs, r.validateWSRouteParameters()...) // wsparams.go
+	}
 	for code := range r.Responses {
 		if code != "default" && !statusCodeRe.MatchString(code) {
 			errs = append(errs, invalid("route %q: response %q is not a status code (100 to 599, or default)", key, truncate(code, 20)))

@@ -137,3 +137,54 @@ func (r *Route) validateWSRouteMappings() []error {
 	}
 	return errs
 }
+
+// validateWSRouteParameters checks a WebSocket route's requestParameters
+// (route.request.header|querystring.NAME). The gateway checks a required one
+// on $connect, refusing a handshake without it (MissingWSParameters); no
+// other route has the upgrade request's headers and query string to check,
+// so a required parameter there would be declared and never enforced, and is
+// refused.
+func (r *Route) validateWSRouteParameters() []error {
+	var errs []error
+	for _, p := range r.Parameters {
+		switch {
+		case p.In != "header" && p.In != "query":
+			errs = append(errs, invalid("route %q: request parameter %q: a WebSocket route's parameters are route.request.header.NAME or route.request.querystring.NAME", truncate(r.RouteKey, 200), truncate(p.Name, 100)))
+		case p.Required && r.RouteKey != RouteConnect:
+			errs = append(errs, invalid("route %q: request parameter %s is required, but only $connect has the upgrade request's headers and query string to check it on: declare it on $connect, or make it not required", truncate(r.RouteKey, 200), wsParamKey(p)))
+		}
+	}
+	return errs
+}
+
+// wsParamKey is a WebSocket route parameter's name in apigatewayv2's
+// requestParameters (route.request.querystring.token).
+func wsParamKey(p Parameter) string {
+	in := p.In
+	if in == "query" {
+		in = "querystring"
+	}
+	return "route.request." + in + "." + p.Name
+}
+
+// MissingWSParameters returns the names of the route's required parameters
+// that an upgrade request's header and query lack or leave blank, as REST
+// APIs' request validation has it (the last of a repeated one counts).
+func (r *Route) MissingWSParameters(header func(string) []string, query map[string][]string) []string {
+	var missing []string
+	for _, p := range r.Parameters {
+		if !p.Required {
+			continue
+		}
+		var vs []string
+		if p.In == "header" {
+			vs = header(p.Name)
+		} else {
+			vs = query[p.Name]
+		}
+		if len(vs) == 0 || strings.TrimSpace(vs[len(vs)-1]) == "" {
+			missing = append(missing, p.Name)
+		}
+	}
+	return missing
+}
