@@ -634,6 +634,16 @@ func (g *Gateway) wsHTTP(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", backendName(req.URL), errIntegration, scrubBackend(req.URL, err))
 	}
+	if in.Type == apis.IntegrationHTTP && len(in.Responses) > 0 && len(out) <= g.ws.m.Config().MaxMessageBytes {
+		// Its integration responses map the answer (ws_mock.go).
+		p := rc.entry.plans[in]
+		if p == nil {
+			return nil, fmt.Errorf("route %q: its integration's templates did not compile: %w", rc.RouteKey, errConfig)
+		}
+		render := (&wsRenderer{rc: rc, ev: ev, p: p}).render
+		mapped, _, _, err := wsIntegrationResponse(ctx, p, in, render, resp.StatusCode, resp.Header, out)
+		return mapped, err
+	}
 	return &connections.Response{StatusCode: resp.StatusCode, Body: out}, nil
 }
 
