@@ -327,12 +327,15 @@ func integrationResponseKey(pattern string) string {
 func toV2IntegrationResponse(pattern string, ir apis.IntegrationResponse) v2IntegrationResponse {
 	key := integrationResponseKey(pattern)
 	return v2IntegrationResponse{IntegrationResponseID: derivedID("integrationresponse", key), IntegrationResponseKey: key,
-		ContentHandlingStrategy: ir.ContentHandling, ResponseParameters: ir.ResponseParameters, ResponseTemplates: ir.ResponseTemplates}
+		ContentHandlingStrategy: ir.ContentHandling, ResponseParameters: ir.ResponseParameters, ResponseTemplates: ir.ResponseTemplates,
+		TemplateSelectionExpression: ir.TemplateSelectionExpression}
 }
 
 func (in *v2IntegrationResponseInput) apply(ir *apis.IntegrationResponse) error {
-	if v := in.TemplateSelectionExpression; v != nil && *v != "" && *v != `\$default` && *v != "$default" {
-		return v2BadRequest("templateSelectionExpression %q is not supported: response templates are selected by content type", truncateString(*v, 100))
+	if in.TemplateSelectionExpression != nil {
+		// Which response template renders the answer; the API's
+		// validation refuses the forms the gateway does not select by.
+		ir.TemplateSelectionExpression = *in.TemplateSelectionExpression
 	}
 	if in.ContentHandlingStrategy != nil {
 		ir.ContentHandling = strings.ToUpper(*in.ContentHandlingStrategy)

@@ -285,8 +285,7 @@ func (in *v2RouteInput) applyAuthorization(a *apis.API, rt *apis.Route) error {
 	return v2BadRequest("authorizationType %q must be NONE, AWS_IAM, CUSTOM or JWT", truncateString(typ, 30))
 }
 
-// v2RouteParameters reads a route's requestParameters. Required parameters
-// are refused: the gateway does not check them on WebSocket routes yet.
+// v2RouteParameters reads a route's requestParameters.
 func v2RouteParameters(protocol string, in map[string]v2ParameterConstraints) ([]apis.Parameter, error) {
 	if len(in) > 0 && protocol != apis.ProtocolWebSocket {
 		return nil, v2BadRequest("requestParameters on routes are for WEBSOCKET APIs; HTTP APIs map parameters on integrations")
@@ -302,9 +301,9 @@ func v2RouteParameters(protocol string, in map[string]v2ParameterConstraints) ([
 		default:
 			return nil, v2BadRequest("Invalid request parameter %q: use route.request.header.NAME or route.request.querystring.NAME", truncateString(key, 200))
 		}
-		if in[key].Required {
-			return nil, v2BadRequest("request parameter %s: required parameters are not checked on WebSocket routes yet; Portico refuses them rather than let requests through unchecked", key)
-		}
+		// Required ones are checked on $connect (the API's validation
+		// refuses them on other routes, which have no headers to check).
+		p.Required = in[key].Required
 		out = append(out, p)
 	}
 	return out, nil

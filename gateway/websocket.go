@@ -308,7 +308,7 @@ func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWe
 	}
 	if ev.RequestContext.EventType == connections.EventConnect && g.connectAuth == nil {
 		if au, _ := e.deployed.API.RouteAuthorizer(route); au != nil {
-			return g.connectRefusal(ev, pipeline.Errorf(pipeline.AuthorizerConfigurationError, "authorizer %q: no authorizer runtime composed", au.Name), &outcome), nil
+			return g.connectRefusal(ev, pipeline.Errorf(pipeline.AuthorizerConfigurationError, "authorizer %q: no authorizer runtime composed", au.Name), &outcome, "its authorizer"), nil
 		}
 	}
 	if ev.RequestContext.EventType == connections.EventConnect && g.connectAuth != nil {
@@ -322,7 +322,7 @@ func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWe
 		}
 		if err != nil {
 			if pe, ok := pipeline.AsError(err); ok {
-				return g.connectRefusal(ev, pe, &outcome), nil
+				return g.connectRefusal(ev, pe, &outcome, "its authorizer"), nil
 			}
 			return nil, err
 		}
@@ -342,6 +342,18 @@ func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWe
 					out.Authorizer = az
 				}
 			}()
+		}
+	}
+	if ev.RequestContext.EventType == connections.EventConnect {
+		// The route's required requestParameters, checked after the
+		// authorizer as REST APIs' request validation is: a handshake
+		// without one is refused before the integration runs.
+		src := wsSourceRequest(ev, nil)
+		if missing := route.MissingWSParameters(src.Header.Values, src.URL.Query()); len(missing) > 0 {
+			pe := &pipeline.Error{Type: pipeline.BadRequestParameters,
+				Message: "Missing required request parameters: [" + strings.Join(missing, ", ") + "]",
+				Cause:   fmt.Errorf("missing required request parameters %v", missing)}
+			return g.connectRefusal(ev, pe, &outcome, "request validation"), nil
 		}
 	}
 	in := route.Integration
@@ -500,10 +512,10 @@ type ConnectAuthorizer interface {
 // serving.
 func (g *Gateway) SetConnectAuthorizer(a ConnectAuthorizer) { g.connectAuth = a }
 
-// connectRefusal turns an authorizer's refusal of an upgrade into the handshake's
-// answer: the type's status and message, AWS's JSON body; the cause goes to the
-// log.
-func (g *Gateway) connectRefusal(ev *events.APIGatewayWebsocketProxyRequest, pe *pipeline.Error, o *pipeline.WSOutcome) *connections.Response {
+// connectRefusal turns a refusal of an upgrade (by its authorizer, or by the
+// check of the route's required parameters: by) into the handshake's answer:
+// the type's status and message, AWS's JSON body; the cause goes to the log.
+func (g *Gateway) connectRefusal(ev *events.APIGatewayWebsocketProxyRequest, pe *pipeline.Error, o *pipeline.WSOutcome, by string) *connections.Response {
 	// The bytes a REST API answers the same refusal with (an authorizer
 	// failure's {"message": null} included).
 	rs := responses.Resolve(pe)
@@ -511,7 +523,7 @@ func (g *Gateway) connectRefusal(ev *events.APIGatewayWebsocketProxyRequest, pe 
 	if rs.Message != nil {
 		o.Error.Message = *rs.Message
 	}
-	g.log.Info("$connect refused by its authorizer", "api", ev.RequestContext.APIID, "stage", ev.RequestContext.Stage, "status", rs.Status, "err", pe)
+	g.log.Info("$connect refused by "+by, "api", ev.RequestContext.APIID, "stage", ev.RequestContext.Stage, "status", rs.Status, "err", pe)
 	status, body := rs.Status, rs.Body()
 	h := map[string]string{"x-amzn-ErrorType": rs.ErrorType}
 	for k, v := range pe.Header { // Retry-After of a client whose signatures failed too often
@@ -621,6 +633,16 @@ func (g *Gateway) wsHTTP(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 	out, err := io.ReadAll(io.LimitReader(resp.Body, int64(g.ws.m.Config().MaxMessageBytes)+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", backendName(req.URL), errIntegration, scrubBackend(req.URL, err))
+	}
+	if in.Type == apis.IntegrationHTTP && len(in.Responses) > 0 && len(out) <= g.ws.m.Config().MaxMessageBytes {
+		// Its integration responses map the answer (ws_mock.go).
+		p := rc.entry.plans[in]
+		if p == nil {
+			return nil, fmt.Errorf("route %q: its integration's templates did not compile: %w", rc.RouteKey, errConfig)
+		}
+		render := (&wsRenderer{rc: rc, ev: ev, p: p}).render
+		mapped, _, _, err := wsIntegrationResponse(ctx, p, in, render, resp.StatusCode, resp.Header, out)
+		return mapped, err
 	}
 	return &connections.Response{StatusCode: resp.StatusCode, Body: out}, nil
 }

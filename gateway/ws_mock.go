@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -47,28 +48,71 @@ func (g *Gateway) wsMock(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 		}
 	}
 	code, _ := strconv.Atoi(status) // mockStatus took only numbers
-	resp := &connections.Response{StatusCode: code}
-	rkey, ir, ok, err := p.selector.selectResponse(status, false)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		if ir, ok = in.Responses["default"]; !ok {
-			return resp, nil
-		}
-		rkey = "default"
+	resp, ir, ok, err := wsIntegrationResponse(ctx, p, in, render, code, nil, nil)
+	if err != nil || !ok {
+		return resp, err
 	}
 	if s, ok := apis.ValidateStatus(ir.StatusCode); ok && s >= 200 {
 		resp.StatusCode = s
 	}
-	if key, ok := wsTemplate(ir.ResponseTemplates); ok {
-		out, err := render(ctx, "response template "+key, p.responses[rkey][key], nil)
+	return resp, nil
+}
+
+// wsIntegrationResponse maps a non-proxy (MOCK or HTTP) integration's answer,
+// of status code and header, with body as $input, through its integration
+// responses as API Gateway does: the first whose key (/4\d{2}/) matches the
+// status, else $default's; its response template (wsResponseTemplate)
+// renders the answer, and without one selected the body passes as it is.
+// When no integration response is chosen, the answer has no body (ok false).
+func wsIntegrationResponse(ctx context.Context, p *integrationPlan, in *apis.Integration,
+	render func(context.Context, string, *mapping.Template, []byte) ([]byte, error),
+	code int, header http.Header, body []byte) (*connections.Response, apis.IntegrationResponse, bool, error) {
+	resp := &connections.Response{StatusCode: code}
+	status := strconv.Itoa(code)
+	rkey, ir, ok, err := p.selector.selectResponse(status, false)
+	if err != nil {
+		return nil, ir, false, err
+	}
+	if !ok {
+		if ir, ok = in.Responses["default"]; !ok {
+			return resp, ir, false, nil
+		}
+		rkey = "default"
+	}
+	resp.Body = body
+	if key, ok := wsResponseTemplate(&ir, status, header); ok {
+		out, err := render(ctx, "response template "+key, p.responses[rkey][key], body)
 		if err != nil {
-			return nil, err
+			return nil, ir, false, err
 		}
 		resp.Body = out
 	}
-	return resp, nil
+	return resp, ir, true, nil
+}
+
+// wsResponseTemplate picks an integration response's template as its
+// templateSelectionExpression says: with \$default (or none), wsTemplate's;
+// with ${integration.response.statuscode} or
+// ${integration.response.header.NAME}, the template keyed as that value,
+// else the one keyed $default, else none.
+func wsResponseTemplate(ir *apis.IntegrationResponse, status string, header http.Header) (string, bool) {
+	kind, name, _ := apis.WSResponseTemplateSelection(ir.TemplateSelectionExpression) // validated
+	var v string
+	switch kind {
+	case apis.WSSelectDefault:
+		return wsTemplate(ir.ResponseTemplates)
+	case apis.WSSelectStatus:
+		v = status
+	case apis.WSSelectHeader:
+		v = header.Get(name)
+	}
+	if _, found := ir.ResponseTemplates[v]; found && v != "" {
+		return v, true
+	}
+	if _, found := ir.ResponseTemplates[apis.RouteDefault]; found {
+		return apis.RouteDefault, true
+	}
+	return "", false
 }
 
 // wsRenderer renders a WebSocket route's templates, from its integration's

@@ -331,6 +331,11 @@ type IntegrationResponse struct {
 	ResponseTemplates  map[string]string `json:"responseTemplates,omitempty"`
 	ResponseParameters map[string]string `json:"responseParameters,omitempty"`
 	ContentHandling    string            `json:"contentHandling,omitempty"`
+	// TemplateSelectionExpression is a WebSocket integration response's
+	// (apigatewayv2's): which of its responseTemplates renders the answer
+	// (WSResponseTemplateSelection). Empty, $default or \$default: the one
+	// keyed $default, else the only one.
+	TemplateSelectionExpression string `json:"templateSelectionExpression,omitempty"`
 	// Extensions are the response's x-* extensions, kept verbatim.
 	Extensions map[string]json.RawMessage `json:"extensions,omitempty"`
 }

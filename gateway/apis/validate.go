@@ -554,6 +554,9 @@ func (a *API) validateRoute(r *Route) error {
 			errs = append(errs, invalid("route %q: a parameter has no name", key))
 		}
 	}
+	if a.Protocol == ProtocolWebSocket {
+		errs = append(errs, r.validateWSRouteParameters()...) // wsparams.go
+	}
 	for code := range r.Responses {
 		if code != "default" && !statusCodeRe.MatchString(code) {
 			errs = append(errs, invalid("route %q: response %q is not a status code (100 to 599, or default)", key, truncate(code, 20)))
@@ -683,8 +686,8 @@ func (in *Integration) Validate(protocol string) error {
 			add(invalid("requestTemplates are applied on WebSocket MOCK and HTTP integrations only (to a %s integration a message goes as the client sent it); remove them", in.Type))
 		}
 		for _, pattern := range slices.Sorted(maps.Keys(in.Responses)) {
-			if len(in.Responses[pattern].ResponseTemplates) > 0 {
-				add(invalid("integration response %q: responseTemplates are applied on WebSocket MOCK integrations only (a two-way route sends a %s integration's answer as it is); remove them", truncate(pattern, 100), in.Type))
+			if len(in.Responses[pattern].ResponseTemplates) > 0 && in.Type != IntegrationHTTP {
+				add(invalid("integration response %q: responseTemplates are applied on WebSocket MOCK and HTTP integrations only (a two-way route sends a %s integration's answer as it is); remove them", truncate(pattern, 100), in.Type))
 			}
 		}
 	}
@@ -696,11 +699,24 @@ func (in *Integration) Validate(protocol string) error {
 			}
 		}
 	}
-	if protocol == ProtocolWebSocket {
-		for _, pattern := range slices.Sorted(maps.Keys(in.Responses)) {
-			if in.Responses[pattern].ContentHandling != "" {
-				add(invalid("integration response %q: contentHandlingStrategy is not supported on WebSocket integration responses yet: Portico sends the answer as it is and would not convert it; remove it", truncate(pattern, 100)))
+	for _, pattern := range slices.Sorted(maps.Keys(in.Responses)) {
+		ir := in.Responses[pattern]
+		if protocol != ProtocolWebSocket {
+			if ir.TemplateSelectionExpression != "" {
+				add(invalid("integration response %q: templateSelectionExpression is supported only for WebSocket APIs (a REST API selects response templates by content type)", truncate(pattern, 100)))
 			}
+			continue
+		}
+		if ir.ContentHandling != "" {
+			add(invalid("integration response %q: contentHandlingStrategy is not supported on WebSocket integration responses yet: Portico sends the answer as it is and would not convert it; remove it", truncate(pattern, 100)))
+		}
+		if len(ir.ResponseParameters) > 0 {
+			// Declared but not applied, so refused: the answer of a
+			// two-way route is a message, which has no headers.
+			add(invalid("integration response %q: responseParameters are not applied on WebSocket integration responses (a route's answer is a message, without headers); remove them", truncate(pattern, 100)))
+		}
+		if _, _, ok := WSResponseTemplateSelection(ir.TemplateSelectionExpression); !ok {
+			add(invalid("integration response %q: templateSelectionExpression %q is not supported: %s", truncate(pattern, 100), truncate(ir.TemplateSelectionExpression, 100), wsResponseSelections))
 		}
 	}
 	for _, ct := range slices.Sorted(maps.Keys(in.RequestTemplates)) {

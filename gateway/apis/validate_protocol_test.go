@@ -3,6 +3,8 @@ package apis
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +56,22 @@ func TestWebSocketTemplatesOnMockAndHTTP(t *testing.T) {
 		{ProtocolWebSocket, Integration{Type: IntegrationMock, RequestTemplates: tpl, Responses: resp}, true},
 		{ProtocolWebSocket, Integration{Type: IntegrationAWSProxy, URI: "function:f"}, true},
 		{ProtocolWebSocket, Integration{Type: IntegrationAWSProxy, URI: "function:f", RequestTemplates: tpl}, false},
-		{ProtocolWebSocket, Integration{Type: IntegrationHTTP, URI: "http://b.example/", HTTPMethod: "POST", Responses: resp}, false},
+		// An HTTP integration's integration responses map the backend's
+		// answer (they were refused when only a MOCK's were applied).
+		{ProtocolWebSocket, Integration{Type: IntegrationHTTP, URI: "http://b.example/", HTTPMethod: "POST", Responses: resp}, true},
+		{ProtocolWebSocket, Integration{Type: IntegrationHTTPProxy, URI: "http://b.example/", HTTPMethod: "POST", Responses: resp}, false},
+		{ProtocolWebSocket, Integration{Type: IntegrationMock, Responses: map[string]IntegrationResponse{"default": {StatusCode: "200",
+			TemplateSelectionExpression: "${integration.response.statuscode}", ResponseTemplates: map[string]string{"200": "ok"}}}}, true},
+		{ProtocolWebSocket, Integration{Type: IntegrationMock, Responses: map[string]IntegrationResponse{"default": {StatusCode: "200",
+			TemplateSelectionExpression: "$integration.response.header.X-Kind"}}}, true},
+		{ProtocolWebSocket, Integration{Type: IntegrationMock, Responses: map[string]IntegrationResponse{"default": {StatusCode: "200",
+			TemplateSelectionExpression: "$request.body.kind"}}}, false},
+		{ProtocolWebSocket, Integration{Type: IntegrationMock, Responses: map[string]IntegrationResponse{"default": {StatusCode: "200",
+			TemplateSelectionExpression: "${integration.response.statuscode"}}}, false},
+		{ProtocolWebSocket, Integration{Type: IntegrationMock, Responses: map[string]IntegrationResponse{"default": {StatusCode: "200",
+			ResponseParameters: map[string]string{"method.response.header.x": "'y'"}}}}, false},
+		{ProtocolREST, Integration{Type: IntegrationMock, Responses: map[string]IntegrationResponse{"default": {StatusCode: "200",
+			TemplateSelectionExpression: "${integration.response.statuscode}"}}}, false},
 		{ProtocolWebSocket, Integration{Type: IntegrationHTTP, URI: "http://b.example/", HTTPMethod: "POST"}, true},
 		{ProtocolWebSocket, Integration{Type: IntegrationHTTP, URI: "http://b.example/", HTTPMethod: "POST", RequestTemplates: tpl}, true},
 		{ProtocolWebSocket, Integration{Type: IntegrationHTTPProxy, URI: "http://b.example/", HTTPMethod: "POST", RequestTemplates: tpl}, false},
@@ -98,6 +115,8 @@ func TestWebSocketRequestParameters(t *testing.T) {
 		{"bad JSONPath", "integration.request.header.x", "route.request.body.[", `value "route.request.body.["`},
 		{"bad name", "integration.request.header.a b", "'x'", `"integration.request.header.a b"`},
 		{"reserved header", "integration.request.header.Content-Length", "'1'", "reserved"},
+		// The backend's Host is the URI's: a mapping would do nothing.
+		{"host header", "integration.request.header.host", "'other.example'", "Host cannot be mapped"},
 		{"unquoted literal", "integration.request.querystring.q", "lit", `value "lit"`},
 	} {
 		in := Integration{Type: IntegrationHTTP, URI: "http://b.example/", HTTPMethod: "POST", RequestParameters: map[string]string{tc.key: tc.value}}
@@ -203,5 +222,40 @@ func TestTokenAuthorizerReadsItsSchemesHeader(t *testing.T) {
 		"x-amazon-apigateway-authorizer":{"type":"token","authorizerUri":"function:authz","identitySource":"method.request.header.X-Other"}}`)
 	if au, err := ParseAuthorizer(ProtocolREST, "tok", raw); err != nil || au.IdentitySource[0] != "header.X-Other" {
 		t.Errorf("an identitySource given: %+v %v, want it to win", au, err)
+	}
+}
+
+// TestWebSocketRouteParameters: a WebSocket route's requestParameters are
+// headers and query string parameters; a required one is checked on $connect
+// (the gateway refuses a handshake without it) and refused on any other
+// route, which has neither to check. MissingWSParameters names the required
+// ones that are absent or blank.
+func TestWebSocketRouteParameters(t *testing.T) {
+	params := []Parameter{{Name: "token", In: "query", Required: true}, {Name: "X-Tenant", In: "header", Required: true}, {Name: "x-opt", In: "header"}}
+	if errs := (&Route{RouteKey: RouteConnect, Parameters: params}).validateWSRouteParameters(); len(errs) != 0 {
+		t.Errorf("$connect: %v", errs)
+	}
+	if errs := (&Route{RouteKey: "join", Parameters: params}).validateWSRouteParameters(); len(errs) != 2 {
+		t.Errorf("join: %v, want the two required ones refused", errs)
+	}
+	if errs := (&Route{RouteKey: "join", Parameters: []Parameter{{Name: "p", In: "path"}}}).validateWSRouteParameters(); len(errs) != 1 {
+		t.Errorf("path parameter: %v, want refused", errs)
+	}
+	r := &Route{RouteKey: RouteConnect, Parameters: params}
+	h := http.Header{"X-Tenant": {"acme"}}
+	for _, c := range []struct {
+		query map[string][]string
+		want  string
+	}{
+		{nil, "[token]"},
+		{map[string][]string{"token": {"t", " "}}, "[token]"},
+		{map[string][]string{"token": {" ", "t"}}, "[]"},
+	} {
+		if got := fmt.Sprint(r.MissingWSParameters(h.Values, c.query)); got != c.want {
+			t.Errorf("query %v: missing %s, want %s", c.query, got, c.want)
+		}
+	}
+	if got := r.MissingWSParameters(http.Header{}.Values, map[string][]string{"token": {"t"}}); fmt.Sprint(got) != "[X-Tenant]" {
+		t.Errorf("without the header: missing %v", got)
 	}
 }

@@ -110,6 +110,12 @@ func (in *Integration) validateWSMappings() []error {
 		case where == "header" && (strings.EqualFold(name, "Content-Length") || strings.EqualFold(name, "Transfer-Encoding")):
 			errs = append(errs, invalid("request parameter mapping %q: header %s is reserved and cannot be mapped", truncate(k, 100), truncate(name, 60)))
 			continue
+		case where == "header" && strings.EqualFold(name, "Host"):
+			// Declared but not applied, so refused: the backend's Host is
+			// the integration URI's (put the host there, or in a stage
+			// variable the URI names), as HTTP APIs refuse mapping it.
+			errs = append(errs, invalid("request parameter mapping %q: header Host cannot be mapped: the backend gets the integration URI's host (put the host in integrationUri, or in a stage variable it names)", truncate(k, 100)))
+			continue
 		}
 		if _, ok := ClassifyWSSource(in.RequestParameters[k]); !ok {
 			errs = append(errs, invalid("request parameter mapping %q: value %q: %s", truncate(k, 100), truncate(in.RequestParameters[k], 100), wsRequestSources))
@@ -136,4 +142,102 @@ func (r *Route) validateWSRouteMappings() []error {
 		}
 	}
 	return errs
+}
+
+// What a WebSocket integration response's templateSelectionExpression
+// selects its response template by (WSResponseTemplateSelection).
+const (
+	// WSSelectDefault is \$default: the template keyed $default, else the
+	// only one.
+	WSSelectDefault = ""
+	// WSSelectStatus is ${integration.response.statuscode}: the template
+	// keyed as the integration's status code ("404").
+	WSSelectStatus = "statuscode"
+	// WSSelectHeader is ${integration.response.header.NAME}: the template
+	// keyed as the value of the integration response's header NAME.
+	WSSelectHeader = "header"
+)
+
+// wsResponseSelections says what an integration response's
+// templateSelectionExpression may be.
+const wsResponseSelections = "use \\$default, ${integration.response.statuscode} or ${integration.response.header.NAME} (the braces may be left out)"
+
+// WSResponseTemplateSelection parses a WebSocket integration response's
+// templateSelectionExpression: \$default (or $default, or none), or one
+// variable, $integration.response.statuscode or
+// $integration.response.header.NAME, braced or not. kind is one of the
+// WSSelect constants; name is the header's. The other forms API Gateway
+// lists (${request.body.*}, multivalueheader, static text) are refused
+// rather than selected wrongly.
+func WSResponseTemplateSelection(e string) (kind, name string, ok bool) {
+	if e == "" || e == RouteDefault || e == `\$default` {
+		return WSSelectDefault, "", true
+	}
+	v, braced := strings.CutPrefix(e, "${")
+	if braced {
+		var closed bool
+		if v, closed = strings.CutSuffix(v, "}"); !closed {
+			return "", "", false
+		}
+	} else if v, ok = strings.CutPrefix(e, "$"); !ok {
+		return "", "", false
+	}
+	if v == "integration.response.statuscode" {
+		return WSSelectStatus, "", true
+	}
+	if n, found := strings.CutPrefix(v, "integration.response.header."); found && mappingName(n) {
+		return WSSelectHeader, n, true
+	}
+	return "", "", false
+}
+
+// validateWSRouteParameters checks a WebSocket route's requestParameters
+// (route.request.header|querystring.NAME). The gateway checks a required one
+// on $connect, refusing a handshake without it (MissingWSParameters); no
+// other route has the upgrade request's headers and query string to check,
+// so a required parameter there would be declared and never enforced, and is
+// refused.
+func (r *Route) validateWSRouteParameters() []error {
+	var errs []error
+	for _, p := range r.Parameters {
+		switch {
+		case p.In != "header" && p.In != "query":
+			errs = append(errs, invalid("route %q: request parameter %q: a WebSocket route's parameters are route.request.header.NAME or route.request.querystring.NAME", truncate(r.RouteKey, 200), truncate(p.Name, 100)))
+		case p.Required && r.RouteKey != RouteConnect:
+			errs = append(errs, invalid("route %q: request parameter %s is required, but only $connect has the upgrade request's headers and query string to check it on: declare it on $connect, or make it not required", truncate(r.RouteKey, 200), wsParamKey(p)))
+		}
+	}
+	return errs
+}
+
+// wsParamKey is a WebSocket route parameter's name in apigatewayv2's
+// requestParameters (route.request.querystring.token).
+func wsParamKey(p Parameter) string {
+	in := p.In
+	if in == "query" {
+		in = "querystring"
+	}
+	return "route.request." + in + "." + p.Name
+}
+
+// MissingWSParameters returns the names of the route's required parameters
+// that an upgrade request's header and query lack or leave blank, as REST
+// APIs' request validation has it (the last of a repeated one counts).
+func (r *Route) MissingWSParameters(header func(string) []string, query map[string][]string) []string {
+	var missing []string
+	for _, p := range r.Parameters {
+		if !p.Required {
+			continue
+		}
+		var vs []string
+		if p.In == "header" {
+			vs = header(p.Name)
+		} else {
+			vs = query[p.Name]
+		}
+		if len(vs) == 0 || strings.TrimSpace(vs[len(vs)-1]) == "" {
+			missing = append(missing, p.Name)
+		}
+	}
+	return missing
 }
