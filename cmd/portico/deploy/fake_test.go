@@ -28,9 +28,9 @@ type fakeTarget struct {
 	planStages map[string][]APIStage
 	planKeys   map[string][]string
 	keys       map[string]string
-	calls  []string
-	failAt string
-	seq    int
+	calls      []string
+	failAt     string
+	seq        int
 	// saved are the $LATEST and API copies SaveFunction and SaveAPI made, by
 	// what they returned.
 	saved map[any]any
