@@ -114,7 +114,7 @@ func TestDeployRenamedStageMovesUsagePlan(t *testing.T) {
 // requires an API key, with functions on the implicit ServerlessRestApi: the
 // gateway refuses a call without a key, answers one with a key of the usage
 // plan Globals.Api declares, and leaves open the method whose event says
-// ApiKeyRequired: false. A SHARED usage plan in Globals is refused by a dry run.
+// ApiKeyRequired: false.
 func TestDeployGlobalsAPIKeyOnImplicitAPI(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
@@ -131,12 +131,6 @@ func TestDeployGlobalsAPIKeyOnImplicitAPI(t *testing.T) {
 	}
 	if st, body := gatewayCall(t, http.MethodGet, base+"/open", "", nil); st != http.StatusOK {
 		t.Fatalf("GET /open (ApiKeyRequired: false) without a key: %d %s", st, body)
-	}
-
-	shared := samTestdata(t, "globals-shared-plan.yaml")
-	out, err := cliErr(env, "deploy", "--template", shared, "--stack", "shared", "--dry-run")
-	if err == nil || !strings.Contains(err.Error(), "CreateUsagePlan SHARED is not supported") {
-		t.Fatalf("dry run of a SHARED plan in Globals: %v\n%s", err, out)
 	}
 }
 
