@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -93,11 +92,7 @@ func TestDeployMakesAPIKey(t *testing.T) {
 		t.Fatalf("GET with the deploy's key: %d %s", st, body)
 	}
 
-	text, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, path, []byte(strings.Replace(string(text), "Limit: 100", "Limit: 50", 1)), 0o600)
+	replaceInFile(t, path, "Limit: 100", "Limit: 50")
 	cliCombined(t, env, "deploy", "--template", path, "--stack", "k")
 	again := stackRecord(t, env, "k").Resources["Api"]
 	if again.APIKeyID != rec.APIKeyID || again.UsagePlanID != rec.UsagePlanID {

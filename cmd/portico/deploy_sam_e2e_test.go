@@ -41,6 +41,16 @@ func samTestdata(t *testing.T, name string) string {
 	return filepath.Join(dir, "template.yaml")
 }
 
+// replaceInFile replaces the first old in the file at path with new.
+func replaceInFile(t *testing.T, path, old, new string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path, []byte(strings.Replace(string(data), old, new, 1)), 0o600)
+}
+
 // gatewayCall sends one request to the gateway and returns the status and body.
 func gatewayCall(t *testing.T, method, url, body string, header map[string]string) (int, string) {
 	t.Helper()
@@ -89,11 +99,7 @@ func TestDeployRenamedStageMovesUsagePlan(t *testing.T) {
 	if st, body := gatewayCall(t, http.MethodGet, env.GatewayURL+"/"+api+"/v1/a", "", map[string]string{"x-api-key": key}); st != http.StatusOK {
 		t.Fatalf("GET v1/a with the plan's key: %d %s", st, body)
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, path, []byte(strings.Replace(string(data), "StageName: v1", "StageName: v2", 1)), 0o600)
+	replaceInFile(t, path, "StageName: v1", "StageName: v2")
 	cliCombined(t, env, "deploy", "--template", path, "--stack", "ps")
 	if st, body := gatewayCall(t, http.MethodGet, env.GatewayURL+"/"+api+"/v2/a", "", map[string]string{"x-api-key": key}); st != http.StatusOK {
 		t.Fatalf("GET v2/a with the plan's key: %d %s", st, body)

@@ -789,7 +789,13 @@ func (h *HTTPTarget) CreateUsagePlan(ctx context.Context, p *UsagePlan, stages [
 	if p.Quota != nil {
 		body["quota"] = p.Quota
 	}
-	resp, err := h.C.Do(ctx, http.MethodPost, "/usageplans", nil, body, nil)
+	return h.create(ctx, "/usageplans", body)
+}
+
+// create POSTs body to path and returns the id of what it made (the rest of
+// the answer, an API key's value among it, is dropped).
+func (h *HTTPTarget) create(ctx context.Context, path string, body any) (string, error) {
+	resp, err := h.C.Do(ctx, http.MethodPost, path, nil, body, nil)
 	if err != nil {
 		return "", err
 	}
@@ -858,15 +864,7 @@ func (h *HTTPTarget) UpdateUsagePlan(ctx context.Context, id string, p *UsagePla
 // CreateAPIKey implements Target: API Gateway's CreateApiKey, enabled. The
 // response holds the key's value, which is read past and dropped.
 func (h *HTTPTarget) CreateAPIKey(ctx context.Context, name string) (string, error) {
-	resp, err := h.C.Do(ctx, http.MethodPost, "/apikeys", nil, map[string]any{"name": name, "enabled": true}, nil)
-	if err != nil {
-		return "", err
-	}
-	var out struct {
-		ID string `json:"id"`
-	}
-	err = json.Unmarshal(resp.Body, &out)
-	return out.ID, err
+	return h.create(ctx, "/apikeys", map[string]any{"name": name, "enabled": true})
 }
 
 // AddUsagePlanKey implements Target: API Gateway's CreateUsagePlanKey.

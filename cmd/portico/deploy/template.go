@@ -752,7 +752,7 @@ func checkDependsOn(resources map[string]*rawResource, warn func(format string, 
 			if _, ok := resources[n]; !ok {
 				// A resource SAM generates (ServerlessRestApiProdStage,
 				// FnRole) is a valid target Portico does not make.
-				warn("resource %s: DependsOn names %s, which the template does not define (Portico makes none of the resources SAM generates beside the APIs and functions, and orders nothing by DependsOn)", id, n)
+				warn("resource %s: DependsOn names %s, which the template does not define (Portico makes few of the resources SAM generates, and orders nothing by DependsOn)", id, n)
 				continue
 			}
 			deps[id] = append(deps[id], n)
@@ -1416,7 +1416,8 @@ func (r *resolver) lookup(name string) (any, bool) {
 // referenceable resolves SAM's referenceable properties (Function.Alias,
 // Function.Version, Api.Stage, Api.Deployment) and the logical ids SAM
 // generates for them that can be named (FunctionAliasLIVE,
-// ApiSTAGEStage, HttpApiApiGatewayDefaultStage) to a token: «Function.Alias»
+// ApiSTAGEStage, HttpApiApiGatewayDefaultStage; those of Auth.UsagePlan:
+// planResource) to a token: «Function.Alias»
 // and «Api.Stage» resolve everywhere (Build), the others in outputs
 // (ResolveOutputs). What CloudFormation's Ref gives: the alias's and the
 // version's ARN, the stage's name, the deployment's id.
