@@ -376,6 +376,23 @@ func releaseStack(cmd *cobra.Command, t *deploy.HTTPTarget, stack string) {
 	}
 }
 
+// printStackKeys prints the API keys the stack made for its usage plans
+// (SAM's <Api>ApiKey and ServerlessApiKey) by id, and how to read a value:
+// the values themselves are never printed.
+func printStackKeys(w io.Writer, rec *deploy.Record) {
+	for _, id := range sortedResourceIDs(rec) {
+		r := rec.Resources[id]
+		if r.APIKeyID == "" {
+			continue
+		}
+		logical, plan := id+"ApiKey", r.UsagePlanID
+		if r.Kind == deploy.KindUsagePlan {
+			logical, plan = deploy.SharedAPIKey, r.PhysicalID
+		}
+		_, _ = fmt.Fprintf(w, "  %s (API key %s in usage plan %s): portico key get %s --show-value prints its value\n", logical, r.APIKeyID, plan, r.APIKeyID)
+	}
+}
+
 // printStackURLs prints the stage URL of each API the stack holds and the
 // template's outputs.
 func printStackURLs(cmd *cobra.Command, g *globalFlags, stack string, t *deploy.Template) error {
@@ -409,6 +426,7 @@ func printStackURLs(cmd *cobra.Command, g *globalFlags, stack string, t *deploy.
 		}
 		_, _ = fmt.Fprintf(cmd.OutOrStdout(), "  %s (api %s, stage %s): %s\n", id, r.PhysicalID, r.Stage, u)
 	}
+	printStackKeys(cmd.OutOrStdout(), rec)
 	outs, warnings := t.ResolveOutputs(cmd.Context(), rec, target)
 	for _, w := range warnings {
 		_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -1212,30 +1213,33 @@ func (b *builder) applyRouteAuth(a *API, doc map[string]any, defs authDefaults) 
 	}
 }
 
-// usagePlan reads Auth.UsagePlan.
+// usagePlan reads Auth.UsagePlan. As SAM, PER_API makes the API a plan of its
+// own (<Api>UsagePlan) with an API key (<Api>ApiKey) in it; SHARED makes it
+// part of the stack's ServerlessUsagePlan, whose key is ServerlessApiKey.
 func (b *builder) usagePlan(a *API, where string, v any) {
 	m, _ := v.(map[string]any)
 	if m == nil {
 		b.fail("%s must be a mapping", where)
 		return
 	}
+	p := &UsagePlan{Name: a.Name + "-" + a.Stage, KeyName: b.t.stack + "-" + a.LogicalID + "ApiKey", set: map[string]bool{}}
 	switch m["CreateUsagePlan"] {
 	case "NONE":
 		return
 	case "PER_API":
 	case "SHARED":
-		b.fail("%s: CreateUsagePlan SHARED is not supported; use PER_API", where)
-		return
+		p.Shared = true
+		p.Name, p.KeyName = b.t.stack+"-"+SharedUsagePlan, b.t.stack+"-"+SharedAPIKey
 	default:
-		b.fail("%s: CreateUsagePlan must be PER_API or NONE", where)
+		b.fail("%s: CreateUsagePlan must be PER_API, SHARED or NONE", where)
 		return
 	}
-	p := &UsagePlan{Name: a.Name + "-" + a.Stage}
 	if n := b.str(where, m, "UsagePlanName"); n != "" {
-		p.Name = n
+		p.Name, p.set["UsagePlanName"] = n, true
 	}
 	for _, k := range []string{"Throttle", "Quota"} {
 		if v, set := m[k]; set {
+			p.set[k] = true
 			if _, ok := v.(map[string]any); !ok {
 				b.fail("%s.%s must be a mapping, not %s", where, k, shape(v))
 			}
@@ -1260,9 +1264,56 @@ func (b *builder) usagePlan(a *API, where string, v any) {
 			b.warn("%s.%s is not supported by Portico and is ignored", where, k)
 		}
 	}
-	b.warn("%s: Portico makes usage plan %s but no API key (SAM also makes %sApiKey and %sUsagePlanKey): a method that requires a key answers 403 Forbidden until you add one: "+
-		"portico key create --name NAME --enabled, then portico plan add-key PLAN_ID KEY_ID (the plan's id is printed below)", where, p.Name, a.LogicalID, a.LogicalID)
 	a.UsagePlan = p
+}
+
+// sharedPlan makes Desired.SharedPlan of the APIs whose usage plan is
+// SHARED. SAM writes ServerlessUsagePlan once per such API, the last one's
+// properties winning, and advises setting them on one API only: Portico
+// takes each property from the API that sets it, and refuses two APIs
+// setting it differently.
+func (b *builder) sharedPlan() {
+	var shared *UsagePlan
+	from := map[string]string{}
+	for _, id := range slices.Sorted(maps.Keys(b.d.APIs)) {
+		p := b.d.APIs[id].UsagePlan
+		if p == nil || !p.Shared {
+			continue
+		}
+		if shared == nil {
+			shared = &UsagePlan{Name: p.Name, KeyName: p.KeyName, Shared: true, set: map[string]bool{}}
+		}
+		for _, k := range slices.Sorted(maps.Keys(p.set)) {
+			if other, ok := from[k]; ok {
+				if !reflect.DeepEqual(planProperty(shared, k), planProperty(p, k)) {
+					b.fail("%s and %s: Auth.UsagePlan.%s differ, and both APIs share ServerlessUsagePlan (CreateUsagePlan SHARED): set it on one of them only, as SAM advises", other, id, k)
+				}
+				continue
+			}
+			from[k] = id
+			switch k {
+			case "UsagePlanName":
+				shared.Name = p.Name
+			case "Throttle":
+				shared.Throttle = p.Throttle
+			case "Quota":
+				shared.Quota = p.Quota
+			}
+		}
+	}
+	b.d.SharedPlan = shared
+}
+
+// planProperty is the value of a usage plan's property k (UsagePlanName,
+// Throttle, Quota).
+func planProperty(p *UsagePlan, k string) any {
+	switch k {
+	case "UsagePlanName":
+		return p.Name
+	case "Throttle":
+		return p.Throttle
+	}
+	return p.Quota
 }
 
 // methodSettingOps turns one MethodSettings entry into stage patch operations.

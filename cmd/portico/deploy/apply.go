@@ -35,6 +35,7 @@ type Target interface {
 	VersionExists(ctx context.Context, name, version string) (bool, error)
 	StageExists(ctx context.Context, id, stage string) (bool, error)
 	UsagePlanExists(ctx context.Context, id string) (bool, error)
+	APIKeyExists(ctx context.Context, id string) (bool, error)
 	// ResolveImage returns the image id the server's runtime resolves
 	// imageURI to now, changing nothing ("" when the server pins images to
 	// their tags). FunctionImage returns the image a function's qualifier
@@ -103,13 +104,32 @@ type Target interface {
 	SetHTTPStage(ctx context.Context, id, stage string, old, now *HTTPStage) error
 	DeleteStage(ctx context.Context, id, stage string) error
 	DeleteAPI(ctx context.Context, id string) error
-	CreateUsagePlan(ctx context.Context, p *UsagePlan, apiID, stage string) (string, error)
+	// CreateUsagePlan creates a usage plan on stages and returns its id.
+	CreateUsagePlan(ctx context.Context, p *UsagePlan, stages []APIStage) (string, error)
 	// UpdateUsagePlan sets the plan's name, throttle and quota, and makes
-	// stage the plan's one stage of API apiID (the deploy may have renamed
-	// it); its keys stay.
-	UpdateUsagePlan(ctx context.Context, id string, p *UsagePlan, apiID, stage string) error
+	// its stages of the APIs stages names those (the deploy may have
+	// renamed one); a shared plan's (p.Shared) stages become stages
+	// exactly. Its keys stay.
+	UpdateUsagePlan(ctx context.Context, id string, p *UsagePlan, stages []APIStage) error
 	DeleteUsagePlan(ctx context.Context, id string) error
+	// CreateAPIKey creates an enabled API key named name (its value made by
+	// the server) and returns its id; the key's value is never returned,
+	// so never logged.
+	CreateAPIKey(ctx context.Context, name string) (string, error)
+	// AddUsagePlanKey adds API key keyID to usage plan planID.
+	AddUsagePlanKey(ctx context.Context, planID, keyID string) error
+	// DeleteAPIKey deletes the API key; a key that is not there is no error.
+	DeleteAPIKey(ctx context.Context, id string) error
 }
+
+// APIStage is a stage of an API, as a usage plan names it.
+type APIStage struct {
+	APIID string `json:"apiId"`
+	Stage string `json:"stage"`
+}
+
+// String is the stage as API Gateway's patch operations name it: apiId:stage.
+func (s APIStage) String() string { return s.APIID + ":" + s.Stage }
 
 // SavedFunction is a function's $LATEST as SaveFunction found it.
 type SavedFunction struct {
@@ -159,7 +179,7 @@ type SavedAPI struct {
 // usage plans of those that do.
 func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, error) {
 	obs := Observed{Functions: map[string]bool{}, APIs: map[string]bool{}, Aliases: map[string]bool{}, Versions: map[string]bool{},
-		Stages: map[string]bool{}, UsagePlans: map[string]bool{}, Images: map[string]ImageState{},
+		Stages: map[string]bool{}, UsagePlans: map[string]bool{}, APIKeys: map[string]bool{}, Images: map[string]ImageState{},
 		Drift: map[string][]string{}, Serving: map[string]AliasRouting{}, Adopt: map[string]string{}}
 	names := map[string]bool{}
 	for _, f := range d.Functions {
@@ -210,6 +230,14 @@ func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, 
 			}
 			if err == nil && r.UsagePlanID != "" {
 				err = check(obs.UsagePlans, r.UsagePlanID, func() (bool, error) { return t.UsagePlanExists(ctx, r.UsagePlanID) })
+			}
+			if err == nil && r.APIKeyID != "" {
+				err = check(obs.APIKeys, r.APIKeyID, func() (bool, error) { return t.APIKeyExists(ctx, r.APIKeyID) })
+			}
+		case r.Kind == KindUsagePlan:
+			err = check(obs.UsagePlans, r.PhysicalID, func() (bool, error) { return t.UsagePlanExists(ctx, r.PhysicalID) })
+			if err == nil && r.APIKeyID != "" {
+				err = check(obs.APIKeys, r.APIKeyID, func() (bool, error) { return t.APIKeyExists(ctx, r.APIKeyID) })
 			}
 		}
 		if err != nil {
@@ -649,7 +677,7 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		r := &Resource{Kind: KindAPI, PhysicalID: c.PhysicalID, Fingerprint: api.DefinitionFingerprint(), Stage: api.Stage,
 			StageFingerprint: api.StageFingerprint(), PlanFingerprint: api.PlanFingerprint()}
 		if c.old != nil {
-			r.Deployment, r.UsagePlanID = c.old.Deployment, c.old.UsagePlanID
+			r.Deployment, r.UsagePlanID, r.APIKeyID = c.old.Deployment, c.old.UsagePlanID, c.old.APIKeyID
 		}
 		if c.definition {
 			canary := api.Canary != nil && c.old != nil && c.old.Stage == api.Stage && !c.newStage
@@ -704,6 +732,13 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		}
 		a.rec.Resources[c.LogicalID] = r
 	}
+	for _, c := range p.Changes {
+		if c.Kind == KindUsagePlan && (c.Action == Create || c.Action == Update) {
+			if err := a.sharedPlan(ctx, c); err != nil {
+				return err
+			}
+		}
+	}
 	// Phase 3: remove what the template no longer has.
 	a.phase = "Removing:"
 	for _, c := range p.Changes {
@@ -740,8 +775,16 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			if c.old.UsagePlanID != "" {
 				err = a.t.DeleteUsagePlan(ctx, c.old.UsagePlanID)
 			}
+			if err == nil && c.old.APIKeyID != "" {
+				err = a.t.DeleteAPIKey(ctx, c.old.APIKeyID)
+			}
 			if err == nil {
 				err = a.t.DeleteAPI(ctx, c.PhysicalID)
+			}
+		case KindUsagePlan:
+			err = a.t.DeleteUsagePlan(ctx, c.PhysicalID)
+			if err == nil && c.old.APIKeyID != "" {
+				err = a.t.DeleteAPIKey(ctx, c.old.APIKeyID)
 			}
 		}
 		if err != nil && !isNotFound(err) {
@@ -777,35 +820,122 @@ func DeletePlan(ctx context.Context, t Target, name string) (*Plan, error) {
 	return p, nil
 }
 
-// usagePlan creates, updates (keeping its keys) or deletes the API's usage plan.
+// usagePlan creates, updates (keeping its keys) or deletes the API's own
+// usage plan and the API key made for it: the key is made once, and kept
+// while the plan is.
 func (a *applier) usagePlan(ctx context.Context, c *Change, r *Resource) error {
 	api := c.api
-	old := ""
+	own := api.ownPlan()
+	old, oldKey := "", ""
 	if c.old != nil && !c.planGone {
 		old = c.old.UsagePlanID // a plan deleted by hand is made again
 	}
+	if c.old != nil && !c.keyGone {
+		oldKey = c.old.APIKeyID // so is a key
+	}
+	stages := []APIStage{{APIID: c.PhysicalID, Stage: api.Stage}}
 	switch {
-	case old != "" && api.UsagePlan == nil:
-		a.progress("deleting usage plan %s of API %s", old, c.PhysicalID)
-		if err := a.t.DeleteUsagePlan(ctx, old); err != nil {
-			return fmt.Errorf("usage plan %s: %w", old, err)
+	case own == nil:
+		if old != "" {
+			a.progress("deleting usage plan %s of API %s", old, c.PhysicalID)
+			if err := a.t.DeleteUsagePlan(ctx, old); err != nil {
+				return fmt.Errorf("usage plan %s: %w", old, err)
+			}
 		}
 		r.UsagePlanID = ""
+		if oldKey != "" {
+			a.progress("deleting API key %s (%sApiKey)", oldKey, c.LogicalID)
+			if err := a.t.DeleteAPIKey(ctx, oldKey); err != nil {
+				return fmt.Errorf("API key %s: %w", oldKey, err)
+			}
+		}
+		r.APIKeyID = ""
+		return nil
 	case old != "":
-		a.progress("updating usage plan %s (%s)", old, api.UsagePlan.Name)
-		if err := a.t.UpdateUsagePlan(ctx, old, api.UsagePlan, c.PhysicalID, api.Stage); err != nil {
+		a.progress("updating usage plan %s (%s)", old, own.Name)
+		if err := a.t.UpdateUsagePlan(ctx, old, own, stages); err != nil {
 			return fmt.Errorf("usage plan %s: %w", old, err)
 		}
-	case api.UsagePlan != nil:
-		id, err := a.t.CreateUsagePlan(ctx, api.UsagePlan, c.PhysicalID, api.Stage)
+	default:
+		id, err := a.t.CreateUsagePlan(ctx, own, stages)
 		if err != nil {
-			return fmt.Errorf("usage plan %s: %w", api.UsagePlan.Name, err)
+			return fmt.Errorf("usage plan %s: %w", own.Name, err)
 		}
 		r.UsagePlanID = id
-		a.progress("usage plan %s (%s) on stage %s of API %s", id, api.UsagePlan.Name, api.Stage, c.PhysicalID)
+		a.progress("usage plan %s (%s) on stage %s of API %s", id, own.Name, api.Stage, c.PhysicalID)
 		a.onFailure("delete usage plan "+id, func(ctx context.Context) error { return a.t.DeleteUsagePlan(ctx, id) })
 	}
-	return nil
+	key, err := a.planKey(ctx, r.UsagePlanID, old == "", oldKey, own.KeyName, c.LogicalID+"ApiKey")
+	r.APIKeyID = key
+	return err
+}
+
+// planKey puts the plan's API key (logical: SAM's logical id of it) in usage
+// plan planID and returns its id: the key the stack made (oldKey), added
+// again when the plan is new (newPlan), or a new enabled key named name.
+func (a *applier) planKey(ctx context.Context, planID string, newPlan bool, oldKey, name, logical string) (string, error) {
+	key := oldKey
+	if key == "" {
+		id, err := a.t.CreateAPIKey(ctx, name)
+		if err != nil {
+			return "", fmt.Errorf("API key %s (%s): %w", name, logical, err)
+		}
+		key = id
+		a.progress("API key %s (%s, %s): read its value with portico key get %s --show-value", id, name, logical, id)
+		a.onFailure("delete API key "+id, func(ctx context.Context) error { return a.t.DeleteAPIKey(ctx, id) })
+	} else if !newPlan {
+		return key, nil // in the plan since it was made
+	}
+	if err := a.t.AddUsagePlanKey(ctx, planID, key); err != nil {
+		return key, fmt.Errorf("adding API key %s to usage plan %s: %w", key, planID, err)
+	}
+	return key, nil
+}
+
+// sharedPlan creates or updates the usage plan the stack's APIs share
+// (SharedUsagePlan) on the stages of the APIs sharing it, with its API key
+// (SharedAPIKey), and records it.
+func (a *applier) sharedPlan(ctx context.Context, c *Change) error {
+	var stages []APIStage
+	var shares []string
+	for _, s := range c.sharedBy {
+		r := a.rec.Resources[s.LogicalID]
+		if r == nil {
+			continue
+		}
+		st := APIStage{APIID: r.PhysicalID, Stage: s.api.Stage}
+		stages = append(stages, st)
+		shares = append(shares, st.String())
+	}
+	sort.Strings(shares)
+	r := &Resource{Kind: KindUsagePlan, PlanFingerprint: digest(c.shared), Shares: shares}
+	old, oldKey := "", ""
+	if c.old != nil && !c.planGone {
+		old = c.old.PhysicalID
+	}
+	if c.old != nil && !c.keyGone {
+		oldKey = c.old.APIKeyID
+	}
+	p := c.shared
+	if old != "" {
+		a.progress("updating usage plan %s (%s, %s) on %d stages", old, p.Name, SharedUsagePlan, len(stages))
+		if err := a.t.UpdateUsagePlan(ctx, old, p, stages); err != nil {
+			return fmt.Errorf("usage plan %s (%s): %w", old, SharedUsagePlan, err)
+		}
+		r.PhysicalID = old
+	} else {
+		id, err := a.t.CreateUsagePlan(ctx, p, stages)
+		if err != nil {
+			return fmt.Errorf("usage plan %s (%s): %w", p.Name, SharedUsagePlan, err)
+		}
+		r.PhysicalID = id
+		a.progress("usage plan %s (%s, %s) on %d stages", id, p.Name, SharedUsagePlan, len(stages))
+		a.onFailure("delete usage plan "+id, func(ctx context.Context) error { return a.t.DeleteUsagePlan(ctx, id) })
+	}
+	key, err := a.planKey(ctx, r.PhysicalID, old == "", oldKey, p.KeyName, SharedAPIKey)
+	r.APIKeyID = key
+	a.rec.Resources[SharedUsagePlan] = r
+	return err
 }
 
 // variableOps sets the stage's variables to the template's, removing the ones

@@ -459,10 +459,14 @@ func TestBadTemplates(t *testing.T) {
 		{"bad json", `{"Transform": "AWS::Serverless-2016-10-31", "Resources": {`, nil, "is not a YAML or JSON template"},
 		{"no transform", "Resources:\n  A:\n    Type: AWS::Serverless::Function\n", nil, "Transform must be AWS::Serverless-2016-10-31"},
 		{"unknown ref", strings.Replace(twoFunctions, "!Ref Greeting", "!Ref Greting", 1), nil, "Ref Greting: no parameter or resource is named Greting"},
-		{"usage plan key ref", strings.Replace(strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        ApiKeyRequired: true\n        UsagePlan:\n          CreateUsagePlan: PER_API\n", 1), "!Ref Greeting", "!Ref ApiApiKey", 1), nil,
-			"Ref ApiApiKey: SAM makes ApiApiKey for Api's Auth.UsagePlan (CreateUsagePlan PER_API); Portico makes the usage plan alone, with no API key"},
+		{"usage plan key ref without a plan", strings.Replace(twoFunctions, "!Ref Greeting", "!Ref ApiApiKey", 1), nil,
+			"Ref ApiApiKey: SAM makes ApiApiKey only for an API whose Auth.UsagePlan says CreateUsagePlan: PER_API, and Api's does not"},
+		{"usage plan key ref in its API's function", strings.Replace(strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        ApiKeyRequired: true\n        UsagePlan:\n          CreateUsagePlan: PER_API\n", 1), "!Ref Greeting", "!Ref ApiApiKey", 1), nil,
+			"environment variable GREETING names Api.ApiKey (AWS::Serverless::Api), whose routes call Hello: the function would depend on the API that depends on it"},
+		{"shared key getatt without a shared plan", strings.Replace(twoFunctions, "!Ref Greeting", "!GetAtt ServerlessApiKey.APIKeyId", 1), nil,
+			"!GetAtt ServerlessApiKey.APIKeyId: SAM makes ServerlessApiKey only when an AWS::Serverless::Api's Auth.UsagePlan says CreateUsagePlan: SHARED"},
 		{"implicit usage plan sub", strings.Replace(twoFunctions, "!Ref Greeting", `!Sub "${ServerlessRestApiUsagePlan}"`, 1), nil,
-			"!Sub ${ServerlessRestApiUsagePlan}: SAM makes ServerlessRestApiUsagePlan for ServerlessRestApi's Auth.UsagePlan"},
+			"!Sub ${ServerlessRestApiUsagePlan}: no parameter or resource is named ServerlessRestApiUsagePlan"},
 		{"unknown sub", strings.Replace(twoFunctions, "!Ref Greeting", `!Sub "${Nope}-x"`, 1), nil, "!Sub ${Nope}: no parameter or resource is named Nope"},
 		{"unknown getatt", strings.Replace(twoFunctions, "!Ref Greeting", "!GetAtt Other.Nope", 1), nil, "Other (AWS::Serverless::Function) has no attribute Nope"},
 		{"reference cycle", strings.Replace(strings.Replace(twoFunctions, "!Ref Greeting", "!GetAtt Other.Arn", 1), "      CodeUri: other\n", "      CodeUri: other\n      Environment:\n        Variables:\n          HELLO: !Sub \"${Hello}\"\n", 1), nil,
@@ -492,7 +496,8 @@ func TestBadTemplates(t *testing.T) {
 		{"ws integration credentials", twoFunctions + wsCredentials, nil, "property CredentialsArn is refused"},
 		{"ws vpc link", strings.Replace(twoFunctions+wsCredentials, "CredentialsArn: arn:aws:iam::123456789012:role/r", "ConnectionType: VPC_LINK", 1), nil, "property ConnectionType is refused"},
 		{"ws route api key", strings.Replace(twoFunctions+wsCredentials, "      CredentialsArn: arn:aws:iam::123456789012:role/r\n", "", 1) + wsRoute, nil, "property ApiKeyRequired is refused"},
-		{"globals shared usage plan", readTestdata(t, "globals-shared-plan.yaml"), nil, "Globals.Api.Auth.UsagePlan: CreateUsagePlan SHARED is not supported"},
+		{"shared usage plans differ", strings.Replace(readTestdata(t, "shared-plan-two-apis.yaml"), "UsagePlanName: both", "UsagePlanName: b", 1), nil,
+			"A and B: Auth.UsagePlan.UsagePlanName differ, and both APIs share ServerlessUsagePlan (CreateUsagePlan SHARED): set it on one of them only"},
 		{"globals private endpoint on the implicit api", strings.Replace(readTestdata(t, "globals-implicit.yaml"), "  Api:\n", "  Api:\n    EndpointConfiguration: PRIVATE\n", 1), nil,
 			"ServerlessRestApi (AWS::Serverless::Api): property EndpointConfiguration is refused"},
 		{"globals cognito on the implicit api", strings.Replace(readTestdata(t, "globals-implicit.yaml"), "      ApiKeyRequired: true\n", "      ApiKeyRequired: true\n      Authorizers:\n        Pool:\n          UserPoolArn: arn:aws:cognito-idp:x\n", 1), nil,
@@ -2238,23 +2243,5 @@ func TestRenamedStageIsAnnouncedDeletion(t *testing.T) {
 	}
 	if _, ok := f.apis[id].stages["prod"]; !ok {
 		t.Error("stage prod was not deployed")
-	}
-}
-
-// TestUsagePlanWithoutKeyWarns: CreateUsagePlan PER_API makes the plan but,
-// unlike SAM, no API key: the deploy says so, and how to add one (every call
-// answered 403 with no word of why).
-func TestUsagePlanWithoutKeyWarns(t *testing.T) {
-	dir := fixture(t)
-	f := newFake()
-	text := strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        ApiKeyRequired: true\n        UsagePlan:\n          CreateUsagePlan: PER_API\n", 1)
-	p, err := deployText(t, f, dir, "s", text, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	p.Print(&out)
-	if !strings.Contains(out.String(), "but no API key (SAM also makes ApiApiKey and ApiUsagePlanKey): a method that requires a key answers 403 Forbidden until you add one: portico key create") {
-		t.Errorf("no warning of the missing key:\n%s", out.String())
 	}
 }

@@ -36,6 +36,10 @@ type Desired struct {
 	Stack     string
 	Functions map[string]*Function
 	APIs      map[string]*API
+	// SharedPlan is the usage plan SAM makes for the REST APIs whose
+	// Auth.UsagePlan says CreateUsagePlan SHARED (ServerlessUsagePlan, with
+	// its API key ServerlessApiKey): nil when none does.
+	SharedPlan *UsagePlan
 	// Warnings name what the template holds that Portico does not act on.
 	Warnings []string
 }
@@ -184,7 +188,9 @@ type API struct {
 	// Canary, when set, sends each new deployment of an existing stage to the
 	// stage's canary.
 	Canary *Canary
-	// UsagePlan, when set, is a usage plan on the stage (Auth.UsagePlan).
+	// UsagePlan, when set, is the API's Auth.UsagePlan: a usage plan of its
+	// own on the stage with an API key in it (CreateUsagePlan PER_API), or
+	// its part of the stack's shared one (SHARED: Desired.SharedPlan).
 	UsagePlan *UsagePlan
 	// Warnings are the importer's for the document.
 	Warnings []string
@@ -243,11 +249,30 @@ type Canary struct {
 	UseStageCache          bool              `json:"useStageCache"`
 }
 
-// UsagePlan is a usage plan on one API stage.
+// UsagePlan is a usage plan on one API stage (or, shared, on the stages of
+// the APIs that share it), with the API key SAM makes for it.
 type UsagePlan struct {
 	Name     string         `json:"name"`
 	Throttle map[string]any `json:"throttle,omitempty"`
 	Quota    map[string]any `json:"quota,omitempty"`
+	// KeyName is the name of the plan's API key (SAM's <Api>ApiKey, or
+	// ServerlessApiKey): CloudFormation names a key without a Name after
+	// the stack and its logical id, as Portico does. It is not part of the
+	// plan's fingerprint: the key, once made, is kept.
+	KeyName string `json:"-"`
+	// Shared: the API's part of Desired.SharedPlan (CreateUsagePlan SHARED).
+	Shared bool `json:"-"`
+	// set names the properties the template gave (UsagePlanName, Throttle,
+	// Quota), for merging a shared plan's.
+	set map[string]bool
+}
+
+// ownPlan is the API's own usage plan (CreateUsagePlan PER_API), or nil.
+func (a *API) ownPlan() *UsagePlan {
+	if a.UsagePlan == nil || a.UsagePlan.Shared {
+		return nil
+	}
+	return a.UsagePlan
 }
 
 // DefinitionFingerprint is the digest of the API's definition: a change
@@ -273,9 +298,9 @@ func (a *API) StageFingerprint() string {
 	}{a.Stage, a.Variables, a.StageOps, a.Canary, a.HTTPStage})
 }
 
-// PlanFingerprint is the digest of the usage plan ("" without one).
+// PlanFingerprint is the digest of the API's own usage plan ("" without one).
 func (a *API) PlanFingerprint() string {
-	if a.UsagePlan == nil {
+	if a.ownPlan() == nil {
 		return ""
 	}
 	return digest(a.UsagePlan)
@@ -504,6 +529,7 @@ func Build(t *Template) (*Desired, error) {
 			b.v2Stage(id, r.Properties)
 		}
 	}
+	b.sharedPlan()
 	if len(b.errs) == 0 {
 		b.leftovers()
 	}

@@ -23,9 +23,14 @@ type fakeTarget struct {
 	fns    map[string]*fakeFn
 	apis   map[string]*fakeAPI
 	plans  map[string]*UsagePlan
-	calls  []string
-	failAt string
-	seq    int
+	// planStages and planKeys are each plan's stages and keys; keys the
+	// API keys (id -> name).
+	planStages map[string][]APIStage
+	planKeys   map[string][]string
+	keys       map[string]string
+	calls      []string
+	failAt     string
+	seq        int
 	// saved are the $LATEST and API copies SaveFunction and SaveAPI made, by
 	// what they returned.
 	saved map[any]any
@@ -62,7 +67,7 @@ type fakeAPI struct {
 
 func newFake() *fakeTarget {
 	return &fakeTarget{stacks: map[string]*Record{}, fns: map[string]*fakeFn{}, apis: map[string]*fakeAPI{}, plans: map[string]*UsagePlan{},
-		saved: map[any]any{}, images: map[string]string{}}
+		planStages: map[string][]APIStage{}, planKeys: map[string][]string{}, keys: map[string]string{}, saved: map[any]any{}, images: map[string]string{}}
 }
 
 var _ Target = (*fakeTarget)(nil)
@@ -151,6 +156,11 @@ func (f *fakeTarget) StageExists(_ context.Context, id, stage string) (bool, err
 
 func (f *fakeTarget) UsagePlanExists(_ context.Context, id string) (bool, error) {
 	_, ok := f.plans[id]
+	return ok, nil
+}
+
+func (f *fakeTarget) APIKeyExists(_ context.Context, id string) (bool, error) {
+	_, ok := f.keys[id]
 	return ok, nil
 }
 
@@ -371,27 +381,67 @@ func (f *fakeTarget) DeleteAPI(_ context.Context, id string) error {
 	return nil
 }
 
-func (f *fakeTarget) CreateUsagePlan(_ context.Context, p *UsagePlan, apiID, stage string) (string, error) {
-	if err := f.call("CreateUsagePlan", p.Name, apiID, stage); err != nil {
+// stageArgs are a usage plan call's stages as its arguments: apiId stage ...
+func stageArgs(stages []APIStage) []any {
+	var out []any
+	for _, s := range stages {
+		out = append(out, s.APIID, s.Stage)
+	}
+	return out
+}
+
+func (f *fakeTarget) CreateUsagePlan(_ context.Context, p *UsagePlan, stages []APIStage) (string, error) {
+	if err := f.call("CreateUsagePlan", append([]any{p.Name}, stageArgs(stages)...)...); err != nil {
 		return "", err
 	}
 	f.seq++
 	id := fmt.Sprintf("plan%d", f.seq)
-	f.plans[id] = p
+	f.plans[id], f.planStages[id] = p, stages
 	return id, nil
 }
 
-func (f *fakeTarget) UpdateUsagePlan(_ context.Context, id string, p *UsagePlan, apiID, stage string) error {
-	if err := f.call("UpdateUsagePlan", id, apiID, stage); err != nil {
+func (f *fakeTarget) UpdateUsagePlan(_ context.Context, id string, p *UsagePlan, stages []APIStage) error {
+	if err := f.call("UpdateUsagePlan", append([]any{id}, stageArgs(stages)...)...); err != nil {
 		return err
 	}
-	f.plans[id] = p
+	f.plans[id], f.planStages[id] = p, stages
 	return nil
 }
 
 func (f *fakeTarget) DeleteUsagePlan(_ context.Context, id string) error {
 	delete(f.plans, id)
+	delete(f.planStages, id)
+	delete(f.planKeys, id)
 	return f.call("DeleteUsagePlan", id)
+}
+
+func (f *fakeTarget) CreateAPIKey(_ context.Context, name string) (string, error) {
+	if err := f.call("CreateAPIKey", name); err != nil {
+		return "", err
+	}
+	f.seq++
+	id := fmt.Sprintf("key%d", f.seq)
+	f.keys[id] = name
+	return id, nil
+}
+
+func (f *fakeTarget) AddUsagePlanKey(_ context.Context, planID, keyID string) error {
+	if err := f.call("AddUsagePlanKey", planID, keyID); err != nil {
+		return err
+	}
+	if _, ok := f.plans[planID]; !ok {
+		return notFound("usage plan " + planID)
+	}
+	f.planKeys[planID] = append(f.planKeys[planID], keyID)
+	return nil
+}
+
+func (f *fakeTarget) DeleteAPIKey(_ context.Context, id string) error {
+	delete(f.keys, id)
+	for p, ks := range f.planKeys {
+		f.planKeys[p] = slices.DeleteFunc(ks, func(k string) bool { return k == id })
+	}
+	return f.call("DeleteAPIKey", id)
 }
 
 // mutating lists the calls that change something (all but PutStack and the

@@ -37,6 +37,9 @@ type Hold struct {
 const (
 	KindFunction = "function"
 	KindAPI      = "api"
+	// KindUsagePlan is the usage plan REST APIs share (SharedUsagePlan),
+	// with its API key.
+	KindUsagePlan = "usagePlan"
 )
 
 // Resource is one resource a stack made.
@@ -72,6 +75,13 @@ type Resource struct {
 	HTTPStage       *HTTPStage `json:"httpStage,omitempty"`
 	UsagePlanID     string     `json:"usagePlanId,omitempty"`
 	PlanFingerprint string     `json:"planFingerprint,omitempty"`
+	// APIKeyID is the API key made for the usage plan (SAM's <Api>ApiKey; a
+	// shared plan's ServerlessApiKey). It is kept while the plan is, so that
+	// its value stays what callers were given.
+	APIKeyID string `json:"apiKeyId,omitempty"`
+	// Shares are the API stages ("apiId:stage") of a shared usage plan
+	// (KindUsagePlan, whose PhysicalID is the plan's id).
+	Shares []string `json:"shares,omitempty"`
 }
 
 // Observed is what the server holds of a stack's recorded resources and the
@@ -85,6 +95,8 @@ type Observed struct {
 	// ("apiId/stage") and UsagePlans (by id) say whether the recorded ones
 	// of existing functions and APIs exist; one not named is taken to.
 	Aliases, Versions, Stages, UsagePlans map[string]bool
+	// APIKeys (by id) says whether the API keys made for usage plans exist.
+	APIKeys map[string]bool
 	// Images holds, by function name, the existing Image functions whose
 	// image reference names another image than the one they run (rebuilt
 	// under the same tag).
@@ -147,8 +159,12 @@ type Change struct {
 	replacedStage string
 	// restoreAlias: the alias was deleted by hand; it points at the
 	// recorded version again. newStage: the stage was deleted by hand and
-	// is made again. planGone: so was the usage plan.
-	restoreAlias, newStage, planGone bool
+	// is made again. planGone: so was the usage plan; keyGone: its API key.
+	restoreAlias, newStage, planGone, keyGone bool
+	// shared is the shared usage plan (KindUsagePlan) and sharedBy the
+	// changes of the APIs that share it.
+	shared   *UsagePlan
+	sharedBy []*Change
 	// latest: $LATEST is put back to the template's (it drifted) without a
 	// new version; serving: what the alias served when it is pointed back at
 	// the recorded version (restoreAlias).
@@ -342,10 +358,10 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 		switch old {
 		case nil:
 			c.Action, c.definition, c.stage = Create, true, true
-			c.plan = a.UsagePlan != nil
+			c.plan = a.ownPlan() != nil
 			c.Steps = append(c.Steps, fmt.Sprintf("create %s API %s and deploy stage %s", a.Protocol, a.Name, a.Stage))
 			if c.plan {
-				c.Steps = append(c.Steps, "create usage plan "+a.UsagePlan.Name)
+				c.Steps = append(c.Steps, fmt.Sprintf("create usage plan %s (%sUsagePlan) and API key %s (%sApiKey) in it", a.UsagePlan.Name, id, a.UsagePlan.KeyName, id))
 			}
 		default:
 			c.PhysicalID, c.Action = old.PhysicalID, Keep
@@ -362,6 +378,7 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			// as a new one; so is a usage plan.
 			c.newStage = old.Stage == a.Stage && gone(obs.Stages, old.PhysicalID+"/"+old.Stage)
 			c.planGone = old.UsagePlanID != "" && gone(obs.UsagePlans, old.UsagePlanID)
+			c.keyGone = old.APIKeyID != "" && gone(obs.APIKeys, old.APIKeyID)
 			if old.Fingerprint != a.DefinitionFingerprint() || c.definition || c.newStage {
 				c.Action, c.definition = Update, true
 				where := "stage " + a.Stage
@@ -379,20 +396,36 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			}
 			// A renamed stage moves the usage plan to it: its keys would
 			// work, and its throttle apply, on no stage.
-			moved := old.UsagePlanID != "" && a.UsagePlan != nil && (old.Stage != a.Stage || c.newStage)
-			if old.PlanFingerprint != a.PlanFingerprint() || moved || (c.planGone && a.UsagePlan != nil) {
+			own := a.ownPlan()
+			moved := old.UsagePlanID != "" && own != nil && (old.Stage != a.Stage || c.newStage)
+			// A plan without its key (recorded before Portico made keys, or
+			// the key deleted by hand) gets one.
+			keyless := own != nil && (old.APIKeyID == "" || c.keyGone)
+			if old.PlanFingerprint != a.PlanFingerprint() || moved || (c.planGone && own != nil) || keyless {
 				c.Action, c.plan = Update, true
 				switch {
-				case a.UsagePlan == nil:
+				case own == nil && old.UsagePlanID == "":
+				case own == nil:
 					c.Steps = append(c.Steps, "delete usage plan "+old.UsagePlanID)
 				case c.planGone:
-					c.Steps = append(c.Steps, "create usage plan "+a.UsagePlan.Name+" again (it was deleted)")
+					c.Steps = append(c.Steps, "create usage plan "+own.Name+" again (it was deleted)")
 				case old.UsagePlanID == "":
-					c.Steps = append(c.Steps, "create usage plan "+a.UsagePlan.Name)
+					c.Steps = append(c.Steps, "create usage plan "+own.Name)
 				case moved:
 					c.Steps = append(c.Steps, fmt.Sprintf("update usage plan %s and move it from stage %s to %s (its keys stay)", old.UsagePlanID, old.Stage, a.Stage))
-				default:
+				case old.PlanFingerprint != a.PlanFingerprint():
 					c.Steps = append(c.Steps, "update usage plan "+old.UsagePlanID+" (its keys stay)")
+				}
+				switch {
+				case own == nil && old.APIKeyID != "":
+					c.Steps = append(c.Steps, "delete API key "+old.APIKeyID)
+				case own == nil:
+				case c.keyGone:
+					c.Steps = append(c.Steps, fmt.Sprintf("create API key %s (%sApiKey) again (it was deleted) and add it to the usage plan", own.KeyName, id))
+				case old.APIKeyID == "":
+					c.Steps = append(c.Steps, fmt.Sprintf("create API key %s (%sApiKey) and add it to the usage plan", own.KeyName, id))
+				case c.planGone:
+					c.Steps = append(c.Steps, "add API key "+old.APIKeyID+" to the new usage plan")
 				}
 			}
 			if c.replacedStage != "" {
@@ -401,11 +434,14 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 		}
 		p.Changes = append(p.Changes, c)
 	}
+	if c := sharedPlanChange(d, rec, obs, p.Changes); c != nil {
+		p.Changes = append(p.Changes, c)
+	}
 	for _, id := range slices.Sorted(maps.Keys(rec.Resources)) {
 		r := rec.Resources[id]
 		_, fn := d.Functions[id]
 		_, api := d.APIs[id]
-		if (r.Kind == KindFunction && fn) || (r.Kind == KindAPI && api) {
+		if (r.Kind == KindFunction && fn) || (r.Kind == KindAPI && api) || r.Kind == KindUsagePlan {
 			continue
 		}
 		gone := (r.Kind == KindFunction && !obs.Functions[r.PhysicalID]) || (r.Kind == KindAPI && !obs.APIs[r.PhysicalID])
@@ -417,6 +453,9 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			if r.UsagePlanID != "" {
 				c.Steps = append(c.Steps, "delete usage plan "+r.UsagePlanID)
 			}
+			if r.APIKeyID != "" {
+				c.Steps = append(c.Steps, "delete API key "+r.APIKeyID)
+			}
 		}
 		p.Changes = append(p.Changes, c)
 	}
@@ -425,6 +464,89 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 		return nil, fmt.Errorf("%s", strings.Join(errs, "\n"))
 	}
 	return p, nil
+}
+
+// sharedPlanChange is the change of the stack's shared usage plan
+// (SharedUsagePlan, with its API key): made with the first API that shares
+// it, its stages set to those of the APIs sharing it (apis: their changes),
+// deleted with the last. It returns nil when there is none, before or after.
+func sharedPlanChange(d *Desired, rec *Record, obs Observed, apis []*Change) *Change {
+	old := rec.Resources[SharedUsagePlan]
+	if old != nil && old.Kind != KindUsagePlan {
+		old = nil
+	}
+	if old == nil && d.SharedPlan == nil {
+		return nil
+	}
+	c := &Change{LogicalID: SharedUsagePlan, Kind: KindUsagePlan, Action: Keep, old: old, shared: d.SharedPlan}
+	if old != nil {
+		c.PhysicalID = old.PhysicalID
+		c.planGone = gone(obs.UsagePlans, old.PhysicalID)
+		c.keyGone = old.APIKeyID != "" && gone(obs.APIKeys, old.APIKeyID)
+	}
+	if d.SharedPlan == nil {
+		c.Action = Delete
+		if c.planGone {
+			c.Steps = append(c.Steps, "forget usage plan "+old.PhysicalID+" (already gone)")
+		} else {
+			c.Steps = append(c.Steps, "delete usage plan "+old.PhysicalID)
+		}
+		if old.APIKeyID != "" && !c.keyGone {
+			c.Steps = append(c.Steps, "delete API key "+old.APIKeyID)
+		}
+		return c
+	}
+	// The stages it will have: an API to create has no id yet.
+	var shares []string
+	for _, a := range apis {
+		if a.Kind != KindAPI || a.api.UsagePlan == nil || !a.api.UsagePlan.Shared {
+			continue
+		}
+		c.sharedBy = append(c.sharedBy, a)
+		stage := a.api.Stage
+		if a.Action == Create {
+			shares = append(shares, "(new):"+stage)
+			continue
+		}
+		shares = append(shares, a.PhysicalID+":"+stage)
+	}
+	sort.Strings(shares)
+	p := d.SharedPlan
+	switch {
+	case old == nil || c.planGone:
+		c.Action = Create
+		again := ""
+		if old != nil {
+			again = " again (it was deleted)"
+		}
+		c.Steps = append(c.Steps, fmt.Sprintf("create usage plan %s%s on the stages of %s", p.Name, again, sharedNames(c.sharedBy)))
+	case old.PlanFingerprint != digest(p) || !slices.Equal(old.Shares, shares):
+		c.Action = Update
+		c.Steps = append(c.Steps, fmt.Sprintf("update usage plan %s and set its stages to those of %s (its keys stay)", old.PhysicalID, sharedNames(c.sharedBy)))
+	}
+	switch {
+	case old == nil || old.APIKeyID == "" || c.keyGone:
+		again := ""
+		if c.keyGone {
+			again = " again (it was deleted)"
+		}
+		if c.Action == Keep {
+			c.Action = Update
+		}
+		c.Steps = append(c.Steps, fmt.Sprintf("create API key %s (%s)%s and add it to the usage plan", p.KeyName, SharedAPIKey, again))
+	case c.planGone:
+		c.Steps = append(c.Steps, "add API key "+old.APIKeyID+" to the new usage plan")
+	}
+	return c
+}
+
+// sharedNames names the APIs of changes, for a plan step.
+func sharedNames(changes []*Change) string {
+	names := make([]string, len(changes))
+	for i, c := range changes {
+		names[i] = c.LogicalID
+	}
+	return strings.Join(names, ", ")
 }
 
 func sameInt(a, b *int) bool {

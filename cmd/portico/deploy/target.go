@@ -228,6 +228,11 @@ func (h *HTTPTarget) UsagePlanExists(ctx context.Context, id string) (bool, erro
 	return h.exists(ctx, "/usageplans/"+esc(id))
 }
 
+// APIKeyExists implements Target.
+func (h *HTTPTarget) APIKeyExists(ctx context.Context, id string) (bool, error) {
+	return h.exists(ctx, "/apikeys/"+esc(id))
+}
+
 // ResolveImage implements Target through POST /portico/v1/images/resolve.
 // With LocalImages, the server pulls nothing.
 func (h *HTTPTarget) ResolveImage(ctx context.Context, imageURI string) (string, error) {
@@ -776,15 +781,21 @@ func (h *HTTPTarget) DeleteAPI(ctx context.Context, id string) error {
 }
 
 // CreateUsagePlan implements Target.
-func (h *HTTPTarget) CreateUsagePlan(ctx context.Context, p *UsagePlan, apiID, stage string) (string, error) {
-	body := map[string]any{"name": p.Name, "apiStages": []any{map[string]any{"apiId": apiID, "stage": stage}}}
+func (h *HTTPTarget) CreateUsagePlan(ctx context.Context, p *UsagePlan, stages []APIStage) (string, error) {
+	body := map[string]any{"name": p.Name, "apiStages": stages}
 	if p.Throttle != nil {
 		body["throttle"] = p.Throttle
 	}
 	if p.Quota != nil {
 		body["quota"] = p.Quota
 	}
-	resp, err := h.C.Do(ctx, http.MethodPost, "/usageplans", nil, body, nil)
+	return h.create(ctx, "/usageplans", body)
+}
+
+// create POSTs body to path and returns the id of what it made (the rest of
+// the answer, an API key's value among it, is dropped).
+func (h *HTTPTarget) create(ctx context.Context, path string, body any) (string, error) {
+	resp, err := h.C.Do(ctx, http.MethodPost, path, nil, body, nil)
 	if err != nil {
 		return "", err
 	}
@@ -798,17 +809,15 @@ func (h *HTTPTarget) CreateUsagePlan(ctx context.Context, p *UsagePlan, apiID, s
 // usagePlanStages is the part of a usage plan UpdateUsagePlan and
 // DeleteUsagePlan read.
 type usagePlanStages struct {
-	APIStages []struct {
-		APIID string `json:"apiId"`
-		Stage string `json:"stage"`
-	} `json:"apiStages"`
+	APIStages []APIStage `json:"apiStages"`
 }
 
 // UpdateUsagePlan implements Target.
-func (h *HTTPTarget) UpdateUsagePlan(ctx context.Context, id string, p *UsagePlan, apiID, stage string) error {
+func (h *HTTPTarget) UpdateUsagePlan(ctx context.Context, id string, p *UsagePlan, stages []APIStage) error {
 	ops := []PatchOp{{Op: "replace", Path: "/name", Value: p.Name}}
-	// The plan's stage of the API follows the template's StageName: the
-	// new stage is added, the API's others (a renamed stage) removed.
+	// The plan's stages of the APIs follow the template's StageName: the
+	// new stage is added, the API's others (a renamed stage) removed; a
+	// shared plan's stages are the template's alone.
 	resp, err := h.C.Do(ctx, http.MethodGet, "/usageplans/"+esc(id), nil, nil, nil)
 	if err != nil {
 		return err
@@ -817,18 +826,23 @@ func (h *HTTPTarget) UpdateUsagePlan(ctx context.Context, id string, p *UsagePla
 	if err := json.Unmarshal(resp.Body, &plan); err != nil {
 		return err
 	}
-	has := false
+	ours := map[string]bool{}
+	for _, st := range stages {
+		ours[st.APIID] = true
+	}
+	has := map[APIStage]bool{}
 	for _, as := range plan.APIStages {
 		switch {
-		case as.APIID != apiID:
-		case as.Stage == stage:
-			has = true
-		default:
-			ops = append(ops, PatchOp{Op: "remove", Path: "/apiStages", Value: as.APIID + ":" + as.Stage})
+		case slices.Contains(stages, as):
+			has[as] = true
+		case ours[as.APIID] || p.Shared:
+			ops = append(ops, PatchOp{Op: "remove", Path: "/apiStages", Value: as.String()})
 		}
 	}
-	if !has {
-		ops = append(ops, PatchOp{Op: "add", Path: "/apiStages", Value: apiID + ":" + stage})
+	for _, st := range stages {
+		if !has[st] {
+			ops = append(ops, PatchOp{Op: "add", Path: "/apiStages", Value: st.String()})
+		}
 	}
 	set := func(section string, m map[string]any, fields ...string) {
 		if m == nil {
@@ -844,6 +858,27 @@ func (h *HTTPTarget) UpdateUsagePlan(ctx context.Context, id string, p *UsagePla
 	set("throttle", p.Throttle, "burstLimit", "rateLimit")
 	set("quota", p.Quota, "limit", "period", "offset")
 	_, err = h.C.Do(ctx, http.MethodPatch, "/usageplans/"+esc(id), nil, map[string]any{"patchOperations": ops}, nil)
+	return err
+}
+
+// CreateAPIKey implements Target: API Gateway's CreateApiKey, enabled. The
+// response holds the key's value, which is read past and dropped.
+func (h *HTTPTarget) CreateAPIKey(ctx context.Context, name string) (string, error) {
+	return h.create(ctx, "/apikeys", map[string]any{"name": name, "enabled": true})
+}
+
+// AddUsagePlanKey implements Target: API Gateway's CreateUsagePlanKey.
+func (h *HTTPTarget) AddUsagePlanKey(ctx context.Context, planID, keyID string) error {
+	_, err := h.C.Do(ctx, http.MethodPost, "/usageplans/"+esc(planID)+"/keys", nil, map[string]any{"keyId": keyID, "keyType": "API_KEY"}, nil)
+	return err
+}
+
+// DeleteAPIKey implements Target.
+func (h *HTTPTarget) DeleteAPIKey(ctx context.Context, id string) error {
+	_, err := h.C.Do(ctx, http.MethodDelete, "/apikeys/"+esc(id), nil, nil, nil)
+	if client.IsNotFound(err) {
+		return nil
+	}
 	return err
 }
 
@@ -865,7 +900,7 @@ func (h *HTTPTarget) DeleteUsagePlan(ctx context.Context, id string) error {
 	if len(plan.APIStages) > 0 {
 		ops := make([]PatchOp, 0, len(plan.APIStages))
 		for _, as := range plan.APIStages {
-			ops = append(ops, PatchOp{Op: "remove", Path: "/apiStages", Value: as.APIID + ":" + as.Stage})
+			ops = append(ops, PatchOp{Op: "remove", Path: "/apiStages", Value: as.String()})
 		}
 		if _, err := h.C.Do(ctx, http.MethodPatch, path, nil, map[string]any{"patchOperations": ops}, nil); err != nil && !client.IsNotFound(err) {
 			return err

@@ -48,12 +48,22 @@ const (
 	TypeV2Deployment  = "AWS::ApiGatewayV2::Deployment"
 	TypePermission    = "AWS::Lambda::Permission"
 	TypeIAMRole       = "AWS::IAM::Role"
+	TypeUsagePlan     = "AWS::ApiGateway::UsagePlan"
 )
 
 // Implicit API logical ids, as SAM names them.
 const (
 	ImplicitRestAPI = "ServerlessRestApi"
 	ImplicitHTTPAPI = "ServerlessHttpApi"
+)
+
+// The logical ids SAM gives the usage plan, API key and usage plan key that
+// REST APIs with Auth.UsagePlan CreateUsagePlan SHARED share. An API's own
+// (PER_API) are <Api>UsagePlan, <Api>ApiKey and <Api>UsagePlanKey.
+const (
+	SharedUsagePlan    = "ServerlessUsagePlan"
+	SharedAPIKey       = "ServerlessApiKey"
+	SharedUsagePlanKey = "ServerlessUsagePlanKey"
 )
 
 // Options say how to read a template.
@@ -208,6 +218,12 @@ func (t *Template) ResolveOutputs(ctx context.Context, rec *Record, attrs APIAtt
 				v = r.Stage
 			case m[2] == "Deployment" && r.Kind == KindAPI:
 				v = r.Deployment
+			case m[2] == "UsagePlan" && r.Kind == KindAPI:
+				v = r.UsagePlanID
+			case (m[2] == "ApiKey" || m[2] == "UsagePlanKey") && (r.Kind == KindAPI || r.Kind == KindUsagePlan):
+				// A usage plan key's id is its API key's, as API Gateway's
+				// CreateUsagePlanKey returns it.
+				v = r.APIKeyID
 			default:
 				err = errors.New("not an attribute portico deploy resolves")
 			}
@@ -503,9 +519,11 @@ func (t *Template) resolveOutput(k string, o, mappings, conds any, base *resolve
 		typ := "an unknown type"
 		if res := base.resources[m[1]]; res != nil {
 			typ = res.Type
+		} else if m[1] == SharedUsagePlan {
+			typ = TypeUsagePlan
 		}
 		switch typ {
-		case TypeFunction, TypeAPI, TypeHTTPAPI, TypeV2API:
+		case TypeFunction, TypeAPI, TypeHTTPAPI, TypeV2API, TypeUsagePlan:
 		default:
 			t.warn("output %s is left out: it names %s (%s), which Portico does not make; remove it from the template", k, m[1], typ)
 			return "", false, nil
@@ -734,7 +752,7 @@ func checkDependsOn(resources map[string]*rawResource, warn func(format string, 
 			if _, ok := resources[n]; !ok {
 				// A resource SAM generates (ServerlessRestApiProdStage,
 				// FnRole) is a valid target Portico does not make.
-				warn("resource %s: DependsOn names %s, which the template does not define (Portico makes none of the resources SAM generates beside the APIs and functions, and orders nothing by DependsOn)", id, n)
+				warn("resource %s: DependsOn names %s, which the template does not define (Portico makes few of the resources SAM generates, and orders nothing by DependsOn)", id, n)
 				continue
 			}
 			deps[id] = append(deps[id], n)
@@ -1227,12 +1245,6 @@ func applyGlobals(globals map[string]map[string]any, resources map[string]*rawRe
 				return fmt.Errorf("Globals.%s: %s", section, msg) //nolint:staticcheck // ST1005: it names the template section
 			}
 		}
-		if section == "Api" {
-			auth, _ := props["Auth"].(map[string]any)
-			if plan, _ := auth["UsagePlan"].(map[string]any); plan["CreateUsagePlan"] == "SHARED" {
-				return errors.New("Globals.Api.Auth.UsagePlan: CreateUsagePlan SHARED is not supported; use PER_API (a usage plan per API)")
-			}
-		}
 		for _, r := range resources {
 			if r.Type != typ {
 				continue
@@ -1404,7 +1416,8 @@ func (r *resolver) lookup(name string) (any, bool) {
 // referenceable resolves SAM's referenceable properties (Function.Alias,
 // Function.Version, Api.Stage, Api.Deployment) and the logical ids SAM
 // generates for them that can be named (FunctionAliasLIVE,
-// ApiSTAGEStage, HttpApiApiGatewayDefaultStage) to a token: «Function.Alias»
+// ApiSTAGEStage, HttpApiApiGatewayDefaultStage; those of Auth.UsagePlan:
+// planResource) to a token: «Function.Alias»
 // and «Api.Stage» resolve everywhere (Build), the others in outputs
 // (ResolveOutputs). What CloudFormation's Ref gives: the alias's and the
 // version's ARN, the stage's name, the deployment's id.
@@ -1426,6 +1439,9 @@ func (r *resolver) referenceable(name string) (any, bool) {
 			return token(id, prop)
 		}
 		return nil, false
+	}
+	if tok, _ := r.planResource(name); tok != "" {
+		return tok, true
 	}
 	for _, id := range slices.Sorted(maps.Keys(r.resources)) {
 		res := r.resources[id]
@@ -1456,7 +1472,7 @@ func (r *resolver) ref(_ string, in any, _ any) any {
 	}
 	v, ok := r.lookup(name)
 	if !ok {
-		if why := r.usagePlanResource(name); why != "" {
+		if _, why := r.planResource(name); why != "" {
 			r.fail("Ref %s: %s", name, why)
 			return nil
 		}
@@ -1466,24 +1482,59 @@ func (r *resolver) ref(_ string, in any, _ any) any {
 	return v
 }
 
-// usagePlanResource says why name, one of the resources SAM generates for a
-// REST API's Auth.UsagePlan (<Api>ApiKey, <Api>UsagePlan, <Api>UsagePlanKey),
-// cannot be named: Portico makes the usage plan but no API key. It returns ""
-// for another name.
-func (r *resolver) usagePlanResource(name string) string {
+// planResource resolves a logical id SAM generates for a REST API's
+// Auth.UsagePlan to a token: <Api>UsagePlan, <Api>ApiKey and <Api>UsagePlanKey
+// (CreateUsagePlan PER_API) to «Api.UsagePlan», «Api.ApiKey» and
+// «Api.UsagePlanKey»; ServerlessUsagePlan, ServerlessApiKey and
+// ServerlessUsagePlanKey (SHARED) to «ServerlessUsagePlan»,
+// «ServerlessUsagePlan.ApiKey» and «ServerlessUsagePlan.UsagePlanKey». Each
+// resolves in outputs (ResolveOutputs) to what CloudFormation's Ref gives:
+// the plan's id, the key's id (a usage plan key's id is its key's). why
+// says, for one of these names, why the template makes no such resource;
+// both are "" for another name.
+func (r *resolver) planResource(name string) (tok, why string) {
+	switch name {
+	case SharedUsagePlan, SharedAPIKey, SharedUsagePlanKey:
+		for _, res := range r.resources {
+			if res.Type == TypeAPI && createUsagePlan(res) == "SHARED" {
+				kind := strings.TrimPrefix(name, "Serverless")
+				if kind == "UsagePlan" {
+					return tokenOpen + SharedUsagePlan + tokenClose, ""
+				}
+				return tokenOpen + SharedUsagePlan + "." + kind + tokenClose, ""
+			}
+		}
+		return "", fmt.Sprintf("SAM makes %s only when an AWS::Serverless::Api's Auth.UsagePlan says CreateUsagePlan: SHARED, and none of the template's does", name)
+	}
 	for _, kind := range []string{"UsagePlanKey", "ApiKey", "UsagePlan"} {
 		api, ok := strings.CutSuffix(name, kind)
 		if !ok || api == "" {
 			continue
 		}
-		if res := r.resources[api]; (res == nil || res.Type != TypeAPI) && api != ImplicitRestAPI {
-			return ""
+		res := r.resources[api]
+		if res == nil || res.Type != TypeAPI {
+			return "", ""
 		}
-		return fmt.Sprintf("SAM makes %s for %s's Auth.UsagePlan (CreateUsagePlan PER_API); Portico makes the usage plan alone, with no API key, "+
-			"and names none of these resources (docs/sam.md, Known differences from SAM): leave the reference out, and after the deploy "+
-			"make a key with `portico key create --name NAME --enabled` and add it with `portico plan add-key PLAN_ID KEY_ID`", name, api)
+		if createUsagePlan(res) != "PER_API" {
+			return "", fmt.Sprintf("SAM makes %s only for an API whose Auth.UsagePlan says CreateUsagePlan: PER_API, and %s's does not", name, api)
+		}
+		return tokenOpen + api + "." + kind + tokenClose, ""
 	}
-	return ""
+	return "", ""
+}
+
+// planAttributes are the attributes !GetAtt resolves of the resources SAM
+// generates for Auth.UsagePlan, by their kind (planResource), as
+// CloudFormation names them.
+var planAttributes = map[string]string{"ApiKey": "APIKeyId", "UsagePlan": "Id", "UsagePlanKey": "Id"}
+
+// createUsagePlan is an API's Auth.UsagePlan.CreateUsagePlan, Globals merged
+// ("" when not a literal).
+func createUsagePlan(res *rawResource) string {
+	auth, _ := res.Properties["Auth"].(map[string]any)
+	plan, _ := auth["UsagePlan"].(map[string]any)
+	s, _ := plan["CreateUsagePlan"].(string)
+	return s
 }
 
 func (r *resolver) getAtt(_ string, in any, _ any) any {
@@ -1521,6 +1572,22 @@ var knownAttributes = map[string][]string{
 // attribute resolves Resource.Attribute where Portico knows it.
 func (r *resolver) attribute(id, attr, where string) any {
 	res, ok := r.resources[id]
+	if tok, why := r.planResource(id); !ok && (tok != "" || why != "") {
+		kind := strings.TrimSuffix(strings.TrimPrefix(tok, tokenOpen), tokenClose)
+		kind = kind[strings.LastIndex(kind, ".")+1:]
+		if kind == SharedUsagePlan {
+			kind = "UsagePlan"
+		}
+		switch {
+		case why != "":
+			r.fail("%s: %s", where, why)
+			return nil
+		case planAttributes[kind] != attr:
+			r.cannot("%s: %s has no attribute %s that Portico knows (it knows %s)", where, id, attr, planAttributes[kind])
+			return nil
+		}
+		return tok
+	}
 	if !ok {
 		r.fail("%s: no resource is named %s (%s)", where, id, r.known())
 		return nil
@@ -1701,7 +1768,8 @@ func (r *resolver) sub(_ string, in any, _ any) any {
 			return fmt.Sprint(v)
 		}
 		if id, attr, ok := strings.Cut(name, "."); ok {
-			if _, isRes := r.resources[id]; isRes {
+			tok, why := r.planResource(id)
+			if _, isRes := r.resources[id]; isRes || tok != "" || why != "" {
 				v := r.attribute(id, attr, "!Sub ${"+name+"}")
 				if v == nil {
 					return ""
@@ -1712,7 +1780,7 @@ func (r *resolver) sub(_ string, in any, _ any) any {
 			return ""
 		}
 		v, ok := r.lookup(name)
-		if why := r.usagePlanResource(name); !ok && why != "" {
+		if _, why := r.planResource(name); !ok && why != "" {
 			r.fail("!Sub ${%s}: %s", name, why)
 			return ""
 		}
