@@ -24,6 +24,7 @@ import (
 	"github.com/portico-dev/portico/admin"
 	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/internal/buildinfo"
 	"github.com/portico-dev/portico/internal/gctune"
 	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/internal/procs"
@@ -247,7 +248,7 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 	}
 	// The bound addresses (a port of 0 picks one) are logged for scripts and tests.
 	log.Info("portico started", append([]any{"in", time.Since(t0).Round(time.Millisecond), "admin", adminAddr.Addr(),
-		"gateway", gateway.Addr(), "tls", gateway.TLSAddr(), "data-dir", s.DataDir}, thisBuild().logAttrs()...)...)
+		"gateway", gateway.Addr(), "tls", gateway.TLSAddr(), "data-dir", s.DataDir}, buildinfo.Read().LogAttrs()...)...)
 	var afterErr error
 	if after != nil {
 		tlsURL := ""
