@@ -110,6 +110,9 @@ func TestSettingsRefused(t *testing.T) {
 		want string
 	}{
 		{"admin off loopback without token", []string{"--admin-listen", "0.0.0.0:9090"}, "", "--admin-token"},
+		// The loopback address offered keeps the port asked for (it offered 9090 whatever was asked).
+		{"admin off loopback on another port", []string{"--admin-listen", "0.0.0.0:31791"}, "", "or use --admin-listen 127.0.0.1:31791"},
+		{"admin on all addresses by port alone", []string{"--admin-listen", ":31792"}, "", "or use --admin-listen 127.0.0.1:31792"},
 		{"admin off loopback with a short token", []string{"--admin-listen", "0.0.0.0:9090", "--admin-token", "hunter2"}, "",
 			"give one of at least 32 characters, for example made with `openssl rand -hex 32`"},
 		{"short token from the config file", []string{"--admin-listen", ":9090"}, "admin-token: hunter2\n", "at least 32 characters"},
