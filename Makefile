@@ -13,7 +13,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 
 build: ## build bin/portico and the sample functions
-	$(GO) build -ldflags "-X main.revision=$$(git rev-parse HEAD 2>/dev/null)" -o $(BIN)/portico ./cmd/portico
+	$(GO) build -ldflags "-X github.com/portico-dev/portico/internal/buildinfo.revision=$$(git rev-parse HEAD 2>/dev/null)" -o $(BIN)/portico ./cmd/portico
 	@$(MAKE) --no-print-directory samples
 
 samples: ## build each sample function as a static bootstrap binary

@@ -70,12 +70,47 @@ func TestV2IAMRouteReadsBackAndUpdates(t *testing.T) {
 		}
 		check("after update-route NONE", key, "NONE", http.StatusOK)
 	}
-	if x := export(); strings.Contains(x, `"x-amazon-apigateway-auth":`) || strings.Contains(x, `"security":`) {
+	// Nor its sigv4 scheme, which no route names any more: AWS's export
+	// writes one only for the routes that are AWS_IAM (it kept it).
+	if x := export(); strings.Contains(x, `"x-amazon-apigateway-auth":`) || strings.Contains(x, `"security":`) || strings.Contains(x, "awsSigv4") {
 		t.Errorf("the export after update-route NONE still has IAM:\n%s", x)
 	}
 	for _, key := range []string{"GET /ext", "GET /scheme"} {
 		must[*apigatewayv2.UpdateRouteOutput](t, "UpdateRoute")(e.ag.UpdateRoute(ctx, &apigatewayv2.UpdateRouteInput{ApiId: id,
 			RouteId: routes()[key].RouteId, AuthorizationType: v2types.AuthorizationTypeAwsIam}))
 		check("after update-route AWS_IAM", key, "AWS_IAM", http.StatusForbidden)
+	}
+	if x := export(); !strings.Contains(x, `"sigv4"`) || !strings.Contains(x, "awsSigv4") {
+		t.Errorf("the export after update-route AWS_IAM has no sigv4 scheme:\n%s", x)
+	}
+	// Deleting the routes that name it takes it too.
+	for _, key := range []string{"GET /ext", "GET /scheme"} {
+		must[*apigatewayv2.DeleteRouteOutput](t, "DeleteRoute")(e.ag.DeleteRoute(ctx, &apigatewayv2.DeleteRouteInput{ApiId: id, RouteId: routes()[key].RouteId}))
+	}
+	if x := export(); strings.Contains(x, "awsSigv4") {
+		t.Errorf("the export after delete-route of every AWS_IAM route still has its sigv4 scheme:\n%s", x)
+	}
+}
+
+// TestV2UnusedSchemeImportedKept: a security scheme the import kept though no
+// route named it stays in the export (the API's own document says it), as
+// long as no route change took its last use.
+func TestV2UnusedSchemeImportedKept(t *testing.T) {
+	t.Parallel()
+	e := startV2(t)
+	ctx := t.Context()
+	doc := `{"openapi": "3.0.1", "info": {"title": "keep", "version": "1"},
+  "components": {"securitySchemes": {"sigv4": {"type": "apiKey", "name": "Authorization", "in": "header", "x-amazon-apigateway-authtype": "awsSigv4"}}},
+  "paths": {"/m": {"get": {"x-amazon-apigateway-integration": {"type": "mock"}}}}}`
+	imp := must[*apigatewayv2.ImportApiOutput](t, "ImportApi")(e.ag.ImportApi(ctx, &apigatewayv2.ImportApiInput{Body: aws.String(doc)}))
+	before := string(must[*apigatewayv2.ExportApiOutput](t, "ExportApi")(e.ag.ExportApi(ctx, &apigatewayv2.ExportApiInput{ApiId: imp.ApiId,
+		OutputType: aws.String("JSON"), Specification: aws.String("OAS30")})).Body)
+	rt := must[*apigatewayv2.GetRoutesOutput](t, "GetRoutes")(e.ag.GetRoutes(ctx, &apigatewayv2.GetRoutesInput{ApiId: imp.ApiId})).Items[0]
+	must[*apigatewayv2.UpdateRouteOutput](t, "UpdateRoute")(e.ag.UpdateRoute(ctx, &apigatewayv2.UpdateRouteInput{ApiId: imp.ApiId,
+		RouteId: rt.RouteId, AuthorizationType: v2types.AuthorizationTypeNone}))
+	after := string(must[*apigatewayv2.ExportApiOutput](t, "ExportApi")(e.ag.ExportApi(ctx, &apigatewayv2.ExportApiInput{ApiId: imp.ApiId,
+		OutputType: aws.String("JSON"), Specification: aws.String("OAS30")})).Body)
+	if strings.Contains(before, "awsSigv4") != strings.Contains(after, "awsSigv4") {
+		t.Errorf("an update-route that took no IAM off changed the export's schemes:\nbefore %s\nafter %s", before, after)
 	}
 }

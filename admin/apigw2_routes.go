@@ -387,9 +387,11 @@ func (s *Server) v2UpdateRoute(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
+		used := iamSchemesUsed(a)
 		if err := in.apply(a, rt); err != nil {
 			return err
 		}
+		dropIAMSchemesLeft(a, used)
 		key := rt.Key(a.Protocol)
 		for i := range a.Routes {
 			if &a.Routes[i] != rt && a.Routes[i].Key(a.Protocol) == key {
@@ -409,10 +411,42 @@ func (s *Server) v2DeleteRoute(w http.ResponseWriter, r *http.Request) error {
 		if _, err := v2FindRoute(a, r.PathValue("route")); err != nil {
 			return err
 		}
+		used := iamSchemesUsed(a)
 		a.Routes = slices.DeleteFunc(a.Routes, func(rt apis.Route) bool { return rt.ID == r.PathValue("route") })
+		dropIAMSchemesLeft(a, used)
 		return nil
 	})
 	return noContent(w, err)
+}
+
+// iamSchemesUsed returns the names of a's AWS_IAM (awsSigv4) security schemes
+// that a route names.
+func iamSchemesUsed(a *apis.API) map[string]bool {
+	used := map[string]bool{}
+	for i := range a.Routes {
+		for _, req := range a.Routes[i].Security {
+			for name := range req {
+				if schemeKind(a.Authorizers[name]) == authIAM {
+					used[name] = true
+				}
+			}
+		}
+	}
+	return used
+}
+
+// dropIAMSchemesLeft removes from a the AWS_IAM schemes of were (routes named
+// them before a change) that no route names now: an HTTP API's IAM is a route's
+// authorization type, not an authorizer, and AWS's export writes the sigv4
+// scheme only for the routes that are AWS_IAM. A scheme no route named before
+// (one the API's imported document declared unused) stays.
+func dropIAMSchemesLeft(a *apis.API, were map[string]bool) {
+	now := iamSchemesUsed(a)
+	for name := range were {
+		if !now[name] {
+			delete(a.Authorizers, name)
+		}
+	}
 }
 
 func (s *Server) v2DeleteRouteRequestParameter(w http.ResponseWriter, r *http.Request) error {

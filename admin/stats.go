@@ -8,11 +8,14 @@ import (
 	"strconv"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/internal/buildinfo"
 	"github.com/portico-dev/portico/invoker"
 )
 
 // Stats is the answer of GET /portico/v1/stats: what the server holds.
 type Stats struct {
+	// Build is the server's build, as `portico version` names it.
+	Build buildinfo.Build `json:"build"`
 	// Sandboxes are the invoker's sandboxes by function and version, and its
 	// sandbox budget and the use of it.
 	Sandboxes invoker.Stats `json:"sandboxes"`
@@ -48,7 +51,7 @@ type ProcessStats struct {
 // registerStatsRoutes registers GET /portico/v1/stats.
 func (s *Server) registerStatsRoutes(conns ConnectionDeps) {
 	s.Handle("GET /portico/v1/stats", func(w http.ResponseWriter, _ *http.Request) error {
-		st := Stats{Server: processStats()}
+		st := Stats{Build: buildinfo.Read(), Server: processStats()}
 		if s.inv != nil {
 			st.Sandboxes = s.inv.Stats()
 		}

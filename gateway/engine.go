@@ -98,6 +98,7 @@ func (s *Server) h1Options() h1.Options {
 		PerIP:             s.perIP,
 		WireNames:         true,
 		BadTarget:         http.HandlerFunc(s.gw.serveBadTarget),
+		GlobalOptions:     true, // answered as a target no API serves, as over HTTP/2
 		Refuse:            s.gw.serveRefused,
 		Log:               s.log,
 	}

@@ -177,6 +177,7 @@ func (s *Server) Start(ctx context.Context) error {
 		s.recording = true
 		s.srv = s.limits.Server(s)
 		s.srv.ConnContext = wirenames.ConnContext
+		s.srv.DisableGeneralOptionsHandler = true // OPTIONS * is the gateway's to answer, as under h1
 		counted.serve(s.srv)
 		srv := s.srv
 		go func() {

@@ -241,6 +241,7 @@ func (s *Server) startTLS() error {
 	// The plain listener's limits: header size, header, body and idle timeouts.
 	s.tlsSrv = s.limits.Server(http.HandlerFunc(s.serveTLS))
 	s.tlsSrv.TLSConfig = s.tlsCfg
+	s.tlsSrv.DisableGeneralOptionsHandler = true // OPTIONS * is the gateway's to answer, as under h1
 	s.tlsSrv.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)
 	// HTTP/1.x connections record the client's spelling of header names, as
 	// the plain listener's do; HTTP/2 ones reach net/http as *tls.Conn

@@ -2,10 +2,12 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -44,5 +46,29 @@ func TestOpenErrorNamesFileOnce(t *testing.T) {
 	_, err := Open(dir)
 	if err == nil || strings.Count(err.Error(), path) != 1 {
 		t.Fatalf("Open = %v, want an error naming %s once", err, path)
+	}
+}
+
+// TestReadOnlyDataDirSaysWritable: a data directory on a read-only file
+// system failed with "store: open D/portico.db: read-only file system",
+// which did not say what to do. The error says the directory must be
+// writable and names --data-dir. (Root cannot remount here: the error is the
+// one Open sees, given to the function Open passes its errors through.)
+func TestReadOnlyDataDirSaysWritable(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, fileName)
+	rofs := fmt.Errorf("store: %w", &fs.PathError{Op: "open", Path: path, Err: syscall.EROFS})
+	err := unwritable(dir, rofs)
+	if !errors.Is(err, syscall.EROFS) || !strings.Contains(err.Error(), "read-only file system") ||
+		!strings.Contains(err.Error(), "the data directory "+dir+" must be writable") || !strings.Contains(err.Error(), "--data-dir (PORTICO_DATA_DIR)") {
+		t.Errorf("read-only data directory: %v", err)
+	}
+	other := errors.New("store: something else")
+	if got := unwritable(dir, other); got != other { //nolint:errorlint // the same error, untouched
+		t.Errorf("another error became %v", got)
+	}
+	if got := unwritable(dir, nil); got != nil {
+		t.Errorf("no error became %v", got)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -129,6 +130,24 @@ func Open(dir string, migrations ...Migration) (*Store, error) {
 // OpenConfig is Open of c.Dir, creating a new store where there is none
 // whatever the data directory holds when c.New is set.
 func OpenConfig(c Config, migrations ...Migration) (*Store, error) {
+	s, err := openConfig(c, migrations)
+	return s, unwritable(c.Dir, err)
+}
+
+// unwritable adds to err, when it is a read-only file system's, that the
+// data directory must be writable and how to give portico one.
+func unwritable(dir string, err error) error {
+	if !errors.Is(err, syscall.EROFS) {
+		return err
+	}
+	if abs, aerr := filepath.Abs(dir); aerr == nil {
+		dir = abs
+	}
+	return fmt.Errorf("%w: the data directory %s must be writable (portico keeps its database and the functions' code there): "+
+		"remount it read-write, or give portico a writable one with --data-dir (PORTICO_DATA_DIR)", err, dir)
+}
+
+func openConfig(c Config, migrations []Migration) (*Store, error) {
 	dir := c.Dir
 	if dir == "" {
 		return nil, fmt.Errorf("store: empty data directory: %w", errdefs.ErrInvalid)

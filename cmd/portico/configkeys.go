@@ -5,20 +5,26 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/portico-dev/portico/internal/suggest"
 )
 
 // unknownField is yaml.v3's message for a key that KnownFields refused.
 var unknownField = regexp.MustCompile(`^line (\d+): field (\S+) not found in type \S+$`)
 
-// placeKeys explains a config file's keys that are known but put at the wrong
-// level (max-sandboxes at the top level, where the file's key is invoker:
-// max-sandboxes): err, a yaml.TypeError from decoding raw into a value of
-// type t, is returned with each such line saying where the key goes. Other
-// errors are returned as they are.
+// placeKeys explains a config file's keys that it does not know, in the
+// file's terms rather than Go's ("field listn not found in type
+// app.Settings"): a known key put at the wrong level (max-sandboxes at the
+// top level, where the file's key is invoker: max-sandboxes) says where it
+// goes, and another names the key of its section it likely meant ("did you
+// mean listen?"). err, a yaml.TypeError from decoding raw into a value of type
+// t, is returned with its lines so rewritten; other errors are returned as
+// they are.
 func placeKeys(err error, raw []byte, t reflect.Type) error {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
@@ -26,6 +32,15 @@ func placeKeys(err error, raw []byte, t reflect.Type) error {
 	}
 	places := map[string][]string{}
 	keyPlaces(t, "", places)
+	keysOf := map[string][]string{} // the keys of each section
+	for key, sections := range places {
+		for _, sec := range sections {
+			keysOf[sec] = append(keysOf[sec], key)
+		}
+	}
+	for _, keys := range keysOf {
+		slices.Sort(keys)
+	}
 	var doc yaml.Node
 	if yaml.Unmarshal(raw, &doc) != nil {
 		return err
@@ -41,11 +56,18 @@ func placeKeys(err error, raw []byte, t reflect.Type) error {
 		line, _ := strconv.Atoi(m[1])
 		key := m[2]
 		where, ok := sectionOf(&doc, line, key, "")
-		if !ok || len(places[key]) == 0 {
+		if !ok {
 			continue
 		}
-		lines[i] = fmt.Sprintf("%s: %s goes %s, not %s", msg, key, placeNames(places[key]), placeName(where))
 		changed = true
+		if len(places[key]) > 0 {
+			lines[i] = fmt.Sprintf("line %d: %s goes %s, not %s", line, key, placeNames(places[key]), placeName(where))
+			continue
+		}
+		lines[i] = fmt.Sprintf("line %d: unknown key %s %s", line, key, placeName(where))
+		if best := suggest.Closest(key, keysOf[where]); best != "" {
+			lines[i] += fmt.Sprintf(" (did you mean %s?)", best)
+		}
 	}
 	if !changed {
 		return err

@@ -14,6 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/portico-dev/portico/internal/buildinfo"
 )
 
 // exitError carries a process exit status without printing anything more.
@@ -59,7 +61,7 @@ default http://127.0.0.1:9090).`,
 	}
 	gf := &globalFlags{}
 	gf.register(root)
-	root.Version = thisBuild().String()
+	root.Version = buildinfo.Read().String()
 	root.SetVersionTemplate("{{.Version}}\n")
 	serve, dev, tlsCmd, version := newServeCmd(), newDevCmd(), newTLSCmd(), newVersionCmd()
 	hideClientFlags(root, serve, dev, tlsCmd, version)

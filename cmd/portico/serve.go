@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,6 +25,7 @@ import (
 	"github.com/portico-dev/portico/admin"
 	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/internal/buildinfo"
 	"github.com/portico-dev/portico/internal/gctune"
 	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/internal/procs"
@@ -247,7 +249,7 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 	}
 	// The bound addresses (a port of 0 picks one) are logged for scripts and tests.
 	log.Info("portico started", append([]any{"in", time.Since(t0).Round(time.Millisecond), "admin", adminAddr.Addr(),
-		"gateway", gateway.Addr(), "tls", gateway.TLSAddr(), "data-dir", s.DataDir}, thisBuild().logAttrs()...)...)
+		"gateway", gateway.Addr(), "tls", gateway.TLSAddr(), "data-dir", s.DataDir}, buildinfo.Read().LogAttrs()...)...)
 	var afterErr error
 	if after != nil {
 		tlsURL := ""
@@ -310,7 +312,37 @@ func cutOffError(s app.Settings, cuts []shutdown.Cut) error {
 // unspecified host (":8080", "0.0.0.0:8080", "[::]:8080") becomes 127.0.0.1.
 func dialURL(addr string) string { return netaddr.DialURL(addr) }
 
-// cleanFxError strips fx's and dig's wrapping so the user sees the cause.
+// cleanFxError strips fx's and dig's wrapping so the user sees the cause,
+// and says of a listen address in use which flag picks another.
 func cleanFxError(err error) error {
-	return dig.RootCause(err)
+	return addrInUse(dig.RootCause(err))
+}
+
+// listenFlags are the flags of the listeners whose bind errors start with
+// the prefix: the TLS listener's first, its prefix being the plain one's too.
+var listenFlags = []struct{ prefix, flag string }{
+	{"gateway: listen on ", "--tls-listen (PORTICO_TLS_LISTEN)"}, // with " (TLS): " after the address
+	{"gateway: listen on ", "--listen (PORTICO_LISTEN)"},
+	{"admin: listen on ", "--admin-listen (PORTICO_ADMIN_LISTEN)"},
+	{"metrics: listen on ", "--metrics-listen (PORTICO_METRICS_LISTEN)"},
+	{"gateway: sandbox-facing @connections endpoint on ", "--callback-listen (PORTICO_CALLBACK_LISTEN)"},
+}
+
+// addrInUse adds to a listener's "address already in use" what to do: stop
+// what holds the address, or give the listener's flag another.
+func addrInUse(err error) error {
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		return err
+	}
+	msg := err.Error()
+	for i, l := range listenFlags {
+		if !strings.HasPrefix(msg, l.prefix) {
+			continue
+		}
+		if i == 0 && !strings.Contains(msg, " (TLS): ") {
+			continue
+		}
+		return fmt.Errorf("%w (another portico or another program listens there: stop it, or pick another address with %s)", err, l.flag)
+	}
+	return fmt.Errorf("%w (another portico or another program listens there: stop it, or pick another address with the listener's flag)", err)
 }

@@ -110,6 +110,9 @@ func TestSettingsRefused(t *testing.T) {
 		want string
 	}{
 		{"admin off loopback without token", []string{"--admin-listen", "0.0.0.0:9090"}, "", "--admin-token"},
+		// The loopback address offered keeps the port asked for (it offered 9090 whatever was asked).
+		{"admin off loopback on another port", []string{"--admin-listen", "0.0.0.0:31791"}, "", "or use --admin-listen 127.0.0.1:31791"},
+		{"admin on all addresses by port alone", []string{"--admin-listen", ":31792"}, "", "or use --admin-listen 127.0.0.1:31792"},
 		{"admin off loopback with a short token", []string{"--admin-listen", "0.0.0.0:9090", "--admin-token", "hunter2"}, "",
 			"give one of at least 32 characters, for example made with `openssl rand -hex 32`"},
 		{"short token from the config file", []string{"--admin-listen", ":9090"}, "admin-token: hunter2\n", "at least 32 characters"},
@@ -124,11 +127,14 @@ func TestSettingsRefused(t *testing.T) {
 		{"unknown runtime", []string{"--runtime", "kvm"}, "", "auto, process, docker or containerd"},
 		{"callback-listen without a port", []string{"--callback-listen", "127.0.0.1"}, "", `--callback-listen "127.0.0.1": give host:port, or :port`},
 		{"callback-listen clash", []string{"--admin-listen", "127.0.0.1:9090"}, "callback-listen: 127.0.0.1:9090\n", "--admin-listen 127.0.0.1:9090 and --callback-listen 127.0.0.1:9090 are the same address"},
-		{"unknown config key", nil, "listne: ':1'\n", "listne"},
+		// A misspelt key: no Go type names, and the key it likely meant.
+		{"unknown config key", nil, "listne: ':1'\n", "line 1: unknown key listne at the top level (did you mean listen?)"},
+		{"misspelt key", nil, "listn: ':1'\n", "line 1: unknown key listn at the top level (did you mean listen?)"},
+		{"misspelt invoker key", nil, "invoker:\n  max-sandboxs: 5\n", "line 2: unknown key max-sandboxs under invoker: (did you mean max-sandboxes?)"},
 		// The flags --max-sandboxes and --drain-timeout are invoker: keys in
 		// the file; a known key at the wrong level says where it goes.
 		{"max-sandboxes at the top level", nil, "listen: ':1'\nmax-sandboxes: 5\n",
-			"line 2: field max-sandboxes not found in type app.Settings: max-sandboxes goes under invoker:, not at the top level"},
+			"line 2: max-sandboxes goes under invoker:, not at the top level"},
 		{"drain-timeout at the top level", nil, "drain-timeout: 10s\n", "drain-timeout goes under invoker:, not at the top level"},
 		{"idle-timeout at the top level", nil, "idle-timeout: 1m\n",
 			"idle-timeout goes under invoker:, listener:, admin-listener: or websocket:, not at the top level"},
@@ -139,7 +145,7 @@ func TestSettingsRefused(t *testing.T) {
 		{"throttle rate 0", nil, "throttle:\n  rate-limit: 0\n  burst-limit: 0\n", "rate-limit 0 is not taken: leave it out for the default (10000 requests per second), or give a negative rate-limit"},
 		{"throttle burst 0", nil, "throttle:\n  burst-limit: 0\n", "burst-limit 0 is not taken"},
 		{"throttle rate NaN", nil, "throttle:\n  rate-limit: .nan\n", "is not a number"},
-		{"unknown throttle key", nil, "throttle:\n  rate: 5\n", "field rate not found"},
+		{"unknown throttle key", nil, "throttle:\n  rate: 5\n", "field rate not found: use rate-limit and burst-limit"},
 		{"no gateway listener at all", []string{"--listen", "off", "--tls-listen", "off"}, "", "leave the gateway no listener"},
 		{"missing explicit config", []string{"--config", "/does/not/exist.yaml"}, "", "config file"},
 		// 19m retired every sandbox as it started: every call hung.
@@ -158,6 +164,9 @@ func TestSettingsRefused(t *testing.T) {
 			_, err := f.settings()
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("settings() = %v, want an error mentioning %q", err, c.want)
+			}
+			if err != nil && (strings.Contains(err.Error(), "app.") || strings.Contains(err.Error(), "in type")) {
+				t.Errorf("settings() = %v: it names Go's types", err)
 			}
 		})
 	}

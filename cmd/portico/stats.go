@@ -25,6 +25,7 @@ func printStats(out io.Writer, raw []byte) error {
 		return fmt.Errorf("stats: %w", err)
 	}
 	sb, b := st.Sandboxes, st.Sandboxes.Budget
+	fmt.Fprintf(out, "build: %s\n", st.Build)
 	fmt.Fprintf(out, "sandboxes: %d running of a budget of %s, %d MB of %s; %d starting, %d calls waiting, %d stopping\n",
 		b.Sandboxes, capText(int64(b.MaxSandboxes), ""), b.MemoryMB, capText(b.MaxMemoryMB, " MB"), sb.Starting, sb.Waiting, sb.Stopping)
 	fmt.Fprintf(out, "server: %d goroutines on %d processors (GOMAXPROCS), %d open descriptors, %d MB resident\n",

@@ -12,6 +12,7 @@ import (
 	"github.com/portico-dev/portico/cmd/portico/app"
 	testenv "github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/cmd/portico/client"
+	"github.com/portico-dev/portico/internal/buildinfo"
 )
 
 // TestStats calls a function, then reads GET /portico/v1/stats through
@@ -54,6 +55,10 @@ func TestStats(t *testing.T) {
 	if st.Server.Goroutines <= 0 || st.Server.Procs <= 0 || st.Server.OpenDescriptors <= 0 || st.Server.ResidentBytes <= 0 {
 		t.Fatalf("server: %+v", st.Server)
 	}
+	// The server's build, as `portico version` names it (stats named none).
+	if b := buildinfo.Read(); st.Build != b {
+		t.Errorf("build: %+v, want the server's, %+v", st.Build, b)
+	}
 	if st.Gateway == nil || len(st.Gateway.Listeners) == 0 {
 		t.Fatalf("gateway: %+v", st.Gateway)
 	}
@@ -69,7 +74,7 @@ func TestStats(t *testing.T) {
 		t.Errorf("GET /metrics lacks portico_gateway_connections for the plain listener")
 	}
 	table := run("stats")
-	for _, want := range []string{"of a budget of 7", "counted", "$LATEST", "goroutines on", "processors (GOMAXPROCS)", "gateway: http ", " dormant)", "WebSockets"} {
+	for _, want := range []string{"build: " + buildinfo.Read().String() + "\n", "of a budget of 7", "counted", "$LATEST", "goroutines on", "processors (GOMAXPROCS)", "gateway: http ", " dormant)", "WebSockets"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("portico stats lacks %q:\n%s", want, table)
 		}

@@ -24,11 +24,4 @@ func TestVersion(t *testing.T) {
 			t.Errorf("portico %s printed %q", args[0], got)
 		}
 	}
-	b := build{Version: "v1.2.0", Revision: "abc", Time: "2026-12-01T00:00:00Z", Modified: true, Go: "go1.26", Schema: 6}
-	if got, want := b.String(), "portico v1.2.0, revision abc (2026-12-01T00:00:00Z) with uncommitted changes, go1.26, store schema 6"; got != want {
-		t.Errorf("String = %q, want %q", got, want)
-	}
-	if got := fmt.Sprint(b.logAttrs()); got != "[version v1.2.0 revision abc+modified schema 6]" {
-		t.Errorf("logAttrs = %s", got)
-	}
 }

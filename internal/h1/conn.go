@@ -977,7 +977,7 @@ func (c *conn) runHandler(w *response, req *http.Request) (ok bool) {
 			}
 		}
 	}()
-	if req.RequestURI == "*" && req.Method == http.MethodOptions {
+	if req.RequestURI == "*" && req.Method == http.MethodOptions && !c.s.opts.GlobalOptions {
 		globalOptions(w, req) // as net/http's server answers it
 		return true
 	}

@@ -137,6 +137,11 @@ type Options struct {
 	// "/": the rest of the head is not read, and the connection closes after
 	// the answer.
 	BadTarget http.Handler
+	// GlobalOptions, when set, gives "OPTIONS *" (a request about the server
+	// as a whole) to the handler like any other request, as internal/h2 does,
+	// so that the handler answers it in its own shape; unset, it is answered
+	// 200 with no body, as net/http's server answers it.
+	GlobalOptions bool
 	// Refuse, when set, answers the requests the server refuses before a
 	// handler runs, in place of its plain-text answer, with status: 431 (a
 	// header block over MaxHeaderBytes), 414 (a request line alone over it),

@@ -195,7 +195,11 @@ func Defaults() Settings {
 // Validate reports settings that cannot work, with what to do about them.
 func (s Settings) Validate() error {
 	if s.AdminListen != "" && !netaddr.IsLoopback(s.AdminListen) && s.AdminToken == "" {
-		return fmt.Errorf("the admin API would listen on %s, which is not a loopback address, without a token: set --admin-token (or PORTICO_ADMIN_TOKEN), or use --admin-listen 127.0.0.1:9090", s.AdminListen)
+		port := "9090"
+		if _, p, err := net.SplitHostPort(s.AdminListen); err == nil && p != "" {
+			port = p // the port asked for, on loopback
+		}
+		return fmt.Errorf("the admin API would listen on %s, which is not a loopback address, without a token: set --admin-token (or PORTICO_ADMIN_TOKEN), or use --admin-listen %s", s.AdminListen, net.JoinHostPort("127.0.0.1", port))
 	}
 	if err := admin.CheckToken(s.AdminListen, s.AdminToken); err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -71,8 +72,7 @@ func (e *APIError) Error() string {
 		if e.Type == "NotFoundException" && e.Message == "Not Found" {
 			// The gateway's answer for a path no API stage serves: the
 			// admin API names what it did not find.
-			msg += " (that is the gateway's answer, not the admin API's: --endpoint (PORTICO_ENDPOINT) should name " +
-				"the admin listener, portico serve's --admin-listen, default http://127.0.0.1:9090)"
+			msg += " (that is the gateway's answer, not the admin API's: " + endpointHint + ")"
 		}
 	case http.StatusUnauthorized, http.StatusForbidden:
 		// The admin API's own refusal already says how to pass the token.
@@ -118,6 +118,16 @@ func withVerbs(msg string) string {
 	}
 	return msg
 }
+
+// endpointHint says what --endpoint should name, for an answer that came
+// from the gateway.
+const endpointHint = "--endpoint (PORTICO_ENDPOINT) should name the admin listener, portico serve's --admin-listen, default http://127.0.0.1:9090"
+
+// untrustedHint says, of an https endpoint whose certificate the CLI does not
+// trust, what it likely is (the gateway's TLS listener: the admin API listens
+// on plain HTTP) and how to trust a CA of one's own in front of the admin API.
+const untrustedHint = " (if that is the gateway's TLS listener (--tls-listen), that is the gateway's answer, not the admin API's: " + endpointHint +
+	"; if the admin API is behind a TLS proxy whose CA is your own, trust that CA: SSL_CERT_FILE=ca.pem portico ...)"
 
 // IsNotFound reports whether err is a 404 answer.
 func IsNotFound(err error) bool {
@@ -265,6 +275,9 @@ func (c *Client) sendWaiting(ctx context.Context, w *waiter, method, u string, r
 		}
 		if errors.Is(err, syscall.ECONNREFUSED) {
 			return nil, &unreachableError{endpoint: c.Endpoint}
+		}
+		if _, ok := errors.AsType[x509.UnknownAuthorityError](err); ok {
+			return nil, fmt.Errorf("%s %s: %w%s", method, u, err, untrustedHint)
 		}
 		return nil, fmt.Errorf("%s %s: %w", method, u, err)
 	}

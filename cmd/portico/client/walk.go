@@ -1,6 +1,7 @@
 package client
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -45,6 +46,10 @@ func walkPackage(dir, rel string, ancestors []string, fn func(rel, path string, 
 		}
 		info, err := os.Stat(p) // follows symbolic links
 		if err != nil {
+			if e.Type()&fs.ModeSymlink != 0 && errors.Is(err, fs.ErrNotExist) {
+				target, _ := os.Readlink(p)
+				return fmt.Errorf("%s is a symbolic link to %s, which does not exist: remove the link or restore what it points to", p, target)
+			}
 			return err
 		}
 		if !info.IsDir() {

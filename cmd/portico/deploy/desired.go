@@ -28,6 +28,7 @@ import (
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/openapi"
+	"github.com/portico-dev/portico/internal/suggest"
 	"github.com/portico-dev/portico/shifts"
 )
 
@@ -828,28 +829,10 @@ func notSAMProperty(typ, k string) string {
 	}
 	short := strings.TrimPrefix(typ, "AWS::Serverless::")
 	msg := fmt.Sprintf("'%s' is not a supported property of '%s'", k, short)
-	best, dist := "", 3
-	for _, p := range slices.Sorted(maps.Keys(props)) {
-		if d := editDistance(strings.ToLower(k), strings.ToLower(p)); d < dist {
-			best, dist = p, d
-		}
-	}
-	if best != "" {
+	if best := suggest.Closest(k, slices.Sorted(maps.Keys(props))); best != "" {
 		msg += fmt.Sprintf(" (did you mean %s?)", best)
 	}
 	return msg
-}
-
-// closest returns the one of names closest to k (fewer than 3 edits away,
-// letter case aside), or "".
-func closest(k string, names []string) string {
-	best, dist := "", 3
-	for _, n := range names {
-		if d := editDistance(strings.ToLower(k), strings.ToLower(n)); d < dist {
-			best, dist = n, d
-		}
-	}
-	return best
 }
 
 // templateBool reads a template boolean: true or false, or the text "true"
@@ -860,27 +843,6 @@ func templateBool(v any, def bool) (value, ok bool) {
 		return def, true
 	}
 	return boolean(v)
-}
-
-// editDistance is the Levenshtein distance of a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // unsupported warns about each property of a resource Portico does not act on,
@@ -1019,13 +981,7 @@ func unknownField(v map[string]any, into any, prefix, name string) error {
 	if where != "" {
 		msg = fmt.Sprintf("property %s is not a property SAM knows of %s", full, where)
 	}
-	best, dist := "", 3
-	for _, f := range jsonFields(t) {
-		if d := editDistance(strings.ToLower(name), strings.ToLower(f)); d < dist {
-			best, dist = f, d
-		}
-	}
-	if best != "" {
+	if best := suggest.Closest(name, jsonFields(t)); best != "" {
 		msg += fmt.Sprintf(" (did you mean %s?)", best)
 	}
 	return errors.New(msg)
@@ -1501,7 +1457,7 @@ func (b *builder) deploymentPreference(id string, fn *Function, v any) {
 			continue
 		}
 		msg := fmt.Sprintf("%s: property DeploymentPreference.%s is not a property of DeploymentPreference, which has %s", id, k, strings.Join(deploymentPreferenceProps, ", "))
-		if best := closest(k, deploymentPreferenceProps); best != "" {
+		if best := suggest.Closest(k, deploymentPreferenceProps); best != "" {
 			msg += fmt.Sprintf(" (did you mean %s?)", best)
 		}
 		b.fail("%s", msg)
@@ -1768,7 +1724,7 @@ func (b *builder) events(id string, props map[string]any) {
 			for _, k := range slices.Sorted(maps.Keys(p)) {
 				if !slices.Contains(props, k) {
 					msg := fmt.Sprintf("%s: property Events.%s.Properties.%s is not a property of an %s event, which has %s", where, name, k, typ, strings.Join(props, ", "))
-					if best := closest(k, props); best != "" {
+					if best := suggest.Closest(k, props); best != "" {
 						msg += fmt.Sprintf(" (did you mean %s?)", best)
 					}
 					b.fail("%s", msg)
