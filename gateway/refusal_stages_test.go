@@ -1,0 +1,81 @@
+package gateway
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/cors"
+)
+
+// TestRefusalsPassTheStageResponses: the gateway's refusals of a request
+// whose stage is known (a declared body over the limit, 413; a bad escape in
+// the query string, and a path with ";", an encoded slash or a dot segment
+// above the stage, 400) leave through the stage's CORS stage and gateway
+// responses, as every other error does: an HTTP API's answer carries
+// Access-Control-Allow-Origin and Vary: Origin, a REST API's is its
+// DEFAULT_4XX.
+func TestRefusalsPassTheStageResponses(t *testing.T) {
+	e := newEnv(t)
+	e.gw.Use(cors.New())
+	route := apis.Route{Method: "POST", Path: "/e", Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, HTTPMethod: "POST", URI: "http://127.0.0.1:1/e", PayloadFormatVersion: "1.0"}}
+	httpID := e.deploy(&apis.API{Name: "h", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{
+		CORS:   &apis.CORSConfiguration{AllowOrigins: []string{"https://a.example.com"}, AllowMethods: []string{"GET", "POST"}},
+		Routes: []apis.Route{route},
+	}}, "dev", nil)
+	restID := e.deploy(&apis.API{Name: "r", Protocol: apis.ProtocolREST, Definition: apis.Definition{
+		GatewayResponses: map[string]apis.GatewayResponse{"DEFAULT_4XX": {
+			ResponseParameters: map[string]string{"gatewayresponse.header.X-Def4": "'yes'"},
+			ResponseTemplates:  map[string]string{"application/json": `{"custom":$context.error.messageString}`}}},
+		Routes: []apis.Route{route},
+	}}, "dev", nil)
+	for _, c := range []struct {
+		name, target, length string
+		status               int
+	}{
+		{"content-length over the limit", "/e", "10485761", http.StatusRequestEntityTooLarge},
+		{"bad query escape", "/e?a=%zz", "0", http.StatusBadRequest},
+		{"encoded slash", "/e%2F", "0", http.StatusBadRequest},
+		{"semicolon", "/e;x", "0", http.StatusBadRequest},
+		{"dot segment above the stage", "/../e", "0", http.StatusBadRequest},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := rawRequest(t, e, "POST /"+httpID+"/dev"+c.target+" HTTP/1.1\r\nHost: x\r\nOrigin: https://a.example.com\r\nContent-Length: "+c.length+"\r\n\r\n")
+			if res.status != c.status || res.header.Get("Access-Control-Allow-Origin") != "https://a.example.com" || res.header.Get("Vary") != "Origin" ||
+				res.header.Get("X-Amzn-Requestid") == "" {
+				t.Errorf("HTTP API: %d %v; want %d with the CORS fields", res.status, res.header, c.status)
+			}
+			res = rawRequest(t, e, "POST /"+restID+"/dev"+c.target+" HTTP/1.1\r\nHost: x\r\nContent-Length: "+c.length+"\r\n\r\n")
+			if res.status != c.status || res.header.Get("X-Def4") != "yes" || !strings.HasPrefix(res.body, `{"custom":`) || res.header.Get("X-Amzn-Requestid") == "" {
+				t.Errorf("REST API: %d %v %s; want %d from DEFAULT_4XX", res.status, res.header, res.body, c.status)
+			}
+		})
+	}
+}
+
+// rawRequest sends req as it is on a new connection to e's gateway and reads
+// the answer.
+func rawRequest(t *testing.T, e *env, req string) response {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(e.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Minute)) // a safety net, not a timing assertion
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return response{res.StatusCode, res.Header, string(b)}
+}
