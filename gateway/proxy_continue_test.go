@@ -59,6 +59,7 @@ func TestProxyContinueKeepsGatewayHeaders(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			_ = interim.Body.Close() // a 1xx has no body
 			if interim.StatusCode != http.StatusContinue || len(interim.Header) != 0 {
 				t.Fatalf("first answer %d %v; want a bare 100 Continue", interim.StatusCode, interim.Header)
 			}
@@ -92,6 +93,7 @@ func TestProxyContinueKeepsGatewayHeaders(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			_ = hints.Body.Close() // a 1xx has no body
 			if hints.StatusCode != http.StatusEarlyHints || hints.Header.Get("Link") == "" {
 				t.Fatalf("first answer %d %v; want the backend's 103", hints.StatusCode, hints.Header)
 			}
