@@ -1,13 +1,9 @@
 package gateway
 
 import (
-	"bufio"
-	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/cors"
@@ -34,6 +30,15 @@ func TestRefusalsPassTheStageResponses(t *testing.T) {
 			ResponseTemplates:  map[string]string{"application/json": `{"custom":$context.error.messageString}`}}},
 		Routes: []apis.Route{route},
 	}}, "dev", nil)
+	addr := strings.TrimPrefix(e.srv.URL, "http://")
+	send := func(raw string) rawAnswer {
+		t.Helper()
+		answers := rawAnswers(t, addr, raw)
+		if len(answers) != 1 {
+			t.Fatalf("%d answers to %q", len(answers), raw)
+		}
+		return answers[0]
+	}
 	for _, c := range []struct {
 		name, target, length string
 		status               int
@@ -45,37 +50,15 @@ func TestRefusalsPassTheStageResponses(t *testing.T) {
 		{"dot segment above the stage", "/../e", "0", http.StatusBadRequest},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			res := rawRequest(t, e, "POST /"+httpID+"/dev"+c.target+" HTTP/1.1\r\nHost: x\r\nOrigin: https://a.example.com\r\nContent-Length: "+c.length+"\r\n\r\n")
-			if res.status != c.status || res.header.Get("Access-Control-Allow-Origin") != "https://a.example.com" || res.header.Get("Vary") != "Origin" ||
-				res.header.Get("X-Amzn-Requestid") == "" {
-				t.Errorf("HTTP API: %d %v; want %d with the CORS fields", res.status, res.header, c.status)
+			res := send("POST /" + httpID + "/dev" + c.target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\nOrigin: https://a.example.com\r\nContent-Length: " + c.length + "\r\n\r\n")
+			if res.StatusCode != c.status || res.Header.Get("Access-Control-Allow-Origin") != "https://a.example.com" || res.Header.Get("Vary") != "Origin" ||
+				res.Header.Get("X-Amzn-Requestid") == "" {
+				t.Errorf("HTTP API: %d %v; want %d with the CORS fields", res.StatusCode, res.Header, c.status)
 			}
-			res = rawRequest(t, e, "POST /"+restID+"/dev"+c.target+" HTTP/1.1\r\nHost: x\r\nContent-Length: "+c.length+"\r\n\r\n")
-			if res.status != c.status || res.header.Get("X-Def4") != "yes" || !strings.HasPrefix(res.body, `{"custom":`) || res.header.Get("X-Amzn-Requestid") == "" {
-				t.Errorf("REST API: %d %v %s; want %d from DEFAULT_4XX", res.status, res.header, res.body, c.status)
+			res = send("POST /" + restID + "/dev" + c.target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " + c.length + "\r\n\r\n")
+			if res.StatusCode != c.status || res.Header.Get("X-Def4") != "yes" || !strings.HasPrefix(res.body, `{"custom":`) || res.Header.Get("X-Amzn-Requestid") == "" {
+				t.Errorf("REST API: %d %v %s; want %d from DEFAULT_4XX", res.StatusCode, res.Header, res.body, c.status)
 			}
 		})
 	}
-}
-
-// rawRequest sends req as it is on a new connection to e's gateway and reads
-// the answer.
-func rawRequest(t *testing.T, e *env, req string) response {
-	t.Helper()
-	c, err := net.Dial("tcp", strings.TrimPrefix(e.srv.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(time.Minute)) // a safety net, not a timing assertion
-	if _, err := io.WriteString(c, req); err != nil {
-		t.Fatal(err)
-	}
-	res, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return response{res.StatusCode, res.Header, string(b)}
 }
