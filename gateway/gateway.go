@@ -743,6 +743,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, q *request) erro
 	c.Deployed, c.DeploymentID, c.StageVariables, c.IsCanaryRequest = e.deployed, e.dep.ID, e.deployed.Variables, e.deployed.Canary
 	c.Identity.SourceIP, c.Identity.UserAgent, c.Identity.TLS = g.clientIP(r), canonicalGet(r.Header, "User-Agent"), r.TLS
 	if c.Protocol == apis.ProtocolWebSocket {
+		if c.PathRefused {
+			return refusedPath(c)
+		}
 		return g.serveWebSocket(w, r, &reqCtx{Context: c, entry: e}) // upgrades and @connections (websocket.go)
 	}
 	return e.chain.ServeRequest(w, r, c) // checkStage refuses what no route takes
@@ -750,9 +753,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, q *request) erro
 
 // checkStage is the built-in stage that refuses requests no route takes (a
 // declared body over the limit: 413; a bad percent-encoding in the query
-// string: 400) and bounds the body's reads. It runs inside the observing
-// stages, so that its refusals are counted, logged and traced as every other
-// answer is (API Gateway's Count and 4XXError include them).
+// string, a path the gateway refuses: 400) and bounds the body's reads. It
+// runs inside the observing stages, so that its refusals are counted, logged
+// and traced as every other answer is (API Gateway's Count and 4XXError
+// include them), and inside the CORS stage and the gateway responses, which
+// every error leaves through.
 type checkStage struct{ g *Gateway }
 
 func (checkStage) Name() string { return "check" }
@@ -761,6 +766,9 @@ func (s checkStage) Compile(*pipeline.Deployed) (pipeline.Middleware, error) {
 	limit := s.g.cfg.MaxBodyBytes
 	return func(next pipeline.Handler) pipeline.Handler {
 		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
+			if c.PathRefused {
+				return gatewayError(refusedPath(c), c.Protocol)
+			}
 			if r.ContentLength > limit {
 				return gatewayError(fmt.Errorf("content-length %d: %w", r.ContentLength, errTooLarge), c.Protocol)
 			}
@@ -789,6 +797,24 @@ func (s checkStage) Compile(*pipeline.Deployed) (pipeline.Middleware, error) {
 			return next.ServeRequest(w, r, c)
 		})
 	}, nil
+}
+
+// refusablePath is normalizePath's path for p, or p itself and true when
+// normalizePath refuses it: the stage's check stage refuses it then
+// (refusedPath), so that the refusal passes the stage's CORS and gateway
+// responses as the other errors do.
+func refusablePath(p string) (string, bool) {
+	n, err := normalizePath(p)
+	if err != nil {
+		return p, true
+	}
+	return n, false
+}
+
+// refusedPath is normalizePath's error for c's refused path (PathRefused).
+func refusedPath(c *pipeline.Context) error {
+	_, err := normalizePath(c.Path)
+	return err
 }
 
 // maxQueryParams is the most parameters a query string may have (net/url's
@@ -995,9 +1021,7 @@ func (g *Gateway) locate(r *http.Request, escaped string, c *pipeline.Context) (
 		e, err := g.loadStage(ctx, apiID, unescape(stage))
 		if err == nil {
 			c.Stage, c.Protocol, c.StagePrefix = e.stage.Name, e.dep.API.Protocol, joinPrefix(escaped, prefix, stage)
-			if c.Path, err = normalizePath(after); err != nil {
-				return nil, err
-			}
+			c.Path, c.PathRefused = refusablePath(after)
 			return e, checkDefaultEndpoint(e)
 		}
 		if !errors.Is(err, errdefs.ErrNotFound) {
@@ -1008,9 +1032,7 @@ func (g *Gateway) locate(r *http.Request, escaped string, c *pipeline.Context) (
 	e, err := g.loadStage(ctx, apiID, apis.RouteDefault)
 	if err == nil {
 		c.Stage, c.Protocol, c.StagePrefix = apis.RouteDefault, e.dep.API.Protocol, prefix
-		if c.Path, err = normalizePath(rest); err != nil {
-			return nil, err
-		}
+		c.Path, c.PathRefused = refusablePath(rest)
 		return e, checkDefaultEndpoint(e)
 	}
 	if !errors.Is(err, errdefs.ErrNotFound) {

@@ -553,12 +553,67 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 	if out.Body != nil && out.Body != http.NoBody {
 		out.Body = clientBody{out.Body}
 	}
-	g.proxy.rp.ServeHTTP(w, out)
+	iw := &interimWriter{ResponseWriter: w, own: w.Header().Clone()}
+	g.proxy.rp.ServeHTTP(iw, out)
+	iw.restore() // an error answer after a 1xx keeps the gateway's fields too
 	if t.err != nil {
 		return g.backendError(ctx, u, t.err)
 	}
 	return nil
 }
+
+// interimWriter is the ResponseWriter ReverseProxy writes a backend's answer
+// to. ReverseProxy passes each interim (1xx) answer of the backend on with the
+// fields set so far, and then clears them all: the gateway's own
+// (x-amzn-RequestId, CORS, ...) would be missing from the final answer.
+// interimWriter puts them back after each 1xx, as the fast path does
+// (fastproxy's roundTrip), and keeps a backend's 100 Continue to itself: the
+// client's 100 is the gateway's to send (its server sends a bare one when the
+// body is first read), and a second one would go out with the gateway's
+// fields. It is used by one request's goroutines as ReverseProxy uses its
+// ResponseWriter (not concurrently).
+type interimWriter struct {
+	http.ResponseWriter
+	own     http.Header // the fields set before the backend answered
+	cleared bool        // a 1xx went out and ReverseProxy cleared the fields after it
+}
+
+// restore puts the gateway's fields back after a 1xx.
+func (w *interimWriter) restore() {
+	if !w.cleared {
+		return
+	}
+	w.cleared = false
+	h := w.ResponseWriter.Header()
+	for k, v := range w.own {
+		h[k] = slices.Clone(v)
+	}
+}
+
+func (w *interimWriter) Header() http.Header {
+	w.restore()
+	return w.ResponseWriter.Header()
+}
+
+func (w *interimWriter) WriteHeader(code int) {
+	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
+		if code != http.StatusContinue {
+			w.ResponseWriter.WriteHeader(code)
+		}
+		w.cleared = true // ReverseProxy clears the fields next
+		return
+	}
+	w.restore()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *interimWriter) Write(b []byte) (int, error) {
+	w.restore()
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap gives http.ResponseController the writer underneath (to flush).
+func (w *interimWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // restRemapped is remappedHeader for a REST API: the name under which a
 // backend's response field of canonical name goes to the client, or "".

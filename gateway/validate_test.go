@@ -83,6 +83,20 @@ func TestRequestValidation(t *testing.T) {
 			t.Errorf("body %q: %d %q, want detail containing %q", body, r.status, r.body, detail)
 		}
 	}
+	// The detail names each failure's reason, under a $ref too (it said
+	// "validation failed" there), and nothing else (no entry for the
+	// schemas around the failing keyword).
+	for body, detail := range map[string]string{
+		`{"name": "rex", "owner": {"id": "x"}}`: "[/owner/id: got string, want integer]",
+		`{"name": "rex", "owner": {}}`:          "[/owner: missing property 'id']",
+		`{"name": 7, "owner": {"id": "x"}}`:     "[/name: got number, want string, /owner/id: got string, want integer]",
+	} {
+		r := e.do("POST", base+"/pets/1?q=x", strings.NewReader(body), "X-Token", "t")
+		var got struct{ Message, Detail string }
+		if err := json.Unmarshal([]byte(r.body), &got); err != nil || r.status != 400 || got.Detail != detail {
+			t.Errorf("body %q: %d %q, want detail %q", body, r.status, r.body, detail)
+		}
+	}
 	// A content type without a model is not validated (the body is JSON: a
 	// function integration takes nothing else).
 	if r := e.do("POST", base+"/pets/1?q=x", strings.NewReader(`{"no": "name"}`), "X-Token", "t", "Content-Type", "text/plain"); r.status != 200 {

@@ -221,7 +221,9 @@ type writer struct {
 
 func (w *writer) WriteHeader(status int) {
 	if !w.written {
-		w.written = true
+		// An interim 1xx (a backend's 103) is not the answer: its final
+		// status gets them again, over the backend's.
+		w.written = status >= 200 || status == http.StatusSwitchingProtocols
 		apply(w.Header(), w.set, w.vary)
 	}
 	w.ResponseWriter.WriteHeader(status)

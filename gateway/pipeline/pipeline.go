@@ -49,11 +49,13 @@ const (
 	OrderObserve = 100
 	// OrderResponses turns errors into gateway responses (built in).
 	OrderResponses = 150
-	// OrderCheck refuses requests no route takes: a declared body over the
-	// limit, a bad escape in the query string (built in).
-	OrderCheck = 160
 	// OrderCORS answers preflights before routing (HTTP APIs).
 	OrderCORS = 200
+	// OrderCheck refuses requests no route takes: a declared body over the
+	// limit, a bad escape in the query string, a path the gateway refuses
+	// (PathRefused) (built in). It runs after CORS, so that its refusals
+	// carry the CORS fields.
+	OrderCheck = 210
 	// OrderRoute matches the route (built in); later stages see Context.Route.
 	OrderRoute = 250
 	// OrderRouted observes the matched method before anything acts on it:
@@ -244,6 +246,11 @@ type Context struct {
 	CustomDomain, AtBasePath bool
 	// CacheHit and CacheMiss are set by the cache stage.
 	CacheHit, CacheMiss bool
+	// PathRefused says the stage-relative path does not normalize (a ";",
+	// an encoded slash, a dot segment above the stage): Path is the path as
+	// sent, and the check stage refuses it (400) inside the stages that
+	// observe and answer the request.
+	PathRefused bool
 
 	// bodyRead sits with the flags above: the Context, within the gateway's
 	// per-request struct, stays in the 768-byte size class

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -209,16 +210,28 @@ func invalidBody(c *pipeline.Context, detail string, cause error) error {
 	return &pipeline.Error{Type: pipeline.BadRequestBody, Message: "Invalid request body", Cause: fmt.Errorf("request body: %w", cause)}
 }
 
-// validationString lists a schema validation's failures, "[/path: reason, ...]".
+// validationString lists a schema validation's failures, "[/path: reason, ...]":
+// the reasons themselves, the leaves of the error's tree of causes, sorted
+// (the validator walks an object's members in map order). (The flat BasicOutput has an entry for every schema around a failing
+// keyword too, and under a $ref it gives the reference's "validation failed"
+// in place of the keyword's reason.)
 func validationString(err error) string {
 	var ve *jsonschema.ValidationError
 	if !errors.As(err, &ve) {
 		return "[" + err.Error() + "]"
 	}
 	var out []string
-	for _, u := range ve.BasicOutput().Errors {
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) > 0 {
+			for _, c := range e.Causes {
+				walk(c)
+			}
+			return
+		}
+		u := e.BasicOutput() // a leaf's: its location and its reason
 		if u.Error == nil {
-			continue
+			return
 		}
 		loc := u.InstanceLocation
 		if loc == "" {
@@ -226,6 +239,8 @@ func validationString(err error) string {
 		}
 		out = append(out, loc+": "+u.Error.String())
 	}
+	walk(ve)
+	slices.Sort(out)
 	return "[" + strings.Join(out, ", ") + "]"
 }
 
