@@ -682,6 +682,17 @@ func (in *Integration) Validate(protocol string) error {
 		if len(in.RequestTemplates) > 0 && in.Type != IntegrationHTTP {
 			add(invalid("requestTemplates are applied on WebSocket MOCK and HTTP integrations only (to a %s integration a message goes as the client sent it); remove them", in.Type))
 		}
+		if in.Type == IntegrationAWSProxy || in.Type == IntegrationHTTPProxy {
+			// What selects and guards templates, where there are none: a
+			// \$default expression and the passthrough behaviours that pass
+			// a message without templates through are what a proxy does.
+			if e := in.TemplateSelectionExpression; e != "" && e != RouteDefault && e != `\$default` {
+				add(invalid("templateSelectionExpression %q is applied on WebSocket MOCK and HTTP integrations only (a %s integration has no request templates to select: a message goes as the client sent it); remove it", truncate(e, 100), in.Type))
+			}
+			if in.PassthroughBehavior == "NEVER" {
+				add(invalid("passthroughBehavior NEVER is applied on WebSocket MOCK and HTTP integrations only (a %s integration passes every message through, having no request templates); remove it", in.Type))
+			}
+		}
 		for _, pattern := range slices.Sorted(maps.Keys(in.Responses)) {
 			if len(in.Responses[pattern].ResponseTemplates) > 0 {
 				add(invalid("integration response %q: responseTemplates are applied on WebSocket MOCK integrations only (a two-way route sends a %s integration's answer as it is); remove them", truncate(pattern, 100), in.Type))
