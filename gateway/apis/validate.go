@@ -560,8 +560,12 @@ func (a *API) validateRoute(r *Route) error {
 		}
 	}
 	if r.Integration != nil {
-		if err := r.Integration.Validate(a.Protocol); err != nil {
-			errs = append(errs, fmt.Errorf("route %q: %w", truncate(key, 200), err))
+		// A copy of an integration resource is checked as the resource
+		// (validateIntegrations), whose errors are not said twice.
+		if _, shared := a.Integrations[r.IntegrationID]; !shared || r.IntegrationID == "" {
+			if err := r.Integration.Validate(a.Protocol); err != nil {
+				errs = append(errs, fmt.Errorf("route %q: %w", truncate(key, 200), err))
+			}
 		}
 		if a.Protocol == ProtocolWebSocket {
 			errs = append(errs, r.validateWSRouteMappings()...)
@@ -615,7 +619,11 @@ func (in *Integration) Validate(protocol string) error {
 			add(invalid("integration uri %q: AWS service integrations other than Lambda are not supported: only Lambda ARNs are supported (arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/FUNCTION_ARN/invocations, a function ARN or function:NAME)", truncate(in.URI, 200)))
 		}
 	default:
-		add(invalid("integration type %q must be one of MOCK, HTTP, HTTP_PROXY, AWS, AWS_PROXY", truncate(in.Type, 50)))
+		types := "MOCK, HTTP, HTTP_PROXY, AWS, AWS_PROXY"
+		if protocol == ProtocolWebSocket {
+			types = "MOCK, HTTP, HTTP_PROXY, AWS_PROXY" // AWS is refused below
+		}
+		add(invalid("integration type %q must be one of %s", truncate(in.Type, 50), types))
 	}
 	switch in.PayloadFormatVersion {
 	case "", "1.0":
