@@ -215,6 +215,11 @@ func (s *Server) v2CreateIntegration(w http.ResponseWriter, r *http.Request) err
 		if err := in.apply(a.Protocol, &integ); err != nil {
 			return err
 		}
+		// Refused on its own first: the API's validation would name the
+		// id, of an integration that is never created.
+		if err := integ.Validate(a.Protocol); err != nil {
+			return err
+		}
 		if a.Integrations == nil {
 			a.Integrations = map[string]apis.Integration{}
 		}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
@@ -156,7 +157,8 @@ var (
 
 // BenchmarkIdleConnections opens 10,000 WebSocket connections from a child
 // process and reports the server's RSS growth per connection and the time to
-// open them. It measures once per process, whatever b.N is.
+// open them, with the journal of live connections as Portico runs. It
+// measures once per process, whatever b.N is.
 func BenchmarkIdleConnections(b *testing.B) {
 	const n = 10000
 	idleOnce.Do(func() { idleMeasured = measureIdle(b, n) })
@@ -173,7 +175,8 @@ func BenchmarkIdleConnections(b *testing.B) {
 
 func measureIdle(b *testing.B, n int) idleResult {
 	raiseFDLimit(b, uint64(n)+200)
-	m, _, url := newBenchServer(b, Config{})
+	// With the journal of live connections, as Portico runs (journal.go).
+	m, _, url := newBenchServer(b, Config{Journal: filepath.Join(b.TempDir(), "connections.journal")})
 	// Warm up the server's paths (and pools) with a few connections.
 	for range 10 {
 		c, _, err := wsDial(websocket.DefaultDialer, url, nil)

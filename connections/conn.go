@@ -916,7 +916,7 @@ func (c *Conn) abandon() {
 	c.mu.Unlock()
 	close(c.ready)
 	c.m.remove(c)
-	c.m.readerDone()
+	c.m.readerDone(c.id)
 	close(c.finished)
 }
 
@@ -1003,7 +1003,7 @@ func (c *Conn) end(code int, reason string) {
 	c.m.remove(c)
 	close(c.finished)
 	go func() {
-		defer c.m.readerDone()
+		defer c.m.readerDone(c.id)
 		// Wait for this connection's dispatches so that $disconnect comes last.
 		for i := 0; i < cap(c.inflight); i++ {
 			c.inflight <- struct{}{}

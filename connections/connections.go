@@ -109,6 +109,12 @@ type Config struct {
 	// (6 h); the invoker retires a sandbox invoker.CredentialMargin before its
 	// credentials expire. Validate refuses one under invoker.MinCredentialTTL.
 	CredentialTTL time.Duration `yaml:"credential-ttl"`
+	// Journal, when set, is the file in which the live connection set is
+	// recorded (journal.go), so that the $disconnect of connections a server
+	// left open when it was killed runs when it starts again
+	// (DisconnectOrphans). Portico sets it to connections.journal in the data
+	// directory.
+	Journal string `yaml:"-"`
 }
 
 // DefaultConfig returns the defaults (API Gateway's quotas where it has them).
@@ -383,6 +389,12 @@ type Manager struct {
 	// closing counts the readers (and $disconnect calls after them) that
 	// readers waits for, so that Shutdown can tell how many it cut off.
 	closing atomic.Int64
+
+	// journal records the live connections (Config.Journal), nil without
+	// one; orphans are those it says the last server left open, until
+	// DisconnectOrphans takes them.
+	journal *journal
+	orphans []journalRecord
 }
 
 // New returns a Manager with cfg's limits (zero fields take the defaults).
@@ -411,6 +423,14 @@ func New(cfg Config, log *slog.Logger) *Manager {
 		// API Gateway does not check Origin: browsers on any page may connect;
 		// $connect decides.
 		CheckOrigin: func(*http.Request) bool { return true },
+	}
+	if cfg.Journal != "" {
+		j, orphans, err := openJournal(cfg.Journal, log)
+		if err != nil {
+			log.Warn("no connections journal: a server killed now will not run its connections' $disconnect when it starts again", "err", err)
+		} else {
+			m.journal, m.orphans = j, orphans
+		}
 	}
 	return m
 }
@@ -650,6 +670,11 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 		m.readers.Wait()
 		close(done)
 	}()
+	if m.journal != nil {
+		// What is still closing at the end stays in the journal: the next
+		// start runs its $disconnect again.
+		defer m.journal.close(ctx)
+	}
 	select {
 	case <-done:
 		return nil
@@ -665,8 +690,12 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	}
 }
 
-// readerDone ends one reader that add counted.
-func (m *Manager) readerDone() {
+// readerDone ends one reader that add counted (and its $disconnect call),
+// that of connection id.
+func (m *Manager) readerDone(id string) {
+	if m.journal != nil {
+		m.journal.remove(id)
+	}
 	m.closing.Add(-1)
 	m.readers.Done()
 }
@@ -680,6 +709,9 @@ func (m *Manager) add(c *Conn) bool {
 		return false
 	}
 	m.conns[c.id] = c
+	if m.journal != nil {
+		m.journal.add(c)
+	}
 	m.readers.Add(1)
 	m.closing.Add(1)
 	return true

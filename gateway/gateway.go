@@ -656,6 +656,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.HTTPProtocol = r.Proto
 	q.ids = [2]string{c.RequestID, c.ExtendedRequestID}
 	w.Header()[hdrRequestID] = q.ids[0:1:1]
+	if _, ok := r.Header[hopHeader]; ok && !g.hopsTrusted(r) {
+		delete(r.Header, hopHeader) // a client's: it counts nothing (hops.go)
+	}
 	if err := g.serve(w, r, q); err != nil {
 		if errors.Is(err, edge.ErrStaleConnection) {
 			// The connection closes (HTTP/2: GOAWAY) and the client's next

@@ -3,9 +3,12 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/portico-dev/portico/gateway/pipeline"
 )
@@ -20,9 +23,36 @@ import (
 //
 // The gateway writes the field itself, once, after the client's fields and
 // the parameter mappings: a client's copy never goes on (the count cannot be
-// reset), and one the client sends counts only against that client's own
-// request (it can fail it early, nothing else).
+// reset). The count is believed only from a request that comes from this host
+// (the gateway calling itself) or a trusted proxy (hopsTrusted); a client's
+// elsewhere is dropped when the request arrives.
 const hopHeader = "X-Portico-Hops"
+
+// hopsTrusted reports whether r's hopHeader may be believed: its peer is this
+// host (a loopback or local interface address: the gateway itself, through
+// an integration URI that leads back to it) or a trusted proxy (another
+// gateway in front of this one).
+func (g *Gateway) hopsTrusted(r *http.Request) bool {
+	a, err := netip.ParseAddr(sourceIP(r))
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	return a.IsLoopback() || localAddrs()[a] || g.trusted(a.String())
+}
+
+// localAddrs are this host's interface addresses, as they were at the first
+// call.
+var localAddrs = sync.OnceValue(func() map[netip.Addr]bool {
+	out := map[netip.Addr]bool{}
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if p, err := netip.ParsePrefix(a.String()); err == nil {
+			out[p.Addr().Unmap()] = true
+		}
+	}
+	return out
+})
 
 // maxHops is how many HTTP integrations one client request may pass through
 // in a chain of gateways; the request that would make one more is refused

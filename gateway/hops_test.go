@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -140,11 +141,67 @@ func TestIntegrationHopHeader(t *testing.T) {
 		t.Errorf("WebSocket $connect at 4 hops: the backend saw %s %q; want \"5\"", hopHeader, v)
 	}
 	before = calls.Load()
-	if c, status, err := dial(strconv.Itoa(maxHops)); err == nil || status == 0 || status == http.StatusSwitchingProtocols || calls.Load() != before {
+	if c, status, err := dial(strconv.Itoa(maxHops)); err == nil || status != http.StatusLoopDetected || calls.Load() != before {
 		if c != nil {
 			_ = c.Close()
 		}
-		t.Errorf("WebSocket $connect at %d hops: %d %v, backend called %d times; want refused and none", maxHops, status, err, calls.Load()-before)
+		t.Errorf("WebSocket $connect at %d hops: %d %v, backend called %d times; want 508 and none", maxHops, status, err, calls.Load()-before)
+	}
+}
+
+// TestClientHopHeaderIgnored: the hop count of a request from a client that
+// is neither this host (the gateway calling itself) nor a trusted proxy is
+// not believed: X-Portico-Hops 99 failed an HTTP request and a WebSocket
+// handshake of the ws8 tester with a 500; now their integrations count from
+// 1. A trusted proxy's count still counts.
+func TestClientHopHeaderIgnored(t *testing.T) {
+	backend, seen := newSeenBackend(t, func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })
+	e := newEnv(t)
+	m := connections.New(connections.Config{}, nil)
+	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
+	e.gw.EnableWebSockets(m)
+	id := e.deploy(&apis.API{Name: "hops", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{Routes: []apis.Route{
+		{Method: "GET", Path: "/fast", Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, HTTPMethod: "ANY", URI: backend.URL + "/b"}},
+	}}}, "dev", nil)
+	ws := e.deploy(&apis.API{Name: "wshops", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{RouteSelectionExpression: "$request.body.action",
+		Routes: []apis.Route{{RouteKey: "$connect", Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, HTTPMethod: "POST", URI: backend.URL + "/c"}}}}}, "dev", nil)
+	// Requests that arrive from an address of another host.
+	remote := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.RemoteAddr = "203.0.113.9:4321"
+		e.gw.ServeHTTP(w, r)
+	}))
+	t.Cleanup(remote.Close)
+	req, _ := http.NewRequest("GET", remote.URL+"/"+id+"/dev/fast", nil)
+	req.Header.Set(hopHeader, "99")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if v := seen().header.Values(hopHeader); resp.StatusCode != 200 || len(v) != 1 || v[0] != "1" {
+		t.Errorf("HTTP at a client's 99 hops: %d, the backend saw %s %q; want 200 and \"1\"", resp.StatusCode, hopHeader, v)
+	}
+	c, r, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(remote.URL, "http")+"/"+ws+"/dev", http.Header{hopHeader: {"99"}})
+	if r != nil {
+		_ = r.Body.Close()
+	}
+	if err != nil {
+		t.Fatalf("WebSocket at a client's 99 hops: %v", err)
+	}
+	_ = c.Close()
+	if v := seen().header.Values(hopHeader); len(v) != 1 || v[0] != "1" {
+		t.Errorf("WebSocket $connect at a client's 99 hops: the backend saw %s %q; want \"1\"", hopHeader, v)
+	}
+
+	e.gw.cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}
+	req, _ = http.NewRequest("GET", remote.URL+"/"+id+"/dev/fast", nil)
+	req.Header.Set(hopHeader, "3")
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if v := seen().header.Values(hopHeader); resp.StatusCode != 200 || len(v) != 1 || v[0] != "4" {
+		t.Errorf("HTTP at a trusted proxy's 3 hops: %d, the backend saw %s %q; want 200 and \"4\"", resp.StatusCode, hopHeader, v)
 	}
 }
 

@@ -130,8 +130,20 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // Start binds the listeners, then serves in the background. With Config.Listen
-// "off" there is no plain listener and the TLS listener must start.
+// "off" there is no plain listener and the TLS listener must start. Once
+// serving, it has the $disconnect of the WebSocket connections the last server
+// left open run (connections.Manager.DisconnectOrphans).
 func (s *Server) Start(ctx context.Context) error {
+	if err := s.start(); err != nil {
+		return err
+	}
+	if s.gw.ws != nil {
+		s.gw.ws.m.DisconnectOrphans(context.Background(), wsDispatcher{s.gw})
+	}
+	return nil
+}
+
+func (s *Server) start() error {
 	if s.gw.cfg.Listen == ListenOff {
 		if err := s.startTLS(); err != nil {
 			return err

@@ -410,7 +410,13 @@ func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWe
 	case apis.IntegrationMock:
 		return g.wsMock(ctx, rc, in, ev) // ws_mock.go
 	case apis.IntegrationHTTP, apis.IntegrationHTTPProxy:
-		return g.wsHTTP(ctx, rc, in, ev)
+		out, err := g.wsHTTP(ctx, rc, in, ev)
+		if pe, ok := pipeline.AsError(err); ok && errors.Is(err, errLoop) && ev.RequestContext.EventType == connections.EventConnect {
+			// The handshake is refused as an HTTP request in a loop is
+			// answered: 508 Loop Detected, not "Internal server error".
+			return g.connectRefusal(ev, pe, &outcome, "a request loop"), nil
+		}
+		return out, err
 	default:
 		return nil, fmt.Errorf("integration type %q: %w", in.Type, errConfig)
 	}

@@ -563,8 +563,12 @@ func (a *API) validateRoute(r *Route) error {
 		}
 	}
 	if r.Integration != nil {
-		if err := r.Integration.Validate(a.Protocol); err != nil {
-			errs = append(errs, fmt.Errorf("route %q: %w", truncate(key, 200), err))
+		// A copy of an integration resource is checked as the resource
+		// (validateIntegrations), whose errors are not said twice.
+		if _, shared := a.Integrations[r.IntegrationID]; !shared || r.IntegrationID == "" {
+			if err := r.Integration.Validate(a.Protocol); err != nil {
+				errs = append(errs, fmt.Errorf("route %q: %w", truncate(key, 200), err))
+			}
 		}
 		if a.Protocol == ProtocolWebSocket {
 			errs = append(errs, r.validateWSRouteMappings()...)
@@ -618,7 +622,11 @@ func (in *Integration) Validate(protocol string) error {
 			add(invalid("integration uri %q: AWS service integrations other than Lambda are not supported: only Lambda ARNs are supported (arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/FUNCTION_ARN/invocations, a function ARN or function:NAME)", truncate(in.URI, 200)))
 		}
 	default:
-		add(invalid("integration type %q must be one of MOCK, HTTP, HTTP_PROXY, AWS, AWS_PROXY", truncate(in.Type, 50)))
+		types := "MOCK, HTTP, HTTP_PROXY, AWS, AWS_PROXY"
+		if protocol == ProtocolWebSocket {
+			types = "MOCK, HTTP, HTTP_PROXY, AWS_PROXY" // AWS is refused below
+		}
+		add(invalid("integration type %q must be one of %s", truncate(in.Type, 50), types))
 	}
 	switch in.PayloadFormatVersion {
 	case "", "1.0":
@@ -684,6 +692,17 @@ func (in *Integration) Validate(protocol string) error {
 		}
 		if len(in.RequestTemplates) > 0 && in.Type != IntegrationHTTP {
 			add(invalid("requestTemplates are applied on WebSocket MOCK and HTTP integrations only (to a %s integration a message goes as the client sent it); remove them", in.Type))
+		}
+		if in.Type == IntegrationAWSProxy || in.Type == IntegrationHTTPProxy {
+			// What selects and guards templates, where there are none: a
+			// \$default expression and the passthrough behaviours that pass
+			// a message without templates through are what a proxy does.
+			if e := in.TemplateSelectionExpression; e != "" && e != RouteDefault && e != `\$default` {
+				add(invalid("templateSelectionExpression %q is applied on WebSocket MOCK and HTTP integrations only (a %s integration has no request templates to select: a message goes as the client sent it); remove it", truncate(e, 100), in.Type))
+			}
+			if in.PassthroughBehavior == "NEVER" {
+				add(invalid("passthroughBehavior NEVER is applied on WebSocket MOCK and HTTP integrations only (a %s integration passes every message through, having no request templates); remove it", in.Type))
+			}
 		}
 		for _, pattern := range slices.Sorted(maps.Keys(in.Responses)) {
 			if len(in.Responses[pattern].ResponseTemplates) > 0 && in.Type != IntegrationHTTP {

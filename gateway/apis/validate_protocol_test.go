@@ -76,6 +76,14 @@ func TestWebSocketTemplatesOnMockAndHTTP(t *testing.T) {
 		{ProtocolWebSocket, Integration{Type: IntegrationHTTP, URI: "http://b.example/", HTTPMethod: "POST", RequestTemplates: tpl}, true},
 		{ProtocolWebSocket, Integration{Type: IntegrationHTTPProxy, URI: "http://b.example/", HTTPMethod: "POST", RequestTemplates: tpl}, false},
 		{ProtocolWebSocket, Integration{Type: IntegrationAWS, URI: "function:f"}, false},
+		// What selects and guards templates, on the proxies that have none.
+		{ProtocolWebSocket, Integration{Type: IntegrationAWSProxy, URI: "function:f", TemplateSelectionExpression: "$request.body.kind"}, false},
+		{ProtocolWebSocket, Integration{Type: IntegrationHTTPProxy, URI: "http://b.example/", HTTPMethod: "POST", TemplateSelectionExpression: "$request.body.kind"}, false},
+		{ProtocolWebSocket, Integration{Type: IntegrationHTTPProxy, URI: "http://b.example/", HTTPMethod: "POST", PassthroughBehavior: "NEVER"}, false},
+		{ProtocolWebSocket, Integration{Type: IntegrationAWSProxy, URI: "function:f", PassthroughBehavior: "NEVER"}, false},
+		{ProtocolWebSocket, Integration{Type: IntegrationAWSProxy, URI: "function:f", TemplateSelectionExpression: `\$default`, PassthroughBehavior: "WHEN_NO_MATCH"}, true},
+		{ProtocolWebSocket, Integration{Type: IntegrationHTTPProxy, URI: "http://b.example/", HTTPMethod: "POST", PassthroughBehavior: "WHEN_NO_TEMPLATES"}, true},
+		{ProtocolWebSocket, Integration{Type: IntegrationHTTP, URI: "http://b.example/", HTTPMethod: "POST", TemplateSelectionExpression: "$request.body.kind", PassthroughBehavior: "NEVER", RequestTemplates: tpl}, true},
 		{ProtocolREST, Integration{Type: IntegrationAWS, URI: "function:f", RequestTemplates: tpl, Responses: resp}, true},
 	} {
 		err := tc.in.Validate(tc.protocol)
@@ -98,6 +106,8 @@ func TestWebSocketRequestParameters(t *testing.T) {
 		"integration.request.header.x-color":      "stageVariables.color",
 		"integration.request.header.x-principal":  "context.authorizer.principalId",
 		"integration.request.header.x-ip":         "context.identity.sourceIp",
+		"integration.request.header.x-rooted":     "route.request.body.$.room.id",
+		"integration.request.querystring.crlf":    "'a\r\nb'", // encoded in a query
 	}
 	for _, typ := range []string{IntegrationHTTP, IntegrationHTTPProxy} {
 		in := Integration{Type: typ, URI: "http://b.example/", HTTPMethod: "POST", RequestParameters: good}
@@ -118,6 +128,10 @@ func TestWebSocketRequestParameters(t *testing.T) {
 		// The backend's Host is the URI's: a mapping would do nothing.
 		{"host header", "integration.request.header.host", "'other.example'", "Host cannot be mapped"},
 		{"unquoted literal", "integration.request.querystring.q", "lit", `value "lit"`},
+		{"whole body from the root", "integration.request.header.x", "route.request.body.$", `value "route.request.body.$"`},
+		{"root index", "integration.request.header.x", "route.request.body.$[0]", `value "route.request.body.$[0]"`},
+		{"CR LF in a literal header", "integration.request.header.a", "'a\r\nX-Injected: 1'", `"integration.request.header.a": the literal "a\r\nX-Injected: 1" holds a character no header value may`},
+		{"NUL in a literal header", "integration.request.header.a", "'a\x00'", `"integration.request.header.a": the literal`},
 	} {
 		in := Integration{Type: IntegrationHTTP, URI: "http://b.example/", HTTPMethod: "POST", RequestParameters: map[string]string{tc.key: tc.value}}
 		err := in.Validate(ProtocolWebSocket)

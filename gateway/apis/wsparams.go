@@ -4,6 +4,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // WebSocket data mapping: an HTTP or HTTP_PROXY integration's
@@ -62,7 +64,8 @@ func ClassifyWSSource(src string) (WSRouteSource, bool) {
 		return WSAnyRoute, ok
 	}
 	if path, ok := strings.CutPrefix(src, "route.request.body."); ok {
-		return WSMessageOnly, validBodyPath(path)
+		_, valid := WSBodyPath(path)
+		return WSMessageOnly, valid
 	}
 	for _, p := range wsConnectSources {
 		if name, ok := strings.CutPrefix(src, p); ok {
@@ -70,6 +73,20 @@ func ClassifyWSSource(src string) (WSRouteSource, bool) {
 		}
 	}
 	return WSAnyRoute, false
+}
+
+// WSBodyPath returns the JSONPath of a route.request.body.JSONPATH source
+// without its "$." (API Gateway's "a JSONPath expression for a JSON field of
+// the request body": route.request.body.$.x is route.request.body.x), and
+// whether it is one: "$" alone is the whole body, and a path from the root
+// other than by ".", which a mapping does not take.
+func WSBodyPath(path string) (string, bool) {
+	if rest, ok := strings.CutPrefix(path, "$"); ok && (rest == "" || rest[0] == '.' || rest[0] == '[') {
+		if path, ok = strings.CutPrefix(rest, "."); !ok {
+			return "", false
+		}
+	}
+	return path, validBodyPath(path)
 }
 
 // WSRequestTarget splits a WebSocket integration's requestParameters key
@@ -119,6 +136,9 @@ func (in *Integration) validateWSMappings() []error {
 		}
 		if _, ok := ClassifyWSSource(in.RequestParameters[k]); !ok {
 			errs = append(errs, invalid("request parameter mapping %q: value %q: %s", truncate(k, 100), truncate(in.RequestParameters[k], 100), wsRequestSources))
+		}
+		if lit, ok := literalSource(in.RequestParameters[k]); ok && where == "header" && !httpguts.ValidHeaderFieldValue(lit) {
+			errs = append(errs, invalid("request parameter mapping %q: the literal %q holds a character no header value may (CR, LF or another control character): every message would fail; remove it", truncate(k, 100), truncate(lit, 100)))
 		}
 	}
 	return errs
@@ -240,4 +260,12 @@ func (r *Route) MissingWSParameters(header func(string) []string, query map[stri
 		}
 	}
 	return missing
+}
+
+// literalSource returns a 'literal' mapping source's text.
+func literalSource(v string) (string, bool) {
+	if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
+		return v[1 : len(v)-1], true
+	}
+	return "", false
 }

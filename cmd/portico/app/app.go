@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -376,10 +377,12 @@ func (s Settings) InvokerConfig() invoker.Config {
 }
 
 // connectionsConfig returns the WebSocket limits with the admin token, which the
-// @connections API also accepts.
+// @connections API also accepts, and the journal of live connections in the
+// data directory.
 func (s Settings) connectionsConfig() connections.Config {
 	c := s.WebSocket
 	c.AdminToken = s.AdminToken
+	c.Journal = filepath.Join(s.DataDir, "connections.journal")
 	return c
 }
 
