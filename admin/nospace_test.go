@@ -7,8 +7,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/portico-dev/portico/store"
 )
 
 // TestOutOfSpaceIsAClear503: a write that finds the data directory's file
@@ -34,6 +37,33 @@ func TestOutOfSpaceIsAClear503(t *testing.T) {
 			_ = json.Unmarshal(rec.Body.Bytes(), &body)
 			if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("x-amzn-ErrorType") != tc.typ || body.Message != outOfSpaceMessage {
 				t.Errorf("%d %s %s; want 503 %s with %q", rec.Code, rec.Header().Get("x-amzn-ErrorType"), rec.Body, tc.typ, outOfSpaceMessage)
+			}
+		})
+	}
+}
+
+// TestMovedStoreIsAClear503: a write refused because the data directory was
+// removed or moved under the running server (store.MovedError) answers 503 on
+// both admin surfaces with the store's words: the path and what to do.
+func TestMovedStoreIsAClear503(t *testing.T) {
+	t.Parallel()
+	s := &Server{log: slog.New(slog.DiscardHandler)}
+	err := fmt.Errorf("create function: %w", &store.MovedError{Path: "/data/portico.db", Err: &fs.PathError{Op: "stat", Path: "/data/portico.db", Err: syscall.ENOENT}})
+	for _, tc := range []struct {
+		name, typ string
+		write     func(http.ResponseWriter, *http.Request, error)
+	}{
+		{"lambda", "ServiceException", s.writeError},
+		{"apigateway", "ServiceUnavailableException", s.writeAPIGatewayError},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			tc.write(rec, httptest.NewRequest(http.MethodPost, "/", nil), err)
+			var body struct{ Message string }
+			_ = json.Unmarshal(rec.Body.Bytes(), &body)
+			if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("x-amzn-ErrorType") != tc.typ ||
+				!strings.Contains(body.Message, "/data/portico.db") || !strings.Contains(body.Message, "restart portico") {
+				t.Errorf("%d %s %s; want 503 %s naming the path and what to do", rec.Code, rec.Header().Get("x-amzn-ErrorType"), rec.Body, tc.typ)
 			}
 		})
 	}

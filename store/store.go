@@ -29,6 +29,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 	"go.uber.org/fx"
 
+	"github.com/portico-dev/portico/internal/clock"
 	"github.com/portico-dev/portico/internal/errdefs"
 )
 
@@ -102,12 +103,26 @@ type Config struct {
 	// in it, which Open otherwise refuses with ErrNoStore (`portico serve
 	// --new-store`).
 	New bool
+	// Clock times the check that the store file is still at its path
+	// (WatchPath); nil is the wall clock.
+	Clock clock.Clock
 }
 
 // Store wraps a bbolt database and the data directory that holds code artifacts.
 type Store struct {
 	db  *bbolt.DB
 	dir string
+
+	// path is the store file's path and opened what its Stat said at Open:
+	// a write checks that the path still names that file (checkPath).
+	path   string
+	opened fs.FileInfo
+	moved  atomic.Bool // the last checkPath found the path no longer names it
+	log    atomic.Pointer[slog.Logger]
+
+	watchPathMu sync.Mutex
+	stopWatch   func() bool // WatchPath's timer
+	closed      bool
 
 	watchMu sync.RWMutex
 	watches []*Generation
@@ -174,7 +189,13 @@ func OpenConfig(c Config, migrations ...Migration) (*Store, error) {
 		_ = db.Close()
 		return nil, corrupt(path, err)
 	}
-	s := &Store{db: db, dir: dir}
+	// The file bbolt has just opened, and locked: nothing replaces it between.
+	opened, err := os.Stat(path)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: stat %s: %w", path, err)
+	}
+	s := &Store{db: db, dir: dir, path: path, opened: opened}
 	if err := s.checkSchema(SchemaVersion, migrations); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -308,12 +329,25 @@ func (s *Store) Path(elem ...string) (string, error) {
 	return p, nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close stops WatchPath and closes the database.
+func (s *Store) Close() error {
+	s.watchPathMu.Lock()
+	s.closed = true
+	if s.stopWatch != nil {
+		s.stopWatch()
+	}
+	s.watchPathMu.Unlock()
+	return s.db.Close()
+}
 
 // Update runs fn in a read-write transaction; an error from fn rolls it back.
+// A store whose path no longer names its file refuses it with a *MovedError
+// (checkPath).
 func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.checkPath(); err != nil {
 		return err
 	}
 	t := &Tx{}
@@ -334,9 +368,12 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 // sync rather than queueing for one each. As Update, it returns once the
 // write is durable. fn may be called more than once (when another caller's
 // fn fails, the batch is retried without it): it must be idempotent, and have
-// no effect but on the transaction.
+// no effect but on the transaction. It is refused as Update is.
 func (s *Store) Batch(ctx context.Context, fn func(*Tx) error) error {
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.checkPath(); err != nil {
 		return err
 	}
 	t := &Tx{}
@@ -620,6 +657,7 @@ var Module = fx.Module("store",
 			}
 		}
 		log.Info("store open", "dir", p.Config.Dir, "schema", SchemaVersion)
+		s.WatchPath(p.Config.Clock, log)
 		p.Lifecycle.Append(fx.StopHook(s.Close))
 		return s, nil
 	}),
