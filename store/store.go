@@ -23,6 +23,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -268,26 +269,36 @@ func (s *Store) recovered(err *error) {
 }
 
 // checkSchema brings the store to version want, running migrations in the
-// same transaction as the version they reach.
+// same transaction as the version they reach. A store at want is only read:
+// a start writes nothing to it (so that a restart on a full disk serves), and
+// writes only to create the version or migrate.
 func (s *Store) checkSchema(want int, migrations []Migration) error {
-	return s.Update(context.Background(), func(t *Tx) error {
+	var v int
+	err := s.View(context.Background(), func(t *Tx) (err error) {
+		v, err = s.schemaVersion(t, want)
+		return err
+	})
+	if err != nil || v == want {
+		return err
+	}
+	step := fmt.Sprintf("migrating it from schema version %d to %d", v, want)
+	if v == 0 {
+		step = "writing the new store's schema version"
+	}
+	err = s.Update(context.Background(), func(t *Tx) error {
 		b, err := t.tx.CreateBucketIfNotExists([]byte(metaBucket))
 		if err != nil {
 			return err
 		}
-		raw := b.Get([]byte(schemaKey))
-		if raw == nil {
+		from, err := s.schemaVersion(t, want)
+		if err != nil || from == want {
+			return err
+		}
+		if from == 0 {
 			return b.Put([]byte(schemaKey), []byte(strconv.Itoa(want)))
 		}
-		v, err := strconv.Atoi(string(raw))
-		if err != nil || v < 1 {
-			return fmt.Errorf("store: %s has schema version %q, this build reads %d", s.dir, raw, want)
-		}
-		if v > want {
-			return fmt.Errorf("store: %s has schema version %d, newer than this build's %d: use a newer portico", s.dir, v, want)
-		}
 		var reports []MigrationReport
-		for ; v < want; v++ {
+		for v := from; v < want; v++ {
 			var steps []Migration
 			for _, m := range migrations {
 				if m.From == v {
@@ -311,6 +322,37 @@ func (s *Store) checkSchema(want int, migrations []Migration) error {
 		t.OnCommit(func() { s.migrated = reports })
 		return b.Put([]byte(schemaKey), []byte(strconv.Itoa(want)))
 	})
+	if err == nil || strings.HasPrefix(err.Error(), "store: ") {
+		return err
+	}
+	// bbolt's own error (a write or sync of the file that failed) says
+	// neither what the start was doing nor what to do.
+	advice := "check the data directory's file system (the server's user must be able to write there) and start portico again"
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		advice = "free space on its file system and start portico again (nothing was changed)"
+	}
+	return fmt.Errorf("store: %s could not be written while %s: %w: %s", s.path, step, err, advice)
+}
+
+// schemaVersion reads the store's schema version in t: 0 for a new store, an
+// error for one this build cannot read (newer than want, or not a version).
+func (s *Store) schemaVersion(t *Tx, want int) (int, error) {
+	b := t.tx.Bucket([]byte(metaBucket))
+	if b == nil {
+		return 0, nil
+	}
+	raw := b.Get([]byte(schemaKey))
+	if raw == nil {
+		return 0, nil
+	}
+	v, err := strconv.Atoi(string(raw))
+	if err != nil || v < 1 {
+		return 0, fmt.Errorf("store: %s has schema version %q, this build reads %d", s.dir, raw, want)
+	}
+	if v > want {
+		return 0, fmt.Errorf("store: %s has schema version %d, newer than this build's %d: use a newer portico", s.dir, v, want)
+	}
+	return v, nil
 }
 
 // Dir returns the data directory.
