@@ -62,7 +62,7 @@ func TestMovedStoreIsAClear503(t *testing.T) {
 			var body struct{ Message string }
 			_ = json.Unmarshal(rec.Body.Bytes(), &body)
 			if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("x-amzn-ErrorType") != tc.typ ||
-				!strings.Contains(body.Message, "/data/portico.db") || !strings.Contains(body.Message, "restart portico") {
+				!strings.Contains(body.Message, "/data/portico.db") || !strings.Contains(body.Message, "--data-dir") {
 				t.Errorf("%d %s %s; want 503 %s naming the path and what to do", rec.Code, rec.Header().Get("x-amzn-ErrorType"), rec.Body, tc.typ)
 			}
 		})

@@ -37,8 +37,8 @@ func (e *MovedError) Error() string {
 }
 
 // movedAdvice is what an operator is told to do about a MovedError.
-const movedAdvice = "put the data directory back where it was (or remount its volume) and restart portico, " +
-	"or restart it with --data-dir naming where the data directory is now"
+const movedAdvice = "put the data directory back where it was (or remount its volume), and writes are taken again, " +
+	"or restart portico with --data-dir naming where the data directory is now"
 
 func (e *MovedError) what() string {
 	if e.Err != nil {
