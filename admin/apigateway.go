@@ -149,9 +149,12 @@ func (s *Server) writeGatewayShaped(w http.ResponseWriter, r *http.Request, err 
 		s.log.Error("admin request failed", "requestId", w.Header().Get("X-Amzn-RequestId"), "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 		msg = "Internal server error"
 		var damaged *store.RecordError
+		var moved *store.MovedError
 		switch {
 		case isOutOfSpace(err):
 			msg = outOfSpaceMessage
+		case errors.As(err, &moved):
+			msg = moved.ClientMessage()
 		case errors.As(err, new(*cutOffError)):
 			msg = cutOffMessage
 		case errors.As(err, &damaged):

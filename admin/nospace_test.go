@@ -7,34 +7,51 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/portico-dev/portico/store"
 )
 
 // TestOutOfSpaceIsAClear503: a write that finds the data directory's file
 // system full answers 503 on both admin surfaces, saying so, where the full-disk
 // soak saw 500 "The AWS Lambda service encountered an internal error." (and
 // "Internal server error"), which told the operator nothing of the cause or
-// that the same request would work once there was space.
+// that the same request would work once there was space. A write refused
+// because the data directory was removed or moved under the running server
+// (store.MovedError, the durable8 tester's) answers 503 too, with the store's
+// words: the path and what to do.
 func TestOutOfSpaceIsAClear503(t *testing.T) {
 	t.Parallel()
 	s := &Server{log: slog.New(slog.DiscardHandler)}
-	err := fmt.Errorf("unpack bootstrap: %w", &fs.PathError{Op: "write", Path: "/data/code/.unpack-1/bootstrap", Err: syscall.ENOSPC})
-	for _, tc := range []struct {
-		name, typ string
-		write     func(http.ResponseWriter, *http.Request, error)
+	moved := &store.MovedError{Path: "/data/portico.db", Err: &fs.PathError{Op: "stat", Path: "/data/portico.db", Err: syscall.ENOENT}}
+	for _, e := range []struct {
+		name string
+		err  error
+		want func(msg string) bool
 	}{
-		{"lambda", "ServiceException", s.writeError},
-		{"apigateway", "ServiceUnavailableException", s.writeAPIGatewayError},
+		{"full", fmt.Errorf("unpack bootstrap: %w", &fs.PathError{Op: "write", Path: "/data/code/.unpack-1/bootstrap", Err: syscall.ENOSPC}),
+			func(msg string) bool { return msg == outOfSpaceMessage }},
+		{"moved", fmt.Errorf("create function: %w", moved),
+			func(msg string) bool { return msg == moved.ClientMessage() && strings.Contains(msg, "--data-dir") }},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			rec := httptest.NewRecorder()
-			tc.write(rec, httptest.NewRequest(http.MethodPost, "/", nil), err)
-			var body struct{ Message string }
-			_ = json.Unmarshal(rec.Body.Bytes(), &body)
-			if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("x-amzn-ErrorType") != tc.typ || body.Message != outOfSpaceMessage {
-				t.Errorf("%d %s %s; want 503 %s with %q", rec.Code, rec.Header().Get("x-amzn-ErrorType"), rec.Body, tc.typ, outOfSpaceMessage)
-			}
-		})
+		for _, tc := range []struct {
+			name, typ string
+			write     func(http.ResponseWriter, *http.Request, error)
+		}{
+			{"lambda", "ServiceException", s.writeError},
+			{"apigateway", "ServiceUnavailableException", s.writeAPIGatewayError},
+		} {
+			t.Run(e.name+"/"+tc.name, func(t *testing.T) {
+				rec := httptest.NewRecorder()
+				tc.write(rec, httptest.NewRequest(http.MethodPost, "/", nil), e.err)
+				var body struct{ Message string }
+				_ = json.Unmarshal(rec.Body.Bytes(), &body)
+				if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("x-amzn-ErrorType") != tc.typ || !e.want(body.Message) {
+					t.Errorf("%d %s %s; want 503 %s saying what happened and what to do", rec.Code, rec.Header().Get("x-amzn-ErrorType"), rec.Body, tc.typ)
+				}
+			})
+		}
 	}
 }

@@ -30,6 +30,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 	"go.uber.org/fx"
 
+	"github.com/portico-dev/portico/internal/clock"
 	"github.com/portico-dev/portico/internal/errdefs"
 )
 
@@ -103,12 +104,26 @@ type Config struct {
 	// in it, which Open otherwise refuses with ErrNoStore (`portico serve
 	// --new-store`).
 	New bool
+	// Clock times the check that the store file is still at its path
+	// (WatchPath); nil is the wall clock.
+	Clock clock.Clock
 }
 
 // Store wraps a bbolt database and the data directory that holds code artifacts.
 type Store struct {
 	db  *bbolt.DB
 	dir string
+
+	// path is the store file's path and opened what its Stat said at Open:
+	// a write checks that the path still names that file (checkPath).
+	path   string
+	opened fs.FileInfo
+	moved  atomic.Bool // the last checkPath found the path no longer names it
+	log    atomic.Pointer[slog.Logger]
+
+	watchPathMu sync.Mutex
+	stopWatch   func() bool // WatchPath's timer
+	closed      bool
 
 	watchMu sync.RWMutex
 	watches []*Generation
@@ -193,7 +208,13 @@ func openConfig(c Config, migrations []Migration) (*Store, error) {
 		_ = db.Close()
 		return nil, corrupt(path, err)
 	}
-	s := &Store{db: db, dir: dir}
+	// The file bbolt has just opened, and locked: nothing replaces it between.
+	opened, err := os.Stat(path)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: stat %s: %w", path, err)
+	}
+	s := &Store{db: db, dir: dir, path: path, opened: opened}
 	if err := s.checkSchema(SchemaVersion, migrations); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -266,26 +287,36 @@ func (s *Store) recovered(err *error) {
 }
 
 // checkSchema brings the store to version want, running migrations in the
-// same transaction as the version they reach.
+// same transaction as the version they reach. A store at want is only read:
+// a start writes nothing to it (so that a restart on a full disk serves), and
+// writes only to create the version or migrate.
 func (s *Store) checkSchema(want int, migrations []Migration) error {
-	return s.Update(context.Background(), func(t *Tx) error {
+	var v int
+	err := s.View(context.Background(), func(t *Tx) (err error) {
+		v, err = s.schemaVersion(t, want)
+		return err
+	})
+	if err != nil || v == want {
+		return err
+	}
+	step := fmt.Sprintf("migrating it from schema version %d to %d", v, want)
+	if v == 0 {
+		step = "writing the new store's schema version"
+	}
+	err = s.Update(context.Background(), func(t *Tx) error {
 		b, err := t.tx.CreateBucketIfNotExists([]byte(metaBucket))
 		if err != nil {
 			return err
 		}
-		raw := b.Get([]byte(schemaKey))
-		if raw == nil {
+		from, err := s.schemaVersion(t, want)
+		if err != nil || from == want {
+			return err
+		}
+		if from == 0 {
 			return b.Put([]byte(schemaKey), []byte(strconv.Itoa(want)))
 		}
-		v, err := strconv.Atoi(string(raw))
-		if err != nil || v < 1 {
-			return fmt.Errorf("store: %s has schema version %q, this build reads %d", s.dir, raw, want)
-		}
-		if v > want {
-			return fmt.Errorf("store: %s has schema version %d, newer than this build's %d: use a newer portico", s.dir, v, want)
-		}
 		var reports []MigrationReport
-		for ; v < want; v++ {
+		for v := from; v < want; v++ {
 			var steps []Migration
 			for _, m := range migrations {
 				if m.From == v {
@@ -309,6 +340,37 @@ func (s *Store) checkSchema(want int, migrations []Migration) error {
 		t.OnCommit(func() { s.migrated = reports })
 		return b.Put([]byte(schemaKey), []byte(strconv.Itoa(want)))
 	})
+	if err == nil || strings.HasPrefix(err.Error(), "store: ") {
+		return err
+	}
+	// bbolt's own error (a write or sync of the file that failed) says
+	// neither what the start was doing nor what to do.
+	advice := "check the data directory's file system (the server's user must be able to write there) and start portico again"
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		advice = "free space on its file system and start portico again (nothing was changed)"
+	}
+	return fmt.Errorf("store: %s could not be written while %s: %w: %s", s.path, step, err, advice)
+}
+
+// schemaVersion reads the store's schema version in t: 0 for a new store, an
+// error for one this build cannot read (newer than want, or not a version).
+func (s *Store) schemaVersion(t *Tx, want int) (int, error) {
+	b := t.tx.Bucket([]byte(metaBucket))
+	if b == nil {
+		return 0, nil
+	}
+	raw := b.Get([]byte(schemaKey))
+	if raw == nil {
+		return 0, nil
+	}
+	v, err := strconv.Atoi(string(raw))
+	if err != nil || v < 1 {
+		return 0, fmt.Errorf("store: %s has schema version %q, this build reads %d", s.dir, raw, want)
+	}
+	if v > want {
+		return 0, fmt.Errorf("store: %s has schema version %d, newer than this build's %d: use a newer portico", s.dir, v, want)
+	}
+	return v, nil
 }
 
 // Dir returns the data directory.
@@ -327,12 +389,25 @@ func (s *Store) Path(elem ...string) (string, error) {
 	return p, nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close stops WatchPath and closes the database.
+func (s *Store) Close() error {
+	s.watchPathMu.Lock()
+	s.closed = true
+	if s.stopWatch != nil {
+		s.stopWatch()
+	}
+	s.watchPathMu.Unlock()
+	return s.db.Close()
+}
 
 // Update runs fn in a read-write transaction; an error from fn rolls it back.
+// A store whose path no longer names its file refuses it with a *MovedError
+// (checkPath).
 func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.checkPath(); err != nil {
 		return err
 	}
 	t := &Tx{}
@@ -353,9 +428,12 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 // sync rather than queueing for one each. As Update, it returns once the
 // write is durable. fn may be called more than once (when another caller's
 // fn fails, the batch is retried without it): it must be idempotent, and have
-// no effect but on the transaction.
+// no effect but on the transaction. It is refused as Update is.
 func (s *Store) Batch(ctx context.Context, fn func(*Tx) error) error {
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.checkPath(); err != nil {
 		return err
 	}
 	t := &Tx{}
@@ -639,6 +717,7 @@ var Module = fx.Module("store",
 			}
 		}
 		log.Info("store open", "dir", p.Config.Dir, "schema", SchemaVersion)
+		s.WatchPath(p.Config.Clock, log)
 		p.Lifecycle.Append(fx.StopHook(s.Close))
 		return s, nil
 	}),

@@ -83,7 +83,8 @@ const maxBlock = 4096
 // a request waits only when the reservation has not landed yet). After a
 // crash the counter resumes from the reservation: never less than what was
 // admitted, at most one block more. B is about the last second of the key's
-// traffic (at least 1, at most maxBlock) and never past the quota. Safe for
+// traffic (at least 1, at most maxBlock and at most 1/quotaShare of the
+// quota) and never past the quota. Safe for
 // concurrent use.
 type Counts struct {
 	st  *store.Store
@@ -246,7 +247,7 @@ func (c *counter) Take(now time.Time, q *Quota) (bool, error) {
 	d := c.day(now)
 	d.used++
 	c.snapshot(d)
-	if c.inflight == nil && c.durable-c.used < (c.block()+1)/2 && (q == nil || c.used < q.Limit) {
+	if c.inflight == nil && c.durable-c.used < (c.block(q)+1)/2 && (q == nil || c.used < q.Limit) {
 		// Nothing is reserved past the quota: the request that reaches
 		// it reserves no more (a crash would count what it reserved).
 		c.reserve(now, q)
@@ -262,10 +263,20 @@ func (c *counter) observe(now time.Time) {
 	c.winCount++
 }
 
+// quotaShare is the largest share of a quota one reservation covers (1/64,
+// about 1.6%): what a crash can count of a small quota that was never
+// admitted. A quota of at least 64*maxBlock is capped by maxBlock alone.
+const quotaShare = 64
+
 // block is how many requests a reservation covers: about the last second of
-// traffic, at least 1, at most maxBlock; c.mu is held.
-func (c *counter) block() int64 {
-	return min(max(c.rate, c.winCount, 1), maxBlock)
+// traffic, at least 1, at most maxBlock and at most 1/quotaShare of q's
+// limit; c.mu is held.
+func (c *counter) block(q *Quota) int64 {
+	b := min(max(c.rate, c.winCount, 1), maxBlock)
+	if q != nil {
+		b = min(b, max(q.Limit/quotaShare, 1))
+	}
+	return b
 }
 
 // reserve starts writing a reservation one block ahead of the count (but not
@@ -273,7 +284,7 @@ func (c *counter) block() int64 {
 // flight, and the count is below q's limit. Once it has landed, durable follows it (unless the period has
 // moved on).
 func (c *counter) reserve(now time.Time, q *Quota) *reservation {
-	target := c.used + c.block()
+	target := c.used + c.block(q)
 	if q != nil {
 		target = min(target, q.Limit)
 	}

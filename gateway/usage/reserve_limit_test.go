@@ -118,3 +118,45 @@ func TestStoredReservationPastTheQuotaIsClamped(t *testing.T) {
 		t.Errorf("remaining %d, %v with 7 written on a quota of 5, want -2", left, err)
 	}
 }
+
+// TestCrashCountsAtMostAShareOfTheQuota is what the durable8 tester found: a
+// kill -9 counted up to a second of the key's traffic (up to 4096 requests)
+// that was reserved and never admitted, which for a small quota at a high rate
+// was a large part of the day's quota. A reservation covers at most
+// 1/quotaShare of the quota, so a crash counts at most that many requests
+// nobody made.
+func TestCrashCountsAtMostAShareOfTheQuota(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	q := &Quota{Limit: 1000, Period: PeriodDay}
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := NewCounts(st, nil)
+	c := cs.Counter("p", "k")
+	const admitted = 300 // in one instant: a high rate
+	for range admitted {
+		if ok, err := c.Take(now, q); err != nil || !ok {
+			t.Fatalf("Take = %v, %v", ok, err)
+		}
+	}
+	cs.settle()
+	// kill -9: the count itself was never flushed.
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err = store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = st.Close() }()
+	left, err := NewCounts(st, nil).Remaining("p", "k", q, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counted, most := q.Limit-left, int64(admitted)+q.Limit/quotaShare; counted < admitted || counted > most {
+		t.Errorf("after the crash %d are counted for %d admitted; want %d..%d (a crash counts at most 1/%d of the quota never admitted)",
+			counted, admitted, admitted, most, quotaShare)
+	}
+}

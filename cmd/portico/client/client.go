@@ -590,8 +590,16 @@ func ZipDirProgress(dir string, progress func(done, total int64)) ([]byte, error
 		progress(count.total, count.total)
 	}
 	if errors.Is(err, errZipTooLarge) {
-		return nil, fmt.Errorf("zipping %s: the archive grew past %d bytes (50 MiB), more than a function's code may be "+
-			"when uploaded directly, as in Lambda, so zipping stopped there: leave build outputs and dependencies the function does not need out "+
+		// The archive's last bytes (deflate's end of the last file, the
+		// zip's directory) are written once every file has been read: a
+		// progress that said 100% is not told that zipping stopped.
+		how := "the archive grew past %d bytes (50 MiB), more than a function's code may be when uploaded directly, as in Lambda, " +
+			"so zipping stopped there"
+		if count != nil && count.done >= count.total {
+			how = "the archive came to more than %d bytes (50 MiB) once all of it was zipped, more than a function's code may be " +
+				"when uploaded directly, as in Lambda"
+		}
+		return nil, fmt.Errorf("zipping %s: "+how+": leave build outputs and dependencies the function does not need out "+
 			"of the directory, or package the function as a container image (PackageType Image)", dir, zipLimit)
 	}
 	if err != nil {

@@ -1,0 +1,130 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestReopenWritesNothing is half of what the durable8 tester found: every
+// start ran a write transaction to put the schema version, current or not, so
+// a restart on a full disk could fail with a bare "write .../portico.db: no
+// space left on device". Opening a store at the current version leaves
+// portico.db byte for byte as it was.
+func TestReopenWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	if err := s.Update(context.Background(), func(tx *Tx) error { return tx.Put("b", "k", doc{Name: "x"}) }); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close()
+	path := filepath.Join(dir, fileName)
+	before, err := os.ReadFile(path) //nolint:gosec // G304: the test's own file
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		_ = open(t, dir).Close()
+	}
+	after, err := os.ReadFile(path) //nolint:gosec // G304: the test's own file
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, after) {
+		m0, _ := readMeta(bytes.NewReader(before), 0)
+		m1, _ := readMeta(bytes.NewReader(after), 0)
+		t.Fatalf("opening a current store changed portico.db (meta page 0 txid %d -> %d)", m0.txid, m1.txid)
+	}
+}
+
+// mountTmpfs mounts a tmpfs of size on a new directory until the test ends;
+// where mounting is refused (not root) the test skips, unless
+// REQUIRE_TMPFS=1.
+func mountTmpfs(t *testing.T, size string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "disk")
+	if err := os.Mkdir(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
+		if os.Getenv("REQUIRE_TMPFS") == "1" {
+			t.Fatalf("REQUIRE_TMPFS=1 but mounting a tmpfs failed: %v: %s", err, out)
+		}
+		t.Skipf("mounting a tmpfs was refused: %v: %s", err, bytes.TrimSpace(out))
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", "-l", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v: %s", dir, err, out)
+		}
+	})
+	return dir
+}
+
+// fillDisk writes path until its file system is full.
+func fillDisk(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Create(path) //nolint:gosec // G304: the test's own tmpfs
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	buf := make([]byte, 64<<10)
+	for _, n := range []int{len(buf), 4096, 512, 1} {
+		for {
+			if _, err := f.Write(buf[:n]); err != nil {
+				break
+			}
+		}
+	}
+}
+
+// TestStartOnFullDisk is the other half: on a full disk a store at the
+// current version opens, and one that needs a migration (which must write) is
+// refused with an error that says it is the store's, which step could not
+// write, and what to do; once there is space it migrates.
+func TestStartOnFullDisk(t *testing.T) {
+	disk := mountTmpfs(t, "8m")
+	current, old := filepath.Join(disk, "current"), filepath.Join(disk, "old")
+	for _, dir := range []string{current, old} {
+		s := open(t, dir)
+		if err := s.Update(context.Background(), func(tx *Tx) error { return tx.Put("b", "k", doc{Name: "x"}) }); err != nil {
+			t.Fatal(err)
+		}
+		_ = s.Close()
+	}
+	writeSchema(t, old, strconv.Itoa(SchemaVersion-1))
+	// A migration that writes more than a full disk has room for.
+	grow := Migration{From: SchemaVersion - 1, Name: "grow", Run: func(tx *Tx) error {
+		return tx.Put("b", "big", doc{Name: strings.Repeat("x", 1<<20)})
+	}}
+	filler := filepath.Join(disk, "filler")
+	fillDisk(t, filler)
+
+	s, err := Open(current, grow)
+	if err != nil {
+		t.Fatalf("a current store on a full disk: %v", err)
+	}
+	_ = s.Close()
+
+	_, err = Open(old, grow)
+	if err == nil || !errors.Is(err, syscall.ENOSPC) || !strings.HasPrefix(err.Error(), "store: "+filepath.Join(old, fileName)) ||
+		!strings.Contains(err.Error(), "migrating it from schema version") || !strings.Contains(err.Error(), "free space on its file system") {
+		t.Fatalf("a store to migrate on a full disk: %v; want the store's error naming the step and what to do", err)
+	}
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(old, grow)
+	if err != nil {
+		t.Fatalf("once there is space: %v", err)
+	}
+	_ = s.Close()
+}

@@ -1,0 +1,118 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/portico-dev/portico/internal/clock"
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+// PathCheck is how often a served store checks, between writes, that its path
+// still names the file it has open (WatchPath), so that a data directory
+// removed or moved under a running server is logged even when nothing writes.
+const PathCheck = time.Second
+
+// errNotDir is a stat's error for a path whose directory was replaced by a file.
+var errNotDir = syscall.ENOTDIR
+
+// MovedError is the error of a write refused because the store's path no
+// longer names the file the server has open: the data directory (or
+// portico.db) was removed, moved or replaced under the running server. A write
+// to the open file would be acknowledged and then lost at the next start, so
+// none is made. It is an errdefs.ErrUnavailable (503); its ClientMessage says
+// what happened and what to do.
+type MovedError struct {
+	Path string
+	Err  error // the stat's error, or nil when the path names another file
+}
+
+func (e *MovedError) Error() string {
+	return "store: " + e.what() + ": writes are refused, since they would be lost at the next start; " + movedAdvice
+}
+
+// movedAdvice is what an operator is told to do about a MovedError.
+const movedAdvice = "put the data directory back where it was (or remount its volume), and writes are taken again, " +
+	"or restart portico with --data-dir naming where the data directory is now"
+
+func (e *MovedError) what() string {
+	if e.Err != nil {
+		return fmt.Sprintf("the store file %s is no longer at its path (%v)", e.Path, e.Err)
+	}
+	return fmt.Sprintf("the store file %s is no longer the file this server opened (it was replaced)", e.Path)
+}
+
+// Unwrap returns errdefs.ErrUnavailable and the stat's error.
+func (e *MovedError) Unwrap() []error { return []error{errdefs.ErrUnavailable, e.Err} }
+
+// ClientMessage is what an admin API caller is told of a refused write.
+func (e *MovedError) ClientMessage() string {
+	return "Portico's data directory was removed or moved while the server ran: " + e.what() +
+		", so nothing was changed (a write now would be lost at the next start): " + movedAdvice
+}
+
+// checkPath returns a *MovedError when s's path no longer names the file s
+// has open (one stat of the path: the open file's identity is kept from
+// Open). The first time it finds so, and the first time after the path names
+// the file again, it logs.
+func (s *Store) checkPath() error {
+	var err error
+	fi, serr := os.Stat(s.path)
+	switch {
+	case serr != nil && !errors.Is(serr, fs.ErrNotExist) && !errors.Is(serr, errNotDir):
+		// Not a sign of a moved file (a transient I/O error, a permission
+		// changed on a directory above): the write goes to the open file,
+		// and fails by itself if it cannot be made.
+	case serr != nil:
+		err = &MovedError{Path: s.path, Err: serr}
+	case !os.SameFile(fi, s.opened):
+		err = &MovedError{Path: s.path}
+	}
+	if s.moved.Swap(err != nil) != (err != nil) {
+		if err != nil {
+			s.logger().Error("store: the data directory was removed or moved under the running server; writes are refused", "path", s.path, "err", err)
+		} else {
+			s.logger().Info("store: the store file is at its path again; writes are accepted", "path", s.path)
+		}
+	}
+	return err
+}
+
+func (s *Store) logger() *slog.Logger {
+	if l := s.log.Load(); l != nil {
+		return l
+	}
+	return slog.Default()
+}
+
+// WatchPath checks, every PathCheck on clk (nil: the wall clock), that the
+// store's path still names its open file, logging an ERROR when it no longer
+// does (writes check for themselves), until Close.
+func (s *Store) WatchPath(clk clock.Clock, log *slog.Logger) {
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	if log != nil {
+		s.log.Store(log)
+	}
+	s.watchPathMu.Lock()
+	defer s.watchPathMu.Unlock()
+	if s.closed {
+		return
+	}
+	var tick func()
+	tick = func() {
+		_ = s.checkPath()
+		s.watchPathMu.Lock()
+		defer s.watchPathMu.Unlock()
+		if !s.closed {
+			s.stopWatch = clk.AfterFunc(PathCheck, tick)
+		}
+	}
+	s.stopWatch = clk.AfterFunc(PathCheck, tick)
+}
