@@ -4,13 +4,13 @@ import (
 	"crypto/subtle"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/portico-dev/portico/console"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/netaddr"
 )
 
 // The web console (package console) is served at /console/ with the admin API's
@@ -192,17 +192,7 @@ func (s *Server) trustedPeer(r *http.Request) bool {
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return false
-	}
-	a = a.Unmap()
-	for _, p := range s.cfg.TrustedProxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
+	return netaddr.InPrefixes(host, s.cfg.TrustedProxies)
 }
 
 // consoleLogout ends the sessions of the console cookies the request carries,
