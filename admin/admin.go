@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"syscall"
@@ -50,6 +51,11 @@ type Config struct {
 	// LogFollows cap the log follows open at once, per client and in all;
 	// zero fields take the defaults (8 per client, 256 in all).
 	LogFollows LogFollowLimits
+	// TrustedProxies are the proxies (CIDR blocks, --trusted-proxies) the
+	// admin API believes, as the gateway does: a request from one of them
+	// that says X-Forwarded-Proto: https came over TLS, so the console's
+	// session cookie is Secure. Any other peer's X-Forwarded-Proto is ignored.
+	TrustedProxies []netip.Prefix
 }
 
 // HandlerFunc is an admin handler: it writes a response or returns an error that
@@ -119,7 +125,7 @@ func (s *Server) Handle(pattern string, h HandlerFunc) {
 // decided from the headers before any of the body is read (authenticate).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Amzn-RequestId", ids.UUID())
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	noFraming(w.Header())
 	if err := s.checkBrowser(r); err != nil {
 		// Decided from the head alone: answered at once, and the
 		// connection closed rather than the body waited for (and read to
@@ -185,6 +191,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// noFraming sets the headers every answer of the admin listener carries, its
+// refusals included: no page of another origin may frame it (X-Frame-Options
+// and CSP's frame-ancestors; the console's pages set a fuller policy), nor a
+// browser sniff its type.
+func noFraming(h http.Header) {
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "frame-ancestors 'none'")
 }
 
 // presignedCode reports whether r is a request for a function's code by a
@@ -683,6 +699,7 @@ var errHeadUnread = errors.New("the server shut down before the request's head c
 // server's answer was plain text.
 func (s *Server) refuseUnread(w http.ResponseWriter, r *http.Request, status int) {
 	w.Header().Set("X-Amzn-RequestId", ids.UUID())
+	noFraming(w.Header())
 	if status == http.StatusServiceUnavailable {
 		s.writeError(w, r, &cutOffError{err: errHeadUnread, msg: unreadMessage})
 		return

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"crypto/subtle"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/portico-dev/portico/console"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/netaddr"
 )
 
 // The web console (package console) is served at /console/ with the admin API's
@@ -141,23 +143,56 @@ func (s *Server) consoleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.cfg.Token != "" {
 		expires := s.clock()().Add(consoleSessionTTL)
-		// Secure only over TLS: the admin listener is plain HTTP on loopback by default.
+		// Secure only over TLS (the admin listener is plain HTTP on loopback
+		// by default): the browser's, to a TLS-terminating proxy the server
+		// trusts, counts (overTLS).
 		//nolint:gosec // G124: Secure would drop the cookie on the plain-HTTP admin listener
 		http.SetCookie(w, &http.Cookie{Name: consoleCookie, Value: s.sessions.issue(s.cfg.Token, expires), Path: console.Prefix,
-			Expires: expires, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
-		expireConsoleCookies(w, r, consoleCookiePaths)
+			Expires: expires, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.overTLS(r)})
+		s.expireConsoleCookies(w, r, consoleCookiePaths)
 		s.log.Info("console sign-in", "remote", r.RemoteAddr)
 	}
 	http.Redirect(w, r, console.Prefix, http.StatusSeeOther)
 }
 
 // expireConsoleCookies expires the cookies of the console's name on paths.
-func expireConsoleCookies(w http.ResponseWriter, r *http.Request, paths []string) {
+func (s *Server) expireConsoleCookies(w http.ResponseWriter, r *http.Request, paths []string) {
+	secure := s.overTLS(r)
 	for _, p := range paths {
 		//nolint:gosec // G124: as in consoleLogin
 		http.SetCookie(w, &http.Cookie{Name: consoleCookie, Value: "", Path: p, MaxAge: -1,
-			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure})
 	}
+}
+
+// overTLS reports whether the browser sent r over TLS: to this listener, or
+// to a TLS-terminating proxy in front of it. The proxy's word
+// (X-Forwarded-Proto: https, its right-most value: the one the proxy next to
+// this server set) counts only when the peer is one of the trusted proxies
+// (Config.TrustedProxies, --trusted-proxies), since any client can send the
+// header.
+func (s *Server) overTLS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	if len(s.cfg.TrustedProxies) == 0 || !s.trustedPeer(r) {
+		return false
+	}
+	vals := r.Header.Values("X-Forwarded-Proto")
+	if len(vals) == 0 {
+		return false
+	}
+	hops := strings.Split(vals[len(vals)-1], ",")
+	return strings.EqualFold(strings.TrimSpace(hops[len(hops)-1]), "https")
+}
+
+// trustedPeer reports whether r's peer is one of the trusted proxies.
+func (s *Server) trustedPeer(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return netaddr.InPrefixes(host, s.cfg.TrustedProxies)
 }
 
 // consoleLogout ends the sessions of the console cookies the request carries,
@@ -178,6 +213,6 @@ func (s *Server) consoleLogout(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	expireConsoleCookies(w, r, append([]string{console.Prefix}, consoleCookiePaths...))
+	s.expireConsoleCookies(w, r, append([]string{console.Prefix}, consoleCookiePaths...))
 	http.Redirect(w, r, console.Prefix, http.StatusSeeOther)
 }

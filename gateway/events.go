@@ -72,19 +72,7 @@ func (g *Gateway) clientIP(r *http.Request) string {
 }
 
 // trusted reports whether ip is one of the trusted proxies.
-func (g *Gateway) trusted(ip string) bool {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return false
-	}
-	a = a.Unmap()
-	for _, p := range g.cfg.TrustedProxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
+func (g *Gateway) trusted(ip string) bool { return netaddr.InPrefixes(ip, g.cfg.TrustedProxies) }
 
 // forwardedHeaders returns the request's headers as the integration sees them: the
 // client's headers plus Host, X-Forwarded-For/Port/Proto and X-Amzn-Trace-Id, as

@@ -25,6 +25,10 @@ function table(headers, rows, attrs) {
     el("tbody", {}, rows));
 }
 
+// hiddenHeader is the header of a column of buttons: named for screen readers,
+// not shown (the buttons say what they do).
+function hiddenHeader(text) { return el("span", { class: "visually-hidden" }, text); }
+
 function showError(msg) {
   errorBox.textContent = msg;
   delete errorBox.dataset.kind;
@@ -43,20 +47,25 @@ function showSignedOut() {
   errorBox.hidden = false;
 }
 
-// all fetches every page of a paged list: Lambda's (Marker, NextMarker) or
-// API Gateway's (position). key names the list in each answer.
-async function all(path, key) {
-  const items = [];
+// pages reads every page of a paged answer: Lambda's (Marker, NextMarker) or
+// API Gateway's (position), handing each to take.
+async function pages(path, take) {
   const sep = path.includes("?") ? "&" : "?";
   let next = "";
   for (let i = 0; i < 1000; i++) {
     const lambda = path.startsWith("/2015-03-31/");
     const page = await api("GET", path + (lambda ? sep + "MaxItems=1000" + (next ? "&Marker=" + enc(next) : "")
       : sep + "limit=500" + (next ? "&position=" + enc(next) : "")));
-    items.push(...(page[key] || []));
+    take(page);
     next = lambda ? page.NextMarker : page.position;
     if (!next) break;
   }
+}
+
+// all fetches every page of a paged list. key names the list in each answer.
+async function all(path, key) {
+  const items = [];
+  await pages(path, page => items.push(...(page[key] || [])));
   return items;
 }
 
@@ -96,9 +105,8 @@ async function api(method, path, body, raw) {
     let msg = text;
     try { const j = JSON.parse(text); msg = j.message || j.Message || text; } catch (e) { /* not JSON */ }
     const type = (resp.headers.get("x-amzn-ErrorType") || "").split(":")[0];
-    if (resp.status === 401 || (resp.status === 403 && (type === "AccessDeniedException" || type === "MissingAuthenticationTokenException") && /admin token/.test(msg))) {
-      // The session cookie no longer matches the server's token (it changed,
-      // or the cookie is gone): the API's advice is for the CLI, not for here.
+    if (sessionEnded(resp, msg)) {
+      // The API's advice is for the CLI, not for here.
       showSignedOut();
       throw new Error(msg);
     }
@@ -111,7 +119,17 @@ async function api(method, path, body, raw) {
   return text ? JSON.parse(text) : null;
 }
 
-const enc = encodeURIComponent;
+// sessionEnded reports whether resp, an error answer with message msg, says
+// that the console's session no longer holds (the cookie is gone or expired,
+// signed out, the server restarted, or its token changed).
+function sessionEnded(resp, msg) {
+  const type = (resp.headers.get("x-amzn-ErrorType") || "").split(":")[0];
+  return resp.status === 401 || (resp.status === 403 && (type === "AccessDeniedException" || type === "MissingAuthenticationTokenException") && /admin token/.test(msg));
+}
+
+// enc encodes a name as a path segment: "." and ".." too, which a URL would
+// otherwise take as the path's own steps (a call to another route).
+const enc = s => s === "." || s === ".." ? s.replace(/\./g, "%2E") : encodeURIComponent(s);
 
 // reloadIfStale reloads the page's data after a change that failed because
 // the page no longer matches the server (another tab, the CLI or a client
@@ -178,6 +196,10 @@ async function functionPage(name) {
     } catch (e) {
       result.textContent = "The invocation failed: see the message above.";
       result.dataset.status = "failed";
+      // The function, alias or version is gone since the page loaded: show
+      // the server's state. (Not reloadIfStale: a 400 is a bad payload, which
+      // a reload would throw away.)
+      if (e && e.status === 404) route();
     } finally {
       button.disabled = false;
     }
@@ -248,7 +270,7 @@ function weights(a) {
 // catches up.
 function tailLogs(name, pre) {
   const url = apiBase + "/portico/v1/functions/" + enc(name) + "/logs?bytes=";
-  let cursor = "", timer = 0, reading = null, stopped = false, down = false;
+  let cursor = "", timer = 0, reading = null, stopped = false, down = false, signedOut = false;
   const append = text => {
     pre.textContent += text;
     if (pre.textContent.length > 65536) pre.textContent = pre.textContent.slice(-32768);
@@ -257,7 +279,7 @@ function tailLogs(name, pre) {
   const note = text => append((pre.textContent && !pre.textContent.endsWith("\n") ? "\n" : "") + text + "\n");
   const shown = () => document.visibilityState === "visible";
   const schedule = () => {
-    if (!stopped && !timer && !reading && shown()) timer = setTimeout(read, down ? 3000 : 1000);
+    if (!stopped && !timer && !reading && shown()) timer = setTimeout(read, down || signedOut ? 3000 : 1000);
   };
   const read = async () => {
     timer = 0;
@@ -268,17 +290,30 @@ function tailLogs(name, pre) {
         { signal: ctl.signal, cache: "no-store", headers: { "X-Portico-Console": "1" } });
       const text = await resp.text();
       if (stopped) return;
-      if (!resp.ok) {
-        let msg = text;
-        try { msg = JSON.parse(text).message || text; } catch (e) { /* not JSON */ }
+      let msg = text;
+      if (!resp.ok) try { msg = JSON.parse(text).message || text; } catch (e) { /* not JSON */ }
+      if (!resp.ok && sessionEnded(resp, msg)) {
+        // As api(): the notice and its link, not the CLI's advice; the log
+        // goes on once signed in again (here or in another tab).
+        if (!signedOut) note("[The console's session has ended: sign in again, and the live log goes on.]");
+        signedOut = true;
+        down = false;
+        showSignedOut();
+        pre.dataset.status = "signed-out";
+      } else if (!resp.ok) {
         note(`[The log cannot be read (${resp.status}): ${msg}]`);
         pre.dataset.status = "error";
         // Throttled or a server error: try again; otherwise reading again
-        // would get the same answer (the function is gone, the session ended).
+        // would get the same answer (the function is gone).
         if (resp.status !== 429 && resp.status < 500) { stopped = true; return; }
         down = true;
       } else {
         if (down) note("[The admin API answers again: the live log goes on.]");
+        if (signedOut) {
+          note("[Signed in again: the live log goes on.]");
+          if (errorBox.dataset.kind === "signed-out") clearError();
+          signedOut = false;
+        }
         if (cursor && resp.headers.get("X-Portico-Log-Reset") === "true") note("[The server restarted: the end of the log follows.]");
         down = false;
         append(text);
@@ -394,10 +429,10 @@ function stageSection(apiID, protocol, st) {
       rest ? el("td", {}, st.tracingEnabled ? "on" : "off") : "",
       el("td", { class: "long" }, st.accessLogSettings ? st.accessLogSettings.destinationArn : "off"))]),
     el("h4", {}, "History"),
-    table(["When", "Action", "Deployment", "Description", ""], history.map((h, i) => el("tr", {},
+    table(["When", "Action", "Deployment", "Description", hiddenHeader("Roll back")], history.map((h, i) => el("tr", {},
       el("td", { class: "when" }, when(h.at)), el("td", {}, h.action), el("td", {}, h.deploymentId), el("td", { class: "description long" }, h.description || ""),
       el("td", {}, h.deploymentId === st.deploymentId ? el("span", { class: "muted" }, i === 0 ? "current" : "") :
-        el("button", { class: "rollback", "data-deployment": h.deploymentId, "aria-label": `Roll back stage ${st.name} to deployment ${h.deploymentId}`,
+        el("button", { class: "rollback", "data-deployment": h.deploymentId, "aria-label": `Roll back stage ${st.name} to deployment ${h.deploymentId} (history entry ${history.length - i}: ${h.action}, ${when(h.at)})`,
           on: { click: () => rollback(h.deploymentId) } }, "Roll back to this")))),
     { class: "history" }));
 }
@@ -420,8 +455,12 @@ async function keysPage() {
   const keys = { item: keyList }, plans = { item: planList };
   const today = new Date();
   const start = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), 1));
-  const usage = await Promise.all((plans.item || []).map(p =>
-    api("GET", `/usageplans/${enc(p.id)}/usage?startDate=${isoDay(start)}&endDate=${isoDay(today)}&limit=500`).catch(() => null)));
+  // GetUsage is paged by position too, over the plan's keys.
+  const usage = await Promise.all((plans.item || []).map(async p => {
+    const values = {};
+    await pages(`/usageplans/${enc(p.id)}/usage?startDate=${isoDay(start)}&endDate=${isoDay(today)}`, page => Object.assign(values, page.values || {}));
+    return { values };
+  }).map(u => u.catch(() => null)));
   const keyName = Object.fromEntries((keys.item || []).map(k => [k.id, k.name || k.id]));
   return [el("h1", {}, "API keys"),
     keys.item.length === 0 ? el("p", { class: "muted", id: "keys" }, "No API keys.") :
@@ -588,7 +627,7 @@ async function connectionsPage() {
   const base = c => `/portico/v1/apis/${enc(c.apiId)}/stages/${enc(c.stage)}/connections/${enc(c.connectionId)}`;
   return [el("h1", {}, "WebSocket connections"),
     list.items.length === 0 ? el("p", { class: "muted" }, "No live connections.") :
-      table(["API / stage", "Connection", "Connected", "Last active", "Source", "Send", ""], list.items.map(c => {
+      table(["API / stage", "Connection", "Connected", "Last active", "Source", "Send", hiddenHeader("Disconnect")], list.items.map(c => {
         const msg = el("input", { type: "text", placeholder: "message", class: "message", "aria-label": `Message to connection ${c.connectionId}` });
         const sent = el("span", { class: "sent muted", role: "status" });
         return el("tr", { "data-connection": c.connectionId },
@@ -645,7 +684,7 @@ async function route(moveFocus) {
     // more (the name or id); a route with more parts is no page.
     const depth = { functions: 2, apis: 2, keys: 1, metrics: 1, connections: 1 }[parts[0]] || 0;
     if (parts.length > 1 && parts[parts.length - 1] === "") parts.pop(); // a trailing slash
-    if (parts.length > depth) {
+    if (parts.length > depth || (parts.length > 1 && !namesOne(parts[0], parts[1]))) {
       out = notFound();
     } else {
       switch (parts[0]) {
@@ -673,6 +712,16 @@ async function route(moveFocus) {
       delete document.body.dataset.loading;
     }
   }
+}
+
+// namesOne reports whether name may name a function or an API (what): not
+// "." or "..", and for a function no qualified name ("echo:1", an ARN with a
+// version or alias), which is no function's page.
+function namesOne(what, name) {
+  if (name === "." || name === "..") return false;
+  if (what !== "functions") return true;
+  const i = name.indexOf("function:");
+  return !(i < 0 ? name : name.slice(i + "function:".length)).includes(":");
 }
 
 // notFound is the page of a route that names none.

@@ -5,6 +5,7 @@ package netaddr
 import (
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -110,4 +111,21 @@ func ForwardedFor(prior []string, peer string) string {
 	}
 	b.WriteString(peer)
 	return b.String()
+}
+
+// InPrefixes reports whether ip, an IP address (IPv4-mapped IPv6 taken as
+// IPv4), is in one of prefixes (the trusted proxies); a malformed ip is in
+// none.
+func InPrefixes(ip string, prefixes []netip.Prefix) bool {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range prefixes {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

@@ -138,7 +138,9 @@ type Settings struct {
 	// zero fields take connections.DefaultConfig.
 	WebSocket connections.Config `yaml:"websocket"`
 	// TrustedProxies lists, comma-separated, the CIDR blocks of proxies whose
-	// X-Forwarded-For the gateway believes for the client's source IP.
+	// X-Forwarded-For the gateway believes for the client's source IP, and
+	// whose X-Forwarded-Proto the admin API believes for the console's
+	// session cookie (Secure over HTTPS).
 	TrustedProxies string `yaml:"trusted-proxies"`
 	// NewStore starts with a new, empty store in a data directory that has
 	// none though an earlier server kept functions in it (store.Config.New),
@@ -447,7 +449,7 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		fx.Supply(
 			log,
 			store.Config{Dir: s.DataDir, New: s.NewStore},
-			admin.Config{Listen: s.AdminListen, Token: s.AdminToken, Limits: s.AdminListener, GatewayLimits: s.Listener,
+			admin.Config{Listen: s.AdminListen, Token: s.AdminToken, TrustedProxies: proxies, Limits: s.AdminListener, GatewayLimits: s.Listener,
 				LogFollows: s.AdminLogFollows},
 			s.Listener,
 			s.InvokerConfig(),
