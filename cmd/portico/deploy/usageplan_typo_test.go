@@ -1,0 +1,41 @@
+package deploy
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestUsagePlanUnknownPropertiesRefused: a misspelt key of Auth.UsagePlan
+// (Quta) got the warning of a property Portico does not act on, and the plan
+// went ahead without the quota it declared; a misspelt CreateUsagePlan got
+// "CreateUsagePlan must be PER_API or NONE" without naming the key. Each is
+// refused naming it, with "did you mean", as other unknown properties are.
+func TestUsagePlanUnknownPropertiesRefused(t *testing.T) {
+	auth := func(plan string) string {
+		return strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        ApiKeyRequired: true\n        UsagePlan: "+plan+"\n", 1)
+	}
+	for _, tc := range []struct{ name, plan, want string }{
+		{"key", "{CreateUsagePlan: PER_API, Quta: {Limit: 5, Period: DAY}}",
+			"Api Auth.UsagePlan: Quta is not a property of UsagePlan, which has CreateUsagePlan, Description, Quota, Tags, Throttle, UsagePlanName (did you mean Quota?)"},
+		{"CreateUsagePlan key", "{CreatePlan: PER_API}",
+			"Api Auth.UsagePlan: CreatePlan is not a property of UsagePlan, which has CreateUsagePlan, Description, Quota, Tags, Throttle, UsagePlanName (did you mean CreateUsagePlan?)"},
+		{"quota key", "{CreateUsagePlan: PER_API, Quota: {Limt: 5, Period: DAY}}",
+			"Api Auth.UsagePlan.Quota: Limt is not a property of Quota, which has Limit, Offset, Period (did you mean Limit?)"},
+		{"throttle key", "{CreateUsagePlan: PER_API, Throttle: {BurstLimit: 5, Rate: 2}}",
+			"Api Auth.UsagePlan.Throttle: Rate is not a property of Throttle, which has BurstLimit, RateLimit"},
+		{"value", "{CreateUsagePlan: PER-API}", "Api Auth.UsagePlan: CreateUsagePlan must be PER_API or NONE, not PER-API (did you mean PER_API?)"},
+		{"missing", "{UsagePlanName: p}", "Api Auth.UsagePlan: CreateUsagePlan must be PER_API or NONE, not missing"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake()
+			p, err := deployText(t, f, fixture(t), "s", auth(tc.plan), nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				var warnings []string
+				if p != nil {
+					warnings = p.Warnings
+				}
+				t.Fatalf("err = %v (warnings %q), want %q", err, warnings, tc.want)
+			}
+		})
+	}
+}
