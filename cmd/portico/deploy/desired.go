@@ -1633,6 +1633,16 @@ func (b *builder) leftovers() {
 	check := func(where string, v any, fn string) {
 		raw, _ := json.Marshal(v)
 		for _, m := range tokenPattern.FindAllStringSubmatch(string(raw), -1) {
+			if why, ok := b.t.unknownAttrs[m[0]]; ok {
+				at := ""
+				if r := b.t.Resources[where]; r != nil {
+					if path := tokenPath(r.Properties, m[0], nil); path != nil {
+						at = " " + strings.Join(path, ".")
+					}
+				}
+				b.fail("%s%s: %s", where, at, why)
+				continue
+			}
 			name := m[1]
 			if m[2] != "" {
 				name += "." + m[2]
@@ -1661,6 +1671,30 @@ func (b *builder) leftovers() {
 	for _, id := range slices.Sorted(maps.Keys(b.d.APIs)) {
 		check(id, b.d.APIs[id], "")
 	}
+}
+
+// tokenPath returns the path of the first string in v (depth first, keys in
+// order) that holds tok, or nil.
+func tokenPath(v any, tok string, path []string) []string {
+	switch x := v.(type) {
+	case string:
+		if strings.Contains(x, tok) {
+			return append([]string{}, path...)
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			if p := tokenPath(x[k], tok, append(path, k)); p != nil {
+				return p
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if p := tokenPath(e, tok, append(path, strconv.Itoa(i))); p != nil {
+				return p
+			}
+		}
+	}
+	return nil
 }
 
 // failAPIInFunction refuses function fn's properties naming API api (as

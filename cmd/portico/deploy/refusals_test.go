@@ -39,3 +39,40 @@ func TestUsagePlanUnknownPropertiesRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestGetAttInIgnoredEvent: !GetAtt Queue.Arn in an SQS event (which
+// Portico ignores with a warning) stopped the deploy, naming no property:
+// Portico knows no attributes of a queue. It matters only where the deploy
+// reads it, and there the error names the property's path.
+func TestGetAttInIgnoredEvent(t *testing.T) {
+	const text = `
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Q: {Type: AWS::SQS::Queue}
+  T:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      StreamSpecification: {StreamViewType: NEW_IMAGE}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: provided.al2023
+      Handler: bootstrap
+      CodeUri: hello
+      Events:
+        S: {Type: SQS, Properties: {Queue: !GetAtt Q.Arn}}
+        D: {Type: DynamoDB, Properties: {Stream: !GetAtt T.StreamArn, StartingPosition: LATEST}}
+`
+	p, err := deployText(t, newFake(), fixture(t), "s", text, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(p.Warnings, "\n"); !strings.Contains(w, "event type SQS is not supported by Portico and is ignored") || !strings.Contains(w, "event type DynamoDB is not supported") {
+		t.Errorf("warnings:\n%s", w)
+	}
+	env := strings.Replace(text, "      CodeUri: hello\n", "      CodeUri: hello\n      Environment:\n        Variables:\n          QUEUE: !Sub \"queue=${Q.Arn}\"\n", 1)
+	_, err = deployText(t, newFake(), fixture(t), "s", env, nil)
+	if want := "Fn Environment.Variables.QUEUE: !GetAtt Q.Arn: Portico knows no attributes of Q (AWS::SQS::Queue)"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+}
