@@ -1188,6 +1188,12 @@ func (b *builder) function(id string, props map[string]any) {
 	fn := &Function{LogicalID: id, Name: b.functionName(id, props), Handler: deref(f.Handler), Runtime: deref(f.Runtime),
 		Description: deref(f.Description), Alias: deref(f.AutoPublishAlias), Reserved: f.ReservedConcurrentExecutions}
 	if _, err := functions.ParseRef(fn.Name); err != nil || strings.Contains(fn.Name, ":") {
+		if _, named := props["FunctionName"]; !named {
+			// A stack name may be 128 characters, a function name 64.
+			b.fail("%s: the function name %s-%s that Portico makes from the stack name and the logical id (the function has no FunctionName) is %d characters, more than Lambda's 64: use a shorter --stack or set FunctionName",
+				id, b.t.stack, id, len(fn.Name))
+			return
+		}
 		b.fail("%s: function name %q is not a valid function name (letters, digits, - and _, at most 64)", id, fn.Name)
 		return
 	}

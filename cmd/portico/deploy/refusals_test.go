@@ -76,3 +76,15 @@ Resources:
 		t.Fatalf("err = %v, want %q", err, want)
 	}
 }
+
+// TestGeneratedFunctionNameTooLong: a stack name may be 128 characters but a
+// function name 64, and the name made from it (STACK-LogicalId) was refused
+// as if the template had written it.
+func TestGeneratedFunctionNameTooLong(t *testing.T) {
+	stack := "s" + strings.Repeat("x", 70)
+	_, err := deployText(t, newFake(), fixture(t), stack, twoFunctions, nil)
+	want := "Hello: the function name " + stack + "-Hello that Portico makes from the stack name and the logical id (the function has no FunctionName) is 77 characters, more than Lambda's 64: use a shorter --stack or set FunctionName"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+}
