@@ -88,3 +88,16 @@ func TestGeneratedFunctionNameTooLong(t *testing.T) {
 		t.Fatalf("err = %v, want %q", err, want)
 	}
 }
+
+// TestParameterAndResourceSameID: a parameter and a resource both named G
+// got "circular dependency between resources: [G] (G -> G ...)" for a
+// function whose environment names !Ref G.
+func TestParameterAndResourceSameID(t *testing.T) {
+	text := strings.Replace(twoFunctions, "  Greeting:\n", "  Hello:\n    Type: String\n    Default: one\n  Greeting:\n", 1)
+	text = strings.Replace(text, "!Ref Greeting", "!Ref Hello", 1)
+	_, err := deployText(t, newFake(), fixture(t), "s", text, nil)
+	want := "Hello is declared both as a parameter and as a resource: logical ids must be unique across Parameters and Resources, as CloudFormation requires; rename one"
+	if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "circular") {
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+}

@@ -381,6 +381,12 @@ func parse(path string, data []byte, opts Options, secrets *[]string) (*Template
 			generated[id+"Role"] = id
 		}
 	}
+	for _, id := range slices.Sorted(maps.Keys(raw.Parameters)) {
+		if _, clash := raw.Resources[id]; clash {
+			// Ref G would name either: CloudFormation refuses the template.
+			return nil, fmt.Errorf("%s: %s is declared both as a parameter and as a resource: logical ids must be unique across Parameters and Resources, as CloudFormation requires; rename one", path, id)
+		}
+	}
 	res := &resolver{params: params, resources: names, stack: opts.Stack, generated: generated, unknownAttrs: map[string]string{}}
 	if err := checkDependsOn(raw.Resources, t.warn); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
