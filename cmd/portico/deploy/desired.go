@@ -1229,10 +1229,14 @@ func (b *builder) function(id string, props map[string]any) {
 	if p, ok := props["DeploymentPreference"]; ok && p != nil {
 		b.deploymentPreference(id, fn, p)
 	}
-	if f.Timeout != nil && *f.Timeout < 1 {
+	// Refused here in words, and not again below in the server's
+	// (CheckCreate's "1 validation error detected" for memory).
+	timeoutOK := f.Timeout == nil || (*f.Timeout >= 1 && *f.Timeout <= functions.MaxTimeout)
+	if !timeoutOK {
 		b.fail("%s: Timeout %d is out of range: it must be between 1 and %d seconds", id, *f.Timeout, functions.MaxTimeout)
 	}
-	if f.MemorySize != nil && *f.MemorySize < functions.MinMemory {
+	memoryOK := f.MemorySize == nil || (*f.MemorySize >= functions.MinMemory && *f.MemorySize <= functions.MaxMemory)
+	if !memoryOK {
 		b.fail("%s: MemorySize %d is out of range: it must be between %d and %d MB", id, *f.MemorySize, functions.MinMemory, functions.MaxMemory)
 	}
 	if fn.Reserved != nil && *fn.Reserved < 0 {
@@ -1299,6 +1303,12 @@ func (b *builder) function(id string, props map[string]any) {
 		ImageURI: fn.ImageURI, Environment: fn.Environment, Timeout: fn.Timeout, MemorySize: fn.MemorySize}
 	if image {
 		in.PackageType, in.Runtime, in.Handler = functions.PackageImage, "", ""
+	}
+	if !timeoutOK {
+		in.Timeout = 0 // the default
+	}
+	if !memoryOK {
+		in.MemorySize = 0
 	}
 	for _, fs := range fn.FileSystems {
 		in.FileSystems = append(in.FileSystems, functions.FileSystem{Arn: fs.Arn, LocalMountPath: fs.LocalMountPath})

@@ -101,3 +101,16 @@ func TestParameterAndResourceSameID(t *testing.T) {
 		t.Fatalf("err = %v, want %q", err, want)
 	}
 }
+
+// TestMemorySizeOutOfRangeOnce: MemorySize 100 was refused twice, in words
+// and in the server's "1 validation error detected" form.
+func TestMemorySizeOutOfRangeOnce(t *testing.T) {
+	for _, v := range []string{"100", "20000"} {
+		text := strings.Replace(twoFunctions, "      CodeUri: other\n", "      CodeUri: other\n      MemorySize: "+v+"\n", 1)
+		_, err := deployText(t, newFake(), fixture(t), "s", text, nil)
+		want := "Other: MemorySize " + v + " is out of range: it must be between 128 and 10240 MB"
+		if err == nil || err.Error() != want {
+			t.Errorf("MemorySize %s: err = %v, want %q alone", v, err, want)
+		}
+	}
+}
