@@ -419,7 +419,9 @@ func (a *applier) aliasUndo(ctx context.Context, c *Change) (func(), error) {
 	was := AliasRouting{Version: st.AliasVersion, Weights: st.AliasWeights}
 	return func() {
 		a.onFailure(fmt.Sprintf("point alias %s:%s back at %s", name, alias, was),
-			func(ctx context.Context) error { return a.t.SetAliasRouting(ctx, name, alias, was.Version, was.Weights) })
+			func(ctx context.Context) error {
+				return a.t.SetAliasRouting(ctx, name, alias, was.Version, was.Weights)
+			})
 	}, nil
 }
 
