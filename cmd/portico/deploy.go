@@ -424,12 +424,13 @@ func printStackURLs(cmd *cobra.Command, g *globalFlags, stack string, t *deploy.
 		if rec.Resources[id] != nil && strings.Contains(u, "://") && isWebSocket(cmd, c, r.PhysicalID) {
 			u = "ws" + strings.TrimPrefix(u, "http")
 		}
-		_, _ = fmt.Fprintf(cmd.OutOrStdout(), "  %s (api %s, stage %s): %s\n", id, r.PhysicalID, r.Stage, u)
+		// Not an output: a NoEcho value in the stage name is masked.
+		_, _ = fmt.Fprintln(cmd.OutOrStdout(), t.Redact(fmt.Sprintf("  %s (api %s, stage %s): %s", id, r.PhysicalID, r.Stage, u)))
 	}
 	printStackKeys(cmd.OutOrStdout(), rec)
 	outs, warnings := t.ResolveOutputs(cmd.Context(), rec, target)
 	for _, w := range warnings {
-		_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
+		_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "warning:", t.Redact(w))
 	}
 	if len(outs) > 0 {
 		_, _ = fmt.Fprintln(cmd.OutOrStdout(), "Outputs:")

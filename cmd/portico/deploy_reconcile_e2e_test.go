@@ -164,8 +164,11 @@ func TestDeployRollsBackItsCorrections(t *testing.T) {
 	if _, _, err := c.UpdateFunctionConfiguration(ctx, "rc-hello", map[string]any{"Environment": map[string]any{"Variables": map[string]string{"GREETING": "one"}}}); err != nil {
 		t.Fatal(err)
 	}
-	// A template whose last step fails: a reservation above the account's.
-	failing := strings.Replace(reconcileTemplate, "      AutoPublishAlias: live\n", "      AutoPublishAlias: live\n      ReservedConcurrentExecutions: 1000000\n", 1)
+	// A template whose last step fails: provisioned concurrency on the alias
+	// above what the account can hold, which the server refuses after the
+	// alias was pointed (a reservation above the account's is refused before
+	// anything changes).
+	failing := strings.Replace(reconcileTemplate, "      AutoPublishAlias: live\n", "      AutoPublishAlias: live\n      ProvisionedConcurrencyConfig:\n        ProvisionedConcurrentExecutions: 1000000\n", 1)
 	writeFile(t, tpl, []byte(failing), 0o600)
 
 	if _, _, err := c.SetAlias(ctx, "rc-hello", "live", "1", map[string]float64{"2": 0.25}); err != nil {
@@ -173,7 +176,7 @@ func TestDeployRollsBackItsCorrections(t *testing.T) {
 	}
 	out, err := cliErr(env, "deploy", "-t", tpl, "--stack", "rb")
 	if err == nil || !strings.Contains(out+err.Error(), "alias rc-hello:live -> version 1 (it served version 1 and 25% to version 2)") {
-		t.Fatalf("deploy with a failing reservation: %v, want it to fail after pointing the alias back:\n%s", err, out)
+		t.Fatalf("deploy with failing provisioned concurrency: %v, want it to fail after pointing the alias back:\n%s", err, out)
 	}
 	if v, w := aliasWeights(t, env, "rc-hello", "live"); v != "1" || w["2"] != 0.25 {
 		t.Errorf("alias after the failed deploy: %s %v, want version 1 and 25%% to version 2 as before it", v, w)
@@ -184,7 +187,7 @@ func TestDeployRollsBackItsCorrections(t *testing.T) {
 	}
 	out, err = cliErr(env, "deploy", "-t", tpl, "--stack", "rb")
 	if err == nil || !strings.Contains(out+err.Error(), "alias rc-hello:live -> version 1 (created again)") {
-		t.Fatalf("deploy with a failing reservation: %v, want it to fail after creating the alias again:\n%s", err, out)
+		t.Fatalf("deploy with failing provisioned concurrency: %v, want it to fail after creating the alias again:\n%s", err, out)
 	}
 	if _, err := c.Do(ctx, "GET", client.FunctionPath("rc-hello", "/aliases/live"), nil, nil, nil); !client.IsNotFound(err) {
 		t.Errorf("alias after the failed deploy: %v, want it gone as before it", err)

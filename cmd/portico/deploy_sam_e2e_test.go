@@ -608,3 +608,19 @@ Resources:
 		t.Fatal("the event invoke config is still there after a deploy without EventInvokeConfig")
 	}
 }
+
+// TestDeployStageURLMasksNoEcho: the stage URL printed after "Stack X
+// deployed" showed a NoEcho parameter's value that the plan and progress
+// lines above it mask.
+func TestDeployStageURLMasksNoEcho(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	out := cliCombined(t, env, "deploy", "--template", samTestdata(t, "noecho-stage.yaml"), "--stack", "noecho")
+	if strings.Contains(out, "hunter2secret") {
+		t.Fatalf("the NoEcho value was printed:\n%s", out)
+	}
+	id := stackRecord(t, env, "noecho").Resources["Http"].PhysicalID
+	if want := "  Http (api " + id + ", stage st****): " + env.GatewayURL + "/" + id + "/st****/"; !strings.Contains(out, want) {
+		t.Fatalf("no line %q in:\n%s", want, out)
+	}
+}

@@ -384,6 +384,15 @@ func (e *Edge) CreateMapping(ctx context.Context, m Mapping) (*Mapping, error) {
 		return nil, badRequest(err)
 	}
 	m.Key, m.Domain = key, CanonicalDomainName(m.Domain)
+	// The domain (the path's resource) is checked first, as API Gateway
+	// answers a missing one 404 whatever the body; the update checks it
+	// again.
+	if err := e.st.View(ctx, func(tx *store.Tx) error {
+		_, err := getDomain(tx, m.Domain)
+		return err
+	}); err != nil {
+		return nil, err
+	}
 	if !apis.ValidAPIID(m.APIID) {
 		return nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("Invalid API identifier specified: %q", m.APIID))
 	}

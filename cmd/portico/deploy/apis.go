@@ -22,6 +22,7 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/openapi"
 	"github.com/portico-dev/portico/internal/routeselect"
+	"github.com/portico-dev/portico/internal/suggest"
 )
 
 // restAPI builds an AWS::Serverless::Api (httpAPI false) or
@@ -1213,6 +1214,43 @@ func (b *builder) applyRouteAuth(a *API, doc map[string]any, defs authDefaults) 
 	}
 }
 
+// usagePlanProps are the properties of SAM's Auth.UsagePlan.
+var usagePlanProps = []string{"CreateUsagePlan", "Description", "Quota", "Tags", "Throttle", "UsagePlanName"}
+
+// knownKeys refuses each key of m that is not one of props (what SAM's
+// what has), naming the closest, and reports whether all were.
+func (b *builder) knownKeys(where, what string, m map[string]any, props []string) bool {
+	ok := true
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if slices.Contains(props, k) {
+			continue
+		}
+		msg := fmt.Sprintf("%s: %s is not a property of %s, which has %s", where, k, what, strings.Join(props, ", "))
+		best := suggest.Closest(k, props)
+		for _, p := range props {
+			if best == "" && len(k) > 3 && subsequence(strings.ToLower(k), strings.ToLower(p)) {
+				best = p // CreatePlan: CreateUsagePlan with a word left out
+			}
+		}
+		if best != "" {
+			msg += fmt.Sprintf(" (did you mean %s?)", best)
+		}
+		b.fail("%s", msg)
+		ok = false
+	}
+	return ok
+}
+
+// subsequence reports whether s is t with letters left out.
+func subsequence(s, t string) bool {
+	for i := 0; i < len(t) && s != ""; i++ {
+		if t[i] == s[0] {
+			s = s[1:]
+		}
+	}
+	return s == ""
+}
+
 // usagePlan reads Auth.UsagePlan. As SAM, PER_API makes the API a plan of its
 // own (<Api>UsagePlan) with an API key (<Api>ApiKey) in it; SHARED makes it
 // part of the stack's ServerlessUsagePlan, whose key is ServerlessApiKey.
@@ -1222,8 +1260,19 @@ func (b *builder) usagePlan(a *API, where string, v any) {
 		b.fail("%s must be a mapping", where)
 		return
 	}
+
 	p := &UsagePlan{Name: a.Name + "-" + a.Stage, KeyName: b.t.stack + "-" + a.LogicalID + "ApiKey", set: map[string]bool{}}
-	switch m["CreateUsagePlan"] {
+	// A key SAM's UsagePlan does not have is refused, not ignored: a
+	// misspelt Quota or Throttle is a limit silently not enforced.
+	if !b.knownKeys(where, "UsagePlan", m, usagePlanProps) {
+		return
+	}
+	for k, props := range map[string][]string{"Quota": {"Limit", "Offset", "Period"}, "Throttle": {"BurstLimit", "RateLimit"}} {
+		if sub, ok := m[k].(map[string]any); ok && !b.knownKeys(where+"."+k, k, sub, props) {
+			return
+		}
+	}
+	switch c := m["CreateUsagePlan"]; c {
 	case "NONE":
 		return
 	case "PER_API":
@@ -1231,7 +1280,13 @@ func (b *builder) usagePlan(a *API, where string, v any) {
 		p.Shared = true
 		p.Name, p.KeyName = b.t.stack+"-"+SharedUsagePlan, b.t.stack+"-"+SharedAPIKey
 	default:
-		b.fail("%s: CreateUsagePlan must be PER_API, SHARED or NONE", where)
+		msg := fmt.Sprintf("%s: CreateUsagePlan must be PER_API, SHARED or NONE, not %v", where, c)
+		if c == nil {
+			msg = fmt.Sprintf("%s: CreateUsagePlan must be PER_API, SHARED or NONE, not missing", where)
+		} else if best := suggest.Closest(fmt.Sprint(c), []string{"PER_API", "NONE", "SHARED"}); best != "" {
+			msg += fmt.Sprintf(" (did you mean %s?)", best)
+		}
+		b.fail("%s", msg)
 		return
 	}
 	if n := b.str(where, m, "UsagePlanName"); n != "" {

@@ -59,7 +59,16 @@ type Target interface {
 	// VersionState returns what FunctionState does of a published version
 	// (its configuration and code; no alias).
 	VersionState(ctx context.Context, name, version string) (*FunctionState, error)
+	// PublishVersion publishes $LATEST as a new version, or returns the
+	// highest version when $LATEST equals it (as Lambda's does).
 	PublishVersion(ctx context.Context, name string) (string, error)
+	// LastVersion returns the highest published version of the function
+	// ("": none), to tell a version PublishVersion published from one it
+	// returned.
+	LastVersion(ctx context.Context, name string) (string, error)
+	// DeleteVersion deletes a published version (one an alias points at is
+	// refused).
+	DeleteVersion(ctx context.Context, name, version string) error
 	SetAlias(ctx context.Context, name, alias, version string) error
 	// SetAliasRouting points the alias at version, sharing its calls with
 	// the versions of weights (0..1 each), creating it if need be.
@@ -80,6 +89,9 @@ type Target interface {
 	// alias that is not there is no error.
 	DeleteAlias(ctx context.Context, name, alias string) error
 	DeleteFunction(ctx context.Context, name string) error
+	// AccountConcurrency returns the account's concurrency and what of it
+	// no function reserves (Lambda's GetAccountSettings).
+	AccountConcurrency(ctx context.Context) (limit, unreserved int, err error)
 
 	// CreateAPI creates the API (not deployed) and returns its id.
 	CreateAPI(ctx context.Context, a *API) (string, error)
@@ -205,6 +217,16 @@ func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, 
 			return obs, err
 		}
 		obs.Functions[n] = ok
+	}
+	for _, f := range d.Functions {
+		if f.Reserved != nil {
+			limit, unreserved, err := t.AccountConcurrency(ctx)
+			if err != nil {
+				return obs, fmt.Errorf("reading the account's concurrency: %w", err)
+			}
+			obs.Concurrency = &AccountConcurrency{Limit: limit, Unreserved: unreserved}
+			break
+		}
 	}
 	if rec == nil {
 		return obs, nil
@@ -390,6 +412,47 @@ func (a *applier) pointBackOnFailure(c *Change) {
 	}
 }
 
+// aliasUndo reads what c's alias serves before the run points it at its new
+// version, and returns what registers the undo of that switch: pointing the
+// alias back at the version the stack recorded (or at what it served, when
+// the stack does not record it), or deleting it when the run creates it, as
+// CloudFormation's rollback deletes the AWS::Lambda::Alias it created. A
+// function the run created goes with its alias.
+func (a *applier) aliasUndo(ctx context.Context, c *Change) (func(), error) {
+	f := c.fn
+	if c.Action == Create {
+		return func() {}, nil
+	}
+	exists, err := a.t.AliasExists(ctx, f.Name, f.Alias)
+	if err != nil {
+		return nil, fmt.Errorf("alias %s of %s: %w", f.Alias, f.Name, err)
+	}
+	name, alias := f.Name, f.Alias
+	switch {
+	case !exists:
+		return func() {
+			a.onFailure(fmt.Sprintf("delete alias %s:%s (the deploy created it)", name, alias),
+				func(ctx context.Context) error { return a.t.DeleteAlias(ctx, name, alias) })
+		}, nil
+	case c.old != nil && c.old.Version != "" && c.old.Alias == f.Alias:
+		return func() { a.pointBackOnFailure(c) }, nil
+	}
+	st, err := a.t.FunctionState(ctx, name, alias)
+	if err != nil {
+		return nil, fmt.Errorf("alias %s of %s: %w", alias, name, err)
+	}
+	if st == nil || st.AliasVersion == "" {
+		return func() {}, nil // a target that cannot tell
+	}
+	was := AliasRouting{Version: st.AliasVersion, Weights: st.AliasWeights}
+	return func() {
+		a.onFailure(fmt.Sprintf("point alias %s:%s back at %s", name, alias, was),
+			func(ctx context.Context) error {
+				return a.t.SetAliasRouting(ctx, name, alias, was.Version, was.Weights)
+			})
+	}, nil
+}
+
 // recordCreated writes the stack's record with a resource this run has just
 // created under a logical id the record does not hold, before anything else
 // happens: a run that ends before its own record (the server restarting, the
@@ -549,11 +612,26 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			a.progress("%s:%s serves version %s, which the record now names", f.Name, f.Alias, c.adopt)
 		}
 		if c.publish && f.Alias != "" {
+			// A function this run created goes with its versions; an
+			// existing one's new version is deleted on failure. One that
+			// PublishVersion only returned (it was there) stays.
+			last := ""
+			if c.Action != Create {
+				var err error
+				if last, err = a.t.LastVersion(ctx, f.Name); err != nil {
+					return fmt.Errorf("publishing function %s: reading its versions: %w", f.Name, err)
+				}
+			}
 			v, err := a.t.PublishVersion(ctx, f.Name)
 			if err != nil {
 				return fmt.Errorf("publishing function %s: %w", f.Name, err)
 			}
 			a.progress("published %s version %s", f.Name, v)
+			if c.Action != Create && v != last {
+				name := f.Name
+				a.onFailure(fmt.Sprintf("delete version %s of function %s", v, name),
+					func(ctx context.Context) error { return a.t.DeleteVersion(ctx, name, v) })
+			}
 			r.Version = v
 			pending[c] = v
 		}
@@ -624,11 +702,15 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 				// of them.
 				shifts = append(shifts, c)
 			} else {
+				undo, err := a.aliasUndo(ctx, c)
+				if err != nil {
+					return err
+				}
 				if err := a.t.SetAlias(ctx, f.Name, f.Alias, v); err != nil {
 					return fmt.Errorf("alias %s of %s: %w", f.Alias, f.Name, err)
 				}
 				a.progress("alias %s:%s -> version %s", f.Name, f.Alias, v)
-				a.pointBackOnFailure(c)
+				undo()
 			}
 		}
 		if c.reserved {

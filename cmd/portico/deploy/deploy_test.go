@@ -503,7 +503,7 @@ func TestBadTemplates(t *testing.T) {
 		{"globals cognito on the implicit api", strings.Replace(readTestdata(t, "globals-implicit.yaml"), "      ApiKeyRequired: true\n", "      ApiKeyRequired: true\n      Authorizers:\n        Pool:\n          UserPoolArn: arn:aws:cognito-idp:x\n", 1), nil,
 			"Cognito user pool authorizers are refused"},
 		{"timeout out of range", strings.Replace(twoFunctions, "      CodeUri: other\n", "      CodeUri: other\n      Timeout: 1000\n", 1), nil, "Other: Timeout 1000 is out of range: it must be between 1 and 900 seconds"},
-		{"memory out of range", strings.Replace(twoFunctions, "      CodeUri: other\n", "      CodeUri: other\n      MemorySize: 20000\n", 1), nil, "Other: 1 validation error detected: Value '20000' at 'memorySize' failed to satisfy constraint"},
+		{"memory out of range", strings.Replace(twoFunctions, "      CodeUri: other\n", "      CodeUri: other\n      MemorySize: 20000\n", 1), nil, "Other: MemorySize 20000 is out of range: it must be between 128 and 10240 MB"},
 		{"environment name lambda refuses", strings.Replace(twoFunctions, "GREETING: !Ref Greeting", "G: !Ref Greeting", 1), nil, `Hello: Environment variable name "G" is not valid`},
 		{"reserved environment name", strings.Replace(twoFunctions, "GREETING: !Ref Greeting", "AWS_REGION: !Ref Greeting", 1), nil, "reserved keys"},
 		{"negative reserved concurrency", strings.Replace(twoFunctions, "      CodeUri: other\n", "      CodeUri: other\n      ReservedConcurrentExecutions: -1\n", 1), nil, "ReservedConcurrentExecutions -1 must not be negative"},

@@ -1154,6 +1154,11 @@ func (b *builder) function(id string, props map[string]any) {
 	// goformation types ProvisionedConcurrentExecutions as a string.
 	if pc, ok := props["ProvisionedConcurrencyConfig"].(map[string]any); ok {
 		if v, ok := pc["ProvisionedConcurrentExecutions"]; ok {
+			// A whole number in full: fmt.Sprint(1e6) is "1e+06", which the
+			// Sscan below would read as 1.
+			if f, isNum := v.(float64); isNum && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+				v = strconv.FormatInt(int64(f), 10)
+			}
 			pc["ProvisionedConcurrentExecutions"] = fmt.Sprint(v)
 		}
 	}
@@ -1170,6 +1175,12 @@ func (b *builder) function(id string, props map[string]any) {
 	fn := &Function{LogicalID: id, Name: b.functionName(id, props), Handler: deref(f.Handler), Runtime: deref(f.Runtime),
 		Description: deref(f.Description), Alias: deref(f.AutoPublishAlias), Reserved: f.ReservedConcurrentExecutions}
 	if _, err := functions.ParseRef(fn.Name); err != nil || strings.Contains(fn.Name, ":") {
+		if _, named := props["FunctionName"]; !named {
+			// A stack name may be 128 characters, a function name 64.
+			b.fail("%s: the function name %s-%s that Portico makes from the stack name and the logical id (the function has no FunctionName) is %d characters, more than Lambda's 64: use a shorter --stack or set FunctionName",
+				id, b.t.stack, id, len(fn.Name))
+			return
+		}
 		b.fail("%s: function name %q is not a valid function name (letters, digits, - and _, at most 64)", id, fn.Name)
 		return
 	}
@@ -1192,9 +1203,11 @@ func (b *builder) function(id string, props map[string]any) {
 		if fn.Alias == "" {
 			b.fail("%s: ProvisionedConcurrencyConfig needs AutoPublishAlias (it applies to the alias)", id)
 		}
-		if _, err := fmt.Sscan(f.ProvisionedConcurrencyConfig.ProvisionedConcurrentExecutions, &fn.Provisioned); err != nil {
-			b.fail("%s: ProvisionedConcurrentExecutions must be a number, not %q", id, f.ProvisionedConcurrencyConfig.ProvisionedConcurrentExecutions)
-		} else if fn.Provisioned < 1 {
+		n, err := strconv.Atoi(strings.TrimSpace(f.ProvisionedConcurrencyConfig.ProvisionedConcurrentExecutions))
+		if err != nil {
+			// Atoi, not Sscan: Sscan reads "2.5" and "1e+06" as 2 and 1.
+			b.fail("%s: ProvisionedConcurrentExecutions must be a whole number, not %q", id, f.ProvisionedConcurrencyConfig.ProvisionedConcurrentExecutions)
+		} else if fn.Provisioned = n; fn.Provisioned < 1 {
 			// Lambda's minimum: 0 would leave the setting unapplied.
 			b.fail("%s: ProvisionedConcurrentExecutions %d is out of range: it must be at least 1 (remove ProvisionedConcurrencyConfig for none)", id, fn.Provisioned)
 		}
@@ -1205,10 +1218,14 @@ func (b *builder) function(id string, props map[string]any) {
 	if p, ok := props["DeploymentPreference"]; ok && p != nil {
 		b.deploymentPreference(id, fn, p)
 	}
-	if f.Timeout != nil && *f.Timeout < 1 {
+	// Refused here in words, and not again below in the server's
+	// (CheckCreate's "1 validation error detected" for memory).
+	timeoutOK := f.Timeout == nil || (*f.Timeout >= 1 && *f.Timeout <= functions.MaxTimeout)
+	if !timeoutOK {
 		b.fail("%s: Timeout %d is out of range: it must be between 1 and %d seconds", id, *f.Timeout, functions.MaxTimeout)
 	}
-	if f.MemorySize != nil && *f.MemorySize < functions.MinMemory {
+	memoryOK := f.MemorySize == nil || (*f.MemorySize >= functions.MinMemory && *f.MemorySize <= functions.MaxMemory)
+	if !memoryOK {
 		b.fail("%s: MemorySize %d is out of range: it must be between %d and %d MB", id, *f.MemorySize, functions.MinMemory, functions.MaxMemory)
 	}
 	if fn.Reserved != nil && *fn.Reserved < 0 {
@@ -1275,6 +1292,12 @@ func (b *builder) function(id string, props map[string]any) {
 		ImageURI: fn.ImageURI, Environment: fn.Environment, Timeout: fn.Timeout, MemorySize: fn.MemorySize}
 	if image {
 		in.PackageType, in.Runtime, in.Handler = functions.PackageImage, "", ""
+	}
+	if !timeoutOK {
+		in.Timeout = 0 // the default
+	}
+	if !memoryOK {
+		in.MemorySize = 0
 	}
 	for _, fs := range fn.FileSystems {
 		in.FileSystems = append(in.FileSystems, functions.FileSystem{Arn: fs.Arn, LocalMountPath: fs.LocalMountPath})
@@ -1615,6 +1638,16 @@ func (b *builder) leftovers() {
 	check := func(where string, v any, fn string) {
 		raw, _ := json.Marshal(v)
 		for _, m := range tokenPattern.FindAllStringSubmatch(string(raw), -1) {
+			if why, ok := b.t.unknownAttrs[m[0]]; ok {
+				at := ""
+				if r := b.t.Resources[where]; r != nil {
+					if path := tokenPath(r.Properties, m[0], nil); path != nil {
+						at = " " + strings.Join(path, ".")
+					}
+				}
+				b.fail("%s%s: %s", where, at, why)
+				continue
+			}
 			name := m[1]
 			if m[2] != "" {
 				name += "." + m[2]
@@ -1643,6 +1676,30 @@ func (b *builder) leftovers() {
 	for _, id := range slices.Sorted(maps.Keys(b.d.APIs)) {
 		check(id, b.d.APIs[id], "")
 	}
+}
+
+// tokenPath returns the path of the first string in v (depth first, keys in
+// order) that holds tok, or nil.
+func tokenPath(v any, tok string, path []string) []string {
+	switch x := v.(type) {
+	case string:
+		if strings.Contains(x, tok) {
+			return append([]string{}, path...)
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			if p := tokenPath(x[k], tok, append(path, k)); p != nil {
+				return p
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if p := tokenPath(e, tok, append(path, strconv.Itoa(i))); p != nil {
+				return p
+			}
+		}
+	}
+	return nil
 }
 
 // failAPIInFunction refuses function fn's properties naming API api (as

@@ -43,6 +43,12 @@ type fakeTarget struct {
 	// every call after it fail, as when the server stops mid-deploy.
 	downAt string
 	down   bool
+	// republish, when set, is the version PublishVersion returns without
+	// publishing one, as Lambda's does when $LATEST equals its highest
+	// version.
+	republish string
+	// limit is the account concurrency AccountConcurrency reports (0: 1000).
+	limit int
 }
 
 type fakeFn struct {
@@ -52,6 +58,9 @@ type fakeFn struct {
 	reserved *int
 	// pins are the images $LATEST ("") and each version are pinned to.
 	pins map[string]PinnedImage
+	// published is the highest version number ever published (a deleted
+	// version's number is not given again, as on Lambda).
+	published int
 }
 
 type fakeAPI struct {
@@ -242,7 +251,11 @@ func (f *fakeTarget) PublishVersion(_ context.Context, name string) (string, err
 		return "", err
 	}
 	fn := f.fns[name]
-	v := fmt.Sprint(len(fn.versions) + 1)
+	if f.republish != "" {
+		return f.republish, nil
+	}
+	fn.published = max(fn.published, len(fn.versions)) + 1
+	v := fmt.Sprint(fn.published)
 	fn.versions = append(fn.versions, v)
 	if pin, ok := fn.pins[""]; ok {
 		fn.pins[v] = pin
@@ -296,6 +309,45 @@ func (f *fakeTarget) DeleteAlias(_ context.Context, name, alias string) error {
 		delete(fn.aliases, alias)
 	}
 	return nil
+}
+
+// LastVersion implements Target.
+func (f *fakeTarget) LastVersion(_ context.Context, name string) (string, error) {
+	if fn := f.fns[name]; fn != nil && len(fn.versions) > 0 {
+		return fn.versions[len(fn.versions)-1], nil
+	}
+	return "", nil
+}
+
+// DeleteVersion implements Target: a version an alias points at is refused,
+// as Lambda refuses it.
+func (f *fakeTarget) DeleteVersion(_ context.Context, name, version string) error {
+	if err := f.call("DeleteVersion", name+":"+version); err != nil {
+		return err
+	}
+	fn := f.fns[name]
+	if fn == nil || !slices.Contains(fn.versions, version) {
+		return notFound("version " + version + " of " + name)
+	}
+	for a, v := range fn.aliases {
+		if v == version {
+			return fmt.Errorf("version %s of %s: alias %s points at it", version, name, a)
+		}
+	}
+	fn.versions = slices.DeleteFunc(fn.versions, func(v string) bool { return v == version })
+	return nil
+}
+
+// AccountConcurrency implements Target.
+func (f *fakeTarget) AccountConcurrency(context.Context) (int, int, error) {
+	limit := cmp.Or(f.limit, 1000)
+	unreserved := limit
+	for _, fn := range f.fns {
+		if fn.reserved != nil {
+			unreserved -= *fn.reserved
+		}
+	}
+	return limit, unreserved, nil
 }
 
 func (f *fakeTarget) DeleteFunction(_ context.Context, name string) error {
@@ -471,35 +523,42 @@ func writeCode(t *testing.T, dir, name, body string) {
 // deployText loads, builds, plans and applies a template against f.
 func deployText(t *testing.T, f *fakeTarget, dir, stack, text string, params map[string]string) (*Plan, error) {
 	t.Helper()
+	p, _, err := deployOutput(t, f, dir, stack, text, params)
+	return p, err
+}
+
+// deployOutput is deployText returning what the deploy printed too.
+func deployOutput(t *testing.T, f *fakeTarget, dir, stack, text string, params map[string]string) (*Plan, string, error) {
+	t.Helper()
 	path := filepath.Join(dir, "template.yaml")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tpl, err := Load(path, Options{Stack: stack, Parameters: params})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	d, err := Build(tpl)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	ctx := context.Background()
 	rec, err := f.GetStack(ctx, stack)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	obs, err := Observe(ctx, f, d, rec)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	p, err := NewPlan(d, rec, obs)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var out strings.Builder
 	err = Apply(ctx, f, p, &out)
 	t.Log(out.String())
-	return p, err
+	return p, out.String(), err
 }
 
 func actions(p *Plan) string {

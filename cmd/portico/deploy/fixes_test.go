@@ -56,6 +56,11 @@ func TestFunctionErrorsStopBeforeAnyChange(t *testing.T) {
 		{"no handler", strings.Replace(twoFunctions, "    Handler: bootstrap\n", "", 1), "Other: Handler is required"},
 		{"provisioned above reserved", other("      AutoPublishAlias: live\n      ReservedConcurrentExecutions: 1\n      ProvisionedConcurrencyConfig:\n        ProvisionedConcurrentExecutions: 5\n"),
 			"Other: ProvisionedConcurrentExecutions 5 is more than ReservedConcurrentExecutions 1"},
+		// Read in full: it was formatted 1e+06 and read as 1.
+		{"provisioned of a million above reserved", other("      AutoPublishAlias: live\n      ReservedConcurrentExecutions: 1\n      ProvisionedConcurrencyConfig:\n        ProvisionedConcurrentExecutions: 1000000\n"),
+			"Other: ProvisionedConcurrentExecutions 1000000 is more than ReservedConcurrentExecutions 1"},
+		{"provisioned not whole", other("      AutoPublishAlias: live\n      ProvisionedConcurrencyConfig:\n        ProvisionedConcurrentExecutions: 2.5\n"),
+			"Other: ProvisionedConcurrentExecutions must be a whole number, not \"2.5\""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

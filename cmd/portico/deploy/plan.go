@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/portico-dev/portico/invoker"
 )
 
 // Record is what a stack made, kept by the server (PUT /portico/v1/stacks/{name})
@@ -114,6 +116,15 @@ type Observed struct {
 	Adopt map[string]string
 	// Warnings are what could not be observed (an image not resolved).
 	Warnings []string
+	// Concurrency is the account's concurrency, read when the template
+	// reserves some (nil: not read).
+	Concurrency *AccountConcurrency
+}
+
+// AccountConcurrency is the account's concurrency and what of it no function
+// reserves.
+type AccountConcurrency struct {
+	Limit, Unreserved int
 }
 
 // gone reports whether m says key does not exist (a key m does not name was
@@ -348,6 +359,9 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 		}
 		p.Changes = append(p.Changes, c)
 	}
+	if e := reservationError(p.Changes, obs.Concurrency); e != "" {
+		errs = append(errs, e)
+	}
 	for _, id := range slices.Sorted(maps.Keys(d.APIs)) {
 		a := d.APIs[id]
 		old := rec.Resources[id]
@@ -547,6 +561,41 @@ func sharedNames(changes []*Change) string {
 		names[i] = c.LogicalID
 	}
 	return strings.Join(names, ", ")
+}
+
+// reservationError says why the reserved concurrency the function changes
+// set cannot be held by the account (""; it can, or acc is nil), as Lambda
+// would refuse it in Switching, after the functions changed: the account
+// keeps invoker.MinUnreserved of its concurrency unreserved (100 of Lambda's
+// 1,000). What a function reserves already is its own to keep.
+func reservationError(changes []*Change, acc *AccountConcurrency) string {
+	if acc == nil {
+		return ""
+	}
+	raise := 0
+	var who []string
+	for _, c := range changes {
+		if c.Kind != KindFunction || !c.reserved {
+			continue
+		}
+		now, was := 0, 0
+		if c.fn.Reserved != nil {
+			now = *c.fn.Reserved
+		}
+		if c.old != nil && c.Action != Create && c.old.Reserved != nil {
+			was = *c.old.Reserved
+		}
+		if now > was {
+			who = append(who, fmt.Sprintf("%s %d", c.fn.Name, now))
+		}
+		raise += now - was
+	}
+	least := invoker.MinUnreserved(acc.Limit)
+	if left := acc.Unreserved - raise; raise > 0 && left < least {
+		return fmt.Sprintf("reserved concurrency: the template reserves %d more (%s), which would leave the account's unreserved concurrency at %d, below its minimum of %d (of %d): lower ReservedConcurrentExecutions",
+			raise, strings.Join(who, ", "), left, least, acc.Limit)
+	}
+	return ""
 }
 
 func sameInt(a, b *int) bool {

@@ -444,6 +444,61 @@ func (h *HTTPTarget) PublishVersion(ctx context.Context, name string) (string, e
 	return v.Version, nil
 }
 
+// LastVersion implements Target through ListVersionsByFunction, page by page.
+func (h *HTTPTarget) LastVersion(ctx context.Context, name string) (string, error) {
+	last, n, marker := "", 0, ""
+	for {
+		q := url.Values{"MaxItems": {"10000"}}
+		if marker != "" {
+			q.Set("Marker", marker)
+		}
+		resp, err := h.C.Do(ctx, http.MethodGet, client.FunctionPath(name, "/versions"), q, nil, nil)
+		if err != nil {
+			return "", err
+		}
+		var page struct {
+			Versions []struct {
+				Version string
+			}
+			NextMarker string
+		}
+		if err := json.Unmarshal(resp.Body, &page); err != nil {
+			return "", fmt.Errorf("decoding the versions of %s: %w", name, err)
+		}
+		for _, v := range page.Versions {
+			if i, err := strconv.Atoi(v.Version); err == nil && i > n {
+				last, n = v.Version, i
+			}
+		}
+		if page.NextMarker == "" {
+			return last, nil
+		}
+		marker = page.NextMarker
+	}
+}
+
+// DeleteVersion implements Target through DeleteFunction with a Qualifier.
+func (h *HTTPTarget) DeleteVersion(ctx context.Context, name, version string) error {
+	_, err := h.C.Do(ctx, http.MethodDelete, fnPath+esc(name), url.Values{"Qualifier": {version}}, nil, nil)
+	if client.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// AccountConcurrency implements Target through GetAccountSettings.
+func (h *HTTPTarget) AccountConcurrency(ctx context.Context) (int, int, error) {
+	var s struct {
+		AccountLimit struct {
+			ConcurrentExecutions, UnreservedConcurrentExecutions int
+		}
+	}
+	if err := h.getJSON(ctx, "/2016-08-19/account-settings", &s); err != nil {
+		return 0, 0, err
+	}
+	return s.AccountLimit.ConcurrentExecutions, s.AccountLimit.UnreservedConcurrentExecutions, nil
+}
+
 // SetAlias implements Target.
 func (h *HTTPTarget) SetAlias(ctx context.Context, name, alias, version string) error {
 	_, _, err := h.C.SetAlias(ctx, name, alias, version, nil)

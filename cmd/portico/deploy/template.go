@@ -114,6 +114,11 @@ type Template struct {
 	stack   string
 	// secrets are the values of NoEcho parameters, which Redact masks.
 	secrets []string
+	// unknownAttrs holds, by token («Queue.Arn»), why each attribute of a
+	// resource Portico does not make that the resources name cannot be
+	// resolved: an error only where what the deploy reads holds it (not in
+	// an ignored event, or a resource Portico does not make).
+	unknownAttrs map[string]string
 }
 
 // masked is what a NoEcho parameter's value is shown as, as CloudFormation
@@ -392,7 +397,13 @@ func parse(path string, data []byte, opts Options, secrets *[]string) (*Template
 			generated[id+"Role"] = id
 		}
 	}
-	res := &resolver{params: params, resources: names, stack: opts.Stack, generated: generated}
+	for _, id := range slices.Sorted(maps.Keys(raw.Parameters)) {
+		if _, clash := raw.Resources[id]; clash {
+			// Ref G would name either: CloudFormation refuses the template.
+			return nil, fmt.Errorf("%s: %s is declared both as a parameter and as a resource: logical ids must be unique across Parameters and Resources, as CloudFormation requires; rename one", path, id)
+		}
+	}
+	res := &resolver{params: params, resources: names, stack: opts.Stack, generated: generated, unknownAttrs: map[string]string{}}
 	if err := checkDependsOn(raw.Resources, t.warn); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -431,6 +442,7 @@ func parse(path string, data []byte, opts Options, secrets *[]string) (*Template
 		return nil, errors.Join(res.errs...)
 	}
 	t.Warnings = append(t.Warnings, res.warns...)
+	t.unknownAttrs = res.unknownAttrs
 	var out struct {
 		Resources map[string]*rawResource `json:"Resources"`
 	}
@@ -1313,6 +1325,10 @@ type resolver struct {
 	in    string
 	errs  []error
 	warns []string
+	// unknownAttrs, when not nil, takes the attributes of resources
+	// Portico does not make, by token, with why they cannot be resolved
+	// (Template.unknownAttrs); a nil one fails them at once (outputs).
+	unknownAttrs map[string]string
 }
 
 func (r *resolver) fail(format string, args ...any) {
@@ -1602,6 +1618,13 @@ func (r *resolver) attribute(id, attr, where string) any {
 		}
 	}
 	if len(known[res.Type]) == 0 {
+		if r.unknownAttrs != nil {
+			// An SQS event's Queue: !GetAtt Queue.Arn is an error only
+			// where the deploy reads it (builder.leftovers).
+			tok := tokenOpen + id + "." + attr + tokenClose
+			r.unknownAttrs[tok] = fmt.Sprintf("!GetAtt %s.%s: Portico knows no attributes of %s (%s)", id, attr, id, res.Type)
+			return tok
+		}
 		r.cannot("%s: Portico knows no attributes of %s (%s)", where, id, res.Type)
 	} else {
 		r.cannot("%s: %s (%s) has no attribute %s that Portico knows (it knows %s)", where, id, res.Type, attr, strings.Join(known[res.Type], ", "))
