@@ -58,7 +58,9 @@ import (
 //  6. a quota count keeps the count reserved ahead of use, which a crash
 //     leaves above the count written (gateway/usage registers the step, which
 //     rewrites nothing).
-const SchemaVersion = 6
+//  7. a WebSocket integration response keeps its templateSelectionExpression
+//     (gateway/apis registers the step, which rewrites nothing).
+const SchemaVersion = 7
 
 // Migration upgrades a store from schema version From to From+1. Run reads and
 // writes only the buckets of the package that owns the change. Open runs every

@@ -26,8 +26,19 @@ var MigrateThrottleUnset = store.Migration{From: 1, Name: "stage method settings
 // rate 0 with a burst are kept: they meant then what they mean now.
 var MigrateZeroBurst = store.Migration{From: 2, Name: "stage method settings: a burst of 0 beside a rate is left out (inherited)", Run: migrateZeroBurst}
 
+// MigrateWSResponseSelection moves a store from schema version 6 to 7, in
+// which a WebSocket integration response (on APIs and deployments) keeps its
+// templateSelectionExpression. Nothing stored before needs rewriting (a
+// response without one selects by \$default, as before); an older build would
+// drop the expression and answer with the wrong template, so it refuses the
+// store.
+var MigrateWSResponseSelection = store.Migration{From: 6, Name: "WebSocket integration responses keep their templateSelectionExpression",
+	Run: func(*store.Tx) error { return nil }}
+
 // Migrations are the store migrations of this package's buckets, in order.
-func Migrations() []store.Migration { return []store.Migration{MigrateThrottleUnset, MigrateZeroBurst} }
+func Migrations() []store.Migration {
+	return []store.Migration{MigrateThrottleUnset, MigrateZeroBurst, MigrateWSResponseSelection}
+}
 
 // migrateStages rewrites every stored stage whose method settings fix
 // changes (fix reports whether it changed ms), and reports each entry to tx.
