@@ -10,6 +10,7 @@ import (
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/internal/buildinfo"
 	"github.com/portico-dev/portico/invoker"
+	"github.com/portico-dev/portico/store"
 )
 
 // Stats is the answer of GET /portico/v1/stats: what the server holds.
@@ -51,7 +52,7 @@ type ProcessStats struct {
 // registerStatsRoutes registers GET /portico/v1/stats.
 func (s *Server) registerStatsRoutes(conns ConnectionDeps) {
 	s.Handle("GET /portico/v1/stats", func(w http.ResponseWriter, _ *http.Request) error {
-		st := Stats{Build: buildinfo.Read(), Server: processStats()}
+		st := Stats{Build: buildinfo.Read(store.SchemaVersion), Server: processStats()}
 		if s.inv != nil {
 			st.Sandboxes = s.inv.Stats()
 		}

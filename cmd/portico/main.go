@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/portico-dev/portico/internal/buildinfo"
+	"github.com/portico-dev/portico/store"
 )
 
 // exitError carries a process exit status without printing anything more.
@@ -61,7 +62,7 @@ default http://127.0.0.1:9090).`,
 	}
 	gf := &globalFlags{}
 	gf.register(root)
-	root.Version = buildinfo.Read().String()
+	root.Version = buildinfo.Read(store.SchemaVersion).String()
 	root.SetVersionTemplate("{{.Version}}\n")
 	serve, dev, tlsCmd, version := newServeCmd(), newDevCmd(), newTLSCmd(), newVersionCmd()
 	hideClientFlags(root, serve, dev, tlsCmd, version)

@@ -31,6 +31,7 @@ import (
 	"github.com/portico-dev/portico/internal/procs"
 	"github.com/portico-dev/portico/internal/shutdown"
 	"github.com/portico-dev/portico/invoker"
+	"github.com/portico-dev/portico/store"
 )
 
 // serveFlags are the flags of `portico serve` (and `portico dev`). Only flags the
@@ -249,7 +250,7 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 	}
 	// The bound addresses (a port of 0 picks one) are logged for scripts and tests.
 	log.Info("portico started", append([]any{"in", time.Since(t0).Round(time.Millisecond), "admin", adminAddr.Addr(),
-		"gateway", gateway.Addr(), "tls", gateway.TLSAddr(), "data-dir", s.DataDir}, buildinfo.Read().LogAttrs()...)...)
+		"gateway", gateway.Addr(), "tls", gateway.TLSAddr(), "data-dir", s.DataDir}, buildinfo.Read(store.SchemaVersion).LogAttrs()...)...)
 	var afterErr error
 	if after != nil {
 		tlsURL := ""

@@ -13,6 +13,7 @@ import (
 	testenv "github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/internal/buildinfo"
+	"github.com/portico-dev/portico/store"
 )
 
 // TestStats calls a function, then reads GET /portico/v1/stats through
@@ -56,7 +57,7 @@ func TestStats(t *testing.T) {
 		t.Fatalf("server: %+v", st.Server)
 	}
 	// The server's build, as `portico version` names it (stats named none).
-	if b := buildinfo.Read(); st.Build != b {
+	if b := buildinfo.Read(store.SchemaVersion); st.Build != b {
 		t.Errorf("build: %+v, want the server's, %+v", st.Build, b)
 	}
 	if st.Gateway == nil || len(st.Gateway.Listeners) == 0 {
@@ -74,7 +75,7 @@ func TestStats(t *testing.T) {
 		t.Errorf("GET /metrics lacks portico_gateway_connections for the plain listener")
 	}
 	table := run("stats")
-	for _, want := range []string{"build: " + buildinfo.Read().String() + "\n", "of a budget of 7", "counted", "$LATEST", "goroutines on", "processors (GOMAXPROCS)", "gateway: http ", " dormant)", "WebSockets"} {
+	for _, want := range []string{"build: " + buildinfo.Read(store.SchemaVersion).String() + "\n", "of a budget of 7", "counted", "$LATEST", "goroutines on", "processors (GOMAXPROCS)", "gateway: http ", " dormant)", "WebSockets"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("portico stats lacks %q:\n%s", want, table)
 		}

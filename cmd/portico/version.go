@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/portico-dev/portico/internal/buildinfo"
+	"github.com/portico-dev/portico/store"
 )
 
 func newVersionCmd() *cobra.Command {
@@ -19,7 +20,7 @@ which schema). portico --version prints the same; the server's "portico started"
 line names its build too.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintln(cmd.OutOrStdout(), buildinfo.Read())
+			_, err := fmt.Fprintln(cmd.OutOrStdout(), buildinfo.Read(store.SchemaVersion))
 			return err
 		},
 	}

@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
-
-	"github.com/portico-dev/portico/store"
 )
 
 // revision is the git revision make build gives with -ldflags -X
@@ -29,9 +27,11 @@ type Build struct {
 	Schema   int    `json:"schema"`
 }
 
-// Read reads the build information of the running binary.
-func Read() Build {
-	b := Build{Version: "(devel)", Go: runtime.Version(), Schema: store.SchemaVersion}
+// Read reads the build information of the running binary; schema is the
+// store schema it writes (store.SchemaVersion: passed in, because internal/
+// packages are leaves that import none of the project's layers).
+func Read(schema int) Build {
+	b := Build{Version: "(devel)", Go: runtime.Version(), Schema: schema}
 	b.Revision = revision
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
