@@ -5,12 +5,13 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/portico-dev/portico/internal/tmpfstest"
 )
 
 // TestReopenWritesNothing is half of what the durable8 tester found: every
@@ -44,29 +45,6 @@ func TestReopenWritesNothing(t *testing.T) {
 	}
 }
 
-// mountTmpfs mounts a tmpfs of size on a new directory until the test ends;
-// where mounting is refused (not root) the test skips, unless
-// REQUIRE_TMPFS=1.
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "disk")
-	if err := os.Mkdir(dir, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		if os.Getenv("REQUIRE_TMPFS") == "1" {
-			t.Fatalf("REQUIRE_TMPFS=1 but mounting a tmpfs failed: %v: %s", err, out)
-		}
-		t.Skipf("mounting a tmpfs was refused: %v: %s", err, bytes.TrimSpace(out))
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", "-l", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
-
 // fillDisk writes path until its file system is full.
 func fillDisk(t *testing.T, path string) {
 	t.Helper()
@@ -90,7 +68,7 @@ func fillDisk(t *testing.T, path string) {
 // refused with an error that says it is the store's, which step could not
 // write, and what to do; once there is space it migrates.
 func TestStartOnFullDisk(t *testing.T) {
-	disk := mountTmpfs(t, "8m")
+	disk := tmpfstest.Mount(t, "8m")
 	current, old := filepath.Join(disk, "current"), filepath.Join(disk, "old")
 	for _, dir := range []string{current, old} {
 		s := open(t, dir)

@@ -1,7 +1,6 @@
 package soak
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -19,35 +18,12 @@ import (
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/internal/testkit"
+	"github.com/portico-dev/portico/internal/tmpfstest"
 )
 
 // outOfSpaceMessage is the admin API's message for a write that found the disk
 // full (admin.outOfSpaceMessage).
 const outOfSpaceMessage = "Portico's data directory is out of space"
-
-// mountTmpfs mounts a tmpfs of size (e.g. "32m") on a new directory and
-// unmounts it when the test ends. Without root (or the mount) the test skips,
-// unless REQUIRE_TMPFS=1, which fails it instead.
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "disk")
-	if err := os.Mkdir(dir, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput()
-	if err != nil {
-		if os.Getenv("REQUIRE_TMPFS") == "1" {
-			t.Fatalf("REQUIRE_TMPFS=1 but mounting a tmpfs failed: %v: %s", err, out)
-		}
-		t.Skipf("mounting a tmpfs needs root: %v: %s (set REQUIRE_TMPFS=1 to fail instead)", err, bytes.TrimSpace(out))
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", "-l", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
 
 // fill writes a file at path until the file system is full.
 func fill(t *testing.T, path string) {
@@ -106,7 +82,7 @@ func leftovers(t *testing.T, dataDir string) []string {
 // A first start on a full disk fails with a clear error and leaves a data
 // directory that starts once space returns.
 func TestFullDisk(t *testing.T) {
-	disk := mountTmpfs(t, "32m")
+	disk := tmpfstest.Mount(t, "32m")
 	dataDir := filepath.Join(disk, "data")
 	filler := filepath.Join(disk, "filler")
 	ctx := context.Background()
