@@ -81,7 +81,12 @@ func toV2Integration(protocol, id string, in *apis.Integration) v2Integration {
 		out.PayloadFormatVersion = "1.0"
 	}
 	if protocol == apis.ProtocolWebSocket {
+		// What the integration's responses are selected by, as API Gateway
+		// reports it: a Lambda function's errorMessage, else the status.
 		out.IntegrationResponseSelectionExpression = "${integration.response.statuscode}"
+		if in.Type == apis.IntegrationAWS {
+			out.IntegrationResponseSelectionExpression = "${integration.response.body.errorMessage}"
+		}
 	}
 	return out
 }
@@ -163,7 +168,7 @@ func (in *v2IntegrationInput) apply(protocol string, integ *apis.Integration) er
 	if in.TLSConfig != nil {
 		integ.TLSConfig = in.TLSConfig
 	}
-	if integ.Type == apis.IntegrationAWSProxy && integ.HTTPMethod == "" {
+	if (integ.Type == apis.IntegrationAWSProxy || integ.Type == apis.IntegrationAWS && protocol == apis.ProtocolWebSocket) && integ.HTTPMethod == "" {
 		integ.HTTPMethod = http.MethodPost
 	}
 	if integ.Type == apis.IntegrationAWSProxy && protocol == apis.ProtocolHTTP && integ.PayloadFormatVersion == "" {

@@ -261,8 +261,8 @@ type wsRoutes struct {
 }
 
 // Dispatch implements connections.Dispatcher: it runs the route's integration
-// (AWS_PROXY with the event as the payload, MOCK, or HTTP/HTTP_PROXY with the
-// message as the body).
+// (AWS_PROXY with the event as the payload, AWS with the request template's
+// output, MOCK, or HTTP/HTTP_PROXY with the message as the body).
 func (d wsDispatcher) Dispatch(ctx context.Context, ev *events.APIGatewayWebsocketProxyRequest) (*connections.Response, error) {
 	return d.DispatchReply(ctx, ev, nil)
 }
@@ -390,7 +390,9 @@ func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWe
 		return nil, err
 	}
 	switch in.Type {
-	case apis.IntegrationAWSProxy, apis.IntegrationAWS:
+	case apis.IntegrationAWS:
+		return g.wsFunction(r, rc, in, ev) // ws_function.go
+	case apis.IntegrationAWSProxy:
 		payload, err := json.Marshal(ev)
 		if err != nil {
 			return nil, err
@@ -647,7 +649,7 @@ func (g *Gateway) wsHTTP(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 			return nil, fmt.Errorf("route %q: its integration's templates did not compile: %w", rc.RouteKey, errConfig)
 		}
 		render := (&wsRenderer{rc: rc, ev: ev, p: p}).render
-		mapped, _, _, err := wsIntegrationResponse(ctx, p, in, render, resp.StatusCode, resp.Header, out)
+		mapped, _, _, err := wsIntegrationResponse(ctx, p, in, render, resp.StatusCode, strconv.Itoa(resp.StatusCode), resp.Header, out)
 		return mapped, err
 	}
 	return &connections.Response{StatusCode: resp.StatusCode, Body: out}, nil

@@ -48,7 +48,7 @@ func (g *Gateway) wsMock(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 		}
 	}
 	code, _ := strconv.Atoi(status) // mockStatus took only numbers
-	resp, ir, ok, err := wsIntegrationResponse(ctx, p, in, render, code, nil, nil)
+	resp, ir, ok, err := wsIntegrationResponse(ctx, p, in, render, code, status, nil, nil)
 	if err != nil || !ok {
 		return resp, err
 	}
@@ -58,18 +58,19 @@ func (g *Gateway) wsMock(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 	return resp, nil
 }
 
-// wsIntegrationResponse maps a non-proxy (MOCK or HTTP) integration's answer,
-// of status code and header, with body as $input, through its integration
-// responses as API Gateway does: the first whose key (/4\d{2}/) matches the
-// status, else $default's; its response template (wsResponseTemplate)
-// renders the answer, and without one selected the body passes as it is.
-// When no integration response is chosen, the answer has no body (ok false).
+// wsIntegrationResponse maps a non-proxy (MOCK, HTTP or AWS) integration's
+// answer, of status code and header, with body as $input, through its
+// integration responses as API Gateway does: the first whose key (/4\d{2}/)
+// matches selector (the status; a function's errorMessage, "" for a result),
+// else $default's; its response template (wsResponseTemplate) renders the
+// answer, and without one selected the body passes as it is. When no
+// integration response is chosen, the answer has no body (ok false).
 func wsIntegrationResponse(ctx context.Context, p *integrationPlan, in *apis.Integration,
 	render func(context.Context, string, *mapping.Template, []byte) ([]byte, error),
-	code int, header http.Header, body []byte) (*connections.Response, apis.IntegrationResponse, bool, error) {
+	code int, selector string, header http.Header, body []byte) (*connections.Response, apis.IntegrationResponse, bool, error) {
 	resp := &connections.Response{StatusCode: code}
 	status := strconv.Itoa(code)
-	rkey, ir, ok, err := p.selector.selectResponse(status, false)
+	rkey, ir, ok, err := p.selector.selectResponse(selector, false)
 	if err != nil {
 		return nil, ir, false, err
 	}

@@ -622,11 +622,7 @@ func (in *Integration) Validate(protocol string) error {
 			add(invalid("integration uri %q: AWS service integrations other than Lambda are not supported: only Lambda ARNs are supported (arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/FUNCTION_ARN/invocations, a function ARN or function:NAME)", truncate(in.URI, 200)))
 		}
 	default:
-		types := "MOCK, HTTP, HTTP_PROXY, AWS, AWS_PROXY"
-		if protocol == ProtocolWebSocket {
-			types = "MOCK, HTTP, HTTP_PROXY, AWS_PROXY" // AWS is refused below
-		}
-		add(invalid("integration type %q must be one of %s", truncate(in.Type, 50), types))
+		add(invalid("integration type %q must be one of MOCK, HTTP, HTTP_PROXY, AWS, AWS_PROXY", truncate(in.Type, 50)))
 	}
 	switch in.PayloadFormatVersion {
 	case "", "1.0":
@@ -681,32 +677,32 @@ func (in *Integration) Validate(protocol string) error {
 	default:
 		add(invalid("contentHandling %q must be CONVERT_TO_BINARY or CONVERT_TO_TEXT", truncate(in.ContentHandling, 50)))
 	}
-	if protocol == ProtocolWebSocket && in.Type != IntegrationMock {
+	if protocol == ProtocolWebSocket && in.Type == IntegrationAWS && in.HTTPMethod != "" && in.HTTPMethod != "POST" {
+		// Declared but not applied, so refused: a function is invoked
+		// with POST, whatever the integration says.
+		add(invalid("integrationMethod %s is not supported on an AWS (Lambda) integration: Lambda functions are invoked with POST; use POST", truncate(in.HTTPMethod, 20)))
+	}
+	if protocol == ProtocolWebSocket && (in.Type == IntegrationAWSProxy || in.Type == IntegrationHTTPProxy) {
 		// Declared but not applied, so refused (as contentHandling above):
-		// a MOCK renders its templates on a WebSocket route and an HTTP
-		// integration its request template (ws_mock.go); to the proxies a
-		// message goes as the client sent it, and a two-way route sends the
-		// answer of any but a MOCK as it is.
-		if in.Type == IntegrationAWS {
-			add(invalid("integration type AWS (non-proxy) is not supported on WebSocket APIs: the function would get the proxy event, not the message with templates applied; use AWS_PROXY (the message is the event's body)"))
+		// a MOCK, an HTTP and an AWS integration render their templates on
+		// a WebSocket route (ws_mock.go, ws_function.go); to the proxies a
+		// message goes as the client sent it, and a two-way route sends
+		// their answer as it is.
+		if len(in.RequestTemplates) > 0 {
+			add(invalid("requestTemplates are applied on WebSocket MOCK, HTTP and AWS integrations only (to a %s integration a message goes as the client sent it); remove them", in.Type))
 		}
-		if len(in.RequestTemplates) > 0 && in.Type != IntegrationHTTP {
-			add(invalid("requestTemplates are applied on WebSocket MOCK and HTTP integrations only (to a %s integration a message goes as the client sent it); remove them", in.Type))
+		// What selects and guards templates, where there are none: a
+		// \$default expression and the passthrough behaviours that pass a
+		// message without templates through are what a proxy does.
+		if e := in.TemplateSelectionExpression; e != "" && e != RouteDefault && e != `\$default` {
+			add(invalid("templateSelectionExpression %q is applied on WebSocket MOCK, HTTP and AWS integrations only (a %s integration has no request templates to select: a message goes as the client sent it); remove it", truncate(e, 100), in.Type))
 		}
-		if in.Type == IntegrationAWSProxy || in.Type == IntegrationHTTPProxy {
-			// What selects and guards templates, where there are none: a
-			// \$default expression and the passthrough behaviours that pass
-			// a message without templates through are what a proxy does.
-			if e := in.TemplateSelectionExpression; e != "" && e != RouteDefault && e != `\$default` {
-				add(invalid("templateSelectionExpression %q is applied on WebSocket MOCK and HTTP integrations only (a %s integration has no request templates to select: a message goes as the client sent it); remove it", truncate(e, 100), in.Type))
-			}
-			if in.PassthroughBehavior == "NEVER" {
-				add(invalid("passthroughBehavior NEVER is applied on WebSocket MOCK and HTTP integrations only (a %s integration passes every message through, having no request templates); remove it", in.Type))
-			}
+		if in.PassthroughBehavior == "NEVER" {
+			add(invalid("passthroughBehavior NEVER is applied on WebSocket MOCK, HTTP and AWS integrations only (a %s integration passes every message through, having no request templates); remove it", in.Type))
 		}
 		for _, pattern := range slices.Sorted(maps.Keys(in.Responses)) {
-			if len(in.Responses[pattern].ResponseTemplates) > 0 && in.Type != IntegrationHTTP {
-				add(invalid("integration response %q: responseTemplates are applied on WebSocket MOCK and HTTP integrations only (a two-way route sends a %s integration's answer as it is); remove them", truncate(pattern, 100), in.Type))
+			if len(in.Responses[pattern].ResponseTemplates) > 0 {
+				add(invalid("integration response %q: responseTemplates are applied on WebSocket MOCK, HTTP and AWS integrations only (a two-way route sends a %s integration's answer as it is); remove them", truncate(pattern, 100), in.Type))
 			}
 		}
 	}

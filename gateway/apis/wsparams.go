@@ -114,6 +114,11 @@ func (in *Integration) validateWSMappings() []error {
 	case IntegrationHTTP, IntegrationHTTPProxy:
 	case IntegrationAWSProxy:
 		return []error{invalid("requestParameters are not taken on WebSocket AWS_PROXY integrations (the function gets the whole event, with the connection id in requestContext.connectionId); remove them")}
+	case IntegrationAWS:
+		// Declared but not applied, so refused, as on REST APIs: Portico
+		// invokes the function itself, synchronously, so there is no Lambda
+		// request whose headers (X-Amz-Invocation-Type, ...) a mapping sets.
+		return []error{invalid("requestParameters are not applied on WebSocket AWS (Lambda) integrations: Portico invokes the function synchronously with the request template's output, so headers such as X-Amz-Invocation-Type cannot be mapped; remove them (pass values to the function through the request template)")}
 	default:
 		return []error{invalid("requestParameters are not applied on WebSocket %s integrations (there is no backend request to map them into: they apply to HTTP and HTTP_PROXY integrations); remove them", in.Type)}
 	}
