@@ -69,7 +69,7 @@ func TestV2WebSocketIntegrationRefusals(t *testing.T) {
 		{"AWS_PROXY requestParameters", "requestParameters are not taken", types.IntegrationTypeAwsProxy, func(in *apigatewayv2.CreateIntegrationInput) {
 			in.RequestParameters = map[string]string{"integration.request.header.a": "'x'"}
 		}},
-		{"type FOO", "must be one of MOCK, HTTP, HTTP_PROXY, AWS_PROXY", "FOO", func(*apigatewayv2.CreateIntegrationInput) {}},
+		{"type FOO", "must be one of MOCK, HTTP, HTTP_PROXY, AWS, AWS_PROXY", "FOO", func(*apigatewayv2.CreateIntegrationInput) {}},
 	} {
 		err := proxy(c.typ, c.mod)
 		refused(c.name, err, c.want)

@@ -42,9 +42,11 @@ func TestIntegrationLimitsByProtocol(t *testing.T) {
 }
 
 // TestWebSocketTemplatesOnMockAndHTTP: on a WebSocket API a MOCK integration
-// renders its templates and an HTTP (non-proxy) one its request template;
-// elsewhere they would be declared and not applied, so they are refused, as
-// is the non-proxy AWS type (its function would get the proxy event).
+// renders its templates, and an HTTP or AWS (non-proxy) one its request and
+// response templates; on the proxies they would be declared and not applied,
+// so they are refused. An AWS integration's function is invoked with POST,
+// so another integrationMethod is refused, and so are requestParameters (no
+// Lambda request headers to map).
 func TestWebSocketTemplatesOnMockAndHTTP(t *testing.T) {
 	tpl := map[string]string{"$default": `{"statusCode": 200}`}
 	resp := map[string]IntegrationResponse{"default": {StatusCode: "200", ResponseTemplates: map[string]string{"$default": "pong"}}}
@@ -75,7 +77,12 @@ func TestWebSocketTemplatesOnMockAndHTTP(t *testing.T) {
 		{ProtocolWebSocket, Integration{Type: IntegrationHTTP, URI: "http://b.example/", HTTPMethod: "POST"}, true},
 		{ProtocolWebSocket, Integration{Type: IntegrationHTTP, URI: "http://b.example/", HTTPMethod: "POST", RequestTemplates: tpl}, true},
 		{ProtocolWebSocket, Integration{Type: IntegrationHTTPProxy, URI: "http://b.example/", HTTPMethod: "POST", RequestTemplates: tpl}, false},
-		{ProtocolWebSocket, Integration{Type: IntegrationAWS, URI: "function:f"}, false},
+		{ProtocolWebSocket, Integration{Type: IntegrationAWS, URI: "function:f"}, true},
+		{ProtocolWebSocket, Integration{Type: IntegrationAWS, URI: "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:f:${stageVariables.alias}/invocations",
+			HTTPMethod: "POST", RequestTemplates: tpl, Responses: resp, TemplateSelectionExpression: "$request.body.kind", PassthroughBehavior: "NEVER"}, true},
+		{ProtocolWebSocket, Integration{Type: IntegrationAWS, URI: "function:f", HTTPMethod: "GET"}, false},
+		{ProtocolWebSocket, Integration{Type: IntegrationAWS, URI: "function:f", RequestParameters: map[string]string{"integration.request.header.X-Amz-Invocation-Type": "'Event'"}}, false},
+		{ProtocolWebSocket, Integration{Type: IntegrationAWS, URI: "arn:aws:apigateway:us-east-1:dynamodb:action/PutItem"}, false},
 		// What selects and guards templates, on the proxies that have none.
 		{ProtocolWebSocket, Integration{Type: IntegrationAWSProxy, URI: "function:f", TemplateSelectionExpression: "$request.body.kind"}, false},
 		{ProtocolWebSocket, Integration{Type: IntegrationHTTPProxy, URI: "http://b.example/", HTTPMethod: "POST", TemplateSelectionExpression: "$request.body.kind"}, false},
