@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -63,11 +64,18 @@ func TestWebSocketFunctionNonProxy(t *testing.T) {
 	base := "ws" + strings.TrimPrefix(env.GatewayURL, "http") + "/" + api.ID
 
 	// $connect's function fails on stage bad: the handshake is refused.
-	if conn, resp, err := websocket.DefaultDialer.Dial(base+"/bad", nil); err == nil {
+	conn, resp, err := websocket.DefaultDialer.Dial(base+"/bad", nil)
+	if err == nil {
 		_ = conn.Close()
 		t.Fatal("bad: connected although $connect's function failed")
-	} else if resp == nil || resp.StatusCode != http.StatusInternalServerError {
-		t.Fatalf("bad: %v %+v, want a 500 refusal", err, resp)
+	}
+	if resp == nil {
+		t.Fatalf("bad: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(string(body), "Internal server error") {
+		t.Fatalf("bad: %d %s, want a 500 refusal", resp.StatusCode, body)
 	}
 	ws, _, err := wstest.Dial(websocket.DefaultDialer, base+"/dev", nil)
 	if err != nil {
