@@ -100,10 +100,7 @@ func TestV2WebSocketLambdaNonProxy(t *testing.T) {
 		{`{"say":"hi"}`, `said hi`},
 		{`{"say":"hi","fail":"1"}`, `error: probe failed on request`},
 	} {
-		if err := c.WriteMessage(websocket.TextMessage, []byte(tc.msg)); err != nil {
-			t.Fatal(err)
-		}
-		if got := wstest.ReadText(t, c); got != tc.want {
+		if got := wstest.Exchange(t, c, tc.msg); got != tc.want {
 			t.Errorf("%s: answered %q, want %q", tc.msg, got, tc.want)
 		}
 	}

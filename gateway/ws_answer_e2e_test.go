@@ -50,13 +50,7 @@ func TestWebSocketFunctionAnsweredFromItsResult(t *testing.T) {
 	var inline atomic.Int32
 	gateway.SetWebSocketAnsweredHook(t, func(string) { inline.Add(1) })
 	ws := dial()
-	exchange := func(msg string) string {
-		t.Helper()
-		if err := ws.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
-			t.Fatal(err)
-		}
-		return wstest.ReadText(t, ws)
-	}
+	exchange := func(msg string) string { t.Helper(); return wstest.Exchange(t, ws, msg) }
 	echoed := func(reply, msg string) {
 		t.Helper()
 		var ev events.APIGatewayWebsocketProxyRequest

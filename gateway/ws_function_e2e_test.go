@@ -82,13 +82,7 @@ func TestWebSocketFunctionNonProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws.Close()
-	exchange := func(msg string) string {
-		t.Helper()
-		if err := ws.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
-			t.Fatal(err)
-		}
-		return wstest.ReadText(t, ws)
-	}
+	exchange := func(msg string) string { t.Helper(); return wstest.Exchange(t, ws, msg) }
 
 	// The request template is the event; the $default integration
 	// response's template renders the result (the probe's body is the event

@@ -37,13 +37,7 @@ func TestWebSocketMockTemplates(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws.Close()
-	exchange := func(msg string) string {
-		t.Helper()
-		if err := ws.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
-			t.Fatal(err)
-		}
-		return wstest.ReadText(t, ws)
-	}
+	exchange := func(msg string) string { t.Helper(); return wstest.Exchange(t, ws, msg) }
 	got := strings.Fields(exchange(`{"code": 200}`))
 	if len(got) != 5 || got[0] != "ok" || got[1] != "$default" || got[2] != "MESSAGE" || len(got[3]) != 16 || got[4] != "seven" {
 		t.Fatalf("default response: %q", got)

@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/portico-dev/portico/internal/wstest"
 )
 
@@ -36,13 +34,7 @@ func TestWebSocketTemplateSelectionExpression(t *testing.T) {
 				}}},
 		}
 	})
-	exchange := func(msg string) string {
-		t.Helper()
-		if err := ws.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
-			t.Fatal(err)
-		}
-		return wstest.ReadText(t, ws)
-	}
+	exchange := func(msg string) string { t.Helper(); return wstest.Exchange(t, ws, msg) }
 	for _, c := range []struct{ msg, backend string }{
 		{`{"kind":"greet","name":"ann"}`, "hello ann"},
 		{`{"kind":"other"}`, "other"},

@@ -27,6 +27,16 @@ func ReadText(t testing.TB, c *websocket.Conn) string {
 	return string(b)
 }
 
+// Exchange sends msg as a text message and reads the next data message: a
+// two-way route's answer.
+func Exchange(t testing.TB, c *websocket.Conn, msg string) string {
+	t.Helper()
+	if err := c.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	return ReadText(t, c)
+}
+
 // ReadClose reads until the connection closes and returns the close frame the
 // server sent; a connection that ends without one fails the test.
 func ReadClose(t testing.TB, c *websocket.Conn) *websocket.CloseError {
