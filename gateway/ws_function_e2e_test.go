@@ -21,14 +21,17 @@ import (
 // matches a function error's errorMessage for an error) and their templates
 // to the client of a two-way route; without integration responses the result
 // is sent as the function returned it and a function error is the error
-// frame; a message that is not JSON is not an event; an integration that
-// outlasts its timeout is "Endpoint request timed out". A $connect is
+// frame; a message that is not JSON is not an event; a throttled function
+// is the error frame; an integration that outlasts its timeout is "Endpoint
+// request timed out". A $connect is
 // accepted on a result and refused with 500 on a function error. Before,
 // the type was refused at create.
 func TestWebSocketFunctionNonProxy(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	createFunction(t, c, "probe", probeZip(t), nil, 5)
+	createFunction(t, c, "limited", probeZip(t), nil, 5)
+	admin(t, c, "PUT", "/2017-10-31/functions/limited/concurrency", nil, map[string]any{"ReservedConcurrentExecutions": 0}, nil)
 	fn := func(more map[string]any) map[string]any {
 		in := map[string]any{"type": "AWS", "uri": "function:probe"}
 		for k, v := range more {
@@ -55,6 +58,8 @@ func TestWebSocketFunctionNonProxy(t *testing.T) {
 					"probe failed.*": map[string]any{"statusCode": "200", "responseTemplates": map[string]string{
 						"$default": `failed: $input.path('$.errorMessage')`}},
 				}})},
+			map[string]any{"routeKey": "limited", "routeResponseSelectionExpression": "$default", "integration": map[string]any{
+				"type": "AWS", "uri": "function:limited", "responses": map[string]any{"default": map[string]any{"statusCode": "200"}}}},
 			map[string]any{"routeKey": "slow", "routeResponseSelectionExpression": "$default", "integration": fn(map[string]any{
 				"timeoutInMillis":  100,
 				"requestTemplates": map[string]string{"$default": `{"queryStringParameters": {"sleep": "3000"}}`}})},
@@ -124,6 +129,11 @@ func TestWebSocketFunctionNonProxy(t *testing.T) {
 		if got := exchange(m); !strings.HasPrefix(got, `{"message": "Internal server error", "connectionId":`) {
 			t.Fatalf("%s: %q", m, got)
 		}
+	}
+	// A throttled function (no concurrency): the error frame, whatever the
+	// integration responses, which map a function's result or error only.
+	if got := exchange(`{"action":"limited"}`); !strings.HasPrefix(got, `{"message": "Internal server error", "connectionId":`) {
+		t.Fatalf("limited: %q", got)
 	}
 	// The integration's timeout: API Gateway's timeout frame.
 	if got := exchange(`{"action":"slow"}`); !strings.HasPrefix(got, `{"message": "Endpoint request timed out", "connectionId":`) {
