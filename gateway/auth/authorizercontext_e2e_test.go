@@ -1,11 +1,9 @@
 package auth_test
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 )
@@ -73,19 +71,14 @@ func TestAuthorizerContextPrincipalAndDeny(t *testing.T) {
 		t.Fatalf("cached deny's gateway response: %d %s", b.status, b.body)
 	}
 
-	var raw []byte
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if raw, _ = os.ReadFile(logFile); strings.Count(string(raw), "\n") >= 4 {
-			break
-		}
-	}
+	lines := logLines(t, logFile, 4)
 	var got []string
-	for _, line := range strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n") {
+	for _, line := range lines {
 		_, rest, _ := strings.Cut(line, "|") // after the request id
 		got = append(got, rest)
 	}
 	want := []string{"200|alice|-", "200|alice|-", "403|mallory|banned", "403|mallory|banned"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("access log:\n%s\nwant (after each request id)\n%s", raw, strings.Join(want, "\n"))
+		t.Fatalf("access log:\n%s\nwant (after each request id)\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}
 }
