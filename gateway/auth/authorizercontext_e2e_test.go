@@ -19,7 +19,8 @@ import (
 //   - on a Deny, an ACCESS_DENIED gateway response's template saw an empty
 //     $context.authorizer, where API Gateway's shows the principalId and
 //     context the authorizer answered with (the usual way to give a custom
-//     403 message from an authorizer).
+//     403 message from an authorizer); an HTTP API's isAuthorized false
+//     likewise left its context out of $context.authorizer.
 func TestAuthorizerContextPrincipalAndDeny(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
@@ -80,5 +81,24 @@ func TestAuthorizerContextPrincipalAndDeny(t *testing.T) {
 	want := []string{"200|alice|-", "200|alice|-", "403|mallory|banned", "403|mallory|banned"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("access log:\n%s\nwant (after each request id)\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+
+	// An HTTP API simple response with isAuthorized false: its context is
+	// the request's $context.authorizer as well (here, the access log's).
+	httpID := createAPI(t, c, map[string]any{"name": "h", "protocol": "HTTP",
+		"authorizers": map[string]any{"lam": lambdaScheme(map[string]any{"type": "request", "authorizerUri": "function:authz",
+			"identitySource": "$request.header.Authorization", "authorizerPayloadFormatVersion": "2.0", "enableSimpleResponses": true})},
+		"routes": []any{map[string]any{"method": "GET", "path": "/who", "security": []any{map[string]any{"lam": []any{}}},
+			"integration": map[string]any{"type": "AWS_PROXY", "uri": "function:echo", "payloadFormatVersion": "2.0"}}}})
+	httpLog := filepath.Join(t.TempDir(), "h.log")
+	if _, err := c.Do(t.Context(), "PUT", "/portico/v1/apis/"+httpID+"/stages/dev/access-log", nil,
+		map[string]string{"format": "$context.requestId|$context.status|$context.authorizer.user", "destinationArn": "file://" + httpLog}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if a := call(t, env.GatewayURL+"/"+httpID+"/dev/who", "Authorization", "bad"); a.status != 403 {
+		t.Fatalf("HTTP API isAuthorized false: %d %s", a.status, a.body)
+	}
+	if line := logLines(t, httpLog, 1)[0]; !strings.HasSuffix(line, "|403|carol") {
+		t.Fatalf("HTTP API access log %q, want ...|403|carol", line)
 	}
 }
