@@ -46,16 +46,7 @@ func TestAccessLogAuthorizerIntegration(t *testing.T) {
 			t.Fatalf("request %d (%q): %d %s, want %d", i, tc.token, a.status, a.body, tc.status)
 		}
 	}
-	var raw []byte
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if raw, _ = os.ReadFile(logFile); strings.Count(string(raw), "\n") >= 4 {
-			break
-		}
-	}
-	lines := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
-	if len(lines) != 4 {
-		t.Fatalf("access log:\n%s\nwant 4 lines", raw)
-	}
+	lines := logLines(t, logFile, 4)
 	want := []*regexp.Regexp{
 		regexp.MustCompile(`\|403\|403\|\d+\|200$`), // a fresh Deny: the Lambda ran, and answered
 		regexp.MustCompile(`\|200\|200\|\d+\|200$`), // a fresh Allow
@@ -67,4 +58,21 @@ func TestAccessLogAuthorizerIntegration(t *testing.T) {
 			t.Errorf("line %d %q does not match %s", i, lines[i], re)
 		}
 	}
+}
+
+// logLines waits (up to 30 s) for the access log file to hold n lines and
+// returns them.
+func logLines(t *testing.T, file string, n int) []string {
+	t.Helper()
+	var raw []byte
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if raw, _ = os.ReadFile(file); strings.Count(string(raw), "\n") >= n {
+			break
+		}
+	}
+	lines := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
+	if len(lines) != n {
+		t.Fatalf("access log:\n%s\nwant %d lines", raw, n)
+	}
+	return lines
 }

@@ -278,8 +278,7 @@ func (s *Stage) authorize(r *http.Request, c *pipeline.Context, a *compiled, rp 
 	if err != nil {
 		return err
 	}
-	c.Authorizer = pipeline.Authorizer{Kind: "lambda", PrincipalID: res.principalID, Context: res.context, UsageIdentifierKey: res.usageIdentifierKey,
-		InvokeStatus: c.Authorizer.InvokeStatus}
+	answered(c, res)
 	return nil
 }
 
@@ -411,19 +410,33 @@ func (s *Stage) decide(ctx context.Context, a *compiled, in input, h http.Header
 	}
 	if res.policy == nil {
 		if !res.allowed {
+			answered(in.c, res)
 			return nil, s.refusal(in.c, &pipeline.Error{Type: pipeline.AccessDenied, Cause: fmt.Errorf("authorizer %q: isAuthorized is false", a.au.Name)})
 		}
 		return res, nil
 	}
 	switch res.policy.Evaluate(policy.Request{Action: policy.ActionInvoke, Resource: in.arn}) {
 	case policy.ExplicitDeny:
+		answered(in.c, res)
 		return nil, s.refusal(in.c, &pipeline.Error{Type: pipeline.AccessDenied, Message: explicitDeny, MessageKey: "Message",
 			Cause: fmt.Errorf("authorizer %q: policy for %q denies %s", a.au.Name, res.principalID, in.arn)})
 	case policy.NoMatch: // an implicit deny says so without "explicit"
+		answered(in.c, res)
 		return nil, s.refusal(in.c, &pipeline.Error{Type: pipeline.AccessDenied, Message: implicitDeny,
 			Cause: fmt.Errorf("authorizer %q: policy for %q allows no %s", a.au.Name, res.principalID, in.arn)})
 	}
 	return res, nil
+}
+
+// answered records in c the principal and context a Lambda authorizer
+// answered with ($context.authorizer.principalId and .NAME), as authorize
+// does for an admitted request. Decide calls it on a Deny (explicit or
+// implicit) and on isAuthorized false too: API Gateway's gateway responses
+// (ACCESS_DENIED, DEFAULT_4XX) render them, which is how an authorizer gives
+// a custom 403 message.
+func answered(c *pipeline.Context, res *result) {
+	c.Authorizer = pipeline.Authorizer{Kind: "lambda", PrincipalID: res.principalID, Context: res.context,
+		UsageIdentifierKey: res.usageIdentifierKey, InvokeStatus: c.Authorizer.InvokeStatus}
 }
 
 // refusal adapts an authorizer error to the protocol: HTTP APIs answer 403

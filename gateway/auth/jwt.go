@@ -327,6 +327,10 @@ func (s *Stage) verifyJWT(r *http.Request, c *pipeline.Context, au *apis.Authori
 	if err != nil {
 		return jwtError("the token is malformed", err)
 	}
+	if name, ok := dateNotNumber(claims); ok {
+		// jwx reads a date string that looks like a number as a date.
+		return jwtError("the token is invalid", fmt.Errorf("authorizer %q: claim %s is not a JSON number", au.Name, name))
+	}
 	if !audienceOK(claims, au.Audience) {
 		return jwtError("the token has an invalid audience", fmt.Errorf("authorizer %q: aud/client_id not in %v", au.Name, au.Audience))
 	}
@@ -392,6 +396,21 @@ func payloadClaims(tok string) (map[string]any, error) {
 		return nil, err
 	}
 	return claims, nil
+}
+
+// dateNotNumber names the first of the date claims exp, nbf and iat that the
+// token has but not as a JSON number: RFC 7519 (2, 4.1.4-4.1.6) makes them
+// NumericDates, numbers, so "exp": "9999999999" is a malformed claim, refused
+// as one that is no date at all is.
+func dateNotNumber(claims map[string]any) (string, bool) {
+	for _, name := range []string{"exp", "nbf", "iat"} {
+		if v, ok := claims[name]; ok {
+			if _, num := v.(float64); !num {
+				return name, true
+			}
+		}
+	}
+	return "", false
 }
 
 // audienceOK says whether the token is meant for one of the audiences: its

@@ -124,8 +124,19 @@ func TestJWTAuthorizerEndToEnd(t *testing.T) {
 		"not yet valid": {is.Token(t, "RS256", "k1", is.RSA1, claims(func(m map[string]any) { m["nbf"] = now.Add(time.Hour).Unix() })), "not valid yet"},
 		"none":          {is.Token(t, "none", "k1", nil, claims(nil)), "invalid"},
 		"HMAC":          {is.Token(t, "HS256", "k1", []byte("secret"), claims(nil)), "invalid"},
-		"malformed":     {"not.a.jwt", "malformed"},
-		"garbage":       {"%%%", "malformed"},
+		// RFC 7519's NumericDate is a JSON number: a date given as a string
+		// (a valid one, or one that has passed) is a malformed claim.
+		"exp as a string": {is.Token(t, "RS256", "k1", is.RSA1, claims(func(m map[string]any) {
+			m["exp"] = strconv.FormatInt(now.Add(time.Hour).Unix(), 10)
+		})), "invalid"},
+		"nbf as a string": {is.Token(t, "RS256", "k1", is.RSA1, claims(func(m map[string]any) {
+			m["nbf"] = strconv.FormatInt(now.Add(-time.Hour).Unix(), 10)
+		})), "invalid"},
+		"iat as a string": {is.Token(t, "RS256", "k1", is.RSA1, claims(func(m map[string]any) {
+			m["iat"] = strconv.FormatInt(now.Add(-time.Hour).Unix(), 10)
+		})), "invalid"},
+		"malformed": {"not.a.jwt", "malformed"},
+		"garbage":   {"%%%", "malformed"},
 	}
 	for name, c := range refused {
 		var hdr []string

@@ -73,6 +73,10 @@ func (c *Context) MappingContext() *mapping.Map {
 // authorizer, as API Gateway renders it), then the authorizer's context in
 // sorted order (so that it renders the same each time), numbers and booleans
 // as strings ("3", not 3.0; "true"), as the proxy event carries them.
+// principalId is always the principal the authorizer answered with (or the
+// JWT's sub): a context key (or claim) of that name never replaces it, as it
+// does not in the proxy event, so that a context copied from what a client
+// sent cannot choose the principal a template or an access log sees.
 func (c *Context) authorizerMap() *mapping.Map {
 	a := &c.Authorizer
 	auth := mapping.NewMapSize(len(a.Context) + 1)
@@ -81,7 +85,9 @@ func (c *Context) authorizerMap() *mapping.Map {
 	var buf [16]string
 	keys := buf[:0]
 	for k := range a.Context {
-		keys = append(keys, k)
+		if k != "principalId" {
+			keys = append(keys, k)
+		}
 	}
 	slices.Sort(keys)
 	for _, k := range keys {

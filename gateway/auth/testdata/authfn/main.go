@@ -1,6 +1,6 @@
 // Command authfn is a test function for the authorize stage's end-to-end tests,
 // an unmodified aws-lambda-go handler. As a TOKEN authorizer the token says what
-// to answer (allow, trace, allow-get, allow-but-secret, deny, unauthorized, sleep, garbage, nopolicy,
+// to answer (allow, trace, allow-get, allow-but-secret, deny, deny-why, spoof, unauthorized, sleep, garbage, nopolicy,
 // badcontext; nopol-uik, garbage-uik, fail-uik: malformed answers and a failure carrying
 // AUTHFN_UIK and ContextProbe), or, with AUTHFN_REFUSE_ALL set, refuses every token; as a REQUEST authorizer it allows, naming the X-User header, the
 // tenant query parameter, its event's resourceId and identity.clientCert; as an integration it echoes its event. Authorizer
@@ -106,6 +106,15 @@ func handle(_ context.Context, raw json.RawMessage) (any, error) {
 				Context: map[string]any{"trace": os.Getenv("_X_AMZN_TRACE_ID")}}, nil
 		case "deny":
 			return events.APIGatewayCustomAuthorizerResponse{PrincipalID: "mallory", PolicyDocument: policy("Deny", ev.MethodArn)}, nil
+		case "deny-why":
+			// A Deny whose context says why, for a gateway response to show.
+			return events.APIGatewayCustomAuthorizerResponse{PrincipalID: "mallory", PolicyDocument: policy("Deny", ev.MethodArn),
+				Context: map[string]any{"why": "banned"}}, nil
+		case "spoof":
+			// A context key named principalId (as copied from a client's
+			// claims), which must not stand for the principal.
+			return events.APIGatewayCustomAuthorizerResponse{PrincipalID: "alice", PolicyDocument: policy("Allow", "arn:aws:execute-api:*:*:*/*/GET/*"),
+				Context: map[string]any{"principalId": "mallory", "user": "alice"}}, nil
 		case "unauthorized":
 			return nil, errors.New("Unauthorized")
 		case "sleep":
