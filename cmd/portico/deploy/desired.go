@@ -654,7 +654,7 @@ var known = map[string]map[string]bool{
 		"FailOnWarnings", "AccessLogSetting"),
 	TypeHTTPAPI: set("StageName", "StageVariables", "DefinitionBody", "DefinitionUri", "Auth", "CorsConfiguration",
 		"DefaultRouteSettings", "RouteSettings", "AccessLogSettings", "Name", "Description", "FailOnWarnings"),
-	TypeV2API:         set("Name", "ProtocolType", "RouteSelectionExpression", "Description"),
+	TypeV2API: set("Name", "ProtocolType", "RouteSelectionExpression", "Description"),
 	TypeV2Route: set("ApiId", "RouteKey", "Target", "AuthorizationType", "AuthorizerId", "OperationName", "RouteResponseSelectionExpression",
 		"RequestParameters"),
 	TypeV2Integration: set("ApiId", "IntegrationType", "IntegrationUri", "Description", "IntegrationMethod", "PayloadFormatVersion", "RequestParameters",
@@ -714,7 +714,7 @@ var refusedProps = map[string]map[string]func(v any) string{
 			"so the messages the models would refuse would reach the integration"),
 	},
 	TypeV2Authorizer: {
-		"AuthorizerCredentialsArn": unlessEmpty("Portico invokes authorizers without assuming an IAM role, so the role could not limit anything"),
+		"AuthorizerCredentialsArn":       unlessEmpty("Portico invokes authorizers without assuming an IAM role, so the role could not limit anything"),
 		"AuthorizerPayloadFormatVersion": unlessEmpty("it is HTTP APIs'; a WebSocket API's authorizer gets the REQUEST event of payload 1.0"),
 		"AuthorizerResultTtlInSeconds": func(v any) string {
 			if n, ok := number(v); ok && n == 0 {
