@@ -11,11 +11,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/sigv4/sigv4test"
 	"github.com/portico-dev/portico/internal/wstest"
 )
 
@@ -242,6 +244,17 @@ func TestDeployWebSocketAuthorizerAndMappings(t *testing.T) {
 			c.Close()
 		}
 		t.Errorf("unsigned handshake on the AWS_IAM $connect: %d %v, want 403", status, err)
+	}
+	key := sigv4test.NewUser(t, env.AdminURL, "", "ws", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:*:*:`+api+`/*/$connect"}]}`)
+	req, _ := http.NewRequest(http.MethodGet, env.GatewayURL+"/"+api+"/dev", nil)
+	sigv4test.Sign(t, req, key.Credentials(), sigv4test.EmptyHash, "execute-api", sigv4test.Region, time.Now())
+	req.Header.Del("Host")
+	req.Header.Set("X-Room", "lobby")
+	signed, status, err := wstest.Dial(websocket.DefaultDialer, url, req.Header)
+	if err != nil {
+		t.Errorf("signed handshake on the AWS_IAM $connect: %d %v, want it admitted", status, err)
+	} else {
+		signed.Close()
 	}
 
 	// The authorizer resource dropped: it leaves the API.

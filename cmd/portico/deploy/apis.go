@@ -2124,7 +2124,6 @@ func (b *builder) wsIntegration(integID string, integ map[string]any, r *WSRoute
 	r.Method = strings.ToUpper(b.str(where, integ, "IntegrationMethod"))
 	r.TemplateSelection = b.str(where, integ, "TemplateSelectionExpression")
 	r.Passthrough = strings.ToUpper(b.str(where, integ, "PassthroughBehavior"))
-	r.ContentHandling = strings.ToUpper(b.str(where, integ, "ContentHandlingStrategy"))
 	if v, set := integ["TimeoutInMillis"]; set {
 		n, isNum := number(v)
 		if !isNum || n != math.Trunc(n) || n < apis.MinTimeoutMillis || n > apis.MaxTimeoutMillis {

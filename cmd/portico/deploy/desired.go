@@ -220,7 +220,6 @@ type WSRoute struct {
 	// earlier deploys recorded it.
 	Method            string                              `json:"method,omitempty"`
 	TimeoutInMillis   int                                 `json:"timeoutInMillis,omitempty"`
-	ContentHandling   string                              `json:"contentHandling,omitempty"`
 	RequestTemplates  map[string]string                   `json:"requestTemplates,omitempty"`
 	TemplateSelection string                              `json:"templateSelectionExpression,omitempty"`
 	Passthrough       string                              `json:"passthroughBehavior,omitempty"`
@@ -249,7 +248,7 @@ const (
 func (r *WSRoute) model() apis.Route {
 	rt := apis.Route{RouteKey: r.Key, OperationID: r.OperationName, Parameters: r.Parameters, Integration: &apis.Integration{
 		Type: r.Type, URI: r.URI, RequestParameters: r.RequestParameters, HTTPMethod: r.Method, TimeoutInMillis: r.TimeoutInMillis,
-		ContentHandling: r.ContentHandling, RequestTemplates: r.RequestTemplates, TemplateSelectionExpression: r.TemplateSelection,
+		RequestTemplates: r.RequestTemplates, TemplateSelectionExpression: r.TemplateSelection,
 		PassthroughBehavior: r.Passthrough, Responses: r.Responses,
 	}}
 	if r.TwoWay {
@@ -658,7 +657,7 @@ var known = map[string]map[string]bool{
 	TypeV2Route: set("ApiId", "RouteKey", "Target", "AuthorizationType", "AuthorizerId", "OperationName", "RouteResponseSelectionExpression",
 		"RequestParameters"),
 	TypeV2Integration: set("ApiId", "IntegrationType", "IntegrationUri", "Description", "IntegrationMethod", "PayloadFormatVersion", "RequestParameters",
-		"RequestTemplates", "TemplateSelectionExpression", "PassthroughBehavior", "TimeoutInMillis", "ContentHandlingStrategy"),
+		"RequestTemplates", "TemplateSelectionExpression", "PassthroughBehavior", "TimeoutInMillis"),
 	TypeV2Authorizer:          set("ApiId", "AuthorizerType", "AuthorizerUri", "IdentitySource", "Name"),
 	TypeV2IntegrationResponse: set("ApiId", "IntegrationId", "IntegrationResponseKey", "ResponseTemplates", "TemplateSelectionExpression"),
 	TypeV2RouteResponse:       set("ApiId", "RouteId", "RouteResponseKey"),
@@ -689,10 +688,11 @@ var refusedProps = map[string]map[string]func(v any) string{
 			}
 			return "only INTERNET is supported: Portico has no VPC links"
 		},
-		"ConnectionId":       func(any) string { return "VPC links are not supported" },
-		"IntegrationSubtype": unlessEmpty("AWS service integrations (integration subtypes) are not supported"),
-		"ResponseParameters": unlessEmpty("response parameter mappings are HTTP APIs': a WebSocket route's answer is a message, without a status or headers to map"),
-		"TlsConfig":          unlessEmpty("it configures private (VPC link) integrations, which Portico does not have"),
+		"ConnectionId":            func(any) string { return "VPC links are not supported" },
+		"ContentHandlingStrategy": unlessEmpty("the gateway passes a message to the integration as the client sent it and does not convert it"),
+		"IntegrationSubtype":      unlessEmpty("AWS service integrations (integration subtypes) are not supported"),
+		"ResponseParameters":      unlessEmpty("response parameter mappings are HTTP APIs': a WebSocket route's answer is a message, without a status or headers to map"),
+		"TlsConfig":               unlessEmpty("it configures private (VPC link) integrations, which Portico does not have"),
 		"PayloadFormatVersion": func(v any) string {
 			if v == "1.0" {
 				return ""

@@ -140,6 +140,7 @@ func TestWebSocketPartsRefused(t *testing.T) {
 		{"authorizer jwt", strings.Replace(twoFunctions+wsParts, "AuthorizerType: REQUEST", "AuthorizerType: JWT", 1), `Auth (AWS::ApiGatewayV2::Authorizer): AuthorizerType "JWT" is refused`},
 		{"authorizer without name", strings.Replace(twoFunctions+wsParts, auth, "", 1), "Auth (AWS::ApiGatewayV2::Authorizer): Name is required"},
 		{"authorizer bad source", strings.Replace(twoFunctions+wsParts, "route.request.querystring.token", "method.request.header.token", 1), "method.request.header.token"},
+		{"integration content handling", add(mock, "      ContentHandlingStrategy: CONVERT_TO_TEXT\n"), "Mock (AWS::ApiGatewayV2::Integration): property ContentHandlingStrategy is refused"},
 		{"integration subtype", add(mock, "      IntegrationSubtype: SQS-SendMessage\n"), "Mock (AWS::ApiGatewayV2::Integration): property IntegrationSubtype is refused"},
 		{"integration response parameters", add(mock, "      ResponseParameters: {'200': {overwrite:statuscode: '204'}}\n"), "Mock (AWS::ApiGatewayV2::Integration): property ResponseParameters is refused"},
 		{"integration tls", add(mock, "      TlsConfig: {ServerNameToVerify: x}\n"), "Mock (AWS::ApiGatewayV2::Integration): property TlsConfig is refused"},
