@@ -1889,7 +1889,7 @@ func (b *builder) v2IntegrationResponse(id string, props map[string]any) {
 		b.fail("%s: IntegrationId must be !Ref to an AWS::ApiGatewayV2::Integration of API %s", where, api)
 		return
 	}
-	switch typ := b.str(integID, integ, "IntegrationType"); typ {
+	switch typ := strings.ToUpper(b.str(integID, integ, "IntegrationType")); typ {
 	case apis.IntegrationAWSProxy, apis.IntegrationHTTPProxy:
 		b.fail("%s: integration %s is %s: a proxy integration's answer passes through as it is, and no integration response would apply", where, integID, typ)
 		return
@@ -2006,7 +2006,14 @@ func (b *builder) v2Route(id string, props map[string]any) {
 		!b.wsIntegration(integID, integ, &r) {
 		return
 	}
-	r.TwoWay = b.str(id, props, "RouteResponseSelectionExpression") != ""
+	switch rr := b.str(id, props, "RouteResponseSelectionExpression"); rr {
+	case "":
+	case apis.RouteDefault:
+		r.TwoWay = true
+	default:
+		b.fail("%s: RouteResponseSelectionExpression %q is refused: it takes $default (a two-way route), as API Gateway's WebSocket routes do", where, rr)
+		return
+	}
 	r.RouteResponse = b.wsRouteResponses[id]
 	if r.RouteResponse && !r.TwoWay {
 		b.fail("%s: it has a route response but no RouteResponseSelectionExpression: set it to $default to send the integration's answer back, or remove the route response", where)
