@@ -1796,11 +1796,181 @@ func (b *builder) v2Integration(id string, props map[string]any) {
 	b.wsIntegrations[id] = props
 }
 
+// wsCustom is a route's authorization type with a Lambda authorizer.
+const wsCustom = "CUSTOM"
+
+// wsAuthorizer is an AWS::ApiGatewayV2::Authorizer: its API and the name of
+// the security scheme it is on that API.
+type wsAuthorizer struct{ api, name string }
+
+// v2Ref returns the logical id v names: !Ref X, or !GetAtt X.attr.
+func v2Ref(v any, attr string) string {
+	s, _ := v.(string)
+	m := tokenPattern.FindStringSubmatch(s)
+	if m == nil || m[0] != s || (m[2] != "" && m[2] != attr) {
+		return ""
+	}
+	return m[1]
+}
+
+// v2Authorizer reads an AWS::ApiGatewayV2::Authorizer of a WebSocket API: a
+// Lambda REQUEST authorizer, which the gateway runs on $connect.
+func (b *builder) v2Authorizer(id string, props map[string]any) {
+	api, a := b.wsAPI(id, TypeV2Authorizer, props)
+	if a == nil {
+		return
+	}
+	where := id + " (" + TypeV2Authorizer + ")"
+	if typ := b.str(where, props, "AuthorizerType"); typ != apis.AuthorizerRequest {
+		b.fail("%s: AuthorizerType %q is refused: a WebSocket API's authorizers are Lambda REQUEST authorizers", where, typ)
+		return
+	}
+	name := b.str(where, props, "Name")
+	uri := b.str(where, props, "AuthorizerUri")
+	switch {
+	case name == "":
+		b.fail("%s: Name is required", where)
+		return
+	case name == wsIAMScheme:
+		b.fail("%s: Name %q is the name Portico gives the IAM scheme of AWS_IAM routes; choose another", where, name)
+		return
+	case uri == "" || tokenPattern.MatchString(uri):
+		b.fail("%s: AuthorizerUri %q must name a function; use !Sub with ${Function.Arn}", where, uri)
+		return
+	}
+	for other, au := range b.wsAuthorizers {
+		if au.api == api && au.name == name {
+			b.fail("%s: API %s already has an authorizer named %s (%s)", where, api, name, other)
+			return
+		}
+	}
+	var sources []string
+	switch v := props["IdentitySource"].(type) {
+	case nil:
+	case []any:
+		for _, x := range v {
+			src, ok := x.(string)
+			if !ok {
+				b.fail("%s: IdentitySource must be a list of strings (route.request.header.NAME, route.request.querystring.NAME)", where)
+				return
+			}
+			sources = append(sources, src)
+		}
+	default:
+		b.fail("%s: IdentitySource must be a list of strings (route.request.header.NAME, route.request.querystring.NAME), not %s", where, shape(v))
+		return
+	}
+	doc, err := json.Marshal(map[string]any{"type": "apiKey", "name": "Authorization", "in": "header",
+		"x-amazon-apigateway-authtype": "custom",
+		"x-amazon-apigateway-authorizer": map[string]any{"type": "request", "authorizerUri": uri,
+			"identitySource": strings.Join(sources, ",")}})
+	if err != nil {
+		b.fail("%s: %v", where, err)
+		return
+	}
+	if a.Authorizers == nil {
+		a.Authorizers = map[string]json.RawMessage{}
+	}
+	a.Authorizers[name] = doc
+	b.wsAuthorizers[id] = wsAuthorizer{api: api, name: name}
+}
+
+// v2IntegrationResponse reads an AWS::ApiGatewayV2::IntegrationResponse of
+// an integration of the template.
+func (b *builder) v2IntegrationResponse(id string, props map[string]any) {
+	api, a := b.wsAPI(id, TypeV2IntegrationResponse, props)
+	if a == nil {
+		return
+	}
+	where := id + " (" + TypeV2IntegrationResponse + ")"
+	integID := v2Ref(props["IntegrationId"], "IntegrationId")
+	integ, ok := b.wsIntegrations[integID]
+	if !ok || v2Ref(integ["ApiId"], "ApiId") != api {
+		b.fail("%s: IntegrationId must be !Ref to an AWS::ApiGatewayV2::Integration of API %s", where, api)
+		return
+	}
+	switch typ := strings.ToUpper(b.str(integID, integ, "IntegrationType")); typ {
+	case apis.IntegrationAWSProxy, apis.IntegrationHTTPProxy:
+		b.fail("%s: integration %s is %s: a proxy integration's answer passes through as it is, and no integration response would apply", where, integID, typ)
+		return
+	}
+	key := b.str(where, props, "IntegrationResponseKey")
+	pattern := "default"
+	if key != apis.RouteDefault {
+		p, ok := strings.CutPrefix(key, "/")
+		p, ok2 := strings.CutSuffix(p, "/")
+		if !ok || !ok2 || p == "" {
+			b.fail("%s: IntegrationResponseKey %q must be $default or a status pattern between slashes, such as /4\\d{2}/", where, key)
+			return
+		}
+		pattern = p
+	}
+	// WebSocket integration responses have no status; the model wants one,
+	// as apigatewayv2's create-integration-response gives it.
+	ir := apis.IntegrationResponse{StatusCode: "200", TemplateSelectionExpression: b.str(where, props, "TemplateSelectionExpression")}
+	if m, ok := b.stringMap(where, props, "ResponseTemplates"); ok {
+		ir.ResponseTemplates = m
+	} else {
+		return
+	}
+	if b.wsIntegResponses[integID] == nil {
+		b.wsIntegResponses[integID] = map[string]apis.IntegrationResponse{}
+	}
+	if _, dup := b.wsIntegResponses[integID][pattern]; dup {
+		b.fail("%s: integration %s already has an integration response keyed %s", where, integID, key)
+		return
+	}
+	b.wsIntegResponses[integID][pattern] = ir
+}
+
+// v2RouteResponse reads an AWS::ApiGatewayV2::RouteResponse: the $default
+// route response of a two-way route.
+func (b *builder) v2RouteResponse(id string, props map[string]any) {
+	api, a := b.wsAPI(id, TypeV2RouteResponse, props)
+	if a == nil {
+		return
+	}
+	where := id + " (" + TypeV2RouteResponse + ")"
+	route := v2Ref(props["RouteId"], "RouteId")
+	if r, ok := b.t.Resources[route]; !ok || r.Type != TypeV2Route || v2Ref(r.Properties["ApiId"], "ApiId") != api {
+		b.fail("%s: RouteId must be !Ref to an AWS::ApiGatewayV2::Route of API %s", where, api)
+		return
+	}
+	if key := b.str(where, props, "RouteResponseKey"); key != apis.RouteDefault {
+		b.fail("%s: RouteResponseKey %q is refused: Portico's routes answer with the $default route response only", where, key)
+		return
+	}
+	if b.wsRouteResponses[route] {
+		b.fail("%s: route %s already has a $default route response", where, route)
+		return
+	}
+	b.wsRouteResponses[route] = true
+}
+
+// stringMap returns property k of props as a mapping of strings (nil, true
+// when it is not set), or fails the build naming where and k.
+func (b *builder) stringMap(where string, props map[string]any, k string) (map[string]string, bool) {
+	raw, ok := b.mapping(where, props, k, "names to strings")
+	if !ok || raw == nil {
+		return nil, ok
+	}
+	out := make(map[string]string, len(raw))
+	for n, v := range raw {
+		s, isStr := v.(string)
+		if !isStr {
+			b.fail("%s: %s %s must be a string, not %s", where, k, n, shape(v))
+			return nil, false
+		}
+		out[n] = s
+	}
+	return out, true
+}
+
 // wsAPI returns the WebSocket API of the template that the ApiId of resource id
 // (of type typ) names, or fails the build and returns nil.
 func (b *builder) wsAPI(id, typ string, props map[string]any) (string, *API) {
 	b.unsupported(id, typ, props)
-	api := apiToken(props["ApiId"])
+	api := v2Ref(props["ApiId"], "ApiId")
 	a, ok := b.d.APIs[api]
 	if !ok || a.Protocol != apis.ProtocolWebSocket {
 		b.fail("%s (%s): ApiId must be !Ref to an AWS::ApiGatewayV2::Api (WEBSOCKET) of the template", id, typ)
@@ -1814,57 +1984,163 @@ func (b *builder) v2Route(id string, props map[string]any) {
 	if a == nil {
 		return
 	}
+	where := id + " (" + TypeV2Route + ")"
 	key := b.str(id, props, "RouteKey")
 	if key == "" {
-		b.fail("%s (%s): RouteKey is required", id, TypeV2Route)
-		return
-	}
-	if at := b.str(id, props, "AuthorizationType"); at != "" && at != "NONE" {
-		b.fail("%s (%s): AuthorizationType %s is refused: Portico's gateway does not enforce it on WebSocket routes", id, TypeV2Route, at)
+		b.fail("%s: RouteKey is required", where)
 		return
 	}
 	target := b.str(id, props, "Target")
-	integID := apiToken(strings.TrimPrefix(target, "integrations/"))
+	integID := v2Ref(strings.TrimPrefix(target, "integrations/"), "IntegrationId")
 	integ, ok := b.wsIntegrations[integID]
 	if !strings.HasPrefix(target, "integrations/") || !ok {
-		b.fail("%s (%s): Target must be integrations/ followed by !Ref to an AWS::ApiGatewayV2::Integration of the template, not %q", id, TypeV2Route, target)
+		b.fail("%s: Target must be integrations/ followed by !Ref to an AWS::ApiGatewayV2::Integration of the template, not %q", where, target)
 		return
 	}
-	if apiToken(integ["ApiId"]) != api {
-		b.fail("%s (%s): integration %s belongs to another API", id, TypeV2Route, integID)
+	if v2Ref(integ["ApiId"], "ApiId") != api {
+		b.fail("%s: integration %s belongs to another API", where, integID)
 		return
 	}
-	typ := b.str(integID, integ, "IntegrationType")
-	uri := b.str(integID, integ, "IntegrationUri")
-	switch typ {
-	case "AWS_PROXY", "HTTP_PROXY", "MOCK":
+	r := WSRoute{Key: key, OperationName: b.str(id, props, "OperationName")}
+	if !b.wsRouteAuth(id, api, key, props, &r) || !b.wsRouteParameters(where, props, &r) ||
+		!b.wsIntegration(integID, integ, &r) {
+		return
+	}
+	switch rr := b.str(id, props, "RouteResponseSelectionExpression"); rr {
+	case "":
+	case apis.RouteDefault:
+		r.TwoWay = true
 	default:
-		b.fail("%s (%s): IntegrationType %q is not supported; use AWS_PROXY", integID, TypeV2Integration, typ)
+		b.fail("%s: RouteResponseSelectionExpression %q is refused: it takes $default (a two-way route), as API Gateway's WebSocket routes do", where, rr)
 		return
 	}
-	if tokenPattern.MatchString(uri) {
-		b.fail("%s (%s): IntegrationUri %q names something Portico cannot resolve; use !Sub with ${Function.Arn}", integID, TypeV2Integration, uri)
+	r.RouteResponse = b.wsRouteResponses[id]
+	if r.RouteResponse && !r.TwoWay {
+		b.fail("%s: it has a route response but no RouteResponseSelectionExpression: set it to $default to send the integration's answer back, or remove the route response", where)
 		return
 	}
-	var params map[string]string
-	if raw, ok := integ["RequestParameters"]; ok {
-		m, isMap := raw.(map[string]any)
-		if !isMap {
-			b.fail("%s (%s): RequestParameters must be a mapping of integration.request.* to their values", integID, TypeV2Integration)
-			return
+	a.Routes = append(a.Routes, r)
+}
+
+// wsRouteAuth reads a WebSocket route's AuthorizationType and AuthorizerId
+// into r: NONE, AWS_IAM, or CUSTOM with an authorizer of the route's API.
+func (b *builder) wsRouteAuth(id, api, key string, props map[string]any, r *WSRoute) bool {
+	where := id + " (" + TypeV2Route + ")"
+	at := strings.ToUpper(b.str(id, props, "AuthorizationType"))
+	authorizer, hasAuthorizer := props["AuthorizerId"]
+	if hasAuthorizer && at != wsCustom {
+		b.fail("%s: AuthorizerId needs AuthorizationType CUSTOM, not %q", where, at)
+		return false
+	}
+	switch at {
+	case "", "NONE":
+		return true
+	case apis.AuthorizerIAM, wsCustom:
+	default:
+		b.fail("%s: AuthorizationType %s is refused: a WebSocket route takes NONE, AWS_IAM or CUSTOM (a Lambda REQUEST authorizer)", where, at)
+		return false
+	}
+	if key != apis.RouteConnect {
+		b.fail("%s: AuthorizationType %s is refused on route %s: a WebSocket API authorizes $connect only", where, at, key)
+		return false
+	}
+	r.Authorization = at
+	a := b.d.APIs[api]
+	if at == apis.AuthorizerIAM {
+		if a.Authorizers == nil {
+			a.Authorizers = map[string]json.RawMessage{}
 		}
-		params = make(map[string]string, len(m))
-		for k, v := range m {
-			s, isStr := v.(string)
-			if !isStr {
-				b.fail("%s (%s): RequestParameters %s must be a string, such as context.connectionId or 'literal'", integID, TypeV2Integration, k)
-				return
+		a.Authorizers[wsIAMScheme] = json.RawMessage(wsIAMSchemeDoc)
+		return true
+	}
+	au, ok := b.wsAuthorizers[v2Ref(authorizer, "AuthorizerId")]
+	if !ok || au.api != api {
+		b.fail("%s: AuthorizationType CUSTOM needs AuthorizerId: !Ref to an AWS::ApiGatewayV2::Authorizer of API %s", where, api)
+		return false
+	}
+	r.Authorizer = au.name
+	return true
+}
+
+// wsRouteParameters reads a WebSocket route's RequestParameters
+// (route.request.header.NAME or route.request.querystring.NAME to
+// {Required: bool}) into r.
+func (b *builder) wsRouteParameters(where string, props map[string]any, r *WSRoute) bool {
+	m, ok := b.mapping(where, props, "RequestParameters", "route.request.header.NAME or route.request.querystring.NAME to {Required: true|false}")
+	if !ok {
+		return false
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		var p apis.Parameter
+		if n, ok := strings.CutPrefix(k, "route.request.header."); ok && n != "" {
+			p = apis.Parameter{Name: n, In: "header"}
+		} else if n, ok := strings.CutPrefix(k, "route.request.querystring."); ok && n != "" {
+			p = apis.Parameter{Name: n, In: "query"}
+		} else {
+			b.fail("%s: RequestParameters %q must be route.request.header.NAME or route.request.querystring.NAME", where, k)
+			return false
+		}
+		c, isMap := m[k].(map[string]any)
+		if !isMap && m[k] != nil {
+			b.fail("%s: RequestParameters %s must be a mapping such as {Required: true}, not %s", where, k, shape(m[k]))
+			return false
+		}
+		for ck := range c {
+			if ck != "Required" {
+				b.fail("%s: RequestParameters %s: %s is refused: Portico knows Required", where, k, ck)
+				return false
 			}
-			params[k] = s
 		}
+		if c != nil {
+			req, set := b.boolean(where+" RequestParameters "+k, c, "Required")
+			if c["Required"] != nil && !set {
+				return false
+			}
+			p.Required = req
+		}
+		r.Parameters = append(r.Parameters, p)
 	}
-	rr := b.str(id, props, "RouteResponseSelectionExpression")
-	a.Routes = append(a.Routes, WSRoute{Key: key, URI: uri, Type: typ, TwoWay: rr != "", RequestParameters: params})
+	return true
+}
+
+// wsIntegration reads the integration integID that a route targets into r.
+// The gateway's model then checks the whole (check): what it refuses, the
+// non-proxy AWS type among them until the gateway takes it, fails the
+// deploy before any change.
+func (b *builder) wsIntegration(integID string, integ map[string]any, r *WSRoute) bool {
+	where := integID + " (" + TypeV2Integration + ")"
+	r.Type = strings.ToUpper(b.str(integID, integ, "IntegrationType"))
+	r.URI = b.str(integID, integ, "IntegrationUri")
+	switch r.Type {
+	case apis.IntegrationAWSProxy, apis.IntegrationHTTPProxy, apis.IntegrationMock, apis.IntegrationHTTP, apis.IntegrationAWS:
+	default:
+		b.fail("%s: IntegrationType %q is not supported; use AWS_PROXY, AWS, HTTP_PROXY, HTTP or MOCK", where, r.Type)
+		return false
+	}
+	if tokenPattern.MatchString(r.URI) {
+		b.fail("%s: IntegrationUri %q names something Portico cannot resolve; use !Sub with ${Function.Arn}", where, r.URI)
+		return false
+	}
+	var ok bool
+	if r.RequestParameters, ok = b.stringMap(where, integ, "RequestParameters"); !ok {
+		return false
+	}
+	if r.RequestTemplates, ok = b.stringMap(where, integ, "RequestTemplates"); !ok {
+		return false
+	}
+	r.Method = strings.ToUpper(b.str(where, integ, "IntegrationMethod"))
+	r.TemplateSelection = b.str(where, integ, "TemplateSelectionExpression")
+	r.Passthrough = strings.ToUpper(b.str(where, integ, "PassthroughBehavior"))
+	if v, set := integ["TimeoutInMillis"]; set {
+		n, isNum := number(v)
+		if !isNum || n != math.Trunc(n) || n < apis.MinTimeoutMillis || n > apis.MaxTimeoutMillis {
+			b.fail("%s: TimeoutInMillis must be a whole number from %d to %d, not %v", where, apis.MinTimeoutMillis, apis.MaxTimeoutMillis, v)
+			return false
+		}
+		r.TimeoutInMillis = int(n)
+	}
+	r.Responses = b.wsIntegResponses[integID]
+	return true
 }
 
 func (b *builder) v2Stage(id string, props map[string]any) {

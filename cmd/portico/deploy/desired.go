@@ -193,6 +193,10 @@ type API struct {
 	// own on the stage with an API key in it (CreateUsagePlan PER_API), or
 	// its part of the stack's shared one (SHARED: Desired.SharedPlan).
 	UsagePlan *UsagePlan
+	// Authorizers are a WebSocket API's security schemes, by name: its
+	// AWS::ApiGatewayV2::Authorizer resources (Lambda REQUEST) and, when a
+	// route is AWS_IAM, the IAM scheme (wsIAMScheme).
+	Authorizers map[string]json.RawMessage
 	// Warnings are the importer's for the document.
 	Warnings []string
 	// failOnWarnings is FailOnWarnings: the importer's warnings fail the
@@ -210,6 +214,69 @@ type WSRoute struct {
 	// (HTTP_PROXY integrations: integration.request.header.X from
 	// context.connectionId, ...).
 	RequestParameters map[string]string `json:"requestParameters,omitempty"`
+	// The rest of the integration (AWS::ApiGatewayV2::Integration and its
+	// IntegrationResponses) and of the route; each is left out of the
+	// fingerprint when unset, so that a route with none of them digests as
+	// earlier deploys recorded it.
+	Method            string                              `json:"method,omitempty"`
+	TimeoutInMillis   int                                 `json:"timeoutInMillis,omitempty"`
+	RequestTemplates  map[string]string                   `json:"requestTemplates,omitempty"`
+	TemplateSelection string                              `json:"templateSelectionExpression,omitempty"`
+	Passthrough       string                              `json:"passthroughBehavior,omitempty"`
+	Responses         map[string]apis.IntegrationResponse `json:"responses,omitempty"`
+	// Authorization is AWS_IAM or CUSTOM (Authorizer names the API's
+	// scheme); empty for NONE.
+	Authorization string `json:"authorization,omitempty"`
+	Authorizer    string `json:"authorizer,omitempty"`
+	// Parameters are the route's RequestParameters (Required ones are
+	// checked on $connect).
+	Parameters []apis.Parameter `json:"parameters,omitempty"`
+	// RouteResponse says an AWS::ApiGatewayV2::RouteResponse ($default)
+	// belongs to the route.
+	RouteResponse bool   `json:"routeResponse,omitempty"`
+	OperationName string `json:"operationName,omitempty"`
+}
+
+// wsIAMScheme is the security scheme an AWS_IAM WebSocket route names, as
+// apigatewayv2's update-route --authorization-type AWS_IAM writes it.
+const (
+	wsIAMScheme    = "sigv4"
+	wsIAMSchemeDoc = `{"type":"apiKey","name":"Authorization","in":"header","x-amazon-apigateway-authtype":"awsSigv4"}`
+)
+
+// model is the route as the gateway's model has it.
+func (r *WSRoute) model() apis.Route {
+	rt := apis.Route{RouteKey: r.Key, OperationID: r.OperationName, Parameters: r.Parameters, Integration: &apis.Integration{
+		Type: r.Type, URI: r.URI, RequestParameters: r.RequestParameters, HTTPMethod: r.Method, TimeoutInMillis: r.TimeoutInMillis,
+		RequestTemplates: r.RequestTemplates, TemplateSelectionExpression: r.TemplateSelection,
+		PassthroughBehavior: r.Passthrough, Responses: r.Responses,
+	}}
+	if r.TwoWay {
+		rt.RouteResponseSelectionExpression = apis.RouteDefault
+	}
+	if r.RouteResponse {
+		// Where apigatewayv2's create-route-response keeps the $default one.
+		rt.Responses = map[string]apis.MethodResponse{"default": {}}
+	}
+	switch r.Authorization {
+	case apis.AuthorizerIAM:
+		rt.Security = []map[string][]string{{wsIAMScheme: {}}}
+	case wsCustom:
+		rt.Security = []map[string][]string{{r.Authorizer: {}}}
+	}
+	return rt
+}
+
+// wsModel is the WebSocket API a as the gateway's model has it: what check
+// validates, and what CreateAPI and ReplaceAPI send.
+func wsModel(a *API) *apis.API {
+	m := &apis.API{Name: a.Name, Protocol: a.Protocol}
+	m.RouteSelectionExpression = a.RouteSelection
+	m.Authorizers = a.Authorizers
+	for i := range a.Routes {
+		m.Routes = append(m.Routes, a.Routes[i].model())
+	}
+	return m
 }
 
 // PatchOp is an API Gateway patch operation.
@@ -283,7 +350,9 @@ func (a *API) DefinitionFingerprint() string {
 		Name, Protocol, Sel string
 		Doc                 map[string]any
 		Routes              []WSRoute
-	}{a.Name, a.Protocol, a.RouteSelection, a.Document, a.Routes})
+		// Auth is left out when empty, as earlier deploys recorded it.
+		Auth map[string]json.RawMessage `json:",omitempty"`
+	}{a.Name, a.Protocol, a.RouteSelection, a.Document, a.Routes, a.Authorizers})
 }
 
 // StageFingerprint is the digest of the stage's settings.
@@ -322,6 +391,16 @@ type builder struct {
 	eventRoutes map[string][]eventRoute
 	// wsIntegrations maps an AWS::ApiGatewayV2::Integration to its URI.
 	wsIntegrations map[string]map[string]any
+	// wsAuthorizers maps an AWS::ApiGatewayV2::Authorizer to its API and
+	// the name of its security scheme.
+	wsAuthorizers map[string]wsAuthorizer
+	// wsIntegResponses are the AWS::ApiGatewayV2::IntegrationResponse
+	// resources by integration, keyed as the model keeps them ("default",
+	// a status pattern).
+	wsIntegResponses map[string]map[string]apis.IntegrationResponse
+	// wsRouteResponses are the routes an AWS::ApiGatewayV2::RouteResponse
+	// names.
+	wsRouteResponses map[string]bool
 }
 
 // eventRoute is one Api or HttpApi event: an operation on an API.
@@ -443,7 +522,8 @@ func (b *builder) mapping(where string, props map[string]any, k, takes string) (
 // property values, and each API document through the gateway's importer.
 func Build(t *Template) (*Desired, error) {
 	b := &builder{t: t, d: &Desired{Stack: t.stack, Functions: map[string]*Function{}, APIs: map[string]*API{}},
-		eventRoutes: map[string][]eventRoute{}, wsIntegrations: map[string]map[string]any{}}
+		eventRoutes: map[string][]eventRoute{}, wsIntegrations: map[string]map[string]any{},
+		wsAuthorizers: map[string]wsAuthorizer{}, wsIntegResponses: map[string]map[string]apis.IntegrationResponse{}, wsRouteResponses: map[string]bool{}}
 	b.d.Warnings = append(b.d.Warnings, t.Warnings...)
 	ids := slices.Sorted(maps.Keys(t.Resources))
 	// Functions' names first: they resolve Refs and ARNs everywhere, the
@@ -474,7 +554,11 @@ func Build(t *Template) (*Desired, error) {
 		switch r.Type {
 		case TypeFunction:
 			b.events(id, r.Properties)
-		case TypeAPI, TypeHTTPAPI, TypeV2API, TypeV2Route, TypeV2Integration, TypeV2Stage:
+		case TypeAPI, TypeHTTPAPI, TypeV2API, TypeV2Route, TypeV2Integration, TypeV2Stage,
+			TypeV2Authorizer, TypeV2IntegrationResponse, TypeV2RouteResponse:
+		case TypeV2Model:
+			b.fail("%s (%s): models are refused: the gateway does not validate WebSocket messages against them, "+
+				"so a route's RequestModels would let through what they refuse; remove the model", id, r.Type)
 		case TypeV2Deployment:
 			b.warn("%s (%s): Portico deploys an API whenever its routes change; the Deployment resource is accepted and not needed", id, r.Type)
 		case TypePermission:
@@ -524,6 +608,16 @@ func Build(t *Template) (*Desired, error) {
 	}
 	for _, id := range ids {
 		switch r := t.Resources[id]; r.Type {
+		case TypeV2Authorizer:
+			b.v2Authorizer(id, r.Properties)
+		case TypeV2IntegrationResponse:
+			b.v2IntegrationResponse(id, r.Properties)
+		case TypeV2RouteResponse:
+			b.v2RouteResponse(id, r.Properties)
+		}
+	}
+	for _, id := range ids {
+		switch r := t.Resources[id]; r.Type {
 		case TypeV2Route:
 			b.v2Route(id, r.Properties)
 		case TypeV2Stage:
@@ -559,9 +653,14 @@ var known = map[string]map[string]bool{
 		"FailOnWarnings", "AccessLogSetting"),
 	TypeHTTPAPI: set("StageName", "StageVariables", "DefinitionBody", "DefinitionUri", "Auth", "CorsConfiguration",
 		"DefaultRouteSettings", "RouteSettings", "AccessLogSettings", "Name", "Description", "FailOnWarnings"),
-	TypeV2API:         set("Name", "ProtocolType", "RouteSelectionExpression", "Description"),
-	TypeV2Route:       set("ApiId", "RouteKey", "Target", "AuthorizationType", "OperationName", "RouteResponseSelectionExpression"),
-	TypeV2Integration: set("ApiId", "IntegrationType", "IntegrationUri", "Description", "IntegrationMethod", "PayloadFormatVersion", "RequestParameters"),
+	TypeV2API: set("Name", "ProtocolType", "RouteSelectionExpression", "Description"),
+	TypeV2Route: set("ApiId", "RouteKey", "Target", "AuthorizationType", "AuthorizerId", "OperationName", "RouteResponseSelectionExpression",
+		"RequestParameters"),
+	TypeV2Integration: set("ApiId", "IntegrationType", "IntegrationUri", "Description", "IntegrationMethod", "PayloadFormatVersion", "RequestParameters",
+		"RequestTemplates", "TemplateSelectionExpression", "PassthroughBehavior", "TimeoutInMillis"),
+	TypeV2Authorizer:          set("ApiId", "AuthorizerType", "AuthorizerUri", "IdentitySource", "Name"),
+	TypeV2IntegrationResponse: set("ApiId", "IntegrationId", "IntegrationResponseKey", "ResponseTemplates", "TemplateSelectionExpression"),
+	TypeV2RouteResponse:       set("ApiId", "RouteId", "RouteResponseKey"),
 	TypeV2Stage: set("ApiId", "StageName", "DeploymentId", "Description", "StageVariables", "AutoDeploy",
 		"DefaultRouteSettings", "RouteSettings"),
 }
@@ -589,20 +688,79 @@ var refusedProps = map[string]map[string]func(v any) string{
 			}
 			return "only INTERNET is supported: Portico has no VPC links"
 		},
-		"ConnectionId": func(any) string { return "VPC links are not supported" },
+		"ConnectionId":            func(any) string { return "VPC links are not supported" },
+		"ContentHandlingStrategy": unlessEmpty("the gateway passes a message to the integration as the client sent it and does not convert it"),
+		"IntegrationSubtype":      unlessEmpty("AWS service integrations (integration subtypes) are not supported"),
+		"ResponseParameters":      unlessEmpty("response parameter mappings are HTTP APIs': a WebSocket route's answer is a message, without a status or headers to map"),
+		"TlsConfig":               unlessEmpty("it configures private (VPC link) integrations, which Portico does not have"),
+		"PayloadFormatVersion": func(v any) string {
+			if v == "1.0" {
+				return ""
+			}
+			return "WebSocket integrations take payload format 1.0 only"
+		},
 	},
 	TypeV2Route: {
 		"ApiKeyRequired": func(v any) string {
-			if v == false {
+			if v == false || v == "false" {
 				return ""
 			}
 			return "portico deploy does not carry it to the route (the gateway checks API keys on $connect; set apiKeyRequired through the apigatewayv2 API)"
 		},
+		"AuthorizationScopes": unlessEmpty("scopes are checked for JWT authorizers only, which WebSocket APIs do not have"),
+		"ModelSelectionExpression": unlessEmpty("the gateway does not validate WebSocket messages against models, " +
+			"so the messages the models would refuse would reach the integration"),
+		"RequestModels": unlessEmpty("the gateway does not validate WebSocket messages against models, " +
+			"so the messages the models would refuse would reach the integration"),
+	},
+	TypeV2Authorizer: {
+		"AuthorizerCredentialsArn":       unlessEmpty("Portico invokes authorizers without assuming an IAM role, so the role could not limit anything"),
+		"AuthorizerPayloadFormatVersion": unlessEmpty("it is HTTP APIs'; a WebSocket API's authorizer gets the REQUEST event of payload 1.0"),
+		"AuthorizerResultTtlInSeconds": func(v any) string {
+			if n, ok := number(v); ok && n == 0 {
+				return ""
+			}
+			return "a WebSocket API's authorizer runs on every $connect and its result is not cached"
+		},
+		"EnableSimpleResponses": func(v any) string {
+			if b, ok := boolean(v); ok && !b {
+				return ""
+			}
+			return "simple responses are HTTP API authorizers'; a WebSocket API's authorizer answers an IAM policy"
+		},
+		"IdentityValidationExpression": unlessEmpty("it is TOKEN authorizers' (REST APIs), and a WebSocket API's authorizer is REQUEST: nothing would check it"),
+		"JwtConfiguration":             unlessEmpty("JWT authorizers are HTTP APIs'"),
+	},
+	TypeV2IntegrationResponse: {
+		"ContentHandlingStrategy": unlessEmpty("the gateway does not convert a WebSocket integration response's payload"),
+		"ResponseParameters":      unlessEmpty("a WebSocket route's answer is a message, without headers to map"),
+	},
+	TypeV2RouteResponse: {
+		"ModelSelectionExpression": unlessEmpty("the gateway does not check route responses against models"),
+		"ResponseModels":           unlessEmpty("the gateway does not check route responses against models"),
+		"ResponseParameters":       unlessEmpty("a WebSocket route's answer is a message, without headers"),
 	},
 	TypeAPI:      endpointProps,
 	TypeHTTPAPI:  endpointProps,
 	TypeFunction: functionRefusals,
 }
+
+// unlessEmpty refuses a property, for why, unless its value is empty (an
+// empty string, list or mapping, null or false).
+func unlessEmpty(why string) func(v any) string {
+	return func(v any) string {
+		if isEmpty(v) || v == false || v == "false" {
+			return ""
+		}
+		return why
+	}
+}
+
+// strictTypes are the types whose every property Portico does not apply is
+// refused, not ignored with a warning: a WebSocket route's or authorizer's
+// setting left out would run the route otherwise than the template says.
+var strictTypes = map[string]bool{TypeV2Route: true, TypeV2Integration: true, TypeV2Authorizer: true,
+	TypeV2IntegrationResponse: true, TypeV2RouteResponse: true}
 
 // permission reads an AWS::Lambda::Permission. portico deploy applies no
 // resource policy, and a function without one may be called by any API of
@@ -862,6 +1020,10 @@ func (b *builder) unsupported(id, typ string, props map[string]any) {
 			continue
 		}
 		if !known[typ][k] {
+			if strictTypes[typ] {
+				b.fail("%s (%s): property %s is refused: Portico does not apply it", id, typ, k)
+				continue
+			}
 			if why := ignoredBecause[k]; why != "" {
 				b.warn("%s (%s): property %s is not supported by Portico and is ignored: %s", id, typ, k, why)
 				continue
@@ -2107,15 +2269,7 @@ func (b *builder) check(a *API) {
 		if a.Stage == "" {
 			b.fail("%s: a WebSocket API needs an AWS::ApiGatewayV2::Stage naming it", a.LogicalID)
 		}
-		m := &apis.API{Name: a.Name, Protocol: a.Protocol}
-		m.RouteSelectionExpression = a.RouteSelection
-		for _, r := range a.Routes {
-			rt := apis.Route{RouteKey: r.Key, Integration: &apis.Integration{Type: r.Type, URI: r.URI, RequestParameters: r.RequestParameters}}
-			if r.TwoWay {
-				rt.RouteResponseSelectionExpression = "$default"
-			}
-			m.Routes = append(m.Routes, rt)
-		}
+		m := wsModel(a)
 		if err := m.Validate(); err != nil {
 			b.fail("%s: %v", a.LogicalID, err)
 		}

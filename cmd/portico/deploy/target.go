@@ -575,20 +575,20 @@ func (h *HTTPTarget) DeleteFunction(ctx context.Context, name string) error {
 	return err
 }
 
-func wsRoutes(a *API) []map[string]any {
-	out := []map[string]any{}
-	for _, r := range a.Routes {
-		in := map[string]any{"type": r.Type, "uri": r.URI}
-		if len(r.RequestParameters) > 0 {
-			in["requestParameters"] = r.RequestParameters
-		}
-		rt := map[string]any{"routeKey": r.Key, "integration": in}
-		if r.TwoWay {
-			rt["routeResponseSelectionExpression"] = "$default"
-		}
-		out = append(out, rt)
+// wsBody is the body of the admin API call that creates a WebSocket API or
+// puts its definition back: its name, route selection expression, routes
+// (with the ids of ids, by route key, so that a route keeps its id) and
+// authorizers.
+func wsBody(a *API, ids map[string]string) map[string]any {
+	m := wsModel(a)
+	for i := range m.Routes {
+		m.Routes[i].ID = ids[m.Routes[i].RouteKey]
 	}
-	return out
+	body := map[string]any{"name": a.Name, "protocol": a.Protocol, "routeSelectionExpression": a.RouteSelection, "routes": m.Routes}
+	if len(m.Authorizers) > 0 {
+		body["authorizers"] = m.Authorizers
+	}
+	return body
 }
 
 // CreateAPI implements Target.
@@ -596,9 +596,7 @@ func (h *HTTPTarget) CreateAPI(ctx context.Context, a *API) (string, error) {
 	var resp *client.Response
 	var err error
 	if a.Protocol == apis.ProtocolWebSocket {
-		resp, err = h.C.Do(ctx, http.MethodPost, apisPath, nil, map[string]any{
-			"name": a.Name, "protocol": a.Protocol, "routeSelectionExpression": a.RouteSelection, "routes": wsRoutes(a),
-		}, nil)
+		resp, err = h.C.Do(ctx, http.MethodPost, apisPath, nil, wsBody(a, nil), nil)
 		if err != nil {
 			return "", err
 		}
@@ -633,35 +631,16 @@ func (h *HTTPTarget) ReplaceAPI(ctx context.Context, id string, a *API) error {
 			url.Values{"mode": {"overwrite"}, "name": {a.Name}, "protocol": {a.Protocol}}, doc, http.Header{"Content-Type": {"application/json"}})
 		return err
 	}
-	if _, err := h.C.Do(ctx, http.MethodPatch, apisPath+"/"+esc(id), nil,
-		map[string]any{"name": a.Name, "routeSelectionExpression": a.RouteSelection}, nil); err != nil {
-		return err
-	}
+	// One call puts the whole definition (routes, their integrations and
+	// the authorizers they name) in place, so that a route never names an
+	// authorizer that is not there yet or no longer is, and a refusal
+	// changes nothing.
 	have, err := h.C.RouteIDs(ctx, id)
 	if err != nil {
 		return err
 	}
-	want := map[string]bool{}
-	for _, rt := range wsRoutes(a) {
-		key, _ := rt["routeKey"].(string)
-		want[key] = true
-		if rid, ok := have[key]; ok {
-			_, err = h.C.Do(ctx, http.MethodPut, apisPath+"/"+esc(id)+"/routes/"+esc(rid), nil, rt, nil)
-		} else {
-			_, err = h.C.Do(ctx, http.MethodPost, apisPath+"/"+esc(id)+"/routes", nil, rt, nil)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	for key, rid := range have {
-		if !want[key] {
-			if _, err := h.C.Do(ctx, http.MethodDelete, apisPath+"/"+esc(id)+"/routes/"+esc(rid), nil, nil, nil); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	_, err = h.C.Do(ctx, http.MethodPut, apisPath+"/"+esc(id), nil, wsBody(a, have), nil)
+	return err
 }
 
 // SaveAPI implements Target: the admin API's document of the API.

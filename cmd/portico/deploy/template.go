@@ -46,9 +46,16 @@ const (
 	TypeV2Integration = "AWS::ApiGatewayV2::Integration"
 	TypeV2Stage       = "AWS::ApiGatewayV2::Stage"
 	TypeV2Deployment  = "AWS::ApiGatewayV2::Deployment"
-	TypePermission    = "AWS::Lambda::Permission"
-	TypeIAMRole       = "AWS::IAM::Role"
-	TypeUsagePlan     = "AWS::ApiGateway::UsagePlan"
+	// TypeV2Authorizer, TypeV2IntegrationResponse and TypeV2RouteResponse
+	// belong to a WebSocket API's routes and integrations; TypeV2Model is
+	// refused (the gateway validates no WebSocket message against a model).
+	TypeV2Authorizer          = "AWS::ApiGatewayV2::Authorizer"
+	TypeV2IntegrationResponse = "AWS::ApiGatewayV2::IntegrationResponse"
+	TypeV2RouteResponse       = "AWS::ApiGatewayV2::RouteResponse"
+	TypeV2Model               = "AWS::ApiGatewayV2::Model"
+	TypePermission            = "AWS::Lambda::Permission"
+	TypeIAMRole               = "AWS::IAM::Role"
+	TypeUsagePlan             = "AWS::ApiGateway::UsagePlan"
 )
 
 // Implicit API logical ids, as SAM names them.
@@ -1585,6 +1592,16 @@ var knownAttributes = map[string][]string{
 	TypeHTTPAPI:  {"ApiId", "ApiEndpoint"},
 }
 
+// partAttributes are the attributes by which a WebSocket API's parts name
+// each other (AuthorizerId: !GetAtt Auth.AuthorizerId), as by !Ref: they
+// resolve to the part's token, which the builder reads; outputs cannot name
+// them (the stack's record holds no such ids).
+var partAttributes = map[string]string{
+	TypeV2Authorizer:  "AuthorizerId",
+	TypeV2Integration: "IntegrationId",
+	TypeV2Route:       "RouteId",
+}
+
 // attribute resolves Resource.Attribute where Portico knows it.
 func (r *resolver) attribute(id, attr, where string) any {
 	res, ok := r.resources[id]
@@ -1610,6 +1627,9 @@ func (r *resolver) attribute(id, attr, where string) any {
 	}
 	if v, ok := r.implicitRole(id, attr, where); ok {
 		return v
+	}
+	if a, ok := partAttributes[res.Type]; ok && a == attr {
+		return tokenOpen + id + "." + attr + tokenClose
 	}
 	known := knownAttributes
 	for _, a := range known[res.Type] {

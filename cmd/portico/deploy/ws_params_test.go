@@ -4,6 +4,8 @@ import (
 	"maps"
 	"strings"
 	"testing"
+
+	"github.com/portico-dev/portico/gateway/apis"
 )
 
 // wsMapped is a WebSocket API whose $connect goes to an HTTP_PROXY backend
@@ -55,8 +57,8 @@ func TestWebSocketIntegrationRequestParametersDeploy(t *testing.T) {
 				if !maps.Equal(r.RequestParameters, want) {
 					t.Errorf("$connect's integration maps %v, want %v", r.RequestParameters, want)
 				}
-				sent := wsRoutes(a.def)[0]["integration"].(map[string]any)["requestParameters"]
-				if m, _ := sent.(map[string]string); !maps.Equal(m, want) {
+				sent := wsBody(a.def, nil)["routes"].([]apis.Route)[0].Integration.RequestParameters
+				if !maps.Equal(sent, want) {
 					t.Errorf("the admin API is sent %v, want %v", sent, want)
 				}
 			}
