@@ -181,8 +181,10 @@ func echoBackend(t *testing.T) string {
 // deploy refused the authorizer and CUSTOM routes and ignored the
 // integration's templates (MOCK and HTTP were taken without them).
 // Redeploys then make $connect AWS_IAM (unsigned clients are refused) and
-// drop the authorizer resource (it leaves the API); a template the gateway
-// would refuse changes nothing.
+// drop the authorizer resource (it leaves the API), then make the echo route
+// a non-proxy AWS integration (the function gets the rendered template; its
+// result and its error answer through the integration responses); a
+// template the gateway would refuse changes nothing.
 func TestDeployWebSocketAuthorizerAndMappings(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
 	path := wsStack(t, wsTemplate, echoBackend(t))
@@ -266,15 +268,48 @@ func TestDeployWebSocketAuthorizerAndMappings(t *testing.T) {
 		t.Errorf("authorizers %v: want sigv4 only, tokens gone with its resource", slices.Collect(maps.Keys(dropped.Authorizers)))
 	}
 
-	// A non-proxy AWS integration fails with the gateway's own refusal
-	// (until the gateway takes it), before anything changes.
-	before, _ := json.Marshal(dropped)
-	bad := strings.Replace(dropResources(iam, "Auth"), "      IntegrationType: HTTP\n      IntegrationMethod: PUT\n      IntegrationUri: BACKEND/echo\n",
-		"      IntegrationType: AWS\n      IntegrationMethod: POST\n      IntegrationUri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${WsAuth.Arn}/invocations\n", 1)
-	writeFile(t, path, []byte(bad), 0o600)
+	// A non-proxy AWS integration: the function gets the rendered request
+	// template as its event, and its result or error goes through the
+	// integration responses (a function error selects by its errorMessage).
+	// The authorizer program answers a policy for token letmein and fails
+	// with "Unauthorized" for any other.
+	aws := strings.Replace(dropResources(iam, "Auth"), "      IntegrationType: HTTP\n      IntegrationMethod: PUT\n      IntegrationUri: BACKEND/echo\n",
+		"      IntegrationType: AWS\n      IntegrationUri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${WsAuth.Arn}/invocations\n", 1)
+	aws = strings.Replace(aws, "      PassthroughBehavior: NEVER\n", "      PassthroughBehavior: WHEN_NO_MATCH\n", 1)
+	aws = strings.Replace(aws, `        $default: 'said $input.path(''$.data'')'`,
+		`        $default: '{"methodArn": "arn:x", "queryStringParameters": {"token": "$input.path(''$.data'')"}}'`, 1)
+	awsOK := strings.Replace(aws, "      RequestParameters:\n        integration.request.header.X-User: context.authorizer.user\n", "", 1)
+	awsOK = strings.Replace(awsOK, "      IntegrationResponseKey: /2\\d{2}/\n      ResponseTemplates:\n        $default: 'backend: $input.body'\n",
+		"      IntegrationResponseKey: $default\n      ResponseTemplates:\n        $default: 'principal $input.path(''$.principalId'')'\n"+
+			"  EchoIntegRefused:\n    Type: AWS::ApiGatewayV2::IntegrationResponse\n    Properties:\n      ApiId: !Ref Ws\n      IntegrationId: !Ref EchoInteg\n"+
+			"      IntegrationResponseKey: /Unauth.*/\n      ResponseTemplates:\n        $default: 'refused: $input.path(''$.errorMessage'')'\n", 1)
+	if awsOK == aws {
+		t.Fatal("the AWS template edit matched nothing")
+	}
+	writeFile(t, path, []byte(awsOK), 0o600)
+	cliCombined(t, env, "deploy", "--template", path, "--stack", "ws")
+	signedAgain, status, err := wstest.Dial(websocket.DefaultDialer, url, req.Header)
+	if err != nil {
+		t.Fatalf("signed handshake after the AWS deploy: %d %v", status, err)
+	}
+	defer signedAgain.Close()
+	if got := wstest.Exchange(t, signedAgain, `{"action":"echo","data":"letmein"}`); got != "principal alice" {
+		t.Errorf("AWS echo with the token answered %q, want %q (the $default integration response over the function's result)", got, "principal alice")
+	}
+	if got := wstest.Exchange(t, signedAgain, `{"action":"echo","data":"nope"}`); got != "refused: Unauthorized" {
+		t.Errorf("AWS echo without the token answered %q, want %q (the /Unauth.*/ integration response over the function's error)", got, "refused: Unauthorized")
+	}
+
+	// The same with a header mapping, which an AWS integration does not
+	// apply: the deploy fails with the gateway's refusal, before anything
+	// changes.
+	var current apis.API
+	adminJSON(t, env, "/portico/v1/apis/"+api, &current)
+	before, _ := json.Marshal(current)
+	writeFile(t, path, []byte(aws), 0o600)
 	out, err := cliErr(env, "deploy", "--template", path, "--stack", "ws")
-	if err == nil || !strings.Contains(out+err.Error(), "integration type AWS") {
-		t.Errorf("AWS integration: %v\n%s\nwant the gateway's refusal", err, out)
+	if err == nil || !strings.Contains(out+err.Error(), "requestParameters are not applied") {
+		t.Errorf("AWS integration with requestParameters: %v\n%s\nwant the gateway's refusal", err, out)
 	}
 	var after apis.API
 	adminJSON(t, env, "/portico/v1/apis/"+api, &after)

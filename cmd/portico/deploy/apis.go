@@ -2104,9 +2104,9 @@ func (b *builder) wsRouteParameters(where string, props map[string]any, r *WSRou
 }
 
 // wsIntegration reads the integration integID that a route targets into r.
-// The gateway's model then checks the whole (check): what it refuses, the
-// non-proxy AWS type among them until the gateway takes it, fails the
-// deploy before any change.
+// The gateway's model then checks the whole (check): what it refuses (such
+// as requestParameters on a non-proxy AWS integration) fails the deploy
+// before any change.
 func (b *builder) wsIntegration(integID string, integ map[string]any, r *WSRoute) bool {
 	where := integID + " (" + TypeV2Integration + ")"
 	r.Type = strings.ToUpper(b.str(integID, integ, "IntegrationType"))
