@@ -429,7 +429,9 @@ type models struct{}
 
 func (models) kind() string { return "model" }
 
-func (models) kept(a *apis.API) *map[string]json.RawMessage { return &a.Models }
+func (models) kept(a *apis.API) *map[string]json.RawMessage {
+	return (*map[string]json.RawMessage)(&a.Models)
+}
 
 func (models) listed(a *apis.API) map[string]json.RawMessage { return a.Models }
 

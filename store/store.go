@@ -60,7 +60,9 @@ import (
 //     rewrites nothing).
 //  7. a WebSocket integration response keeps its templateSelectionExpression
 //     (gateway/apis registers the step, which rewrites nothing).
-const SchemaVersion = 7
+//  8. an API's models are stored as strings, their schemas' text as written
+//     (gateway/apis registers the step, which rewrites nothing).
+const SchemaVersion = 8
 
 // Migration upgrades a store from schema version From to From+1. Run reads and
 // writes only the buckets of the package that owns the change. Open runs every

@@ -35,9 +35,19 @@ var MigrateZeroBurst = store.Migration{From: 2, Name: "stage method settings: a 
 var MigrateWSResponseSelection = store.Migration{From: 6, Name: "WebSocket integration responses keep their templateSelectionExpression",
 	Run: func(*store.Tx) error { return nil }}
 
+// MigrateModelText moves a store from schema version 7 to 8, in which an
+// API's models (on APIs and deployments) are stored as strings holding their
+// schemas' text as written, which get-model returns (ModelSchemas). Nothing
+// stored before needs rewriting (a model stored as a JSON value reads as its
+// text, which was compacted with sorted keys); an older build would read a
+// model stored as a string as a schema that is a string, so it refuses the
+// store.
+var MigrateModelText = store.Migration{From: 7, Name: "models keep their schema text as written",
+	Run: func(*store.Tx) error { return nil }}
+
 // Migrations are the store migrations of this package's buckets, in order.
 func Migrations() []store.Migration {
-	return []store.Migration{MigrateThrottleUnset, MigrateZeroBurst, MigrateWSResponseSelection}
+	return []store.Migration{MigrateThrottleUnset, MigrateZeroBurst, MigrateWSResponseSelection, MigrateModelText}
 }
 
 // migrateStages rewrites every stored stage whose method settings fix

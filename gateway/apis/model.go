@@ -115,8 +115,10 @@ type Definition struct {
 	// Authorizers are the OpenAPI security schemes, kept as JSON objects with their
 	// x-amazon-apigateway-authorizer and x-amazon-apigateway-authtype.
 	Authorizers map[string]json.RawMessage `json:"authorizers,omitempty"`
-	// Models are the JSON schemas of components.schemas (definitions in Swagger 2.0).
-	Models map[string]json.RawMessage `json:"models,omitempty"`
+	// Models are the JSON schemas of components.schemas (definitions in
+	// Swagger 2.0), each the text as written (create-model's, which
+	// get-model returns as it is).
+	Models ModelSchemas `json:"models,omitempty"`
 	// ModelDescriptions are the models' descriptions (create-model's
 	// description), by model name.
 	ModelDescriptions map[string]string `json:"modelDescriptions,omitempty"`

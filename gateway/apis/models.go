@@ -284,6 +284,59 @@ func escapePointer(s string) string {
 	return b.String()
 }
 
+// ModelSchemas are an API's models: each name's JSON schema, the text as
+// written. They are stored as JSON strings, since encoding/json would compact
+// a raw JSON value (schema 8); they read from JSON values too, as schema 7
+// and older stored them.
+type ModelSchemas map[string]json.RawMessage
+
+// Canonical re-encodes each schema compacted with sorted keys: the form of
+// an imported document's models, which have no text of their own (an import
+// and the import of its export are then equal).
+func (m ModelSchemas) Canonical() {
+	for name, schema := range m {
+		m[name] = normRaw(schema)
+	}
+}
+
+// MarshalJSON writes each schema as a string holding its text.
+func (m ModelSchemas) MarshalJSON() ([]byte, error) {
+	if m == nil {
+		return []byte("null"), nil
+	}
+	texts := make(map[string]string, len(m))
+	for name, schema := range m {
+		texts[name] = string(schema)
+	}
+	return json.Marshal(texts)
+}
+
+// UnmarshalJSON reads each schema from a string holding its text, or from a
+// JSON value (what builds before schema 8 stored).
+func (m *ModelSchemas) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	if raw == nil {
+		*m = nil
+		return nil
+	}
+	out := make(ModelSchemas, len(raw))
+	for name, v := range raw {
+		if len(v) > 0 && v[0] == '"' {
+			var text string
+			if err := json.Unmarshal(v, &text); err != nil {
+				return fmt.Errorf("model %q: %w", name, err)
+			}
+			v = json.RawMessage(text)
+		}
+		out[name] = v
+	}
+	*m = out
+	return nil
+}
+
 // DefaultModels returns the two models API Gateway gives every REST API it
 // creates (create-rest-api): Empty, which methods name when their body has no
 // particular shape, and Error. They are ordinary models: they can be changed

@@ -125,8 +125,9 @@ func (r *Route) routeKey(protocol string) string {
 }
 
 // Normalize puts a definition in canonical form: route keys and ids derived, routes
-// sorted, empty maps nil, raw JSON compacted with sorted keys. Two definitions that
-// mean the same thing normalize to equal values.
+// sorted, empty maps nil, raw JSON compacted with sorted keys (but models, whose
+// text API Gateway returns as written). Two definitions that mean the same
+// thing normalize to equal values (but for the models' text).
 func (a *API) Normalize() {
 	d := &a.Definition
 	d.resolveIntegrations()
@@ -251,7 +252,9 @@ func (a *API) Normalize() {
 		}
 	}
 	d.Authorizers = normRawMap(d.Authorizers)
-	d.Models = normRawMap(d.Models)
+	if len(d.Models) == 0 {
+		d.Models = nil // kept as written: get-model returns the text
+	}
 	for name := range d.ModelDescriptions {
 		if _, ok := d.Models[name]; !ok {
 			delete(d.ModelDescriptions, name)
