@@ -406,7 +406,9 @@ func (s *Store) Close() error {
 
 // Update runs fn in a read-write transaction; an error from fn rolls it back.
 // A store whose path no longer names its file refuses it with a *MovedError
-// (checkPath).
+// (checkPath); one whose path was moved while fn's write was committed
+// returns a *MovedError too (Written: not acknowledged, since the write went
+// to the moved file).
 func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -422,6 +424,9 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 	})
 	if err == nil && len(t.touched) > 0 {
 		s.committed(t.touched)
+	}
+	if err == nil {
+		err = s.checkWritten()
 	}
 	return err
 }
@@ -448,6 +453,9 @@ func (s *Store) Batch(ctx context.Context, fn func(*Tx) error) error {
 	})
 	if err == nil && len(t.touched) > 0 {
 		s.committed(t.touched)
+	}
+	if err == nil {
+		err = s.checkWritten()
 	}
 	return err
 }
