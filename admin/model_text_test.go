@@ -5,6 +5,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	v2types "github.com/aws/aws-sdk-go-v2/service/apigatewayv2/types"
 )
@@ -42,6 +43,12 @@ func TestModelSchemaKeepsItsText(t *testing.T) {
 	check("after create-model")
 	c.env.Restart()
 	check("after a restart")
+	text2 := "{ \"type\": \"array\" }"
+	up := must[*apigateway.UpdateModelOutput](t, "UpdateModel")(c.ag.UpdateModel(ctx, &apigateway.UpdateModelInput{RestApiId: api.Id, ModelName: aws.String("Pet"),
+		PatchOperations: []types.PatchOperation{{Op: types.OpReplace, Path: aws.String("/schema"), Value: aws.String(text2)}}}))
+	if s := aws.ToString(up.Schema); s != text2 {
+		t.Errorf("UpdateModel schema %s, want as written %s", s, text2)
+	}
 
 	e := startV2(t)
 	ws := must[*apigatewayv2.CreateApiOutput](t, "CreateApi")(e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("ws"),
@@ -51,8 +58,13 @@ func TestModelSchemaKeepsItsText(t *testing.T) {
 	if got := aws.ToString(vm.Schema); got != modelText {
 		t.Errorf("v2 CreateModel schema:\n%s", got)
 	}
+	vu := must[*apigatewayv2.UpdateModelOutput](t, "UpdateModel v2")(e.ag.UpdateModel(ctx, &apigatewayv2.UpdateModelInput{ApiId: ws.ApiId,
+		ModelId: vm.ModelId, Name: aws.String("Msg2")}))
+	if s := aws.ToString(vu.Schema); s != modelText {
+		t.Errorf("v2 UpdateModel (a rename) schema:\n%s", s)
+	}
 	e.env.Restart()
-	got := must[*apigatewayv2.GetModelOutput](t, "GetModel v2")(e.ag.GetModel(ctx, &apigatewayv2.GetModelInput{ApiId: ws.ApiId, ModelId: vm.ModelId}))
+	got := must[*apigatewayv2.GetModelOutput](t, "GetModel v2")(e.ag.GetModel(ctx, &apigatewayv2.GetModelInput{ApiId: ws.ApiId, ModelId: vu.ModelId}))
 	if s := aws.ToString(got.Schema); s != modelText {
 		t.Errorf("v2 GetModel after a restart:\n%s\nwant as written", s)
 	}

@@ -60,8 +60,8 @@ import (
 //     rewrites nothing).
 //  7. a WebSocket integration response keeps its templateSelectionExpression
 //     (gateway/apis registers the step, which rewrites nothing).
-//  8. an API's models are stored as strings, their schemas' text as written
-//     (gateway/apis registers the step, which rewrites nothing).
+//  8. an API's models keep their schemas' text as written (modelTexts;
+//     gateway/apis registers the step, which rewrites nothing).
 const SchemaVersion = 8
 
 // Migration upgrades a store from schema version From to From+1. Run reads and

@@ -36,12 +36,10 @@ var MigrateWSResponseSelection = store.Migration{From: 6, Name: "WebSocket integ
 	Run: func(*store.Tx) error { return nil }}
 
 // MigrateModelText moves a store from schema version 7 to 8, in which an
-// API's models (on APIs and deployments) are stored as strings holding their
-// schemas' text as written, which get-model returns (ModelSchemas). Nothing
-// stored before needs rewriting (a model stored as a JSON value reads as its
-// text, which was compacted with sorted keys); an older build would read a
-// model stored as a string as a schema that is a string, so it refuses the
-// store.
+// API's models (on APIs and deployments) keep their schemas' text as written
+// (modelTexts), which get-model returns. Nothing stored before is rewritten
+// (a model without one reads back compacted, as before); an older build would
+// drop the texts, so it refuses the store.
 var MigrateModelText = store.Migration{From: 7, Name: "models keep their schema text as written",
 	Run: func(*store.Tx) error { return nil }}
 

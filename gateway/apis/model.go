@@ -115,13 +115,16 @@ type Definition struct {
 	// Authorizers are the OpenAPI security schemes, kept as JSON objects with their
 	// x-amazon-apigateway-authorizer and x-amazon-apigateway-authtype.
 	Authorizers map[string]json.RawMessage `json:"authorizers,omitempty"`
-	// Models are the JSON schemas of components.schemas (definitions in
-	// Swagger 2.0), each the text as written (create-model's, which
-	// get-model returns as it is).
-	Models ModelSchemas `json:"models,omitempty"`
+	// Models are the JSON schemas of components.schemas (definitions in Swagger 2.0).
+	Models map[string]json.RawMessage `json:"models,omitempty"`
 	// ModelDescriptions are the models' descriptions (create-model's
 	// description), by model name.
 	ModelDescriptions map[string]string `json:"modelDescriptions,omitempty"`
+	// ModelTexts are the models' schemas as written (create-model's and
+	// update-model's text, which get-model returns as it is), by model name,
+	// where the text is not Models' compact form; Normalize drops a text that
+	// no longer means what the model says (SetModel, ModelText).
+	ModelTexts map[string]string `json:"modelTexts,omitempty"`
 	// Extensions are the other top-level x-* extensions, kept verbatim.
 	Extensions map[string]json.RawMessage `json:"extensions,omitempty"`
 	// InfoExtensions, ComponentsExtensions and PathsExtensions are the x-*

@@ -284,57 +284,40 @@ func escapePointer(s string) string {
 	return b.String()
 }
 
-// ModelSchemas are an API's models: each name's JSON schema, the text as
-// written. They are stored as JSON strings, since encoding/json would compact
-// a raw JSON value (schema 8); they read from JSON values too, as schema 7
-// and older stored them.
-type ModelSchemas map[string]json.RawMessage
-
-// Canonical re-encodes each schema compacted with sorted keys: the form of
-// an imported document's models, which have no text of their own (an import
-// and the import of its export are then equal).
-func (m ModelSchemas) Canonical() {
-	for name, schema := range m {
-		m[name] = normRaw(schema)
+// SetModel sets model name's schema to text, kept as written for
+// get-model (ModelTexts; Models holds it compacted once normalized).
+func (d *Definition) SetModel(name string, text string) {
+	if d.Models == nil {
+		d.Models = map[string]json.RawMessage{}
 	}
+	d.Models[name] = json.RawMessage(text)
+	if d.ModelTexts == nil {
+		d.ModelTexts = map[string]string{}
+	}
+	d.ModelTexts[name] = text
 }
 
-// MarshalJSON writes each schema as a string holding its text.
-func (m ModelSchemas) MarshalJSON() ([]byte, error) {
-	if m == nil {
-		return []byte("null"), nil
+// ModelText is model name's schema as written (what get-model returns): its
+// text, when it was kept, or else the stored schema.
+func (d *Definition) ModelText(name string) string {
+	if t, ok := d.ModelTexts[name]; ok {
+		return t
 	}
-	texts := make(map[string]string, len(m))
-	for name, schema := range m {
-		texts[name] = string(schema)
-	}
-	return json.Marshal(texts)
+	return string(d.Models[name])
 }
 
-// UnmarshalJSON reads each schema from a string holding its text, or from a
-// JSON value (what builds before schema 8 stored).
-func (m *ModelSchemas) UnmarshalJSON(b []byte) error {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
-	}
-	if raw == nil {
-		*m = nil
-		return nil
-	}
-	out := make(ModelSchemas, len(raw))
-	for name, v := range raw {
-		if len(v) > 0 && v[0] == '"' {
-			var text string
-			if err := json.Unmarshal(v, &text); err != nil {
-				return fmt.Errorf("model %q: %w", name, err)
-			}
-			v = json.RawMessage(text)
+// normModelTexts drops the texts of models that are gone, that no longer mean
+// what the model says (changed by an import, say) or that are its compact
+// form already.
+func (d *Definition) normModelTexts() {
+	for name, text := range d.ModelTexts {
+		if m, ok := d.Models[name]; !ok || text == string(m) || !bytes.Equal(normRaw(json.RawMessage(text)), m) {
+			delete(d.ModelTexts, name)
 		}
-		out[name] = v
 	}
-	*m = out
-	return nil
+	if len(d.ModelTexts) == 0 {
+		d.ModelTexts = nil
+	}
 }
 
 // DefaultModels returns the two models API Gateway gives every REST API it

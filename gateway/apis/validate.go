@@ -125,9 +125,8 @@ func (r *Route) routeKey(protocol string) string {
 }
 
 // Normalize puts a definition in canonical form: route keys and ids derived, routes
-// sorted, empty maps nil, raw JSON compacted with sorted keys (but models, whose
-// text API Gateway returns as written). Two definitions that mean the same
-// thing normalize to equal values (but for the models' text).
+// sorted, empty maps nil, raw JSON compacted with sorted keys. Two definitions that
+// mean the same thing normalize to equal values.
 func (a *API) Normalize() {
 	d := &a.Definition
 	d.resolveIntegrations()
@@ -252,9 +251,8 @@ func (a *API) Normalize() {
 		}
 	}
 	d.Authorizers = normRawMap(d.Authorizers)
-	if len(d.Models) == 0 {
-		d.Models = nil // kept as written: get-model returns the text
-	}
+	d.Models = normRawMap(d.Models)
+	d.normModelTexts()
 	for name := range d.ModelDescriptions {
 		if _, ok := d.Models[name]; !ok {
 			delete(d.ModelDescriptions, name)

@@ -308,7 +308,6 @@ func (im *importer) run(ctx context.Context, opts Options) *apis.API {
 	a.PathsExtensions = im.extensionsOf("paths", im.raw["paths"])
 	im.collectComponents()
 	a.Models = im.models
-	a.Models.Canonical()
 	im.checkModelKeywords(ctx)
 	if ctx.Err() != nil {
 		return a
