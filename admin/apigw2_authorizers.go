@@ -315,7 +315,7 @@ type v2ModelInput struct {
 // kept beside the schema, which is kept as written.
 func toV2Model(a *apis.API, name string) v2Model {
 	return v2Model{ContentType: "application/json", ModelID: derivedID("model", name), Name: name,
-		Schema: string(a.Models[name]), Description: a.ModelDescriptions[name]}
+		Schema: a.ModelText(name), Description: a.ModelDescriptions[name]}
 }
 
 // check refuses what Portico cannot keep: content types other than JSON.
@@ -353,10 +353,7 @@ func (s *Server) v2CreateModel(w http.ResponseWriter, r *http.Request) error {
 		if _, ok := a.Models[*in.Name]; ok {
 			return v2Conflict("Model with name %s already exists for this API", *in.Name)
 		}
-		if a.Models == nil {
-			a.Models = map[string]json.RawMessage{}
-		}
-		a.Models[*in.Name] = json.RawMessage(*in.Schema)
+		a.SetModel(*in.Name, *in.Schema)
 		if in.Description != nil {
 			setModelDescription(a, *in.Name, *in.Description)
 		}
@@ -398,9 +395,9 @@ func (s *Server) v2UpdateModel(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		schema := a.Models[old]
+		schema := a.ModelText(old)
 		if in.Schema != nil {
-			schema = json.RawMessage(*in.Schema)
+			schema = *in.Schema
 		}
 		description := toV2Model(a, old).Description
 		if in.Description != nil {
@@ -414,8 +411,9 @@ func (s *Server) v2UpdateModel(w http.ResponseWriter, r *http.Request) error {
 			}
 			delete(a.Models, old)
 			delete(a.ModelDescriptions, old)
+			delete(a.ModelTexts, old)
 		}
-		a.Models[name] = schema
+		a.SetModel(name, schema)
 		setModelDescription(a, name, description)
 		return nil
 	})

@@ -407,8 +407,14 @@ type modelJSON struct {
 
 var modelNameRe = regexp.MustCompile(`^[A-Za-z0-9]{1,128}$`)
 
+// toModelJSON is model name of a, whose schema is schema: get-model returns
+// the schema as written (apis.Definition.ModelTexts) where it was kept.
 func toModelJSON(a *apis.API, name string, schema json.RawMessage) modelJSON {
-	return modelJSON{ID: nameID(a.ID, "model", name), Name: name, Description: a.ModelDescriptions[name], Schema: string(schema),
+	text := string(schema)
+	if t, ok := a.ModelTexts[name]; ok {
+		text = t
+	}
+	return modelJSON{ID: nameID(a.ID, "model", name), Name: name, Description: a.ModelDescriptions[name], Schema: text,
 		ContentType: "application/json"}
 }
 
@@ -445,9 +451,12 @@ func (models) wire(a *apis.API, name string, schema json.RawMessage) modelJSON {
 	return toModelJSON(a, name, schema)
 }
 
-// keep keeps create-model's description.
+// keep keeps create-model's description, and its schema as written.
 func (models) keep(a *apis.API, name string, in modelJSON) {
 	setModelDescription(a, name, in.Description)
+	if in.Schema != "" {
+		a.SetModel(name, in.Schema)
+	}
 }
 
 // setModelDescription keeps model name's description ("" drops it).
@@ -498,6 +507,7 @@ func (models) patch(a *apis.API, name string, schema json.RawMessage, ops []Patc
 		if schema, err = checkModelSchema(v); err != nil {
 			return "", nil, err
 		}
+		a.SetModel(name, v) // its text, as written
 	}
 	return name, schema, nil
 }

@@ -392,9 +392,12 @@ type Manager struct {
 
 	// journal records the live connections (Config.Journal), nil without
 	// one; orphans are those it says the last server left open, until
-	// DisconnectOrphans takes them.
+	// DisconnectOrphans takes them. ending holds, with a journal, the
+	// connections no longer in conns whose $disconnect has not ended
+	// (orphans' too): the journal still has them (journaled).
 	journal *journal
 	orphans []journalRecord
+	ending  map[string]*Conn
 }
 
 // New returns a Manager with cfg's limits (zero fields take the defaults).
@@ -425,11 +428,11 @@ func New(cfg Config, log *slog.Logger) *Manager {
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
 	if cfg.Journal != "" {
-		j, orphans, err := openJournal(cfg.Journal, log)
+		j, orphans, err := openJournal(cfg.Journal, log, m.journaled)
 		if err != nil {
 			log.Warn("no connections journal: a server killed now will not run its connections' $disconnect when it starts again", "err", err)
 		} else {
-			m.journal, m.orphans = j, orphans
+			m.journal, m.orphans, m.ending = j, orphans, map[string]*Conn{}
 		}
 	}
 	return m
@@ -694,7 +697,10 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 // that of connection id.
 func (m *Manager) readerDone(id string) {
 	if m.journal != nil {
+		m.mu.Lock()
+		delete(m.ending, id)
 		m.journal.remove(id)
+		m.mu.Unlock()
 	}
 	m.closing.Add(-1)
 	m.readers.Done()
@@ -721,8 +727,33 @@ func (m *Manager) remove(c *Conn) {
 	m.mu.Lock()
 	if m.conns[c.id] == c {
 		delete(m.conns, c.id)
+		if m.journal != nil {
+			m.ending[c.id] = c // until readerDone
+		}
 	}
 	m.mu.Unlock()
+}
+
+// journaled returns the journal's records of the connections it has that are
+// not gone (the journal's live): those registered, those whose $disconnect
+// has not ended, and the orphans not yet taken. They are encoded when the
+// journal compacts, so that it keeps nothing per connection.
+func (m *Manager) journaled() []journalRecord {
+	m.mu.RLock()
+	conns := make([]*Conn, 0, len(m.conns)+len(m.ending))
+	for _, c := range m.conns {
+		conns = append(conns, c)
+	}
+	for _, c := range m.ending {
+		conns = append(conns, c)
+	}
+	out := slices.Clone(m.orphans)
+	m.mu.RUnlock()
+	out = slices.Grow(out, len(conns))
+	for _, c := range conns {
+		out = append(out, c.journalRecord())
+	}
+	return out
 }
 
 // Sizes of the random ids: a connection id is 12 random bytes, base64url without

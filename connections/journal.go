@@ -24,11 +24,19 @@ import (
 // goroutine appends what is queued in one write, and never syncs it to the
 // disk (a process killed with -9 loses nothing the kernel has; $disconnect is
 // best effort, and a connect storm must not queue for fsyncs). The file is
-// rewritten with only the live records when it holds many more than those.
+// rewritten with only the live records when it holds many more than those:
+// the journal keeps nothing per connection, it asks its owner (live) for the
+// connections it recorded that are not gone, and encodes them then.
 // Safe for concurrent use.
 type journal struct {
 	path string
 	log  *slog.Logger
+	// live returns the records of the connections added and not removed.
+	live func() []journalRecord
+	// compactOver is how many more lines than live connections the file may
+	// hold before it is rewritten (the constant; smaller in tests, set before
+	// the first record).
+	compactOver int
 
 	mu      sync.Mutex
 	pending []journalRecord
@@ -38,8 +46,8 @@ type journal struct {
 
 	// Owned by the writing goroutine (and by openJournal before it starts).
 	f       *os.File
-	live    map[string][]byte // id -> its line
-	written int               // lines in the file
+	nlive   int // live connections, as the records written say
+	written int // lines in the file
 }
 
 // journalRecord is one line of the journal: a connection that opened (with
@@ -63,10 +71,14 @@ const compactOver = 4096
 // openJournal reads the journal at path (a missing file is an empty one) and
 // returns it with the records of the connections it says are still open: the
 // orphans of a server that stopped without closing them. They stay in the
-// journal until remove is called for each.
-func openJournal(path string, log *slog.Logger) (*journal, []journalRecord, error) {
-	j := &journal{path: path, log: log, live: map[string][]byte{}, kick: make(chan struct{}, 1), done: make(chan struct{})}
-	var orphans []journalRecord
+// journal until remove is called for each; live must return them until then.
+// A connection must be in what live returns from before add is called for it
+// until after remove is (the manager calls both under the lock that live
+// takes): the records queued but not written when the journal compacts are
+// appended after live's, and for each connection the last record read wins.
+func openJournal(path string, log *slog.Logger, live func() []journalRecord) (*journal, []journalRecord, error) {
+	j := &journal{path: path, log: log, live: live, compactOver: compactOver, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	lines := map[string][]byte{} // id -> its line
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, nil, fmt.Errorf("connections journal: %w", err)
 	}
@@ -85,20 +97,21 @@ func openJournal(path string, log *slog.Logger) (*journal, []journalRecord, erro
 			continue
 		}
 		if r.Gone {
-			delete(j.live, r.ID)
+			delete(lines, r.ID)
 		} else {
-			j.live[r.ID] = bytes.Clone(line)
+			lines[r.ID] = line
 		}
 	}
 	if bad > 0 {
 		log.Warn("connections journal: lines skipped that do not read (cut short by a crash?)", "path", path, "lines", bad)
 	}
-	for _, line := range j.live {
+	orphans := make([]journalRecord, 0, len(lines))
+	for _, line := range lines {
 		var r journalRecord
 		_ = json.Unmarshal(line, &r)
 		orphans = append(orphans, r)
 	}
-	if err := j.rewrite(); err != nil {
+	if err := j.rewrite(orphans); err != nil {
 		return nil, nil, err
 	}
 	go j.run()
@@ -108,8 +121,14 @@ func openJournal(path string, log *slog.Logger) (*journal, []journalRecord, erro
 // add queues the record of a connection that opened.
 func (j *journal) add(c *Conn) {
 	// Encoded by the writing goroutine, off the connect path.
-	j.queue(journalRecord{ID: c.id, APIID: c.apiID, Stage: c.stage, DomainName: c.domainName,
-		SourceIP: c.sourceIP, UserAgent: c.userAgent, ConnectedAt: c.connectedAt.UnixMilli(), Authorizer: c.authorizer})
+	j.queue(c.journalRecord())
+}
+
+// journalRecord is what the journal records of c: what its $disconnect event
+// needs. The fields it reads do not change once c is registered.
+func (c *Conn) journalRecord() journalRecord {
+	return journalRecord{ID: c.id, APIID: c.apiID, Stage: c.stage, DomainName: c.domainName,
+		SourceIP: c.sourceIP, UserAgent: c.userAgent, ConnectedAt: c.connectedAt.UnixMilli(), Authorizer: c.authorizer}
 }
 
 // remove queues the record of a connection whose $disconnect ran (or was
@@ -156,37 +175,40 @@ func (j *journal) write(batch []journalRecord) {
 	for _, r := range batch {
 		line, _ := json.Marshal(r)
 		if r.Gone {
-			delete(j.live, r.ID)
+			j.nlive--
 		} else {
-			j.live[r.ID] = line
+			j.nlive++
 		}
 		buf.Write(line)
 		buf.WriteByte('\n')
 	}
 	j.written += len(batch)
-	if j.written > 2*len(j.live)+compactOver {
-		if err := j.rewrite(); err != nil {
-			j.log.Warn("connections journal: rewriting it failed", "path", j.path, "err", err)
+	if j.written > 2*j.nlive+j.compactOver {
+		// What is queued now is appended after live's records, which
+		// already say it: the last record of a connection is its state.
+		err := j.rewrite(j.live())
+		if err == nil {
+			return
 		}
-		return
+		j.log.Warn("connections journal: rewriting it failed", "path", j.path, "err", err)
 	}
 	if _, err := j.f.Write(buf.Bytes()); err != nil {
 		j.log.Warn("connections journal: writing it failed: a crash now may skip these connections' $disconnect", "path", j.path, "err", err)
 	}
 }
 
-// rewrite replaces the file with the live records (a new file renamed over
-// the old one, so that a crash leaves one or the other).
-func (j *journal) rewrite() error {
+// rewrite replaces the file with records, the live ones (a new file renamed
+// over the old one, so that a crash leaves one or the other).
+func (j *journal) rewrite(records []journalRecord) error {
 	tmp := j.path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("connections journal: %w", err)
 	}
 	w := bufio.NewWriter(f)
-	for _, line := range j.live {
-		_, _ = w.Write(line)
-		_ = w.WriteByte('\n')
+	enc := json.NewEncoder(w) // one line each
+	for _, r := range records {
+		_ = enc.Encode(r)
 	}
 	if err := w.Flush(); err != nil {
 		_ = f.Close()
@@ -200,7 +222,7 @@ func (j *journal) rewrite() error {
 		_ = j.f.Close()
 	}
 	// Appends go to the new file: f is positioned at its end.
-	j.f, j.written = f, len(j.live)
+	j.f, j.written, j.nlive = f, len(records), len(records)
 	return nil
 }
 
@@ -239,11 +261,20 @@ const orphanConcurrency = 64
 // once the dispatcher can run routes; later calls do nothing.
 func (m *Manager) DisconnectOrphans(ctx context.Context, d Dispatcher) {
 	m.mu.Lock()
-	orphans := m.orphans
-	m.orphans = nil
 	if m.stopping {
-		orphans = nil
+		// They stay in the journal, for the next start.
+		m.mu.Unlock()
+		return
 	}
+	orphans := make([]*Conn, 0, len(m.orphans))
+	for _, r := range m.orphans {
+		c := &Conn{m: m, d: d, id: r.ID, apiID: r.APIID, stage: r.Stage, domainName: r.DomainName,
+			sourceIP: r.SourceIP, userAgent: r.UserAgent, connectedAt: time.UnixMilli(r.ConnectedAt),
+			authorizer: r.Authorizer}
+		orphans = append(orphans, c)
+		m.ending[c.id] = c // still journaled, until readerDone
+	}
+	m.orphans = nil
 	m.readers.Add(len(orphans))
 	m.closing.Add(int64(len(orphans)))
 	m.mu.Unlock()
@@ -254,11 +285,8 @@ func (m *Manager) DisconnectOrphans(ctx context.Context, d Dispatcher) {
 		"connections", len(orphans))
 	sem := make(chan struct{}, orphanConcurrency)
 	go func() {
-		for _, r := range orphans {
+		for _, c := range orphans {
 			sem <- struct{}{}
-			c := &Conn{m: m, d: d, id: r.ID, apiID: r.APIID, stage: r.Stage, domainName: r.DomainName,
-				sourceIP: r.SourceIP, userAgent: r.UserAgent, connectedAt: time.UnixMilli(r.ConnectedAt),
-				authorizer: r.Authorizer}
 			go func() {
 				defer func() { <-sem }()
 				defer m.readerDone(c.id)

@@ -30,9 +30,16 @@ var errNotDir = syscall.ENOTDIR
 type MovedError struct {
 	Path string
 	Err  error // the stat's error, or nil when the path names another file
+	// Written is set when the path was found moved after the write's
+	// commit: the change went to the moved file (kept if the file is put
+	// back, lost at the next start if not), and is not acknowledged.
+	Written bool
 }
 
 func (e *MovedError) Error() string {
+	if e.Written {
+		return "store: " + e.what() + " (found after this write, which went to the moved file and is lost at the next start unless it is put back); " + movedAdvice
+	}
 	return "store: " + e.what() + ": writes are refused, since they would be lost at the next start; " + movedAdvice
 }
 
@@ -52,8 +59,24 @@ func (e *MovedError) Unwrap() []error { return []error{errdefs.ErrUnavailable, e
 
 // ClientMessage is what an admin API caller is told of a refused write.
 func (e *MovedError) ClientMessage() string {
+	if e.Written {
+		return "Portico's data directory was removed or moved while this change was being written: " + e.what() +
+			", so the change went to the moved file, and is lost at the next start unless that file is put back: " + movedAdvice
+	}
 	return "Portico's data directory was removed or moved while the server ran: " + e.what() +
 		", so nothing was changed (a write now would be lost at the next start): " + movedAdvice
+}
+
+// checkWritten is checkPath after a write's commit: the path checked before
+// the write may have been moved while it ran, and then the write went to the
+// moved file and must not be acknowledged.
+func (s *Store) checkWritten() error {
+	err := s.checkPath()
+	var me *MovedError
+	if errors.As(err, &me) {
+		me.Written = true
+	}
+	return err
 }
 
 // checkPath returns a *MovedError when s's path no longer names the file s

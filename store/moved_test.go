@@ -126,6 +126,48 @@ func TestWritesRefusedWhenDataDirRemoved(t *testing.T) {
 	}
 }
 
+// TestWriteNotAcknowledgedWhenDataDirRemovedDuringIt: the path is checked
+// before a write and after its commit too, so that a data directory removed
+// while a write runs does not have that write acknowledged (it went to the
+// file no longer at the path, and would be lost at the next start): Update
+// and Batch return a *MovedError that says the change went to the moved file.
+func TestWriteNotAcknowledgedWhenDataDirRemovedDuringIt(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "data")
+	s, err := OpenConfig(Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Close() }()
+	ctx := context.Background()
+	for _, w := range []struct {
+		name  string
+		write func(func(*Tx) error) error
+	}{
+		{"Update", func(fn func(*Tx) error) error { return s.Update(ctx, fn) }},
+		{"Batch", func(fn func(*Tx) error) error { return s.Batch(ctx, fn) }},
+	} {
+		moved := false
+		err := w.write(func(tx *Tx) error {
+			if !moved { // Batch may run fn again
+				if err := os.Rename(dir, dir+".moved"); err != nil {
+					return err
+				}
+				moved = true
+			}
+			return tx.Put("b", w.name, doc{Name: w.name})
+		})
+		var me *MovedError
+		if !errors.As(err, &me) || !errors.Is(err, errdefs.ErrUnavailable) || !me.Written ||
+			!strings.Contains(me.ClientMessage(), "moved file") {
+			t.Fatalf("%s while the data directory was moved = %v; want a MovedError saying the change went to the moved file", w.name, err)
+		}
+		if err := os.Rename(dir+".moved", dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // waitFor polls cond (the watch's timer runs in its own goroutine).
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()

@@ -60,7 +60,9 @@ import (
 //     rewrites nothing).
 //  7. a WebSocket integration response keeps its templateSelectionExpression
 //     (gateway/apis registers the step, which rewrites nothing).
-const SchemaVersion = 7
+//  8. an API's models keep their schemas' text as written (modelTexts;
+//     gateway/apis registers the step, which rewrites nothing).
+const SchemaVersion = 8
 
 // Migration upgrades a store from schema version From to From+1. Run reads and
 // writes only the buckets of the package that owns the change. Open runs every
@@ -404,7 +406,9 @@ func (s *Store) Close() error {
 
 // Update runs fn in a read-write transaction; an error from fn rolls it back.
 // A store whose path no longer names its file refuses it with a *MovedError
-// (checkPath).
+// (checkPath); one whose path was moved while fn's write was committed
+// returns a *MovedError too (Written: not acknowledged, since the write went
+// to the moved file).
 func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -420,6 +424,9 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 	})
 	if err == nil && len(t.touched) > 0 {
 		s.committed(t.touched)
+	}
+	if err == nil {
+		err = s.checkWritten()
 	}
 	return err
 }
@@ -446,6 +453,9 @@ func (s *Store) Batch(ctx context.Context, fn func(*Tx) error) error {
 	})
 	if err == nil && len(t.touched) > 0 {
 		s.committed(t.touched)
+	}
+	if err == nil {
+		err = s.checkWritten()
 	}
 	return err
 }

@@ -35,9 +35,17 @@ var MigrateZeroBurst = store.Migration{From: 2, Name: "stage method settings: a 
 var MigrateWSResponseSelection = store.Migration{From: 6, Name: "WebSocket integration responses keep their templateSelectionExpression",
 	Run: func(*store.Tx) error { return nil }}
 
+// MigrateModelText moves a store from schema version 7 to 8, in which an
+// API's models (on APIs and deployments) keep their schemas' text as written
+// (modelTexts), which get-model returns. Nothing stored before is rewritten
+// (a model without one reads back compacted, as before); an older build would
+// drop the texts, so it refuses the store.
+var MigrateModelText = store.Migration{From: 7, Name: "models keep their schema text as written",
+	Run: func(*store.Tx) error { return nil }}
+
 // Migrations are the store migrations of this package's buckets, in order.
 func Migrations() []store.Migration {
-	return []store.Migration{MigrateThrottleUnset, MigrateZeroBurst, MigrateWSResponseSelection}
+	return []store.Migration{MigrateThrottleUnset, MigrateZeroBurst, MigrateWSResponseSelection, MigrateModelText}
 }
 
 // migrateStages rewrites every stored stage whose method settings fix

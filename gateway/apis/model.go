@@ -120,6 +120,11 @@ type Definition struct {
 	// ModelDescriptions are the models' descriptions (create-model's
 	// description), by model name.
 	ModelDescriptions map[string]string `json:"modelDescriptions,omitempty"`
+	// ModelTexts are the models' schemas as written (create-model's and
+	// update-model's text, which get-model returns as it is), by model name,
+	// where the text is not Models' compact form; Normalize drops a text that
+	// no longer means what the model says (SetModel, ModelText).
+	ModelTexts map[string]string `json:"modelTexts,omitempty"`
 	// Extensions are the other top-level x-* extensions, kept verbatim.
 	Extensions map[string]json.RawMessage `json:"extensions,omitempty"`
 	// InfoExtensions, ComponentsExtensions and PathsExtensions are the x-*

@@ -284,6 +284,42 @@ func escapePointer(s string) string {
 	return b.String()
 }
 
+// SetModel sets model name's schema to text, kept as written for
+// get-model (ModelTexts; Models holds it compacted once normalized).
+func (d *Definition) SetModel(name string, text string) {
+	if d.Models == nil {
+		d.Models = map[string]json.RawMessage{}
+	}
+	d.Models[name] = json.RawMessage(text)
+	if d.ModelTexts == nil {
+		d.ModelTexts = map[string]string{}
+	}
+	d.ModelTexts[name] = text
+}
+
+// ModelText is model name's schema as written (what get-model returns): its
+// text, when it was kept, or else the stored schema.
+func (d *Definition) ModelText(name string) string {
+	if t, ok := d.ModelTexts[name]; ok {
+		return t
+	}
+	return string(d.Models[name])
+}
+
+// normModelTexts drops the texts of models that are gone, that no longer mean
+// what the model says (changed by an import, say) or that are its compact
+// form already.
+func (d *Definition) normModelTexts() {
+	for name, text := range d.ModelTexts {
+		if m, ok := d.Models[name]; !ok || text == string(m) || !bytes.Equal(normRaw(json.RawMessage(text)), m) {
+			delete(d.ModelTexts, name)
+		}
+	}
+	if len(d.ModelTexts) == 0 {
+		d.ModelTexts = nil
+	}
+}
+
 // DefaultModels returns the two models API Gateway gives every REST API it
 // creates (create-rest-api): Empty, which methods name when their body has no
 // particular shape, and Error. They are ordinary models: they can be changed

@@ -252,6 +252,7 @@ func (a *API) Normalize() {
 	}
 	d.Authorizers = normRawMap(d.Authorizers)
 	d.Models = normRawMap(d.Models)
+	d.normModelTexts()
 	for name := range d.ModelDescriptions {
 		if _, ok := d.Models[name]; !ok {
 			delete(d.ModelDescriptions, name)
