@@ -161,7 +161,6 @@ func (s *Server) getProvisioned(w http.ResponseWriter, r *http.Request, ref func
 // findProvisioned returns the provisioned-concurrency configuration of ref's
 // version or alias, or a 404 of type notFound naming it when there is none.
 func (s *Server) findProvisioned(r *http.Request, ref functions.Ref, notFound string) (functions.ProvisionedConfig, error) {
-	ref.Qualifier = functions.CanonicalQualifier(ref.Qualifier)
 	list, err := s.fns.ListProvisioned(r.Context())
 	if err != nil {
 		return functions.ProvisionedConfig{}, err

@@ -127,14 +127,14 @@ func TestProvisionedConcurrencyConfigs(t *testing.T) {
 			FunctionName: aws.String("probe"), Qualifier: aws.String("1"),
 		})
 		apiError(t, err, "ProvisionedConcurrencyConfigNotFoundException", 404)
-		// "02" is version 2, as on every other route.
-		if _, err := c.GetProvisionedConcurrencyConfig(ctx, &lambda.GetProvisionedConcurrencyConfigInput{
+		// "02" is not version 2 (Lambda matches versions as strings), as
+		// on every other route: no configuration is found for it.
+		_, err = c.GetProvisionedConcurrencyConfig(ctx, &lambda.GetProvisionedConcurrencyConfigInput{
 			FunctionName: aws.String("probe"), Qualifier: aws.String("02"),
-		}); err != nil {
-			t.Errorf("GetProvisionedConcurrencyConfig(02): %v", err)
-		}
+		})
+		apiError(t, err, "ProvisionedConcurrencyConfigNotFoundException", 404)
 		// Deleting the configuration of a version or alias that does not exist.
-		for _, q := range []string{"9", "nope"} {
+		for _, q := range []string{"9", "02", "nope"} {
 			_, err = c.DeleteProvisionedConcurrencyConfig(ctx, &lambda.DeleteProvisionedConcurrencyConfigInput{
 				FunctionName: aws.String("probe"), Qualifier: aws.String(q),
 			})

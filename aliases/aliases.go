@@ -210,8 +210,7 @@ func get(tx *store.Tx, fn, name string) (*Alias, error) {
 	return &a, nil
 }
 
-// checkTargets validates a's versions against the function's published versions,
-// normalising version numbers ("01" -> "1").
+// checkTargets validates a's versions against the function's published versions.
 func checkTargets(vs *functions.Versions, a *Alias) error {
 	if a.FunctionVersion == "" {
 		return invalidf("FunctionVersion is required")

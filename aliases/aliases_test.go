@@ -61,7 +61,11 @@ func TestCRUD(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	e.withVersions(t, "fn", 3)
-	a, err := e.svc.Create(ctx, "fn", Input{Name: "live", FunctionVersion: "01", Description: new("production")})
+	// Lambda matches versions as strings: "01" is no version.
+	if _, err := e.svc.Create(ctx, "fn", Input{Name: "live", FunctionVersion: "01"}); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("Create with FunctionVersion 01 = %v, want not found", err)
+	}
+	a, err := e.svc.Create(ctx, "fn", Input{Name: "live", FunctionVersion: "1", Description: new("production")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,7 +85,7 @@ func eventQualifier(q string) (string, error) {
 	case !ValidQualifier(q):
 		return "", invalidf("Qualifier %q is not $LATEST, a version or an alias name", truncate(q, 200))
 	}
-	return CanonicalQualifier(q), nil
+	return q, nil
 }
 
 func eventInvokeKey(name, qualifier string) string { return name + "\x00" + qualifier }

@@ -66,10 +66,14 @@ func TestEventInvokeConfig(t *testing.T) {
 	}
 
 	// Per qualifier, kept across a restart, gone with its version, alias or function.
-	for _, q := range []string{"01", "live"} {
+	for _, q := range []string{"1", "live"} {
 		if _, err := e.svc.PutEventInvokeConfig(ctx, "fn", q, EventInvokeInput{MaximumRetryAttempts: &zero}, false); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// Lambda matches versions as strings: "01" is no version.
+	if _, err := e.svc.PutEventInvokeConfig(ctx, "fn", "01", EventInvokeInput{MaximumRetryAttempts: &zero}, false); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("PutEventInvokeConfig(01) = %v, want not found", err)
 	}
 	e.reopen(t)
 	list, err := e.svc.ListEventInvokeConfigs(ctx, "fn")

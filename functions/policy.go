@@ -159,13 +159,13 @@ func policyKey(name, qualifier string) string { return name + "\x00" + qualifier
 
 // policyQualifier is the qualifier a policy is kept under: "" for the function
 // itself ($LATEST included, as Lambda checks a call to fn:$LATEST against the
-// function's policy), a version's number in its canonical form, or an alias.
+// function's policy), a version's number, or an alias.
 func policyQualifier(q string) (string, error) {
 	switch {
 	case q == "" || q == Latest:
 		return "", nil
 	case ValidQualifier(q):
-		return CanonicalQualifier(q), nil
+		return q, nil
 	}
 	return "", invalidf("Qualifier %q is not a version or an alias name", truncate(q, 200))
 }

@@ -3,7 +3,6 @@ package functions
 import (
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -67,16 +66,6 @@ func (r Ref) String() string {
 // rather than an alias.
 func (r Ref) IsVersion() bool {
 	return r.Qualifier == "" || r.Qualifier == Latest || isVersion(r.Qualifier)
-}
-
-// CanonicalQualifier is q with a version number's leading zeros dropped ("05"
-// is version 5, as every lookup reads it); other qualifiers are returned as
-// they are.
-func CanonicalQualifier(q string) string {
-	if v, ok := parseVersion(q); ok {
-		return strconv.FormatUint(v, 10)
-	}
-	return q
 }
 
 // ValidName reports whether s is a valid function name.

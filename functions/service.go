@@ -128,9 +128,11 @@ func NewService(st *store.Store, images ImageResolver, aliases Aliases, log *slo
 // sort in version order.
 func versionKey(name string, v uint64) string { return fmt.Sprintf("%s\x00%010d", name, v) }
 
-// parseVersion parses a published version number ("1", "2", ...).
+// parseVersion parses a published version number ("1", "2", ...). Lambda
+// matches versions as strings, so a number with a leading zero ("01") is no
+// version's: it names none, and every lookup of it is a 404.
 func parseVersion(q string) (uint64, bool) {
-	if !isVersion(q) {
+	if !isVersion(q) || q[0] == '0' {
 		return 0, false
 	}
 	v, err := strconv.ParseUint(q, 10, 64)
@@ -991,7 +993,6 @@ func (s *Service) PutProvisioned(ctx context.Context, name, qualifier string, n 
 	if !ValidQualifier(qualifier) {
 		return nil, invalidf("Qualifier %q is not a version or an alias name", truncate(qualifier, 200))
 	}
-	qualifier = CanonicalQualifier(qualifier)
 	s.mu.RLock()
 	check := s.provCheck
 	s.mu.RUnlock()

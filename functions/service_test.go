@@ -378,8 +378,12 @@ func TestVersionsSortNumerically(t *testing.T) {
 	if len(vs) != 12 || vs[2].Version != "2" || vs[11].Version != "11" {
 		t.Errorf("versions out of order: %v %v", vs[2].Version, vs[11].Version)
 	}
-	if g, err := e.svc.Get(ctx, "fn", "011"); err != nil || g.Version != "11" {
-		t.Errorf("Get(011) = %v, %v", g, err)
+	if g, err := e.svc.Get(ctx, "fn", "11"); err != nil || g.Version != "11" {
+		t.Errorf("Get(11) = %v, %v", g, err)
+	}
+	// Lambda matches versions as strings: "011" names no version.
+	if g, err := e.svc.Get(ctx, "fn", "011"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("Get(011) = %v, %v; want not found", g, err)
 	}
 }
 

@@ -107,14 +107,15 @@ func (s *Service) VersionsOf(name string, out *Versions) store.Step {
 // Exists reports whether the function exists.
 func (v *Versions) Exists() bool { return v.exists }
 
-// Published returns version's canonical form ("01" is "1") when the function has
-// that published version, else the errdefs.ErrNotFound error Get returns for it.
+// Published returns version when the function has that published version, else
+// the errdefs.ErrNotFound error Get returns for it (for "01" too: Lambda
+// matches versions as strings).
 func (v *Versions) Published(version string) (string, error) {
 	n, ok := parseVersion(version)
 	if !v.exists || !ok || !v.published[n] {
 		return "", notFound(v.name, version)
 	}
-	return strconv.FormatUint(n, 10), nil
+	return version, nil
 }
 
 // Read returns a step that reads the configuration of function name's *version

@@ -115,6 +115,9 @@ func ownCgroup() (string, error) {
 type sandboxCgroup struct {
 	dir string
 	fd  int // open (O_PATH) until the bootstrap has started in it; -1 after
+	// memPeak says the cgroup has memory.peak: the memory controller is
+	// enabled for Portico's sandboxes (Portico does not enable it).
+	memPeak bool
 }
 
 // newSandboxCgroup makes the cgroup dir and opens it for clone3.
@@ -127,7 +130,23 @@ func newSandboxCgroup(dir string) (*sandboxCgroup, error) {
 		_ = unix.Rmdir(dir)
 		return nil, err
 	}
-	return &sandboxCgroup{dir: dir, fd: fd}, nil
+	_, err = os.Stat(filepath.Join(dir, "memory.peak"))
+	return &sandboxCgroup{dir: dir, fd: fd, memPeak: err == nil}, nil
+}
+
+// cgroupPeakMB reads the peak memory of the cgroup dir, all its processes
+// together, from its memory.peak (bytes), in MB rounded up; ok is false
+// when it has none (no memory controller).
+func cgroupPeakMB(dir string) (mb int, ok bool) {
+	raw, err := os.ReadFile(filepath.Join(dir, "memory.peak")) //nolint:gosec // G304: a cgroup this runtime made
+	if err != nil {
+		return 0, false
+	}
+	b, err := strconv.ParseInt(strings.TrimSpace(string(raw)), 10, 64)
+	if err != nil || b < 0 {
+		return 0, false
+	}
+	return int((b + 1<<20 - 1) >> 20), true
 }
 
 // started closes the directory's descriptor once the bootstrap is in it.

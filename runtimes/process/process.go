@@ -385,10 +385,11 @@ type sandbox struct {
 
 	done    chan struct{}
 	err     error
-	maxRSS  int // KB, from rusage at exit
 	stopMu  sync.Mutex
 	stopped bool
 
+	// memMB is the last reading of the sandbox's peak memory (readPeakLocked),
+	// taken at memAt; once done is closed it is the sandbox's final figure.
 	memMu     sync.Mutex
 	memAt     time.Time
 	memMB     int
@@ -413,9 +414,17 @@ func (s *sandbox) wait() {
 	default:
 		s.err = err
 	}
-	if ru, ok := s.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		s.maxRSS = int(ru.Maxrss)
+	// The peak memory is the cgroup's, read before it is removed, or the
+	// last reading of the bootstrap's VmHWM. Not the exit status's rusage:
+	// the bootstrap was started sharing the server's memory (vfork), and the
+	// kernel keeps the peak of that memory, the server's, at its exec.
+	s.memMu.Lock()
+	if s.cg != nil && s.cg.memPeak {
+		if mb, ok := cgroupPeakMB(s.cg.dir); ok {
+			s.memMB = max(s.memMB, mb)
+		}
 	}
+	s.memMu.Unlock()
 	// Children the handler left behind die with the sandbox: those in its
 	// process group, and with a cgroup those that left the group too.
 	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
@@ -457,6 +466,11 @@ func (s *sandbox) Stop(ctx context.Context) error {
 	default:
 	}
 	if first {
+		// The last reading of its peak while it runs (without a cgroup's
+		// memory.peak, its figure once gone).
+		s.memMu.Lock()
+		s.readPeakLocked()
+		s.memMu.Unlock()
 		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
 	}
 	t := time.NewTimer(s.grace)
@@ -475,12 +489,14 @@ func (s *sandbox) Stop(ctx context.Context) error {
 	return nil
 }
 
-// MaxMemoryMB implements runtimes.MemoryReporter from the process's peak RSS.
+// MaxMemoryMB implements runtimes.MemoryReporter: the sandbox's peak memory,
+// its cgroup's memory.peak where it has one (the memory controller is
+// enabled), else the bootstrap's peak RSS (VmHWM). Once the sandbox has
+// exited, it is the cgroup's figure at the exit, or without one the last
+// reading taken while the bootstrap ran (0 if none was).
 func (s *sandbox) MaxMemoryMB() int {
-	select {
-	case <-s.done:
-		return (s.maxRSS + 1023) / 1024
-	default:
+	if s.exited() {
+		return s.finalPeak()
 	}
 	// Peak RSS only grows; reading /proc costs tens of microseconds, so a value
 	// at most 100 ms old is good enough for REPORT lines.
@@ -492,22 +508,47 @@ func (s *sandbox) MaxMemoryMB() int {
 	return s.readPeakLocked()
 }
 
-// ReadPeakMemoryMB implements runtimes.PeakMemoryReader: the process's peak
-// resident memory (VmHWM) read from /proc now, tens of microseconds.
+// ReadPeakMemoryMB implements runtimes.PeakMemoryReader: MaxMemoryMB's
+// figure read now (the cgroup's memory.peak or the bootstrap's VmHWM from
+// /proc), tens of microseconds.
 func (s *sandbox) ReadPeakMemoryMB() int {
-	select {
-	case <-s.done:
-		return (s.maxRSS + 1023) / 1024
-	default:
+	if s.exited() {
+		return s.finalPeak()
 	}
 	s.memMu.Lock()
 	defer s.memMu.Unlock()
 	return s.readPeakLocked()
 }
 
-// readPeakLocked reads VmHWM into memMB; memMu is held. The status file
-// (about 1.5 KB) is read into the sandbox's own buffer.
+func (s *sandbox) exited() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// finalPeak is the peak memory of a sandbox that has exited (wait's).
+func (s *sandbox) finalPeak() int {
+	s.memMu.Lock()
+	defer s.memMu.Unlock()
+	return s.memMB
+}
+
+// readPeakLocked reads the peak into memMB and returns it; memMu is held.
+// The cgroup's memory.peak counts every process of the sandbox; without it,
+// the bootstrap's VmHWM is read from its status file (about 1.5 KB), into the
+// sandbox's own buffer. A failed reading (the bootstrap has just exited)
+// leaves memMB as it was.
 func (s *sandbox) readPeakLocked() int {
+	if s.cg != nil && s.cg.memPeak {
+		if mb, ok := cgroupPeakMB(s.cg.dir); ok {
+			s.memAt = time.Now()
+			s.memMB = max(s.memMB, mb)
+		}
+		return s.memMB
+	}
 	f, err := os.Open("/proc/" + strconv.Itoa(s.cmd.Process.Pid) + "/status")
 	if err != nil {
 		return s.memMB
@@ -518,7 +559,7 @@ func (s *sandbox) readPeakLocked() int {
 	raw := s.statusBuf[:n]
 	i := bytes.Index(raw, []byte("\nVmHWM:"))
 	if i < 0 {
-		return 0
+		return s.memMB // a zombie: its memory is gone
 	}
 	raw = bytes.TrimLeft(raw[i+len("\nVmHWM:"):], " \t")
 	kb := 0
@@ -528,7 +569,7 @@ func (s *sandbox) readPeakLocked() int {
 		}
 		kb = kb*10 + int(c-'0')
 	}
-	s.memMB = (kb + 1023) / 1024
+	s.memMB = max(s.memMB, (kb+1023)/1024)
 	return s.memMB
 }
 
