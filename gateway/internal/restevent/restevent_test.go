@@ -87,17 +87,17 @@ func TestHeadersSpelling(t *testing.T) {
 		}
 		return m
 	}
-	when := time.Unix(0x5f0a1b2c, 0)
-	rest := names(Headers(nil, r, when, "ab-cd", Spelling(r, true)))
+	when, uuid := time.Unix(0x5f0a1b2c, 0), "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+	rest := names(Headers(nil, r, when, uuid, Spelling(r, true)))
 	if rest["auth"] != "b" || rest["Host"] != "h.example" || rest["X-Forwarded-For"] != "10.0.0.2" ||
-		rest["X-Amzn-Trace-Id"] != "Root=1-5f0a1b2c-abcd" || rest["X-Forwarded-Proto"] != "http" {
+		rest["X-Amzn-Trace-Id"] != "Root=1-5f0a1b2c-0f1e2d3c4b5a69788796a5b4" || rest["X-Forwarded-Proto"] != "http" {
 		t.Errorf("REST headers %v", rest)
 	}
-	if http := names(Headers(nil, r, when, "ab-cd", Spelling(r, false))); http["Auth"] != "b" {
+	if http := names(Headers(nil, r, when, uuid, Spelling(r, false))); http["Auth"] != "b" {
 		t.Errorf("HTTP API headers %v", http)
 	}
 	r.ProtoMajor = 2
-	if h2 := names(Headers(nil, r, when, "ab-cd", Spelling(r, true))); h2["auth"] != "b" || h2["Host"] == "" {
+	if h2 := names(Headers(nil, r, when, uuid, Spelling(r, true))); h2["auth"] != "b" || h2["Host"] == "" {
 		t.Errorf("HTTP/2 headers %v", h2)
 	}
 }
