@@ -90,11 +90,19 @@ func TestV2AccessLogNeedsRequestID(t *testing.T) {
 		{"$context.httpMethod $context.routeKey $context.status", "stdout", "must include at least $context.requestId: add $context.requestId"},
 		{"$context.extendedRequestId $context.status", "stdout", "must include at least $context.requestId"},
 		{"$context.requestId", dir, "is a directory"},
+		// A port syslog can never reach, and credentials it cannot use,
+		// were taken, and every line then failed or went without them (obs9).
+		{"$context.requestId", "syslog://127.0.0.1:99999", "port 99999 is not a port number"},
+		{"$context.requestId", "syslog://127.0.0.1:0", "port 0 is not a port number"},
+		{"$context.requestId", "syslog://u:PASS_obs9@127.0.0.1:514", "syslog carries no user or password"},
 	} {
 		set := &v2types.AccessLogSettings{Format: aws.String(bad.format), DestinationArn: aws.String(bad.dest)}
 		_, err := e.ag.CreateStage(ctx, &apigatewayv2.CreateStageInput{ApiId: api.ApiId, StageName: aws.String("dev"), AccessLogSettings: set})
 		if !errors.As(err, &ae) || ae.ErrorCode() != "BadRequestException" || !strings.Contains(ae.ErrorMessage(), bad.want) {
 			t.Errorf("create-stage with %q to %q: %v, want BadRequestException: %s", bad.format, bad.dest, err, bad.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "PASS_obs9") {
+			t.Errorf("create-stage to %q: the refusal shows the password: %v", bad.dest, err)
 		}
 	}
 	must[*apigatewayv2.CreateStageOutput](t, "CreateStage")(e.ag.CreateStage(ctx, &apigatewayv2.CreateStageInput{ApiId: api.ApiId, StageName: aws.String("dev"),

@@ -71,7 +71,11 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, ref functions.Re
 	}
 	// The caller's trace is continued (Lambda's PassThrough); a header of
 	// another shape is ignored, and the invocation gets a trace of its own.
-	traceID, _ := tracing.ContinueXRay(r.Header.Get(tracing.HeaderXRay))
+	// Of several lines the last is read, as the gateway reads them.
+	var traceID string
+	if vs := r.Header.Values(tracing.HeaderXRay); len(vs) > 0 {
+		traceID, _ = tracing.ContinueXRay(vs[len(vs)-1])
+	}
 	switch invType {
 	case "DryRun":
 		w.WriteHeader(http.StatusNoContent)

@@ -36,7 +36,7 @@ func TestInvokeContinuesCallersTrace(t *testing.T) {
 	const root = "Root=1-5759e988-bd862e3fe1be46a994272793"
 	newTrace := regexp.MustCompile(`^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0$`)
 	for _, tc := range []struct {
-		name, header string
+		name, header string // header: its lines, "\n" between them
 		want         *regexp.Regexp
 	}{
 		{"root, parent, sampled", root + ";Parent=53995c3f42cd8ad8;Sampled=1", regexp.MustCompile(`^` + regexp.QuoteMeta(root+";Parent=53995c3f42cd8ad8;Sampled=1") + `$`)},
@@ -44,6 +44,9 @@ func TestInvokeContinuesCallersTrace(t *testing.T) {
 		{"root only", root, regexp.MustCompile(`^` + regexp.QuoteMeta(root) + `;Parent=[0-9a-f]{16};Sampled=0$`)},
 		{"malformed", "Root=1-nothex;Parent=53995c3f42cd8ad8;Sampled=1", newTrace},
 		{"none", "", newTrace},
+		// Of two lines, the last, as the gateway continues them (obs9).
+		{"two lines", "Root=1-11111111-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1\n" + root + ";Parent=53995c3f42cd8ad8;Sampled=1",
+			regexp.MustCompile(`^` + regexp.QuoteMeta(root+";Parent=53995c3f42cd8ad8;Sampled=1") + `$`)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, err := http.NewRequestWithContext(ctx, http.MethodPost, env.AdminURL+"/2015-03-31/functions/traced/invocations",
@@ -52,7 +55,9 @@ func TestInvokeContinuesCallersTrace(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tc.header != "" {
-				req.Header.Set("X-Amzn-Trace-Id", tc.header)
+				for l := range strings.SplitSeq(tc.header, "\n") {
+					req.Header.Add("X-Amzn-Trace-Id", l)
+				}
 			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {

@@ -218,23 +218,7 @@ func TestTracesReachACollector(t *testing.T) {
 // was lost. The collector (decoding the batch) now gets every request's
 // span, that one's User-Agent with U+FFFD for the invalid byte.
 func TestInvalidUTF8DoesNotCostTheBatch(t *testing.T) {
-	rcv := &otlpReceiver{}
-	collector := httptest.NewServer(rcv)
-	defer collector.Close()
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") }))
-	defer backend.Close()
-	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.OTLPEndpoint = collector.URL }})
-	c := env.Client()
-	var api struct {
-		ID string `json:"id"`
-	}
-	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "traced", "protocol": "REST"}, &api)
-	base := "/portico/v1/apis/" + api.ID
-	admin(t, c, "POST", base+"/routes", nil, map[string]any{"method": "GET", "path": "/be/{p}",
-		"integration": map[string]any{"type": "HTTP_PROXY", "uri": backend.URL + "/b"}}, nil)
-	admin(t, c, "POST", base+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
-	admin(t, c, "PATCH", "/restapis/"+api.ID+"/stages/dev", nil, map[string]any{"patchOperations": []map[string]string{
-		{"op": "replace", "path": "/tracingEnabled", "value": "true"}}}, nil)
+	rcv, env, api := tracedProxyAPI(t)
 
 	traces := []string{"11111111111111111111111111111111", "22222222222222222222222222222222", "33333333333333333333333333333333"}
 	for i, tid := range traces {
@@ -263,4 +247,57 @@ func TestInvalidUTF8DoesNotCostTheBatch(t *testing.T) {
 			t.Errorf("request %d: user_agent.original %q, want %q", i, got, want)
 		}
 	}
+}
+
+// TestSpanAttributesAreBounded is what the obs9 tester found: a client's
+// 60 KB User-Agent went into its request's span verbatim, so that export
+// batches of such requests were 16 MB (over a collector's usual limits, which
+// costs the other clients' spans in them too) and a full export queue held
+// about 200 MB. String attributes are cut to
+// tracing.AttributeValueLengthLimit characters.
+func TestSpanAttributesAreBounded(t *testing.T) {
+	rcv, env, api := tracedProxyAPI(t)
+
+	const tid = "44444444444444444444444444444444"
+	ua, p := strings.Repeat("V", 60000), strings.Repeat("p", 6000)
+	a := get(t, "GET", env.GatewayURL+"/"+api.ID+"/dev/be/"+p, "", "traceparent", "00-"+tid+"-00f067aa0ba902b7-01", "User-Agent", ua)
+	if a.status != 200 {
+		t.Fatalf("GET: %d %s", a.status, a.body)
+	}
+	env.Stop() // flushes the exporter
+
+	span := rcv.trace(t, tid)["GET /be/{p}"]
+	if span == nil {
+		t.Fatal("the request's span never reached the collector")
+	}
+	const limit = tracing.AttributeValueLengthLimit
+	if got := attr(span, "user_agent.original"); got != ua[:limit] {
+		t.Errorf("user_agent.original: %d characters, want the first %d", len(got), limit)
+	}
+	if got := attr(span, "url.path"); len(got) != limit || !strings.HasPrefix(got, "/be/ppp") {
+		t.Errorf("url.path: %d characters (%.20q...), want the first %d", len(got), got, limit)
+	}
+}
+
+// tracedProxyAPI starts Portico exporting to an in-process collector, with a
+// REST API whose traced stage dev has GET /be/{p}, an HTTP_PROXY to a backend
+// that answers "ok".
+func tracedProxyAPI(t *testing.T) (*otlpReceiver, *apptest.Env, struct{ ID string }) {
+	t.Helper()
+	rcv := &otlpReceiver{}
+	collector := httptest.NewServer(rcv)
+	t.Cleanup(collector.Close)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") }))
+	t.Cleanup(backend.Close)
+	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.OTLPEndpoint = collector.URL }})
+	c := env.Client()
+	var api struct{ ID string }
+	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "traced", "protocol": "REST"}, &api)
+	base := "/portico/v1/apis/" + api.ID
+	admin(t, c, "POST", base+"/routes", nil, map[string]any{"method": "GET", "path": "/be/{p}",
+		"integration": map[string]any{"type": "HTTP_PROXY", "uri": backend.URL + "/b"}}, nil)
+	admin(t, c, "POST", base+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
+	admin(t, c, "PATCH", "/restapis/"+api.ID+"/stages/dev", nil, map[string]any{"patchOperations": []map[string]string{
+		{"op": "replace", "path": "/tracingEnabled", "value": "true"}}}, nil)
+	return rcv, env, api
 }

@@ -104,3 +104,40 @@ func TestUntracedStageClientTraceHeader(t *testing.T) {
 		})
 	}
 }
+
+// TestTracedStageContinuesTheLastTraceHeader is what the obs9 tester found:
+// of two X-Amzn-Trace-Id lines a traced REST stage continued the first (for
+// the function, backends and the answer), an untraced one the last, the one
+// the event's headers name, so that turning tracing on moved a request to
+// another trace. Both continue the last.
+func TestTracedStageContinuesTheLastTraceHeader(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	c := env.Client()
+	createFunction(t, c, "probe", probeZip(t), nil, 5)
+	const (
+		first = "Root=1-11111111-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+		last  = "Root=1-22222222-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+	)
+	var api struct{ ID string }
+	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "traced", "protocol": "REST",
+		"routes": []any{map[string]any{"method": "GET", "path": "/p",
+			"integration": map[string]any{"type": "AWS_PROXY", "uri": "function:probe", "httpMethod": "POST"}}}}, &api)
+	admin(t, c, "POST", "/portico/v1/apis/"+api.ID+"/deployments", nil, map[string]any{"stageName": "plain"}, nil)
+	admin(t, c, "POST", "/portico/v1/apis/"+api.ID+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
+	admin(t, c, "PATCH", "/restapis/"+api.ID+"/stages/dev", nil, map[string]any{"patchOperations": []map[string]string{
+		{"op": "replace", "path": "/tracingEnabled", "value": "true"}}}, nil)
+	for _, stage := range []string{"plain", "dev"} {
+		a := get(t, "GET", env.GatewayURL+"/"+api.ID+"/"+stage+"/p", "", "X-Amzn-Trace-Id", first, "X-Amzn-Trace-Id", last)
+		if a.status != 200 {
+			t.Fatalf("%s: %d %s", stage, a.status, a.body)
+		}
+		if got := rootOf(a.header.Get("X-Probe-Trace")); got != rootOf(last) {
+			t.Errorf("stage %s: the function ran under Root %q, want the last line's %q", stage, got, rootOf(last))
+		}
+		if stage == "dev" {
+			if got := rootOf(a.header.Get("X-Amzn-Trace-Id")); got != rootOf(last) {
+				t.Errorf("stage %s: answered X-Amzn-Trace-Id with Root %q, want the last line's %q", stage, got, rootOf(last))
+			}
+		}
+	}
+}

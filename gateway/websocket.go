@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"go.opentelemetry.io/otel/trace"
@@ -363,6 +364,9 @@ func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWe
 		Route: route, RouteKey: route.RouteKey, DomainName: ev.RequestContext.DomainName,
 		Deployed: e.deployed, DeploymentID: e.dep.ID, StageVariables: e.deployed.Variables,
 	}, entry: e}
+	if ms := ev.RequestContext.RequestTimeEpoch; ms > 0 {
+		rc.traceTime = time.UnixMilli(ms)
+	}
 	if ev.RequestContext.EventType == connections.EventConnect {
 		rc.Identity.SourceIP, rc.Identity.UserAgent = ev.RequestContext.Identity.SourceIP, ev.RequestContext.Identity.UserAgent
 		for k, v := range ev.Headers {

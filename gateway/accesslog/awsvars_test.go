@@ -1,6 +1,7 @@
 package accesslog
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -81,5 +82,40 @@ func TestIntegrationLatencyWhenNoIntegrationRan(t *testing.T) {
 		if got := string(f.Append(nil, &Record{C: tc.c, Status: 200})); got != tc.want {
 			t.Errorf("line %q, want %q", got, tc.want)
 		}
+	}
+}
+
+// TestAuthorizerValuesControlCharacters is what the obs9 tester found: an
+// authorizer context value's \n and \r were escaped, but its other control
+// characters (ESC of a terminal escape sequence, 0x01) and U+2028 reached the
+// line raw, which no JSON decoder takes and a terminal obeys. Every control
+// character is escaped, in every format: a JSON format's line decodes to the
+// value itself.
+func TestAuthorizerValuesControlCharacters(t *testing.T) {
+	const evil = "a\"b\\c\n{\"forged\":true}\r\u0001\u001b[31m\t\u007f\u009b\u2028\u2029end é"
+	c := &pipeline.Context{RequestID: "r1", Authorizer: pipeline.Authorizer{Kind: "lambda", Status: 200,
+		Context: map[string]any{"evil": evil}}}
+	for _, format := range []string{`{"rid":"$context.requestId","evil":"$context.authorizer.evil"}`, `$context.requestId $context.authorizer.evil`} {
+		f, err := Parse(format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		line := string(f.Append(nil, &Record{C: c, Status: 200}))
+		for _, r := range line {
+			if r < 0x20 || r >= 0x7f && r <= 0x9f || r == '\u2028' || r == '\u2029' {
+				t.Errorf("format %s: the line holds %U raw: %q", format, r, line)
+			}
+		}
+		if !strings.HasSuffix(line, `\u2028\u2029end é"}`) && !strings.HasSuffix(line, `\u2028\u2029end é`) {
+			t.Errorf("format %s: %q", format, line)
+		}
+	}
+	// A JSON format whose value's quote is escaped (the value has none,
+	// here) decodes to the value.
+	c.Authorizer.Context["evil"] = strings.NewReplacer(`"`, "", `\`, "").Replace(evil)
+	f, _ := Parse(`{"evil":"$context.authorizer.evil"}`)
+	var got struct{ Evil string }
+	if line := f.Append(nil, &Record{C: c, Status: 200}); json.Unmarshal(line, &got) != nil || got.Evil != c.Authorizer.Context["evil"] {
+		t.Errorf("line %q decodes to %q, want the value", line, got.Evil)
 	}
 }

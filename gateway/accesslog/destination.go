@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -68,8 +69,17 @@ func ParseDestination(dest string) (Target, error) {
 		}
 		return Target{Kind: kindFile, Path: filepath.Clean(u.Path)}, nil
 	case "syslog":
-		if _, port, err := net.SplitHostPort(u.Host); err != nil || port == "" || u.Path != "" && u.Path != "/" {
+		if u.User != nil {
+			// Syslog over UDP has no credentials: refused rather than
+			// dropped, and the message leaves the password out.
+			return Target{}, fmt.Errorf("access log destination %q: syslog carries no user or password: use syslog://host:port", u.Redacted())
+		}
+		_, port, err := net.SplitHostPort(u.Host)
+		if err != nil || port == "" || u.Path != "" && u.Path != "/" {
 			return Target{}, fmt.Errorf("access log destination %q: a syslog destination is syslog://host:port", dest)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return Target{}, fmt.Errorf("access log destination %q: port %s is not a port number (1-65535)", dest, port)
 		}
 		return Target{Kind: kindSyslog, Addr: u.Host}, nil
 	}

@@ -1,7 +1,6 @@
 package accesslog
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -441,9 +440,11 @@ func authorizerValue(key string) getter {
 
 // Append appends r's line (without a newline) to b. A value's line breaks
 // (clientCertPem's, or an authorizer context value's) are written as the
-// escapes \n and \r, so that a request is one line in line-oriented files and
-// a value inside a JSON format's quotes stays a valid JSON string, which
-// decodes to the value itself.
+// escapes \n and \r, and its other control characters (C0, DEL, C1) and
+// U+2028/U+2029 as \t or \u00XX, \u2028 and \u2029, so that a request is
+// one line in line-oriented files, a terminal showing the file obeys no
+// escape sequence of a client's, and a value inside a JSON format's quotes
+// stays a valid JSON string, which decodes to the value itself.
 func (f *Format) Append(b []byte, r *Record) []byte {
 	for _, p := range f.parts {
 		if p.get == nil {
@@ -454,8 +455,8 @@ func (f *Format) Append(b []byte, r *Record) []byte {
 		b = p.get(b, r)
 		if len(b) == n {
 			b = append(b, '-')
-		} else if v := b[n:]; bytes.IndexByte(v, '\n') >= 0 || bytes.IndexByte(v, '\r') >= 0 {
-			b = escapeLineBreaks(b, n)
+		} else if hasControls(b[n:]) {
+			b = escapeControls(b, n)
 		}
 	}
 	return b
@@ -497,16 +498,43 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// escapeLineBreaks writes the line breaks of b[n:] as \n and \r.
-func escapeLineBreaks(b []byte, n int) []byte {
+// hasControls reports whether v holds a byte escapeControls escapes: a C0
+// control or DEL, or the first byte of a C1 control (0xC2) or of U+2028 or
+// U+2029 (0xE2), which escapeControls then reads whole.
+func hasControls(v []byte) bool {
+	for _, c := range v {
+		if c < 0x20 || c == 0x7f || c == 0xc2 || c == 0xe2 {
+			return true
+		}
+	}
+	return false
+}
+
+// escapeControls writes the control characters of b[n:] as JSON escapes: \n,
+// \r and \t, \u00XX for the other C0 controls, DEL and the C1 controls, and
+// \u2028 and \u2029; other bytes are kept.
+func escapeControls(b []byte, n int) []byte {
+	const hex = "0123456789abcdef"
 	v := append([]byte(nil), b[n:]...)
 	b = b[:n]
-	for _, c := range v {
-		switch c {
-		case '\n':
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '\n':
 			b = append(b, '\\', 'n')
-		case '\r':
+		case c == '\r':
 			b = append(b, '\\', 'r')
+		case c == '\t':
+			b = append(b, '\\', 't')
+		case c < 0x20 || c == 0x7f:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		case c == 0xc2 && i+1 < len(v) && v[i+1] >= 0x80 && v[i+1] <= 0x9f: // U+0080..U+009F
+			b = append(b, '\\', 'u', '0', '0', hex[v[i+1]>>4], hex[v[i+1]&0xf])
+			i++
+		case c == 0xe2 && i+2 < len(v) && v[i+1] == 0x80 && (v[i+2] == 0xa8 || v[i+2] == 0xa9): // U+2028, U+2029
+			b = append(b, `\u202`...)
+			b = append(b, '8'+v[i+2]-0xa8)
+			i += 2
 		default:
 			b = append(b, c)
 		}

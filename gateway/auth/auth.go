@@ -1018,8 +1018,11 @@ func (s *Stage) AuthorizeConnect(ctx context.Context, d *pipeline.Deployed, rout
 		return nil
 	}
 	rc := ev.RequestContext
+	// The time of the event: the Lambda authorizer runs in the trace the
+	// $connect's function does (restevent.InvokeTrace of the request id and
+	// this time, as the gateway's invokeTrace of a WebSocket event).
 	c := &pipeline.Context{APIID: rc.APIID, Stage: rc.Stage, RequestID: rc.RequestID, Protocol: apis.ProtocolWebSocket,
-		RouteKey: route.RouteKey, StageVariables: d.Variables, HTTPMethod: "GET",
+		RouteKey: route.RouteKey, StageVariables: d.Variables, HTTPMethod: "GET", RequestTime: time.UnixMilli(rc.RequestTimeEpoch),
 		Identity: pipeline.Identity{SourceIP: rc.Identity.SourceIP, UserAgent: rc.Identity.UserAgent}}
 	arn := "arn:aws:execute-api:" + functions.Region + ":" + functions.AccountID + ":" + rc.APIID + "/" + rc.Stage + "/" + route.RouteKey
 	in := input{c: c, arn: arn,
@@ -1032,7 +1035,7 @@ func (s *Stage) AuthorizeConnect(ctx context.Context, d *pipeline.Deployed, rout
 				StageVariables: d.Variables, RequestContext: rc,
 			}
 		}}
-	res, err := s.decide(ctx, a, in, nil)
+	res, err := s.decide(ctx, a, in, http.Header{})
 	outcome.InvokeStatus = c.Authorizer.InvokeStatus
 	if err != nil {
 		return nil, err

@@ -247,7 +247,12 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			}
 			attrs := []any{"requestId", c.RequestID, "api", c.APIID, "stage", c.Stage,
 				"status", status, "latencyMs", c.Latency(start, func(t time.Time) time.Duration { return s.now().Sub(t) }).Milliseconds(),
-				"resource", c.ResourcePath, "integrationLatencyMs", c.IntegrationLatency.Milliseconds()}
+				"resource", c.ResourcePath}
+			if c.Integration.Ran {
+				// Left out when no integration ran (a refusal, a cache hit),
+				// as the access log's $context.integrationLatency is "-".
+				attrs = append(attrs, "integrationLatencyMs", c.IntegrationLatency.Milliseconds())
+			}
 			if c.Error.ResponseType != "" {
 				attrs = append(attrs, "errorType", string(c.Error.ResponseType), "error", c.Error.Message)
 			}

@@ -443,3 +443,29 @@ func TestWebSocketConnectBodiesMasked(t *testing.T) {
 		t.Fatalf("logged %v", got)
 	}
 }
+
+// TestIntegrationLatencyOnlyWhenOneRan is what the obs9 tester found: a
+// refusal where no integration ran logged integrationLatencyMs=0, where the
+// access log writes "-". The field is left out then.
+func TestIntegrationLatencyOnlyWhenOneRan(t *testing.T) {
+	ran := func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
+		c.Integration.Ran = true
+		return echo(w, r, c)
+	}
+	refused := func(http.ResponseWriter, *http.Request, *pipeline.Context) error {
+		return &pipeline.Error{Type: pipeline.MissingAuthenticationToken, Status: 403, Message: "Missing Authentication Token"}
+	}
+	for _, tc := range []struct {
+		name string
+		h    pipeline.HandlerFunc
+		want bool
+	}{{"ran", ran, true}, {"refused", refused, false}} {
+		recs := run(t, deployed("INFO", false), tc.h)
+		if len(recs) == 0 {
+			t.Fatalf("%s: no records", tc.name)
+		}
+		if _, ok := recs[len(recs)-1]["integrationLatencyMs"]; ok != tc.want {
+			t.Errorf("%s: completion record %v: integrationLatencyMs present %v, want %v", tc.name, recs[len(recs)-1], ok, tc.want)
+		}
+	}
+}

@@ -87,6 +87,28 @@ type batching struct{ queue, batch int }
 // defaultBatching is the OpenTelemetry SDK's default.
 var defaultBatching = batching{queue: sdktrace.DefaultMaxQueueSize, batch: sdktrace.DefaultMaxExportBatchSize}
 
+// AttributeValueLengthLimit is the length (in characters) to which a span's
+// string attribute values are cut unless OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT
+// or OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT says otherwise: a client's User-Agent or
+// path of 60 KB would otherwise go into every span of its request, making
+// batches of megabytes that collectors refuse (and a full export queue hold
+// hundreds of them).
+const AttributeValueLengthLimit = 2048
+
+// spanLimits are the SDK's span limits (from the OTEL_* variables), with
+// AttributeValueLengthLimit where no variable sets one (the SDK's default
+// is no limit).
+func spanLimits() sdktrace.SpanLimits {
+	l := sdktrace.NewSpanLimits()
+	for _, v := range []string{"OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT"} {
+		if _, ok := os.LookupEnv(v); ok {
+			return l
+		}
+	}
+	l.AttributeValueLengthLimit = AttributeValueLengthLimit
+	return l
+}
+
 // newProvider is NewProvider that also returns its exporter (nil when cfg
 // names no collector), for the stop's account of what it dropped, with the
 // export queue sized by b.
@@ -114,6 +136,7 @@ func newProvider(ctx context.Context, cfg Config, reg prometheus.Registerer, log
 		return nil, nil, fmt.Errorf("trace resource: %w", err)
 	}
 	opts := []sdktrace.TracerProviderOption{
+		sdktrace.WithRawSpanLimits(spanLimits()),
 		sdktrace.WithResource(res),
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())),
 		sdktrace.WithIDGenerator(IDGenerator{}),

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -324,6 +325,34 @@ func TestEndpointHeaders(t *testing.T) {
 				if got[k] != v {
 					t.Errorf("%s = %q, want %q", k, got[k], v)
 				}
+			}
+		})
+	}
+}
+
+// TestSpanLimits: string attribute values are cut to
+// AttributeValueLengthLimit characters, unless an OTEL_* variable names
+// another limit (a negative one: none), as the SDK reads them.
+func TestSpanLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name, env, val string
+		want           int
+	}{
+		{"default", "", "", AttributeValueLengthLimit},
+		{"OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "100", 100},
+		{"OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "200", 200},
+		{"unlimited", "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "-1", -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "")
+			t.Setenv("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "")
+			_ = os.Unsetenv("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT")
+			_ = os.Unsetenv("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT")
+			if tc.env != "" {
+				t.Setenv(tc.env, tc.val)
+			}
+			if got := spanLimits().AttributeValueLengthLimit; got != tc.want {
+				t.Errorf("AttributeValueLengthLimit = %d, want %d", got, tc.want)
 			}
 		})
 	}

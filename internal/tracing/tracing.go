@@ -83,9 +83,17 @@ func (XRay) Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
 // Extract implements propagation.TextMapPropagator: a header that does not
 // parse is ignored. A header with a Root but no Parent (a client that starts
 // the trace and sends no segment of its own) continues the Root: the next
-// span started without a parent takes its trace id (IDGenerator).
+// span started without a parent takes its trace id (IDGenerator). Of several
+// header lines (a carrier that is a propagation.ValuesGetter, such as
+// propagation.HeaderCarrier) the last is read: the one a proxy event's
+// headers name, which an untraced stage's function continues too.
 func (XRay) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
 	v := carrier.Get(HeaderXRay)
+	if vg, ok := carrier.(propagation.ValuesGetter); ok {
+		if vs := vg.Values(HeaderXRay); len(vs) > 1 {
+			v = vs[len(vs)-1]
+		}
+	}
 	if sc, ok := ParseXRay(v); ok {
 		return trace.ContextWithRemoteSpanContext(ctx, sc)
 	}

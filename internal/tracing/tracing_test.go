@@ -111,6 +111,19 @@ func TestStartChildOfContextSpan(t *testing.T) {
 	}
 }
 
+// TestExtractReadsTheLastXRayLine is what the obs9 tester found: of two
+// X-Amzn-Trace-Id lines a traced stage continued the first, an untraced one
+// (and the proxy event's headers) the last. Extract reads the last too.
+func TestExtractReadsTheLastXRayLine(t *testing.T) {
+	h := http.Header{}
+	h.Add("X-Amzn-Trace-Id", "Root=1-11111111-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")
+	h.Add("X-Amzn-Trace-Id", "Root=1-22222222-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad9;Sampled=1")
+	sc := trace.SpanContextFromContext(Propagator.Extract(context.Background(), propagationCarrier(h)))
+	if sc.TraceID().String() != "22222222bd862e3fe1be46a994272793" || sc.SpanID().String() != "53995c3f42cd8ad9" {
+		t.Errorf("extracted %s %s, want the last line's", sc.TraceID(), sc.SpanID())
+	}
+}
+
 func propagationCarrier(h http.Header) propagation.HeaderCarrier { return propagation.HeaderCarrier(h) }
 
 func TestContinueXRay(t *testing.T) {

@@ -6,6 +6,8 @@
 package restevent
 
 import (
+	"crypto/sha256"
+	hexenc "encoding/hex"
 	"encoding/json"
 	"math/rand/v2"
 	"net"
@@ -163,7 +165,12 @@ func TraceID(now time.Time, requestID string) string {
 // TraceIDMax bounds the length of TraceID's value.
 const TraceIDMax = len("Root=1-") + 16 + 1 + 24
 
-// AppendTraceID appends TraceID's value to b.
+// AppendTraceID appends TraceID's value to b. The Root's 24 hex digits are
+// the first 24 of a request id that is a UUID (a REST or HTTP API request's),
+// so that the id is readable in the trace; any other id (a WebSocket one is
+// 16 base64 characters) is hashed into 24 hex digits, so that every call for
+// one request (a $connect authorizer and its function) names one trace id
+// of the shape X-Ray takes.
 func AppendTraceID(b []byte, now time.Time, requestID string) []byte {
 	b = append(b, "Root=1-"...)
 	var num [16]byte
@@ -173,14 +180,33 @@ func AppendTraceID(b []byte, now time.Time, requestID string) []byte {
 	}
 	b = append(b, hex...)
 	b = append(b, '-')
+	if uuidHexDigits(requestID) >= 24 {
+		n := 0
+		for i := 0; i < len(requestID) && n < 24; i++ {
+			if requestID[i] != '-' {
+				b = append(b, requestID[i])
+				n++
+			}
+		}
+		return b
+	}
+	sum := sha256.Sum256([]byte(requestID))
+	return hexenc.AppendEncode(b, sum[:12])
+}
+
+// uuidHexDigits is the number of lower-case hex digits in id when id is made of
+// them and dashes only (a UUID), else 0.
+func uuidHexDigits(id string) int {
 	n := 0
-	for i := 0; i < len(requestID) && n < 24; i++ {
-		if requestID[i] != '-' {
-			b = append(b, requestID[i])
+	for i := 0; i < len(id); i++ {
+		switch c := id[i]; {
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f':
 			n++
+		case c != '-':
+			return 0
 		}
 	}
-	return b
+	return n
 }
 
 // InvokeTraceID is the trace a function invoked for a request that came

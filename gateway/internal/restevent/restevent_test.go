@@ -3,6 +3,8 @@ package restevent
 import (
 	"encoding/json"
 	"net/http/httptest"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,8 +19,23 @@ func TestTraceID(t *testing.T) {
 	if want := "Root=1-5f0a1b2c-0f1e2d3c4b5a69788796a5b4"; got != want {
 		t.Errorf("TraceID = %q, want %q", got, want)
 	}
-	if got := TraceID(time.Unix(0x1f, 0), "ab-cd"); got != "Root=1-0000001f-abcd" {
-		t.Errorf("TraceID of a short id = %q", got)
+	// Any other id (a WebSocket one, base64; one too short) is hashed into
+	// the 24 hex digits X-Ray needs, the same for every call of the request.
+	xray := regexp.MustCompile(`^Root=1-[0-9a-f]{8}-[0-9a-f]{24}$`)
+	for _, id := range []string{"ytyxig2U9ajeuNs=", "e6/Eryljok9v3A==", "ab-cd", "0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0", ""} {
+		got := TraceID(time.Unix(0x1f, 0), id)
+		if !xray.MatchString(got) || !strings.HasPrefix(got, "Root=1-0000001f-") {
+			t.Errorf("TraceID of %q = %q, not X-Ray's shape", id, got)
+		}
+		if again := TraceID(time.Unix(0x1f, 0), id); again != got {
+			t.Errorf("TraceID of %q: %q then %q", id, got, again)
+		}
+	}
+	if a, b := TraceID(time.Unix(0x1f, 0), "ytyxig2U9ajeuNs="), TraceID(time.Unix(0x1f, 0), "oJP/5hR9AQWpuLM="); a == b {
+		t.Errorf("two WebSocket request ids, one trace id %q", a)
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = TraceID(time.Unix(0x1f, 0), "ytyxig2U9ajeuNs=") }); n > 1 {
+		t.Errorf("TraceID of a WebSocket id: %v allocations, want 1", n)
 	}
 }
 
@@ -70,17 +87,17 @@ func TestHeadersSpelling(t *testing.T) {
 		}
 		return m
 	}
-	when := time.Unix(0x5f0a1b2c, 0)
-	rest := names(Headers(nil, r, when, "ab-cd", Spelling(r, true)))
+	when, uuid := time.Unix(0x5f0a1b2c, 0), "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+	rest := names(Headers(nil, r, when, uuid, Spelling(r, true)))
 	if rest["auth"] != "b" || rest["Host"] != "h.example" || rest["X-Forwarded-For"] != "10.0.0.2" ||
-		rest["X-Amzn-Trace-Id"] != "Root=1-5f0a1b2c-abcd" || rest["X-Forwarded-Proto"] != "http" {
+		rest["X-Amzn-Trace-Id"] != "Root=1-5f0a1b2c-0f1e2d3c4b5a69788796a5b4" || rest["X-Forwarded-Proto"] != "http" {
 		t.Errorf("REST headers %v", rest)
 	}
-	if http := names(Headers(nil, r, when, "ab-cd", Spelling(r, false))); http["Auth"] != "b" {
+	if http := names(Headers(nil, r, when, uuid, Spelling(r, false))); http["Auth"] != "b" {
 		t.Errorf("HTTP API headers %v", http)
 	}
 	r.ProtoMajor = 2
-	if h2 := names(Headers(nil, r, when, "ab-cd", Spelling(r, true))); h2["auth"] != "b" || h2["Host"] == "" {
+	if h2 := names(Headers(nil, r, when, uuid, Spelling(r, true))); h2["auth"] != "b" || h2["Host"] == "" {
 		t.Errorf("HTTP/2 headers %v", h2)
 	}
 }

@@ -3,7 +3,9 @@
 // to answer (allow, trace, allow-get, allow-but-secret, deny, deny-why, spoof, unauthorized, sleep, garbage, nopolicy,
 // badcontext; nopol-uik, garbage-uik, fail-uik: malformed answers and a failure carrying
 // AUTHFN_UIK and ContextProbe), or, with AUTHFN_REFUSE_ALL set, refuses every token; as a REQUEST authorizer it allows, naming the X-User header, the
-// tenant query parameter, its event's resourceId and identity.clientCert; as an integration it echoes its event. Authorizer
+// tenant query parameter, its event's resourceId and identity.clientCert; as an integration it echoes its event (a
+// WebSocket message "trace" gets the trace the call ran under; a $connect
+// authorizer's context has it too). Authorizer
 // answers carry "calls", how many authorizer events this sandbox has seen, so
 // that tests can tell a cached answer from a fresh one.
 package main
@@ -75,7 +77,8 @@ func handle(_ context.Context, raw json.RawMessage) (any, error) {
 		rc := ev.RequestContext
 		return events.APIGatewayCustomAuthorizerResponse{PrincipalID: "dave", PolicyDocument: policy("Allow", ev.MethodArn),
 			Context: map[string]any{"user": "dave", "room": "lobby", "connectionId": rc.ConnectionID, "routeKey": rc.RouteKey,
-				"eventType": rc.EventType, "domainName": rc.DomainName, "level": 3, "vip": true}}, nil
+				"eventType": rc.EventType, "domainName": rc.DomainName, "level": 3, "vip": true,
+				"trace": os.Getenv("_X_AMZN_TRACE_ID"), "requestId": rc.RequestID, "requestTimeEpoch": rc.RequestTimeEpoch}}, nil
 	}
 	switch probe.Type {
 	case "TOKEN":
@@ -152,6 +155,15 @@ func handle(_ context.Context, raw json.RawMessage) (any, error) {
 		ctx := map[string]any{"user": ev.Headers["X-User"], "tenant": ev.QueryStringParameters["tenant"], "calls": calls,
 			"resourceId": ev.RequestContext.ResourceID, "clientCert": string(rc.RequestContext.Identity.ClientCert)}
 		return events.APIGatewayCustomAuthorizerResponse{PrincipalID: ev.Headers["X-User"], PolicyDocument: policy("Allow", ev.MethodArn), Context: ctx}, nil
+	}
+	var msg events.APIGatewayWebsocketProxyRequest
+	_ = json.Unmarshal(raw, &msg)
+	if msg.Body == "trace" {
+		// A WebSocket message "trace": the trace this call ran under, and
+		// the event's request id and time.
+		rc := msg.RequestContext
+		b, _ := json.Marshal(map[string]any{"trace": os.Getenv("_X_AMZN_TRACE_ID"), "requestId": rc.RequestID, "requestTimeEpoch": rc.RequestTimeEpoch})
+		return events.APIGatewayProxyResponse{StatusCode: 200, Body: string(b)}, nil
 	}
 	return events.APIGatewayProxyResponse{StatusCode: 200, Headers: map[string]string{"Content-Type": "application/json"}, Body: string(raw)}, nil
 }
