@@ -627,6 +627,15 @@ func (im *importer) securitySchemes() map[string]json.RawMessage {
 	return m
 }
 
+// restOnly are the top-level extensions of REST API settings that HTTP APIs do
+// not have, and why: an HTTP API import ignores them with a warning, as API
+// Gateway's does, and stores nothing of them (an export does not write them).
+var restOnly = map[string]string{
+	extGatewayResponses: "gateway responses are for REST APIs; HTTP APIs answer their own errors as API Gateway's do",
+	extBinaryMediaTypes: "binary media types are for REST APIs; HTTP APIs base64-encode a body that is not text",
+	extAPIKeySource:     "API keys are for REST APIs; HTTP APIs have none",
+}
+
 func (im *importer) topLevel(a *apis.API) {
 	known := map[string]bool{"openapi": true, "swagger": true, "info": true, "paths": true, "components": true,
 		"definitions": true, "securityDefinitions": true, "parameters": true, "responses": true,
@@ -635,6 +644,8 @@ func (im *importer) topLevel(a *apis.API) {
 		v := im.raw[k]
 		switch {
 		case known[k]:
+		case a.Protocol == apis.ProtocolHTTP && restOnly[k] != "":
+			im.warn("%s is ignored: %s", k, restOnly[k])
 		case k == extBinaryMediaTypes:
 			if err := json.Unmarshal(v, &a.BinaryMediaTypes); err != nil {
 				im.fail("%s must be a list of media types", k)

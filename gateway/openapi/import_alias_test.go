@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/internal/errdefs"
 )
 
@@ -62,5 +63,52 @@ func TestToJSONRefusesSelfAlias(t *testing.T) {
 	}
 	if js, err := ToJSON([]byte("")); err != nil || string(js) != "null" {
 		t.Fatalf("ToJSON of nothing: %s, %v", js, err)
+	}
+}
+
+// TestHTTPImportIgnoresRESTOnlySettings: gateway responses, binary media
+// types and an API key source are REST API settings. An HTTP API import
+// ignores them with a warning each, as API Gateway's does, stores nothing of
+// them and so does not export them; a REST import keeps them.
+func TestHTTPImportIgnoresRESTOnlySettings(t *testing.T) {
+	t.Parallel()
+	doc := []byte(`openapi: 3.0.1
+info: {title: h2-gwresp, version: "1"}
+x-amazon-apigateway-gateway-responses: {DEFAULT_4XX: {statusCode: 400}}
+x-amazon-apigateway-binary-media-types: [image/png]
+x-amazon-apigateway-api-key-source: AUTHORIZER
+paths:
+  /a:
+    get:
+      responses: {}
+      x-amazon-apigateway-integration: {type: http_proxy, httpMethod: GET, uri: "https://example.com/", payloadFormatVersion: "1.0"}
+`)
+	res, err := Import(t.Context(), doc, Options{Protocol: apis.ProtocolHTTP})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := res.API
+	if a.GatewayResponses != nil || a.BinaryMediaTypes != nil || a.APIKeySource != "" || a.Extensions != nil {
+		t.Fatalf("HTTP API stored %v, %v, %q, %v; want none of them", a.GatewayResponses, a.BinaryMediaTypes, a.APIKeySource, a.Extensions)
+	}
+	w := strings.Join(res.Warnings, "\n")
+	for _, ext := range []string{extGatewayResponses, extBinaryMediaTypes, extAPIKeySource} {
+		if !strings.Contains(w, ext+" is ignored: ") {
+			t.Errorf("no warning for %s in %q", ext, w)
+		}
+	}
+	out, err := Export(a, FormatOAS3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "gateway-responses") || strings.Contains(string(out), "binary-media-types") || strings.Contains(string(out), "api-key-source") {
+		t.Fatalf("export writes REST-only settings: %s", out)
+	}
+	res, err = Import(t.Context(), doc, Options{Protocol: apis.ProtocolREST})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := res.API; a.GatewayResponses["DEFAULT_4XX"].StatusCode != "400" || len(a.BinaryMediaTypes) != 1 || a.APIKeySource != "AUTHORIZER" {
+		t.Fatalf("REST API: %v, %v, %q; want the three settings", a.GatewayResponses, a.BinaryMediaTypes, a.APIKeySource)
 	}
 }
