@@ -630,7 +630,7 @@ func (im *importer) securitySchemes() map[string]json.RawMessage {
 // restOnly are the top-level extensions of REST API settings that HTTP APIs do
 // not have, and why: an HTTP API import ignores them with a warning, as API
 // Gateway's does, and stores nothing of them (an export does not write them).
-var restOnly = map[string]string{
+var restOnly = map[string]string{ //nolint:gosec // G101: extension names and reasons, not credentials
 	extGatewayResponses: "gateway responses are for REST APIs; HTTP APIs answer their own errors as API Gateway's do",
 	extBinaryMediaTypes: "binary media types are for REST APIs; HTTP APIs base64-encode a body that is not text",
 	extAPIKeySource:     "API keys are for REST APIs; HTTP APIs have none",
