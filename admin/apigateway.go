@@ -211,6 +211,21 @@ func (p PatchOperation) Segments() []string { return patchSegments(p.Path) }
 // FromSegments splits the From path likewise.
 func (p PatchOperation) FromSegments() []string { return patchSegments(p.From) }
 
+// checkPatchPath refuses a patch path (or from) with a '~' that is not an
+// escape: in a JSON pointer, ~0 is "~" and ~1 is "/", and nothing else is;
+// "text~2plain" or a trailing "~" would otherwise be kept as written.
+func checkPatchPath(op PatchOperation) error {
+	for _, path := range []string{op.Path, op.From} {
+		for i := strings.IndexByte(path, '~'); i >= 0; i = strings.IndexByte(path, '~') {
+			if i+1 == len(path) || (path[i+1] != '0' && path[i+1] != '1') {
+				return badRequest("Invalid patch path '%s' specified for op '%s': '~' must be followed by 0 (for ~) or 1 (for /)", op.Path, op.Op)
+			}
+			path = path[i+2:]
+		}
+	}
+	return nil
+}
+
 func patchSegments(path string) []string {
 	path = strings.TrimPrefix(path, "/")
 	if path == "" {

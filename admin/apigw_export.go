@@ -348,7 +348,7 @@ func exportExtensions(param string) (map[string]bool, error) {
 		case "postman":
 			return nil, badRequest("Invalid extensions 'postman': Portico does not export Postman extensions; use integrations, authorizers or apigateway, or export as oas30 and import that into Postman")
 		default:
-			return nil, badRequest("Invalid extensions '%s': use integrations, authorizers, apigateway or postman", truncate(e, 40))
+			return nil, badRequest("Invalid extensions '%s': use integrations, authorizers or apigateway", truncate(e, 40))
 		}
 	}
 	if all {

@@ -409,8 +409,9 @@ func TestGetExportStageURLAndExtensions(t *testing.T) {
 
 	for _, tc := range []struct{ ext, msg string }{
 		{"postman", "Portico does not export Postman extensions"},
-		{"bogus", "Invalid extensions 'bogus'"},
-		{"integrations,bogus", "Invalid extensions 'bogus'"},
+		// The values offered are the ones taken: not postman.
+		{"bogus", "Invalid extensions 'bogus': use integrations, authorizers or apigateway"},
+		{"integrations,bogus", "Invalid extensions 'bogus': use integrations, authorizers or apigateway"},
 	} {
 		_, err := c.ag.GetExport(ctx, &apigateway.GetExportInput{RestApiId: api.Id, StageName: aws.String("prod"), ExportType: aws.String("oas30"),
 			Parameters: map[string]string{"extensions": tc.ext}})

@@ -226,6 +226,9 @@ func StagePatchFromOperations(ops []PatchOperation) (apis.StagePatch, error) {
 		return p.Canary
 	}
 	for _, op := range ops {
+		if err := checkPatchPath(op); err != nil {
+			return p, err
+		}
 		if err := applyStageOp(&p, op, canary); err != nil {
 			return p, err
 		}

@@ -224,6 +224,9 @@ func decodePatch(w http.ResponseWriter, r *http.Request) ([]PatchOperation, erro
 		default:
 			return nil, badRequest("Invalid patch operation '%s' for path '%s': use add, remove or replace", op.Op, op.Path)
 		}
+		if err := checkPatchPath(op); err != nil {
+			return nil, err
+		}
 	}
 	return in.PatchOperations, nil
 }

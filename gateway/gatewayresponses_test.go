@@ -175,3 +175,28 @@ func TestGatewayResponseContentTypeMapping(t *testing.T) {
 		t.Errorf("mapped text/csv without its template: %d %v %q", r.status, r.header, r.body)
 	}
 }
+
+// TestGatewayResponsesNotAppliedToHTTPAPIs: gateway responses are a REST API
+// feature. An HTTP API that holds some (an older import stored
+// x-amazon-apigateway-gateway-responses) answers an unknown route with 404
+// "Not Found", as API Gateway's HTTP APIs do, not with the DEFAULT_4XX status.
+func TestGatewayResponsesNotAppliedToHTTPAPIs(t *testing.T) {
+	e := newEnv(t)
+	route := apis.Route{Method: "GET", Path: "/a", Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy,
+		HTTPMethod: "GET", URI: "http://127.0.0.1:1/a", PayloadFormatVersion: "1.0"}}
+	gr := map[string]apis.GatewayResponse{"DEFAULT_4XX": {StatusCode: "400",
+		ResponseParameters: map[string]string{"gatewayresponse.header.X-Def4": "'yes'"}}}
+	httpID := e.deploy(&apis.API{Name: "h", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{
+		GatewayResponses: gr, Routes: []apis.Route{route}}}, "dev", nil)
+	res := e.do("GET", "/"+httpID+"/dev/nothere", nil)
+	res.expectError(t, 404, "NotFoundException", "Not Found")
+	if res.header.Get("X-Def4") != "" {
+		t.Errorf("HTTP API answer has the gateway response's header: %v", res.header)
+	}
+	// A REST API's are applied.
+	restID := e.deploy(&apis.API{Name: "r", Protocol: apis.ProtocolREST, Definition: apis.Definition{
+		GatewayResponses: gr, Routes: []apis.Route{route}}}, "dev", nil)
+	if res := e.do("GET", "/"+restID+"/dev/nothere", nil); res.status != 400 || res.header.Get("X-Def4") != "yes" {
+		t.Errorf("REST API: %d %v; want 400 from DEFAULT_4XX", res.status, res.header)
+	}
+}

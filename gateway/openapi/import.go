@@ -174,6 +174,9 @@ func Import(ctx context.Context, data []byte, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("document is %d bytes; at most %d are accepted: %w", len(data), MaxDocument, errdefs.ErrTooLarge)
 	}
 	js, err := ToJSON(data)
+	if errors.Is(err, errExpandsTooLarge) {
+		return nil, fmt.Errorf("%w: %w", err, errdefs.ErrInvalid)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("document does not parse as JSON or YAML: %w: %w", err, errdefs.ErrInvalid)
 	}
@@ -624,6 +627,15 @@ func (im *importer) securitySchemes() map[string]json.RawMessage {
 	return m
 }
 
+// restOnly are the top-level extensions of REST API settings that HTTP APIs do
+// not have, and why: an HTTP API import ignores them with a warning, as API
+// Gateway's does, and stores nothing of them (an export does not write them).
+var restOnly = map[string]string{ //nolint:gosec // G101: extension names and reasons, not credentials
+	extGatewayResponses: "gateway responses are for REST APIs; HTTP APIs answer their own errors as API Gateway's do",
+	extBinaryMediaTypes: "binary media types are for REST APIs; HTTP APIs base64-encode a body that is not text",
+	extAPIKeySource:     "API keys are for REST APIs; HTTP APIs have none",
+}
+
 func (im *importer) topLevel(a *apis.API) {
 	known := map[string]bool{"openapi": true, "swagger": true, "info": true, "paths": true, "components": true,
 		"definitions": true, "securityDefinitions": true, "parameters": true, "responses": true,
@@ -632,6 +644,8 @@ func (im *importer) topLevel(a *apis.API) {
 		v := im.raw[k]
 		switch {
 		case known[k]:
+		case a.Protocol == apis.ProtocolHTTP && restOnly[k] != "":
+			im.warn("%s is ignored: %s", k, restOnly[k])
 		case k == extBinaryMediaTypes:
 			if err := json.Unmarshal(v, &a.BinaryMediaTypes); err != nil {
 				im.fail("%s must be a list of media types", k)
@@ -1658,15 +1672,72 @@ func ToJSON(data []byte) ([]byte, error) {
 	if len(trimmed) > 0 && trimmed[0] == '{' && json.Valid(trimmed) {
 		return trimmed, nil
 	}
-	var v any
-	if err := yaml.Unmarshal(data, &v); err != nil {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, err
+	}
+	// Aliases are expanded by the decode: a small document whose aliases
+	// repeat a large value would become a far larger API (1 MB of YAML, one
+	// 1 MB string and 150 aliases to it, is 150 MB), too few aliases for
+	// yaml.v3's own check. Bound what the expansion makes, as the document.
+	if _, err := expandedSize(&doc, MaxDocument, 0, nil); err != nil {
+		return nil, err
+	}
+	var v any
+	if doc.Kind != 0 {
+		if err := doc.Decode(&v); err != nil {
+			return nil, err
+		}
 	}
 	v, err := stringKeys(v, 0)
 	if err != nil {
 		return nil, err
 	}
 	return json.Marshal(v)
+}
+
+// errExpandsTooLarge is a YAML document whose aliases expand it past MaxDocument.
+var errExpandsTooLarge = fmt.Errorf("document's YAML aliases expand it past %d bytes, the most a document may be", MaxDocument)
+
+// expandedSize is about how many bytes of JSON n makes with its aliases
+// expanded (more where a merge key's values are overridden), or
+// errExpandsTooLarge once that is over budget: the walk stops there, so it
+// costs no more than budget steps however the aliases multiply. An alias
+// inside the value it names, and nesting deeper than stringKeys takes, are
+// refused too (the walk follows aliases, so either would be unbounded).
+func expandedSize(n *yaml.Node, budget, depth int, open map[*yaml.Node]bool) (int, error) {
+	if depth > 200 {
+		return 0, errors.New("document nests too deeply")
+	}
+	size := 2 // quotes, brackets or braces
+	switch n.Kind {
+	case yaml.ScalarNode:
+		size += len(n.Value)
+	case yaml.AliasNode:
+		if open[n.Alias] {
+			return 0, fmt.Errorf("line %d: alias *%s is inside the value it names", n.Line, n.Value)
+		}
+		if open == nil {
+			open = map[*yaml.Node]bool{}
+		}
+		open[n.Alias] = true
+		defer delete(open, n.Alias)
+		return expandedSize(n.Alias, budget, depth+1, open)
+	}
+	for _, c := range n.Content {
+		if size > budget {
+			break
+		}
+		cs, err := expandedSize(c, budget-size, depth+1, open)
+		if err != nil {
+			return 0, err
+		}
+		size += cs + 1 // a comma or colon
+	}
+	if size > budget {
+		return 0, errExpandsTooLarge
+	}
+	return size, nil
 }
 
 // stringKeys converts YAML maps to map[string]any (status codes such as 200 are

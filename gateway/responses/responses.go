@@ -46,10 +46,11 @@ func (*Writer) Order() int { return pipeline.OrderResponses }
 // Compile implements pipeline.Stage: the middleware writes the errors of the
 // stages inside it, with the API's gateway responses
 // (x-amazon-apigateway-gateway-responses) applied; their templates are parsed
-// here, once per stage deployment.
+// here, once per stage deployment. Only REST APIs have gateway responses: an
+// HTTP API's (an older import stored them) are not applied.
 func (wr *Writer) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	var tbl table
-	if d != nil && d.API != nil && len(d.API.GatewayResponses) > 0 {
+	if d != nil && d.API != nil && d.API.Protocol == apis.ProtocolREST && len(d.API.GatewayResponses) > 0 {
 		var err error
 		if tbl, err = compileTable(d.API.GatewayResponses); err != nil {
 			return nil, err
