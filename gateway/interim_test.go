@@ -14,7 +14,6 @@ import (
 	"net/http/httptrace"
 	"net/textproto"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/portico-dev/portico/gateway/apis"
@@ -40,57 +39,28 @@ func interimAnswer(path string) (n int, final string) {
 // newInterimBackend is a raw HTTP/1.1 backend that answers as interimAnswer
 // says, on one connection after another.
 func newInterimBackend(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		conns []net.Conn // closed at the end: the gateways keep theirs idle
-	)
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	wg.Go(func() {
+	ln := listenRaw(t, func(c net.Conn) {
+		defer c.Close()
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
+			req, err := http.ReadRequest(br)
 			if err != nil {
 				return
 			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Go(func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					_, _ = io.Copy(io.Discard, req.Body)
-					n, final := interimAnswer(req.URL.Path)
-					bw := bufio.NewWriter(c)
-					for i := 1; i <= n; i++ {
-						if i == n {
-							_, _ = io.WriteString(bw, "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n")
-						} else {
-							_, _ = io.WriteString(bw, "HTTP/1.1 102 Processing\r\n\r\n")
-						}
-					}
-					_, _ = fmt.Fprintf(bw, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", len(final), final)
-					if bw.Flush() != nil {
-						return
-					}
+			_, _ = io.Copy(io.Discard, req.Body)
+			n, final := interimAnswer(req.URL.Path)
+			bw := bufio.NewWriter(c)
+			for i := 1; i <= n; i++ {
+				if i == n {
+					_, _ = io.WriteString(bw, "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n")
+				} else {
+					_, _ = io.WriteString(bw, "HTTP/1.1 102 Processing\r\n\r\n")
 				}
-			})
+			}
+			_, _ = fmt.Fprintf(bw, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", len(final), final)
+			if bw.Flush() != nil {
+				return
+			}
 		}
 	})
 	return "http://" + ln.Addr().String()
