@@ -172,6 +172,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				if d := s.signInLimiter().Wait(r.RemoteAddr, s.clock()()); d > 0 {
 					retry, err := tooManySignIns(d)
 					w.Header().Set("Retry-After", retry)
+					leaveBody(w, r)
 					s.refuse(w, r, err)
 					return
 				}
@@ -181,6 +182,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 					s.signInLimiter().Failed(r.RemoteAddr, s.clock()())
 					s.log.Warn("admin sign-in failed", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "err", err)
 				}
+				leaveBody(w, r)
 				if page {
 					console.ServeLogin(w, http.StatusUnauthorized)
 					return
@@ -191,6 +193,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// leaveBody has the refusal of r, which announces a body, go out with
+// Connection: close: the server then answers at once and drops the body,
+// where it would first read what is left of it to keep the connection, and a
+// client sending it slowly would hold the connection for the whole body
+// timeout before it got its 403.
+func leaveBody(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength != 0 {
+		w.Header().Set("Connection", "close")
+	}
 }
 
 // noFraming sets the headers every answer of the admin listener carries, its

@@ -66,3 +66,38 @@ func TestInvokeMissingCodeIsServiceError(t *testing.T) {
 		t.Errorf("server log does not name the missing code's path:\n%s", logs.String())
 	}
 }
+
+// TestInvokeWithDataDirMovedNamesTheMove: with the data directory moved
+// under the running server, a function with no warm sandbox cannot start
+// (its code lives under code/ there); the 503 ServiceException its caller
+// gets names the likely cause, a data directory moved or removed while the
+// server ran, and what to do about it (put it back), not only a restore of
+// code/ from a backup.
+func TestInvokeWithDataDirMovedNamesTheMove(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	ctx := t.Context()
+	c := sdk(env)
+	createHello(t, ctx, c, "away", "x")
+	moved := env.DataDir + ".moved"
+	if err := os.Rename(env.DataDir, moved); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := os.Rename(moved, env.DataDir); err != nil {
+			t.Error(err)
+		}
+	})
+	_, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("away"), Payload: []byte(`{}`)})
+	apiError(t, err, "ServiceException", http.StatusServiceUnavailable)
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		msg := ae.ErrorMessage()
+		if !strings.Contains(msg, "data directory was moved or removed while the server ran") || !strings.Contains(msg, "put it back where it was") {
+			t.Errorf("message %q, want it to name a moved data directory and what to do", msg)
+		}
+		if strings.Contains(msg, env.DataDir) {
+			t.Errorf("message %q names the server's data directory", msg)
+		}
+	}
+}

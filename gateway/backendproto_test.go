@@ -43,11 +43,20 @@ const largeCut = 1 << 20
 
 func newProtoBackend(t *testing.T) *protoBackend {
 	t.Helper()
+	b := &protoBackend{}
+	b.ln = listenRaw(t, b.serve)
+	return b
+}
+
+// listenRaw is a loopback listener whose connections serve takes, each on a
+// goroutine of its own, until the test ends: then the listener and every
+// connection (the gateways keep theirs idle) are closed.
+func listenRaw(t *testing.T, serve func(net.Conn)) net.Listener {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &protoBackend{ln: ln}
 	var wg sync.WaitGroup
 	var conns sync.Map
 	t.Cleanup(func() {
@@ -62,10 +71,10 @@ func newProtoBackend(t *testing.T) *protoBackend {
 				return
 			}
 			conns.Store(c, nil)
-			wg.Go(func() { b.serve(c) })
+			wg.Go(func() { serve(c) })
 		}
 	})
-	return b
+	return ln
 }
 
 func (b *protoBackend) url() string { return "http://" + b.ln.Addr().String() }

@@ -12,7 +12,9 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
+	"net/textproto"
 	"net/url"
 	"slices"
 	"strings"
@@ -547,7 +549,7 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 	}
 	addQuery(u, r.URL.RawQuery)
 	t := &proxyTarget{url: u, method: method, rc: rc, hop: [1]string{hop}}
-	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), proxyTargetKey{}, t), in.TimeoutFor(rc.Protocol))
+	ctx, cancel := context.WithTimeout(limitInterim(context.WithValue(r.Context(), proxyTargetKey{}, t)), in.TimeoutFor(rc.Protocol))
 	defer cancel()
 	out := r.WithContext(ctx)
 	if out.Body != nil && out.Body != http.NoBody {
@@ -563,15 +565,16 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 }
 
 // interimWriter is the ResponseWriter ReverseProxy writes a backend's answer
-// to. ReverseProxy passes each interim (1xx) answer of the backend on with the
-// fields set so far, and then clears them all: the gateway's own
-// (x-amzn-RequestId, CORS, ...) would be missing from the final answer.
-// interimWriter puts them back after each 1xx, as the fast path does
-// (fastproxy's roundTrip), and keeps a backend's 100 Continue to itself: the
-// client's 100 is the gateway's to send (its server sends a bare one when the
-// body is first read), and a second one would go out with the gateway's
-// fields. It is used by one request's goroutines as ReverseProxy uses its
-// ResponseWriter (not concurrently).
+// to. ReverseProxy passes each interim (1xx) answer of the backend on, with
+// its fields added to those set so far, and then clears them all.
+// interimWriter keeps every 1xx to itself, as the fast path does (fastproxy's
+// roundTrip): API Gateway sends its client only the integration's final
+// answer, and the client's 100 Continue is the gateway's to send (its server
+// sends a bare one when the body is first read). After each, it puts the
+// gateway's own fields (x-amzn-RequestId, CORS, ...) back for the final
+// answer, without the 1xx's. limitInterim bounds how many there are. It is
+// used by one request's goroutines as ReverseProxy uses its ResponseWriter
+// (not concurrently).
 type interimWriter struct {
 	http.ResponseWriter
 	own     http.Header // the fields set before the backend answered
@@ -597,9 +600,6 @@ func (w *interimWriter) Header() http.Header {
 
 func (w *interimWriter) WriteHeader(code int) {
 	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
-		if code != http.StatusContinue {
-			w.ResponseWriter.WriteHeader(code)
-		}
 		w.cleared = true // ReverseProxy clears the fields next
 		return
 	}
@@ -761,6 +761,21 @@ func (b clientBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// limitInterim returns ctx with a client trace that fails the round trip
+// (fastproxy.ErrTooManyInterim) on the backend's interim (1xx) answer past
+// fastproxy.MaxInterim: the transport reads on through any number of them,
+// and ReverseProxy hands each to its ResponseWriter (interimWriter, which
+// keeps them). The transport calls the hook from one goroutine per request.
+func limitInterim(ctx context.Context) context.Context {
+	n := 0
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{Got1xxResponse: func(int, textproto.MIMEHeader) error {
+		if n++; n > fastproxy.MaxInterim {
+			return fmt.Errorf("%w: more than %d before a final answer", fastproxy.ErrTooManyInterim, fastproxy.MaxInterim)
+		}
+		return nil
+	}})
+}
+
 // answeredLate is ctx's error once the integration's deadline has passed (or
 // its client has gone): the answer that came with it is not to be used. Go's
 // transport hands over a response that raced the request's cancellation, and
@@ -778,7 +793,7 @@ func (g *Gateway) sendInTime(ctx context.Context, req *http.Request) (*http.Resp
 	// The hop count and the forwarding fields stay, though a Connection
 	// header name them: they are the gateway's (hops.go, fastproxy.GatewayField).
 	fastproxy.RemoveRequestHopByHop(req.Header)
-	resp, err := g.transport.RoundTrip(req)
+	resp, err := g.transport.RoundTrip(req.WithContext(limitInterim(req.Context())))
 	if err != nil {
 		return nil, err
 	}

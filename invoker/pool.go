@@ -1137,7 +1137,7 @@ func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 		if _, err := os.Stat(spec.CodeDir); errors.Is(err, os.ErrNotExist) {
 			// Not the function's fault: the server's store lost it. The path is
 			// for the operator's log only.
-			i.log.Error("a function's code is missing from the data directory: restore code/ from the backup that goes with portico.db, or update the function's code",
+			i.log.Error("a function's code is missing from the data directory: put the data directory back if it was moved or removed while the server ran; else restore code/ from the backup that goes with portico.db, or update the function's code",
 				"function", cfg.FunctionName, "version", cfg.Version, "path", spec.CodeDir)
 			return runtimes.Spec{}, &codeMissingError{arn: functions.ARN(cfg.FunctionName, cfg.Version)}
 		}
@@ -1209,8 +1209,9 @@ func (e *codeMissingError) Error() string { return e.ClientMessage() }
 
 // ClientMessage is what the caller is told.
 func (e *codeMissingError) ClientMessage() string {
-	return "The code of " + e.arn + " is missing from the server's data directory, so it cannot run: the server's operator can restore code/ " +
-		"from the backup that goes with portico.db, or update the function's code (UpdateFunctionCode; portico fn update --dir, or --zip-file)"
+	return "The code of " + e.arn + " is missing from the server's data directory, so it cannot run. If the data directory was moved or removed " +
+		"while the server ran (its log then says so), the server's operator can put it back where it was (or remount its volume); otherwise " +
+		"restore code/ from the backup that goes with portico.db, or update the function's code (UpdateFunctionCode; portico fn update --dir, or --zip-file)"
 }
 
 // Unwrap gives the kind (ErrUnavailable, ServiceException).

@@ -712,3 +712,53 @@ func TestSigV4ForAPIGateway(t *testing.T) {
 		t.Fatalf("signed with a wrong secret: %v", err)
 	}
 }
+
+// TestQuotaWhileDataDirMovedEndToEnd: with the data directory moved under
+// the running server, a key under a plan with a quota is admitted as far as
+// its last durable reservation reaches; past it the gateway answers a
+// retryable 503 {"message": "Service Unavailable"} (the store refuses the
+// write that would count further), not the generic 500 it answered, and the
+// key is admitted again once the directory is back, with no restart.
+func TestQuotaWhileDataDirMovedEndToEnd(t *testing.T) {
+	env, _, gw, id := startKeyed(t, "dev")
+	base := env.GatewayURL + "/" + id + "/dev/pets"
+	k := createKey(t, gw, &apigateway.CreateApiKeyInput{Name: aws.String("m"), Enabled: true})
+	const quota = 10000
+	plan(t, gw, &apigateway.CreateUsagePlanInput{Name: aws.String("moved"),
+		Quota:     &types.QuotaSettings{Limit: quota, Period: types.QuotaPeriodTypeDay},
+		ApiStages: []types.ApiStage{{ApiId: aws.String(id), Stage: aws.String("dev")}}}, *k.Id)
+	if status, _, body := call(t, base, *k.Value); status != http.StatusOK {
+		t.Fatalf("before the move: %d %s", status, body)
+	}
+	moved := env.DataDir + ".moved"
+	if err := os.Rename(env.DataDir, moved); err != nil {
+		t.Fatal(err)
+	}
+	back := func() {
+		if moved != "" {
+			if err := os.Rename(moved, env.DataDir); err != nil {
+				t.Fatal(err)
+			}
+			moved = ""
+		}
+	}
+	t.Cleanup(back)
+	admitted := 1
+	for {
+		status, typ, body := call(t, base, *k.Value)
+		if status == http.StatusOK {
+			if admitted++; admitted >= quota {
+				t.Fatalf("%d admitted with the data directory moved; want the reservation to run out", admitted)
+			}
+			continue
+		}
+		if status != http.StatusServiceUnavailable || typ != "InternalServerErrorException" || body != `{"message": "Service Unavailable"}` {
+			t.Fatalf("past the reservation (%d admitted): %d %s %s; want 503 InternalServerErrorException {\"message\": \"Service Unavailable\"}", admitted, status, typ, body)
+		}
+		break
+	}
+	back()
+	if status, _, body := call(t, base, *k.Value); status != http.StatusOK {
+		t.Fatalf("with the data directory back: %d %s; want 200", status, body)
+	}
+}

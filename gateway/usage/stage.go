@@ -2,6 +2,7 @@ package usage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/gateway/throttle"
+	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/shutdown"
 	"github.com/portico-dev/portico/store"
 )
@@ -153,7 +155,14 @@ func (s *Service) admit(c *pipeline.Context, value, apiID, stage, method string)
 	}
 	ok, err := kp.counter.Take(now, kp.plan.Quota)
 	if err != nil {
-		return fmt.Errorf("usage plan %s, key %s: quota count: %w", kp.plan.ID, k.ID, err)
+		err = fmt.Errorf("usage plan %s, key %s: quota count: %w", kp.plan.ID, k.ID, err)
+		if errors.Is(err, errdefs.ErrUnavailable) {
+			// The store takes no write for now (its data directory was
+			// moved, say): past its last durable reservation the key cannot
+			// be counted, and a retry may find the store back.
+			return &pipeline.Error{Type: pipeline.Default5XX, Status: http.StatusServiceUnavailable, Message: "Service Unavailable", Cause: err}
+		}
+		return err
 	}
 	if !ok {
 		return pipeline.Errorf(pipeline.QuotaExceeded, "usage plan %s, key %s: quota of %d per %s used up", kp.plan.ID, k.ID, kp.plan.Quota.Limit, kp.plan.Quota.Period)

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"math"
 	"mime"
 	"net"
@@ -40,8 +39,8 @@ import (
 // (serveHTTPProxy in gateway/proxy.go): the same request line, Host, hop-by-hop header removal both ways,
 // X-Forwarded-For appended to and X-Forwarded-Host/-Proto set as
 // ProxyRequest.SetXForwarded does (and the caller's extra fields, ServeExtra),
-// bodies of known and unknown length, 1xx
-// forwarding, response trailers, the integration timeout and the error kinds.
+// bodies of known and unknown length, interim (1xx) answers kept from the
+// client and bounded (MaxInterim), response trailers, the integration timeout and the error kinds.
 // It declines, before anything is sent, the requests that need more (see route);
 // those go through the ReverseProxy. Serve returns errors of the kinds the
 // gateway's backendError knows (context.DeadlineExceeded for the deadline).
@@ -122,6 +121,17 @@ func (p *Proxy) SetMaxResponseBody(n int64) { p.maxBody = n }
 // ErrResponseTooLarge marks a backend response body over the bound of
 // SetMaxResponseBody.
 var ErrResponseTooLarge = errors.New("backend response body over the limit")
+
+// MaxInterim bounds the interim (1xx) answers read from a backend before its
+// final one, on every HTTP integration path (the gateway's net/http ones
+// count them too): none goes to the client, and one more fails the request
+// with ErrTooManyInterim. Five is the bound Go's HTTP transport long had
+// (max1xxResponses, as Chrome's).
+const MaxInterim = 5
+
+// ErrTooManyInterim marks a backend that sent more than MaxInterim interim
+// (1xx) answers before its final one.
+var ErrTooManyInterim = errors.New("backend sent too many interim (1xx) answers")
 
 // SetDialControl sets a check of each backend address, resolved, before a
 // connection to it is made (net.Dialer.Control): an error refuses the dial.
@@ -1021,8 +1031,8 @@ func (c *backendConn) abort() { _ = c.nc.SetDeadline(time.Unix(1, 0)) }
 
 func (c *backendConn) close() { _ = c.nc.Close() }
 
-// roundTrip writes the request and reads the response head, forwarding 1xx
-// responses to w as ReverseProxy does.
+// roundTrip writes the request and reads the response head, past up to
+// MaxInterim interim (1xx) answers, which do not go to w.
 func (c *backendConn) roundTrip(w http.ResponseWriter, r *http.Request, u *url.URL, query, method string, extra []string, deadline time.Time, hasBody bool, buf *bufLease) (*http.Response, error) {
 	c.cw.writes, c.direct = 0, false
 	werr := c.writeHead(r, u, query, method, extra, hasBody)
@@ -1079,6 +1089,7 @@ func (c *backendConn) readResponse(w http.ResponseWriter) (*http.Response, error
 	}
 	c.shell.Method = c.method
 	c.cr.limit = maxResponseHeaderBytes
+	interim := 0
 	for {
 		resp, err := http.ReadResponse(c.br, &c.shell)
 		if err != nil {
@@ -1089,15 +1100,14 @@ func (c *backendConn) readResponse(w http.ResponseWriter) (*http.Response, error
 			return nil, fmt.Errorf("backend answered the malformed status %q", resp.Status)
 		}
 		if resp.StatusCode >= 100 && resp.StatusCode <= 199 && resp.StatusCode != http.StatusSwitchingProtocols {
-			// The 1xx goes out with the headers set so far and its own; then only
-			// the headers set so far (x-amzn-RequestId...) stay for the final
-			// response, since WriteHeader keeps a 1xx's headers.
-			h := w.Header()
-			own := h.Clone()
-			copyHeaderInto(h, resp.Header)
-			w.WriteHeader(resp.StatusCode)
-			clear(h)
-			maps.Copy(h, own)
+			// An interim answer stays here: API Gateway sends its client only
+			// the integration's final answer (the client's 100 Continue is the
+			// gateway server's own). Past MaxInterim the backend is taken to
+			// be broken, before it costs more reads.
+			interim++
+			if interim > MaxInterim {
+				return nil, fmt.Errorf("%w: more than %d before a final answer", ErrTooManyInterim, MaxInterim)
+			}
 			c.cr.limit = maxResponseHeaderBytes
 			continue
 		}
