@@ -144,11 +144,17 @@ func (w *wsRenderer) render(ctx context.Context, name string, t *mapping.Templat
 // wsRequestBody is what a WebSocket HTTP (non-proxy) integration sends its
 // backend: the request template (wsTemplate) rendered with the message as
 // $input, as API Gateway transforms the integration request; without
-// templates, the message as the client sent it. With templates of which none
-// is selected, the message passes through under WHEN_NO_MATCH (the default)
-// and is refused (a configuration error) under NEVER and WHEN_NO_TEMPLATES.
+// templates, the message as the client sent it, unless passthroughBehavior is
+// NEVER, which passes no message through (API Gateway's "never pass the
+// payload through": a configuration error; $connect and $disconnect carry no
+// message and go on). With templates of which none is selected, the message
+// passes through under WHEN_NO_MATCH (the default) and is refused (a
+// configuration error) under NEVER and WHEN_NO_TEMPLATES.
 func wsRequestBody(ctx context.Context, rc *reqCtx, in *apis.Integration, ev *events.APIGatewayWebsocketProxyRequest, body []byte) ([]byte, error) {
 	if len(in.RequestTemplates) == 0 {
+		if in.PassthroughBehavior == "NEVER" && len(body) > 0 {
+			return nil, fmt.Errorf("route %q: the integration has no request template and passthroughBehavior NEVER passes no message through: %w", rc.RouteKey, errConfig)
+		}
 		return body, nil
 	}
 	p := rc.entry.plans[in]

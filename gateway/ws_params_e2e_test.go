@@ -217,3 +217,41 @@ func wsMappedAPIWith(t *testing.T, query string, hdr http.Header, setup func(env
 	t.Cleanup(func() { _ = ws.Close() })
 	return ws, calls
 }
+
+// TestWebSocketPassthroughNeverWithoutTemplates: an HTTP (non-proxy)
+// integration without request templates passes a message through under
+// WHEN_NO_MATCH (and WHEN_NO_TEMPLATES), and under NEVER passes none: the
+// client gets the Internal server error frame and the backend is not called,
+// as API Gateway's NEVER refuses a payload no template maps. Before, NEVER
+// without templates passed the message through.
+func TestWebSocketPassthroughNeverWithoutTemplates(t *testing.T) {
+	ws, calls := wsMappedAPI(t, "", nil, func(backend string) []any {
+		return []any{
+			map[string]any{"routeKey": "never", "routeResponseSelectionExpression": "$default", "integration": map[string]any{
+				"type": "HTTP", "httpMethod": "POST", "uri": backend + "/never", "passthroughBehavior": "NEVER"}},
+			map[string]any{"routeKey": "notemplates", "routeResponseSelectionExpression": "$default", "integration": map[string]any{
+				"type": "HTTP", "httpMethod": "POST", "uri": backend + "/notemplates", "passthroughBehavior": "WHEN_NO_TEMPLATES"}},
+			map[string]any{"routeKey": "$default", "routeResponseSelectionExpression": "$default", "integration": map[string]any{
+				"type": "HTTP", "httpMethod": "POST", "uri": backend + "/msg"}},
+		}
+	})
+	for _, tc := range []struct{ msg, want string }{
+		{`{"action":"notemplates"}`, `/notemplates {"action":"notemplates"}`},
+		{`{"action":"other"}`, `/msg {"action":"other"}`},
+	} {
+		if got := wstest.Exchange(t, ws, tc.msg); got != tc.want {
+			t.Errorf("%s answered %q, want %q (passed through)", tc.msg, got, tc.want)
+		}
+		if call := <-calls; call.body != tc.msg {
+			t.Errorf("%s: backend got %q", tc.msg, call.body)
+		}
+	}
+	if got := wstest.Exchange(t, ws, `{"action":"never"}`); !strings.HasPrefix(got, `{"message": "Internal server error", "connectionId":`) {
+		t.Errorf("never answered %q, want the Internal server error frame", got)
+	}
+	select {
+	case call := <-calls:
+		t.Errorf("NEVER without templates called the backend: %s %q", call.path, call.body)
+	default:
+	}
+}
