@@ -14,7 +14,8 @@ import (
 
 // TestRESTMappingSourcesApplied: the mapping sources API Gateway documents
 // for REST APIs reach the backend and the client: on the request side
-// method.request.body, method.request.body.JSONPATH and the multi-value
+// method.request.body, method.request.body.JSONPATH (with or without its
+// "$.", as WebSocket APIs' route.request.body takes it) and the multi-value
 // header and query string (on a non-proxy HTTP integration and on an
 // HTTP_PROXY one), on the response side stageVariables.NAME, context.NAME,
 // integration.response.multivalueheader.NAME and a body JSONPath with an
@@ -38,20 +39,22 @@ func TestRESTMappingSourcesApplied(t *testing.T) {
 		"integration.request.header.X-Body":  "method.request.body",
 		"integration.request.header.X-Name":  "method.request.body.pet.name",
 		"integration.request.header.X-First": "method.request.body.tags[0]",
+		"integration.request.header.X-Root":  "method.request.body.$.pet.name",
 		"integration.request.header.X-Multi": "method.request.multivalueheader.X-In",
 		"integration.request.querystring.m":  "method.request.multivaluequerystring.q",
 	}
 	a := &apis.API{Name: "sources", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{{
 		Method: "POST", Path: "/items",
-		Responses: map[string]apis.MethodResponse{"200": {Headers: []string{"X-Stage", "X-Ctx", "X-Vals", "X-Deep", "X-Who"}}},
+		Responses: map[string]apis.MethodResponse{"200": {Headers: []string{"X-Stage", "X-Ctx", "X-Vals", "X-Deep", "X-Who", "X-Who-Root"}}},
 		Integration: &apis.Integration{Type: apis.IntegrationHTTP, HTTPMethod: "POST", URI: backend.URL + "/items",
 			RequestParameters: requestParams,
 			Responses: map[string]apis.IntegrationResponse{"default": {StatusCode: "200", ResponseParameters: map[string]string{
-				"method.response.header.X-Stage": "stageVariables.env",
-				"method.response.header.X-Ctx":   "context.stage",
-				"method.response.header.X-Vals":  "integration.response.multivalueheader.X-Back",
-				"method.response.header.X-Deep":  "integration.response.body.a.b[1]",
-				"method.response.header.X-Who":   "integration.response.body.who",
+				"method.response.header.X-Stage":    "stageVariables.env",
+				"method.response.header.X-Ctx":      "context.stage",
+				"method.response.header.X-Vals":     "integration.response.multivalueheader.X-Back",
+				"method.response.header.X-Deep":     "integration.response.body.a.b[1]",
+				"method.response.header.X-Who":      "integration.response.body.who",
+				"method.response.header.X-Who-Root": "integration.response.body.$.who",
 			}}}},
 	}, {
 		Method: "POST", Path: "/proxy",
@@ -66,7 +69,7 @@ func TestRESTMappingSourcesApplied(t *testing.T) {
 		mu.Lock()
 		h, q := seen, seenQuery
 		mu.Unlock()
-		for name, want := range map[string]string{"X-Body": body, "X-Name": "rex", "X-First": "x", "X-Multi": "1,2"} {
+		for name, want := range map[string]string{"X-Body": body, "X-Name": "rex", "X-Root": "rex", "X-First": "x", "X-Multi": "1,2"} {
 			if got := strings.Join(h.Values(name), ","); got != want {
 				t.Errorf("%s: the backend saw %s %q, want %q", path, name, got, want)
 			}
@@ -80,7 +83,7 @@ func TestRESTMappingSourcesApplied(t *testing.T) {
 		t.Fatalf("POST /items: %d %q", r.status, r.body)
 	}
 	check("/items")
-	for name, want := range map[string]string{"X-Stage": "qa", "X-Ctx": "dev", "X-Vals": "p,q", "X-Deep": `{"c":2}`, "X-Who": "backend"} {
+	for name, want := range map[string]string{"X-Stage": "qa", "X-Ctx": "dev", "X-Vals": "p,q", "X-Deep": `{"c":2}`, "X-Who": "backend", "X-Who-Root": "backend"} {
 		if got := r.header.Get(name); got != want {
 			t.Errorf("method response header %s = %q, want %q", name, got, want)
 		}

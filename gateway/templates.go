@@ -77,6 +77,9 @@ func compilePlan(in *apis.Integration, binaryTypes []string) (*integrationPlan, 
 	for key, ir := range in.Responses {
 		for _, src := range ir.ResponseParameters {
 			if path, ok := strings.CutPrefix(src, "integration.response.body."); ok {
+				if rel, ok := apis.BodyPath(path); ok {
+					path = rel // without its "$."
+				}
 				if jp, err := mapping.CompileJSONPath("$." + path); err == nil {
 					if p.bodyPaths == nil {
 						p.bodyPaths = map[string]*mapping.JSONPath{}
@@ -601,6 +604,9 @@ func (ireq *integrationRequest) responseParam(src string, res *integrationResult
 		jp := ireq.plan.bodyPaths[src]
 		if jp == nil { // an integration compiled before its path was valid
 			var err error
+			if rel, ok := apis.BodyPath(path); ok {
+				path = rel // without its "$."
+			}
 			if jp, err = mapping.CompileJSONPath("$." + path); err != nil {
 				return "", false
 			}

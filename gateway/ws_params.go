@@ -89,7 +89,7 @@ func wsParamValue(rc *reqCtx, ev *events.APIGatewayWebsocketProxyRequest, v stri
 		return fmt.Sprint(val), true, nil
 	}
 	if path, ok := strings.CutPrefix(v, "route.request.body."); ok {
-		path, _ = apis.WSBodyPath(path) // without its "$."
+		path, _ = apis.BodyPath(path) // without its "$."
 		v = "route.request.body." + path
 	}
 	if rest, ok := strings.CutPrefix(v, "route.request."); ok {

@@ -85,7 +85,8 @@ func validRESTRequestSource(v string) bool {
 		return true
 	}
 	if path, ok := strings.CutPrefix(v, "method.request.body."); ok {
-		return validBodyPath(path)
+		_, valid := BodyPath(path)
+		return valid
 	}
 	for _, p := range []string{"method.request.path.", "method.request.querystring.", "method.request.multivaluequerystring.",
 		"method.request.header.", "method.request.multivalueheader."} {
@@ -108,7 +109,8 @@ func validRESTResponseSource(v string) bool {
 		return true
 	}
 	if path, ok := strings.CutPrefix(v, "integration.response.body."); ok {
-		return validBodyPath(path)
+		_, valid := BodyPath(path)
+		return valid
 	}
 	for _, p := range []string{"integration.response.header.", "integration.response.multivalueheader."} {
 		if name, ok := strings.CutPrefix(v, p); ok {

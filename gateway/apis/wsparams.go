@@ -64,7 +64,7 @@ func ClassifyWSSource(src string) (WSRouteSource, bool) {
 		return WSAnyRoute, ok
 	}
 	if path, ok := strings.CutPrefix(src, "route.request.body."); ok {
-		_, valid := WSBodyPath(path)
+		_, valid := BodyPath(path)
 		return WSMessageOnly, valid
 	}
 	for _, p := range wsConnectSources {
@@ -75,12 +75,14 @@ func ClassifyWSSource(src string) (WSRouteSource, bool) {
 	return WSAnyRoute, false
 }
 
-// WSBodyPath returns the JSONPath of a route.request.body.JSONPATH source
-// without its "$." (API Gateway's "a JSONPath expression for a JSON field of
-// the request body": route.request.body.$.x is route.request.body.x), and
+// BodyPath returns the JSONPath of a body source (route.request.body.JSONPATH
+// on WebSocket APIs; method.request.body.JSONPATH and
+// integration.response.body.JSONPATH on REST APIs) without its "$." (API
+// Gateway's "a JSONPath expression for a JSON field of the body":
+// route.request.body.$.x is route.request.body.x), and
 // whether it is one: "$" alone is the whole body, and a path from the root
 // other than by ".", which a mapping does not take.
-func WSBodyPath(path string) (string, bool) {
+func BodyPath(path string) (string, bool) {
 	if rest, ok := strings.CutPrefix(path, "$"); ok && (rest == "" || rest[0] == '.' || rest[0] == '[') {
 		if path, ok = strings.CutPrefix(rest, "."); !ok {
 			return "", false

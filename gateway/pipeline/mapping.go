@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/portico-dev/portico/gateway/apis"
+
 	"github.com/portico-dev/portico/gateway/mapping"
 )
 
@@ -178,12 +180,17 @@ func (c *Context) ParamValue(src string, r *http.Request, ctx *mapping.Map) (str
 // requests, so the cache holds at most one entry per expression configured.
 var bodyPaths sync.Map // string -> *mapping.JSONPath
 
-// bodyPath returns the compiled JSONPath "$."+path.
+// bodyPath returns the compiled JSONPath "$."+path (path may start with its
+// own "$.", as apis.BodyPath takes it).
 func bodyPath(path string) (*mapping.JSONPath, error) {
 	if p, ok := bodyPaths.Load(path); ok {
 		return p.(*mapping.JSONPath), nil
 	}
-	p, err := mapping.CompileJSONPath("$." + path)
+	rel := path
+	if r, ok := apis.BodyPath(path); ok {
+		rel = r // without its "$."
+	}
+	p, err := mapping.CompileJSONPath("$." + rel)
 	if err != nil {
 		return nil, err
 	}
