@@ -832,8 +832,5 @@ func stageVariableSource(uri string, vars map[string]string, stage string) strin
 // X-Amzn-Trace-Id names (restevent.TraceID), so that the event and the
 // function's _X_AMZN_TRACE_ID name one trace, as in API Gateway.
 func invokeTrace(r *http.Request, rc *reqCtx) string {
-	if !rc.traceTime.IsZero() {
-		return restevent.InvokeTrace(r.Header, rc.traceTime, rc.RequestID)
-	}
 	return restevent.InvokeTrace(r.Header, rc.RequestTime, rc.RequestID)
 }

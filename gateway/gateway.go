@@ -557,11 +557,6 @@ type reqCtx struct {
 	// proxy, when set, is an HTTP_PROXY request's room for the fast path,
 	// allocated with the reqCtx (reqCtxProxy).
 	proxy *proxyRoom
-	// traceTime, when set, is the time the trace id of a function call for
-	// a request without one carries instead of RequestTime: a WebSocket
-	// event's requestTimeEpoch, which its $connect authorizer's call takes
-	// too, so that both run in one trace (invokeTrace).
-	traceTime time.Time
 }
 
 // reqCtxProxy is a reqCtx with room for what the fast proxy path would

@@ -358,15 +358,21 @@ func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWe
 		}
 	}
 	in := route.Integration
+	// The request's time is the event's requestTimeEpoch, as its $connect
+	// authorizer's is, so that $context.requestTime agrees with the event and
+	// a function call's trace id (invokeTrace) with the authorizer's: one
+	// trace. It keeps now's monotonic reading, shifted with it, for the
+	// latencies measured from it.
+	now := g.now()
+	if ms := ev.RequestContext.RequestTimeEpoch; ms > 0 {
+		now = now.Add(time.UnixMilli(ms).Sub(now))
+	}
 	rc := &reqCtx{Context: &pipeline.Context{
-		RequestID: ev.RequestContext.RequestID, ExtendedRequestID: ev.RequestContext.ExtendedRequestID, RequestTime: g.now(),
+		RequestID: ev.RequestContext.RequestID, ExtendedRequestID: ev.RequestContext.ExtendedRequestID, RequestTime: now,
 		APIID: ev.RequestContext.APIID, Stage: ev.RequestContext.Stage, Protocol: apis.ProtocolWebSocket,
 		Route: route, RouteKey: route.RouteKey, DomainName: ev.RequestContext.DomainName,
 		Deployed: e.deployed, DeploymentID: e.dep.ID, StageVariables: e.deployed.Variables,
 	}, entry: e}
-	if ms := ev.RequestContext.RequestTimeEpoch; ms > 0 {
-		rc.traceTime = time.UnixMilli(ms)
-	}
 	if ev.RequestContext.EventType == connections.EventConnect {
 		rc.Identity.SourceIP, rc.Identity.UserAgent = ev.RequestContext.Identity.SourceIP, ev.RequestContext.Identity.UserAgent
 		for k, v := range ev.Headers {
