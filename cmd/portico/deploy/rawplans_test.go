@@ -1,0 +1,194 @@
+package deploy
+
+import (
+	"strings"
+	"testing"
+)
+
+// wsKeyed is a WebSocket API whose $connect requires an API key, with a raw
+// usage plan on its stage, an API key and the usage plan key that puts the
+// key in the plan.
+const wsKeyed = `Transform: AWS::Serverless-2016-10-31
+Resources:
+  Chat:
+    Type: AWS::ApiGatewayV2::Api
+    Properties:
+      ProtocolType: WEBSOCKET
+      ApiKeySelectionExpression: $request.header.x-api-key
+  Mock:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties:
+      ApiId: !Ref Chat
+      IntegrationType: MOCK
+      RequestTemplates:
+        $default: '{"statusCode": 200}'
+  Connect:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      ApiId: !Ref Chat
+      RouteKey: $connect
+      ApiKeyRequired: true
+      Target: !Join ["/", ["integrations", !Ref Mock]]
+  Default:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      ApiId: !Ref Chat
+      RouteKey: $default
+      Target: !Join ["/", ["integrations", !Ref Mock]]
+  Stage:
+    Type: AWS::ApiGatewayV2::Stage
+    Properties:
+      ApiId: !Ref Chat
+      StageName: live
+  Plan:
+    Type: AWS::ApiGateway::UsagePlan
+    Properties:
+      UsagePlanName: chat-plan
+      ApiStages:
+        - ApiId: !Ref Chat
+          Stage: !Ref Stage
+      Quota: {Limit: 3, Period: DAY}
+      Throttle: {RateLimit: 100, BurstLimit: 200}
+  Key:
+    Type: AWS::ApiGateway::ApiKey
+    Properties:
+      Name: chat-key
+      Enabled: true
+  PlanKey:
+    Type: AWS::ApiGateway::UsagePlanKey
+    Properties:
+      KeyId: !Ref Key
+      KeyType: API_KEY
+      UsagePlanId: !Ref Plan
+`
+
+// TestRawUsagePlanOnWebSocketStage: the raw usage plan, key and usage plan
+// key of a WebSocket API become the API's usage plan (name, throttle, quota,
+// on its stage) with the key in it, and $connect requires a key; a redeploy
+// keeps the key; a disabled key is disabled; dropping the three deletes the
+// plan and the key, and a failed step leaves nothing made. (Before, the
+// route's ApiKeyRequired: true was refused and the raw types ignored.)
+func TestRawUsagePlanOnWebSocketStage(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	_, out, err := deployOutput(t, f, dir, "s", wsKeyed, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chat *fakeAPI
+	for _, a := range f.apis {
+		chat = a
+	}
+	m := wsModel(chat.def)
+	if !m.Routes[0].APIKeyRequired || m.Routes[1].APIKeyRequired || m.APIKeySource != "" {
+		t.Fatalf("routes %+v, key source %q: want $connect alone to require a key, from the header", m.Routes, m.APIKeySource)
+	}
+	rec := f.stacks["s"].Resources["Chat"]
+	p := f.plans[rec.UsagePlanID]
+	if p == nil || p.Name != "chat-plan" || p.Quota["limit"] != 3.0 || p.Throttle["burstLimit"] != 200.0 {
+		t.Fatalf("usage plan %s = %+v", rec.UsagePlanID, p)
+	}
+	if st := f.planStages[rec.UsagePlanID]; len(st) != 1 || st[0].Stage != "live" || st[0].APIID != rec.PhysicalID {
+		t.Fatalf("plan stages %v", st)
+	}
+	k := f.keySpecs[rec.APIKeyID]
+	if k.Name != "chat-key" || !k.Enabled || k.Value != "" || len(f.planKeys[rec.UsagePlanID]) != 1 {
+		t.Fatalf("key %s = %+v in plan keys %v", rec.APIKeyID, k, f.planKeys)
+	}
+	if !strings.Contains(out, "(chat-key, Key)") {
+		t.Errorf("deploy output does not name the key by its logical id:\n%s", out)
+	}
+
+	// A redeploy disabling the key keeps it and disables it.
+	if _, err := deployText(t, f, dir, "s", strings.Replace(wsKeyed, "Enabled: true", "Enabled: false", 1), nil); err != nil {
+		t.Fatal(err)
+	}
+	again := f.stacks["s"].Resources["Chat"]
+	if again.APIKeyID != rec.APIKeyID || again.UsagePlanID != rec.UsagePlanID || f.keySpecs[rec.APIKeyID].Enabled {
+		t.Fatalf("redeploy: key %s plan %s enabled %v, want %s %s kept and disabled", again.APIKeyID, again.UsagePlanID,
+			f.keySpecs[rec.APIKeyID].Enabled, rec.APIKeyID, rec.UsagePlanID)
+	}
+
+	// Dropping the plan, key and usage plan key deletes the plan and key.
+	cut := wsKeyed[:strings.Index(wsKeyed, "  Plan:\n")]
+	if _, err := deployText(t, f, dir, "s", strings.Replace(cut, "ApiKeyRequired: true", "ApiKeyRequired: false", 1), nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.plans) != 0 || len(f.keys) != 0 {
+		t.Fatalf("plans %v keys %v after dropping them, want none", f.plans, f.keys)
+	}
+
+	// A first deploy that fails adding the key to the plan leaves no plan
+	// and no key.
+	g := newFake()
+	g.failAt = "AddUsagePlanKey"
+	if _, err := deployText(t, g, dir, "t", wsKeyed, nil); err == nil {
+		t.Fatal("deploy with a failing AddUsagePlanKey succeeded")
+	}
+	if len(g.plans) != 0 || len(g.keys) != 0 {
+		t.Fatalf("after a failed deploy: plans %v keys %v, want none", g.plans, g.keys)
+	}
+}
+
+// TestRawAPIKeyValueChangeReplacesKey: an ApiKey's Value is given to the key
+// it makes (never printed); a changed Value makes a new key in the plan and
+// deletes the old one, as CloudFormation replaces the key.
+func TestRawAPIKeyValueChangeReplacesKey(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	const v1, v2 = "first-value-0123456789abcdef", "second-value-0123456789abcdef"
+	text := strings.Replace(wsKeyed, "Enabled: true", "Enabled: true\n      Value: "+v1, 1)
+	_, out, err := deployOutput(t, f, dir, "s", text, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := f.stacks["s"].Resources["Chat"]
+	if f.keySpecs[rec.APIKeyID].Value != v1 || strings.Contains(out, v1) {
+		t.Fatalf("key %+v; output shows the value: %v", f.keySpecs[rec.APIKeyID], strings.Contains(out, v1))
+	}
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.stacks["s"].Resources["Chat"].APIKeyID; got != rec.APIKeyID {
+		t.Fatalf("an unchanged redeploy replaced key %s by %s", rec.APIKeyID, got)
+	}
+	_, out, err = deployOutput(t, f, dir, "s", strings.Replace(text, v1, v2, 1), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := f.stacks["s"].Resources["Chat"]
+	if now.APIKeyID == rec.APIKeyID || f.keySpecs[now.APIKeyID].Value != v2 || f.keys[rec.APIKeyID] != "" ||
+		len(f.planKeys[now.UsagePlanID]) != 1 || f.planKeys[now.UsagePlanID][0] != now.APIKeyID || strings.Contains(out, v2) {
+		t.Fatalf("after a Value change: key %s (%+v), plan keys %v, old key kept %v", now.APIKeyID, f.keySpecs[now.APIKeyID],
+			f.planKeys, f.keys[rec.APIKeyID] != "")
+	}
+}
+
+// TestRawUsagePlanRefusals: what the raw resources would get wrong fails the
+// build, naming it.
+func TestRawUsagePlanRefusals(t *testing.T) {
+	dir := fixture(t)
+	for _, tc := range []struct{ name, old, new, want string }{
+		{"misspelt quota", "Quota:", "Quta:", "Quta is not a property of AWS::ApiGateway::UsagePlan"},
+		{"misspelt limit", "Limit: 3", "Limt: 3", "Limt is not a property of Quota"},
+		{"unknown key property", "Name: chat-key", "Nmae: chat-key", "Nmae is not a property of AWS::ApiGateway::ApiKey"},
+		{"unknown plan key property", "KeyType: API_KEY", "KeyType: API_KEY\n      Extra: 1", "Extra is not a property of AWS::ApiGateway::UsagePlanKey"},
+		{"key on a message route", "RouteKey: $default", "RouteKey: $default\n      ApiKeyRequired: true", "ApiKeyRequired is refused on route $default"},
+		{"bad selection", "$request.header.x-api-key", "$request.header.x-key", "ApiKeySelectionExpression must be"},
+		{"other stage", "Stage: !Ref Stage", "Stage: other", "ApiStages Stage must name the stage of API Chat"},
+		{"no plan key", "KeyId: !Ref Key", "KeyId: nokey", "KeyId must be !Ref to an AWS::ApiGateway::ApiKey"},
+		{"key type", "KeyType: API_KEY", "KeyType: OTHER", "KeyType must be API_KEY"},
+		{"short value", "Enabled: true", "Enabled: true\n      Value: short", "Value must be 20 to 128"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text := strings.Replace(wsKeyed, tc.old, tc.new, 1)
+			if text == wsKeyed {
+				t.Fatal("the case changes nothing")
+			}
+			_, err := deployText(t, newFake(), dir, "s", text, nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
