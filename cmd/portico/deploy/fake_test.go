@@ -31,8 +31,8 @@ type fakeTarget struct {
 	// keySpecs are the keys as they were made, enabled as last set.
 	keySpecs map[string]APIKeySpec
 	calls    []string
-	failAt     string
-	seq        int
+	failAt   string
+	seq      int
 	// saved are the $LATEST and API copies SaveFunction and SaveAPI made, by
 	// what they returned.
 	saved map[any]any
