@@ -162,4 +162,3 @@ func TestDeployWebSocketAPIKeys(t *testing.T) {
 	_, err = gw.GetUsagePlan(ctx, &apigateway.GetUsagePlanInput{UsagePlanId: aws.String(rec.UsagePlanID)})
 	wantGone(t, "the plan", err)
 }
-
