@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/portico-dev/portico/gateway/apis"
 )
 
 // The raw API Gateway resources a template may declare for API keys: a usage
@@ -113,7 +115,7 @@ func (b *builder) rawPlan(id string, keys []string) {
 		}
 		return
 	}
-	a := b.rawPlanAPI(where, st["ApiId"], st["Stage"])
+	a := b.rawPlanAPI(where+" ApiStages", st["ApiId"], st["Stage"])
 	if a == nil {
 		return
 	}
@@ -154,7 +156,11 @@ func (b *builder) rawPlanAPI(where string, apiID, stage any) *API {
 	}
 	a := b.d.APIs[id]
 	if a == nil {
-		b.fail("%s: ApiStages ApiId must be !Ref to an API of the template (an AWS::Serverless::Api or an AWS::ApiGatewayV2::Api), not %v", where, apiID)
+		b.fail("%s: ApiId must be !Ref to an API of the template (an AWS::Serverless::Api or an AWS::ApiGatewayV2::Api), not %v", where, apiID)
+		return nil
+	}
+	if a.Protocol == apis.ProtocolHTTP {
+		b.fail("%s: API %s is an HTTP API, which has no API keys or usage plans (on API Gateway either): name a REST or WebSocket API", where, id)
 		return nil
 	}
 	s, _ := stage.(string)
@@ -169,7 +175,7 @@ func (b *builder) rawPlanAPI(where string, apiID, stage any) *API {
 		}
 	}
 	if !ok {
-		b.fail("%s: ApiStages Stage must name the stage of API %s (%q, !Ref to its AWS::ApiGatewayV2::Stage, or !Ref %s.Stage), not %v",
+		b.fail("%s: Stage must name the stage of API %s (%q, !Ref to its AWS::ApiGatewayV2::Stage, or !Ref %s.Stage), not %v",
 			where, id, a.Stage, id, stage)
 		return nil
 	}

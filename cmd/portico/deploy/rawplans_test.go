@@ -175,7 +175,7 @@ func TestRawUsagePlanRefusals(t *testing.T) {
 		{"unknown plan key property", "KeyType: API_KEY", "KeyType: API_KEY\n      Extra: 1", "Extra is not a property of AWS::ApiGateway::UsagePlanKey"},
 		{"key on a message route", "RouteKey: $default", "RouteKey: $default\n      ApiKeyRequired: true", "ApiKeyRequired is refused on route $default"},
 		{"bad selection", "$request.header.x-api-key", "$request.header.x-key", "ApiKeySelectionExpression must be"},
-		{"other stage", "Stage: !Ref Stage", "Stage: other", "ApiStages Stage must name the stage of API Chat"},
+		{"other stage", "Stage: !Ref Stage", "Stage: other", "ApiStages: Stage must name the stage of API Chat"},
 		{"no plan key", "KeyId: !Ref Key", "KeyId: nokey", "KeyId must be !Ref to an AWS::ApiGateway::ApiKey"},
 		{"key type", "KeyType: API_KEY", "KeyType: OTHER", "KeyType must be API_KEY"},
 		{"short value", "Enabled: true", "Enabled: true\n      Value: short", "Value must be 20 to 128"},
@@ -186,6 +186,61 @@ func TestRawUsagePlanRefusals(t *testing.T) {
 				t.Fatal("the case changes nothing")
 			}
 			_, err := deployText(t, newFake(), dir, "s", text, nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// restKeyed is twoFunctions' REST API with a raw usage plan on its stage
+// (Stage: !Ref Api.Stage), a key and the usage plan key.
+const restKeyed = `  Plan:
+    Type: AWS::ApiGateway::UsagePlan
+    Properties:
+      ApiStages:
+        - ApiId: !Ref Api
+          Stage: !Ref Api.Stage
+      Throttle: {RateLimit: 5, BurstLimit: 10}
+  Key:
+    Type: AWS::ApiGateway::ApiKey
+    Properties:
+      Enabled: true
+      StageKeys:
+        - RestApiId: !Ref Api
+          StageName: prod
+  PlanKey:
+    Type: AWS::ApiGateway::UsagePlanKey
+    Properties:
+      KeyId: !Ref Key
+      KeyType: API_KEY
+      UsagePlanId: !Ref Plan
+`
+
+// TestRawUsagePlanOnRESTStage: the raw resources work on a REST API's stage
+// too, named after the stack and logical ids as CloudFormation names them;
+// an HTTP API's stage, or an API that has Auth.UsagePlan, is refused.
+func TestRawUsagePlanOnRESTStage(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", twoFunctions+restKeyed, nil); err != nil {
+		t.Fatal(err)
+	}
+	rec := f.stacks["s"].Resources["Api"]
+	p := f.plans[rec.UsagePlanID]
+	if p == nil || p.Name != "s-Plan" || p.Throttle["rateLimit"] != 5.0 || f.keySpecs[rec.APIKeyID].Name != "s-Key" || !f.keySpecs[rec.APIKeyID].Enabled {
+		t.Fatalf("plan %+v key %+v", p, f.keySpecs[rec.APIKeyID])
+	}
+	for _, tc := range []struct{ name, text, want string }{
+		{"http api", strings.Replace(twoFunctions+restKeyed, "ApiId: !Ref Api\n          Stage: !Ref Api.Stage", "ApiId: !Ref ServerlessHttpApi\n          Stage: $default", 1),
+			"API ServerlessHttpApi is an HTTP API"},
+		{"sam plan too", strings.Replace(twoFunctions+restKeyed, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        UsagePlan:\n          CreateUsagePlan: PER_API\n", 1),
+			"API Api already has a usage plan"},
+		{"stage key elsewhere", strings.Replace(twoFunctions+restKeyed, "StageName: prod\n  PlanKey", "StageName: dev\n  PlanKey", 1),
+			"Stage must name the stage of API Api"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := deployText(t, newFake(), dir, "s", tc.text, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
