@@ -267,3 +267,54 @@ func (b *builder) wsRouteKeyRequired(where, key string, props map[string]any, r 
 	r.APIKeyRequired = on
 	return true
 }
+
+// rawPlanTokens rewrites, in an output's value v, the tokens of the raw
+// usage plans, API keys and usage plan keys (Ref Plan, Ref Key, Ref PlanKey)
+// as those of the API whose own plan they are («Api.UsagePlan»,
+// «Api.ApiKey», «Api.UsagePlanKey»), which ResolveOutputs resolves from the
+// stack's record: the plan's id, the key's id.
+func (t *Template) rawPlanTokens(v string) string {
+	planOf := map[string]string{} // key -> plan, through the usage plan keys
+	for _, r := range t.Resources {
+		if r.Type == TypeUsagePlanKey {
+			planOf[v2Ref(r.Properties["KeyId"], "APIKeyId")] = v2Ref(r.Properties["UsagePlanId"], "Id")
+		}
+	}
+	apiOf := func(plan string) string {
+		r := t.Resources[plan]
+		if r == nil || r.Type != TypeUsagePlan {
+			return ""
+		}
+		stages, _ := r.Properties["ApiStages"].([]any)
+		if len(stages) != 1 {
+			return ""
+		}
+		st, _ := stages[0].(map[string]any)
+		return v2Ref(st["ApiId"], "ApiId")
+	}
+	return tokenPattern.ReplaceAllStringFunc(v, func(tok string) string {
+		m := tokenPattern.FindStringSubmatch(tok)
+		r := t.Resources[m[1]]
+		if r == nil {
+			return tok
+		}
+		var kind, plan string
+		switch r.Type {
+		case TypeUsagePlan:
+			kind, plan = "UsagePlan", m[1]
+		case TypeAPIKey:
+			kind, plan = "ApiKey", planOf[m[1]]
+		case TypeUsagePlanKey:
+			kind, plan = "UsagePlanKey", v2Ref(r.Properties["UsagePlanId"], "Id")
+		default:
+			return tok
+		}
+		if m[2] != "" && m[2] != planAttributes[kind] {
+			return tok
+		}
+		if api := apiOf(plan); api != "" {
+			return tokenOpen + api + "." + kind + tokenClose
+		}
+		return tok
+	})
+}

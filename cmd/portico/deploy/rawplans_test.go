@@ -1,6 +1,9 @@
 package deploy
 
 import (
+	"context"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -245,5 +248,34 @@ func TestRawUsagePlanOnRESTStage(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestRawPlanOutputs: an output's Ref to the raw usage plan, API key or
+// usage plan key resolves, as CloudFormation's Ref does, to the plan's id and
+// the key's id (they were left out: "Portico does not make" them).
+func TestRawPlanOutputs(t *testing.T) {
+	dir := fixture(t)
+	text := wsKeyed + `Outputs:
+  PlanId:
+    Value: !Ref Plan
+  KeyId:
+    Value: !Ref Key
+  PlanKeyId:
+    Value: !Sub "${PlanKey}"
+`
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := Load(filepath.Join(dir, "template.yaml"), Options{Stack: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := f.stacks["s"].Resources["Chat"]
+	outs, warnings := tpl.ResolveOutputs(context.Background(), f.stacks["s"], fakeAttrs{})
+	want := map[string]string{"PlanId": rec.UsagePlanID, "KeyId": rec.APIKeyID, "PlanKeyId": rec.APIKeyID}
+	if !reflect.DeepEqual(outs, want) || len(warnings) != 0 || len(tpl.Warnings) != 0 {
+		t.Fatalf("outputs = %v (warnings %q %q), want %v", outs, warnings, tpl.Warnings, want)
 	}
 }
