@@ -853,6 +853,12 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 				return fmt.Errorf("deleting stage %s of API %s (%s), replaced by stage %s: %w", c.replacedStage, c.PhysicalID, c.LogicalID, c.api.Stage, err)
 			}
 		}
+		if c.replacedAPIKey != "" {
+			a.progress("deleting API key %s (%s), replaced: its Value changed", c.replacedAPIKey, c.api.keyLogical())
+			if err := a.t.DeleteAPIKey(ctx, c.replacedAPIKey); err != nil {
+				return fmt.Errorf("deleting API key %s (%s), replaced: %w", c.replacedAPIKey, c.api.keyLogical(), err)
+			}
+		}
 		if c.replacedAlias != "" {
 			a.progress("deleting alias %s:%s (%s) and its provisioned concurrency", c.fn.Name, c.replacedAlias, c.LogicalID)
 			if err := a.t.DeleteAlias(ctx, c.fn.Name, c.replacedAlias); err != nil {
@@ -962,7 +968,7 @@ func (a *applier) usagePlan(ctx context.Context, c *Change, r *Resource) error {
 		a.onFailure("delete usage plan "+id, func(ctx context.Context) error { return a.t.DeleteUsagePlan(ctx, id) })
 	}
 	if oldKey != "" && own.KeyLogical != "" {
-		key, err := a.rawKeyChange(ctx, r.UsagePlanID, oldKey, own)
+		key, err := a.rawKeyChange(ctx, c, r.UsagePlanID, oldKey, own)
 		if err != nil || key != oldKey {
 			r.APIKeyID = key
 			return err
@@ -976,9 +982,10 @@ func (a *applier) usagePlan(ctx context.Context, c *Change, r *Resource) error {
 // rawKeyChange carries a raw API key's Enabled and Value to the key the
 // stack made (oldKey) and returns the key the plan holds: a changed Value
 // replaces the key, as CloudFormation replaces an ApiKey whose Value
-// changes (the new one is made and put in plan planID before the old one
-// is deleted).
-func (a *applier) rawKeyChange(ctx context.Context, planID, oldKey string, own *UsagePlan) (string, error) {
+// changes: the new one is made and put in plan planID, and the old one is
+// deleted once the deploy has done the rest (c.replacedAPIKey), so that a
+// failed deploy leaves the old key as it was.
+func (a *applier) rawKeyChange(ctx context.Context, c *Change, planID, oldKey string, own *UsagePlan) (string, error) {
 	if own.keyValue != "" {
 		same, err := a.t.APIKeyHasValue(ctx, oldKey, own.keyValue)
 		if err != nil {
@@ -989,10 +996,7 @@ func (a *applier) rawKeyChange(ctx context.Context, planID, oldKey string, own *
 			if err != nil {
 				return oldKey, err
 			}
-			a.progress("deleting API key %s (%s), replaced by %s: its Value changed", oldKey, own.KeyLogical, key)
-			if err := a.t.DeleteAPIKey(ctx, oldKey); err != nil {
-				return key, fmt.Errorf("API key %s: %w", oldKey, err)
-			}
+			c.replacedAPIKey = oldKey
 			return key, nil
 		}
 	}

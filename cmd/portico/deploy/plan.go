@@ -168,6 +168,9 @@ type Change struct {
 	// replacedStage is the API stage a changed StageName replaces: deleted
 	// once the new stage serves.
 	replacedStage string
+	// replacedAPIKey is the API key a raw ApiKey's changed Value replaces:
+	// deleted once the new one is in the plan and the rest is done.
+	replacedAPIKey string
 	// restoreAlias: the alias was deleted by hand; it points at the
 	// recorded version again. newStage: the stage was deleted by hand and
 	// is made again. planGone: so was the usage plan; keyGone: its API key.
