@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -119,8 +120,26 @@ func TestDeployWebSocketAPIKeys(t *testing.T) {
 		}
 		return status
 	}
-	if got := dial(""); got != http.StatusForbidden {
-		t.Fatalf("handshake without a key: %d, want 403", got)
+	refusal := func(key string) (int, string) {
+		t.Helper()
+		h := http.Header{}
+		if key != "" {
+			h.Set("x-api-key", key)
+		}
+		c, resp, err := websocket.DefaultDialer.Dial(url, h)
+		if err == nil {
+			_ = c.Close()
+			return http.StatusSwitchingProtocols, ""
+		}
+		if resp == nil {
+			t.Fatalf("handshake: %v", err)
+		}
+		defer func() { _ = resp.Body.Close() }()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("x-amzn-ErrorType") + " " + string(body)
+	}
+	if got, body := refusal(""); got != http.StatusForbidden || body != `ForbiddenException {"message":"Forbidden"}` {
+		t.Fatalf("handshake without a key: %d %s, want 403 ForbiddenException {\"message\":\"Forbidden\"}", got, body)
 	}
 	if got := dial("not-a-key-of-this-server-0123456789"); got != http.StatusForbidden {
 		t.Fatalf("handshake with a wrong key: %d, want 403", got)
@@ -130,8 +149,8 @@ func TestDeployWebSocketAPIKeys(t *testing.T) {
 			t.Fatalf("handshake %d with the key: %d, want connected", i+1, got)
 		}
 	}
-	if got := dial(*k.Value); got != http.StatusTooManyRequests {
-		t.Fatalf("fourth handshake of the day (quota 3): %d, want 429", got)
+	if got, body := refusal(*k.Value); got != http.StatusTooManyRequests || body != `LimitExceededException {"message":"Limit Exceeded"}` {
+		t.Fatalf("fourth handshake of the day (quota 3): %d %s, want 429 LimitExceededException Limit Exceeded", got, body)
 	}
 	d := day.Format(time.DateOnly)
 	u, err := gw.GetUsage(ctx, &apigateway.GetUsageInput{UsagePlanId: aws.String(rec.UsagePlanID), StartDate: aws.String(d), EndDate: aws.String(d)})
