@@ -13,7 +13,7 @@ import (
 // The raw API Gateway resources a template may declare for API keys: a usage
 // plan, an API key and the usage plan key that puts the key in the plan.
 const (
-	TypeAPIKey       = "AWS::ApiGateway::ApiKey"
+	TypeAPIKey       = "AWS::ApiGateway::ApiKey" //nolint:gosec // G101: a resource type, not a credential
 	TypeUsagePlanKey = "AWS::ApiGateway::UsagePlanKey"
 )
 
