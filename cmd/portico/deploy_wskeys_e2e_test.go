@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,58 +18,6 @@ import (
 	"github.com/portico-dev/portico/gateway/usage"
 	"github.com/portico-dev/portico/internal/wstest"
 )
-
-// wsKeyedTemplate is a chat API whose $connect requires an API key, with a
-// raw usage plan (a quota of 3 a day) on its stage, an API key and the usage
-// plan key that puts the key in the plan, as CloudFormation templates declare
-// them.
-const wsKeyedTemplate = `Transform: AWS::Serverless-2016-10-31
-Resources:
-  Chat:
-    Type: AWS::ApiGatewayV2::Api
-    Properties:
-      ProtocolType: WEBSOCKET
-      ApiKeySelectionExpression: $request.header.x-api-key
-  Mock:
-    Type: AWS::ApiGatewayV2::Integration
-    Properties:
-      ApiId: !Ref Chat
-      IntegrationType: MOCK
-      RequestTemplates:
-        $default: '{"statusCode": 200}'
-  Connect:
-    Type: AWS::ApiGatewayV2::Route
-    Properties:
-      ApiId: !Ref Chat
-      RouteKey: $connect
-      ApiKeyRequired: true
-      Target: !Join ["/", ["integrations", !Ref Mock]]
-  Stage:
-    Type: AWS::ApiGatewayV2::Stage
-    Properties:
-      ApiId: !Ref Chat
-      StageName: live
-  Plan:
-    Type: AWS::ApiGateway::UsagePlan
-    Properties:
-      UsagePlanName: chat-plan
-      ApiStages:
-        - ApiId: !Ref Chat
-          Stage: !Ref Stage
-      Quota: {Limit: 3, Period: DAY}
-      Throttle: {RateLimit: 100, BurstLimit: 100}
-  Key:
-    Type: AWS::ApiGateway::ApiKey
-    Properties:
-      Name: chat-key
-      Enabled: true
-  PlanKey:
-    Type: AWS::ApiGateway::UsagePlanKey
-    Properties:
-      KeyId: !Ref Key
-      KeyType: API_KEY
-      UsagePlanId: !Ref Plan
-`
 
 // TestDeployWebSocketAPIKeys deploys a WebSocket API whose $connect requires
 // an API key, with its raw usage plan, key and usage plan key, through
@@ -88,8 +37,14 @@ func TestDeployWebSocketAPIKeys(t *testing.T) {
 	us.SetClock(func() time.Time { return day })
 	ctx := context.Background()
 	gw := adminSDK(env)
+	// A chat API whose $connect requires a key of its raw usage plan (a
+	// quota of 3 a day), its API key and usage plan key.
+	tpl, err := os.ReadFile(filepath.Join("deploy", "testdata", "ws-api-key.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	path := filepath.Join(t.TempDir(), "template.yaml")
-	writeFile(t, path, []byte(wsKeyedTemplate), 0o600)
+	writeFile(t, path, tpl, 0o600)
 	out := cliCombined(t, env, "deploy", "--template", path, "--stack", "wsk")
 	rec := stackRecord(t, env, "wsk").Resources["Chat"]
 	if rec == nil || rec.APIKeyID == "" || rec.UsagePlanID == "" {

@@ -8,62 +8,13 @@ import (
 	"testing"
 )
 
-// wsKeyed is a WebSocket API whose $connect requires an API key, with a raw
-// usage plan on its stage, an API key and the usage plan key that puts the
-// key in the plan.
-const wsKeyed = `Transform: AWS::Serverless-2016-10-31
-Resources:
-  Chat:
-    Type: AWS::ApiGatewayV2::Api
-    Properties:
-      ProtocolType: WEBSOCKET
-      ApiKeySelectionExpression: $request.header.x-api-key
-  Mock:
-    Type: AWS::ApiGatewayV2::Integration
-    Properties:
-      ApiId: !Ref Chat
-      IntegrationType: MOCK
-      RequestTemplates:
-        $default: '{"statusCode": 200}'
-  Connect:
-    Type: AWS::ApiGatewayV2::Route
-    Properties:
-      ApiId: !Ref Chat
-      RouteKey: $connect
-      ApiKeyRequired: true
-      Target: !Join ["/", ["integrations", !Ref Mock]]
-  Default:
-    Type: AWS::ApiGatewayV2::Route
-    Properties:
-      ApiId: !Ref Chat
-      RouteKey: $default
-      Target: !Join ["/", ["integrations", !Ref Mock]]
-  Stage:
-    Type: AWS::ApiGatewayV2::Stage
-    Properties:
-      ApiId: !Ref Chat
-      StageName: live
-  Plan:
-    Type: AWS::ApiGateway::UsagePlan
-    Properties:
-      UsagePlanName: chat-plan
-      ApiStages:
-        - ApiId: !Ref Chat
-          Stage: !Ref Stage
-      Quota: {Limit: 3, Period: DAY}
-      Throttle: {RateLimit: 100, BurstLimit: 200}
-  Key:
-    Type: AWS::ApiGateway::ApiKey
-    Properties:
-      Name: chat-key
-      Enabled: true
-  PlanKey:
-    Type: AWS::ApiGateway::UsagePlanKey
-    Properties:
-      KeyId: !Ref Key
-      KeyType: API_KEY
-      UsagePlanId: !Ref Plan
-`
+// wsKeyed is testdata/ws-api-key.yaml: a WebSocket API whose $connect
+// requires an API key, with a raw usage plan on its stage (a quota of 3 a
+// day), an API key and the usage plan key that puts the key in the plan.
+func wsKeyed(t *testing.T) string {
+	t.Helper()
+	return readTestdata(t, "ws-api-key.yaml")
+}
 
 // TestRawUsagePlanOnWebSocketStage: the raw usage plan, key and usage plan
 // key of a WebSocket API become the API's usage plan (name, throttle, quota,
@@ -72,9 +23,10 @@ Resources:
 // plan and the key, and a failed step leaves nothing made. (Before, the
 // route's ApiKeyRequired: true was refused and the raw types ignored.)
 func TestRawUsagePlanOnWebSocketStage(t *testing.T) {
+	keyed := wsKeyed(t)
 	dir := fixture(t)
 	f := newFake()
-	_, out, err := deployOutput(t, f, dir, "s", wsKeyed, nil)
+	_, out, err := deployOutput(t, f, dir, "s", keyed, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +55,7 @@ func TestRawUsagePlanOnWebSocketStage(t *testing.T) {
 	}
 
 	// A redeploy disabling the key keeps it and disables it.
-	if _, err := deployText(t, f, dir, "s", strings.Replace(wsKeyed, "Enabled: true", "Enabled: false", 1), nil); err != nil {
+	if _, err := deployText(t, f, dir, "s", strings.Replace(keyed, "Enabled: true", "Enabled: false", 1), nil); err != nil {
 		t.Fatal(err)
 	}
 	again := f.stacks["s"].Resources["Chat"]
@@ -113,7 +65,7 @@ func TestRawUsagePlanOnWebSocketStage(t *testing.T) {
 	}
 
 	// Dropping the plan, key and usage plan key deletes the plan and key.
-	cut := wsKeyed[:strings.Index(wsKeyed, "  Plan:\n")]
+	cut := keyed[:strings.Index(keyed, "  Plan:\n")]
 	if _, err := deployText(t, f, dir, "s", strings.Replace(cut, "ApiKeyRequired: true", "ApiKeyRequired: false", 1), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +77,7 @@ func TestRawUsagePlanOnWebSocketStage(t *testing.T) {
 	// and no key.
 	g := newFake()
 	g.failAt = "AddUsagePlanKey"
-	if _, err := deployText(t, g, dir, "t", wsKeyed, nil); err == nil {
+	if _, err := deployText(t, g, dir, "t", keyed, nil); err == nil {
 		t.Fatal("deploy with a failing AddUsagePlanKey succeeded")
 	}
 	if len(g.plans) != 0 || len(g.keys) != 0 {
@@ -137,10 +89,11 @@ func TestRawUsagePlanOnWebSocketStage(t *testing.T) {
 // it makes (never printed); a changed Value makes a new key in the plan and
 // deletes the old one, as CloudFormation replaces the key.
 func TestRawAPIKeyValueChangeReplacesKey(t *testing.T) {
+	keyed := wsKeyed(t)
 	dir := fixture(t)
 	f := newFake()
 	const v1, v2 = "first-value-0123456789abcdef", "second-value-0123456789abcdef"
-	text := strings.Replace(wsKeyed, "Enabled: true", "Enabled: true\n      Value: "+v1, 1)
+	text := strings.Replace(keyed, "Enabled: true", "Enabled: true\n      Value: "+v1, 1)
 	_, out, err := deployOutput(t, f, dir, "s", text, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -170,6 +123,7 @@ func TestRawAPIKeyValueChangeReplacesKey(t *testing.T) {
 // TestRawUsagePlanRefusals: what the raw resources would get wrong fails the
 // build, naming it.
 func TestRawUsagePlanRefusals(t *testing.T) {
+	keyed := wsKeyed(t)
 	dir := fixture(t)
 	for _, tc := range []struct{ name, old, new, want string }{
 		{"misspelt quota", "Quota:", "Quta:", "Quta is not a property of AWS::ApiGateway::UsagePlan"},
@@ -184,8 +138,8 @@ func TestRawUsagePlanRefusals(t *testing.T) {
 		{"short value", "Enabled: true", "Enabled: true\n      Value: short", "Value must be 20 to 128"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			text := strings.Replace(wsKeyed, tc.old, tc.new, 1)
-			if text == wsKeyed {
+			text := strings.Replace(keyed, tc.old, tc.new, 1)
+			if text == keyed {
 				t.Fatal("the case changes nothing")
 			}
 			_, err := deployText(t, newFake(), dir, "s", text, nil)
@@ -255,8 +209,9 @@ func TestRawUsagePlanOnRESTStage(t *testing.T) {
 // usage plan key resolves, as CloudFormation's Ref does, to the plan's id and
 // the key's id (they were left out: "Portico does not make" them).
 func TestRawPlanOutputs(t *testing.T) {
+	keyed := wsKeyed(t)
 	dir := fixture(t)
-	text := wsKeyed + `Outputs:
+	text := keyed + `Outputs:
   PlanId:
     Value: !Ref Plan
   KeyId:
