@@ -234,3 +234,20 @@ func TestRawPlanOutputs(t *testing.T) {
 		t.Fatalf("outputs = %v (warnings %q %q), want %v", outs, warnings, tpl.Warnings, want)
 	}
 }
+
+// TestWebSocketKeyFromAuthorizer: ApiKeySelectionExpression
+// $context.authorizer.usageIdentifierKey reaches the API as key source
+// AUTHORIZER (the $connect authorizer's usageIdentifierKey is the key).
+func TestWebSocketKeyFromAuthorizer(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	text := strings.Replace(wsKeyed(t), "$request.header.x-api-key", "$context.authorizer.usageIdentifierKey", 1)
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range f.apis {
+		if got := wsModel(a.def).APIKeySource; got != "AUTHORIZER" {
+			t.Fatalf("key source %q, want AUTHORIZER", got)
+		}
+	}
+}
