@@ -1785,6 +1785,7 @@ func (b *builder) v2API(id string, props map[string]any) {
 	if s := b.str(id, props, "RouteSelectionExpression"); s != "" {
 		a.RouteSelection = s
 	}
+	b.wsKeySelection(id, props, a)
 	for _, r := range b.eventRoutes["ws:"+id] {
 		a.Routes = append(a.Routes, WSRoute{Key: r.path, URI: r.uri, Type: apis.IntegrationAWSProxy})
 	}
@@ -2002,7 +2003,7 @@ func (b *builder) v2Route(id string, props map[string]any) {
 		return
 	}
 	r := WSRoute{Key: key, OperationName: b.str(id, props, "OperationName")}
-	if !b.wsRouteAuth(id, api, key, props, &r) || !b.wsRouteParameters(where, props, &r) ||
+	if !b.wsRouteKeyRequired(where, key, props, &r) || !b.wsRouteAuth(id, api, key, props, &r) || !b.wsRouteParameters(where, props, &r) ||
 		!b.wsIntegration(integID, integ, &r) {
 		return
 	}

@@ -124,14 +124,28 @@ type Target interface {
 	// exactly. Its keys stay.
 	UpdateUsagePlan(ctx context.Context, id string, p *UsagePlan, stages []APIStage) error
 	DeleteUsagePlan(ctx context.Context, id string) error
-	// CreateAPIKey creates an enabled API key named name (its value made by
-	// the server) and returns its id; the key's value is never returned,
-	// so never logged.
-	CreateAPIKey(ctx context.Context, name string) (string, error)
+	// CreateAPIKey creates API key k (its value made by the server unless k
+	// gives one) and returns its id; the key's value is never returned, so
+	// never logged.
+	CreateAPIKey(ctx context.Context, k APIKeySpec) (string, error)
+	// EnableAPIKey enables or disables API key id.
+	EnableAPIKey(ctx context.Context, id string, enabled bool) error
+	// APIKeyHasValue reports whether API key id's value is value (compared
+	// where it is read, never returned).
+	APIKeyHasValue(ctx context.Context, id, value string) (bool, error)
 	// AddUsagePlanKey adds API key keyID to usage plan planID.
 	AddUsagePlanKey(ctx context.Context, planID, keyID string) error
 	// DeleteAPIKey deletes the API key; a key that is not there is no error.
 	DeleteAPIKey(ctx context.Context, id string) error
+}
+
+// APIKeySpec is an API key to make: SAM's are enabled with a value the
+// server makes; a raw AWS::ApiGateway::ApiKey may be disabled or give its
+// value.
+type APIKeySpec struct {
+	Name    string
+	Enabled bool
+	Value   string
 }
 
 // APIStage is a stage of an API, as a usage plan names it.
@@ -839,6 +853,12 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 				return fmt.Errorf("deleting stage %s of API %s (%s), replaced by stage %s: %w", c.replacedStage, c.PhysicalID, c.LogicalID, c.api.Stage, err)
 			}
 		}
+		if c.replacedAPIKey != "" {
+			a.progress("deleting API key %s (%s), replaced: its Value changed", c.replacedAPIKey, c.api.keyLogical())
+			if err := a.t.DeleteAPIKey(ctx, c.replacedAPIKey); err != nil {
+				return fmt.Errorf("deleting API key %s (%s), replaced: %w", c.replacedAPIKey, c.api.keyLogical(), err)
+			}
+		}
 		if c.replacedAlias != "" {
 			a.progress("deleting alias %s:%s (%s) and its provisioned concurrency", c.fn.Name, c.replacedAlias, c.LogicalID)
 			if err := a.t.DeleteAlias(ctx, c.fn.Name, c.replacedAlias); err != nil {
@@ -926,7 +946,7 @@ func (a *applier) usagePlan(ctx context.Context, c *Change, r *Resource) error {
 		}
 		r.UsagePlanID = ""
 		if oldKey != "" {
-			a.progress("deleting API key %s (%sApiKey)", oldKey, c.LogicalID)
+			a.progress("deleting API key %s of API %s", oldKey, c.PhysicalID)
 			if err := a.t.DeleteAPIKey(ctx, oldKey); err != nil {
 				return fmt.Errorf("API key %s: %w", oldKey, err)
 			}
@@ -947,23 +967,57 @@ func (a *applier) usagePlan(ctx context.Context, c *Change, r *Resource) error {
 		a.progress("usage plan %s (%s) on stage %s of API %s", id, own.Name, api.Stage, c.PhysicalID)
 		a.onFailure("delete usage plan "+id, func(ctx context.Context) error { return a.t.DeleteUsagePlan(ctx, id) })
 	}
-	key, err := a.planKey(ctx, r.UsagePlanID, old == "", oldKey, own.KeyName, c.LogicalID+"ApiKey")
+	if oldKey != "" && own.KeyLogical != "" {
+		key, err := a.rawKeyChange(ctx, c, r.UsagePlanID, oldKey, own)
+		if err != nil || key != oldKey {
+			r.APIKeyID = key
+			return err
+		}
+	}
+	key, err := a.planKey(ctx, r.UsagePlanID, old == "", oldKey, own.keySpec(), api.keyLogical())
 	r.APIKeyID = key
 	return err
+}
+
+// rawKeyChange carries a raw API key's Enabled and Value to the key the
+// stack made (oldKey) and returns the key the plan holds: a changed Value
+// replaces the key, as CloudFormation replaces an ApiKey whose Value
+// changes: the new one is made and put in plan planID, and the old one is
+// deleted once the deploy has done the rest (c.replacedAPIKey), so that a
+// failed deploy leaves the old key as it was.
+func (a *applier) rawKeyChange(ctx context.Context, c *Change, planID, oldKey string, own *UsagePlan) (string, error) {
+	if own.keyValue != "" {
+		same, err := a.t.APIKeyHasValue(ctx, oldKey, own.keyValue)
+		if err != nil {
+			return oldKey, fmt.Errorf("API key %s (%s): %w", oldKey, own.KeyLogical, err)
+		}
+		if !same {
+			key, err := a.planKey(ctx, planID, true, "", own.keySpec(), own.KeyLogical)
+			if err != nil {
+				return oldKey, err
+			}
+			c.replacedAPIKey = oldKey
+			return key, nil
+		}
+	}
+	if err := a.t.EnableAPIKey(ctx, oldKey, !own.KeyDisabled); err != nil {
+		return oldKey, fmt.Errorf("API key %s (%s): %w", oldKey, own.KeyLogical, err)
+	}
+	return oldKey, nil
 }
 
 // planKey puts the plan's API key (logical: SAM's logical id of it) in usage
 // plan planID and returns its id: the key the stack made (oldKey), added
 // again when the plan is new (newPlan), or a new enabled key named name.
-func (a *applier) planKey(ctx context.Context, planID string, newPlan bool, oldKey, name, logical string) (string, error) {
+func (a *applier) planKey(ctx context.Context, planID string, newPlan bool, oldKey string, spec APIKeySpec, logical string) (string, error) {
 	key := oldKey
 	if key == "" {
-		id, err := a.t.CreateAPIKey(ctx, name)
+		id, err := a.t.CreateAPIKey(ctx, spec)
 		if err != nil {
-			return "", fmt.Errorf("API key %s (%s): %w", name, logical, err)
+			return "", fmt.Errorf("API key %s (%s): %w", spec.Name, logical, err)
 		}
 		key = id
-		a.progress("API key %s (%s, %s): read its value with portico key get %s --show-value", id, name, logical, id)
+		a.progress("API key %s (%s, %s): read its value with portico key get %s --show-value", id, spec.Name, logical, id)
 		a.onFailure("delete API key "+id, func(ctx context.Context) error { return a.t.DeleteAPIKey(ctx, id) })
 	} else if !newPlan {
 		return key, nil // in the plan since it was made
@@ -1014,7 +1068,7 @@ func (a *applier) sharedPlan(ctx context.Context, c *Change) error {
 		a.progress("usage plan %s (%s, %s) on %d stages", id, p.Name, SharedUsagePlan, len(stages))
 		a.onFailure("delete usage plan "+id, func(ctx context.Context) error { return a.t.DeleteUsagePlan(ctx, id) })
 	}
-	key, err := a.planKey(ctx, r.PhysicalID, old == "", oldKey, p.KeyName, SharedAPIKey)
+	key, err := a.planKey(ctx, r.PhysicalID, old == "", oldKey, p.keySpec(), SharedAPIKey)
 	r.APIKeyID = key
 	a.rec.Resources[SharedUsagePlan] = r
 	return err

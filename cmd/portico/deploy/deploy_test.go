@@ -495,7 +495,7 @@ func TestBadTemplates(t *testing.T) {
 		{"gateway response unknown property", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      GatewayResponses:\n        DEFAULT_4XX:\n          Status: 400\n", 1), nil, "GatewayResponses.DEFAULT_4XX.Status is refused"},
 		{"ws integration credentials", twoFunctions + wsCredentials, nil, "property CredentialsArn is refused"},
 		{"ws vpc link", strings.Replace(twoFunctions+wsCredentials, "CredentialsArn: arn:aws:iam::123456789012:role/r", "ConnectionType: VPC_LINK", 1), nil, "property ConnectionType is refused"},
-		{"ws route api key", strings.Replace(twoFunctions+wsCredentials, "      CredentialsArn: arn:aws:iam::123456789012:role/r\n", "", 1) + wsRoute, nil, "property ApiKeyRequired is refused"},
+		{"ws route api key", strings.Replace(twoFunctions+wsCredentials, "      CredentialsArn: arn:aws:iam::123456789012:role/r\n", "", 1) + wsRoute, nil, "ApiKeyRequired is refused on route $default"},
 		{"shared usage plans differ", strings.Replace(readTestdata(t, "shared-plan-two-apis.yaml"), "UsagePlanName: both", "UsagePlanName: b", 1), nil,
 			"A and B: Auth.UsagePlan.UsagePlanName differ, and both APIs share ServerlessUsagePlan (CreateUsagePlan SHARED): set it on one of them only"},
 		{"globals private endpoint on the implicit api", strings.Replace(readTestdata(t, "globals-implicit.yaml"), "  Api:\n", "  Api:\n    EndpointConfiguration: PRIVATE\n", 1), nil,

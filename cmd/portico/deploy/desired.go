@@ -176,6 +176,10 @@ type API struct {
 	// WebSocket APIs: the route selection expression and routes.
 	RouteSelection string
 	Routes         []WSRoute
+	// APIKeySource is a WebSocket API's ApiKeySelectionExpression as the
+	// gateway's model has it: AUTHORIZER ($context.authorizer.usageIdentifierKey),
+	// or "" for the default, the x-api-key header.
+	APIKeySource string
 	// Stage is the stage name; Variables its variables.
 	Stage     string
 	Variables map[string]string
@@ -235,6 +239,9 @@ type WSRoute struct {
 	// belongs to the route.
 	RouteResponse bool   `json:"routeResponse,omitempty"`
 	OperationName string `json:"operationName,omitempty"`
+	// APIKeyRequired: the $connect handshake needs an API key of a usage
+	// plan on the stage.
+	APIKeyRequired bool `json:"apiKeyRequired,omitempty"`
 }
 
 // wsIAMScheme is the security scheme an AWS_IAM WebSocket route names, as
@@ -246,7 +253,7 @@ const (
 
 // model is the route as the gateway's model has it.
 func (r *WSRoute) model() apis.Route {
-	rt := apis.Route{RouteKey: r.Key, OperationID: r.OperationName, Parameters: r.Parameters, Integration: &apis.Integration{
+	rt := apis.Route{RouteKey: r.Key, OperationID: r.OperationName, Parameters: r.Parameters, APIKeyRequired: r.APIKeyRequired, Integration: &apis.Integration{
 		Type: r.Type, URI: r.URI, RequestParameters: r.RequestParameters, HTTPMethod: r.Method, TimeoutInMillis: r.TimeoutInMillis,
 		RequestTemplates: r.RequestTemplates, TemplateSelectionExpression: r.TemplateSelection,
 		PassthroughBehavior: r.Passthrough, Responses: r.Responses,
@@ -272,6 +279,7 @@ func (r *WSRoute) model() apis.Route {
 func wsModel(a *API) *apis.API {
 	m := &apis.API{Name: a.Name, Protocol: a.Protocol}
 	m.RouteSelectionExpression = a.RouteSelection
+	m.APIKeySource = a.APIKeySource
 	m.Authorizers = a.Authorizers
 	for i := range a.Routes {
 		m.Routes = append(m.Routes, a.Routes[i].model())
@@ -330,9 +338,40 @@ type UsagePlan struct {
 	KeyName string `json:"-"`
 	// Shared: the API's part of Desired.SharedPlan (CreateUsagePlan SHARED).
 	Shared bool `json:"-"`
+	// KeyDisabled and KeyValueDigest are a raw AWS::ApiGateway::ApiKey's
+	// Enabled: false and the SHA-256 of its Value (keyValue), part of the
+	// fingerprint so that a change reaches the key; SAM's keys have neither.
+	KeyDisabled    bool   `json:"keyDisabled,omitempty"`
+	KeyValueDigest string `json:"keyValue,omitempty"`
+	keyValue       string
+	// PlanLogical and KeyLogical are the logical ids of a raw usage plan
+	// and its API key ("": SAM's <Api>UsagePlan and <Api>ApiKey).
+	PlanLogical string `json:"-"`
+	KeyLogical  string `json:"-"`
 	// set names the properties the template gave (UsagePlanName, Throttle,
 	// Quota), for merging a shared plan's.
 	set map[string]bool
+}
+
+// planLogical and keyLogical are the logical ids of the API's own plan
+// and its key, as the template or SAM names them.
+func (a *API) planLogical() string {
+	if p := a.ownPlan(); p != nil && p.PlanLogical != "" {
+		return p.PlanLogical
+	}
+	return a.LogicalID + "UsagePlan"
+}
+
+func (a *API) keyLogical() string {
+	if p := a.ownPlan(); p != nil && p.KeyLogical != "" {
+		return p.KeyLogical
+	}
+	return a.LogicalID + "ApiKey"
+}
+
+// keySpec is the API key to make for the plan.
+func (p *UsagePlan) keySpec() APIKeySpec {
+	return APIKeySpec{Name: p.KeyName, Enabled: !p.KeyDisabled, Value: p.keyValue}
 }
 
 // ownPlan is the API's own usage plan (CreateUsagePlan PER_API), or nil.
@@ -352,7 +391,9 @@ func (a *API) DefinitionFingerprint() string {
 		Routes              []WSRoute
 		// Auth is left out when empty, as earlier deploys recorded it.
 		Auth map[string]json.RawMessage `json:",omitempty"`
-	}{a.Name, a.Protocol, a.RouteSelection, a.Document, a.Routes, a.Authorizers})
+		// KeySource is left out when empty, as earlier deploys recorded it.
+		KeySource string `json:",omitempty"`
+	}{a.Name, a.Protocol, a.RouteSelection, a.Document, a.Routes, a.Authorizers, a.APIKeySource})
 }
 
 // StageFingerprint is the digest of the stage's settings.
@@ -555,7 +596,7 @@ func Build(t *Template) (*Desired, error) {
 		case TypeFunction:
 			b.events(id, r.Properties)
 		case TypeAPI, TypeHTTPAPI, TypeV2API, TypeV2Route, TypeV2Integration, TypeV2Stage,
-			TypeV2Authorizer, TypeV2IntegrationResponse, TypeV2RouteResponse:
+			TypeV2Authorizer, TypeV2IntegrationResponse, TypeV2RouteResponse, TypeUsagePlan, TypeAPIKey, TypeUsagePlanKey:
 		case TypeV2Model:
 			b.fail("%s (%s): models are refused: the gateway does not validate WebSocket messages against them, "+
 				"so a route's RequestModels would let through what they refuse; remove the model", id, r.Type)
@@ -624,6 +665,7 @@ func Build(t *Template) (*Desired, error) {
 			b.v2Stage(id, r.Properties)
 		}
 	}
+	b.rawPlans()
 	b.sharedPlan()
 	if len(b.errs) == 0 {
 		b.leftovers()
@@ -653,9 +695,9 @@ var known = map[string]map[string]bool{
 		"FailOnWarnings", "AccessLogSetting"),
 	TypeHTTPAPI: set("StageName", "StageVariables", "DefinitionBody", "DefinitionUri", "Auth", "CorsConfiguration",
 		"DefaultRouteSettings", "RouteSettings", "AccessLogSettings", "Name", "Description", "FailOnWarnings"),
-	TypeV2API: set("Name", "ProtocolType", "RouteSelectionExpression", "Description"),
+	TypeV2API: set("Name", "ProtocolType", "RouteSelectionExpression", "Description", "ApiKeySelectionExpression"),
 	TypeV2Route: set("ApiId", "RouteKey", "Target", "AuthorizationType", "AuthorizerId", "OperationName", "RouteResponseSelectionExpression",
-		"RequestParameters"),
+		"RequestParameters", "ApiKeyRequired"),
 	TypeV2Integration: set("ApiId", "IntegrationType", "IntegrationUri", "Description", "IntegrationMethod", "PayloadFormatVersion", "RequestParameters",
 		"RequestTemplates", "TemplateSelectionExpression", "PassthroughBehavior", "TimeoutInMillis"),
 	TypeV2Authorizer:          set("ApiId", "AuthorizerType", "AuthorizerUri", "IdentitySource", "Name"),
@@ -701,12 +743,6 @@ var refusedProps = map[string]map[string]func(v any) string{
 		},
 	},
 	TypeV2Route: {
-		"ApiKeyRequired": func(v any) string {
-			if v == false || v == "false" {
-				return ""
-			}
-			return "portico deploy does not carry it to the route (the gateway checks API keys on $connect; set apiKeyRequired through the apigatewayv2 API)"
-		},
 		"AuthorizationScopes": unlessEmpty("scopes are checked for JWT authorizers only, which WebSocket APIs do not have"),
 		"ModelSelectionExpression": unlessEmpty("the gateway does not validate WebSocket messages against models, " +
 			"so the messages the models would refuse would reach the integration"),

@@ -28,9 +28,11 @@ type fakeTarget struct {
 	planStages map[string][]APIStage
 	planKeys   map[string][]string
 	keys       map[string]string
-	calls      []string
-	failAt     string
-	seq        int
+	// keySpecs are the keys as they were made, enabled as last set.
+	keySpecs map[string]APIKeySpec
+	calls    []string
+	failAt   string
+	seq      int
 	// saved are the $LATEST and API copies SaveFunction and SaveAPI made, by
 	// what they returned.
 	saved map[any]any
@@ -76,7 +78,7 @@ type fakeAPI struct {
 
 func newFake() *fakeTarget {
 	return &fakeTarget{stacks: map[string]*Record{}, fns: map[string]*fakeFn{}, apis: map[string]*fakeAPI{}, plans: map[string]*UsagePlan{},
-		planStages: map[string][]APIStage{}, planKeys: map[string][]string{}, keys: map[string]string{}, saved: map[any]any{}, images: map[string]string{}}
+		planStages: map[string][]APIStage{}, planKeys: map[string][]string{}, keys: map[string]string{}, keySpecs: map[string]APIKeySpec{}, saved: map[any]any{}, images: map[string]string{}}
 }
 
 var _ Target = (*fakeTarget)(nil)
@@ -467,14 +469,35 @@ func (f *fakeTarget) DeleteUsagePlan(_ context.Context, id string) error {
 	return f.call("DeleteUsagePlan", id)
 }
 
-func (f *fakeTarget) CreateAPIKey(_ context.Context, name string) (string, error) {
-	if err := f.call("CreateAPIKey", name); err != nil {
+func (f *fakeTarget) CreateAPIKey(_ context.Context, k APIKeySpec) (string, error) {
+	if err := f.call("CreateAPIKey", k.Name); err != nil {
 		return "", err
 	}
 	f.seq++
 	id := fmt.Sprintf("key%d", f.seq)
-	f.keys[id] = name
+	f.keys[id] = k.Name
+	f.keySpecs[id] = k
 	return id, nil
+}
+
+func (f *fakeTarget) EnableAPIKey(_ context.Context, id string, enabled bool) error {
+	if err := f.call("EnableAPIKey", id, enabled); err != nil {
+		return err
+	}
+	k, ok := f.keySpecs[id]
+	if !ok {
+		return notFound("API key " + id)
+	}
+	k.Enabled = enabled
+	f.keySpecs[id] = k
+	return nil
+}
+
+func (f *fakeTarget) APIKeyHasValue(_ context.Context, id, value string) (bool, error) {
+	if err := f.call("APIKeyHasValue", id); err != nil {
+		return false, err
+	}
+	return f.keySpecs[id].Value == value, nil
 }
 
 func (f *fakeTarget) AddUsagePlanKey(_ context.Context, planID, keyID string) error {
@@ -490,6 +513,7 @@ func (f *fakeTarget) AddUsagePlanKey(_ context.Context, planID, keyID string) er
 
 func (f *fakeTarget) DeleteAPIKey(_ context.Context, id string) error {
 	delete(f.keys, id)
+	delete(f.keySpecs, id)
 	for p, ks := range f.planKeys {
 		f.planKeys[p] = slices.DeleteFunc(ks, func(k string) bool { return k == id })
 	}

@@ -168,6 +168,9 @@ type Change struct {
 	// replacedStage is the API stage a changed StageName replaces: deleted
 	// once the new stage serves.
 	replacedStage string
+	// replacedAPIKey is the API key a raw ApiKey's changed Value replaces:
+	// deleted once the new one is in the plan and the rest is done.
+	replacedAPIKey string
 	// restoreAlias: the alias was deleted by hand; it points at the
 	// recorded version again. newStage: the stage was deleted by hand and
 	// is made again. planGone: so was the usage plan; keyGone: its API key.
@@ -375,7 +378,7 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			c.plan = a.ownPlan() != nil
 			c.Steps = append(c.Steps, fmt.Sprintf("create %s API %s and deploy stage %s", a.Protocol, a.Name, a.Stage))
 			if c.plan {
-				c.Steps = append(c.Steps, fmt.Sprintf("create usage plan %s (%sUsagePlan) and API key %s (%sApiKey) in it", a.UsagePlan.Name, id, a.UsagePlan.KeyName, id))
+				c.Steps = append(c.Steps, fmt.Sprintf("create usage plan %s (%s) and API key %s (%s) in it", a.UsagePlan.Name, a.planLogical(), a.UsagePlan.KeyName, a.keyLogical()))
 			}
 		default:
 			c.PhysicalID, c.Action = old.PhysicalID, Keep
@@ -435,9 +438,9 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 					c.Steps = append(c.Steps, "delete API key "+old.APIKeyID)
 				case own == nil:
 				case c.keyGone:
-					c.Steps = append(c.Steps, fmt.Sprintf("create API key %s (%sApiKey) again (it was deleted) and add it to the usage plan", own.KeyName, id))
+					c.Steps = append(c.Steps, fmt.Sprintf("create API key %s (%s) again (it was deleted) and add it to the usage plan", own.KeyName, a.keyLogical()))
 				case old.APIKeyID == "":
-					c.Steps = append(c.Steps, fmt.Sprintf("create API key %s (%sApiKey) and add it to the usage plan", own.KeyName, id))
+					c.Steps = append(c.Steps, fmt.Sprintf("create API key %s (%s) and add it to the usage plan", own.KeyName, a.keyLogical()))
 				case c.planGone:
 					c.Steps = append(c.Steps, "add API key "+old.APIKeyID+" to the new usage plan")
 				}

@@ -3,6 +3,7 @@ package deploy
 import (
 	"cmp"
 	"context"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -895,10 +896,37 @@ func (h *HTTPTarget) UpdateUsagePlan(ctx context.Context, id string, p *UsagePla
 	return err
 }
 
-// CreateAPIKey implements Target: API Gateway's CreateApiKey, enabled. The
-// response holds the key's value, which is read past and dropped.
-func (h *HTTPTarget) CreateAPIKey(ctx context.Context, name string) (string, error) {
-	return h.create(ctx, "/apikeys", map[string]any{"name": name, "enabled": true})
+// CreateAPIKey implements Target: API Gateway's CreateApiKey. The response
+// holds the key's value, which is read past and dropped.
+func (h *HTTPTarget) CreateAPIKey(ctx context.Context, k APIKeySpec) (string, error) {
+	body := map[string]any{"name": k.Name, "enabled": k.Enabled}
+	if k.Value != "" {
+		body["value"] = k.Value
+	}
+	return h.create(ctx, "/apikeys", body)
+}
+
+// EnableAPIKey implements Target: API Gateway's UpdateApiKey of /enabled.
+func (h *HTTPTarget) EnableAPIKey(ctx context.Context, id string, enabled bool) error {
+	ops := map[string]any{"patchOperations": []PatchOp{{Op: "replace", Path: "/enabled", Value: strconv.FormatBool(enabled)}}}
+	_, err := h.C.Do(ctx, http.MethodPatch, "/apikeys/"+esc(id), nil, ops, nil)
+	return err
+}
+
+// APIKeyHasValue implements Target: API Gateway's GetApiKey with its value,
+// compared in constant time and dropped.
+func (h *HTTPTarget) APIKeyHasValue(ctx context.Context, id, value string) (bool, error) {
+	resp, err := h.C.Do(ctx, http.MethodGet, "/apikeys/"+esc(id)+"?includeValue=true", nil, nil, nil)
+	if err != nil {
+		return false, err
+	}
+	var out struct {
+		Value string `json:"value"`
+	}
+	if err := json.Unmarshal(resp.Body, &out); err != nil {
+		return false, err
+	}
+	return subtle.ConstantTimeCompare([]byte(out.Value), []byte(value)) == 1, nil
 }
 
 // AddUsagePlanKey implements Target: API Gateway's CreateUsagePlanKey.

@@ -533,7 +533,7 @@ func (t *Template) resolveOutput(k string, o, mappings, conds any, base *resolve
 			return "", false, nil
 		}
 	}
-	v = fmt.Sprint(res.Value)
+	v = t.rawPlanTokens(fmt.Sprint(res.Value))
 	for _, m := range tokenPattern.FindAllStringSubmatch(v, -1) {
 		typ := "an unknown type"
 		if res := base.resources[m[1]]; res != nil {

@@ -128,7 +128,7 @@ func TestWebSocketPartsRefused(t *testing.T) {
 		{"request models", add(ping, "      RequestModels: {$default: M}\n"), "Ping (AWS::ApiGatewayV2::Route): property RequestModels is refused"},
 		{"model selection", add(ping, "      ModelSelectionExpression: $request.body.action\n"), "Ping (AWS::ApiGatewayV2::Route): property ModelSelectionExpression is refused"},
 		{"scopes", add(connect, "      AuthorizationScopes: [a]\n"), "Connect (AWS::ApiGatewayV2::Route): property AuthorizationScopes is refused"},
-		{"api key", add(connect, "      ApiKeyRequired: true\n"), "Connect (AWS::ApiGatewayV2::Route): property ApiKeyRequired is refused"},
+		{"api key off $connect", add(ping, "      ApiKeyRequired: true\n"), "Ping (AWS::ApiGatewayV2::Route): ApiKeyRequired is refused on route ping"},
 		{"custom off $connect", add(ping, "      AuthorizationType: CUSTOM\n      AuthorizerId: !Ref Auth\n"), "Ping (AWS::ApiGatewayV2::Route): AuthorizationType CUSTOM is refused on route ping"},
 		{"iam off $connect", add(ping, "      AuthorizationType: AWS_IAM\n"), "Ping (AWS::ApiGatewayV2::Route): AuthorizationType AWS_IAM is refused on route ping"},
 		{"jwt", strings.Replace(twoFunctions+wsParts, "AuthorizationType: CUSTOM\n      AuthorizerId: !Ref Auth\n", "AuthorizationType: JWT\n", 1), "Connect (AWS::ApiGatewayV2::Route): AuthorizationType JWT is refused"},
