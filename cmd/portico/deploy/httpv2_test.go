@@ -158,7 +158,7 @@ func TestHTTPV2PartsReachTheModel(t *testing.T) {
 	var lambda struct {
 		Authorizer struct {
 			Type, AuthorizerURI, AuthorizerPayloadFormatVersion, IdentitySource string
-			EnableSimpleResponses                                                bool
+			EnableSimpleResponses                                               bool
 		} `json:"x-amazon-apigateway-authorizer"`
 	}
 	if err := json.Unmarshal(m.Authorizers["lambda"], &lambda); err != nil || lambda.Authorizer.Type != "request" ||
