@@ -47,7 +47,7 @@ func (v *V2HTTP) model(m *apis.API) {
 	}
 	m.Description, m.CORS = v.Description, v.CORS
 	if v.DisableExecuteAPIEndpoint {
-		m.Extensions = map[string]json.RawMessage{endpointConfiguration: json.RawMessage(`{"disableExecuteApiEndpoint":true}`)}
+		m.Extensions = map[string]json.RawMessage{extEndpointConfig: json.RawMessage(`{"disableExecuteApiEndpoint":true}`)}
 	}
 	for i := range m.Routes {
 		rt := &m.Routes[i]
@@ -59,10 +59,6 @@ func (v *V2HTTP) model(m *apis.API) {
 		rt.Method, rt.Path = strings.ToUpper(method), path
 	}
 }
-
-// endpointConfiguration is the extension that keeps disableExecuteApiEndpoint
-// (edge.EndpointConfigurationExtension).
-const endpointConfiguration = "x-amazon-apigateway-endpoint-configuration"
 
 // httpV2Props are the properties of each AWS::ApiGatewayV2 type that an HTTP
 // API's resources may have; any other is refused (httpV2Refusals says why

@@ -193,7 +193,7 @@ func TestHTTPV2PartsReachTheModel(t *testing.T) {
 func TestHTTPV2QuickCreate(t *testing.T) {
 	dir := fixture(t)
 	f := newFake()
-	quick := "  Quick:\n    Type: AWS::ApiGatewayV2::Api\n    Properties:\n      ProtocolType: HTTP\n      Target: !GetAtt Hello.Arn\n"
+	quick := "  Quick:\n    Type: AWS::ApiGatewayV2::Api\n    Properties:\n      ProtocolType: HTTP\n      Target: !GetAtt Hello.Arn\n      DisableExecuteApiEndpoint: true\n"
 	if _, err := deployText(t, f, dir, "s", twoFunctions+quick, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -204,6 +204,9 @@ func TestHTTPV2QuickCreate(t *testing.T) {
 	}
 	if a.Stage != "$default" || len(m.Routes) != 1 || m.Routes[0].RouteKey != "$default" || m.Routes[0].Integration.PayloadFormatVersion != "2.0" {
 		t.Errorf("quick create: stage %q routes %+v", a.Stage, m.Routes)
+	}
+	if string(m.Extensions[extEndpointConfig]) != `{"disableExecuteApiEndpoint":true}` {
+		t.Errorf("DisableExecuteApiEndpoint: extensions %s", m.Extensions)
 	}
 }
 
