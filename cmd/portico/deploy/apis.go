@@ -1879,11 +1879,11 @@ func (b *builder) v2Authorizer(id string, props map[string]any) {
 // authorizerName checks the Name of an authorizer of api: required, not the
 // IAM scheme's, and not another authorizer's.
 func (b *builder) authorizerName(where, api, name string) bool {
-	switch {
-	case name == "":
+	switch name {
+	case "":
 		b.fail("%s: Name is required", where)
 		return false
-	case name == wsIAMScheme:
+	case wsIAMScheme:
 		b.fail("%s: Name %q is the name Portico gives the IAM scheme of AWS_IAM routes; choose another", where, name)
 		return false
 	}
@@ -2011,7 +2011,7 @@ func (b *builder) wsAPI(id, typ string, props map[string]any) (string, *API) {
 	api := v2Ref(props["ApiId"], "ApiId")
 	a, ok := b.d.APIs[api]
 	if !ok || a.Protocol != apis.ProtocolWebSocket {
-		b.fail("%s (%s): ApiId must be !Ref to an AWS::ApiGatewayV2::Api (WEBSOCKET) of the template", id, typ)
+		b.fail("%s (%s): ApiId must be !Ref to an AWS::ApiGatewayV2::Api (WEBSOCKET or HTTP) of the template", id, typ)
 		return "", nil
 	}
 	return api, a

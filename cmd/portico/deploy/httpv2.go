@@ -77,7 +77,7 @@ var httpV2Props = map[string]map[string]bool{
 
 // httpV2Refusals say why a property CloudFormation has is refused on an HTTP
 // API's resource.
-var httpV2Refusals = map[string]string{
+var httpV2Refusals = map[string]string{ //nolint:gosec // G101: property names and why they are refused, no credentials
 	"ApiKeySelectionExpression":        "API keys are WebSocket APIs'",
 	"ApiKeyRequired":                   "HTTP APIs have no API keys",
 	"BasePath":                         "it is for importing an OpenAPI Body; use AWS::Serverless::HttpApi with DefinitionBody",
@@ -578,8 +578,8 @@ func (h *HTTPTarget) restoreTags(ctx context.Context, id string, s *SavedAPI) er
 		Protocol string            `json:"protocol"`
 		Tags     map[string]string `json:"tags"`
 	}
-	if err := json.Unmarshal(s.Doc, &saved); err != nil || saved.Protocol != apis.ProtocolHTTP {
-		return nil //nolint:nilerr // not an HTTP API's document: no tags of a deploy's to put back
+	if json.Unmarshal(s.Doc, &saved) != nil || saved.Protocol != apis.ProtocolHTTP {
+		return nil // not an HTTP API's document: no tags of a deploy's to put back
 	}
 	return h.setTags(ctx, id, saved.Tags)
 }
