@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,7 +21,9 @@ import (
 // audience pets) guards GET /pets/{id} with scope read and GET /admin with
 // scope admin, a Lambda REQUEST authorizer (payload 1.0, the query string's
 // token) guards GET /guarded, the API answers CORS preflights for
-// https://example.com, and a $default stage serves it.
+// https://example.com, GET /proxied reaches an HTTP backend (BACKEND) with a
+// header mapped in and one mapped onto its answer, and a $default stage
+// serves it.
 const httpV2Template = `Transform: AWS::Serverless-2016-10-31
 Resources:
   Hello:
@@ -96,6 +100,27 @@ Resources:
       AuthorizationType: CUSTOM
       AuthorizerId: !GetAtt Tokens.AuthorizerId
       Target: !Sub integrations/${Fn}
+  Proxy:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties:
+      ApiId: !Ref Http
+      IntegrationType: HTTP_PROXY
+      IntegrationMethod: GET
+      IntegrationUri: BACKEND/echo
+      TimeoutInMillis: 5000
+      RequestParameters:
+        append:header.X-From: $request.header.X-Caller
+      ResponseParameters:
+        "200":
+          ResponseParameters:
+            - Destination: overwrite:header.X-Served
+              Source: portico
+  Proxied:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      ApiId: !Ref Http
+      RouteKey: GET /proxied
+      Target: !Sub integrations/${Proxy}
   Stage:
     Type: AWS::ApiGatewayV2::Stage
     Properties:
@@ -114,7 +139,8 @@ Resources:
 // token and a token of another audience with 401 and a token without the
 // route's scope with 403, and admits a good one; the Lambda REQUEST
 // authorizer refuses a request without its identity source with 401 and
-// admits the right token; a CORS preflight is answered. A redeploy that
+// admits the right token; a CORS preflight is answered; an HTTP_PROXY
+// route's parameter mappings reach the backend's request and its answer. A redeploy that
 // changes a route's scope and drops a route applies both, and one the
 // gateway would refuse changes nothing.
 func TestDeployHTTPAPIOfV2Resources(t *testing.T) {
@@ -139,7 +165,8 @@ func TestDeployHTTPAPIOfV2Resources(t *testing.T) {
 		}
 		writeFile(t, filepath.Join(dir, code, "bootstrap"), boot, 0o755)
 	}
-	text := strings.ReplaceAll(httpV2Template, "ISSUER", is.URL())
+	backend := httpBackend(t)
+	text := strings.ReplaceAll(strings.ReplaceAll(httpV2Template, "ISSUER", is.URL()), "BACKEND", backend)
 	path := filepath.Join(dir, "template.yaml")
 	writeFile(t, path, []byte(text), 0o600)
 	cliCombined(t, env, "deploy", "--template", path, "--stack", "pets")
@@ -173,10 +200,21 @@ func TestDeployHTTPAPIOfV2Resources(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d", c.name, status, body, c.want)
 		}
 	}
-	req, _ := http.NewRequest(http.MethodOptions, base+"/pets/1", nil)
+	req, _ := http.NewRequest(http.MethodGet, base+"/proxied", nil)
+	req.Header.Set("X-Caller", "carol")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "GET /echo from carol" || resp.Header.Get("X-Served") != "portico" {
+		t.Errorf("HTTP_PROXY route: %d %q, X-Served %q; want 200 %q and X-Served portico", resp.StatusCode, body, resp.Header.Get("X-Served"), "GET /echo from carol")
+	}
+	req, _ = http.NewRequest(http.MethodOptions, base+"/pets/1", nil)
 	req.Header.Set("Origin", "https://example.com")
 	req.Header.Set("Access-Control-Request-Method", "GET")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,4 +260,20 @@ func TestDeployHTTPAPIOfV2Resources(t *testing.T) {
 	if now, _ := json.Marshal(after); string(now) != string(before) {
 		t.Errorf("a refused deploy changed the API:\n%s\nwas\n%s", now, before)
 	}
+}
+
+// httpBackend serves an HTTP backend on a port of this test's range that
+// answers each request with its method, path and X-From header.
+func httpBackend(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:31501")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.Method+" "+r.URL.Path+" from "+r.Header.Get("X-From"))
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String()
 }
