@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -155,16 +154,10 @@ func TestDeployHTTPAPIOfV2Resources(t *testing.T) {
 	t.Cleanup(stop)
 	env := apptest.Start(t, apptest.Options{})
 	dir := t.TempDir()
-	for code, built := range map[string]string{
+	writeBootstraps(t, dir, map[string]string{
 		"hello":   apptest.Sample(t, "hello"),
 		"wsauthz": apptest.Program(t, "./cmd/portico/testdata/wsauthz"),
-	} {
-		boot, err := os.ReadFile(filepath.Join(built, "bootstrap"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeFile(t, filepath.Join(dir, code, "bootstrap"), boot, 0o755)
-	}
+	})
 	backend := httpBackend(t)
 	text := strings.ReplaceAll(strings.ReplaceAll(httpV2Template, "ISSUER", is.URL()), "BACKEND", backend)
 	path := filepath.Join(dir, "template.yaml")

@@ -1849,20 +1849,8 @@ func (b *builder) v2Authorizer(id string, props map[string]any) {
 		b.fail("%s: AuthorizerUri %q must name a function; use !Sub with ${Function.Arn}", where, uri)
 		return
 	}
-	var sources []string
-	switch v := props["IdentitySource"].(type) {
-	case nil:
-	case []any:
-		for _, x := range v {
-			src, ok := x.(string)
-			if !ok {
-				b.fail("%s: IdentitySource must be a list of strings (route.request.header.NAME, route.request.querystring.NAME)", where)
-				return
-			}
-			sources = append(sources, src)
-		}
-	default:
-		b.fail("%s: IdentitySource must be a list of strings (route.request.header.NAME, route.request.querystring.NAME), not %s", where, shape(v))
+	sources, ok := b.identitySources(where, props, "route.request.header.NAME, route.request.querystring.NAME")
+	if !ok {
 		return
 	}
 	doc, err := json.Marshal(map[string]any{"type": "apiKey", "name": "Authorization", "in": "header",

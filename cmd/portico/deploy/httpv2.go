@@ -432,20 +432,8 @@ func (b *builder) httpV2Authorizer(id, api string, a *API, props map[string]any)
 	where := id + " (" + TypeV2Authorizer + ")"
 	typ := strings.ToUpper(b.str(where, props, "AuthorizerType"))
 	name := b.str(where, props, "Name")
-	var sources []string
-	switch v := props["IdentitySource"].(type) {
-	case nil:
-	case []any:
-		for _, x := range v {
-			src, ok := x.(string)
-			if !ok {
-				b.fail("%s: IdentitySource must be a list of strings ($request.header.NAME, $request.querystring.NAME)", where)
-				return nil, ""
-			}
-			sources = append(sources, src)
-		}
-	default:
-		b.fail("%s: IdentitySource must be a list of strings ($request.header.NAME, $request.querystring.NAME), not %s", where, shape(v))
+	sources, ok := b.identitySources(where, props, "$request.header.NAME, $request.querystring.NAME")
+	if !ok {
 		return nil, ""
 	}
 	ext := map[string]any{"identitySource": strings.Join(sources, ",")}
@@ -582,4 +570,26 @@ func (h *HTTPTarget) restoreTags(ctx context.Context, id string, s *SavedAPI) er
 		return nil // not an HTTP API's document: no tags of a deploy's to put back
 	}
 	return h.setTags(ctx, id, saved.Tags)
+}
+
+// identitySources reads an authorizer's IdentitySource: a list of strings
+// (examples names the forms it takes, for the refusal).
+func (b *builder) identitySources(where string, props map[string]any, examples string) ([]string, bool) {
+	var sources []string
+	switch v := props["IdentitySource"].(type) {
+	case nil:
+	case []any:
+		for _, x := range v {
+			src, ok := x.(string)
+			if !ok {
+				b.fail("%s: IdentitySource must be a list of strings (%s)", where, examples)
+				return nil, false
+			}
+			sources = append(sources, src)
+		}
+	default:
+		b.fail("%s: IdentitySource must be a list of strings (%s), not %s", where, examples, shape(v))
+		return nil, false
+	}
+	return sources, true
 }
