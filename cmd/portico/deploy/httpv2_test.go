@@ -274,3 +274,35 @@ func TestHTTPV2PartsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestHTTPV2FailedDeployLeavesNothing: a deploy that fails after it made an
+// HTTP API of AWS::ApiGatewayV2 resources deletes the API; one that fails
+// after it replaced an existing one's definition puts the definition back
+// (the route's scope stays read).
+func TestHTTPV2FailedDeployLeavesNothing(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	f.failAt = "SetHTTPStage"
+	if _, err := deployText(t, f, dir, "s", twoFunctions+httpV2Parts, nil); err == nil || !strings.Contains(err.Error(), "rolled back") {
+		t.Fatalf("err = %v, want the injected failure, rolled back", err)
+	}
+	for id, a := range f.apis {
+		if a.def.LogicalID == "Http" {
+			t.Fatalf("API %s, made by the failed deploy, is still there", id)
+		}
+	}
+	if _, err := deployText(t, f, dir, "s", twoFunctions+httpV2Parts, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.failAt = "SetHTTPStage"
+	changed := strings.Replace(twoFunctions+httpV2Parts, "AuthorizationScopes: [read]", "AuthorizationScopes: [write]", 1)
+	changed = strings.Replace(changed, "ThrottlingBurstLimit: 2,", "ThrottlingBurstLimit: 3,", 1)
+	if _, err := deployText(t, f, dir, "s", changed, nil); err == nil || !strings.Contains(err.Error(), "rolled back") {
+		t.Fatalf("err = %v, want the injected failure, rolled back", err)
+	}
+	for _, rt := range wsModel(deployedAPI(t, f, "Http")).Routes {
+		if rt.RouteKey == "GET /pets/{id}" && strings.Join(rt.Security[0]["jwt"], ",") != "read" {
+			t.Errorf("after the failed redeploy GET /pets/{id} needs %v, want read (the definition put back)", rt.Security)
+		}
+	}
+}
