@@ -140,8 +140,9 @@ Resources:
 // authorizer refuses a request without its identity source with 401 and
 // admits the right token; a CORS preflight is answered; an HTTP_PROXY
 // route's parameter mappings reach the backend's request and its answer. A redeploy that
-// changes a route's scope and drops a route applies both, and one the
-// gateway would refuse changes nothing.
+// changes a route's scope and drops a route applies both, one the gateway
+// would refuse changes nothing, and DisableExecuteApiEndpoint turns the
+// default endpoint off.
 func TestDeployHTTPAPIOfV2Resources(t *testing.T) {
 	is, err := upgradetest.NewIssuer("127.0.0.1:31500", "pets")
 	if err != nil {
@@ -252,6 +253,16 @@ func TestDeployHTTPAPIOfV2Resources(t *testing.T) {
 	adminJSON(t, env, "/portico/v1/apis/"+api, &after)
 	if now, _ := json.Marshal(after); string(now) != string(before) {
 		t.Errorf("a refused deploy changed the API:\n%s\nwas\n%s", now, before)
+	}
+
+	// DisableExecuteApiEndpoint: the default endpoint refuses the API.
+	if status, body := gatewayCall(t, http.MethodGet, base+"/proxied", "", nil); status != http.StatusOK {
+		t.Fatalf("before DisableExecuteApiEndpoint: %d %s", status, body)
+	}
+	writeFile(t, path, []byte(strings.Replace(changed, "      ProtocolType: HTTP\n", "      ProtocolType: HTTP\n      DisableExecuteApiEndpoint: true\n", 1)), 0o600)
+	cliCombined(t, env, "deploy", "--template", path, "--stack", "pets")
+	if status, body := gatewayCall(t, http.MethodGet, base+"/proxied", "", nil); status != http.StatusForbidden {
+		t.Errorf("with DisableExecuteApiEndpoint: %d %s, want 403", status, body)
 	}
 }
 
