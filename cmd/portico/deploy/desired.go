@@ -2282,7 +2282,11 @@ func (b *builder) check(a *API) {
 	}
 	if a.routed() {
 		if a.Stage == "" {
-			b.fail("%s: %s needs an AWS::ApiGatewayV2::Stage naming it", a.LogicalID, map[bool]string{true: "a WebSocket API", false: "an HTTP API"}[a.V2 == nil])
+			what := "a WebSocket API"
+			if a.V2 != nil {
+				what = "an HTTP API"
+			}
+			b.fail("%s: %s needs an AWS::ApiGatewayV2::Stage naming it", a.LogicalID, what)
 		}
 		m := wsModel(a)
 		if err := m.Validate(); err != nil {
