@@ -1774,7 +1774,7 @@ func (b *builder) httpCORS(id string, v any, doc map[string]any) {
 // v2API reads an AWS::ApiGatewayV2::Api of protocol WEBSOCKET (or HTTP:
 // v2HTTPAPI).
 func (b *builder) v2API(id string, props map[string]any) {
-	if strings.EqualFold(str(props["ProtocolType"]), apis.ProtocolHTTP) {
+	if strings.EqualFold(stringOf(props["ProtocolType"]), apis.ProtocolHTTP) {
 		b.v2HTTPAPI(id, props)
 		return
 	}

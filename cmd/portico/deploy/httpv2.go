@@ -110,11 +110,11 @@ var httpV2Refusals = map[string]string{ //nolint:gosec // G101: property names a
 // the template with ProtocolType HTTP.
 func (b *builder) isHTTPV2(props map[string]any) bool {
 	r, ok := b.t.Resources[v2Ref(props["ApiId"], "ApiId")]
-	return ok && r.Type == TypeV2API && strings.EqualFold(str(r.Properties["ProtocolType"]), apis.ProtocolHTTP)
+	return ok && r.Type == TypeV2API && strings.EqualFold(stringOf(r.Properties["ProtocolType"]), apis.ProtocolHTTP)
 }
 
-// str is v if it is a string, else "".
-func str(v any) string {
+// stringOf is v if it is a string, else "".
+func stringOf(v any) string {
 	s, _ := v.(string)
 	return s
 }
@@ -399,11 +399,15 @@ func (b *builder) responseParameters(where string, integ map[string]any) (map[st
 			return nil, false
 		}
 		mapped := map[string]string{}
-		if list, isList := m["ResponseParameters"]; isList && len(m) == 1 {
-			items, _ := list.([]any)
+		if list, isCFN := m["ResponseParameters"]; isCFN && len(m) == 1 {
+			items, isList := list.([]any)
+			if !isList || len(items) == 0 {
+				b.fail("%s: ResponseParameters must be a list of {Destination, Source}, not %s", at, shape(list))
+				return nil, false
+			}
 			for _, it := range items {
 				p, _ := it.(map[string]any)
-				dest, src := str(p["Destination"]), str(p["Source"])
+				dest, src := stringOf(p["Destination"]), stringOf(p["Source"])
 				if len(p) != 2 || dest == "" || src == "" {
 					b.fail("%s: each entry takes Destination and Source (strings), not %v", at, it)
 					return nil, false

@@ -259,6 +259,8 @@ func TestHTTPV2PartsRefused(t *testing.T) {
 			"R (AWS::ApiGatewayV2::IntegrationResponse): HTTP APIs have no IntegrationResponse resources"},
 		{"stage client certificate", add(stage, "      ClientCertificateId: abc\n"), "Stage (AWS::ApiGatewayV2::Stage): property ClientCertificateId is refused on an HTTP API"},
 		{"stage route settings of no route", strings.Replace(base, "        GET /pets/{id}: {", "        GET /cats: {", 1), `RouteSettings names route "GET /cats"`},
+		{"response parameters not a list", strings.Replace(base, "          ResponseParameters:\n            - Destination: overwrite:header.X-Served\n              Source: portico\n", "          ResponseParameters: {Destination: overwrite:header.X-Served}\n", 1),
+			`Proxy (AWS::ApiGatewayV2::Integration): ResponseParameters 200: ResponseParameters must be a list`},
 		{"bad mapping", strings.Replace(base, "append:header.X-From", "append:body.x", 1), "body.x"},
 		{"no stage", base[:strings.Index(base, "  Stage:\n")], "Http: an HTTP API needs an AWS::ApiGatewayV2::Stage naming it"},
 	} {
