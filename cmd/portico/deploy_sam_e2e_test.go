@@ -28,17 +28,24 @@ func samTestdata(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(dir, "template.yaml"), data, 0o600)
-	for code, built := range map[string]string{
+	writeBootstraps(t, dir, map[string]string{
 		"hello": apptest.Sample(t, "hello"),
 		"other": apptest.Program(t, "./cmd/portico/testdata/keyauthz"),
-	} {
-		boot, err := os.ReadFile(filepath.Join(built, "bootstrap"))
+	})
+	return filepath.Join(dir, "template.yaml")
+}
+
+// writeBootstraps copies the bootstrap of each built program (by the
+// CodeUri it goes under) into dir/CodeUri.
+func writeBootstraps(t *testing.T, dir string, built map[string]string) {
+	t.Helper()
+	for code, from := range built {
+		boot, err := os.ReadFile(filepath.Join(from, "bootstrap"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		writeFile(t, filepath.Join(dir, code, "bootstrap"), boot, 0o755)
 	}
-	return filepath.Join(dir, "template.yaml")
 }
 
 // replaceInFile replaces the first old in the file at path with new.

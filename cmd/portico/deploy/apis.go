@@ -1771,11 +1771,16 @@ func (b *builder) httpCORS(id string, v any, doc map[string]any) {
 	}
 }
 
-// v2API reads an AWS::ApiGatewayV2::Api of protocol WEBSOCKET.
+// v2API reads an AWS::ApiGatewayV2::Api of protocol WEBSOCKET (or HTTP:
+// v2HTTPAPI).
 func (b *builder) v2API(id string, props map[string]any) {
+	if strings.EqualFold(stringOf(props["ProtocolType"]), apis.ProtocolHTTP) {
+		b.v2HTTPAPI(id, props)
+		return
+	}
 	b.unsupported(id, TypeV2API, props)
 	if pt := b.str(id, props, "ProtocolType"); pt != "WEBSOCKET" {
-		b.fail("%s (%s): ProtocolType %q is not supported here; use WEBSOCKET, or AWS::Serverless::HttpApi for an HTTP API", id, TypeV2API, pt)
+		b.fail("%s (%s): ProtocolType %q is not supported; use WEBSOCKET or HTTP", id, TypeV2API, pt)
 		return
 	}
 	a := &API{LogicalID: id, Protocol: apis.ProtocolWebSocket, Name: b.t.stack + "-" + id, RouteSelection: routeselect.Default}
@@ -1793,7 +1798,11 @@ func (b *builder) v2API(id string, props map[string]any) {
 }
 
 func (b *builder) v2Integration(id string, props map[string]any) {
-	b.unsupported(id, TypeV2Integration, props)
+	if b.isHTTPV2(props) {
+		b.httpV2Check(id, TypeV2Integration, props)
+	} else {
+		b.unsupported(id, TypeV2Integration, props)
+	}
 	b.wsIntegrations[id] = props
 }
 
@@ -1822,43 +1831,27 @@ func (b *builder) v2Authorizer(id string, props map[string]any) {
 		return
 	}
 	where := id + " (" + TypeV2Authorizer + ")"
+	if a.V2 != nil {
+		if doc, name := b.httpV2Authorizer(id, api, a, props); doc != nil {
+			b.addV2Authorizer(where, id, api, a, name, doc)
+		}
+		return
+	}
 	if typ := b.str(where, props, "AuthorizerType"); typ != apis.AuthorizerRequest {
 		b.fail("%s: AuthorizerType %q is refused: a WebSocket API's authorizers are Lambda REQUEST authorizers", where, typ)
 		return
 	}
 	name := b.str(where, props, "Name")
 	uri := b.str(where, props, "AuthorizerUri")
-	switch {
-	case name == "":
-		b.fail("%s: Name is required", where)
+	if !b.authorizerName(where, api, name) {
 		return
-	case name == wsIAMScheme:
-		b.fail("%s: Name %q is the name Portico gives the IAM scheme of AWS_IAM routes; choose another", where, name)
-		return
-	case uri == "" || tokenPattern.MatchString(uri):
+	}
+	if uri == "" || tokenPattern.MatchString(uri) {
 		b.fail("%s: AuthorizerUri %q must name a function; use !Sub with ${Function.Arn}", where, uri)
 		return
 	}
-	for other, au := range b.wsAuthorizers {
-		if au.api == api && au.name == name {
-			b.fail("%s: API %s already has an authorizer named %s (%s)", where, api, name, other)
-			return
-		}
-	}
-	var sources []string
-	switch v := props["IdentitySource"].(type) {
-	case nil:
-	case []any:
-		for _, x := range v {
-			src, ok := x.(string)
-			if !ok {
-				b.fail("%s: IdentitySource must be a list of strings (route.request.header.NAME, route.request.querystring.NAME)", where)
-				return
-			}
-			sources = append(sources, src)
-		}
-	default:
-		b.fail("%s: IdentitySource must be a list of strings (route.request.header.NAME, route.request.querystring.NAME), not %s", where, shape(v))
+	sources, ok := b.identitySources(where, props, "route.request.header.NAME, route.request.querystring.NAME")
+	if !ok {
 		return
 	}
 	doc, err := json.Marshal(map[string]any{"type": "apiKey", "name": "Authorization", "in": "header",
@@ -1867,6 +1860,36 @@ func (b *builder) v2Authorizer(id string, props map[string]any) {
 			"identitySource": strings.Join(sources, ",")}})
 	if err != nil {
 		b.fail("%s: %v", where, err)
+		return
+	}
+	b.addV2Authorizer(where, id, api, a, name, doc)
+}
+
+// authorizerName checks the Name of an authorizer of api: required, not the
+// IAM scheme's, and not another authorizer's.
+func (b *builder) authorizerName(where, api, name string) bool {
+	switch name {
+	case "":
+		b.fail("%s: Name is required", where)
+		return false
+	case wsIAMScheme:
+		b.fail("%s: Name %q is the name Portico gives the IAM scheme of AWS_IAM routes; choose another", where, name)
+		return false
+	}
+	for other, au := range b.wsAuthorizers {
+		if au.api == api && au.name == name {
+			b.fail("%s: API %s already has an authorizer named %s (%s)", where, api, name, other)
+			return false
+		}
+	}
+	return true
+}
+
+// addV2Authorizer puts the security scheme doc of authorizer id on API a
+// (api) under name; an HTTP API's name is checked here (a WebSocket API's
+// before its scheme is made).
+func (b *builder) addV2Authorizer(where, id, api string, a *API, name string, doc json.RawMessage) {
+	if a.V2 != nil && !b.authorizerName(where, api, name) {
 		return
 	}
 	if a.Authorizers == nil {
@@ -1970,11 +1993,14 @@ func (b *builder) stringMap(where string, props map[string]any, k string) (map[s
 // wsAPI returns the WebSocket API of the template that the ApiId of resource id
 // (of type typ) names, or fails the build and returns nil.
 func (b *builder) wsAPI(id, typ string, props map[string]any) (string, *API) {
+	if b.isHTTPV2(props) {
+		return b.httpV2API(id, typ, props)
+	}
 	b.unsupported(id, typ, props)
 	api := v2Ref(props["ApiId"], "ApiId")
 	a, ok := b.d.APIs[api]
 	if !ok || a.Protocol != apis.ProtocolWebSocket {
-		b.fail("%s (%s): ApiId must be !Ref to an AWS::ApiGatewayV2::Api (WEBSOCKET) of the template", id, typ)
+		b.fail("%s (%s): ApiId must be !Ref to an AWS::ApiGatewayV2::Api (WEBSOCKET or HTTP) of the template", id, typ)
 		return "", nil
 	}
 	return api, a
@@ -2003,6 +2029,12 @@ func (b *builder) v2Route(id string, props map[string]any) {
 		return
 	}
 	r := WSRoute{Key: key, OperationName: b.str(id, props, "OperationName")}
+	if a.V2 != nil {
+		if b.httpV2Route(id, api, props, &r) && b.httpV2Integration(integID, integ, &r) {
+			a.Routes = append(a.Routes, r)
+		}
+		return
+	}
 	if !b.wsRouteKeyRequired(where, key, props, &r) || !b.wsRouteAuth(id, api, key, props, &r) || !b.wsRouteParameters(where, props, &r) ||
 		!b.wsIntegration(integID, integ, &r) {
 		return
@@ -2164,6 +2196,11 @@ func (b *builder) v2Stage(id string, props map[string]any) {
 		for k, x := range v {
 			a.Variables[k] = fmt.Sprint(x)
 		}
+	}
+	if a.V2 != nil {
+		// An HTTP API's route settings and access log, as an HttpApi's.
+		a.HTTPStage = b.httpStage(id, props)
+		return
 	}
 	// DefaultRouteSettings and RouteSettings throttle the stage's routes
 	// (the gateway enforces them on $connect, messages and $disconnect).

@@ -201,6 +201,9 @@ type API struct {
 	// AWS::ApiGatewayV2::Authorizer resources (Lambda REQUEST) and, when a
 	// route is AWS_IAM, the IAM scheme (wsIAMScheme).
 	Authorizers map[string]json.RawMessage
+	// V2 is what an HTTP API of AWS::ApiGatewayV2 resources sets beyond its
+	// routes and authorizers (nil for every other API; see httpv2.go).
+	V2 *V2HTTP
 	// Warnings are the importer's for the document.
 	Warnings []string
 	// failOnWarnings is FailOnWarnings: the importer's warnings fail the
@@ -235,6 +238,12 @@ type WSRoute struct {
 	// Parameters are the route's RequestParameters (Required ones are
 	// checked on $connect).
 	Parameters []apis.Parameter `json:"parameters,omitempty"`
+	// HTTP API routes of AWS::ApiGatewayV2 resources: the JWT route's
+	// AuthorizationScopes, and the integration's PayloadFormatVersion and
+	// ResponseParameters (by status code).
+	Scopes             []string                     `json:"scopes,omitempty"`
+	PayloadFormat      string                       `json:"payloadFormatVersion,omitempty"`
+	ResponseParameters map[string]map[string]string `json:"responseParameters,omitempty"`
 	// RouteResponse says an AWS::ApiGatewayV2::RouteResponse ($default)
 	// belongs to the route.
 	RouteResponse bool   `json:"routeResponse,omitempty"`
@@ -257,6 +266,7 @@ func (r *WSRoute) model() apis.Route {
 		Type: r.Type, URI: r.URI, RequestParameters: r.RequestParameters, HTTPMethod: r.Method, TimeoutInMillis: r.TimeoutInMillis,
 		RequestTemplates: r.RequestTemplates, TemplateSelectionExpression: r.TemplateSelection,
 		PassthroughBehavior: r.Passthrough, Responses: r.Responses,
+		PayloadFormatVersion: r.PayloadFormat, ResponseParameters: r.ResponseParameters,
 	}}
 	if r.TwoWay {
 		rt.RouteResponseSelectionExpression = apis.RouteDefault
@@ -270,6 +280,8 @@ func (r *WSRoute) model() apis.Route {
 		rt.Security = []map[string][]string{{wsIAMScheme: {}}}
 	case wsCustom:
 		rt.Security = []map[string][]string{{r.Authorizer: {}}}
+	case apis.AuthorizerJWT:
+		rt.Security = []map[string][]string{{r.Authorizer: append([]string{}, r.Scopes...)}}
 	}
 	return rt
 }
@@ -284,6 +296,7 @@ func wsModel(a *API) *apis.API {
 	for i := range a.Routes {
 		m.Routes = append(m.Routes, a.Routes[i].model())
 	}
+	a.V2.model(m)
 	return m
 }
 
@@ -389,11 +402,13 @@ func (a *API) DefinitionFingerprint() string {
 		Name, Protocol, Sel string
 		Doc                 map[string]any
 		Routes              []WSRoute
-		// Auth is left out when empty, as earlier deploys recorded it.
+		// Auth and V2 are left out when empty, as earlier deploys
+		// recorded them.
 		Auth map[string]json.RawMessage `json:",omitempty"`
+		V2   *V2HTTP                    `json:",omitempty"`
 		// KeySource is left out when empty, as earlier deploys recorded it.
 		KeySource string `json:",omitempty"`
-	}{a.Name, a.Protocol, a.RouteSelection, a.Document, a.Routes, a.Authorizers, a.APIKeySource})
+	}{a.Name, a.Protocol, a.RouteSelection, a.Document, a.Routes, a.Authorizers, a.V2, a.APIKeySource})
 }
 
 // StageFingerprint is the digest of the stage's settings.
@@ -2301,9 +2316,13 @@ func (b *builder) check(a *API) {
 			b.fail("%s: CanarySetting.StageVariableOverrides: %v", a.LogicalID, err)
 		}
 	}
-	if a.Protocol == apis.ProtocolWebSocket {
+	if a.routed() {
 		if a.Stage == "" {
-			b.fail("%s: a WebSocket API needs an AWS::ApiGatewayV2::Stage naming it", a.LogicalID)
+			what := "a WebSocket API"
+			if a.V2 != nil {
+				what = "an HTTP API"
+			}
+			b.fail("%s: %s needs an AWS::ApiGatewayV2::Stage naming it", a.LogicalID, what)
 		}
 		m := wsModel(a)
 		if err := m.Validate(); err != nil {

@@ -16,7 +16,6 @@ import (
 
 	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/functions"
-	"github.com/portico-dev/portico/gateway/apis"
 )
 
 // HTTPTarget applies plans through the admin API: the Lambda API for
@@ -589,6 +588,15 @@ func wsBody(a *API, ids map[string]string) map[string]any {
 	if len(m.Authorizers) > 0 {
 		body["authorizers"] = m.Authorizers
 	}
+	if a.V2 != nil {
+		// An HTTP API's settings: its description and, in its definition,
+		// its CORS and its endpoint's extension. Its tags are the create's
+		// (ReplaceAPI sets them through the tag API).
+		body["description"], body["corsConfiguration"], body["extensions"] = m.Description, m.CORS, m.Extensions
+		if ids == nil {
+			body["tags"] = a.V2.Tags
+		}
+	}
 	return body
 }
 
@@ -596,7 +604,7 @@ func wsBody(a *API, ids map[string]string) map[string]any {
 func (h *HTTPTarget) CreateAPI(ctx context.Context, a *API) (string, error) {
 	var resp *client.Response
 	var err error
-	if a.Protocol == apis.ProtocolWebSocket {
+	if a.routed() {
 		resp, err = h.C.Do(ctx, http.MethodPost, apisPath, nil, wsBody(a, nil), nil)
 		if err != nil {
 			return "", err
@@ -623,7 +631,7 @@ func (h *HTTPTarget) CreateAPI(ctx context.Context, a *API) (string, error) {
 
 // ReplaceAPI implements Target.
 func (h *HTTPTarget) ReplaceAPI(ctx context.Context, id string, a *API) error {
-	if a.Protocol != apis.ProtocolWebSocket {
+	if !a.routed() {
 		doc, err := marshalDoc(a.Document)
 		if err != nil {
 			return err
@@ -640,8 +648,10 @@ func (h *HTTPTarget) ReplaceAPI(ctx context.Context, id string, a *API) error {
 	if err != nil {
 		return err
 	}
-	_, err = h.C.Do(ctx, http.MethodPut, apisPath+"/"+esc(id), nil, wsBody(a, have), nil)
-	return err
+	if _, err = h.C.Do(ctx, http.MethodPut, apisPath+"/"+esc(id), nil, wsBody(a, have), nil); err != nil || a.V2 == nil {
+		return err
+	}
+	return h.setTags(ctx, id, a.V2.Tags)
 }
 
 // SaveAPI implements Target: the admin API's document of the API.
@@ -656,8 +666,10 @@ func (h *HTTPTarget) SaveAPI(ctx context.Context, id string) (*SavedAPI, error) 
 // RestoreAPI implements Target: PUT /portico/v1/apis/{id} puts the document's
 // name, description and definition back as they were.
 func (h *HTTPTarget) RestoreAPI(ctx context.Context, id string, s *SavedAPI) error {
-	_, err := h.C.Do(ctx, http.MethodPut, apisPath+"/"+esc(id), nil, s.Doc, nil)
-	return err
+	if _, err := h.C.Do(ctx, http.MethodPut, apisPath+"/"+esc(id), nil, s.Doc, nil); err != nil {
+		return err
+	}
+	return h.restoreTags(ctx, id, s)
 }
 
 // Deploy implements Target.
