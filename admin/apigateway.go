@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/usage"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/store"
 )
@@ -169,10 +170,16 @@ func (s *Server) writeGatewayShaped(w http.ResponseWriter, r *http.Request, err 
 
 // damagedMessage is what a caller is told of a request that met the damaged
 // stored record d: its ClientMessage, and for an API, a stage or a deployment
-// (apis.DamagedRecord), the DELETE that removes it without reading it.
+// (apis.DamagedRecord), an API key or a usage plan (usage.DamagedDelete), the
+// DELETE that removes it without reading it.
 func damagedMessage(d *store.RecordError) string {
 	kind, apiID, name, ok := apis.DamagedRecord(d)
 	if !ok {
+		if del := usage.DamagedDelete(d.Bucket, d.Key); del != "" {
+			return fmt.Sprintf("Portico's store holds a damaged record, %s/%s (it does not decode), so this request cannot be answered: "+
+				"delete it with %s, or restore portico.db from a backup (docs/operations.md#backups); the server's log has the detail",
+				d.Bucket, d.Key, del)
+		}
 		return d.ClientMessage()
 	}
 	p := porticoAPIsPrefix + "/" + apiID

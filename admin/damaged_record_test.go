@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/usage"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -196,5 +197,83 @@ func TestDamagedAPIRecordCanBeDeleted(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDamagedKeyAndPlanCanBeDeleted is the durable10 tester's, on the admin
+// API: an API key or usage plan whose stored record does not decode is
+// answered 500 naming the record and the DELETE that removes it, and that
+// DELETE (the one create-api-key's and create-usage-plan's callers know)
+// removes it without reading it.
+func TestDamagedKeyAndPlanCanBeDeleted(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := usage.NewService(st, usage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const keyName, planName = "damaged-key-name-xxxxxxxx", "damaged-plan-name-xxxxxxx"
+	k, err := svc.CreateKey(t.Context(), usage.KeyInput{Name: keyName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := svc.CreatePlan(t.Context(), usage.Plan{Name: planName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AddPlanKey(t.Context(), p.ID, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	damageStrings(t, dir, keyName, planName)
+
+	st, err = store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	if svc, err = usage.NewService(st, usage.Options{}); err != nil {
+		t.Fatalf("the usage service over a damaged key and plan: %v", err)
+	}
+	s, err := New(Params{Config: Config{Listen: "127.0.0.1:0"}, Log: slog.New(slog.DiscardHandler), Usage: UsageDeps{Usage: svc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	for _, r := range []struct{ get, record string }{
+		{"/apikeys/" + k.ID, "usage_keys/" + k.ID},
+		{"/usageplans/" + p.ID, "usage_plans/" + p.ID},
+	} {
+		resp, err := http.Get(srv.URL + r.get)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusInternalServerError {
+			t.Errorf("GET %s = %d %s, want 500", r.get, resp.StatusCode, body)
+		}
+		for _, want := range []string{"damaged record, " + r.record, "DELETE " + r.get, "restore portico.db from a backup"} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("GET %s answered %s; want it to say %q", r.get, body, want)
+			}
+		}
+		if c := call(t, srv, "DELETE", r.get, "", nil); c != http.StatusAccepted {
+			t.Errorf("DELETE %s (damaged): %d, want 202", r.get, c)
+		}
+		if c := call(t, srv, "GET", r.get, "", nil); c != http.StatusNotFound {
+			t.Errorf("GET %s after its DELETE: %d, want 404", r.get, c)
+		}
+	}
+	for _, list := range []string{"/apikeys", "/usageplans"} {
+		if c := call(t, srv, "GET", list, "", nil); c != http.StatusOK {
+			t.Errorf("GET %s after the deletes: %d, want 200", list, c)
+		}
 	}
 }

@@ -64,7 +64,10 @@ type Service struct {
 
 	// codeMu is held shared by uploads from writing an artifact until the
 	// reference to it is committed, and exclusively by CollectCode (gc.go).
-	codeMu     sync.RWMutex
+	codeMu sync.RWMutex
+	// publishMu orders uploads' looks at which code artifacts exist with
+	// their renames of new ones into place (storeZip).
+	publishMu  sync.Mutex
 	unrefSince unreferenced // code hash -> first collection that found it unreferenced
 	// pinUnrefSince is the same for image pins (image id), under codeMu too.
 	pinUnrefSince unreferenced

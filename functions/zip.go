@@ -249,46 +249,98 @@ const ArtifactsDir = "code"
 func (s *Service) codeRoot() string { return filepath.Join(s.st.Dir(), ArtifactsDir) }
 
 // storeZip writes pkg's artifacts: the archive as code/<hex>.zip and its unpacked
-// tree as code/<hex>/. Each appears atomically by rename; existing ones are reused.
+// tree as code/<hex>/; existing ones are reused. Both are written as
+// temporaries first and appear under their final names only once both are
+// complete, so an upload refused on the way (a full disk) leaves nothing
+// behind: not a tree whose archive did not fit, holding the space the retry
+// needs until the code collection's grace runs out.
 func (s *Service) storeZip(ctx context.Context, pkg *zipPackage) error {
 	root := s.codeRoot()
 	//nolint:gosec // G301: code is bind-mounted read-only into containers, whose users must read it
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return fmt.Errorf("code directory: %w", err)
 	}
-	dir := filepath.Join(root, pkg.hexSum)
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		tmp, err := os.MkdirTemp(root, ".unpack-"+pkg.hexSum[:12]+"-")
-		if err != nil {
+	dir, zipPath := filepath.Join(root, pkg.hexSum), filepath.Join(root, pkg.hexSum+".zip")
+	s.publishMu.Lock()
+	needTree, needZip := !isDir(dir), !fileExists(zipPath)
+	s.publishMu.Unlock()
+	var tmpTree, tmpZip string
+	defer func() { // whatever was not published
+		if tmpTree != "" {
+			_ = os.RemoveAll(tmpTree)
+		}
+		if tmpZip != "" {
+			_ = os.Remove(tmpZip)
+		}
+	}()
+	if needTree {
+		var err error
+		if tmpTree, err = os.MkdirTemp(root, ".unpack-"+pkg.hexSum[:12]+"-"); err != nil {
 			return fmt.Errorf("code directory: %w", err)
 		}
-		if err := unpack(ctx, tmp, pkg); err != nil {
-			_ = os.RemoveAll(tmp)
+		if err := unpack(ctx, tmpTree, pkg); err != nil {
 			return err
 		}
 		// A tree that exists under its final name is taken as complete by
 		// every later upload of the same code, so its files must be on disk
 		// before the rename is.
-		if err := syncTree(tmp); err != nil {
-			_ = os.RemoveAll(tmp)
+		if err := syncTree(tmpTree); err != nil {
 			return fmt.Errorf("code directory: %w", err)
 		}
-		if err := os.Rename(tmp, dir); err != nil {
-			_ = os.RemoveAll(tmp)
-			if fi, serr := os.Stat(dir); serr != nil || !fi.IsDir() { // not a lost race
-				return fmt.Errorf("code directory: %w", err)
-			}
+	}
+	if needZip {
+		var err error
+		if tmpZip, err = writeTemp(root, ".zip-"+pkg.hexSum[:12]+"-", pkg.data); err != nil {
+			return fmt.Errorf("code archive: %w", err)
 		}
 	}
-	zipPath := filepath.Join(root, pkg.hexSum+".zip")
-	if _, err := os.Stat(zipPath); err == nil {
-		return syncDir(root)
+	return s.publishArtifacts(root, &tmpTree, dir, &tmpZip, zipPath)
+}
+
+// publishArtifacts renames the complete temporaries *tree and *archive (either
+// may be "") to their final names, clearing each it renames, unless another
+// upload of the same code got there first; if a rename or the sync fails, it removes what
+// it renamed before returning. It holds publishMu, as storeZip does to see
+// which artifacts exist, so no upload ever takes an artifact that is then
+// removed here as its upload's was refused.
+func (s *Service) publishArtifacts(root string, tree *string, dir string, archive *string, zipPath string) error {
+	s.publishMu.Lock()
+	defer s.publishMu.Unlock()
+	var made []string
+	err := error(nil)
+	if *tree != "" && !isDir(dir) {
+		if err = os.Rename(*tree, dir); err == nil {
+			made, *tree = append(made, dir), ""
+		} else {
+			err = fmt.Errorf("code directory: %w", err)
+		}
 	}
-	f, err := os.CreateTemp(root, ".zip-"+pkg.hexSum[:12]+"-")
+	if err == nil && *archive != "" && !fileExists(zipPath) {
+		if err = os.Rename(*archive, zipPath); err == nil {
+			made, *archive = append(made, zipPath), ""
+		} else {
+			err = fmt.Errorf("code archive: %w", err)
+		}
+	}
+	if err == nil {
+		err = syncDir(root)
+	}
 	if err != nil {
-		return fmt.Errorf("code archive: %w", err)
+		for _, p := range made {
+			_ = os.RemoveAll(p)
+		}
 	}
-	_, err = f.Write(pkg.data)
+	return err
+}
+
+// writeTemp writes data to a new temporary file in dir, durably and readable
+// by all, and returns its name; it removes the file if it fails.
+func writeTemp(dir, pattern string, data []byte) (string, error) {
+	f, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return "", err
+	}
+	_, err = f.Write(data)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -298,14 +350,21 @@ func (s *Service) storeZip(ctx context.Context, pkg *zipPackage) error {
 	if err == nil {
 		err = os.Chmod(f.Name(), 0o644) //nolint:gosec // G302: read-only code, readable by container users
 	}
-	if err == nil {
-		err = os.Rename(f.Name(), zipPath)
-	}
 	if err != nil {
 		_ = os.Remove(f.Name())
-		return fmt.Errorf("code archive: %w", err)
+		return "", err
 	}
-	return syncDir(root)
+	return f.Name(), nil
+}
+
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // syncDir makes renames inside dir durable.

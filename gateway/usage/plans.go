@@ -281,7 +281,13 @@ func (s *Service) DeletePlan(ctx context.Context, id string) error {
 	err := s.update(ctx, func(tx *store.Tx) error {
 		var p Plan
 		if err := getPlan(tx, id, &p); err != nil {
-			return err
+			if !isDamaged(err, bucketPlans, id) {
+				return err
+			}
+			// Its record does not decode: it is deleted without reading
+			// it (its API stages unknown), with its counts, so that one
+			// damaged record can be got rid of without a restore.
+			s.log.Warn("deleting a usage plan whose stored record is damaged, without reading it", "plan", id, "err", err)
 		}
 		if len(p.APIStages) > 0 {
 			as := p.APIStages[0]

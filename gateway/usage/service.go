@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"slices"
 	"sort"
@@ -104,6 +105,9 @@ type index struct {
 	byHash map[[32]byte]*APIKey
 	// plans maps a key on an API stage to the plan covering it.
 	plans map[planRef]*keyPlan
+	// damaged holds the key and plan records ("bucket/id") left out because
+	// they do not decode.
+	damaged map[string]bool
 }
 
 // planRef names a key on an API stage.
@@ -163,16 +167,22 @@ func PlanLimit(t Throttle) throttle.Limit {
 	return l
 }
 
-// reindex rebuilds the index from the store.
+// reindex rebuilds the index from the store. A key or plan whose stored
+// record does not decode is left out of it, so that one damaged record does
+// not stop the server (nor every other key) from working: a request with that
+// key, or with a key in that plan, is refused as one with a key that is not
+// known or in no plan of the stage, never let through unmetered. Each such
+// record is logged at error level, naming it and the delete that removes it,
+// when a rebuild first finds it.
 func (s *Service) reindex(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ix := &index{byHash: map[[32]byte]*APIKey{}, plans: map[planRef]*keyPlan{}}
+	ix := &index{byHash: map[[32]byte]*APIKey{}, plans: map[planRef]*keyPlan{}, damaged: map[string]bool{}}
 	err := s.st.View(ctx, func(tx *store.Tx) error {
-		if err := forEach(tx, bucketKeys, func(k *APIKey) { ix.byHash[hashValue(k.Value)] = k }); err != nil {
+		if err := forEachSound(tx, bucketKeys, ix.damaged, func(k *APIKey) { ix.byHash[hashValue(k.Value)] = k }); err != nil {
 			return err
 		}
-		return forEach(tx, bucketPlans, func(p *Plan) {
+		return forEachSound(tx, bucketPlans, ix.damaged, func(p *Plan) {
 			for i := range p.APIStages {
 				as := &p.APIStages[i]
 				for _, kid := range p.KeyIDs {
@@ -184,8 +194,46 @@ func (s *Service) reindex(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var before map[string]bool
+	if old := s.index.Load(); old != nil {
+		before = old.damaged
+	}
+	for rec := range ix.damaged {
+		if !before[rec] {
+			bucket, id, _ := strings.Cut(rec, "/")
+			s.log.Error("a stored API key or usage plan record is damaged (it does not decode): it is left out, and requests with its key, or with the keys of its plan, are refused with 403; delete it, or restore portico.db from a backup (docs/operations.md#backups)",
+				"record", rec, "delete", DamagedDelete(bucket, id))
+		}
+	}
 	s.index.Store(ix)
 	return nil
+}
+
+// DamagedDelete is the admin API request that removes the key or plan whose
+// stored record bucket/id (a *store.RecordError's Bucket and Key) does not
+// decode, without reading it; "" for a record of any other bucket.
+func DamagedDelete(bucket, id string) string {
+	switch bucket {
+	case bucketKeys:
+		return "DELETE /apikeys/" + id + " (aws apigateway delete-api-key --api-key " + id + ")"
+	case bucketPlans:
+		return "DELETE /usageplans/" + id + " (aws apigateway delete-usage-plan --usage-plan-id " + id + ")"
+	}
+	return ""
+}
+
+// forEachSound is forEach for the index: a record that does not decode is
+// added to damaged ("bucket/key") and skipped.
+func forEachSound[T any](tx *store.Tx, bucket string, damaged map[string]bool, fn func(*T)) error {
+	return tx.ForEach(bucket, "", func(key string, raw []byte) error {
+		v := new(T)
+		if err := jsonUnmarshal(raw, v); err != nil {
+			damaged[bucket+"/"+key] = true
+			return nil
+		}
+		fn(v)
+		return nil
+	})
 }
 
 func forEach[T any](tx *store.Tx, bucket string, fn func(*T)) error {
@@ -363,14 +411,26 @@ func (s *Service) DeleteKey(ctx context.Context, id string) error {
 	return s.update(ctx, func(tx *store.Tx) error {
 		var k APIKey
 		if err := getKey(tx, id, &k); err != nil {
-			return err
+			if !isDamaged(err, bucketKeys, id) {
+				return err
+			}
+			// Its record does not decode: it is deleted without reading
+			// it, its value's entry found by the id it holds, so that one
+			// damaged record can be got rid of without a restore.
+			s.log.Warn("deleting an API key whose stored record is damaged, without reading it", "key", id, "err", err)
+			if err := deleteValueOf(tx, id); err != nil {
+				return err
+			}
+		} else {
+			h := hashValue(k.Value)
+			if err := tx.Delete(bucketValues, hex.EncodeToString(h[:])); err != nil {
+				return err
+			}
 		}
-		h := hashValue(k.Value)
-		if err := tx.Delete(bucketValues, hex.EncodeToString(h[:])); err != nil {
-			return err
-		}
+		// A plan whose record does not decode is passed over: it admits
+		// no key, and its own DELETE removes it.
 		var plans []*Plan
-		if err := forEach(tx, bucketPlans, func(p *Plan) {
+		if err := forEachSound(tx, bucketPlans, map[string]bool{}, func(p *Plan) {
 			if slices.Contains(p.KeyIDs, id) {
 				plans = append(plans, p)
 			}
@@ -385,6 +445,33 @@ func (s *Service) DeleteKey(ctx context.Context, id string) error {
 		}
 		return tx.Delete(bucketKeys, id)
 	})
+}
+
+// deleteValueOf deletes the value entries that point at key id.
+func deleteValueOf(tx *store.Tx, id string) error {
+	var hashes []string
+	if err := tx.ForEach(bucketValues, "", func(h string, raw []byte) error {
+		var kid string
+		if jsonUnmarshal(raw, &kid) == nil && kid == id {
+			hashes = append(hashes, h)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, h := range hashes {
+		if err := tx.Delete(bucketValues, h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// isDamaged reports whether err is the read of bucket/key's own stored record
+// that does not decode.
+func isDamaged(err error, bucket, key string) bool {
+	var d *store.RecordError
+	return errors.As(err, &d) && d.Bucket == bucket && d.Key == key
 }
 
 // KeyStages returns "apiId/stage" of every stage a key's plans cover, sorted.
