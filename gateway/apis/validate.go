@@ -678,10 +678,10 @@ func (in *Integration) Validate(protocol string) error {
 	default:
 		add(invalid("contentHandling %q must be CONVERT_TO_BINARY or CONVERT_TO_TEXT", truncate(in.ContentHandling, 50)))
 	}
-	if protocol == ProtocolWebSocket && in.Type == IntegrationAWS && in.HTTPMethod != "" && in.HTTPMethod != "POST" {
+	if protocol == ProtocolWebSocket && (in.Type == IntegrationAWS || in.Type == IntegrationAWSProxy) && in.HTTPMethod != "" && in.HTTPMethod != "POST" {
 		// Declared but not applied, so refused: a function is invoked
 		// with POST, whatever the integration says.
-		add(invalid("integrationMethod %s is not supported on an AWS (Lambda) integration: Lambda functions are invoked with POST; use POST", truncate(in.HTTPMethod, 20)))
+		add(invalid("integrationMethod %s is not supported on an %s (Lambda) integration: Lambda functions are invoked with POST; use POST", truncate(in.HTTPMethod, 20), in.Type))
 	}
 	if protocol == ProtocolWebSocket && (in.Type == IntegrationAWSProxy || in.Type == IntegrationHTTPProxy) {
 		// Declared but not applied, so refused (as contentHandling above):
