@@ -440,6 +440,19 @@ func (a *API) Validate() error {
 			add(invalid("minimumCompressionSize %d must be between 0 and %d", *n, MaxCompressionSize))
 		}
 	}
+	if a.Protocol == ProtocolHTTP {
+		// REST API settings, which an HTTP API would store and not apply as
+		// declared (binary media types would steer a payload 1.0 event's
+		// isBase64Encoded, which an HTTP API decides by the body alone): the
+		// apigatewayv2 API has no such fields, and an import ignores the
+		// extensions with a warning.
+		if len(d.BinaryMediaTypes) > 0 {
+			add(invalid("binaryMediaTypes are for REST APIs; an HTTP API base64-encodes a body that is not text; remove them"))
+		}
+		if d.APIKeySource != "" {
+			add(invalid("apiKeySource is for REST and WebSocket APIs; HTTP APIs have no API keys; remove it"))
+		}
+	}
 	for _, mt := range d.BinaryMediaTypes {
 		if !mediaTypeRe.MatchString(mt) {
 			add(invalid("binary media type %q must look like type/subtype (wildcards allowed)", truncate(mt, 100)))
