@@ -1,33 +1,14 @@
 package gateway_test
 
 import (
-	"bytes"
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/internal/testkit"
 )
-
-// movedLogs holds the server's log lines; safe for its concurrent writes.
-type movedLogs struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *movedLogs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *movedLogs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestColdStartWithDataDirMovedIs503: with the data directory moved under
 // the running server, a function with no warm sandbox cannot start (its code
@@ -38,7 +19,7 @@ func (l *movedLogs) String() string {
 // not the request's); the invoker's 503 ServiceException was folded into the
 // integration's failure, 500 {"message": "Internal server error"}.
 func TestColdStartWithDataDirMovedIs503(t *testing.T) {
-	var logs movedLogs
+	var logs testkit.LockedBuffer
 	env := apptest.Start(t, apptest.Options{LogWriter: &logs})
 	c := env.Client()
 	createFunction(t, c, "probe", probeZip(t), nil, 5)

@@ -1,11 +1,9 @@
 package usage_test
 
 import (
-	"bytes"
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,28 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/internal/testkit"
 )
-
-// logBuffer holds the server's log lines; safe for its concurrent writes.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// take returns what the buffer holds and empties it.
-func (l *logBuffer) take() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s := l.b.String()
-	l.b.Reset()
-	return s
-}
 
 // TestQuotaWhileDataDirMovedLogsOnce: with the data directory moved, each
 // request a key's quota cannot count (503) is logged once at error level,
@@ -42,7 +20,7 @@ func (l *logBuffer) take() string {
 // failed reservation write logging it too (the store says once that the
 // directory moved, at error level, and refuses each write after).
 func TestQuotaWhileDataDirMovedLogsOnce(t *testing.T) {
-	var logs logBuffer
+	var logs testkit.LockedBuffer
 	c := &controls{}
 	env := apptest.Start(t, apptest.Options{LogWriter: &logs, Populate: []any{&c.th, &c.us, &c.apis}})
 	c.freeze()
@@ -72,14 +50,14 @@ func TestQuotaWhileDataDirMovedLogsOnce(t *testing.T) {
 		}
 		break
 	}
-	logs.take() // the store's one line saying the directory moved
+	seen := len(logs.String()) // the store's one line saying the directory moved
 	for range 3 {
 		if status, _, body := call(t, base, *k.Value); status != http.StatusServiceUnavailable {
 			t.Fatalf("a refused request: %d %s; want 503", status, body)
 		}
 	}
 	var errorLines []string
-	for l := range strings.Lines(logs.take()) {
+	for l := range strings.Lines(logs.String()[seen:]) {
 		if strings.Contains(l, "level=ERROR") {
 			errorLines = append(errorLines, l)
 		}
