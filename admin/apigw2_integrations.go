@@ -81,6 +81,11 @@ func toV2Integration(protocol, id string, in *apis.Integration) v2Integration {
 		out.PayloadFormatVersion = "1.0"
 	}
 	if protocol == apis.ProtocolWebSocket {
+		// The default passthroughBehavior, which API Gateway reports on
+		// every WebSocket integration that set none (a proxy's too).
+		if out.PassthroughBehavior == "" {
+			out.PassthroughBehavior = "WHEN_NO_MATCH"
+		}
 		// What the integration's responses are selected by, as API Gateway
 		// reports it: a Lambda function's errorMessage, else the status.
 		out.IntegrationResponseSelectionExpression = "${integration.response.statuscode}"

@@ -35,6 +35,10 @@ type GatewayStats struct {
 	// WebSockets are the live WebSocket connections; -1 when WebSocket APIs
 	// are off.
 	WebSockets int `json:"webSockets"`
+	// TLSAddr is the TLS listener's bound address (host:port), whatever
+	// the engine; absent when TLS is off. Custom domain names are served
+	// on its port: `portico domain map` prints their URLs with it.
+	TLSAddr string `json:"tlsAddr,omitempty"`
 }
 
 // ProcessStats describe the server process. Figures the platform cannot give
@@ -57,7 +61,7 @@ func (s *Server) registerStatsRoutes(conns ConnectionDeps) {
 			st.Sandboxes = s.inv.Stats()
 		}
 		if s.gw.Server != nil {
-			st.Gateway = &GatewayStats{Listeners: s.gw.Server.Connections(), WebSockets: -1}
+			st.Gateway = &GatewayStats{Listeners: s.gw.Server.Connections(), WebSockets: -1, TLSAddr: s.gw.Server.TLSAddr()}
 			if conns.Manager != nil {
 				st.Gateway.WebSockets = conns.Manager.Len()
 			}

@@ -99,6 +99,8 @@ func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payl
 		case errors.Is(err, errdefs.ErrTooLarge):
 			rc.Integration.EndpointStatus = http.StatusRequestEntityTooLarge
 		case errors.Is(err, errdefs.ErrTimeout):
+		case errors.Is(err, errdefs.ErrUnavailable):
+			rc.Integration.EndpointStatus = http.StatusServiceUnavailable
 		default:
 			rc.Integration.EndpointStatus = http.StatusInternalServerError
 		}
@@ -107,6 +109,14 @@ func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payl
 			return nil, fmt.Errorf("invoke %s: %w", ref, err)
 		case errors.Is(err, errdefs.ErrTimeout):
 			return nil, fmt.Errorf("invoke %s: %s: %w", ref, err.Error(), errTimeout)
+		case errors.Is(err, invoker.ErrCodeMissing):
+			// Portico's store cannot serve the function's code for now
+			// (its data directory was moved, say): a retryable 503, as the
+			// usage stage answers a quota it cannot count then, not the
+			// integration's failure. (A container daemon that does not
+			// answer stays the integration's failure, API Gateway's 500.)
+			return nil, &pipeline.Error{Type: pipeline.Default5XX, Status: http.StatusServiceUnavailable, Message: "Service Unavailable",
+				Cause: fmt.Errorf("invoke %s: %w", ref, err)}
 		default:
 			return nil, fmt.Errorf("invoke %s: %s: %w", ref, err.Error(), errIntegration)
 		}

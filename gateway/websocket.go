@@ -373,6 +373,7 @@ func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWe
 		Route: route, RouteKey: route.RouteKey, DomainName: ev.RequestContext.DomainName,
 		Deployed: e.deployed, DeploymentID: e.dep.ID, StageVariables: e.deployed.Variables,
 	}, entry: e}
+	rc.Authorizer.SetConnection(ev.RequestContext.Authorizer) // its templates' $context.authorizer
 	if ev.RequestContext.EventType == connections.EventConnect {
 		rc.Identity.SourceIP, rc.Identity.UserAgent = ev.RequestContext.Identity.SourceIP, ev.RequestContext.Identity.UserAgent
 		for k, v := range ev.Headers {

@@ -1197,6 +1197,13 @@ func runtimeName(cfg *functions.Config) string {
 	return "provided.al2023"
 }
 
+// ErrCodeMissing is in the chain of the error of a call that needed a new
+// sandbox of a Zip function whose code is not in the data directory (moved or
+// removed under the running server, say): Portico's store cannot serve it for
+// now, as it cannot take writes then (errdefs.ErrUnavailable is in the chain
+// too).
+var ErrCodeMissing = errors.New("function code missing from the data directory")
+
 // codeMissingError is the error of a Zip function whose unpacked code is not
 // in the data directory: a fault of the server's store, not of the function,
 // so 503 ServiceException whose message (ClientMessage, which the admin API
@@ -1214,7 +1221,7 @@ func (e *codeMissingError) ClientMessage() string {
 		"restore code/ from the backup that goes with portico.db, or update the function's code (UpdateFunctionCode; portico fn update --dir, or --zip-file)"
 }
 
-// Unwrap gives the kind (ErrUnavailable, ServiceException).
-func (e *codeMissingError) Unwrap() error {
-	return &errdefs.Kinded{Kind: errdefs.ErrUnavailable, Type: "ServiceException", Message: e.ClientMessage()}
+// Unwrap gives the kind (ErrUnavailable, ServiceException) and ErrCodeMissing.
+func (e *codeMissingError) Unwrap() []error {
+	return []error{&errdefs.Kinded{Kind: errdefs.ErrUnavailable, Type: "ServiceException", Message: e.ClientMessage()}, ErrCodeMissing}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/portico-dev/portico/cmd/portico/app"
+	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/gateway/edge"
 )
 
@@ -314,9 +316,14 @@ create-base-path-mapping and aws apigatewayv2 create-api-mapping with --endpoint
 		Short: "Map a base path of a domain (--path, default the whole domain) to an API stage",
 		Args:  cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			scheme := "https"
-			if c, err := g.client(); err == nil && websocketAPI(cmd.Context(), c, args[1]) {
-				scheme = "wss" // clients connect with wss://; @connections is https://NAME/BASE-PATH/@connections
+			scheme, host := "https", edge.CanonicalDomainName(args[0])
+			if c, err := g.client(); err == nil {
+				if websocketAPI(cmd.Context(), c, args[1]) {
+					scheme = "wss" // clients connect with wss://; @connections is https://NAME/BASE-PATH/@connections
+				}
+				if port := tlsPort(cmd.Context(), c); port != "" && port != "443" {
+					host = net.JoinHostPort(host, port) // the domain is served on the TLS listener's port
+				}
 			}
 			return g.run(cmd, http.MethodPost, "/v2/domainnames/"+url.PathEscape(args[0])+"/apimappings", nil,
 				map[string]string{"apiId": args[1], "stage": args[2], "apiMappingKey": basePath}, nil,
@@ -328,7 +335,7 @@ create-base-path-mapping and aws apigatewayv2 create-api-mapping with --endpoint
 					if err := json.Unmarshal(raw, &m); err != nil {
 						return err
 					}
-					_, err := fmt.Fprintf(w, "%s://%s/%s -> api %s stage %s\n", scheme, edge.CanonicalDomainName(args[0]), m.Key, args[1], args[2])
+					_, err := fmt.Fprintf(w, "%s://%s/%s -> api %s stage %s\n", scheme, host, m.Key, args[1], args[2])
 					return err
 				})
 		},
@@ -352,4 +359,26 @@ create-base-path-mapping and aws apigatewayv2 create-api-mapping with --endpoint
 	}
 	d.AddCommand(create, list, get, del, mapCmd, mappings, unmap)
 	return d
+}
+
+// tlsPort is the port of the server's gateway TLS listener, as GET
+// /portico/v1/stats reports it; "" when TLS is off or the server does not say.
+func tlsPort(ctx context.Context, c *client.Client) string {
+	resp, err := c.Do(ctx, http.MethodGet, "/portico/v1/stats", nil, nil, nil)
+	if err != nil {
+		return ""
+	}
+	var st struct {
+		Gateway struct {
+			TLSAddr string `json:"tlsAddr"`
+		} `json:"gateway"`
+	}
+	if json.Unmarshal(resp.Body, &st) != nil {
+		return ""
+	}
+	_, port, err := net.SplitHostPort(st.Gateway.TLSAddr)
+	if err != nil {
+		return ""
+	}
+	return port
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -35,7 +36,9 @@ func run(t *testing.T, args ...string) string {
 
 // TestTLSInitThenHTTPSAndDomains: `portico tls init` makes the development CA and
 // certificate, the server serves HTTPS with it for the names given, and `portico
-// domain` creates and maps a domain signed by the same CA.
+// domain` creates and maps a domain signed by the same CA. `portico domain
+// map` prints the URL with the TLS listener's port when it is not 443 (it
+// printed https://NAME/... with no port, a URL nothing answers).
 func TestTLSInitThenHTTPSAndDomains(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -82,8 +85,9 @@ func TestTLSInitThenHTTPSAndDomains(t *testing.T) {
 		t.Fatal(err)
 	}
 	ep := "--endpoint=" + env.AdminURL
+	_, port, _ := net.SplitHostPort(gw.TLSAddr())
 	run(t, "domain", "create", "shop.dev.test", ep)
-	if out := run(t, "domain", "map", "shop.dev.test", a.ID, "prod", "--path", "orders/v2", ep); !strings.Contains(out, "https://shop.dev.test/orders/v2 -> api "+a.ID) {
+	if out := run(t, "domain", "map", "shop.dev.test", a.ID, "prod", "--path", "orders/v2", ep); !strings.Contains(out, "https://shop.dev.test:"+port+"/orders/v2 -> api "+a.ID) {
 		t.Errorf("domain map printed %q", out)
 	}
 	if out := run(t, "domain", "list", ep); !strings.Contains(out, "shop.dev.test") || !strings.Contains(out, "AVAILABLE") {
@@ -107,7 +111,7 @@ func TestTLSInitThenHTTPSAndDomains(t *testing.T) {
 		t.Fatalf("TLS to the new domain: %v", err)
 	}
 	_ = c.Close()
-	if out := run(t, "domain", "map", "shop.dev.test.", a.ID, "prod", "--path", "/v3", ep); !strings.Contains(out, "https://shop.dev.test/v3 -> api "+a.ID) {
+	if out := run(t, "domain", "map", "shop.dev.test.", a.ID, "prod", "--path", "/v3", ep); !strings.Contains(out, "https://shop.dev.test:"+port+"/v3 -> api "+a.ID) {
 		t.Errorf("domain map --path /v3 printed:\n%s", out)
 	}
 	for _, bad := range []string{"127.0.0.1", "*.execute-api.localhost", "x.execute-api.localhost"} {
@@ -132,7 +136,7 @@ func TestTLSInitThenHTTPSAndDomains(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(t, "domain", "create", "chat.dev.test", ep)
-	if out := run(t, "domain", "map", "chat.dev.test", ws.ID, "prod", "--path", "room", ep); !strings.Contains(out, "wss://chat.dev.test/room -> api "+ws.ID) {
+	if out := run(t, "domain", "map", "chat.dev.test", ws.ID, "prod", "--path", "room", ep); !strings.Contains(out, "wss://chat.dev.test:"+port+"/room -> api "+ws.ID) {
 		t.Errorf("domain map of a WebSocket API printed %q", out)
 	}
 }

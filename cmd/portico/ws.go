@@ -91,11 +91,18 @@ func wsRouteCmd(g *globalFlags) *cobra.Command {
 	var twoWay bool
 	set := &cobra.Command{
 		Use:   "set API KEY --function FN[:QUALIFIER]",
-		Short: "Create or replace the route KEY ($connect, $disconnect, $default or a custom key) with a function integration",
+		Short: "Create or replace the route KEY ($connect, $disconnect, $default or a custom key) with a function (AWS_PROXY) integration",
 		Long: `Create or replace a route whose integration runs a function (AWS_PROXY). With
 --route-response the route is two-way: the function's returned body is sent back
 to the client that sent the message. The change takes effect when the API is
-deployed again ('portico api deploy API --stage STAGE').`,
+deployed again ('portico api deploy API --stage STAGE').
+
+This command makes AWS_PROXY integrations only. Routes with a MOCK, HTTP,
+HTTP_PROXY or AWS (function without proxy) integration are made through the
+admin API (POST /portico/v1/apis/API/routes with an "integration"), the
+apigatewayv2 API (aws apigatewayv2 create-integration and create-route
+--endpoint-url ADMIN) or a SAM template (AWS::ApiGatewayV2::Integration):
+see docs/websockets.md.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if fn == "" {

@@ -77,6 +77,9 @@ func (s *Stage) LogWebSocket(d *pipeline.Deployed, route *apis.Route, ev *events
 			c.Authorizer = o.Authorizer
 			c.Error = o.Error
 		}
+		// $context.authorizer.principalId and .NAME: the connection's
+		// $connect authorizer's, on $connect and on its later messages.
+		c.Authorizer.SetConnection(rc.Authorizer)
 		status := http.StatusOK
 		if resp != nil && resp.StatusCode != 0 {
 			status = resp.StatusCode

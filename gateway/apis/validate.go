@@ -440,6 +440,19 @@ func (a *API) Validate() error {
 			add(invalid("minimumCompressionSize %d must be between 0 and %d", *n, MaxCompressionSize))
 		}
 	}
+	if a.Protocol == ProtocolHTTP {
+		// REST API settings, which an HTTP API would store and not apply as
+		// declared (binary media types would steer a payload 1.0 event's
+		// isBase64Encoded, which an HTTP API decides by the body alone): the
+		// apigatewayv2 API has no such fields, and an import ignores the
+		// extensions with a warning.
+		if len(d.BinaryMediaTypes) > 0 {
+			add(invalid("binaryMediaTypes are for REST APIs; an HTTP API base64-encodes a body that is not text; remove them"))
+		}
+		if d.APIKeySource != "" {
+			add(invalid("apiKeySource is for REST and WebSocket APIs; HTTP APIs have no API keys; remove it"))
+		}
+	}
 	for _, mt := range d.BinaryMediaTypes {
 		if !mediaTypeRe.MatchString(mt) {
 			add(invalid("binary media type %q must look like type/subtype (wildcards allowed)", truncate(mt, 100)))
@@ -678,10 +691,10 @@ func (in *Integration) Validate(protocol string) error {
 	default:
 		add(invalid("contentHandling %q must be CONVERT_TO_BINARY or CONVERT_TO_TEXT", truncate(in.ContentHandling, 50)))
 	}
-	if protocol == ProtocolWebSocket && in.Type == IntegrationAWS && in.HTTPMethod != "" && in.HTTPMethod != "POST" {
+	if protocol == ProtocolWebSocket && (in.Type == IntegrationAWS || in.Type == IntegrationAWSProxy) && in.HTTPMethod != "" && in.HTTPMethod != "POST" {
 		// Declared but not applied, so refused: a function is invoked
 		// with POST, whatever the integration says.
-		add(invalid("integrationMethod %s is not supported on an AWS (Lambda) integration: Lambda functions are invoked with POST; use POST", truncate(in.HTTPMethod, 20)))
+		add(invalid("integrationMethod %s is not supported on an %s (Lambda) integration: Lambda functions are invoked with POST; use POST", truncate(in.HTTPMethod, 20), in.Type))
 	}
 	if protocol == ProtocolWebSocket && (in.Type == IntegrationAWSProxy || in.Type == IntegrationHTTPProxy) {
 		// Declared but not applied, so refused (as contentHandling above):

@@ -44,8 +44,9 @@ func TestIntegrationLimitsByProtocol(t *testing.T) {
 // TestWebSocketTemplatesOnMockAndHTTP: on a WebSocket API a MOCK integration
 // renders its templates, and an HTTP or AWS (non-proxy) one its request and
 // response templates; on the proxies they would be declared and not applied,
-// so they are refused. An AWS integration's function is invoked with POST,
-// so another integrationMethod is refused, and so are requestParameters (no
+// so they are refused. An AWS or AWS_PROXY integration's function is invoked
+// with POST, so another integrationMethod is refused (AWS_PROXY's was taken
+// and ignored), and so are requestParameters (no
 // Lambda request headers to map).
 func TestWebSocketTemplatesOnMockAndHTTP(t *testing.T) {
 	tpl := map[string]string{"$default": `{"statusCode": 200}`}
@@ -81,6 +82,9 @@ func TestWebSocketTemplatesOnMockAndHTTP(t *testing.T) {
 		{ProtocolWebSocket, Integration{Type: IntegrationAWS, URI: "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:f:${stageVariables.alias}/invocations",
 			HTTPMethod: "POST", RequestTemplates: tpl, Responses: resp, TemplateSelectionExpression: "$request.body.kind", PassthroughBehavior: "NEVER"}, true},
 		{ProtocolWebSocket, Integration{Type: IntegrationAWS, URI: "function:f", HTTPMethod: "GET"}, false},
+		// An AWS_PROXY integration's function is invoked with POST too.
+		{ProtocolWebSocket, Integration{Type: IntegrationAWSProxy, URI: "function:f", HTTPMethod: "GET"}, false},
+		{ProtocolWebSocket, Integration{Type: IntegrationAWSProxy, URI: "function:f", HTTPMethod: "POST"}, true},
 		{ProtocolWebSocket, Integration{Type: IntegrationAWS, URI: "function:f", RequestParameters: map[string]string{"integration.request.header.X-Amz-Invocation-Type": "'Event'"}}, false},
 		{ProtocolWebSocket, Integration{Type: IntegrationAWS, URI: "arn:aws:apigateway:us-east-1:dynamodb:action/PutItem"}, false},
 		// What selects and guards templates, on the proxies that have none.

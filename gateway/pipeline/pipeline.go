@@ -361,6 +361,21 @@ func (a *Authorizer) SetOutcome(err error, took time.Duration) {
 	a.Error = ErrorText(err)
 }
 
+// SetConnection sets the principal and context of a WebSocket connection's
+// $connect authorizer from the event's requestContext.authorizer (az: the
+// authorizer's context with its principalId, as the gateway keeps it on the
+// connection; nil when none ran), which its $connect and its later messages
+// carry: $context.authorizer.principalId and .NAME in their templates and
+// access log lines, as API Gateway has them. It leaves the rest of a as it is.
+func (a *Authorizer) SetConnection(az any) {
+	m, ok := az.(map[string]any)
+	if !ok || len(m) == 0 {
+		return
+	}
+	a.PrincipalID, _ = m["principalId"].(string)
+	a.Context = m
+}
+
 // WSOutcome is what the loggers of a WebSocket route dispatch learn of it
 // besides its answer: the gateway fills it in as the dispatch goes, and they
 // read it once it ended. Dispatches do not run the pipeline, so this stands

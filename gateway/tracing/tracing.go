@@ -1,6 +1,7 @@
 // Package tracing is the gateway's tracing stage: on stages with
 // tracingEnabled it starts one server span per request (named after the
-// matched route, "GET /pets/{id}"), as a child of the trace the client sent in
+// matched route, "GET /pets/{id}"; "HTTP /{proxy+}" for a method outside the
+// known ones, which a client chooses, so that span names stay few), as a child of the trace the client sent in
 // W3C traceparent or X-Amzn-Trace-Id when it sent one, answers with the
 // request's X-Amzn-Trace-Id, and hands the span to the rest of the pipeline
 // through the request's context, where the authorizers, the integration and the
@@ -63,7 +64,8 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	return func(next pipeline.Handler) pipeline.Handler {
 		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
 			ctx := itracing.Propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-			ctx, span := s.tracer.Start(ctx, c.HTTPMethod, trace.WithSpanKind(trace.SpanKindServer),
+			method, known := spanMethod(c.HTTPMethod)
+			ctx, span := s.tracer.Start(ctx, method, trace.WithSpanKind(trace.SpanKindServer),
 				trace.WithTimestamp(c.RequestTime), trace.WithAttributes(static...))
 			defer span.End()
 			// What the backends and functions see unless the integration's span
@@ -80,13 +82,18 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 				status = http.StatusOK
 			}
 			if c.ResourcePath != "" {
-				span.SetName(c.HTTPMethod + " " + c.ResourcePath)
+				span.SetName(method + " " + c.ResourcePath)
 			} else if c.RouteKey != "" {
 				span.SetName(c.RouteKey)
 			}
 			if span.IsRecording() {
+				attrMethod := c.HTTPMethod
+				if !known {
+					attrMethod = "_OTHER"
+					span.SetAttributes(attribute.String("http.request.method_original", c.HTTPMethod))
+				}
 				span.SetAttributes(
-					attribute.String("http.request.method", c.HTTPMethod),
+					attribute.String("http.request.method", attrMethod),
 					attribute.String("http.route", c.ResourcePath),
 					attribute.String("url.path", c.Path),
 					attribute.Int("http.response.status_code", status),
@@ -104,6 +111,23 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			return err
 		})
 	}, nil
+}
+
+// knownMethods are the HTTP methods OpenTelemetry's semantic conventions know
+// (RFC 9110's and PATCH).
+var knownMethods = map[string]bool{
+	http.MethodConnect: true, http.MethodDelete: true, http.MethodGet: true, http.MethodHead: true, http.MethodOptions: true,
+	http.MethodPatch: true, http.MethodPost: true, http.MethodPut: true, http.MethodTrace: true,
+}
+
+// spanMethod is what a request span's name says of method: the method when it
+// is a known one, else "HTTP" (known false), as the semantic conventions ask:
+// a client chooses the method, and span names must stay few.
+func spanMethod(method string) (string, bool) {
+	if knownMethods[method] {
+		return method, true
+	}
+	return "HTTP", false
 }
 
 // Module provides the stage to the pipeline; it needs a trace.TracerProvider

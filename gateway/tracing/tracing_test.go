@@ -140,3 +140,56 @@ func TestUnsampledClientTrace(t *testing.T) {
 		t.Errorf("traceparent passed on: %q", seen)
 	}
 }
+
+// TestSpanNameBounded: a request span's name holds the HTTP method only when
+// it is one of the known ones; another (a client chooses it: FOOBAR, on an
+// unmatched request or an ANY route) names it "HTTP", and its
+// http.request.method is "_OTHER" with the method in
+// http.request.method_original, as OpenTelemetry's semantic conventions ask,
+// so that span names stay few. Unmatched requests' spans were named by
+// whatever method the client sent.
+func TestSpanNameBounded(t *testing.T) {
+	for _, tc := range []struct {
+		method, resource, wantName, wantAttr string
+	}{
+		{"GET", "", "GET", "GET"},
+		{"FOOBAR", "", "HTTP", "_OTHER"},
+		{"get", "", "HTTP", "_OTHER"},
+		{"PURGE", "/{proxy+}", "HTTP /{proxy+}", "_OTHER"},
+		{"PATCH", "/pets/{id}", "PATCH /pets/{id}", "PATCH"},
+	} {
+		rec := tracetest.NewSpanRecorder()
+		s := New(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
+		mw, err := s.Compile(deployed(true))
+		if err != nil || mw == nil {
+			t.Fatalf("Compile: %v", err)
+		}
+		h := mw(pipeline.HandlerFunc(func(w http.ResponseWriter, _ *http.Request, c *pipeline.Context) error {
+			c.ResourcePath = tc.resource
+			w.WriteHeader(http.StatusForbidden)
+			return nil
+		}))
+		c := &pipeline.Context{RequestID: "req-1", HTTPMethod: tc.method, Path: "/x", RequestTime: time.Unix(1700000000, 0)}
+		if err := h.ServeRequest(httptest.NewRecorder(), httptest.NewRequest("GET", "/abcdefghij/dev/x", nil), c); err != nil {
+			t.Fatal(err)
+		}
+		ended := rec.Ended()
+		if len(ended) != 1 {
+			t.Fatalf("%d spans, want 1", len(ended))
+		}
+		attrs := map[attribute.Key]attribute.Value{}
+		for _, kv := range ended[0].Attributes() {
+			attrs[kv.Key] = kv.Value
+		}
+		if got := ended[0].Name(); got != tc.wantName {
+			t.Errorf("%s %q: span named %q, want %q", tc.method, tc.resource, got, tc.wantName)
+		}
+		if got := attrs["http.request.method"].AsString(); got != tc.wantAttr {
+			t.Errorf("%s: http.request.method %q, want %q", tc.method, got, tc.wantAttr)
+		}
+		original, has := attrs["http.request.method_original"]
+		if tc.wantAttr == "_OTHER" && original.AsString() != tc.method || tc.wantAttr != "_OTHER" && has {
+			t.Errorf("%s: http.request.method_original %q (set %v)", tc.method, original.AsString(), has)
+		}
+	}
+}

@@ -318,7 +318,13 @@ func (c *counter) reserve(now time.Time, q *Quota) *reservation {
 		c.inflight = nil
 		close(r.done)
 		c.mu.Unlock()
-		if err != nil {
+		switch {
+		case errors.Is(err, errdefs.ErrUnavailable):
+			// The store refuses writes (its data directory was moved):
+			// it said so once, at error level, and the gateway logs each
+			// request the key is then refused (503), so once is enough.
+			c.c.log.Debug("usage count reservation not written", "plan", c.planID, "key", c.keyID, "err", err)
+		case err != nil:
 			c.c.log.Error("usage count reservation not written", "plan", c.planID, "key", c.keyID, "err", err)
 		}
 	}()
