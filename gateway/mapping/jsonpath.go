@@ -546,7 +546,13 @@ func deepApply(s *jpSeg, n any, out []any, depth int, work *int) []any {
 		return out
 	}
 	before := len(out)
-	out = applySeg(s, n, out)
+	if _, isList := n.(*List); !isList || s.kind != jpFilter || s.filter.match(n) {
+		// A deep filter ($..[?(@.k)]) selects each object that passes, in
+		// document order, as Jayway's scan does; a list's items are tested
+		// only when the list itself passes (they are visited as objects
+		// below), so that an object is not selected twice.
+		out = applySeg(s, n, out)
+	}
 	*work -= 1 + len(out) - before
 	if s.kind == jpFilter {
 		*work -= childCount(n)
@@ -636,10 +642,11 @@ func applySeg(s *jpSeg, n any, out []any) []any {
 				}
 			}
 		case *Map:
-			for _, it := range x.vals {
-				if s.filter.match(it) {
-					out = append(out, it)
-				}
+			// As Jayway JsonPath (API Gateway's engine) applies a filter to
+			// an object: the object itself is tested, and selected when it
+			// passes ($.o[?(@.k)] of {"o":{"k":"v"}} is [{"k":"v"}]).
+			if s.filter.match(x) {
+				out = append(out, x)
 			}
 		}
 	}
