@@ -157,7 +157,7 @@ func (p *jpParser) segments(inFilter bool) ([]jpSeg, error) {
 			if inFilter {
 				return segs, nil
 			}
-			return nil, p.errorf("unexpected %q", c)
+			return nil, p.errorf("unexpected %q", charAt(p.src, p.pos))
 		}
 		if len(segs) > 256 {
 			return nil, p.errorf("too many segments")
@@ -261,7 +261,7 @@ func (p *jpParser) bracket() (jpSeg, error) {
 			seg.kind, seg.indexes = jpIndexes, idx
 		}
 	default:
-		return seg, p.errorf("unexpected %q in brackets", c)
+		return seg, p.errorf("unexpected %q in brackets", charAt(p.src, p.pos))
 	}
 	p.skipSpace()
 	if p.pos >= len(p.src) || p.src[p.pos] != ']' {

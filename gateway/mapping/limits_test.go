@@ -174,6 +174,12 @@ func TestJSONPathCompileErrors(t *testing.T) {
 			t.Errorf("%q: %v", p, err)
 		}
 	}
+	// A character outside ASCII is named whole, not its first byte.
+	for p, want := range map[string]string{"$[é]": "unexpected 'é' in brackets", "$.a é": "unexpected ' '", "$.a[0]日": "unexpected '日'"} {
+		if _, err := CompileJSONPath(p); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %s", p, err, want)
+		}
+	}
 }
 
 func TestJSONPath(t *testing.T) {

@@ -599,6 +599,12 @@ func TestParseErrors(t *testing.T) {
 		{"deep index", strings.Repeat("$a[", 100000) + "0" + strings.Repeat("]", 100000), `nested more than 200 deep`},
 		{"deep not", "#if(" + strings.Repeat("!", 100000) + "true)#end", `nested more than 200 deep`},
 		{"unclosed index", "#set($a = [1])$a[0", `line 1, column 19: expected ']' closing the index, found the end of the template`},
+		// A character outside ASCII is named whole, not its first byte.
+		{"non-ASCII in expression", "#set($a = é)", `line 1, column 11: unexpected 'é' in expression`},
+		{"CJK in expression", "#set($a = 日本)", `unexpected '日' in expression`},
+		{"non-ASCII after a value", "#set($a = [1 é])", `expected ',' or ']' in list, found 'é'`},
+		{"non-ASCII in #set", "#set($a é 1)", `expected '=' in #set, found 'é'`},
+		{"byte that starts no character", "#set($a = \xff)", "unexpected '\uFFFD' in expression"},
 		// Velocity 1.7 (checked with its jar) refuses these.
 		{"backslash quote ends the string", `#set($x = "a\"b")`, `line 1, column 15: #set: expected ')', found 'b'`},
 		{"backslash quote ends a single-quoted string", `#set($x = 'a\'b')`, `line 1, column 15: #set: expected ')', found 'b'`},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrSyntax is wrapped by every error [Parse] returns.
@@ -423,7 +424,7 @@ func (p *parser) expect(c byte, what string) error {
 		if p.pos >= len(p.src) {
 			return p.errAt(p.pos, "expected %s, found the end of the template", what)
 		}
-		return p.errAt(p.pos, "expected %s, found %q", what, p.src[p.pos])
+		return p.errAt(p.pos, "expected %s, found %q", what, charAt(p.src, p.pos))
 	}
 	p.pos++
 	return nil
@@ -445,7 +446,7 @@ func (p *parser) closeParen(dir string, off int) error {
 		return p.errAt(off, "unclosed #%s: expected ')'", dir)
 	}
 	if p.src[p.pos] != ')' {
-		return p.errAt(p.pos, "#%s: expected ')', found %q", dir, p.src[p.pos])
+		return p.errAt(p.pos, "#%s: expected ')', found %q", dir, charAt(p.src, p.pos))
 	}
 	p.pos++
 	p.eatLineEnd()
@@ -798,7 +799,7 @@ func (p *parser) args(close byte) ([]expr, error) {
 			p.pos++
 			return args, nil
 		}
-		return nil, p.errAt(p.pos, "expected ',' or %q in argument list, found %q", close, p.src[p.pos])
+		return nil, p.errAt(p.pos, "expected ',' or %q in argument list, found %q", close, charAt(p.src, p.pos))
 	}
 }
 
@@ -1015,7 +1016,7 @@ func (p *parser) primary(depth int) (expr, error) {
 				return l, nil
 			}
 			if p.src[p.pos] != ',' {
-				return nil, p.errAt(p.pos, "expected ',' or ']' in list, found %q", p.src[p.pos])
+				return nil, p.errAt(p.pos, "expected ',' or ']' in list, found %q", charAt(p.src, p.pos))
 			}
 			p.pos++
 			e, err := p.expression(depth + 1)
@@ -1038,7 +1039,7 @@ func (p *parser) primary(depth int) (expr, error) {
 			}
 			if len(m.keys) > 0 {
 				if p.src[p.pos] != ',' {
-					return nil, p.errAt(p.pos, "expected ',' or '}' in map, found %q", p.src[p.pos])
+					return nil, p.errAt(p.pos, "expected ',' or '}' in map, found %q", charAt(p.src, p.pos))
 				}
 				p.pos++
 			}
@@ -1068,7 +1069,15 @@ func (p *parser) primary(depth int) (expr, error) {
 		}
 		return nil, p.errAt(start, "unexpected word %q in expression", word)
 	}
-	return nil, p.errAt(start, "unexpected %q in expression", c)
+	return nil, p.errAt(start, "unexpected %q in expression", charAt(p.src, start))
+}
+
+// charAt is the character at byte offset i of s, for an error to name: the
+// whole UTF-8 sequence there ('é', not its first byte read as 'Ã'), or the
+// byte as U+FFFD when it starts none.
+func charAt(s string, i int) rune {
+	r, _ := utf8.DecodeRuneInString(s[i:])
+	return r
 }
 
 // doubleQuoted parses "..." whose references and directives are rendered
