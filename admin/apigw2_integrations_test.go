@@ -177,8 +177,9 @@ func TestV2UnbracedMappingReferences(t *testing.T) {
 // given the value "" on create-integration (or in an imported HTTP API) was
 // dropped without a word, so "remove:header.x-rm": "" left the header going to
 // the backend and "remove:header.set-cookie": "" left it going to the client.
-// Nothing is there to delete on create, so "" is refused (a remove takes ''),
-// as API Gateway refuses a mapping without a source; '' is kept and applied;
+// Nothing is there to delete on create, so "" is refused (a remove takes two
+// single quotes), as API Gateway refuses a mapping without a source; two single
+// quotes are kept and applied;
 // on update-integration "" still deletes a mapping.
 func TestV2CreateIntegrationRefusesEmptyMappings(t *testing.T) {
 	t.Parallel()

@@ -8,7 +8,7 @@ import (
 // TestHTTPMappingEmptyValueRefused: an HTTP API mapping whose value is "" is
 // refused when saved (create-integration, import, a SAM template's
 // DefinitionBody all validate through here), a remove with the hint to write
-// ''; a stored deployment's remove with "" still compiles, and removes.
+// two single quotes; a stored deployment's remove with "" still compiles.
 func TestHTTPMappingEmptyValueRefused(t *testing.T) {
 	for _, tt := range []struct {
 		name string
