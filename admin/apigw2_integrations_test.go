@@ -55,15 +55,7 @@ func TestV2IntegrationResponseParameters(t *testing.T) {
 func TestV2UpdateIntegrationMergesParameters(t *testing.T) {
 	t.Parallel()
 	e := startV2(t)
-	var mu sync.Mutex
-	var seen http.Header
-	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		seen = r.Header.Clone()
-		mu.Unlock()
-		_, _ = w.Write([]byte("ok"))
-	}))
-	t.Cleanup(be.Close)
+	be, seen := headerBackend(t, nil)
 	ctx := t.Context()
 	api, err := e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("merge"), ProtocolType: "HTTP", Target: aws.String(be.URL + "/m")})
 	if err != nil {
@@ -91,9 +83,7 @@ func TestV2UpdateIntegrationMergesParameters(t *testing.T) {
 		if status, body, _ := get(t, e.env.GatewayURL+"/"+aws.ToString(api.ApiId)+"/m"); status != http.StatusOK {
 			t.Fatalf("GET /m: %d %s", status, body)
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		return seen
+		return seen()
 	}
 
 	update(map[string]string{"overwrite:header.X-Tenant": "acme", "overwrite:header.X-Region": "eu"},
@@ -184,16 +174,7 @@ func TestV2UnbracedMappingReferences(t *testing.T) {
 func TestV2CreateIntegrationRefusesEmptyMappings(t *testing.T) {
 	t.Parallel()
 	e := startV2(t)
-	var mu sync.Mutex
-	var seen http.Header
-	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		seen = r.Header.Clone()
-		mu.Unlock()
-		http.SetCookie(w, &http.Cookie{Name: "s", Value: "secret"})
-		_, _ = w.Write([]byte("ok"))
-	}))
-	t.Cleanup(be.Close)
+	be, seen := headerBackend(t, func(w http.ResponseWriter) { http.SetCookie(w, &http.Cookie{Name: "s", Value: "secret"}) })
 	ctx := t.Context()
 	api, err := e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("rm"), ProtocolType: "HTTP"})
 	if err != nil {
@@ -232,9 +213,7 @@ func TestV2CreateIntegrationRefusesEmptyMappings(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = res.Body.Close()
-	mu.Lock()
-	rm := seen.Values("X-Rm")
-	mu.Unlock()
+	rm := seen().Values("X-Rm")
 	if res.StatusCode != http.StatusOK || len(rm) != 0 || len(res.Header.Values("Set-Cookie")) != 0 {
 		t.Fatalf("GET /n: %d, backend X-Rm %q, client Set-Cookie %q; want 200 and both removed", res.StatusCode, rm, res.Header.Values("Set-Cookie"))
 	}
@@ -251,4 +230,28 @@ func TestV2CreateIntegrationRefusesEmptyMappings(t *testing.T) {
 	    "payloadFormatVersion":"1.0","requestParameters":{"remove:header.x-rm":""}}}}}}`
 	_, err = e.ag.ImportApi(ctx, &apigatewayv2.ImportApiInput{Body: aws.String(doc)})
 	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", `"remove:header.x-rm" has the value ""`)
+}
+
+// headerBackend is a backend answering "ok" (after before, when given, sets
+// its headers) and a function returning the headers of the last request it
+// got.
+func headerBackend(t *testing.T, before func(http.ResponseWriter)) (*httptest.Server, func() http.Header) {
+	t.Helper()
+	var mu sync.Mutex
+	var seen http.Header
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = r.Header.Clone()
+		mu.Unlock()
+		if before != nil {
+			before(w)
+		}
+		_, _ = w.Write([]byte("ok"))
+	}))
+	t.Cleanup(be.Close)
+	return be, func() http.Header {
+		mu.Lock()
+		defer mu.Unlock()
+		return seen
+	}
 }
