@@ -96,8 +96,10 @@ func toV2Integration(protocol, id string, in *apis.Integration) v2Integration {
 	return out
 }
 
-// apply sets in's fields on integ, an integration of an API of protocol.
-func (in *v2IntegrationInput) apply(protocol string, integ *apis.Integration) error {
+// apply sets in's fields on integ, an integration of an API of protocol;
+// create says integ is new (create-integration), so that a mapping's ""
+// value deletes nothing and is kept for the validation to refuse.
+func (in *v2IntegrationInput) apply(protocol string, integ *apis.Integration, create bool) error {
 	if in.IntegrationSubtype != nil && *in.IntegrationSubtype != "" {
 		return v2BadRequest("integrationSubtype (AWS service integrations) is not supported")
 	}
@@ -140,34 +142,19 @@ func (in *v2IntegrationInput) apply(protocol string, integ *apis.Integration) er
 	if integ.ConnectionType == "INTERNET" {
 		integ.ConnectionType = ""
 	}
-	// requestParameters merge into the integration's, as API Gateway's
-	// update-integration does: a key with the value "" removes that mapping
-	// (on create it is no mapping at all), so a "" never becomes a live one.
-	integ.RequestParameters = mergeParams(integ.RequestParameters, in.RequestParameters)
+	if create {
+		// Nothing to merge into or delete: a "" value is kept, and the
+		// API's validation refuses it (a remove mapping takes ''), as API
+		// Gateway's refuses a mapping without a source, rather than a
+		// declared mapping being dropped without a word.
+		integ.RequestParameters = maps.Clone(in.RequestParameters)
+		integ.ResponseParameters = maps.Clone(in.ResponseParameters)
+		maps.DeleteFunc(integ.ResponseParameters, func(_ string, m map[string]string) bool { return len(m) == 0 })
+	} else {
+		in.mergeParameters(integ)
+	}
 	if in.RequestTemplates != nil {
 		integ.RequestTemplates = in.RequestTemplates
-	}
-	if in.ResponseParameters != nil {
-		// HTTP APIs' response mappings by status code, which the gateway
-		// applies (the API's validation checks them; other protocols refuse
-		// them). A status given replaces that status's mappings, its ""
-		// values left out; an empty map removes the status; the statuses not
-		// given stay.
-		rp := maps.Clone(integ.ResponseParameters)
-		if rp == nil {
-			rp = statusParams{}
-		}
-		for status, m := range in.ResponseParameters {
-			if m = mergeParams(nil, m); len(m) == 0 {
-				delete(rp, status)
-			} else {
-				rp[status] = m
-			}
-		}
-		if len(rp) == 0 {
-			rp = nil
-		}
-		integ.ResponseParameters = rp
 	}
 	setIfGiven(&integ.TimeoutInMillis, in.TimeoutInMillis)
 	if in.TLSConfig != nil {
@@ -180,6 +167,35 @@ func (in *v2IntegrationInput) apply(protocol string, integ *apis.Integration) er
 		return v2BadRequest("payloadFormatVersion is required for AWS_PROXY integrations of HTTP APIs (1.0 or 2.0)")
 	}
 	return nil
+}
+
+// mergeParameters merges in's mappings into integ's, as API Gateway's
+// update-integration does: requestParameters merge, a key with the value ""
+// removing that mapping; a responseParameters status given replaces that
+// status's mappings (HTTP APIs' response mappings, which the gateway applies;
+// the API's validation checks them and other protocols refuse them), its ""
+// values left out; an empty map removes the status; the statuses not given
+// stay.
+func (in *v2IntegrationInput) mergeParameters(integ *apis.Integration) {
+	integ.RequestParameters = mergeParams(integ.RequestParameters, in.RequestParameters)
+	if in.ResponseParameters == nil {
+		return
+	}
+	rp := maps.Clone(integ.ResponseParameters)
+	if rp == nil {
+		rp = statusParams{}
+	}
+	for status, m := range in.ResponseParameters {
+		if m = mergeParams(nil, m); len(m) == 0 {
+			delete(rp, status)
+		} else {
+			rp[status] = m
+		}
+	}
+	if len(rp) == 0 {
+		rp = nil
+	}
+	integ.ResponseParameters = rp
 }
 
 // mergeParams returns cur with in's mappings set on it and the keys whose
@@ -222,7 +238,7 @@ func (s *Server) v2CreateIntegration(w http.ResponseWriter, r *http.Request) err
 	id := apis.NewIntegrationID()
 	a, err := s.v2Modify(r, func(a *apis.API) error {
 		var integ apis.Integration
-		if err := in.apply(a.Protocol, &integ); err != nil {
+		if err := in.apply(a.Protocol, &integ, true); err != nil {
 			return err
 		}
 		// Refused on its own first: the API's validation would name the
@@ -270,7 +286,7 @@ func (s *Server) v2UpdateIntegration(w http.ResponseWriter, r *http.Request) err
 		if err != nil {
 			return err
 		}
-		if err := in.apply(a.Protocol, &integ); err != nil {
+		if err := in.apply(a.Protocol, &integ, false); err != nil {
 			return err
 		}
 		a.Integrations[id] = integ

@@ -660,24 +660,27 @@ type gatewayResponseJSON struct {
 const defaultGatewayTemplate = `{"message":$context.error.messageString}`
 
 // toGatewayResponseJSON is the gateway response typ of an API whose customised
-// responses are defs (gr and custom: typ's own entry, if any). The statusCode
-// is the one in force: a type still on its defaults takes the statusCode of a
-// customised DEFAULT_4XX or DEFAULT_5XX, as the gateway answers with it; a
-// type without a statusCode of its own or of its family has its default one
-// (DEFAULT_4XX and DEFAULT_5XX none).
+// responses are defs (gr and custom: typ's own entry, if any), as the gateway
+// answers it. A type still on its defaults (defaultResponse true) "defaults to
+// the DEFAULT_4XX type" (or DEFAULT_5XX), as API Gateway's guide puts it: when
+// its family is customised it reads back with the family's statusCode,
+// responseParameters and responseTemplates, which are what it is served with;
+// a type without a statusCode of its own or of its family has its default one
+// (DEFAULT_4XX and DEFAULT_5XX none), and one without templates the default
+// template.
 func toGatewayResponseJSON(typ string, defs map[string]apis.GatewayResponse, gr apis.GatewayResponse, custom bool) gatewayResponseJSON {
-	out := gatewayResponseJSON{ResponseType: typ, StatusCode: gr.StatusCode, ResponseParameters: gr.ResponseParameters,
-		ResponseTemplates: gr.ResponseTemplates, DefaultResponse: !custom}
 	if !custom {
-		out.StatusCode = defs[string(pipeline.ResponseType(typ).Family())].StatusCode
+		gr = defs[string(pipeline.ResponseType(typ).Family())]
 	}
+	out := gatewayResponseJSON{ResponseType: typ, StatusCode: gr.StatusCode, ResponseParameters: maps.Clone(gr.ResponseParameters),
+		ResponseTemplates: maps.Clone(gr.ResponseTemplates), DefaultResponse: !custom}
 	if out.StatusCode == "" && typ != "DEFAULT_4XX" && typ != "DEFAULT_5XX" {
 		out.StatusCode = strconv.Itoa(pipeline.ResponseType(typ).Default().Status)
 	}
 	if out.ResponseParameters == nil {
 		out.ResponseParameters = map[string]string{}
 	}
-	if !custom {
+	if !custom && len(out.ResponseTemplates) == 0 {
 		out.ResponseTemplates = map[string]string{"application/json": defaultGatewayTemplate}
 	} else if out.ResponseTemplates == nil {
 		out.ResponseTemplates = map[string]string{}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"reflect"
 	"sort"
@@ -750,6 +751,58 @@ func TestGatewayResponseFamilyStatus(t *testing.T) {
 		PatchOperations: []agtypes.PatchOperation{{Op: agtypes.OpRemove, Path: aws.String("/statusCode")}}}))
 	if s, _ := status(agtypes.GatewayResponseTypeMissingAuthenticationToken); s != "403" {
 		t.Errorf("MISSING_AUTHENTICATION_TOKEN after DEFAULT_4XX's statusCode is removed: %q, want 403", s)
+	}
+}
+
+// TestGatewayResponseFamilyReadBack: the tester's case. A type still on its
+// defaults reads back with what it is served with: a customised DEFAULT_5XX's
+// template and DEFAULT_4XX's headers (the "Enable CORS" ones) along with the
+// inherited status, not the default template and no headers; a family
+// without templates leaves the type the default template; a type set
+// explicitly reads back as set.
+func TestGatewayResponseFamilyReadBack(t *testing.T) {
+	t.Parallel()
+	c := startControlPlane(t)
+	ctx := t.Context()
+	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("readback")}))
+	id := api.Id
+	custom5 := map[string]string{"application/json": `{"custom5":$context.error.messageString}`}
+	cors := map[string]string{"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"}
+	own := map[string]string{"application/json": `{"own":1}`}
+	for _, in := range []*apigateway.PutGatewayResponseInput{
+		{RestApiId: id, ResponseType: agtypes.GatewayResponseTypeDefault5xx, StatusCode: aws.String("599"), ResponseTemplates: custom5},
+		{RestApiId: id, ResponseType: agtypes.GatewayResponseTypeDefault4xx, ResponseParameters: cors},
+		{RestApiId: id, ResponseType: agtypes.GatewayResponseTypeThrottled, ResponseTemplates: own},
+	} {
+		must[*apigateway.PutGatewayResponseOutput](t, "PutGatewayResponse")(c.ag.PutGatewayResponse(ctx, in))
+	}
+	dflt := map[string]string{"application/json": `{"message":$context.error.messageString}`}
+	for _, tc := range []struct {
+		typ       agtypes.GatewayResponseType
+		status    string
+		params    map[string]string
+		templates map[string]string
+		def       bool
+	}{
+		{agtypes.GatewayResponseTypeIntegrationTimeout, "599", map[string]string{}, custom5, true},
+		{agtypes.GatewayResponseTypeAccessDenied, "403", cors, dflt, true},
+		{agtypes.GatewayResponseTypeThrottled, "429", map[string]string{}, own, false},
+		{agtypes.GatewayResponseTypeDefault5xx, "599", map[string]string{}, custom5, false},
+	} {
+		gr := must[*apigateway.GetGatewayResponseOutput](t, "GetGatewayResponse")(c.ag.GetGatewayResponse(ctx, &apigateway.GetGatewayResponseInput{
+			RestApiId: id, ResponseType: tc.typ}))
+		if aws.ToString(gr.StatusCode) != tc.status || gr.DefaultResponse != tc.def || !maps.Equal(gr.ResponseParameters, tc.params) ||
+			!maps.Equal(gr.ResponseTemplates, tc.templates) {
+			t.Errorf("%s: %s %v %v %v, want %s %v %v %v", tc.typ, aws.ToString(gr.StatusCode), gr.DefaultResponse, gr.ResponseParameters,
+				gr.ResponseTemplates, tc.status, tc.def, tc.params, tc.templates)
+		}
+	}
+	grs := must[*apigateway.GetGatewayResponsesOutput](t, "GetGatewayResponses")(c.ag.GetGatewayResponses(ctx, &apigateway.GetGatewayResponsesInput{
+		RestApiId: id, Limit: aws.Int32(500)}))
+	for _, gr := range grs.Items {
+		if gr.ResponseType == agtypes.GatewayResponseTypeUnauthorized && !maps.Equal(gr.ResponseParameters, cors) {
+			t.Errorf("GetGatewayResponses: UNAUTHORIZED responseParameters %v, want %v", gr.ResponseParameters, cors)
+		}
 	}
 }
 

@@ -345,10 +345,28 @@ func IsMappingContextVariable(name string) bool {
 	return ok && key != "" && !strings.Contains(key, ".") && key != "claims" && key != "jwt"
 }
 
+// emptyMappingValue is the refusal of a mapping whose value is "": API
+// Gateway's validation refuses it ("Mapping expression missing source or
+// destination"), and update-integration reads it as "delete this mapping", so
+// kept it would be a mapping that seems declared and, for a remove, a header
+// the user meant to strip that might still reach the backend or the client.
+func emptyMappingValue(key string) error {
+	if action, _, _ := strings.Cut(key, ":"); action == MapRemove {
+		return invalid("parameter mapping %q has the value \"\": a remove mapping takes the value '' (\"%s\": \"''\"); \"\" deletes a mapping on update-integration", truncate(key, 100), truncate(key, 100))
+	}
+	return invalid("parameter mapping %q has the value \"\": give a value ($request.header.NAME, a static text, ...); \"\" deletes a mapping on update-integration", truncate(key, 100))
+}
+
 // validateHTTPMappings checks an HTTP API integration's parameter mappings.
+// Only what is saved is checked: a stored deployment's mappings compile as
+// before (ParseParameterMapping takes a remove's "" value).
 func (in *Integration) validateHTTPMappings() []error {
 	var errs []error
 	for _, k := range slices.Sorted(maps.Keys(in.RequestParameters)) {
+		if in.RequestParameters[k] == "" {
+			errs = append(errs, emptyMappingValue(k))
+			continue
+		}
 		m, err := ParseParameterMapping(k, in.RequestParameters[k], false)
 		if err != nil {
 			errs = append(errs, err)
@@ -363,6 +381,10 @@ func (in *Integration) validateHTTPMappings() []error {
 			errs = append(errs, invalid("responseParameters key %q must be a status code from 200 to 599", truncate(code, 20)))
 		}
 		for _, k := range slices.Sorted(maps.Keys(in.ResponseParameters[code])) {
+			if in.ResponseParameters[code][k] == "" {
+				errs = append(errs, fmt.Errorf("responseParameters %q: %w", truncate(code, 20), emptyMappingValue(k)))
+				continue
+			}
 			if _, err := ParseParameterMapping(k, in.ResponseParameters[code][k], true); err != nil {
 				errs = append(errs, fmt.Errorf("responseParameters %q: %w", truncate(code, 20), err))
 			}

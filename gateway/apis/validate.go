@@ -749,7 +749,7 @@ func (in *Integration) Validate(protocol string) error {
 		}
 	}
 	for _, ct := range slices.Sorted(maps.Keys(in.RequestTemplates)) {
-		if _, err := mapping.Parse(ct, in.RequestTemplates[ct]); err != nil {
+		if err := checkTemplate(ct, in.RequestTemplates[ct]); err != nil {
 			add(invalid("request template %v", templateError(err)))
 		}
 	}
@@ -765,7 +765,7 @@ func (in *Integration) Validate(protocol string) error {
 			}
 		}
 		for _, ct := range slices.Sorted(maps.Keys(resp.ResponseTemplates)) {
-			if _, err := mapping.Parse(ct, resp.ResponseTemplates[ct]); err != nil {
+			if err := checkTemplate(ct, resp.ResponseTemplates[ct]); err != nil {
 				add(invalid("integration response %q: response template %v", truncate(pattern, 100), templateError(err)))
 			}
 		}
@@ -1010,6 +1010,17 @@ func ValidateStatus(s string) (int, bool) {
 }
 
 // templateError describes a template that does not parse, with its line and column.
+// checkTemplate parses a template being saved, and refuses one that calls
+// $input.json or $input.path with a literal JSONPath that does not compile,
+// which could only fail its requests.
+func checkTemplate(ct, src string) error {
+	t, err := mapping.Parse(ct, src)
+	if err != nil {
+		return err
+	}
+	return t.CheckPaths()
+}
+
 func templateError(err error) string {
 	var se *mapping.SyntaxError
 	if errors.As(err, &se) {
@@ -1038,7 +1049,7 @@ func validateGatewayResponse(typ string, gr GatewayResponse) error {
 		}
 	}
 	for _, ct := range slices.Sorted(maps.Keys(gr.ResponseTemplates)) {
-		if _, err := mapping.Parse(ct, gr.ResponseTemplates[ct]); err != nil {
+		if err := checkTemplate(ct, gr.ResponseTemplates[ct]); err != nil {
 			errs = append(errs, invalid("gateway response %s: template %v", typ, templateError(err)))
 		}
 	}

@@ -9,8 +9,16 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 	"unsafe"
 )
+
+// char is the character at the decoder's position, for an error to name
+// whole (see charAt).
+func (d *jsonDecoder) char() rune {
+	r, _ := utf8.DecodeRune(d.data[d.pos:])
+	return r
+}
 
 // maxJSONDepth bounds the nesting of decoded JSON documents.
 const maxJSONDepth = 512
@@ -116,7 +124,7 @@ func decodeJSONInto(data []byte, s *slabs) (any, error) {
 	}
 	d.skipSpace()
 	if d.pos != len(d.data) {
-		return nil, d.errorf("unexpected %q after the value", d.data[d.pos])
+		return nil, d.errorf("unexpected %q after the value", d.char())
 	}
 	return v, nil
 }
@@ -379,7 +387,7 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 	case c == '-' || c >= '0' && c <= '9':
 		return d.number()
 	default:
-		return nil, d.errorf("unexpected %q", c)
+		return nil, d.errorf("unexpected %q", d.char())
 	}
 }
 

@@ -157,7 +157,7 @@ func (p *jpParser) segments(inFilter bool) ([]jpSeg, error) {
 			if inFilter {
 				return segs, nil
 			}
-			return nil, p.errorf("unexpected %q", c)
+			return nil, p.errorf("unexpected %q", charAt(p.src, p.pos))
 		}
 		if len(segs) > 256 {
 			return nil, p.errorf("too many segments")
@@ -261,7 +261,7 @@ func (p *jpParser) bracket() (jpSeg, error) {
 			seg.kind, seg.indexes = jpIndexes, idx
 		}
 	default:
-		return seg, p.errorf("unexpected %q in brackets", c)
+		return seg, p.errorf("unexpected %q in brackets", charAt(p.src, p.pos))
 	}
 	p.skipSpace()
 	if p.pos >= len(p.src) || p.src[p.pos] != ']' {
@@ -546,7 +546,13 @@ func deepApply(s *jpSeg, n any, out []any, depth int, work *int) []any {
 		return out
 	}
 	before := len(out)
-	out = applySeg(s, n, out)
+	if _, isList := n.(*List); !isList || s.kind != jpFilter || s.filter.match(n) {
+		// A deep filter ($..[?(@.k)]) selects each object that passes, in
+		// document order, as Jayway's scan does; a list's items are tested
+		// only when the list itself passes (they are visited as objects
+		// below), so that an object is not selected twice.
+		out = applySeg(s, n, out)
+	}
 	*work -= 1 + len(out) - before
 	if s.kind == jpFilter {
 		*work -= childCount(n)
@@ -636,10 +642,11 @@ func applySeg(s *jpSeg, n any, out []any) []any {
 				}
 			}
 		case *Map:
-			for _, it := range x.vals {
-				if s.filter.match(it) {
-					out = append(out, it)
-				}
+			// As Jayway JsonPath (API Gateway's engine) applies a filter to
+			// an object: the object itself is tested, and selected when it
+			// passes ($.o[?(@.k)] of {"o":{"k":"v"}} is [{"k":"v"}]).
+			if s.filter.match(x) {
+				out = append(out, x)
 			}
 		}
 	}

@@ -174,6 +174,18 @@ func TestJSONPathCompileErrors(t *testing.T) {
 			t.Errorf("%q: %v", p, err)
 		}
 	}
+	// A character outside ASCII is named whole, not its first byte, and so
+	// in a body that is not JSON.
+	for body, want := range map[string]string{`{"a": é}`: "unexpected 'é'", `{"a": 1}日`: "unexpected '日' after the value"} {
+		if _, err := decodeJSON([]byte(body)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("decode %q: %v, want %s", body, err, want)
+		}
+	}
+	for p, want := range map[string]string{"$[é]": "unexpected 'é' in brackets", "$.a é": "unexpected ' '", "$.a[0]日": "unexpected '日'"} {
+		if _, err := CompileJSONPath(p); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %s", p, err, want)
+		}
+	}
 }
 
 func TestJSONPath(t *testing.T) {

@@ -445,6 +445,13 @@ var velocityCases = []renderCase{
 	{name: "input/json bracket name", body: `{"a b": {"c-d": 5}}`, tmpl: "$input.json(\"$['a b']['c-d']\")", want: "5"},
 	{name: "input/json slice", body: `{"a": [1, 2, 3, 4]}`, tmpl: "$input.json('$.a[1:3]')", want: "[2,3]"},
 	{name: "input/json filter", body: `{"a": [{"t": "x", "v": 1}, {"t": "y", "v": 2}]}`, tmpl: "$input.json(\"$.a[?(@.t == 'y')].v\")", want: "[2]"},
+	// Jayway JsonPath (API Gateway's) tests an object a filter is applied
+	// to itself, not its values.
+	{name: "input/json filter on an object", body: `{"o": {"k": "v"}}`, tmpl: "$input.json('$.o[?(@.k)]')", want: `[{"k":"v"}]`},
+	{name: "input/json filter on an object that fails", body: `{"o": {"k": "v", "n": {"k": 1}}}`, tmpl: "$input.json(\"$.o[?(@.k == 'w')]\")", want: `[]`},
+	{name: "input/json filter on an object then a name", body: `{"o": {"k": "v", "n": 2}}`, tmpl: "$input.json(\"$.o[?(@.k == 'v')].n\")", want: `[2]`},
+	{name: "input/json deep filter selects each object once", body: `{"a": [{"k": 1}], "b": {"k": 2, "c": {"x": 3}}}`, tmpl: "$input.json('$..[?(@.k)]')", want: `[{"k":1},{"k":2,"c":{"x":3}}]`},
+	{name: "input/json deep filter on scalars", body: `{"a": [1, 2, 3]}`, tmpl: "$input.json('$..[?(@ > 1)]')", want: `[]`},
 	{name: "input/json string escapes", body: `{"s": "a\"b\\c\n\u00e9"}`, tmpl: "$input.json('$.s')", want: `"a\"b\\c\né"`},
 	{name: "input/json numbers kept", body: `{"a": 1.0, "b": -2, "c": 1e3}`, tmpl: "$input.json('$')", want: `{"a":1.0,"b":-2,"c":1000.0}`},
 	{name: "input/json path with variable", body: `{"a": {"k": "v"}}`, tmpl: "#set($f = 'k')$input.json(\"$.a.$f\")", want: `"v"`},
@@ -592,6 +599,12 @@ func TestParseErrors(t *testing.T) {
 		{"deep index", strings.Repeat("$a[", 100000) + "0" + strings.Repeat("]", 100000), `nested more than 200 deep`},
 		{"deep not", "#if(" + strings.Repeat("!", 100000) + "true)#end", `nested more than 200 deep`},
 		{"unclosed index", "#set($a = [1])$a[0", `line 1, column 19: expected ']' closing the index, found the end of the template`},
+		// A character outside ASCII is named whole, not its first byte.
+		{"non-ASCII in expression", "#set($a = é)", `line 1, column 11: unexpected 'é' in expression`},
+		{"CJK in expression", "#set($a = 日本)", `unexpected '日' in expression`},
+		{"non-ASCII after a value", "#set($a = [1 é])", `expected ',' or ']' in list, found 'é'`},
+		{"non-ASCII in #set", "#set($a é 1)", `expected '=' in #set, found 'é'`},
+		{"byte that starts no character", "#set($a = \xff)", "unexpected '\uFFFD' in expression"},
 		// Velocity 1.7 (checked with its jar) refuses these.
 		{"backslash quote ends the string", `#set($x = "a\"b")`, `line 1, column 15: #set: expected ')', found 'b'`},
 		{"backslash quote ends a single-quoted string", `#set($x = 'a\'b')`, `line 1, column 15: #set: expected ')', found 'b'`},
@@ -620,6 +633,38 @@ func TestParseErrors(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), c.want) {
 				t.Errorf("error %q\nwant it to contain %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestCheckPaths: a literal JSONPath of $input.json or $input.path that does
+// not compile (a Jayway function or filter operator Portico lacks) is named
+// with its line and column, so that a template being saved is refused rather
+// than failing every request that reaches it; Parse still takes it.
+func TestCheckPaths(t *testing.T) {
+	for _, tt := range []struct{ name, tmpl, want string }{
+		{"function", `{"n": $input.json('$.arr.length()')}`, `line 1, column 7: $input.json: invalid JSONPath "$.arr.length()"`},
+		{"regex operator", "#set($x = 1)\n#set($v = $input.path('$.a[?(@.n =~ /x/)]'))", `line 2, column 11: $input.path: invalid JSONPath`},
+		{"in operator", `#if(true)$input.json("$.a[?(@.n in ['x'])]")#end`, `line 1, column 10: $input.json: invalid JSONPath`},
+		{"in a string literal", `#set($s = "x $input.json('$.a.keys()')")`, `line 1, column 14: $input.json: invalid JSONPath "$.a.keys()"`},
+		{"ok", `$input.json('$.a[?(@.n == 1)]') $input.path("$..b") $input.json($x) $util.parseJson('x').json('$.(')`, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tm, err := Parse("application/json", tt.tmpl)
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			err = tm.CheckPaths()
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("CheckPaths = %v, want nil", err)
+				}
+				return
+			}
+			var se *SyntaxError
+			if !errors.As(err, &se) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("CheckPaths = %v, want a SyntaxError with %s", err, tt.want)
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrSyntax is wrapped by every error [Parse] returns.
@@ -39,7 +40,7 @@ func Parse(name, src string) (*Template, error) {
 	if len(src) > MaxTemplateBytes {
 		return nil, &SyntaxError{Template: name, Line: 1, Column: 1, Msg: fmt.Sprintf("template is larger than %d bytes", MaxTemplateBytes)}
 	}
-	p := &parser{src: src, name: name, macros: map[string]*macroDef{}, syms: newSymtab(), nest: new(int)}
+	p := &parser{src: src, name: name, macros: map[string]*macroDef{}, syms: newSymtab(), nest: new(int), pathErr: new(error)}
 	nodes, term, err := p.block(0)
 	if err != nil {
 		return nil, err
@@ -48,7 +49,7 @@ func Parse(name, src string) (*Template, error) {
 		return nil, p.errAt(p.termOff, "#%s without a matching #if, #foreach, #define or #macro", term)
 	}
 	return &Template{name: name, src: src, root: nodes, limits: DefaultLimits(), nslots: len(p.syms.index),
-		context: p.syms.used[slotContext], stageVariables: p.syms.used[slotStageVariables]}, nil
+		context: p.syms.used[slotContext], stageVariables: p.syms.used[slotStageVariables], pathErr: *p.pathErr}, nil
 }
 
 type parser struct {
@@ -63,6 +64,9 @@ type parser struct {
 	// nest counts the directives and expressions being parsed, across the
 	// parsers of string literals, so no input recurses without bound.
 	nest *int
+	// pathErr is the first $input.json or $input.path whose literal
+	// JSONPath does not compile, across the parsers of string literals.
+	pathErr *error
 }
 
 // enter counts one more level of nesting; leave undoes it.
@@ -420,7 +424,7 @@ func (p *parser) expect(c byte, what string) error {
 		if p.pos >= len(p.src) {
 			return p.errAt(p.pos, "expected %s, found the end of the template", what)
 		}
-		return p.errAt(p.pos, "expected %s, found %q", what, p.src[p.pos])
+		return p.errAt(p.pos, "expected %s, found %q", what, charAt(p.src, p.pos))
 	}
 	p.pos++
 	return nil
@@ -442,7 +446,7 @@ func (p *parser) closeParen(dir string, off int) error {
 		return p.errAt(off, "unclosed #%s: expected ')'", dir)
 	}
 	if p.src[p.pos] != ')' {
-		return p.errAt(p.pos, "#%s: expected ')', found %q", dir, p.src[p.pos])
+		return p.errAt(p.pos, "#%s: expected ')', found %q", dir, charAt(p.src, p.pos))
 	}
 	p.pos++
 	p.eatLineEnd()
@@ -711,7 +715,9 @@ func (p *parser) reference(inExpr bool) (*refExpr, bool, error) {
 					return nil, false, err
 				}
 				part := refPart{kind: partMethod, name: name, args: args}
-				precompile(&part)
+				if err := precompile(&part); err != nil && ref.name == "input" && len(ref.parts) == 0 && *p.pathErr == nil {
+					*p.pathErr = p.errAt(start, "$input.%s: %v", name, err)
+				}
 				ref.parts = append(ref.parts, part)
 			} else {
 				ref.parts = append(ref.parts, refPart{kind: partProp, name: name})
@@ -793,7 +799,7 @@ func (p *parser) args(close byte) ([]expr, error) {
 			p.pos++
 			return args, nil
 		}
-		return nil, p.errAt(p.pos, "expected ',' or %q in argument list, found %q", close, p.src[p.pos])
+		return nil, p.errAt(p.pos, "expected ',' or %q in argument list, found %q", close, charAt(p.src, p.pos))
 	}
 }
 
@@ -1010,7 +1016,7 @@ func (p *parser) primary(depth int) (expr, error) {
 				return l, nil
 			}
 			if p.src[p.pos] != ',' {
-				return nil, p.errAt(p.pos, "expected ',' or ']' in list, found %q", p.src[p.pos])
+				return nil, p.errAt(p.pos, "expected ',' or ']' in list, found %q", charAt(p.src, p.pos))
 			}
 			p.pos++
 			e, err := p.expression(depth + 1)
@@ -1033,7 +1039,7 @@ func (p *parser) primary(depth int) (expr, error) {
 			}
 			if len(m.keys) > 0 {
 				if p.src[p.pos] != ',' {
-					return nil, p.errAt(p.pos, "expected ',' or '}' in map, found %q", p.src[p.pos])
+					return nil, p.errAt(p.pos, "expected ',' or '}' in map, found %q", charAt(p.src, p.pos))
 				}
 				p.pos++
 			}
@@ -1063,7 +1069,15 @@ func (p *parser) primary(depth int) (expr, error) {
 		}
 		return nil, p.errAt(start, "unexpected word %q in expression", word)
 	}
-	return nil, p.errAt(start, "unexpected %q in expression", c)
+	return nil, p.errAt(start, "unexpected %q in expression", charAt(p.src, start))
+}
+
+// charAt is the character at byte offset i of s, for an error to name: the
+// whole UTF-8 sequence there ('é', not its first byte read as 'Ã'), or the
+// byte as U+FFFD when it starts none.
+func charAt(s string, i int) rune {
+	r, _ := utf8.DecodeRuneInString(s[i:])
+	return r
 }
 
 // doubleQuoted parses "..." whose references and directives are rendered
@@ -1100,7 +1114,7 @@ func (p *parser) doubleQuoted(depth int) (expr, error) {
 	if full == "" {
 		full = p.src
 	}
-	sub := &parser{src: body, name: p.name, base: p.base + start + 1, full: full, macros: p.macros, syms: p.syms, nest: p.nest}
+	sub := &parser{src: body, name: p.name, base: p.base + start + 1, full: full, macros: p.macros, syms: p.syms, nest: p.nest, pathErr: p.pathErr}
 	nodes, term, err := sub.block(depth + 1)
 	if err != nil {
 		return nil, err
@@ -1117,25 +1131,29 @@ func (p *parser) doubleQuoted(depth int) (expr, error) {
 }
 
 // precompile compiles a literal first argument that is a JSONPath or a
-// regular expression, so renders do not compile it again.
-func precompile(part *refPart) {
+// regular expression, so renders do not compile it again. It returns the
+// error of a JSONPath that does not compile.
+func precompile(part *refPart) error {
 	if len(part.args) == 0 {
-		return
+		return nil
 	}
 	lit, ok := part.args[0].(*litExpr)
 	if !ok {
-		return
+		return nil
 	}
 	s, ok := lit.v.(string)
 	if !ok {
-		return
+		return nil
 	}
 	switch part.name {
 	case "json", "path":
-		if jp, err := CompileJSONPath(s); err == nil {
-			part.jp = jp
+		jp, err := CompileJSONPath(s)
+		if err != nil {
+			return err
 		}
+		part.jp = jp
 	case "replaceAll", "replaceFirst", "matches", "split":
 		part.re = newRegexpCache(s)
 	}
+	return nil
 }

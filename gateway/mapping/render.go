@@ -88,7 +88,17 @@ type Template struct {
 	// context and stageVariables say the template names $context and
 	// $stageVariables: a render reads or builds them only then.
 	context, stageVariables bool
+	// pathErr is CheckPaths's answer.
+	pathErr error
 }
+
+// CheckPaths returns a *SyntaxError for the first $input.json or
+// $input.path in t whose JSONPath is a literal that does not compile
+// ($input.json('$.a.length()')), nil when there is none. Parse accepts such a
+// template, whose renders that reach the call fail (ErrEval), so that one an
+// earlier build stored still renders what it did; a template being saved
+// should be refused.
+func (t *Template) CheckPaths() error { return t.pathErr }
 
 // Name returns the name given to Parse.
 func (t *Template) Name() string { return t.name }
