@@ -1785,6 +1785,7 @@ func (b *builder) v2API(id string, props map[string]any) {
 	if s := b.str(id, props, "RouteSelectionExpression"); s != "" {
 		a.RouteSelection = s
 	}
+	a.EndpointOff, _ = b.boolean(id, props, "DisableExecuteApiEndpoint")
 	for _, r := range b.eventRoutes["ws:"+id] {
 		a.Routes = append(a.Routes, WSRoute{Key: r.path, URI: r.uri, Type: apis.IntegrationAWSProxy})
 	}

@@ -197,6 +197,10 @@ type API struct {
 	// AWS::ApiGatewayV2::Authorizer resources (Lambda REQUEST) and, when a
 	// route is AWS_IAM, the IAM scheme (wsIAMScheme).
 	Authorizers map[string]json.RawMessage
+	// EndpointOff is a WebSocket API's DisableExecuteApiEndpoint: its stage
+	// URLs refuse the handshake (the gateway's endpoint configuration
+	// extension, as for a REST or HTTP API).
+	EndpointOff bool
 	// Warnings are the importer's for the document.
 	Warnings []string
 	// failOnWarnings is FailOnWarnings: the importer's warnings fail the
@@ -273,6 +277,9 @@ func wsModel(a *API) *apis.API {
 	m := &apis.API{Name: a.Name, Protocol: a.Protocol}
 	m.RouteSelectionExpression = a.RouteSelection
 	m.Authorizers = a.Authorizers
+	if a.EndpointOff {
+		m.Extensions = map[string]json.RawMessage{extEndpointConfig: json.RawMessage(`{"disableExecuteApiEndpoint":true}`)}
+	}
 	for i := range a.Routes {
 		m.Routes = append(m.Routes, a.Routes[i].model())
 	}
@@ -352,7 +359,8 @@ func (a *API) DefinitionFingerprint() string {
 		Routes              []WSRoute
 		// Auth is left out when empty, as earlier deploys recorded it.
 		Auth map[string]json.RawMessage `json:",omitempty"`
-	}{a.Name, a.Protocol, a.RouteSelection, a.Document, a.Routes, a.Authorizers})
+		Off  bool                       `json:",omitempty"`
+	}{a.Name, a.Protocol, a.RouteSelection, a.Document, a.Routes, a.Authorizers, a.EndpointOff})
 }
 
 // StageFingerprint is the digest of the stage's settings.
@@ -653,7 +661,7 @@ var known = map[string]map[string]bool{
 		"FailOnWarnings", "AccessLogSetting"),
 	TypeHTTPAPI: set("StageName", "StageVariables", "DefinitionBody", "DefinitionUri", "Auth", "CorsConfiguration",
 		"DefaultRouteSettings", "RouteSettings", "AccessLogSettings", "Name", "Description", "FailOnWarnings"),
-	TypeV2API: set("Name", "ProtocolType", "RouteSelectionExpression", "Description"),
+	TypeV2API: set("Name", "ProtocolType", "RouteSelectionExpression", "Description", "DisableExecuteApiEndpoint"),
 	TypeV2Route: set("ApiId", "RouteKey", "Target", "AuthorizationType", "AuthorizerId", "OperationName", "RouteResponseSelectionExpression",
 		"RequestParameters"),
 	TypeV2Integration: set("ApiId", "IntegrationType", "IntegrationUri", "Description", "IntegrationMethod", "PayloadFormatVersion", "RequestParameters",

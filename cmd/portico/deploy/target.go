@@ -588,6 +588,9 @@ func wsBody(a *API, ids map[string]string) map[string]any {
 	if len(m.Authorizers) > 0 {
 		body["authorizers"] = m.Authorizers
 	}
+	if m.Extensions != nil {
+		body["extensions"] = m.Extensions
+	}
 	return body
 }
 
