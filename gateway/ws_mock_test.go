@@ -66,7 +66,7 @@ func TestWebSocketMockPassthrough(t *testing.T) {
 			"requestTemplates": map[string]string{"a": `{"statusCode": 200}`, "b": `{"statusCode": 404}`},
 			"responses": map[string]any{
 				"default": map[string]any{"statusCode": "200", "responseTemplates": map[string]string{"$default": "pong"}},
-				"4\\d\\d":  map[string]any{"statusCode": "404", "responseTemplates": map[string]string{"$default": "notfound"}},
+				"4\\d\\d": map[string]any{"statusCode": "404", "responseTemplates": map[string]string{"$default": "notfound"}},
 			}}}
 	}
 	var api struct {
