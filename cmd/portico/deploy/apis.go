@@ -21,6 +21,7 @@ import (
 	"github.com/portico-dev/portico/gateway/accesslog"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/openapi"
+	"github.com/portico-dev/portico/gateway/usage"
 	"github.com/portico-dev/portico/internal/routeselect"
 	"github.com/portico-dev/portico/internal/suggest"
 )
@@ -1312,6 +1313,9 @@ func (b *builder) usagePlan(a *API, where string, v any) {
 			p.Quota["offset"] = o
 		}
 	}
+	if !b.planLimits(where, p) {
+		return
+	}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		switch k {
 		case "CreateUsagePlan", "UsagePlanName", "Throttle", "Quota":
@@ -1320,6 +1324,35 @@ func (b *builder) usagePlan(a *API, where string, v any) {
 		}
 	}
 	a.UsagePlan = p
+}
+
+// planLimits checks a usage plan's Quota and Throttle as the gateway's usage
+// plan model does, so that a value it would refuse fails the deploy before
+// anything changes, not midway. A value of a shape the model does not read
+// (a number as text) is left to the server.
+func (b *builder) planLimits(where string, p *UsagePlan) bool {
+	var q usage.Quota
+	if p.Quota != nil && decodeAs(p.Quota, &q) {
+		if err := q.Validate(); err != nil {
+			b.fail("%s.Quota: %v", where, err)
+			return false
+		}
+	}
+	var t usage.Throttle
+	if p.Throttle != nil && decodeAs(p.Throttle, &t) {
+		if err := t.Validate("of the plan"); err != nil {
+			b.fail("%s.Throttle: %v", where, err)
+			return false
+		}
+	}
+	return true
+}
+
+// decodeAs reads v into out through JSON, as the server would read it; it
+// reports whether it could.
+func decodeAs(v, out any) bool {
+	raw, err := json.Marshal(v)
+	return err == nil && json.Unmarshal(raw, out) == nil
 }
 
 // sharedPlan makes Desired.SharedPlan of the APIs whose usage plan is

@@ -2300,6 +2300,13 @@ func (b *builder) check(a *API) {
 		b.fail("%s: the API definition is refused: %v", a.LogicalID, err)
 		return
 	}
+	if len(res.API.Routes) == 0 {
+		// API Gateway deploys no API without methods or routes: refused
+		// here, not midway (the deploy's first call would).
+		b.fail("%s: the API has no methods: give it an event (Type: %s, RestApiId/ApiId: !Ref %s) or paths in its DefinitionBody", a.LogicalID,
+			map[bool]string{true: "Api", false: "HttpApi"}[a.Protocol == apis.ProtocolREST], a.LogicalID)
+		return
+	}
 	b.checkRouteSettings(a, res.API.Routes)
 	if a.failOnWarnings && len(res.Warnings) > 0 {
 		b.fail("%s: FailOnWarnings is set and the API definition has warnings: %s", a.LogicalID, strings.Join(res.Warnings, "; "))
