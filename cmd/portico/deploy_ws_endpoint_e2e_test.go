@@ -74,3 +74,57 @@ func TestDeployWebSocketDisableExecuteAPIEndpoint(t *testing.T) {
 	}
 	c.Close()
 }
+
+// TestDeployWebSocketSubresourceOutputs: Outputs naming an
+// AWS::ApiGatewayV2 Authorizer, Route or Integration were left out with a
+// warning that Portico does not make them; they resolve, as in
+// CloudFormation, to the ids apigatewayv2's GetAuthorizers and GetRoutes
+// report.
+func TestDeployWebSocketSubresourceOutputs(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	path := wsStack(t, wsTemplate+`Outputs:
+  AuthId: {Value: !Ref Auth}
+  AuthAttr: {Value: !GetAtt Auth.AuthorizerId}
+  PingId: {Value: !GetAtt PingRoute.RouteId}
+  PingRef: {Value: !Ref PingRoute}
+  PingInteg: {Value: !Ref PingInteg}
+  EchoInteg: {Value: !GetAtt EchoInteg.IntegrationId}
+`, "http://127.0.0.1:1")
+	out := cliCombined(t, env, "deploy", "--template", path, "--stack", "wsout")
+	if strings.Contains(out, "left out") {
+		t.Errorf("outputs left out:\n%s", out)
+	}
+	api := stackRecord(t, env, "wsout").Resources["Ws"].PhysicalID
+	var routes struct {
+		Items []struct{ RouteID, RouteKey, Target string }
+	}
+	adminJSON(t, env, "/v2/apis/"+api+"/routes", &routes)
+	var auths struct {
+		Items []struct{ AuthorizerID, Name string }
+	}
+	adminJSON(t, env, "/v2/apis/"+api+"/authorizers", &auths)
+	want := map[string]string{}
+	for _, r := range routes.Items {
+		integ := strings.TrimPrefix(r.Target, "integrations/")
+		switch r.RouteKey {
+		case "ping":
+			want["PingId"], want["PingRef"], want["PingInteg"] = r.RouteID, r.RouteID, integ
+		case "echo":
+			want["EchoInteg"] = integ
+		}
+	}
+	for _, a := range auths.Items {
+		if a.Name == "tokens" {
+			want["AuthId"], want["AuthAttr"] = a.AuthorizerID, a.AuthorizerID
+		}
+	}
+	if len(want) != 6 {
+		t.Fatalf("ids from the server %v, routes %+v, authorizers %+v", want, routes, auths)
+	}
+	for k, v := range want {
+		if v == "" || !strings.Contains(out, "  "+k+": "+v+"\n") {
+			t.Errorf("output %s, want %q:\n%s", k, v, out)
+		}
+	}
+}
