@@ -377,6 +377,9 @@ func parse(path string, data []byte, opts Options, secrets *[]string) (*Template
 	if err := checkTags(data); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if err := checkDepth(data); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	data, err := longFormConditions(data)
 	if err == nil {
 		var unresolvedData []byte
@@ -710,6 +713,47 @@ func checkTags(data []byte) error {
 	}
 	walk(&doc)
 	return bad
+}
+
+// maxTemplateDepth bounds how deeply a template nests mappings and lists
+// (an intrinsic function is a mapping, its arguments a list): far beyond
+// what a template needs, and low enough that resolving the intrinsics, whose
+// cost grows faster than the depth, stays quick.
+const maxTemplateDepth = 200
+
+// checkDepth refuses a template nested deeper than maxTemplateDepth, naming
+// the limit and the line where it is passed. An alias is not followed: what
+// it names is counted where it stands.
+func checkDepth(data []byte) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil // the first pass says what is wrong with it
+	}
+	var deep *yaml.Node
+	var walk func(n *yaml.Node, depth int)
+	walk = func(n *yaml.Node, depth int) {
+		if deep != nil {
+			return
+		}
+		if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
+			if depth++; depth > maxTemplateDepth {
+				deep = n
+				return
+			}
+		}
+		for _, c := range n.Content {
+			walk(c, depth)
+		}
+	}
+	walk(&doc, 0)
+	if deep == nil {
+		return nil
+	}
+	format := "YAML"
+	if trimmed := bytes.TrimSpace(data); len(trimmed) > 0 && trimmed[0] == '{' {
+		format = "JSON"
+	}
+	return fmt.Errorf("line %d: the template nests mappings and lists (intrinsic functions included) more than %d levels deep, the most Portico reads; this %s nests deeper", deep.Line, maxTemplateDepth, format)
 }
 
 // longFormConditions rewrites each !Condition NAME (the short form of a
