@@ -2032,7 +2032,7 @@ func (b *builder) v2Route(id string, props map[string]any) {
 		return
 	}
 	if v2Ref(integ["ApiId"], "ApiId") != api {
-		b.fail("%s: integration %s belongs to another API", where, integID)
+		b.fail("%s: integration %s (%s): its ApiId names another API than the route's", where, integID, TypeV2Integration)
 		return
 	}
 	r := WSRoute{Key: key, OperationName: b.str(id, props, "OperationName")}
@@ -2054,6 +2054,32 @@ func (b *builder) v2Route(id string, props map[string]any) {
 		return
 	}
 	a.Routes = append(a.Routes, r)
+	if b.wsRouteOwners == nil {
+		b.wsRouteOwners = map[string]map[string]string{}
+	}
+	if b.wsRouteOwners[api] == nil {
+		b.wsRouteOwners[api] = map[string]string{}
+	}
+	b.wsRouteOwners[api][key] = fmt.Sprintf("route %q is %s (%s), its integration %s (%s)", key, id, TypeV2Route, integID, TypeV2Integration)
+}
+
+// wsRouteKeyPattern finds the route an error of the gateway's model names.
+var wsRouteKeyPattern = regexp.MustCompile(`route ("(?:[^"\\]|\\.)*")`)
+
+// wsOwners is what to add to err, an error of the gateway's model of WebSocket
+// API api, so that it names the template's resources: the logical ids of the
+// route it names and of the route's integration ("" when it names none of
+// the template's routes).
+func (b *builder) wsOwners(api string, err error) string {
+	m := wsRouteKeyPattern.FindStringSubmatch(err.Error())
+	if m == nil {
+		return ""
+	}
+	key, uerr := strconv.Unquote(m[1])
+	if owner := b.wsRouteOwners[api][key]; uerr == nil && owner != "" {
+		return " (" + owner + ")"
+	}
+	return ""
 }
 
 // wsRouteAuth reads a WebSocket route's AuthorizationType and AuthorizerId

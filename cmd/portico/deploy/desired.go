@@ -399,6 +399,9 @@ type builder struct {
 	eventRoutes map[string][]eventRoute
 	// wsIntegrations maps an AWS::ApiGatewayV2::Integration to its URI.
 	wsIntegrations map[string]map[string]any
+	// wsRouteOwners names, by API and route key, the route's and its
+	// integration's logical ids, for the gateway model's errors (wsOwners).
+	wsRouteOwners map[string]map[string]string
 	// wsAuthorizers maps an AWS::ApiGatewayV2::Authorizer to its API and
 	// the name of its security scheme.
 	wsAuthorizers map[string]wsAuthorizer
@@ -2279,7 +2282,7 @@ func (b *builder) check(a *API) {
 		}
 		m := wsModel(a)
 		if err := m.Validate(); err != nil {
-			b.fail("%s: %v", a.LogicalID, err)
+			b.fail("%s: %v%s", a.LogicalID, err, b.wsOwners(a.LogicalID, err))
 		}
 		b.checkRouteSettings(a, m.Routes)
 		return
