@@ -15,7 +15,8 @@ import (
 
 // wsMock answers a WebSocket route's MOCK integration as API Gateway does: the
 // request template (wsTemplate) renders with the message as $input and the
-// connection's $context, and the statusCode it renders (200 without one)
+// connection's $context, and the statusCode it renders (200 without one;
+// with templates and none selected, passthroughBehavior decides: wsNoTemplate)
 // picks the integration response: the first whose pattern matches it, else
 // default. That response's template renders the answer, which a two-way route
 // sends to the client. The usual pair is {"statusCode": 200} and a static
@@ -45,6 +46,10 @@ func (g *Gateway) wsMock(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 			if found {
 				status = s
 			}
+		}
+	} else if len(in.RequestTemplates) > 0 {
+		if err := wsNoTemplate(rc, in); err != nil {
+			return nil, err
 		}
 	}
 	code, _ := strconv.Atoi(status) // mockStatus took only numbers
@@ -163,12 +168,21 @@ func wsRequestBody(ctx context.Context, rc *reqCtx, in *apis.Integration, ev *ev
 	}
 	key, ok := p.wsRequestTemplate(in.RequestTemplates, body)
 	if !ok {
-		if in.PassthroughBehavior == "" || in.PassthroughBehavior == "WHEN_NO_MATCH" {
-			return body, nil
-		}
-		return nil, fmt.Errorf("route %q: no request template is selected (none is keyed as templateSelectionExpression selects, nor $default) and passthroughBehavior is %s: %w", rc.RouteKey, in.PassthroughBehavior, errConfig)
+		return body, wsNoTemplate(rc, in)
 	}
 	return (&wsRenderer{rc: rc, ev: ev, p: p}).render(ctx, "request template "+key, p.request[key], body)
+}
+
+// wsNoTemplate is what an integration with request templates does when none
+// is selected for the message: under passthroughBehavior WHEN_NO_MATCH (the
+// default) it goes on (an HTTP or AWS integration passes the message through,
+// a MOCK answers status 200); under NEVER or WHEN_NO_TEMPLATES the client
+// gets the Internal server error frame.
+func wsNoTemplate(rc *reqCtx, in *apis.Integration) error {
+	if in.PassthroughBehavior == "" || in.PassthroughBehavior == "WHEN_NO_MATCH" {
+		return nil
+	}
+	return fmt.Errorf("route %q: no request template is selected (none is keyed as templateSelectionExpression selects, nor $default) and passthroughBehavior is %s: %w", rc.RouteKey, in.PassthroughBehavior, errConfig)
 }
 
 // wsRequestTemplate picks a WebSocket integration's request template for a

@@ -51,3 +51,50 @@ func TestWebSocketMockTemplates(t *testing.T) {
 		}
 	}
 }
+
+// TestWebSocketMockPassthrough: a MOCK whose templateSelectionExpression
+// selects no template (none keyed as the message's kind, none $default) ran
+// with status 200 whatever its passthroughBehavior; as for an HTTP or AWS
+// integration, NEVER and WHEN_NO_TEMPLATES answer the Internal server error
+// frame, and WHEN_NO_MATCH (the default) goes on with status 200.
+func TestWebSocketMockPassthrough(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	c := env.Client()
+	route := func(key, passthrough string) map[string]any {
+		return map[string]any{"routeKey": key, "routeResponseSelectionExpression": "$default", "integration": map[string]any{
+			"type": "MOCK", "templateSelectionExpression": "$request.body.kind", "passthroughBehavior": passthrough,
+			"requestTemplates": map[string]string{"a": `{"statusCode": 200}`, "b": `{"statusCode": 404}`},
+			"responses": map[string]any{
+				"default": map[string]any{"statusCode": "200", "responseTemplates": map[string]string{"$default": "pong"}},
+				"4\\d\\d": map[string]any{"statusCode": "404", "responseTemplates": map[string]string{"$default": "notfound"}},
+			}}}
+	}
+	var api struct {
+		ID string `json:"id"`
+	}
+	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "wsmockpass", "protocol": "WEBSOCKET",
+		"routeSelectionExpression": "$request.body.action", "routes": []any{
+			route("never", "NEVER"), route("notemplates", "WHEN_NO_TEMPLATES"), route("nomatch", "WHEN_NO_MATCH"),
+		}}, &api)
+	admin(t, c, "POST", "/portico/v1/apis/"+api.ID+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
+	ws, _, err := wstest.Dial(websocket.DefaultDialer, "ws"+strings.TrimPrefix(env.GatewayURL, "http")+"/"+api.ID+"/dev", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	for _, action := range []string{"never", "notemplates", "nomatch"} {
+		if got := wstest.Exchange(t, ws, `{"action": "`+action+`", "kind": "b"}`); got != "notfound" {
+			t.Errorf("%s, kind b (a template): %q, want notfound", action, got)
+		}
+		for _, msg := range []string{`{"action": "` + action + `", "kind": "c"}`, `{"action": "` + action + `"}`} {
+			got := wstest.Exchange(t, ws, msg)
+			if action == "nomatch" {
+				if got != "pong" {
+					t.Errorf("%s: %q, want pong (WHEN_NO_MATCH goes on)", msg, got)
+				}
+			} else if !strings.HasPrefix(got, `{"message": "Internal server error"`) {
+				t.Errorf("%s: %q, want the Internal server error frame (no template selected)", msg, got)
+			}
+		}
+	}
+}

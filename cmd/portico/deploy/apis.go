@@ -21,6 +21,7 @@ import (
 	"github.com/portico-dev/portico/gateway/accesslog"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/openapi"
+	"github.com/portico-dev/portico/gateway/usage"
 	"github.com/portico-dev/portico/internal/routeselect"
 	"github.com/portico-dev/portico/internal/suggest"
 )
@@ -1312,6 +1313,9 @@ func (b *builder) usagePlan(a *API, where string, v any) {
 			p.Quota["offset"] = o
 		}
 	}
+	if !b.planLimits(where, p) {
+		return
+	}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		switch k {
 		case "CreateUsagePlan", "UsagePlanName", "Throttle", "Quota":
@@ -1320,6 +1324,35 @@ func (b *builder) usagePlan(a *API, where string, v any) {
 		}
 	}
 	a.UsagePlan = p
+}
+
+// planLimits checks a usage plan's Quota and Throttle as the gateway's usage
+// plan model does, so that a value it would refuse fails the deploy before
+// anything changes, not midway. A value of a shape the model does not read
+// (a number as text) is left to the server.
+func (b *builder) planLimits(where string, p *UsagePlan) bool {
+	var q usage.Quota
+	if p.Quota != nil && decodeAs(p.Quota, &q) {
+		if err := q.Validate(); err != nil {
+			b.fail("%s.Quota: %v", where, err)
+			return false
+		}
+	}
+	var t usage.Throttle
+	if p.Throttle != nil && decodeAs(p.Throttle, &t) {
+		if err := t.Validate("of the plan"); err != nil {
+			b.fail("%s.Throttle: %v", where, err)
+			return false
+		}
+	}
+	return true
+}
+
+// decodeAs reads v into out through JSON, as the server would read it; it
+// reports whether it could.
+func decodeAs(v, out any) bool {
+	raw, err := json.Marshal(v)
+	return err == nil && json.Unmarshal(raw, out) == nil
 }
 
 // sharedPlan makes Desired.SharedPlan of the APIs whose usage plan is
@@ -1791,6 +1824,7 @@ func (b *builder) v2API(id string, props map[string]any) {
 		a.RouteSelection = s
 	}
 	b.wsKeySelection(id, props, a)
+	a.EndpointOff, _ = b.boolean(id, props, "DisableExecuteApiEndpoint")
 	for _, r := range b.eventRoutes["ws:"+id] {
 		a.Routes = append(a.Routes, WSRoute{Key: r.path, URI: r.uri, Type: apis.IntegrationAWSProxy})
 	}
@@ -2025,7 +2059,7 @@ func (b *builder) v2Route(id string, props map[string]any) {
 		return
 	}
 	if v2Ref(integ["ApiId"], "ApiId") != api {
-		b.fail("%s: integration %s belongs to another API", where, integID)
+		b.fail("%s: integration %s (%s): its ApiId names another API than the route's", where, integID, TypeV2Integration)
 		return
 	}
 	r := WSRoute{Key: key, OperationName: b.str(id, props, "OperationName")}
@@ -2053,6 +2087,32 @@ func (b *builder) v2Route(id string, props map[string]any) {
 		return
 	}
 	a.Routes = append(a.Routes, r)
+	if b.wsRouteOwners == nil {
+		b.wsRouteOwners = map[string]map[string]string{}
+	}
+	if b.wsRouteOwners[api] == nil {
+		b.wsRouteOwners[api] = map[string]string{}
+	}
+	b.wsRouteOwners[api][key] = fmt.Sprintf("route %q is %s (%s), its integration %s (%s)", key, id, TypeV2Route, integID, TypeV2Integration)
+}
+
+// wsRouteKeyPattern finds the route an error of the gateway's model names.
+var wsRouteKeyPattern = regexp.MustCompile(`route ("(?:[^"\\]|\\.)*")`)
+
+// wsOwners is what to add to err, an error of the gateway's model of WebSocket
+// API api, so that it names the template's resources: the logical ids of the
+// route it names and of the route's integration ("" when it names none of
+// the template's routes).
+func (b *builder) wsOwners(api string, err error) string {
+	m := wsRouteKeyPattern.FindStringSubmatch(err.Error())
+	if m == nil {
+		return ""
+	}
+	key, uerr := strconv.Unquote(m[1])
+	if owner := b.wsRouteOwners[api][key]; uerr == nil && owner != "" {
+		return " (" + owner + ")"
+	}
+	return ""
 }
 
 // wsRouteAuth reads a WebSocket route's AuthorizationType and AuthorizerId

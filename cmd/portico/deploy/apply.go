@@ -787,10 +787,17 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			}
 			a.progress("API %s (%s): deployment %s -> %s", c.PhysicalID, c.LogicalID, dep, where)
 			r.Deployment = dep
-			if prev != "" && !canary && !newAPIs[c] {
-				id, stage := c.PhysicalID, api.Stage
+			id, stage := c.PhysicalID, api.Stage
+			switch {
+			case prev != "" && !canary && !newAPIs[c]:
 				a.onFailure(fmt.Sprintf("point stage %s of API %s back at deployment %s", stage, id, prev),
 					func(ctx context.Context) error { return a.t.PointStage(ctx, id, stage, prev) })
+			case prev == "" && !newAPIs[c] && (c.old == nil || c.old.Stage != stage || c.newStage):
+				// A stage this run made on an API it keeps (a StageName
+				// change, a stage deleted by hand) goes with the rollback,
+				// as CloudFormation's deletes the Stage it created.
+				a.onFailure(fmt.Sprintf("delete stage %s of API %s, made by this deploy", stage, id),
+					func(ctx context.Context) error { return a.t.DeleteStage(ctx, id, stage) })
 			}
 		}
 		if c.stage {

@@ -204,6 +204,10 @@ type API struct {
 	// V2 is what an HTTP API of AWS::ApiGatewayV2 resources sets beyond its
 	// routes and authorizers (nil for every other API; see httpv2.go).
 	V2 *V2HTTP
+	// EndpointOff is a WebSocket API's DisableExecuteApiEndpoint: its stage
+	// URLs refuse the handshake (the gateway's endpoint configuration
+	// extension, as for a REST or HTTP API).
+	EndpointOff bool
 	// Warnings are the importer's for the document.
 	Warnings []string
 	// failOnWarnings is FailOnWarnings: the importer's warnings fail the
@@ -293,6 +297,9 @@ func wsModel(a *API) *apis.API {
 	m.RouteSelectionExpression = a.RouteSelection
 	m.APIKeySource = a.APIKeySource
 	m.Authorizers = a.Authorizers
+	if a.EndpointOff {
+		m.Extensions = map[string]json.RawMessage{extEndpointConfig: json.RawMessage(`{"disableExecuteApiEndpoint":true}`)}
+	}
 	for i := range a.Routes {
 		m.Routes = append(m.Routes, a.Routes[i].model())
 	}
@@ -408,7 +415,8 @@ func (a *API) DefinitionFingerprint() string {
 		V2   *V2HTTP                    `json:",omitempty"`
 		// KeySource is left out when empty, as earlier deploys recorded it.
 		KeySource string `json:",omitempty"`
-	}{a.Name, a.Protocol, a.RouteSelection, a.Document, a.Routes, a.Authorizers, a.V2, a.APIKeySource})
+		Off       bool   `json:",omitempty"`
+	}{a.Name, a.Protocol, a.RouteSelection, a.Document, a.Routes, a.Authorizers, a.V2, a.APIKeySource, a.EndpointOff})
 }
 
 // StageFingerprint is the digest of the stage's settings.
@@ -447,6 +455,9 @@ type builder struct {
 	eventRoutes map[string][]eventRoute
 	// wsIntegrations maps an AWS::ApiGatewayV2::Integration to its URI.
 	wsIntegrations map[string]map[string]any
+	// wsRouteOwners names, by API and route key, the route's and its
+	// integration's logical ids, for the gateway model's errors (wsOwners).
+	wsRouteOwners map[string]map[string]string
 	// wsAuthorizers maps an AWS::ApiGatewayV2::Authorizer to its API and
 	// the name of its security scheme.
 	wsAuthorizers map[string]wsAuthorizer
@@ -710,7 +721,7 @@ var known = map[string]map[string]bool{
 		"FailOnWarnings", "AccessLogSetting"),
 	TypeHTTPAPI: set("StageName", "StageVariables", "DefinitionBody", "DefinitionUri", "Auth", "CorsConfiguration",
 		"DefaultRouteSettings", "RouteSettings", "AccessLogSettings", "Name", "Description", "FailOnWarnings"),
-	TypeV2API: set("Name", "ProtocolType", "RouteSelectionExpression", "Description", "ApiKeySelectionExpression"),
+	TypeV2API: set("Name", "ProtocolType", "RouteSelectionExpression", "Description", "ApiKeySelectionExpression", "DisableExecuteApiEndpoint"),
 	TypeV2Route: set("ApiId", "RouteKey", "Target", "AuthorizationType", "AuthorizerId", "OperationName", "RouteResponseSelectionExpression",
 		"RequestParameters", "ApiKeyRequired"),
 	TypeV2Integration: set("ApiId", "IntegrationType", "IntegrationUri", "Description", "IntegrationMethod", "PayloadFormatVersion", "RequestParameters",
@@ -2326,7 +2337,7 @@ func (b *builder) check(a *API) {
 		}
 		m := wsModel(a)
 		if err := m.Validate(); err != nil {
-			b.fail("%s: %v", a.LogicalID, err)
+			b.fail("%s: %v%s", a.LogicalID, err, b.wsOwners(a.LogicalID, err))
 		}
 		b.checkRouteSettings(a, m.Routes)
 		return
@@ -2345,6 +2356,13 @@ func (b *builder) check(a *API) {
 	}
 	if err := res.API.Validate(); err != nil {
 		b.fail("%s: the API definition is refused: %v", a.LogicalID, err)
+		return
+	}
+	if len(res.API.Routes) == 0 {
+		// API Gateway deploys no API without methods or routes: refused
+		// here, not midway (the deploy's first call would).
+		b.fail("%s: the API has no methods: give it an event (Type: %s, RestApiId/ApiId: !Ref %s) or paths in its DefinitionBody", a.LogicalID,
+			map[bool]string{true: "Api", false: "HttpApi"}[a.Protocol == apis.ProtocolREST], a.LogicalID)
 		return
 	}
 	b.checkRouteSettings(a, res.API.Routes)

@@ -23,6 +23,10 @@ func (fakeAttrs) RootResourceID(_ context.Context, id string) (string, error) {
 	return "root-of-" + id, nil
 }
 
+func (fakeAttrs) V2IDs(_ context.Context, id string) (*V2IDs, error) {
+	return &V2IDs{Routes: map[string]string{}, Integrations: map[string]string{}, Authorizers: map[string]string{}}, nil
+}
+
 func hasWarning(ws []string, parts ...string) bool {
 	return slices.ContainsFunc(ws, func(w string) bool {
 		for _, p := range parts {

@@ -141,7 +141,9 @@ func (b *builder) rawPlan(id string, keys []string) {
 			p.Quota["offset"] = o
 		}
 	}
-	if !b.rawKey(keys[0], a, p) {
+	// Its limits as the gateway's usage plan model checks them, here,
+	// before anything changes (as Auth.UsagePlan's are).
+	if !b.planLimits(id, p) || !b.rawKey(keys[0], a, p) {
 		return
 	}
 	a.UsagePlan = p

@@ -136,6 +136,8 @@ func TestRawUsagePlanRefusals(t *testing.T) {
 		{"no plan key", "KeyId: !Ref Key", "KeyId: nokey", "KeyId must be !Ref to an AWS::ApiGateway::ApiKey"},
 		{"key type", "KeyType: API_KEY", "KeyType: OTHER", "KeyType must be API_KEY"},
 		{"short value", "Enabled: true", "Enabled: true\n      Value: short", "Value must be 20 to 128"},
+		{"quota period", "Period: DAY", "Period: YEAR", "Plan.Quota: Invalid quota period"},
+		{"negative limit", "Limit: 3", "Limit: -5", "Plan.Quota: Invalid quota limit"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			text := strings.Replace(keyed, tc.old, tc.new, 1)

@@ -116,3 +116,36 @@ func TestReservedConcurrencyCheckedFirst(t *testing.T) {
 		t.Fatalf("moving 50 between the stack's functions: %v", err)
 	}
 }
+
+// TestFailedDeployDeletesTheStageItMade: a redeploy that renamed an existing
+// API's StageName deployed the new stage, then failed (here its usage plan);
+// the rollback put the definition back but left the new stage serving, and
+// the record did not name it, so no later deploy removed it. CloudFormation's
+// rollback deletes the AWS::ApiGateway::Stage it created; the old stage
+// serves as before.
+func TestFailedDeployDeletesTheStageItMade(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", twoFunctions, nil); err != nil {
+		t.Fatal(err)
+	}
+	id := f.stacks["s"].Resources["Api"].PhysicalID
+	before := f.apis[id].stages["prod"]
+	renamed := strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: two\n      Auth:\n        UsagePlan:\n          CreateUsagePlan: PER_API\n", 1)
+	f.failAt = "CreateUsagePlan"
+	if _, err := deployText(t, f, dir, "s", renamed, nil); err == nil || !strings.Contains(err.Error(), "rolled back") {
+		t.Fatalf("err = %v, want the injected failure, rolled back", err)
+	}
+	if dep, ok := f.apis[id].stages["two"]; ok {
+		t.Errorf("stage two (-> %s), made by the failed deploy, is still there", dep)
+	}
+	if got := f.apis[id].stages["prod"]; got != before {
+		t.Errorf("stage prod -> %q after the rollback, want %q as before", got, before)
+	}
+	if _, err := deployText(t, f, dir, "s", renamed, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.apis[id].stages["two"]; !ok {
+		t.Error("the next deploy did not make stage two")
+	}
+}

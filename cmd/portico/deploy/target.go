@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/portico-dev/portico/cmd/portico/client"
@@ -596,6 +597,8 @@ func wsBody(a *API, ids map[string]string) map[string]any {
 		if ids == nil {
 			body["tags"] = a.V2.Tags
 		}
+	} else if m.Extensions != nil {
+		body["extensions"] = m.Extensions
 	}
 	return body
 }
@@ -1005,6 +1008,51 @@ func (h *HTTPTarget) RootResourceID(ctx context.Context, id string) (string, err
 	}
 	err := h.getJSON(ctx, "/restapis/"+esc(id), &a)
 	return a.RootResourceID, err
+}
+
+// V2IDs implements APIAttributes: apigatewayv2's GetRoutes (a route's
+// integration is its target's) and GetAuthorizers.
+func (h *HTTPTarget) V2IDs(ctx context.Context, id string) (*V2IDs, error) {
+	ids := &V2IDs{Routes: map[string]string{}, Integrations: map[string]string{}, Authorizers: map[string]string{}}
+	routes, err := v2Items[struct{ RouteID, RouteKey, Target string }](ctx, h, id, "routes")
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range routes {
+		ids.Routes[r.RouteKey], ids.Integrations[r.RouteKey] = r.RouteID, strings.TrimPrefix(r.Target, "integrations/")
+	}
+	auths, err := v2Items[struct{ AuthorizerID, Name string }](ctx, h, id, "authorizers")
+	for _, a := range auths {
+		ids.Authorizers[a.Name] = a.AuthorizerID
+	}
+	return ids, err
+}
+
+// v2Items lists what (routes, authorizers) of API id through apigatewayv2,
+// every page.
+func v2Items[T any](ctx context.Context, h *HTTPTarget, id, what string) ([]T, error) {
+	var all []T
+	for next := ""; ; {
+		q := url.Values{"maxResults": {"500"}}
+		if next != "" {
+			q.Set("nextToken", next)
+		}
+		resp, err := h.C.Do(ctx, http.MethodGet, "/v2/apis/"+esc(id)+"/"+what, q, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		var page struct {
+			Items     []T    `json:"items"`
+			NextToken string `json:"nextToken"`
+		}
+		if err := json.Unmarshal(resp.Body, &page); err != nil {
+			return nil, fmt.Errorf("decoding the %s of API %s: %w", what, id, err)
+		}
+		all = append(all, page.Items...)
+		if next = page.NextToken; next == "" {
+			return all, nil
+		}
+	}
 }
 
 func (h *HTTPTarget) getJSON(ctx context.Context, path string, v any) error {

@@ -188,6 +188,18 @@ type APIAttributes interface {
 	APIEndpoint(ctx context.Context, id string) (string, error)
 	// RootResourceID returns a REST API's root resource id ("/").
 	RootResourceID(ctx context.Context, id string) (string, error)
+	// V2IDs returns the ids of an HTTP or WebSocket API's routes and their
+	// integrations (by route key) and of its authorizers (by name), as
+	// apigatewayv2's GetRoutes and GetAuthorizers report them.
+	V2IDs(ctx context.Context, id string) (*V2IDs, error)
+}
+
+// V2IDs are the ids of an apigatewayv2 API's routes, integrations and
+// authorizers.
+type V2IDs struct {
+	Routes       map[string]string // route key -> route id
+	Integrations map[string]string // route key -> integration id
+	Authorizers  map[string]string // name -> authorizer id
 }
 
 // ResolveOutputs returns the template's outputs with the resources they name
@@ -208,8 +220,12 @@ func (t *Template) ResolveOutputs(ctx context.Context, rec *Record, attrs APIAtt
 				r = rec.Resources[m[1]]
 			}
 			if r == nil {
-				failed = fmt.Errorf("the stack's record holds no %s", m[1])
-				return tok
+				v, err := t.v2SubID(ctx, rec, attrs, m[1])
+				if err != nil {
+					failed = fmt.Errorf("%s: %w", name, err)
+					return tok
+				}
+				return v
 			}
 			var v string
 			var err error
@@ -255,6 +271,59 @@ func (t *Template) ResolveOutputs(ctx context.Context, rec *Record, attrs APIAtt
 		out[k] = v
 	}
 	return out, warnings
+}
+
+// v2SubID is the id of AWS::ApiGatewayV2 Authorizer, Route or Integration
+// logical (its Ref, and its AuthorizerId, RouteId or IntegrationId), as the
+// server reports it for the API of the stack that holds it: the authorizer
+// by its Name, the route by its RouteKey, the integration by a route that
+// targets it.
+func (t *Template) v2SubID(ctx context.Context, rec *Record, attrs APIAttributes, logical string) (string, error) {
+	res := t.Resources[logical]
+	if res == nil || rec == nil {
+		return "", fmt.Errorf("the stack's record holds no %s", logical)
+	}
+	apiOf := func(props map[string]any) string {
+		if m := tokenPattern.FindStringSubmatch(propString(props["ApiId"])); m != nil && m[2] == "" {
+			return m[1]
+		}
+		return ""
+	}
+	api := apiOf(res.Properties)
+	r := rec.Resources[api]
+	if r == nil || r.Kind != KindAPI {
+		return "", fmt.Errorf("the stack's record holds no API %q of %s", api, logical)
+	}
+	ids, err := attrs.V2IDs(ctx, r.PhysicalID)
+	if err != nil {
+		return "", err
+	}
+	var v string
+	switch res.Type {
+	case TypeV2Authorizer:
+		v = ids.Authorizers[propString(res.Properties["Name"])]
+	case TypeV2Route:
+		v = ids.Routes[propString(res.Properties["RouteKey"])]
+	case TypeV2Integration:
+		for _, id := range slices.Sorted(maps.Keys(t.Resources)) {
+			rt := t.Resources[id]
+			if rt.Type == TypeV2Route && apiOf(rt.Properties) == api &&
+				strings.TrimPrefix(propString(rt.Properties["Target"]), "integrations/") == tokenOpen+logical+tokenClose {
+				v = ids.Integrations[propString(rt.Properties["RouteKey"])]
+				break
+			}
+		}
+	}
+	if v == "" {
+		return "", errors.New("the server reports none")
+	}
+	return v, nil
+}
+
+// propString is property value v as a string ("" for any other value).
+func propString(v any) string {
+	s, _ := v.(string)
+	return s
 }
 
 // refToken marks a Ref or Fn::GetAtt to a resource in a resolved value until
@@ -306,6 +375,9 @@ func parse(path string, data []byte, opts Options, secrets *[]string) (*Template
 	// First pass: YAML (or JSON, which is YAML) to JSON with the short-form tags
 	// (!Ref, !Sub, !GetAtt) in their long form, nothing resolved yet.
 	if err := checkTags(data); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := checkDepth(data); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	data, err := longFormConditions(data)
@@ -543,6 +615,7 @@ func (t *Template) resolveOutput(k string, o, mappings, conds any, base *resolve
 		}
 		switch typ {
 		case TypeFunction, TypeAPI, TypeHTTPAPI, TypeV2API, TypeUsagePlan:
+		case TypeV2Authorizer, TypeV2Route, TypeV2Integration: // v2SubID
 		default:
 			t.warn("output %s is left out: it names %s (%s), which Portico does not make; remove it from the template", k, m[1], typ)
 			return "", false, nil
@@ -640,6 +713,47 @@ func checkTags(data []byte) error {
 	}
 	walk(&doc)
 	return bad
+}
+
+// maxTemplateDepth bounds how deeply a template nests mappings and lists
+// (an intrinsic function is a mapping, its arguments a list): far beyond
+// what a template needs, and low enough that resolving the intrinsics, whose
+// cost grows faster than the depth, stays quick.
+const maxTemplateDepth = 200
+
+// checkDepth refuses a template nested deeper than maxTemplateDepth, naming
+// the limit and the line where it is passed. An alias is not followed: what
+// it names is counted where it stands.
+func checkDepth(data []byte) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil // the first pass says what is wrong with it
+	}
+	var deep *yaml.Node
+	var walk func(n *yaml.Node, depth int)
+	walk = func(n *yaml.Node, depth int) {
+		if deep != nil {
+			return
+		}
+		if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
+			if depth++; depth > maxTemplateDepth {
+				deep = n
+				return
+			}
+		}
+		for _, c := range n.Content {
+			walk(c, depth)
+		}
+	}
+	walk(&doc, 0)
+	if deep == nil {
+		return nil
+	}
+	format := "YAML"
+	if trimmed := bytes.TrimSpace(data); len(trimmed) > 0 && trimmed[0] == '{' {
+		format = "JSON"
+	}
+	return fmt.Errorf("line %d: the template nests mappings and lists (intrinsic functions included) more than %d levels deep, the most Portico reads; this %s nests deeper", deep.Line, maxTemplateDepth, format)
 }
 
 // longFormConditions rewrites each !Condition NAME (the short form of a

@@ -248,3 +248,31 @@ func TestGlobalsSharedUsagePlan(t *testing.T) {
 		t.Errorf("shared plan %+v, stages %v, keys %v", shared, f.planStages, f.keys)
 	}
 }
+
+// TestUsagePlanValuesCheckedFirst: Auth.UsagePlan values the gateway's usage
+// plan model refuses (a YEAR period, a negative limit, an offset beyond the
+// period, a negative throttle) passed the plan and --dry-run and failed in
+// Switching, after the functions and APIs had changed; so did an API without
+// methods. They are refused before any call, naming the API and property.
+func TestUsagePlanValuesCheckedFirst(t *testing.T) {
+	plan := func(props string) string {
+		return strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        UsagePlan:\n          CreateUsagePlan: PER_API\n"+props, 1)
+	}
+	noMethods := strings.Replace(twoFunctions, "            RestApiId: !Ref Api\n", "", 1)
+	for _, c := range []struct{ text, want string }{
+		{plan("          Quota: {Limit: 10, Period: YEAR}\n"), "Api Auth.UsagePlan.Quota: Invalid quota period 'YEAR': must be one of DAY, WEEK or MONTH"},
+		{plan("          Quota: {Limit: -5, Period: DAY}\n"), "Api Auth.UsagePlan.Quota: Invalid quota limit -5: it must be from 1 to 2147483647"},
+		{plan("          Quota: {Limit: 5, Period: DAY, Offset: 3}\n"), "Api Auth.UsagePlan.Quota: Invalid quota offset 3 for period DAY: must be 0..0"},
+		{plan("          Throttle: {RateLimit: -1, BurstLimit: -7}\n"), "Api Auth.UsagePlan.Throttle: Invalid throttle of the plan: rateLimit and burstLimit must not be negative"},
+		{noMethods, "Api: the API has no methods"},
+	} {
+		dir := fixture(t)
+		f := newFake()
+		if _, err := deployText(t, f, dir, "s", c.text, nil); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("err = %v, want %q", err, c.want)
+		}
+		if len(f.calls) != 0 {
+			t.Errorf("%s: calls %v: the deploy changed something before refusing", c.want, f.calls)
+		}
+	}
+}

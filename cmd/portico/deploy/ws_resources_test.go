@@ -158,6 +158,11 @@ func TestWebSocketPartsRefused(t *testing.T) {
 		{"model", twoFunctions + wsParts + "  M:\n    Type: AWS::ApiGatewayV2::Model\n    Properties:\n      ApiId: !Ref Ws\n      Name: M\n      Schema: {}\n", "M (AWS::ApiGatewayV2::Model): models are refused"},
 		{"required parameter off $connect", add(ping, "      RequestParameters:\n        route.request.header.X-Room: {Required: true}\n"), "X-Room"},
 		{"bad route parameter", add(connect, "      RequestParameters:\n        route.request.body.x: {Required: true}\n"), `Connect (AWS::ApiGatewayV2::Route): RequestParameters "route.request.body.x" must be route.request.header.NAME or route.request.querystring.NAME`},
+		// Errors of the gateway's model name the route's and its
+		// integration's logical ids; an integration of another API names
+		// the integration's ApiId.
+		{"integration response pattern", strings.Replace(twoFunctions+wsParts, mockResp, "      IntegrationResponseKey: /[/\n", 1), `route "$connect" is Connect (AWS::ApiGatewayV2::Route), its integration Mock (AWS::ApiGatewayV2::Integration)`},
+		{"integration of another api", strings.Replace(twoFunctions+wsParts, "      ApiId: !Ref Ws\n"+mock, "      ApiId: !Ref Ws2\n"+mock, 1) + "  Ws2:\n    Type: AWS::ApiGatewayV2::Api\n    Properties:\n      ProtocolType: WEBSOCKET\n", "Ping (AWS::ApiGatewayV2::Route): integration Mock (AWS::ApiGatewayV2::Integration): its ApiId names another API than the route's"},
 		{"route parameter option", add(connect, "      RequestParameters:\n        route.request.header.X-Room: {Required: true, Caching: true}\n"), "RequestParameters route.request.header.X-Room: Caching is refused"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
