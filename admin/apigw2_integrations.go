@@ -349,10 +349,7 @@ func integrationResponsePattern(key string) (string, error) {
 }
 
 func integrationResponseKey(pattern string) string {
-	if pattern == "default" {
-		return apis.RouteDefault
-	}
-	return "/" + pattern + "/"
+	return apis.WSIntegrationResponseKey(pattern)
 }
 
 func toV2IntegrationResponse(pattern string, ir apis.IntegrationResponse) v2IntegrationResponse {

@@ -493,3 +493,13 @@ type HistoryEntry struct {
 
 // MaxHistory bounds a stage's kept history.
 const MaxHistory = 200
+
+// WSIntegrationResponseKey is the integrationResponseKey apigatewayv2 names a
+// WebSocket integration response by, for its pattern in Integration.Responses:
+// "$default" for "default", "/re/" for "re".
+func WSIntegrationResponseKey(pattern string) string {
+	if pattern == "default" {
+		return RouteDefault
+	}
+	return "/" + pattern + "/"
+}

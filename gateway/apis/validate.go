@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/portico-dev/portico/internal/routeselect"
@@ -606,6 +607,15 @@ func (a *API) validateRoute(r *Route) error {
 func (in *Integration) Validate(protocol string) error {
 	var errs []error
 	add := func(err error) { errs = append(errs, err) }
+	// irName names an integration response in a message as its API's
+	// control plane does: a WebSocket API's by its integrationResponseKey
+	// ("$default", "/re/"), a REST API's by its pattern.
+	irName := func(pattern string) string {
+		if protocol == ProtocolWebSocket {
+			return strconv.Quote(truncate(WSIntegrationResponseKey(pattern), 100))
+		}
+		return strconv.Quote(truncate(pattern, 100))
+	}
 	maxTimeout := MaxTimeoutMillis
 	if protocol == ProtocolHTTP {
 		maxTimeout = MaxTimeoutMillisHTTP
@@ -716,7 +726,7 @@ func (in *Integration) Validate(protocol string) error {
 		}
 		for _, pattern := range slices.Sorted(maps.Keys(in.Responses)) {
 			if len(in.Responses[pattern].ResponseTemplates) > 0 {
-				add(invalid("integration response %q: responseTemplates are applied on WebSocket MOCK, HTTP and AWS integrations only (a two-way route sends a %s integration's answer as it is); remove them", truncate(pattern, 100), in.Type))
+				add(invalid("integration response %s: responseTemplates are applied on WebSocket MOCK, HTTP and AWS integrations only (a two-way route sends a %s integration's answer as it is); remove them", irName(pattern), in.Type))
 			}
 		}
 	}
@@ -732,20 +742,20 @@ func (in *Integration) Validate(protocol string) error {
 		ir := in.Responses[pattern]
 		if protocol != ProtocolWebSocket {
 			if ir.TemplateSelectionExpression != "" {
-				add(invalid("integration response %q: templateSelectionExpression is supported only for WebSocket APIs (a REST API selects response templates by content type)", truncate(pattern, 100)))
+				add(invalid("integration response %s: templateSelectionExpression is supported only for WebSocket APIs (a REST API selects response templates by content type)", irName(pattern)))
 			}
 			continue
 		}
 		if ir.ContentHandling != "" {
-			add(invalid("integration response %q: contentHandlingStrategy is not supported on WebSocket integration responses yet: Portico sends the answer as it is and would not convert it; remove it", truncate(pattern, 100)))
+			add(invalid("integration response %s: contentHandlingStrategy is not supported on WebSocket integration responses yet: Portico sends the answer as it is and would not convert it; remove it", irName(pattern)))
 		}
 		if len(ir.ResponseParameters) > 0 {
 			// Declared but not applied, so refused: the answer of a
 			// two-way route is a message, which has no headers.
-			add(invalid("integration response %q: responseParameters are not applied on WebSocket integration responses (a route's answer is a message, without headers); remove them", truncate(pattern, 100)))
+			add(invalid("integration response %s: responseParameters are not applied on WebSocket integration responses (a route's answer is a message, without headers); remove them", irName(pattern)))
 		}
 		if _, _, ok := WSResponseTemplateSelection(ir.TemplateSelectionExpression); !ok {
-			add(invalid("integration response %q: templateSelectionExpression %q is not supported: %s", truncate(pattern, 100), truncate(ir.TemplateSelectionExpression, 100), wsResponseSelections))
+			add(invalid("integration response %s: templateSelectionExpression %q is not supported: %s", irName(pattern), truncate(ir.TemplateSelectionExpression, 100), wsResponseSelections))
 		}
 	}
 	for _, ct := range slices.Sorted(maps.Keys(in.RequestTemplates)) {
@@ -766,16 +776,16 @@ func (in *Integration) Validate(protocol string) error {
 		}
 		for _, ct := range slices.Sorted(maps.Keys(resp.ResponseTemplates)) {
 			if err := checkTemplate(ct, resp.ResponseTemplates[ct]); err != nil {
-				add(invalid("integration response %q: response template %v", truncate(pattern, 100), templateError(err)))
+				add(invalid("integration response %s: response template %v", irName(pattern), templateError(err)))
 			}
 		}
 		switch resp.ContentHandling {
 		case "", ContentHandlingToText, ContentHandlingToBinary:
 		default:
-			add(invalid("integration response %q: contentHandling %q must be CONVERT_TO_BINARY or CONVERT_TO_TEXT", truncate(pattern, 100), truncate(resp.ContentHandling, 50)))
+			add(invalid("integration response %s: contentHandling %q must be CONVERT_TO_BINARY or CONVERT_TO_TEXT", irName(pattern), truncate(resp.ContentHandling, 50)))
 		}
 		if !finalStatusRe.MatchString(resp.StatusCode) {
-			add(invalid("integration response %q: statusCode %q must be an HTTP status code from 200 to 599", truncate(pattern, 100), truncate(resp.StatusCode, 20)))
+			add(invalid("integration response %s: statusCode %q must be an HTTP status code from 200 to 599", irName(pattern), truncate(resp.StatusCode, 20)))
 		}
 	}
 	// Declared but not enforceable, so refused (the same words on every path:

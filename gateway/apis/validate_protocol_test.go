@@ -284,3 +284,23 @@ func TestWebSocketRouteParameters(t *testing.T) {
 		t.Errorf("without the header: missing %v", got)
 	}
 }
+
+// TestWebSocketIntegrationResponseNamedByKey: a refusal names a WebSocket
+// integration response by its integrationResponseKey, as the client wrote it
+// ("$default", "/re/"), and a REST API's by its pattern.
+func TestWebSocketIntegrationResponseNamedByKey(t *testing.T) {
+	in := Integration{Type: IntegrationMock, Responses: map[string]IntegrationResponse{
+		"default": {ResponseParameters: map[string]string{"a": "b"}},
+		"4\\d{2}": {ResponseParameters: map[string]string{"a": "b"}},
+	}}
+	err := in.Validate(ProtocolWebSocket)
+	for _, want := range []string{`integration response "$default": responseParameters`, `integration response "/4\\d{2}/": responseParameters`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("WebSocket: %v, want %s", err, want)
+		}
+	}
+	rest := Integration{Type: IntegrationMock, Responses: map[string]IntegrationResponse{"default": {StatusCode: "99"}}}
+	if err := rest.Validate(ProtocolREST); err == nil || !strings.Contains(err.Error(), `integration response "default": statusCode`) {
+		t.Errorf("REST: %v, want the pattern named", err)
+	}
+}
