@@ -126,6 +126,10 @@ func (s *Server) Handle(pattern string, h HandlerFunc) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Amzn-RequestId", ids.UUID())
 	noFraming(w.Header())
+	// An answer may carry secrets (API key values, a function's
+	// environment): no cache keeps it, a browser's on a shared machine
+	// included. The console's pages, which hold no data, say no-cache.
+	w.Header().Set("Cache-Control", "no-store")
 	if err := s.checkBrowser(r); err != nil {
 		// Decided from the head alone: answered at once, and the
 		// connection closed rather than the body waited for (and read to
@@ -713,6 +717,10 @@ var errHeadUnread = errors.New("the server shut down before the request's head c
 func (s *Server) refuseUnread(w http.ResponseWriter, r *http.Request, status int) {
 	w.Header().Set("X-Amzn-RequestId", ids.UUID())
 	noFraming(w.Header())
+	// An answer may carry secrets (API key values, a function's
+	// environment): no cache keeps it, a browser's on a shared machine
+	// included. The console's pages, which hold no data, say no-cache.
+	w.Header().Set("Cache-Control", "no-store")
 	if status == http.StatusServiceUnavailable {
 		s.writeError(w, r, &cutOffError{err: errHeadUnread, msg: unreadMessage})
 		return

@@ -5,9 +5,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -62,7 +64,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, ref functions.Re
 		return errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException", tooLargeMessage(r, maxInvokeBody))
 	}
 	if len(payload) > 0 && !json.Valid(payload) {
-		return errdefs.New(errdefs.ErrInvalid, "InvalidRequestContentException", "Could not parse request body into json")
+		return errdefs.New(errdefs.ErrInvalid, "InvalidRequestContentException", payloadParseError(payload))
 	}
 
 	cfg, err := s.aliases.Resolve(r.Context(), ref)
@@ -172,4 +174,26 @@ func throttleReason(err error) error {
 func isJSONObject(b []byte) bool {
 	b = bytes.TrimSpace(b)
 	return len(b) > 0 && b[0] == '{' && json.Valid(b)
+}
+
+// payloadParseError is Lambda's message for an invocation payload that is
+// not JSON: why it does not parse, and where (line and column, 1-based, the
+// column in characters), as Lambda's "... at [Source: ...; line: 1, column:
+// 7]" says it, without the payload's text.
+func payloadParseError(payload []byte) string {
+	var v any
+	err := json.Unmarshal(payload, &v)
+	reason, at := "not JSON", len(payload)
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		reason, at = se.Error(), int(se.Offset)
+		if se.Error() != "unexpected end of JSON input" {
+			at-- // Offset is past the character that stopped the parse
+		}
+	}
+	at = max(0, min(at, len(payload)))
+	before := payload[:at]
+	line := bytes.Count(before, []byte("\n")) + 1
+	column := utf8.RuneCount(before[bytes.LastIndexByte(before, '\n')+1:]) + 1
+	return fmt.Sprintf("Could not parse request body into json: Could not parse payload into json: %s\n at [line: %d, column: %d]", reason, line, column)
 }

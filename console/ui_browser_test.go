@@ -161,7 +161,7 @@ func TestConsoleCanaryAndWeightsInChromium(t *testing.T) {
 	thrown := exceptions(t, b)
 	b.poll("the stage", `document.querySelector('section[data-stage="dev"] td.canary') !== null`)
 	if got, want := eval[string](b, `document.querySelector('section[data-stage="dev"] td.canary').textContent`),
-		"10% to "+deps[0]+"; variables: alias=1, mode=beta"; !strings.HasPrefix(got, want) {
+		"10% to "+deps[0]+"; variables:NameValuealias1modebeta"; !strings.HasPrefix(got, want) {
 		t.Errorf("the canary reads %q, want %q", got, want)
 	}
 	b.shot("canary-overrides")

@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/portico-dev/portico/cmd/portico/client"
 )
 
 // This file holds `portico key ...` and `portico plan ...`, clients of the
@@ -132,19 +130,15 @@ func keyList(g *globalFlags) *cobra.Command {
 		Short: "List API keys",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			q := url.Values{"limit": {"500"}, "includeValues": {strconv.FormatBool(values)}}
+			q := url.Values{"includeValues": {strconv.FormatBool(values)}}
 			if name != "" {
 				q.Set("name", name)
 			}
-			return g.run(cmd, http.MethodGet, "/apikeys", q, nil, nil, func(w io.Writer, raw []byte) error {
-				var out struct {
-					Item []keyJSON `json:"item"`
-				}
-				if err := json.Unmarshal(raw, &out); err != nil {
-					return err
-				}
-				return keyTable(w, out.Item, values)
-			})
+			keys, done, err := collectionPages[keyJSON](cmd, g, "/apikeys", q)
+			if done || err != nil {
+				return err
+			}
+			return keyTable(cmd.OutOrStdout(), keys, values)
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "only keys whose name starts with this")
@@ -342,17 +336,64 @@ func warnZeroBurst(cmd *cobra.Command, what string) {
 }
 
 func planList(g *globalFlags) *cobra.Command {
-	return g.call("list", "List usage plans", cobra.NoArgs, func([]string) request {
-		return request{method: http.MethodGet, path: "/usageplans", query: url.Values{"limit": {"500"}}}
-	}, func(w io.Writer, raw []byte) error {
-		var out struct {
-			Item []planJSON `json:"item"`
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List usage plans",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			plans, done, err := collectionPages[planJSON](cmd, g, "/usageplans", nil)
+			if done || err != nil {
+				return err
+			}
+			return planTable(cmd.OutOrStdout(), plans)
+		},
+	}
+}
+
+// collectionPages gets every page of an API Gateway collection ({"item":
+// [...], "position": "..."}, at most 500 items a page) at path with query,
+// following position to the end. With --output json it prints the items as
+// one collection, {"item": [...]}, and reports done.
+func collectionPages[T any](cmd *cobra.Command, g *globalFlags, path string, query url.Values) (items []T, done bool, err error) {
+	q := url.Values{}
+	maps.Copy(q, query)
+	q.Set("limit", "500")
+	var raws []json.RawMessage
+	for {
+		resp, err := g.do(cmd, http.MethodGet, path, q, nil, nil)
+		if err != nil {
+			return nil, true, err
 		}
-		if err := json.Unmarshal(raw, &out); err != nil {
-			return err
+		var pg struct {
+			Item     []json.RawMessage `json:"item"`
+			Position string            `json:"position"`
 		}
-		return planTable(w, out.Item)
-	})
+		if err := json.Unmarshal(resp.Body, &pg); err != nil {
+			return nil, true, err
+		}
+		raws = append(raws, pg.Item...)
+		if pg.Position == "" {
+			break
+		}
+		q.Set("position", pg.Position)
+	}
+	if g.json() {
+		if raws == nil {
+			raws = []json.RawMessage{}
+		}
+		raw, err := json.Marshal(map[string]any{"item": raws})
+		if err != nil {
+			return nil, true, err
+		}
+		return nil, true, printJSON(cmd.OutOrStdout(), raw)
+	}
+	items = make([]T, len(raws))
+	for i, raw := range raws {
+		if err := json.Unmarshal(raw, &items[i]); err != nil {
+			return nil, true, err
+		}
+	}
+	return items, false, nil
 }
 
 func planGet(g *globalFlags) *cobra.Command {
@@ -361,10 +402,6 @@ func planGet(g *globalFlags) *cobra.Command {
 		Short: "Show a usage plan, its method throttles and its keys",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			path := "/usageplans/" + url.PathEscape(args[0])
 			var p planJSON
 			if done, err := g.fetch(cmd, http.MethodGet, path, nil, nil, nil, &p); done || err != nil {
@@ -392,7 +429,7 @@ func planGet(g *globalFlags) *cobra.Command {
 					return err
 				}
 			}
-			keys, err := planKeys(cmd, c, args[0])
+			keys, _, err := collectionPages[keyJSON](cmd, g, path+"/keys", nil)
 			if err != nil {
 				return err
 			}
@@ -404,17 +441,6 @@ func planGet(g *globalFlags) *cobra.Command {
 			return table(w, []string{"KEY ID", "KEY NAME"}, rows)
 		},
 	}
-}
-
-func planKeys(cmd *cobra.Command, c *client.Client, planID string) ([]keyJSON, error) {
-	resp, err := c.Do(cmd.Context(), http.MethodGet, "/usageplans/"+url.PathEscape(planID)+"/keys", url.Values{"limit": {"500"}}, nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	var out struct {
-		Item []keyJSON `json:"item"`
-	}
-	return out.Item, json.Unmarshal(resp.Body, &out)
 }
 
 func planDelete(g *globalFlags) *cobra.Command {

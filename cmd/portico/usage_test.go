@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -140,5 +141,63 @@ func TestAliasWeightNaN(t *testing.T) {
 	err := runRoot(&out, &errOut, "--endpoint", "http://127.0.0.1:1", "alias", "set", "f", "live", "1", "--weight", "2=NaN")
 	if err == nil || !strings.Contains(err.Error(), `--weight "2=NaN": use VERSION=WEIGHT with a weight between 0 and 1`) {
 		t.Fatalf("alias set --weight 2=NaN: %v", err)
+	}
+}
+
+// TestKeyAndPlanListsFollowPosition: `key list`, `plan list` and `plan get`
+// showed the first 500 items (one page) and nothing of the rest; they follow
+// position to the end, as `plan usage` does, in tables and with -o json.
+func TestKeyAndPlanListsFollowPosition(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	ctx := context.Background()
+	const plans, keys = 502, 520
+	var planIDs []string
+	for i := range plans {
+		resp, err := env.Client().Do(ctx, "POST", "/usageplans", nil, map[string]any{"name": fmt.Sprintf("plan-%04d", i)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p struct{ ID string }
+		if err := json.Unmarshal(resp.Body, &p); err != nil {
+			t.Fatal(err)
+		}
+		planIDs = append(planIDs, p.ID)
+	}
+	var csv strings.Builder
+	csv.WriteString("Name,Key,Enabled,UsagePlanIds\n")
+	for i := range keys {
+		fmt.Fprintf(&csv, "key-%04d,key-value-0123456789-%04d,true,%s\n", i, i, planIDs[0])
+	}
+	file := filepath.Join(t.TempDir(), "keys.csv")
+	if err := os.WriteFile(file, []byte(csv.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cli(t, env, "key", "import", file)
+
+	rows := func(out string) int { return len(strings.Split(strings.TrimSpace(out), "\n")) - 1 }
+	if out := cli(t, env, "key", "list"); rows(out) != keys || !strings.Contains(out, fmt.Sprintf("key-%04d", keys-1)) {
+		t.Errorf("key list: %d rows, want %d", rows(out), keys)
+	}
+	if out := cli(t, env, "plan", "list"); rows(out) != plans || !strings.Contains(out, fmt.Sprintf("plan-%04d", plans-1)) {
+		t.Errorf("plan list: %d rows, want %d", rows(out), plans)
+	}
+	out := cli(t, env, "plan", "get", planIDs[0])
+	if _, keyRows, _ := strings.Cut(out, "KEY ID"); rows(keyRows) != keys || !strings.Contains(keyRows, fmt.Sprintf("key-%04d", keys-1)) {
+		t.Errorf("plan get: %d key rows, want %d", rows(keyRows), keys)
+	}
+	for _, c := range []struct {
+		args []string
+		want int
+	}{{[]string{"key", "list"}, keys}, {[]string{"plan", "list"}, plans}} {
+		var got map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(cli(t, env, append([]string{"-o", "json"}, c.args...)...)), &got); err != nil {
+			t.Fatal(err)
+		}
+		var items []json.RawMessage
+		_ = json.Unmarshal(got["item"], &items)
+		if _, paged := got["position"]; len(items) != c.want || paged {
+			t.Errorf("-o json %s: %d items (position given: %v), want %d and no position", strings.Join(c.args, " "), len(items), paged, c.want)
+		}
 	}
 }

@@ -14,7 +14,7 @@ function el(tag, attrs, ...children) {
     if (k === "on") { for (const [ev, f] of Object.entries(v)) e.addEventListener(ev, f); }
     else if (v !== undefined && v !== null && v !== false) e.setAttribute(k, v === true ? "" : v);
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c !== undefined && c !== null) e.append(c instanceof Node ? c : String(c));
   }
   return e;
@@ -47,17 +47,18 @@ function showSignedOut() {
   errorBox.hidden = false;
 }
 
-// pages reads every page of a paged answer: Lambda's (Marker, NextMarker) or
-// API Gateway's (position), handing each to take.
+// pages reads every page of a paged answer: Lambda's (Marker, NextMarker),
+// apigatewayv2's (nextToken) or API Gateway's (position), handing each to take.
 async function pages(path, take) {
   const sep = path.includes("?") ? "&" : "?";
+  const lambda = path.startsWith("/2015-03-31/"), v2 = path.startsWith("/v2/");
   let next = "";
   for (let i = 0; i < 1000; i++) {
-    const lambda = path.startsWith("/2015-03-31/");
     const page = await api("GET", path + (lambda ? sep + "MaxItems=1000" + (next ? "&Marker=" + enc(next) : "")
-      : sep + "limit=500" + (next ? "&position=" + enc(next) : "")));
+      : v2 ? sep + "maxResults=500" + (next ? "&nextToken=" + enc(next) : "")
+        : sep + "limit=500" + (next ? "&position=" + enc(next) : "")));
     take(page);
-    next = lambda ? page.NextMarker : page.position;
+    next = lambda ? page.NextMarker : v2 ? page.nextToken : page.position;
     if (!next) break;
   }
 }
@@ -361,15 +362,79 @@ async function apisPage() {
 async function apiPage(id) {
   const base = "/portico/v1/apis/" + enc(id);
   const [a, stages] = await Promise.all([api("GET", base), api("GET", base + "/stages")]);
-  const routes = (a.routes || []).map(r => el("tr", {},
-    el("td", {}, r.routeKey || ((r.method || "") + " " + (r.path || ""))),
-    el("td", {}, r.integration ? r.integration.type : "—"),
-    el("td", { class: "long" }, r.integration ? (r.integration.uri || "") : "")));
-  const sections = stages.items.map(st => stageSection(id, a.protocol, st));
+  const rest = a.protocol === "REST", ws = a.protocol === "WEBSOCKET";
+  // Access control as API Gateway reads it back (authorization type,
+  // authorizer, API key), from its own API: REST methods by "METHOD path",
+  // apigatewayv2 routes by id.
+  const aws = rest ? "/restapis/" + enc(id) : "/v2/apis/" + enc(id);
+  const key = rest ? "item" : "items";
+  const [access, authorizers, models] = await Promise.all([
+    rest ? all(aws + "/resources?embed=methods", key).then(rs => Object.fromEntries(rs.flatMap(r =>
+      Object.entries(r.resourceMethods || {}).map(([m, x]) => [m + " " + r.path, x]))))
+      : all(aws + "/routes", key).then(rs => Object.fromEntries(rs.map(r => [r.routeId, r]))),
+    all(aws + "/authorizers", key), all(aws + "/models", key)]);
+  const authorizerName = Object.fromEntries(authorizers.map(x => [x.id || x.authorizerId, x.name]));
+  const routeAccess = r => access[rest ? r.method + " " + r.path : r.id] || {};
+  const authorization = x => {
+    if (!x.authorizationType) return "—";
+    const id = x.authorizerId;
+    return x.authorizationType + (id ? ` (${authorizerName[id] ? authorizerName[id] + ", " : ""}${id})` : "") +
+      ((x.authorizationScopes || []).length ? "; scopes: " + x.authorizationScopes.join(" ") : "");
+  };
+  const routes = (a.routes || []).map(r => {
+    const x = routeAccess(r);
+    const name = r.routeKey || ((r.method || "") + " " + (r.path || ""));
+    return el("tr", { "data-route": name },
+      el("td", {}, name),
+      el("td", { class: "authorization" }, authorization(x)),
+      el("td", { class: "api-key" }, x.apiKeyRequired ? "required" : "no"),
+      ws ? el("td", { class: "route-response" }, r.routeResponseSelectionExpression ? "two-way (" + r.routeResponseSelectionExpression + ")" : "one-way") : "",
+      el("td", {}, r.integration ? r.integration.type : "—"),
+      el("td", { class: "long" }, r.integration ? (r.integration.uri || "") : ""));
+  });
+  const details = (a.routes || []).map(r => routeDetails(r, ws)).filter(Boolean);
   return [el("h1", {}, a.name, " ", el("span", { class: "muted" }, `(${a.protocol}, ${id})`)),
     a.description ? el("p", {}, a.description) : "",
-    el("h2", {}, "Routes"), routes.length === 0 ? el("p", { class: "muted" }, "No routes.") : table(["Route", "Integration", "URI"], routes, { id: "routes" }),
-    el("h2", {}, "Stages"), ...(stages.items.length === 0 ? [el("p", { class: "muted" }, "No stages: deploy the API to one (", el("code", {}, "portico api deploy " + id + " --stage NAME"), ").")] : sections)];
+    ws ? el("p", {}, "Route selection expression: ", el("code", { id: "route-selection" }, a.routeSelectionExpression || "—")) : "",
+    el("h2", {}, "Routes"), routes.length === 0 ? el("p", { class: "muted" }, "No routes.") :
+      table(["Route", "Authorization", "API key", ...(ws ? ["Route response"] : []), "Integration", "URI"], routes, { id: "routes" }),
+    ...details,
+    el("h2", {}, "Authorizers"), authorizers.length === 0 ? el("p", { class: "muted" }, "No authorizers.") :
+      table(["Name", "Id", "Type", "Identity source"], authorizers.map(x => el("tr", { "data-authorizer": x.id || x.authorizerId },
+        el("td", {}, x.name), el("td", {}, x.id || x.authorizerId), el("td", {}, x.type || x.authorizerType),
+        el("td", { class: "long" }, [].concat(x.identitySource || []).join(", ")))), { id: "authorizers" }),
+    el("h2", {}, "Models"), models.length === 0 ? el("p", { class: "muted" }, "No models.") :
+      table(["Name", "Content type", "Description"], models.map(m => el("tr", { "data-model": m.name },
+        el("td", {}, m.name), el("td", {}, m.contentType || ""), el("td", { class: "long" }, m.description || ""))), { id: "models" }),
+    el("h2", {}, "Stages"), ...(stages.items.length === 0 ? [el("p", { class: "muted" }, "No stages: deploy the API to one (", el("code", {}, "portico api deploy " + id + " --stage NAME"), ").")] : stages.items.map(st => stageSection(id, a.protocol, st)))];
+}
+
+// routeDetails shows what a route's integration does with a request and its
+// answer (templates, passthrough, integration responses) and, for a
+// WebSocket route, its route response; "" when there is nothing to show.
+function routeDetails(r, ws) {
+  const i = r.integration || {};
+  const name = r.routeKey || ((r.method || "") + " " + (r.path || ""));
+  const rows = [];
+  const row = (what, value) => rows.push(el("tr", {}, el("th", { scope: "row" }, what), el("td", { class: "long" }, value)));
+  if (i.passthroughBehavior) row("Passthrough", i.passthroughBehavior);
+  if (i.templateSelectionExpression) row("Template selection", i.templateSelectionExpression);
+  for (const [type, t] of Object.entries(i.requestTemplates || {})) row("Request template " + type, el("pre", {}, t));
+  for (const [pattern, resp] of Object.entries(i.responses || {})) {
+    // A WebSocket integration response's key as apigatewayv2 names it.
+    const key = !ws ? pattern : pattern === "default" ? "$default" : "/" + pattern + "/";
+    row("Integration response " + key, [ws ? "" : "status " + (resp.statusCode || ""),
+      resp.templateSelectionExpression ? " template selection " + resp.templateSelectionExpression : "",
+      ...Object.entries(resp.responseTemplates || {}).map(([type, t]) => el("div", {}, "template " + type + ": ", el("pre", {}, t)))]);
+  }
+  if (ws && r.routeResponseSelectionExpression) {
+    const rr = (r.responses || {}).default;
+    row("Route response", rr ? "$default" + (Object.keys(rr.models || {}).length ? "; models: " + Object.entries(rr.models).map(([k, v]) => k + " " + v).join(", ") : "")
+      : "none yet: the route's selection expression is " + r.routeResponseSelectionExpression);
+  }
+  if (rows.length === 0) return "";
+  return el("details", { class: "route-details", "data-route": name }, el("summary", {}, "Integration of ", el("code", {}, name)),
+    el("table", {}, el("tbody", {}, rows)));
 }
 
 // stageSection shows a stage of an API of protocol (REST, HTTP, WEBSOCKET):
@@ -414,13 +479,16 @@ function stageSection(apiID, protocol, st) {
     } catch (e) { reloadIfStale(e); }
   };
   const history = (st.history || []).slice().reverse();
-  const vars = Object.entries(st.variables || {}).map(([k, v]) => k + "=" + v).join(", ") || "—";
+  const vars = variables(st.variables, "variables") || "—";
   const c = st.canarySettings;
-  const overrides = Object.entries((c && c.stageVariableOverrides) || {}).map(([k, v]) => k + "=" + v).join(", ");
-  const canary = c ? `${c.percentTraffic || 0}% to ${c.deploymentId}` + (overrides ? "; variables: " + overrides : "") : "—";
+  const overrides = variables(c && c.stageVariableOverrides, "overrides");
+  const canary = c ? [`${c.percentTraffic || 0}% to ${c.deploymentId}`, overrides ? ["; variables:", overrides] : ""] : "—";
   const rest = protocol === "REST";
+  const throttles = Object.entries(st.methodSettings || {}).filter(([, m]) => m.throttlingRateLimit !== undefined || m.throttlingBurstLimit !== undefined)
+    .sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
   return el("section", { "data-stage": st.name },
     el("h3", {}, "Stage ", st.name),
+    st.description ? el("p", { class: "stage-description" }, st.description) : "",
     // Canaries, the cache and tracing are REST stages' only.
     table(["Deployment", "Variables", ...(rest ? ["Canary", "Cache", "Tracing"] : []), "Access log"], [el("tr", {},
       el("td", { class: "deployment" }, st.deploymentId), el("td", { class: "long" }, vars),
@@ -428,13 +496,28 @@ function stageSection(apiID, protocol, st) {
       rest ? el("td", {}, st.cacheClusterEnabled ? "on (" + (st.cacheClusterSize || "0.5") + " GB)" : "off") : "",
       rest ? el("td", {}, st.tracingEnabled ? "on" : "off") : "",
       el("td", { class: "long" }, st.accessLogSettings ? st.accessLogSettings.destinationArn : "off"))]),
+    throttles.length === 0 ? "" : [el("h4", {}, "Throttling"),
+      table([rest ? "Method" : "Route", "Rate (requests/s)", "Burst"], throttles.map(([k, m]) => el("tr", { "data-throttle": k },
+        el("td", {}, k === "*/*" ? (rest ? "every method (*/*)" : "every route (default)") : k),
+        el("td", {}, m.throttlingRateLimit === undefined ? "not set" : m.throttlingRateLimit),
+        el("td", {}, m.throttlingBurstLimit === undefined ? "not set" : m.throttlingBurstLimit))), { class: "throttles" })],
     el("h4", {}, "History"),
     table(["When", "Action", "Deployment", "Description", hiddenHeader("Roll back")], history.map((h, i) => el("tr", {},
       el("td", { class: "when" }, when(h.at)), el("td", {}, h.action), el("td", {}, h.deploymentId), el("td", { class: "description long" }, h.description || ""),
-      el("td", {}, h.deploymentId === st.deploymentId ? el("span", { class: "muted" }, i === 0 ? "current" : "") :
+      el("td", {}, h.deploymentId === st.deploymentId ? el("span", { class: "muted" }, i === 0 ? "current" : "served now (the current entry is the top one)") :
         el("button", { class: "rollback", "data-deployment": h.deploymentId, "aria-label": `Roll back stage ${st.name} to deployment ${h.deploymentId} (history entry ${history.length - i}: ${h.action}, ${when(h.at)})`,
           on: { click: () => rollback(h.deploymentId) } }, "Roll back to this")))),
     { class: "history" }));
+}
+
+// variables shows stage variables (or a canary's overrides) one row per
+// variable, so that a value holding "," or "=" reads as what it is; "" when
+// there are none.
+function variables(vars, cls) {
+  const names = Object.keys(vars || {}).sort();
+  if (names.length === 0) return "";
+  return table(["Name", "Value"], names.map(k => el("tr", { "data-variable": k }, el("td", {}, k), el("td", { class: "long" }, vars[k]))),
+    { class: "variables " + cls });
 }
 
 // ---- API keys and usage plans ----

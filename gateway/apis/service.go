@@ -540,7 +540,7 @@ func (s *Service) Deploy(ctx context.Context, id string, in DeployInput) (*Deplo
 		if err := validStageNameFor(in.StageName, ""); err != nil {
 			return nil, nil, err
 		}
-		if err := ValidateVariables(in.Variables); err != nil {
+		if err := errors.Join(ValidateVariables(in.Variables), ValidateVariableValues(in.Variables)); err != nil {
 			return nil, nil, err
 		}
 	} else if in.Canary != nil || in.CacheClusterEnabled != nil || in.CacheClusterSize != nil || in.TracingEnabled != nil {
@@ -550,7 +550,7 @@ func (s *Service) Deploy(ctx context.Context, id string, in DeployInput) (*Deplo
 		if err := ValidPercentTraffic(c.PercentTraffic); err != nil {
 			return nil, nil, err
 		}
-		if err := ValidateVariables(c.StageVariableOverrides); err != nil {
+		if err := errors.Join(ValidateVariables(c.StageVariableOverrides), ValidateVariableValues(c.StageVariableOverrides)); err != nil {
 			return nil, nil, fmt.Errorf("canary stage variable overrides: %w", err)
 		}
 	}
@@ -672,7 +672,7 @@ func mergeVariables(st *Stage, add map[string]string) error {
 		vars = map[string]string{}
 	}
 	maps.Copy(vars, add)
-	if err := ValidateVariables(vars); err != nil {
+	if err := errors.Join(ValidateVariables(vars), ValidateVariableValues(add)); err != nil {
 		return err
 	}
 	st.Variables = vars
@@ -848,7 +848,7 @@ func (s *Service) CreateStage(ctx context.Context, apiID string, in StageInput) 
 	if len(in.Description) > MaxDescription {
 		return nil, invalid("stage description is longer than %d characters", MaxDescription)
 	}
-	if err := ValidateVariables(in.Variables); err != nil {
+	if err := errors.Join(ValidateVariables(in.Variables), ValidateVariableValues(in.Variables)); err != nil {
 		return nil, err
 	}
 	var st Stage
@@ -1080,7 +1080,7 @@ func (s *Service) UpdateStage(ctx context.Context, apiID, name string, p StagePa
 			for k, v := range p.SetVariables {
 				vars[k] = v
 			}
-			if err := ValidateVariables(vars); err != nil {
+			if err := errors.Join(ValidateVariables(vars), ValidateVariableValues(p.SetVariables)); err != nil {
 				return err
 			}
 			st.Variables = nilIfEmpty(vars)

@@ -1,6 +1,7 @@
 package apis
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -379,7 +380,7 @@ func applyCanary(st *Stage, protocol string, p *CanaryPatch, exists func(id stri
 			delete(c.StageVariableOverrides, k)
 		}
 		maps.Copy(c.StageVariableOverrides, p.SetOverrides)
-		if err := ValidateVariables(c.StageVariableOverrides); err != nil {
+		if err := errors.Join(ValidateVariables(c.StageVariableOverrides), ValidateVariableValues(p.SetOverrides)); err != nil {
 			return fmt.Errorf("canary stage variable overrides: %w", err)
 		}
 		c.StageVariableOverrides = nilIfEmpty(c.StageVariableOverrides)

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/portico-dev/portico/internal/routeselect"
 
@@ -950,6 +951,27 @@ func ValidateVariables(vars map[string]string) error {
 		}
 		if n := len([]rune(vars[k])); n > MaxStageVarValue {
 			errs = append(errs, invalid("stage variable %q is %d characters; at most %d are allowed", k, n, MaxStageVarValue))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// varValueChars are the characters API Gateway allows in a stage variable's
+// value: [A-Za-z0-9-._~:/?#&=,].
+const varValueChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:/?#&=,"
+
+// ValidateVariableValues checks the characters of stage variable values being
+// written (set), as API Gateway does: only [A-Za-z0-9-._~:/?#&=,] (a
+// BadRequestException otherwise). It is for new writes only: values already
+// stored, which earlier versions took with any character, load and serve as
+// they are, and a change that keeps them is not refused for them.
+func ValidateVariableValues(set map[string]string) error {
+	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(set)) {
+		v := set[k]
+		if i := strings.IndexFunc(v, func(r rune) bool { return !strings.ContainsRune(varValueChars, r) }); i >= 0 {
+			r, _ := utf8.DecodeRuneInString(v[i:])
+			errs = append(errs, invalid("stage variable %q: its value holds %q; a stage variable value may hold only letters, digits and -._~:/?#&=,", truncate(k, 80), r))
 		}
 	}
 	return errors.Join(errs...)

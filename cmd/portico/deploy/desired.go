@@ -2319,11 +2319,11 @@ func (b *builder) check(a *API) {
 	if a.Stage != "" && !httpDefault && !apis.ValidStageName(a.Stage) {
 		b.fail("%s: stage name %q must match [A-Za-z0-9_-]{1,128}", a.LogicalID, a.Stage)
 	}
-	if err := apis.ValidateVariables(a.Variables); err != nil {
+	if err := errors.Join(apis.ValidateVariables(a.Variables), apis.ValidateVariableValues(a.Variables)); err != nil {
 		b.fail("%s: %v", a.LogicalID, err)
 	}
 	if a.Canary != nil {
-		if err := apis.ValidateVariables(a.Canary.StageVariableOverrides); err != nil {
+		if err := errors.Join(apis.ValidateVariables(a.Canary.StageVariableOverrides), apis.ValidateVariableValues(a.Canary.StageVariableOverrides)); err != nil {
 			b.fail("%s: CanarySetting.StageVariableOverrides: %v", a.LogicalID, err)
 		}
 	}
