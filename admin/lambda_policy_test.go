@@ -121,7 +121,9 @@ func TestLambdaPermissionsCoverEachQualifier(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := buildPets(t, c, "pets")
-	stages := map[string]string{"prod": "hello", "latest": "hello:$LATEST", "v1": "hello:1", "live": "hello:live"}
+	// No stage names hello:$LATEST: a stage variable value may not hold
+	// '$' (API Gateway's [A-Za-z0-9-._~:/?#&=,]+); "prod" calls $LATEST.
+	stages := map[string]string{"prod": "hello", "v1": "hello:1", "live": "hello:live"}
 	for stage, fn := range stages {
 		if _, err := c.ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: aws.String(id), StageName: aws.String(stage),
 			Variables: map[string]string{"fn": fn, "colour": "blue"}}); err != nil {
@@ -136,7 +138,7 @@ func TestLambdaPermissionsCoverEachQualifier(t *testing.T) {
 			}
 		}
 	}
-	expect("no policy at all", map[string]int{"prod": 200, "latest": 200, "v1": 200, "live": 200})
+	expect("no policy at all", map[string]int{"prod": 200, "v1": 200, "live": 200})
 
 	apiArn := "arn:aws:execute-api:us-east-1:000000000000:"
 	add := func(qualifier, sid, source string) {
@@ -151,29 +153,29 @@ func TestLambdaPermissionsCoverEachQualifier(t *testing.T) {
 		}
 	}
 	add("", "other-api", apiArn+"zzzzzzzzzz/*/GET/open")
-	expect("the function allows another API only", map[string]int{"prod": 500, "latest": 500, "v1": 500, "live": 500})
+	expect("the function allows another API only", map[string]int{"prod": 500, "v1": 500, "live": 500})
 	add("", "this-api", apiArn+id+"/*/GET/pets/*")
 	// A version or alias without a policy of its own is covered by the
 	// function's (stores from older builds granted there what their alias
 	// integrations call).
-	expect("the function allows this API", map[string]int{"prod": 200, "latest": 200, "v1": 200, "live": 200})
+	expect("the function allows this API", map[string]int{"prod": 200, "v1": 200, "live": 200})
 	add("live", "other-api", apiArn+"zzzzzzzzzz/*/GET/open")
-	expect("the alias allows another API only", map[string]int{"prod": 200, "latest": 200, "v1": 200, "live": 500})
+	expect("the alias allows another API only", map[string]int{"prod": 200, "v1": 200, "live": 500})
 	if _, err := c.fn.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: aws.String("hello"), Qualifier: aws.String("live"),
 		StatementId: aws.String("other-api")}); err != nil {
 		t.Fatal(err)
 	}
 	add("live", "this-api", apiArn+id+"/*/GET/pets/*")
-	expect("the alias allows this API", map[string]int{"prod": 200, "latest": 200, "v1": 200, "live": 200})
+	expect("the alias allows this API", map[string]int{"prod": 200, "v1": 200, "live": 200})
 	for _, sid := range []string{"other-api", "this-api"} {
 		if _, err := c.fn.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: aws.String("hello"), StatementId: aws.String(sid)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	expect("only the alias has a policy", map[string]int{"prod": 500, "latest": 500, "v1": 500, "live": 200})
+	expect("only the alias has a policy", map[string]int{"prod": 500, "v1": 500, "live": 200})
 	if _, err := c.fn.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: aws.String("hello"), Qualifier: aws.String("live"),
 		StatementId: aws.String("this-api")}); err != nil {
 		t.Fatal(err)
 	}
-	expect("every policy removed", map[string]int{"prod": 200, "latest": 200, "v1": 200, "live": 200})
+	expect("every policy removed", map[string]int{"prod": 200, "v1": 200, "live": 200})
 }
