@@ -1,6 +1,7 @@
 package upgradetest_test
 
 import (
+	"maps"
 	"net/url"
 	"reflect"
 	"regexp"
@@ -153,6 +154,19 @@ var migrations = []migration{
 			o["servers"] = []any{map[string]any{"url": g.GatewayURL + "/" + parts[1] + "/{basePath}",
 				"variables": map[string]any{"basePath": map[string]any{"default": parts[3]}}}}
 		}},
+	{readback: `/v2/apis/[^/]+/integrations.*`, why: "6758876 (session 45): a WebSocket integration that sets no " +
+		"passthroughBehavior reads back WHEN_NO_MATCH, its default, as apigatewayv2 reports it; older builds left it out",
+		fix: func(g upgradetest.Golden, _ upgradetest.Exchange, old any) {
+			objects(old, func(o map[string]any) {
+				if _, has := o["passthroughBehavior"]; !has && o["integrationType"] != nil && protocol(g, o) == "WEBSOCKET" {
+					o["passthroughBehavior"] = "WHEN_NO_MATCH"
+				}
+			})
+		}},
+	{readback: `/restapis/[^/]+/gatewayresponses`, why: "800cefa (session 45): a gateway response type still on its " +
+		"defaults reads back with its customised family's (DEFAULT_4XX, DEFAULT_5XX) responseParameters and " +
+		"responseTemplates, which it is served with; older builds read back only the family's status",
+		fix: func(_ upgradetest.Golden, _ upgradetest.Exchange, old any) { gatewayResponseFamilies(old) }},
 	{readback: `/portico/v1/apis/[^/]+/stages`, before: 2,
 		why: "78880e2, schema 2: a stage method setting leaves a throttle that is not set out, where schema 1 " +
 			"stored 0/0 for it (which Portico's API read back as -1, not set)",
@@ -174,6 +188,45 @@ var migrations = []migration{
 	{readback: `/restapis/[^/]+/stages.*`, before: 3,
 		why: "ab23b95, schema 3: the same, read back by get-stage as -1 (inherited)",
 		fix: func(_ upgradetest.Golden, _ upgradetest.Exchange, old any) { burstZeroBesideRate(old, -1.0) }},
+}
+
+// gatewayResponseFamilies gives every gateway response type of a
+// get-gateway-responses answer that is still on its defaults the
+// responseParameters and (when it has any) responseTemplates of its family,
+// DEFAULT_4XX or DEFAULT_5XX by its status, when the family is customised.
+func gatewayResponseFamilies(v any) {
+	m, _ := v.(map[string]any)
+	items, _ := m["item"].([]any)
+	family := map[byte]map[string]any{}
+	for _, it := range items {
+		o, _ := it.(map[string]any)
+		if def, _ := o["defaultResponse"].(bool); def {
+			continue
+		}
+		switch o["responseType"] {
+		case "DEFAULT_4XX":
+			family['4'] = o
+		case "DEFAULT_5XX":
+			family['5'] = o
+		}
+	}
+	for _, it := range items {
+		o, _ := it.(map[string]any)
+		status, _ := o["statusCode"].(string)
+		if def, _ := o["defaultResponse"].(bool); !def || status == "" {
+			continue
+		}
+		f := family[status[0]]
+		if f == nil {
+			continue
+		}
+		if p, ok := f["responseParameters"].(map[string]any); ok {
+			o["responseParameters"] = maps.Clone(p)
+		}
+		if t, ok := f["responseTemplates"].(map[string]any); ok && len(t) > 0 {
+			o["responseTemplates"] = maps.Clone(t)
+		}
+	}
 }
 
 // burstZeroBesideRate sets every throttlingBurstLimit of 0 beside a
