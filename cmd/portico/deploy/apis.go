@@ -2224,13 +2224,8 @@ func (b *builder) wsIntegration(integID string, integ map[string]any, r *WSRoute
 	r.Method = strings.ToUpper(b.str(where, integ, "IntegrationMethod"))
 	r.TemplateSelection = b.str(where, integ, "TemplateSelectionExpression")
 	r.Passthrough = strings.ToUpper(b.str(where, integ, "PassthroughBehavior"))
-	if v, set := integ["TimeoutInMillis"]; set {
-		n, isNum := number(v)
-		if !isNum || n != math.Trunc(n) || n < apis.MinTimeoutMillis || n > apis.MaxTimeoutMillis {
-			b.fail("%s: TimeoutInMillis must be a whole number from %d to %d, not %v", where, apis.MinTimeoutMillis, apis.MaxTimeoutMillis, v)
-			return false
-		}
-		r.TimeoutInMillis = int(n)
+	if r.TimeoutInMillis, ok = b.timeoutMillis(where, integ, apis.MaxTimeoutMillis); !ok {
+		return false
 	}
 	r.Responses = b.wsIntegResponses[integID]
 	return true

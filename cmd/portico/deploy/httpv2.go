@@ -370,15 +370,23 @@ func (b *builder) httpV2Integration(integID string, integ map[string]any, r *WSR
 	if r.ResponseParameters, ok = b.responseParameters(where, integ); !ok {
 		return false
 	}
-	if v, set := integ["TimeoutInMillis"]; set {
-		n, isNum := number(v)
-		if !isNum || n != math.Trunc(n) || n < apis.MinTimeoutMillis || n > apis.MaxTimeoutMillisHTTP {
-			b.fail("%s: TimeoutInMillis must be a whole number from %d to %d, not %v", where, apis.MinTimeoutMillis, apis.MaxTimeoutMillisHTTP, v)
-			return false
-		}
-		r.TimeoutInMillis = int(n)
+	r.TimeoutInMillis, ok = b.timeoutMillis(where, integ, apis.MaxTimeoutMillisHTTP)
+	return ok
+}
+
+// timeoutMillis reads an integration's TimeoutInMillis (0 when it is not
+// set): a whole number from apis.MinTimeoutMillis to most, else it fails.
+func (b *builder) timeoutMillis(where string, integ map[string]any, most int) (int, bool) {
+	v, set := integ["TimeoutInMillis"]
+	if !set {
+		return 0, true
 	}
-	return true
+	n, isNum := number(v)
+	if !isNum || n != math.Trunc(n) || n < apis.MinTimeoutMillis || n > float64(most) {
+		b.fail("%s: TimeoutInMillis must be a whole number from %d to %d, not %v", where, apis.MinTimeoutMillis, most, v)
+		return 0, false
+	}
+	return int(n), true
 }
 
 // responseParameters reads an HTTP API integration's ResponseParameters: by
