@@ -55,7 +55,7 @@ func TestUploadThatDoesNotFitLeavesNothing(t *testing.T) {
 			big := makeZip(t, testEntry{name: "bootstrap", body: "#!/bin/sh\n", mode: exe}, testEntry{name: "blob", body: string(body)})
 
 			filler := filepath.Join(disk, "filler")
-			fill(t, filler)
+			tmpfstest.Fill(t, filler)
 			fi, err := os.Stat(filler)
 			if err != nil {
 				t.Fatal(err)
@@ -84,23 +84,5 @@ func TestUploadThatDoesNotFitLeavesNothing(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// fill writes path until its file system is full.
-func fill(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Create(path) //nolint:gosec // G304: the test's own tmpfs
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = f.Close() }()
-	buf := make([]byte, 64<<10)
-	for _, n := range []int{len(buf), 4096, 512, 1} {
-		for {
-			if _, err := f.Write(buf[:n]); err != nil {
-				break
-			}
-		}
 	}
 }

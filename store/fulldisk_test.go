@@ -45,24 +45,6 @@ func TestReopenWritesNothing(t *testing.T) {
 	}
 }
 
-// fillDisk writes path until its file system is full.
-func fillDisk(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Create(path) //nolint:gosec // G304: the test's own tmpfs
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = f.Close() }()
-	buf := make([]byte, 64<<10)
-	for _, n := range []int{len(buf), 4096, 512, 1} {
-		for {
-			if _, err := f.Write(buf[:n]); err != nil {
-				break
-			}
-		}
-	}
-}
-
 // TestStartOnFullDisk is the other half: on a full disk a store at the
 // current version opens, and one that needs a migration (which must write) is
 // refused with an error that says it is the store's, which step could not
@@ -83,7 +65,7 @@ func TestStartOnFullDisk(t *testing.T) {
 		return tx.Put("b", "big", doc{Name: strings.Repeat("x", 1<<20)})
 	}}
 	filler := filepath.Join(disk, "filler")
-	fillDisk(t, filler)
+	tmpfstest.Fill(t, filler)
 
 	s, err := Open(current, grow)
 	if err != nil {

@@ -25,30 +25,6 @@ import (
 // full (admin.outOfSpaceMessage).
 const outOfSpaceMessage = "Portico's data directory is out of space"
 
-// fill writes a file at path until the file system is full.
-func fill(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Create(path) //nolint:gosec // G304: the test's own tmpfs
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = f.Close() }()
-	buf := make([]byte, 64<<10)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			break
-		}
-	}
-	// Smaller writes take the last partly used pages too.
-	for _, n := range []int{4096, 512, 1} {
-		for {
-			if _, err := f.Write(buf[:n]); err != nil {
-				break
-			}
-		}
-	}
-}
-
 // wantOutOfSpace fails t unless err is the admin API's 503 for a full disk.
 func wantOutOfSpace(t *testing.T, what string, err error) {
 	t.Helper()
@@ -120,7 +96,7 @@ func TestFullDisk(t *testing.T) {
 		return nil
 	}
 
-	fill(t, filler)
+	tmpfstest.Fill(t, filler)
 	// Small writes may still fit in the database's free pages; keep writing
 	// until one does not.
 	refused := 0
@@ -209,7 +185,7 @@ func TestFullDisk(t *testing.T) {
 	// A first start on a disk with room for half of bbolt's initial pages
 	// (an older build left a database cut short, on which every later start
 	// crashed).
-	fill(t, filler)
+	tmpfstest.Fill(t, filler)
 	fi, err := os.Stat(filler)
 	if err != nil {
 		t.Fatal(err)

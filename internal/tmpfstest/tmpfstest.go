@@ -32,3 +32,22 @@ func Mount(t *testing.T, size string) string {
 	})
 	return dir
 }
+
+// Fill writes path until its file system is full: large writes first, then
+// smaller ones, which take the last partly used pages too.
+func Fill(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Create(path) //nolint:gosec // G304: the test's own tmpfs
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	buf := make([]byte, 64<<10)
+	for _, n := range []int{len(buf), 4096, 512, 1} {
+		for {
+			if _, err := f.Write(buf[:n]); err != nil {
+				break
+			}
+		}
+	}
+}
