@@ -678,6 +678,9 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			}
 			id := c.PhysicalID
 			a.onFailure("put back the definition of API "+id, func(ctx context.Context) error { return a.t.RestoreAPI(ctx, id, saved) })
+			if api.V2 != nil && c.old != nil {
+				api.V2.was = c.old.Tags
+			}
 			if err := a.t.ReplaceAPI(ctx, c.PhysicalID, api); err != nil {
 				return fmt.Errorf("API %s (%s): %w", c.PhysicalID, c.LogicalID, err)
 			}
@@ -827,6 +830,9 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		}
 		r.Variables = api.Variables
 		r.StageOps = api.StageOps
+		if api.V2 != nil {
+			r.Tags = api.V2.Tags
+		}
 		r.HTTPStage = api.HTTPStage
 		if c.plan {
 			if err := a.usagePlan(ctx, c, r); err != nil {

@@ -74,9 +74,13 @@ type Resource struct {
 	StageOps []PatchOp `json:"stageOps,omitempty"`
 	// HTTPStage is what the template set on an HTTP API's stage
 	// (API.HTTPStage), so that the next deploy takes off what it drops.
-	HTTPStage       *HTTPStage `json:"httpStage,omitempty"`
-	UsagePlanID     string     `json:"usagePlanId,omitempty"`
-	PlanFingerprint string     `json:"planFingerprint,omitempty"`
+	HTTPStage *HTTPStage `json:"httpStage,omitempty"`
+	// Tags are the tags the template set on an HTTP API of
+	// AWS::ApiGatewayV2 resources (V2HTTP.Tags), so that the next deploy
+	// takes off those it drops and no tag added by hand.
+	Tags            map[string]string `json:"tags,omitempty"`
+	UsagePlanID     string            `json:"usagePlanId,omitempty"`
+	PlanFingerprint string            `json:"planFingerprint,omitempty"`
 	// APIKeyID is the API key made for the usage plan (SAM's <Api>ApiKey; a
 	// shared plan's ServerlessApiKey). It is kept while the plan is, so that
 	// its value stays what callers were given.
