@@ -89,3 +89,60 @@ func TestDeployV2TagsSetByHandStay(t *testing.T) {
 		t.Errorf("tags after the redeploy: %v, want owner=me (the template's; team dropped) and cost=42 (set by hand)", a.Tags)
 	}
 }
+
+// TestDeployV2StageServesItsDeployment: a stage of an HTTP API of
+// AWS::ApiGatewayV2 resources without AutoDeploy serves the
+// AWS::ApiGatewayV2::Deployment the template names (by the stage's
+// DeploymentId or the Deployment's StageName), as on API Gateway: a redeploy
+// that adds a route with the same Deployment changes the API but not what
+// the stage serves, and one that gives the Deployment a new logical id
+// ships it. With AutoDeploy: true every change is served; a stage with
+// neither is refused, saying what to write. Before, every change was
+// deployed whatever AutoDeploy said.
+func TestDeployV2StageServesItsDeployment(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	dir := t.TempDir()
+	writeBootstraps(t, dir, map[string]string{"hello": apptest.Sample(t, "hello")})
+	path := filepath.Join(dir, "template.yaml")
+	pinned := strings.Replace(v2StageTemplate, "STAGE", "      DeploymentId: !Ref D1\n  D1:\n    Type: AWS::ApiGatewayV2::Deployment\n    Properties:\n      ApiId: !Ref Http\n", 1)
+	api := deployV2Stage(t, env, path, pinned)
+	base := env.GatewayURL + "/" + api + "/v1"
+	get := func(when, route string, want int) {
+		t.Helper()
+		if status, body := gatewayCall(t, http.MethodGet, base+route, "", nil); status != want {
+			t.Errorf("%s: GET %s: %d %s, want %d", when, route, status, body, want)
+		}
+	}
+	get("first deploy", "/a", http.StatusOK)
+
+	// A new route, the same Deployment: the API has it, the stage does
+	// not serve it.
+	deployV2Stage(t, env, path, pinned+routeB)
+	get("route added, Deployment unchanged", "/b", http.StatusNotFound)
+	get("route added, Deployment unchanged", "/a", http.StatusOK)
+	var a apis.API
+	adminJSON(t, env, "/portico/v1/apis/"+api, &a)
+	if len(a.Routes) != 2 {
+		t.Errorf("the API's routes after the redeploy: %d, want 2 (the definition is the template's)", len(a.Routes))
+	}
+
+	// A Deployment of a new logical id naming the stage ships it.
+	shipped := strings.Replace(v2StageTemplate, "STAGE", "  D2:\n    Type: AWS::ApiGatewayV2::Deployment\n    Properties:\n      ApiId: !Ref Http\n      StageName: v1\n", 1) + routeB
+	deployV2Stage(t, env, path, shipped)
+	get("new Deployment", "/b", http.StatusOK)
+
+	// AutoDeploy: every change is served.
+	auto := strings.Replace(v2StageTemplate, "STAGE", "      AutoDeploy: true\n", 1)
+	deployV2Stage(t, env, path, auto)
+	get("AutoDeploy", "/b", http.StatusNotFound)
+	deployV2Stage(t, env, path, auto+routeB)
+	get("AutoDeploy, route added", "/b", http.StatusOK)
+
+	// Neither AutoDeploy nor a Deployment: refused, nothing changes.
+	writeFile(t, path, []byte(strings.Replace(v2StageTemplate, "STAGE", "", 1)), 0o600)
+	out, err := cliErr(env, "deploy", "--template", path, "--stack", "staged")
+	if err == nil || !strings.Contains(out+err.Error(), "AutoDeploy: true") {
+		t.Errorf("a stage without AutoDeploy or a Deployment: err %v\n%s\nwant a refusal naming AutoDeploy: true", err, out)
+	}
+	get("refused deploy", "/b", http.StatusOK)
+}

@@ -2255,6 +2255,7 @@ func (b *builder) v2Stage(id string, props map[string]any) {
 	if a.V2 != nil {
 		// An HTTP API's route settings and access log, as an HttpApi's.
 		a.HTTPStage = b.httpStage(id, props)
+		a.Pinned = b.httpV2Deployment(id, api, name, props)
 		return
 	}
 	// DefaultRouteSettings and RouteSettings throttle the stage's routes

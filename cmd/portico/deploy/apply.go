@@ -778,7 +778,8 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		if c.old != nil {
 			r.Deployment, r.UsagePlanID, r.APIKeyID = c.old.Deployment, c.old.UsagePlanID, c.old.APIKeyID
 		}
-		if c.definition {
+		r.DeploymentResource = api.Pinned
+		if c.definition && !c.held {
 			canary := api.Canary != nil && c.old != nil && c.old.Stage == api.Stage && !c.newStage
 			dep, prev, err := a.t.Deploy(ctx, c.PhysicalID, api, canary)
 			if err != nil {
@@ -802,6 +803,8 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 				a.onFailure(fmt.Sprintf("delete stage %s of API %s, made by this deploy", stage, id),
 					func(ctx context.Context) error { return a.t.DeleteStage(ctx, id, stage) })
 			}
+		} else if c.held {
+			a.progress("API %s (%s): stage %s keeps serving deployment %s (Deployment %s unchanged)", c.PhysicalID, c.LogicalID, api.Stage, r.Deployment, api.Pinned)
 		}
 		if c.stage {
 			var reset []PatchOp
