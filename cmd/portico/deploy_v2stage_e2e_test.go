@@ -147,35 +147,6 @@ func TestDeployV2StageServesItsDeployment(t *testing.T) {
 	get("refused deploy", "/b", http.StatusOK)
 }
 
-// wsStageTemplate is a WebSocket API whose $connect is a MOCK, on stage dev,
-// which STAGE completes.
-const wsStageTemplate = `Transform: AWS::Serverless-2016-10-31
-Resources:
-  Ws:
-    Type: AWS::ApiGatewayV2::Api
-    Properties:
-      ProtocolType: WEBSOCKET
-      RouteSelectionExpression: $request.body.action
-  Mock:
-    Type: AWS::ApiGatewayV2::Integration
-    Properties:
-      ApiId: !Ref Ws
-      IntegrationType: MOCK
-      RequestTemplates:
-        $default: '{"statusCode": 200}'
-  ConnectRoute:
-    Type: AWS::ApiGatewayV2::Route
-    Properties:
-      ApiId: !Ref Ws
-      RouteKey: $connect
-      Target: !Sub integrations/${Mock}
-  Stage:
-    Type: AWS::ApiGatewayV2::Stage
-    Properties:
-      ApiId: !Ref Ws
-      StageName: dev
-STAGE`
-
 // TestDeployWebSocketStageServesItsDeployment: a WebSocket API's stage
 // without AutoDeploy serves the AWS::ApiGatewayV2::Deployment the template
 // names, as an HTTP API's does: a route added with the same Deployment is in
@@ -197,21 +168,23 @@ func TestDeployWebSocketStageServesItsDeployment(t *testing.T) {
 		adminJSON(t, env, "/portico/v1/apis/"+api+"/stages/dev", &st)
 		return st.DeploymentID
 	}
+	// wsEndpointTemplate's Stage (dev, last) without its AutoDeploy.
+	ws := strings.Replace(strings.Replace(wsEndpointTemplate, "OFF", "false", 1), "      AutoDeploy: true\n", "", 1)
 	d1 := "      DeploymentId: !Ref D1\n  D1:\n    Type: AWS::ApiGatewayV2::Deployment\n    Properties:\n      ApiId: !Ref Ws\n"
-	sendRoute := "  Send:\n    Type: AWS::ApiGatewayV2::Route\n    Properties:\n      ApiId: !Ref Ws\n      RouteKey: send\n      Target: !Sub integrations/${Mock}\n"
-	api := deploy(strings.Replace(wsStageTemplate, "STAGE", d1, 1))
+	sendRoute := "  Send:\n    Type: AWS::ApiGatewayV2::Route\n    Properties:\n      ApiId: !Ref Ws\n      RouteKey: send\n      Target: !Sub integrations/${ConnectInteg}\n"
+	api := deploy(ws + d1)
 	first := serving(api)
-	deploy(strings.Replace(wsStageTemplate, "STAGE", d1, 1) + sendRoute)
+	deploy(ws + d1 + sendRoute)
 	var a apis.API
 	adminJSON(t, env, "/portico/v1/apis/"+api, &a)
 	if now := serving(api); now != first || len(a.Routes) != 2 {
 		t.Errorf("a route added with the same Deployment: the stage serves %s (was %s), the API has %d routes; want the same deployment and 2 routes", now, first, len(a.Routes))
 	}
-	deploy(strings.Replace(wsStageTemplate, "STAGE", strings.ReplaceAll(d1, "D1", "D2"), 1) + sendRoute)
+	deploy(ws + strings.ReplaceAll(d1, "D1", "D2") + sendRoute)
 	if now := serving(api); now == first {
 		t.Errorf("a Deployment of a new logical id: the stage still serves %s", now)
 	}
-	writeFile(t, path, []byte(strings.Replace(wsStageTemplate, "STAGE", "", 1)), 0o600)
+	writeFile(t, path, []byte(ws), 0o600)
 	if out, err := cliErr(env, "deploy", "--template", path, "--stack", "wsstage"); err == nil || !strings.Contains(out+err.Error(), "AutoDeploy: true") {
 		t.Errorf("a stage without AutoDeploy or a Deployment: err %v\n%s\nwant a refusal naming AutoDeploy: true", err, out)
 	}
