@@ -300,13 +300,17 @@ func TestDeploySampleTemplates(t *testing.T) {
 	}
 
 	// Remove a resource (the $disconnect route, its integration, function and
-	// permission): the function and the route are gone, chat still works.
+	// permission) and ship it with a Deployment of a new logical id (the
+	// stage has no AutoDeploy): the function and the route are gone, the
+	// stage serves a new deployment, chat still works.
 	chatText, err := os.ReadFile(chatT)
 	if err != nil {
 		t.Fatal(err)
 	}
+	chatStage := stackRecord(t, env, "chat").Resources["ChatWebSocket"]
 	smaller := dropResources(string(chatText), "DisconnectRoute", "DisconnectInteg", "OnDisconnectFunction", "OnDisconnectPermission")
 	smaller = strings.Replace(smaller, "DependsOn: [ConnectRoute, SendRoute, DisconnectRoute]", "DependsOn: [ConnectRoute, SendRoute]", 1)
+	smaller = strings.Replace(strings.Replace(smaller, "  Deployment:\n", "  DeploymentV2:\n", 1), "DeploymentId: !Ref Deployment\n", "DeploymentId: !Ref DeploymentV2\n", 1)
 	writeFile(t, chatT, []byte(smaller), 0o600)
 	out = cliCombined(t, env, "deploy", "--template", chatT)
 	if !strings.Contains(out, "0 created, 1 updated, 1 deleted, 2 unchanged") {
@@ -324,6 +328,9 @@ func TestDeploySampleTemplates(t *testing.T) {
 	}
 	if _, ok := stackRecord(t, env, "chat").Resources["OnDisconnectFunction"]; ok {
 		t.Error("the chat stack still records OnDisconnectFunction")
+	}
+	if now := stackRecord(t, env, "chat").Resources["ChatWebSocket"]; now.Deployment == chatStage.Deployment || now.DeploymentResource != "DeploymentV2" {
+		t.Errorf("stage %s serves deployment %s of %s, was %s: want a new one, of DeploymentV2", now.Stage, now.Deployment, now.DeploymentResource, chatStage.Deployment)
 	}
 	chat(t, env, chatAPI, "still here")
 }

@@ -136,6 +136,7 @@ Resources:
     Properties:
       ApiId: !Ref Ws
       StageName: dev
+      AutoDeploy: true
 `
 
 // wsStack writes text, with BACKEND replaced by backend, as a template beside

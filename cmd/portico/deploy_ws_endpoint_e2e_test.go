@@ -40,6 +40,7 @@ Resources:
     Properties:
       ApiId: !Ref Ws
       StageName: dev
+      AutoDeploy: true
 `
 
 // TestDeployWebSocketDisableExecuteAPIEndpoint: DisableExecuteApiEndpoint on

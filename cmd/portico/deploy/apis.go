@@ -2246,6 +2246,7 @@ func (b *builder) v2Stage(id string, props map[string]any) {
 		return
 	}
 	a.Stage = name
+	a.Pinned = b.v2Deployment(id, api, name, props)
 	if v, ok := props["StageVariables"].(map[string]any); ok {
 		a.Variables = map[string]string{}
 		for k, x := range v {
@@ -2260,6 +2261,47 @@ func (b *builder) v2Stage(id string, props map[string]any) {
 	// DefaultRouteSettings and RouteSettings throttle the stage's routes
 	// (the gateway enforces them on $connect, messages and $disconnect).
 	a.HTTPStage = b.httpStage(id, without(props, "AccessLogSettings"))
+}
+
+// v2Deployment returns the AWS::ApiGatewayV2::Deployment that stage
+// (resource id) of HTTP or WebSocket API api serves when it does not deploy
+// automatically: the one its DeploymentId names or whose StageName names
+// the stage ("" with AutoDeploy: true). API Gateway moves such a stage only
+// when that Deployment is made, so a change ships with a Deployment of a
+// new logical id; a stage with neither serves nothing there, and is
+// refused here, as are two Deployments naming it.
+func (b *builder) v2Deployment(id, api, stage string, props map[string]any) string {
+	where := id + " (" + TypeV2Stage + ")"
+	if auto, _ := b.boolean(where, props, "AutoDeploy"); auto {
+		return ""
+	}
+	found := map[string]bool{}
+	if v, set := props["DeploymentId"]; set {
+		dep := v2Ref(v, "DeploymentId")
+		r := b.t.Resources[dep]
+		if r == nil || r.Type != TypeV2Deployment || v2Ref(r.Properties["ApiId"], "ApiId") != api {
+			b.fail("%s: DeploymentId must be !Ref to an AWS::ApiGatewayV2::Deployment of API %s", where, api)
+			return ""
+		}
+		found[dep] = true
+	}
+	for dep, r := range b.t.Resources {
+		if r.Type == TypeV2Deployment && v2Ref(r.Properties["ApiId"], "ApiId") == api && stringOf(r.Properties["StageName"]) == stage {
+			found[dep] = true
+		}
+	}
+	deps := slices.Sorted(maps.Keys(found))
+	switch len(deps) {
+	case 1:
+		return deps[0]
+	case 0:
+		b.fail("%s: stage %s has no AutoDeploy and no AWS::ApiGatewayV2::Deployment, so on API Gateway it would serve nothing: "+
+			"set AutoDeploy: true (every change is deployed), or add a Deployment with StageName: %s (or name it in DeploymentId) "+
+			"and give it a new logical id to deploy a change", where, stage, stage)
+	default:
+		b.fail("%s: Deployments %s all name stage %s, which serves one: keep one (a new logical id deploys a change)", where, strings.Join(deps, ", "), stage)
+	}
+	return ""
 }
 
 // marshalDoc is the document as the import routes take it.

@@ -678,6 +678,9 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			}
 			id := c.PhysicalID
 			a.onFailure("put back the definition of API "+id, func(ctx context.Context) error { return a.t.RestoreAPI(ctx, id, saved) })
+			if api.V2 != nil && c.old != nil {
+				api.V2.was = c.old.Tags
+			}
 			if err := a.t.ReplaceAPI(ctx, c.PhysicalID, api); err != nil {
 				return fmt.Errorf("API %s (%s): %w", c.PhysicalID, c.LogicalID, err)
 			}
@@ -775,7 +778,8 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		if c.old != nil {
 			r.Deployment, r.UsagePlanID, r.APIKeyID = c.old.Deployment, c.old.UsagePlanID, c.old.APIKeyID
 		}
-		if c.definition {
+		r.DeploymentResource = api.Pinned
+		if c.definition && !c.held {
 			canary := api.Canary != nil && c.old != nil && c.old.Stage == api.Stage && !c.newStage
 			dep, prev, err := a.t.Deploy(ctx, c.PhysicalID, api, canary)
 			if err != nil {
@@ -799,6 +803,8 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 				a.onFailure(fmt.Sprintf("delete stage %s of API %s, made by this deploy", stage, id),
 					func(ctx context.Context) error { return a.t.DeleteStage(ctx, id, stage) })
 			}
+		} else if c.held {
+			a.progress("API %s (%s): stage %s keeps serving deployment %s (Deployment %s unchanged)", c.PhysicalID, c.LogicalID, api.Stage, r.Deployment, api.Pinned)
 		}
 		if c.stage {
 			var reset []PatchOp
@@ -827,6 +833,9 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		}
 		r.Variables = api.Variables
 		r.StageOps = api.StageOps
+		if api.V2 != nil {
+			r.Tags = api.V2.Tags
+		}
 		r.HTTPStage = api.HTTPStage
 		if c.plan {
 			if err := a.usagePlan(ctx, c, r); err != nil {

@@ -791,6 +791,7 @@ Resources:
     Properties:
       ApiId: !Ref Ws
       StageName: dev
+      AutoDeploy: true
   Fn:
     Type: AWS::Serverless::Function
     Properties:
@@ -1802,6 +1803,7 @@ Resources:
     Properties:
       ApiId: !Ref Ws
       StageName: dev
+      AutoDeploy: true
       DefaultRouteSettings:
         ThrottlingBurstLimit: 10
         ThrottlingRateLimit: 5

@@ -190,6 +190,12 @@ type API struct {
 	// HTTP API's access log), set through the apigatewayv2 stage (nil: the
 	// template sets none).
 	HTTPStage *HTTPStage
+	// Pinned is, for an AWS::ApiGatewayV2::Stage (of an HTTP or WebSocket
+	// API) without AutoDeploy, the logical id of the AWS::ApiGatewayV2::Deployment
+	// it serves: a change of the definition is deployed to the stage only
+	// with a Deployment of a new logical id, as on API Gateway ("" with
+	// AutoDeploy, and for every other API: each change is deployed).
+	Pinned string
 	// Canary, when set, sends each new deployment of an existing stage to the
 	// stage's canary.
 	Canary *Canary
@@ -621,13 +627,11 @@ func Build(t *Template) (*Desired, error) {
 		switch r.Type {
 		case TypeFunction:
 			b.events(id, r.Properties)
-		case TypeAPI, TypeHTTPAPI, TypeV2API, TypeV2Route, TypeV2Integration, TypeV2Stage,
+		case TypeAPI, TypeHTTPAPI, TypeV2API, TypeV2Route, TypeV2Integration, TypeV2Stage, TypeV2Deployment,
 			TypeV2Authorizer, TypeV2IntegrationResponse, TypeV2RouteResponse, TypeUsagePlan, TypeAPIKey, TypeUsagePlanKey:
 		case TypeV2Model:
 			b.fail("%s (%s): models are refused: the gateway does not validate WebSocket messages against them, "+
 				"so a route's RequestModels would let through what they refuse; remove the model", id, r.Type)
-		case TypeV2Deployment:
-			b.warn("%s (%s): Portico deploys an API whenever its routes change; the Deployment resource is accepted and not needed", id, r.Type)
 		case TypePermission:
 			b.permission(id, r.Properties)
 		case "AWS::Serverless::Application", "AWS::CloudFormation::Stack":

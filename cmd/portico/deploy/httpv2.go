@@ -32,6 +32,11 @@ type V2HTTP struct {
 	// DisableExecuteAPIEndpoint turns the API's default endpoint off.
 	DisableExecuteAPIEndpoint bool              `json:"disableExecuteApiEndpoint,omitempty"`
 	Tags                      map[string]string `json:"tags,omitempty"`
+	// was is the tags the deploy before set (Resource.Tags): a redeploy
+	// takes off only those of them that Tags drops, so that a tag added by
+	// hand stays, as CloudFormation manages only the tags of the template.
+	// Not part of the fingerprint.
+	was map[string]string
 }
 
 // routed reports whether a is an API of routes (WebSocket, or HTTP of
@@ -536,8 +541,8 @@ func tagsPath(id string) string {
 }
 
 // setTags makes API id's tags want: tag-resource for those new or changed,
-// untag-resource for those want does not have.
-func (h *HTTPTarget) setTags(ctx context.Context, id string, want map[string]string) error {
+// untag-resource for those want does not have and drop says to take off.
+func (h *HTTPTarget) setTags(ctx context.Context, id string, want map[string]string, drop func(key string) bool) error {
 	resp, err := h.C.Do(ctx, http.MethodGet, tagsPath(id), nil, nil, nil)
 	if err != nil {
 		return err
@@ -561,7 +566,7 @@ func (h *HTTPTarget) setTags(ctx context.Context, id string, want map[string]str
 	}
 	var unset []string
 	for _, k := range slices.Sorted(maps.Keys(have.Tags)) {
-		if _, ok := want[k]; !ok {
+		if _, ok := want[k]; !ok && drop(k) {
 			unset = append(unset, k)
 		}
 	}
@@ -581,7 +586,7 @@ func (h *HTTPTarget) restoreTags(ctx context.Context, id string, s *SavedAPI) er
 	if json.Unmarshal(s.Doc, &saved) != nil || saved.Protocol != apis.ProtocolHTTP {
 		return nil // not an HTTP API's document: no tags of a deploy's to put back
 	}
-	return h.setTags(ctx, id, saved.Tags)
+	return h.setTags(ctx, id, saved.Tags, func(string) bool { return true })
 }
 
 // identitySources reads an authorizer's IdentitySource: a list of strings

@@ -263,6 +263,13 @@ func TestHTTPV2PartsRefused(t *testing.T) {
 			`Proxy (AWS::ApiGatewayV2::Integration): ResponseParameters 200: ResponseParameters must be a list`},
 		{"bad mapping", strings.Replace(base, "append:header.X-From", "append:body.x", 1), "body.x"},
 		{"no stage", base[:strings.Index(base, "  Stage:\n")], "Http: an HTTP API needs an AWS::ApiGatewayV2::Stage naming it"},
+		{"stage serving nothing", strings.Replace(base, "      AutoDeploy: true\n", "", 1),
+			"Stage (AWS::ApiGatewayV2::Stage): stage v1 has no AutoDeploy and no AWS::ApiGatewayV2::Deployment, so on API Gateway it would serve nothing: set AutoDeploy: true"},
+		{"stage of two deployments", strings.Replace(base, "      AutoDeploy: true\n", "      DeploymentId: !Ref Deployment\n", 1) +
+			"  Second:\n    Type: AWS::ApiGatewayV2::Deployment\n    Properties:\n      ApiId: !Ref Http\n      StageName: v1\n",
+			"Stage (AWS::ApiGatewayV2::Stage): Deployments Deployment, Second all name stage v1"},
+		{"stage deployment of nothing", strings.Replace(base, "      AutoDeploy: true\n", "      DeploymentId: !Ref Jwt\n", 1),
+			"Stage (AWS::ApiGatewayV2::Stage): DeploymentId must be !Ref to an AWS::ApiGatewayV2::Deployment of API Http"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFake()

@@ -74,9 +74,17 @@ type Resource struct {
 	StageOps []PatchOp `json:"stageOps,omitempty"`
 	// HTTPStage is what the template set on an HTTP API's stage
 	// (API.HTTPStage), so that the next deploy takes off what it drops.
-	HTTPStage       *HTTPStage `json:"httpStage,omitempty"`
-	UsagePlanID     string     `json:"usagePlanId,omitempty"`
-	PlanFingerprint string     `json:"planFingerprint,omitempty"`
+	HTTPStage *HTTPStage `json:"httpStage,omitempty"`
+	// DeploymentResource is the AWS::ApiGatewayV2::Deployment the stage
+	// serves (API.Pinned): the next deploy deploys to the stage when the
+	// template names another.
+	DeploymentResource string `json:"deploymentResource,omitempty"`
+	// Tags are the tags the template set on an HTTP API of
+	// AWS::ApiGatewayV2 resources (V2HTTP.Tags), so that the next deploy
+	// takes off those it drops and no tag added by hand.
+	Tags            map[string]string `json:"tags,omitempty"`
+	UsagePlanID     string            `json:"usagePlanId,omitempty"`
+	PlanFingerprint string            `json:"planFingerprint,omitempty"`
 	// APIKeyID is the API key made for the usage plan (SAM's <Api>ApiKey; a
 	// shared plan's ServerlessApiKey). It is kept while the plan is, so that
 	// its value stays what callers were given.
@@ -175,6 +183,9 @@ type Change struct {
 	// recorded version again. newStage: the stage was deleted by hand and
 	// is made again. planGone: so was the usage plan; keyGone: its API key.
 	restoreAlias, newStage, planGone, keyGone bool
+	// held: the API's definition is replaced and not deployed, its stage
+	// serving the Deployment it served (API.Pinned unchanged).
+	held bool
 	// shared is the shared usage plan (KindUsagePlan) and sharedBy the
 	// changes of the APIs that share it.
 	shared   *UsagePlan
@@ -396,7 +407,26 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			c.newStage = old.Stage == a.Stage && gone(obs.Stages, old.PhysicalID+"/"+old.Stage)
 			c.planGone = old.UsagePlanID != "" && gone(obs.UsagePlans, old.UsagePlanID)
 			c.keyGone = old.APIKeyID != "" && gone(obs.APIKeys, old.APIKeyID)
-			if old.Fingerprint != a.DefinitionFingerprint() || c.definition || c.newStage {
+			changed := old.Fingerprint != a.DefinitionFingerprint()
+			ship := changed || c.definition || c.newStage
+			switch {
+			case a.Pinned == "":
+				// Each change is deployed (AutoDeploy); turning AutoDeploy
+				// on deploys at once.
+				ship = ship || old.DeploymentResource != ""
+			case !c.definition && !c.newStage:
+				// The stage serves its Deployment: one of a new logical id
+				// ships the definition; a change without one is not served.
+				ship = old.DeploymentResource != a.Pinned
+				c.held = changed && !ship
+			}
+			if c.held {
+				c.Action, c.definition = Update, true
+				c.Steps = append(c.Steps, fmt.Sprintf("replace the definition; stage %s keeps serving deployment %s "+
+					"(no AutoDeploy, and it serves Deployment %s, which is unchanged: give that a new logical id to deploy the change)",
+					a.Stage, old.Deployment, a.Pinned))
+			}
+			if ship {
 				c.Action, c.definition = Update, true
 				where := "stage " + a.Stage
 				switch {

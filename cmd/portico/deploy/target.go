@@ -654,7 +654,7 @@ func (h *HTTPTarget) ReplaceAPI(ctx context.Context, id string, a *API) error {
 	if _, err = h.C.Do(ctx, http.MethodPut, apisPath+"/"+esc(id), nil, wsBody(a, have), nil); err != nil || a.V2 == nil {
 		return err
 	}
-	return h.setTags(ctx, id, a.V2.Tags)
+	return h.setTags(ctx, id, a.V2.Tags, func(k string) bool { _, set := a.V2.was[k]; return set })
 }
 
 // SaveAPI implements Target: the admin API's document of the API.

@@ -35,6 +35,7 @@ const wsMapped = `  Ws:
     Properties:
       ApiId: !Ref Ws
       StageName: dev
+      AutoDeploy: true
 `
 
 // TestWebSocketIntegrationRequestParametersDeploy: a template's

@@ -62,6 +62,7 @@ const wsParts = `  Ws:
     Properties:
       ApiId: !Ref Ws
       StageName: dev
+      AutoDeploy: true
 `
 
 // TestWebSocketPartsReachTheModel: the authorizer, the CUSTOM $connect, the

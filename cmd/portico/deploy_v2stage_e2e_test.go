@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/gateway/apis"
+)
+
+// v2StageTemplate is an HTTP API of AWS::ApiGatewayV2 resources with one
+// route (GET /a) to the hello function on stage v1, which STAGE completes
+// (AutoDeploy, or the Deployment it serves).
+const v2StageTemplate = `Transform: AWS::Serverless-2016-10-31
+Resources:
+  Hello:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: hello
+      Runtime: provided.al2023
+      Handler: bootstrap
+  Http:
+    Type: AWS::ApiGatewayV2::Api
+    Properties:
+      Name: staged
+      ProtocolType: HTTP
+      Tags: {team: pets}
+  Fn:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties:
+      ApiId: !Ref Http
+      IntegrationType: AWS_PROXY
+      IntegrationUri: !GetAtt Hello.Arn
+      PayloadFormatVersion: '2.0'
+  A:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      ApiId: !Ref Http
+      RouteKey: GET /a
+      Target: !Sub integrations/${Fn}
+  Stage:
+    Type: AWS::ApiGatewayV2::Stage
+    Properties:
+      ApiId: !Ref Http
+      StageName: v1
+STAGE`
+
+// routeB is a second route, GET /b, for a redeploy to add.
+const routeB = `  B:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      ApiId: !Ref Http
+      RouteKey: GET /b
+      Target: !Sub integrations/${Fn}
+`
+
+// deployV2Stage deploys text as stack staged and returns the API's id.
+func deployV2Stage(t *testing.T, env *apptest.Env, path, text string) string {
+	t.Helper()
+	writeFile(t, path, []byte(text), 0o600)
+	cliCombined(t, env, "deploy", "--template", path, "--stack", "staged")
+	return stackRecord(t, env, "staged").Resources["Http"].PhysicalID
+}
+
+// TestDeployV2TagsSetByHandStay: a redeploy of an HTTP API of
+// AWS::ApiGatewayV2 resources changes the tags its template set and takes
+// off those the template dropped, and leaves a tag added by hand
+// (apigatewayv2 tag-resource), as CloudFormation manages only the tags of
+// the template. Before, the redeploy removed it.
+func TestDeployV2TagsSetByHandStay(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	dir := t.TempDir()
+	writeBootstraps(t, dir, map[string]string{"hello": apptest.Sample(t, "hello")})
+	path := filepath.Join(dir, "template.yaml")
+	text := strings.Replace(v2StageTemplate, "STAGE", "      AutoDeploy: true\n", 1)
+	api := deployV2Stage(t, env, path, text)
+	arn := "/v2/tags/arn:aws:apigateway:" + functions.Region + "::/apis/" + api
+	if _, err := env.Client().Do(context.Background(), http.MethodPost, arn, nil, map[string]any{"tags": map[string]string{"cost": "42"}}, nil); err != nil {
+		t.Fatalf("tag-resource: %v", err)
+	}
+	deployV2Stage(t, env, path, strings.Replace(text, "Tags: {team: pets}", "Tags: {owner: me}", 1))
+	var a apis.API
+	adminJSON(t, env, "/portico/v1/apis/"+api, &a)
+	if len(a.Tags) != 2 || a.Tags["owner"] != "me" || a.Tags["cost"] != "42" {
+		t.Errorf("tags after the redeploy: %v, want owner=me (the template's; team dropped) and cost=42 (set by hand)", a.Tags)
+	}
+}
+
+// TestDeployV2StageServesItsDeployment: a stage of an HTTP API of
+// AWS::ApiGatewayV2 resources without AutoDeploy serves the
+// AWS::ApiGatewayV2::Deployment the template names (by the stage's
+// DeploymentId or the Deployment's StageName), as on API Gateway: a redeploy
+// that adds a route with the same Deployment changes the API but not what
+// the stage serves, and one that gives the Deployment a new logical id
+// ships it. With AutoDeploy: true every change is served; a stage with
+// neither is refused, saying what to write. Before, every change was
+// deployed whatever AutoDeploy said.
+func TestDeployV2StageServesItsDeployment(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	dir := t.TempDir()
+	writeBootstraps(t, dir, map[string]string{"hello": apptest.Sample(t, "hello")})
+	path := filepath.Join(dir, "template.yaml")
+	pinned := strings.Replace(v2StageTemplate, "STAGE", "      DeploymentId: !Ref D1\n  D1:\n    Type: AWS::ApiGatewayV2::Deployment\n    Properties:\n      ApiId: !Ref Http\n", 1)
+	api := deployV2Stage(t, env, path, pinned)
+	base := env.GatewayURL + "/" + api + "/v1"
+	get := func(when, route string, want int) {
+		t.Helper()
+		if status, body := gatewayCall(t, http.MethodGet, base+route, "", nil); status != want {
+			t.Errorf("%s: GET %s: %d %s, want %d", when, route, status, body, want)
+		}
+	}
+	get("first deploy", "/a", http.StatusOK)
+
+	// A new route, the same Deployment: the API has it, the stage does
+	// not serve it.
+	deployV2Stage(t, env, path, pinned+routeB)
+	get("route added, Deployment unchanged", "/b", http.StatusNotFound)
+	get("route added, Deployment unchanged", "/a", http.StatusOK)
+	var a apis.API
+	adminJSON(t, env, "/portico/v1/apis/"+api, &a)
+	if len(a.Routes) != 2 {
+		t.Errorf("the API's routes after the redeploy: %d, want 2 (the definition is the template's)", len(a.Routes))
+	}
+
+	// A Deployment of a new logical id naming the stage ships it.
+	shipped := strings.Replace(v2StageTemplate, "STAGE", "  D2:\n    Type: AWS::ApiGatewayV2::Deployment\n    Properties:\n      ApiId: !Ref Http\n      StageName: v1\n", 1) + routeB
+	deployV2Stage(t, env, path, shipped)
+	get("new Deployment", "/b", http.StatusOK)
+
+	// AutoDeploy: every change is served.
+	auto := strings.Replace(v2StageTemplate, "STAGE", "      AutoDeploy: true\n", 1)
+	deployV2Stage(t, env, path, auto)
+	get("AutoDeploy", "/b", http.StatusNotFound)
+	deployV2Stage(t, env, path, auto+routeB)
+	get("AutoDeploy, route added", "/b", http.StatusOK)
+
+	// Neither AutoDeploy nor a Deployment: refused, nothing changes.
+	writeFile(t, path, []byte(strings.Replace(v2StageTemplate, "STAGE", "", 1)), 0o600)
+	out, err := cliErr(env, "deploy", "--template", path, "--stack", "staged")
+	if err == nil || !strings.Contains(out+err.Error(), "AutoDeploy: true") {
+		t.Errorf("a stage without AutoDeploy or a Deployment: err %v\n%s\nwant a refusal naming AutoDeploy: true", err, out)
+	}
+	get("refused deploy", "/b", http.StatusOK)
+}
+
+// TestDeployWebSocketStageServesItsDeployment: a WebSocket API's stage
+// without AutoDeploy serves the AWS::ApiGatewayV2::Deployment the template
+// names, as an HTTP API's does: a route added with the same Deployment is in
+// the API and not in what the stage serves; a Deployment of a new logical
+// id moves the stage; a stage with neither AutoDeploy nor a Deployment is
+// refused. Before, every change was deployed.
+func TestDeployWebSocketStageServesItsDeployment(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	path := filepath.Join(t.TempDir(), "template.yaml")
+	deploy := func(text string) string {
+		t.Helper()
+		writeFile(t, path, []byte(text), 0o600)
+		cliCombined(t, env, "deploy", "--template", path, "--stack", "wsstage")
+		return stackRecord(t, env, "wsstage").Resources["Ws"].PhysicalID
+	}
+	serving := func(api string) string {
+		t.Helper()
+		var st struct{ DeploymentID string }
+		adminJSON(t, env, "/portico/v1/apis/"+api+"/stages/dev", &st)
+		return st.DeploymentID
+	}
+	// wsEndpointTemplate's Stage (dev, last) without its AutoDeploy.
+	ws := strings.Replace(strings.Replace(wsEndpointTemplate, "OFF", "false", 1), "      AutoDeploy: true\n", "", 1)
+	d1 := "      DeploymentId: !Ref D1\n  D1:\n    Type: AWS::ApiGatewayV2::Deployment\n    Properties:\n      ApiId: !Ref Ws\n"
+	sendRoute := "  Send:\n    Type: AWS::ApiGatewayV2::Route\n    Properties:\n      ApiId: !Ref Ws\n      RouteKey: send\n      Target: !Sub integrations/${ConnectInteg}\n"
+	api := deploy(ws + d1)
+	first := serving(api)
+	deploy(ws + d1 + sendRoute)
+	var a apis.API
+	adminJSON(t, env, "/portico/v1/apis/"+api, &a)
+	if now := serving(api); now != first || len(a.Routes) != 2 {
+		t.Errorf("a route added with the same Deployment: the stage serves %s (was %s), the API has %d routes; want the same deployment and 2 routes", now, first, len(a.Routes))
+	}
+	deploy(ws + strings.ReplaceAll(d1, "D1", "D2") + sendRoute)
+	if now := serving(api); now == first {
+		t.Errorf("a Deployment of a new logical id: the stage still serves %s", now)
+	}
+	writeFile(t, path, []byte(ws), 0o600)
+	if out, err := cliErr(env, "deploy", "--template", path, "--stack", "wsstage"); err == nil || !strings.Contains(out+err.Error(), "AutoDeploy: true") {
+		t.Errorf("a stage without AutoDeploy or a Deployment: err %v\n%s\nwant a refusal naming AutoDeploy: true", err, out)
+	}
+}
