@@ -396,7 +396,7 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			c.newStage = old.Stage == a.Stage && gone(obs.Stages, old.PhysicalID+"/"+old.Stage)
 			c.planGone = old.UsagePlanID != "" && gone(obs.UsagePlans, old.UsagePlanID)
 			c.keyGone = old.APIKeyID != "" && gone(obs.APIKeys, old.APIKeyID)
-			if old.Fingerprint != a.DefinitionFingerprint() || c.definition || c.newStage {
+			if !a.unchangedDefinition(old.Fingerprint) || c.definition || c.newStage {
 				c.Action, c.definition = Update, true
 				where := "stage " + a.Stage
 				switch {
