@@ -74,31 +74,13 @@ func reportedFunctionARN(uri string) (string, bool) {
 // authorizerUri as ReportedAuthorizerURI has it. Any other scheme, and one
 // whose authorizerUri is reported as stored, is returned as it is.
 func ReportedScheme(raw json.RawMessage) json.RawMessage {
-	var sch map[string]json.RawMessage
-	if json.Unmarshal(raw, &sch) != nil {
-		return raw
-	}
-	var x map[string]json.RawMessage
-	if json.Unmarshal(sch["x-amazon-apigateway-authorizer"], &x) != nil || x == nil {
-		return raw
-	}
-	var uri string
-	if json.Unmarshal(x["authorizerUri"], &uri) != nil {
-		return raw
-	}
-	reported := ReportedAuthorizerURI(uri)
-	if reported == uri {
-		return raw
-	}
-	x["authorizerUri"], _ = json.Marshal(reported)
-	b, err := json.Marshal(x)
-	if err != nil {
-		return raw
-	}
-	sch["x-amazon-apigateway-authorizer"] = b
-	out, err := json.Marshal(sch)
-	if err != nil {
-		return raw
-	}
-	return out
+	return editAuthorizer(raw, func(x map[string]any) bool {
+		uri, ok := x["authorizerUri"].(string)
+		if !ok {
+			return false
+		}
+		reported := ReportedAuthorizerURI(uri)
+		x["authorizerUri"] = reported
+		return reported != uri
+	})
 }
