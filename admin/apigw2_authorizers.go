@@ -69,8 +69,19 @@ type securityScheme struct {
 	Authorizer *authorizerExt `json:"x-amazon-apigateway-authorizer"`
 }
 
-// toV2Authorizer reads the scheme name of a as an authorizer.
+// toV2Authorizer reads the scheme name of a as an authorizer, as
+// get-authorizer(s) report it: its authorizerUri as API Gateway reports it
+// (apis.ReportedAuthorizerURI).
 func toV2Authorizer(name string, raw json.RawMessage) v2Authorizer {
+	out := storedV2Authorizer(name, raw)
+	out.AuthorizerURI = apis.ReportedAuthorizerURI(out.AuthorizerURI)
+	return out
+}
+
+// storedV2Authorizer is toV2Authorizer with the authorizerUri as stored:
+// what update-authorizer changes, so that an update leaves the URI it does
+// not set as it was given.
+func storedV2Authorizer(name string, raw json.RawMessage) v2Authorizer {
 	var sch securityScheme
 	_ = json.Unmarshal(raw, &sch)
 	out := v2Authorizer{AuthorizerID: derivedID("authorizer", name), Name: name}
@@ -239,7 +250,7 @@ func (s *Server) v2UpdateAuthorizer(w http.ResponseWriter, r *http.Request) erro
 		if err != nil {
 			return err
 		}
-		au := toV2Authorizer(old, a.Authorizers[old])
+		au := storedV2Authorizer(old, a.Authorizers[old])
 		wasRequest := au.AuthorizerType == apis.AuthorizerRequest
 		p.apply(&au)
 		if a.Protocol == apis.ProtocolHTTP && au.AuthorizerType == apis.AuthorizerRequest && au.AuthorizerPayloadFormatVersion == "" {

@@ -67,7 +67,7 @@ type v2IntegrationInput struct {
 }
 
 func toV2Integration(protocol, id string, in *apis.Integration) v2Integration {
-	out := v2Integration{IntegrationID: id, IntegrationType: in.Type, IntegrationURI: in.URI, IntegrationMethod: in.HTTPMethod,
+	out := v2Integration{IntegrationID: id, IntegrationType: in.Type, IntegrationURI: apis.ReportedURI(protocol, in.Type, in.URI), IntegrationMethod: in.HTTPMethod,
 		ConnectionID: in.ConnectionID, ConnectionType: in.ConnectionType, ContentHandlingStrategy: in.ContentHandling,
 		CredentialsArn: in.Credentials, Description: in.Description, PassthroughBehavior: in.PassthroughBehavior,
 		PayloadFormatVersion: in.PayloadFormatVersion, RequestParameters: in.RequestParameters,

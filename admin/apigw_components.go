@@ -259,7 +259,18 @@ func (in authorizerJSON) toScheme() (json.RawMessage, error) {
 	return json.Marshal(sc)
 }
 
+// toAuthorizerJSON is the authorizer as get-authorizer(s) report it: its
+// authorizerUri as API Gateway reports it (apis.ReportedAuthorizerURI).
 func toAuthorizerJSON(apiID, name string, raw json.RawMessage) authorizerJSON {
+	out := storedAuthorizerJSON(apiID, name, raw)
+	out.AuthorizerURI = apis.ReportedAuthorizerURI(out.AuthorizerURI)
+	return out
+}
+
+// storedAuthorizerJSON is the authorizer with its authorizerUri as stored:
+// what update-authorizer patches, so that a patch leaves the URI it does
+// not name as it was given.
+func storedAuthorizerJSON(apiID, name string, raw json.RawMessage) authorizerJSON {
 	var sc authorizerScheme
 	_ = json.Unmarshal(raw, &sc)
 	x := sc.Authorizer
@@ -318,7 +329,7 @@ func (authorizers) conflict(name string) error {
 }
 
 func (authorizers) patch(a *apis.API, name string, raw json.RawMessage, ops []PatchOperation) (string, json.RawMessage, error) {
-	cur := toAuthorizerJSON(a.ID, name, raw)
+	cur := storedAuthorizerJSON(a.ID, name, raw)
 	if err := applyPatch(ops, func(op PatchOperation) error { return applyAuthorizerOp(&cur, op) }); err != nil {
 		return "", nil, err
 	}

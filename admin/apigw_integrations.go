@@ -46,7 +46,7 @@ type integrationResponseJSON struct {
 }
 
 func toIntegrationJSON(n *apis.ResourceNode, in *apis.Integration) integrationJSON {
-	out := integrationJSON{Type: in.Type, HTTPMethod: in.HTTPMethod, URI: in.URI, ConnectionType: in.ConnectionType,
+	out := integrationJSON{Type: in.Type, HTTPMethod: in.HTTPMethod, URI: apis.ReportedURI(apis.ProtocolREST, in.Type, in.URI), ConnectionType: in.ConnectionType,
 		ConnectionID: in.ConnectionID, Credentials: in.Credentials, RequestParameters: in.RequestParameters,
 		RequestTemplates: in.RequestTemplates, PassthroughBehavior: in.PassthroughBehavior, ContentHandling: in.ContentHandling,
 		TimeoutInMillis: in.TimeoutInMillis, CacheNamespace: in.CacheNamespace, CacheKeyParameters: in.CacheKeyParameters,

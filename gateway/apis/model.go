@@ -268,7 +268,8 @@ type Integration struct {
 	// URI is the backend URL (HTTP, HTTP_PROXY) or the function (AWS_PROXY):
 	// arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER], the invocation ARN
 	// arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/ARN/invocations or
-	// function:NAME[:QUALIFIER]. It may hold ${stageVariables.NAME}.
+	// function:NAME[:QUALIFIER]. It may hold ${stageVariables.NAME}. It is
+	// stored as given; ReportedURI is what API Gateway's surfaces report.
 	URI string `json:"uri,omitempty"`
 	// HTTPMethod is the method used toward the backend (POST for functions).
 	HTTPMethod string `json:"httpMethod,omitempty"`

@@ -348,21 +348,32 @@ func storedDefaults(a *API) {
 // "2.0", as API Gateway's import defaults it, so that get-authorizers and
 // exports show what is enforced. Any other scheme is returned as it is.
 func defaultPayloadFormatVersion(raw json.RawMessage) json.RawMessage {
+	return editAuthorizer(raw, func(x map[string]any) bool {
+		if typ, _ := x["type"].(string); !strings.EqualFold(typ, AuthorizerRequest) {
+			return false
+		}
+		if v, ok := x["authorizerPayloadFormatVersion"]; ok && v != nil && v != "" {
+			return false
+		}
+		x["authorizerPayloadFormatVersion"] = "2.0"
+		return true
+	})
+}
+
+// editAuthorizer returns the security scheme raw with its
+// x-amazon-apigateway-authorizer as edit changes it, or raw as it is when
+// it has none or edit reports no change. Numbers keep their text.
+func editAuthorizer(raw json.RawMessage, edit func(x map[string]any) bool) json.RawMessage {
 	var sch map[string]json.RawMessage
 	if json.Unmarshal(raw, &sch) != nil {
 		return raw
 	}
 	var x map[string]any
-	if json.Unmarshal(sch["x-amazon-apigateway-authorizer"], &x) != nil || x == nil {
+	dec := json.NewDecoder(bytes.NewReader(sch["x-amazon-apigateway-authorizer"]))
+	dec.UseNumber()
+	if dec.Decode(&x) != nil || x == nil || !edit(x) {
 		return raw
 	}
-	if typ, _ := x["type"].(string); !strings.EqualFold(typ, AuthorizerRequest) {
-		return raw
-	}
-	if v, ok := x["authorizerPayloadFormatVersion"]; ok && v != nil && v != "" {
-		return raw
-	}
-	x["authorizerPayloadFormatVersion"] = "2.0"
 	b, err := json.Marshal(x)
 	if err != nil {
 		return raw

@@ -65,7 +65,7 @@ func export(a *apis.API, format string, sv *Server) ([]byte, []string, error) {
 	if a.Protocol == apis.ProtocolWebSocket {
 		return nil, nil, fmt.Errorf("WEBSOCKET APIs have no OpenAPI form: %w", errdefs.ErrInvalid)
 	}
-	ex := &exporter{swagger2: swagger2}
+	ex := &exporter{swagger2: swagger2, protocol: a.Protocol}
 	doc := ex.doc(a)
 	if sv != nil {
 		putServer(doc, swagger2, a.ID, *sv)
@@ -104,6 +104,9 @@ func putServer(doc map[string]any, swagger2 bool, apiID string, sv Server) {
 // exporter writes one document and gathers what it cannot say.
 type exporter struct {
 	swagger2 bool
+	// protocol is the API's: how its function integrations' URIs are
+	// reported (apis.ReportedURI).
+	protocol string
 	warnings []string
 }
 
@@ -143,7 +146,7 @@ func (ex *exporter) doc(a *apis.API) map[string]any {
 	}
 	schemes := map[string]any{}
 	for name, raw := range a.Authorizers {
-		schemes[name] = json.RawMessage(raw)
+		schemes[name] = apis.ReportedScheme(raw)
 	}
 	if swagger2 {
 		doc["swagger"] = "2.0"
@@ -378,7 +381,7 @@ func (ex *exporter) operation(r *apis.Route) map[string]any {
 		op[extRequestValidator] = r.RequestValidator
 	}
 	if r.Integration != nil {
-		op[extIntegration] = exportIntegration(r.Integration)
+		op[extIntegration] = exportIntegration(ex.protocol, r.Integration)
 	}
 	for k, v := range r.Extensions {
 		op[k] = json.RawMessage(v)
@@ -386,7 +389,10 @@ func (ex *exporter) operation(r *apis.Route) map[string]any {
 	return op
 }
 
-func exportIntegration(in *apis.Integration) map[string]any {
+// exportIntegration is the x-amazon-apigateway-integration of in, on an API
+// of protocol: a function's URI as API Gateway reports it, so that the
+// document imports into API Gateway as into Portico.
+func exportIntegration(protocol string, in *apis.Integration) map[string]any {
 	m := map[string]any{}
 	putExtensions(m, in.Extensions)
 	m["type"] = strings.ToLower(in.Type)
@@ -395,7 +401,7 @@ func exportIntegration(in *apis.Integration) map[string]any {
 			m[k] = v
 		}
 	}
-	set("uri", in.URI)
+	set("uri", apis.ReportedURI(protocol, in.Type, in.URI))
 	set("httpMethod", in.HTTPMethod)
 	set("payloadFormatVersion", in.PayloadFormatVersion)
 	set("passthroughBehavior", strings.ToLower(in.PassthroughBehavior))

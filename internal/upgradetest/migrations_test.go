@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/internal/upgradetest"
 )
 
@@ -188,6 +189,55 @@ var migrations = []migration{
 	{readback: `/restapis/[^/]+/stages.*`, before: 3,
 		why: "ab23b95, schema 3: the same, read back by get-stage as -1 (inherited)",
 		fix: func(_ upgradetest.Golden, _ upgradetest.Exchange, old any) { burstZeroBesideRate(old, -1.0) }},
+	{readback: `/restapis/[^/]+/(resources.*|authorizers.*|stages/[^/]+/exports/.*)|/v2/apis/[^/]+/(integrations|authorizers|exports).*|/portico/v1/apis/[^/]+/export.*`,
+		why: "fix-arn13: a function integration's URI and a Lambda authorizer's authorizerUri stored as function:NAME " +
+			"read back as API Gateway reports them (get-integration, get-method, get-resources, get-authorizers, apigatewayv2 " +
+			"get-integrations and get-authorizers, every export): the invocation ARN, an HTTP API integration's the function " +
+			"ARN. The store keeps them as given, and Portico's own API (/portico/v1/apis/ID) reads them back so",
+		fix: func(g upgradetest.Golden, e upgradetest.Exchange, old any) { reportLambdaURIs(g, e, old) }},
+}
+
+// reportLambdaURIs makes every function:NAME integration URI and
+// authorizerUri in readback e's old answer what this build reports for it.
+func reportLambdaURIs(g upgradetest.Golden, e upgradetest.Exchange, old any) {
+	proto := apis.ProtocolREST
+	for _, prefix := range []string{"/v2/apis/", "/portico/v1/apis/"} {
+		if rest, ok := strings.CutPrefix(e.Path, prefix); ok {
+			id, _, _ := strings.Cut(rest, "/")
+			proto = apiProtocol(g, id)
+		}
+	}
+	objects(old, func(o map[string]any) {
+		if u, ok := o["authorizerUri"].(string); ok {
+			o["authorizerUri"] = apis.ReportedAuthorizerURI(u)
+		}
+		for _, k := range [][2]string{{"uri", "type"}, {"integrationUri", "integrationType"}} {
+			u, ok := o[k[0]].(string)
+			typ, _ := o[k[1]].(string)
+			if ok && typ != "" {
+				o[k[0]] = apis.ReportedURI(proto, typ, u)
+			}
+		}
+	})
+}
+
+// apiProtocol is the protocol of API id as the old build read it back
+// (Portico's protocol, or apigatewayv2's protocolType).
+func apiProtocol(g upgradetest.Golden, id string) string {
+	for _, r := range g.Readbacks {
+		m, _ := r.Answer.(map[string]any)
+		switch r.Path {
+		case "/portico/v1/apis/" + id:
+			if p, ok := m["protocol"].(string); ok {
+				return p
+			}
+		case "/v2/apis/" + id:
+			if p, ok := m["protocolType"].(string); ok {
+				return p
+			}
+		}
+	}
+	return ""
 }
 
 // gatewayResponseFamilies gives every gateway response type of a

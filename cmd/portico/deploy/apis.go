@@ -17,7 +17,6 @@ import (
 	"github.com/awslabs/goformation/v7/cloudformation/serverless"
 	"gopkg.in/yaml.v3"
 
-	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/accesslog"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/openapi"
@@ -900,11 +899,6 @@ func securitySchemes(doc map[string]any, create bool) map[string]any {
 	return ss
 }
 
-// lambdaAuthorizerURI is the authorizer URI of a function ARN.
-func lambdaAuthorizerURI(arn string) string {
-	return "arn:aws:apigateway:" + functions.Region + ":lambda:path/2015-03-31/functions/" + arn + "/invocations"
-}
-
 // authorizer builds the security scheme of one authorizer.
 func (b *builder) authorizer(a *API, where string, cfg map[string]any) map[string]any {
 	if cfg == nil {
@@ -963,7 +957,7 @@ func (b *builder) authorizer(a *API, where string, cfg map[string]any) map[strin
 			sources = append(sources, prefix+fmt.Sprint(h))
 		}
 	}
-	au := map[string]any{"authorizerUri": lambdaAuthorizerURI(arn)}
+	au := map[string]any{"authorizerUri": apis.LambdaInvocationURI(arn)}
 	if ttl, ok := ident["ReauthorizeEvery"]; ok {
 		au["authorizerResultTtlInSeconds"] = ttl
 	}

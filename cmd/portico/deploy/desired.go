@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"archive/zip"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -409,9 +410,45 @@ func (a *API) ownPlan() *UsagePlan {
 }
 
 // DefinitionFingerprint is the digest of the API's definition: a change
-// replaces the definition and deploys it.
+// replaces the definition and deploys it. How a function integration's URI
+// or a Lambda authorizer's authorizerUri names its function
+// (function:NAME, the function ARN or the invocation ARN) is not part of it:
+// each is digested as API Gateway reports it (apis.ReportedURI with REST's
+// invocation ARN).
 func (a *API) DefinitionFingerprint() string {
-	return digest(struct {
+	var v any
+	if err := unmarshalNumbers(a.definitionDigested(), &v); err != nil {
+		return a.legacyDefinitionFingerprint()
+	}
+	objectsOf(v, func(o map[string]any) {
+		if u, ok := o["authorizerUri"].(string); ok {
+			o["authorizerUri"] = apis.ReportedAuthorizerURI(u)
+		}
+		if u, ok := o["uri"].(string); ok {
+			typ, _ := o["type"].(string)
+			o["uri"] = apis.ReportedURI(apis.ProtocolREST, typ, u)
+		}
+	})
+	return digest(v)
+}
+
+// legacyDefinitionFingerprint is the DefinitionFingerprint that builds
+// before URIs were digested as reported recorded, of the definition's URIs
+// as written: a stack such a build deployed is not deployed again for it.
+func (a *API) legacyDefinitionFingerprint() string {
+	sum := sha256.Sum256(a.definitionDigested())
+	return hex.EncodeToString(sum[:])
+}
+
+// unchangedDefinition reports whether fingerprint, recorded by a deploy, is
+// the API's definition's, as this build or an earlier one digests it.
+func (a *API) unchangedDefinition(fingerprint string) bool {
+	return fingerprint == a.DefinitionFingerprint() || fingerprint == a.legacyDefinitionFingerprint()
+}
+
+// definitionDigested is the JSON of what DefinitionFingerprint digests.
+func (a *API) definitionDigested() []byte {
+	b, _ := json.Marshal(struct {
 		Name, Protocol, Sel string
 		Doc                 map[string]any
 		Routes              []WSRoute
@@ -422,7 +459,31 @@ func (a *API) DefinitionFingerprint() string {
 		// KeySource is left out when empty, as earlier deploys recorded it.
 		KeySource string `json:",omitempty"`
 		Off       bool   `json:",omitempty"`
-	}{a.Name, a.Protocol, a.RouteSelection, a.Document, a.Routes, a.Authorizers, a.V2, a.APIKeySource, a.EndpointOff})
+	}{a.Name, a.Protocol, a.RouteSelection, a.Document, a.Routes, a.Authorizers, a.V2, a.APIKeySource, a.EndpointOff}) // maps marshal in key order
+	return b
+}
+
+// unmarshalNumbers decodes JSON keeping numbers as written (json.Number),
+// so that a re-encoding digests them as they were.
+func unmarshalNumbers(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	return dec.Decode(v)
+}
+
+// objectsOf calls fn with every JSON object in v, outermost first.
+func objectsOf(v any, fn func(map[string]any)) {
+	switch v := v.(type) {
+	case map[string]any:
+		fn(v)
+		for _, e := range v {
+			objectsOf(e, fn)
+		}
+	case []any:
+		for _, e := range v {
+			objectsOf(e, fn)
+		}
+	}
 }
 
 // StageFingerprint is the digest of the stage's settings.

@@ -554,35 +554,41 @@ func deployText(t *testing.T, f *fakeTarget, dir, stack, text string, params map
 // deployOutput is deployText returning what the deploy printed too.
 func deployOutput(t *testing.T, f *fakeTarget, dir, stack, text string, params map[string]string) (*Plan, string, error) {
 	t.Helper()
+	p, err := planOf(t, f, dir, stack, text, params)
+	if err != nil {
+		return nil, "", err
+	}
+	var out strings.Builder
+	err = Apply(context.Background(), f, p, &out)
+	t.Log(out.String())
+	return p, out.String(), err
+}
+
+// planOf loads, builds and plans a template against f, without applying it.
+func planOf(t *testing.T, f *fakeTarget, dir, stack, text string, params map[string]string) (*Plan, error) {
+	t.Helper()
 	path := filepath.Join(dir, "template.yaml")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tpl, err := Load(path, Options{Stack: stack, Parameters: params})
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	d, err := Build(tpl)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	ctx := context.Background()
 	rec, err := f.GetStack(ctx, stack)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	obs, err := Observe(ctx, f, d, rec)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	p, err := NewPlan(d, rec, obs)
-	if err != nil {
-		return nil, "", err
-	}
-	var out strings.Builder
-	err = Apply(ctx, f, p, &out)
-	t.Log(out.String())
-	return p, out.String(), err
+	return NewPlan(d, rec, obs)
 }
 
 func actions(p *Plan) string {

@@ -407,7 +407,7 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			c.newStage = old.Stage == a.Stage && gone(obs.Stages, old.PhysicalID+"/"+old.Stage)
 			c.planGone = old.UsagePlanID != "" && gone(obs.UsagePlans, old.UsagePlanID)
 			c.keyGone = old.APIKeyID != "" && gone(obs.APIKeys, old.APIKeyID)
-			changed := old.Fingerprint != a.DefinitionFingerprint()
+			changed := !a.unchangedDefinition(old.Fingerprint)
 			ship := changed || c.definition || c.newStage
 			switch {
 			case a.Pinned == "":
