@@ -253,3 +253,58 @@ func TestWebSocketKeyFromAuthorizer(t *testing.T) {
 		}
 	}
 }
+
+// TestRawAPIKeyChangesInThePlanAndUndone: the printed plan says, one line
+// each, that a raw ApiKey of the stack is enabled, disabled or replaced (its
+// Value changed; the value is never printed), where it said only that the
+// usage plan is updated; and a deploy whose later step fails (here the
+// stack's record) sets the key's Enabled back, as it undoes its other steps.
+func TestRawAPIKeyChangesInThePlanAndUndone(t *testing.T) {
+	keyed := wsKeyed(t)
+	dir := fixture(t)
+	f := newFake()
+	const v1, v2 = "first-value-0123456789abcdef", "second-value-0123456789abcdef"
+	text := strings.Replace(keyed, "Enabled: true", "Enabled: true\n      Value: "+v1, 1)
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	key := f.stacks["s"].Resources["Chat"].APIKeyID
+	printed := func(p *Plan) string {
+		var b strings.Builder
+		p.PrintChanges(&b)
+		return b.String()
+	}
+	off := strings.Replace(text, "Enabled: true", "Enabled: false", 1)
+
+	// Disabling fails at the record: the key is enabled again.
+	f.failAt = "PutStack"
+	p, out, err := deployOutput(t, f, dir, "s", off, nil)
+	if err == nil {
+		t.Fatal("deploy with a failing PutStack succeeded")
+	}
+	if want := "- disable API key " + key + " (Key)"; !strings.Contains(printed(p), want) {
+		t.Errorf("plan does not say %q:\n%s", want, printed(p))
+	}
+	if !f.keySpecs[key].Enabled || !strings.Contains(out, "rolling back: enable API key "+key) {
+		t.Fatalf("after the failed deploy key %s is enabled %v, want enabled again; output:\n%s", key, f.keySpecs[key].Enabled, out)
+	}
+
+	// Disabling, then enabling, each said.
+	if _, err := deployText(t, f, dir, "s", off, nil); err != nil || f.keySpecs[key].Enabled {
+		t.Fatalf("disable: %v, enabled %v", err, f.keySpecs[key].Enabled)
+	}
+	p, _, err = deployOutput(t, f, dir, "s", text, nil)
+	if err != nil || !strings.Contains(printed(p), "- enable API key "+key+" (Key)") || !f.keySpecs[key].Enabled {
+		t.Fatalf("enable: %v, enabled %v, plan:\n%s", err, f.keySpecs[key].Enabled, printed(p))
+	}
+
+	// A changed Value: the plan says the key is replaced, not with what.
+	p, _, err = deployOutput(t, f, dir, "s", strings.Replace(text, v1, v2, 1), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := printed(p); !strings.Contains(s, "- replace API key "+key+" (Key)") || strings.Contains(s, v1) || strings.Contains(s, v2) ||
+		strings.Contains(s, "enable API key") {
+		t.Fatalf("plan of a Value change:\n%s", s)
+	}
+}
