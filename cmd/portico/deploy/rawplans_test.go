@@ -85,22 +85,27 @@ func TestRawUsagePlanOnWebSocketStage(t *testing.T) {
 	}
 }
 
+// keyValue1 and keyValue2 are raw ApiKey Values of the tests; valuedKey is wsKeyed with
+// its key's Value keyValue1.
+const keyValue1, keyValue2 = "first-value-0123456789abcdef", "second-value-0123456789abcdef"
+
+func valuedKey(t *testing.T) string {
+	t.Helper()
+	return strings.Replace(wsKeyed(t), "Enabled: true", "Enabled: true\n      Value: "+keyValue1, 1)
+}
+
 // TestRawAPIKeyValueChangeReplacesKey: an ApiKey's Value is given to the key
 // it makes (never printed); a changed Value makes a new key in the plan and
 // deletes the old one, as CloudFormation replaces the key.
 func TestRawAPIKeyValueChangeReplacesKey(t *testing.T) {
-	keyed := wsKeyed(t)
-	dir := fixture(t)
-	f := newFake()
-	const v1, v2 = "first-value-0123456789abcdef", "second-value-0123456789abcdef"
-	text := strings.Replace(keyed, "Enabled: true", "Enabled: true\n      Value: "+v1, 1)
+	dir, f, text := fixture(t), newFake(), valuedKey(t)
 	_, out, err := deployOutput(t, f, dir, "s", text, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := f.stacks["s"].Resources["Chat"]
-	if f.keySpecs[rec.APIKeyID].Value != v1 || strings.Contains(out, v1) {
-		t.Fatalf("key %+v; output shows the value: %v", f.keySpecs[rec.APIKeyID], strings.Contains(out, v1))
+	if f.keySpecs[rec.APIKeyID].Value != keyValue1 || strings.Contains(out, keyValue1) {
+		t.Fatalf("key %+v; output shows the value: %v", f.keySpecs[rec.APIKeyID], strings.Contains(out, keyValue1))
 	}
 	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
 		t.Fatal(err)
@@ -108,13 +113,13 @@ func TestRawAPIKeyValueChangeReplacesKey(t *testing.T) {
 	if got := f.stacks["s"].Resources["Chat"].APIKeyID; got != rec.APIKeyID {
 		t.Fatalf("an unchanged redeploy replaced key %s by %s", rec.APIKeyID, got)
 	}
-	_, out, err = deployOutput(t, f, dir, "s", strings.Replace(text, v1, v2, 1), nil)
+	_, out, err = deployOutput(t, f, dir, "s", strings.Replace(text, keyValue1, keyValue2, 1), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := f.stacks["s"].Resources["Chat"]
-	if now.APIKeyID == rec.APIKeyID || f.keySpecs[now.APIKeyID].Value != v2 || f.keys[rec.APIKeyID] != "" ||
-		len(f.planKeys[now.UsagePlanID]) != 1 || f.planKeys[now.UsagePlanID][0] != now.APIKeyID || strings.Contains(out, v2) {
+	if now.APIKeyID == rec.APIKeyID || f.keySpecs[now.APIKeyID].Value != keyValue2 || f.keys[rec.APIKeyID] != "" ||
+		len(f.planKeys[now.UsagePlanID]) != 1 || f.planKeys[now.UsagePlanID][0] != now.APIKeyID || strings.Contains(out, keyValue2) {
 		t.Fatalf("after a Value change: key %s (%+v), plan keys %v, old key kept %v", now.APIKeyID, f.keySpecs[now.APIKeyID],
 			f.planKeys, f.keys[rec.APIKeyID] != "")
 	}
@@ -260,11 +265,7 @@ func TestWebSocketKeyFromAuthorizer(t *testing.T) {
 // usage plan is updated; and a deploy whose later step fails (here the
 // stack's record) sets the key's Enabled back, as it undoes its other steps.
 func TestRawAPIKeyChangesInThePlanAndUndone(t *testing.T) {
-	keyed := wsKeyed(t)
-	dir := fixture(t)
-	f := newFake()
-	const v1, v2 = "first-value-0123456789abcdef", "second-value-0123456789abcdef"
-	text := strings.Replace(keyed, "Enabled: true", "Enabled: true\n      Value: "+v1, 1)
+	dir, f, text := fixture(t), newFake(), valuedKey(t)
 	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -299,11 +300,11 @@ func TestRawAPIKeyChangesInThePlanAndUndone(t *testing.T) {
 	}
 
 	// A changed Value: the plan says the key is replaced, not with what.
-	p, _, err = deployOutput(t, f, dir, "s", strings.Replace(text, v1, v2, 1), nil)
+	p, _, err = deployOutput(t, f, dir, "s", strings.Replace(text, keyValue1, keyValue2, 1), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := printed(p); !strings.Contains(s, "- replace API key "+key+" (Key)") || strings.Contains(s, v1) || strings.Contains(s, v2) ||
+	if s := printed(p); !strings.Contains(s, "- replace API key "+key+" (Key)") || strings.Contains(s, keyValue1) || strings.Contains(s, keyValue2) ||
 		strings.Contains(s, "enable API key") {
 		t.Fatalf("plan of a Value change:\n%s", s)
 	}
