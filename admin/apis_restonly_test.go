@@ -9,7 +9,9 @@ import (
 // apigatewayv2 and OpenAPI import paths do: they are REST API settings, and
 // binary media types would steer a payload 1.0 event's isBase64Encoded,
 // which an HTTP API decides by the body alone. They were stored. A REST API
-// takes both; a WebSocket API its apiKeySource.
+// takes both; a WebSocket API its apiKeySource (its apiKeySelectionExpression)
+// but not binaryMediaTypes, which apigatewayv2 has no field for and the
+// gateway does not apply to WebSocket messages (they were stored too).
 func TestPatchAPIRESTOnlySettings(t *testing.T) {
 	t.Parallel()
 	srv, _ := newGatewayAdmin(t)
@@ -43,5 +45,17 @@ func TestPatchAPIRESTOnlySettings(t *testing.T) {
 	wsAPI := create("WEBSOCKET", `,"routeSelectionExpression":"$request.body.action"`)
 	if c := call(t, srv, "PATCH", "/portico/v1/apis/"+wsAPI, `{"apiKeySource":"AUTHORIZER"}`, nil); c != 200 {
 		t.Errorf("WebSocket API PATCH apiKeySource: %d, want 200", c)
+	}
+	if c := call(t, srv, "PATCH", "/portico/v1/apis/"+wsAPI, `{"binaryMediaTypes":["image/png"]}`, nil); c != 400 {
+		t.Errorf("WebSocket API PATCH binaryMediaTypes: %d, want 400", c)
+	}
+	if c := call(t, srv, "POST", "/portico/v1/apis", `{"name":"y","protocol":"WEBSOCKET","routeSelectionExpression":"$request.body.action","binaryMediaTypes":["*/*"]}`, nil); c != 400 {
+		t.Errorf("create WebSocket API with binaryMediaTypes: %d, want 400", c)
+	}
+	if c := call(t, srv, "PUT", "/portico/v1/apis/"+wsAPI, `{"name":"x","protocol":"WEBSOCKET","routeSelectionExpression":"$request.body.action","binaryMediaTypes":["*/*"]}`, nil); c != 400 {
+		t.Errorf("PUT WebSocket API with binaryMediaTypes: %d, want 400", c)
+	}
+	if call(t, srv, "GET", "/portico/v1/apis/"+wsAPI, "", &got); len(got.BinaryMediaTypes) > 0 {
+		t.Errorf("WebSocket API stored %+v", got)
 	}
 }

@@ -27,7 +27,7 @@ import (
 // connects, and each handshake counts against the plan's quota, so the
 // fourth of the day is 429 and get-usage says so; the next day it connects
 // again. A redeploy with Enabled: false keeps the key, which is then
-// refused. Deleting the stack deletes the plan and the key. (Before, deploy
+// refused; its plan says so. Deleting the stack deletes the plan and the key. (Before, deploy
 // refused ApiKeyRequired: true and ignored the raw usage plan resources.)
 func TestDeployWebSocketAPIKeys(t *testing.T) {
 	t.Parallel()
@@ -122,7 +122,9 @@ func TestDeployWebSocketAPIKeys(t *testing.T) {
 	}
 
 	replaceInFile(t, path, "Enabled: true", "Enabled: false")
-	cliCombined(t, env, "deploy", "--template", path, "--stack", "wsk")
+	if out := cliCombined(t, env, "deploy", "--template", path, "--stack", "wsk"); !strings.Contains(out, "- disable API key "+rec.APIKeyID+" (Key)") {
+		t.Errorf("the redeploy's plan does not say the key is disabled:\n%s", out)
+	}
 	if again := stackRecord(t, env, "wsk").Resources["Chat"]; again.APIKeyID != rec.APIKeyID || again.UsagePlanID != rec.UsagePlanID {
 		t.Fatalf("redeploy: key %s plan %s, want %s %s kept", again.APIKeyID, again.UsagePlanID, rec.APIKeyID, rec.UsagePlanID)
 	}

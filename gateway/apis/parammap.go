@@ -357,6 +357,29 @@ func emptyMappingValue(key string) error {
 	return invalid("parameter mapping %q has the value \"\": give a value ($request.header.NAME, a static text, ...); \"\" deletes a mapping on update-integration", truncate(key, 100))
 }
 
+// unsupportedBodyPaths refuses the $request.body JSON paths of mapping k that
+// API Gateway's HTTP APIs do not support: recursive descent
+// ($request.body..name) and filter expressions (?(expression)). Checked when
+// saved only: a stored deployment's mappings run as before.
+func unsupportedBodyPaths(k string, m ParameterMapping) []error {
+	var errs []error
+	for _, p := range m.Value {
+		if p.Source != SourceRequestBody || p.Path == nil {
+			continue
+		}
+		ref := "$" + SourceRequestBody + strings.TrimPrefix(p.Path.String(), "$")
+		if p.Path.DeepScan() {
+			errs = append(errs, invalid("parameter mapping %q: %s uses recursive descent (..), which HTTP API parameter mappings do not support: "+
+				"name each member from the body's root ($request.body.a.b)", truncate(k, 100), truncate(ref, 100)))
+		}
+		if p.Path.Filtered() {
+			errs = append(errs, invalid("parameter mapping %q: %s uses a filter expression (?(...)), which HTTP API parameter mappings do not support: "+
+				"select by name or index ($request.body.items[0].b)", truncate(k, 100), truncate(ref, 100)))
+		}
+	}
+	return errs
+}
+
 // validateHTTPMappings checks an HTTP API integration's parameter mappings.
 // Only what is saved is checked: a stored deployment's mappings compile as
 // before (ParseParameterMapping takes a remove's "" value).
@@ -375,6 +398,7 @@ func (in *Integration) validateHTTPMappings() []error {
 		if m.Target == MapPath && in.Type == IntegrationAWSProxy {
 			errs = append(errs, invalid("parameter mapping %q: a function integration has no path to overwrite", k))
 		}
+		errs = append(errs, unsupportedBodyPaths(k, m)...)
 	}
 	for _, code := range slices.Sorted(maps.Keys(in.ResponseParameters)) {
 		if n, err := strconv.Atoi(code); err != nil || n < 200 || n > 599 || len(code) != 3 {

@@ -331,8 +331,14 @@ func normRawMap(m map[string]json.RawMessage) map[string]json.RawMessage {
 // builds before c2b442e left out and this build writes explicitly: an HTTP
 // API's Lambda authorizer without authorizerPayloadFormatVersion ran with
 // 2.0, and reads back so, as one imported now is stored. It costs a scan of
-// each HTTP API authorizer's JSON.
+// each HTTP API authorizer's JSON. A WebSocket API's binaryMediaTypes, which
+// earlier builds stored and the gateway never applied to a WebSocket message
+// (Validate now refuses them), are left out: the API loads and reads back as
+// it is served, and a later change of it is not refused for them.
 func storedDefaults(a *API) {
+	if a.Protocol == ProtocolWebSocket {
+		a.BinaryMediaTypes = nil
+	}
 	if a.Protocol != ProtocolHTTP {
 		return
 	}
@@ -452,6 +458,11 @@ func (a *API) Validate() error {
 		case *n < 0 || *n > MaxCompressionSize:
 			add(invalid("minimumCompressionSize %d must be between 0 and %d", *n, MaxCompressionSize))
 		}
+	}
+	if a.Protocol == ProtocolWebSocket && len(d.BinaryMediaTypes) > 0 {
+		// apigatewayv2 has no such field, and the gateway does not apply
+		// them to WebSocket messages (storedDefaults drops stored ones).
+		add(invalid("binaryMediaTypes are for REST APIs; a WebSocket API does not apply them; remove them"))
 	}
 	if a.Protocol == ProtocolHTTP {
 		// REST API settings, which an HTTP API would store and not apply as

@@ -3,6 +3,7 @@ package mapping
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,6 +57,16 @@ type jpSeg struct {
 
 // String returns the source of the path.
 func (p *JSONPath) String() string { return p.src }
+
+// DeepScan reports whether the path has a recursive descent ($..name).
+func (p *JSONPath) DeepScan() bool {
+	return slices.ContainsFunc(p.segs, func(s jpSeg) bool { return s.deep })
+}
+
+// Filtered reports whether the path has a filter expression ([?(...)]).
+func (p *JSONPath) Filtered() bool {
+	return slices.ContainsFunc(p.segs, func(s jpSeg) bool { return s.kind == jpFilter })
+}
 
 const maxJSONPathLen = 4096
 

@@ -1,7 +1,6 @@
 package usage
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -14,7 +13,8 @@ import (
 // and inherited (see PlanLimit): builds before c118483 served such a plan with
 // a burst of its rate, main from c118483 throttled every request of its keys.
 // The records keep their numbers (API Gateway reads the burst back as 0); the
-// migration reports each throttle whose meaning changed.
+// migration reports each throttle whose meaning changed, and each plan record
+// that does not decode, which it skips.
 var MigrateZeroBurst = store.Migration{From: 2, Name: "usage plans: a burst of 0 beside a rate is read as not set (inherited)", Run: migrateZeroBurst}
 
 // MigrateReservedCounts moves a store from schema version 5 to 6, in which a
@@ -34,8 +34,15 @@ func Migrations() []store.Migration {
 func migrateZeroBurst(tx *store.Tx) error {
 	return tx.ForEach(bucketPlans, "", func(key string, raw []byte) error {
 		var p Plan
-		if err := json.Unmarshal(raw, &p); err != nil {
-			return fmt.Errorf("usage plan %s: %w", key, err)
+		if err := jsonUnmarshal(raw, &p); err != nil {
+			// One damaged record does not fail the upgrade (and the
+			// server's start with it): it is left as it is and
+			// reported (the store logs each report at WARN), and the
+			// index leaves it out at load as it does any damaged plan.
+			tx.Changed("usage plan "+key, fmt.Sprintf("its record does not decode (%v): left as it is and not migrated; "+
+				"the server leaves the plan out, refusing its keys with 403, until it is deleted (%s) or portico.db is restored from a backup",
+				err, DamagedDelete(bucketPlans, key)))
+			return nil
 		}
 		note := func(where string, t Throttle) {
 			if t.BurstLimit == 0 && t.RateLimit > 0 {

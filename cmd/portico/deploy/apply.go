@@ -130,9 +130,10 @@ type Target interface {
 	CreateAPIKey(ctx context.Context, k APIKeySpec) (string, error)
 	// EnableAPIKey enables or disables API key id.
 	EnableAPIKey(ctx context.Context, id string, enabled bool) error
-	// APIKeyHasValue reports whether API key id's value is value (compared
-	// where it is read, never returned).
-	APIKeyHasValue(ctx context.Context, id, value string) (bool, error)
+	// APIKeyState reads API key id: whether it is enabled and whether its
+	// value is value ("": not compared; the value is compared where it is
+	// read, never returned).
+	APIKeyState(ctx context.Context, id, value string) (KeyState, error)
 	// AddUsagePlanKey adds API key keyID to usage plan planID.
 	AddUsagePlanKey(ctx context.Context, planID, keyID string) error
 	// DeleteAPIKey deletes the API key; a key that is not there is no error.
@@ -250,7 +251,7 @@ func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, 
 		m[key] = ok
 		return err
 	}
-	for _, r := range rec.Resources {
+	for logical, r := range rec.Resources {
 		var err error
 		switch {
 		case r.Kind == KindFunction && obs.Functions[r.PhysicalID]:
@@ -270,6 +271,9 @@ func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, 
 			if err == nil && r.APIKeyID != "" {
 				err = check(obs.APIKeys, r.APIKeyID, func() (bool, error) { return t.APIKeyExists(ctx, r.APIKeyID) })
 			}
+			if err == nil && obs.APIKeys[r.APIKeyID] {
+				err = observeRawKey(ctx, t, d.APIs[logical], r.APIKeyID, &obs)
+			}
 		case r.Kind == KindUsagePlan:
 			err = check(obs.UsagePlans, r.PhysicalID, func() (bool, error) { return t.UsagePlanExists(ctx, r.PhysicalID) })
 			if err == nil && r.APIKeyID != "" {
@@ -285,6 +289,24 @@ func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, 
 		return obs, err
 	}
 	return obs, nil
+}
+
+// observeRawKey reads, into obs.Keys, the state of API key id that the stack
+// made for API a's raw AWS::ApiGateway::ApiKey (none for SAM's keys, which
+// have no Enabled or Value), so that the plan can say what changes of it.
+func observeRawKey(ctx context.Context, t Target, a *API, id string, obs *Observed) error {
+	if a == nil || a.ownPlan() == nil || a.ownPlan().KeyLogical == "" {
+		return nil
+	}
+	st, err := t.APIKeyState(ctx, id, a.ownPlan().keyValue)
+	if err != nil {
+		return fmt.Errorf("API key %s (%s): %w", id, a.ownPlan().KeyLogical, err)
+	}
+	if obs.Keys == nil {
+		obs.Keys = map[string]KeyState{}
+	}
+	obs.Keys[id] = st
+	return nil
 }
 
 // PinnedImage is the image a function's $LATEST or version is pinned to.
@@ -1001,25 +1023,39 @@ func (a *applier) usagePlan(ctx context.Context, c *Change, r *Resource) error {
 // changes: the new one is made and put in plan planID, and the old one is
 // deleted once the deploy has done the rest (c.replacedAPIKey), so that a
 // failed deploy leaves the old key as it was.
+//
+// An Enabled change is set back when a later step fails, as the deploy's
+// other switches are.
 func (a *applier) rawKeyChange(ctx context.Context, c *Change, planID, oldKey string, own *UsagePlan) (string, error) {
-	if own.keyValue != "" {
-		same, err := a.t.APIKeyHasValue(ctx, oldKey, own.keyValue)
-		if err != nil {
-			return oldKey, fmt.Errorf("API key %s (%s): %w", oldKey, own.KeyLogical, err)
-		}
-		if !same {
-			key, err := a.planKey(ctx, planID, true, "", own.keySpec(), own.KeyLogical)
-			if err != nil {
-				return oldKey, err
-			}
-			c.replacedAPIKey = oldKey
-			return key, nil
-		}
-	}
-	if err := a.t.EnableAPIKey(ctx, oldKey, !own.KeyDisabled); err != nil {
+	was, err := a.t.APIKeyState(ctx, oldKey, own.keyValue)
+	if err != nil {
 		return oldKey, fmt.Errorf("API key %s (%s): %w", oldKey, own.KeyLogical, err)
 	}
+	if !was.SameValue {
+		key, err := a.planKey(ctx, planID, true, "", own.keySpec(), own.KeyLogical)
+		if err != nil {
+			return oldKey, err
+		}
+		c.replacedAPIKey = oldKey
+		return key, nil
+	}
+	if on := !own.KeyDisabled; on != was.Enabled {
+		a.progress("%s API key %s (%s)", enableVerb(on), oldKey, own.KeyLogical)
+		if err := a.t.EnableAPIKey(ctx, oldKey, on); err != nil {
+			return oldKey, fmt.Errorf("API key %s (%s): %w", oldKey, own.KeyLogical, err)
+		}
+		a.onFailure(fmt.Sprintf("%s API key %s (%s)", enableVerb(was.Enabled), oldKey, own.KeyLogical),
+			func(ctx context.Context) error { return a.t.EnableAPIKey(ctx, oldKey, was.Enabled) })
+	}
 	return oldKey, nil
+}
+
+// enableVerb is "enable" or "disable", as on says.
+func enableVerb(on bool) string {
+	if on {
+		return "enable"
+	}
+	return "disable"
 }
 
 // planKey puts the plan's API key (logical: SAM's logical id of it) in usage

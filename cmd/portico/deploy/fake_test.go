@@ -493,11 +493,12 @@ func (f *fakeTarget) EnableAPIKey(_ context.Context, id string, enabled bool) er
 	return nil
 }
 
-func (f *fakeTarget) APIKeyHasValue(_ context.Context, id, value string) (bool, error) {
-	if err := f.call("APIKeyHasValue", id); err != nil {
-		return false, err
+func (f *fakeTarget) APIKeyState(_ context.Context, id, value string) (KeyState, error) {
+	if err := f.call("APIKeyState", id); err != nil {
+		return KeyState{}, err
 	}
-	return f.keySpecs[id].Value == value, nil
+	k := f.keySpecs[id]
+	return KeyState{Enabled: k.Enabled, SameValue: value == "" || k.Value == value}, nil
 }
 
 func (f *fakeTarget) AddUsagePlanKey(_ context.Context, planID, keyID string) error {

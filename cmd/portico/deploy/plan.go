@@ -94,6 +94,13 @@ type Resource struct {
 	Shares []string `json:"shares,omitempty"`
 }
 
+// KeyState is what the plan needs to know of an existing API key: whether it
+// is enabled and whether its value is the template's (true when the template
+// gives none).
+type KeyState struct {
+	Enabled, SameValue bool
+}
+
 // Observed is what the server holds of a stack's recorded resources and the
 // names its new resources would take.
 type Observed struct {
@@ -107,6 +114,9 @@ type Observed struct {
 	Aliases, Versions, Stages, UsagePlans map[string]bool
 	// APIKeys (by id) says whether the API keys made for usage plans exist.
 	APIKeys map[string]bool
+	// Keys holds, by id, the state of the existing keys made for raw
+	// AWS::ApiGateway::ApiKey resources, compared with the template's.
+	Keys map[string]KeyState
 	// Images holds, by function name, the existing Image functions whose
 	// image reference names another image than the one they run (rebuilt
 	// under the same tag).
@@ -474,6 +484,9 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				case c.planGone:
 					c.Steps = append(c.Steps, "add API key "+old.APIKeyID+" to the new usage plan")
 				}
+				if own != nil && old.APIKeyID != "" && !c.keyGone {
+					c.Steps = append(c.Steps, rawKeySteps(own, old.APIKeyID, obs)...)
+				}
 			}
 			if c.replacedStage != "" {
 				c.Steps = append(c.Steps, fmt.Sprintf("delete stage %s (StageName changed to %s)", c.replacedStage, a.Stage))
@@ -511,6 +524,28 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 		return nil, fmt.Errorf("%s", strings.Join(errs, "\n"))
 	}
 	return p, nil
+}
+
+// rawKeySteps are the plan's lines for the changes of API key id, made for
+// plan own's raw AWS::ApiGateway::ApiKey: replaced (its Value changed, which
+// is never printed) or enabled or disabled; none for another key.
+func rawKeySteps(own *UsagePlan, id string, obs Observed) []string {
+	st, ok := obs.Keys[id]
+	if own.KeyLogical == "" || !ok {
+		return nil
+	}
+	switch on := !own.KeyDisabled; {
+	case !st.SameValue:
+		how := "enabled"
+		if !on {
+			how = "disabled"
+		}
+		return []string{fmt.Sprintf("replace API key %s (%s): its Value changed; a new key with it (%s) is made and put in the usage plan, and %s is deleted once the rest of the deploy is done",
+			id, own.KeyLogical, how, id)}
+	case on != st.Enabled:
+		return []string{fmt.Sprintf("%s API key %s (%s)", enableVerb(on), id, own.KeyLogical)}
+	}
+	return nil
 }
 
 // sharedPlanChange is the change of the stack's shared usage plan

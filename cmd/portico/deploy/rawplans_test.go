@@ -85,22 +85,27 @@ func TestRawUsagePlanOnWebSocketStage(t *testing.T) {
 	}
 }
 
+// keyValue1 and keyValue2 are raw ApiKey Values of the tests; valuedKey is wsKeyed with
+// its key's Value keyValue1.
+const keyValue1, keyValue2 = "first-value-0123456789abcdef", "second-value-0123456789abcdef"
+
+func valuedKey(t *testing.T) string {
+	t.Helper()
+	return strings.Replace(wsKeyed(t), "Enabled: true", "Enabled: true\n      Value: "+keyValue1, 1)
+}
+
 // TestRawAPIKeyValueChangeReplacesKey: an ApiKey's Value is given to the key
 // it makes (never printed); a changed Value makes a new key in the plan and
 // deletes the old one, as CloudFormation replaces the key.
 func TestRawAPIKeyValueChangeReplacesKey(t *testing.T) {
-	keyed := wsKeyed(t)
-	dir := fixture(t)
-	f := newFake()
-	const v1, v2 = "first-value-0123456789abcdef", "second-value-0123456789abcdef"
-	text := strings.Replace(keyed, "Enabled: true", "Enabled: true\n      Value: "+v1, 1)
+	dir, f, text := fixture(t), newFake(), valuedKey(t)
 	_, out, err := deployOutput(t, f, dir, "s", text, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := f.stacks["s"].Resources["Chat"]
-	if f.keySpecs[rec.APIKeyID].Value != v1 || strings.Contains(out, v1) {
-		t.Fatalf("key %+v; output shows the value: %v", f.keySpecs[rec.APIKeyID], strings.Contains(out, v1))
+	if f.keySpecs[rec.APIKeyID].Value != keyValue1 || strings.Contains(out, keyValue1) {
+		t.Fatalf("key %+v; output shows the value: %v", f.keySpecs[rec.APIKeyID], strings.Contains(out, keyValue1))
 	}
 	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
 		t.Fatal(err)
@@ -108,13 +113,13 @@ func TestRawAPIKeyValueChangeReplacesKey(t *testing.T) {
 	if got := f.stacks["s"].Resources["Chat"].APIKeyID; got != rec.APIKeyID {
 		t.Fatalf("an unchanged redeploy replaced key %s by %s", rec.APIKeyID, got)
 	}
-	_, out, err = deployOutput(t, f, dir, "s", strings.Replace(text, v1, v2, 1), nil)
+	_, out, err = deployOutput(t, f, dir, "s", strings.Replace(text, keyValue1, keyValue2, 1), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := f.stacks["s"].Resources["Chat"]
-	if now.APIKeyID == rec.APIKeyID || f.keySpecs[now.APIKeyID].Value != v2 || f.keys[rec.APIKeyID] != "" ||
-		len(f.planKeys[now.UsagePlanID]) != 1 || f.planKeys[now.UsagePlanID][0] != now.APIKeyID || strings.Contains(out, v2) {
+	if now.APIKeyID == rec.APIKeyID || f.keySpecs[now.APIKeyID].Value != keyValue2 || f.keys[rec.APIKeyID] != "" ||
+		len(f.planKeys[now.UsagePlanID]) != 1 || f.planKeys[now.UsagePlanID][0] != now.APIKeyID || strings.Contains(out, keyValue2) {
 		t.Fatalf("after a Value change: key %s (%+v), plan keys %v, old key kept %v", now.APIKeyID, f.keySpecs[now.APIKeyID],
 			f.planKeys, f.keys[rec.APIKeyID] != "")
 	}
@@ -251,5 +256,56 @@ func TestWebSocketKeyFromAuthorizer(t *testing.T) {
 		if got := wsModel(a.def).APIKeySource; got != "AUTHORIZER" {
 			t.Fatalf("key source %q, want AUTHORIZER", got)
 		}
+	}
+}
+
+// TestRawAPIKeyChangesInThePlanAndUndone: the printed plan says, one line
+// each, that a raw ApiKey of the stack is enabled, disabled or replaced (its
+// Value changed; the value is never printed), where it said only that the
+// usage plan is updated; and a deploy whose later step fails (here the
+// stack's record) sets the key's Enabled back, as it undoes its other steps.
+func TestRawAPIKeyChangesInThePlanAndUndone(t *testing.T) {
+	dir, f, text := fixture(t), newFake(), valuedKey(t)
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	key := f.stacks["s"].Resources["Chat"].APIKeyID
+	printed := func(p *Plan) string {
+		var b strings.Builder
+		p.PrintChanges(&b)
+		return b.String()
+	}
+	off := strings.Replace(text, "Enabled: true", "Enabled: false", 1)
+
+	// Disabling fails at the record: the key is enabled again.
+	f.failAt = "PutStack"
+	p, out, err := deployOutput(t, f, dir, "s", off, nil)
+	if err == nil {
+		t.Fatal("deploy with a failing PutStack succeeded")
+	}
+	if want := "- disable API key " + key + " (Key)"; !strings.Contains(printed(p), want) {
+		t.Errorf("plan does not say %q:\n%s", want, printed(p))
+	}
+	if !f.keySpecs[key].Enabled || !strings.Contains(out, "rolling back: enable API key "+key) {
+		t.Fatalf("after the failed deploy key %s is enabled %v, want enabled again; output:\n%s", key, f.keySpecs[key].Enabled, out)
+	}
+
+	// Disabling, then enabling, each said.
+	if _, err := deployText(t, f, dir, "s", off, nil); err != nil || f.keySpecs[key].Enabled {
+		t.Fatalf("disable: %v, enabled %v", err, f.keySpecs[key].Enabled)
+	}
+	p, _, err = deployOutput(t, f, dir, "s", text, nil)
+	if err != nil || !strings.Contains(printed(p), "- enable API key "+key+" (Key)") || !f.keySpecs[key].Enabled {
+		t.Fatalf("enable: %v, enabled %v, plan:\n%s", err, f.keySpecs[key].Enabled, printed(p))
+	}
+
+	// A changed Value: the plan says the key is replaced, not with what.
+	p, _, err = deployOutput(t, f, dir, "s", strings.Replace(text, keyValue1, keyValue2, 1), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := printed(p); !strings.Contains(s, "- replace API key "+key+" (Key)") || strings.Contains(s, keyValue1) || strings.Contains(s, keyValue2) ||
+		strings.Contains(s, "enable API key") {
+		t.Fatalf("plan of a Value change:\n%s", s)
 	}
 }

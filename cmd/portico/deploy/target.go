@@ -928,20 +928,26 @@ func (h *HTTPTarget) EnableAPIKey(ctx context.Context, id string, enabled bool) 
 	return err
 }
 
-// APIKeyHasValue implements Target: API Gateway's GetApiKey with its value,
-// compared in constant time and dropped.
-func (h *HTTPTarget) APIKeyHasValue(ctx context.Context, id, value string) (bool, error) {
-	resp, err := h.C.Do(ctx, http.MethodGet, "/apikeys/"+esc(id)+"?includeValue=true", nil, nil, nil)
+// APIKeyState implements Target: API Gateway's GetApiKey, with its value
+// when value is given, compared in constant time and dropped.
+func (h *HTTPTarget) APIKeyState(ctx context.Context, id, value string) (KeyState, error) {
+	path := "/apikeys/" + esc(id)
+	if value != "" {
+		path += "?includeValue=true"
+	}
+	resp, err := h.C.Do(ctx, http.MethodGet, path, nil, nil, nil)
 	if err != nil {
-		return false, err
+		return KeyState{}, err
 	}
 	var out struct {
-		Value string `json:"value"`
+		Enabled bool   `json:"enabled"`
+		Value   string `json:"value"`
 	}
 	if err := json.Unmarshal(resp.Body, &out); err != nil {
-		return false, err
+		return KeyState{}, err
 	}
-	return subtle.ConstantTimeCompare([]byte(out.Value), []byte(value)) == 1, nil
+	same := value == "" || subtle.ConstantTimeCompare([]byte(out.Value), []byte(value)) == 1
+	return KeyState{Enabled: out.Enabled, SameValue: same}, nil
 }
 
 // AddUsagePlanKey implements Target: API Gateway's CreateUsagePlanKey.
