@@ -283,7 +283,7 @@ func New(p Params) (*Invoker, error) {
 		rt:       p.Runtime,
 		log:      p.Log,
 		clock:    p.Clock,
-		logs:     newLogs(logDir[:len(logDir)-2], c.LogBytesPerFunction),
+		logs:     newLogs(logDir[:len(logDir)-2], c.LogBytesPerFunction, p.Log, p.Clock),
 		budget:   newBudget(max(c.MaxSandboxes, 0), max(c.MaxMemoryMB, 0)),
 		pools:    map[poolKeyT]*pool{},
 		retired:  map[*pool]struct{}{},
