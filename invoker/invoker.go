@@ -499,7 +499,7 @@ func (i *Invoker) Stop(ctx context.Context) error {
 		// before the graceful part and cut any (the operator raises that
 		// one), else the graceful part's.
 		c := shutdown.Cut{What: fmt.Sprintf("%d invocation(s) still running (their callers were answered: a Lambda Invoke 503 ServiceException, "+
-			`a gateway route 500 {"message": "Internal server error"}, as API Gateway answers a Lambda service error)`, cut)}
+			`a gateway route 500: {"message": "Internal server error"} on REST APIs, {"message":"Internal Server Error"} on HTTP APIs, as API Gateway answers a Lambda service error)`, cut)}
 		if i.drainOwn && i.drainCut.Load() > 0 {
 			c.Limit, c.After = "drain-timeout", i.p.Config.DrainTimeout
 		}
