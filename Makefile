@@ -1,7 +1,8 @@
 # Portico. `make help` lists the targets.
 GO        ?= go
 BIN       := bin
-DATA      ?= ./portico-data
+# DATA: the data directory of make run (PORTICO_DATA_DIR, as portico serve reads it, else ./portico-data).
+DATA      ?= $(or $(PORTICO_DATA_DIR),./portico-data)
 SAMPLES   := hello chat
 IMAGES    := hello
 TESTFLAGS ?= -race -count=1 -timeout 20m

@@ -276,7 +276,7 @@ func (s *Service) startCollect(ctx context.Context, grace time.Duration) {
 	}
 	for _, m := range missing {
 		s.log.Error("a function's code is missing from the data directory: its invocations fail until it is restored "+
-			"(copy code/ back from the backup that goes with portico.db) or the function's code is updated (portico fn update --dir, or --zip-file)",
+			"(copy code/ back from the backup that goes with portico.db) or the function's code is updated (portico fn update --dir DIR, or --zip FILE)",
 			"function", m.Function, "version", m.Version, "codeSha256", m.Hash, "path", m.Path)
 	}
 	if _, err := s.CollectCode(ctx, grace); err != nil && ctx.Err() == nil {

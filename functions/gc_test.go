@@ -396,7 +396,8 @@ func TestStartCollectKeepsGraceAndNamesMissingCode(t *testing.T) {
 	e.svc.startCollect(ctx, time.Hour)
 	mustHave(t, e, a.CodeHash, "unreferenced code at start, within its grace")
 	out := logs.String()
-	for _, want := range []string{"level=ERROR", "code is missing", "function=fn", "version=$LATEST", b.CodeHash} {
+	// The CLI's flags as they are (ops11: it said --zip-file, the AWS CLI's).
+	for _, want := range []string{"level=ERROR", "code is missing", "function=fn", "version=$LATEST", b.CodeHash, "portico fn update --dir DIR, or --zip FILE"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the start's log does not say %q:\n%s", want, out)
 		}

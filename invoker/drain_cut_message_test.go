@@ -16,7 +16,8 @@ import (
 // 503", but a gateway route's caller gets API Gateway's 500 {"message":
 // "Internal server error"} (as API Gateway answers a Lambda service error);
 // only Lambda Invoke's caller gets the 503 ServiceException. The stop's
-// account of the cut says both.
+// account of the cut says both, and (the ops11 tester's) an HTTP API's
+// spelling of the 500 beside the REST one.
 func TestDrainCutSaysWhatCallersGot(t *testing.T) {
 	e := newEnv(t, nil)
 	fn := e.fns.add(&functions.Config{FunctionName: "long", Timeout: 60})
@@ -47,7 +48,8 @@ func TestDrainCutSaysWhatCallersGot(t *testing.T) {
 	if len(cuts) != 1 {
 		t.Fatalf("cuts = %+v, want the one call", cuts)
 	}
-	for _, want := range []string{"1 invocation(s) still running", "503 ServiceException", `500 {"message": "Internal server error"}`} {
+	for _, want := range []string{"1 invocation(s) still running", "503 ServiceException",
+		`500: {"message": "Internal server error"} on REST APIs`, `{"message":"Internal Server Error"} on HTTP APIs`} {
 		if !strings.Contains(cuts[0].What, want) {
 			t.Errorf("the cut reads %q; want it to say %q", cuts[0].What, want)
 		}

@@ -283,7 +283,7 @@ func New(p Params) (*Invoker, error) {
 		rt:       p.Runtime,
 		log:      p.Log,
 		clock:    p.Clock,
-		logs:     newLogs(logDir[:len(logDir)-2], c.LogBytesPerFunction),
+		logs:     newLogs(logDir[:len(logDir)-2], c.LogBytesPerFunction, p.Log, p.Clock),
 		budget:   newBudget(max(c.MaxSandboxes, 0), max(c.MaxMemoryMB, 0)),
 		pools:    map[poolKeyT]*pool{},
 		retired:  map[*pool]struct{}{},
@@ -499,7 +499,7 @@ func (i *Invoker) Stop(ctx context.Context) error {
 		// before the graceful part and cut any (the operator raises that
 		// one), else the graceful part's.
 		c := shutdown.Cut{What: fmt.Sprintf("%d invocation(s) still running (their callers were answered: a Lambda Invoke 503 ServiceException, "+
-			`a gateway route 500 {"message": "Internal server error"}, as API Gateway answers a Lambda service error)`, cut)}
+			`a gateway route 500: {"message": "Internal server error"} on REST APIs, {"message":"Internal Server Error"} on HTTP APIs, as API Gateway answers a Lambda service error)`, cut)}
 		if i.drainOwn && i.drainCut.Load() > 0 {
 			c.Limit, c.After = "drain-timeout", i.p.Config.DrainTimeout
 		}

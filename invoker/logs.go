@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -27,11 +29,23 @@ type Logs struct {
 	// run of the server is not a place in this one's logs.
 	run string
 
+	// log and clock serve the WARN that says a function's log output is not
+	// being written (writeFailed); lost counts the bytes not written.
+	log   *slog.Logger
+	clock Clock
+	lost  atomic.Int64
+
 	mu   sync.Mutex
 	logs map[string]*fnLog
 }
 
+// logWarnEvery is how often one function log's write failures are logged
+// (a full disk fails every flush).
+const logWarnEvery = time.Minute
+
 type fnLog struct {
+	l     *Logs
+	fn    string
 	path  string
 	limit int64
 
@@ -51,6 +65,10 @@ type fnLog struct {
 	// dropped is how much of the log rotation dropped in this run: the
 	// place (ReadSince) of the first byte kept.
 	dropped int64
+	// failing says the last flush failed; warned is when that was last
+	// logged (writeFailed).
+	failing bool
+	warned  time.Time
 }
 
 // maxFollowBuffer bounds what waits for one follower (Follow) that reads more
@@ -104,19 +122,26 @@ const (
 	logFlushSize  = 64 << 10
 )
 
-func newLogs(dir string, limit int64) *Logs {
+// newLogs keeps function logs under dir, each at most limit bytes (its two
+// halves); log and clk serve the WARN that says output is not being written.
+func newLogs(dir string, limit int64, log *slog.Logger, clk Clock) *Logs {
 	_ = os.MkdirAll(dir, 0o750)
 	run := make([]byte, 6)
 	_, _ = rand.Read(run)
-	return &Logs{dir: dir, limit: limit, run: hex.EncodeToString(run), logs: map[string]*fnLog{}}
+	return &Logs{dir: dir, limit: limit, run: hex.EncodeToString(run), log: log, clock: clk, logs: map[string]*fnLog{}}
 }
+
+// Lost is how many bytes of function log output could not be written to the
+// files since the server started (a full disk, say): followers and
+// invocations' tails got them, the files did not.
+func (l *Logs) Lost() int64 { return l.lost.Load() }
 
 func (l *Logs) get(fn string) *fnLog {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	fl := l.logs[fn]
 	if fl == nil {
-		fl = &fnLog{path: filepath.Join(l.dir, fn+".log"), limit: l.limit / 2, subs: map[*follower]struct{}{}}
+		fl = &fnLog{l: l, fn: fn, path: filepath.Join(l.dir, fn+".log"), limit: l.limit / 2, subs: map[*follower]struct{}{}}
 		l.logs[fn] = fl
 	}
 	return fl
@@ -198,26 +223,61 @@ func (fl *fnLog) flushLocked() {
 	if fl.f == nil {
 		f, err := os.OpenFile(fl.path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 		if err != nil {
+			fl.writeFailed(len(p), err)
 			return
 		}
-		st, _ := f.Stat()
-		fl.f, fl.size = f, st.Size()
+		var size int64
+		if st, err := f.Stat(); err == nil {
+			size = st.Size()
+		}
+		fl.f, fl.size = f, size
 	}
 	if fl.size+int64(len(p)) > fl.limit && fl.size > 0 {
+		var old int64
 		if st, err := os.Stat(fl.path + ".1"); err == nil {
-			fl.dropped += st.Size()
+			old = st.Size()
 		}
 		_ = fl.f.Close()
-		_ = os.Rename(fl.path, fl.path+".1")
+		fl.f = nil
+		if err := os.Rename(fl.path, fl.path+".1"); err != nil {
+			// The current half is kept as it is (not truncated): the next
+			// flush tries the rotation again.
+			fl.writeFailed(len(p), err)
+			return
+		}
+		fl.dropped += old
 		f, err := os.OpenFile(fl.path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 		if err != nil {
-			fl.f = nil
+			fl.writeFailed(len(p), err)
 			return
 		}
 		fl.f, fl.size = f, 0
 	}
-	n, _ := fl.f.Write(p)
+	n, err := fl.f.Write(p)
 	fl.size += int64(n)
+	if err != nil {
+		fl.writeFailed(len(p)-n, err)
+		return
+	}
+	if fl.failing {
+		fl.failing = false
+		fl.l.log.Info("function log written again", "function", fl.fn, "path", fl.path)
+	}
+}
+
+// writeFailed counts n bytes of output that did not reach the log file, for
+// err, and says so in the server's log: once when writes start failing, then
+// at most every logWarnEvery for this function, never with the output itself.
+func (fl *fnLog) writeFailed(n int, err error) {
+	fl.l.lost.Add(int64(n))
+	now := fl.l.clock.Now()
+	if fl.failing && now.Sub(fl.warned) < logWarnEvery {
+		return
+	}
+	fl.failing, fl.warned = true, now
+	fl.l.log.Warn("function log output not written: it still reaches log tails and followers, but not the log file; "+
+		"free space on the data directory's disk, or check its permissions",
+		"function", fl.fn, "path", fl.path, "err", err, "lostBytes", fl.l.lost.Load())
 }
 
 // Read returns up to the last n bytes of fn's log (n < 0: all that is kept;

@@ -3,9 +3,12 @@ package invoker
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"regexp"
 	"strconv"
 	"testing"
+
+	"github.com/portico-dev/portico/internal/clock"
 )
 
 // TestFollowBounded checks that a follower that does not read holds at most
@@ -13,7 +16,7 @@ import (
 // of everything written, and that the stream then says how much it skipped, so
 // that what it got and what it skipped add up to what was written.
 func TestFollowBounded(t *testing.T) {
-	l := newLogs(t.TempDir(), 64<<20)
+	l := newLogs(t.TempDir(), 64<<20, slog.New(slog.DiscardHandler), clock.Real{})
 	defer l.close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -63,7 +66,7 @@ func TestFollowBounded(t *testing.T) {
 // not taken for a place in this log.
 func TestReadSince(t *testing.T) {
 	dir := t.TempDir()
-	l := newLogs(dir, 200) // rotated at 100 bytes
+	l := newLogs(dir, 200, slog.New(slog.DiscardHandler), clock.Real{}) // rotated at 100 bytes
 	defer l.close()
 	fl := l.get("f")
 	fl.write([]byte("one\n"))
@@ -109,7 +112,7 @@ func TestReadSince(t *testing.T) {
 	// old cursor is not this run's; the answer is the log's end, as with no
 	// cursor, and says so.
 	l.close()
-	l2 := newLogs(dir, 200)
+	l2 := newLogs(dir, 200, slog.New(slog.DiscardHandler), clock.Real{})
 	defer l2.close()
 	c, err = l2.ReadSince("f", end, 60)
 	if err != nil || !c.Reset || string(c.Data) != string(line(7)) || c.Cursor == end {

@@ -169,3 +169,12 @@ func TestInitDurationIsTheSandboxsOwn(t *testing.T) {
 		t.Errorf("Init Duration %s ms counts the runtime's start, want the sandbox's own init (none of the fake clock's time)", m[1])
 	}
 }
+
+// TestCodeMissingNamesCLIFlags is the ops11 tester's: the caller was sent to
+// `portico fn update --zip-file`, the AWS CLI's flag, which portico has not.
+func TestCodeMissingNamesCLIFlags(t *testing.T) {
+	msg := (&codeMissingError{arn: "arn:aws:lambda:us-east-1:000000000000:function:m1:1"}).ClientMessage()
+	if !strings.Contains(msg, "portico fn update --dir DIR, or --zip FILE") || strings.Contains(msg, "--zip-file") {
+		t.Fatalf("the caller is told %q", msg)
+	}
+}

@@ -1218,7 +1218,7 @@ func (e *codeMissingError) Error() string { return e.ClientMessage() }
 func (e *codeMissingError) ClientMessage() string {
 	return "The code of " + e.arn + " is missing from the server's data directory, so it cannot run. If the data directory was moved or removed " +
 		"while the server ran (its log then says so), the server's operator can put it back where it was (or remount its volume); otherwise " +
-		"restore code/ from the backup that goes with portico.db, or update the function's code (UpdateFunctionCode; portico fn update --dir, or --zip-file)"
+		"restore code/ from the backup that goes with portico.db, or update the function's code (UpdateFunctionCode; portico fn update --dir DIR, or --zip FILE)"
 }
 
 // Unwrap gives the kind (ErrUnavailable, ServiceException) and ErrCodeMissing.

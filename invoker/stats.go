@@ -21,6 +21,10 @@ type Stats struct {
 	// Started counts the sandboxes started since the invoker started (cold
 	// starts, provisioned ones included).
 	Started int64 `json:"started"`
+	// LogBytesLost counts the bytes of function log output that could not be
+	// written to the log files since the invoker started (a full disk): the
+	// server's log says so, once a minute per function.
+	LogBytesLost int64 `json:"logBytesLost"`
 
 	// Budget is the sandbox budget and what of it is held.
 	Budget BudgetStats `json:"budget"`
@@ -62,7 +66,7 @@ func (i *Invoker) Stats() Stats {
 	}
 	n, mem := i.budget.use()
 	i.mu.Unlock()
-	s := Stats{Pools: len(pools), Stopping: int(i.stopping.Load()), Started: i.launched.Load(), Versions: []VersionStats{}}
+	s := Stats{Pools: len(pools), Stopping: int(i.stopping.Load()), Started: i.launched.Load(), LogBytesLost: i.logs.Lost(), Versions: []VersionStats{}}
 	s.Budget = BudgetStats{MaxSandboxes: i.budget.maxCount, MaxMemoryMB: i.budget.maxMemMB, Sandboxes: n, MemoryMB: mem}
 	for _, p := range pools {
 		s.Sandboxes += len(p.all)

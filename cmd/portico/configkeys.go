@@ -17,6 +17,12 @@ import (
 // unknownField is yaml.v3's message for a key that KnownFields refused.
 var unknownField = regexp.MustCompile(`^line (\d+): field (\S+) not found in type \S+$`)
 
+// flagOnly are serve's flags that are no portico.yaml key, with what to do
+// instead: a file that gives one is told so rather than offered a key.
+var flagOnly = map[string]string{
+	"new-store": "a one-off flag, not a portico.yaml key: start once with --new-store (or PORTICO_NEW_STORE=true)",
+}
+
 // placeKeys explains a config file's keys that it does not know, in the
 // file's terms rather than Go's ("field listn not found in type
 // app.Settings"): a known key put at the wrong level (max-sandboxes at the
@@ -62,6 +68,10 @@ func placeKeys(err error, raw []byte, t reflect.Type) error {
 		changed = true
 		if len(places[key]) > 0 {
 			lines[i] = fmt.Sprintf("line %d: %s goes %s, not %s", line, key, placeNames(places[key]), placeName(where))
+			continue
+		}
+		if hint, ok := flagOnly[key]; ok && where == "" {
+			lines[i] = fmt.Sprintf("line %d: %s is %s", line, key, hint)
 			continue
 		}
 		lines[i] = fmt.Sprintf("line %d: unknown key %s %s", line, key, placeName(where))

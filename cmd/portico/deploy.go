@@ -158,7 +158,7 @@ See docs/sam.md for what is supported.`,
 			if err := deploy.Apply(ctx, target, plan, out); err != nil {
 				return t.RedactError(err)
 			}
-			return printStackURLs(cmd, g, stack, t)
+			return printStackURLs(cmd, g, stack, t, d)
 		},
 	}
 	cmd.Flags().StringVarP(&template, "template", "t", "", "SAM template file (YAML or JSON)")
@@ -377,15 +377,19 @@ func releaseStack(cmd *cobra.Command, t *deploy.HTTPTarget, stack string) {
 }
 
 // printStackKeys prints the API keys the stack made for its usage plans
-// (SAM's <Api>ApiKey and ServerlessApiKey) by id, and how to read a value:
+// (SAM's <Api>ApiKey and ServerlessApiKey, or a template's own
+// AWS::ApiGateway::ApiKey, as d names them) by id, and how to read a value:
 // the values themselves are never printed.
-func printStackKeys(w io.Writer, rec *deploy.Record) {
+func printStackKeys(w io.Writer, rec *deploy.Record, d *deploy.Desired) {
 	for _, id := range sortedResourceIDs(rec) {
 		r := rec.Resources[id]
 		if r.APIKeyID == "" {
 			continue
 		}
 		logical, plan := id+"ApiKey", r.UsagePlanID
+		if a := d.APIs[id]; a != nil {
+			logical = a.KeyLogicalID()
+		}
 		if r.Kind == deploy.KindUsagePlan {
 			logical, plan = deploy.SharedAPIKey, r.PhysicalID
 		}
@@ -395,7 +399,7 @@ func printStackKeys(w io.Writer, rec *deploy.Record) {
 
 // printStackURLs prints the stage URL of each API the stack holds and the
 // template's outputs.
-func printStackURLs(cmd *cobra.Command, g *globalFlags, stack string, t *deploy.Template) error {
+func printStackURLs(cmd *cobra.Command, g *globalFlags, stack string, t *deploy.Template, d *deploy.Desired) error {
 	c, err := g.client()
 	if err != nil {
 		return err
@@ -427,7 +431,7 @@ func printStackURLs(cmd *cobra.Command, g *globalFlags, stack string, t *deploy.
 		// Not an output: a NoEcho value in the stage name is masked.
 		_, _ = fmt.Fprintln(cmd.OutOrStdout(), t.Redact(fmt.Sprintf("  %s (api %s, stage %s): %s", id, r.PhysicalID, r.Stage, u)))
 	}
-	printStackKeys(cmd.OutOrStdout(), rec)
+	printStackKeys(cmd.OutOrStdout(), rec, d)
 	outs, warnings := t.ResolveOutputs(cmd.Context(), rec, target)
 	for _, w := range warnings {
 		_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "warning:", t.Redact(w))

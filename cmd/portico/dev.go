@@ -252,6 +252,8 @@ serving. --watch=false turns watching off.`,
 						return err
 					}
 					targets = append(targets, t)
+					e.notes = append(e.notes, fmt.Sprintf("Invoke %s with the CLI:", name),
+						"  "+e.cli()+" invoke "+name+":live", "  "+e.cli()+" logs "+name)
 				}
 				fmt.Fprintln(e.out)
 				for _, n := range e.notes {

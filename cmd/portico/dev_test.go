@@ -369,6 +369,12 @@ func TestDevWithOnlyFunctions(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no Admin API line:\n%s", printed)
 	}
+	// ops11: how to call it, with this server's admin API (not the default).
+	for _, want := range []string{"Invoke greeter with the CLI:", "--endpoint " + m[1] + " invoke greeter:live", "--endpoint " + m[1] + " logs greeter"} {
+		if !strings.Contains(printed, want) {
+			t.Errorf("dev does not print %q:\n%s", want, printed)
+		}
+	}
 	c := client.New(m[1], "")
 	resp, err := c.Do(ctx, http.MethodPost, client.FunctionPath("greeter:live", "/invocations"), nil, []byte(`{}`), nil)
 	if err != nil || resp.Header.Get("X-Amz-Function-Error") != "" {

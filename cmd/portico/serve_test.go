@@ -131,6 +131,8 @@ func TestSettingsRefused(t *testing.T) {
 		{"unknown config key", nil, "listne: ':1'\n", "line 1: unknown key listne at the top level (did you mean listen?)"},
 		{"misspelt key", nil, "listn: ':1'\n", "line 1: unknown key listn at the top level (did you mean listen?)"},
 		{"misspelt invoker key", nil, "invoker:\n  max-sandboxs: 5\n", "line 2: unknown key max-sandboxs under invoker: (did you mean max-sandboxes?)"},
+		// ops11: a flag that is no key says so, and what to do.
+		{"flag-only key", nil, "new-store: true\n", "line 1: new-store is a one-off flag, not a portico.yaml key: start once with --new-store (or PORTICO_NEW_STORE=true)"},
 		// The flags --max-sandboxes and --drain-timeout are invoker: keys in
 		// the file; a known key at the wrong level says where it goes.
 		{"max-sandboxes at the top level", nil, "listen: ':1'\nmax-sandboxes: 5\n",

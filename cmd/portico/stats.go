@@ -28,8 +28,15 @@ func printStats(out io.Writer, raw []byte) error {
 	fmt.Fprintf(out, "build: %s\n", st.Build)
 	fmt.Fprintf(out, "sandboxes: %d running of a budget of %s, %d MB of %s; %d starting, %d calls waiting, %d stopping\n",
 		b.Sandboxes, capText(int64(b.MaxSandboxes), ""), b.MemoryMB, capText(b.MaxMemoryMB, " MB"), sb.Starting, sb.Waiting, sb.Stopping)
-	fmt.Fprintf(out, "server: %d goroutines on %d processors (GOMAXPROCS), %d open descriptors, %d MB resident\n",
-		st.Server.Goroutines, st.Server.Procs, st.Server.OpenDescriptors, st.Server.ResidentBytes>>20)
+	procs := "processors"
+	if st.Server.Procs == 1 {
+		procs = "processor"
+	}
+	fmt.Fprintf(out, "server: %d goroutines on %d %s (GOMAXPROCS), %d open descriptors, %d MB resident\n",
+		st.Server.Goroutines, st.Server.Procs, procs, st.Server.OpenDescriptors, st.Server.ResidentBytes>>20)
+	if sb.LogBytesLost > 0 {
+		fmt.Fprintf(out, "function logs: %d bytes of output not written to the log files (a full disk?): the server's log says why\n", sb.LogBytesLost)
+	}
 	if gw := st.Gateway; gw != nil {
 		fmt.Fprintf(out, "gateway: %s\n", gatewayText(gw))
 	}

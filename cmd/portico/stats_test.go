@@ -81,3 +81,42 @@ func TestStats(t *testing.T) {
 		}
 	}
 }
+
+// TestPrintStatsWords is the ops11 tester's: one processor was "1
+// processors", and function log output lost to a full disk was not shown.
+func TestPrintStatsWords(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		procs    int
+		lost     int64
+		want     []string
+		wantNone string
+	}{
+		{"one processor", 1, 0, []string{"on 1 processor (GOMAXPROCS)"}, "function logs"},
+		{"two processors, log output lost", 2, 1234, []string{"on 2 processors (GOMAXPROCS)", "function logs: 1234 bytes of output not written"}, "processor (GOMAXPROCS)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var st admin.Stats
+			st.Server.Procs = tc.procs
+			st.Sandboxes.LogBytesLost = tc.lost
+			raw, err := json.Marshal(st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out strings.Builder
+			if err := printStats(&out, raw); err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("portico stats lacks %q:\n%s", want, out.String())
+				}
+			}
+			if strings.Contains(out.String(), tc.wantNone) {
+				t.Errorf("portico stats has %q:\n%s", tc.wantNone, out.String())
+			}
+		})
+	}
+}

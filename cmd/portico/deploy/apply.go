@@ -43,6 +43,11 @@ type Target interface {
 	// tell an image rebuilt under the same tag, which the template does not.
 	ResolveImage(ctx context.Context, imageURI string) (string, error)
 	FunctionImage(ctx context.Context, name, qualifier string) (PinnedImage, error)
+	// CheckImage says whether the server could make a function of imageURI,
+	// pulling nothing and changing nothing: an error when it could not (its
+	// runtime runs Zip functions only, or the reference is not one), nil
+	// otherwise (nil too when only a pull, or the runtime, would tell).
+	CheckImage(ctx context.Context, imageURI string) error
 
 	// PutFunction creates the function (create) or updates its code and
 	// configuration ($LATEST).
@@ -243,6 +248,9 @@ func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, 
 			break
 		}
 	}
+	if err := checkImages(ctx, t, d); err != nil {
+		return obs, err
+	}
 	if rec == nil {
 		return obs, nil
 	}
@@ -306,6 +314,24 @@ func observeRawKey(ctx context.Context, t Target, a *API, id string, obs *Observ
 		obs.Keys = map[string]KeyState{}
 	}
 	obs.Keys[id] = st
+	return nil
+}
+
+// checkImages refuses a plan with an Image function the server cannot make
+// (a server on the process runtime, which runs Zip functions only) before
+// anything changes, rather than in Building, and under a dry run too.
+func checkImages(ctx context.Context, t Target, d *Desired) error {
+	checked := map[string]bool{}
+	for _, id := range slices.Sorted(maps.Keys(d.Functions)) {
+		uri := d.Functions[id].ImageURI
+		if uri == "" || checked[uri] {
+			continue
+		}
+		checked[uri] = true
+		if err := t.CheckImage(ctx, uri); err != nil {
+			return fmt.Errorf("%s: ImageUri %s: %w", id, uri, err)
+		}
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package deploy
 import (
 	"bytes"
 	"context"
+	"errors"
 	"maps"
 	"os"
 	"path/filepath"
@@ -885,6 +886,41 @@ Resources:
 	}
 	if _, err := deployText(t, newFake(), dir, "s", strings.Replace(text, "      ImageUri: portico-samples/hello:v1\n", "", 1), nil); err == nil || !strings.Contains(err.Error(), "PackageType Image needs ImageUri") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestImageFunctionRefusedAtPlan: an Image function that the server cannot
+// make (its runtime runs Zip functions only) stops the deploy at the plan,
+// before any change, for a new stack and for one that exists.
+func TestImageFunctionRefusedAtPlan(t *testing.T) {
+	dir := fixture(t)
+	img := `
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Img:
+    Type: AWS::Serverless::Function
+    Properties:
+      PackageType: Image
+      ImageUri: portico-samples/hello:v1
+`
+	f := newFake()
+	f.noImages = errors.New("the process runtime this server uses runs Zip functions only")
+	for _, stack := range []string{"new", "old"} {
+		if stack == "old" {
+			f.noImages, f.calls = nil, nil
+			if _, err := deployText(t, f, dir, stack, twoFunctions, nil); err != nil {
+				t.Fatal(err)
+			}
+			f.noImages = errors.New("the process runtime this server uses runs Zip functions only")
+		}
+		f.calls = nil
+		_, err := deployText(t, f, dir, stack, img, nil)
+		if err == nil || !strings.Contains(err.Error(), "Img: ImageUri portico-samples/hello:v1: the process runtime") {
+			t.Fatalf("stack %s: err = %v", stack, err)
+		}
+		if got := f.mutating(); len(got) != 0 {
+			t.Fatalf("stack %s: calls %v before the refusal", stack, got)
+		}
 	}
 }
 

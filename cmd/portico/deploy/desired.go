@@ -389,6 +389,10 @@ func (a *API) planLogical() string {
 	return a.LogicalID + "UsagePlan"
 }
 
+// KeyLogicalID is the logical id of the API key of the API's own usage plan:
+// the template's AWS::ApiGateway::ApiKey, or SAM's <Api>ApiKey.
+func (a *API) KeyLogicalID() string { return a.keyLogical() }
+
 func (a *API) keyLogical() string {
 	if p := a.ownPlan(); p != nil && p.KeyLogical != "" {
 		return p.KeyLogical

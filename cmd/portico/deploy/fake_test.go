@@ -41,6 +41,9 @@ type fakeTarget struct {
 	// pins images to their tags); imageErr, when set, is its error.
 	images   map[string]string
 	imageErr error
+	// noImages, when set, is CheckImage's error: a server whose runtime
+	// runs Zip functions only.
+	noImages error
 	// downAt, when set, is the call at which the server goes away: it and
 	// every call after it fail, as when the server stops mid-deploy.
 	downAt string
@@ -207,6 +210,8 @@ func (f *fakeTarget) ResolveImage(_ context.Context, imageURI string) (string, e
 	}
 	return cmp.Or(f.images[imageURI], imageURI), nil
 }
+
+func (f *fakeTarget) CheckImage(context.Context, string) error { return f.noImages }
 
 func (f *fakeTarget) FunctionImage(_ context.Context, name, qualifier string) (PinnedImage, error) {
 	fn, ok := f.fns[name]

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -249,6 +250,18 @@ func (h *HTTPTarget) ResolveImage(ctx context.Context, imageURI string) (string,
 		return "", err
 	}
 	return r.ResolvedImage, nil
+}
+
+// CheckImage implements Target through POST /portico/v1/images/resolve
+// from the host's images alone (pulling none): an image the host does not
+// have is no error, a refusal (400: the runtime runs no images, a reference
+// that is not one) is.
+func (h *HTTPTarget) CheckImage(ctx context.Context, imageURI string) error {
+	_, err := h.C.ResolveLocalImage(ctx, imageURI)
+	if e := (*client.APIError)(nil); errors.As(err, &e) && e.Status == http.StatusBadRequest {
+		return err
+	}
+	return nil
 }
 
 // FunctionImage implements Target through GetFunction.
