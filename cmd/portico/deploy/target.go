@@ -577,15 +577,19 @@ func (h *HTTPTarget) DeleteFunction(ctx context.Context, name string) error {
 }
 
 // wsBody is the body of the admin API call that creates a WebSocket API or
-// puts its definition back: its name, route selection expression, routes
-// (with the ids of ids, by route key, so that a route keeps its id) and
-// authorizers.
+// puts its definition back: its name, route selection expression, API key
+// source, routes (with the ids of ids, by route key, so that a route keeps
+// its id) and authorizers. The key source is always sent: the PUT that
+// replaces a definition keeps none it is not given, and an API made without
+// it would take its $connect's key from the x-api-key header, which the
+// client chooses, instead of from its authorizer.
 func wsBody(a *API, ids map[string]string) map[string]any {
 	m := wsModel(a)
 	for i := range m.Routes {
 		m.Routes[i].ID = ids[m.Routes[i].RouteKey]
 	}
-	body := map[string]any{"name": a.Name, "protocol": a.Protocol, "routeSelectionExpression": a.RouteSelection, "routes": m.Routes}
+	body := map[string]any{"name": a.Name, "protocol": a.Protocol, "routeSelectionExpression": a.RouteSelection, "routes": m.Routes,
+		"apiKeySource": m.APIKeySource}
 	if len(m.Authorizers) > 0 {
 		body["authorizers"] = m.Authorizers
 	}
