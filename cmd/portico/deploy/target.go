@@ -205,6 +205,19 @@ func (h *HTTPTarget) APIExists(ctx context.Context, id string) (bool, error) {
 	return h.exists(ctx, apisPath+"/"+esc(id))
 }
 
+// APIKeySource implements Target.
+func (h *HTTPTarget) APIKeySource(ctx context.Context, id string) (string, error) {
+	resp, err := h.C.Do(ctx, http.MethodGet, apisPath+"/"+esc(id), nil, nil, nil)
+	if err != nil {
+		return "", err
+	}
+	var a struct {
+		APIKeySource string `json:"apiKeySource"`
+	}
+	err = json.Unmarshal(resp.Body, &a)
+	return a.APIKeySource, err
+}
+
 // AliasExists implements Target.
 func (h *HTTPTarget) AliasExists(ctx context.Context, name, alias string) (bool, error) {
 	return h.exists(ctx, client.FunctionPath(name, "/aliases/"+esc(alias)))
