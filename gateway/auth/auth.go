@@ -42,6 +42,7 @@ import (
 	"github.com/portico-dev/portico/gateway/internal/restevent"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/internal/redact"
 	"github.com/portico-dev/portico/internal/signin"
 	"github.com/portico-dev/portico/internal/sigv4"
@@ -914,7 +915,7 @@ func sourceIP(r *http.Request, c *pipeline.Context) string {
 	if err != nil {
 		return r.RemoteAddr
 	}
-	return host
+	return netaddr.Unmapped(host)
 }
 
 var _ pipeline.Stage = (*Stage)(nil)
