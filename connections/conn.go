@@ -393,7 +393,7 @@ func remoteIP(r *http.Request) string {
 	if err != nil {
 		return r.RemoteAddr
 	}
-	return host
+	return netaddr.Unmapped(host)
 }
 
 // addHandshake adds the upgrade request's headers and query string q (its

@@ -26,6 +26,9 @@ func TestClientIP(t *testing.T) {
 		{"no XFF: the peer", trusted, "10.0.0.1:1234", nil, "10.0.0.1"},
 		{"IPv6 trusted peer", trusted, "[2001:db8::1]:1234", []string{"2001:db9::5"}, "2001:db9::5"},
 		{"IPv4-mapped peer", trusted, "[::ffff:10.0.0.1]:1234", []string{"1.2.3.4"}, "1.2.3.4"},
+		{"IPv4-mapped hop: its IPv4 form", trusted, "10.0.0.1:1234", []string{"::ffff:198.51.100.7"}, "198.51.100.7"},
+		{"IPv4-mapped trusted hop passed", trusted, "10.0.0.1:1234", []string{"1.2.3.4, ::ffff:10.0.0.2"}, "1.2.3.4"},
+		{"IPv4-mapped peer, untrusted: its IPv4 form", trusted, "[::ffff:192.0.2.9]:1234", []string{"1.2.3.4"}, "192.0.2.9"},
 	}
 	for _, c := range cases {
 		g := &Gateway{cfg: Config{TrustedProxies: c.proxies}}

@@ -37,17 +37,19 @@ func resourceID(rc *reqCtx, path string) string {
 	return apis.ResourceID(rc.APIID, path)
 }
 
-// sourceIP returns the caller's address as API Gateway reports it.
+// sourceIP returns the caller's address as API Gateway reports it (an
+// IPv4-mapped address as its IPv4 form).
 func sourceIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
-	return host
+	return netaddr.Unmapped(host)
 }
 
 // clientIP is the request's source IP: the peer's address, or, when the peer is
-// a trusted proxy, the right-most X-Forwarded-For address that is not one.
+// a trusted proxy, the right-most X-Forwarded-For address that is not one
+// (an IPv4-mapped address as its IPv4 form, as API Gateway reports it).
 func (g *Gateway) clientIP(r *http.Request) string {
 	peer := sourceIP(r)
 	if len(g.cfg.TrustedProxies) == 0 || !g.trusted(peer) {
@@ -62,7 +64,7 @@ func (g *Gateway) clientIP(r *http.Request) string {
 			if _, err := netip.ParseAddr(hop); err != nil {
 				return client // a malformed hop: believe nothing before it
 			}
-			client = hop
+			client = netaddr.Unmapped(hop)
 			if !g.trusted(hop) {
 				return client
 			}

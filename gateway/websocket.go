@@ -375,6 +375,9 @@ func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWe
 	}, entry: e}
 	rc.Authorizer.SetConnection(ev.RequestContext.Authorizer) // its templates' $context.authorizer
 	if ev.RequestContext.EventType == connections.EventConnect {
+		// The key its authorizer named: the one a key source AUTHORIZER
+		// checks (checkMessage), never the x-api-key header.
+		rc.Authorizer.UsageIdentifierKey = outcome.Authorizer.UsageIdentifierKey
 		rc.Identity.SourceIP, rc.Identity.UserAgent = ev.RequestContext.Identity.SourceIP, ev.RequestContext.Identity.UserAgent
 		for k, v := range ev.Headers {
 			if strings.EqualFold(k, "x-api-key") {
@@ -523,7 +526,8 @@ func (g *Gateway) checkMessage(c *pipeline.Context) *connections.Response {
 type ConnectAuthorizer interface {
 	// AuthorizeConnect returns the connection's requestContext.authorizer,
 	// or the error that refuses the handshake; it records the Lambda
-	// authorizer's Invoke status in outcome.InvokeStatus.
+	// authorizer's Invoke status in outcome.InvokeStatus and the API key it
+	// named in outcome.UsageIdentifierKey.
 	AuthorizeConnect(ctx context.Context, d *pipeline.Deployed, route *apis.Route, ev *events.APIGatewayWebsocketProxyRequest, outcome *pipeline.Authorizer) (map[string]any, error)
 }
 

@@ -42,6 +42,7 @@ import (
 	"github.com/portico-dev/portico/gateway/internal/restevent"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/internal/redact"
 	"github.com/portico-dev/portico/internal/signin"
 	"github.com/portico-dev/portico/internal/sigv4"
@@ -914,7 +915,7 @@ func sourceIP(r *http.Request, c *pipeline.Context) string {
 	if err != nil {
 		return r.RemoteAddr
 	}
-	return host
+	return netaddr.Unmapped(host)
 }
 
 var _ pipeline.Stage = (*Stage)(nil)
@@ -976,7 +977,8 @@ type connectAuthorizerEvent struct {
 // pipeline.Error (401, 403, 500) that refuses the handshake. It records in
 // outcome.InvokeStatus the status of the Lambda authorizer's Invoke call
 // ($context.authorizer.integrationStatus), 0 when no function was called, as
-// the authorize stage records it for REST and HTTP requests.
+// the authorize stage records it for REST and HTTP requests, and in
+// outcome.UsageIdentifierKey the API key the authorizer named.
 func (s *Stage) AuthorizeConnect(ctx context.Context, d *pipeline.Deployed, route *apis.Route, ev *events.APIGatewayWebsocketProxyRequest, outcome *pipeline.Authorizer) (map[string]any, error) {
 	au, err := d.API.RouteAuthorizer(route)
 	if err != nil || au == nil {
@@ -1040,6 +1042,9 @@ func (s *Stage) AuthorizeConnect(ctx context.Context, d *pipeline.Deployed, rout
 	if err != nil {
 		return nil, err
 	}
+	// The API key it names, for an API whose key source is the authorizer
+	// (the $connect's key check); not part of the connection's context.
+	outcome.UsageIdentifierKey = res.usageIdentifierKey
 	out := make(map[string]any, len(res.context)+1)
 	for k, v := range res.context {
 		out[k] = v

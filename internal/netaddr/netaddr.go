@@ -129,3 +129,17 @@ func InPrefixes(ip string, prefixes []netip.Prefix) bool {
 	}
 	return false
 }
+
+// Unmapped is ip, an address as a request's peer or X-Forwarded-For names
+// it, in the form API Gateway reports a source IP in: an IPv4-mapped IPv6
+// address (::ffff:198.51.100.7) as its IPv4 form (198.51.100.7); anything
+// else as it is. An IPv4 address costs one scan.
+func Unmapped(ip string) string {
+	if strings.IndexByte(ip, ':') < 0 {
+		return ip
+	}
+	if a, err := netip.ParseAddr(ip); err == nil && a.Is4In6() {
+		return a.Unmap().String()
+	}
+	return ip
+}

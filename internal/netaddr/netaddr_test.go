@@ -73,3 +73,14 @@ func TestForwardedFor(t *testing.T) {
 		}
 	}
 }
+
+func TestUnmapped(t *testing.T) {
+	for in, want := range map[string]string{
+		"198.51.100.7": "198.51.100.7", "::ffff:198.51.100.7": "198.51.100.7", "::FFFF:10.0.0.1": "10.0.0.1",
+		"::ffff:c633:6407": "198.51.100.7", "2001:db8::1": "2001:db8::1", "::1": "::1", "garbage:x": "garbage:x", "": "",
+	} {
+		if got := Unmapped(in); got != want {
+			t.Errorf("Unmapped(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

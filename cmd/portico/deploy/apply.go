@@ -13,6 +13,7 @@ import (
 
 	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/usage"
 )
 
 // Target is the server a plan is applied to. HTTPTarget is the admin API's;
@@ -28,6 +29,11 @@ type Target interface {
 	DeleteStack(ctx context.Context, name string) error
 	FunctionExists(ctx context.Context, name string) (bool, error)
 	APIExists(ctx context.Context, id string) (bool, error)
+	// APIKeySource returns the API key source the server holds for an API
+	// (HEADER or "": the x-api-key header; AUTHORIZER), which a WebSocket
+	// API's definition fingerprint cannot vouch for: deploys before the
+	// source was sent recorded it and made the API without it.
+	APIKeySource(ctx context.Context, id string) (string, error)
 	// AliasExists, VersionExists, StageExists and UsagePlanExists say
 	// whether what a stack recorded is still there: what was deleted by
 	// hand is made again.
@@ -212,7 +218,7 @@ type SavedAPI struct {
 func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, error) {
 	obs := Observed{Functions: map[string]bool{}, APIs: map[string]bool{}, Aliases: map[string]bool{}, Versions: map[string]bool{},
 		Stages: map[string]bool{}, UsagePlans: map[string]bool{}, APIKeys: map[string]bool{}, Images: map[string]ImageState{},
-		Drift: map[string][]string{}, Serving: map[string]AliasRouting{}, Adopt: map[string]string{}}
+		Drift: map[string][]string{}, Serving: map[string]AliasRouting{}, Adopt: map[string]string{}, KeySources: map[string]string{}}
 	names := map[string]bool{}
 	for _, f := range d.Functions {
 		names[f.Name] = true
@@ -281,6 +287,13 @@ func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, 
 			}
 			if err == nil && obs.APIKeys[r.APIKeyID] {
 				err = observeRawKey(ctx, t, d.APIs[logical], r.APIKeyID, &obs)
+			}
+			if a := d.APIs[logical]; err == nil && a != nil && a.Protocol == apis.ProtocolWebSocket {
+				var src string
+				if src, err = t.APIKeySource(ctx, r.PhysicalID); src == usage.SourceHeader {
+					src = ""
+				}
+				obs.KeySources[r.PhysicalID] = src
 			}
 		case r.Kind == KindUsagePlan:
 			err = check(obs.UsagePlans, r.PhysicalID, func() (bool, error) { return t.UsagePlanExists(ctx, r.PhysicalID) })

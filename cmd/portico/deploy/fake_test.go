@@ -77,6 +77,9 @@ type fakeAPI struct {
 	// httpStage holds, by stage, the old and new HTTPStage of the last
 	// SetHTTPStage.
 	httpStage map[string][2]*HTTPStage
+	// keySource is the API key source the server holds, as CreateAPI and
+	// ReplaceAPI set it (a test may change it as a change by hand would).
+	keySource string
 }
 
 func newFake() *fakeTarget {
@@ -143,6 +146,14 @@ func (f *fakeTarget) FunctionExists(_ context.Context, name string) (bool, error
 func (f *fakeTarget) APIExists(_ context.Context, id string) (bool, error) {
 	_, ok := f.apis[id]
 	return ok, nil
+}
+
+func (f *fakeTarget) APIKeySource(_ context.Context, id string) (string, error) {
+	a, ok := f.apis[id]
+	if !ok {
+		return "", notFound("api " + id)
+	}
+	return a.keySource, nil
 }
 
 func (f *fakeTarget) AliasExists(_ context.Context, name, alias string) (bool, error) {
@@ -375,7 +386,7 @@ func (f *fakeTarget) CreateAPI(_ context.Context, a *API) (string, error) {
 	f.seq++
 	id := fmt.Sprintf("api%07d", f.seq)
 	f.apis[id] = &fakeAPI{def: a, stages: map[string]string{}, canary: map[string]string{}, stageOps: map[string][]PatchOp{},
-		httpStage: map[string][2]*HTTPStage{}}
+		httpStage: map[string][2]*HTTPStage{}, keySource: a.APIKeySource}
 	return id, nil
 }
 
@@ -383,7 +394,7 @@ func (f *fakeTarget) ReplaceAPI(_ context.Context, id string, a *API) error {
 	if err := f.call("ReplaceAPI", id); err != nil {
 		return err
 	}
-	f.apis[id].def = a
+	f.apis[id].def, f.apis[id].keySource = a, a.APIKeySource
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portico-dev/portico/gateway/usage"
 	"github.com/portico-dev/portico/invoker"
 )
 
@@ -132,6 +133,10 @@ type Observed struct {
 	// Adopt holds, by function name, the version the recorded alias serves
 	// alone, not the record's, when it is what the template asks for.
 	Adopt map[string]string
+	// KeySources holds, by API id, the API key source the server holds for
+	// each recorded WebSocket API the template still defines ("": the
+	// x-api-key header; AUTHORIZER).
+	KeySources map[string]string
 	// Warnings are what could not be observed (an image not resolved).
 	Warnings []string
 	// Concurrency is the account's concurrency, read when the template
@@ -143,6 +148,15 @@ type Observed struct {
 // reserves.
 type AccountConcurrency struct {
 	Limit, Unreserved int
+}
+
+// wsKeyExpression is the ApiKeySelectionExpression of a WebSocket API whose
+// key source is src.
+func wsKeyExpression(src string) string {
+	if src == usage.SourceAuthorizer {
+		return wsKeyAuthorizer
+	}
+	return wsKeyHeader
 }
 
 // gone reports whether m says key does not exist (a key m does not name was
@@ -417,6 +431,8 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			c.newStage = old.Stage == a.Stage && gone(obs.Stages, old.PhysicalID+"/"+old.Stage)
 			c.planGone = old.UsagePlanID != "" && gone(obs.UsagePlans, old.UsagePlanID)
 			c.keyGone = old.APIKeyID != "" && gone(obs.APIKeys, old.APIKeyID)
+			src, observed := obs.KeySources[old.PhysicalID]
+			keyDrift := observed && src != a.APIKeySource
 			changed := !a.unchangedDefinition(old.Fingerprint)
 			ship := changed || c.definition || c.newStage
 			switch {
@@ -430,6 +446,11 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				ship = old.DeploymentResource != a.Pinned
 				c.held = changed && !ship
 			}
+			if keyDrift {
+				// The server lost the key source the template sets: put it
+				// back and serve it, pinned stage or not.
+				ship, c.held = true, false
+			}
 			if c.held {
 				c.Action, c.definition = Update, true
 				c.Steps = append(c.Steps, fmt.Sprintf("replace the definition; stage %s keeps serving deployment %s "+
@@ -438,6 +459,10 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			}
 			if ship {
 				c.Action, c.definition = Update, true
+				if keyDrift {
+					c.Steps = append(c.Steps, fmt.Sprintf("set the API's key selection expression to %s (the server has %s)",
+						wsKeyExpression(a.APIKeySource), wsKeyExpression(src)))
+				}
 				where := "stage " + a.Stage
 				switch {
 				case c.newStage:

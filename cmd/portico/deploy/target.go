@@ -206,6 +206,19 @@ func (h *HTTPTarget) APIExists(ctx context.Context, id string) (bool, error) {
 	return h.exists(ctx, apisPath+"/"+esc(id))
 }
 
+// APIKeySource implements Target.
+func (h *HTTPTarget) APIKeySource(ctx context.Context, id string) (string, error) {
+	resp, err := h.C.Do(ctx, http.MethodGet, apisPath+"/"+esc(id), nil, nil, nil)
+	if err != nil {
+		return "", err
+	}
+	var a struct {
+		APIKeySource string `json:"apiKeySource"`
+	}
+	err = json.Unmarshal(resp.Body, &a)
+	return a.APIKeySource, err
+}
+
 // AliasExists implements Target.
 func (h *HTTPTarget) AliasExists(ctx context.Context, name, alias string) (bool, error) {
 	return h.exists(ctx, client.FunctionPath(name, "/aliases/"+esc(alias)))
@@ -590,15 +603,19 @@ func (h *HTTPTarget) DeleteFunction(ctx context.Context, name string) error {
 }
 
 // wsBody is the body of the admin API call that creates a WebSocket API or
-// puts its definition back: its name, route selection expression, routes
-// (with the ids of ids, by route key, so that a route keeps its id) and
-// authorizers.
+// puts its definition back: its name, route selection expression, API key
+// source, routes (with the ids of ids, by route key, so that a route keeps
+// its id) and authorizers. The key source is always sent: the PUT that
+// replaces a definition keeps none it is not given, and an API made without
+// it would take its $connect's key from the x-api-key header, which the
+// client chooses, instead of from its authorizer.
 func wsBody(a *API, ids map[string]string) map[string]any {
 	m := wsModel(a)
 	for i := range m.Routes {
 		m.Routes[i].ID = ids[m.Routes[i].RouteKey]
 	}
-	body := map[string]any{"name": a.Name, "protocol": a.Protocol, "routeSelectionExpression": a.RouteSelection, "routes": m.Routes}
+	body := map[string]any{"name": a.Name, "protocol": a.Protocol, "routeSelectionExpression": a.RouteSelection, "routes": m.Routes,
+		"apiKeySource": m.APIKeySource}
 	if len(m.Authorizers) > 0 {
 		body["authorizers"] = m.Authorizers
 	}

@@ -242,13 +242,14 @@ func InvokeTrace(h http.Header, now time.Time, requestID string) string {
 	return InvokeTraceID(now, requestID)
 }
 
-// peerIP is the address of r's peer.
+// peerIP is the address of r's peer (an IPv4-mapped address as its IPv4
+// form).
 func peerIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
-	return host
+	return netaddr.Unmapped(host)
 }
 
 // Identity is requestContext.identity of a payload 1.0 event. Its JSON has

@@ -1,6 +1,8 @@
 // Command wsauthz is a REQUEST Lambda authorizer for the WebSocket deploy
 // end-to-end tests: it allows a $connect whose query string has token=letmein
-// (principal "alice", context user=alice), and refuses any other.
+// (principal "alice", context user=alice), and refuses any other. The query
+// string's key, when there is one, is the caller's API key
+// (usageIdentifierKey), for APIs whose key source is the authorizer.
 package main
 
 import (
@@ -20,7 +22,8 @@ func handle(_ context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRe
 		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{Version: "2012-10-17", Statement: []events.IAMPolicyStatement{
 			{Action: []string{"execute-api:Invoke"}, Effect: "Allow", Resource: []string{ev.MethodArn}},
 		}},
-		Context: map[string]any{"user": "alice"},
+		Context:            map[string]any{"user": "alice"},
+		UsageIdentifierKey: ev.QueryStringParameters["key"],
 	}, nil
 }
 
