@@ -337,7 +337,7 @@ func patchVariable(op PatchOperation, name string, set *map[string]string, unset
 
 // applyAccessLogOp handles /accessLogSettings (remove) and
 // /accessLogSettings/format and /destinationArn (replace): the format's
-// variables and request id, and the destination, are checked here
+// variables and request id, and the destination's form, are checked here
 // (gateway/accesslog).
 func applyAccessLogOp(p *apis.StagePatch, op PatchOperation, segs []string, set bool) error {
 	switch {
@@ -362,7 +362,7 @@ func applyAccessLogOp(p *apis.StagePatch, op PatchOperation, segs []string, set 
 		if err != nil {
 			return err
 		}
-		if _, err := accesslog.CheckDestination(*v, nil); err != nil {
+		if _, err := accesslog.ParseDestination(*v); err != nil {
 			return badPatchValue(op, "%s", err.Error())
 		}
 		p.AccessLogDestination = v
