@@ -37,7 +37,7 @@ func (s *Server) putAccessLog(w http.ResponseWriter, r *http.Request) error {
 	if _, err := accesslog.CheckFormat(a.Protocol, in.Format); err != nil {
 		return fmt.Errorf("%w: %w", err, errdefs.ErrInvalid)
 	}
-	if _, err := accesslog.CheckDestination(in.DestinationARN); err != nil {
+	if err := s.checkAccessLogDestination(in.DestinationARN); err != nil {
 		return fmt.Errorf("%w: %w", err, errdefs.ErrInvalid)
 	}
 	st, err := s.gw.APIs.SetAccessLogSettings(r.Context(), r.PathValue("api"), r.PathValue("stage"), &in)

@@ -177,10 +177,10 @@ func (in *v2StageInput) methodSettings(a *apis.API, cur map[string]apis.MethodSe
 	return out, nil
 }
 
-// accessLog checks in's access log settings for a stage of a (a preset name
+// v2AccessLog checks in's access log settings for a stage of a (a preset name
 // is its format): the format must write $context.requestId, and the
 // destination be one the gateway can write.
-func (in *v2StageInput) accessLog(a *apis.API) (*apis.AccessLogSettings, error) {
+func (s *Server) v2AccessLog(in *v2StageInput, a *apis.API) (*apis.AccessLogSettings, error) {
 	if in.AccessLogSettings == nil {
 		return nil, nil
 	}
@@ -191,7 +191,7 @@ func (in *v2StageInput) accessLog(a *apis.API) (*apis.AccessLogSettings, error) 
 	if _, err := accesslog.CheckFormat(a.Protocol, set.Format); err != nil {
 		return nil, v2BadRequest("accessLogSettings: %v", err)
 	}
-	if _, err := accesslog.CheckDestination(set.DestinationARN); err != nil {
+	if err := s.checkAccessLogDestination(set.DestinationARN); err != nil {
 		return nil, v2BadRequest("accessLogSettings: %v", err)
 	}
 	return &set, nil
@@ -229,7 +229,7 @@ func (s *Server) v2CreateStage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	logs, err := in.accessLog(a)
+	logs, err := s.v2AccessLog(&in, a)
 	if err != nil {
 		return err
 	}
@@ -314,7 +314,7 @@ func (s *Server) v2UpdateStage(w http.ResponseWriter, r *http.Request) error {
 	p.MergeMethodSettings = func(stored map[string]apis.MethodSetting) (map[string]apis.MethodSetting, error) {
 		return in.methodSettings(a, stored)
 	}
-	logs, err := in.accessLog(a)
+	logs, err := s.v2AccessLog(&in, a)
 	if err != nil {
 		return err
 	}

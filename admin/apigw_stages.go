@@ -141,6 +141,13 @@ func (s *Server) apigwUpdateStage(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
+	if p.AccessLogDestination != nil {
+		// The destination's form is checked with its operation; whether
+		// the server may write there, here (the allowed directories).
+		if err := s.checkAccessLogDestination(*p.AccessLogDestination); err != nil {
+			return badPatchValue(PatchOperation{Op: "replace", Path: "/accessLogSettings/destinationArn"}, "%s", err.Error())
+		}
+	}
 	st, err := s.gw.APIs.UpdateStage(r.Context(), r.PathValue("api"), r.PathValue("stage"), p)
 	if err != nil {
 		notFound := stageNotFound()
@@ -330,7 +337,7 @@ func patchVariable(op PatchOperation, name string, set *map[string]string, unset
 
 // applyAccessLogOp handles /accessLogSettings (remove) and
 // /accessLogSettings/format and /destinationArn (replace): the format's
-// variables and request id, and the destination, are checked here
+// variables and request id, and the destination's form, are checked here
 // (gateway/accesslog).
 func applyAccessLogOp(p *apis.StagePatch, op PatchOperation, segs []string, set bool) error {
 	switch {
@@ -355,7 +362,7 @@ func applyAccessLogOp(p *apis.StagePatch, op PatchOperation, segs []string, set 
 		if err != nil {
 			return err
 		}
-		if _, err := accesslog.CheckDestination(*v); err != nil {
+		if _, err := accesslog.ParseDestination(*v); err != nil {
 			return badPatchValue(op, "%s", err.Error())
 		}
 		p.AccessLogDestination = v

@@ -9,6 +9,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/accesslog"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/openapi"
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -25,6 +26,20 @@ type GatewayDeps struct {
 	Server *gateway.Server `optional:"true"`
 	// Cache flushes stage caches; optional.
 	Cache StageCache `optional:"true"`
+	// AccessLogDirs are the directories access logs' file destinations may
+	// be in; without them no file destination is accepted.
+	AccessLogDirs *accesslog.Dirs `optional:"true"`
+}
+
+// checkAccessLogDestination checks a stage's access-log destination where it
+// is set (accesslog.CheckDestination, within the allowed directories).
+func (s *Server) checkAccessLogDestination(dest string) error {
+	dirs := s.gw.AccessLogDirs
+	if dirs == nil {
+		dirs = &accesslog.Dirs{}
+	}
+	_, err := accesslog.CheckDestination(dest, dirs)
+	return err
 }
 
 // maxJSONBody bounds the JSON bodies of the gateway routes; imports take up to

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"runtime"
@@ -617,6 +618,9 @@ func (s *Server) functionLogs(w http.ResponseWriter, r *http.Request, name strin
 	if v := r.URL.Query().Get("bytes"); v != "" {
 		var err error
 		n, err = strconv.Atoi(v)
+		if errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(v, "-") {
+			return invalid("bytes %q is out of range: give a number of bytes up to %d", v, math.MaxInt)
+		}
 		if err != nil || n < 0 {
 			return invalid("bytes %q must be a non-negative integer", v)
 		}

@@ -118,6 +118,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			break // the API's path, as any other (an HTTP API's $default stage, a custom domain)
 		}
 		w.Header().Set("Content-Type", "application/json")
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			// GET-only, as the admin API's GET-only paths answer.
+			w.Header().Set("Allow", "GET, HEAD")
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			_, _ = w.Write([]byte(`{"message":"Method Not Allowed"}` + "\n"))
+			return
+		}
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 		return
 	case "*":

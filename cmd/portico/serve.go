@@ -79,6 +79,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.vals.TrustedProxies, "trusted-proxies", "", "comma-separated CIDR blocks of proxies whose X-Forwarded-For sets the client's source IP, and whose X-Forwarded-Proto: https makes the console's cookie Secure (env PORTICO_TRUSTED_PROXIES)")
 	fl.StringVar(&f.vals.IAMKeyFile, "iam-key-file", "", "file holding the key that seals IAM secret access keys; default DATA-DIR.iam-key beside the data directory (env PORTICO_IAM_KEY_FILE)")
 	fl.BoolVar(&f.vals.NewStore, "new-store", false, "start with a new, empty store in a data directory that has no portico.db (or an empty one) though an earlier server kept functions in it, which is otherwise refused (env PORTICO_NEW_STORE)")
+	fl.StringSliceVar(&f.vals.AccessLogDirs, "access-log-dir", nil, "`DIR` stages' access logs may be written to as files; repeat, or separate with commas, for more; default "+app.DefaultAccessLogDir+" and DATA-DIR/logs (env PORTICO_ACCESS_LOG_DIR)")
 	fl.IntVar(&f.vals.Invoker.MaxSandboxes, "max-sandboxes", invoker.DefaultConfig().MaxSandboxes, "sandboxes running at once across all functions; -1: no cap (env PORTICO_MAX_SANDBOXES)")
 }
 
@@ -168,6 +169,13 @@ func (f *serveFlags) settings() (app.Settings, error) {
 			return s, fmt.Errorf("%s / --%s %q: %w", st.env, st.flag, val, err)
 		}
 		*st.dur = d
+	}
+	// A list: the flag repeated or comma-separated, the variable
+	// comma-separated; either replaces the config file's list.
+	if f.fs.Changed("access-log-dir") {
+		s.AccessLogDirs, _ = f.fs.GetStringSlice("access-log-dir")
+	} else if v, ok := os.LookupEnv("PORTICO_ACCESS_LOG_DIR"); ok {
+		s.AccessLogDirs = strings.FieldsFunc(v, func(r rune) bool { return r == ',' })
 	}
 	return s, s.Validate()
 }

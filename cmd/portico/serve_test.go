@@ -329,3 +329,45 @@ func TestDrainTimeout(t *testing.T) {
 		t.Errorf("a negative --drain-timeout: %v, want it refused", err)
 	}
 }
+
+// TestAccessLogDirSettings: --access-log-dir repeats or takes commas and
+// replaces the variable's list, which replaces portico.yaml's; unset, the
+// default is /var/log/portico and DATA-DIR/logs; a relative directory is
+// refused (obs11).
+func TestAccessLogDirSettings(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "portico.yaml")
+	if err := os.WriteFile(cfg, []byte("data-dir: /srv/data\naccess-log-dir: [/from/yaml]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := parseServe(t, "--data-dir", "/srv/data").settings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(s.AccessLogDirsOrDefault(), " "); got != "/var/log/portico /srv/data/logs" {
+		t.Errorf("default: %q", got)
+	}
+	if _, err := parseServe(t, "--access-log-dir", "logs").settings(); err == nil || !strings.Contains(err.Error(), "absolute") {
+		t.Errorf("a relative directory: %v", err)
+	}
+	for _, c := range []struct {
+		env  string
+		args []string
+		want string
+	}{
+		{"", nil, "/from/yaml"},
+		{"/e1,/e2", nil, "/e1 /e2"},
+		{"/e1", []string{"--access-log-dir", "/f1", "--access-log-dir", "/f2,/f3"}, "/f1 /f2 /f3"},
+	} {
+		if c.env != "" {
+			t.Setenv("PORTICO_ACCESS_LOG_DIR", c.env)
+		}
+		s, err := parseServe(t, append([]string{"--config", cfg}, c.args...)...).settings()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(s.AccessLogDirsOrDefault(), " "); got != c.want {
+			t.Errorf("env %q args %q: %q, want %q", c.env, c.args, got, c.want)
+		}
+	}
+}

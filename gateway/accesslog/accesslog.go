@@ -50,6 +50,9 @@ type Options struct {
 	// goroutines, which a test's clock that moves at each reading would not
 	// expect.
 	ReopenClock func() time.Time
+	// Dirs are the directories file destinations may be in (Dirs.Check);
+	// nil: any (tests). The server always sets them.
+	Dirs *Dirs
 }
 
 // Stage is the access-log stage: a long-lived service holding one writer per
@@ -68,6 +71,10 @@ type Stage struct {
 	retiring []*sink
 
 	ws wsLogs // WebSocket stages' access logs (websocket.go)
+
+	// refused records the stage sides whose stored file destination Dirs
+	// refuses, by destination, so that each is logged once.
+	refused map[string]string
 }
 
 var _ pipeline.Stage = (*Stage)(nil)
@@ -89,7 +96,7 @@ func New(opts Options, log *slog.Logger) (*Stage, error) {
 	if opts.ReopenClock == nil {
 		opts.ReopenClock = time.Now
 	}
-	s := &Stage{opts: opts, log: log, sinks: map[string]*sink{}, users: map[string]string{},
+	s := &Stage{opts: opts, log: log, sinks: map[string]*sink{}, users: map[string]string{}, refused: map[string]string{},
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "portico_accesslog_dropped_total",
 			Help: "Access log lines dropped because the destination's queue was full."}, []string{"destination"}),
 		failed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "portico_accesslog_failed_total",
@@ -123,6 +130,12 @@ func Validate(protocol string, s apis.AccessLogSettings) error {
 	return err
 }
 
+// CheckDestination checks a destination where it is set (the admin API):
+// CheckDestination with the stage's Dirs.
+func (s *Stage) CheckDestination(dest string) (Target, error) {
+	return CheckDestination(dest, s.opts.Dirs)
+}
+
 // sinkFor returns the writer of t, starting it.
 func (s *Stage) sinkFor(t Target) *sink {
 	s.mu.Lock()
@@ -148,7 +161,7 @@ func (s *Stage) sinkForLocked(t Target) *sink {
 		return k
 	}
 	drop, fail := s.dropped.WithLabelValues(key), s.failed.WithLabelValues(key)
-	k := newSink(t, s.opts.Queue, s.opts.Stdout, s.log, s.opts.ReopenClock, drop.Inc, fail.Inc, func() { s.forgetSeries(key) })
+	k := newSink(t, s.opts.Dirs, s.opts.Queue, s.opts.Stdout, s.log, s.opts.ReopenClock, drop.Inc, fail.Inc, func() { s.forgetSeries(key) })
 	s.sinks[key] = k
 	return k
 }
@@ -292,6 +305,11 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	if err == nil {
 		var t Target
 		if t, err = ParseDestination(set.DestinationARN); err == nil {
+			if t.Kind == kindFile && s.opts.Dirs != nil {
+				if derr := s.opts.Dirs.Check(t.Path); derr != nil {
+					return s.refuse(d, t, derr), nil
+				}
+			}
 			k := s.attach(userKey(d), t)
 			s.setWebSocket(d, f, k, t)
 			return s.middleware(f, k, t), nil
@@ -301,6 +319,32 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	s.detach(userKey(d))
 	s.log.Error("stage access log settings are unusable: no access log", "api", d.Stage.APIID, "stage", d.Stage.Name, "err", err)
 	return nil, nil
+}
+
+// refuse turns off the access log of a stage whose stored file destination
+// is outside the allowed directories (set by an older build, which did not
+// check them): the stage serves, its lines are dropped and counted as dropped
+// for the destination, and the first compile logs it as an error.
+func (s *Stage) refuse(d *pipeline.Deployed, t Target, err error) pipeline.Middleware {
+	s.setWebSocket(d, nil, nil, Target{})
+	user := userKey(d)
+	s.detach(user)
+	s.mu.Lock()
+	logged := s.refused[user] == t.String()
+	s.refused[user] = t.String()
+	s.mu.Unlock()
+	if !logged {
+		s.log.Error("stage access log destination is outside the allowed directories: its lines are dropped; "+
+			"set the stage's destinationArn to a file in an allowed directory, or add the directory with "+DirsSetting,
+			"api", d.Stage.APIID, "stage", d.Stage.Name, "destination", t.String(), "err", err)
+	}
+	dropped := s.dropped.WithLabelValues(t.String())
+	return func(next pipeline.Handler) pipeline.Handler {
+		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
+			dropped.Inc()
+			return next.ServeRequest(w, r, c)
+		})
+	}
 }
 
 func (s *Stage) middleware(f *Format, k *sink, t Target) pipeline.Middleware {
@@ -429,6 +473,8 @@ type ModuleParams struct {
 
 	Log        *slog.Logger
 	Registerer prometheus.Registerer `optional:"true"`
+	// Dirs are where file destinations may be (Options.Dirs); required.
+	Dirs *Dirs
 	// APIs, when provided, report stage changes (Watch).
 	APIs *apis.Service `optional:"true"`
 }
@@ -441,7 +487,7 @@ type ModuleParams struct {
 var Module = fx.Module("accesslog",
 	fx.Provide(
 		func(lc fx.Lifecycle, p ModuleParams) (*Stage, error) {
-			s, err := New(Options{Registerer: p.Registerer}, p.Log.With("component", "accesslog"))
+			s, err := New(Options{Registerer: p.Registerer, Dirs: p.Dirs}, p.Log.With("component", "accesslog"))
 			if err == nil {
 				lc.Append(fx.Hook{OnStop: s.Close})
 				if p.APIs != nil {

@@ -108,12 +108,12 @@ func TestCheckDestinationRefusesDirectories(t *testing.T) {
 		filepath.Join(file, "sub", "x.log"):  "is a file, not a directory",
 		"arn:aws:logs:us-east-1:1:log-group": "CloudWatch",
 	} {
-		if _, err := CheckDestination(dest); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := CheckDestination(dest, nil); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("CheckDestination(%q) = %v, want %q", dest, err, want)
 		}
 	}
 	for _, dest := range []string{file, filepath.Join(dir, "a", "b", "dev.log"), "file://" + filepath.Join(dir, "dev.log"), "stdout", "syslog://127.0.0.1:514"} {
-		if _, err := CheckDestination(dest); err != nil {
+		if _, err := CheckDestination(dest, nil); err != nil {
 			t.Errorf("CheckDestination(%q): %v", dest, err)
 		}
 	}

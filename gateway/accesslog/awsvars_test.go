@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
@@ -117,5 +118,23 @@ func TestAuthorizerValuesControlCharacters(t *testing.T) {
 	var got struct{ Evil string }
 	if line := f.Append(nil, &Record{C: c, Status: 200}); json.Unmarshal(line, &got) != nil || got.Evil != c.Authorizer.Context["evil"] {
 		t.Errorf("line %q decodes to %q, want the value", line, got.Evil)
+	}
+}
+
+// TestInvalidUTF8Replaced: a value's bytes that are not UTF-8 (a User-Agent
+// of 0xFF 0xFE) are written as U+FFFD, as spans write them, so that a JSON
+// format's line is UTF-8 a strict decoder takes; valid characters, C1 lookalike
+// lead bytes (¢) included, are kept (obs11).
+func TestInvalidUTF8Replaced(t *testing.T) {
+	c := &pipeline.Context{RequestID: "r1", Authorizer: pipeline.Authorizer{Kind: "lambda", Status: 200,
+		Context: map[string]any{"v": "a \xff\xfe b ¢ … é \xe2\x80 \x1b"}}}
+	f, err := Parse(`{"rid":"$context.requestId","v":"$context.authorizer.v"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := f.Append(nil, &Record{C: c, Status: 200})
+	var got struct{ V string }
+	if !utf8.Valid(line) || json.Unmarshal(line, &got) != nil || got.V != "a \ufffd\ufffd b ¢ … é \ufffd\ufffd \x1b" {
+		t.Errorf("line %q decodes to %q", line, got.V)
 	}
 }

@@ -34,7 +34,7 @@ func TestFIFODestinationRefused(t *testing.T) {
 		"file://" + fifo: "is not a regular file (a FIFO)",
 		os.DevNull:       "is not a regular file (a device)",
 	} {
-		if _, err := CheckDestination(dest); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := CheckDestination(dest, nil); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("CheckDestination(%q) = %v, want %q", dest, err, want)
 		}
 	}

@@ -87,13 +87,19 @@ func ParseDestination(dest string) (Target, error) {
 }
 
 // CheckDestination parses dest (ParseDestination) and, for a file, refuses
-// one the gateway could never write on this machine: a directory (or a path
-// ending in /), or a path under a file. A file that does not exist yet is
-// fine: it is created, with its directories, at the first line.
-func CheckDestination(dest string) (Target, error) {
+// one outside dirs (Dirs.Check; nil dirs: any directory, for tests) or one the
+// gateway could never write on this machine: a directory (or a path ending in
+// /), or a path under a file. A file that does not exist yet is fine: it is
+// created, with its directories, at the first line.
+func CheckDestination(dest string, dirs *Dirs) (Target, error) {
 	t, err := ParseDestination(dest)
 	if err != nil || t.Kind != kindFile {
 		return t, err
+	}
+	if dirs != nil {
+		if err := dirs.Check(t.Path); err != nil {
+			return Target{}, err
+		}
 	}
 	if strings.HasSuffix(dest, "/") {
 		return Target{}, fmt.Errorf("access log destination %q names a directory: name a file in it (%s)", dest, filepath.Join(t.Path, "access.log"))
@@ -151,6 +157,7 @@ const ReopenCheck = time.Second
 // Safe for concurrent use.
 type sink struct {
 	target  Target
+	dirs    *Dirs // where a file may be (nil: anywhere)
 	log     *slog.Logger
 	now     func() time.Time
 	queue   chan *[]byte
@@ -182,8 +189,8 @@ const (
 	sinkHolders = sinkExited - 1
 )
 
-func newSink(t Target, size int, stdout io.Writer, log *slog.Logger, now func() time.Time, onDrop, onFail, onExit func()) *sink {
-	s := &sink{target: t, log: log, now: now, queue: make(chan *[]byte, size), stdout: stdout, wake: make(chan struct{}, 1),
+func newSink(t Target, dirs *Dirs, size int, stdout io.Writer, log *slog.Logger, now func() time.Time, onDrop, onFail, onExit func()) *sink {
+	s := &sink{target: t, dirs: dirs, log: log, now: now, queue: make(chan *[]byte, size), stdout: stdout, wake: make(chan struct{}, 1),
 		syncs: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{}), onDrop: onDrop, onFail: onFail, onExit: onExit}
 	go s.run()
 	return s
@@ -398,24 +405,49 @@ func (s *sink) fail(err error) {
 	}
 }
 
+// checkDirs checks a file destination against the allowed directories.
+func (s *sink) checkDirs() error {
+	if s.dirs == nil {
+		return nil
+	}
+	return s.dirs.Check(s.target.Path)
+}
+
 func (s *sink) open() (output, error) {
 	switch s.target.Kind {
 	case kindStdout:
 		return output{w: s.stdout}, nil
 	case kindFile:
+		// The directories are checked at each open, not only where the
+		// destination was set: a symbolic link may have appeared since, and
+		// a destination an older build stored was never checked.
+		if err := s.checkDirs(); err != nil {
+			return output{}, err
+		}
 		if err := os.MkdirAll(filepath.Dir(s.target.Path), 0o750); err != nil {
 			return output{}, err
 		}
 		// Non-blocking, so that opening a FIFO with no reader fails rather
 		// than waits; a file that is not a regular one is not written
 		// (CheckDestination refuses it, but it may have appeared since).
-		f, err := os.OpenFile(s.target.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NONBLOCK, 0o640) //nolint:gosec // the operator's configured log path
+		// O_NOFOLLOW: a symbolic link put at the path after the check is
+		// not followed.
+		f, err := os.OpenFile(s.target.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0o640) //nolint:gosec // a path Dirs allows
 		if err != nil {
 			return output{}, err
 		}
 		fi, err := f.Stat()
 		if err == nil && !fi.Mode().IsRegular() {
 			err = errNotRegular(s.target.String(), fi)
+		}
+		if err == nil {
+			// A directory on the path swapped for a link between the
+			// check and the open: the file opened must be the one the
+			// path names once checked again.
+			err = s.checkDirs()
+			if pfi, serr := os.Stat(s.target.Path); err == nil && (serr != nil || !os.SameFile(fi, pfi)) {
+				err = fmt.Errorf("access log destination %s changed while it was opened", s.target.String())
+			}
 		}
 		if err != nil {
 			_ = f.Close()

@@ -441,7 +441,8 @@ func authorizerValue(key string) getter {
 // Append appends r's line (without a newline) to b. A value's line breaks
 // (clientCertPem's, or an authorizer context value's) are written as the
 // escapes \n and \r, and its other control characters (C0, DEL, C1) and
-// U+2028/U+2029 as \t or \u00XX, \u2028 and \u2029, so that a request is
+// U+2028/U+2029 as \t or \u00XX, \u2028 and \u2029 (and bytes that are not
+// UTF-8 as U+FFFD), so that a request is
 // one line in line-oriented files, a terminal showing the file obeys no
 // escape sequence of a client's, and a value inside a JSON format's quotes
 // stays a valid JSON string, which decodes to the value itself.
@@ -500,19 +501,24 @@ func appendJSONString(b []byte, s string) []byte {
 
 // hasControls reports whether v holds a byte escapeControls escapes: a C0
 // control or DEL, or the first byte of a C1 control (0xC2) or of U+2028 or
-// U+2029 (0xE2), which escapeControls then reads whole.
+// U+2029 (0xE2), which escapeControls then reads whole; or whether v is not
+// valid UTF-8.
 func hasControls(v []byte) bool {
+	high := false
 	for _, c := range v {
 		if c < 0x20 || c == 0x7f || c == 0xc2 || c == 0xe2 {
 			return true
 		}
+		high = high || c >= utf8.RuneSelf
 	}
-	return false
+	return high && !utf8.Valid(v)
 }
 
 // escapeControls writes the control characters of b[n:] as JSON escapes: \n,
 // \r and \t, \u00XX for the other C0 controls, DEL and the C1 controls, and
-// \u2028 and \u2029; other bytes are kept.
+// \u2028 and \u2029; a byte that is not UTF-8 is replaced by U+FFFD (as
+// spans replace it), so that a JSON format's line stays UTF-8; other bytes are
+// kept.
 func escapeControls(b []byte, n int) []byte {
 	const hex = "0123456789abcdef"
 	v := append([]byte(nil), b[n:]...)
@@ -535,6 +541,14 @@ func escapeControls(b []byte, n int) []byte {
 			b = append(b, `\u202`...)
 			b = append(b, '8'+v[i+2]-0xa8)
 			i += 2
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRune(v[i:])
+			if r == utf8.RuneError && size == 1 {
+				b = utf8.AppendRune(b, utf8.RuneError)
+			} else {
+				b = append(b, v[i:i+size]...)
+			}
+			i += size - 1
 		default:
 			b = append(b, c)
 		}

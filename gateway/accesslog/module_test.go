@@ -34,7 +34,7 @@ func TestModuleClosesAfterTheServersThatUseIt(t *testing.T) {
 			OnStop:  func(context.Context) error { call(s, "last"); return nil },
 		})
 	}))
-	app := fx.New(fx.NopLogger, fx.Supply(slog.New(slog.DiscardHandler)), server, Module)
+	app := fx.New(fx.NopLogger, fx.Supply(slog.New(slog.DiscardHandler), &Dirs{Allowed: []string{filepath.Dir(path)}}), server, Module)
 	ctx := context.Background()
 	if err := app.Start(ctx); err != nil {
 		t.Fatal(err)

@@ -11,7 +11,10 @@
 // x-api-key, security tokens, cookies and every header the API's authorizers
 // and API key schemes read masked ("********"), and their values masked the
 // same way wherever the logged bodies hold them (a function that returns its
-// event), as are secret parameters ("api_key=...", redact.StringWith).
+// event), with those of the query parameters and stage variables the
+// authorizers read and of secret query parameters (X-Amz-Signature, api_key:
+// redact.SecretName), as are secret parameters ("api_key=...",
+// redact.StringWith).
 //
 // Two pipeline stages share the work: Stage wraps the pipeline and logs the
 // completion, RequestStage runs once the method is matched and logs the method
@@ -24,6 +27,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -87,6 +91,12 @@ type plan struct {
 	some, someInfo, someTrace bool
 	// secret are the headers masked (canonical names).
 	secret map[string]bool
+	// query are the query parameters the API's authorizers and API key
+	// schemes read, whose values are masked wherever a body holds them (as
+	// are those of the parameters redact.SecretName names); stageSecrets
+	// the values of the stage variables its authorizers read.
+	query        map[string]bool
+	stageSecrets []string
 }
 
 // planOf resolves d's method settings, as throttling resolves them: a REST
@@ -124,7 +134,7 @@ func planOf(d *pipeline.Deployed) *plan {
 			}
 		}
 	}
-	p.secret = secretHeaders(d.API)
+	p.secret, p.query, p.stageSecrets = secretsOf(d.API, d.Variables)
 	return p
 }
 
@@ -157,21 +167,29 @@ func (p *plan) of(r *apis.Route) logging {
 	return p.all
 }
 
-// secretHeaders returns masked and the headers a's security schemes read: API
-// key schemes in a header, and the header identity sources of its authorizers
-// (a TOKEN authorizer's token, a REQUEST or JWT authorizer's headers).
-func secretHeaders(a *apis.API) map[string]bool {
-	out := maps.Clone(masked)
+// secretsOf returns what a's security schemes read: headers (masked and
+// the header API key schemes and identity sources of its authorizers: a
+// TOKEN authorizer's token, a REQUEST or JWT authorizer's headers), query
+// parameters (query API key schemes, querystring identity sources: a
+// WebSocket $connect authorizer's token, which browsers cannot send in a
+// header) and the values of the stage variables (vars) identity sources name.
+func secretsOf(a *apis.API, vars map[string]string) (headers, query map[string]bool, stage []string) {
+	headers, query = maps.Clone(masked), map[string]bool{}
 	if a == nil {
-		return out
+		return headers, query, nil
 	}
 	for name, raw := range a.Authorizers {
 		var scheme struct {
 			Name string `json:"name"`
 			In   string `json:"in"`
 		}
-		if json.Unmarshal(raw, &scheme) == nil && strings.EqualFold(scheme.In, "header") && scheme.Name != "" {
-			out[http.CanonicalHeaderKey(scheme.Name)] = true
+		if json.Unmarshal(raw, &scheme) == nil && scheme.Name != "" {
+			switch strings.ToLower(scheme.In) {
+			case "header":
+				headers[http.CanonicalHeaderKey(scheme.Name)] = true
+			case "query":
+				query[scheme.Name] = true
+			}
 		}
 		au, err := apis.ParseAuthorizer(a.Protocol, name, raw)
 		if err != nil || au == nil {
@@ -179,11 +197,41 @@ func secretHeaders(a *apis.API) map[string]bool {
 		}
 		for _, src := range au.IdentitySource {
 			if h, ok := strings.CutPrefix(src, "header."); ok {
-				out[http.CanonicalHeaderKey(h)] = true
+				headers[http.CanonicalHeaderKey(h)] = true
+			} else if q, ok := strings.CutPrefix(src, "querystring."); ok {
+				query[q] = true
+			} else if v, ok := strings.CutPrefix(src, "stageVariables."); ok && vars[v] != "" {
+				stage = append(stage, vars[v])
+			}
+		}
+	}
+	return headers, query, stage
+}
+
+// queryValues returns the values of q's secret parameters (named in names,
+// or by redact.SecretName) as a body may hold them: decoded, and as a query
+// string encodes them.
+func queryValues(q map[string][]string, names map[string]bool) []string {
+	var out []string
+	for k, vs := range q {
+		if !names[k] && !redact.SecretName(k) {
+			continue
+		}
+		for _, v := range vs {
+			out = append(out, v)
+			if e := url.QueryEscape(v); e != v {
+				out = append(out, e)
 			}
 		}
 	}
 	return out
+}
+
+// requestSecrets are the values a request's trace masks in bodies: those of
+// its secret headers h and secret query parameters q, and the stage's.
+func (p *plan) requestSecrets(h http.Header, q map[string][]string) []string {
+	out := append(secretValues(h, p.secret), queryValues(q, p.query)...)
+	return append(out, p.stageSecrets...)
 }
 
 // clientHeaderKey is the request context key of the client's headers, kept by
@@ -262,7 +310,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 					if client == nil {
 						client = r.Header
 					}
-					secrets := append(secretValues(client, p.secret), secretValues(tw.Header(), p.secret)...)
+					secrets := append(p.requestSecrets(client, r.URL.Query()), secretValues(tw.Header(), p.secret)...)
 					attrs = append(attrs, "responseBody", traceBody(tw.body, tw.n, secrets))
 				}
 			}
@@ -305,8 +353,17 @@ func (s *Stage) LogWebSocket(d *pipeline.Deployed, route *apis.Route, ev *events
 		for k, v := range ev.Headers {
 			h.Set(k, v)
 		}
-		secret = secretHeaders(d.API)
-		secrets = secretValues(h, secret)
+		q := maps.Clone(ev.MultiValueQueryStringParameters)
+		if q == nil {
+			q = map[string][]string{}
+		}
+		for k, v := range ev.QueryStringParameters {
+			q[k] = append(q[k], v)
+		}
+		var query map[string]bool
+		var stage []string
+		secret, query, stage = secretsOf(d.API, d.Variables)
+		secrets = append(append(secretValues(h, secret), queryValues(q, query)...), stage...)
 	}
 	rc := ev.RequestContext
 	base := []any{"requestId", rc.RequestID, "api", rc.APIID, "stage", rc.Stage, "routeKey", route.RouteKey,
@@ -399,7 +456,7 @@ func (s *RequestStage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error
 				attrs = append(attrs, "headers", maskHeaders(h, p.secret))
 				body, _ := c.ReadBody(r) // r.Body reads the same bytes (or error) again
 				if len(body) > 0 {
-					attrs = append(attrs, "body", traceBody(body, len(body), secretValues(h, p.secret)))
+					attrs = append(attrs, "body", traceBody(body, len(body), p.requestSecrets(h, r.URL.Query())))
 				}
 			}
 			s.log.InfoContext(r.Context(), "execution: method request", attrs...)

@@ -469,3 +469,73 @@ func TestIntegrationLatencyOnlyWhenOneRan(t *testing.T) {
 		}
 	}
 }
+
+// echoQuery answers the request's query parameters as a Lambda proxy event
+// holds them (multiValueQueryStringParameters) and its raw query string.
+func echoQuery(w http.ResponseWriter, r *http.Request, _ *pipeline.Context) error {
+	out, _ := json.Marshal(map[string]any{"multiValueQueryStringParameters": r.URL.Query(), "rawQueryString": r.URL.RawQuery})
+	_, err := w.Write(out)
+	return err
+}
+
+// TestQuerySecretsEchoedAreMasked: the values of the query parameters an
+// authorizer or API key scheme reads, of SigV4 query authentication and
+// api_key, and of a stage variable an authorizer reads are masked in the
+// logged bodies like secret headers' values (obs11): a function echoing its
+// event wrote them in its JSON, where only "name=value" was masked.
+func TestQuerySecretsEchoedAreMasked(t *testing.T) {
+	d := deployed("INFO", true)
+	d.Variables = map[string]string{"authSecret": "sekrit-stagevar-5"}
+	d.API.Authorizers = map[string]json.RawMessage{
+		"req": json.RawMessage(`{"type":"apiKey","name":"Unused","in":"header","x-amazon-apigateway-authtype":"custom",
+			"x-amazon-apigateway-authorizer":{"type":"request","authorizerUri":"function:authz",
+			"identitySource":"method.request.querystring.token, stageVariables.authSecret"}}`),
+		"key": json.RawMessage(`{"type":"apiKey","name":"partner","in":"query"}`),
+	}
+	req := httptest.NewRequest("POST", "/abcdefghij/dev/pets?token=sekrit-qtok-1&X-Amz-Signature=sekrit-sig-2&api_key=sekrit-ak-3&partner=sekrit+p%2F4&n=rex",
+		strings.NewReader(`{"again":"sekrit-qtok-1","s":"sekrit-stagevar-5"}`))
+	recs := serve(t, d, req, echoQuery)
+	if len(recs) != 2 {
+		t.Fatalf("records %v", recs)
+	}
+	body, _ := recs[0]["body"].(string)
+	resp, _ := recs[1]["responseBody"].(string)
+	if body != `{"again":"********","s":"********"}` {
+		t.Errorf("request body %s", body)
+	}
+	for _, s := range []string{body, resp} {
+		if strings.Contains(s, "sekrit") {
+			t.Errorf("a secret logged: %s", s)
+		}
+	}
+	if !strings.Contains(resp, `"n":["rex"]`) || !strings.Contains(resp, `"token":["********"]`) || !strings.Contains(resp, "partner=********") {
+		t.Errorf("response body %s", resp)
+	}
+}
+
+// TestWebSocketConnectQuerySecretsMasked: a $connect authorizer's
+// querystring identity source (the usual way to send a WebSocket token, which
+// browsers cannot put in a header) and X-Amz-Signature are masked in the
+// logged response body and error (obs11).
+func TestWebSocketConnectQuerySecretsMasked(t *testing.T) {
+	var buf bytes.Buffer
+	s := New(slog.New(slog.NewJSONHandler(&buf, nil)))
+	st := &apis.Stage{APIID: "abcdefghij", Name: "dev", MethodSettings: map[string]apis.MethodSetting{"*/*": {LoggingLevel: "INFO", DataTraceEnabled: true}}}
+	dep := &apis.Deployment{API: apis.API{ID: "abcdefghij", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{Routes: []apis.Route{{RouteKey: "$connect"}}}}}
+	dep.API.Authorizers = map[string]json.RawMessage{"ws": json.RawMessage(`{"type":"apiKey","name":"Unused","in":"header","x-amazon-apigateway-authtype":"custom",
+			"x-amazon-apigateway-authorizer":{"type":"request","authorizerUri":"function:authz","identitySource":"route.request.querystring.token"}}`)}
+	d := &pipeline.Deployed{Stage: st, Deployment: dep, API: &dep.API}
+	q := map[string][]string{"token": {"WSQTOKSECRET_1"}, "X-Amz-Signature": {"WSSIGSECRET_2"}, "n": {"rex"}}
+	ev := &events.APIGatewayWebsocketProxyRequest{MultiValueQueryStringParameters: q,
+		RequestContext: events.APIGatewayWebsocketProxyRequestContext{RouteKey: "$connect", EventType: "CONNECT", ConnectionID: "c1", RequestID: "r1"}}
+	if au, err := apis.ParseAuthorizer(apis.ProtocolWebSocket, "ws", dep.API.Authorizers["ws"]); err != nil || au == nil || au.IdentitySource[0] != "querystring.token" {
+		t.Fatalf("authorizer %+v, %v", au, err)
+	}
+	done := s.LogWebSocket(d, &dep.API.Routes[0], ev, &pipeline.WSOutcome{})
+	echoed, _ := json.Marshal(map[string]any{"multiValueQueryStringParameters": q})
+	done(&connections.Response{StatusCode: 500, Body: echoed}, errors.New("authorizer said WSQTOKSECRET_1"))
+	out := buf.String()
+	if strings.Contains(out, "SECRET_") || !strings.Contains(out, `rex`) {
+		t.Fatalf("logged %s", out)
+	}
+}

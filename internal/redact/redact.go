@@ -98,6 +98,10 @@ func nameStart(s string, i int) int {
 	return j
 }
 
+// SecretName reports whether a parameter named n (a query parameter, say)
+// holds a secret, as String finds them: X-Amz-Signature, api_key, ...
+func SecretName(n string) bool { return secretName(n) }
+
 func secretName(n string) bool {
 	for _, s := range names {
 		if strings.EqualFold(n, s) {

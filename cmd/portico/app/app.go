@@ -151,6 +151,12 @@ type Settings struct {
 	// IAMKeyFile holds the key that seals IAM secret access keys (default: the
 	// file DataDir + ".iam-key", beside the data directory).
 	IAMKeyFile string `yaml:"iam-key-file"`
+	// AccessLogDirs are the directories stages' access logs may be written
+	// to as files (a stage's destinationArn): unset, /var/log/portico and
+	// DATA-DIR/logs (AccessLogDirsOrDefault). Portico's own files (the data
+	// directory, but its logs subdirectory, and the IAM key file) and /proc,
+	// /dev and /sys are never written, whatever is listed.
+	AccessLogDirs []string `yaml:"access-log-dir"`
 	// Throttle is the account-wide throttle of the gateway (rate-limit,
 	// burst-limit); fields left out take 10,000 requests per second and a
 	// burst of 5,000 (0 is refused in YAML), a negative rate-limit turns it off.
@@ -178,6 +184,28 @@ type InvokerSettings struct {
 	// UnusedIdleTimeout is how long a version that nothing uses keeps its idle
 	// sandboxes. Unset: 60 s.
 	UnusedIdleTimeout time.Duration `yaml:"unused-idle-timeout"`
+}
+
+// DefaultAccessLogDir is the system directory access logs may be written to
+// by default (beside DATA-DIR/logs).
+const DefaultAccessLogDir = "/var/log/portico"
+
+// AccessLogDirsOrDefault returns the directories access logs may be written
+// to: AccessLogDirs, else DefaultAccessLogDir and DATA-DIR/logs.
+func (s Settings) AccessLogDirsOrDefault() []string {
+	if len(s.AccessLogDirs) > 0 {
+		return s.AccessLogDirs
+	}
+	return []string{DefaultAccessLogDir, filepath.Join(s.DataDir, accesslog.DataDirLogs)}
+}
+
+// accessLogDirs are the access logs' Dirs of s.
+func (s Settings) accessLogDirs() *accesslog.Dirs {
+	key := s.IAMKeyFile
+	if key == "" {
+		key = iam.DefaultKeyFile(s.DataDir)
+	}
+	return &accesslog.Dirs{Allowed: s.AccessLogDirsOrDefault(), DataDir: s.DataDir, Protected: []string{key}}
 }
 
 // Defaults returns the default settings.
@@ -241,6 +269,11 @@ func (s Settings) Validate() error {
 	}
 	if s.DataDir == "" {
 		return errors.New("--data-dir is empty: give a directory for Portico's data")
+	}
+	for _, d := range s.AccessLogDirs {
+		if !filepath.IsAbs(d) {
+			return fmt.Errorf("--access-log-dir (access-log-dir) %q: give an absolute directory", d)
+		}
 	}
 	if err := errors.Join(s.Listener.Validate(), s.AdminListener.Validate()); err != nil {
 		return err
@@ -565,6 +598,7 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		fx.Supply(tracing.Config{Endpoint: s.OTLPEndpoint}),
 		tracing.Module,
 		gatewaytracing.Module,
+		fx.Supply(s.accessLogDirs()),
 		accesslog.Module,
 		execlog.Module,
 		// The edge: TLS certificates and custom domain names, consumed by the

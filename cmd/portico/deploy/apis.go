@@ -61,7 +61,7 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 		if c, ok := props["CorsConfiguration"]; ok && doc != nil {
 			b.httpCORS(id, c, doc)
 		}
-		a.HTTPStage = b.httpStage(id, props)
+		a.HTTPStage = b.httpStage(id, props, apis.ProtocolHTTP)
 	} else {
 		var s serverless.Api
 		if err := decodeResource(typ, props, &s, "Auth", "Cors", "DefinitionBody", "DefinitionUri", "ApiKeySourceType", "Models", "GatewayResponses", "FailOnWarnings", "AccessLogSetting"); err != nil {
@@ -114,7 +114,7 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 			a.StageOps = append(a.StageOps, PatchOp{Op: "replace", Path: "/cacheClusterSize", Value: *s.CacheClusterSize})
 		}
 		if v, ok := props["AccessLogSetting"]; ok {
-			if al := b.accessLogSettings(id, "AccessLogSetting", v); al != nil {
+			if al := b.accessLogSettings(id, "AccessLogSetting", apis.ProtocolREST, v); al != nil {
 				a.StageOps = append(a.StageOps, PatchOp{Op: "replace", Path: "/accessLogSettings/destinationArn", Value: al.DestinationArn},
 					PatchOp{Op: "replace", Path: "/accessLogSettings/format", Value: al.Format})
 			}
@@ -1452,7 +1452,7 @@ func methodSettingOps(id string, i int, m map[string]any, b *builder) []PatchOp 
 // AccessLogSettings, which SAM puts on the AWS::ApiGatewayV2::Stage it makes
 // (http_api_generator._construct_stage). The events' RouteSettings are merged
 // in later (eventRouteSettings).
-func (b *builder) httpStage(id string, props map[string]any) *HTTPStage {
+func (b *builder) httpStage(id string, props map[string]any, protocol string) *HTTPStage {
 	hs := &HTTPStage{}
 	set := false
 	if v, ok := props["DefaultRouteSettings"]; ok {
@@ -1483,7 +1483,7 @@ func (b *builder) httpStage(id string, props map[string]any) *HTTPStage {
 		}
 	}
 	if v, ok := props["AccessLogSettings"]; ok {
-		if al := b.accessLogSettings(id, "AccessLogSettings", v); al != nil {
+		if al := b.accessLogSettings(id, "AccessLogSettings", protocol, v); al != nil {
 			hs.AccessLogSettings, set = al, true
 		}
 	}
@@ -1545,11 +1545,12 @@ func (b *builder) warnHalfThrottle(where string, rs RouteSettings) {
 	}
 }
 
-// accessLogSettings reads an HttpApi's AccessLogSettings or an Api's
-// AccessLogSetting (prop): the destination must be one the gateway writes to
-// and the format one it renders, or the deploy fails (ignored, the log a
-// template declares would not be kept).
-func (b *builder) accessLogSettings(id, prop string, v any) *AccessLogSettings {
+// accessLogSettings reads an HttpApi's (or an AWS::ApiGatewayV2::Stage's)
+// AccessLogSettings or an Api's AccessLogSetting (prop) for an API of
+// protocol: the destination must be one the gateway writes to and the format
+// one it renders, or the deploy fails (ignored, the log a template declares
+// would not be kept).
+func (b *builder) accessLogSettings(id, prop, protocol string, v any) *AccessLogSettings {
 	m, ok := v.(map[string]any)
 	if !ok {
 		b.fail("%s: %s must be a mapping with DestinationArn and Format", id, prop)
@@ -1574,10 +1575,6 @@ func (b *builder) accessLogSettings(id, prop string, v any) *AccessLogSettings {
 	set := apis.AccessLogSettings{DestinationARN: dest, Format: format}
 	if preset, ok := accesslog.Presets[strings.ToLower(format)]; ok {
 		set.Format = preset
-	}
-	protocol := apis.ProtocolHTTP // an HttpApi's AccessLogSettings
-	if prop == "AccessLogSetting" {
-		protocol = apis.ProtocolREST // an Api's
 	}
 	if err := accesslog.Validate(protocol, set); err != nil {
 		b.fail("%s: %s: %v", id, prop, err)
@@ -2249,12 +2246,14 @@ func (b *builder) v2Stage(id string, props map[string]any) {
 	}
 	if a.V2 != nil {
 		// An HTTP API's route settings and access log, as an HttpApi's.
-		a.HTTPStage = b.httpStage(id, props)
+		a.HTTPStage = b.httpStage(id, props, apis.ProtocolHTTP)
 		return
 	}
 	// DefaultRouteSettings and RouteSettings throttle the stage's routes
-	// (the gateway enforces them on $connect, messages and $disconnect).
-	a.HTTPStage = b.httpStage(id, without(props, "AccessLogSettings"))
+	// (the gateway enforces them on $connect, messages and $disconnect);
+	// AccessLogSettings log each of them, as apigatewayv2 update-stage sets
+	// them.
+	a.HTTPStage = b.httpStage(id, props, apis.ProtocolWebSocket)
 }
 
 // v2Deployment returns the AWS::ApiGatewayV2::Deployment that stage

@@ -1824,7 +1824,8 @@ func TestRESTAccessLogSetting(t *testing.T) {
 // RouteSettings and DefaultRouteSettings, warned about and ignored before (a
 // declared route throttle the gateway did not enforce), go to the stage; a
 // route key the API lacks is refused; a throttle of 0 requests is kept;
-// AccessLogSettings get a warning saying why.
+// AccessLogSettings go to the stage too, as apigatewayv2 update-stage sets
+// them, with a WebSocket format (obs11: they were warned about and dropped).
 func TestWebSocketStageRouteSettings(t *testing.T) {
 	dir := fixture(t)
 	text := `
@@ -1868,16 +1869,24 @@ Resources:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := strings.Join(p.Warnings, "\n"); strings.Contains(w, "RouteSettings") ||
-		!strings.Contains(w, "property AccessLogSettings is not supported by Portico and is ignored: the gateway writes no access log lines for WebSocket messages") {
+	if w := strings.Join(p.Warnings, "\n"); strings.Contains(w, "RouteSettings") || strings.Contains(w, "AccessLogSettings") {
 		t.Errorf("warnings:\n%s", w)
 	}
 	n := func(v int) *int { return &v }
 	r := func(v float64) *float64 { return &v }
 	want := &HTTPStage{DefaultRouteSettings: &RouteSettings{ThrottlingBurstLimit: n(10), ThrottlingRateLimit: r(5)},
-		RouteSettings: map[string]RouteSettings{"$default": {ThrottlingBurstLimit: n(1), ThrottlingRateLimit: r(1)}}}
+		RouteSettings:     map[string]RouteSettings{"$default": {ThrottlingBurstLimit: n(1), ThrottlingRateLimit: r(1)}},
+		AccessLogSettings: &AccessLogSettings{DestinationArn: "stdout", Format: "clf"}}
 	if got := f.apis[f.stacks["s"].Resources["Ws"].PhysicalID].httpStage["dev"]; got[0] != nil || !reflect.DeepEqual(got[1], want) {
 		t.Fatalf("SetHTTPStage(old %+v, now %+v), want now %+v", got[0], got[1], want)
+	}
+	wsFormat := strings.Replace(text, "Format: clf", `Format: '{"requestId":"$context.requestId","eventType":"$context.eventType"}'`, 1)
+	f = newFake()
+	if _, err := deployText(t, f, dir, "s", wsFormat, nil); err != nil {
+		t.Fatalf("a WebSocket access log format: %v", err)
+	}
+	if al := f.apis[f.stacks["s"].Resources["Ws"].PhysicalID].httpStage["dev"][1].AccessLogSettings; al == nil || !strings.Contains(al.Format, "$context.eventType") {
+		t.Errorf("access log settings %+v", al)
 	}
 	bad := strings.Replace(text, "        $default:\n", "        sendmessage:\n", 1)
 	if _, err := deployText(t, newFake(), dir, "s", bad, nil); err == nil ||

@@ -799,7 +799,7 @@ var known = map[string]map[string]bool{
 	TypeV2IntegrationResponse: set("ApiId", "IntegrationId", "IntegrationResponseKey", "ResponseTemplates", "TemplateSelectionExpression"),
 	TypeV2RouteResponse:       set("ApiId", "RouteId", "RouteResponseKey"),
 	TypeV2Stage: set("ApiId", "StageName", "DeploymentId", "Description", "StageVariables", "AutoDeploy",
-		"DefaultRouteSettings", "RouteSettings"),
+		"DefaultRouteSettings", "RouteSettings", "AccessLogSettings"),
 }
 
 func set(names ...string) map[string]bool {
@@ -1081,9 +1081,8 @@ var ignoredBecause = map[string]string{
 	"RecursiveLoop":                 "Portico has no SQS, SNS or S3 through which a function could call itself in a loop",
 	// sam init's templates set LoggingConfig (LogFormat JSON): the format of
 	// the log is all it changes, so it is not refused.
-	"LoggingConfig":     "the function's log stays text, START, END and REPORT lines included, in its own log (portico logs): no JSON format, log levels or log group of another name; what the function does is unchanged",
-	"Domain":            "no custom domain is made; map one with `portico domain` (mutual TLS included)",
-	"AccessLogSettings": "the gateway writes no access log lines for WebSocket messages",
+	"LoggingConfig": "the function's log stays text, START, END and REPORT lines included, in its own log (portico logs): no JSON format, log levels or log group of another name; what the function does is unchanged",
+	"Domain":        "no custom domain is made; map one with `portico domain` (mutual TLS included)",
 }
 
 // samProps are the properties SAM's resource types have (the SAM

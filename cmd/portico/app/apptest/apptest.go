@@ -90,6 +90,8 @@ func Start(t testing.TB, opts Options) *Env {
 		s.DataDir = t.TempDir()
 	}
 	s.ShutdownTimeout = 30 * time.Second
+	// Tests write access logs to their own temporary directories.
+	s.AccessLogDirs = []string{os.TempDir()}
 	if opts.Settings != nil {
 		opts.Settings(&s)
 	}

@@ -94,7 +94,8 @@ func StartProcess(t testing.TB, opts Options) *Process {
 		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--log-level", "info"}, opts.Args...)
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.Env = append(os.Environ(), "PORTICO_ADMIN_TOKEN=")
+	// Tests write access logs to their own temporary directories.
+	cmd.Env = append(os.Environ(), "PORTICO_ADMIN_TOKEN=", "PORTICO_ACCESS_LOG_DIR="+os.TempDir())
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("apptest: starting %s serve: %v", bin, err)
 	}

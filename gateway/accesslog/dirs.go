@@ -1,0 +1,155 @@
+package accesslog
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// DirsSetting names the server setting that adds a directory file
+// destinations may be in (for the refusals' messages).
+const DirsSetting = "--access-log-dir (access-log-dir: in portico.yaml, PORTICO_ACCESS_LOG_DIR)"
+
+// systemDirs hold no file an access log may be: kernel and device files.
+var systemDirs = []string{"/proc", "/dev", "/sys"}
+
+// Dirs are the directories an access log's file destination may be in: an
+// admin who may set a stage's destination may otherwise have the server
+// append lines to any file it can write (its own store, an authorized_keys).
+type Dirs struct {
+	// Allowed are the directories file destinations must be in, checked
+	// both as written and with their symbolic links resolved.
+	Allowed []string
+	// DataDir is the server's data directory: nothing in it is ever a
+	// destination, whatever is allowed, but for its logs subdirectory
+	// (DataDirLogs).
+	DataDir string
+	// Protected are other files never written (the IAM key file).
+	Protected []string
+}
+
+// DataDirLogs is the data directory's subdirectory access logs may be in (when
+// it is allowed; it is by default).
+const DataDirLogs = "logs"
+
+// Check refuses a file path outside d's directories: the path (absolute,
+// cleaned) and the path with the symbolic links of its existing part resolved
+// must both be in an allowed directory, and neither in the data directory (but
+// its logs subdirectory), a protected file or /proc, /dev or /sys.
+func (d *Dirs) Check(path string) error {
+	path = filepath.Clean(path)
+	if err := d.check(path, path); err != nil {
+		return err
+	}
+	resolved, err := resolveExisting(path)
+	if err != nil {
+		return fmt.Errorf("access log destination %q: %w", path, err)
+	}
+	return d.check(path, resolved)
+}
+
+// check checks p, path as written or resolved.
+func (d *Dirs) check(path, p string) error {
+	for _, sys := range systemDirs {
+		if within(p, sys) {
+			return fmt.Errorf("access log destination %q is in %s: name a regular file in %s", path, sys, d.allowedList())
+		}
+	}
+	if d.protected(p) {
+		return fmt.Errorf("access log destination %q is one of Portico's own files (the data directory %s, or the IAM key file): name a file in %s", path, d.DataDir, d.allowedList())
+	}
+	if !d.allowed(p) {
+		return fmt.Errorf("access log destination %q is not in a directory access logs may be written to (%s): name a file in one of them, or add its directory to the server's setting %s",
+			path, d.allowedList(), DirsSetting)
+	}
+	return nil
+}
+
+// allowedList lists the allowed directories for a message.
+func (d *Dirs) allowedList() string {
+	if len(d.Allowed) == 0 {
+		return "none are set"
+	}
+	return strings.Join(d.Allowed, ", ")
+}
+
+// allowed reports whether p is in an allowed directory, as written or
+// resolved.
+func (d *Dirs) allowed(p string) bool {
+	for _, dir := range d.Allowed {
+		dir = absPath(dir)
+		if within(p, dir) {
+			return true
+		}
+		if r, err := resolveExisting(dir); err == nil && within(p, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// protected reports whether p is the data directory's (outside its logs
+// subdirectory) or a protected file, each taken as written and resolved.
+func (d *Dirs) protected(p string) bool {
+	forms := func(f string) []string {
+		f = filepath.Clean(f)
+		if r, err := resolveExisting(f); err == nil && r != f {
+			return []string{f, r}
+		}
+		return []string{f}
+	}
+	if d.DataDir != "" {
+		for _, dd := range forms(absPath(d.DataDir)) {
+			if within(p, dd) && !within(p, filepath.Join(dd, DataDirLogs)) {
+				return true
+			}
+		}
+	}
+	for _, f := range d.Protected {
+		for _, pf := range forms(absPath(f)) {
+			if p == pf {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// absPath returns p made absolute (relative to the working directory) and
+// clean, p itself when that fails.
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+// within reports whether path is dir or in it (both clean and absolute).
+func within(path, dir string) bool {
+	if dir == "/" {
+		return true
+	}
+	return path == dir || strings.HasPrefix(path, dir+"/")
+}
+
+// resolveExisting resolves the symbolic links of the longest existing part
+// of the absolute, clean path p and appends the rest.
+func resolveExisting(p string) (string, error) {
+	rest := ""
+	for cur := p; ; cur = filepath.Dir(cur) {
+		r, err := filepath.EvalSymlinks(cur)
+		if err == nil {
+			return filepath.Join(r, rest), nil
+		}
+		if _, lerr := os.Lstat(cur); lerr == nil {
+			// It exists but does not resolve: a dangling symbolic link
+			// (whose target would be created), a loop.
+			return "", fmt.Errorf("%s does not resolve: %w", cur, err)
+		}
+		if cur == filepath.Dir(cur) {
+			return p, nil
+		}
+		rest = filepath.Join(filepath.Base(cur), rest)
+	}
+}
