@@ -292,6 +292,14 @@ func checkHandshake(w http.ResponseWriter, r *http.Request) bool {
 	case r.Method != http.MethodGet:
 		writeJSONError(w, http.StatusBadRequest, "BadRequestException",
 			"Bad Request: a WebSocket handshake is a GET request, not "+r.Method)
+	case r.ContentLength != 0 || len(r.TransferEncoding) > 0:
+		// An opening handshake carries no content. Its body would stay in the
+		// connection's buffer and be read as frames after the switch: a
+		// message that a proxy framing the request never saw as one. The
+		// connection is closed, not drained, as for any framing doubt.
+		h.Set("Connection", "close")
+		writeJSONError(w, http.StatusBadRequest, "BadRequestException",
+			"Bad Request: a WebSocket handshake has no body (Content-Length or Transfer-Encoding)")
 	case r.Header.Get("Sec-Websocket-Version") != "13":
 		// RFC 6455 4.2.2: the versions the server speaks.
 		h.Set("Sec-WebSocket-Version", "13")

@@ -103,8 +103,9 @@ type callbackServer struct {
 
 // startCallback binds the sandbox-facing endpoint on bind (host:port, port 0 for
 // any) and reports it to sandboxes as host (a name or address they resolve) and
-// the bound port.
-func (g *Gateway) startCallback(bind, host string) (*callbackServer, error) {
+// the bound port. Its header block is bounded as the gateway listener's is
+// (lim's max-header-bytes and header-timeout).
+func (g *Gateway) startCallback(bind, host string, lim listener.Limits) (*callbackServer, error) {
 	ln, err := net.Listen("tcp", bind)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: sandbox-facing @connections endpoint on %s: %w", bind, err)
@@ -135,12 +136,14 @@ func (g *Gateway) startCallback(bind, host string) (*callbackServer, error) {
 		tlsOn = true
 	}
 	// A request's body must arrive within 30 s of its header (the limit
-	// net/http's ReadTimeout set here before).
-	limits := listener.Limits{HeaderTimeout: 10 * time.Second, BodyTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	// net/http's ReadTimeout set here before); its header within the
+	// listener's header-timeout, and no larger than its max-header-bytes.
+	lim = lim.WithDefaults()
+	limits := listener.Limits{MaxHeaderBytes: lim.MaxHeaderBytes, HeaderTimeout: lim.HeaderTimeout, BodyTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
 	// Its 431, 414 and 503 refusals are in API Gateway's shape, as its other
 	// answers are (serveRefused), not the server's plain text.
-	cs.srv = h1.New(limits.Handler(cs), h1.Options{ReadHeaderTimeout: limits.HeaderTimeout, IdleTimeout: limits.IdleTimeout, DormantAfter: dormantAfter,
-		MaxConnsPerIP: maxConns, Log: g.log, Refuse: g.serveRefused})
+	cs.srv = h1.New(limits.Handler(cs), h1.Options{MaxHeaderBytes: limits.MaxHeaderBytes, ReadHeaderTimeout: limits.HeaderTimeout, IdleTimeout: limits.IdleTimeout,
+		DormantAfter: dormantAfter, MaxConnsPerIP: maxConns, Log: g.log, Refuse: g.serveRefused})
 	go func() {
 		if err := cs.srv.Serve(serveLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			g.log.Error("sandbox-facing @connections endpoint stopped", "err", err)

@@ -59,12 +59,19 @@ func TestCallbackEndpointAnswersWithRequestID(t *testing.T) {
 // sandbox-facing @connections endpoint.
 func startCallbackEndpoint(t *testing.T) *Gateway {
 	t.Helper()
+	return startCallbackEndpointLimits(t, listener.Limits{})
+}
+
+// startCallbackEndpointLimits is startCallbackEndpoint with the gateway
+// listener's limits l.
+func startCallbackEndpointLimits(t *testing.T, l listener.Limits) *Gateway {
+	t.Helper()
 	e := newEnv(t)
 	m := connections.New(connections.Config{AdminToken: "tok"}, nil)
 	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
 	gw := New(Config{Listen: "127.0.0.1:0", CallbackBind: "127.0.0.1:0"}, e.svc, e.res, e.inv, slog.New(slog.DiscardHandler))
 	gw.EnableWebSockets(m)
-	srv := NewServer(gw, nil, listener.Limits{})
+	srv := NewServer(gw, nil, l)
 	if err := srv.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +114,30 @@ func TestCallbackEndpointRefusalsInItsShape(t *testing.T) {
 			if status != tc.status || body != want || h.Get("Content-Type") != "application/json" ||
 				h.Get("X-Amzn-Errortype") != tc.typ || h.Get("X-Amzn-Requestid") == "" {
 				t.Errorf("%d %q %v, want %d %s with %s and a request id", status, body, h, tc.status, want, tc.typ)
+			}
+		})
+	}
+}
+
+// TestCallbackEndpointTakesMaxHeaderBytes: the sandbox-facing @connections
+// endpoint refuses a header block over the listener's max-header-bytes with
+// 431, as the gateway's listeners do (docs/operations.md), at the default (64
+// KB) and at a configured limit; it used to take h1's default, 1 MB, whatever
+// the setting. A header under the limit still reaches the endpoint.
+func TestCallbackEndpointTakesMaxHeaderBytes(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		limit int
+	}{{"default", 0}, {"configured", 16 << 10}} {
+		t.Run(tc.name, func(t *testing.T) {
+			domain := callbackDomain(t, startCallbackEndpointLimits(t, listener.Limits{MaxHeaderBytes: tc.limit}))
+			limit := listener.Limits{MaxHeaderBytes: tc.limit}.WithDefaults().MaxHeaderBytes
+			url := "http://" + domain + "/dev/@connections/AAAAAAAAAAAAAAAA"
+			if status, _, body := listenertest.HeaderAnswer(t, url, limit+4<<10); status != http.StatusRequestHeaderFieldsTooLarge {
+				t.Errorf("a header %d bytes over %d: %d %q, want 431", 4<<10, limit, status, body)
+			}
+			if status, _, body := listenertest.HeaderAnswer(t, url, limit/2); status == http.StatusRequestHeaderFieldsTooLarge || status >= 500 {
+				t.Errorf("a header under %d: %d %q", limit, status, body)
 			}
 		})
 	}

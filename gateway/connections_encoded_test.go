@@ -17,6 +17,7 @@ import (
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/edge"
+	"github.com/portico-dev/portico/internal/listener"
 )
 
 // TestConnectionsCommandURLEncoded: the @connections command URL-encoded
@@ -33,7 +34,7 @@ func TestConnectionsCommandURLEncoded(t *testing.T) {
 	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
 	// The sandbox-facing endpoint, as Server.Start starts it when WebSockets
 	// are on (they were enabled after the test server started).
-	cs, err := e.gw.startCallback("127.0.0.1:0", "")
+	cs, err := e.gw.startCallback("127.0.0.1:0", "", listener.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +128,7 @@ func TestDisabledDefaultEndpointCoversConnectionsStageOnlyForm(t *testing.T) {
 	m := connections.New(cfg, nil)
 	e.gw.EnableWebSockets(m)
 	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
-	cs, err := e.gw.startCallback("127.0.0.1:0", "")
+	cs, err := e.gw.startCallback("127.0.0.1:0", "", listener.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,14 +87,23 @@ func hopAfter(n int) (string, error) {
 }
 
 // hopCount is the largest count in a request's hopHeader values (each maybe a
-// comma-separated list); 0 without one, or for values that are not counts.
+// comma-separated list, whose empty elements are skipped); 0 without one. A
+// value that is not a count (a number that overflows, a negative or hex one,
+// a word) counts as maxHops: Portico writes only small decimals, so it is no
+// gateway's, and read as 0 it would lower the count, which no value may.
 func hopCount(vv []string) int {
 	n := 0
 	for _, v := range vv {
 		for f := range strings.SplitSeq(v, ",") {
-			if c, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && c > n {
-				n = c
+			f = strings.TrimSpace(f)
+			if f == "" {
+				continue
 			}
+			c, err := strconv.Atoi(f)
+			if err != nil || c < 0 {
+				c = maxHops
+			}
+			n = max(n, c)
 		}
 	}
 	return n

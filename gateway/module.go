@@ -235,7 +235,7 @@ func (s *Server) startCallback() error {
 	if s.gw.ws == nil || s.gw.cfg.CallbackBind == "" {
 		return nil
 	}
-	cb, err := s.gw.startCallback(s.gw.cfg.CallbackBind, s.gw.ws.m.Config().CallbackHost)
+	cb, err := s.gw.startCallback(s.gw.cfg.CallbackBind, s.gw.ws.m.Config().CallbackHost, s.limits)
 	if err != nil {
 		s.closeTLS()
 		return err

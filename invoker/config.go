@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/listener"
 )
 
 // Config holds the invoker's limits; zero fields take the defaults in DefaultConfig.
@@ -69,6 +70,11 @@ type Config struct {
 	// hundred processes at once, and on a small host their inits starve one
 	// another and the warm sandboxes' calls past their timeouts.
 	MaxStarting int
+	// Listener is the gateway listener's limits (`listener:`): a sandbox's
+	// Runtime API endpoint bounds a request's header block by their
+	// MaxHeaderBytes and HeaderTimeout, as the gateway's listeners do. Zero
+	// fields take listener.DefaultLimits.
+	Listener listener.Limits
 }
 
 // DefaultConfig returns the defaults.

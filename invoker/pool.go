@@ -828,8 +828,9 @@ func (i *Invoker) newSandbox(p *pool, provisioned bool) (*sandbox, runtimes.Spec
 	if i.listeners != nil {
 		sb.forget = i.listeners.Add("Runtime API", ln.Addr().String())
 	}
-	limits := listener.Limits{HeaderTimeout: 10 * time.Second, BodyTimeout: runtimeAPIBodyTimeout, IdleTimeout: runtimeAPIIdle}
-	sb.srv = h1.New(limits.Handler(sb), h1.Options{ReadHeaderTimeout: limits.HeaderTimeout, IdleTimeout: limits.IdleTimeout, ConnContext: connContext,
+	head := i.p.Config.Listener.WithDefaults() // the header block is bounded as the gateway's
+	limits := listener.Limits{MaxHeaderBytes: head.MaxHeaderBytes, HeaderTimeout: head.HeaderTimeout, BodyTimeout: runtimeAPIBodyTimeout, IdleTimeout: runtimeAPIIdle}
+	sb.srv = h1.New(limits.Handler(sb), h1.Options{MaxHeaderBytes: limits.MaxHeaderBytes, ReadHeaderTimeout: limits.HeaderTimeout, IdleTimeout: limits.IdleTimeout, ConnContext: connContext,
 		Vet: sb.vet, MaxConnsPerIP: runtimeAPIMaxConns, Refuse: runtimeAPIRefuse, Log: i.log.With("sandbox", sb.id, "function", p.cfg.FunctionName)})
 	go func() { _ = sb.srv.Serve(ln) }()
 	spec, err := i.spec(sb, ln.Addr().String())

@@ -19,6 +19,7 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/h1"
+	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/listener/listenertest"
 	"github.com/portico-dev/portico/runtimes"
 )
@@ -159,7 +160,14 @@ func newClientEnv(t *testing.T) *clientEnv {
 // address (where extensions register).
 func newClientEnvInit(t *testing.T, init func(addr string)) *clientEnv {
 	t.Helper()
-	e := newEnv(t, nil)
+	return newClientEnvWith(t, nil, init)
+}
+
+// newClientEnvWith is newClientEnvInit with the invoker's configuration
+// changed by mod, when set.
+func newClientEnvWith(t *testing.T, mod func(*Config), init func(addr string)) *clientEnv {
+	t.Helper()
+	e := newEnv(t, mod)
 	rt := &clientRuntime{Runtime: e.inv.rt, specs: make(chan runtimes.Spec, 1), started: make(chan *clientSandbox, 1)}
 	e.inv.rt = rt
 	ce := &clientEnv{env: e, cfg: e.fns.add(&functions.Config{FunctionName: "client"})}
@@ -837,6 +845,32 @@ func TestRuntimeAPIRefusalsInLambdasShape(t *testing.T) {
 			if status != tc.status || h.Get("Content-Type") != "application/json" || json.Unmarshal([]byte(body), &doc) != nil ||
 				len(doc) != 2 || doc["errorType"] != tc.typ || doc["errorMessage"] != http.StatusText(tc.status) {
 				t.Errorf("%d %q %v, want %d {\"errorType\": %q, \"errorMessage\": %q}", status, body, h, tc.status, tc.typ, http.StatusText(tc.status))
+			}
+		})
+	}
+}
+
+// TestRuntimeAPITakesMaxHeaderBytes: a sandbox's Runtime API endpoint refuses
+// a header block over the gateway listener's max-header-bytes (Config.Listener)
+// with 431 in its error shape, at the default (64 KB) and at a configured
+// limit, as docs/operations.md says; it used to take h1's default, 1 MB, per
+// connection, whatever the setting. A header under the limit still reaches
+// the API.
+func TestRuntimeAPITakesMaxHeaderBytes(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		limit int
+	}{{"default", 0}, {"configured", 16 << 10}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ce := newClientEnvWith(t, func(c *Config) { c.Listener.MaxHeaderBytes = tc.limit }, nil)
+			limit := listener.Limits{MaxHeaderBytes: tc.limit}.WithDefaults().MaxHeaderBytes
+			url := "http://" + ce.addr + "/2018-06-01/runtime/nosuch"
+			if status, _, body := listenertest.HeaderAnswer(t, url, limit+4<<10); status != http.StatusRequestHeaderFieldsTooLarge ||
+				!strings.Contains(body, `"RequestHeaderFieldsTooLarge"`) {
+				t.Errorf("a header %d bytes over %d: %d %q, want 431 RequestHeaderFieldsTooLarge", 4<<10, limit, status, body)
+			}
+			if status, _, body := listenertest.HeaderAnswer(t, url, limit/2); status == http.StatusRequestHeaderFieldsTooLarge || status >= 500 {
+				t.Errorf("a header under %d: %d %q", limit, status, body)
 			}
 		})
 	}

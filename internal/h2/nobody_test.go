@@ -141,7 +141,9 @@ func TestNoContentLengthWithoutBody(t *testing.T) {
 // TestMalformedTargets: a :path in absolute form, and a Host that differs
 // from :authority, make the request malformed (RFC 9113 8.3.1): the stream is
 // reset with PROTOCOL_ERROR and the handler never runs; the connection goes
-// on. An equal Host, and "*" for OPTIONS, are served.
+// on; so does a :path with a space or a control byte, which HTTP/1.1 refuses
+// too (it used to be served, percent-encoded). An equal Host, "*" for
+// OPTIONS, and an encoded space are served.
 func TestMalformedTargets(t *testing.T) {
 	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, r.Method+" "+r.RequestURI+" "+r.Host)
@@ -157,6 +159,11 @@ func TestMalformedTargets(t *testing.T) {
 		{[]string{":method", "GET", ":scheme", "https", ":authority", "localhost", ":path", "/a", "host", "localhost"}, "GET /a localhost"},
 		{[]string{":method", "OPTIONS", ":scheme", "https", ":authority", "localhost", ":path", "*"}, "OPTIONS * localhost"},
 		{[]string{":method", "GET", ":scheme", "https", ":authority", "localhost", ":path", "*"}, ""},
+		// No space or control byte in a target, as HTTP/1.1 refuses one (400).
+		{[]string{":method", "GET", ":scheme", "https", ":authority", "localhost", ":path", "/a b"}, ""},
+		{[]string{":method", "GET", ":scheme", "https", ":authority", "localhost", ":path", "/a?b c"}, ""},
+		{[]string{":method", "GET", ":scheme", "https", ":authority", "localhost", ":path", "/a\tb"}, ""},
+		{[]string{":method", "GET", ":scheme", "https", ":authority", "localhost", ":path", "/a%20b"}, "GET /a%20b localhost"},
 	}
 	for i, tc := range cases {
 		id := uint32(2*i + 1)

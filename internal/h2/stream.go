@@ -115,6 +115,10 @@ func (c *conn) newRequest(st *stream, f *headerBlock) (*http.Request, http.Handl
 		// RFC 9113 8.3.1: origin form, or "*" for OPTIONS; an absolute
 		// form ("http://host/...") makes the request malformed.
 		return nil, nil, errors.New("h2: :path not in origin form")
+	} else if hasSpaceOrCTL(path) {
+		// RFC 9113 8.3.1, RFC 3986: no SP or control byte in a target, which
+		// HTTP/1.1's request line cannot carry either (h1 answers 400).
+		return nil, nil, errors.New("h2: space or control byte in :path")
 	}
 	regular := f.RegularFields()
 	header := make(http.Header, len(regular))
@@ -237,6 +241,16 @@ func (c *conn) newRequest(st *stream, f *headerBlock) (*http.Request, http.Handl
 		}
 	}
 	return r, h, nil
+}
+
+// hasSpaceOrCTL reports whether s holds a space or an ASCII control byte.
+func hasSpaceOrCTL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] == 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 // parsePath sets u to url.ParseRequestURI(path), without its allocation

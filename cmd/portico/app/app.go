@@ -408,6 +408,7 @@ func (s Settings) InvokerConfig() invoker.Config {
 	if v := s.Invoker.UnusedIdleTimeout; v > 0 {
 		c.UnusedIdleTimeout = v
 	}
+	c.Listener = s.Listener
 	return c
 }
 

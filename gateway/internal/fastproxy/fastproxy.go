@@ -965,6 +965,12 @@ type backendConn struct {
 	body   fixedBody
 	idleAt time.Time
 	reused bool
+	// The client's body being sent (writeBody): its writer, and the
+	// integration deadline at which bodyTimer ends the wait for it.
+	bodyMu    sync.Mutex
+	bodyW     http.ResponseWriter
+	bodyDL    time.Time
+	bodyTimer *time.Timer
 }
 
 // softWait is how long an exchange runs before it arms the abort on its
@@ -1292,7 +1298,8 @@ func (e *bodyReadError) Is(target error) bool { return target == ErrRequestBody 
 // writeBody sends the request body: the head first (as the transport does, for
 // backends that answer on it), then the body, of Content-Length bytes or chunked
 // with a flush after each chunk. Reading the client's body is bounded by the
-// deadline too.
+// deadline too, and still by an earlier read deadline the listener set
+// (listener.Limits.Handler's body-timeout): whichever comes first ends it.
 func (c *backendConn) writeBody(w http.ResponseWriter, r *http.Request, deadline time.Time, buf []byte) error {
 	// A body that fits beside the head goes out with it, in one write; a larger
 	// one (or one of unknown length) lets the backend see the head first.
@@ -1301,10 +1308,8 @@ func (c *backendConn) writeBody(w http.ResponseWriter, r *http.Request, deadline
 			return err
 		}
 	}
-	rc := http.NewResponseController(w)
-	if rc.SetReadDeadline(deadline) == nil {
-		defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
-	}
+	c.armBodyDeadline(w, deadline)
+	defer c.disarmBodyDeadline()
 	body := r.Body
 	if r.ContentLength > 0 {
 		var sent int64
@@ -1355,6 +1360,43 @@ func (c *backendConn) writeBody(w http.ResponseWriter, r *http.Request, deadline
 	}
 	_, err := c.bw.WriteString("0\r\n\r\n")
 	return err
+}
+
+// armBodyDeadline has the read of w's request body end at deadline: a timer
+// then moves the read deadline into the past. Setting the read deadline to
+// deadline itself would replace an earlier one, the listener's body-timeout,
+// whose 408 would then wait for the integration timeout.
+func (c *backendConn) armBodyDeadline(w http.ResponseWriter, deadline time.Time) {
+	c.bodyMu.Lock()
+	c.bodyW, c.bodyDL = w, deadline
+	c.bodyMu.Unlock()
+	if c.bodyTimer == nil {
+		c.bodyTimer = time.AfterFunc(time.Until(deadline), c.bodyDeadlinePassed)
+		return
+	}
+	c.bodyTimer.Reset(time.Until(deadline))
+}
+
+// bodyDeadlinePassed ends the wait for the client's body at the integration
+// deadline. A call that started as the last body ended, and runs once the next
+// request's is armed, finds that deadline still ahead and does nothing.
+func (c *backendConn) bodyDeadlinePassed() {
+	c.bodyMu.Lock()
+	defer c.bodyMu.Unlock()
+	if c.bodyW != nil && !time.Now().Before(c.bodyDL) {
+		_ = http.NewResponseController(c.bodyW).SetReadDeadline(time.Unix(1, 0))
+	}
+}
+
+// disarmBodyDeadline stops the body's timer and clears the read deadline: the
+// body was read, or its read failed.
+func (c *backendConn) disarmBodyDeadline() {
+	c.bodyTimer.Stop()
+	c.bodyMu.Lock()
+	w := c.bodyW
+	c.bodyW = nil
+	c.bodyMu.Unlock()
+	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 }
 
 // writeChunk writes one chunk of a chunked body and flushes it, so a streaming
