@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -930,7 +931,7 @@ func (s *Service) SetReservedConcurrency(ctx context.Context, name string, n *in
 		return err
 	}
 	if n != nil && *n < 0 {
-		return invalidf("ReservedConcurrentExecutions %d must be 0 or more", *n)
+		return RangeViolation("reservedConcurrentExecutions", *n, 0, math.MaxInt)
 	}
 	s.mu.RLock()
 	check := s.resCheck
