@@ -1,8 +1,6 @@
 package admin_test
 
 import (
-	"archive/zip"
-	"bytes"
 	"errors"
 	"io/fs"
 	"os"
@@ -16,6 +14,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/internal/testkit"
 )
 
 // TestDataDirMovedRefusedWritesCreateNothing is the lambda11 tester's defect
@@ -37,7 +36,7 @@ func TestDataDirMovedRefusedWritesCreateNothing(t *testing.T) {
 	if err := os.Rename(dir, moved); err != nil {
 		t.Fatal(err)
 	}
-	other := shellZip(t) // code the server does not hold yet
+	other := testkit.Bootstrap(t, "#!/bin/sh\nexit 1\n") // code the server does not hold yet
 	for _, w := range []struct {
 		name  string
 		write func() error
@@ -76,24 +75,4 @@ func TestDataDirMovedRefusedWritesCreateNothing(t *testing.T) {
 	if _, err := c.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String("a"), ZipFile: other}); err != nil {
 		t.Fatalf("UpdateFunctionCode with the data directory back: %v", err)
 	}
-}
-
-// shellZip is a Zip package whose bootstrap is a shell script.
-func shellZip(t *testing.T) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
-	h.SetMode(0o755)
-	w, err := zw.CreateHeader(h)
-	if err == nil {
-		_, err = w.Write([]byte("#!/bin/sh\nexit 1\n"))
-	}
-	if err == nil {
-		err = zw.Close()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
