@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 
@@ -37,8 +38,8 @@ func (s *Server) putConcurrency(w http.ResponseWriter, r *http.Request, name str
 	if err := decodeJSON(w, r, lambdaConfig, &req); err != nil {
 		return err
 	}
-	if req.ReservedConcurrentExecutions == nil || *req.ReservedConcurrentExecutions < 0 {
-		return invalid("ReservedConcurrentExecutions is required and must be >= 0")
+	if req.ReservedConcurrentExecutions == nil {
+		return functions.NullViolation("reservedConcurrentExecutions")
 	}
 	return reply(w, http.StatusOK, req, s.fns.SetReservedConcurrency(r.Context(), name, req.ReservedConcurrentExecutions))
 }
@@ -74,8 +75,11 @@ func (s *Server) putProvisioned(w http.ResponseWriter, r *http.Request, ref func
 	if err := decodeJSON(w, r, lambdaConfig, &req); err != nil {
 		return err
 	}
-	if req.ProvisionedConcurrentExecutions == nil || *req.ProvisionedConcurrentExecutions < 1 {
-		return invalid("ProvisionedConcurrentExecutions is required and must be >= 1")
+	switch n := req.ProvisionedConcurrentExecutions; {
+	case n == nil:
+		return functions.NullViolation("provisionedConcurrentExecutions")
+	case *n < 1:
+		return functions.RangeViolation("provisionedConcurrentExecutions", *n, 1, math.MaxInt)
 	}
 	pc, err := s.fns.PutProvisioned(r.Context(), ref.Name, ref.Qualifier, *req.ProvisionedConcurrentExecutions)
 	if err != nil {

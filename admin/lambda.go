@@ -195,8 +195,11 @@ func writePage[T, U any](w http.ResponseWriter, r *http.Request, name, of string
 	limit := 50
 	if v := q.Get("MaxItems"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 10000 {
+		switch {
+		case err != nil:
 			return invalid("MaxItems %q must be 1..10000", v)
+		case n < 1 || n > 10000:
+			return functions.RangeViolation("maxItems", n, 1, 10000)
 		}
 		limit = n
 	}

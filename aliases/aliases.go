@@ -12,6 +12,7 @@ import (
 	"maps"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -236,7 +237,12 @@ func checkTargets(vs *functions.Versions, a *Alias) error {
 	}
 	for v, weight := range w {
 		if weight < 0 || weight > 1 || math.IsNaN(weight) {
-			return invalidf("The weight %v of additional version %s must be between 0.0 and 1.0", weight, v)
+			bound := "have value greater than or equal to 0.0"
+			if !(weight <= 1) {
+				bound = "have value less than or equal to 1.0"
+			}
+			return functions.MapValueViolation("routingConfig.additionalVersionWeights",
+				"{"+v+"="+strconv.FormatFloat(weight, 'f', -1, 64)+"}", bound)
 		}
 		if v == functions.Latest || !(functions.Ref{Name: a.FunctionName, Qualifier: v}).IsVersion() {
 			return invalidf("Additional version %q must be a published version number", v)

@@ -68,10 +68,10 @@ type EventInvokeInput struct {
 
 func (in EventInvokeInput) validate() error {
 	if p := in.MaximumRetryAttempts; p != nil && (*p < 0 || *p > MaxEventRetryAttempts) {
-		return invalidf("MaximumRetryAttempts %d is out of range: it must be 0, 1 or 2", *p)
+		return RangeViolation("maximumRetryAttempts", *p, 0, MaxEventRetryAttempts)
 	}
 	if p := in.MaximumEventAgeInSeconds; p != nil && (*p < MinEventAgeSeconds || *p > MaxEventAgeSeconds) {
-		return invalidf("MaximumEventAgeInSeconds %d is out of range: it must be %d..%d (one minute to six hours)", *p, MinEventAgeSeconds, MaxEventAgeSeconds)
+		return RangeViolation("maximumEventAgeInSeconds", *p, MinEventAgeSeconds, MaxEventAgeSeconds)
 	}
 	return nil
 }

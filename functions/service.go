@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -930,7 +931,7 @@ func (s *Service) SetReservedConcurrency(ctx context.Context, name string, n *in
 		return err
 	}
 	if n != nil && *n < 0 {
-		return invalidf("ReservedConcurrentExecutions %d must be 0 or more", *n)
+		return RangeViolation("reservedConcurrentExecutions", *n, 0, math.MaxInt)
 	}
 	s.mu.RLock()
 	check := s.resCheck
@@ -1097,9 +1098,10 @@ func (s *Service) VolumeDir(name string) (string, error) {
 	if !ValidVolumeName(name) {
 		return "", invalidf("Volume name %q is not valid: it must match [A-Za-z0-9_-]{1,64}", truncate(name, 200))
 	}
-	dir := filepath.Join(s.st.Dir(), "volumes", name)
-	//nolint:gosec // G301: sandboxes run as other users inside containers and must reach the volume
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// Never the data directory itself (store.Mkdir): a cold start with it
+	// moved is refused (503), not given an empty volume at the old path.
+	dir, err := s.st.Mkdir(0o755, "volumes", name)
+	if err != nil {
 		return "", fmt.Errorf("volume %q: %w", name, err)
 	}
 	if fi, err := os.Stat(dir); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -612,6 +613,57 @@ func TestVolumeDir(t *testing.T) {
 	}
 	if VolumeName(FileSystem{Arn: "portico:volume:data"}) != "data" || VolumeName(FileSystem{Arn: "data"}) != "data" {
 		t.Error("VolumeName")
+	}
+}
+
+// TestDataDirMovedNothingWritten is the lambda11 tester's: with the data
+// directory moved under the running server, CreateFunction and
+// UpdateFunctionCode answered 503 "nothing was changed" but had made
+// <data-dir>/code/<sha>{,.zip} at the old path, and with them the data
+// directory, so the operator's move back landed inside it. Every write that
+// makes a directory under the data directory (code, a volume at cold start)
+// is refused with the store's *MovedError and the old path stays missing;
+// put back, they work.
+func TestDataDirMovedNothingWritten(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.svc.Create(ctx, CreateInput{FunctionName: "a", ZipFile: goodZip(t, "a")}); err != nil {
+		t.Fatal(err)
+	}
+	moved := e.dir + ".moved"
+	if err := os.Rename(e.dir, moved); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []struct {
+		name  string
+		write func() error
+	}{
+		{"Create", func() error {
+			_, err := e.svc.Create(ctx, CreateInput{FunctionName: "b", ZipFile: goodZip(t, "b")})
+			return err
+		}},
+		{"UpdateCode", func() error {
+			_, err := e.svc.UpdateCode(ctx, "a", CodeInput{ZipFile: goodZip(t, "a2")})
+			return err
+		}},
+		{"VolumeDir", func() error { _, err := e.svc.VolumeDir("data"); return err }},
+	} {
+		name, err := w.name, w.write()
+		if me, ok := errors.AsType[*store.MovedError](err); !ok || me.Written || !errors.Is(err, errdefs.ErrUnavailable) {
+			t.Errorf("%s with the data directory moved = %v; want the store's *MovedError (503)", name, err)
+		}
+		if _, err := os.Lstat(e.dir); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("after the refused %s, the data directory's old path: %v; want it not to exist", name, err)
+		}
+	}
+	if err := os.Rename(moved, e.dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.UpdateCode(ctx, "a", CodeInput{ZipFile: goodZip(t, "a2")}); err != nil {
+		t.Fatalf("UpdateCode with the data directory back: %v", err)
+	}
+	if _, err := e.svc.VolumeDir("data"); err != nil {
+		t.Fatalf("VolumeDir with the data directory back: %v", err)
 	}
 }
 

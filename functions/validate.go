@@ -40,9 +40,24 @@ func ValidRole(s string) bool { return roleRe.MatchString(s) }
 // field (functionName, memorySize, invocationType); constraint completes
 // "Member must", and may end in a parenthesised word on Portico's own rule.
 func Violation(member, value, constraint string) error {
+	return violation("'"+truncate(value, 200)+"'", member, "Member must "+constraint)
+}
+
+// NullViolation is the Violation of member, which the model requires, left
+// out: "Value null at 'member' failed to satisfy constraint: Member must not
+// be null".
+func NullViolation(member string) error { return violation("null", member, "Member must not be null") }
+
+// MapValueViolation is the Violation of a map member one of whose values
+// breaks constraint (which completes "Member must"); value is the map as
+// Lambda prints it, {key=value}.
+func MapValueViolation(member, value, constraint string) error {
+	return violation("'"+truncate(value, 200)+"'", member, "Map value must satisfy constraint: [Member must "+constraint+"]")
+}
+
+func violation(value, member, constraint string) error {
 	return errdefs.New(errdefs.ErrInvalid, "ValidationException", fmt.Sprintf(
-		"1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must %s",
-		truncate(value, 200), member, constraint))
+		"1 validation error detected: Value %s at '%s' failed to satisfy constraint: %s", value, member, constraint))
 }
 
 // RangeViolation is the Violation of member's value v, which is out of the

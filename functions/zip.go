@@ -255,9 +255,11 @@ func (s *Service) codeRoot() string { return filepath.Join(s.st.Dir(), Artifacts
 // behind: not a tree whose archive did not fit, holding the space the retry
 // needs until the code collection's grace runs out.
 func (s *Service) storeZip(ctx context.Context, pkg *zipPackage) error {
-	root := s.codeRoot()
-	//nolint:gosec // G301: code is bind-mounted read-only into containers, whose users must read it
-	if err := os.MkdirAll(root, 0o755); err != nil {
+	// Never the data directory itself: moved under the running server, it
+	// is refused here (503) with nothing written, not made again.
+	// Mode 0755: code is bind-mounted read-only into containers, whose users must read it.
+	root, err := s.st.Mkdir(0o755, ArtifactsDir)
+	if err != nil {
 		return fmt.Errorf("code directory: %w", err)
 	}
 	dir, zipPath := filepath.Join(root, pkg.hexSum), filepath.Join(root, pkg.hexSum+".zip")
@@ -274,7 +276,6 @@ func (s *Service) storeZip(ctx context.Context, pkg *zipPackage) error {
 		}
 	}()
 	if needTree {
-		var err error
 		if tmpTree, err = os.MkdirTemp(root, ".unpack-"+pkg.hexSum[:12]+"-"); err != nil {
 			return fmt.Errorf("code directory: %w", err)
 		}
@@ -289,7 +290,6 @@ func (s *Service) storeZip(ctx context.Context, pkg *zipPackage) error {
 		}
 	}
 	if needZip {
-		var err error
 		if tmpZip, err = writeTemp(root, ".zip-"+pkg.hexSum[:12]+"-", pkg.data); err != nil {
 			return fmt.Errorf("code archive: %w", err)
 		}

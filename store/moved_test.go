@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -165,6 +167,73 @@ func TestWriteNotAcknowledgedWhenDataDirRemovedDuringIt(t *testing.T) {
 		if err := os.Rename(dir+".moved", dir); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestMkdirNeverMakesTheDataDirAgain is the lambda11 tester's: with the data
+// directory moved under the running server, a directory made for a write
+// (the functions' code) re-created the data directory at its old path, and
+// the operator's move back landed inside it. Mkdir (and Path) refuse with
+// the write's *MovedError and create nothing, whether the old path is gone
+// or names another directory; put back, the directory is made.
+func TestMkdirNeverMakesTheDataDirAgain(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "data")
+	s, err := OpenConfig(Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Close() }()
+	if err := os.Rename(dir, dir+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	refused := func(what string, err error) {
+		t.Helper()
+		var me *MovedError
+		if !errors.As(err, &me) || !errors.Is(err, errdefs.ErrUnavailable) || me.Written {
+			t.Errorf("%s with the data directory moved = %v; want the *MovedError of a refused write", what, err)
+		}
+	}
+	_, err = s.Mkdir(0o755, "code")
+	refused("Mkdir code", err)
+	_, err = s.Path("volumes", "v", "x")
+	refused("Path volumes/v/x", err)
+	if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the old path after the refused Mkdir: %v; want it not to exist", err)
+	}
+
+	// Another directory at the old path, without the store's file: not
+	// written into either.
+	if err := os.Mkdir(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Mkdir(0o755, "code")
+	refused("Mkdir code in another directory", err)
+	if ents, err := os.ReadDir(dir); err != nil || len(ents) != 0 {
+		t.Fatalf("the other directory at the old path holds %v (%v); want nothing", ents, err)
+	}
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := os.Rename(dir+".moved", dir); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Mkdir(0o755, "volumes", "v")
+	if err != nil || got != filepath.Join(dir, "volumes", "v") {
+		t.Fatalf("Mkdir volumes/v with the data directory back = %q, %v", got, err)
+	}
+	if fi, err := os.Stat(got); err != nil || !fi.IsDir() {
+		t.Fatalf("volumes/v after Mkdir: %v", err)
+	}
+	if _, err := s.Mkdir(0o755, "volumes", "v"); err != nil {
+		t.Errorf("Mkdir of an existing directory: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "afile"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Mkdir(0o755, "afile"); !errors.Is(err, syscall.ENOTDIR) {
+		t.Errorf("Mkdir over a file = %v; want ENOTDIR", err)
 	}
 }
 

@@ -384,13 +384,52 @@ func (s *Store) Dir() string { return s.dir }
 // when the store was at SchemaVersion (or new).
 func (s *Store) Migrated() []MigrationReport { return slices.Clone(s.migrated) }
 
-// Path returns a path inside the data directory, creating its parent directories.
+// Path returns a path inside the data directory, creating its parent
+// directories as Mkdir does (with mode 0750).
 func (s *Store) Path(elem ...string) (string, error) {
-	p := filepath.Join(append([]string{s.dir}, elem...)...)
-	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
+	if len(elem) == 0 {
+		return s.dir, nil
+	}
+	dir, err := s.Mkdir(0o750, elem[:len(elem)-1]...)
+	if err != nil {
 		return "", err
 	}
-	return p, nil
+	return filepath.Join(dir, elem[len(elem)-1]), nil
+}
+
+// Mkdir returns the directory elem inside the data directory, creating it
+// and the ones between with mode perm (before the umask) where they are
+// missing. It never creates the data directory itself: when the store's path
+// no longer names the file the server opened (the data directory was removed
+// or moved), it creates nothing and returns the *MovedError a write gets, so
+// that a refused change leaves no directory at the old path for the
+// operator's move back to land inside.
+func (s *Store) Mkdir(perm fs.FileMode, elem ...string) (string, error) {
+	if err := s.checkPath(); err != nil {
+		return "", err
+	}
+	dir := s.dir
+	for _, e := range elem {
+		dir = filepath.Join(dir, e)
+		// One level at a time, under a directory that exists: moved after
+		// the check above, the data directory is not made again (ENOENT).
+		err := os.Mkdir(dir, perm)
+		if errors.Is(err, fs.ErrExist) {
+			var fi fs.FileInfo
+			if fi, err = os.Stat(dir); err == nil && !fi.IsDir() {
+				err = &fs.PathError{Op: "mkdir", Path: dir, Err: syscall.ENOTDIR}
+			}
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			if merr := s.checkPath(); merr != nil {
+				return "", merr
+			}
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
 }
 
 // Close stops WatchPath and closes the database.
