@@ -424,7 +424,7 @@ func (s *sink) open() (output, error) {
 		if err := s.checkDirs(); err != nil {
 			return output{}, err
 		}
-		if err := os.MkdirAll(filepath.Dir(s.target.Path), 0o750); err != nil {
+		if err := s.dirs.MkdirFor(s.target.Path); err != nil {
 			return output{}, err
 		}
 		// Non-blocking, so that opening a FIFO with no reader fails rather

@@ -1,7 +1,9 @@
 package accesslog
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -152,4 +154,37 @@ func resolveExisting(p string) (string, error) {
 		}
 		rest = filepath.Join(filepath.Base(cur), rest)
 	}
+}
+
+// MkdirFor makes the directories a file destination at path needs. Below the
+// data directory it makes them one at a time and never the data directory
+// itself: one moved away while the server runs must not come back, empty, at
+// its old path (where the operator's move back would land inside it).
+func (d *Dirs) MkdirFor(path string) error {
+	dir := filepath.Dir(filepath.Clean(path))
+	if d == nil || d.DataDir == "" {
+		return os.MkdirAll(dir, 0o750)
+	}
+	dd := absPath(d.DataDir)
+	if !within(dir, dd) {
+		return os.MkdirAll(dir, 0o750)
+	}
+	rel, err := filepath.Rel(dd, dir)
+	if err != nil {
+		return err
+	}
+	cur := dd
+	if _, err := os.Stat(cur); err != nil {
+		return fmt.Errorf("the data directory %s is not there (moved or removed while the server ran): %w", dd, err)
+	}
+	for _, elem := range strings.Split(rel, string(filepath.Separator)) {
+		if elem == "." || elem == "" {
+			continue
+		}
+		cur = filepath.Join(cur, elem)
+		if err := os.Mkdir(cur, 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+	}
+	return nil
 }

@@ -2,6 +2,8 @@ package accesslog
 
 import (
 	"bytes"
+	"errors"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -161,5 +163,41 @@ func TestCompileDropsARefusedStoredDestination(t *testing.T) {
 	}
 	if err := s.Close(t.Context()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMkdirForNeverMakesTheDataDir checks that a destination in the data
+// directory's logs subdirectory, opened again after the data directory was
+// moved away, does not make the data directory again at its old path.
+func TestMkdirForNeverMakesTheDataDir(t *testing.T) {
+	root := t.TempDir()
+	data := filepath.Join(root, "data")
+	if err := os.Mkdir(data, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	d := &Dirs{Allowed: []string{filepath.Join(data, DataDirLogs)}, DataDir: data}
+	dest := filepath.Join(data, DataDirLogs, "sub", "dev.log")
+	if err := d.MkdirFor(dest); err != nil {
+		t.Fatalf("MkdirFor with the data directory there: %v", err)
+	}
+	if _, err := os.Stat(filepath.Dir(dest)); err != nil {
+		t.Fatalf("the destination's directory was not made: %v", err)
+	}
+	if err := os.Rename(data, data+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.MkdirFor(dest); err == nil || !strings.Contains(err.Error(), "moved or removed") {
+		t.Fatalf("MkdirFor with the data directory moved = %v, want a refusal saying it moved", err)
+	}
+	if _, err := os.Stat(data); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the data directory's old path exists again after MkdirFor: %v", err)
+	}
+	// Outside the data directory, the directories are made as before.
+	out := filepath.Join(root, "var", "log", "x.log")
+	if err := d.MkdirFor(out); err != nil {
+		t.Fatalf("MkdirFor outside the data directory: %v", err)
+	}
+	if err := (*Dirs)(nil).MkdirFor(filepath.Join(root, "nil", "x.log")); err != nil {
+		t.Fatalf("MkdirFor on nil Dirs: %v", err)
 	}
 }
