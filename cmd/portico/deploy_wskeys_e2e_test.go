@@ -188,6 +188,7 @@ Resources:
     Properties:
       ApiId: !Ref Ws
       StageName: dev
+      AutoDeploy: true
   Plan:
     Type: AWS::ApiGateway::UsagePlan
     Properties:
