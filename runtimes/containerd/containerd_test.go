@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -201,6 +202,9 @@ func TestCopyFromDocker(t *testing.T) {
 	if _, err := drt.ImportImage(ctx, strings.NewReader(string(runtimetest.ImageArchive(t, bin, ref, "PORTICO_TEST_IMAGE=docker")))); err != nil {
 		t.Fatal(err)
 	}
+	// The tag is Docker's too: take it off there when done, or every run
+	// leaves one behind.
+	t.Cleanup(func() { _ = exec.Command("docker", "rmi", ref).Run() })
 	rt := newTestRuntime(t, Config{Images: docker.Images{}})
 	defer rt.Close()
 	defer removeImage(ctx, rt, ref)
