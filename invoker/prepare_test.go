@@ -66,6 +66,9 @@ func TestColdStartsUsePreparedSpare(t *testing.T) {
 	}
 	p.mu.Unlock()
 	waitGone(t, first.Pid)
+	// The process is gone before the pool hears of it (died): until then the
+	// next call could be handed the dead sandbox, not a cold start.
+	waitFor(t, "the pool to drop the stopped sandbox", func() bool { p.mu.Lock(); defer p.mu.Unlock(); return len(p.all) == 0 })
 	res2, second := invoke(t, e, cfg, `{"env":"AWS_LAMBDA_FUNCTION_NAME"}`)
 	if !res2.ColdStart || rt.started.Load() != 1 || second.Env != "spare" || second.Pid == first.Pid {
 		t.Fatalf("second call: cold=%v prepared starts=%d env=%q", res2.ColdStart, rt.started.Load(), second.Env)
