@@ -703,6 +703,10 @@ func Build(t *Template) (*Desired, error) {
 			// Its functions and APIs would be missing, not merely unmanaged.
 			b.fail("%s (%s): nested applications are refused: deploy the application's template as a stack of its own", id, r.Type)
 		default:
+			if wafAssociationTypes[r.Type] {
+				b.wafAssociation(id, r.Type, r.Properties)
+				continue
+			}
 			b.warn("%s: resource type %s is not supported by Portico and is not deployed", id, r.Type)
 		}
 	}
