@@ -731,6 +731,9 @@ func Build(t *Template) (*Desired, error) {
 		case ImplicitHTTPAPI:
 			b.restAPI(api, map[string]any{}, true)
 		default:
+			if r := t.Resources[api]; r != nil && (r.Type == TypeAPI || r.Type == TypeHTTPAPI) {
+				continue // it is one; what is wrong with it was said
+			}
 			b.fail("an event names API %s, which is not an AWS::Serverless::Api or AWS::Serverless::HttpApi of the template", api)
 		}
 	}

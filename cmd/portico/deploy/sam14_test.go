@@ -41,3 +41,26 @@ func TestWebACLAssociationRefused(t *testing.T) {
 		t.Errorf("warnings:\n%s", w)
 	}
 }
+
+// TestHTTPAPIName: an AWS::Serverless::HttpApi's Name (SAM's since 2022)
+// was refused as "not a property SAM knows", followed by a false "an event
+// names API H, which is not an ... HttpApi of the template"; it names the
+// API.
+func TestHTTPAPIName(t *testing.T) {
+	text := strings.Replace(twoFunctions, "        Any:\n          Type: HttpApi\n",
+		"        Any:\n          Type: HttpApi\n          Properties: {ApiId: !Ref H, Path: /a, Method: get}\n", 1) +
+		"  H:\n    Type: AWS::Serverless::HttpApi\n    Properties: {Name: myhttp}\n"
+	f := newFake()
+	if _, err := deployText(t, f, fixture(t), "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := deployedAPI(t, f, "H").Name; got != "myhttp" {
+		t.Errorf("the API's name is %q, want myhttp", got)
+	}
+	// A failing HttpApi is named once, not also as "not an HttpApi".
+	bad := strings.Replace(text, "{Name: myhttp}", "{Name: myhttp, Nmae: x}", 1)
+	_, err := deployText(t, newFake(), fixture(t), "s", bad, nil)
+	if err == nil || !strings.Contains(err.Error(), "Nmae") || strings.Contains(err.Error(), "which is not an") {
+		t.Fatalf("err = %v", err)
+	}
+}
