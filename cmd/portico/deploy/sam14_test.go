@@ -1,6 +1,9 @@
 package deploy
 
 import (
+	"context"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -62,5 +65,30 @@ func TestHTTPAPIName(t *testing.T) {
 	_, err := deployText(t, newFake(), fixture(t), "s", bad, nil)
 	if err == nil || !strings.Contains(err.Error(), "Nmae") || strings.Contains(err.Error(), "which is not an") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestV2StageRefInOutputs: !Ref of an AWS::ApiGatewayV2::Stage in Outputs
+// was left out as naming a resource "which Portico does not make"; it is
+// the stage's name, as CloudFormation's Ref gives it.
+func TestV2StageRefInOutputs(t *testing.T) {
+	dir := fixture(t)
+	text := twoFunctions + httpV2Parts + "Outputs:\n  S2: {Value: !Ref Stage}\n  Url: {Value: !Sub \"${Http.ApiEndpoint}/${Stage}\"}\n"
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := Load(filepath.Join(dir, "template.yaml"), Options{Stack: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tpl.Warnings) != 0 {
+		t.Errorf("warnings: %q", tpl.Warnings)
+	}
+	outs, warnings := tpl.ResolveOutputs(context.Background(), f.stacks["s"], fakeAttrs{})
+	api := f.stacks["s"].Resources["Http"].PhysicalID
+	want := map[string]string{"S2": "v1", "Url": "http://127.0.0.1:8080/" + api + "/v1"}
+	if !reflect.DeepEqual(outs, want) || len(warnings) != 0 {
+		t.Fatalf("outputs = %v (warnings %q), want %v", outs, warnings, want)
 	}
 }
