@@ -227,8 +227,9 @@ deploy of the stack is refused ("stack NAME is being deployed by another run").
 A run that was killed or crashed leaves its hold; unlock clears it, so that the
 stack deploys again. Clear only the hold of a run that is gone: the run holding
 the stack cannot record what it made once its hold is cleared. The next deploy
-plans against the record and the server as they are (a resource the gone run
-made that the record does not hold stops it, naming the resource).
+plans against the record and the server as they are: a function the gone run
+made is in the record and is updated; an API it made in the moment before
+recording it is in no stack, and is left to delete by hand.
 
   portico stack unlock hello`,
 		Args: cobra.ExactArgs(1),

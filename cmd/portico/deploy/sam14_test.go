@@ -92,3 +92,31 @@ func TestV2StageRefInOutputs(t *testing.T) {
 		t.Fatalf("outputs = %v (warnings %q), want %v", outs, warnings, want)
 	}
 }
+
+// TestRunEndedAroundFunctionCreate: a run that ended (kill -9) after
+// creating a function and before recording it left the function in no
+// stack, and the next deploy refused it as "already exists and is not part
+// of stack". The function is recorded before it is made, so the next deploy
+// creates or updates it, whichever point the run ended at.
+func TestRunEndedAroundFunctionCreate(t *testing.T) {
+	for _, at := range []string{"PutStack", "PutFunction", "PublishVersion"} {
+		t.Run(at, func(t *testing.T) {
+			dir := fixture(t)
+			f := newFake()
+			f.downAt = at // the run's process is gone from here on: nothing is rolled back
+			if _, err := deployText(t, f, dir, "s", twoFunctions, nil); err == nil {
+				t.Fatal("the run that ended succeeded")
+			}
+			f.down, f.downAt = false, ""
+			if _, err := deployText(t, f, dir, "s", twoFunctions, nil); err != nil {
+				t.Fatalf("the next deploy: %v", err)
+			}
+			for _, id := range []string{"Hello", "Other"} {
+				r := f.stacks["s"].Resources[id]
+				if r == nil || f.fns[r.PhysicalID] == nil || r.Version == "" {
+					t.Errorf("%s: record %+v, function made %v", id, r, r != nil && f.fns[r.PhysicalID] != nil)
+				}
+			}
+		})
+	}
+}
