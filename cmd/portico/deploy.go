@@ -219,6 +219,7 @@ gone is forgotten. If a step fails, the record keeps what is left: run it again.
 		},
 	}
 	del.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan and change nothing")
+	var force bool
 	unlock := &cobra.Command{
 		Use:   "unlock NAME",
 		Short: "Clear the hold a killed or crashed deploy left on a stack",
@@ -226,9 +227,12 @@ gone is forgotten. If a step fails, the record keeps what is left: run it again.
 deploy of the stack is refused ("stack NAME is being deployed by another run").
 A run that was killed or crashed leaves its hold; unlock clears it, so that the
 stack deploys again. Clear only the hold of a run that is gone: the run holding
-the stack cannot record what it made once its hold is cleared. The next deploy
-plans against the record and the server as they are (a resource the gone run
-made that the record does not hold stops it, naming the resource).
+the stack cannot record what it made once its hold is cleared, and its rollback
+could undo what a newer deploy did. A hold naming a process that still runs on
+this host is refused (--force clears it anyway). The next deploy
+plans against the record and the server as they are: a function the gone run
+made is in the record and is updated; an API it made in the moment before
+recording it is in no stack, and is left to delete by hand.
 
   portico stack unlock hello`,
 		Args: cobra.ExactArgs(1),
@@ -237,7 +241,13 @@ made that the record does not hold stops it, naming the resource).
 			if err != nil {
 				return err
 			}
-			h, err := (&deploy.HTTPTarget{C: c}).ClearStackHold(cmd.Context(), args[0])
+			t := &deploy.HTTPTarget{C: c}
+			if !force {
+				if err := holderGone(cmd, t, args[0]); err != nil {
+					return err
+				}
+			}
+			h, err := t.ClearStackHold(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -249,6 +259,7 @@ made that the record does not hold stops it, naming the resource).
 			return nil
 		},
 	}
+	unlock.Flags().BoolVar(&force, "force", false, "clear the hold even when it names a process still running on this host")
 	list := g.call("list", "List the stacks portico deploy made: name, resources, template, and the run deploying each now", cobra.NoArgs,
 		func([]string) request { return request{method: http.MethodGet, path: "/portico/v1/stacks"} }, printStacks)
 	cmd.AddCommand(list, del, unlock)
@@ -347,6 +358,24 @@ func holdStack(cmd *cobra.Command, t *deploy.HTTPTarget, stack, what string) err
 	}
 	_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "note: stack %s was held by %s since %s, and pid %d is no longer running on this host: this run takes the hold over\n",
 		stack, old.By, old.Started.Format(time.RFC3339), pid)
+	return nil
+}
+
+// holderGone refuses to clear the hold of stack when it names a process
+// that still runs on this host: that run is deploying, and once its hold is
+// cleared it cannot record what it made, and its rollback would put back
+// what a deploy after it changed.
+func holderGone(cmd *cobra.Command, t *deploy.HTTPTarget, stack string) error {
+	h, err := t.StackHold(cmd.Context(), stack)
+	if err != nil || h == nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	if pid, ok := holderPID(h.By, host); ok && processAlive(pid) {
+		return fmt.Errorf("stack %s is held by %s since %s, and pid %d still runs on this host: that run is deploying; "+
+			"wait for it to finish, or stop it (kill %d) and unlock again; --force clears the hold anyway (the run then cannot record what it made, and its rollback may undo a newer deploy)",
+			stack, h.By, h.Started.Format(time.RFC3339), pid, pid)
+	}
 	return nil
 }
 

@@ -43,8 +43,10 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 	var doc map[string]any
 	var auth map[string]any
 	if httpAPI {
+		// Name is read above: goformation's HttpApi has no Name (SAM added it
+		// in 2022), so its strict decode refused it.
 		var h serverless.HttpApi
-		if err := decodeResource(typ, props, &h, "Auth", "CorsConfiguration", "DefaultRouteSettings", "RouteSettings", "AccessLogSettings", "DefinitionBody", "DefinitionUri", "FailOnWarnings"); err != nil {
+		if err := decodeResource(typ, props, &h, "Name", "Auth", "CorsConfiguration", "DefaultRouteSettings", "RouteSettings", "AccessLogSettings", "DefinitionBody", "DefinitionUri", "FailOnWarnings"); err != nil {
 			b.fail("%s (%s): %v", id, typ, err)
 			return
 		}

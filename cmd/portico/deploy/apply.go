@@ -664,14 +664,23 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 				name := f.Name
 				a.onFailure("put back $LATEST of function "+name, func(ctx context.Context) error { return a.t.RestoreFunction(ctx, name, saved) })
 			}
+			if create {
+				// Recorded before it is made, its name known: a run that
+				// ends between the two (killed) leaves the next deploy a
+				// function of the stack to update, or a recorded one that
+				// is not there to create, never one it refuses as not part
+				// of the stack.
+				if err := a.recordCreated(ctx, c.LogicalID, &Resource{Kind: KindFunction, PhysicalID: f.Name}); err != nil {
+					return err
+				}
+			}
 			if err := a.t.PutFunction(ctx, f, create); err != nil {
 				return fmt.Errorf("function %s (%s): %w", f.Name, c.LogicalID, err)
 			}
 			if create {
+				// Only once made by this run: a create refused because the
+				// name was taken leaves the other's function alone.
 				a.onFailure("delete function "+f.Name, func(ctx context.Context) error { return a.t.DeleteFunction(ctx, f.Name) })
-				if err := a.recordCreated(ctx, c.LogicalID, &Resource{Kind: KindFunction, PhysicalID: f.Name}); err != nil {
-					return err
-				}
 			}
 		}
 		r := &Resource{Kind: KindFunction, PhysicalID: f.Name, Fingerprint: f.Fingerprint(), Alias: f.Alias, Reserved: f.Reserved, Provisioned: f.Provisioned,

@@ -703,6 +703,10 @@ func Build(t *Template) (*Desired, error) {
 			// Its functions and APIs would be missing, not merely unmanaged.
 			b.fail("%s (%s): nested applications are refused: deploy the application's template as a stack of its own", id, r.Type)
 		default:
+			if wafAssociationTypes[r.Type] {
+				b.wafAssociation(id, r.Type, r.Properties)
+				continue
+			}
 			b.warn("%s: resource type %s is not supported by Portico and is not deployed", id, r.Type)
 		}
 	}
@@ -727,6 +731,9 @@ func Build(t *Template) (*Desired, error) {
 		case ImplicitHTTPAPI:
 			b.restAPI(api, map[string]any{}, true)
 		default:
+			if r := t.Resources[api]; r != nil && (r.Type == TypeAPI || r.Type == TypeHTTPAPI) {
+				continue // it is one; what is wrong with it was said
+			}
 			b.fail("an event names API %s, which is not an AWS::Serverless::Api or AWS::Serverless::HttpApi of the template", api)
 		}
 	}

@@ -274,7 +274,8 @@ func (t *Template) ResolveOutputs(ctx context.Context, rec *Record, attrs APIAtt
 }
 
 // v2SubID is the id of AWS::ApiGatewayV2 Authorizer, Route or Integration
-// logical (its Ref, and its AuthorizerId, RouteId or IntegrationId), as the
+// logical (its Ref, and its AuthorizerId, RouteId or IntegrationId), or the
+// name of Stage logical (its Ref), as the
 // server reports it for the API of the stack that holds it: the authorizer
 // by its Name, the route by its RouteKey, the integration by a route that
 // targets it.
@@ -300,6 +301,9 @@ func (t *Template) v2SubID(ctx context.Context, rec *Record, attrs APIAttributes
 	}
 	var v string
 	switch res.Type {
+	case TypeV2Stage:
+		// CloudFormation's Ref of a stage is its name.
+		v = propString(res.Properties["StageName"])
 	case TypeV2Authorizer:
 		v = ids.Authorizers[propString(res.Properties["Name"])]
 	case TypeV2Route:
@@ -615,7 +619,7 @@ func (t *Template) resolveOutput(k string, o, mappings, conds any, base *resolve
 		}
 		switch typ {
 		case TypeFunction, TypeAPI, TypeHTTPAPI, TypeV2API, TypeUsagePlan:
-		case TypeV2Authorizer, TypeV2Route, TypeV2Integration: // v2SubID
+		case TypeV2Authorizer, TypeV2Route, TypeV2Integration, TypeV2Stage: // v2SubID
 		default:
 			t.warn("output %s is left out: it names %s (%s), which Portico does not make; remove it from the template", k, m[1], typ)
 			return "", false, nil
