@@ -134,6 +134,12 @@ type Target interface {
 	// renamed one); a shared plan's (p.Shared) stages become stages
 	// exactly. Its keys stay.
 	UpdateUsagePlan(ctx context.Context, id string, p *UsagePlan, stages []APIStage) error
+	// SaveUsagePlan returns the usage plan as it is now (name, description,
+	// throttle, quota, stages), for RestoreUsagePlan.
+	SaveUsagePlan(ctx context.Context, id string) (*SavedUsagePlan, error)
+	// RestoreUsagePlan puts back the plan SaveUsagePlan returned: its name,
+	// description, throttle, quota and stages. Its keys stay.
+	RestoreUsagePlan(ctx context.Context, id string, s *SavedUsagePlan) error
 	DeleteUsagePlan(ctx context.Context, id string) error
 	// CreateAPIKey creates API key k (its value made by the server unless k
 	// gives one) and returns its id; the key's value is never returned, so
@@ -206,6 +212,16 @@ type FunctionState struct {
 // server's host does not have: resolving it would pull it, which a dry run
 // does not do.
 var ErrWouldPull = errors.New("the image is not on the server's host: resolving it would pull it")
+
+// SavedUsagePlan is a usage plan as SaveUsagePlan found it.
+type SavedUsagePlan struct {
+	Name, Description string
+	// Throttle and Quota are as the server answers them (nil: none), their
+	// numbers as json.Number so that they are sent back as they were read.
+	Throttle map[string]any
+	Quota    map[string]any
+	Stages   []APIStage
+}
 
 // SavedAPI is an API as SaveAPI found it: the admin API's document of it.
 type SavedAPI struct {
@@ -1032,7 +1048,7 @@ func (a *applier) usagePlan(ctx context.Context, c *Change, r *Resource) error {
 		return nil
 	case old != "":
 		a.progress("updating usage plan %s (%s)", old, own.Name)
-		if err := a.t.UpdateUsagePlan(ctx, old, own, stages); err != nil {
+		if err := a.updatePlan(ctx, old, own, stages); err != nil {
 			return fmt.Errorf("usage plan %s: %w", old, err)
 		}
 	default:
@@ -1054,6 +1070,20 @@ func (a *applier) usagePlan(ctx context.Context, c *Change, r *Resource) error {
 	key, err := a.planKey(ctx, r.UsagePlanID, old == "", oldKey, own.keySpec(), api.keyLogical())
 	r.APIKeyID = key
 	return err
+}
+
+// updatePlan updates usage plan id to p on stages, and puts it back as it
+// was (name, description, throttle, quota, stages) when a later step fails,
+// as the deploy's other switches are set back: the plan read before the
+// update is restored, undone even when the update fails halfway.
+func (a *applier) updatePlan(ctx context.Context, id string, p *UsagePlan, stages []APIStage) error {
+	saved, err := a.t.SaveUsagePlan(ctx, id)
+	if err != nil {
+		return fmt.Errorf("reading the plan before the update: %w", err)
+	}
+	a.onFailure(fmt.Sprintf("put back usage plan %s (%s)", id, saved.Name),
+		func(ctx context.Context) error { return a.t.RestoreUsagePlan(ctx, id, saved) })
+	return a.t.UpdateUsagePlan(ctx, id, p, stages)
 }
 
 // rawKeyChange carries a raw API key's Enabled and Value to the key the
@@ -1146,7 +1176,7 @@ func (a *applier) sharedPlan(ctx context.Context, c *Change) error {
 	p := c.shared
 	if old != "" {
 		a.progress("updating usage plan %s (%s, %s) on %d stages", old, p.Name, SharedUsagePlan, len(stages))
-		if err := a.t.UpdateUsagePlan(ctx, old, p, stages); err != nil {
+		if err := a.updatePlan(ctx, old, p, stages); err != nil {
 			return fmt.Errorf("usage plan %s (%s): %w", old, SharedUsagePlan, err)
 		}
 		r.PhysicalID = old

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -475,6 +476,26 @@ func (f *fakeTarget) UpdateUsagePlan(_ context.Context, id string, p *UsagePlan,
 		return err
 	}
 	f.plans[id], f.planStages[id] = p, stages
+	return nil
+}
+
+func (f *fakeTarget) SaveUsagePlan(_ context.Context, id string) (*SavedUsagePlan, error) {
+	if err := f.call("SaveUsagePlan", id); err != nil {
+		return nil, err
+	}
+	p, ok := f.plans[id]
+	if !ok {
+		return nil, notFound("usage plan " + id)
+	}
+	return &SavedUsagePlan{Name: p.Name, Throttle: maps.Clone(p.Throttle), Quota: maps.Clone(p.Quota), Stages: slices.Clone(f.planStages[id])}, nil
+}
+
+func (f *fakeTarget) RestoreUsagePlan(_ context.Context, id string, s *SavedUsagePlan) error {
+	if err := f.call("RestoreUsagePlan", append([]any{id}, stageArgs(s.Stages)...)...); err != nil {
+		return err
+	}
+	f.plans[id] = &UsagePlan{Name: s.Name, Throttle: s.Throttle, Quota: s.Quota}
+	f.planStages[id] = s.Stages
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/subtle"
@@ -894,7 +895,46 @@ type usagePlanStages struct {
 
 // UpdateUsagePlan implements Target.
 func (h *HTTPTarget) UpdateUsagePlan(ctx context.Context, id string, p *UsagePlan, stages []APIStage) error {
-	ops := []PatchOp{{Op: "replace", Path: "/name", Value: p.Name}}
+	return h.patchUsagePlan(ctx, id, p, stages, nil)
+}
+
+// SaveUsagePlan implements Target: API Gateway's GetUsagePlan.
+func (h *HTTPTarget) SaveUsagePlan(ctx context.Context, id string) (*SavedUsagePlan, error) {
+	resp, err := h.C.Do(ctx, http.MethodGet, "/usageplans/"+esc(id), nil, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	var plan struct {
+		Name        string         `json:"name"`
+		Description string         `json:"description"`
+		Throttle    map[string]any `json:"throttle"`
+		Quota       map[string]any `json:"quota"`
+		APIStages   []APIStage     `json:"apiStages"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(resp.Body))
+	dec.UseNumber() // 1000000 is sent back as 1000000, not 1e+06
+	if err := dec.Decode(&plan); err != nil {
+		return nil, fmt.Errorf("decoding usage plan %s: %w", id, err)
+	}
+	return &SavedUsagePlan{Name: plan.Name, Description: plan.Description, Throttle: plan.Throttle, Quota: plan.Quota, Stages: plan.APIStages}, nil
+}
+
+// RestoreUsagePlan implements Target: one UpdateUsagePlan sets the name,
+// description, throttle, quota and stages back to s's (a stage's per-method
+// throttles, which portico deploy sets on none, are not kept).
+func (h *HTTPTarget) RestoreUsagePlan(ctx context.Context, id string, s *SavedUsagePlan) error {
+	p := &UsagePlan{Name: s.Name, Throttle: s.Throttle, Quota: s.Quota, Shared: true}
+	var extra []PatchOp
+	if s.Description != "" {
+		extra = append(extra, PatchOp{Op: "replace", Path: "/description", Value: s.Description})
+	}
+	return h.patchUsagePlan(ctx, id, p, s.Stages, extra)
+}
+
+// patchUsagePlan sets usage plan id's name, throttle and quota to p's and
+// its stages as UpdateUsagePlan says, with the operations extra.
+func (h *HTTPTarget) patchUsagePlan(ctx context.Context, id string, p *UsagePlan, stages []APIStage, extra []PatchOp) error {
+	ops := append([]PatchOp{{Op: "replace", Path: "/name", Value: p.Name}}, extra...)
 	// The plan's stages of the APIs follow the template's StageName: the
 	// new stage is added, the API's others (a renamed stage) removed; a
 	// shared plan's stages are the template's alone.
