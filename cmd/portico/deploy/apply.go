@@ -114,11 +114,21 @@ type Target interface {
 	// RestoreAPI puts back the definition that SaveAPI returned.
 	RestoreAPI(ctx context.Context, id string, s *SavedAPI) error
 	// Deploy snapshots the API and points the stage (or, with canary, the
-	// stage's canary) at it; it returns the deployment id and the deployment
-	// the stage served before ("" for a new stage).
-	Deploy(ctx context.Context, id string, a *API, canary bool) (dep, previous string, err error)
+	// stage's canary) at it; it returns the deployment id and what the stage
+	// served before (a zero Served for a new stage). A stage of a.AutoDeploy
+	// is made, or turned, to deploy automatically (which deploys it), and
+	// one without it is turned not to before the deployment.
+	Deploy(ctx context.Context, id string, a *API, canary bool) (dep string, previous Served, err error)
 	// PointStage points an existing stage at a deployment (undoing Deploy).
 	PointStage(ctx context.Context, id, stage, deployment string) error
+	// ServeDeployment points stage at deployment, making the stage (with
+	// variables) if need be, and turning its autoDeploy off; it returns what
+	// the stage served before (a zero Served for a new stage).
+	ServeDeployment(ctx context.Context, id, stage, deployment string, variables map[string]string) (Served, error)
+	// SetAutoDeploy undoes Deploy's turning a stage's autoDeploy on or off:
+	// it turns it back on (was.AutoDeploy: the stage follows the API
+	// again), or off with the stage pointed at was.Deployment.
+	SetAutoDeploy(ctx context.Context, id, stage string, was Served) error
 	PatchStage(ctx context.Context, id, stage string, ops []PatchOp) error
 	// SetHTTPStage sets an HTTP or WebSocket API stage's default and
 	// per-route settings and its access log to now's through the
@@ -212,6 +222,13 @@ type FunctionState struct {
 // server's host does not have: resolving it would pull it, which a dry run
 // does not do.
 var ErrWouldPull = errors.New("the image is not on the server's host: resolving it would pull it")
+
+// Served is what an API stage served: a deployment, and whether the stage
+// deployed automatically (apigatewayv2's autoDeploy).
+type Served struct {
+	Deployment string
+	AutoDeploy bool
+}
 
 // SavedUsagePlan is a usage plan as SaveUsagePlan found it.
 type SavedUsagePlan struct {
@@ -858,7 +875,15 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		r.DeploymentResource = api.Pinned
 		if c.definition && !c.held {
 			canary := api.Canary != nil && c.old != nil && c.old.Stage == api.Stage && !c.newStage
-			dep, prev, err := a.t.Deploy(ctx, c.PhysicalID, api, canary)
+			var dep string
+			var prev Served
+			var err error
+			if c.serve != "" {
+				dep = c.serve
+				prev, err = a.t.ServeDeployment(ctx, c.PhysicalID, api.Stage, dep, api.Variables)
+			} else {
+				dep, prev, err = a.t.Deploy(ctx, c.PhysicalID, api, canary)
+			}
 			if err != nil {
 				return fmt.Errorf("deploying API %s (%s) to stage %s: %w", c.PhysicalID, c.LogicalID, api.Stage, err)
 			}
@@ -870,10 +895,19 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			r.Deployment = dep
 			id, stage := c.PhysicalID, api.Stage
 			switch {
-			case prev != "" && !canary && !newAPIs[c]:
-				a.onFailure(fmt.Sprintf("point stage %s of API %s back at deployment %s", stage, id, prev),
-					func(ctx context.Context) error { return a.t.PointStage(ctx, id, stage, prev) })
-			case prev == "" && !newAPIs[c] && (c.old == nil || c.old.Stage != stage || c.newStage):
+			case prev.Deployment != "" && !canary && !newAPIs[c] && prev.AutoDeploy && api.AutoDeploy:
+				// The stage follows the API: the undo that puts its
+				// definition back deploys it again.
+			case prev.Deployment != "" && !canary && !newAPIs[c] && (prev.AutoDeploy || api.AutoDeploy):
+				what := fmt.Sprintf("turn autoDeploy of stage %s of API %s back off, on deployment %s", stage, id, prev.Deployment)
+				if prev.AutoDeploy {
+					what = fmt.Sprintf("turn autoDeploy of stage %s of API %s back on", stage, id)
+				}
+				a.onFailure(what, func(ctx context.Context) error { return a.t.SetAutoDeploy(ctx, id, stage, prev) })
+			case prev.Deployment != "" && !canary && !newAPIs[c]:
+				a.onFailure(fmt.Sprintf("point stage %s of API %s back at deployment %s", stage, id, prev.Deployment),
+					func(ctx context.Context) error { return a.t.PointStage(ctx, id, stage, prev.Deployment) })
+			case prev.Deployment == "" && !newAPIs[c] && (c.old == nil || c.old.Stage != stage || c.newStage):
 				// A stage this run made on an API it keeps (a StageName
 				// change, a stage deleted by hand) goes with the rollback,
 				// as CloudFormation's deletes the Stage it created.
