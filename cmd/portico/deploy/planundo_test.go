@@ -23,7 +23,7 @@ func TestFailedDeployPutsBackTheUsagePlan(t *testing.T) {
 				"          Quota: {Limit: 100, Period: DAY}\n", "").Replace(perAPI),
 			plan: func(f *fakeTarget) string { return f.stacks["s"].Resources["Api"].UsagePlanID }},
 		{name: "shared", text: readTestdata(t, "shared-plan-two-apis.yaml"),
-			changed: strings.Replace(readTestdata(t, "shared-plan-two-apis.yaml"), "UsagePlanName: both", "UsagePlanName: changed", -1),
+			changed: strings.ReplaceAll(readTestdata(t, "shared-plan-two-apis.yaml"), "UsagePlanName: both", "UsagePlanName: changed"),
 			plan:    func(f *fakeTarget) string { return f.stacks["s"].Resources[SharedUsagePlan].PhysicalID }},
 	}
 	for _, tc := range cases {
