@@ -59,6 +59,19 @@ const routeB = `  B:
       Target: !Sub integrations/${Fn}
 `
 
+// pinnedV2Stage is v2StageTemplate with its stage serving Deployment D1.
+var pinnedV2Stage = strings.Replace(v2StageTemplate, "STAGE", "      DeploymentId: !Ref D1\n  D1:\n    Type: AWS::ApiGatewayV2::Deployment\n    Properties:\n      ApiId: !Ref Http\n", 1)
+
+// startV2Stage starts a server and returns it with the path of a template
+// in a directory holding the hello function.
+func startV2Stage(t *testing.T) (*apptest.Env, string) {
+	t.Helper()
+	env := apptest.Start(t, apptest.Options{})
+	dir := t.TempDir()
+	writeBootstraps(t, dir, map[string]string{"hello": apptest.Sample(t, "hello")})
+	return env, filepath.Join(dir, "template.yaml")
+}
+
 // deployV2Stage deploys text as stack staged and returns the API's id.
 func deployV2Stage(t *testing.T, env *apptest.Env, path, text string) string {
 	t.Helper()
@@ -73,10 +86,7 @@ func deployV2Stage(t *testing.T, env *apptest.Env, path, text string) string {
 // (apigatewayv2 tag-resource), as CloudFormation manages only the tags of
 // the template. Before, the redeploy removed it.
 func TestDeployV2TagsSetByHandStay(t *testing.T) {
-	env := apptest.Start(t, apptest.Options{})
-	dir := t.TempDir()
-	writeBootstraps(t, dir, map[string]string{"hello": apptest.Sample(t, "hello")})
-	path := filepath.Join(dir, "template.yaml")
+	env, path := startV2Stage(t)
 	text := strings.Replace(v2StageTemplate, "STAGE", "      AutoDeploy: true\n", 1)
 	api := deployV2Stage(t, env, path, text)
 	arn := "/v2/tags/arn:aws:apigateway:" + functions.Region + "::/apis/" + api
@@ -101,11 +111,8 @@ func TestDeployV2TagsSetByHandStay(t *testing.T) {
 // neither is refused, saying what to write. Before, every change was
 // deployed whatever AutoDeploy said.
 func TestDeployV2StageServesItsDeployment(t *testing.T) {
-	env := apptest.Start(t, apptest.Options{})
-	dir := t.TempDir()
-	writeBootstraps(t, dir, map[string]string{"hello": apptest.Sample(t, "hello")})
-	path := filepath.Join(dir, "template.yaml")
-	pinned := strings.Replace(v2StageTemplate, "STAGE", "      DeploymentId: !Ref D1\n  D1:\n    Type: AWS::ApiGatewayV2::Deployment\n    Properties:\n      ApiId: !Ref Http\n", 1)
+	env, path := startV2Stage(t)
+	pinned := pinnedV2Stage
 	api := deployV2Stage(t, env, path, pinned)
 	base := env.GatewayURL + "/" + api + "/v1"
 	get := func(when, route string, want int) {
@@ -200,12 +207,9 @@ func TestDeployWebSocketStageServesItsDeployment(t *testing.T) {
 // template changes nothing, on a stage an older build made without
 // autoDeploy too; the next change of the template turns it on.
 func TestDeployAutoDeployStageDeploysChangesByHand(t *testing.T) {
-	env := apptest.Start(t, apptest.Options{})
+	env, path := startV2Stage(t)
 	ctx := context.Background()
 	c := env.Client()
-	dir := t.TempDir()
-	writeBootstraps(t, dir, map[string]string{"hello": apptest.Sample(t, "hello")})
-	path := filepath.Join(dir, "template.yaml")
 	text := strings.Replace(v2StageTemplate, "STAGE", "      AutoDeploy: true\n", 1)
 	api := deployV2Stage(t, env, path, text)
 	stagePath := "/v2/apis/" + api + "/stages/v1"
@@ -271,11 +275,8 @@ func TestDeployAutoDeployStageDeploysChangesByHand(t *testing.T) {
 // adds is in the API, not served. Before, the new stage got the API's
 // current definition.
 func TestDeployRenamedPinnedStageServesItsDeployment(t *testing.T) {
-	env := apptest.Start(t, apptest.Options{})
-	dir := t.TempDir()
-	writeBootstraps(t, dir, map[string]string{"hello": apptest.Sample(t, "hello")})
-	path := filepath.Join(dir, "template.yaml")
-	pinned := strings.Replace(v2StageTemplate, "STAGE", "      DeploymentId: !Ref D1\n  D1:\n    Type: AWS::ApiGatewayV2::Deployment\n    Properties:\n      ApiId: !Ref Http\n", 1)
+	env, path := startV2Stage(t)
+	pinned := pinnedV2Stage
 	api := deployV2Stage(t, env, path, pinned)
 	var v1 struct {
 		DeploymentID string `json:"deploymentId"`
