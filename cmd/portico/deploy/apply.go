@@ -880,7 +880,10 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			var err error
 			if c.serve != "" {
 				dep = c.serve
-				prev, err = a.t.ServeDeployment(ctx, c.PhysicalID, api.Stage, dep, api.Variables)
+				if prev, err = a.t.ServeDeployment(ctx, c.PhysicalID, api.Stage, dep, api.Variables); err != nil {
+					err = fmt.Errorf("serving deployment %s of Deployment %s (give the Deployment a new logical id to deploy the API's definition instead): %w",
+						dep, api.Pinned, err)
+				}
 			} else {
 				dep, prev, err = a.t.Deploy(ctx, c.PhysicalID, api, canary)
 			}
