@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/cmd/portico/deploy"
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
 )
@@ -58,6 +59,19 @@ const routeB = `  B:
       Target: !Sub integrations/${Fn}
 `
 
+// pinnedV2Stage is v2StageTemplate with its stage serving Deployment D1.
+var pinnedV2Stage = strings.Replace(v2StageTemplate, "STAGE", "      DeploymentId: !Ref D1\n  D1:\n    Type: AWS::ApiGatewayV2::Deployment\n    Properties:\n      ApiId: !Ref Http\n", 1)
+
+// startV2Stage starts a server and returns it with the path of a template
+// in a directory holding the hello function.
+func startV2Stage(t *testing.T) (*apptest.Env, string) {
+	t.Helper()
+	env := apptest.Start(t, apptest.Options{})
+	dir := t.TempDir()
+	writeBootstraps(t, dir, map[string]string{"hello": apptest.Sample(t, "hello")})
+	return env, filepath.Join(dir, "template.yaml")
+}
+
 // deployV2Stage deploys text as stack staged and returns the API's id.
 func deployV2Stage(t *testing.T, env *apptest.Env, path, text string) string {
 	t.Helper()
@@ -72,10 +86,7 @@ func deployV2Stage(t *testing.T, env *apptest.Env, path, text string) string {
 // (apigatewayv2 tag-resource), as CloudFormation manages only the tags of
 // the template. Before, the redeploy removed it.
 func TestDeployV2TagsSetByHandStay(t *testing.T) {
-	env := apptest.Start(t, apptest.Options{})
-	dir := t.TempDir()
-	writeBootstraps(t, dir, map[string]string{"hello": apptest.Sample(t, "hello")})
-	path := filepath.Join(dir, "template.yaml")
+	env, path := startV2Stage(t)
 	text := strings.Replace(v2StageTemplate, "STAGE", "      AutoDeploy: true\n", 1)
 	api := deployV2Stage(t, env, path, text)
 	arn := "/v2/tags/arn:aws:apigateway:" + functions.Region + "::/apis/" + api
@@ -100,11 +111,8 @@ func TestDeployV2TagsSetByHandStay(t *testing.T) {
 // neither is refused, saying what to write. Before, every change was
 // deployed whatever AutoDeploy said.
 func TestDeployV2StageServesItsDeployment(t *testing.T) {
-	env := apptest.Start(t, apptest.Options{})
-	dir := t.TempDir()
-	writeBootstraps(t, dir, map[string]string{"hello": apptest.Sample(t, "hello")})
-	path := filepath.Join(dir, "template.yaml")
-	pinned := strings.Replace(v2StageTemplate, "STAGE", "      DeploymentId: !Ref D1\n  D1:\n    Type: AWS::ApiGatewayV2::Deployment\n    Properties:\n      ApiId: !Ref Http\n", 1)
+	env, path := startV2Stage(t)
+	pinned := pinnedV2Stage
 	api := deployV2Stage(t, env, path, pinned)
 	base := env.GatewayURL + "/" + api + "/v1"
 	get := func(when, route string, want int) {
@@ -187,5 +195,120 @@ func TestDeployWebSocketStageServesItsDeployment(t *testing.T) {
 	writeFile(t, path, []byte(ws), 0o600)
 	if out, err := cliErr(env, "deploy", "--template", path, "--stack", "wsstage"); err == nil || !strings.Contains(out+err.Error(), "AutoDeploy: true") {
 		t.Errorf("a stage without AutoDeploy or a Deployment: err %v\n%s\nwant a refusal naming AutoDeploy: true", err, out)
+	}
+}
+
+// TestDeployAutoDeployStageDeploysChangesByHand: an AWS::ApiGatewayV2::Stage
+// with AutoDeploy: true is made with apigatewayv2's autoDeploy (get-stage
+// says so, and its deployments are autoDeployed), so that a route created by
+// hand after the deploy is served at once, as on API Gateway. Before, the
+// deploy deployed each template change itself to a stage without
+// autoDeploy, and a change by hand was not served. A redeploy of the same
+// template changes nothing, on a stage an older build made without
+// autoDeploy too; the next change of the template turns it on.
+func TestDeployAutoDeployStageDeploysChangesByHand(t *testing.T) {
+	env, path := startV2Stage(t)
+	ctx := context.Background()
+	c := env.Client()
+	text := strings.Replace(v2StageTemplate, "STAGE", "      AutoDeploy: true\n", 1)
+	api := deployV2Stage(t, env, path, text)
+	stagePath := "/v2/apis/" + api + "/stages/v1"
+	var st struct {
+		AutoDeploy   bool   `json:"autoDeploy"`
+		DeploymentID string `json:"deploymentId"`
+	}
+	adminJSON(t, env, stagePath, &st)
+	if !st.AutoDeploy || st.DeploymentID == "" {
+		t.Fatalf("get-stage v1: autoDeploy %v, deploymentId %q; want autoDeploy on, deployed", st.AutoDeploy, st.DeploymentID)
+	}
+	var dep struct {
+		AutoDeployed bool `json:"autoDeployed"`
+	}
+	adminJSON(t, env, "/v2/apis/"+api+"/deployments/"+st.DeploymentID, &dep)
+	if !dep.AutoDeployed {
+		t.Errorf("deployment %s: autoDeployed false, want true", st.DeploymentID)
+	}
+
+	var integs struct {
+		Items []struct {
+			ID string `json:"integrationId"`
+		} `json:"items"`
+	}
+	adminJSON(t, env, "/v2/apis/"+api+"/integrations", &integs)
+	if len(integs.Items) != 1 {
+		t.Fatalf("integrations: %+v, want one", integs.Items)
+	}
+	if _, err := c.Do(ctx, http.MethodPost, "/v2/apis/"+api+"/routes", nil,
+		map[string]any{"routeKey": "GET /b", "target": "integrations/" + integs.Items[0].ID}, nil); err != nil {
+		t.Fatalf("create-route: %v", err)
+	}
+	base := env.GatewayURL + "/" + api + "/v1"
+	if status, body := gatewayCall(t, http.MethodGet, base+"/b", "", nil); status != http.StatusOK {
+		t.Errorf("GET /b, created by hand: %d %s, want 200 (the stage deploys automatically)", status, body)
+	}
+
+	writeFile(t, path, []byte(text), 0o600)
+	if out := cliCombined(t, env, "deploy", "--template", path, "--stack", "staged"); !strings.Contains(out, "up to date") {
+		t.Errorf("redeploy of the same template:\n%s", out)
+	}
+	// As an older build made it: without autoDeploy.
+	if _, err := c.Do(ctx, http.MethodPatch, stagePath, nil, map[string]any{"autoDeploy": false}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if out := cliCombined(t, env, "deploy", "--template", path, "--stack", "staged"); !strings.Contains(out, "up to date") {
+		t.Errorf("redeploy of the same template on a stage without autoDeploy:\n%s", out)
+	}
+	deployV2Stage(t, env, path, text+routeB)
+	adminJSON(t, env, stagePath, &st)
+	if !st.AutoDeploy {
+		t.Errorf("get-stage v1 after a change of the template: autoDeploy off, want on")
+	}
+	if status, body := gatewayCall(t, http.MethodGet, base+"/b", "", nil); status != http.StatusOK {
+		t.Errorf("GET /b, in the template: %d %s, want 200", status, body)
+	}
+}
+
+// TestDeployRenamedPinnedStageServesItsDeployment: renaming a stage that
+// serves an unchanged AWS::ApiGatewayV2::Deployment (no AutoDeploy) makes the
+// new stage serve that Deployment's snapshot, the deployment the old stage
+// served, as CloudFormation's new stage names it: a route the same redeploy
+// adds is in the API, not served. Before, the new stage got the API's
+// current definition.
+func TestDeployRenamedPinnedStageServesItsDeployment(t *testing.T) {
+	env, path := startV2Stage(t)
+	pinned := pinnedV2Stage
+	api := deployV2Stage(t, env, path, pinned)
+	var v1 struct {
+		DeploymentID string `json:"deploymentId"`
+	}
+	adminJSON(t, env, "/v2/apis/"+api+"/stages/v1", &v1)
+
+	writeFile(t, path, []byte(strings.Replace(pinned, "StageName: v1", "StageName: v2", 1)+routeB), 0o600)
+	out := cliCombined(t, env, "deploy", "--template", path, "--stack", "staged")
+	if !strings.Contains(out, "serving deployment "+v1.DeploymentID) {
+		t.Errorf("the deploy does not say stage v2 serves deployment %s:\n%s", v1.DeploymentID, out)
+	}
+	var v2 struct {
+		DeploymentID string `json:"deploymentId"`
+		AutoDeploy   bool   `json:"autoDeploy"`
+	}
+	adminJSON(t, env, "/v2/apis/"+api+"/stages/v2", &v2)
+	if v2.DeploymentID != v1.DeploymentID || v2.AutoDeploy {
+		t.Errorf("get-stage v2: deploymentId %s (autoDeploy %v), want %s, the one stage v1 served", v2.DeploymentID, v2.AutoDeploy, v1.DeploymentID)
+	}
+	base := env.GatewayURL + "/" + api + "/v2"
+	for route, want := range map[string]int{"/a": http.StatusOK, "/b": http.StatusNotFound} {
+		if status, body := gatewayCall(t, http.MethodGet, base+route, "", nil); status != want {
+			t.Errorf("GET v2%s: %d %s, want %d", route, status, body, want)
+		}
+	}
+	if ok, err := (&deploy.HTTPTarget{C: env.Client()}).StageExists(context.Background(), api, "v1"); err != nil || ok {
+		t.Errorf("stage v1 after the rename: exists %v (%v), want it deleted", ok, err)
+	}
+	// The stack's record names that deployment: a new Deployment ships the definition.
+	writeFile(t, path, []byte(strings.NewReplacer("StageName: v1", "StageName: v2", "!Ref D1", "!Ref D2", "  D1:", "  D2:").Replace(pinned)+routeB), 0o600)
+	cliCombined(t, env, "deploy", "--template", path, "--stack", "staged")
+	if status, body := gatewayCall(t, http.MethodGet, base+"/b", "", nil); status != http.StatusOK {
+		t.Errorf("GET v2/b after a new Deployment: %d %s, want 200", status, body)
 	}
 }

@@ -64,6 +64,7 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 			b.httpCORS(id, c, doc)
 		}
 		a.HTTPStage = b.httpStage(id, props, apis.ProtocolHTTP)
+		a.AutoDeploy = true // SAM's stage of an HttpApi has AutoDeploy: true
 	} else {
 		var s serverless.Api
 		if err := decodeResource(typ, props, &s, "Auth", "Cors", "DefinitionBody", "DefinitionUri", "ApiKeySourceType", "Models", "GatewayResponses", "FailOnWarnings", "AccessLogSetting"); err != nil {
@@ -2240,6 +2241,7 @@ func (b *builder) v2Stage(id string, props map[string]any) {
 	}
 	a.Stage = name
 	a.Pinned = b.v2Deployment(id, api, name, props)
+	a.AutoDeploy = a.Pinned == ""
 	if v, ok := props["StageVariables"].(map[string]any); ok {
 		a.Variables = map[string]string{}
 		for k, x := range v {

@@ -114,11 +114,21 @@ type Target interface {
 	// RestoreAPI puts back the definition that SaveAPI returned.
 	RestoreAPI(ctx context.Context, id string, s *SavedAPI) error
 	// Deploy snapshots the API and points the stage (or, with canary, the
-	// stage's canary) at it; it returns the deployment id and the deployment
-	// the stage served before ("" for a new stage).
-	Deploy(ctx context.Context, id string, a *API, canary bool) (dep, previous string, err error)
+	// stage's canary) at it; it returns the deployment id and what the stage
+	// served before (a zero Served for a new stage). A stage of a.AutoDeploy
+	// is made, or turned, to deploy automatically (which deploys it), and
+	// one without it is turned not to before the deployment.
+	Deploy(ctx context.Context, id string, a *API, canary bool) (dep string, previous Served, err error)
 	// PointStage points an existing stage at a deployment (undoing Deploy).
 	PointStage(ctx context.Context, id, stage, deployment string) error
+	// ServeDeployment points stage at deployment, making the stage (with
+	// variables) if need be, and turning its autoDeploy off; it returns what
+	// the stage served before (a zero Served for a new stage).
+	ServeDeployment(ctx context.Context, id, stage, deployment string, variables map[string]string) (Served, error)
+	// SetAutoDeploy undoes Deploy's turning a stage's autoDeploy on or off:
+	// it turns it back on (was.AutoDeploy: the stage follows the API
+	// again), or off with the stage pointed at was.Deployment.
+	SetAutoDeploy(ctx context.Context, id, stage string, was Served) error
 	PatchStage(ctx context.Context, id, stage string, ops []PatchOp) error
 	// SetHTTPStage sets an HTTP or WebSocket API stage's default and
 	// per-route settings and its access log to now's through the
@@ -134,6 +144,12 @@ type Target interface {
 	// renamed one); a shared plan's (p.Shared) stages become stages
 	// exactly. Its keys stay.
 	UpdateUsagePlan(ctx context.Context, id string, p *UsagePlan, stages []APIStage) error
+	// SaveUsagePlan returns the usage plan as it is now (name, description,
+	// throttle, quota, stages), for RestoreUsagePlan.
+	SaveUsagePlan(ctx context.Context, id string) (*SavedUsagePlan, error)
+	// RestoreUsagePlan puts back the plan SaveUsagePlan returned: its name,
+	// description, throttle, quota and stages. Its keys stay.
+	RestoreUsagePlan(ctx context.Context, id string, s *SavedUsagePlan) error
 	DeleteUsagePlan(ctx context.Context, id string) error
 	// CreateAPIKey creates API key k (its value made by the server unless k
 	// gives one) and returns its id; the key's value is never returned, so
@@ -206,6 +222,23 @@ type FunctionState struct {
 // server's host does not have: resolving it would pull it, which a dry run
 // does not do.
 var ErrWouldPull = errors.New("the image is not on the server's host: resolving it would pull it")
+
+// Served is what an API stage served: a deployment, and whether the stage
+// deployed automatically (apigatewayv2's autoDeploy).
+type Served struct {
+	Deployment string
+	AutoDeploy bool
+}
+
+// SavedUsagePlan is a usage plan as SaveUsagePlan found it.
+type SavedUsagePlan struct {
+	Name, Description string
+	// Throttle and Quota are as the server answers them (nil: none), their
+	// numbers as json.Number so that they are sent back as they were read.
+	Throttle map[string]any
+	Quota    map[string]any
+	Stages   []APIStage
+}
 
 // SavedAPI is an API as SaveAPI found it: the admin API's document of it.
 type SavedAPI struct {
@@ -851,7 +884,18 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		r.DeploymentResource = api.Pinned
 		if c.definition && !c.held {
 			canary := api.Canary != nil && c.old != nil && c.old.Stage == api.Stage && !c.newStage
-			dep, prev, err := a.t.Deploy(ctx, c.PhysicalID, api, canary)
+			var dep string
+			var prev Served
+			var err error
+			if c.serve != "" {
+				dep = c.serve
+				if prev, err = a.t.ServeDeployment(ctx, c.PhysicalID, api.Stage, dep, api.Variables); err != nil {
+					err = fmt.Errorf("serving deployment %s of Deployment %s (give the Deployment a new logical id to deploy the API's definition instead): %w",
+						dep, api.Pinned, err)
+				}
+			} else {
+				dep, prev, err = a.t.Deploy(ctx, c.PhysicalID, api, canary)
+			}
 			if err != nil {
 				return fmt.Errorf("deploying API %s (%s) to stage %s: %w", c.PhysicalID, c.LogicalID, api.Stage, err)
 			}
@@ -863,10 +907,19 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			r.Deployment = dep
 			id, stage := c.PhysicalID, api.Stage
 			switch {
-			case prev != "" && !canary && !newAPIs[c]:
-				a.onFailure(fmt.Sprintf("point stage %s of API %s back at deployment %s", stage, id, prev),
-					func(ctx context.Context) error { return a.t.PointStage(ctx, id, stage, prev) })
-			case prev == "" && !newAPIs[c] && (c.old == nil || c.old.Stage != stage || c.newStage):
+			case prev.Deployment != "" && !canary && !newAPIs[c] && prev.AutoDeploy && api.AutoDeploy:
+				// The stage follows the API: the undo that puts its
+				// definition back deploys it again.
+			case prev.Deployment != "" && !canary && !newAPIs[c] && (prev.AutoDeploy || api.AutoDeploy):
+				what := fmt.Sprintf("turn autoDeploy of stage %s of API %s back off, on deployment %s", stage, id, prev.Deployment)
+				if prev.AutoDeploy {
+					what = fmt.Sprintf("turn autoDeploy of stage %s of API %s back on", stage, id)
+				}
+				a.onFailure(what, func(ctx context.Context) error { return a.t.SetAutoDeploy(ctx, id, stage, prev) })
+			case prev.Deployment != "" && !canary && !newAPIs[c]:
+				a.onFailure(fmt.Sprintf("point stage %s of API %s back at deployment %s", stage, id, prev.Deployment),
+					func(ctx context.Context) error { return a.t.PointStage(ctx, id, stage, prev.Deployment) })
+			case prev.Deployment == "" && !newAPIs[c] && (c.old == nil || c.old.Stage != stage || c.newStage):
 				// A stage this run made on an API it keeps (a StageName
 				// change, a stage deleted by hand) goes with the rollback,
 				// as CloudFormation's deletes the Stage it created.
@@ -1041,7 +1094,7 @@ func (a *applier) usagePlan(ctx context.Context, c *Change, r *Resource) error {
 		return nil
 	case old != "":
 		a.progress("updating usage plan %s (%s)", old, own.Name)
-		if err := a.t.UpdateUsagePlan(ctx, old, own, stages); err != nil {
+		if err := a.updatePlan(ctx, old, own, stages); err != nil {
 			return fmt.Errorf("usage plan %s: %w", old, err)
 		}
 	default:
@@ -1063,6 +1116,20 @@ func (a *applier) usagePlan(ctx context.Context, c *Change, r *Resource) error {
 	key, err := a.planKey(ctx, r.UsagePlanID, old == "", oldKey, own.keySpec(), api.keyLogical())
 	r.APIKeyID = key
 	return err
+}
+
+// updatePlan updates usage plan id to p on stages, and puts it back as it
+// was (name, description, throttle, quota, stages) when a later step fails,
+// as the deploy's other switches are set back: the plan read before the
+// update is restored, undone even when the update fails halfway.
+func (a *applier) updatePlan(ctx context.Context, id string, p *UsagePlan, stages []APIStage) error {
+	saved, err := a.t.SaveUsagePlan(ctx, id)
+	if err != nil {
+		return fmt.Errorf("reading the plan before the update: %w", err)
+	}
+	a.onFailure(fmt.Sprintf("put back usage plan %s (%s)", id, saved.Name),
+		func(ctx context.Context) error { return a.t.RestoreUsagePlan(ctx, id, saved) })
+	return a.t.UpdateUsagePlan(ctx, id, p, stages)
 }
 
 // rawKeyChange carries a raw API key's Enabled and Value to the key the
@@ -1155,7 +1222,7 @@ func (a *applier) sharedPlan(ctx context.Context, c *Change) error {
 	p := c.shared
 	if old != "" {
 		a.progress("updating usage plan %s (%s, %s) on %d stages", old, p.Name, SharedUsagePlan, len(stages))
-		if err := a.t.UpdateUsagePlan(ctx, old, p, stages); err != nil {
+		if err := a.updatePlan(ctx, old, p, stages); err != nil {
 			return fmt.Errorf("usage plan %s (%s): %w", old, SharedUsagePlan, err)
 		}
 		r.PhysicalID = old

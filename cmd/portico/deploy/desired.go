@@ -197,6 +197,14 @@ type API struct {
 	// with a Deployment of a new logical id, as on API Gateway ("" with
 	// AutoDeploy, and for every other API: each change is deployed).
 	Pinned string
+	// AutoDeploy is an HTTP or WebSocket API stage that deploys every change
+	// of the API itself (apigatewayv2's autoDeploy): an
+	// AWS::ApiGatewayV2::Stage with AutoDeploy: true, a quick create's
+	// $default stage, an AWS::Serverless::HttpApi's stage (SAM makes it with
+	// AutoDeploy: true). A change made by hand after the deploy is then
+	// deployed too, as on API Gateway. It is in no fingerprint: what the
+	// template asks of the stage is Pinned's.
+	AutoDeploy bool
 	// Canary, when set, sends each new deployment of an existing stage to the
 	// stage's canary.
 	Canary *Canary

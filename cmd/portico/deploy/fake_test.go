@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -72,6 +73,7 @@ type fakeAPI struct {
 	def         *API
 	deployments []string
 	stages      map[string]string // stage -> deployment
+	auto        map[string]bool   // stage -> autoDeploy
 	canary      map[string]string
 	stageOps    map[string][]PatchOp
 	// httpStage holds, by stage, the old and new HTTPStage of the last
@@ -261,6 +263,7 @@ func (f *fakeTarget) RestoreFunction(_ context.Context, name string, s *SavedFun
 func (f *fakeTarget) RestoreAPI(_ context.Context, id string, s *SavedAPI) error {
 	a, _ := f.saved[s].(API)
 	f.apis[id].def = &a
+	f.apis[id].autoDeploy()
 	return f.call("RestoreAPI", id)
 }
 
@@ -385,7 +388,7 @@ func (f *fakeTarget) CreateAPI(_ context.Context, a *API) (string, error) {
 	}
 	f.seq++
 	id := fmt.Sprintf("api%07d", f.seq)
-	f.apis[id] = &fakeAPI{def: a, stages: map[string]string{}, canary: map[string]string{}, stageOps: map[string][]PatchOp{},
+	f.apis[id] = &fakeAPI{def: a, stages: map[string]string{}, auto: map[string]bool{}, canary: map[string]string{}, stageOps: map[string][]PatchOp{},
 		httpStage: map[string][2]*HTTPStage{}, keySource: a.APIKeySource}
 	return id, nil
 }
@@ -395,23 +398,70 @@ func (f *fakeTarget) ReplaceAPI(_ context.Context, id string, a *API) error {
 		return err
 	}
 	f.apis[id].def, f.apis[id].keySource = a, a.APIKeySource
+	f.apis[id].autoDeploy()
 	return nil
 }
 
-func (f *fakeTarget) Deploy(_ context.Context, id string, a *API, canary bool) (string, string, error) {
+func (f *fakeTarget) Deploy(_ context.Context, id string, a *API, canary bool) (string, Served, error) {
 	if err := f.call("Deploy", id, a.Stage); err != nil {
-		return "", "", err
+		return "", Served{}, err
 	}
 	api := f.apis[id]
-	dep := fmt.Sprintf("dep%d", len(api.deployments)+1)
-	api.deployments = append(api.deployments, dep)
-	prev := api.stages[a.Stage]
+	prev := Served{Deployment: api.stages[a.Stage], AutoDeploy: api.auto[a.Stage]}
+	if a.AutoDeploy && prev.AutoDeploy {
+		return prev.Deployment, prev, nil // ReplaceAPI deployed it
+	}
+	dep := api.deploy()
 	if canary {
 		api.canary[a.Stage] = dep
 	} else {
 		api.stages[a.Stage] = dep
 	}
+	api.auto[a.Stage] = a.AutoDeploy
 	return dep, prev, nil
+}
+
+// deploy makes a deployment of the API and returns its id.
+func (api *fakeAPI) deploy() string {
+	dep := fmt.Sprintf("dep%d", len(api.deployments)+1)
+	api.deployments = append(api.deployments, dep)
+	return dep
+}
+
+// autoDeploy deploys the API to its stages that deploy automatically, as
+// the server does on each change of the API.
+func (api *fakeAPI) autoDeploy() {
+	var dep string
+	for _, st := range slices.Sorted(maps.Keys(api.auto)) {
+		if api.auto[st] {
+			dep = cmp.Or(dep, api.deploy())
+			api.stages[st] = dep
+		}
+	}
+}
+
+func (f *fakeTarget) ServeDeployment(_ context.Context, id, stage, dep string, _ map[string]string) (Served, error) {
+	if err := f.call("ServeDeployment", id, stage, dep); err != nil {
+		return Served{}, err
+	}
+	api := f.apis[id]
+	prev := Served{Deployment: api.stages[stage], AutoDeploy: api.auto[stage]}
+	api.stages[stage], api.auto[stage] = dep, false
+	return prev, nil
+}
+
+func (f *fakeTarget) SetAutoDeploy(_ context.Context, id, stage string, was Served) error {
+	if err := f.call("SetAutoDeploy", id, stage, was.AutoDeploy, was.Deployment); err != nil {
+		return err
+	}
+	api := f.apis[id]
+	api.auto[stage] = was.AutoDeploy
+	if was.AutoDeploy {
+		api.autoDeploy()
+	} else {
+		api.stages[stage] = was.Deployment
+	}
+	return nil
 }
 
 func (f *fakeTarget) PointStage(_ context.Context, id, stage, dep string) error {
@@ -475,6 +525,26 @@ func (f *fakeTarget) UpdateUsagePlan(_ context.Context, id string, p *UsagePlan,
 		return err
 	}
 	f.plans[id], f.planStages[id] = p, stages
+	return nil
+}
+
+func (f *fakeTarget) SaveUsagePlan(_ context.Context, id string) (*SavedUsagePlan, error) {
+	if err := f.call("SaveUsagePlan", id); err != nil {
+		return nil, err
+	}
+	p, ok := f.plans[id]
+	if !ok {
+		return nil, notFound("usage plan " + id)
+	}
+	return &SavedUsagePlan{Name: p.Name, Throttle: maps.Clone(p.Throttle), Quota: maps.Clone(p.Quota), Stages: slices.Clone(f.planStages[id])}, nil
+}
+
+func (f *fakeTarget) RestoreUsagePlan(_ context.Context, id string, s *SavedUsagePlan) error {
+	if err := f.call("RestoreUsagePlan", append([]any{id}, stageArgs(s.Stages)...)...); err != nil {
+		return err
+	}
+	f.plans[id] = &UsagePlan{Name: s.Name, Throttle: s.Throttle, Quota: s.Quota}
+	f.planStages[id] = s.Stages
 	return nil
 }
 

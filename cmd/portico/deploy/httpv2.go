@@ -213,7 +213,8 @@ func (b *builder) quickCreate(where string, a *API, props map[string]any) bool {
 		r.Type, r.Method, r.PayloadFormat = apis.IntegrationHTTPProxy, apis.MethodAny, "1.0"
 	}
 	a.Routes = append(a.Routes, r)
-	a.Stage = apis.RouteDefault
+	// Quick create's $default stage deploys automatically.
+	a.Stage, a.AutoDeploy = apis.RouteDefault, true
 	return true
 }
 

@@ -210,6 +210,11 @@ type Change struct {
 	// held: the API's definition is replaced and not deployed, its stage
 	// serving the Deployment it served (API.Pinned unchanged).
 	held bool
+	// serve is the deployment a renamed stage serving an unchanged
+	// AWS::ApiGatewayV2::Deployment (API.Pinned) is made on: the one the
+	// old stage served, that Deployment's snapshot, as CloudFormation's
+	// new stage names it, rather than the API's current definition.
+	serve string
 	// shared is the shared usage plan (KindUsagePlan) and sharedBy the
 	// changes of the APIs that share it.
 	shared   *UsagePlan
@@ -450,6 +455,8 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				// The server lost the key source the template sets: put it
 				// back and serve it, pinned stage or not.
 				ship, c.held = true, false
+			} else if a.Pinned != "" && old.DeploymentResource == a.Pinned && old.Deployment != "" && old.Stage != a.Stage && !c.newStage {
+				c.serve = old.Deployment
 			}
 			if c.held {
 				c.Action, c.definition = Update, true
@@ -470,7 +477,12 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				case a.Canary != nil && old.Stage == a.Stage:
 					where = fmt.Sprintf("the canary of stage %s (%.4g%%)", a.Stage, a.Canary.PercentTraffic)
 				}
-				c.Steps = append(c.Steps, "replace the definition and deploy it to "+where)
+				if c.serve != "" {
+					c.Steps = append(c.Steps, fmt.Sprintf("replace the definition; create stage %s serving deployment %s, the snapshot of Deployment %s "+
+						"(unchanged: give it a new logical id to deploy the definition)", a.Stage, c.serve, a.Pinned))
+				} else {
+					c.Steps = append(c.Steps, "replace the definition and deploy it to "+where)
+				}
 			}
 			if old.StageFingerprint != a.StageFingerprint() || c.definition && old.Stage != a.Stage || c.newStage {
 				c.Action, c.stage = Update, true

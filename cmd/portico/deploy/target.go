@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/subtle"
@@ -705,21 +706,39 @@ func (h *HTTPTarget) RestoreAPI(ctx context.Context, id string, s *SavedAPI) err
 	return h.restoreTags(ctx, id, s)
 }
 
-// Deploy implements Target.
-func (h *HTTPTarget) Deploy(ctx context.Context, id string, a *API, canary bool) (string, string, error) {
-	prev := ""
+// Deploy implements Target. A stage of a.AutoDeploy is made through
+// apigatewayv2's create-stage with autoDeploy (or turned to it through
+// update-stage), which deploys the API at once and every change after it,
+// made by hand too; the API's replaced definition has deployed one that
+// already does. A stage without it has autoDeploy turned off first, since a
+// deployment cannot name a stage that deploys automatically.
+func (h *HTTPTarget) Deploy(ctx context.Context, id string, a *API, canary bool) (string, Served, error) {
+	var prev Served
+	found := true
 	resp, err := h.C.Do(ctx, http.MethodGet, apisPath+"/"+esc(id)+"/stages/"+esc(a.Stage), nil, nil, nil)
 	switch {
 	case err == nil:
 		var st struct {
 			DeploymentID string `json:"deploymentId"`
+			AutoDeploy   bool   `json:"autoDeploy"`
 		}
 		if err := json.Unmarshal(resp.Body, &st); err != nil {
-			return "", "", err
+			return "", prev, err
 		}
-		prev = st.DeploymentID
-	case !client.IsNotFound(err):
-		return "", "", err
+		prev = Served{Deployment: st.DeploymentID, AutoDeploy: st.AutoDeploy}
+	case client.IsNotFound(err):
+		found = false
+	default:
+		return "", prev, err
+	}
+	v2 := "/v2/apis/" + esc(id) + "/stages"
+	switch {
+	case a.AutoDeploy:
+		return h.autoDeploy(ctx, id, a, found, prev)
+	case prev.AutoDeploy:
+		if _, err := h.C.Do(ctx, http.MethodPatch, v2+"/"+esc(a.Stage), nil, map[string]any{"autoDeploy": false}, nil); err != nil {
+			return "", prev, err
+		}
 	}
 	if canary {
 		resp, err = h.C.Do(ctx, http.MethodPost, "/restapis/"+esc(id)+"/deployments", nil, map[string]any{
@@ -728,7 +747,7 @@ func (h *HTTPTarget) Deploy(ctx context.Context, id string, a *API, canary bool)
 				"stageVariableOverrides": a.Canary.StageVariableOverrides, "useStageCache": a.Canary.UseStageCache},
 		}, nil)
 		if err != nil {
-			return "", "", err
+			return "", prev, err
 		}
 		var dep struct{ ID string }
 		err = json.Unmarshal(resp.Body, &dep)
@@ -737,13 +756,78 @@ func (h *HTTPTarget) Deploy(ctx context.Context, id string, a *API, canary bool)
 	resp, err = h.C.Do(ctx, http.MethodPost, apisPath+"/"+esc(id)+"/deployments", nil,
 		map[string]any{"stageName": a.Stage, "description": "portico deploy", "variables": a.Variables}, nil)
 	if err != nil {
-		return "", "", err
+		return "", prev, err
 	}
 	var out struct {
 		Deployment struct{ ID string } `json:"deployment"`
 	}
 	err = json.Unmarshal(resp.Body, &out)
 	return out.Deployment.ID, prev, err
+}
+
+// autoDeploy is Deploy of a stage that deploys automatically: it creates the
+// stage (found false) or turns its autoDeploy on, and returns the deployment
+// it serves then.
+func (h *HTTPTarget) autoDeploy(ctx context.Context, id string, a *API, found bool, prev Served) (string, Served, error) {
+	v2 := "/v2/apis/" + esc(id) + "/stages"
+	var err error
+	switch {
+	case !found:
+		body := map[string]any{"stageName": a.Stage, "autoDeploy": true}
+		if len(a.Variables) > 0 {
+			body["stageVariables"] = a.Variables
+		}
+		_, err = h.C.Do(ctx, http.MethodPost, v2, nil, body, nil)
+	case !prev.AutoDeploy:
+		_, err = h.C.Do(ctx, http.MethodPatch, v2+"/"+esc(a.Stage), nil, map[string]any{"autoDeploy": true}, nil)
+	}
+	if err != nil {
+		return "", prev, err
+	}
+	var st struct {
+		DeploymentID string `json:"deploymentId"`
+		Message      string `json:"lastDeploymentStatusMessage"`
+	}
+	if err := h.getJSON(ctx, v2+"/"+esc(a.Stage), &st); err != nil {
+		return "", prev, err
+	}
+	if st.Message != "" || st.DeploymentID == "" {
+		return "", prev, fmt.Errorf("stage %s deploys automatically, and the API was not deployed: %s", a.Stage, cmp.Or(st.Message, "no deployment"))
+	}
+	return st.DeploymentID, prev, nil
+}
+
+// ServeDeployment implements Target through apigatewayv2's create-stage
+// and update-stage, which take a deploymentId.
+func (h *HTTPTarget) ServeDeployment(ctx context.Context, id, stage, deployment string, variables map[string]string) (Served, error) {
+	var prev Served
+	v2 := "/v2/apis/" + esc(id) + "/stages"
+	err := h.getJSON(ctx, v2+"/"+esc(stage), &struct {
+		DeploymentID *string `json:"deploymentId"`
+		AutoDeploy   *bool   `json:"autoDeploy"`
+	}{&prev.Deployment, &prev.AutoDeploy})
+	switch {
+	case client.IsNotFound(err):
+		body := map[string]any{"stageName": stage, "deploymentId": deployment}
+		if len(variables) > 0 {
+			body["stageVariables"] = variables
+		}
+		_, err = h.C.Do(ctx, http.MethodPost, v2, nil, body, nil)
+	case err == nil:
+		_, err = h.C.Do(ctx, http.MethodPatch, v2+"/"+esc(stage), nil, map[string]any{"deploymentId": deployment, "autoDeploy": false}, nil)
+	}
+	return prev, err
+}
+
+// SetAutoDeploy implements Target through apigatewayv2's update-stage, which
+// takes a deploymentId in the call that turns autoDeploy off.
+func (h *HTTPTarget) SetAutoDeploy(ctx context.Context, id, stage string, was Served) error {
+	body := map[string]any{"autoDeploy": was.AutoDeploy}
+	if !was.AutoDeploy {
+		body["deploymentId"] = was.Deployment
+	}
+	_, err := h.C.Do(ctx, http.MethodPatch, "/v2/apis/"+esc(id)+"/stages/"+esc(stage), nil, body, nil)
+	return err
 }
 
 // PointStage implements Target. A stage that deploys automatically (turned
@@ -894,7 +978,46 @@ type usagePlanStages struct {
 
 // UpdateUsagePlan implements Target.
 func (h *HTTPTarget) UpdateUsagePlan(ctx context.Context, id string, p *UsagePlan, stages []APIStage) error {
-	ops := []PatchOp{{Op: "replace", Path: "/name", Value: p.Name}}
+	return h.patchUsagePlan(ctx, id, p, stages, nil)
+}
+
+// SaveUsagePlan implements Target: API Gateway's GetUsagePlan.
+func (h *HTTPTarget) SaveUsagePlan(ctx context.Context, id string) (*SavedUsagePlan, error) {
+	resp, err := h.C.Do(ctx, http.MethodGet, "/usageplans/"+esc(id), nil, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	var plan struct {
+		Name        string         `json:"name"`
+		Description string         `json:"description"`
+		Throttle    map[string]any `json:"throttle"`
+		Quota       map[string]any `json:"quota"`
+		APIStages   []APIStage     `json:"apiStages"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(resp.Body))
+	dec.UseNumber() // 1000000 is sent back as 1000000, not 1e+06
+	if err := dec.Decode(&plan); err != nil {
+		return nil, fmt.Errorf("decoding usage plan %s: %w", id, err)
+	}
+	return &SavedUsagePlan{Name: plan.Name, Description: plan.Description, Throttle: plan.Throttle, Quota: plan.Quota, Stages: plan.APIStages}, nil
+}
+
+// RestoreUsagePlan implements Target: one UpdateUsagePlan sets the name,
+// description, throttle, quota and stages back to s's (a stage's per-method
+// throttles, which portico deploy sets on none, are not kept).
+func (h *HTTPTarget) RestoreUsagePlan(ctx context.Context, id string, s *SavedUsagePlan) error {
+	p := &UsagePlan{Name: s.Name, Throttle: s.Throttle, Quota: s.Quota, Shared: true}
+	var extra []PatchOp
+	if s.Description != "" {
+		extra = append(extra, PatchOp{Op: "replace", Path: "/description", Value: s.Description})
+	}
+	return h.patchUsagePlan(ctx, id, p, s.Stages, extra)
+}
+
+// patchUsagePlan sets usage plan id's name, throttle and quota to p's and
+// its stages as UpdateUsagePlan says, with the operations extra.
+func (h *HTTPTarget) patchUsagePlan(ctx context.Context, id string, p *UsagePlan, stages []APIStage, extra []PatchOp) error {
+	ops := append([]PatchOp{{Op: "replace", Path: "/name", Value: p.Name}}, extra...)
 	// The plan's stages of the APIs follow the template's StageName: the
 	// new stage is added, the API's others (a renamed stage) removed; a
 	// shared plan's stages are the template's alone.
