@@ -63,7 +63,8 @@ const errMockStatus = "Execution failed due to configuration error: statusCode s
 
 // mockStatus reads the statusCode of a rendered MOCK request template (a number
 // or a numeric string); found is false when it renders none or no JSON (a REST
-// MOCK refuses that; a WebSocket MOCK answers 200). A statusCode that is not a
+// MOCK refuses both; a WebSocket MOCK answers 200 for JSON without one and
+// refuses output that is not JSON). A statusCode that is not a
 // status is the API's configuration error (500), in API Gateway's words.
 func mockStatus(out []byte) (string, bool, error) {
 	var v struct {

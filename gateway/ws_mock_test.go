@@ -98,3 +98,48 @@ func TestWebSocketMockPassthrough(t *testing.T) {
 		}
 	}
 }
+
+// TestWebSocketMockTemplateNotJSON: a MOCK request template that renders
+// output that is not JSON (a template bug, or a message that breaks the JSON
+// the template renders, as {"statusCode": x}) answered as status 200 and so
+// sent the success response; it is a configuration error (the Internal server
+// error frame), as a statusCode that is no status is. JSON without a
+// statusCode, and output that is empty, still answer with status 200.
+func TestWebSocketMockTemplateNotJSON(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	c := env.Client()
+	var api struct {
+		ID string `json:"id"`
+	}
+	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "wsmocknotjson", "protocol": "WEBSOCKET",
+		"routeSelectionExpression": "$request.body.action", "routes": []any{
+			map[string]any{"routeKey": "$default", "routeResponseSelectionExpression": "$default", "integration": map[string]any{
+				"type": "MOCK", "templateSelectionExpression": "$request.body.kind",
+				"requestTemplates": map[string]string{
+					"text":  `not json at all`,
+					"path":  `{"statusCode": $input.path('$.code')}`,
+					"none":  `{"other": 1}`,
+					"empty": `## renders nothing`,
+				},
+				"responses": map[string]any{
+					"default": map[string]any{"statusCode": "200", "responseTemplates": map[string]string{"$default": "ok"}},
+					"4\\d\\d": map[string]any{"statusCode": "404", "responseTemplates": map[string]string{"$default": "missing"}},
+				}}},
+		}}, &api)
+	admin(t, c, "POST", "/portico/v1/apis/"+api.ID+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
+	ws, _, err := wstest.Dial(websocket.DefaultDialer, "ws"+strings.TrimPrefix(env.GatewayURL, "http")+"/"+api.ID+"/dev", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	for _, msg := range []string{`{"kind": "text"}`, `{"kind": "path", "code": "x"}`} {
+		if got := wstest.Exchange(t, ws, msg); !strings.HasPrefix(got, `{"message": "Internal server error"`) {
+			t.Errorf("%s: %q, want the Internal server error frame (the template renders no JSON)", msg, got)
+		}
+	}
+	for msg, want := range map[string]string{`{"kind": "path", "code": 404}`: "missing", `{"kind": "none"}`: "ok", `{"kind": "empty"}`: "ok"} {
+		if got := wstest.Exchange(t, ws, msg); got != want {
+			t.Errorf("%s: %q, want %q", msg, got, want)
+		}
+	}
+}
