@@ -182,11 +182,22 @@ async function functionPage(name) {
     (aliases.Aliases || []).map(a => el("option", { value: a.Name }, "alias " + a.Name)),
     (versions.Versions || []).filter(v => v.Version !== "$LATEST").map(v => el("option", { value: v.Version }, "version " + v.Version)));
   const result = el("pre", { id: "invoke-result", role: "status", "aria-live": "polite" }, "");
+  // limit says how long a call to the qualifier may run: the timeout of the
+  // version it runs ($LATEST's for none), or for an alias the longest timeout
+  // of the versions it routes calls to (their timeouts may differ).
+  const timeoutOf = v => ((versions.Versions || []).find(x => x.Version === v) || cfg).Timeout;
+  const limit = q => {
+    const a = (aliases.Aliases || []).find(x => x.Name === q);
+    if (!a) return `up to its ${timeoutOf(q || "$LATEST")} s timeout`;
+    const ts = [a.FunctionVersion, ...Object.keys((a.RoutingConfig && a.RoutingConfig.AdditionalVersionWeights) || {})].map(timeoutOf);
+    const most = Math.max(...ts);
+    return ts.every(t => t === most) ? `up to its ${most} s timeout` : `up to ${most} s, the longest timeout of the alias's versions`;
+  };
   const invoke = async (ev) => {
     clearError();
     const button = ev.currentTarget;
     const q = qualifier.value ? "?Qualifier=" + enc(qualifier.value) : "";
-    result.textContent = `Invoking ${name}${qualifier.value ? ":" + qualifier.value : ""}… (up to its ${cfg.Timeout} s timeout, and a cold start)`;
+    result.textContent = `Invoking ${name}${qualifier.value ? ":" + qualifier.value : ""}… (${limit(qualifier.value)}, and a cold start)`;
     result.dataset.status = "running";
     button.disabled = true;
     try {
