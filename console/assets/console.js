@@ -273,6 +273,21 @@ function weights(a) {
   return [[a.FunctionVersion, rest], ...extra].map(([v, w]) => `${v}: ${percent(w)}`).join(", ");
 }
 
+// logText decodes a read of the log. A read of the log's end (tail: no
+// cursor, or one the server did not take) starts wherever its last 8 KB
+// begin, mid-line and maybe mid-character: unless it is the whole log (the
+// cursor, the place after it, is no further than its length), it starts
+// after its first newline, or at its first whole character if it has none.
+function logText(buf, resp, tail) {
+  const at = Number((resp.headers.get("X-Portico-Log-Cursor") || "").split(".").pop());
+  if (resp.ok && tail && at > buf.length) {
+    const nl = buf.indexOf(10);
+    const from = nl >= 0 ? nl + 1 : buf.findIndex(b => (b & 0xc0) !== 0x80);
+    buf = buf.subarray(from < 0 ? buf.length : from);
+  }
+  return new TextDecoder().decode(buf);
+}
+
 // tailLogs shows the function's log (its last 8 KB) and follows it by short
 // reads: every second while the tab is shown, each read takes what was written
 // since the last one (the place the server named in X-Portico-Log-Cursor). No
@@ -300,7 +315,7 @@ function tailLogs(name, pre) {
     try {
       const resp = await fetch(url + (cursor ? "65536&after=" + enc(cursor) : "8192"),
         { signal: ctl.signal, cache: "no-store", headers: { "X-Portico-Console": "1" } });
-      const text = await resp.text();
+      const text = logText(new Uint8Array(await resp.arrayBuffer()), resp, !cursor || resp.headers.get("X-Portico-Log-Reset") === "true");
       if (stopped) return;
       let msg = text;
       if (!resp.ok) try { msg = JSON.parse(text).message || text; } catch (e) { /* not JSON */ }
