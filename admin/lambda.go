@@ -189,8 +189,12 @@ func pathAlias(r *http.Request) (string, error) {
 // with NextMarker when more follow. Markers are places in the order, not
 // offsets (see cutPage), and bound to the list: of, what the list is of (the
 // function whose versions or aliases it pages; "" for ListFunctions), is in
-// the marker's scope with name, so another list's marker is refused.
-func writePage[T, U any](w http.ResponseWriter, r *http.Request, name, of string, items []T, key func(T) sortKey, conv func(T) U) error {
+// the marker's scope with name, so another list's marker is refused. A page
+// holds at most most items (0: as many as MaxItems asks), whatever MaxItems
+// says: ListFunctions and ListVersionsByFunction answer at most 50 per
+// response on Lambda, even for a higher MaxItems, and a client follows
+// NextMarker for the rest.
+func writePage[T, U any](w http.ResponseWriter, r *http.Request, name, of string, most int, items []T, key func(T) sortKey, conv func(T) U) error {
 	q := r.URL.Query()
 	limit := 50
 	if v := q.Get("MaxItems"); v != "" {
@@ -202,6 +206,9 @@ func writePage[T, U any](w http.ResponseWriter, r *http.Request, name, of string
 			return functions.RangeViolation("maxItems", n, 1, 10000)
 		}
 		limit = n
+	}
+	if most > 0 {
+		limit = min(limit, most)
 	}
 	m := q.Get("Marker")
 	page, next, ok := cutPage(items, key, name+"/"+of, m, limit)
@@ -218,6 +225,10 @@ func writePage[T, U any](w http.ResponseWriter, r *http.Request, name, of string
 	}
 	return writeJSON(w, http.StatusOK, doc)
 }
+
+// lambdaPageMost is the most items ListFunctions and ListVersionsByFunction
+// answer in one response, as on Lambda.
+const lambdaPageMost = 50
 
 // versionOrder is the sort key part of a function version: $LATEST first, then
 // the published versions by number.

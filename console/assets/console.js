@@ -182,11 +182,22 @@ async function functionPage(name) {
     (aliases.Aliases || []).map(a => el("option", { value: a.Name }, "alias " + a.Name)),
     (versions.Versions || []).filter(v => v.Version !== "$LATEST").map(v => el("option", { value: v.Version }, "version " + v.Version)));
   const result = el("pre", { id: "invoke-result", role: "status", "aria-live": "polite" }, "");
+  // limit says how long a call to the qualifier may run: the timeout of the
+  // version it runs ($LATEST's for none), or for an alias the longest timeout
+  // of the versions it routes calls to (their timeouts may differ).
+  const timeoutOf = v => ((versions.Versions || []).find(x => x.Version === v) || cfg).Timeout;
+  const limit = q => {
+    const a = (aliases.Aliases || []).find(x => x.Name === q);
+    if (!a) return `up to its ${timeoutOf(q || "$LATEST")} s timeout`;
+    const ts = [a.FunctionVersion, ...Object.keys((a.RoutingConfig && a.RoutingConfig.AdditionalVersionWeights) || {})].map(timeoutOf);
+    const most = Math.max(...ts);
+    return ts.every(t => t === most) ? `up to its ${most} s timeout` : `up to ${most} s, the longest timeout of the alias's versions`;
+  };
   const invoke = async (ev) => {
     clearError();
     const button = ev.currentTarget;
     const q = qualifier.value ? "?Qualifier=" + enc(qualifier.value) : "";
-    result.textContent = `Invoking ${name}${qualifier.value ? ":" + qualifier.value : ""}… (up to its ${cfg.Timeout} s timeout, and a cold start)`;
+    result.textContent = `Invoking ${name}${qualifier.value ? ":" + qualifier.value : ""}… (${limit(qualifier.value)}, and a cold start)`;
     result.dataset.status = "running";
     button.disabled = true;
     try {
@@ -262,6 +273,21 @@ function weights(a) {
   return [[a.FunctionVersion, rest], ...extra].map(([v, w]) => `${v}: ${percent(w)}`).join(", ");
 }
 
+// logText decodes a read of the log. A read of the log's end (tail: no
+// cursor, or one the server did not take) starts wherever its last 8 KB
+// begin, mid-line and maybe mid-character: unless it is the whole log (the
+// cursor, the place after it, is no further than its length), it starts
+// after its first newline, or at its first whole character if it has none.
+function logText(buf, resp, tail) {
+  const at = Number((resp.headers.get("X-Portico-Log-Cursor") || "").split(".").pop());
+  if (resp.ok && tail && at > buf.length) {
+    const nl = buf.indexOf(10);
+    const from = nl >= 0 ? nl + 1 : buf.findIndex(b => (b & 0xc0) !== 0x80);
+    buf = buf.subarray(from < 0 ? buf.length : from);
+  }
+  return new TextDecoder().decode(buf);
+}
+
 // tailLogs shows the function's log (its last 8 KB) and follows it by short
 // reads: every second while the tab is shown, each read takes what was written
 // since the last one (the place the server named in X-Portico-Log-Cursor). No
@@ -289,7 +315,7 @@ function tailLogs(name, pre) {
     try {
       const resp = await fetch(url + (cursor ? "65536&after=" + enc(cursor) : "8192"),
         { signal: ctl.signal, cache: "no-store", headers: { "X-Portico-Console": "1" } });
-      const text = await resp.text();
+      const text = logText(new Uint8Array(await resp.arrayBuffer()), resp, !cursor || resp.headers.get("X-Portico-Log-Reset") === "true");
       if (stopped) return;
       let msg = text;
       if (!resp.ok) try { msg = JSON.parse(text).message || text; } catch (e) { /* not JSON */ }
