@@ -122,7 +122,9 @@ func TestReservationsSkipADamagedFunction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = db.Update(func(tx *bbolt.Tx) error { return tx.Bucket([]byte(bucketFunctions)).Put([]byte("alpha"), []byte(`{"broken`)) })
+	err = db.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket([]byte(bucketFunctions)).Put([]byte("alpha"), []byte(`{"broken`))
+	})
 	if cerr := db.Close(); err != nil || cerr != nil {
 		t.Fatal(err, cerr)
 	}
