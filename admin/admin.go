@@ -636,8 +636,9 @@ var unknownError = [2]errorCode{
 }
 
 // outOfSpace is each surface's answer for a write that found the data
-// directory's file system full: 503, which the SDKs retry, since the same write
-// succeeds once there is space again.
+// directory's file system full or read-only: 503, which the SDKs retry, since
+// the same write succeeds once there is space again (or the file system is
+// remounted read-write).
 var outOfSpace = [2]errorCode{
 	{http.StatusServiceUnavailable, "ServiceException"},
 	{http.StatusServiceUnavailable, "ServiceUnavailableException"},
@@ -648,15 +649,34 @@ var outOfSpace = [2]errorCode{
 const outOfSpaceMessage = "Portico's data directory is out of space (no space left on device), so nothing was changed: " +
 	"free space on its file system and try again"
 
+// readOnlyMessage is what the client of a write that found the data
+// directory's file system read-only is told: ext4 (errors=remount-ro) and
+// others remount themselves so after a disk error, and the same write succeeds
+// once the file system is writable again.
+const readOnlyMessage = "Portico's data directory is on a read-only file system (read-only file system), so nothing was changed: " +
+	"remount it read-write (a file system remounts itself read-only after a disk error: check the disk first) and try again"
+
 // isOutOfSpace reports whether err is a write that found no space left on the
 // file system (or the disk quota used up).
 func isOutOfSpace(err error) bool {
 	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }
 
+// unwritableMessage is what a client is told of a write the data directory's
+// file system refused (full, or read-only), and "" for any other error.
+func unwritableMessage(err error) string {
+	switch {
+	case isOutOfSpace(err):
+		return outOfSpaceMessage
+	case errors.Is(err, syscall.EROFS):
+		return readOnlyMessage
+	}
+	return ""
+}
+
 // errorStatus returns the status and error type err takes on surface.
 func errorStatus(err error, surface int) (int, string) {
-	if isOutOfSpace(err) {
+	if unwritableMessage(err) != "" {
 		c := outOfSpace[surface]
 		return c.status, c.typ
 	}
@@ -819,8 +839,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		body = map[string]string{"Type": "Service", "message": genericServerError(typ)}
 		var told clientTold
 		switch {
-		case isOutOfSpace(err):
-			body["message"] = outOfSpaceMessage
+		case unwritableMessage(err) != "":
+			body["message"] = unwritableMessage(err)
 		case errors.As(err, &told):
 			body["message"] = told.ClientMessage()
 		}

@@ -152,8 +152,8 @@ func (s *Server) writeGatewayShaped(w http.ResponseWriter, r *http.Request, err 
 		var damaged *store.RecordError
 		var moved *store.MovedError
 		switch {
-		case isOutOfSpace(err):
-			msg = outOfSpaceMessage
+		case unwritableMessage(err) != "":
+			msg = unwritableMessage(err)
 		case errors.As(err, &moved):
 			msg = moved.ClientMessage()
 		case errors.As(err, new(*cutOffError)):

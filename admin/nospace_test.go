@@ -21,7 +21,10 @@ import (
 // that the same request would work once there was space. A write refused
 // because the data directory was removed or moved under the running server
 // (store.MovedError, the durable8 tester's) answers 503 too, with the store's
-// words: the path and what to do.
+// words: the path and what to do. A write that finds the file system read-only
+// (ext4's errors=remount-ro after a disk error, the faults14 tester's) answers
+// 503 too, naming the cause and the remount, where it answered 500 "internal
+// error".
 func TestOutOfSpaceIsAClear503(t *testing.T) {
 	t.Parallel()
 	s := &Server{log: slog.New(slog.DiscardHandler)}
@@ -33,6 +36,10 @@ func TestOutOfSpaceIsAClear503(t *testing.T) {
 	}{
 		{"full", fmt.Errorf("unpack bootstrap: %w", &fs.PathError{Op: "write", Path: "/data/code/.unpack-1/bootstrap", Err: syscall.ENOSPC}),
 			func(msg string) bool { return msg == outOfSpaceMessage }},
+		{"read-only", fmt.Errorf("create api key: %w", &fs.PathError{Op: "write", Path: "/data/portico.db", Err: syscall.EROFS}),
+			func(msg string) bool { return msg == readOnlyMessage && strings.Contains(msg, "remount it read-write") }},
+		{"read-only code dir", fmt.Errorf("code directory: %w", &fs.PathError{Op: "mkdir", Path: "/data/code", Err: syscall.EROFS}),
+			func(msg string) bool { return msg == readOnlyMessage }},
 		{"moved", fmt.Errorf("create function: %w", moved),
 			func(msg string) bool { return msg == moved.ClientMessage() && strings.Contains(msg, "--data-dir") }},
 	} {

@@ -69,7 +69,12 @@ func (s *Service) Reservations(ctx context.Context) (map[string]int, error) {
 				Reserved *int `json:"ReservedConcurrentExecutions"`
 			}
 			if err := json.Unmarshal(raw, &r); err != nil {
-				return fmt.Errorf("function %q: decode: %w", key, err)
+				// A damaged record must not stop the invoker's start (and
+				// the server's): the function gets no reservation, its own
+				// reads answer naming the record, and the others run.
+				s.log.Error("function record does not decode; it has no reserved concurrency until it is deleted or the store restored from a backup",
+					"record", bucketFunctions+"/"+key, "err", err)
+				return nil
 			}
 			if r.Reserved != nil {
 				out[key] = *r.Reserved
