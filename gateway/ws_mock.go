@@ -1,9 +1,7 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -13,14 +11,12 @@ import (
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/mapping"
-	"github.com/portico-dev/portico/internal/redact"
 )
 
 // wsMock answers a WebSocket route's MOCK integration as API Gateway does: the
 // request template (wsTemplate) renders with the message as $input and the
-// connection's $context, and the statusCode it renders (200 when it renders
-// JSON without one or nothing at all; output that is not JSON is a
-// configuration error; with templates and none selected, passthroughBehavior decides: wsNoTemplate)
+// connection's $context, and the statusCode it renders (200 without one;
+// with templates and none selected, passthroughBehavior decides: wsNoTemplate)
 // picks the integration response: the first whose pattern matches it, else
 // default. That response's template renders the answer, which a two-way route
 // sends to the client. The usual pair is {"statusCode": 200} and a static
@@ -49,12 +45,6 @@ func (g *Gateway) wsMock(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 			}
 			if found {
 				status = s
-			} else if len(bytes.TrimSpace(out)) > 0 && !json.Valid(out) {
-				// Output that is no JSON (a template bug, or a message
-				// that broke the JSON it renders) is a configuration
-				// error, not a status 200 that picks the success
-				// response. JSON without a statusCode is 200.
-				return nil, fmt.Errorf("route %q: %s (the rendered template is %s): %w", rc.RouteKey, errMockStatus, redact.Shape(out), errConfig)
 			}
 		}
 	} else if len(in.RequestTemplates) > 0 {
