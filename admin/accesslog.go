@@ -34,6 +34,11 @@ func (s *Server) putAccessLog(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// The stage is looked for first, as API Gateway checks the resource
+	// before the settings: a missing stage is 404 whatever the settings.
+	if _, err := s.gw.APIs.GetStage(r.Context(), r.PathValue("api"), r.PathValue("stage")); err != nil {
+		return err
+	}
 	if _, err := accesslog.CheckFormat(a.Protocol, in.Format); err != nil {
 		return fmt.Errorf("%w: %w", err, errdefs.ErrInvalid)
 	}

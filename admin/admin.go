@@ -196,7 +196,60 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	s.mux.ServeHTTP(w, r)
+	s.serveRoute(w, r)
+}
+
+// serveRoute serves r by the route it names. A request no route serves
+// (an unknown path, or a method its path does not take) is answered in the
+// admin API's JSON error shape, API Gateway's under /portico/v1/apis and
+// Lambda's elsewhere, where ServeMux answered plain text: 404
+// NotFoundException, or 405 MethodNotAllowedException with Allow naming the
+// methods the path takes. (Unknown paths under the Lambda and API Gateway
+// prefixes are their UnknownOperationException: they have routes.)
+func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	// With no pattern ServeMux's handler is its 404 or its 405: which one,
+	// and the Allow of a 405, are read off what it would answer.
+	rec := &headRecorder{header: http.Header{}}
+	h.ServeHTTP(rec, r)
+	status, typ := http.StatusNotFound, "NotFoundException"
+	msg := fmt.Sprintf("no route of the admin API at %s %s: check the path (docs/admin-api.md lists the routes)", r.Method, r.URL.Path)
+	if rec.status == http.StatusMethodNotAllowed {
+		allow := rec.header.Get("Allow")
+		status, typ = http.StatusMethodNotAllowed, "MethodNotAllowedException"
+		msg = fmt.Sprintf("%s does not take %s: it takes %s", r.URL.Path, r.Method, allow)
+		w.Header().Set("Allow", allow)
+	}
+	body := map[string]string{"Type": "User", "message": msg}
+	if r.URL.Path == porticoAPIsPrefix || strings.HasPrefix(r.URL.Path, porticoAPIsPrefix+"/") {
+		body = map[string]string{"message": msg}
+	}
+	leaveBody(w, r)
+	w.Header().Set("x-amzn-ErrorType", typ)
+	_ = writeJSON(w, status, body)
+}
+
+// headRecorder keeps the status and headers written to it, and drops the body.
+type headRecorder struct {
+	header http.Header
+	status int
+}
+
+func (h *headRecorder) Header() http.Header { return h.header }
+
+func (h *headRecorder) WriteHeader(status int) {
+	if h.status == 0 {
+		h.status = status
+	}
+}
+
+func (h *headRecorder) Write(p []byte) (int, error) {
+	h.WriteHeader(http.StatusOK)
+	return len(p), nil
 }
 
 // leaveBody has the refusal of r, which announces a body, go out with
@@ -230,7 +283,7 @@ func (s *Server) presignedCode(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	if is {
-		s.mux.ServeHTTP(w, r)
+		s.serveRoute(w, r)
 	}
 	return is
 }

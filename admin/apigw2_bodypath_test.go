@@ -45,3 +45,30 @@ func TestV2MappingBodyPathsRefuseDeepScanAndFilters(t *testing.T) {
 	_, err = e.ag.ImportApi(ctx, &apigatewayv2.ImportApiInput{Body: aws.String(doc)})
 	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", `"overwrite:header.x-f": $request.body[?(@.k)] uses a filter expression`)
 }
+
+// TestV2ResponseMappingBodyPathsRefuseDeepScanAndFilters: a response
+// mapping's (responseParameters) $response.body path is refused as a
+// request mapping's $request.body path is: recursive descent and filters
+// are BadRequestException naming the status code, the mapping and why (they
+// were taken); a plain path is taken.
+func TestV2ResponseMappingBodyPathsRefuseDeepScanAndFilters(t *testing.T) {
+	t.Parallel()
+	e := startV2(t)
+	ctx := t.Context()
+	api, err := e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("respbodypath"), ProtocolType: "HTTP"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	create := func(resp map[string]string) (*apigatewayv2.CreateIntegrationOutput, error) {
+		return e.ag.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{ApiId: api.ApiId, IntegrationType: "HTTP_PROXY",
+			IntegrationMethod: aws.String("POST"), IntegrationUri: aws.String("http://127.0.0.1:9/n"), PayloadFormatVersion: aws.String("1.0"),
+			ResponseParameters: map[string]map[string]string{"200": resp}})
+	}
+	_, err = create(map[string]string{"overwrite:header.x-name": "$response.body..name"})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", `responseParameters "200": parameter mapping "overwrite:header.x-name": $response.body..name uses recursive descent (..)`)
+	_, err = create(map[string]string{"append:header.x-tag": "t-${response.body.items[?(@.on == true)].tag}"})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", `$response.body.items[?(@.on == true)].tag uses a filter expression (?(...))`)
+	if _, err := create(map[string]string{"overwrite:header.x-name": "$response.body.user.name"}); err != nil {
+		t.Fatalf("a plain path: %v", err)
+	}
+}

@@ -206,3 +206,50 @@ func TestMinimumCompressionSize(t *testing.T) {
 		t.Fatalf("HTTP API import with the extension: %v", err)
 	}
 }
+
+// TestHeadCarriesGETsContentEncoding: a HEAD on a compressing REST API's
+// route carries the Content-Encoding and Vary its GET does (RFC 9110
+// 9.3.2), for a MOCK answer and for an HTTP_PROXY backend, whose HEAD answer
+// has no body but declares GET's length: it carried neither before.
+func TestHeadCarriesGETsContentEncoding(t *testing.T) {
+	t.Parallel()
+	c := startControlPlane(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(bigPets)))
+		_, _ = io.WriteString(w, bigPets)
+	}))
+	defer srv.Close()
+	doc := "openapi: 3.0.1\ninfo: {title: zipped, version: \"1\"}\nx-amazon-apigateway-minimum-compression-size: 1000\npaths:\n" + `  /mock:
+    x-amazon-apigateway-any-method:
+      x-amazon-apigateway-integration:
+        type: mock
+        requestTemplates: {application/json: '{"statusCode": 200}'}
+        responses: {default: {statusCode: "200", responseTemplates: {application/json: '` + bigPets + `'}}}
+  /proxy:
+    x-amazon-apigateway-any-method:
+      x-amazon-apigateway-integration: {type: http_proxy, httpMethod: ANY, uri: ` + srv.URL + `/p}
+`
+	id := importAPI(t, c.env, doc, "REST")
+	deployProd(t, c, id)
+	for _, path := range []string{"/mock", "/proxy"} {
+		var heads [2]http.Header
+		for i, method := range []string{http.MethodGet, http.MethodHead} {
+			req, _ := http.NewRequest(method, c.env.GatewayURL+"/"+id+"/prod"+path, nil)
+			req.Header.Set("Accept-Encoding", "gzip")
+			r, _ := send(t, noDecompress, req)
+			if r.StatusCode != 200 {
+				t.Fatalf("%s %s: %d", method, path, r.StatusCode)
+			}
+			heads[i] = r.Header
+		}
+		for _, name := range []string{"Content-Encoding", "Vary"} {
+			if g, h := heads[0].Get(name), heads[1].Get(name); g == "" || g != h {
+				t.Errorf("%s %s: GET %q, HEAD %q", path, name, g, h)
+			}
+		}
+		if cl := heads[1].Get("Content-Length"); cl != "" && cl != heads[0].Get("Content-Length") {
+			t.Errorf("%s: HEAD's Content-Length %s is not GET's compressed %s", path, cl, heads[0].Get("Content-Length"))
+		}
+	}
+}

@@ -143,7 +143,12 @@ func (s *Server) apigwUpdateStage(w http.ResponseWriter, r *http.Request) error 
 	}
 	if p.AccessLogDestination != nil {
 		// The destination's form is checked with its operation; whether
-		// the server may write there, here (the allowed directories).
+		// the server may write there, here (the allowed directories), once
+		// the stage is found: a missing stage is 404 first, as API Gateway
+		// checks the resource before the patch.
+		if _, err := s.gw.APIs.GetStage(r.Context(), r.PathValue("api"), r.PathValue("stage")); err != nil {
+			return s.stageErr(r.Context(), r.PathValue("api"), err, stageNotFound())
+		}
 		if err := s.checkAccessLogDestination(*p.AccessLogDestination); err != nil {
 			return badPatchValue(PatchOperation{Op: "replace", Path: "/accessLogSettings/destinationArn"}, "%s", err.Error())
 		}

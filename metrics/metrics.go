@@ -278,8 +278,6 @@ func (s *Server) Start(context.Context) error {
 		return fmt.Errorf("metrics: listen on %s: %w", s.cfg.Listen, err)
 	}
 	s.ln = ln
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", s.h)
 	l := s.cfg.Limits.WithDefaults()
 	maxConns := s.cfg.MaxConnsPerIP
 	switch {
@@ -295,7 +293,7 @@ func (s *Server) Start(context.Context) error {
 		if r.ContentLength != 0 {
 			w.Header().Set("Connection", "close")
 		}
-		mux.ServeHTTP(w, r)
+		serveScrape(w, r, s.h)
 	})
 	s.srv = h1.New(l.Handler(h), h1.Options{
 		MaxHeaderBytes:    l.MaxHeaderBytes,
@@ -312,6 +310,23 @@ func (s *Server) Start(context.Context) error {
 	}()
 	s.log.Info("metrics listening", "addr", ln.Addr().String())
 	return nil
+}
+
+// serveScrape serves GET (and HEAD) /metrics with h. Anything else is
+// answered in plain text, as a scraper reads the listener's answers, each
+// saying what the listener serves: 404 for another path, 405 with Allow for
+// another method (ServeMux's answers were a bare "404 page not found" and
+// "Method Not Allowed").
+func serveScrape(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	switch {
+	case r.URL.Path != "/metrics":
+		http.Error(w, fmt.Sprintf("404 not found: %s is not served here; this listener serves Prometheus's metrics at GET /metrics only", r.URL.Path), http.StatusNotFound)
+	case r.Method != http.MethodGet && r.Method != http.MethodHead:
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, fmt.Sprintf("405 method not allowed: /metrics does not take %s; scrape it with GET", r.Method), http.StatusMethodNotAllowed)
+	default:
+		h.ServeHTTP(w, r)
+	}
 }
 
 // Addr returns the bound address, after Start.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -137,4 +138,42 @@ func TestWrongMethodAnsweredAtOnce(t *testing.T) {
 		t.Fatalf("POST /metrics: %d close=%v, want 405 and the connection closed", resp.StatusCode, resp.Close)
 	}
 	closedByServer(t, "the connection of a refused request", br)
+}
+
+// TestOtherRequestsAnsweredPlainly: the metrics listener answers a path or
+// a method it does not serve in plain text (what a scraper reads), each
+// answer saying what it serves: 404, and 405 with Allow: GET, HEAD.
+func TestOtherRequestsAnsweredPlainly(t *testing.T) {
+	addr := startServer(t, Config{})
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		allow, says  string
+	}{
+		{"GET", "/", 404, "", "GET /metrics only"},
+		{"GET", "/metricz", 404, "", "/metricz is not served here"},
+		{"POST", "/metrics", 405, "GET, HEAD", "/metrics does not take POST; scrape it with GET"},
+		{"DELETE", "/metrics", 405, "GET, HEAD", "does not take DELETE"},
+	} {
+		req, _ := http.NewRequest(tc.method, "http://"+addr+tc.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != tc.status || resp.Header.Get("Allow") != tc.allow ||
+			!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") || !strings.Contains(string(raw), tc.says) {
+			t.Errorf("%s %s: %d Allow %q %s %q, want %d Allow %q saying %q", tc.method, tc.path, resp.StatusCode,
+				resp.Header.Get("Allow"), resp.Header.Get("Content-Type"), raw, tc.status, tc.allow, tc.says)
+		}
+	}
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("GET /metrics: %d", resp.StatusCode)
+	}
 }

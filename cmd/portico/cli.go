@@ -277,7 +277,7 @@ func readPayload(p string) ([]byte, error) {
 
 func newInvokeCmd(g *globalFlags) *cobra.Command {
 	var payload string
-	var tail bool
+	var tail, raw bool
 	cmd := &cobra.Command{
 		Use:   "invoke FUNCTION[:QUALIFIER]",
 		Short: "Invoke a function and print its result",
@@ -328,9 +328,11 @@ the invocation's log goes to stderr. Exits with status 1 on a function error.`,
 				}
 			} else {
 				if tail {
-					fmt.Fprintf(cmd.ErrOrStderr(), "%s", logs)
+					_ = printServerText(cmd.ErrOrStderr(), logs, raw)
 				}
-				_, _ = out.Write(resp.Body)
+				// The result is data: piped, it is written as it is; on a
+				// terminal its control characters are escaped as the log's.
+				_ = printServerText(out, resp.Body, raw || !terminal(out))
 				if !bytes.HasSuffix(resp.Body, []byte("\n")) {
 					fmt.Fprintln(out)
 				}
@@ -347,11 +349,12 @@ the invocation's log goes to stderr. Exits with status 1 on a function error.`,
 	}
 	cmd.Flags().StringVar(&payload, "payload", "", "event JSON, or @file, or @- for stdin (default {})")
 	cmd.Flags().BoolVar(&tail, "tail", false, "print the invocation's log tail to stderr")
+	cmd.Flags().BoolVar(&raw, "raw", false, "print the log tail and, on a terminal, the result as they are, control characters (ESC, ...) not escaped")
 	return cmd
 }
 
 func newLogsCmd(g *globalFlags) *cobra.Command {
-	var follow bool
+	var follow, raw bool
 	var n int
 	cmd := &cobra.Command{
 		Use:   "logs FUNCTION",
@@ -374,7 +377,17 @@ func newLogsCmd(g *globalFlags) *cobra.Command {
 				return err
 			}
 			defer body.Close()
-			_, err = io.Copy(cmd.OutOrStdout(), body)
+			if raw {
+				_, err = io.Copy(cmd.OutOrStdout(), body)
+			} else {
+				// A function's output may hold terminal escape sequences:
+				// they are printed escaped (\x1b), as journalctl does.
+				esc := newControlEscaper(cmd.OutOrStdout())
+				_, err = io.Copy(esc, body)
+				if ferr := esc.Flush(); err == nil {
+					err = ferr
+				}
+			}
 			if cmd.Context().Err() != nil {
 				return nil // interrupted while following
 			}
@@ -391,6 +404,7 @@ func newLogsCmd(g *globalFlags) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new output until interrupted")
+	cmd.Flags().BoolVar(&raw, "raw", false, "print the log's bytes as they are, control characters (ESC, ...) not escaped")
 	cmd.Flags().IntVar(&n, "bytes", 64<<10, "how much of the log's end to print first, in bytes (0: none; with --follow, only new output)")
 	return cmd
 }

@@ -17,13 +17,45 @@ import (
 // unknownField is yaml.v3's message for a key that KnownFields refused.
 var unknownField = regexp.MustCompile(`^line (\d+): field (\S+) not found in type \S+$`)
 
+// wrongType is yaml.v3's message for a value of the wrong type.
+var wrongType = regexp.MustCompile("^line (\\d+): cannot unmarshal !!(\\w+)(?: `(.*)`)? into (\\S+)$")
+
+// yamlKinds names yaml.v3's tags in the file's terms.
+var yamlKinds = map[string]string{"str": "the text", "int": "the number", "float": "the number", "bool": "the boolean",
+	"seq": "a list", "map": "a mapping", "null": "null", "timestamp": "the date"}
+
+// wantedType says, in a config file's terms, what a value decoded into the Go
+// type named goType must be.
+func wantedType(goType string) string {
+	switch goType {
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "a whole number (256)"
+	case "float32", "float64":
+		return "a number (0.5)"
+	case "bool":
+		return "true or false"
+	case "string":
+		return "text"
+	case "time.Duration":
+		return "a duration (30s, 5m, 1h)"
+	}
+	switch {
+	case strings.HasPrefix(goType, "[]"):
+		return "a list"
+	case strings.HasPrefix(goType, "map["):
+		return "a mapping of keys to values"
+	}
+	return "a mapping of its own keys"
+}
+
 // flagOnly are serve's flags that are no portico.yaml key, with what to do
 // instead: a file that gives one is told so rather than offered a key.
 var flagOnly = map[string]string{
 	"new-store": "a one-off flag, not a portico.yaml key: start once with --new-store (or PORTICO_NEW_STORE=true)",
 }
 
-// placeKeys explains a config file's keys that it does not know, in the
+// placeKeys explains a config file's keys that it does not know, and values
+// of the wrong type (naming the key and what it takes), in the
 // file's terms rather than Go's ("field listn not found in type
 // app.Settings"): a known key put at the wrong level (max-sandboxes at the
 // top level, where the file's key is invoker: max-sandboxes) says where it
@@ -55,6 +87,21 @@ func placeKeys(err error, raw []byte, t reflect.Type) error {
 	changed := false
 	for i, msg := range te.Errors {
 		lines[i] = msg
+		if m := wrongType.FindStringSubmatch(msg); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			if key, ok := keyOfValue(&doc, line, ""); ok {
+				changed = true
+				given, known := yamlKinds[m[2]]
+				if !known {
+					given = "!!" + m[2]
+				}
+				if m[3] != "" {
+					given += " " + m[3]
+				}
+				lines[i] = fmt.Sprintf("line %d: %s takes %s, not %s", line, key, wantedType(m[4]), given)
+			}
+			continue
+		}
 		m := unknownField.FindStringSubmatch(msg)
 		if m == nil {
 			continue
@@ -137,6 +184,30 @@ func sectionOf(n *yaml.Node, line int, key, section string) (string, bool) {
 			}
 			if s, ok := sectionOf(v, line, key, strings.TrimSpace(section+" "+k.Value+":")); ok {
 				return s, true
+			}
+		}
+	}
+	return "", false
+}
+
+// keyOfValue finds the first key whose value in the YAML tree n starts on line
+// and returns it with its section ("invoker: max-sandboxes").
+func keyOfValue(n *yaml.Node, line int, section string) (string, bool) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if k, ok := keyOfValue(c, line, section); ok {
+				return k, true
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if v.Line == line && v.Kind != yaml.MappingNode {
+				return strings.TrimSpace(section + " " + k.Value), true
+			}
+			if key, ok := keyOfValue(v, line, strings.TrimSpace(section+" "+k.Value+":")); ok {
+				return key, true
 			}
 		}
 	}

@@ -271,13 +271,24 @@ func procLimit(name string) string {
 	return strings.TrimSpace(string(b))
 }
 
-// ignoredChange reports editor droppings: hidden files (vim's swap files),
-// backups (name~) and vim's 4913 probe. A change of mode counts: chmod +x
-// bootstrap changes the package.
+// ignoredChange reports editor droppings, which are neither the change a
+// rebuild is for nor the name it is reported under: hidden files (vim's
+// .x.swp, emacs's .#x lock, gedit's .goutputstream-XXXXXX), backups (x~),
+// vim's 4913 probe and swap files (x.swp ... x.swa), emacs's #x# auto-save,
+// JetBrains' x___jb_tmp___ and x___jb_old___, Kate's x.kate-swp. A change of
+// mode counts: chmod +x bootstrap changes the package.
 func ignoredChange(ev fsnotify.Event) bool {
 	base := filepath.Base(ev.Name)
-	return strings.HasPrefix(base, ".") || strings.HasSuffix(base, "~") ||
-		strings.HasSuffix(base, ".swp") || base == "4913"
+	switch {
+	case strings.HasPrefix(base, "."), strings.HasSuffix(base, "~"), base == "4913",
+		len(base) > 2 && strings.HasPrefix(base, "#") && strings.HasSuffix(base, "#"),
+		strings.HasSuffix(base, "___jb_tmp___"), strings.HasSuffix(base, "___jb_old___"),
+		strings.HasSuffix(base, ".kate-swp"):
+		return true
+	}
+	// vim's swap files: .swp, then .swo, .swn, ... down to .swa.
+	ext := filepath.Ext(base)
+	return len(ext) == 4 && strings.HasPrefix(ext, ".sw") && ext[3] >= 'a' && ext[3] <= 'p'
 }
 
 // chatCommands lists the chat sample's commands in its source directory dir:

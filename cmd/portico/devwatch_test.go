@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fsnotify/fsnotify"
 	"golang.org/x/sys/unix"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
@@ -866,6 +867,26 @@ func TestDevBuildsAsMakeSamples(t *testing.T) {
 	for _, f := range []string{"-trimpath", "-buildvcs=false", "-ldflags=-s -w"} {
 		if !slices.Contains(goBuildFlags, f) {
 			t.Errorf("goBuildFlags %q lack %s", goBuildFlags, f)
+		}
+	}
+}
+
+// TestIgnoredChangeEditorDroppings: the files editors write beside the one
+// being saved (vim's, emacs's, gedit's, JetBrains', Kate's) are not changes
+// of the function, so that dev neither rebuilds for them nor names them as
+// the change; the files a function is made of are.
+func TestIgnoredChangeEditorDroppings(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, name := range []string{"4913", ".main.go.swp", "main.go.swp", "main.go.swo", "main.go~", "#main.go#",
+		".#main.go", ".goutputstream-8NR0Q2", "main.go___jb_tmp___", "main.go___jb_old___", "main.go.kate-swp"} {
+		if !ignoredChange(fsnotify.Event{Name: filepath.Join(dir, name), Op: fsnotify.Create}) {
+			t.Errorf("%s: taken for a change of the function", name)
+		}
+	}
+	for _, name := range []string{"main.go", "bootstrap", "config.json", "#notes", "index.swift", "a.sw", "go.sum"} {
+		if ignoredChange(fsnotify.Event{Name: filepath.Join(dir, name), Op: fsnotify.Write}) {
+			t.Errorf("%s: ignored", name)
 		}
 	}
 }

@@ -107,3 +107,52 @@ func TestLogsBytesZeroPrintsNothingOfThePast(t *testing.T) {
 		t.Errorf("logs f --bytes 0: %q, %v; want nothing", out, err)
 	}
 }
+
+// TestLogsEscapeTerminalControls: a function's output may hold terminal
+// escape sequences (ESC[2J clears the screen, OSC retitles the window);
+// `portico logs` and `invoke --tail` print them escaped (\x1b), keeping \n
+// and \t, and --raw prints the bytes as they are.
+func TestLogsEscapeTerminalControls(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	ctx := context.Background()
+	c := env.Client()
+	if _, _, err := c.CreateFunction(ctx, map[string]any{"FunctionName": "f",
+		"Code": map[string]any{"ZipFile": testkit.Bootstrap(t, "#!/bin/sh\nprintf 'evil\\033[2J\\033]0;owned\\007\\tcol\\r\\302\\233x\\n' >&2\nexit 0\n")}}); err != nil {
+		t.Fatal(err)
+	}
+	// The function exits without answering: a function error, its log tail
+	// printed all the same.
+	out, _ := cliErr(env, "invoke", "f", "--tail")
+	const escaped = `evil\x1b[2J\x1b]0;owned\x07` + "\tcol" + `\x0d\u009bx` + "\n"
+	if !strings.Contains(out, escaped) || strings.ContainsAny(out, "\x1b\x07\r\u009b") {
+		t.Errorf("invoke --tail printed %q, want %q and no control characters", out, escaped)
+	}
+	out, err := cliErr(env, "logs", "f")
+	if err != nil || !strings.Contains(out, escaped) || strings.ContainsAny(out, "\x1b\x07\r\u009b") {
+		t.Errorf("logs f: %q, %v; want %q and no control characters", out, err, escaped)
+	}
+	out, err = cliErr(env, "logs", "f", "--raw")
+	if err != nil || !strings.Contains(out, "evil\x1b[2J\x1b]0;owned\x07\tcol\r\u009bx\n") {
+		t.Errorf("logs f --raw: %q, %v; want the bytes as they are", out, err)
+	}
+}
+
+// TestControlEscaperSplitWrites: a UTF-8 sequence cut between two writes is
+// printed whole (not as two invalid bytes), a cut one left at the end is
+// escaped.
+func TestControlEscaperSplitWrites(t *testing.T) {
+	var b strings.Builder
+	e := newControlEscaper(&b)
+	for _, p := range []string{"caf\xc3", "\xa9 \xc2", "\x9b \xff \xe2\x82"} {
+		if _, err := e.Write([]byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if want := `café \u009b \xff \xe2\x82`; b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
+	}
+}

@@ -131,6 +131,12 @@ func TestSettingsRefused(t *testing.T) {
 		{"unknown config key", nil, "listne: ':1'\n", "line 1: unknown key listne at the top level (did you mean listen?)"},
 		{"misspelt key", nil, "listn: ':1'\n", "line 1: unknown key listn at the top level (did you mean listen?)"},
 		{"misspelt invoker key", nil, "invoker:\n  max-sandboxs: 5\n", "line 2: unknown key max-sandboxs under invoker: (did you mean max-sandboxes?)"},
+		// A value of the wrong type names its key and what it takes, in the
+		// file's terms (it said "cannot unmarshal !!str `lots` into int").
+		{"wrong type for max-sandboxes", nil, "invoker:\n  max-sandboxes: lots\n",
+			"config file portico.yaml: yaml: unmarshal errors:\n  line 2: invoker: max-sandboxes takes a whole number (256), not the text lots"},
+		{"wrong type for a duration", nil, "invoker:\n  drain-timeout: [1]\n", "line 2: invoker: drain-timeout takes a duration (30s, 5m, 1h), not a list"},
+		{"wrong type at the top level", nil, "listen: ':1'\nadmin-token: [a, b]\n", "line 2: admin-token takes text, not a list"},
 		// ops11: a flag that is no key says so, and what to do.
 		{"flag-only key", nil, "new-store: true\n", "line 1: new-store is a one-off flag, not a portico.yaml key: start once with --new-store (or PORTICO_NEW_STORE=true)"},
 		// The flags --max-sandboxes and --drain-timeout are invoker: keys in

@@ -357,24 +357,24 @@ func emptyMappingValue(key string) error {
 	return invalid("parameter mapping %q has the value \"\": give a value ($request.header.NAME, a static text, ...); \"\" deletes a mapping on update-integration", truncate(key, 100))
 }
 
-// unsupportedBodyPaths refuses the $request.body JSON paths of mapping k that
-// API Gateway's HTTP APIs do not support: recursive descent
-// ($request.body..name) and filter expressions (?(expression)). Checked when
-// saved only: a stored deployment's mappings run as before.
+// unsupportedBodyPaths refuses the $request.body and $response.body JSON
+// paths of mapping k that API Gateway's HTTP APIs do not support: recursive
+// descent ($request.body..name) and filter expressions (?(expression)).
+// Checked when saved only: a stored deployment's mappings run as before.
 func unsupportedBodyPaths(k string, m ParameterMapping) []error {
 	var errs []error
 	for _, p := range m.Value {
-		if p.Source != SourceRequestBody || p.Path == nil {
+		if (p.Source != SourceRequestBody && p.Source != SourceResponseBody) || p.Path == nil {
 			continue
 		}
-		ref := "$" + SourceRequestBody + strings.TrimPrefix(p.Path.String(), "$")
+		ref := "$" + p.Source + strings.TrimPrefix(p.Path.String(), "$")
 		if p.Path.DeepScan() {
 			errs = append(errs, invalid("parameter mapping %q: %s uses recursive descent (..), which HTTP API parameter mappings do not support: "+
-				"name each member from the body's root ($request.body.a.b)", truncate(k, 100), truncate(ref, 100)))
+				"name each member from the body's root ($%s.a.b)", truncate(k, 100), truncate(ref, 100), p.Source))
 		}
 		if p.Path.Filtered() {
 			errs = append(errs, invalid("parameter mapping %q: %s uses a filter expression (?(...)), which HTTP API parameter mappings do not support: "+
-				"select by name or index ($request.body.items[0].b)", truncate(k, 100), truncate(ref, 100)))
+				"select by name or index ($%s.items[0].b)", truncate(k, 100), truncate(ref, 100), p.Source))
 		}
 	}
 	return errs
@@ -409,7 +409,12 @@ func (in *Integration) validateHTTPMappings() []error {
 				errs = append(errs, fmt.Errorf("responseParameters %q: %w", truncate(code, 20), emptyMappingValue(k)))
 				continue
 			}
-			if _, err := ParseParameterMapping(k, in.ResponseParameters[code][k], true); err != nil {
+			m, err := ParseParameterMapping(k, in.ResponseParameters[code][k], true)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("responseParameters %q: %w", truncate(code, 20), err))
+				continue
+			}
+			for _, err := range unsupportedBodyPaths(k, m) {
 				errs = append(errs, fmt.Errorf("responseParameters %q: %w", truncate(code, 20), err))
 			}
 		}

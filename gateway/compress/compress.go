@@ -92,7 +92,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 				// shared cache must know (Vary).
 				return next.ServeRequest(&varyWriter{ResponseWriter: w}, r, c)
 			}
-			cw := &writer{ResponseWriter: w, s: s, coding: coding, min: minSize}
+			cw := &writer{ResponseWriter: w, s: s, coding: coding, min: minSize, head: r.Method == http.MethodHead}
 			err := next.ServeRequest(cw, r, c)
 			if ferr := cw.finish(); err == nil {
 				err = ferr
@@ -228,6 +228,7 @@ type writer struct {
 	s      *Stage
 	coding string
 	min    int
+	head   bool // the request is a HEAD
 
 	status int
 	buf    bytes.Buffer
@@ -276,7 +277,17 @@ func (w *writer) finish() error {
 	}
 	// A HEAD answer whose integration wrote the body GET would have is
 	// compressed as GET's, for the same head (RFC 9110 9.3.2); its body is
-	// not sent. One without a body keeps the integration's head.
+	// not sent. One without a body (an HTTP_PROXY backend's HEAD) carries
+	// the Content-Encoding GET's would when the Content-Length it declares
+	// is over the minimum, and no Content-Length, since the compressed
+	// length is known only by compressing the body; with no Content-Length
+	// it keeps the integration's head.
+	if len(body) == 0 && w.head && h.Get("Content-Encoding") == "" {
+		if n, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64); err == nil && n > 0 && n >= int64(w.min) {
+			h.Set("Content-Encoding", w.coding)
+			h.Del("Content-Length")
+		}
+	}
 	if len(body) == 0 || len(body) < w.min || h.Get("Content-Encoding") != "" {
 		w.ResponseWriter.WriteHeader(w.status)
 		_, err := w.ResponseWriter.Write(body)
