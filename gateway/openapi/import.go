@@ -434,7 +434,8 @@ func (im *importer) basePath() string {
 }
 
 // checkResponseHeaderMappings refuses, on a REST API, each integration
-// response that maps method.response.header.NAME when the method response of
+// request parameter mapped from a method request parameter the operation does
+// not declare, and each integration response that maps method.response.header.NAME when the method response of
 // its status does not declare NAME (or the operation has no response of that
 // status), as API Gateway's import and put-integration-response refuse it:
 // a method response declares the headers a method may answer with.
@@ -448,6 +449,12 @@ func (im *importer) checkResponseHeaderMappings(a *apis.API) {
 			continue
 		}
 		where := r.Method + " " + r.Path
+		for _, key := range slices.Sorted(maps.Keys(r.Integration.RequestParameters)) {
+			if src := r.Integration.RequestParameters[key]; r.UndeclaredRequestSource(src) {
+				im.fail("%s: x-amazon-apigateway-integration requestParameters maps %s from %s, which the operation does not declare (Invalid mapping expression parameter specified: %s); declare it under the operation's parameters",
+					where, key, src, src)
+			}
+		}
 		for _, pattern := range slices.Sorted(maps.Keys(r.Integration.Responses)) {
 			ir := r.Integration.Responses[pattern]
 			for _, key := range slices.Sorted(maps.Keys(ir.ResponseParameters)) {
