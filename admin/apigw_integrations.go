@@ -403,30 +403,8 @@ func mappingProblems(rt *apis.Route) map[string]bool {
 	if in == nil {
 		return out
 	}
-	declared := func(where, name string) bool {
-		if where == "path" && (strings.Contains(rt.Path, "{"+name+"}") || strings.Contains(rt.Path, "{"+name+"+}")) {
-			return true
-		}
-		return slices.ContainsFunc(rt.Parameters, func(p apis.Parameter) bool {
-			return p.In == where && (p.Name == name || where == "header" && strings.EqualFold(p.Name, name))
-		})
-	}
 	for _, src := range in.RequestParameters {
-		rest, ok := strings.CutPrefix(src, "method.request.")
-		if !ok {
-			continue
-		}
-		where, name, _ := strings.Cut(rest, ".")
-		switch where {
-		case "querystring", "multivaluequerystring":
-			where = "query"
-		case "header", "multivalueheader":
-			where = "header"
-		case "path":
-		default:
-			continue // the body, or an expression the API's validation judges
-		}
-		if !declared(where, name) {
+		if rt.UndeclaredRequestSource(src) {
 			out["Invalid mapping expression parameter specified: "+src] = true
 		}
 	}

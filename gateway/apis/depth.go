@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxModelDepth bounds how deeply a model's schema may nest JSON objects and
@@ -58,30 +61,58 @@ func CheckDepth(raw []byte, limit int) error {
 
 // depthError finds the path of the first value of raw deeper than limit.
 func depthError(raw []byte, limit int) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	type frame struct {
-		object bool
-		key    string
-		index  int
-		inKey  bool // an object's next token is a key
-	}
-	var stack []frame
-	path := func() string {
-		var b strings.Builder
-		for _, f := range stack[:len(stack)-1] {
-			b.WriteByte('/')
-			if f.object {
-				b.WriteString(escapePointer(f.key))
-			} else {
-				b.WriteString(strconv.Itoa(f.index))
-			}
+	err := walkJSON(raw, func(w *jsonWalker, tok json.Token) error {
+		if (tok == json.Delim('{') || tok == json.Delim('[')) && len(w.stack) > limit {
+			return &depthErr{path: w.path(len(w.stack) - 1), limit: limit}
 		}
-		return truncate(b.String(), 300)
+		return nil
+	})
+	if err == nil || errors.As(err, new(*depthErr)) {
+		return err
 	}
+	return ErrTooDeep // not JSON: CheckDepth counted past the limit anyway
+}
+
+// jsonWalker follows where a walk of a JSON value is.
+type jsonWalker struct {
+	stack []jsonFrame
+}
+
+// jsonFrame is an object or array being read.
+type jsonFrame struct {
+	object bool
+	key    string
+	index  int
+	inKey  bool // an object's next token is a key
+	keys   map[string]bool
+}
+
+// path is the JSON pointer of the innermost value of the first n frames
+// (n = len(w.stack) names the current container's current member).
+func (w *jsonWalker) path(n int) string {
+	var b strings.Builder
+	for _, f := range w.stack[:n] {
+		b.WriteByte('/')
+		if f.object {
+			b.WriteString(escapePointer(f.key))
+		} else {
+			b.WriteString(strconv.Itoa(f.index))
+		}
+	}
+	return truncate(b.String(), 300)
+}
+
+// walkJSON reads raw token by token, calling visit with each token other
+// than an object's keys (the frame's key is set first) after an object or
+// array it opens is pushed, until visit or the decoder returns an error.
+// Keys are visited as a string token with the frame's inKey still true.
+func walkJSON(raw []byte, visit func(w *jsonWalker, tok json.Token) error) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	w := &jsonWalker{}
 	// value records that a value was read in the innermost container.
 	value := func() {
-		if n := len(stack); n > 0 {
-			if f := &stack[n-1]; f.object {
+		if n := len(w.stack); n > 0 {
+			if f := &w.stack[n-1]; f.object {
 				f.inKey = true
 			} else {
 				f.index++
@@ -90,28 +121,77 @@ func depthError(raw []byte, limit int) error {
 	}
 	for {
 		tok, err := dec.Token()
-		if err != nil { // not JSON: CheckDepth counted past the limit anyway
-			return ErrTooDeep
+		if errors.Is(err, io.EOF) {
+			return nil
 		}
-		if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].inKey {
+		if err != nil {
+			return err
+		}
+		if n := len(w.stack); n > 0 && w.stack[n-1].object && w.stack[n-1].inKey {
 			if k, ok := tok.(string); ok {
-				stack[n-1].key, stack[n-1].inKey = k, false
+				if err := visit(w, tok); err != nil {
+					return err
+				}
+				w.stack[n-1].key, w.stack[n-1].inKey = k, false
 				continue
 			}
 		}
 		switch tok {
 		case json.Delim('{'), json.Delim('['):
-			stack = append(stack, frame{object: tok == json.Delim('{'), inKey: true})
-			if len(stack) > limit {
-				return &depthErr{path: path(), limit: limit}
+			w.stack = append(w.stack, jsonFrame{object: tok == json.Delim('{'), inKey: true})
+			if err := visit(w, tok); err != nil {
+				return err
 			}
 		case json.Delim('}'), json.Delim(']'):
-			stack = stack[:len(stack)-1]
+			w.stack = w.stack[:len(w.stack)-1]
 			value()
 		default:
+			if err := visit(w, tok); err != nil {
+				return err
+			}
 			value()
 		}
 	}
+}
+
+// CheckStrictJSON refuses what a lenient JSON parser takes and the document's
+// author likely did not mean: invalid UTF-8 (encoding/json puts U+FFFD in its
+// place) and a key twice in one object (encoding/json keeps the last value,
+// so a reviewer reading the first, such as an operation's security, sees what
+// is not applied). YAML's parser refuses both already. raw must be valid
+// JSON; the error names the object by JSON pointer.
+func CheckStrictJSON(raw []byte) error {
+	if !utf8.Valid(raw) {
+		i := 0
+		for i < len(raw) {
+			r, size := utf8.DecodeRune(raw[i:])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			i += size
+		}
+		return fmt.Errorf("JSON is not valid UTF-8 at byte offset %d; save the document as UTF-8", i)
+	}
+	return walkJSON(raw, func(w *jsonWalker, tok json.Token) error {
+		n := len(w.stack)
+		if n == 0 || !w.stack[n-1].object || !w.stack[n-1].inKey {
+			return nil
+		}
+		k, _ := tok.(string)
+		f := &w.stack[n-1]
+		if f.keys[k] {
+			where := w.path(n - 1)
+			if where == "" {
+				where = "/"
+			}
+			return fmt.Errorf("JSON object at %s has the key %q twice; a key may appear once in an object (a parser would keep only the last value): remove or merge the other", where, k)
+		}
+		if f.keys == nil {
+			f.keys = map[string]bool{}
+		}
+		f.keys[k] = true
+		return nil
+	})
 }
 
 // depthErr is CheckDepth's error.

@@ -169,3 +169,33 @@ func (in *Integration) validateRESTMappings() []error {
 	}
 	return errs
 }
+
+// UndeclaredRequestSource reports whether src, the source of an integration
+// request parameter mapping, is a method request parameter
+// (method.request.path|querystring|multivaluequerystring|header|multivalueheader.NAME)
+// that r does not declare: API Gateway refuses such a mapping ("Invalid
+// mapping expression parameter specified"), in put-integration and import. A
+// path parameter of r's path counts as declared; a header's name is matched
+// in any case.
+func (r *Route) UndeclaredRequestSource(src string) bool {
+	rest, ok := strings.CutPrefix(src, "method.request.")
+	if !ok {
+		return false
+	}
+	where, name, _ := strings.Cut(rest, ".")
+	switch where {
+	case "querystring", "multivaluequerystring":
+		where = "query"
+	case "header", "multivalueheader":
+		where = "header"
+	case "path":
+		if strings.Contains(r.Path, "{"+name+"}") || strings.Contains(r.Path, "{"+name+"+}") {
+			return false
+		}
+	default:
+		return false // the body, or an expression the API's validation judges
+	}
+	return !slices.ContainsFunc(r.Parameters, func(p Parameter) bool {
+		return p.In == where && (p.Name == name || where == "header" && strings.EqualFold(p.Name, name))
+	})
+}

@@ -174,7 +174,7 @@ func Import(ctx context.Context, data []byte, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("document is %d bytes; at most %d are accepted: %w", len(data), MaxDocument, errdefs.ErrTooLarge)
 	}
 	js, err := ToJSON(data)
-	if errors.Is(err, errExpandsTooLarge) {
+	if errors.Is(err, errExpandsTooLarge) || errors.Is(err, errNotStrictJSON) {
 		return nil, fmt.Errorf("%w: %w", err, errdefs.ErrInvalid)
 	}
 	if err != nil {
@@ -434,7 +434,8 @@ func (im *importer) basePath() string {
 }
 
 // checkResponseHeaderMappings refuses, on a REST API, each integration
-// response that maps method.response.header.NAME when the method response of
+// request parameter mapped from a method request parameter the operation does
+// not declare, and each integration response that maps method.response.header.NAME when the method response of
 // its status does not declare NAME (or the operation has no response of that
 // status), as API Gateway's import and put-integration-response refuse it:
 // a method response declares the headers a method may answer with.
@@ -448,6 +449,12 @@ func (im *importer) checkResponseHeaderMappings(a *apis.API) {
 			continue
 		}
 		where := r.Method + " " + r.Path
+		for _, key := range slices.Sorted(maps.Keys(r.Integration.RequestParameters)) {
+			if src := r.Integration.RequestParameters[key]; r.UndeclaredRequestSource(src) {
+				im.fail("%s: x-amazon-apigateway-integration requestParameters maps %s from %s, which the operation does not declare (Invalid mapping expression parameter specified: %s); declare it under the operation's parameters",
+					where, key, src, src)
+			}
+		}
 		for _, pattern := range slices.Sorted(maps.Keys(r.Integration.Responses)) {
 			ir := r.Integration.Responses[pattern]
 			for _, key := range slices.Sorted(maps.Keys(ir.ResponseParameters)) {
@@ -1664,12 +1671,19 @@ func jsonFields(t reflect.Type) []string {
 
 // ToJSON turns a JSON or YAML OpenAPI document into JSON, as Import reads it:
 // a JSON document is read as JSON (a YAML parser refuses some valid JSON, such
-// as the surrogate pair escape "\ud83d\ude00"), anything else as YAML, with
+// as the surrogate pair escape "\ud83d\ude00") and as strictly as YAML (a key
+// twice in an object, or invalid UTF-8, is refused), anything else as YAML, with
 // YAML's integer map keys (status codes) made strings. Read a document's parts
 // through it rather than with a YAML parser.
 func ToJSON(data []byte) ([]byte, error) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) > 0 && trimmed[0] == '{' && json.Valid(trimmed) {
+		// Read strictly, as the YAML parser reads: a key twice in an object
+		// (a second, empty security hiding the first) and invalid UTF-8
+		// are refused, not merged or replaced.
+		if err := apis.CheckStrictJSON(trimmed); err != nil {
+			return nil, fmt.Errorf("document %w: %w", errNotStrictJSON, err)
+		}
 		return trimmed, nil
 	}
 	var doc yaml.Node
@@ -1695,6 +1709,10 @@ func ToJSON(data []byte) ([]byte, error) {
 	}
 	return json.Marshal(v)
 }
+
+// errNotStrictJSON is a JSON document that a lenient parser reads, with a key
+// twice in an object or invalid UTF-8.
+var errNotStrictJSON = errors.New("is not strict JSON")
 
 // errExpandsTooLarge is a YAML document whose aliases expand it past MaxDocument.
 var errExpandsTooLarge = fmt.Errorf("document's YAML aliases expand it past %d bytes, the most a document may be", MaxDocument)
