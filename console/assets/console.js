@@ -387,7 +387,9 @@ async function apisPage() {
 
 async function apiPage(id) {
   const base = "/portico/v1/apis/" + enc(id);
-  const [a, stages] = await Promise.all([api("GET", base), api("GET", base + "/stages")]);
+  const [a, stages, deployments] = await Promise.all([api("GET", base), api("GET", base + "/stages"), api("GET", base + "/deployments")]);
+  // A history entry whose deployment was deleted since cannot be rolled back to.
+  const live = new Set((deployments.items || []).map(d => d.id));
   const rest = a.protocol === "REST", ws = a.protocol === "WEBSOCKET";
   // Access control as API Gateway reads it back (authorization type,
   // authorizer, API key), from its own API: REST methods by "METHOD path",
@@ -432,7 +434,7 @@ async function apiPage(id) {
     el("h2", {}, "Models"), models.length === 0 ? el("p", { class: "muted" }, "No models.") :
       table(["Name", "Content type", "Description"], models.map(m => el("tr", { "data-model": m.name },
         el("td", {}, m.name), el("td", {}, m.contentType || ""), el("td", { class: "long" }, m.description || ""))), { id: "models" }),
-    el("h2", {}, "Stages"), ...(stages.items.length === 0 ? [el("p", { class: "muted" }, "No stages: deploy the API to one (", el("code", {}, "portico api deploy " + id + " --stage NAME"), ").")] : stages.items.map(st => stageSection(id, a.protocol, st)))];
+    el("h2", {}, "Stages"), ...(stages.items.length === 0 ? [el("p", { class: "muted" }, "No stages: deploy the API to one (", el("code", {}, "portico api deploy " + id + " --stage NAME"), ").")] : stages.items.map(st => stageSection(id, a.protocol, st, live)))];
 }
 
 // routeDetails shows what a route's integration does with a request and its
@@ -464,8 +466,9 @@ function routeDetails(r, ws) {
 }
 
 // stageSection shows a stage of an API of protocol (REST, HTTP, WEBSOCKET):
-// the response cache and tracing are REST stages' only.
-function stageSection(apiID, protocol, st) {
+// the response cache and tracing are REST stages' only. live holds the ids of
+// the API's deployments: a history entry naming another was deleted.
+function stageSection(apiID, protocol, st, live) {
   const base = "/portico/v1/apis/" + enc(apiID) + "/stages/" + enc(st.name);
   // The question names the deployment the stage serves now, read again: the
   // page may be stale (another tab or the CLI changed the stage since), and a
@@ -517,7 +520,8 @@ function stageSection(apiID, protocol, st) {
     st.description ? el("p", { class: "stage-description" }, st.description) : "",
     // Canaries, the cache and tracing are REST stages' only.
     table(["Deployment", "Variables", ...(rest ? ["Canary", "Cache", "Tracing"] : []), "Access log"], [el("tr", {},
-      el("td", { class: "deployment" }, st.deploymentId), el("td", { class: "long" }, vars),
+      el("td", { class: "deployment" }, st.deploymentId || el("span", { class: "muted" }, "none yet: deploy with ", el("code", {}, "portico api deploy " + apiID + " --stage " + st.name))),
+      el("td", { class: "long" }, vars),
       rest ? el("td", { class: "canary long" }, canary, st.canarySettings ? el("button", { class: "promote", "aria-label": `Promote the canary of stage ${st.name}`, on: { click: promote } }, "Promote") : "") : "",
       rest ? el("td", {}, st.cacheClusterEnabled ? "on (" + (st.cacheClusterSize || "0.5") + " GB)" : "off") : "",
       rest ? el("td", {}, st.tracingEnabled ? "on" : "off") : "",
@@ -528,9 +532,11 @@ function stageSection(apiID, protocol, st) {
         el("td", {}, m.throttlingRateLimit === undefined ? "not set" : m.throttlingRateLimit),
         el("td", {}, m.throttlingBurstLimit === undefined ? "not set" : m.throttlingBurstLimit))), { class: "throttles" })],
     el("h4", {}, "History"),
+    history.length === 0 ? el("p", { class: "muted history-empty" }, "No deployments yet: the stage's first deployment starts its history.") :
     table(["When", "Action", "Deployment", "Description", hiddenHeader("Roll back")], history.map((h, i) => el("tr", {},
       el("td", { class: "when" }, when(h.at)), el("td", {}, h.action), el("td", {}, h.deploymentId), el("td", { class: "description long" }, h.description || ""),
       el("td", {}, h.deploymentId === st.deploymentId ? el("span", { class: "muted" }, i === 0 ? "current" : "served now (the current entry is the top one)") :
+        !live.has(h.deploymentId) ? el("span", { class: "muted deleted" }, "deployment deleted") :
         el("button", { class: "rollback", "data-deployment": h.deploymentId, "aria-label": `Roll back stage ${st.name} to deployment ${h.deploymentId} (history entry ${history.length - i}: ${h.action}, ${when(h.at)})`,
           on: { click: () => rollback(h.deploymentId) } }, "Roll back to this")))),
     { class: "history" }));
