@@ -33,6 +33,7 @@ import (
 	"github.com/portico-dev/portico/internal/signin"
 	"github.com/portico-dev/portico/internal/sigv4"
 	"github.com/portico-dev/portico/shifts"
+	"github.com/portico-dev/portico/store"
 )
 
 // Config says where the admin API listens and which token it requires.
@@ -891,9 +892,15 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		body = map[string]string{"Type": "Service", "message": genericServerError(typ)}
 		var told clientTold
+		var damaged *store.RecordError
 		switch {
 		case unwritableMessage(err) != "":
 			body["message"] = unwritableMessage(err)
+		case errors.As(err, &damaged) && functions.DamagedDelete(damaged.Bucket, damaged.Key) != "":
+			// A damaged function names the DELETE that removes it.
+			body["message"] = fmt.Sprintf("Portico's store holds a damaged record, %s/%s (function %s; it does not decode), so this request cannot be answered: "+
+				"delete the function with %s, or restore portico.db from a backup (docs/operations.md#backups); the server's log has the detail",
+				damaged.Bucket, damaged.Key, damaged.Key, functions.DamagedDelete(damaged.Bucket, damaged.Key))
 		case errors.As(err, &told):
 			body["message"] = told.ClientMessage()
 		}

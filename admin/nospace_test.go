@@ -62,3 +62,26 @@ func TestOutOfSpaceIsAClear503(t *testing.T) {
 		}
 	}
 }
+
+// TestDamagedFunctionSaysHowToRemoveIt: a request that meets a function whose
+// stored record does not decode (the faults14 fixer's probe) was told to
+// restore portico.db from a backup, although DELETE removes the function
+// without reading it, as the answers for damaged APIs, stages, keys and plans
+// already say.
+func TestDamagedFunctionSaysHowToRemoveIt(t *testing.T) {
+	t.Parallel()
+	s := &Server{log: slog.New(slog.DiscardHandler)}
+	rec := httptest.NewRecorder()
+	err := fmt.Errorf("get function: %w", &store.RecordError{Bucket: "functions", Key: "alpha", Err: &json.SyntaxError{}})
+	s.writeError(rec, httptest.NewRequest(http.MethodGet, "/2015-03-31/functions/alpha", nil), err)
+	var body struct{ Message string }
+	_ = json.Unmarshal(rec.Body.Bytes(), &body)
+	if rec.Code != http.StatusInternalServerError {
+		t.Errorf("status %d, want 500", rec.Code)
+	}
+	for _, want := range []string{"functions/alpha", "DELETE /2015-03-31/functions/alpha", "aws lambda delete-function --function-name alpha"} {
+		if !strings.Contains(body.Message, want) {
+			t.Errorf("the answer %q does not say %q", body.Message, want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.etcd.io/bbolt"
@@ -132,5 +133,16 @@ func TestReservationsSkipADamagedFunction(t *testing.T) {
 	r, err := e.svc.Reservations(ctx)
 	if err != nil || len(r) != 1 || r["bravo"] != 5 {
 		t.Errorf("Reservations with alpha's record damaged = %v, %v; want bravo 5 and no error", r, err)
+	}
+	// The DELETE the admin API's answer names (DamagedDelete) removes it
+	// without reading it.
+	if got := DamagedDelete(bucketFunctions, "alpha"); !strings.Contains(got, "DELETE /2015-03-31/functions/alpha") {
+		t.Errorf("DamagedDelete = %q", got)
+	}
+	if err := e.svc.Delete(ctx, "alpha", ""); err != nil {
+		t.Fatalf("delete the damaged function: %v", err)
+	}
+	if _, err := e.svc.Get(ctx, "alpha", ""); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("after the delete, Get = %v, want not found", err)
 	}
 }

@@ -1159,6 +1159,16 @@ type ModuleParams struct {
 	Aliases Aliases       `optional:"true"`
 }
 
+// DamagedDelete is the admin API request that removes the function whose
+// stored record bucket/key (a *store.RecordError's Bucket and Key) does not
+// decode, without reading it; "" for a record of any other bucket.
+func DamagedDelete(bucket, key string) string {
+	if bucket != bucketFunctions {
+		return ""
+	}
+	return "DELETE /2015-03-31/functions/" + key + " (aws lambda delete-function --function-name " + key + ")"
+}
+
 // Module provides *Service, and collects unreferenced code artifacts at start and
 // every DefaultCodeCollect while the application runs (see CollectCode).
 var Module = fx.Module("functions",
