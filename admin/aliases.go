@@ -68,7 +68,7 @@ func (s *Server) listAliases(w http.ResponseWriter, r *http.Request, name string
 	if version != "" {
 		list = slices.DeleteFunc(list, func(a *aliases.Alias) bool { return a.FunctionVersion != version })
 	}
-	return writePage(w, r, "Aliases", name, 0, list, func(a *aliases.Alias) sortKey { return sortKey{a.Name} },
+	return writePage(w, r, "Aliases", name, lambdaMaxItems, 0, list, func(a *aliases.Alias) sortKey { return sortKey{a.Name} },
 		func(a *aliases.Alias) *aliases.Alias { return aliasDoc(name, a) })
 }
 

@@ -143,7 +143,7 @@ func (s *Server) listProvisioned(w http.ResponseWriter, r *http.Request, name st
 		return err
 	}
 	mine := slices.DeleteFunc(all, func(pc functions.ProvisionedConfig) bool { return pc.FunctionName != name })
-	return writePage(w, r, "ProvisionedConcurrencyConfigs", name, 0, mine, func(pc functions.ProvisionedConfig) sortKey { return sortKey{pc.Qualifier} },
+	return writePage(w, r, "ProvisionedConcurrencyConfigs", name, lambdaMaxItemsSmall, 0, mine, func(pc functions.ProvisionedConfig) sortKey { return sortKey{pc.Qualifier} },
 		func(pc functions.ProvisionedConfig) provisionedResponse {
 			doc := s.provisionedDoc(r.Context(), pc)
 			doc.FunctionArn = functions.ARN(pc.FunctionName, pc.Qualifier)

@@ -94,7 +94,7 @@ func (s *Server) listEventInvokeConfigs(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	return writePage(w, r, "FunctionEventInvokeConfigs", name, 0, all,
+	return writePage(w, r, "FunctionEventInvokeConfigs", name, lambdaMaxItemsSmall, 0, all,
 		func(c functions.EventInvokeConfig) sortKey {
 			if (functions.Ref{Qualifier: c.Qualifier}).IsVersion() {
 				return sortKey{"0", versionOrder(c.Qualifier)}

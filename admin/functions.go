@@ -514,7 +514,7 @@ func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request) error {
 			all = append(all, toConfiguration(v, v.Version))
 		}
 	}
-	return writePage(w, r, "Functions", "FunctionVersion="+fv, lambdaPageMost, all,
+	return writePage(w, r, "Functions", "FunctionVersion="+fv, lambdaMaxItems, lambdaPageMost, all,
 		func(c functionConfiguration) sortKey { return sortKey{c.FunctionName, versionOrder(c.Version)} },
 		func(c functionConfiguration) functionConfiguration { return c })
 }

@@ -193,17 +193,19 @@ func pathAlias(r *http.Request) (string, error) {
 // holds at most most items (0: as many as MaxItems asks), whatever MaxItems
 // says: ListFunctions and ListVersionsByFunction answer at most 50 per
 // response on Lambda, even for a higher MaxItems, and a client follows
-// NextMarker for the rest.
-func writePage[T, U any](w http.ResponseWriter, r *http.Request, name, of string, most int, items []T, key func(T) sortKey, conv func(T) U) error {
+// NextMarker for the rest. MaxItems may be 1..maxItems: 10000 for most lists,
+// 50 for ListProvisionedConcurrencyConfigs and ListFunctionEventInvokeConfigs,
+// as Lambda's API reference gives them.
+func writePage[T, U any](w http.ResponseWriter, r *http.Request, name, of string, maxItems, most int, items []T, key func(T) sortKey, conv func(T) U) error {
 	q := r.URL.Query()
 	limit := 50
 	if v := q.Get("MaxItems"); v != "" {
 		n, err := strconv.Atoi(v)
 		switch {
 		case err != nil:
-			return invalid("MaxItems %q must be 1..10000", v)
-		case n < 1 || n > 10000:
-			return functions.RangeViolation("maxItems", n, 1, 10000)
+			return invalid("MaxItems %q must be 1..%d", v, maxItems)
+		case n < 1 || n > maxItems:
+			return functions.RangeViolation("maxItems", n, 1, maxItems)
 		}
 		limit = n
 	}
@@ -229,6 +231,13 @@ func writePage[T, U any](w http.ResponseWriter, r *http.Request, name, of string
 // lambdaPageMost is the most items ListFunctions and ListVersionsByFunction
 // answer in one response, as on Lambda.
 const lambdaPageMost = 50
+
+// MaxItems' largest value: 10000 on most of Lambda's lists, 50 on
+// ListProvisionedConcurrencyConfigs and ListFunctionEventInvokeConfigs.
+const (
+	lambdaMaxItems      = 10000
+	lambdaMaxItemsSmall = 50
+)
 
 // versionOrder is the sort key part of a function version: $LATEST first, then
 // the published versions by number.

@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -68,5 +69,36 @@ func TestLambdaListsAnswerAtMost50(t *testing.T) {
 	}
 	if n != 51 {
 		t.Errorf("ListFunctions paginator: %d functions, want 51", n)
+	}
+}
+
+// TestLambdaSmallListsRefuseMaxItemsAbove50: ListProvisionedConcurrencyConfigs
+// and ListFunctionEventInvokeConfigs take MaxItems 1..50 on Lambda (its API
+// reference); Portico took 1..10000. 51 is a ValidationException naming the
+// constraint, 50 a page.
+func TestLambdaSmallListsRefuseMaxItemsAbove50(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	ctx := t.Context()
+	c := sdk(env)
+	createHello(t, ctx, c, "small", "x")
+	if _, err := c.ListProvisionedConcurrencyConfigs(ctx, &lambda.ListProvisionedConcurrencyConfigsInput{
+		FunctionName: aws.String("small"), MaxItems: aws.Int32(50)}); err != nil {
+		t.Errorf("ListProvisionedConcurrencyConfigs MaxItems 50: %v", err)
+	}
+	if _, err := c.ListFunctionEventInvokeConfigs(ctx, &lambda.ListFunctionEventInvokeConfigsInput{
+		FunctionName: aws.String("small"), MaxItems: aws.Int32(50)}); err != nil {
+		t.Errorf("ListFunctionEventInvokeConfigs MaxItems 50: %v", err)
+	}
+	const want = "Member must have value less than or equal to 50"
+	_, err := c.ListProvisionedConcurrencyConfigs(ctx, &lambda.ListProvisionedConcurrencyConfigsInput{
+		FunctionName: aws.String("small"), MaxItems: aws.Int32(51)})
+	if err == nil || !strings.Contains(err.Error(), "ValidationException") || !strings.Contains(err.Error(), want) {
+		t.Errorf("ListProvisionedConcurrencyConfigs MaxItems 51: %v; want a ValidationException saying %q", err, want)
+	}
+	_, err = c.ListFunctionEventInvokeConfigs(ctx, &lambda.ListFunctionEventInvokeConfigsInput{
+		FunctionName: aws.String("small"), MaxItems: aws.Int32(51)})
+	if err == nil || !strings.Contains(err.Error(), "ValidationException") || !strings.Contains(err.Error(), want) {
+		t.Errorf("ListFunctionEventInvokeConfigs MaxItems 51: %v; want a ValidationException saying %q", err, want)
 	}
 }

@@ -29,6 +29,6 @@ func (s *Server) listVersions(w http.ResponseWriter, r *http.Request, name strin
 	if err != nil {
 		return err
 	}
-	return writePage(w, r, "Versions", name, lambdaPageMost, versions, func(v *functions.Config) sortKey { return sortKey{versionOrder(v.Version)} },
+	return writePage(w, r, "Versions", name, lambdaMaxItems, lambdaPageMost, versions, func(v *functions.Config) sortKey { return sortKey{versionOrder(v.Version)} },
 		func(v *functions.Config) functionConfiguration { return toConfiguration(v, v.Version) })
 }
