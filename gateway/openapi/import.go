@@ -220,6 +220,9 @@ func Import(ctx context.Context, data []byte, opts Options) (*Result, error) {
 	if where, n := im.modelCount(); n > apis.MaxModels {
 		return nil, fmt.Errorf("document has %d models (%s); at most %d are allowed per API: %w", n, where, apis.MaxModels, errdefs.ErrInvalid)
 	}
+	if n := im.operationCount(); n > apis.MaxRoutes {
+		return nil, fmt.Errorf("document has %d operations under paths; an API has at most %d routes: %w", n, apis.MaxRoutes, errdefs.ErrInvalid)
+	}
 	if im.doc, err = im.load(js); err != nil {
 		return nil, fmt.Errorf("document does not load: %s: %w", err.Error(), errdefs.ErrInvalid)
 	}
@@ -276,6 +279,34 @@ func (im *importer) modelCount() (where string, n int) {
 		}
 	}
 	return where, len(models)
+}
+
+// operationCount counts the document's operations that become routes (the
+// methods API Gateway has, and x-amazon-apigateway-any-method) before it is
+// loaded: a document of thousands is refused in milliseconds, not after
+// seconds of loading (the openapi14 tester's). Path items that are not
+// objects (a $ref, a mistake) count nothing here; the load reports them.
+func (im *importer) operationCount() int {
+	var paths map[string]json.RawMessage
+	_ = json.Unmarshal(im.raw["paths"], &paths)
+	n := 0
+	for _, raw := range paths {
+		var item map[string]json.RawMessage
+		if json.Unmarshal(raw, &item) == nil {
+			n += countOperations(item)
+		}
+	}
+	return n
+}
+
+func countOperations(item map[string]json.RawMessage) int {
+	n := 0
+	for k := range item {
+		if k == extAnyMethod || slices.Contains(httpMethods, k) {
+			n++
+		}
+	}
+	return n
 }
 
 func (im *importer) run(ctx context.Context, opts Options) *apis.API {
