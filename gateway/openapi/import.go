@@ -190,7 +190,10 @@ func Import(ctx context.Context, data []byte, opts Options) (*Result, error) {
 	var version string
 	switch {
 	case im.raw["openapi"] != nil:
-		_ = json.Unmarshal(im.raw["openapi"], &version)
+		if json.Unmarshal(im.raw["openapi"], &version) != nil {
+			// openapi: 3 in YAML is a number: say what was given.
+			return nil, fmt.Errorf("openapi version %.40s is not a string: write it quoted, as \"3.0.1\": %w", im.raw["openapi"], errdefs.ErrInvalid)
+		}
 		if !strings.HasPrefix(version, "3.") {
 			return nil, fmt.Errorf("openapi version %q is not supported (3.x or swagger 2.0): %w", version, errdefs.ErrInvalid)
 		}
@@ -199,7 +202,9 @@ func Import(ctx context.Context, data []byte, opts Options) (*Result, error) {
 			im.warn("openapi %s is read as OpenAPI 3.0, as API Gateway imports it: models are JSON Schema draft 4 (not 2020-12) and 3.1's additions (webhooks, jsonSchemaDialect, ...) are not read", version)
 		}
 	case im.raw["swagger"] != nil:
-		_ = json.Unmarshal(im.raw["swagger"], &version)
+		if json.Unmarshal(im.raw["swagger"], &version) != nil {
+			return nil, fmt.Errorf("swagger version %.40s is not a string: write it quoted, as \"2.0\": %w", im.raw["swagger"], errdefs.ErrInvalid)
+		}
 		if version != "2.0" {
 			return nil, fmt.Errorf("swagger version %q is not supported (2.0 or openapi 3.x): %w", version, errdefs.ErrInvalid)
 		}

@@ -155,3 +155,18 @@ func TestImportRouteLimitCountedFirst(t *testing.T) {
 		t.Fatalf("import of %d operations and a TRACE: %v", apis.MaxRoutes, err)
 	}
 }
+
+// TestImportVersionNotAString: `openapi: 3` (a YAML number) was refused as
+// `openapi version "" is not supported`, naming a value the document does not
+// hold; it now shows the value and says to quote it. Swagger's too.
+func TestImportVersionNotAString(t *testing.T) {
+	for doc, want := range map[string]string{
+		"openapi: 3\ninfo: {title: t, version: '1'}\npaths: {}\n":   `openapi version 3 is not a string: write it quoted, as "3.0.1"`,
+		"swagger: 2.0\ninfo: {title: t, version: '1'}\npaths: {}\n": `swagger version 2 is not a string: write it quoted, as "2.0"`,
+	} {
+		_, err := Import(t.Context(), []byte(doc), Options{})
+		if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v; want %q", doc, err, want)
+		}
+	}
+}
