@@ -1100,6 +1100,22 @@ var ignoredBecause = map[string]string{
 	"Domain":        "no custom domain is made; map one with `portico domain` (mutual TLS included)",
 }
 
+// ignoredBecauseOf says what ignoring a property of one resource type means,
+// where ignoredBecause's words (a function's) would be false for it.
+var ignoredBecauseOf = map[string]map[string]string{
+	TypeAPI: {
+		"Tags": "the REST API is made without tags; tag it afterwards with aws apigateway tag-resource (the REST API's ARN)",
+	},
+}
+
+// ignoredReason is what ignoring property k of a resource of type typ means.
+func ignoredReason(typ, k string) string {
+	if why := ignoredBecauseOf[typ][k]; why != "" {
+		return why
+	}
+	return ignoredBecause[k]
+}
+
 // samProps are the properties SAM's resource types have (the SAM
 // specification's): SAM refuses a template with any other, so a misspelled
 // property (Timout) is an error, not a warning that it is ignored.
@@ -1155,7 +1171,7 @@ func (b *builder) unsupported(id, typ string, props map[string]any) {
 		if refuse := refusedProps[typ][k]; refuse != nil {
 			if why := refuse(props[k]); why != "" {
 				b.fail("%s (%s): property %s is refused: %s", id, typ, k, why)
-			} else if why := ignoredBecause[k]; why != "" && !known[typ][k] {
+			} else if why := ignoredReason(typ, k); why != "" && !known[typ][k] {
 				b.warn("%s (%s): property %s is not supported by Portico and is ignored: %s", id, typ, k, why)
 			}
 			continue
@@ -1169,7 +1185,7 @@ func (b *builder) unsupported(id, typ string, props map[string]any) {
 				b.fail("%s (%s): property %s is refused: Portico does not apply it", id, typ, k)
 				continue
 			}
-			if why := ignoredBecause[k]; why != "" {
+			if why := ignoredReason(typ, k); why != "" {
 				b.warn("%s (%s): property %s is not supported by Portico and is ignored: %s", id, typ, k, why)
 				continue
 			}

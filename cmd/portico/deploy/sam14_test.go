@@ -120,3 +120,19 @@ func TestRunEndedAroundFunctionCreate(t *testing.T) {
 		})
 	}
 }
+
+// TestRESTAPITagsWarnedTruly: Tags on an AWS::Serverless::Api were warned
+// about with the function's reason ("Portico keeps no tags on functions");
+// the warning now says what is true of the REST API and how to tag it.
+func TestRESTAPITagsWarnedTruly(t *testing.T) {
+	text := strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Tags:\n        team: blue\n", 1)
+	p, err := deployText(t, newFake(), fixture(t), "s", text, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := strings.Join(p.Warnings, "\n")
+	if !strings.Contains(w, "Api (AWS::Serverless::Api): property Tags is not supported by Portico and is ignored: the REST API is made without tags; tag it afterwards with aws apigateway tag-resource") ||
+		strings.Contains(w, "no tags on functions") {
+		t.Errorf("warnings:\n%s", w)
+	}
+}
