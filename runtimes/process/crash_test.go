@@ -2,6 +2,8 @@ package process
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,10 +116,23 @@ func TestKilledServersGrandchild(t *testing.T) {
 			}
 			_ = server.Wait()
 			waitFor(t, "the bootstrap to die with the server", func() bool { return !alive(bootstrap) })
+			// Reap the orphan once it is this process's. The dying server
+			// may have reaped it itself (its wait on the child can run
+			// between the PDEATHSIG it caused and its own death: once in a
+			// CI run, ECHILD here), or the zombie may not be reparented
+			// yet: either way its pid goes or becomes ours.
 			var ws unix.WaitStatus
-			if _, err := unix.Wait4(bootstrap, &ws, 0, nil); err != nil {
-				t.Fatalf("reap the orphaned bootstrap: %v", err)
-			}
+			waitFor(t, "the orphaned bootstrap to be reaped", func() bool {
+				pid, err := unix.Wait4(bootstrap, &ws, unix.WNOHANG, nil)
+				if pid == bootstrap {
+					return true
+				}
+				if errors.Is(err, unix.ECHILD) {
+					_, serr := os.Stat("/proc/" + strconv.Itoa(bootstrap))
+					return errors.Is(serr, fs.ErrNotExist)
+				}
+				return false
+			})
 			if !alive(grandchild) {
 				t.Fatal("the grandchild died with the server: the test shows nothing")
 			}
