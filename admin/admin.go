@@ -896,11 +896,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		switch {
 		case unwritableMessage(err) != "":
 			body["message"] = unwritableMessage(err)
-		case errors.As(err, &damaged) && functions.DamagedDelete(damaged.Bucket, damaged.Key) != "":
-			// A damaged function names the DELETE that removes it.
-			body["message"] = fmt.Sprintf("Portico's store holds a damaged record, %s/%s (function %s; it does not decode), so this request cannot be answered: "+
-				"delete the function with %s, or restore portico.db from a backup (docs/operations.md#backups); the server's log has the detail",
-				damaged.Bucket, damaged.Key, damaged.Key, functions.DamagedDelete(damaged.Bucket, damaged.Key))
+		case errors.As(err, &damaged):
+			// A damaged record names the DELETE that removes it, when there is one.
+			body["message"] = damagedMessage(damaged)
 		case errors.As(err, &told):
 			body["message"] = told.ClientMessage()
 		}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/usage"
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -169,10 +170,16 @@ func (s *Server) writeGatewayShaped(w http.ResponseWriter, r *http.Request, err 
 }
 
 // damagedMessage is what a caller is told of a request that met the damaged
-// stored record d: its ClientMessage, and for an API, a stage or a deployment
-// (apis.DamagedRecord), an API key or a usage plan (usage.DamagedDelete), the
-// DELETE that removes it without reading it.
+// stored record d, on either API's writer (writeError, writeGatewayShaped): its
+// ClientMessage, and for a function (functions.DamagedDelete), an API, a stage
+// or a deployment (apis.DamagedRecord), an API key or a usage plan
+// (usage.DamagedDelete), the DELETE that removes it without reading it.
 func damagedMessage(d *store.RecordError) string {
+	if del := functions.DamagedDelete(d.Bucket, d.Key); del != "" {
+		return fmt.Sprintf("Portico's store holds a damaged record, %s/%s (function %s; it does not decode), so this request cannot be answered: "+
+			"delete the function with %s, or restore portico.db from a backup (docs/operations.md#backups); the server's log has the detail",
+			d.Bucket, d.Key, d.Key, del)
+	}
 	kind, apiID, name, ok := apis.DamagedRecord(d)
 	if !ok {
 		if del := usage.DamagedDelete(d.Bucket, d.Key); del != "" {

@@ -85,3 +85,40 @@ func TestDamagedFunctionSaysHowToRemoveIt(t *testing.T) {
 		}
 	}
 }
+
+// TestDamagedRecordMessageOnBothWriters: the Lambda writer and API Gateway's
+// each had their own damaged-record message (both now use damagedMessage), so
+// a damaged function met on API Gateway's routes (an integration's target)
+// only said to restore portico.db, and a damaged API key met on Lambda's did
+// not name its DELETE.
+func TestDamagedRecordMessageOnBothWriters(t *testing.T) {
+	t.Parallel()
+	s := &Server{log: slog.New(slog.DiscardHandler)}
+	writers := map[string]func(http.ResponseWriter, *http.Request, error){
+		"lambda": s.writeError, "apigateway": s.writeAPIGatewayError,
+	}
+	records := []struct {
+		bucket, key string
+		want        []string
+	}{
+		{"functions", "alpha", []string{"functions/alpha", "DELETE /2015-03-31/functions/alpha", "aws lambda delete-function --function-name alpha"}},
+		{"usage_keys", "k1", []string{"usage_keys/k1", "DELETE /apikeys/k1", "aws apigateway delete-api-key --api-key k1"}},
+	}
+	for name, write := range writers {
+		for _, rec := range records {
+			w := httptest.NewRecorder()
+			err := fmt.Errorf("read: %w", &store.RecordError{Bucket: rec.bucket, Key: rec.key, Err: &json.SyntaxError{}})
+			write(w, httptest.NewRequest(http.MethodGet, "/x", nil), err)
+			var body struct{ Message string }
+			_ = json.Unmarshal(w.Body.Bytes(), &body)
+			if w.Code != http.StatusInternalServerError {
+				t.Errorf("%s writer, %s/%s: status %d, want 500", name, rec.bucket, rec.key, w.Code)
+			}
+			for _, want := range rec.want {
+				if !strings.Contains(body.Message, want) {
+					t.Errorf("%s writer, %s/%s: the answer %q does not say %q", name, rec.bucket, rec.key, body.Message, want)
+				}
+			}
+		}
+	}
+}
