@@ -51,3 +51,51 @@ func TestRestAPIOneVariablePerParent(t *testing.T) {
 		t.Errorf("import of {id} beside {proxy+}: %q", msg)
 	}
 }
+
+// TestRestAPIRefusesDotAndPercentPaths: the edge15 leftovers. A path part
+// with a % (an escape such as %2e%2e, or none such as %zz) or a . or ..
+// segment was taken at import and by create-resource though no request could
+// reach it; both refuse it with BadRequestException, as API Gateway does. An
+// import's $ref in securityDefinitions and its x-amazon-apigateway-cors (an
+// HTTP API extension) on a REST API are refused saying what to write instead.
+func TestRestAPIRefusesDotAndPercentPaths(t *testing.T) {
+	t.Parallel()
+	c := startControlPlane(t)
+	ctx := context.Background()
+	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("dots")}))
+	for _, part := range []string{"..", ".", "%2e%2e", "%zz", "a%20b"} {
+		_, err := c.ag.CreateResource(ctx, &apigateway.CreateResourceInput{RestApiId: api.Id, ParentId: api.RootResourceId, PathPart: aws.String(part)})
+		apiError(t, err, "BadRequestException", 400)
+		if _, msg := apiErr(t, err); !strings.Contains(msg, "Resource's path part") {
+			t.Errorf("create-resource %q: %q", part, msg)
+		}
+	}
+	mock := `{"x-amazon-apigateway-integration":{"type":"mock","requestTemplates":{"application/json":"{\"statusCode\":200}"}}}`
+	imp := func(extra, path string) string {
+		t.Helper()
+		doc := `{"swagger":"2.0","info":{"title":"dots","version":"1"}` + extra + `,"paths":{"` + path + `":{"get":` + mock + `}}}`
+		_, err := c.ag.ImportRestApi(ctx, &apigateway.ImportRestApiInput{Body: []byte(doc)})
+		apiError(t, err, "BadRequestException", 400)
+		_, msg := apiErr(t, err)
+		return msg
+	}
+	for path, want := range map[string]string{
+		"/a/%2e%2e/b": `has a % in segment "%2e%2e"`,
+		"/a/../b":     `has a ".." segment`,
+		"/files/%zz":  `has a % in segment "%zz"`,
+	} {
+		if msg := imp("", path); !strings.Contains(msg, want) {
+			t.Errorf("import of %s: %q, want it to say %q", path, msg, want)
+		}
+	}
+	for name, tc := range map[string]struct{ extra, want string }{
+		"$ref": {`,"securityDefinitions":{"k":{"$ref":"#/securityDefinitions/o"},"o":{"type":"apiKey","name":"x-api-key","in":"header"}}`,
+			`security scheme "k": a $ref ("#/securityDefinitions/o") in securityDefinitions is not supported: write the scheme in full`},
+		"cors": {`,"x-amazon-apigateway-cors":{"allowOrigins":["*"]}`,
+			"x-amazon-apigateway-cors is an HTTP API extension, not read on a REST API: a REST API answers CORS preflights with an OPTIONS method"},
+	} {
+		if msg := imp(tc.extra, "/a"); !strings.Contains(msg, tc.want) || !strings.Contains(msg, "write") {
+			t.Errorf("import with %s: %q, want it to say %q", name, msg, tc.want)
+		}
+	}
+}

@@ -148,7 +148,10 @@ func badRequest(format string, args ...any) error {
 // {proxy+}) among siblings.
 func (a *API) checkPathPart(tree []ResourceNode, parent *ResourceNode, part, self string) error {
 	segs, err := ParseTemplate("/" + part)
-	if err != nil || len(segs) != 1 {
+	if err == nil && (part == "." || part == "..") {
+		return badRequest("Resource's path part cannot be %q: clients remove dot segments before they send a request, so the resource could never be reached", part)
+	}
+	if err != nil || len(segs) != 1 || CheckNewPath("/"+part) != nil {
 		return badRequest("Resource's path part only allow a-zA-Z0-9._- and curly braces at the beginning and the end and an optional plus sign before the closing brace; %q is not one", truncate(part, 100))
 	}
 	if strings.HasSuffix(parent.PathPart, "+}") {

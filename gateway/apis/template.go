@@ -82,6 +82,30 @@ func ParseTemplate(path string) ([]Segment, error) {
 	return segs, nil
 }
 
+// CheckNewPath refuses, in the path of a route being created or changed, the
+// literal segments API Gateway refuses that ParseTemplate (what the router
+// reads, stored paths included, so that a route an older build stored keeps
+// being served) accepts: a "." or ".." segment (clients resolve it before they
+// send the request, so the route could never match) and any "%" (a path is
+// matched as the decoded text: "%2e" is not ".", and "%zz" is no escape).
+func CheckNewPath(path string) error {
+	if path == "" || path == RouteDefault {
+		return nil
+	}
+	for p := range strings.SplitSeq(strings.TrimPrefix(path, "/"), "/") {
+		switch {
+		case strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}"):
+		case p == "." || p == "..":
+			return fmt.Errorf("path %q has a %q segment: clients remove dot segments before they send a request, so it would never match; write the path without it: %w",
+				truncate(path, 200), p, errdefs.ErrInvalid)
+		case strings.Contains(p, "%"):
+			return fmt.Errorf("path %q has a %% in segment %q: a path is matched as decoded text, so write the character itself, not its %%-escape, or take the segment as a {parameter}: %w",
+				truncate(path, 200), truncate(p, 50), errdefs.ErrInvalid)
+		}
+	}
+	return nil
+}
+
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

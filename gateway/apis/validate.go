@@ -571,6 +571,8 @@ func (a *API) validateRoute(r *Route) error {
 			}
 			if _, err := ParseTemplate(r.Path); err != nil {
 				errs = append(errs, fmt.Errorf("route %q: %w", truncate(key, 200), err))
+			} else if err := CheckNewPath(r.Path); err != nil {
+				errs = append(errs, fmt.Errorf("route %q: %w", truncate(key, 200), err))
 			}
 		}
 		if r.RouteResponseSelectionExpression != "" {

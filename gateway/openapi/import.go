@@ -654,6 +654,21 @@ func (im *importer) securitySchemes() map[string]json.RawMessage {
 			im.fail("security scheme %q must be an object", name)
 			continue
 		}
+		if raw, ok := s["$ref"]; ok {
+			where := "components.securitySchemes"
+			if im.swagger2 {
+				where = "securityDefinitions"
+			}
+			var ref string
+			_ = json.Unmarshal(raw, &ref)
+			if len(ref) > 100 {
+				ref = ref[:100] + "..."
+			}
+			im.fail("security scheme %q: a $ref (%q) in %s is not supported: write the scheme in full under %q, or have the operations' security name the scheme it refers to",
+				name, ref, where, name)
+			delete(m, name)
+			continue
+		}
 		var typ string
 		_ = json.Unmarshal(s["type"], &typ)
 		if typ == "apiKey" && s[extAuthorizer] == nil && s["x-amazon-apigateway-authtype"] == nil {
@@ -730,6 +745,10 @@ func (im *importer) topLevel(a *apis.API) {
 				a.GatewayResponses[typ] = apis.GatewayResponse{StatusCode: string(gr.StatusCode),
 					ResponseParameters: gr.ResponseParameters, ResponseTemplates: gr.ResponseTemplates}
 			}
+		case k == extCORS && a.Protocol == apis.ProtocolREST:
+			im.fail("%s is an HTTP API extension, not read on a REST API: a REST API answers CORS preflights with an OPTIONS method on each resource, "+
+				"a MOCK integration whose response sets the Access-Control-Allow-* headers; write those methods in the document, "+
+				"or import without %s and run portico api cors enable API_ID (docs/apis-and-stages.md#cors-rest-apis), or import the document as an HTTP API", k, k)
 		case k == extCORS:
 			a.CORS = &apis.CORSConfiguration{}
 			if err := decodeStrict(v, a.CORS); err != nil {
