@@ -1,6 +1,7 @@
 package invoker
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -296,9 +297,29 @@ func (l *Logs) Read(fn string, n int) ([]byte, error) {
 		out = append(out, b...)
 	}
 	if n >= 0 && len(out) > n {
-		out = out[len(out)-n:]
+		out, _ = fromLineStart(out[len(out)-n-1:])
 	}
 	return out, nil
+}
+
+// fromLineStart is b, a read that begins one byte before the place it was
+// cut at, from its first whole line on, and the number of bytes that drops
+// (the byte before the cut included): a cut by bytes lands mid-line, and a
+// reader (portico logs, the console) would print a line's end as if it were
+// a line. When no line begins after the cut (it lands in the last line,
+// longer than was asked for), that line's end is kept.
+func fromLineStart(b []byte) ([]byte, int) {
+	if len(b) == 0 {
+		return b, 0
+	}
+	if b[0] == '\n' {
+		return b[1:], 1
+	}
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 || i == len(b)-1 {
+		return b[1:], 1
+	}
+	return b[i+1:], i + 1
 }
 
 // LogChunk is what ReadSince read of a function's log.
@@ -360,8 +381,11 @@ func (l *Logs) ReadSince(fn, cursor string, n int) (LogChunk, error) {
 	if n >= 0 && end-at > int64(n) {
 		at = end - int64(n)
 	}
-	if from >= 0 {
-		c.Skipped = at - from
+	// Cut short of the cursor (or, without one, of the log's start): the
+	// read begins a byte early, and the chunk at the next whole line.
+	cut := at > start && at > from
+	if cut {
+		at--
 	}
 	if at-start < old {
 		b, err := readRange(fl.path+".1", at-start, old)
@@ -375,6 +399,14 @@ func (l *Logs) ReadSince(fn, cursor string, n int) (LogChunk, error) {
 		return LogChunk{}, err
 	}
 	c.Data = append(c.Data, b...)
+	if cut {
+		var dropped int
+		c.Data, dropped = fromLineStart(c.Data)
+		at += int64(dropped)
+	}
+	if from >= 0 {
+		c.Skipped = at - from
+	}
 	c.Cursor = l.run + "." + strconv.FormatInt(end, 10)
 	return c, nil
 }

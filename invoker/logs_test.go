@@ -122,3 +122,35 @@ func TestReadSince(t *testing.T) {
 		t.Fatalf("a garbled cursor: no error")
 	}
 }
+
+// TestReadsStartAtAWholeLine: the edge15 leftover. A read cut by bytes (the
+// tail portico logs --follow prints first, a ReadSince that fell more than n
+// bytes behind) began in the middle of a line, printed as if it were one; it
+// now begins at the next whole line, what it drops counted as skipped. A cut
+// in the last line (longer than n) keeps that line's end.
+func TestReadsStartAtAWholeLine(t *testing.T) {
+	l := newLogs(t.TempDir(), 1<<20, slog.New(slog.DiscardHandler), clock.Real{})
+	defer l.close()
+	fl := l.get("f")
+	first, err := l.ReadSince("f", "", -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl.write([]byte("alpha line\nbravo line\ncharlie\n")) // lines of 11, 11 and 8 bytes
+	for _, tc := range []struct {
+		n    int
+		want string
+	}{{12, "charlie\n"}, {8, "charlie\n"}, {18, "charlie\n"}, {19, "bravo line\ncharlie\n"}, {20, "bravo line\ncharlie\n"}, {5, "rlie\n"}, {-1, "alpha line\nbravo line\ncharlie\n"}} {
+		if got, err := l.Read("f", tc.n); err != nil || string(got) != tc.want {
+			t.Errorf("Read(%d) = %q, %v; want %q", tc.n, got, err, tc.want)
+		}
+		c, err := l.ReadSince("f", "", tc.n)
+		if err != nil || string(c.Data) != tc.want {
+			t.Errorf("ReadSince(no cursor, %d) = %q, %v; want %q", tc.n, c.Data, err, tc.want)
+		}
+		c, err = l.ReadSince("f", first.Cursor, tc.n)
+		if err != nil || string(c.Data) != tc.want || c.Skipped != int64(30-len(tc.want)) {
+			t.Errorf("ReadSince(cursor, %d) = %q skipped %d, %v; want %q skipped %d", tc.n, c.Data, c.Skipped, err, tc.want, 30-len(tc.want))
+		}
+	}
+}
