@@ -26,8 +26,11 @@ func TestConsoleLiveLogStartsAtALineInChromium(t *testing.T) {
 	if st, body := call(t, env, "POST", "/2015-03-31/functions/chatty/invocations", map[string]any{}); st != 200 {
 		t.Fatalf("invoke: %d %s", st, body)
 	}
-	if st, body := call(t, env, "GET", "/portico/v1/functions/chatty/logs?bytes=8192", nil); st != 200 || !strings.Contains(string(body), "1399 é日本語") || strings.HasPrefix(string(body), "1") {
-		t.Fatalf("the log's last 8 KB should end the function's lines and start inside one: %d %.80q", st, body)
+	// The server's read of the last 8 KB begins at a whole line itself now
+	// (invoker.Logs, the edge15 fix); the console's own trimming stays for
+	// a read that begins inside a line (one line longer than it asks for).
+	if st, body := call(t, env, "GET", "/portico/v1/functions/chatty/logs?bytes=8192", nil); st != 200 || !strings.Contains(string(body), "1399 é日本語") || !strings.HasPrefix(string(body), "1") {
+		t.Fatalf("the log's last 8 KB should end the function's lines and start at one: %d %.80q", st, body)
 	}
 	b := newBrowser(t, browser)
 	b.navigate(env.AdminURL + "/console/#/functions/chatty")
