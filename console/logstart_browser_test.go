@@ -29,9 +29,11 @@ func TestConsoleLiveLogStartsAtALineInChromium(t *testing.T) {
 	// The server's read of the last 8 KB begins at a whole line itself now
 	// (invoker.Logs, the edge15 fix); the console's own trimming stays for
 	// a read that begins inside a line (one line longer than it asks for).
-	if st, body := call(t, env, "GET", "/portico/v1/functions/chatty/logs?bytes=8192", nil); st != 200 || !strings.Contains(string(body), "1399 é日本語") || !strings.HasPrefix(string(body), "1") {
+	st, body := call(t, env, "GET", "/portico/v1/functions/chatty/logs?bytes=8192", nil)
+	if st != 200 || !strings.Contains(string(body), "1399 é日本語") || !strings.HasPrefix(string(body), "1") {
 		t.Fatalf("the log's last 8 KB should end the function's lines and start at one: %d %.80q", st, body)
 	}
+	serverFirst, _, _ := strings.Cut(string(body), "\n")
 	b := newBrowser(t, browser)
 	b.navigate(env.AdminURL + "/console/#/functions/chatty")
 	b.poll("the function page", `document.body.dataset.page === "functions/chatty"`)
@@ -40,5 +42,9 @@ func TestConsoleLiveLogStartsAtALineInChromium(t *testing.T) {
 	first, _, _ := strings.Cut(got, "\n")
 	if strings.ContainsRune(got, '\uFFFD') || !regexp.MustCompile(`^1\d{3}(`+regexp.QuoteMeta(" é日本語")+`){8}$`).MatchString(first) {
 		t.Errorf("the live log starts with %q, want a whole line (of %.40q...)", first, got)
+	}
+	if first != serverFirst {
+		// The console dropped a line the server's read began with.
+		t.Errorf("the live log starts with %q, the server's read of the last 8 KB with %q", first, serverFirst)
 	}
 }

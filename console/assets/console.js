@@ -274,15 +274,15 @@ function weights(a) {
 }
 
 // logText decodes a read of the log. A read of the log's end (tail: no
-// cursor, or one the server did not take) starts wherever its last 8 KB
-// begin, mid-line and maybe mid-character: unless it is the whole log (the
-// cursor, the place after it, is no further than its length), it starts
-// after its first newline, or at its first whole character if it has none.
+// cursor, or one the server did not take) begins at a whole line (the server
+// starts it there), but for a last line longer than the read: that begins
+// mid-line and maybe mid-character, so unless the read is the whole log (the
+// cursor, the place after it, is no further than its length), it starts at
+// its first whole character.
 function logText(buf, resp, tail) {
   const at = Number((resp.headers.get("X-Portico-Log-Cursor") || "").split(".").pop());
   if (resp.ok && tail && at > buf.length) {
-    const nl = buf.indexOf(10);
-    const from = nl >= 0 ? nl + 1 : buf.findIndex(b => (b & 0xc0) !== 0x80);
+    const from = buf.findIndex(b => (b & 0xc0) !== 0x80);
     buf = buf.subarray(from < 0 ? buf.length : from);
   }
   return new TextDecoder().decode(buf);
