@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -21,7 +22,9 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
+	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/internal/h2"
 	"github.com/portico-dev/portico/internal/listener"
@@ -539,4 +542,50 @@ func TestTLSSilentClientsClosed(t *testing.T) {
 			listenertest.WaitClosed(t, c)
 		})
 	}
+}
+
+// TestCallbackTLSSilentClientsClosed: the sandbox-facing endpoint, which
+// answers HTTPS and plain HTTP on one port, closes a client that connects and
+// sends nothing, or half a ClientHello, at the handshake timeout, and one that
+// finishes its handshake and sends nothing at the header timeout.
+func TestCallbackTLSSilentClientsClosed(t *testing.T) {
+	e := newEnv(t)
+	m := connections.New(connections.Config{AdminToken: "tok"}, nil)
+	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
+	ca, err := edge.OpenSandboxCA(t.TempDir(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := New(Config{Listen: "127.0.0.1:0", CallbackBind: "127.0.0.1:0", TLSHandshakeTimeout: 300 * time.Millisecond}, e.svc, e.res, e.inv, slog.New(slog.DiscardHandler))
+	gw.EnableWebSockets(m)
+	gw.SetCallbackTLS(ca)
+	srv := NewServer(gw, nil, listener.Limits{HeaderTimeout: 300 * time.Millisecond})
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop(context.Background()) })
+	u := gw.sandboxURL.Load()
+	if u == nil {
+		t.Fatal("the sandbox-facing endpoint does not listen")
+	}
+	addr, ok := strings.CutPrefix(*u, "https://")
+	if !ok {
+		t.Fatalf("sandbox-facing endpoint %s, want https://", *u)
+	}
+	t.Run("nothing", func(t *testing.T) {
+		listenertest.WaitClosed(t, listenertest.Dial(t, addr))
+	})
+	t.Run("half a ClientHello", func(t *testing.T) {
+		if got := listenertest.SendAndWaitClosed(t, addr, "\x16\x03\x01\x02\x00\x01"); strings.Contains(got, "HTTP/1.1 2") {
+			t.Fatalf("answered %q", got)
+		}
+	})
+	t.Run("nothing after the handshake", func(t *testing.T) {
+		c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // the certificate is not what is tested
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		listenertest.WaitClosed(t, c)
+	})
 }
