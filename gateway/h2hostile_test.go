@@ -67,7 +67,7 @@ func newH2Env(t *testing.T, cfg Config, lim listener.Limits) *h2Env {
 	t.Cleanup(backend.Close)
 	_, svc := gwtest.APIs(t)
 	created := gwtest.Deploy(t, svc, &apis.API{Name: "h2", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{
-		mockAPI().Definition.Routes[0],
+		mockAPI().Routes[0],
 		{Method: "POST", Path: "/up", Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, URI: backend.URL + "/up"}},
 	}}}, apis.DeployInput{StageName: "s"})
 	cfg.Listen, cfg.TLSListen = "127.0.0.1:0", "127.0.0.1:0"
