@@ -35,7 +35,10 @@ func (s *Server) stdHTTP2() *http.HTTP2Config {
 // between writes is not cut off. HTTP/1.1 is left alone.
 func boundStalls(h http.Handler, d time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ProtoMajor != 2 || d <= 0 {
+		// HTTP/2's preface sent where HTTP/1.1 is spoken reaches the
+		// handler as a request "PRI * HTTP/2.0" on an HTTP/1.1 connection,
+		// which refuseHTTP2Preface hijacks: it is left alone too.
+		if r.ProtoMajor != 2 || r.Method == "PRI" || d <= 0 {
 			h.ServeHTTP(w, r)
 			return
 		}
