@@ -71,12 +71,19 @@ func (s *Server) h2Options() h2.Options {
 		MaxHeaderBytes:    s.limits.MaxHeaderBytes + 4096,
 		ReadHeaderTimeout: s.limits.HeaderTimeout,
 		IdleTimeout:       s.limits.IdleTimeout,
-		DormantAfter:      dormantAfter,
-		Conns:             s.conns,
-		PerIP:             s.perIP,
-		BadTarget:         http.HandlerFunc(s.gw.serveBadTarget),
-		Refuse:            s.gw.serveRefused,
-		Log:               s.log,
+		// A client that takes nothing, neither the bytes written to it
+		// nor, by a flow-control window, the answers of its streams, for
+		// the idle timeout is as gone as an idle one: its streams are
+		// reset and the connection closes (h2's default is a minute,
+		// whatever the listener's limits).
+		WriteTimeout:         s.limits.IdleTimeout,
+		MaxConcurrentStreams: h2.DefaultMaxConcurrentStreams,
+		DormantAfter:         dormantAfter,
+		Conns:                s.conns,
+		PerIP:                s.perIP,
+		BadTarget:            http.HandlerFunc(s.gw.serveBadTarget),
+		Refuse:               s.gw.serveRefused,
+		Log:                  s.log,
 	}
 }
 

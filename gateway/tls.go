@@ -239,7 +239,8 @@ func (s *Server) startTLS() error {
 		return nil
 	}
 	// The plain listener's limits: header size, header, body and idle timeouts.
-	s.tlsSrv = s.limits.Server(http.HandlerFunc(s.serveTLS))
+	s.tlsSrv = s.limits.Server(boundStalls(http.HandlerFunc(s.serveTLS), s.limits.IdleTimeout))
+	s.tlsSrv.HTTP2 = s.stdHTTP2()
 	s.tlsSrv.TLSConfig = s.tlsCfg
 	s.tlsSrv.DisableGeneralOptionsHandler = true // OPTIONS * is the gateway's to answer, as under h1
 	s.tlsSrv.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)

@@ -416,6 +416,14 @@ func (c *conn) processSettings(f *http2.SettingsFrame) error {
 		c.settingsOut--
 		return nil
 	}
+	// More entries than any client needs (there are six settings) is an
+	// attack, as net/http's server takes it: a 16 KB frame holds 2,730
+	// entries, and each INITIAL_WINDOW_SIZE walks every open stream and
+	// wakes its writer. (A setting repeated is applied in order, as RFC
+	// 9113 §6.5.3 requires and h2spec checks, where net/http refuses it.)
+	if f.NumSettings() > maxSettings {
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
 	// The write lock is held until the acknowledgement is appended: a
 	// handler that a new window lets write appends its DATA after it (a
 	// client that waits for the acknowledgement before the DATA must see

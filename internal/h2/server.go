@@ -63,6 +63,10 @@ const (
 	// SETTINGS_MAX_FRAME_SIZE, which the server keeps (a connection's read
 	// buffer grows to its largest frame).
 	maxFrameRead = 16 << 10
+	// maxSettings is the most entries a SETTINGS frame may have (net/http's
+	// server's bound): a frame with more ends the connection with
+	// PROTOCOL_ERROR.
+	maxSettings = 100
 	// smallBody is the response body held until the handler returns, to go
 	// out with its HEADERS frame (and a Content-Length).
 	smallBody = 4 << 10
