@@ -60,6 +60,9 @@ func (e *devEnv) programName() string {
 	return e.program
 }
 
+// shellSafe holds the characters a shell takes as they are in a word.
+const shellSafe = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._+-"
+
 // programAsRun returns how to spell this binary in a command typed where dev
 // was started: arg0 (os.Args[0]) when it is a path, as the shell resolved it
 // from that directory (bin/portico under make run, an absolute path from
@@ -69,10 +72,8 @@ func programAsRun(arg0 string) string {
 	if !strings.Contains(arg0, "/") {
 		return "portico"
 	}
-	for _, c := range arg0 {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("/._+-", c)) {
-			return "'" + strings.ReplaceAll(arg0, "'", `'\''`) + "'"
-		}
+	if strings.ContainsFunc(arg0, func(c rune) bool { return !strings.ContainsRune(shellSafe, c) }) {
+		return "'" + strings.ReplaceAll(arg0, "'", `'\''`) + "'"
 	}
 	return arg0
 }
