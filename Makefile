@@ -27,8 +27,9 @@ samples: ## build each sample function as a static bootstrap binary
 
 images: build ## build the sample images portico-samples/NAME:latest (Docker) with bin/portico build
 	@for s in $(IMAGES); do \
-	  cp samples/$$s/Dockerfile $(BIN)/samples/$$s/Dockerfile && \
-	  $(BIN)/portico build $(BIN)/samples/$$s -t portico-samples/$$s:latest || exit 1; \
+	  rm -rf $(BIN)/images/$$s && mkdir -p $(BIN)/images/$$s && \
+	  cp samples/$$s/Dockerfile $(BIN)/samples/$$s/bootstrap $(BIN)/images/$$s/ && \
+	  $(BIN)/portico build $(BIN)/images/$$s -t portico-samples/$$s:latest || exit 1; \
 	done
 
 run: build ## serve the samples on the embedded (process) runtime, over HTTP (:8080) and HTTPS/wss (:8443, development CA)

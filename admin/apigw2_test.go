@@ -452,7 +452,7 @@ func TestV2WebSocketChat(t *testing.T) {
 	c1 := dial()
 	c2 := dial()
 	// $connect holds the handshake until its function has recorded the member.
-	if n := members(t, e.env.DataDir); n != 2 {
+	if n := members(t, e.env.DataDir, aws.ToString(id), "dev"); n != 2 {
 		t.Fatalf("%d chat members after two handshakes, want 2", n)
 	}
 	if err := c1.WriteMessage(websocket.TextMessage, []byte(`{"action":"sendmessage","data":"hello over v2"}`)); err != nil {
@@ -549,10 +549,11 @@ func TestV2WebSocketAPIKeyAndMock(t *testing.T) {
 	}
 }
 
-// members counts the connections the chat functions keep in their volume.
-func members(t *testing.T, dataDir string) int {
+// members counts the connections the chat functions keep in their volume for
+// the API's stage (its room).
+func members(t *testing.T, dataDir, apiID, stage string) int {
 	t.Helper()
-	entries, err := os.ReadDir(filepath.Join(dataDir, "volumes", "chat", "connections"))
+	entries, err := os.ReadDir(filepath.Join(dataDir, "volumes", "chat", apiID, stage, "connections"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,16 +75,29 @@ func deployChat(t *testing.T, env *apptest.Env, gatewayHost string) *chatApp {
 			t.Fatalf("create %s: %v", fn, err)
 		}
 	}
-	route := func(key, fn string, twoWay bool) map[string]any {
-		r := map[string]any{"routeKey": key, "integration": map[string]any{"type": "AWS_PROXY", "uri": "function:" + fn}}
-		if twoWay {
-			r["routeResponseSelectionExpression"] = "$default"
-		}
-		return r
+	a.deployAPI(t, "chat")
+	return a
+}
+
+// anotherAPI deploys a second WebSocket API (stage dev) on the same chat
+// functions, and so the same volume: another chat room.
+func (a *chatApp) anotherAPI(t *testing.T, name string) *chatApp {
+	t.Helper()
+	b := &chatApp{env: a.env, c: a.c, gateway: a.gateway}
+	b.deployAPI(t, name)
+	return b
+}
+
+// deployAPI creates the WebSocket API with the chat functions' routes and
+// deploys stage dev.
+func (a *chatApp) deployAPI(t *testing.T, name string) {
+	t.Helper()
+	route := func(key, fn string) map[string]any {
+		return map[string]any{"routeKey": key, "integration": map[string]any{"type": "AWS_PROXY", "uri": "function:" + fn}}
 	}
 	raw := a.admin(t, http.MethodPost, "/portico/v1/apis", map[string]any{
-		"name": "chat", "protocol": "WEBSOCKET", "routeSelectionExpression": "$request.body.action",
-		"routes": []any{route("$connect", "chat-connect", false), route("$disconnect", "chat-disconnect", false), route("sendmessage", "chat-sendmessage", false)},
+		"name": name, "protocol": "WEBSOCKET", "routeSelectionExpression": "$request.body.action",
+		"routes": []any{route("$connect", "chat-connect"), route("$disconnect", "chat-disconnect"), route("sendmessage", "chat-sendmessage")},
 	})
 	var api struct{ ID string }
 	if err := json.Unmarshal(raw, &api); err != nil || api.ID == "" {
@@ -92,8 +105,7 @@ func deployChat(t *testing.T, env *apptest.Env, gatewayHost string) *chatApp {
 	}
 	a.apiID = api.ID
 	a.admin(t, http.MethodPost, "/portico/v1/apis/"+a.apiID+"/deployments", map[string]any{"stageName": "dev"})
-	a.ws = "ws://" + gatewayHost + "/" + a.apiID + "/dev"
-	return a
+	a.ws = "ws://" + a.gateway + "/" + a.apiID + "/dev"
 }
 
 // connections lists the stage's live connection ids through the admin API.
@@ -133,10 +145,11 @@ func (a *chatApp) dial(t *testing.T) (*websocket.Conn, string) {
 	return nil, ""
 }
 
-// members lists the connection ids the chat functions keep in their volume.
+// members lists the connection ids the chat functions keep in their volume for
+// the API's stage dev.
 func (a *chatApp) members(t *testing.T) []string {
 	t.Helper()
-	entries, err := os.ReadDir(filepath.Join(a.env.DataDir, "volumes", "chat", "connections"))
+	entries, err := os.ReadDir(filepath.Join(a.env.DataDir, "volumes", "chat", a.apiID, "dev", "connections"))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		t.Fatal(err)
 	}
@@ -311,6 +324,43 @@ func runChat(t *testing.T, env *apptest.Env, gatewayHost string) {
 	}
 	if got := readMsg(t, c1); got != "still here" {
 		t.Fatalf("c1 got %q", got)
+	}
+}
+
+// TestChatRoomsOfTwoAPIsStayApart deploys the chat functions behind two
+// WebSocket APIs, as `make run`'s chat and the SAM template's share volume chat:
+// a message in one room neither reaches the other room's members nor removes
+// them (their ids answer 410 at the first API's @connections endpoint).
+func TestChatRoomsOfTwoAPIsStayApart(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{Runtime: "process", Settings: func(s *app.Settings) { s.AdminToken = e2eToken }})
+	a := deployChat(t, env, strings.TrimPrefix(env.GatewayURL, "http://"))
+	b := a.anotherAPI(t, "chat-sam")
+	a1, _ := a.dial(t)
+	a2, _ := a.dial(t)
+	b1, _ := b.dial(t)
+	b2, _ := b.dial(t)
+
+	if err := b1.WriteMessage(websocket.TextMessage, []byte(`{"action":"sendmessage","data":"in room b"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := readMsg(t, b2); got != "in room b" {
+		t.Fatalf("b2 got %q", got)
+	}
+	if err := a1.WriteMessage(websocket.TextMessage, []byte(`{"action":"sendmessage","data":"in room a"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := readMsg(t, a2); got != "in room a" {
+		t.Fatalf("a2 got %q, want room a's message (room b's must not reach it)", got)
+	}
+	// Room b's members are still members: b2 gets b1's next message.
+	if err := b1.WriteMessage(websocket.TextMessage, []byte(`{"action":"sendmessage","data":"still in room b"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := readMsg(t, b2); got != "still in room b" {
+		t.Fatalf("b2 got %q, want room b's message (room a's must not reach it)", got)
+	}
+	if got, want := len(a.members(t)), 2; got != want {
+		t.Fatalf("room a has %d members, want %d", got, want)
 	}
 }
 

@@ -25,6 +25,9 @@ type devEnv struct {
 	gatewayURL string
 	// tlsURL is https://localhost:PORT of the TLS listener, "" when TLS is off.
 	tlsURL string
+	// program is how the notes spell this binary (programAsRun); "" is
+	// bin/portico.
+	program string
 	// tokenVar names the shell variable that the commands printed read the
 	// admin token from (tokenVariable); "" when the admin API has no token.
 	tokenVar string
@@ -38,14 +41,41 @@ type devEnv struct {
 	warned map[string]bool
 }
 
-// cli returns how the notes spell a client command of this server: bin/portico,
-// with --endpoint when the admin API is not where the client looks by default
-// (make run on other ports), so that the lines printed work as they are.
+// cli returns how the notes spell a client command of this server: the
+// program as dev was run (e.program), with --endpoint when the admin API is not
+// where the client looks by default (make run on other ports), so that the
+// lines printed work as they are.
 func (e *devEnv) cli() string {
 	if e.adminURL == "" || strings.TrimSuffix(e.adminURL, "/") == defaultEndpoint {
+		return e.programName()
+	}
+	return e.programName() + " --endpoint " + e.adminURL
+}
+
+// programName returns e.program, or bin/portico (make run's) when unset.
+func (e *devEnv) programName() string {
+	if e.program == "" {
 		return "bin/portico"
 	}
-	return "bin/portico --endpoint " + e.adminURL
+	return e.program
+}
+
+// shellSafe holds the characters a shell takes as they are in a word.
+const shellSafe = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._+-"
+
+// programAsRun returns how to spell this binary in a command typed where dev
+// was started: arg0 (os.Args[0]) when it is a path, as the shell resolved it
+// from that directory (bin/portico under make run, an absolute path from
+// elsewhere), quoted when it holds characters a shell would split or expand;
+// "portico" when the shell found it on the PATH.
+func programAsRun(arg0 string) string {
+	if !strings.Contains(arg0, "/") {
+		return "portico"
+	}
+	if strings.ContainsFunc(arg0, func(c rune) bool { return !strings.ContainsRune(shellSafe, c) }) {
+		return "'" + strings.ReplaceAll(arg0, "'", `'\''`) + "'"
+	}
+	return arg0
 }
 
 // tokenVariable returns the shell variable the notes' commands read the admin
@@ -80,9 +110,9 @@ func (e *devEnv) tokenNotes() []string {
 		return nil
 	case "PORTICO_TOKEN":
 		return []string{"The admin API takes the token given to --admin-token (or the config file's admin-token):",
-			"  export PORTICO_TOKEN='<that token>'   # curl and bin/portico below read it"}
+			"  export PORTICO_TOKEN='<that token>'   # curl and " + e.programName() + " below read it"}
 	default:
-		return []string{"The admin API takes the token in $" + e.tokenVar + ", which curl and bin/portico below read."}
+		return []string{"The admin API takes the token in $" + e.tokenVar + ", which curl and " + e.programName() + " below read."}
 	}
 }
 
@@ -232,6 +262,7 @@ serving. --watch=false turns watching off.`,
 					adminURL:   adminURL,
 					gatewayURL: gatewayURL,
 					tlsURL:     tlsURL,
+					program:    programAsRun(os.Args[0]),
 					tokenVar:   tokenVariable(f, s.AdminToken),
 					out:        cmd.OutOrStdout(),
 				}

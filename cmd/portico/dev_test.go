@@ -225,8 +225,9 @@ func (w *readyWriter) String() string {
 
 // TestDevBannerOnOtherPorts runs `portico dev` with the admin API off its
 // default address (as PORTICO_ADMIN_LISTEN=... make run does): the banner
-// names the web console, and every `bin/portico` command it prints carries
-// --endpoint and works as printed.
+// names the web console, and every portico command it prints carries
+// --endpoint, names the binary as it was run (here, outside the repository,
+// not bin/portico: the test binary's path) and works as printed.
 func TestDevBannerOnOtherPorts(t *testing.T) {
 	samples, err := filepath.Abs(filepath.Dir(apptest.Sample(t, "hello")))
 	if err != nil {
@@ -273,9 +274,13 @@ func TestDevBannerOnOtherPorts(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("GET %s/console/: %d", admin, resp.StatusCode)
 	}
+	prog := programAsRun(os.Args[0])
+	if strings.Contains(printed, "bin/portico") {
+		t.Errorf("dev run as %s printed bin/portico, which is not here:\n%s", prog, printed)
+	}
 	ran := 0
 	for _, line := range strings.Split(printed, "\n") {
-		cmd, ok := strings.CutPrefix(strings.TrimSpace(line), "bin/portico ")
+		cmd, ok := strings.CutPrefix(strings.TrimSpace(line), prog+" ")
 		if !ok {
 			continue
 		}
@@ -294,7 +299,23 @@ func TestDevBannerOnOtherPorts(t *testing.T) {
 		ran++
 	}
 	if ran == 0 {
-		t.Errorf("no bin/portico command printed:\n%s", printed)
+		t.Errorf("no %s command printed:\n%s", prog, printed)
+	}
+}
+
+// TestProgramAsRun: the notes spell the binary as the shell ran it.
+func TestProgramAsRun(t *testing.T) {
+	for arg0, want := range map[string]string{
+		"bin/portico":               "bin/portico",
+		"/opt/portico/bin/portico":  "/opt/portico/bin/portico",
+		"./portico":                 "./portico",
+		"portico":                   "portico", // found on the PATH
+		"/home/me/my tools/portico": `'/home/me/my tools/portico'`,
+		"/tmp/it's/portico":         `'/tmp/it'\''s/portico'`,
+	} {
+		if got := programAsRun(arg0); got != want {
+			t.Errorf("programAsRun(%q) = %s, want %s", arg0, got, want)
+		}
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 // PORTICO_ADMIN_TOKEN or as --admin-token, and runs what it prints as a user's
 // shell would, with the variable the notes name set: the curl commands to the
 // admin API send the token (by the variable's name: the token itself is never
-// printed) and succeed, and so do the bin/portico commands. With
+// printed) and succeed, and so do the portico commands. With
 // --admin-token the notes say to export PORTICO_TOKEN, the CLI's variable;
 // with PORTICO_ADMIN_TOKEN the CLI reads that one too.
 func TestDevNotesWithAToken(t *testing.T) {
@@ -90,8 +90,8 @@ func TestDevNotesWithAToken(t *testing.T) {
 						t.Errorf("%s: %v: %s", line, err, got)
 					}
 					curls++
-				case strings.HasPrefix(line, "bin/portico "):
-					words := shellWords(t, strings.TrimPrefix(line, "bin/portico "))
+				case strings.HasPrefix(line, programAsRun(os.Args[0])+" "):
+					words := shellWords(t, strings.TrimPrefix(line, programAsRun(os.Args[0])+" "))
 					if words[len(words)-2] == "logs" || words[0] == "logs" {
 						continue // it would wait for more log
 					}
@@ -103,7 +103,7 @@ func TestDevNotesWithAToken(t *testing.T) {
 				}
 			}
 			if curls == 0 || clis == 0 {
-				t.Errorf("ran %d curl and %d bin/portico commands of:\n%s", curls, clis, printed)
+				t.Errorf("ran %d curl and %d portico commands of:\n%s", curls, clis, printed)
 			}
 		})
 	}

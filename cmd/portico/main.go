@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/portico-dev/portico/internal/buildinfo"
+	"github.com/portico-dev/portico/internal/suggest"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -52,7 +53,7 @@ runtime that speaks the Lambda Runtime API) and serves them through an API gatew
   portico fn create hello --dir bin/samples/hello
   portico fn publish hello
   portico alias set hello live 1
-  portico invoke hello:live --payload '{"name":"you"}'
+  portico invoke hello:live --payload '{"queryStringParameters":{"name":"you"}}'
   portico logs hello --follow
 
 The client commands talk to the admin API at --endpoint (PORTICO_ENDPOINT,
@@ -87,6 +88,7 @@ default http://127.0.0.1:9090).`,
 	root.AddCommand(tlsCmd, newDomainCmd(gf))
 	refuseUnknownSubcommands(root)
 	usageOnArgErrors(root)
+	root.SetFlagErrorFunc(flagError)
 	return root
 }
 
@@ -149,10 +151,34 @@ func refuseUnknownSubcommands(c *cobra.Command) {
 		return
 	}
 	c.Args = cobra.ArbitraryArgs
+	c.SuggestionsMinimumDistance = 2 // cobra's default, which only its own error sets
 	c.RunE = func(cmd *cobra.Command, args []string) error {
 		if len(args) == 0 {
 			return cmd.Help()
 		}
-		return fmt.Errorf("unknown command %q for %q; run '%s --help' for its commands", args[0], cmd.CommandPath(), cmd.CommandPath())
+		hint := ""
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			hint = fmt.Sprintf(" (did you mean %s?)", strings.Join(s, ", "))
+		}
+		return fmt.Errorf("unknown command %q for %q%s; run '%s --help' for its commands", args[0], cmd.CommandPath(), hint, cmd.CommandPath())
 	}
+}
+
+// flagError is every command's flag error (an unknown flag, a bad value): it
+// names the command's closest flag to an unknown one and, as argument errors
+// do, points at the command's --help.
+func flagError(cmd *cobra.Command, err error) error {
+	hint := ""
+	if name, ok := strings.CutPrefix(err.Error(), "unknown flag: --"); ok {
+		var names []string
+		cmd.Flags().VisitAll(func(f *pflag.Flag) {
+			if !f.Hidden {
+				names = append(names, f.Name)
+			}
+		})
+		if best := suggest.Closest(name, names); best != "" {
+			hint = " (did you mean --" + best + "?)"
+		}
+	}
+	return fmt.Errorf("%w%s\nsee '%s --help'", err, hint, cmd.CommandPath())
 }

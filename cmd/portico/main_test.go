@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -44,6 +46,45 @@ func TestUnknownSubcommandsFail(t *testing.T) {
 		if err := root.Execute(); err != nil || !strings.Contains(out.String(), "Usage:") {
 			t.Errorf("portico %s: %v, want the help", strings.Join(args, " "), err)
 		}
+	}
+}
+
+// TestTyposGetSuggestions: an unknown subcommand or flag names the closest
+// one, and a flag error points at the command's --help.
+func TestTyposGetSuggestions(t *testing.T) {
+	t.Parallel()
+	for args, want := range map[string][]string{
+		"fn crate x":                {`unknown command "crate" for "portico fn" (did you mean create?)`, "run 'portico fn --help'"},
+		"invok hello":               {`unknown command "invok" for "portico" (did you mean invoke?)`},
+		"fn create x --dri y":       {"unknown flag: --dri (did you mean --dir?)", "\nsee 'portico fn create --help'"},
+		"logs hello --since 1h":     {"unknown flag: --since", "\nsee 'portico logs --help'"},
+		"fn create x --timeout abc": {`invalid argument "abc" for "--timeout"`, "\nsee 'portico fn create --help'"},
+	} {
+		var out bytes.Buffer
+		err := runRoot(&out, &out, strings.Fields(args)...)
+		if err == nil {
+			t.Errorf("portico %s: no error", args)
+			continue
+		}
+		for _, w := range want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("portico %s: %q, want %q in it", args, err, w)
+			}
+		}
+	}
+}
+
+// TestRootHelpInvokeExample: the payload of the root help's invoke example
+// reaches the hello sample's name (its queryStringParameters.name).
+func TestRootHelpInvokeExample(t *testing.T) {
+	t.Parallel()
+	m := regexp.MustCompile(`portico invoke hello:live --payload '([^']*)'`).FindStringSubmatch(newRoot().Long)
+	if m == nil {
+		t.Fatal("the root help has no invoke example of hello:live")
+	}
+	var req events.APIGatewayProxyRequest // what the hello sample takes
+	if err := json.Unmarshal([]byte(m[1]), &req); err != nil || req.QueryStringParameters["name"] != "you" {
+		t.Errorf("the example's payload %s gives the hello sample the name %q (%v), want \"you\"", m[1], req.QueryStringParameters["name"], err)
 	}
 }
 

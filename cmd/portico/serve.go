@@ -289,6 +289,11 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 		// store closed), but not gracefully: say what the deadline cut.
 		return cutOffError(s, cuts)
 	}
+	if afterErr == nil {
+		// The last line of a clean stop: without it a stop that finished
+		// reads as one that hung and was killed.
+		log.Info("portico stopped")
+	}
 	return afterErr
 }
 

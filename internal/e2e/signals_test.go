@@ -25,8 +25,8 @@ func TestSIGHUPStopsGracefully(t *testing.T) {
 	if code := p.Wait(t); code != 0 {
 		t.Fatalf("portico serve exited %d after SIGHUP, want 0\n%s", code, p.Output())
 	}
-	if out := p.Output(); !strings.Contains(out, "shutting down") {
-		t.Errorf("no graceful stop logged after SIGHUP:\n%s", out)
+	if out := p.Output(); !strings.Contains(out, "shutting down") || !strings.Contains(out, `msg="portico stopped"`) {
+		t.Errorf("no graceful stop, or not its end, logged after SIGHUP:\n%s", out)
 	}
 }
 

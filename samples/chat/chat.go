@@ -2,6 +2,12 @@
 // list, kept as one empty file per connection id in the function's mounted volume
 // (/mnt/chat, Lambda's FileSystemConfigs), and the @connections client built the
 // way AWS's samples build it, from the event's domainName and stage.
+//
+// Each stage of each WebSocket API is a room of its own
+// (/mnt/chat/API_ID/STAGE/connections): two deployments of the sample that mount
+// the same volume, such as `make run`'s chat and the SAM template's, neither see
+// nor remove each other's members (a connection of another API answers 410 Gone
+// at this API's @connections endpoint).
 package chat
 
 import (
@@ -29,9 +35,20 @@ func Dir() string {
 	return "/mnt/chat"
 }
 
-func membersDir() string { return filepath.Join(Dir(), "connections") }
+// A Room is the member list of one stage of one WebSocket API.
+type Room struct{ dir string }
 
-// validID keeps connection ids usable as file names.
+// RoomOf returns the room of the event's API and stage
+// (requestContext.apiId and requestContext.stage).
+func RoomOf(apiID, stage string) (Room, error) {
+	if !validID(apiID) || !validID(stage) {
+		return Room{}, fmt.Errorf("api id %q and stage %q must be valid file names", apiID, stage)
+	}
+	return Room{dir: filepath.Join(Dir(), apiID, stage, "connections")}, nil
+}
+
+// validID keeps connection ids (and API ids and stage names) usable as file
+// names.
 func validID(id string) bool {
 	if id == "" || len(id) > 128 || strings.Contains(id, "..") {
 		return false
@@ -60,27 +77,27 @@ type Member struct {
 }
 
 // Join adds a connection to the room; wrapped is Member.Wrapped.
-func Join(id string, wrapped bool) error {
+func (r Room) Join(id string, wrapped bool) error {
 	if !validID(id) {
 		return fmt.Errorf("connection id %q is not a valid file name", id)
 	}
-	if err := os.MkdirAll(membersDir(), 0o750); err != nil {
+	if err := os.MkdirAll(r.dir, 0o750); err != nil {
 		return err
 	}
 	name := id
 	if wrapped {
 		name += wrappedSuffix
 	}
-	return os.WriteFile(filepath.Join(membersDir(), name), nil, 0o600)
+	return os.WriteFile(filepath.Join(r.dir, name), nil, 0o600)
 }
 
 // Leave removes a connection from the room; leaving twice is fine.
-func Leave(id string) error {
+func (r Room) Leave(id string) error {
 	if !validID(id) {
 		return nil
 	}
 	for _, name := range []string{id, id + wrappedSuffix} {
-		if err := os.Remove(filepath.Join(membersDir(), name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := os.Remove(filepath.Join(r.dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 	}
@@ -88,8 +105,8 @@ func Leave(id string) error {
 }
 
 // Members lists the room's members.
-func Members() ([]Member, error) {
-	entries, err := os.ReadDir(membersDir())
+func (r Room) Members() ([]Member, error) {
+	entries, err := os.ReadDir(r.dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

@@ -1,5 +1,5 @@
 // Command chat-connect is the chat sample's $connect function: it admits a
-// connection to the room (refusing it with 401 when CHAT_TOKEN is set and the
+// connection to the room of its API and stage (refusing it with 401 when CHAT_TOKEN is set and the
 // query string's token differs). A client that connects with format=json in
 // its query string gets the other members' messages wrapped (chat.Wrap).
 package main
@@ -22,7 +22,11 @@ func handle(_ context.Context, req events.APIGatewayWebsocketProxyRequest) (even
 			return events.APIGatewayProxyResponse{StatusCode: 401, Body: "Unauthorized"}, nil
 		}
 	}
-	if err := chat.Join(req.RequestContext.ConnectionID, req.QueryStringParameters["format"] == "json"); err != nil {
+	room, err := chat.RoomOf(req.RequestContext.APIID, req.RequestContext.Stage)
+	if err != nil {
+		return events.APIGatewayProxyResponse{}, err
+	}
+	if err := room.Join(req.RequestContext.ConnectionID, req.QueryStringParameters["format"] == "json"); err != nil {
 		return events.APIGatewayProxyResponse{}, err
 	}
 	return events.APIGatewayProxyResponse{StatusCode: 200, Body: "Connected."}, nil

@@ -12,7 +12,11 @@ import (
 )
 
 func handle(_ context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
-	if err := chat.Leave(req.RequestContext.ConnectionID); err != nil {
+	room, err := chat.RoomOf(req.RequestContext.APIID, req.RequestContext.Stage)
+	if err != nil {
+		return events.APIGatewayProxyResponse{}, err
+	}
+	if err := room.Leave(req.RequestContext.ConnectionID); err != nil {
 		return events.APIGatewayProxyResponse{}, err
 	}
 	return events.APIGatewayProxyResponse{StatusCode: 200, Body: "Disconnected."}, nil

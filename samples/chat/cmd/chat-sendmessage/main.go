@@ -1,5 +1,5 @@
 // Command chat-sendmessage is the chat sample's sendmessage route: it sends the
-// message's "data" to every other connection in the room through the
+// message's "data" to every other connection in the room (its API and stage's) through the
 // @connections API (apigatewaymanagementapi PostToConnection), and removes the
 // members that answer 410 Gone. A member that asked for it (the chat page) gets
 // it wrapped, as {"type":"message","data":DATA} (chat.Wrap).
@@ -36,7 +36,11 @@ func handle(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (ev
 	if json.Unmarshal(m.Data, &s) == nil {
 		data = []byte(s) // a string is sent as its text
 	}
-	members, err := chat.Members()
+	room, err := chat.RoomOf(req.RequestContext.APIID, req.RequestContext.Stage)
+	if err != nil {
+		return events.APIGatewayProxyResponse{}, err
+	}
+	members, err := room.Members()
 	if err != nil {
 		return events.APIGatewayProxyResponse{}, err
 	}
@@ -65,7 +69,7 @@ func handle(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (ev
 			switch {
 			case errors.As(err, &gone):
 				log.Printf("connection %s is gone: removing it", id)
-				return chat.Leave(id)
+				return room.Leave(id)
 			case err != nil:
 				log.Printf("post to %s: %v", id, err)
 			}
