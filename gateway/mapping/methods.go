@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"encoding/base64"
+	"errors"
 	"regexp"
 	"regexp/syntax"
 	"strconv"
@@ -985,7 +986,7 @@ func (st *state) inputMethod(in *inputObj, part *refPart, args []any, off int) (
 			return v.bodyString(), true
 		}
 		if err != nil {
-			st.fail(off, ErrBodyNotJSON, "$input.%s(%q): the body is not JSON: %v", part.name, jp.String(), err)
+			st.fail(off, ErrBodyNotJSON, "$input.%s(%q): %s", part.name, jp.String(), bodyJSONError(err))
 			return nil, false
 		}
 		res, ok, evalOK := st.evalPath(jp, doc, part.name, off)
@@ -1061,7 +1062,11 @@ func (st *state) utilMethod(name string, args []any, off int) (any, bool) {
 		if !ok || !st.charge(off, len(s)/bytesPerValue) {
 			return nil, false
 		}
-		v, err := decodeJSONInto([]byte(s), &st.slabs)
+		v, err := st.decodeHeld([]byte(s), &st.slabs)
+		if errors.Is(err, errDocumentSize) {
+			st.fail(off, ErrLimit, "$util.parseJson: lists and maps holding more than %d bytes: %v", st.lim.MaxHeldBytes, err)
+			return nil, false
+		}
 		if err != nil {
 			st.fail(off, ErrEval, "$util.parseJson: %v", err)
 			return nil, false

@@ -259,17 +259,36 @@ func (st *state) document(v *Vars) (any, error) {
 	}
 	if v != st.v {
 		// An $input kept from another render.
-		return decodeJSON(v.jsonBody())
+		return st.decodeHeld(v.jsonBody(), nil)
 	}
 	if !st.docOK {
 		// Decoding is linear in the body: charge it once, when it is done.
 		if !st.chargeBytes(0, len(v.jsonBody())) {
 			return nil, st.err
 		}
-		st.doc, st.docErr = decodeJSONInto(v.jsonBody(), &st.slabs)
+		st.doc, st.docErr = st.decodeHeld(v.jsonBody(), &st.slabs)
 		st.docOK = true
 	}
 	return st.doc, st.docErr
+}
+
+// decodeHeld decodes the JSON document data, from s (nil: new slabs), as
+// one the render holds: what its values take in memory is charged to
+// MaxHeldBytes, and a document that would take more than is left of it
+// fails to decode (errDocumentSize), whatever its size in bytes.
+func (st *state) decodeHeld(data []byte, s *slabs) (any, error) {
+	v, used, err := decodeJSONBudget(data, s, max(st.lim.MaxHeldBytes-st.held, 0))
+	st.held += used
+	return v, err
+}
+
+// bodyJSONError is why the body could not be read as JSON, for the error of
+// an $input.json or $input.path that failed (ErrBodyNotJSON).
+func bodyJSONError(err error) string {
+	if errors.Is(err, errDocumentSize) {
+		return "the body is too large to read as JSON: " + err.Error()
+	}
+	return "the body is not JSON: " + err.Error()
 }
 
 // evalPath applies jp to doc for $input.json or $input.path (method),
@@ -597,7 +616,7 @@ func (st *state) renderDirect(r *refExpr) bool {
 			return true
 		}
 		if err != nil {
-			st.fail(r.off, ErrBodyNotJSON, "$input.json(%q): the body is not JSON: %v", jp.String(), err)
+			st.fail(r.off, ErrBodyNotJSON, "$input.json(%q): %s", jp.String(), bodyJSONError(err))
 			return true
 		}
 		if st.err != nil {
