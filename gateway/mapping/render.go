@@ -48,7 +48,10 @@ type Limits struct {
 	// MaxHeldBytes bounds what the lists and maps a render builds hold, in
 	// all: their items (16 bytes each, ranges' included) and the strings
 	// stored in them, the match lists of JSONPaths that are not definite
-	// ($..*) and the JSON text $input.json makes of them. Default 32 MiB.
+	// ($..*) and the JSON text $input.json makes of them, and the JSON
+	// documents the render decodes (the body, $util.parseJson's), as their
+	// values take memory (see slotBytes): a body that does not fit fails
+	// its $input.json or $input.path with ErrBodyNotJSON. Default 32 MiB.
 	MaxHeldBytes int
 }
 
