@@ -440,8 +440,11 @@ func (st *state) stepsLeft() int {
 	return max(st.lim.MaxSteps-st.steps, 0)
 }
 
-func (st *state) checkOut(off int) bool {
-	if len(st.out) > st.lim.MaxOutputBytes {
+func (st *state) checkOut(off int) bool { return st.checkOutLen(len(st.out), off) }
+
+// checkOutLen is checkOut for an output of n bytes, before it is written.
+func (st *state) checkOutLen(n, off int) bool {
+	if n > st.lim.MaxOutputBytes {
 		st.fail(off, ErrLimit, "output larger than %d bytes", st.lim.MaxOutputBytes)
 		return false
 	}
@@ -565,7 +568,9 @@ func (st *state) renderDirect(r *refExpr) bool {
 			}
 			s = plainString(arg)
 		}
-		if st.chargeBytes(r.off, len(s)) {
+		// The output would pass its bound: fail before building it (it
+		// can be six times s).
+		if st.chargeBytes(r.off, len(s)) && st.checkOutLen(len(st.out)+escapeJavaScriptLen(s), r.off) {
 			st.out = appendEscapeJavaScript(st.out, s)
 		}
 		return true
