@@ -28,6 +28,25 @@ const maxJSONDepth = 512
 // int64 when integral and in range, float64 otherwise.
 func decodeJSON(data []byte) (any, error) { return decodeJSONInto(data, nil) }
 
+// errDocumentSize is wrapped by the error of a decoding stopped because the
+// document would take more memory than it was given (decodeJSONBudget).
+var errDocumentSize = fmt.Errorf("%w: the JSON document takes too much memory", ErrLimit)
+
+// Memory a decoded document's values take, as decodeJSONBudget charges them:
+// every value a slot (an interface, in its array or object or on the
+// decoder's stack), objects and arrays their header, boxed numbers and
+// strings their box (a string's text is not charged: it is never longer
+// than the document), keys their header, and the keys of an object with
+// more than indexAfter keys their index entry.
+const (
+	slotBytes  = 16
+	mapBytes   = int(unsafe.Sizeof(Map{}))
+	listBytes  = int(unsafe.Sizeof(List{}))
+	boxBytes   = 16
+	keyBytes   = 16
+	indexBytes = 48
+)
+
 // slabs are the memory a render's decoded documents are cut from: the
 // state keeps them and reuses them for the next render (see
 // state.escaped), so that decoding a body allocates nothing once they fit.
@@ -90,8 +109,18 @@ func slab[T any](s []T, n, least int) []T {
 // decodeJSONInto decodes data as decodeJSON does, cutting the values from
 // s's slabs (growing them as needed) when s is not nil, else from new ones.
 func decodeJSONInto(data []byte, s *slabs) (any, error) {
+	v, _, err := decodeJSONBudget(data, s, -1)
+	return v, err
+}
+
+// decodeJSONBudget decodes data as decodeJSONInto does, failing with an
+// error wrapping errDocumentSize (and ErrLimit) as soon as the values built
+// take more than budget bytes (see slotBytes), none when budget < 0; used is
+// what they take.
+func decodeJSONBudget(data []byte, s *slabs, budget int) (v any, used int, err error) {
 	d := decoderPool.Get().(*jsonDecoder)
 	d.data, d.pos = data, 0
+	d.limited, d.left, d.budget = budget >= 0, budget, budget
 	if s == nil {
 		// New slabs sized for a document of data's length: most documents
 		// cost six allocations. The unescaped text of a document's strings
@@ -107,6 +136,7 @@ func decodeJSONInto(data []byte, s *slabs) (any, error) {
 			d.own = slabs{}
 		}
 		d.data, d.s = nil, nil
+		d.limited, d.keyCost = false, 0
 		clear(d.shapes[:min(d.nshape, maxShapes)])
 		d.nshape = 0
 		clear(d.hints[:])
@@ -115,18 +145,38 @@ func decodeJSONInto(data []byte, s *slabs) (any, error) {
 		clear(d.kstack)
 		clear(d.vstack)
 		d.kstack, d.vstack = d.kstack[:0], d.vstack[:0]
+		// A pooled decoder keeps no large stack alive.
+		if cap(d.vstack) > maxPooledSlab {
+			d.vstack = nil
+		}
+		if cap(d.kstack) > maxPooledSlab {
+			d.kstack = nil
+		}
 		decoderPool.Put(d)
 	}()
 	d.skipSpace()
-	v, err := d.value(0)
+	v, err = d.value(0)
+	used = d.budget - d.left
 	if err != nil {
-		return nil, err
+		return nil, used, err
 	}
 	d.skipSpace()
 	if d.pos != len(d.data) {
-		return nil, d.errorf("unexpected %q after the value", d.char())
+		return nil, used, d.errorf("unexpected %q after the value", d.char())
 	}
-	return v, nil
+	return v, used, nil
+}
+
+// spend charges n bytes of the document's values against the decoder's
+// budget; false (and the decoding's error) when it is spent.
+func (d *jsonDecoder) spend(n int) error {
+	if !d.limited {
+		return nil
+	}
+	if d.left -= n; d.left < 0 {
+		return fmt.Errorf("%w: its values take more than %d bytes at offset %d", errDocumentSize, d.budget, d.pos)
+	}
+	return nil
 }
 
 type jsonDecoder struct {
@@ -138,6 +188,12 @@ type jsonDecoder struct {
 	// floats (boxFloat).
 	s   *slabs
 	own slabs
+	// limited says the decoding has a budget of budget bytes (see
+	// slotBytes), of which left are left (spend).
+	limited      bool
+	budget, left int
+	// keyCost is what the keys of the object newMap built take.
+	keyCost int
 	// Members of the objects and arrays being decoded; each object or array
 	// is copied out at its end into slices of exactly its size.
 	kstack []string
@@ -174,6 +230,7 @@ func (d *jsonDecoder) shapeKeys(keys []string) ([]string, bool) {
 		return nil, false
 	}
 	n := len(keys)
+	d.keyCost += n * keyBytes // cut from the key slab
 	s := d.s
 	s.keys = slab(s.keys, n, slabSize/4)
 	start := len(s.keys)
@@ -243,6 +300,10 @@ func (d *jsonDecoder) newMap(keys []string, vals []any, depth int) *Map {
 		}
 	}
 	if shared == nil {
+		d.keyCost += len(keys) * keyBytes
+		if len(keys) > indexAfter {
+			d.keyCost += len(keys) * indexBytes
+		}
 		return newMapFrom(keys, vals)
 	}
 	m := d.newEmptyMap()
@@ -301,6 +362,11 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 	if d.pos >= len(d.data) {
 		return nil, d.errorf("unexpected end of input")
 	}
+	if d.limited {
+		if err := d.spend(d.cost()); err != nil {
+			return nil, err
+		}
+	}
 	switch c := d.data[d.pos]; {
 	case c == '{':
 		d.pos++
@@ -329,8 +395,8 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			d.kstack = append(d.kstack, k)
-			d.vstack = append(d.vstack, v)
+			d.kstack = push(d.kstack, k)
+			d.vstack = push(d.vstack, v)
 			if done, err := d.separator('}'); err != nil || !done {
 				if err != nil {
 					return nil, err
@@ -338,6 +404,12 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 				continue
 			}
 			m := d.newMap(d.kstack[kbase:], d.vstack[vbase:], depth)
+			if d.keyCost > 0 {
+				err := d.spend(d.keyCost)
+				if d.keyCost = 0; err != nil {
+					return nil, err
+				}
+			}
 			clear(d.kstack[kbase:])
 			clear(d.vstack[vbase:])
 			d.kstack, d.vstack = d.kstack[:kbase], d.vstack[:vbase]
@@ -357,7 +429,7 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			d.vstack = append(d.vstack, v)
+			d.vstack = push(d.vstack, v)
 			if done, err := d.separator(']'); err != nil || !done {
 				if err != nil {
 					return nil, err
@@ -389,6 +461,35 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 	default:
 		return nil, d.errorf("unexpected %q", d.char())
 	}
+}
+
+// push appends v to the stack s, doubling it when it is full: a stack grows
+// to the members of the largest array or object, and append's slower growth
+// past 256 members would allocate several times that on the way.
+func push[T any](s []T, v T) []T {
+	if len(s) == cap(s) && len(s) >= 256 {
+		s = slices.Grow(s, len(s))
+	}
+	return append(s, v)
+}
+
+// cost is what the value at d.pos takes, its keys aside (newMap): its
+// slot, and its header or box.
+func (d *jsonDecoder) cost() int {
+	switch c := d.data[d.pos]; {
+	case c == '{':
+		return slotBytes + mapBytes
+	case c == '[':
+		return slotBytes + listBytes
+	case c == '"':
+		if d.pos+1 < len(d.data) && d.data[d.pos+1] == '"' {
+			return slotBytes // "" is not boxed
+		}
+		return slotBytes + boxBytes
+	case c == '-' || c >= '0' && c <= '9':
+		return slotBytes + 8
+	}
+	return slotBytes
 }
 
 // separator reads the ',' between members (false) or the closing bracket
@@ -656,6 +757,7 @@ func (d *jsonDecoder) unescapeTo(buf []byte) ([]byte, error) {
 func appendCompactJSON(b, data []byte, s *slabs, max int) (out []byte, ok bool) {
 	d := decoderPool.Get().(*jsonDecoder)
 	d.data, d.pos, d.s = data, 0, s
+	d.limited = false // bounded by max
 	defer func() {
 		d.data, d.s = nil, nil
 		clear(d.kstack)

@@ -767,7 +767,9 @@ var slabsPool = sync.Pool{New: func() any { return new(slabs) }}
 
 // SelectJSON evaluates p against the JSON document data and returns what it
 // selects as text: a string as it is, anything else as its JSON. ok is false
-// when data is not JSON or p selects nothing (or null).
+// when data is not JSON, its values would take more memory than a render's
+// lists and maps may hold (Limits.MaxHeldBytes's default), or p selects
+// nothing (or null).
 func SelectJSON(data []byte, p *JSONPath) (string, bool) {
 	// The document lives only for the call: its slabs are reused.
 	s := slabsPool.Get().(*slabs)
@@ -775,7 +777,9 @@ func SelectJSON(data []byte, p *JSONPath) (string, bool) {
 		s.reset()
 		slabsPool.Put(s)
 	}()
-	doc, err := decodeJSONInto(data, s)
+	// A document that would take more memory than a render may hold
+	// selects nothing.
+	doc, _, err := decodeJSONBudget(data, s, DefaultLimits().MaxHeldBytes)
 	if err != nil {
 		return "", false
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -54,10 +55,21 @@ func TestLimits(t *testing.T) {
 		{name: "input.json of a non-JSON body", body: "not json", tmpl: "{\"a\": $input.json('$.a')}", kind: ErrBodyNotJSON, msg: "line 1, column 7: $input.json(\"$.a\"): the body is not JSON"},
 		// A deep scan's list of matches and the JSON text $input.json makes
 		// of them are held by the render, as its own lists are.
-		{name: "deep scan matches held", body: deepDoc(40), tmpl: "#set($x = $input.json('$..*'))", limits: Limits{MaxHeldBytes: 100_000},
-			kind: ErrLimit, msg: "lists and maps holding more than 100000 bytes"},
-		{name: "deep scan held by $input.path", body: deepDoc(40), tmpl: "#set($x = $input.path('$..*'))", limits: Limits{MaxHeldBytes: 100_000},
-			kind: ErrLimit, msg: "lists and maps holding more than 100000 bytes"},
+		// (The decoded body is held too: the bound leaves room for it.)
+		{name: "deep scan matches held", body: deepDoc(40), tmpl: "#set($x = $input.json('$..*'))", limits: Limits{MaxHeldBytes: deepDocHeld + 100_000},
+			kind: ErrLimit, msg: fmt.Sprintf("lists and maps holding more than %d bytes", deepDocHeld+100_000)},
+		{name: "deep scan held by $input.path", body: deepDoc(40), tmpl: "#set($x = $input.path('$..*'))", limits: Limits{MaxHeldBytes: deepDocHeld + 100_000},
+			kind: ErrLimit, msg: fmt.Sprintf("lists and maps holding more than %d bytes", deepDocHeld+100_000)},
+		// A body whose values would take more memory than the render may
+		// hold is not read: it cannot be parsed, as a body nested too
+		// deeply cannot (400 for a request template), however small it is.
+		{name: "body decoding to more than MaxHeldBytes", body: "[" + strings.Repeat("{},", 10_000) + "{}]", tmpl: "$input.json('$[0]')",
+			limits: Limits{MaxHeldBytes: 100_000}, kind: ErrBodyNotJSON, msg: "the body is too large to read as JSON"},
+		{name: "body decoding past what the render holds", body: "[" + strings.Repeat("0,", 5_000) + "0]",
+			tmpl:   "#set($l = [])#foreach($i in [1..900])#set($d = $l.add('x'))#end$input.path('$[0]')",
+			limits: Limits{MaxHeldBytes: 100_000}, kind: ErrBodyNotJSON, msg: "its values take more than"},
+		{name: "parseJson of a document taking more than MaxHeldBytes", tmpl: "#set($d = $util.parseJson('[' + '" + strings.Repeat("[],", 5_000) + "[]]'))",
+			limits: Limits{MaxHeldBytes: 100_000}, kind: ErrLimit, msg: "$util.parseJson: lists and maps holding more than 100000 bytes"},
 		{name: "input.json text held", body: `{"a": {"b": "` + strings.Repeat("x", 200_000) + `"}}`, tmpl: "#set($x = $input.json('$..*'))",
 			limits: Limits{MaxHeldBytes: 300_000}, kind: ErrLimit, msg: "lists and maps holding more than 300000 bytes"},
 		{name: "input.path of a non-JSON body", body: "{", tmpl: "$input.path('$.a')", kind: ErrBodyNotJSON, msg: "the body is not JSON"},
@@ -271,6 +283,15 @@ func TestJSONPathWorkBound(t *testing.T) {
 
 // deepDoc is a JSON document of n objects, each of 50 lists of 50 objects
 // with a three-item list: about 300 nodes per object.
+// deepDocHeld is what deepDoc(40)'s values take decoded (MaxHeldBytes).
+var deepDocHeld = func() int {
+	_, used, err := decodeJSONBudget([]byte(deepDoc(40)), nil, 1<<40)
+	if err != nil {
+		panic(err)
+	}
+	return used
+}()
+
 func deepDoc(n int) string {
 	inner := `{"c": [1, 2, 3]}`
 	b := `{"b": [` + strings.TrimSuffix(strings.Repeat(inner+",", 5), ",") + `]}`

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"encoding/base64"
+	"errors"
 	"regexp"
 	"regexp/syntax"
 	"strconv"
@@ -142,8 +143,11 @@ func argInt(args []any, i int) (int, bool) {
 	return 0, false
 }
 
-func (st *state) checkLen(s string, off int) bool {
-	if len(s) > st.lim.MaxOutputBytes {
+func (st *state) checkLen(s string, off int) bool { return st.checkLenOf(len(s), off) }
+
+// checkLenOf is checkLen for a string of n bytes, before it is built.
+func (st *state) checkLenOf(n, off int) bool {
+	if n > st.lim.MaxOutputBytes {
 		st.fail(off, ErrLimit, "string longer than %d bytes", st.lim.MaxOutputBytes)
 		return false
 	}
@@ -985,7 +989,7 @@ func (st *state) inputMethod(in *inputObj, part *refPart, args []any, off int) (
 			return v.bodyString(), true
 		}
 		if err != nil {
-			st.fail(off, ErrBodyNotJSON, "$input.%s(%q): the body is not JSON: %v", part.name, jp.String(), err)
+			st.fail(off, ErrBodyNotJSON, "$input.%s(%q): %s", part.name, jp.String(), bodyJSONError(err))
 			return nil, false
 		}
 		res, ok, evalOK := st.evalPath(jp, doc, part.name, off)
@@ -1061,7 +1065,11 @@ func (st *state) utilMethod(name string, args []any, off int) (any, bool) {
 		if !ok || !st.charge(off, len(s)/bytesPerValue) {
 			return nil, false
 		}
-		v, err := decodeJSONInto([]byte(s), &st.slabs)
+		v, err := st.decodeHeld([]byte(s), &st.slabs)
+		if errors.Is(err, errDocumentSize) {
+			st.fail(off, ErrLimit, "$util.parseJson: lists and maps holding more than %d bytes: %v", st.lim.MaxHeldBytes, err)
+			return nil, false
+		}
 		if err != nil {
 			st.fail(off, ErrEval, "$util.parseJson: %v", err)
 			return nil, false
@@ -1078,8 +1086,14 @@ func (st *state) utilMethod(name string, args []any, off int) (any, bool) {
 	var out string
 	switch name {
 	case "escapeJavaScript":
+		if !st.checkLenOf(escapeJavaScriptLen(s), off) {
+			return nil, false
+		}
 		out = escapeJavaScript(s)
 	case "urlEncode":
+		if !st.checkLenOf(urlEncodeLen(s), off) {
+			return nil, false
+		}
 		out = urlEncode(s)
 	case "urlDecode":
 		d, err := urlDecode(s)
@@ -1089,6 +1103,9 @@ func (st *state) utilMethod(name string, args []any, off int) (any, bool) {
 		}
 		out = d
 	case "base64Encode":
+		if !st.checkLenOf(base64.StdEncoding.EncodedLen(len(s)), off) {
+			return nil, false
+		}
 		out = base64.StdEncoding.EncodeToString([]byte(s))
 	case "base64Decode":
 		d, err := base64Decode(s)
@@ -1178,6 +1195,48 @@ func appendEscapeJavaScript(b []byte, s string) []byte {
 		}
 	}
 	return append(b, s[start:]...)
+}
+
+// escapeJavaScriptLen is len(escapeJavaScript(s)), counted without building
+// it (up to six times s).
+func escapeJavaScriptLen(s string) int {
+	n := len(s)
+	for i := 0; i < len(s); {
+		c := s[i]
+		if jsPlain[c] {
+			i++
+			continue
+		}
+		r, size := rune(c), 1
+		if c >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
+		i += size
+		n -= size
+		switch {
+		case r == '\'' || r == '"' || r == '\\' || r == '/' || r == '\b' || r == '\n' || r == '\t' || r == '\f' || r == '\r':
+			n += 2
+		case r > 0xFFFF:
+			n += 12
+		default:
+			n += 6
+		}
+	}
+	return n
+}
+
+// urlEncodeLen is len(urlEncode(s)), counted without building it (up to
+// three times s).
+func urlEncodeLen(s string) int {
+	n := len(s)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		plain := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '*' || c == '_' || c == ' '
+		if !plain {
+			n += 2
+		}
+	}
+	return n
 }
 
 // urlEncode is java.net.URLEncoder.encode(s, "UTF-8"): letters, digits and

@@ -48,7 +48,10 @@ type Limits struct {
 	// MaxHeldBytes bounds what the lists and maps a render builds hold, in
 	// all: their items (16 bytes each, ranges' included) and the strings
 	// stored in them, the match lists of JSONPaths that are not definite
-	// ($..*) and the JSON text $input.json makes of them. Default 32 MiB.
+	// ($..*) and the JSON text $input.json makes of them, and the JSON
+	// documents the render decodes (the body, $util.parseJson's), as their
+	// values take memory (see slotBytes): a body that does not fit fails
+	// its $input.json or $input.path with ErrBodyNotJSON. Default 32 MiB.
 	MaxHeldBytes int
 }
 
@@ -259,17 +262,36 @@ func (st *state) document(v *Vars) (any, error) {
 	}
 	if v != st.v {
 		// An $input kept from another render.
-		return decodeJSON(v.jsonBody())
+		return st.decodeHeld(v.jsonBody(), nil)
 	}
 	if !st.docOK {
 		// Decoding is linear in the body: charge it once, when it is done.
 		if !st.chargeBytes(0, len(v.jsonBody())) {
 			return nil, st.err
 		}
-		st.doc, st.docErr = decodeJSONInto(v.jsonBody(), &st.slabs)
+		st.doc, st.docErr = st.decodeHeld(v.jsonBody(), &st.slabs)
 		st.docOK = true
 	}
 	return st.doc, st.docErr
+}
+
+// decodeHeld decodes the JSON document data, from s (nil: new slabs), as
+// one the render holds: what its values take in memory is charged to
+// MaxHeldBytes, and a document that would take more than is left of it
+// fails to decode (errDocumentSize), whatever its size in bytes.
+func (st *state) decodeHeld(data []byte, s *slabs) (any, error) {
+	v, used, err := decodeJSONBudget(data, s, max(st.lim.MaxHeldBytes-st.held, 0))
+	st.held += used
+	return v, err
+}
+
+// bodyJSONError is why the body could not be read as JSON, for the error of
+// an $input.json or $input.path that failed (ErrBodyNotJSON).
+func bodyJSONError(err error) string {
+	if errors.Is(err, errDocumentSize) {
+		return "the body is too large to read as JSON: " + err.Error()
+	}
+	return "the body is not JSON: " + err.Error()
 }
 
 // evalPath applies jp to doc for $input.json or $input.path (method),
@@ -418,8 +440,11 @@ func (st *state) stepsLeft() int {
 	return max(st.lim.MaxSteps-st.steps, 0)
 }
 
-func (st *state) checkOut(off int) bool {
-	if len(st.out) > st.lim.MaxOutputBytes {
+func (st *state) checkOut(off int) bool { return st.checkOutLen(len(st.out), off) }
+
+// checkOutLen is checkOut for an output of n bytes, before it is written.
+func (st *state) checkOutLen(n, off int) bool {
+	if n > st.lim.MaxOutputBytes {
 		st.fail(off, ErrLimit, "output larger than %d bytes", st.lim.MaxOutputBytes)
 		return false
 	}
@@ -543,7 +568,9 @@ func (st *state) renderDirect(r *refExpr) bool {
 			}
 			s = plainString(arg)
 		}
-		if st.chargeBytes(r.off, len(s)) {
+		// The output would pass its bound: fail before building it (it
+		// can be six times s).
+		if st.chargeBytes(r.off, len(s)) && st.checkOutLen(len(st.out)+escapeJavaScriptLen(s), r.off) {
 			st.out = appendEscapeJavaScript(st.out, s)
 		}
 		return true
@@ -597,7 +624,7 @@ func (st *state) renderDirect(r *refExpr) bool {
 			return true
 		}
 		if err != nil {
-			st.fail(r.off, ErrBodyNotJSON, "$input.json(%q): the body is not JSON: %v", jp.String(), err)
+			st.fail(r.off, ErrBodyNotJSON, "$input.json(%q): %s", jp.String(), bodyJSONError(err))
 			return true
 		}
 		if st.err != nil {
