@@ -135,6 +135,10 @@ type Target interface {
 	// apigatewayv2 stage, and takes off what old (what the last deploy set;
 	// nil: nothing) set and now (nil: nothing) does not.
 	SetHTTPStage(ctx context.Context, id, stage string, old, now *HTTPStage) error
+	// SetRESTTags makes the tags of REST API id (stage "") or of its stage
+	// want, and takes off those want does not have that drop names (the
+	// tags the last deploy set: one added by hand stays).
+	SetRESTTags(ctx context.Context, id, stage string, want map[string]string, drop func(key string) bool) error
 	DeleteStage(ctx context.Context, id, stage string) error
 	DeleteAPI(ctx context.Context, id string) error
 	// CreateUsagePlan creates a usage plan on stages and returns its id.
@@ -942,6 +946,11 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 				}
 			}
 		}
+		if c.stage && api.Protocol == apis.ProtocolREST && (len(api.Tags) > 0 || c.old != nil && len(c.old.Tags) > 0) {
+			if err := a.restTags(ctx, c, api); err != nil {
+				return err
+			}
+		}
 		if c.stage && api.Protocol != apis.ProtocolREST {
 			var old *HTTPStage
 			if c.old != nil && c.old.Stage == api.Stage && !newAPIs[c] && !c.newStage {
@@ -958,6 +967,8 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		r.StageOps = api.StageOps
 		if api.V2 != nil {
 			r.Tags = api.V2.Tags
+		} else {
+			r.Tags = api.Tags
 		}
 		r.HTTPStage = api.HTTPStage
 		if c.plan {
@@ -1348,5 +1359,26 @@ func (a *applier) setEventInvoke(ctx context.Context, c *Change) error {
 	}
 	a.onFailure(fmt.Sprintf("set the event invoke config of %s:%s back to %s", name, oldQ, prev),
 		func(ctx context.Context) error { return a.t.SetEventInvoke(ctx, name, oldQ, prev) })
+	return nil
+}
+
+// restTags sets a REST API's Tags on the API and on its stage, as
+// CloudFormation sets those of the AWS::ApiGateway::RestApi and Stage SAM
+// makes, and takes off the tags the last deploy set (c.old.Tags) that the
+// template dropped; a tag added by hand stays. A stage the last deploy did
+// not tag (new, or renamed) has no tags of the stack's to take off.
+func (a *applier) restTags(ctx context.Context, c *Change, api *API) error {
+	var was map[string]string
+	if c.old != nil {
+		was = c.old.Tags
+	}
+	drop := func(k string) bool { _, set := was[k]; return set }
+	a.progress("API %s (%s): tags of the API and of stage %s", c.PhysicalID, c.LogicalID, api.Stage)
+	if err := a.t.SetRESTTags(ctx, c.PhysicalID, "", api.Tags, drop); err != nil {
+		return fmt.Errorf("tags of API %s (%s): %w", c.PhysicalID, c.LogicalID, err)
+	}
+	if err := a.t.SetRESTTags(ctx, c.PhysicalID, api.Stage, api.Tags, drop); err != nil {
+		return fmt.Errorf("tags of stage %s of API %s (%s): %w", api.Stage, c.PhysicalID, c.LogicalID, err)
+	}
 	return nil
 }

@@ -208,6 +208,10 @@ type API struct {
 	// Canary, when set, sends each new deployment of an existing stage to the
 	// stage's canary.
 	Canary *Canary
+	// Tags are an AWS::Serverless::Api's Tags, which SAM puts on the REST
+	// API and on its stage (the Tags of the AWS::ApiGateway::RestApi and
+	// Stage it makes). Part of the stage's fingerprint.
+	Tags map[string]string
 	// UsagePlan, when set, is the API's Auth.UsagePlan: a usage plan of its
 	// own on the stage with an API key in it (CreateUsagePlan PER_API), or
 	// its part of the stack's shared one (SHARED: Desired.SharedPlan).
@@ -505,10 +509,11 @@ func (a *API) StageFingerprint() string {
 		Vars   map[string]string
 		Ops    []PatchOp
 		Canary *Canary
-		// HTTP is left out when nil, so that the digest of a stage without
-		// it stays what earlier deploys recorded.
-		HTTP *HTTPStage `json:",omitempty"`
-	}{a.Stage, a.Variables, a.StageOps, a.Canary, a.HTTPStage})
+		// HTTP and Tags are left out when empty, so that the digest of a
+		// stage without them stays what earlier deploys recorded.
+		HTTP *HTTPStage        `json:",omitempty"`
+		Tags map[string]string `json:",omitempty"`
+	}{a.Stage, a.Variables, a.StageOps, a.Canary, a.HTTPStage, a.Tags})
 }
 
 // PlanFingerprint is the digest of the API's own usage plan ("" without one).
@@ -802,7 +807,7 @@ var known = map[string]map[string]bool{
 	TypeAPI: set("StageName", "Variables", "DefinitionBody", "DefinitionUri", "Auth", "Cors", "CanarySetting",
 		"CacheClusterEnabled", "CacheClusterSize", "MethodSettings", "Name", "Description", "TracingEnabled",
 		"BinaryMediaTypes", "OpenApiVersion", "MinimumCompressionSize", "ApiKeySourceType", "Models", "GatewayResponses",
-		"FailOnWarnings", "AccessLogSetting"),
+		"FailOnWarnings", "AccessLogSetting", "Tags"),
 	TypeHTTPAPI: set("StageName", "StageVariables", "DefinitionBody", "DefinitionUri", "Auth", "CorsConfiguration",
 		"DefaultRouteSettings", "RouteSettings", "AccessLogSettings", "Name", "Description", "FailOnWarnings"),
 	TypeV2API: set("Name", "ProtocolType", "RouteSelectionExpression", "Description", "ApiKeySelectionExpression", "DisableExecuteApiEndpoint"),
@@ -1103,8 +1108,8 @@ var ignoredBecause = map[string]string{
 // ignoredBecauseOf says what ignoring a property of one resource type means,
 // where ignoredBecause's words (a function's) would be false for it.
 var ignoredBecauseOf = map[string]map[string]string{
-	TypeAPI: {
-		"Tags": "the REST API is made without tags; tag it afterwards with aws apigateway tag-resource (the REST API's ARN)",
+	TypeHTTPAPI: {
+		"Tags": "the HTTP API is made without tags; tag it afterwards with aws apigatewayv2 tag-resource (the API's ARN)",
 	},
 }
 

@@ -79,6 +79,8 @@ type fakeAPI struct {
 	// httpStage holds, by stage, the old and new HTTPStage of the last
 	// SetHTTPStage.
 	httpStage map[string][2]*HTTPStage
+	// tags holds the tags of the API ("") and of its stages (SetRESTTags).
+	tags map[string]map[string]string
 	// keySource is the API key source the server holds, as CreateAPI and
 	// ReplaceAPI set it (a test may change it as a change by hand would).
 	keySource string
@@ -485,6 +487,28 @@ func (f *fakeTarget) SetHTTPStage(_ context.Context, id, stage string, old, now 
 		return err
 	}
 	f.apis[id].httpStage[stage] = [2]*HTTPStage{old, now}
+	return nil
+}
+
+func (f *fakeTarget) SetRESTTags(_ context.Context, id, stage string, want map[string]string, drop func(string) bool) error {
+	if err := f.call("SetRESTTags", id, stage); err != nil {
+		return err
+	}
+	a := f.apis[id]
+	if a.tags == nil {
+		a.tags = map[string]map[string]string{}
+	}
+	have := a.tags[stage]
+	if have == nil {
+		have = map[string]string{}
+		a.tags[stage] = have
+	}
+	for k := range have {
+		if _, ok := want[k]; !ok && drop(k) {
+			delete(have, k)
+		}
+	}
+	maps.Copy(have, want)
 	return nil
 }
 

@@ -81,8 +81,9 @@ type Resource struct {
 	// template names another.
 	DeploymentResource string `json:"deploymentResource,omitempty"`
 	// Tags are the tags the template set on an HTTP API of
-	// AWS::ApiGatewayV2 resources (V2HTTP.Tags), so that the next deploy
-	// takes off those it drops and no tag added by hand.
+	// AWS::ApiGatewayV2 resources (V2HTTP.Tags), or on a REST API and its
+	// stage (API.Tags), so that the next deploy takes off those it drops and
+	// no tag added by hand.
 	Tags            map[string]string `json:"tags,omitempty"`
 	UsagePlanID     string            `json:"usagePlanId,omitempty"`
 	PlanFingerprint string            `json:"planFingerprint,omitempty"`
