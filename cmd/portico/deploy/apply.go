@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -61,8 +62,12 @@ type Target interface {
 	// SaveFunction returns the function's $LATEST as it is now (code and the
 	// configuration PutFunction sets), for RestoreFunction.
 	SaveFunction(ctx context.Context, name string) (*SavedFunction, error)
-	// RestoreFunction puts back the $LATEST that SaveFunction returned.
-	RestoreFunction(ctx context.Context, name string, s *SavedFunction) error
+	// RestoreFunction puts back the $LATEST that SaveFunction returned,
+	// only while $LATEST's RevisionId is revision (Lambda's RevisionId
+	// precondition): when it is not, it was changed since, and
+	// RestoreFunction changes nothing and returns an error for which
+	// errors.Is(err, ErrChangedSince) is true.
+	RestoreFunction(ctx context.Context, name string, s *SavedFunction, revision string) error
 	// FunctionState returns what the server runs of function name: its
 	// $LATEST's configuration and code, and (alias != "") the alias's
 	// routing. nil is a target that cannot tell.
@@ -203,7 +208,14 @@ type SavedFunction struct {
 	// imageGiven is the ImageUri as the function was given it (GetFunction's
 	// ImageUri, a tag where one was given): what a template names.
 	imageGiven string
+	// RevisionID is $LATEST's RevisionId as it was read: what it still is
+	// when the deploy's update of it wrote nothing.
+	RevisionID string
 }
+
+// ErrChangedSince is RestoreFunction's error for a $LATEST changed since
+// the deploy updated it: a rollback leaves it as it is.
+var ErrChangedSince = errors.New("changed since this deploy updated it")
 
 // FunctionState is what the server holds of a function, to compare with what
 // its stack recorded: an interrupted deploy, or a change by hand, may have
@@ -643,15 +655,24 @@ func Apply(ctx context.Context, t Target, p *Plan, out io.Writer) error {
 		// Undo with a context of its own: the deploy's may be what failed.
 		uctx := context.WithoutCancel(ctx)
 		var undoErrs []error
+		var left []string // what was changed since this run changed it, left as it is
 		for i := len(a.undo) - 1; i >= 0; i-- {
 			u := a.undo[i]
 			_, _ = fmt.Fprintf(out, "rolling back: %s\n", u.what)
-			if uerr := u.do(uctx); uerr != nil {
+			uerr := u.do(uctx)
+			switch {
+			case errors.Is(uerr, ErrChangedSince):
+				_, _ = fmt.Fprintf(out, "  left as it is: %v; putting back what was there before this deploy would undo that change\n", uerr)
+				left = append(left, uerr.Error())
+			case uerr != nil:
 				undoErrs = append(undoErrs, fmt.Errorf("rolling back (%s): %w", u.what, uerr))
 			}
 		}
 		if len(undoErrs) > 0 {
 			return errors.Join(append([]error{err}, undoErrs...)...)
+		}
+		if len(left) > 0 {
+			err = fmt.Errorf("%w (left as it is, not rolled back: %s)", err, strings.Join(left, "; "))
 		}
 		if a.wrote {
 			// What recordCreated added is deleted: the record goes back
@@ -699,7 +720,12 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 					return fmt.Errorf("function %s (%s): reading $LATEST before the update: %w", f.Name, c.LogicalID, err)
 				}
 				name := f.Name
-				a.onFailure("put back $LATEST of function "+name, func(ctx context.Context) error { return a.t.RestoreFunction(ctx, name, saved) })
+				a.onFailure("put back $LATEST of function "+name, func(ctx context.Context) error {
+					// Only over what this run wrote (or, when it wrote
+					// nothing, what it read): a change made since, by
+					// hand or by another run, stays.
+					return a.t.RestoreFunction(ctx, name, saved, cmp.Or(f.revision, saved.RevisionID))
+				})
 			}
 			if create {
 				// Recorded before it is made, its name known: a run that

@@ -57,6 +57,11 @@ type Function struct {
 	// sentSHA is the Lambda CodeSha256 (base64 SHA-256) of the Zip package
 	// PutFunction sent, for the stack's record.
 	sentSHA string
+	// revision is the RevisionId $LATEST took at PutFunction's last write
+	// ("": none written): a rollback puts back the $LATEST it replaced only
+	// while $LATEST is still at it, so that a change made since, by hand or
+	// by another run, is not undone.
+	revision string
 	// CodeSHA256 is the digest of the code's files (names, modes and contents),
 	// not of the zip, so that a rebuild with the same output is no change.
 	CodeSHA256  string

@@ -345,11 +345,16 @@ func (h *HTTPTarget) PutFunction(ctx context.Context, f *Function, create bool) 
 		_, _, err := h.C.CreateFunction(ctx, cfg)
 		return err
 	}
-	if _, _, err := h.C.UpdateFunctionCode(ctx, f.Name, code, f.ImageURI); err != nil {
+	fc, _, err := h.C.UpdateFunctionCode(ctx, f.Name, code, f.ImageURI)
+	if err != nil {
 		return err
 	}
-	_, _, err = h.C.UpdateFunctionConfiguration(ctx, f.Name, cfg)
-	return err
+	f.revision = fc.RevisionID
+	if fc, _, err = h.C.UpdateFunctionConfiguration(ctx, f.Name, cfg); err != nil {
+		return err
+	}
+	f.revision = fc.RevisionID
+	return nil
 }
 
 // savedConfigKeys are the configuration fields PutFunction sets, which
@@ -414,6 +419,7 @@ func (h *HTTPTarget) qualified(ctx context.Context, name, qualifier string) (*Sa
 		}
 	}
 	sha, _ := got.Configuration["CodeSha256"].(string)
+	s.RevisionID, _ = got.Configuration["RevisionId"].(string)
 	return s, sha, nil
 }
 
@@ -454,12 +460,28 @@ func (h *HTTPTarget) FunctionState(ctx context.Context, name, alias string) (*Fu
 	return st, nil
 }
 
-// RestoreFunction implements Target: code first, then configuration.
-func (h *HTTPTarget) RestoreFunction(ctx context.Context, name string, s *SavedFunction) error {
-	if _, _, err := h.C.UpdateFunctionCode(ctx, name, s.Zip, s.ImageURI); err != nil {
-		return err
+// RestoreFunction implements Target: code first, then configuration, each
+// with Lambda's RevisionId precondition (the configuration's on the
+// revision the code's restore made).
+func (h *HTTPTarget) RestoreFunction(ctx context.Context, name string, s *SavedFunction, revision string) error {
+	fc, _, err := h.C.UpdateFunctionCodeIf(ctx, name, s.Zip, s.ImageURI, revision)
+	if err != nil {
+		return changedSince(err, "$LATEST of function "+name, revision)
 	}
-	_, _, err := h.C.UpdateFunctionConfiguration(ctx, name, s.Config)
+	cfg := maps.Clone(s.Config)
+	cfg["RevisionId"] = fc.RevisionID
+	if _, _, err := h.C.UpdateFunctionConfiguration(ctx, name, cfg); err != nil {
+		return changedSince(err, "the configuration of function "+name+" (its code was put back)", fc.RevisionID)
+	}
+	return nil
+}
+
+// changedSince is err, or for a 412 (the RevisionId precondition failed)
+// an ErrChangedSince naming what changed and the revision it is no longer at.
+func changedSince(err error, what, revision string) error {
+	if e := (*client.APIError)(nil); errors.As(err, &e) && e.Status == http.StatusPreconditionFailed {
+		return fmt.Errorf("%s was %w (its RevisionId is no longer %s)", what, ErrChangedSince, revision)
+	}
 	return err
 }
 
