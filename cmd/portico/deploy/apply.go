@@ -111,6 +111,8 @@ type Target interface {
 
 	// CreateAPI creates the API (not deployed) and returns its id.
 	CreateAPI(ctx context.Context, a *API) (string, error)
+	// APIsNamed returns the ids of the APIs named name.
+	APIsNamed(ctx context.Context, name string) ([]string, error)
 	// ReplaceAPI replaces the API's definition; stages keep serving their
 	// deployments until Deploy.
 	ReplaceAPI(ctx context.Context, id string, a *API) error
@@ -267,14 +269,31 @@ type SavedAPI struct {
 func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, error) {
 	obs := Observed{Functions: map[string]bool{}, APIs: map[string]bool{}, Aliases: map[string]bool{}, Versions: map[string]bool{},
 		Stages: map[string]bool{}, UsagePlans: map[string]bool{}, APIKeys: map[string]bool{}, Images: map[string]ImageState{},
-		Drift: map[string][]string{}, Serving: map[string]AliasRouting{}, Adopt: map[string]string{}, KeySources: map[string]string{}}
+		Drift: map[string][]string{}, Serving: map[string]AliasRouting{}, Adopt: map[string]string{}, KeySources: map[string]string{},
+		Unrecorded: map[string][]string{}}
 	names := map[string]bool{}
 	for _, f := range d.Functions {
 		names[f.Name] = true
 	}
 	if rec != nil {
+		recorded := map[string]bool{}
 		for _, r := range rec.Resources {
+			if r.Kind == KindAPI {
+				recorded[r.PhysicalID] = true
+			}
+		}
+		for key, r := range rec.Resources {
 			switch r.Kind {
+			case KindCreating:
+				ids, err := t.APIsNamed(ctx, r.PhysicalID)
+				if err != nil {
+					return obs, err
+				}
+				for _, id := range ids {
+					if !slices.Contains(r.Before, id) && !recorded[id] {
+						obs.Unrecorded[key] = append(obs.Unrecorded[key], id)
+					}
+				}
 			case KindFunction:
 				names[r.PhysicalID] = true
 			case KindAPI:
@@ -793,10 +812,21 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		switch c.Action {
 		case Create:
 			a.progress("creating %s API %s (%s)", api.Protocol, api.Name, c.LogicalID)
+			// The intent first: a run that ends between the create and
+			// recording the API's id (killed, its server gone) leaves the
+			// next deploy the API to adopt, not one in no stack.
+			before, err := a.t.APIsNamed(ctx, api.Name)
+			if err != nil {
+				return fmt.Errorf("API %s (%s): %w", api.Name, c.LogicalID, err)
+			}
+			if err := a.recordCreated(ctx, creatingKey(c.LogicalID), &Resource{Kind: KindCreating, PhysicalID: api.Name, Before: before}); err != nil {
+				return err
+			}
 			id, err := a.t.CreateAPI(ctx, api)
 			if err != nil {
 				return fmt.Errorf("API %s (%s): %w", api.Name, c.LogicalID, err)
 			}
+			delete(a.held.Resources, creatingKey(c.LogicalID)) // written with the API's id, next
 			c.PhysicalID = id
 			newAPIs[c] = true
 			a.onFailure("delete API "+id, func(ctx context.Context) error { return a.t.DeleteAPI(ctx, id) })

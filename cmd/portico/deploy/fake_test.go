@@ -530,6 +530,16 @@ func (f *fakeTarget) SetRESTTags(_ context.Context, id, stage string, want map[s
 	return nil
 }
 
+func (f *fakeTarget) APIsNamed(_ context.Context, name string) ([]string, error) {
+	var ids []string
+	for _, id := range slices.Sorted(maps.Keys(f.apis)) {
+		if f.apis[id].def.Name == name {
+			ids = append(ids, id)
+		}
+	}
+	return ids, f.call("APIsNamed", name)
+}
+
 func (f *fakeTarget) DeleteStage(_ context.Context, id, stage string) error {
 	delete(f.apis[id].stages, stage)
 	return f.call("DeleteStage", id, stage)

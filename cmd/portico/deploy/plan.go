@@ -43,7 +43,19 @@ const (
 	// KindUsagePlan is the usage plan REST APIs share (SharedUsagePlan),
 	// with its API key.
 	KindUsagePlan = "usagePlan"
+	// KindCreating is a run's intent to create an API (under the key
+	// creatingKey of its logical id), written before the create: its
+	// PhysicalID is the API's name, Before the ids of the APIs of that name
+	// there were. A run killed between the create and recording the API's
+	// id leaves it, and the next deploy takes the API of that name that is
+	// not in Before as the stack's (adopts it, or deletes it).
+	KindCreating = "creating"
 )
+
+// creatingKey is the record's key of the intent to create the API of
+// logicalID (KindCreating): a logical id is alphanumeric, so no template
+// names it.
+func creatingKey(logicalID string) string { return logicalID + " (creating)" }
 
 // Resource is one resource a stack made.
 type Resource struct {
@@ -53,6 +65,12 @@ type Resource struct {
 	// Fingerprint is the function's (code and configuration) or the API
 	// definition's digest when last applied.
 	Fingerprint string `json:"fingerprint"`
+	// Before is, for KindCreating, the ids of the APIs of the name
+	// (PhysicalID) that there were before the create.
+	Before []string `json:"before,omitempty"`
+	// adopted: an API an interrupted run made and did not record, which
+	// this plan takes as the stack's.
+	adopted bool
 	// Functions: the version last published, the alias, reserved and
 	// provisioned concurrency.
 	Version     string `json:"version,omitempty"`
@@ -131,6 +149,10 @@ type Observed struct {
 	// Serving holds, by function name, what the recorded alias serves
 	// when it is not the recorded version alone.
 	Serving map[string]AliasRouting
+	// Unrecorded holds, by the record's KindCreating key, the ids of the
+	// APIs of the intent's name that are not in its Before: made by a run
+	// that ended before it recorded them.
+	Unrecorded map[string][]string
 	// Adopt holds, by function name, the version the recorded alias serves
 	// alone, not the record's, when it is what the template asks for.
 	Adopt map[string]string
@@ -272,6 +294,7 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 		rec.Resources = map[string]*Resource{}
 	}
 	p := &Plan{Stack: d.Stack, Warnings: slices.Concat(d.Warnings, obs.Warnings), record: rec}
+	adoptUnrecorded(d, rec, obs)
 	owned := map[string]bool{}
 	for _, r := range rec.Resources {
 		if r.Kind == KindFunction {
@@ -413,6 +436,9 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			old = nil
 		}
 		c := &Change{LogicalID: id, Kind: KindAPI, api: a, old: old}
+		if old != nil && old.adopted {
+			c.Steps = append(c.Steps, fmt.Sprintf("adopt API %s: a deploy that ended before recording it made it", old.PhysicalID))
+		}
 		switch old {
 		case nil:
 			c.Action, c.definition, c.stage = Create, true, true
@@ -790,4 +816,28 @@ func hookWords(d *DeploymentPreference) string {
 		w += ", PostTraffic hook " + d.PostTraffic
 	}
 	return w
+}
+
+// adoptUnrecorded turns each intent to create an API (KindCreating) in rec
+// into what it made: the API of the intent's name an interrupted run made
+// and did not record (obs.Unrecorded) is the stack's API of that logical id
+// when the record names none and the template still has it; any other is
+// recorded for deletion, as a replaced one is. The intent itself goes.
+func adoptUnrecorded(d *Desired, rec *Record, obs Observed) {
+	for _, key := range slices.Sorted(maps.Keys(rec.Resources)) {
+		if rec.Resources[key].Kind != KindCreating {
+			continue
+		}
+		delete(rec.Resources, key)
+		logical := strings.TrimSuffix(key, " (creating)")
+		for _, id := range obs.Unrecorded[key] {
+			obs.APIs[id] = true
+			r := &Resource{Kind: KindAPI, PhysicalID: id, adopted: true}
+			if _, wanted := d.APIs[logical]; wanted && rec.Resources[logical] == nil {
+				rec.Resources[logical] = r
+				continue
+			}
+			rec.Resources[replacedKey(logical, id)] = r
+		}
+	}
 }

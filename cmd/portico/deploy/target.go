@@ -207,6 +207,23 @@ func (h *HTTPTarget) APIExists(ctx context.Context, id string) (bool, error) {
 	return h.exists(ctx, apisPath+"/"+esc(id))
 }
 
+// APIsNamed implements Target through the admin API's list of APIs.
+func (h *HTTPTarget) APIsNamed(ctx context.Context, name string) ([]string, error) {
+	var list struct {
+		Items []struct{ ID, Name string }
+	}
+	if err := h.getJSON(ctx, apisPath, &list); err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, a := range list.Items {
+		if a.Name == name {
+			ids = append(ids, a.ID)
+		}
+	}
+	return ids, nil
+}
+
 // APIKeySource implements Target.
 func (h *HTTPTarget) APIKeySource(ctx context.Context, id string) (string, error) {
 	resp, err := h.C.Do(ctx, http.MethodGet, apisPath+"/"+esc(id), nil, nil, nil)
