@@ -10,6 +10,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/portico-dev/portico/cmd/portico/client"
@@ -82,6 +83,8 @@ type Target interface {
 	// ("": none), to tell a version PublishVersion published from one it
 	// returned.
 	LastVersion(ctx context.Context, name string) (string, error)
+	// Versions returns the function's published versions.
+	Versions(ctx context.Context, name string) ([]string, error)
 	// DeleteVersion deletes a published version (one an alias points at is
 	// refused).
 	DeleteVersion(ctx context.Context, name, version string) error
@@ -270,7 +273,7 @@ func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, 
 	obs := Observed{Functions: map[string]bool{}, APIs: map[string]bool{}, Aliases: map[string]bool{}, Versions: map[string]bool{},
 		Stages: map[string]bool{}, UsagePlans: map[string]bool{}, APIKeys: map[string]bool{}, Images: map[string]ImageState{},
 		Drift: map[string][]string{}, Serving: map[string]AliasRouting{}, Adopt: map[string]string{}, KeySources: map[string]string{},
-		Unrecorded: map[string][]string{}}
+		Unrecorded: map[string][]string{}, Leftover: map[string][]string{}}
 	names := map[string]bool{}
 	for _, f := range d.Functions {
 		names[f.Name] = true
@@ -332,6 +335,15 @@ func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, 
 		ok, err := exists()
 		m[key] = ok
 		return err
+	}
+	for _, r := range rec.Resources {
+		if r.Kind == KindFunction && r.Publishing != "" && obs.Functions[r.PhysicalID] {
+			left, err := leftoverVersions(ctx, t, r)
+			if err != nil {
+				return obs, err
+			}
+			obs.Leftover[r.PhysicalID] = left
+		}
 	}
 	for logical, r := range rec.Resources {
 		var err error
@@ -614,12 +626,54 @@ func (a *applier) recordCreated(ctx context.Context, logicalID string, r *Resour
 		a.held.Resources[replacedKey(logicalID, old.PhysicalID)] = old
 	}
 	a.held.Resources[logicalID] = r
+	if err := a.writeHeld(ctx); err != nil {
+		return fmt.Errorf("recording %s %s (%s): %w", r.Kind, r.PhysicalID, logicalID, err)
+	}
+	return nil
+}
+
+// writeHeld writes the record as the server holds it during the run
+// (a.held), the last deploy's with what this run made or set out to make.
+func (a *applier) writeHeld(ctx context.Context) error {
 	if err := a.t.PutStack(ctx, a.held); err != nil {
-		return fmt.Errorf("recording %s %s (%s) in stack %s: %w", r.Kind, r.PhysicalID, logicalID, a.held.Name, err)
+		return fmt.Errorf("writing the record of stack %s: %w", a.held.Name, err)
 	}
 	a.wrote = true
 	a.rec.Revision = a.held.Revision
 	return nil
+}
+
+// leftoverVersions are the versions of recorded function r above
+// r.Publishing that neither the record nor the alias names: published by
+// a run that ended before recording them.
+func leftoverVersions(ctx context.Context, t Target, r *Resource) ([]string, error) {
+	vs, err := t.Versions(ctx, r.PhysicalID)
+	if err != nil {
+		return nil, err
+	}
+	var serving FunctionState
+	if r.Alias != "" {
+		st, err := t.FunctionState(ctx, r.PhysicalID, r.Alias)
+		if err != nil {
+			return nil, err
+		}
+		if st != nil {
+			serving = *st
+		}
+	}
+	floor, _ := strconv.Atoi(r.Publishing)
+	var left []string
+	for _, v := range vs {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= floor || v == r.Version || v == serving.AliasVersion {
+			continue
+		}
+		if _, shared := serving.AliasWeights[v]; shared {
+			continue
+		}
+		left = append(left, v)
+	}
+	return left, nil
 }
 
 // replacedKey is the record's key of the resource physicalID that a
@@ -786,6 +840,16 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 				var err error
 				if last, err = a.t.LastVersion(ctx, f.Name); err != nil {
 					return fmt.Errorf("publishing function %s: reading its versions: %w", f.Name, err)
+				}
+			}
+			if c.Action != Create && a.held.Resources[c.LogicalID] != nil {
+				// The intent first: a run that ends before recording the
+				// version it publishes leaves the next deploy what to delete.
+				cp := *a.held.Resources[c.LogicalID]
+				cp.Publishing = cmp.Or(last, "0")
+				a.held.Resources[c.LogicalID] = &cp
+				if err := a.writeHeld(ctx); err != nil {
+					return err
 				}
 			}
 			v, err := a.t.PublishVersion(ctx, f.Name)
@@ -1044,6 +1108,12 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 	// Phase 3: remove what the template no longer has.
 	a.phase = "Removing:"
 	for _, c := range p.Changes {
+		for _, v := range c.leftover {
+			a.progress("deleting version %s of function %s, published by a deploy that ended before recording it", v, c.PhysicalID)
+			if err := a.t.DeleteVersion(ctx, c.PhysicalID, v); err != nil {
+				return fmt.Errorf("deleting version %s of function %s: %w", v, c.PhysicalID, err)
+			}
+		}
 		// What a change replaced, as CloudFormation deletes a replaced
 		// resource once its replacement serves: the function under its old
 		// FunctionName, the alias under its old AutoPublishAlias.

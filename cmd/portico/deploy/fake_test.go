@@ -530,6 +530,10 @@ func (f *fakeTarget) SetRESTTags(_ context.Context, id, stage string, want map[s
 	return nil
 }
 
+func (f *fakeTarget) Versions(_ context.Context, name string) ([]string, error) {
+	return slices.Clone(f.fns[name].versions), f.call("Versions", name)
+}
+
 func (f *fakeTarget) APIsNamed(_ context.Context, name string) ([]string, error) {
 	var ids []string
 	for _, id := range slices.Sorted(maps.Keys(f.apis)) {

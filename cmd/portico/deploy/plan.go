@@ -65,6 +65,12 @@ type Resource struct {
 	// Fingerprint is the function's (code and configuration) or the API
 	// definition's digest when last applied.
 	Fingerprint string `json:"fingerprint"`
+	// Publishing is, for a function, the highest version there was ("0":
+	// none) when a run set out to publish one, written before the publish:
+	// a run that ends before it records the version it published leaves
+	// it, and the next deploy deletes the versions above it that neither
+	// the record nor the alias names.
+	Publishing string `json:"publishing,omitempty"`
 	// Before is, for KindCreating, the ids of the APIs of the name
 	// (PhysicalID) that there were before the create.
 	Before []string `json:"before,omitempty"`
@@ -149,6 +155,9 @@ type Observed struct {
 	// Serving holds, by function name, what the recorded alias serves
 	// when it is not the recorded version alone.
 	Serving map[string]AliasRouting
+	// Leftover holds, by function name, the versions a run that ended
+	// before recording them published (Resource.Publishing), to delete.
+	Leftover map[string][]string
 	// Unrecorded holds, by the record's KindCreating key, the ids of the
 	// APIs of the intent's name that are not in its Before: made by a run
 	// that ended before it recorded them.
@@ -250,6 +259,9 @@ type Change struct {
 	// adopt is the version the alias serves that the record becomes (what
 	// the template asks for, published by a run that did not record it).
 	adopt string
+	// leftover are versions a run that ended before recording them
+	// published, which this one deletes (Observed.Leftover).
+	leftover []string
 }
 
 // AliasRouting is what an alias serves: a version, and the versions it shares
@@ -423,6 +435,14 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				c.Action, c.eventInvoke = Update, true
 				c.Steps = append(c.Steps, "set the event invoke config of "+f.Name+":"+EventInvokeQualifier(f.Alias))
 			}
+		}
+		if vs := obs.Leftover[f.Name]; len(vs) > 0 && c.Action != Create {
+			c.leftover = vs
+			if c.Action == Keep {
+				c.Action = Update
+			}
+			c.Steps = append(c.Steps, fmt.Sprintf("delete version %s of %s: a deploy that ended before recording it published it",
+				strings.Join(vs, ", "), f.Name))
 		}
 		p.Changes = append(p.Changes, c)
 	}
@@ -825,6 +845,12 @@ func hookWords(d *DeploymentPreference) string {
 // recorded for deletion, as a replaced one is. The intent itself goes.
 func adoptUnrecorded(d *Desired, rec *Record, obs Observed) {
 	for _, key := range slices.Sorted(maps.Keys(rec.Resources)) {
+		if r := rec.Resources[key]; r.Publishing != "" {
+			// Its leftover versions are in obs.Leftover: the intent goes.
+			cp := *r
+			cp.Publishing = ""
+			rec.Resources[key] = &cp
+		}
 		if rec.Resources[key].Kind != KindCreating {
 			continue
 		}

@@ -511,9 +511,23 @@ func (h *HTTPTarget) PublishVersion(ctx context.Context, name string) (string, e
 	return v.Version, nil
 }
 
-// LastVersion implements Target through ListVersionsByFunction, page by page.
+// LastVersion implements Target: the highest of Versions.
 func (h *HTTPTarget) LastVersion(ctx context.Context, name string) (string, error) {
-	last, n, marker := "", 0, ""
+	vs, err := h.Versions(ctx, name)
+	last, n := "", 0
+	for _, v := range vs {
+		if i, err := strconv.Atoi(v); err == nil && i > n {
+			last, n = v, i
+		}
+	}
+	return last, err
+}
+
+// Versions implements Target through ListVersionsByFunction, page by page
+// ($LATEST left out).
+func (h *HTTPTarget) Versions(ctx context.Context, name string) ([]string, error) {
+	var out []string
+	marker := ""
 	for {
 		q := url.Values{"MaxItems": {"10000"}}
 		if marker != "" {
@@ -521,7 +535,7 @@ func (h *HTTPTarget) LastVersion(ctx context.Context, name string) (string, erro
 		}
 		resp, err := h.C.Do(ctx, http.MethodGet, client.FunctionPath(name, "/versions"), q, nil, nil)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		var page struct {
 			Versions []struct {
@@ -530,15 +544,15 @@ func (h *HTTPTarget) LastVersion(ctx context.Context, name string) (string, erro
 			NextMarker string
 		}
 		if err := json.Unmarshal(resp.Body, &page); err != nil {
-			return "", fmt.Errorf("decoding the versions of %s: %w", name, err)
+			return nil, fmt.Errorf("decoding the versions of %s: %w", name, err)
 		}
 		for _, v := range page.Versions {
-			if i, err := strconv.Atoi(v.Version); err == nil && i > n {
-				last, n = v.Version, i
+			if v.Version != "$LATEST" {
+				out = append(out, v.Version)
 			}
 		}
 		if page.NextMarker == "" {
-			return last, nil
+			return out, nil
 		}
 		marker = page.NextMarker
 	}
