@@ -820,7 +820,7 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			}
 		}
 		r := &Resource{Kind: KindFunction, PhysicalID: f.Name, Fingerprint: f.Fingerprint(), Alias: f.Alias, Reserved: f.Reserved, Provisioned: f.Provisioned,
-			EventInvoke: f.EventInvoke}
+			EventInvoke: f.EventInvoke, Properties: c.props}
 		if c.old != nil {
 			r.Version, r.CodeSHA256 = c.old.Version, c.old.CodeSHA256
 		}
@@ -1001,7 +1001,7 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		}
 		api := c.api
 		r := &Resource{Kind: KindAPI, PhysicalID: c.PhysicalID, Fingerprint: api.DefinitionFingerprint(), Stage: api.Stage,
-			StageFingerprint: api.StageFingerprint(), PlanFingerprint: api.PlanFingerprint()}
+			StageFingerprint: api.StageFingerprint(), PlanFingerprint: api.PlanFingerprint(), Properties: c.props}
 		if c.old != nil {
 			r.Deployment, r.UsagePlanID, r.APIKeyID = c.old.Deployment, c.old.UsagePlanID, c.old.APIKeyID
 		}

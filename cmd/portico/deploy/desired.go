@@ -38,6 +38,9 @@ type Desired struct {
 	Stack     string
 	Functions map[string]*Function
 	APIs      map[string]*API
+	// Props holds, by logical id, the digest of each top-level property of
+	// the template's functions and APIs (propDigests).
+	Props map[string]map[string]string
 	// SharedPlan is the usage plan SAM makes for the REST APIs whose
 	// Auth.UsagePlan says CreateUsagePlan SHARED (ServerlessUsagePlan, with
 	// its API key ServerlessApiKey): nil when none does.
@@ -801,7 +804,58 @@ func Build(t *Template) (*Desired, error) {
 	for i, w := range b.d.Warnings {
 		b.d.Warnings[i] = t.Redact(w)
 	}
+	b.d.Props = map[string]map[string]string{}
+	for _, id := range ids {
+		r := t.Resources[id]
+		switch r.Type {
+		case TypeFunction, TypeAPI, TypeHTTPAPI, TypeV2API:
+			code := ""
+			if f := b.d.Functions[id]; f != nil {
+				code = f.CodeSHA256
+			}
+			b.d.Props[id] = propDigests(r.Properties, code)
+		}
+	}
 	return b.d, nil
+}
+
+// propDigests is the digest of each top-level property of a resource, as the
+// template resolves it, for the plan to name the properties a change
+// changed, as CloudFormation's change set does (Scope: Properties). A
+// function's CodeUri counts its code's files too (code, their digest), so
+// that rebuilt code is a changed CodeUri, as a new S3 key of sam package's
+// is a changed Code property.
+func propDigests(props map[string]any, code string) map[string]string {
+	out := make(map[string]string, len(props))
+	for k, v := range props {
+		if k == "CodeUri" && code != "" {
+			v = []any{v, code}
+		}
+		out[k] = digest(v)
+	}
+	return out
+}
+
+// changedProps names the top-level properties whose digests differ between
+// was (the record's; nil: recorded before Portico kept them) and now, set,
+// changed or removed, in order.
+func changedProps(was, now map[string]string) []string {
+	if was == nil || now == nil {
+		return nil
+	}
+	var out []string
+	for k, v := range now {
+		if was[k] != v {
+			out = append(out, k)
+		}
+	}
+	for k := range was {
+		if _, ok := now[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // known lists the properties each type supports; others get a warning.

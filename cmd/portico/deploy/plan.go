@@ -65,6 +65,10 @@ type Resource struct {
 	// Fingerprint is the function's (code and configuration) or the API
 	// definition's digest when last applied.
 	Fingerprint string `json:"fingerprint"`
+	// Properties are the digests of the template's top-level properties of
+	// the resource when last applied (Desired.Props), so that the next
+	// plan names those a change changed.
+	Properties map[string]string `json:"properties,omitempty"`
 	// Publishing is, for a function, the highest version there was ("0":
 	// none) when a run set out to publish one, written before the publish:
 	// a run that ends before it records the version it published leaves
@@ -259,6 +263,9 @@ type Change struct {
 	// adopt is the version the alias serves that the record becomes (what
 	// the template asks for, published by a run that did not record it).
 	adopt string
+	// props are the digests of the template's properties of the resource
+	// (Desired.Props), for the record.
+	props map[string]string
 	// leftover are versions a run that ended before recording them
 	// published, which this one deletes (Observed.Leftover).
 	leftover []string
@@ -436,6 +443,8 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				c.Steps = append(c.Steps, "set the event invoke config of "+f.Name+":"+EventInvokeQualifier(f.Alias))
 			}
 		}
+		c.props = d.Props[id]
+		namePropsChanged(c)
 		if vs := obs.Leftover[f.Name]; len(vs) > 0 && c.Action != Create {
 			c.leftover = vs
 			if c.Action == Keep {
@@ -576,6 +585,8 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				c.Steps = append(c.Steps, fmt.Sprintf("delete stage %s (StageName changed to %s)", c.replacedStage, a.Stage))
 			}
 		}
+		c.props = d.Props[id]
+		namePropsChanged(c)
 		p.Changes = append(p.Changes, c)
 	}
 	if c := sharedPlanChange(d, rec, obs, p.Changes); c != nil {
@@ -865,5 +876,18 @@ func adoptUnrecorded(d *Desired, rec *Record, obs Observed) {
 			}
 			rec.Resources[replacedKey(logical, id)] = r
 		}
+	}
+}
+
+// namePropsChanged puts first among an update's steps the template's
+// top-level properties of the resource that changed since the last deploy,
+// as CloudFormation's change set names them (Details, Scope: Properties).
+// A record made before Portico kept them names none.
+func namePropsChanged(c *Change) {
+	if c.Action != Update || c.old == nil {
+		return
+	}
+	if names := changedProps(c.old.Properties, c.props); len(names) > 0 {
+		c.Steps = append([]string{"properties changed: " + strings.Join(names, ", ")}, c.Steps...)
 	}
 }
