@@ -368,7 +368,17 @@ func (c *Client) GetFunctionConfiguration(ctx context.Context, name string) (*Fu
 
 // UpdateFunctionCode replaces $LATEST's code (ZipFile bytes or ImageUri).
 func (c *Client) UpdateFunctionCode(ctx context.Context, name string, zipFile []byte, imageURI string) (*FunctionConfiguration, *Response, error) {
+	return c.UpdateFunctionCodeIf(ctx, name, zipFile, imageURI, "")
+}
+
+// UpdateFunctionCodeIf is UpdateFunctionCode only while $LATEST's RevisionId
+// is revisionID ("": whatever it is): another is a 412
+// PreconditionFailedException, and changes nothing.
+func (c *Client) UpdateFunctionCodeIf(ctx context.Context, name string, zipFile []byte, imageURI, revisionID string) (*FunctionConfiguration, *Response, error) {
 	in := map[string]any{}
+	if revisionID != "" {
+		in["RevisionId"] = revisionID
+	}
 	if zipFile != nil {
 		in["ZipFile"] = base64.StdEncoding.EncodeToString(zipFile)
 	}

@@ -77,6 +77,9 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 		}
 		a.Stage, a.Variables = s.StageName, s.Variables
 		var ok bool
+		if a.Tags, ok = b.stringMap(id+" ("+typ+")", props, "Tags"); !ok {
+			return
+		}
 		if auth, ok = b.mapping(id+" ("+typ+")", props, "Auth", "DefaultAuthorizer, Authorizers, ..."); !ok {
 			return
 		}

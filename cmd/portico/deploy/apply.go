@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/portico-dev/portico/cmd/portico/client"
@@ -61,8 +63,12 @@ type Target interface {
 	// SaveFunction returns the function's $LATEST as it is now (code and the
 	// configuration PutFunction sets), for RestoreFunction.
 	SaveFunction(ctx context.Context, name string) (*SavedFunction, error)
-	// RestoreFunction puts back the $LATEST that SaveFunction returned.
-	RestoreFunction(ctx context.Context, name string, s *SavedFunction) error
+	// RestoreFunction puts back the $LATEST that SaveFunction returned,
+	// only while $LATEST's RevisionId is revision (Lambda's RevisionId
+	// precondition): when it is not, it was changed since, and
+	// RestoreFunction changes nothing and returns an error for which
+	// errors.Is(err, ErrChangedSince) is true.
+	RestoreFunction(ctx context.Context, name string, s *SavedFunction, revision string) error
 	// FunctionState returns what the server runs of function name: its
 	// $LATEST's configuration and code, and (alias != "") the alias's
 	// routing. nil is a target that cannot tell.
@@ -77,6 +83,8 @@ type Target interface {
 	// ("": none), to tell a version PublishVersion published from one it
 	// returned.
 	LastVersion(ctx context.Context, name string) (string, error)
+	// Versions returns the function's published versions.
+	Versions(ctx context.Context, name string) ([]string, error)
 	// DeleteVersion deletes a published version (one an alias points at is
 	// refused).
 	DeleteVersion(ctx context.Context, name, version string) error
@@ -106,6 +114,8 @@ type Target interface {
 
 	// CreateAPI creates the API (not deployed) and returns its id.
 	CreateAPI(ctx context.Context, a *API) (string, error)
+	// APIsNamed returns the ids of the APIs named name.
+	APIsNamed(ctx context.Context, name string) ([]string, error)
 	// ReplaceAPI replaces the API's definition; stages keep serving their
 	// deployments until Deploy.
 	ReplaceAPI(ctx context.Context, id string, a *API) error
@@ -135,6 +145,10 @@ type Target interface {
 	// apigatewayv2 stage, and takes off what old (what the last deploy set;
 	// nil: nothing) set and now (nil: nothing) does not.
 	SetHTTPStage(ctx context.Context, id, stage string, old, now *HTTPStage) error
+	// SetRESTTags makes the tags of REST API id (stage "") or of its stage
+	// want, and takes off those want does not have that drop names (the
+	// tags the last deploy set: one added by hand stays).
+	SetRESTTags(ctx context.Context, id, stage string, want map[string]string, drop func(key string) bool) error
 	DeleteStage(ctx context.Context, id, stage string) error
 	DeleteAPI(ctx context.Context, id string) error
 	// CreateUsagePlan creates a usage plan on stages and returns its id.
@@ -199,7 +213,14 @@ type SavedFunction struct {
 	// imageGiven is the ImageUri as the function was given it (GetFunction's
 	// ImageUri, a tag where one was given): what a template names.
 	imageGiven string
+	// RevisionID is $LATEST's RevisionId as it was read: what it still is
+	// when the deploy's update of it wrote nothing.
+	RevisionID string
 }
+
+// ErrChangedSince is RestoreFunction's error for a $LATEST changed since
+// the deploy updated it: a rollback leaves it as it is.
+var ErrChangedSince = errors.New("changed since this deploy updated it")
 
 // FunctionState is what the server holds of a function, to compare with what
 // its stack recorded: an interrupted deploy, or a change by hand, may have
@@ -251,14 +272,31 @@ type SavedAPI struct {
 func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, error) {
 	obs := Observed{Functions: map[string]bool{}, APIs: map[string]bool{}, Aliases: map[string]bool{}, Versions: map[string]bool{},
 		Stages: map[string]bool{}, UsagePlans: map[string]bool{}, APIKeys: map[string]bool{}, Images: map[string]ImageState{},
-		Drift: map[string][]string{}, Serving: map[string]AliasRouting{}, Adopt: map[string]string{}, KeySources: map[string]string{}}
+		Drift: map[string][]string{}, Serving: map[string]AliasRouting{}, Adopt: map[string]string{}, KeySources: map[string]string{},
+		Unrecorded: map[string][]string{}, Leftover: map[string][]string{}}
 	names := map[string]bool{}
 	for _, f := range d.Functions {
 		names[f.Name] = true
 	}
 	if rec != nil {
+		recorded := map[string]bool{}
 		for _, r := range rec.Resources {
+			if r.Kind == KindAPI {
+				recorded[r.PhysicalID] = true
+			}
+		}
+		for key, r := range rec.Resources {
 			switch r.Kind {
+			case KindCreating:
+				ids, err := t.APIsNamed(ctx, r.PhysicalID)
+				if err != nil {
+					return obs, err
+				}
+				for _, id := range ids {
+					if !slices.Contains(r.Before, id) && !recorded[id] {
+						obs.Unrecorded[key] = append(obs.Unrecorded[key], id)
+					}
+				}
 			case KindFunction:
 				names[r.PhysicalID] = true
 			case KindAPI:
@@ -297,6 +335,15 @@ func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, 
 		ok, err := exists()
 		m[key] = ok
 		return err
+	}
+	for _, r := range rec.Resources {
+		if r.Kind == KindFunction && r.Publishing != "" && obs.Functions[r.PhysicalID] {
+			left, err := leftoverVersions(ctx, t, r)
+			if err != nil {
+				return obs, err
+			}
+			obs.Leftover[r.PhysicalID] = left
+		}
 	}
 	for logical, r := range rec.Resources {
 		var err error
@@ -579,12 +626,54 @@ func (a *applier) recordCreated(ctx context.Context, logicalID string, r *Resour
 		a.held.Resources[replacedKey(logicalID, old.PhysicalID)] = old
 	}
 	a.held.Resources[logicalID] = r
+	if err := a.writeHeld(ctx); err != nil {
+		return fmt.Errorf("recording %s %s (%s): %w", r.Kind, r.PhysicalID, logicalID, err)
+	}
+	return nil
+}
+
+// writeHeld writes the record as the server holds it during the run
+// (a.held), the last deploy's with what this run made or set out to make.
+func (a *applier) writeHeld(ctx context.Context) error {
 	if err := a.t.PutStack(ctx, a.held); err != nil {
-		return fmt.Errorf("recording %s %s (%s) in stack %s: %w", r.Kind, r.PhysicalID, logicalID, a.held.Name, err)
+		return fmt.Errorf("writing the record of stack %s: %w", a.held.Name, err)
 	}
 	a.wrote = true
 	a.rec.Revision = a.held.Revision
 	return nil
+}
+
+// leftoverVersions are the versions of recorded function r above
+// r.Publishing that neither the record nor the alias names: published by
+// a run that ended before recording them.
+func leftoverVersions(ctx context.Context, t Target, r *Resource) ([]string, error) {
+	vs, err := t.Versions(ctx, r.PhysicalID)
+	if err != nil {
+		return nil, err
+	}
+	var serving FunctionState
+	if r.Alias != "" {
+		st, err := t.FunctionState(ctx, r.PhysicalID, r.Alias)
+		if err != nil {
+			return nil, err
+		}
+		if st != nil {
+			serving = *st
+		}
+	}
+	floor, _ := strconv.Atoi(r.Publishing)
+	var left []string
+	for _, v := range vs {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= floor || v == r.Version || v == serving.AliasVersion {
+			continue
+		}
+		if _, shared := serving.AliasWeights[v]; shared {
+			continue
+		}
+		left = append(left, v)
+	}
+	return left, nil
 }
 
 // replacedKey is the record's key of the resource physicalID that a
@@ -639,15 +728,24 @@ func Apply(ctx context.Context, t Target, p *Plan, out io.Writer) error {
 		// Undo with a context of its own: the deploy's may be what failed.
 		uctx := context.WithoutCancel(ctx)
 		var undoErrs []error
+		var left []string // what was changed since this run changed it, left as it is
 		for i := len(a.undo) - 1; i >= 0; i-- {
 			u := a.undo[i]
 			_, _ = fmt.Fprintf(out, "rolling back: %s\n", u.what)
-			if uerr := u.do(uctx); uerr != nil {
+			uerr := u.do(uctx)
+			switch {
+			case errors.Is(uerr, ErrChangedSince):
+				_, _ = fmt.Fprintf(out, "  left as it is: %v; putting back what was there before this deploy would undo that change\n", uerr)
+				left = append(left, uerr.Error())
+			case uerr != nil:
 				undoErrs = append(undoErrs, fmt.Errorf("rolling back (%s): %w", u.what, uerr))
 			}
 		}
 		if len(undoErrs) > 0 {
 			return errors.Join(append([]error{err}, undoErrs...)...)
+		}
+		if len(left) > 0 {
+			err = fmt.Errorf("%w (left as it is, not rolled back: %s)", err, strings.Join(left, "; "))
 		}
 		if a.wrote {
 			// What recordCreated added is deleted: the record goes back
@@ -695,7 +793,12 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 					return fmt.Errorf("function %s (%s): reading $LATEST before the update: %w", f.Name, c.LogicalID, err)
 				}
 				name := f.Name
-				a.onFailure("put back $LATEST of function "+name, func(ctx context.Context) error { return a.t.RestoreFunction(ctx, name, saved) })
+				a.onFailure("put back $LATEST of function "+name, func(ctx context.Context) error {
+					// Only over what this run wrote (or, when it wrote
+					// nothing, what it read): a change made since, by
+					// hand or by another run, stays.
+					return a.t.RestoreFunction(ctx, name, saved, cmp.Or(f.revision, saved.RevisionID))
+				})
 			}
 			if create {
 				// Recorded before it is made, its name known: a run that
@@ -717,7 +820,7 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			}
 		}
 		r := &Resource{Kind: KindFunction, PhysicalID: f.Name, Fingerprint: f.Fingerprint(), Alias: f.Alias, Reserved: f.Reserved, Provisioned: f.Provisioned,
-			EventInvoke: f.EventInvoke}
+			EventInvoke: f.EventInvoke, Properties: c.props}
 		if c.old != nil {
 			r.Version, r.CodeSHA256 = c.old.Version, c.old.CodeSHA256
 		}
@@ -737,6 +840,16 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 				var err error
 				if last, err = a.t.LastVersion(ctx, f.Name); err != nil {
 					return fmt.Errorf("publishing function %s: reading its versions: %w", f.Name, err)
+				}
+			}
+			if c.Action != Create && a.held.Resources[c.LogicalID] != nil {
+				// The intent first: a run that ends before recording the
+				// version it publishes leaves the next deploy what to delete.
+				cp := *a.held.Resources[c.LogicalID]
+				cp.Publishing = cmp.Or(last, "0")
+				a.held.Resources[c.LogicalID] = &cp
+				if err := a.writeHeld(ctx); err != nil {
+					return err
 				}
 			}
 			v, err := a.t.PublishVersion(ctx, f.Name)
@@ -763,10 +876,21 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		switch c.Action {
 		case Create:
 			a.progress("creating %s API %s (%s)", api.Protocol, api.Name, c.LogicalID)
+			// The intent first: a run that ends between the create and
+			// recording the API's id (killed, its server gone) leaves the
+			// next deploy the API to adopt, not one in no stack.
+			before, err := a.t.APIsNamed(ctx, api.Name)
+			if err != nil {
+				return fmt.Errorf("API %s (%s): %w", api.Name, c.LogicalID, err)
+			}
+			if err := a.recordCreated(ctx, creatingKey(c.LogicalID), &Resource{Kind: KindCreating, PhysicalID: api.Name, Before: before}); err != nil {
+				return err
+			}
 			id, err := a.t.CreateAPI(ctx, api)
 			if err != nil {
 				return fmt.Errorf("API %s (%s): %w", api.Name, c.LogicalID, err)
 			}
+			delete(a.held.Resources, creatingKey(c.LogicalID)) // written with the API's id, next
 			c.PhysicalID = id
 			newAPIs[c] = true
 			a.onFailure("delete API "+id, func(ctx context.Context) error { return a.t.DeleteAPI(ctx, id) })
@@ -877,7 +1001,7 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		}
 		api := c.api
 		r := &Resource{Kind: KindAPI, PhysicalID: c.PhysicalID, Fingerprint: api.DefinitionFingerprint(), Stage: api.Stage,
-			StageFingerprint: api.StageFingerprint(), PlanFingerprint: api.PlanFingerprint()}
+			StageFingerprint: api.StageFingerprint(), PlanFingerprint: api.PlanFingerprint(), Properties: c.props}
 		if c.old != nil {
 			r.Deployment, r.UsagePlanID, r.APIKeyID = c.old.Deployment, c.old.UsagePlanID, c.old.APIKeyID
 		}
@@ -942,6 +1066,11 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 				}
 			}
 		}
+		if c.stage && api.Protocol == apis.ProtocolREST && (len(api.Tags) > 0 || c.old != nil && len(c.old.Tags) > 0) {
+			if err := a.restTags(ctx, c, api); err != nil {
+				return err
+			}
+		}
 		if c.stage && api.Protocol != apis.ProtocolREST {
 			var old *HTTPStage
 			if c.old != nil && c.old.Stage == api.Stage && !newAPIs[c] && !c.newStage {
@@ -958,6 +1087,8 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		r.StageOps = api.StageOps
 		if api.V2 != nil {
 			r.Tags = api.V2.Tags
+		} else {
+			r.Tags = api.Tags
 		}
 		r.HTTPStage = api.HTTPStage
 		if c.plan {
@@ -977,6 +1108,12 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 	// Phase 3: remove what the template no longer has.
 	a.phase = "Removing:"
 	for _, c := range p.Changes {
+		for _, v := range c.leftover {
+			a.progress("deleting version %s of function %s, published by a deploy that ended before recording it", v, c.PhysicalID)
+			if err := a.t.DeleteVersion(ctx, c.PhysicalID, v); err != nil {
+				return fmt.Errorf("deleting version %s of function %s: %w", v, c.PhysicalID, err)
+			}
+		}
 		// What a change replaced, as CloudFormation deletes a replaced
 		// resource once its replacement serves: the function under its old
 		// FunctionName, the alias under its old AutoPublishAlias.
@@ -1348,5 +1485,26 @@ func (a *applier) setEventInvoke(ctx context.Context, c *Change) error {
 	}
 	a.onFailure(fmt.Sprintf("set the event invoke config of %s:%s back to %s", name, oldQ, prev),
 		func(ctx context.Context) error { return a.t.SetEventInvoke(ctx, name, oldQ, prev) })
+	return nil
+}
+
+// restTags sets a REST API's Tags on the API and on its stage, as
+// CloudFormation sets those of the AWS::ApiGateway::RestApi and Stage SAM
+// makes, and takes off the tags the last deploy set (c.old.Tags) that the
+// template dropped; a tag added by hand stays. A stage the last deploy did
+// not tag (new, or renamed) has no tags of the stack's to take off.
+func (a *applier) restTags(ctx context.Context, c *Change, api *API) error {
+	var was map[string]string
+	if c.old != nil {
+		was = c.old.Tags
+	}
+	drop := func(k string) bool { _, set := was[k]; return set }
+	a.progress("API %s (%s): tags of the API and of stage %s", c.PhysicalID, c.LogicalID, api.Stage)
+	if err := a.t.SetRESTTags(ctx, c.PhysicalID, "", api.Tags, drop); err != nil {
+		return fmt.Errorf("tags of API %s (%s): %w", c.PhysicalID, c.LogicalID, err)
+	}
+	if err := a.t.SetRESTTags(ctx, c.PhysicalID, api.Stage, api.Tags, drop); err != nil {
+		return fmt.Errorf("tags of stage %s of API %s (%s): %w", api.Stage, c.PhysicalID, c.LogicalID, err)
+	}
 	return nil
 }

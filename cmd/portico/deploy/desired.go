@@ -38,6 +38,9 @@ type Desired struct {
 	Stack     string
 	Functions map[string]*Function
 	APIs      map[string]*API
+	// Props holds, by logical id, the digest of each top-level property of
+	// the template's functions and APIs (propDigests).
+	Props map[string]map[string]string
 	// SharedPlan is the usage plan SAM makes for the REST APIs whose
 	// Auth.UsagePlan says CreateUsagePlan SHARED (ServerlessUsagePlan, with
 	// its API key ServerlessApiKey): nil when none does.
@@ -57,6 +60,11 @@ type Function struct {
 	// sentSHA is the Lambda CodeSha256 (base64 SHA-256) of the Zip package
 	// PutFunction sent, for the stack's record.
 	sentSHA string
+	// revision is the RevisionId $LATEST took at PutFunction's last write
+	// ("": none written): a rollback puts back the $LATEST it replaced only
+	// while $LATEST is still at it, so that a change made since, by hand or
+	// by another run, is not undone.
+	revision string
 	// CodeSHA256 is the digest of the code's files (names, modes and contents),
 	// not of the zip, so that a rebuild with the same output is no change.
 	CodeSHA256  string
@@ -208,6 +216,10 @@ type API struct {
 	// Canary, when set, sends each new deployment of an existing stage to the
 	// stage's canary.
 	Canary *Canary
+	// Tags are an AWS::Serverless::Api's Tags, which SAM puts on the REST
+	// API and on its stage (the Tags of the AWS::ApiGateway::RestApi and
+	// Stage it makes). Part of the stage's fingerprint.
+	Tags map[string]string
 	// UsagePlan, when set, is the API's Auth.UsagePlan: a usage plan of its
 	// own on the stage with an API key in it (CreateUsagePlan PER_API), or
 	// its part of the stack's shared one (SHARED: Desired.SharedPlan).
@@ -505,10 +517,11 @@ func (a *API) StageFingerprint() string {
 		Vars   map[string]string
 		Ops    []PatchOp
 		Canary *Canary
-		// HTTP is left out when nil, so that the digest of a stage without
-		// it stays what earlier deploys recorded.
-		HTTP *HTTPStage `json:",omitempty"`
-	}{a.Stage, a.Variables, a.StageOps, a.Canary, a.HTTPStage})
+		// HTTP and Tags are left out when empty, so that the digest of a
+		// stage without them stays what earlier deploys recorded.
+		HTTP *HTTPStage        `json:",omitempty"`
+		Tags map[string]string `json:",omitempty"`
+	}{a.Stage, a.Variables, a.StageOps, a.Canary, a.HTTPStage, a.Tags})
 }
 
 // PlanFingerprint is the digest of the API's own usage plan ("" without one).
@@ -791,7 +804,58 @@ func Build(t *Template) (*Desired, error) {
 	for i, w := range b.d.Warnings {
 		b.d.Warnings[i] = t.Redact(w)
 	}
+	b.d.Props = map[string]map[string]string{}
+	for _, id := range ids {
+		r := t.Resources[id]
+		switch r.Type {
+		case TypeFunction, TypeAPI, TypeHTTPAPI, TypeV2API:
+			code := ""
+			if f := b.d.Functions[id]; f != nil {
+				code = f.CodeSHA256
+			}
+			b.d.Props[id] = propDigests(r.Properties, code)
+		}
+	}
 	return b.d, nil
+}
+
+// propDigests is the digest of each top-level property of a resource, as the
+// template resolves it, for the plan to name the properties a change
+// changed, as CloudFormation's change set does (Scope: Properties). A
+// function's CodeUri counts its code's files too (code, their digest), so
+// that rebuilt code is a changed CodeUri, as a new S3 key of sam package's
+// is a changed Code property.
+func propDigests(props map[string]any, code string) map[string]string {
+	out := make(map[string]string, len(props))
+	for k, v := range props {
+		if k == "CodeUri" && code != "" {
+			v = []any{v, code}
+		}
+		out[k] = digest(v)
+	}
+	return out
+}
+
+// changedProps names the top-level properties whose digests differ between
+// was (the record's; nil: recorded before Portico kept them) and now, set,
+// changed or removed, in order.
+func changedProps(was, now map[string]string) []string {
+	if was == nil || now == nil {
+		return nil
+	}
+	var out []string
+	for k, v := range now {
+		if was[k] != v {
+			out = append(out, k)
+		}
+	}
+	for k := range was {
+		if _, ok := now[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // known lists the properties each type supports; others get a warning.
@@ -802,7 +866,7 @@ var known = map[string]map[string]bool{
 	TypeAPI: set("StageName", "Variables", "DefinitionBody", "DefinitionUri", "Auth", "Cors", "CanarySetting",
 		"CacheClusterEnabled", "CacheClusterSize", "MethodSettings", "Name", "Description", "TracingEnabled",
 		"BinaryMediaTypes", "OpenApiVersion", "MinimumCompressionSize", "ApiKeySourceType", "Models", "GatewayResponses",
-		"FailOnWarnings", "AccessLogSetting"),
+		"FailOnWarnings", "AccessLogSetting", "Tags"),
 	TypeHTTPAPI: set("StageName", "StageVariables", "DefinitionBody", "DefinitionUri", "Auth", "CorsConfiguration",
 		"DefaultRouteSettings", "RouteSettings", "AccessLogSettings", "Name", "Description", "FailOnWarnings"),
 	TypeV2API: set("Name", "ProtocolType", "RouteSelectionExpression", "Description", "ApiKeySelectionExpression", "DisableExecuteApiEndpoint"),
@@ -1103,8 +1167,8 @@ var ignoredBecause = map[string]string{
 // ignoredBecauseOf says what ignoring a property of one resource type means,
 // where ignoredBecause's words (a function's) would be false for it.
 var ignoredBecauseOf = map[string]map[string]string{
-	TypeAPI: {
-		"Tags": "the REST API is made without tags; tag it afterwards with aws apigateway tag-resource (the REST API's ARN)",
+	TypeHTTPAPI: {
+		"Tags": "the HTTP API is made without tags; tag it afterwards with aws apigatewayv2 tag-resource (the API's ARN)",
 	},
 }
 

@@ -55,6 +55,9 @@ type fakeTarget struct {
 	republish string
 	// limit is the account concurrency AccountConcurrency reports (0: 1000).
 	limit int
+	// onCall, when set, runs at each call, before it fails or not: a
+	// change made by hand while a deploy runs.
+	onCall func(name string)
 }
 
 type fakeFn struct {
@@ -67,7 +70,12 @@ type fakeFn struct {
 	// published is the highest version number ever published (a deleted
 	// version's number is not given again, as on Lambda).
 	published int
+	// revisions counts the writes of $LATEST: its RevisionId.
+	revisions int
 }
+
+// revision is $LATEST's RevisionId.
+func (fn *fakeFn) revision() string { return fmt.Sprintf("rev-%d", fn.revisions) }
 
 type fakeAPI struct {
 	def         *API
@@ -79,6 +87,8 @@ type fakeAPI struct {
 	// httpStage holds, by stage, the old and new HTTPStage of the last
 	// SetHTTPStage.
 	httpStage map[string][2]*HTTPStage
+	// tags holds the tags of the API ("") and of its stages (SetRESTTags).
+	tags map[string]map[string]string
 	// keySource is the API key source the server holds, as CreateAPI and
 	// ReplaceAPI set it (a test may change it as a change by hand would).
 	keySource string
@@ -97,6 +107,9 @@ func (f *fakeTarget) call(name string, args ...any) error {
 		parts = append(parts, fmt.Sprint(a))
 	}
 	f.calls = append(f.calls, strings.Join(parts, " "))
+	if f.onCall != nil {
+		f.onCall(name)
+	}
 	if f.downAt != "" && f.downAt == name {
 		f.down = true
 	}
@@ -200,6 +213,8 @@ func (f *fakeTarget) PutFunction(_ context.Context, fn *Function, create bool) e
 	}
 	cp := *fn
 	f.fns[fn.Name].latest = &cp
+	f.fns[fn.Name].revisions++
+	fn.revision = f.fns[fn.Name].revision()
 	f.pin(fn.Name, fn.ImageURI)
 	return nil
 }
@@ -235,7 +250,7 @@ func (f *fakeTarget) FunctionImage(_ context.Context, name, qualifier string) (P
 }
 
 func (f *fakeTarget) SaveFunction(_ context.Context, name string) (*SavedFunction, error) {
-	s := &SavedFunction{}
+	s := &SavedFunction{RevisionID: f.fns[name].revision()}
 	return s, f.save("SaveFunction "+name, s, *f.fns[name].latest)
 }
 
@@ -253,8 +268,13 @@ func (f *fakeTarget) save(call string, key, v any) error {
 	return nil
 }
 
-func (f *fakeTarget) RestoreFunction(_ context.Context, name string, s *SavedFunction) error {
+func (f *fakeTarget) RestoreFunction(_ context.Context, name string, s *SavedFunction, revision string) error {
+	if got := f.fns[name].revision(); revision != got {
+		_ = f.call("RestoreFunction", name)
+		return fmt.Errorf("$LATEST of function %s was %w (its RevisionId is %s, not %s)", name, ErrChangedSince, got, revision)
+	}
 	fn, _ := f.saved[s].(Function)
+	f.fns[name].revisions++
 	f.fns[name].latest = &fn
 	f.pin(name, fn.ImageURI)
 	return f.call("RestoreFunction", name)
@@ -486,6 +506,42 @@ func (f *fakeTarget) SetHTTPStage(_ context.Context, id, stage string, old, now 
 	}
 	f.apis[id].httpStage[stage] = [2]*HTTPStage{old, now}
 	return nil
+}
+
+func (f *fakeTarget) SetRESTTags(_ context.Context, id, stage string, want map[string]string, drop func(string) bool) error {
+	if err := f.call("SetRESTTags", id, stage); err != nil {
+		return err
+	}
+	a := f.apis[id]
+	if a.tags == nil {
+		a.tags = map[string]map[string]string{}
+	}
+	have := a.tags[stage]
+	if have == nil {
+		have = map[string]string{}
+		a.tags[stage] = have
+	}
+	for k := range have {
+		if _, ok := want[k]; !ok && drop(k) {
+			delete(have, k)
+		}
+	}
+	maps.Copy(have, want)
+	return nil
+}
+
+func (f *fakeTarget) Versions(_ context.Context, name string) ([]string, error) {
+	return slices.Clone(f.fns[name].versions), f.call("Versions", name)
+}
+
+func (f *fakeTarget) APIsNamed(_ context.Context, name string) ([]string, error) {
+	var ids []string
+	for _, id := range slices.Sorted(maps.Keys(f.apis)) {
+		if f.apis[id].def.Name == name {
+			ids = append(ids, id)
+		}
+	}
+	return ids, f.call("APIsNamed", name)
 }
 
 func (f *fakeTarget) DeleteStage(_ context.Context, id, stage string) error {

@@ -541,10 +541,33 @@ func tagsPath(id string) string {
 	return "/v2/tags/arn:aws:apigateway:" + functions.Region + "::/apis/" + url.PathEscape(id)
 }
 
+// restTagsPath is the v1 tag API's path of REST API id's tags, or of its
+// stage's (stage != "").
+func restTagsPath(id, stage string) string {
+	arn := "arn:aws:apigateway:" + functions.Region + "::/restapis/" + url.PathEscape(id)
+	if stage != "" {
+		arn += "/stages/" + url.PathEscape(stage)
+	}
+	return "/tags/" + arn
+}
+
 // setTags makes API id's tags want: tag-resource for those new or changed,
 // untag-resource for those want does not have and drop says to take off.
 func (h *HTTPTarget) setTags(ctx context.Context, id string, want map[string]string, drop func(key string) bool) error {
-	resp, err := h.C.Do(ctx, http.MethodGet, tagsPath(id), nil, nil, nil)
+	return h.retag(ctx, tagsPath(id), http.MethodPost, want, drop)
+}
+
+// SetRESTTags implements Target: the v1 tag API's tag-resource (PUT) and
+// untag-resource on the REST API or its stage.
+func (h *HTTPTarget) SetRESTTags(ctx context.Context, id, stage string, want map[string]string, drop func(key string) bool) error {
+	return h.retag(ctx, restTagsPath(id, stage), http.MethodPut, want, drop)
+}
+
+// retag makes the tags of the resource at the tag API's path want: tag
+// (with method) those new or changed, untag those want does not have and
+// drop says to take off.
+func (h *HTTPTarget) retag(ctx context.Context, path, method string, want map[string]string, drop func(key string) bool) error {
+	resp, err := h.C.Do(ctx, http.MethodGet, path, nil, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -561,7 +584,7 @@ func (h *HTTPTarget) setTags(ctx context.Context, id string, want map[string]str
 		}
 	}
 	if len(set) > 0 {
-		if _, err := h.C.Do(ctx, http.MethodPost, tagsPath(id), nil, map[string]any{"tags": set}, nil); err != nil {
+		if _, err := h.C.Do(ctx, method, path, nil, map[string]any{"tags": set}, nil); err != nil {
 			return err
 		}
 	}
@@ -572,7 +595,7 @@ func (h *HTTPTarget) setTags(ctx context.Context, id string, want map[string]str
 		}
 	}
 	if len(unset) > 0 {
-		_, err = h.C.Do(ctx, http.MethodDelete, tagsPath(id), url.Values{"tagKeys": unset}, nil, nil)
+		_, err = h.C.Do(ctx, http.MethodDelete, path, url.Values{"tagKeys": unset}, nil, nil)
 	}
 	return err
 }

@@ -79,7 +79,7 @@ func TestImageRollbackRestoresTheDigest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.RestoreFunction(t.Context(), "fn", saved); err != nil {
+	if err := h.RestoreFunction(t.Context(), "fn", saved, saved.RevisionID); err != nil {
 		t.Fatal(err)
 	}
 	if len(a.codes) != 1 || a.codes[0]["ImageUri"] != "app@"+oldPin {

@@ -43,7 +43,19 @@ const (
 	// KindUsagePlan is the usage plan REST APIs share (SharedUsagePlan),
 	// with its API key.
 	KindUsagePlan = "usagePlan"
+	// KindCreating is a run's intent to create an API (under the key
+	// creatingKey of its logical id), written before the create: its
+	// PhysicalID is the API's name, Before the ids of the APIs of that name
+	// there were. A run killed between the create and recording the API's
+	// id leaves it, and the next deploy takes the API of that name that is
+	// not in Before as the stack's (adopts it, or deletes it).
+	KindCreating = "creating"
 )
+
+// creatingKey is the record's key of the intent to create the API of
+// logicalID (KindCreating): a logical id is alphanumeric, so no template
+// names it.
+func creatingKey(logicalID string) string { return logicalID + " (creating)" }
 
 // Resource is one resource a stack made.
 type Resource struct {
@@ -53,6 +65,22 @@ type Resource struct {
 	// Fingerprint is the function's (code and configuration) or the API
 	// definition's digest when last applied.
 	Fingerprint string `json:"fingerprint"`
+	// Properties are the digests of the template's top-level properties of
+	// the resource when last applied (Desired.Props), so that the next
+	// plan names those a change changed.
+	Properties map[string]string `json:"properties,omitempty"`
+	// Publishing is, for a function, the highest version there was ("0":
+	// none) when a run set out to publish one, written before the publish:
+	// a run that ends before it records the version it published leaves
+	// it, and the next deploy deletes the versions above it that neither
+	// the record nor the alias names.
+	Publishing string `json:"publishing,omitempty"`
+	// Before is, for KindCreating, the ids of the APIs of the name
+	// (PhysicalID) that there were before the create.
+	Before []string `json:"before,omitempty"`
+	// adopted: an API an interrupted run made and did not record, which
+	// this plan takes as the stack's.
+	adopted bool
 	// Functions: the version last published, the alias, reserved and
 	// provisioned concurrency.
 	Version     string `json:"version,omitempty"`
@@ -81,8 +109,9 @@ type Resource struct {
 	// template names another.
 	DeploymentResource string `json:"deploymentResource,omitempty"`
 	// Tags are the tags the template set on an HTTP API of
-	// AWS::ApiGatewayV2 resources (V2HTTP.Tags), so that the next deploy
-	// takes off those it drops and no tag added by hand.
+	// AWS::ApiGatewayV2 resources (V2HTTP.Tags), or on a REST API and its
+	// stage (API.Tags), so that the next deploy takes off those it drops and
+	// no tag added by hand.
 	Tags            map[string]string `json:"tags,omitempty"`
 	UsagePlanID     string            `json:"usagePlanId,omitempty"`
 	PlanFingerprint string            `json:"planFingerprint,omitempty"`
@@ -130,6 +159,13 @@ type Observed struct {
 	// Serving holds, by function name, what the recorded alias serves
 	// when it is not the recorded version alone.
 	Serving map[string]AliasRouting
+	// Leftover holds, by function name, the versions a run that ended
+	// before recording them published (Resource.Publishing), to delete.
+	Leftover map[string][]string
+	// Unrecorded holds, by the record's KindCreating key, the ids of the
+	// APIs of the intent's name that are not in its Before: made by a run
+	// that ended before it recorded them.
+	Unrecorded map[string][]string
 	// Adopt holds, by function name, the version the recorded alias serves
 	// alone, not the record's, when it is what the template asks for.
 	Adopt map[string]string
@@ -227,6 +263,12 @@ type Change struct {
 	// adopt is the version the alias serves that the record becomes (what
 	// the template asks for, published by a run that did not record it).
 	adopt string
+	// props are the digests of the template's properties of the resource
+	// (Desired.Props), for the record.
+	props map[string]string
+	// leftover are versions a run that ended before recording them
+	// published, which this one deletes (Observed.Leftover).
+	leftover []string
 }
 
 // AliasRouting is what an alias serves: a version, and the versions it shares
@@ -271,6 +313,7 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 		rec.Resources = map[string]*Resource{}
 	}
 	p := &Plan{Stack: d.Stack, Warnings: slices.Concat(d.Warnings, obs.Warnings), record: rec}
+	adoptUnrecorded(d, rec, obs)
 	owned := map[string]bool{}
 	for _, r := range rec.Resources {
 		if r.Kind == KindFunction {
@@ -400,6 +443,16 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				c.Steps = append(c.Steps, "set the event invoke config of "+f.Name+":"+EventInvokeQualifier(f.Alias))
 			}
 		}
+		c.props = d.Props[id]
+		namePropsChanged(c)
+		if vs := obs.Leftover[f.Name]; len(vs) > 0 && c.Action != Create {
+			c.leftover = vs
+			if c.Action == Keep {
+				c.Action = Update
+			}
+			c.Steps = append(c.Steps, fmt.Sprintf("delete version %s of %s: a deploy that ended before recording it published it",
+				strings.Join(vs, ", "), f.Name))
+		}
 		p.Changes = append(p.Changes, c)
 	}
 	if e := reservationError(p.Changes, obs.Concurrency); e != "" {
@@ -412,6 +465,9 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			old = nil
 		}
 		c := &Change{LogicalID: id, Kind: KindAPI, api: a, old: old}
+		if old != nil && old.adopted {
+			c.Steps = append(c.Steps, fmt.Sprintf("adopt API %s: a deploy that ended before recording it made it", old.PhysicalID))
+		}
 		switch old {
 		case nil:
 			c.Action, c.definition, c.stage = Create, true, true
@@ -529,6 +585,8 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				c.Steps = append(c.Steps, fmt.Sprintf("delete stage %s (StageName changed to %s)", c.replacedStage, a.Stage))
 			}
 		}
+		c.props = d.Props[id]
+		namePropsChanged(c)
 		p.Changes = append(p.Changes, c)
 	}
 	if c := sharedPlanChange(d, rec, obs, p.Changes); c != nil {
@@ -789,4 +847,47 @@ func hookWords(d *DeploymentPreference) string {
 		w += ", PostTraffic hook " + d.PostTraffic
 	}
 	return w
+}
+
+// adoptUnrecorded turns each intent to create an API (KindCreating) in rec
+// into what it made: the API of the intent's name an interrupted run made
+// and did not record (obs.Unrecorded) is the stack's API of that logical id
+// when the record names none and the template still has it; any other is
+// recorded for deletion, as a replaced one is. The intent itself goes.
+func adoptUnrecorded(d *Desired, rec *Record, obs Observed) {
+	for _, key := range slices.Sorted(maps.Keys(rec.Resources)) {
+		if r := rec.Resources[key]; r.Publishing != "" {
+			// Its leftover versions are in obs.Leftover: the intent goes.
+			cp := *r
+			cp.Publishing = ""
+			rec.Resources[key] = &cp
+		}
+		if rec.Resources[key].Kind != KindCreating {
+			continue
+		}
+		delete(rec.Resources, key)
+		logical := strings.TrimSuffix(key, " (creating)")
+		for _, id := range obs.Unrecorded[key] {
+			obs.APIs[id] = true
+			r := &Resource{Kind: KindAPI, PhysicalID: id, adopted: true}
+			if _, wanted := d.APIs[logical]; wanted && rec.Resources[logical] == nil {
+				rec.Resources[logical] = r
+				continue
+			}
+			rec.Resources[replacedKey(logical, id)] = r
+		}
+	}
+}
+
+// namePropsChanged puts first among an update's steps the template's
+// top-level properties of the resource that changed since the last deploy,
+// as CloudFormation's change set names them (Details, Scope: Properties).
+// A record made before Portico kept them names none.
+func namePropsChanged(c *Change) {
+	if c.Action != Update || c.old == nil {
+		return
+	}
+	if names := changedProps(c.old.Properties, c.props); len(names) > 0 {
+		c.Steps = append([]string{"properties changed: " + strings.Join(names, ", ")}, c.Steps...)
+	}
 }

@@ -1,6 +1,8 @@
 package deploy
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -51,5 +53,51 @@ func TestFailedDeployPutsBackTheUsagePlan(t *testing.T) {
 				t.Errorf("stages of usage plan %s after the rollback: %v, want %v", id, f.planStages[id], stages)
 			}
 		})
+	}
+}
+
+// TestPlanNamesChangedProperties: the plan said a resource was updated but
+// not which of its properties changed; it names the changed top-level
+// properties of the template's resource, as CloudFormation's change set
+// does (Scope: Properties): set, changed or removed ones, a function's
+// rebuilt code as its CodeUri.
+func TestPlanNamesChangedProperties(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", twoFunctions, nil); err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(twoFunctions, "      CodeUri: hello\n", "      CodeUri: hello\n      Timeout: 10\n", 1)
+	changed = strings.Replace(changed, "      StageName: prod\n", "      StageName: prod\n      TracingEnabled: true\n", 1)
+	if err := os.WriteFile(filepath.Join(dir, "other", "extra.txt"), []byte("rebuilt"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := planOf(t, f, dir, "s", changed, map[string]string{"Greeting": "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	p.PrintChanges(&out)
+	for _, want := range []string{
+		"- properties changed: Environment, Timeout\n",
+		"- properties changed: CodeUri\n",
+		"- properties changed: TracingEnabled\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the plan lacks %q:\n%s", want, out.String())
+		}
+	}
+	if _, err := deployText(t, f, dir, "s", changed, map[string]string{"Greeting": "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	// Removed: named too.
+	p, err = planOf(t, f, dir, "s", strings.Replace(changed, "      Timeout: 10\n", "", 1), map[string]string{"Greeting": "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	p.PrintChanges(&out)
+	if !strings.Contains(out.String(), "- properties changed: Timeout\n") {
+		t.Errorf("the plan does not name the removed Timeout:\n%s", out.String())
 	}
 }

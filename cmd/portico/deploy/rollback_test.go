@@ -149,3 +149,51 @@ func TestFailedDeployDeletesTheStageItMade(t *testing.T) {
 		t.Error("the next deploy did not make stage two")
 	}
 }
+
+// TestRollbackLeavesLatestChangedSince: a failed deploy's rollback put back
+// $LATEST of a function it had updated whatever happened to it since, so
+// that a change made by hand (or by another run) in between was undone. It
+// puts it back only while $LATEST is at the RevisionId the deploy's update
+// left; otherwise it leaves it and says so.
+func TestRollbackLeavesLatestChangedSince(t *testing.T) {
+	changed := strings.Replace(twoFunctions, "      AutoPublishAlias: live\n", "      AutoPublishAlias: live\n      ReservedConcurrentExecutions: 5\n", 1)
+	for _, byHand := range []bool{false, true} {
+		t.Run(map[bool]string{false: "unchanged", true: "changed by hand"}[byHand], func(t *testing.T) {
+			dir := fixture(t)
+			f := newFake()
+			if _, err := deployText(t, f, dir, "s", twoFunctions, nil); err != nil {
+				t.Fatal(err)
+			}
+			h := f.fns["s-Hello"]
+			before := *h.latest
+			var mine Function
+			f.onCall = func(name string) {
+				if name == "SetReserved" && byHand {
+					// Someone updates the function while the deploy runs.
+					h.revisions++
+					mine = *h.latest
+					mine.Description = "by hand"
+					h.latest = &mine
+				}
+			}
+			f.failAt = "SetReserved"
+			_, out, err := deployOutput(t, f, dir, "s", changed, map[string]string{"Greeting": "hi"})
+			if err == nil || !strings.Contains(err.Error(), "injected failure") {
+				t.Fatalf("err = %v, want the injected failure", err)
+			}
+			if !byHand {
+				if !reflect.DeepEqual(*h.latest, before) || strings.Contains(out, "left as it is") {
+					t.Errorf("$LATEST %+v after the rollback, want %+v put back\n%s", *h.latest, before, out)
+				}
+				return
+			}
+			if h.latest.Description != "by hand" {
+				t.Errorf("$LATEST %+v: the change made by hand was undone", *h.latest)
+			}
+			if !strings.Contains(out, "left as it is: $LATEST of function s-Hello was changed since this deploy updated it") ||
+				!strings.Contains(err.Error(), "left as it is, not rolled back: $LATEST of function s-Hello was changed since this deploy updated it") {
+				t.Errorf("err = %v; output does not say $LATEST was left:\n%s", err, out)
+			}
+		})
+	}
+}

@@ -2,6 +2,8 @@ package deploy
 
 import (
 	"context"
+	"maps"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -121,18 +123,50 @@ func TestRunEndedAroundFunctionCreate(t *testing.T) {
 	}
 }
 
-// TestRESTAPITagsWarnedTruly: Tags on an AWS::Serverless::Api were warned
-// about with the function's reason ("Portico keeps no tags on functions");
-// the warning now says what is true of the REST API and how to tag it.
-func TestRESTAPITagsWarnedTruly(t *testing.T) {
+// TestRESTAPITagsApplied: Tags on an AWS::Serverless::Api were ignored with
+// a warning; they are set on the REST API and on its stage, as SAM puts
+// them on both, with no warning. (An HttpApi's Tags are still ignored, with
+// a warning saying what is true of it, not the function's reason.)
+func TestRESTAPITagsApplied(t *testing.T) {
 	text := strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Tags:\n        team: blue\n", 1)
-	p, err := deployText(t, newFake(), fixture(t), "s", text, nil)
+	f := newFake()
+	p, err := deployText(t, f, fixture(t), "s", text, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := strings.Join(p.Warnings, "\n")
-	if !strings.Contains(w, "Api (AWS::Serverless::Api): property Tags is not supported by Portico and is ignored: the REST API is made without tags; tag it afterwards with aws apigateway tag-resource") ||
-		strings.Contains(w, "no tags on functions") {
+	if w := strings.Join(p.Warnings, "\n"); strings.Contains(w, "Tags") {
 		t.Errorf("warnings:\n%s", w)
+	}
+	r := f.stacks["s"].Resources["Api"]
+	if r == nil || !maps.Equal(r.Tags, map[string]string{"team": "blue"}) {
+		t.Fatalf("record %+v, want the tags", r)
+	}
+	for _, stage := range []string{"", "prod"} {
+		if got := f.apis[r.PhysicalID].tags[stage]; !maps.Equal(got, map[string]string{"team": "blue"}) {
+			t.Errorf("tags of %q: %v", stage, got)
+		}
+	}
+	path := filepath.Join(fixture(t), "template.yaml")
+	writeText(t, path, "Transform: AWS::Serverless-2016-10-31\nResources:\n  H:\n    Type: AWS::Serverless::HttpApi\n    Properties:\n      Tags: {team: blue}\n"+
+		"  Fn:\n    Type: AWS::Serverless::Function\n    Properties: {Runtime: provided.al2023, Handler: bootstrap, CodeUri: hello,\n"+
+		"      Events: {Get: {Type: HttpApi, Properties: {ApiId: !Ref H, Path: /hi, Method: get}}}}\n")
+	tpl, err := Load(path, Options{Stack: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Build(tpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := strings.Join(d.Warnings, "\n")
+	if !strings.Contains(w, "H (AWS::Serverless::HttpApi): property Tags is not supported by Portico and is ignored: the HTTP API is made without tags") {
+		t.Errorf("HttpApi warnings:\n%s", w)
+	}
+}
+
+func writeText(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

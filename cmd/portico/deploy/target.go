@@ -207,6 +207,23 @@ func (h *HTTPTarget) APIExists(ctx context.Context, id string) (bool, error) {
 	return h.exists(ctx, apisPath+"/"+esc(id))
 }
 
+// APIsNamed implements Target through the admin API's list of APIs.
+func (h *HTTPTarget) APIsNamed(ctx context.Context, name string) ([]string, error) {
+	var list struct {
+		Items []struct{ ID, Name string }
+	}
+	if err := h.getJSON(ctx, apisPath, &list); err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, a := range list.Items {
+		if a.Name == name {
+			ids = append(ids, a.ID)
+		}
+	}
+	return ids, nil
+}
+
 // APIKeySource implements Target.
 func (h *HTTPTarget) APIKeySource(ctx context.Context, id string) (string, error) {
 	resp, err := h.C.Do(ctx, http.MethodGet, apisPath+"/"+esc(id), nil, nil, nil)
@@ -345,11 +362,16 @@ func (h *HTTPTarget) PutFunction(ctx context.Context, f *Function, create bool) 
 		_, _, err := h.C.CreateFunction(ctx, cfg)
 		return err
 	}
-	if _, _, err := h.C.UpdateFunctionCode(ctx, f.Name, code, f.ImageURI); err != nil {
+	fc, _, err := h.C.UpdateFunctionCode(ctx, f.Name, code, f.ImageURI)
+	if err != nil {
 		return err
 	}
-	_, _, err = h.C.UpdateFunctionConfiguration(ctx, f.Name, cfg)
-	return err
+	f.revision = fc.RevisionID
+	if fc, _, err = h.C.UpdateFunctionConfiguration(ctx, f.Name, cfg); err != nil {
+		return err
+	}
+	f.revision = fc.RevisionID
+	return nil
 }
 
 // savedConfigKeys are the configuration fields PutFunction sets, which
@@ -414,6 +436,7 @@ func (h *HTTPTarget) qualified(ctx context.Context, name, qualifier string) (*Sa
 		}
 	}
 	sha, _ := got.Configuration["CodeSha256"].(string)
+	s.RevisionID, _ = got.Configuration["RevisionId"].(string)
 	return s, sha, nil
 }
 
@@ -454,12 +477,28 @@ func (h *HTTPTarget) FunctionState(ctx context.Context, name, alias string) (*Fu
 	return st, nil
 }
 
-// RestoreFunction implements Target: code first, then configuration.
-func (h *HTTPTarget) RestoreFunction(ctx context.Context, name string, s *SavedFunction) error {
-	if _, _, err := h.C.UpdateFunctionCode(ctx, name, s.Zip, s.ImageURI); err != nil {
-		return err
+// RestoreFunction implements Target: code first, then configuration, each
+// with Lambda's RevisionId precondition (the configuration's on the
+// revision the code's restore made).
+func (h *HTTPTarget) RestoreFunction(ctx context.Context, name string, s *SavedFunction, revision string) error {
+	fc, _, err := h.C.UpdateFunctionCodeIf(ctx, name, s.Zip, s.ImageURI, revision)
+	if err != nil {
+		return changedSince(err, "$LATEST of function "+name, revision)
 	}
-	_, _, err := h.C.UpdateFunctionConfiguration(ctx, name, s.Config)
+	cfg := maps.Clone(s.Config)
+	cfg["RevisionId"] = fc.RevisionID
+	if _, _, err := h.C.UpdateFunctionConfiguration(ctx, name, cfg); err != nil {
+		return changedSince(err, "the configuration of function "+name+" (its code was put back)", fc.RevisionID)
+	}
+	return nil
+}
+
+// changedSince is err, or for a 412 (the RevisionId precondition failed)
+// an ErrChangedSince naming what changed and the revision it is no longer at.
+func changedSince(err error, what, revision string) error {
+	if e := (*client.APIError)(nil); errors.As(err, &e) && e.Status == http.StatusPreconditionFailed {
+		return fmt.Errorf("%s was %w (its RevisionId is no longer %s)", what, ErrChangedSince, revision)
+	}
 	return err
 }
 
@@ -472,9 +511,23 @@ func (h *HTTPTarget) PublishVersion(ctx context.Context, name string) (string, e
 	return v.Version, nil
 }
 
-// LastVersion implements Target through ListVersionsByFunction, page by page.
+// LastVersion implements Target: the highest of Versions.
 func (h *HTTPTarget) LastVersion(ctx context.Context, name string) (string, error) {
-	last, n, marker := "", 0, ""
+	vs, err := h.Versions(ctx, name)
+	last, n := "", 0
+	for _, v := range vs {
+		if i, err := strconv.Atoi(v); err == nil && i > n {
+			last, n = v, i
+		}
+	}
+	return last, err
+}
+
+// Versions implements Target through ListVersionsByFunction, page by page
+// ($LATEST left out).
+func (h *HTTPTarget) Versions(ctx context.Context, name string) ([]string, error) {
+	var out []string
+	marker := ""
 	for {
 		q := url.Values{"MaxItems": {"10000"}}
 		if marker != "" {
@@ -482,7 +535,7 @@ func (h *HTTPTarget) LastVersion(ctx context.Context, name string) (string, erro
 		}
 		resp, err := h.C.Do(ctx, http.MethodGet, client.FunctionPath(name, "/versions"), q, nil, nil)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		var page struct {
 			Versions []struct {
@@ -491,15 +544,15 @@ func (h *HTTPTarget) LastVersion(ctx context.Context, name string) (string, erro
 			NextMarker string
 		}
 		if err := json.Unmarshal(resp.Body, &page); err != nil {
-			return "", fmt.Errorf("decoding the versions of %s: %w", name, err)
+			return nil, fmt.Errorf("decoding the versions of %s: %w", name, err)
 		}
 		for _, v := range page.Versions {
-			if i, err := strconv.Atoi(v.Version); err == nil && i > n {
-				last, n = v.Version, i
+			if v.Version != "$LATEST" {
+				out = append(out, v.Version)
 			}
 		}
 		if page.NextMarker == "" {
-			return last, nil
+			return out, nil
 		}
 		marker = page.NextMarker
 	}
