@@ -70,7 +70,7 @@ type Edge struct {
 	watcher *certWatcher // set by Watch: reloads the certificates from files
 	table   atomic.Pointer[table]
 
-	expiryWarned sync.Map      // CheckExpiry's warnings given: certificate DER + "/" + state
+	expiryWarned sync.Map      // CheckExpiry's warnings given: what + "/" + certificate DER + "/" + state
 	expiryStop   chan struct{} // closed by Close: ends Watch's expiry checks
 
 	reloadHook     atomic.Pointer[func(domain string, err error)]
@@ -145,7 +145,8 @@ func (h *hinted) Unwrap() error { return h.err }
 // CheckExpiry logs a warning for every certificate in use (the default one
 // and the custom domains') that has expired or expires within RenewBefore,
 // naming what to do; a certificate is warned about once per state (soon,
-// expired) until it is replaced. Watch runs it every ExpiryCheckInterval;
+// expired) and user (the default certificate, each domain) until it is
+// replaced, so that a certificate shared by several domains names each. Watch runs it every ExpiryCheckInterval;
 // tests call it with their clock.
 func (e *Edge) CheckExpiry() {
 	now := e.now()
@@ -162,7 +163,7 @@ func (e *Edge) CheckExpiry() {
 		default:
 			return
 		}
-		key := string(c.Certificate[0]) + "/" + state
+		key := what + "/" + string(c.Certificate[0]) + "/" + state
 		if _, seen := e.expiryWarned.LoadOrStore(key, true); seen {
 			return
 		}
