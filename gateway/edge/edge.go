@@ -448,6 +448,7 @@ func (e *Edge) buildDomainTLS(d *Domain, serving bool) (*compiledTLS, error) {
 		}
 		out.roots = roots
 		c.ClientAuth, c.ClientCAs = tls.RequireAndVerifyClientCert, pool
+		c.VerifyConnection = refuseSelfSignedClient
 		// Own ticket keys: a session resumed here was verified against this
 		// truststore, never another domain's.
 		var key [32]byte
@@ -455,6 +456,21 @@ func (e *Edge) buildDomainTLS(d *Domain, serving bool) (*compiledTLS, error) {
 		c.SetSessionTicketKeys([][32]byte{key})
 	}
 	return out, nil
+}
+
+// refuseSelfSignedClient fails a mutual TLS handshake whose client
+// certificate is self-signed, as API Gateway does ("Access denied. Reason:
+// self signed certificate") even when the truststore holds that certificate:
+// a truststore names the CAs that issue client certificates.
+func refuseSelfSignedClient(cs tls.ConnectionState) error {
+	if len(cs.PeerCertificates) == 0 {
+		return nil // RequireAndVerifyClientCert refused it already
+	}
+	leaf := cs.PeerCertificates[0]
+	if bytes.Equal(leaf.RawSubject, leaf.RawIssuer) && leaf.CheckSignature(leaf.SignatureAlgorithm, leaf.RawTBSCertificate, leaf.Signature) == nil {
+		return errors.New("the client certificate is self-signed: give one issued by a CA in the domain's truststore")
+	}
+	return nil
 }
 
 // storedCertificate parses d's stored certificate and key, checked at now and
