@@ -821,6 +821,54 @@ func TestMutualTLSPerDomain(t *testing.T) {
 	}
 }
 
+// TestMutualTLSRefusesSelfSignedClientCertificates: a self-signed client
+// certificate fails the handshake even when the truststore holds it, as API
+// Gateway refuses one ("Access denied. Reason: self signed certificate"); one
+// issued by a CA of the same truststore is served. Self-signed both as a CA
+// (what `openssl req -x509` makes) and as a plain leaf.
+func TestMutualTLSRefusesSelfSignedClientCertificates(t *testing.T) {
+	e := newTLSEnv(t, Config{}, edge.Config{})
+	ctx := context.Background()
+	clientCA, err := edge.NewDevCA(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	selfSigned := func(cn string, isCA bool) (tls.Certificate, []byte) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: cn},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+			KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+			BasicConstraintsValid: true, IsCA: isCA}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	}
+	selfCA, selfCAPEM := selfSigned("selfie", true)
+	selfLeaf, selfLeafPEM := selfSigned("selfie-leaf", false)
+	truststore := append(append(append([]byte(nil), clientCA.CertPEM...), selfCAPEM...), selfLeafPEM...)
+	if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: "secure.example.com", TruststorePEM: truststore, TruststoreURI: "file:///truststore.pem"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: "secure.example.com", APIID: e.deploy(proxyAPI(apis.ProtocolREST), "prod"), Stage: "prod"}); err != nil {
+		t.Fatal(err)
+	}
+	if a := e.get(e.client(true, clientPair(t, clientCA, "alice")), "https://secure.example.com/pets"); a.status != 200 {
+		t.Fatalf("a client certificate issued by the truststore's CA: %d %s", a.status, a.body)
+	}
+	for name, pair := range map[string]tls.Certificate{"self-signed CA": selfCA, "self-signed leaf": selfLeaf} {
+		resp, err := e.client(true, pair).Get("https://secure.example.com/pets")
+		if err == nil {
+			_ = resp.Body.Close()
+			t.Errorf("%s in the truststore: served with %d", name, resp.StatusCode)
+		}
+	}
+}
+
 // TestWSSConnectEventSaysHTTPSAndCallbackStaysPlain opens a wss connection: its
 // $connect event says https and spells header names as the client did, its
 // domainName is the plain listener's, where @connections reaches the client.

@@ -121,7 +121,8 @@ The CA's key (%[2]s) can sign for any name: keep it to yourself.
 // start (starting); by a running server as soon as it is written, when it
 // replaces one (a server watches the files of the certificate it started
 // with); or, when it is the first, by a server started now (one running
-// already started with its TLS listener off).
+// already started with its TLS listener off). A server run with --tls-cert
+// serves that, never this one.
 func tlsServeHint(tlsListen string, starting, replacing bool) string {
 	if tlsListen == "off" {
 		return "The server's TLS listener is off (--tls-listen off): set --tls-listen (PORTICO_TLS_LISTEN) to serve HTTPS and wss with this certificate.\n"
@@ -130,11 +131,15 @@ func tlsServeHint(tlsListen string, starting, replacing bool) string {
 		return fmt.Sprintf("The server starting now serves HTTPS and wss with it on %s.\n", tlsListen)
 	}
 	if replacing {
-		return fmt.Sprintf("A running 'portico serve' (or 'portico dev', make run) picks it up as it is written, no restart needed: it serves HTTPS and wss with it on --tls-listen (%s). "+
-			"(One whose certificate had expired when it started has its TLS listener off: restart it.)\n", tlsListen)
+		return fmt.Sprintf("A running 'portico serve' (or 'portico dev', make run) without --tls-cert picks it up as it is written, no restart needed: it serves HTTPS and wss with it on --tls-listen (%s). "+
+			"(One whose certificate had expired when it started has its TLS listener off: restart it.)\n", tlsListen) + tlsCertKeptHint
 	}
-	return fmt.Sprintf("Restart 'portico serve' (or 'portico dev', make run) if it runs: it started without a certificate, its TLS listener off; it serves HTTPS and wss with this one on --tls-listen (%s).\n", tlsListen)
+	return fmt.Sprintf("Restart 'portico serve' (or 'portico dev', make run) if it runs without --tls-cert: it started without a certificate, its TLS listener off; it serves HTTPS and wss with this one on --tls-listen (%s).\n", tlsListen) + tlsCertKeptHint
 }
+
+// tlsCertKeptHint is what the development certificate does for a server run
+// with --tls-cert: nothing on the gateway's own names, restarted or not.
+const tlsCertKeptHint = "A server run with --tls-cert keeps serving that certificate, after a restart too: this CA then signs only its custom domains that have no certificate of their own.\n"
 
 // domainJSON is the part of apigatewayv2's DomainName the domain commands show.
 type domainJSON struct {

@@ -167,6 +167,21 @@ func TestTLSInitNamesTheServersPort(t *testing.T) {
 	}
 }
 
+// TestTLSInitSaysTLSCertIsKept: a server run with --tls-cert had its TLS
+// listener on and keeps serving that certificate after a restart, so the
+// instructions of `portico tls init` (a first certificate or a new one) say
+// so, and that the CA signs custom domains without a certificate of their own.
+func TestTLSInitSaysTLSCertIsKept(t *testing.T) {
+	dir := t.TempDir()
+	for _, what := range []string{"a first certificate", "a new one"} {
+		out := run(t, "tls", "init", "--data-dir", dir, "--tls-listen", "127.0.0.1:24093")
+		if !strings.Contains(out, "without --tls-cert") || !strings.Contains(out, "run with --tls-cert keeps serving that certificate") ||
+			!strings.Contains(out, "custom domains that have no certificate of their own") {
+			t.Errorf("tls init of %s does not say what a server run with --tls-cert does:\n%s", what, out)
+		}
+	}
+}
+
 // runErr runs the portico command line with args and returns its output and
 // error.
 func runErr(args ...string) (string, error) {

@@ -117,6 +117,10 @@ func ParseKeyPair(certPEM, keyPEM []byte, certName, keyName string, now time.Tim
 	switch keyPEMKind(keyPEM) {
 	case keyNone:
 		return nil, invalidf("%s: no PEM private key in it", keyName)
+	case keyBadBlock:
+		return nil, invalidf("%s: %v", keyName, errBadPEMBlock)
+	case keyCertOnly:
+		return nil, invalidf("%s: it holds a certificate and no private key: are the certificate and the key swapped?", keyName)
 	case keyEncrypted:
 		return nil, invalidf("%s: the private key is encrypted, and Portico reads unencrypted keys only: decrypt it with `openssl pkey -in KEY.pem -out KEY-plain.pem` and keep that file to the server's user", keyName)
 	}
@@ -237,16 +241,26 @@ func pemBegins(data []byte) int {
 	return n
 }
 
-// parseLeaf parses the first certificate of a PEM chain.
+// parseLeaf parses the first certificate of a PEM chain. A block cut short
+// before it is "a PEM block that does not parse", and a file holding a
+// private key and no certificate says the two may be swapped.
 func parseLeaf(certPEM []byte, name string) (*x509.Certificate, error) {
 	rest := certPEM
+	sawKey := false
 	for {
 		var b *pem.Block
-		b, rest = pem.Decode(rest)
+		var err error
+		if b, rest, err = decodePEM(rest); err != nil {
+			return nil, invalidf("%s: %v", name, err)
+		}
 		if b == nil {
+			if sawKey {
+				return nil, invalidf("%s: it holds a private key and no certificate: are the certificate and the key swapped?", name)
+			}
 			return nil, invalidf("%s: no PEM certificate in it", name)
 		}
 		if b.Type != "CERTIFICATE" {
+			sawKey = sawKey || strings.HasSuffix(b.Type, "PRIVATE KEY")
 			continue
 		}
 		c, err := x509.ParseCertificate(b.Bytes)
@@ -292,17 +306,30 @@ const (
 	keyNone      = iota // no private key block
 	keyPlain            // an unencrypted private key
 	keyEncrypted        // an encrypted one: PKCS#8 or OpenSSL's legacy headers
+	keyBadBlock         // a PEM block that does not parse before any key
+	keyCertOnly         // no private key block, but a certificate
 )
 
+// keyPEMKind says what keyPEM holds: its first private key's kind, else why
+// there is none.
 func keyPEMKind(keyPEM []byte) int {
 	rest := keyPEM
+	sawCert := false
 	for {
 		var b *pem.Block
-		b, rest = pem.Decode(rest)
+		var err error
+		if b, rest, err = decodePEM(rest); err != nil {
+			return keyBadBlock
+		}
 		if b == nil {
+			if sawCert {
+				return keyCertOnly
+			}
 			return keyNone
 		}
 		switch b.Type {
+		case "CERTIFICATE":
+			sawCert = true
 		case "ENCRYPTED PRIVATE KEY":
 			return keyEncrypted
 		case "PRIVATE KEY", "EC PRIVATE KEY", "RSA PRIVATE KEY":

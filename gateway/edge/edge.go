@@ -70,7 +70,7 @@ type Edge struct {
 	watcher *certWatcher // set by Watch: reloads the certificates from files
 	table   atomic.Pointer[table]
 
-	expiryWarned sync.Map      // CheckExpiry's warnings given: certificate DER + "/" + state
+	expiryWarned sync.Map      // CheckExpiry's warnings given: what + "/" + certificate DER + "/" + state
 	expiryStop   chan struct{} // closed by Close: ends Watch's expiry checks
 
 	reloadHook     atomic.Pointer[func(domain string, err error)]
@@ -145,7 +145,8 @@ func (h *hinted) Unwrap() error { return h.err }
 // CheckExpiry logs a warning for every certificate in use (the default one
 // and the custom domains') that has expired or expires within RenewBefore,
 // naming what to do; a certificate is warned about once per state (soon,
-// expired) until it is replaced. Watch runs it every ExpiryCheckInterval;
+// expired) and user (the default certificate, each domain) until it is
+// replaced, so that a certificate shared by several domains names each. Watch runs it every ExpiryCheckInterval;
 // tests call it with their clock.
 func (e *Edge) CheckExpiry() {
 	now := e.now()
@@ -162,7 +163,7 @@ func (e *Edge) CheckExpiry() {
 		default:
 			return
 		}
-		key := string(c.Certificate[0]) + "/" + state
+		key := what + "/" + string(c.Certificate[0]) + "/" + state
 		if _, seen := e.expiryWarned.LoadOrStore(key, true); seen {
 			return
 		}
@@ -447,6 +448,7 @@ func (e *Edge) buildDomainTLS(d *Domain, serving bool) (*compiledTLS, error) {
 		}
 		out.roots = roots
 		c.ClientAuth, c.ClientCAs = tls.RequireAndVerifyClientCert, pool
+		c.VerifyConnection = refuseSelfSignedClient
 		// Own ticket keys: a session resumed here was verified against this
 		// truststore, never another domain's.
 		var key [32]byte
@@ -454,6 +456,21 @@ func (e *Edge) buildDomainTLS(d *Domain, serving bool) (*compiledTLS, error) {
 		c.SetSessionTicketKeys([][32]byte{key})
 	}
 	return out, nil
+}
+
+// refuseSelfSignedClient fails a mutual TLS handshake whose client
+// certificate is self-signed, as API Gateway does ("Access denied. Reason:
+// self signed certificate") even when the truststore holds that certificate:
+// a truststore names the CAs that issue client certificates.
+func refuseSelfSignedClient(cs tls.ConnectionState) error {
+	if len(cs.PeerCertificates) == 0 {
+		return nil // RequireAndVerifyClientCert refused it already
+	}
+	leaf := cs.PeerCertificates[0]
+	if bytes.Equal(leaf.RawSubject, leaf.RawIssuer) && leaf.CheckSignature(leaf.SignatureAlgorithm, leaf.RawTBSCertificate, leaf.Signature) == nil {
+		return errors.New("the client certificate is self-signed: give one issued by a CA in the domain's truststore")
+	}
+	return nil
 }
 
 // storedCertificate parses d's stored certificate and key, checked at now and

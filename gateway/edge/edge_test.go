@@ -334,3 +334,37 @@ func TestCertificateWithoutSANSaysSo(t *testing.T) {
 		t.Errorf("a certificate with a common name alone: %v, want it refused saying it has no subjectAltName and its CN is not used", err)
 	}
 }
+
+// TestParseKeyPairSaysWhatIsWrong: a lone certificate or key cut short is "a
+// PEM block that does not parse", as a block cut short after another is, not
+// "no PEM certificate"; a certificate and key given the wrong way round say
+// they may be swapped.
+func TestParseKeyPairSaysWhatIsWrong(t *testing.T) {
+	ca, now := newTestCA(t)
+	cert, key, err := ca.Issue([]string{"localhost"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name      string
+		cert, key []byte
+		says      string
+	}{
+		{"a lone certificate cut short", cert[:300], key, "certificate file c.pem: a PEM block that does not parse"},
+		{"a certificate cut short before a key", append(cert[:300:300], key...), key, "certificate file c.pem: a PEM block that does not parse"},
+		{"a lone key cut short", cert, key[:150], "key file k.pem: a PEM block that does not parse"},
+		{"swapped", key, cert, "certificate file c.pem: it holds a private key and no certificate: are the certificate and the key swapped?"},
+		{"a certificate as the key", cert, cert, "key file k.pem: it holds a certificate and no private key: are the certificate and the key swapped?"},
+		{"no PEM in the certificate", []byte("hello"), key, "certificate file c.pem: no PEM certificate in it"},
+		{"no PEM in the key", cert, []byte("hello"), "key file k.pem: no PEM private key in it"},
+	}
+	for _, c := range cases {
+		_, err := ParseKeyPair(c.cert, c.key, "certificate file c.pem", "key file k.pem", now)
+		if !errors.Is(err, errdefs.ErrInvalid) || !strings.HasPrefix(err.Error(), c.says) {
+			t.Errorf("%s: %v, want ErrInvalid saying %q", c.name, err, c.says)
+		}
+	}
+	if _, err := ParseKeyPair(append(append([]byte(nil), key...), cert...), key, "certificate file c.pem", "key file k.pem", now); err != nil {
+		t.Errorf("a combined file, its key first: %v", err)
+	}
+}

@@ -153,3 +153,58 @@ func TestStoredEmptyTruststoreFailsClosed(t *testing.T) {
 		t.Errorf("plain HTTP to the domain: %v, want forbidden", err)
 	}
 }
+
+// TestCertificateExpiryWarningsNameEveryDomain: a certificate shared by
+// several domains (a wildcard and an exact name under it) is warned about
+// under each domain's name, not only the first one found.
+func TestCertificateExpiryWarningsNameEveryDomain(t *testing.T) {
+	dir := t.TempDir()
+	start := time.Now()
+	if _, err := InitDevCA(DevCADir(dir), nil, start); err != nil {
+		t.Fatal(err)
+	}
+	ca, err := LoadDevCA(DevCADir(dir), start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := start
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	var logs testkit.LockedBuffer
+	st := gwtest.Store(t, dir)
+	e, err := New(context.Background(), Config{DataDir: dir}, st, apis.NewService(st, nil), clock, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, keyPEM, err := ca.Issue([]string{"*.w.example.com"}, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"*.w.example.com", "exact.w.example.com", "other.w.example.com"}
+	for _, name := range names {
+		if _, err := e.CreateDomain(context.Background(), Domain{Name: name, CertificatePEM: certPEM, KeyPEM: keyPEM, CertificateSource: "inline"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, state := range []struct {
+		at   time.Time
+		want string
+	}{{start.Add(devCertValidity - 10*24*time.Hour), "expires soon"}, {start.Add(devCertValidity + time.Hour), "has expired"}} {
+		mu.Lock()
+		now = state.at
+		mu.Unlock()
+		e.CheckExpiry()
+		e.CheckExpiry()
+		named := map[string]int{}
+		for _, line := range strings.Split(logs.String(), "\n") {
+			if i := strings.Index(line, `cert="domain `); i >= 0 && strings.Contains(line, state.want) {
+				named[strings.SplitN(line[i+len(`cert="domain `):], `"`, 2)[0]]++
+			}
+		}
+		for _, name := range names {
+			if named[name] != 1 {
+				t.Errorf("%q: domain %s is named %d times, want once:\n%s", state.want, name, named[name], logs.String())
+			}
+		}
+	}
+}
