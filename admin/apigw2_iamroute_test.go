@@ -101,7 +101,7 @@ func TestV2UnusedSchemeImportedKept(t *testing.T) {
 	ctx := t.Context()
 	doc := `{"openapi": "3.0.1", "info": {"title": "keep", "version": "1"},
   "components": {"securitySchemes": {"sigv4": {"type": "apiKey", "name": "Authorization", "in": "header", "x-amazon-apigateway-authtype": "awsSigv4"}}},
-  "paths": {"/m": {"get": {"x-amazon-apigateway-integration": {"type": "mock"}}}}}`
+  "paths": {"/m": {"get": {"x-amazon-apigateway-integration": {"type": "http_proxy", "httpMethod": "GET", "uri": "http://127.0.0.1:1/m", "payloadFormatVersion": "1.0"}}}}}`
 	imp := must[*apigatewayv2.ImportApiOutput](t, "ImportApi")(e.ag.ImportApi(ctx, &apigatewayv2.ImportApiInput{Body: aws.String(doc)}))
 	before := string(must[*apigatewayv2.ExportApiOutput](t, "ExportApi")(e.ag.ExportApi(ctx, &apigatewayv2.ExportApiInput{ApiId: imp.ApiId,
 		OutputType: aws.String("JSON"), Specification: aws.String("OAS30")})).Body)

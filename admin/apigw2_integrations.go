@@ -129,6 +129,12 @@ func (in *v2IntegrationInput) apply(protocol string, integ *apis.Integration, cr
 		}
 	}
 	set(&integ.Type, in.IntegrationType, true)
+	if protocol == apis.ProtocolHTTP && in.IntegrationType != nil && !apis.ProxyType(integ.Type) {
+		// Checked on the type given only: an integration stored before
+		// this refusal (or through the native admin API, which takes
+		// them) stays editable and is served as it was.
+		return v2BadRequest("%s", apis.HTTPProxyOnly)
+	}
 	set(&integ.URI, in.IntegrationURI, false)
 	set(&integ.HTTPMethod, in.IntegrationMethod, true)
 	set(&integ.ConnectionID, in.ConnectionID, false)

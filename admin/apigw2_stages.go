@@ -124,11 +124,24 @@ func (rs v2RouteSettings) applyTo(protocol, key string, ms *apis.MethodSetting) 
 	return nil
 }
 
+// v2DeployedMessage is an autoDeploy stage's lastDeploymentStatusMessage
+// after its automatic deployment id succeeded, as API Gateway words it.
+func v2DeployedMessage(id string) string {
+	return "Successfully deployed stage with deployment ID '" + id + "'"
+}
+
 func (s *Server) toV2Stage(a *apis.API, st *apis.Stage) v2Stage {
 	out := v2Stage{StageName: st.Name, Description: st.Description, DeploymentID: st.DeploymentID, AutoDeploy: st.AutoDeploy,
 		AccessLogSettings: st.AccessLogSettings, StageVariables: st.Variables, Tags: st.Tags,
 		LastDeploymentStatusMessage: st.LastDeploymentStatusMessage,
 		CreatedDate:                 v2Time(st.CreatedAt), LastUpdatedDate: v2Time(st.UpdatedAt)}
+	if out.LastDeploymentStatusMessage == "" && st.AutoDeploy && st.DeploymentID != "" {
+		// The store keeps a failure's reason only; API Gateway reports a
+		// success too (its get-stages example): an autoDeploy stage
+		// that serves a deployment got there by its last automatic one,
+		// as autoDeploy refuses the manual ones.
+		out.LastDeploymentStatusMessage = v2DeployedMessage(st.DeploymentID)
+	}
 	for key, ms := range st.MethodSettings {
 		rs := toV2RouteSettings(a.Protocol, ms)
 		if key == apis.MethodSettingsAll {

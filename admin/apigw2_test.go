@@ -335,7 +335,8 @@ func TestV2AutoDeploy(t *testing.T) {
 		t.Fatalf("GetDeployments: %+v %v", deps, err)
 	}
 	got, err := e.ag.GetStage(ctx, &apigatewayv2.GetStageInput{ApiId: id, StageName: aws.String("live")})
-	if err != nil || aws.ToString(got.DeploymentId) != aws.ToString(deps.Items[1].DeploymentId) || aws.ToString(got.LastDeploymentStatusMessage) != "" {
+	if err != nil || aws.ToString(got.DeploymentId) != aws.ToString(deps.Items[1].DeploymentId) ||
+		aws.ToString(got.LastDeploymentStatusMessage) != "Successfully deployed stage with deployment ID '"+aws.ToString(got.DeploymentId)+"'" {
 		t.Fatalf("GetStage: %+v %v", got, err)
 	}
 	_, err = e.ag.CreateDeployment(ctx, &apigatewayv2.CreateDeploymentInput{ApiId: id, StageName: aws.String("live")})

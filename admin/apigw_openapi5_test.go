@@ -10,6 +10,8 @@ import (
 	agtypes "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	v2types "github.com/aws/aws-sdk-go-v2/service/apigatewayv2/types"
+
+	"github.com/portico-dev/portico/gateway/apis"
 )
 
 // deepSchema is an object schema with a property nested levels deep
@@ -115,8 +117,9 @@ func TestCreateModelErrorNamesTheModel(t *testing.T) {
 // TestAWSIntegrationOtherThanLambdaRefused: an AWS integration of another
 // service than Lambda (DynamoDB, SQS, ...), which the gateway cannot call, is
 // refused with a 400 saying only Lambda ARNs are supported by put-integration,
-// update-integration, apigatewayv2 create-integration and import, and nothing
-// is stored.
+// update-integration and import, and nothing is stored; on an HTTP API,
+// apigatewayv2 create-integration refuses any AWS integration, as API Gateway
+// does (TestV2HTTPAPIRefusesNonProxyIntegrations).
 func TestAWSIntegrationOtherThanLambdaRefused(t *testing.T) {
 	ctx := t.Context()
 	const dynamo = "arn:aws:apigateway:us-east-1:dynamodb:action/PutItem"
@@ -147,7 +150,7 @@ func TestAWSIntegrationOtherThanLambdaRefused(t *testing.T) {
 	e, h := startV2WithHTTPAPI(t, "dd")
 	_, err = e.ag.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{ApiId: h.ApiId, IntegrationType: v2types.IntegrationTypeAws,
 		IntegrationUri: aws.String(dynamo), IntegrationMethod: aws.String("POST"), PayloadFormatVersion: aws.String("1.0")})
-	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", want)
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", apis.HTTPProxyOnly)
 }
 
 // TestImportPathItemRefCycles: a path item whose $ref leads back to itself,

@@ -32,7 +32,19 @@ const (
 	// InvokeRole CALLER_CREDENTIALS, its default for AWS_IAM): the caller
 	// must be allowed lambda:InvokeFunction on it.
 	CallerCredentials = "arn:aws:iam::*:user/*" //nolint:gosec // G101: a wildcard ARN naming the caller, not a secret
+
+	// HTTPProxyOnly is API Gateway's refusal of a MOCK, HTTP or AWS
+	// integration on an HTTP API (those types are for REST and WebSocket
+	// APIs), which its AWS-compatible entry points (apigatewayv2, OpenAPI
+	// imports as an HTTP API) answer with.
+	HTTPProxyOnly = "Currently, an API with a protocol type of HTTP may only be associated with proxy integrations (AWS_PROXY, HTTP_PROXY)"
 )
+
+// ProxyType says whether an integration type is one an HTTP API may have
+// on API Gateway: AWS_PROXY or HTTP_PROXY.
+func ProxyType(t string) bool {
+	return t == IntegrationAWSProxy || t == IntegrationHTTPProxy
+}
 
 // Route keys with a meaning of their own.
 const (

@@ -1464,7 +1464,14 @@ func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integr
 		in.TimeoutInMillis = n
 	}
 	switch in.Type {
-	case apis.IntegrationMock, apis.IntegrationHTTP, apis.IntegrationHTTPProxy, apis.IntegrationAWS, apis.IntegrationAWSProxy:
+	case apis.IntegrationMock, apis.IntegrationHTTP, apis.IntegrationAWS:
+		if im.protocol == apis.ProtocolHTTP {
+			// As API Gateway's import: these types are for REST (and
+			// WebSocket) APIs. An API kept from before is served as it is.
+			im.fail("%s: %s: type %q is refused: %s; import the document as a REST API to keep it", where, extIntegration, ri.Type, apis.HTTPProxyOnly)
+			return nil, false
+		}
+	case apis.IntegrationHTTPProxy, apis.IntegrationAWSProxy:
 	case "":
 		im.fail("%s: %s has no type", where, extIntegration)
 		return nil, false

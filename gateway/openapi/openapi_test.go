@@ -201,8 +201,14 @@ func TestImportJSONSurrogatePairs(t *testing.T) {
 		"paths": {"/pets": {"get": {"summary": "pets \ud83d\udc36", "responses": {"200": {"description": "ok \ud83d\ude00"}},
 			"x-amazon-apigateway-integration": {"type": "mock", "requestTemplates": {"application/json": "{\"statusCode\": 200}"},
 				"responses": {"default": {"statusCode": "200", "responseTemplates": {"application/json": "{\"dog\": \"\ud83d\udc36 <&>\"}"}}}}}}}}`
+	// An HTTP API's integrations are proxies (MOCK is refused on them).
+	httpDoc := strings.Replace(doc, `"type": "mock"`, `"type": "http_proxy", "httpMethod": "GET", "uri": "http://example.com/"`, 1)
 	for _, protocol := range []string{apis.ProtocolREST, apis.ProtocolHTTP} {
-		res, err := Import(t.Context(), []byte(doc), Options{Protocol: protocol})
+		d := doc
+		if protocol == apis.ProtocolHTTP {
+			d = httpDoc
+		}
+		res, err := Import(t.Context(), []byte(d), Options{Protocol: protocol})
 		if err != nil {
 			t.Fatalf("%s: %v", protocol, err)
 		}

@@ -182,6 +182,17 @@ var migrations = []migration{
 				}
 			})
 		}},
+	{readback: `/v2/apis/[^/]+/stages.*`, why: "fix-v2api15: an autoDeploy stage serving a deployment reads back " +
+		"lastDeploymentStatusMessage \"Successfully deployed stage with deployment ID 'ID'\", as API Gateway's get-stages " +
+		"shows it; older builds said it on failure only",
+		fix: func(_ upgradetest.Golden, _ upgradetest.Exchange, old any) {
+			objects(old, func(o map[string]any) {
+				id, _ := o["deploymentId"].(string)
+				if auto, _ := o["autoDeploy"].(bool); auto && id != "" && o["lastDeploymentStatusMessage"] == nil {
+					o["lastDeploymentStatusMessage"] = "Successfully deployed stage with deployment ID '" + id + "'"
+				}
+			})
+		}},
 	{readback: `/portico/v1/apis/[^/]+/stages|/v2/apis/[^/]+/stages.*`, before: 3,
 		why: "ab23b95, schema 3: a stage method or route setting's burst of 0 beside a rate above 0 is left out " +
 			"(inherited), as the builds before c118483 served it with a burst of its rate",

@@ -844,7 +844,10 @@ func (h *HTTPTarget) autoDeploy(ctx context.Context, id string, a *API, found bo
 	if err := h.getJSON(ctx, v2+"/"+esc(a.Stage), &st); err != nil {
 		return "", prev, err
 	}
-	if st.Message != "" || st.DeploymentID == "" {
+	// A success reads back as "Successfully deployed stage with deployment
+	// ID 'ID'" (as on API Gateway; older servers leave it out), a failure
+	// as its reason.
+	if failed := st.Message != "" && !strings.HasPrefix(st.Message, "Successfully deployed"); failed || st.DeploymentID == "" {
 		return "", prev, fmt.Errorf("stage %s deploys automatically, and the API was not deployed: %s", a.Stage, cmp.Or(st.Message, "no deployment"))
 	}
 	return st.DeploymentID, prev, nil
