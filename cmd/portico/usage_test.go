@@ -83,6 +83,16 @@ func TestKeyAndPlanCommands(t *testing.T) {
 	}
 }
 
+// stderrRunner returns a func that runs the CLI against env's admin API and
+// returns what it wrote to stderr.
+func stderrRunner(env *apptest.Env) func(args ...string) (string, error) {
+	return func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := runRoot(&out, &errOut, append([]string{"--endpoint", env.AdminURL}, args...)...)
+		return errOut.String(), err
+	}
+}
+
 // TestThrottleFlagsSayWhatIsWrong: `plan create --rate NaN` failed with
 // "json: unsupported value: NaN"; a rate without a burst made a plan that
 // throttles every request (a bucket of 0). Both are refused before any
@@ -90,11 +100,7 @@ func TestKeyAndPlanCommands(t *testing.T) {
 func TestThrottleFlagsSayWhatIsWrong(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
-	run := func(args ...string) (string, error) {
-		var out, errOut bytes.Buffer
-		err := runRoot(&out, &errOut, append([]string{"--endpoint", env.AdminURL}, args...)...)
-		return errOut.String(), err
-	}
+	run := stderrRunner(env)
 	for _, rate := range []string{"NaN", "Inf", "-Inf"} {
 		if _, err := run("plan", "create", "--name", "p", "--rate", rate, "--burst", "1"); err == nil ||
 			!strings.Contains(err.Error(), "give a number of requests per second") {
@@ -210,11 +216,7 @@ func TestKeyAndPlanListsFollowPosition(t *testing.T) {
 func TestPlanCreateFlagsThatDoNothingAlone(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
-	run := func(args ...string) (string, error) {
-		var out, errOut bytes.Buffer
-		err := runRoot(&out, &errOut, append([]string{"--endpoint", env.AdminURL}, args...)...)
-		return errOut.String(), err
-	}
+	run := stderrRunner(env)
 	stderr, err := run("plan", "create", "--name", "b", "--burst", "7")
 	if err != nil || !strings.Contains(stderr, "warning: --burst 7 without a --rate") {
 		t.Errorf("plan create --burst 7: %v, stderr %q", err, stderr)
