@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -287,8 +288,14 @@ start: the weekday for WEEK, 0 = Sunday, or the day of the month for MONTH).`,
 				if err := checkRate(rate); err != nil {
 					return err
 				}
+				if rate < 0 || burst < 0 {
+					return fmt.Errorf("--rate %g --burst %d: neither may be negative (requests per second and the bucket's size per key)", rate, burst)
+				}
 				if cmd.Flags().Changed("rate") && !cmd.Flags().Changed("burst") {
 					return fmt.Errorf("--rate %g needs --burst: the burst is the bucket's size per key", rate)
+				}
+				if burst > 0 && rate == 0 {
+					_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "warning: --burst %d without a --rate: a rate of 0 never refills the bucket, so each key gets %d requests and then none; give --rate N requests per second\n", burst, burst)
 				}
 				if burst == 0 && rate > 0 {
 					_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "warning: --burst 0 with --rate %g: a plan's burst of 0 beside a rate is taken as not set (API Gateway reads one left out back as 0), so each key's bucket is the account's burst (5,000 by default)\n", rate)
@@ -296,6 +303,9 @@ start: the weekday for WEEK, 0 = Sunday, or the day of the month for MONTH).`,
 					warnZeroBurst(cmd, "--burst 0")
 				}
 				body["throttle"] = map[string]any{"rateLimit": rate, "burstLimit": burst}
+			}
+			if !cmd.Flags().Changed("quota") && (cmd.Flags().Changed("period") || cmd.Flags().Changed("offset")) {
+				return errors.New("--period and --offset set the quota's period: give the quota too (--quota N requests per period per key)")
 			}
 			if cmd.Flags().Changed("quota") {
 				body["quota"] = map[string]any{"limit": quota, "period": strings.ToUpper(period), "offset": offset}
@@ -313,10 +323,10 @@ start: the weekday for WEEK, 0 = Sunday, or the day of the month for MONTH).`,
 	cmd.Flags().StringVar(&description, "description", "", "description")
 	cmd.Flags().StringArrayVar(&stages, "stage", nil, "API stage the plan covers, API_ID:STAGE (repeatable)")
 	cmd.Flags().Float64Var(&rate, "rate", 0, "throttle: requests per second per key (with --burst)")
-	cmd.Flags().IntVar(&burst, "burst", 0, "throttle: bucket size per key (0 with a rate: the account's; 0 with rate 0 admits no request)")
+	cmd.Flags().IntVar(&burst, "burst", 0, "throttle: bucket size per key, with --rate (0 with a rate: the account's; 0 with rate 0 admits no request)")
 	cmd.Flags().Int64Var(&quota, "quota", 0, "quota: requests per period per key")
-	cmd.Flags().StringVar(&period, "period", "DAY", "quota period: DAY, WEEK or MONTH")
-	cmd.Flags().IntVar(&offset, "offset", 0, "quota period offset")
+	cmd.Flags().StringVar(&period, "period", "DAY", "quota period: DAY, WEEK or MONTH (with --quota)")
+	cmd.Flags().IntVar(&offset, "offset", 0, "quota period offset (with --quota)")
 	return cmd
 }
 

@@ -83,6 +83,16 @@ func TestKeyAndPlanCommands(t *testing.T) {
 	}
 }
 
+// stderrRunner returns a func that runs the CLI against env's admin API and
+// returns what it wrote to stderr.
+func stderrRunner(env *apptest.Env) func(args ...string) (string, error) {
+	return func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := runRoot(&out, &errOut, append([]string{"--endpoint", env.AdminURL}, args...)...)
+		return errOut.String(), err
+	}
+}
+
 // TestThrottleFlagsSayWhatIsWrong: `plan create --rate NaN` failed with
 // "json: unsupported value: NaN"; a rate without a burst made a plan that
 // throttles every request (a bucket of 0). Both are refused before any
@@ -90,11 +100,7 @@ func TestKeyAndPlanCommands(t *testing.T) {
 func TestThrottleFlagsSayWhatIsWrong(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
-	run := func(args ...string) (string, error) {
-		var out, errOut bytes.Buffer
-		err := runRoot(&out, &errOut, append([]string{"--endpoint", env.AdminURL}, args...)...)
-		return errOut.String(), err
-	}
+	run := stderrRunner(env)
 	for _, rate := range []string{"NaN", "Inf", "-Inf"} {
 		if _, err := run("plan", "create", "--name", "p", "--rate", rate, "--burst", "1"); err == nil ||
 			!strings.Contains(err.Error(), "give a number of requests per second") {
@@ -199,5 +205,38 @@ func TestKeyAndPlanListsFollowPosition(t *testing.T) {
 		if _, paged := got["position"]; len(items) != c.want || paged {
 			t.Errorf("-o json %s: %d items (position given: %v), want %d and no position", strings.Join(c.args, " "), len(items), paged, c.want)
 		}
+	}
+}
+
+// TestPlanCreateFlagsThatDoNothingAlone: `plan create --burst N` without a
+// rate made a bucket that never refills (N requests per key, then none) with
+// no word; --period and --offset without --quota were dropped; --rate -1 was
+// answered "needs --burst". The first warns now, the others are refused
+// before any request, saying what is wrong.
+func TestPlanCreateFlagsThatDoNothingAlone(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	run := stderrRunner(env)
+	stderr, err := run("plan", "create", "--name", "b", "--burst", "7")
+	if err != nil || !strings.Contains(stderr, "warning: --burst 7 without a --rate") {
+		t.Errorf("plan create --burst 7: %v, stderr %q", err, stderr)
+	}
+	for _, args := range [][]string{{"--period", "MONTH"}, {"--offset", "3"}, {"--period", "WEEK", "--offset", "3"}} {
+		if _, err := run(append([]string{"plan", "create", "--name", "q"}, args...)...); err == nil || !strings.Contains(err.Error(), "give the quota too") {
+			t.Errorf("plan create %q without --quota: %v", args, err)
+		}
+	}
+	if _, err := run("plan", "create", "--name", "r", "--rate", "-1"); err == nil || !strings.Contains(err.Error(), "may be negative") {
+		t.Errorf("plan create --rate -1: %v", err)
+	}
+	var plans struct {
+		Items []struct{ Name string } `json:"item"`
+	}
+	resp, err := env.Client().Do(context.Background(), "GET", "/usageplans", nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(resp.Body, &plans); err != nil || len(plans.Items) != 1 || plans.Items[0].Name != "b" {
+		t.Errorf("plans after the refusals: %+v %v, want only b", plans.Items, err)
 	}
 }

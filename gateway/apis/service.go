@@ -37,9 +37,54 @@ type Service struct {
 	// (SetOwnListeners; nil: not checked).
 	own OwnListeners
 
-	mu     sync.RWMutex
-	subs   []func(apiID string)
-	guards []DeleteGuard
+	mu         sync.RWMutex
+	subs       []func(apiID string)
+	guards     []DeleteGuard
+	stageHooks []StageDeleteHook
+}
+
+// StageDeleteHook runs inside the transaction that deletes stage of API apiID
+// (DeleteStage, and Delete for each stage of the API), so that what other
+// packages keep of the stage goes with it or, when it returns an error,
+// nothing is deleted.
+type StageDeleteHook func(tx *store.Tx, apiID, stage string) error
+
+// OnDeleteStage registers h to run in every deletion of a stage.
+func (s *Service) OnDeleteStage(h StageDeleteHook) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stageHooks = append(s.stageHooks, h)
+}
+
+// HasStage reports whether API apiID has a stage named name in tx (whether
+// its stored record decodes or not).
+func (s *Service) HasStage(tx *store.Tx, apiID, name string) bool {
+	return tx.Has(bucketStages, apiID+"/"+name)
+}
+
+// runStageHooks runs hooks for each of the stages of API apiID in tx (all of
+// them when names is nil).
+func runStageHooks(tx *store.Tx, hooks []StageDeleteHook, apiID string, names []string) error {
+	if len(hooks) == 0 {
+		return nil
+	}
+	if names == nil {
+		err := tx.ForEach(bucketStages, apiID+"/", func(key string, _ []byte) error {
+			names = append(names, key[len(apiID)+1:])
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for _, n := range names {
+		for _, h := range hooks {
+			if err := h(tx, apiID, n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // DeleteGuard may refuse to let an API be deleted (an error says why). It runs
@@ -186,7 +231,7 @@ func (s *Service) List(ctx context.Context) ([]*API, error) {
 // Delete deletes an API with its deployments and stages.
 func (s *Service) Delete(ctx context.Context, id string) error {
 	s.mu.RLock()
-	guards := slices.Clone(s.guards)
+	guards, hooks := slices.Clone(s.guards), slices.Clone(s.stageHooks)
 	s.mu.RUnlock()
 	err := s.st.Update(ctx, func(tx *store.Tx) error {
 		var a API
@@ -204,6 +249,9 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 			if err := g(tx, &a); err != nil {
 				return err
 			}
+		}
+		if err := runStageHooks(tx, hooks, id, nil); err != nil {
+			return err
 		}
 		if err := tx.DeletePrefix(bucketStages, id+"/"); err != nil {
 			return err
@@ -1349,6 +1397,9 @@ func (s *Service) Rollback(ctx context.Context, apiID, name, to string) (*Stage,
 
 // DeleteStage deletes a stage; one whose stored record is damaged too.
 func (s *Service) DeleteStage(ctx context.Context, apiID, name string) error {
+	s.mu.RLock()
+	hooks := slices.Clone(s.stageHooks)
+	s.mu.RUnlock()
 	err := s.st.Update(ctx, func(tx *store.Tx) error {
 		var st Stage
 		if err := s.getStage(tx, apiID, name, &st); err != nil {
@@ -1358,6 +1409,9 @@ func (s *Service) DeleteStage(ctx context.Context, apiID, name string) error {
 			// Its record does not decode (the API's does: getStage reads
 			// it first): deleted as it is.
 			s.log.Warn("deleting a stage whose stored record is damaged, without reading it", "api", apiID, "stage", name, "err", err)
+		}
+		if err := runStageHooks(tx, hooks, apiID, []string{name}); err != nil {
+			return err
 		}
 		return tx.Delete(bucketStages, apiID+"/"+name)
 	})

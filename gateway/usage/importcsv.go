@@ -20,7 +20,8 @@ import (
 // columns (case does not matter) Name, Key, Description, Enabled,
 // UsagePlanIds and CustomerId, of which Key (the value) is required; then one
 // row per key. Enabled is true or false (default false); UsagePlanIds lists
-// plans to attach the key to, separated by commas or semicolons. Every row is
+// plans to attach the key to, separated by commas or semicolons. A row may
+// leave out its last columns, not have more than the header. Every row is
 // checked first and all keys are created in one transaction, or none is.
 func (s *Service) ImportKeys(ctx context.Context, data []byte) ([]*APIKey, error) {
 	r := csv.NewReader(bytes.NewReader(data))
@@ -57,6 +58,9 @@ func (s *Service) ImportKeys(ctx context.Context, data []byte) ([]*APIKey, error
 		}
 		if err != nil {
 			return nil, invalid("Invalid CSV at line %d: %v", line, err)
+		}
+		if len(rec) > len(header) {
+			return nil, invalid("Invalid CSV at line %d: %d cells where the header has %d columns; a value with a comma in it must be in double quotes (\"First, customer\")", line, len(rec), len(header))
 		}
 		field := func(name string) string {
 			if i, ok := col[name]; ok && i < len(rec) {

@@ -163,7 +163,13 @@ func (s *Service) CreatePlan(ctx context.Context, p Plan) (*Plan, error) {
 	}
 	p.CreatedAt = s.now()
 	p.UpdatedAt = p.CreatedAt
-	if err := s.update(ctx, func(tx *store.Tx) error { return tx.Put(bucketPlans, p.ID, &p) }); err != nil {
+	err := s.update(ctx, func(tx *store.Tx) error {
+		if err := s.checkStagesIn(tx, &p, nil); err != nil {
+			return err
+		}
+		return tx.Put(bucketPlans, p.ID, &p)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return &p, nil
@@ -257,6 +263,9 @@ func (s *Service) tryUpdatePlan(ctx context.Context, id string, fn func(p *Plan)
 			return errStale
 		}
 		p.ID, p.KeyIDs, p.CreatedAt, p.UpdatedAt = cur.ID, cur.KeyIDs, cur.CreatedAt, s.now()
+		if err := s.checkStagesIn(tx, p, before); err != nil {
+			return err
+		}
 		if err := checkOnePlanPerStage(tx, p, p.KeyIDs); err != nil {
 			return err
 		}

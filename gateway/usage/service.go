@@ -85,6 +85,13 @@ func NewService(st *store.Store, o Options) (*Service, error) {
 	if s.counters == nil {
 		s.counters = s.counts
 	}
+	if ev, ok := o.Stages.(StageEvents); ok {
+		if err := s.dropGoneStages(ev); err != nil {
+			return nil, err
+		}
+		ev.OnDeleteStage(s.dropStage)
+		ev.Subscribe(s.apiChanged)
+	}
 	if err := s.reindex(context.Background()); err != nil {
 		return nil, err
 	}
@@ -108,6 +115,8 @@ type index struct {
 	// damaged holds the key and plan records ("bucket/id") left out because
 	// they do not decode.
 	damaged map[string]bool
+	// apiIDs are the APIs the plans' stages are of.
+	apiIDs map[string]bool
 }
 
 // planRef names a key on an API stage.
@@ -177,7 +186,7 @@ func PlanLimit(t Throttle) throttle.Limit {
 func (s *Service) reindex(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ix := &index{byHash: map[[32]byte]*APIKey{}, plans: map[planRef]*keyPlan{}, damaged: map[string]bool{}}
+	ix := &index{byHash: map[[32]byte]*APIKey{}, plans: map[planRef]*keyPlan{}, damaged: map[string]bool{}, apiIDs: map[string]bool{}}
 	err := s.st.View(ctx, func(tx *store.Tx) error {
 		if err := forEachSound(tx, bucketKeys, ix.damaged, func(k *APIKey) { ix.byHash[hashValue(k.Value)] = k }); err != nil {
 			return err
@@ -185,6 +194,7 @@ func (s *Service) reindex(ctx context.Context) error {
 		return forEachSound(tx, bucketPlans, ix.damaged, func(p *Plan) {
 			for i := range p.APIStages {
 				as := &p.APIStages[i]
+				ix.apiIDs[as.APIID] = true
 				for _, kid := range p.KeyIDs {
 					ix.plans[planRef{kid, as.APIID, as.Stage}] = s.keyPlanFor(p, as, kid)
 				}

@@ -265,6 +265,28 @@ func TestImportKeys(t *testing.T) {
 	}
 }
 
+// TestImportKeysRefusesCellsBeyondTheHeader: a row with more cells than the
+// header has columns was imported, its extra cells dropped without a word;
+// an unquoted comma in a description ("First, customer") saved "First". It is
+// refused now, naming the line, and nothing is imported; a row with fewer
+// cells (its last columns empty) is still taken.
+func TestImportKeysRefusesCellsBeyondTheHeader(t *testing.T) {
+	s, _ := newDay0Service(t)
+	ctx := context.Background()
+	_, err := s.ImportKeys(ctx, []byte("Name,Key,Description\nok,ffffffffffffffffffffffff,fine\na,gggggggggggggggggggggggg,First, customer\n"))
+	wantKind(t, err, errdefs.ErrInvalid, "line 3")
+	if err != nil && !strings.Contains(err.Error(), "double quotes") {
+		t.Errorf("error %q does not say how to write a comma in a value", err)
+	}
+	if all, _ := s.ListKeys(ctx, "", ""); len(all) != 0 {
+		t.Fatalf("%d keys after a refused import, want none", len(all))
+	}
+	keys, err := s.ImportKeys(ctx, []byte("Name,Key,Description\na,hhhhhhhhhhhhhhhhhhhhhhhh,\"First, customer\"\nb,iiiiiiiiiiiiiiiiiiiiiiii\n"))
+	if err != nil || len(keys) != 2 || keys[0].Description != "First, customer" {
+		t.Fatalf("import of a quoted comma and a short row: %+v %v", keys, err)
+	}
+}
+
 func TestQuotaAdmitsExactlyNConcurrently(t *testing.T) {
 	cs := NewCounts(gwtest.Store(t, t.TempDir()), nil)
 	q := &Quota{Limit: 50, Period: PeriodDay}
