@@ -431,7 +431,7 @@ func stageList(g *globalFlags) *cobra.Command {
 			}
 			stages, err := listStages(cmd.Context(), c, args[0])
 			if err != nil {
-				return err
+				return g.unknownAPI(cmd, args[0], err)
 			}
 			if g.json() {
 				raw, _ := json.Marshal(map[string]any{"items": stages})
@@ -468,7 +468,7 @@ func stageSetVar(g *globalFlags) *cobra.Command {
 			body := map[string]any{"set": set, "unset": unset}
 			var st stageJSON
 			if done, err := g.fetch(cmd, http.MethodPatch, apisPath+"/"+url.PathEscape(args[0])+"/stages/"+url.PathEscape(args[1])+"/variables", nil, body, nil, &st); done || err != nil {
-				return err
+				return g.unknownStage(cmd, args[0], args[1], err)
 			}
 			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "stage %s: %s\n", st.Name, formatVars(st.Variables))
 			return nil
@@ -488,7 +488,7 @@ func stageHistory(g *globalFlags) *cobra.Command {
 				Items []historyJSON `json:"items"`
 			}
 			if done, err := g.fetch(cmd, http.MethodGet, apisPath+"/"+url.PathEscape(args[0])+"/stages/"+url.PathEscape(args[1])+"/history", nil, nil, nil, &out); done || err != nil {
-				return err
+				return g.unknownStage(cmd, args[0], args[1], err)
 			}
 			rows := [][]string{}
 			for _, h := range out.Items {
@@ -512,7 +512,7 @@ func stageRollback(g *globalFlags) *cobra.Command {
 			}
 			var st stageJSON
 			if done, err := g.fetch(cmd, http.MethodPost, apisPath+"/"+url.PathEscape(args[0])+"/stages/"+url.PathEscape(args[1])+"/rollback", nil, body, nil, &st); done || err != nil {
-				return err
+				return g.unknownStage(cmd, args[0], args[1], err)
 			}
 			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "stage %s now serves deployment %s\n", st.Name, st.DeploymentID)
 			return nil

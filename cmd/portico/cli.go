@@ -374,7 +374,7 @@ func newLogsCmd(g *globalFlags) *cobra.Command {
 			}
 			body, err := c.Stream(cmd.Context(), "/portico/v1/functions/"+url.PathEscape(args[0])+"/logs", q)
 			if err != nil {
-				return err
+				return g.unknownFunction(cmd, args[0], err)
 			}
 			defer body.Close()
 			if raw {

@@ -196,6 +196,9 @@ func fnCreate(g *globalFlags) *cobra.Command {
 				in["Description"] = f.description
 			}
 			fc, resp, err := c.CreateFunction(cmd.Context(), in)
+			if client.IsConflict(err) {
+				return fmt.Errorf("%w: change it with `portico fn update %s` (the same flags), or create it under another name", err, args[0])
+			}
 			if err != nil {
 				return err
 			}
@@ -481,7 +484,7 @@ func newAliasCmd(g *globalFlags) *cobra.Command {
 			}
 			a, resp, err := c.SetAlias(cmd.Context(), args[0], args[1], args[2], w)
 			if err != nil {
-				return err
+				return g.unknownFunction(cmd, args[0], err)
 			}
 			return g.show(cmd, resp.Body, say("alias %s:%s -> version %s%s", args[0], a.Name, a.FunctionVersion, routing(a)))
 		},
@@ -495,7 +498,7 @@ func newAliasCmd(g *globalFlags) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var out struct{ Aliases []client.Alias }
 			if done, err := g.fetch(cmd, http.MethodGet, client.FunctionPath(args[0], "/aliases"), url.Values{"MaxItems": {"10000"}}, nil, nil, &out); done || err != nil {
-				return err
+				return g.unknownFunction(cmd, args[0], err)
 			}
 			rows := [][]string{}
 			for _, a := range out.Aliases {

@@ -83,3 +83,34 @@ func (g *globalFlags) unknownAPI(cmd *cobra.Command, id string, err error) error
 	}
 	return fmt.Errorf("%w (%s)", err, existing("API", names))
 }
+
+// unknownStage adds to err, when it says that API id or its stage does not
+// exist, the APIs that do (unknownAPI) or the API's stages. Other errors, a
+// missing deployment of a stage that exists, are returned as they are.
+func (g *globalFlags) unknownStage(cmd *cobra.Command, id, stage string, err error) error {
+	if !client.IsNotFound(err) {
+		return err
+	}
+	if aerr := g.unknownAPI(cmd, id, err); aerr != err { //nolint:errorlint // unknownAPI returns err itself when the API exists
+		return aerr
+	}
+	c, cerr := g.client()
+	if cerr != nil {
+		return err
+	}
+	stages, lerr := listStages(cmd.Context(), c, id)
+	if lerr != nil {
+		return err
+	}
+	names := make([]string, 0, len(stages))
+	for _, s := range stages {
+		if s.Name == stage {
+			return err // the stage exists: something else is missing
+		}
+		names = append(names, s.Name)
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("%w (%s has no stages yet: deploy it with `portico api deploy %s --stage %s`)", err, id, id, stage)
+	}
+	return fmt.Errorf("%w (%s)", err, existing("stage", names))
+}

@@ -55,7 +55,7 @@ func restStagePath(api, stage string) string {
 func patchStage(cmd *cobra.Command, g *globalFlags, api, stage string, ops []patchOp) error {
 	var st awsStage
 	if done, err := g.fetch(cmd, http.MethodPatch, restStagePath(api, stage), nil, map[string]any{"patchOperations": ops}, nil, &st); done || err != nil {
-		return err
+		return g.unknownStage(cmd, api, stage, err)
 	}
 	return releaseTable(cmd.OutOrStdout(), &st)
 }

@@ -101,7 +101,7 @@ func (f *serveFlags) settings() (app.Settings, error) {
 		dec := yaml.NewDecoder(bytes.NewReader(raw))
 		dec.KnownFields(true)
 		if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) {
-			return s, fmt.Errorf("config file %s: %w", path, placeKeys(err, raw, reflect.TypeFor[app.Settings]()))
+			return s, fmt.Errorf("config file %s: %w", path, placeKeys(syntaxLine(err, raw), raw, reflect.TypeFor[app.Settings]()))
 		}
 	case explicit || !errors.Is(err, fs.ErrNotExist):
 		return s, fmt.Errorf("config file: %w", err)

@@ -128,6 +128,11 @@ func TestSettingsRefused(t *testing.T) {
 		{"callback-listen without a port", []string{"--callback-listen", "127.0.0.1"}, "", `--callback-listen "127.0.0.1": give host:port, or :port`},
 		{"callback-listen clash", []string{"--admin-listen", "127.0.0.1:9090"}, "callback-listen: 127.0.0.1:9090\n", "--admin-listen 127.0.0.1:9090 and --callback-listen 127.0.0.1:9090 are the same address"},
 		// A misspelt key: no Go type names, and the key it likely meant.
+		// yaml.v3 names no line for a syntax error on line 1 (it named
+		// line 2 and later): the line is added, and a tab is named as such.
+		{"tab on line 1", nil, "\tlisten: ':1'\n",
+			"config file portico.yaml: yaml: line 1: found character that cannot start any token (a tab: YAML indents with spaces, not tabs)"},
+		{"tab on line 2", nil, "listen: ':1'\n\tadmin-listen: ':2'\n", "yaml: line 2: found character that cannot start any token (a tab"},
 		{"unknown config key", nil, "listne: ':1'\n", "line 1: unknown key listne at the top level (did you mean listen?)"},
 		{"misspelt key", nil, "listn: ':1'\n", "line 1: unknown key listn at the top level (did you mean listen?)"},
 		{"misspelt invoker key", nil, "invoker:\n  max-sandboxs: 5\n", "line 2: unknown key max-sandboxs under invoker: (did you mean max-sandboxes?)"},

@@ -139,7 +139,7 @@ func tlsServeHint(tlsListen string, starting, replacing bool) string {
 
 // tlsCertKeptHint is what the development certificate does for a server run
 // with --tls-cert: nothing on the gateway's own names, restarted or not.
-const tlsCertKeptHint = "A server run with --tls-cert keeps serving that certificate, after a restart too: this CA then signs only its custom domains that have no certificate of their own.\n"
+const tlsCertKeptHint = "A server run with --tls-cert keeps serving that certificate, after a restart too: this CA then signs only its custom domains that have no certificate of their own, those created from now on without a restart.\n"
 
 // domainJSON is the part of apigatewayv2's DomainName the domain commands show.
 type domainJSON struct {

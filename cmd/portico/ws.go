@@ -200,7 +200,7 @@ func connList(g *globalFlags) *cobra.Command {
 				Items []connections.Info `json:"items"`
 			}
 			if done, err := g.fetch(cmd, http.MethodGet, connPath(args[0], args[1]), nil, nil, nil, &list); done || err != nil {
-				return err
+				return g.unknownStage(cmd, args[0], args[1], err)
 			}
 			rows := make([][]string, 0, len(list.Items))
 			for _, i := range list.Items {

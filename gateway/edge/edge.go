@@ -62,9 +62,11 @@ type Edge struct {
 
 	cert *CertReloader // nil: no default certificate, TLS off
 
-	devOnce sync.Once
-	devCA   *DevCA
-	devErr  error
+	devMu    sync.Mutex // guards the development CA's fields
+	devFiles [2]fileStamp
+	devCA    *DevCA
+	devErr   error
+	devRead  bool // devCA, devErr are those of devFiles
 
 	mu      sync.Mutex   // serializes rebuilds, Watch and Close
 	watcher *certWatcher // set by Watch: reloads the certificates from files
@@ -300,10 +302,36 @@ func (e *Edge) domainReloaded(domain string, err error) {
 }
 
 // DevCA returns the development CA of the data directory (errdefs.ErrNotFound
-// before `portico tls init`).
+// before `portico tls init`). It is loaded again when its files change (are
+// made, replaced or removed), so that `portico tls init` needs no restart;
+// until then the last load's CA or error is returned at the cost of two
+// stats.
 func (e *Edge) DevCA() (*DevCA, error) {
-	e.devOnce.Do(func() { e.devCA, e.devErr = LoadDevCA(DevCADir(e.cfg.DataDir), e.now()) })
+	dir := DevCADir(e.cfg.DataDir)
+	files := [2]fileStamp{stampOf(filepath.Join(dir, DevCACertFile)), stampOf(filepath.Join(dir, DevCAKeyFile))}
+	e.devMu.Lock()
+	defer e.devMu.Unlock()
+	if !e.devRead || files != e.devFiles {
+		e.devCA, e.devErr = LoadDevCA(dir, e.now())
+		e.devFiles, e.devRead = files, true
+	}
 	return e.devCA, e.devErr
+}
+
+// fileStamp is what a file's stat says of its content: a file rewritten has
+// another modification time or size; the zero stamp is a file that is not
+// there.
+type fileStamp struct {
+	modTime int64 // Unix nanoseconds
+	size    int64
+}
+
+func stampOf(path string) fileStamp {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fileStamp{}
+	}
+	return fileStamp{modTime: fi.ModTime().UnixNano(), size: fi.Size()}
 }
 
 // nextProtos: HTTP/2 first for REST and HTTP APIs; WebSocket clients ask for

@@ -1,0 +1,65 @@
+package admin_test
+
+import (
+	"context"
+	"crypto/tls"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
+
+	"github.com/portico-dev/portico/cmd/portico/app"
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/gateway/edge"
+)
+
+// TestDevCAMadeWhileServing: a custom domain name without a certificate of
+// its own, created before `portico tls init`, is refused (there is no CA to
+// sign it); once the CA is made, the running server signs it, no restart
+// needed (the failed load was kept: it was refused until a restart).
+func TestDevCAMadeWhileServing(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	// The gateway's own certificate comes from --tls-cert, so TLS is on
+	// without the development CA.
+	own, err := edge.NewDevCA(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, keyPEM, err := own.Issue([]string{"localhost"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := t.TempDir()
+	certFile, keyFile := filepath.Join(files, "cert.pem"), filepath.Join(files, "key.pem")
+	if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := apptest.Start(t, apptest.Options{DataDir: dir, Settings: func(s *app.Settings) {
+		s.TLSListen, s.TLSCert, s.TLSKey = "127.0.0.1:0", certFile, keyFile
+	}})
+	v2 := apigatewayv2.New(apigatewayv2.Options{BaseEndpoint: aws.String(env.AdminURL), Region: "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("portico", "secret", ""), RetryMaxAttempts: 1})
+	ctx := context.Background()
+	in := &apigatewayv2.CreateDomainNameInput{DomainName: aws.String("late.example.com")}
+	_, err = v2.CreateDomainName(ctx, in)
+	badRequest(t, "before tls init", err, "portico tls init")
+
+	pool := apptest.DevCA(t, dir) // portico tls init, the server running
+	if _, err := v2.CreateDomainName(ctx, in); err != nil {
+		t.Fatalf("after tls init: %v", err)
+	}
+	conn, err := tls.Dial("tcp", strings.TrimPrefix(env.TLSURL, "https://"), &tls.Config{ServerName: "late.example.com", RootCAs: pool})
+	if err != nil {
+		t.Fatalf("handshake for late.example.com: %v", err)
+	}
+	_ = conn.Close()
+}
