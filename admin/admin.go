@@ -572,6 +572,7 @@ func (s *Server) Start(ctx context.Context) error {
 		MaxHeaderBytes:    l.MaxHeaderBytes,
 		ReadHeaderTimeout: l.HeaderTimeout,
 		IdleTimeout:       l.IdleTimeout,
+		WriteTimeout:      l.IdleTimeout, // a client that takes no byte of an answer for it is gone
 		Refuse:            s.refuseUnread,
 		Log:               s.log,
 	})

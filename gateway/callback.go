@@ -143,7 +143,7 @@ func (g *Gateway) startCallback(bind, host string, lim listener.Limits) (*callba
 	// Its 431, 414 and 503 refusals are in API Gateway's shape, as its other
 	// answers are (serveRefused), not the server's plain text.
 	cs.srv = h1.New(limits.Handler(cs), h1.Options{MaxHeaderBytes: limits.MaxHeaderBytes, ReadHeaderTimeout: limits.HeaderTimeout, IdleTimeout: limits.IdleTimeout,
-		DormantAfter: dormantAfter, MaxConnsPerIP: maxConns, Log: g.log, Refuse: g.serveRefused})
+		WriteTimeout: limits.IdleTimeout, DormantAfter: dormantAfter, MaxConnsPerIP: maxConns, Log: g.log, Refuse: g.serveRefused})
 	go func() {
 		if err := cs.srv.Serve(serveLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			g.log.Error("sandbox-facing @connections endpoint stopped", "err", err)

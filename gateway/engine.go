@@ -108,6 +108,11 @@ func (s *Server) h1Options() h1.Options {
 		GlobalOptions:     true, // answered as a target no API serves, as over HTTP/2
 		Refuse:            s.gw.serveRefused,
 		Log:               s.log,
+		// A client that takes no byte of an answer (a large or streamed
+		// one it never reads) for the idle timeout is as gone as an idle
+		// one: the write fails, the request's context ends and the
+		// connection closes, as over HTTP/2 (h2Options).
+		WriteTimeout: s.limits.IdleTimeout,
 	}
 }
 

@@ -49,3 +49,34 @@ func TestMappedHeaderControlCharacters(t *testing.T) {
 		t.Errorf("error lines logged:\n%s", logs)
 	}
 }
+
+// TestRequestOverrideHeaderControlCharacters: a CR, LF or other control character
+// that a REST request template puts into $context.requestOverride.header.X is
+// the API's own fault, not the client's: 500 {"message": "Internal server
+// error"} in AWS's shape, nothing sent to the backend, and the reason logged
+// (it was a 400 "Bad Request" with nothing logged). A value the template
+// takes from the client's own input is the template's output too.
+func TestRequestOverrideHeaderControlCharacters(t *testing.T) {
+	var calls atomic.Int64
+	backend, _ := newSeenBackend(t, func(w http.ResponseWriter, _ *http.Request) {
+		calls.Add(1)
+		_, _ = io.WriteString(w, "ok")
+	})
+	e := newEnv(t)
+	restID := e.deploy(&apis.API{Name: "ovr", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{
+		{Method: "GET", Path: "/lit", Integration: &apis.Integration{Type: apis.IntegrationHTTP, HTTPMethod: "GET", URI: backend.URL + "/lit",
+			RequestTemplates: map[string]string{"application/json": `#set($context.requestOverride.header.X-Made = $util.urlDecode("a%0d%0aX-Evil:%201"))`}}},
+		{Method: "GET", Path: "/param", Integration: &apis.Integration{Type: apis.IntegrationHTTP, HTTPMethod: "GET", URI: backend.URL + "/param",
+			RequestTemplates: map[string]string{"application/json": `#set($context.requestOverride.header.X-Made = $input.params('t'))`}}},
+	}}}, "dev", nil)
+	for _, path := range []string{"/" + restID + "/dev/lit", "/" + restID + "/dev/param?t=a%0d%0aX-Evil:%201"} {
+		before := calls.Load()
+		r := e.do("GET", path, nil)
+		if r.status != http.StatusInternalServerError || !strings.Contains(r.body, `"Internal server error"`) || calls.Load() != before {
+			t.Errorf("%s: %d %s, backend called %d times; want 500 Internal server error and none", path, r.status, r.body, calls.Load()-before)
+		}
+	}
+	if logs := e.logs.b.String(); !strings.Contains(logs, "X-Made") || !strings.Contains(logs, "control character") {
+		t.Errorf("the reason is not logged:\n%s", logs)
+	}
+}

@@ -924,7 +924,9 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 		ct = "application/json"
 	}
 	params := resolveRequestParams(in, r, rc, vars)
-	params.apply(vars)
+	if err := params.apply(vars); err != nil {
+		return err
+	}
 	u, err := integrationURLWith(r, rc, in, params.path, params.spans)
 	if err != nil {
 		return err

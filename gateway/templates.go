@@ -325,10 +325,16 @@ func resolveRequestParams(in *apis.Integration, r *http.Request, rc *reqCtx, var
 	return p
 }
 
-// apply merges the template's $context.requestOverride values over p.
-func (p *integrationParams) apply(vars *mapping.Vars) {
+// apply merges the template's $context.requestOverride values over p. A
+// header value with a control character (CR, LF, NUL, ...) cannot be sent:
+// the template made it, so it is the API's configuration error (500), not
+// the client's bad request (sendableHeader's 400 for mapped client values).
+func (p *integrationParams) apply(vars *mapping.Vars) error {
 	h, q, path := vars.RequestOverride()
 	for k, v := range h {
+		if i := controlChar(v); i >= 0 {
+			return fmt.Errorf("mapping template: $context.requestOverride.header.%s has control character %#x, which no header value may hold (fix the template, e.g. strip CR and LF from what it copies): %w", k, v[i], errConfig)
+		}
 		p.header[k] = v
 	}
 	for k, v := range q {
@@ -338,6 +344,7 @@ func (p *integrationParams) apply(vars *mapping.Vars) {
 		p.path[k] = v
 		p.spans[k] = false // an override is one segment
 	}
+	return nil
 }
 
 // encodeQuery appends p's query string parameters to raw (mergeQuery).

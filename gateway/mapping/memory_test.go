@@ -98,3 +98,28 @@ func TestEncodedLengths(t *testing.T) {
 		}
 	}
 }
+
+// TestInterpolationFailsBeforeBuilding: a string interpolation
+// ("$input.body$input.body") or a concatenation whose result would pass
+// MaxOutputBytes fails the render without building the whole string first:
+// the render allocates about the body's size (plus what passing the body to
+// the render costs), not the result's.
+func TestInterpolationFailsBeforeBuilding(t *testing.T) {
+	body := strings.Repeat("x", 9_000_000)
+	for _, tmpl := range []string{
+		`#set($s = "$input.body$input.body")$s.length()`,
+		`#set($s = "$input.body$input.body$input.body$input.body")$s.length()`,
+		`#set($b = $input.body)#set($s = "${b}${b}${b}${b}${b}${b}")$s.length()`,
+		`#set($b = $input.body)#set($s = $b + $b)$s.length()`,
+	} {
+		alloc, err := renderAlloc(t, tmpl, body)
+		t.Logf("%s: allocated %d bytes (%.1fx the body)", tmpl, alloc, float64(alloc)/float64(len(body)))
+		if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "larger than 10485760 bytes") &&
+			!strings.Contains(err.Error(), "longer than 10485760 bytes") {
+			t.Fatalf("%s: error %v, want ErrLimit for the size", tmpl, err)
+		}
+		if limit := uint64(5 * len(body) / 2); alloc > limit {
+			t.Errorf("%s: allocated %d bytes, want at most %d", tmpl, alloc, limit)
+		}
+	}
+}

@@ -752,6 +752,12 @@ func (st *state) jsonPath(src string) (*JSONPath, error) {
 func (st *state) writeValue(v any, off int) ctrl {
 	switch x := v.(type) {
 	case string:
+		// Checked before it is appended: a string interpolation
+		// ("$input.body$input.body") builds in the output, which would
+		// otherwise grow past the limit before failing.
+		if !st.checkOutLen(len(st.out)+len(x), off) {
+			return ctrlErr
+		}
 		st.out = append(st.out, x...)
 	case int64:
 		st.out = strconv.AppendInt(st.out, x, 10)
@@ -1113,9 +1119,13 @@ func (st *state) eval(e expr) any {
 		}
 		start := len(st.out)
 		c := st.exec(e.parts)
+		if c == ctrlErr {
+			st.out = st.out[:start]
+			return nil
+		}
 		s := string(st.out[start:])
 		st.out = st.out[:start]
-		if c == ctrlErr || !st.chargeBytes(0, len(s)) {
+		if !st.chargeBytes(0, len(s)) {
 			return nil
 		}
 		return s

@@ -116,6 +116,15 @@ type conn struct {
 	// reqCtx is the context of the request being served (or last served);
 	// reads that fail end it.
 	reqCtx *requestContext
+	// out is what responses are written to: rw, or tw with
+	// Options.WriteTimeout.
+	out io.Writer
+	tw  timedWriter
+	// writeUntil is the write deadline tw last set (zero: none known);
+	// ownWriteDeadline is set while the handler's own (SetWriteDeadline) is
+	// in force instead, until its response ends.
+	writeUntil       time.Time
+	ownWriteDeadline bool
 	// wmu orders a "100 Continue" written by a body read against the response.
 	wmu      sync.Mutex
 	hijacked bool
@@ -1017,4 +1026,35 @@ func globalOptions(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength != 0 {
 		_, _ = io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, 4<<10))
 	}
+}
+
+// writeChunk is the most timedWriter writes under one check of the deadline:
+// a long write is as many writes, each of which must make progress.
+const writeChunk = 64 << 10
+
+// timedWriter writes a connection's responses under Options.WriteTimeout. The
+// write deadline is moved only when less than half of the timeout is left of
+// it (one timer update per half timeout, not one per write), so a write that
+// takes nothing for between half the timeout and all of it fails.
+type timedWriter struct{ c *conn }
+
+func (w *timedWriter) Write(p []byte) (int, error) {
+	c := w.c
+	if c.hijacked || c.ownWriteDeadline {
+		return c.rw.Write(p)
+	}
+	d := c.s.opts.WriteTimeout
+	var n int
+	for n < len(p) {
+		if now := time.Now(); now.Add(d / 2).After(c.writeUntil) {
+			c.writeUntil = now.Add(d)
+			_ = c.rwc.SetWriteDeadline(c.writeUntil)
+		}
+		k, err := c.rw.Write(p[n:min(len(p), n+writeChunk)])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }

@@ -62,7 +62,12 @@ type response struct {
 
 func newResponse(c *conn, req *http.Request) *response {
 	out := outPool.Get().(*outBuf)
-	out.bw.Reset(c.rw)
+	out.bw.Reset(c.out)
+	if c.ownWriteDeadline {
+		// The last handler's write deadline ends with its response.
+		c.ownWriteDeadline = false
+		c.writeUntil = time.Time{}
+	}
 	w := c.nextResp
 	c.nextResp = nil
 	if w == nil {
@@ -685,8 +690,12 @@ func (w *response) SetReadDeadline(t time.Time) error {
 	return w.c.rwc.SetReadDeadline(t)
 }
 
-// SetWriteDeadline sets the connection's write deadline (http.ResponseController).
-func (w *response) SetWriteDeadline(t time.Time) error { return w.c.rwc.SetWriteDeadline(t) }
+// SetWriteDeadline sets the connection's write deadline (http.ResponseController),
+// in place of Options.WriteTimeout's until the response ends.
+func (w *response) SetWriteDeadline(t time.Time) error {
+	w.c.ownWriteDeadline = true
+	return w.c.rwc.SetWriteDeadline(t)
+}
 
 // EnableFullDuplex lets the handler read the request body after it started the
 // response: the unread body is then not discarded when the header goes out

@@ -97,6 +97,18 @@ type Options struct {
 	// up to an eighth of it (at most a second) later: the deadline is not
 	// reset on every request (see conn.setIdleDeadline).
 	IdleTimeout time.Duration
+	// WriteTimeout, when positive, bounds how long a connection may take no
+	// byte of a response (or of a "100 Continue"): a write that makes no
+	// progress for it (from half of it to all of it: the write deadline is
+	// not reset on every write) fails with an error that is
+	// os.ErrDeadlineExceeded, the request's context ends and the connection
+	// closes, so that a client that never reads a large or streamed answer
+	// does not hold its handler, goroutine and buffers. Unlike net/http's
+	// WriteTimeout it does not bound a whole response: a stream whose client
+	// keeps reading goes on. A handler that sets a write deadline itself
+	// (http.ResponseController) has it in force until its response ends.
+	// Zero: no limit.
+	WriteTimeout time.Duration
 	// ConnContext, when set, modifies the context of a new connection's requests,
 	// as http.Server.ConnContext does.
 	ConnContext func(ctx context.Context, c net.Conn) context.Context
@@ -255,6 +267,11 @@ func (s *Server) newConn(rwc net.Conn) *conn {
 	c := &conn{s: s, rwc: rwc, rw: rwc}
 	if x := rawio.New(rwc); x != nil {
 		c.rw = x
+	}
+	c.out = c.rw
+	if s.opts.WriteTimeout > 0 {
+		c.tw.c = c
+		c.out = &c.tw
 	}
 	ctx := context.WithValue(s.base, http.LocalAddrContextKey, rwc.LocalAddr())
 	if s.opts.ConnContext != nil {
