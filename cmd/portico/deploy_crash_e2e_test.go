@@ -62,25 +62,8 @@ func TestDeployAdoptsTheAPIAnInterruptedRunMade(t *testing.T) {
 		"      Events: {Get: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /hi, Method: get}}}}\n"), 0o600)
 	ctx := context.Background()
 	target := &goneAfterCreate{HTTPTarget: &deploy.HTTPTarget{C: env.Client()}}
-	tpl, err := deploy.Load(path, deploy.Options{Stack: "crash"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := deploy.Build(tpl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obs, err := deploy.Observe(ctx, target, d, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := deploy.NewPlan(d, nil, obs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out strings.Builder
-	if err := deploy.Apply(ctx, target, plan, &out); !errors.Is(err, errGone) {
-		t.Fatalf("err = %v, want the server gone after the create:\n%s", err, out.String())
+	if out, err := applyTemplate(t, ctx, target, path, "crash"); !errors.Is(err, errGone) {
+		t.Fatalf("err = %v, want the server gone after the create:\n%s", err, out)
 	}
 	gw := adminSDK(env)
 	apis, err := gw.GetRestApis(ctx, &apigateway.GetRestApisInput{})
@@ -171,29 +154,8 @@ func TestDeployDeletesTheVersionAnInterruptedRunPublished(t *testing.T) {
 	write(", MemorySize: 256")
 	ctx := context.Background()
 	target := &goneAfterPublish{HTTPTarget: &deploy.HTTPTarget{C: env.Client()}}
-	tpl, err := deploy.Load(path, deploy.Options{Stack: "pub"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := deploy.Build(tpl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := target.GetStack(ctx, "pub")
-	if err != nil {
-		t.Fatal(err)
-	}
-	obs, err := deploy.Observe(ctx, target, d, rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := deploy.NewPlan(d, rec, obs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out strings.Builder
-	if err := deploy.Apply(ctx, target, plan, &out); !errors.Is(err, errGone) {
-		t.Fatalf("err = %v, want the server gone after the publish:\n%s", err, out.String())
+	if out, err := applyTemplate(t, ctx, target, path, "pub"); !errors.Is(err, errGone) {
+		t.Fatalf("err = %v, want the server gone after the publish:\n%s", err, out)
 	}
 	if got := versions(t, env, "pub-G"); strings.Join(got, " ") != "$LATEST 1 2" {
 		t.Fatalf("versions %v, want version 2 left by the interrupted run", got)
@@ -218,4 +180,35 @@ func TestDeployDeletesTheVersionAnInterruptedRunPublished(t *testing.T) {
 	if got := versions(t, env, "pub-G"); !slices.Contains(got, "4") {
 		t.Fatalf("versions %v: version 4, published by hand, was deleted", got)
 	}
+}
+
+// applyTemplate runs one deploy of the template at path as stack through
+// target, step by step as the CLI does (load, build, read the record, observe,
+// plan, apply), so that a test's target can fail a step; it returns what the
+// run printed and its error.
+func applyTemplate(t *testing.T, ctx context.Context, target deploy.Target, path, stack string) (string, error) {
+	t.Helper()
+	tpl, err := deploy.Load(path, deploy.Options{Stack: stack})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := deploy.Build(tpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := target.GetStack(ctx, stack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, err := deploy.Observe(ctx, target, d, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := deploy.NewPlan(d, rec, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	err = deploy.Apply(ctx, target, plan, &out)
+	return out.String(), err
 }

@@ -49,29 +49,7 @@ func TestRollbackKeepsAChangeMadeSince(t *testing.T) {
 	ctx := context.Background()
 	apply := func(target deploy.Target) (string, error) {
 		t.Helper()
-		tpl, err := deploy.Load(path, deploy.Options{Stack: "undo"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, err := deploy.Build(tpl)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rec, err := target.GetStack(ctx, "undo")
-		if err != nil {
-			t.Fatal(err)
-		}
-		obs, err := deploy.Observe(ctx, target, d, rec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		plan, err := deploy.NewPlan(d, rec, obs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out strings.Builder
-		err = deploy.Apply(ctx, target, plan, &out)
-		return out.String(), err
+		return applyTemplate(t, ctx, target, path, "undo")
 	}
 	write(", MemorySize: 256, ReservedConcurrentExecutions: 5")
 
