@@ -27,7 +27,8 @@ import (
 // apigatewayv2 create-stage and update-stage and Portico's access-log PUT
 // refuse a file destination outside --access-log-dir, the server's own
 // store (though its directory is in an allowed one), a link in an allowed
-// directory to the data directory and /proc/self/fd/1, with a
+// directory to the data directory, /proc/self/fd/1 and a function's log
+// file (DATA-DIR/logs/FUNCTION.log), with a
 // BadRequestException naming the allowed directories and the setting; a
 // file in an allowed directory is taken (obs11).
 func TestAccessLogDestinationOutsideAllowedDirsRefused(t *testing.T) {
@@ -65,6 +66,9 @@ func TestAccessLogDestinationOutsideAllowedDirsRefused(t *testing.T) {
 		filepath.Join(outside, "authorized_keys"):  "not in a directory access logs may be written to (" + allowed + ")",
 		filepath.Join(allowed, "..", "escape.log"): "--access-log-dir",
 		"/proc/self/fd/1":                          "is in /proc",
+		// A function's log file, or one a function created later would
+		// write (obs16).
+		filepath.Join(data, "logs", "hello.log"): "is, or would be, a function's log file",
 	} {
 		var ae smithy.APIError
 		_, err := v1.UpdateStage(ctx, &apigateway.UpdateStageInput{RestApiId: rest.Id, StageName: aws.String("dev"),
@@ -93,7 +97,7 @@ func TestAccessLogDestinationOutsideAllowedDirsRefused(t *testing.T) {
 	must[*apigatewayv2.UpdateStageOutput](t, "UpdateStage")(v2.UpdateStage(ctx, &apigatewayv2.UpdateStageInput{ApiId: httpAPI.ApiId, StageName: aws.String("dev"), AccessLogSettings: set}))
 	must[*apigateway.UpdateStageOutput](t, "UpdateStage")(v1.UpdateStage(ctx, &apigateway.UpdateStageInput{RestApiId: rest.Id, StageName: aws.String("dev"),
 		PatchOperations: []agtypes.PatchOperation{op(agtypes.OpReplace, "/accessLogSettings/format", "$context.requestId"),
-			op(agtypes.OpReplace, "/accessLogSettings/destinationArn", filepath.Join(data, "logs", "rest.log"))}}))
+			op(agtypes.OpReplace, "/accessLogSettings/destinationArn", filepath.Join(data, "logs", "access", "rest.log"))}}))
 }
 
 // TestStoredAccessLogOutsideAllowedDirsDropped: a destination stored

@@ -221,17 +221,8 @@ func (fl *fnLog) flushLocked() {
 	if cap(fl.pending) > logFlushSize {
 		fl.pending = nil // a burst's buffer is not kept
 	}
-	if fl.f == nil {
-		f, err := os.OpenFile(fl.path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-		if err != nil {
-			fl.writeFailed(len(p), err)
-			return
-		}
-		var size int64
-		if st, err := f.Stat(); err == nil {
-			size = st.Size()
-		}
-		fl.f, fl.size = f, size
+	if fl.f == nil && !fl.open(len(p)) {
+		return
 	}
 	if fl.size+int64(len(p)) > fl.limit && fl.size > 0 {
 		var old int64
@@ -247,12 +238,9 @@ func (fl *fnLog) flushLocked() {
 			return
 		}
 		fl.dropped += old
-		f, err := os.OpenFile(fl.path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-		if err != nil {
-			fl.writeFailed(len(p), err)
+		if !fl.open(len(p)) {
 			return
 		}
-		fl.f, fl.size = f, 0
 	}
 	n, err := fl.f.Write(p)
 	fl.size += int64(n)
@@ -264,6 +252,25 @@ func (fl *fnLog) flushLocked() {
 		fl.failing = false
 		fl.l.log.Info("function log written again", "function", fl.fn, "path", fl.path)
 	}
+}
+
+// open opens the log file for appending, and says whether it did (a failure
+// counts the n bytes pending as not written). Appending, after a rotation too:
+// a file truncated from outside (logrotate's copytruncate) is written at its
+// end, not at the old offset past a run of NULs, and what another writer
+// appended is not overwritten.
+func (fl *fnLog) open(n int) bool {
+	f, err := os.OpenFile(fl.path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		fl.writeFailed(n, err)
+		return false
+	}
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
+	fl.f, fl.size = f, size
+	return true
 }
 
 // writeFailed counts n bytes of output that did not reach the log file, for

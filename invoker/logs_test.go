@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"testing"
@@ -152,5 +154,42 @@ func TestReadsStartAtAWholeLine(t *testing.T) {
 		if err != nil || string(c.Data) != tc.want || c.Skipped != int64(30-len(tc.want)) {
 			t.Errorf("ReadSince(cursor, %d) = %q skipped %d, %v; want %q skipped %d", tc.n, c.Data, c.Skipped, err, tc.want, 30-len(tc.want))
 		}
+	}
+}
+
+// TestRotatedLogAppends: the obs16 finding. After its first rotation a
+// function's log was reopened without O_APPEND, so a truncation from outside
+// (logrotate's copytruncate, `: > f.log`) left the file sparse, NULs up to the
+// writer's old offset, and a line another writer appended was overwritten.
+// The new file is opened for appending, as the first one is.
+func TestRotatedLogAppends(t *testing.T) {
+	dir := t.TempDir()
+	l := newLogs(dir, 400, slog.New(slog.DiscardHandler), clock.Real{}) // rotated at 200 bytes
+	defer l.close()
+	fl := l.get("f")
+	line := func(c byte) []byte { return append(bytes.Repeat([]byte{c}, 59), '\n') }
+	fl.write(bytes.Repeat(line('a'), 3))
+	fl.flush()
+	fl.write(line('b')) // rotates: f.log.1 holds a, f.log is reopened
+	fl.flush()
+	path := filepath.Join(dir, "f.log")
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	fl.write(line('c'))
+	fl.flush()
+	if b, _ := os.ReadFile(path); string(b) != string(line('c')) {
+		t.Fatalf("after a truncation from outside: %q, want only the new line (no NULs before it)", b)
+	}
+	af, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = af.WriteString("X\n")
+	_ = af.Close()
+	fl.write([]byte("d\n"))
+	fl.flush()
+	if b, _ := os.ReadFile(path); string(b) != string(line('c'))+"X\nd\n" {
+		t.Fatalf("after another writer's line: %q, want it kept", b)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -60,6 +61,10 @@ func (d *Dirs) check(path, p string) error {
 	}
 	if d.protected(p) {
 		return fmt.Errorf("access log destination %q is one of Portico's own files (the data directory %s, or the IAM key file): name a file in %s", path, d.DataDir, d.allowedList())
+	}
+	if logs, ok := d.functionLog(p); ok {
+		return fmt.Errorf("access log destination %q is, or would be, a function's log file (the functions' logs are FUNCTION.log and FUNCTION.log.1 in %s): "+
+			"name a file in a subdirectory, such as %s", path, logs, filepath.Join(logs, "access", filepath.Base(p)))
 	}
 	if !d.allowed(p) {
 		return fmt.Errorf("access log destination %q is not in a directory access logs may be written to (%s): name a file in one of them, or add its directory to the server's setting %s",
@@ -116,6 +121,34 @@ func (d *Dirs) protected(p string) bool {
 		}
 	}
 	return false
+}
+
+// functionLogName matches the names of the files the invoker keeps each
+// function's log in, directly in the data directory's logs subdirectory:
+// FUNCTION.log and, rotated, FUNCTION.log.1 (a function name is
+// [A-Za-z0-9_-]{1,64}). An access log there would interleave clients' text
+// with a function's output, and be overwritten by its rotation; one named
+// after no function yet would be written into by a function created later.
+var functionLogName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}\.log(\.1)?$`)
+
+// functionLog reports whether p, as written or resolved, is a function's log
+// file, or would be one's if it were created (functionLogName), and names the
+// logs subdirectory.
+func (d *Dirs) functionLog(p string) (string, bool) {
+	if d.DataDir == "" || !functionLogName.MatchString(filepath.Base(p)) {
+		return "", false
+	}
+	logs := filepath.Join(absPath(d.DataDir), DataDirLogs)
+	forms := []string{logs}
+	if r, err := resolveExisting(logs); err == nil && r != logs {
+		forms = append(forms, r)
+	}
+	for _, dir := range forms {
+		if filepath.Dir(p) == dir {
+			return logs, true
+		}
+	}
+	return "", false
 }
 
 // absPath returns p made absolute (relative to the working directory) and

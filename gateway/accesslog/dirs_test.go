@@ -58,7 +58,8 @@ func newDirsFixture(t *testing.T) dirsFixture {
 // TestDirsCheck: a file destination must be in an allowed directory as
 // written and with its links resolved; the data directory's files (but its
 // logs subdirectory), the IAM key, /proc, /dev and /sys never are, whatever
-// is allowed (obs11).
+// is allowed (obs11); nor, in the logs subdirectory, a name that is or could
+// be a function's log file (obs16).
 func TestDirsCheck(t *testing.T) {
 	f := newDirsFixture(t)
 	for path, want := range map[string]string{
@@ -75,6 +76,11 @@ func TestDirsCheck(t *testing.T) {
 		"/proc/self/fd/1":                                  "is in /proc",
 		"/dev/null":                                        "is in /dev",
 		"/root/.ssh/authorized_keys":                       "not in a directory",
+		// The functions' logs (obs16): FUNCTION.log and FUNCTION.log.1,
+		// whether or not the function exists yet.
+		filepath.Join(f.data, DataDirLogs, "dev.log"):              "a function's log file",
+		filepath.Join(f.data, DataDirLogs, "hello_2-x.log.1"):      "a function's log file",
+		filepath.Join(f.allowed, "datalink", DataDirLogs, "x.log"): "name a file in a subdirectory, such as " + filepath.Join(f.data, DataDirLogs, "access", "x.log"),
 	} {
 		if err := f.dirs.Check(path); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Check(%q) = %v, want %q", path, err, want)
@@ -82,7 +88,8 @@ func TestDirsCheck(t *testing.T) {
 	}
 	for _, path := range []string{
 		filepath.Join(f.allowed, "dev.log"), filepath.Join(f.allowed, "new", "dir", "dev.log"),
-		filepath.Join(f.data, DataDirLogs, "dev.log"), filepath.Join(f.allowed, "datalink", DataDirLogs, "x.log"),
+		filepath.Join(f.data, DataDirLogs, "access", "dev.log"), filepath.Join(f.allowed, "datalink", DataDirLogs, "access", "x.log"),
+		filepath.Join(f.data, DataDirLogs, "api.dev.log"), filepath.Join(f.data, DataDirLogs, "dev.txt"),
 	} {
 		if err := f.dirs.Check(path); err != nil {
 			t.Errorf("Check(%q): %v", path, err)
