@@ -5,6 +5,7 @@ package client
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"context"
 	"crypto/x509"
 	"encoding/base64"
@@ -561,6 +562,9 @@ func ZipDirProgress(dir string, progress func(done, total int64)) ([]byte, error
 	// The archive stops growing as soon as it is past the limit: a large
 	// directory is refused once that much is zipped, not after all of it.
 	zw := zip.NewWriter(&capWriter{buf: &buf, limit: zipLimit})
+	if level := ZipLevel; level != flate.DefaultCompression {
+		zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) { return flate.NewWriter(w, level) })
+	}
 	err := WalkPackage(dir, func(rel, path string, info fs.FileInfo) error {
 		hdr := &zip.FileHeader{Name: rel, Modified: zipEpoch}
 		if info.IsDir() {
@@ -665,6 +669,14 @@ var zipEpoch = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 // an answer at all (the request body outgrows the admin API's limit, and the
 // upload is cut off before the server can say why).
 const MaxZipUpload = 50 << 20
+
+// ZipLevel is the compress/flate level ZipDir deflates files with:
+// flate.DefaultCompression, archive/zip's own. The end-to-end tests of
+// cmd/portico, which zip the samples' multi-megabyte binaries in every deploy
+// under the race detector (where deflate runs several times slower), set
+// flate.BestSpeed in their TestMain: the archive is a Deflate zip either way,
+// only larger. Set it before any zipping starts; it is not guarded.
+var ZipLevel = flate.DefaultCompression
 
 // zipLimit is MaxZipUpload; tests lower it.
 var zipLimit = MaxZipUpload
