@@ -131,6 +131,12 @@ see docs/websockets.md.`,
 			if err != nil {
 				return err
 			}
+			// API Gateway accepts a route to a function that does not exist
+			// (it fails when invoked), and so does the admin API; the CLI,
+			// which resolves the name itself, says so now.
+			if _, err := c.Do(cmd.Context(), http.MethodGet, client.FunctionPath(ref.Name, ""), nil, nil, nil); client.IsNotFound(err) {
+				_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "warning: no function %s yet: create it (portico fn create %s --dir DIR) before clients use route %s, whose messages get the \"Internal server error\" frame until then\n", ref.Name, ref.Name, args[1])
+			}
 			kind := "one-way"
 			if twoWay {
 				kind = "two-way (route response)"

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -51,5 +52,37 @@ func TestWSRouteSetRefusesRouteResponseOnConnectAndDisconnect(t *testing.T) {
 	}
 	if _, err := runErr("--endpoint", admin.URL, "ws", "route", "set", "abc123", "$default", "--function", "echo", "--route-response"); err == nil || calls.Load() == 0 {
 		t.Errorf("ws route set $default --route-response: %v after %d admin API calls, want it to reach the admin API (which answers 404 here)", err, calls.Load())
+	}
+}
+
+// TestWSRouteSetWarnsOfMissingFunction: `portico ws route set KEY --function
+// NAME` with no function NAME still sets the route (API Gateway accepts such an
+// integration too) but warns, naming the function and the fix; it said nothing,
+// and every message then got the "Internal server error" frame.
+func TestWSRouteSetWarnsOfMissingFunction(t *testing.T) {
+	var posted atomic.Bool
+	admin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/routes"):
+			_, _ = io.WriteString(w, `{"items":[]}`)
+		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/routes"):
+			posted.Store(true)
+			w.WriteHeader(http.StatusCreated)
+			_, _ = io.WriteString(w, `{"id":"r1","routeKey":"ok"}`)
+		case strings.Contains(r.URL.Path, "/functions/nosuchfn"):
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = io.WriteString(w, `{"Type":"User","message":"Function not found: nosuchfn"}`)
+		default:
+			http.Error(w, "unexpected "+r.Method+" "+r.URL.Path, http.StatusTeapot)
+		}
+	}))
+	defer admin.Close()
+	out, err := runErr("--endpoint", admin.URL, "ws", "route", "set", "abc123", "ok", "--function", "nosuchfn")
+	if err != nil || !posted.Load() {
+		t.Fatalf("ws route set ok --function nosuchfn: %v (route posted: %v), want the route set\n%s", err, posted.Load(), out)
+	}
+	if !strings.Contains(out, "warning: no function nosuchfn yet") || !strings.Contains(out, "portico fn create nosuchfn") {
+		t.Errorf("ws route set with a missing function did not warn of it:\n%s", out)
 	}
 }
