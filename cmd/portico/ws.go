@@ -21,6 +21,7 @@ import (
 	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/internal/routeselect"
 )
 
@@ -94,8 +95,11 @@ func wsRouteCmd(g *globalFlags) *cobra.Command {
 		Short: "Create or replace the route KEY ($connect, $disconnect, $default or a custom key) with a function (AWS_PROXY) integration",
 		Long: `Create or replace a route whose integration runs a function (AWS_PROXY). With
 --route-response the route is two-way: the function's returned body is sent back
-to the client that sent the message. The change takes effect when the API is
-deployed again ('portico api deploy API --stage STAGE').
+to the client that sent the message. $connect and $disconnect take no
+--route-response: their result has no client to go to ($connect's only accepts or
+refuses the handshake, and $disconnect runs once the connection is gone), so post
+to the connection through @connections instead. The change takes effect when the
+API is deployed again ('portico api deploy API --stage STAGE').
 
 This command makes AWS_PROXY integrations only. Routes with a MOCK, HTTP,
 HTTP_PROXY or AWS (function without proxy) integration are made through the
@@ -107,6 +111,9 @@ see docs/websockets.md.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if fn == "" {
 				return fmt.Errorf("--function FN[:QUALIFIER] is required")
+			}
+			if twoWay && (args[1] == apis.RouteConnect || args[1] == apis.RouteDisconnect) {
+				return fmt.Errorf("--route-response does nothing on %s, so it is refused: %s", args[1], noReplyOn[args[1]])
 			}
 			ref, err := functions.ParseRef(fn)
 			if err != nil {
@@ -123,6 +130,12 @@ see docs/websockets.md.`,
 			route, err := putWSRoute(cmd.Context(), c, args[0], args[1], uri, twoWay)
 			if err != nil {
 				return err
+			}
+			// API Gateway accepts a route to a function that does not exist
+			// (it fails when invoked), and so does the admin API; the CLI,
+			// which resolves the name itself, says so now.
+			if _, err := c.Do(cmd.Context(), http.MethodGet, client.FunctionPath(ref.Name, ""), nil, nil, nil); client.IsNotFound(err) {
+				_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "warning: no function %s yet: create it (portico fn create %s --dir DIR) before clients use route %s, whose messages get the \"Internal server error\" frame until then\n", ref.Name, ref.Name, args[1])
 			}
 			kind := "one-way"
 			if twoWay {
@@ -155,6 +168,13 @@ see docs/websockets.md.`,
 	}
 	cmd.AddCommand(set, del)
 	return cmd
+}
+
+// noReplyOn says, per route key, why that route's result is never sent to the
+// client and what to do instead.
+var noReplyOn = map[string]string{
+	apis.RouteConnect:    "its result only accepts or refuses the handshake, which is still in progress; to greet the client, post to it through @connections once $connect has returned (from the first message's route, say)",
+	apis.RouteDisconnect: "it runs once the connection is gone, so there is no client to answer; drop --route-response",
 }
 
 // findRoute returns the id of the API's route with this key, or "".
