@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -30,11 +29,7 @@ import (
 // commit does not wait on the disk.
 func TestMain(m *testing.M) {
 	client.ZipLevel = flate.BestSpeed
-	removeTemp := apptest.TempDirInMemory()
-	code := m.Run()
-	apptest.Cleanup()
-	removeTemp()
-	os.Exit(code)
+	apptest.Main(m)
 }
 
 // runRoot runs the portico command with args, its standard output going to out

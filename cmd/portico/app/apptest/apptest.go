@@ -298,8 +298,10 @@ func Cleanup() {
 // Main runs a package's tests, then Cleanup, and exits with their status:
 // func TestMain(m *testing.M) { apptest.Main(m) }.
 func Main(m *testing.M) {
+	removeTemp := TempDirInMemory()
 	code := m.Run()
 	Cleanup()
+	removeTemp()
 	os.Exit(code)
 }
 
