@@ -295,7 +295,8 @@ func Cleanup() {
 	}
 }
 
-// Main runs a package's tests, then Cleanup, and exits with their status:
+// Main runs a package's tests with their temporary directories on tmpfs where
+// there is one (TempDirInMemory), then Cleanup, and exits with their status:
 // func TestMain(m *testing.M) { apptest.Main(m) }.
 func Main(m *testing.M) {
 	removeTemp := TempDirInMemory()
