@@ -809,7 +809,7 @@ func (s *Server) refuseUnread(w http.ResponseWriter, r *http.Request, status int
 		typ = "InvalidRequestContentException"
 	}
 	w.Header().Set("x-amzn-ErrorType", typ)
-	_ = writeJSON(w, status, map[string]string{"Type": kind, "message": http.StatusText(status)})
+	_ = writeJSON(w, status, lambdaErrorBody(kind, typ, http.StatusText(status)))
 }
 
 // cutOffError is the error of a request the end of the admin server's
@@ -855,13 +855,49 @@ func cutOffBy(r *http.Request, err error) error {
 	return &cutOffError{err: err, msg: cutOffMessage}
 }
 
+// lambdaCapitalMessage holds the Lambda error types whose body spells its
+// message "Message", as Lambda's API model (the AWS SDKs'
+// models/apis/lambda/2015-03-31/api-2.json) declares their members and as
+// Lambda answers, e.g. a 404 {"Message":"Function not found: arn:...",
+// "Type":"User"}. Every other Lambda type there (InvalidParameterValue,
+// InvalidRequestContent, ResourceConflict, PreconditionFailed,
+// RequestTooLarge, TooManyRequests, UnsupportedMediaType, ...) spells it
+// "message", and so do Portico's own types, which the model lacks.
+var lambdaCapitalMessage = map[string]bool{
+	"ResourceNotFoundException":            true,
+	"ResourceInUseException":               true,
+	"ServiceException":                     true,
+	"InvalidCodeSignatureException":        true,
+	"InvalidRuntimeException":              true,
+	"InvalidSecurityGroupIDException":      true,
+	"InvalidSubnetIDException":             true,
+	"InvalidZipFileException":              true,
+	"KMSAccessDeniedException":             true,
+	"KMSDisabledException":                 true,
+	"KMSInvalidStateException":             true,
+	"KMSNotFoundException":                 true,
+	"SubnetIPAddressLimitReachedException": true,
+}
+
+// lambdaErrorBody is Lambda's error body {"Type": kind, "message": msg} for
+// an error of type typ, its message under "Message" where Lambda spells it so
+// (lambdaCapitalMessage). The AWS SDKs read either spelling.
+func lambdaErrorBody(kind, typ, msg string) map[string]string {
+	key := "message"
+	if lambdaCapitalMessage[typ] {
+		key = "Message"
+	}
+	return map[string]string{"Type": kind, key: msg}
+}
+
 // throttleRetryAfter is the Retry-After (seconds) of a throttled invoke: a
 // concurrency slot or sandbox frees as soon as a call running ends, so a
 // second is as long as a caller need wait before it tries again.
 const throttleRetryAfter = "1"
 
 // writeError maps an error to a status and AWS's error body
-// {"Type":"User","message":"..."} with x-amzn-ErrorType. 5xx are logged.
+// {"Type":"User","message":"..."} with x-amzn-ErrorType ("Message" for the
+// types whose model spells it so: lambdaErrorBody). 5xx are logged.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	err = bodyTimedOut(w, cutOffBy(r, bodySignatureError(r, err)))
 	if clientGone(r, err) {
@@ -871,15 +907,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	status, typ := errorStatus(err, lambdaSurface)
 	var k *errdefs.Kinded
-	body := map[string]string{"Type": "User", "message": clientMessage(err)}
+	kind, msg, reason := "User", clientMessage(err), ""
 	if errors.As(err, &k) && status < 500 {
 		if k.Type != "" {
 			typ = k.Type
 		}
-		body["message"] = k.Message
-		if k.Reason != "" {
-			body["Reason"] = k.Reason
-		}
+		msg, reason = k.Message, k.Reason
 		if status == http.StatusTooManyRequests && k.Reason != "" && w.Header().Get("Retry-After") == "" {
 			// A throttled invoke (TooManyRequestsException with a Reason): the
 			// SDKs read Retry-After into RetryAfterSeconds, as from Lambda.
@@ -891,20 +924,24 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		if k != nil && k.Type != "" {
 			typ = k.Type
 		}
-		body = map[string]string{"Type": "Service", "message": genericServerError(typ)}
+		kind, msg, reason = "Service", genericServerError(typ), ""
 		var told clientTold
 		var damaged *store.RecordError
 		switch {
 		case unwritableMessage(err) != "":
-			body["message"] = unwritableMessage(err)
+			msg = unwritableMessage(err)
 		case errors.As(err, &damaged):
 			// A damaged record names the DELETE that removes it, when there is one.
-			body["message"] = damagedMessage(damaged)
+			msg = damagedMessage(damaged)
 		case errors.As(err, &told):
-			body["message"] = told.ClientMessage()
+			msg = told.ClientMessage()
 		}
 		s.log.Error("admin request failed", "requestId", w.Header().Get("X-Amzn-RequestId"), "method", r.Method,
 			"path", r.URL.Path, "status", status, "err", err)
+	}
+	body := lambdaErrorBody(kind, typ, msg)
+	if reason != "" {
+		body["Reason"] = reason
 	}
 	w.Header().Set("x-amzn-ErrorType", typ)
 	_ = writeJSON(w, status, body)

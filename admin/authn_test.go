@@ -147,7 +147,7 @@ func TestServerErrorsAreGeneric(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(rec.Body.String(), "secret.db") || body["message"] != "The AWS Lambda service encountered an internal error." {
+	if strings.Contains(rec.Body.String(), "secret.db") || body["Message"] != "The AWS Lambda service encountered an internal error." {
 		t.Fatalf("5xx body leaks or is not generic: %s", rec.Body)
 	}
 	id := rec.Header().Get("X-Amzn-RequestId")

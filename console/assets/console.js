@@ -318,7 +318,7 @@ function tailLogs(name, pre) {
       const text = logText(new Uint8Array(await resp.arrayBuffer()), resp, !cursor || resp.headers.get("X-Portico-Log-Reset") === "true");
       if (stopped) return;
       let msg = text;
-      if (!resp.ok) try { msg = JSON.parse(text).message || text; } catch (e) { /* not JSON */ }
+      if (!resp.ok) try { const j = JSON.parse(text); msg = j.message || j.Message || text; } catch (e) { /* not JSON */ }
       if (!resp.ok && sessionEnded(resp, msg)) {
         // As api(): the notice and its link, not the CLI's advice; the log
         // goes on once signed in again (here or in another tab).

@@ -377,6 +377,15 @@ var throttledChanges = []throttledChange{
 // migrateRequest returns what this build should answer to request e of
 // fixture g.
 func migrateRequest(g upgradetest.Golden, e upgradetest.Exchange) upgradetest.Exchange {
+	if m, ok := e.Answer.(map[string]any); ok && e.Status == 404 && m["Type"] == "User" && m["message"] != nil {
+		// fix-lambda16: Lambda's ResourceNotFoundException spells its message
+		// "Message", as Lambda's API model and Lambda do; older builds said
+		// "message". (A 404 of Portico's own types, which keep "message", says
+		// no "Function not found".)
+		if msg, _ := m["message"].(string); strings.HasPrefix(msg, "Function not found: ") {
+			e.Answer = map[string]any{"Type": "User", "Message": msg}
+		}
+	}
 	if g.Schema >= 3 || e.Status != 429 || !reflect.DeepEqual(e.Answer, map[string]any{"message": "Too Many Requests"}) {
 		return e
 	}
