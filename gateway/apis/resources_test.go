@@ -68,6 +68,9 @@ func TestResourceTree(t *testing.T) {
 		{"", "x", errdefs.ErrNotFound},               // no parent
 		{pets.ID, "", errdefs.ErrInvalid},            // no part
 		{root.ID, "white space", errdefs.ErrInvalid}, // bad characters
+		{root.ID, "*", errdefs.ErrInvalid},           // outside a-zA-Z0-9._-
+		{root.ID, "a:b", errdefs.ErrInvalid},         // outside a-zA-Z0-9._-
+		{root.ID, "x*", errdefs.ErrInvalid},          // outside a-zA-Z0-9._-
 	} {
 		_, err := add(tc.parent, tc.part)
 		if (tc.kind == nil) != (err == nil) || (tc.kind != nil && !errors.Is(err, tc.kind)) {
