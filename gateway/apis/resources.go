@@ -161,6 +161,9 @@ func (a *API) checkPathPart(tree []ResourceNode, parent *ResourceNode, part, sel
 	// it still loads and is served); only new and renamed parts are held
 	// to it.
 	literalBad := err == nil && len(segs) == 1 && segs[0].Kind == SegLiteral && !restPartRe.MatchString(part)
+	if n := findNode(tree, self); self != "" && n != nil && n.PathPart == part {
+		literalBad = false // a stored part kept as it is (a move)
+	}
 	if err != nil || len(segs) != 1 || literalBad || CheckNewPath("/"+part) != nil {
 		return badRequest("Resource's path part only allow a-zA-Z0-9._- and curly braces at the beginning and the end and an optional plus sign before the closing brace; %q is not one", truncate(part, 100))
 	}

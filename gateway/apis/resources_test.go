@@ -178,3 +178,32 @@ func TestResourcesNormalize(t *testing.T) {
 		t.Errorf("resources on an HTTP API validate: %v", err)
 	}
 }
+
+// TestResourceLegacyPathPart: a path part outside API Gateway's set, which
+// an older build accepted, still loads, and its resource can still be moved
+// under its own name; a new part like it is refused.
+func TestResourceLegacyPathPart(t *testing.T) {
+	s, _ := newTestService(t)
+	ctx := context.Background()
+	a := mustCreate(t, s, &API{Name: "legacy", Protocol: ProtocolREST, Definition: Definition{Routes: []Route{
+		{Method: "GET", Path: "/old:part", Integration: &Integration{Type: IntegrationMock}},
+		{Method: "GET", Path: "/dir", Integration: &Integration{Type: IntegrationMock}},
+	}}})
+	paths := treePaths(a)
+	old, dir := paths["/old:part"], paths["/dir"]
+	if old == "" || dir == "" {
+		t.Fatalf("tree %v", paths)
+	}
+	if _, err := s.Modify(ctx, a.ID, func(a *API) error {
+		_, err := a.MoveResource(old, dir, "")
+		return err
+	}); err != nil {
+		t.Fatalf("moving a stored part: %v", err)
+	}
+	if _, err := s.Modify(ctx, a.ID, func(a *API) error {
+		_, err := a.AddResource(dir, "new:part")
+		return err
+	}); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Fatalf("a new part with ':' = %v, want invalid", err)
+	}
+}
