@@ -43,29 +43,7 @@ func TestSlowReaderIsBoundedEveryEngine(t *testing.T) {
 				}
 			}))
 			t.Cleanup(backend.Close)
-			_, svc := gwtest.APIs(t)
-			created := gwtest.Deploy(t, svc, &apis.API{Name: "stream", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{
-				{Method: "GET", Path: "/stream", Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, URI: backend.URL + "/stream"}},
-			}}}, apis.DeployInput{StageName: "s"})
-			gw := New(Config{Listen: "127.0.0.1:0", Engine: engine, MaxBodyBytes: 1 << 40, MaxConns: 100}, svc, nil, nil, nil)
-			s := NewServer(gw, nil, listener.Limits{HeaderTimeout: 5 * time.Second, IdleTimeout: 300 * time.Millisecond})
-			if err := s.Start(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				_ = s.Stop(ctx)
-			})
-			c, err := net.Dial("tcp", s.Addr())
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = c.Close() })
-			_ = c.(*net.TCPConn).SetReadBuffer(4096)
-			if _, err := io.WriteString(c, "GET /"+created.ID+"/s/stream HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
-				t.Fatal(err)
-			}
+			s, _ := slowReaderClient(t, Config{Listen: "127.0.0.1:0", Engine: engine, MaxBodyBytes: 1 << 40, MaxConns: 100}, backend.URL)
 			// The client reads nothing.
 			select {
 			case <-backendDone:
@@ -81,4 +59,35 @@ func TestSlowReaderIsBoundedEveryEngine(t *testing.T) {
 			}
 		})
 	}
+}
+
+// slowReaderClient serves, with cfg and an idle timeout of 300ms, a REST API
+// whose GET /big is an HTTP_PROXY to backend, and sends it a request for
+// /big from a raw client with a small receive buffer, which reads nothing.
+func slowReaderClient(t *testing.T, cfg Config, backend string) (*Server, net.Conn) {
+	t.Helper()
+	_, svc := gwtest.APIs(t)
+	created := gwtest.Deploy(t, svc, &apis.API{Name: "big", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{
+		{Method: "GET", Path: "/big", Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, URI: backend + "/big"}},
+	}}}, apis.DeployInput{StageName: "s"})
+	gw := New(cfg, svc, nil, nil, nil)
+	s := NewServer(gw, nil, listener.Limits{HeaderTimeout: 5 * time.Second, IdleTimeout: 300 * time.Millisecond})
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Stop(ctx)
+	})
+	c, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	_ = c.(*net.TCPConn).SetReadBuffer(4096)
+	if _, err := io.WriteString(c, "GET /"+created.ID+"/s/big HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	return s, c
 }
