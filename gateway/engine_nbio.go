@@ -61,7 +61,7 @@ func (s *Server) startNbio(addr string) error {
 			_, _ = w.Write([]byte(`{"message":"WebSocket APIs need the h1 (default) or net/http listener engine"}`))
 			return
 		}
-		s.ServeHTTP(w, r)
+		nbioBound(s).ServeHTTP(w, r)
 	})
 	eng := nbhttp.NewEngine(nbhttp.Config{
 		Name:            "portico-gateway",
@@ -72,11 +72,20 @@ func (s *Server) startNbio(addr string) error {
 		// What a connection's parser may hold at once: nbio keeps a
 		// Content-Length body whole until it has all of it, and a header
 		// line until its end. Past that the connection closes unanswered.
-		ReadLimit:     int(s.gw.cfg.MaxBodyBytes) + s.limits.MaxHeaderBytes + nbioHeaderSlack,
-		OnRequest:     nbioScreen(s.nbioRefusal),
-		KeepaliveTime: s.limits.IdleTimeout,
-		Context:       base,
-		Cancel:        cancel, // the engine's Stop and Shutdown call it
+		ReadLimit: int(s.gw.cfg.MaxBodyBytes) + s.limits.MaxHeaderBytes + nbioHeaderSlack,
+		// nbio's writes never wait for the client: what its socket does
+		// not take waits in nbio's memory, so a client that reads nothing
+		// would have a streamed answer pile up there. A connection holds
+		// at most one whole answer's worth (an answer is at most
+		// max-body-bytes): past it nbio closes the connection, whose
+		// handler then stops (nbioBound). Its read deadline (KeepaliveTime)
+		// closes every connection at most the idle timeout after its
+		// last answer was handed to it, taken or not.
+		MaxWriteBufferSize: int(s.gw.cfg.MaxBodyBytes) + s.limits.MaxHeaderBytes + nbioHeaderSlack,
+		OnRequest:          nbioScreen(s.nbioRefusal),
+		KeepaliveTime:      s.limits.IdleTimeout,
+		Context:            base,
+		Cancel:             cancel, // the engine's Stop and Shutdown call it
 		Listen: func(network, a string) (net.Listener, error) {
 			ln, err := net.Listen(network, a)
 			if err == nil {
@@ -104,6 +113,89 @@ func (s *Server) startNbio(addr string) error {
 	s.nbio = &nbioServer{eng: eng}
 	return nil
 }
+
+// nbioBound runs h for a request of an nbio connection so that its handler
+// stops once nbio has closed the connection (the client went away, its read
+// deadline passed, or more than MaxWriteBufferSize waited for the client):
+// nbio neither ends the request's context then nor fails every later write
+// (its Flush only logs), so a handler streaming an answer to a client that
+// took nothing would go on, its backend request with it, for as long as the
+// backend streams. Each write and flush checks the connection first: on a
+// closed one it fails, and the request's context ends.
+func nbioBound(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		res, ok := w.(*nbhttp.Response)
+		if !ok || res.Parser == nil {
+			h.ServeHTTP(w, r)
+			return
+		}
+		c, ok := res.Parser.Conn.(*nbhttp.Conn)
+		if !ok {
+			h.ServeHTTP(w, r)
+			return
+		}
+		conn, ok := c.Conn.(closedConn) // nbio's own connection
+		if !ok {
+			h.ServeHTTP(w, r)
+			return
+		}
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		h.ServeHTTP(&nbioWriter{ResponseWriter: w, conn: conn, cancel: cancel}, r.WithContext(ctx))
+	})
+}
+
+// closedConn is what nbio's connection tells of its state.
+type closedConn interface{ IsClosed() (bool, error) }
+
+// nbioWriter is the response writer of nbioBound.
+type nbioWriter struct {
+	http.ResponseWriter
+	conn   closedConn
+	cancel context.CancelFunc
+}
+
+// gone fails, and ends the request's context, once the connection is closed.
+func (w *nbioWriter) gone() error {
+	closed, err := w.conn.IsClosed()
+	if !closed {
+		return nil
+	}
+	w.cancel()
+	if err == nil {
+		err = net.ErrClosed
+	}
+	return fmt.Errorf("gateway: the client's connection is closed: %w", err)
+}
+
+func (w *nbioWriter) Write(p []byte) (int, error) {
+	if err := w.gone(); err != nil {
+		return 0, err
+	}
+	n, err := w.ResponseWriter.Write(p)
+	if err != nil {
+		w.cancel()
+	}
+	return n, err
+}
+
+// FlushError implements the flush that http.ResponseController looks for
+// first.
+func (w *nbioWriter) FlushError() error {
+	if err := w.gone(); err != nil {
+		return err
+	}
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+	return w.gone()
+}
+
+// Flush implements http.Flusher.
+func (w *nbioWriter) Flush() { _ = w.FlushError() }
+
+// Unwrap gives http.ResponseController nbio's writer.
+func (w *nbioWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Shutdown stops accepting and waits for the connections to finish, within ctx.
 func (n *nbioServer) Shutdown(ctx context.Context) error { return n.eng.Shutdown(ctx) }

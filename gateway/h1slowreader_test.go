@@ -1,9 +1,7 @@
 package gateway
 
 import (
-	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -11,9 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/portico-dev/portico/gateway/apis"
-	"github.com/portico-dev/portico/gateway/internal/gwtest"
-	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/listener/listenertest"
 )
 
@@ -37,29 +32,7 @@ func TestH1SlowReaderIsBounded(t *testing.T) {
 		close(backendDone)
 	}))
 	t.Cleanup(backend.Close)
-	_, svc := gwtest.APIs(t)
-	created := gwtest.Deploy(t, svc, &apis.API{Name: "big", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{
-		{Method: "GET", Path: "/big", Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, URI: backend.URL + "/big"}},
-	}}}, apis.DeployInput{StageName: "s"})
-	gw := New(Config{Listen: "127.0.0.1:0"}, svc, nil, nil, nil)
-	s := NewServer(gw, nil, listener.Limits{HeaderTimeout: 5 * time.Second, IdleTimeout: 300 * time.Millisecond})
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Stop(ctx)
-	})
-	c, err := net.Dial("tcp", s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	_ = c.(*net.TCPConn).SetReadBuffer(4096)
-	if _, err := io.WriteString(c, "GET /"+created.ID+"/s/big HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
-		t.Fatal(err)
-	}
+	s, _ := slowReaderClient(t, Config{Listen: "127.0.0.1:0"}, backend.URL)
 	// The client reads nothing.
 	select {
 	case <-backendDone:

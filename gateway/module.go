@@ -194,10 +194,13 @@ func (s *Server) start() error {
 		counted := s.stdConns("net/http", true)
 		rl := wirenames.Listener{Listener: counted.listener(ln), MaxHeaderBytes: s.limits.MaxHeaderBytes}
 		s.recording = true
-		s.srv = s.limits.Server(s)
+		// An answer its client takes nothing of for the idle timeout is
+		// given up, as under h1 (boundStalls).
+		s.srv = s.limits.Server(boundStalls(s, s.limits.IdleTimeout))
 		s.srv.ConnContext = wirenames.ConnContext
 		s.srv.DisableGeneralOptionsHandler = true // OPTIONS * is the gateway's to answer, as under h1
 		counted.serve(s.srv)
+		liftWriteDeadline(s.srv)
 		srv := s.srv
 		go func() {
 			if err := srv.Serve(rl); err != nil && !errors.Is(err, http.ErrServerClosed) {

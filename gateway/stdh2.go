@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"net"
 	"net/http"
 	"time"
 
@@ -23,31 +24,54 @@ func (s *Server) stdHTTP2() *http.HTTP2Config {
 	}
 }
 
-// boundStalls wraps the handler of net/http's TLS server so that, over
-// HTTP/2, a response that waits for the client's flow-control window for d
-// (the listener's idle timeout) is given up: its stream is reset, as h2's
-// WriteTimeout resets it under h1. net/http's HTTP/2 waits for a window for
+// boundStalls wraps the handler of a net/http server of the gateway (the
+// plain listener's under the net/http engine, the TLS listener's under the
+// engines other than h1) so that an answer its client takes nothing of for d
+// (the listener's idle timeout) is given up, as h1's and h2's WriteTimeout
+// give it up under h1. net/http waits for a client that does not read for
 // ever (its WriteTimeout would bound the whole response, streaming ones too),
-// so a client that opens streams and never takes their answers would hold
-// their handlers and its connection for good. Each write of the handler, and
-// the answer's end after it returns, runs under a write deadline of d that
-// is lifted again once the write is done: a handler that works for long
-// between writes is not cut off. HTTP/1.1 is left alone.
+// so a client that asks for a large or streamed answer and never reads it
+// would hold the handler, its backend request and its buffers for good. Each
+// write and flush of the handler runs under a write deadline of d that is
+// lifted again once it is done, so a handler that works for long between
+// writes, and a slow client that reads, are not cut off; a write that fails
+// on it ends the request's context. What is still buffered goes out after the
+// handler returns under a deadline of d that stays: over HTTP/2 the stream's
+// end stops it, over HTTP/1.x the connection's next state (liftWriteDeadline).
+// Over HTTP/2 a response that waits for the client's flow-control window is
+// given up the same way (its stream is reset).
 func boundStalls(h http.Handler, d time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// HTTP/2's preface sent where HTTP/1.1 is spoken reaches the
 		// handler as a request "PRI * HTTP/2.0" on an HTTP/1.1 connection,
-		// which refuseHTTP2Preface hijacks: it is left alone too.
-		if r.ProtoMajor != 2 || r.Method == "PRI" || d <= 0 {
+		// which refuseHTTP2Preface hijacks (asserting http.Hijacker): it
+		// is left alone.
+		if r.Method == "PRI" || d <= 0 {
 			h.ServeHTTP(w, r)
 			return
 		}
 		sw := &stallWriter{ResponseWriter: w, rc: http.NewResponseController(w), d: d}
 		h.ServeHTTP(sw, r)
-		// What is still buffered goes out after the handler returns: under
-		// a deadline that stays, which the stream's end stops.
 		_ = sw.rc.SetWriteDeadline(time.Now().Add(d))
 	})
+}
+
+// liftWriteDeadline has srv, whose handler boundStalls wraps, lift the write
+// deadline an HTTP/1.x answer ends under once it is written (the connection
+// goes idle) or the connection's next request is read (it goes active), so
+// that neither the wait for the next request nor what net/http writes itself
+// for it (100 Continue, its own refusals) runs under an old deadline. It
+// keeps srv's ConnState hook, if any, set before.
+func liftWriteDeadline(srv *http.Server) {
+	next := srv.ConnState
+	srv.ConnState = func(c net.Conn, st http.ConnState) {
+		if st == http.StateIdle || st == http.StateActive {
+			_ = c.SetWriteDeadline(time.Time{})
+		}
+		if next != nil {
+			next(c, st)
+		}
+	}
 }
 
 // stallWriter puts each write and flush of a response under a deadline.

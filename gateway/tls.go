@@ -252,6 +252,7 @@ func (s *Server) startTLS() error {
 	// listeners' limit, as h1's and h2's do (connlimit.go).
 	counted := s.stdConns("net/http TLS", true)
 	counted.serve(s.tlsSrv)
+	liftWriteDeadline(s.tlsSrv)
 	rl := wirenames.Listener{Listener: counted.listener(hl.std), MaxHeaderBytes: s.limits.MaxHeaderBytes}
 	go func() {
 		if err := s.tlsSrv.Serve(rl); err != nil && !errors.Is(err, http.ErrServerClosed) {

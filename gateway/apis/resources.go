@@ -3,6 +3,7 @@ package apis
 import (
 	"crypto/sha256"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -138,6 +139,10 @@ func resourceNotFound() error {
 	return errdefs.New(errdefs.ErrNotFound, "NotFoundException", "Invalid Resource identifier specified")
 }
 
+// restPartRe is the characters API Gateway allows in a literal resource path
+// part (create-resource's pathPart).
+var restPartRe = regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
+
 func badRequest(format string, args ...any) error {
 	return errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf(format, args...))
 }
@@ -151,7 +156,15 @@ func (a *API) checkPathPart(tree []ResourceNode, parent *ResourceNode, part, sel
 	if err == nil && (part == "." || part == "..") {
 		return badRequest("Resource's path part cannot be %q: clients remove dot segments before they send a request, so the resource could never be reached", part)
 	}
-	if err != nil || len(segs) != 1 || CheckNewPath("/"+part) != nil {
+	// API Gateway's set for a literal part is narrower than a path's
+	// (ParseTemplate, which reads stored paths too: a stored part outside
+	// it still loads and is served); only new and renamed parts are held
+	// to it.
+	literalBad := err == nil && len(segs) == 1 && segs[0].Kind == SegLiteral && !restPartRe.MatchString(part)
+	if n := findNode(tree, self); self != "" && n != nil && n.PathPart == part {
+		literalBad = false // a stored part kept as it is (a move)
+	}
+	if err != nil || len(segs) != 1 || literalBad || CheckNewPath("/"+part) != nil {
 		return badRequest("Resource's path part only allow a-zA-Z0-9._- and curly braces at the beginning and the end and an optional plus sign before the closing brace; %q is not one", truncate(part, 100))
 	}
 	if strings.HasSuffix(parent.PathPart, "+}") {

@@ -68,6 +68,9 @@ func TestResourceTree(t *testing.T) {
 		{"", "x", errdefs.ErrNotFound},               // no parent
 		{pets.ID, "", errdefs.ErrInvalid},            // no part
 		{root.ID, "white space", errdefs.ErrInvalid}, // bad characters
+		{root.ID, "*", errdefs.ErrInvalid},           // outside a-zA-Z0-9._-
+		{root.ID, "a:b", errdefs.ErrInvalid},         // outside a-zA-Z0-9._-
+		{root.ID, "x*", errdefs.ErrInvalid},          // outside a-zA-Z0-9._-
 	} {
 		_, err := add(tc.parent, tc.part)
 		if (tc.kind == nil) != (err == nil) || (tc.kind != nil && !errors.Is(err, tc.kind)) {
@@ -173,5 +176,34 @@ func TestResourcesNormalize(t *testing.T) {
 	http := &API{Name: "x", Protocol: ProtocolHTTP, Definition: Definition{Resources: []Resource{{Path: "/a"}}}}
 	if err := http.Validate(); !errors.Is(err, errdefs.ErrInvalid) {
 		t.Errorf("resources on an HTTP API validate: %v", err)
+	}
+}
+
+// TestResourceLegacyPathPart: a path part outside API Gateway's set, which
+// an older build accepted, still loads, and its resource can still be moved
+// under its own name; a new part like it is refused.
+func TestResourceLegacyPathPart(t *testing.T) {
+	s, _ := newTestService(t)
+	ctx := context.Background()
+	a := mustCreate(t, s, &API{Name: "legacy", Protocol: ProtocolREST, Definition: Definition{Routes: []Route{
+		{Method: "GET", Path: "/old:part", Integration: &Integration{Type: IntegrationMock}},
+		{Method: "GET", Path: "/dir", Integration: &Integration{Type: IntegrationMock}},
+	}}})
+	paths := treePaths(a)
+	old, dir := paths["/old:part"], paths["/dir"]
+	if old == "" || dir == "" {
+		t.Fatalf("tree %v", paths)
+	}
+	if _, err := s.Modify(ctx, a.ID, func(a *API) error {
+		_, err := a.MoveResource(old, dir, "")
+		return err
+	}); err != nil {
+		t.Fatalf("moving a stored part: %v", err)
+	}
+	if _, err := s.Modify(ctx, a.ID, func(a *API) error {
+		_, err := a.AddResource(dir, "new:part")
+		return err
+	}); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Fatalf("a new part with ':' = %v, want invalid", err)
 	}
 }
