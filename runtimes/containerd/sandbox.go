@@ -425,7 +425,7 @@ func (p *prepared) start(ctx context.Context) (runtimes.Sandbox, error) {
 		return nil, p.r.wrap("starting sandbox "+p.spec.SandboxID, err)
 	}
 	p.logs.Attach(int(p.task.Pid()), p.c.ID())
-	s := &sandbox{p: p, done: make(chan struct{})}
+	s := &sandbox{p: p, done: make(chan struct{}), mem: ctrbase.PeakMemory{Limit: p.spec.MemoryMB}}
 	go s.waitExit() //nolint:gosec // G118: the sandbox outlives the start's context by design (runtimes.Runtime.Start)
 	return s, nil
 }
