@@ -526,6 +526,8 @@ func (i *Invoker) Stop(ctx context.Context) error {
 	// after a clean stop.
 	if err := i.rt.Cleanup(cctx); err != nil {
 		i.log.Warn("shutdown: removing what the runtime still holds", "runtime", i.rt.Name(), "err", err)
+		shutdown.NoteCut(ctx, shutdown.Cut{Left: true, What: fmt.Sprintf("what the %s runtime still held of this instance "+
+			"(its sandboxes' containers, tasks and network namespaces), which it could not remove: %v", i.rt.Name(), err)})
 	}
 	i.logs.close()
 	return nil
