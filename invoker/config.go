@@ -108,8 +108,10 @@ type Request struct {
 	// Timeout, when non-zero, is the caller's deadline (an API integration
 	// timeout), counted from the call to Invoke: the wait for a concurrency
 	// slot and a sandbox takes from it. A call still waiting for a sandbox at
-	// the deadline fails with errdefs.ErrTimeout; one running then is stopped
-	// as a function timeout would be, with Result.CallerTimeout set.
+	// the deadline fails with errdefs.ErrTimeout; for one running then, the
+	// caller gets a Result with TimedOut and CallerTimeout set, and the
+	// invocation runs on to its own end (its function timeout at most), as
+	// a Lambda invocation outlives API Gateway's integration timeout.
 	Timeout time.Duration
 	// InvokedARN is the ARN the caller used (with its alias), for the
 	// Lambda-Runtime-Invoked-Function-Arn header; defaults to the version's ARN.
@@ -172,7 +174,8 @@ type Result struct {
 	// or a crash, as Lambda's X-Amz-Function-Error.
 	FunctionError string
 	// TimedOut is set when a deadline passed; CallerTimeout says it was the
-	// caller's Request.Timeout rather than the function's own.
+	// caller's Request.Timeout rather than the function's own (the Result
+	// then has no Payload: the invocation runs on, for no one).
 	TimedOut      bool
 	CallerTimeout bool
 	// ExecutedVersion is the version that ran.

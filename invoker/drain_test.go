@@ -93,7 +93,7 @@ func TestStopAfterATimeoutCutsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cuts := shutdown.Cuts(stop); len(cuts) != 0 {
-		t.Errorf("the stop noted %q cut off; the only invocation had timed out and was answered", cuts)
+		t.Errorf("the stop noted %+v cut off; the only invocation had timed out and was answered", cuts)
 	}
 	if log := e.logs.String(); strings.Contains(log, "did not finish") {
 		t.Errorf("the stop warned of invocations that did not finish:\n%s", log)
@@ -118,7 +118,7 @@ func TestIdleStopWarnsOfNothing(t *testing.T) {
 			t.Fatalf("an idle stop warned of invocations that did not finish:\n%s", log)
 		}
 		if cuts := shutdown.Cuts(stop); len(cuts) != 0 {
-			t.Fatalf("an idle stop noted %q cut off", cuts)
+			t.Fatalf("an idle stop noted %+v cut off", cuts)
 		}
 	}
 }

@@ -526,6 +526,8 @@ func (i *Invoker) Stop(ctx context.Context) error {
 	// after a clean stop.
 	if err := i.rt.Cleanup(cctx); err != nil {
 		i.log.Warn("shutdown: removing what the runtime still holds", "runtime", i.rt.Name(), "err", err)
+		shutdown.NoteCut(ctx, shutdown.Cut{Left: true, What: fmt.Sprintf("what the %s runtime still held of this instance "+
+			"(its sandboxes' containers, tasks and network namespaces), which it could not remove: %v", i.rt.Name(), err)})
 	}
 	i.logs.close()
 	return nil
@@ -984,15 +986,17 @@ func (i *Invoker) await(ctx context.Context, sb *sandbox, inv *invocation, cold 
 		finish()
 		return res
 	}
-	select {
-	case <-inv.done:
-		return inv.out.answer(settle(inv.out))
-	case <-expired:
-		return settle(i.timedOut(sb, inv)), nil
-	case <-sb.gone:
-		o := i.crashed(sb, inv)
-		return o.answer(settle(o))
-	case <-ctx.Done():
+	// The caller's deadline, when it comes first, answers the caller (the
+	// gateway's 504) and leaves the invocation running to its own end, as
+	// API Gateway leaves a Lambda invocation whose integration timed out.
+	var callerGone <-chan struct{}
+	if inv.byCaller {
+		gone := make(chan struct{})
+		stopCaller := i.clock.AfterFunc(inv.by.Sub(i.clock.Now()), func() { close(gone) })
+		defer stopCaller()
+		callerGone = gone
+	}
+	background := func() {
 		go func() {
 			select {
 			case <-inv.done:
@@ -1003,6 +1007,21 @@ func (i *Invoker) await(ctx context.Context, sb *sandbox, inv *invocation, cold 
 				settle(i.crashed(sb, inv))
 			}
 		}()
+	}
+	select {
+	case <-inv.done:
+		return inv.out.answer(settle(inv.out))
+	case <-expired:
+		return settle(i.timedOut(sb, inv)), nil
+	case <-sb.gone:
+		o := i.crashed(sb, inv)
+		return o.answer(settle(o))
+	case <-callerGone:
+		background()
+		return &Result{RequestID: inv.id, TimedOut: true, CallerTimeout: true,
+			ExecutedVersion: inv.req.Function.Version, ColdStart: cold}, nil
+	case <-ctx.Done():
+		background()
 		return nil, ctx.Err()
 	}
 }
@@ -1015,7 +1034,7 @@ func (i *Invoker) armAnswer(sb *sandbox, inv *invocation, finish func()) {
 	inv.ans, inv.finish = inv.req.Answer, finish
 	expired, ans := make(chan struct{}), inv.ans
 	inv.expired = expired
-	inv.stopTimer = i.clock.AfterFunc(inv.deadline.Sub(i.clock.Now()), func() {
+	inv.stopTimer = i.clock.AfterFunc(inv.wakeAt().Sub(i.clock.Now()), func() {
 		close(expired)
 		ans.Wake()
 	})
@@ -1106,9 +1125,6 @@ func (i *Invoker) answerInline(inv *invocation, o *outcome, res *Result) bool {
 // seconds" and the log line "<ISO time> ID Task timed out after 3.00 seconds".
 func (i *Invoker) timedOut(sb *sandbox, inv *invocation) *outcome {
 	secs := inv.timeout.Seconds()
-	if inv.byCaller {
-		secs = inv.req.Timeout.Seconds()
-	}
 	if !inv.claim() {
 		<-inv.done // a result won: settleResult records it once END is written
 		return inv.out
@@ -1355,9 +1371,6 @@ func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, col
 		ExecutedVersion: cfg.Version,
 		ColdStart:       cold,
 		Duration:        dur,
-	}
-	if o.timedOut && inv.byCaller {
-		res.CallerTimeout = true
 	}
 	if o.functionError {
 		res.FunctionError = "Unhandled"

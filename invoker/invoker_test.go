@@ -386,30 +386,56 @@ func TestTimeoutReplacesSandbox(t *testing.T) {
 	}
 }
 
+// TestCallerTimeoutShorterThanFunctionTimeout: a caller's deadline (an API's
+// integration timeout) sooner than the function's answers the caller with
+// CallerTimeout (the gateway's 504), and, as on AWS, where API Gateway's
+// timeout does not end the Lambda invocation, the function runs on: its
+// sandbox is not stopped, it sees its own deadline, its log ends with its own
+// END and REPORT (no "Task timed out" for a timeout it does not have), and
+// the next call finds the same sandbox warm.
 func TestCallerTimeoutShorterThanFunctionTimeout(t *testing.T) {
 	e := newEnv(t, nil)
 	cfg := e.fns.add(&functions.Config{FunctionName: "slow2", Timeout: 30})
-	invoke(t, e, cfg, `{}`) // warm: the call's deadline runs from the call, a cold start included
+	_, warm := invoke(t, e, cfg, `{}`) // warm: the call's deadline runs from the call, a cold start included
 	waitIdle(t, e.inv.pool(cfg), 1)
-	type r struct {
-		res *Result
-		err error
-	}
-	got := make(chan r, 1)
+	gate := filepath.Join(t.TempDir(), "gate")
+	got := make(chan callResult, 1)
 	deadlineSet := e.clock.expectTimer(200 * time.Millisecond)
 	go func() {
-		res, err := e.inv.Invoke(context.Background(), Request{Function: cfg, Payload: []byte(`{"sleepMs":60000}`), Timeout: 200 * time.Millisecond})
-		got <- r{res, err}
+		res, err := e.inv.Invoke(context.Background(), Request{Function: cfg, Payload: []byte(`{"print":"still-running","waitFile":"` + gate + `"}`), Timeout: 200 * time.Millisecond})
+		got <- callResult{res, err}
 	}()
 	deadlineSet(t)
 	e.clock.Advance(200 * time.Millisecond)
-	g := <-got
-	res, err := g.res, g.err
-	if err != nil {
-		t.Fatal(err)
+	g := receive(t, got)
+	if g.err != nil {
+		t.Fatal(g.err)
 	}
-	if !res.TimedOut || !res.CallerTimeout {
-		t.Fatalf("want caller timeout, got %+v", res)
+	if !g.res.TimedOut || !g.res.CallerTimeout || g.res.RequestID == "" {
+		t.Fatalf("want the caller's timeout with the request id, got %+v", g.res)
+	}
+	id := g.res.RequestID
+
+	writeFile(t, gate) // the function, still running, finishes
+	var log string
+	waitFor(t, "the invocation's END", func() bool {
+		b, _ := e.inv.Logs().Read(cfg.FunctionName, -1)
+		log = string(b)
+		return strings.Contains(log, "END RequestId: "+id+"\n")
+	})
+	if missing := inOrder(log, "START RequestId: "+id, "still-running", "END RequestId: "+id, "REPORT RequestId: "+id); missing != "" {
+		t.Errorf("the log lacks %q of the invocation that ran on:\n%s", missing, log)
+	}
+	if strings.Contains(log, "Task timed out") || strings.Contains(log, "Status: timeout") {
+		t.Errorf("the log says the function timed out; it did not (the caller's deadline passed):\n%s", log)
+	}
+	res2, o2 := invoke(t, e, cfg, `{}`)
+	if res2.FunctionError != "" || res2.ColdStart || o2.Pid != warm.Pid {
+		t.Fatalf("the next call should find the same sandbox warm (pid %d): %+v pid %d", warm.Pid, res2, o2.Pid)
+	}
+	// Each invocation sees the function's deadline, never the caller's.
+	if want := e.clock.Now().Add(30 * time.Second).UnixMilli(); o2.Deadline != want {
+		t.Errorf("deadline seen by the function = %d, want %d (its own 30 s)", o2.Deadline, want)
 	}
 }
 

@@ -74,8 +74,8 @@ func TestCallerDeadlineLeftAfterQueueing(t *testing.T) {
 	a := e.fns.add(&functions.Config{FunctionName: "a", Timeout: 30})
 	busy := hold(t, e, a, "")
 
-	pidFile := filepath.Join(t.TempDir(), "pid")
-	got := queueCall(t, e, Request{Function: a, Payload: []byte(`{"sleepMs":60000,"pidFile":"` + pidFile + `"}`), Timeout: 2 * time.Second})
+	pidFile, gate := filepath.Join(t.TempDir(), "pid"), filepath.Join(t.TempDir(), "gate")
+	got := queueCall(t, e, Request{Function: a, Payload: []byte(`{"waitFile":"` + gate + `","pidFile":"` + pidFile + `"}`), Timeout: 2 * time.Second})
 	e.clock.Advance(1500 * time.Millisecond)
 	busy.release(t)
 	waitForFile(t, pidFile) // the sandbox runs the queued call
@@ -90,6 +90,7 @@ func TestCallerDeadlineLeftAfterQueueing(t *testing.T) {
 	if g.err != nil || !g.res.TimedOut || !g.res.CallerTimeout {
 		t.Fatalf("want the caller's timeout 2 s after the call: %v %+v", g.err, g.res)
 	}
+	writeFile(t, gate) // the function runs on past its caller's deadline: let it end
 }
 
 // TestQueueWaitThrottles checks that a direct Invoke (no caller timeout) waits

@@ -540,8 +540,8 @@ type invocation struct {
 	timeout  time.Duration // the function's
 	by       time.Time     // the caller's deadline (Request.Timeout from the call), or zero
 	started  time.Time     // when a sandbox took it (start)
-	deadline time.Time     // set when a sandbox takes it (start)
-	byCaller bool          // deadline is the caller's, sooner than the function's timeout
+	deadline time.Time     // the function's timeout, set when a sandbox takes it (start)
+	byCaller bool          // by comes before deadline: the caller gives up first
 	tail     *tailBuf
 
 	once sync.Once
@@ -608,12 +608,22 @@ func (sb *sandbox) running() bool {
 }
 
 // start sets the invocation's deadline when a sandbox takes it: the
-// function's timeout from now, or the caller's deadline when sooner.
+// function's timeout from now. A caller's deadline that comes sooner does not
+// end the invocation (as API Gateway's integration timeout does not end a
+// Lambda invocation): the caller gets its timeout then, and the function runs
+// on to its own result or timeout (await).
 func (inv *invocation) start(now time.Time) {
-	inv.started, inv.deadline, inv.byCaller = now, now.Add(inv.timeout), false
-	if !inv.by.IsZero() && inv.by.Before(inv.deadline) {
-		inv.deadline, inv.byCaller = inv.by, true
+	inv.started, inv.deadline = now, now.Add(inv.timeout)
+	inv.byCaller = !inv.by.IsZero() && inv.by.Before(inv.deadline)
+}
+
+// wakeAt is when the caller waiting for inv must wake: its own deadline, when
+// that comes before the function's, else the function's.
+func (inv *invocation) wakeAt() time.Time {
+	if inv.byCaller {
+		return inv.by
 	}
+	return inv.deadline
 }
 
 // completed reports whether the invocation has its outcome.

@@ -285,8 +285,9 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 		}
 	}
 	if cuts := shutdown.Cuts(stopCtx); len(cuts) > 0 && afterErr == nil {
-		// Stopped cleanly otherwise (sandboxes removed, counts written, the
-		// store closed), but not gracefully: say what the deadline cut.
+		// Stopped cleanly otherwise (counts written, the store closed), but
+		// not gracefully, or not all removed: say what the deadline cut, and
+		// what the runtime left behind.
 		return cutOffError(s, cuts)
 	}
 	if afterErr == nil {
@@ -300,9 +301,13 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 // cutOffError says what a stop cut off, each by the limit that cut it and how
 // to raise that: the invoker's drain-timeout, or --shutdown-timeout.
 func cutOffError(s app.Settings, cuts []shutdown.Cut) error {
-	var graceful, drained []string
+	var graceful, drained, left []string
 	var drain time.Duration
 	for _, c := range cuts {
+		if c.Left {
+			left = append(left, c.What)
+			continue
+		}
 		if c.Limit == "drain-timeout" {
 			drained, drain = append(drained, c.What), c.After
 			continue
@@ -318,6 +323,10 @@ func cutOffError(s app.Settings, cuts []shutdown.Cut) error {
 	if len(graceful) > 0 {
 		parts = append(parts, fmt.Sprintf("--shutdown-timeout (%s) ended with %s: they were cut off "+
 			"(raise --shutdown-timeout to let them finish; calls in flight get at most --drain-timeout of it)", s.ShutdownTimeout, strings.Join(graceful, " and ")))
+	}
+	if len(left) > 0 {
+		parts = append(parts, fmt.Sprintf("it left behind %s "+
+			"(the next start on this data directory, %s, removes it; or start and stop Portico once the daemon answers)", strings.Join(left, " and "), s.DataDir))
 	}
 	return errors.New("stopped, but " + strings.Join(parts, "; and "))
 }

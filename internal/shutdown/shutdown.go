@@ -39,6 +39,10 @@ type Cut struct {
 	// was the end of the graceful part (--shutdown-timeout).
 	Limit string
 	After time.Duration
+	// Left says that What was not cut off but left behind: the stop could
+	// not remove it (its container daemon did not answer), and the next
+	// start removes it.
+	Left bool
 }
 
 // WithGrace returns the context to stop a server with: waits for work in

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
 
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/runtimes"
@@ -45,5 +48,45 @@ func TestWaitBrokenByOutageIsNoExit(t *testing.T) {
 	}
 	if err := rt.Cleanup(ctx); err != nil {
 		t.Fatalf("Cleanup once containerd is back: %v", err)
+	}
+}
+
+// TestSparePreparedBeforeOutageIsNotStarted: a sandbox prepared before
+// containerd went away has a broken exit watch; started after containerd is
+// back, its exit would read as a lost watch (a 503 for a function that
+// crashed). Its Start fails instead, and removes it, so that the invoker
+// starts a fresh sandbox, as for Docker.
+func TestSparePreparedBeforeOutageIsNotStarted(t *testing.T) {
+	runtimetest.RequireContainerd(t)
+	px := runtimetest.NewSocketProxy(t, runtimetest.ContainerdSocket())
+	rt := newTestRuntime(t, Config{Socket: px.Path()})
+	defer rt.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	id := fmt.Sprintf("sbx-prelost-%x", rand.Uint32()) //nolint:gosec // G404: a name, not a secret
+	api := runtimetest.NewAPIServer(t, rt.HostAddr())
+	spec := runtimetest.NamedSpec(runtimetest.CodeDir(t, runtimetest.BuildSandbox(t)))(id, api)
+	prep, err := rt.Prepare(ctx, spec)
+	if err != nil {
+		t.Fatalf("Prepare: %v", err)
+	}
+
+	px.Down()
+	<-prep.(*prepared).waited // the outage broke the task's wait
+	px.Up(t)
+	if err := rt.rec.Ping(ctx); err != nil {
+		t.Fatalf("ping once containerd is back: %v", err)
+	}
+
+	sb, err := prep.Start(ctx)
+	if err == nil {
+		_ = sb.Stop(ctx)
+		t.Fatal("Start of a sandbox prepared before the outage succeeded; want an error (its exit watch is broken)")
+	}
+	if !strings.Contains(err.Error(), "prepared before containerd went away") {
+		t.Errorf("Start error = %v, want it to say the sandbox was prepared before containerd went away", err)
+	}
+	if _, err := rt.cli.LoadContainer(rt.ctx(ctx), containerID(id)); !cerrdefs.IsNotFound(err) {
+		t.Errorf("container of the refused sandbox: LoadContainer = %v, want not found (removed)", err)
 	}
 }

@@ -357,10 +357,15 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec) (_ *prepared,
 	}
 	// The wait outlives ctx: it ends when the task exits.
 	p.waitCtx, p.waitCancel = context.WithCancel(r.ctx(context.Background()))
-	p.exit, err = p.task.Wait(p.waitCtx)
+	exit, err := p.task.Wait(p.waitCtx)
 	if err != nil {
 		return nil, r.wrap("waiting on sandbox "+spec.SandboxID, err)
 	}
+	// The wait's result is kept where start can look at it without taking
+	// it: a wait that broke before the start (containerd went away in
+	// between) would otherwise read, once the task runs, as the task's exit.
+	p.waited = make(chan struct{})
+	go func() { p.exit = <-exit; close(p.waited) }()
 	return p, nil
 }
 
@@ -378,7 +383,8 @@ type prepared struct {
 	stderr     io.WriteCloser
 	waitCtx    context.Context
 	waitCancel context.CancelFunc
-	exit       <-chan containerd.ExitStatus
+	waited     chan struct{}         // closed once the task's wait ended, with exit set
+	exit       containerd.ExitStatus // how the wait ended
 
 	once ctrbase.Prepared
 }
@@ -399,14 +405,27 @@ func (p *prepared) Discard(ctx context.Context) (err error) {
 	return err
 }
 
-// start starts the task and watches for its exit.
+// start starts the task and watches for its exit, unless its wait already
+// ended: containerd went away since it was prepared (the wait broke, and how
+// the task ends would be unknown), or the task was killed before it started.
+// The invoker then starts a fresh sandbox, as for a Docker sandbox prepared
+// before an outage.
 func (p *prepared) start(ctx context.Context) (runtimes.Sandbox, error) {
+	select {
+	case <-p.waited:
+		p.remove()
+		if _, _, err := p.exit.Result(); err != nil {
+			return nil, fmt.Errorf("containerd: sandbox %s was prepared before containerd went away (its exit watch broke: %w); not started", p.spec.SandboxID, err)
+		}
+		return nil, fmt.Errorf("containerd: the task of prepared sandbox %s ended (exit status %d) before it was started", p.spec.SandboxID, p.exit.ExitCode())
+	default:
+	}
 	if err := p.task.Start(p.r.ctx(ctx)); err != nil {
 		p.remove()
 		return nil, p.r.wrap("starting sandbox "+p.spec.SandboxID, err)
 	}
 	p.logs.Attach(int(p.task.Pid()), p.c.ID())
-	s := &sandbox{p: p, done: make(chan struct{})}
+	s := &sandbox{p: p, done: make(chan struct{}), mem: ctrbase.PeakMemory{Limit: p.spec.MemoryMB}}
 	go s.waitExit() //nolint:gosec // G118: the sandbox outlives the start's context by design (runtimes.Runtime.Start)
 	return s, nil
 }
@@ -566,8 +585,8 @@ type sandbox struct {
 func (s *sandbox) waitExit() {
 	p := s.p
 	select {
-	case st := <-p.exit:
-		code, _, err := st.Result()
+	case <-p.waited:
+		code, _, err := p.exit.Result()
 		switch {
 		case err != nil:
 			// The wait broke (containerd went away, or its connection was

@@ -477,7 +477,7 @@ type sandbox struct {
 func newSandbox(p *prepared) *sandbox {
 	logs := ctrbase.NewLogSync()
 	s := &sandbox{r: p.r, p: p, spec: p.spec, id: p.id, done: make(chan struct{}), logs: logs, logsDone: make(chan struct{}), release: p.release,
-		attached: make(chan struct{})}
+		attached: make(chan struct{}), mem: ctrbase.PeakMemory{Limit: p.spec.MemoryMB}}
 	go func() {
 		defer close(s.logsDone)
 		stdout, stderr := logs.Stream(), logs.Stream()

@@ -44,3 +44,42 @@ func TestPeakFileOf(t *testing.T) {
 		t.Errorf("ReadBytesFile = %d, %v", n, ok)
 	}
 }
+
+// TestPeakMemoryNeverPastLimit: a cgroup's peak can pass its limit by the
+// pages charged in one batch (seen as 128 MB + a few pages for a 128 MB
+// sandbox killed for memory), which rounded up read 129 MB. With Limit set,
+// the peak reads the limit at most, as Lambda's Max Memory Used never passes
+// the memory size; below the limit it is the sample, rounded up.
+func TestPeakMemoryNeverPastLimit(t *testing.T) {
+	over := func() (uint64, bool) { return 128<<20 + 3*4096, true }
+	done := make(chan struct{})
+	close(done)
+
+	var last PeakMemory
+	last.Limit = 128
+	last.Last(over) // at the exit of a sandbox killed for memory
+	last.AtLeast(128)
+	if got := last.MB(done, over); got != 128 {
+		t.Errorf("after an exit whose peak passed the limit: %d MB, want 128", got)
+	}
+
+	var running PeakMemory
+	running.Limit = 128
+	if got := running.MB(make(chan struct{}), over); got != 128 {
+		t.Errorf("a sample past the limit while running: %d MB, want 128", got)
+	}
+	if got := running.MB(make(chan struct{}), func() (uint64, bool) { return 9<<20 + 1, true }); got != 128 {
+		t.Errorf("the peak fell: %d MB, want 128 kept", got)
+	}
+
+	var small PeakMemory
+	small.Limit = 128
+	if got := small.MB(make(chan struct{}), func() (uint64, bool) { return 9<<20 + 1, true }); got != 10 {
+		t.Errorf("a sample below the limit: %d MB, want 10 (rounded up)", got)
+	}
+	var unlimited PeakMemory
+	unlimited.Last(over)
+	if got := unlimited.MB(done, over); got != 129 {
+		t.Errorf("no limit: %d MB, want 129", got)
+	}
+}

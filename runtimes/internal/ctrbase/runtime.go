@@ -81,6 +81,12 @@ func RemoteIP(remote net.Addr) net.IP {
 // PeakMemory remembers a sandbox's peak memory use across samples and once the
 // sandbox is gone. The zero value is ready; safe for concurrent use.
 type PeakMemory struct {
+	// Limit, when not 0, is the sandbox's memory limit in MB, set before the
+	// first sample: the peak never reads more. A cgroup's peak can pass its
+	// limit by the pages charged in one batch, and Lambda never reports more
+	// than the function's memory size.
+	Limit int
+
 	mu  sync.Mutex
 	max int
 }
@@ -95,12 +101,8 @@ func (p *PeakMemory) MB(done <-chan struct{}, sample func() (uint64, bool)) int 
 		return p.max
 	default:
 	}
-	b, ok := sample()
-	if !ok {
-		return p.max
-	}
-	if mb := int((b + (1<<20 - 1)) >> 20); mb > p.max {
-		p.max = mb
+	if b, ok := sample(); ok {
+		p.keep(bytesToMB(b))
 	}
 	return p.max
 }
@@ -112,16 +114,27 @@ func (p *PeakMemory) Last(sample func() (uint64, bool)) {
 	if !ok {
 		return
 	}
-	p.AtLeast(int((b + (1<<20 - 1)) >> 20))
+	p.AtLeast(bytesToMB(b))
 }
 
 // AtLeast raises the peak to mb: a sandbox killed for memory reports its
 // limit, which it reached, whatever was last measured.
 func (p *PeakMemory) AtLeast(mb int) {
 	p.mu.Lock()
-	p.max = max(p.max, mb)
+	p.keep(mb)
 	p.mu.Unlock()
 }
+
+// keep raises the peak to mb, Limit at most; p.mu is held.
+func (p *PeakMemory) keep(mb int) {
+	if p.Limit > 0 {
+		mb = min(mb, p.Limit)
+	}
+	p.max = max(p.max, mb)
+}
+
+// bytesToMB rounds b up to whole MB.
+func bytesToMB(b uint64) int { return int((b + (1<<20 - 1)) >> 20) } //nolint:gosec // G115: a memory size
 
 var imageIDRe = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 
