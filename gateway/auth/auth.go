@@ -11,6 +11,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -636,6 +637,9 @@ func parseSimpleResponse(payload []byte) (*result, error) {
 	if err := json.Unmarshal(payload, &doc); err != nil {
 		return nil, notAnswer("a simple authorizer response", payload, err)
 	}
+	if err := checkAnswer(payload, "isAuthorized", "context"); err != nil {
+		return nil, err
+	}
 	if doc.IsAuthorized == nil {
 		return nil, fmt.Errorf("the answer lacks isAuthorized; it is %s", redact.Shape(payload))
 	}
@@ -655,6 +659,23 @@ func notAnswer(what string, payload []byte, err error) error {
 		return fmt.Errorf("the answer is not %s: its %s is a JSON %s, not a %s", what, te.Field, te.Value, te.Type)
 	}
 	return fmt.Errorf("the answer is not %s, an object: it is %s", what, redact.Shape(payload))
+}
+
+// checkAnswer reads an answer that decoded into its struct as strictly as the
+// policy in it: encoding/json matches names in any letter case and keeps the
+// last of a name given twice, so {"policyDocument": DENY, "PolicyDocument":
+// ALLOW} would be an Allow. A name given twice (at the top or in the
+// context), or one of fields spelt in another letter case, is an authorizer
+// failure. Other names are ignored, as before.
+func checkAnswer(payload []byte, fields ...string) error {
+	top, err := policy.CheckFields(payload, "the answer", fields...)
+	if err != nil {
+		return err
+	}
+	if c := top["context"]; c != nil && !bytes.Equal(bytes.TrimSpace(c), []byte("null")) {
+		_, err = policy.CheckFields(c, "the answer's context")
+	}
+	return err
 }
 
 func contextValues(raw map[string]json.RawMessage) (map[string]any, error) {
@@ -688,6 +709,9 @@ func parseResponse(payload []byte) (*result, error) {
 	}
 	if err := json.Unmarshal(payload, &doc); err != nil {
 		return nil, notAnswer("an authorizer response", payload, err)
+	}
+	if err := checkAnswer(payload, "principalId", "policyDocument", "context", "usageIdentifierKey"); err != nil {
+		return nil, err
 	}
 	var lacks []string
 	if doc.PrincipalID == nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/auth/policy"
 	"github.com/portico-dev/portico/gateway/pipeline"
 )
 
@@ -218,6 +219,9 @@ func (s *Stage) fetchJWKS(ctx context.Context, issuer string) (jwk.Set, time.Dur
 	if err != nil {
 		return nil, 0, err
 	}
+	if _, err := policy.CheckFields(raw, "the discovery document of "+issuer, "jwks_uri"); err != nil {
+		return nil, 0, err
+	}
 	if err := json.Unmarshal(raw, &disc); err != nil || disc.JWKSURI == "" {
 		return nil, 0, fmt.Errorf("the discovery document of %s names no jwks_uri (%w)", issuer, err)
 	}
@@ -283,6 +287,9 @@ func (s *Stage) verifyJWT(r *http.Request, c *pipeline.Context, au *apis.Authori
 	msg, err := jws.Parse([]byte(tok))
 	if err != nil || len(msg.Signatures()) != 1 {
 		return jwtError("the token is malformed", fmt.Errorf("authorizer %q: token: %w", au.Name, err))
+	}
+	if err := checkSegments(tok); err != nil {
+		return jwtError("the token is malformed", fmt.Errorf("authorizer %q: %w", au.Name, err))
 	}
 	kid, _ := msg.Signatures()[0].ProtectedHeaders().KeyID()
 	if kid == "" {
@@ -377,6 +384,27 @@ func setJWT(c *pipeline.Context, au *apis.Authorizer, claims map[string]any, sco
 	c.Authorizer = pipeline.Authorizer{Kind: "jwt", Context: claims, Scopes: have}
 	if sub, ok := claims["sub"].(string); ok {
 		c.Authorizer.PrincipalID = sub
+	}
+	return nil
+}
+
+// checkSegments refuses a token whose protected header or claims set names a
+// member twice, as RFC 7515 (4) and RFC 7519 (4) let a recipient do: read
+// leniently, {"aud": "other", "aud": "api1"} would be judged by one value
+// while whoever reads the token sees the other.
+func checkSegments(tok string) error {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return errors.New("token is not a compact JWS")
+	}
+	for i, what := range []string{"the token's header", "the token's claims"} {
+		raw, err := base64.RawURLEncoding.DecodeString(parts[i])
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if _, err := policy.CheckFields(raw, what); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -28,7 +28,7 @@ import (
 )
 
 // TestJWKSBadDocuments checks that a JWKS that does not parse, a discovery
-// document without jwks_uri, and an issuer that does not answer within the
+// document without jwks_uri (or with JWKS_URI, or jwks_uri twice), and an issuer that does not answer within the
 // fetch timeout are errors (the request then gets 401), never a pass or a hang.
 func TestJWKSBadDocuments(t *testing.T) {
 	block := make(chan struct{})
@@ -39,6 +39,15 @@ func TestJWKSBadDocuments(t *testing.T) {
 	})
 	mux.HandleFunc("/bad/keys", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{"keys": "nope"`)) })
 	mux.HandleFunc("/nouri/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{}`)) })
+	// jwks_uri in another letter case, or twice: a lenient reader would take
+	// the good keys.
+	good := newJWKSServer(t, map[string]*rsa.PrivateKey{"k1": rsaKey(t)}).srv.URL + "/jwks.json"
+	mux.HandleFunc("/upper/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"JWKS_URI":"` + good + `"}`))
+	})
+	mux.HandleFunc("/twice/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"jwks_uri":"http://` + r.Host + `/bad/keys","jwks_uri":"` + good + `"}`))
+	})
 	mux.HandleFunc("/slow/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-block:
@@ -48,7 +57,7 @@ func TestJWKSBadDocuments(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	s := New(nil, nil, nil)
-	for _, iss := range []string{"/bad", "/nouri", "/slow", "/missing"} {
+	for _, iss := range []string{"/bad", "/nouri", "/upper", "/twice", "/slow", "/missing"} {
 		if _, err := s.keys(context.Background(), srv.URL+iss, "k1", false); err == nil {
 			t.Errorf("issuer %s: keys accepted", iss)
 		}

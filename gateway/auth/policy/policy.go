@@ -250,6 +250,30 @@ func members(raw []byte, what string, elements []string) ([]member, error) {
 	return out, nil
 }
 
+// CheckFields refuses a JSON object that encoding/json would read otherwise
+// than its author meant: one naming a member twice (encoding/json keeps the
+// last value, so a second "policyDocument" would override the first) or
+// naming one in another letter case than a field of fields (encoding/json
+// would take "PolicyDocument" or "ISAUTHORIZED" for it). Other names are
+// allowed. raw must be a JSON object; what names it in errors, which quote
+// names only, never values. It returns the members by name.
+func CheckFields(raw []byte, what string, fields ...string) (map[string]json.RawMessage, error) {
+	ms, err := members(raw, what, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]json.RawMessage, len(ms))
+	for _, m := range ms {
+		for _, f := range fields {
+			if m.name != f && strings.EqualFold(m.name, f) {
+				return nil, fmt.Errorf("%s has the field %q: field names are case-sensitive (%q)", what, truncate(m.name), f)
+			}
+		}
+		out[m.name] = m.raw
+	}
+	return out, nil
+}
+
 // parseStatementDoc reads one statement's elements strictly (members).
 func parseStatementDoc(raw []byte, what string) (statementDoc, error) {
 	var sd statementDoc

@@ -1,6 +1,6 @@
 // Command authfn is a test function for the authorize stage's end-to-end tests,
 // an unmodified aws-lambda-go handler. As a TOKEN authorizer the token says what
-// to answer (allow, trace, allow-get, allow-but-secret, deny, deny-why, spoof, unauthorized, sleep, garbage, nopolicy,
+// to answer (raw:JSON answers JSON as it is; allow, trace, allow-get, allow-but-secret, deny, deny-why, spoof, unauthorized, sleep, garbage, nopolicy,
 // badcontext; nopol-uik, garbage-uik, fail-uik: malformed answers and a failure carrying
 // AUTHFN_UIK and ContextProbe), or, with AUTHFN_REFUSE_ALL set, refuses every token; as a REQUEST authorizer it allows, naming the X-User header, the
 // tenant query parameter, its event's resourceId and identity.clientCert; as an integration it echoes its event (a
@@ -43,10 +43,13 @@ func handle(_ context.Context, raw json.RawMessage) (any, error) {
 	_ = json.Unmarshal(raw, &probe)
 	if probe.Type == "REQUEST" && probe.Version == "2.0" {
 		// An HTTP API authorizer with simple responses (noanswer-uik, garbage-uik and fail-uik
-		// answer wrongly, with AUTHFN_UIK and ContextProbe).
+		// answer wrongly, with AUTHFN_UIK and ContextProbe; raw:JSON answers JSON as it is).
 		calls++
 		var ev events.APIGatewayV2CustomAuthorizerV2Request
 		_ = json.Unmarshal(raw, &ev)
+		if a, ok := strings.CutPrefix(ev.Headers["authorization"], "raw:"); ok {
+			return json.RawMessage(a), nil
+		}
 		switch ev.Headers["authorization"] {
 		case "noanswer-uik":
 			// No isAuthorized, secrets in the context.
@@ -89,6 +92,9 @@ func handle(_ context.Context, raw json.RawMessage) (any, error) {
 		if os.Getenv("AUTHFN_REFUSE_ALL") != "" {
 			// A strict authorizer: no token is good enough.
 			return nil, errors.New("Unauthorized")
+		}
+		if a, ok := strings.CutPrefix(ev.AuthorizationToken, "raw:"); ok {
+			return json.RawMessage(a), nil
 		}
 		switch ev.AuthorizationToken {
 		case "allow":
