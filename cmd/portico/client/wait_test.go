@@ -102,3 +102,31 @@ func TestUploadProgressKeepsTheCallAlive(t *testing.T) {
 		t.Fatalf("Do = %v; want a NoAnswerError", err)
 	}
 }
+
+// TestMinWaitLengthensTheWait: a call whose wait is below MinWait waits
+// MinWait for its answer before it fails with a NoAnswerError saying so.
+func TestMinWaitLengthensTheWait(t *testing.T) {
+	MinWait = 3 * time.Minute
+	t.Cleanup(func() { MinWait = 0 })
+	url, arrived := stalled(t)
+	clk := clock.NewFake(time.Unix(0, 0))
+	c := New(url, "")
+	c.Clock, c.Wait = clk, time.Minute
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Do(context.Background(), http.MethodGet, "/2015-03-31/functions", nil, nil, nil)
+		errc <- err
+	}()
+	<-arrived
+	waitPending(t, clk, 1)
+	clk.Advance(time.Minute + time.Second)
+	select {
+	case err := <-errc:
+		t.Fatalf("cut off at its own wait, before MinWait: %v", err)
+	default:
+	}
+	clk.Advance(2 * time.Minute)
+	if err := <-errc; !errors.As(err, new(*NoAnswerError)) || !strings.Contains(err.Error(), "did not answer within 3m0s") {
+		t.Fatalf("Do = %v; want a NoAnswerError after 3m0s", err)
+	}
+}
