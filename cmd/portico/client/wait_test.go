@@ -41,6 +41,17 @@ func waitPending(t *testing.T, clk *clock.Fake, n int) {
 	}
 }
 
+// call starts c.Do of method, path and body and returns the channel its
+// error comes on.
+func call(c *Client, method, path string, body any) <-chan error {
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Do(context.Background(), method, path, nil, body, nil)
+		errc <- err
+	}()
+	return errc
+}
+
 // TestNoAnswerIsAClearErrorInTime: a call the admin API takes but never
 // answers says it is still waiting every SlowAfter, and fails with a
 // NoAnswerError naming the endpoint once Wait has passed, instead of hanging.
@@ -84,11 +95,7 @@ func TestUploadProgressKeepsTheCallAlive(t *testing.T) {
 	clk := clock.NewFake(time.Unix(0, 0))
 	c := New(url, "")
 	c.Clock, c.Wait = clk, time.Minute
-	errc := make(chan error, 1)
-	go func() {
-		_, err := c.Do(context.Background(), http.MethodPut, "/up", nil, []byte(strings.Repeat("x", 1<<20)), nil)
-		errc <- err
-	}()
+	errc := call(c, http.MethodPut, "/up", []byte(strings.Repeat("x", 1<<20)))
 	<-arrived
 	waitPending(t, clk, 1)
 	clk.Advance(59 * time.Second) // the server took the body; the wait began then
@@ -112,11 +119,7 @@ func TestMinWaitLengthensTheWait(t *testing.T) {
 	clk := clock.NewFake(time.Unix(0, 0))
 	c := New(url, "")
 	c.Clock, c.Wait = clk, time.Minute
-	errc := make(chan error, 1)
-	go func() {
-		_, err := c.Do(context.Background(), http.MethodGet, "/2015-03-31/functions", nil, nil, nil)
-		errc <- err
-	}()
+	errc := call(c, http.MethodGet, "/2015-03-31/functions", nil)
 	<-arrived
 	waitPending(t, clk, 1)
 	clk.Advance(time.Minute + time.Second)
