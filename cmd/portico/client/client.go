@@ -681,8 +681,9 @@ const MaxZipUpload = 50 << 20
 // only larger. Set it before any zipping starts; it is not guarded.
 var ZipLevel = flate.DefaultCompression
 
-// MinWait, when above a call's wait (Client.Wait, DefaultWait or
-// UploadWait), is that call's wait instead; 0 leaves the waits as they are.
+// MinWait is the least wait of any call with a bound: a call's wait below it
+// (Client.Wait, DefaultWait or UploadWait) is MinWait instead; 0, the
+// default, leaves the waits as they are.
 // cmd/portico's end-to-end tests set it in their TestMain, as a CI machine
 // loaded enough can take more than DefaultWait to store an upload of
 // several megabytes under the race detector, which is no fault of what they
