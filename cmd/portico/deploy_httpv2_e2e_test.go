@@ -266,11 +266,11 @@ func TestDeployHTTPAPIOfV2Resources(t *testing.T) {
 	}
 }
 
-// httpBackend serves an HTTP backend on a port of this test's range that
+// httpBackend serves an HTTP backend on an ephemeral port that
 // answers each request with its method, path and X-From header.
 func httpBackend(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:31501")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

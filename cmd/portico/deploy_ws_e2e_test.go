@@ -154,11 +154,11 @@ func wsStack(t *testing.T, text, backend string) string {
 	return path
 }
 
-// echoBackend serves an HTTP backend on a port of this test's range that
-// answers each request with its method, X-User header and body.
+// echoBackend serves an HTTP backend on an ephemeral port that answers each
+// request with its method, X-User header and body, and returns its URL.
 func echoBackend(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:31601")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,8 +187,10 @@ func echoBackend(t *testing.T) string {
 // result and its error answer through the integration responses); a
 // template the gateway would refuse changes nothing.
 func TestDeployWebSocketAuthorizerAndMappings(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
-	path := wsStack(t, wsTemplate, echoBackend(t))
+	backend := echoBackend(t)
+	path := wsStack(t, wsTemplate, backend)
 	cliCombined(t, env, "deploy", "--template", path, "--stack", "ws")
 	api := stackRecord(t, env, "ws").Resources["Ws"].PhysicalID
 	url := "ws" + strings.TrimPrefix(env.GatewayURL, "http") + "/" + api + "/dev"
@@ -240,7 +242,7 @@ func TestDeployWebSocketAuthorizerAndMappings(t *testing.T) {
 
 	// AWS_IAM on $connect: an unsigned client is refused.
 	iam := strings.Replace(wsTemplate, "      AuthorizationType: CUSTOM\n      AuthorizerId: !GetAtt Auth.AuthorizerId\n", "      AuthorizationType: AWS_IAM\n", 1)
-	writeFile(t, path, []byte(strings.ReplaceAll(iam, "BACKEND", "http://127.0.0.1:31601")), 0o600)
+	writeFile(t, path, []byte(strings.ReplaceAll(iam, "BACKEND", backend)), 0o600)
 	cliCombined(t, env, "deploy", "--template", path, "--stack", "ws")
 	if c, status, err := wstest.Dial(websocket.DefaultDialer, url+"?token=letmein", room); err == nil || status != http.StatusForbidden {
 		if c != nil {
@@ -261,7 +263,7 @@ func TestDeployWebSocketAuthorizerAndMappings(t *testing.T) {
 	}
 
 	// The authorizer resource dropped: it leaves the API.
-	writeFile(t, path, []byte(strings.ReplaceAll(dropResources(iam, "Auth"), "BACKEND", "http://127.0.0.1:31601")), 0o600)
+	writeFile(t, path, []byte(strings.ReplaceAll(dropResources(iam, "Auth"), "BACKEND", backend)), 0o600)
 	cliCombined(t, env, "deploy", "--template", path, "--stack", "ws")
 	var dropped apis.API // a fresh one: decoding into a would merge its maps
 	adminJSON(t, env, "/portico/v1/apis/"+api, &dropped)

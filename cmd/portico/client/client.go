@@ -230,6 +230,9 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	if wait == 0 {
 		wait = DefaultWait
 	}
+	if wait > 0 && wait < MinWait {
+		wait = MinWait
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	w := &waiter{c: c, cancel: cancel, cause: &NoAnswerError{Endpoint: c.Endpoint, Method: method, Path: path, Wait: wait}}
 	w.progress()
@@ -677,6 +680,15 @@ const MaxZipUpload = 50 << 20
 // flate.BestSpeed in their TestMain: the archive is a Deflate zip either way,
 // only larger. Set it before any zipping starts; it is not guarded.
 var ZipLevel = flate.DefaultCompression
+
+// MinWait is the least wait of any call with a bound: a call's wait below it
+// (Client.Wait, DefaultWait or UploadWait) is MinWait instead; 0, the
+// default, leaves the waits as they are.
+// cmd/portico's end-to-end tests set it in their TestMain, as a CI machine
+// loaded enough can take more than DefaultWait to store an upload of
+// several megabytes under the race detector, which is no fault of what they
+// test. Set it before any call starts; it is not guarded.
+var MinWait time.Duration
 
 // zipLimit is MaxZipUpload; tests lower it.
 var zipLimit = MaxZipUpload

@@ -41,6 +41,17 @@ func waitPending(t *testing.T, clk *clock.Fake, n int) {
 	}
 }
 
+// call starts c.Do of method, path and body and returns the channel its
+// error comes on.
+func call(c *Client, method, path string, body any) <-chan error {
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Do(context.Background(), method, path, nil, body, nil)
+		errc <- err
+	}()
+	return errc
+}
+
 // TestNoAnswerIsAClearErrorInTime: a call the admin API takes but never
 // answers says it is still waiting every SlowAfter, and fails with a
 // NoAnswerError naming the endpoint once Wait has passed, instead of hanging.
@@ -84,11 +95,7 @@ func TestUploadProgressKeepsTheCallAlive(t *testing.T) {
 	clk := clock.NewFake(time.Unix(0, 0))
 	c := New(url, "")
 	c.Clock, c.Wait = clk, time.Minute
-	errc := make(chan error, 1)
-	go func() {
-		_, err := c.Do(context.Background(), http.MethodPut, "/up", nil, []byte(strings.Repeat("x", 1<<20)), nil)
-		errc <- err
-	}()
+	errc := call(c, http.MethodPut, "/up", []byte(strings.Repeat("x", 1<<20)))
 	<-arrived
 	waitPending(t, clk, 1)
 	clk.Advance(59 * time.Second) // the server took the body; the wait began then
@@ -100,5 +107,29 @@ func TestUploadProgressKeepsTheCallAlive(t *testing.T) {
 	clk.Advance(time.Second)
 	if err := <-errc; !errors.As(err, new(*NoAnswerError)) {
 		t.Fatalf("Do = %v; want a NoAnswerError", err)
+	}
+}
+
+// TestMinWaitLengthensTheWait: a call whose wait is below MinWait waits
+// MinWait for its answer before it fails with a NoAnswerError saying so.
+func TestMinWaitLengthensTheWait(t *testing.T) {
+	MinWait = 3 * time.Minute
+	t.Cleanup(func() { MinWait = 0 })
+	url, arrived := stalled(t)
+	clk := clock.NewFake(time.Unix(0, 0))
+	c := New(url, "")
+	c.Clock, c.Wait = clk, time.Minute
+	errc := call(c, http.MethodGet, "/2015-03-31/functions", nil)
+	<-arrived
+	waitPending(t, clk, 1)
+	clk.Advance(time.Minute + time.Second)
+	select {
+	case err := <-errc:
+		t.Fatalf("cut off at its own wait, before MinWait: %v", err)
+	default:
+	}
+	clk.Advance(2 * time.Minute)
+	if err := <-errc; !errors.As(err, new(*NoAnswerError)) || !strings.Contains(err.Error(), "did not answer within 3m0s") {
+		t.Fatalf("Do = %v; want a NoAnswerError after 3m0s", err)
 	}
 }
