@@ -897,10 +897,17 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	// chain) is spared.
 	if st := rc.Deployed.Stage; st != nil && st.TracingEnabled && tracing.Traced(r.Context()) {
 		ctx := r.Context()
-		// Backends and functions see the integration's span as their parent.
+		// Backends and functions see the integration's span as their parent:
+		// HTTP backends in traceparent and X-Amzn-Trace-Id; functions (and
+		// templates) in X-Amzn-Trace-Id only, as API Gateway passes it, their
+		// events keeping the client's other headers as sent.
 		ctx, span = tracing.Start(ctx, "integration "+in.Type, trace.SpanKindClient)
 		r = r.WithContext(ctx)
-		tracing.Inject(ctx, r.Header)
+		if in.Type == apis.IntegrationHTTPProxy || in.Type == apis.IntegrationHTTP {
+			tracing.Inject(ctx, r.Header)
+		} else {
+			tracing.InjectXRay(ctx, r.Header)
+		}
 		defer span.End()
 	}
 	// A client that goes away while a backend or a function runs ends

@@ -73,28 +73,50 @@ type fnLog struct {
 }
 
 // maxFollowBuffer bounds what waits for one follower (Follow) that reads more
-// slowly than the function writes: past it, output is skipped for that
-// follower, and it is told how much, rather than memory growing without bound
-// or sandboxes slowing down.
+// slowly than the function writes: past it, the oldest waiting output is
+// dropped for that follower (the newest is what a tail -f reader wants), and
+// it is told how much, rather than memory growing without bound or sandboxes
+// slowing down.
 const maxFollowBuffer = 1 << 20
 
 // follower is one Follow: output waiting for its reader, at most
-// maxFollowBuffer bytes, and how much was skipped since it last read.
+// maxFollowBuffer bytes (the newest), and how much older output was dropped
+// since it last read.
 type follower struct {
 	mu      sync.Mutex
 	buf     []byte
 	skipped int
-	wake    chan struct{} // capacity 1: output is waiting
+	// open says the output handed out last did not end a line: a marker of
+	// skipped output then starts on a line of its own.
+	open bool
+	wake chan struct{} // capacity 1: output is waiting
 }
 
-// add queues p for the follower, or counts it skipped when the follower is
-// too far behind. It never blocks.
+// add queues p for the follower, dropping the oldest waiting output when the
+// follower is too far behind (counted as skipped), and then the rest of the
+// line the cut lands in, when a whole line follows, so that what is kept
+// starts a line. It never blocks.
 func (f *follower) add(p []byte) {
 	f.mu.Lock()
-	if len(f.buf)+len(p) > maxFollowBuffer {
-		f.skipped += len(p)
-	} else {
+	over := len(f.buf) + len(p) - maxFollowBuffer
+	switch {
+	case over <= 0:
 		f.buf = append(f.buf, p...)
+	case over >= len(f.buf): // all that waited, and p's start
+		cut := over - len(f.buf)
+		last := byte('\n') // the last byte dropped
+		if cut > 0 {
+			last = p[cut-1]
+		} else if len(f.buf) > 0 {
+			last = f.buf[len(f.buf)-1]
+		}
+		f.buf = append(f.buf[:0], p[cut:]...)
+		f.dropped(over, last)
+	default:
+		last := f.buf[over-1]
+		n := copy(f.buf, f.buf[over:])
+		f.buf = append(f.buf[:n], p...)
+		f.dropped(over, last)
 	}
 	f.mu.Unlock()
 	select {
@@ -103,15 +125,37 @@ func (f *follower) add(p []byte) {
 	}
 }
 
-// take returns what is waiting, with a line that says how much was skipped
-// first, if any was.
+// dropped counts n bytes dropped from the front of the buffer, the last of
+// them last, and drops the rest of the line the cut landed in when a whole
+// line follows it. Called with f.mu held.
+func (f *follower) dropped(n int, last byte) {
+	f.skipped += n
+	if last == '\n' {
+		return
+	}
+	if i := bytes.IndexByte(f.buf, '\n'); i >= 0 && i < len(f.buf)-1 {
+		k := copy(f.buf, f.buf[i+1:])
+		f.buf = f.buf[:k]
+		f.skipped += i + 1
+	}
+}
+
+// take returns what is waiting, after a line that says how much was skipped
+// before it, if any was.
 func (f *follower) take() []byte {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	b, skipped := f.buf, f.skipped
 	f.buf, f.skipped = nil, 0
 	if skipped > 0 {
-		b = append(b, fmt.Sprintf("[portico: %d bytes of log output skipped here: this reader fell behind]\n", skipped)...)
+		marker := fmt.Sprintf("[portico: %d bytes of log output skipped here: this reader fell behind]\n", skipped)
+		if f.open {
+			marker = "\n" + marker
+		}
+		b = append([]byte(marker), b...)
+	}
+	if len(b) > 0 {
+		f.open = b[len(b)-1] != '\n'
 	}
 	return b
 }

@@ -15,40 +15,98 @@ import (
 
 // TestFollowBounded checks that a follower that does not read holds at most
 // about maxFollowBuffer of output (plus the one value handed to it), not a copy
-// of everything written, and that the stream then says how much it skipped, so
-// that what it got and what it skipped add up to what was written.
+// of everything written; that what it misses is the oldest output, so that the
+// newest (a tail -f reader's) arrives; that the stream says how much it
+// skipped, in a line of its own, so that what it got and what it skipped add
+// up to what was written; and that, when the output has lines, what follows
+// the marker starts a line. (The obs16 tester found the newest output dropped
+// and the marker written mid-line.)
 func TestFollowBounded(t *testing.T) {
 	l := newLogs(t.TempDir(), 64<<20, slog.New(slog.DiscardHandler), clock.Real{})
 	defer l.close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ch := l.Follow(ctx, "f")
+	marker := regexp.MustCompile(`\[portico: (\d+) bytes of log output skipped here: this reader fell behind\]\n`)
+	// follow reads values until one holds the marker, and returns all it read.
+	follow := func() []byte {
+		t.Helper()
+		var got []byte
+		for !marker.Match(got) {
+			got = append(got, <-ch...)
+			if len(got) > 3*maxFollowBuffer {
+				t.Fatalf("an unread follower held %d bytes, want at most about %d", len(got), 2*maxFollowBuffer)
+			}
+		}
+		return got
+	}
+	// account checks that the marker starts a line, that got (the stream
+	// without the marker, and without the newline put before it when the
+	// output before it did not end a line: newline) and what the marker says
+	// was skipped add up to written, and returns what followed the marker.
+	account := func(stream []byte, written int, newline bool) []byte {
+		t.Helper()
+		m := marker.FindSubmatchIndex(stream)
+		if m[0] == 0 || stream[m[0]-1] != '\n' {
+			t.Errorf("the marker continues the line before it, want it on a line of its own: %q", stream[max(0, m[0]-8):m[1]])
+		}
+		skipped, _ := strconv.Atoi(string(stream[m[2]:m[3]]))
+		got := len(stream) - (m[1] - m[0])
+		if newline {
+			got--
+		}
+		if got+skipped != written {
+			t.Fatalf("got %d bytes and skipped %d, want %d in all", got, skipped, written)
+		}
+		if len(marker.FindAllIndex(stream, -1)) != 1 {
+			t.Fatalf("more than one marker in %d bytes", len(stream))
+		}
+		return stream[m[1]:]
+	}
+
+	// Output without a newline (one long line), after a start the reader has
+	// taken: the marker starts a line of its own, and the newest output, to
+	// the last byte written, follows it.
+	l.get("f").write([]byte("begin"))
+	if b := <-ch; string(b) != "begin" {
+		t.Fatalf("first read %q, want begin", b)
+	}
 	chunk := bytes.Repeat([]byte("x"), 32<<10)
 	const chunks = 512 // 16 MB, unread
-	for range chunks {
+	for range chunks - 1 {
 		l.get("f").write(chunk)
 	}
-	skippedLine := regexp.MustCompile(`\[portico: (\d+) bytes of log output skipped here: this reader fell behind\]\n$`)
-	got := 0
-	for {
-		b := <-ch
-		if m := skippedLine.FindSubmatch(b); m != nil {
-			skipped, _ := strconv.Atoi(string(m[1]))
-			got += len(b) - len(m[0])
-			if got+skipped != chunks*len(chunk) {
-				t.Fatalf("got %d bytes and skipped %d, want %d in all", got, skipped, chunks*len(chunk))
-			}
-			break
-		}
-		got += len(b)
-		if got > 2*maxFollowBuffer {
-			t.Fatalf("an unread follower held %d bytes, want at most %d", got, 2*maxFollowBuffer)
-		}
+	l.get("f").write(append(bytes.Repeat([]byte("x"), len(chunk)-4), "LAST"...))
+	stream := follow()
+	if after := account(stream, chunks*len(chunk), true); !bytes.HasSuffix(after, []byte("LAST")) || len(after) > maxFollowBuffer {
+		t.Fatalf("after the marker: %d bytes ending %q, want the newest output (at most %d bytes) to the last written", len(after), after[max(0, len(after)-8):], maxFollowBuffer)
 	}
+
 	l.get("f").write([]byte("after\n"))
 	if b := <-ch; string(b) != "after\n" {
 		t.Fatalf("after catching up: %q, want the new output", b)
 	}
+
+	// Output in lines (of a length that does not divide the buffer's): what
+	// follows the marker is whole lines, to the last written.
+	const lines = 600
+	lineLen := 30000
+	for i := range lines {
+		line := append([]byte(strconv.Itoa(100000+i)), bytes.Repeat([]byte("y"), lineLen-7)...)
+		l.get("f").write(append(line, '\n'))
+	}
+	after := account(follow(), lines*lineLen, false)
+	wholeLine := regexp.MustCompile(`^1\d{5}y+$`)
+	kept := bytes.Split(bytes.TrimSuffix(after, []byte("\n")), []byte("\n"))
+	for _, line := range kept {
+		if len(line) != lineLen-1 || !wholeLine.Match(line) {
+			t.Fatalf("after the marker, a line of %d bytes starting %q, want whole lines", len(line), line[:min(len(line), 8)])
+		}
+	}
+	if last := kept[len(kept)-1]; string(last[:6]) != strconv.Itoa(100000+lines-1) {
+		t.Errorf("the last line after the marker is %q..., want the last written", last[:6])
+	}
+
 	cancel()
 	for range ch { // closed once ctx ends
 	}

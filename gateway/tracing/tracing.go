@@ -7,7 +7,9 @@
 // through the request's context, where the authorizers, the integration and the
 // invoker add their own spans (internal/tracing.Start) and pass the trace on to
 // HTTP backends (traceparent and X-Amzn-Trace-Id) and to functions
-// (Lambda-Runtime-Trace-Id, which the runtimes expose as _X_AMZN_TRACE_ID).
+// (Lambda-Runtime-Trace-Id, which the runtimes expose as _X_AMZN_TRACE_ID, and
+// X-Amzn-Trace-Id in their events, which otherwise carry the client's headers
+// as sent).
 //
 // A stage without tracingEnabled compiles to nothing: its requests cost
 // nothing here.
@@ -68,9 +70,12 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			ctx, span := s.tracer.Start(ctx, method, trace.WithSpanKind(trace.SpanKindServer),
 				trace.WithTimestamp(c.RequestTime), trace.WithAttributes(static...))
 			defer span.End()
-			// What the backends and functions see unless the integration's span
-			// replaces it; and what the client gets back, as API Gateway answers.
-			itracing.Inject(ctx, r.Header)
+			// What the authorizers and functions see unless the integration's
+			// span replaces it, and what the client gets back, as API Gateway
+			// answers: X-Amzn-Trace-Id only. A client's own traceparent stays as
+			// it was sent (functions' events carry it so); only HTTP backends get
+			// the gateway's (the integration's span).
+			itracing.InjectXRay(ctx, r.Header)
 			w.Header().Set(itracing.HeaderXRay, r.Header.Get(itracing.HeaderXRay))
 			sw := &spanWriter{StatusWriter: pipeline.StatusWriter{ResponseWriter: w}}
 			err := next.ServeRequest(sw, r.WithContext(ctx), c)

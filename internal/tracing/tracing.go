@@ -63,6 +63,17 @@ func Inject(ctx context.Context, h http.Header) {
 	Propagator.Inject(ctx, propagation.HeaderCarrier(h))
 }
 
+// InjectXRay writes the trace of ctx into h's X-Amzn-Trace-Id only, replacing
+// what h had there (and leaving a traceparent as it is): what API Gateway
+// passes to a Lambda function, whose event carries the client's headers as
+// sent plus X-Amzn-Trace-Id. It does nothing when ctx carries no span.
+func InjectXRay(ctx context.Context, h http.Header) {
+	if !Traced(ctx) {
+		return
+	}
+	XRay{}.Inject(ctx, propagation.HeaderCarrier(h))
+}
+
 // XRay is the propagator of AWS X-Ray's header,
 // "Root=1-{8 hex epoch}-{24 hex};Parent={16 hex};Sampled={0|1}". An OpenTelemetry
 // trace id is the Root's 32 hex digits without the version and dashes, as
