@@ -176,8 +176,8 @@ func TestAccountSettingsAndReservations(t *testing.T) {
 	env := startAccount(t, 50)
 	ctx := t.Context()
 	c := sdk(env)
-	a := createHello(t, ctx, c, "alpha", "a")
-	createHello(t, ctx, c, "bravo", "b") // the same package: stored once
+	a := createIdle(t, ctx, c, "alpha", "a")
+	createIdle(t, ctx, c, "bravo", "b") // the same package: stored once
 
 	settings := func(t *testing.T) *lambda.GetAccountSettingsOutput {
 		t.Helper()
