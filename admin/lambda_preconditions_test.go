@@ -85,7 +85,7 @@ func TestRevisionPreconditionsHoldUnderConcurrency(t *testing.T) {
 
 	// Code A is $LATEST's; B replaces it while A's sha256 is being published:
 	// a version published under A's sha256 must hold A.
-	for round := range 10 {
+	for round := range 30 { // cheap with idle packages: more rounds, more chances at the race
 		a, err := c.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String("rev"), ZipFile: zipA})
 		if err != nil {
 			t.Fatal(err)
