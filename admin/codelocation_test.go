@@ -22,8 +22,8 @@ func TestCodeLocationIsPresigned(t *testing.T) {
 	e := startControlPlane(t)
 	ctx := t.Context()
 	c := e.fn
-	createHello(t, ctx, c, "loc", "x")
-	createHello(t, ctx, c, "other", "y")
+	createIdle(t, ctx, c, "loc", "x")
+	createIdle(t, ctx, c, "other", "y")
 	if _, err := c.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("loc")}); err != nil {
 		t.Fatal(err)
 	}

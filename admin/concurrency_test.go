@@ -159,7 +159,7 @@ func TestProvisionedConcurrencyConfigs(t *testing.T) {
 		apiError(t, del(), "ResourceNotFoundException", 404)
 	})
 	t.Run("a function with none lists none", func(t *testing.T) {
-		createHello(t, ctx, c, "bare", "x")
+		createIdle(t, ctx, c, "bare", "x")
 		out, err := c.ListProvisionedConcurrencyConfigs(ctx, &lambda.ListProvisionedConcurrencyConfigsInput{FunctionName: aws.String("bare")})
 		if err != nil || len(out.ProvisionedConcurrencyConfigs) != 0 || out.NextMarker != nil {
 			t.Fatalf("ListProvisionedConcurrencyConfigs(bare) = %+v, %v", out, err)
@@ -176,8 +176,8 @@ func TestAccountSettingsAndReservations(t *testing.T) {
 	env := startAccount(t, 50)
 	ctx := t.Context()
 	c := sdk(env)
-	a := createHello(t, ctx, c, "alpha", "a")
-	createHello(t, ctx, c, "bravo", "b") // the same package: stored once
+	a := createIdle(t, ctx, c, "alpha", "a")
+	createIdle(t, ctx, c, "bravo", "b") // the same package: stored once
 
 	settings := func(t *testing.T) *lambda.GetAccountSettingsOutput {
 		t.Helper()

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/internal/testkit"
 )
 
 func TestMain(m *testing.M) { apptest.Main(m) }
@@ -57,13 +58,27 @@ func decodeHello(t *testing.T, payload []byte) greeting {
 // createHello creates function name from the hello sample with GREETING=greeting.
 func createHello(t testing.TB, ctx context.Context, c *lambda.Client, name, greeting string) *lambda.CreateFunctionOutput {
 	t.Helper()
+	return createZip(t, ctx, c, name, greeting, apptest.ZipSample(t, "hello"))
+}
+
+// createIdle creates function name as createHello does but with
+// testkit.IdleZip's package of a few bytes, for a test that never invokes
+// it: the hello sample is megabytes for the server to unzip and hash.
+func createIdle(t testing.TB, ctx context.Context, c *lambda.Client, name, greeting string) *lambda.CreateFunctionOutput {
+	t.Helper()
+	return createZip(t, ctx, c, name, greeting, testkit.IdleZip(t))
+}
+
+// createZip creates function name from the Zip package zip with GREETING=greeting.
+func createZip(t testing.TB, ctx context.Context, c *lambda.Client, name, greeting string, zip []byte) *lambda.CreateFunctionOutput {
+	t.Helper()
 	out, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
 		FunctionName: aws.String(name),
 		Role:         aws.String("arn:aws:iam::000000000000:role/any"),
 		Runtime:      types.RuntimeProvidedal2023,
 		Handler:      aws.String("bootstrap"),
 		PackageType:  types.PackageTypeZip,
-		Code:         &types.FunctionCode{ZipFile: apptest.ZipSample(t, "hello")},
+		Code:         &types.FunctionCode{ZipFile: zip},
 		Environment:  &types.Environment{Variables: map[string]string{"GREETING": greeting}},
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/internal/testkit"
 )
 
 // TestLambdaRefusesDroppedSettings: the settings of CreateFunction,
@@ -25,7 +26,7 @@ func TestLambdaRefusesDroppedSettings(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := lambda.NewFromConfig(sdkConfig(env.AdminURL, "secret"))
-	zip := apptest.ZipSample(t, "hello")
+	zip := testkit.IdleZip(t)
 	host, other := types.ArchitectureX8664, types.ArchitectureArm64
 	if runtime.GOARCH == "arm64" {
 		host, other = other, host

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/internal/testkit"
 )
 
 // TestLambdaHandlerPattern: a Handler that breaks Lambda's pattern [^\s]+
@@ -19,7 +20,7 @@ func TestLambdaHandlerPattern(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := lambda.NewFromConfig(sdkConfig(env.AdminURL, "secret"))
-	zip := apptest.ZipSample(t, "hello")
+	zip := testkit.IdleZip(t)
 
 	_, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("spaced"), Role: aws.String("arn:aws:iam::000000000000:role/any"),
 		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("has space"), Code: &types.FunctionCode{ZipFile: zip}})

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/internal/testkit"
 )
 
 // TestImageConfigOnZipFunction: ImageConfig is an Image function's (the
@@ -19,7 +20,7 @@ func TestImageConfigOnZipFunction(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := lambda.NewFromConfig(sdkConfig(env.AdminURL, "secret"))
-	zip := apptest.ZipSample(t, "hello")
+	zip := testkit.IdleZip(t)
 	in := &lambda.CreateFunctionInput{FunctionName: aws.String("z"), Role: aws.String("arn:aws:iam::000000000000:role/any"),
 		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: zip},
 		ImageConfig: &types.ImageConfig{EntryPoint: []string{"/bin/other"}}}

@@ -22,7 +22,7 @@ func TestLambdaMarkersAreBoundToTheirList(t *testing.T) {
 	ctx := t.Context()
 	c := sdk(env)
 	for _, name := range []string{"f1", "a4"} {
-		createHello(t, ctx, c, name, "x")
+		createIdle(t, ctx, c, name, "x")
 		for i := range 2 {
 			if _, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
 				FunctionName: aws.String(name), Timeout: aws.Int32(int32(10 + i)),

@@ -21,7 +21,7 @@ func TestLambdaListsAnswerAtMost50(t *testing.T) {
 	ctx := t.Context()
 	c := sdk(env)
 	for i := range 51 {
-		createHello(t, ctx, c, fmt.Sprintf("f%02d", i), "x")
+		createIdle(t, ctx, c, fmt.Sprintf("f%02d", i), "x")
 	}
 	for i := range 50 {
 		if _, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
@@ -81,7 +81,7 @@ func TestLambdaSmallListsRefuseMaxItemsAbove50(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := sdk(env)
-	createHello(t, ctx, c, "small", "x")
+	createIdle(t, ctx, c, "small", "x")
 	if _, err := c.ListProvisionedConcurrencyConfigs(ctx, &lambda.ListProvisionedConcurrencyConfigsInput{
 		FunctionName: aws.String("small"), MaxItems: aws.Int32(50)}); err != nil {
 		t.Errorf("ListProvisionedConcurrencyConfigs MaxItems 50: %v", err)

@@ -4,8 +4,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -17,7 +15,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
-	"github.com/portico-dev/portico/cmd/portico/client"
+	"github.com/portico-dev/portico/internal/testkit"
 )
 
 // errorCode is the AWS error code of err ("" when it is not an API error).
@@ -39,8 +37,9 @@ func TestRevisionPreconditionsHoldUnderConcurrency(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := lambda.NewFromConfig(sdkConfig(env.AdminURL, "secret"))
-	created := createHello(t, ctx, c, "rev", "hi")
-	zipA, zipB := apptest.ZipSample(t, "hello"), helloWithExtra(t)
+	created := createIdle(t, ctx, c, "rev", "hi")
+	// Never invoked: two packages of a few bytes, other code each.
+	zipA, zipB := testkit.IdleZip(t), testkit.Bootstrap(t, "#!/bin/sh\n# code B\nexit 0\n")
 
 	// race runs n calls at once and returns how many succeeded; every other
 	// one must be a PreconditionFailedException.
@@ -86,7 +85,7 @@ func TestRevisionPreconditionsHoldUnderConcurrency(t *testing.T) {
 
 	// Code A is $LATEST's; B replaces it while A's sha256 is being published:
 	// a version published under A's sha256 must hold A.
-	for round := range 10 {
+	for round := range 30 { // cheap with idle packages: more rounds, more chances at the race
 		a, err := c.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String("rev"), ZipFile: zipA})
 		if err != nil {
 			t.Fatal(err)
@@ -115,28 +114,6 @@ func TestRevisionPreconditionsHoldUnderConcurrency(t *testing.T) {
 	}
 }
 
-// helloWithExtra is the hello sample's package with one more file: other
-// code, the same behaviour.
-func helloWithExtra(t *testing.T) []byte {
-	t.Helper()
-	bin, err := os.ReadFile(filepath.Join(apptest.Sample(t, "hello"), "bootstrap"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "extra.txt"), []byte("B"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	z, err := client.ZipDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return z
-}
-
 // TestLambdaRefusesWhatItWouldNotHonour: settings Portico would accept and
 // then not honour, or honour by failing every call, are refused where they
 // are set.
@@ -161,14 +138,14 @@ func TestLambdaRefusesWhatItWouldNotHonour(t *testing.T) {
 	_, err = c.CreateFunction(ctx, &lambda.CreateFunctionInput{
 		FunctionName: aws.String("node"), Role: aws.String("arn:aws:iam::000000000000:role/any"),
 		Runtime: types.RuntimeNodejs22x, Handler: aws.String("index.handler"),
-		Code: &types.FunctionCode{ZipFile: apptest.ZipSample(t, "hello")},
+		Code: &types.FunctionCode{ZipFile: testkit.IdleZip(t)},
 	})
 	want("CreateFunction(nodejs22.x)", err, "InvalidParameterValueException")
 	// Settings Portico has nothing to honour them with.
 	_, err = c.CreateFunction(ctx, &lambda.CreateFunctionInput{
 		FunctionName: aws.String("layered"), Role: aws.String("arn:aws:iam::000000000000:role/any"),
 		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
-		Code:   &types.FunctionCode{ZipFile: apptest.ZipSample(t, "hello")},
+		Code:   &types.FunctionCode{ZipFile: testkit.IdleZip(t)},
 		Layers: []string{"arn:aws:lambda:us-east-1:000000000000:layer:deps:1"}, Tags: map[string]string{"team": "a"},
 	})
 	want("CreateFunction(Layers, Tags)", err, "InvalidParameterValueException")
@@ -189,7 +166,7 @@ func TestLambdaRefusesWhatItWouldNotHonour(t *testing.T) {
 	_, err = c.CreateFunction(ctx, &lambda.CreateFunctionInput{
 		FunctionName: aws.String("otherarch"), Role: aws.String("arn:aws:iam::000000000000:role/any"),
 		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Architectures: []types.Architecture{other},
-		Code: &types.FunctionCode{ZipFile: apptest.ZipSample(t, "hello")},
+		Code: &types.FunctionCode{ZipFile: testkit.IdleZip(t)},
 	})
 	want("CreateFunction(the other architecture)", err, "InvalidParameterValueException")
 	_, err = c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{

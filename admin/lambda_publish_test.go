@@ -18,7 +18,7 @@ func TestPublishedVersionHasItsOwnRevisionId(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := sdk(env)
-	created := createHello(t, ctx, c, "rev", "x")
+	created := createIdle(t, ctx, c, "rev", "x")
 	v1, err := c.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("rev")})
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +51,7 @@ func TestPublishAfterDescriptionChange(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := sdk(env)
-	createHello(t, ctx, c, "desc", "x")
+	createIdle(t, ctx, c, "desc", "x")
 	publish := func(desc string) string {
 		t.Helper()
 		in := &lambda.PublishVersionInput{FunctionName: aws.String("desc")}
@@ -98,7 +98,7 @@ func TestListAliasesByFunctionVersion(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := sdk(env)
-	createHello(t, ctx, c, "al", "x")
+	createIdle(t, ctx, c, "al", "x")
 	for i := range 2 {
 		if _, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
 			FunctionName: aws.String("al"), Timeout: aws.Int32(int32(10 + i)),

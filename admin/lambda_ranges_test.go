@@ -22,7 +22,7 @@ func TestLambdaModelRangesAreValidationExceptions(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := sdk(env)
-	createHello(t, ctx, c, "f", "hi")
+	createIdle(t, ctx, c, "f", "hi")
 	if _, err := c.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("f")}); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/internal/testkit"
 )
 
 // TestTerraformFunctionReadPath makes, with the AWS SDK, the calls
@@ -26,7 +27,7 @@ func TestTerraformFunctionReadPath(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := sdk(env)
-	createHello(t, ctx, c, "tf", "hi")
+	createIdle(t, ctx, c, "tf", "hi")
 	fn := aws.String("tf")
 
 	if _, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: fn}); err != nil {
@@ -125,7 +126,7 @@ func TestFunctionRoleKept(t *testing.T) {
 		first  = "arn:aws:iam::123456789012:role/tf-lambda"
 		second = "arn:aws:iam::123456789012:role/service-role/other.role@x"
 	)
-	zip := apptest.ZipSample(t, "hello")
+	zip := testkit.IdleZip(t)
 	in := func(name, role string) *lambda.CreateFunctionInput {
 		return &lambda.CreateFunctionInput{FunctionName: aws.String(name), Role: aws.String(role), Runtime: types.RuntimeProvidedal2023,
 			Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: zip}}
@@ -225,7 +226,7 @@ func TestZipFunctionNeedsHandler(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := sdk(env)
-	zip := apptest.ZipSample(t, "hello")
+	zip := testkit.IdleZip(t)
 	_, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("nohandler"),
 		Role: aws.String("arn:aws:iam::123456789012:role/r"), Runtime: types.RuntimeProvidedal2, PackageType: types.PackageTypeZip,
 		Code: &types.FunctionCode{ZipFile: zip}})

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/internal/testkit"
 )
 
 // TestLambdaModelViolationsAreValidationException: a value that breaks a
@@ -27,7 +28,7 @@ func TestLambdaModelViolationsAreValidationException(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := sdk(env)
-	createHello(t, ctx, c, "pg2", "x")
+	createIdle(t, ctx, c, "pg2", "x")
 
 	validation := func(t *testing.T, what string, err error, prefix string) {
 		t.Helper()
@@ -52,7 +53,7 @@ func TestLambdaModelViolationsAreValidationException(t *testing.T) {
 	_, err = c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("pg2:bad.qualifier")})
 	validation(t, "GetFunction pg2:bad.qualifier", err, "1 validation error detected: Value 'pg2:bad.qualifier' at 'functionName'")
 	_, err = c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(strings.Repeat("x", 65)),
-		Role: aws.String("arn:aws:iam::000000000000:role/any"), Code: &types.FunctionCode{ZipFile: apptest.ZipSample(t, "hello")}})
+		Role: aws.String("arn:aws:iam::000000000000:role/any"), Code: &types.FunctionCode{ZipFile: testkit.IdleZip(t)}})
 	validation(t, "CreateFunction 65-character name", err, "1 validation error detected: Value 'xxx")
 
 	_, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("pg2"), InvocationType: "Bogus"})

@@ -51,7 +51,7 @@ func TestLambdaListsDeletingAsTheyPage(t *testing.T) {
 	t.Run("ListFunctions", func(t *testing.T) {
 		var want []string
 		for _, n := range []string{"mk-a", "mk-b", "mk-c", "mk-d", "mk-e", "mk-f", "mk-g"} {
-			createHello(t, ctx, c, n, "x")
+			createIdle(t, ctx, c, n, "x")
 			want = append(want, n)
 		}
 		var got []string
@@ -72,7 +72,7 @@ func TestLambdaListsDeletingAsTheyPage(t *testing.T) {
 	})
 
 	t.Run("ListVersionsByFunction", func(t *testing.T) {
-		createHello(t, ctx, c, "mk-versions", "x")
+		createIdle(t, ctx, c, "mk-versions", "x")
 		want := []string{"$LATEST"}
 		for i := 1; i <= 11; i++ { // past 9, so that versions sort as numbers
 			if _, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{

@@ -31,7 +31,7 @@ func TestBodyChangedAfterSigningIsInvalidSignature(t *testing.T) {
 	ctx := context.Background()
 	fn := lambda.New(lambda.Options{BaseEndpoint: aws.String(env.AdminURL), Region: "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("portico", token, "")})
-	createHello(t, ctx, fn, "f1", "hi")
+	createIdle(t, ctx, fn, "f1", "hi")
 	creds := aws.Credentials{AccessKeyID: "portico", SecretAccessKey: token}
 
 	for _, c := range []struct {

@@ -65,7 +65,7 @@ func TestCodeOverLimitIsRequestEntityTooLarge(t *testing.T) {
 		c := sdk(env)
 		apiError(t, create(c, "big", overZip), "RequestEntityTooLargeException", http.StatusRequestEntityTooLarge)
 		apiError(t, create(c, "big", overBody), "RequestEntityTooLargeException", http.StatusRequestEntityTooLarge)
-		createHello(t, t.Context(), c, "small", "x")
+		createIdle(t, t.Context(), c, "small", "x")
 		_, err := c.UpdateFunctionCode(t.Context(), &lambda.UpdateFunctionCodeInput{FunctionName: aws.String("small"), ZipFile: overZip})
 		apiError(t, err, "RequestEntityTooLargeException", http.StatusRequestEntityTooLarge)
 	})
@@ -86,7 +86,7 @@ func TestCodeBodyLimitIsLambdas(t *testing.T) {
 	t.Parallel()
 	const limit = 69905067
 	env := apptest.Start(t, apptest.Options{})
-	createHello(t, t.Context(), sdk(env), "small", "x")
+	createIdle(t, t.Context(), sdk(env), "small", "x")
 	// body is a JSON object padded with spaces to n bytes: within the limit
 	// it is read, and refused for what it lacks (no code), never for size.
 	// The two bodies are built once for the four requests of each size (70
