@@ -215,20 +215,27 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 		u += "?" + query.Encode()
 	}
 	var rd io.Reader
+	size := 0
 	switch b := body.(type) {
 	case nil:
 	case []byte:
-		rd = bytes.NewReader(b)
+		rd, size = bytes.NewReader(b), len(b)
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {
 			return nil, err
 		}
-		rd = bytes.NewReader(raw)
+		rd, size = bytes.NewReader(raw), len(raw)
 	}
 	wait := c.Wait
 	if wait == 0 {
 		wait = DefaultWait
+		if size > uploadBody {
+			// A large body is code or a document the server unpacks
+			// and stores before it answers (portico deploy's and dev's
+			// functions, api import): as long a wait as fn create's.
+			wait = UploadWait
+		}
 	}
 	if wait > 0 && wait < MinWait {
 		wait = MinWait
@@ -689,6 +696,11 @@ var ZipLevel = flate.DefaultCompression
 // several megabytes under the race detector, which is no fault of what they
 // test. Set it before any call starts; it is not guarded.
 var MinWait time.Duration
+
+// uploadBody is the size of a request body above which a call with the
+// default wait (Client.Wait 0) waits UploadWait for its answer instead of
+// DefaultWait.
+const uploadBody = 1 << 20
 
 // zipLimit is MaxZipUpload; tests lower it.
 var zipLimit = MaxZipUpload

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -107,6 +108,41 @@ func TestUploadProgressKeepsTheCallAlive(t *testing.T) {
 	clk.Advance(time.Second)
 	if err := <-errc; !errors.As(err, new(*NoAnswerError)) {
 		t.Fatalf("Do = %v; want a NoAnswerError", err)
+	}
+}
+
+// TestLargeBodyWaitsAsAnUpload: a call with the default wait whose body is
+// over a MiB (portico deploy's and dev's code, which do not set UploadWait as
+// fn create does) waits UploadWait for its answer, not DefaultWait; a small
+// body still waits DefaultWait.
+func TestLargeBodyWaitsAsAnUpload(t *testing.T) {
+	for _, tc := range []struct {
+		size int
+		want time.Duration
+	}{{100, DefaultWait}, {uploadBody + 1, UploadWait}} {
+		url, arrived := stalled(t)
+		clk := clock.NewFake(time.Unix(0, 0))
+		c := New(url, "")
+		c.Clock = clk
+		errc := call(c, http.MethodPost, "/2015-03-31/functions", bytes.Repeat([]byte("x"), tc.size))
+		<-arrived
+		waitPending(t, clk, 1)
+		clk.Advance(DefaultWait + time.Second)
+		if tc.want == DefaultWait {
+			if err := <-errc; !errors.As(err, new(*NoAnswerError)) || !strings.Contains(err.Error(), "did not answer within 1m0s") {
+				t.Fatalf("%d bytes: Do = %v; want a NoAnswerError after 1m0s", tc.size, err)
+			}
+			continue
+		}
+		select {
+		case err := <-errc:
+			t.Fatalf("%d bytes: cut off at DefaultWait: %v", tc.size, err)
+		default:
+		}
+		clk.Advance(UploadWait)
+		if err := <-errc; !errors.As(err, new(*NoAnswerError)) || !strings.Contains(err.Error(), "did not answer within 5m0s") {
+			t.Fatalf("%d bytes: Do = %v; want a NoAnswerError after 5m0s", tc.size, err)
+		}
 	}
 }
 
