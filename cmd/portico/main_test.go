@@ -32,7 +32,7 @@ import (
 func TestMain(m *testing.M) {
 	client.ZipLevel = flate.BestSpeed
 	client.MinWait = client.UploadWait
-	apptest.Main(m)
+	apptest.MainInMemory(m)
 }
 
 // runRoot runs the portico command with args, its standard output going to out
