@@ -23,16 +23,13 @@ import (
 // test: the CLI they drive deflates function code at flate.BestSpeed
 // (client.ZipLevel), as its default level took most of the package's time
 // under -race, zipping the hello sample's 8 MB binary in each deploy (20 s a
-// zip against 3.5 s, on a loaded 2-core machine); and the temporary
-// directories, the servers' data directories among them, are on tmpfs where
-// there is one (apptest.TempDirInMemory), so that the store's sync of each
-// commit does not wait on the disk. And no call of the CLI gives up on the
+// zip against 3.5 s, on a loaded 2-core machine). And no call of the CLI gives up on the
 // server before client.UploadWait (client.MinWait): a CI machine loaded
 // enough took more than the default minute to store a 12 MB upload.
 func TestMain(m *testing.M) {
 	client.ZipLevel = flate.BestSpeed
 	client.MinWait = client.UploadWait
-	apptest.MainInMemory(m)
+	apptest.Main(m)
 }
 
 // runRoot runs the portico command with args, its standard output going to out

@@ -296,23 +296,10 @@ func Cleanup() {
 }
 
 // Main runs a package's tests, then Cleanup, and exits with their status:
-// func TestMain(m *testing.M) { apptest.Main(m) }. MainInMemory is Main with
-// the temporary directories on tmpfs.
+// func TestMain(m *testing.M) { apptest.Main(m) }.
 func Main(m *testing.M) {
 	code := m.Run()
 	Cleanup()
-	os.Exit(code)
-}
-
-// MainInMemory is Main with the package's temporary directories on tmpfs
-// where there is one (TempDirInMemory). Not for packages whose tests write
-// access logs into them: /dev/shm is in /dev, where no access log may be
-// (admin's tests of those refusals failed there).
-func MainInMemory(m *testing.M) {
-	removeTemp := TempDirInMemory()
-	code := m.Run()
-	Cleanup()
-	removeTemp()
 	os.Exit(code)
 }
 
