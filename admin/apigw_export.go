@@ -61,8 +61,15 @@ func (s *Server) importedDefinition(w http.ResponseWriter, r *http.Request) (*ap
 	if err != nil {
 		return nil, nil, importError(err)
 	}
+	var bad []error
 	for _, p := range bare {
+		// A path with no methods is a resource too, held to the
+		// characters of one with methods (openapi.Import checks those).
+		bad = append(bad, apis.CheckRESTPath(res.PathPrefix+p))
 		a.Resources = append(a.Resources, apis.Resource{Path: res.PathPrefix + p})
+	}
+	if err := errors.Join(bad...); err != nil {
+		return nil, nil, importError(err)
 	}
 	if res.PathPrefix != "" {
 		// The base path's resources exist even where no path is below them.

@@ -99,3 +99,38 @@ func TestRestAPIRefusesDotAndPercentPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestRestAPIImportRefusesPartsCreateResourceRefuses: import-rest-api and
+// put-rest-api (both modes) refuse a path whose literal part is outside
+// a-zA-Z0-9._- (`*`, `:`), a path without methods too, as create-resource
+// does, in the import's BadRequestException; they were imported.
+func TestRestAPIImportRefusesPartsCreateResourceRefuses(t *testing.T) {
+	t.Parallel()
+	c := startControlPlane(t)
+	ctx := context.Background()
+	mock := `{"get":{"x-amazon-apigateway-integration":{"type":"mock","requestTemplates":{"application/json":"{\"statusCode\":200}"}}}}`
+	doc := func(paths string) []byte {
+		return []byte(`{"swagger":"2.0","info":{"title":"parts","version":"1"},"paths":{` + paths + `}}`)
+	}
+	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("parts")}))
+	for paths, bad := range map[string]string{
+		`"/a*b":` + mock:                    `"a*b" is not one`,
+		`"/ok":` + mock + `,"/x:y":` + mock: `"x:y" is not one`,
+		`"/ok":` + mock + `,"/c:d":{}`:      `"c:d" is not one`,
+	} {
+		check := func(what string, err error) {
+			t.Helper()
+			apiError(t, err, "BadRequestException", 400)
+			if _, msg := apiErr(t, err); !strings.HasPrefix(msg, "Errors found during import:\n\t") || !strings.Contains(msg, bad) || !strings.Contains(msg, "a-zA-Z0-9._-") {
+				t.Errorf("%s of %s: %q", what, paths, msg)
+			}
+		}
+		_, err := c.ag.ImportRestApi(ctx, &apigateway.ImportRestApiInput{Body: doc(paths)})
+		check("import-rest-api", err)
+		for _, mode := range []agtypes.PutMode{agtypes.PutModeOverwrite, agtypes.PutModeMerge} {
+			_, err := c.ag.PutRestApi(ctx, &apigateway.PutRestApiInput{RestApiId: api.Id, Body: doc(paths), Mode: mode})
+			check("put-rest-api "+string(mode), err)
+		}
+	}
+	must[*apigateway.ImportRestApiOutput](t, "ImportRestApi")(c.ag.ImportRestApi(ctx, &apigateway.ImportRestApiInput{Body: doc(`"/a-b_c.d/{id}":` + mock)}))
+}

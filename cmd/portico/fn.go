@@ -162,12 +162,19 @@ func fnCreate(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			zipFile, image, given, err := f.code(cmd.ErrOrStderr())
+			if f.zip == "" && f.dir == "" && f.image == "" {
+				return fmt.Errorf("give the code: --zip FILE, --dir DIR or --image REF")
+			}
+			// A cheap look before the package is zipped and sent: a name
+			// that is taken is refused without the upload. The create's
+			// 409 below stays the guard (a create may land in between;
+			// a caller allowed to create but not to read goes on).
+			if _, _, err := c.GetFunctionConfiguration(cmd.Context(), args[0]); err == nil {
+				return fmt.Errorf("function %s already exists; nothing was uploaded: change it with `portico fn update %s` (the same flags), or create it under another name", args[0], args[0])
+			}
+			zipFile, image, _, err := f.code(cmd.ErrOrStderr())
 			if err != nil {
 				return err
-			}
-			if !given {
-				return fmt.Errorf("give the code: --zip FILE, --dir DIR or --image REF")
 			}
 			env, err := parseEnv(f.env)
 			if err != nil {

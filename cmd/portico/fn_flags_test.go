@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -251,4 +253,46 @@ func TestDevPublishShowsZippingProgress(t *testing.T) {
 		t.Fatalf("publishDir: %v\n%s", err, out.String())
 	}
 	checkZippingProgress(t, dir, out.String())
+}
+
+// TestFnCreateOfATakenNameUploadsNothing: `fn create NAME --dir` of a name
+// that exists is refused before the directory is zipped or sent (no
+// progress on stderr), saying to use `portico fn update NAME`; it zipped and
+// uploaded the whole package for the server's 409. A create that lands
+// between the look and the upload still gets the server's refusal.
+func TestFnCreateOfATakenNameUploadsNothing(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	if err := runRoot(io.Discard, io.Discard, "--endpoint", env.AdminURL, "fn", "create", "taken", "--dir", scriptCodeDir(t)); err != nil {
+		t.Fatal(err)
+	}
+	var errOut bytes.Buffer
+	err := runRoot(io.Discard, &errOut, "--endpoint", env.AdminURL, "fn", "create", "taken", "--dir", largeCodeDir(t))
+	if err == nil || !strings.Contains(err.Error(), "function taken already exists; nothing was uploaded: change it with `portico fn update taken`") {
+		t.Fatalf("fn create of a taken name: %v, want it refused before the upload, naming fn update", err)
+	}
+	for _, line := range strings.Split(errOut.String(), "\n") {
+		if strings.HasPrefix(line, "zipp") || strings.HasPrefix(line, "uploading") {
+			t.Fatalf("the package was zipped or sent: %q", errOut.String())
+		}
+	}
+
+	// The race: the look finds no function, the create is refused 409.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method == http.MethodGet {
+			w.Header().Set("X-Amzn-ErrorType", "ResourceNotFoundException")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = io.WriteString(w, `{"Type":"User","message":"Function not found: raced"}`)
+			return
+		}
+		w.Header().Set("X-Amzn-ErrorType", "ResourceConflictException")
+		w.WriteHeader(http.StatusConflict)
+		_, _ = io.WriteString(w, `{"Type":"User","message":"Function already exist: raced"}`)
+	}))
+	t.Cleanup(srv.Close)
+	err = runRoot(io.Discard, io.Discard, "--endpoint", srv.URL, "fn", "create", "raced", "--dir", scriptCodeDir(t))
+	if err == nil || !strings.Contains(err.Error(), "Function already exist: raced") || !strings.Contains(err.Error(), "`portico fn update raced`") {
+		t.Errorf("fn create that races a create: %v, want the server's 409, naming fn update", err)
+	}
 }

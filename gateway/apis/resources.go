@@ -143,6 +143,21 @@ func resourceNotFound() error {
 // part (create-resource's pathPart).
 var restPartRe = regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
 
+// CheckRESTPath refuses, in the path of a REST API route being imported, a
+// literal part outside restPartRe, as create-resource's checkPathPart does
+// (ParseTemplate, which reads stored paths too, allows more: a stored one
+// keeps loading). A {parameter} part is ParseTemplate's to check.
+func CheckRESTPath(path string) error {
+	for p := range strings.SplitSeq(strings.TrimPrefix(path, "/"), "/") {
+		if p == "" || strings.HasPrefix(p, "{") || restPartRe.MatchString(p) {
+			continue
+		}
+		return fmt.Errorf("path %q: a REST API's resource path part may hold only a-zA-Z0-9._- (or be a whole {parameter}); %q is not one: rename it, or take it as a {parameter}: %w",
+			truncate(path, 200), truncate(p, 50), errdefs.ErrInvalid)
+	}
+	return nil
+}
+
 func badRequest(format string, args ...any) error {
 	return errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf(format, args...))
 }

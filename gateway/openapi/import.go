@@ -250,6 +250,9 @@ func Import(ctx context.Context, data []byte, opts Options) (*Result, error) {
 	if err := a.Validate(); err != nil {
 		return nil, err
 	}
+	if err := checkRESTPaths(a); err != nil {
+		return nil, err
+	}
 	return &Result{API: a, Warnings: im.warnings, PathPrefix: im.prefix}, nil
 }
 
@@ -375,6 +378,27 @@ func (im *importer) run(ctx context.Context, opts Options) *apis.API {
 	im.checkResponseHeaderMappings(a)
 	im.applyBasePath(a, opts.BasePath)
 	return a
+}
+
+// checkRESTPaths refuses a REST API's route paths (its base path included)
+// with a literal part that create-resource refuses: API Gateway's import
+// holds a document's paths to the same characters. It runs after Validate,
+// whose words for a path it refuses (a % or a dot segment) come first.
+func checkRESTPaths(a *apis.API) error {
+	if a.Protocol != apis.ProtocolREST {
+		return nil
+	}
+	var errs []error
+	seen := map[string]bool{}
+	for i := range a.Routes {
+		p := a.Routes[i].Path
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		errs = append(errs, apis.CheckRESTPath(p))
+	}
+	return errors.Join(errs...)
 }
 
 // applyBasePath puts the prefix the basepath mode asks for before every

@@ -152,3 +152,30 @@ paths: {}
 		t.Errorf("warnings: %s", w)
 	}
 }
+
+// TestImportRESTPathPartCharacters: a REST import holds each literal path
+// part to API Gateway's a-zA-Z0-9._-, as create-resource does (`*` and `:`
+// were imported), its base path included; an HTTP API's paths keep their
+// wider set.
+func TestImportRESTPathPartCharacters(t *testing.T) {
+	doc := func(path string) []byte {
+		return []byte(`{"swagger": "2.0", "info": {"title": "x", "version": "1"}, "basePath": "/v1:x",
+		  "paths": {"` + path + `": {"get": {"x-amazon-apigateway-integration": {"type": "http_proxy", "httpMethod": "GET", "uri": "https://example.com/", "payloadFormatVersion": "1.0"}}}}}`)
+	}
+	for path, bad := range map[string]string{"/a*b": "a*b", "/x:y/{id}": "x:y", "/files/*": "*"} {
+		_, err := Import(t.Context(), doc(path), Options{Protocol: "REST"})
+		want := `path "` + path + `": a REST API's resource path part may hold only a-zA-Z0-9._- (or be a whole {parameter}); "` + bad + `" is not one: rename it, or take it as a {parameter}`
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("REST import of %s: %v, want %q", path, err, want)
+		}
+	}
+	if _, err := Import(t.Context(), doc("/a-b_c.d/{id}/{proxy+}"), Options{Protocol: "REST"}); err != nil {
+		t.Errorf("REST import of allowed parts: %v", err)
+	}
+	if _, err := Import(t.Context(), doc("/ok"), Options{Protocol: "REST", BasePath: BasePathPrepend}); err == nil || !strings.Contains(err.Error(), `"v1:x" is not one`) {
+		t.Errorf("REST import with base path /v1:x prepended: %v, want it refused", err)
+	}
+	if _, err := Import(t.Context(), doc("/a*b"), Options{Protocol: "HTTP"}); err != nil {
+		t.Errorf("HTTP import of /a*b: %v, want it taken", err)
+	}
+}
