@@ -1364,11 +1364,23 @@ func (s *Service) Rollback(ctx context.Context, apiID, name, to string) (*Stage,
 		}
 		target := to
 		if target == "" {
-			for i := len(st.History) - 1; i >= 0; i-- {
-				if st.History[i].DeploymentID != st.DeploymentID {
-					target = st.History[i].DeploymentID
-					break
+			// The newest deployment of the history other than the current
+			// one that still exists: one deleted since is passed over.
+			gone := false
+			for i := len(st.History) - 1; i >= 0 && target == ""; i-- {
+				id := st.History[i].DeploymentID
+				if id == st.DeploymentID {
+					continue
 				}
+				var d Deployment
+				if getDeployment(tx, apiID, id, &d) != nil {
+					gone = true
+					continue
+				}
+				target = id
+			}
+			if target == "" && gone {
+				return fmt.Errorf("stage %q has no earlier deployment to roll back to: those of its history have been deleted; deploy again instead: %w", name, errdefs.ErrConflict)
 			}
 			if target == "" {
 				return fmt.Errorf("stage %q has no earlier deployment to roll back to: %w", name, errdefs.ErrConflict)
@@ -1386,7 +1398,7 @@ func (s *Service) Rollback(ctx context.Context, apiID, name, to string) (*Stage,
 		}
 		var d Deployment
 		if err := getDeployment(tx, apiID, target, &d); err != nil {
-			return fmt.Errorf("deployment %s of the history has been deleted: %w", target, err)
+			return fmt.Errorf("deployment %s of the history has been deleted: roll back to another deployment of the stage history, or name none to take the newest one left: %w", target, err)
 		}
 		now := s.now()
 		st.DeploymentID, st.UpdatedAt = target, now

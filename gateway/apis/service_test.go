@@ -332,3 +332,42 @@ func TestSetMethodSettings(t *testing.T) {
 		t.Fatalf("cleared settings %+v", st.MethodSettings)
 	}
 }
+
+// TestRollbackPassesOverDeletedDeployments checks that a rollback with no
+// target takes the newest deployment of the history that still exists, and
+// that a second one goes back to the deployment the first left.
+func TestRollbackPassesOverDeletedDeployments(t *testing.T) {
+	s, _ := newTestService(t)
+	ctx := context.Background()
+	a := mustCreate(t, s, helloAPI())
+	var ids []string
+	for range 3 {
+		d, _, err := s.Deploy(ctx, a.ID, DeployInput{StageName: "s"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, d.ID)
+	}
+	if err := s.DeleteDeployment(ctx, a.ID, ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Rollback(ctx, a.ID, "s", ids[1]); !errors.Is(err, errdefs.ErrNotFound) || !strings.Contains(err.Error(), "name none") {
+		t.Fatalf("rollback to the deleted deployment: %v", err)
+	}
+	st, err := s.Rollback(ctx, a.ID, "s", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.DeploymentID != ids[0] {
+		t.Fatalf("rollback serves %s, want %s (the newest left before %s)", st.DeploymentID, ids[0], ids[2])
+	}
+	if st, err = s.Rollback(ctx, a.ID, "s", ""); err != nil || st.DeploymentID != ids[2] {
+		t.Fatalf("second rollback: %v %+v, want back on %s", err, st, ids[2])
+	}
+	if err := s.DeleteDeployment(ctx, a.ID, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Rollback(ctx, a.ID, "s", ""); !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), "deploy again") {
+		t.Fatalf("rollback with every other deployment deleted: %v", err)
+	}
+}
