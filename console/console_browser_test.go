@@ -30,6 +30,7 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	shared.close()
 	apptest.Cleanup()
 	os.Exit(code)
 }
@@ -106,18 +107,83 @@ type browserTab struct {
 	shots string
 }
 
-// newBrowser starts Chromium (at path) with extra flags; its tab lives until
-// the test ends.
+// shared is the package's Chromium: tests open their tabs in it, each test in
+// a browser context of its own (as an incognito window: cookies, storage and
+// cache are the test's alone), so that a test does not pay for starting a
+// browser. A test that needs flags of its own (host-resolver-rules) starts a
+// browser of its own.
+var shared sharedBrowser
+
+type sharedBrowser struct {
+	mu     sync.Mutex
+	ctx    context.Context // the browser's first tab; nil until started
+	cancel func()
+	dir    string // its user data directory
+}
+
+// browser returns the shared browser's context, starting Chromium (at path)
+// if it is not running (not yet, or no longer: a crash).
+func (s *sharedBrowser) browser(t *testing.T, path string) context.Context {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx != nil && s.ctx.Err() == nil {
+		return s.ctx
+	}
+	s.closeLocked()
+	dir, err := os.MkdirTemp("", "portico-console-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.UserDataDir(dir))
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(alloc)
+	s.ctx, s.dir = ctx, dir
+	s.cancel = func() { cancelCtx(); cancelAlloc() }
+	// The first run starts the browser, which lives as long as that run's
+	// context: ctx, not a context with a deadline.
+	if err := chromedp.Do(ctx); err != nil {
+		s.closeLocked()
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	return ctx
+}
+
+func (s *sharedBrowser) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closeLocked()
+}
+
+func (s *sharedBrowser) closeLocked() {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	if s.dir != "" {
+		_ = os.RemoveAll(s.dir)
+	}
+	s.ctx, s.cancel, s.dir = nil, nil, ""
+}
+
+// newBrowser opens a tab for t, in a browser context of its own, in the
+// package's Chromium (at path); with extra flags, in a Chromium of its own. The
+// tab lives until the test ends.
 func newBrowser(t *testing.T, path string, flags ...chromedp.ExecAllocatorOption) *browserTab {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.UserDataDir(t.TempDir()))
-	opts = append(opts, flags...)
-	bctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // a guard against hanging, not a timing assertion
-	t.Cleanup(cancel)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(bctx, opts...)
-	t.Cleanup(cancelAlloc)
-	tab, cancelTab := chromedp.NewContext(alloc)
+	var tab context.Context
+	var cancelTab context.CancelFunc
+	if len(flags) == 0 {
+		tab, cancelTab = chromedp.NewContext(shared.browser(t, path), chromedp.WithNewBrowserContext())
+	} else {
+		opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.UserDataDir(t.TempDir()))
+		opts = append(opts, flags...)
+		alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		t.Cleanup(cancelAlloc)
+		tab, cancelTab = chromedp.NewContext(alloc)
+	}
 	t.Cleanup(cancelTab)
+	tab, cancel := context.WithTimeout(tab, 3*time.Minute) // a guard against hanging, not a timing assertion
+	t.Cleanup(cancel)
 	return &browserTab{t: t, tab: tab, shots: artifacts(t)}
 }
 
