@@ -36,23 +36,61 @@ import (
 )
 
 // BuildSandbox builds the test sandbox program as a static binary in a temporary
-// directory owned by tb and returns its path.
+// directory owned by tb and returns its path. The program is built once per test
+// process (the first call's build is kept in memory); later calls write a copy.
 func BuildSandbox(tb testing.TB) string {
 	tb.Helper()
+	b, err := sandboxProgram()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := filepath.Join(tb.TempDir(), "bootstrap")
+	//nolint:gosec // G306: an executable, run by whichever user a runtime runs sandboxes as
+	if err := os.WriteFile(out, b, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+// sandboxBuild is the sandbox program once built; a failed build is tried
+// again by the next call.
+var sandboxBuild struct {
+	sync.Mutex
+	bin []byte
+}
+
+// sandboxProgram returns the sandbox program's bytes, building it at its first
+// call.
+func sandboxProgram() ([]byte, error) {
+	sandboxBuild.Lock()
+	defer sandboxBuild.Unlock()
+	if sandboxBuild.bin != nil {
+		return sandboxBuild.bin, nil
+	}
 	_, self, _, ok := goruntime.Caller(0)
 	if !ok {
-		tb.Fatal("runtimetest: cannot locate the sandbox source")
+		return nil, errors.New("runtimetest: cannot locate the sandbox source")
 	}
 	src := filepath.Join(filepath.Dir(self), "testdata", "sandbox")
-	out := filepath.Join(tb.TempDir(), "bootstrap")
+	dir, err := os.MkdirTemp("", "portico-sandbox-build-")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	out := filepath.Join(dir, "bootstrap")
 	// go test puts its own GOROOT/bin first on the test binary's PATH.
 	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./main.go")
 	cmd.Dir = src
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("runtimetest: building the sandbox program: %v\n%s", err, b)
+		return nil, fmt.Errorf("runtimetest: building the sandbox program: %w\n%s", err, b)
 	}
-	return out
+	b, err := os.ReadFile(out)
+	if err != nil {
+		return nil, err
+	}
+	sandboxBuild.bin = b
+	return b, nil
 }
 
 // CodeDir returns a directory holding bin as its executable "bootstrap": a Zip

@@ -86,6 +86,10 @@ func Run(t *testing.T, newRuntime func(t *testing.T) runtimes.Runtime, opts Opti
 	for _, kind := range kinds {
 		t.Run(kind, func(t *testing.T) {
 			k := &kindSuite{suite: s, kind: kind}
+			// The cases that only read from a default sandbox (env,
+			// identity, dials) share one: see plainBox.
+			k.plainRT = k.runtime(t)
+			k.plain = k.newBox(t, k.plainRT)
 			t.Run("Start", k.testStart)
 			t.Run("Env", k.testEnv)
 			t.Run("Trust", k.testTrust)
@@ -135,6 +139,20 @@ func (s *suite) runtime(t *testing.T) runtimes.Runtime {
 type kindSuite struct {
 	*suite
 	kind string
+	// plain is a sandbox of the default spec on plainRT, started for the
+	// kind's cases that only invoke read-only ops on such a sandbox; it
+	// stops when the kind's test ends.
+	plain   *box
+	plainRT runtimes.Runtime
+}
+
+// plainBox returns the kind's shared default sandbox, for t, and its runtime.
+// Only cases that change nothing in the sandbox and assert nothing about what
+// others did with it (its log, its count of calls) may use it.
+func (k *kindSuite) plainBox(t *testing.T) (*box, runtimes.Runtime) {
+	b := *k.plain
+	b.t = t
+	return &b, k.plainRT
 }
 
 func randHex(n int) string {
@@ -175,8 +193,8 @@ type box struct {
 	t        *testing.T
 	api      *APIServer
 	spec     runtimes.Spec
-	mu       sync.Mutex
-	logs     bytes.Buffer
+	mu       *sync.Mutex // guards logs
+	logs     *bytes.Buffer
 	logsDone chan struct{}
 }
 
@@ -194,7 +212,7 @@ func (k *kindSuite) start(t *testing.T, rt runtimes.Runtime, api *APIServer, spe
 }
 
 func (k *kindSuite) adopt(t *testing.T, sb runtimes.Sandbox, api *APIServer, spec runtimes.Spec) *box {
-	b := &box{Sandbox: sb, t: t, api: api, spec: spec, logsDone: make(chan struct{})}
+	b := &box{Sandbox: sb, t: t, api: api, spec: spec, mu: new(sync.Mutex), logs: new(bytes.Buffer), logsDone: make(chan struct{})}
 	go func() {
 		defer close(b.logsDone)
 		r := sb.Logs()
@@ -350,8 +368,7 @@ func (k *kindSuite) testStart(t *testing.T) {
 }
 
 func (k *kindSuite) testEnv(t *testing.T) {
-	rt := k.runtime(t)
-	b := k.newBox(t, rt)
+	b, _ := k.plainBox(t)
 	var got struct {
 		Env map[string]string `json:"env"`
 	}
@@ -502,6 +519,7 @@ func (k *kindSuite) testTrust(t *testing.T) {
 }
 
 func (k *kindSuite) testRoundTrip(t *testing.T) {
+	// A sandbox of its own: it counts the calls to next.
 	rt := k.runtime(t)
 	b := k.newBox(t, rt)
 	b.ready()
@@ -728,7 +746,7 @@ func (k *kindSuite) testLoopbackUnreachable(t *testing.T) {
 	if !k.opts.NetworkIsolated {
 		t.Skip("sandboxes of this runtime share the host's network namespace")
 	}
-	rt := k.runtime(t)
+	b, rt := k.plainBox(t)
 	// A stand-in for the admin API, which listens on the host's loopback.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -745,7 +763,6 @@ func (k *kindSuite) testLoopbackUnreachable(t *testing.T) {
 		}
 	}()
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	b := k.newBox(t, rt)
 	viaLoopback := net.JoinHostPort("127.0.0.1", port)
 	viaGateway := net.JoinHostPort(rt.HostAddr(), port)
 	own := b.api.Addr()
@@ -765,7 +782,7 @@ func (k *kindSuite) testConfinement(t *testing.T) {
 	if !k.opts.Confined {
 		t.Skip("sandboxes of this runtime are not confined")
 	}
-	b := k.newBox(t, k.runtime(t))
+	b, _ := k.plainBox(t)
 	var got map[string]string
 	b.mustInvoke(map[string]any{"op": "confinement"}, &got)
 	// Seccomp 2 is filter mode: the default profile.
@@ -867,7 +884,8 @@ func (k *kindSuite) testUser(t *testing.T) {
 
 // testImageUsers checks that an Image sandbox runs as its image's USER when
 // that is not root, resolved as the engines resolve it, and as sbx_user1051
-// otherwise.
+// otherwise. An image without USER is the suite's base image, whose sandbox
+// testUser checks before calling it.
 func (k *kindSuite) testImageUsers(t *testing.T, rt runtimes.Runtime) {
 	imp, ok := rt.(runtimes.ImageImporter)
 	if !ok {
@@ -882,7 +900,7 @@ func (k *kindSuite) testImageUsers(t *testing.T, rt runtimes.Runtime) {
 		files    bool
 		uid, gid int // 0: the start is refused as ErrInvalid
 	}{
-		{"", false, sandboxUID, sandboxGID},
+		// No USER at all is the suite's own image, which testUser ran above.
 		{"0", false, sandboxUID, sandboxGID},
 		{"0:0", false, sandboxUID, sandboxGID},
 		{"root", true, sandboxUID, sandboxGID},
@@ -940,7 +958,7 @@ func (k *kindSuite) testMetadataUnreachable(t *testing.T) {
 	if !k.opts.NetworkIsolated {
 		t.Skip("sandboxes of this runtime share the host's network namespace")
 	}
-	b := k.newBox(t, k.runtime(t))
+	b, _ := k.plainBox(t)
 	addrs := []string{"169.254.169.254:80", "169.254.170.2:80"}
 	var got map[string]string
 	b.mustInvoke(map[string]any{"op": "dial", "addrs": addrs}, &got)
@@ -1034,8 +1052,7 @@ func (k *kindSuite) testAcrossBridges(t *testing.T, rt runtimes.Runtime, server 
 }
 
 func (k *kindSuite) testPeerVerifier(t *testing.T) {
-	rt := k.runtime(t)
-	b := k.newBox(t, rt)
+	b, _ := k.plainBox(t)
 	if _, ok := b.Sandbox.(runtimes.PeerVerifier); !ok {
 		t.Skip("sandboxes are not PeerVerifiers")
 	}
