@@ -35,24 +35,3 @@ func TestWaitBrokenByOutageIsNoExit(t *testing.T) {
 	}
 	p.Up(t)
 }
-
-// TestFirstPeakMemoryReadNow: a sandbox reads its container's peak memory from
-// its cgroup at once (runtimes.PeakMemoryReader), so the first REPORT of a
-// cold start shows it: the daemon's statistics, asked for in the background
-// at the start, may not have come back by then (Max Memory Used: 0 MB).
-func TestFirstPeakMemoryReadNow(t *testing.T) {
-	runtimetest.RequireDocker(t)
-	rt := newTestRuntime(t, Config{})
-	defer rt.Close()
-	defer func() { _ = rt.Cleanup(context.Background()) }()
-	id := fmt.Sprintf("sbx-peak-%x", rand.Uint32()) //nolint:gosec // G404: a name, not a secret
-	sb := runtimetest.StartSandbox(t, rt, runtimes.Spec{SandboxID: id, Function: "fn", Version: "1", MemoryMB: 128})
-	defer func() { _ = sb.Stop(context.Background()) }()
-	pr, ok := sb.(runtimes.PeakMemoryReader)
-	if !ok {
-		t.Fatalf("%T reads no peak memory of its own", sb)
-	}
-	if mb := pr.ReadPeakMemoryMB(); mb <= 0 {
-		t.Fatalf("ReadPeakMemoryMB() = %d, want the container's peak", mb)
-	}
-}
