@@ -264,10 +264,12 @@ func StartEpoll(tb testing.TB, run, url string, n int) (*Clients, error) {
 func Build(dir string) (string, error) {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
-		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, serr := os.Stat(gobin); serr != nil {
+		// Where the toolchain's archive puts it (as apptest looks too).
+		const usual = "/usr/local/go/bin/go"
+		if _, serr := os.Stat(usual); serr != nil {
 			return "", fmt.Errorf("no go command to build the client process: %w", err)
 		}
+		gobin = usual
 	}
 	_, file, _, _ := runtime.Caller(0)
 	out := filepath.Join(dir, "wsload-client")
