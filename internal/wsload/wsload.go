@@ -11,6 +11,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -254,10 +256,50 @@ func StartEpoll(tb testing.TB, run, url string, n int) (*Clients, error) {
 	return start(tb, run, url+" "+strconv.Itoa(n)+" epoll")
 }
 
+// Build builds the client process as a program of its own (testdata/client)
+// into dir and returns its path. Built without the race detector, its
+// connections cost several times less CPU than a -race test binary's run again
+// as the client (Start): for holding many connections, where the server, not
+// the client, is under test. It fails when no go command is found.
+func Build(dir string) (string, error) {
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		// Where the toolchain's archive puts it (as apptest looks too).
+		const usual = "/usr/local/go/bin/go"
+		if _, serr := os.Stat(usual); serr != nil {
+			return "", fmt.Errorf("no go command to build the client process: %w", err)
+		}
+		gobin = usual
+	}
+	_, file, _, _ := runtime.Caller(0)
+	out := filepath.Join(dir, "wsload-client")
+	// The flags and environment of the samples' builds (apptest), whose
+	// standard library the build cache then holds already.
+	//nolint:gosec // G204: the go command building this package's own client
+	cmd := exec.Command(gobin, "build", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
+	cmd.Dir = filepath.Join(filepath.Dir(file), "testdata", "client")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the client process: %w: %s", err, b)
+	}
+	return out, nil
+}
+
+// StartProgram is Start with the client process a program that Build built
+// (bin), rather than the test binary run again.
+func StartProgram(tb testing.TB, bin, url string, n int) (*Clients, error) {
+	tb.Helper()
+	return startCmd(tb, exec.Command(bin), url+" "+strconv.Itoa(n))
+}
+
 func start(tb testing.TB, run, spec string) (*Clients, error) {
 	tb.Helper()
 	//nolint:gosec // G702: the test binary itself, running one of its own tests
-	cmd := exec.Command(os.Args[0], "-test.run=^"+run+"$")
+	return startCmd(tb, exec.Command(os.Args[0], "-test.run=^"+run+"$"), spec)
+}
+
+func startCmd(tb testing.TB, cmd *exec.Cmd, spec string) (*Clients, error) {
+	tb.Helper()
 	cmd.Env = append(os.Environ(), ClientEnv+"="+spec)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
