@@ -20,7 +20,6 @@ import (
 // gets the error frame {"message": "Endpoint request timed out", ...}, not
 // 500 "Internal server error".
 func TestWebSocketIntegrationTimeout(t *testing.T) {
-	t.Parallel()
 	const token = "ws-timeout-token"
 	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
 	c := env.Client()
