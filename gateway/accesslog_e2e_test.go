@@ -23,6 +23,7 @@ import (
 // (a bad format is refused naming its variable), makes a 200 and a 403, and
 // finds one line each in the file, in the custom format.
 func TestAccessLogWithACustomFormat(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	ctx := context.Background()
@@ -96,6 +97,7 @@ func TestAccessLogWithACustomFormat(t *testing.T) {
 // so that a log line and an event correlate, as on API Gateway; a refusal
 // before any route logs its apigw-requestid too.
 func TestAccessLogRequestIDOnHTTPAPIs(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	createFunction(t, c, "probe", probeZip(t), nil, 5)
@@ -146,6 +148,7 @@ func TestAccessLogRequestIDOnHTTPAPIs(t *testing.T) {
 // API Gateway defines them, rather than refusing them or reading them as keys
 // of the authorizer's context.
 func TestAccessLogIntegrationAndAuthorizerVariables(t *testing.T) {
+	t.Parallel()
 	is := gwtest.NewIssuer(t)
 	dead := httptest.NewServer(http.NotFoundHandler())
 	deadURL := dead.URL

@@ -19,6 +19,7 @@ import (
 // string's values masked too: a token in the integration URI's query, or
 // one the client sent, is a credential as the password is.
 func TestBackendQueryStaysOutOfErrors(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

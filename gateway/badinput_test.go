@@ -70,6 +70,7 @@ const badInputDoc = `{
 // Gateway); no connection may be cut; and the stage answers a good request
 // afterwards.
 func TestGatewayRefusesBadInput(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	createFunction(t, c, "probe", probeZip(t), nil, 5)
@@ -212,6 +213,7 @@ func isGatewayMessage(body []byte) bool {
 // integrations fails, so a server error is Portico's; the stage answers a good
 // request afterwards.
 func TestHTTPAPIRefusesBadInput(t *testing.T) {
+	t.Parallel()
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		b, _ := json.Marshal(map[string]any{"path": r.URL.EscapedPath(), "query": r.URL.RawQuery, "code": r.Header.Get("X-Id")})

@@ -14,6 +14,7 @@ import (
 // request's own X-Amzn-Trace-Id and request ids, never those of the request
 // whose miss filled the entry.
 func TestCacheHitCarriesItsOwnTraceID(t *testing.T) {
+	t.Parallel()
 	collector := httptest.NewServer(&otlpReceiver{})
 	t.Cleanup(collector.Close) // after the gateway's exporter stops
 	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.OTLPEndpoint = collector.URL }})

@@ -19,6 +19,7 @@ import (
 // not the request's); the invoker's 503 ServiceException was folded into the
 // integration's failure, 500 {"message": "Internal server error"}.
 func TestColdStartWithDataDirMovedIs503(t *testing.T) {
+	t.Parallel()
 	var logs testkit.LockedBuffer
 	env := apptest.Start(t, apptest.Options{LogWriter: &logs})
 	c := env.Client()

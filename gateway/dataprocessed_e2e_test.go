@@ -22,6 +22,7 @@ import (
 // counts what was read, on REST and HTTP APIs' function routes (HTTP_PROXY
 // routes: TestDataProcessedCountsHTTPProxyStreams).
 func TestDataProcessedCountsAChunkedBody(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	createFunction(t, c, "probe", probeZip(t), nil, 5)
@@ -73,6 +74,7 @@ func TestDataProcessedCountsAChunkedBody(t *testing.T) {
 // trailers take that path) and on a route with parameter mappings (which
 // buffers), on HTTP and REST APIs.
 func TestDataProcessedCountsHTTPProxyStreams(t *testing.T) {
+	t.Parallel()
 	const bodyLen, respLen = 5000, 7000
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, _ := io.Copy(io.Discard, r.Body)

@@ -127,6 +127,7 @@ type deployment struct {
 // variable, MOCK, path parameters and {proxy+}, a lowered timeout, a malformed
 // result, events compared with aws-lambda-go's fixtures, and a restart.
 func TestEndToEnd(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	ctx := context.Background()

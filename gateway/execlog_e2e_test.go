@@ -21,6 +21,7 @@ import (
 // a method with metrics/enabled false counts under the stage series only
 // while "*/*" has them on.
 func TestMethodSettingsOverrideExecutionLogsAndMetrics(t *testing.T) {
+	t.Parallel()
 	logs := &testkit.LockedBuffer{}
 	env := apptest.Start(t, apptest.Options{LogLevel: slog.LevelDebug, LogWriter: logs})
 	c := env.Client()

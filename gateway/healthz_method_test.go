@@ -13,6 +13,7 @@ import (
 // methods get 405 with Allow: GET, HEAD, as the admin API's GET-only paths
 // answer (obs11: POST answered 200 {"status":"ok"}).
 func TestHealthzIsGETOnly(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodDelete} {
 		req, _ := http.NewRequest(m, env.GatewayURL+"/healthz", strings.NewReader(""))

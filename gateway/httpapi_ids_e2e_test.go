@@ -15,6 +15,7 @@ import (
 // log's $context.requestId), and the server's error log names it too; it
 // was a UUID found nowhere else.
 func TestHTTPAPIRequestIDsCorrelate(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 // keys entries {resource_path}/{http_method} of a method); the
 // ~1{proxy+}/ANY entry is, and turns its GET requests' execution logs off.
 func TestMethodSettingsKeyOnTheDeclaredMethod(t *testing.T) {
+	t.Parallel()
 	logs := &testkit.LockedBuffer{}
 	env := apptest.Start(t, apptest.Options{LogLevel: slog.LevelDebug, LogWriter: logs})
 	c := env.Client()

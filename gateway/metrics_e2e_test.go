@@ -17,6 +17,7 @@ import (
 // finds exactly those counts under the stage's labels at GET /metrics, with the
 // functions' invocations, errors and throttles beside them.
 func TestMetricsAfterAKnownMix(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	ctx := context.Background()
@@ -125,6 +126,7 @@ func scrapeSeries(t *testing.T, adminURL, apiID string) []string {
 // TestMetricsOfDeletedStagesAndAPIsGo deletes a stage, then its API, and finds
 // their series gone from GET /metrics (and the other stage's kept until then).
 func TestMetricsOfDeletedStagesAndAPIsGo(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	var api struct {
@@ -173,6 +175,7 @@ func TestMetricsOfDeletedStagesAndAPIsGo(t *testing.T) {
 // canary's included, carries the name the stage's deployment has, and the
 // series under the old name are gone, so that a stage is listed once.
 func TestMetricsOfARenamedAPI(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	var api struct {

@@ -22,6 +22,7 @@ import (
 // them takes the spans. The password is in no line of Portico's log (debug
 // level), plain, escaped or encoded.
 func TestOTLPEndpointCredentialsReachTheCollector(t *testing.T) {
+	t.Parallel()
 	const user, pass = "probeuser", "S3cret/Pass:w0rd!"
 	want := "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
 	rcv := &otlpReceiver{}

@@ -35,6 +35,7 @@ func listenedAt(t *testing.T, logs, msg string) string {
 // naming the listener; the admin API never sees the request. A literal URI
 // naming one is refused when the API is saved.
 func TestIntegrationCannotReachPortico(t *testing.T) {
+	t.Parallel()
 	// The kernel picks the metrics port as the server binds it: a port picked
 	// by a listener closed before the start could be taken in between by
 	// another test (CI runs packages side by side).

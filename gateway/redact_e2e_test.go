@@ -32,6 +32,7 @@ import (
 // signature cut short. The signature, the credential, the token and the key
 // are in no server log line (debug level), no access-log line and no span.
 func TestPresignedSecretsStayOutOfLogsAndTraces(t *testing.T) {
+	t.Parallel()
 	rcv := &otlpReceiver{}
 	collector := httptest.NewServer(rcv)
 	defer collector.Close()

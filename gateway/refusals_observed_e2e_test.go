@@ -44,6 +44,7 @@ func rawAnswer(t *testing.T, base, req string) answer {
 // access-log line each, as every other request does (API Gateway's Count and
 // 4XXError include them).
 func TestRefusalsBeforeTheRouteAreObserved(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	dir := t.TempDir()

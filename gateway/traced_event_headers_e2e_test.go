@@ -27,6 +27,7 @@ func headerOf(mv map[string][]string, name string) []string {
 // headers as sent plus X-Amzn-Trace-Id, naming the request's trace; the
 // request templates of an AWS integration see the same.
 func TestTracedStageFunctionEventHeaders(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	createFunction(t, c, "probe", probeZip(t), nil, 5)

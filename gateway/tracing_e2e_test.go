@@ -102,6 +102,7 @@ func attr(s *tracepb.Span, key string) string {
 // the client gets X-Amzn-Trace-Id back. A stage without tracingEnabled sends
 // nothing.
 func TestTracesReachACollector(t *testing.T) {
+	t.Parallel()
 	rcv := &otlpReceiver{}
 	collector := httptest.NewServer(rcv)
 	defer collector.Close()
@@ -218,6 +219,7 @@ func TestTracesReachACollector(t *testing.T) {
 // was lost. The collector (decoding the batch) now gets every request's
 // span, that one's User-Agent with U+FFFD for the invalid byte.
 func TestInvalidUTF8DoesNotCostTheBatch(t *testing.T) {
+	t.Parallel()
 	rcv, env, api := tracedProxyAPI(t)
 
 	traces := []string{"11111111111111111111111111111111", "22222222222222222222222222222222", "33333333333333333333333333333333"}
@@ -256,6 +258,7 @@ func TestInvalidUTF8DoesNotCostTheBatch(t *testing.T) {
 // about 200 MB. String attributes are cut to
 // tracing.AttributeValueLengthLimit characters.
 func TestSpanAttributesAreBounded(t *testing.T) {
+	t.Parallel()
 	rcv, env, api := tracedProxyAPI(t)
 
 	const tid = "44444444444444444444444444444444"

@@ -24,6 +24,7 @@ func rootOf(h string) string {
 // the function runs under (_X_AMZN_TRACE_ID, from Lambda-Runtime-Trace-Id),
 // on REST and HTTP APIs; the invocation got a trace of its own.
 func TestUntracedStageInvokesUnderTheEventsTrace(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	createFunction(t, c, "probe", probeZip(t), nil, 5)
@@ -67,6 +68,7 @@ func TestUntracedStageInvokesUnderTheEventsTrace(t *testing.T) {
 // headers name; one of another shape is dropped and the function runs under
 // a trace of its own.
 func TestUntracedStageClientTraceHeader(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	createFunction(t, c, "probe", probeZip(t), nil, 5)
@@ -111,6 +113,7 @@ func TestUntracedStageClientTraceHeader(t *testing.T) {
 // the event's headers name, so that turning tracing on moved a request to
 // another trace. Both continue the last.
 func TestTracedStageContinuesTheLastTraceHeader(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	createFunction(t, c, "probe", probeZip(t), nil, 5)

@@ -53,6 +53,7 @@ func (c *rawClient) do(raw string) (int, []byte) {
 // connection and checks that REST (payload 1.0) events carry header names as the
 // client spelled them, while HTTP API (2.0) events lower-case them.
 func TestEventsKeepTheClientsHeaderSpelling(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	createFunction(t, c, "probe", probeZip(t), nil, 5)
@@ -149,6 +150,7 @@ func TestEventsKeepTheClientsHeaderSpelling(t *testing.T) {
 // net/http's canonical names ("X-Api-Version"), so .get('x-api-version')
 // found nothing.
 func TestTemplatesKeepTheClientsHeaderSpelling(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	var rest struct {

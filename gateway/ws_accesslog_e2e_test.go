@@ -20,6 +20,7 @@ import (
 // messageDirection, disconnectStatusCode, ...), as API Gateway's WebSocket
 // access logging does. The setting was accepted and nothing was written.
 func TestWebSocketAccessLog(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	var api struct{ ID string }

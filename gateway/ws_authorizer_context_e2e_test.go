@@ -24,6 +24,7 @@ import (
 // templates, as API Gateway has them. The access log wrote "-" and the
 // templates rendered nothing.
 func TestWebSocketAuthorizerContextInLogsAndTemplates(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	createAuthzFunction(t, env)

@@ -196,6 +196,7 @@ func wsSteps() []wsStep {
 // connection opened first answers throughout. Then @connections calls with odd
 // ids, methods and bodies: AWS's errors, no 5xx.
 func TestWebSocketAPIRefusesBadInput(t *testing.T) {
+	t.Parallel()
 	const token = "ws-bad-input-token"
 	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
 	c := env.Client()

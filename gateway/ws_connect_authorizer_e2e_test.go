@@ -62,6 +62,7 @@ var wsConnAuthorizers = map[string]any{"conn": map[string]any{"type": "apiKey", 
 // refused. CloudWatch's ConnectCount, which it maps, counts the messages
 // sent to the $connect route's integration.
 func TestWebSocketConnectCountLeavesOutRefusals(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	id, u := wsAuthorizedAPI(t, env)
 	for _, q := range []string{"", "?token=bad", "?token=bad"} {
@@ -104,6 +105,7 @@ func grepLines(s, sub string) string {
 // integrationLatency of 0 though no integration ran; an admitted one
 // authorizer.status "-".
 func TestWebSocketAccessLogRefusedConnect(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	id, u := wsAuthorizedAPI(t, env)
 	logFile := filepath.Join(t.TempDir(), "ws.log")
@@ -153,6 +155,7 @@ func TestWebSocketAccessLogRefusedConnect(t *testing.T) {
 // decided, and leaves them "-" for a refusal without a call (no token), as
 // REST and HTTP stages write them; they were "-" on every $connect line.
 func TestWebSocketAccessLogAuthorizerIntegration(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	id, u := wsAuthorizedAPI(t, env)
 	logFile := filepath.Join(t.TempDir(), "ws.log")

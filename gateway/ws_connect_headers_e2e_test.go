@@ -17,6 +17,7 @@ import (
 // result's do: two cookies are two Set-Cookie lines. Before, only headers
 // were read, and the cookies were lost.
 func TestWebSocketConnectMultiValueHeaders(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	createFunction(t, c, "probe", probeZip(t), nil, 5)

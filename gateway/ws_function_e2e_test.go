@@ -27,6 +27,7 @@ import (
 // accepted on a result and refused with 500 on a function error. Before,
 // the type was refused at create.
 func TestWebSocketFunctionNonProxy(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	createFunction(t, c, "probe", probeZip(t), nil, 5)

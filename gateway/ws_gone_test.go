@@ -23,6 +23,7 @@ import (
 // Each closed connection's $disconnect runs (on the deployment that served it),
 // and @connections answers 410 GoneException for it at the stage's URLs.
 func TestDeletedStageClosesItsConnections(t *testing.T) {
+	t.Parallel()
 	const token = "ws-gone-token"
 	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
 	c := env.Client()
@@ -141,6 +142,7 @@ func TestDeletedStageClosesItsConnections(t *testing.T) {
 // API's URLs too. Paths that are not @connections calls stay 404, and so do
 // @connections URLs under an API id that never existed.
 func TestDeletedStageRunsDisconnectAndAnswersGone(t *testing.T) {
+	t.Parallel()
 	const token = "ws-gone-token"
 	disconnects := make(chan string, 16)
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -18,6 +18,7 @@ import (
 // a stage once its last client left (it disappeared), and goes with the
 // stage.
 func TestWebSocketMessageCountAndConnectionsGauge(t *testing.T) {
+	t.Parallel()
 	const token = "ws-metrics-token"
 	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
 	c := env.Client()

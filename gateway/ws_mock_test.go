@@ -16,6 +16,7 @@ import (
 // renders with the connection's $context; a template that cannot render, or a
 // statusCode that is no status, answers API Gateway's error frame.
 func TestWebSocketMockTemplates(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	var api struct {
@@ -58,6 +59,7 @@ func TestWebSocketMockTemplates(t *testing.T) {
 // integration, NEVER and WHEN_NO_TEMPLATES answer the Internal server error
 // frame, and WHEN_NO_MATCH (the default) goes on with status 200.
 func TestWebSocketMockPassthrough(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	route := func(key, passthrough string) map[string]any {
@@ -106,6 +108,7 @@ func TestWebSocketMockPassthrough(t *testing.T) {
 // error frame), as a statusCode that is no status is. JSON without a
 // statusCode, and output that is empty, still answer with status 200.
 func TestWebSocketMockTemplateNotJSON(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	var api struct {

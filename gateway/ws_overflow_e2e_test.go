@@ -132,6 +132,7 @@ func (e *wsPostEnv) goodbye(t *testing.T, what string) {
 // $disconnect, posting to it, gets 410 too. The client, reading late, gets
 // whole messages and then the connection's end.
 func TestWebSocketPostsToAClientThatDoesNotRead(t *testing.T) {
+	t.Parallel()
 	e := startWSPostEnv(t, func(s *app.Settings) {
 		s.WebSocket.SendQueueMessages = 4
 		s.WebSocket.SendQueueBytes = 256 << 10
@@ -192,6 +193,7 @@ func TestWebSocketPostsToAClientThatDoesNotRead(t *testing.T) {
 // of @connections did) is answered 410 GoneException, as API Gateway answers
 // it, neither hanging nor failing otherwise.
 func TestWebSocketDisconnectPostsToItsOwnConnection(t *testing.T) {
+	t.Parallel()
 	e := startWSPostEnv(t, nil)
 	ws, _ := e.dial(t)
 	if err := ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye")); err != nil {

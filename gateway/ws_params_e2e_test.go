@@ -33,6 +33,7 @@ type backendCall struct {
 // the connectionId header wins over the one Portico sends; without one,
 // Portico's stays. Before, such integrations were refused (400).
 func TestWebSocketRequestParametersApplied(t *testing.T) {
+	t.Parallel()
 	ws, calls := wsMappedAPI(t, "?token=t0k", http.Header{"X-User": {"ann"}}, func(backend string) []any {
 		return []any{
 			map[string]any{"routeKey": "$connect", "integration": map[string]any{
@@ -146,6 +147,7 @@ func TestWebSocketRequestParametersApplied(t *testing.T) {
 // the message as the client sent it. Before, such templates were refused
 // (400) and only a MOCK rendered them.
 func TestWebSocketHTTPRequestTemplate(t *testing.T) {
+	t.Parallel()
 	ws, calls := wsMappedAPI(t, "", nil, func(backend string) []any {
 		return []any{
 			map[string]any{"routeKey": "$connect", "integration": map[string]any{
@@ -225,6 +227,7 @@ func wsMappedAPIWith(t *testing.T, query string, hdr http.Header, setup func(env
 // as API Gateway's NEVER refuses a payload no template maps. Before, NEVER
 // without templates passed the message through.
 func TestWebSocketPassthroughNeverWithoutTemplates(t *testing.T) {
+	t.Parallel()
 	ws, calls := wsMappedAPI(t, "", nil, func(backend string) []any {
 		return []any{
 			map[string]any{"routeKey": "never", "routeResponseSelectionExpression": "$default", "integration": map[string]any{

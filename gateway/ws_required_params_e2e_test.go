@@ -20,6 +20,7 @@ import (
 // the required parameter and the gateway never checked it: every client
 // connected.
 func TestWebSocketRequiredConnectParametersEnforced(t *testing.T) {
+	t.Parallel()
 	const token = "ws-required-token"
 	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
 	c := env.Client()

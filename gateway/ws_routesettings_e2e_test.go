@@ -30,6 +30,7 @@ var (
 // real server that the route's messages are logged with their body and
 // counted under its route key, and the other route's neither.
 func TestWebSocketRouteSettingsApply(t *testing.T) {
+	t.Parallel()
 	logs := &testkit.LockedBuffer{}
 	env := apptest.Start(t, apptest.Options{LogLevel: slog.LevelDebug, LogWriter: logs})
 	c := env.Client()

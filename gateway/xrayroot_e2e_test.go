@@ -15,6 +15,7 @@ import (
 // Root's trace id and no parent, and the answer's X-Amzn-Trace-Id names the
 // same Root with the request span as Parent.
 func TestXRayRootWithoutParentContinuesTheTrace(t *testing.T) {
+	t.Parallel()
 	rcv := &otlpReceiver{}
 	collector := httptest.NewServer(rcv)
 	defer collector.Close()
