@@ -379,7 +379,14 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				}
 			} else if old.Fingerprint != f.Fingerprint() || old.Alias != f.Alias || (aliasGone && versionGone) || rebuilt {
 				c.Action, c.publish = Update, true
-				c.Steps = append(c.Steps, "update code and configuration of "+f.Name)
+				if cu := old.Properties["CodeUri"]; f.ImageURI == "" && !rebuilt && old.CodeSHA256 != "" && cu != "" && cu == d.Props[id]["CodeUri"] {
+					// The code is the recorded deploy's (its CodeUri digest
+					// counts its files): sent only if $LATEST runs other code.
+					f.keepCode = old.CodeSHA256
+					c.Steps = append(c.Steps, "update the configuration of "+f.Name+" (its code is unchanged)")
+				} else {
+					c.Steps = append(c.Steps, "update code and configuration of "+f.Name)
+				}
 				if rebuilt {
 					c.Steps = append(c.Steps, fmt.Sprintf("image %s was rebuilt: it names %s now (%s runs %s)", img.ImageURI, shortID(img.Now), f.Name, shortID(img.Was)))
 				}
