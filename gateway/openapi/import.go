@@ -899,6 +899,34 @@ func (im *importer) serverEndpointConfig(a *apis.API, k string, v json.RawMessag
 	}
 }
 
+// flowlessJWTSchemes gives the loader's copy of a Swagger 2.0 document's
+// oauth2 schemes that are API Gateway authorizers (x-amazon-apigateway-authorizer,
+// as API Gateway writes a JWT authorizer) and name no flow an implicit one,
+// which openapi2conv requires ("unsupported flow"): the extension says what
+// is enforced, and the import keeps the scheme as the document wrote it.
+func flowlessJWTSchemes(top map[string]json.RawMessage) {
+	var defs map[string]map[string]json.RawMessage
+	if json.Unmarshal(top["securityDefinitions"], &defs) != nil || defs == nil {
+		return
+	}
+	changed := false
+	for _, s := range defs {
+		var typ string
+		_ = json.Unmarshal(s["type"], &typ)
+		if s == nil || typ != "oauth2" || s["flow"] != nil || s[extAuthorizer] == nil {
+			continue
+		}
+		s["flow"] = json.RawMessage(`"implicit"`)
+		if s["authorizationUrl"] == nil {
+			s["authorizationUrl"] = json.RawMessage(`"https://authorizer.invalid/"`)
+		}
+		changed = true
+	}
+	if changed {
+		top["securityDefinitions"], _ = json.Marshal(defs)
+	}
+}
+
 // load parses the document with kin-openapi, every $ref inside it resolved
 // (components, definitions, shared parameters, path items and any JSON pointer
 // into the document; never a file or URL). A Swagger 2.0 document is converted
@@ -926,6 +954,9 @@ func (im *importer) load(js []byte) (doc *openapi3.T, err error) {
 				}
 			}
 		}
+	}
+	if im.swagger2 {
+		flowlessJWTSchemes(top)
 	}
 	var paths map[string]map[string]json.RawMessage
 	if raw := top["paths"]; raw != nil {

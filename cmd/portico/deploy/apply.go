@@ -632,6 +632,33 @@ func (a *applier) recordCreated(ctx context.Context, logicalID string, r *Resour
 	return nil
 }
 
+// markReplacing records, before any API definition is replaced, the intent
+// to replace each one p replaces (Resource.Replacing): an API whose stage
+// deploys automatically serves its new definition from the replace on, so a
+// run that ends before its own record (killed, its server gone) must leave
+// the next deploy what to put right, not a record that says the API holds
+// the last deploy's definition.
+func (a *applier) markReplacing(ctx context.Context, p *Plan) error {
+	marked := false
+	for _, c := range p.Changes {
+		if c.Kind != KindAPI || !c.definition || c.Action == Create {
+			continue
+		}
+		r := a.held.Resources[c.LogicalID]
+		if r == nil || r.Kind != KindAPI || r.PhysicalID != c.PhysicalID || r.Replacing {
+			continue
+		}
+		cp := *r
+		cp.Replacing = true
+		a.held.Resources[c.LogicalID] = &cp
+		marked = true
+	}
+	if !marked {
+		return nil
+	}
+	return a.writeHeld(ctx)
+}
+
 // writeHeld writes the record as the server holds it during the run
 // (a.held), the last deploy's with what this run made or set out to make.
 func (a *applier) writeHeld(ctx context.Context) error {
@@ -771,7 +798,7 @@ func Apply(ctx context.Context, t Target, p *Plan, out io.Writer) error {
 
 func (a *applier) run(ctx context.Context, p *Plan) error {
 	// Phase 1: build what serves nothing yet.
-	a.phase = "Building (nothing served changes yet):"
+	a.phase = "Building (aliases, and stages without AutoDeploy, serve what they served):"
 	pending := map[*Change]string{} // function change -> version to point the alias at
 	for _, c := range p.Changes {
 		if c.Kind != KindFunction || c.Action == Keep || c.Action == Delete {
@@ -866,6 +893,9 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			pending[c] = v
 		}
 		a.rec.Resources[c.LogicalID] = r
+	}
+	if err := a.markReplacing(ctx, p); err != nil {
+		return err
 	}
 	newAPIs := map[*Change]bool{}
 	for _, c := range p.Changes {

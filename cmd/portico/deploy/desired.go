@@ -60,6 +60,11 @@ type Function struct {
 	// sentSHA is the Lambda CodeSha256 (base64 SHA-256) of the Zip package
 	// PutFunction sent, for the stack's record.
 	sentSHA string
+	// keepCode is, for an update whose code is the recorded deploy's (its
+	// CodeUri unchanged), that deploy's package's CodeSha256: PutFunction
+	// sends no code when $LATEST still runs it (a configuration change
+	// alone is UpdateFunctionConfiguration, as CloudFormation makes it).
+	keepCode string
 	// revision is the RevisionId $LATEST took at PutFunction's last write
 	// ("": none written): a rollback puts back the $LATEST it replaced only
 	// while $LATEST is still at it, so that a change made since, by hand or

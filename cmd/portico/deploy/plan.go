@@ -75,6 +75,13 @@ type Resource struct {
 	// it, and the next deploy deletes the versions above it that neither
 	// the record nor the alias names.
 	Publishing string `json:"publishing,omitempty"`
+	// Replacing is, for an API, set when a run set out to replace its
+	// definition, written before the replace: a stage that deploys
+	// automatically serves the new definition at once, and a run that ends
+	// before its record (killed) leaves it, so the next deploy replaces the
+	// definition again (and deploys it) rather than taking the API for the
+	// recorded one.
+	Replacing bool `json:"replacing,omitempty"`
 	// Before is, for KindCreating, the ids of the APIs of the name
 	// (PhysicalID) that there were before the create.
 	Before []string `json:"before,omitempty"`
@@ -372,7 +379,14 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				}
 			} else if old.Fingerprint != f.Fingerprint() || old.Alias != f.Alias || (aliasGone && versionGone) || rebuilt {
 				c.Action, c.publish = Update, true
-				c.Steps = append(c.Steps, "update code and configuration of "+f.Name)
+				if cu := old.Properties["CodeUri"]; f.ImageURI == "" && !rebuilt && old.CodeSHA256 != "" && cu != "" && cu == d.Props[id]["CodeUri"] {
+					// The code is the recorded deploy's (its CodeUri digest
+					// counts its files): sent only if $LATEST runs other code.
+					f.keepCode = old.CodeSHA256
+					c.Steps = append(c.Steps, "update the configuration of "+f.Name+" (its code is unchanged)")
+				} else {
+					c.Steps = append(c.Steps, "update code and configuration of "+f.Name)
+				}
 				if rebuilt {
 					c.Steps = append(c.Steps, fmt.Sprintf("image %s was rebuilt: it names %s now (%s runs %s)", img.ImageURI, shortID(img.Now), f.Name, shortID(img.Was)))
 				}
@@ -494,7 +508,11 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			c.keyGone = old.APIKeyID != "" && gone(obs.APIKeys, old.APIKeyID)
 			src, observed := obs.KeySources[old.PhysicalID]
 			keyDrift := observed && src != a.APIKeySource
-			changed := !a.unchangedDefinition(old.Fingerprint)
+			changed := !a.unchangedDefinition(old.Fingerprint) || old.Replacing
+			if old.Replacing {
+				c.Steps = append(c.Steps, fmt.Sprintf("a deploy that ended before recording it replaced the definition of API %s: "+
+					"it may hold and serve another definition than the stack's record says", old.PhysicalID))
+			}
 			ship := changed || c.definition || c.newStage
 			switch {
 			case a.Pinned == "":

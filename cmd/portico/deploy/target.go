@@ -343,6 +343,22 @@ func functionConfig(f *Function) map[string]any {
 // PutFunction implements Target.
 func (h *HTTPTarget) PutFunction(ctx context.Context, f *Function, create bool) error {
 	cfg := functionConfig(f)
+	if !create && f.keepCode != "" && f.ImageURI == "" {
+		// Nothing zipped or sent when $LATEST runs the recorded package.
+		_, sha, err := h.latest(ctx, f.Name)
+		if err != nil {
+			return err
+		}
+		if sha == f.keepCode {
+			f.sentSHA = sha
+			fc, _, err := h.C.UpdateFunctionConfiguration(ctx, f.Name, cfg)
+			if err != nil {
+				return err
+			}
+			f.revision = fc.RevisionID
+			return nil
+		}
+	}
 	code, err := f.packageWith(h.Zip)
 	if err != nil {
 		return fmt.Errorf("packaging %s: %w", f.CodePath, err)

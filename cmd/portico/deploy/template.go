@@ -350,6 +350,11 @@ func Load(path string, opts Options) (*Template, error) {
 	return Parse(path, data, opts)
 }
 
+// MaxTemplateBytes is the largest template Load and Parse accept:
+// CloudFormation's quota for a template (1 MB, the one uploaded to S3; a
+// template body sent in the request is at most 51,200 bytes).
+const MaxTemplateBytes = 1 << 20
+
 // goformationYAML serializes goformation's ProcessYAML, which registers its
 // YAML tags in a package map on every call: Load and Parse are safe for
 // concurrent use (two deploys in one process, as in tests).
@@ -364,6 +369,13 @@ func processYAML(data []byte) ([]byte, error) {
 // Parse is Load on the template's bytes; path gives the directory relative
 // paths are resolved in. Its errors show no NoEcho parameter's value.
 func Parse(path string, data []byte, opts Options) (*Template, error) {
+	if len(data) > MaxTemplateBytes {
+		// Refused before parsing: the parse of a template this large takes
+		// minutes (and does not stop for Ctrl-C) for one CloudFormation
+		// refuses anyway.
+		return nil, fmt.Errorf("the template is %d bytes; at most %d are accepted (CloudFormation's quota for a template is 1 MB): split it into stacks, or move large values (Metadata, inline code, API definitions) into files it refers to (CodeUri, DefinitionUri)",
+			len(data), MaxTemplateBytes)
+	}
 	var secrets []string
 	t, err := parse(path, data, opts, &secrets)
 	if err != nil {
