@@ -684,8 +684,8 @@ const MaxZipUpload = 50 << 20
 // flate.DefaultCompression, archive/zip's own. The end-to-end tests of
 // cmd/portico, which zip the samples' multi-megabyte binaries in every deploy
 // under the race detector (where deflate runs several times slower), set
-// flate.BestSpeed in their TestMain: the archive is a Deflate zip either way,
-// only larger. Set it before any zipping starts; it is not guarded.
+// flate.NoCompression in their TestMain: the archive is a Deflate zip either
+// way (of stored blocks), only larger. Set it before any zipping starts; it is not guarded.
 var ZipLevel = flate.DefaultCompression
 
 // MinWait is the least wait of any call with a bound: a call's wait below it
