@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -375,6 +376,13 @@ func (c *Client) CreateFunction(ctx context.Context, in map[string]any) (*Functi
 // GetFunctionConfiguration returns a function's (qualified) configuration.
 func (c *Client) GetFunctionConfiguration(ctx context.Context, name string) (*FunctionConfiguration, *Response, error) {
 	return decodeConfig(c.Do(ctx, http.MethodGet, FunctionPath(name, "/configuration"), nil, nil, nil))
+}
+
+// CodeSha256 is Lambda's CodeSha256 of the Zip package zipFile: its base64
+// SHA-256, what FunctionConfiguration.CodeSha256 holds once it is deployed.
+func CodeSha256(zipFile []byte) string {
+	sum := sha256.Sum256(zipFile)
+	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
 // UpdateFunctionCode replaces $LATEST's code (ZipFile bytes or ImageUri).
