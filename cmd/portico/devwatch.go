@@ -383,7 +383,7 @@ func publishDir(ctx context.Context, e *devEnv, name, dir string, env map[string
 	if err != nil {
 		return "", err
 	}
-	_, _, err = e.client.GetFunctionConfiguration(ctx, name)
+	cur, _, err := e.client.GetFunctionConfiguration(ctx, name)
 	switch {
 	case client.IsNotFound(err):
 		in := map[string]any{"FunctionName": name, "PackageType": "Zip", "Runtime": client.ZipRuntime, "Handler": client.ZipHandler,
@@ -393,7 +393,7 @@ func publishDir(ctx context.Context, e *devEnv, name, dir string, env map[string
 		}
 		_, _, err = e.client.CreateFunction(ctx, in)
 	case err == nil:
-		if _, _, err = e.client.UpdateFunctionCode(ctx, name, zipFile, ""); err == nil && env != nil {
+		if err = updateChangedCode(ctx, e.client, cur, zipFile); err == nil && env != nil {
 			_, _, err = e.client.UpdateFunctionConfiguration(ctx, name, map[string]any{"Environment": map[string]any{"Variables": env}})
 		}
 	}
@@ -408,6 +408,19 @@ func publishDir(ctx context.Context, e *devEnv, name, dir string, env map[string
 		return "", err
 	}
 	return "version " + v.Version + ", alias live -> " + v.Version, nil
+}
+
+// updateChangedCode uploads zipFile as the code of function cur, unless
+// that is its code already (its CodeSha256): a restart of dev, or a save in
+// one of the chat sample's commands (which rebuilds them all, to the same
+// bytes for the others), uploads only the code that changed, and the
+// functions left alone keep their warm sandboxes.
+func updateChangedCode(ctx context.Context, c *client.Client, cur *client.FunctionConfiguration, zipFile []byte) error {
+	if cur.CodeSha256 == client.CodeSha256(zipFile) {
+		return nil
+	}
+	_, _, err := c.UpdateFunctionCode(ctx, cur.FunctionName, zipFile, "")
+	return err
 }
 
 // parseWatchFunctions reads --function NAME=DIR values.

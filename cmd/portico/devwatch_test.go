@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -666,7 +667,8 @@ func copyTree(t *testing.T, src, dst string) {
 // the watch runs is built and deployed as a function, routed on WebSocket API
 // chat (chat-whoami: route whoami) and deployed to stage dev, with the
 // sample's other commands; a later save in the new directory, watched since it
-// was made, deploys it again.
+// was made, deploys it again, and uploads none of the others, whose code is
+// the same.
 func TestSampleChatPicksUpNewCommands(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
@@ -803,6 +805,22 @@ func TestSampleChatPicksUpNewCommands(t *testing.T) {
 	}
 	said("routes $connect, $disconnect, sendmessage, whoami")
 
+	// The save rebuilds every command; only the one whose code changed is
+	// uploaded (the others' revisions stay).
+	others := []string{"chat-connect", "chat-disconnect", "chat-page", "chat-sendmessage"}
+	revisions := func() map[string]string {
+		t.Helper()
+		revs := map[string]string{}
+		for _, fn := range others {
+			cfg, _, err := e.client.GetFunctionConfiguration(ctx, fn)
+			if err != nil {
+				t.Fatalf("function %s: %v", fn, err)
+			}
+			revs[fn] = cfg.RevisionID
+		}
+		return revs
+	}
+	before := revisions()
 	first := codeSha()
 	source("who else")
 	for codeSha() == first {
@@ -811,6 +829,9 @@ func TestSampleChatPicksUpNewCommands(t *testing.T) {
 			t.Fatalf("a save in the new command's directory was never deployed; output:\n%s", out)
 		case <-time.After(50 * time.Millisecond):
 		}
+	}
+	if after := revisions(); !maps.Equal(before, after) {
+		t.Errorf("a save in chat-whoami updated the other commands' functions (revisions %v, were %v)", after, before)
 	}
 
 	// The user's own function of a chat- name is none of the sample's.

@@ -529,7 +529,7 @@ func deploySampleFunction(ctx context.Context, e *devEnv, name string) error {
 		return err
 	}
 	fsc := []map[string]string{{"Arn": "portico:volume:chat", "LocalMountPath": "/mnt/chat"}}
-	_, _, err = e.client.GetFunctionConfiguration(ctx, name)
+	cur, _, err := e.client.GetFunctionConfiguration(ctx, name)
 	switch {
 	case client.IsNotFound(err):
 		_, _, err = e.client.CreateFunction(ctx, map[string]any{
@@ -539,7 +539,7 @@ func deploySampleFunction(ctx context.Context, e *devEnv, name string) error {
 			"FileSystemConfigs": fsc,
 		})
 	case err == nil:
-		_, _, err = e.client.UpdateFunctionCode(ctx, name, zipFile, "")
+		err = updateChangedCode(ctx, e.client, cur, zipFile)
 	}
 	return err
 }

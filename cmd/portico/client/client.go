@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -377,6 +378,13 @@ func (c *Client) GetFunctionConfiguration(ctx context.Context, name string) (*Fu
 	return decodeConfig(c.Do(ctx, http.MethodGet, FunctionPath(name, "/configuration"), nil, nil, nil))
 }
 
+// CodeSha256 is Lambda's CodeSha256 of the Zip package zipFile: its base64
+// SHA-256, what FunctionConfiguration.CodeSha256 holds once it is deployed.
+func CodeSha256(zipFile []byte) string {
+	sum := sha256.Sum256(zipFile)
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
 // UpdateFunctionCode replaces $LATEST's code (ZipFile bytes or ImageUri).
 func (c *Client) UpdateFunctionCode(ctx context.Context, name string, zipFile []byte, imageURI string) (*FunctionConfiguration, *Response, error) {
 	return c.UpdateFunctionCodeIf(ctx, name, zipFile, imageURI, "")
@@ -684,8 +692,8 @@ const MaxZipUpload = 50 << 20
 // flate.DefaultCompression, archive/zip's own. The end-to-end tests of
 // cmd/portico, which zip the samples' multi-megabyte binaries in every deploy
 // under the race detector (where deflate runs several times slower), set
-// flate.BestSpeed in their TestMain: the archive is a Deflate zip either way,
-// only larger. Set it before any zipping starts; it is not guarded.
+// flate.NoCompression in their TestMain: the archive is a Deflate zip either
+// way (of stored blocks), only larger. Set it before any zipping starts; it is not guarded.
 var ZipLevel = flate.DefaultCompression
 
 // MinWait is the least wait of any call with a bound: a call's wait below it

@@ -2,14 +2,14 @@ package deploy
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/portico-dev/portico/cmd/portico/client"
 )
 
 // observeServed compares, for each of d's functions that the stack recorded
@@ -58,7 +58,7 @@ func observeServed(ctx context.Context, t Target, d *Desired, rec *Record, obs *
 						if err != nil {
 							return fmt.Errorf("%s: packaging %s: %w", id, f.CodePath, err)
 						}
-						want = codeSHA(code)
+						want = client.CodeSha256(code)
 					}
 					drift := latestDrift(f, vst, want)
 					// A version's Description is the one it was
@@ -117,12 +117,6 @@ func latestDrift(f *Function, st *FunctionState, wantSHA string) []string {
 		drift = append(drift, "code")
 	}
 	return drift
-}
-
-// codeSHA is Lambda's CodeSha256 of a Zip package: its base64 SHA-256.
-func codeSHA(code []byte) string {
-	sum := sha256.Sum256(code)
-	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
 // sameJSON reports whether a and b are the same JSON document, an empty

@@ -364,7 +364,7 @@ func (h *HTTPTarget) PutFunction(ctx context.Context, f *Function, create bool) 
 		return fmt.Errorf("packaging %s: %w", f.CodePath, err)
 	}
 	if code != nil && f.ImageURI == "" {
-		f.sentSHA = codeSHA(code)
+		f.sentSHA = client.CodeSha256(code)
 	}
 	if create {
 		cfg["FunctionName"] = f.Name
