@@ -45,6 +45,7 @@ func TestCallbackNotFoundBeforeBodyAnswersAtOnce(t *testing.T) {
 		t.Fatalf("no answer with the body not sent: %v", err)
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound || !resp.Close {
 		t.Errorf("%d (close %v), want 404 and the connection closed", resp.StatusCode, resp.Close)
 	}

@@ -43,6 +43,7 @@ func TestRefusalBeforeBodyAnswersAtOnce(t *testing.T) {
 			continue
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
 		if resp.StatusCode != c.status || !resp.Close {
 			t.Errorf("POST %s: %d (close %v), want %d and the connection closed", c.path, resp.StatusCode, resp.Close, c.status)
 		}
