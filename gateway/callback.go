@@ -198,6 +198,11 @@ func (cs *callbackServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		apiID, stage, id = parts[0], unescape(parts[1]), unescape(parts[3])
 	}
 	if stage == "" || id == "" {
+		if r.ContentLength != 0 {
+			// Decided from the head: answered at once, the connection closed,
+			// not after the listener read and dropped the body.
+			w.Header().Set("Connection", "close")
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("x-amzn-ErrorType", "NotFoundException")
 		w.WriteHeader(http.StatusNotFound)

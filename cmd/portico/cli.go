@@ -26,7 +26,10 @@ import (
 type globalFlags struct {
 	endpoint string
 	token    string
-	output   string
+	// tokenFile names a file holding the token (--token-file): one that
+	// ps does not show, as it shows --token.
+	tokenFile string
+	output    string
 	// stderr is the running command's, where a slow call says it is still
 	// waiting (set before the command runs).
 	stderr io.Writer
@@ -39,7 +42,8 @@ const defaultEndpoint = "http://127.0.0.1:9090"
 func (g *globalFlags) register(root *cobra.Command) {
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.endpoint, "endpoint", "", "admin API endpoint (env PORTICO_ENDPOINT; default http://127.0.0.1:9090)")
-	pf.StringVar(&g.token, "token", "", "admin API token (env PORTICO_TOKEN, else PORTICO_ADMIN_TOKEN)")
+	pf.StringVar(&g.token, "token", "", "admin API token; shows in ps: prefer --token-file or the variable (env PORTICO_TOKEN, else PORTICO_ADMIN_TOKEN)")
+	pf.StringVar(&g.tokenFile, "token-file", "", "`FILE` holding the admin API token on one line, in place of --token (env PORTICO_TOKEN_FILE, else PORTICO_ADMIN_TOKEN_FILE)")
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) { g.stderr = cmd.ErrOrStderr() }
 }
@@ -58,14 +62,9 @@ func (g *globalFlags) client() (*client.Client, error) {
 	if u, err := url.Parse(ep); err != nil || u.Host == "" {
 		return nil, fmt.Errorf("--endpoint %q is not a URL like http://127.0.0.1:9090", ep)
 	}
-	tok := g.token
-	if tok == "" {
-		tok = os.Getenv("PORTICO_TOKEN")
-	}
-	if tok == "" {
-		// The variable portico serve reads: a shell that started the server
-		// with it reaches it with the same.
-		tok = os.Getenv("PORTICO_ADMIN_TOKEN")
+	tok, err := g.clientToken()
+	if err != nil {
+		return nil, err
 	}
 	if g.output != "table" && g.output != "json" {
 		return nil, fmt.Errorf("--output %q: use table or json", g.output)
@@ -78,6 +77,36 @@ func (g *globalFlags) client() (*client.Client, error) {
 		}
 	}
 	return c, nil
+}
+
+// clientToken returns the admin API token the client sends: --token, else
+// the file --token-file names, else PORTICO_TOKEN, PORTICO_TOKEN_FILE's file,
+// and last the variables portico serve reads (PORTICO_ADMIN_TOKEN, then
+// PORTICO_ADMIN_TOKEN_FILE's file), so that a shell that started the server
+// with one reaches it with the same.
+func (g *globalFlags) clientToken() (string, error) {
+	sources := []struct {
+		val    string
+		isFile bool
+		what   string
+	}{
+		{g.token, false, ""},
+		{g.tokenFile, true, "--token-file"},
+		{os.Getenv("PORTICO_TOKEN"), false, ""},
+		{os.Getenv("PORTICO_TOKEN_FILE"), true, "PORTICO_TOKEN_FILE"},
+		{os.Getenv("PORTICO_ADMIN_TOKEN"), false, ""},
+		{os.Getenv("PORTICO_ADMIN_TOKEN_FILE"), true, "PORTICO_ADMIN_TOKEN_FILE"},
+	}
+	for _, src := range sources {
+		switch {
+		case src.val == "":
+		case src.isFile:
+			return readTokenFile(src.val, src.what)
+		default:
+			return src.val, nil
+		}
+	}
+	return "", nil
 }
 
 func (g *globalFlags) json() bool { return g.output == "json" }

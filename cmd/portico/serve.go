@@ -65,7 +65,8 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.vals.TLSKey, "tls-key", "", "key of --tls-cert, a PEM `FILE` (env PORTICO_TLS_KEY)")
 	fl.StringVar(&f.vals.AdminListen, "admin-listen", d.AdminListen, "admin API listen address (env PORTICO_ADMIN_LISTEN)")
 	fl.StringVar(&f.vals.CallbackListen, "callback-listen", "", "listen address of the sandbox-facing @connections endpoint that functions call: host:port, or :port on the runtime's host address; default the runtime's host address, any port (env PORTICO_CALLBACK_LISTEN)")
-	fl.StringVar(&f.vals.AdminToken, "admin-token", "", "bearer token the admin API requires; needed off loopback (env PORTICO_ADMIN_TOKEN)")
+	fl.StringVar(&f.vals.AdminToken, "admin-token", "", "bearer token the admin API requires; needed off loopback; shows in ps: prefer --admin-token-file or the variable (env PORTICO_ADMIN_TOKEN)")
+	fl.StringVar(&f.vals.AdminTokenFile, "admin-token-file", "", "`FILE` holding the admin token on one line, read at start: the recommended way, shown neither in ps nor in the config file; keep it mode 0600 (env PORTICO_ADMIN_TOKEN_FILE)")
 	fl.StringVar(&f.vals.DataDir, "data-dir", d.DataDir, "data directory (env PORTICO_DATA_DIR)")
 	fl.StringVar(&f.vals.Runtime, "runtime", d.Runtime, "sandbox runtime: auto, process, docker or containerd (env PORTICO_RUNTIME)")
 	fl.StringVar(&f.vals.ContainerdSocket, "containerd-socket", d.ContainerdSocket, "containerd socket for --runtime containerd (env PORTICO_CONTAINERD_SOCKET)")
@@ -96,13 +97,19 @@ func (f *serveFlags) settings() (app.Settings, error) {
 		}
 	}
 	raw, err := os.ReadFile(path) //nolint:gosec // G703: the user's own --config file
+	var cfgMode fs.FileMode
+	cfgToken := false
 	switch {
 	case err == nil:
+		if st, err := os.Stat(path); err == nil { //nolint:gosec // G703: the user's own --config file
+			cfgMode = st.Mode()
+		}
 		dec := yaml.NewDecoder(bytes.NewReader(raw))
 		dec.KnownFields(true)
 		if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) {
 			return s, fmt.Errorf("config file %s: %w", path, placeKeys(syntaxLine(err, raw), raw, reflect.TypeFor[app.Settings]()))
 		}
+		cfgToken = s.AdminToken != ""
 	case explicit || !errors.Is(err, fs.ErrNotExist):
 		return s, fmt.Errorf("config file: %w", err)
 	}
@@ -122,6 +129,7 @@ func (f *serveFlags) settings() (app.Settings, error) {
 		{"tls-cert", "PORTICO_TLS_CERT", &s.TLSCert, nil, nil, nil},
 		{"tls-key", "PORTICO_TLS_KEY", &s.TLSKey, nil, nil, nil},
 		{"admin-token", "PORTICO_ADMIN_TOKEN", &s.AdminToken, nil, nil, nil},
+		{"admin-token-file", "PORTICO_ADMIN_TOKEN_FILE", &s.AdminTokenFile, nil, nil, nil},
 		{"data-dir", "PORTICO_DATA_DIR", &s.DataDir, nil, nil, nil},
 		{"runtime", "PORTICO_RUNTIME", &s.Runtime, nil, nil, nil},
 		{"domain", "PORTICO_DOMAIN", &s.Domain, nil, nil, nil},
@@ -176,6 +184,9 @@ func (f *serveFlags) settings() (app.Settings, error) {
 		s.AccessLogDirs, _ = f.fs.GetStringSlice("access-log-dir")
 	} else if v, ok := os.LookupEnv("PORTICO_ACCESS_LOG_DIR"); ok {
 		s.AccessLogDirs = strings.FieldsFunc(v, func(r rune) bool { return r == ',' })
+	}
+	if err := f.adminTokenSources(&s, path, cfgMode, cfgToken); err != nil {
+		return s, err
 	}
 	return s, s.Validate()
 }
@@ -241,6 +252,9 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 	// (GOMAXPROCS set: the operator's count).
 	defer procs.Fit(log)()
 	if w := s.DrainWarning(); w != "" {
+		log.Warn(w)
+	}
+	for _, w := range s.StartWarnings {
 		log.Warn(w)
 	}
 	t0 := time.Now()

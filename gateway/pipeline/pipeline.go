@@ -524,6 +524,10 @@ func (c *Context) BodyLength() (int, bool) {
 // when the body was not read.
 func (c *Context) SetStreamedLength(n int64) { c.streamed = n + 1 }
 
+// BodyUntouched reports whether nothing of the request body was read nor
+// streamed on yet: an answer now is a refusal decided from the head.
+func (c *Context) BodyUntouched() bool { return !c.bodyRead && c.streamed == 0 }
+
 // SetBody replaces what ReadBody returns (for stages that rewrite the body).
 func (c *Context) SetBody(b []byte) { c.body, c.bodyRead, c.bodyErr = b, true, nil }
 

@@ -225,6 +225,14 @@ func (wr *Writer) write(w http.ResponseWriter, r *http.Request, c *pipeline.Cont
 	if custom != nil && c != nil {
 		body, ct = wr.custom(h, r, c, rs, custom, body)
 	}
+	if c != nil && r.ProtoMajor == 1 && r.ContentLength != 0 && c.BodyUntouched() {
+		// A refusal decided before the body was read (no API, stage or
+		// route; an authorizer's): it goes out at once and the connection
+		// closes, rather than the listener reading and dropping the body
+		// first, which a client sending it slowly (or never) would hold for
+		// the whole body timeout, as admin's leaveBody does.
+		h["Connection"] = []string{"close"}
+	}
 	h["Content-Type"] = []string{ct}
 	h["X-Amzn-Errortype"] = []string{rs.ErrorType}
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}

@@ -89,6 +89,13 @@ type Settings struct {
 	CallbackListen string `yaml:"callback-listen"`
 	// AdminToken, when set, is required by the admin API as a bearer token.
 	AdminToken string `yaml:"admin-token"`
+	// AdminTokenFile names a file whose content (one line) is the admin
+	// token, read at start: a token that shows in neither `ps` (as a flag
+	// would) nor the config file. Exclusive with AdminToken.
+	AdminTokenFile string `yaml:"admin-token-file"`
+	// StartWarnings are said at start, once the logger exists (a token
+	// readable by other users of the host, ...). Not a config key.
+	StartWarnings []string `yaml:"-"`
 	// DataDir holds the store and code artifacts ("./portico-data").
 	DataDir string `yaml:"data-dir"`
 	// Runtime is auto, process, docker or containerd ("auto").

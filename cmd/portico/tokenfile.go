@@ -1,0 +1,84 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/portico-dev/portico/cmd/portico/app"
+	"github.com/portico-dev/portico/internal/netaddr"
+)
+
+// maxTokenFile bounds what a token file may hold: a token is a line.
+const maxTokenFile = 4 << 10
+
+// readTokenFile returns the token a file holds: its content less one trailing
+// newline ("\n" or "\r\n"), as `openssl rand -hex 32 > FILE` writes it. what
+// names the setting in errors ("--admin-token-file").
+func readTokenFile(path, what string) (string, error) {
+	f, err := os.Open(path) //nolint:gosec // G304: the operator's own token file
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	defer func() { _ = f.Close() }()
+	if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {
+		return "", fmt.Errorf("%s %s: not a regular file: give a file holding the token on one line", what, path)
+	}
+	raw, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
+	if err != nil {
+		return "", fmt.Errorf("%s %s: %w", what, path, err)
+	}
+	if len(raw) > maxTokenFile {
+		return "", fmt.Errorf("%s %s: more than %d bytes: the file should hold the token alone, on one line", what, path, maxTokenFile)
+	}
+	tok := strings.TrimSuffix(strings.TrimSuffix(string(raw), "\n"), "\r")
+	if tok == "" {
+		return "", fmt.Errorf("%s %s: empty: write the token in it (openssl rand -hex 32 > %s)", what, path, path)
+	}
+	return tok, nil
+}
+
+// othersRead reports whether a file of mode m can be read by users other
+// than its owner (its group's or everyone's read bit).
+func othersRead(m fs.FileMode) bool { return m.Perm()&0o044 != 0 }
+
+// adminTokenSources completes s's admin token: read from
+// --admin-token-file when one is named, and refused when a token is also
+// given another way. It adds to s.StartWarnings what exposes a token that
+// guards an admin API off loopback to other users of the host: a config file
+// holding it that they can read (cfgPath, cfgMode; cfgToken when the file
+// holds admin-token), a token file they can read, or a token given on the
+// command line, which `ps` shows.
+func (f *serveFlags) adminTokenSources(s *app.Settings, cfgPath string, cfgMode fs.FileMode, cfgToken bool) error {
+	if s.AdminTokenFile != "" {
+		if s.AdminToken != "" {
+			return errors.New("the admin token is given twice: by --admin-token-file (PORTICO_ADMIN_TOKEN_FILE, admin-token-file:) and by --admin-token (PORTICO_ADMIN_TOKEN, admin-token:): keep the file alone")
+		}
+		tok, err := readTokenFile(s.AdminTokenFile, "--admin-token-file")
+		if err != nil {
+			return err
+		}
+		s.AdminToken = tok
+	}
+	if s.AdminToken == "" || s.AdminListen == "" || netaddr.IsLoopback(s.AdminListen) {
+		return nil
+	}
+	warn := func(format string, args ...any) {
+		s.StartWarnings = append(s.StartWarnings, fmt.Sprintf(format, args...))
+	}
+	if s.AdminTokenFile != "" {
+		if st, err := os.Stat(s.AdminTokenFile); err == nil && othersRead(st.Mode()) {
+			warn("the admin token file %s can be read by other users of this host (mode %04o) while the admin API listens on %s: chmod 600 %s", s.AdminTokenFile, st.Mode().Perm(), s.AdminListen, s.AdminTokenFile)
+		}
+	}
+	if cfgToken && s.AdminTokenFile == "" && !f.fs.Changed("admin-token") && os.Getenv("PORTICO_ADMIN_TOKEN") == "" && othersRead(cfgMode) {
+		warn("the config file %s holds admin-token and can be read by other users of this host (mode %04o) while the admin API listens on %s: chmod 600 %s, or move the token to a file only the server's user reads (admin-token-file:)", cfgPath, cfgMode.Perm(), s.AdminListen, cfgPath)
+	}
+	if f.fs.Changed("admin-token") {
+		warn("the admin token was given as --admin-token, which every user of this host can read in ps while the admin API listens on %s: pass it with --admin-token-file or PORTICO_ADMIN_TOKEN instead", s.AdminListen)
+	}
+	return nil
+}
