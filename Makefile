@@ -42,8 +42,12 @@ run: build ## serve the samples on the embedded (process) runtime, over HTTP (:8
 	@$(BIN)/portico tls init --data-dir $(DATA) --starting --if-needed
 	$(BIN)/portico dev --runtime process --data-dir $(DATA) --samples $(BIN)/samples
 
+# vet -race: vet type-checks against its dependencies compiled with the flags it is given, so
+# with -race it compiles them as the race-built tests need them and the test build that follows
+# finds them in the build cache; a plain vet compiled every dependency a second time, without
+# -race (on a fresh machine, cold cache, CPU user+sys: vet 631 s + race test build 676 s).
 test: ## run every test (Docker tests skip without a daemon unless REQUIRE_DOCKER=1)
-	$(GO) vet ./...
+	$(GO) vet -race ./...
 	$(GO) test $(TESTFLAGS) ./...
 	@# the raw read(2)/write(2) of internal/rawio are ordinary syscalls under -race:
 	@# run it and its users on the hot paths once without it
