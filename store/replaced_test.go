@@ -20,14 +20,8 @@ import (
 // put it back, when there was nothing to put back.
 func TestReplacedStoreFileAdvisesRestart(t *testing.T) {
 	dir := t.TempDir()
-	s, err := OpenConfig(Config{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, logs, clk := openWatched(t, dir)
 	defer func() { _ = s.Close() }()
-	var logs syncBuffer
-	clk := clock.NewFake(time.Unix(0, 0))
-	s.WatchPath(clk, slog.New(slog.NewTextHandler(&logs, nil)))
 	path := filepath.Join(dir, fileName)
 	restored := filepath.Join(dir, "restored.tmp")
 	if err := os.WriteFile(restored, []byte("a backup's store"), 0o600); err != nil {
@@ -41,7 +35,7 @@ func TestReplacedStoreFileAdvisesRestart(t *testing.T) {
 	if l := logs.String(); strings.Contains(l, "removed or moved") || !strings.Contains(l, "replaced") {
 		t.Errorf("the log says the data directory was removed or moved, not that the store file was replaced:\n%s", l)
 	}
-	err = s.Update(context.Background(), func(tx *Tx) error { return tx.Put("b", "k", doc{Name: "k"}) })
+	err := s.Update(context.Background(), func(tx *Tx) error { return tx.Put("b", "k", doc{Name: "k"}) })
 	var me *MovedError
 	if !errors.As(err, &me) {
 		t.Fatalf("write = %v; want a *MovedError", err)
@@ -51,4 +45,18 @@ func TestReplacedStoreFileAdvisesRestart(t *testing.T) {
 			t.Errorf("%s = %q; want it to say that a restart serves the file now at the path, and not that the directory was removed or moved", what, msg)
 		}
 	}
+}
+
+// openWatched opens the store in dir and watches its path on a fake clock,
+// logging to the buffer it returns; the caller closes the store.
+func openWatched(t *testing.T, dir string) (*Store, *syncBuffer, *clock.Fake) {
+	t.Helper()
+	s, err := OpenConfig(Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	clk := clock.NewFake(time.Unix(0, 0))
+	s.WatchPath(clk, slog.New(slog.NewTextHandler(logs, nil)))
+	return s, logs, clk
 }
