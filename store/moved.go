@@ -38,14 +38,35 @@ type MovedError struct {
 
 func (e *MovedError) Error() string {
 	if e.Written {
-		return "store: " + e.what() + " (found after this write, which went to the moved file and is lost at the next start unless it is put back); " + movedAdvice
+		return "store: " + e.what() + " (found after this write, which went to the moved file and is lost at the next start unless it is put back); " + e.advice()
 	}
-	return "store: " + e.what() + ": writes are refused, since they would be lost at the next start; " + movedAdvice
+	return "store: " + e.what() + ": writes are refused, since they would be lost at the next start; " + e.advice()
 }
 
-// movedAdvice is what an operator is told to do about a MovedError.
+// movedAdvice is what an operator is told to do about a MovedError whose path
+// is gone.
 const movedAdvice = "put the data directory back where it was (or remount its volume), and writes are taken again, " +
 	"or restart portico with --data-dir naming where the data directory is now"
+
+// advice is what an operator is told to do: when another file is at the path
+// (a backup restored in place, which docs/operations.md says to do with the
+// server stopped), there is nothing to put back, and a restart serves it.
+func (e *MovedError) advice() string {
+	if e.Err != nil {
+		return movedAdvice
+	}
+	return fmt.Sprintf("restart portico to serve the %s now at %s (a backup restored in place is served from the next start: stop portico before a restore), "+
+		"or put back the file this server opened, and writes are taken again (if the whole data directory was moved and another put in its place, "+
+		"restart portico with --data-dir naming where it is now)", fileName, e.Path)
+}
+
+// event says what happened under the running server.
+func (e *MovedError) event() string {
+	if e.Err != nil {
+		return "data directory was removed or moved"
+	}
+	return "store file was replaced"
+}
 
 func (e *MovedError) what() string {
 	if e.Err != nil {
@@ -60,11 +81,11 @@ func (e *MovedError) Unwrap() []error { return []error{errdefs.ErrUnavailable, e
 // ClientMessage is what an admin API caller is told of a refused write.
 func (e *MovedError) ClientMessage() string {
 	if e.Written {
-		return "Portico's data directory was removed or moved while this change was being written: " + e.what() +
-			", so the change went to the moved file, and is lost at the next start unless that file is put back: " + movedAdvice
+		return "Portico's " + e.event() + " while this change was being written: " + e.what() +
+			", so the change went to the moved file, and is lost at the next start unless that file is put back: " + e.advice()
 	}
-	return "Portico's data directory was removed or moved while the server ran: " + e.what() +
-		", so nothing was changed (a write now would be lost at the next start): " + movedAdvice
+	return "Portico's " + e.event() + " while the server ran: " + e.what() +
+		", so nothing was changed (a write now would be lost at the next start): " + e.advice()
 }
 
 // checkWritten is checkPath after a write's commit: the path checked before
@@ -84,7 +105,7 @@ func (s *Store) checkWritten() error {
 // Open). The first time it finds so, and the first time after the path names
 // the file again, it logs.
 func (s *Store) checkPath() error {
-	var err error
+	var me *MovedError
 	fi, serr := os.Stat(s.path)
 	switch {
 	case serr != nil && !errors.Is(serr, fs.ErrNotExist) && !errors.Is(serr, errNotDir):
@@ -92,18 +113,21 @@ func (s *Store) checkPath() error {
 		// changed on a directory above): the write goes to the open file,
 		// and fails by itself if it cannot be made.
 	case serr != nil:
-		err = &MovedError{Path: s.path, Err: serr}
+		me = &MovedError{Path: s.path, Err: serr}
 	case !os.SameFile(fi, s.opened):
-		err = &MovedError{Path: s.path}
+		me = &MovedError{Path: s.path}
 	}
-	if s.moved.Swap(err != nil) != (err != nil) {
-		if err != nil {
-			s.logger().Error("store: the data directory was removed or moved under the running server; writes are refused", "path", s.path, "err", err)
+	if s.moved.Swap(me != nil) != (me != nil) {
+		if me != nil {
+			s.logger().Error("store: the "+me.event()+" under the running server; writes are refused", "path", s.path, "err", me)
 		} else {
 			s.logger().Info("store: the store file is at its path again; writes are accepted", "path", s.path)
 		}
 	}
-	return err
+	if me == nil {
+		return nil // not a nil *MovedError in a non-nil error
+	}
+	return me
 }
 
 func (s *Store) logger() *slog.Logger {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/portico-dev/portico/internal/clock"
 	"github.com/portico-dev/portico/internal/errdefs"
 )
 
@@ -46,14 +44,8 @@ func (b *syncBuffer) String() string {
 func TestWritesRefusedWhenDataDirRemoved(t *testing.T) {
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "data")
-	s, err := OpenConfig(Config{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, logs, clk := openWatched(t, dir)
 	defer func() { _ = s.Close() }()
-	var logs syncBuffer
-	clk := clock.NewFake(time.Unix(0, 0))
-	s.WatchPath(clk, slog.New(slog.NewTextHandler(&logs, nil)))
 	ctx := context.Background()
 	put := func(key string) error {
 		return s.Update(ctx, func(tx *Tx) error { return tx.Put("b", key, doc{Name: key}) })
@@ -110,7 +102,7 @@ func TestWritesRefusedWhenDataDirRemoved(t *testing.T) {
 	}
 	_ = s.Close()
 	s = open(t, dir)
-	err = s.View(ctx, func(tx *Tx) error {
+	err := s.View(ctx, func(tx *Tx) error {
 		for _, k := range []string{"before", "back-moved", "back-replaced"} {
 			if !tx.Has("b", k) {
 				t.Errorf("%s lost at the reopen", k)

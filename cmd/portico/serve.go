@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"reflect"
 	"strconv"
 	"strings"
@@ -288,6 +289,7 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 	}
 	if afterErr == nil {
 		<-ctx.Done()
+		defer watchRepeatedSignals(log, s, os.Exit)()
 		log.Info("shutting down", "deadline", s.ShutdownTimeout, "drain", s.DrainInForce(), "cleanup", app.CleanupTimeout)
 	}
 	stopCtx, cancel := app.StopContext(s)
@@ -310,6 +312,42 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 		log.Info("portico stopped")
 	}
 	return afterErr
+}
+
+// watchRepeatedSignals answers the signals that come while a stop runs (main's
+// signal.NotifyContext catches them, so they never end the process by
+// themselves): the first is logged with how long the stop may still take and
+// that one more stops at once; the one after that stops at once, through exit
+// status 1, abandoning the calls in flight and the cleanup as kill -9 would
+// (docs/operations.md, Stopping). It returns the function that stops watching.
+func watchRepeatedSignals(log *slog.Logger, s app.Settings, exit func(int)) (stop func()) {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	done := make(chan struct{})
+	end := time.Now().Add(s.ShutdownTimeout + app.CleanupTimeout)
+	go func() {
+		for n := 0; ; n++ {
+			select {
+			case <-done:
+				return
+			case sig := <-sigs:
+				if n == 0 {
+					log.Warn("a stop is in progress: it lets the calls in flight finish, then removes the sandboxes, writes the usage counts "+
+						"and closes the store; send one more signal to stop at once instead", "signal", sig.String(),
+						"ends-within", time.Until(end).Round(time.Second))
+					continue
+				}
+				log.Error("stopping at once on a repeated signal: calls in flight get no answer, and the cleanup is left as after kill -9 "+
+					"(what was acknowledged is kept; the next start removes the sandboxes left)", "signal", sig.String())
+				exit(1)
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(sigs)
+		close(done)
+	}
 }
 
 // cutOffError says what a stop cut off, each by the limit that cut it and how

@@ -53,9 +53,14 @@ func Read(schema int) Build {
 	return b
 }
 
+// unstamped names the revision of a build that carries none: Go stamps it only
+// when building in a git checkout without -buildvcs=false (which GOFLAGS may
+// hold), so which of the two it was is not known here.
+const unstamped = "unknown (not stamped: built with -buildvcs=false or outside a git checkout; make build stamps it)"
+
 // String is the one line `portico version` prints.
 func (b Build) String() string {
-	rev := "unknown (not built from a git checkout)"
+	rev := unstamped
 	if b.Revision != "" {
 		rev = b.Revision
 		if b.Time != "" {
@@ -71,7 +76,10 @@ func (b Build) String() string {
 // LogAttrs are the build's attributes in the start log.
 func (b Build) LogAttrs() []any {
 	rev := b.Revision
-	if b.Modified {
+	switch {
+	case rev == "":
+		rev = unstamped
+	case b.Modified:
 		rev += "+modified"
 	}
 	return []any{"version", b.Version, "revision", rev, "schema", b.Schema}

@@ -227,7 +227,22 @@ func Defaults() Settings {
 		Domain:           "execute-api.localhost",
 		LogLevel:         "info",
 		ShutdownTimeout:  30 * time.Second,
+		// The sandbox budget is filled in here, not left 0, so that a 0 the
+		// user gives (which Validate refuses) is told from one left out.
+		Invoker: InvokerSettings{
+			MaxSandboxes: invoker.DefaultConfig().MaxSandboxes,
+			MaxMemory:    defaultMaxMemory(),
+		},
 	}
+}
+
+// defaultMaxMemory is the invoker's default memory budget, or -1 (no cap) where
+// it has none (the host's memory is unknown: it is 0 then).
+func defaultMaxMemory() int64 {
+	if mb := invoker.DefaultConfig().MaxMemoryMB; mb > 0 {
+		return mb
+	}
+	return -1
 }
 
 // Validate reports settings that cannot work, with what to do about them.
@@ -295,10 +310,17 @@ func (s Settings) Validate() error {
 			"requests and calls in flight get that long to finish when Portico stops, and those cut off are answered within it", s.ShutdownTimeout)
 	}
 	if s.Invoker.DrainTimeout < 0 {
-		return fmt.Errorf("--drain-timeout (invoker: drain-timeout) %s: give a positive duration, or none for the default", s.Invoker.DrainTimeout)
+		return fmt.Errorf("--drain-timeout / PORTICO_DRAIN_TIMEOUT (invoker: drain-timeout) %s: give a positive duration, or none for the default", s.Invoker.DrainTimeout)
 	}
-	if s.Invoker.MaxSandboxes < -1 || s.Invoker.MaxMemory < -1 {
-		return fmt.Errorf("invoker: max-sandboxes %d, max-memory %d: give a positive budget, or -1 for no cap", s.Invoker.MaxSandboxes, s.Invoker.MaxMemory)
+	// 0 is refused, not taken as the default: it would not mean a budget of
+	// 0 (Defaults fills in the budget left out).
+	if n := s.Invoker.MaxSandboxes; n < -1 || n == 0 {
+		return fmt.Errorf("--max-sandboxes / PORTICO_MAX_SANDBOXES (invoker: max-sandboxes) %d is not taken: "+
+			"give a positive number of sandboxes, leave it out for the default (%d), or -1 for no cap", n, invoker.DefaultConfig().MaxSandboxes)
+	}
+	if mb := s.Invoker.MaxMemory; mb < -1 || mb == 0 {
+		return fmt.Errorf("invoker: max-memory %d is not taken: give a positive number of MB, leave it out for the default "+
+			"(three quarters of the host's memory), or -1 for no cap", mb)
 	}
 	return nil
 }
@@ -441,7 +463,7 @@ func (s Settings) trustedProxies() ([]netip.Prefix, error) {
 		if err != nil {
 			a, aerr := netip.ParseAddr(f)
 			if aerr != nil {
-				return nil, fmt.Errorf("--trusted-proxies %q: not a CIDR block or IP address", f)
+				return nil, fmt.Errorf("--trusted-proxies / PORTICO_TRUSTED_PROXIES (trusted-proxies) %q: not a CIDR block or IP address", f)
 			}
 			p = netip.PrefixFrom(a, a.BitLen())
 		}
