@@ -1079,16 +1079,7 @@ func (e *env) retryAfter(t *testing.T, attempt int, d time.Duration) {
 
 // onlyEvent returns the queued event when there is exactly one.
 func (e *env) onlyEvent() (asyncEvent, bool) {
-	var evs []asyncEvent
-	_ = e.st.View(context.Background(), func(tx *store.Tx) error {
-		return tx.ForEach(bucketAsync, "", func(_ string, raw []byte) error {
-			var ev asyncEvent
-			if json.Unmarshal(raw, &ev) == nil {
-				evs = append(evs, ev)
-			}
-			return nil
-		})
-	})
+	evs := e.queuedEvents()
 	if len(evs) != 1 {
 		return asyncEvent{}, false
 	}
