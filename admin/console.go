@@ -138,7 +138,7 @@ func (s *Server) consoleLogin(w http.ResponseWriter, r *http.Request) {
 		s.signInLimiter().Failed(r.RemoteAddr, s.clock()())
 		s.log.Warn("console sign-in with a wrong token", "remote", r.RemoteAddr)
 		console.ServeLoginError(w, http.StatusUnauthorized,
-			"That is not this server's admin token: give the token portico serve was started with (--admin-token, or PORTICO_ADMIN_TOKEN).")
+			"That is not this server's admin token: give the token portico serve was started with (the contents of its --admin-token-file or PORTICO_ADMIN_TOKEN_FILE, else --admin-token or PORTICO_ADMIN_TOKEN).")
 		return
 	}
 	if s.cfg.Token != "" {

@@ -34,7 +34,7 @@ func tooManySignIns(d time.Duration) (retryAfter string, err error) {
 	secs := signin.Seconds(d)
 	return signin.RetryAfter(d), errdefs.New(errdefs.ErrThrottled, "TooManyRequestsException", fmt.Sprintf(
 		"too many failed sign-ins from this address: wait %d s (Retry-After), then sign in with the admin token "+
-			"the server was started with (portico serve --admin-token, or PORTICO_ADMIN_TOKEN)", secs))
+			"the server was started with (the contents of its --admin-token-file or PORTICO_ADMIN_TOKEN_FILE, else --admin-token or PORTICO_ADMIN_TOKEN)", secs))
 }
 
 // MinTokenLength is the shortest admin token accepted when the admin API

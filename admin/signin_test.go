@@ -96,11 +96,14 @@ func TestFailedSignInsLimited(t *testing.T) {
 		const from = "198.51.100.7:5000"
 		for i := range failedSignInBurst {
 			rec := signIn(from, "wrong")
-			if rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Body.String(), "not this server&#39;s admin token") {
+			// It names the token file, the way serve --help recommends giving the token.
+			if rec.Code != http.StatusUnauthorized || !strings.Contains(signInError(rec.Body.String()), "not this server&#39;s admin token") ||
+				!strings.Contains(signInError(rec.Body.String()), "--admin-token-file") {
 				t.Fatalf("failure %d: status %d: %s", i+1, rec.Code, rec.Body)
 			}
 		}
-		if rec := signIn(from, "tok"); rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "6" {
+		if rec := signIn(from, "tok"); rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "6" ||
+			!strings.Contains(signInError(rec.Body.String()), "PORTICO_ADMIN_TOKEN_FILE") {
 			t.Fatalf("after %d failures: status %d, Retry-After %q", failedSignInBurst, rec.Code, rec.Header().Get("Retry-After"))
 		}
 		if rec := send(from, "Bearer tok"); rec.Code != http.StatusTooManyRequests {
@@ -124,6 +127,16 @@ func TestFailedSignInsLimited(t *testing.T) {
 // TestShortTokenRefusedOffLoopback checks that the admin API refuses to start
 // off loopback with a token shorter than MinTokenLength, saying what length is
 // needed and how to make one, and takes any token on loopback.
+// signInError is the error the sign-in page shows above its form ("": none).
+func signInError(page string) string {
+	_, after, ok := strings.Cut(page, `id="sign-in-error">`)
+	if !ok {
+		return ""
+	}
+	msg, _, _ := strings.Cut(after, "</p>")
+	return msg
+}
+
 func TestShortTokenRefusedOffLoopback(t *testing.T) {
 	t.Parallel()
 	long := strings.Repeat("k", MinTokenLength)

@@ -3,11 +3,13 @@ package console_test
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/console"
 )
 
 // TestConsoleLoginAndLogoutPagesByGET: the address bar shows /console/login
@@ -105,5 +107,17 @@ func TestConsoleCrossSiteReads(t *testing.T) {
 				t.Errorf("GET %s %v: %d %.120s, want %d", tc.path, tc.hdr, resp.StatusCode, b, tc.want)
 			}
 		})
+	}
+}
+
+// TestSignInPageNamesTheTokenFile: the sign-in page says where the token
+// comes from, the token file (the way serve --help recommends) included.
+func TestSignInPageNamesTheTokenFile(t *testing.T) {
+	rec := httptest.NewRecorder()
+	console.ServeLogin(rec, http.StatusUnauthorized)
+	for _, want := range []string{"--admin-token-file", "PORTICO_ADMIN_TOKEN_FILE", "--admin-token<", "PORTICO_ADMIN_TOKEN<"} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("the sign-in page does not name %s:\n%s", want, rec.Body)
+		}
 	}
 }
