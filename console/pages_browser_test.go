@@ -98,8 +98,9 @@ func TestConsoleInvokeGoneInChromium(t *testing.T) {
 }
 
 // TestConsoleDotAndQualifiedLinksInChromium: a console link whose function or
-// API is "." or "..", or a qualified function name, names no page: "No such
-// page", and no call to another route than the one it names. An ARN works.
+// API is "." or "..", a qualified function name, or a name JavaScript's
+// objects inherit ("#/constructor"), names no page: "No such page", and no
+// call to another route than the one it names. An ARN works.
 func TestConsoleDotAndQualifiedLinksInChromium(t *testing.T) {
 	browser := chromium(t)
 	env := apptest.Start(t, apptest.Options{})
@@ -108,7 +109,9 @@ func TestConsoleDotAndQualifiedLinksInChromium(t *testing.T) {
 	b.navigate(env.AdminURL + "/console/#/functions")
 	b.poll("the functions", `document.body.dataset.page === "functions"`)
 	for _, h := range []string{"#/functions/..", "#/functions/.", "#/functions/%2e%2e", "#/apis/..", "#/apis/.", "#/functions/echo:1",
-		"#/functions/arn:aws:lambda:us-east-1:000000000000:function:echo:1"} {
+		"#/functions/arn:aws:lambda:us-east-1:000000000000:function:echo:1",
+		// Names of Object's properties are no pages either.
+		"#/constructor", "#/toString", "#/__proto__", "#/hasOwnProperty/x"} {
 		eval[string](b, `location.hash = "`+h+`"`)
 		b.poll("No such page for "+h, `document.getElementById("not-found") !== null && !document.body.dataset.loading`)
 		if !eval[bool](b, `document.getElementById("error").hidden`) {

@@ -103,17 +103,19 @@ async function api(method, path, body, raw) {
   // whether this call was signed in with the console's cookie.
   signOut.hidden = resp.headers.get("X-Portico-Console-Session") !== "cookie";
   if (!resp.ok) {
-    let msg = text;
-    try { const j = JSON.parse(text); msg = j.message || j.Message || text; } catch (e) { /* not JSON */ }
+    let msg = text, reason = "";
+    try { const j = JSON.parse(text); msg = j.message || j.Message || text; reason = typeof j.Reason === "string" ? j.Reason : ""; } catch (e) { /* not JSON */ }
     const type = (resp.headers.get("x-amzn-ErrorType") || "").split(":")[0];
     if (sessionEnded(resp, msg)) {
       // The API's advice is for the CLI, not for here.
       showSignedOut();
       throw new Error(msg);
     }
-    showError(`${msg} (${resp.status}${type ? " " + type : ""} from ${method} ${path.split("?")[0]})`);
+    // Lambda's Reason says which limit a 429 hit (the message is only "Rate Exceeded.").
+    showError(`${msg}${reason ? " Reason: " + reason + "." : ""} (${resp.status}${type ? " " + type : ""} from ${method} ${path.split("?")[0]})`);
     const err = new Error(msg);
     err.status = resp.status;
+    err.reason = reason;
     throw err;
   }
   if (raw) return { text, headers: resp.headers, status: resp.status };
@@ -206,7 +208,7 @@ async function functionPage(name) {
       result.textContent = (fe ? "Function error (" + fe + "): " : "") + r.text;
       result.dataset.status = fe ? "error" : "ok";
     } catch (e) {
-      result.textContent = "The invocation failed: see the message above.";
+      result.textContent = "The invocation failed: see the message above." + (e && e.reason === "ReservedFunctionConcurrentInvocationLimitExceeded" ? " " + throttled() : "");
       result.dataset.status = "failed";
       // The function, alias or version is gone since the page loaded: show
       // the server's state. (Not reloadIfStale: a 400 is a bad payload, which
@@ -216,15 +218,22 @@ async function functionPage(name) {
       button.disabled = false;
     }
   };
+  // A reservation of 0 switches the function off, on purpose: the page says so.
+  const reserved = fn.Concurrency ? fn.Concurrency.ReservedConcurrentExecutions : undefined;
+  const throttled = () => reserved === 0
+    ? `The function's reserved concurrency is 0: it takes no calls until that is lifted (aws lambda delete-function-concurrency --function-name ${name}) or raised (aws lambda put-function-concurrency).`
+    : `Every one of the function's reserved concurrent executions${reserved !== undefined ? " (" + reserved + ")" : ""} is in use: try again once a call ends, or raise its reserved concurrency (aws lambda put-function-concurrency).`;
   const logs = el("pre", { id: "logs" }, "");
   const env = (cfg.Environment && cfg.Environment.Variables) || {};
   return { start: () => tailLogs(name, logs), children: [
     el("h1", {}, "Function ", el("span", { id: "function-name" }, name)),
     cfg.Description ? el("p", { id: "function-description" }, cfg.Description) : "",
     el("h2", {}, "Configuration"),
-    table(["Runtime", "Handler", "Memory", "Timeout", "Code", "Environment"], [el("tr", {},
+    table(["Runtime", "Handler", "Memory", "Timeout", ...(reserved !== undefined ? ["Reserved concurrency"] : []), "Code", "Environment"], [el("tr", {},
       el("td", {}, cfg.Runtime || ""), el("td", {}, cfg.Handler || ""), el("td", {}, cfg.MemorySize + " MB"),
-      el("td", {}, cfg.Timeout + " s"), el("td", { class: "long" }, cfg.CodeSha256 || cfg.PackageType || ""),
+      el("td", {}, cfg.Timeout + " s"),
+      reserved !== undefined ? el("td", { id: "reserved-concurrency" }, reserved === 0 ? "0 (the function takes no calls)" : reserved) : "",
+      el("td", { class: "long" }, cfg.CodeSha256 || cfg.PackageType || ""),
       el("td", { class: "long", id: "env-names" }, Object.keys(env).sort().join(", ") || "—"))]),
     envValues(env),
     el("h2", {}, "Aliases"),
@@ -413,7 +422,7 @@ async function apiPage(id) {
     const x = routeAccess(r);
     const name = r.routeKey || ((r.method || "") + " " + (r.path || ""));
     return el("tr", { "data-route": name },
-      el("td", {}, name),
+      el("td", { class: "route" }, name),
       el("td", { class: "authorization" }, authorization(x)),
       el("td", { class: "api-key" }, x.apiKeyRequired ? "required" : "no"),
       ws ? el("td", { class: "route-response" }, r.routeResponseSelectionExpression ? "two-way (" + r.routeResponseSelectionExpression + ")" : "one-way") : "",
@@ -513,14 +522,24 @@ function stageSection(apiID, protocol, st, live) {
   const overrides = variables(c && c.stageVariableOverrides, "overrides");
   const canary = c ? [`${c.percentTraffic || 0}% to ${c.deploymentId}`, overrides ? ["; variables:", overrides] : ""] : "—";
   const rest = protocol === "REST";
+  // An apigatewayv2 stage with autoDeploy serves its API's latest change: it
+  // can be neither rolled back nor deployed by hand until autoDeploy is off.
+  const auto = !rest && st.autoDeploy;
+  const autoOff = "aws apigatewayv2 update-stage --api-id " + apiID + " --stage-name " + st.name + " --no-auto-deploy";
+  const deployment = st.deploymentId ? st.deploymentId
+    : auto ? el("span", { class: "muted" }, "none yet: the stage deploys automatically, at the API's next change that can be deployed",
+      st.lastDeploymentStatusMessage ? ["; ", el("span", { class: "deploy-status" }, st.lastDeploymentStatusMessage)] : "")
+      : el("span", { class: "muted" }, "none yet: deploy with ", el("code", {}, "portico api deploy " + apiID + " --stage " + st.name));
   const throttles = Object.entries(st.methodSettings || {}).filter(([, m]) => m.throttlingRateLimit !== undefined || m.throttlingBurstLimit !== undefined)
     .sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
   return el("section", { "data-stage": st.name },
     el("h3", {}, "Stage ", st.name),
     st.description ? el("p", { class: "stage-description" }, st.description) : "",
+    auto ? el("p", { class: "auto-deploy" }, "Deploys automatically (autoDeploy): every change of the API is deployed to this stage.",
+      st.deploymentId && st.lastDeploymentStatusMessage ? [" ", el("span", { class: "deploy-status" }, st.lastDeploymentStatusMessage)] : "") : "",
     // Canaries, the cache and tracing are REST stages' only.
     table(["Deployment", "Variables", ...(rest ? ["Canary", "Cache", "Tracing"] : []), "Access log"], [el("tr", {},
-      el("td", { class: "deployment" }, st.deploymentId || el("span", { class: "muted" }, "none yet: deploy with ", el("code", {}, "portico api deploy " + apiID + " --stage " + st.name))),
+      el("td", { class: "deployment long" }, deployment),
       el("td", { class: "long" }, vars),
       rest ? el("td", { class: "canary long" }, canary, st.canarySettings ? el("button", { class: "promote", "aria-label": `Promote the canary of stage ${st.name}`, on: { click: promote } }, "Promote") : "") : "",
       rest ? el("td", {}, st.cacheClusterEnabled ? "on (" + (st.cacheClusterSize || "0.5") + " GB)" : "off") : "",
@@ -532,11 +551,14 @@ function stageSection(apiID, protocol, st, live) {
         el("td", {}, m.throttlingRateLimit === undefined ? "not set" : m.throttlingRateLimit),
         el("td", {}, m.throttlingBurstLimit === undefined ? "not set" : m.throttlingBurstLimit))), { class: "throttles" })],
     el("h4", {}, "History"),
+    auto && history.length > 1 ? el("p", { class: "muted auto-deploy-rollback" }, "To roll back, turn autoDeploy off first: ",
+      el("code", {}, autoOff), ".") : "",
     history.length === 0 ? el("p", { class: "muted history-empty" }, "No deployments yet: the stage's first deployment starts its history.") :
     table(["When", "Action", "Deployment", "Description", hiddenHeader("Roll back")], history.map((h, i) => el("tr", {},
       el("td", { class: "when" }, when(h.at)), el("td", {}, h.action), el("td", {}, h.deploymentId), el("td", { class: "description long" }, h.description || ""),
       el("td", {}, h.deploymentId === st.deploymentId ? el("span", { class: "muted" }, i === 0 ? "current" : "served now (the current entry is the top one)") :
         !live.has(h.deploymentId) ? el("span", { class: "muted deleted" }, "deployment deleted") :
+        auto ? el("span", { class: "muted" }, "autoDeploy is on") :
         el("button", { class: "rollback", "data-deployment": h.deploymentId, "aria-label": `Roll back stage ${st.name} to deployment ${h.deploymentId} (history entry ${history.length - i}: ${h.action}, ${when(h.at)})`,
           on: { click: () => rollback(h.deploymentId) } }, "Roll back to this")))),
     { class: "history" }));
@@ -603,15 +625,18 @@ function parseMetrics(text) {
     if (!line || line[0] === "#") continue;
     const m = line.match(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)/);
     if (!m) continue;
-    const labels = {};
+    const labels = Object.create(null);
     if (m[3]) for (const l of m[3].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2].replace(/\\(.)/g, (_, c) => c === "n" ? "\n" : c);
     out.push({ name: m[1], labels, value: parseFloat(m[4]) });
   }
   return out;
 }
 
+// sum adds up the samples of metric name by key(labels). Its keys are
+// function names and stage names, which may be "constructor" or "__proto__":
+// it (and every map of the metrics page) has no prototype to read them from.
 function sum(samples, name, key) {
-  const by = {};
+  const by = Object.create(null);
   for (const s of samples) if (s.name === name) { const k = key(s.labels); by[k] = (by[k] || 0) + s.value; }
   return by;
 }
@@ -633,7 +658,10 @@ function quantile(buckets, q) {
   return prevLe;
 }
 
-const colors = ["#ff9900", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b"];
+// The chart's lines: ten colours, then the same ten dashed, then dotted, so
+// that thirty stages' lines all differ.
+const colors = ["#ff9900", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+const dashes = [[], [6, 3], [2, 2]];
 
 function metricsPage() {
   const canvas = el("canvas", { id: "requests-chart", role: "img", "aria-label": "Chart of the requests per stage, every 2 seconds over the last 2 minutes; the Stages table below has the totals",
@@ -647,7 +675,7 @@ function metricsPage() {
     el("table", { id: "stage-metrics" }, el("thead", {}, el("tr", {}, ["Stage", "Requests", "4XX", "5XX", "p50 latency", "p99 latency", "Cache hits"].map(h => el("th", {}, h)))), stagesT),
     el("h2", {}, "Functions"),
     el("table", { id: "function-metrics" }, el("thead", {}, el("tr", {}, ["Function", "Invocations", "Errors", "Throttles", "Cold starts", "Concurrent"].map(h => el("th", {}, h)))), fnsT)];
-  const series = {}; // stage -> [requests per interval]
+  const series = Object.create(null); // stage -> [requests per interval]
   let last = null; // the last reading of each request counter, by its labels
   let failed = false; // the last reading failed (its error is on the page)
   let drawn = 0, lowest = 0; // the requests the chart took in, and its lowest point
@@ -663,9 +691,9 @@ function metricsPage() {
     const e4 = sum(s, "portico_api_4xx_errors_total", stageKey);
     const e5 = sum(s, "portico_api_5xx_errors_total", stageKey);
     const hits = sum(s, "portico_api_cache_hits_total", stageKey);
-    const buckets = {};
+    const buckets = Object.create(null);
     for (const x of s) if (x.name === "portico_api_latency_seconds_bucket") {
-      const k = stageKey(x.labels); buckets[k] = buckets[k] || {};
+      const k = stageKey(x.labels); buckets[k] = buckets[k] || Object.create(null);
       buckets[k][x.labels.le] = (buckets[k][x.labels.le] || 0) + x.value;
     }
     const ms = v => isNaN(v) ? "—" : (v * 1000).toFixed(1) + " ms";
@@ -681,10 +709,10 @@ function metricsPage() {
     // Requests since the last reading, counter by counter: one that went
     // down was reset (the server restarted) and counts from zero, as
     // Prometheus's rate() takes it; one that is gone counts nothing.
-    const now = {};
+    const now = Object.create(null);
     for (const x of s) if (x.name === "portico_api_requests_total") now[JSON.stringify(x.labels)] = x;
     if (last) {
-      const inc = {};
+      const inc = Object.create(null);
       for (const [id, x] of Object.entries(now)) {
         const before = last[id] ? last[id].value : 0;
         const k = stageKey(x.labels);
@@ -722,17 +750,23 @@ function draw(canvas, legend, series) {
   g.beginPath(); g.moveTo(pad, 5); g.lineTo(pad, H - pad); g.lineTo(W - 5, H - pad); g.stroke();
   g.fillText(String(max), 2, 12); g.fillText("0", 2, H - pad);
   legend.replaceChildren();
-  Object.entries(series).forEach(([k, pts], i) => {
-    const c = colors[i % colors.length];
-    g.strokeStyle = c; g.beginPath();
+  // In the Stages table's order, each stage keeping its place.
+  Object.keys(series).sort().forEach((k, i) => {
+    const pts = series[k];
+    const c = colors[i % colors.length], dash = dashes[Math.floor(i / colors.length) % dashes.length];
+    g.strokeStyle = c; g.setLineDash(dash); g.beginPath();
     pts.forEach((v, j) => {
       const x = pad + (W - pad - 5) * (j / 59), y = (H - pad) - (H - pad - 5) * (v / max);
       if (j === 0) g.moveTo(x, y); else g.lineTo(x, y);
     });
     g.stroke();
-    legend.append(el("span", {}, el("i", { style: undefined, "data-color": c }), k));
+    legend.append(el("span", { "data-stage": k }, el("i", { "data-color": c, "data-dash": dash.join(" ") }), k));
   });
-  legend.querySelectorAll("i").forEach(i => { i.style.background = i.dataset.color; });
+  g.setLineDash([]);
+  legend.querySelectorAll("i").forEach(i => {
+    const c = i.dataset.color, [on, off] = i.dataset.dash.split(" ").map(Number);
+    i.style.background = off ? `repeating-linear-gradient(90deg, ${c} 0 ${on}px, transparent ${on}px ${on + off}px)` : c;
+  });
 }
 
 // ---- connections ----
@@ -797,7 +831,9 @@ async function route(moveFocus) {
     let out;
     // A page's route, and how many parts it takes: functions and APIs one
     // more (the name or id); a route with more parts is no page.
-    const depth = { functions: 2, apis: 2, keys: 1, metrics: 1, connections: 1 }[parts[0]] || 0;
+    // (Its own properties only: "#/constructor" names no page.)
+    const depths = { functions: 2, apis: 2, keys: 1, metrics: 1, connections: 1 };
+    const depth = Object.hasOwn(depths, parts[0]) ? depths[parts[0]] : 0;
     if (parts.length > 1 && parts[parts.length - 1] === "") parts.pop(); // a trailing slash
     if (parts.length > depth || (parts.length > 1 && !namesOne(parts[0], parts[1]))) {
       out = notFound();
@@ -808,6 +844,7 @@ async function route(moveFocus) {
         case "keys": out = await keysPage(); break;
         case "metrics": out = await metricsPage(); break;
         case "connections": out = await connectionsPage(); break;
+        default: out = notFound();
       }
     }
     if (nav !== navigation) return;
