@@ -2,7 +2,6 @@ package console_test
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -22,13 +21,10 @@ import (
 func TestConsoleObjectNamesAndMetricsInChromium(t *testing.T) {
 	browser := chromium(t)
 	env := apptest.Start(t, apptest.Options{})
-	must := func(method, path string, body any, want int) []byte {
+	// must calls the admin API, wanting status want, and decodes the answer into out if given.
+	must := func(method, path string, body any, want int, out ...any) {
 		t.Helper()
-		st, got := call(t, env, method, path, body)
-		if st != want {
-			t.Fatalf("%s %s: %d %s", method, path, st, got)
-		}
-		return got
+		mustCall(t, env, want, method, path, body, append(out, nil)[0])
 	}
 	zip := base64.StdEncoding.EncodeToString(apptest.ZipSample(t, "hello"))
 	for _, name := range []string{"constructor", "__proto__"} {
@@ -40,9 +36,7 @@ func TestConsoleObjectNamesAndMetricsInChromium(t *testing.T) {
 
 	// Eight stages of a REST API, each with a request.
 	var api struct{ ID string }
-	if err := json.Unmarshal(must("POST", "/portico/v1/apis", map[string]any{"name": "many", "protocol": "REST"}, 201), &api); err != nil {
-		t.Fatal(err)
-	}
+	must("POST", "/portico/v1/apis", map[string]any{"name": "many", "protocol": "REST"}, 201, &api)
 	must("POST", "/portico/v1/apis/"+api.ID+"/routes", map[string]any{"method": "GET", "path": "/v", "integration": map[string]any{"type": "MOCK",
 		"requestTemplates": map[string]string{"application/json": `{"statusCode": 200}`},
 		"responses":        map[string]any{"default": map[string]any{"statusCode": "200"}}}}, 201)
@@ -124,41 +118,32 @@ func TestConsoleAutoDeployStagesInChromium(t *testing.T) {
 	browser := chromium(t)
 	env := apptest.Start(t, apptest.Options{})
 	createEcho(t, env)
-	must := func(method, path string, body any, want int) []byte {
+	// must calls the admin API, wanting status want, and decodes the answer into out if given.
+	must := func(method, path string, body any, want int, out ...any) {
 		t.Helper()
-		st, got := call(t, env, method, path, body)
-		if st != want {
-			t.Fatalf("%s %s: %d %s", method, path, st, got)
-		}
-		return got
+		mustCall(t, env, want, method, path, body, append(out, nil)[0])
 	}
 	// Quick create: a $default stage with autoDeploy; a second route deploys again.
 	var quick struct{ APIID string }
-	if err := json.Unmarshal(must("POST", "/v2/apis", map[string]any{"name": "quick", "protocolType": "HTTP",
-		"target": "arn:aws:lambda:us-east-1:000000000000:function:echo"}, 201), &quick); err != nil || quick.APIID == "" {
-		t.Fatalf("quick create: %v", err)
-	}
+	must("POST", "/v2/apis", map[string]any{"name": "quick", "protocolType": "HTTP",
+		"target": "arn:aws:lambda:us-east-1:000000000000:function:echo"}, 201, &quick)
 	var integrations struct {
 		Items []struct{ IntegrationID string }
 	}
-	if err := json.Unmarshal(must("GET", "/v2/apis/"+quick.APIID+"/integrations", nil, 200), &integrations); err != nil || len(integrations.Items) == 0 {
-		t.Fatalf("integrations: %v", err)
+	if must("GET", "/v2/apis/"+quick.APIID+"/integrations", nil, 200, &integrations); len(integrations.Items) == 0 {
+		t.Fatal("the quick-created API has no integration")
 	}
 	must("POST", "/v2/apis/"+quick.APIID+"/routes", map[string]any{"routeKey": "GET /b", "target": "integrations/" + integrations.Items[0].IntegrationID}, 201)
 	// A stage waiting for its first automatic deployment: a route without a target.
 	var waiting struct{ APIID string }
-	if err := json.Unmarshal(must("POST", "/v2/apis", map[string]any{"name": "waiting", "protocolType": "HTTP"}, 201), &waiting); err != nil {
-		t.Fatal(err)
-	}
+	must("POST", "/v2/apis", map[string]any{"name": "waiting", "protocolType": "HTTP"}, 201, &waiting)
 	must("POST", "/v2/apis/"+waiting.APIID+"/stages", map[string]any{"stageName": "s", "autoDeploy": true}, 201)
 	must("POST", "/v2/apis/"+waiting.APIID+"/routes", map[string]any{"routeKey": "GET /x"}, 201)
 	// Long values: a stage variable of 500 characters, a route path of 100.
 	var long struct{ ID string }
-	if err := json.Unmarshal(must("POST", "/portico/v1/apis", map[string]any{"name": "long", "protocol": "HTTP",
+	must("POST", "/portico/v1/apis", map[string]any{"name": "long", "protocol": "HTTP",
 		"routes": []any{map[string]any{"method": "GET", "path": "/" + strings.Repeat("p", 100) + "/{q}",
-			"integration": map[string]any{"type": "AWS_PROXY", "uri": "function:echo"}}}}, 201), &long); err != nil {
-		t.Fatal(err)
-	}
+			"integration": map[string]any{"type": "AWS_PROXY", "uri": "function:echo"}}}}, 201, &long)
 	must("POST", "/portico/v1/apis/"+long.ID+"/stages", map[string]any{"name": strings.Repeat("s", 120),
 		"variables": map[string]string{"v": strings.Repeat("V", 500)}}, 201)
 

@@ -22,9 +22,7 @@ func TestConsoleInvokeNamesTheQualifiersTimeoutInChromium(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
 	must := func(method, path string, body any, want int) {
 		t.Helper()
-		if st, got := call(t, env, method, path, body); st != want {
-			t.Fatalf("%s %s: %d %s", method, path, st, got)
-		}
+		mustCall(t, env, want, method, path, body, nil)
 	}
 	must("POST", "/2015-03-31/functions", map[string]any{"FunctionName": "slow", "PackageType": "Zip", "Timeout": 30,
 		"Code": map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(apptest.ZipProgram(t, "./console/testdata/waitfn"))}}, 201)
