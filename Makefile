@@ -46,8 +46,15 @@ run: build ## serve the samples on the embedded (process) runtime, over HTTP (:8
 # with -race it compiles them as the race-built tests need them and the test build that follows
 # finds them in the build cache; a plain vet compiled every dependency a second time, without
 # -race (on a fresh machine, cold cache, CPU user+sys: vet 631 s + race test build 676 s).
+# The build step between: tests build programs with the go command (docs: make build; e2e and
+# soak: portico itself; a dozen packages: the samples and test functions, static). Built once here
+# in the two configurations they use (for this host as `make build`; static with -trimpath as
+# `make samples`), the test binaries find every package compiled and only link; otherwise each
+# compiled the same packages again from a cold cache, several at once.
 test: ## run every test (Docker tests skip without a daemon unless REQUIRE_DOCKER=1)
 	$(GO) vet -race ./...
+	$(GO) build ./...
+	CGO_ENABLED=0 $(GO) build -trimpath ./samples/...
 	$(GO) test $(TESTFLAGS) ./...
 	@# the raw read(2)/write(2) of internal/rawio are ordinary syscalls under -race:
 	@# run it and its users on the hot paths once without it

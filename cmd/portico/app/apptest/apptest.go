@@ -262,7 +262,7 @@ func build(t testing.TB, name, pkg string) string {
 	dir := filepath.Join(samplesDir, name)
 	err, ok := built[name]
 	if !ok {
-		err = goBuild(filepath.Join(dir, "bootstrap"), pkg)
+		err = goBuild(filepath.Join(dir, "bootstrap"), pkg, true)
 		built[name] = err
 	}
 	if err != nil {
@@ -303,14 +303,28 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
-func goBuild(out, pkg string) error {
+// goBuild builds the main package pkg into out: a function's bootstrap,
+// static (CGO_ENABLED=0, -trimpath, as the Makefile's samples target builds
+// them), or with static false a program for this host, as `go build ./...`
+// and the Makefile's build target build it. Each set of flags is one build
+// configuration the build cache keys by: `make test` fills the cache with both
+// before the tests start (its build step), so that the test binaries that
+// build the same packages link them rather than compile them again, each
+// from a cold cache and at the same time as the others.
+func goBuild(out, pkg string, static bool) error {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
 		gobin = "/usr/local/go/bin/go"
 	}
-	cmd := exec.Command(gobin, "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+	args := []string{"build", "-o", out, pkg}
+	env := os.Environ()
+	if static {
+		args = []string{"build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg}
+		env = append(env, "CGO_ENABLED=0")
+	}
+	cmd := exec.Command(gobin, args...) //nolint:gosec // G204: the go command on the repository's own packages
 	cmd.Dir = RepoRoot()
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Env = env
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 	if err := cmd.Run(); err != nil {
