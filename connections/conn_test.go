@@ -674,19 +674,8 @@ func TestConnectHeadersFraming(t *testing.T) {
 				return &Response{StatusCode: code, Body: []byte("no"), Headers: map[string]string{
 					"Transfer-Encoding": "chunked", "Keep-Alive": "timeout=5", "TE": "trailers", "Trailer": "X-T", "X-Custom": "kept"}}, nil
 			}
-			c, err := net.Dial("tcp", strings.TrimPrefix(ts.srv.URL, "http://"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			_ = c.SetDeadline(time.Now().Add(20 * time.Second)) // a hang guard
-			req := "GET /" + testAPI + "/" + testStage + " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
-				"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
-			if _, err := io.WriteString(c, req); err != nil {
-				t.Fatal(err)
-			}
 			var head strings.Builder
-			br := bufio.NewReader(c)
+			br := rawHandshake(t, ts)
 			for {
 				line, err := br.ReadString('\n')
 				if err != nil {
@@ -726,18 +715,7 @@ func TestConnectHeadersInvalidNamesDropped(t *testing.T) {
 					Headers:           map[string]string{"X-Bad\r\nName": "1", "X-Split\r\n\r\nJUNK": "2", "X-Sp ace": "3", "X-Del": "a\x7fb", "X-Ok": "kept"},
 					MultiValueHeaders: map[string][]string{"X-Multi\nBad": {"4"}, "X-Multi-Ok": {"m1", "m2"}}}, nil
 			}
-			c, err := net.Dial("tcp", strings.TrimPrefix(ts.srv.URL, "http://"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			_ = c.SetDeadline(time.Now().Add(20 * time.Second)) // a hang guard
-			req := "GET /" + testAPI + "/" + testStage + " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
-				"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
-			if _, err := io.WriteString(c, req); err != nil {
-				t.Fatal(err)
-			}
-			br := bufio.NewReader(c)
+			br := rawHandshake(t, ts)
 			status, err := br.ReadString('\n')
 			if err != nil || !strings.Contains(status, map[int]string{200: " 101 ", 403: " 403 "}[code]) {
 				t.Fatalf("status line %q: %v", status, err)
@@ -772,4 +750,22 @@ func TestConnectHeadersInvalidNamesDropped(t *testing.T) {
 			}
 		})
 	}
+}
+
+// rawHandshake sends a WebSocket handshake to ts's stage over a plain TCP
+// connection (closed when the test ends) and returns its reader.
+func rawHandshake(t *testing.T, ts *testServer) *bufio.Reader {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(ts.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second)) // a hang guard
+	req := "GET /" + testAPI + "/" + testStage + " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	return bufio.NewReader(c)
 }
