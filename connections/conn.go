@@ -24,10 +24,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/gorilla/websocket"
+	"golang.org/x/net/http/httpguts"
 	"golang.org/x/time/rate"
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/h1"
 	"github.com/portico-dev/portico/internal/idlepoll"
 	"github.com/portico-dev/portico/internal/ids"
 	"github.com/portico-dev/portico/internal/netaddr"
@@ -350,12 +352,20 @@ func refuse(w http.ResponseWriter, resp *Response) {
 func (resp *Response) header(keep func(canonical string) bool) http.Header {
 	var h http.Header
 	add := func(k string, vs []string) {
+		// A name no field may have (CR, LF, space, ...) would split the
+		// head: gorilla's Upgrader writes names as they are.
+		if !httpguts.ValidHeaderFieldName(k) {
+			return
+		}
 		k = http.CanonicalHeaderKey(k)
 		if framingHeader(k) || !keep(k) {
 			return
 		}
 		if h == nil {
 			h = http.Header{}
+		}
+		for i, v := range vs {
+			vs[i] = h1.FieldValue(v)
 		}
 		h[k] = vs
 	}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -673,19 +674,8 @@ func TestConnectHeadersFraming(t *testing.T) {
 				return &Response{StatusCode: code, Body: []byte("no"), Headers: map[string]string{
 					"Transfer-Encoding": "chunked", "Keep-Alive": "timeout=5", "TE": "trailers", "Trailer": "X-T", "X-Custom": "kept"}}, nil
 			}
-			c, err := net.Dial("tcp", strings.TrimPrefix(ts.srv.URL, "http://"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			_ = c.SetDeadline(time.Now().Add(20 * time.Second)) // a hang guard
-			req := "GET /" + testAPI + "/" + testStage + " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
-				"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
-			if _, err := io.WriteString(c, req); err != nil {
-				t.Fatal(err)
-			}
 			var head strings.Builder
-			br := bufio.NewReader(c)
+			br := rawHandshake(t, ts)
 			for {
 				line, err := br.ReadString('\n')
 				if err != nil {
@@ -707,4 +697,75 @@ func TestConnectHeadersFraming(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConnectHeadersInvalidNamesDropped: a header name with CR/LF (or another
+// character no field name may hold) that a $connect returned was written raw
+// into the 101 response, so that it split the head ("X-Bad\r\nName: 1") or
+// ended it early, and the bytes after reached the client as frames the
+// server never framed; a DEL in a value passed too. Such names are dropped,
+// on the 101 and on a refusal, as net/http and Portico's h1 writer drop
+// them, and a value's control characters are spaces; the other headers stay.
+func TestConnectHeadersInvalidNamesDropped(t *testing.T) {
+	for _, code := range []int{200, 403} {
+		t.Run(strconv.Itoa(code), func(t *testing.T) {
+			ts := newTestServer(t, Config{}, chatKeys())
+			ts.d.handle = func(*events.APIGatewayWebsocketProxyRequest) (*Response, error) {
+				return &Response{StatusCode: code, Body: []byte("no"),
+					Headers:           map[string]string{"X-Bad\r\nName": "1", "X-Split\r\n\r\nJUNK": "2", "X-Sp ace": "3", "X-Del": "a\x7fb", "X-Ok": "kept"},
+					MultiValueHeaders: map[string][]string{"X-Multi\nBad": {"4"}, "X-Multi-Ok": {"m1", "m2"}}}, nil
+			}
+			br := rawHandshake(t, ts)
+			status, err := br.ReadString('\n')
+			if err != nil || !strings.Contains(status, map[int]string{200: " 101 ", 403: " 403 "}[code]) {
+				t.Fatalf("status line %q: %v", status, err)
+			}
+			var fields []string
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					t.Fatalf("response head %q: %v", fields, err)
+				}
+				if line == "\r\n" {
+					break
+				}
+				fields = append(fields, strings.ToLower(strings.TrimSuffix(line, "\r\n")))
+			}
+			head := strings.Join(fields, "\n")
+			for _, f := range fields {
+				name, _, ok := strings.Cut(f, ":")
+				if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") {
+					t.Errorf("malformed header line %q in the head:\n%s", f, head)
+				}
+			}
+			for _, want := range []string{"x-ok: kept", "x-multi-ok: m1", "x-multi-ok: m2", "x-del: a b"} {
+				if !slices.Contains(fields, want) {
+					t.Errorf("%q missing from the head:\n%s", want, head)
+				}
+			}
+			for _, bad := range []string{"x-bad", "name", "x-split", "junk", "x-sp", "x-multi\n", "bad: 4"} {
+				if strings.Contains(head, bad) {
+					t.Errorf("%q written into the head:\n%s", bad, head)
+				}
+			}
+		})
+	}
+}
+
+// rawHandshake sends a WebSocket handshake to ts's stage over a plain TCP
+// connection (closed when the test ends) and returns its reader.
+func rawHandshake(t *testing.T, ts *testServer) *bufio.Reader {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(ts.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second)) // a hang guard
+	req := "GET /" + testAPI + "/" + testStage + " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	return bufio.NewReader(c)
 }

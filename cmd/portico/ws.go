@@ -99,7 +99,13 @@ to the client that sent the message. $connect and $disconnect take no
 --route-response: their result has no client to go to ($connect's only accepts or
 refuses the handshake, and $disconnect runs once the connection is gone), so post
 to the connection through @connections instead. The change takes effect when the
-API is deployed again ('portico api deploy API --stage STAGE').
+API is deployed again ('portico api deploy API --stage STAGE'), and at once on
+stages with auto-deploy.
+
+An existing route keeps its authorization (AWS_IAM or an authorizer), API key
+requirement and request parameters, as 'aws apigatewayv2 update-route --target'
+does: only its integration changes, and it becomes two-way with --route-response
+and one-way without it.
 
 This command makes AWS_PROXY integrations only. Routes with a MOCK, HTTP,
 HTTP_PROXY or AWS (function without proxy) integration are made through the
@@ -141,7 +147,11 @@ see docs/websockets.md.`,
 			if twoWay {
 				kind = "two-way (route response)"
 			}
-			return g.show(cmd, route, say("route %s -> %s, %s; deploy to apply: portico api deploy %s --stage STAGE", args[1], uri, kind, args[0]))
+			apply := fmt.Sprintf("deploy to apply: portico api deploy %s --stage STAGE", args[0])
+			if auto, err := autoDeployStages(cmd.Context(), c, args[0]); err == nil && len(auto) > 0 {
+				apply = fmt.Sprintf("live now on auto-deploy stage(s) %s; deploy to apply on others: portico api deploy %s --stage STAGE", strings.Join(auto, ", "), args[0])
+			}
+			return g.show(cmd, route, say("route %s -> %s, %s; %s", args[1], uri, kind, apply))
 		},
 	}
 	set.Flags().StringVar(&fn, "function", "", "function to run, FN or FN:QUALIFIER (a version or alias)")
@@ -183,27 +193,85 @@ func findRoute(ctx context.Context, c *client.Client, api, key string) (string, 
 	return ids[key], err
 }
 
-// putWSRoute creates or replaces a WebSocket route with a function integration.
+// putWSRoute creates a WebSocket route with a function integration, or points
+// an existing route at the function. An existing route keeps everything else
+// it has (its authorization, authorizer, API key requirement, request
+// parameters, models, ...), as update-route --target does: only its
+// integration and, by twoWay, its route response selection expression change.
+// An API that is not a WebSocket API is refused before anything is sent.
 func putWSRoute(ctx context.Context, c *client.Client, api, key, uri string, twoWay bool) ([]byte, error) {
-	route := map[string]any{"routeKey": key, "integration": map[string]any{"type": "AWS_PROXY", "uri": uri}}
-	if twoWay {
-		route["routeResponseSelectionExpression"] = "$default"
-	}
-	id, err := findRoute(ctx, c, api, key)
+	base := apisPath + "/" + url.PathEscape(api)
+	resp, err := c.Do(ctx, http.MethodGet, base, nil, nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	base := apisPath + "/" + url.PathEscape(api) + "/routes"
-	var resp *client.Response
-	if id == "" {
-		resp, err = c.Do(ctx, http.MethodPost, base, nil, route, nil)
-	} else {
-		resp, err = c.Do(ctx, http.MethodPut, base+"/"+id, nil, route, nil)
+	var def struct {
+		Protocol string            `json:"protocol"`
+		Routes   []json.RawMessage `json:"routes"`
 	}
+	if err := json.Unmarshal(resp.Body, &def); err != nil {
+		return nil, fmt.Errorf("reading api %s: %w", api, err)
+	}
+	if def.Protocol != apis.ProtocolWebSocket {
+		return nil, fmt.Errorf("api %s is a %s API: ws route set takes WebSocket APIs ('portico api list' shows each API's PROTOCOL)", api, def.Protocol)
+	}
+	integration := map[string]any{"type": "AWS_PROXY", "uri": uri}
+	for _, raw := range def.Routes {
+		var route map[string]any
+		if err := json.Unmarshal(raw, &route); err != nil {
+			return nil, fmt.Errorf("reading api %s: %w", api, err)
+		}
+		id, _ := route["id"].(string)
+		if route["routeKey"] != key || id == "" {
+			continue
+		}
+		route["integration"] = integration
+		delete(route, "integrationId") // the route now has its own integration
+		if twoWay {
+			route["routeResponseSelectionExpression"] = "$default"
+		} else {
+			delete(route, "routeResponseSelectionExpression")
+		}
+		resp, err = c.Do(ctx, http.MethodPut, base+"/routes/"+url.PathEscape(id), nil, route, nil)
+		if err != nil {
+			return nil, err
+		}
+		return resp.Body, nil
+	}
+	route := map[string]any{"routeKey": key, "integration": integration}
+	if twoWay {
+		route["routeResponseSelectionExpression"] = "$default"
+	}
+	resp, err = c.Do(ctx, http.MethodPost, base+"/routes", nil, route, nil)
 	if err != nil {
 		return nil, err
 	}
 	return resp.Body, nil
+}
+
+// autoDeployStages returns the names of the API's stages that deploy
+// automatically (a change to the API is live on them at once).
+func autoDeployStages(ctx context.Context, c *client.Client, api string) ([]string, error) {
+	resp, err := c.Do(ctx, http.MethodGet, apisPath+"/"+url.PathEscape(api)+"/stages", nil, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	var list struct {
+		Items []struct {
+			Name       string `json:"name"`
+			AutoDeploy bool   `json:"autoDeploy"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(resp.Body, &list); err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, s := range list.Items {
+		if s.AutoDeploy {
+			names = append(names, s.Name)
+		}
+	}
+	return names, nil
 }
 
 func connPath(api, stage string) string {

@@ -63,6 +63,8 @@ func TestWSRouteSetWarnsOfMissingFunction(t *testing.T) {
 	var posted atomic.Bool
 	admin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
+		case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/apis/abc123"):
+			_, _ = io.WriteString(w, `{"id":"abc123","protocol":"WEBSOCKET","routes":[]}`)
 		case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/routes"):
 			_, _ = io.WriteString(w, `{"items":[]}`)
 		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/routes"):

@@ -248,9 +248,7 @@ func writeFields(o *outBuf, h http.Header, is304 bool, seen *fieldsSeen) (prefix
 			continue
 		}
 		for _, v := range f.vs {
-			if !cleanValue(v) {
-				v = oneLine(v)
-			}
+			v = FieldValue(v)
 			o.hdr = append(o.hdr, f.k...)
 			o.hdr = append(o.hdr, ": "...)
 			o.hdr = append(o.hdr, v...)
@@ -258,6 +256,16 @@ func writeFields(o *outBuf, h http.Header, is304 bool, seen *fieldsSeen) (prefix
 		}
 	}
 	return prefixed
+}
+
+// FieldValue is v as a field value goes out: as it is when clean
+// (cleanValue), else on one line with its control characters as spaces
+// (oneLine).
+func FieldValue(v string) string {
+	if cleanValue(v) {
+		return v
+	}
+	return oneLine(v)
 }
 
 // cleanValue reports whether v has no control character but tabs and no
@@ -560,9 +568,7 @@ func (w *response) commit(p []byte) {
 func writeField(bw *bufio.Writer, name, value string) {
 	_, _ = bw.WriteString(name)
 	_, _ = bw.WriteString(": ")
-	if !cleanValue(value) {
-		value = oneLine(value)
-	}
+	value = FieldValue(value)
 	_, _ = bw.WriteString(value)
 	_, _ = bw.WriteString("\r\n")
 }
