@@ -80,9 +80,6 @@ func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payl
 	// included; the function's own timeout bounds its run (a 502 function
 	// error, where this one is a 504).
 	timeout := in.TimeoutFor(rc.Protocol)
-	if rc.watch == nil && rc.watchW != nil { // the body is read: watch the client
-		rc.watch = watchClient(rc.watchW)
-	}
 	res, err := g.invoker.Invoke(ctx, invoker.Request{
 		Function:   fn,
 		Payload:    payload,
