@@ -99,3 +99,21 @@ func TestModelValidatorSharesModelsWithoutBacktracking(t *testing.T) {
 		t.Errorf("invalid string: %v", err)
 	}
 }
+
+// TestOwnDefinitionsRefNamesTheMissingModel: a model's #/definitions/X
+// reference names a model of the API; one to a model the API lacks (the
+// referring model's own definitions are not read) is refused saying so and
+// what to do, not with the compiler's json-pointer error and internal URI.
+func TestOwnDefinitionsRefNamesTheMissingModel(t *testing.T) {
+	models := map[string]json.RawMessage{"Inner": json.RawMessage(`{"$schema": "http://json-schema.org/draft-04/schema#", "type": "object",
+		"definitions": {"Tag": {"type": "string", "maxLength": 3}}, "properties": {"t": {"$ref": "#/definitions/Tag"}}}`)}
+	_, err := CompileModels("defs1", models)
+	if err == nil || !strings.Contains(err.Error(), `API defs1 has no model "Tag"`) || !strings.Contains(err.Error(), "create model Tag") ||
+		strings.Contains(err.Error(), "urn:portico") {
+		t.Errorf("CompileModels: %v", err)
+	}
+	models["Tag"] = json.RawMessage(`{"type": "string", "maxLength": 3}`)
+	if _, err := CompileModels("defs1", models); err != nil {
+		t.Errorf("with model Tag: %v", err)
+	}
+}

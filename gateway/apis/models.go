@@ -263,7 +263,16 @@ func localModelRefs(apiID, name string, doc any, models map[string]json.RawMessa
 				continue
 			}
 			if rest, ok := strings.CutPrefix(ref, "#/components/schemas/"); ok {
+				if err := modelExists(apiID, name, ref, rest, models); err != nil {
+					return err
+				}
 				t[k] = "#/definitions/" + rest
+				continue
+			}
+			if rest, ok := strings.CutPrefix(ref, "#/definitions/"); ok {
+				if err := modelExists(apiID, name, ref, rest, models); err != nil {
+					return err
+				}
 				continue
 			}
 			id, target, ok := ParseModelURL(ref)
@@ -289,6 +298,24 @@ func localModelRefs(apiID, name string, doc any, models map[string]json.RawMessa
 		}
 	}
 	return nil
+}
+
+// modelExists checks that the model a local reference ref (#/definitions/X
+// or #/components/schemas/X, rest what follows the prefix) names is one of
+// the API's: such a reference names a model of the API, never a schema
+// inside the referring model (its own definitions are not read), which the
+// error says, with what to do.
+func modelExists(apiID, name, ref, rest string, models map[string]json.RawMessage) error {
+	target, _, _ := strings.Cut(rest, "/")
+	target = strings.ReplaceAll(strings.ReplaceAll(target, "~1", "/"), "~0", "~")
+	if _, ok := models[target]; ok {
+		return nil
+	}
+	api := "the API"
+	if apiID != "" {
+		api = "API " + apiID
+	}
+	return invalid("model %q: $ref %q names a model of the API, and %s has no model %q (a model's own definitions are not read): create model %s, or write the schema in place of the $ref", name, ref, api, target, target)
 }
 
 // escapePointer escapes a JSON Pointer token.
