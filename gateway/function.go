@@ -102,7 +102,14 @@ func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payl
 			rc.Integration.EndpointStatus = http.StatusInternalServerError
 		}
 		switch {
-		case errors.Is(err, errdefs.ErrThrottled), errors.Is(err, errdefs.ErrTooLarge):
+		case errors.Is(err, errdefs.ErrTooLarge):
+			// The client's request may be within every limit: the event
+			// (its template's output) is what is over the function's
+			// payload limit, which the API's owner needs to know.
+			g.log.Warn("function event over the function's payload limit: answered 413 Request Too Long", "requestId", rc.RequestID,
+				"api", rc.APIID, "stage", rc.Stage, "route", rc.RouteKey, "function", ref, "eventBytes", len(payload), "err", err)
+			return nil, fmt.Errorf("invoke %s: %w", ref, err)
+		case errors.Is(err, errdefs.ErrThrottled):
 			return nil, fmt.Errorf("invoke %s: %w", ref, err)
 		case errors.Is(err, errdefs.ErrTimeout):
 			return nil, fmt.Errorf("invoke %s: %s: %w", ref, err.Error(), errTimeout)
