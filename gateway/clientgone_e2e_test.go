@@ -150,14 +150,7 @@ func TestPipelinedRequestIsNotAClientGone(t *testing.T) {
 	}}, &api)
 	admin(t, c, "POST", "/portico/v1/apis/"+api.ID+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
 
-	u, err := url.Parse(env.GatewayURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := net.Dial("tcp", u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, u := dialGateway(t, env.GatewayURL)
 	defer conn.Close()
 	path := "/" + api.ID + "/dev/proxy"
 	if _, err := fmt.Fprintf(conn, "GET %s?n=1 HTTP/1.1\r\nHost: %s\r\n\r\n", path, u.Host); err != nil {
@@ -209,14 +202,7 @@ func TestClientGoneDuringRenderWithBody(t *testing.T) {
 	admin(t, c, "PUT", "/portico/v1/apis/"+api.ID+"/stages/dev/access-log", nil, map[string]string{
 		"format": "$context.requestId $context.status", "destinationArn": "file://" + logFile}, nil)
 
-	u, err := url.Parse(env.GatewayURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := net.Dial("tcp", u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, u := dialGateway(t, env.GatewayURL)
 	// The client leaves as soon as its connection is watched.
 	gateway.SetClientWatchHook(t, func() { conn.Close() })
 	body := `{"a": 1}`
@@ -237,4 +223,18 @@ func TestClientGoneDuringRenderWithBody(t *testing.T) {
 	if !strings.HasSuffix(string(raw), " 499\n") {
 		t.Errorf("access log %q, want the request recorded 499", raw)
 	}
+}
+
+// dialGateway opens a raw connection to the gateway at gatewayURL.
+func dialGateway(t *testing.T, gatewayURL string) (net.Conn, *url.URL) {
+	t.Helper()
+	u, err := url.Parse(gatewayURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn, u
 }
