@@ -150,14 +150,7 @@ func TestPipelinedRequestIsNotAClientGone(t *testing.T) {
 	}}, &api)
 	admin(t, c, "POST", "/portico/v1/apis/"+api.ID+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
 
-	u, err := url.Parse(env.GatewayURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := net.Dial("tcp", u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, u := dialGateway(t, env.GatewayURL)
 	defer conn.Close()
 	path := "/" + api.ID + "/dev/proxy"
 	if _, err := fmt.Fprintf(conn, "GET %s?n=1 HTTP/1.1\r\nHost: %s\r\n\r\n", path, u.Host); err != nil {
@@ -185,4 +178,63 @@ func TestPipelinedRequestIsNotAClientGone(t *testing.T) {
 		t.Fatal("the first request's backend exchange was cancelled")
 	default:
 	}
+}
+
+// TestClientGoneDuringRenderWithBody: a client that sends a body and goes
+// away while a MOCK integration's request template renders (a render that
+// runs to the step budget) ends the render: its connection is watched once
+// the body has been read, whatever the integration, so the request is
+// recorded 499 rather than rendered to its end. Before, only requests
+// without a body (and function events) were watched: the render ran on for
+// its whole budget (or minutes, for costly writes) after the client left.
+func TestClientGoneDuringRenderWithBody(t *testing.T) {
+	gateway.SetClientWatchAfter(t, 0)
+	env := apptest.Start(t, apptest.Options{})
+	c := env.Client()
+	var api struct{ ID string }
+	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "render", "protocol": "REST", "routes": []any{
+		map[string]any{"method": "POST", "path": "/slow", "integration": map[string]any{"type": "MOCK",
+			"requestTemplates": map[string]string{"application/json": `#set($b = $input.body)` +
+				`#foreach($i in [1..1000])#foreach($j in [1..1000])#foreach($k in [1..1000])#set($x = $k)#end#end#end{"statusCode": 200}`}}},
+	}}, &api)
+	admin(t, c, "POST", "/portico/v1/apis/"+api.ID+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
+	logFile := filepath.Join(t.TempDir(), "access.log")
+	admin(t, c, "PUT", "/portico/v1/apis/"+api.ID+"/stages/dev/access-log", nil, map[string]string{
+		"format": "$context.requestId $context.status", "destinationArn": "file://" + logFile}, nil)
+
+	conn, u := dialGateway(t, env.GatewayURL)
+	// The client leaves as soon as its connection is watched.
+	gateway.SetClientWatchHook(t, func() { conn.Close() })
+	body := `{"a": 1}`
+	if _, err := fmt.Fprintf(conn, "POST /%s/dev/slow HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		api.ID, u.Host, len(body), body); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := http.ReadResponse(bufio.NewReader(conn), nil); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the request was answered %d: its client was never watched", resp.StatusCode)
+	}
+	var raw []byte
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if raw, _ = os.ReadFile(logFile); len(raw) > 0 {
+			break
+		}
+	}
+	if !strings.HasSuffix(string(raw), " 499\n") {
+		t.Errorf("access log %q, want the request recorded 499", raw)
+	}
+}
+
+// dialGateway opens a raw connection to the gateway at gatewayURL.
+func dialGateway(t *testing.T, gatewayURL string) (net.Conn, *url.URL) {
+	t.Helper()
+	u, err := url.Parse(gatewayURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn, u
 }

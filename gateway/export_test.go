@@ -3,6 +3,7 @@ package gateway
 import (
 	"crypto/tls"
 	"net/http"
+	"time"
 )
 
 // SetAnsweredHook makes f see each request whose function result was answered
@@ -41,3 +42,12 @@ func TrustBackends(g *Gateway, cfg *tls.Config) { g.trustBackends(cfg) }
 
 // FastServed is how many requests the fast proxy took.
 func FastServed(g *Gateway) int64 { return g.fast.Served() }
+
+// SetClientWatchAfter makes a request's client watched d after its
+// integration starts or its body was read (clientWatchAfter), until the test
+// ends.
+func SetClientWatchAfter(t interface{ Cleanup(func()) }, d time.Duration) {
+	old := clientWatchAfter
+	clientWatchAfter = d
+	t.Cleanup(func() { clientWatchAfter = old })
+}

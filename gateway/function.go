@@ -80,9 +80,6 @@ func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payl
 	// included; the function's own timeout bounds its run (a 502 function
 	// error, where this one is a 504).
 	timeout := in.TimeoutFor(rc.Protocol)
-	if rc.watch == nil && rc.watchW != nil { // the body is read: watch the client
-		rc.watch = watchClient(rc.watchW)
-	}
 	res, err := g.invoker.Invoke(ctx, invoker.Request{
 		Function:   fn,
 		Payload:    payload,
@@ -105,7 +102,14 @@ func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payl
 			rc.Integration.EndpointStatus = http.StatusInternalServerError
 		}
 		switch {
-		case errors.Is(err, errdefs.ErrThrottled), errors.Is(err, errdefs.ErrTooLarge):
+		case errors.Is(err, errdefs.ErrTooLarge):
+			// The client's request may be within every limit: the event
+			// (its template's output) is what is over the function's
+			// payload limit, which the API's owner needs to know.
+			g.log.Warn("function event over the function's payload limit: answered 413 Request Too Long", "requestId", rc.RequestID,
+				"api", rc.APIID, "stage", rc.Stage, "route", rc.RouteKey, "function", ref, "eventBytes", len(payload), "err", err)
+			return nil, fmt.Errorf("invoke %s: %w", ref, err)
+		case errors.Is(err, errdefs.ErrThrottled):
 			return nil, fmt.Errorf("invoke %s: %w", ref, err)
 		case errors.Is(err, errdefs.ErrTimeout):
 			return nil, fmt.Errorf("invoke %s: %s: %w", ref, err.Error(), errTimeout)

@@ -549,11 +549,9 @@ type reqCtx struct {
 	// ans, when set, is room for a function integration's functionAnswer,
 	// allocated with the reqCtx (see newReqCtx).
 	ans *functionAnswer
-	// watchW, when set, is the writer whose client a function integration
-	// watches once the request body is read (invoke); watch is the watch
-	// (clientwatch.go), ended when the integration returns.
-	watchW http.ResponseWriter
-	watch  *clientWatch
+	// watch is the watch of a request without a body (clientwatch.go),
+	// ended when the integration returns.
+	watch *clientWatch
 	// proxy, when set, is an HTTP_PROXY request's room for the fast path,
 	// allocated with the reqCtx (reqCtxProxy).
 	proxy *proxyRoom
@@ -659,7 +657,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, ok := r.Header[hopHeader]; ok && !g.hopsTrusted(r) {
 		delete(r.Header, hopHeader) // a client's: it counts nothing (hops.go)
 	}
-	if err := g.serve(w, r, q); err != nil {
+	cw := watchBody(w, r)
+	err := g.serve(w, r, q)
+	cw.end()
+	if err != nil {
 		if errors.Is(err, edge.ErrStaleConnection) {
 			// The connection closes (HTTP/2: GOAWAY) and the client's next
 			// one is verified against the domain's truststore as it is now.
@@ -912,13 +913,11 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	}
 	// A client that goes away while a backend or a function runs ends
 	// the integration (clientwatch.go): watched from the start when the
-	// request has no body, else once a function's event holds it.
+	// request has no body, else once its body has been read (watchBody).
 	switch in.Type {
 	case apis.IntegrationHTTPProxy, apis.IntegrationHTTP, apis.IntegrationAWSProxy, apis.IntegrationAWS:
 		if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 			rc.watch = watchClient(w)
-		} else if in.Type == apis.IntegrationAWSProxy || in.Type == apis.IntegrationAWS {
-			rc.watchW = w
 		}
 	}
 	var err error

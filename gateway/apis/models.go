@@ -77,6 +77,18 @@ func CompileModelsContext(ctx context.Context, apiID string, models map[string]j
 	if out, ok := compiledModels.get(key); ok {
 		return out, nil
 	}
+	out, err := compileModels(ctx, apiID, models, nil)
+	if err != nil {
+		return nil, err
+	}
+	compiledModels.put(key, out)
+	return out, nil
+}
+
+// compileModels is CompileModelsContext without the cache: the patterns that
+// only the backtracking engine reads are charged to meter when it is not nil
+// (a ModelValidator's copy of the models), else bounded one match at a time.
+func compileModels(ctx context.Context, apiID string, models map[string]json.RawMessage, meter *patternMeter) (map[string]*jsonschema.Schema, error) {
 	names := sortedKeys(models)
 	schemas := map[string]any{}
 	for _, name := range names {
@@ -105,7 +117,11 @@ func CompileModelsContext(ctx context.Context, apiID string, models map[string]j
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft4)
 	c.UseLoader(noLoader{})
-	c.UseRegexpEngine(javaRegexp)
+	if meter == nil {
+		c.UseRegexpEngine(javaRegexp)
+	} else {
+		c.UseRegexpEngine(meter.compile)
+	}
 	// The models are the root's definitions only, a draft 4 keyword: the
 	// compiler reads and checks them all once, with the root. (Compiled as
 	// #/components/schemas/X, every subschema was a location the compiler
@@ -130,7 +146,6 @@ func CompileModelsContext(ctx context.Context, apiID string, models map[string]j
 		}
 		out[name] = sch
 	}
-	compiledModels.put(key, out)
 	return out, nil
 }
 
@@ -156,7 +171,7 @@ func javaRegexp(pattern string) (jsonschema.Regexp, error) {
 	if err != nil {
 		return nil, err
 	}
-	return schemaRegexp{re}, nil
+	return schemaRegexp{re: re}, nil
 }
 
 // schemaRegexp is a javaregex.Regexp as jsonschema matches it, with a bool
@@ -164,11 +179,19 @@ func javaRegexp(pattern string) (jsonschema.Regexp, error) {
 // body through (a patternProperties name not matched is an additional
 // property, often allowed), so it panics with a patternTimeout that
 // ValidateModel turns into ErrPatternTimeout.
-type schemaRegexp struct{ re *javaregex.Regexp }
+// A backtracking pattern of a ModelValidator's models also has the meter of
+// its validations, which bounds their matches together.
+type schemaRegexp struct {
+	re    *javaregex.Regexp
+	meter *patternMeter
+}
 
 func (r schemaRegexp) String() string { return r.re.String() }
 
 func (r schemaRegexp) MatchString(s string) bool {
+	if r.meter != nil {
+		return r.meter.match(r.re, s)
+	}
 	ok, err := r.re.MatchString(s)
 	if err != nil {
 		panic(patternTimeout{err})
@@ -240,7 +263,16 @@ func localModelRefs(apiID, name string, doc any, models map[string]json.RawMessa
 				continue
 			}
 			if rest, ok := strings.CutPrefix(ref, "#/components/schemas/"); ok {
+				if err := modelExists(apiID, name, ref, rest, models); err != nil {
+					return err
+				}
 				t[k] = "#/definitions/" + rest
+				continue
+			}
+			if rest, ok := strings.CutPrefix(ref, "#/definitions/"); ok {
+				if err := modelExists(apiID, name, ref, rest, models); err != nil {
+					return err
+				}
 				continue
 			}
 			id, target, ok := ParseModelURL(ref)
@@ -266,6 +298,24 @@ func localModelRefs(apiID, name string, doc any, models map[string]json.RawMessa
 		}
 	}
 	return nil
+}
+
+// modelExists checks that the model a local reference ref (#/definitions/X
+// or #/components/schemas/X, rest what follows the prefix) names is one of
+// the API's: such a reference names a model of the API, never a schema
+// inside the referring model (its own definitions are not read), which the
+// error says, with what to do.
+func modelExists(apiID, name, ref, rest string, models map[string]json.RawMessage) error {
+	target, _, _ := strings.Cut(rest, "/")
+	target = strings.ReplaceAll(strings.ReplaceAll(target, "~1", "/"), "~0", "~")
+	if _, ok := models[target]; ok {
+		return nil
+	}
+	api := "the API"
+	if apiID != "" {
+		api = "API " + apiID
+	}
+	return invalid("model %q: $ref %q names a model of the API, and %s has no model %q (a model's own definitions are not read): create model %s, or write the schema in place of the $ref", name, ref, api, target, target)
 }
 
 // escapePointer escapes a JSON Pointer token.

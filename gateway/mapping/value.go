@@ -54,6 +54,10 @@ const (
 
 const indexAfter = 8
 
+// contextIndexAfter is the size past which $context's maps (which NewContext
+// builds with fewer keys, unindexed) are indexed as plain maps are.
+const contextIndexAfter = 64
+
 // NewMap returns an empty map.
 func NewMap() *Map { return &Map{} }
 
@@ -148,8 +152,10 @@ func (m *Map) setValue(k string, v any) {
 	m.vals = append(m.vals, v)
 	if m.index != nil {
 		m.index[k] = len(m.keys) - 1
-	} else if len(m.keys) > indexAfter && m.kind == plainMap {
-		// $context's maps, built per request, are searched key by key.
+	} else if len(m.keys) > indexAfter && m.kind == plainMap || len(m.keys) > contextIndexAfter {
+		// $context's maps, built per request, are searched key by key
+		// until a template's writes make them large: each write of a new
+		// key searched them all, so n writes cost n² (one step each).
 		m.index = make(map[string]int, len(m.keys)*2)
 		for i, key := range m.keys {
 			m.index[key] = i

@@ -51,8 +51,9 @@ type routePlan struct {
 	// validator does not validate parameters).
 	required []apis.Parameter
 	// bodies are the request models by content type (nil when the validator does
-	// not validate bodies).
-	bodies map[string]*jsonschema.Schema
+	// not validate bodies), models what validates them.
+	bodies map[string]string
+	models *apis.ModelValidator
 	log    *slog.Logger
 }
 
@@ -62,7 +63,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	if d == nil || d.API == nil || d.API.Protocol != apis.ProtocolREST || len(d.API.RequestValidators) == 0 {
 		return nil, nil
 	}
-	var models map[string]*jsonschema.Schema
+	var models *apis.ModelValidator
 	plans := map[*apis.Route]*routePlan{}
 	for i := range d.API.Routes {
 		rt := &d.API.Routes[i]
@@ -85,17 +86,16 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 		if v.ValidateRequestBody && len(rt.RequestModels) > 0 {
 			if models == nil {
 				var err error
-				if models, err = apis.CompileModels(d.API.ID, d.API.Models); err != nil {
+				if models, err = apis.NewModelValidator(d.API.ID, d.API.Models); err != nil {
 					return nil, err
 				}
 			}
-			p.bodies = map[string]*jsonschema.Schema{}
+			p.bodies, p.models = map[string]string{}, models
 			for ct, model := range rt.RequestModels {
-				sch, ok := models[model]
-				if !ok {
+				if !models.Has(model) {
 					return nil, fmt.Errorf("route %q: request model %q is not defined", rt.RouteKey, model)
 				}
-				p.bodies[ct] = sch
+				p.bodies[ct] = model
 			}
 		}
 		if len(p.required) > 0 || len(p.bodies) > 0 {
@@ -151,8 +151,8 @@ func (p *routePlan) check(r *http.Request, c *pipeline.Context) error {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil {
 		ct = mt
 	}
-	sch := p.bodyModel(ct)
-	if sch == nil {
+	model := p.bodyModel(ct)
+	if model == "" {
 		return nil
 	}
 	body, err := c.ReadBody(r)
@@ -172,7 +172,12 @@ func (p *routePlan) check(r *http.Request, c *pipeline.Context) error {
 	if err != nil {
 		return invalidBody(c, fmt.Sprintf("[Invalid JSON: %v]", err), err)
 	}
-	if err := apis.ValidateModel(sch, inst); err != nil {
+	if err := p.models.Validate(r.Context(), model, inst); err != nil {
+		if r.Context().Err() != nil {
+			// The client left (or the server is stopping): nobody reads
+			// the answer, which is recorded as such.
+			return invalidBody(c, "[the request ended during validation]", err)
+		}
 		if errors.Is(err, apis.ErrPatternTimeout) {
 			// Not known to be valid, so refused: the reason goes to the log
 			// (the request's 400 is logged at debug level only).
@@ -232,14 +237,14 @@ func last(vs []string) string {
 
 // bodyModel is the model of a request body of content type ct: the one
 // declared for ct, else for its type's wildcard ("text/*"), else for "*/*", so
-// that a model declared under a wildcard is enforced; nil when none applies.
-func (p *routePlan) bodyModel(ct string) *jsonschema.Schema {
-	if sch, ok := p.bodies[ct]; ok {
-		return sch
+// that a model declared under a wildcard is enforced; "" when none applies.
+func (p *routePlan) bodyModel(ct string) string {
+	if model, ok := p.bodies[ct]; ok {
+		return model
 	}
 	if typ, _, ok := strings.Cut(ct, "/"); ok {
-		if sch, ok := p.bodies[typ+"/*"]; ok {
-			return sch
+		if model, ok := p.bodies[typ+"/*"]; ok {
+			return model
 		}
 	}
 	return p.bodies["*/*"]
