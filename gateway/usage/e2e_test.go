@@ -651,6 +651,11 @@ func TestUsageAPIBadInput(t *testing.T) {
 	_, err = gw.UpdateUsage(ctx, &apigateway.UpdateUsageInput{UsagePlanId: p.Id, KeyId: k.Id,
 		PatchOperations: []types.PatchOperation{{Op: types.OpReplace, Path: aws.String("/remaining"), Value: aws.String("1")}}})
 	wantAPIError(t, err, "NotFoundException", "not in usage plan")
+	// Two operations: the error names the count, not a supported path (keys18).
+	_, err = gw.UpdateUsage(ctx, &apigateway.UpdateUsageInput{UsagePlanId: p.Id, KeyId: k.Id, PatchOperations: []types.PatchOperation{
+		{Op: types.OpReplace, Path: aws.String("/remaining"), Value: aws.String("5")},
+		{Op: types.OpReplace, Path: aws.String("/remaining"), Value: aws.String("7")}}})
+	wantAPIError(t, err, "BadRequestException", "patchOperations holds 2 replaces of /remaining: send one operation per request")
 	if _, err := gw.CreateUsagePlanKey(ctx, &apigateway.CreateUsagePlanKeyInput{UsagePlanId: p.Id, KeyId: k.Id, KeyType: aws.String("API_KEY")}); err != nil {
 		t.Fatal(err)
 	}
