@@ -700,3 +700,19 @@ func TestCustomerIDIsBounded(t *testing.T) {
 		t.Fatalf("key after a refused update: %+v", got)
 	}
 }
+
+// TestImportKeysRefusesPaddedValues is keys18's finding 6: import-api-keys
+// trimmed a quoted space off a Key value that create-api-key refuses; it is a
+// 400 naming the line now. Blanks before an unquoted cell are still skipped.
+func TestImportKeysRefusesPaddedValues(t *testing.T) {
+	s, _ := newDay0Service(t)
+	ctx := context.Background()
+	for _, bad := range []string{"Name,Key\na,\" qpadded-value-0123456789abcdef\"\n", "Name,Key\na,tpadded-value-0123456789abcdef \n"} {
+		_, err := s.ImportKeys(ctx, []byte(bad))
+		wantKind(t, err, errdefs.ErrInvalid, "line 2: API Key value must be printable ASCII without spaces")
+	}
+	keys, err := s.ImportKeys(ctx, []byte("Name, Key\na, spaced-value-0123456789abcdef\n"))
+	if err != nil || len(keys) != 1 || keys[0].Value != "spaced-value-0123456789abcdef" {
+		t.Fatalf("import with blanks after the commas: %+v %v", keys, err)
+	}
+}
