@@ -431,9 +431,7 @@ func TestSecretAcrossTheCutIsMasked(t *testing.T) {
 func TestWebSocketConnectBodiesMasked(t *testing.T) {
 	var buf bytes.Buffer
 	s := New(slog.New(slog.NewJSONHandler(&buf, nil)))
-	st := &apis.Stage{APIID: "abcdefghij", Name: "dev", MethodSettings: map[string]apis.MethodSetting{"*/*": {LoggingLevel: "INFO", DataTraceEnabled: true}}}
-	dep := &apis.Deployment{API: apis.API{ID: "abcdefghij", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{Routes: []apis.Route{{RouteKey: "$connect"}}}}}
-	d := &pipeline.Deployed{Stage: st, Deployment: dep, API: &dep.API}
+	d, dep := wsConnectDeployed()
 	ev := &events.APIGatewayWebsocketProxyRequest{Headers: map[string]string{"Authorization": "Bearer sekrit-ws-1"}, Body: "tok=sekrit-ws-1",
 		RequestContext: events.APIGatewayWebsocketProxyRequestContext{RouteKey: "$connect", EventType: "CONNECT", ConnectionID: "c1", RequestID: "r1"}}
 	done := s.LogWebSocket(d, &dep.API.Routes[0], ev, &pipeline.WSOutcome{})
@@ -583,9 +581,7 @@ func TestAuthorizerKeyMasked(t *testing.T) {
 func TestWebSocketAuthorizerKeyMasked(t *testing.T) {
 	var buf bytes.Buffer
 	s := New(slog.New(slog.NewJSONHandler(&buf, nil)))
-	st := &apis.Stage{APIID: "abcdefghij", Name: "dev", MethodSettings: map[string]apis.MethodSetting{"*/*": {LoggingLevel: "INFO", DataTraceEnabled: true}}}
-	dep := &apis.Deployment{API: apis.API{ID: "abcdefghij", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{Routes: []apis.Route{{RouteKey: "$connect"}}}}}
-	d := &pipeline.Deployed{Stage: st, Deployment: dep, API: &dep.API}
+	d, dep := wsConnectDeployed()
 	ev := &events.APIGatewayWebsocketProxyRequest{RequestContext: events.APIGatewayWebsocketProxyRequestContext{RouteKey: "$connect", EventType: "CONNECT", ConnectionID: "c1", RequestID: "r1"}}
 	var o pipeline.WSOutcome
 	done := s.LogWebSocket(d, &dep.API.Routes[0], ev, &o)
@@ -594,4 +590,12 @@ func TestWebSocketAuthorizerKeyMasked(t *testing.T) {
 	if out := buf.String(); strings.Contains(out, "sekrit") || !strings.Contains(out, `{\"key\":\"********\"}`) {
 		t.Fatalf("logged %s", out)
 	}
+}
+
+// wsConnectDeployed is a stage of a WebSocket API with a $connect route whose
+// "*/*" settings log at INFO with data tracing.
+func wsConnectDeployed() (*pipeline.Deployed, *apis.Deployment) {
+	st := &apis.Stage{APIID: "abcdefghij", Name: "dev", MethodSettings: map[string]apis.MethodSetting{"*/*": {LoggingLevel: "INFO", DataTraceEnabled: true}}}
+	dep := &apis.Deployment{API: apis.API{ID: "abcdefghij", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{Routes: []apis.Route{{RouteKey: "$connect"}}}}}
+	return &pipeline.Deployed{Stage: st, Deployment: dep, API: &dep.API}, dep
 }

@@ -64,8 +64,14 @@ paths:
 // the deployment, the others from the same deployment); it returns the API id.
 func importKeyed(t *testing.T, c *client.Client, stages ...string) string {
 	t.Helper()
+	return importDoc(t, c, keyedDoc, stages...)
+}
+
+// importDoc imports doc and deploys it to stages, as importKeyed does keyedDoc.
+func importDoc(t *testing.T, c *client.Client, doc string, stages ...string) string {
+	t.Helper()
 	ctx := context.Background()
-	resp, err := c.Do(ctx, "POST", "/portico/v1/apis/import", url.Values{"name": {"keyed"}}, []byte(keyedDoc), nil)
+	resp, err := c.Do(ctx, "POST", "/portico/v1/apis/import", url.Values{"name": {"keyed"}}, []byte(doc), nil)
 	if err != nil {
 		t.Fatalf("import: %v", err)
 	}

@@ -2,9 +2,7 @@ package usage_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -31,20 +29,7 @@ func TestRefusedRequestsAreNotCounted(t *testing.T) {
     - {Effect: Allow, Principal: "*", Action: "execute-api:Invoke", Resource: "execute-api:/*"}
     - {Effect: Deny, Principal: "*", Action: "execute-api:Invoke", Resource: "execute-api:/*/GET/pets"}
 components:`, 1)
-	resp, err := env.Client().Do(ctx, "POST", "/portico/v1/apis/import", url.Values{"name": {"denied"}}, []byte(doc), nil)
-	if err != nil {
-		t.Fatalf("import: %v", err)
-	}
-	var imp struct {
-		API struct{ ID string } `json:"api"`
-	}
-	if err := json.Unmarshal(resp.Body, &imp); err != nil {
-		t.Fatal(err)
-	}
-	id := imp.API.ID
-	if _, err := env.Client().Do(ctx, "POST", "/portico/v1/apis/"+id+"/deployments", nil, map[string]any{"stageName": "dev"}, nil); err != nil {
-		t.Fatalf("deploy: %v", err)
-	}
+	id := importDoc(t, env.Client(), doc, "dev")
 	k := createKey(t, gw, &apigateway.CreateApiKeyInput{Name: aws.String("refused"), Enabled: true})
 	const quota = 3
 	planID := plan(t, gw, &apigateway.CreateUsagePlanInput{Name: aws.String("refused"),
