@@ -666,11 +666,16 @@ func (h *usageHandlers) updateUsage(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	if len(ops) != 1 || ops[0].Op != "replace" || ops[0].Path != "/remaining" {
-		if len(ops) == 0 {
-			return badRequest("patchOperations must hold one replace of /remaining")
+	if len(ops) == 0 {
+		return badRequest("patchOperations must hold one replace of /remaining")
+	}
+	for _, op := range ops {
+		if op.Op != "replace" || op.Path != "/remaining" {
+			return BadPatchPath(op)
 		}
-		return BadPatchPath(ops[0])
+	}
+	if len(ops) > 1 {
+		return badRequest("patchOperations holds %d replaces of /remaining: send one operation per request", len(ops))
 	}
 	v, err := ops[0].StringValue()
 	if err != nil {

@@ -102,13 +102,23 @@ usage plan covering the stage:
 }
 
 func keyCreate(g *globalFlags) *cobra.Command {
-	var name, value, description string
+	var name, value, valueFile, description string
 	var enabled bool
 	cmd := &cobra.Command{
 		Use:   "create",
-		Short: "Create an API key (a generated 40-character value unless --value); prints it with its value",
+		Short: "Create an API key (a generated 40-character value unless --value or --value-file); prints it with its value",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if valueFile != "" {
+				if value != "" {
+					return errors.New("give the key's value with --value or --value-file, not both")
+				}
+				v, err := readTokenFile(valueFile, "--value-file")
+				if err != nil {
+					return err
+				}
+				value = v
+			}
 			body := map[string]any{"name": name, "description": description, "enabled": enabled}
 			if value != "" {
 				body["value"] = value
@@ -117,7 +127,8 @@ func keyCreate(g *globalFlags) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "key name (default: its id)")
-	cmd.Flags().StringVar(&value, "value", "", "key value, at least 20 characters (default: generated)")
+	cmd.Flags().StringVar(&value, "value", "", "key value, at least 20 characters (default: generated); shows in ps: prefer --value-file")
+	cmd.Flags().StringVar(&valueFile, "value-file", "", "`FILE` holding the key value on one line, in place of --value")
 	cmd.Flags().StringVar(&description, "description", "", "description")
 	cmd.Flags().BoolVar(&enabled, "enabled", false, "create the key enabled (keys are created disabled otherwise, as in AWS)")
 	return cmd

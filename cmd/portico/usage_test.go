@@ -240,3 +240,23 @@ func TestPlanCreateFlagsThatDoNothingAlone(t *testing.T) {
 		t.Errorf("plans after the refusals: %+v %v, want only b", plans.Items, err)
 	}
 }
+
+// TestKeyCreateValueFile is keys18's finding 5: a chosen key value could be
+// given only as --value, which leaves it in ps and the shell's history.
+// --value-file reads it from a file, as --token-file does the admin token.
+func TestKeyCreateValueFile(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	f := filepath.Join(t.TempDir(), "value")
+	const value = "file-key-value-0123456789abcdef"
+	if err := os.WriteFile(f, []byte(value+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var k struct{ ID, Value string }
+	if err := json.Unmarshal([]byte(cli(t, env, "-o", "json", "key", "create", "--name", "f", "--value-file", f)), &k); err != nil || k.Value != value {
+		t.Fatalf("key create --value-file: %+v %v", k, err)
+	}
+	if out, err := cliErr(env, "key", "create", "--value", "other-value-0123456789abcdef", "--value-file", f); err == nil || !strings.Contains(err.Error(), "not both") {
+		t.Fatalf("--value with --value-file: %v %s", err, out)
+	}
+}

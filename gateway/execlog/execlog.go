@@ -14,7 +14,8 @@
 // event), with those of the query parameters and stage variables the
 // authorizers read and of secret query parameters (X-Amz-Signature, api_key:
 // redact.SecretName), as are secret parameters ("api_key=...",
-// redact.StringWith).
+// redact.StringWith) and, in the response, the request's API key (admitted,
+// or an authorizer's usageIdentifierKey: keyValues).
 //
 // Two pipeline stages share the work: Stage wraps the pipeline and logs the
 // completion, RequestStage runs once the method is matched and logs the method
@@ -234,6 +235,21 @@ func (p *plan) requestSecrets(h http.Header, q map[string][]string) []string {
 	return append(out, p.stageSecrets...)
 }
 
+// keyValues are the API key values of a request, masked wherever its trace
+// holds them: the key the API key stage admitted
+// ($context.identity.apiKey) and the usageIdentifierKey an authorizer named
+// (a key source AUTHORIZER's key, which no header or query parameter of the
+// request carries).
+func keyValues(id *pipeline.Identity, au *pipeline.Authorizer) []string {
+	var out []string
+	for _, v := range []string{id.APIKey, au.UsageIdentifierKey} {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // clientHeaderKey is the request context key of the client's headers, kept by
 // Stage before the tracing stage adds its own (traceparent, X-Amzn-Trace-Id).
 type clientHeaderKey struct{}
@@ -301,16 +317,17 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 				// as the access log's $context.integrationLatency is "-".
 				attrs = append(attrs, "integrationLatencyMs", c.IntegrationLatency.Milliseconds())
 			}
+			keys := keyValues(&c.Identity, &c.Authorizer)
 			if c.Error.ResponseType != "" {
 				attrs = append(attrs, "errorType", string(c.Error.ResponseType), "error", c.Error.Message)
 			}
 			if l.trace {
-				attrs = append(attrs, "responseHeaders", maskHeaders(tw.Header(), p.secret))
+				attrs = append(attrs, "responseHeaders", maskHeaders(tw.Header(), p.secret, keys))
 				if len(tw.body) > 0 {
 					if client == nil {
 						client = r.Header
 					}
-					secrets := append(p.requestSecrets(client, r.URL.Query()), secretValues(tw.Header(), p.secret)...)
+					secrets := append(append(p.requestSecrets(client, r.URL.Query()), secretValues(tw.Header(), p.secret)...), keys...)
 					attrs = append(attrs, "responseBody", traceBody(tw.body, tw.n, secrets))
 				}
 			}
@@ -335,7 +352,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 // defaultRouteSettings say: at INFO the route request (with data tracing, the
 // message body and $connect's headers) and its completion, at ERROR only a
 // dispatch that failed or that the integration answered with 4xx or 5xx.
-func (s *Stage) LogWebSocket(d *pipeline.Deployed, route *apis.Route, ev *events.APIGatewayWebsocketProxyRequest, _ *pipeline.WSOutcome) func(*connections.Response, error) {
+func (s *Stage) LogWebSocket(d *pipeline.Deployed, route *apis.Route, ev *events.APIGatewayWebsocketProxyRequest, o *pipeline.WSOutcome) func(*connections.Response, error) {
 	st := d.Stage
 	all := st.MethodSettings[apis.MethodSettingsAll]
 	l := loggingOf(all.LoggingLevel, all.DataTraceEnabled)
@@ -372,7 +389,7 @@ func (s *Stage) LogWebSocket(d *pipeline.Deployed, route *apis.Route, ev *events
 		attrs := base
 		if l.trace {
 			if len(h) > 0 {
-				attrs = append(attrs[:len(attrs):len(attrs)], "headers", maskHeaders(h, secret))
+				attrs = append(attrs[:len(attrs):len(attrs)], "headers", maskHeaders(h, secret, nil))
 			}
 			if ev.Body != "" {
 				attrs = append(attrs[:len(attrs):len(attrs)], "body", traceBody([]byte(ev.Body), len(ev.Body), secrets))
@@ -393,6 +410,10 @@ func (s *Stage) LogWebSocket(d *pipeline.Deployed, route *apis.Route, ev *events
 			return
 		}
 		attrs := append(base[:len(base):len(base)], "status", status, "latencyMs", s.now().Sub(start).Milliseconds())
+		if o != nil {
+			// The key $connect's authorizer named (known once it ran).
+			secrets = append(secrets[:len(secrets):len(secrets)], keyValues(&pipeline.Identity{}, &o.Authorizer)...)
+		}
 		if err != nil {
 			attrs = append(attrs, "error", scrubError(err.Error(), secrets))
 		}
@@ -453,7 +474,7 @@ func (s *RequestStage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error
 				if kept, ok := r.Context().Value(clientHeaderKey{}).(http.Header); ok {
 					h = kept
 				}
-				attrs = append(attrs, "headers", maskHeaders(h, p.secret))
+				attrs = append(attrs, "headers", maskHeaders(h, p.secret, nil))
 				body, _ := c.ReadBody(r) // r.Body reads the same bytes (or error) again
 				if len(body) > 0 {
 					attrs = append(attrs, "body", traceBody(body, len(body), p.requestSecrets(h, r.URL.Query())))
@@ -524,8 +545,9 @@ func secretValues(h http.Header, secret map[string]bool) []string {
 }
 
 // maskHeaders returns h as one string per header, the values of the headers
-// in secret (canonical names) masked.
-func maskHeaders(h http.Header, secret map[string]bool) map[string]string {
+// in secret (canonical names) masked, and the secrets values in the others
+// (a response header mapped from $context.identity.apiKey).
+func maskHeaders(h http.Header, secret map[string]bool, values []string) map[string]string {
 	out := make(map[string]string, len(h))
 	for k, vs := range h {
 		if secret[http.CanonicalHeaderKey(k)] {
@@ -533,6 +555,9 @@ func maskHeaders(h http.Header, secret map[string]bool) map[string]string {
 			continue
 		}
 		out[k] = strings.Join(vs, ",")
+		if len(values) > 0 {
+			out[k] = redact.Values(out[k], values, redact.HeaderMask)
+		}
 	}
 	return out
 }

@@ -431,9 +431,7 @@ func TestSecretAcrossTheCutIsMasked(t *testing.T) {
 func TestWebSocketConnectBodiesMasked(t *testing.T) {
 	var buf bytes.Buffer
 	s := New(slog.New(slog.NewJSONHandler(&buf, nil)))
-	st := &apis.Stage{APIID: "abcdefghij", Name: "dev", MethodSettings: map[string]apis.MethodSetting{"*/*": {LoggingLevel: "INFO", DataTraceEnabled: true}}}
-	dep := &apis.Deployment{API: apis.API{ID: "abcdefghij", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{Routes: []apis.Route{{RouteKey: "$connect"}}}}}
-	d := &pipeline.Deployed{Stage: st, Deployment: dep, API: &dep.API}
+	d, dep := wsConnectDeployed()
 	ev := &events.APIGatewayWebsocketProxyRequest{Headers: map[string]string{"Authorization": "Bearer sekrit-ws-1"}, Body: "tok=sekrit-ws-1",
 		RequestContext: events.APIGatewayWebsocketProxyRequestContext{RouteKey: "$connect", EventType: "CONNECT", ConnectionID: "c1", RequestID: "r1"}}
 	done := s.LogWebSocket(d, &dep.API.Routes[0], ev, &pipeline.WSOutcome{})
@@ -538,4 +536,66 @@ func TestWebSocketConnectQuerySecretsMasked(t *testing.T) {
 	if strings.Contains(out, "SECRET_") || !strings.Contains(out, `rex`) {
 		t.Fatalf("logged %s", out)
 	}
+}
+
+// authorizerKey sets the request's key as an authorizer with key source
+// AUTHORIZER and the API key stage do: the authorizer's usageIdentifierKey,
+// admitted as $context.identity.apiKey. No header of the request carries it.
+type authorizerKey struct{}
+
+func (authorizerKey) Name() string { return "authorize" }
+func (authorizerKey) Order() int   { return pipeline.OrderAuthorize }
+func (authorizerKey) Compile(*pipeline.Deployed) (pipeline.Middleware, error) {
+	return func(next pipeline.Handler) pipeline.Handler {
+		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
+			c.Authorizer.UsageIdentifierKey = "sekrit-usage-key-0123456789"
+			c.Identity.APIKey = c.Authorizer.UsageIdentifierKey
+			return next.ServeRequest(w, r, c)
+		})
+	}, nil
+}
+
+// TestAuthorizerKeyMasked is keys18's finding 1: with key source AUTHORIZER,
+// the admitted key ($context.identity.apiKey, the authorizer's
+// usageIdentifierKey) was logged in clear in a response body that echoed it
+// (a mapping template, a function returning its event). It is masked in the
+// response's body and headers, as header keys are.
+func TestAuthorizerKeyMasked(t *testing.T) {
+	keyed := func(w http.ResponseWriter, _ *http.Request, c *pipeline.Context) error {
+		w.Header().Set("X-Key", "k="+c.Identity.APIKey)
+		_, err := w.Write([]byte(`{"identity":{"apiKey":"` + c.Identity.APIKey + `"},"n":"rex"}`))
+		return err
+	}
+	req := httptest.NewRequest("GET", "/abcdefghij/dev/pets/1", nil)
+	recs := serve(t, deployed("INFO", true), req, keyed, authorizerKey{})
+	if len(recs) != 2 || recs[1]["responseBody"] != `{"identity":{"apiKey":"********"},"n":"rex"}` {
+		t.Fatalf("logged %v", recs)
+	}
+	if h, _ := recs[1]["responseHeaders"].(map[string]any); h["X-Key"] != "k=********" {
+		t.Errorf("response headers %v", h)
+	}
+}
+
+// TestWebSocketAuthorizerKeyMasked: the usageIdentifierKey $connect's
+// authorizer named is masked in the route's logged response and error.
+func TestWebSocketAuthorizerKeyMasked(t *testing.T) {
+	var buf bytes.Buffer
+	s := New(slog.New(slog.NewJSONHandler(&buf, nil)))
+	d, dep := wsConnectDeployed()
+	ev := &events.APIGatewayWebsocketProxyRequest{RequestContext: events.APIGatewayWebsocketProxyRequestContext{RouteKey: "$connect", EventType: "CONNECT", ConnectionID: "c1", RequestID: "r1"}}
+	var o pipeline.WSOutcome
+	done := s.LogWebSocket(d, &dep.API.Routes[0], ev, &o)
+	o.Authorizer.UsageIdentifierKey = "sekrit-ws-usage-key-0123" // the authorizer runs after LogWebSocket
+	done(&connections.Response{StatusCode: 500, Body: []byte(`{"key":"sekrit-ws-usage-key-0123"}`)}, errors.New("said sekrit-ws-usage-key-0123"))
+	if out := buf.String(); strings.Contains(out, "sekrit") || !strings.Contains(out, `{\"key\":\"********\"}`) {
+		t.Fatalf("logged %s", out)
+	}
+}
+
+// wsConnectDeployed is a stage of a WebSocket API with a $connect route whose
+// "*/*" settings log at INFO with data tracing.
+func wsConnectDeployed() (*pipeline.Deployed, *apis.Deployment) {
+	st := &apis.Stage{APIID: "abcdefghij", Name: "dev", MethodSettings: map[string]apis.MethodSetting{"*/*": {LoggingLevel: "INFO", DataTraceEnabled: true}}}
+	dep := &apis.Deployment{API: apis.API{ID: "abcdefghij", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{Routes: []apis.Route{{RouteKey: "$connect"}}}}}
+	return &pipeline.Deployed{Stage: st, Deployment: dep, API: &dep.API}, dep
 }

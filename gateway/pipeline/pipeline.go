@@ -63,10 +63,14 @@ const (
 	OrderRouted = 260
 	// OrderThrottle applies account, stage and method throttles.
 	OrderThrottle = 300
-	// OrderAPIKey checks API keys and usage plans (throttle and quota).
-	OrderAPIKey = 400
-	// OrderAuthorize runs authorizers (Lambda, JWT, IAM).
+	// OrderAuthorize runs authorizers (Lambda, JWT, IAM) and resource
+	// policies.
 	OrderAuthorize = 500
+	// OrderAPIKey checks API keys sent in x-api-key and their usage plans
+	// (throttle and quota): after the authorizers and resource policies, as
+	// API Gateway verifies the usage plan once the request is authorized, so
+	// that a request they refuse counts against no key's quota.
+	OrderAPIKey = 540
 	// OrderAPIKeyAuthorizer checks keys whose source is AUTHORIZER.
 	OrderAPIKeyAuthorizer = 550
 	// OrderPolicy evaluates resource policies.

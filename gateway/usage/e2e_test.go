@@ -64,8 +64,14 @@ paths:
 // the deployment, the others from the same deployment); it returns the API id.
 func importKeyed(t *testing.T, c *client.Client, stages ...string) string {
 	t.Helper()
+	return importDoc(t, c, keyedDoc, stages...)
+}
+
+// importDoc imports doc and deploys it to stages, as importKeyed does keyedDoc.
+func importDoc(t *testing.T, c *client.Client, doc string, stages ...string) string {
+	t.Helper()
 	ctx := context.Background()
-	resp, err := c.Do(ctx, "POST", "/portico/v1/apis/import", url.Values{"name": {"keyed"}}, []byte(keyedDoc), nil)
+	resp, err := c.Do(ctx, "POST", "/portico/v1/apis/import", url.Values{"name": {"keyed"}}, []byte(doc), nil)
 	if err != nil {
 		t.Fatalf("import: %v", err)
 	}
@@ -651,6 +657,11 @@ func TestUsageAPIBadInput(t *testing.T) {
 	_, err = gw.UpdateUsage(ctx, &apigateway.UpdateUsageInput{UsagePlanId: p.Id, KeyId: k.Id,
 		PatchOperations: []types.PatchOperation{{Op: types.OpReplace, Path: aws.String("/remaining"), Value: aws.String("1")}}})
 	wantAPIError(t, err, "NotFoundException", "not in usage plan")
+	// Two operations: the error names the count, not a supported path (keys18).
+	_, err = gw.UpdateUsage(ctx, &apigateway.UpdateUsageInput{UsagePlanId: p.Id, KeyId: k.Id, PatchOperations: []types.PatchOperation{
+		{Op: types.OpReplace, Path: aws.String("/remaining"), Value: aws.String("5")},
+		{Op: types.OpReplace, Path: aws.String("/remaining"), Value: aws.String("7")}}})
+	wantAPIError(t, err, "BadRequestException", "patchOperations holds 2 replaces of /remaining: send one operation per request")
 	if _, err := gw.CreateUsagePlanKey(ctx, &apigateway.CreateUsagePlanKeyInput{UsagePlanId: p.Id, KeyId: k.Id, KeyType: aws.String("API_KEY")}); err != nil {
 		t.Fatal(err)
 	}

@@ -62,13 +62,17 @@ func (s *Service) ImportKeys(ctx context.Context, data []byte) ([]*APIKey, error
 		if len(rec) > len(header) {
 			return nil, invalid("Invalid CSV at line %d: %d cells where the header has %d columns; a value with a comma in it must be in double quotes (\"First, customer\")", line, len(rec), len(header))
 		}
-		field := func(name string) string {
+		cell := func(name string) string {
 			if i, ok := col[name]; ok && i < len(rec) {
-				return strings.TrimSpace(rec[i])
+				return rec[i]
 			}
 			return ""
 		}
-		value := field("key")
+		field := func(name string) string { return strings.TrimSpace(cell(name)) }
+		// The value as the cell holds it: a space the CSV quotes (or leaves
+		// after it) is refused as create-api-key refuses it, not trimmed
+		// away (the reader drops the blanks before an unquoted cell).
+		value := cell("key")
 		in := KeyInput{Name: field("name"), Description: field("description"), Value: &value, CustomerID: field("customerid")}
 		if v := field("enabled"); v != "" {
 			b, err := strconv.ParseBool(strings.ToLower(v))

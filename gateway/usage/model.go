@@ -38,6 +38,7 @@ const (
 	GeneratedKeyValue = 40
 	MaxName           = 1024
 	MaxDescription    = 1024
+	MaxCustomerID     = 1024
 	// MaxUsageDays bounds a GetUsage date range.
 	MaxUsageDays = 366
 )

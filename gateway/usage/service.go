@@ -298,10 +298,22 @@ func validKeyValue(v string) error {
 	return nil
 }
 
+// checkKeyText refuses a key's name, description or customerId over its
+// limit: each is stored whole and returned in every listing of the keys.
+func checkKeyText(name, description, customerID string) error {
+	if len(name) > MaxName || len(description) > MaxDescription {
+		return invalid("API Key name or description is too long")
+	}
+	if len(customerID) > MaxCustomerID {
+		return invalid("API Key customerId is too long: at most %d characters", MaxCustomerID)
+	}
+	return nil
+}
+
 // newKey validates in and returns the key it makes.
 func (s *Service) newKey(in KeyInput) (*APIKey, error) {
-	if len(in.Name) > MaxName || len(in.Description) > MaxDescription {
-		return nil, invalid("API Key name or description is too long")
+	if err := checkKeyText(in.Name, in.Description, in.CustomerID); err != nil {
+		return nil, err
 	}
 	k := &APIKey{ID: randomString(10, idAlphabet), Name: in.Name, Description: in.Description, CustomerID: in.CustomerID}
 	if in.Value != nil {
@@ -404,8 +416,8 @@ func (s *Service) UpdateKey(ctx context.Context, id string, p KeyPatch) (*APIKey
 		if p.Enabled != nil {
 			k.Enabled = *p.Enabled
 		}
-		if len(k.Name) > MaxName || len(k.Description) > MaxDescription {
-			return invalid("API Key name or description is too long")
+		if err := checkKeyText(k.Name, k.Description, k.CustomerID); err != nil {
+			return err
 		}
 		k.UpdatedAt = s.now()
 		return tx.Put(bucketKeys, k.ID, &k)

@@ -19,10 +19,11 @@ import (
 )
 
 // KeyStage is the pipeline stage that enforces API keys and usage plans on the
-// methods that require a key. Two instances run: one at OrderAPIKey for APIs
-// whose key source is HEADER (x-api-key), one at OrderAPIKeyAuthorizer, after
-// the authorizers, for APIs whose key source is AUTHORIZER (the authorizer's
-// usageIdentifierKey). Safe for concurrent use.
+// methods that require a key. Two instances run, both after the authorizers
+// and resource policies (a request they refuse is not counted): one at
+// OrderAPIKey for APIs whose key source is HEADER (x-api-key), one at
+// OrderAPIKeyAuthorizer for APIs whose key source is AUTHORIZER (the
+// authorizer's usageIdentifierKey). Safe for concurrent use.
 type KeyStage struct {
 	svc    *Service
 	source string

@@ -678,3 +678,41 @@ func TestUnknownKeySourceRefusesTheDeployment(t *testing.T) {
 		t.Fatalf("no key required: middleware %v, err %v", mw != nil, err)
 	}
 }
+
+// TestCustomerIDIsBounded is keys18's finding 7: a key's customerId had no
+// limit (5 MB was stored and returned in every listing), in create, update and
+// import. It is capped like the name, with a 400 that says so.
+func TestCustomerIDIsBounded(t *testing.T) {
+	s, _ := newDay0Service(t)
+	ctx := context.Background()
+	long := strings.Repeat("c", MaxCustomerID+1)
+	_, err := s.CreateKey(ctx, KeyInput{Name: "big", CustomerID: long})
+	wantKind(t, err, errdefs.ErrInvalid, "customerId is too long")
+	k, err := s.CreateKey(ctx, KeyInput{Name: "ok", CustomerID: long[:MaxCustomerID]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.UpdateKey(ctx, k.ID, KeyPatch{CustomerID: &long})
+	wantKind(t, err, errdefs.ErrInvalid, "customerId is too long")
+	_, err = s.ImportKeys(ctx, []byte("Name,Key,CustomerId\nbc,bigcust-value-0123456789abc,"+long+"\n"))
+	wantKind(t, err, errdefs.ErrInvalid, "line 2: API Key customerId is too long")
+	if got, _ := s.GetKey(ctx, k.ID); got == nil || got.CustomerID != long[:MaxCustomerID] {
+		t.Fatalf("key after a refused update: %+v", got)
+	}
+}
+
+// TestImportKeysRefusesPaddedValues is keys18's finding 6: import-api-keys
+// trimmed a quoted space off a Key value that create-api-key refuses; it is a
+// 400 naming the line now. Blanks before an unquoted cell are still skipped.
+func TestImportKeysRefusesPaddedValues(t *testing.T) {
+	s, _ := newDay0Service(t)
+	ctx := context.Background()
+	for _, bad := range []string{"Name,Key\na,\" qpadded-value-0123456789abcdef\"\n", "Name,Key\na,tpadded-value-0123456789abcdef \n"} {
+		_, err := s.ImportKeys(ctx, []byte(bad))
+		wantKind(t, err, errdefs.ErrInvalid, "line 2: API Key value must be printable ASCII without spaces")
+	}
+	keys, err := s.ImportKeys(ctx, []byte("Name, Key\na, spaced-value-0123456789abcdef\n"))
+	if err != nil || len(keys) != 1 || keys[0].Value != "spaced-value-0123456789abcdef" {
+		t.Fatalf("import with blanks after the commas: %+v %v", keys, err)
+	}
+}
