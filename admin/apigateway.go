@@ -9,6 +9,7 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/gateway/usage"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/store"
@@ -173,7 +174,7 @@ func (s *Server) writeGatewayShaped(w http.ResponseWriter, r *http.Request, err 
 // stored record d, on either API's writer (writeError, writeGatewayShaped): its
 // ClientMessage, and for a function (functions.DamagedDelete), an API, a stage
 // or a deployment (apis.DamagedRecord), an API key or a usage plan
-// (usage.DamagedDelete), the DELETE that removes it without reading it.
+// (usage.DamagedDelete), a domain name or an API mapping (edge.DamagedDelete), the DELETE that removes it without reading it.
 func damagedMessage(d *store.RecordError) string {
 	if del := functions.DamagedDelete(d.Bucket, d.Key); del != "" {
 		return fmt.Sprintf("Portico's store holds a damaged record, %s/%s (function %s; it does not decode), so this request cannot be answered: "+
@@ -182,7 +183,7 @@ func damagedMessage(d *store.RecordError) string {
 	}
 	kind, apiID, name, ok := apis.DamagedRecord(d)
 	if !ok {
-		if del := usage.DamagedDelete(d.Bucket, d.Key); del != "" {
+		if del := cmp.Or(usage.DamagedDelete(d.Bucket, d.Key), edge.DamagedDelete(d.Bucket, d.Key)); del != "" {
 			return fmt.Sprintf("Portico's store holds a damaged record, %s/%s (it does not decode), so this request cannot be answered: "+
 				"delete it with %s, or restore portico.db from a backup (docs/operations.md#backups); the server's log has the detail",
 				d.Bucket, d.Key, del)

@@ -369,7 +369,8 @@ func (s *Store) schemaVersion(t *Tx, want int) (int, error) {
 	}
 	v, err := strconv.Atoi(string(raw))
 	if err != nil || v < 1 {
-		return 0, fmt.Errorf("store: %s has schema version %q, this build reads %d", s.dir, raw, want)
+		return 0, fmt.Errorf("store: %s has schema version %q, this build reads %d: the record %s/%s is damaged; restore %s from a backup (docs/operations.md#backups)",
+			s.dir, raw, want, metaBucket, schemaKey, FileName)
 	}
 	if v > want {
 		return 0, fmt.Errorf("store: %s has schema version %d, newer than this build's %d: use a newer portico", s.dir, v, want)

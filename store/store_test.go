@@ -397,3 +397,15 @@ func TestMigrations(t *testing.T) {
 		}
 	})
 }
+
+// TestDamagedSchemaSaysWhatToDo is the faults18 tester's: a meta/schema value
+// that is not a version refused the start without a next step; the refusal
+// now names the record and the restore.
+func TestDamagedSchemaSaysWhatToDo(t *testing.T) {
+	dir := t.TempDir()
+	writeSchema(t, dir, `{"garbage`)
+	_, err := Open(dir)
+	if err == nil || !strings.Contains(err.Error(), "meta/schema is damaged") || !strings.Contains(err.Error(), "restore portico.db from a backup") {
+		t.Fatalf("Open with a damaged schema record: %v, want it to name the record and the restore", err)
+	}
+}

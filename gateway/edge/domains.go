@@ -2,12 +2,14 @@ package edge
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -181,6 +183,46 @@ func getDomain(tx *store.Tx, name string) (*Domain, error) {
 		return nil, err
 	}
 	return &d, nil
+}
+
+// soundMappings is listMappings for the routing table: a mapping whose record
+// does not decode is reported to damaged (its key, "domain/basePath") and left
+// out.
+func soundMappings(tx *store.Tx, domain string, damaged func(key string, err error)) []Mapping {
+	var out []Mapping
+	_ = tx.ForEach(bucketMappings, domain+"/", func(key string, raw []byte) error {
+		var m Mapping
+		if err := jsonUnmarshal(raw, &m); err != nil {
+			damaged(key, err)
+			return nil
+		}
+		out = append(out, m)
+		return nil
+	})
+	return out
+}
+
+// DamagedDelete is the admin API request that removes the domain name or API
+// mapping whose stored record bucket/key (a *store.RecordError's Bucket and
+// Key) does not decode, without reading it; "" for a record of any other
+// bucket.
+func DamagedDelete(bucket, key string) string {
+	switch bucket {
+	case bucketDomains:
+		return "DELETE /domainnames/" + key + " (aws apigateway delete-domain-name --domain-name " + key + ")"
+	case bucketMappings:
+		domain, base, _ := strings.Cut(key, "/")
+		return "DELETE /domainnames/" + domain + "/basepathmappings/" + cmp.Or(url.PathEscape(base), "(none)") +
+			" (aws apigateway delete-base-path-mapping --domain-name " + domain + " --base-path " + cmp.Or(base, "'(none)'") + ")"
+	}
+	return ""
+}
+
+// isDamaged reports whether err is the read of bucket/key's own stored record
+// that does not decode.
+func isDamaged(err error, bucket, key string) bool {
+	var d *store.RecordError
+	return errors.As(err, &d) && d.Bucket == bucket && d.Key == key
 }
 
 func listMappings(tx *store.Tx, domain string) ([]Mapping, error) {
@@ -361,7 +403,12 @@ func (e *Edge) DeleteDomain(ctx context.Context, name string) error {
 	name = CanonicalDomainName(name)
 	err := e.st.Update(ctx, func(tx *store.Tx) error {
 		if _, err := getDomain(tx, name); err != nil {
-			return err
+			if !isDamaged(err, bucketDomains, name) {
+				return err
+			}
+			// Deleted without reading it: a damaged record is got rid of
+			// without a restore.
+			e.log.Warn("deleting a domain name whose stored record is damaged, without reading it", "domain", name, "err", err)
 		}
 		if err := tx.DeletePrefix(bucketMappings, name+"/"); err != nil {
 			return err
@@ -487,7 +534,9 @@ func (e *Edge) GetMapping(ctx context.Context, domain, idOrKey string, byKey boo
 func (e *Edge) DeleteMapping(ctx context.Context, domain, idOrKey string, byKey bool) error {
 	m, err := e.GetMapping(ctx, domain, idOrKey, byKey)
 	if err != nil {
-		return err
+		if m = e.damagedMapping(err, domain, idOrKey, byKey); m == nil {
+			return err
+		}
 	}
 	if err := e.st.Update(ctx, func(tx *store.Tx) error {
 		return tx.Delete(bucketMappings, mappingKey(m.Domain, m.Key))
@@ -495,6 +544,23 @@ func (e *Edge) DeleteMapping(ctx context.Context, domain, idOrKey string, byKey 
 		return err
 	}
 	return e.rebuild(ctx)
+}
+
+// damagedMapping returns the mapping to delete, without reading it, when err
+// is the read of the damaged record of the mapping at base path idOrKey
+// (byKey) of domain; nil otherwise. A damaged mapping has no id to delete it
+// by: its base path names it.
+func (e *Edge) damagedMapping(err error, domain, idOrKey string, byKey bool) *Mapping {
+	if !byKey {
+		return nil
+	}
+	k, kerr := NormalizeMappingKey(idOrKey)
+	domain = CanonicalDomainName(domain)
+	if kerr != nil || !isDamaged(err, bucketMappings, mappingKey(domain, k)) {
+		return nil
+	}
+	e.log.Warn("deleting an API mapping whose stored record is damaged, without reading it", "domain", domain, "basePath", k, "err", err)
+	return &Mapping{Domain: domain, Key: k}
 }
 
 // refuseDeletingMappedAPI is an apis.DeleteGuard: an API that a domain name

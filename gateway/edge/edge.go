@@ -668,10 +668,16 @@ func (e *Edge) compile(ctx context.Context) (mtlsChanged bool, err error) {
 	old := e.table.Load()
 	var fresh []Domain // domains whose certificate files hold another pair than their stored copy
 	err = e.st.View(ctx, func(tx *store.Tx) error {
-		return tx.ForEach(bucketDomains, "", func(_ string, raw []byte) error {
+		return tx.ForEach(bucketDomains, "", func(key string, raw []byte) error {
 			var d Domain
 			if err := jsonUnmarshal(raw, &d); err != nil {
-				return err
+				// One damaged record stops neither the start nor the
+				// other domains: it serves nothing until deleted.
+				if old == nil {
+					e.log.Error("a stored domain name record is damaged (it does not decode): the domain serves nothing; delete it, or restore portico.db from a backup (docs/operations.md#backups)",
+						"record", bucketDomains+"/"+key, "delete", DamagedDelete(bucketDomains, key), "err", err)
+				}
+				return nil
 			}
 			if err := e.checkStoredName(d.Name); err != nil {
 				// Stored before such names were refused: it would take the
@@ -701,10 +707,12 @@ func (e *Edge) compile(ctx context.Context) (mtlsChanged bool, err error) {
 				}
 				ent.domain = d
 			}
-			ms, err := listMappings(tx, d.Name)
-			if err != nil {
-				return err
-			}
+			ms := soundMappings(tx, d.Name, func(key string, err error) {
+				if old == nil {
+					e.log.Error("a stored API mapping record is damaged (it does not decode): its base path serves nothing; delete it, or restore portico.db from a backup (docs/operations.md#backups)",
+						"record", bucketMappings+"/"+key, "delete", DamagedDelete(bucketMappings, key), "err", err)
+				}
+			})
 			sort.SliceStable(ms, func(i, j int) bool { return len(ms[i].Key) > len(ms[j].Key) })
 			ent.mappings = ms
 			if parent, ok := strings.CutPrefix(d.Name, "*."); ok {

@@ -158,20 +158,25 @@ func (s *Service) rebuild(ctx context.Context) error {
 	users := map[string]*User{}
 	var keys []keyDoc
 	err := s.st.View(ctx, func(tx *store.Tx) error {
-		if err := tx.ForEach(usersBucket, "", func(_ string, raw []byte) error {
+		// A record that does not decode is left out, which denies rather
+		// than opens: a key is admitted only through a sound key record of
+		// a sound user.
+		if err := tx.ForEach(usersBucket, "", func(key string, raw []byte) error {
 			var u User
 			if err := json.Unmarshal(raw, &u); err != nil {
-				return err
+				s.damaged(usersBucket, key, err)
+				return nil
 			}
 			users[u.UserName] = &u
 			return nil
 		}); err != nil {
 			return err
 		}
-		return tx.ForEach(keysBucket, "", func(_ string, raw []byte) error {
+		return tx.ForEach(keysBucket, "", func(key string, raw []byte) error {
 			var k keyDoc
 			if err := json.Unmarshal(raw, &k); err != nil {
-				return err
+				s.damaged(keysBucket, key, err)
+				return nil
 			}
 			keys = append(keys, k)
 			return nil
@@ -215,6 +220,18 @@ func (s *Service) rebuild(ctx context.Context) error {
 	}
 	s.index.Store(&idx)
 	return nil
+}
+
+// damaged logs the stored user or access key record bucket/key that does not
+// decode: it is left out of the index (requests signed with its keys are
+// refused), with what removes it.
+func (s *Service) damaged(bucket, key string, err error) {
+	del := "aws iam delete-access-key --access-key-id " + key + " --user-name USER (the user it was made for)"
+	if bucket == usersBucket {
+		del = "aws iam delete-user --user-name " + key + " (once its access keys are deleted)"
+	}
+	s.log.Error("iam: a stored record is damaged (it does not decode): it is left out, and requests signed with its access keys are refused; delete it, or restore portico.db from a backup (docs/operations.md#backups)",
+		"record", bucket+"/"+key, "delete", del, "err", err)
 }
 
 // update runs fn in a transaction and rebuilds the index after it commits.
@@ -322,7 +339,15 @@ func (s *Service) ListUsers(ctx context.Context, pathPrefix string) ([]User, err
 func (s *Service) DeleteUser(ctx context.Context, name string) error {
 	return s.update(ctx, func(tx *store.Tx) error {
 		u, keys, err := userAndKeys(tx, name)
-		if err != nil {
+		if isDamaged(err, usersBucket, name) {
+			// Deleted without reading it (its inline policies go with it),
+			// once no access key names it: a key left behind would sign
+			// again for a user created later with the name.
+			if keys, err = userKeys(tx, name); err != nil {
+				return err
+			}
+			u = User{}
+		} else if err != nil {
 			return err
 		}
 		if len(keys) > 0 {
@@ -415,11 +440,15 @@ func (s *Service) UpdateAccessKey(ctx context.Context, user, id, status string) 
 
 func userKey(tx *store.Tx, user, id string) (*keyDoc, error) {
 	var u User
-	if err := getUser(tx, user, &u); err != nil {
-		return nil, err
+	if err := getUser(tx, user, &u); err != nil && !isDamaged(err, usersBucket, user) {
+		return nil, err // (a damaged user's keys are still found, to be deleted)
 	}
 	var k keyDoc
-	if err := tx.Get(keysBucket, id, &k); err != nil || k.UserName != user {
+	err := tx.Get(keysBucket, id, &k)
+	if isDamaged(err, keysBucket, id) {
+		return nil, err // DeleteAccessKey removes it without reading it
+	}
+	if err != nil || k.UserName != user {
 		return nil, &errdefs.Kinded{Kind: errdefs.ErrNotFound, Type: "NoSuchEntity", Message: fmt.Sprintf("The Access Key with id %s cannot be found.", trunc(id))}
 	}
 	return &k, nil
@@ -429,7 +458,7 @@ func userKey(tx *store.Tx, user, id string) (*keyDoc, error) {
 // from then on.
 func (s *Service) DeleteAccessKey(ctx context.Context, user, id string) error {
 	return s.update(ctx, func(tx *store.Tx) error {
-		if _, err := userKey(tx, user, id); err != nil {
+		if _, err := userKey(tx, user, id); err != nil && !isDamaged(err, keysBucket, id) {
 			return err
 		}
 		return tx.Delete(keysBucket, id)
@@ -623,4 +652,11 @@ func (s *Service) AllowManageConnections(_ context.Context, accessKeyID, resourc
 	}
 	return p.Evaluate(policy.Request{Action: policy.ActionManageConnections, Resource: resource, Principal: p.ARN,
 		Account: functions.AccountID}) == policy.Allowed, nil
+}
+
+// isDamaged reports whether err is the read of bucket/key's own stored record
+// that does not decode.
+func isDamaged(err error, bucket, key string) bool {
+	var d *store.RecordError
+	return errors.As(err, &d) && d.Bucket == bucket && d.Key == key
 }

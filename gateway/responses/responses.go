@@ -176,7 +176,10 @@ func (wr *Writer) Write(w http.ResponseWriter, r *http.Request, c *pipeline.Cont
 }
 
 func (wr *Writer) write(w http.ResponseWriter, r *http.Request, c *pipeline.Context, err error, tbl table) {
-	if pipeline.ClientGone(r, err) {
+	if pipeline.ClientGone(r, err) && !errors.Is(err, listener.ErrBodyTimeout) {
+		// (A body the deadline ended is the client's slowness, answered
+		// 408 below, though net/http's server cancels the request's
+		// context on the failed read as if the client had gone.)
 		// Nobody is left to answer: record it, and write nothing.
 		if c != nil {
 			c.Status = pipeline.StatusClientClosedRequest

@@ -1300,7 +1300,7 @@ func (e *bodyReadError) Is(target error) bool { return target == ErrRequestBody 
 // with a flush after each chunk. Reading the client's body is bounded by the
 // deadline too, and still by an earlier read deadline the listener set
 // (listener.Limits.Handler's body-timeout): whichever comes first ends it.
-func (c *backendConn) writeBody(w http.ResponseWriter, r *http.Request, deadline time.Time, buf []byte) error {
+func (c *backendConn) writeBody(w http.ResponseWriter, r *http.Request, deadline time.Time, buf []byte) (err error) {
 	// A body that fits beside the head goes out with it, in one write; a larger
 	// one (or one of unknown length) lets the backend see the head first.
 	if r.ContentLength < 0 || r.ContentLength > int64(c.bw.Available()) {
@@ -1309,7 +1309,7 @@ func (c *backendConn) writeBody(w http.ResponseWriter, r *http.Request, deadline
 		}
 	}
 	c.armBodyDeadline(w, deadline)
-	defer c.disarmBodyDeadline()
+	defer func() { c.disarmBodyDeadline(err == nil) }()
 	body := r.Body
 	if r.ContentLength > 0 {
 		var sent int64
@@ -1358,7 +1358,7 @@ func (c *backendConn) writeBody(w http.ResponseWriter, r *http.Request, deadline
 			return &bodyReadError{rerr}
 		}
 	}
-	_, err := c.bw.WriteString("0\r\n\r\n")
+	_, err = c.bw.WriteString("0\r\n\r\n")
 	return err
 }
 
@@ -1388,15 +1388,22 @@ func (c *backendConn) bodyDeadlinePassed() {
 	}
 }
 
-// disarmBodyDeadline stops the body's timer and clears the read deadline: the
-// body was read, or its read failed.
-func (c *backendConn) disarmBodyDeadline() {
+// disarmBodyDeadline stops the body's timer and, once the body was read whole,
+// clears the read deadline. A body not read whole (its read failed, or the
+// backend's write) keeps the deadline it had, the listener's body-timeout or
+// the one the timer moved into the past: it bounds the server's discarding of
+// the rest after the answer (net/http's reads the rest of a body the handler
+// left, under whatever read deadline the connection has: none would let a
+// client that stopped sending hold the connection).
+func (c *backendConn) disarmBodyDeadline(whole bool) {
 	c.bodyTimer.Stop()
 	c.bodyMu.Lock()
 	w := c.bodyW
 	c.bodyW = nil
 	c.bodyMu.Unlock()
-	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
+	if whole {
+		_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
+	}
 }
 
 // writeChunk writes one chunk of a chunked body and flushes it, so a streaming
