@@ -53,6 +53,9 @@ type Runtime struct {
 	// vols says how sandboxes see their volumes, and holds the links of
 	// this installation's (mounts.go).
 	vols volumeLocks
+	// busy says how a start refused with ETXTBSY is retried (retryTextBusy's
+	// seams; zero in use).
+	busy textBusy
 }
 
 var (
@@ -155,10 +158,18 @@ func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandb
 		cmd.Stdout, cmd.Stderr = pw, pw
 		return cmd
 	}
-	cmd, cg, err := r.start(newCmd)
+	var cmd *exec.Cmd
+	var cg *sandboxCgroup
+	err = r.busy.retry(func() (err error) {
+		cmd, cg, err = r.start(newCmd)
+		return err
+	})
 	if err != nil {
 		_ = pr.Close()
 		_ = pw.Close()
+		if errors.Is(err, unix.ETXTBSY) {
+			return nil, fmt.Errorf("start %s: %w", bootstrap, textBusyError(err))
+		}
 		if ee := entrypointError(err); ee != nil {
 			// The bootstrap cannot be run: a sandbox that failed its init,
 			// as Lambda reports it (Runtime.InvalidEntrypoint), not a
@@ -205,7 +216,8 @@ func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandb
 // entrypointError returns err, a failed start of the bootstrap, as a
 // runtimes.EntrypointError when it is the exec that failed for want of a
 // program to run (not found, not executable, a script without a #! line or
-// whose interpreter is missing); else nil.
+// whose interpreter is missing); else nil. ETXTBSY is none of these: the
+// bootstrap is fine but open for writing (textBusy), which Start reports as such.
 func entrypointError(err error) *runtimes.EntrypointError {
 	var pe *fs.PathError
 	if !errors.As(err, &pe) || pe.Op != "fork/exec" {
@@ -217,6 +229,50 @@ func entrypointError(err error) *runtimes.EntrypointError {
 		}
 	}
 	return nil
+}
+
+// textBusyBudget is how long, in all, a start refused with ETXTBSY is
+// retried before the error is reported.
+const textBusyBudget = time.Second
+
+// textBusy retries an exec that the kernel refuses with ETXTBSY: the
+// bootstrap is open for writing. Most often it is open only for a moment, and
+// not by the writer: a child another goroutine forked while the code was
+// being extracted holds a copy of the extractor's descriptor until its own
+// exec closes it (Go issue 22315). The go command retries such an exec too.
+// Its fields are tests' seams; the zero value sleeps and tells no one.
+type textBusy struct {
+	sleep   func(time.Duration) // time.Sleep when nil
+	refused func()              // called after each refused attempt
+}
+
+// retry runs try until it does not fail with ETXTBSY or about
+// textBusyBudget has been spent waiting between attempts (counted as the
+// waits, not read from a clock), and returns its last error.
+func (b textBusy) retry(try func() error) error {
+	sleep := b.sleep
+	if sleep == nil {
+		sleep = time.Sleep
+	}
+	var waited time.Duration
+	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
+		err := try()
+		if !errors.Is(err, unix.ETXTBSY) || waited >= textBusyBudget {
+			return err
+		}
+		if b.refused != nil {
+			b.refused()
+		}
+		sleep(delay)
+		waited += delay
+	}
+}
+
+// textBusyError says what a persistent ETXTBSY means, which the kernel's
+// "text file busy" does not: the bootstrap is open for writing. It wraps err.
+func textBusyError(err error) error {
+	return fmt.Errorf("the bootstrap is open for writing by another process (still after %v of retries; "+
+		"a deployment still writing the code, or a process holding it open): %w", textBusyBudget, err)
 }
 
 // execFailed is the sandbox of a bootstrap that could not be exec'd: it has
@@ -280,6 +336,9 @@ func (r *Runtime) start(newCmd func() *exec.Cmd) (*exec.Cmd, *sandboxCgroup, err
 		return cmd, cg, nil
 	}
 	_ = cg.remove()
+	if errors.Is(err, unix.ETXTBSY) {
+		return nil, nil, err // the bootstrap is busy, not the cgroup refused: retried whole (textBusy)
+	}
 	cmd = newCmd()
 	if err2 := cmd.Start(); err2 != nil {
 		return nil, nil, err2 // the bootstrap's own failure

@@ -2,6 +2,7 @@ package process
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -95,7 +96,12 @@ func runShim() {
 	if len(os.Args) == 0 {
 		fail(fmt.Errorf("no bootstrap to run"))
 	}
-	err := syscall.Exec(os.Args[0], os.Args[:1], env) //nolint:gosec // G204: the sandbox's own bootstrap, as Start names it
+	err := textBusy{}.retry(func() error {
+		return syscall.Exec(os.Args[0], os.Args[:1], env) //nolint:gosec // G204: the sandbox's own bootstrap, as Start names it
+	})
+	if errors.Is(err, unix.ETXTBSY) {
+		err = textBusyError(err)
+	}
 	fail(fmt.Errorf("exec %s: %w", os.Args[0], err))
 }
 
