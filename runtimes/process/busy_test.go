@@ -35,6 +35,16 @@ func openBootstrap(t *testing.T, answer string) (string, *os.File) {
 	return dir, f
 }
 
+func busyRuntime(t *testing.T) *Runtime {
+	t.Helper()
+	rt, err := New(filepath.Join(t.TempDir(), "run"), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.Close() })
+	return rt
+}
+
 func busySpec(dir string) runtimes.Spec {
 	return runtimes.Spec{SandboxID: "sbx-busy", Function: "busy", Version: "1",
 		PackageType: "Zip", CodeDir: dir, Env: map[string]string{}}
@@ -46,11 +56,7 @@ func busySpec(dir string) runtimes.Spec {
 // retried, and the sandbox starts once the descriptor is closed. It used to
 // fail the start at once (fork/exec .../bootstrap: text file busy).
 func TestStartRetriesTextBusy(t *testing.T) {
-	rt, err := New(filepath.Join(t.TempDir(), "run"), 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Close()
+	rt := busyRuntime(t)
 	cgroups := rt.Cgroups()
 	dir, f := openBootstrap(t, "answered")
 	refused, closed := make(chan struct{}), make(chan struct{})
@@ -109,11 +115,7 @@ func TestStartRetriesTextBusy(t *testing.T) {
 // wraps ETXTBSY), not as a bootstrap that cannot be run (InvalidEntrypoint);
 // nor does it turn the sandboxes' cgroups off.
 func TestStartTextBusyPersists(t *testing.T) {
-	rt, err := New(filepath.Join(t.TempDir(), "run"), 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Close()
+	rt := busyRuntime(t)
 	cgroups := rt.Cgroups()
 	dir, _ := openBootstrap(t, "never")
 	var attempts, slept atomic.Int64
@@ -140,11 +142,7 @@ func TestStartTextBusyPersists(t *testing.T) {
 // open for writing too, and when it stays so says what holds it in the
 // sandbox's logs. Skipped where the host gives no private mounts.
 func TestShimTextBusyPersists(t *testing.T) {
-	rt, err := New(filepath.Join(t.TempDir(), "run"), 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Close()
+	rt := busyRuntime(t)
 	if ok, why := rt.PrivateMounts(t.Context()); !ok {
 		t.Skipf("no private mounts here: %s", why)
 	}
