@@ -465,10 +465,7 @@ func (cs *Counts) flush(ctx context.Context, final bool) error {
 				if err := tx.Get(bucketDays, base+"/"+day, &cur); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 					return err
 				}
-				cur.Used += d.used
-				if d.set {
-					cur.PeriodStart, cur.PeriodUsed = d.periodStart, d.periodUsed
-				}
+				d.addTo(&cur)
 				if err := tx.Put(bucketDays, base+"/"+day, cur); err != nil {
 					return err
 				}
@@ -575,6 +572,51 @@ func (cs *Counts) settle() {
 		}
 		return true
 	})
+}
+
+// addTo adds the change d to the stored day cur.
+func (d *dayDelta) addTo(cur *DayUsage) {
+	cur.Used += d.used
+	if d.set {
+		cur.PeriodStart, cur.PeriodUsed = d.periodStart, d.periodUsed
+	}
+}
+
+// usage returns the usage of a key in a plan by day, with the changes not
+// yet flushed, and the quota left under q at now (as Remaining; 0 when q is
+// nil), both from one state of the counter: no request is counted in one and
+// not the other, so that today's used and remaining never add up past the
+// limit under traffic. A counter resumed from its reservation after a crash
+// counts the reservation in both (see load).
+func (cs *Counts) usage(ctx context.Context, planID, keyID string, q *Quota, now time.Time) (map[string]DayUsage, int64, error) {
+	c := cs.counter(planID, keyID)
+	c.mu.Lock()
+	err := c.load(q)
+	c.mu.Unlock()
+	if err != nil {
+		return nil, 0, err
+	}
+	// No flush takes the counter's changes, or has taken them and not yet
+	// committed them, while the store is read: each count is then either in
+	// the store or still in the counter, never in both or neither.
+	cs.inflight.Lock()
+	defer cs.inflight.Unlock()
+	days, err := cs.days(ctx, planID, keyID)
+	if err != nil {
+		return nil, 0, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for day, d := range c.days {
+		cur := days[day]
+		d.addTo(&cur)
+		days[day] = cur
+	}
+	if q == nil {
+		return days, 0, nil
+	}
+	c.roll(now, q)
+	return days, subSat(q.Limit, c.used), nil
 }
 
 // days returns the stored usage of a key in a plan by day.
