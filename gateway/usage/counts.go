@@ -103,6 +103,8 @@ type Counts struct {
 	// (Lock), so that whoever flushed to read the store reads every count
 	// taken before.
 	inflight sync.RWMutex
+	// damaged holds the usage_days keys whose damage was logged.
+	damaged sync.Map
 }
 
 var _ Counters = (*Counts)(nil)
@@ -462,7 +464,14 @@ func (cs *Counts) flush(ctx context.Context, final bool) error {
 			}
 			for day, d := range p.days {
 				var cur DayUsage
-				if err := tx.Get(bucketDays, base+"/"+day, &cur); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+				err := tx.Get(bucketDays, base+"/"+day, &cur)
+				if damaged := new(store.RecordError); errors.As(err, &damaged) {
+					// Left as it is (get-usage names it): the quota's count
+					// above and every other record are still written.
+					cs.damagedDay(base+"/"+day, err)
+					continue
+				}
+				if err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 					return err
 				}
 				d.addTo(&cur)
@@ -572,6 +581,17 @@ func (cs *Counts) settle() {
 		}
 		return true
 	})
+}
+
+// damagedDay logs, once per record, that the stored day k (plan/key/day)
+// does not decode, so that its requests are not added to it.
+func (cs *Counts) damagedDay(k string, err error) {
+	if _, logged := cs.damaged.LoadOrStore(k, true); logged {
+		return
+	}
+	cs.log.Error("usage count of a day not written: its stored record is damaged; "+
+		DamagedDelete(bucketDays, k)+", or restore portico.db from a backup (docs/operations.md#backups)",
+		"record", bucketDays+"/"+k, "err", err)
 }
 
 // addTo adds the change d to the stored day cur.
