@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/portico-dev/portico/aliases"
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/edge"
@@ -176,17 +177,20 @@ func (s *Server) writeGatewayShaped(w http.ResponseWriter, r *http.Request, err 
 // or a deployment (apis.DamagedRecord), an API key or a usage plan
 // (usage.DamagedDelete), a domain name or an API mapping (edge.DamagedDelete), the DELETE that removes it without reading it.
 func damagedMessage(d *store.RecordError) string {
-	if del := functions.DamagedDelete(d.Bucket, d.Key); del != "" {
+	if del := functions.DamagedDelete(d.Bucket, d.Key); del != "" && !strings.Contains(d.Key, "\x00") { // a function's, not a version's
 		return fmt.Sprintf("Portico's store holds a damaged record, %s/%s (function %s; it does not decode), so this request cannot be answered: "+
 			"delete the function with %s, or restore portico.db from a backup (docs/operations.md#backups); the server's log has the detail",
 			d.Bucket, d.Key, d.Key, del)
 	}
 	kind, apiID, name, ok := apis.DamagedRecord(d)
 	if !ok {
-		if del := cmp.Or(usage.DamagedDelete(d.Bucket, d.Key), edge.DamagedDelete(d.Bucket, d.Key)); del != "" {
+		if del := cmp.Or(usage.DamagedDelete(d.Bucket, d.Key), edge.DamagedDelete(d.Bucket, d.Key),
+			functions.DamagedDelete(d.Bucket, d.Key), aliases.DamagedDelete(d.Bucket, d.Key)); del != "" {
+			// a version's or alias's key joins the function's name and its
+			// own with a NUL: shown as function:qualifier
 			return fmt.Sprintf("Portico's store holds a damaged record, %s/%s (it does not decode), so this request cannot be answered: "+
 				"delete it with %s, or restore portico.db from a backup (docs/operations.md#backups); the server's log has the detail",
-				d.Bucket, d.Key, del)
+				d.Bucket, strings.ReplaceAll(d.Key, "\x00", ":"), del)
 		}
 		return d.ClientMessage()
 	}

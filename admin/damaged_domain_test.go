@@ -21,3 +21,28 @@ func TestDamagedDomainMessage(t *testing.T) {
 		}
 	}
 }
+
+// TestDamagedVersionAliasAndUsageMessages: a damaged version or alias record,
+// or a damaged usage count, was answered only "restore portico.db from a
+// backup", with the key's internal NUL separator shown (conn\u0000live),
+// although a DELETE removes each.
+func TestDamagedVersionAliasAndUsageMessages(t *testing.T) {
+	for rec, want := range map[store.RecordError][]string{
+		{Bucket: "versions", Key: "conn\x000000000001"}: {"versions/conn:0000000001 ",
+			"DELETE /2015-03-31/functions/conn?Qualifier=1 ", "once no alias names the version", "DELETE /2015-03-31/functions/conn/aliases/ALIAS"},
+		{Bucket: "aliases", Key: "conn\x00live"}:        {"aliases/conn:live ", "DELETE /2015-03-31/functions/conn/aliases/live "},
+		{Bucket: "usage_days", Key: "p1/k1/2026-12-07"}: {"DELETE /usageplans/p1 ", "removes the plan with its counts"},
+		{Bucket: "usage_counts", Key: "p1/k1"}:          {"DELETE /usageplans/p1 "},
+		{Bucket: "functions", Key: "conn"}:              {"(function conn;", "DELETE /2015-03-31/functions/conn "},
+	} {
+		got := damagedMessage(&rec)
+		if strings.Contains(got, "\x00") {
+			t.Errorf("%s: %q shows the key's NUL", rec.Bucket, got)
+		}
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s/%q: %q, want it to say %q", rec.Bucket, rec.Key, got, w)
+			}
+		}
+	}
+}

@@ -122,6 +122,17 @@ func (Index) Deleting(fn, version string) store.Step {
 
 func key(fn, alias string) string { return fn + "\x00" + alias }
 
+// DamagedDelete is the admin API request that removes the alias whose stored
+// record bucket/key (a *store.RecordError's Bucket and Key) does not decode,
+// without reading it; "" for a record of any other bucket.
+func DamagedDelete(bucket, k string) string {
+	fn, name, ok := strings.Cut(k, "\x00")
+	if bucket != bucketAliases || !ok {
+		return ""
+	}
+	return "DELETE /2015-03-31/functions/" + fn + "/aliases/" + name + " (aws lambda delete-alias --function-name " + fn + " --name " + name + ")"
+}
+
 func invalidf(format string, args ...any) error {
 	return errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException", fmt.Sprintf(format, args...))
 }

@@ -1163,10 +1163,21 @@ type ModuleParams struct {
 // stored record bucket/key (a *store.RecordError's Bucket and Key) does not
 // decode, without reading it; "" for a record of any other bucket.
 func DamagedDelete(bucket, key string) string {
-	if bucket != bucketFunctions {
-		return ""
+	switch bucket {
+	case bucketFunctions:
+		return "DELETE /2015-03-31/functions/" + key + " (aws lambda delete-function --function-name " + key + ")"
+	case bucketVersions:
+		// name + "\x00" + zero-padded version (versionKey)
+		name, v, ok := strings.Cut(key, "\x00")
+		if !ok {
+			return ""
+		}
+		v = strings.TrimLeft(v, "0")
+		return "DELETE /2015-03-31/functions/" + name + "?Qualifier=" + v + " (aws lambda delete-function --function-name " + name +
+			" --qualifier " + v + ") once no alias names the version (delete those first: DELETE /2015-03-31/functions/" + name +
+			"/aliases/ALIAS), or the whole function with DELETE /2015-03-31/functions/" + name
 	}
-	return "DELETE /2015-03-31/functions/" + key + " (aws lambda delete-function --function-name " + key + ")"
+	return ""
 }
 
 // Module provides *Service, and collects unreferenced code artifacts at start and

@@ -526,8 +526,13 @@ func (i *Invoker) Stop(ctx context.Context) error {
 	// after a clean stop.
 	if err := i.rt.Cleanup(cctx); err != nil {
 		i.log.Warn("shutdown: removing what the runtime still holds", "runtime", i.rt.Name(), "err", err)
-		shutdown.NoteCut(ctx, shutdown.Cut{Left: true, What: fmt.Sprintf("what the %s runtime still held of this instance "+
-			"(its sandboxes' containers, tasks and network namespaces), which it could not remove: %v", i.rt.Name(), err)})
+		held, remedy := "its sandboxes' containers, tasks and network namespaces", "start and stop Portico once the daemon answers"
+		if i.rt.Name() == "process" {
+			// no daemon: the sandboxes' processes, named by its pid files
+			held, remedy = "its sandboxes' processes, named by the pid files of its run directory", ""
+		}
+		shutdown.NoteCut(ctx, shutdown.Cut{Left: true, Remedy: remedy, What: fmt.Sprintf("what the %s runtime still held of this instance "+
+			"(%s), which it could not remove: %v", i.rt.Name(), held, err)})
 	}
 	i.logs.close()
 	return nil

@@ -46,3 +46,35 @@ func TestStopNotesWhatTheRuntimeLeftBehind(t *testing.T) {
 		}
 	}
 }
+
+// namedRuntime is awayRuntime under another runtime's name.
+type namedRuntime struct {
+	awayRuntime
+	name string
+}
+
+func (r namedRuntime) Name() string { return r.name }
+
+// TestStopNoteFitsTheRuntime: the note said "containers, tasks and network
+// namespaces" and "once the daemon answers" for the process runtime too,
+// which has none of them.
+func TestStopNoteFitsTheRuntime(t *testing.T) {
+	for _, name := range []string{"process", "containerd"} {
+		e := newEnvWrapped(t, t.TempDir(), nil, func(r runtimes.Runtime) runtimes.Runtime { return namedRuntime{awayRuntime{r}, name} })
+		stop, cancel := shutdown.WithGrace(context.Background(), 30*time.Second, 10*time.Second)
+		if err := e.inv.Stop(stop); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		_ = e.st.Close()
+		e.inv = nil
+		cuts := shutdown.Cuts(stop)
+		if len(cuts) != 1 {
+			t.Fatalf("%s: cuts = %+v, want one", name, cuts)
+		}
+		daemon := strings.Contains(cuts[0].What, "containers") || strings.Contains(cuts[0].Remedy, "daemon")
+		if daemon != (name != "process") {
+			t.Errorf("%s runtime: the note reads %q, remedy %q", name, cuts[0].What, cuts[0].Remedy)
+		}
+	}
+}

@@ -27,3 +27,18 @@ func TestCutOffErrorSaysWhatWasLeft(t *testing.T) {
 		t.Errorf("the error blames a timeout: %q", msg)
 	}
 }
+
+// TestCutOffErrorNamesTheDaemonOnlyForDaemons: the process runtime has no
+// daemon, so what it left is not said to go "once the daemon answers".
+func TestCutOffErrorNamesTheDaemonOnlyForDaemons(t *testing.T) {
+	t.Parallel()
+	s := app.Settings{DataDir: "/var/lib/portico"}
+	msg := cutOffError(s, []shutdown.Cut{{Left: true, What: "what the process runtime still held"}}).Error()
+	if strings.Contains(msg, "daemon") {
+		t.Errorf("the process runtime's error names a daemon: %q", msg)
+	}
+	msg = cutOffError(s, []shutdown.Cut{{Left: true, What: "what the docker runtime still held", Remedy: "start and stop Portico once the daemon answers"}}).Error()
+	if !strings.HasSuffix(msg, "removes it; or start and stop Portico once the daemon answers)") {
+		t.Errorf("the docker runtime's error reads %q; want it to end with the daemon's remedy", msg)
+	}
+}

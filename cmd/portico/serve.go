@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -353,11 +354,14 @@ func watchRepeatedSignals(log *slog.Logger, s app.Settings, exit func(int)) (sto
 // cutOffError says what a stop cut off, each by the limit that cut it and how
 // to raise that: the invoker's drain-timeout, or --shutdown-timeout.
 func cutOffError(s app.Settings, cuts []shutdown.Cut) error {
-	var graceful, drained, left []string
+	var graceful, drained, left, remedies []string
 	var drain time.Duration
 	for _, c := range cuts {
 		if c.Left {
 			left = append(left, c.What)
+			if c.Remedy != "" && !slices.Contains(remedies, c.Remedy) {
+				remedies = append(remedies, c.Remedy)
+			}
 			continue
 		}
 		if c.Limit == "drain-timeout" {
@@ -377,8 +381,12 @@ func cutOffError(s app.Settings, cuts []shutdown.Cut) error {
 			"(raise --shutdown-timeout to let them finish; calls in flight get at most --drain-timeout of it)", s.ShutdownTimeout, strings.Join(graceful, " and ")))
 	}
 	if len(left) > 0 {
+		also := ""
+		for _, r := range remedies {
+			also += "; or " + r
+		}
 		parts = append(parts, fmt.Sprintf("it left behind %s "+
-			"(the next start on this data directory, %s, removes it; or start and stop Portico once the daemon answers)", strings.Join(left, " and "), s.DataDir))
+			"(the next start on this data directory, %s, removes it%s)", strings.Join(left, " and "), s.DataDir, also))
 	}
 	return errors.New("stopped, but " + strings.Join(parts, "; and "))
 }

@@ -1132,6 +1132,20 @@ func IsSchemeWildcardOrigin(o string) bool {
 	return o == "https://*" || o == "http://*"
 }
 
+// plainOrigin reports whether u, a parsed origin with a scheme and a host,
+// holds nothing else a browser's Origin cannot: no user information, query
+// or fragment, and a port, if any, in 1..65535.
+func plainOrigin(u *url.URL) bool {
+	if u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.Hostname() == "" {
+		return false
+	}
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		return err == nil && n >= 1 && n <= 65535
+	}
+	return !strings.HasSuffix(u.Host, ":")
+}
+
 // validate checks a CORS configuration (HTTP APIs only).
 func (c *CORSConfiguration) validate(protocol string) error {
 	var errs []error
@@ -1153,7 +1167,7 @@ func (c *CORSConfiguration) validate(protocol string) error {
 			continue
 		}
 		u, err := url.Parse(o)
-		if err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		if err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/") || !plainOrigin(u) {
 			errs = append(errs, invalid("corsConfiguration: origin %q must be *, https://*, http://* or scheme://host[:port]", truncate(o, 100)))
 		}
 	}

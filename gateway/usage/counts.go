@@ -103,6 +103,8 @@ type Counts struct {
 	// (Lock), so that whoever flushed to read the store reads every count
 	// taken before.
 	inflight sync.RWMutex
+	// damaged holds the usage_days keys whose damage was logged.
+	damaged sync.Map
 }
 
 var _ Counters = (*Counts)(nil)
@@ -462,13 +464,17 @@ func (cs *Counts) flush(ctx context.Context, final bool) error {
 			}
 			for day, d := range p.days {
 				var cur DayUsage
-				if err := tx.Get(bucketDays, base+"/"+day, &cur); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+				err := tx.Get(bucketDays, base+"/"+day, &cur)
+				if damaged := new(store.RecordError); errors.As(err, &damaged) {
+					// Left as it is (get-usage names it): the quota's count
+					// above and every other record are still written.
+					cs.damagedDay(base+"/"+day, err)
+					continue
+				}
+				if err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 					return err
 				}
-				cur.Used += d.used
-				if d.set {
-					cur.PeriodStart, cur.PeriodUsed = d.periodStart, d.periodUsed
-				}
+				d.addTo(&cur)
 				if err := tx.Put(bucketDays, base+"/"+day, cur); err != nil {
 					return err
 				}
@@ -575,6 +581,62 @@ func (cs *Counts) settle() {
 		}
 		return true
 	})
+}
+
+// damagedDay logs, once per record, that the stored day k (plan/key/day)
+// does not decode, so that its requests are not added to it.
+func (cs *Counts) damagedDay(k string, err error) {
+	if _, logged := cs.damaged.LoadOrStore(k, true); logged {
+		return
+	}
+	cs.log.Error("usage count of a day not written: its stored record is damaged; "+
+		DamagedDelete(bucketDays, k)+", or restore portico.db from a backup (docs/operations.md#backups)",
+		"record", bucketDays+"/"+k, "err", err)
+}
+
+// addTo adds the change d to the stored day cur.
+func (d *dayDelta) addTo(cur *DayUsage) {
+	cur.Used += d.used
+	if d.set {
+		cur.PeriodStart, cur.PeriodUsed = d.periodStart, d.periodUsed
+	}
+}
+
+// usage returns the usage of a key in a plan by day, with the changes not
+// yet flushed, and the quota left under q at now (as Remaining; 0 when q is
+// nil), both from one state of the counter: no request is counted in one and
+// not the other, so that today's used and remaining never add up past the
+// limit under traffic. A counter resumed from its reservation after a crash
+// counts the reservation in both (see load).
+func (cs *Counts) usage(ctx context.Context, planID, keyID string, q *Quota, now time.Time) (map[string]DayUsage, int64, error) {
+	c := cs.counter(planID, keyID)
+	c.mu.Lock()
+	err := c.load(q)
+	c.mu.Unlock()
+	if err != nil {
+		return nil, 0, err
+	}
+	// No flush takes the counter's changes, or has taken them and not yet
+	// committed them, while the store is read: each count is then either in
+	// the store or still in the counter, never in both or neither.
+	cs.inflight.Lock()
+	defer cs.inflight.Unlock()
+	days, err := cs.days(ctx, planID, keyID)
+	if err != nil {
+		return nil, 0, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for day, d := range c.days {
+		cur := days[day]
+		d.addTo(&cur)
+		days[day] = cur
+	}
+	if q == nil {
+		return days, 0, nil
+	}
+	c.roll(now, q)
+	return days, subSat(q.Limit, c.used), nil
 }
 
 // days returns the stored usage of a key in a plan by day.

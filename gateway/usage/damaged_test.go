@@ -13,6 +13,7 @@ import (
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/store"
+	"go.etcd.io/bbolt"
 )
 
 // damageStore zeroes bytes inside each of names wherever dir's portico.db
@@ -161,5 +162,67 @@ func TestDamagedKeyOrPlanDoesNotStopTheServer(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "level=ERROR"); n != 2 {
 		t.Errorf("%d error lines, want one per damaged record, at the rebuild that first found it:\n%s", n, logs.String())
+	}
+}
+
+// TestDamagedDayDoesNotStopTheCounts is the faults18 tester's: a usage_days
+// record that did not decode failed every flush, so that no count (of any
+// plan) was written again and the log got "usage counts not written;
+// retrying in a second" every second, forever, naming nothing that clears
+// it. The damaged day is now left as it is and logged once with the DELETE
+// that clears it; the quota's count is still written.
+func TestDamagedDayDoesNotStopTheCounts(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	q := &Quota{Limit: 100, Period: PeriodDay}
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := NewCounts(st, nil)
+	for range 2 {
+		if _, err := cs.Counter("p", "k").Take(day0, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cs.flush(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	_ = st.Close()
+	db, err := bbolt.Open(filepath.Join(dir, store.FileName), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket([]byte(bucketDays)).Put([]byte("p/k/"+dayOf(day0)), []byte(`{"garbage`))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+
+	st, err = store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = st.Close() }()
+	var logged bytes.Buffer
+	cs = NewCounts(st, slog.New(slog.NewTextHandler(&logged, nil)))
+	for range 2 {
+		if _, err := cs.Counter("p", "k").Take(day0, q); err != nil {
+			t.Fatal(err)
+		}
+		if err := cs.Flush(ctx); err != nil {
+			t.Fatalf("flush with a damaged day: %v", err)
+		}
+	}
+	var rec countRecord
+	if err := st.View(ctx, func(tx *store.Tx) error { return tx.Get(bucketCounts, "p/k", &rec) }); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Used != 4 {
+		t.Errorf("stored count %d after 4 requests, want 4", rec.Used)
+	}
+	if n := strings.Count(logged.String(), "level=ERROR"); n != 1 || !strings.Contains(logged.String(), "DELETE /usageplans/p ") {
+		t.Errorf("%d errors logged, want one naming DELETE /usageplans/p:\n%s", n, logged.String())
 	}
 }

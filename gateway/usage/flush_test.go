@@ -129,3 +129,56 @@ func TestFlushWaitsForAFlushInFlight(t *testing.T) {
 		t.Errorf("the store read %d used after both flushes, want 1", got)
 	}
 }
+
+// TestGetUsageTodayIsOnePairUnderTraffic: get-usage read today's remaining
+// from the counter, then flushed and read today's used from the store; a
+// request counted in between was in used and not in remaining, so that the
+// pair added up past the limit ([5, 6] of 10 after 5 requests).
+func TestGetUsageTodayIsOnePairUnderTraffic(t *testing.T) {
+	s, clk := newDay0Service(t)
+	ctx := context.Background()
+	k, _ := s.CreateKey(ctx, KeyInput{Enabled: ptr(true)})
+	p, _ := s.CreatePlan(ctx, Plan{Name: "p", Quota: &Quota{Limit: 10, Period: PeriodDay}, APIStages: []APIStage{{APIID: "api1", Stage: "dev"}}})
+	if _, err := s.AddPlanKey(ctx, p.ID, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	c := s.counters.Counter(p.ID, k.ID)
+	take := func() {
+		t.Helper()
+		if ok, err := c.Take(clk.now(), p.Quota); !ok || err != nil {
+			t.Fatalf("take: %v %v", ok, err)
+		}
+	}
+	for range 4 {
+		take()
+	}
+	// A request arrives while get-usage writes to (or reads) the store.
+	real := s.counts.update
+	s.counts.update = func(ctx context.Context, fn func(*store.Tx) error) error {
+		take()
+		return real(ctx, fn)
+	}
+	u, err := s.GetUsage(ctx, p.ID, k.ID, dayOf(day0), dayOf(day0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.counts.update = real
+	got := u.Items[k.ID][0]
+	if got[0]+got[1] != 10 {
+		t.Errorf("today %v: used + remaining is %d, want the limit 10", got, got[0]+got[1])
+	}
+	// Counts not flushed yet are reported, and the store gets them later.
+	take()
+	u, err = s.GetUsage(ctx, p.ID, k.ID, dayOf(day0), dayOf(day0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.counts.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	days, _ := s.counts.days(ctx, p.ID, k.ID)
+	n := days[dayOf(day0)].Used
+	if got := u.Items[k.ID][0]; got[0]+got[1] != 10 || got[0] != n {
+		t.Errorf("today %v, stored used %d after the flush; want the pair to add up to 10 and used to match", got, n)
+	}
+}

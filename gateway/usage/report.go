@@ -69,24 +69,19 @@ func (s *Service) GetUsagePage(ctx context.Context, planID, keyID, startDate, en
 	}
 	now := s.now()
 	u := &Usage{PlanID: planID, StartDate: startDate, EndDate: endDate, Items: map[string][][2]int64{}}
-	left := map[string]int64{}
-	for _, kid := range keys {
-		if p.Quota != nil {
-			// what the next request of the key is admitted against
-			if left[kid], err = s.counts.Remaining(planID, kid, p.Quota, now); err != nil {
-				return nil, err
-			}
-		}
-	}
+	// Written through first, so that a crash forgets no count reported
+	// (those taken since are within the reservation the store holds).
 	if err := s.counts.Flush(ctx); err != nil {
 		return nil, err
 	}
 	for _, kid := range keys {
-		days, err := s.counts.days(ctx, planID, kid)
+		// the stored days and what the next request is admitted against,
+		// from one state of the counter (see Counts.usage)
+		days, left, err := s.counts.usage(ctx, planID, kid, p.Quota, now)
 		if err != nil {
 			return nil, err
 		}
-		u.Items[kid] = dailyUsage(days, p.Quota, start, end, now, left[kid])
+		u.Items[kid] = dailyUsage(days, p.Quota, start, end, now, left)
 	}
 	return u, nil
 }

@@ -228,6 +228,12 @@ func DamagedDelete(bucket, id string) string {
 		return "DELETE /apikeys/" + id + " (aws apigateway delete-api-key --api-key " + id + ")"
 	case bucketPlans:
 		return "DELETE /usageplans/" + id + " (aws apigateway delete-usage-plan --usage-plan-id " + id + ")"
+	case bucketCounts, bucketDays:
+		// plan id + "/" + key id [+ "/" + day]: only the plan's delete
+		// removes its counts
+		plan, _, _ := strings.Cut(id, "/")
+		return "DELETE /usageplans/" + plan + " (aws apigateway delete-usage-plan --usage-plan-id " + plan +
+			"), which removes the plan with its counts (create it again after)"
 	}
 	return ""
 }

@@ -7,6 +7,7 @@ package validate
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"go.uber.org/fx"
 
 	"github.com/portico-dev/portico/gateway/apis"
@@ -284,11 +286,39 @@ func validationString(err error) string {
 		if loc == "" {
 			loc = "/"
 		}
-		out = append(out, loc+": "+u.Error.String())
+		reason := u.Error.String()
+		if k, ok := e.ErrorKind.(*kind.Enum); ok {
+			reason = cmp.Or(enumReason(k), reason)
+		}
+		out = append(out, loc+": "+reason)
 	}
 	walk(ve)
 	slices.Sort(out)
 	return "[" + strings.Join(out, ", ") + "]"
+}
+
+// enumReason is the validator's reason for an enum of JSON primitives
+// ("value must be one of 1, '1', null"), with JSON's null where the
+// validator's own shows Go's <nil>; "" for an enum with an array or object.
+func enumReason(k *kind.Enum) string {
+	want := make([]string, 0, len(k.Want))
+	for _, v := range k.Want {
+		switch v := v.(type) {
+		case nil:
+			want = append(want, "null")
+		case string:
+			q := strings.ReplaceAll(fmt.Sprintf("%q", v), `\"`, `"`)
+			want = append(want, "'"+strings.ReplaceAll(q[1:len(q)-1], "'", `\'`)+"'")
+		case []any, map[string]any:
+			return ""
+		default:
+			want = append(want, fmt.Sprint(v))
+		}
+	}
+	if len(want) == 1 {
+		return "value must be " + want[0]
+	}
+	return "value must be one of " + strings.Join(want, ", ")
 }
 
 // Module provides the stage to the gateway's pipeline.

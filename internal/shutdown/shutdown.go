@@ -43,6 +43,9 @@ type Cut struct {
 	// not remove it (its container daemon did not answer), and the next
 	// start removes it.
 	Left bool
+	// Remedy, for what was Left, is another way to remove it than the next
+	// start ("start and stop Portico once the daemon answers"); empty: none.
+	Remedy string
 }
 
 // WithGrace returns the context to stop a server with: waits for work in

@@ -360,6 +360,11 @@ func (r *Runtime) cgroupsOff(err error) {
 // removes the records.
 func (r *Runtime) Cleanup(ctx context.Context) error {
 	entries, err := os.ReadDir(r.stateDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		// No pid file names a sandbox (the data directory was removed
+		// under the server, say): nothing is known to be left to remove.
+		return nil
+	}
 	if err != nil {
 		return err
 	}
