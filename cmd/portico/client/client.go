@@ -562,6 +562,14 @@ func ZipDir(dir string) ([]byte, error) { return ZipDirProgress(dir, nil) }
 // (counted by a walk before the zipping), while it zips and once at the end
 // (total of total). It is called from the zipping goroutine.
 func ZipDirProgress(dir string, progress func(done, total int64)) ([]byte, error) {
+	return zipDir(dir, ZipLevel, progress)
+}
+
+// ZipDirLevel is ZipDir deflating at level (a compress/flate level) rather
+// than ZipLevel's: the same archive but for its compressed bytes.
+func ZipDirLevel(dir string, level int) ([]byte, error) { return zipDir(dir, level, nil) }
+
+func zipDir(dir string, level int, progress func(done, total int64)) ([]byte, error) {
 	var count *zipCount
 	if progress != nil {
 		count = &zipCount{report: progress}
@@ -580,7 +588,7 @@ func ZipDirProgress(dir string, progress func(done, total int64)) ([]byte, error
 	// The archive stops growing as soon as it is past the limit: a large
 	// directory is refused once that much is zipped, not after all of it.
 	zw := zip.NewWriter(&capWriter{buf: &buf, limit: zipLimit})
-	if level := ZipLevel; level != flate.DefaultCompression {
+	if level != flate.DefaultCompression {
 		zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) { return flate.NewWriter(w, level) })
 	}
 	err := WalkPackage(dir, func(rel, path string, info fs.FileInfo) error {

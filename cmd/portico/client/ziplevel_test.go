@@ -41,6 +41,14 @@ func TestZipLevelKeepsTheArchive(t *testing.T) {
 	if bytes.Equal(fast, def) {
 		t.Errorf("ZipDir at BestSpeed made the default level's bytes: ZipLevel is not used")
 	}
+	// ZipDirLevel takes its level from its caller, not from ZipLevel.
+	if z, err := ZipDirLevel(dir, flate.DefaultCompression); err != nil || !bytes.Equal(z, def) {
+		t.Errorf("ZipDirLevel at the default level with ZipLevel BestSpeed: not the default level's bytes (%v)", err)
+	}
+	ZipLevel = flate.DefaultCompression
+	if z, err := ZipDirLevel(dir, flate.BestSpeed); err != nil || !bytes.Equal(z, fast) {
+		t.Errorf("ZipDirLevel at BestSpeed: not ZipDir's bytes at BestSpeed (%v)", err)
+	}
 	for name, z := range map[string][]byte{"default": def, "BestSpeed": fast} {
 		zr, err := zip.NewReader(bytes.NewReader(z), int64(len(z)))
 		if err != nil {

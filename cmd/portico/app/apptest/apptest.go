@@ -5,6 +5,7 @@ package apptest
 
 import (
 	"bytes"
+	"compress/flate"
 	"context"
 	"fmt"
 	"io"
@@ -279,7 +280,15 @@ func zip(t testing.TB, name, dir string) []byte {
 	if z, ok := zipped[name]; ok {
 		return z
 	}
-	z, err := client.ZipDir(dir)
+	// BestSpeed unless the package chose a level (cmd/portico stores): a
+	// sample is zipped once per test binary under -race, where the default
+	// level spent five times as long deflating (admin's tests: 5% of their
+	// CPU), and uploaded as often as the tests create functions.
+	level := client.ZipLevel
+	if level == flate.DefaultCompression {
+		level = flate.BestSpeed
+	}
+	z, err := client.ZipDirLevel(dir, level)
 	if err != nil {
 		t.Fatalf("apptest: %v", err)
 	}
