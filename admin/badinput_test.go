@@ -51,7 +51,7 @@ const badQuery = "Qualifier=%00&mode=bogus&limit=-1&position=%ZZ&maxItems=abc&Ma
 
 // TestEveryRouteRefusesBadInput sends bad input to every route of the admin
 // API (Lambda's, API Gateway's v1 and v2, IAM's and Portico's own): each of
-// badBodies, with and without badQuery, at paths whose parameters name real
+// badBodies, and badQuery with the first of them, at paths whose parameters name real
 // resources (a function with a version and an alias, a REST API with a stage,
 // an API key and a usage plan, an HTTP API and a WebSocket API) where the
 // route's parameters can be resolved, and at garbage ones. Every answer must be
@@ -116,7 +116,7 @@ func TestEveryRouteRefusesBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	f := &routeFuzzer{t: t, base: env.AdminURL, client: &http.Client{Timeout: 20 * time.Second}, pool: map[string]bool{}}
+	f := &routeFuzzer{t: t, base: env.AdminURL, client: &http.Client{Timeout: 20 * time.Second}, pool: map[string]bool{}, tried: map[string]bool{}}
 	for _, v := range []string{"nope", "GET", "dev", "live", "1", "200", "oas30", "swagger", "DEFAULT_4XX"} {
 		f.pool[v] = true
 	}
@@ -162,10 +162,11 @@ func TestEveryRouteRefusesBadInput(t *testing.T) {
 			if method == http.MethodGet || method == http.MethodDelete {
 				bodies = bodies[:1]
 			}
+			// The bad query string with the first body only: a route reads
+			// its query apart from its body.
+			f.check(p, method, concrete, badQuery, bodies[0])
 			for _, body := range bodies {
-				for _, q := range []string{"", badQuery} {
-					f.check(p, method, concrete, q, body)
-				}
+				f.check(p, method, concrete, "", body)
 			}
 		}
 	}
@@ -184,6 +185,7 @@ type routeFuzzer struct {
 	client *http.Client
 	pool   map[string]bool       // every name and id seen in an answer
 	valid  map[string][][]string // a path pattern -> sets of parameter values that GET answered 2xx for
+	tried  map[string]bool       // the concrete paths resolve has sent
 	sent   int
 	// statuses counts the answers of check by status code.
 	statuses map[int]int
@@ -244,7 +246,12 @@ func (f *routeFuzzer) resolve(p string) {
 			if tries++; tries > 1500 || len(f.valid[path]) == maxValid {
 				return
 			}
-			if status, _ := f.get(fill(path, append(vals, v))); status/100 == 2 {
+			concrete := fill(path, append(vals, v))
+			if f.tried[concrete] { // the first round's answer stands
+				continue
+			}
+			f.tried[concrete] = true
+			if status, _ := f.get(concrete); status/100 == 2 {
 				f.valid[path] = append(f.valid[path], append(slices.Clone(vals), v))
 			}
 		}
@@ -252,7 +259,7 @@ func (f *routeFuzzer) resolve(p string) {
 }
 
 // maxValid is how many sets of real values resolve keeps for a route.
-const maxValid = 4
+const maxValid = 2
 
 // poolList is the pool, sorted, with the most name-like values first.
 func (f *routeFuzzer) poolList() []string {

@@ -70,9 +70,11 @@ func TestCodeOverLimitIsRequestEntityTooLarge(t *testing.T) {
 		apiError(t, err, "RequestEntityTooLargeException", http.StatusRequestEntityTooLarge)
 	})
 	t.Run("signed", func(t *testing.T) {
+		// The far-over body takes the same path as overZip here (refused
+		// from its Content-Length); signing 75 MB more under -race is
+		// what it would add.
 		c := startControlPlane(t).fn
 		apiError(t, create(c, "big", overZip), "RequestEntityTooLargeException", http.StatusRequestEntityTooLarge)
-		apiError(t, create(c, "big", overBody), "RequestEntityTooLargeException", http.StatusRequestEntityTooLarge)
 	})
 }
 
@@ -89,9 +91,13 @@ func TestCodeBodyLimitIsLambdas(t *testing.T) {
 	createIdle(t, t.Context(), sdk(env), "small", "x")
 	// body is a JSON object padded with spaces to n bytes: within the limit
 	// it is read, and refused for what it lacks (no code), never for size.
-	// The two bodies are built once for the four requests of each size (70
-	// MB each: building them per request cost a tenth of the test's CPU
-	// under -race); each request reads its own bytes.Reader over them.
+	// The two bodies are built once for the requests of each size (70 MB
+	// each: building them per request cost a tenth of the test's CPU under
+	// -race); each request reads its own bytes.Reader over them. A body at
+	// the limit is read and parsed whole, the test's dearest request: one
+	// per operation, declared for CreateFunction and chunked for
+	// UpdateFunctionCode (both operations read through the same limit).
+	// Every request one byte over is sent both ways for both operations.
 	body := func(n int) []byte {
 		b := bytes.Repeat([]byte(" "), n)
 		copy(b, `{"FunctionName":"big"}`)
@@ -119,8 +125,10 @@ func TestCodeBodyLimitIsLambdas(t *testing.T) {
 				b, _ := io.ReadAll(resp.Body)
 				return resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"), string(b)
 			}
-			if st, typ, b := send(limit); st == http.StatusRequestEntityTooLarge {
-				t.Errorf("%s (chunked %v), %d bytes: %d %s %s, want it read", tc.op, chunked, limit, st, typ, b)
+			if chunked == (tc.op == "UpdateFunctionCode") { // at the limit once per operation, see above
+				if st, typ, b := send(limit); st == http.StatusRequestEntityTooLarge {
+					t.Errorf("%s (chunked %v), %d bytes: %d %s %s, want it read", tc.op, chunked, limit, st, typ, b)
+				}
 			}
 			st, typ, b := send(limit + 1)
 			want := `{"Type":"User","message":"Request must be smaller than 69905067 bytes for the ` + tc.op + ` operation"}`
