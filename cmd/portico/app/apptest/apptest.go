@@ -263,7 +263,7 @@ func build(t testing.TB, name, pkg string) string {
 	dir := filepath.Join(samplesDir, name)
 	err, ok := built[name]
 	if !ok {
-		err = goBuild(filepath.Join(dir, "bootstrap"), pkg, true)
+		err = cachedBuild(filepath.Join(dir, "bootstrap"), pkg, true)
 		built[name] = err
 	}
 	if err != nil {

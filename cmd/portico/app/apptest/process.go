@@ -34,7 +34,7 @@ func Binary(t testing.TB) string {
 	}
 	binOnce.Do(func() {
 		binPath = filepath.Join(samplesDir, "portico-bin", "portico")
-		binErr = goBuild(binPath, "./cmd/portico", false)
+		binErr = cachedBuild(binPath, "./cmd/portico", false)
 	})
 	if binErr != nil {
 		t.Fatalf("apptest: building cmd/portico: %v", binErr)
