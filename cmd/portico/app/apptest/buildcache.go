@@ -31,7 +31,7 @@ func cachedBuild(out, pkg string, static bool) error {
 	if err != nil {
 		return goBuild(out, pkg, static)
 	}
-	defer lock.Close()
+	defer func() { _ = lock.Close() }()
 	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
 		return goBuild(out, pkg, static)
 	}
@@ -58,7 +58,7 @@ func copyExecutable(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	defer in.Close()
+	defer func() { _ = in.Close() }()
 	//nolint:gosec // G302: a program must be executable
 	o, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
 	if err != nil {
