@@ -25,6 +25,7 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/internal/listener"
+	"github.com/portico-dev/portico/internal/listener/listenertest"
 	"github.com/portico-dev/portico/invoker"
 	"github.com/portico-dev/portico/runtimes"
 )
@@ -171,6 +172,38 @@ func testCallbackBoundsConns(t *testing.T, withTLS bool) {
 	if served() {
 		t.Fatal("a third connection from the same address was served; want it closed")
 	}
+}
+
+// TestCallbackEndpointBoundsSilentConnectionsPerSandbox is r-runtimes19 #3:
+// with HTTPS on, connections that send nothing wait in the handshake
+// listener, whose per-source bound let a burst through for its grace (3 s),
+// up to the listener's total (1024): one sandbox held 400 open for the
+// handshake timeout. The sandbox-facing endpoint now bounds them by
+// CallbackMaxConnsPerIP at once: the source's oldest silent one is closed.
+// The handshake timeout is an hour, so that only the bound can close it.
+func TestCallbackEndpointBoundsSilentConnectionsPerSandbox(t *testing.T) {
+	e := newEnv(t)
+	m := connections.New(connections.Config{AdminToken: "tok"}, nil)
+	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
+	gw := New(Config{Listen: "127.0.0.1:0", CallbackBind: "127.0.0.1:0", CallbackMaxConnsPerIP: 2, TLSHandshakeTimeout: time.Hour},
+		e.svc, e.res, e.inv, slog.New(slog.DiscardHandler))
+	gw.EnableWebSockets(m)
+	ca, err := edge.OpenSandboxCA(t.TempDir(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw.SetCallbackTLS(ca)
+	srv := NewServer(gw, nil, listener.Limits{})
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop(context.Background()) })
+	addr := srv.cb.ln.Addr().String()
+	first := listenertest.Dial(t, addr)
+	for range 2 {
+		listenertest.Dial(t, addr)
+	}
+	listenertest.WaitClosed(t, first)
 }
 
 func TestCallbackMaxConnsDefaults(t *testing.T) {
