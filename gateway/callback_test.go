@@ -126,11 +126,16 @@ func TestCallbackEndpointBoundsConnectionsPerSandbox(t *testing.T) {
 	}
 }
 
-func testCallbackBoundsConns(t *testing.T, withTLS bool) {
+// startCallbackBound starts a gateway whose sandbox-facing endpoint (on
+// loopback) holds at most 2 connections per address, with HTTPS on or not and
+// the given handshake timeout, and returns the endpoint's address.
+func startCallbackBound(t *testing.T, withTLS bool, handshake time.Duration) string {
+	t.Helper()
 	e := newEnv(t)
 	m := connections.New(connections.Config{AdminToken: "tok"}, nil)
 	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
-	gw := New(Config{Listen: "127.0.0.1:0", CallbackBind: "127.0.0.1:0", CallbackMaxConnsPerIP: 2}, e.svc, e.res, e.inv, slog.New(slog.DiscardHandler))
+	cfg := Config{Listen: "127.0.0.1:0", CallbackBind: "127.0.0.1:0", CallbackMaxConnsPerIP: 2, TLSHandshakeTimeout: handshake}
+	gw := New(cfg, e.svc, e.res, e.inv, slog.New(slog.DiscardHandler))
 	gw.EnableWebSockets(m)
 	if withTLS {
 		ca, err := edge.OpenSandboxCA(t.TempDir(), nil, nil)
@@ -144,7 +149,11 @@ func testCallbackBoundsConns(t *testing.T, withTLS bool) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Stop(context.Background()) })
-	addr := srv.cb.ln.Addr().String()
+	return srv.cb.ln.Addr().String()
+}
+
+func testCallbackBoundsConns(t *testing.T, withTLS bool) {
+	addr := startCallbackBound(t, withTLS, 0)
 	// served sends a request on a new connection and reports whether it was
 	// answered (404: no such connection), keeping the connection open.
 	served := func() bool {
@@ -182,23 +191,7 @@ func testCallbackBoundsConns(t *testing.T, withTLS bool) {
 // CallbackMaxConnsPerIP at once: the source's oldest silent one is closed.
 // The handshake timeout is an hour, so that only the bound can close it.
 func TestCallbackEndpointBoundsSilentConnectionsPerSandbox(t *testing.T) {
-	e := newEnv(t)
-	m := connections.New(connections.Config{AdminToken: "tok"}, nil)
-	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
-	gw := New(Config{Listen: "127.0.0.1:0", CallbackBind: "127.0.0.1:0", CallbackMaxConnsPerIP: 2, TLSHandshakeTimeout: time.Hour},
-		e.svc, e.res, e.inv, slog.New(slog.DiscardHandler))
-	gw.EnableWebSockets(m)
-	ca, err := edge.OpenSandboxCA(t.TempDir(), nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw.SetCallbackTLS(ca)
-	srv := NewServer(gw, nil, listener.Limits{})
-	if err := srv.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Stop(context.Background()) })
-	addr := srv.cb.ln.Addr().String()
+	addr := startCallbackBound(t, true, time.Hour)
 	first := listenertest.Dial(t, addr)
 	for range 2 {
 		listenertest.Dial(t, addr)

@@ -36,11 +36,17 @@ func TestWaitBrokenByOutageIsNoExit(t *testing.T) {
 		t.Fatalf("Err() after containerd went away = %v, want ErrWaitLost and ErrUnavailable, no ExitError", err)
 	}
 
+	upAndCleanup(t, rt, p)
+}
+
+// upAndCleanup brings containerd back through p and removes whatever the
+// outage left (here by Cleanup; the runtime's outage sweep would do it too,
+// once containerd answers). As the outage's watch does, it pings first: that
+// brings the client's connection back, which may still be in its backoff when
+// the socket returns.
+func upAndCleanup(t *testing.T, rt *Runtime, p *runtimetest.SocketProxy) {
+	t.Helper()
 	p.Up(t)
-	// Whatever the outage left is removed (here by Cleanup; the runtime's
-	// outage sweep would do it too, once containerd answers). As the outage's
-	// watch does, ping first: it brings the client's connection back, which
-	// may still be in its backoff when the socket returns.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := rt.rec.Ping(ctx); err != nil {
@@ -79,15 +85,7 @@ func TestBrokenWatchEndsTheSandboxAtOnce(t *testing.T) {
 		t.Errorf("Err() = %v, want ErrWaitLost", err)
 	}
 
-	p.Up(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := rt.rec.Ping(ctx); err != nil {
-		t.Fatalf("ping once containerd is back: %v", err)
-	}
-	if err := rt.Cleanup(ctx); err != nil {
-		t.Fatalf("Cleanup once containerd is back: %v", err)
-	}
+	upAndCleanup(t, rt, p)
 }
 
 // TestSparePreparedBeforeOutageIsNotStarted: a sandbox prepared before
