@@ -126,11 +126,16 @@ func (g *Gateway) startCallback(bind, host string, lim listener.Limits) (*callba
 			return nil, fmt.Errorf("gateway: sandbox-facing @connections endpoint's certificate for %s: %w", host, err)
 		}
 		// The handshakes (and first bytes) waited for are bounded per
-		// sandbox address as the connections are; on loopback, where every
-		// process sandbox has the same address, by the total alone.
-		limits := handshakeLimits{perSource: maxConns}
+		// sandbox address as the connections are, with no grace for a
+		// burst (a sandbox's client opens tens at most): past the bound,
+		// the address's oldest silent one is closed at once, so that a
+		// sandbox holds no more descriptors silent than served
+		// (r-runtimes19 #3: 400, up to the total, for the handshake
+		// timeout). On loopback, where every process sandbox has the same
+		// address, they are bounded by the total alone.
+		limits := handshakeLimits{perSource: maxConns, grace: -1}
 		if maxConns == 0 {
-			limits.perSource = maxPendingHandshakes
+			limits = handshakeLimits{perSource: maxPendingHandshakes}
 		}
 		serveLn = newHandshakeListenerPlain(ln, cfg, g.cfg.TLSHandshakeTimeout, limits, false, true, g.log).std
 		tlsOn = true

@@ -25,6 +25,7 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/internal/listener"
+	"github.com/portico-dev/portico/internal/listener/listenertest"
 	"github.com/portico-dev/portico/invoker"
 	"github.com/portico-dev/portico/runtimes"
 )
@@ -125,11 +126,16 @@ func TestCallbackEndpointBoundsConnectionsPerSandbox(t *testing.T) {
 	}
 }
 
-func testCallbackBoundsConns(t *testing.T, withTLS bool) {
+// startCallbackBound starts a gateway whose sandbox-facing endpoint (on
+// loopback) holds at most 2 connections per address, with HTTPS on or not and
+// the given handshake timeout, and returns the endpoint's address.
+func startCallbackBound(t *testing.T, withTLS bool, handshake time.Duration) string {
+	t.Helper()
 	e := newEnv(t)
 	m := connections.New(connections.Config{AdminToken: "tok"}, nil)
 	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
-	gw := New(Config{Listen: "127.0.0.1:0", CallbackBind: "127.0.0.1:0", CallbackMaxConnsPerIP: 2}, e.svc, e.res, e.inv, slog.New(slog.DiscardHandler))
+	cfg := Config{Listen: "127.0.0.1:0", CallbackBind: "127.0.0.1:0", CallbackMaxConnsPerIP: 2, TLSHandshakeTimeout: handshake}
+	gw := New(cfg, e.svc, e.res, e.inv, slog.New(slog.DiscardHandler))
 	gw.EnableWebSockets(m)
 	if withTLS {
 		ca, err := edge.OpenSandboxCA(t.TempDir(), nil, nil)
@@ -143,7 +149,11 @@ func testCallbackBoundsConns(t *testing.T, withTLS bool) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Stop(context.Background()) })
-	addr := srv.cb.ln.Addr().String()
+	return srv.cb.ln.Addr().String()
+}
+
+func testCallbackBoundsConns(t *testing.T, withTLS bool) {
+	addr := startCallbackBound(t, withTLS, 0)
 	// served sends a request on a new connection and reports whether it was
 	// answered (404: no such connection), keeping the connection open.
 	served := func() bool {
@@ -171,6 +181,22 @@ func testCallbackBoundsConns(t *testing.T, withTLS bool) {
 	if served() {
 		t.Fatal("a third connection from the same address was served; want it closed")
 	}
+}
+
+// TestCallbackEndpointBoundsSilentConnectionsPerSandbox is r-runtimes19 #3:
+// with HTTPS on, connections that send nothing wait in the handshake
+// listener, whose per-source bound let a burst through for its grace (3 s),
+// up to the listener's total (1024): one sandbox held 400 open for the
+// handshake timeout. The sandbox-facing endpoint now bounds them by
+// CallbackMaxConnsPerIP at once: the source's oldest silent one is closed.
+// The handshake timeout is an hour, so that only the bound can close it.
+func TestCallbackEndpointBoundsSilentConnectionsPerSandbox(t *testing.T) {
+	addr := startCallbackBound(t, true, time.Hour)
+	first := listenertest.Dial(t, addr)
+	for range 2 {
+		listenertest.Dial(t, addr)
+	}
+	listenertest.WaitClosed(t, first)
 }
 
 func TestCallbackMaxConnsDefaults(t *testing.T) {

@@ -191,7 +191,7 @@ const (
 // that hold handshakes open without finishing them delay no one else's.
 type handshakeLimits struct {
 	total, perSource int
-	grace            time.Duration    // silentHandshakeGrace when 0
+	grace            time.Duration    // silentHandshakeGrace when 0; none (the bound holds at once) when negative
 	now              func() time.Time // time.Now when nil; tests' clock
 }
 
@@ -349,7 +349,7 @@ func newHandshakeListenerPlain(ln net.Listener, cfg *tls.Config, timeout time.Du
 	if limits.perSource <= 0 || limits.perSource > limits.total {
 		limits.perSource = min(maxPendingHandshakesPerSource, limits.total)
 	}
-	if limits.grace <= 0 {
+	if limits.grace == 0 {
 		limits.grace = silentHandshakeGrace
 	}
 	if limits.now == nil {

@@ -682,6 +682,14 @@ func TestInitFailureLogged(t *testing.T) {
 				"the entrypoint could not be run (exec /var/task/bootstrap failed: Exec format error): it is missing, or it is a script without a #! line, " +
 				"or one whose #! line names an interpreter the sandbox lacks; check the image's ENTRYPOINT or the package's bootstrap\nRuntime.InvalidEntrypoint\n",
 			errType: "Runtime.InvalidEntrypoint"},
+		// Not found, in a Zip function: its bootstrap is missing, or its
+		// #! names an interpreter the Zip base image lacks, as /bin/sh
+		// (r-runtimes19 #2): the message says the base has no shell.
+		{name: "zip no shell", script: "#!/bin/sh\necho '[FATAL tini (7)] exec /var/task/bootstrap failed: No such file or directory' >&2\nexit 127\n",
+			output: "[FATAL tini (7)] exec /var/task/bootstrap failed: No such file or directory", note: "Runtime exited with error: exit status 127: " +
+				"the entrypoint could not be run (exec /var/task/bootstrap failed: No such file or directory): it is missing, or it is a script without a #! line, " +
+				"or one whose #! line names an interpreter the sandbox lacks; check the image's ENTRYPOINT or the package's bootstrap" + zipNoShell + "\nRuntime.InvalidEntrypoint\n",
+			errType: "Runtime.InvalidEntrypoint"},
 		{name: "timeout", script: "#!/bin/sh\necho loading forever\nexec sleep 60\n", timeout: true,
 			output: "loading forever", note: "init did not finish within 10s: the runtime never called " + pathNext + "\nRuntime.InitError\n", errType: "Runtime.InitError"},
 	} {

@@ -678,13 +678,25 @@ func entrypointFailure(sb *sandbox) string {
 		if line := execFailedLine(sb); line != "" {
 			// The sandbox's init (tini) could not exec the entrypoint, and
 			// said why.
-			return "the entrypoint could not be run (" + line + "): it is missing, or it is a script without a #! line, " +
+			why := "the entrypoint could not be run (" + line + "): it is missing, or it is a script without a #! line, " +
 				"or one whose #! line names an interpreter the sandbox lacks; check the image's ENTRYPOINT or the package's bootstrap"
+			if sb.cfg.PackageType != functions.PackageImage && strings.HasSuffix(line, ": No such file or directory") {
+				// Lambda's provided runtimes have /bin/sh; Portico's Zip
+				// base image has no shell (docs/runtimes.md).
+				why += zipNoShell
+			}
+			return why
 		}
 		return "the entrypoint (or a program it runs) was not found: check the image's ENTRYPOINT or the package's bootstrap"
 	}
 	return ""
 }
+
+// zipNoShell ends the message of a Zip function whose bootstrap could not be
+// found, or the interpreter its #! line names: the Zip base image of the
+// container runtimes has no shell, unlike Lambda's provided runtimes.
+const zipNoShell = "; the Zip base image has no shell (/bin/sh) or other interpreter: make bootstrap a static binary " +
+	"(or a script whose interpreter the package ships), or use an Image function"
 
 // tiniFatal starts the line a container's init (docker's tini) writes when
 // it cannot exec the entrypoint, before it exits with status 127.

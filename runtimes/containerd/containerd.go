@@ -158,6 +158,7 @@ type Runtime struct {
 	rec *ctrbase.Sweeper // containers left by containerd outages (recovery.go)
 
 	leaseGrace time.Duration // how old an orphaned lease must be to be released (orphans.go)
+	drainWait  time.Duration // how long an exited task's output may take to drain (waitExit)
 
 	unisolate func() error // lets go of the bridge's isolation rules (ctrbase.IsolateBridge)
 }
@@ -219,7 +220,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	if err != nil {
 		return nil, down(cfg.Socket, "", err)
 	}
-	r := &Runtime{cfg: cfg, cli: cli, log: cfg.Log.With("runtime", "containerd"), leaseGrace: leaseGrace}
+	r := &Runtime{cfg: cfg, cli: cli, log: cfg.Log.With("runtime", "containerd"), leaseGrace: leaseGrace, drainWait: drainWait}
 	r.rec = r.newSweeper()
 	if _, err := cli.Version(ctx); err != nil {
 		_ = cli.Close()

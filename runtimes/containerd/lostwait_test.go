@@ -36,11 +36,17 @@ func TestWaitBrokenByOutageIsNoExit(t *testing.T) {
 		t.Fatalf("Err() after containerd went away = %v, want ErrWaitLost and ErrUnavailable, no ExitError", err)
 	}
 
+	upAndCleanup(t, rt, p)
+}
+
+// upAndCleanup brings containerd back through p and removes whatever the
+// outage left (here by Cleanup; the runtime's outage sweep would do it too,
+// once containerd answers). As the outage's watch does, it pings first: that
+// brings the client's connection back, which may still be in its backoff when
+// the socket returns.
+func upAndCleanup(t *testing.T, rt *Runtime, p *runtimetest.SocketProxy) {
+	t.Helper()
 	p.Up(t)
-	// Whatever the outage left is removed (here by Cleanup; the runtime's
-	// outage sweep would do it too, once containerd answers). As the outage's
-	// watch does, ping first: it brings the client's connection back, which
-	// may still be in its backoff when the socket returns.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := rt.rec.Ping(ctx); err != nil {
@@ -49,6 +55,37 @@ func TestWaitBrokenByOutageIsNoExit(t *testing.T) {
 	if err := rt.Cleanup(ctx); err != nil {
 		t.Fatalf("Cleanup once containerd is back: %v", err)
 	}
+}
+
+// TestBrokenWatchEndsTheSandboxAtOnce is r-runtimes19's 503s: containerd's
+// restart broke a running sandbox's exit watch, but the sandbox read as live
+// until its output drained, which a task that still runs (its FIFOs open)
+// never does: the invoker went on handing it calls for the 5 s the drain was
+// given, and read each one's crash (or the drain's end under it) as a lost
+// watch, a retryable 503, though containerd was back. Done now closes as soon
+// as the watch breaks. The drain is given an hour here, so that only the
+// broken watch can end the sandbox; the minute is a safety net.
+func TestBrokenWatchEndsTheSandboxAtOnce(t *testing.T) {
+	runtimetest.RequireContainerd(t)
+	p := runtimetest.NewSocketProxy(t, runtimetest.ContainerdSocket())
+	rt := newTestRuntime(t, Config{Socket: p.Path()})
+	defer rt.Close()
+	rt.drainWait = time.Hour
+	id := fmt.Sprintf("sbx-watchcut-%x", rand.Uint32()) //nolint:gosec // G404: a name, not a secret
+	sb := runtimetest.StartSandbox(t, rt, runtimes.Spec{SandboxID: id, Function: "fn", Version: "1", MemoryMB: 128})
+
+	p.Down()
+	<-sb.(*sandbox).p.waited // the outage broke the task's wait; the task runs on
+	select {
+	case <-sb.Done():
+	case <-time.After(time.Minute):
+		t.Fatal("the sandbox's exit watch broke, but it still reads as live (Done open): the invoker would hand it calls")
+	}
+	if err := sb.Err(); !errors.Is(err, runtimes.ErrWaitLost) {
+		t.Errorf("Err() = %v, want ErrWaitLost", err)
+	}
+
+	upAndCleanup(t, rt, p)
 }
 
 // TestSparePreparedBeforeOutageIsNotStarted: a sandbox prepared before

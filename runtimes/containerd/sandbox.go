@@ -580,10 +580,16 @@ type sandbox struct {
 	removed bool
 }
 
+// drainWait is how long an exited task's output may take to drain before
+// waitExit gives up on it.
+const drainWait = 5 * time.Second
+
 // waitExit records the exit, waits for the output to drain (task.IO().Wait(), or
-// stdout can be lost), ends Logs and closes done; then removes what is left.
+// stdout can be lost; not when the watch broke: the task may run on), ends Logs
+// and closes done; then removes what is left.
 func (s *sandbox) waitExit() {
 	p := s.p
+	drain := p.r.drainWait
 	select {
 	case <-p.waited:
 		code, _, err := p.exit.Result()
@@ -593,6 +599,12 @@ func (s *sandbox) waitExit() {
 			// cut): the task may well still run, under its shim, and how it
 			// ends is unknown. Not an exit of the function's.
 			s.err = fmt.Errorf("%w: %w", runtimes.ErrWaitLost, p.r.wrap("waiting on sandbox "+p.spec.SandboxID, err))
+			// Its output does not drain while it runs (its FIFOs stay
+			// open): done closes now, so that the invoker hands it no
+			// more calls (r-runtimes19 #1: for the drain's 5 s it went
+			// on taking them, each read as a lost watch, a 503, though
+			// containerd was back), and Stop removes it.
+			drain = 0
 		default:
 			// The shim reports a death by signal N as 128+N: ExitErr reads it so.
 			s.err = ctrbase.ExitErr(int64(code))
@@ -604,11 +616,15 @@ func (s *sandbox) waitExit() {
 	case <-p.waitCtx.Done():
 		s.err = ctrbase.Killed(unix.SIGKILL)
 	}
-	io := make(chan struct{})
-	go func() { p.task.IO().Wait(); close(io) }()
-	select {
-	case <-io:
-	case <-time.After(5 * time.Second):
+	if drain > 0 {
+		io := make(chan struct{})
+		go func() { p.task.IO().Wait(); close(io) }()
+		select {
+		case <-io:
+		case <-time.After(drain):
+			p.task.IO().Cancel()
+		}
+	} else {
 		p.task.IO().Cancel()
 	}
 	p.endLogs()
