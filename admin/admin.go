@@ -746,17 +746,25 @@ func errorStatus(err error, surface int) (int, string) {
 
 // clientMessage is err's text for a client: without the ": invalid parameter"
 // (": not found", ...) that wrapping a kind appends, which AWS's messages do
-// not carry and which repeats what the error type already says.
+// not carry and which repeats what the error type already says. Several
+// problems joined (errors.Join, one a line) each lose it.
 func clientMessage(err error) string {
-	msg := err.Error()
+	lines := strings.Split(err.Error(), "\n")
 	for _, e := range errorKinds {
-		if errors.Is(err, e.kind) {
-			if m, ok := strings.CutSuffix(msg, ": "+e.kind.Error()); ok && m != "" {
-				return m
+		if !errors.Is(err, e.kind) {
+			continue
+		}
+		cut := false
+		for i, l := range lines {
+			if m, ok := strings.CutSuffix(l, ": "+e.kind.Error()); ok && m != "" {
+				lines[i], cut = m, true
 			}
 		}
+		if cut {
+			break
+		}
 	}
-	return msg
+	return strings.Join(lines, "\n")
 }
 
 // clientTold is an error that says, in ClientMessage, what a caller may be told

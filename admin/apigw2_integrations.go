@@ -169,6 +169,13 @@ func (in *v2IntegrationInput) apply(protocol string, integ *apis.Integration, cr
 	if (integ.Type == apis.IntegrationAWSProxy || integ.Type == apis.IntegrationAWS && protocol == apis.ProtocolWebSocket) && integ.HTTPMethod == "" {
 		integ.HTTPMethod = http.MethodPost
 	}
+	if protocol == apis.ProtocolHTTP && integ.Type == apis.IntegrationAWSProxy && integ.HTTPMethod != http.MethodPost &&
+		(in.IntegrationType != nil || in.IntegrationMethod != nil) {
+		// Checked when the request sets the type or the method only, as
+		// the proxy-only refusal above: one stored before stays editable
+		// and is served as it was (the function invoked with POST).
+		return v2BadRequest("%s", apis.LambdaProxyPOST)
+	}
 	if integ.Type == apis.IntegrationAWSProxy && protocol == apis.ProtocolHTTP && integ.PayloadFormatVersion == "" {
 		return v2BadRequest("payloadFormatVersion is required for AWS_PROXY integrations of HTTP APIs (1.0 or 2.0)")
 	}

@@ -123,3 +123,64 @@ func TestV2StoredHTTPAPIMockKeepsServing(t *testing.T) {
 		t.Fatalf("GET /m after the update: %d %s, want the MOCK's 200", status, body)
 	}
 }
+
+// TestV2HTTPAPILambdaProxyMethodIsPOST: API Gateway refuses an HTTP API's
+// AWS_PROXY integration with another integrationMethod than POST ("HttpMethod
+// must be POST for AWS_PROXY IntegrationType"); create-integration,
+// update-integration setting the method or the type, and import-api refuse
+// it as it does, instead of storing and exporting a method that is not
+// applied. An update that sets neither leaves a stored one editable.
+func TestV2HTTPAPILambdaProxyMethodIsPOST(t *testing.T) {
+	t.Parallel()
+	e, h := startV2WithHTTPAPI(t, "lambdapost")
+	ctx := t.Context()
+	want := func(what string, err error) {
+		t.Helper()
+		if err == nil {
+			t.Fatalf("%s: accepted, want %q", what, apis.LambdaProxyPOST)
+		}
+		wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", apis.LambdaProxyPOST)
+	}
+	lambda := func(method string) *apigatewayv2.CreateIntegrationInput {
+		in := &apigatewayv2.CreateIntegrationInput{ApiId: h.ApiId, IntegrationType: v2types.IntegrationTypeAwsProxy,
+			IntegrationUri: aws.String("function:echo"), PayloadFormatVersion: aws.String("2.0")}
+		if method != "" {
+			in.IntegrationMethod = aws.String(method)
+		}
+		return in
+	}
+	for _, m := range []string{"GET", "ANY", "put"} {
+		_, err := e.ag.CreateIntegration(ctx, lambda(m))
+		want("CreateIntegration "+m, err)
+	}
+	for _, m := range []string{"", "POST", "post"} {
+		out, err := e.ag.CreateIntegration(ctx, lambda(m))
+		if err != nil || aws.ToString(out.IntegrationMethod) != "POST" {
+			t.Fatalf("CreateIntegration %q: %+v %v, want POST", m, out, err)
+		}
+		if m == "" {
+			_, err = e.ag.UpdateIntegration(ctx, &apigatewayv2.UpdateIntegrationInput{ApiId: h.ApiId, IntegrationId: out.IntegrationId,
+				IntegrationMethod: aws.String("PUT")})
+			want("UpdateIntegration PUT", err)
+			got, err := e.ag.UpdateIntegration(ctx, &apigatewayv2.UpdateIntegrationInput{ApiId: h.ApiId, IntegrationId: out.IntegrationId,
+				Description: aws.String("d")})
+			if err != nil || aws.ToString(got.IntegrationMethod) != "POST" {
+				t.Fatalf("UpdateIntegration description: %+v %v, want POST kept", got, err)
+			}
+		}
+	}
+	hp, err := e.ag.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{ApiId: h.ApiId, IntegrationType: v2types.IntegrationTypeHttpProxy,
+		IntegrationMethod: aws.String("GET"), IntegrationUri: aws.String("http://127.0.0.1:1/h"), PayloadFormatVersion: aws.String("1.0")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.ag.UpdateIntegration(ctx, &apigatewayv2.UpdateIntegrationInput{ApiId: h.ApiId, IntegrationId: hp.IntegrationId,
+		IntegrationType: v2types.IntegrationTypeAwsProxy, IntegrationUri: aws.String("function:echo"), PayloadFormatVersion: aws.String("2.0")})
+	want("UpdateIntegration HTTP_PROXY GET to AWS_PROXY", err)
+	doc := `{"openapi": "3.0.1", "info": {"title": "g", "version": "1"}, "paths": {"/x": {"get": {"x-amazon-apigateway-integration":
+		{"type": "aws_proxy", "httpMethod": "GET", "uri": "function:echo", "payloadFormatVersion": "2.0"}}}}}`
+	_, err = e.ag.ImportApi(ctx, &apigatewayv2.ImportApiInput{Body: aws.String(doc)})
+	want("ImportApi", err)
+	_, err = e.ag.ReimportApi(ctx, &apigatewayv2.ReimportApiInput{ApiId: h.ApiId, Body: aws.String(doc)})
+	want("ReimportApi", err)
+}

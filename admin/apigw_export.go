@@ -81,26 +81,14 @@ func (s *Server) importedDefinition(w http.ResponseWriter, r *http.Request) (*ap
 // importError names a refused document as AWS does.
 func importError(err error) error {
 	if errors.Is(err, errdefs.ErrInvalid) || errors.Is(err, errdefs.ErrTooLarge) {
-		// Each problem in the client's words: without the ": invalid
-		// parameter" each of the joined problems (one a line) ends in;
-		// clientMessage would see only the last, once inside this message.
-		lines := strings.Split(err.Error(), "\n")
-		for i, l := range lines {
-			lines[i] = clientMessage(&lineError{l, err})
-		}
+		// Each problem in the client's words (clientMessage: without the
+		// ": invalid parameter" each of the joined problems, one a line,
+		// ends in), each on a line of this message.
+		lines := strings.Split(clientMessage(err), "\n")
 		return badRequest("Errors found during import:\n\t%s", strings.Join(lines, "\n\t"))
 	}
 	return err
 }
-
-// lineError is one line of err's message, of err's kinds.
-type lineError struct {
-	line string
-	err  error
-}
-
-func (e *lineError) Error() string { return e.line }
-func (e *lineError) Unwrap() error { return e.err }
 
 // barePaths returns the document's paths whose item has no operation; the x-
 // extensions directly under paths are not paths.

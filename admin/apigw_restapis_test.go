@@ -625,6 +625,17 @@ func TestRestAPIWithKeysAndTags(t *testing.T) {
 	if _, err := c.ag.GetTags(ctx, &apigateway.GetTagsInput{ResourceArn: aws.String("arn:aws:apigateway:us-east-1::/restapis/" + httpID)}); err == nil {
 		t.Error("v1 GetTags of an HTTP API succeeded")
 	}
+	// A missing stage of an existing API is the stage's 404, as get-stage
+	// says, not the API's.
+	nope := aws.String("arn:aws:apigateway:us-east-1::/apis/" + httpID + "/stages/nope")
+	_, err = v2.GetTags(ctx, &apigatewayv2.GetTagsInput{ResourceArn: nope})
+	wantV2Error(t, err, http.StatusNotFound, "NotFoundException", "Invalid Stage identifier specified 000000000000:nope")
+	_, err = v2.TagResource(ctx, &apigatewayv2.TagResourceInput{ResourceArn: nope, Tags: map[string]string{"a": "b"}})
+	wantV2Error(t, err, http.StatusNotFound, "NotFoundException", "Invalid Stage identifier specified 000000000000:nope")
+	_, err = v2.UntagResource(ctx, &apigatewayv2.UntagResourceInput{ResourceArn: nope, TagKeys: []string{"a"}})
+	wantV2Error(t, err, http.StatusNotFound, "NotFoundException", "Invalid Stage identifier specified 000000000000:nope")
+	_, err = c.ag.GetTags(ctx, &apigateway.GetTagsInput{ResourceArn: aws.String("arn:aws:apigateway:us-east-1::/restapis/" + id + "/stages/nope")})
+	wantV2Error(t, err, http.StatusNotFound, "NotFoundException", "Invalid Stage identifier specified")
 	// Tags survive a restart.
 	c.env.Restart()
 	if tags := must[*apigateway.GetTagsOutput](t, "GetTags")(c.ag.GetTags(ctx, &apigateway.GetTagsInput{ResourceArn: stageARN})); tags.Tags["b"] != "2" {

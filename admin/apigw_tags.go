@@ -2,10 +2,12 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/errdefs"
 )
 
 // This file holds the tag routes of both API Gateway control planes:
@@ -65,6 +67,12 @@ func (s *Server) tagTarget(ctx context.Context, r *http.Request, v2 bool) (tagga
 	}
 	if t.stage != "" {
 		if _, err := s.gw.APIs.GetStage(ctx, t.apiID, t.stage); err != nil {
+			var k *errdefs.Kinded
+			if v2 && errors.Is(err, errdefs.ErrNotFound) && !errors.As(err, &k) {
+				// The API was just found: the stage is what is missing,
+				// as get-stage says (stageErr checks REST APIs only).
+				return t, v2NotFound("Stage", t.stage)
+			}
 			return t, s.stageErr(ctx, t.apiID, err, stageNotFound())
 		}
 	}

@@ -2,10 +2,14 @@ package admin
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/portico-dev/portico/internal/errdefs"
 )
 
 // TestPorticoAPIsErrorsInAPIGatewayShape: Portico's own admin API for APIs
@@ -61,6 +65,27 @@ func TestPorticoAPIsErrorsInAPIGatewayShape(t *testing.T) {
 		}
 		if _, ok := body["Type"]; ok || len(body) != 1 || body["message"] == "" || strings.HasPrefix(typ, "Resource") || typ == "InvalidParameterValueException" {
 			t.Errorf("%s %s: %d %s %s: not in API Gateway's shape ({\"message\"} alone, API Gateway's error types)", tc.method, tc.path, resp.StatusCode, typ, raw)
+		}
+	}
+}
+
+// TestClientMessageJoinedProblems: a 400 that lists several problems (the
+// API's validation joins them, one a line) says each without the ": invalid
+// parameter" its error ends in, not only the last.
+func TestClientMessageJoinedProblems(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("a is bad: %w", errdefs.ErrInvalid), "a is bad"},
+		{errors.Join(fmt.Errorf("timeoutInMillis 1 must be between 50 and 30000: %w", errdefs.ErrInvalid),
+			fmt.Errorf("payloadFormatVersion \"3.0\" must be 1.0 or 2.0: %w", errdefs.ErrInvalid)),
+			"timeoutInMillis 1 must be between 50 and 30000\npayloadFormatVersion \"3.0\" must be 1.0 or 2.0"},
+		{fmt.Errorf("x %q not found: %w", "y", errdefs.ErrNotFound), `x "y" not found`},
+		{errors.New("plain: invalid parameter"), "plain: invalid parameter"}, // not of the kind
+	} {
+		if got := clientMessage(tc.err); got != tc.want {
+			t.Errorf("clientMessage(%q) = %q, want %q", tc.err, got, tc.want)
 		}
 	}
 }

@@ -126,6 +126,22 @@ func TestAutoDeployFollowsChanges(t *testing.T) {
 // older deployment over the new one on a stage that now deploys
 // automatically. The stage as the writing transaction holds it decides: here
 // the stage turned autoDeploy on, and deployed, after the caller last read it.
+// TestUndeployableWithoutRoutes: an API without routes cannot be deployed,
+// in API Gateway's words for each protocol (tools match them, e.g. to skip a
+// deployment).
+func TestUndeployableWithoutRoutes(t *testing.T) {
+	for protocol, want := range map[string]string{
+		ProtocolREST:      "The REST API doesn't contain any methods",
+		ProtocolHTTP:      "Unable to deploy API because no routes exist in this API",
+		ProtocolWebSocket: "At least one route is required before deploying the Api",
+	} {
+		a := &API{ID: "abcdefghij", Name: "x", Protocol: protocol}
+		if got := a.undeployable(); got != want {
+			t.Errorf("%s API without routes: %q, want %q", protocol, got, want)
+		}
+	}
+}
+
 func TestAutoDeployStageRefusesADeploymentIDInItsWrite(t *testing.T) {
 	s, _ := newTestService(t)
 	ctx := context.Background()

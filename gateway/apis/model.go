@@ -38,6 +38,11 @@ const (
 	// APIs), which its AWS-compatible entry points (apigatewayv2, OpenAPI
 	// imports as an HTTP API) answer with.
 	HTTPProxyOnly = "Currently, an API with a protocol type of HTTP may only be associated with proxy integrations (AWS_PROXY, HTTP_PROXY)"
+
+	// LambdaProxyPOST is API Gateway's refusal of an HTTP API's AWS_PROXY
+	// integration with another integrationMethod than POST: a function is
+	// invoked with POST whatever the integration says.
+	LambdaProxyPOST = "HttpMethod must be POST for AWS_PROXY IntegrationType"
 )
 
 // ProxyType says whether an integration type is one an HTTP API may have

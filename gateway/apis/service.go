@@ -1209,7 +1209,10 @@ func (a *API) undeployable() string {
 		if a.Protocol == ProtocolREST {
 			return "The REST API doesn't contain any methods" // API Gateway's words
 		}
-		return fmt.Sprintf("api %s has no routes to deploy", a.ID)
+		if a.Protocol == ProtocolWebSocket {
+			return "At least one route is required before deploying the Api" // API Gateway's words
+		}
+		return "Unable to deploy API because no routes exist in this API" // API Gateway's words
 	}
 	for _, r := range a.Routes {
 		if r.Integration == nil {

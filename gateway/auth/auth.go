@@ -766,8 +766,14 @@ func (e authorizerEventV2) MarshalJSON() ([]byte, error) {
 	}
 	out := struct {
 		plain
-		RequestContext context `json:"requestContext"`
-	}{plain: plain(e.APIGatewayV2CustomAuthorizerV2Request), RequestContext: context{APIGatewayV2HTTPRequestContext: e.RequestContext}}
+		// Left out when absent, as in the integration's 2.0 event.
+		Cookies               []string          `json:"cookies,omitempty"`
+		QueryStringParameters map[string]string `json:"queryStringParameters,omitempty"`
+		PathParameters        map[string]string `json:"pathParameters,omitempty"`
+		StageVariables        map[string]string `json:"stageVariables,omitempty"`
+		RequestContext        context           `json:"requestContext"`
+	}{plain: plain(e.APIGatewayV2CustomAuthorizerV2Request), RequestContext: context{APIGatewayV2HTTPRequestContext: e.RequestContext},
+		Cookies: e.Cookies, QueryStringParameters: e.QueryStringParameters, PathParameters: e.PathParameters, StageVariables: e.StageVariables}
 	if a := e.RequestContext.Authentication; a != (events.APIGatewayV2HTTPRequestContextAuthentication{}) {
 		out.RequestContext.Authentication = &a
 	}
@@ -793,13 +799,15 @@ func requestEventV2(r *http.Request, c *pipeline.Context, values []string, arn s
 			Validity: events.APIGatewayV2HTTPRequestContextAuthenticationClientCertValidity{NotBefore: cc.NotBefore, NotAfter: cc.NotAfter},
 		}
 	}
-	if len(r.Header) > 0 {
-		ev.Headers = make(map[string]string, len(r.Header))
-		for k, v := range r.Header {
-			if strings.EqualFold(k, "Cookie") {
-				continue
-			}
-			ev.Headers[strings.ToLower(k)] = strings.Join(v, ",")
+	// The headers the integration's event has (restevent.Headers: the
+	// client's, and Host, X-Forwarded-* and X-Amzn-Trace-Id as API Gateway
+	// adds them), lower case, values joined with commas, the cookies apart.
+	var buf [16]restevent.Header
+	hs := restevent.Headers(buf[:0], r, c.RequestTime, c.RequestID, restevent.LowerName)
+	ev.Headers = make(map[string]string, len(hs))
+	for i := range hs {
+		if hs[i].Name != "cookie" {
+			ev.Headers[hs[i].Name] = strings.Join(hs[i].Values(), ",")
 		}
 	}
 	for _, ck := range r.Cookies() {

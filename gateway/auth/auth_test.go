@@ -11,6 +11,7 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/restevent"
 	"github.com/portico-dev/portico/gateway/internal/wirenames"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/invoker"
@@ -143,6 +144,50 @@ func TestRequestEventPaths(t *testing.T) {
 	}
 	if au, ok := sent.RequestContext["authentication"]; ok {
 		t.Errorf("HTTP 2.0 authorizer event without a client certificate has requestContext.authentication %s", au)
+	}
+}
+
+// TestRequestEventV2Headers: an HTTP API's payload 2.0 authorizer event has
+// the headers the integration's 2.0 event has: the client's in lower case,
+// values joined with commas, and host, x-forwarded-for/port/proto and
+// x-amzn-trace-id as API Gateway adds them (a 2.0 authorizer that checks the
+// host or the client's address sees them, as a 1.0 one does); the cookies
+// apart, and the absent cookies, query, path parameters and stage variables
+// left out rather than null, as in the integration's event.
+func TestRequestEventV2Headers(t *testing.T) {
+	r := httptest.NewRequest("GET", "http://tenant.example.com:8080/abcdefghij/items", nil)
+	r.Header["X-Custom"] = []string{"1", "2"}
+	r.Header.Set("Authorization", "allow")
+	r.Header.Set("Cookie", "a=b")
+	r.RemoteAddr = "10.0.0.9:5555"
+	c := &pipeline.Context{APIID: "abcdefghij", Stage: "$default", StagePrefix: "/abcdefghij", Path: "/items", HTTPMethod: "GET",
+		Protocol: apis.ProtocolHTTP, RequestID: "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", RequestTime: time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)}
+	raw, err := json.Marshal(httpEvent(r, c, &apis.Authorizer{Type: apis.AuthorizerRequest, PayloadFormatVersion: "2.0"}, []string{"allow"}, "arn"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev map[string]json.RawMessage
+	var headers map[string]string
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(ev["headers"], &headers); err != nil {
+		t.Fatalf("headers %s: %v", ev["headers"], err)
+	}
+	want := map[string]string{"host": "tenant.example.com:8080", "x-forwarded-for": "10.0.0.9", "x-forwarded-port": "80",
+		"x-forwarded-proto": "http", "x-custom": "1,2", "authorization": "allow", "x-amzn-trace-id": restevent.TraceID(c.RequestTime, c.RequestID)}
+	for k, v := range want {
+		if headers[k] != v {
+			t.Errorf("headers[%q] = %q, want %q (headers %v)", k, headers[k], v, headers)
+		}
+	}
+	if _, ok := headers["cookie"]; ok || string(ev["cookies"]) != `["a=b"]` {
+		t.Errorf("cookie header %v, cookies %s: want the cookies apart", headers, ev["cookies"])
+	}
+	for _, k := range []string{"queryStringParameters", "pathParameters", "stageVariables"} {
+		if v, ok := ev[k]; ok {
+			t.Errorf("absent %s sent as %s, want it left out", k, v)
+		}
 	}
 }
 

@@ -1526,7 +1526,13 @@ func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integr
 			im.fail("%s: %s: type %q is refused: %s; import the document as a REST API to keep it", where, extIntegration, ri.Type, apis.HTTPProxyOnly)
 			return nil, false
 		}
-	case apis.IntegrationHTTPProxy, apis.IntegrationAWSProxy:
+	case apis.IntegrationAWSProxy:
+		if im.protocol == apis.ProtocolHTTP && in.HTTPMethod != "" && in.HTTPMethod != http.MethodPost {
+			// As API Gateway's import: a function is invoked with POST.
+			im.fail("%s: %s: httpMethod %.20q is refused: %s; set it to POST or leave it out", where, extIntegration, ri.HTTPMethod, apis.LambdaProxyPOST)
+			return nil, false
+		}
+	case apis.IntegrationHTTPProxy:
 	case "":
 		im.fail("%s: %s has no type", where, extIntegration)
 		return nil, false
