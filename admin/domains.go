@@ -141,6 +141,9 @@ func certificateFromARN(field, arn string) (certPEM, keyPEM []byte, err error) {
 	if certPEM, err = edge.ReadPEMFile(certPath); err != nil {
 		return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("certificate file: %v", err))
 	}
+	if err := edge.CheckCertificateBody(certPEM, "certificate file "+certPath, true); err != nil {
+		return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", err.Error())
+	}
 	if keyPEM, err = edge.ReadPEMFile(keyPath); err != nil {
 		return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("key file: %v", err))
 	}
@@ -282,6 +285,9 @@ func (h *domainRoutes) createV1(w http.ResponseWriter, r *http.Request) error {
 	d := edge.Domain{Name: in.DomainName}
 	switch {
 	case in.CertificateBody != "" || in.CertificatePrivateKey != "":
+		if err := edge.CheckCertificateBody([]byte(in.CertificateBody), "certificateBody", false); err != nil {
+			return errdefs.New(errdefs.ErrInvalid, "BadRequestException", err.Error())
+		}
 		d.CertificatePEM = []byte(strings.TrimSpace(in.CertificateBody) + "\n")
 		if in.CertificateChain != "" {
 			if err := edge.CheckCertificateChain([]byte(in.CertificateChain), "certificateChain"); err != nil {
