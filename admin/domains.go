@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/redact"
 )
 
 // EdgeDeps are what the custom domain routes need. Optional; without the edge the
@@ -164,6 +166,10 @@ func pastedPEM(v string) string {
 	return ""
 }
 
+// echoed is v as an error message repeats it in AWS's words ('%s'): itself,
+// or what it looks like when it should not be repeated (redact.Withheld).
+func echoed(v string) string { return cmp.Or(redact.Withheld(v), v) }
+
 // devCertificateARN names a certificate signed by the development CA.
 const devCertificateARN = "arn:portico:acm:local:certificate/dev"
 
@@ -179,7 +185,7 @@ func truststoreFromURI(in *mutualTLSInput) ([]byte, string, error) {
 		return nil, "", errdefs.New(errdefs.ErrInvalid, "BadRequestException", "mutualTlsAuthentication needs a truststoreUri (file:///path/bundle.pem); leave mutualTlsAuthentication out for a domain without mutual TLS")
 	}
 	if in.TruststoreVersion != "" {
-		return nil, "", errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("truststoreVersion %q: Portico reads the truststore file as it is and keeps no versions; leave truststoreVersion out", in.TruststoreVersion))
+		return nil, "", errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("truststoreVersion %s: Portico reads the truststore file as it is and keeps no versions; leave truststoreVersion out", redact.Quote(in.TruststoreVersion)))
 	}
 	path, err := truststorePath(in.TruststoreURI)
 	if err != nil {
@@ -234,7 +240,7 @@ func checkSecurityPolicy(p string) error {
 	if p == "" || p == "TLS_1_2" {
 		return nil
 	}
-	return errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("securityPolicy %q: Portico speaks TLS 1.2 and 1.3 only (TLS_1_2)", p))
+	return errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("securityPolicy %s: Portico speaks TLS 1.2 and 1.3 only (TLS_1_2)", redact.Quote(p)))
 }
 
 // checkEndpointType checks a domain's endpoint types; mutual TLS (mtls)
@@ -242,7 +248,7 @@ func checkSecurityPolicy(p string) error {
 func checkEndpointType(mtls bool, types ...string) error {
 	for _, t := range types {
 		if t != "REGIONAL" && t != "EDGE" {
-			return errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("endpoint type %q: use REGIONAL (or EDGE, served the same)", t))
+			return errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("endpoint type %s: use REGIONAL (or EDGE, served the same)", redact.Quote(t)))
 		}
 		if t == "EDGE" && mtls {
 			return errdefs.New(errdefs.ErrInvalid, "BadRequestException", "mutual TLS needs a REGIONAL domain name; EDGE domain names do not support it")
@@ -712,7 +718,7 @@ func (h *domainRoutes) updateV1(w http.ResponseWriter, r *http.Request) error {
 	err = applyPatch(ops, func(op PatchOperation) error {
 		if op.Op != "replace" {
 			return errdefs.New(errdefs.ErrInvalid, "BadRequestException",
-				fmt.Sprintf("Invalid patch operation '%s' for path '%s': update-domain-name takes replace operations only", op.Op, op.Path))
+				fmt.Sprintf("Invalid patch operation '%s' for path '%s': update-domain-name takes replace operations only", echoed(op.Op), echoed(op.Path)))
 		}
 		v, err := op.StringValue()
 		if err != nil {
@@ -747,7 +753,7 @@ func (h *domainRoutes) updateV1(w http.ResponseWriter, r *http.Request) error {
 		}
 		return errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf(
 			"Invalid patch path '%s' specified for op 'replace'. Portico updates /certificateArn, /regionalCertificateArn, /securityPolicy, "+
-				"/endpointConfiguration/types/0, /mutualTlsAuthentication/truststoreUri and /mutualTlsAuthentication/truststoreVersion", op.Path))
+				"/endpointConfiguration/types/0, /mutualTlsAuthentication/truststoreUri and /mutualTlsAuthentication/truststoreVersion", echoed(op.Path)))
 	})
 	if err != nil {
 		return err
