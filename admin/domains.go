@@ -128,7 +128,7 @@ func certificateFromARN(field, arn string) (certPEM, keyPEM []byte, err error) {
 	if arn == "" || arn == devCertificateARN {
 		return nil, nil, nil
 	}
-	if what := pastedPEM(arn); what != "" {
+	if what := redact.PEMKind(arn); what != "" {
 		return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException",
 			fmt.Sprintf("%s holds %s, not a certificate ARN (not repeated here): give the certificate's ARN, file:///abs/cert.pem?key=/abs/key.pem naming PEM files on the server, or (v1) the PEM itself as certificateBody and certificatePrivateKey", field, what))
 	}
@@ -150,20 +150,6 @@ func certificateFromARN(field, arn string) (certPEM, keyPEM []byte, err error) {
 		return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("key file: %v", err))
 	}
 	return certPEM, keyPEM, nil
-}
-
-// pastedPEM says what a field meant for an ARN or a URI holds when it holds
-// PEM (a certificate or a private key pasted in the wrong field), so that
-// the error names it without repeating it, a private key being a secret: ""
-// for anything else.
-func pastedPEM(v string) string {
-	switch {
-	case strings.Contains(v, "PRIVATE KEY"):
-		return "what looks like a PEM private key"
-	case strings.Contains(v, "-----BEGIN") || strings.Contains(v, "-----END"):
-		return "a PEM block"
-	}
-	return ""
 }
 
 // echoed is v as an error message repeats it in AWS's words ('%s'): itself,
@@ -207,7 +193,7 @@ func truststorePath(uri string) (string, error) {
 	bad := func(format string, args ...any) (string, error) {
 		return "", errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("truststoreUri %q: ", uri)+fmt.Sprintf(format, args...))
 	}
-	if what := pastedPEM(uri); what != "" {
+	if what := redact.PEMKind(uri); what != "" {
 		return "", errdefs.New(errdefs.ErrInvalid, "BadRequestException",
 			fmt.Sprintf("truststoreUri holds %s, not a URI (not repeated here): write the truststore's CA certificates to a file on the server and give file:///path/bundle.pem", what))
 	}

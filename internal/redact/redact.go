@@ -393,13 +393,24 @@ func Quote(v string) string {
 // the wrong field, say) or is longer than maxQuoted bytes, as an answer is
 // printed into terminals and CI logs. It is "" for a value fit to repeat.
 func Withheld(v string) string {
+	if k := PEMKind(v); k != "" {
+		return "(" + k + ", not repeated here)"
+	}
+	if len(v) > maxQuoted {
+		return fmt.Sprintf("(a value of %d bytes, not repeated here)", len(v))
+	}
+	return ""
+}
+
+// PEMKind says what v holds when it holds PEM, in words ("what looks like a
+// PEM private key", "a PEM block"), so that an error can name it without
+// repeating it: "" for anything else.
+func PEMKind(v string) string {
 	switch {
 	case strings.Contains(v, "PRIVATE KEY"):
-		return "(what looks like a PEM private key, not repeated here)"
+		return "what looks like a PEM private key"
 	case strings.Contains(v, "-----BEGIN") || strings.Contains(v, "-----END"):
-		return "(a PEM block, not repeated here)"
-	case len(v) > maxQuoted:
-		return fmt.Sprintf("(a value of %d bytes, not repeated here)", len(v))
+		return "a PEM block"
 	}
 	return ""
 }
