@@ -237,7 +237,7 @@ func checkPatchPath(op PatchOperation) error {
 	for _, path := range []string{op.Path, op.From} {
 		for i := strings.IndexByte(path, '~'); i >= 0; i = strings.IndexByte(path, '~') {
 			if i+1 == len(path) || (path[i+1] != '0' && path[i+1] != '1') {
-				return badRequest("Invalid patch path '%s' specified for op '%s': '~' must be followed by 0 (for ~) or 1 (for /)", op.Path, op.Op)
+				return badRequest("Invalid patch path '%s' specified for op '%s': '~' must be followed by 0 (for ~) or 1 (for /)", echoed(op.Path), echoed(op.Op))
 			}
 			path = path[i+2:]
 		}

@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/h1"
 	"github.com/portico-dev/portico/internal/listener"
+	"github.com/portico-dev/portico/internal/redact"
 )
 
 // jsonBody says how a route reads its JSON request body. There are two dialects:
@@ -68,12 +71,30 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, b jsonBody, v any) error
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("request body: %w: %w", err, errdefs.ErrInvalid)
+		return fmt.Errorf("request body: %w: %w", withholdUnknownField(err), errdefs.ErrInvalid)
 	}
 	if dec.More() {
 		return fmt.Errorf("request body has data after the JSON object: %w", errdefs.ErrInvalid)
 	}
 	return nil
+}
+
+// withholdUnknownField is err, but for json's "unknown field" error naming a
+// field that should not be repeated (PEM pasted as a field's name, or a long
+// one: redact.Withheld), which says what the name looks like instead.
+func withholdUnknownField(err error) error {
+	q, ok := strings.CutPrefix(err.Error(), "json: unknown field ")
+	if !ok {
+		return err
+	}
+	name, uerr := strconv.Unquote(q)
+	if uerr != nil {
+		return err
+	}
+	if w := redact.Withheld(name); w != "" {
+		return errors.New("json: unknown field " + w)
+	}
+	return err
 }
 
 // readBody reads r's body up to b.limit bytes, with b's dialect of errors.

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/redact"
 )
 
 // EdgeDeps are what the custom domain routes need. Optional; without the edge the
@@ -126,7 +128,7 @@ func certificateFromARN(field, arn string) (certPEM, keyPEM []byte, err error) {
 	if arn == "" || arn == devCertificateARN {
 		return nil, nil, nil
 	}
-	if what := pastedPEM(arn); what != "" {
+	if what := redact.PEMKind(arn); what != "" {
 		return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException",
 			fmt.Sprintf("%s holds %s, not a certificate ARN (not repeated here): give the certificate's ARN, file:///abs/cert.pem?key=/abs/key.pem naming PEM files on the server, or (v1) the PEM itself as certificateBody and certificatePrivateKey", field, what))
 	}
@@ -141,25 +143,18 @@ func certificateFromARN(field, arn string) (certPEM, keyPEM []byte, err error) {
 	if certPEM, err = edge.ReadPEMFile(certPath); err != nil {
 		return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("certificate file: %v", err))
 	}
+	if err := edge.CheckCertificateBody(certPEM, "certificate file "+certPath, true); err != nil {
+		return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", err.Error())
+	}
 	if keyPEM, err = edge.ReadPEMFile(keyPath); err != nil {
 		return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("key file: %v", err))
 	}
 	return certPEM, keyPEM, nil
 }
 
-// pastedPEM says what a field meant for an ARN or a URI holds when it holds
-// PEM (a certificate or a private key pasted in the wrong field), so that
-// the error names it without repeating it, a private key being a secret: ""
-// for anything else.
-func pastedPEM(v string) string {
-	switch {
-	case strings.Contains(v, "PRIVATE KEY"):
-		return "what looks like a PEM private key"
-	case strings.Contains(v, "-----BEGIN") || strings.Contains(v, "-----END"):
-		return "a PEM block"
-	}
-	return ""
-}
+// echoed is v as an error message repeats it in AWS's words ('%s'): itself,
+// or what it looks like when it should not be repeated (redact.Withheld).
+func echoed(v string) string { return cmp.Or(redact.Withheld(v), v) }
 
 // devCertificateARN names a certificate signed by the development CA.
 const devCertificateARN = "arn:portico:acm:local:certificate/dev"
@@ -176,7 +171,7 @@ func truststoreFromURI(in *mutualTLSInput) ([]byte, string, error) {
 		return nil, "", errdefs.New(errdefs.ErrInvalid, "BadRequestException", "mutualTlsAuthentication needs a truststoreUri (file:///path/bundle.pem); leave mutualTlsAuthentication out for a domain without mutual TLS")
 	}
 	if in.TruststoreVersion != "" {
-		return nil, "", errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("truststoreVersion %q: Portico reads the truststore file as it is and keeps no versions; leave truststoreVersion out", in.TruststoreVersion))
+		return nil, "", errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("truststoreVersion %s: Portico reads the truststore file as it is and keeps no versions; leave truststoreVersion out", redact.Quote(in.TruststoreVersion)))
 	}
 	path, err := truststorePath(in.TruststoreURI)
 	if err != nil {
@@ -198,7 +193,7 @@ func truststorePath(uri string) (string, error) {
 	bad := func(format string, args ...any) (string, error) {
 		return "", errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("truststoreUri %q: ", uri)+fmt.Sprintf(format, args...))
 	}
-	if what := pastedPEM(uri); what != "" {
+	if what := redact.PEMKind(uri); what != "" {
 		return "", errdefs.New(errdefs.ErrInvalid, "BadRequestException",
 			fmt.Sprintf("truststoreUri holds %s, not a URI (not repeated here): write the truststore's CA certificates to a file on the server and give file:///path/bundle.pem", what))
 	}
@@ -231,7 +226,7 @@ func checkSecurityPolicy(p string) error {
 	if p == "" || p == "TLS_1_2" {
 		return nil
 	}
-	return errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("securityPolicy %q: Portico speaks TLS 1.2 and 1.3 only (TLS_1_2)", p))
+	return errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("securityPolicy %s: Portico speaks TLS 1.2 and 1.3 only (TLS_1_2)", redact.Quote(p)))
 }
 
 // checkEndpointType checks a domain's endpoint types; mutual TLS (mtls)
@@ -239,7 +234,7 @@ func checkSecurityPolicy(p string) error {
 func checkEndpointType(mtls bool, types ...string) error {
 	for _, t := range types {
 		if t != "REGIONAL" && t != "EDGE" {
-			return errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("endpoint type %q: use REGIONAL (or EDGE, served the same)", t))
+			return errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("endpoint type %s: use REGIONAL (or EDGE, served the same)", redact.Quote(t)))
 		}
 		if t == "EDGE" && mtls {
 			return errdefs.New(errdefs.ErrInvalid, "BadRequestException", "mutual TLS needs a REGIONAL domain name; EDGE domain names do not support it")
@@ -282,6 +277,9 @@ func (h *domainRoutes) createV1(w http.ResponseWriter, r *http.Request) error {
 	d := edge.Domain{Name: in.DomainName}
 	switch {
 	case in.CertificateBody != "" || in.CertificatePrivateKey != "":
+		if err := edge.CheckCertificateBody([]byte(in.CertificateBody), "certificateBody", false); err != nil {
+			return errdefs.New(errdefs.ErrInvalid, "BadRequestException", err.Error())
+		}
 		d.CertificatePEM = []byte(strings.TrimSpace(in.CertificateBody) + "\n")
 		if in.CertificateChain != "" {
 			if err := edge.CheckCertificateChain([]byte(in.CertificateChain), "certificateChain"); err != nil {
@@ -706,7 +704,7 @@ func (h *domainRoutes) updateV1(w http.ResponseWriter, r *http.Request) error {
 	err = applyPatch(ops, func(op PatchOperation) error {
 		if op.Op != "replace" {
 			return errdefs.New(errdefs.ErrInvalid, "BadRequestException",
-				fmt.Sprintf("Invalid patch operation '%s' for path '%s': update-domain-name takes replace operations only", op.Op, op.Path))
+				fmt.Sprintf("Invalid patch operation '%s' for path '%s': update-domain-name takes replace operations only", echoed(op.Op), echoed(op.Path)))
 		}
 		v, err := op.StringValue()
 		if err != nil {
@@ -741,7 +739,7 @@ func (h *domainRoutes) updateV1(w http.ResponseWriter, r *http.Request) error {
 		}
 		return errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf(
 			"Invalid patch path '%s' specified for op 'replace'. Portico updates /certificateArn, /regionalCertificateArn, /securityPolicy, "+
-				"/endpointConfiguration/types/0, /mutualTlsAuthentication/truststoreUri and /mutualTlsAuthentication/truststoreVersion", op.Path))
+				"/endpointConfiguration/types/0, /mutualTlsAuthentication/truststoreUri and /mutualTlsAuthentication/truststoreVersion", echoed(op.Path)))
 	})
 	if err != nil {
 		return err

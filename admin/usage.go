@@ -222,7 +222,7 @@ func decodePatch(w http.ResponseWriter, r *http.Request) ([]PatchOperation, erro
 		switch op.Op {
 		case "add", "remove", "replace", "move", "copy", "test":
 		default:
-			return nil, badRequest("Invalid patch operation '%s' for path '%s': use add, remove or replace", op.Op, op.Path)
+			return nil, badRequest("Invalid patch operation '%s' for path '%s': use add, remove or replace", echoed(op.Op), echoed(op.Path))
 		}
 		if err := checkPatchPath(op); err != nil {
 			return nil, err

@@ -301,6 +301,45 @@ func CheckCertificateChain(chain []byte, name string) error {
 	return nil
 }
 
+// CheckCertificateBody checks the blocks of a certificate given as PEM (API
+// Gateway's certificateBody, or the certificate file of a file:// certificate
+// ARN): certificates only, or with keyAllowed (a file, which may hold its key
+// too, as combined PEM files do) certificates and private keys. Another block
+// is refused rather than dropped without a word, and a key is never kept as
+// part of a certificate. Blocks that do not parse and text without a
+// certificate are left to ParseKeyPair, which says what they are.
+func CheckCertificateBody(certPEM []byte, name string, keyAllowed bool) error {
+	var bad error
+	sawCert := false
+	for rest, n := certPEM, 1; ; n++ {
+		b, after, err := decodePEM(rest)
+		if err != nil || b == nil {
+			break
+		}
+		rest = after
+		isKey := strings.HasSuffix(b.Type, "PRIVATE KEY")
+		what := "give the certificate, then its chain"
+		switch {
+		case b.Type == "CERTIFICATE":
+			sawCert = true
+			continue
+		case isKey && keyAllowed:
+			continue
+		case isKey:
+			what += " (the private key goes in its own field)"
+		case keyAllowed:
+			what += " (and its private key, if you like)"
+		}
+		if bad == nil {
+			bad = invalidf("%s: block %d is a %s, not a CERTIFICATE: %s", name, n, b.Type, what)
+		}
+	}
+	if !sawCert {
+		return nil
+	}
+	return bad
+}
+
 // Kinds of PEM key files.
 const (
 	keyNone      = iota // no private key block

@@ -17,6 +17,7 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/ids"
+	"github.com/portico-dev/portico/internal/redact"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -118,23 +119,23 @@ func CanonicalDomainName(name string) string {
 func ValidateDomainName(name string) (string, error) {
 	n := CanonicalDomainName(name)
 	if ip := net.ParseIP(strings.Trim(n, "[]")); ip != nil {
-		return "", invalidf("domain name %q is an IP address: a custom domain name is a host name (the gateway serves /{apiId}/{stage}/... on its addresses itself)", name)
+		return "", invalidf("domain name %s is an IP address: a custom domain name is a host name (the gateway serves /{apiId}/{stage}/... on its addresses itself)", redact.Quote(name))
 	}
 	rest, _ := strings.CutPrefix(n, "*.")
 	labels := strings.Split(rest, ".")
 	if last := labels[len(labels)-1]; last != "" && strings.Trim(last, "0123456789") == "" {
-		return "", invalidf("domain name %q ends in the numeric label %q: it reads as an IP address, not a host name", name, last)
+		return "", invalidf("domain name %s ends in the numeric label %s: it reads as an IP address, not a host name", redact.Quote(name), redact.Quote(last))
 	}
 	if len(n) > 253 || len(labels) < 2 {
-		return "", invalidf("domain name %q: give a fully qualified name such as api.example.com or *.example.com", name)
+		return "", invalidf("domain name %s: give a fully qualified name such as api.example.com or *.example.com", redact.Quote(name))
 	}
 	for _, l := range labels {
 		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return "", invalidf("domain name %q: label %q is not a DNS label", name, l)
+			return "", invalidf("domain name %s: label %s is not a DNS label", redact.Quote(name), redact.Quote(l))
 		}
 		for _, c := range l {
 			if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
-				return "", invalidf("domain name %q: %q is not allowed in a DNS label", name, c)
+				return "", invalidf("domain name %s: %q is not allowed in a DNS label", redact.Quote(name), c)
 			}
 		}
 	}
@@ -150,22 +151,22 @@ func NormalizeMappingKey(key string) (string, error) {
 	}
 	k = strings.TrimPrefix(k, "/")
 	if strings.HasSuffix(k, "/") {
-		return "", invalidf("base path %q ends with a slash", key)
+		return "", invalidf("base path %s ends with a slash", redact.Quote(key))
 	}
 	if k == "" {
 		return "", nil
 	}
 	for seg := range strings.SplitSeq(k, "/") {
 		if seg == "" {
-			return "", invalidf("base path %q has an empty segment", key)
+			return "", invalidf("base path %s has an empty segment", redact.Quote(key))
 		}
 		if seg == "." || seg == ".." {
-			return "", invalidf("base path %q: the segment %q names no path of its own (clients resolve it away before they send a request)", key, seg)
+			return "", invalidf("base path %s: the segment %s names no path of its own (clients resolve it away before they send a request)", redact.Quote(key), redact.Quote(seg))
 		}
 		for _, c := range seg {
 			ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("$-_.+!*'()", c)
 			if !ok {
-				return "", invalidf("base path %q: %q is not allowed (letters, digits and $-_.+!*'() only)", key, c)
+				return "", invalidf("base path %s: %q is not allowed (letters, digits and $-_.+!*'() only)", redact.Quote(key), c)
 			}
 		}
 	}

@@ -375,3 +375,42 @@ func Shape(payload []byte) string {
 	}
 	return "JSON null" + n
 }
+
+// maxQuoted is the longest value Quote repeats.
+const maxQuoted = 200
+
+// Quote is %q of a value that an error message repeats back to its sender,
+// or Withheld's description of it when it should not be repeated.
+func Quote(v string) string {
+	if w := Withheld(v); w != "" {
+		return w
+	}
+	return fmt.Sprintf("%q", v)
+}
+
+// Withheld says what v looks like, "(... not repeated here)", when an error
+// message should not repeat it: when it holds PEM (a private key pasted in
+// the wrong field, say) or is longer than maxQuoted bytes, as an answer is
+// printed into terminals and CI logs. It is "" for a value fit to repeat.
+func Withheld(v string) string {
+	if k := PEMKind(v); k != "" {
+		return "(" + k + ", not repeated here)"
+	}
+	if len(v) > maxQuoted {
+		return fmt.Sprintf("(a value of %d bytes, not repeated here)", len(v))
+	}
+	return ""
+}
+
+// PEMKind says what v holds when it holds PEM, in words ("what looks like a
+// PEM private key", "a PEM block"), so that an error can name it without
+// repeating it: "" for anything else.
+func PEMKind(v string) string {
+	switch {
+	case strings.Contains(v, "PRIVATE KEY"):
+		return "what looks like a PEM private key"
+	case strings.Contains(v, "-----BEGIN") || strings.Contains(v, "-----END"):
+		return "a PEM block"
+	}
+	return ""
+}

@@ -115,3 +115,18 @@ func TestValues(t *testing.T) {
 		t.Errorf("Values\n got %s\nwant %s", got, want)
 	}
 }
+
+// TestQuote: a value an error repeats is quoted, but PEM or a long value is
+// described instead of repeated.
+func TestQuote(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"TLS_1_0", `"TLS_1_0"`},
+		{"-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n", "(what looks like a PEM private key, not repeated here)"},
+		{"-----BEGIN CERTIFICATE-----\nMIIB\n", "(a PEM block, not repeated here)"},
+		{strings.Repeat("x", 201), "(a value of 201 bytes, not repeated here)"},
+	} {
+		if got := Quote(tc.in); got != tc.want {
+			t.Errorf("Quote(%.20q) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}
