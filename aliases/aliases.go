@@ -288,8 +288,10 @@ func (s *Service) Create(ctx context.Context, fn string, in Input) (*Alias, erro
 	if err := checkNames(fn, in.Name); err != nil {
 		return nil, err
 	}
-	if in.Description != nil && len(*in.Description) > 256 {
-		return nil, invalidf("Description must be at most 256 characters")
+	if in.Description != nil {
+		if err := functions.CheckDescription(*in.Description); err != nil {
+			return nil, err
+		}
 	}
 	a := &Alias{
 		AliasArn:        functions.ARN(fn, in.Name),
@@ -375,8 +377,10 @@ func (s *Service) Update(ctx context.Context, fn string, in Input) (*Alias, erro
 	if err := checkNames(fn, in.Name); err != nil {
 		return nil, err
 	}
-	if in.Description != nil && len(*in.Description) > 256 {
-		return nil, invalidf("Description must be at most 256 characters")
+	if in.Description != nil {
+		if err := functions.CheckDescription(*in.Description); err != nil {
+			return nil, err
+		}
 	}
 	var a *Alias
 	var vs functions.Versions

@@ -326,3 +326,29 @@ func TestSurvivesReopen(t *testing.T) {
 		t.Errorf("delete of a referenced version after reopen: %v", err)
 	}
 }
+
+// TestDescriptionCountsCharacters is the lambda19 tester's finding 1: an
+// alias's Description is bounded at 256 characters, not bytes, on create and
+// update; one more is Lambda's ValidationException.
+func TestDescriptionCountsCharacters(t *testing.T) {
+	e := newEnv(t, nil)
+	e.withVersions(t, "fn", 1)
+	ctx := context.Background()
+	long := strings.Repeat("日", 256)
+	if _, err := e.svc.Create(ctx, "fn", Input{Name: "live", FunctionVersion: "1", Description: &long}); err != nil {
+		t.Fatalf("Create with a 256-character Description: %v", err)
+	}
+	over := long + "é"
+	for what, call := range map[string]func() error{
+		"Create": func() error {
+			_, err := e.svc.Create(ctx, "fn", Input{Name: "beta", FunctionVersion: "1", Description: &over})
+			return err
+		},
+		"Update": func() error { _, err := e.svc.Update(ctx, "fn", Input{Name: "live", Description: &over}); return err },
+	} {
+		err := call()
+		if k, ok := errors.AsType[*errdefs.Kinded](err); !ok || k.Type != "ValidationException" || !strings.Contains(err.Error(), "at 'description'") {
+			t.Errorf("%s with a 257-character Description: %v, want a ValidationException at 'description'", what, err)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 
 	"github.com/distribution/reference"
 
@@ -86,10 +87,36 @@ func checkRole(role string) error {
 // update alike: an empty Handler would take the handler away, and one with a
 // space reaches the bootstrap as a _HANDLER no runtime can name.
 func checkHandler(h string) error {
-	if handlerRe.MatchString(h) {
+	if !handlerRe.MatchString(h) {
+		return Violation("handler", h, "satisfy regular expression pattern: "+handlerPattern)
+	}
+	return checkLength("handler", h, maxHandler)
+}
+
+// Lambda's model bounds on the length of a Handler and of a Description
+// (a function's, a version's or an alias's), in characters.
+const (
+	maxHandler     = 128
+	maxDescription = 256
+)
+
+// CheckDescription refuses a Description (of a function, a version or an
+// alias) longer than Lambda's model allows, 256 characters: a
+// ValidationException, as Lambda answers.
+func CheckDescription(d string) error { return checkLength("description", d, maxDescription) }
+
+// checkLength refuses a value of member longer than limit characters with
+// Lambda's ValidationException. Lambda counts characters as UTF-16 code units
+// (as Java does), not bytes: 256 of 日 fit, one emoji counts 2.
+func checkLength(member, value string, limit int) error {
+	n := 0
+	for _, r := range value {
+		n += max(utf16.RuneLen(r), 1)
+	}
+	if n <= limit {
 		return nil
 	}
-	return Violation("handler", h, "satisfy regular expression pattern: "+handlerPattern)
+	return Violation(member, value, fmt.Sprintf("have length less than or equal to %d", limit))
 }
 
 // reservedEnv are the environment variables Lambda sets itself and refuses in a
@@ -161,11 +188,13 @@ func validateConfig(c *Config) error {
 			return err
 		}
 	}
-	if len(c.Description) > 256 {
-		return invalidf("Description must be at most 256 characters")
+	if err := CheckDescription(c.Description); err != nil {
+		return err
 	}
-	if len(c.Handler) > 128 || len(c.Runtime) > 64 {
-		return invalidf("Handler must be at most 128 characters and Runtime at most 64")
+	if c.Handler != "" {
+		if err := checkHandler(c.Handler); err != nil {
+			return err
+		}
 	}
 	if err := CheckTimeoutMemory(&c.Timeout, &c.MemorySize); err != nil {
 		return err
