@@ -67,16 +67,16 @@ func TestCreateRejectsBadConfig(t *testing.T) {
 		}, "at 'memorySize'"},
 		{"env name starts with digit", func(t *testing.T) CreateInput {
 			return CreateInput{FunctionName: "fn", Environment: map[string]string{"1ABC": "x"}, ZipFile: zipOK(t)}
-		}, "Environment variable name"},
+		}, "at 'environment.variables' failed to satisfy constraint: Map keys must satisfy constraint"},
 		{"env name one letter", func(t *testing.T) CreateInput {
 			return CreateInput{FunctionName: "fn", Environment: map[string]string{"A": "x"}, ZipFile: zipOK(t)}
-		}, "Environment variable name"},
+		}, "at 'environment.variables' failed to satisfy constraint: Map keys must satisfy constraint"},
 		{"env name with dash", func(t *testing.T) CreateInput {
 			return CreateInput{FunctionName: "fn", Environment: map[string]string{"MY-VAR": "x"}, ZipFile: zipOK(t)}
-		}, "Environment variable name"},
+		}, "at 'environment.variables' failed to satisfy constraint: Map keys must satisfy constraint"},
 		{"env _HANDLER", func(t *testing.T) CreateInput {
 			return CreateInput{FunctionName: "fn", Environment: map[string]string{"_HANDLER": "x"}, ZipFile: zipOK(t)}
-		}, "Environment variable name"},
+		}, "at 'environment.variables' failed to satisfy constraint: Map keys must satisfy constraint"},
 		{"env reserved AWS_REGION", func(t *testing.T) CreateInput {
 			return CreateInput{FunctionName: "fn", Environment: map[string]string{"AWS_REGION": "x", "OK_VAR": "y"}, ZipFile: zipOK(t)}
 		}, "Reserved keys used in this request: AWS_REGION"},
