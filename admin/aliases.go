@@ -37,8 +37,8 @@ func (s *Server) createAlias(w http.ResponseWriter, r *http.Request, name string
 	if err := decodeJSON(w, r, lambdaConfig, &req); err != nil {
 		return err
 	}
-	if !functions.ValidAliasName(req.Name) {
-		return invalid("alias name %q must match [A-Za-z0-9_-]{1,128} and not be all digits", req.Name)
+	if err := functions.CheckAliasName(req.Name); err != nil {
+		return err
 	}
 	if req.FunctionVersion == "" {
 		return invalid("FunctionVersion is required")

@@ -178,8 +178,8 @@ func pathName(r *http.Request) (string, error) {
 // pathAlias validates the {alias} path value.
 func pathAlias(r *http.Request) (string, error) {
 	a := r.PathValue("alias")
-	if !functions.ValidAliasName(a) {
-		return "", invalid("alias name %q must match [A-Za-z0-9_-]{1,128} and not be all digits", a)
+	if err := functions.CheckAliasName(a); err != nil {
+		return "", err
 	}
 	return a, nil
 }

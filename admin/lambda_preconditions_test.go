@@ -178,7 +178,7 @@ func TestLambdaRefusesWhatItWouldNotHonour(t *testing.T) {
 
 	// A NUL byte cannot be in a process's environment: every call would fail.
 	_, err = c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
-		FunctionName: aws.String("honour"), Environment: &types.Environment{Variables: map[string]string{"X": "a\x00b"}}})
+		FunctionName: aws.String("honour"), Environment: &types.Environment{Variables: map[string]string{"XY": "a\x00b"}}})
 	want("UpdateFunctionConfiguration(NUL in a value)", err, "InvalidParameterValueException")
 
 	// A client context must be a JSON object: the runtime decodes it.

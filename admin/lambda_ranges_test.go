@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -77,6 +78,42 @@ func TestLambdaModelRangesAreValidationExceptions(t *testing.T) {
 				ProvisionedConcurrentExecutions: aws.Int32(0)})
 			return err
 		}, "1 validation error detected: Value '0' at 'provisionedConcurrentExecutions' failed to satisfy constraint: Member must have value greater than or equal to 1"},
+		// The lambda19 tester's findings 1 and 3: lengths in characters, and
+		// the model's patterns, are ValidationExceptions too.
+		{"Description of 257 characters", func() error {
+			_, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: fn, Description: aws.String(strings.Repeat("é", 257))})
+			return err
+		}, "1 validation error detected: Value '" + strings.Repeat("é", 100) + "...' at 'description' failed to satisfy constraint: Member must have length less than or equal to 256"},
+		{"Handler of 129 characters", func() error {
+			_, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: fn, Handler: aws.String(strings.Repeat("h", 129))})
+			return err
+		}, "1 validation error detected: Value '" + strings.Repeat("h", 129) + "' at 'handler' failed to satisfy constraint: Member must have length less than or equal to 128"},
+		{"environment name A", func() error {
+			_, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: fn,
+				Environment: &types.Environment{Variables: map[string]string{"A": "secret-value"}}})
+			return err
+		}, "1 validation error detected: Value at 'environment.variables' failed to satisfy constraint: Map keys must satisfy constraint: " +
+			`[Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+] (the name "A" does not match)`},
+		{"alias name a$b", func() error {
+			_, err := c.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: fn, Name: aws.String("a$b"), FunctionVersion: aws.String("1")})
+			return err
+		}, "1 validation error detected: Value 'a$b' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+) " +
+			"(in Portico an alias name also may not start with a digit: use letters, digits, - and _, starting with a letter, - or _)"},
+		{"alias name of 129", func() error {
+			_, err := c.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: fn, Name: aws.String(strings.Repeat("a", 129)), FunctionVersion: aws.String("1")})
+			return err
+		}, "1 validation error detected: Value '" + strings.Repeat("a", 129) + "' at 'name' failed to satisfy constraint: Member must have length less than or equal to 128"},
+		{"alias FunctionVersion abc", func() error {
+			_, err := c.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: fn, Name: aws.String("w"), FunctionVersion: aws.String("abc")})
+			return err
+		}, `1 validation error detected: Value 'abc' at 'functionVersion' failed to satisfy constraint: Member must satisfy regular expression pattern: (\$LATEST|[0-9]+) ` +
+			"(a version number or $LATEST: an alias cannot point at another alias)"},
+		{"alias weight key abc", func() error {
+			_, err := c.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: fn, Name: aws.String("w"), FunctionVersion: aws.String("1"),
+				RoutingConfig: &types.AliasRoutingConfiguration{AdditionalVersionWeights: map[string]float64{"abc": 0.5}}})
+			return err
+		}, "1 validation error detected: Value '{abc=0.5}' at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: " +
+			"Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [0-9]+]"},
 	} {
 		err := tc.call()
 		apiError(t, err, "ValidationException", 400)
@@ -86,6 +123,9 @@ func TestLambdaModelRangesAreValidationExceptions(t *testing.T) {
 	}
 
 	// In range, each is taken.
+	if _, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: fn, Description: aws.String(strings.Repeat("日", 256))}); err != nil {
+		t.Errorf("UpdateFunctionConfiguration with a Description of 256 characters (768 bytes): %v", err)
+	}
 	if _, err := c.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{FunctionName: fn,
 		MaximumRetryAttempts: aws.Int32(0), MaximumEventAgeInSeconds: aws.Int32(60)}); err != nil {
 		t.Errorf("PutFunctionEventInvokeConfig 0 retries, 60 s: %v", err)

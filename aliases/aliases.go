@@ -165,10 +165,7 @@ func checkNames(fn, name string) error {
 	if !functions.ValidName(fn) {
 		return invalidf("Function name %q is not valid: it must match [A-Za-z0-9_-]{1,64}", fn)
 	}
-	if !functions.ValidAliasName(name) {
-		return invalidf("Alias name %q is not valid: it must match [A-Za-z0-9_-]{1,128} and not be a version number or $LATEST", name)
-	}
-	return nil
+	return functions.CheckAliasName(name)
 }
 
 // onDelete deletes a deleted function's aliases and refuses to delete a version
@@ -230,7 +227,8 @@ func checkTargets(vs *functions.Versions, a *Alias) error {
 	if a.FunctionVersion != functions.Latest {
 		ref := functions.Ref{Name: a.FunctionName, Qualifier: a.FunctionVersion}
 		if !ref.IsVersion() {
-			return invalidf("FunctionVersion %q is not a version number or $LATEST: an alias cannot point at another alias", a.FunctionVersion)
+			return functions.Violation("functionVersion", a.FunctionVersion, `satisfy regular expression pattern: (\$LATEST|[0-9]+)`+
+				" (a version number or $LATEST: an alias cannot point at another alias)")
 		}
 		v, err := vs.Published(a.FunctionVersion)
 		if err != nil {
@@ -256,7 +254,8 @@ func checkTargets(vs *functions.Versions, a *Alias) error {
 				"{"+v+"="+strconv.FormatFloat(weight, 'f', -1, 64)+"}", bound)
 		}
 		if v == functions.Latest || !(functions.Ref{Name: a.FunctionName, Qualifier: v}).IsVersion() {
-			return invalidf("Additional version %q must be a published version number", v)
+			return functions.MapKeyViolation("routingConfig.additionalVersionWeights",
+				"{"+v+"="+strconv.FormatFloat(weight, 'f', -1, 64)+"}", "satisfy regular expression pattern: [0-9]+")
 		}
 		if a.FunctionVersion == functions.Latest {
 			return invalidf("Routing to an additional version needs FunctionVersion to be a published version, not $LATEST")
@@ -288,8 +287,10 @@ func (s *Service) Create(ctx context.Context, fn string, in Input) (*Alias, erro
 	if err := checkNames(fn, in.Name); err != nil {
 		return nil, err
 	}
-	if in.Description != nil && len(*in.Description) > 256 {
-		return nil, invalidf("Description must be at most 256 characters")
+	if in.Description != nil {
+		if err := functions.CheckDescription(*in.Description); err != nil {
+			return nil, err
+		}
 	}
 	a := &Alias{
 		AliasArn:        functions.ARN(fn, in.Name),
@@ -375,8 +376,10 @@ func (s *Service) Update(ctx context.Context, fn string, in Input) (*Alias, erro
 	if err := checkNames(fn, in.Name); err != nil {
 		return nil, err
 	}
-	if in.Description != nil && len(*in.Description) > 256 {
-		return nil, invalidf("Description must be at most 256 characters")
+	if in.Description != nil {
+		if err := functions.CheckDescription(*in.Description); err != nil {
+			return nil, err
+		}
 	}
 	var a *Alias
 	var vs functions.Versions

@@ -22,33 +22,42 @@ func TestCreateValidation(t *testing.T) {
 		fn   string
 		in   Input
 		want error
+		typ  string // the error's AWS type, when it matters
 	}{
-		{"bad alias name", "fn", Input{Name: "no.dots", FunctionVersion: "1"}, errdefs.ErrInvalid},
-		{"numeric alias name", "fn", Input{Name: "12", FunctionVersion: "1"}, errdefs.ErrInvalid},
-		{"alias named $LATEST", "fn", Input{Name: "$LATEST", FunctionVersion: "1"}, errdefs.ErrInvalid},
-		{"bad function name", "f n", Input{Name: "live", FunctionVersion: "1"}, errdefs.ErrInvalid},
-		{"no version", "fn", Input{Name: "live"}, errdefs.ErrInvalid},
-		{"version is an alias", "fn", Input{Name: "live", FunctionVersion: "other"}, errdefs.ErrInvalid},
-		{"missing version", "fn", Input{Name: "live", FunctionVersion: "9"}, errdefs.ErrNotFound},
-		{"missing function", "nope", Input{Name: "live", FunctionVersion: "1"}, errdefs.ErrNotFound},
+		{"bad alias name", "fn", Input{Name: "no.dots", FunctionVersion: "1"}, errdefs.ErrInvalid, "ValidationException"},
+		{"numeric alias name", "fn", Input{Name: "12", FunctionVersion: "1"}, errdefs.ErrInvalid, "ValidationException"},
+		{"alias named $LATEST", "fn", Input{Name: "$LATEST", FunctionVersion: "1"}, errdefs.ErrInvalid, "ValidationException"},
+		{"bad function name", "f n", Input{Name: "live", FunctionVersion: "1"}, errdefs.ErrInvalid, ""},
+		{"no version", "fn", Input{Name: "live"}, errdefs.ErrInvalid, ""},
+		{"version is an alias", "fn", Input{Name: "live", FunctionVersion: "other"}, errdefs.ErrInvalid, "ValidationException"},
+		{"alias name of 129", "fn", Input{Name: strings.Repeat("a", 129), FunctionVersion: "1"}, errdefs.ErrInvalid, "ValidationException"},
+		{"alias name of 100 日", "fn", Input{Name: strings.Repeat("日", 100), FunctionVersion: "1"}, errdefs.ErrInvalid, "ValidationException"},
+		{"missing version", "fn", Input{Name: "live", FunctionVersion: "9"}, errdefs.ErrNotFound, ""},
+		{"missing function", "nope", Input{Name: "live", FunctionVersion: "1"}, errdefs.ErrNotFound, ""},
 		{"two additional versions", "fn", Input{Name: "live", FunctionVersion: "1",
-			RoutingConfig: &RoutingConfig{AdditionalVersionWeights: map[string]float64{"2": 0.1, "3": 0.1}}}, errdefs.ErrInvalid},
-		{"weight above 1", "fn", Input{Name: "live", FunctionVersion: "1", RoutingConfig: weights("2", 1.5)}, errdefs.ErrInvalid},
-		{"weight below 0", "fn", Input{Name: "live", FunctionVersion: "1", RoutingConfig: weights("2", -0.1)}, errdefs.ErrInvalid},
-		{"weight NaN", "fn", Input{Name: "live", FunctionVersion: "1", RoutingConfig: weights("2", math.NaN())}, errdefs.ErrInvalid},
-		{"additional $LATEST", "fn", Input{Name: "live", FunctionVersion: "1", RoutingConfig: weights("$LATEST", 0.5)}, errdefs.ErrInvalid},
-		{"additional is an alias", "fn", Input{Name: "live", FunctionVersion: "1", RoutingConfig: weights("beta", 0.5)}, errdefs.ErrInvalid},
-		{"additional same as primary", "fn", Input{Name: "live", FunctionVersion: "1", RoutingConfig: weights("1", 0.5)}, errdefs.ErrInvalid},
-		{"routing from $LATEST", "fn", Input{Name: "live", FunctionVersion: "$LATEST", RoutingConfig: weights("2", 0.5)}, errdefs.ErrInvalid},
-		{"additional missing", "fn", Input{Name: "live", FunctionVersion: "1", RoutingConfig: weights("9", 0.5)}, errdefs.ErrNotFound},
+			RoutingConfig: &RoutingConfig{AdditionalVersionWeights: map[string]float64{"2": 0.1, "3": 0.1}}}, errdefs.ErrInvalid, ""},
+		{"weight above 1", "fn", Input{Name: "live", FunctionVersion: "1", RoutingConfig: weights("2", 1.5)}, errdefs.ErrInvalid, ""},
+		{"weight below 0", "fn", Input{Name: "live", FunctionVersion: "1", RoutingConfig: weights("2", -0.1)}, errdefs.ErrInvalid, ""},
+		{"weight NaN", "fn", Input{Name: "live", FunctionVersion: "1", RoutingConfig: weights("2", math.NaN())}, errdefs.ErrInvalid, ""},
+		{"additional $LATEST", "fn", Input{Name: "live", FunctionVersion: "1", RoutingConfig: weights("$LATEST", 0.5)}, errdefs.ErrInvalid, "ValidationException"},
+		{"additional is an alias", "fn", Input{Name: "live", FunctionVersion: "1", RoutingConfig: weights("beta", 0.5)}, errdefs.ErrInvalid, "ValidationException"},
+		{"additional same as primary", "fn", Input{Name: "live", FunctionVersion: "1", RoutingConfig: weights("1", 0.5)}, errdefs.ErrInvalid, ""},
+		{"routing from $LATEST", "fn", Input{Name: "live", FunctionVersion: "$LATEST", RoutingConfig: weights("2", 0.5)}, errdefs.ErrInvalid, ""},
+		{"additional missing", "fn", Input{Name: "live", FunctionVersion: "1", RoutingConfig: weights("9", 0.5)}, errdefs.ErrNotFound, ""},
 	}
 	e := newEnv(t, nil) // shared: every case must leave it as it was
 	e.withVersions(t, "fn", 3)
 	ctx := context.Background()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := e.svc.Create(ctx, tt.fn, tt.in); !errors.Is(err, tt.want) {
+			_, err := e.svc.Create(ctx, tt.fn, tt.in)
+			if !errors.Is(err, tt.want) {
 				t.Fatalf("Create err = %v, want %v", err, tt.want)
+			}
+			// A model constraint broken (the lambda19 tester's finding 3) is
+			// Lambda's ValidationException.
+			if k, ok := errors.AsType[*errdefs.Kinded](err); tt.typ != "" && (!ok || k.Type != tt.typ) {
+				t.Errorf("Create err = %v, want a %s", err, tt.typ)
 			}
 			if l, err := e.svc.List(ctx, "fn", ""); err != nil || len(l) != 0 {
 				t.Errorf("List after a refused create = %v, %v", l, err)
@@ -324,5 +333,31 @@ func TestSurvivesReopen(t *testing.T) {
 	// The delete hook is registered again by the new Service.
 	if err := e.fns.Delete(ctx, "fn", "2"); !errors.Is(err, errdefs.ErrConflict) {
 		t.Errorf("delete of a referenced version after reopen: %v", err)
+	}
+}
+
+// TestDescriptionCountsCharacters is the lambda19 tester's finding 1: an
+// alias's Description is bounded at 256 characters, not bytes, on create and
+// update; one more is Lambda's ValidationException.
+func TestDescriptionCountsCharacters(t *testing.T) {
+	e := newEnv(t, nil)
+	e.withVersions(t, "fn", 1)
+	ctx := context.Background()
+	long := strings.Repeat("日", 256)
+	if _, err := e.svc.Create(ctx, "fn", Input{Name: "live", FunctionVersion: "1", Description: &long}); err != nil {
+		t.Fatalf("Create with a 256-character Description: %v", err)
+	}
+	over := long + "é"
+	for what, call := range map[string]func() error{
+		"Create": func() error {
+			_, err := e.svc.Create(ctx, "fn", Input{Name: "beta", FunctionVersion: "1", Description: &over})
+			return err
+		},
+		"Update": func() error { _, err := e.svc.Update(ctx, "fn", Input{Name: "live", Description: &over}); return err },
+	} {
+		err := call()
+		if k, ok := errors.AsType[*errdefs.Kinded](err); !ok || k.Type != "ValidationException" || !strings.Contains(err.Error(), "at 'description'") {
+			t.Errorf("%s with a 257-character Description: %v, want a ValidationException at 'description'", what, err)
+		}
 	}
 }

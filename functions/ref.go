@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/portico-dev/portico/internal/errdefs"
 )
@@ -233,9 +234,14 @@ const (
 // permissions.
 const RoleARN = "arn:aws:iam::" + AccountID + ":role/portico"
 
+// truncate cuts s to at most n bytes, at a character boundary, marking the
+// cut with "...".
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "..."
 }

@@ -836,8 +836,8 @@ func (s *Service) Publish(ctx context.Context, name string, in PublishInput) (*C
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	if len(description) > 256 {
-		return nil, invalidf("Description must be at most 256 characters")
+	if err := CheckDescription(description); err != nil {
+		return nil, err
 	}
 	cur, err := s.Get(ctx, name, Latest)
 	if err != nil {

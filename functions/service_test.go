@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/runtimes"
@@ -48,6 +49,15 @@ func TestCreateRejectsBadConfig(t *testing.T) {
 		{"timeout too big", func(t *testing.T) CreateInput {
 			return CreateInput{FunctionName: "fn", Timeout: 901, ZipFile: zipOK(t)}
 		}, "Timeout"},
+		{"description of 257 characters", func(t *testing.T) CreateInput {
+			return CreateInput{FunctionName: "fn", Description: strings.Repeat("é", 257), ZipFile: zipOK(t)}
+		}, "at 'description' failed to satisfy constraint: Member must have length less than or equal to 256"},
+		{"description of 129 emoji (258 UTF-16 units)", func(t *testing.T) CreateInput {
+			return CreateInput{FunctionName: "fn", Description: strings.Repeat("😀", 129), ZipFile: zipOK(t)}
+		}, "at 'description'"},
+		{"handler of 129 characters", func(t *testing.T) CreateInput {
+			return CreateInput{FunctionName: "fn", Handler: strings.Repeat("h", 129), ZipFile: zipOK(t)}
+		}, "at 'handler' failed to satisfy constraint: Member must have length less than or equal to 128"},
 		{"timeout negative", func(t *testing.T) CreateInput { return CreateInput{FunctionName: "fn", Timeout: -1, ZipFile: zipOK(t)} }, "at 'timeout'"},
 		{"memory too small", func(t *testing.T) CreateInput {
 			return CreateInput{FunctionName: "fn", MemorySize: 127, ZipFile: zipOK(t)}
@@ -57,16 +67,16 @@ func TestCreateRejectsBadConfig(t *testing.T) {
 		}, "at 'memorySize'"},
 		{"env name starts with digit", func(t *testing.T) CreateInput {
 			return CreateInput{FunctionName: "fn", Environment: map[string]string{"1ABC": "x"}, ZipFile: zipOK(t)}
-		}, "Environment variable name"},
+		}, "at 'environment.variables' failed to satisfy constraint: Map keys must satisfy constraint"},
 		{"env name one letter", func(t *testing.T) CreateInput {
 			return CreateInput{FunctionName: "fn", Environment: map[string]string{"A": "x"}, ZipFile: zipOK(t)}
-		}, "Environment variable name"},
+		}, "at 'environment.variables' failed to satisfy constraint: Map keys must satisfy constraint"},
 		{"env name with dash", func(t *testing.T) CreateInput {
 			return CreateInput{FunctionName: "fn", Environment: map[string]string{"MY-VAR": "x"}, ZipFile: zipOK(t)}
-		}, "Environment variable name"},
+		}, "at 'environment.variables' failed to satisfy constraint: Map keys must satisfy constraint"},
 		{"env _HANDLER", func(t *testing.T) CreateInput {
 			return CreateInput{FunctionName: "fn", Environment: map[string]string{"_HANDLER": "x"}, ZipFile: zipOK(t)}
-		}, "Environment variable name"},
+		}, "at 'environment.variables' failed to satisfy constraint: Map keys must satisfy constraint"},
 		{"env reserved AWS_REGION", func(t *testing.T) CreateInput {
 			return CreateInput{FunctionName: "fn", Environment: map[string]string{"AWS_REGION": "x", "OK_VAR": "y"}, ZipFile: zipOK(t)}
 		}, "Reserved keys used in this request: AWS_REGION"},
@@ -1025,5 +1035,30 @@ func TestResolveLocalImageCodeNeverPulls(t *testing.T) {
 	e.svc.images = &fakeResolver{ids: map[string]string{"app:here": id}}
 	if _, err := e.svc.ResolveLocalImageCode(ctx, "app:here"); !errors.Is(err, errdefs.ErrNotFound) {
 		t.Errorf("without a LocalImageResolver: %v, want ErrNotFound", err)
+	}
+}
+
+// TestDescriptionCountsCharactersNotBytes is the lambda19 tester's finding 1:
+// Lambda bounds a Description at 256 characters, and Portico counted bytes,
+// so 100 characters of 日 (300 bytes) were refused. 256 of them are taken on
+// create and publish, and a Handler of 128 non-ASCII characters too; 257 are
+// a ValidationException whose message cuts the value at a character boundary.
+func TestDescriptionCountsCharactersNotBytes(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	long := strings.Repeat("日", 256)
+	if _, err := e.svc.Create(ctx, CreateInput{FunctionName: "fn", Description: long, Handler: strings.Repeat("é", 128), ZipFile: goodZip(t, "x")}); err != nil {
+		t.Fatalf("Create with a 256-character Description: %v", err)
+	}
+	if _, err := e.svc.Publish(ctx, "fn", PublishInput{Description: long}); err != nil {
+		t.Errorf("Publish with a 256-character Description: %v", err)
+	}
+	_, err := e.svc.Publish(ctx, "fn", PublishInput{Description: long + "日"})
+	var k *errdefs.Kinded
+	if !errors.As(err, &k) || k.Type != "ValidationException" || !strings.Contains(err.Error(), "at 'description'") {
+		t.Fatalf("Publish with a 257-character Description: %v, want a ValidationException at 'description'", err)
+	}
+	if !utf8.ValidString(err.Error()) {
+		t.Errorf("the message %q is not valid UTF-8: the value was cut inside a character", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 
 	"github.com/distribution/reference"
 
@@ -14,10 +15,12 @@ import (
 )
 
 var (
-	imageIDRe    = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
-	envNameRe    = regexp.MustCompile(`^[a-zA-Z]([a-zA-Z0-9_])+$`)
-	mountPathRe  = regexp.MustCompile(`^/mnt/[A-Za-z0-9_.-]+$`)
-	volumeNameRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	imageIDRe = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+	// envNamePattern is Lambda's constraint on an environment variable's name.
+	envNamePattern = `[a-zA-Z]([a-zA-Z0-9_])+`
+	envNameRe      = regexp.MustCompile(`^` + envNamePattern + `$`)
+	mountPathRe    = regexp.MustCompile(`^/mnt/[A-Za-z0-9_.-]+$`)
+	volumeNameRe   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 	// rolePattern is Lambda's constraint on a function's Role.
 	rolePattern = `arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+`
 	roleRe      = regexp.MustCompile(`^` + rolePattern + `$`)
@@ -55,9 +58,42 @@ func MapValueViolation(member, value, constraint string) error {
 	return violation("'"+truncate(value, 200)+"'", member, "Map value must satisfy constraint: [Member must "+constraint+"]")
 }
 
+// MapKeyViolation is the Violation of a map member one of whose keys breaks
+// constraint (which completes "Member must"); value is the map as Lambda
+// prints it, {key=value}.
+func MapKeyViolation(member, value, constraint string) error {
+	return violation("'"+truncate(value, 200)+"'", member, "Map keys must satisfy constraint: [Member must "+constraint+"]")
+}
+
+// aliasNamePattern is Lambda's constraint on an alias's name.
+const aliasNamePattern = `(?!^[0-9]+$)([a-zA-Z0-9-_]+)`
+
+// CheckAliasName refuses an alias name that ValidAliasName does not take
+// with Lambda's ValidationException at 'name': over 128 characters, or
+// breaking Lambda's pattern (Portico refuses a leading digit too, which the
+// message says, as a name like 1a would read as a version).
+func CheckAliasName(name string) error {
+	switch {
+	case ValidAliasName(name):
+		return nil
+	case name == "":
+		return Violation("name", name, "have length greater than or equal to 1")
+	}
+	if err := checkLength("name", name, 128); err != nil {
+		return err
+	}
+	return Violation("name", name, "satisfy regular expression pattern: "+aliasNamePattern+
+		" (in Portico an alias name also may not start with a digit: use letters, digits, - and _, starting with a letter, - or _)")
+}
+
+// violation is Lambda's ValidationException; value is quoted already, or ""
+// for a member Lambda does not print ("Value at 'member' ...").
 func violation(value, member, constraint string) error {
+	if value != "" {
+		value = " " + value
+	}
 	return errdefs.New(errdefs.ErrInvalid, "ValidationException", fmt.Sprintf(
-		"1 validation error detected: Value %s at '%s' failed to satisfy constraint: %s", value, member, constraint))
+		"1 validation error detected: Value%s at '%s' failed to satisfy constraint: %s", value, member, constraint))
 }
 
 // RangeViolation is the Violation of member's value v, which is out of the
@@ -86,10 +122,36 @@ func checkRole(role string) error {
 // update alike: an empty Handler would take the handler away, and one with a
 // space reaches the bootstrap as a _HANDLER no runtime can name.
 func checkHandler(h string) error {
-	if handlerRe.MatchString(h) {
+	if !handlerRe.MatchString(h) {
+		return Violation("handler", h, "satisfy regular expression pattern: "+handlerPattern)
+	}
+	return checkLength("handler", h, maxHandler)
+}
+
+// Lambda's model bounds on the length of a Handler and of a Description
+// (a function's, a version's or an alias's), in characters.
+const (
+	maxHandler     = 128
+	maxDescription = 256
+)
+
+// CheckDescription refuses a Description (of a function, a version or an
+// alias) longer than Lambda's model allows, 256 characters: a
+// ValidationException, as Lambda answers.
+func CheckDescription(d string) error { return checkLength("description", d, maxDescription) }
+
+// checkLength refuses a value of member longer than limit characters with
+// Lambda's ValidationException. Lambda counts characters as UTF-16 code units
+// (as Java does), not bytes: 256 of 日 fit, one emoji counts 2.
+func checkLength(member, value string, limit int) error {
+	n := 0
+	for _, r := range value {
+		n += max(utf16.RuneLen(r), 1)
+	}
+	if n <= limit {
 		return nil
 	}
-	return Violation("handler", h, "satisfy regular expression pattern: "+handlerPattern)
+	return Violation(member, value, fmt.Sprintf("have length less than or equal to %d", limit))
 }
 
 // reservedEnv are the environment variables Lambda sets itself and refuses in a
@@ -161,11 +223,13 @@ func validateConfig(c *Config) error {
 			return err
 		}
 	}
-	if len(c.Description) > 256 {
-		return invalidf("Description must be at most 256 characters")
+	if err := CheckDescription(c.Description); err != nil {
+		return err
 	}
-	if len(c.Handler) > 128 || len(c.Runtime) > 64 {
-		return invalidf("Handler must be at most 128 characters and Runtime at most 64")
+	if c.Handler != "" {
+		if err := checkHandler(c.Handler); err != nil {
+			return err
+		}
 	}
 	if err := CheckTimeoutMemory(&c.Timeout, &c.MemorySize); err != nil {
 		return err
@@ -240,7 +304,10 @@ func validateEnv(env map[string]string) error {
 	var reserved []string
 	for k, v := range env {
 		if !envNameRe.MatchString(k) {
-			return invalidf("Environment variable name %q is not valid: it must match [a-zA-Z]([a-zA-Z0-9_])+", truncate(k, 200))
+			// Lambda's words, which print no value ("Value at": the values
+			// may be secrets), and then the name, which is not one.
+			return violation("", "environment.variables", fmt.Sprintf("Map keys must satisfy constraint: "+
+				"[Member must satisfy regular expression pattern: %s] (the name %q does not match)", envNamePattern, truncate(k, 200)))
 		}
 		if reservedEnv[k] || strings.HasPrefix(k, "AWS_LAMBDA_") {
 			reserved = append(reserved, k)

@@ -102,7 +102,7 @@ func (i *Invoker) InvokeAsync(ctx context.Context, req Request) (string, error) 
 	}
 	if len(payload) > i.p.Config.MaxAsyncPayload {
 		return "", errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException",
-			fmt.Sprintf("Request payload size (%d bytes) exceeded maximum allowed payload size (%d bytes) for the InvokeAsync operation",
+			fmt.Sprintf("%d byte payload is too large for the Event invocation type (limit %d bytes)",
 				len(payload), i.p.Config.MaxAsyncPayload))
 	}
 	if len(payload) == 0 {

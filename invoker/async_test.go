@@ -22,15 +22,19 @@ import (
 	"github.com/portico-dev/portico/store"
 )
 
-// TestEventPayloadLimitIsInclusive: an Event payload of exactly
-// MaxAsyncPayload bytes is taken, one byte more is refused with a message
-// that says the limit and the size.
+// TestEventPayloadLimitIsInclusive: an Event payload of exactly 1 MiB
+// (Invoke's asynchronous limit; 256 KB was the deprecated InvokeAsync's, the
+// lambda19 tester's finding 2) is taken, one byte more is refused with
+// Lambda's message, which says the size and the limit.
 func TestEventPayloadLimitIsInclusive(t *testing.T) {
 	e := newEnv(t, nil)
 	e.inv.async.stop() // keep what is queued queued
 	defer e.inv.async.start()
 	cfg := e.fns.add(&functions.Config{FunctionName: "big"})
-	limit := e.inv.p.Config.MaxAsyncPayload
+	const limit = 1 << 20
+	if got := e.inv.p.Config.MaxAsyncPayload; got != limit {
+		t.Fatalf("MaxAsyncPayload %d, want %d", got, limit)
+	}
 	payload := func(n int) []byte { return append(append([]byte(`"`), bytes.Repeat([]byte("x"), n-2)...), '"') }
 	if _, err := e.inv.InvokeAsync(context.Background(), Request{Function: cfg, Payload: payload(limit)}); err != nil {
 		t.Fatalf("a payload of exactly %d bytes: %v", limit, err)
@@ -40,7 +44,7 @@ func TestEventPayloadLimitIsInclusive(t *testing.T) {
 	if !errors.Is(err, errdefs.ErrTooLarge) || !errors.As(err, &k) || k.Type != "RequestTooLargeException" {
 		t.Fatalf("a payload of %d bytes: %v, want RequestTooLargeException", limit+1, err)
 	}
-	want := "Request payload size (262145 bytes) exceeded maximum allowed payload size (262144 bytes) for the InvokeAsync operation"
+	want := "1048577 byte payload is too large for the Event invocation type (limit 1048576 bytes)"
 	if k.Message != want {
 		t.Fatalf("message %q, want %q", k.Message, want)
 	}

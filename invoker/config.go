@@ -35,7 +35,8 @@ type Config struct {
 	// MaxPayload bounds synchronous request payloads (6 MiB); responses may
 	// be 100 bytes larger, as Lambda's (6,291,556 bytes).
 	MaxPayload int
-	// MaxAsyncPayload bounds Event invocation payloads (256 KB).
+	// MaxAsyncPayload bounds Event invocation payloads (1 MiB, Invoke's
+	// current limit; 256 KB is only the deprecated InvokeAsync operation's).
 	MaxAsyncPayload int
 	// AsyncRetryDelays are the waits before each retry of a failed Event
 	// invocation (1 min, 2 min): two retries, as Lambda makes.
@@ -87,7 +88,7 @@ func DefaultConfig() Config {
 		InitTimeout:         10 * time.Second,
 		StopGrace:           2 * time.Second,
 		MaxPayload:          6 << 20,
-		MaxAsyncPayload:     256 << 10,
+		MaxAsyncPayload:     1 << 20,
 		AsyncRetryDelays:    []time.Duration{time.Minute, 2 * time.Minute},
 		DrainTimeout:        10 * time.Second,
 		LogBytesPerFunction: 8 << 20,

@@ -1259,7 +1259,11 @@ func TestReportLines(t *testing.T) {
 			t.Errorf("reportLines(%+v) = %q, want %q", tc, got, want)
 		}
 	}
-	// Timeout 3, stopped 0.76 ms late: billed 3000 ms, as Lambda bills it.
+	// Timeout 3, stopped 0.76 ms late: billed 3000 ms, as Lambda bills it and
+	// prints it, below Duration (real REPORTs of timed-out calls: "Duration:
+	// 18018.26 ms Billed Duration: 18000 ms", "Duration: 120000.64 ms Billed
+	// Duration: 120000 ms"), which the lambda16 and lambda19 testers asked
+	// about.
 	if got := string(reportLines("id-1", 3*time.Second+760*time.Microsecond, 3*time.Second, 128, 17, false, 0, "timeout", "")); !strings.Contains(got, "Duration: 3000.76 ms\tBilled Duration: 3000 ms\t") {
 		t.Errorf("a timed-out call's REPORT = %q, want Billed Duration: 3000 ms", got)
 	}

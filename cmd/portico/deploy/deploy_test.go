@@ -505,7 +505,7 @@ func TestBadTemplates(t *testing.T) {
 			"Cognito user pool authorizers are refused"},
 		{"timeout out of range", strings.Replace(twoFunctions, "      CodeUri: other\n", "      CodeUri: other\n      Timeout: 1000\n", 1), nil, "Other: Timeout 1000 is out of range: it must be between 1 and 900 seconds"},
 		{"memory out of range", strings.Replace(twoFunctions, "      CodeUri: other\n", "      CodeUri: other\n      MemorySize: 20000\n", 1), nil, "Other: MemorySize 20000 is out of range: it must be between 128 and 10240 MB"},
-		{"environment name lambda refuses", strings.Replace(twoFunctions, "GREETING: !Ref Greeting", "G: !Ref Greeting", 1), nil, `Hello: Environment variable name "G" is not valid`},
+		{"environment name lambda refuses", strings.Replace(twoFunctions, "GREETING: !Ref Greeting", "G: !Ref Greeting", 1), nil, `Hello: 1 validation error detected: Value at 'environment.variables' failed to satisfy constraint: Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+] (the name "G" does not match)`},
 		{"reserved environment name", strings.Replace(twoFunctions, "GREETING: !Ref Greeting", "AWS_REGION: !Ref Greeting", 1), nil, "reserved keys"},
 		{"negative reserved concurrency", strings.Replace(twoFunctions, "      CodeUri: other\n", "      CodeUri: other\n      ReservedConcurrentExecutions: -1\n", 1), nil, "ReservedConcurrentExecutions -1 must not be negative"},
 		{"event auth misspelled", strings.Replace(twoFunctions, "            RestApiId: !Ref Api\n", "            RestApiId: !Ref Api\n            Auth:\n              ApiKeyRequried: true\n", 1), nil, "Auth.ApiKeyRequried is refused"},
