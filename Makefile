@@ -11,7 +11,10 @@ IMAGES    := hello
 # of its analyzers, cached under another key) repeated it for every package and its dependencies:
 # for admin, gateway and store alone that pass cost 48 s of CPU (user+sys 23 s with -vet=off, 103 s
 # with it; 2 cores, under load).
-TESTFLAGS ?= -race -count=1 -timeout 30m -vet=off
+# -p 3 -parallel 3: one more test binary, and one more parallel test in each, than the 2 cores
+# give by default: many tests wait on containers, browsers, child servers and fsync rather than
+# compute, and with two at a time CI left its cores idle while they waited.
+TESTFLAGS ?= -race -count=1 -timeout 30m -vet=off -p 3 -parallel 3
 export CGO_ENABLED ?= 1
 
 .PHONY: help build samples images run test doctest stress bench bench-mapping soak lint fmt clean
