@@ -105,7 +105,7 @@ func readBody(w http.ResponseWriter, r *http.Request, b jsonBody) ([]byte, error
 		// Refused before a read, which would send a waiting client "100 Continue".
 		err = &http.MaxBytesError{Limit: b.limit}
 	} else {
-		raw, err = io.ReadAll(http.MaxBytesReader(w, r.Body, b.limit))
+		raw, err = readAllSized(http.MaxBytesReader(w, r.Body, b.limit), r.ContentLength)
 	}
 	var mbe *http.MaxBytesError
 	switch {
@@ -122,6 +122,25 @@ func readBody(w http.ResponseWriter, r *http.Request, b jsonBody) ([]byte, error
 	default:
 		return nil, fmt.Errorf("read request body: %w: %w", err, errdefs.ErrInvalid)
 	}
+}
+
+// preallocMax bounds what readAllSized allocates on a request's word: a
+// larger body grows from there as it arrives.
+const preallocMax = 16 << 20
+
+// readAllSized is io.ReadAll for a body that declared its length (size; -1
+// when it did not): read into one buffer of that size rather than one that
+// doubles as the body arrives, which copies a function's code (tens of
+// megabytes of base64) several times over before it is decoded.
+func readAllSized(r io.Reader, size int64) ([]byte, error) {
+	if size <= 0 {
+		return io.ReadAll(r)
+	}
+	// bytes.MinRead more: ReadFrom grows the buffer unless that much is free
+	// for the read that finds the end.
+	buf := bytes.NewBuffer(make([]byte, 0, min(size, preallocMax)+bytes.MinRead))
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
 }
 
 // reply ends a handler: err when the call failed, else v as JSON with status.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -387,7 +386,7 @@ func publishDir(ctx context.Context, e *devEnv, name, dir string, env map[string
 	switch {
 	case client.IsNotFound(err):
 		in := map[string]any{"FunctionName": name, "PackageType": "Zip", "Runtime": client.ZipRuntime, "Handler": client.ZipHandler,
-			"Code": map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(zipFile)}}
+			"Code": map[string]any{"ZipFile": zipFile}}
 		if env != nil {
 			in["Environment"] = map[string]any{"Variables": env}
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -191,7 +190,7 @@ func fnCreate(g *globalFlags) *cobra.Command {
 			} else {
 				in["PackageType"] = "Zip"
 				in["Runtime"], in["Handler"] = client.ZipRuntime, client.ZipHandler
-				in["Code"] = map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(zipFile)}
+				in["Code"] = map[string]any{"ZipFile": zipFile}
 			}
 			if err := f.sizes(cmd, in); err != nil {
 				return err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -602,7 +601,7 @@ func deploySampleFunction(ctx context.Context, e *devEnv, name string) error {
 	case client.IsNotFound(err):
 		_, _, err = e.client.CreateFunction(ctx, map[string]any{
 			"FunctionName": name, "PackageType": "Zip", "Runtime": client.ZipRuntime, "Handler": client.ZipHandler, "Timeout": 10,
-			"Code":              map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(zipFile)},
+			"Code":              map[string]any{"ZipFile": zipFile},
 			"Description":       chatDescription,
 			"FileSystemConfigs": fsc,
 		})

@@ -399,7 +399,7 @@ func (c *Client) UpdateFunctionCodeIf(ctx context.Context, name string, zipFile 
 		in["RevisionId"] = revisionID
 	}
 	if zipFile != nil {
-		in["ZipFile"] = base64.StdEncoding.EncodeToString(zipFile)
+		in["ZipFile"] = zipFile // encoding/json: base64, as Lambda reads it
 	}
 	if imageURI != "" {
 		in["ImageUri"] = imageURI
@@ -570,28 +570,32 @@ func ZipDirProgress(dir string, progress func(done, total int64)) ([]byte, error
 func ZipDirLevel(dir string, level int) ([]byte, error) { return zipDir(dir, level, nil) }
 
 func zipDir(dir string, level int, progress func(done, total int64)) ([]byte, error) {
+	var total int64
+	err := WalkPackage(dir, func(_, _ string, info fs.FileInfo) error {
+		if info.Mode().IsRegular() {
+			total += info.Size()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("zipping %s: %w", dir, err)
+	}
 	var count *zipCount
 	if progress != nil {
-		count = &zipCount{report: progress}
-		err := WalkPackage(dir, func(_, _ string, info fs.FileInfo) error {
-			if info.Mode().IsRegular() {
-				count.total += info.Size()
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("zipping %s: %w", dir, err)
-		}
+		count = &zipCount{total: total, report: progress}
 		progress(0, count.total)
 	}
+	// The archive is about as large as its files at most (deflate grows
+	// none by more than a few bytes in 16 KiB; stored, they are copied):
+	// one buffer that size, rather than one that doubles as the archive
+	// grows and is copied over each time.
 	var buf bytes.Buffer
-	// The archive stops growing as soon as it is past the limit: a large
-	// directory is refused once that much is zipped, not after all of it.
+	buf.Grow(int(min(total+total/256+64<<10, int64(zipLimit)+1)))
 	zw := zip.NewWriter(&capWriter{buf: &buf, limit: zipLimit})
 	if level != flate.DefaultCompression {
 		zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) { return flate.NewWriter(w, level) })
 	}
-	err := WalkPackage(dir, func(rel, path string, info fs.FileInfo) error {
+	err = WalkPackage(dir, func(rel, path string, info fs.FileInfo) error {
 		hdr := &zip.FileHeader{Name: rel, Modified: zipEpoch}
 		if info.IsDir() {
 			hdr.Name += "/"

@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -373,7 +372,7 @@ func (h *HTTPTarget) PutFunction(ctx context.Context, f *Function, create bool) 
 			cfg["Code"] = map[string]any{"ImageUri": f.ImageURI}
 		} else {
 			cfg["PackageType"] = "Zip"
-			cfg["Code"] = map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(code)}
+			cfg["Code"] = map[string]any{"ZipFile": code}
 		}
 		_, _, err := h.C.CreateFunction(ctx, cfg)
 		return err
