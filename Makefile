@@ -5,8 +5,8 @@ BIN       := bin
 DATA      ?= $(or $(PORTICO_DATA_DIR),./portico-data)
 SAMPLES   := hello chat
 IMAGES    := hello
-# -timeout is a hang detector per package: cmd/portico's end-to-end tests take about 15 minutes
-# under -race on a 2-core machine with some other work beside them, and passed 20 with more.
+# -timeout is a hang detector per package: admin's tests, the longest race-built package, take
+# about 5 minutes on a 2-core machine with other packages' tests beside them.
 # -vet=off: test runs `go vet ./...` first, the whole of vet; go test's own vet pass (a subset
 # of its analyzers, cached under another key) repeated it for every package and its dependencies:
 # for admin, gateway and store alone that pass cost 48 s of CPU (user+sys 23 s with -vet=off, 103 s
@@ -15,9 +15,21 @@ IMAGES    := hello
 # give by default: many tests wait on containers, browsers, child servers and fsync rather than
 # compute, and with two at a time CI left its cores idle while they waited.
 TESTFLAGS ?= -race -count=1 -timeout 30m -vet=off -p 3 -parallel 3
+# CLI_E2E: cmd/portico's tests run the CLI end to end against a server in the test binary (and
+# child `portico` processes). Race-built, they took more CPU than any other package (359 s user+sys
+# of a 2-core CI's ~2,500, 7x their 52 s without the detector), re-running server code whose own
+# race-built tests (admin, gateway, ...) drive the same API. They run without the detector, beside
+# the race-built tests (test-plain); the ones that call the CLI concurrently (CLI_RACE) run
+# race-built as well.
+CLI_E2E   := ./cmd/portico/
+CLI_RACE  := Concurrent
+# RACE_FIRST: go test starts test binaries in the order it is given their packages: these wait on
+# containers more than they compute, so they start first, beside the others, rather than last
+# with the cores idle.
+RACE_FIRST := ./runtimes/docker/ ./runtimes/containerd/ ./internal/e2e/
 export CGO_ENABLED ?= 1
 
-.PHONY: help build samples images run test doctest stress bench bench-mapping soak lint fmt clean
+.PHONY: help build samples images run test test-race test-plain doctest stress bench bench-mapping soak lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -58,7 +70,16 @@ test: ## run every test (Docker tests skip without a daemon unless REQUIRE_DOCKE
 	$(GO) vet -race ./...
 	$(GO) build ./...
 	CGO_ENABLED=0 $(GO) build -trimpath ./samples/...
-	$(GO) test $(TESTFLAGS) ./...
+	@$(MAKE) --no-print-directory -j2 test-race test-plain
+
+# test-race and test-plain are test's two halves, run at once: the race-built tests, and those
+# that run as shipped.
+test-race:
+	$(GO) test $(TESTFLAGS) $(RACE_FIRST) $$($(GO) list ./... | grep -vx 'github.com/portico-dev/portico/cmd/portico')
+
+test-plain:
+	$(GO) test -count=1 -timeout 30m -vet=off -parallel 3 $(CLI_E2E)
+	$(GO) test $(TESTFLAGS) -run '$(CLI_RACE)' $(CLI_E2E)
 	@# the raw read(2)/write(2) of internal/rawio are ordinary syscalls under -race:
 	@# run it and its users on the hot paths once without it
 	$(GO) test -count=1 -vet=off ./internal/rawio/ ./internal/h1/ ./gateway/internal/fastproxy/
