@@ -279,6 +279,47 @@ func TestFullQueueDropsAndCountsWithoutBlocking(t *testing.T) {
 	}
 }
 
+// TestLongLinesAreCutAndTheQueueIsBoundedInBytes is what the obs20 tester
+// found: a format repeating $context.identity.userAgent turned one 50 KB
+// request into a 5 MB line, and the queue, bounded only in lines, held
+// hundreds of megabytes behind a destination that blocks. A line is cut at
+// MaxLine bytes, and a line that would pass the queue's bytes is dropped and
+// counted.
+func TestLongLinesAreCutAndTheQueueIsBoundedInBytes(t *testing.T) {
+	out := &blockingWriter{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	s, err := New(Options{QueueBytes: 2 * (MaxLine + 1), Stdout: out}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := deployedWith(strings.Repeat("$context.identity.userAgent ", 100), "stdout")
+	ok := func(w http.ResponseWriter, _ *http.Request, _ *pipeline.Context) error {
+		w.WriteHeader(204)
+		return nil
+	}
+	ua := strings.Repeat("U", 50_000)
+	serve(t, s, d, &pipeline.Context{Identity: pipeline.Identity{UserAgent: ua}}, ok)
+	<-out.entered // the writer holds the first line; the queue is empty
+	for range 3 {
+		serve(t, s, d, &pipeline.Context{Identity: pipeline.Identity{UserAgent: ua}}, ok) // two queued, the third dropped
+	}
+	if dropped, failed := s.Dropped("stdout"); dropped != 1 || failed != 0 {
+		t.Errorf("dropped %d failed %d, want 1 and 0", dropped, failed)
+	}
+	close(out.release)
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(out.buf.String(), "\n")
+	if len(lines) != 4 || lines[3] != "" {
+		t.Fatalf("written %d lines, want 3", len(lines)-1)
+	}
+	for i, l := range lines[:3] {
+		if len(l) != MaxLine+1 || !strings.HasPrefix(l, ua+" "+ua) {
+			t.Errorf("line %d is %d bytes, want %d (cut at MaxLine)", i, len(l), MaxLine+1)
+		}
+	}
+}
+
 func TestUnwritableDestinationIsCountedAndRequestsGoOn(t *testing.T) {
 	s, err := New(Options{}, nil)
 	if err != nil {

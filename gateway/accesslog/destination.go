@@ -161,6 +161,9 @@ type sink struct {
 	log     *slog.Logger
 	now     func() time.Time
 	queue   chan *[]byte
+	// queued is the bytes of the lines in queue, at most maxQueued.
+	queued    atomic.Int64
+	maxQueued int64
 	stdout  io.Writer
 	dropped atomic.Int64
 	failed  atomic.Int64
@@ -189,8 +192,8 @@ const (
 	sinkHolders = sinkExited - 1
 )
 
-func newSink(t Target, dirs *Dirs, size int, stdout io.Writer, log *slog.Logger, now func() time.Time, onDrop, onFail, onExit func()) *sink {
-	s := &sink{target: t, dirs: dirs, log: log, now: now, queue: make(chan *[]byte, size), stdout: stdout, wake: make(chan struct{}, 1),
+func newSink(t Target, dirs *Dirs, size, bytes int, stdout io.Writer, log *slog.Logger, now func() time.Time, onDrop, onFail, onExit func()) *sink {
+	s := &sink{target: t, dirs: dirs, log: log, now: now, queue: make(chan *[]byte, size), maxQueued: int64(bytes), stdout: stdout, wake: make(chan struct{}, 1),
 		syncs: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{}), onDrop: onDrop, onFail: onFail, onExit: onExit}
 	go s.run()
 	return s
@@ -238,21 +241,39 @@ func (s *sink) poke() {
 	}
 }
 
-// put queues a line (ending in '\n'); the sink owns it afterwards.
+// put queues a line (ending in '\n'); the sink owns it afterwards. A line
+// that finds the queue full, in lines or in bytes, is dropped and counted.
 func (s *sink) put(line *[]byte) {
-	select {
-	case s.queue <- line:
-	default:
-		s.dropped.Add(1)
-		if s.onDrop != nil {
-			s.onDrop()
+	n := int64(len(*line))
+	if s.queued.Add(n) <= s.maxQueued {
+		select {
+		case s.queue <- line:
+			return
+		default:
 		}
-		release(line)
 	}
+	s.queued.Add(-n)
+	s.dropped.Add(1)
+	if s.onDrop != nil {
+		s.onDrop()
+	}
+	release(line)
 }
+
+// take accounts for a line taken off the queue.
+func (s *sink) take(line *[]byte) *[]byte {
+	s.queued.Add(-int64(len(*line)))
+	return line
+}
+
+// maxPooled is the largest buffer kept for reuse: a long line's is let go.
+const maxPooled = 64 << 10
 
 // release returns a line's buffer to the pool.
 func release(line *[]byte) {
+	if cap(*line) > maxPooled {
+		return
+	}
 	*line = (*line)[:0]
 	bufPool.Put(line)
 }
@@ -320,11 +341,12 @@ func (s *sink) run() {
 		var line *[]byte
 		select {
 		case line = <-s.queue:
+			s.take(line)
 		case c := <-s.syncs:
 			for drained := false; !drained; {
 				select {
 				case l := <-s.queue:
-					s.write(&out, l)
+					s.write(&out, s.take(l))
 				default:
 					drained = true
 				}
@@ -339,6 +361,7 @@ func (s *sink) run() {
 		case <-s.stop:
 			select {
 			case line = <-s.queue:
+				s.take(line)
 			default:
 				return
 			}
