@@ -156,17 +156,17 @@ const ReopenCheck = time.Second
 // lines of the requests that still hold it, closes its destination and stops.
 // Safe for concurrent use.
 type sink struct {
-	target  Target
-	dirs    *Dirs // where a file may be (nil: anywhere)
-	log     *slog.Logger
-	now     func() time.Time
-	queue   chan *[]byte
+	target Target
+	dirs   *Dirs // where a file may be (nil: anywhere)
+	log    *slog.Logger
+	now    func() time.Time
+	queue  chan *[]byte
 	// queued is the bytes of the lines in queue, at most maxQueued.
 	queued    atomic.Int64
 	maxQueued int64
-	stdout  io.Writer
-	dropped atomic.Int64
-	failed  atomic.Int64
+	stdout    io.Writer
+	dropped   atomic.Int64
+	failed    atomic.Int64
 	// state counts the requests holding the sink, with the flags retired and
 	// exited.
 	state  atomic.Int64
