@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
 	"net/http"
@@ -483,5 +484,51 @@ func TestAPIGatewayDefinedVariables(t *testing.T) {
 		if _, err := Parse("$context.requestId $context." + v); err != nil {
 			t.Errorf("$context.%s: %v", v, err)
 		}
+	}
+}
+
+// shortWriter takes only half of its second write and fails it.
+type shortWriter struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	calls int
+}
+
+func (w *shortWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.calls++
+	if w.calls == 2 {
+		w.buf.Write(p[:len(p)/2])
+		return len(p) / 2, errors.New("no space left on device")
+	}
+	return w.buf.Write(p)
+}
+
+// TestTornLineIsEnded is what the obs20 tester found: a write cut short (a
+// full disk) left a fragment, and the next line was glued to it. A
+// destination that cannot take the fragment back gets a newline first; a
+// file takes it back (TestTornLineIsTakenBackFromAFile).
+func TestTornLineIsEnded(t *testing.T) {
+	out := &shortWriter{}
+	s, err := New(Options{Stdout: out}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := deployedWith(`$context.requestId`, "stdout")
+	for _, id := range []string{"first-line", "torn-line", "after-line"} {
+		serve(t, s, d, &pipeline.Context{RequestID: id}, func(w http.ResponseWriter, _ *http.Request, _ *pipeline.Context) error {
+			w.WriteHeader(200)
+			return nil
+		})
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.buf.String(), "first-line\ntorn-\nafter-line\n"; got != want {
+		t.Errorf("written %q, want %q", got, want)
+	}
+	if _, failed := s.Dropped("stdout"); failed != 1 {
+		t.Errorf("failed %d, want 1", failed)
 	}
 }

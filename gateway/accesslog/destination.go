@@ -183,6 +183,10 @@ type sink struct {
 	// writing is set while the writer writes a line (opening the
 	// destination included): a line a stop gives up on.
 	writing atomic.Bool
+	// torn is set when a failed write left part of a line in the
+	// destination: the next line starts with a newline, so that it is not
+	// glued to the fragment. Only the writer uses it.
+	torn bool
 }
 
 // Flags of sink.state, above the count of holders.
@@ -395,11 +399,43 @@ func (s *sink) write(out *output, line *[]byte) {
 			return
 		}
 		*out = o
+		if o.file != nil && o.file.Size() == 0 {
+			s.torn = false // a new file: no fragment to end
+		}
 	}
-	if _, err := out.w.Write(*line); err != nil {
+	if s.torn {
+		if _, err := out.w.Write(newline); err != nil {
+			s.fail(err)
+			out.close()
+			return
+		}
+		s.torn = false
+	}
+	if n, err := out.w.Write(*line); err != nil {
+		if n > 0 && !unwrite(out, n) {
+			s.torn = true
+		}
 		s.fail(err)
 		out.close()
 	}
+}
+
+var newline = []byte{'\n'}
+
+// unwrite takes the n bytes a failed write left at the end of a file
+// destination back out (a full disk took part of the line), so that a line
+// is in the file whole or not at all; false when it cannot (not a file, or
+// the truncation failed).
+func unwrite(out *output, n int) bool {
+	f, ok := out.closer.(*os.File)
+	if !ok || out.file == nil {
+		return false
+	}
+	st, err := f.Stat()
+	if err != nil || st.Size() < int64(n) {
+		return false
+	}
+	return f.Truncate(st.Size()-int64(n)) == nil
 }
 
 // checkRotated closes a file whose path no longer names it (renamed or
