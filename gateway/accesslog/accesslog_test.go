@@ -36,6 +36,7 @@ func TestParseRefusesUnknownVariablesByName(t *testing.T) {
 		{`$context.identity.apiKey`, "secret API key"},
 		{`$context.`, "names no variable"},
 		{`$context.authorizer.`, "unknown variable $context.authorizer"},
+		{`$method.request.header.X-My-Token`, "unknown variable $method.request.header.X-My-Token:"}, // obs20: named whole
 		{`   `, "empty"},
 	} {
 		_, err := Parse(tc.format)
@@ -138,6 +139,11 @@ func TestParseDestination(t *testing.T) {
 		"file://remote/tmp/a":                  "",
 		"http://example.com/":                  "",
 		"":                                     "",
+		// obs20: a path no file can have (a NUL) is refused, not taken
+		// and then failing at every line.
+		"file:///var/log/obs.log%00": "",
+		"/var/log/obs.log\x00":       "",
+		"/var/log/a\nb.log":          "",
 	} {
 		got, err := ParseDestination(dest)
 		if want == "" {

@@ -56,7 +56,7 @@ func ParseDestination(dest string) (Target, error) {
 	case strings.HasPrefix(dest, "arn:"):
 		return Target{}, fmt.Errorf("access log destination %q: Portico does not write to CloudWatch Logs or Firehose: %s", dest, forms)
 	case strings.HasPrefix(dest, "/"):
-		return Target{Kind: kindFile, Path: filepath.Clean(dest)}, nil
+		return fileTarget(dest, dest)
 	}
 	u, err := url.Parse(dest)
 	if err != nil {
@@ -67,7 +67,7 @@ func ParseDestination(dest string) (Target, error) {
 		if u.Host != "" && u.Host != "localhost" || !strings.HasPrefix(u.Path, "/") {
 			return Target{}, fmt.Errorf("access log destination %q: a file URL names an absolute local path (file:///var/log/portico/dev.log)", dest)
 		}
-		return Target{Kind: kindFile, Path: filepath.Clean(u.Path)}, nil
+		return fileTarget(dest, u.Path)
 	case "syslog":
 		if u.User != nil {
 			// Syslog over UDP has no credentials: refused rather than
@@ -84,6 +84,16 @@ func ParseDestination(dest string) (Target, error) {
 		return Target{Kind: kindSyslog, Addr: u.Host}, nil
 	}
 	return Target{}, fmt.Errorf("access log destination %q: %s", dest, forms)
+}
+
+// fileTarget is the file destination dest names at path, refused when the
+// path holds a control character (a NUL no file name can hold, a newline):
+// no file could be opened there, and the metric label would carry it.
+func fileTarget(dest, path string) (Target, error) {
+	if i := strings.IndexFunc(path, func(r rune) bool { return r < 0x20 || r == 0x7f }); i >= 0 {
+		return Target{}, fmt.Errorf("access log destination %q: the path holds the control character %q at byte %d: name a file without one", dest, path[i], i)
+	}
+	return Target{Kind: kindFile, Path: filepath.Clean(path)}, nil
 }
 
 // CheckDestination parses dest (ParseDestination) and, for a file, refuses

@@ -321,7 +321,7 @@ func Parse(format string) (*Format, error) {
 		name, ok := strings.CutPrefix(rest, "$context.")
 		if !ok {
 			if v := leadingName(rest[1:]); v != "" && (v[0] < '0' || v[0] > '9') {
-				return nil, fmt.Errorf("access log format: unknown variable $%s: only $context variables are available", v)
+				return nil, fmt.Errorf("access log format: unknown variable $%s: only $context variables are available", headerVariable(rest[1:], v))
 			}
 			lit.WriteByte('$')
 			rest = rest[1:]
