@@ -17,7 +17,8 @@ import (
 // cannot be reached is named in the server's error log and in the access
 // log's $context.integration.error with its password masked and its query
 // string's values masked too: a token in the integration URI's query, or
-// one the client sent, is a credential as the password is.
+// one the client sent, is a credential as the password is; and so are those
+// values where the URI's path repeats them.
 func TestBackendQueryStaysOutOfErrors(t *testing.T) {
 	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -32,7 +33,9 @@ func TestBackendQueryStaysOutOfErrors(t *testing.T) {
 	var api struct{ ID string }
 	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "q", "protocol": "REST"}, &api)
 	base := "/portico/v1/apis/" + api.ID
-	uri := down + "/x?token=QSECRET_q&access_token=CLIENTQSECRET_1"
+	// The path repeats the password and the query's token (obs20): masked
+	// there too.
+	uri := down + "/x/BKPASSWORD/QSECRET_q?token=QSECRET_q&access_token=CLIENTQSECRET_1"
 	admin(t, c, "POST", base+"/routes", nil, map[string]any{"method": "GET", "path": "/proxy",
 		"integration": map[string]any{"type": "HTTP_PROXY", "httpMethod": "GET", "uri": uri}}, nil)
 	admin(t, c, "POST", base+"/routes", nil, map[string]any{"method": "GET", "path": "/http",

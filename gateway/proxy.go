@@ -847,14 +847,10 @@ func (g *Gateway) backendError(ctx context.Context, u *url.URL, err error) error
 // backendName names backend URL u in errors and logs: its password masked
 // (url.URL.Redacted) and its query string's values too ("?token=xxxxx"),
 // which may be credentials as well (the integration URI's, or the client's
-// on HTTP_PROXY).
+// on HTTP_PROXY), and those values wherever the path repeats them
+// (redact.URLOf).
 func backendName(u *url.URL) string {
-	if u.RawQuery == "" {
-		return u.Redacted()
-	}
-	v := *u
-	v.RawQuery = redact.Query(u.RawQuery)
-	return v.Redacted()
+	return redact.URLOf(u)
 }
 
 // scrubbedError is an error whose message names its backend as backendName
@@ -881,13 +877,13 @@ func scrubBackend(u *url.URL, err error) error {
 // names it.
 func backendErrorText(u *url.URL, err error) string {
 	msg := err.Error()
-	if u.RawQuery == "" {
+	safe := backendName(u)
+	if safe == u.Redacted() {
 		return msg
 	}
-	safe := backendName(u)
 	msg = strings.ReplaceAll(msg, u.Redacted(), safe)
 	msg = strings.ReplaceAll(msg, u.String(), safe)
-	if strings.Contains(msg, u.RawQuery) {
+	if u.RawQuery != "" && strings.Contains(msg, u.RawQuery) {
 		msg = strings.ReplaceAll(msg, u.RawQuery, redact.Query(u.RawQuery))
 	}
 	return msg

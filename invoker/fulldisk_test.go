@@ -76,6 +76,11 @@ func TestFunctionLogOnFullDisk(t *testing.T) {
 	if err != nil || !strings.Contains(string(log), "space again") || !strings.Contains(string(log), "REPORT RequestId: "+res.RequestID) {
 		t.Fatalf("with space again the log lacks the call: %v\n%s", err, log)
 	}
+	// A write the full disk cut short left a fragment; what followed starts
+	// a line of its own (obs20): every START is at a line's start.
+	if n, at := strings.Count(string(log), "START RequestId: "), strings.Count("\n"+string(log), "\nSTART RequestId: "); n != at {
+		t.Errorf("%d START lines, %d at a line's start:\n%.2000s", n, at, log)
+	}
 	if !strings.Contains(e.logs.String(), "function log written again") {
 		t.Errorf("the server's log does not say the function log is written again:\n%s", e.logs.String())
 	}

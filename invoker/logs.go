@@ -63,6 +63,10 @@ type fnLog struct {
 	subs      map[*follower]struct{}
 	// midLine is set when what was written last does not end in a newline.
 	midLine bool
+	// torn is set when a failed write left the file's last line cut short:
+	// the next write starts a new line, so that what follows (a START line)
+	// is not glued to the fragment.
+	torn bool
 	// dropped is how much of the log rotation dropped in this run: the
 	// place (ReadSince) of the first byte kept.
 	dropped int64
@@ -282,13 +286,24 @@ func (fl *fnLog) flushLocked() {
 			return
 		}
 		fl.dropped += old
+		fl.torn = false // the fragment is in the rotated half
 		if !fl.open(len(p)) {
 			return
 		}
 	}
+	if fl.torn && fl.size > 0 {
+		n, err := fl.f.Write(newline)
+		fl.size += int64(n)
+		if err != nil {
+			fl.writeFailed(len(p), err)
+			return
+		}
+	}
+	fl.torn = false
 	n, err := fl.f.Write(p)
 	fl.size += int64(n)
 	if err != nil {
+		fl.torn = n > 0 && p[n-1] != '\n'
 		fl.writeFailed(len(p)-n, err)
 		return
 	}

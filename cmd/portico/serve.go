@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"go.uber.org/dig"
@@ -29,6 +30,7 @@ import (
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/internal/buildinfo"
 	"github.com/portico-dev/portico/internal/gctune"
+	"github.com/portico-dev/portico/internal/logqueue"
 	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/internal/procs"
 	"github.com/portico-dev/portico/internal/shutdown"
@@ -228,14 +230,28 @@ Settings come from flags, then PORTICO_* environment variables, then portico.yam
 	return cmd
 }
 
-// newLogger returns the process logger: text to stderr at the settings' level.
-func newLogger(s app.Settings) (*slog.Logger, error) {
+// newLogger returns the process logger: text to out at the settings' level.
+func newLogger(s app.Settings, out io.Writer) (*slog.Logger, error) {
 	level, err := app.ParseLevel(s.LogLevel)
 	if err != nil {
 		return nil, err
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})), nil
+	return slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level})), nil
 }
+
+// logDropped counts the server log's lines its queue dropped
+// (portico_log_dropped_total).
+func logDropped(q *logqueue.Writer) fx.Option {
+	return fx.Invoke(func(reg prometheus.Registerer) error {
+		return reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "portico_log_dropped_total",
+			Help: "Server log lines dropped because its output (stderr) did not take them (whatever reads it blocked)."},
+			func() float64 { return float64(q.Dropped()) }))
+	})
+}
+
+// logFlushTimeout bounds how long the exit waits for the server log's queue
+// to be written.
+const logFlushTimeout = 2 * time.Second
 
 // started is called once the server runs, with the base URLs of the admin API and
 // of the gateway.
@@ -244,7 +260,16 @@ type started func(ctx context.Context, adminURL, gatewayURL, tlsURL string) erro
 // runServer runs the server until ctx ends (SIGINT, SIGTERM or SIGHUP), then stops it
 // within the shutdown timeout. after, when set, runs once the server is up.
 func runServer(ctx context.Context, s app.Settings, after started) error {
-	log, err := newLogger(s)
+	// The server log goes through a bounded queue: a request that logs never
+	// waits for whatever reads stderr (logqueue).
+	stderr := logqueue.New(os.Stderr, 0)
+	closeLog := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), logFlushTimeout)
+		defer cancel()
+		_ = stderr.Close(ctx)
+	}
+	defer closeLog()
+	log, err := newLogger(s, stderr)
 	if err != nil {
 		return err
 	}
@@ -262,7 +287,7 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 	t0 := time.Now()
 	var adminAddr *admin.Server
 	var gateway app.GatewayListener
-	fxApp := app.New(s, log, fx.Populate(&adminAddr, &gateway))
+	fxApp := app.New(s, log, fx.Populate(&adminAddr, &gateway), logDropped(stderr))
 	if err := fxApp.Err(); err != nil {
 		return cleanFxError(err)
 	}
@@ -290,7 +315,7 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 	}
 	if afterErr == nil {
 		<-ctx.Done()
-		defer watchRepeatedSignals(log, s, os.Exit)()
+		defer watchRepeatedSignals(log, s, func(code int) { closeLog(); os.Exit(code) })()
 		log.Info("shutting down", "deadline", s.ShutdownTimeout, "drain", s.DrainInForce(), "cleanup", app.CleanupTimeout)
 	}
 	stopCtx, cancel := app.StopContext(s)

@@ -34,10 +34,18 @@ import (
 // DefaultQueue is each destination's queue, in lines.
 const DefaultQueue = 8192
 
+// DefaultQueueBytes bounds each destination's queue in bytes, as well as in
+// lines: 16 MiB, so that long lines (MaxLine each) behind a destination that
+// blocks cannot fill the memory.
+const DefaultQueueBytes = 16 << 20
+
 // Options configure the stage; zero fields take defaults.
 type Options struct {
 	// Queue is each destination's queue, in lines (DefaultQueue).
 	Queue int
+	// QueueBytes bounds each destination's queue in bytes
+	// (DefaultQueueBytes): a line that would pass it is dropped and counted.
+	QueueBytes int
 	// Stdout is where "stdout" writes (os.Stdout).
 	Stdout io.Writer
 	// Registerer, when set, gets portico_accesslog_dropped_total and
@@ -86,6 +94,9 @@ func New(opts Options, log *slog.Logger) (*Stage, error) {
 	}
 	if opts.Queue <= 0 {
 		opts.Queue = DefaultQueue
+	}
+	if opts.QueueBytes <= 0 {
+		opts.QueueBytes = DefaultQueueBytes
 	}
 	if opts.Stdout == nil {
 		opts.Stdout = os.Stdout
@@ -161,7 +172,7 @@ func (s *Stage) sinkForLocked(t Target) *sink {
 		return k
 	}
 	drop, fail := s.dropped.WithLabelValues(key), s.failed.WithLabelValues(key)
-	k := newSink(t, s.opts.Dirs, s.opts.Queue, s.opts.Stdout, s.log, s.opts.ReopenClock, drop.Inc, fail.Inc, func() { s.forgetSeries(key) })
+	k := newSink(t, s.opts.Dirs, s.opts.Queue, s.opts.QueueBytes, s.opts.Stdout, s.log, s.opts.ReopenClock, drop.Inc, fail.Inc, func() { s.forgetSeries(key) })
 	s.sinks[key] = k
 	return k
 }

@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
 	"net/http"
@@ -35,6 +36,7 @@ func TestParseRefusesUnknownVariablesByName(t *testing.T) {
 		{`$context.identity.apiKey`, "secret API key"},
 		{`$context.`, "names no variable"},
 		{`$context.authorizer.`, "unknown variable $context.authorizer"},
+		{`$method.request.header.X-My-Token`, "unknown variable $method.request.header.X-My-Token:"}, // obs20: named whole
 		{`   `, "empty"},
 	} {
 		_, err := Parse(tc.format)
@@ -137,6 +139,11 @@ func TestParseDestination(t *testing.T) {
 		"file://remote/tmp/a":                  "",
 		"http://example.com/":                  "",
 		"":                                     "",
+		// obs20: a path no file can have (a NUL) is refused, not taken
+		// and then failing at every line.
+		"file:///var/log/obs.log%00": "",
+		"/var/log/obs.log\x00":       "",
+		"/var/log/a\nb.log":          "",
 	} {
 		got, err := ParseDestination(dest)
 		if want == "" {
@@ -276,6 +283,47 @@ func TestFullQueueDropsAndCountsWithoutBlocking(t *testing.T) {
 	}
 	if got := out.buf.String(); got != "r0\nr1\n" {
 		t.Errorf("written %q", got)
+	}
+}
+
+// TestLongLinesAreCutAndTheQueueIsBoundedInBytes is what the obs20 tester
+// found: a format repeating $context.identity.userAgent turned one 50 KB
+// request into a 5 MB line, and the queue, bounded only in lines, held
+// hundreds of megabytes behind a destination that blocks. A line is cut at
+// MaxLine bytes, and a line that would pass the queue's bytes is dropped and
+// counted.
+func TestLongLinesAreCutAndTheQueueIsBoundedInBytes(t *testing.T) {
+	out := &blockingWriter{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	s, err := New(Options{QueueBytes: 2 * (MaxLine + 1), Stdout: out}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := deployedWith(strings.Repeat("$context.identity.userAgent ", 100), "stdout")
+	ok := func(w http.ResponseWriter, _ *http.Request, _ *pipeline.Context) error {
+		w.WriteHeader(204)
+		return nil
+	}
+	ua := strings.Repeat("U", 50_000)
+	serve(t, s, d, &pipeline.Context{Identity: pipeline.Identity{UserAgent: ua}}, ok)
+	<-out.entered // the writer holds the first line; the queue is empty
+	for range 3 {
+		serve(t, s, d, &pipeline.Context{Identity: pipeline.Identity{UserAgent: ua}}, ok) // two queued, the third dropped
+	}
+	if dropped, failed := s.Dropped("stdout"); dropped != 1 || failed != 0 {
+		t.Errorf("dropped %d failed %d, want 1 and 0", dropped, failed)
+	}
+	close(out.release)
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(out.buf.String(), "\n")
+	if len(lines) != 4 || lines[3] != "" {
+		t.Fatalf("written %d lines, want 3", len(lines)-1)
+	}
+	for i, l := range lines[:3] {
+		if len(l) != MaxLine+1 || !strings.HasPrefix(l, ua+" "+ua) {
+			t.Errorf("line %d is %d bytes, want %d (cut at MaxLine)", i, len(l), MaxLine+1)
+		}
 	}
 }
 
@@ -442,5 +490,51 @@ func TestAPIGatewayDefinedVariables(t *testing.T) {
 		if _, err := Parse("$context.requestId $context." + v); err != nil {
 			t.Errorf("$context.%s: %v", v, err)
 		}
+	}
+}
+
+// shortWriter takes only half of its second write and fails it.
+type shortWriter struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	calls int
+}
+
+func (w *shortWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.calls++
+	if w.calls == 2 {
+		w.buf.Write(p[:len(p)/2])
+		return len(p) / 2, errors.New("no space left on device")
+	}
+	return w.buf.Write(p)
+}
+
+// TestTornLineIsEnded is what the obs20 tester found: a write cut short (a
+// full disk) left a fragment, and the next line was glued to it. A
+// destination that cannot take the fragment back gets a newline first; a
+// file takes it back (TestTornLineIsTakenBackFromAFile).
+func TestTornLineIsEnded(t *testing.T) {
+	out := &shortWriter{}
+	s, err := New(Options{Stdout: out}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := deployedWith(`$context.requestId`, "stdout")
+	for _, id := range []string{"first-line", "torn-line", "after-line"} {
+		serve(t, s, d, &pipeline.Context{RequestID: id}, func(w http.ResponseWriter, _ *http.Request, _ *pipeline.Context) error {
+			w.WriteHeader(200)
+			return nil
+		})
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.buf.String(), "first-line\ntorn-\nafter-line\n"; got != want {
+		t.Errorf("written %q, want %q", got, want)
+	}
+	if _, failed := s.Dropped("stdout"); failed != 1 {
+		t.Errorf("failed %d, want 1", failed)
 	}
 }

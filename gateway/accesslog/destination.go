@@ -56,7 +56,7 @@ func ParseDestination(dest string) (Target, error) {
 	case strings.HasPrefix(dest, "arn:"):
 		return Target{}, fmt.Errorf("access log destination %q: Portico does not write to CloudWatch Logs or Firehose: %s", dest, forms)
 	case strings.HasPrefix(dest, "/"):
-		return Target{Kind: kindFile, Path: filepath.Clean(dest)}, nil
+		return fileTarget(dest, dest)
 	}
 	u, err := url.Parse(dest)
 	if err != nil {
@@ -67,7 +67,7 @@ func ParseDestination(dest string) (Target, error) {
 		if u.Host != "" && u.Host != "localhost" || !strings.HasPrefix(u.Path, "/") {
 			return Target{}, fmt.Errorf("access log destination %q: a file URL names an absolute local path (file:///var/log/portico/dev.log)", dest)
 		}
-		return Target{Kind: kindFile, Path: filepath.Clean(u.Path)}, nil
+		return fileTarget(dest, u.Path)
 	case "syslog":
 		if u.User != nil {
 			// Syslog over UDP has no credentials: refused rather than
@@ -84,6 +84,16 @@ func ParseDestination(dest string) (Target, error) {
 		return Target{Kind: kindSyslog, Addr: u.Host}, nil
 	}
 	return Target{}, fmt.Errorf("access log destination %q: %s", dest, forms)
+}
+
+// fileTarget is the file destination dest names at path, refused when the
+// path holds a control character (a NUL no file name can hold, a newline):
+// no file could be opened there, and the metric label would carry it.
+func fileTarget(dest, path string) (Target, error) {
+	if i := strings.IndexFunc(path, func(r rune) bool { return r < 0x20 || r == 0x7f }); i >= 0 {
+		return Target{}, fmt.Errorf("access log destination %q: the path holds the control character %q at byte %d: name a file without one", dest, path[i], i)
+	}
+	return Target{Kind: kindFile, Path: filepath.Clean(path)}, nil
 }
 
 // CheckDestination parses dest (ParseDestination) and, for a file, refuses
@@ -156,14 +166,17 @@ const ReopenCheck = time.Second
 // lines of the requests that still hold it, closes its destination and stops.
 // Safe for concurrent use.
 type sink struct {
-	target  Target
-	dirs    *Dirs // where a file may be (nil: anywhere)
-	log     *slog.Logger
-	now     func() time.Time
-	queue   chan *[]byte
-	stdout  io.Writer
-	dropped atomic.Int64
-	failed  atomic.Int64
+	target Target
+	dirs   *Dirs // where a file may be (nil: anywhere)
+	log    *slog.Logger
+	now    func() time.Time
+	queue  chan *[]byte
+	// queued is the bytes of the lines in queue, at most maxQueued.
+	queued    atomic.Int64
+	maxQueued int64
+	stdout    io.Writer
+	dropped   atomic.Int64
+	failed    atomic.Int64
 	// state counts the requests holding the sink, with the flags retired and
 	// exited.
 	state  atomic.Int64
@@ -180,6 +193,10 @@ type sink struct {
 	// writing is set while the writer writes a line (opening the
 	// destination included): a line a stop gives up on.
 	writing atomic.Bool
+	// torn is set when a failed write left part of a line in the
+	// destination: the next line starts with a newline, so that it is not
+	// glued to the fragment. Only the writer uses it.
+	torn bool
 }
 
 // Flags of sink.state, above the count of holders.
@@ -189,8 +206,8 @@ const (
 	sinkHolders = sinkExited - 1
 )
 
-func newSink(t Target, dirs *Dirs, size int, stdout io.Writer, log *slog.Logger, now func() time.Time, onDrop, onFail, onExit func()) *sink {
-	s := &sink{target: t, dirs: dirs, log: log, now: now, queue: make(chan *[]byte, size), stdout: stdout, wake: make(chan struct{}, 1),
+func newSink(t Target, dirs *Dirs, size, bytes int, stdout io.Writer, log *slog.Logger, now func() time.Time, onDrop, onFail, onExit func()) *sink {
+	s := &sink{target: t, dirs: dirs, log: log, now: now, queue: make(chan *[]byte, size), maxQueued: int64(bytes), stdout: stdout, wake: make(chan struct{}, 1),
 		syncs: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{}), onDrop: onDrop, onFail: onFail, onExit: onExit}
 	go s.run()
 	return s
@@ -238,21 +255,39 @@ func (s *sink) poke() {
 	}
 }
 
-// put queues a line (ending in '\n'); the sink owns it afterwards.
+// put queues a line (ending in '\n'); the sink owns it afterwards. A line
+// that finds the queue full, in lines or in bytes, is dropped and counted.
 func (s *sink) put(line *[]byte) {
-	select {
-	case s.queue <- line:
-	default:
-		s.dropped.Add(1)
-		if s.onDrop != nil {
-			s.onDrop()
+	n := int64(len(*line))
+	if s.queued.Add(n) <= s.maxQueued {
+		select {
+		case s.queue <- line:
+			return
+		default:
 		}
-		release(line)
 	}
+	s.queued.Add(-n)
+	s.dropped.Add(1)
+	if s.onDrop != nil {
+		s.onDrop()
+	}
+	release(line)
 }
+
+// take accounts for a line taken off the queue.
+func (s *sink) take(line *[]byte) *[]byte {
+	s.queued.Add(-int64(len(*line)))
+	return line
+}
+
+// maxPooled is the largest buffer kept for reuse: a long line's is let go.
+const maxPooled = 64 << 10
 
 // release returns a line's buffer to the pool.
 func release(line *[]byte) {
+	if cap(*line) > maxPooled {
+		return
+	}
 	*line = (*line)[:0]
 	bufPool.Put(line)
 }
@@ -320,11 +355,12 @@ func (s *sink) run() {
 		var line *[]byte
 		select {
 		case line = <-s.queue:
+			s.take(line)
 		case c := <-s.syncs:
 			for drained := false; !drained; {
 				select {
 				case l := <-s.queue:
-					s.write(&out, l)
+					s.write(&out, s.take(l))
 				default:
 					drained = true
 				}
@@ -339,6 +375,7 @@ func (s *sink) run() {
 		case <-s.stop:
 			select {
 			case line = <-s.queue:
+				s.take(line)
 			default:
 				return
 			}
@@ -372,11 +409,43 @@ func (s *sink) write(out *output, line *[]byte) {
 			return
 		}
 		*out = o
+		if o.file != nil && o.file.Size() == 0 {
+			s.torn = false // a new file: no fragment to end
+		}
 	}
-	if _, err := out.w.Write(*line); err != nil {
+	if s.torn {
+		if _, err := out.w.Write(newline); err != nil {
+			s.fail(err)
+			out.close()
+			return
+		}
+		s.torn = false
+	}
+	if n, err := out.w.Write(*line); err != nil {
+		if n > 0 && !unwrite(out, n) {
+			s.torn = true
+		}
 		s.fail(err)
 		out.close()
 	}
+}
+
+var newline = []byte{'\n'}
+
+// unwrite takes the n bytes a failed write left at the end of a file
+// destination back out (a full disk took part of the line), so that a line
+// is in the file whole or not at all; false when it cannot (not a file, or
+// the truncation failed).
+func unwrite(out *output, n int) bool {
+	f, ok := out.closer.(*os.File)
+	if !ok || out.file == nil {
+		return false
+	}
+	st, err := f.Stat()
+	if err != nil || st.Size() < int64(n) {
+		return false
+	}
+	return f.Truncate(st.Size()-int64(n)) == nil
 }
 
 // checkRotated closes a file whose path no longer names it (renamed or

@@ -116,7 +116,7 @@ func TestSinkRechecksDirsAtOpen(t *testing.T) {
 	if err := os.Symlink(filepath.Join(f.data, "keep.log"), path); err != nil {
 		t.Fatal(err)
 	}
-	k := newSink(tg, f.dirs, 4, nil, slog.New(slog.DiscardHandler), time.Now, nil, nil, nil)
+	k := newSink(tg, f.dirs, 4, DefaultQueueBytes, nil, slog.New(slog.DiscardHandler), time.Now, nil, nil, nil)
 	line := bufPool.Get().(*[]byte)
 	*line = append((*line)[:0], "ssh-ed25519 AAAA\n"...)
 	k.put(line)

@@ -321,7 +321,7 @@ func Parse(format string) (*Format, error) {
 		name, ok := strings.CutPrefix(rest, "$context.")
 		if !ok {
 			if v := leadingName(rest[1:]); v != "" && (v[0] < '0' || v[0] > '9') {
-				return nil, fmt.Errorf("access log format: unknown variable $%s: only $context variables are available", v)
+				return nil, fmt.Errorf("access log format: unknown variable $%s: only $context variables are available", headerVariable(rest[1:], v))
 			}
 			lit.WriteByte('$')
 			rest = rest[1:]
@@ -445,9 +445,15 @@ func authorizerValue(key string) getter {
 // UTF-8 as U+FFFD), so that a request is
 // one line in line-oriented files, a terminal showing the file obeys no
 // escape sequence of a client's, and a value inside a JSON format's quotes
-// stays a valid JSON string, which decodes to the value itself.
+// stays a valid JSON string, which decodes to the value itself. A line is at
+// most MaxLine bytes: a longer one (a format repeating a long header, say) is
+// cut there, at a character boundary.
 func (f *Format) Append(b []byte, r *Record) []byte {
+	start := len(b)
 	for _, p := range f.parts {
+		if len(b)-start > MaxLine {
+			break
+		}
 		if p.get == nil {
 			b = append(b, p.lit...)
 			continue
@@ -460,7 +466,24 @@ func (f *Format) Append(b []byte, r *Record) []byte {
 			b = escapeControls(b, n)
 		}
 	}
-	return b
+	return cutLine(b, start)
+}
+
+// MaxLine is the most bytes of one access-log line (its newline aside): 256
+// KiB, what CloudWatch Logs takes in one event.
+const MaxLine = 256 << 10
+
+// cutLine cuts the line b[start:] to MaxLine bytes, at the start of a
+// character.
+func cutLine(b []byte, start int) []byte {
+	if len(b)-start <= MaxLine {
+		return b
+	}
+	end := start + MaxLine
+	for end > start && !utf8.RuneStart(b[end]) {
+		end--
+	}
+	return b[:end]
 }
 
 // appendJSONString appends s as a JSON string: quoted, with '"', '\\' and

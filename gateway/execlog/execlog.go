@@ -546,7 +546,8 @@ func secretValues(h http.Header, secret map[string]bool) []string {
 
 // maskHeaders returns h as one string per header, the values of the headers
 // in secret (canonical names) masked, and the secrets values in the others
-// (a response header mapped from $context.identity.apiKey).
+// (a response header mapped from $context.identity.apiKey); each cut at
+// maxTrace bytes and marked, as a body is.
 func maskHeaders(h http.Header, secret map[string]bool, values []string) map[string]string {
 	out := make(map[string]string, len(h))
 	for k, vs := range h {
@@ -554,10 +555,14 @@ func maskHeaders(h http.Header, secret map[string]bool, values []string) map[str
 			out[k] = redact.HeaderMask
 			continue
 		}
-		out[k] = strings.Join(vs, ",")
+		v := strings.Join(vs, ",")
 		if len(values) > 0 {
-			out[k] = redact.Values(out[k], values, redact.HeaderMask)
+			v = redact.Values(v, values, redact.HeaderMask)
 		}
+		if len(v) > maxTrace {
+			v = v[:maxTrace] + " [TRUNCATED]"
+		}
+		out[k] = v
 	}
 	return out
 }

@@ -260,6 +260,7 @@ func TestLogsTheClientsHeaders(t *testing.T) {
 	d.Stage.TracingEnabled = true
 	req := httptest.NewRequest("POST", "/abcdefghij/dev/pets", strings.NewReader(`{}`))
 	req.Header.Set("X-Trace-Me", "visible")
+	req.Header.Set("User-Agent", strings.Repeat("U", 50_000)) // obs20: cut as a body is
 	var seen http.Header
 	recs := serve(t, d, req, func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
 		seen = r.Header
@@ -271,6 +272,9 @@ func TestLogsTheClientsHeaders(t *testing.T) {
 	hdr, _ := recs[0]["headers"].(map[string]any)
 	if hdr["X-Trace-Me"] != "visible" || hdr["Traceparent"] != nil || hdr["X-Amzn-Trace-Id"] != nil {
 		t.Errorf("request headers %v, want the client's alone", hdr)
+	}
+	if ua, _ := hdr["User-Agent"].(string); ua != strings.Repeat("U", 1024)+" [TRUNCATED]" {
+		t.Errorf("a 50 KB header is logged as %d bytes, want cut at 1 KB and marked", len(ua))
 	}
 	if seen.Get("Traceparent") == "" {
 		t.Error("the integration did not get the trace headers")

@@ -244,12 +244,52 @@ func URL(raw string) string {
 		}
 		return rest
 	}
+	return URLOf(u)
+}
+
+// URLOf is URL for a parsed URL. The values it masks, the password and the
+// query's values, are masked wherever else the URL holds them too (a path
+// "/hooks/TOKEN" beside "?token=TOKEN"), decoded or escaped.
+func URLOf(u *url.URL) string {
+	secrets := urlSecrets(u)
 	v := *u
 	v.RawQuery = Query(u.RawQuery)
 	if at := strings.LastIndexByte(v.Opaque, '@'); at >= 0 {
 		v.Opaque = URLMask + v.Opaque[at:] // "user:pass@host" without "//"
 	}
+	if len(secrets) > 0 {
+		v.Opaque = Values(v.Opaque, secrets, URLMask)
+		v.Fragment = Values(v.Fragment, secrets, URLMask)
+		if p := Values(v.Path, secrets, URLMask); p != v.Path {
+			v.Path, v.RawPath = p, ""
+		} else if v.RawPath != "" {
+			v.RawPath = Values(v.RawPath, secrets, URLMask)
+		}
+	}
 	return v.Redacted()
+}
+
+// urlSecrets returns the values URLOf masks: u's password and its query's
+// values, each decoded and as written.
+func urlSecrets(u *url.URL) []string {
+	var out []string
+	if p, ok := u.User.Password(); ok {
+		out = append(out, p)
+	}
+	for p := range strings.SplitSeq(u.RawQuery, "&") {
+		if _, raw, ok := strings.Cut(p, "="); ok && raw != "" {
+			out = append(out, raw)
+			if v, err := url.QueryUnescape(raw); err == nil && v != raw {
+				out = append(out, v)
+			}
+		}
+	}
+	for _, v := range out[:len(out):len(out)] {
+		if e := url.PathEscape(v); e != v {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // Query returns the query string raw with each parameter's value replaced

@@ -56,6 +56,12 @@ func TestURL(t *testing.T) {
 		"http://u:PASS@c:4318/v1/traces?key=Q&flag": "http://u:xxxxx@c:4318/v1/traces?key=xxxxx&flag",
 		"http://u:PASS@c:43 18/x?key=Q":             "http://xxxxx@c:43 18/x?xxxxx",
 		"u:PASS@c?key=Q":                            "u:xxxxx@c?key=xxxxx",
+		// obs20: a value masked in the password or the query is masked in
+		// the path too (decoded or escaped), and in the fragment.
+		"http://u:STAGE-pass-9@h/x/STAGE-pass-9?token=STAGE-pass-9": "http://u:xxxxx@h/x/xxxxx?token=xxxxx",
+		"http://h/services/T1/B1/hook%20sekrit?k=hook+sekrit":       "http://h/services/T1/B1/xxxxx?k=xxxxx",
+		"http://h/bot/tok%2Fen/x?t=tok%2Fen#tok/en":                 "http://h/bot/xxxxx/x?t=xxxxx#xxxxx",
+		"http://h/a/b?t=ab": "http://h/a/b?t=xxxxx",
 	} {
 		if got := URL(in); got != want {
 			t.Errorf("URL(%q) = %q, want %q", in, got, want)
