@@ -419,9 +419,9 @@ func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWe
 		if err != nil {
 			return nil, err
 		}
-		if res.Answered {
-			return nil, nil
-		}
+		// Answered or not, the result is the dispatch's outcome: an answered
+		// one (wsAnswer sent its body) is not sent again (Reply.Sent), but
+		// the stages' loggers see its status and body all the same.
 		return parseWSResult(res.Payload)
 	case apis.IntegrationMock:
 		return g.wsMock(ctx, rc, in, ev) // ws_mock.go
