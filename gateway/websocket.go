@@ -391,6 +391,11 @@ func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWe
 			return resp, nil
 		}
 	}
+	if ev.RequestContext.EventType == connections.EventConnect && rc.Identity.APIKeyID != "" {
+		// The key the usage stage admitted, named in the event as a REST
+		// event names it (requestContext.identity.apiKey and apiKeyId).
+		ev.RequestContext.Identity.APIKey, ev.RequestContext.Identity.APIKeyID = rc.Identity.APIKey, rc.Identity.APIKeyID
+	}
 	outcome.IntegrationRan = true
 	if ev.RequestContext.EventType == connections.EventConnect {
 		// ConnectCount is the $connects sent to the route's integration: not
