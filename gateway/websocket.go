@@ -391,6 +391,11 @@ func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWe
 			return resp, nil
 		}
 	}
+	if ev.RequestContext.EventType == connections.EventConnect && rc.Identity.APIKeyID != "" {
+		// The key the usage stage admitted, named in the event as a REST
+		// event names it (requestContext.identity.apiKey and apiKeyId).
+		ev.RequestContext.Identity.APIKey, ev.RequestContext.Identity.APIKeyID = rc.Identity.APIKey, rc.Identity.APIKeyID
+	}
 	outcome.IntegrationRan = true
 	if ev.RequestContext.EventType == connections.EventConnect {
 		// ConnectCount is the $connects sent to the route's integration: not
@@ -419,9 +424,9 @@ func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWe
 		if err != nil {
 			return nil, err
 		}
-		if res.Answered {
-			return nil, nil
-		}
+		// Answered or not, the result is the dispatch's outcome: an answered
+		// one (wsAnswer sent its body) is not sent again (Reply.Sent), but
+		// the stages' loggers see its status and body all the same.
 		return parseWSResult(res.Payload)
 	case apis.IntegrationMock:
 		return g.wsMock(ctx, rc, in, ev) // ws_mock.go

@@ -2,6 +2,9 @@ package gateway_test
 
 import (
 	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -13,6 +16,7 @@ import (
 	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/internal/testkit"
 	"github.com/portico-dev/portico/internal/wstest"
 )
 
@@ -22,9 +26,12 @@ import (
 // own reply; a function error and a body over max-message-bytes are answered
 // by the message's goroutine with the error frame as before; a one-way route
 // sends nothing; a client that leaves before its answer costs the others
-// nothing.
+// nothing. The execution and access logs see an answered result's status and
+// body, as they see those of a result the message's goroutine answers.
 func TestWebSocketFunctionAnsweredFromItsResult(t *testing.T) {
-	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.WebSocket.MaxMessageBytes = 4096 }})
+	logs := &testkit.LockedBuffer{}
+	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.WebSocket.MaxMessageBytes = 4096 },
+		LogLevel: slog.LevelInfo, LogWriter: logs})
 	c := env.Client()
 	createFunction(t, c, "probe", probeZip(t), nil, 5)
 	var api struct {
@@ -37,6 +44,11 @@ func TestWebSocketFunctionAnsweredFromItsResult(t *testing.T) {
 			map[string]any{"routeKey": "oneway", "integration": fn},
 		}}, &api)
 	admin(t, c, "POST", "/portico/v1/apis/"+api.ID+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
+	admin(t, c, "PATCH", "/v2/apis/"+api.ID+"/stages/dev", nil, map[string]any{
+		"defaultRouteSettings": map[string]any{"loggingLevel": "INFO", "dataTraceEnabled": true}}, nil)
+	logFile := filepath.Join(t.TempDir(), "ws.log")
+	admin(t, c, "PUT", "/portico/v1/apis/"+api.ID+"/stages/dev/access-log", nil, map[string]string{
+		"format": "$context.requestId $context.routeKey $context.status", "destinationArn": "file://" + logFile}, nil)
 	url := "ws" + strings.TrimPrefix(env.GatewayURL, "http") + "/" + api.ID + "/dev"
 	dial := func() *websocket.Conn {
 		t.Helper()
@@ -86,6 +98,16 @@ func TestWebSocketFunctionAnsweredFromItsResult(t *testing.T) {
 		}
 	})
 
+	// A result answered inline with a 4xx: logged with its status (the
+	// execution log with its body), not as a 200.
+	teapots := 0
+	untilAnswered(t, &inline, 1, func(int) {
+		teapots++
+		if reply := exchange(`{"big":7,"status":418}`); reply != "xxxxxxx" {
+			t.Fatalf("reply to a 418 result: %q", reply)
+		}
+	})
+
 	// A one-way route sends nothing: the next thing the client reads is the
 	// reply to its next message.
 	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"action":"oneway"}`)); err != nil {
@@ -105,5 +127,28 @@ func TestWebSocketFunctionAnsweredFromItsResult(t *testing.T) {
 	for i := 8; i <= 10; i++ {
 		msg := `{"n":` + strconv.Itoa(i) + `}`
 		echoed(exchange(msg), msg)
+	}
+
+	env.Stop() // the dispatches' logs are written
+	var completed []string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "execution: route completed") && strings.Contains(l, "status=418") {
+			completed = append(completed, l)
+		}
+	}
+	if len(completed) != teapots {
+		t.Errorf("execution log of %d 418 results: %q", teapots, completed)
+	}
+	for _, l := range completed {
+		if !strings.Contains(l, "level=WARN") || !strings.Contains(l, "responseBody=xxxxxxx") {
+			t.Errorf("execution log of a 418 result: %s", l)
+		}
+	}
+	raw, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(string(raw), " $default 418\n"); got != teapots {
+		t.Errorf("access log: %d lines of a 418, want %d:\n%s", got, teapots, raw)
 	}
 }

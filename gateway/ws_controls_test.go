@@ -74,8 +74,10 @@ func TestWebSocketRouteThrottle(t *testing.T) {
 }
 
 // TestWebSocketConnectAPIKey: a $connect route that requires an API key
-// refuses the handshake (403) without a valid key in a plan of the stage; a
-// key required on another WebSocket route refuses the stage deployment.
+// refuses the handshake (403) without a valid key in a plan of the stage, and
+// names the admitted key in the event's requestContext.identity (apiKey and
+// apiKeyId, as REST events do); a key required on another WebSocket route
+// refuses the stage deployment.
 func TestWebSocketConnectAPIKey(t *testing.T) {
 	st, svc := gwtest.APIs(t)
 	ctx := context.Background()
@@ -105,8 +107,9 @@ func TestWebSocketConnectAPIKey(t *testing.T) {
 	gw := New(Config{}, svc, nil, nil, nil)
 	gw.Use(usage.NewKeyStage(us), usage.NewAuthorizerKeyStage(us))
 	d := wsDispatcher{gw}
+	var ev *events.APIGatewayWebsocketProxyRequest
 	connect := func(key string) int {
-		ev := &events.APIGatewayWebsocketProxyRequest{RequestContext: events.APIGatewayWebsocketProxyRequestContext{
+		ev = &events.APIGatewayWebsocketProxyRequest{RequestContext: events.APIGatewayWebsocketProxyRequestContext{
 			APIID: a.ID, Stage: "dev", RouteKey: apis.RouteConnect, EventType: connections.EventConnect}}
 		if key != "" {
 			ev.Headers = map[string]string{"x-api-key": key}
@@ -125,6 +128,9 @@ func TestWebSocketConnectAPIKey(t *testing.T) {
 	}
 	if got := connect(k.Value); got != http.StatusOK {
 		t.Fatalf("$connect with the key: %d, want 200", got)
+	}
+	if id := ev.RequestContext.Identity; id.APIKey != k.Value || id.APIKeyID != k.ID {
+		t.Fatalf("$connect event identity: apiKey %q, apiKeyId %q; want the admitted key %s", id.APIKey, id.APIKeyID, k.ID)
 	}
 	// A key required on a message route cannot be checked: the change is
 	// refused when it is made (and the key stage would refuse the stage).

@@ -10,10 +10,12 @@
 //	?result=J  answer with the JSON J as it is
 //
 // A WebSocket message's body, when it is a JSON object, says the same with
-// "sleep", "fail", and "big": N (a result whose body is N bytes).
+// "sleep", "fail", and "big": N (a result whose body is N bytes, with
+// statusCode "status", default 200).
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -32,9 +34,10 @@ func handle(_ context.Context, raw json.RawMessage) (any, error) {
 	}
 	_ = json.Unmarshal(raw, &ev)
 	var msg struct {
-		Sleep int  `json:"sleep"`
-		Fail  bool `json:"fail"`
-		Big   int  `json:"big"`
+		Sleep  int  `json:"sleep"`
+		Fail   bool `json:"fail"`
+		Big    int  `json:"big"`
+		Status int  `json:"status"`
 	}
 	if ev.Query == nil && json.Unmarshal([]byte(ev.Body), &msg) == nil {
 		ev.Query = map[string]string{}
@@ -45,7 +48,8 @@ func handle(_ context.Context, raw json.RawMessage) (any, error) {
 			ev.Query["fail"] = "1"
 		}
 		if msg.Big > 0 {
-			return map[string]any{"statusCode": 200, "body": strings.Repeat("x", msg.Big)}, nil
+			status := cmp.Or(msg.Status, 200)
+			return map[string]any{"statusCode": status, "body": strings.Repeat("x", msg.Big)}, nil
 		}
 	}
 	if ms, err := strconv.Atoi(ev.Query["sleep"]); err == nil {
