@@ -205,7 +205,19 @@ func (s *Server) SetTLS(cfg *tls.Config) { s.tlsCfg = cfg }
 // plain listener, and HTTP/2 ones internal/h2's; under the others net/http's
 // server serves both.
 func (s *Server) startTLS() error {
-	if s.tlsCfg == nil || s.gw.cfg.TLSListen == "" || s.gw.cfg.TLSListen == ListenOff {
+	if s.gw.cfg.TLSListen == "" || s.gw.cfg.TLSListen == ListenOff {
+		return nil
+	}
+	if s.tlsCfg == nil {
+		// Said, not silent: a TLS listener asked for that does not start
+		// left only a refused connection to go by. A warning when the
+		// address is the operator's, news when it is the default.
+		level := slog.LevelWarn
+		if s.gw.cfg.TLSListen == DefaultTLSListen {
+			level = slog.LevelInfo
+		}
+		s.log.Log(context.Background(), level, "TLS listener off: no certificate (no --tls-cert/--tls-key, and no development certificate in the data directory): run `portico tls init --data-dir DATA` with the server's data directory and restart, give --tls-cert and --tls-key, or set --tls-listen off",
+			"tls_listen", s.gw.cfg.TLSListen)
 		return nil
 	}
 	addr := s.gw.cfg.TLSListen

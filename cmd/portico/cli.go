@@ -397,6 +397,9 @@ func newLogsCmd(g *globalFlags) *cobra.Command {
 			if g.json() {
 				return fmt.Errorf("portico logs prints the log as it is written, text (START, END and REPORT lines and the function's output), not JSON: leave -o json out")
 			}
+			if name, qual, ok := strings.Cut(args[0], ":"); ok && !strings.HasPrefix(args[0], "arn:") {
+				return fmt.Errorf("portico logs takes a function's name, not %s:%s: run portico logs %s (its log holds every version's and alias's lines; each invocation's START line names its Version)", name, qual, name)
+			}
 			q := url.Values{"bytes": {strconv.Itoa(n)}}
 			if follow {
 				q.Set("follow", "1")
@@ -406,19 +409,24 @@ func newLogsCmd(g *globalFlags) *cobra.Command {
 				return g.unknownFunction(cmd, args[0], err)
 			}
 			defer body.Close()
+			var printed int64
 			if raw {
-				_, err = io.Copy(cmd.OutOrStdout(), body)
+				printed, err = io.Copy(cmd.OutOrStdout(), body)
 			} else {
 				// A function's output may hold terminal escape sequences:
 				// they are printed escaped (\x1b), as journalctl does.
 				esc := newControlEscaper(cmd.OutOrStdout())
-				_, err = io.Copy(esc, body)
+				printed, err = io.Copy(esc, body)
 				if ferr := esc.Flush(); err == nil {
 					err = ferr
 				}
 			}
 			if cmd.Context().Err() != nil {
 				return nil // interrupted while following
+			}
+			if !follow && err == nil && printed == 0 && n > 0 {
+				// Nothing, exit 0: said, so that it reads as no hang and no bug.
+				fmt.Fprintf(cmd.ErrOrStderr(), "no log yet for %s: it is written when the function is invoked (portico invoke %s)\n", args[0], args[0])
 			}
 			if follow {
 				// A follow ends only when the user interrupts it: the server

@@ -89,6 +89,13 @@ func placeKeys(err error, raw []byte, t reflect.Type) error {
 		lines[i] = msg
 		if m := wrongType.FindStringSubmatch(msg); m != nil {
 			line, _ := strconv.Atoi(m[1])
+			if root := topNode(&doc); root != nil && root.Kind != yaml.MappingNode && line == root.Line {
+				// The whole file is one value: most often a first key
+				// without its colon (listen 127.0.0.1:8080).
+				changed = true
+				lines[i] = fmt.Sprintf("line %d: the file must be a mapping of keys (listen: ADDR), not %s", line, notAMapping(root))
+				continue
+			}
 			if key, ok := keyOfValue(&doc, line, ""); ok {
 				changed = true
 				given, known := yamlKinds[m[2]]
@@ -130,6 +137,30 @@ func placeKeys(err error, raw []byte, t reflect.Type) error {
 		return err
 	}
 	return fmt.Errorf("yaml: unmarshal errors:\n  %s", strings.Join(lines, "\n  "))
+}
+
+// topNode is the value at the top of a parsed document, nil when it is empty.
+func topNode(doc *yaml.Node) *yaml.Node {
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return nil
+	}
+	return doc.Content[0]
+}
+
+// notAMapping says what the top-level value n, which is no mapping, is, and
+// what likely went wrong.
+func notAMapping(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		text := n.Value
+		if len(text) > 40 {
+			text = text[:40] + "..."
+		}
+		return fmt.Sprintf("the text %q: is a colon missing after the key?", text)
+	case yaml.SequenceNode:
+		return "a list: drop the leading `- `"
+	}
+	return "a " + n.Tag
 }
 
 // keyPlaces records in out, for each yaml key of the struct type t (under

@@ -341,7 +341,20 @@ func buildBootstrap(ctx context.Context, src, out string) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("build stopped: %w", context.Cause(ctx))
 		}
-		return fmt.Errorf("build failed:\n%s", strings.TrimSpace(string(b)))
+		if msg := strings.TrimSpace(string(b)); msg != "" {
+			return fmt.Errorf("build failed:\n%s", msg)
+		}
+		// go said nothing: it did not start (no go on PATH, or src gone).
+		return fmt.Errorf("build failed: go build in %s: %w", src, err)
+	}
+	return nil
+}
+
+// goneError is a redeploy's error when its directory dir is gone (a move, a
+// branch switch): the watch deploys it again when it is back.
+func goneError(dir string) error {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s is gone; it is deployed again when it is back", dir)
 	}
 	return nil
 }
@@ -352,8 +365,8 @@ func buildBootstrap(ctx context.Context, src, out string) error {
 // live at it.
 func functionTarget(e *devEnv, name, dir string) *watchTarget {
 	return &watchTarget{name: "function " + name, dirs: []string{dir}, redeploy: func(ctx context.Context) (string, error) {
-		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-			return "", fmt.Errorf("%s is gone; it is deployed again when it is back", dir)
+		if err := goneError(dir); err != nil {
+			return "", err
 		}
 		pkg := dir
 		if hasGoFiles(dir) {
@@ -509,6 +522,9 @@ func sampleTargets(e *devEnv, src string) ([]*watchTarget, error) {
 	}
 	if dir := filepath.Join(src, "hello"); hasGoFiles(dir) {
 		out = append(out, &watchTarget{name: "sample hello", dirs: []string{dir}, redeploy: func(ctx context.Context) (string, error) {
+			if err := goneError(dir); err != nil {
+				return "", err
+			}
 			if err := build(ctx, dir, "hello"); err != nil {
 				return "", err
 			}
@@ -528,6 +544,9 @@ func sampleTargets(e *devEnv, src string) ([]*watchTarget, error) {
 		// directory made while dev runs (its own new directory, watched as
 		// it is made) is built, deployed and routed like the others.
 		out = append(out, &watchTarget{name: "sample chat", dirs: []string{dir}, redeploy: func(ctx context.Context) (string, error) {
+			if err := goneError(dir); err != nil {
+				return "", err
+			}
 			cmds, err := chatCommands(dir)
 			if err != nil {
 				return "", err

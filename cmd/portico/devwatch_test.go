@@ -308,6 +308,36 @@ func TestFunctionTargetSaysWhenItsDirectoryIsGone(t *testing.T) {
 	}
 }
 
+// TestSampleTargetsSayWhenTheirDirectoryIsGone: a sample's source directory
+// moved away while dev runs is said to be gone, as a --function directory is,
+// not "build failed:" with nothing after it; and a build whose go cannot start
+// says why.
+func TestSampleTargetsSayWhenTheirDirectoryIsGone(t *testing.T) {
+	t.Parallel()
+	src := t.TempDir()
+	for _, d := range []string{"hello", filepath.Join("chat", "cmd", "chat-x")} {
+		writeFile(t, filepath.Join(src, d, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o600)
+	}
+	writeFile(t, filepath.Join(src, "chat", "doc.go"), []byte("package chat\n"), 0o600)
+	targets, err := sampleTargets(&devEnv{samples: t.TempDir()}, src)
+	if err != nil || len(targets) != 2 {
+		t.Fatalf("sampleTargets: %d targets, %v", len(targets), err)
+	}
+	for _, tg := range targets {
+		dir := tg.dirs[0]
+		if err := os.Rename(dir, dir+".moved"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tg.redeploy(context.Background()); err == nil || err.Error() != dir+" is gone; it is deployed again when it is back" {
+			t.Errorf("%s: redeploy of a moved directory: %v", tg.name, err)
+		}
+	}
+	gone := filepath.Join(src, "nowhere")
+	if err := buildBootstrap(context.Background(), gone, t.TempDir()); err == nil || !strings.Contains(err.Error(), "go build in "+gone+": ") {
+		t.Errorf("buildBootstrap in a missing directory: %v", err)
+	}
+}
+
 // TestDevWatchRebuildsEverythingAfterAnOverflow: while one target rebuilds,
 // more files change than the kernel queues (fs.inotify.max_queued_events);
 // the changes past that are lost, a change to the rebuilding target among

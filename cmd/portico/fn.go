@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,9 +61,15 @@ func (f *fnFlags) code(progress io.Writer) (zipFile []byte, image string, given 
 	case n > 1:
 		return nil, "", false, fmt.Errorf("give one of --zip, --dir or --image")
 	case f.zip != "":
+		if st, err := os.Stat(f.zip); err == nil && st.IsDir() {
+			return nil, "", false, fmt.Errorf("--zip %s is a directory: give it as --dir %s (it is zipped for you), or give --zip an archive", f.zip, f.zip)
+		}
 		b, err := os.ReadFile(f.zip)
 		return b, "", true, err
 	case f.dir != "":
+		if st, err := os.Stat(f.dir); err == nil && !st.IsDir() {
+			return nil, "", false, fmt.Errorf("--dir %s is a file, not a directory: give the directory that holds bootstrap (--dir %s), or --zip for an archive", f.dir, filepath.Dir(f.dir))
+		}
 		b, err := zipDirTo(progress)(f.dir)
 		return b, "", true, err
 	}

@@ -296,3 +296,23 @@ func TestFnCreateOfATakenNameUploadsNothing(t *testing.T) {
 		t.Errorf("fn create that races a create: %v, want the server's 409, naming fn update", err)
 	}
 }
+
+// TestFnCodeFlagsSayWhichToUse: a directory given to --zip, or a file to
+// --dir, says which flag takes it (they said "read DIR: is a directory" and
+// "... is not a directory").
+func TestFnCodeFlagsSayWhichToUse(t *testing.T) {
+	t.Parallel()
+	dir := scriptCodeDir(t)
+	boot := filepath.Join(dir, "bootstrap")
+	for _, tc := range []struct {
+		f    fnFlags
+		want string
+	}{
+		{fnFlags{zip: dir}, "--zip " + dir + " is a directory: give it as --dir " + dir},
+		{fnFlags{dir: boot}, "--dir " + boot + " is a file, not a directory: give the directory that holds bootstrap (--dir " + dir + "), or --zip for an archive"},
+	} {
+		if _, _, _, err := tc.f.code(io.Discard); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("code(%+v): %v, want %q", tc.f, err, tc.want)
+		}
+	}
+}

@@ -37,7 +37,7 @@ With --import the image is also streamed to the server's runtime through the adm
 API (as 'portico image import' would), which is how a containerd runtime, or a
 docker runtime on another host, gets a rebuilt tag.
 
-  portico build bin/samples/hello -t portico-samples/hello:latest
+  portico build bin/images/hello -t portico-samples/hello:latest   # laid out by make images
   portico build ./fn -t fn:2 --import`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

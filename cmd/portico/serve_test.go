@@ -133,6 +133,10 @@ func TestSettingsRefused(t *testing.T) {
 		{"tab on line 1", nil, "\tlisten: ':1'\n",
 			"config file portico.yaml: yaml: line 1: found character that cannot start any token (a tab: YAML indents with spaces, not tabs)"},
 		{"tab on line 2", nil, "listen: ':1'\n\tadmin-listen: ':2'\n", "yaml: line 2: found character that cannot start any token (a tab"},
+		// A file that is no mapping named app.Settings.
+		{"top level not a mapping", nil, "listen 127.0.0.1:31414\n",
+			"config file portico.yaml: yaml: unmarshal errors:\n  line 1: the file must be a mapping of keys (listen: ADDR), not the text \"listen 127.0.0.1:31414\": is a colon missing after the key?"},
+		{"top level a list", nil, "- listen: 127.0.0.1:31414\n", "line 1: the file must be a mapping of keys (listen: ADDR), not a list: drop the leading `- `"},
 		{"unknown config key", nil, "listne: ':1'\n", "line 1: unknown key listne at the top level (did you mean listen?)"},
 		{"misspelt key", nil, "listn: ':1'\n", "line 1: unknown key listn at the top level (did you mean listen?)"},
 		{"misspelt invoker key", nil, "invoker:\n  max-sandboxs: 5\n", "line 2: unknown key max-sandboxs under invoker: (did you mean max-sandboxes?)"},

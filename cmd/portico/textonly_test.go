@@ -10,8 +10,8 @@ import (
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 )
 
-// TestTextOnlyCommandsRefuseJSON: deploy, stack delete, backup and tls init
-// print text; with -o json they are refused before they do anything (they
+// TestTextOnlyCommandsRefuseJSON: deploy, stack delete, backup, tls init and
+// version print text; with -o json they are refused before they do anything (they
 // printed text on stdout, which a script reading JSON could not parse).
 func TestTextOnlyCommandsRefuseJSON(t *testing.T) {
 	t.Parallel()
@@ -23,6 +23,7 @@ func TestTextOnlyCommandsRefuseJSON(t *testing.T) {
 		{"stack", "delete", "s", "-o", "json"},
 		{"backup", backup, "-o", "json"},
 		{"-o", "json", "tls", "init", "--data-dir", tlsDir},
+		{"version", "-o", "json"},
 	} {
 		var out, errOut bytes.Buffer
 		err := runRoot(&out, &errOut, append([]string{"--endpoint", "http://127.0.0.1:1"}, args...)...)

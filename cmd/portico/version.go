@@ -20,6 +20,9 @@ which schema). portico --version prints the same; the server's "portico started"
 line names its build too.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f := cmd.Flag("output"); f != nil && f.Value.String() == "json" {
+				return fmt.Errorf("portico version prints text (the build's line), not JSON: leave -o json out")
+			}
 			_, err := fmt.Fprintln(cmd.OutOrStdout(), buildinfo.Read(store.SchemaVersion))
 			return err
 		},

@@ -209,6 +209,9 @@ func Import(ctx context.Context, data []byte, opts Options) (*Result, error) {
 			return nil, fmt.Errorf("swagger version %q is not supported (2.0 or openapi 3.x): %w", version, errdefs.ErrInvalid)
 		}
 		im.swagger2 = true
+	case im.raw["Resources"] != nil || im.raw["Transform"] != nil || im.raw["AWSTemplateFormatVersion"] != nil:
+		// The file next to api.yaml, most often template.yaml.
+		return nil, fmt.Errorf("document is a SAM or CloudFormation template (it has Resources), not an OpenAPI document: deploy it with `portico deploy --template FILE`, or import the OpenAPI document its API names: %w", errdefs.ErrInvalid)
 	default:
 		return nil, fmt.Errorf("document has neither an openapi nor a swagger version field: %w", errdefs.ErrInvalid)
 	}

@@ -158,11 +158,13 @@ func TestImportRouteLimitCountedFirst(t *testing.T) {
 
 // TestImportVersionNotAString: `openapi: 3` (a YAML number) was refused as
 // `openapi version "" is not supported`, naming a value the document does not
-// hold; it now shows the value and says to quote it. Swagger's too.
+// hold; it now shows the value and says to quote it. Swagger's too. A SAM
+// template is named as such, with the command that deploys it.
 func TestImportVersionNotAString(t *testing.T) {
 	for doc, want := range map[string]string{
-		"openapi: 3\ninfo: {title: t, version: '1'}\npaths: {}\n":   `openapi version 3 is not a string: write it quoted, as "3.0.1"`,
-		"swagger: 2.0\ninfo: {title: t, version: '1'}\npaths: {}\n": `swagger version 2 is not a string: write it quoted, as "2.0"`,
+		"Transform: AWS::Serverless-2016-10-31\nResources:\n  F:\n    Type: AWS::Serverless::Function\n": "document is a SAM or CloudFormation template (it has Resources), not an OpenAPI document: deploy it with `portico deploy --template FILE`",
+		"openapi: 3\ninfo: {title: t, version: '1'}\npaths: {}\n":                                        `openapi version 3 is not a string: write it quoted, as "3.0.1"`,
+		"swagger: 2.0\ninfo: {title: t, version: '1'}\npaths: {}\n":                                      `swagger version 2 is not a string: write it quoted, as "2.0"`,
 	} {
 		_, err := Import(t.Context(), []byte(doc), Options{})
 		if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), want) {

@@ -37,7 +37,7 @@ func BuildImage(ctx context.Context, host, dir, ref string, progress io.Writer) 
 		return "", invalid("is not a directory: give the directory that holds the Dockerfile")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "Dockerfile")); err != nil {
-		return "", invalid("has no Dockerfile")
+		return "", invalid("has no Dockerfile: put one in it (samples/hello/Dockerfile is the shape for a Go function's static bootstrap; `make images` lays one out in bin/images/hello)")
 	}
 	cli, err := newClient(host)
 	if err != nil {

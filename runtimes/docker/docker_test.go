@@ -409,7 +409,8 @@ func TestNetworkCreatedOnce(t *testing.T) {
 
 // TestBuildImageSaysWhatIsMissing: a directory that does not exist, or that
 // is a file, is said to be so, not to lack a Dockerfile; one without a
-// Dockerfile is said to lack one. None needs Docker: the checks come first.
+// Dockerfile is said to lack one, with the sample's to copy. None needs
+// Docker: the checks come first.
 func TestBuildImageSaysWhatIsMissing(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
@@ -419,7 +420,7 @@ func TestBuildImageSaysWhatIsMissing(t *testing.T) {
 	for dir, want := range map[string]string{
 		filepath.Join(t.TempDir(), "nonexist"): "does not exist",
 		file:                                   "is not a directory",
-		empty:                                  "has no Dockerfile",
+		empty:                                  "has no Dockerfile: put one in it (samples/hello/Dockerfile",
 	} {
 		_, err := BuildImage(context.Background(), "", dir, "portico-test/x:1", nil)
 		if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), dir+" "+want) {

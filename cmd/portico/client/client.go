@@ -76,6 +76,12 @@ func (e *APIError) Error() string {
 			// admin API names what it did not find.
 			msg += " (that is the gateway's answer, not the admin API's: " + endpointHint + ")"
 		}
+	case http.StatusBadRequest:
+		if strings.HasPrefix(e.Message, "Client sent an HTTP request to an HTTPS server") {
+			// Go's TLS server's answer to plain HTTP: the gateway's TLS
+			// listener (the admin API listens on plain HTTP).
+			msg += " (that is a TLS listener, likely the gateway's --tls-listen, not the admin API: " + endpointHint + ")"
+		}
 	case http.StatusUnauthorized, http.StatusForbidden:
 		// The admin API's own refusal already says how to pass the token.
 		if !strings.Contains(e.Message, "PORTICO_TOKEN") {
@@ -290,6 +296,9 @@ func (c *Client) sendWaiting(ctx context.Context, w *waiter, method, u string, r
 		}
 		if _, ok := errors.AsType[x509.UnknownAuthorityError](err); ok {
 			return nil, fmt.Errorf("%s %s: %w%s", method, u, err, untrustedHint)
+		}
+		if errors.Is(err, http.ErrSchemeMismatch) {
+			return nil, fmt.Errorf("%s %s: %w (it answers plain HTTP, as the admin API does: use http:// in --endpoint (PORTICO_ENDPOINT); for TLS, put a TLS proxy in front of the admin API)", method, u, err)
 		}
 		return nil, fmt.Errorf("%s %s: %w", method, u, err)
 	}

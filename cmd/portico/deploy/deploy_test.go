@@ -450,6 +450,13 @@ func TestBadTemplates(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "hello", "api.yaml"), []byte("openapi: 3.0.1\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      x-amazon-apigateway-integration:\n        type: aws_proxy\n        httpMethod: POST\n        uri:\n          Fn::Sub: arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Hello.Arn}/invocations\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// A function's source, as a SAM user points CodeUri at it for sam build.
+	if err := os.MkdirAll(filepath.Join(dir, "greeter"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "greeter", "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name, text string
 		params     map[string]string
@@ -474,7 +481,9 @@ func TestBadTemplates(t *testing.T) {
 			"circular dependency between resources: [Hello, Other] (Hello -> Other -> Hello, through DependsOn, Ref, Fn::GetAtt or Fn::Sub)"},
 		{"self reference", strings.Replace(twoFunctions, "!Ref Greeting", "!Ref Hello", 1), nil, "circular dependency between resources: [Hello] (Hello -> Hello"},
 		{"missing code", strings.Replace(twoFunctions, "CodeUri: other", "CodeUri: missing", 1), nil, "CodeUri missing: " + filepath.Join(dir, "missing") + " does not exist"},
-		{"no bootstrap", strings.Replace(twoFunctions, "CodeUri: other", "CodeUri: .", 1), nil, "holds no bootstrap"},
+		{"no bootstrap", strings.Replace(twoFunctions, "CodeUri: other", "CodeUri: .", 1), nil, "holds no bootstrap executable at its top level: build your function into DIR/bootstrap"},
+		{"go source, no bootstrap", strings.Replace(twoFunctions, "CodeUri: other", "CodeUri: greeter", 1), nil,
+			"holds Go source but no bootstrap executable at its top level: build it there with `CGO_ENABLED=0 GOOS=linux go build -o bootstrap .`"},
 		{"unknown parameter", twoFunctions, map[string]string{"Nope": "1"}, "--parameter-overrides names Nope"},
 		{"bad number", twoFunctions, map[string]string{"Memory": "lots"}, "parameter Memory is a Number"},
 		{"allowed pattern", strings.Replace(twoFunctions, "    Default: hello\n", "    Default: hello\n    AllowedPattern: '[a-z]+'\n    ConstraintDescription: lower-case letters only\n", 1), map[string]string{"Greeting": "Hi there"},

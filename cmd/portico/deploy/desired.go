@@ -1759,11 +1759,15 @@ func (f *Function) packageWith(zip func(dir string) ([]byte, error)) ([]byte, er
 // digester digests a code package's files: names, modes and contents, in name
 // order, and checks for an executable bootstrap.
 type digester struct {
-	h    hash.Hash
-	boot bool
+	h      hash.Hash
+	boot   bool
+	goCode bool // a .go file or go.mod at the top level: source, not a package
 }
 
 func (d *digester) add(name string, mode fs.FileMode, r io.Reader) error {
+	if name == "go.mod" || (strings.HasSuffix(name, ".go") && !strings.Contains(name, "/")) {
+		d.goCode = true
+	}
 	if name == "bootstrap" {
 		d.boot = true
 		if mode&0o111 == 0 {
@@ -1776,8 +1780,14 @@ func (d *digester) add(name string, mode fs.FileMode, r io.Reader) error {
 }
 
 func (d *digester) sum() (string, error) {
+	if d.goCode && !d.boot {
+		return "", errors.New("holds Go source but no bootstrap executable at its top level: build it there with " +
+			"`CGO_ENABLED=0 GOOS=linux go build -o bootstrap .` (a static binary, which every runtime can run), " +
+			"or serve the source with `portico dev --function NAME=DIR`, which builds it on every save")
+	}
 	if !d.boot {
-		return "", errors.New("holds no bootstrap executable at its top level (build it first, e.g. `make samples`)")
+		return "", errors.New("holds no bootstrap executable at its top level: build your function into DIR/bootstrap " +
+			"(for Go: `CGO_ENABLED=0 GOOS=linux go build -o bootstrap .`; `make samples` builds Portico's samples)")
 	}
 	return hex.EncodeToString(d.h.Sum(nil)), nil
 }
