@@ -137,6 +137,11 @@ func (s *Server) apigwUpdateStage(w http.ResponseWriter, r *http.Request) error 
 	if err := decodeJSON(w, r, porticoBody, &req); err != nil {
 		return err
 	}
+	if len(req.PatchOperations) == 0 {
+		// patchOperations is optional, as in update-deployment and
+		// update-rest-api: nothing to change answers the stage as it is.
+		return s.apigwGetStage(w, r)
+	}
 	p, err := StagePatchFromOperations(req.PatchOperations)
 	if err != nil {
 		return err
@@ -228,9 +233,6 @@ func truncate(s string, n int) string {
 // BadRequestException naming its path.
 func StagePatchFromOperations(ops []PatchOperation) (apis.StagePatch, error) {
 	var p apis.StagePatch
-	if len(ops) == 0 {
-		return p, errdefs.New(errdefs.ErrInvalid, "BadRequestException", "Invalid patch operations: give at least one in patchOperations")
-	}
 	canary := func() *apis.CanaryPatch {
 		if p.Canary == nil {
 			p.Canary = &apis.CanaryPatch{}
