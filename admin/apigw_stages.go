@@ -506,7 +506,14 @@ func (s *Server) apigwCreateDeployment(w http.ResponseWriter, r *http.Request) e
 	}
 	dep, _, err := s.gw.APIs.Deploy(r.Context(), r.PathValue("api"), di)
 	if err != nil {
-		return s.stageErr(r.Context(), r.PathValue("api"), err, stageNotFound())
+		notFound := stageNotFound()
+		if di.Canary != nil {
+			// The only stage a create can miss: a canary goes into an
+			// existing stage and its deployment.
+			notFound = errdefs.New(errdefs.ErrNotFound, "NotFoundException", fmt.Sprintf(
+				"Invalid Stage identifier specified: a canary deploys into an existing stage; deploy to stage %q without canarySettings (portico: without --canary) first", truncate(in.StageName, 128)))
+		}
+		return s.stageErr(r.Context(), r.PathValue("api"), err, notFound)
 	}
 	return writeJSON(w, http.StatusCreated, deploymentJSON{ID: dep.ID, Description: dep.Description,
 		CreatedDate: epoch(dep.CreatedAt), APISummary: methodSummary(&dep.API)})

@@ -417,6 +417,16 @@ func TestStageAPIBadInput(t *testing.T) {
 	if code, _ := apiErr(t, err); code != "BadRequestException" {
 		t.Fatalf("a deployment with a 101%% canary: %s", code)
 	}
+	// A canary goes into an existing stage: the 404 says to deploy without
+	// one first, and nothing is created.
+	_, err = re.ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: aws.String(re.apiID), StageName: aws.String("newst"),
+		CanarySettings: &agtypes.DeploymentCanarySettings{PercentTraffic: 5}})
+	if code, msg := apiErr(t, err); code != "NotFoundException" || !strings.Contains(msg, `deploy to stage "newst" without canarySettings`) {
+		t.Fatalf("a canary deployment to a missing stage: %s %q", code, msg)
+	}
+	if _, err := re.ag.GetStage(ctx, &apigateway.GetStageInput{RestApiId: aws.String(re.apiID), StageName: aws.String("newst")}); err == nil {
+		t.Fatal("a refused canary deployment created its stage")
+	}
 
 	// HTTP APIs have no canaries.
 	httpID := importAPI(t, re.env, `openapi: 3.0.1
