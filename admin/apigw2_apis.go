@@ -122,14 +122,14 @@ func paginate[T any](r *http.Request, all []T, key func(T) sortKey) (v2Page[T], 
 	if v := q.Get("maxResults"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 500 {
-			return v2Page[T]{}, v2BadRequest("maxResults %q must be a number from 1 to 500", truncateString(v, 20))
+			return v2Page[T]{}, v2BadRequest("maxResults %q must be a number from 1 to 500", truncate(v, 20))
 		}
 		size = n
 	}
 	tok := q.Get("nextToken")
 	items, next, ok := cutPage(all, key, listScope(r), tok, size)
 	if !ok {
-		return v2Page[T]{}, v2BadRequest("Invalid nextToken %q: pass the nextToken of the previous page, or none for the first", truncateString(tok, 50))
+		return v2Page[T]{}, v2BadRequest("Invalid nextToken %q: pass the nextToken of the previous page, or none for the first", truncate(tok, 50))
 	}
 	return v2Page[T]{Items: items, NextToken: next}, nil
 }
@@ -182,13 +182,6 @@ func convert[T, U any](in []T, fn func(T) U) []U {
 		out = append(out, fn(v))
 	}
 	return out
-}
-
-func truncateString(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }
 
 // v2API is apigatewayv2's Api shape.
@@ -277,7 +270,7 @@ func (in *v2APIInput) apply(a *apis.API) error {
 			}
 			a.APIKeySource = "AUTHORIZER"
 		default:
-			return v2BadRequest("apiKeySelectionExpression %q must be %s or %s", truncateString(*v, 100), apiKeyFromHeader, apiKeyFromAuthorizer)
+			return v2BadRequest("apiKeySelectionExpression %q must be %s or %s", truncate(*v, 100), apiKeyFromHeader, apiKeyFromAuthorizer)
 		}
 	}
 	if in.CorsConfiguration != nil {
@@ -309,7 +302,7 @@ func (s *Server) v2CreateAPI(w http.ResponseWriter, r *http.Request) error {
 	}
 	a := &apis.API{Protocol: strings.ToUpper(*in.ProtocolType), Tags: in.Tags}
 	if a.Protocol != apis.ProtocolHTTP && a.Protocol != apis.ProtocolWebSocket {
-		return v2BadRequest("protocolType %q must be HTTP or WEBSOCKET", truncateString(*in.ProtocolType, 30))
+		return v2BadRequest("protocolType %q must be HTTP or WEBSOCKET", truncate(*in.ProtocolType, 30))
 	}
 	if in.Target != nil && a.Protocol != apis.ProtocolHTTP {
 		return v2BadRequest("Quick create (target) is for HTTP APIs: Portico does not quick-create WebSocket APIs; create the API with --route-selection-expression, then its routes, integrations and a stage")
@@ -328,7 +321,7 @@ func (s *Server) v2CreateAPI(w http.ResponseWriter, r *http.Request) error {
 		// Said here once: the stored API's checks would refuse it for the
 		// integration and again for the route that uses it.
 		return v2BadRequest("credentialsArn %q is not supported: Portico calls integrations without assuming an IAM role, so the role could not limit what the integration calls; leave --credentials-arn out",
-			truncateString(*in.CredentialsArn, 200))
+			truncate(*in.CredentialsArn, 200))
 	}
 	if quick {
 		integ := quickIntegration(*in.Target)
@@ -378,7 +371,7 @@ func parseRouteKey(protocol, key string) (apis.Route, error) {
 	}
 	method, path, ok := strings.Cut(key, " ")
 	if !ok || method == "" || !strings.HasPrefix(path, "/") || strings.Contains(path, " ") {
-		return apis.Route{}, v2BadRequest("Invalid route key %q: use $default or METHOD /path", truncateString(key, 200))
+		return apis.Route{}, v2BadRequest("Invalid route key %q: use $default or METHOD /path", truncate(key, 200))
 	}
 	return apis.Route{Method: strings.ToUpper(method), Path: path, RouteKey: key}, nil
 }
@@ -493,7 +486,7 @@ func (s *Server) v2ReadImport(w http.ResponseWriter, r *http.Request) (*openapi.
 	switch basePath {
 	case "", openapi.BasePathIgnore, openapi.BasePathPrepend, openapi.BasePathSplit:
 	default:
-		return nil, v2BadRequest("Invalid basepath %q: use ignore (the default), prepend or split", truncateString(basePath, 20))
+		return nil, v2BadRequest("Invalid basepath %q: use ignore (the default), prepend or split", truncate(basePath, 20))
 	}
 	res, err := openapi.Import(r.Context(), []byte(in.Body), openapi.Options{Protocol: apis.ProtocolHTTP, BasePath: basePath})
 	if err != nil {
@@ -552,7 +545,7 @@ func (s *Server) v2ExportAPI(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if spec := r.PathValue("specification"); spec != "OAS30" {
-		return v2BadRequest("Invalid specification %q: the one supported is OAS30", truncateString(spec, 20))
+		return v2BadRequest("Invalid specification %q: the one supported is OAS30", truncate(spec, 20))
 	}
 	if a.Protocol != apis.ProtocolHTTP {
 		return v2BadRequest("Only HTTP APIs can be exported")
@@ -596,7 +589,7 @@ func (s *Server) v2ExportAPI(w http.ResponseWriter, r *http.Request) error {
 		}
 		w.Header().Set("Content-Type", "application/yaml")
 	default:
-		return v2BadRequest("outputType %q must be JSON or YAML", truncateString(q.Get("outputType"), 20))
+		return v2BadRequest("outputType %q must be JSON or YAML", truncate(q.Get("outputType"), 20))
 	}
 	_, err = w.Write(doc) //nolint:gosec // an OpenAPI document served as JSON or YAML, not HTML
 	return err

@@ -156,7 +156,7 @@ func (au *v2Authorizer) scheme() (json.RawMessage, error) {
 		sch.Type, sch.Flows = "oauth2", &struct{}{}
 		x.Type, x.JWTConfiguration = "jwt", au.JWTConfiguration
 	default:
-		return nil, v2BadRequest("authorizerType %q must be REQUEST or JWT", truncateString(au.AuthorizerType, 30))
+		return nil, v2BadRequest("authorizerType %q must be REQUEST or JWT", truncate(au.AuthorizerType, 30))
 	}
 	return json.Marshal(sch)
 }
@@ -332,7 +332,7 @@ func toV2Model(a *apis.API, name string) v2Model {
 // check refuses what Portico cannot keep: content types other than JSON.
 func (in *v2ModelInput) check() error {
 	if in.ContentType != nil && *in.ContentType != "application/json" {
-		return v2BadRequest("contentType %q: Portico's models are JSON schemas (application/json)", truncateString(*in.ContentType, 50))
+		return v2BadRequest("contentType %q: Portico's models are JSON schemas (application/json)", truncate(*in.ContentType, 50))
 	}
 	if in.Schema != nil && !json.Valid([]byte(*in.Schema)) {
 		return v2BadRequest("Invalid model schema specified: not JSON")

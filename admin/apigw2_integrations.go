@@ -107,7 +107,7 @@ func (in *v2IntegrationInput) apply(protocol string, integ *apis.Integration, cr
 		// A WebSocket integration's selects its request template
 		// ($request.body.kind); the API's validation checks it.
 		if protocol != apis.ProtocolWebSocket {
-			return v2BadRequest("templateSelectionExpression %q is not supported: it is supported only for WebSocket APIs", truncateString(*v, 100))
+			return v2BadRequest("templateSelectionExpression %q is not supported: it is supported only for WebSocket APIs", truncate(*v, 100))
 		}
 	}
 	if protocol == apis.ProtocolHTTP {
@@ -358,7 +358,7 @@ func integrationResponsePattern(key string) (string, error) {
 	if len(key) > 2 && strings.HasPrefix(key, "/") && strings.HasSuffix(key, "/") {
 		return key[1 : len(key)-1], nil
 	}
-	return "", v2BadRequest("Invalid integrationResponseKey %q: use $default or a pattern between slashes such as /4\\d{2}/", truncateString(key, 100))
+	return "", v2BadRequest("Invalid integrationResponseKey %q: use $default or a pattern between slashes such as /4\\d{2}/", truncate(key, 100))
 }
 
 func integrationResponseKey(pattern string) string {

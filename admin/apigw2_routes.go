@@ -190,7 +190,7 @@ func (in *v2RouteInput) apply(a *apis.API, rt *apis.Route) error {
 		case *in.Target == "":
 			rt.IntegrationID, rt.Integration = "", nil
 		case !ok || id == "":
-			return v2BadRequest("Invalid target %q: use integrations/{integrationId}", truncateString(*in.Target, 100))
+			return v2BadRequest("Invalid target %q: use integrations/{integrationId}", truncate(*in.Target, 100))
 		default:
 			if _, found := a.Integrations[id]; !found {
 				return v2NotFound("Integration", id)
@@ -282,7 +282,7 @@ func (in *v2RouteInput) applyAuthorization(a *apis.API, rt *apis.Route) error {
 		rt.Security = append(rt.Security, map[string][]string{name: scopes})
 		return nil
 	}
-	return v2BadRequest("authorizationType %q must be NONE, AWS_IAM, CUSTOM or JWT", truncateString(typ, 30))
+	return v2BadRequest("authorizationType %q must be NONE, AWS_IAM, CUSTOM or JWT", truncate(typ, 30))
 }
 
 // v2RouteParameters reads a route's requestParameters.
@@ -299,7 +299,7 @@ func v2RouteParameters(protocol string, in map[string]v2ParameterConstraints) ([
 		case strings.HasPrefix(key, "route.request.querystring."):
 			p = apis.Parameter{Name: strings.TrimPrefix(key, "route.request.querystring."), In: "query"}
 		default:
-			return nil, v2BadRequest("Invalid request parameter %q: use route.request.header.NAME or route.request.querystring.NAME", truncateString(key, 200))
+			return nil, v2BadRequest("Invalid request parameter %q: use route.request.header.NAME or route.request.querystring.NAME", truncate(key, 200))
 		}
 		// Required ones are checked on $connect (the API's validation
 		// refuses them on other routes, which have no headers to check).
@@ -504,7 +504,7 @@ func toV2RouteResponse(mr apis.MethodResponse) v2RouteResponse {
 
 func (in *v2RouteResponseInput) apply(a *apis.API, mr *apis.MethodResponse) error {
 	if in.RouteResponseKey != nil && *in.RouteResponseKey != routeResponseKey {
-		return v2BadRequest("routeResponseKey %q: Portico's routes answer with the $default route response only", truncateString(*in.RouteResponseKey, 100))
+		return v2BadRequest("routeResponseKey %q: Portico's routes answer with the $default route response only", truncate(*in.RouteResponseKey, 100))
 	}
 	if len(in.ResponseParameters) > 0 || (in.ModelSelectionExpression != nil && *in.ModelSelectionExpression != "") {
 		return v2BadRequest("responseParameters and modelSelectionExpression of route responses are not supported")

@@ -94,7 +94,7 @@ func (rs v2RouteSettings) applyTo(protocol, key string, ms *apis.MethodSetting) 
 		case "OFF", "ERROR", "INFO":
 			ms.LoggingLevel = *v
 		default:
-			return v2BadRequest("loggingLevel %q of %s must be OFF, ERROR or INFO", truncateString(*v, 20), key)
+			return v2BadRequest("loggingLevel %q of %s must be OFF, ERROR or INFO", truncate(*v, 20), key)
 		}
 	}
 	// -1 is API Gateway's "not configured": the route (or the stage

@@ -615,6 +615,11 @@ func TestV2Pagination(t *testing.T) {
 	}
 	_, err = e.ag.GetRoutes(ctx, &apigatewayv2.GetRoutesInput{ApiId: id, NextToken: aws.String("bogus")})
 	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "nextToken")
+	// A long token is quoted cut short with a mark, not as if the client
+	// had sent it cut.
+	long := strings.Repeat("A", 51)
+	_, err = e.ag.GetRoutes(ctx, &apigatewayv2.GetRoutesInput{ApiId: id, NextToken: aws.String(long)})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", `Invalid nextToken "`+long[:50]+`..."`)
 	_, err = e.ag.GetApis(ctx, &apigatewayv2.GetApisInput{MaxResults: aws.String("0")})
 	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "maxResults")
 }

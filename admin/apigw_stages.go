@@ -137,6 +137,11 @@ func (s *Server) apigwUpdateStage(w http.ResponseWriter, r *http.Request) error 
 	if err := decodeJSON(w, r, porticoBody, &req); err != nil {
 		return err
 	}
+	if len(req.PatchOperations) == 0 {
+		// patchOperations is optional, as in update-deployment and
+		// update-rest-api: nothing to change answers the stage as it is.
+		return s.apigwGetStage(w, r)
+	}
 	p, err := StagePatchFromOperations(req.PatchOperations)
 	if err != nil {
 		return err
@@ -228,9 +233,6 @@ func truncate(s string, n int) string {
 // BadRequestException naming its path.
 func StagePatchFromOperations(ops []PatchOperation) (apis.StagePatch, error) {
 	var p apis.StagePatch
-	if len(ops) == 0 {
-		return p, errdefs.New(errdefs.ErrInvalid, "BadRequestException", "Invalid patch operations: give at least one in patchOperations")
-	}
 	canary := func() *apis.CanaryPatch {
 		if p.Canary == nil {
 			p.Canary = &apis.CanaryPatch{}
@@ -504,7 +506,14 @@ func (s *Server) apigwCreateDeployment(w http.ResponseWriter, r *http.Request) e
 	}
 	dep, _, err := s.gw.APIs.Deploy(r.Context(), r.PathValue("api"), di)
 	if err != nil {
-		return s.stageErr(r.Context(), r.PathValue("api"), err, stageNotFound())
+		notFound := stageNotFound()
+		if di.Canary != nil {
+			// The only stage a create can miss: a canary goes into an
+			// existing stage and its deployment.
+			notFound = errdefs.New(errdefs.ErrNotFound, "NotFoundException", fmt.Sprintf(
+				"Invalid Stage identifier specified: a canary deploys into an existing stage; deploy to stage %q without canarySettings (portico: without --canary) first", truncate(in.StageName, 128)))
+		}
+		return s.stageErr(r.Context(), r.PathValue("api"), err, notFound)
 	}
 	return writeJSON(w, http.StatusCreated, deploymentJSON{ID: dep.ID, Description: dep.Description,
 		CreatedDate: epoch(dep.CreatedAt), APISummary: methodSummary(&dep.API)})

@@ -400,10 +400,32 @@ func TestStageAPIBadInput(t *testing.T) {
 	if st.Variables["color"] != "blue" || st.CanarySettings != nil || st.CacheClusterEnabled {
 		t.Fatalf("a refused update left changes: %+v", st)
 	}
+	// patchOperations is optional (as in update-deployment and
+	// update-rest-api): none answers the stage as it is; an unknown stage
+	// is still 404.
+	noop, err := re.ag.UpdateStage(ctx, &apigateway.UpdateStageInput{RestApiId: aws.String(re.apiID), StageName: aws.String("prod")})
+	if err != nil || noop.Variables["color"] != "blue" || aws.ToString(noop.DeploymentId) != aws.ToString(st.DeploymentId) ||
+		!aws.ToTime(noop.LastUpdatedDate).Equal(aws.ToTime(st.LastUpdatedDate)) {
+		t.Fatalf("update-stage without operations: %+v %v", noop, err)
+	}
+	_, err = re.ag.UpdateStage(ctx, &apigateway.UpdateStageInput{RestApiId: aws.String(re.apiID), StageName: aws.String("nope")})
+	if code, _ := apiErr(t, err); code != "NotFoundException" {
+		t.Fatalf("update of an unknown stage without operations: %s", code)
+	}
 	_, err = re.ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: aws.String(re.apiID), StageName: aws.String("prod"),
 		CanarySettings: &agtypes.DeploymentCanarySettings{PercentTraffic: 101}})
 	if code, _ := apiErr(t, err); code != "BadRequestException" {
 		t.Fatalf("a deployment with a 101%% canary: %s", code)
+	}
+	// A canary goes into an existing stage: the 404 says to deploy without
+	// one first, and nothing is created.
+	_, err = re.ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: aws.String(re.apiID), StageName: aws.String("newst"),
+		CanarySettings: &agtypes.DeploymentCanarySettings{PercentTraffic: 5}})
+	if code, msg := apiErr(t, err); code != "NotFoundException" || !strings.Contains(msg, `deploy to stage "newst" without canarySettings`) {
+		t.Fatalf("a canary deployment to a missing stage: %s %q", code, msg)
+	}
+	if _, err := re.ag.GetStage(ctx, &apigateway.GetStageInput{RestApiId: aws.String(re.apiID), StageName: aws.String("newst")}); err == nil {
+		t.Fatal("a refused canary deployment created its stage")
 	}
 
 	// HTTP APIs have no canaries.

@@ -45,7 +45,7 @@ func (s *Server) putFunctionCodeSigningConfig(w http.ResponseWriter, r *http.Req
 		return err
 	}
 	return invalid("Portico does not verify code signatures, so it cannot enforce code signing configuration %q: "+
-		"remove the code signing configuration from function %s (Terraform: code_signing_config_arn)", truncateString(req.CodeSigningConfigArn, 200), name)
+		"remove the code signing configuration from function %s (Terraform: code_signing_config_arn)", truncate(req.CodeSigningConfigArn, 200), name)
 }
 
 // deleteFunctionCodeSigningConfig answers DeleteFunctionCodeSigningConfig:

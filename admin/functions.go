@@ -388,7 +388,7 @@ func checkHandler(req *createFunctionRequest) error {
 		return nil
 	}
 	return invalid("Handler is required for a .zip package (PackageType Zip) with Runtime %s: add Handler "+
-		"(Portico's custom runtimes pass it to the package's bootstrap as _HANDLER; \"bootstrap\" is the usual value)", truncateString(req.Runtime, 64))
+		"(Portico's custom runtimes pass it to the package's bootstrap as _HANDLER; \"bootstrap\" is the usual value)", truncate(req.Runtime, 64))
 }
 
 // ---- handlers ----

@@ -215,7 +215,7 @@ func writePage[T, U any](w http.ResponseWriter, r *http.Request, name, of string
 	m := q.Get("Marker")
 	page, next, ok := cutPage(items, key, name+"/"+of, m, limit)
 	if !ok {
-		return invalid("Marker %q is not one this API returned: pass the NextMarker of the previous page, or no Marker for the first", truncateString(m, 100))
+		return invalid("Marker %q is not one this API returned: pass the NextMarker of the previous page, or no Marker for the first", truncate(m, 100))
 	}
 	out := make([]U, 0, len(page))
 	for _, it := range page {

@@ -984,15 +984,20 @@ func ValidateVariables(vars map[string]string) error {
 // value: [A-Za-z0-9-._~:/?#&=,].
 const varValueChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:/?#&=,"
 
-// ValidateVariableValues checks the characters of stage variable values being
-// written (set), as API Gateway does: only [A-Za-z0-9-._~:/?#&=,] (a
-// BadRequestException otherwise). It is for new writes only: values already
-// stored, which earlier versions took with any character, load and serve as
-// they are, and a change that keeps them is not refused for them.
+// ValidateVariableValues checks stage variable values being written (set), as
+// API Gateway does: one or more of [A-Za-z0-9-._~:/?#&=,] (a
+// BadRequestException otherwise), so an empty value (or a JSON null, which
+// decodes to one) is refused. It is for new writes only: values already
+// stored, which earlier versions took empty or with any character, load and
+// serve as they are, and a change that keeps them is not refused for them.
 func ValidateVariableValues(set map[string]string) error {
 	var errs []error
 	for _, k := range slices.Sorted(maps.Keys(set)) {
 		v := set[k]
+		if v == "" {
+			errs = append(errs, invalid("stage variable %q has an empty (or null) value; a stage variable value needs at least one character (letters, digits and -._~:/?#&=,): give one, or leave the variable out to have none", truncate(k, 80)))
+			continue
+		}
 		if i := strings.IndexFunc(v, func(r rune) bool { return !strings.ContainsRune(varValueChars, r) }); i >= 0 {
 			r, _ := utf8.DecodeRuneInString(v[i:])
 			errs = append(errs, invalid("stage variable %q: its value holds %q; a stage variable value may hold only letters, digits and -._~:/?#&=,", truncate(k, 80), r))

@@ -2,6 +2,7 @@ package apis
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/portico-dev/portico/store"
@@ -21,6 +22,7 @@ func TestStoredVariableValuesOutsideTheCharacterSetStay(t *testing.T) {
 	// As an earlier version stored it.
 	if _, err := s.updateStage(ctx, a.ID, "dev", false, func(_ *store.Tx, st *Stage) error {
 		st.Variables["old"] = "<b> x"
+		st.Variables["empty"] = ""
 		return nil
 	}); err != nil {
 		t.Fatal(err)
@@ -31,8 +33,19 @@ func TestStoredVariableValuesOutsideTheCharacterSetStay(t *testing.T) {
 	if _, err := s.UpdateStage(ctx, a.ID, "dev", StagePatch{SetVariables: map[string]string{"alias": "<b>"}}); err == nil {
 		t.Error("a new value with < was taken")
 	}
+	// API Gateway's pattern is [A-Za-z0-9-._~:/?#&=,]+: an empty value is
+	// refused on every write, while the stored one above stays.
+	if _, err := s.UpdateStage(ctx, a.ID, "dev", StagePatch{SetVariables: map[string]string{"alias": ""}}); err == nil || !strings.Contains(err.Error(), `stage variable "alias" has an empty (or null) value`) {
+		t.Errorf("UpdateStage setting an empty value: %v", err)
+	}
+	if _, _, err := s.Deploy(ctx, a.ID, DeployInput{StageName: "dev", Variables: map[string]string{"e": ""}}); err == nil {
+		t.Error("Deploy took an empty value")
+	}
+	if _, _, err := s.Deploy(ctx, a.ID, DeployInput{StageName: "dev", Canary: &CanarySettings{PercentTraffic: 5, StageVariableOverrides: map[string]string{"e": ""}}}); err == nil {
+		t.Error("Deploy took an empty canary override")
+	}
 	st, err := s.GetStage(ctx, a.ID, "dev")
-	if err != nil || st.Variables["old"] != "<b> x" || st.Variables["alias"] != "v2" {
+	if err != nil || st.Variables["old"] != "<b> x" || st.Variables["alias"] != "v2" || st.Variables["empty"] != "" || len(st.Variables) != 3 {
 		t.Fatalf("GetStage: %v %v", st, err)
 	}
 }
