@@ -137,6 +137,18 @@ func ParseAuthorizer(protocol, name string, raw json.RawMessage) (*Authorizer, e
 	if d.AuthorizerCredentials != "" {
 		return nil, invalid("security scheme %q: authorizerCredentials %q is not supported: Portico invokes authorizer functions without assuming an IAM role, so the role could not limit which function runs; remove authorizerCredentials", name, truncate(d.AuthorizerCredentials, 200))
 	}
+	if typ == "" {
+		return nil, invalid("security scheme %q: x-amazon-apigateway-authorizer needs a type: token or request (a Lambda authorizer), or jwt", name)
+	}
+	if at := strings.ToLower(s.AuthType); (strings.HasPrefix(at, "aws") || at == "cognito_user_pools") &&
+		(typ == AuthorizerJWT || typ == AuthorizerToken || typ == AuthorizerRequest) {
+		// The scheme asks for IAM (API Gateway reserves every aws* term) or
+		// Cognito on top of the authorizer; enforcing the authorizer alone
+		// would drop the declared check without a word.
+		return nil, invalid("security scheme %q: x-amazon-apigateway-authtype %q next to a %s x-amazon-apigateway-authorizer asks for two checks, "+
+			"and API Gateway takes one authorizer per method: declare IAM in its own scheme (x-amazon-apigateway-authtype: awsSigv4, no authorizer) "+
+			"and pick one scheme per operation, or set x-amazon-apigateway-authtype to custom", name, truncate(s.AuthType, 50), strings.ToLower(typ))
+	}
 	if typ == AuthorizerJWT {
 		return parseJWTAuthorizer(protocol, name, d)
 	}
