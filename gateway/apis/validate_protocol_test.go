@@ -337,3 +337,37 @@ func TestAuthTypeNextToAuthorizer(t *testing.T) {
 		t.Errorf("an authorizer without a type: %v", err)
 	}
 }
+
+// TestIdentityValidationExpressionOnlyOnRESTToken is r-authz20's finding: an
+// identityValidationExpression on a REST REQUEST, HTTP API or WebSocket
+// authorizer was stored and read back but never applied (only a REST TOKEN
+// authorizer applies it, as in API Gateway). Saving one is refused; a REST
+// TOKEN authorizer keeps it.
+func TestIdentityValidationExpressionOnlyOnRESTToken(t *testing.T) {
+	const expr = `,"identityValidationExpression":"^Bearer [A-Za-z0-9]+$"`
+	for _, tc := range []struct {
+		protocol, doc string
+		ok            bool
+	}{
+		{ProtocolREST, `{"type":"token","authorizerUri":"function:authz","identitySource":"method.request.header.Authorization"`, true},
+		{ProtocolREST, `{"type":"request","authorizerUri":"function:authz","identitySource":"method.request.header.Authorization"`, false},
+		{ProtocolHTTP, `{"type":"request","authorizerUri":"function:authz","identitySource":"$request.header.Authorization"`, false},
+		{ProtocolHTTP, `{"type":"jwt","jwtConfiguration":{"issuer":"https://idp.example","audience":["a"]}`, false},
+		{ProtocolWebSocket, `{"type":"request","authorizerUri":"function:authz","identitySource":"route.request.querystring.t"`, false},
+	} {
+		for _, with := range []bool{false, true} {
+			doc := tc.doc
+			if with {
+				doc += expr
+			}
+			a := &API{Protocol: tc.protocol}
+			a.Authorizers = map[string]json.RawMessage{
+				"a": json.RawMessage(`{"type":"apiKey","name":"Authorization","in":"header","x-amazon-apigateway-authorizer":` + doc + `}}`)}
+			errs := a.validateAuth()
+			want := !with || tc.ok
+			if want != (len(errs) == 0) || !want && !strings.Contains(errors.Join(errs...).Error(), "identityValidationExpression is applied by a REST API's TOKEN authorizers only") {
+				t.Errorf("%s %s (expression %v): %v, want ok=%v", tc.protocol, doc, with, errs, want)
+			}
+		}
+	}
+}
