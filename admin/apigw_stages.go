@@ -520,24 +520,30 @@ func (s *Server) apigwCreateDeployment(w http.ResponseWriter, r *http.Request) e
 // apigwFlushStageAuthorizersCache is flush-stage-authorizers-cache: the
 // stage's cached authorizer answers are dropped (202, as API Gateway answers).
 func (s *Server) apigwFlushStageAuthorizersCache(w http.ResponseWriter, r *http.Request) error {
-	st, err := s.gw.APIs.GetStage(r.Context(), r.PathValue("api"), r.PathValue("stage"))
-	if err != nil {
-		return err
-	}
+	var flush func(apiID, stage string)
 	if s.gw.AuthorizerCache != nil {
-		s.gw.AuthorizerCache.FlushAuthorizers(st.APIID, st.Name)
+		flush = s.gw.AuthorizerCache.FlushAuthorizers
 	}
-	w.WriteHeader(http.StatusAccepted)
-	return nil
+	return s.flushStage(w, r, flush)
 }
 
 func (s *Server) apigwFlushStageCache(w http.ResponseWriter, r *http.Request) error {
+	var flush func(apiID, stage string)
+	if s.gw.Cache != nil {
+		flush = s.gw.Cache.Flush
+	}
+	return s.flushStage(w, r, flush)
+}
+
+// flushStage runs flush (when there is one) on the request's stage and
+// answers 202; an unknown stage is a 404.
+func (s *Server) flushStage(w http.ResponseWriter, r *http.Request, flush func(apiID, stage string)) error {
 	st, err := s.gw.APIs.GetStage(r.Context(), r.PathValue("api"), r.PathValue("stage"))
 	if err != nil {
 		return err
 	}
-	if s.gw.Cache != nil {
-		s.gw.Cache.Flush(st.APIID, st.Name)
+	if flush != nil {
+		flush(st.APIID, st.Name)
 	}
 	w.WriteHeader(http.StatusAccepted)
 	return nil
