@@ -27,6 +27,12 @@ type StageCache interface {
 	Flush(apiID, stage string)
 }
 
+// AuthorizerCache is the gateway's cache of Lambda authorizer answers.
+type AuthorizerCache interface {
+	// FlushAuthorizers drops a stage's cached authorizer answers.
+	FlushAuthorizers(apiID, stage string)
+}
+
 // registerAPIGatewayStageRoutes registers the stage-level routes.
 func (s *Server) registerAPIGatewayStageRoutes() {
 	if s.gw.APIs == nil {
@@ -37,6 +43,7 @@ func (s *Server) registerAPIGatewayStageRoutes() {
 	s.HandleAPIGateway("PATCH /restapis/{api}/stages/{stage}", s.apigwUpdateStage)
 	s.HandleAPIGateway("POST /restapis/{api}/deployments", s.apigwCreateDeployment)
 	s.HandleAPIGateway("DELETE /restapis/{api}/stages/{stage}/cache/data", s.apigwFlushStageCache)
+	s.HandleAPIGateway("DELETE /restapis/{api}/stages/{stage}/cache/authorizers", s.apigwFlushStageAuthorizersCache)
 }
 
 // apigwStage is API Gateway's Stage shape.
@@ -519,13 +526,33 @@ func (s *Server) apigwCreateDeployment(w http.ResponseWriter, r *http.Request) e
 		CreatedDate: epoch(dep.CreatedAt), APISummary: methodSummary(&dep.API)})
 }
 
+// apigwFlushStageAuthorizersCache is flush-stage-authorizers-cache: the
+// stage's cached authorizer answers are dropped (202, as API Gateway answers).
+func (s *Server) apigwFlushStageAuthorizersCache(w http.ResponseWriter, r *http.Request) error {
+	var flush func(apiID, stage string)
+	if s.gw.AuthorizerCache != nil {
+		flush = s.gw.AuthorizerCache.FlushAuthorizers
+	}
+	return s.flushStage(w, r, flush)
+}
+
 func (s *Server) apigwFlushStageCache(w http.ResponseWriter, r *http.Request) error {
+	var flush func(apiID, stage string)
+	if s.gw.Cache != nil {
+		flush = s.gw.Cache.Flush
+	}
+	return s.flushStage(w, r, flush)
+}
+
+// flushStage runs flush (when there is one) on the request's stage and
+// answers 202; an unknown stage is a 404.
+func (s *Server) flushStage(w http.ResponseWriter, r *http.Request, flush func(apiID, stage string)) error {
 	st, err := s.gw.APIs.GetStage(r.Context(), r.PathValue("api"), r.PathValue("stage"))
 	if err != nil {
 		return err
 	}
-	if s.gw.Cache != nil {
-		s.gw.Cache.Flush(st.APIID, st.Name)
+	if flush != nil {
+		flush(st.APIID, st.Name)
 	}
 	w.WriteHeader(http.StatusAccepted)
 	return nil

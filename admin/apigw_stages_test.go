@@ -365,6 +365,16 @@ func TestStageAPIBadInput(t *testing.T) {
 	if code, _ := apiErr(t, err); code != "NotFoundException" {
 		t.Fatalf("flush of an unknown stage: %s", code)
 	}
+	// flush-stage-authorizers-cache (r-authz20): 202 on a stage, 404 on none
+	// (gateway/auth's TestResultCacheTTL checks what it drops).
+	if _, err := re.ag.FlushStageAuthorizersCache(ctx, &apigateway.FlushStageAuthorizersCacheInput{RestApiId: aws.String(re.apiID),
+		StageName: aws.String("prod")}); err != nil {
+		t.Fatalf("flush-stage-authorizers-cache: %v", err)
+	}
+	_, err = re.ag.FlushStageAuthorizersCache(ctx, &apigateway.FlushStageAuthorizersCacheInput{RestApiId: aws.String(re.apiID), StageName: aws.String("nope")})
+	if code, _ := apiErr(t, err); code != "NotFoundException" {
+		t.Fatalf("authorizers flush of an unknown stage: %s", code)
+	}
 	for _, tc := range []struct {
 		name    string
 		ops     []agtypes.PatchOperation

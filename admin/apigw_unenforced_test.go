@@ -96,11 +96,30 @@ func TestAuthorizerCredentialsRefused(t *testing.T) {
 		t.Fatalf("authorizerCredentials stored by a refused update: %q", *got.AuthorizerCredentials)
 	}
 
+	// r-authz20: identityValidationExpression on a REQUEST authorizer (which
+	// never applies it), and an IAM authType on a Lambda authorizer (IAM
+	// would not be checked), are refused.
+	_, err = c.ag.CreateAuthorizer(ctx, &apigateway.CreateAuthorizerInput{RestApiId: api.Id, Name: aws.String("req"), Type: agtypes.AuthorizerTypeRequest,
+		AuthorizerUri: aws.String(uri), IdentitySource: aws.String("method.request.header.Authorization"), IdentityValidationExpression: aws.String("Bearer .+")})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "identityValidationExpression is applied by a REST API's TOKEN authorizers only")
+	_, err = c.ag.CreateAuthorizer(ctx, &apigateway.CreateAuthorizerInput{RestApiId: api.Id, Name: aws.String("sig"), Type: agtypes.AuthorizerTypeToken,
+		AuthorizerUri: aws.String(uri), IdentitySource: aws.String("method.request.header.Authorization"), AuthType: aws.String("awsSigv4")})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "one authorizer per method")
+
 	e, h := startV2WithHTTPAPI(t, "authz")
 	_, err = e.ag.CreateAuthorizer(ctx, &apigatewayv2.CreateAuthorizerInput{ApiId: h.ApiId, Name: aws.String("lambda"),
 		AuthorizerType: v2types.AuthorizerTypeRequest, IdentitySource: []string{"$request.header.Authorization"}, AuthorizerUri: aws.String(uri),
 		AuthorizerPayloadFormatVersion: aws.String("2.0"), AuthorizerCredentialsArn: aws.String(role)})
 	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "authorizerCredentials")
+	v2au, err := e.ag.CreateAuthorizer(ctx, &apigatewayv2.CreateAuthorizerInput{ApiId: h.ApiId, Name: aws.String("lambda"),
+		AuthorizerType: v2types.AuthorizerTypeRequest, IdentitySource: []string{"$request.header.Authorization"}, AuthorizerUri: aws.String(uri),
+		AuthorizerPayloadFormatVersion: aws.String("2.0")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.ag.UpdateAuthorizer(ctx, &apigatewayv2.UpdateAuthorizerInput{ApiId: h.ApiId, AuthorizerId: v2au.AuthorizerId,
+		IdentityValidationExpression: aws.String("x.+")})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "identityValidationExpression is applied by a REST API's TOKEN authorizers only")
 }
 
 // startV2WithHTTPAPI starts a v2 control plane holding one HTTP API.

@@ -26,6 +26,8 @@ type GatewayDeps struct {
 	Server *gateway.Server `optional:"true"`
 	// Cache flushes stage caches; optional.
 	Cache StageCache `optional:"true"`
+	// AuthorizerCache flushes stages' cached authorizer answers; optional.
+	AuthorizerCache AuthorizerCache `optional:"true"`
 	// AccessLogDirs are the directories access logs' file destinations may
 	// be in; without them no file destination is accepted.
 	AccessLogDirs *accesslog.Dirs `optional:"true"`

@@ -137,8 +137,28 @@ func ParseAuthorizer(protocol, name string, raw json.RawMessage) (*Authorizer, e
 	if d.AuthorizerCredentials != "" {
 		return nil, invalid("security scheme %q: authorizerCredentials %q is not supported: Portico invokes authorizer functions without assuming an IAM role, so the role could not limit which function runs; remove authorizerCredentials", name, truncate(d.AuthorizerCredentials, 200))
 	}
+	if typ == "" {
+		return nil, invalid("security scheme %q: x-amazon-apigateway-authorizer needs a type: token or request (a Lambda authorizer), or jwt", name)
+	}
+	if at := strings.ToLower(s.AuthType); (strings.HasPrefix(at, "aws") || at == "cognito_user_pools") &&
+		(typ == AuthorizerJWT || typ == AuthorizerToken || typ == AuthorizerRequest) {
+		// The scheme asks for IAM (API Gateway reserves every aws* term) or
+		// Cognito on top of the authorizer; enforcing the authorizer alone
+		// would drop the declared check without a word.
+		return nil, invalid("security scheme %q: x-amazon-apigateway-authtype %q next to a %s x-amazon-apigateway-authorizer asks for two checks, "+
+			"and API Gateway takes one authorizer per method: declare IAM in its own scheme (x-amazon-apigateway-authtype: awsSigv4, no authorizer) "+
+			"and pick one scheme per operation, or set x-amazon-apigateway-authtype to custom", name, truncate(s.AuthType, 50), strings.ToLower(typ))
+	}
 	if typ == AuthorizerJWT {
-		return parseJWTAuthorizer(protocol, name, d)
+		a, err := parseJWTAuthorizer(protocol, name, d)
+		if err == nil {
+			// Read so that validateAuth can refuse it: a JWT authorizer never applies it.
+			a.ValidationExpression, err = validationExpression(name, d)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return a, nil
 	}
 	if typ != AuthorizerToken && typ != AuthorizerRequest {
 		return nil, invalid("security scheme %q: %s authorizers are not supported yet; Portico refuses them rather than let requests through unchecked (supported: token and request Lambda authorizers)", name, truncate(strings.ToLower(d.Type), 50))
@@ -209,14 +229,24 @@ func ParseAuthorizer(protocol, name string, raw json.RawMessage) (*Authorizer, e
 		// validateAuth refuses one declared on a WebSocket API).
 		a.TTL = 0
 	}
-	if d.IdentityValidationExpression != "" {
-		re, err := regexp.Compile("^(?:" + d.IdentityValidationExpression + ")$")
-		if err != nil {
-			return nil, invalid("security scheme %q: identityValidationExpression: %v", name, err)
-		}
-		a.ValidationExpression = re
+	var err error
+	if a.ValidationExpression, err = validationExpression(name, d); err != nil {
+		return nil, err
 	}
 	return a, nil
+}
+
+// validationExpression compiles d's identityValidationExpression, anchored at
+// both ends as API Gateway matches it; nil when there is none.
+func validationExpression(name string, d authorizerDoc) (*regexp.Regexp, error) {
+	if d.IdentityValidationExpression == "" {
+		return nil, nil
+	}
+	re, err := regexp.Compile("^(?:" + d.IdentityValidationExpression + ")$")
+	if err != nil {
+		return nil, invalid("security scheme %q: identityValidationExpression: %v", name, err)
+	}
+	return re, nil
 }
 
 // IdentityContextVariables are the $context variables an authorizer's identity
@@ -344,8 +374,17 @@ func parseResourcePolicy(raw json.RawMessage) (*policy.Policy, error) {
 func (a *API) validateAuth() []error {
 	var errs []error
 	for name, raw := range a.Authorizers {
-		if _, err := ParseAuthorizer(a.Protocol, name, raw); err != nil {
+		au, err := ParseAuthorizer(a.Protocol, name, raw)
+		if err != nil {
 			errs = append(errs, err)
+		} else if au != nil && au.ValidationExpression != nil && (a.Protocol != ProtocolREST || au.Type != AuthorizerToken) {
+			// Only a REST TOKEN authorizer applies it (as in API Gateway,
+			// which ignores it on the others); elsewhere it would be a check
+			// declared and not made. Refused when saved: an API an older
+			// build stored with one keeps serving, ignoring it.
+			errs = append(errs, invalid("security scheme %q: identityValidationExpression is applied by a REST API's TOKEN authorizers only; "+
+				"this %s API's %s authorizer would ignore it: remove it, or check the identity in the authorizer function",
+				name, a.Protocol, au.Type))
 		}
 	}
 	// Scopes are checked against a JWT's claims only; on any other scheme they

@@ -304,3 +304,70 @@ func TestWebSocketIntegrationResponseNamedByKey(t *testing.T) {
 		t.Errorf("REST: %v, want the pattern named", err)
 	}
 }
+
+// TestAuthTypeNextToAuthorizer is r-authz20's finding: a scheme declaring IAM
+// (awsSigv4, or any aws* term, which API Gateway reserves) or Cognito in
+// x-amazon-apigateway-authtype next to a Lambda or JWT authorizer was read as
+// the authorizer alone, so unsigned requests got in. It is refused; custom (or
+// no authtype) is the authorizer, and an authorizer without a type says so.
+func TestAuthTypeNextToAuthorizer(t *testing.T) {
+	authorizers := map[string]struct{ protocol, doc string }{
+		"REST token":   {ProtocolREST, `{"type":"token","authorizerUri":"function:authz","identitySource":"method.request.header.auth"}`},
+		"HTTP request": {ProtocolHTTP, `{"type":"request","authorizerUri":"function:authz","identitySource":"$request.header.auth"}`},
+		"HTTP jwt":     {ProtocolHTTP, `{"type":"jwt","identitySource":"$request.header.Authorization","jwtConfiguration":{"issuer":"https://idp.example","audience":["a"]}}`},
+	}
+	for name, au := range authorizers {
+		for _, authType := range []string{"awsSigv4", "AWSSIGV4", "aws_iam", "awsCustom", "cognito_user_pools", "custom", ""} {
+			raw := `{"type":"apiKey","name":"auth","in":"header","x-amazon-apigateway-authorizer":` + au.doc
+			if authType != "" {
+				raw += `,"x-amazon-apigateway-authtype":"` + authType + `"`
+			}
+			got, err := ParseAuthorizer(au.protocol, "a", json.RawMessage(raw+"}"))
+			refuse := authType != "custom" && authType != ""
+			if refuse && (err == nil || !strings.Contains(err.Error(), "one authorizer per method")) {
+				t.Errorf("%s with authtype %q: %+v %v, want refused", name, authType, got, err)
+			}
+			if !refuse && (err != nil || got == nil || got.Type == AuthorizerIAM) {
+				t.Errorf("%s with authtype %q: %+v %v, want the authorizer", name, authType, got, err)
+			}
+		}
+	}
+	_, err := ParseAuthorizer(ProtocolREST, "a", json.RawMessage(`{"type":"apiKey","name":"auth","in":"header","x-amazon-apigateway-authorizer":{}}`))
+	if err == nil || !strings.Contains(err.Error(), "needs a type") {
+		t.Errorf("an authorizer without a type: %v", err)
+	}
+}
+
+// TestIdentityValidationExpressionOnlyOnRESTToken is r-authz20's finding: an
+// identityValidationExpression on a REST REQUEST, HTTP API or WebSocket
+// authorizer was stored and read back but never applied (only a REST TOKEN
+// authorizer applies it, as in API Gateway). Saving one is refused; a REST
+// TOKEN authorizer keeps it.
+func TestIdentityValidationExpressionOnlyOnRESTToken(t *testing.T) {
+	const expr = `,"identityValidationExpression":"^Bearer [A-Za-z0-9]+$"`
+	for _, tc := range []struct {
+		protocol, doc string
+		ok            bool
+	}{
+		{ProtocolREST, `{"type":"token","authorizerUri":"function:authz","identitySource":"method.request.header.Authorization"`, true},
+		{ProtocolREST, `{"type":"request","authorizerUri":"function:authz","identitySource":"method.request.header.Authorization"`, false},
+		{ProtocolHTTP, `{"type":"request","authorizerUri":"function:authz","identitySource":"$request.header.Authorization"`, false},
+		{ProtocolHTTP, `{"type":"jwt","jwtConfiguration":{"issuer":"https://idp.example","audience":["a"]}`, false},
+		{ProtocolWebSocket, `{"type":"request","authorizerUri":"function:authz","identitySource":"route.request.querystring.t"`, false},
+	} {
+		for _, with := range []bool{false, true} {
+			doc := tc.doc
+			if with {
+				doc += expr
+			}
+			a := &API{Protocol: tc.protocol}
+			a.Authorizers = map[string]json.RawMessage{
+				"a": json.RawMessage(`{"type":"apiKey","name":"Authorization","in":"header","x-amazon-apigateway-authorizer":` + doc + `}}`)}
+			errs := a.validateAuth()
+			want := !with || tc.ok
+			if want != (len(errs) == 0) || !want && !strings.Contains(errors.Join(errs...).Error(), "identityValidationExpression is applied by a REST API's TOKEN authorizers only") {
+				t.Errorf("%s %s (expression %v): %v, want ok=%v", tc.protocol, doc, with, errs, want)
+			}
+		}
+	}
+}

@@ -226,6 +226,15 @@ func cacheKeyPrefix(d *pipeline.Deployed, au *apis.Authorizer, ref functions.Ref
 		hex.EncodeToString(h.Sum(nil)[:16]) + "\x00"
 }
 
+// FlushAuthorizers drops the Lambda authorizer answers cached for a stage
+// (both sides of a canary, every deployment), as API Gateway's
+// FlushStageAuthorizersCache does: the next request under each identity calls
+// its authorizer again. A revoked token stops being admitted at once instead
+// of at its cached answer's TTL.
+func (s *Stage) FlushAuthorizers(apiID, stage string) {
+	s.cache.dropPrefix(apiID + "/" + stage + "/")
+}
+
 // setOutcome records the route's authorizer's answer in c for the access log
 // ($context.authorizer.status, .latency, .error): 200 when it admitted the
 // request, else its refusal's status and reason.

@@ -84,6 +84,19 @@ func TestResultCacheTTL(t *testing.T) {
 		if inv.n.Load() != want+1 {
 			t.Fatalf("ttl %d: after the TTL %d calls, want %d", ttl, inv.n.Load(), want+1)
 		}
+		// FlushAuthorizers (flush-stage-authorizers-cache) of another stage
+		// keeps the answer cached; of this one, drops it.
+		s.FlushAuthorizers(d.API.ID, "other")
+		_ = serve(t, h, d, "a")
+		if ttl > 0 && inv.n.Load() != want+1 {
+			t.Fatalf("ttl %d: after flushing another stage %d calls, want %d", ttl, inv.n.Load(), want+1)
+		}
+		s.FlushAuthorizers(d.API.ID, "dev")
+		before := inv.n.Load()
+		_ = serve(t, h, d, "a")
+		if inv.n.Load() != before+1 {
+			t.Fatalf("ttl %d: after flushing the stage %d calls, want %d", ttl, inv.n.Load(), before+1)
+		}
 	}
 }
 

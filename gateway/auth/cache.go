@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"strings"
 	"sync"
 	"time"
 )
@@ -54,4 +55,15 @@ func (c *resultCache) put(key string, res *result, expires time.Time, now time.T
 		}
 	}
 	c.entries[key] = cacheEntry{res: res, expires: expires}
+}
+
+// dropPrefix deletes every entry whose key starts with prefix.
+func (c *resultCache) dropPrefix(prefix string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.entries {
+		if strings.HasPrefix(k, prefix) {
+			delete(c.entries, k)
+		}
+	}
 }

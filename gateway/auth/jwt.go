@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/lestrrat-go/jwx/v3/jwt"
@@ -184,6 +185,10 @@ func (s *Stage) fetched(ks *keySource, set jwk.Set, lifetime time.Duration, err 
 		s.log.Error("JWKS refresh failed past the grace period; the issuer's tokens are refused",
 			"issuer", ks.issuer, "error", err)
 	} else {
+		if ks.lastErr == nil {
+			s.log.Warn("JWKS fetch failed; the issuer's tokens are refused until a fetch succeeds",
+				"issuer", ks.issuer, "retry_after", jwksRetry, "error", err)
+		}
 		ks.lastErr = err
 	}
 	return keySet{}, err
@@ -229,11 +234,51 @@ func (s *Stage) fetchJWKS(ctx context.Context, issuer string) (jwk.Set, time.Dur
 	if err != nil {
 		return nil, 0, err
 	}
-	set, err := jwk.Parse(raw)
+	set, err := s.parseJWKS(raw, issuer, disc.JWKSURI)
 	if err != nil {
-		return nil, 0, fmt.Errorf("the JWKS at %s does not parse: %w", disc.JWKSURI, err)
+		return nil, 0, err
 	}
 	return set, jwksTTL(h), nil
+}
+
+// parseJWKS reads a JWK Set key by key. A key Portico cannot use is skipped,
+// as RFC 7517 5 says ("SHOULD ignore JWKs ... that use kty values that are
+// not understood ... or for which values are out of the supported ranges"),
+// so one odd key does not take the issuer's other keys down with it: a key
+// that does not parse (an unknown kty, an RSA modulus under 2048 bits), and
+// any key that is not RSA or EC. An oct (HMAC) key in particular: the JWKS is
+// public, so a token signed with it could be forged by anyone. Tokens naming
+// a skipped key get "the token's key is unknown". The document itself must
+// be a JSON object whose keys member is a list.
+func (s *Stage) parseJWKS(raw []byte, issuer, uri string) (jwk.Set, error) {
+	var doc struct {
+		Keys *[]json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("the JWKS at %s does not parse: %w", uri, err)
+	}
+	if doc.Keys == nil {
+		return nil, fmt.Errorf("the JWKS at %s has no keys list", uri)
+	}
+	set := jwk.NewSet()
+	for i, rawKey := range *doc.Keys {
+		k, err := jwk.ParseKey(rawKey)
+		if err == nil && k.KeyType() != jwa.RSA() && k.KeyType() != jwa.EC() {
+			err = fmt.Errorf("key type %s: only RSA and EC keys verify tokens", k.KeyType())
+		}
+		if err == nil {
+			err = set.AddKey(k)
+		}
+		if err != nil {
+			var named struct {
+				Kid string `json:"kid"`
+			}
+			_ = json.Unmarshal(rawKey, &named)
+			s.log.Warn("skipping a key of the issuer's JWKS; tokens naming it are refused",
+				"issuer", issuer, "jwks_uri", uri, "key", i, "kid", named.Kid, "error", err)
+		}
+	}
+	return set, nil
 }
 
 func (s *Stage) fetch(ctx context.Context, u string) ([]byte, http.Header, error) {
@@ -291,7 +336,13 @@ func (s *Stage) verifyJWT(r *http.Request, c *pipeline.Context, au *apis.Authori
 	if err := checkSegments(tok); err != nil {
 		return jwtError("the token is malformed", fmt.Errorf("authorizer %q: %w", au.Name, err))
 	}
-	kid, _ := msg.Signatures()[0].ProtectedHeaders().KeyID()
+	hdr := msg.Signatures()[0].ProtectedHeaders()
+	if alg, _ := hdr.Algorithm(); !verifiableAlg[alg.String()] {
+		// Only public-key signatures: never an HMAC (a symmetric key could
+		// only come from the public JWKS) or none, whatever the keys.
+		return jwtError("the token is invalid", fmt.Errorf("authorizer %q: alg %q is not RS*, PS* or ES*", au.Name, alg.String()))
+	}
+	kid, _ := hdr.KeyID()
 	if kid == "" {
 		return jwtError("the token names no key (kid)", fmt.Errorf("authorizer %q: no kid", au.Name))
 	}
@@ -369,6 +420,14 @@ func (s *Stage) parseJWT(tok string, set jwk.Set, au *apis.Authorizer) error {
 	_, err := jwt.Parse([]byte(tok), jwt.WithVerify(false),
 		jwt.WithValidate(true), jwt.WithRequiredClaim("exp"), jwt.WithIssuer(au.Issuer), jwt.WithClock(jwt.ClockFunc(s.now)))
 	return err
+}
+
+// verifiableAlg is the algorithms a token's protected header may name: those
+// of the RSA and EC keys the JWKS is read for.
+var verifiableAlg = map[string]bool{
+	"RS256": true, "RS384": true, "RS512": true,
+	"PS256": true, "PS384": true, "PS512": true,
+	"ES256": true, "ES384": true, "ES512": true,
 }
 
 // verifiedTTL bounds how long a verified token is trusted without a new check.

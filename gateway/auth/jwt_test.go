@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -10,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -24,6 +26,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/gateway/pipeline"
 )
 
@@ -388,7 +391,8 @@ func TestJWKSFailureRemembered(t *testing.T) {
 	si.down.Store(true)
 	si.onFetch = func() { advance(jwksFetchTimeout) }
 	close(si.release)
-	s := New(nil, nil, nil)
+	var logs syncBuffer
+	s := New(nil, nil, slog.New(slog.NewTextHandler(&logs, nil)))
 	s.SetClock(clock)
 	for i := range 3 {
 		if _, err := s.keys(context.Background(), si.srv.URL, "k1", false); err == nil {
@@ -397,6 +401,11 @@ func TestJWKSFailureRemembered(t *testing.T) {
 	}
 	if f := si.fetches.Load(); f != 1 {
 		t.Fatalf("%d fetches, want 1: the failure was not remembered", f)
+	}
+	// The first fetch's failure is logged at warn (the default level), once,
+	// naming the issuer.
+	if n := strings.Count(logs.String(), "level=WARN msg=\"JWKS fetch failed"); n != 1 || !strings.Contains(logs.String(), si.srv.URL) {
+		t.Fatalf("%d warn lines for the failed first fetch, want 1 naming the issuer:\n%s", n, logs.String())
 	}
 	si.down.Store(false)
 	advance(jwksRetry)
@@ -502,6 +511,91 @@ func TestJWTBearerSchemeCaseInsensitive(t *testing.T) {
 		r.Header.Set("Authorization", v)
 		if err := s.verifyJWT(r, &pipeline.Context{}, au, nil); err != nil {
 			t.Errorf("Authorization %.10q...: %v", v, err)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer a logger may write from several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// TestJWKSOddKeys: a JWKS holding, beside good RSA and EC keys, keys Portico
+// cannot use (an oct key, whose secret the public JWKS gives away; an RSA key
+// under 2048 bits; a kty jwx does not know) is read without them (RFC 7517 5:
+// such keys are ignored), each skip logged at warn: the good keys still
+// verify, an HS256 token signed with the published oct secret is refused
+// (forgeable by anyone who reads the JWKS), and a token naming a skipped key
+// has an unknown key.
+func TestJWKSOddKeys(t *testing.T) {
+	is := gwtest.NewIssuer(t)
+	small, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := []byte("sharedsecret-sharedsecret-sharedsecret")
+	b64 := base64.RawURLEncoding.EncodeToString
+	good := jwk.NewSet()
+	for kid, pub := range map[string]any{"k1": &is.RSA1.PublicKey, "e1": &is.EC.PublicKey} {
+		k, err := jwk.Import(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = k.Set(jwk.KeyIDKey, kid)
+		_ = good.AddKey(k)
+	}
+	keys, err := json.Marshal(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oct := `{"kty":"oct","kid":"h1","k":"` + b64(secret) + `"},`
+	unparsable := `{"kty":"RSA","kid":"small","n":"` + b64(small.N.Bytes()) + `","e":"AQAB"},` +
+		`{"kty":"AKP","alg":"ML-DSA-44","kid":"pq1","pub":"AAAA"},`
+	now := time.Now()
+	claims := map[string]any{"iss": is.Srv.URL, "aud": "api1", "sub": "forged-admin", "exp": now.Add(time.Hour).Unix()}
+	// With the oct key alone beside the good ones (a set jwx parses whole),
+	// then with keys jwx refuses too.
+	for _, odd := range []string{oct, oct + unparsable} {
+		is.PublishRaw([]byte(strings.Replace(string(keys), `{"keys":[`, `{"keys":[`+odd, 1)))
+		var logs syncBuffer
+		s := New(nil, nil, slog.New(slog.NewTextHandler(&logs, nil)))
+		for name, c := range map[string]struct{ tok, want string }{
+			"RS256 under k1":    {is.Token(t, "RS256", "k1", is.RSA1, claims), ""},
+			"ES256 under e1":    {is.Token(t, "ES256", "e1", is.EC, claims), ""},
+			"HS256 under h1":    {is.Token(t, "HS256", "h1", secret, claims), "the token is invalid"},
+			"RS256 under small": {signRS256(t, small, map[string]any{"alg": "RS256", "kid": "small"}, claims), "the token's key is unknown"},
+		} {
+			if d := verify(t, s, is.Srv.URL, c.tok); d != c.want {
+				t.Errorf("%.20s...: %s: %q, want %q", odd, name, d, c.want)
+			}
+		}
+		ks, err := s.keys(context.Background(), is.Srv.URL, "k1", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, kid := range []string{"h1", "small", "pq1"} {
+			if !strings.Contains(odd, `"`+kid+`"`) {
+				continue
+			}
+			if _, ok := ks.set.LookupKeyID(kid); ok {
+				t.Errorf("key %s kept", kid)
+			}
+			if !strings.Contains(logs.String(), "level=WARN msg=\"skipping a key of the issuer's JWKS") || !strings.Contains(logs.String(), "kid="+kid) {
+				t.Errorf("no warn line for skipping %s:\n%s", kid, logs.String())
+			}
 		}
 	}
 }

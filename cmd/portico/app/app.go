@@ -624,6 +624,7 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		fx.Supply(cache.Config{AdminToken: s.AdminToken}),
 		cache.Module,
 		fx.Provide(func(c *cache.Stage) admin.StageCache { return c }),
+		fx.Provide(func(a *auth.Stage) admin.AuthorizerCache { return a }),
 		gatewaymetrics.Module,
 		fx.Supply(tracing.Config{Endpoint: s.OTLPEndpoint}),
 		tracing.Module,

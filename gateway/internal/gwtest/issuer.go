@@ -77,6 +77,13 @@ func (is *Issuer) Publish(tb testing.TB, keys map[string]any) {
 	is.mu.Unlock()
 }
 
+// PublishRaw serves b as the JWKS, as it is (keys jwx would not make).
+func (is *Issuer) PublishRaw(b []byte) {
+	is.mu.Lock()
+	is.jwks = b
+	is.mu.Unlock()
+}
+
 // Token signs claims with alg ("RS256", "ES256", "HS256", "none") and kid.
 func (is *Issuer) Token(tb testing.TB, alg, kid string, key any, claims map[string]any) string {
 	tb.Helper()
