@@ -495,8 +495,23 @@ func (c *conn) processReset(f *http2.RSTStreamFrame) error {
 	}
 	if st := c.streams[f.StreamID]; st != nil {
 		c.closeStream(st, errStreamReset)
+	} else {
+		// A stream the server reset first, which the client now resets
+		// too: what it sends on it from here on it sent knowing the stream
+		// closed, a stream error STREAM_CLOSED (RFC 9113 5.1), no longer
+		// DATA in flight to ignore.
+		c.forgetReset(f.StreamID)
 	}
 	return nil
+}
+
+// forgetReset takes id off the streams the server reset lately. Under mu.
+func (c *conn) forgetReset(id uint32) {
+	for i, r := range c.resets {
+		if r == id {
+			c.resets[i] = 0
+		}
+	}
 }
 
 // errStreamReset is what a handler reads and writes once the client reset its

@@ -818,6 +818,35 @@ func TestUnreadBodyReturnsWindow(t *testing.T) {
 	rc.ok(5, fmt.Sprint(len(body)))
 }
 
+// DATA a client sends on a stream after its own RST_STREAM is a stream error
+// STREAM_CLOSED (RFC 9113 5.1, "closed"), also when the server had reset the
+// stream first (its handler answered without reading the body): the frames
+// the server ignores after its own reset are those the client sent before it
+// learnt of it, and a client that then reset the stream knew it was closed.
+// h2spec's "closed: Sends a DATA frame after sending RST_STREAM frame" saw the
+// DATA ignored whenever the handler's answer beat the client's reset.
+func TestDataAfterTheClientsResetIsStreamClosed(t *testing.T) {
+	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "early")
+	}), Options{})
+	rc := rawDial(t, ts.addr)
+	rc.request(1, "POST", "/", false)
+	rc.ok(1, "early")
+	s := rc.stream(1)
+	rc.until("RST_STREAM on stream 1", func() bool { return s.reset })
+	rc.check(rc.fr.WriteData(1, false, []byte("as if in flight when the server reset the stream")))
+	rc.ping()
+	if s.code != http2.ErrCodeNo {
+		t.Fatalf("DATA that may have been in flight at the server's reset answered with %v", s.code)
+	}
+	rc.reset(1)
+	rc.check(rc.fr.WriteData(1, true, []byte("test")))
+	rc.ping() // the server answers the DATA before the PING
+	if s.code != http2.ErrCodeStreamClosed {
+		t.Fatalf("DATA after the client's own RST_STREAM: stream 1's last reset %v, want STREAM_CLOSED", s.code)
+	}
+}
+
 // largeBody is a response body whose bytes depend on their position.
 func largeBody(n int) []byte {
 	b := make([]byte, n)
