@@ -244,7 +244,7 @@ func newLogger(s app.Settings, out io.Writer) (*slog.Logger, error) {
 func logDropped(q *logqueue.Writer) fx.Option {
 	return fx.Invoke(func(reg prometheus.Registerer) error {
 		return reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "portico_log_dropped_total",
-			Help: "Server log lines dropped because its output (stderr) did not take them (whatever reads it blocked)."},
+			Help: "Server log lines dropped because its output (stderr) did not take them (whatever reads it blocked, or went away)."},
 			func() float64 { return float64(q.Dropped()) }))
 	})
 }
@@ -260,6 +260,13 @@ type started func(ctx context.Context, adminURL, gatewayURL, tlsURL string) erro
 // runServer runs the server until ctx ends (SIGINT, SIGTERM or SIGHUP), then stops it
 // within the shutdown timeout. after, when set, runs once the server is up.
 func runServer(ctx context.Context, s app.Settings, after started) error {
+	// A closed stdout or stderr (portico serve 2>&1 | head, a killed tee, the
+	// reader of a stdout access log gone) would otherwise kill the server
+	// with SIGPIPE at its next line, the calls in flight unanswered. Caught,
+	// the write fails (EPIPE) and the line is dropped and counted. Caught
+	// rather than ignored (signal.Ignore, as deploy does): an ignored SIGPIPE
+	// would be inherited by the process runtime's sandboxes.
+	catchSIGPIPE()
 	// The server log goes through a bounded queue: a request that logs never
 	// waits for whatever reads stderr (logqueue).
 	stderr := logqueue.New(os.Stderr, 0)
@@ -338,6 +345,14 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 		log.Info("portico stopped")
 	}
 	return afterErr
+}
+
+// catchSIGPIPE makes a write to a closed pipe on stdout or stderr fail with
+// EPIPE instead of ending the process, for the rest of its life (its last
+// words, an error on stderr, included).
+func catchSIGPIPE() {
+	sigs := make(chan os.Signal, 1) // never read: a signal that finds it full is dropped
+	signal.Notify(sigs, syscall.SIGPIPE)
 }
 
 // watchRepeatedSignals answers the signals that come while a stop runs (main's

@@ -7,6 +7,7 @@
 package logqueue
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -67,7 +68,10 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Dropped returns how many writes were dropped so far.
+var newline = []byte{'\n'}
+
+// Dropped returns how many writes were dropped so far: those the queue could
+// not take, and the lines an output that failed did not take.
 func (w *Writer) Dropped() int64 { return w.dropped.Load() }
 
 func (w *Writer) run() {
@@ -79,7 +83,13 @@ func (w *Writer) run() {
 		w.buf, w.lost = spare[:0], 0
 		w.mu.Unlock()
 		if len(batch) > 0 {
-			_, _ = w.out.Write(batch)
+			if _, err := w.out.Write(batch); err != nil {
+				// The output is gone (EPIPE: its reader exited) or failing:
+				// the batch's lines are dropped and counted, with no retry
+				// and no warning, which would go the same way.
+				w.dropped.Add(int64(max(bytes.Count(batch, newline), 1)))
+				lost = 0
+			}
 		}
 		if lost > 0 {
 			w.note.Warn(fmt.Sprintf("server log: %d lines were dropped because its output (stderr) did not take them; whatever reads it blocked", lost),

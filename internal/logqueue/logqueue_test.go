@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -74,5 +75,35 @@ func TestCloseDoesNotWaitForABlockedOutput(t *testing.T) {
 	cancel()
 	if err := w.Close(ctx); err == nil {
 		t.Error("Close returned nil with the output blocked")
+	}
+}
+
+// brokenPipe fails every write as a pipe whose reader exited does.
+type brokenPipe struct{ writes int }
+
+func (b *brokenPipe) Write([]byte) (int, error) {
+	b.writes++
+	return 0, syscall.EPIPE
+}
+
+// TestBrokenOutputDropsAndCounts: an output whose reader went away (EPIPE,
+// portico serve 2>&1 | head) drops the lines, counted in Dropped, and the
+// writer neither retries them nor spins.
+func TestBrokenOutputDropsAndCounts(t *testing.T) {
+	out := &brokenPipe{}
+	w := New(out, 0)
+	for range 3 {
+		if n, err := w.Write([]byte("line\n")); n != 5 || err != nil {
+			t.Fatalf("Write = %d, %v", n, err)
+		}
+	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.Dropped(); got != 3 {
+		t.Errorf("dropped %d, want the 3 lines the output did not take", got)
+	}
+	if out.writes > 3 {
+		t.Errorf("%d writes to the broken output for 3 lines: retried", out.writes)
 	}
 }
