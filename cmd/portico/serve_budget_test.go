@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico/invoker"
 )
@@ -90,5 +91,47 @@ func TestSettingsErrorsNameTheVariable(t *testing.T) {
 				t.Errorf("settings() with %s=%s = %v, want an error naming %s", env, val, err, env)
 			}
 		})
+	}
+}
+
+// TestInvokerLimitsZeroOrNegativeRefused is what the ops21 tester found: six
+// invoker: keys took 0 or a negative value silently (as the default, or as
+// a limit no call could meet). Each is refused at config load, naming the
+// key, the value and what it takes; left out, the default holds, and a
+// positive value is taken.
+func TestInvokerLimitsZeroOrNegativeRefused(t *testing.T) {
+	for _, c := range []struct{ yaml, want string }{
+		{"account-concurrency: 0", "invoker: account-concurrency 0 is not taken: give a positive number"},
+		{"account-concurrency: -3", "invoker: account-concurrency -3 is not taken"},
+		{"idle-timeout: 0s", "invoker: idle-timeout 0s is not taken: give a positive duration"},
+		{"idle-timeout: -1m", "invoker: idle-timeout -1m0s is not taken"},
+		{"unused-idle-timeout: 0s", "invoker: unused-idle-timeout 0s is not taken"},
+		{"init-timeout: -2s", "invoker: init-timeout -2s is not taken"},
+		{"queue-wait: 0s", "invoker: queue-wait 0s is not taken"},
+		{"throttle-wait: -100ms", "invoker: throttle-wait -100ms is not taken"},
+	} {
+		t.Run(c.yaml, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			if err := os.WriteFile("portico.yaml", []byte("invoker:\n  "+c.yaml+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := parseServe(t).settings()
+			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "leave it out for the default") {
+				t.Errorf("settings() = %v, want an error containing %q and the default", err, c.want)
+			}
+		})
+	}
+	t.Chdir(t.TempDir())
+	if err := os.WriteFile("portico.yaml", []byte("invoker:\n  account-concurrency: 7\n  throttle-wait: 1ms\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := parseServe(t).settings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ic, def := s.InvokerConfig(), invoker.DefaultConfig()
+	if ic.AccountConcurrency != 7 || ic.ThrottleWait != time.Millisecond || ic.IdleTimeout != def.IdleTimeout || ic.QueueWait != def.QueueWait ||
+		ic.InitTimeout != def.InitTimeout || ic.UnusedIdleTimeout != def.UnusedIdleTimeout {
+		t.Errorf("invoker config %+v: want account-concurrency 7, throttle-wait 1ms and the defaults", ic)
 	}
 }

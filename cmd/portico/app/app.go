@@ -230,8 +230,14 @@ func Defaults() Settings {
 		// The sandbox budget is filled in here, not left 0, so that a 0 the
 		// user gives (which Validate refuses) is told from one left out.
 		Invoker: InvokerSettings{
-			MaxSandboxes: invoker.DefaultConfig().MaxSandboxes,
-			MaxMemory:    defaultMaxMemory(),
+			AccountConcurrency: invoker.DefaultConfig().AccountConcurrency,
+			ThrottleWait:       invoker.DefaultConfig().ThrottleWait,
+			QueueWait:          invoker.DefaultConfig().QueueWait,
+			IdleTimeout:        invoker.DefaultConfig().IdleTimeout,
+			InitTimeout:        invoker.DefaultConfig().InitTimeout,
+			UnusedIdleTimeout:  invoker.DefaultConfig().UnusedIdleTimeout,
+			MaxSandboxes:       invoker.DefaultConfig().MaxSandboxes,
+			MaxMemory:          defaultMaxMemory(),
 		},
 	}
 }
@@ -312,6 +318,9 @@ func (s Settings) Validate() error {
 	if s.Invoker.DrainTimeout < 0 {
 		return fmt.Errorf("--drain-timeout / PORTICO_DRAIN_TIMEOUT (invoker: drain-timeout) %s: give a positive duration, or none for the default", s.Invoker.DrainTimeout)
 	}
+	if err := s.Invoker.validateLimits(); err != nil {
+		return err
+	}
 	// 0 is refused, not taken as the default: it would not mean a budget of
 	// 0 (Defaults fills in the budget left out).
 	if n := s.Invoker.MaxSandboxes; n < -1 || n == 0 {
@@ -321,6 +330,36 @@ func (s Settings) Validate() error {
 	if mb := s.Invoker.MaxMemory; mb < -1 || mb == 0 {
 		return fmt.Errorf("invoker: max-memory %d is not taken: give a positive number of MB, leave it out for the default "+
 			"(three quarters of the host's memory), or -1 for no cap", mb)
+	}
+	return nil
+}
+
+// validateLimits refuses invoker limits of 0 or less, which were once taken
+// silently as the default: none of them has a meaning at 0 (no call could
+// run, or wait, or be kept warm), so a 0 or a negative value is a mistake the
+// user is told of. Defaults fills in the limits left out, so that a 0 given
+// is told from one left out.
+func (v InvokerSettings) validateLimits() error {
+	def := invoker.DefaultConfig()
+	if v.AccountConcurrency <= 0 {
+		return fmt.Errorf("invoker: account-concurrency %d is not taken: give a positive number of concurrent invocations "+
+			"(1 or more), or leave it out for the default (%d)", v.AccountConcurrency, def.AccountConcurrency)
+	}
+	for _, d := range []struct {
+		key      string
+		val, def time.Duration
+		what     string
+	}{
+		{"throttle-wait", v.ThrottleWait, def.ThrottleWait, "how long a call at a concurrency limit waits for a slot before it is throttled; 1ms throttles almost at once, as Lambda does"},
+		{"queue-wait", v.QueueWait, def.QueueWait, "how long a direct Invoke waits for a sandbox before it is throttled"},
+		{"idle-timeout", v.IdleTimeout, def.IdleTimeout, "how long an idle sandbox is kept warm"},
+		{"unused-idle-timeout", v.UnusedIdleTimeout, def.UnusedIdleTimeout, "how long an idle sandbox of a version nothing uses is kept warm; never longer than idle-timeout"},
+		{"init-timeout", v.InitTimeout, def.InitTimeout, "how long a sandbox's init may take"},
+	} {
+		if d.val <= 0 {
+			return fmt.Errorf("invoker: %s %s is not taken: give a positive duration (1ms or more: %s), or leave it out for the default (%s)",
+				d.key, d.val, d.what, d.def)
+		}
 	}
 	return nil
 }
