@@ -53,6 +53,11 @@ type fnLog struct {
 	mu   sync.Mutex
 	f    *os.File
 	size int64
+	// oldSize is the size of the rotated half (path.1) when f was opened;
+	// checked is when the path was last checked to still name f
+	// (checkRotated).
+	oldSize int64
+	checked time.Time
 	// pending is what was written and not yet flushed to the file: START,
 	// END and REPORT lines and sandbox output reach the file in batches, not
 	// in a write system call each on the invocation's path. Read and close
@@ -269,6 +274,9 @@ func (fl *fnLog) flushLocked() {
 	if cap(fl.pending) > logFlushSize {
 		fl.pending = nil // a burst's buffer is not kept
 	}
+	if fl.f != nil {
+		fl.checkRotated()
+	}
 	if fl.f == nil && !fl.open(len(p)) {
 		return
 	}
@@ -329,7 +337,45 @@ func (fl *fnLog) open(n int) bool {
 		size = st.Size()
 	}
 	fl.f, fl.size = f, size
+	fl.oldSize, _ = fileSize(fl.path + ".1")
+	fl.checked = fl.l.clock.Now()
 	return true
+}
+
+// LogReopenCheck is how often at most a function log checks that its path
+// still names the file it has open, as an access log file does: after an
+// outside rotation (logrotate renaming FUNCTION.log, or removing it) the
+// next output goes to a new file at the path, not to the renamed one.
+const LogReopenCheck = time.Second
+
+// checkRotated reopens the log file when its path no longer names the file
+// open (renamed or removed from outside), at most once per LogReopenCheck.
+// The places of ReadSince's cursors go on from where they were: what the
+// outside rotation took counts as dropped.
+func (fl *fnLog) checkRotated() {
+	now := fl.l.clock.Now()
+	if now.Sub(fl.checked) < LogReopenCheck {
+		return
+	}
+	fl.checked = now
+	st, err := os.Stat(fl.path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return // unknown: keep writing where the output goes now
+	}
+	if err == nil {
+		if cur, err := fl.f.Stat(); err != nil || os.SameFile(st, cur) {
+			return
+		}
+	}
+	end := fl.dropped + fl.oldSize + fl.size
+	_ = fl.f.Close()
+	fl.f = nil
+	if !fl.open(0) {
+		return
+	}
+	fl.dropped = max(end-fl.oldSize-fl.size, 0)
+	fl.torn = false // the fragment is in the renamed file
+	fl.l.log.Info("function log reopened: its file was renamed or removed (log rotation)", "function", fl.fn, "path", fl.path)
 }
 
 // writeFailed counts n bytes of output that did not reach the log file, for

@@ -251,3 +251,47 @@ func TestRotatedLogAppends(t *testing.T) {
 		t.Fatalf("after another writer's line: %q, want it kept", b)
 	}
 }
+
+// TestLogReopensAfterOutsideRotation is what the ops21 tester found: after
+// logrotate renamed a function's log file, the output went on into the
+// renamed file. Within LogReopenCheck of a rename (or a removal) the next
+// output goes to a new file at the path; reads see it, and a ReadSince
+// cursor taken before goes on from its place.
+func TestLogReopensAfterOutsideRotation(t *testing.T) {
+	dir := t.TempDir()
+	clk := newFakeClock()
+	l := newLogs(dir, 1<<20, slog.New(slog.DiscardHandler), clk)
+	defer l.close()
+	fl := l.get("f")
+	path := filepath.Join(dir, "f.log")
+	fl.write([]byte("before\n"))
+	fl.flush()
+	c, err := l.ReadSince("f", "", -1)
+	if err != nil || string(c.Data) != "before\n" {
+		t.Fatalf("first read: %+v %v", c, err)
+	}
+	for i, rotate := range []func() error{
+		func() error { return os.Rename(path, path+"-20261207") }, // logrotate, dateext
+		func() error { return os.Remove(path) },
+	} {
+		if err := rotate(); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(LogReopenCheck)
+		line := "after " + strconv.Itoa(i) + "\n"
+		fl.write([]byte(line))
+		fl.flush()
+		b, err := os.ReadFile(path)
+		if err != nil || string(b) != line {
+			t.Fatalf("rotation %d: %s holds %q (%v), want the new output %q", i, path, b, err, line)
+		}
+		if old, _ := os.ReadFile(path + "-20261207"); string(old) != "before\n" {
+			t.Errorf("rotation %d: the renamed file holds %q, want what was written before only", i, old)
+		}
+		next, err := l.ReadSince("f", c.Cursor, -1)
+		if err != nil || string(next.Data) != line || next.Reset {
+			t.Errorf("rotation %d: ReadSince the cursor before it: %+v %v, want %q", i, next, err, line)
+		}
+		c = next
+	}
+}
