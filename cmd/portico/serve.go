@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -189,10 +190,51 @@ func (f *serveFlags) settings() (app.Settings, error) {
 	} else if v, ok := os.LookupEnv("PORTICO_ACCESS_LOG_DIR"); ok {
 		s.AccessLogDirs = strings.FieldsFunc(v, func(r rune) bool { return r == ',' })
 	}
+	if err := expandHomes(&s); err != nil {
+		return s, err
+	}
 	if err := f.adminTokenSources(&s, path, cfgMode, cfgToken); err != nil {
 		return s, err
 	}
 	return s, s.Validate()
+}
+
+// expandHomes expands a leading ~/ (or a lone ~) in s's paths to the home
+// directory, as a shell would: data-dir: ~/pd in the config file, or
+// --data-dir=~/pd, which no shell expands, made a directory named ~.
+func expandHomes(s *app.Settings) error {
+	for _, p := range []struct {
+		key string
+		val *string
+	}{
+		{"data-dir", &s.DataDir}, {"admin-token-file", &s.AdminTokenFile}, {"tls-cert", &s.TLSCert},
+		{"tls-key", &s.TLSKey}, {"iam-key-file", &s.IAMKeyFile},
+	} {
+		if err := expandHome(p.key, p.val); err != nil {
+			return err
+		}
+	}
+	for i := range s.AccessLogDirs {
+		if err := expandHome("access-log-dir", &s.AccessLogDirs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// expandHome expands a leading ~/ (or a lone ~) in *path, the setting key's,
+// to the home directory.
+func expandHome(key string, path *string) error {
+	p := *path
+	if p != "~" && !strings.HasPrefix(p, "~/") {
+		return nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return fmt.Errorf("--%s (%s) %q: ~ cannot be expanded (%w): give the path without ~", key, key, p, err)
+	}
+	*path = filepath.Join(home, p[1:])
+	return nil
 }
 
 func newServeCmd() *cobra.Command {

@@ -47,11 +47,11 @@ func othersRead(m fs.FileMode) bool { return m.Perm()&0o044 != 0 }
 
 // adminTokenSources completes s's admin token: read from
 // --admin-token-file when one is named, and refused when a token is also
-// given another way. It adds to s.StartWarnings what exposes a token that
-// guards an admin API off loopback to other users of the host: a config file
-// holding it that they can read (cfgPath, cfgMode; cfgToken when the file
-// holds admin-token), a token file they can read, or a token given on the
-// command line, which `ps` shows.
+// given another way. It adds to s.StartWarnings what exposes the token to
+// other users of the host: a token file they can read (wherever the admin
+// API listens), and, for an admin API off loopback, a config file holding it
+// that they can read (cfgPath, cfgMode; cfgToken when the file holds
+// admin-token), or a token given on the command line, which `ps` shows.
 func (f *serveFlags) adminTokenSources(s *app.Settings, cfgPath string, cfgMode fs.FileMode, cfgToken bool) error {
 	if s.AdminTokenFile != "" {
 		if s.AdminToken != "" {
@@ -63,16 +63,19 @@ func (f *serveFlags) adminTokenSources(s *app.Settings, cfgPath string, cfgMode 
 		}
 		s.AdminToken = tok
 	}
-	if s.AdminToken == "" || s.AdminListen == "" || netaddr.IsLoopback(s.AdminListen) {
-		return nil
-	}
 	warn := func(format string, args ...any) {
 		s.StartWarnings = append(s.StartWarnings, fmt.Sprintf(format, args...))
 	}
+	// A token file is named to keep the token secret: one other users can
+	// read is said, on loopback too, where they reach the admin API as
+	// well (127.0.0.1 is every local user's).
 	if s.AdminTokenFile != "" {
 		if st, err := os.Stat(s.AdminTokenFile); err == nil && othersRead(st.Mode()) {
-			warn("the admin token file %s can be read by other users of this host (mode %04o) while the admin API listens on %s: chmod 600 %s", s.AdminTokenFile, st.Mode().Perm(), s.AdminListen, s.AdminTokenFile)
+			warn("the admin token file %s can be read by other users of this host (mode %04o), who could then use the admin API on %s: chmod 600 %s", s.AdminTokenFile, st.Mode().Perm(), s.AdminListen, s.AdminTokenFile)
 		}
+	}
+	if s.AdminToken == "" || s.AdminListen == "" || netaddr.IsLoopback(s.AdminListen) {
+		return nil
 	}
 	if cfgToken && s.AdminTokenFile == "" && !f.fs.Changed("admin-token") && os.Getenv("PORTICO_ADMIN_TOKEN") == "" && othersRead(cfgMode) {
 		warn("the config file %s holds admin-token and can be read by other users of this host (mode %04o) while the admin API listens on %s: chmod 600 %s, or move the token to a file only the server's user reads (admin-token-file:)", cfgPath, cfgMode.Perm(), s.AdminListen, cfgPath)

@@ -298,6 +298,9 @@ func (s Settings) Validate() error {
 	if s.DataDir == "" {
 		return errors.New("--data-dir is empty: give a directory for Portico's data")
 	}
+	if err := checkDomain(s.Domain); err != nil {
+		return err
+	}
 	for _, d := range s.AccessLogDirs {
 		if !filepath.IsAbs(d) {
 			return fmt.Errorf("--access-log-dir (access-log-dir) %q: give an absolute directory", d)
@@ -330,6 +333,43 @@ func (s Settings) Validate() error {
 	if mb := s.Invoker.MaxMemory; mb < -1 || mb == 0 {
 		return fmt.Errorf("invoker: max-memory %d is not taken: give a positive number of MB, leave it out for the default "+
 			"(three quarters of the host's memory), or -1 for no cap", mb)
+	}
+	return nil
+}
+
+// checkDomain refuses a gateway base domain (--domain) that no Host header
+// could match as {apiId}.DOMAIN: one with a port, a scheme or a path, a
+// leading or trailing dot, an empty label, or a character a host name does
+// not have. Empty takes the default.
+func checkDomain(d string) error {
+	if d == "" {
+		return nil
+	}
+	bad := func(why string) error {
+		return fmt.Errorf("--domain / PORTICO_DOMAIN (domain) %q: %s; give a domain name alone, as %s (API hosts are {apiId}.DOMAIN)", d, why, gateway.DefaultDomain)
+	}
+	switch {
+	case strings.Contains(d, "://") || strings.Contains(d, "/"):
+		return bad("a URL or a path is no domain name")
+	case strings.Contains(d, ":"):
+		return bad("a domain takes no port (the gateway's port is --listen's or --tls-listen's)")
+	case strings.HasPrefix(d, "."):
+		return bad("drop the leading dot (API hosts get theirs: {apiId}.DOMAIN)")
+	case strings.HasSuffix(d, "."):
+		return bad("drop the trailing dot")
+	}
+	for label := range strings.SplitSeq(d, ".") {
+		if label == "" {
+			return bad("it has an empty label (two dots in a row)")
+		}
+		if len(label) > 63 {
+			return bad("a label is longer than 63 characters")
+		}
+		for _, r := range label {
+			if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') && r != '-' {
+				return bad(fmt.Sprintf("%q is not a letter, digit or hyphen", r))
+			}
+		}
 	}
 	return nil
 }
