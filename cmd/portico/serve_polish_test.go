@@ -68,7 +68,7 @@ func TestTokenFileReadableByOthersWarnsOnLoopback(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
 	tf := writeMode(t, filepath.Join(dir, "token"), fileToken+"\n", 0o644)
-	s, err := parseServe(t, "--admin-listen", "127.0.0.1:32172", "--admin-token-file", tf).settings()
+	s, err := parseServe(t, "--admin-listen", "127.0.0.1:0", "--admin-token-file", tf).settings()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestTokenFileReadableByOthersWarnsOnLoopback(t *testing.T) {
 		t.Errorf("a 0644 token file on loopback: warnings %q, want one naming it and chmod 600", s.StartWarnings)
 	}
 	writeMode(t, tf, fileToken+"\n", 0o600)
-	if s, _ := parseServe(t, "--admin-listen", "127.0.0.1:32172", "--admin-token-file", tf).settings(); len(s.StartWarnings) != 0 {
+	if s, _ := parseServe(t, "--admin-listen", "127.0.0.1:0", "--admin-token-file", tf).settings(); len(s.StartWarnings) != 0 {
 		t.Errorf("a 0600 token file warned: %q", s.StartWarnings)
 	}
 }

@@ -22,10 +22,10 @@ func TestServeWithClosedOutputKeepsAnswering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const admin, token = "127.0.0.1:32171", "sigpipe-test-token-0123456789"
+	const token = "sigpipe-test-token-0123456789"
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperPortico$")
 	cmd.Env = append(os.Environ(), "PORTICO_ADMIN_TOKEN="+token, "PORTICO_CONFIG=", "PORTICO_HELPER_ARGS="+strings.Join([]string{"serve",
-		"--listen", "127.0.0.1:32170", "--tls-listen", "off", "--admin-listen", admin, "--runtime", "process",
+		"--listen", "127.0.0.1:0", "--tls-listen", "off", "--admin-listen", "127.0.0.1:0", "--runtime", "process",
 		"--data-dir", filepath.Join(t.TempDir(), "data")}, "\n"))
 	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Start(); err != nil {
@@ -34,12 +34,18 @@ func TestServeWithClosedOutputKeepsAnswering(t *testing.T) {
 	_ = w.Close()
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	sc := bufio.NewScanner(r)
-	started := false
-	for !started && sc.Scan() {
-		started = strings.Contains(sc.Text(), `msg="portico started"`)
+	admin := ""
+	for admin == "" && sc.Scan() {
+		if line := sc.Text(); strings.Contains(line, `msg="portico started"`) {
+			for f := range strings.FieldsSeq(line) {
+				if v, ok := strings.CutPrefix(f, "admin="); ok {
+					admin = strings.Trim(v, `"`)
+				}
+			}
+		}
 	}
-	if !started {
-		t.Fatalf("serve did not start: %v", sc.Err())
+	if admin == "" {
+		t.Fatalf("serve did not log its admin address as it started: %v", sc.Err())
 	}
 	_ = r.Close() // the reader goes away, as head's does
 	call := func(tok string) int {
