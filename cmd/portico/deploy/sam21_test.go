@@ -177,3 +177,24 @@ func TestDroppedUsagePlanDeletedOnlyWhenTheDeploySucceeds(t *testing.T) {
 		t.Fatalf("usage plan %s or API key %s is gone after a failed deploy:\n%s", rec.UsagePlanID, rec.APIKeyID, out)
 	}
 }
+
+// TestMethodSettingOfNoMethodRefused: a MethodSettings entry naming a path
+// or method the API does not have was set on the stage, where it throttles
+// nothing; CloudFormation fails the stage ("Invalid method setting path").
+func TestMethodSettingOfNoMethodRefused(t *testing.T) {
+	dir := fixture(t)
+	setting := func(path, method string) string {
+		return strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      MethodSettings:\n        - ResourcePath: "+path+"\n          HttpMethod: "+method+"\n          ThrottlingRateLimit: 5\n", 1)
+	}
+	for _, c := range [][2]string{{"/nope", "GET"}, {"/hello", "POST"}, {"/~1nope", "GET"}} {
+		_, err := deployText(t, newFake(), dir, "s", setting(c[0], c[1]), nil)
+		if err == nil || !strings.Contains(err.Error(), "Invalid method setting path") || !strings.Contains(err.Error(), "its methods: GET /hello") {
+			t.Errorf("%s %s: err = %v, want Invalid method setting path, naming GET /hello", c[0], c[1], err)
+		}
+	}
+	for _, c := range [][2]string{{"/hello", "GET"}, {"/~1hello", "GET"}, {"/hello", "'*'"}, {"/*", "'*'"}} {
+		if _, err := deployText(t, newFake(), dir, "s", setting(c[0], c[1]), nil); err != nil {
+			t.Errorf("%s %s: %v", c[0], c[1], err)
+		}
+	}
+}
