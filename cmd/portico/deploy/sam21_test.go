@@ -198,3 +198,22 @@ func TestMethodSettingOfNoMethodRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestBadCacheClusterSizeRefusedAtPlan: a CacheClusterSize the server
+// refuses passed the plan (and so a dry run), to fail the deploy midway.
+func TestBadCacheClusterSizeRefusedAtPlan(t *testing.T) {
+	dir := fixture(t)
+	size := func(v string) string {
+		return strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      CacheClusterEnabled: true\n      CacheClusterSize: '"+v+"'\n", 1)
+	}
+	f := newFake()
+	if _, err := planOf(t, f, dir, "s", size("2"), nil); err == nil || !strings.Contains(err.Error(), `CacheClusterSize "2" is not one of 0.5, 1.6, 6.1`) {
+		t.Fatalf("plan of CacheClusterSize 2: %v", err)
+	}
+	if len(f.calls) != 0 {
+		t.Fatalf("calls %v before the refusal", f.calls)
+	}
+	if _, err := planOf(t, f, dir, "s", size("0.5"), nil); err != nil {
+		t.Fatalf("CacheClusterSize 0.5: %v", err)
+	}
+}
