@@ -2578,7 +2578,7 @@ func (b *builder) checkMethodSettings(a *API, routes []apis.Route) {
 		path := strings.ReplaceAll(strings.ReplaceAll(esc, "~1", "/"), "~0", "~")
 		found := false
 		for _, r := range routes {
-			if r.Path == path && (method == "*" || r.Method == method || r.Method == "ANY") {
+			if r.Path == path && (method == "*" || strings.EqualFold(r.Method, method) || r.Method == "ANY") {
 				found = true
 				break
 			}

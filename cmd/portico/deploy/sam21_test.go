@@ -192,7 +192,7 @@ func TestMethodSettingOfNoMethodRefused(t *testing.T) {
 			t.Errorf("%s %s: err = %v, want Invalid method setting path, naming GET /hello", c[0], c[1], err)
 		}
 	}
-	for _, c := range [][2]string{{"/hello", "GET"}, {"/~1hello", "GET"}, {"/hello", "'*'"}, {"/*", "'*'"}} {
+	for _, c := range [][2]string{{"/hello", "GET"}, {"/hello", "get"}, {"/~1hello", "GET"}, {"/hello", "'*'"}, {"/*", "'*'"}} {
 		if _, err := deployText(t, newFake(), dir, "s", setting(c[0], c[1]), nil); err != nil {
 			t.Errorf("%s %s: %v", c[0], c[1], err)
 		}
@@ -215,5 +215,36 @@ func TestBadCacheClusterSizeRefusedAtPlan(t *testing.T) {
 	}
 	if _, err := planOf(t, f, dir, "s", size("0.5"), nil); err != nil {
 		t.Fatalf("CacheClusterSize 0.5: %v", err)
+	}
+}
+
+// TestStageDriftReadsTheServersShape: the stage as GetStage answers it
+// (numbers as JSON numbers, a key as it was written) is no drift from the
+// template that set it; what differs is named.
+func TestStageDriftReadsTheServersShape(t *testing.T) {
+	a := &API{Variables: map[string]string{"alias": "live"}, StageOps: []PatchOp{
+		{Op: "replace", Path: "/~1hello/get/throttling/rateLimit", Value: "5"},
+		{Op: "replace", Path: "/*/*/throttling/burstLimit", Value: "10"},
+		{Op: "replace", Path: "/tracingEnabled", Value: "true"}}}
+	live := func() *SavedStage {
+		return &SavedStage{Variables: map[string]string{"alias": "live"}, MethodSettings: map[string]map[string]any{
+			"~1hello/get": {"throttlingRateLimit": 5.0, "throttlingBurstLimit": -1.0, "metricsEnabled": false},
+			"*/*":         {"throttlingBurstLimit": 10.0, "throttlingRateLimit": -1.0}}}
+	}
+	if d := stageDrift(a, live()); len(d) != 0 {
+		t.Fatalf("drift %v of the stage the template set", d)
+	}
+	for name, change := range map[string]func(*SavedStage){
+		"variables":                   func(s *SavedStage) { s.Variables["x"] = "y" },
+		"canary":                      func(s *SavedStage) { s.Canary = &SavedCanary{PercentTraffic: 50} },
+		"method settings */*":         func(s *SavedStage) { s.MethodSettings["*/*"]["throttlingBurstLimit"] = 1000.0 },
+		"method settings ~1x/POST":    func(s *SavedStage) { s.MethodSettings["~1x/POST"] = map[string]any{} },
+		"method settings ~1hello/GET": func(s *SavedStage) { delete(s.MethodSettings, "~1hello/get") },
+	} {
+		s := live()
+		change(s)
+		if d := strings.Join(stageDrift(a, s), "; "); !strings.HasPrefix(d, name) {
+			t.Errorf("%s: drift %q", name, d)
+		}
 	}
 }

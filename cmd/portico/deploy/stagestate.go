@@ -148,7 +148,8 @@ func methodSettingKey(path string) (key, field string, ok bool) {
 	if len(segs) < 3 || segs[0] == "variables" || segs[0] == "canarySettings" || segs[0] == "accessLogSettings" {
 		return "", "", false
 	}
-	return segs[0] + "/" + segs[1], segs[2], true
+	// The method as the server keys it: upper case ("get" is GET).
+	return segs[0] + "/" + strings.ToUpper(segs[1]), segs[2], true
 }
 
 // stageDrift names what of REST stage live differs from what API a's
@@ -181,21 +182,24 @@ func stageDrift(a *API, live *SavedStage) []string {
 		}
 	}
 	var keys []string
-	for _, k := range slices.Sorted(maps.Keys(live.MethodSettings)) {
+	have := map[string]bool{}
+	for _, lk := range slices.Sorted(maps.Keys(live.MethodSettings)) {
+		k := normalKey(lk)
+		have[k] = true
 		if _, ok := want[k]; !ok {
 			keys = append(keys, k)
 			continue
 		}
 		for f, p := range methodSettingFields {
 			w, set := want[k][p]
-			if set && !sameValue(live.MethodSettings[k][f], w) {
+			if set && !sameValue(live.MethodSettings[lk][f], w) {
 				keys = append(keys, k)
 				break
 			}
 		}
 	}
 	for k := range want {
-		if _, ok := live.MethodSettings[k]; !ok {
+		if !have[k] {
 			keys = append(keys, k)
 		}
 	}
@@ -228,7 +232,7 @@ func liveResetOps(a *API, live *SavedStage, done []PatchOp) []PatchOp {
 	}
 	var ops []PatchOp
 	for _, k := range slices.Sorted(maps.Keys(live.MethodSettings)) {
-		if !want[k] && !removed["/"+k] {
+		if !want[normalKey(k)] && !removed["/"+k] {
 			ops = append(ops, PatchOp{Op: "remove", Path: "/" + k})
 		}
 	}
@@ -265,4 +269,14 @@ func sameValue(v any, w string) bool {
 	a, err1 := strconv.ParseFloat(got, 64)
 	b, err2 := strconv.ParseFloat(w, 64)
 	return err1 == nil && err2 == nil && a == b
+}
+
+// normalKey is a method-settings key with its method in upper case, as
+// methodSettingKey gives it: the server keeps a key as it was written.
+func normalKey(k string) string {
+	i := strings.LastIndexByte(k, '/')
+	if i < 0 {
+		return k
+	}
+	return k[:i+1] + strings.ToUpper(k[i+1:])
 }
