@@ -248,3 +248,22 @@ func TestStageDriftReadsTheServersShape(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedDeployPutsBackHTTPStageSettings: a failed deploy left an HTTP
+// API stage's DefaultRouteSettings as the failed template set them.
+func TestFailedDeployPutsBackHTTPStageSettings(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", httpStageSettings, nil); err != nil {
+		t.Fatal(err)
+	}
+	id := f.stacks["s"].Resources["Http"].PhysicalID
+	first := f.apis[id].httpStage["dev"][1]
+	f.failAt = "PutStack" // the record, the run's last step
+	if _, err := deployText(t, f, dir, "s", strings.Replace(httpStageSettings, "ThrottlingBurstLimit: 100", "ThrottlingBurstLimit: 5000", 1), nil); err == nil || !strings.Contains(err.Error(), "rolled back") {
+		t.Fatalf("err = %v, want the injected failure, rolled back", err)
+	}
+	if got := f.apis[id].httpStage["dev"][1]; got == nil || got.DefaultRouteSettings == nil || *got.DefaultRouteSettings.ThrottlingBurstLimit != *first.DefaultRouteSettings.ThrottlingBurstLimit {
+		t.Fatalf("stage dev after the rollback: %+v, want the first deploy's %+v", got, first)
+	}
+}
