@@ -135,8 +135,8 @@ See docs/sam.md for what is supported.`,
 				return err
 			}
 			if dryRun && rec != nil && rec.Deploying != nil {
-				_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "note: stack %s is being deployed by another run (%s, since %s): this plan may be out of date when it ends\n",
-					stack, rec.Deploying.By, rec.Deploying.Started.Format(time.RFC3339))
+				host, _ := os.Hostname()
+				_, _ = fmt.Fprintln(cmd.ErrOrStderr(), deployingNote(stack, rec.Deploying, host, processAlive))
 			}
 			obs, err := deploy.Observe(ctx, target, d, rec)
 			if err != nil {
@@ -283,10 +283,14 @@ func printStacks(w io.Writer, raw []byte) error {
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	_, _ = fmt.Fprintln(tw, "NAME\tRESOURCES\tTEMPLATE\tDEPLOYING")
+	host, _ := os.Hostname()
 	for _, r := range l.Items {
 		deploying := "-"
 		if h := r.Deploying; h != nil {
 			deploying = fmt.Sprintf("%s, since %s", h.By, h.Started.Format(time.RFC3339))
+			if holderInterrupted(h, host, processAlive) {
+				deploying = "interrupted (no longer running): " + deploying
+			}
 		}
 		_, _ = fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", r.Name, len(r.Resources), r.Template, deploying)
 	}
@@ -359,6 +363,26 @@ func holdStack(cmd *cobra.Command, t *deploy.HTTPTarget, stack, what string) err
 	_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "note: stack %s was held by %s since %s, and pid %d is no longer running on this host: this run takes the hold over\n",
 		stack, old.By, old.Started.Format(time.RFC3339), pid)
 	return nil
+}
+
+// holderInterrupted reports whether hold h names a process of this host
+// (host) that no longer runs (alive says): its run was killed, and
+// deploys no more.
+func holderInterrupted(h *deploy.Hold, host string, alive func(int) bool) bool {
+	pid, ok := holderPID(h.By, host)
+	return ok && !alive(pid)
+}
+
+// deployingNote is what a dry run says of the hold h a stack's record
+// names: a run deploying it now, or (its process of this host gone) one
+// that was interrupted and deploys nothing.
+func deployingNote(stack string, h *deploy.Hold, host string, alive func(int) bool) string {
+	if holderInterrupted(h, host, alive) {
+		return fmt.Sprintf("note: stack %s was held by a run that was interrupted (%s, since %s; that process no longer runs): "+
+			"nothing is deploying it; the next deploy takes the hold over and puts right what that run left", stack, h.By, h.Started.Format(time.RFC3339))
+	}
+	return fmt.Sprintf("note: stack %s is being deployed by another run (%s, since %s): this plan may be out of date when it ends",
+		stack, h.By, h.Started.Format(time.RFC3339))
 }
 
 // holderGone refuses to clear the hold of stack when it names a process

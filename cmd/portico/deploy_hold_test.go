@@ -114,3 +114,19 @@ func TestDeployWithClosedStdoutReleasesItsHold(t *testing.T) {
 	}
 	cliCombined(t, env, "deploy", "-t", path, "--stack", "piped")
 }
+
+// TestDryRunNoteSaysInterrupted: a dry run named a hold whose process of
+// this host was gone (a killed deploy) "being deployed by another run";
+// nothing deploys the stack then.
+func TestDryRunNoteSaysInterrupted(t *testing.T) {
+	alive := func(pid int) bool { return pid == 7 }
+	for _, tc := range []struct{ by, want string }{
+		{"portico deploy --template t.yaml, on h1, pid 7", "is being deployed by another run"},
+		{"portico deploy --template t.yaml, on h2, pid 8", "is being deployed by another run"},
+		{"portico deploy --template t.yaml, on h1, pid 8", "was held by a run that was interrupted"},
+	} {
+		if got := deployingNote("s", &deploy.Hold{By: tc.by}, "h1", alive); !strings.Contains(got, tc.want) {
+			t.Errorf("%s: %q, want %q", tc.by, got, tc.want)
+		}
+	}
+}

@@ -1,18 +1,21 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/cmd/portico/deploy"
 	"github.com/portico-dev/portico/gateway/throttle"
 )
 
@@ -302,6 +305,40 @@ func TestDeployDroppedStageSettingsAreReset(t *testing.T) {
 		if code, body := gatewayCall(t, http.MethodGet, env.GatewayURL+"/"+api+"/prod/x", "", nil); code != http.StatusOK {
 			t.Fatalf("call %d after dropping the throttle: %d %s", i+1, code, body)
 		}
+	}
+
+	// What the stage holds is compared with the template, not the record:
+	// a throttle, a variable and a canary put on by hand (or left by a
+	// killed deploy) were "up to date". A failed deploy's RestoreStage
+	// puts a stage back through the admin API as SaveStage read it.
+	ctx := context.Background()
+	tgt := &deploy.HTTPTarget{C: env.Client()}
+	saved, err := tgt.SaveStage(ctx, api, "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hand := []deploy.PatchOp{{Op: "replace", Path: "/*/*/throttling/rateLimit", Value: "1"}, {Op: "replace", Path: "/*/*/throttling/burstLimit", Value: "1"},
+		{Op: "replace", Path: "/variables/x", Value: "y"}, {Op: "replace", Path: "/canarySettings/percentTraffic", Value: "50"}}
+	if err := tgt.PatchStage(ctx, api, "prod", hand); err != nil {
+		t.Fatal(err)
+	}
+	if err := tgt.RestoreStage(ctx, api, "prod", saved); err != nil {
+		t.Fatal(err)
+	}
+	if back, err := tgt.SaveStage(ctx, api, "prod"); err != nil || !reflect.DeepEqual(back, saved) {
+		t.Fatalf("stage after RestoreStage %+v (%v), want %+v", back, err, saved)
+	}
+	if err := tgt.PatchStage(ctx, api, "prod", hand); err != nil {
+		t.Fatal(err)
+	}
+	if out := cliCombined(t, env, "deploy", "--template", path, "--stack", "ss"); strings.Contains(out, "up to date") {
+		t.Fatalf("a stage changed by hand was up to date:\n%s", out)
+	}
+	if now, err := tgt.SaveStage(ctx, api, "prod"); err != nil || now.Canary != nil || len(now.Variables) != 0 || len(now.MethodSettings) != 0 {
+		t.Fatalf("stage after the redeploy: %+v (%v); want no canary, variable or method setting", now, err)
+	}
+	if out := cliCombined(t, env, "deploy", "--template", path, "--stack", "ss"); !strings.Contains(out, "up to date") {
+		t.Fatalf("a deploy after the correction was not up to date:\n%s", out)
 	}
 }
 

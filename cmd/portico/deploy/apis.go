@@ -116,6 +116,11 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 		if s.CacheClusterEnabled != nil {
 			a.StageOps = append(a.StageOps, PatchOp{Op: "replace", Path: "/cacheClusterEnabled", Value: strconv.FormatBool(*s.CacheClusterEnabled)})
 		}
+		if s.CacheClusterSize != nil && !apis.ValidCacheClusterSize(*s.CacheClusterSize) {
+			// The server refuses it; refused here, so a dry run says so too
+			// and a deploy stops before changing anything.
+			b.fail("%s: CacheClusterSize %q is not one of %s (GB)", id, *s.CacheClusterSize, strings.Join(apis.CacheClusterSizes, ", "))
+		}
 		if s.CacheClusterSize != nil {
 			a.StageOps = append(a.StageOps, PatchOp{Op: "replace", Path: "/cacheClusterSize", Value: *s.CacheClusterSize})
 		}

@@ -140,6 +140,12 @@ type Target interface {
 	// again), or off with the stage pointed at was.Deployment.
 	SetAutoDeploy(ctx context.Context, id, stage string, was Served) error
 	PatchStage(ctx context.Context, id, stage string, ops []PatchOp) error
+	// SaveStage returns a REST API stage's settings as they are now
+	// (variables, method settings, canary, tracing, cache cluster, access
+	// log), for RestoreStage and for the plan to compare with the template.
+	SaveStage(ctx context.Context, id, stage string) (*SavedStage, error)
+	// RestoreStage puts back the stage settings SaveStage returned.
+	RestoreStage(ctx context.Context, id, stage string, s *SavedStage) error
 	// SetHTTPStage sets an HTTP or WebSocket API stage's default and
 	// per-route settings and its access log to now's through the
 	// apigatewayv2 stage, and takes off what old (what the last deploy set;
@@ -358,6 +364,16 @@ func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, 
 		case r.Kind == KindAPI && obs.APIs[r.PhysicalID]:
 			if r.Stage != "" {
 				err = check(obs.Stages, r.PhysicalID+"/"+r.Stage, func() (bool, error) { return t.StageExists(ctx, r.PhysicalID, r.Stage) })
+			}
+			if a := d.APIs[logical]; err == nil && r.Stage != "" && obs.Stages[r.PhysicalID+"/"+r.Stage] && a != nil && a.Protocol == apis.ProtocolREST && a.Stage == r.Stage {
+				var st *SavedStage
+				if st, err = t.SaveStage(ctx, r.PhysicalID, r.Stage); err != nil {
+					err = fmt.Errorf("reading stage %s of API %s (%s) to compare it with the template: %w", r.Stage, r.PhysicalID, logical, err)
+				}
+				if obs.StageState == nil {
+					obs.StageState = map[string]*SavedStage{}
+				}
+				obs.StageState[r.PhysicalID+"/"+r.Stage] = st
 			}
 			if err == nil && r.UsagePlanID != "" {
 				err = check(obs.UsagePlans, r.UsagePlanID, func() (bool, error) { return t.UsagePlanExists(ctx, r.UsagePlanID) })
@@ -1036,11 +1052,14 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			r.Deployment, r.UsagePlanID, r.APIKeyID = c.old.Deployment, c.old.UsagePlanID, c.old.APIKeyID
 		}
 		r.DeploymentResource = api.Pinned
+		canary := api.Canary != nil && c.old != nil && c.old.Stage == api.Stage && !c.newStage
+		live, err := a.saveStage(ctx, c, newAPIs[c])
+		if err != nil {
+			return err
+		}
 		if c.definition && !c.held {
-			canary := api.Canary != nil && c.old != nil && c.old.Stage == api.Stage && !c.newStage
 			var dep string
 			var prev Served
-			var err error
 			if c.serve != "" {
 				dep = c.serve
 				if prev, err = a.t.ServeDeployment(ctx, c.PhysicalID, api.Stage, dep, api.Variables); err != nil {
@@ -1088,7 +1107,12 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			if c.old != nil && c.old.Stage == api.Stage && !newAPIs[c] && !c.newStage {
 				reset = resetOps(c.old, api) // a new stage has none to reset
 			}
-			ops := append(append(reset, api.StageOps...), variableOps(c.old, api)...)
+			vars := variableOps(c.old, api)
+			reset = append(reset, liveResetOps(api, live, append(slices.Clone(reset), vars...))...)
+			if !(canary && c.definition && !c.held) {
+				reset = append(reset, canaryOps(api, live)...)
+			}
+			ops := append(append(reset, api.StageOps...), vars...)
 			if len(ops) > 0 {
 				a.progress("stage %s of API %s: %d patch operations (settings, variables)", api.Stage, c.PhysicalID, len(ops))
 				if err := a.t.PatchStage(ctx, c.PhysicalID, api.Stage, ops); err != nil {
@@ -1110,6 +1134,13 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 				a.progress("stage %s of API %s: route settings and access log", api.Stage, c.PhysicalID)
 				if err := a.t.SetHTTPStage(ctx, c.PhysicalID, api.Stage, old, api.HTTPStage); err != nil {
 					return fmt.Errorf("stage %s of API %s (%s): %w", api.Stage, c.PhysicalID, c.LogicalID, err)
+				}
+				if old != nil {
+					// Undone as the deploy's other switches are: the last
+					// deploy's settings (its record's) are set again.
+					id, stage, now := c.PhysicalID, api.Stage, api.HTTPStage
+					a.onFailure(fmt.Sprintf("put back the route settings and access log of stage %s of API %s", stage, id),
+						func(ctx context.Context) error { return a.t.SetHTTPStage(ctx, id, stage, now, old) })
 				}
 			}
 		}
@@ -1200,6 +1231,28 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		}
 		delete(a.rec.Resources, c.LogicalID)
 	}
+	return a.droppedPlans(ctx, p)
+}
+
+// droppedPlans deletes, last, the usage plans and API keys of the APIs the
+// template keeps whose Auth.UsagePlan it dropped: as other removals, only
+// once everything else succeeded (a deleted plan and key cannot be made
+// again with the key's value).
+func (a *applier) droppedPlans(ctx context.Context, p *Plan) error {
+	for _, c := range p.Changes {
+		if c.droppedPlan != "" {
+			a.progress("deleting usage plan %s of API %s (%s): the template dropped it", c.droppedPlan, c.PhysicalID, c.LogicalID)
+			if err := a.t.DeleteUsagePlan(ctx, c.droppedPlan); err != nil && !isNotFound(err) {
+				return fmt.Errorf("deleting usage plan %s of API %s (%s): %w", c.droppedPlan, c.PhysicalID, c.LogicalID, err)
+			}
+		}
+		if c.droppedKey != "" {
+			a.progress("deleting API key %s of API %s (%s): the template dropped its usage plan", c.droppedKey, c.PhysicalID, c.LogicalID)
+			if err := a.t.DeleteAPIKey(ctx, c.droppedKey); err != nil && !isNotFound(err) {
+				return fmt.Errorf("deleting API key %s of API %s (%s): %w", c.droppedKey, c.PhysicalID, c.LogicalID, err)
+			}
+		}
+	}
 	return nil
 }
 
@@ -1244,20 +1297,10 @@ func (a *applier) usagePlan(ctx context.Context, c *Change, r *Resource) error {
 	stages := []APIStage{{APIID: c.PhysicalID, Stage: api.Stage}}
 	switch {
 	case own == nil:
-		if old != "" {
-			a.progress("deleting usage plan %s of API %s", old, c.PhysicalID)
-			if err := a.t.DeleteUsagePlan(ctx, old); err != nil {
-				return fmt.Errorf("usage plan %s: %w", old, err)
-			}
-		}
-		r.UsagePlanID = ""
-		if oldKey != "" {
-			a.progress("deleting API key %s of API %s", oldKey, c.PhysicalID)
-			if err := a.t.DeleteAPIKey(ctx, oldKey); err != nil {
-				return fmt.Errorf("API key %s: %w", oldKey, err)
-			}
-		}
-		r.APIKeyID = ""
+		// Deleted in the Remove phase (droppedPlans), after everything
+		// else: a deploy that fails before then leaves them.
+		c.droppedPlan, c.droppedKey = old, oldKey
+		r.UsagePlanID, r.APIKeyID = "", ""
 		return nil
 	case old != "":
 		a.progress("updating usage plan %s (%s)", old, own.Name)
@@ -1406,6 +1449,25 @@ func (a *applier) sharedPlan(ctx context.Context, c *Change) error {
 	r.APIKeyID = key
 	a.rec.Resources[SharedUsagePlan] = r
 	return err
+}
+
+// saveStage reads, before the run changes it, the REST stage of API change
+// c that the stack had (none of a new API or stage), and registers its
+// undo: a failed run puts back its variables, settings and canary, which
+// the stack's record (left as it was) says it holds.
+func (a *applier) saveStage(ctx context.Context, c *Change, newAPI bool) (*SavedStage, error) {
+	api := c.api
+	if api.Protocol != apis.ProtocolREST || newAPI || c.old == nil || c.old.Stage != api.Stage || c.newStage || !(c.stage || c.definition && !c.held) {
+		return nil, nil
+	}
+	live, err := a.t.SaveStage(ctx, c.PhysicalID, api.Stage)
+	if err != nil {
+		return nil, fmt.Errorf("stage %s of API %s (%s): reading it before the deploy changes it: %w", api.Stage, c.PhysicalID, c.LogicalID, err)
+	}
+	id, stage := c.PhysicalID, api.Stage
+	a.onFailure(fmt.Sprintf("put back the settings, variables and canary of stage %s of API %s", stage, id),
+		func(ctx context.Context) error { return a.t.RestoreStage(ctx, id, stage, live) })
+	return live, nil
 }
 
 // variableOps sets the stage's variables to the template's, removing the ones

@@ -2544,6 +2544,9 @@ func (b *builder) check(a *API) {
 		return
 	}
 	b.checkRouteSettings(a, res.API.Routes)
+	if a.Protocol == apis.ProtocolREST {
+		b.checkMethodSettings(a, res.API.Routes)
+	}
 	if a.failOnWarnings && len(res.Warnings) > 0 {
 		b.fail("%s: FailOnWarnings is set and the API definition has warnings: %s", a.LogicalID, strings.Join(res.Warnings, "; "))
 		return
@@ -2551,5 +2554,38 @@ func (b *builder) check(a *API) {
 	for _, w := range res.Warnings {
 		a.Warnings = append(a.Warnings, w)
 		b.warn("%s: %s", a.LogicalID, w)
+	}
+}
+
+// checkMethodSettings refuses a REST stage's MethodSettings entry whose
+// ResourcePath and HttpMethod name a method the API does not have, as
+// CloudFormation's stage fails ("Invalid method setting path"), rather than
+// setting a throttle or cache that applies to nothing.
+func (b *builder) checkMethodSettings(a *API, routes []apis.Route) {
+	seen := map[string]bool{}
+	var have []string
+	for _, r := range routes {
+		have = append(have, r.Method+" "+r.Path)
+	}
+	slices.Sort(have)
+	for _, op := range a.StageOps {
+		key, _, ok := methodSettingKey(op.Path)
+		if !ok || seen[key] || strings.HasPrefix(key, "*/") {
+			continue
+		}
+		seen[key] = true
+		esc, method, _ := strings.Cut(key, "/")
+		path := strings.ReplaceAll(strings.ReplaceAll(esc, "~1", "/"), "~0", "~")
+		found := false
+		for _, r := range routes {
+			if r.Path == path && (method == "*" || strings.EqualFold(r.Method, method) || r.Method == "ANY") {
+				found = true
+				break
+			}
+		}
+		if !found {
+			b.fail("%s: MethodSettings: Invalid method setting path: ResourcePath %s with HttpMethod %s names a method the API does not have "+
+				"(its methods: %s); name one of those, or ResourcePath /* with HttpMethod * for every method", a.LogicalID, path, method, strings.Join(have, ", "))
+		}
 	}
 }

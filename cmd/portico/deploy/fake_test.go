@@ -84,6 +84,9 @@ type fakeAPI struct {
 	auto        map[string]bool   // stage -> autoDeploy
 	canary      map[string]string
 	stageOps    map[string][]PatchOp
+	// live holds each REST stage's settings as PatchStage, a canary
+	// Deploy and RestoreStage left them.
+	live map[string]*SavedStage
 	// httpStage holds, by stage, the old and new HTTPStage of the last
 	// SetHTTPStage.
 	httpStage map[string][2]*HTTPStage
@@ -408,7 +411,7 @@ func (f *fakeTarget) CreateAPI(_ context.Context, a *API) (string, error) {
 	}
 	f.seq++
 	id := fmt.Sprintf("api%07d", f.seq)
-	f.apis[id] = &fakeAPI{def: a, stages: map[string]string{}, auto: map[string]bool{}, canary: map[string]string{}, stageOps: map[string][]PatchOp{},
+	f.apis[id] = &fakeAPI{def: a, stages: map[string]string{}, auto: map[string]bool{}, canary: map[string]string{}, stageOps: map[string][]PatchOp{}, live: map[string]*SavedStage{},
 		httpStage: map[string][2]*HTTPStage{}, keySource: a.APIKeySource}
 	return id, nil
 }
@@ -434,6 +437,8 @@ func (f *fakeTarget) Deploy(_ context.Context, id string, a *API, canary bool) (
 	dep := api.deploy()
 	if canary {
 		api.canary[a.Stage] = dep
+		api.stage(a.Stage).Canary = &SavedCanary{PercentTraffic: a.Canary.PercentTraffic, DeploymentID: dep,
+			StageVariableOverrides: maps.Clone(a.Canary.StageVariableOverrides), UseStageCache: a.Canary.UseStageCache}
 	} else {
 		api.stages[a.Stage] = dep
 	}
@@ -497,7 +502,116 @@ func (f *fakeTarget) PatchStage(_ context.Context, id, stage string, ops []Patch
 		return err
 	}
 	f.apis[id].stageOps[stage] = ops
+	applyFakeOps(f.apis[id].stage(stage), ops)
 	return nil
+}
+
+// stage is the live settings of a stage, made empty if need be.
+func (api *fakeAPI) stage(name string) *SavedStage {
+	if api.live[name] == nil {
+		api.live[name] = &SavedStage{}
+	}
+	return api.live[name]
+}
+
+// SaveStage is a read: not a call (f.calls lists what changes the server).
+func (f *fakeTarget) SaveStage(_ context.Context, id, stage string) (*SavedStage, error) {
+	if f.down {
+		return nil, fmt.Errorf("SaveStage: server unreachable")
+	}
+	return cloneStage(f.apis[id].stage(stage)), nil
+}
+
+func (f *fakeTarget) RestoreStage(_ context.Context, id, stage string, s *SavedStage) error {
+	if err := f.call("RestoreStage", id, stage); err != nil {
+		return err
+	}
+	applyFakeOps(f.apis[id].stage(stage), restoreStageOps(f.apis[id].stage(stage), s))
+	return nil
+}
+
+func cloneStage(s *SavedStage) *SavedStage {
+	cp := *s
+	cp.Variables = maps.Clone(s.Variables)
+	cp.MethodSettings = map[string]map[string]any{}
+	for k, v := range s.MethodSettings {
+		cp.MethodSettings[k] = maps.Clone(v)
+	}
+	if s.Canary != nil {
+		c := *s.Canary
+		c.StageVariableOverrides = maps.Clone(c.StageVariableOverrides)
+		cp.Canary = &c
+	}
+	return &cp
+}
+
+// applyFakeOps applies the stage patch operations the deploy sends:
+// variables, canary, method settings (values kept as the strings sent),
+// tracing and the cache cluster.
+func applyFakeOps(s *SavedStage, ops []PatchOp) {
+	for _, op := range ops {
+		segs := strings.Split(strings.TrimPrefix(op.Path, "/"), "/")
+		switch {
+		case segs[0] == "variables" && len(segs) == 2:
+			if s.Variables == nil {
+				s.Variables = map[string]string{}
+			}
+			if op.Op == "remove" {
+				delete(s.Variables, segs[1])
+			} else {
+				s.Variables[segs[1]] = op.Value
+			}
+		case segs[0] == "canarySettings":
+			if op.Op == "remove" && len(segs) == 1 {
+				s.Canary = nil
+				continue
+			}
+			if s.Canary == nil {
+				s.Canary = &SavedCanary{}
+			}
+			switch segs[1] {
+			case "percentTraffic":
+				fmt.Sscan(op.Value, &s.Canary.PercentTraffic)
+			case "deploymentId":
+				s.Canary.DeploymentID = op.Value
+			case "useStageCache":
+				s.Canary.UseStageCache = op.Value == "true"
+			case "stageVariableOverrides":
+				if s.Canary.StageVariableOverrides == nil {
+					s.Canary.StageVariableOverrides = map[string]string{}
+				}
+				if op.Op == "remove" {
+					delete(s.Canary.StageVariableOverrides, segs[2])
+				} else {
+					s.Canary.StageVariableOverrides[segs[2]] = op.Value
+				}
+			}
+		case op.Path == "/tracingEnabled":
+			s.TracingEnabled = op.Value == "true"
+		case op.Path == "/cacheClusterEnabled":
+			s.CacheClusterEnabled = op.Value == "true"
+		case op.Path == "/cacheClusterSize":
+			s.CacheClusterSize = op.Value
+		case len(segs) == 2 && op.Op == "remove":
+			delete(s.MethodSettings, segs[0]+"/"+segs[1])
+		default:
+			key, field, ok := methodSettingKey(op.Path)
+			if !ok {
+				continue
+			}
+			if s.MethodSettings == nil {
+				s.MethodSettings = map[string]map[string]any{}
+			}
+			if s.MethodSettings[key] == nil {
+				s.MethodSettings[key] = map[string]any{}
+			}
+			for j, p := range methodSettingFields {
+				if p == field {
+					s.MethodSettings[key][j] = op.Value
+				}
+			}
+		}
+	}
 }
 
 func (f *fakeTarget) SetHTTPStage(_ context.Context, id, stage string, old, now *HTTPStage) error {

@@ -163,6 +163,11 @@ type Observed struct {
 	// deployed (configuration fields, "code"): an interrupted deploy or a
 	// change by hand left it so.
 	Drift map[string][]string
+	// StageState holds, by "apiId/stage", the settings of the REST stages
+	// the stack recorded, as the server holds them, to compare with the
+	// template: the record says what the last deploy set, not what an
+	// interrupted deploy or a change by hand left.
+	StageState map[string]*SavedStage
 	// Serving holds, by function name, what the recorded alias serves
 	// when it is not the recorded version alone.
 	Serving map[string]AliasRouting
@@ -246,6 +251,10 @@ type Change struct {
 	// replacedAPIKey is the API key a raw ApiKey's changed Value replaces:
 	// deleted once the new one is in the plan and the rest is done.
 	replacedAPIKey string
+	// droppedPlan and droppedKey are the API's own usage plan and its API
+	// key, which the template dropped: deleted in the Remove phase, once
+	// everything else succeeded, so that a failed deploy leaves them.
+	droppedPlan, droppedKey string
 	// restoreAlias: the alias was deleted by hand; it points at the
 	// recorded version again. newStage: the stage was deleted by hand and
 	// is made again. planGone: so was the usage plan; keyGone: its API key.
@@ -561,6 +570,10 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			if old.StageFingerprint != a.StageFingerprint() || c.definition && old.Stage != a.Stage || c.newStage {
 				c.Action, c.stage = Update, true
 				c.Steps = append(c.Steps, "update the settings of stage "+a.Stage)
+			} else if drift := stageDrift(a, obs.StageState[old.PhysicalID+"/"+a.Stage]); len(drift) > 0 && old.Stage == a.Stage {
+				c.Action, c.stage = Update, true
+				c.Steps = append(c.Steps, fmt.Sprintf("correct stage %s: its %s differ from the template and the stack's record (an interrupted deploy or a change by hand left them so)",
+					a.Stage, strings.Join(drift, "; ")))
 			}
 			// A renamed stage moves the usage plan to it: its keys would
 			// work, and its throttle apply, on no stage.

@@ -1295,3 +1295,25 @@ func (h *HTTPTarget) getJSON(ctx context.Context, path string, v any) error {
 	}
 	return nil
 }
+
+// SaveStage implements Target through GetStage.
+func (h *HTTPTarget) SaveStage(ctx context.Context, id, stage string) (*SavedStage, error) {
+	var s SavedStage
+	if err := h.getJSON(ctx, "/restapis/"+esc(id)+"/stages/"+esc(stage), &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// RestoreStage implements Target: it reads the stage as it is now and
+// patches it back to s.
+func (h *HTTPTarget) RestoreStage(ctx context.Context, id, stage string, s *SavedStage) error {
+	cur, err := h.SaveStage(ctx, id, stage)
+	if err != nil {
+		return err
+	}
+	if ops := restoreStageOps(cur, s); len(ops) > 0 {
+		return h.PatchStage(ctx, id, stage, ops)
+	}
+	return nil
+}

@@ -1,0 +1,282 @@
+package deploy
+
+import (
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// SavedStage is a REST API stage's settings as the server holds them (API
+// Gateway's Stage shape, as GetStage answers it): what SaveStage reads before
+// a deploy changes the stage, for RestoreStage to put back, and what the plan
+// compares with the template (an interrupted deploy, or a change by hand, may
+// have left the stage otherwise than the stack's record says).
+type SavedStage struct {
+	Variables map[string]string `json:"variables,omitempty"`
+	// MethodSettings holds each method-settings key ("*/*", "~1pets/GET")
+	// with its fields by their JSON names (throttlingRateLimit, ...).
+	MethodSettings      map[string]map[string]any `json:"methodSettings,omitempty"`
+	Canary              *SavedCanary              `json:"canarySettings,omitempty"`
+	TracingEnabled      bool                      `json:"tracingEnabled"`
+	CacheClusterEnabled bool                      `json:"cacheClusterEnabled"`
+	CacheClusterSize    string                    `json:"cacheClusterSize,omitempty"`
+	AccessLog           *SavedAccessLog           `json:"accessLogSettings,omitempty"`
+}
+
+// SavedCanary is a stage's canarySettings.
+type SavedCanary struct {
+	PercentTraffic         float64           `json:"percentTraffic"`
+	DeploymentID           string            `json:"deploymentId,omitempty"`
+	StageVariableOverrides map[string]string `json:"stageVariableOverrides,omitempty"`
+	UseStageCache          bool              `json:"useStageCache"`
+}
+
+// SavedAccessLog is a stage's accessLogSettings.
+type SavedAccessLog struct {
+	DestinationArn string `json:"destinationArn,omitempty"`
+	Format         string `json:"format,omitempty"`
+}
+
+// methodSettingFields maps a MethodSetting's JSON field to its patch path
+// ("/{key}/{group}/{field}").
+var methodSettingFields = map[string]string{
+	"metricsEnabled": "metrics/enabled", "loggingLevel": "logging/loglevel", "dataTraceEnabled": "logging/dataTrace",
+	"throttlingBurstLimit": "throttling/burstLimit", "throttlingRateLimit": "throttling/rateLimit",
+	"cachingEnabled": "caching/enabled", "cacheTtlInSeconds": "caching/ttlInSeconds", "cacheDataEncrypted": "caching/dataEncrypted",
+	"requireAuthorizationForCacheControl":    "caching/requireAuthorizationForCacheControl",
+	"unauthorizedCacheControlHeaderStrategy": "caching/unauthorizedCacheControlHeaderStrategy",
+}
+
+// patchValue is v as a patch operation's value.
+func patchValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+// restoreStageOps are the patch operations that make stage cur what saved
+// was: its variables, method settings, canary, tracing, cache cluster and
+// access log.
+func restoreStageOps(cur, saved *SavedStage) []PatchOp {
+	var ops []PatchOp
+	for _, k := range slices.Sorted(maps.Keys(cur.Variables)) {
+		if _, ok := saved.Variables[k]; !ok {
+			ops = append(ops, PatchOp{Op: "remove", Path: "/variables/" + k})
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(saved.Variables)) {
+		if v, ok := cur.Variables[k]; !ok || v != saved.Variables[k] {
+			ops = append(ops, PatchOp{Op: "replace", Path: "/variables/" + k, Value: saved.Variables[k]})
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(cur.MethodSettings)) {
+		if _, ok := saved.MethodSettings[k]; !ok {
+			ops = append(ops, PatchOp{Op: "remove", Path: "/" + k})
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(saved.MethodSettings)) {
+		was, now := saved.MethodSettings[k], cur.MethodSettings[k]
+		for _, f := range slices.Sorted(maps.Keys(was)) {
+			p, ok := methodSettingFields[f]
+			if !ok || was[f] == nil || now != nil && reflect.DeepEqual(now[f], was[f]) {
+				continue
+			}
+			ops = append(ops, PatchOp{Op: "replace", Path: "/" + k + "/" + p, Value: patchValue(was[f])})
+		}
+	}
+	switch c, s := cur.Canary, saved.Canary; {
+	case s == nil && c != nil:
+		ops = append(ops, PatchOp{Op: "remove", Path: "/canarySettings"})
+	case s != nil:
+		if c == nil {
+			c = &SavedCanary{PercentTraffic: -1}
+		}
+		if c.PercentTraffic != s.PercentTraffic {
+			ops = append(ops, PatchOp{Op: "replace", Path: "/canarySettings/percentTraffic", Value: patchValue(s.PercentTraffic)})
+		}
+		if s.DeploymentID != "" && c.DeploymentID != s.DeploymentID {
+			ops = append(ops, PatchOp{Op: "replace", Path: "/canarySettings/deploymentId", Value: s.DeploymentID})
+		}
+		if c.UseStageCache != s.UseStageCache {
+			ops = append(ops, PatchOp{Op: "replace", Path: "/canarySettings/useStageCache", Value: strconv.FormatBool(s.UseStageCache)})
+		}
+		for _, k := range slices.Sorted(maps.Keys(c.StageVariableOverrides)) {
+			if _, ok := s.StageVariableOverrides[k]; !ok {
+				ops = append(ops, PatchOp{Op: "remove", Path: "/canarySettings/stageVariableOverrides/" + k})
+			}
+		}
+		for _, k := range slices.Sorted(maps.Keys(s.StageVariableOverrides)) {
+			if v, ok := c.StageVariableOverrides[k]; !ok || v != s.StageVariableOverrides[k] {
+				ops = append(ops, PatchOp{Op: "replace", Path: "/canarySettings/stageVariableOverrides/" + k, Value: s.StageVariableOverrides[k]})
+			}
+		}
+	}
+	if cur.TracingEnabled != saved.TracingEnabled {
+		ops = append(ops, PatchOp{Op: "replace", Path: "/tracingEnabled", Value: strconv.FormatBool(saved.TracingEnabled)})
+	}
+	if saved.CacheClusterSize != "" && cur.CacheClusterSize != saved.CacheClusterSize {
+		ops = append(ops, PatchOp{Op: "replace", Path: "/cacheClusterSize", Value: saved.CacheClusterSize})
+	}
+	if cur.CacheClusterEnabled != saved.CacheClusterEnabled {
+		ops = append(ops, PatchOp{Op: "replace", Path: "/cacheClusterEnabled", Value: strconv.FormatBool(saved.CacheClusterEnabled)})
+	}
+	switch c, s := cur.AccessLog, saved.AccessLog; {
+	case s == nil && c != nil:
+		ops = append(ops, PatchOp{Op: "remove", Path: "/accessLogSettings"})
+	case s != nil && (c == nil || *c != *s):
+		ops = append(ops, PatchOp{Op: "replace", Path: "/accessLogSettings/destinationArn", Value: s.DestinationArn},
+			PatchOp{Op: "replace", Path: "/accessLogSettings/format", Value: s.Format})
+	}
+	return ops
+}
+
+// methodSettingKey splits a method-setting patch path
+// ("/~1pets/GET/throttling/rateLimit") into its key ("~1pets/GET") and
+// field ("throttling/rateLimit"); ok is false for another path.
+func methodSettingKey(path string) (key, field string, ok bool) {
+	segs := strings.SplitN(strings.TrimPrefix(path, "/"), "/", 3)
+	if len(segs) < 3 || segs[0] == "variables" || segs[0] == "canarySettings" || segs[0] == "accessLogSettings" {
+		return "", "", false
+	}
+	// The method as the server keys it: upper case ("get" is GET).
+	return segs[0] + "/" + strings.ToUpper(segs[1]), segs[2], true
+}
+
+// stageDrift names what of REST stage live differs from what API a's
+// template sets on it: its variables, its canary (one the template does not
+// have, or another percentage), its method settings (a key the template does
+// not set, a value it sets otherwise). An interrupted deploy, or a change by
+// hand, left it so; the deploy sets the stage again.
+func stageDrift(a *API, live *SavedStage) []string {
+	if live == nil {
+		return nil
+	}
+	var drift []string
+	if !sameJSON(live.Variables, a.Variables) {
+		drift = append(drift, "variables")
+	}
+	switch {
+	case a.Canary == nil && live.Canary != nil:
+		drift = append(drift, fmt.Sprintf("canary (%.4g%% of requests to deployment %s; the template has none)", live.Canary.PercentTraffic, live.Canary.DeploymentID))
+	case a.Canary != nil && live.Canary != nil && (a.Canary.PercentTraffic != live.Canary.PercentTraffic || a.Canary.UseStageCache != live.Canary.UseStageCache ||
+		!sameJSON(a.Canary.StageVariableOverrides, live.Canary.StageVariableOverrides)):
+		drift = append(drift, "canary settings")
+	}
+	want := map[string]map[string]string{}
+	for _, op := range a.StageOps {
+		if key, field, ok := methodSettingKey(op.Path); ok {
+			if want[key] == nil {
+				want[key] = map[string]string{}
+			}
+			want[key][field] = op.Value
+		}
+	}
+	var keys []string
+	have := map[string]bool{}
+	for _, lk := range slices.Sorted(maps.Keys(live.MethodSettings)) {
+		k := normalKey(lk)
+		have[k] = true
+		if _, ok := want[k]; !ok {
+			keys = append(keys, k)
+			continue
+		}
+		for f, p := range methodSettingFields {
+			w, set := want[k][p]
+			if set && !sameValue(live.MethodSettings[lk][f], w) {
+				keys = append(keys, k)
+				break
+			}
+		}
+	}
+	for k := range want {
+		if !have[k] {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) > 0 {
+		slices.Sort(keys)
+		drift = append(drift, "method settings "+strings.Join(keys, ", "))
+	}
+	return drift
+}
+
+// liveResetOps are the patch operations that take off of REST stage live
+// what the template of API a does not set and resetOps does not already
+// take off: a canary, method-setting keys and variables a deploy that ended
+// before its record (or a change by hand) left.
+func liveResetOps(a *API, live *SavedStage, done []PatchOp) []PatchOp {
+	if live == nil {
+		return nil
+	}
+	removed := map[string]bool{}
+	for _, op := range done {
+		if op.Op == "remove" {
+			removed[op.Path] = true
+		}
+	}
+	want := map[string]bool{}
+	for _, op := range a.StageOps {
+		if key, _, ok := methodSettingKey(op.Path); ok {
+			want[key] = true
+		}
+	}
+	var ops []PatchOp
+	for _, k := range slices.Sorted(maps.Keys(live.MethodSettings)) {
+		if !want[normalKey(k)] && !removed["/"+k] {
+			ops = append(ops, PatchOp{Op: "remove", Path: "/" + k})
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(live.Variables)) {
+		if _, ok := a.Variables[k]; !ok && !removed["/variables/"+k] {
+			ops = append(ops, PatchOp{Op: "remove", Path: "/variables/" + k})
+		}
+	}
+	if a.Canary == nil && live.Canary != nil {
+		ops = append(ops, PatchOp{Op: "remove", Path: "/canarySettings"})
+	}
+	return ops
+}
+
+// canaryOps are the patch operations that set the existing canary of stage
+// live to API a's, when this deploy does not make a new canary deployment.
+func canaryOps(a *API, live *SavedStage) []PatchOp {
+	if a.Canary == nil || live == nil || live.Canary == nil {
+		return nil
+	}
+	cur := &SavedStage{Canary: live.Canary}
+	want := &SavedStage{Canary: &SavedCanary{PercentTraffic: a.Canary.PercentTraffic, StageVariableOverrides: a.Canary.StageVariableOverrides,
+		UseStageCache: a.Canary.UseStageCache}}
+	return restoreStageOps(cur, want)
+}
+
+// sameValue reports whether a stage's value v (as GetStage answers it) is
+// the patch value w: numbers compared as numbers ("100" is 100.0).
+func sameValue(v any, w string) bool {
+	got := patchValue(v)
+	if got == w {
+		return true
+	}
+	a, err1 := strconv.ParseFloat(got, 64)
+	b, err2 := strconv.ParseFloat(w, 64)
+	return err1 == nil && err2 == nil && a == b
+}
+
+// normalKey is a method-settings key with its method in upper case, as
+// methodSettingKey gives it: the server keeps a key as it was written.
+func normalKey(k string) string {
+	i := strings.LastIndexByte(k, '/')
+	if i < 0 {
+		return k
+	}
+	return k[:i+1] + strings.ToUpper(k[i+1:])
+}
