@@ -424,10 +424,15 @@ type integrationResult struct {
 // the body rendered by its response template for the content type (or the
 // integration's body when it has none), and any $context.responseOverride the
 // templates set. ireq is the request prepareRequest made (its plan and variables).
-func writeMethodResponse(ctx context.Context, w http.ResponseWriter, ireq *integrationRequest, res integrationResult) error {
+func (g *Gateway) writeMethodResponse(ctx context.Context, w http.ResponseWriter, ireq *integrationRequest, res integrationResult) error {
 	m, err := renderMethodResponse(ctx, ireq, res)
 	if err != nil {
 		return err
+	}
+	if len(m.dropped) > 0 {
+		rc := ireq.lv.rc
+		g.log.Warn("method response headers a template override set were not sent: the gateway sets them itself (they frame the response or speak for the connection or the request); remove them from $context.responseOverride.header",
+			"api", rc.APIID, "stage", rc.Stage, "resource", rc.ResourcePath, "headers", m.dropped)
 	}
 	m.write(w, ireq)
 	return nil
@@ -439,6 +444,9 @@ type methodResponse struct {
 	header http.Header // set by responseParameters and overrides; nil when none
 	body   []byte
 	ct     string // the Content-Type when header sets none
+	// dropped are the headers $context.responseOverride.header set that
+	// may not be sent (apis.IsUnmappableResponseHeader), for the log.
+	dropped []string
 }
 
 // renderMethodResponse renders what writeMethodResponse writes; an error
@@ -463,6 +471,11 @@ func renderMethodResponse(ctx context.Context, ireq *integrationRequest, res int
 	for k, v := range res.ir.ResponseParameters {
 		name, found := strings.CutPrefix(k, "method.response.header.")
 		if !found {
+			continue
+		}
+		// Refused when saved; an integration stored before that was is
+		// applied without it.
+		if apis.IsUnmappableResponseHeader(name) {
 			continue
 		}
 		if hv, ok := ireq.responseParam(v, &res); ok {
@@ -503,19 +516,25 @@ func renderMethodResponse(ctx context.Context, ireq *integrationRequest, res int
 			return methodResponse{}, err
 		}
 	}
+	var dropped []string
 	if lv.v != nil { // no template read the variables: none set an override
 		s, hs := lv.v.ResponseOverride()
 		if s >= 200 && s <= 599 {
 			status = s
 		}
 		for k, v := range hs {
+			if apis.IsUnmappableResponseHeader(k) {
+				dropped = append(dropped, k)
+				continue
+			}
 			if header == nil {
 				header = http.Header{}
 			}
 			header.Set(k, v)
 		}
 	}
-	return methodResponse{status: status, header: header, body: body, ct: ct}, nil
+	slices.Sort(dropped)
+	return methodResponse{status: status, header: header, body: body, ct: ct, dropped: dropped}, nil
 }
 
 // responseTemplate selects the response template of the integration response
