@@ -125,7 +125,13 @@ func (p *integrationPlan) render(ctx context.Context, t *mapping.Template, lv *l
 	if out, ok := p.static[t]; ok {
 		return out, nil
 	}
+	budget := lv.rc.entry.budget
+	w, err := budget.acquire(ctx, len(lv.body))
+	if err != nil {
+		return nil, err
+	}
 	out, err := t.RenderString(ctx, lv.get())
+	budget.release(w)
 	if err != nil {
 		return nil, err
 	}
@@ -279,6 +285,9 @@ func renderRequest(ctx context.Context, p *integrationPlan, t *mapping.Template,
 	}
 	if errors.Is(err, mapping.ErrBodyNotJSON) {
 		return nil, &pipeline.Error{Type: pipeline.BadRequestBody, Message: "Could not parse request body into json", Cause: err}
+	}
+	if e, ok := err.(*pipeline.Error); ok { //nolint:errorlint // the budget's own error, unwrapped
+		return nil, e // the template memory budget's 429
 	}
 	return nil, renderFailure(err)
 }
@@ -502,7 +511,13 @@ func renderMethodResponse(ctx context.Context, ireq *integrationRequest, res int
 		rv := &mapping.Vars{Body: body, PathParams: vars.PathParams, QueryParams: vars.QueryParams,
 			Headers: vars.Headers, HeadersBuilder: vars.HeadersBuilder, Context: vars.Context, ContextBuilder: vars.ContextBuilder,
 			StageVariables: vars.StageVariables}
+		budget := lv.rc.entry.budget
+		w, err := budget.acquire(ctx, len(body))
+		if err != nil {
+			return methodResponse{}, err
+		}
 		out, err := t.RenderString(ctx, rv)
+		budget.release(w)
 		if err != nil {
 			return methodResponse{}, renderFailure(err)
 		}
