@@ -341,6 +341,7 @@ func (a *functionAnswer) Answer(res *invoker.Result) bool {
 		if hook != nil {
 			(*hook)(a.r)
 		}
+		a.g.logDropped(a.ireq, &mr)
 		mr.write(a.w, a.ireq)
 	} else {
 		resp, err := a.response(res)

@@ -438,13 +438,19 @@ func (g *Gateway) writeMethodResponse(ctx context.Context, w http.ResponseWriter
 	if err != nil {
 		return err
 	}
+	g.logDropped(ireq, &m)
+	m.write(w, ireq)
+	return nil
+}
+
+// logDropped says which headers m's $context.responseOverride.header set
+// that were not sent, if any.
+func (g *Gateway) logDropped(ireq *integrationRequest, m *methodResponse) {
 	if len(m.dropped) > 0 {
 		rc := ireq.lv.rc
 		g.log.Warn("method response headers a template override set were not sent: the gateway sets them itself (they frame the response or speak for the connection or the request); remove them from $context.responseOverride.header",
 			"api", rc.APIID, "stage", rc.Stage, "resource", rc.ResourcePath, "headers", m.dropped)
 	}
-	m.write(w, ireq)
-	return nil
 }
 
 // methodResponse is a non-proxy integration's method response, rendered.
