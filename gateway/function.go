@@ -341,6 +341,7 @@ func (a *functionAnswer) Answer(res *invoker.Result) bool {
 		if hook != nil {
 			(*hook)(a.r)
 		}
+		a.g.logDropped(a.ireq, &mr)
 		mr.write(a.w, a.ireq)
 	} else {
 		resp, err := a.response(res)
@@ -713,7 +714,7 @@ func (g *Gateway) serveFunction(w http.ResponseWriter, r *http.Request, rc *reqC
 		if !ok {
 			return noOutputMapping(fe.ErrorMessage)
 		}
-		return writeMethodResponse(r.Context(), w, req, integrationResult{key: key, ir: ir, body: res.Payload, contentType: "application/json", accept: r.Header.Get("Accept")})
+		return g.writeMethodResponse(r.Context(), w, req, integrationResult{key: key, ir: ir, body: res.Payload, contentType: "application/json", accept: r.Header.Get("Accept")})
 	}
 	key, ir, ok, err := p.selector.selectResponse("", true)
 	if err != nil {
@@ -722,7 +723,7 @@ func (g *Gateway) serveFunction(w http.ResponseWriter, r *http.Request, rc *reqC
 	if !ok {
 		return noOutputMapping("")
 	}
-	return writeMethodResponse(r.Context(), w, req, integrationResult{key: key, ir: ir, body: res.Payload, contentType: "application/json", accept: r.Header.Get("Accept")})
+	return g.writeMethodResponse(r.Context(), w, req, integrationResult{key: key, ir: ir, body: res.Payload, contentType: "application/json", accept: r.Header.Get("Accept")})
 }
 
 // checkEventJSON refuses an event for a non-proxy function integration that is

@@ -103,6 +103,14 @@ type Config struct {
 	// Engine is the plain listener's engine: EngineNetHTTP, EngineH1 or EngineNbio
 	// (an experiment: HTTP only, see engine_nbio.go); empty: DefaultEngine.
 	Engine string
+	// TemplateMemory bounds, in bytes, what the REST mapping template renders
+	// in flight hold together, each render of a body of 64 KiB or more taken
+	// to hold eight times its body (tmplbudget.go). A render that cannot get
+	// its share within TemplateMemoryWait (default 1 s) is answered 429 Too
+	// Many Requests. Zero: DefaultTemplateMemory(MaxBodyBytes); negative: no
+	// bound.
+	TemplateMemory     int64
+	TemplateMemoryWait time.Duration
 }
 
 // Defaults.
@@ -127,6 +135,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.TemplateMemory == 0 {
+		c.TemplateMemory = DefaultTemplateMemory(c.MaxBodyBytes)
+	}
+	if c.TemplateMemoryWait <= 0 {
+		c.TemplateMemoryWait = DefaultTemplateMemoryWait
 	}
 	if c.MaxIdleConnsPerHost <= 0 {
 		c.MaxIdleConnsPerHost = 512
@@ -215,6 +229,9 @@ type Gateway struct {
 	plainListen atomic.Value
 	// connectAuth authorizes WebSocket upgrades ($connect authorizers).
 	connectAuth ConnectAuthorizer
+	// tmpl bounds the memory of the mapping template renders in flight
+	// (Config.TemplateMemory); nil: no bound.
+	tmpl *templateBudget
 }
 
 // stageKey keys a compiled stage.
@@ -258,6 +275,8 @@ type stageEntry struct {
 	// paramMaps are HTTP APIs' parameter mappings by integration, compiled once
 	// per stage deployment; read-only once compiled.
 	paramMaps map[*apis.Integration]*paramMapping
+	// budget is the gateway's template memory budget (Gateway.tmpl).
+	budget *templateBudget
 }
 
 // parsedURI parses a substituted URI without path parameters, cached.
@@ -329,6 +348,7 @@ func New(cfg Config, svc *apis.Service, resolver Resolver, inv Invoker, log *slo
 		draw: mrand.Float64,
 		resp: responses.New(log),
 	}
+	g.tmpl = newTemplateBudget(g.cfg.TemplateMemory, g.cfg.TemplateMemoryWait, log)
 	g.compiled.Store(&stageCache{m: map[stageKey]*stageEntry{}})
 	g.transport = newTransport(g.cfg, g.refuseOwnListener)
 	g.proxy = newReverseProxy(g)
@@ -461,7 +481,7 @@ func (g *Gateway) compile(st *apis.Stage, dep *apis.Deployment, vars map[string]
 	e := &stageEntry{stage: st, dep: dep, router: newRouter(dep.API.Routes),
 		deployed: &pipeline.Deployed{Stage: st, Deployment: dep, API: &dep.API, Variables: vars, Canary: canary, APIName: apiName,
 			BodyLimit: g.cfg.MaxBodyBytes},
-		plans: map[*apis.Integration]*integrationPlan{}, resourceIDs: map[string]string{}}
+		plans: map[*apis.Integration]*integrationPlan{}, resourceIDs: map[string]string{}, budget: g.tmpl}
 	for _, p := range append([]string{"/{proxy+}"}, routePaths(dep.API.Routes)...) {
 		e.resourceIDs[p] = dep.API.ResourceIDOf(p)
 	}

@@ -54,7 +54,7 @@ func (g *Gateway) serveMock(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 		// Without integration responses the statusCode is the answer's.
 		ir = apis.IntegrationResponse{StatusCode: selector}
 	}
-	return writeMethodResponse(r.Context(), w, req, integrationResult{key: key, ir: ir, contentType: "application/json", accept: canonicalGet(r.Header, "Accept")})
+	return g.writeMethodResponse(r.Context(), w, req, integrationResult{key: key, ir: ir, contentType: "application/json", accept: canonicalGet(r.Header, "Accept")})
 }
 
 // errMockStatus is API Gateway's execution log message for a MOCK request

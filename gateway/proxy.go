@@ -923,6 +923,9 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 	if err := params.apply(vars); err != nil {
 		return err
 	}
+	if err := g.checkRequestHeaders(rc, params.header); err != nil {
+		return err
+	}
 	u, err := integrationURLWith(r, rc, in, params.path, params.spans)
 	if err != nil {
 		return err
@@ -971,7 +974,7 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 	if len(p.responses[key]) == 0 && resp.header.Get("Content-Type") != "" {
 		w.Header().Set("Content-Type", resp.header.Get("Content-Type"))
 	}
-	return writeMethodResponse(r.Context(), w, ireq, res)
+	return g.writeMethodResponse(r.Context(), w, ireq, res)
 }
 
 // sendableHeader is errBadRequest for a header value holding a control
@@ -998,6 +1001,33 @@ func controlChar[T string | []byte](v T) int {
 		}
 	}
 	return -1
+}
+
+// checkRequestHeaders judges the integration request headers a non-proxy
+// HTTP integration's requestParameters and request template overrides set,
+// by the rule HTTP_PROXY's mappings follow (compileRESTProxyMapping):
+// Content-Length or Transfer-Encoding is the API's configuration error (500,
+// as API Gateway answers), since the gateway frames the body it sends; Host
+// and the hop-by-hop headers (Connection, Keep-Alive, TE, Upgrade, ...) are
+// removed from h, not sent (nor do they act: a Connection value would remove
+// the headers it names), which the debug log says.
+func (g *Gateway) checkRequestHeaders(rc *reqCtx, h map[string]string) error {
+	var dropped []string
+	for k := range h {
+		if apis.IsFramingRequestHeader(k) {
+			return fmt.Errorf("integration request header %s is set by requestParameters or $context.requestOverride.header, which API Gateway refuses: the gateway frames the request body itself; remove the mapping: %w", k, errConfig)
+		}
+		if ck := http.CanonicalHeaderKey(k); ck == "Host" || slices.Contains(fastproxy.HopHeaders, ck) {
+			dropped = append(dropped, ck)
+			delete(h, k) // a Connection value would also remove the headers it names
+		}
+	}
+	if len(dropped) > 0 {
+		slices.Sort(dropped)
+		g.log.Debug("integration request headers set by requestParameters or $context.requestOverride.header are not sent: the gateway sets Host and the hop-by-hop headers itself",
+			"api", rc.APIID, "stage", rc.Stage, "resource", rc.ResourcePath, "headers", dropped)
+	}
+	return nil
 }
 
 // backendAnswer is a buffered integration response.

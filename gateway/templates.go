@@ -125,7 +125,13 @@ func (p *integrationPlan) render(ctx context.Context, t *mapping.Template, lv *l
 	if out, ok := p.static[t]; ok {
 		return out, nil
 	}
+	budget := lv.rc.entry.budget
+	w, err := budget.acquire(ctx, len(lv.body))
+	if err != nil {
+		return nil, err
+	}
 	out, err := t.RenderString(ctx, lv.get())
+	budget.release(w)
 	if err != nil {
 		return nil, err
 	}
@@ -280,6 +286,9 @@ func renderRequest(ctx context.Context, p *integrationPlan, t *mapping.Template,
 	if errors.Is(err, mapping.ErrBodyNotJSON) {
 		return nil, &pipeline.Error{Type: pipeline.BadRequestBody, Message: "Could not parse request body into json", Cause: err}
 	}
+	if e, ok := err.(*pipeline.Error); ok { //nolint:errorlint // the budget's own error, unwrapped
+		return nil, e // the template memory budget's 429
+	}
 	return nil, renderFailure(err)
 }
 
@@ -424,13 +433,24 @@ type integrationResult struct {
 // the body rendered by its response template for the content type (or the
 // integration's body when it has none), and any $context.responseOverride the
 // templates set. ireq is the request prepareRequest made (its plan and variables).
-func writeMethodResponse(ctx context.Context, w http.ResponseWriter, ireq *integrationRequest, res integrationResult) error {
+func (g *Gateway) writeMethodResponse(ctx context.Context, w http.ResponseWriter, ireq *integrationRequest, res integrationResult) error {
 	m, err := renderMethodResponse(ctx, ireq, res)
 	if err != nil {
 		return err
 	}
+	g.logDropped(ireq, &m)
 	m.write(w, ireq)
 	return nil
+}
+
+// logDropped says which headers m's $context.responseOverride.header set
+// that were not sent, if any.
+func (g *Gateway) logDropped(ireq *integrationRequest, m *methodResponse) {
+	if len(m.dropped) > 0 {
+		rc := ireq.lv.rc
+		g.log.Warn("method response headers a template override set were not sent: the gateway sets them itself (they frame the response or speak for the connection or the request); remove them from $context.responseOverride.header",
+			"api", rc.APIID, "stage", rc.Stage, "resource", rc.ResourcePath, "headers", m.dropped)
+	}
 }
 
 // methodResponse is a non-proxy integration's method response, rendered.
@@ -439,6 +459,9 @@ type methodResponse struct {
 	header http.Header // set by responseParameters and overrides; nil when none
 	body   []byte
 	ct     string // the Content-Type when header sets none
+	// dropped are the headers $context.responseOverride.header set that
+	// may not be sent (apis.IsUnmappableResponseHeader), for the log.
+	dropped []string
 }
 
 // renderMethodResponse renders what writeMethodResponse writes; an error
@@ -465,6 +488,11 @@ func renderMethodResponse(ctx context.Context, ireq *integrationRequest, res int
 		if !found {
 			continue
 		}
+		// Refused when saved; an integration stored before that was is
+		// applied without it.
+		if apis.IsUnmappableResponseHeader(name) {
+			continue
+		}
 		if hv, ok := ireq.responseParam(v, &res); ok {
 			header.Set(name, hv)
 		}
@@ -489,7 +517,13 @@ func renderMethodResponse(ctx context.Context, ireq *integrationRequest, res int
 		rv := &mapping.Vars{Body: body, PathParams: vars.PathParams, QueryParams: vars.QueryParams,
 			Headers: vars.Headers, HeadersBuilder: vars.HeadersBuilder, Context: vars.Context, ContextBuilder: vars.ContextBuilder,
 			StageVariables: vars.StageVariables}
+		budget := lv.rc.entry.budget
+		w, err := budget.acquire(ctx, len(body))
+		if err != nil {
+			return methodResponse{}, err
+		}
 		out, err := t.RenderString(ctx, rv)
+		budget.release(w)
 		if err != nil {
 			return methodResponse{}, renderFailure(err)
 		}
@@ -503,19 +537,25 @@ func renderMethodResponse(ctx context.Context, ireq *integrationRequest, res int
 			return methodResponse{}, err
 		}
 	}
+	var dropped []string
 	if lv.v != nil { // no template read the variables: none set an override
 		s, hs := lv.v.ResponseOverride()
 		if s >= 200 && s <= 599 {
 			status = s
 		}
 		for k, v := range hs {
+			if apis.IsUnmappableResponseHeader(k) {
+				dropped = append(dropped, k)
+				continue
+			}
 			if header == nil {
 				header = http.Header{}
 			}
 			header.Set(k, v)
 		}
 	}
-	return methodResponse{status: status, header: header, body: body, ct: ct}, nil
+	slices.Sort(dropped)
+	return methodResponse{status: status, header: header, body: body, ct: ct, dropped: dropped}, nil
 }
 
 // responseTemplate selects the response template of the integration response

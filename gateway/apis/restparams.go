@@ -145,6 +145,33 @@ func validBodyPath(path string) bool {
 	return err == nil
 }
 
+// IsUnmappableResponseHeader reports whether a REST API method response
+// header may not be set by a responseParameters mapping or a template's
+// $context.responseOverride.header: the fields that frame the response or
+// speak for the connection (Content-Length, Transfer-Encoding, Connection and
+// the other hop-by-hop headers), which the gateway writes itself, and the
+// gateway's request ids (X-Amzn-RequestId, X-Amz-Apigw-Id). Sent beside the
+// gateway's own, a second Transfer-Encoding or Content-Length would break the
+// response's framing for the client.
+func IsUnmappableResponseHeader(name string) bool {
+	switch strings.ToLower(name) {
+	case "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection",
+		"te", "trailer", "trailers", "upgrade", "x-amzn-requestid", "x-amz-apigw-id":
+		return true
+	}
+	return false
+}
+
+// IsFramingRequestHeader reports whether a REST API integration request
+// header is one a requestParameters mapping or a template's
+// $context.requestOverride.header may not set, as API Gateway answers 500
+// when one does: Content-Length and Transfer-Encoding, which frame the
+// request body the gateway sends.
+func IsFramingRequestHeader(name string) bool {
+	n := strings.ToLower(name)
+	return n == "content-length" || n == "transfer-encoding"
+}
+
 // validateRESTMappings checks a REST API integration's requestParameters and
 // its integration responses' responseParameters, each problem a
 // *MappingError.
@@ -162,6 +189,9 @@ func (in *Integration) validateRESTMappings() []error {
 		for _, k := range slices.Sorted(maps.Keys(params)) {
 			if name, ok := strings.CutPrefix(k, "method.response.header."); !ok || !mappingName(name) {
 				errs = append(errs, &MappingError{Expr: k, Target: true, Use: restResponseTargets})
+			} else if IsUnmappableResponseHeader(name) {
+				errs = append(errs, invalid("integration response %q: responseParameters map %s, which the gateway sets itself (it frames the response or speaks for the connection or the request); remove the mapping",
+					truncate(pattern, 100), truncate(k, 100)))
 			} else if v := params[k]; !validRESTResponseSource(v) {
 				errs = append(errs, &MappingError{Expr: v, Use: restResponseSources})
 			}

@@ -907,7 +907,7 @@ func (st *state) mapMethod(m *Map, name string, args []any, off int) (any, bool)
 			return nil, false
 		}
 		prev, _ := m.Get(k)
-		m.Set(k, st.keep(args[1]))
+		st.setKept(m, k, st.keep(args[1]))
 		return prev, prev != nil
 	case "putAll":
 		st.escaped = true // args may be stored where they outlive the render

@@ -215,8 +215,12 @@ func (t *Template) release(st *state) {
 	statePool.Put(st)
 }
 
-func (t *Template) render(ctx context.Context, vars *Vars) (st *state, err error) {
-	st = statePool.Get().(*state)
+func (t *Template) render(ctx context.Context, vars *Vars) (*state, error) {
+	return t.renderState(ctx, statePool.Get().(*state), vars)
+}
+
+// renderState renders into st, a pooled state or (in tests) a new one.
+func (t *Template) renderState(ctx context.Context, st *state, vars *Vars) (_ *state, err error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -837,8 +841,8 @@ func (st *state) assign(target *refExpr, v any) {
 		key := st.eval(last.args[0])
 		switch c := cur.(type) {
 		case *Map:
-			if s, ok := st.toString(key, target.off); ok && st.overrideOnce(c, s, v, target.off) {
-				c.Set(s, v)
+			if s, ok := st.toString(key, target.off); ok && st.hold(target.off, 0, len(s)) && st.overrideOnce(c, s, v, target.off) {
+				st.setKept(c, s, v)
 			}
 		case *List:
 			if i, _, isFloat, ok := toNumber(key); ok && !isFloat {
@@ -948,6 +952,21 @@ func (st *state) keep(v any) any {
 	}
 	st.escaped = true
 	return v
+}
+
+// setKept stores v (already kept) under k in m, which may outlive the
+// render ($context's maps, or a map stored in one): a new key is copied out
+// of the slabs, as keep copies a value. A key the template computed (from
+// the body, $util.parseJson, a #foreach variable, a macro argument) may
+// point into the slabs' text, which the next render, another client's
+// request, overwrites; the map would then hold that client's text as its
+// key. An existing key keeps its own string.
+func (st *state) setKept(m *Map, k string, v any) {
+	if i := m.find(k); i >= 0 {
+		m.vals[i] = v
+		return
+	}
+	m.setValue(strings.Clone(k), v)
 }
 
 // copyFloat boxes f anew (the compiler must not hand back the box f came

@@ -199,3 +199,59 @@ func mustRender(t *testing.T, src string, v *Vars) string {
 	}
 	return out
 }
+
+// Keys a template computes from the body and stores in $context's maps
+// outlive the render as values do: the render's slabs (the text its
+// decoded strings point into) are reused by the next request, so a key
+// left pointing into them would read as another client's text. The test
+// overwrites the slabs' text itself, as the next render would, instead of
+// racing renders.
+func TestBodyKeysStoredInContextOutliveTheRender(t *testing.T) {
+	const body = `{"s": "Key-From-Body", "fwd": {"X-Tenant-T00013": "tenant-T00013"}}`
+	cases := []struct {
+		name, src, path string
+	}{
+		{"context put", `$context.put($input.path('$.s'), 'v')`, "Key-From-Body"},
+		{"authorizer put", `$context.authorizer.put($input.path('$.s'), 'v')`, "authorizer.Key-From-Body"},
+		{"identity put", `$context.identity.put($input.path('$.s'), 'v')`, "identity.Key-From-Body"},
+		{"authorizer index", `#set($s = $input.path('$.s'))#set($context.authorizer[$s] = 'v')`, "authorizer.Key-From-Body"},
+		{"context index", `#set($s = $input.path('$.s'))#set($context[$s] = 'v')`, "Key-From-Body"},
+		{"header override index", `#set($hs = $input.path('$.fwd'))#foreach($k in $hs.keySet())#set($context.requestOverride.header[$k] = $hs.get($k))#end`, "requestOverride.header.X-Tenant-T00013"},
+		{"header override put", `#set($hs = $input.path('$.fwd'))#foreach($k in $hs.keySet())$context.requestOverride.header.put($k, $hs.get($k))#end`, "requestOverride.header.X-Tenant-T00013"},
+		{"querystring override from parseJson", `#set($o = $util.parseJson($input.body))#set($context.requestOverride.querystring[$o.s] = 'v')`, "requestOverride.querystring.Key-From-Body"},
+		{"response header through a macro", `#macro(hdr $n)#set($context.responseOverride.header[$n] = 'v')#end#hdr($input.path('$.s'))`, "responseOverride.header.Key-From-Body"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tm, err := Parse("t", c.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := NewContext()
+			ctx.SetPath("authorizer.principalId", "p")
+			ctx.SetPath("identity.sourceIp", "1.2.3.4")
+			v := &Vars{Body: []byte(body), Context: ctx}
+			// A state whose text slab has room for the whole body, as a
+			// pooled one has: every string decoded is in the text the
+			// next render writes over.
+			st := &state{}
+			st.slabs.text = make([]byte, 0, 4096)
+			st, err = tm.renderState(context.Background(), st, v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !st.escaped {
+				// The state goes back to the pool: what the next request
+				// decodes overwrites its text.
+				text := st.slabs.text[:cap(st.slabs.text)]
+				for i := range text {
+					text[i] = '#'
+				}
+			}
+			tm.release(st)
+			if x, ok := v.Context.GetPath(c.path); !ok || plainString(x) != "v" && plainString(x) != "tenant-T00013" {
+				t.Errorf("$context.%s is gone after the slabs were reused: $context reads %s", c.path, plainString(v.Context))
+			}
+		})
+	}
+}

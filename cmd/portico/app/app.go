@@ -76,6 +76,10 @@ type Settings struct {
 	// address's (unset: no bound).
 	GatewayMaxConns      int `yaml:"gateway-max-conns"`
 	GatewayMaxConnsPerIP int `yaml:"gateway-max-conns-per-ip"`
+	// GatewayTemplateMemory bounds, in MB, what the mapping template renders
+	// in flight hold together (gateway.Config.TemplateMemory; unset: 64 times
+	// the body limit, 640 MB; -1: no bound).
+	GatewayTemplateMemory int64 `yaml:"gateway-template-memory"`
 	// TLSCert and TLSKey are the gateway's certificate chain and key (PEM),
 	// reloaded when the files change.
 	TLSCert string `yaml:"tls-cert"`
@@ -330,11 +334,24 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("--max-sandboxes / PORTICO_MAX_SANDBOXES (invoker: max-sandboxes) %d is not taken: "+
 			"give a positive number of sandboxes, leave it out for the default (%d), or -1 for no cap", n, invoker.DefaultConfig().MaxSandboxes)
 	}
+	if mb := s.GatewayTemplateMemory; mb < -1 {
+		return fmt.Errorf("gateway-template-memory %d is not taken: give a positive number of MB, leave it out for the default "+
+			"(64 times the body limit: 640 MB), or -1 for no bound", mb)
+	}
 	if mb := s.Invoker.MaxMemory; mb < -1 || mb == 0 {
 		return fmt.Errorf("invoker: max-memory %d is not taken: give a positive number of MB, leave it out for the default "+
 			"(three quarters of the host's memory), or -1 for no cap", mb)
 	}
 	return nil
+}
+
+// templateMemory is gateway.Config.TemplateMemory for gateway-template-memory
+// (MB): 0 (unset) takes the gateway's default, -1 no bound.
+func templateMemory(mb int64) int64 {
+	if mb <= 0 {
+		return mb
+	}
+	return mb << 20
 }
 
 // checkDomain refuses a gateway base domain (--domain) that no Host header
@@ -658,7 +675,8 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		connections.Module,
 		apis.Module,
 		fx.Supply(gateway.Config{Listen: s.Listen, Domain: s.Domain, TLSListen: s.TLSListen, TrustedProxies: proxies, Engine: s.ListenerEngine,
-			MaxConns: s.GatewayMaxConns, MaxConnsPerIP: s.GatewayMaxConnsPerIP, CallbackBind: s.CallbackListen}),
+			MaxConns: s.GatewayMaxConns, MaxConnsPerIP: s.GatewayMaxConnsPerIP, CallbackBind: s.CallbackListen,
+			TemplateMemory: templateMemory(s.GatewayTemplateMemory)}),
 		// IAM principals (users, access keys, policies) for AWS_IAM routes.
 		fx.Supply(iam.Config{KeyFile: s.IAMKeyFile}),
 		iam.Module,
