@@ -681,9 +681,10 @@ func (h *usageHandlers) updateUsage(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	n, err := parseInt32(v, ops[0])
-	if err != nil {
-		return err
+	n, err := strconv.ParseInt(v, 10, 32)
+	if err != nil || n < 0 {
+		// The requests the key has left this period: never negative.
+		return badPatchValue(ops[0], "%q is not an integer from 0 to 2147483647 (the requests the key has left this period)", truncate(v, 40))
 	}
 	plan, key := r.PathValue("plan"), r.PathValue("key")
 	if err := h.svc.UpdateUsage(r.Context(), plan, key, int64(n)); err != nil {

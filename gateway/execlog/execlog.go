@@ -15,11 +15,12 @@
 // authorizers read and of secret query parameters (X-Amz-Signature, api_key:
 // redact.SecretName), as are secret parameters ("api_key=...",
 // redact.StringWith) and, in the response, the request's API key (admitted,
-// or an authorizer's usageIdentifierKey: keyValues).
+// or an authorizer's usageIdentifierKey: keyValues), and in the method
+// request's path, headers and body the same key wherever they repeat it.
 //
 // Two pipeline stages share the work: Stage wraps the pipeline and logs the
-// completion, RequestStage runs once the method is matched and logs the method
-// request.
+// completion, RequestStage runs once the request's API key is known and logs
+// the method request (Stage logs it instead for a request refused before).
 package execlog
 
 import (
@@ -250,9 +251,45 @@ func keyValues(id *pipeline.Identity, au *pipeline.Authorizer) []string {
 	return out
 }
 
-// clientHeaderKey is the request context key of the client's headers, kept by
-// Stage before the tracing stage adds its own (traceparent, X-Amzn-Trace-Id).
-type clientHeaderKey struct{}
+// lineKey is the request context key of a request's *methodLine.
+type lineKey struct{}
+
+// methodLine is the method request line of one request, shared by Stage and
+// RequestStage: client holds the client's headers when Stage kept them
+// before the tracing stage added its own (traceparent, X-Amzn-Trace-Id);
+// written says RequestStage logged it.
+type methodLine struct {
+	client  http.Header
+	written bool
+}
+
+// methodRequest returns the attributes of the method request line of r under
+// l, with client the client's headers (nil: r's). The request's API key
+// (keyValues, known by now) is masked wherever the path, the headers or the
+// body repeat it, as are the values of its secret headers and parameters in
+// the other headers and the body.
+func (p *plan) methodRequest(l logging, r *http.Request, c *pipeline.Context, client http.Header) []any {
+	keys := keyValues(&c.Identity, &c.Authorizer)
+	path := r.URL.Path
+	if len(keys) > 0 {
+		path = redact.Values(path, keys, redact.HeaderMask)
+	}
+	attrs := []any{"requestId", c.RequestID, "api", c.APIID, "stage", c.Stage, "method", r.Method, "path", path,
+		"resource", c.ResourcePath}
+	if l.trace {
+		h := client
+		if h == nil {
+			h = r.Header
+		}
+		secrets := append(p.requestSecrets(h, r.URL.Query()), keys...)
+		attrs = append(attrs, "headers", maskHeaders(h, p.secret, secrets))
+		body, _ := c.ReadBody(r) // r.Body reads the same bytes (or error) again
+		if len(body) > 0 {
+			attrs = append(attrs, "body", traceBody(body, len(body), secrets))
+		}
+	}
+	return attrs
+}
 
 // Stage is the execution log's outer stage: it logs each request's
 // completion. Safe for concurrent use.
@@ -291,14 +328,24 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	return func(next pipeline.Handler) pipeline.Handler {
 		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
 			var client http.Header // the client's headers, for the trace
-			if keepHeaders {
-				client = r.Header.Clone()
-				r = r.WithContext(context.WithValue(r.Context(), clientHeaderKey{}, client))
+			var line *methodLine
+			if p.someInfo {
+				line = &methodLine{}
+				if keepHeaders {
+					client = r.Header.Clone()
+					line.client = client
+				}
+				r = r.WithContext(context.WithValue(r.Context(), lineKey{}, line))
 			}
 			start := s.now()
 			tw := &traceWriter{StatusWriter: pipeline.StatusWriter{ResponseWriter: w}, keep: p.someTrace}
 			err := next.ServeRequest(tw, r, c)
 			l := p.of(c.Route)
+			if line != nil && !line.written && l.info && c.Route != nil {
+				// Refused (throttled, unauthorized, a bad key) before
+				// RequestStage: its method request first.
+				s.log.InfoContext(r.Context(), "execution: method request", p.methodRequest(l, r, c, client)...)
+			}
 			status := tw.Status
 			if c.Status != 0 {
 				status = c.Status
@@ -389,7 +436,7 @@ func (s *Stage) LogWebSocket(d *pipeline.Deployed, route *apis.Route, ev *events
 		attrs := base
 		if l.trace {
 			if len(h) > 0 {
-				attrs = append(attrs[:len(attrs):len(attrs)], "headers", maskHeaders(h, secret, nil))
+				attrs = append(attrs[:len(attrs):len(attrs)], "headers", maskHeaders(h, secret, secrets))
 			}
 			if ev.Body != "" {
 				attrs = append(attrs[:len(attrs):len(attrs)], "body", traceBody([]byte(ev.Body), len(ev.Body), secrets))
@@ -431,9 +478,10 @@ func (s *Stage) LogWebSocket(d *pipeline.Deployed, route *apis.Route, ev *events
 	}
 }
 
-// RequestStage is the execution log's inner stage: once the method is
-// matched, it logs the method request of methods that log at INFO. Safe for
-// concurrent use.
+// RequestStage is the execution log's inner stage: once the request's API key
+// is known (after the authorizers and the API key stages), it logs the method
+// request of methods that log at INFO, the key masked. Safe for concurrent
+// use.
 type RequestStage struct {
 	log *slog.Logger
 }
@@ -452,7 +500,7 @@ func NewRequestStage(log *slog.Logger) *RequestStage {
 func (*RequestStage) Name() string { return "execlog-request" }
 
 // Order implements pipeline.Stage.
-func (*RequestStage) Order() int { return pipeline.OrderRouted }
+func (*RequestStage) Order() int { return pipeline.OrderKeyed }
 
 // Compile implements pipeline.Stage: nothing to do unless some method of the
 // stage logs at INFO.
@@ -467,20 +515,11 @@ func (s *RequestStage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error
 			if !l.info {
 				return next.ServeRequest(w, r, c)
 			}
-			attrs := []any{"requestId", c.RequestID, "api", c.APIID, "stage", c.Stage, "method", r.Method, "path", r.URL.Path,
-				"resource", c.ResourcePath}
-			if l.trace {
-				h := r.Header
-				if kept, ok := r.Context().Value(clientHeaderKey{}).(http.Header); ok {
-					h = kept
-				}
-				attrs = append(attrs, "headers", maskHeaders(h, p.secret, nil))
-				body, _ := c.ReadBody(r) // r.Body reads the same bytes (or error) again
-				if len(body) > 0 {
-					attrs = append(attrs, "body", traceBody(body, len(body), p.requestSecrets(h, r.URL.Query())))
-				}
+			var client http.Header
+			if line, ok := r.Context().Value(lineKey{}).(*methodLine); ok {
+				line.written, client = true, line.client
 			}
-			s.log.InfoContext(r.Context(), "execution: method request", attrs...)
+			s.log.InfoContext(r.Context(), "execution: method request", p.methodRequest(l, r, c, client)...)
 			return next.ServeRequest(w, r, c)
 		})
 	}, nil

@@ -603,3 +603,62 @@ func wsConnectDeployed() (*pipeline.Deployed, *apis.Deployment) {
 	dep := &apis.Deployment{API: apis.API{ID: "abcdefghij", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{Routes: []apis.Route{{RouteKey: "$connect"}}}}}
 	return &pipeline.Deployed{Stage: st, Deployment: dep, API: &dep.API}, dep
 }
+
+// headerKey admits the x-api-key header's value as the request's key, as the
+// API key stage does for key source HEADER; with refuse set it refuses the
+// request after naming the key (an authorizer's usageIdentifierKey the key
+// stage does not know), before the method request stage.
+type headerKey struct{ refuse bool }
+
+func (headerKey) Name() string { return "apikey" }
+func (headerKey) Order() int   { return pipeline.OrderAPIKey }
+func (k headerKey) Compile(*pipeline.Deployed) (pipeline.Middleware, error) {
+	return func(next pipeline.Handler) pipeline.Handler {
+		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
+			if k.refuse {
+				c.Authorizer.UsageIdentifierKey = "sekrit-refused-key-0123456789"
+				return pipeline.Errorf(pipeline.InvalidAPIKey, "the API key is not a known key")
+			}
+			c.Identity.APIKey = r.Header.Get("X-Api-Key")
+			return next.ServeRequest(w, r, c)
+		})
+	}, nil
+}
+
+// TestMethodRequestMasksTheAPIKey is keys22's finding 2: the method request
+// line was written before the authorizer and the API key stage ran, so a key
+// source AUTHORIZER's key was logged in clear wherever the request repeated
+// it (a header, the body), and a header repeating an x-api-key was logged in
+// clear too. The line is now written once the key is known (or, for a
+// request refused before, at its completion), the key masked in its path,
+// headers and body.
+func TestMethodRequestMasksTheAPIKey(t *testing.T) {
+	request := func(key string) *http.Request {
+		req := httptest.NewRequest("POST", "/abcdefghij/dev/pets", strings.NewReader(`{"k":"`+key+`"}`))
+		req.Header.Set("X-Echo", "key "+key)
+		return req
+	}
+	check := func(t *testing.T, recs []map[string]any, status float64) {
+		t.Helper()
+		if len(recs) != 2 || recs[0]["msg"] != "execution: method request" || recs[1]["status"] != status {
+			t.Fatalf("logged %v", recs)
+		}
+		if h, _ := recs[0]["headers"].(map[string]any); h["X-Echo"] != "key ********" {
+			t.Errorf("request headers %v", h)
+		}
+		if recs[0]["body"] != `{"k":"********"}` {
+			t.Errorf("request body %v", recs[0]["body"])
+		}
+	}
+	t.Run("key source AUTHORIZER", func(t *testing.T) {
+		check(t, serve(t, deployed("INFO", true), request("sekrit-usage-key-0123456789"), echo, authorizerKey{}), 200)
+	})
+	t.Run("key source HEADER", func(t *testing.T) {
+		req := request("sekrit-header-key-0123456789")
+		req.Header.Set("X-Api-Key", "sekrit-header-key-0123456789")
+		check(t, serve(t, deployed("INFO", true), req, echo, headerKey{}), 200)
+	})
+	t.Run("a key refused before the method request stage", func(t *testing.T) {
+		check(t, serve(t, deployed("INFO", true), request("sekrit-refused-key-0123456789"), echo, headerKey{refuse: true}), 403)
+	})
+}

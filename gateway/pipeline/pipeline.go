@@ -58,8 +58,7 @@ const (
 	OrderCheck = 210
 	// OrderRoute matches the route (built in); later stages see Context.Route.
 	OrderRoute = 250
-	// OrderRouted observes the matched method before anything acts on it:
-	// the execution log's method request, whose settings are the method's.
+	// OrderRouted observes the matched method before anything acts on it.
 	OrderRouted = 260
 	// OrderThrottle applies account, stage and method throttles.
 	OrderThrottle = 300
@@ -73,6 +72,10 @@ const (
 	OrderAPIKey = 540
 	// OrderAPIKeyAuthorizer checks keys whose source is AUTHORIZER.
 	OrderAPIKeyAuthorizer = 550
+	// OrderKeyed observes the request once its API key is known (admitted,
+	// or named by an authorizer): the execution log's method request, which
+	// masks the key wherever the request repeats it.
+	OrderKeyed = 560
 	// OrderPolicy evaluates resource policies.
 	OrderPolicy = 600
 	// OrderCompress decompresses request bodies (after signatures over them

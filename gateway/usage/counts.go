@@ -61,12 +61,15 @@ func (c *counter) snapshot(d *dayDelta) {
 // of use for the period (see Counts): at most that many requests of it were
 // admitted, however many Used says were written; ReservedDay is the day (UTC,
 // YYYY-MM-DD) of the last reservation, to which a recovery counts the
-// difference.
+// difference. Epoch is the generation of the count: each exact write (an
+// update-usage reset, a graceful stop) starts a new one, and a reservation
+// made in an older generation (from a count since replaced) is not stored.
 type countRecord struct {
 	PeriodStart time.Time `json:"periodStart"`
 	Used        int64     `json:"used"`
 	Reserved    int64     `json:"reserved,omitempty"`
 	ReservedDay string    `json:"reservedDay,omitempty"`
+	Epoch       int64     `json:"epoch,omitempty"`
 }
 
 // maxBlock caps how many requests one reservation covers ahead of use (what a
@@ -143,6 +146,11 @@ type counter struct {
 	// exact has the next flush store the count as the reservation (a graceful
 	// stop, or UpdateUsage), rather than keep the higher stored one.
 	exact bool
+	// epoch is the count's generation (countRecord.Epoch): the flush that
+	// takes an exact count starts a new one, so that a reservation begun
+	// before it (sized from the count it replaces) neither raises durable
+	// nor lands in the store after it.
+	epoch int64
 	// winStart, winCount and rate measure the traffic that sizes a block: the
 	// requests of the window begun at winStart, and of the window before.
 	winStart time.Time
@@ -182,7 +190,7 @@ func (c *counter) load(q *Quota) error {
 		return err
 	}
 	c.periodStart, c.used, c.loaded = rec.PeriodStart, rec.Used, true
-	c.durable, c.reservedDay = rec.Reserved, rec.ReservedDay
+	c.durable, c.reservedDay, c.epoch = rec.Reserved, rec.ReservedDay, rec.Epoch
 	reserved := rec.Reserved
 	if q != nil && reserved > q.Limit {
 		// Older builds reserved one past the quota (the request that
@@ -283,8 +291,10 @@ func (c *counter) block(q *Quota) int64 {
 
 // reserve starts writing a reservation one block ahead of the count (but not
 // past q's limit) and returns it; c.mu is held, no reservation is in
-// flight, and the count is below q's limit. Once it has landed, durable follows it (unless the period has
-// moved on).
+// flight, and the count is below q's limit. Once it has landed, durable
+// follows it, unless the period has moved on or an exact count was taken
+// since (a new epoch): then it is dropped, in the store too if the exact
+// count landed first, and a request that needs one makes another.
 func (c *counter) reserve(now time.Time, q *Quota) *reservation {
 	target := c.used + c.block(q)
 	if q != nil {
@@ -292,7 +302,7 @@ func (c *counter) reserve(now time.Time, q *Quota) *reservation {
 	}
 	r := &reservation{done: make(chan struct{})}
 	c.inflight = r
-	ps, day, base := c.periodStart, dayOf(now), c.planID+"/"+c.keyID
+	ps, day, base, epoch := c.periodStart, dayOf(now), c.planID+"/"+c.keyID, c.epoch
 	go func() {
 		err := c.c.batch(context.Background(), func(tx *store.Tx) error {
 			if !c.c.planLive(tx, c.planID) {
@@ -302,19 +312,24 @@ func (c *counter) reserve(now time.Time, q *Quota) *reservation {
 			if err := tx.Get(bucketCounts, base, &rec); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 				return err
 			}
-			if !rec.PeriodStart.Equal(ps) {
-				// The period's first write: what was stored is an older one's.
-				rec = countRecord{PeriodStart: ps}
-			}
-			if target <= rec.Reserved {
+			if rec.Epoch > epoch {
+				// An exact count (update-usage) was stored since this was
+				// sized: its old count must not come back.
 				return nil
 			}
-			rec.Reserved, rec.ReservedDay = target, day
+			if !rec.PeriodStart.Equal(ps) {
+				// The period's first write: what was stored is an older one's.
+				rec = countRecord{PeriodStart: ps, Epoch: rec.Epoch}
+			}
+			if target <= rec.Reserved && rec.Epoch == epoch {
+				return nil
+			}
+			rec.Reserved, rec.ReservedDay, rec.Epoch = target, day, epoch
 			return tx.Put(bucketCounts, base, rec)
 		})
 		c.mu.Lock()
 		r.err = err
-		if err == nil && c.periodStart.Equal(ps) && target > c.durable {
+		if err == nil && c.periodStart.Equal(ps) && c.epoch == epoch && target > c.durable {
 			c.durable, c.reservedDay = target, day
 		}
 		c.inflight = nil
@@ -455,7 +470,7 @@ func (cs *Counts) flush(ctx context.Context, final bool) error {
 				if err := tx.Get(bucketCounts, base, &stored); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 					return err
 				}
-				if stored.PeriodStart.Equal(p.rec.PeriodStart) && stored.Reserved > p.rec.Reserved {
+				if stored.PeriodStart.Equal(p.rec.PeriodStart) && stored.Epoch == p.rec.Epoch && stored.Reserved > p.rec.Reserved {
 					p.rec.Reserved, p.rec.ReservedDay = stored.Reserved, stored.ReservedDay
 				}
 			}
@@ -532,9 +547,14 @@ func (cs *Counts) takePending(final bool) []pending {
 			p := pending{c: c, days: c.days, exact: c.exact || final,
 				rec: countRecord{PeriodStart: c.periodStart, Used: c.used, Reserved: c.durable, ReservedDay: c.reservedDay}}
 			if p.exact {
+				// A new epoch: a reservation in flight was sized from the
+				// count this replaces, so it is dropped (see reserve); this
+				// transaction orders it against the reservation's.
+				c.epoch++
 				p.rec.Reserved = c.used
 				c.durable = c.used
 			}
+			p.rec.Epoch = c.epoch
 			ps = append(ps, p)
 			c.dirty, c.days, c.exact = false, nil, false
 		}

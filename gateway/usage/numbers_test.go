@@ -65,7 +65,14 @@ func TestPlanAndStageIntegersAreInt32(t *testing.T) {
 	}
 	_, err := gw.UpdateUsage(ctx, &apigateway.UpdateUsageInput{UsagePlanId: aws.String(p), KeyId: k.Id,
 		PatchOperations: []types.PatchOperation{{Op: types.OpReplace, Path: aws.String("/remaining"), Value: aws.String("9223372036854775807")}}})
-	wantAPIError(t, err, "BadRequestException", "is not an integer from -2147483648 to 2147483647")
+	wantAPIError(t, err, "BadRequestException", "is not an integer from 0 to 2147483647")
+	// keys22's finding 4: update-usage's message named negatives as accepted,
+	// and refused them.
+	for _, v := range []string{"abc", "-5", "-2147483648"} {
+		_, err := gw.UpdateUsage(ctx, &apigateway.UpdateUsageInput{UsagePlanId: aws.String(p), KeyId: k.Id,
+			PatchOperations: []types.PatchOperation{{Op: types.OpReplace, Path: aws.String("/remaining"), Value: aws.String(v)}}})
+		wantAPIError(t, err, "BadRequestException", "Invalid value for replace /remaining: \""+v+"\" is not an integer from 0 to 2147483647")
+	}
 	u, err := gw.UpdateUsage(ctx, &apigateway.UpdateUsageInput{UsagePlanId: aws.String(p), KeyId: k.Id,
 		PatchOperations: []types.PatchOperation{{Op: types.OpReplace, Path: aws.String("/remaining"), Value: aws.String("2147483647")}}})
 	if err != nil || u.Items[*k.Id][0][1] != 2147483647 {

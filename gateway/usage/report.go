@@ -164,7 +164,7 @@ func (s *Service) UpdateUsage(ctx context.Context, planID, keyID string, remaini
 		return invalid("Usage plan %s has no quota to reset", planID)
 	}
 	if remaining < 0 {
-		return invalid("Invalid remaining %d: it must not be negative", remaining)
+		return invalid("Invalid remaining %d: it must be from 0 to 2147483647", remaining)
 	}
 	return s.counts.SetRemaining(ctx, planID, keyID, p.Quota, remaining, s.now())
 }
