@@ -292,6 +292,9 @@ func (s *Server) presignedCode(w http.ResponseWriter, r *http.Request) bool {
 // refuse writes err, a request refused before its route ran, in the error
 // shape of the route it asked for.
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	if s.refusePage(w, r, err) {
+		return
+	}
 	switch {
 	case s.isAPIsRoute(r):
 		s.writeAPIsError(w, r, err)

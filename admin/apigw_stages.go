@@ -268,6 +268,15 @@ func applyStageOp(p *apis.StagePatch, op PatchOperation, canary func() *apis.Can
 	set := op.Op == "replace" || op.Op == "add"
 	var err error
 	switch {
+	case op.Op == "test":
+		// A precondition: the canary serves this deployment (a promotion
+		// that names the canary it takes, as the console's Promote does).
+		if op.Path != "/canarySettings/deploymentId" {
+			return errdefs.New(errdefs.ErrInvalid, "BadRequestException",
+				fmt.Sprintf("Invalid patch operation: test of '%s' is not supported; test only /canarySettings/deploymentId (the deployment the canary must serve for the update to apply)", truncate(op.Path, 200)))
+		}
+		p.ExpectCanaryDeployment, err = patchString(op)
+		return err
 	case op.Op == "copy":
 		from := op.From
 		switch {

@@ -232,10 +232,32 @@ func TestCanaryReleaseSDK(t *testing.T) {
 	if got := re.colors(t, 30); got["green"] != 30 {
 		t.Fatalf("a 100%% canary answered %v", got)
 	}
-	out = re.update(t,
-		agtypes.PatchOperation{Op: agtypes.OpCopy, From: aws.String("/canarySettings/stageVariableOverrides"), Path: aws.String("/variables")},
-		agtypes.PatchOperation{Op: agtypes.OpCopy, From: aws.String("/canarySettings/deploymentId"), Path: aws.String("/deploymentId")},
-		op(agtypes.OpReplace, "/canarySettings/percentTraffic", "0"))
+	promote := []agtypes.PatchOperation{
+		{Op: agtypes.OpCopy, From: aws.String("/canarySettings/stageVariableOverrides"), Path: aws.String("/variables")},
+		{Op: agtypes.OpCopy, From: aws.String("/canarySettings/deploymentId"), Path: aws.String("/deploymentId")},
+		op(agtypes.OpReplace, "/canarySettings/percentTraffic", "0")}
+	// A promotion conditional on the canary it was asked for (the console's
+	// Promote): one that names another is a 409 that names the canary's
+	// deployment now, and changes nothing; test supports no other path.
+	for _, tc := range []struct {
+		test agtypes.PatchOperation
+		code string
+		msg  string
+	}{
+		{op(agtypes.OpTest, "/canarySettings/deploymentId", aws.ToString(base.Id)), "ConflictException", "serves deployment " + aws.ToString(canary.Id) + " now, not " + aws.ToString(base.Id)},
+		{op(agtypes.OpTest, "/variables/color", "green"), "BadRequestException", "test only /canarySettings/deploymentId"},
+	} {
+		_, err := re.ag.UpdateStage(context.Background(), &apigateway.UpdateStageInput{RestApiId: aws.String(re.apiID), StageName: aws.String("prod"),
+			PatchOperations: append([]agtypes.PatchOperation{tc.test}, promote...)})
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != tc.code || !strings.Contains(ae.ErrorMessage(), tc.msg) {
+			t.Fatalf("promote with test %s %s: %v, want %s saying %q", aws.ToString(tc.test.Path), aws.ToString(tc.test.Value), err, tc.code, tc.msg)
+		}
+	}
+	if got := re.colors(t, 10); got["green"] != 10 {
+		t.Fatalf("after refused promotions the canary answered %v", got)
+	}
+	out = re.update(t, append([]agtypes.PatchOperation{op(agtypes.OpTest, "/canarySettings/deploymentId", aws.ToString(canary.Id))}, promote...)...)
 	if aws.ToString(out.DeploymentId) != aws.ToString(canary.Id) || out.Variables["color"] != "green" || out.CanarySettings == nil {
 		t.Fatalf("after promotion: deployment %s, variables %v, canary %+v", aws.ToString(out.DeploymentId), out.Variables, out.CanarySettings)
 	}

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -48,9 +49,9 @@ var crossOrigin = http.NewCrossOriginProtection()
 // have made a browser send (see above).
 func (s *Server) checkBrowser(r *http.Request) error {
 	if s.cfg.Token == "" && !loopbackName(r.Host) {
-		return errdefs.New(errdefs.ErrForbidden, "AccessDeniedException", fmt.Sprintf(
+		return notLoopbackError{errdefs.New(errdefs.ErrForbidden, "AccessDeniedException", fmt.Sprintf(
 			"the admin API has no token, so it answers only requests addressed to localhost or an IP address, not %q: "+
-				"use http://127.0.0.1:PORT (or localhost), or set --admin-token to reach it by another name", r.Host))
+				"use http://127.0.0.1:PORT (or localhost), or set --admin-token to reach it by another name", r.Host))}
 	}
 	if crossOriginRead(r) {
 		return errdefs.New(errdefs.ErrForbidden, "AccessDeniedException",
@@ -68,6 +69,64 @@ func (s *Server) checkBrowser(r *http.Request) error {
 			"a page of another origin cannot change anything through the admin API: use the console at this address's /console/, the CLI or an SDK")
 	}
 	return nil
+}
+
+// notLoopbackError is a tokenless admin API's refusal of a request addressed
+// to a name (an AccessDeniedException), told apart so that its page links to
+// the console by the loopback address.
+type notLoopbackError struct{ error }
+
+func (e notLoopbackError) Unwrap() error { return e.error }
+
+// refusePage answers err, a refusal of r before its route ran, with a small
+// HTML page (the same message, and a link to the console) when r is a
+// browser's navigation to a console address (a link, the address bar, a
+// form's post): a person reads that, not a JSON document. API clients, and
+// the console's own calls (fetch), keep the JSON error. It reports whether it
+// answered.
+func (s *Server) refusePage(w http.ResponseWriter, r *http.Request, err error) bool {
+	if !isConsolePath(r.URL.Path) || !browserNavigation(r) {
+		return false
+	}
+	status, _ := errorStatus(err, lambdaSurface)
+	if status >= 500 {
+		return false
+	}
+	msg, link := clientMessage(err), ""
+	var k *errdefs.Kinded
+	if errors.As(err, &k) {
+		msg = k.Message
+	}
+	switch {
+	case errors.Is(err, errConsoleHeader):
+		msg = "This address is the console's API, which the console's pages call for their data: it is no page to open. Open the console instead."
+	case errors.As(err, new(notLoopbackError)):
+		// The console by the loopback address this server answers on.
+		_, port, _ := net.SplitHostPort(r.Host)
+		if port != "" {
+			link = "http://127.0.0.1:" + port + console.Prefix
+		}
+	}
+	console.ServeRefusal(w, status, msg, link)
+	return true
+}
+
+// browserNavigation reports whether r is a browser's navigation to a
+// document: by Sec-Fetch-Mode, else (a browser sends no Sec-Fetch-* over plain
+// HTTP to an address that is not loopback) by an Accept that asks for HTML.
+func browserNavigation(r *http.Request) bool {
+	if mode := r.Header.Get("Sec-Fetch-Mode"); mode != "" {
+		return mode == "navigate"
+	}
+	for _, v := range r.Header.Values("Accept") {
+		for _, m := range strings.Split(v, ",") {
+			m, _, _ = strings.Cut(m, ";")
+			if strings.EqualFold(strings.TrimSpace(m), "text/html") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // crossOriginRead reports whether r is a read (GET, HEAD) that a page of

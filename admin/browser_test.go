@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/portico-dev/portico/console"
 )
 
 // TestBrowserRequests: a change that a page of another origin makes a browser
@@ -84,6 +86,62 @@ func TestBrowserRequests(t *testing.T) {
 			}
 			if got := rec.Header().Get("X-Content-Type-Options"); got != "nosniff" {
 				t.Errorf("X-Content-Type-Options %q", got)
+			}
+		})
+	}
+}
+
+// TestRefusalPagesForNavigations: a refusal that a browser navigated to at a
+// console address (the console of a tokenless admin API opened by host name,
+// another page's sign-out post, a link to the console's API) is a small HTML
+// page with the same message and a link to the console; an API client (no
+// Accept: text/html) and the console's own fetch calls still get JSON.
+func TestRefusalPagesForNavigations(t *testing.T) {
+	t.Parallel()
+	navigate := map[string]string{"Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document", "Accept": "text/html,*/*;q=0.8"}
+	for _, tc := range []struct {
+		name, token, method, host, path string
+		hdr                             map[string]string
+		page                            bool
+		want                            []string
+	}{
+		{"tokenless by host name (plain HTTP: Accept only)", "", "GET", "devbox:9090", "/console/",
+			map[string]string{"Accept": "text/html,application/xhtml+xml"}, true,
+			[]string{"has no token", `href="http://127.0.0.1:9090/console/"`}},
+		{"tokenless by host name, curl", "", "GET", "devbox:9090", "/console/", nil, false, []string{"has no token"}},
+		{"sign-out posted by a page that hides its origin", "tok", "POST", "192.0.2.2:9090", "/console/logout",
+			map[string]string{"Origin": "null", "Accept": "text/html"}, true,
+			[]string{"another origin", `href="/console/"`}},
+		{"a link to the console's API", "tok", "GET", "127.0.0.1:9090", "/console/api/2015-03-31/functions", navigate, true,
+			[]string{"the console&#39;s API", `href="/console/"`}},
+		{"the console's API fetched without its header", "tok", "GET", "127.0.0.1:9090", "/console/api/2015-03-31/functions",
+			map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors", "Accept": "text/html"}, false,
+			[]string{"X-Portico-Console: 1"}},
+		{"an API route, not the console", "", "GET", "devbox:9090", "/2015-03-31/functions", navigate, false, []string{"has no token"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			s, _ := testServer(t, &logs)
+			s.cfg.Token = tc.token
+			s.registerConsole(console.Handler())
+			req := httptest.NewRequest(tc.method, "http://"+tc.host+tc.path, nil)
+			req.Host = tc.host
+			for k, v := range tc.hdr {
+				req.Header.Set(k, v)
+			}
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, req)
+			ct := rec.Header().Get("Content-Type")
+			if rec.Code != http.StatusForbidden || strings.HasPrefix(ct, "text/html") != tc.page {
+				t.Fatalf("%s %s: %d %s %s; want 403 and a page: %v", tc.method, tc.path, rec.Code, ct, rec.Body, tc.page)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(rec.Body.String(), w) {
+					t.Errorf("the answer lacks %q: %s", w, rec.Body)
+				}
+			}
+			if !tc.page && rec.Header().Get("x-amzn-ErrorType") != "AccessDeniedException" {
+				t.Errorf("an API client's refusal: x-amzn-ErrorType %q, %s", rec.Header().Get("x-amzn-ErrorType"), rec.Body)
 			}
 		})
 	}

@@ -128,6 +128,9 @@ func TestConsoleOffLoopbackInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.poll("the function list after signing in", `document.body.dataset.page === "functions" && document.querySelector("#functions tr[data-function]") !== null`)
+	if got := eval[string](b, `document.getElementById("function-count").textContent`); got != "1 function" {
+		t.Errorf("the count of one function reads %q", got)
+	}
 	// A change through the console's API path, as console.js makes it.
 	got := eval2[string](b, `fetch("/console/api/2015-03-31/functions/hello/invocations", {method: "POST", headers: {"X-Portico-Console": "1"}, body: "{}"})
 		.then(r => r.text().then(t => r.status + " " + t))`)

@@ -11,6 +11,7 @@ package console
 import (
 	"bytes"
 	"embed"
+	"fmt"
 	"html"
 	"io/fs"
 	"net/http"
@@ -90,6 +91,38 @@ func ServeLoginError(w http.ResponseWriter, status int, message string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(page)
+}
+
+// ServeRefusal writes a small page, with status, that says why a browser's
+// navigation to a console address was refused (message, the admin API's own
+// words) and links to the console: what a person who opened or was sent to
+// that address reads, where an API client gets the same message as JSON.
+// link is the console's address to go to ("": Prefix, on this host).
+func ServeRefusal(w http.ResponseWriter, status int, message, link string) {
+	if link == "" {
+		link = Prefix
+	}
+	secure(w.Header())
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = fmt.Fprintf(w, `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Portico console: refused</title>
+<link rel="stylesheet" href="/console/console.css">
+<link rel="icon" href="data:,">
+</head>
+<body>
+<header><strong>Portico</strong></header>
+<main>
+  <h1>Request refused</h1>
+  <p class="error" role="alert" id="refusal">%s</p>
+  <p><a href="%s" id="to-console">Go to the console</a></p>
+</main>
+</body>
+</html>
+`, html.EscapeString(message), html.EscapeString(link))
 }
 
 // Module provides the console's handler to the admin server, as the named

@@ -667,14 +667,19 @@ func TestConsoleListsAndProgressInChromium(t *testing.T) {
 	if err := chromedp.Do(b.tab, chromedp.SetValue(chromedp.ID("payload"), string(payload)), chromedp.Click(chromedp.ID("invoke"))); err != nil {
 		t.Fatal(err)
 	}
-	b.poll("the invocation in progress", `document.getElementById("invoke-result").dataset.status === "running" && document.getElementById("invoke").disabled && document.getElementById("invoke-result").textContent.startsWith("Invoking slow")`)
+	b.poll("the invocation in progress", `document.getElementById("invoke-result").dataset.status === "running" && document.getElementById("invoke").getAttribute("aria-disabled") === "true" && document.getElementById("invoke-result").textContent.startsWith("Invoking slow")`)
 	b.shot("function-invoking")
 	if err := os.WriteFile(until, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	b.poll("the invocation's result", `document.getElementById("invoke-result").dataset.status === "ok" && !document.getElementById("invoke").disabled`)
+	b.poll("the invocation's result", `document.getElementById("invoke-result").dataset.status === "ok" && !document.getElementById("invoke").hasAttribute("aria-disabled")`)
 	if got := eval[string](b, `document.getElementById("invoke-result").textContent`); got != `"done"` {
 		t.Errorf("the result reads %q", got)
+	}
+	// The focus stayed on the button through the call (a disabled button
+	// would have dropped it to the document's start).
+	if got := eval[string](b, `document.activeElement.id || document.activeElement.tagName`); got != "invoke" {
+		t.Errorf("after the invocation the focus is on %q, want the Invoke button", got)
 	}
 
 	b.navigate(env.AdminURL + "/console/#/keys")
@@ -689,6 +694,11 @@ func TestConsoleListsAndProgressInChromium(t *testing.T) {
 	b.poll("the function page", `document.getElementById("invoke") !== null`)
 	if _, err := chromedp.Call(b.tab, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
 		t.Fatal(err)
+	}
+	// The live log finds it first: "Sign out" goes, there being no session.
+	b.poll("the live log signed out", `document.getElementById("logs").dataset.status === "signed-out"`)
+	if !eval[bool](b, `document.getElementById("sign-out").hidden`) {
+		t.Errorf("the session has ended, and the console still offers Sign out")
 	}
 	if err := chromedp.Do(b.tab, chromedp.Click(chromedp.ID("invoke"))); err != nil {
 		t.Fatal(err)

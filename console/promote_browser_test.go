@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -74,6 +75,16 @@ func TestConsolePromoteInChromium(t *testing.T) {
 	if got := serves(); got != `{"v":"1","color":"green"}` {
 		t.Fatalf("the canary serves %s", got)
 	}
+	// The page loads with another canary (deployment 2, color=red); the CLI
+	// or another tab then puts back the one above (deployment 1, green).
+	canary := func(dep, color string) {
+		t.Helper()
+		if st, body := call(t, env, "PATCH", stagePath, map[string]any{"patchOperations": []any{
+			op("/canarySettings/deploymentId", dep), op("/canarySettings/stageVariableOverrides/color", color)}}); st != 200 {
+			t.Fatalf("change the canary: %d %s", st, body)
+		}
+	}
+	canary(dep2.Deployment.ID, "red")
 
 	b := newBrowser(t, browser)
 	b.navigate(env.AdminURL + "/console/")
@@ -84,13 +95,31 @@ func TestConsolePromoteInChromium(t *testing.T) {
 	b.navigate(env.AdminURL + "/console/#/apis/" + api.ID)
 	const button = `section[data-stage="dev"] button.promote`
 	b.poll("the stage's Promote button", `document.querySelector('`+button+`') !== null`)
-	// The page asks before it promotes: yes.
-	eval[bool](b, `(window.confirm = () => true, true)`)
+	if got := eval[string](b, `document.querySelector('section[data-stage="dev"] td.canary').textContent`); !strings.Contains(got, dep2.Deployment.ID) {
+		t.Fatalf("the canary cell reads %q, want deployment %s", got, dep2.Deployment.ID)
+	}
+	canary(dep1.Deployment.ID, "green")
+	// The page asks before it promotes, naming the canary as it is now
+	// (read again, not the page's): yes. The focus is on the button, as a
+	// keyboard user's would be.
+	eval[bool](b, `(window.confirm = q => { window.asked = q; return true; }, true)`)
+	eval[bool](b, `(document.querySelector('`+button+`').focus(), true)`)
 	if err := chromedp.Do(b.tab, chromedp.Click(chromedp.CSS(button))); err != nil {
 		t.Fatal(err)
 	}
+	b.poll("the question", `typeof window.asked === "string"`)
+	if q := eval[string](b, `window.asked`); !strings.Contains(q, "changed since this page was loaded") || !strings.Contains(q, "Deployment "+dep1.Deployment.ID+" becomes") ||
+		!strings.Contains(q, "(color=green)") {
+		t.Errorf("the question reads %q; want it to name the canary now: deployment %s, color=green", q, dep1.Deployment.ID)
+	}
 	b.poll("the stage on the canary's deployment", fmt.Sprintf(`(document.querySelector('section[data-stage="dev"] td.deployment') || {}).textContent === %q`, dep1.Deployment.ID))
 	b.poll("the canary at 0%", `document.querySelector('section[data-stage="dev"]').textContent.includes("0% to ")`)
+	// The success is announced (a live region), and the focus is where the
+	// button was, the stage's heading, not back at the document's start.
+	b.poll("the success notice", `document.getElementById("notice").textContent.startsWith("Promoted the canary of stage dev")`)
+	if got := eval[string](b, `document.activeElement.tagName + " " + document.activeElement.textContent`); got != "H3 Stage dev" {
+		t.Errorf("after the promotion the focus is on %q, want the stage's heading", got)
+	}
 	b.shot("api-promoted")
 	if msg := eval[string](b, `document.getElementById("error").hidden ? "" : document.getElementById("error").textContent`); msg != "" {
 		t.Errorf("the page shows an error: %s", msg)

@@ -57,6 +57,6 @@ func TestConsoleInvokeNamesTheQualifiersTimeoutInChromium(t *testing.T) {
 		if err := os.WriteFile(until, nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		b.poll("the invocation's result", `document.getElementById("invoke-result").dataset.status === "ok" && !document.getElementById("invoke").disabled`)
+		b.poll("the invocation's result", `document.getElementById("invoke-result").dataset.status === "ok" && !document.getElementById("invoke").hasAttribute("aria-disabled")`)
 	}
 }

@@ -133,7 +133,7 @@ func TestConsoleUnreachableInChromium(t *testing.T) {
 	click("button.rollback")
 	unreachable("roll back", "GET /portico/v1/apis/"+apiID+"/stages/dev") // it reads the stage before it asks
 	click("button.promote")
-	unreachable("promote", "PATCH /restapis/"+apiID+"/stages/dev")
+	unreachable("promote", "GET /portico/v1/apis/"+apiID+"/stages/dev") // so does Promote
 
 	// Send and Disconnect, on a list of connections the browser is given.
 	env.Restart()

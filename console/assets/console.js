@@ -5,6 +5,7 @@ const main = document.getElementById("main");
 const errorBox = document.getElementById("error");
 const busy = document.getElementById("busy");
 const signOut = document.getElementById("sign-out");
+const notice = document.getElementById("notice");
 let stopPage = () => {}; // stops the current page's timers and streams
 
 // el builds an element; strings become text (never HTML).
@@ -37,10 +38,17 @@ function showError(msg) {
 
 function clearError() { errorBox.hidden = true; errorBox.textContent = ""; delete errorBox.dataset.kind; }
 
+// notify says that an action succeeded, in a live region that screen readers
+// announce ("Stage prod now serves deployment x"); the next action or
+// navigation clears it.
+function notify(msg) { notice.textContent = msg; }
+function clearNotice() { notice.textContent = ""; }
+
 // showSignedOut says that the console's session ended and links to the
 // sign-in page, which brings the user back to this page (its hash route) once
 // signed in: reloading the page gets the sign-in form, the session being gone.
 function showSignedOut() {
+  signOut.hidden = true; // no session left to end
   errorBox.replaceChildren("Your console session has ended: it was signed out, its cookie is gone or expired, the server restarted, or its admin token changed. ",
     el("a", { href: location.href, id: "sign-in-again", on: { click: ev => { ev.preventDefault(); location.reload(); } } }, "Sign in again"), ".");
   errorBox.dataset.kind = "signed-out";
@@ -140,8 +148,10 @@ const enc = s => s === "." || s === ".." ? s.replace(/\./g, "%2E") : encodeURICo
 // that what it shows and offers is the server's state again; the error stays
 // shown above.
 function reloadIfStale(e) {
-  if ([400, 404, 409, 410].includes(e && e.status)) route();
+  if (isStale(e)) route();
 }
+
+function isStale(e) { return [400, 404, 409, 410].includes(e && e.status); }
 
 // ---- functions ----
 
@@ -155,7 +165,7 @@ async function functionsPage() {
     el("td", {}, el("a", { href: "#/functions/" + enc(f.FunctionName) }, f.FunctionName)),
     el("td", { class: "long" }, f.Description || ""), el("td", {}, f.PackageType || ""), el("td", {}, f.MemorySize),
     el("td", {}, f.Timeout), el("td", { class: "when" }, when(f.LastModified))));
-  const count = el("span", { class: "muted", id: "function-count" }, `${fns.length} functions`);
+  const count = el("span", { class: "muted", id: "function-count" }, functionsCount(fns.length));
   const filter = el("input", { type: "search", id: "function-filter", placeholder: "Filter by name or description",
     "aria-label": "Filter functions by name or description",
     on: { input: () => {
@@ -166,11 +176,14 @@ async function functionsPage() {
         r.hidden = !hit;
         if (hit) shown++;
       });
-      count.textContent = q ? `${shown} of ${fns.length} functions` : `${fns.length} functions`;
+      count.textContent = q ? `${shown} of ${functionsCount(fns.length)}` : functionsCount(fns.length);
     } } });
   return [el("h1", {}, "Functions"), el("p", {}, filter, " ", count),
     table(["Name", "Description", "Package", "Memory (MB)", "Timeout (s)", "Last modified"], rows, { id: "functions" })];
 }
+
+// functionsCount is "1 function", "2 functions".
+function functionsCount(n) { return n === 1 ? "1 function" : `${n} functions`; }
 
 async function functionPage(name) {
   const path = "/2015-03-31/functions/" + enc(name);
@@ -195,13 +208,18 @@ async function functionPage(name) {
     const most = Math.max(...ts);
     return ts.every(t => t === most) ? `up to its ${most} s timeout` : `up to ${most} s, the longest timeout of the alias's versions`;
   };
+  // While a call runs the button is aria-disabled, not disabled: a disabled
+  // button loses the keyboard focus (to the document's start), and the user
+  // would have to Tab back from the top.
   const invoke = async (ev) => {
-    clearError();
     const button = ev.currentTarget;
+    if (button.getAttribute("aria-disabled") === "true") return;
+    clearError();
+    clearNotice();
     const q = qualifier.value ? "?Qualifier=" + enc(qualifier.value) : "";
     result.textContent = `Invoking ${name}${qualifier.value ? ":" + qualifier.value : ""}… (${limit(qualifier.value)}, and a cold start)`;
     result.dataset.status = "running";
-    button.disabled = true;
+    button.setAttribute("aria-disabled", "true");
     try {
       const r = await api("POST", path + "/invocations" + q, payload.value, true);
       const fe = r.headers.get("X-Amz-Function-Error");
@@ -213,9 +231,9 @@ async function functionPage(name) {
       // The function, alias or version is gone since the page loaded: show
       // the server's state. (Not reloadIfStale: a 400 is a bad payload, which
       // a reload would throw away.)
-      if (e && e.status === 404) route();
+      if (e && e.status === 404) route(true);
     } finally {
-      button.disabled = false;
+      button.removeAttribute("aria-disabled");
     }
   };
   // A reservation of 0 switches the function off, on purpose: the page says so.
@@ -344,6 +362,7 @@ function tailLogs(name, pre) {
         if (resp.status !== 429 && resp.status < 500) { stopped = true; return; }
         down = true;
       } else {
+        signOut.hidden = resp.headers.get("X-Portico-Console-Session") !== "cookie"; // as api()
         if (down) note("[The admin API answers again: the live log goes on.]");
         if (signedOut) {
           note("[Signed in again: the live log goes on.]");
@@ -479,42 +498,75 @@ function routeDetails(r, ws) {
 // the API's deployments: a history entry naming another was deleted.
 function stageSection(apiID, protocol, st, live) {
   const base = "/portico/v1/apis/" + enc(apiID) + "/stages/" + enc(st.name);
+  // After an action the page shows the stage as it is now, the focus on its
+  // heading (where the action's button was, which the new page replaces).
+  const reload = () => reloadStage(st.name);
+  const staleHere = e => { if (isStale(e)) reload(); };
   // The question names the deployment the stage serves now, read again: the
   // page may be stale (another tab or the CLI changed the stage since), and a
   // rollback would undo that change.
   const rollback = async (dep) => {
     clearError();
+    clearNotice();
     let now;
-    try { now = await api("GET", base); } catch (e) { reloadIfStale(e); return; }
+    try { now = await api("GET", base); } catch (e) { staleHere(e); return; }
     if (now.deploymentId === dep) {
       showError(`Stage ${st.name} already serves deployment ${dep}: the page was out of date, and now shows the stage as it is.`);
-      route();
+      reload();
       return;
     }
     if (!confirm(`Roll back stage ${st.name} to deployment ${dep}? It serves deployment ${now.deploymentId} now, and ${dep} at once after this.`)) {
-      if (now.deploymentId !== st.deploymentId) route(); // show what it serves now
+      if (now.deploymentId !== st.deploymentId) reload(); // show what it serves now
       return;
     }
     try {
       await api("POST", base + "/rollback", { deploymentId: dep });
-      route();
-    } catch (e) { reloadIfStale(e); }
+      await reload();
+      notify(`Rolled back stage ${st.name}: it now serves deployment ${dep} (it served ${now.deploymentId}).`);
+    } catch (e) { staleHere(e); }
   };
   // Promote as API Gateway's console and `portico stage promote` do: the
   // canary's variable overrides merged into the stage's variables, its
   // deployment the stage's, and its share of the traffic 0 (the canary stays).
+  // As for a rollback, the question names the canary as it is now, read
+  // again (the CLI or another tab may have deployed another canary since the
+  // page loaded), and the promotion is conditional on that deployment (a
+  // JSON Patch test): a canary changed after the question is refused (409)
+  // rather than promoted untested.
   const promote = async () => {
     clearError();
-    const c = st.canarySettings || {};
-    if (!confirm(`Promote the canary of stage ${st.name}? Deployment ${c.deploymentId} and the canary's variable overrides become the stage's, and the canary gets 0% of the traffic.`)) return;
+    clearNotice();
+    let now;
+    try { now = await api("GET", base); } catch (e) { staleHere(e); return; }
+    const c = now.canarySettings;
+    if (!c) {
+      showError(`Stage ${st.name} has no canary any more: the page was out of date, and now shows the stage as it is.`);
+      reload();
+      return;
+    }
+    const was = st.canarySettings || {};
+    const overrides = overridesText(c.stageVariableOverrides);
+    const changed = c.deploymentId !== was.deploymentId || overrides !== overridesText(was.stageVariableOverrides);
+    const question = (changed ? `The canary of stage ${st.name} changed since this page was loaded: it is now as follows. ` : "") +
+      `Promote the canary of stage ${st.name}? ` +
+      (c.deploymentId === now.deploymentId ? `The stage keeps deployment ${c.deploymentId} (the canary's)` :
+        `Deployment ${c.deploymentId} becomes the stage's (it serves ${now.deploymentId} now)`) +
+      (overrides ? `, the canary's variable overrides (${overrides}) are merged into the stage's variables` : ", with no variable overrides to merge") +
+      ", and the canary gets 0% of the traffic.";
+    if (!confirm(question)) {
+      if (changed) reload(); // show the canary as it is now
+      return;
+    }
     try {
       await api("PATCH", "/restapis/" + enc(apiID) + "/stages/" + enc(st.name),
         { patchOperations: [
+          { op: "test", path: "/canarySettings/deploymentId", value: c.deploymentId },
           { op: "copy", from: "/canarySettings/stageVariableOverrides", path: "/variables" },
           { op: "copy", from: "/canarySettings/deploymentId", path: "/deploymentId" },
           { op: "replace", path: "/canarySettings/percentTraffic", value: "0" }] });
-      route();
-    } catch (e) { reloadIfStale(e); }
+      await reload();
+      notify(`Promoted the canary of stage ${st.name}: the stage now serves deployment ${c.deploymentId}, and the canary gets 0% of the traffic.`);
+    } catch (e) { staleHere(e); }
   };
   const history = (st.history || []).slice().reverse();
   const vars = variables(st.variables, "variables") || "—";
@@ -562,6 +614,26 @@ function stageSection(apiID, protocol, st, live) {
         el("button", { class: "rollback", "data-deployment": h.deploymentId, "aria-label": `Roll back stage ${st.name} to deployment ${h.deploymentId} (history entry ${history.length - i}: ${h.action}, ${when(h.at)})`,
           on: { click: () => rollback(h.deploymentId) } }, "Roll back to this")))),
     { class: "history" }));
+}
+
+// overridesText writes a canary's variable overrides as "k=v, k2=v2" (by
+// name), "" for none.
+function overridesText(vars) {
+  return Object.keys(vars || {}).sort().map(k => k + "=" + vars[k]).join(", ");
+}
+
+// reloadStage shows the page again (the server's state, after an action on a
+// stage or one refused as stale) and moves the focus to the heading of stage
+// name, where the action's button was: the new page replaces that button, and
+// the focus would otherwise go back to the document's start.
+async function reloadStage(name) {
+  await route();
+  const section = [...main.querySelectorAll("section[data-stage]")].find(x => x.dataset.stage === name);
+  const h = section && section.querySelector("h3");
+  if (h) {
+    h.tabIndex = -1;
+    h.focus();
+  }
 }
 
 // variables shows stage variables (or a canary's overrides) one row per
@@ -903,5 +975,5 @@ document.getElementById("skip-link").addEventListener("click", ev => {
   h.focus();
 });
 
-window.addEventListener("hashchange", () => { clearError(); route(true); });
+window.addEventListener("hashchange", () => { clearError(); clearNotice(); route(true); });
 route();

@@ -1052,6 +1052,12 @@ type StagePatch struct {
 	// canary in place. They apply before the other fields.
 	PromoteDeployment bool
 	PromoteVariables  bool
+	// ExpectCanaryDeployment, when set, is the deployment the caller expects
+	// the stage's canary to serve (a JSON Patch test of
+	// /canarySettings/deploymentId): a stage whose canary serves another, or
+	// that has none, refuses the whole patch (ErrConflict), so that a
+	// promotion takes the canary the caller confirmed, not one set since.
+	ExpectCanaryDeployment *string
 	// Canary changes the canary (REST APIs only).
 	Canary *CanaryPatch
 	// CacheClusterEnabled and CacheClusterSize (one of CacheClusterSizes)
@@ -1282,6 +1288,15 @@ func (s *Service) autoDeploy(tx *store.Tx, a *API, only string) error {
 // applySettings applies the promotion, canary, cache, tracing and method
 // settings parts of p to st, inside an update transaction.
 func (s *Service) applySettings(tx *store.Tx, st *Stage, p StagePatch, now time.Time) error {
+	if want := p.ExpectCanaryDeployment; want != nil {
+		if c := st.CanarySettings; c == nil {
+			return fmt.Errorf("stage %q has no canary now, not one on deployment %s: it changed since it was read; read the stage again and decide on what it is now: %w",
+				st.Name, truncate(*want, 50), errdefs.ErrConflict)
+		} else if c.DeploymentID != *want {
+			return fmt.Errorf("the canary of stage %q serves deployment %s now, not %s: it changed since it was read; read the stage again and decide on what it is now: %w",
+				st.Name, c.DeploymentID, truncate(*want, 50), errdefs.ErrConflict)
+		}
+	}
 	if p.PromoteDeployment || p.PromoteVariables {
 		c := st.CanarySettings
 		if c == nil {

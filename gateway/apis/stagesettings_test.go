@@ -3,6 +3,7 @@ package apis
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -96,7 +97,18 @@ func TestCanaryLifecycle(t *testing.T) {
 	if st.DeploymentID != base.ID || st.CanarySettings.DeploymentID != canary.ID || st.CanaryVariables()["alias"] != "beta" || st.CanaryVariables()["keep"] != "1" {
 		t.Fatalf("after a canary deployment: %+v %+v", st, st.CanarySettings)
 	}
-	st, err = s.UpdateStage(ctx, a.ID, "prod", StagePatch{PromoteDeployment: true, PromoteVariables: true, Canary: &CanaryPatch{PercentTraffic: ptr(0.0)}})
+	// A promotion that names another canary (the page that asked read it
+	// before a newer canary deployment) is refused whole.
+	for _, want := range []string{base.ID, "gone123456"} {
+		if _, err := s.UpdateStage(ctx, a.ID, "prod", StagePatch{ExpectCanaryDeployment: &want, PromoteDeployment: true, PromoteVariables: true,
+			Canary: &CanaryPatch{PercentTraffic: ptr(0.0)}}); !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), "serves deployment "+canary.ID+" now") {
+			t.Fatalf("promote expecting canary %s: %v, want ErrConflict naming %s", want, err, canary.ID)
+		}
+	}
+	if st, _ := s.GetStage(ctx, a.ID, "prod"); st.DeploymentID != base.ID || st.Variables["alias"] != "live" || st.CanarySettings.PercentTraffic != 12.5 {
+		t.Fatalf("a refused promotion changed the stage: %+v %+v", st, st.CanarySettings)
+	}
+	st, err = s.UpdateStage(ctx, a.ID, "prod", StagePatch{ExpectCanaryDeployment: &canary.ID, PromoteDeployment: true, PromoteVariables: true, Canary: &CanaryPatch{PercentTraffic: ptr(0.0)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +119,9 @@ func TestCanaryLifecycle(t *testing.T) {
 	st, err = s.UpdateStage(ctx, a.ID, "prod", StagePatch{Canary: &CanaryPatch{Remove: true}})
 	if err != nil || st.CanarySettings != nil || st.DeploymentID != canary.ID {
 		t.Fatalf("after removal: %v %+v", err, st)
+	}
+	if _, err := s.UpdateStage(ctx, a.ID, "prod", StagePatch{ExpectCanaryDeployment: &canary.ID, PromoteDeployment: true}); !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), "has no canary now") {
+		t.Fatalf("promote expecting a canary that was removed: %v, want ErrConflict", err)
 	}
 	h := helloAPI()
 	h.Protocol = ProtocolHTTP
