@@ -1137,6 +1137,16 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 				if err := a.t.PatchStage(ctx, c.PhysicalID, api.Stage, ops); err != nil {
 					return fmt.Errorf("stage %s of API %s (%s): %w", api.Stage, c.PhysicalID, c.LogicalID, err)
 				}
+				if api.Protocol != apis.ProtocolREST && c.liveHTTP != nil && !newAPIs[c] {
+					// An HTTP or WebSocket stage's variables (a REST
+					// stage's are put back by saveStage's undo).
+					undo := restoreStageOps(&SavedStage{Variables: api.Variables}, &SavedStage{Variables: c.liveHTTP.Variables})
+					id, stage := c.PhysicalID, api.Stage
+					if len(undo) > 0 {
+						a.onFailure(fmt.Sprintf("put back the variables of stage %s of API %s", stage, id),
+							func(ctx context.Context) error { return a.t.PatchStage(ctx, id, stage, undo) })
+					}
+				}
 			}
 		}
 		if c.stage && api.Protocol == apis.ProtocolREST && (len(api.Tags) > 0 || c.old != nil && len(c.old.Tags) > 0) {

@@ -182,3 +182,21 @@ func TestHTTPStageDriftReadsTheServersShape(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedDeployPutsBackHTTPStageVariables: a failed deploy left an HTTP
+// API stage's variables as the failed template set them.
+func TestFailedDeployPutsBackHTTPStageVariables(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", withHTTPVariables(httpStageSettings, "        alias: live\n"), nil); err != nil {
+		t.Fatal(err)
+	}
+	api := f.apis[f.stacks["s"].Resources["Http"].PhysicalID]
+	f.failAt = "PutStack" // the record, the run's last step
+	if _, err := deployText(t, f, dir, "s", withHTTPVariables(httpStageSettings, "        alias: other\n        extra: x\n"), nil); err == nil || !strings.Contains(err.Error(), "rolled back") {
+		t.Fatalf("err = %v, want the injected failure, rolled back", err)
+	}
+	if vars := api.stage("dev").Variables; len(vars) != 1 || vars["alias"] != "live" {
+		t.Fatalf("stage dev's variables after the rollback: %v, want alias=live only", vars)
+	}
+}
