@@ -1156,7 +1156,8 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		}
 		if c.stage && api.Protocol != apis.ProtocolREST {
 			var old *HTTPStage
-			if c.old != nil && c.old.Stage == api.Stage && !newAPIs[c] && !c.newStage {
+			kept := c.old != nil && c.old.Stage == api.Stage && !newAPIs[c] && !c.newStage
+			if kept {
 				old = c.old.HTTPStage
 			}
 			// What the stage holds and the template does not set (a
@@ -1170,9 +1171,10 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 				if err := a.t.SetHTTPStage(ctx, c.PhysicalID, api.Stage, off, api.HTTPStage); err != nil {
 					return fmt.Errorf("stage %s of API %s (%s): %w", api.Stage, c.PhysicalID, c.LogicalID, err)
 				}
-				if old != nil {
+				if kept && (old != nil || api.HTTPStage != nil) {
 					// Undone as the deploy's other switches are: the last
-					// deploy's settings (its record's) are set again.
+					// deploy's settings (its record's; none when it set
+					// none) are set again.
 					id, stage, now := c.PhysicalID, api.Stage, api.HTTPStage
 					a.onFailure(fmt.Sprintf("put back the route settings and access log of stage %s of API %s", stage, id),
 						func(ctx context.Context) error { return a.t.SetHTTPStage(ctx, id, stage, now, old) })

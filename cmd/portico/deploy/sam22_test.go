@@ -200,3 +200,27 @@ func TestFailedDeployPutsBackHTTPStageVariables(t *testing.T) {
 		t.Fatalf("stage dev's variables after the rollback: %v, want alias=live only", vars)
 	}
 }
+
+// TestFailedDeployTakesOffNewHTTPStageSettings: a failed deploy that gave an
+// HTTP API stage its first route settings and access log left them: only a
+// stage the last deploy had set settings on was put back.
+func TestFailedDeployTakesOffNewHTTPStageSettings(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	plain := httpStageSettings[:strings.Index(httpStageSettings, "      DefaultRouteSettings:")]
+	for _, ev := range []string{"            RouteSettings:\n              ThrottlingBurstLimit: !Ref Burst\n", "            RouteSettings:\n              DetailedMetricsEnabled: true\n"} {
+		plain = strings.Replace(plain, ev, "", 1)
+	}
+	if _, err := deployText(t, f, dir, "s", plain, nil); err != nil {
+		t.Fatal(err)
+	}
+	api := f.apis[f.stacks["s"].Resources["Http"].PhysicalID]
+	f.failAt = "PutStack" // the record, the run's last step
+	if _, err := deployText(t, f, dir, "s", httpStageSettings, nil); err == nil || !strings.Contains(err.Error(), "rolled back") {
+		t.Fatalf("err = %v, want the injected failure, rolled back", err)
+	}
+	st := api.v2Stage("dev")
+	if d := liveRoute(st.DefaultRouteSettings); len(st.RouteSettings) != 0 || st.AccessLogSettings != nil || d != liveRoute(nil) {
+		t.Fatalf("stage dev after the rollback: default %+v, route settings %v, access log %+v; want none", d, st.RouteSettings, st.AccessLogSettings)
+	}
+}
