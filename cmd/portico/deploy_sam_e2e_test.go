@@ -451,6 +451,20 @@ func TestDeployHTTPStageRouteThrottleAndAccessLog(t *testing.T) {
 	}
 	api := stackRecord(t, env, "hs").Resources["Http"].PhysicalID
 	base := env.GatewayURL + "/" + api + "/dev"
+	// The stage as the server answers it is the template's: up to date.
+	if out := cliCombined(t, env, "deploy", "--template", path, "--stack", "hs"); !strings.Contains(out, "up to date") {
+		t.Fatalf("an unchanged redeploy:\n%s", out)
+	}
+	// A change by hand (as a killed deploy's) is corrected: GET /free,
+	// blocked here, is served again below.
+	if _, err := env.Client().Do(context.Background(), http.MethodPatch, "/v2/apis/"+api+"/stages/dev", nil, map[string]any{
+		"stageVariables": map[string]string{"x": "y"},
+		"routeSettings":  map[string]any{"GET /free": map[string]any{"throttlingBurstLimit": 0, "throttlingRateLimit": 0}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if out := cliCombined(t, env, "deploy", "--template", path, "--stack", "hs"); !strings.Contains(out, "correct stage dev: its variables; route settings GET /free differ") {
+		t.Fatalf("a redeploy after a change by hand:\n%s", out)
+	}
 	var got []int
 	for range 3 {
 		st, _ := gatewayCall(t, http.MethodGet, base+"/limited", "", nil)

@@ -146,6 +146,10 @@ type Target interface {
 	SaveStage(ctx context.Context, id, stage string) (*SavedStage, error)
 	// RestoreStage puts back the stage settings SaveStage returned.
 	RestoreStage(ctx context.Context, id, stage string, s *SavedStage) error
+	// GetHTTPStage returns an HTTP or WebSocket API stage as it is now
+	// (variables, route settings, access log), for the plan to compare
+	// with the template.
+	GetHTTPStage(ctx context.Context, id, stage string) (*LiveHTTPStage, error)
 	// SetHTTPStage sets an HTTP or WebSocket API stage's default and
 	// per-route settings and its access log to now's through the
 	// apigatewayv2 stage, and takes off what old (what the last deploy set;
@@ -374,6 +378,16 @@ func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, 
 					obs.StageState = map[string]*SavedStage{}
 				}
 				obs.StageState[r.PhysicalID+"/"+r.Stage] = st
+			}
+			if a := d.APIs[logical]; err == nil && r.Stage != "" && obs.Stages[r.PhysicalID+"/"+r.Stage] && a != nil && a.Protocol != apis.ProtocolREST && a.Stage == r.Stage {
+				var st *LiveHTTPStage
+				if st, err = t.GetHTTPStage(ctx, r.PhysicalID, r.Stage); err != nil {
+					err = fmt.Errorf("reading stage %s of API %s (%s) to compare it with the template: %w", r.Stage, r.PhysicalID, logical, err)
+				}
+				if obs.HTTPStageState == nil {
+					obs.HTTPStageState = map[string]*LiveHTTPStage{}
+				}
+				obs.HTTPStageState[r.PhysicalID+"/"+r.Stage] = st
 			}
 			if err == nil && r.UsagePlanID != "" {
 				err = check(obs.UsagePlans, r.UsagePlanID, func() (bool, error) { return t.UsagePlanExists(ctx, r.UsagePlanID) })
@@ -1057,6 +1071,11 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		if err != nil {
 			return err
 		}
+		if live == nil && c.liveHTTP != nil && !newAPIs[c] {
+			// Its variables, for liveResetOps to take off those the
+			// template does not set.
+			live = &SavedStage{Variables: c.liveHTTP.Variables}
+		}
 		if c.definition && !c.held {
 			var dep string
 			var prev Served
@@ -1118,6 +1137,16 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 				if err := a.t.PatchStage(ctx, c.PhysicalID, api.Stage, ops); err != nil {
 					return fmt.Errorf("stage %s of API %s (%s): %w", api.Stage, c.PhysicalID, c.LogicalID, err)
 				}
+				if api.Protocol != apis.ProtocolREST && c.liveHTTP != nil && !newAPIs[c] {
+					// An HTTP or WebSocket stage's variables (a REST
+					// stage's are put back by saveStage's undo).
+					undo := restoreStageOps(&SavedStage{Variables: api.Variables}, &SavedStage{Variables: c.liveHTTP.Variables})
+					id, stage := c.PhysicalID, api.Stage
+					if len(undo) > 0 {
+						a.onFailure(fmt.Sprintf("put back the variables of stage %s of API %s", stage, id),
+							func(ctx context.Context) error { return a.t.PatchStage(ctx, id, stage, undo) })
+					}
+				}
 			}
 		}
 		if c.stage && api.Protocol == apis.ProtocolREST && (len(api.Tags) > 0 || c.old != nil && len(c.old.Tags) > 0) {
@@ -1127,17 +1156,25 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		}
 		if c.stage && api.Protocol != apis.ProtocolREST {
 			var old *HTTPStage
-			if c.old != nil && c.old.Stage == api.Stage && !newAPIs[c] && !c.newStage {
+			kept := c.old != nil && c.old.Stage == api.Stage && !newAPIs[c] && !c.newStage
+			if kept {
 				old = c.old.HTTPStage
 			}
-			if old != nil || api.HTTPStage != nil {
+			// What the stage holds and the template does not set (a
+			// killed deploy's, or a change by hand) is taken off too.
+			var off *HTTPStage
+			if !newAPIs[c] {
+				off = liveTakeOff(old, api.HTTPStage, c.liveHTTP)
+			}
+			if off != nil || api.HTTPStage != nil {
 				a.progress("stage %s of API %s: route settings and access log", api.Stage, c.PhysicalID)
-				if err := a.t.SetHTTPStage(ctx, c.PhysicalID, api.Stage, old, api.HTTPStage); err != nil {
+				if err := a.t.SetHTTPStage(ctx, c.PhysicalID, api.Stage, off, api.HTTPStage); err != nil {
 					return fmt.Errorf("stage %s of API %s (%s): %w", api.Stage, c.PhysicalID, c.LogicalID, err)
 				}
-				if old != nil {
+				if kept && (old != nil || api.HTTPStage != nil) {
 					// Undone as the deploy's other switches are: the last
-					// deploy's settings (its record's) are set again.
+					// deploy's settings (its record's; none when it set
+					// none) are set again.
 					id, stage, now := c.PhysicalID, api.Stage, api.HTTPStage
 					a.onFailure(fmt.Sprintf("put back the route settings and access log of stage %s of API %s", stage, id),
 						func(ctx context.Context) error { return a.t.SetHTTPStage(ctx, id, stage, now, old) })

@@ -90,6 +90,10 @@ type fakeAPI struct {
 	// httpStage holds, by stage, the old and new HTTPStage of the last
 	// SetHTTPStage.
 	httpStage map[string][2]*HTTPStage
+	// v2 holds each HTTP or WebSocket API stage's route settings and
+	// access log as SetHTTPStage left them, as GetHTTPStage answers them
+	// (a throttle not configured left out).
+	v2 map[string]*HTTPStage
 	// tags holds the tags of the API ("") and of its stages (SetRESTTags).
 	tags map[string]map[string]string
 	// keySource is the API key source the server holds, as CreateAPI and
@@ -619,7 +623,86 @@ func (f *fakeTarget) SetHTTPStage(_ context.Context, id, stage string, old, now 
 		return err
 	}
 	f.apis[id].httpStage[stage] = [2]*HTTPStage{old, now}
+	applyFakeHTTPStage(f.apis[id].v2Stage(stage), old, now)
 	return nil
+}
+
+// v2Stage is the route settings and access log of an HTTP or WebSocket API
+// stage, made empty if need be.
+func (api *fakeAPI) v2Stage(name string) *HTTPStage {
+	if api.v2 == nil {
+		api.v2 = map[string]*HTTPStage{}
+	}
+	if api.v2[name] == nil {
+		api.v2[name] = &HTTPStage{}
+	}
+	return api.v2[name]
+}
+
+// storedRoute is template settings rs as the server stores what
+// SetHTTPStage sends (v2RouteSettings): -1 is left out.
+func storedRoute(rs *RouteSettings) *RouteSettings {
+	st := wantedRoute(rs)
+	out := &RouteSettings{DetailedMetricsEnabled: &st.metrics}
+	if st.burst >= 0 {
+		out.ThrottlingBurstLimit = &st.burst
+	}
+	if st.rate >= 0 {
+		out.ThrottlingRateLimit = &st.rate
+	}
+	return out
+}
+
+// applyFakeHTTPStage does to s what HTTPTarget.SetHTTPStage asks of the
+// server: the default settings replaced when old or now has them, now's
+// route settings set whole, old's others deleted, the access log set or
+// deleted.
+func applyFakeHTTPStage(s *HTTPStage, old, now *HTTPStage) {
+	if old == nil {
+		old = &HTTPStage{}
+	}
+	if now == nil {
+		now = &HTTPStage{}
+	}
+	if now.DefaultRouteSettings != nil || old.DefaultRouteSettings != nil {
+		s.DefaultRouteSettings = storedRoute(now.DefaultRouteSettings)
+	}
+	for k, v := range now.RouteSettings {
+		if s.RouteSettings == nil {
+			s.RouteSettings = map[string]RouteSettings{}
+		}
+		s.RouteSettings[k] = *storedRoute(&v)
+	}
+	for k := range old.RouteSettings {
+		if _, ok := now.RouteSettings[k]; !ok {
+			delete(s.RouteSettings, k)
+		}
+	}
+	if now.AccessLogSettings != nil {
+		al := *now.AccessLogSettings
+		s.AccessLogSettings = &al
+	} else if old.AccessLogSettings != nil {
+		s.AccessLogSettings = nil
+	}
+}
+
+// GetHTTPStage is a read: not a call. The variables are those PatchStage
+// set; the default route settings are always answered, as the server does.
+func (f *fakeTarget) GetHTTPStage(_ context.Context, id, stage string) (*LiveHTTPStage, error) {
+	if f.down {
+		return nil, fmt.Errorf("GetHTTPStage: server unreachable")
+	}
+	api := f.apis[id]
+	s := api.v2Stage(stage)
+	out := &LiveHTTPStage{Variables: maps.Clone(api.stage(stage).Variables), HTTPStage: HTTPStage{DefaultRouteSettings: s.DefaultRouteSettings,
+		RouteSettings: maps.Clone(s.RouteSettings), AccessLogSettings: s.AccessLogSettings}}
+	if out.DefaultRouteSettings == nil {
+		out.DefaultRouteSettings = storedRoute(nil)
+	}
+	if len(out.Variables) == 0 {
+		out.Variables = nil
+	}
+	return out, nil
 }
 
 func (f *fakeTarget) SetRESTTags(_ context.Context, id, stage string, want map[string]string, drop func(string) bool) error {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/usage"
 	"github.com/portico-dev/portico/invoker"
 )
@@ -168,6 +169,10 @@ type Observed struct {
 	// template: the record says what the last deploy set, not what an
 	// interrupted deploy or a change by hand left.
 	StageState map[string]*SavedStage
+	// HTTPStageState holds, by "apiId/stage", the HTTP and WebSocket API
+	// stages the stack recorded, as apigatewayv2's GetStage answers them,
+	// to compare with the template in the same way.
+	HTTPStageState map[string]*LiveHTTPStage
 	// Serving holds, by function name, what the recorded alias serves
 	// when it is not the recorded version alone.
 	Serving map[string]AliasRouting
@@ -255,6 +260,10 @@ type Change struct {
 	// key, which the template dropped: deleted in the Remove phase, once
 	// everything else succeeded, so that a failed deploy leaves them.
 	droppedPlan, droppedKey string
+	// liveHTTP is the HTTP or WebSocket API stage as the server held it
+	// when the plan was made (Observed.HTTPStageState): what the switch
+	// takes off besides what the record says the last deploy set.
+	liveHTTP *LiveHTTPStage
 	// restoreAlias: the alias was deleted by hand; it points at the
 	// recorded version again. newStage: the stage was deleted by hand and
 	// is made again. planGone: so was the usage plan; keyGone: its API key.
@@ -567,10 +576,17 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 					c.Steps = append(c.Steps, "replace the definition and deploy it to "+where)
 				}
 			}
+			if old.Stage == a.Stage && !c.newStage {
+				c.liveHTTP = obs.HTTPStageState[old.PhysicalID+"/"+a.Stage]
+			}
+			drift := stageDrift(a, obs.StageState[old.PhysicalID+"/"+a.Stage])
+			if a.Protocol != apis.ProtocolREST {
+				drift = httpStageDrift(a, c.liveHTTP)
+			}
 			if old.StageFingerprint != a.StageFingerprint() || c.definition && old.Stage != a.Stage || c.newStage {
 				c.Action, c.stage = Update, true
 				c.Steps = append(c.Steps, "update the settings of stage "+a.Stage)
-			} else if drift := stageDrift(a, obs.StageState[old.PhysicalID+"/"+a.Stage]); len(drift) > 0 && old.Stage == a.Stage {
+			} else if len(drift) > 0 && old.Stage == a.Stage {
 				c.Action, c.stage = Update, true
 				c.Steps = append(c.Steps, fmt.Sprintf("correct stage %s: its %s differ from the template and the stack's record (an interrupted deploy or a change by hand left them so)",
 					a.Stage, strings.Join(drift, "; ")))

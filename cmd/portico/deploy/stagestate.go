@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/portico-dev/portico/gateway/accesslog"
 )
 
 // SavedStage is a REST API stage's settings as the server holds them (API
@@ -279,4 +281,158 @@ func normalKey(k string) string {
 		return k
 	}
 	return k[:i+1] + strings.ToUpper(k[i+1:])
+}
+
+// LiveHTTPStage is an HTTP or WebSocket API stage as apigatewayv2's GetStage
+// answers it: its variables, default and per-route settings (a throttle not
+// configured left out) and access log. The plan compares it with the
+// template, as it compares a REST stage (SavedStage): an interrupted deploy,
+// or a change by hand, may have left it otherwise than the record says.
+type LiveHTTPStage struct {
+	Variables map[string]string `json:"stageVariables,omitempty"`
+	HTTPStage
+}
+
+// routeState is a route's (or a stage default's) settings as the stage
+// holds them: a throttle half not configured is -1.
+type routeState struct {
+	burst   int
+	rate    float64
+	metrics bool
+}
+
+// wantedRoute is the state SetHTTPStage leaves of template settings rs (nil:
+// none): a throttle not set is -1, or 0 when the template sets the other
+// half of it, as API Gateway stores it; metrics are off unless set.
+func wantedRoute(rs *RouteSettings) routeState {
+	st := routeState{burst: -1, rate: -1}
+	if rs == nil {
+		return st
+	}
+	if rs.ThrottlingBurstLimit != nil || rs.ThrottlingRateLimit != nil {
+		st.burst, st.rate = 0, 0
+	}
+	if rs.ThrottlingBurstLimit != nil {
+		st.burst = *rs.ThrottlingBurstLimit
+	}
+	if rs.ThrottlingRateLimit != nil {
+		st.rate = *rs.ThrottlingRateLimit
+	}
+	if rs.DetailedMetricsEnabled != nil {
+		st.metrics = *rs.DetailedMetricsEnabled
+	}
+	return st
+}
+
+// liveRoute is the state of route settings rs as GetStage answers them: a
+// field left out is not configured (-1, metrics off).
+func liveRoute(rs *RouteSettings) routeState {
+	st := routeState{burst: -1, rate: -1}
+	if rs == nil {
+		return st
+	}
+	if rs.ThrottlingBurstLimit != nil {
+		st.burst = *rs.ThrottlingBurstLimit
+	}
+	if rs.ThrottlingRateLimit != nil {
+		st.rate = *rs.ThrottlingRateLimit
+	}
+	if rs.DetailedMetricsEnabled != nil {
+		st.metrics = *rs.DetailedMetricsEnabled
+	}
+	return st
+}
+
+// storedFormat is an access log format as the server stores it: a preset
+// name ("clf", "json") is its format.
+func storedFormat(f string) string {
+	if preset, ok := accesslog.Presets[strings.ToLower(f)]; ok {
+		return preset
+	}
+	return f
+}
+
+// httpStageDrift names what of HTTP or WebSocket API stage live differs from
+// what API a's template sets on it: its variables, its default route
+// settings, a route's settings (a route key the template does not set,
+// with a throttle or metrics on, or one it sets otherwise), its access log.
+// An interrupted deploy, or a change by hand, left it so; the deploy sets
+// the stage again.
+func httpStageDrift(a *API, live *LiveHTTPStage) []string {
+	if live == nil {
+		return nil
+	}
+	want := a.HTTPStage
+	if want == nil {
+		want = &HTTPStage{}
+	}
+	var drift []string
+	if !maps.Equal(live.Variables, a.Variables) {
+		drift = append(drift, "variables")
+	}
+	if wantedRoute(want.DefaultRouteSettings) != liveRoute(live.DefaultRouteSettings) {
+		drift = append(drift, "default route settings")
+	}
+	var keys []string
+	for _, k := range slices.Sorted(maps.Keys(live.RouteSettings)) {
+		rs := live.RouteSettings[k]
+		w, ok := want.RouteSettings[k]
+		if ok && wantedRoute(&w) != liveRoute(&rs) || !ok && liveRoute(&rs) != liveRoute(nil) {
+			keys = append(keys, k)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(want.RouteSettings)) {
+		w := want.RouteSettings[k]
+		if _, ok := live.RouteSettings[k]; !ok && wantedRoute(&w) != liveRoute(nil) {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) > 0 {
+		drift = append(drift, "route settings "+strings.Join(keys, ", "))
+	}
+	switch w, l := want.AccessLogSettings, live.AccessLogSettings; {
+	case w == nil && l != nil:
+		drift = append(drift, "access log (to "+l.DestinationArn+"; the template has none)")
+	case w != nil && (l == nil || l.DestinationArn != w.DestinationArn || storedFormat(l.Format) != storedFormat(w.Format)):
+		drift = append(drift, "access log")
+	}
+	return drift
+}
+
+// liveTakeOff is what SetHTTPStage is to take off the stage besides the
+// record's old: the route settings and access log that live holds and the
+// template (now) does not set, and its default route settings when they
+// differ from now's (they are then set whole again).
+func liveTakeOff(old, now *HTTPStage, live *LiveHTTPStage) *HTTPStage {
+	if live == nil {
+		return old
+	}
+	if now == nil {
+		now = &HTTPStage{}
+	}
+	out := &HTTPStage{}
+	if old != nil {
+		out.DefaultRouteSettings, out.AccessLogSettings = old.DefaultRouteSettings, old.AccessLogSettings
+		out.RouteSettings = maps.Clone(old.RouteSettings)
+	}
+	if out.DefaultRouteSettings == nil && wantedRoute(now.DefaultRouteSettings) != liveRoute(live.DefaultRouteSettings) {
+		out.DefaultRouteSettings = live.DefaultRouteSettings
+	}
+	for k, rs := range live.RouteSettings {
+		if _, ok := now.RouteSettings[k]; !ok {
+			if out.RouteSettings == nil {
+				out.RouteSettings = map[string]RouteSettings{}
+			}
+			if _, ok := out.RouteSettings[k]; !ok {
+				out.RouteSettings[k] = rs
+			}
+		}
+	}
+	if out.AccessLogSettings == nil {
+		out.AccessLogSettings = live.AccessLogSettings
+	}
+	if out.DefaultRouteSettings == nil && out.RouteSettings == nil && out.AccessLogSettings == nil {
+		return nil
+	}
+	return out
 }

@@ -982,22 +982,8 @@ func (h *HTTPTarget) SetHTTPStage(ctx context.Context, id, stage string, old, no
 // -1 (not configured), or 0 when the template sets the other half of it, as
 // API Gateway stores it; metrics are off unless set.
 func v2RouteSettings(rs *RouteSettings) map[string]any {
-	burst, rate, metrics := any(-1), any(-1), false
-	if rs != nil {
-		if rs.ThrottlingBurstLimit != nil || rs.ThrottlingRateLimit != nil {
-			burst, rate = 0, 0
-		}
-		if rs.ThrottlingBurstLimit != nil {
-			burst = *rs.ThrottlingBurstLimit
-		}
-		if rs.ThrottlingRateLimit != nil {
-			rate = *rs.ThrottlingRateLimit
-		}
-		if rs.DetailedMetricsEnabled != nil {
-			metrics = *rs.DetailedMetricsEnabled
-		}
-	}
-	return map[string]any{"throttlingBurstLimit": burst, "throttlingRateLimit": rate, "detailedMetricsEnabled": metrics}
+	st := wantedRoute(rs)
+	return map[string]any{"throttlingBurstLimit": st.burst, "throttlingRateLimit": st.rate, "detailedMetricsEnabled": st.metrics}
 }
 
 // DeleteStage implements Target.
@@ -1316,4 +1302,13 @@ func (h *HTTPTarget) RestoreStage(ctx context.Context, id, stage string, s *Save
 		return h.PatchStage(ctx, id, stage, ops)
 	}
 	return nil
+}
+
+// GetHTTPStage implements Target through apigatewayv2's GetStage.
+func (h *HTTPTarget) GetHTTPStage(ctx context.Context, id, stage string) (*LiveHTTPStage, error) {
+	var s LiveHTTPStage
+	if err := h.getJSON(ctx, "/v2/apis/"+esc(id)+"/stages/"+esc(stage), &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
 }
