@@ -421,14 +421,16 @@ func addHandshake(ev *events.APIGatewayWebsocketProxyRequest, r *http.Request, q
 	h.Set("Host", r.Host)
 	ip := remoteIP(r)
 	h.Set("X-Forwarded-For", netaddr.ForwardedFor(h.Values("X-Forwarded-For"), ip))
-	if h.Get("X-Forwarded-Proto") == "" {
-		proto := "http"
-		if r.TLS != nil {
-			proto = "https"
-		}
-		h.Set("X-Forwarded-Proto", proto)
-		h.Set("X-Forwarded-Port", netaddr.ForwardedPort(r))
+	// Always the gateway's own, whatever the client sent, as API Gateway and
+	// the REST/HTTP events (gateway forwardedHeaders) set them: a $connect
+	// function or authorizer that refuses plain ws:// by X-Forwarded-Proto
+	// must not be fooled by a client's header.
+	proto := "http"
+	if r.TLS != nil {
+		proto = "https"
 	}
+	h.Set("X-Forwarded-Proto", proto)
+	h.Set("X-Forwarded-Port", netaddr.ForwardedPort(r))
 	ev.Headers = make(map[string]string, len(h))
 	ev.MultiValueHeaders = make(map[string][]string, len(h))
 	for k, vs := range h {
