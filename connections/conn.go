@@ -311,6 +311,14 @@ func checkHandshake(w http.ResponseWriter, r *http.Request) bool {
 		h.Set("Connection", "close")
 		writeJSONError(w, http.StatusBadRequest, "BadRequestException",
 			"Bad Request: a WebSocket handshake has no body (Content-Length or Transfer-Encoding)")
+	case len(r.Header["Sec-Websocket-Key"]) > 1:
+		// RFC 6455 11.3.1 and 11.3.5: these fields appear once at most; with
+		// two, which one the Accept answers is a guess.
+		writeJSONError(w, http.StatusBadRequest, "BadRequestException",
+			"Bad Request: send Sec-WebSocket-Key once (RFC 6455 11.3.1), not "+strconv.Itoa(len(r.Header["Sec-Websocket-Key"]))+" times")
+	case len(r.Header["Sec-Websocket-Version"]) > 1:
+		writeJSONError(w, http.StatusBadRequest, "BadRequestException",
+			"Bad Request: send Sec-WebSocket-Version once (RFC 6455 11.3.5), not "+strconv.Itoa(len(r.Header["Sec-Websocket-Version"]))+" times: Sec-WebSocket-Version: 13")
 	case r.Header.Get("Sec-Websocket-Version") != "13":
 		// RFC 6455 4.2.2: the versions the server speaks.
 		h.Set("Sec-WebSocket-Version", "13")
