@@ -94,8 +94,17 @@ type Conn struct {
 	lastActive  atomic.Int64 // unix nanos of the last message in either direction
 	lastPing    atomic.Int64
 	lastPong    atomic.Int64
-	limiter     *rate.Limiter // made at the first message (a new one is full)
-	inflight    chan struct{}
+	// lastDone is when the last of the client's messages in flight finished
+	// (unix nanos): a connection whose messages are in flight is not idle.
+	lastDone atomic.Int64
+	// parked is set while the reader waits for an in-flight slot (past
+	// MaxInFlight): the client's frames, pongs too, then wait unread in the
+	// socket. resumed is when the reader last stopped waiting (unix nanos). A
+	// ping unanswered while reads were held back is not the client's fault.
+	parked   atomic.Bool
+	resumed  atomic.Int64
+	limiter  *rate.Limiter // made at the first message (a new one is full)
+	inflight chan struct{}
 
 	mu          sync.Mutex
 	queue       []outMsg
@@ -258,7 +267,7 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 	c.rd = frameReader{maxFrame: m.cfg.MaxFrameBytes, maxMessage: m.cfg.MaxMessageBytes}
 	c.mu.Lock()
 	c.stopPing = m.clock.AfterFunc(m.cfg.PingInterval, c.keepalive)
-	c.stopLimits = m.clock.AfterFunc(c.limitAt().Sub(now), c.checkLimits)
+	c.stopLimits = m.clock.AfterFunc(c.limitAt(now).Sub(now), c.checkLimits)
 	aborted := c.closed && c.closeCode == 0 && c.afterSends == nil
 	c.mu.Unlock()
 	close(c.ready)
@@ -302,6 +311,14 @@ func checkHandshake(w http.ResponseWriter, r *http.Request) bool {
 		h.Set("Connection", "close")
 		writeJSONError(w, http.StatusBadRequest, "BadRequestException",
 			"Bad Request: a WebSocket handshake has no body (Content-Length or Transfer-Encoding)")
+	case len(r.Header["Sec-Websocket-Key"]) > 1:
+		// RFC 6455 11.3.1 and 11.3.5: these fields appear once at most; with
+		// two, which one the Accept answers is a guess.
+		writeJSONError(w, http.StatusBadRequest, "BadRequestException",
+			"Bad Request: send Sec-WebSocket-Key once (RFC 6455 11.3.1), not "+strconv.Itoa(len(r.Header["Sec-Websocket-Key"]))+" times")
+	case len(r.Header["Sec-Websocket-Version"]) > 1:
+		writeJSONError(w, http.StatusBadRequest, "BadRequestException",
+			"Bad Request: send Sec-WebSocket-Version once (RFC 6455 11.3.5), not "+strconv.Itoa(len(r.Header["Sec-Websocket-Version"]))+" times: Sec-WebSocket-Version: 13")
 	case r.Header.Get("Sec-Websocket-Version") != "13":
 		// RFC 6455 4.2.2: the versions the server speaks.
 		h.Set("Sec-WebSocket-Version", "13")
@@ -421,14 +438,16 @@ func addHandshake(ev *events.APIGatewayWebsocketProxyRequest, r *http.Request, q
 	h.Set("Host", r.Host)
 	ip := remoteIP(r)
 	h.Set("X-Forwarded-For", netaddr.ForwardedFor(h.Values("X-Forwarded-For"), ip))
-	if h.Get("X-Forwarded-Proto") == "" {
-		proto := "http"
-		if r.TLS != nil {
-			proto = "https"
-		}
-		h.Set("X-Forwarded-Proto", proto)
-		h.Set("X-Forwarded-Port", netaddr.ForwardedPort(r))
+	// Always the gateway's own, whatever the client sent, as API Gateway and
+	// the REST/HTTP events (gateway forwardedHeaders) set them: a $connect
+	// function or authorizer that refuses plain ws:// by X-Forwarded-Proto
+	// must not be fooled by a client's header.
+	proto := "http"
+	if r.TLS != nil {
+		proto = "https"
 	}
+	h.Set("X-Forwarded-Proto", proto)
+	h.Set("X-Forwarded-Port", netaddr.ForwardedPort(r))
 	ev.Headers = make(map[string]string, len(h))
 	ev.MultiValueHeaders = make(map[string][]string, len(h))
 	for k, vs := range h {
@@ -491,9 +510,17 @@ func (c *Conn) isClosed() bool {
 }
 
 // limitAt is when the connection reaches its idle timeout or its lifetime,
-// whichever comes first.
-func (c *Conn) limitAt() time.Time {
-	idle := time.Unix(0, c.lastInbound.Load()).Add(c.m.cfg.IdleTimeout)
+// whichever comes first. It is idle from the later of the client's last
+// message or ping and the end of its last message's dispatch; while any of its
+// messages is in flight (or the reader waits for a slot, the server's
+// backpressure) it is not idle at all, so the earliest it can be is now plus
+// the idle timeout.
+func (c *Conn) limitAt(now time.Time) time.Time {
+	from := max(c.lastInbound.Load(), c.lastDone.Load())
+	if len(c.inflight) > 0 || c.parked.Load() {
+		from = max(from, now.UnixNano())
+	}
+	idle := time.Unix(0, from).Add(c.m.cfg.IdleTimeout)
 	if idle.Before(c.deadline) {
 		return idle
 	}
@@ -505,7 +532,7 @@ func (c *Conn) limitAt() time.Time {
 // new limit (the client spoke in between).
 func (c *Conn) checkLimits() {
 	now := c.m.now()
-	at := c.limitAt()
+	at := c.limitAt(now)
 	if now.Before(at) {
 		c.mu.Lock()
 		if !c.closed {
@@ -537,13 +564,16 @@ func (c *Conn) pong([]byte) {
 }
 
 // keepalive runs on the keepalive timer: it closes a connection that answered
-// nothing since the last ping, else pings it again.
+// nothing since the last ping, else pings it again. While the reader waits for
+// an in-flight slot, or once it resumed after the last ping, the answer may be
+// unread in the socket: that connection is pinged again, not closed.
 func (c *Conn) keepalive() {
 	if c.isClosed() {
 		return
 	}
 	last := c.lastPing.Load()
-	if last != 0 && c.lastPong.Load() < last && c.lastInbound.Load() < last {
+	if last != 0 && c.lastPong.Load() < last && c.lastInbound.Load() < last &&
+		!c.parked.Load() && c.resumed.Load() < last {
 		c.closeWith(websocket.CloseGoingAway, "Keepalive timeout: no pong")
 		return
 	}
@@ -1174,9 +1204,19 @@ func (c *Conn) message(typ int, data []byte) {
 		return
 	}
 	select {
-	case c.inflight <- struct{}{}: // past MaxInFlight, this connection's reading waits
-	case <-c.finished:
-		return
+	case c.inflight <- struct{}{}:
+	default:
+		// Past MaxInFlight this connection's reading waits: its keepalive and
+		// idle timers must not blame the client for it (keepalive, limitAt).
+		c.parked.Store(true)
+		select {
+		case c.inflight <- struct{}{}:
+		case <-c.finished:
+			c.parked.Store(false)
+			return
+		}
+		c.resumed.Store(c.m.now().UnixNano())
+		c.parked.Store(false)
 	}
 	if c.m.draining.Load() { // the stop began while this waited for a slot
 		<-c.inflight
@@ -1188,7 +1228,10 @@ func (c *Conn) message(typ int, data []byte) {
 
 // dispatch routes one message and runs its route.
 func (c *Conn) dispatch(ctx context.Context, data []byte, requestID string, at time.Time) {
-	defer func() { <-c.inflight }()
+	defer func() {
+		c.lastDone.Store(c.m.now().UnixNano())
+		<-c.inflight
+	}()
 	routes, err := c.d.Routes(ctx, c.apiID, c.stage)
 	if err != nil {
 		if errors.Is(err, errdefs.ErrNotFound) {

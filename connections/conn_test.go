@@ -577,13 +577,17 @@ func TestHandshakeRefusedBeforeConnect(t *testing.T) {
 		status  int
 		typ     string
 		version string // the Sec-WebSocket-Version answered
+		says    string // in the message, when set
 	}{
-		{"version 8", "HTTP/1.1", "Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 8\r\n", http.StatusUpgradeRequired, "UpgradeRequired", "13"},
-		{"no version", "HTTP/1.1", "Sec-WebSocket-Key: " + key + "\r\n", http.StatusUpgradeRequired, "UpgradeRequired", "13"},
-		{"key not base64", "HTTP/1.1", "Sec-WebSocket-Key: abc\r\nSec-WebSocket-Version: 13\r\n", http.StatusBadRequest, "BadRequestException", ""},
-		{"key of 8 bytes", "HTTP/1.1", "Sec-WebSocket-Key: AAAAAAAAAAA=\r\nSec-WebSocket-Version: 13\r\n", http.StatusBadRequest, "BadRequestException", ""},
-		{"no key", "HTTP/1.1", "Sec-WebSocket-Version: 13\r\n", http.StatusBadRequest, "BadRequestException", ""},
-		{"HTTP/1.0", "HTTP/1.0", "Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\n", http.StatusBadRequest, "BadRequestException", ""},
+		{"version 8", "HTTP/1.1", "Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 8\r\n", http.StatusUpgradeRequired, "UpgradeRequired", "13", ""},
+		{"no version", "HTTP/1.1", "Sec-WebSocket-Key: " + key + "\r\n", http.StatusUpgradeRequired, "UpgradeRequired", "13", ""},
+		{"key not base64", "HTTP/1.1", "Sec-WebSocket-Key: abc\r\nSec-WebSocket-Version: 13\r\n", http.StatusBadRequest, "BadRequestException", "", ""},
+		{"key of 8 bytes", "HTTP/1.1", "Sec-WebSocket-Key: AAAAAAAAAAA=\r\nSec-WebSocket-Version: 13\r\n", http.StatusBadRequest, "BadRequestException", "", ""},
+		{"no key", "HTTP/1.1", "Sec-WebSocket-Version: 13\r\n", http.StatusBadRequest, "BadRequestException", "", ""},
+		{"HTTP/1.0", "HTTP/1.0", "Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\n", http.StatusBadRequest, "BadRequestException", "", ""},
+		{"key twice", "HTTP/1.1", "Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\nSec-WebSocket-Version: 13\r\n", http.StatusBadRequest, "BadRequestException", "", "Sec-WebSocket-Key once"},
+		{"same key twice", "HTTP/1.1", "Sec-WebSocket-Key: " + key + "\r\nsec-websocket-key: " + key + "\r\nSec-WebSocket-Version: 13\r\n", http.StatusBadRequest, "BadRequestException", "", "Sec-WebSocket-Key once"},
+		{"versions 13 and 8", "HTTP/1.1", "Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Version: 8\r\n", http.StatusBadRequest, "BadRequestException", "", "Sec-WebSocket-Version once"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			nc, err := net.Dial("tcp", ts.srv.Listener.Addr().String())
@@ -607,6 +611,9 @@ func TestHandshakeRefusedBeforeConnect(t *testing.T) {
 				resp.Header.Get("X-Amzn-Errortype") != tc.typ || err != nil || body.Message == "" {
 				t.Fatalf("%s, %s %q, message %q (%v); want %d %s", resp.Status, resp.Header.Get("Content-Type"),
 					resp.Header.Get("X-Amzn-Errortype"), body.Message, err, tc.status, tc.typ)
+			}
+			if !strings.Contains(body.Message, tc.says) {
+				t.Fatalf("message %q does not say %q", body.Message, tc.says)
 			}
 			if got := resp.Header.Get("Sec-WebSocket-Version"); got != tc.version {
 				t.Fatalf("Sec-WebSocket-Version %q, want %q", got, tc.version)

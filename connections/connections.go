@@ -60,13 +60,16 @@ type Config struct {
 	// @connections POST is 413 PayloadTooLargeException.
 	MaxMessageBytes int `yaml:"max-message-bytes"`
 	// IdleTimeout closes a connection from which nothing (no message, no ping)
-	// has arrived for this long (10 min), with 1001.
+	// has arrived for this long (10 min), with 1001. A connection with a
+	// message in flight is not idle; the time counts from the end of its last
+	// message's dispatch when that is later.
 	IdleTimeout time.Duration `yaml:"idle-timeout"`
 	// MaxLifetime closes every connection this long after it opened (2 h), with 1001.
 	MaxLifetime time.Duration `yaml:"max-lifetime"`
 	// PingInterval is how often the server pings each connection (60 s). A
 	// connection that has sent neither a pong nor anything else by the next ping
-	// is dead and is closed.
+	// is dead and is closed, unless the server held its reads back
+	// (MaxInFlight) meanwhile: its answer may be waiting unread.
 	PingInterval time.Duration `yaml:"ping-interval"`
 	// WriteTimeout bounds one write to a client (10 s); a client that does not
 	// read for this long is disconnected.
