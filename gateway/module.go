@@ -288,6 +288,16 @@ func (s *Server) Stop(ctx context.Context) error {
 	if s.h1 != nil {
 		stop(s.h1)
 	}
+	var stalled int64
+	for _, srv := range []*h1.Server{s.h1, s.tlsH1} {
+		if srv != nil {
+			stalled += srv.StalledAtStop()
+		}
+	}
+	if stalled > 0 {
+		// Their requests had run: only the client's socket held them.
+		s.log.Info("shutdown: closed connections whose client took none of its answer for a second (slow readers)", "connections", stalled)
+	}
 	if len(errs) > 0 {
 		s.log.Warn("shutdown: requests still running when the shutdown timeout ended were cut off", "err", errors.Join(errs...))
 		shutdown.NoteCutOff(ctx, "gateway requests still running")
