@@ -1057,7 +1057,14 @@ func (w *timedWriter) Write(p []byte) (int, error) {
 	// or Shutdown sees the write.
 	c.writing.Store(true)
 	defer c.writing.Store(false)
-	if c.ownWriteDeadline && !c.s.set.Stopping() {
+	b := c.s.opts.Unread
+	if b != nil && len(p) >= writeChunk {
+		b.add(c, int64(len(p)))
+		defer b.done(c, int64(len(p)))
+	} else {
+		b = nil
+	}
+	if c.ownWriteDeadline && !c.s.set.Stopping() && (b == nil || !b.over()) {
 		return c.rw.Write(p)
 	}
 	d := c.s.opts.WriteTimeout
@@ -1068,20 +1075,36 @@ func (w *timedWriter) Write(p []byte) (int, error) {
 			c.writeUntil = now.Add(d)
 			_ = c.rwc.SetWriteDeadline(c.writeUntil)
 		}
-		stopping := c.s.set.Stopping()
-		if stopping {
-			c.writeUntil = now.Add(stopGrace)
+		// Under a stop, or past the unread budget, a write has a short
+		// stall timeout, renewed on each progress.
+		short := time.Duration(0)
+		if c.s.set.Stopping() {
+			short = stopGrace
+		}
+		if b != nil && b.over() && (short == 0 || b.stall < short) {
+			short = b.stall
+		}
+		if short > 0 {
+			c.writeUntil = now.Add(short)
 			_ = c.rwc.SetWriteDeadline(c.writeUntil)
 		}
 		k, err := c.rw.Write(p[n:min(len(p), n+writeChunk)])
 		n += k
-		if err != nil && k > 0 && isDeadline(err) && c.s.set.Stopping() {
-			continue // it took some within stopGrace: another stopGrace
+		if err != nil && k > 0 && isDeadline(err) && (c.s.set.Stopping() || b != nil && b.over()) {
+			continue // it took some within its short timeout: another one
 		}
 		if err != nil {
-			if isDeadline(err) && !c.cutAtStop && c.s.set.Stopping() {
-				c.cutAtStop = true
-				c.s.stalledAtStop.Add(1)
+			switch {
+			case !isDeadline(err):
+			case c.s.set.Stopping():
+				if !c.cutAtStop {
+					c.cutAtStop = true
+					c.s.stalledAtStop.Add(1)
+				}
+			case b != nil && (short > 0 || time.Now().Before(c.writeUntil)):
+				// The budget's stall timeout, set here or by the write
+				// that took the budget over (before WriteTimeout's).
+				b.cut.Add(1)
 			}
 			return n, err
 		}

@@ -110,6 +110,11 @@ type Options struct {
 	// (http.ResponseController) has it in force until its response ends.
 	// Zero: no limit.
 	WriteTimeout time.Duration
+	// Unread, when set with WriteTimeout, bounds the response bytes that
+	// this server's connections and those of the others sharing it hold in
+	// writes their clients have not taken (UnreadBudget): past it, a write
+	// that makes no progress for the budget's stall timeout fails.
+	Unread *UnreadBudget
 	// ConnContext, when set, modifies the context of a new connection's requests,
 	// as http.Server.ConnContext does.
 	ConnContext func(ctx context.Context, c net.Conn) context.Context
