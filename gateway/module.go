@@ -51,6 +51,10 @@ type Server struct {
 	cb            *callbackServer
 	nbio          *nbioServer // with Config.Engine "nbio" (engine_nbio.go), instead of srv
 	h1            *h1.Server  // with Config.Engine "h1" (engine.go), instead of srv
+	// unread bounds the response bytes the h1 connections of both
+	// listeners hold for clients that do not read (Config.MaxUnreadBytes);
+	// nil: no bound.
+	unread *h1.UnreadBudget
 	// counts are the listeners whose connections Connections counts.
 	counts connCounts
 	// conns bounds the public listeners' connections together
@@ -80,6 +84,10 @@ func NewServer(gw *Gateway, log *slog.Logger, l listener.Limits) *Server {
 		s.conns = h1.NewConnLimit(n)
 	}
 	s.perIP = connset.NewPerIP(gw.cfg.MaxConnsPerIP)
+	if n := maxUnread(gw.cfg.MaxUnreadBytes); n > 0 {
+		s.unread = h1.NewUnreadBudget(n, UnreadStall)
+		s.unread.Log = log.With("setting", "gateway-max-unread-bytes")
+	}
 	return s
 }
 
@@ -293,6 +301,10 @@ func (s *Server) Stop(ctx context.Context) error {
 		if srv != nil {
 			stalled += srv.StalledAtStop()
 		}
+	}
+	if s.unread != nil && s.unread.Cut() > 0 {
+		s.log.Info("slow readers cut off while answers waiting for their clients held more than gateway-max-unread-bytes",
+			"connections", s.unread.Cut(), "gatewayMaxUnreadBytes", s.gw.cfg.MaxUnreadBytes)
 	}
 	if stalled > 0 {
 		// Their requests had run: only the client's socket held them.

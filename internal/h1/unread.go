@@ -1,6 +1,7 @@
 package h1
 
 import (
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +26,10 @@ type UnreadBudget struct {
 
 	mu      sync.Mutex
 	writers map[*conn]struct{}
+	// Log, when set, is told when the writes take the budget over, at most
+	// once a minute (logged: the last time, UnixNano).
+	Log    *slog.Logger
+	logged atomic.Int64
 }
 
 // NewUnreadBudget returns a budget of limit bytes, past which a write that
@@ -32,6 +37,9 @@ type UnreadBudget struct {
 func NewUnreadBudget(limit int64, stall time.Duration) *UnreadBudget {
 	return &UnreadBudget{limit: limit, stall: stall, writers: map[*conn]struct{}{}}
 }
+
+// Limit returns the budget's bytes.
+func (b *UnreadBudget) Limit() int64 { return b.limit }
 
 // Held returns the bytes held by the counted writes in progress.
 func (b *UnreadBudget) Held() int64 { return b.held.Load() }
@@ -52,7 +60,12 @@ func (b *UnreadBudget) add(c *conn, n int64) {
 	b.mu.Unlock()
 	after := b.held.Add(n)
 	if after > b.limit && after-n <= b.limit {
-		until := time.Now().Add(b.stall)
+		now := time.Now()
+		until := now.Add(b.stall)
+		if last := b.logged.Load(); b.Log != nil && now.UnixNano()-last > int64(time.Minute) && b.logged.CompareAndSwap(last, now.UnixNano()) {
+			b.Log.Warn("answers waiting for clients that do not read them hold more than the unread budget: writes that make no progress are cut off",
+				"heldBytes", after, "budgetBytes", b.limit, "stall", b.stall)
+		}
 		b.mu.Lock()
 		for w := range b.writers {
 			_ = w.rwc.SetWriteDeadline(until)

@@ -76,6 +76,10 @@ type Settings struct {
 	// address's (unset: no bound).
 	GatewayMaxConns      int `yaml:"gateway-max-conns"`
 	GatewayMaxConnsPerIP int `yaml:"gateway-max-conns-per-ip"`
+	// GatewayMaxUnreadBytes bounds the response bytes the gateway's
+	// HTTP/1.1 connections hold for clients that do not take them
+	// (gateway.Config.MaxUnreadBytes; unset: 512 MiB; -1: no bound).
+	GatewayMaxUnreadBytes int64 `yaml:"gateway-max-unread-bytes"`
 	// TLSCert and TLSKey are the gateway's certificate chain and key (PEM),
 	// reloaded when the files change.
 	TLSCert string `yaml:"tls-cert"`
@@ -658,7 +662,8 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		connections.Module,
 		apis.Module,
 		fx.Supply(gateway.Config{Listen: s.Listen, Domain: s.Domain, TLSListen: s.TLSListen, TrustedProxies: proxies, Engine: s.ListenerEngine,
-			MaxConns: s.GatewayMaxConns, MaxConnsPerIP: s.GatewayMaxConnsPerIP, CallbackBind: s.CallbackListen}),
+			MaxConns: s.GatewayMaxConns, MaxConnsPerIP: s.GatewayMaxConnsPerIP,
+			MaxUnreadBytes: s.GatewayMaxUnreadBytes, CallbackBind: s.CallbackListen}),
 		// IAM principals (users, access keys, policies) for AWS_IAM routes.
 		fx.Supply(iam.Config{KeyFile: s.IAMKeyFile}),
 		iam.Module,
