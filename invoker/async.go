@@ -238,9 +238,9 @@ func (q *asyncQueue) indexPut(key string, ev asyncEvent) {
 	q.mu.Unlock()
 }
 
-// load reads the whole event at key, payload included, for its attempt; ok
-// is false when it is no longer queued (its function or version was deleted)
-// or its record does not decode.
+// load reads the whole event at key, payload included, for its attempt: an
+// ErrNotFound when it is no longer queued (its function or version was
+// deleted), a *store.RecordError when its record does not decode.
 func (q *asyncQueue) load(key string) (ev asyncEvent, err error) {
 	q.loads.Add(1)
 	err = q.i.p.Store.View(context.Background(), func(tx *store.Tx) error { return tx.Get(bucketAsync, key, &ev) })
@@ -323,19 +323,20 @@ func (q *asyncQueue) dispatch() time.Time {
 // start1 reads the event at key, payload and all, and makes its attempt.
 func (q *asyncQueue) start1(key string) {
 	ev, err := q.load(key)
-	if err != nil {
-		if q.runCtx.Err() != nil && !errors.Is(err, errdefs.ErrNotFound) {
-			return // the invoker stops: the event stays as it was
-		}
-		// Deleted with its function or version (purgeEvents) since the
-		// index was read, or damaged on disk: it cannot run.
-		fn := q.indexed(key)
-		q.i.log.Warn("dropping Event invocation: function version is gone", "function", fn, "key", key, "err", err)
-		q.dropped(fn)
-		if !errors.Is(err, errdefs.ErrNotFound) {
-			q.delete(key)
-		}
+	switch {
+	case errors.Is(err, errdefs.ErrNotFound):
+		// Deleted with its function or version (purgeEvents), which
+		// leaves the index to learn it here: gone, as the function is.
 		q.forget(key)
+		return
+	case err != nil && q.runCtx.Err() != nil:
+		return // the invoker stops: the event stays as it was
+	case err != nil:
+		// Damaged on disk: it cannot run.
+		fn := q.indexed(key)
+		q.i.log.Warn("dropping Event invocation: its stored record is damaged", "function", fn, "key", key, "err", err)
+		q.dropped(fn)
+		q.delete(key)
 		return
 	}
 	q.run(key, ev)
