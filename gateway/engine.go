@@ -113,6 +113,8 @@ func (s *Server) h1Options() h1.Options {
 		// one: the write fails, the request's context ends and the
 		// connection closes, as over HTTP/2 (h2Options).
 		WriteTimeout: s.limits.IdleTimeout,
+		// Past the budget, that is a second (Config.MaxUnreadBytes).
+		Unread: s.unread,
 	}
 }
 

@@ -100,6 +100,13 @@ type Config struct {
 	// HTTP/2, plain and TLS, under every engine; one past the bound is closed
 	// at once, unanswered.
 	MaxConnsPerIP int
+	// MaxUnreadBytes bounds the response bytes that the public listeners'
+	// HTTP/1.1 connections (the h1 engine's) hold together in writes their
+	// clients have not taken: past it, a write that makes no progress for
+	// UnreadStall fails and its connection closes, instead of after the
+	// listener's idle timeout (h1.UnreadBudget). Zero: DefaultMaxUnreadBytes;
+	// negative: no bound.
+	MaxUnreadBytes int64
 	// Engine is the plain listener's engine: EngineNetHTTP, EngineH1 or EngineNbio
 	// (an experiment: HTTP only, see engine_nbio.go); empty: DefaultEngine.
 	Engine string
@@ -115,6 +122,11 @@ type Config struct {
 
 // Defaults.
 const (
+	// DefaultMaxUnreadBytes is Config.MaxUnreadBytes's default.
+	DefaultMaxUnreadBytes = 512 << 20
+	// UnreadStall is how long a write may make no progress while the
+	// writes in progress hold more than Config.MaxUnreadBytes.
+	UnreadStall   = time.Second
 	DefaultListen = ":8080"
 	// DefaultCallbackMaxConnsPerIP is Config.CallbackMaxConnsPerIP's default
 	// off loopback: far more than a function broadcasting needs (the SDKs

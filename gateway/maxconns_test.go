@@ -198,3 +198,22 @@ func TestConnsPerIPCoverEveryListenerAndEngine(t *testing.T) {
 		})
 	}
 }
+
+// TestPublicListenersShareAnUnreadBudget: the plain and TLS listeners' h1
+// servers share one bound on the response bytes held for clients that do
+// not read (Config.MaxUnreadBytes: 512 MiB by default, -1 for none).
+func TestPublicListenersShareAnUnreadBudget(t *testing.T) {
+	_, svc := gwtest.APIs(t)
+	for _, c := range []struct {
+		configured, want int64
+	}{{0, DefaultMaxUnreadBytes}, {1 << 20, 1 << 20}, {-1, 0}} {
+		s := NewServer(New(Config{MaxUnreadBytes: c.configured}, svc, nil, nil, nil), nil, listener.Limits{})
+		o := s.h1Options()
+		switch {
+		case c.want == 0 && o.Unread != nil:
+			t.Errorf("MaxUnreadBytes %d: still bounded", c.configured)
+		case c.want != 0 && (o.Unread == nil || o.Unread.Limit() != c.want || o.Unread != s.unread):
+			t.Errorf("MaxUnreadBytes %d: budget %+v, want %d shared", c.configured, o.Unread, c.want)
+		}
+	}
+}

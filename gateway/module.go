@@ -51,6 +51,10 @@ type Server struct {
 	cb            *callbackServer
 	nbio          *nbioServer // with Config.Engine "nbio" (engine_nbio.go), instead of srv
 	h1            *h1.Server  // with Config.Engine "h1" (engine.go), instead of srv
+	// unread bounds the response bytes the h1 connections of both
+	// listeners hold for clients that do not read (Config.MaxUnreadBytes);
+	// nil: no bound.
+	unread *h1.UnreadBudget
 	// counts are the listeners whose connections Connections counts.
 	counts connCounts
 	// conns bounds the public listeners' connections together
@@ -80,6 +84,10 @@ func NewServer(gw *Gateway, log *slog.Logger, l listener.Limits) *Server {
 		s.conns = h1.NewConnLimit(n)
 	}
 	s.perIP = connset.NewPerIP(gw.cfg.MaxConnsPerIP)
+	if n := maxUnread(gw.cfg.MaxUnreadBytes); n > 0 {
+		s.unread = h1.NewUnreadBudget(n, UnreadStall)
+		s.unread.Log = log.With("setting", "gateway-max-unread-bytes")
+	}
 	return s
 }
 
@@ -287,6 +295,20 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	if s.h1 != nil {
 		stop(s.h1)
+	}
+	var stalled int64
+	for _, srv := range []*h1.Server{s.h1, s.tlsH1} {
+		if srv != nil {
+			stalled += srv.StalledAtStop()
+		}
+	}
+	if s.unread != nil && s.unread.Cut() > 0 {
+		s.log.Info("slow readers cut off while answers waiting for their clients held more than gateway-max-unread-bytes",
+			"connections", s.unread.Cut(), "gatewayMaxUnreadBytes", s.gw.cfg.MaxUnreadBytes)
+	}
+	if stalled > 0 {
+		// Their requests had run: only the client's socket held them.
+		s.log.Info("shutdown: closed connections whose client took none of its answer for a second (slow readers)", "connections", stalled)
 	}
 	if len(errs) > 0 {
 		s.log.Warn("shutdown: requests still running when the shutdown timeout ended were cut off", "err", errors.Join(errs...))

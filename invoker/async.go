@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -69,23 +71,35 @@ type asyncQueue struct {
 
 	mu      sync.Mutex
 	running map[string]bool // the events whose attempt is in progress, by key
+	// index holds what dispatch needs of every queued event, by key: its
+	// function and when it is due, never its payload, which is read only
+	// when its attempt starts (load). start rebuilds it from the store in
+	// one pass; every change to the store's queue updates it after its
+	// commit, under mu. An event deleted with its function (purgeEvents)
+	// stays in it until its attempt finds it gone.
+	index map[string]asyncMeta
 	// faulted holds the events, by key, whose permanent fault
 	// (permanentFault) was logged already: once per event, not per
 	// attempt. Kept in memory (the store's records keep their shape): after
 	// a restart an event's fault is said once more.
 	faulted map[string]struct{}
 	perFn   map[string]int // how many of them each function has
-	// ended counts the attempts that have ended: dispatch starts nothing
-	// from a read of the store that an attempt ended after (that attempt
-	// may have deleted or re-queued its event, and the read holds the event
-	// as it was before).
-	ended  uint64
+	// loads counts the events read whole (payload and all) from the store.
+	loads  atomic.Int64
 	stopCh chan struct{}
 	done   chan struct{}
 }
 
+// asyncMeta is what the queue's dispatch needs of an event: no payload.
+// Decoded from a stored asyncEvent, it skips the payload.
+type asyncMeta struct {
+	Function  string    `json:"function"`
+	NotBefore time.Time `json:"notBefore"`
+}
+
 func newAsyncQueue(i *Invoker) *asyncQueue {
-	q := &asyncQueue{i: i, wake: make(chan struct{}, 1), running: map[string]bool{}, perFn: map[string]int{}, faulted: map[string]struct{}{}}
+	q := &asyncQueue{i: i, wake: make(chan struct{}, 1), running: map[string]bool{}, perFn: map[string]int{},
+		faulted: map[string]struct{}{}, index: map[string]asyncMeta{}}
 	q.runCtx, q.cancelRun = context.WithCancel(context.Background())
 	return q
 }
@@ -122,6 +136,7 @@ func (i *Invoker) InvokeAsync(ctx context.Context, req Request) (string, error) 
 	if err := i.p.Store.Batch(ctx, func(tx *store.Tx) error { return tx.Put(bucketAsync, key, ev) }); err != nil {
 		return "", err
 	}
+	i.async.indexPut(key, ev)
 	if i.obs != nil {
 		i.obs.OnAsync(fn.FunctionName, AsyncQueued)
 	}
@@ -133,6 +148,7 @@ func (i *Invoker) InvokeAsync(ctx context.Context, req Request) (string, error) 
 }
 
 func (q *asyncQueue) start() {
+	q.rebuild()
 	q.stopCh = make(chan struct{})
 	q.done = make(chan struct{})
 	go q.loop()
@@ -196,41 +212,68 @@ func (q *asyncQueue) poke() {
 	}
 }
 
+// rebuild reads the index from the store, in one pass that keeps no
+// payload. It holds mu throughout so that no change made to the queue by an
+// attempt is lost between the read and the index's replacement.
+func (q *asyncQueue) rebuild() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	index := map[string]asyncMeta{}
+	_ = q.i.p.Store.View(context.Background(), func(tx *store.Tx) error {
+		return tx.ForEach(bucketAsync, "", func(key string, raw []byte) error {
+			var m asyncMeta
+			if json.Unmarshal(raw, &m) == nil {
+				index[key] = m
+			}
+			return nil
+		})
+	})
+	q.index = index
+}
+
+// indexPut records in the index the event at key, just committed.
+func (q *asyncQueue) indexPut(key string, ev asyncEvent) {
+	q.mu.Lock()
+	q.index[key] = asyncMeta{Function: ev.Function, NotBefore: ev.NotBefore}
+	q.mu.Unlock()
+}
+
+// load reads the whole event at key, payload included, for its attempt: an
+// ErrNotFound when it is no longer queued (its function or version was
+// deleted), a *store.RecordError when its record does not decode.
+func (q *asyncQueue) load(key string) (ev asyncEvent, err error) {
+	q.loads.Add(1)
+	err = q.i.p.Store.View(context.Background(), func(tx *store.Tx) error { return tx.Get(bucketAsync, key, &ev) })
+	return ev, err
+}
+
 // dispatch starts every due event its function's concurrency admits and
-// returns when the next not-yet-due event is due (zero if none).
+// returns when the next not-yet-due event is due (zero if none). It reads
+// the index only: an event's payload is read when its attempt starts.
 func (q *asyncQueue) dispatch() time.Time {
 	type item struct {
 		key string
-		ev  asyncEvent
+		fn  string
 	}
 	var due []item
 	var next time.Time
 	now := q.i.clock.Now()
 	q.mu.Lock()
-	ended := q.ended
+	for key, m := range q.index {
+		if q.running[key] {
+			continue
+		}
+		if m.NotBefore.After(now) {
+			if next.IsZero() || m.NotBefore.Before(next) {
+				next = m.NotBefore
+			}
+			continue
+		}
+		due = append(due, item{key, m.Function})
+	}
 	q.mu.Unlock()
-	_ = q.i.p.Store.View(context.Background(), func(tx *store.Tx) error {
-		return tx.ForEach(bucketAsync, "", func(key string, raw []byte) error {
-			var ev asyncEvent
-			if json.Unmarshal(raw, &ev) != nil {
-				return nil
-			}
-			q.mu.Lock()
-			busy := q.running[key]
-			q.mu.Unlock()
-			if busy {
-				return nil
-			}
-			if ev.NotBefore.After(now) {
-				if next.IsZero() || ev.NotBefore.Before(next) {
-					next = ev.NotBefore
-				}
-				return nil
-			}
-			due = append(due, item{key, ev})
-			return nil
-		})
-	})
+	// In order of arrival (the keys sort so).
+	sort.Slice(due, func(a, b int) bool { return due[a].key < due[b].key })
 	// Each function's events run as many at once as its concurrency admits
 	// (its reservation, or else the unreserved pool), all of them together
 	// at most the account's: a slow function's events never hold back
@@ -238,24 +281,23 @@ func (q *asyncQueue) dispatch() time.Time {
 	// attempts ends (which wakes the loop).
 	limits := map[string]int{}
 	for _, it := range due {
-		if _, ok := limits[it.ev.Function]; !ok {
-			limits[it.ev.Function] = max(q.i.slots.limitOf(it.ev.Function), 1)
+		if _, ok := limits[it.fn]; !ok {
+			limits[it.fn] = max(q.i.slots.limitOf(it.fn), 1)
 		}
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.ended != ended {
-		// An attempt ended after the read: its event as read may be gone or
-		// re-queued with a later NotBefore. Read again (the attempt's end
-		// poked the loop, so it runs dispatch again at once).
-		return time.Time{}
-	}
 	for _, it := range due {
-		fn := it.ev.Function
+		fn := it.fn
 		if len(q.running) >= q.i.p.Config.AccountConcurrency {
 			break
 		}
 		if q.perFn[fn] >= limits[fn] {
+			continue
+		}
+		// Only dispatch starts attempts, but one that ended since the read
+		// above may have deleted its event or put it back for later.
+		if m, ok := q.index[it.key]; !ok || q.running[it.key] || m.NotBefore.After(now) {
 			continue
 		}
 		q.running[it.key] = true
@@ -265,7 +307,6 @@ func (q *asyncQueue) dispatch() time.Time {
 			defer q.runs.Done()
 			defer func() {
 				q.mu.Lock()
-				q.ended++
 				delete(q.running, it.key)
 				if q.perFn[fn]--; q.perFn[fn] == 0 {
 					delete(q.perFn, fn)
@@ -273,10 +314,39 @@ func (q *asyncQueue) dispatch() time.Time {
 				q.mu.Unlock()
 				q.poke()
 			}()
-			q.run(it.key, it.ev)
+			q.start1(it.key)
 		}()
 	}
 	return next
+}
+
+// start1 reads the event at key, payload and all, and makes its attempt.
+func (q *asyncQueue) start1(key string) {
+	ev, err := q.load(key)
+	switch {
+	case errors.Is(err, errdefs.ErrNotFound):
+		// Deleted with its function or version (purgeEvents), which
+		// leaves the index to learn it here: gone, as the function is.
+		q.forget(key)
+		return
+	case err != nil && q.runCtx.Err() != nil:
+		return // the invoker stops: the event stays as it was
+	case err != nil:
+		// Damaged on disk: it cannot run.
+		fn := q.indexed(key)
+		q.i.log.Warn("dropping Event invocation: its stored record is damaged", "function", fn, "key", key, "err", err)
+		q.dropped(fn)
+		q.delete(key)
+		return
+	}
+	q.run(key, ev)
+}
+
+// indexed returns the function of the event at key, as the index has it.
+func (q *asyncQueue) indexed(key string) string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.index[key].Function
 }
 
 // run makes one attempt and records what follows from it.
@@ -413,6 +483,7 @@ func (q *asyncQueue) firstFault(key string) bool {
 func (q *asyncQueue) forget(key string) {
 	q.mu.Lock()
 	delete(q.faulted, key)
+	delete(q.index, key)
 	q.mu.Unlock()
 }
 
@@ -429,6 +500,9 @@ func (q *asyncQueue) put(key string, ev asyncEvent) (kept bool) {
 		}
 		return tx.Put(bucketAsync, key, ev)
 	})
+	if !gone {
+		q.indexPut(key, ev)
+	}
 	if gone {
 		q.forget(key)
 		q.i.log.Warn("dropping Event invocation: function version is gone",

@@ -408,3 +408,46 @@ func TestEventPermanentFaultIsAFailedAttempt(t *testing.T) {
 		})
 	}
 }
+
+// TestQueuedEventPayloadReadOnlyForItsAttempt: the queue's dispatch reads
+// what it schedules by from memory; an event's payload is read from the
+// store once per attempt, not on every look at the queue (the faults22
+// tester's finding 1: 1000 queued 1 MB events cost 2 GB and a third of a
+// core while a throttled function's backlog waited).
+func TestQueuedEventPayloadReadOnlyForItsAttempt(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.ThrottleWait = time.Millisecond })
+	cfg := e.fns.add(&functions.Config{FunctionName: "thr"})
+	e.fns.setReserved("thr", 0) // every attempt is throttled and backs off
+	q := e.inv.async
+	q.stop()
+	const n = 20
+	for range n {
+		if _, err := e.inv.InvokeAsync(context.Background(), Request{Function: cfg, Payload: []byte(`{"pad":"` + strings.Repeat("p", 1000) + `"}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q.start()
+	waitFor(t, "every event throttled once", func() bool {
+		for _, ev := range e.queuedEvents() {
+			if ev.Throttles != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	for range 10 {
+		if next := q.dispatch(); !next.After(e.clock.Now()) {
+			t.Fatalf("next due at %v, want after now (%v)", next, e.clock.Now())
+		}
+	}
+	if got := q.loads.Load(); got != n {
+		t.Fatalf("%d payload reads for %d attempts, want one per attempt", got, n)
+	}
+	// A restart's pass keeps no payload either; the events still run.
+	q.stop()
+	q.start()
+	q.dispatch()
+	if got := q.loads.Load(); got != n {
+		t.Fatalf("%d payload reads after a restart of the queue, want %d", got, n)
+	}
+}

@@ -274,14 +274,26 @@ func printConfig(w io.Writer, c *client.FunctionConfiguration) error {
 // invokeWait bounds c's wait for an invocation of fn by the function's
 // timeout and the 29 s a call may wait for a sandbox first (the longest
 // timeout, 900 s, when its configuration cannot be read), and has the "still
-// waiting" notices start once the function should have finished.
-func invokeWait(ctx context.Context, c *client.Client, fn string) {
-	timeout := 900 * time.Second
+// waiting" notices start once the function should have finished. They go to
+// w (nil: none) and say that the function has not answered yet, with its
+// timeout: the admin API is running it, as asked, not failing to answer.
+func invokeWait(ctx context.Context, c *client.Client, fn string, w io.Writer) {
+	timeout, known := 900*time.Second, false
 	if fc, _, err := c.GetFunctionConfiguration(ctx, fn); err == nil && fc.Timeout > 0 {
-		timeout = time.Duration(fc.Timeout) * time.Second
+		timeout, known = time.Duration(fc.Timeout)*time.Second, true
 	}
 	c.Wait = timeout + 29*time.Second
 	c.SlowAfter = max(timeout, client.DefaultSlowAfter)
+	if w == nil {
+		return
+	}
+	c.Waiting = func(_, _ string, waited time.Duration) {
+		if known {
+			_, _ = fmt.Fprintf(w, "portico: still waiting for %s's answer (%s; its timeout is %s, and a call may wait up to 29s for a sandbox first)...\n", fn, waited, timeout)
+			return
+		}
+		_, _ = fmt.Fprintf(w, "portico: still waiting for %s's answer (%s)...\n", fn, waited)
+	}
 }
 
 // readPayload returns --payload's value: inline JSON, @file, or @- for stdin.
@@ -323,7 +335,7 @@ the invocation's log goes to stderr. Exits with status 1 on a function error.`,
 			if err != nil {
 				return err
 			}
-			invokeWait(cmd.Context(), c, args[0])
+			invokeWait(cmd.Context(), c, args[0], g.stderr)
 			h := http.Header{}
 			if tail {
 				h.Set("X-Amz-Log-Type", "Tail")

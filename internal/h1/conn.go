@@ -125,6 +125,11 @@ type conn struct {
 	// in force instead, until its response ends.
 	writeUntil       time.Time
 	ownWriteDeadline bool
+	// writing is set while tw writes: a write that Shutdown bounds
+	// (interruptWrite). cutAtStop is set once a write of c failed, during a
+	// stop, for want of a client that reads (counted in Server.stalledAtStop).
+	writing   atomic.Bool
+	cutAtStop bool
 	// wmu orders a "100 Continue" written by a body read against the response.
 	wmu      sync.Mutex
 	hijacked bool
@@ -1035,26 +1040,83 @@ const writeChunk = 64 << 10
 // timedWriter writes a connection's responses under Options.WriteTimeout. The
 // write deadline is moved only when less than half of the timeout is left of
 // it (one timer update per half timeout, not one per write), so a write that
-// takes nothing for between half the timeout and all of it fails.
+// takes nothing for between half the timeout and all of it fails. Once
+// Shutdown began, a write has stopGrace to make progress, again after each
+// progress: an answer whose client keeps reading goes on, one whose client
+// takes nothing for stopGrace fails, so that it does not hold the stop
+// (interruptWrite).
 type timedWriter struct{ c *conn }
 
 func (w *timedWriter) Write(p []byte) (int, error) {
 	c := w.c
-	if c.hijacked || c.ownWriteDeadline {
+	if c.hijacked {
+		return c.rw.Write(p)
+	}
+	// Marked before the deadline is set and Stopping looked at, as
+	// Shutdown stops before it looks at writing: either this sees the stop
+	// or Shutdown sees the write.
+	c.writing.Store(true)
+	defer c.writing.Store(false)
+	b := c.s.opts.Unread
+	if b != nil && len(p) >= writeChunk {
+		b.add(c, int64(len(p)))
+		defer b.done(c, int64(len(p)))
+	} else {
+		b = nil
+	}
+	if c.ownWriteDeadline && !c.s.set.Stopping() && (b == nil || !b.over()) {
 		return c.rw.Write(p)
 	}
 	d := c.s.opts.WriteTimeout
 	var n int
 	for n < len(p) {
-		if now := time.Now(); now.Add(d / 2).After(c.writeUntil) {
+		now := time.Now()
+		if !c.ownWriteDeadline && now.Add(d/2).After(c.writeUntil) {
 			c.writeUntil = now.Add(d)
+			_ = c.rwc.SetWriteDeadline(c.writeUntil)
+		}
+		// Under a stop, or past the unread budget, a write has a short
+		// stall timeout, renewed on each progress.
+		short := time.Duration(0)
+		if c.s.set.Stopping() {
+			short = stopGrace
+		}
+		if b != nil && b.over() && (short == 0 || b.stall < short) {
+			short = b.stall
+		}
+		if short > 0 {
+			c.writeUntil = now.Add(short)
 			_ = c.rwc.SetWriteDeadline(c.writeUntil)
 		}
 		k, err := c.rw.Write(p[n:min(len(p), n+writeChunk)])
 		n += k
+		if err != nil && k > 0 && isDeadline(err) && (c.s.set.Stopping() || b != nil && b.over()) {
+			continue // it took some within its short timeout: another one
+		}
 		if err != nil {
+			switch {
+			case !isDeadline(err):
+			case c.s.set.Stopping():
+				if !c.cutAtStop {
+					c.cutAtStop = true
+					c.s.stalledAtStop.Add(1)
+				}
+			case b != nil && (short > 0 || time.Now().Before(c.writeUntil)):
+				// The budget's stall timeout, set here or by the write
+				// that took the budget over (before WriteTimeout's).
+				b.cut.Add(1)
+			}
 			return n, err
 		}
 	}
 	return n, nil
+}
+
+// interruptWrite bounds, for Shutdown, the write of c in progress, if it
+// writes: it fails unless the client takes some of it within stopGrace
+// (timedWriter). Only with Options.WriteTimeout.
+func (c *conn) interruptWrite() {
+	if c.writing.Load() {
+		_ = c.rwc.SetWriteDeadline(time.Now().Add(stopGrace))
+	}
 }

@@ -71,6 +71,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/portico-dev/portico/internal/connset"
@@ -109,6 +110,11 @@ type Options struct {
 	// (http.ResponseController) has it in force until its response ends.
 	// Zero: no limit.
 	WriteTimeout time.Duration
+	// Unread, when set with WriteTimeout, bounds the response bytes that
+	// this server's connections and those of the others sharing it hold in
+	// writes their clients have not taken (UnreadBudget): past it, a write
+	// that makes no progress for the budget's stall timeout fails.
+	Unread *UnreadBudget
 	// ConnContext, when set, modifies the context of a new connection's requests,
 	// as http.Server.ConnContext does.
 	ConnContext func(ctx context.Context, c net.Conn) context.Context
@@ -192,6 +198,10 @@ type Server struct {
 	// (Options.PerIP, or one of the server's own for MaxConnsPerIP); nil for
 	// no bound.
 	perIP *connset.PerIP
+
+	// stalledAtStop counts the connections closed during Shutdown because
+	// their client took nothing of an answer for stopGrace (StalledAtStop).
+	stalledAtStop atomic.Int64
 }
 
 // New returns a server for h with opts.
@@ -324,10 +334,17 @@ func (s *Server) Dormant() int {
 	return s.set.Count(func(c *conn) bool { return c.state.Load() == stateDormant })
 }
 
+// StalledAtStop returns how many connections Shutdown closed because their
+// client took nothing of its answer for a second (a slow reader): their
+// handlers had run; only the client's socket held them.
+func (s *Server) StalledAtStop() int64 { return s.stalledAtStop.Load() }
+
 // Shutdown stops the server gracefully: it closes the listeners and the idle
 // connections, ends the wait for a request's head or body (a head still
 // coming is answered 503; a body's read that gets nothing for stopGrace fails
-// with ErrShutdown, while a body that keeps coming goes on), lets running
+// with ErrShutdown, while a body that keeps coming goes on), ends, with
+// Options.WriteTimeout, the write of an answer whose client takes nothing of
+// it for stopGrace (StalledAtStop; one that keeps reading goes on), lets running
 // requests finish (their responses say "Connection: close") and returns once
 // every connection is closed, or with
 // ctx's error when ctx ends first (the connections left are then the caller's
@@ -338,6 +355,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		c.closeIfIdle()
 		c.wakeAnswered()
 		c.interruptRead()
+		c.interruptWrite()
 	}
 	if drained == nil {
 		return nil

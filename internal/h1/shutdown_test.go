@@ -192,3 +192,53 @@ func TestShutdownLetsABodyStillComingFinish(t *testing.T) {
 		t.Fatalf("Shutdown: %v, want nil", err)
 	}
 }
+
+// TestShutdownClosesStalledReaders: an answer whose client takes none of it
+// does not hold Shutdown (with Options.WriteTimeout, here far longer than
+// the stop): once the stop began its write fails after a second without
+// progress, the connection closes, Shutdown returns nil (nothing is left
+// running) and StalledAtStop counts it; an answer whose client keeps reading
+// is sent whole (the faults22 tester's finding 3).
+func TestShutdownClosesStalledReaders(t *testing.T) {
+	big := bytes.Repeat([]byte("x"), 8<<20)
+	started := make(chan struct{}, 2)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		_, _ = w.Write(big)
+	})
+	s, addr := startH1Server(t, h, Options{ReadHeaderTimeout: time.Hour, IdleTimeout: time.Hour, WriteTimeout: time.Hour})
+	stalled := dialSmall(t, addr)
+	reader, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = reader.Close() }()
+	for _, c := range []net.Conn{stalled, reader} {
+		_ = c.SetDeadline(time.Now().Add(5 * time.Minute)) // a safety net, not a timing assertion
+		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-started
+	<-started
+	// Before the fix, Shutdown waits for the stalled write's hour.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	shut := make(chan error, 1)
+	go func() { shut <- s.Shutdown(ctx) }()
+	resp, err := http.ReadResponse(bufio.NewReader(reader), nil)
+	if err != nil {
+		t.Fatalf("the reading client: %v, want its answer", err)
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	if err != nil || n != int64(len(big)) {
+		t.Fatalf("the reading client got %d bytes (%v), want all %d", n, err, len(big))
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown: %v, want nil: a client that reads nothing held it", err)
+	}
+	if got := s.StalledAtStop(); got != 1 {
+		t.Fatalf("StalledAtStop %d, want 1", got)
+	}
+}

@@ -80,6 +80,10 @@ type Settings struct {
 	// in flight hold together (gateway.Config.TemplateMemory; unset: 64 times
 	// the body limit, 640 MB; -1: no bound).
 	GatewayTemplateMemory int64 `yaml:"gateway-template-memory"`
+	// GatewayMaxUnreadBytes bounds the response bytes the gateway's
+	// HTTP/1.1 connections hold for clients that do not take them
+	// (gateway.Config.MaxUnreadBytes; unset: 512 MiB; -1: no bound).
+	GatewayMaxUnreadBytes int64 `yaml:"gateway-max-unread-bytes"`
 	// TLSCert and TLSKey are the gateway's certificate chain and key (PEM),
 	// reloaded when the files change.
 	TLSCert string `yaml:"tls-cert"`
@@ -676,7 +680,7 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		apis.Module,
 		fx.Supply(gateway.Config{Listen: s.Listen, Domain: s.Domain, TLSListen: s.TLSListen, TrustedProxies: proxies, Engine: s.ListenerEngine,
 			MaxConns: s.GatewayMaxConns, MaxConnsPerIP: s.GatewayMaxConnsPerIP, CallbackBind: s.CallbackListen,
-			TemplateMemory: templateMemory(s.GatewayTemplateMemory)}),
+			TemplateMemory: templateMemory(s.GatewayTemplateMemory), MaxUnreadBytes: s.GatewayMaxUnreadBytes}),
 		// IAM principals (users, access keys, policies) for AWS_IAM routes.
 		fx.Supply(iam.Config{KeyFile: s.IAMKeyFile}),
 		iam.Module,
