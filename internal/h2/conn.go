@@ -764,15 +764,22 @@ var errStreamError = errors.New("h2: stream reset for a protocol error")
 // reset resets st from its handler's side and writes the frame.
 func (c *conn) reset(st *stream, code http2.ErrCode, err error) {
 	c.mu.Lock()
-	wasClosed := st.closed
+	// A stream the client reset itself gets no RST_STREAM from us, and is
+	// not one the server reset: what the client sends on it after its own
+	// RST_STREAM is a stream error STREAM_CLOSED (RFC 9113 5.1), not DATA
+	// in flight to ignore, even when the handler ends (an aborted proxy's
+	// panic, say) before the reader comes to that DATA.
+	clientReset := st.closed && errors.Is(st.resetErr, errStreamReset)
 	c.closeStream(st, err)
-	c.resets[c.resetsNext] = st.id
-	c.resetsNext = (c.resetsNext + 1) % len(c.resets)
+	if !clientReset {
+		c.resets[c.resetsNext] = st.id
+		c.resetsNext = (c.resetsNext + 1) % len(c.resets)
+	}
 	c.mu.Unlock()
 	c.wmu.Lock()
 	// NO_ERROR asks the client to stop sending a body, after the whole
 	// response (END_STREAM) went out.
-	if (!st.ended || code == http2.ErrCodeNo) && (!wasClosed || !errors.Is(st.resetErr, errStreamReset)) {
+	if (!st.ended || code == http2.ErrCodeNo) && !clientReset {
 		st.ended = true
 		_ = c.wfr.WriteRSTStream(st.id, code)
 	}
@@ -892,6 +899,10 @@ func (c *conn) dropBody(st *stream) int64 {
 	return n
 }
 
+// testHookStreamDone, set by tests, runs once a stream's handler has returned
+// (or panicked) and its finish or reset is done.
+var testHookStreamDone func(id uint32)
+
 func (c *conn) serveStream(st *stream) {
 	w := st.writer()
 	defer func() {
@@ -905,6 +916,9 @@ func (c *conn) serveStream(st *stream) {
 		}
 		st.cancel()
 		w.release()
+		if h := testHookStreamDone; h != nil {
+			h(st.id)
+		}
 	}()
 	st.h.ServeHTTP(w, st.req)
 }

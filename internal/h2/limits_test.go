@@ -847,6 +847,36 @@ func TestDataAfterTheClientsResetIsStreamClosed(t *testing.T) {
 	}
 }
 
+// TestDataAfterTheClientsResetOfAnAbortedHandler: the client resets a stream
+// whose handler then aborts (as a proxy does once its request's context ends,
+// panicking with http.ErrAbortHandler) before the reader comes to the DATA the
+// client sent after its RST_STREAM: that DATA is still a stream error
+// STREAM_CLOSED (h2spec 5.1, "closed: Sends a DATA frame after sending
+// RST_STREAM frame"), not DATA in flight at a reset of the server's to ignore.
+func TestDataAfterTheClientsResetOfAnAbortedHandler(t *testing.T) {
+	started := make(chan struct{}, 1)
+	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-r.Context().Done()
+		panic(http.ErrAbortHandler)
+	}), Options{})
+	done := make(chan uint32, 1)
+	testHookStreamDone = func(id uint32) { done <- id }
+	t.Cleanup(func() { testHookStreamDone = nil })
+	rc := rawDial(t, ts.addr)
+	rc.request(1, "POST", "/", false)
+	recv(t, started, "the handler's start")
+	rc.reset(1)
+	if id := recv(t, done, "the aborted handler's end"); id != 1 {
+		t.Fatalf("stream %d ended, want 1", id)
+	}
+	rc.check(rc.fr.WriteData(1, true, []byte("test")))
+	rc.ping() // the server answers the DATA before the PING
+	if s := rc.stream(1); !s.reset || s.code != http2.ErrCodeStreamClosed {
+		t.Fatalf("DATA after the client's own RST_STREAM, its handler aborted: reset %v with %v, want STREAM_CLOSED", s.reset, s.code)
+	}
+}
+
 // largeBody is a response body whose bytes depend on their position.
 func largeBody(n int) []byte {
 	b := make([]byte, n)
