@@ -247,8 +247,18 @@ func TestOrphanedNetworkIsReleased(t *testing.T) {
 	// sandbox's container alone).
 	other := newTestRuntime(t, Config{Instance: rt.cfg.Instance + "-other"})
 	defer other.Close()
-	if err := other.Cleanup(ctx); err != nil {
-		t.Fatal(err)
+	// A sweep leaves a lease whose namespace some process is in at that
+	// moment, and another process's sweep (another Portico's, or another
+	// test binary's, as CI runs them side by side) is in each namespace for
+	// as long as it takes to read its addresses: the next sweep releases
+	// it. Three sweeps, not one, so that such a visit does not fail the test.
+	for range 3 {
+		if err := other.Cleanup(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(leaseOf(ip.String())); os.IsNotExist(err) {
+			break
+		}
 	}
 	if _, err := os.Stat(leaseOf(ip.String())); !os.IsNotExist(err) {
 		t.Errorf("the lease of %s, whose container containerd never knew, is left (%v)", ip, err)
