@@ -24,8 +24,9 @@ func ForeignELF(t testing.TB, path string) (arch string) {
 	binary.LittleEndian.PutUint16(h[16:], uint16(elf.ET_EXEC))
 	binary.LittleEndian.PutUint16(h[18:], uint16(m))
 	binary.LittleEndian.PutUint32(h[20:], uint32(elf.EV_CURRENT))
-	binary.LittleEndian.PutUint16(h[52:], 64)            // e_ehsize
-	if err := os.WriteFile(path, h, 0o755); err != nil { //nolint:gosec // G306: an executable, as a bootstrap is
+	binary.LittleEndian.PutUint16(h[52:], 64) // e_ehsize
+	//nolint:gosec // G306: an executable, as a bootstrap is
+	if err := os.WriteFile(path, h, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	return arch
