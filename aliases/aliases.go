@@ -335,7 +335,13 @@ func (s *Service) Get(ctx context.Context, fn, name string) (*Alias, error) {
 		return nil, err
 	}
 	var a *Alias
-	err := s.st.View(ctx, func(tx *store.Tx) error {
+	var vs functions.Versions
+	// The function first: a missing one is not found itself, not an alias
+	// of it (r-rt22 #4), as Lambda answers.
+	err := s.st.ViewTogether(ctx, s.fns.VersionsOf(fn, &vs), func(tx *store.Tx) error {
+		if err := functionExists(&vs, fn); err != nil {
+			return err
+		}
 		var err error
 		a, err = get(tx, fn, name)
 		return err
@@ -511,8 +517,14 @@ func (s *Service) Resolve(ctx context.Context, ref functions.Ref) (*functions.Co
 			var err error
 			a, err = get(tx, ref.Name, ref.Qualifier)
 			if errors.Is(err, errdefs.ErrNotFound) {
-				return errdefs.New(errdefs.ErrNotFound, "ResourceNotFoundException", "Function not found: "+functions.ARN(ref.Name, ref.Qualifier)+
-					existingAliases(tx, ref.Name))
+				// The function's aliases, where it exists: a missing
+				// function has none to name (r-rt22 #4).
+				var vs functions.Versions
+				hint := ""
+				if s.fns.VersionsOf(ref.Name, &vs)(tx) == nil && vs.Exists() {
+					hint = existingAliases(tx, ref.Name)
+				}
+				return errdefs.New(errdefs.ErrNotFound, "ResourceNotFoundException", "Function not found: "+functions.ARN(ref.Name, ref.Qualifier)+hint)
 			}
 			return err
 		})

@@ -215,7 +215,7 @@ func TestResolve(t *testing.T) {
 		{"arn:aws:lambda:us-east-1:000000000000:function:fn:live", "1", nil, ""},
 		{"fn:9", "", errdefs.ErrNotFound, "Function not found: arn:aws:lambda:us-east-1:000000000000:function:fn:9 (versions of fn: $LATEST, 1, 2)"},
 		{"fn:nope", "", errdefs.ErrNotFound, "Function not found: arn:aws:lambda:us-east-1:000000000000:function:fn:nope (aliases of fn: head, live)"},
-		{"other:live", "", errdefs.ErrNotFound, "Function not found: arn:aws:lambda:us-east-1:000000000000:function:other:live (other has no aliases)"},
+		{"other:live", "", errdefs.ErrNotFound, "Function not found: arn:aws:lambda:us-east-1:000000000000:function:other:live"},
 		{"other", "", errdefs.ErrNotFound, "Function not found: arn:aws:lambda:us-east-1:000000000000:function:other"},
 	}
 	for _, tt := range tests {
@@ -358,6 +358,26 @@ func TestDescriptionCountsCharacters(t *testing.T) {
 		err := call()
 		if k, ok := errors.AsType[*errdefs.Kinded](err); !ok || k.Type != "ValidationException" || !strings.Contains(err.Error(), "at 'description'") {
 			t.Errorf("%s with a 257-character Description: %v, want a ValidationException at 'description'", what, err)
+		}
+	}
+}
+
+// TestMissingFunctionNotAnAlias: an alias asked of a function that does not
+// exist is the function not found, as Lambda answers, not an alias missing
+// from a function said to have none (r-rt22 #4); of a function that exists,
+// the alias not found, naming the function's aliases.
+func TestMissingFunctionNotAnAlias(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	e.withVersions(t, "fn", 1)
+	for _, tc := range []struct{ fn, want string }{
+		{"nosuch", "Function not found: arn:aws:lambda:us-east-1:000000000000:function:nosuch"},
+		{"fn", "Cannot find alias arn: arn:aws:lambda:us-east-1:000000000000:function:fn:x (fn has no aliases)"},
+	} {
+		_, err := e.svc.Get(ctx, tc.fn, "x")
+		var k *errdefs.Kinded
+		if !errors.Is(err, errdefs.ErrNotFound) || !errors.As(err, &k) || k.Message != tc.want || k.Type != "ResourceNotFoundException" {
+			t.Errorf("Get(%s, x) = %v, want ResourceNotFoundException %q", tc.fn, err, tc.want)
 		}
 	}
 }

@@ -1320,7 +1320,7 @@ func (i *Invoker) initFailed(req Request, pre *invocation, f *initFail) *Result 
 	o := i.initFailure(f, id)
 	lines := []byte("START RequestId: " + id + " Version: " + cfg.Version + "\n")
 	lines = append(lines, o.note...)
-	lines = append(lines, reportLines(id, f.initDur, 0, cfg.MemorySize, sb.maxMemoryMB(true), true, f.initDur, "error", "")...)
+	lines = append(lines, reportLines(id, f.initDur, 0, cfg.MemorySize, sb.maxMemoryMB(), true, f.initDur, "error", "")...)
 	i.logs.get(cfg.FunctionName).writeFrame(lines)
 	res := &Result{RequestID: id, Payload: o.payload, FunctionError: "Unhandled", ExecutedVersion: cfg.Version, ColdStart: true}
 	if req.LogTail {
@@ -1353,7 +1353,6 @@ func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, col
 	}
 	sb.logsBehind = !synced
 	initDur := sb.initDuration
-	first := sb.invocations == 0
 	sb.invocations++
 	sb.mu.Unlock()
 	status := ""
@@ -1363,7 +1362,7 @@ func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, col
 	case o.errorType != "":
 		status = "error" // the runtime failed, not the handler: Lambda says so, and how
 	}
-	report := reportLines(inv.id, dur, time.Duration(cfg.Timeout)*time.Second, cfg.MemorySize, sb.maxMemoryMB(first), cold, initDur, status, o.errorType)
+	report := reportLines(inv.id, dur, time.Duration(cfg.Timeout)*time.Second, cfg.MemorySize, sb.maxMemoryMB(), cold, initDur, status, o.errorType)
 	fl := i.logs.get(cfg.FunctionName)
 	if o.note != nil {
 		fl.writeFrame(o.note)

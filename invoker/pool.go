@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -677,10 +678,29 @@ func entrypointFailure(sb *sandbox) string {
 	case 127:
 		if line := execFailedLine(sb); line != "" {
 			// The sandbox's init (tini) could not exec the entrypoint, and
-			// said why.
+			// said why. A binary built for another CPU is refused by the
+			// kernel (ENOEXEC), and tini's execvp then runs it as a script
+			// with /bin/sh: where the sandbox has no shell, the error it
+			// quotes is the shell's ENOENT.
+			notFound := strings.HasSuffix(line, ": No such file or directory")
+			zip := sb.cfg.PackageType != functions.PackageImage
+			if zip && notFound && sb.inv != nil {
+				// A Zip function's bootstrap is on this host: read its
+				// ELF header.
+				if arch := runtimes.ForeignArch(filepath.Join(sb.inv.p.Functions.CodeDir(sb.cfg), "bootstrap")); arch != "" {
+					return "the entrypoint could not be run (" + line + "): " + runtimes.ForeignArchAdvice(arch) +
+						"; the kernel refused it (exec format error), and the sandbox has no shell to try it as a script"
+				}
+			}
 			why := "the entrypoint could not be run (" + line + "): it is missing, or it is a script without a #! line, " +
-				"or one whose #! line names an interpreter the sandbox lacks; check the image's ENTRYPOINT or the package's bootstrap"
-			if sb.cfg.PackageType != functions.PackageImage && strings.HasSuffix(line, ": No such file or directory") {
+				"or one whose #! line names an interpreter the sandbox lacks"
+			if notFound && !zip {
+				// The image's files are not on this host to read.
+				why += ", or it is a binary built for another CPU architecture than this machine's " + runtime.GOARCH +
+					" (the kernel refuses it, and the sandbox then finds no /bin/sh to try it as a script): rebuild it with GOARCH=" + runtime.GOARCH
+			}
+			why += "; check the image's ENTRYPOINT or the package's bootstrap"
+			if zip && notFound {
 				// Lambda's provided runtimes have /bin/sh; Portico's Zip
 				// base image has no shell (docs/runtimes.md).
 				why += zipNoShell

@@ -469,16 +469,15 @@ func (sb *sandbox) syncLogs(tail bool) (synced bool) {
 	return synced
 }
 
-// maxMemoryMB returns the sandbox's peak memory for a REPORT line. For the
-// sandbox's first invocation (first), where the runtime reads it cheaply
-// (runtimes.PeakMemoryReader: the process runtime's /proc read), that is a
-// reading taken now, so the invocation just ended is in it: the background
-// measurement would still show the init's. Otherwise REPORT lines never wait
-// for a reading, which would cost every warm invocation a /proc read (and
-// Docker's stats call can take a second): they show the peak as of the
-// previous measurement, at most about a second old, and a new one starts in
-// the background.
-func (sb *sandbox) maxMemoryMB(first bool) int {
+// maxMemoryMB returns the sandbox's peak memory for a REPORT line, the
+// invocation just ended included. Where the runtime reads it cheaply
+// (runtimes.PeakMemoryReader: a cgroup or /proc file read, tens of
+// microseconds, no daemon call), that is a reading taken now, at the end of
+// every invocation: a background measurement would lag behind it (the
+// init's figure on a cold start, the previous invocation's on a warm one).
+// Otherwise (or where the read cannot tell) it is the peak as of the last
+// background measurement, at most about a second old, and a new one starts.
+func (sb *sandbox) maxMemoryMB() int {
 	select {
 	case <-sb.rt.Done():
 		// Gone (killed, say, for memory): the runtime's last figure, taken
@@ -491,7 +490,7 @@ func (sb *sandbox) maxMemoryMB(first bool) int {
 		return int(sb.memMB.Load())
 	default:
 	}
-	if pr, ok := sb.rt.(runtimes.PeakMemoryReader); ok && first {
+	if pr, ok := sb.rt.(runtimes.PeakMemoryReader); ok {
 		if mb := int64(pr.ReadPeakMemoryMB()); mb > 0 {
 			sb.raiseMemory(mb)
 			return int(sb.memMB.Load())

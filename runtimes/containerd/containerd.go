@@ -526,10 +526,25 @@ func (r *Runtime) fetch(ctx context.Context, ref, name string) (containerd.Image
 			err = fmt.Errorf("%w (copying it from the Docker daemon failed too: %w)", err, dockerErr)
 		}
 		return nil, ctrbase.ImageUnavailable(ref, err,
-			"load a `docker save` or OCI archive with `portico image import FILE` or `ctr -n "+r.cfg.Namespace+" images import FILE`")
+			"load a `docker save` or OCI archive with `portico image import FILE` or `ctr -n "+r.cfg.Namespace+" images import FILE`",
+			r.privateAdvice(name))
 	}
 	r.log.Info("pulled image", "image", name)
 	return img, nil
+}
+
+// privateAdvice says how to use an image (name, normalized) that a registry
+// serves only with credentials. The runtime pulls without any (it reads no
+// `docker login` credentials): the image has to be in its namespace first,
+// pulled there with ctr's credentials, or copied from the Docker daemon
+// (fetch) where one answers.
+func (r *Runtime) privateAdvice(name string) string {
+	s := "this runtime pulls without credentials and reads none that `docker login` stored; for a private one, " +
+		"pull it first with `ctr -n " + r.cfg.Namespace + " images pull --user USER " + name + "`"
+	if r.cfg.Images != nil {
+		s += ", or with `docker login` and `docker pull " + name + "` on the Docker daemon, which Portico copies it from"
+	}
+	return s
 }
 
 // unpack makes sure img is unpacked into the snapshotter.

@@ -41,12 +41,13 @@ import (
 type ocispecDescriptor = ocispec.Descriptor
 
 var (
-	_ runtimes.Prepared       = (*prepared)(nil)
-	_ runtimes.Sandbox        = (*sandbox)(nil)
-	_ runtimes.MemoryReporter = (*sandbox)(nil)
-	_ runtimes.LogSyncer      = (*sandbox)(nil)
-	_ runtimes.Pauser         = (*sandbox)(nil)
-	_ runtimes.PeerVerifier   = (*sandbox)(nil)
+	_ runtimes.Prepared         = (*prepared)(nil)
+	_ runtimes.Sandbox          = (*sandbox)(nil)
+	_ runtimes.MemoryReporter   = (*sandbox)(nil)
+	_ runtimes.PeakMemoryReader = (*sandbox)(nil)
+	_ runtimes.LogSyncer        = (*sandbox)(nil)
+	_ runtimes.Pauser           = (*sandbox)(nil)
+	_ runtimes.PeerVerifier     = (*sandbox)(nil)
 )
 
 // cleanupTimeout bounds teardowns made after the caller's context may have ended.
@@ -426,6 +427,7 @@ func (p *prepared) start(ctx context.Context) (runtimes.Sandbox, error) {
 	}
 	p.logs.Attach(int(p.task.Pid()), p.c.ID())
 	s := &sandbox{p: p, done: make(chan struct{}), mem: ctrbase.PeakMemory{Limit: p.spec.MemoryMB}}
+	s.peakFile = ctrbase.PeakMemoryFile(int(p.task.Pid()), p.c.ID())
 	go s.waitExit() //nolint:gosec // G118: the sandbox outlives the start's context by design (runtimes.Runtime.Start)
 	return s, nil
 }
@@ -574,6 +576,10 @@ type sandbox struct {
 	err  error
 
 	mem ctrbase.PeakMemory
+	// peakFile is the task's cgroup file of its peak memory
+	// (ctrbase.PeakMemoryFile), or "" where it cannot be read from here;
+	// set before the sandbox is handed out.
+	peakFile string
 
 	mu      sync.Mutex // serializes Stop, Pause, Resume
 	paused  bool
@@ -742,6 +748,20 @@ func (s *sandbox) Resume(ctx context.Context) error {
 // the peak usage (cgroup v1 max_usage, v2 memory.peak where the kernel keeps it,
 // else current usage), remembered once the task is gone.
 func (s *sandbox) MaxMemoryMB() int { return s.mem.MB(s.done, s.memoryUsed) }
+
+// ReadPeakMemoryMB implements runtimes.PeakMemoryReader: the task's peak
+// memory use read from its cgroup now (memory.max_usage_in_bytes on cgroup
+// v1, memory.peak on v2), a file read, so that the REPORT of every
+// invocation, a cold start's first included, has the invocation in it. 0
+// where the file cannot be read from here (another pid namespace than
+// containerd's, a kernel without memory.peak): the REPORT then shows the
+// last metrics.
+func (s *sandbox) ReadPeakMemoryMB() int {
+	if s.peakFile == "" {
+		return 0
+	}
+	return s.mem.MB(s.done, func() (uint64, bool) { return ctrbase.ReadBytesFile(s.peakFile) })
+}
 
 // memoryUsed samples the task's peak memory use in bytes.
 func (s *sandbox) memoryUsed() (uint64, bool) {

@@ -68,6 +68,10 @@ func (r *Runtime) baseImage(ctx context.Context) (string, error) {
 // dockerLoad says how to bring an image into the Docker daemon.
 const dockerLoad = "load a `docker save` archive with `docker load -i FILE` or `portico image import FILE`"
 
+// dockerPrivate says how to use an image a registry serves only with
+// credentials: the daemon pulls with those `docker login` stored.
+const dockerPrivate = "after `docker login` for a private one"
+
 // pull pulls ref, logging its progress: a line per layer and status change.
 func (r *Runtime) pull(ctx context.Context, ref string) error {
 	r.log.Info("pulling image", "image", ref)
@@ -87,7 +91,7 @@ func (r *Runtime) pull(ctx context.Context, ref string) error {
 		if isConnErr(err) && !strings.Contains(err.Error(), "registry") {
 			return r.wrap("pulling image "+ref, err)
 		}
-		return ctrbase.ImageUnavailable(ref, err, dockerLoad)
+		return ctrbase.ImageUnavailable(ref, err, dockerLoad, dockerPrivate)
 	}
 	r.log.Info("pulled image", "image", ref)
 	return nil

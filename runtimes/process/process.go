@@ -223,6 +223,12 @@ func entrypointError(err error) *runtimes.EntrypointError {
 	if !errors.As(err, &pe) || pe.Op != "fork/exec" {
 		return nil
 	}
+	if errors.Is(pe.Err, unix.ENOEXEC) {
+		if arch := runtimes.ForeignArch(pe.Path); arch != "" {
+			// Lambda's words (exec format error), then the cause.
+			return &runtimes.EntrypointError{Err: fmt.Errorf("%w: %s", err, runtimes.ForeignArchAdvice(arch))}
+		}
+	}
 	for _, errno := range []error{unix.ENOENT, unix.ENOEXEC, unix.EACCES, unix.ENOTDIR, unix.ELOOP, unix.EISDIR} {
 		if errors.Is(pe.Err, errno) {
 			return &runtimes.EntrypointError{Err: err}

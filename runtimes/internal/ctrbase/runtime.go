@@ -154,13 +154,15 @@ func ParseRef(ref string) (reference.Named, error) {
 
 // ImageUnavailable is the error for an image that is not on the host and
 // that the runtime could not pull (why: the registry's answer), with what to
-// do (load: how to bring it in on this runtime). It is the caller's to fix,
-// not a fault of the server's: ErrInvalid, InvalidParameterValueException.
-func ImageUnavailable(ref string, why error, load string) error {
+// do (load: how to bring it in on this runtime; private: how to bring in one
+// that a registry serves only with credentials, which differs by runtime). It
+// is the caller's to fix, not a fault of the server's: ErrInvalid,
+// InvalidParameterValueException.
+func ImageUnavailable(ref string, why error, load, private string) error {
 	return errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
 		fmt.Sprintf("Source image %s does not exist: it is not on this host and pulling it failed: %v. "+
 			"Provide a valid source image: build it with `portico build DIR -t %s`, %s, "+
-			"or name one a registry serves (after `docker login` for a private one)", ref, why, ref, load))
+			"or name one a registry serves (%s)", ref, why, ref, load, private))
 }
 
 // NoEntrypoint is the error for an Image function whose image (ref) names
