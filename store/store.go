@@ -62,7 +62,11 @@ import (
 //     (gateway/apis registers the step, which rewrites nothing).
 //  8. an API's models keep their schemas' text as written (modelTexts;
 //     gateway/apis registers the step, which rewrites nothing).
-const SchemaVersion = 8
+//  9. a quota count keeps the generation (Epoch) of its last exact write (a
+//     reset, a clean stop), so that a reservation from before a reset never
+//     writes the old count back (gateway/usage registers the step, which
+//     rewrites nothing: a record without it is of generation 0).
+const SchemaVersion = 9
 
 // Migration upgrades a store from schema version From to From+1. Run reads and
 // writes only the buckets of the package that owns the change. Open runs every

@@ -26,9 +26,19 @@ var MigrateZeroBurst = store.Migration{From: 2, Name: "usage plans: a burst of 0
 var MigrateReservedCounts = store.Migration{From: 5, Name: "usage counts: the count reserved ahead of use (kept across a crash)",
 	Run: func(*store.Tx) error { return nil }}
 
+// MigrateCountEpochs moves a store from schema version 8 to 9, in which a
+// quota count record holds the generation of its last exact write (Epoch: an
+// update-usage reset, a clean stop's), so that a reservation sized from the
+// count before a reset, landing after it, is not written over it. Nothing
+// stored before needs rewriting (a record without it is of generation 0); an
+// older build would drop the generation and let such a reservation bring a
+// reset count back after a crash, so it refuses the store.
+var MigrateCountEpochs = store.Migration{From: 8, Name: "usage counts: the generation of the last reset (a reset is not undone by a reservation from before it)",
+	Run: func(*store.Tx) error { return nil }}
+
 // Migrations are the store migrations of this package's buckets, in order.
 func Migrations() []store.Migration {
-	return []store.Migration{MigrateZeroBurst, MigrateReservedCounts}
+	return []store.Migration{MigrateZeroBurst, MigrateReservedCounts, MigrateCountEpochs}
 }
 
 func migrateZeroBurst(tx *store.Tx) error {

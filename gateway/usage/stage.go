@@ -211,4 +211,5 @@ var Module = fx.Module("usage",
 	// The store runs this package's migrations when it opens.
 	fx.Provide(fx.Annotate(func() store.Migration { return MigrateZeroBurst }, fx.ResultTags(`group:"`+store.MigrationGroup+`"`))),
 	fx.Provide(fx.Annotate(func() store.Migration { return MigrateReservedCounts }, fx.ResultTags(`group:"`+store.MigrationGroup+`"`))),
+	fx.Provide(fx.Annotate(func() store.Migration { return MigrateCountEpochs }, fx.ResultTags(`group:"`+store.MigrationGroup+`"`))),
 )
