@@ -2,6 +2,7 @@ package process
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -142,9 +143,22 @@ func cgroupPeakMB(dir string) (mb int, ok bool) {
 	if err != nil {
 		return 0, false
 	}
-	b, err := strconv.ParseInt(strings.TrimSpace(string(raw)), 10, 64)
-	if err != nil || b < 0 {
+	return parsePeakBytes(raw)
+}
+
+// parsePeakBytes reads memory.peak's contents (bytes, a decimal number and a
+// newline) as MB, rounded up, without allocating.
+func parsePeakBytes(raw []byte) (mb int, ok bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || len(raw) > 19 {
 		return 0, false
+	}
+	var b int64
+	for _, c := range raw {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		b = b*10 + int64(c-'0')
 	}
 	return int((b + 1<<20 - 1) >> 20), true
 }

@@ -1,9 +1,11 @@
 package process
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -113,5 +115,48 @@ func TestCgroupPeak(t *testing.T) {
 	}
 	if mb, ok := cgroupPeakMB(dir); !ok || mb != 6 {
 		t.Errorf("cgroupPeakMB = %d, %v for 5242881 bytes, want 6, true", mb, ok)
+	}
+}
+
+// TestOpenFileReadsAfresh: the status file kept open (openFile) is read anew
+// at each read: a peak that grew between two reads shows in the second, and
+// a closed one reads nothing.
+func TestOpenFileReadsAfresh(t *testing.T) {
+	var f openFile
+	buf := make([]byte, 4096)
+	hwm := func() int {
+		raw, ok := f.read(func() string { return "/proc/self/status" }, buf)
+		if !ok {
+			t.Fatal("/proc/self/status not read")
+		}
+		i := bytes.Index(raw, []byte("\nVmHWM:"))
+		if i < 0 {
+			t.Fatalf("no VmHWM in %q", raw)
+		}
+		kb, _ := strconv.Atoi(string(bytes.Fields(raw[i+len("\nVmHWM:"):])[0]))
+		return kb
+	}
+	before := hwm()
+	keep := serverHWM(t, before/1024+64) // 64 MB past the peak read
+	defer keep()
+	if after := hwm(); after < before+60<<10 {
+		t.Fatalf("VmHWM %d kB, then %d kB after touching 64 MB more: the second read is not afresh", before, after)
+	}
+	f.close()
+	if _, ok := f.read(func() string { return "/proc/self/status" }, buf); ok {
+		t.Fatal("read after close")
+	}
+}
+
+func TestParsePeakBytes(t *testing.T) {
+	for in, want := range map[string]int{"5242881\n": 6, "0\n": 0, "1048576": 1} {
+		if mb, ok := parsePeakBytes([]byte(in)); !ok || mb != want {
+			t.Errorf("parsePeakBytes(%q) = %d, %v, want %d", in, mb, ok, want)
+		}
+	}
+	for _, in := range []string{"", "max\n", "-1\n", "99999999999999999999\n"} {
+		if _, ok := parsePeakBytes([]byte(in)); ok {
+			t.Errorf("parsePeakBytes(%q) read a number", in)
+		}
 	}
 }

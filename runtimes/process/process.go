@@ -464,6 +464,11 @@ type sandbox struct {
 	memAt     time.Time
 	memMB     int
 	statusBuf [4096]byte // readPeakLocked's
+	// peakFile is what readPeakLocked reads, kept open from its first read
+	// (a read per invocation, without the allocations of an open) until
+	// the bootstrap exits: the cgroup's memory.peak, or the bootstrap's
+	// /proc status file, which names its process and no pid reused later.
+	peakFile openFile
 
 	cg  *sandboxCgroup // nil without one
 	log *slog.Logger
@@ -490,10 +495,11 @@ func (s *sandbox) wait() {
 	// kernel keeps the peak of that memory, the server's, at its exec.
 	s.memMu.Lock()
 	if s.cg != nil && s.cg.memPeak {
-		if mb, ok := cgroupPeakMB(s.cg.dir); ok {
+		if mb, ok := s.cgroupPeakLocked(); ok {
 			s.memMB = max(s.memMB, mb)
 		}
 	}
+	s.peakFile.close()
 	s.memMu.Unlock()
 	// Children the handler left behind die with the sandbox: those in its
 	// process group, and with a cgroup those that left the group too.
@@ -613,20 +619,20 @@ func (s *sandbox) finalPeak() int {
 // leaves memMB as it was.
 func (s *sandbox) readPeakLocked() int {
 	if s.cg != nil && s.cg.memPeak {
-		if mb, ok := cgroupPeakMB(s.cg.dir); ok {
+		if mb, ok := s.cgroupPeakLocked(); ok {
 			s.memAt = time.Now()
 			s.memMB = max(s.memMB, mb)
 		}
 		return s.memMB
 	}
-	f, err := os.Open("/proc/" + strconv.Itoa(s.cmd.Process.Pid) + "/status")
-	if err != nil {
+	if s.exited() {
+		return s.memMB // its status file is closed, or soon will be
+	}
+	raw, ok := s.peakFile.read(func() string { return "/proc/" + strconv.Itoa(s.cmd.Process.Pid) + "/status" }, s.statusBuf[:])
+	if !ok {
 		return s.memMB
 	}
-	n, _ := io.ReadFull(f, s.statusBuf[:])
-	_ = f.Close()
 	s.memAt = time.Now()
-	raw := s.statusBuf[:n]
 	i := bytes.Index(raw, []byte("\nVmHWM:"))
 	if i < 0 {
 		return s.memMB // a zombie: its memory is gone
@@ -641,6 +647,63 @@ func (s *sandbox) readPeakLocked() int {
 	}
 	s.memMB = max(s.memMB, (kb+1023)/1024)
 	return s.memMB
+}
+
+// cgroupPeakLocked reads the sandbox cgroup's memory.peak through peakFile;
+// memMu is held.
+func (s *sandbox) cgroupPeakLocked() (int, bool) {
+	raw, ok := s.peakFile.read(func() string { return filepath.Join(s.cg.dir, "memory.peak") }, s.statusBuf[:])
+	if !ok {
+		return 0, false
+	}
+	return parsePeakBytes(raw)
+}
+
+// openFile is a file read again from its start on each read, opened at the
+// first (path is called then only) and kept open until close. Not safe for
+// concurrent use.
+type openFile struct {
+	fd     int // -1 when closed; 0 before the first read
+	opened bool
+}
+
+// read reads the file at path() from its start into buf and returns what it
+// read. A file that cannot be opened is tried again at the next read; once
+// closed, read reports false.
+func (f *openFile) read(path func() string, buf []byte) ([]byte, bool) {
+	if !f.opened {
+		if f.fd < 0 {
+			return nil, false
+		}
+		fd, err := unix.Open(path(), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, false
+		}
+		f.fd, f.opened = fd, true
+	}
+	n := 0
+	for n < len(buf) {
+		m, err := unix.Pread(f.fd, buf[n:], int64(n))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, false
+		}
+		if m == 0 {
+			break
+		}
+		n += m
+	}
+	return buf[:n], true
+}
+
+// close closes the file; reads after it report false.
+func (f *openFile) close() {
+	if f.opened {
+		_ = unix.Close(f.fd)
+	}
+	f.fd, f.opened = -1, false
 }
 
 // SyncLogs implements runtimes.LogSyncer: it waits until everything written to
