@@ -56,6 +56,10 @@ func New(endpoint, token string) *Client {
 	return &Client{Endpoint: strings.TrimRight(endpoint, "/"), Token: token, HTTP: newHTTPClient()}
 }
 
+// ShownEndpoint returns Endpoint as messages name it: its password and query
+// values masked (redact.URL), as the server's logs name a backend's URL.
+func (c *Client) ShownEndpoint() string { return redact.URL(c.Endpoint) }
+
 // APIError is an error answer of the admin API, in AWS's shape.
 type APIError struct {
 	Status  int
@@ -249,7 +253,7 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 		wait = MinWait
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
-	w := &waiter{c: c, cancel: cancel, cause: &NoAnswerError{Endpoint: redact.URL(c.Endpoint), Method: method, Path: path, Wait: wait}}
+	w := &waiter{c: c, cancel: cancel, cause: &NoAnswerError{Endpoint: c.ShownEndpoint(), Method: method, Path: path, Wait: wait}}
 	w.progress()
 	resp, err := c.sendWaiting(ctx, w, method, u, rd, header)
 	w.stop()
@@ -268,7 +272,7 @@ func (c *Client) sendWaiting(ctx context.Context, w *waiter, method, u string, r
 	// URL, its password and query values masked (redact.URL), for a
 	// reverse proxy's credentials in --endpoint must not reach a terminal or
 	// a CI log.
-	endpoint := redact.URL(c.Endpoint)
+	endpoint := c.ShownEndpoint()
 	shown := endpoint + strings.TrimPrefix(u, c.Endpoint)
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
