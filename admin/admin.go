@@ -577,7 +577,10 @@ func (s *Server) Start(ctx context.Context) error {
 		IdleTimeout:       l.IdleTimeout,
 		WriteTimeout:      l.IdleTimeout, // a client that takes no byte of an answer for it is gone
 		Refuse:            s.refuseUnread,
-		Log:               s.log,
+		// The tokenless Host check (checkBrowser) sees the Host field of an
+		// absolute-form request too, not only the target's host.
+		KeepAbsoluteFormHost: true,
+		Log:                  s.log,
 	})
 	go func() {
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

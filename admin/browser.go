@@ -48,10 +48,16 @@ var crossOrigin = http.NewCrossOriginProtection()
 // checkBrowser returns an error for a request that a page of another site may
 // have made a browser send (see above).
 func (s *Server) checkBrowser(r *http.Request) error {
-	if s.cfg.Token == "" && !loopbackName(r.Host) {
-		return notLoopbackError{errdefs.New(errdefs.ErrForbidden, "AccessDeniedException", fmt.Sprintf(
-			"the admin API has no token, so it answers only requests addressed to localhost or an IP address, not %q: "+
-				"use http://127.0.0.1:PORT (or localhost), or set --admin-token to reach it by another name", r.Host))}
+	if s.cfg.Token == "" {
+		if host, ok := tokenlessHost(r); !ok && loopbackName(host) {
+			return notLoopbackError{errdefs.New(errdefs.ErrForbidden, "AccessDeniedException", fmt.Sprintf(
+				"the admin API has no token, so it refuses a request that names it two ways (%q and %q): "+
+					"send the path alone as the request target, with a Host header of localhost or an IP address", r.Host, host))}
+		} else if !ok {
+			return notLoopbackError{errdefs.New(errdefs.ErrForbidden, "AccessDeniedException", fmt.Sprintf(
+				"the admin API has no token, so it answers only requests addressed to localhost or an IP address, not %q: "+
+					"use http://127.0.0.1:PORT (or localhost), or set --admin-token to reach it by another name", host))}
+		}
 	}
 	if crossOriginRead(r) {
 		return errdefs.New(errdefs.ErrForbidden, "AccessDeniedException",
@@ -152,6 +158,40 @@ func crossOriginRead(r *http.Request) bool {
 	consolePage := isConsolePath(r.URL.Path) && !strings.HasPrefix(r.URL.Path, console.APIPrefix)
 	navigation := r.Header.Get("Sec-Fetch-Mode") == "navigate" && r.Header.Get("Sec-Fetch-Dest") == "document"
 	return !consolePage || !navigation
+}
+
+// tokenlessHost checks every name r gives the server, for a tokenless admin
+// API: its Host (Request.Host), and for an absolute-form target ("GET
+// http://name/path"), the target's host and the Host field beside it (kept
+// by h1.Options.KeepAbsoluteFormHost). Each must be a loopback name or an IP
+// address (loopbackName), and all must name the same host: a client that
+// names the server two ways is refused whichever one a server would believe.
+// It returns the first name that fails, and false; else "", true.
+func tokenlessHost(r *http.Request) (string, bool) {
+	names := append([]string{r.Host}, r.Header.Values("Host")...)
+	if r.URL.Host != "" {
+		names = append(names, r.URL.Host)
+	}
+	for _, h := range names {
+		if !loopbackName(h) {
+			return h, false
+		}
+	}
+	for _, h := range names[1:] {
+		if hostName(h) != hostName(names[0]) {
+			return h, false
+		}
+	}
+	return "", true
+}
+
+// hostName returns host (host or host:port) without its port, in lower case,
+// without a trailing dot.
+func hostName(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
 }
 
 // loopbackName reports whether host (a Host header, with or without a port)

@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -50,22 +49,38 @@ const MinTokenLength = 32
 // starts or ends with whitespace (HTTP drops a header value's leading and
 // trailing spaces, so "Bearer <token>" never carries them), or that holds a
 // control character, which a header cannot carry at all.
-func CheckToken(listen, token string) error {
+func CheckToken(listen, token string) error { return CheckTokenFrom(listen, token, "") }
+
+// CheckTokenFrom is CheckToken for a token that came from source, which its
+// errors name so that the user fixes the token where it was given: "the
+// token file /etc/portico/token (--admin-token-file)", "--admin-token",
+// "PORTICO_ADMIN_TOKEN", "admin-token in portico.yaml". An empty source is
+// "--admin-token or PORTICO_ADMIN_TOKEN".
+func CheckTokenFrom(listen, token, source string) error {
 	if token == "" {
 		return nil
 	}
+	if source == "" {
+		source = "--admin-token or PORTICO_ADMIN_TOKEN"
+	}
+	// Given on the command line, the token shows in ps: a new one had
+	// better go where it does not.
+	better := ""
+	if source == "--admin-token" {
+		better = " (better in a file only the server's user reads, named by --admin-token-file, which ps does not show)"
+	}
 	if strings.TrimSpace(token) == "" {
-		return fmt.Errorf("the admin token is only whitespace (%d characters), which is no secret: "+
-			"give one of at least %d characters other than spaces, for example made with `openssl rand -hex 32`, as --admin-token (or PORTICO_ADMIN_TOKEN)",
-			len(token), MinTokenLength)
+		return fmt.Errorf("the admin token from %s is only whitespace (%d characters), which is no secret: "+
+			"give one of at least %d characters other than spaces there%s, for example made with `openssl rand -hex 32`",
+			source, len(token), MinTokenLength, better)
 	}
 	if strings.TrimSpace(token) != token {
-		return errors.New("the admin token starts or ends with whitespace (a space, tab or newline), which HTTP drops from a header, " +
-			"so no client could present it: remove it from --admin-token (PORTICO_ADMIN_TOKEN, or admin-token in portico.yaml)")
+		return fmt.Errorf("the admin token from %s starts or ends with whitespace (a space, tab or newline), which HTTP drops from a header, "+
+			"so no client could present it: remove it there", source)
 	}
 	if strings.ContainsFunc(token, func(r rune) bool { return r != '\t' && unicode.IsControl(r) }) {
-		return errors.New("the admin token holds a control character, which no HTTP header can carry, " +
-			"so no client could present it: remove it from --admin-token (PORTICO_ADMIN_TOKEN, or admin-token in portico.yaml)")
+		return fmt.Errorf("the admin token from %s holds a control character, which no HTTP header can carry, "+
+			"so no client could present it: remove it there", source)
 	}
 	n := 0
 	for _, r := range token {
@@ -76,7 +91,7 @@ func CheckToken(listen, token string) error {
 	if netaddr.IsLoopback(listen) || n >= MinTokenLength {
 		return nil
 	}
-	return fmt.Errorf("the admin token has %d characters other than spaces, too few for an admin API that listens on %s, off loopback: "+
-		"give one of at least %d characters, for example made with `openssl rand -hex 32`, as --admin-token (or PORTICO_ADMIN_TOKEN)",
-		n, listen, MinTokenLength)
+	return fmt.Errorf("the admin token from %s has %d characters other than spaces, too few for an admin API that listens on %s, off loopback: "+
+		"give one of at least %d characters there%s, for example made with `openssl rand -hex 32`",
+		source, n, listen, MinTokenLength, better)
 }

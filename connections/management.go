@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,6 +13,9 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/h1"
+	"github.com/portico-dev/portico/internal/listener"
+	"github.com/portico-dev/portico/internal/shutdown"
 	"github.com/portico-dev/portico/internal/signin"
 	"github.com/portico-dev/portico/internal/sigv4"
 )
@@ -30,11 +34,64 @@ const isoMillis = "2006-01-02T15:04:05.000Z"
 // the secret of access key id "portico"). Errors are AWS's: 403
 // ForbiddenException (403 InvalidSignatureException for a credential scoped to
 // another region or service), 410 GoneException, 413 PayloadTooLargeException, each with
-// x-amzn-ErrorType.
-func (m *Manager) ServeManagement(w http.ResponseWriter, r *http.Request, apiID, stage, id string) {
-	if err := m.serveManagement(w, r, apiID, stage, id); err != nil {
-		m.writeManagementError(w, r, err)
+// x-amzn-ErrorType; 408 RequestTimeoutException for a body that did not arrive
+// within the listener's body-timeout (listener.ErrBodyTimeout), and 503 for one
+// cut off by the server's stop (h1.ErrShutdown).
+//
+// It returns nil once it answered. When r's client went away before its body
+// came in whole (it ended its side of the connection), nothing is answered:
+// it returns an error for which the caller's ClientGone test holds (r's
+// context is cancelled), for the caller to record the request as 499 and to
+// write nothing either.
+func (m *Manager) ServeManagement(w http.ResponseWriter, r *http.Request, apiID, stage, id string) error {
+	err := m.serveManagement(w, r, apiID, stage, id)
+	if err == nil {
+		return nil
 	}
+	if errors.Is(err, errClientGone) {
+		m.log.Debug("@connections request: client gone before its answer", "method", r.Method, "path", r.URL.Path,
+			"status", statusClientClosedRequest, "err", err)
+		return err
+	}
+	m.writeManagementError(w, r, err)
+	return nil
+}
+
+// statusClientClosedRequest is how a request whose client went away before
+// its answer is recorded, as nginx records it.
+const statusClientClosedRequest = 499
+
+// errClientGone marks a request whose client went away before its body came
+// in whole: nobody is left to answer.
+var errClientGone = errors.New("client went away")
+
+// bodyTimeoutMessage is what a client whose request body did not arrive within
+// the listener's body-timeout is told, as on the gateway's other routes.
+const bodyTimeoutMessage = "Request body not received in time: send the whole body without pausing"
+
+// bodyReadError returns the error a failed read of r's body answers as: 408
+// RequestTimeoutException (and the connection closed) for a body the
+// listener's body-timeout ended, 503 for one the server's stop cut off,
+// errClientGone when the client went away, else 400. The read's own error
+// (which may name the connection's socket addresses) stays in the server's
+// log, never in the answer.
+func bodyReadError(w http.ResponseWriter, r *http.Request, err error) error {
+	switch {
+	case errors.Is(err, listener.ErrBodyTimeout):
+		w.Header().Set("Connection", "close")
+		return fmt.Errorf("%w: %w", &errdefs.Kinded{Kind: listener.ErrBodyTimeout, Type: "RequestTimeoutException", Message: bodyTimeoutMessage}, err)
+	case errors.Is(err, h1.ErrShutdown) || shutdown.IsCutOff(r.Context()):
+		w.Header().Set("Connection", "close")
+		return fmt.Errorf("%w: %w", &errdefs.Kinded{Kind: errdefs.ErrUnavailable, Type: "ServiceUnavailableException",
+			Message: "Service Unavailable: the server is stopping; send the request again"}, err)
+	case r.Context().Err() != nil:
+		return fmt.Errorf("reading the body: %w: %w", errClientGone, err)
+	}
+	msg := "Bad Request: the request body could not be read"
+	if _, ok := errors.AsType[*net.OpError](err); !ok {
+		msg += ": " + err.Error() // a framing error (a bad chunk size): no socket in it
+	}
+	return fmt.Errorf("%w: %w", errdefs.New(errdefs.ErrInvalid, "BadRequestException", msg), err)
 }
 
 var errForbidden = &errdefs.Kinded{Kind: errdefs.ErrForbidden, Type: "ForbiddenException", Message: "Forbidden"}
@@ -97,7 +154,7 @@ func (m *Manager) serveManagement(w http.ResponseWriter, r *http.Request, apiID,
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, int64(m.cfg.MaxMessageBytes)+1))
 	if err != nil {
-		return errdefs.New(errdefs.ErrInvalid, "BadRequestException", "Bad Request: reading the body: "+err.Error())
+		return bodyReadError(w, r, err)
 	}
 	if len(body) > m.cfg.MaxMessageBytes {
 		return &errdefs.Kinded{Kind: errdefs.ErrTooLarge, Type: "PayloadTooLargeException",
@@ -210,6 +267,10 @@ func (m *Manager) writeManagementError(w http.ResponseWriter, r *http.Request, e
 		status = http.StatusGone
 	case errors.Is(err, errdefs.ErrTooLarge):
 		status = http.StatusRequestEntityTooLarge
+	case errors.Is(err, listener.ErrBodyTimeout):
+		status = http.StatusRequestTimeout
+	case errors.Is(err, errdefs.ErrUnavailable):
+		status = http.StatusServiceUnavailable
 	case errors.Is(err, errdefs.ErrInvalid):
 		status = http.StatusBadRequest
 		if typ == "MethodNotAllowedException" {

@@ -103,8 +103,8 @@ type callbackServer struct {
 
 // startCallback binds the sandbox-facing endpoint on bind (host:port, port 0 for
 // any) and reports it to sandboxes as host (a name or address they resolve) and
-// the bound port. Its header block is bounded as the gateway listener's is
-// (lim's max-header-bytes and header-timeout).
+// the bound port. Its header block and body are bounded as the gateway
+// listener's are (lim's max-header-bytes, header-timeout and body-timeout).
 func (g *Gateway) startCallback(bind, host string, lim listener.Limits) (*callbackServer, error) {
 	ln, err := net.Listen("tcp", bind)
 	if err != nil {
@@ -140,11 +140,11 @@ func (g *Gateway) startCallback(bind, host string, lim listener.Limits) (*callba
 		serveLn = newHandshakeListenerPlain(ln, cfg, g.cfg.TLSHandshakeTimeout, limits, false, true, g.log).std
 		tlsOn = true
 	}
-	// A request's body must arrive within 30 s of its header (the limit
-	// net/http's ReadTimeout set here before); its header within the
-	// listener's header-timeout, and no larger than its max-header-bytes.
+	// A request's header must arrive within the listener's header-timeout,
+	// and be no larger than its max-header-bytes; its body within the
+	// listener's body-timeout (408 past it, as on the gateway listener).
 	lim = lim.WithDefaults()
-	limits := listener.Limits{MaxHeaderBytes: lim.MaxHeaderBytes, HeaderTimeout: lim.HeaderTimeout, BodyTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	limits := listener.Limits{MaxHeaderBytes: lim.MaxHeaderBytes, HeaderTimeout: lim.HeaderTimeout, BodyTimeout: lim.BodyTimeout, IdleTimeout: 120 * time.Second}
 	// Its 431, 414 and 503 refusals are in API Gateway's shape, as its other
 	// answers are (serveRefused), not the server's plain text.
 	cs.srv = h1.New(limits.Handler(cs), h1.Options{MaxHeaderBytes: limits.MaxHeaderBytes, ReadHeaderTimeout: limits.HeaderTimeout, IdleTimeout: limits.IdleTimeout,
@@ -214,7 +214,9 @@ func (cs *callbackServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`{"message":"Not Found"}`))
 		return
 	}
-	cs.g.ws.m.ServeManagement(w, r, apiID, stage, id)
+	// An error is a client gone before its body came in: nothing is
+	// answered, and h1 closes the connection (ServeManagement logged it 499).
+	_ = cs.g.ws.m.ServeManagement(w, r, apiID, stage, id)
 }
 
 var _ connections.Integrations = (*Gateway)(nil)

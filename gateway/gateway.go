@@ -759,7 +759,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, q *request) erro
 		// {stage}/@connections/{id} at no API's URL (websocket.go)
 		served, serr := g.serveConnectionsShortcut(w, r, escaped, c, err)
 		if served {
-			return nil
+			return serr // a client gone before its body came in, or nil
 		}
 		if serr != nil {
 			err = serr

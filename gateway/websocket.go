@@ -140,8 +140,9 @@ func (g *Gateway) serveConnectionsShortcut(w http.ResponseWriter, r *http.Reques
 			}
 		}
 	}
-	g.ws.m.ServeManagement(w, r, apiID, stage, id)
-	return true, nil
+	// An error here is a client gone before its body came in (nothing
+	// answered): the caller records it 499.
+	return true, g.ws.m.ServeManagement(w, r, apiID, stage, id)
 }
 
 // serveWebSocket serves a request at a WEBSOCKET stage: the @connections API, or
@@ -151,8 +152,9 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request, rc *req
 		return fmt.Errorf("api %s is a WEBSOCKET api and WebSockets are not enabled: %w", rc.APIID, errRouteNotFound)
 	}
 	if seg, id, ok := strings.Cut(strings.TrimPrefix(rc.Path, "/"), "/"); ok && isConnectionsSegment(seg) && id != "" && !strings.Contains(id, "/") {
-		g.ws.m.ServeManagement(w, r, rc.APIID, rc.Stage, unescape(id))
-		return nil
+		// An error is a client gone before its body came in (nothing
+		// answered): the responses stage records it 499.
+		return g.ws.m.ServeManagement(w, r, rc.APIID, rc.Stage, unescape(id))
 	}
 	if rc.Path != "/" {
 		return fmt.Errorf("path %s under WEBSOCKET stage %s: %w", rc.Path, rc.Stage, errRouteNotFound)

@@ -447,7 +447,7 @@ func newLogsCmd(g *globalFlags) *cobra.Command {
 				if err != nil {
 					why = fmt.Sprintf("the log stream broke (%v)", err)
 				}
-				return fmt.Errorf("%s, so the follow of %s ended: is portico serve still running at %s? Run portico logs %s --follow again once it is", why, args[0], c.Endpoint, args[0])
+				return fmt.Errorf("%s, so the follow of %s ended: is portico serve still running at %s? Run portico logs %s --follow again once it is", why, args[0], c.ShownEndpoint(), args[0])
 			}
 			return err
 		},

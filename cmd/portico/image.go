@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 
@@ -129,6 +131,15 @@ type importResult struct {
 	Images  []string `json:"Images"`
 }
 
+// maskedURLError returns err without the URL a *url.Error quotes (the
+// endpoint's, whose secrets the caller names masked), else err.
+func maskedURLError(err error) error {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
+}
+
 // importImages streams archive to POST /portico/v1/images/import. The client's Do
 // buffers bodies, so this sends the request itself.
 func importImages(ctx context.Context, c *client.Client, archive io.Reader) (*importResult, error) {
@@ -136,7 +147,7 @@ func importImages(ctx context.Context, c *client.Client, archive io.Reader) (*im
 	//nolint:gosec // G704: the endpoint is the operator's --endpoint, by design
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Endpoint+path, archive)
 	if err != nil {
-		return nil, fmt.Errorf("endpoint %q: %w", c.Endpoint, err)
+		return nil, fmt.Errorf("endpoint %q: %w", c.ShownEndpoint(), maskedURLError(err))
 	}
 	req.Header.Set("Content-Type", "application/x-tar")
 	if c.Token != "" {
@@ -148,7 +159,7 @@ func importImages(ctx context.Context, c *client.Client, archive io.Reader) (*im
 	}
 	resp, err := hc.Do(req) //nolint:gosec // G704: as above
 	if err != nil {
-		return nil, fmt.Errorf("POST %s%s: %w (is `portico serve` running at --endpoint / PORTICO_ENDPOINT?)", c.Endpoint, path, err)
+		return nil, fmt.Errorf("POST %s%s: %w (is `portico serve` running at --endpoint / PORTICO_ENDPOINT?)", c.ShownEndpoint(), path, maskedURLError(err))
 	}
 	defer func() { _ = resp.Body.Close() }()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))

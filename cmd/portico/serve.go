@@ -196,7 +196,15 @@ func (f *serveFlags) settings() (app.Settings, error) {
 	if err := f.adminTokenSources(&s, path, cfgMode, cfgToken); err != nil {
 		return s, err
 	}
-	return s, s.Validate()
+	if err := s.Validate(); err != nil {
+		if len(s.StartWarnings) > 0 {
+			// Said at start, which this refusal prevents: said here
+			// (a token file others can read, say).
+			return s, fmt.Errorf("%w; also: %s", err, strings.Join(s.StartWarnings, "; "))
+		}
+		return s, err
+	}
+	return s, nil
 }
 
 // expandHomes expands a leading ~/ (or a lone ~) in s's paths to the home

@@ -63,6 +63,17 @@ func (f *serveFlags) adminTokenSources(s *app.Settings, cfgPath string, cfgMode 
 		}
 		s.AdminToken = tok
 	}
+	switch {
+	case s.AdminToken == "":
+	case s.AdminTokenFile != "":
+		s.AdminTokenSource = "the token file " + s.AdminTokenFile + " (--admin-token-file)"
+	case f.fs.Changed("admin-token"):
+		s.AdminTokenSource = "--admin-token"
+	case os.Getenv("PORTICO_ADMIN_TOKEN") != "":
+		s.AdminTokenSource = "PORTICO_ADMIN_TOKEN"
+	case cfgToken:
+		s.AdminTokenSource = "admin-token in " + cfgPath
+	}
 	warn := func(format string, args ...any) {
 		s.StartWarnings = append(s.StartWarnings, fmt.Sprintf(format, args...))
 	}

@@ -110,3 +110,31 @@ func TestClientTokenFromFile(t *testing.T) {
 		t.Errorf("a missing --token-file: err %v, want one naming the flag", err)
 	}
 }
+
+// TestShortTokenNamesItsSource: the refusal of an admin token too short for
+// an admin API off loopback names where the token came from (the token file,
+// the flag, the variable, the config file), not --admin-token whatever it
+// was; a token file others can read is said in the same refusal, since the
+// start that would warn of it does not happen.
+func TestShortTokenNamesItsSource(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	tf := writeMode(t, filepath.Join(dir, "tokshort"), "short\n", 0o644)
+	_, err := parseServe(t, "--admin-listen", "0.0.0.0:31903", "--admin-token-file", tf).settings()
+	if err == nil || !strings.Contains(err.Error(), "token file "+tf) || strings.Contains(err.Error(), "as --admin-token") ||
+		!strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("short token file: %v, want it named, not --admin-token, and its mode said", err)
+	}
+	_, err = parseServe(t, "--admin-listen", "0.0.0.0:31903", "--admin-token", "short").settings()
+	if err == nil || !strings.Contains(err.Error(), "from --admin-token has") || !strings.Contains(err.Error(), "--admin-token-file") {
+		t.Errorf("short --admin-token: %v, want it named, and the token file advised", err)
+	}
+	writeMode(t, filepath.Join(dir, "portico.yaml"), "admin-listen: 0.0.0.0:31903\nadmin-token: short\n", 0o600)
+	if _, err = parseServe(t).settings(); err == nil || !strings.Contains(err.Error(), "from admin-token in portico.yaml has") {
+		t.Errorf("short admin-token in the config file: %v, want it named", err)
+	}
+	t.Setenv("PORTICO_ADMIN_TOKEN", "short")
+	if _, err = parseServe(t, "--admin-listen", "0.0.0.0:31903").settings(); err == nil || !strings.Contains(err.Error(), "from PORTICO_ADMIN_TOKEN has") {
+		t.Errorf("short PORTICO_ADMIN_TOKEN: %v, want it named", err)
+	}
+}

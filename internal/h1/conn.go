@@ -782,7 +782,7 @@ func (c *conn) checkRequest(req *http.Request, fr *fastRequest) (*http.Request, 
 			}
 		}
 	}
-	if fr == nil {
+	if fr == nil && (req.URL.Host == "" || !c.s.opts.KeepAbsoluteFormHost) {
 		delete(req.Header, "Host")
 	}
 	req.RemoteAddr = c.remoteAddr

@@ -175,6 +175,13 @@ type Options struct {
 	// that request is the one read, with its header fields (its body is not
 	// read). The connection closes after the answer.
 	Refuse func(w http.ResponseWriter, r *http.Request, status int)
+	// KeepAbsoluteFormHost leaves the Host field of a request with an
+	// absolute-form target ("GET http://name/path") in its Header, where
+	// net/http's server (and this one, unset) deletes it: Request.Host is
+	// the target's host, and the name the Host field gave is otherwise lost
+	// to a handler that must check what the client called the server (the
+	// admin API's tokenless Host check).
+	KeepAbsoluteFormHost bool
 	// Log receives handler panics and accept errors (discarded when nil).
 	Log *slog.Logger
 }

@@ -104,6 +104,11 @@ type Settings struct {
 	// StartWarnings are said at start, once the logger exists (a token
 	// readable by other users of the host, ...). Not a config key.
 	StartWarnings []string `yaml:"-"`
+	// AdminTokenSource names where AdminToken came from, for the errors that
+	// refuse it (admin.CheckTokenFrom): "the token file PATH
+	// (--admin-token-file)", "--admin-token", "PORTICO_ADMIN_TOKEN" or
+	// "admin-token in CONFIG"; empty, both of the first two are named.
+	AdminTokenSource string `yaml:"-"`
 	// DataDir holds the store and code artifacts ("./portico-data").
 	DataDir string `yaml:"data-dir"`
 	// Runtime is auto, process, docker or containerd ("auto").
@@ -268,7 +273,7 @@ func (s Settings) Validate() error {
 		}
 		return fmt.Errorf("the admin API would listen on %s, which is not a loopback address, without a token: set --admin-token (or PORTICO_ADMIN_TOKEN), or use --admin-listen %s", s.AdminListen, net.JoinHostPort("127.0.0.1", port))
 	}
-	if err := admin.CheckToken(s.AdminListen, s.AdminToken); err != nil {
+	if err := admin.CheckTokenFrom(s.AdminListen, s.AdminToken, s.AdminTokenSource); err != nil {
 		return err
 	}
 	if _, err := s.trustedProxies(); err != nil {

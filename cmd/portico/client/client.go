@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/clock"
+	"github.com/portico-dev/portico/internal/redact"
 )
 
 // Client calls one admin API endpoint. Safe for concurrent use.
@@ -54,6 +55,10 @@ type Client struct {
 func New(endpoint, token string) *Client {
 	return &Client{Endpoint: strings.TrimRight(endpoint, "/"), Token: token, HTTP: newHTTPClient()}
 }
+
+// ShownEndpoint returns Endpoint as messages name it: its password and query
+// values masked (redact.URL), as the server's logs name a backend's URL.
+func (c *Client) ShownEndpoint() string { return redact.URL(c.Endpoint) }
 
 // APIError is an error answer of the admin API, in AWS's shape.
 type APIError struct {
@@ -248,7 +253,7 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 		wait = MinWait
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
-	w := &waiter{c: c, cancel: cancel, cause: &NoAnswerError{Endpoint: c.Endpoint, Method: method, Path: path, Wait: wait}}
+	w := &waiter{c: c, cancel: cancel, cause: &NoAnswerError{Endpoint: c.ShownEndpoint(), Method: method, Path: path, Wait: wait}}
 	w.progress()
 	resp, err := c.sendWaiting(ctx, w, method, u, rd, header)
 	w.stop()
@@ -263,9 +268,18 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 // sendWaiting sends the request of send, with w bounding the wait for its
 // answer.
 func (c *Client) sendWaiting(ctx context.Context, w *waiter, method, u string, rd io.Reader, header http.Header) (*http.Response, error) {
+	// What errors name: the endpoint as the server's logs name a backend's
+	// URL, its password and query values masked (redact.URL), for a
+	// reverse proxy's credentials in --endpoint must not reach a terminal or
+	// a CI log.
+	endpoint := c.ShownEndpoint()
+	shown := endpoint + strings.TrimPrefix(u, c.Endpoint)
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
-		return nil, fmt.Errorf("endpoint %q: %w (set --endpoint or PORTICO_ENDPOINT to the admin API, e.g. http://127.0.0.1:9090)", c.Endpoint, err)
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			err = ue.Err // it quotes the URL whole
+		}
+		return nil, fmt.Errorf("endpoint %q: %w (set --endpoint or PORTICO_ENDPOINT to the admin API, e.g. http://127.0.0.1:9090)", endpoint, err)
 	}
 	for k, v := range header {
 		req.Header[k] = v
@@ -292,15 +306,18 @@ func (c *Client) sendWaiting(ctx context.Context, w *waiter, method, u string, r
 			return nil, late
 		}
 		if errors.Is(err, syscall.ECONNREFUSED) {
-			return nil, &unreachableError{endpoint: c.Endpoint}
+			return nil, &unreachableError{endpoint: endpoint}
+		}
+		if ue, ok := err.(*url.Error); ok { //nolint:errorlint // http.Client's own, unwrapped
+			err = &url.Error{Op: ue.Op, URL: shown, Err: ue.Err}
 		}
 		if _, ok := errors.AsType[x509.UnknownAuthorityError](err); ok {
-			return nil, fmt.Errorf("%s %s: %w%s", method, u, err, untrustedHint)
+			return nil, fmt.Errorf("%s %s: %w%s", method, shown, err, untrustedHint)
 		}
 		if errors.Is(err, http.ErrSchemeMismatch) {
-			return nil, fmt.Errorf("%s %s: %w (it answers plain HTTP, as the admin API does: use http:// in --endpoint (PORTICO_ENDPOINT); for TLS, put a TLS proxy in front of the admin API)", method, u, err)
+			return nil, fmt.Errorf("%s %s: %w (it answers plain HTTP, as the admin API does: use http:// in --endpoint (PORTICO_ENDPOINT); for TLS, put a TLS proxy in front of the admin API)", method, shown, err)
 		}
-		return nil, fmt.Errorf("%s %s: %w", method, u, err)
+		return nil, fmt.Errorf("%s %s: %w", method, shown, err)
 	}
 	return resp, nil
 }

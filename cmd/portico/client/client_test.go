@@ -375,3 +375,45 @@ func TestZipDirDependsOnContentsOnly(t *testing.T) {
 		t.Errorf("bootstrap lost its executable bit and the archive is the same (%v)", err)
 	}
 }
+
+// TestErrorsMaskEndpointSecrets: the errors of a call that got no answer
+// (the connection refused; closed before an answer) name the endpoint with
+// its password and query values masked, as the server's logs name a
+// backend's URL, never the secrets given in --endpoint.
+func TestErrorsMaskEndpointSecrets(t *testing.T) {
+	refused, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusedAddr := refused.Addr().String()
+	_ = refused.Close()
+	closing, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = closing.Close() })
+	go func() {
+		for {
+			c, err := closing.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.Close()
+		}
+	}()
+	for _, tc := range []struct{ name, endpoint, want string }{
+		{"refused, password", "http://admin:PASSWD999@" + refusedAddr, "cannot reach the admin API at http://admin:xxxxx@" + refusedAddr},
+		{"refused, query", "http://" + refusedAddr + "/?token=QTOKEN999", "cannot reach the admin API at http://" + refusedAddr + "/?token=xxxxx"},
+		{"closed, password and query", "http://admin:PASSWD999@" + closing.Addr().String() + "/?token=QTOKEN999", "admin:xxxxx@"},
+		{"bad URL", "http://admin:PASSWD999@[::1/?token=QTOKEN999", "xxxxx"},
+	} {
+		c := New(tc.endpoint, "")
+		_, err := c.Do(context.Background(), http.MethodGet, "/2015-03-31/functions", nil, nil, nil)
+		if err == nil {
+			t.Fatalf("%s: no error", tc.name)
+		}
+		if msg := err.Error(); strings.Contains(msg, "PASSWD999") || strings.Contains(msg, "QTOKEN999") || !strings.Contains(msg, tc.want) {
+			t.Errorf("%s: %q, want the secrets masked (%q)", tc.name, msg, tc.want)
+		}
+	}
+}
