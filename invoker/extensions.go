@@ -37,7 +37,7 @@ type extension struct {
 func (sb *sandbox) serveExtRegister(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
 	if err != nil {
-		runtimeAPIError(w, http.StatusBadRequest, "InvalidRequestFormat", "reading body: "+err.Error())
+		runtimeAPIError(w, http.StatusBadRequest, "InvalidRequestFormat", "reading body: "+bodyReadCause(err))
 		return
 	}
 	var reg struct {
