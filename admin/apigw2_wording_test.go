@@ -61,3 +61,54 @@ func TestV2RefusalWording(t *testing.T) {
 		refused("create-route "+key, err, want)
 	}
 }
+
+// TestV2ExportReimportsWithFailOnWarnings: an HTTP API built with
+// create-route (a $default route behind a JWT authorizer, a path parameter, a
+// greedy path) exports to a document that import-api with failOnWarnings
+// takes, giving the same route keys, the $default route still protected.
+func TestV2ExportReimportsWithFailOnWarnings(t *testing.T) {
+	t.Parallel()
+	e, h := startV2WithHTTPAPI(t, "roundtrip")
+	ctx := t.Context()
+	integ, err := e.ag.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{ApiId: h.ApiId,
+		IntegrationType: v2types.IntegrationTypeHttpProxy, IntegrationMethod: aws.String("ANY"),
+		IntegrationUri: aws.String("http://127.0.0.1:32400/be"), PayloadFormatVersion: aws.String("1.0")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	au, err := e.ag.CreateAuthorizer(ctx, &apigatewayv2.CreateAuthorizerInput{ApiId: h.ApiId, Name: aws.String("j"),
+		AuthorizerType: v2types.AuthorizerTypeJwt, IdentitySource: []string{"$request.header.Authorization"},
+		JwtConfiguration: &v2types.JWTConfiguration{Issuer: aws.String("https://issuer.example"), Audience: []string{"a"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := aws.String("integrations/" + aws.ToString(integ.IntegrationId))
+	for _, key := range []string{"$default", "GET /items/{id}", "POST /new/{a}/{b+}"} {
+		in := &apigatewayv2.CreateRouteInput{ApiId: h.ApiId, RouteKey: aws.String(key), Target: target}
+		if key == "$default" {
+			in.AuthorizationType, in.AuthorizerId = v2types.AuthorizationTypeJwt, au.AuthorizerId
+		}
+		if _, err := e.ag.CreateRoute(ctx, in); err != nil {
+			t.Fatalf("CreateRoute %s: %v", key, err)
+		}
+	}
+	out, err := e.ag.ExportApi(ctx, &apigatewayv2.ExportApiInput{ApiId: h.ApiId, Specification: aws.String("OAS30"), OutputType: aws.String("JSON")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp, err := e.ag.ImportApi(ctx, &apigatewayv2.ImportApiInput{Body: aws.String(string(out.Body)), FailOnWarnings: aws.Bool(true)})
+	if err != nil {
+		t.Fatalf("ImportApi --fail-on-warnings of the export: %v\n%s", err, out.Body)
+	}
+	routes, err := e.ag.GetRoutes(ctx, &apigatewayv2.GetRoutesInput{ApiId: imp.ApiId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]v2types.AuthorizationType{}
+	for _, r := range routes.Items {
+		got[aws.ToString(r.RouteKey)] = r.AuthorizationType
+	}
+	if len(got) != 3 || got["$default"] != v2types.AuthorizationTypeJwt || got["GET /items/{id}"] != v2types.AuthorizationTypeNone || got["POST /new/{a}/{b+}"] != v2types.AuthorizationTypeNone {
+		t.Fatalf("imported routes %v, want $default (JWT), GET /items/{id}, POST /new/{a}/{b+}", got)
+	}
+}
