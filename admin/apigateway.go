@@ -141,7 +141,9 @@ func (s *Server) writeGatewayShaped(w http.ResponseWriter, r *http.Request, err 
 	if tooLarge413 && errors.Is(err, errdefs.ErrTooLarge) {
 		status, typ = http.StatusRequestEntityTooLarge, "RequestTooLargeException"
 	}
-	msg := clientMessage(err)
+	// Several problems (the API's validation joins them, one a line) in
+	// one line, separated by "; ": clients show a message on one line.
+	msg := strings.Join(strings.Split(clientMessage(err), "\n"), "; ")
 	var k *errdefs.Kinded
 	if errors.As(err, &k) {
 		if k.Type != "" {

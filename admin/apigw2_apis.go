@@ -373,7 +373,15 @@ func parseRouteKey(protocol, key string) (apis.Route, error) {
 	if !ok || method == "" || !strings.HasPrefix(path, "/") || strings.Contains(path, " ") {
 		return apis.Route{}, v2BadRequest("Invalid route key %q: use $default or METHOD /path", truncate(key, 200))
 	}
-	return apis.Route{Method: strings.ToUpper(method), Path: path, RouteKey: key}, nil
+	if up := strings.ToUpper(method); up != method {
+		// The gateway matches methods as sent (upper case): a lower-case
+		// method would be stored under a key no request is sent with.
+		return apis.Route{}, v2BadRequest("Invalid route key %q: method %q must be upper case: use %q", truncate(key, 200), truncate(method, 20), truncate(up+" "+path, 200))
+	}
+	if path == "/"+apis.RouteDefault {
+		return apis.Route{}, v2BadRequest("Invalid route key %q: the path /$default is where OpenAPI exports put the $default route, so this route would be taken for it on export and import; use the route key $default for the catch-all route, or another path", truncate(key, 200))
+	}
+	return apis.Route{Method: method, Path: path, RouteKey: key}, nil
 }
 
 // v2API returns the API named by the request's {api}, with AWS's 404.

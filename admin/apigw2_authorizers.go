@@ -2,10 +2,12 @@ package admin
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/errdefs"
 )
 
 // apigatewayv2 authorizers and models. An authorizer is kept as the security
@@ -191,6 +193,19 @@ func errPayloadFormatVersionRequired() error {
 		"set 1.0 or 2.0 (--authorizer-payload-format-version 2.0), the version of the event the authorizer receives and of the answer it gives")
 }
 
+// v2AuthorizerError is err of create-authorizer or update-authorizer in
+// apigatewayv2's words: the API's validation, shared with the OpenAPI import,
+// names an authorizer by its security scheme, which an apigatewayv2 caller
+// never wrote.
+func v2AuthorizerError(err error) error {
+	var k *errdefs.Kinded
+	if !errors.Is(err, errdefs.ErrInvalid) || errors.As(err, &k) {
+		return err
+	}
+	msg := strings.ReplaceAll(clientMessage(err), `security scheme "`, `authorizer "`)
+	return v2BadRequest("%s", strings.Join(strings.Split(msg, "\n"), "; "))
+}
+
 func (s *Server) v2CreateAuthorizer(w http.ResponseWriter, r *http.Request) error {
 	var in v2Authorizer
 	if err := decodeV2(w, r, &in); err != nil {
@@ -215,7 +230,7 @@ func (s *Server) v2CreateAuthorizer(w http.ResponseWriter, r *http.Request) erro
 		return nil
 	})
 	if err != nil {
-		return err
+		return v2AuthorizerError(err)
 	}
 	return writeJSON(w, http.StatusCreated, toV2Authorizer(in.Name, a.Authorizers[in.Name]))
 }
@@ -284,7 +299,7 @@ func (s *Server) v2UpdateAuthorizer(w http.ResponseWriter, r *http.Request) erro
 		return nil
 	})
 	if err != nil {
-		return err
+		return v2AuthorizerError(err)
 	}
 	return writeJSON(w, http.StatusOK, toV2Authorizer(name, a.Authorizers[name]))
 }

@@ -79,7 +79,12 @@ func TestParseRouteKey(t *testing.T) {
 		ok                          bool
 	}{
 		{apis.ProtocolHTTP, "$default", "", "$default", true},
-		{apis.ProtocolHTTP, "get /pets/{id}", "GET", "/pets/{id}", true},
+		{apis.ProtocolHTTP, "GET /pets/{id}", "GET", "/pets/{id}", true},
+		{apis.ProtocolHTTP, "get /pets/{id}", "", "", false},
+		{apis.ProtocolHTTP, "Get /pets", "", "", false},
+		{apis.ProtocolHTTP, "ANY /$default", "", "", false},
+		{apis.ProtocolHTTP, "GET /$default", "", "", false},
+		{apis.ProtocolHTTP, "GET /$default/x", "GET", "/$default/x", true},
 		{apis.ProtocolHTTP, "ANY /{proxy+}", "ANY", "/{proxy+}", true},
 		{apis.ProtocolHTTP, "GET pets", "", "", false},
 		{apis.ProtocolHTTP, "GET", "", "", false},
@@ -89,6 +94,16 @@ func TestParseRouteKey(t *testing.T) {
 		r, err := parseRouteKey(tt.protocol, tt.key)
 		if (err == nil) != tt.ok || r.Method != tt.method || r.Path != tt.path {
 			t.Errorf("parseRouteKey(%s, %q) = %+v, %v", tt.protocol, tt.key, r, err)
+		}
+	}
+	// The refusals say what to use instead.
+	for key, want := range map[string]string{
+		"get /v":        `use "GET /v"`,
+		"ANY /$default": "use the route key $default",
+	} {
+		var k *errdefs.Kinded
+		if _, err := parseRouteKey(apis.ProtocolHTTP, key); !errors.As(err, &k) || k.Type != "BadRequestException" || !strings.Contains(k.Message, want) {
+			t.Errorf("parseRouteKey(%q): %v, want a BadRequestException saying %q", key, err, want)
 		}
 	}
 }

@@ -23,16 +23,31 @@ func routeKeys(a *API) map[string]string {
 // renameRouteSettings moves, inside tx, the stage route settings of each route
 // of a whose key changed (the route kept its id, see assignRouteIDs) from the
 // old key to the new one, in every stage of a, so that the settings follow the
-// route as they do in apigatewayv2. before is routeKeys of a before the change.
+// route as they do in apigatewayv2; and it removes the settings of each route
+// that is gone (deleted, its key no route's now), so that a route created
+// later with that key does not inherit them. before is routeKeys of a before
+// the change.
 func (s *Service) renameRouteSettings(tx *store.Tx, a *API, before map[string]string) error {
 	renamed := map[string]string{}
+	now := map[string]bool{}
 	for i := range a.Routes {
 		r := &a.Routes[i]
+		now[r.RouteKey] = true
 		if old, ok := before[r.ID]; ok && old != r.RouteKey {
 			renamed[old] = r.RouteKey
 		}
 	}
-	if len(renamed) == 0 {
+	var gone []string
+	ids := map[string]bool{}
+	for i := range a.Routes {
+		ids[a.Routes[i].ID] = true
+	}
+	for id, key := range before {
+		if !ids[id] && !now[key] {
+			gone = append(gone, key)
+		}
+	}
+	if len(renamed) == 0 && len(gone) == 0 {
 		return nil
 	}
 	var stages []Stage
@@ -60,6 +75,12 @@ func (s *Service) renameRouteSettings(tx *store.Tx, a *API, before map[string]st
 		for old, key := range renamed {
 			if ms, ok := st.MethodSettings[old]; ok {
 				moved[key] = ms
+			}
+		}
+		for _, key := range gone {
+			if _, ok := moved[key]; ok {
+				delete(moved, key)
+				changed = true
 			}
 		}
 		if !changed {

@@ -565,6 +565,11 @@ func (a *API) validateRoute(r *Route) error {
 			if a.Protocol != ProtocolHTTP {
 				errs = append(errs, invalid("route $default is for HTTP APIs only"))
 			}
+		} else if a.Protocol == ProtocolHTTP && r.Path == "/"+RouteDefault {
+			// An HTTP API's OpenAPI form (export, and the import that reads
+			// it back) writes the $default route as the path /$default: a
+			// route of that path would be merged into it.
+			errs = append(errs, invalid("route %q: the path /%s is where OpenAPI documents put the $default route, so this route would be taken for it on export and import; use the route key $default for the catch-all route, or another path", truncate(key, 200), RouteDefault))
 		} else {
 			if !methods[r.Method] {
 				errs = append(errs, invalid("route %q: method %q must be one of GET, POST, PUT, DELETE, PATCH, HEAD, OPTIONS, ANY", truncate(key, 200), truncate(r.Method, 20)))

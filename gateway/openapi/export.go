@@ -65,6 +65,16 @@ func export(a *apis.API, format string, sv *Server) ([]byte, []string, error) {
 	if a.Protocol == apis.ProtocolWebSocket {
 		return nil, nil, fmt.Errorf("WEBSOCKET APIs have no OpenAPI form: %w", errdefs.ErrInvalid)
 	}
+	if a.Protocol == apis.ProtocolHTTP {
+		for i := range a.Routes {
+			if r := &a.Routes[i]; r.Path == defaultPath {
+				// Stored by an older build, which took the path: its export
+				// would be merged with (or refused as) the $default route.
+				return nil, nil, fmt.Errorf("route %q cannot be exported: its path %s is where the document puts the $default route, so an import would take it for that route; change its route key (update-route --route-key) to another path, or delete it, and export again: %w",
+					r.RouteKey, defaultPath, errdefs.ErrInvalid)
+			}
+		}
+	}
 	ex := &exporter{swagger2: swagger2, protocol: a.Protocol}
 	doc := ex.doc(a)
 	if sv != nil {
@@ -273,6 +283,10 @@ func (ex *exporter) operation(r *apis.Route) map[string]any {
 		}
 		params = append(params, m)
 	}
+	http := ex.protocol == apis.ProtocolHTTP
+	if http {
+		params = append(params, ex.generatedPathParams(r)...)
+	}
 	ref := func(model string) map[string]any {
 		if swagger2 {
 			return map[string]any{"$ref": "#/definitions/" + model}
@@ -372,8 +386,17 @@ func (ex *exporter) operation(r *apis.Route) map[string]any {
 		sort.Strings(produces)
 		op["produces"] = dedupe(produces)
 	}
+	if http && len(r.Responses) == 0 {
+		// As API Gateway's export of an HTTP API writes it: OpenAPI wants at
+		// least one response, and the import leaves this one out again.
+		responses["default"] = map[string]any{"description": defaultResponseDescription(r)}
+	}
 	putExtensions(responses, r.ResponsesExtensions)
 	op["responses"] = responses
+	if http && r.Path == apis.RouteDefault {
+		// As API Gateway's export marks the $default route.
+		op[keyIsDefaultRoute] = true
+	}
 	if r.Security != nil {
 		op["security"] = r.Security
 	}
@@ -387,6 +410,49 @@ func (ex *exporter) operation(r *apis.Route) map[string]any {
 		op[k] = json.RawMessage(v)
 	}
 	return op
+}
+
+// generatedPathParams declares, as API Gateway's export of an HTTP API does,
+// each parameter of r's path that r does not declare itself (routes made by
+// create-route never do), so that an import of the document does not warn of
+// undeclared path parameters. The import recognises them by their
+// description and does not store them.
+func (ex *exporter) generatedPathParams(r *apis.Route) []any {
+	if r.Path == apis.RouteDefault {
+		return nil
+	}
+	segs, err := apis.ParseTemplate(r.Path)
+	if err != nil {
+		return nil
+	}
+	var out []any
+	for _, sg := range segs {
+		if sg.Kind == apis.SegLiteral || slices.ContainsFunc(r.Parameters, func(p apis.Parameter) bool { return p.In == "path" && p.Name == sg.Value }) {
+			continue
+		}
+		name := sg.Value
+		if sg.Kind == apis.SegGreedy {
+			name += "+" // as API Gateway names it
+		}
+		m := map[string]any{"name": name, "in": "path", "required": true, "description": generatedParamDescription + name}
+		if ex.swagger2 {
+			m["type"] = "string"
+		} else {
+			m["schema"] = map[string]any{"type": "string"}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// defaultResponseDescription is the description of the response API
+// Gateway's export gives an HTTP API route that declares none.
+func defaultResponseDescription(r *apis.Route) string {
+	key := r.Method + " " + r.Path
+	if r.Path == apis.RouteDefault {
+		key = apis.MethodAny + " " + defaultPath
+	}
+	return "Default response for " + key
 }
 
 // exportIntegration is the x-amazon-apigateway-integration of in, on an API

@@ -75,7 +75,13 @@ const (
 	extAnyMethod   = "x-amazon-apigateway-any-method"
 	// defaultPath is the path an HTTP API's $default route has in AWS's
 	// OpenAPI export (and in documents written from it).
-	defaultPath          = "/" + apis.RouteDefault
+	defaultPath = "/" + apis.RouteDefault
+	// generatedParamDescription starts the description API Gateway's export
+	// (and Portico's) gives a path parameter the route does not declare.
+	generatedParamDescription = "Generated path parameter for "
+	// keyIsDefaultRoute marks the $default route's operation in API
+	// Gateway's export of an HTTP API.
+	keyIsDefaultRoute    = "isDefaultRoute"
 	extBinaryMediaTypes  = "x-amazon-apigateway-binary-media-types"
 	extAPIKeySource      = "x-amazon-apigateway-api-key-source" //nolint:gosec // an extension name, not a credential
 	extRequestValidators = "x-amazon-apigateway-request-validators"
@@ -1173,6 +1179,7 @@ func (im *importer) operation(a *apis.API, path, method string, op *openapi3.Ope
 	// Parameters: path-level ones first, overridden by the operation's.
 	byKey := map[string]apis.Parameter{}
 	var order []string
+	var generated []apis.Parameter
 	for _, pr := range append(append(openapi3.Parameters{}, shared...), op.Parameters...) {
 		if pr != nil && pr.Value != nil && pr.Value.In == "cookie" {
 			u := unchecked{method: method, path: path, what: fmt.Sprintf("cookie parameter %q", pr.Value.Name),
@@ -1183,6 +1190,13 @@ func (im *importer) operation(a *apis.API, path, method string, op *openapi3.Ope
 			} else {
 				im.warn("%s: %s is ignored; %s", where, u.what, u.fix)
 			}
+			continue
+		}
+		if name, ok := generatedPathParam(path, pr); ok && a.Protocol == apis.ProtocolHTTP {
+			// What an export declares for the path's own parameters: it
+			// says no more than the path does, and is not stored, so that
+			// an export of the import is the same document.
+			generated = append(generated, apis.Parameter{Name: name, In: "path"})
 			continue
 		}
 		p, ok := im.parameter(where, pr)
@@ -1198,7 +1212,7 @@ func (im *importer) operation(a *apis.API, path, method string, op *openapi3.Ope
 	for _, k := range order {
 		r.Parameters = append(r.Parameters, byKey[k])
 	}
-	im.checkPathParams(where, path, r.Parameters)
+	im.checkPathParams(where, path, append(generated, r.Parameters...))
 
 	if op.RequestBody != nil && op.RequestBody.Value != nil {
 		rb := op.RequestBody.Value
@@ -1236,6 +1250,11 @@ func (im *importer) operation(a *apis.API, path, method string, op *openapi3.Ope
 		r.ResponsesExtensions = im.keepExtensions(where+": responses", op.Responses.Extensions)
 		responses := op.Responses.Map()
 		for _, code := range slices.Sorted(maps.Keys(responses)) {
+			if a.Protocol == apis.ProtocolHTTP && len(responses) == 1 && isGeneratedResponse(code, responses[code], method, path) {
+				// What an export writes for a route without responses
+				// (OpenAPI wants one): not stored, as the route had none.
+				continue
+			}
 			mr, ok := im.response(where, code, responses[code])
 			if ok {
 				if r.Responses == nil {
@@ -1327,6 +1346,44 @@ func (im *importer) operation(a *apis.API, path, method string, op *openapi3.Ope
 		im.warn("%s has no x-amazon-apigateway-integration; add one before deploying", where)
 	}
 	return r, true
+}
+
+// generatedPathParam reports whether pr is a path parameter an export
+// declared for a parameter of path ("Generated path parameter for id"; a
+// greedy one named "proxy+" or "proxy"), and the name the path gives it.
+func generatedPathParam(path string, pr *openapi3.ParameterRef) (string, bool) {
+	if pr == nil || pr.Value == nil || pr.Value.In != "path" || pr.Value.Description != generatedParamDescription+pr.Value.Name {
+		return "", false
+	}
+	segs, err := apis.ParseTemplate(path)
+	if err != nil {
+		return "", false
+	}
+	for _, sg := range segs {
+		switch {
+		case sg.Kind == apis.SegParam && pr.Value.Name == sg.Value,
+			sg.Kind == apis.SegGreedy && (pr.Value.Name == sg.Value || pr.Value.Name == sg.Value+"+"):
+			return sg.Value, true
+		}
+	}
+	return "", false
+}
+
+// isGeneratedResponse reports whether resp is the response an export of an
+// HTTP API writes for a route that has none: a default response described
+// "Default response for METHOD PATH" and nothing else.
+func isGeneratedResponse(code string, ref *openapi3.ResponseRef, method, path string) bool {
+	if code != "default" || ref == nil || ref.Value == nil || ref.Value.Description == nil {
+		return false
+	}
+	resp := ref.Value
+	if len(resp.Headers) > 0 || len(resp.Content) > 0 || len(resp.Links) > 0 || len(resp.Extensions) > 0 {
+		return false
+	}
+	if path == apis.RouteDefault {
+		path = defaultPath
+	}
+	return *resp.Description == "Default response for "+method+" "+path
 }
 
 // parameter converts one (resolved) parameter.
