@@ -1128,7 +1128,7 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			}
 			vars := variableOps(c.old, api)
 			reset = append(reset, liveResetOps(api, live, append(slices.Clone(reset), vars...))...)
-			if !(canary && c.definition && !c.held) {
+			if !canary || !c.definition || c.held {
 				reset = append(reset, canaryOps(api, live)...)
 			}
 			ops := append(append(reset, api.StageOps...), vars...)
@@ -1494,7 +1494,7 @@ func (a *applier) sharedPlan(ctx context.Context, c *Change) error {
 // the stack's record (left as it was) says it holds.
 func (a *applier) saveStage(ctx context.Context, c *Change, newAPI bool) (*SavedStage, error) {
 	api := c.api
-	if api.Protocol != apis.ProtocolREST || newAPI || c.old == nil || c.old.Stage != api.Stage || c.newStage || !(c.stage || c.definition && !c.held) {
+	if api.Protocol != apis.ProtocolREST || newAPI || c.old == nil || c.old.Stage != api.Stage || c.newStage || !c.stage && (!c.definition || c.held) {
 		return nil, nil
 	}
 	live, err := a.t.SaveStage(ctx, c.PhysicalID, api.Stage)
