@@ -114,16 +114,16 @@ func TestSettingsRefused(t *testing.T) {
 		{"admin off loopback on another port", []string{"--admin-listen", "0.0.0.0:31791"}, "", "or use --admin-listen 127.0.0.1:31791"},
 		{"admin on all addresses by port alone", []string{"--admin-listen", ":31792"}, "", "or use --admin-listen 127.0.0.1:31792"},
 		{"admin off loopback with a short token", []string{"--admin-listen", "0.0.0.0:9090", "--admin-token", "hunter2"}, "",
-			"give one of at least 32 characters, for example made with `openssl rand -hex 32`"},
+			"the admin token from --admin-token has 7 characters other than spaces, too few"},
 		{"short token from the config file", []string{"--admin-listen", ":9090"}, "admin-token: hunter2\n", "at least 32 characters"},
 		// HTTP drops a header value's leading and trailing spaces: such a
 		// token could never be presented (Bearer, --token, SigV4 all 403).
 		{"token with a trailing space", []string{"--admin-token", "0123456789abcdef0123456789abcdef "}, "",
-			"the admin token starts or ends with whitespace (a space, tab or newline)"},
+			"the admin token from --admin-token starts or ends with whitespace (a space, tab or newline)"},
 		{"token with a leading space on loopback", []string{"--admin-listen", "127.0.0.1:9090", "--admin-token", " t"}, "",
 			"remove it"},
 		{"token with a newline from the config file", nil, "admin-token: \"0123456789abcdef0123456789abcdef\\n\"\n",
-			"the admin token starts or ends with whitespace"},
+			"the admin token from admin-token in portico.yaml starts or ends with whitespace"},
 		{"unknown runtime", []string{"--runtime", "kvm"}, "", "auto, process, docker or containerd"},
 		{"callback-listen without a port", []string{"--callback-listen", "127.0.0.1"}, "", `--callback-listen "127.0.0.1": give host:port, or :port`},
 		{"callback-listen clash", []string{"--admin-listen", "127.0.0.1:9090"}, "callback-listen: 127.0.0.1:9090\n", "--admin-listen 127.0.0.1:9090 and --callback-listen 127.0.0.1:9090 are the same address"},
@@ -190,7 +190,7 @@ func TestSettingsRefused(t *testing.T) {
 	t.Run("token with a trailing space from PORTICO_ADMIN_TOKEN", func(t *testing.T) {
 		t.Chdir(t.TempDir())
 		t.Setenv("PORTICO_ADMIN_TOKEN", "0123456789abcdef0123456789abcdef\t")
-		if _, err := parseServe(t).settings(); err == nil || !strings.Contains(err.Error(), "the admin token starts or ends with whitespace") {
+		if _, err := parseServe(t).settings(); err == nil || !strings.Contains(err.Error(), "the admin token from PORTICO_ADMIN_TOKEN starts or ends with whitespace") {
 			t.Errorf("settings() = %v, want the token refused", err)
 		}
 	})
