@@ -144,7 +144,7 @@ Resources:
 // would refuse changes nothing, and DisableExecuteApiEndpoint turns the
 // default endpoint off.
 func TestDeployHTTPAPIOfV2Resources(t *testing.T) {
-	is, err := upgradetest.NewIssuer("127.0.0.1:31500", "pets")
+	is, err := upgradetest.NewIssuer("127.0.0.1:0", "pets")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -117,13 +117,15 @@ func (is *Issuer) Handler() (http.Handler, error) {
 
 // Serve serves the issuer at its address until the returned stop is called.
 func (is *Issuer) Serve() (stop func(), err error) {
-	h, err := is.Handler()
-	if err != nil {
-		return nil, err
-	}
 	ln, err := net.Listen("tcp", is.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("issuer at %s: %w", is.Addr, err)
+	}
+	is.Addr = ln.Addr().String() // port 0 asked for: the one it got, in URL and iss
+	h, err := is.Handler()
+	if err != nil {
+		_ = ln.Close()
+		return nil, err
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
