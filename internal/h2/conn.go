@@ -900,8 +900,8 @@ func (c *conn) dropBody(st *stream) int64 {
 }
 
 // testHookStreamDone, set by tests, runs once a stream's handler has returned
-// (or panicked) and its finish or reset is done.
-var testHookStreamDone func(id uint32)
+// (or panicked) and its finish or reset is done, with the stream's server.
+var testHookStreamDone atomic.Pointer[func(s *Server, id uint32)]
 
 func (c *conn) serveStream(st *stream) {
 	w := st.writer()
@@ -916,8 +916,8 @@ func (c *conn) serveStream(st *stream) {
 		}
 		st.cancel()
 		w.release()
-		if h := testHookStreamDone; h != nil {
-			h(st.id)
+		if h := testHookStreamDone.Load(); h != nil {
+			(*h)(c.srv, st.id)
 		}
 	}()
 	st.h.ServeHTTP(w, st.req)
