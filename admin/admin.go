@@ -665,7 +665,7 @@ var errorKinds = []struct {
 	kind  error
 	codes [2]errorCode
 }{
-	{listener.ErrBodyTimeout, [2]errorCode{{http.StatusRequestTimeout, "RequestTimeoutException"}, {http.StatusRequestTimeout, "RequestTimeoutException"}}},
+	{listener.ErrBodyTimeout, [2]errorCode{{http.StatusRequestTimeout, listener.BodyTimeoutType}, {http.StatusRequestTimeout, listener.BodyTimeoutType}}},
 	{errdefs.ErrNotFound, [2]errorCode{{http.StatusNotFound, "ResourceNotFoundException"}, {http.StatusNotFound, "NotFoundException"}}},
 	{errdefs.ErrConflict, [2]errorCode{{http.StatusConflict, "ResourceConflictException"}, {http.StatusConflict, "ConflictException"}}},
 	{errdefs.ErrInvalid, [2]errorCode{{http.StatusBadRequest, "InvalidParameterValueException"}, {http.StatusBadRequest, "BadRequestException"}}},

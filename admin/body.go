@@ -177,10 +177,6 @@ func accepted(w http.ResponseWriter, err error) error {
 	return nil
 }
 
-// bodyTimeoutMessage is what a client whose request body did not arrive
-// within the listener's body-timeout is told, as on the gateway's listeners.
-const bodyTimeoutMessage = "Request body not received in time: send the whole body without pausing"
-
 // bodyReadAnswered reports whether err, a request body's read's, is one the
 // error writers answer themselves, whatever the route would call it: the
 // listener's body-timeout (listener.ErrBodyTimeout, 408; bodyTimedOut) or the
@@ -191,7 +187,7 @@ func bodyReadAnswered(err error) bool {
 
 // bodyTimedOut returns err as the admin surfaces answer it when it is a body
 // read that the listener's body-timeout ended (listener.ErrBodyTimeout): 408
-// RequestTimeoutException with bodyTimeoutMessage (the socket's error stays in
+// RequestTimeoutException (listener.BodyTimeoutError; the socket's error stays in
 // the server's log), and the connection closed after the answer; else err.
 func bodyTimedOut(w http.ResponseWriter, err error) error {
 	if !errors.Is(err, listener.ErrBodyTimeout) {
@@ -207,5 +203,5 @@ type bodyTimeoutError struct{ err error }
 func (e *bodyTimeoutError) Error() string { return e.err.Error() }
 
 func (e *bodyTimeoutError) Unwrap() []error {
-	return []error{&errdefs.Kinded{Kind: listener.ErrBodyTimeout, Type: "RequestTimeoutException", Message: bodyTimeoutMessage}, e.err}
+	return []error{listener.BodyTimeoutError(), e.err}
 }

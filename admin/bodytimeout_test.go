@@ -50,9 +50,9 @@ func TestBodyTimeoutIs408(t *testing.T) {
 	var e struct{ Message string }
 	_ = json.Unmarshal(body, &e)
 	if resp.StatusCode != http.StatusRequestTimeout || resp.Header.Get("x-amzn-ErrorType") != "RequestTimeoutException" ||
-		e.Message != bodyTimeoutMessage || !resp.Close {
+		e.Message != listener.BodyTimeoutMessage || !resp.Close {
 		t.Fatalf("%d %s close=%v %s; want 408 RequestTimeoutException %q and the connection closed",
-			resp.StatusCode, resp.Header.Get("x-amzn-ErrorType"), resp.Close, body, bodyTimeoutMessage)
+			resp.StatusCode, resp.Header.Get("x-amzn-ErrorType"), resp.Close, body, listener.BodyTimeoutMessage)
 	}
 	if strings.Contains(string(body), "tcp") {
 		t.Fatalf("the answer shows a socket error: %s", body)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -65,10 +64,6 @@ const statusClientClosedRequest = 499
 // in whole: nobody is left to answer.
 var errClientGone = errors.New("client went away")
 
-// bodyTimeoutMessage is what a client whose request body did not arrive within
-// the listener's body-timeout is told, as on the gateway's other routes.
-const bodyTimeoutMessage = "Request body not received in time: send the whole body without pausing"
-
 // bodyReadError returns the error a failed read of r's body answers as: 408
 // RequestTimeoutException (and the connection closed) for a body the
 // listener's body-timeout ended, 503 for one the server's stop cut off,
@@ -79,7 +74,7 @@ func bodyReadError(w http.ResponseWriter, r *http.Request, err error) error {
 	switch {
 	case errors.Is(err, listener.ErrBodyTimeout):
 		w.Header().Set("Connection", "close")
-		return fmt.Errorf("%w: %w", &errdefs.Kinded{Kind: listener.ErrBodyTimeout, Type: "RequestTimeoutException", Message: bodyTimeoutMessage}, err)
+		return fmt.Errorf("%w: %w", listener.BodyTimeoutError(), err)
 	case errors.Is(err, h1.ErrShutdown) || shutdown.IsCutOff(r.Context()):
 		w.Header().Set("Connection", "close")
 		return fmt.Errorf("%w: %w", &errdefs.Kinded{Kind: errdefs.ErrUnavailable, Type: "ServiceUnavailableException",
@@ -87,10 +82,7 @@ func bodyReadError(w http.ResponseWriter, r *http.Request, err error) error {
 	case r.Context().Err() != nil:
 		return fmt.Errorf("reading the body: %w: %w", errClientGone, err)
 	}
-	msg := "Bad Request: the request body could not be read"
-	if _, ok := errors.AsType[*net.OpError](err); !ok {
-		msg += ": " + err.Error() // a framing error (a bad chunk size): no socket in it
-	}
+	msg := "Bad Request: the request body could not be read: " + listener.ReadCause(err)
 	return fmt.Errorf("%w: %w", errdefs.New(errdefs.ErrInvalid, "BadRequestException", msg), err)
 }
 

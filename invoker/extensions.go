@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/h1"
+	"github.com/portico-dev/portico/internal/listener"
 )
 
 // The Extensions API (2020-01-01) a sandbox's Runtime API endpoint serves: an
@@ -37,7 +38,7 @@ type extension struct {
 func (sb *sandbox) serveExtRegister(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
 	if err != nil {
-		runtimeAPIError(w, http.StatusBadRequest, "InvalidRequestFormat", "reading body: "+bodyReadCause(err))
+		runtimeAPIError(w, http.StatusBadRequest, "InvalidRequestFormat", "reading body: "+listener.ReadCause(err))
 		return
 	}
 	var reg struct {

@@ -6,11 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/portico-dev/portico/internal/listener"
 )
 
 // Runtime API paths (2018-06-01) and the Extensions API's (2020-01-01,
@@ -161,17 +162,6 @@ func (sb *sandbox) serveNext(w http.ResponseWriter, r *http.Request) {
 	sb.answerNext(w, inv)
 }
 
-// bodyReadCause is what a Runtime API answer says of a body that could not
-// be read: the cause (i/o timeout, unexpected EOF), without the socket
-// addresses a net.OpError names.
-func bodyReadCause(err error) string {
-	var op *net.OpError
-	if errors.As(err, &op) && op.Err != nil {
-		return op.Err.Error()
-	}
-	return err.Error()
-}
-
 // serveResult takes /response and /error for invocation id.
 func (sb *sandbox) serveResult(w http.ResponseWriter, r *http.Request, id string, isError bool) {
 	inv := sb.current()
@@ -182,7 +172,7 @@ func (sb *sandbox) serveResult(w http.ResponseWriter, r *http.Request, id string
 	limit := int64(sb.inv.p.Config.MaxPayload) + responseSlack
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
-		runtimeAPIError(w, http.StatusBadRequest, "InvalidRequest", "reading body: "+bodyReadCause(err))
+		runtimeAPIError(w, http.StatusBadRequest, "InvalidRequest", "reading body: "+listener.ReadCause(err))
 		return
 	}
 	if int64(len(body)) > limit {

@@ -72,8 +72,8 @@ func Classify(err error) *pipeline.Error {
 	if errors.Is(err, listener.ErrBodyTimeout) {
 		// Whichever stage read the body (and whatever it called the
 		// failure), the client was too slow: 408, as nginx logs it.
-		return &pipeline.Error{Type: pipeline.Default4XX, Status: http.StatusRequestTimeout, ErrorType: "RequestTimeoutException",
-			Message: "Request body not received in time: send the whole body without pausing", Cause: err}
+		return &pipeline.Error{Type: pipeline.Default4XX, Status: http.StatusRequestTimeout, ErrorType: listener.BodyTimeoutType,
+			Message: listener.BodyTimeoutMessage, Cause: err}
 	}
 	if e, ok := pipeline.AsError(err); ok {
 		return e

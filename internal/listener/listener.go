@@ -13,11 +13,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
 	"time"
 
+	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/ids"
 )
 
@@ -156,7 +158,7 @@ func RefusedErrorType(status int) string {
 	case http.StatusBadRequest:
 		return "BadRequestException"
 	case http.StatusRequestTimeout:
-		return "RequestTimeoutException"
+		return BodyTimeoutType
 	case http.StatusRequestHeaderFieldsTooLarge:
 		return "RequestHeaderFieldsTooLargeException"
 	case http.StatusRequestURITooLong:
@@ -198,6 +200,32 @@ func Refuse(w http.ResponseWriter, _ *http.Request, status int) {
 // deadline a handler set). The client is still there to be answered: the
 // gateway answers 408, and the connection is closed after the answer.
 var ErrBodyTimeout = errors.New("request body not received in time")
+
+// BodyTimeoutType and BodyTimeoutMessage are the x-amzn-ErrorType and the
+// message every surface (the gateway, the admin API, @connections) answers a
+// body read that ErrBodyTimeout ended with, beside its 408.
+const (
+	BodyTimeoutType    = "RequestTimeoutException"
+	BodyTimeoutMessage = "Request body not received in time: send the whole body without pausing"
+)
+
+// BodyTimeoutError returns the error a surface answers a body read that
+// ErrBodyTimeout ended with: kind ErrBodyTimeout, BodyTimeoutType,
+// BodyTimeoutMessage. The read's own error (which may name the connection's
+// socket addresses) stays out of it, for the server's log alone.
+func BodyTimeoutError() *errdefs.Kinded {
+	return &errdefs.Kinded{Kind: ErrBodyTimeout, Type: BodyTimeoutType, Message: BodyTimeoutMessage}
+}
+
+// ReadCause is what an answer says of a request body that could not be read:
+// the cause (i/o timeout, unexpected EOF, a bad chunk size), without the
+// socket addresses a net.OpError names, which belong in the server's log alone.
+func ReadCause(err error) string {
+	if op, ok := errors.AsType[*net.OpError](err); ok && op.Err != nil {
+		return op.Err.Error()
+	}
+	return err.Error()
+}
 
 // deadlineBody clears the connection's read deadline once the body is read to
 // its end, and marks a read that a deadline ended with ErrBodyTimeout.
