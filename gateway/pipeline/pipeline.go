@@ -76,8 +76,6 @@ const (
 	// or named by an authorizer): the execution log's method request, which
 	// masks the key wherever the request repeats it.
 	OrderKeyed = 560
-	// OrderPolicy evaluates resource policies.
-	OrderPolicy = 600
 	// OrderCompress decompresses request bodies (after signatures over them
 	// were checked) and compresses responses (REST minimumCompressionSize).
 	OrderCompress = 650
