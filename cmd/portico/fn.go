@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"math"
 	"math/rand/v2"
@@ -28,7 +30,7 @@ type fnFlags struct {
 	zip, dir, image string
 	timeout, memory int
 	env             []string
-	concurrency     int
+	concurrency     concurrencyFlag
 	description     string
 	publish         bool
 }
@@ -41,7 +43,7 @@ func (f *fnFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.timeout, "timeout", 0, "timeout in seconds (default 3, max 900)")
 	fl.IntVar(&f.memory, "memory", 0, "memory in MB (default 128)")
 	fl.StringArrayVar(&f.env, "env", nil, "environment variable K=V (repeatable; on update K= removes K)")
-	fl.IntVar(&f.concurrency, "concurrency", 0, "reserved concurrency: how many invocations of the function may run at once, 0 or more (0 stops it); none is set unless given")
+	fl.Var(&f.concurrency, "concurrency", "reserved concurrency: how many invocations of the function may run at once, 0 or more (0 stops it), or none to remove the reservation (on update); none is set unless given")
 	fl.StringVar(&f.description, "description", "", "description")
 	fl.BoolVar(&f.publish, "publish", false, "publish a version as well")
 }
@@ -70,10 +72,32 @@ func (f *fnFlags) code(progress io.Writer) (zipFile []byte, image string, given 
 		if st, err := os.Stat(f.dir); err == nil && !st.IsDir() {
 			return nil, "", false, fmt.Errorf("--dir %s is a file, not a directory: give the directory that holds bootstrap (--dir %s), or --zip for an archive", f.dir, filepath.Dir(f.dir))
 		}
+		if err := checkBootstrap(f.dir); err != nil {
+			return nil, "", false, err
+		}
 		b, err := zipDirTo(progress)(f.dir)
 		return b, "", true, err
 	}
 	return nil, f.image, true, nil
+}
+
+// checkBootstrap refuses a --dir that the server would refuse once zipped
+// (no executable bootstrap at the package's root), naming the directory and
+// the fix there rather than the zip the user never made.
+func checkBootstrap(dir string) error {
+	boot := filepath.Join(dir, "bootstrap")
+	st, err := os.Stat(boot)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("--dir %s has no bootstrap file: build your handler as %s (a Go one: CGO_ENABLED=0 GOOS=linux go build -o bootstrap . in its directory), or give --dir the directory that holds bootstrap", dir, boot)
+	case err != nil:
+		return fmt.Errorf("--dir %s: %w", dir, err)
+	case st.IsDir():
+		return fmt.Errorf("--dir %s: %s is a directory: the package's bootstrap must be the executable file that starts the function", dir, boot)
+	case st.Mode().Perm()&0o111 == 0:
+		return fmt.Errorf("--dir %s: %s is not executable (mode %04o): run `chmod +x %s` and run the command again", dir, boot, st.Mode().Perm(), boot)
+	}
+	return nil
 }
 
 // sizes puts the Timeout and MemorySize the flags give into a function's
@@ -94,16 +118,61 @@ func (f *fnFlags) sizes(cmd *cobra.Command, conf map[string]any) error {
 	return nil
 }
 
-// reserved returns the reserved concurrency the flags give, and whether they
-// give one: --concurrency unset is none, a negative one is refused.
-func (f *fnFlags) reserved(cmd *cobra.Command) (n int, given bool, err error) {
+// concurrencyFlag is --concurrency: a number of concurrent invocations, or
+// none (the function back in the unreserved pool, DeleteFunctionConcurrency).
+type concurrencyFlag struct {
+	n    int
+	none bool
+}
+
+func (c *concurrencyFlag) String() string {
+	if c.none {
+		return "none"
+	}
+	return strconv.Itoa(c.n)
+}
+
+// Set takes N or none; a negative N is taken here and refused by reserved,
+// which says what to give instead.
+func (c *concurrencyFlag) Set(s string) error {
+	if strings.EqualFold(s, "none") {
+		c.n, c.none = 0, true
+		return nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("give the reserved concurrency, 0 or more, or none to remove the reservation")
+	}
+	c.n, c.none = n, false
+	return nil
+}
+
+func (c *concurrencyFlag) Type() string { return "N|none" }
+
+// reserveAction is what --concurrency asks of the function's reserved
+// concurrency.
+type reserveAction int
+
+const (
+	reserveUnchanged reserveAction = iota // --concurrency not given
+	reserveSet                            // --concurrency N
+	reserveRemove                         // --concurrency none
+)
+
+// reserved returns the reserved concurrency the flags give, and what to do
+// with it: --concurrency unset changes nothing, none removes the reservation,
+// a negative one is refused, saying how to remove one.
+func (f *fnFlags) reserved(cmd *cobra.Command) (n int, what reserveAction, err error) {
 	if !cmd.Flags().Changed("concurrency") {
-		return 0, false, nil
+		return 0, reserveUnchanged, nil
 	}
-	if f.concurrency < 0 {
-		return 0, false, fmt.Errorf("--concurrency %d: give the reserved concurrency, 0 or more (0 stops every invocation of the function)", f.concurrency)
+	if f.concurrency.none {
+		return 0, reserveRemove, nil
 	}
-	return f.concurrency, true, nil
+	if f.concurrency.n < 0 {
+		return 0, reserveUnchanged, fmt.Errorf("--concurrency %d: give the reserved concurrency, 0 or more (0 stops every invocation of the function), or --concurrency none to remove the reservation (the function then draws on the unreserved pool)", f.concurrency.n)
+	}
+	return f.concurrency.n, reserveSet, nil
 }
 
 // fetchPages gets every page of a Lambda list (MaxItems, Marker, NextMarker)
@@ -215,7 +284,7 @@ func fnCreate(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if reserve {
+			if reserve == reserveSet {
 				if err := c.PutConcurrency(cmd.Context(), args[0], reserved); err != nil {
 					return fmt.Errorf("function created, but setting its concurrency failed: %w", err)
 				}
@@ -230,7 +299,7 @@ func fnCreate(g *globalFlags) *cobra.Command {
 func fnUpdate(g *globalFlags) *cobra.Command {
 	f := &fnFlags{}
 	cmd := &cobra.Command{
-		Use:   "update NAME [--zip FILE | --dir DIR | --image REF] [--timeout --memory --env K=V --concurrency N --description D]",
+		Use:   "update NAME [--zip FILE | --dir DIR | --image REF] [--timeout --memory --env K=V --concurrency N|none --description D]",
 		Short: "Update a function's code and/or configuration ($LATEST)",
 		Long: `Update $LATEST: the code when --zip, --dir or --image is given, the configuration when
 --timeout, --memory, --env or --description is given. --env merges into the current
@@ -261,7 +330,7 @@ variables; --env K= removes K. Publish with --publish or 'portico fn publish'.`,
 			if cmd.Flags().Changed("description") {
 				patch["Description"] = f.description
 			}
-			if !codeGiven && len(patch) == 0 && len(env) == 0 && !reserve && !f.publish {
+			if !codeGiven && len(patch) == 0 && len(env) == 0 && reserve == reserveUnchanged && !f.publish {
 				return fmt.Errorf("nothing to update: give code (--zip, --dir, --image) or settings (--timeout, --memory, --env, --description, --concurrency)")
 			}
 			var fc *client.FunctionConfiguration
@@ -280,8 +349,13 @@ variables; --env K= removes K. Publish with --publish or 'portico fn publish'.`,
 					return err
 				}
 			}
-			if reserve {
+			switch reserve {
+			case reserveSet:
 				if err := c.PutConcurrency(ctx, name, reserved); err != nil {
+					return err
+				}
+			case reserveRemove:
+				if err := c.DeleteConcurrency(ctx, name); err != nil {
 					return err
 				}
 			}

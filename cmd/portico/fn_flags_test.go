@@ -316,3 +316,59 @@ func TestFnCodeFlagsSayWhichToUse(t *testing.T) {
 		}
 	}
 }
+
+// TestFnConcurrencyNone: `fn update --concurrency none` removes the reserved
+// concurrency (DeleteFunctionConcurrency), and the refusal of a negative one
+// says so; there was no CLI way back to the unreserved pool.
+func TestFnConcurrencyNone(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	dir := scriptCodeDir(t)
+	cli(t, env, "fn", "create", "held", "--dir", dir, "--concurrency", "5")
+	if got := reservation(t, env, "held"); got != "5" {
+		t.Fatalf("fn create --concurrency 5 reserved %q", got)
+	}
+	if _, err := cliErr(env, "fn", "update", "held", "--concurrency", "-1"); err == nil || !strings.Contains(err.Error(), "--concurrency none") {
+		t.Errorf("fn update --concurrency -1: %v; want the refusal to say --concurrency none removes the reservation", err)
+	}
+	if _, err := cliErr(env, "fn", "update", "held", "--concurrency", "lots"); err == nil || !strings.Contains(err.Error(), "none") {
+		t.Errorf("fn update --concurrency lots: %v; want it refused, naming none", err)
+	}
+	cli(t, env, "fn", "update", "held", "--concurrency", "none")
+	if got := reservation(t, env, "held"); got != "" {
+		t.Errorf("fn update --concurrency none left reservation %q", got)
+	}
+	// Removing none is no error, and create with none reserves nothing.
+	cli(t, env, "fn", "update", "held", "--concurrency", "none")
+	cli(t, env, "fn", "create", "free", "--dir", dir, "--concurrency", "none")
+	if got := reservation(t, env, "free"); got != "" {
+		t.Errorf("fn create --concurrency none reserved %q", got)
+	}
+}
+
+// TestFnDirWithoutBootstrap: `fn create --dir` of a directory with no
+// bootstrap, or one that is not executable, names the directory and the fix
+// there; the server's refusal spoke of a zip the user never made.
+func TestFnDirWithoutBootstrap(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	empty := t.TempDir()
+	noexec := t.TempDir()
+	if err := os.WriteFile(filepath.Join(noexec, "bootstrap"), []byte("#!/bin/sh\n"), 0o644); err != nil { //nolint:gosec // not executable, on purpose
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		dir  string
+		want []string
+	}{
+		{empty, []string{"--dir " + empty + " has no bootstrap", "go build -o bootstrap"}},
+		{noexec, []string{"chmod +x " + filepath.Join(noexec, "bootstrap"), "mode 0644", "run the command again"}},
+	} {
+		out, err := cliErr(env, "fn", "create", "nob", "--dir", tc.dir)
+		for _, w := range tc.want {
+			if err == nil || !strings.Contains(err.Error(), w) || strings.Contains(err.Error(), "zip") {
+				t.Errorf("fn create --dir %s: %v\n%s; want %q and no talk of zipping", tc.dir, err, out, w)
+			}
+		}
+	}
+}

@@ -331,7 +331,7 @@ func connSend(g *globalFlags) *cobra.Command {
 		Short: "Send a message to a connection (MESSAGE, --file FILE, or stdin)",
 		Long: `Send a message to a live connection, as POST @connections/{id} does: a text frame
 when it is valid UTF-8, else a binary frame. The message is MESSAGE, the contents of
---file, or stdin ("-" or neither).`,
+--file, or stdin ("-" or neither); an empty one is refused.`,
 		Args: cobra.RangeArgs(3, 4),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var data []byte
@@ -346,6 +346,9 @@ when it is valid UTF-8, else a binary frame. The message is MESSAGE, the content
 			}
 			if err != nil {
 				return err
+			}
+			if len(data) == 0 {
+				return fmt.Errorf("no message to send to connection %s: give MESSAGE, --file FILE, or pipe it on stdin (an empty message is never sent)", args[2])
 			}
 			return g.run(cmd, http.MethodPost, connPath(args[0], args[1])+"/"+url.PathEscape(args[2]), nil, data,
 				http.Header{"Content-Type": {"application/octet-stream"}}, say("sent %d bytes to connection %s", len(data), args[2]))

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gorilla/websocket"
@@ -95,5 +100,32 @@ func TestWebSocketDeployPrintsWSURLAndSendConfirms(t *testing.T) {
 		if got := cliCombined(t, env, args...); !json.Valid([]byte(got)) {
 			t.Errorf("portico %s printed %q, not JSON", strings.Join(args, " "), got)
 		}
+	}
+}
+
+// TestConnectionsSendRefusesEmptyMessage: `connections send` with an empty
+// MESSAGE, an empty --file or nothing on stdin refuses, saying what to give,
+// and posts nothing; it sent an empty frame and reported "sent 0 bytes".
+func TestConnectionsSendRefusesEmptyMessage(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { calls.Add(1) }))
+	defer srv.Close()
+	empty := filepath.Join(t.TempDir(), "empty")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"connections", "send", "--", "api1", "dev", "cid=", ""},
+		{"connections", "send", "--file", empty, "--", "api1", "dev", "cid="},
+	} {
+		var out bytes.Buffer
+		err := runRoot(&out, &out, append([]string{"--endpoint", srv.URL}, args...)...)
+		if err == nil || !strings.Contains(err.Error(), "no message to send to connection cid=") || !strings.Contains(err.Error(), "--file") {
+			t.Errorf("portico %s: %v\n%s; want the empty message refused, saying what to give", strings.Join(args, " "), err, out.String())
+		}
+	}
+	if n := calls.Load(); n != 0 {
+		t.Errorf("the refused sends made %d requests", n)
 	}
 }

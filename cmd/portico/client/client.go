@@ -525,6 +525,13 @@ func (c *Client) PutConcurrency(ctx context.Context, name string, n int) error {
 	return err
 }
 
+// DeleteConcurrency removes the function's reserved concurrency
+// (DeleteFunctionConcurrency): it draws on the unreserved pool again.
+func (c *Client) DeleteConcurrency(ctx context.Context, name string) error {
+	_, err := c.Do(ctx, http.MethodDelete, "/2017-10-31/functions/"+url.PathEscape(name)+"/concurrency", nil, nil, nil)
+	return err
+}
+
 // SetAlias creates alias on fn, or updates it, so that it points at version with the
 // given additional version weights (nil: no routing).
 func (c *Client) SetAlias(ctx context.Context, fn, alias, version string, weights map[string]float64) (*Alias, *Response, error) {
