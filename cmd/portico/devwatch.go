@@ -117,12 +117,17 @@ func (d *devWatch) run(ctx context.Context) error {
 	w := d.w
 	defer func() { _ = w.Close() }()
 	pending := map[*watchTarget]bool{}
+	// changes are the paths each pending target's events named, reported
+	// once the changes settle: an editor's save names its temporary file
+	// first (sed -i's sedXXXXXX, vim's 4913), and only the file it is
+	// renamed to is still there.
+	changes := map[*watchTarget][]string{}
 	var fire <-chan time.Time
 	changed := func(t *watchTarget, name string) {
-		if !pending[t] {
-			fmt.Fprintf(d.out, "change in %s: %s\n", t.name, name)
-		}
 		pending[t] = true
+		if names := changes[t]; len(names) < maxChangeNames && !slices.Contains(names, name) {
+			changes[t] = append(names, name)
+		}
 		fire = d.after(devDebounce)
 	}
 	for {
@@ -176,6 +181,10 @@ func (d *devWatch) run(ctx context.Context) error {
 					continue
 				}
 				delete(pending, t)
+				if names := changes[t]; len(names) > 0 {
+					fmt.Fprintf(d.out, "change in %s: %s\n", t.name, savedFile(names))
+				}
+				delete(changes, t)
 				fmt.Fprintf(d.out, "rebuilding %s...\n", t.name)
 				what, err := t.redeploy(ctx)
 				if err != nil {
@@ -189,6 +198,21 @@ func (d *devWatch) run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// maxChangeNames bounds the paths remembered per target between rebuilds.
+const maxChangeNames = 64
+
+// savedFile picks, of the paths a target's events named, the one to report:
+// the first that is still a file (the one saved), else the first named (a
+// file deleted, say).
+func savedFile(names []string) string {
+	for _, n := range names {
+		if fi, err := os.Stat(n); err == nil && !fi.IsDir() {
+			return n
+		}
+	}
+	return names[0]
 }
 
 // addTree watches dir and its subdirectories for t, following symbolic links

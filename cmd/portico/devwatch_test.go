@@ -937,3 +937,28 @@ func TestIgnoredChangeEditorDroppings(t *testing.T) {
 		}
 	}
 }
+
+// TestDevWatchNamesTheSavedFile: a save made as sed -i makes it (a temporary
+// file written, then renamed over main.go: events name the temporary file
+// first) is reported as main.go's change, not as the temporary file's, which
+// no longer exists; a deleted file, the only one named, is reported still.
+func TestDevWatchNamesTheSavedFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	main, tmp := filepath.Join(dir, "main.go"), filepath.Join(dir, "sedAb12Cd")
+	if err := os.WriteFile(main, []byte("package main\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		names []string
+		want  string
+	}{
+		{[]string{tmp, tmp, main}, main},
+		{[]string{dir, tmp, main}, main},
+		{[]string{tmp}, tmp},
+	} {
+		if got := savedFile(tc.names); got != tc.want {
+			t.Errorf("savedFile(%q) = %s, want %s", tc.names, got, tc.want)
+		}
+	}
+}
