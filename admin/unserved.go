@@ -24,6 +24,11 @@ var unservedHints = map[string]struct{ name, hint string }{
 	"xray":       {"X-Ray", "Portico exports traces over OTLP (--otlp-endpoint)."},
 }
 
+// served are the signing names of the services the admin port serves, and
+// STS's: a POST / signed for one of them is IAM's call with a signature of
+// the wrong scope (or STS's, noSTS), which authentication answers as such.
+var served = map[string]bool{"iam": true, "sts": true, "lambda": true, "apigateway": true, "codedeploy": true}
+
 // unservedTargets maps the prefix of an X-Amz-Target to its service's
 // signing name, for a call signed with none (an unsigned one).
 var unservedTargets = map[string]string{"Logs_20140328": "logs", "GraniteServiceVersion20100801": "monitoring"}
@@ -32,8 +37,9 @@ var unservedTargets = map[string]string{"Logs_20140328": "logs", "GraniteService
 // Portico does not serve, and whether it is a JSON protocol call (an
 // X-Amz-Target; else a query protocol one); a nil error when r is not one. A call on
 // "/" is one when it names an X-Amz-Target (CodeDeploy's, which Portico
-// serves, is claimed before), or when it is a POST signed for a service other
-// than IAM and STS (whose refusal, noSTS, comes with the signature's check).
+// serves, is claimed before), or when it is a POST signed for a service
+// that is neither one the admin port serves nor STS (served: those are
+// answered by the signature's check, STS's by noSTS).
 // It is answered before authentication, as AWS checks a call's service before
 // its signature: it tells the client nothing but which service is not
 // served.
@@ -56,7 +62,7 @@ func unservedService(r *http.Request) (jsonProtocol bool, err error) {
 				service = prefix
 			}
 		}
-	case r.Method != http.MethodPost || service == "" || service == "iam" || service == "sts":
+	case r.Method != http.MethodPost || service == "" || served[service]:
 		return false, nil
 	}
 	name, hint := service, ""
