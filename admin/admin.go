@@ -145,6 +145,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveCodeDeploy(w, r)
 		return
 	}
+	if jsonProtocol, err := unservedService(r); err != nil {
+		// A call of an AWS service Portico does not serve (unserved.go),
+		// answered in its protocol's shape.
+		if jsonProtocol {
+			s.writeJSON11Error(w, r, err)
+		} else {
+			s.writeIAMError(w, r, err)
+		}
+		return
+	}
 	page := s.console != nil && isConsolePath(r.URL.Path)
 	viaConsole := false
 	if page && strings.HasPrefix(r.URL.Path, console.APIPrefix) {

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
@@ -377,6 +378,44 @@ func TestSyslogDestination(t *testing.T) {
 	msg := string(buf[:n])
 	if !strings.HasPrefix(msg, "<134>1 ") || !strings.HasSuffix(msg, " portico - access - sys-1 201") {
 		t.Errorf("syslog message %q", msg)
+	}
+}
+
+// TestSyslogLineOverADatagramIsCut (obs23): a line longer than one UDP
+// datagram takes (a format writing a 60 KB User-Agent) was lost whole, its
+// write failing with "message too long"; it is cut to MaxSyslogMessage
+// bytes, at a character boundary, as MaxLine cuts a line.
+func TestSyslogLineOverADatagramIsCut(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	s, err := New(Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dest := "syslog://" + pc.LocalAddr().String()
+	d := deployedWith(`$context.requestId $context.identity.userAgent`, dest)
+	ua := strings.Repeat("é", 40_000) // 80,000 bytes
+	serve(t, s, d, &pipeline.Context{RequestID: "sys-2", Identity: pipeline.Identity{UserAgent: ua}}, func(w http.ResponseWriter, _ *http.Request, _ *pipeline.Context) error {
+		w.WriteHeader(200)
+		return nil
+	})
+	_ = s.Close(context.Background())
+	if _, failed := s.Dropped(dest); failed != 0 {
+		t.Errorf("%d lines failed, want the line cut and sent", failed)
+	}
+	buf := make([]byte, 1<<17)
+	_ = pc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, _, err := pc.ReadFrom(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := buf[:n]
+	if n > MaxSyslogMessage || n < MaxSyslogMessage-1 || !utf8.Valid(msg) ||
+		!bytes.HasPrefix(msg, []byte("<134>1 ")) || !bytes.Contains(msg, []byte(" portico - access - sys-2 éé")) {
+		t.Errorf("syslog message of %d bytes (want %d, cut at a character), UTF-8 %v: %.80q", n, MaxSyslogMessage, utf8.Valid(msg), msg)
 	}
 }
 

@@ -1,7 +1,10 @@
 package accesslog
 
 import (
+	"bytes"
+	"encoding/csv"
 	"encoding/json"
+	"encoding/xml"
 	"strings"
 	"testing"
 	"time"
@@ -136,5 +139,73 @@ func TestInvalidUTF8Replaced(t *testing.T) {
 	var got struct{ V string }
 	if !utf8.Valid(line) || json.Unmarshal(line, &got) != nil || got.V != "a \ufffd\ufffd b ¢ … é \ufffd\ufffd \x1b" {
 		t.Errorf("line %q decodes to %q", line, got.V)
+	}
+}
+
+// TestClientValuesCannotForgeFields (obs23): a value a client chose (a
+// User-Agent, the property names a request validator quotes, the path, an
+// authorizer's context) cannot close the quoted JSON field, the XML element or
+// attribute, or the quoted CSV field it is written in: a refused request is
+// never read back as another status or request id, every line parses, and
+// a JSON format's value decodes to what the client sent.
+func TestClientValuesCannotForgeFields(t *testing.T) {
+	evil := []string{
+		`x","st":"200","id":"forged","z":"`,
+		`evil"},"x":"y`,
+		`a\'b`, // the validator's quoting of a name holding '
+		`</v><st>200</st><v>`,
+		`' st='200`,
+		`\","st":"200`,
+		"tab\there & <amp> \"both\" 'quotes' \\ end",
+	}
+	newRecord := func(v string) *Record {
+		c := &pipeline.Context{RequestID: "rid-1", Authorizer: pipeline.Authorizer{Kind: "lambda", Status: 200,
+			Context: map[string]any{"v": v}}}
+		c.Identity.UserAgent = v
+		c.Error.ValidationErrorString = "[/: additional properties '" + v + "' not allowed]"
+		return &Record{C: c, Status: 400, Path: "/" + v}
+	}
+	vars := []string{"identity.userAgent", "error.validationErrorString", "authorizer.v", "path"}
+	for _, v := range evil {
+		r := newRecord(v)
+		for _, name := range vars {
+			get, err := lookup(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := string(get(nil, r))
+			f, err := Parse(`{"id":"$context.requestId","st":"$context.status","v":"$context.` + name + `"}`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			line := f.Append(nil, r)
+			var got map[string]string
+			if err := json.Unmarshal(line, &got); err != nil {
+				t.Errorf("%s %q: JSON line %s does not parse: %v", name, v, line, err)
+			} else if len(got) != 3 || got["id"] != "rid-1" || got["st"] != "400" || got["v"] != want {
+				t.Errorf("%s %q: JSON line %s reads %q", name, v, line, got)
+			}
+
+			f, _ = Parse(`<r id="$context.requestId" a='$context.` + name + `'><st>$context.status</st><v>$context.` + name + `</v></r>`)
+			line = f.Append(nil, r)
+			var x struct {
+				ID string   `xml:"id,attr"`
+				A  string   `xml:"a,attr"`
+				St []string `xml:"st"`
+				V  []string `xml:"v"`
+			}
+			if err := xml.Unmarshal(line, &x); err != nil {
+				t.Errorf("%s %q: XML line %s does not parse: %v", name, v, line, err)
+			} else if x.ID != "rid-1" || len(x.St) != 1 || x.St[0] != "400" || len(x.V) != 1 {
+				t.Errorf("%s %q: XML line %s reads %+v", name, v, line, x)
+			}
+
+			f, _ = Parse(`$context.requestId,"$context.` + name + `",$context.status`)
+			line = f.Append(nil, r)
+			rec, err := csv.NewReader(bytes.NewReader(line)).Read()
+			if err != nil || len(rec) != 3 || rec[0] != "rid-1" || rec[2] != "400" {
+				t.Errorf("%s %q: CSV line %s reads %q (%v)", name, v, line, rec, err)
+			}
+		}
 	}
 }

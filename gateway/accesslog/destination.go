@@ -1,6 +1,7 @@
 package accesslog
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode/utf8"
 )
 
 // Destination kinds.
@@ -536,8 +538,15 @@ func (s *sink) open() (output, error) {
 	return output{}, errors.New("unknown destination kind")
 }
 
+// MaxSyslogMessage is the most bytes of one syslog message (its RFC 5424
+// header included): 65,507, the most a UDP datagram over IPv4 carries. A
+// longer line is cut to fit, as MaxLine cuts, rather than lost whole to a
+// write that fails.
+const MaxSyslogMessage = 65507
+
 // syslogWriter frames each line as an RFC 5424 message (facility local0,
-// severity info, app-name portico) in one datagram.
+// severity info, app-name portico) in one datagram, cut to MaxSyslogMessage
+// bytes at a character boundary.
 type syslogWriter struct {
 	c   net.Conn
 	buf []byte
@@ -553,7 +562,15 @@ func (w *syslogWriter) Write(line []byte) (int, error) {
 	w.buf = append(w.buf, ' ')
 	w.buf = append(w.buf, host...)
 	w.buf = append(w.buf, " portico - access - "...)
-	w.buf = append(w.buf, strings.TrimRight(string(line), "\n")...)
+	n := len(w.buf)
+	w.buf = append(w.buf, bytes.TrimRight(line, "\n")...)
+	if len(w.buf) > MaxSyslogMessage {
+		end := MaxSyslogMessage
+		for end > n && !utf8.RuneStart(w.buf[end]) {
+			end--
+		}
+		w.buf = w.buf[:end]
+	}
 	if _, err := w.c.Write(w.buf); err != nil {
 		return 0, err
 	}

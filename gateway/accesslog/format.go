@@ -63,6 +63,9 @@ func (f *Format) TraceID() bool { return f.traceID }
 type part struct {
 	lit string
 	get getter
+	// quoted says get writes a value already quoted and escaped as a JSON
+	// string ($context.error.messageString), which Append writes as it is.
+	quoted bool
 }
 
 func str(f func(r *Record) string) getter {
@@ -351,7 +354,7 @@ func Parse(format string) (*Format, error) {
 			f.parts = append(f.parts, part{lit: lit.String()})
 			lit.Reset()
 		}
-		f.parts = append(f.parts, part{get: get})
+		f.parts = append(f.parts, part{get: get, quoted: v == "error.messageString"})
 	}
 	if lit.Len() > 0 {
 		f.parts = append(f.parts, part{lit: lit.String()})
@@ -438,16 +441,22 @@ func authorizerValue(key string) getter {
 	}
 }
 
-// Append appends r's line (without a newline) to b. A value's line breaks
-// (clientCertPem's, or an authorizer context value's) are written as the
-// escapes \n and \r, and its other control characters (C0, DEL, C1) and
-// U+2028/U+2029 as \t or \u00XX, \u2028 and \u2029 (and bytes that are not
-// UTF-8 as U+FFFD), so that a request is
-// one line in line-oriented files, a terminal showing the file obeys no
-// escape sequence of a client's, and a value inside a JSON format's quotes
-// stays a valid JSON string, which decodes to the value itself. A line is at
-// most MaxLine bytes: a longer one (a format repeating a long header, say) is
-// cut there, at a character boundary.
+// Append appends r's line (without a newline) to b. Every value is written
+// as the inside of a JSON string, with one rule whoever chose it (a client's
+// User-Agent, path, Host, body or certificate; an authorizer's context or a
+// JWT's claims; Portico's own values alike): its line breaks (clientCertPem's, say) as \n and \r, its other
+// control characters (C0, DEL, C1) and U+2028/U+2029 as \t or \u00XX, \u2028
+// and \u2029, a backslash as \\, and the characters that delimit a field in
+// JSON, XML, HTML and quoted CSV (" ' < > &) as \u0022, \u0027, \u003c,
+// \u003e and \u0026 (as encoding/json's HTML-safe escaping writes them); a byte
+// that is not UTF-8 as U+FFFD. So a request is one line in line-oriented files,
+// a terminal showing the file obeys no escape sequence of a client's, no value
+// can close the quoted field, attribute or element it is written in to add
+// fields of its own, and a value inside a JSON format's quotes is a valid
+// JSON string that decodes to the value itself. $context.error.messageString,
+// which is a JSON string already, is written as it is. A line is at most
+// MaxLine bytes: a longer one (a format repeating a long header, say) is cut
+// there, at a character boundary.
 func (f *Format) Append(b []byte, r *Record) []byte {
 	start := len(b)
 	for _, p := range f.parts {
@@ -462,8 +471,8 @@ func (f *Format) Append(b []byte, r *Record) []byte {
 		b = p.get(b, r)
 		if len(b) == n {
 			b = append(b, '-')
-		} else if hasControls(b[n:]) {
-			b = escapeControls(b, n)
+		} else if !p.quoted && needsEscape(b[n:]) {
+			b = escapeValue(b, n)
 		}
 	}
 	return cutLine(b, start)
@@ -522,14 +531,26 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// hasControls reports whether v holds a byte escapeControls escapes: a C0
-// control or DEL, or the first byte of a C1 control (0xC2) or of U+2028 or
-// U+2029 (0xE2), which escapeControls then reads whole; or whether v is not
-// valid UTF-8.
-func hasControls(v []byte) bool {
+// escaped are the ASCII bytes escapeValue writes as escapes: the C0
+// controls and DEL, the backslash, and the characters that delimit a field in
+// JSON, XML, HTML and quoted CSV.
+var escaped = func() (t [utf8.RuneSelf]bool) {
+	for c := range 0x20 {
+		t[c] = true
+	}
+	for _, c := range []byte{0x7f, '\\', '"', '\'', '<', '>', '&'} {
+		t[c] = true
+	}
+	return t
+}()
+
+// needsEscape reports whether v holds a byte escapeValue escapes (escaped),
+// or the first byte of a C1 control (0xC2) or of U+2028 or U+2029 (0xE2),
+// which escapeValue then reads whole; or whether v is not valid UTF-8.
+func needsEscape(v []byte) bool {
 	high := false
 	for _, c := range v {
-		if c < 0x20 || c == 0x7f || c == 0xc2 || c == 0xe2 {
+		if c < utf8.RuneSelf && escaped[c] || c == 0xc2 || c == 0xe2 {
 			return true
 		}
 		high = high || c >= utf8.RuneSelf
@@ -537,12 +558,13 @@ func hasControls(v []byte) bool {
 	return high && !utf8.Valid(v)
 }
 
-// escapeControls writes the control characters of b[n:] as JSON escapes: \n,
-// \r and \t, \u00XX for the other C0 controls, DEL and the C1 controls, and
-// \u2028 and \u2029; a byte that is not UTF-8 is replaced by U+FFFD (as
-// spans replace it), so that a JSON format's line stays UTF-8; other bytes are
-// kept.
-func escapeControls(b []byte, n int) []byte {
+// escapeValue writes the value b[n:] as the inside of a JSON string that
+// none of JSON, XML, HTML and CSV reads a delimiter in (Append): \n, \r and
+// \t; \\ for a backslash; \u00XX for the other C0 controls, DEL, the C1
+// controls and " ' < > &; \u2028 and \u2029; a byte that is not UTF-8 is
+// replaced by U+FFFD (as spans replace it), so that a line stays UTF-8; other
+// bytes are kept.
+func escapeValue(b []byte, n int) []byte {
 	const hex = "0123456789abcdef"
 	v := append([]byte(nil), b[n:]...)
 	b = b[:n]
@@ -555,7 +577,9 @@ func escapeControls(b []byte, n int) []byte {
 			b = append(b, '\\', 'r')
 		case c == '\t':
 			b = append(b, '\\', 't')
-		case c < 0x20 || c == 0x7f:
+		case c == '\\':
+			b = append(b, '\\', '\\')
+		case c < utf8.RuneSelf && escaped[c]:
 			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
 		case c == 0xc2 && i+1 < len(v) && v[i+1] >= 0x80 && v[i+1] <= 0x9f: // U+0080..U+009F
 			b = append(b, '\\', 'u', '0', '0', hex[v[i+1]>>4], hex[v[i+1]&0xf])
