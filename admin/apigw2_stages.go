@@ -478,7 +478,8 @@ func (s *Server) v2DeleteDeployment(w http.ResponseWriter, r *http.Request) erro
 	}
 	err = s.gw.APIs.DeleteDeployment(r.Context(), a.ID, r.PathValue("deployment"))
 	if errors.Is(err, errdefs.ErrConflict) {
-		return v2Conflict("%s", strings.TrimSuffix(err.Error(), ": "+errdefs.ErrConflict.Error()))
+		// API Gateway's answer, as for a REST API's deployment.
+		return v2BadRequest("Active stages pointing to this deployment must be moved or deleted")
 	}
 	return noContent(w, v2StageError(r, err))
 }
