@@ -84,7 +84,7 @@ func TestStagePatchRefusals(t *testing.T) {
 	for path, want := range map[string]string{
 		"/~1pets~1..~1x/GET/metrics/enabled": `".." segment`,
 		"/~1pets~1./GET/metrics/enabled":     `"." segment`,
-		"/~1p\u00e9ts/GET/metrics/enabled":  "invalid characters",
+		"/~1p\u00e9ts/GET/metrics/enabled":   "invalid characters",
 		"/~1pets~1%41/GET/metrics/enabled":   "%",
 		"/~1pets~1{a b}/GET/metrics/enabled": "invalid parameter name",
 	} {
