@@ -99,7 +99,7 @@ func decodeV2(w http.ResponseWriter, r *http.Request, v any) error {
 		return v2BadRequest("Invalid request body: the body is empty")
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
-		return v2BadRequest("Invalid request body: %v", err)
+		return v2BadRequest("Invalid request body: %v", jsonProblem(err))
 	}
 	return nil
 }

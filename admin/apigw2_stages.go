@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"slices"
@@ -179,7 +180,7 @@ func (in *v2StageInput) methodSettings(a *apis.API, cur map[string]apis.MethodSe
 	}
 	for key, rs := range in.RouteSettings {
 		if !slices.ContainsFunc(a.Routes, func(r apis.Route) bool { return r.RouteKey == key }) {
-			return nil, v2NotFound("Route", key)
+			return nil, routeKeyNotFound(key)
 		}
 		ms := entry(key)
 		if err := rs.applyTo(a.Protocol, "routeSettings "+key, &ms); err != nil {
@@ -359,6 +360,13 @@ func (s *Server) v2DeleteStage(w http.ResponseWriter, r *http.Request) error {
 	return noContent(w, v2StageError(r, s.gw.APIs.DeleteStage(r.Context(), a.ID, r.PathValue("stage"))))
 }
 
+// routeKeyNotFound is the 404 of routeSettings naming a route key the API
+// does not have: the key, not an internal identifier.
+func routeKeyNotFound(key string) error {
+	return errdefs.New(errdefs.ErrNotFound, "NotFoundException",
+		fmt.Sprintf("Unable to find Route by key %s within the provided RouteSettings; create the route first, or name one of the API's route keys", truncate(key, 128)))
+}
+
 func (s *Server) v2DeleteRouteSettings(w http.ResponseWriter, r *http.Request) error {
 	a, st, err := s.v2LoadStage(r)
 	if err != nil {
@@ -366,7 +374,8 @@ func (s *Server) v2DeleteRouteSettings(w http.ResponseWriter, r *http.Request) e
 	}
 	key := r.PathValue("routeKey")
 	if _, ok := st.MethodSettings[key]; !ok || key == apis.MethodSettingsAll {
-		return v2NotFound("RouteSettings", key)
+		return errdefs.New(errdefs.ErrNotFound, "NotFoundException",
+			fmt.Sprintf("Unable to find RouteSettings by key %s: the stage has no settings for that route key", truncate(key, 128)))
 	}
 	_, err = s.gw.APIs.UpdateStage(r.Context(), a.ID, st.Name, apis.StagePatch{UnsetMethodSettings: []string{key}})
 	return noContent(w, v2StageError(r, err))
@@ -478,7 +487,8 @@ func (s *Server) v2DeleteDeployment(w http.ResponseWriter, r *http.Request) erro
 	}
 	err = s.gw.APIs.DeleteDeployment(r.Context(), a.ID, r.PathValue("deployment"))
 	if errors.Is(err, errdefs.ErrConflict) {
-		return v2Conflict("%s", strings.TrimSuffix(err.Error(), ": "+errdefs.ErrConflict.Error()))
+		// API Gateway's answer, as for a REST API's deployment.
+		return v2BadRequest("Active stages pointing to this deployment must be moved or deleted")
 	}
 	return noContent(w, v2StageError(r, err))
 }

@@ -435,7 +435,7 @@ func TestV2WebSocketChat(t *testing.T) {
 		t.Fatalf("UpdateDeployment: %+v %v", up, err)
 	}
 	_, err = e.ag.DeleteDeployment(ctx, &apigatewayv2.DeleteDeploymentInput{ApiId: id, DeploymentId: dep.DeploymentId})
-	wantV2Error(t, err, http.StatusConflict, "ConflictException", "in use by stage")
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "Active stages pointing to this deployment must be moved or deleted")
 
 	ws := "ws" + strings.TrimPrefix(e.env.GatewayURL, "http") + "/" + aws.ToString(id) + "/dev"
 	dial := func() *websocket.Conn {

@@ -250,6 +250,11 @@ func StagePatchFromOperations(ops []PatchOperation) (apis.StagePatch, error) {
 		if err := checkPatchPath(op); err != nil {
 			return p, err
 		}
+		if !strings.HasPrefix(op.Path, "/") {
+			// A JSON pointer (RFC 6901) starts with "/".
+			return p, errdefs.New(errdefs.ErrInvalid, "BadRequestException",
+				fmt.Sprintf("Invalid patch path '%s' specified for op '%s': a patch path starts with /, such as /description or /~1pets/GET/metrics/enabled", truncate(op.Path, 200), truncate(op.Op, 20)))
+		}
 		if err := applyStageOp(&p, op, canary); err != nil {
 			return p, err
 		}
@@ -260,6 +265,14 @@ func StagePatchFromOperations(ops []PatchOperation) (apis.StagePatch, error) {
 			"Invalid patch operations: remove /canarySettings cannot be combined with other /canarySettings operations")
 	}
 	return p, nil
+}
+
+// unsupportedStagePaths are the stage properties API Gateway's update-stage
+// takes that name a feature Portico does not have, with the feature's name.
+var unsupportedStagePaths = map[string]string{
+	"clientCertificateId":  "client certificates (generate-client-certificate)",
+	"documentationVersion": "documentation versions (create-documentation-version)",
+	"webAclArn":            "AWS WAF web ACLs",
 }
 
 // applyStageOp adds one operation to p.
@@ -289,6 +302,10 @@ func applyStageOp(p *apis.StagePatch, op PatchOperation, canary func() *apis.Can
 				fmt.Sprintf("Invalid patch operation: copy from '%s' to '%s' is not supported; use copy from /canarySettings/deploymentId to /deploymentId or from /canarySettings/stageVariableOverrides to /variables", truncate(from, 200), truncate(op.Path, 200)))
 		}
 		return nil
+	case len(segs) == 1 && unsupportedStagePaths[segs[0]] != "":
+		return errdefs.New(errdefs.ErrInvalid, "BadRequestException",
+			fmt.Sprintf("Invalid patch path '%s' specified for op '%s': %s are not supported by Portico, so a stage cannot name one; leave the path out",
+				op.Path, truncate(op.Op, 20), unsupportedStagePaths[segs[0]]))
 	case len(segs) == 1 && set:
 		switch segs[0] {
 		case "description":
@@ -436,7 +453,7 @@ func badMethodSettingPath(op PatchOperation, why error) error {
 // ("/*/*/throttling/rateLimit", "/~1pets/GET/caching/ttlInSeconds"): key is
 // the method-settings key ("*/*", "~1pets/GET"), field "{group}/{field}".
 func applyMethodSettingOp(p *apis.StagePatch, op PatchOperation, key, field string) error {
-	if err := apis.ValidMethodSettingsKey(key); err != nil {
+	if err := apis.CheckNewMethodSettingsKey(key); err != nil {
 		return badMethodSettingPath(op, err)
 	}
 	m := apis.MethodSettingPatch{Key: key}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -64,19 +65,58 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, b jsonBody, v any) error
 	if b.lambda {
 		if err := json.Unmarshal(raw, v); err != nil {
 			return errdefs.New(errdefs.ErrInvalid, "InvalidRequestContentException",
-				"Could not parse request body into json: "+err.Error())
+				"Could not parse request body into json: "+jsonProblem(err).Error())
 		}
 		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("request body: %w: %w", withholdUnknownField(err), errdefs.ErrInvalid)
+		return fmt.Errorf("request body: %w: %w", jsonProblem(withholdUnknownField(err)), errdefs.ErrInvalid)
 	}
 	if dec.More() {
 		return fmt.Errorf("request body has data after the JSON object: %w", errdefs.ErrInvalid)
 	}
 	return nil
+}
+
+// jsonProblem is err, but for a JSON value of the wrong type, which
+// encoding/json describes with Go's names ("Go struct field
+// PatchRequest.patchOperations of type []admin.PatchOperation"): it says
+// which field must be what, in JSON's words ("patchOperations must be a
+// list, not an object").
+func jsonProblem(err error) error {
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	want := "a JSON " + te.Type.Kind().String()
+	switch te.Type.Kind() {
+	case reflect.String:
+		want = "a string"
+	case reflect.Bool:
+		want = "a boolean (true or false)"
+	case reflect.Slice, reflect.Array:
+		want = "a list"
+		if te.Type.Elem().Kind() == reflect.Uint8 {
+			want = "a base64 string"
+		}
+	case reflect.Map, reflect.Struct:
+		want = "an object"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		want = "a whole number"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		want = "a whole number, 0 or more"
+	case reflect.Float32, reflect.Float64:
+		want = "a number"
+	case reflect.Pointer, reflect.Interface:
+		return fmt.Errorf("%s has a JSON %s where it does not belong", cmp.Or(te.Field, "the body"), te.Value)
+	}
+	got := te.Value
+	if strings.HasPrefix(got, "number ") {
+		got = "number" // "number -1" (a negative for an unsigned field)
+	}
+	return fmt.Errorf("%s must be %s, not a JSON %s", cmp.Or(te.Field, "the body"), want, got)
 }
 
 // withholdUnknownField is err, but for json's "unknown field" error naming a

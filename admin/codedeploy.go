@@ -108,7 +108,7 @@ func (s *Server) codeDeploy(w http.ResponseWriter, r *http.Request, sandboxOnly 
 		Status       string `json:"status"`
 	}
 	if err := json.Unmarshal(body, &in); err != nil {
-		return errdefs.New(errdefs.ErrInvalid, "SerializationException", "The request body is not a JSON object: "+err.Error())
+		return errdefs.New(errdefs.ErrInvalid, "SerializationException", "The request body is not a JSON object: "+jsonProblem(err).Error())
 	}
 	switch {
 	case in.DeploymentID == "":

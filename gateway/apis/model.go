@@ -75,6 +75,9 @@ const (
 	MaxDescription       = 1024
 	MaxName              = 1024
 	MaxRoutes            = 1000
+	// MaxMethodSettings bounds a stage's method settings: one entry per
+	// route an API may have (MaxRoutes), and "*/*".
+	MaxMethodSettings = MaxRoutes + 1
 	// MaxModels bounds an API's models. API Gateway's quota tables name no
 	// limit on models; Portico's keeps the compile of an import to seconds
 	// (every model is checked against JSON Schema draft 4 and compiled).

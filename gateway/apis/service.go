@@ -931,6 +931,9 @@ func (s *Service) CreateStage(ctx context.Context, apiID string, in StageInput) 
 		if len(st.MethodSettings) == 0 {
 			st.MethodSettings = nil
 		}
+		if err := checkMethodSettingsCount(st.MethodSettings, 0); err != nil {
+			return err
+		}
 		if in.DeploymentID != "" {
 			st.History = []HistoryEntry{{DeploymentID: in.DeploymentID, Action: ActionCreate, At: now}}
 		}
@@ -1103,6 +1106,7 @@ func (s *Service) UpdateStage(ctx context.Context, apiID, name string, p StagePa
 			return err
 		}
 		now := s.now()
+		before := len(st.MethodSettings)
 		if err := s.applySettings(tx, &st, p, now); err != nil {
 			return err
 		}
@@ -1174,6 +1178,9 @@ func (s *Service) UpdateStage(ctx context.Context, apiID, name string, p StagePa
 			if !st.AutoDeploy {
 				st.LastDeploymentStatusMessage = ""
 			}
+		}
+		if err := checkMethodSettingsCount(st.MethodSettings, before); err != nil {
+			return err
 		}
 		st.UpdatedAt = now
 		if err := tx.Put(bucketStages, apiID+"/"+name, &st); err != nil {
@@ -1365,6 +1372,17 @@ func (s *Service) applySettings(tx *store.Tx, st *Stage, p StagePatch, now time.
 			settings = nil
 		}
 		st.MethodSettings = settings
+	}
+	return nil
+}
+
+// checkMethodSettingsCount refuses method settings over MaxMethodSettings
+// entries, unless they hold no more than the before entries a stage had (one
+// stored over the bound by an older version can still lose entries).
+func checkMethodSettingsCount(settings map[string]MethodSetting, before int) error {
+	if n := len(settings); n > MaxMethodSettings && n > before {
+		return invalid("a stage holds at most %d method settings (one per route an API may have, and */*); this change would leave %d: remove the entries of methods you no longer set (op remove, path /{resourcePath}/{METHOD})",
+			MaxMethodSettings, n)
 	}
 	return nil
 }

@@ -147,6 +147,25 @@ func ResolveMethodSettingsKey(key string) (resourcePath, method string, err erro
 	return p, method, nil
 }
 
+// CheckNewMethodSettingsKey checks a key a client writes: a key
+// ResolveMethodSettingsKey reads whose resource path could also be created
+// (ParseTemplate, CheckNewPath): a "." or ".." segment, a character
+// create-resource refuses or a malformed {parameter} name a method that can
+// never be deployed, so an entry for it could never apply.
+func CheckNewMethodSettingsKey(key string) error {
+	p, _, err := ResolveMethodSettingsKey(key)
+	if err != nil || p == "*" {
+		return err
+	}
+	if _, err := ParseTemplate(p); err != nil {
+		return fmt.Errorf("method settings key %q names a resource path no method can have: %w", truncate(key, 200), err)
+	}
+	if err := CheckNewPath(p); err != nil {
+		return fmt.Errorf("method settings key %q names a resource path no method can have: %w", truncate(key, 200), err)
+	}
+	return nil
+}
+
 // MethodSettingPatch changes one method-settings entry. Key is "*/*" or
 // "{resourcePath}/{METHOD}" (see ResolveMethodSettingsKey); a missing entry is
 // created from the current "*/*" values (or DefaultMethodSetting) first.

@@ -6,16 +6,20 @@
 //
 // What is cached: GET methods by default; another method when its own method
 // setting enables caching. A method setting ("/pets/GET", else "*/*") decides
-// cachingEnabled and cacheTtlInSeconds (default 300, 0 turns caching off). Only
-// 2xx responses up to MaxEntryBytes are kept (API Gateway keeps error responses
-// too, a frequent complaint; Portico does not), with the headers the
-// integration answered: those the stages in front of the cache set (request
-// ids, the trace header) are the current request's on a hit too. The key is the method, the
-// integration's cacheNamespace (default: the resource path) and the values of its
+// cachingEnabled and cacheTtlInSeconds (default 300, 0 turns caching off); an
+// entry is served while younger than both the TTL in force and the one it was
+// stored with. Only 2xx responses up to MaxEntryBytes without Set-Cookie are
+// kept (API Gateway keeps error responses too, a frequent complaint; Portico
+// does not), with the headers the integration answered: those the stages in
+// front of the cache set (request ids, the trace header) are the current
+// request's on a hit too. The key is the method, the integration's
+// cacheNamespace (default: the resource path) and the values of its
 // cacheKeyParameters (method.request.querystring.x, .multivaluequerystring.x,
-// .header.x, .multivalueheader.x, .path.x), within the stage deployment that
-// answered: a new deployment starts a fresh key space, and canary requests are
-// cached apart (even on the stage's own deployment) unless useStageCache is set.
+// .header.x, .multivalueheader.x, .path.x; every value of a repeated one, in
+// order), within the method's cache generation (turning its caching off and
+// on again starts a new one) and the stage deployment that answered: a new
+// deployment starts a fresh key space, and canary requests are cached apart
+// (even on the stage's own deployment) unless useStageCache is set.
 //
 // A client's Cache-Control: max-age=0 fetches again and replaces the entry when
 // the method does not require authorization for it, or the request is authorized:
@@ -121,7 +125,10 @@ type Stage struct {
 
 	mu     sync.Mutex
 	caches map[string]*stageCache // apiID + "/" + stage
-	counts sync.Map               // apiID + "/" + stage + "\x00" + method key -> *counter
+	// methods are the generations of every method the stage compiled, by
+	// stage key and method key ("/pets/GET"); guarded by mu.
+	methods map[string]map[string]*generation
+	counts  sync.Map // apiID + "/" + stage + "\x00" + method key -> *counter
 }
 
 var _ pipeline.Stage = (*Stage)(nil)
@@ -131,7 +138,8 @@ func New(cfg Config, log *slog.Logger) *Stage {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Stage{cfg: cfg, log: log.With("component", "cache"), caches: map[string]*stageCache{}}
+	s := &Stage{cfg: cfg, log: log.With("component", "cache"), caches: map[string]*stageCache{},
+		methods: map[string]map[string]*generation{}}
 	s.SetClock(time.Now)
 	return s
 }
@@ -153,10 +161,63 @@ type stageCache struct {
 
 // entry is a cached response.
 type entry struct {
-	status  int
-	header  http.Header
-	body    []byte
-	expires time.Time
+	status int
+	header http.Header
+	body   []byte
+	// stored is when the entry was written: it is served while younger than
+	// the method's TTL in force when it is read, so that lowering the TTL
+	// takes effect at once, and never past expires, what the TTL in force
+	// when it was written allowed.
+	stored, expires time.Time
+}
+
+// generation is one method's cache generation, part of its keys: turning
+// caching off for the method (caching/enabled false, ttlInSeconds 0) and on
+// again starts a new one, so that entries stored before cannot come back.
+type generation struct {
+	path, method string
+	off          bool
+	n            uint64
+}
+
+// cachedMethod reports whether st caches the method, and with which settings.
+func cachedMethod(st *apis.Stage, path, method string) (ms apis.MethodSetting, own, cached bool) {
+	ms, own, ok := st.EffectiveMethodSetting(path, method)
+	enabled := ms.CachingEnabled || !ok
+	if !enabled || ms.CacheTTLInSeconds <= 0 || (!own && method != http.MethodGet && method != apis.MethodAny) {
+		return ms, own, false
+	}
+	return ms, own, true
+}
+
+// observeLocked records whether st caches the method and returns its
+// generation; a method that st caches after it was seen not cached starts a
+// new one. The caller holds s.mu.
+func (s *Stage) observeLocked(stageKey string, st *apis.Stage, path, method string) uint64 {
+	gens := s.methods[stageKey]
+	if gens == nil {
+		gens = map[string]*generation{}
+		s.methods[stageKey] = gens
+	}
+	k := path + "/" + method
+	g := gens[k]
+	if g == nil {
+		g = &generation{path: path, method: method}
+		gens[k] = g
+	}
+	g.update(st)
+	return g.n
+}
+
+// update records whether st caches g's method.
+func (g *generation) update(st *apis.Stage) {
+	_, _, cached := cachedMethod(st, g.path, g.method)
+	switch {
+	case !cached:
+		g.off = true
+	case g.off:
+		g.off, g.n = false, g.n+1
+	}
 }
 
 // sizeBytes turns a cache cluster size in GB into bytes.
@@ -205,6 +266,7 @@ func (s *Stage) drop(key string) {
 		sc.c.Close()
 		delete(s.caches, key)
 	}
+	delete(s.methods, key)
 }
 
 // Watch frees the caches of stages that are deleted or turn their cache off as
@@ -221,8 +283,18 @@ func (s *Stage) Watch(svc *apis.Service) {
 		s.mu.Unlock()
 		for _, k := range keys {
 			st, err := svc.GetStage(context.Background(), apiID, k[len(apiID)+1:])
-			if errors.Is(err, errdefs.ErrNotFound) || (err == nil && !st.CacheClusterEnabled) {
+			switch {
+			case errors.Is(err, errdefs.ErrNotFound) || (err == nil && !st.CacheClusterEnabled):
 				s.drop(k)
+			case err == nil:
+				// A method whose caching is turned off now starts a new
+				// generation when turned on again, even if no request
+				// compiled the stage in between.
+				s.mu.Lock()
+				for _, g := range s.methods[k] {
+					g.update(st)
+				}
+				s.mu.Unlock()
 			}
 		}
 	})
@@ -304,9 +376,11 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 		if r.Integration == nil || r.Path == "" || r.Path == apis.RouteDefault {
 			continue
 		}
-		ms, own, ok := st.EffectiveMethodSetting(r.Path, r.Method)
-		enabled := ms.CachingEnabled || !ok
-		if !enabled || ms.CacheTTLInSeconds <= 0 || (!own && r.Method != http.MethodGet && r.Method != apis.MethodAny) {
+		s.mu.Lock()
+		gen := s.observeLocked(stageKey, st, r.Path, r.Method)
+		s.mu.Unlock()
+		ms, own, cached := cachedMethod(st, r.Path, r.Method)
+		if !cached {
 			continue
 		}
 		rc := &routeCache{onlyGET: !own, ttl: time.Duration(ms.CacheTTLInSeconds) * time.Second,
@@ -316,7 +390,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 		if ns == "" {
 			ns = r.Path
 		}
-		rc.prefix = depID + "\x00" + ns + "\x00"
+		rc.prefix = depID + "\x00" + ns + "\x00" + strconv.FormatUint(gen, 10) + "\x00"
 		for _, p := range r.Integration.CacheKeyParameters {
 			// The API's validation refused any other when it was written.
 			if kp, ok := apis.ParseCacheKeyParameter(p); ok {
@@ -366,7 +440,7 @@ func (s *Stage) serve(w http.ResponseWriter, r *http.Request, c *pipeline.Contex
 	t := (*s.now.Load())()
 	if !refresh {
 		if e, ok := sc.c.Get(key); ok {
-			if t.Before(e.expires) {
+			if t.Before(e.expires) && t.Before(e.stored.Add(rc.ttl)) {
 				rc.counts.hits.Add(1)
 				c.CacheHit, c.Status = true, e.status
 				h := w.Header()
@@ -388,10 +462,13 @@ func (s *Stage) serve(w http.ResponseWriter, r *http.Request, c *pipeline.Contex
 	before := w.Header().Clone()
 	rec := &recorder{ResponseWriter: w}
 	err := next.ServeRequest(rec, r, c)
-	if err != nil || rec.status < 200 || rec.status > 299 || rec.overflow {
+	// An answer that sets a cookie belongs to its client: replayed from the
+	// cache it would hand one client's session to the next (nginx's
+	// proxy_cache does not store it either).
+	if err != nil || rec.status < 200 || rec.status > 299 || rec.overflow || len(rec.header.Values("Set-Cookie")) > 0 {
 		return err
 	}
-	e := &entry{status: rec.status, header: storedHeader(rec.header, before), body: rec.body, expires: t.Add(rc.ttl)}
+	e := &entry{status: rec.status, header: storedHeader(rec.header, before), body: rec.body, stored: t, expires: t.Add(rc.ttl)}
 	cost := int64(len(e.body)) + 256
 	for k, v := range e.header {
 		cost += int64(len(k))
@@ -435,9 +512,10 @@ func (rc *routeCache) key(r *http.Request, c *pipeline.Context) string {
 				vals = []string{v}
 			}
 		}
-		if !p.All && len(vals) > 1 {
-			vals = vals[len(vals)-1:]
-		}
+		// Every value, in order, whether or not the parameter is a
+		// multivalue one: an HTTP_PROXY backend sees them all, and may act
+		// on the first, so two requests share an entry only when the
+		// backend sees the same values.
 		for i, v := range vals {
 			if i > 0 {
 				b.WriteByte(',')

@@ -35,6 +35,8 @@ type harness struct {
 	calls  atomic.Int64
 	status int
 	body   string
+	// header is added to every answer of the integration.
+	header http.Header
 	chains map[bool]pipeline.Handler // canary?
 	dep    *apis.Deployment
 }
@@ -66,6 +68,9 @@ func (h *harness) compile(st *apis.Stage, dep *apis.Deployment, canary bool) {
 		n := h.calls.Add(1)
 		w.Header().Set("Content-Type", "text/plain")
 		w.Header().Set("X-Amzn-Requestid", "req")
+		for k, v := range h.header {
+			w.Header()[k] = v
+		}
 		w.WriteHeader(h.status)
 		_, _ = fmt.Fprintf(w, "%s#%d", h.body, n)
 		return nil
