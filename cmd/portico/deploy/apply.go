@@ -44,6 +44,8 @@ type Target interface {
 	StageExists(ctx context.Context, id, stage string) (bool, error)
 	UsagePlanExists(ctx context.Context, id string) (bool, error)
 	APIKeyExists(ctx context.Context, id string) (bool, error)
+	// UsagePlanHasKey says whether API key keyID is in usage plan planID.
+	UsagePlanHasKey(ctx context.Context, planID, keyID string) (bool, error)
 	// ResolveImage returns the image id the server's runtime resolves
 	// imageURI to now, changing nothing ("" when the server pins images to
 	// their tags). FunctionImage returns the image a function's qualifier
@@ -398,6 +400,9 @@ func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, 
 			if err == nil && obs.APIKeys[r.APIKeyID] {
 				err = observeRawKey(ctx, t, d.APIs[logical], r.APIKeyID, &obs)
 			}
+			if a := d.APIs[logical]; err == nil && a != nil && a.ownPlan() != nil && r.UsagePlanID != "" && obs.UsagePlans[r.UsagePlanID] {
+				err = observePlan(ctx, t, logical, r, &obs)
+			}
 			if a := d.APIs[logical]; err == nil && a != nil && a.Protocol == apis.ProtocolWebSocket {
 				var src string
 				if src, err = t.APIKeySource(ctx, r.PhysicalID); src == usage.SourceHeader {
@@ -426,12 +431,12 @@ func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, 
 // made for API a's raw AWS::ApiGateway::ApiKey (none for SAM's keys, which
 // have no Enabled or Value), so that the plan can say what changes of it.
 func observeRawKey(ctx context.Context, t Target, a *API, id string, obs *Observed) error {
-	if a == nil || a.ownPlan() == nil || a.ownPlan().KeyLogical == "" {
+	if a == nil || a.ownPlan() == nil {
 		return nil
 	}
 	st, err := t.APIKeyState(ctx, id, a.ownPlan().keyValue)
 	if err != nil {
-		return fmt.Errorf("API key %s (%s): %w", id, a.ownPlan().KeyLogical, err)
+		return fmt.Errorf("API key %s (%s): %w", id, a.keyLogical(), err)
 	}
 	if obs.Keys == nil {
 		obs.Keys = map[string]KeyState{}
@@ -1353,14 +1358,14 @@ func (a *applier) usagePlan(ctx context.Context, c *Change, r *Resource) error {
 		a.progress("usage plan %s (%s) on stage %s of API %s", id, own.Name, api.Stage, c.PhysicalID)
 		a.onFailure("delete usage plan "+id, func(ctx context.Context) error { return a.t.DeleteUsagePlan(ctx, id) })
 	}
-	if oldKey != "" && own.KeyLogical != "" {
+	if oldKey != "" {
 		key, err := a.rawKeyChange(ctx, c, r.UsagePlanID, oldKey, own)
 		if err != nil || key != oldKey {
 			r.APIKeyID = key
 			return err
 		}
 	}
-	key, err := a.planKey(ctx, r.UsagePlanID, old == "", oldKey, own.keySpec(), api.keyLogical())
+	key, err := a.planKey(ctx, r.UsagePlanID, old == "" || c.keyUnlinked, oldKey, own.keySpec(), api.keyLogical())
 	r.APIKeyID = key
 	return err
 }
@@ -1391,10 +1396,10 @@ func (a *applier) updatePlan(ctx context.Context, id string, p *UsagePlan, stage
 func (a *applier) rawKeyChange(ctx context.Context, c *Change, planID, oldKey string, own *UsagePlan) (string, error) {
 	was, err := a.t.APIKeyState(ctx, oldKey, own.keyValue)
 	if err != nil {
-		return oldKey, fmt.Errorf("API key %s (%s): %w", oldKey, own.KeyLogical, err)
+		return oldKey, fmt.Errorf("API key %s (%s): %w", oldKey, c.api.keyLogical(), err)
 	}
 	if !was.SameValue {
-		key, err := a.planKey(ctx, planID, true, "", own.keySpec(), own.KeyLogical)
+		key, err := a.planKey(ctx, planID, true, "", own.keySpec(), c.api.keyLogical())
 		if err != nil {
 			return oldKey, err
 		}
@@ -1402,11 +1407,11 @@ func (a *applier) rawKeyChange(ctx context.Context, c *Change, planID, oldKey st
 		return key, nil
 	}
 	if on := !own.KeyDisabled; on != was.Enabled {
-		a.progress("%s API key %s (%s)", enableVerb(on), oldKey, own.KeyLogical)
+		a.progress("%s API key %s (%s)", enableVerb(on), oldKey, c.api.keyLogical())
 		if err := a.t.EnableAPIKey(ctx, oldKey, on); err != nil {
-			return oldKey, fmt.Errorf("API key %s (%s): %w", oldKey, own.KeyLogical, err)
+			return oldKey, fmt.Errorf("API key %s (%s): %w", oldKey, c.api.keyLogical(), err)
 		}
-		a.onFailure(fmt.Sprintf("%s API key %s (%s)", enableVerb(was.Enabled), oldKey, own.KeyLogical),
+		a.onFailure(fmt.Sprintf("%s API key %s (%s)", enableVerb(was.Enabled), oldKey, c.api.keyLogical()),
 			func(ctx context.Context) error { return a.t.EnableAPIKey(ctx, oldKey, was.Enabled) })
 	}
 	return oldKey, nil

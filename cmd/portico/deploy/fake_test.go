@@ -206,6 +206,10 @@ func (f *fakeTarget) UsagePlanExists(_ context.Context, id string) (bool, error)
 	return ok, nil
 }
 
+func (f *fakeTarget) UsagePlanHasKey(_ context.Context, planID, keyID string) (bool, error) {
+	return slices.Contains(f.planKeys[planID], keyID), f.call("UsagePlanHasKey", planID, keyID)
+}
+
 func (f *fakeTarget) APIKeyExists(_ context.Context, id string) (bool, error) {
 	_, ok := f.keys[id]
 	return ok, nil
@@ -860,12 +864,12 @@ func (f *fakeTarget) DeleteAPIKey(_ context.Context, id string) error {
 	return f.call("DeleteAPIKey", id)
 }
 
-// mutating lists the calls that change something (all but PutStack and the
-// Save calls).
+// mutating lists the calls that change something (all but PutStack, the
+// Save calls and the reads of API keys).
 func (f *fakeTarget) mutating() []string {
 	var out []string
 	for _, c := range f.calls {
-		if !strings.HasPrefix(c, "PutStack") && !strings.HasPrefix(c, "Save") {
+		if !strings.HasPrefix(c, "PutStack") && !strings.HasPrefix(c, "Save") && !strings.HasPrefix(c, "APIKeyState") && !strings.HasPrefix(c, "UsagePlanHasKey") {
 			out = append(out, c)
 		}
 	}

@@ -192,6 +192,14 @@ type Observed struct {
 	KeySources map[string]string
 	// Warnings are what could not be observed (an image not resolved).
 	Warnings []string
+	// PlanState holds, by id, the API's own usage plans the stack recorded,
+	// as the server holds them, to compare with the template: an
+	// interrupted deploy, or a change by hand, may have left another quota,
+	// throttle or stages than the record says.
+	PlanState map[string]*SavedUsagePlan
+	// PlanKeys says, by "planId/keyId", whether the API key the stack made
+	// for a recorded usage plan is in it.
+	PlanKeys map[string]bool
 	// Concurrency is the account's concurrency, read when the template
 	// reserves some (nil: not read).
 	Concurrency *AccountConcurrency
@@ -268,6 +276,9 @@ type Change struct {
 	// recorded version again. newStage: the stage was deleted by hand and
 	// is made again. planGone: so was the usage plan; keyGone: its API key.
 	restoreAlias, newStage, planGone, keyGone bool
+	// keyUnlinked: the API's own API key exists and is not in its usage
+	// plan (removed by hand): it is added again.
+	keyUnlinked bool
 	// held: the API's definition is replaced and not deployed, its stage
 	// serving the Deployment it served (API.Pinned unchanged).
 	held bool
@@ -598,7 +609,21 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			// A plan without its key (recorded before Portico made keys, or
 			// the key deleted by hand) gets one.
 			keyless := own != nil && (old.APIKeyID == "" || c.keyGone)
-			if old.PlanFingerprint != a.PlanFingerprint() || moved || (c.planGone && own != nil) || keyless {
+			var planDrift, keyFix []string
+			if own != nil && !moved && !c.planGone {
+				planDrift = livePlanDrift(own, old, obs)
+				if old.APIKeyID != "" && !c.keyGone {
+					keyFix = rawKeySteps(own, old.APIKeyID, obs)
+					if st, ok := obs.Keys[old.APIKeyID]; ok && own.KeyLogical == "" && !st.Enabled {
+						keyFix = append(keyFix, fmt.Sprintf("enable API key %s (%s): it was disabled (the template's keys are enabled)", old.APIKeyID, a.keyLogical()))
+					}
+					if in, ok := obs.PlanKeys[old.UsagePlanID+"/"+old.APIKeyID]; ok && !in {
+						c.keyUnlinked = true
+						keyFix = append(keyFix, fmt.Sprintf("add API key %s (%s) to usage plan %s again (it was removed from it)", old.APIKeyID, a.keyLogical(), old.UsagePlanID))
+					}
+				}
+			}
+			if old.PlanFingerprint != a.PlanFingerprint() || moved || (c.planGone && own != nil) || keyless || len(planDrift) > 0 || len(keyFix) > 0 {
 				c.Action, c.plan = Update, true
 				switch {
 				case own == nil && old.UsagePlanID == "":
@@ -612,6 +637,9 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 					c.Steps = append(c.Steps, fmt.Sprintf("update usage plan %s and move it from stage %s to %s (its keys stay)", old.UsagePlanID, old.Stage, a.Stage))
 				case old.PlanFingerprint != a.PlanFingerprint():
 					c.Steps = append(c.Steps, "update usage plan "+old.UsagePlanID+" (its keys stay)")
+				case len(planDrift) > 0:
+					c.Steps = append(c.Steps, fmt.Sprintf("correct usage plan %s: its %s %s from the template and the stack's record (an interrupted deploy or a change by hand left it so)",
+						old.UsagePlanID, strings.Join(planDrift, ", "), differ(len(planDrift))))
 				}
 				switch {
 				case own == nil && old.APIKeyID != "":
@@ -624,9 +652,7 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				case c.planGone:
 					c.Steps = append(c.Steps, "add API key "+old.APIKeyID+" to the new usage plan")
 				}
-				if own != nil && old.APIKeyID != "" && !c.keyGone {
-					c.Steps = append(c.Steps, rawKeySteps(own, old.APIKeyID, obs)...)
-				}
+				c.Steps = append(c.Steps, keyFix...)
 			}
 			if c.replacedStage != "" {
 				c.Steps = append(c.Steps, fmt.Sprintf("delete stage %s (StageName changed to %s)", c.replacedStage, a.Stage))

@@ -265,6 +265,11 @@ func (h *HTTPTarget) APIKeyExists(ctx context.Context, id string) (bool, error) 
 	return h.exists(ctx, "/apikeys/"+esc(id))
 }
 
+// UsagePlanHasKey implements Target: API Gateway's GetUsagePlanKey.
+func (h *HTTPTarget) UsagePlanHasKey(ctx context.Context, planID, keyID string) (bool, error) {
+	return h.exists(ctx, "/usageplans/"+esc(planID)+"/keys/"+esc(keyID))
+}
+
 // ResolveImage implements Target through POST /portico/v1/images/resolve.
 // With LocalImages, the server pulls nothing.
 func (h *HTTPTarget) ResolveImage(ctx context.Context, imageURI string) (string, error) {
