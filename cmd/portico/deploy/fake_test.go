@@ -545,6 +545,10 @@ func cloneStage(s *SavedStage) *SavedStage {
 	for k, v := range s.MethodSettings {
 		cp.MethodSettings[k] = maps.Clone(v)
 	}
+	if s.AccessLog != nil {
+		al := *s.AccessLog
+		cp.AccessLog = &al
+	}
 	if s.Canary != nil {
 		c := *s.Canary
 		c.StageVariableOverrides = maps.Clone(c.StageVariableOverrides)
@@ -600,6 +604,17 @@ func applyFakeOps(s *SavedStage, ops []PatchOp) {
 			s.CacheClusterEnabled = op.Value == "true"
 		case op.Path == "/cacheClusterSize":
 			s.CacheClusterSize = op.Value
+		case op.Path == "/accessLogSettings" && op.Op == "remove":
+			s.AccessLog = nil
+		case segs[0] == "accessLogSettings" && len(segs) == 2:
+			if s.AccessLog == nil {
+				s.AccessLog = &SavedAccessLog{}
+			}
+			if segs[1] == "format" {
+				s.AccessLog.Format = op.Value
+			} else {
+				s.AccessLog.DestinationArn = op.Value
+			}
 		case len(segs) == 2 && op.Op == "remove":
 			delete(s.MethodSettings, segs[0]+"/"+segs[1])
 		default:

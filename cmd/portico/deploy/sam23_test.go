@@ -76,3 +76,57 @@ func TestUsagePlanAndKeyDriftCorrected(t *testing.T) {
 		t.Fatalf("a deploy after that: plan %v, err %v; want up to date", p, err)
 	}
 }
+
+// TestRESTStageTracingAndAccessLogDriftCorrected: a REST stage a killed
+// deploy (or a change by hand) left with its access log and tracing off, or
+// with an access log, tracing and a cache cluster the template does not
+// set, is set back to the template's by the next deploy, which said "up to
+// date": only variables, method settings and the canary were compared.
+func TestRESTStageTracingAndAccessLogDriftCorrected(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	logged := strings.Replace(twoFunctions, "      StageName: prod\n",
+		"      StageName: prod\n      TracingEnabled: true\n      AccessLogSetting:\n        DestinationArn: stdout\n        Format: $context.requestId $context.status\n", 1)
+	if _, err := deployText(t, f, dir, "s", logged, nil); err != nil {
+		t.Fatal(err)
+	}
+	api := f.apis[f.stacks["s"].Resources["Api"].PhysicalID]
+	if st := api.stage("prod"); !st.TracingEnabled || st.AccessLog == nil {
+		t.Fatalf("first deploy: stage %+v, want tracing and an access log", st)
+	}
+	st := api.stage("prod")
+	st.TracingEnabled, st.AccessLog = false, nil
+	p, err := deployText(t, f, dir, "s", logged, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps := allSteps(p); !strings.Contains(steps, "correct stage prod: its tracing (off); access log (off) differ") {
+		t.Fatalf("plan %s, steps:\n%s\nwant a correction of stage prod", actions(p), steps)
+	}
+	if st := api.stage("prod"); !st.TracingEnabled || st.AccessLog == nil || st.AccessLog.DestinationArn != "stdout" {
+		t.Fatalf("after the redeploy: stage %+v, want tracing and the access log to stdout", st)
+	}
+	if p, err := deployText(t, f, dir, "s", logged, nil); err != nil || !p.Empty() {
+		t.Fatalf("a deploy after that: plan %v, err %v; want up to date", p, err)
+	}
+
+	// The other way: the template sets none of them.
+	if _, err := deployText(t, f, dir, "s", twoFunctions, nil); err != nil {
+		t.Fatal(err)
+	}
+	st = api.stage("prod")
+	st.TracingEnabled, st.CacheClusterEnabled, st.AccessLog = true, true, &SavedAccessLog{DestinationArn: "stdout", Format: "clf"}
+	p, err = deployText(t, f, dir, "s", twoFunctions, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps := allSteps(p); !strings.Contains(steps, "correct stage prod: its tracing (on); cache cluster (on); access log (to stdout; the template has none) differ") {
+		t.Fatalf("plan %s, steps:\n%s\nwant a correction of stage prod", actions(p), steps)
+	}
+	if st := api.stage("prod"); st.TracingEnabled || st.CacheClusterEnabled || st.AccessLog != nil {
+		t.Fatalf("after the redeploy: stage %+v, want tracing, cache cluster and access log off", st)
+	}
+	if p, err := deployText(t, f, dir, "s", twoFunctions, nil); err != nil || !p.Empty() {
+		t.Fatalf("a deploy after that: plan %v, err %v; want up to date", p, err)
+	}
+}
