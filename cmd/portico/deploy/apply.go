@@ -99,6 +99,11 @@ type Target interface {
 	// shift that fails or is stopped is an error saying why; the server has
 	// then rolled the alias back to its old version.
 	ShiftAlias(ctx context.Context, name, alias, version string, d *DeploymentPreference, progress func(format string, args ...any)) error
+	// FunctionLimits returns the function's reserved concurrency, the
+	// provisioned concurrency of alias ("": not read) and the event invoke
+	// configuration of qualifier ("": not read); nil is a target that
+	// cannot tell.
+	FunctionLimits(ctx context.Context, name, alias, qualifier string) (*FunctionLimits, error)
 	// SetReserved sets (n != nil) or removes the reserved concurrency.
 	SetReserved(ctx context.Context, name string, n *int) error
 	// SetProvisioned sets (n > 0) or removes the alias's provisioned concurrency.
@@ -1029,6 +1034,9 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			}
 			if c.old != nil {
 				name, prev := f.Name, c.old.Reserved
+				if c.limits != nil {
+					prev = c.limits.Reserved // what the server held
+				}
 				a.onFailure(fmt.Sprintf("set the reserved concurrency of %s back to %s", name, intOrNone(prev)),
 					func(ctx context.Context) error { return a.t.SetReserved(ctx, name, prev) })
 			}
@@ -1040,6 +1048,9 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			}
 			if c.old != nil && c.old.Alias == f.Alias {
 				name, alias, prev := f.Name, f.Alias, c.old.Provisioned
+				if c.limits != nil {
+					prev = c.limits.Provisioned // what the server held
+				}
 				a.onFailure(fmt.Sprintf("set the provisioned concurrency of %s:%s back to %d", name, alias, prev),
 					func(ctx context.Context) error { return a.t.SetProvisioned(ctx, name, alias, prev) })
 			}
@@ -1604,6 +1615,9 @@ func (a *applier) setEventInvoke(ctx context.Context, c *Change) error {
 	}
 	name, oldQ, prev := f.Name, EventInvokeQualifier(c.old.Alias), c.old.EventInvoke
 	if oldQ == q {
+		if c.limits != nil {
+			prev = c.limits.EventInvoke // what the server held
+		}
 		a.onFailure(fmt.Sprintf("set the event invoke config of %s:%s back to %s", name, q, prev),
 			func(ctx context.Context) error { return a.t.SetEventInvoke(ctx, name, q, prev) })
 		return nil

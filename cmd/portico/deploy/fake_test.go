@@ -65,6 +65,10 @@ type fakeFn struct {
 	versions []string
 	aliases  map[string]string
 	reserved *int
+	// provisioned and eventInvoke are each alias's provisioned
+	// concurrency and each qualifier's event invoke configuration.
+	provisioned map[string]int
+	eventInvoke map[string]*EventInvoke
 	// pins are the images $LATEST ("") and each version are pinned to.
 	pins map[string]PinnedImage
 	// published is the highest version number ever published (a deleted
@@ -346,11 +350,43 @@ func (f *fakeTarget) SetReserved(_ context.Context, name string, n *int) error {
 }
 
 func (f *fakeTarget) SetProvisioned(_ context.Context, name, alias string, n int) error {
-	return f.call("SetProvisioned", name, alias, n)
+	if err := f.call("SetProvisioned", name, alias, n); err != nil {
+		return err
+	}
+	fn := f.fns[name]
+	if fn.provisioned == nil {
+		fn.provisioned = map[string]int{}
+	}
+	fn.provisioned[alias] = n
+	return nil
 }
 
 func (f *fakeTarget) SetEventInvoke(_ context.Context, name, qualifier string, c *EventInvoke) error {
-	return f.call("SetEventInvoke", name, qualifier, c.String())
+	if err := f.call("SetEventInvoke", name, qualifier, c.String()); err != nil {
+		return err
+	}
+	fn := f.fns[name]
+	if fn.eventInvoke == nil {
+		fn.eventInvoke = map[string]*EventInvoke{}
+	}
+	fn.eventInvoke[qualifier] = c
+	return nil
+}
+
+// FunctionLimits implements Target: a read, not a call.
+func (f *fakeTarget) FunctionLimits(_ context.Context, name, alias, qualifier string) (*FunctionLimits, error) {
+	if f.down {
+		return nil, fmt.Errorf("FunctionLimits: server unreachable")
+	}
+	fn := f.fns[name]
+	lim := &FunctionLimits{Reserved: fn.reserved}
+	if alias != "" {
+		lim.Provisioned = fn.provisioned[alias]
+	}
+	if qualifier != "" {
+		lim.EventInvoke = fn.eventInvoke[qualifier]
+	}
+	return lim, nil
 }
 
 func (f *fakeTarget) DeleteAlias(_ context.Context, name, alias string) error {
@@ -359,6 +395,8 @@ func (f *fakeTarget) DeleteAlias(_ context.Context, name, alias string) error {
 	}
 	if fn := f.fns[name]; fn != nil {
 		delete(fn.aliases, alias)
+		delete(fn.provisioned, alias)
+		delete(fn.eventInvoke, alias)
 	}
 	return nil
 }

@@ -94,3 +94,61 @@ func differ(n int) string {
 	}
 	return "differ"
 }
+
+// FunctionLimits is what the server holds of a function's concurrency and
+// asynchronous invocation settings.
+type FunctionLimits struct {
+	// Reserved is its reserved concurrency (nil: none).
+	Reserved *int
+	// Provisioned is the provisioned concurrency of its alias (0: none).
+	Provisioned int
+	// EventInvoke is the event invoke configuration of its alias, or of
+	// $LATEST (nil: none).
+	EventInvoke *EventInvoke
+}
+
+// observeLimits reads, into obs.Limits, function f's reserved concurrency,
+// and, when the alias and the event invoke configuration's qualifier are
+// the ones the stack recorded (old), the alias's provisioned concurrency and
+// that configuration.
+func observeLimits(ctx context.Context, t Target, f *Function, old *Resource, obs *Observed) error {
+	alias, q := "", ""
+	if old.Alias == f.Alias {
+		alias, q = f.Alias, EventInvokeQualifier(f.Alias)
+	}
+	lim, err := t.FunctionLimits(ctx, f.Name, alias, q)
+	if err != nil || lim == nil {
+		return err
+	}
+	if obs.Limits == nil {
+		obs.Limits = map[string]*FunctionLimits{}
+	}
+	obs.Limits[f.Name] = lim
+	return nil
+}
+
+// limitDrift plans, on change c of function f (the stack recorded old),
+// the corrections of what the server holds (lim) that differs from the
+// template and that c does not already set: reserved concurrency, the
+// alias's provisioned concurrency, the event invoke configuration. An
+// interrupted deploy, or a change by hand, left them so.
+func limitDrift(c *Change, f *Function, old *Resource, lim *FunctionLimits, aliasGone bool) {
+	if lim == nil {
+		return
+	}
+	c.limits = lim
+	const why = "(an interrupted deploy or a change by hand left it so)"
+	if !c.reserved && !sameInt(lim.Reserved, f.Reserved) {
+		c.Action, c.reserved = Update, true
+		c.Steps = append(c.Steps, fmt.Sprintf("correct reserved concurrency of %s: the server has %s, the template %s %s", f.Name, intOrNone(lim.Reserved), intOrNone(f.Reserved), why))
+	}
+	if !c.provisioned && f.Alias != "" && old.Alias == f.Alias && !aliasGone && lim.Provisioned != f.Provisioned {
+		c.Action, c.provisioned = Update, true
+		c.Steps = append(c.Steps, fmt.Sprintf("correct provisioned concurrency of alias %s: the server has %d, the template %d %s", f.Alias, lim.Provisioned, f.Provisioned, why))
+	}
+	if !c.eventInvoke && old.Alias == f.Alias && !aliasGone && !sameEventInvoke(lim.EventInvoke, f.EventInvoke) {
+		c.Action, c.eventInvoke = Update, true
+		c.Steps = append(c.Steps, fmt.Sprintf("correct the event invoke config of %s:%s: the server has %s, the template %s %s",
+			f.Name, EventInvokeQualifier(f.Alias), lim.EventInvoke, f.EventInvoke, why))
+	}
+}

@@ -200,6 +200,11 @@ type Observed struct {
 	// PlanKeys says, by "planId/keyId", whether the API key the stack made
 	// for a recorded usage plan is in it.
 	PlanKeys map[string]bool
+	// Limits holds, by function name, the reserved concurrency, the
+	// alias's provisioned concurrency and the event invoke configuration
+	// the server holds of each function the stack recorded, to compare
+	// with the template (nil: the target cannot tell).
+	Limits map[string]*FunctionLimits
 	// Concurrency is the account's concurrency, read when the template
 	// reserves some (nil: not read).
 	Concurrency *AccountConcurrency
@@ -276,6 +281,10 @@ type Change struct {
 	// recorded version again. newStage: the stage was deleted by hand and
 	// is made again. planGone: so was the usage plan; keyGone: its API key.
 	restoreAlias, newStage, planGone, keyGone bool
+	// limits is what the server held of the function's concurrency and
+	// event invoke configuration when the plan was made (nil: not read):
+	// what a rollback puts back.
+	limits *FunctionLimits
 	// keyUnlinked: the API's own API key exists and is not in its usage
 	// plan (removed by hand): it is added again.
 	keyUnlinked bool
@@ -485,6 +494,7 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				c.Action, c.eventInvoke = Update, true
 				c.Steps = append(c.Steps, "set the event invoke config of "+f.Name+":"+EventInvokeQualifier(f.Alias))
 			}
+			limitDrift(c, f, old, obs.Limits[f.Name], aliasGone)
 		}
 		c.props = d.Props[id]
 		namePropsChanged(c)

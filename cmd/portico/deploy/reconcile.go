@@ -28,6 +28,9 @@ func observeServed(ctx context.Context, t Target, d *Desired, rec *Record, obs *
 		if old == nil || old.Kind != KindFunction || old.PhysicalID != f.Name || !obs.Functions[f.Name] {
 			continue
 		}
+		if err := observeLimits(ctx, t, f, old, obs); err != nil {
+			return fmt.Errorf("reading function %s (%s) to compare it with the template: %w", f.Name, id, err)
+		}
 		alias := ""
 		if f.Alias != "" && old.Alias == f.Alias && old.Version != "" {
 			alias = f.Alias

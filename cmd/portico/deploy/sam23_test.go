@@ -130,3 +130,61 @@ func TestRESTStageTracingAndAccessLogDriftCorrected(t *testing.T) {
 		t.Fatalf("a deploy after that: plan %v, err %v; want up to date", p, err)
 	}
 }
+
+// TestFunctionLimitsDriftCorrected: a function's reserved concurrency, its
+// alias's provisioned concurrency and its event invoke configuration that a
+// killed deploy (or a change by hand) left otherwise than the template says
+// are set back by the next deploy, which said "up to date": only $LATEST and
+// the alias were compared with the server.
+func TestFunctionLimitsDriftCorrected(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	text := strings.Replace(twoFunctions, "      AutoPublishAlias: live\n      Environment:", "      AutoPublishAlias: live\n      ReservedConcurrentExecutions: 5\n"+
+		"      ProvisionedConcurrencyConfig:\n        ProvisionedConcurrentExecutions: 2\n      EventInvokeConfig:\n        MaximumRetryAttempts: 0\n      Environment:", 1)
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	name := f.stacks["s"].Resources["Hello"].PhysicalID
+	fn := f.fns[name]
+	check := func(when string) {
+		t.Helper()
+		ei := fn.eventInvoke["live"]
+		if fn.reserved == nil || *fn.reserved != 5 || fn.provisioned["live"] != 2 || ei == nil || ei.MaximumRetryAttempts == nil || *ei.MaximumRetryAttempts != 0 {
+			t.Fatalf("%s: reserved %s, provisioned %d, event invoke %s; want 5, 2, retries 0", when, intOrNone(fn.reserved), fn.provisioned["live"], ei)
+		}
+	}
+	check("first deploy")
+
+	loose, two := 500, 2
+	fn.reserved, fn.provisioned["live"], fn.eventInvoke["live"] = &loose, 0, &EventInvoke{MaximumRetryAttempts: &two}
+	p, err := planOf(t, f, dir, "s", text, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := allSteps(p)
+	for _, want := range []string{"correct reserved concurrency of " + name + ": the server has 500, the template 5",
+		"correct provisioned concurrency of alias live: the server has 0, the template 2",
+		"correct the event invoke config of " + name + ":live"} {
+		if !strings.Contains(steps, want) {
+			t.Errorf("plan %s, steps:\n%s\nwant %q", actions(p), steps, want)
+		}
+	}
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	check("after the redeploy")
+	if p, err := deployText(t, f, dir, "s", text, nil); err != nil || !p.Empty() {
+		t.Fatalf("a deploy after that: plan %v, err %v; want up to date", p, err)
+	}
+
+	// A reservation the template does not make is taken off.
+	fn.reserved = &loose
+	plain := strings.Replace(text, "      ReservedConcurrentExecutions: 5\n", "", 1)
+	if _, err := deployText(t, f, dir, "s", plain, nil); err != nil {
+		t.Fatal(err)
+	}
+	fn.reserved = &loose
+	if _, err := deployText(t, f, dir, "s", plain, nil); err != nil || fn.reserved != nil {
+		t.Fatalf("reserved concurrency %s, err %v; want none", intOrNone(fn.reserved), err)
+	}
+}

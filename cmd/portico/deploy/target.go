@@ -624,6 +624,50 @@ func (h *HTTPTarget) SetReserved(ctx context.Context, name string, n *int) error
 	return err
 }
 
+// FunctionLimits implements Target: Lambda's GetFunctionConcurrency,
+// GetProvisionedConcurrencyConfig and GetFunctionEventInvokeConfig (one
+// not there is none).
+func (h *HTTPTarget) FunctionLimits(ctx context.Context, name, alias, qualifier string) (*FunctionLimits, error) {
+	get := func(path string, q url.Values, out any) (bool, error) {
+		resp, err := h.C.Do(ctx, http.MethodGet, path, q, nil, nil)
+		if client.IsNotFound(err) && q != nil {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		return true, json.Unmarshal(resp.Body, out)
+	}
+	var lim FunctionLimits
+	var rc struct {
+		ReservedConcurrentExecutions *int
+	}
+	if _, err := get("/2019-09-30/functions/"+esc(name)+"/concurrency", nil, &rc); err != nil {
+		return nil, err
+	}
+	lim.Reserved = rc.ReservedConcurrentExecutions
+	if alias != "" {
+		var pc struct {
+			RequestedProvisionedConcurrentExecutions int
+		}
+		if _, err := get("/2019-09-30/functions/"+esc(name)+"/provisioned-concurrency", url.Values{"Qualifier": {alias}}, &pc); err != nil {
+			return nil, err
+		}
+		lim.Provisioned = pc.RequestedProvisionedConcurrentExecutions
+	}
+	if qualifier != "" {
+		var ei EventInvoke
+		ok, err := get("/2019-09-25/functions/"+esc(name)+"/event-invoke-config", url.Values{"Qualifier": {qualifier}}, &ei)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			lim.EventInvoke = &ei
+		}
+	}
+	return &lim, nil
+}
+
 // SetProvisioned implements Target.
 func (h *HTTPTarget) SetProvisioned(ctx context.Context, name, alias string, n int) error {
 	q := url.Values{"Qualifier": {alias}}
