@@ -355,11 +355,17 @@ func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, 
 	}
 	for _, r := range rec.Resources {
 		if r.Kind == KindFunction && r.Publishing != "" && obs.Functions[r.PhysicalID] {
-			left, err := leftoverVersions(ctx, t, r)
+			left, held, err := leftoverVersions(ctx, t, r)
 			if err != nil {
 				return obs, err
 			}
 			obs.Leftover[r.PhysicalID] = left
+			if len(held) > 0 {
+				if obs.Held == nil {
+					obs.Held = map[string][]string{}
+				}
+				obs.Held[r.PhysicalID] = held
+			}
 		}
 	}
 	for logical, r := range rec.Resources {
@@ -713,34 +719,34 @@ func (a *applier) writeHeld(ctx context.Context) error {
 // leftoverVersions are the versions of recorded function r above
 // r.Publishing that neither the record nor the alias names: published by
 // a run that ended before recording them.
-func leftoverVersions(ctx context.Context, t Target, r *Resource) ([]string, error) {
+func leftoverVersions(ctx context.Context, t Target, r *Resource) (left, held []string, err error) {
 	vs, err := t.Versions(ctx, r.PhysicalID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var serving FunctionState
 	if r.Alias != "" {
 		st, err := t.FunctionState(ctx, r.PhysicalID, r.Alias)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if st != nil {
 			serving = *st
 		}
 	}
 	floor, _ := strconv.Atoi(r.Publishing)
-	var left []string
 	for _, v := range vs {
 		n, err := strconv.Atoi(v)
-		if err != nil || n <= floor || v == r.Version || v == serving.AliasVersion {
+		if err != nil || n <= floor || v == r.Version {
 			continue
 		}
-		if _, shared := serving.AliasWeights[v]; shared {
+		if _, shared := serving.AliasWeights[v]; shared || v == serving.AliasVersion {
+			held = append(held, v)
 			continue
 		}
 		left = append(left, v)
 	}
-	return left, nil
+	return left, held, nil
 }
 
 // replacedKey is the record's key of the resource physicalID that a
@@ -890,6 +896,9 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			EventInvoke: f.EventInvoke, Properties: c.props}
 		if c.old != nil {
 			r.Version, r.CodeSHA256 = c.old.Version, c.old.CodeSHA256
+			if c.keepMark {
+				r.Publishing = c.old.Publishing
+			}
 		}
 		if f.sentSHA != "" {
 			r.CodeSHA256 = f.sentSHA

@@ -55,6 +55,9 @@ type fakeTarget struct {
 	republish string
 	// limit is the account concurrency AccountConcurrency reports (0: 1000).
 	limit int
+	// tellState, when set, makes FunctionState answer: $LATEST's
+	// configuration (no code digest) and the alias's routing.
+	tellState bool
 	// onCall, when set, runs at each call, before it fails or not: a
 	// change made by hand while a deploy runs.
 	onCall func(name string)
@@ -68,6 +71,8 @@ type fakeFn struct {
 	// provisioned and eventInvoke are each alias's provisioned
 	// concurrency and each qualifier's event invoke configuration.
 	provisioned map[string]int
+	// weights are each alias's additional version weights.
+	weights map[string]map[string]float64
 	eventInvoke map[string]*EventInvoke
 	// pins are the images $LATEST ("") and each version are pinned to.
 	pins map[string]PinnedImage
@@ -324,6 +329,7 @@ func (f *fakeTarget) SetAlias(_ context.Context, name, alias, version string) er
 		return err
 	}
 	f.fns[name].aliases[alias] = version
+	delete(f.fns[name].weights, alias)
 	return nil
 }
 
@@ -331,7 +337,12 @@ func (f *fakeTarget) SetAliasRouting(_ context.Context, name, alias, version str
 	if err := f.call("SetAliasRouting", name+":"+alias+"="+version, weights); err != nil {
 		return err
 	}
-	f.fns[name].aliases[alias] = version
+	fn := f.fns[name]
+	fn.aliases[alias] = version
+	if fn.weights == nil {
+		fn.weights = map[string]map[string]float64{}
+	}
+	fn.weights[alias] = maps.Clone(weights)
 	return nil
 }
 
@@ -997,9 +1008,20 @@ func actions(p *Plan) string {
 	return strings.Join(out, " ")
 }
 
-// FunctionState implements Target: the fake cannot tell.
-func (f *fakeTarget) FunctionState(context.Context, string, string) (*FunctionState, error) {
-	return nil, nil
+// FunctionState implements Target: the fake cannot tell, unless tellState.
+func (f *fakeTarget) FunctionState(_ context.Context, name, alias string) (*FunctionState, error) {
+	fn := f.fns[name]
+	if !f.tellState || fn == nil {
+		return nil, nil
+	}
+	st := &FunctionState{Config: functionConfig(fn.latest)}
+	if alias != "" {
+		st.AliasVersion = fn.aliases[alias]
+		if w := fn.weights[alias]; len(w) > 0 {
+			st.AliasWeights = maps.Clone(w)
+		}
+	}
+	return st, nil
 }
 
 // VersionState implements Target: the fake cannot tell.

@@ -178,6 +178,10 @@ type Observed struct {
 	Serving map[string]AliasRouting
 	// Leftover holds, by function name, the versions a run that ended
 	// before recording them published (Resource.Publishing), to delete.
+	// Held holds those of them the alias still names (a killed traffic
+	// shift's): deleted once the deploy moves the alias off them, and
+	// the record's mark kept until then.
+	Held map[string][]string
 	Leftover map[string][]string
 	// Unrecorded holds, by the record's KindCreating key, the ids of the
 	// APIs of the intent's name that are not in its Before: made by a run
@@ -285,6 +289,9 @@ type Change struct {
 	// event invoke configuration when the plan was made (nil: not read):
 	// what a rollback puts back.
 	limits *FunctionLimits
+	// keepMark: the record keeps the function's Publishing mark, a
+	// version above it still named by the alias.
+	keepMark bool
 	// keyUnlinked: the API's own API key exists and is not in its usage
 	// plan (removed by hand): it is added again.
 	keyUnlinked bool
@@ -498,7 +505,17 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 		}
 		c.props = d.Props[id]
 		namePropsChanged(c)
-		if vs := obs.Leftover[f.Name]; len(vs) > 0 && c.Action != Create {
+		vs := obs.Leftover[f.Name]
+		if held := obs.Held[f.Name]; len(held) > 0 && c.Action != Create {
+			if (c.restoreAlias && c.serving.Version != "") || c.publish {
+				// The alias is moved off them in Switching: they go in
+				// Removing, after that.
+				vs = append(slices.Clone(vs), held...)
+			} else {
+				c.keepMark = true // for a deploy that moves the alias
+			}
+		}
+		if len(vs) > 0 && c.Action != Create {
 			c.leftover = vs
 			if c.Action == Keep {
 				c.Action = Update
@@ -939,7 +956,7 @@ func hookWords(d *DeploymentPreference) string {
 // recorded for deletion, as a replaced one is. The intent itself goes.
 func adoptUnrecorded(d *Desired, rec *Record, obs Observed) {
 	for _, key := range slices.Sorted(maps.Keys(rec.Resources)) {
-		if r := rec.Resources[key]; r.Publishing != "" {
+		if r := rec.Resources[key]; r.Publishing != "" && len(obs.Held[r.PhysicalID]) == 0 {
 			// Its leftover versions are in obs.Leftover: the intent goes.
 			cp := *r
 			cp.Publishing = ""

@@ -188,3 +188,46 @@ func TestFunctionLimitsDriftCorrected(t *testing.T) {
 		t.Fatalf("reserved concurrency %s, err %v; want none", intOrNone(fn.reserved), err)
 	}
 }
+
+// TestKilledShiftsVersionDeletedOnceAliasCorrected: a run killed during its
+// traffic shift left version 2 published, with 10% of the alias's calls.
+// The next deploy pointed the alias back at version 1 but kept version 2
+// (the alias named it when the plan was made) and dropped the record's mark,
+// so no deploy deleted it after that.
+func TestKilledShiftsVersionDeletedOnceAliasCorrected(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	f.tellState = true
+	if _, err := deployText(t, f, dir, "s", twoFunctions, nil); err != nil {
+		t.Fatal(err)
+	}
+	rec := f.stacks["s"].Resources["Hello"]
+	name := rec.PhysicalID
+	fn := f.fns[name]
+	if rec.Version != "1" || fn.aliases["live"] != "1" {
+		t.Fatalf("first deploy: record version %q, alias %q; want 1", rec.Version, fn.aliases["live"])
+	}
+	// The killed run: its mark, version 2, 10% of the alias's calls on it.
+	cp := *rec
+	cp.Publishing = "1"
+	f.stacks["s"].Resources["Hello"] = &cp
+	fn.published, fn.versions = 2, append(fn.versions, "2")
+	fn.weights = map[string]map[string]float64{"live": {"2": 0.1}}
+
+	p, err := deployText(t, f, dir, "s", twoFunctions, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := allSteps(p)
+	for _, want := range []string{"correct alias live", "delete version 2 of " + name} {
+		if !strings.Contains(steps, want) {
+			t.Errorf("plan %s, steps:\n%s\nwant %q", actions(p), steps, want)
+		}
+	}
+	if !slices.Equal(fn.versions, []string{"1"}) || fn.aliases["live"] != "1" || len(fn.weights["live"]) > 0 {
+		t.Fatalf("after the redeploy: versions %v, alias %s weights %v; want version 1 alone, serving all", fn.versions, fn.aliases["live"], fn.weights["live"])
+	}
+	if p, err := deployText(t, f, dir, "s", twoFunctions, nil); err != nil || !p.Empty() {
+		t.Fatalf("a deploy after that: plan %v, err %v; want up to date", p, err)
+	}
+}
