@@ -72,7 +72,7 @@ type fakeFn struct {
 	// concurrency and each qualifier's event invoke configuration.
 	provisioned map[string]int
 	// weights are each alias's additional version weights.
-	weights map[string]map[string]float64
+	weights     map[string]map[string]float64
 	eventInvoke map[string]*EventInvoke
 	// pins are the images $LATEST ("") and each version are pinned to.
 	pins map[string]PinnedImage

@@ -181,7 +181,7 @@ type Observed struct {
 	// Held holds those of them the alias still names (a killed traffic
 	// shift's): deleted once the deploy moves the alias off them, and
 	// the record's mark kept until then.
-	Held map[string][]string
+	Held     map[string][]string
 	Leftover map[string][]string
 	// Unrecorded holds, by the record's KindCreating key, the ids of the
 	// APIs of the intent's name that are not in its Before: made by a run
