@@ -71,9 +71,9 @@ type fakeFn struct {
 	// provisioned and eventInvoke are each alias's provisioned
 	// concurrency and each qualifier's event invoke configuration.
 	provisioned map[string]int
-	// weights are each alias's additional version weights.
-	weights     map[string]map[string]float64
 	eventInvoke map[string]*EventInvoke
+	// weights are each alias's additional version weights.
+	weights map[string]map[string]float64
 	// pins are the images $LATEST ("") and each version are pinned to.
 	pins map[string]PinnedImage
 	// published is the highest version number ever published (a deleted

@@ -178,11 +178,12 @@ type Observed struct {
 	Serving map[string]AliasRouting
 	// Leftover holds, by function name, the versions a run that ended
 	// before recording them published (Resource.Publishing), to delete.
-	// Held holds those of them the alias still names (a killed traffic
-	// shift's): deleted once the deploy moves the alias off them, and
-	// the record's mark kept until then.
-	Held     map[string][]string
 	Leftover map[string][]string
+	// Held holds, by function name, the versions above the mark of
+	// Leftover's run that the alias still names (a killed traffic
+	// shift's): deleted once the deploy moves the alias off them, the
+	// record's mark kept until then.
+	Held map[string][]string
 	// Unrecorded holds, by the record's KindCreating key, the ids of the
 	// APIs of the intent's name that are not in its Before: made by a run
 	// that ended before it recorded them.
