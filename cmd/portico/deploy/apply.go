@@ -104,6 +104,11 @@ type Target interface {
 	// configuration of qualifier ("": not read); nil is a target that
 	// cannot tell.
 	FunctionLimits(ctx context.Context, name, alias, qualifier string) (*FunctionLimits, error)
+	// CheckAccessLog says whether a stage's access log may have destination
+	// dest on the server (the directories it allows, not a function's log
+	// file), changing nothing: an error saying why not, nil otherwise (nil
+	// too for a server that cannot tell).
+	CheckAccessLog(ctx context.Context, dest string) error
 	// SetReserved sets (n != nil) or removes the reserved concurrency.
 	SetReserved(ctx context.Context, name string, n *int) error
 	// SetProvisioned sets (n > 0) or removes the alias's provisioned concurrency.
@@ -343,6 +348,9 @@ func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, 
 		}
 	}
 	if err := checkImages(ctx, t, d); err != nil {
+		return obs, err
+	}
+	if err := checkAccessLogs(ctx, t, d); err != nil {
 		return obs, err
 	}
 	if rec == nil {

@@ -55,6 +55,9 @@ type fakeTarget struct {
 	republish string
 	// limit is the account concurrency AccountConcurrency reports (0: 1000).
 	limit int
+	// badLogs are the access log destinations CheckAccessLog refuses, with
+	// the server's message.
+	badLogs map[string]string
 	// tellState, when set, makes FunctionState answer: $LATEST's
 	// configuration (no code digest) and the alias's routing.
 	tellState bool
@@ -381,6 +384,15 @@ func (f *fakeTarget) SetEventInvoke(_ context.Context, name, qualifier string, c
 		fn.eventInvoke = map[string]*EventInvoke{}
 	}
 	fn.eventInvoke[qualifier] = c
+	return nil
+}
+
+// CheckAccessLog implements Target: a destination in badLogs is refused
+// with its message.
+func (f *fakeTarget) CheckAccessLog(_ context.Context, dest string) error {
+	if msg, bad := f.badLogs[dest]; bad {
+		return fmt.Errorf("BadRequestException: %s", msg)
+	}
 	return nil
 }
 

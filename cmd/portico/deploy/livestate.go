@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 )
 
@@ -151,4 +152,27 @@ func limitDrift(c *Change, f *Function, old *Resource, lim *FunctionLimits, alia
 		c.Steps = append(c.Steps, fmt.Sprintf("correct the event invoke config of %s:%s: the server has %s, the template %s %s",
 			f.Name, EventInvokeQualifier(f.Alias), lim.EventInvoke, f.EventInvoke, why))
 	}
+}
+
+// checkAccessLogs refuses a plan whose stages would log to a destination the
+// server refuses (outside the directories it allows, a function's log
+// file) before anything changes, and under a dry run too, rather than in
+// Switching once stages are patched.
+func checkAccessLogs(ctx context.Context, t Target, d *Desired) error {
+	checked := map[string]bool{}
+	for _, id := range slices.Sorted(maps.Keys(d.APIs)) {
+		a := d.APIs[id]
+		dest, _ := stageOpValue(a, "/accessLogSettings/destinationArn")
+		if a.HTTPStage != nil && a.HTTPStage.AccessLogSettings != nil {
+			dest = a.HTTPStage.AccessLogSettings.DestinationArn
+		}
+		if dest == "" || checked[dest] {
+			continue
+		}
+		checked[dest] = true
+		if err := t.CheckAccessLog(ctx, dest); err != nil {
+			return fmt.Errorf("%s: the access log of stage %s: %w", id, a.Stage, err)
+		}
+	}
+	return nil
 }

@@ -231,3 +231,27 @@ func TestKilledShiftsVersionDeletedOnceAliasCorrected(t *testing.T) {
 		t.Fatalf("a deploy after that: plan %v, err %v; want up to date", p, err)
 	}
 }
+
+// TestAccessLogDestinationRefusedAtPlan: an access log destination the
+// server refuses (a function's log file) passed the plan and a dry run, and
+// was refused only once the deploy patched the stage, midway.
+func TestAccessLogDestinationRefusedAtPlan(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", twoFunctions, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.badLogs = map[string]string{"/data/logs/rest.log": "access log destination \"/data/logs/rest.log\" is, or would be, a function's log file"}
+	bad := strings.Replace(twoFunctions, "      StageName: prod\n",
+		"      StageName: prod\n      AccessLogSetting:\n        DestinationArn: /data/logs/rest.log\n        Format: $context.requestId\n", 1)
+	f.calls = nil
+	if _, err := planOf(t, f, dir, "s", bad, nil); err == nil || !strings.Contains(err.Error(), "Api: the access log of stage prod: BadRequestException: access log destination \"/data/logs/rest.log\" is, or would be, a function's log file") {
+		t.Fatalf("plan: %v, want the server's refusal", err)
+	}
+	if _, err := deployText(t, f, dir, "s", bad, nil); err == nil || !strings.Contains(err.Error(), "a function's log file") {
+		t.Fatalf("deploy: %v, want the server's refusal", err)
+	}
+	if m := f.mutating(); len(m) != 0 {
+		t.Fatalf("calls %v before the refusal, want none", m)
+	}
+}

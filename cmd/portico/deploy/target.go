@@ -668,6 +668,16 @@ func (h *HTTPTarget) FunctionLimits(ctx context.Context, name, alias, qualifier 
 	return &lim, nil
 }
 
+// CheckAccessLog implements Target through POST
+// /portico/v1/access-log/check (a server without that route cannot tell).
+func (h *HTTPTarget) CheckAccessLog(ctx context.Context, dest string) error {
+	_, err := h.C.Do(ctx, http.MethodPost, "/portico/v1/access-log/check", nil, map[string]string{"destinationArn": dest}, nil)
+	if client.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
 // SetProvisioned implements Target.
 func (h *HTTPTarget) SetProvisioned(ctx context.Context, name, alias string, n int) error {
 	q := url.Values{"Qualifier": {alias}}
