@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"slices"
@@ -162,6 +163,27 @@ func (s *Server) toV2Stage(a *apis.API, st *apis.Stage) v2Stage {
 
 // methodSettings turns in's route settings into whole method-settings
 // entries, each starting from the stage's current entry (or the defaults).
+// routeSettingsKeyNotFound is the 404 of a routeSettings key that is not
+// one of API a's route keys: API Gateway's "Invalid Route identifier
+// specified", naming the key (not as an account-qualified id: it is a route
+// key) and the keys the API has.
+func routeSettingsKeyNotFound(a *apis.API, key string) error {
+	var keys []string
+	for _, r := range a.Routes {
+		keys = append(keys, r.RouteKey)
+	}
+	slices.Sort(keys)
+	have := "it has no routes"
+	switch {
+	case len(keys) > 10:
+		have = "its route keys: " + strings.Join(keys[:10], ", ") + fmt.Sprintf(" and %d more", len(keys)-10)
+	case len(keys) > 0:
+		have = "its route keys: " + strings.Join(keys, ", ")
+	}
+	return errdefs.New(errdefs.ErrNotFound, "NotFoundException",
+		fmt.Sprintf("Invalid Route identifier specified: routeSettings key %q is not a route key of API %s (%s)", truncate(key, 128), a.ID, have))
+}
+
 func (in *v2StageInput) methodSettings(a *apis.API, cur map[string]apis.MethodSetting) (map[string]apis.MethodSetting, error) {
 	out := map[string]apis.MethodSetting{}
 	entry := func(key string) apis.MethodSetting {
@@ -179,7 +201,7 @@ func (in *v2StageInput) methodSettings(a *apis.API, cur map[string]apis.MethodSe
 	}
 	for key, rs := range in.RouteSettings {
 		if !slices.ContainsFunc(a.Routes, func(r apis.Route) bool { return r.RouteKey == key }) {
-			return nil, v2NotFound("Route", key)
+			return nil, routeSettingsKeyNotFound(a, key)
 		}
 		ms := entry(key)
 		if err := rs.applyTo(a.Protocol, "routeSettings "+key, &ms); err != nil {

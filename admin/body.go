@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -64,19 +65,71 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, b jsonBody, v any) error
 	if b.lambda {
 		if err := json.Unmarshal(raw, v); err != nil {
 			return errdefs.New(errdefs.ErrInvalid, "InvalidRequestContentException",
-				"Could not parse request body into json: "+err.Error())
+				"Could not parse request body into json: "+jsonProblem(err))
 		}
 		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if te := (*json.UnmarshalTypeError)(nil); errors.As(err, &te) {
+			return fmt.Errorf("request body: %s: %w", jsonProblem(err), errdefs.ErrInvalid)
+		}
 		return fmt.Errorf("request body: %w: %w", withholdUnknownField(err), errdefs.ErrInvalid)
 	}
 	if dec.More() {
 		return fmt.Errorf("request body has data after the JSON object: %w", errdefs.ErrInvalid)
 	}
 	return nil
+}
+
+// jsonProblem says what is wrong with a JSON body that err (encoding/json's)
+// refused, in the request's terms: a field of the wrong type is named with
+// the type it takes ("Timeout must be a number, not a string"), never with
+// the server's Go types.
+func jsonProblem(err error) string {
+	te := (*json.UnmarshalTypeError)(nil)
+	if !errors.As(err, &te) {
+		return err.Error()
+	}
+	what := "a value of another type"
+	switch te.Type.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		what = "a whole number"
+	case reflect.Float32, reflect.Float64:
+		what = "a number"
+	case reflect.Bool:
+		what = "true or false"
+	case reflect.String:
+		what = "a string"
+	case reflect.Map, reflect.Struct:
+		what = "an object"
+	case reflect.Slice, reflect.Array:
+		what = "a list"
+	}
+	got := te.Value
+	switch got {
+	case "array":
+		got = "a list"
+	case "object":
+		got = "an object"
+	case "bool":
+		got = "true or false"
+	default:
+		if strings.HasPrefix(got, "number") {
+			got = "the number " + strings.TrimSpace(strings.TrimPrefix(got, "number"))
+			if got == "the number " {
+				got = "a number"
+			}
+		} else {
+			got = "a " + got
+		}
+	}
+	if te.Field == "" {
+		return fmt.Sprintf("the body must be %s, not %s", what, got)
+	}
+	return fmt.Sprintf("%s must be %s, not %s", te.Field, what, got)
 }
 
 // withholdUnknownField is err, but for json's "unknown field" error naming a

@@ -842,7 +842,7 @@ func Apply(ctx context.Context, t Target, p *Plan, out io.Writer) error {
 		if err := t.DeleteStack(ctx, p.Stack); err != nil {
 			return fmt.Errorf("deleting the record of stack %s: %w", p.Stack, err)
 		}
-		_, _ = fmt.Fprintf(out, "Stack %s deleted: %d resources deleted.\n", p.Stack, p.Counts()[Delete])
+		_, _ = fmt.Fprintf(out, "Stack %s deleted: %s deleted.\n", p.Stack, plural(p.Counts()[Delete], "resource"))
 		return nil
 	}
 	n := p.Counts()
@@ -1166,7 +1166,7 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			}
 			ops := append(append(reset, api.StageOps...), vars...)
 			if len(ops) > 0 {
-				a.progress("stage %s of API %s: %d patch operations (settings, variables)", api.Stage, c.PhysicalID, len(ops))
+				a.progress("stage %s of API %s: %s (settings, variables)", api.Stage, c.PhysicalID, plural(len(ops), "patch operation"))
 				if err := a.t.PatchStage(ctx, c.PhysicalID, api.Stage, ops); err != nil {
 					return fmt.Errorf("stage %s of API %s (%s): %w", api.Stage, c.PhysicalID, c.LogicalID, err)
 				}
@@ -1282,9 +1282,11 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			err = a.t.DeleteFunction(ctx, c.PhysicalID)
 		case KindAPI:
 			if c.old.UsagePlanID != "" {
+				a.progress("deleting usage plan %s of API %s (%s)", c.old.UsagePlanID, c.PhysicalID, c.LogicalID)
 				err = a.t.DeleteUsagePlan(ctx, c.old.UsagePlanID)
 			}
 			if err == nil && c.old.APIKeyID != "" {
+				a.progress("deleting API key %s of API %s (%s)", c.old.APIKeyID, c.PhysicalID, c.LogicalID)
 				err = a.t.DeleteAPIKey(ctx, c.old.APIKeyID)
 			}
 			if err == nil {
@@ -1293,6 +1295,7 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		case KindUsagePlan:
 			err = a.t.DeleteUsagePlan(ctx, c.PhysicalID)
 			if err == nil && c.old.APIKeyID != "" {
+				a.progress("deleting API key %s of usage plan %s (%s)", c.old.APIKeyID, c.PhysicalID, c.LogicalID)
 				err = a.t.DeleteAPIKey(ctx, c.old.APIKeyID)
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 )
 
 // observePlan reads, into obs, the API's own usage plan that resource r
@@ -88,12 +89,34 @@ func limitsDiffer(want, live map[string]any) bool {
 	return false
 }
 
-// differ is "differs" or "differ", as n (how many things) says.
-func differ(n int) string {
-	if n == 1 {
-		return "differs"
+// differ is "differ", or "differs" after one thing named in the singular
+// ("Timeout", "access log (off)"; not "variables", "method settings */*").
+func differ(items []string) string {
+	if len(items) != 1 {
+		return "differ"
 	}
-	return "differ"
+	head, _, _ := strings.Cut(items[0], " (")
+	if strings.HasSuffix(head, "s") || strings.Contains(head, "settings") {
+		return "differ"
+	}
+	return "differs"
+}
+
+// them is "them", or "it" after one thing named in the singular.
+func them(items []string) string {
+	if differ(items) == "differs" {
+		return "it"
+	}
+	return "them"
+}
+
+// plural is n and noun, with an s when n is not 1 ("1 resource",
+// "2 resources").
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // FunctionLimits is what the server holds of a function's concurrency and

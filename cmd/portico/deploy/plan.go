@@ -627,8 +627,8 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				c.Steps = append(c.Steps, "update the settings of stage "+a.Stage)
 			} else if len(drift) > 0 && old.Stage == a.Stage {
 				c.Action, c.stage = Update, true
-				c.Steps = append(c.Steps, fmt.Sprintf("correct stage %s: its %s differ from the template and the stack's record (an interrupted deploy or a change by hand left them so)",
-					a.Stage, strings.Join(drift, "; ")))
+				c.Steps = append(c.Steps, fmt.Sprintf("correct stage %s: its %s %s from the template and the stack's record (an interrupted deploy or a change by hand left %s so)",
+					a.Stage, strings.Join(drift, "; "), differ(drift), them(drift)))
 			}
 			// A renamed stage moves the usage plan to it: its keys would
 			// work, and its throttle apply, on no stage.
@@ -666,8 +666,8 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				case old.PlanFingerprint != a.PlanFingerprint():
 					c.Steps = append(c.Steps, "update usage plan "+old.UsagePlanID+" (its keys stay)")
 				case len(planDrift) > 0:
-					c.Steps = append(c.Steps, fmt.Sprintf("correct usage plan %s: its %s %s from the template and the stack's record (an interrupted deploy or a change by hand left it so)",
-						old.UsagePlanID, strings.Join(planDrift, ", "), differ(len(planDrift))))
+					c.Steps = append(c.Steps, fmt.Sprintf("correct usage plan %s: its %s %s from the template and the stack's record (an interrupted deploy or a change by hand left %s so)",
+						old.UsagePlanID, strings.Join(planDrift, ", "), differ(planDrift), them(planDrift)))
 				}
 				switch {
 				case own == nil && old.APIKeyID != "":

@@ -173,6 +173,6 @@ func dropEmpty(v any) any {
 // correctionWords is the plan step of a $LATEST whose fields drift from the
 // template's.
 func correctionWords(name string, drift []string) string {
-	return fmt.Sprintf("correct $LATEST of %s: its %s differ from the template and the stack's record (an interrupted deploy or a change by hand left them so)",
-		name, strings.Join(drift, ", "))
+	return fmt.Sprintf("correct $LATEST of %s: its %s %s from the template and the stack's record (an interrupted deploy or a change by hand left %s so)",
+		name, strings.Join(drift, ", "), differ(drift), them(drift))
 }

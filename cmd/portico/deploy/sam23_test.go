@@ -255,3 +255,44 @@ func TestAccessLogDestinationRefusedAtPlan(t *testing.T) {
 		t.Fatalf("calls %v before the refusal, want none", m)
 	}
 }
+
+// TestDeployWording: one field named is "its Timeout differs ... left it
+// so" (it said "differ ... left them so"), one thing counted is singular
+// ("1 resource deleted", "1 patch operation"), and stack delete says as it
+// goes that it deletes the usage plan and API key of an API.
+func TestDeployWording(t *testing.T) {
+	if got, want := correctionWords("fn", []string{"Timeout"}), "correct $LATEST of fn: its Timeout differs from the template and the stack's record (an interrupted deploy or a change by hand left it so)"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got := correctionWords("fn", []string{"Timeout", "Environment"}); !strings.Contains(got, "its Timeout, Environment differ from") || !strings.Contains(got, "left them so") {
+		t.Errorf("got %q", got)
+	}
+	for items, want := range map[string]string{"variables": "differ", "method settings */*": "differ", "access log (off)": "differs", "quota": "differs", "API stages": "differ"} {
+		if got := differ([]string{items}); got != want {
+			t.Errorf("differ(%q) = %s, want %s", items, got, want)
+		}
+	}
+	if got := plural(1, "resource") + ", " + plural(2, "resource"); got != "1 resource, 2 resources" {
+		t.Errorf("got %q", got)
+	}
+
+	dir := fixture(t)
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", perAPIPlan, nil); err != nil {
+		t.Fatal(err)
+	}
+	rec := f.stacks["s"].Resources["Api"]
+	p, err := DeletePlan(t.Context(), f, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := Apply(t.Context(), f, p, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"deleting usage plan " + rec.UsagePlanID + " of API " + rec.PhysicalID + " (Api)", "deleting API key " + rec.APIKeyID + " of API " + rec.PhysicalID + " (Api)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output:\n%s\nwant %q", out.String(), want)
+		}
+	}
+}
