@@ -1475,6 +1475,9 @@ func (a *applier) planKey(ctx context.Context, planID string, newPlan bool, oldK
 	if err := a.t.AddUsagePlanKey(ctx, planID, key); err != nil {
 		return key, fmt.Errorf("adding API key %s to usage plan %s: %w", key, planID, err)
 	}
+	if oldKey != "" {
+		a.progress("API key %s (%s) added to usage plan %s", key, logical, planID)
+	}
 	return key, nil
 }
 
