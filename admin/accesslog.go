@@ -14,12 +14,38 @@ import (
 //
 //	PUT    /portico/v1/apis/{api}/stages/{stage}/access-log  {"format": "...", "destinationArn": "..."}
 //	DELETE /portico/v1/apis/{api}/stages/{stage}/access-log
+//	POST   /portico/v1/access-log/check                      {"destinationArn": "..."}
 //
-// The format may be one of the presets by name (clf, json, xml, csv).
+// The format may be one of the presets by name (clf, json, xml, csv). The
+// check changes nothing: it answers whether a stage could log to the
+// destination (portico deploy asks it before anything changes).
 func (s *Server) registerAccessLogRoutes() {
 	p := "/portico/v1/apis/{api}/stages/{stage}/access-log"
 	s.handleAPIs("PUT "+p, s.putAccessLog)
 	s.handleAPIs("DELETE "+p, s.deleteAccessLog)
+	s.handleAPIs("POST /portico/v1/access-log/check", s.checkAccessLog)
+}
+
+// checkAccessLog answers whether destinationArn is a destination a stage's
+// access log may have here (the form, the allowed directories, not a
+// function's log file): 200 with it, or 400 saying why not.
+func (s *Server) checkAccessLog(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		DestinationARN string `json:"destinationArn"`
+	}
+	if err := decodeJSON(w, r, porticoBody, &in); err != nil {
+		return err
+	}
+	if in.DestinationARN == "" {
+		return fmt.Errorf("destinationArn is required: %w", errdefs.ErrInvalid)
+	}
+	if _, err := accesslog.ParseDestination(in.DestinationARN); err != nil {
+		return fmt.Errorf("%w: %w", err, errdefs.ErrInvalid)
+	}
+	if err := s.checkAccessLogDestination(in.DestinationARN); err != nil {
+		return fmt.Errorf("%w: %w", err, errdefs.ErrInvalid)
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"destinationArn": in.DestinationARN})
 }
 
 func (s *Server) putAccessLog(w http.ResponseWriter, r *http.Request) error {

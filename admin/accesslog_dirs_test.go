@@ -29,7 +29,8 @@ import (
 // store (though its directory is in an allowed one), a link in an allowed
 // directory to the data directory, /proc/self/fd/1 and a function's log
 // file (DATA-DIR/logs/FUNCTION.log), with a
-// BadRequestException naming the allowed directories and the setting; a
+// BadRequestException (and POST /portico/v1/access-log/check, which
+// portico deploy asks at its plan, says so) naming the allowed directories and the setting; a
 // file in an allowed directory is taken (obs11).
 func TestAccessLogDestinationOutsideAllowedDirsRefused(t *testing.T) {
 	t.Parallel()
@@ -90,6 +91,16 @@ func TestAccessLogDestinationOutsideAllowedDirsRefused(t *testing.T) {
 			map[string]string{"format": "clf", "destinationArn": dest}, nil)
 		if ce := (*client.APIError)(nil); !errors.As(err, &ce) || ce.Status != http.StatusBadRequest || !strings.Contains(err.Error(), want) {
 			t.Errorf("PUT access-log to %q: %v, want 400: %s", dest, err, want)
+		}
+		// The check portico deploy asks before anything changes.
+		_, err = c.Do(ctx, http.MethodPost, "/portico/v1/access-log/check", nil, map[string]string{"destinationArn": dest}, nil)
+		if ce := (*client.APIError)(nil); !errors.As(err, &ce) || ce.Status != http.StatusBadRequest || !strings.Contains(err.Error(), want) {
+			t.Errorf("POST access-log/check of %q: %v, want 400: %s", dest, err, want)
+		}
+	}
+	for _, dest := range []string{filepath.Join(allowed, "logs", "dev.log"), filepath.Join(data, "logs", "access", "rest.log"), "stdout"} {
+		if _, err := c.Do(ctx, http.MethodPost, "/portico/v1/access-log/check", nil, map[string]string{"destinationArn": dest}, nil); err != nil {
+			t.Errorf("POST access-log/check of %q: %v, want 200", dest, err)
 		}
 	}
 	ok := filepath.Join(allowed, "logs", "dev.log")

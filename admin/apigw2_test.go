@@ -666,6 +666,14 @@ func TestV2Errors(t *testing.T) {
 	id := api.ApiId
 	_, err = e.ag.GetRoute(ctx, &apigatewayv2.GetRouteInput{ApiId: id, RouteId: aws.String("nope")})
 	wantV2Error(t, err, http.StatusNotFound, "NotFoundException", "Invalid Route identifier specified")
+	// A routeSettings key that is no route key is named as such, not as an
+	// account-qualified id.
+	if _, err := e.ag.CreateStage(ctx, &apigatewayv2.CreateStageInput{ApiId: id, StageName: aws.String("rs")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.ag.UpdateStage(ctx, &apigatewayv2.UpdateStageInput{ApiId: id, StageName: aws.String("rs"),
+		RouteSettings: map[string]v2types.RouteSettings{"GET /h": {ThrottlingBurstLimit: aws.Int32(1)}}})
+	wantV2Error(t, err, http.StatusNotFound, "NotFoundException", "Unable to find Route by key GET /h within the provided RouteSettings; create the route first, or name one of the API's route keys")
 	_, err = e.ag.GetIntegration(ctx, &apigatewayv2.GetIntegrationInput{ApiId: id, IntegrationId: aws.String("nope")})
 	wantV2Error(t, err, http.StatusNotFound, "NotFoundException", "Invalid Integration identifier specified")
 	_, err = e.ag.GetStage(ctx, &apigatewayv2.GetStageInput{ApiId: id, StageName: aws.String("nope")})

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"net/http"
 	"strings"
@@ -292,6 +293,22 @@ func TestLambdaAPIErrorsAndRestart(t *testing.T) {
 		list, err := c.ListFunctions(ctx, &lambda.ListFunctionsInput{})
 		if err != nil || len(list.Functions) != 1 {
 			t.Errorf("ListFunctions = %v, %v; want only hello", list, err)
+		}
+	})
+	t.Run("a field of the wrong type is named without Go's types", func(t *testing.T) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPut, env.AdminURL+"/2015-03-31/functions/hello/configuration", strings.NewReader(`{"Timeout":"x"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || !strings.Contains(string(body), "Could not parse request body into json: Timeout must be a whole number, not a JSON string") ||
+			strings.Contains(string(body), "Go struct") {
+			t.Errorf("got %d %s, want 400 saying Timeout must be a whole number", resp.StatusCode, body)
 		}
 	})
 	t.Run("Event invoke is accepted with 202", func(t *testing.T) {

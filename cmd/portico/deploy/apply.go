@@ -44,6 +44,8 @@ type Target interface {
 	StageExists(ctx context.Context, id, stage string) (bool, error)
 	UsagePlanExists(ctx context.Context, id string) (bool, error)
 	APIKeyExists(ctx context.Context, id string) (bool, error)
+	// UsagePlanHasKey says whether API key keyID is in usage plan planID.
+	UsagePlanHasKey(ctx context.Context, planID, keyID string) (bool, error)
 	// ResolveImage returns the image id the server's runtime resolves
 	// imageURI to now, changing nothing ("" when the server pins images to
 	// their tags). FunctionImage returns the image a function's qualifier
@@ -97,6 +99,16 @@ type Target interface {
 	// shift that fails or is stopped is an error saying why; the server has
 	// then rolled the alias back to its old version.
 	ShiftAlias(ctx context.Context, name, alias, version string, d *DeploymentPreference, progress func(format string, args ...any)) error
+	// FunctionLimits returns the function's reserved concurrency, the
+	// provisioned concurrency of alias ("": not read) and the event invoke
+	// configuration of qualifier ("": not read); nil is a target that
+	// cannot tell.
+	FunctionLimits(ctx context.Context, name, alias, qualifier string) (*FunctionLimits, error)
+	// CheckAccessLog says whether a stage's access log may have destination
+	// dest on the server (the directories it allows, not a function's log
+	// file), changing nothing: an error saying why not, nil otherwise (nil
+	// too for a server that cannot tell).
+	CheckAccessLog(ctx context.Context, dest string) error
 	// SetReserved sets (n != nil) or removes the reserved concurrency.
 	SetReserved(ctx context.Context, name string, n *int) error
 	// SetProvisioned sets (n > 0) or removes the alias's provisioned concurrency.
@@ -338,6 +350,9 @@ func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, 
 	if err := checkImages(ctx, t, d); err != nil {
 		return obs, err
 	}
+	if err := checkAccessLogs(ctx, t, d); err != nil {
+		return obs, err
+	}
 	if rec == nil {
 		return obs, nil
 	}
@@ -348,11 +363,17 @@ func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, 
 	}
 	for _, r := range rec.Resources {
 		if r.Kind == KindFunction && r.Publishing != "" && obs.Functions[r.PhysicalID] {
-			left, err := leftoverVersions(ctx, t, r)
+			left, held, err := leftoverVersions(ctx, t, r)
 			if err != nil {
 				return obs, err
 			}
 			obs.Leftover[r.PhysicalID] = left
+			if len(held) > 0 {
+				if obs.Held == nil {
+					obs.Held = map[string][]string{}
+				}
+				obs.Held[r.PhysicalID] = held
+			}
 		}
 	}
 	for logical, r := range rec.Resources {
@@ -398,6 +419,9 @@ func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, 
 			if err == nil && obs.APIKeys[r.APIKeyID] {
 				err = observeRawKey(ctx, t, d.APIs[logical], r.APIKeyID, &obs)
 			}
+			if a := d.APIs[logical]; err == nil && a != nil && a.ownPlan() != nil && r.UsagePlanID != "" && obs.UsagePlans[r.UsagePlanID] {
+				err = observePlan(ctx, t, logical, r, &obs)
+			}
 			if a := d.APIs[logical]; err == nil && a != nil && a.Protocol == apis.ProtocolWebSocket {
 				var src string
 				if src, err = t.APIKeySource(ctx, r.PhysicalID); src == usage.SourceHeader {
@@ -426,12 +450,12 @@ func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, 
 // made for API a's raw AWS::ApiGateway::ApiKey (none for SAM's keys, which
 // have no Enabled or Value), so that the plan can say what changes of it.
 func observeRawKey(ctx context.Context, t Target, a *API, id string, obs *Observed) error {
-	if a == nil || a.ownPlan() == nil || a.ownPlan().KeyLogical == "" {
+	if a == nil || a.ownPlan() == nil {
 		return nil
 	}
 	st, err := t.APIKeyState(ctx, id, a.ownPlan().keyValue)
 	if err != nil {
-		return fmt.Errorf("API key %s (%s): %w", id, a.ownPlan().KeyLogical, err)
+		return fmt.Errorf("API key %s (%s): %w", id, a.keyLogical(), err)
 	}
 	if obs.Keys == nil {
 		obs.Keys = map[string]KeyState{}
@@ -703,34 +727,34 @@ func (a *applier) writeHeld(ctx context.Context) error {
 // leftoverVersions are the versions of recorded function r above
 // r.Publishing that neither the record nor the alias names: published by
 // a run that ended before recording them.
-func leftoverVersions(ctx context.Context, t Target, r *Resource) ([]string, error) {
+func leftoverVersions(ctx context.Context, t Target, r *Resource) (left, held []string, err error) {
 	vs, err := t.Versions(ctx, r.PhysicalID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var serving FunctionState
 	if r.Alias != "" {
 		st, err := t.FunctionState(ctx, r.PhysicalID, r.Alias)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if st != nil {
 			serving = *st
 		}
 	}
 	floor, _ := strconv.Atoi(r.Publishing)
-	var left []string
 	for _, v := range vs {
 		n, err := strconv.Atoi(v)
-		if err != nil || n <= floor || v == r.Version || v == serving.AliasVersion {
+		if err != nil || n <= floor || v == r.Version {
 			continue
 		}
-		if _, shared := serving.AliasWeights[v]; shared {
+		if _, shared := serving.AliasWeights[v]; shared || v == serving.AliasVersion {
+			held = append(held, v)
 			continue
 		}
 		left = append(left, v)
 	}
-	return left, nil
+	return left, held, nil
 }
 
 // replacedKey is the record's key of the resource physicalID that a
@@ -818,7 +842,7 @@ func Apply(ctx context.Context, t Target, p *Plan, out io.Writer) error {
 		if err := t.DeleteStack(ctx, p.Stack); err != nil {
 			return fmt.Errorf("deleting the record of stack %s: %w", p.Stack, err)
 		}
-		_, _ = fmt.Fprintf(out, "Stack %s deleted: %d resources deleted.\n", p.Stack, p.Counts()[Delete])
+		_, _ = fmt.Fprintf(out, "Stack %s deleted: %s deleted.\n", p.Stack, plural(p.Counts()[Delete], "resource"))
 		return nil
 	}
 	n := p.Counts()
@@ -880,6 +904,9 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			EventInvoke: f.EventInvoke, Properties: c.props}
 		if c.old != nil {
 			r.Version, r.CodeSHA256 = c.old.Version, c.old.CodeSHA256
+			if c.keepMark {
+				r.Publishing = c.old.Publishing
+			}
 		}
 		if f.sentSHA != "" {
 			r.CodeSHA256 = f.sentSHA
@@ -1024,6 +1051,9 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			}
 			if c.old != nil {
 				name, prev := f.Name, c.old.Reserved
+				if c.limits != nil {
+					prev = c.limits.Reserved // what the server held
+				}
 				a.onFailure(fmt.Sprintf("set the reserved concurrency of %s back to %s", name, intOrNone(prev)),
 					func(ctx context.Context) error { return a.t.SetReserved(ctx, name, prev) })
 			}
@@ -1035,6 +1065,9 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			}
 			if c.old != nil && c.old.Alias == f.Alias {
 				name, alias, prev := f.Name, f.Alias, c.old.Provisioned
+				if c.limits != nil {
+					prev = c.limits.Provisioned // what the server held
+				}
 				a.onFailure(fmt.Sprintf("set the provisioned concurrency of %s:%s back to %d", name, alias, prev),
 					func(ctx context.Context) error { return a.t.SetProvisioned(ctx, name, alias, prev) })
 			}
@@ -1133,7 +1166,7 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			}
 			ops := append(append(reset, api.StageOps...), vars...)
 			if len(ops) > 0 {
-				a.progress("stage %s of API %s: %d patch operations (settings, variables)", api.Stage, c.PhysicalID, len(ops))
+				a.progress("stage %s of API %s: %s (settings, variables)", api.Stage, c.PhysicalID, plural(len(ops), "patch operation"))
 				if err := a.t.PatchStage(ctx, c.PhysicalID, api.Stage, ops); err != nil {
 					return fmt.Errorf("stage %s of API %s (%s): %w", api.Stage, c.PhysicalID, c.LogicalID, err)
 				}
@@ -1249,9 +1282,11 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			err = a.t.DeleteFunction(ctx, c.PhysicalID)
 		case KindAPI:
 			if c.old.UsagePlanID != "" {
+				a.progress("deleting usage plan %s of API %s (%s)", c.old.UsagePlanID, c.PhysicalID, c.LogicalID)
 				err = a.t.DeleteUsagePlan(ctx, c.old.UsagePlanID)
 			}
 			if err == nil && c.old.APIKeyID != "" {
+				a.progress("deleting API key %s of API %s (%s)", c.old.APIKeyID, c.PhysicalID, c.LogicalID)
 				err = a.t.DeleteAPIKey(ctx, c.old.APIKeyID)
 			}
 			if err == nil {
@@ -1260,6 +1295,7 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		case KindUsagePlan:
 			err = a.t.DeleteUsagePlan(ctx, c.PhysicalID)
 			if err == nil && c.old.APIKeyID != "" {
+				a.progress("deleting API key %s of usage plan %s (%s)", c.old.APIKeyID, c.PhysicalID, c.LogicalID)
 				err = a.t.DeleteAPIKey(ctx, c.old.APIKeyID)
 			}
 		}
@@ -1353,14 +1389,14 @@ func (a *applier) usagePlan(ctx context.Context, c *Change, r *Resource) error {
 		a.progress("usage plan %s (%s) on stage %s of API %s", id, own.Name, api.Stage, c.PhysicalID)
 		a.onFailure("delete usage plan "+id, func(ctx context.Context) error { return a.t.DeleteUsagePlan(ctx, id) })
 	}
-	if oldKey != "" && own.KeyLogical != "" {
+	if oldKey != "" {
 		key, err := a.rawKeyChange(ctx, c, r.UsagePlanID, oldKey, own)
 		if err != nil || key != oldKey {
 			r.APIKeyID = key
 			return err
 		}
 	}
-	key, err := a.planKey(ctx, r.UsagePlanID, old == "", oldKey, own.keySpec(), api.keyLogical())
+	key, err := a.planKey(ctx, r.UsagePlanID, old == "" || c.keyUnlinked, oldKey, own.keySpec(), api.keyLogical())
 	r.APIKeyID = key
 	return err
 }
@@ -1391,10 +1427,10 @@ func (a *applier) updatePlan(ctx context.Context, id string, p *UsagePlan, stage
 func (a *applier) rawKeyChange(ctx context.Context, c *Change, planID, oldKey string, own *UsagePlan) (string, error) {
 	was, err := a.t.APIKeyState(ctx, oldKey, own.keyValue)
 	if err != nil {
-		return oldKey, fmt.Errorf("API key %s (%s): %w", oldKey, own.KeyLogical, err)
+		return oldKey, fmt.Errorf("API key %s (%s): %w", oldKey, c.api.keyLogical(), err)
 	}
 	if !was.SameValue {
-		key, err := a.planKey(ctx, planID, true, "", own.keySpec(), own.KeyLogical)
+		key, err := a.planKey(ctx, planID, true, "", own.keySpec(), c.api.keyLogical())
 		if err != nil {
 			return oldKey, err
 		}
@@ -1402,11 +1438,11 @@ func (a *applier) rawKeyChange(ctx context.Context, c *Change, planID, oldKey st
 		return key, nil
 	}
 	if on := !own.KeyDisabled; on != was.Enabled {
-		a.progress("%s API key %s (%s)", enableVerb(on), oldKey, own.KeyLogical)
+		a.progress("%s API key %s (%s)", enableVerb(on), oldKey, c.api.keyLogical())
 		if err := a.t.EnableAPIKey(ctx, oldKey, on); err != nil {
-			return oldKey, fmt.Errorf("API key %s (%s): %w", oldKey, own.KeyLogical, err)
+			return oldKey, fmt.Errorf("API key %s (%s): %w", oldKey, c.api.keyLogical(), err)
 		}
-		a.onFailure(fmt.Sprintf("%s API key %s (%s)", enableVerb(was.Enabled), oldKey, own.KeyLogical),
+		a.onFailure(fmt.Sprintf("%s API key %s (%s)", enableVerb(was.Enabled), oldKey, c.api.keyLogical()),
 			func(ctx context.Context) error { return a.t.EnableAPIKey(ctx, oldKey, was.Enabled) })
 	}
 	return oldKey, nil
@@ -1438,6 +1474,9 @@ func (a *applier) planKey(ctx context.Context, planID string, newPlan bool, oldK
 	}
 	if err := a.t.AddUsagePlanKey(ctx, planID, key); err != nil {
 		return key, fmt.Errorf("adding API key %s to usage plan %s: %w", key, planID, err)
+	}
+	if oldKey != "" {
+		a.progress("API key %s (%s) added to usage plan %s", key, logical, planID)
 	}
 	return key, nil
 }
@@ -1599,6 +1638,9 @@ func (a *applier) setEventInvoke(ctx context.Context, c *Change) error {
 	}
 	name, oldQ, prev := f.Name, EventInvokeQualifier(c.old.Alias), c.old.EventInvoke
 	if oldQ == q {
+		if c.limits != nil {
+			prev = c.limits.EventInvoke // what the server held
+		}
 		a.onFailure(fmt.Sprintf("set the event invoke config of %s:%s back to %s", name, q, prev),
 			func(ctx context.Context) error { return a.t.SetEventInvoke(ctx, name, q, prev) })
 		return nil

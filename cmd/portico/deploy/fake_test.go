@@ -55,6 +55,12 @@ type fakeTarget struct {
 	republish string
 	// limit is the account concurrency AccountConcurrency reports (0: 1000).
 	limit int
+	// badLogs are the access log destinations CheckAccessLog refuses, with
+	// the server's message.
+	badLogs map[string]string
+	// tellState, when set, makes FunctionState answer: $LATEST's
+	// configuration (no code digest) and the alias's routing.
+	tellState bool
 	// onCall, when set, runs at each call, before it fails or not: a
 	// change made by hand while a deploy runs.
 	onCall func(name string)
@@ -65,6 +71,12 @@ type fakeFn struct {
 	versions []string
 	aliases  map[string]string
 	reserved *int
+	// provisioned and eventInvoke are each alias's provisioned
+	// concurrency and each qualifier's event invoke configuration.
+	provisioned map[string]int
+	eventInvoke map[string]*EventInvoke
+	// weights are each alias's additional version weights.
+	weights map[string]map[string]float64
 	// pins are the images $LATEST ("") and each version are pinned to.
 	pins map[string]PinnedImage
 	// published is the highest version number ever published (a deleted
@@ -206,6 +218,10 @@ func (f *fakeTarget) UsagePlanExists(_ context.Context, id string) (bool, error)
 	return ok, nil
 }
 
+func (f *fakeTarget) UsagePlanHasKey(_ context.Context, planID, keyID string) (bool, error) {
+	return slices.Contains(f.planKeys[planID], keyID), f.call("UsagePlanHasKey", planID, keyID)
+}
+
 func (f *fakeTarget) APIKeyExists(_ context.Context, id string) (bool, error) {
 	_, ok := f.keys[id]
 	return ok, nil
@@ -316,6 +332,7 @@ func (f *fakeTarget) SetAlias(_ context.Context, name, alias, version string) er
 		return err
 	}
 	f.fns[name].aliases[alias] = version
+	delete(f.fns[name].weights, alias)
 	return nil
 }
 
@@ -323,7 +340,12 @@ func (f *fakeTarget) SetAliasRouting(_ context.Context, name, alias, version str
 	if err := f.call("SetAliasRouting", name+":"+alias+"="+version, weights); err != nil {
 		return err
 	}
-	f.fns[name].aliases[alias] = version
+	fn := f.fns[name]
+	fn.aliases[alias] = version
+	if fn.weights == nil {
+		fn.weights = map[string]map[string]float64{}
+	}
+	fn.weights[alias] = maps.Clone(weights)
 	return nil
 }
 
@@ -342,11 +364,52 @@ func (f *fakeTarget) SetReserved(_ context.Context, name string, n *int) error {
 }
 
 func (f *fakeTarget) SetProvisioned(_ context.Context, name, alias string, n int) error {
-	return f.call("SetProvisioned", name, alias, n)
+	if err := f.call("SetProvisioned", name, alias, n); err != nil {
+		return err
+	}
+	fn := f.fns[name]
+	if fn.provisioned == nil {
+		fn.provisioned = map[string]int{}
+	}
+	fn.provisioned[alias] = n
+	return nil
 }
 
 func (f *fakeTarget) SetEventInvoke(_ context.Context, name, qualifier string, c *EventInvoke) error {
-	return f.call("SetEventInvoke", name, qualifier, c.String())
+	if err := f.call("SetEventInvoke", name, qualifier, c.String()); err != nil {
+		return err
+	}
+	fn := f.fns[name]
+	if fn.eventInvoke == nil {
+		fn.eventInvoke = map[string]*EventInvoke{}
+	}
+	fn.eventInvoke[qualifier] = c
+	return nil
+}
+
+// CheckAccessLog implements Target: a destination in badLogs is refused
+// with its message.
+func (f *fakeTarget) CheckAccessLog(_ context.Context, dest string) error {
+	if msg, bad := f.badLogs[dest]; bad {
+		return fmt.Errorf("BadRequestException: %s", msg)
+	}
+	return nil
+}
+
+// FunctionLimits implements Target: a read, not a call.
+func (f *fakeTarget) FunctionLimits(_ context.Context, name, alias, qualifier string) (*FunctionLimits, error) {
+	if f.down {
+		return nil, fmt.Errorf("FunctionLimits: server unreachable")
+	}
+	fn := f.fns[name]
+	lim := &FunctionLimits{Reserved: fn.reserved}
+	if alias != "" {
+		lim.Provisioned = fn.provisioned[alias]
+	}
+	if qualifier != "" {
+		lim.EventInvoke = fn.eventInvoke[qualifier]
+	}
+	return lim, nil
 }
 
 func (f *fakeTarget) DeleteAlias(_ context.Context, name, alias string) error {
@@ -355,6 +418,8 @@ func (f *fakeTarget) DeleteAlias(_ context.Context, name, alias string) error {
 	}
 	if fn := f.fns[name]; fn != nil {
 		delete(fn.aliases, alias)
+		delete(fn.provisioned, alias)
+		delete(fn.eventInvoke, alias)
 	}
 	return nil
 }
@@ -541,6 +606,10 @@ func cloneStage(s *SavedStage) *SavedStage {
 	for k, v := range s.MethodSettings {
 		cp.MethodSettings[k] = maps.Clone(v)
 	}
+	if s.AccessLog != nil {
+		al := *s.AccessLog
+		cp.AccessLog = &al
+	}
 	if s.Canary != nil {
 		c := *s.Canary
 		c.StageVariableOverrides = maps.Clone(c.StageVariableOverrides)
@@ -596,6 +665,17 @@ func applyFakeOps(s *SavedStage, ops []PatchOp) {
 			s.CacheClusterEnabled = op.Value == "true"
 		case op.Path == "/cacheClusterSize":
 			s.CacheClusterSize = op.Value
+		case op.Path == "/accessLogSettings" && op.Op == "remove":
+			s.AccessLog = nil
+		case segs[0] == "accessLogSettings" && len(segs) == 2:
+			if s.AccessLog == nil {
+				s.AccessLog = &SavedAccessLog{}
+			}
+			if segs[1] == "format" {
+				s.AccessLog.Format = op.Value
+			} else {
+				s.AccessLog.DestinationArn = op.Value
+			}
 		case len(segs) == 2 && op.Op == "remove":
 			delete(s.MethodSettings, segs[0]+"/"+segs[1])
 		default:
@@ -860,12 +940,12 @@ func (f *fakeTarget) DeleteAPIKey(_ context.Context, id string) error {
 	return f.call("DeleteAPIKey", id)
 }
 
-// mutating lists the calls that change something (all but PutStack and the
-// Save calls).
+// mutating lists the calls that change something (all but PutStack, the
+// Save calls and the reads of API keys).
 func (f *fakeTarget) mutating() []string {
 	var out []string
 	for _, c := range f.calls {
-		if !strings.HasPrefix(c, "PutStack") && !strings.HasPrefix(c, "Save") {
+		if !strings.HasPrefix(c, "PutStack") && !strings.HasPrefix(c, "Save") && !strings.HasPrefix(c, "APIKeyState") && !strings.HasPrefix(c, "UsagePlanHasKey") {
 			out = append(out, c)
 		}
 	}
@@ -940,9 +1020,20 @@ func actions(p *Plan) string {
 	return strings.Join(out, " ")
 }
 
-// FunctionState implements Target: the fake cannot tell.
-func (f *fakeTarget) FunctionState(context.Context, string, string) (*FunctionState, error) {
-	return nil, nil
+// FunctionState implements Target: the fake cannot tell, unless tellState.
+func (f *fakeTarget) FunctionState(_ context.Context, name, alias string) (*FunctionState, error) {
+	fn := f.fns[name]
+	if !f.tellState || fn == nil {
+		return nil, nil
+	}
+	st := &FunctionState{Config: functionConfig(fn.latest)}
+	if alias != "" {
+		st.AliasVersion = fn.aliases[alias]
+		if w := fn.weights[alias]; len(w) > 0 {
+			st.AliasWeights = maps.Clone(w)
+		}
+	}
+	return st, nil
 }
 
 // VersionState implements Target: the fake cannot tell.

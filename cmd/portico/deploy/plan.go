@@ -179,6 +179,11 @@ type Observed struct {
 	// Leftover holds, by function name, the versions a run that ended
 	// before recording them published (Resource.Publishing), to delete.
 	Leftover map[string][]string
+	// Held holds, by function name, the versions above the mark of
+	// Leftover's run that the alias still names (a killed traffic
+	// shift's): deleted once the deploy moves the alias off them, the
+	// record's mark kept until then.
+	Held map[string][]string
 	// Unrecorded holds, by the record's KindCreating key, the ids of the
 	// APIs of the intent's name that are not in its Before: made by a run
 	// that ended before it recorded them.
@@ -192,6 +197,19 @@ type Observed struct {
 	KeySources map[string]string
 	// Warnings are what could not be observed (an image not resolved).
 	Warnings []string
+	// PlanState holds, by id, the API's own usage plans the stack recorded,
+	// as the server holds them, to compare with the template: an
+	// interrupted deploy, or a change by hand, may have left another quota,
+	// throttle or stages than the record says.
+	PlanState map[string]*SavedUsagePlan
+	// PlanKeys says, by "planId/keyId", whether the API key the stack made
+	// for a recorded usage plan is in it.
+	PlanKeys map[string]bool
+	// Limits holds, by function name, the reserved concurrency, the
+	// alias's provisioned concurrency and the event invoke configuration
+	// the server holds of each function the stack recorded, to compare
+	// with the template (nil: the target cannot tell).
+	Limits map[string]*FunctionLimits
 	// Concurrency is the account's concurrency, read when the template
 	// reserves some (nil: not read).
 	Concurrency *AccountConcurrency
@@ -268,6 +286,16 @@ type Change struct {
 	// recorded version again. newStage: the stage was deleted by hand and
 	// is made again. planGone: so was the usage plan; keyGone: its API key.
 	restoreAlias, newStage, planGone, keyGone bool
+	// limits is what the server held of the function's concurrency and
+	// event invoke configuration when the plan was made (nil: not read):
+	// what a rollback puts back.
+	limits *FunctionLimits
+	// keepMark: the record keeps the function's Publishing mark, a
+	// version above it still named by the alias.
+	keepMark bool
+	// keyUnlinked: the API's own API key exists and is not in its usage
+	// plan (removed by hand): it is added again.
+	keyUnlinked bool
 	// held: the API's definition is replaced and not deployed, its stage
 	// serving the Deployment it served (API.Pinned unchanged).
 	held bool
@@ -474,10 +502,21 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				c.Action, c.eventInvoke = Update, true
 				c.Steps = append(c.Steps, "set the event invoke config of "+f.Name+":"+EventInvokeQualifier(f.Alias))
 			}
+			limitDrift(c, f, old, obs.Limits[f.Name], aliasGone)
 		}
 		c.props = d.Props[id]
 		namePropsChanged(c)
-		if vs := obs.Leftover[f.Name]; len(vs) > 0 && c.Action != Create {
+		vs := obs.Leftover[f.Name]
+		if held := obs.Held[f.Name]; len(held) > 0 && c.Action != Create {
+			if (c.restoreAlias && c.serving.Version != "") || c.publish {
+				// The alias is moved off them in Switching: they go in
+				// Removing, after that.
+				vs = append(slices.Clone(vs), held...)
+			} else {
+				c.keepMark = true // for a deploy that moves the alias
+			}
+		}
+		if len(vs) > 0 && c.Action != Create {
 			c.leftover = vs
 			if c.Action == Keep {
 				c.Action = Update
@@ -588,8 +627,8 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				c.Steps = append(c.Steps, "update the settings of stage "+a.Stage)
 			} else if len(drift) > 0 && old.Stage == a.Stage {
 				c.Action, c.stage = Update, true
-				c.Steps = append(c.Steps, fmt.Sprintf("correct stage %s: its %s differ from the template and the stack's record (an interrupted deploy or a change by hand left them so)",
-					a.Stage, strings.Join(drift, "; ")))
+				c.Steps = append(c.Steps, fmt.Sprintf("correct stage %s: its %s %s from the template and the stack's record (an interrupted deploy or a change by hand left %s so)",
+					a.Stage, strings.Join(drift, "; "), differ(drift), them(drift)))
 			}
 			// A renamed stage moves the usage plan to it: its keys would
 			// work, and its throttle apply, on no stage.
@@ -598,7 +637,21 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			// A plan without its key (recorded before Portico made keys, or
 			// the key deleted by hand) gets one.
 			keyless := own != nil && (old.APIKeyID == "" || c.keyGone)
-			if old.PlanFingerprint != a.PlanFingerprint() || moved || (c.planGone && own != nil) || keyless {
+			var planDrift, keyFix []string
+			if own != nil && !moved && !c.planGone {
+				planDrift = livePlanDrift(own, old, obs)
+				if old.APIKeyID != "" && !c.keyGone {
+					keyFix = rawKeySteps(own, old.APIKeyID, obs)
+					if st, ok := obs.Keys[old.APIKeyID]; ok && own.KeyLogical == "" && !st.Enabled {
+						keyFix = append(keyFix, fmt.Sprintf("enable API key %s (%s): it was disabled (the template's keys are enabled)", old.APIKeyID, a.keyLogical()))
+					}
+					if in, ok := obs.PlanKeys[old.UsagePlanID+"/"+old.APIKeyID]; ok && !in {
+						c.keyUnlinked = true
+						keyFix = append(keyFix, fmt.Sprintf("add API key %s (%s) to usage plan %s again (it was removed from it)", old.APIKeyID, a.keyLogical(), old.UsagePlanID))
+					}
+				}
+			}
+			if old.PlanFingerprint != a.PlanFingerprint() || moved || (c.planGone && own != nil) || keyless || len(planDrift) > 0 || len(keyFix) > 0 {
 				c.Action, c.plan = Update, true
 				switch {
 				case own == nil && old.UsagePlanID == "":
@@ -612,6 +665,9 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 					c.Steps = append(c.Steps, fmt.Sprintf("update usage plan %s and move it from stage %s to %s (its keys stay)", old.UsagePlanID, old.Stage, a.Stage))
 				case old.PlanFingerprint != a.PlanFingerprint():
 					c.Steps = append(c.Steps, "update usage plan "+old.UsagePlanID+" (its keys stay)")
+				case len(planDrift) > 0:
+					c.Steps = append(c.Steps, fmt.Sprintf("correct usage plan %s: its %s %s from the template and the stack's record (an interrupted deploy or a change by hand left %s so)",
+						old.UsagePlanID, strings.Join(planDrift, ", "), differ(planDrift), them(planDrift)))
 				}
 				switch {
 				case own == nil && old.APIKeyID != "":
@@ -624,9 +680,7 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				case c.planGone:
 					c.Steps = append(c.Steps, "add API key "+old.APIKeyID+" to the new usage plan")
 				}
-				if own != nil && old.APIKeyID != "" && !c.keyGone {
-					c.Steps = append(c.Steps, rawKeySteps(own, old.APIKeyID, obs)...)
-				}
+				c.Steps = append(c.Steps, keyFix...)
 			}
 			if c.replacedStage != "" {
 				c.Steps = append(c.Steps, fmt.Sprintf("delete stage %s (StageName changed to %s)", c.replacedStage, a.Stage))
@@ -903,7 +957,7 @@ func hookWords(d *DeploymentPreference) string {
 // recorded for deletion, as a replaced one is. The intent itself goes.
 func adoptUnrecorded(d *Desired, rec *Record, obs Observed) {
 	for _, key := range slices.Sorted(maps.Keys(rec.Resources)) {
-		if r := rec.Resources[key]; r.Publishing != "" {
+		if r := rec.Resources[key]; r.Publishing != "" && len(obs.Held[r.PhysicalID]) == 0 {
 			// Its leftover versions are in obs.Leftover: the intent goes.
 			cp := *r
 			cp.Publishing = ""

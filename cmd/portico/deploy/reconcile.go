@@ -28,6 +28,9 @@ func observeServed(ctx context.Context, t Target, d *Desired, rec *Record, obs *
 		if old == nil || old.Kind != KindFunction || old.PhysicalID != f.Name || !obs.Functions[f.Name] {
 			continue
 		}
+		if err := observeLimits(ctx, t, f, old, obs); err != nil {
+			return fmt.Errorf("reading function %s (%s) to compare it with the template: %w", f.Name, id, err)
+		}
 		alias := ""
 		if f.Alias != "" && old.Alias == f.Alias && old.Version != "" {
 			alias = f.Alias
@@ -170,6 +173,6 @@ func dropEmpty(v any) any {
 // correctionWords is the plan step of a $LATEST whose fields drift from the
 // template's.
 func correctionWords(name string, drift []string) string {
-	return fmt.Sprintf("correct $LATEST of %s: its %s differ from the template and the stack's record (an interrupted deploy or a change by hand left them so)",
-		name, strings.Join(drift, ", "))
+	return fmt.Sprintf("correct $LATEST of %s: its %s %s from the template and the stack's record (an interrupted deploy or a change by hand left %s so)",
+		name, strings.Join(drift, ", "), differ(drift), them(drift))
 }

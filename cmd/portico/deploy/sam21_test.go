@@ -227,7 +227,7 @@ func TestStageDriftReadsTheServersShape(t *testing.T) {
 		{Op: "replace", Path: "/*/*/throttling/burstLimit", Value: "10"},
 		{Op: "replace", Path: "/tracingEnabled", Value: "true"}}}
 	live := func() *SavedStage {
-		return &SavedStage{Variables: map[string]string{"alias": "live"}, MethodSettings: map[string]map[string]any{
+		return &SavedStage{Variables: map[string]string{"alias": "live"}, TracingEnabled: true, MethodSettings: map[string]map[string]any{
 			"~1hello/get": {"throttlingRateLimit": 5.0, "throttlingBurstLimit": -1.0, "metricsEnabled": false},
 			"*/*":         {"throttlingBurstLimit": 10.0, "throttlingRateLimit": -1.0}}}
 	}
@@ -240,6 +240,11 @@ func TestStageDriftReadsTheServersShape(t *testing.T) {
 		"method settings */*":         func(s *SavedStage) { s.MethodSettings["*/*"]["throttlingBurstLimit"] = 1000.0 },
 		"method settings ~1x/POST":    func(s *SavedStage) { s.MethodSettings["~1x/POST"] = map[string]any{} },
 		"method settings ~1hello/GET": func(s *SavedStage) { delete(s.MethodSettings, "~1hello/get") },
+		"tracing (off)":               func(s *SavedStage) { s.TracingEnabled = false },
+		"cache cluster (on)":          func(s *SavedStage) { s.CacheClusterEnabled = true },
+		"access log (to stdout; the template has none)": func(s *SavedStage) {
+			s.AccessLog = &SavedAccessLog{DestinationArn: "stdout", Format: "clf"}
+		},
 	} {
 		s := live()
 		change(s)

@@ -157,7 +157,8 @@ func methodSettingKey(path string) (key, field string, ok bool) {
 // stageDrift names what of REST stage live differs from what API a's
 // template sets on it: its variables, its canary (one the template does not
 // have, or another percentage), its method settings (a key the template does
-// not set, a value it sets otherwise). An interrupted deploy, or a change by
+// not set, a value it sets otherwise), its tracing, cache cluster and access
+// log (each off when the template does not set it). An interrupted deploy, or a change by
 // hand, left it so; the deploy sets the stage again.
 func stageDrift(a *API, live *SavedStage) []string {
 	if live == nil {
@@ -209,13 +210,52 @@ func stageDrift(a *API, live *SavedStage) []string {
 		slices.Sort(keys)
 		drift = append(drift, "method settings "+strings.Join(keys, ", "))
 	}
+	if want, _ := stageOpValue(a, "/tracingEnabled"); live.TracingEnabled != (want == "true") {
+		drift = append(drift, fmt.Sprintf("tracing (%s)", onOff(live.TracingEnabled)))
+	}
+	if want, _ := stageOpValue(a, "/cacheClusterEnabled"); live.CacheClusterEnabled != (want == "true") {
+		drift = append(drift, fmt.Sprintf("cache cluster (%s)", onOff(live.CacheClusterEnabled)))
+	}
+	if want, ok := stageOpValue(a, "/cacheClusterSize"); ok && live.CacheClusterSize != want {
+		drift = append(drift, "cache cluster size ("+live.CacheClusterSize+")")
+	}
+	dest, ok := stageOpValue(a, "/accessLogSettings/destinationArn")
+	format, _ := stageOpValue(a, "/accessLogSettings/format")
+	switch l := live.AccessLog; {
+	case !ok && l != nil:
+		drift = append(drift, "access log (to "+l.DestinationArn+"; the template has none)")
+	case ok && l == nil:
+		drift = append(drift, "access log (off)")
+	case ok && (l.DestinationArn != dest || storedFormat(l.Format) != storedFormat(format)):
+		drift = append(drift, "access log")
+	}
 	return drift
+}
+
+// stageOpValue is the value API a's template sets at stage path (a patch
+// operation's path, "/tracingEnabled"), and whether it sets one.
+func stageOpValue(a *API, path string) (string, bool) {
+	for _, op := range slices.Backward(a.StageOps) {
+		if op.Path == path && op.Op == "replace" {
+			return op.Value, true
+		}
+	}
+	return "", false
+}
+
+// onOff is "on" or "off", as on says.
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
 }
 
 // liveResetOps are the patch operations that take off of REST stage live
 // what the template of API a does not set and resetOps does not already
-// take off: a canary, method-setting keys and variables a deploy that ended
-// before its record (or a change by hand) left.
+// take off: a canary, method-setting keys, variables, tracing, a cache
+// cluster and an access log a deploy that ended before its record (or a
+// change by hand) left.
 func liveResetOps(a *API, live *SavedStage, done []PatchOp) []PatchOp {
 	if live == nil {
 		return nil
@@ -245,6 +285,20 @@ func liveResetOps(a *API, live *SavedStage, done []PatchOp) []PatchOp {
 	}
 	if a.Canary == nil && live.Canary != nil {
 		ops = append(ops, PatchOp{Op: "remove", Path: "/canarySettings"})
+	}
+	// Tracing, the cache cluster and the access log the template does not
+	// set are off (what it sets, a.StageOps sets after these).
+	for _, p := range []string{"/tracingEnabled", "/cacheClusterEnabled"} {
+		on := live.TracingEnabled
+		if p == "/cacheClusterEnabled" {
+			on = live.CacheClusterEnabled
+		}
+		if _, set := stageOpValue(a, p); on && !set && !slices.Contains(done, PatchOp{Op: "replace", Path: p, Value: "false"}) {
+			ops = append(ops, PatchOp{Op: "replace", Path: p, Value: "false"})
+		}
+	}
+	if _, set := stageOpValue(a, "/accessLogSettings/destinationArn"); live.AccessLog != nil && !set && !removed["/accessLogSettings"] {
+		ops = append(ops, PatchOp{Op: "remove", Path: "/accessLogSettings"})
 	}
 	return ops
 }

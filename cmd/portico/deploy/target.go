@@ -265,6 +265,11 @@ func (h *HTTPTarget) APIKeyExists(ctx context.Context, id string) (bool, error) 
 	return h.exists(ctx, "/apikeys/"+esc(id))
 }
 
+// UsagePlanHasKey implements Target: API Gateway's GetUsagePlanKey.
+func (h *HTTPTarget) UsagePlanHasKey(ctx context.Context, planID, keyID string) (bool, error) {
+	return h.exists(ctx, "/usageplans/"+esc(planID)+"/keys/"+esc(keyID))
+}
+
 // ResolveImage implements Target through POST /portico/v1/images/resolve.
 // With LocalImages, the server pulls nothing.
 func (h *HTTPTarget) ResolveImage(ctx context.Context, imageURI string) (string, error) {
@@ -613,6 +618,60 @@ func (h *HTTPTarget) SetReserved(ctx context.Context, name string, n *int) error
 		return h.C.PutConcurrency(ctx, name, *n)
 	}
 	_, err := h.C.Do(ctx, http.MethodDelete, "/2017-10-31/functions/"+esc(name)+"/concurrency", nil, nil, nil)
+	if client.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// FunctionLimits implements Target: Lambda's GetFunctionConcurrency,
+// GetProvisionedConcurrencyConfig and GetFunctionEventInvokeConfig (one
+// not there is none).
+func (h *HTTPTarget) FunctionLimits(ctx context.Context, name, alias, qualifier string) (*FunctionLimits, error) {
+	get := func(path string, q url.Values, out any) (bool, error) {
+		resp, err := h.C.Do(ctx, http.MethodGet, path, q, nil, nil)
+		if client.IsNotFound(err) && q != nil {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		return true, json.Unmarshal(resp.Body, out)
+	}
+	var lim FunctionLimits
+	var rc struct {
+		ReservedConcurrentExecutions *int
+	}
+	if _, err := get("/2019-09-30/functions/"+esc(name)+"/concurrency", nil, &rc); err != nil {
+		return nil, err
+	}
+	lim.Reserved = rc.ReservedConcurrentExecutions
+	if alias != "" {
+		var pc struct {
+			RequestedProvisionedConcurrentExecutions int
+		}
+		if _, err := get("/2019-09-30/functions/"+esc(name)+"/provisioned-concurrency", url.Values{"Qualifier": {alias}}, &pc); err != nil {
+			return nil, err
+		}
+		lim.Provisioned = pc.RequestedProvisionedConcurrentExecutions
+	}
+	if qualifier != "" {
+		var ei EventInvoke
+		ok, err := get("/2019-09-25/functions/"+esc(name)+"/event-invoke-config", url.Values{"Qualifier": {qualifier}}, &ei)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			lim.EventInvoke = &ei
+		}
+	}
+	return &lim, nil
+}
+
+// CheckAccessLog implements Target through POST
+// /portico/v1/access-log/check (a server without that route cannot tell).
+func (h *HTTPTarget) CheckAccessLog(ctx context.Context, dest string) error {
+	_, err := h.C.Do(ctx, http.MethodPost, "/portico/v1/access-log/check", nil, map[string]string{"destinationArn": dest}, nil)
 	if client.IsNotFound(err) {
 		return nil
 	}
