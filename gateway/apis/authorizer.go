@@ -385,6 +385,14 @@ func (a *API) validateAuth() []error {
 			errs = append(errs, invalid("security scheme %q: identityValidationExpression is applied by a REST API's TOKEN authorizers only; "+
 				"this %s API's %s authorizer would ignore it: remove it, or check the identity in the authorizer function",
 				name, a.Protocol, au.Type))
+		} else if au != nil && au.Type == AuthorizerJWT && !strings.HasPrefix(au.Issuer, "https://") {
+			// Refused when saved: the gateway fetches the issuer's keys over
+			// https only, so an API an older build stored with an http
+			// issuer loads, and its tokens are refused (401) until the
+			// issuer is changed.
+			errs = append(errs, invalid("security scheme %q: jwtConfiguration.issuer %q is not an https URL: the issuer's keys are fetched from it, "+
+				"and keys fetched over plain http could be replaced by anyone on the path; use the issuer's https:// URL, as API Gateway requires",
+				name, truncate(au.Issuer, 100)))
 		}
 	}
 	// Scopes are checked against a JWT's claims only; on any other scheme they
@@ -511,7 +519,9 @@ func parseJWTAuthorizer(protocol, name string, d authorizerDoc) (*Authorizer, er
 		return nil, invalid("security scheme %q: jwtConfiguration must be {\"issuer\": URL, \"audience\": [...]}", name)
 	}
 	if !strings.HasPrefix(cfg.Issuer, "https://") && !strings.HasPrefix(cfg.Issuer, "http://") {
-		return nil, invalid("security scheme %q: jwtConfiguration.issuer %q must be an http(s) URL", name, truncate(cfg.Issuer, 100))
+		// http:// is read (an older build stored it) and refused when saved
+		// (validateAuth).
+		return nil, invalid("security scheme %q: jwtConfiguration.issuer %q must be an https URL", name, truncate(cfg.Issuer, 100))
 	}
 	if len(cfg.Audience) == 0 {
 		return nil, invalid("security scheme %q: jwtConfiguration.audience must list at least one audience", name)

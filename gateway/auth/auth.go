@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -84,7 +85,7 @@ type Stage struct {
 	cache    *resultCache
 
 	// JWT authorizers' keys by issuer (jwt.go).
-	httpClient *http.Client
+	httpClient atomic.Pointer[http.Client]
 	jwksMu     sync.Mutex
 	jwks       map[string]*keySource
 
@@ -103,9 +104,16 @@ func New(resolver Resolver, inv Invoker, log *slog.Logger) *Stage {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Stage{resolver: resolver, invoker: inv, log: log, now: time.Now, cache: newResultCache(),
-		httpClient: &http.Client{Timeout: jwksFetchTimeout}, jwks: map[string]*keySource{}}
+	s := &Stage{resolver: resolver, invoker: inv, log: log, now: time.Now, cache: newResultCache(), jwks: map[string]*keySource{}}
+	s.httpClient.Store(newJWKSClient(nil))
+	return s
 }
+
+// SetJWKSTransport replaces the transport the issuers' discovery documents
+// and key sets are fetched with (for tests: an httptest TLS server's
+// client transport, which trusts its certificate). Only the transport: the
+// fetches stay https-only, redirects included. Safe to call while serving.
+func (s *Stage) SetJWKSTransport(rt http.RoundTripper) { s.httpClient.Store(newJWKSClient(rt)) }
 
 // SetClock replaces the clock the result cache runs on (for tests).
 func (s *Stage) SetClock(now func() time.Time) { s.now = now }
