@@ -564,3 +564,27 @@ func (r *Route) RouteScopes(name string) []string {
 	}
 	return nil
 }
+
+// AuthorizerURIWarnings says, for each Lambda authorizer whose URI names a
+// stage variable, when it names no function on a stage with vars: a variable
+// the stage lacks, or a value that makes no function reference. The gateway
+// serves such a stage; the routes of that authorizer answer 500
+// AuthorizerConfigurationException. Sorted by authorizer name.
+func (a *API) AuthorizerURIWarnings(vars map[string]string) []string {
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(a.Authorizers)) {
+		au, err := ParseAuthorizer(a.Protocol, name, a.Authorizers[name])
+		if err != nil || au == nil || !strings.Contains(au.URI, "${stageVariables.") {
+			continue
+		}
+		uri, err := SubstituteStageVariables(au.URI, vars)
+		if err == nil {
+			_, err = FunctionRef(uri)
+		}
+		if err != nil {
+			out = append(out, fmt.Sprintf("authorizer %s names no function on this stage (%v): the routes it authorizes answer 500 "+
+				"(AuthorizerConfigurationException) until a stage variable names one (portico stage set-var)", name, err))
+		}
+	}
+	return out
+}
