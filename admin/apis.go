@@ -2,6 +2,7 @@ package admin
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -414,6 +415,27 @@ type deployResponse struct {
 type stageView struct {
 	*apis.Stage
 	URL string `json:"url,omitempty"`
+	// Warnings, in the answers to a deployment and a variables change, say
+	// what of the deployed API does not work on the stage as it now is
+	// (apis.API.AuthorizerURIWarnings).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// warned is v with the warnings of the stage's deployment on its variables,
+// each logged at warn.
+func (s *Server) warned(ctx context.Context, v *stageView) *stageView {
+	if v == nil || v.Stage == nil || v.DeploymentID == "" {
+		return v
+	}
+	dep, err := s.gw.APIs.GetDeployment(ctx, v.APIID, v.DeploymentID)
+	if err != nil {
+		return v
+	}
+	v.Warnings = dep.API.AuthorizerURIWarnings(v.Variables)
+	for _, w := range v.Warnings {
+		s.log.Warn(w, "api", v.APIID, "stage", v.Name)
+	}
+	return v
 }
 
 func (s *Server) view(st *apis.Stage) *stageView {
@@ -438,7 +460,7 @@ func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request) error 
 	}
 	out := deployResponse{Deployment: dep.Summary()}
 	if st != nil {
-		out.Stage = s.view(st)
+		out.Stage = s.warned(r.Context(), s.view(st))
 	}
 	return writeJSON(w, http.StatusCreated, out)
 }
@@ -548,7 +570,7 @@ func (s *Server) patchVariables(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, s.view(st))
+	return writeJSON(w, http.StatusOK, s.warned(r.Context(), s.view(st)))
 }
 
 func (s *Server) deleteStage(w http.ResponseWriter, r *http.Request) error {

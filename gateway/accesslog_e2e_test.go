@@ -153,7 +153,7 @@ func TestAccessLogIntegrationAndAuthorizerVariables(t *testing.T) {
 	dead := httptest.NewServer(http.NotFoundHandler())
 	deadURL := dead.URL
 	dead.Close()
-	env := apptest.Start(t, apptest.Options{})
+	env := apptest.Start(t, apptest.Options{JWKSTransport: is.Transport()})
 	c := env.Client()
 	createFunction(t, c, "probe", probeZip(t), nil, 5)
 	probe := map[string]any{"type": "AWS_PROXY", "uri": "function:probe", "payloadFormatVersion": "2.0"}

@@ -48,6 +48,7 @@ func benchAuthGateway(b *testing.B, a *apis.API, inv *fakeInvoker, pr auth.Princ
 	res := &fakeResolver{}
 	gw := New(Config{}, svc, res, inv, nil)
 	st := auth.New(res, inv, nil)
+	st.SetJWKSTransport(gwtest.TLSTransport())
 	if pr != nil {
 		st.SetPrincipals(pr)
 	}

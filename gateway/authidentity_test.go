@@ -171,7 +171,9 @@ func TestHTTPAPIRepeatedIdentity(t *testing.T) {
 func TestJWTRepeatedAuthorization(t *testing.T) {
 	is := gwtest.NewIssuer(t)
 	e := newEnv(t)
-	e.gw.Use(auth.New(e.res, e.inv, nil))
+	az := auth.New(e.res, e.inv, nil)
+	az.SetJWKSTransport(is.Transport())
+	e.gw.Use(az)
 	id := e.deploy(&apis.API{Name: "jwt", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{
 		Authorizers: map[string]json.RawMessage{"jwt": json.RawMessage(`{"type":"oauth2","x-amazon-apigateway-authorizer":{"type":"jwt",
 			"identitySource":"$request.header.Authorization","jwtConfiguration":{"issuer":"` + is.Srv.URL + `","audience":["api1"]}}}`)},

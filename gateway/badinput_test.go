@@ -221,7 +221,7 @@ func TestHTTPAPIRefusesBadInput(t *testing.T) {
 	}))
 	t.Cleanup(backend.Close)
 	is := gwtest.NewIssuer(t)
-	env := apptest.Start(t, apptest.Options{})
+	env := apptest.Start(t, apptest.Options{JWKSTransport: is.Transport()})
 	c := env.Client()
 	createFunction(t, c, "probe", probeZip(t), nil, 5)
 	probe := func(version string, params map[string]string) map[string]any {

@@ -25,7 +25,9 @@ func TestHTTPAPIParameterMappingJWTClaims(t *testing.T) {
 	backend, seen := newSeenBackend(t, func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
 	is := gwtest.NewIssuer(t)
 	e := newEnv(t)
-	e.gw.Use(auth.New(e.res, e.inv, nil))
+	az := auth.New(e.res, e.inv, nil)
+	az.SetJWKSTransport(is.Transport())
+	e.gw.Use(az)
 	a := &apis.API{Name: "claims", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{
 		Authorizers: map[string]json.RawMessage{"jwt": json.RawMessage(`{"type":"oauth2","x-amazon-apigateway-authorizer":{"type":"jwt",
 			"identitySource":"$request.header.Authorization","jwtConfiguration":{"issuer":"` + is.Srv.URL + `","audience":["api1"]}}}`)},
@@ -93,7 +95,9 @@ func TestHTTPAPIParameterMappingUnknownContext(t *testing.T) {
 func TestJWTIssuerTrailingSlash(t *testing.T) {
 	is := gwtest.NewIssuer(t)
 	e := newEnv(t)
-	e.gw.Use(auth.New(e.res, e.inv, nil))
+	az := auth.New(e.res, e.inv, nil)
+	az.SetJWKSTransport(is.Transport())
+	e.gw.Use(az)
 	for i, issuer := range []string{is.Srv.URL + "/", is.Srv.URL} {
 		a := &apis.API{Name: "iss", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{
 			Authorizers: map[string]json.RawMessage{"jwt": json.RawMessage(`{"type":"oauth2","x-amazon-apigateway-authorizer":{"type":"jwt",

@@ -58,6 +58,9 @@ type stageJSON struct {
 	History      []historyJSON     `json:"history"`
 	URL          string            `json:"url"`
 	UpdatedAt    string            `json:"updatedAt"`
+	// Warnings: what of the deployed API does not work on the stage
+	// (answers to a deployment and set-var).
+	Warnings []string `json:"warnings"`
 }
 
 type historyJSON struct {
@@ -315,6 +318,11 @@ func apiDeploy(g *globalFlags) *cobra.Command {
 			return err
 		}
 		_, _ = fmt.Fprintln(cmd.OutOrStdout(), out.Deployment.ID)
+		if out.Stage != nil {
+			for _, w := range out.Stage.Warnings {
+				_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
+			}
+		}
 		if out.Stage != nil && out.Stage.URL != "" {
 			u := out.Stage.URL
 			if websocketAPI(cmd.Context(), c, args[0]) {
@@ -471,6 +479,9 @@ func stageSetVar(g *globalFlags) *cobra.Command {
 				return g.unknownStage(cmd, args[0], args[1], err)
 			}
 			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "stage %s: %s\n", st.Name, formatVars(st.Variables))
+			for _, w := range st.Warnings {
+				_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
+			}
 			return nil
 		},
 	}

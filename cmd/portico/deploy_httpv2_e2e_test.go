@@ -153,7 +153,7 @@ func TestDeployHTTPAPIOfV2Resources(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
-	env := apptest.Start(t, apptest.Options{})
+	env := apptest.Start(t, apptest.Options{JWKSTransport: is.Transport()})
 	dir := t.TempDir()
 	writeBootstraps(t, dir, map[string]string{
 		"hello":   apptest.Sample(t, "hello"),

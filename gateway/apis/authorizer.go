@@ -385,6 +385,14 @@ func (a *API) validateAuth() []error {
 			errs = append(errs, invalid("security scheme %q: identityValidationExpression is applied by a REST API's TOKEN authorizers only; "+
 				"this %s API's %s authorizer would ignore it: remove it, or check the identity in the authorizer function",
 				name, a.Protocol, au.Type))
+		} else if au != nil && au.Type == AuthorizerJWT && !strings.HasPrefix(au.Issuer, "https://") {
+			// Refused when saved: the gateway fetches the issuer's keys over
+			// https only, so an API an older build stored with an http
+			// issuer loads, and its tokens are refused (401) until the
+			// issuer is changed.
+			errs = append(errs, invalid("security scheme %q: jwtConfiguration.issuer %q is not an https URL: the issuer's keys are fetched from it, "+
+				"and keys fetched over plain http could be replaced by anyone on the path; use the issuer's https:// URL, as API Gateway requires",
+				name, truncate(au.Issuer, 100)))
 		}
 	}
 	// Scopes are checked against a JWT's claims only; on any other scheme they
@@ -511,7 +519,9 @@ func parseJWTAuthorizer(protocol, name string, d authorizerDoc) (*Authorizer, er
 		return nil, invalid("security scheme %q: jwtConfiguration must be {\"issuer\": URL, \"audience\": [...]}", name)
 	}
 	if !strings.HasPrefix(cfg.Issuer, "https://") && !strings.HasPrefix(cfg.Issuer, "http://") {
-		return nil, invalid("security scheme %q: jwtConfiguration.issuer %q must be an http(s) URL", name, truncate(cfg.Issuer, 100))
+		// http:// is read (an older build stored it) and refused when saved
+		// (validateAuth).
+		return nil, invalid("security scheme %q: jwtConfiguration.issuer %q must be an https URL", name, truncate(cfg.Issuer, 100))
 	}
 	if len(cfg.Audience) == 0 {
 		return nil, invalid("security scheme %q: jwtConfiguration.audience must list at least one audience", name)
@@ -553,4 +563,28 @@ func (r *Route) RouteScopes(name string) []string {
 		}
 	}
 	return nil
+}
+
+// AuthorizerURIWarnings says, for each Lambda authorizer whose URI names a
+// stage variable, when it names no function on a stage with vars: a variable
+// the stage lacks, or a value that makes no function reference. The gateway
+// serves such a stage; the routes of that authorizer answer 500
+// AuthorizerConfigurationException. Sorted by authorizer name.
+func (a *API) AuthorizerURIWarnings(vars map[string]string) []string {
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(a.Authorizers)) {
+		au, err := ParseAuthorizer(a.Protocol, name, a.Authorizers[name])
+		if err != nil || au == nil || !strings.Contains(au.URI, "${stageVariables.") {
+			continue
+		}
+		uri, err := SubstituteStageVariables(au.URI, vars)
+		if err == nil {
+			_, err = FunctionRef(uri)
+		}
+		if err != nil {
+			out = append(out, fmt.Sprintf("authorizer %s names no function on this stage (%v): the routes it authorizes answer 500 "+
+				"(AuthorizerConfigurationException) until a stage variable names one (portico stage set-var)", name, err))
+		}
+	}
+	return out
 }

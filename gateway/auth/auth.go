@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -84,7 +85,7 @@ type Stage struct {
 	cache    *resultCache
 
 	// JWT authorizers' keys by issuer (jwt.go).
-	httpClient *http.Client
+	httpClient atomic.Pointer[http.Client]
 	jwksMu     sync.Mutex
 	jwks       map[string]*keySource
 
@@ -103,9 +104,16 @@ func New(resolver Resolver, inv Invoker, log *slog.Logger) *Stage {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Stage{resolver: resolver, invoker: inv, log: log, now: time.Now, cache: newResultCache(),
-		httpClient: &http.Client{Timeout: jwksFetchTimeout}, jwks: map[string]*keySource{}}
+	s := &Stage{resolver: resolver, invoker: inv, log: log, now: time.Now, cache: newResultCache(), jwks: map[string]*keySource{}}
+	s.httpClient.Store(newJWKSClient(nil))
+	return s
 }
+
+// SetJWKSTransport replaces the transport the issuers' discovery documents
+// and key sets are fetched with (for tests: an httptest TLS server's
+// client transport, which trusts its certificate). Only the transport: the
+// fetches stay https-only, redirects included. Safe to call while serving.
+func (s *Stage) SetJWKSTransport(rt http.RoundTripper) { s.httpClient.Store(newJWKSClient(rt)) }
 
 // SetClock replaces the clock the result cache runs on (for tests).
 func (s *Stage) SetClock(now func() time.Time) { s.now = now }
@@ -132,12 +140,16 @@ type compiled struct {
 	// invokeErr says why it could not be named (a stage variable missing).
 	invokeARN string
 	invokeErr error
+	// refErr says why a Lambda authorizer's URI names no function on this
+	// stage (a stage variable missing or naming none); ref is then empty,
+	// and calling it is an authorizer configuration error.
+	refErr error
 }
 
 // Compile implements pipeline.Stage: the routes of a deployment whose security
 // names a Lambda, JWT or IAM authorizer, and a REST API's resource policy. An
 // authorizer URI that does not name a function once the stage's variables are
-// substituted refuses the deployment.
+// substituted fails the routes it authorizes when they call it (see refErr).
 func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	if d.API.Protocol == apis.ProtocolWebSocket {
 		return nil, nil // $connect is authorized by AuthorizeConnect
@@ -147,6 +159,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 		return nil, err
 	}
 	routes := map[string]*compiled{}
+	warned := map[string]bool{} // authorizers whose URI names no function, logged once per compile
 	for i := range d.API.Routes {
 		r := &d.API.Routes[i]
 		au, err := d.API.RouteAuthorizer(r)
@@ -164,13 +177,30 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			routes[r.RouteKey] = a
 			continue
 		}
+		// A URI that names no function once the stage's variables are
+		// substituted (a variable the stage lacks, or one whose value makes
+		// no function reference) fails this authorizer's routes alone, as
+		// a function that does not exist does: 500 {"message": null},
+		// AuthorizerConfigurationException, when the function would be
+		// called. The stage's other routes serve.
 		uri, err := apis.SubstituteStageVariables(au.URI, d.Variables)
-		if err != nil {
-			return nil, fmt.Errorf("authorizer %q: %w", au.Name, err)
+		var ref functions.Ref
+		if err == nil {
+			ref, err = apis.FunctionRef(uri)
 		}
-		ref, err := apis.FunctionRef(uri)
 		if err != nil {
-			return nil, fmt.Errorf("authorizer %q: %w", au.Name, err)
+			if !warned[au.Name] {
+				warned[au.Name] = true
+				var apiID, stage string
+				if d.Stage != nil {
+					apiID, stage = d.Stage.APIID, d.Stage.Name
+				}
+				s.log.Warn("authorizer URI names no function on this stage: the routes it authorizes answer 500 (AuthorizerConfigurationException) "+
+					"until the stage variable names a function (portico stage set-var); the stage's other routes serve",
+					"api", apiID, "stage", stage, "canary", d.Canary, "authorizer", au.Name, "err", err)
+			}
+			routes[r.RouteKey] = &compiled{au: au, refErr: err}
+			continue
 		}
 		routes[r.RouteKey] = &compiled{au: au, ref: ref, keyPrefix: cacheKeyPrefix(d, au, ref)}
 	}
@@ -575,6 +605,9 @@ func configError(format string, args ...any) error {
 
 // call invokes the authorizer function with ev and reads its answer.
 func (s *Stage) call(ctx context.Context, c *pipeline.Context, a *compiled, ev any, traceID string) (*result, int16, error) {
+	if a.refErr != nil {
+		return nil, 0, configError("authorizer %q: the authorizer URI names no function on this stage: %v", a.au.Name, a.refErr)
+	}
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		return nil, 0, configError("authorizer %q: event: %v", a.au.Name, err)

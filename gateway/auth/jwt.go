@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -230,6 +231,10 @@ func (s *Stage) fetchJWKS(ctx context.Context, issuer string) (jwk.Set, time.Dur
 	if err := json.Unmarshal(raw, &disc); err != nil || disc.JWKSURI == "" {
 		return nil, 0, fmt.Errorf("the discovery document of %s names no jwks_uri (%w)", issuer, err)
 	}
+	if u, err := url.Parse(disc.JWKSURI); err != nil || !strings.EqualFold(u.Scheme, "https") {
+		// OpenID Connect Discovery 1.0 (3): jwks_uri is an https URL.
+		return nil, 0, fmt.Errorf("the discovery document of %s names jwks_uri %q, which is not an https URL: keys are fetched over https only", issuer, truncateURL(disc.JWKSURI))
+	}
 	raw, h, err := s.fetch(ctx, disc.JWKSURI)
 	if err != nil {
 		return nil, 0, err
@@ -281,12 +286,33 @@ func (s *Stage) parseJWKS(raw []byte, issuer, uri string) (jwk.Set, error) {
 	return set, nil
 }
 
+// newJWKSClient is the client JWKS fetches use: rt (nil for the default
+// transport), jwksFetchTimeout, and redirects followed only to https URLs
+// (at most 10, as net/http's default).
+func newJWKSClient(rt http.RoundTripper) *http.Client {
+	return &http.Client{Transport: rt, Timeout: jwksFetchTimeout,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if req.URL.Scheme != "https" {
+				return fmt.Errorf("%s redirects to %s, which is not https: an issuer's keys are fetched over https only", via[len(via)-1].URL.Redacted(), req.URL.Redacted())
+			}
+			if len(via) >= 10 {
+				return errors.New("stopped after 10 redirects")
+			}
+			return nil
+		}}
+}
+
+// fetch GETs u, which must be an https URL: keys fetched in cleartext could
+// be replaced by anyone on the path, and any token forged with them.
 func (s *Stage) fetch(ctx context.Context, u string) ([]byte, http.Header, error) {
+	if pu, err := url.Parse(u); err != nil || !strings.EqualFold(pu.Scheme, "https") {
+		return nil, nil, fmt.Errorf("fetch %s: an issuer's discovery document and keys are fetched over https only; use an https URL", u)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	resp, err := s.httpClient.Do(req)
+	resp, err := s.httpClient.Load().Do(req)
 	if err != nil {
 		return nil, nil, fmt.Errorf("fetch %s: %w", u, err)
 	}
@@ -299,6 +325,14 @@ func (s *Stage) fetch(ctx context.Context, u string) ([]byte, http.Header, error
 		return nil, nil, fmt.Errorf("fetch %s: %w", u, err)
 	}
 	return b, resp.Header, nil
+}
+
+// truncateURL shortens a URL taken from an issuer's document for a message.
+func truncateURL(u string) string {
+	if len(u) > 200 {
+		return u[:200] + "..."
+	}
+	return u
 }
 
 // jwtError is a 401 whose www-authenticate header says why.

@@ -20,7 +20,7 @@ import (
 func TestJWTAuthorizerEndToEnd(t *testing.T) {
 	is := gwtest.NewIssuer(t)
 	var stage *auth.Stage
-	env := apptest.Start(t, apptest.Options{Populate: []any{&stage}})
+	env := apptest.Start(t, apptest.Options{JWKSTransport: is.Transport(), Populate: []any{&stage}})
 	var offset atomic.Int64
 	stage.SetClock(func() time.Time { return time.Now().Add(time.Duration(offset.Load())) })
 	c := env.Client()

@@ -30,6 +30,14 @@ import (
 	"github.com/portico-dev/portico/gateway/pipeline"
 )
 
+// jwtStage is New(nil, nil, log) fetching keys from httptest's TLS servers
+// (the issuers these tests serve are https: keys are fetched over https only).
+func jwtStage(log *slog.Logger) *Stage {
+	s := New(nil, nil, log)
+	s.SetJWKSTransport(gwtest.TLSTransport())
+	return s
+}
+
 // TestJWKSBadDocuments checks that a JWKS that does not parse, a discovery
 // document without jwks_uri (or with JWKS_URI, or jwks_uri twice), and an issuer that does not answer within the
 // fetch timeout are errors (the request then gets 401), never a pass or a hang.
@@ -38,7 +46,7 @@ func TestJWKSBadDocuments(t *testing.T) {
 	defer close(block)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/bad/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte(`{"jwks_uri":"http://` + r.Host + `/bad/keys"}`))
+		_, _ = w.Write([]byte(`{"jwks_uri":"https://` + r.Host + `/bad/keys"}`))
 	})
 	mux.HandleFunc("/bad/keys", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{"keys": "nope"`)) })
 	mux.HandleFunc("/nouri/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{}`)) })
@@ -49,7 +57,7 @@ func TestJWKSBadDocuments(t *testing.T) {
 		_, _ = w.Write([]byte(`{"JWKS_URI":"` + good + `"}`))
 	})
 	mux.HandleFunc("/twice/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte(`{"jwks_uri":"http://` + r.Host + `/bad/keys","jwks_uri":"` + good + `"}`))
+		_, _ = w.Write([]byte(`{"jwks_uri":"https://` + r.Host + `/bad/keys","jwks_uri":"` + good + `"}`))
 	})
 	mux.HandleFunc("/slow/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -57,9 +65,9 @@ func TestJWKSBadDocuments(t *testing.T) {
 		case <-r.Context().Done():
 		}
 	})
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewTLSServer(mux)
 	defer srv.Close()
-	s := New(nil, nil, nil)
+	s := jwtStage(nil)
 	for _, iss := range []string{"/bad", "/nouri", "/upper", "/twice", "/slow", "/missing"} {
 		if _, err := s.keys(context.Background(), srv.URL+iss, "k1", false); err == nil {
 			t.Errorf("issuer %s: keys accepted", iss)
@@ -84,7 +92,7 @@ func newJWKSServer(t *testing.T, keys map[string]*rsa.PrivateKey) *jwksServer {
 	js := &jwksServer{keys: keys}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte(`{"jwks_uri":"http://` + r.Host + `/jwks.json"}`))
+		_, _ = w.Write([]byte(`{"jwks_uri":"https://` + r.Host + `/jwks.json"}`))
 	})
 	mux.HandleFunc("/jwks.json", func(w http.ResponseWriter, r *http.Request) {
 		js.mu.Lock()
@@ -110,7 +118,7 @@ func newJWKSServer(t *testing.T, keys map[string]*rsa.PrivateKey) *jwksServer {
 		}
 		_ = json.NewEncoder(w).Encode(set)
 	})
-	js.srv = httptest.NewServer(mux)
+	js.srv = httptest.NewTLSServer(mux)
 	t.Cleanup(js.srv.Close)
 	return js
 }
@@ -182,7 +190,7 @@ func TestJWKSLifetime(t *testing.T) {
 	t.Run("withdrawn key, max-age", func(t *testing.T) {
 		js := newJWKSServer(t, map[string]*rsa.PrivateKey{"k1": k1, "k2": k2})
 		js.set(func(js *jwksServer) { js.cacheControl = "public, max-age=90" })
-		s := New(nil, nil, nil)
+		s := jwtStage(nil)
 		s.SetClock(clock)
 		a := js.token(t, "k1", k1, clock(), false)
 		if d := verify(t, s, js.srv.URL, a); d != "" {
@@ -204,7 +212,7 @@ func TestJWKSLifetime(t *testing.T) {
 
 	t.Run("withdrawn key, refetch for another kid", func(t *testing.T) {
 		js := newJWKSServer(t, map[string]*rsa.PrivateKey{"k1": k1})
-		s := New(nil, nil, nil)
+		s := jwtStage(nil)
 		s.SetClock(clock)
 		a := js.token(t, "k1", k1, clock(), false)
 		if d := verify(t, s, js.srv.URL, a); d != "" {
@@ -222,7 +230,7 @@ func TestJWKSLifetime(t *testing.T) {
 
 	t.Run("key replaced under the same kid", func(t *testing.T) {
 		js := newJWKSServer(t, map[string]*rsa.PrivateKey{"k1": k1})
-		s := New(nil, nil, nil)
+		s := jwtStage(nil)
 		s.SetClock(clock)
 		if d := verify(t, s, js.srv.URL, js.token(t, "k1", k1, clock(), false)); d != "" {
 			t.Fatalf("good token: %s", d)
@@ -250,7 +258,7 @@ func TestJWKSLifetime(t *testing.T) {
 
 	t.Run("issuer down: grace, then refused", func(t *testing.T) {
 		js := newJWKSServer(t, map[string]*rsa.PrivateKey{"k1": k1})
-		s := New(nil, nil, nil)
+		s := jwtStage(nil)
 		s.SetClock(clock)
 		if d := verify(t, s, js.srv.URL, js.token(t, "k1", k1, clock(), false)); d != "" {
 			t.Fatalf("good token: %s", d)
@@ -277,7 +285,7 @@ func TestJWKSLifetime(t *testing.T) {
 func TestJWTRequiresExp(t *testing.T) {
 	k1 := rsaKey(t)
 	js := newJWKSServer(t, map[string]*rsa.PrivateKey{"k1": k1})
-	s := New(nil, nil, nil)
+	s := jwtStage(nil)
 	if d := verify(t, s, js.srv.URL, js.token(t, "k1", k1, time.Now(), false)); d != "" {
 		t.Fatalf("token with exp: %q", d)
 	}
@@ -313,7 +321,7 @@ func newSlowIssuer(t *testing.T, keys map[string]*rsa.PrivateKey) *slowIssuer {
 	si := &slowIssuer{release: make(chan struct{}), hit: make(chan context.Context, 100)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte(`{"jwks_uri":"http://` + r.Host + `/jwks.json"}`))
+		_, _ = w.Write([]byte(`{"jwks_uri":"https://` + r.Host + `/jwks.json"}`))
 	})
 	mux.HandleFunc("/jwks.json", func(w http.ResponseWriter, r *http.Request) {
 		si.fetches.Add(1)
@@ -330,7 +338,7 @@ func newSlowIssuer(t *testing.T, keys map[string]*rsa.PrivateKey) *slowIssuer {
 			http.Error(w, "down", http.StatusInternalServerError)
 			return
 		}
-		resp, err := http.Get(js.srv.URL + "/jwks.json")
+		resp, err := js.srv.Client().Get(js.srv.URL + "/jwks.json")
 		if err != nil {
 			t.Error(err)
 			return
@@ -338,7 +346,7 @@ func newSlowIssuer(t *testing.T, keys map[string]*rsa.PrivateKey) *slowIssuer {
 		defer resp.Body.Close()
 		_, _ = io.Copy(w, resp.Body)
 	})
-	si.srv = httptest.NewServer(mux)
+	si.srv = httptest.NewTLSServer(mux)
 	t.Cleanup(si.srv.Close)
 	return si
 }
@@ -351,7 +359,7 @@ func TestJWKSFetchShared(t *testing.T) {
 	for _, down := range []bool{false, true} {
 		si := newSlowIssuer(t, map[string]*rsa.PrivateKey{"k1": k1})
 		si.down.Store(down)
-		s := New(nil, nil, nil)
+		s := jwtStage(nil)
 		const n = 8
 		errs := make(chan error, n)
 		call := func() {
@@ -392,7 +400,7 @@ func TestJWKSFailureRemembered(t *testing.T) {
 	si.onFetch = func() { advance(jwksFetchTimeout) }
 	close(si.release)
 	var logs syncBuffer
-	s := New(nil, nil, slog.New(slog.NewTextHandler(&logs, nil)))
+	s := jwtStage(slog.New(slog.NewTextHandler(&logs, nil)))
 	s.SetClock(clock)
 	for i := range 3 {
 		if _, err := s.keys(context.Background(), si.srv.URL, "k1", false); err == nil {
@@ -425,7 +433,7 @@ func TestJWKSFetchDoesNotBlockCachedKeys(t *testing.T) {
 	now := time.Unix(1_900_000_000, 0)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	si := newSlowIssuer(t, map[string]*rsa.PrivateKey{"k1": rsaKey(t)})
-	s := New(nil, nil, nil)
+	s := jwtStage(nil)
 	s.SetClock(clock)
 	first := make(chan error, 1)
 	go func() { _, err := s.keys(context.Background(), si.srv.URL, "k1", false); first <- err }()
@@ -478,7 +486,7 @@ func signRS256(t *testing.T, priv *rsa.PrivateKey, header, claims map[string]any
 func TestJWSHeaderChecks(t *testing.T) {
 	k1 := rsaKey(t)
 	js := newJWKSServer(t, map[string]*rsa.PrivateKey{"k1": k1})
-	s := New(nil, nil, nil)
+	s := jwtStage(nil)
 	now := time.Now()
 	claims := map[string]any{"iss": js.srv.URL, "aud": "api1", "sub": "u1", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
 	if d := verify(t, s, js.srv.URL, signRS256(t, k1, map[string]any{"alg": "RS256", "kid": "k1", "typ": "JWT"}, claims)); d != "" {
@@ -502,7 +510,7 @@ func TestJWSHeaderChecks(t *testing.T) {
 func TestJWTBearerSchemeCaseInsensitive(t *testing.T) {
 	k1 := rsaKey(t)
 	js := newJWKSServer(t, map[string]*rsa.PrivateKey{"k1": k1})
-	s := New(nil, nil, nil)
+	s := jwtStage(nil)
 	tok := js.token(t, "k1", k1, time.Now(), false)
 	au := &apis.Authorizer{Name: "jwt", Type: apis.AuthorizerJWT, IdentitySource: []string{"header.Authorization"},
 		Issuer: js.srv.URL, Audience: []string{"api1"}}
@@ -571,7 +579,7 @@ func TestJWKSOddKeys(t *testing.T) {
 	for _, odd := range []string{oct, oct + unparsable} {
 		is.PublishRaw([]byte(strings.Replace(string(keys), `{"keys":[`, `{"keys":[`+odd, 1)))
 		var logs syncBuffer
-		s := New(nil, nil, slog.New(slog.NewTextHandler(&logs, nil)))
+		s := jwtStage(slog.New(slog.NewTextHandler(&logs, nil)))
 		for name, c := range map[string]struct{ tok, want string }{
 			"RS256 under k1":    {is.Token(t, "RS256", "k1", is.RSA1, claims), ""},
 			"ES256 under e1":    {is.Token(t, "ES256", "e1", is.EC, claims), ""},
@@ -597,5 +605,72 @@ func TestJWKSOddKeys(t *testing.T) {
 				t.Errorf("no warn line for skipping %s:\n%s", kid, logs.String())
 			}
 		}
+	}
+}
+
+// TestJWKSHTTPSOnly: an issuer's keys are fetched over https only, where
+// they used to be fetched over plain http too, so anyone on the path could
+// replace them and forge tokens: an http:// issuer, an https issuer whose
+// discovery document names an http jwks_uri, and an https jwks_uri that
+// redirects to http are each refused without a request reaching the plain
+// http server; an https jwks_uri redirecting to https still serves its keys.
+func TestJWKSHTTPSOnly(t *testing.T) {
+	js := newJWKSServer(t, map[string]*rsa.PrivateKey{"k1": rsaKey(t)})
+	var plainHits atomic.Int64
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		plainHits.Add(1)
+		switch r.URL.Path {
+		case "/.well-known/openid-configuration":
+			_, _ = w.Write([]byte(`{"jwks_uri":"http://` + r.Host + `/jwks.json"}`))
+		default:
+			// The JWKS the https issuer serves, as an attacker could copy it.
+			resp, err := js.srv.Client().Get(js.srv.URL + "/jwks.json")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			_, _ = io.Copy(w, resp.Body)
+		}
+	}))
+	t.Cleanup(plain.Close)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/httpjwks/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"jwks_uri":"` + plain.URL + `/jwks.json"}`))
+	})
+	mux.HandleFunc("/redirect/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"jwks_uri":"https://` + r.Host + `/redirect/keys"}`))
+	})
+	mux.HandleFunc("/redirect/keys", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, plain.URL+"/jwks.json", http.StatusFound)
+	})
+	mux.HandleFunc("/tls/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"jwks_uri":"https://` + r.Host + `/tls/keys"}`))
+	})
+	mux.HandleFunc("/tls/keys", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, js.srv.URL+"/jwks.json", http.StatusFound)
+	})
+	srv := httptest.NewTLSServer(mux)
+	t.Cleanup(srv.Close)
+	s := jwtStage(nil)
+	for name, iss := range map[string]string{
+		"http issuer":                 plain.URL,
+		"http jwks_uri":               srv.URL + "/httpjwks",
+		"https redirected to http":    srv.URL + "/redirect",
+		"HTTP issuer in capitals too": strings.Replace(plain.URL, "http://", "HTTP://", 1),
+	} {
+		if _, err := s.keys(context.Background(), iss, "k1", false); err == nil || !strings.Contains(err.Error(), "https") {
+			t.Errorf("%s: keys fetched (err %v); want refused, naming https", name, err)
+		}
+	}
+	if n := plainHits.Load(); n != 0 {
+		t.Errorf("the plain http server got %d requests; want none", n)
+	}
+	ks, err := s.keys(context.Background(), srv.URL+"/tls", "k1", false)
+	if err != nil {
+		t.Fatalf("https redirected to https: %v", err)
+	}
+	if _, ok := ks.set.LookupKeyID("k1"); !ok {
+		t.Error("https redirected to https: no k1")
 	}
 }

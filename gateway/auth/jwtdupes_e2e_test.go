@@ -16,7 +16,7 @@ import (
 // case-sensitive: "Aud" is no aud.
 func TestJWTMemberTwiceRefused(t *testing.T) {
 	is := gwtest.NewIssuer(t)
-	env := apptest.Start(t, apptest.Options{})
+	env := apptest.Start(t, apptest.Options{JWKSTransport: is.Transport()})
 	c := env.Client()
 	scheme := map[string]any{"type": "oauth2", "x-amazon-apigateway-authorizer": map[string]any{
 		"type": "jwt", "identitySource": "$request.header.Authorization",

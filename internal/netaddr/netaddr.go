@@ -28,6 +28,28 @@ func IsLoopback(listen string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// NotLoopback says why a listen address (host:port) is not one IsLoopback
+// takes, as a clause to follow the address in a message ("" when it is).
+// Host names other than localhost are not resolved (a name could resolve
+// elsewhere later), and neither are short forms such as 127.1, which only
+// a resolver reads as an address: the message says to give the IP address.
+func NotLoopback(listen string) string {
+	if IsLoopback(listen) {
+		return ""
+	}
+	host, _, err := net.SplitHostPort(listen)
+	switch ip := net.ParseIP(host); {
+	case err != nil:
+		return "which is not host:port"
+	case host == "" || ip != nil && ip.IsUnspecified():
+		return "which listens on every interface, not on loopback only"
+	case ip != nil:
+		return "which is not a loopback address"
+	}
+	return "whose host " + strconv.Quote(host) + " is not an IP address: names other than localhost are not resolved " +
+		"(a name could resolve elsewhere later), nor short forms such as 127.1; give the IP address (127.0.0.1 or ::1)"
+}
+
 // DialURL turns a bound listen address into a URL a local client can call: an
 // unspecified host (":8080", "0.0.0.0:8080", "[::]:8080") becomes 127.0.0.1;
 // an address without a port is used as it is.

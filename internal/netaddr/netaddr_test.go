@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -25,6 +26,33 @@ func TestIsLoopback(t *testing.T) {
 	} {
 		if got := IsLoopback(addr); got != want {
 			t.Errorf("IsLoopback(%q) = %v, want %v", addr, got, want)
+		}
+	}
+}
+
+// TestNotLoopback: the reason an address is not loopback is true of it. A
+// host name that resolves to loopback (vm, 127.1) was said to be "not a
+// loopback address"; it is refused still (names are not resolved), saying
+// so and asking for the IP address.
+func TestNotLoopback(t *testing.T) {
+	for addr, want := range map[string]string{
+		"127.0.0.1:9090": "",
+		"localhost:9090": "",
+		"[::1]:9090":     "",
+		"10.0.0.1:9090":  "which is not a loopback address",
+		"0.0.0.0:9090":   "which listens on every interface",
+		":9090":          "which listens on every interface",
+		"[::]:9090":      "which listens on every interface",
+		"vm:31191":       `whose host "vm" is not an IP address: names other than localhost are not resolved`,
+		"127.1:31191":    `whose host "127.1" is not an IP address`,
+		"127.0.0.1":      "which is not host:port",
+	} {
+		got := NotLoopback(addr)
+		if want == "" && got != "" || !strings.HasPrefix(got, want) {
+			t.Errorf("NotLoopback(%q) = %q, want %q...", addr, got, want)
+		}
+		if strings.Contains(got, "name") && !strings.Contains(got, "give the IP address (127.0.0.1 or ::1)") {
+			t.Errorf("NotLoopback(%q) = %q: says names are not resolved without saying what to give", addr, got)
 		}
 	}
 }

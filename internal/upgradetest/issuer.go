@@ -5,7 +5,9 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
@@ -22,16 +24,23 @@ import (
 // found it): its discovery document, its JWKS of one ES256 key, and tokens
 // signed with that key. Its methods are safe for concurrent use.
 type Issuer struct {
-	// Addr is host:port; the issuer's URL is http://Addr.
+	// Addr is host:port; the issuer's URL is https://Addr, or http://Addr
+	// for an issuer a build from before https-only issuers recorded.
 	Addr string `json:"addr"`
+	// TLS says the issuer serves https (with a certificate made when it is
+	// served: trust it with Transport or CertPEM). Fixtures made before
+	// JWT issuers had to be https lack it.
+	TLS bool `json:"tls,omitempty"`
 	// Kid names the key; Key is its private key, PKCS #8 PEM (a test key).
 	Kid string `json:"kid"`
 	Key string `json:"key"`
 	// Audience is the aud the tokens carry.
 	Audience string `json:"audience"`
+
+	certPEM []byte // the served certificate (TLS), set by Serve
 }
 
-// NewIssuer returns an issuer at addr with a new P-256 key.
+// NewIssuer returns an https issuer at addr with a new P-256 key.
 func NewIssuer(addr, audience string) (*Issuer, error) {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -41,12 +50,57 @@ func NewIssuer(addr, audience string) (*Issuer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Issuer{Addr: addr, Kid: "upgrade-fixture", Audience: audience,
+	return &Issuer{Addr: addr, TLS: true, Kid: "upgrade-fixture", Audience: audience,
 		Key: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))}, nil
 }
 
 // URL is the issuer's URL, the iss of its tokens.
-func (is *Issuer) URL() string { return "http://" + is.Addr }
+func (is *Issuer) URL() string {
+	if is.TLS {
+		return "https://" + is.Addr
+	}
+	return "http://" + is.Addr
+}
+
+// CertPEM is the certificate the issuer serves (PEM), once Serve has
+// started it over TLS; nil otherwise.
+func (is *Issuer) CertPEM() []byte { return is.certPEM }
+
+// Transport is a transport that trusts the certificate the issuer serves
+// (for auth.Stage.SetJWKSTransport), once Serve has started it over TLS.
+func (is *Issuer) Transport() http.RoundTripper {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(is.certPEM)
+	return &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+}
+
+// serverCert makes a self-signed certificate for the issuer's host, valid
+// for a day.
+func (is *Issuer) serverCert() (tls.Certificate, error) {
+	host, _, err := net.SplitHostPort(is.Addr)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "upgradetest issuer"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true}
+	if ip := net.ParseIP(host); ip != nil {
+		tmpl.IPAddresses = []net.IP{ip}
+	} else {
+		tmpl.DNSNames = []string{host}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	is.certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: k}, nil
+}
 
 func (is *Issuer) key() (*ecdsa.PrivateKey, error) {
 	b, _ := pem.Decode([]byte(is.Key))
@@ -128,6 +182,14 @@ func (is *Issuer) Serve() (stop func(), err error) {
 		return nil, err
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	if is.TLS {
+		cert, err := is.serverCert()
+		if err != nil {
+			_ = ln.Close()
+			return nil, err
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	}
 	go func() { _ = srv.Serve(ln) }()
 	return func() { _ = srv.Close() }, nil
 }

@@ -206,6 +206,9 @@ func beside(t *testing.T, dir, data string, g upgradetest.Golden) (apptest.Optio
 			t.Fatalf("serving the JWT issuer the old build's authorizer names: %v", err)
 		}
 		t.Cleanup(stop)
+		if g.JWT.TLS {
+			opts.JWKSTransport = g.JWT.Transport()
+		}
 	}
 	if g.TLSURL != "" {
 		if _, err := edge.InitDevCAWith(edge.DevCADir(data), edge.DevInit{IfNeeded: true}, time.Now()); err != nil {

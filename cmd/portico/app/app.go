@@ -271,7 +271,7 @@ func (s Settings) Validate() error {
 		if _, p, err := net.SplitHostPort(s.AdminListen); err == nil && p != "" {
 			port = p // the port asked for, on loopback
 		}
-		return fmt.Errorf("the admin API would listen on %s, which is not a loopback address, without a token: set --admin-token (or PORTICO_ADMIN_TOKEN), or use --admin-listen %s", s.AdminListen, net.JoinHostPort("127.0.0.1", port))
+		return fmt.Errorf("the admin API would listen on %s, %s, without a token: set --admin-token (or PORTICO_ADMIN_TOKEN), or use --admin-listen %s", s.AdminListen, netaddr.NotLoopback(s.AdminListen), net.JoinHostPort("127.0.0.1", port))
 	}
 	if err := admin.CheckTokenFrom(s.AdminListen, s.AdminToken, s.AdminTokenSource); err != nil {
 		return err

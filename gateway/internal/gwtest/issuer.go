@@ -8,6 +8,8 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -33,7 +35,23 @@ type Issuer struct {
 	jwks []byte
 }
 
-// NewIssuer starts an issuer, stopped when tb ends.
+// Transport is a transport that trusts the issuer's TLS certificate, for
+// auth.Stage.SetJWKSTransport (the issuer serves https only, as the gateway
+// fetches keys over https only).
+func (is *Issuer) Transport() http.RoundTripper { return is.Srv.Client().Transport }
+
+// TLSTransport is a transport that trusts every httptest TLS server (they
+// share one certificate), for stages that fetch keys from issuers started
+// after them.
+var TLSTransport = sync.OnceValue(func() http.RoundTripper {
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	defer srv.Close()
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	return &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+})
+
+// NewIssuer starts an issuer over TLS (an https URL), stopped when tb ends.
 func NewIssuer(tb testing.TB) *Issuer {
 	tb.Helper()
 	is := &Issuer{}
@@ -51,7 +69,7 @@ func NewIssuer(tb testing.TB) *Issuer {
 		defer is.mu.Unlock()
 		_, _ = w.Write(is.jwks)
 	})
-	is.Srv = httptest.NewServer(mux)
+	is.Srv = httptest.NewTLSServer(mux)
 	tb.Cleanup(is.Srv.Close)
 	return is
 }

@@ -173,6 +173,14 @@ func run(ctx context.Context, rev string) error {
 		return err
 	}
 	defer stopIssuer()
+	// The server trusts the issuer's certificate (its keys are fetched over
+	// https only) through Go's SSL_CERT_FILE, in the servers' environment
+	// alone.
+	issuerCA := filepath.Join(tmp, "issuer.pem")
+	if err := os.WriteFile(issuerCA, m.issuer.CertPEM(), 0o600); err != nil {
+		return err
+	}
+	serverEnv = append(serverEnv, "SSL_CERT_FILE="+issuerCA)
 	// An Image function first, on the docker runtime (only it takes one);
 	// the rest on the process runtime, which reads it back all the same.
 	if err := m.imageFunction(ctx, tmp, bin, data, tlsListen); err != nil {
@@ -244,6 +252,9 @@ func output(ctx context.Context, dir, name string, args ...string) (string, erro
 	return strings.TrimSpace(string(out)), nil
 }
 
+// serverEnv is more environment for the servers start runs.
+var serverEnv []string
+
 func start(ctx context.Context, bin, data, logFile, tlsListen, runtime string) (*exec.Cmd, error) {
 	log, err := os.Create(logFile)
 	if err != nil {
@@ -252,7 +263,7 @@ func start(ctx context.Context, bin, data, logFile, tlsListen, runtime string) (
 	cmd := exec.CommandContext(ctx, bin, "serve", "--runtime", runtime, "--data-dir", data,
 		"--listen", gatewayAddr, "--admin-listen", adminAddr, "--tls-listen", tlsListen, "--log-level", "info")
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.Env = append(os.Environ(), "PORTICO_CONFIG=/dev/null")
+	cmd.Env = append(append(os.Environ(), "PORTICO_CONFIG=/dev/null"), serverEnv...)
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/portico-dev/portico/admin"
 	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/client"
+	"github.com/portico-dev/portico/gateway/auth"
 )
 
 // Options configure a test server.
@@ -48,6 +50,11 @@ type Options struct {
 	// traffic shifts: fx.Supply(fx.Annotate(c, fx.As(new(clock.Clock)),
 	// fx.ResultTags(`name:"shifts"`)))).
 	Extra []fx.Option
+	// JWKSTransport, when set, is the transport JWT authorizers fetch their
+	// issuers' keys with on each start (auth.Stage.SetJWKSTransport): a
+	// test issuer's TLS client transport, which trusts its certificate.
+	// The fetches stay https-only.
+	JWKSTransport http.RoundTripper
 	// Args are more `portico serve` flags for StartProcess (e.g.
 	// --shutdown-timeout 2s); Start does not read them.
 	Args []string
@@ -105,7 +112,11 @@ func Start(t testing.TB, opts Options) *Env {
 			level = l
 		}
 	}
-	e := &Env{t: t, settings: s, DataDir: s.DataDir, out: &syncWriter{t: t, level: level, tee: opts.LogWriter}, populate: opts.Populate, extra: opts.Extra}
+	extra := opts.Extra
+	if rt := opts.JWKSTransport; rt != nil {
+		extra = append(slices.Clone(extra), fx.Invoke(func(st *auth.Stage) { st.SetJWKSTransport(rt) }))
+	}
+	e := &Env{t: t, settings: s, DataDir: s.DataDir, out: &syncWriter{t: t, level: level, tee: opts.LogWriter}, populate: opts.Populate, extra: extra}
 	e.start()
 	// Later starts reuse the ports, so clients built from the URLs keep working.
 	e.settings.AdminListen = e.AdminURL[len("http://"):]
