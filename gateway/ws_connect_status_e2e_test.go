@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -104,9 +105,12 @@ func TestWebSocketConnectStatusOverIntegrationResponses(t *testing.T) {
 	if got := wstest.Exchange(t, ws, `{"action": "x"}`); got != "missing" {
 		t.Fatalf("reply: %q, want missing", got)
 	}
-	raw, err := os.ReadFile(logFile)
-	if err != nil {
-		t.Fatal(err)
+	// The line is written after the reply.
+	var raw []byte
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if raw, _ = os.ReadFile(logFile); strings.Contains(string(raw), " $default ") {
+			break
+		}
 	}
 	if !strings.Contains(string(raw), " $default 404\n") {
 		t.Errorf("access log, want the rendered 404:\n%s", raw)
