@@ -388,7 +388,10 @@ func (in *v2IntegrationResponseInput) apply(ir *apis.IntegrationResponse) error 
 		ir.ResponseTemplates = in.ResponseTemplates
 	}
 	if ir.StatusCode == "" {
-		// WebSocket integration responses have no status; the model wants one.
+		// WebSocket integration responses have no status; the model wants
+		// one. The gateway never answers with it: the backend's (or a
+		// MOCK's rendered) status stays the answer's, and decides a
+		// $connect's handshake (ws_mock.go).
 		ir.StatusCode = "200"
 	}
 	return nil

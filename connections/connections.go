@@ -646,6 +646,20 @@ func (m *Manager) Reverify(code int, reason string) int {
 	return n
 }
 
+// BeginStop refuses new connections from the moment a stop begins (the 503 a
+// handshake gets, Shutdown): a $connect still running when the listeners'
+// graceful stop lets its request finish is answered 503, and its
+// $disconnect runs, rather than the client getting a 101 and then the close
+// at once. The app runs it first among the stop hooks; Shutdown, which
+// closes the open connections, comes after the listeners' stop. It returns
+// nil.
+func (m *Manager) BeginStop(context.Context) error {
+	m.mu.Lock()
+	m.stopping = true
+	m.mu.Unlock()
+	return nil
+}
+
 // Shutdown closes every connection (1001, "Server shutting down") and waits,
 // within shutdown.Graceful(ctx), for their readers to finish and their
 // $disconnect calls to end. New upgrades are refused from then on, and

@@ -104,3 +104,48 @@ func TestShutdownCutsMessagesOffAtItsDeadline(t *testing.T) {
 		t.Errorf("close %v, want 1001", ce)
 	}
 }
+
+// TestBeginStopRefusesConnectInProgress: a $connect still running when a
+// stop begins (BeginStop, the first stop hook, before the listeners' graceful
+// stop lets the request finish) is refused with the 503 a new handshake gets,
+// and its $disconnect runs (1001), where the client got a 101 and then the
+// close at once.
+func TestBeginStopRefusesConnectInProgress(t *testing.T) {
+	ts := newTestServer(t, Config{}, chatKeys())
+	release := make(chan struct{})
+	ts.d.handle = func(ev *events.APIGatewayWebsocketProxyRequest) (*Response, error) {
+		if ev.RequestContext.EventType == EventConnect {
+			<-release
+		}
+		return &Response{StatusCode: 200}, nil
+	}
+	type dialed struct {
+		status int
+		err    error
+	}
+	done := make(chan dialed, 1)
+	go func() {
+		ws, status, err := wsDial(websocket.DefaultDialer, ts.ws, nil)
+		if err == nil {
+			_ = ws.Close()
+		}
+		done <- dialed{status, err}
+	}()
+	ts.d.next(t, EventConnect)
+	if err := ts.m.BeginStop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if got := <-done; got.err == nil || got.status != 503 {
+		t.Fatalf("$connect in progress when the stop began: status %d, err %v; want 503", got.status, got.err)
+	}
+	if d := ts.d.next(t, EventDisconnect); d.RequestContext.DisconnectStatusCode != websocket.CloseGoingAway {
+		t.Fatalf("$disconnect code = %d, want 1001", d.RequestContext.DisconnectStatusCode)
+	}
+	ts.m.mu.RLock()
+	n := len(ts.m.conns)
+	ts.m.mu.RUnlock()
+	if n != 0 {
+		t.Fatalf("%d connections registered", n)
+	}
+}

@@ -64,14 +64,12 @@ func (g *Gateway) wsMock(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 		}
 	}
 	code, _ := strconv.Atoi(status) // mockStatus took only numbers
-	resp, ir, ok, err := wsIntegrationResponse(ctx, p, in, render, code, status, nil, nil)
-	if err != nil || !ok {
-		return resp, err
-	}
-	if s, ok := apis.ValidateStatus(ir.StatusCode); ok && s >= 200 {
-		resp.StatusCode = s
-	}
-	return resp, nil
+	// The rendered status stays the answer's: a WebSocket integration
+	// response shapes the body only (it has no status of its own), so a
+	// $connect that renders 403 is refused whatever response it takes, and
+	// $context.status is the rendered one.
+	resp, _, _, err := wsIntegrationResponse(ctx, p, in, render, code, status, nil, nil)
+	return resp, err
 }
 
 // wsIntegrationResponse maps a non-proxy (MOCK, HTTP or AWS) integration's

@@ -760,8 +760,14 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		// calls in flight (DrainTimeout) counts from the start of the stop,
 		// not from the invoker's own stop, which comes after the listeners'
 		// graceful stop (docs/invoker.md, "Start-up and shutdown").
-		fx.Invoke(func(lc fx.Lifecycle, i *invoker.Invoker) {
-			lc.Append(fx.Hook{OnStop: i.BeginDrain})
+		// The same for WebSocket handshakes: a $connect still running when
+		// the gateway's listeners stop gracefully is refused (503), not
+		// answered 101 and closed at once (docs/websockets.md).
+		fx.Invoke(func(lc fx.Lifecycle, i *invoker.Invoker, m *connections.Manager) {
+			lc.Append(fx.Hook{OnStop: func(ctx context.Context) error {
+				_ = m.BeginStop(ctx)
+				return i.BeginDrain(ctx)
+			}})
 		}),
 	}
 	return fx.Options(append(opts, extra...)...)

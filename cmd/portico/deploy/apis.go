@@ -1966,7 +1966,8 @@ func (b *builder) v2IntegrationResponse(id string, props map[string]any) {
 		pattern = p
 	}
 	// WebSocket integration responses have no status; the model wants one,
-	// as apigatewayv2's create-integration-response gives it.
+	// as apigatewayv2's create-integration-response gives it; the gateway
+	// never answers with it (the integration's own status stays).
 	ir := apis.IntegrationResponse{StatusCode: "200", TemplateSelectionExpression: b.str(where, props, "TemplateSelectionExpression")}
 	if m, ok := b.stringMap(where, props, "ResponseTemplates"); ok {
 		ir.ResponseTemplates = m
