@@ -527,6 +527,9 @@ func (e *Edge) GetMapping(ctx context.Context, domain, idOrKey string, byKey boo
 			return &ms[i], nil
 		}
 	}
+	if byKey && idOrKey == "" {
+		idOrKey = "(none)" // the empty base path, as API Gateway names it
+	}
 	return nil, errdefs.New(errdefs.ErrNotFound, "NotFoundException", fmt.Sprintf("Invalid mapping identifier specified: %s", idOrKey))
 }
 
