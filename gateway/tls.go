@@ -296,6 +296,20 @@ func (s *Server) startTLS() error {
 }
 
 // TLSAddr returns the TLS listener's bound address, "" when TLS is off.
+// TLSOff says, after Start, why the TLS listener does not serve and what
+// to do; "" when it serves. Custom domain names read it back
+// (domainNameStatusMessage), as they are not served over HTTPS without it.
+func (s *Server) TLSOff() string {
+	if s.TLSAddr() != "" {
+		return ""
+	}
+	const plain = "; the plain listener serves it by Host meanwhile, but for mutual TLS"
+	if s.gw.cfg.TLSListen == "" || s.gw.cfg.TLSListen == ListenOff {
+		return "not served over HTTPS: the TLS listener is off (--tls-listen off)" + plain
+	}
+	return "not served over HTTPS yet: the server started without a certificate, its TLS listener off; restart it to serve HTTPS (after `portico tls init`, or with --tls-cert and --tls-key)" + plain
+}
+
 func (s *Server) TLSAddr() string {
 	if a := s.tlsAddr.Load(); a != nil {
 		return *a
