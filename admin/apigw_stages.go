@@ -199,8 +199,20 @@ func patchValue[T any](op PatchOperation, what string, parse func(string) (T, bo
 	return &x, nil
 }
 
+// patchBool parses a boolean value: "true" or "false" in any case, as API
+// Gateway reads them (its own examples write value='True').
 func patchBool(op PatchOperation) (*bool, error) {
-	return patchValue(op, "true or false", func(v string) (bool, bool) { return v == "true", v == "true" || v == "false" })
+	return patchValue(op, "true or false", parsePatchBool)
+}
+
+func parsePatchBool(v string) (bool, bool) {
+	switch {
+	case strings.EqualFold(v, "true"):
+		return true, true
+	case strings.EqualFold(v, "false"):
+		return false, true
+	}
+	return false, false
 }
 
 // patchInt parses an integer value; API Gateway's integers are 32-bit, so

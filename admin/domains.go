@@ -353,10 +353,22 @@ func (h *domainRoutes) domainStatus(d *edge.Domain) (message string, handshakes 
 	return err.Error(), errors.Is(err, edge.ErrHandshakesFail)
 }
 
+// tlsOff is the domainNameStatusMessage of a domain that is served, but not
+// over HTTPS: the gateway's TLS listener is off (gateway.Server.TLSOff); "" when
+// it listens.
+func (h *domainRoutes) tlsOff() string {
+	if h.gw == nil {
+		return ""
+	}
+	return h.gw.TLSOff()
+}
+
 func (h *domainRoutes) domainV1(d *edge.Domain) map[string]any {
 	out := h.domainV1Fields(d)
 	if msg, _ := h.domainStatus(d); msg != "" {
 		out["domainNameStatus"], out["domainNameStatusMessage"] = "FAILED", msg
+	} else if msg := h.tlsOff(); msg != "" {
+		out["domainNameStatusMessage"] = msg
 	}
 	return out
 }
@@ -370,6 +382,8 @@ func (h *domainRoutes) domainV2(d *edge.Domain) map[string]any {
 		}
 		c := out["domainNameConfigurations"].([]map[string]any)[0]
 		c["domainNameStatus"], c["domainNameStatusMessage"] = status, msg
+	} else if msg := h.tlsOff(); msg != "" {
+		out["domainNameConfigurations"].([]map[string]any)[0]["domainNameStatusMessage"] = msg
 	}
 	return out
 }

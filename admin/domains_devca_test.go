@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 
 	"github.com/portico-dev/portico/cmd/portico/app"
@@ -62,4 +63,43 @@ func TestDevCAMadeWhileServing(t *testing.T) {
 		t.Fatalf("handshake for late.example.com: %v", err)
 	}
 	_ = conn.Close()
+}
+
+// TestDomainReadsNotServedOverHTTPSWhileTLSIsOff: a server that started
+// without a certificate, its TLS listener off, accepts a domain once `portico
+// tls init` made the CA, but serves it over HTTPS only after a restart: the
+// domain reads back with a domainNameStatusMessage saying so and what to do
+// (v1 and v2), rather than a bare AVAILABLE. Once the listener serves, there is
+// no message.
+func TestDomainReadsNotServedOverHTTPSWhileTLSIsOff(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := apptest.Start(t, apptest.Options{DataDir: dir, Settings: func(s *app.Settings) { s.TLSListen = "127.0.0.1:0" }})
+	creds := credentials.NewStaticCredentialsProvider("portico", "secret", "")
+	v1 := apigateway.New(apigateway.Options{BaseEndpoint: aws.String(env.AdminURL), Region: "us-east-1", Credentials: creds, RetryMaxAttempts: 1})
+	v2 := apigatewayv2.New(apigatewayv2.Options{BaseEndpoint: aws.String(env.AdminURL), Region: "us-east-1", Credentials: creds, RetryMaxAttempts: 1})
+	ctx := context.Background()
+	apptest.DevCA(t, dir) // portico tls init, the server running without a certificate
+	created, err := v2.CreateDomainName(ctx, &apigatewayv2.CreateDomainNameInput{DomainName: aws.String("d3.example.com")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg := aws.ToString(created.DomainNameConfigurations[0].DomainNameStatusMessage); !strings.Contains(msg, "not served over HTTPS") || !strings.Contains(msg, "restart") {
+		t.Errorf("create-domain-name with the TLS listener off: message %q, want it saying HTTPS is off until a restart", msg)
+	}
+	d1, err := v1.GetDomainName(ctx, &apigateway.GetDomainNameInput{DomainName: aws.String("d3.example.com")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg := aws.ToString(d1.DomainNameStatusMessage); !strings.Contains(msg, "not served over HTTPS") || !strings.Contains(msg, "restart") {
+		t.Errorf("get-domain-name (v1) with the TLS listener off: %s %q, want a message saying HTTPS is off until a restart", d1.DomainNameStatus, msg)
+	}
+	env.Restart()
+	d2, err := v2.GetDomainName(ctx, &apigatewayv2.GetDomainNameInput{DomainName: aws.String("d3.example.com")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := d2.DomainNameConfigurations[0]; c.DomainNameStatus != "AVAILABLE" || aws.ToString(c.DomainNameStatusMessage) != "" {
+		t.Errorf("after a restart with the certificate: %s %q, want AVAILABLE without a message", c.DomainNameStatus, aws.ToString(c.DomainNameStatusMessage))
+	}
 }

@@ -231,18 +231,6 @@ func decodePatch(w http.ResponseWriter, r *http.Request) ([]PatchOperation, erro
 	return in.PatchOperations, nil
 }
 
-func parseBoolValue(op PatchOperation) (bool, error) {
-	v, err := op.StringValue()
-	if err != nil {
-		return false, err
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return false, badRequest("Invalid value '%s' for %s: use true or false", v, op.Path)
-	}
-	return b, nil
-}
-
 func (h *usageHandlers) updateKey(w http.ResponseWriter, r *http.Request) error {
 	ops, err := decodePatch(w, r)
 	if err != nil {
@@ -268,11 +256,9 @@ func (h *usageHandlers) updateKey(w http.ResponseWriter, r *http.Request) error 
 				p.CustomerID = &v
 			}
 		case "/enabled":
-			b, err := parseBoolValue(op)
-			if err != nil {
+			if p.Enabled, err = patchBool(op); err != nil {
 				return err
 			}
-			p.Enabled = &b
 		default:
 			return BadPatchPath(op)
 		}

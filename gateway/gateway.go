@@ -996,7 +996,10 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 }
 
 // hostOnly is net.SplitHostPort's host, or hostport itself when it has no port,
-// without the error SplitHostPort allocates for a Host header without a port.
+// without the error SplitHostPort allocates for a Host header without a port,
+// and without the trailing dot of a fully qualified name
+// ({apiId}.execute-api.localhost. is {apiId}.execute-api.localhost, as a custom
+// domain's name is the same with or without it).
 func hostOnly(hostport string) string {
 	if strings.HasPrefix(hostport, "[") {
 		if i := strings.LastIndex(hostport, "]:"); i > 0 {
@@ -1005,9 +1008,9 @@ func hostOnly(hostport string) string {
 		return hostport
 	}
 	if i := strings.IndexByte(hostport, ':'); i >= 0 && strings.IndexByte(hostport[i+1:], ':') < 0 {
-		return hostport[:i]
+		hostport = hostport[:i]
 	}
-	return hostport
+	return strings.TrimSuffix(hostport, ".")
 }
 
 // hostAPIID returns the API id of a host-based stage URL's hostname,

@@ -11,7 +11,9 @@ import (
 )
 
 // TestHostBasedURLsIgnoreCase: the host of a host-based stage URL is a host
-// name, and host names are case-insensitive; API ids are lowercase.
+// name, and host names are case-insensitive; API ids are lowercase. A fully
+// qualified name's trailing dot is the same name, as for custom domains, and
+// the event's domainName is without it.
 func TestHostBasedURLsIgnoreCase(t *testing.T) {
 	e := newTLSEnv(t, Config{}, edge.Config{})
 	rest := e.deploy(proxyAPI(apis.ProtocolREST), "dev")
@@ -20,6 +22,8 @@ func TestHostBasedURLsIgnoreCase(t *testing.T) {
 		strings.ToUpper(rest) + ".execute-api.localhost",
 		rest + ".EXECUTE-API.localhost",
 		strings.ToUpper(rest[:3]) + rest[3:] + ".Execute-Api.Localhost:8080",
+		rest + ".execute-api.localhost.",
+		strings.ToUpper(rest) + ".execute-api.localhost.:8080",
 	} {
 		req, _ := http.NewRequest(http.MethodGet, "http://"+e.srv.Addr()+"/dev/pets", nil)
 		req.Host = host
@@ -36,9 +40,12 @@ func TestHostBasedURLsIgnoreCase(t *testing.T) {
 		if got := str2(e.lastEvent(), "requestContext", "apiId"); got != rest {
 			t.Errorf("Host %s: the event's apiId %q, want %q", host, got, rest)
 		}
+		if got := str2(e.lastEvent(), "requestContext", "domainName"); strings.HasSuffix(got, ".") || !strings.EqualFold(got, rest+".execute-api.localhost") {
+			t.Errorf("Host %s: the event's domainName %q", host, got)
+		}
 	}
 	// Not a host-based URL: a name one label short, another domain.
-	for _, host := range []string{"execute-api.localhost", rest + ".execute-api.local", rest + "x.execute-api.localhost"} {
+	for _, host := range []string{"execute-api.localhost", rest + ".execute-api.local", rest + "x.execute-api.localhost", rest + ".execute-api.localhost.."} {
 		req, _ := http.NewRequest(http.MethodGet, "http://"+e.srv.Addr()+"/dev/pets", nil)
 		req.Host = host
 		resp, err := http.DefaultClient.Do(req)

@@ -39,11 +39,13 @@ type Server struct {
 	srv    *http.Server
 	ln     net.Listener
 
-	tlsCfg *tls.Config        // SetTLS; nil: no TLS listener (tls.go)
-	tlsSrv *http.Server       // serves tlsLn under the net/http and nbio engines
-	tlsH1  *h1.Server         // serves tlsLn's HTTP/1.1 connections under the h1 engine
-	tlsH2  *h2.Server         // serves tlsLn's HTTP/2 connections under the h1 engine
-	tlsLn  *handshakeListener // the TLS listener
+	tlsCfg *tls.Config // SetTLS; nil: no TLS listener (tls.go)
+	// tlsOffSaid: the TLS source said why tlsCfg is nil (SetTLSFrom).
+	tlsOffSaid bool
+	tlsSrv     *http.Server       // serves tlsLn under the net/http and nbio engines
+	tlsH1      *h1.Server         // serves tlsLn's HTTP/1.1 connections under the h1 engine
+	tlsH2      *h2.Server         // serves tlsLn's HTTP/2 connections under the h1 engine
+	tlsLn      *handshakeListener // the TLS listener
 	// addr and tlsAddr are the listeners' bound addresses, set by Start and
 	// read by anyone (the admin API names the gateway's URL from its own
 	// goroutines, which nothing orders after Start's writes).
@@ -431,7 +433,7 @@ var Module = fx.Module("gateway",
 		func(p ServerParams) *Server {
 			s := NewServer(p.Gateway, p.Log.With("component", "gateway"), p.Limits)
 			if p.TLS != nil {
-				s.SetTLS(p.TLS.TLSConfig())
+				s.SetTLSFrom(p.TLS)
 			}
 			return s
 		},

@@ -43,6 +43,13 @@ type TLSSource interface {
 	TLSConfig() *tls.Config
 }
 
+// TLSOffExplainer is a TLSSource that may already have said why it gives no
+// configuration, and what to do (edge.Edge: a development certificate that
+// does not load); the server then does not say it again.
+type TLSOffExplainer interface {
+	TLSOffSaid() bool
+}
+
 // TruststoreWatcher is a DomainResolver that tells when mutual TLS domains'
 // truststores change and which connections they still admit; edge.Edge
 // satisfies it. The gateway closes the WebSocket connections that a change
@@ -199,6 +206,16 @@ type handshakeLimits struct {
 // listens on Config.TLSListen. Call it before Start.
 func (s *Server) SetTLS(cfg *tls.Config) { s.tlsCfg = cfg }
 
+// SetTLSFrom is SetTLS with src's configuration; a src that already said why
+// it has none (TLSOffExplainer) leaves Start silent about it. Call it before
+// Start.
+func (s *Server) SetTLSFrom(src TLSSource) {
+	s.SetTLS(src.TLSConfig())
+	if x, ok := src.(TLSOffExplainer); ok && s.tlsCfg == nil {
+		s.tlsOffSaid = x.TLSOffSaid()
+	}
+}
+
 // startTLS binds the TLS listener and serves it: handshakes run on their own,
 // bounded by Config.TLSHandshakeTimeout, before a server sees the connection.
 // Under the h1 engine (the default) HTTP/1.1 connections are h1's, as on the
@@ -209,6 +226,9 @@ func (s *Server) startTLS() error {
 		return nil
 	}
 	if s.tlsCfg == nil {
+		if s.tlsOffSaid {
+			return nil // the source said why, once
+		}
 		// Said, not silent: a TLS listener asked for that does not start
 		// left only a refused connection to go by. A warning when the
 		// address is the operator's, news when it is the default.
@@ -276,6 +296,20 @@ func (s *Server) startTLS() error {
 }
 
 // TLSAddr returns the TLS listener's bound address, "" when TLS is off.
+// TLSOff says, after Start, why the TLS listener does not serve and what
+// to do; "" when it serves. Custom domain names read it back
+// (domainNameStatusMessage), as they are not served over HTTPS without it.
+func (s *Server) TLSOff() string {
+	if s.TLSAddr() != "" {
+		return ""
+	}
+	const plain = "; the plain listener serves it by Host meanwhile, but for mutual TLS"
+	if s.gw.cfg.TLSListen == "" || s.gw.cfg.TLSListen == ListenOff {
+		return "not served over HTTPS: the TLS listener is off (--tls-listen off)" + plain
+	}
+	return "not served over HTTPS yet: the server started without a certificate, its TLS listener off; restart it to serve HTTPS (after `portico tls init`, or with --tls-cert and --tls-key)" + plain
+}
+
 func (s *Server) TLSAddr() string {
 	if a := s.tlsAddr.Load(); a != nil {
 		return *a

@@ -193,6 +193,117 @@ func TestMutualTLSHostOverAnotherNamesConnectionIsMisdirected(t *testing.T) {
 	}
 }
 
+// TestClientCertificateConnectionServesItsDomainOnly sends, over a connection
+// whose client certificate a mutual TLS domain verified, requests whose Host
+// names another custom domain (without mutual TLS), an API's host-style
+// default endpoint or the gateway's own address (path-style): each is 421
+// Misdirected Request and reaches no function, so that the certificate never
+// appears as clientCert in an API the domain's truststore does not guard; the
+// domain's own requests still carry it. Once the domain stops requiring
+// mutual TLS, its own request over that connection is refused (403) and the
+// connection closed; once the domain is gone, every host is 421.
+func TestClientCertificateConnectionServesItsDomainOnly(t *testing.T) {
+	e := newTLSEnv(t, Config{}, edge.Config{})
+	ctx := context.Background()
+	clientCA, err := edge.NewDevCA(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest := e.deploy(proxyAPI(apis.ProtocolREST), "prod")
+	const secure = "secure.example.com"
+	for _, d := range []edge.Domain{
+		{Name: secure, TruststorePEM: clientCA.CertPEM, TruststoreURI: "file:///truststore.pem"},
+		{Name: "plain.example.com"},
+	} {
+		if _, err := e.edge.CreateDomain(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: d.Name, APIID: rest, Stage: "prod"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	good := clientPair(t, clientCA, "alice")
+	do := func(c *http.Client, host, path string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "https://"+secure+path, nil)
+		req.Host = host
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		return resp.StatusCode, string(b)
+	}
+	others := []struct{ host, path string }{
+		{"plain.example.com", "/pets"},
+		{"PLAIN.example.com.:443", "/pets"},
+		{rest + ".execute-api.localhost", "/prod/pets"},
+		{"localhost", "/" + rest + "/prod/pets"},
+	}
+	for _, h2 := range []bool{false, true} {
+		c := e.client(h2, good)
+		if st, b := do(c, secure, "/pets"); st != 200 {
+			t.Fatalf("h2 %v: the domain's own request: %d %s", h2, st, b)
+		}
+		if got := str2(e.lastEvent(), "requestContext", "identity", "clientCert", "subjectDN"); !strings.HasSuffix(got, "CN=alice") {
+			t.Errorf("h2 %v: the domain's own request: clientCert subjectDN %q, want CN=alice", h2, got)
+		}
+		for _, o := range others {
+			n := e.inv.count()
+			st, b := do(c, o.host, o.path)
+			if st != http.StatusMisdirectedRequest || b != `{"message":"Misdirected Request"}` {
+				t.Errorf("h2 %v: Host %s over the connection verified for %s: %d %s, want 421", h2, o.host, secure, st, b)
+			}
+			if e.inv.count() != n {
+				t.Errorf("h2 %v: Host %s over the connection verified for %s reached the function", h2, o.host, secure)
+			}
+		}
+		// The connection still serves its own domain after a 421.
+		if st, b := do(c, secure, "/pets"); st != 200 {
+			t.Errorf("h2 %v: the domain's own request after a 421: %d %s", h2, st, b)
+		}
+		// The other names are served over connections of their own.
+		if a := e.get(e.client(h2), "https://plain.example.com/pets"); a.status != 200 || str2(e.lastEvent(), "requestContext", "identity", "clientCert", "subjectDN") != "" {
+			t.Errorf("h2 %v: plain.example.com over its own connection: %d %s", h2, a.status, a.body)
+		}
+	}
+
+	// Mutual TLS turned off: the connection made with a certificate is stale.
+	c := e.client(false, good)
+	if st, b := do(c, secure, "/pets"); st != 200 {
+		t.Fatalf("before mutual TLS was turned off: %d %s", st, b)
+	}
+	if _, err := e.edge.UpdateDomain(ctx, secure, func(d *edge.Domain) error {
+		d.TruststorePEM, d.TruststoreURI = nil, ""
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	n := e.inv.count()
+	if st, b := do(c, secure, "/pets"); st != 403 || e.inv.count() != n {
+		t.Errorf("the domain's own request after mutual TLS was turned off, over a connection with a certificate: %d %s, want 403", st, b)
+	}
+
+	// The domain gone: nothing is served over a connection it verified.
+	if _, err := e.edge.UpdateDomain(ctx, secure, func(d *edge.Domain) error {
+		d.TruststorePEM, d.TruststoreURI = clientCA.CertPEM, "file:///truststore.pem"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c = e.client(true, good)
+	if st, b := do(c, secure, "/pets"); st != 200 {
+		t.Fatalf("mutual TLS on again: %d %s", st, b)
+	}
+	if err := e.edge.DeleteDomain(ctx, secure); err != nil {
+		t.Fatal(err)
+	}
+	if st, b := do(c, rest+".execute-api.localhost", "/prod/pets"); st != http.StatusMisdirectedRequest {
+		t.Errorf("a default endpoint over a connection its deleted domain verified: %d %s, want 421", st, b)
+	}
+}
+
 // TestForwardedPortIsTheListeners checks X-Forwarded-Port in REST and HTTP API
 // events (HTTP/1.1 and HTTP/2) and in $connect events: the port of the
 // listener the request came in on, as API Gateway reports the port it

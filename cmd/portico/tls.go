@@ -42,6 +42,10 @@ names that earlier runs added (the certificate covers the defaults and the names
 given only). A NAME is a host name (api.example.test), a wildcard with one
 leading label (*.example.test) or an IP address.
 
+If the CA's key (ca-key.pem) is lost or the CA no longer loads, move ca.pem
+away and run it again: it makes a new CA (trust the new ca.pem again) and a
+certificate signed by it.
+
 --if-needed issues a certificate only when there is none, it has expired or
 expires within 30 days, or a NAME given is not in it (make run passes it, so
 that a server it starts never meets an expired development certificate).

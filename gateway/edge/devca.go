@@ -156,18 +156,28 @@ func LoadDevCA(dir string, now time.Time) (*DevCA, error) {
 		return nil, err
 	}
 	keyPEM, err := os.ReadFile(keyPath) //nolint:gosec // G304: our own data directory
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("development CA key %s is missing, and the CA %s signs nothing without it: %s: %w",
+			keyPath, certPath, newCAHint(certPath), errdefs.ErrInvalid)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("development CA key %s: %w", keyPath, err)
 	}
 	pair, err := ParseKeyPair(certPEM, keyPEM, "development CA "+certPath, "development CA key "+keyPath, now)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %s", err, newCAHint(certPath))
 	}
 	signer, ok := pair.PrivateKey.(crypto.Signer)
 	if !ok || !pair.Leaf.IsCA {
 		return nil, invalidf("development CA %s is not a CA certificate", certPath)
 	}
 	return &DevCA{Cert: pair.Leaf, CertPEM: certPEM, key: signer}, nil
+}
+
+// newCAHint says how to start over with a new development CA when the one at
+// certPath cannot sign.
+func newCAHint(certPath string) string {
+	return fmt.Sprintf("to make a new CA, move %s (and its key, if any) away and run `portico tls init` again, then trust the new CA where you trusted the old one", certPath)
 }
 
 // DevFiles are the paths `portico tls init` wrote.

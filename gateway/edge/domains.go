@@ -527,6 +527,9 @@ func (e *Edge) GetMapping(ctx context.Context, domain, idOrKey string, byKey boo
 			return &ms[i], nil
 		}
 	}
+	if byKey && idOrKey == "" {
+		idOrKey = "(none)" // the empty base path, as API Gateway names it
+	}
 	return nil, errdefs.New(errdefs.ErrNotFound, "NotFoundException", fmt.Sprintf("Invalid mapping identifier specified: %s", idOrKey))
 }
 
@@ -599,10 +602,12 @@ func refuseDeletingMappedAPI(tx *store.Tx, a *apis.API) error {
 var ErrStaleConnection = fmt.Errorf("connection verified under an earlier configuration: %w", errdefs.ErrForbidden)
 
 // ErrMisdirected is the error of a request to a mutual TLS domain over a TLS
-// connection made for another name, or for none (RFC 9110's 421 Misdirected
-// Request: a client that shares one connection between names, as HTTP/2
-// clients do, retries on a connection of the domain's own). It is
-// errdefs.ErrForbidden; the connection stays open for the names it serves.
+// connection made for another name, or for none, and of a request to any
+// other host (another custom domain, an API's default endpoint) over a
+// connection whose client certificate a mutual TLS domain verified (RFC
+// 9110's 421 Misdirected Request: a client that shares one connection between
+// names, as HTTP/2 clients do, retries on a connection of the name's own). It
+// is errdefs.ErrForbidden; the connection stays open for the names it serves.
 var ErrMisdirected = fmt.Errorf("connection made for another name: %w", errdefs.ErrForbidden)
 
 // Target is where a request to a custom domain goes.
@@ -623,9 +628,18 @@ type Target struct {
 // mapping for the path gives errdefs.ErrNotFound; a mutual TLS domain reached
 // other than through a handshake with its own name gives errdefs.ErrForbidden
 // (plain HTTP), ErrMisdirected (a connection made for another name) or
-// ErrStaleConnection (see admits).
+// ErrStaleConnection (see admits). A connection with a client certificate,
+// which only a mutual TLS domain's handshake asks for, serves that domain
+// alone: a request over it to any other host, custom domain or not, is
+// ErrMisdirected (see boundToDomain), so that the certificate never reaches
+// an API through a host whose truststore did not verify it.
 func (e *Edge) Resolve(r *http.Request, path string) (*Target, error) {
 	t := e.table.Load()
+	if cs := r.TLS; cs != nil && len(cs.PeerCertificates) > 0 {
+		if err := boundToDomain(t, r.Host, cs); err != nil {
+			return nil, err
+		}
+	}
 	if t == nil || t.empty() {
 		return nil, nil
 	}
@@ -673,6 +687,29 @@ func (d *domainEntry) admits(t *table, cs *tls.ConnectionState) error {
 	}
 	if !d.verified(cs) {
 		return fmt.Errorf("domain name %s: the connection's client certificate was verified against a truststore the domain no longer has: %w", d.domain.Name, ErrStaleConnection)
+	}
+	return nil
+}
+
+// boundToDomain checks a request for host over a connection with a client
+// certificate (cs): the certificate was verified by the handshake of the
+// mutual TLS domain its server name selects, and the connection serves that
+// domain only. Any other host, a custom domain or not, and any host once the
+// domain is gone, is ErrMisdirected; the domain itself, when it no longer
+// requires mutual TLS, is ErrStaleConnection (the client's next connection
+// is made without a certificate). t may be nil (no domains yet).
+func boundToDomain(t *table, host string, cs *tls.ConnectionState) error {
+	var own, d *domainEntry
+	if t != nil {
+		own, d = t.lookup(strings.ToLower(strings.TrimSuffix(cs.ServerName, "."))), t.lookup(hostOnly(host))
+	}
+	switch {
+	case own == nil:
+		return fmt.Errorf("the request for %s came over a connection with a client certificate, made for %q, which no mutual TLS domain serves now: %w", hostOnly(host), cs.ServerName, ErrMisdirected)
+	case d != own:
+		return fmt.Errorf("the request for %s came over a connection with a client certificate verified for mutual TLS domain %s: %w", hostOnly(host), own.domain.Name, ErrMisdirected)
+	case !own.domain.MutualTLS():
+		return fmt.Errorf("domain name %s: the connection was made with a client certificate, before the domain stopped requiring one: %w", own.domain.Name, ErrStaleConnection)
 	}
 	return nil
 }

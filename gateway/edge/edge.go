@@ -61,6 +61,9 @@ type Edge struct {
 	now  func() time.Time
 
 	cert *CertReloader // nil: no default certificate, TLS off
+	// devCertBad: the development certificate in the data directory did
+	// not load at start, which New logged with what to do (TLSOffSaid).
+	devCertBad bool
 
 	devMu    sync.Mutex // guards the development CA's fields
 	devFiles [2]fileStamp
@@ -118,8 +121,9 @@ func New(ctx context.Context, cfg Config, st *store.Store, a APIs, now func() ti
 			// The development certificate is the server's own choice, not
 			// the operator's: a bad one (most often expired) turns TLS off
 			// rather than keeping plain HTTP and the admin API down too.
-			log.Error("the development certificate does not load: the TLS listener stays off; run `portico tls init` to make a new development certificate (make run does), then restart",
+			log.Error("TLS listener off: the development certificate does not load; run `portico tls init --data-dir DATA` with the server's data directory to make a new one (make run does), then restart",
 				"cert", certFile, "err", err)
+			e.devCertBad = true
 		case err != nil:
 			return nil, &hinted{err: err, hint: "replace --tls-cert and --tls-key (PORTICO_TLS_CERT, PORTICO_TLS_KEY) with a pair valid now"}
 		default:
@@ -353,6 +357,12 @@ func (e *Edge) TLSConfig() *tls.Config {
 		GetConfigForClient: e.configForClient,
 	}
 }
+
+// TLSOffSaid reports whether TLSConfig is nil because the development
+// certificate in the data directory does not load (most often: it expired),
+// which New logged with what to do; the gateway then does not log a second,
+// vaguer reason (gateway.TLSOffExplainer).
+func (e *Edge) TLSOffSaid() bool { return e.cert == nil && e.devCertBad }
 
 // unknownSNI is the configuration of a handshake whose server name is neither
 // a custom domain nor covered by the default certificate: it has no

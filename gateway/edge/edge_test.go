@@ -368,3 +368,29 @@ func TestParseKeyPairSaysWhatIsWrong(t *testing.T) {
 		t.Errorf("a combined file, its key first: %v", err)
 	}
 }
+
+// TestMissingMappingNamesItsBasePath: getting or deleting a base path a
+// domain does not map is 404 naming it; the empty base path ("(none)", "/",
+// "") is named "(none)", as API Gateway names it, not left blank.
+func TestMissingMappingNamesItsBasePath(t *testing.T) {
+	ctx := context.Background()
+	e, err := New(ctx, Config{DataDir: t.TempDir()}, gwtest.Store(t, t.TempDir()), nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, now := newTestCA(t)
+	const name = "vm.example.com"
+	c, k, _ := ca.Issue([]string{name}, now)
+	if _, err := e.CreateDomain(ctx, Domain{Name: name, CertificatePEM: c, KeyPEM: k, CertificateSource: "inline"}); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{"(none)": "(none)", "/": "(none)", "": "(none)", "v1": "v1", "/v1/x": "v1/x"} {
+		_, gerr := e.GetMapping(ctx, name, key, true)
+		derr := e.DeleteMapping(ctx, name, key, true)
+		for what, err := range map[string]error{"get": gerr, "delete": derr} {
+			if !errors.Is(err, errdefs.ErrNotFound) || err.Error() != "Invalid mapping identifier specified: "+want {
+				t.Errorf("%s of base path %q: %v, want NotFound naming %s", what, key, err, want)
+			}
+		}
+	}
+}

@@ -218,3 +218,31 @@ func TestSandboxCAReopensOnAFullDisk(t *testing.T) {
 		t.Fatalf("a trust file to rewrite on a full disk: %v, want ENOSPC", err)
 	}
 }
+
+// TestDevCAKeyMissingSaysHowToRecover: tls init with the CA's key gone (with
+// or without Reset) fails saying the key is missing and how to make a new CA
+// (move ca.pem away); doing so works, with a new CA.
+func TestDevCAKeyMissingSaysHowToRecover(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tls")
+	now := time.Now()
+	if _, err := InitDevCA(dir, nil, now); err != nil {
+		t.Fatal(err)
+	}
+	caPath := filepath.Join(dir, DevCACertFile)
+	if err := os.Remove(filepath.Join(dir, DevCAKeyFile)); err != nil {
+		t.Fatal(err)
+	}
+	for _, reset := range []bool{false, true} {
+		_, err := InitDevCAWith(dir, DevInit{Reset: reset}, now)
+		if err == nil || !strings.Contains(err.Error(), "is missing") || !strings.Contains(err.Error(), "move "+caPath) || !strings.Contains(err.Error(), "portico tls init") {
+			t.Errorf("reset %v: tls init with the CA key missing: %v, want the key named missing and how to make a new CA", reset, err)
+		}
+	}
+	if err := os.Rename(caPath, caPath+".old"); err != nil {
+		t.Fatal(err)
+	}
+	f, err := InitDevCA(dir, nil, now)
+	if err != nil || !f.NewCA || !f.Issued {
+		t.Fatalf("tls init after moving ca.pem away: %+v, %v; want a new CA", f, err)
+	}
+}
