@@ -295,7 +295,6 @@ func (s *Server) startTLS() error {
 	return nil
 }
 
-// TLSAddr returns the TLS listener's bound address, "" when TLS is off.
 // TLSOff says, after Start, why the TLS listener does not serve and what
 // to do; "" when it serves. Custom domain names read it back
 // (domainNameStatusMessage), as they are not served over HTTPS without it.
@@ -310,6 +309,7 @@ func (s *Server) TLSOff() string {
 	return "not served over HTTPS yet: the server started without a certificate, its TLS listener off; restart it to serve HTTPS (after `portico tls init`, or with --tls-cert and --tls-key)" + plain
 }
 
+// TLSAddr returns the TLS listener's bound address, "" when TLS is off.
 func (s *Server) TLSAddr() string {
 	if a := s.tlsAddr.Load(); a != nil {
 		return *a

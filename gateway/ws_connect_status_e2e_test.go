@@ -58,6 +58,9 @@ func TestWebSocketConnectStatusOverIntegrationResponses(t *testing.T) {
 	refused := func(name, id string, want int) {
 		t.Helper()
 		ws, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(env.GatewayURL, "http")+"/"+id+"/dev", nil)
+		if resp != nil {
+			_ = resp.Body.Close()
+		}
 		if err == nil {
 			_ = ws.Close()
 			t.Errorf("%s: connected (101), want the handshake refused with %d", name, want)
