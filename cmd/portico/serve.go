@@ -236,7 +236,7 @@ func fileSources(raw []byte, path string) map[string]string {
 	return out
 }
 
-// checkListensGiven refuses a listen address given empty (--listen '', as
+// checkListensGiven refuses a listen address given empty (--listen "", as
 // --listen "$ADDR" gives with ADDR unset; PORTICO_LISTEN=; listen: "" in the
 // config file): taken as the default, it bound every interface with nothing
 // said. The defaults are not empty, so an empty value was given.
