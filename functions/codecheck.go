@@ -117,8 +117,7 @@ func (s *Service) reunpack(ctx context.Context, root string, pkg *zipPackage) er
 
 // ensureTree checks hash's tree and unpacks it again from a sound archive if
 // it is missing or short. It returns the state the tree is left in, and
-// whether it was unpacked again.
-// With full false, a tree that holds its bootstrap is taken as whole without
+// whether it was unpacked again. With full false, a tree that holds its bootstrap is taken as whole without
 // reading the archive (the check before each cold start).
 func (s *Service) ensureTree(ctx context.Context, hash string, full bool) (treeState, bool, error) {
 	root := s.codeRoot()
