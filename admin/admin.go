@@ -348,11 +348,11 @@ func (s *Server) bodyLimit(r *http.Request) int64 {
 }
 
 var errAuth = errdefs.New(errdefs.ErrForbidden, "AccessDeniedException",
-	"missing or invalid admin token: send Authorization: Bearer <token> (portico --token or PORTICO_TOKEN)")
+	"missing or invalid admin token: send Authorization: Bearer <token> (portico --token-file FILE or PORTICO_TOKEN)")
 
 // tokenAdvice says, after AWS's message for a request that carries no
 // credential, how Portico's admin API takes one.
-const tokenAdvice = " (the admin API takes the admin token: send Authorization: Bearer <token> (portico --token or PORTICO_TOKEN), " +
+const tokenAdvice = " (the admin API takes the admin token: send Authorization: Bearer <token> (portico --token-file FILE or PORTICO_TOKEN), " +
 	"or sign the request with access key id " + TokenAccessKeyID + " and the token as the secret access key)"
 
 // missingToken is AWS's answer to a request that carries no credential at

@@ -56,7 +56,7 @@ func (s *Server) checkBrowser(r *http.Request) error {
 		} else if !ok {
 			return notLoopbackError{errdefs.New(errdefs.ErrForbidden, "AccessDeniedException", fmt.Sprintf(
 				"the admin API has no token, so it answers only requests addressed to localhost or an IP address, not %q: "+
-					"use http://127.0.0.1:PORT (or localhost), or set --admin-token to reach it by another name", host))}
+					"use http://127.0.0.1:PORT (or localhost), or give the server an admin token (--admin-token-file FILE) to reach it by another name", host))}
 		}
 	}
 	if crossOriginRead(r) {

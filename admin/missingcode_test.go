@@ -2,6 +2,8 @@ package admin_test
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"os"
@@ -100,4 +102,60 @@ func TestInvokeWithDataDirMovedNamesTheMove(t *testing.T) {
 			t.Errorf("message %q names the server's data directory", msg)
 		}
 	}
+}
+
+// TestInvokeEmptyCodeTreeIsServiceError is the ops23 restore cut short: an
+// empty code/HASH/ with no archive beside it (a backup's tar cut inside the
+// tree) was taken as code on disk, and every invoke failed as the function's
+// own Runtime.InvalidEntrypoint. It is the 503 of missing code; with its
+// archive there, the tree is unpacked again and the invoke runs.
+func TestInvokeEmptyCodeTreeIsServiceError(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	ctx := t.Context()
+	c := sdk(env)
+	createIdle(t, ctx, c, "short", "x") // never runs: its code is gone
+	createHello(t, ctx, c, "mended", "y")
+	root := filepath.Join(env.DataDir, "code")
+	trees, err := filepath.Glob(filepath.Join(root, "*.zip"))
+	if err != nil || len(trees) != 2 {
+		t.Fatalf("code archives %v, %v; want two", trees, err)
+	}
+	short, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("short")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, zipPath := range trees {
+		dir := strings.TrimSuffix(zipPath, ".zip")
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(dir, hexOf(t, aws.ToString(short.Configuration.CodeSha256))) {
+			if err := os.Remove(zipPath); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	_, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("short"), Payload: []byte(`{}`)})
+	apiError(t, err, "ServiceException", http.StatusServiceUnavailable)
+	var ae smithy.APIError
+	if errors.As(err, &ae) && !strings.Contains(ae.ErrorMessage(), "missing from the server's data directory") {
+		t.Errorf("message %q, want it to say the code is missing", ae.ErrorMessage())
+	}
+	out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("mended"), Payload: []byte(`{}`)})
+	if err != nil || out.FunctionError != nil {
+		t.Fatalf("invoke of the function whose archive is there: %v, %v; want its tree unpacked again", err, out)
+	}
+}
+
+func hexOf(t *testing.T, b64 string) string {
+	t.Helper()
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(raw)
 }

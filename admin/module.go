@@ -52,7 +52,7 @@ func New(p Params) (*Server, error) {
 		p.Config.Listen = "127.0.0.1:9090"
 	}
 	if !netaddr.IsLoopback(p.Config.Listen) && p.Config.Token == "" {
-		return nil, fmt.Errorf("admin API would listen on %s, %s, without a token: set --admin-token (or PORTICO_ADMIN_TOKEN), or listen on 127.0.0.1", p.Config.Listen, netaddr.NotLoopback(p.Config.Listen))
+		return nil, fmt.Errorf("admin API would listen on %s, %s, without a token: set --admin-token-file FILE (or PORTICO_ADMIN_TOKEN), or listen on 127.0.0.1", p.Config.Listen, netaddr.NotLoopback(p.Config.Listen))
 	}
 	if err := CheckToken(p.Config.Listen, p.Config.Token); err != nil {
 		return nil, err

@@ -143,8 +143,48 @@ func DefaultConfig() Config {
 }
 
 // Validate reports settings that cannot work, with what to do about them. Zero
-// fields take their defaults and are not errors.
+// fields take their defaults and are not errors; negative ones are refused
+// (none of these limits has an "off" value: -1 taken as the default was a
+// silent surprise, ops23).
 func (c Config) Validate() error {
+	d := DefaultConfig()
+	for _, n := range []struct {
+		key      string
+		val, def int
+	}{
+		{"max-frame-bytes", c.MaxFrameBytes, d.MaxFrameBytes},
+		{"max-message-bytes", c.MaxMessageBytes, d.MaxMessageBytes},
+		{"send-queue-messages", c.SendQueueMessages, d.SendQueueMessages},
+		{"send-queue-bytes", c.SendQueueBytes, d.SendQueueBytes},
+		{"message-burst", c.MessageBurst, d.MessageBurst},
+		{"max-in-flight", c.MaxInFlight, d.MaxInFlight},
+		{"read-buffer-size", c.ReadBufferSize, d.ReadBufferSize},
+	} {
+		if n.val < 0 {
+			return fmt.Errorf("%s %d is not taken: give a positive number, or leave it out for the default (%d); it has no \"off\" value", n.key, n.val, n.def)
+		}
+	}
+	for _, t := range []struct {
+		key      string
+		val, def time.Duration
+	}{
+		{"idle-timeout", c.IdleTimeout, d.IdleTimeout},
+		{"max-lifetime", c.MaxLifetime, d.MaxLifetime},
+		{"ping-interval", c.PingInterval, d.PingInterval},
+		{"write-timeout", c.WriteTimeout, d.WriteTimeout},
+		{"handshake-timeout", c.HandshakeTimeout, d.HandshakeTimeout},
+		{"disconnect-timeout", c.DisconnectTimeout, d.DisconnectTimeout},
+		{"signing-max-skew", c.SigningMaxSkew, d.SigningMaxSkew},
+		{"credential-ttl", c.CredentialTTL, d.CredentialTTL},
+	} {
+		if t.val < 0 {
+			return fmt.Errorf("%s %v is not taken: give a positive duration, or leave it out for the default (%v); it has no \"off\" value", t.key, t.val, t.def)
+		}
+	}
+	if c.MessageRate < 0 {
+		return fmt.Errorf("message-rate %v is not taken: give a positive number of messages per second, or leave it out for the default (%v); it has no \"off\" value",
+			c.MessageRate, d.MessageRate)
+	}
 	if c.CredentialTTL > 0 && c.CredentialTTL < invoker.MinCredentialTTL {
 		return fmt.Errorf("credential-ttl %v is too short: give at least %v (or leave it out for the default, %v): "+
 			"a sandbox is retired %v before its credentials expire, so that no invocation (at most %d s) outlives them, "+

@@ -275,7 +275,7 @@ func (s *Service) startCollect(ctx context.Context, grace time.Duration) {
 		s.log.Warn("could not check that the functions' code is on disk", "err", err)
 	}
 	for _, m := range missing {
-		s.log.Error("a function's code is missing from the data directory: its invocations fail until it is restored "+
+		s.log.Error("a function's code is missing from the data directory (or incomplete, with no sound archive to unpack it again from): its invocations fail until it is restored "+
 			"(copy code/ back from the backup that goes with portico.db) or the function's code is updated (portico fn update --dir DIR, or --zip FILE)",
 			"function", m.Function, "version", m.Version, "codeSha256", m.Hash, "path", m.Path)
 	}
@@ -285,7 +285,7 @@ func (s *Service) startCollect(ctx context.Context, grace time.Duration) {
 }
 
 // MissingArtifact is a $LATEST or version of a Zip function whose unpacked code
-// is not on disk.
+// is not on disk, or not whole, and cannot be unpacked again.
 type MissingArtifact struct {
 	Function, Version string
 	// Hash is the code's hex sha256, Path the directory that should hold it.
@@ -293,12 +293,17 @@ type MissingArtifact struct {
 }
 
 // MissingCode returns every $LATEST and version of a Zip function whose code
-// tree (code/HASH/) is not on disk, by function and version. Safe for
-// concurrent use.
+// cannot run, by function and version: its tree (code/HASH/) is missing, or
+// short of the files its archive lists (a restore cut short), and there is no
+// sound archive (code/HASH.zip, whose sha256 is HASH) to unpack it again from.
+// A tree missing or short beside a sound archive is unpacked again (logged),
+// and a tree without its archive is only checked for its bootstrap (logged
+// too: its download, GetFunction's Code.Location, fails). Safe for concurrent
+// use.
 func (s *Service) MissingCode(ctx context.Context) ([]MissingArtifact, error) {
-	s.codeMu.RLock()
-	defer s.codeMu.RUnlock()
-	var out []MissingArtifact
+	type ref struct{ name, version string }
+	refs := map[string][]ref{}
+	var hashes []string
 	check := func(tx *store.Tx, bucket string) error {
 		return tx.ForEach(bucket, "", func(key string, raw []byte) error {
 			var r struct {
@@ -313,10 +318,10 @@ func (s *Service) MissingCode(ctx context.Context) ([]MissingArtifact, error) {
 			if !isCodeHash(r.Hash) || (r.PackageType != "" && r.PackageType != PackageZip) {
 				return nil
 			}
-			path := filepath.Join(s.codeRoot(), r.Hash)
-			if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-				out = append(out, MissingArtifact{Function: r.Name, Version: r.Version, Hash: r.Hash, Path: path})
+			if refs[r.Hash] == nil {
+				hashes = append(hashes, r.Hash)
 			}
+			refs[r.Hash] = append(refs[r.Hash], ref{r.Name, r.Version})
 			return nil
 		})
 	}
@@ -326,5 +331,36 @@ func (s *Service) MissingCode(ctx context.Context) ([]MissingArtifact, error) {
 		}
 		return check(tx, bucketVersions)
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	s.codeMu.RLock()
+	defer s.codeMu.RUnlock()
+	var out []MissingArtifact
+	for _, hash := range hashes {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		path := filepath.Join(s.codeRoot(), hash)
+		state, again, err := s.ensureTree(ctx, hash, true)
+		first := refs[hash][0]
+		switch {
+		case again:
+			s.log.Warn("a function's code was missing or incomplete in the data directory (a restore cut short?): unpacked again from its archive",
+				"function", first.name, "version", first.version, "codeSha256", hash, "path", path)
+		case state == treeWhole && !fileExists(path+".zip"):
+			s.log.Warn("a function's code archive is missing from the data directory: the code runs, but its download (GetFunction's Code.Location) fails "+
+				"and the unpacked code cannot be checked against it; restore code/ from the backup that goes with portico.db, or update the function's code",
+				"function", first.name, "version", first.version, "codeSha256", hash, "path", path+".zip")
+		case state != treeWhole && err != nil && !errors.Is(err, errNoSoundArchive):
+			s.log.Warn("could not unpack a function's code again from its archive", "codeSha256", hash, "path", path, "err", err)
+		}
+		if state == treeWhole || again {
+			continue
+		}
+		for _, r := range refs[hash] {
+			out = append(out, MissingArtifact{Function: r.name, Version: r.version, Hash: hash, Path: path})
+		}
+	}
+	return out, nil
 }

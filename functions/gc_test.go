@@ -387,9 +387,13 @@ func TestStartCollectKeepsGraceAndNamesMissingCode(t *testing.T) {
 	if err := e.svc.Delete(ctx, "fn", "1"); err != nil {
 		t.Fatal(err)
 	}
-	// Code A is now unreferenced; code B (fn's $LATEST) loses its tree.
-	if err := os.RemoveAll(filepath.Join(e.svc.codeRoot(), b.CodeHash)); err != nil {
-		t.Fatal(err)
+	// Code A is now unreferenced; code B (fn's $LATEST) loses its tree and
+	// its archive (with the archive, the tree is unpacked again:
+	// TestMissingCodeLooksInsideTheTree).
+	for _, p := range []string{b.CodeHash, b.CodeHash + ".zip"} {
+		if err := os.RemoveAll(filepath.Join(e.svc.codeRoot(), p)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var logs bytes.Buffer
 	e.svc.log = slog.New(slog.NewTextHandler(&logs, nil))

@@ -264,7 +264,9 @@ func (s *Service) storeZip(ctx context.Context, pkg *zipPackage) error {
 	}
 	dir, zipPath := filepath.Join(root, pkg.hexSum), filepath.Join(root, pkg.hexSum+".zip")
 	s.publishMu.Lock()
-	needTree, needZip := !isDir(dir), !fileExists(zipPath)
+	// A tree that is there but not whole (a restore cut short) is unpacked
+	// again and replaces it.
+	needTree, needZip := checkTree(dir, pkg) != treeWhole, !fileExists(zipPath)
 	s.publishMu.Unlock()
 	var tmpTree, tmpZip string
 	defer func() { // whatever was not published
@@ -294,21 +296,34 @@ func (s *Service) storeZip(ctx context.Context, pkg *zipPackage) error {
 			return fmt.Errorf("code archive: %w", err)
 		}
 	}
-	return s.publishArtifacts(root, &tmpTree, dir, &tmpZip, zipPath)
+	return s.publishArtifacts(root, &tmpTree, dir, &tmpZip, zipPath, pkg)
 }
 
 // publishArtifacts renames the complete temporaries *tree and *archive (either
 // may be "") to their final names, clearing each it renames, unless another
 // upload of the same code got there first; if a rename or the sync fails, it removes what
-// it renamed before returning. It holds publishMu, as storeZip does to see
-// which artifacts exist, so no upload ever takes an artifact that is then
-// removed here as its upload's was refused.
-func (s *Service) publishArtifacts(root string, tree *string, dir string, archive *string, zipPath string) error {
+// it renamed before returning. A tree at dir that is not pkg whole is
+// replaced. It holds publishMu, as storeZip does to see which artifacts
+// exist, so no upload ever takes an artifact that is then removed here as its
+// upload's was refused.
+func (s *Service) publishArtifacts(root string, tree *string, dir string, archive *string, zipPath string, pkg *zipPackage) error {
 	s.publishMu.Lock()
 	defer s.publishMu.Unlock()
 	var made []string
 	err := error(nil)
-	if *tree != "" && !isDir(dir) {
+	if *tree != "" && checkTree(dir, pkg) != treeWhole {
+		if _, serr := os.Lstat(dir); serr == nil {
+			// Out of the way under a temporary's name (a collection
+			// removes it if the removal below does not happen).
+			old := *tree + ".old"
+			if err = os.Rename(dir, old); err == nil {
+				defer func() { _ = os.RemoveAll(old) }()
+			}
+		}
+	}
+	if err != nil {
+		err = fmt.Errorf("code directory: %w", err)
+	} else if *tree != "" && !isDir(dir) {
 		if err = os.Rename(*tree, dir); err == nil {
 			made, *tree = append(made, dir), ""
 		} else {

@@ -1167,7 +1167,17 @@ func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 		}
 	} else {
 		spec.CodeDir = i.p.Functions.CodeDir(cfg)
-		if _, err := os.Stat(spec.CodeDir); errors.Is(err, os.ErrNotExist) {
+		var err error
+		if r, ok := i.p.Functions.(codeRepairer); ok {
+			// A sandbox start has no caller's context (it outlives the
+			// invoke that asked for it); a re-unpack is bounded here.
+			ctx, cancel := context.WithTimeout(context.Background(), codeRepairTimeout)
+			err = r.RepairCode(ctx, cfg)
+			cancel()
+		} else {
+			_, err = os.Stat(spec.CodeDir)
+		}
+		if errors.Is(err, os.ErrNotExist) {
 			// Not the function's fault: the server's store lost it. The path is
 			// for the operator's log only.
 			i.log.Error("a function's code is missing from the data directory: put the data directory back if it was moved or removed while the server ran; else restore code/ from the backup that goes with portico.db, or update the function's code",
@@ -1229,6 +1239,21 @@ func runtimeName(cfg *functions.Config) string {
 	}
 	return "provided.al2023"
 }
+
+// codeRepairer is the optional ability of a Functions to check a Zip
+// function's unpacked code before a sandbox starts from it, and to unpack it
+// again from its archive when it is missing or incomplete
+// (*functions.Service.RepairCode); the error wraps os.ErrNotExist when the
+// code cannot be brought back.
+type codeRepairer interface {
+	RepairCode(ctx context.Context, cfg *functions.Config) error
+}
+
+var _ codeRepairer = (*functions.Service)(nil)
+
+// codeRepairTimeout bounds the unpack of a Zip function's code again before a
+// sandbox start.
+const codeRepairTimeout = time.Minute
 
 // ErrCodeMissing is in the chain of the error of a call that needed a new
 // sandbox of a Zip function whose code is not in the data directory (moved or

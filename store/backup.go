@@ -59,10 +59,13 @@ func (s *Store) Backup(ctx context.Context, w io.Writer, dirs ...string) error {
 }
 
 // backupDir writes the files under rel, a directory of the data directory,
-// to tw; a directory that does not exist is written as none.
+// to tw; a directory that does not exist is written as none. A directory's
+// files come before its subdirectories: code/HASH.zip before code/HASH/, so
+// that an archive cut short inside a tree still holds the tree's Zip, from
+// which the server unpacks the tree again (functions.Service.MissingCode).
 func (s *Store) backupDir(ctx context.Context, tw *tar.Writer, rel string) error {
 	root := filepath.Join(s.dir, rel)
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	err := walkFilesFirst(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil // gone since it was listed (a temporary), or no such directory
@@ -126,4 +129,61 @@ func (s *Store) backupDir(ctx context.Context, tw *tar.Writer, rel string) error
 		return err
 	})
 	return err
+}
+
+// walkFilesFirst is filepath.WalkDir (fn called with the same arguments,
+// filepath.SkipDir honoured) but for its order: in each directory, the entries
+// that are not directories, in lexical order, then the subdirectories, in
+// lexical order. A root that does not exist is walked as nothing.
+func walkFilesFirst(root string, fn fs.WalkDirFunc) error {
+	info, err := os.Lstat(root)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return fn(root, nil, err)
+	}
+	err = walkDirFilesFirst(root, fs.FileInfoToDirEntry(info), fn)
+	if errors.Is(err, filepath.SkipDir) || errors.Is(err, filepath.SkipAll) {
+		return nil
+	}
+	return err
+}
+
+func walkDirFilesFirst(path string, d fs.DirEntry, fn fs.WalkDirFunc) error {
+	if err := fn(path, d, nil); err != nil || !d.IsDir() {
+		if errors.Is(err, filepath.SkipDir) && d.IsDir() {
+			return nil
+		}
+		return err
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		if err := fn(path, d, err); err != nil {
+			if errors.Is(err, filepath.SkipDir) {
+				return nil
+			}
+			return err
+		}
+		return nil
+	}
+	var dirs []fs.DirEntry
+	for _, e := range entries {
+		if e.IsDir() {
+			dirs = append(dirs, e)
+			continue
+		}
+		if err := walkDirFilesFirst(filepath.Join(path, e.Name()), e, fn); err != nil {
+			if errors.Is(err, filepath.SkipDir) {
+				return nil // skip the rest of this directory, as WalkDir does
+			}
+			return err
+		}
+	}
+	for _, e := range dirs {
+		if err := walkDirFilesFirst(filepath.Join(path, e.Name()), e, fn); err != nil {
+			return err
+		}
+	}
+	return nil
 }

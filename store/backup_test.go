@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -70,7 +71,7 @@ func TestBackupWhileWriting(t *testing.T) {
 
 	restored := t.TempDir()
 	names := untarInto(t, &buf, restored)
-	want := []string{FileName, "code/", "code/ab/", "code/ab/bootstrap", "code/ab.zip"}
+	want := []string{FileName, "code/", "code/ab.zip", "code/ab/", "code/ab/bootstrap"} // files before subdirectories
 	if len(names) != len(want) {
 		t.Fatalf("backup holds %q, want %q", names, want)
 	}
@@ -141,5 +142,46 @@ func untarInto(t *testing.T, r io.Reader, dir string) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestBackupFilesBeforeSubdirectories: in the copy, a directory's files come
+// before its subdirectories, so code/HASH.zip precedes code/HASH/ and an
+// archive cut short inside the tree still holds the Zip the server unpacks the
+// tree again from (ops23: the tree came first, and a cut inside it left an
+// empty tree and no Zip).
+func TestBackupFilesBeforeSubdirectories(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	defer s.Close()
+	for _, p := range []string{"code/aaa/sub", "code/.unpack-x"} {
+		if err := os.MkdirAll(filepath.Join(dir, p), 0o750); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{"code/aaa/bootstrap", "code/aaa/sub/lib", "code/aaa.zip", "code/bbb.zip", "code/.unpack-x/f"} {
+		if err := os.WriteFile(filepath.Join(dir, p), []byte(p), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if err := s.Backup(context.Background(), &buf, "code"); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	tr := tar.NewReader(&buf)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, h.Name)
+	}
+	want := []string{fileName, "code/", "code/aaa.zip", "code/bbb.zip", "code/aaa/", "code/aaa/bootstrap", "code/aaa/sub/", "code/aaa/sub/lib"}
+	if strings.Join(names, " ") != strings.Join(want, " ") {
+		t.Fatalf("backup order:\n got %v\nwant %v", names, want)
 	}
 }

@@ -115,6 +115,7 @@ func (f *serveFlags) settings() (app.Settings, error) {
 			return s, fmt.Errorf("config file %s: %w", path, placeKeys(syntaxLine(err, raw), raw, reflect.TypeFor[app.Settings]()))
 		}
 		cfgToken = s.AdminToken != ""
+		s.Sources = fileSources(raw, path)
 	case explicit || !errors.Is(err, fs.ErrNotExist):
 		return s, fmt.Errorf("config file: %w", err)
 	}
@@ -157,6 +158,14 @@ func (f *serveFlags) settings() (app.Settings, error) {
 		if !set {
 			continue
 		}
+		if s.Sources == nil {
+			s.Sources = map[string]string{}
+		}
+		if f.fs.Changed(st.flag) {
+			s.Sources[st.flag] = "--" + st.flag
+		} else {
+			s.Sources[st.flag] = st.env
+		}
 		if st.str != nil {
 			*st.str = val
 			continue
@@ -190,6 +199,9 @@ func (f *serveFlags) settings() (app.Settings, error) {
 	} else if v, ok := os.LookupEnv("PORTICO_ACCESS_LOG_DIR"); ok {
 		s.AccessLogDirs = strings.FieldsFunc(v, func(r rune) bool { return r == ',' })
 	}
+	if err := checkListensGiven(&s); err != nil {
+		return s, err
+	}
 	if err := expandHomes(&s); err != nil {
 		return s, err
 	}
@@ -205,6 +217,58 @@ func (f *serveFlags) settings() (app.Settings, error) {
 		return s, err
 	}
 	return s, nil
+}
+
+// fileSources names, for each top-level key of the config file raw (at
+// path), where its value came from: "KEY in PATH:LINE", for errors that
+// refuse the value (app.Settings.Source).
+func fileSources(raw []byte, path string) map[string]string {
+	out := map[string]string{}
+	var doc yaml.Node
+	if yaml.Unmarshal(raw, &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return out
+	}
+	m := doc.Content[0]
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k := m.Content[i]
+		out[k.Value] = fmt.Sprintf("%s in %s:%d", k.Value, path, k.Line)
+	}
+	return out
+}
+
+// checkListensGiven refuses a listen address given empty (--listen "", as
+// --listen "$ADDR" gives with ADDR unset; PORTICO_LISTEN=; listen: "" in the
+// config file): taken as the default, it bound every interface with nothing
+// said. The defaults are not empty, so an empty value was given.
+func checkListensGiven(s *app.Settings) error {
+	for _, l := range []struct {
+		key, val string
+		off      bool // "off" turns it off
+	}{{"listen", s.Listen, true}, {"tls-listen", s.TLSListen, true}, {"admin-listen", s.AdminListen, false}} {
+		if l.val != "" {
+			continue
+		}
+		src, why, fix := s.Source(l.key), " (an unset shell variable?)", "give an address, HOST:PORT (:PORT for every interface)"
+		if strings.Contains(src, " in ") {
+			why = "" // the config file's
+		}
+		if l.off {
+			fix += ", or off to turn the listener off"
+		}
+		return fmt.Errorf("%s is empty%s: %s", src, why, fix)
+	}
+	return nil
+}
+
+// absPath is path made absolute against the working directory, as the
+// server resolves it (a relative data-dir in the config file too: under
+// systemd the working directory is /), for the log; path itself if that
+// fails.
+func absPath(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
 }
 
 // expandHomes expands a leading ~/ (or a lone ~) in s's paths to the home
@@ -356,7 +420,7 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 	}
 	// The bound addresses (a port of 0 picks one) are logged for scripts and tests.
 	log.Info("portico started", append([]any{"in", time.Since(t0).Round(time.Millisecond), "admin", adminAddr.Addr(),
-		"gateway", gateway.Addr(), "tls", gateway.TLSAddr(), "data-dir", s.DataDir}, buildinfo.Read(store.SchemaVersion).LogAttrs()...)...)
+		"gateway", gateway.Addr(), "tls", gateway.TLSAddr(), "data-dir", absPath(s.DataDir)}, buildinfo.Read(store.SchemaVersion).LogAttrs()...)...)
 	var afterErr error
 	if after != nil {
 		tlsURL := ""

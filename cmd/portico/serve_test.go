@@ -109,7 +109,7 @@ func TestSettingsRefused(t *testing.T) {
 		yaml string
 		want string
 	}{
-		{"admin off loopback without token", []string{"--admin-listen", "0.0.0.0:9090"}, "", "--admin-token"},
+		{"admin off loopback without token", []string{"--admin-listen", "0.0.0.0:9090"}, "", "set --admin-token-file FILE (or PORTICO_ADMIN_TOKEN)"}, // ops23: the file first, not the flag ps shows
 		// The loopback address offered keeps the port asked for (it offered 9090 whatever was asked).
 		{"admin off loopback on another port", []string{"--admin-listen", "0.0.0.0:31791"}, "", "or use --admin-listen 127.0.0.1:31791"},
 		{"admin on all addresses by port alone", []string{"--admin-listen", ":31792"}, "", "or use --admin-listen 127.0.0.1:31792"},
@@ -385,4 +385,67 @@ func TestAccessLogDirSettings(t *testing.T) {
 			t.Errorf("env %q args %q: %q, want %q", c.env, c.args, got, c.want)
 		}
 	}
+}
+
+// TestSettingsRefusedNameTheSource is ops23: values that were silently taken
+// as something else are refused (negative websocket limits became the
+// default; gateway-max-conns, -max-conns-per-ip and -max-unread-bytes took any
+// negative as "no bound", where -1 is the one documented; an empty --listen
+// bound every interface), and each refusal names where the value came from:
+// the flag, the variable, or the config file and its line (log-level, runtime
+// and listener-engine from the file or a variable were reported as flags).
+func TestSettingsRefusedNameTheSource(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		yaml string
+		want string
+	}{
+		{"negative websocket size", nil, nil, "websocket:\n  max-frame-bytes: -1\n",
+			`websocket: max-frame-bytes -1 is not taken: give a positive number, or leave it out for the default (32768); it has no "off" value (websocket in portico.yaml:1)`},
+		{"negative websocket duration", nil, nil, "listen: ':1'\nwebsocket:\n  write-timeout: -1s\n",
+			"websocket: write-timeout -1s is not taken: give a positive duration, or leave it out for the default (10s)"},
+		{"negative websocket rate", nil, nil, "websocket:\n  message-rate: -5\n", "message-rate -5 is not taken"},
+		{"gateway-max-conns below -1", nil, nil, "gateway-max-conns: -7\n", "gateway-max-conns in portico.yaml:1 -7 is not taken: give a positive number of connections, leave it out (or 0) for the default"},
+		{"gateway-max-unread-bytes below -1", nil, nil, "\ngateway-max-unread-bytes: -7\n", "gateway-max-unread-bytes in portico.yaml:2 -7 is not taken"},
+		{"gateway-max-conns-per-ip below -1", nil, nil, "gateway-max-conns-per-ip: -3\n", "gateway-max-conns-per-ip in portico.yaml:1 -3 is not taken"},
+		{"log-level from the file", nil, nil, "log-level: loud\n", `log-level in portico.yaml:1 "loud": use debug, info, warn or error`},
+		{"log-level from the variable", nil, map[string]string{"PORTICO_LOG_LEVEL": "loud"}, "", `PORTICO_LOG_LEVEL "loud": use debug`},
+		{"log-level from the flag", []string{"--log-level", "loud"}, nil, "", `--log-level "loud": use debug`},
+		{"runtime from the file", nil, nil, "runtime: podman\n", `runtime in portico.yaml:1 "podman": use auto, process, docker or containerd`},
+		{"listener-engine from the variable", nil, map[string]string{"PORTICO_LISTENER_ENGINE": "fast"}, "", `PORTICO_LISTENER_ENGINE: gateway: unknown listener engine "fast"`},
+		{"empty --listen", []string{"--listen", ""}, map[string]string{"PORTICO_LISTEN": "127.0.0.1:31999"}, "",
+			"--listen is empty (an unset shell variable?): give an address, HOST:PORT (:PORT for every interface), or off to turn the listener off"},
+		{"empty --admin-listen", []string{"--admin-listen", ""}, nil, "", "--admin-listen is empty (an unset shell variable?): give an address, HOST:PORT (:PORT for every interface)"},
+		{"empty PORTICO_TLS_LISTEN", nil, map[string]string{"PORTICO_TLS_LISTEN": ""}, "", "PORTICO_TLS_LISTEN is empty"},
+		{"empty listen in the file", nil, nil, "listen: ''\n", "listen in portico.yaml:1 is empty: give an address"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			if c.yaml != "" {
+				if err := os.WriteFile("portico.yaml", []byte(c.yaml), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := parseServe(t, c.args...).settings()
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("settings() = %v, want an error mentioning %q", err, c.want)
+			}
+		})
+	}
+	// -1, the documented "no bound", is taken.
+	t.Run("-1 is no bound", func(t *testing.T) {
+		t.Chdir(t.TempDir())
+		if err := os.WriteFile("portico.yaml", []byte("gateway-max-conns: -1\ngateway-max-unread-bytes: -1\ngateway-max-conns-per-ip: -1\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := parseServe(t).settings(); err != nil {
+			t.Errorf("settings() = %v, want -1 taken as no bound", err)
+		}
+	})
 }

@@ -101,6 +101,11 @@ type Settings struct {
 	// token, read at start: a token that shows in neither `ps` (as a flag
 	// would) nor the config file. Exclusive with AdminToken.
 	AdminTokenFile string `yaml:"admin-token-file"`
+	// Sources names where each setting given came from, by its key (the
+	// flag's name, or the config file's top-level key): "--log-level",
+	// "PORTICO_LOG_LEVEL" or "log-level in FILE:LINE"; Source reads it.
+	// Not a config key.
+	Sources map[string]string `yaml:"-"`
 	// StartWarnings are said at start, once the logger exists (a token
 	// readable by other users of the host, ...). Not a config key.
 	StartWarnings []string `yaml:"-"`
@@ -271,7 +276,7 @@ func (s Settings) Validate() error {
 		if _, p, err := net.SplitHostPort(s.AdminListen); err == nil && p != "" {
 			port = p // the port asked for, on loopback
 		}
-		return fmt.Errorf("the admin API would listen on %s, %s, without a token: set --admin-token (or PORTICO_ADMIN_TOKEN), or use --admin-listen %s", s.AdminListen, netaddr.NotLoopback(s.AdminListen), net.JoinHostPort("127.0.0.1", port))
+		return fmt.Errorf("the admin API would listen on %s, %s, without a token: set --admin-token-file FILE (or PORTICO_ADMIN_TOKEN), or use --admin-listen %s", s.AdminListen, netaddr.NotLoopback(s.AdminListen), net.JoinHostPort("127.0.0.1", port))
 	}
 	if err := admin.CheckTokenFrom(s.AdminListen, s.AdminToken, s.AdminTokenSource); err != nil {
 		return err
@@ -282,7 +287,10 @@ func (s Settings) Validate() error {
 	switch s.Runtime {
 	case "", "auto", "process", "docker", "containerd":
 	default:
-		return fmt.Errorf("--runtime %q: use auto, process, docker or containerd", s.Runtime)
+		return fmt.Errorf("%s %q: use auto, process, docker or containerd", s.Source("runtime"), s.Runtime)
+	}
+	if _, err := ParseLevel(s.LogLevel); err != nil {
+		return fmt.Errorf("%s %q: use debug, info, warn or error", s.Source("log-level"), s.LogLevel)
 	}
 	if s.Listen == gateway.ListenOff && s.TLSListen == gateway.ListenOff {
 		return errors.New("--listen off and --tls-listen off leave the gateway no listener: keep one of them")
@@ -297,7 +305,7 @@ func (s Settings) Validate() error {
 		return err
 	}
 	if err := gateway.CheckEngine(s.ListenerEngine); err != nil {
-		return fmt.Errorf("--listener-engine: %w", err)
+		return fmt.Errorf("%s: %w", s.Source("listener-engine"), err)
 	}
 	if (s.TLSCert == "") != (s.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together: give both files, or neither (then the development certificate of `portico tls init` is used when it exists)")
@@ -323,6 +331,9 @@ func (s Settings) Validate() error {
 		return err
 	}
 	if err := s.WebSocket.Validate(); err != nil {
+		if src := s.Sources["websocket"]; src != "" { // a config file section: no flag
+			return fmt.Errorf("websocket: %w (%s)", err, src)
+		}
 		return fmt.Errorf("websocket: %w", err)
 	}
 	if s.ShutdownTimeout <= 0 {
@@ -344,8 +355,22 @@ func (s Settings) Validate() error {
 			"give a positive number of sandboxes, leave it out for the default (%d), or -1 for no cap", n, invoker.DefaultConfig().MaxSandboxes)
 	}
 	if mb := s.GatewayTemplateMemory; mb < -1 {
-		return fmt.Errorf("gateway-template-memory %d is not taken: give a positive number of MB, leave it out for the default "+
-			"(64 times the body limit: 640 MB), or -1 for no bound", mb)
+		return fmt.Errorf("%s %d is not taken: give a positive number of MB, leave it out for the default "+
+			"(64 times the body limit: 640 MB), or -1 for no bound", s.Source("gateway-template-memory"), mb)
+	}
+	// -1 is the documented "no bound"; other negatives are refused, not
+	// taken as it (ops23).
+	if n := s.GatewayMaxConns; n < -1 {
+		return fmt.Errorf("%s %d is not taken: give a positive number of connections, leave it out (or 0) for the default "+
+			"(the file descriptor limit less a reserve), or -1 for no bound", s.Source("gateway-max-conns"), n)
+	}
+	if n := s.GatewayMaxConnsPerIP; n < -1 {
+		return fmt.Errorf("%s %d is not taken: give a positive number of connections per client address, or leave it out (or -1) for no bound",
+			s.Source("gateway-max-conns-per-ip"), n)
+	}
+	if n := s.GatewayMaxUnreadBytes; n < -1 {
+		return fmt.Errorf("%s %d is not taken: give a positive number of bytes, leave it out (or 0) for the default (512 MiB), or -1 for no bound",
+			s.Source("gateway-max-unread-bytes"), n)
 	}
 	if mb := s.Invoker.MaxMemory; mb < -1 || mb == 0 {
 		return fmt.Errorf("invoker: max-memory %d is not taken: give a positive number of MB, leave it out for the default "+
@@ -575,6 +600,17 @@ func (s Settings) trustedProxies() ([]netip.Prefix, error) {
 		out = append(out, p.Masked())
 	}
 	return out, nil
+}
+
+// Source names where the setting key (a flag's name, or a top-level config
+// key) came from, for an error that refuses its value: the flag, the
+// environment variable, or the config file with its line (Sources); "--KEY"
+// when that is not known.
+func (s *Settings) Source(key string) string {
+	if src := s.Sources[key]; src != "" {
+		return src
+	}
+	return "--" + key
 }
 
 // ParseLevel parses a log level name.

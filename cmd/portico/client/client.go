@@ -90,7 +90,7 @@ func (e *APIError) Error() string {
 	case http.StatusUnauthorized, http.StatusForbidden:
 		// The admin API's own refusal already says how to pass the token.
 		if !strings.Contains(e.Message, "PORTICO_TOKEN") {
-			msg += " (pass the admin token with --token or PORTICO_TOKEN)"
+			msg += " (pass the admin token with --token-file FILE or PORTICO_TOKEN)"
 		}
 	case http.StatusTooManyRequests:
 		if e.Reason != "" {

@@ -91,9 +91,9 @@ func TestErrors(t *testing.T) {
 			"ResourceNotFoundException: Function not found: x", true},
 		{"capital Message", `{"Message":"no"}`, "", 400, "no", false},
 		{"token hint", `{"message":"missing token"}`, "AccessDeniedException", 403,
-			"AccessDeniedException: missing token (pass the admin token with --token or PORTICO_TOKEN)", false},
-		{"token hint given once", `{"message":"missing or invalid admin token: send Authorization: Bearer <token> (portico --token or PORTICO_TOKEN)"}`, "AccessDeniedException", 403,
-			"AccessDeniedException: missing or invalid admin token: send Authorization: Bearer <token> (portico --token or PORTICO_TOKEN)", false},
+			"AccessDeniedException: missing token (pass the admin token with --token-file FILE or PORTICO_TOKEN)", false}, // ops23: the file first
+		{"token hint given once", `{"message":"missing or invalid admin token: send Authorization: Bearer <token> (portico --token-file FILE or PORTICO_TOKEN)"}`, "AccessDeniedException", 403,
+			"AccessDeniedException: missing or invalid admin token: send Authorization: Bearer <token> (portico --token-file FILE or PORTICO_TOKEN)", false},
 		{"throttle reason", `{"message":"Rate Exceeded.","Reason":"ConcurrentInvocationLimitExceeded"}`, "TooManyRequestsException", 429,
 			"TooManyRequestsException: Rate Exceeded. (ConcurrentInvocationLimitExceeded)", false},
 		{"text body", "plain failure\n", "", 500, "plain failure", false},
