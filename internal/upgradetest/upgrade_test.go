@@ -108,6 +108,9 @@ func upgrade(t *testing.T, dir string) {
 				break
 			}
 			for _, d := range diffs {
+				if saysTLSOff(d, g) {
+					continue
+				}
 				t.Errorf("readback %s (GET %s) changed: %s", want.Name, want.Path, d)
 			}
 			break
@@ -395,6 +398,14 @@ func writesAfterTheUpgrade(t *testing.T, env *apptest.Env, rest string) {
 			t.Errorf("after the upgrade, %s %s: %d %s, want %d with %s", s.method, s.path, got.Status, raw, s.status, s.answer)
 		}
 	}
+}
+
+// saysTLSOff says whether d is the domainNameStatusMessage this build adds
+// to a custom domain name while its TLS listener is off (eb3b4973), on a
+// fixture recorded without one: a state of the running server, not stored,
+// which the old builds left unsaid.
+func saysTLSOff(d upgradetest.Diff, g upgradetest.Golden) bool {
+	return g.TLSURL == "" && d.Old == upgradetest.Missing && strings.HasSuffix(d.Path, "/domainNameStatusMessage")
 }
 
 // absent says whether the old build answered a readback 404 for want of the
