@@ -75,4 +75,21 @@ func TestDenseJSONBodyMemoryIsBounded(t *testing.T) {
 	if r := e.do("POST", base+"/validated", strings.NewReader(`{"name": "rex", "tags": [`+strings.Repeat(`"t",`, 100_000)+`"t"]}`)); r.status != 200 {
 		t.Errorf("validated, 100,000 values: %d %q", r.status, r.body)
 	}
+	// A body nested deeper than the decoder goes, with few values, is
+	// refused with a detail that names the bound; 10000 levels are decoded
+	// (and fail the model, which wants an object): the bound is the decoder's.
+	for _, c := range []struct {
+		depth  int
+		detail string
+	}{
+		{10001, "[the body nests JSON arrays and objects more than 10000 levels deep, more than a request validator checks]"},
+		{10000, "[/: got array, want object]"},
+	} {
+		deep := strings.Repeat("[", c.depth) + strings.Repeat("]", c.depth)
+		r := e.do("POST", base+"/validated", strings.NewReader(deep))
+		var got struct{ Message, Detail string }
+		if err := json.Unmarshal([]byte(r.body), &got); err != nil || r.status != 400 || got.Message != "Invalid request body" || got.Detail != c.detail {
+			t.Errorf("nested %d deep: %d %q, want 400 with the detail %q", c.depth, r.status, r.body, c.detail)
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/cors"
+	"github.com/portico-dev/portico/gateway/openapi"
 	"github.com/portico-dev/portico/internal/errdefs"
 )
 
@@ -24,7 +25,7 @@ func TestHTTPAPICORS(t *testing.T) {
 	e.gw.Use(cors.New())
 	a := &apis.API{Name: "c", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{
 		CORS: &apis.CORSConfiguration{AllowOrigins: []string{"https://app.example"}, AllowMethods: []string{"GET", "POST"},
-			AllowHeaders: []string{"content-type", "x-token"}, ExposeHeaders: []string{"x-backend"}, MaxAge: 300, AllowCredentials: true},
+			AllowHeaders: []string{"content-type", "x-token"}, ExposeHeaders: []string{"x-backend"}, MaxAge: new(300), AllowCredentials: true},
 		Routes: []apis.Route{{Method: "GET", Path: "/items", Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, URI: backend.URL}}},
 	}}
 	id := e.deploy(a, "dev", nil)
@@ -176,6 +177,30 @@ func TestHTTPAPICORSVaryOnEveryAnswer(t *testing.T) {
 		r = e.do(c.method, star+c.path, nil, c.hdr...)
 		if v := r.header.Values("Vary"); len(v) != 0 {
 			t.Errorf("allowOrigins *, %s: %d, Vary %q; want none", c.name, r.status, v)
+		}
+	}
+}
+
+// TestHTTPAPICORSMaxAgeZero: maxAge 0 (x-amazon-apigateway-cors on import) is
+// a value: the preflight carries Access-Control-Max-Age: 0, so that a browser
+// does not cache it (without the header it would for 5 s). -1 is sent as is;
+// no maxAge sends no header.
+func TestHTTPAPICORSMaxAgeZero(t *testing.T) {
+	e := newEnv(t)
+	e.gw.Use(cors.New())
+	for _, tc := range []struct{ maxAge, want string }{{`, "maxAge": 0`, "0"}, {`, "maxAge": -1`, "-1"}, {``, ""}} {
+		doc := `{"openapi": "3.0.1", "info": {"title": "c", "version": "1"},
+  "x-amazon-apigateway-cors": {"allowOrigins": ["*"], "allowMethods": ["GET"]` + tc.maxAge + `},
+  "paths": {"/page": {"get": {"x-amazon-apigateway-integration": {"type": "http_proxy", "httpMethod": "GET", "uri": "http://127.0.0.1:1/page", "payloadFormatVersion": "1.0"}}}}}`
+		res, err := openapi.Import(t.Context(), []byte(doc), openapi.Options{Protocol: apis.ProtocolHTTP})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := e.deploy(res.API, "dev", nil)
+		r := e.do("OPTIONS", "/"+id+"/dev/page", nil, "Origin", "https://app.example", "Access-Control-Request-Method", "GET")
+		if r.status != 204 || r.header.Get("Access-Control-Allow-Origin") != "*" || r.header.Get("Access-Control-Max-Age") != tc.want ||
+			(tc.want == "") != (r.header.Values("Access-Control-Max-Age") == nil) {
+			t.Errorf("maxAge %q: preflight %d %v, want Access-Control-Max-Age %q", tc.maxAge, r.status, r.header, tc.want)
 		}
 	}
 }

@@ -66,7 +66,10 @@ import (
 //     reset, a clean stop), so that a reservation from before a reset never
 //     writes the old count back (gateway/usage registers the step, which
 //     rewrites nothing: a record without it is of generation 0).
-const SchemaVersion = 9
+//  10. an HTTP API's corsConfiguration keeps a maxAge of 0 (MaxAge became
+//     *int; 9 read 0 as not set: gateway/apis registers the step, which
+//     rewrites nothing).
+const SchemaVersion = 10
 
 // Migration upgrades a store from schema version From to From+1. Run reads and
 // writes only the buckets of the package that owns the change. Open runs every

@@ -649,7 +649,7 @@ Deploy the API for a stage to serve the change.
 	enable.Flags().StringVar(&opts.AllowOrigin, "origin", "*", "Access-Control-Allow-Origin")
 	enable.Flags().StringVar(&opts.AllowHeaders, "headers", apis.DefaultCORSAllowHeaders, "Access-Control-Allow-Headers")
 	enable.Flags().StringSliceVar(&opts.AllowMethods, "methods", nil, "Access-Control-Allow-Methods (default each resource's methods and OPTIONS)")
-	enable.Flags().BoolVar(&opts.GatewayResponses, "gateway-responses", false, "also add the headers to the DEFAULT_4XX and DEFAULT_5XX gateway responses")
+	enable.Flags().BoolVar(&opts.GatewayResponses, "gateway-responses", false, "also add the headers to the DEFAULT_4XX and DEFAULT_5XX gateway responses (types set explicitly keep their own: a note names them)")
 	cmd.AddCommand(enable)
 	return cmd
 }

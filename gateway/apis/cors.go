@@ -125,8 +125,40 @@ func (a *API) EnableCORS(opts RESTCORS) ([]string, error) {
 			gr.ResponseParameters = params
 			a.GatewayResponses[typ] = gr
 		}
+		if n := corsOnSetResponses(a, origin); n != "" {
+			notes = append(notes, n)
+		}
 	}
 	return notes, nil
+}
+
+// corsOnSetResponses is the note on the gateway responses set explicitly
+// (but DEFAULT_4XX and DEFAULT_5XX) that give no Access-Control-Allow-Origin:
+// such a type keeps only its own settings, so the headers added to the
+// defaults do not reach its answers and a browser cannot read them. "" when
+// there are none.
+func corsOnSetResponses(a *API, origin string) string {
+	var types []string
+	for typ, gr := range a.GatewayResponses {
+		if typ == "DEFAULT_4XX" || typ == "DEFAULT_5XX" {
+			continue
+		}
+		if _, ok := gr.ResponseParameters["gatewayresponse.header.Access-Control-Allow-Origin"]; !ok {
+			types = append(types, typ)
+		}
+	}
+	if len(types) == 0 {
+		return ""
+	}
+	sort.Strings(types)
+	what := "gateway response " + types[0] + " is set explicitly, so it keeps only its own settings and gets"
+	if len(types) > 1 {
+		what = "gateway responses " + strings.Join(types, ", ") + " are set explicitly, so they keep only their own settings and get"
+	}
+	return fmt.Sprintf("%s no CORS headers from DEFAULT_4XX/DEFAULT_5XX (a browser cannot read those errors); "+
+		"add Access-Control-Allow-Origin (and -Headers) to each, e.g. "+
+		`aws apigateway update-gateway-response --rest-api-id %s --response-type %s --patch-operations "op=replace,path=/responseParameters/gatewayresponse.header.Access-Control-Allow-Origin,value='%s'"`,
+		what, a.ID, types[0], origin)
 }
 
 // corsPreflight is the console's OPTIONS method for a resource.

@@ -43,9 +43,18 @@ var MigrateWSResponseSelection = store.Migration{From: 6, Name: "WebSocket integ
 var MigrateModelText = store.Migration{From: 7, Name: "models keep their schema text as written",
 	Run: func(*store.Tx) error { return nil }}
 
+// MigrateCORSMaxAgeZero moves a store from schema version 9 to 10, in which
+// an HTTP API's corsConfiguration (on APIs and deployments) keeps a maxAge of
+// 0 (sent as Access-Control-Max-Age: 0), where 9 read 0 as not set and left it
+// out. Nothing stored before is rewritten (a configuration without maxAge
+// still sends no header); an older build would read a stored 0 as not set and
+// drop it, so it refuses the store.
+var MigrateCORSMaxAgeZero = store.Migration{From: 9, Name: "HTTP API corsConfiguration keeps a maxAge of 0",
+	Run: func(*store.Tx) error { return nil }}
+
 // Migrations are the store migrations of this package's buckets, in order.
 func Migrations() []store.Migration {
-	return []store.Migration{MigrateThrottleUnset, MigrateZeroBurst, MigrateWSResponseSelection, MigrateModelText}
+	return []store.Migration{MigrateThrottleUnset, MigrateZeroBurst, MigrateWSResponseSelection, MigrateModelText, MigrateCORSMaxAgeZero}
 }
 
 // migrateStages rewrites every stored stage whose method settings fix

@@ -177,12 +177,14 @@ type RequestValidator struct {
 // CORSConfiguration is an HTTP API's CORS configuration: the gateway answers
 // preflight requests itself and sets the CORS headers of every response.
 type CORSConfiguration struct {
-	AllowOrigins     []string `json:"allowOrigins,omitempty"`
-	AllowMethods     []string `json:"allowMethods,omitempty"`
-	AllowHeaders     []string `json:"allowHeaders,omitempty"`
-	ExposeHeaders    []string `json:"exposeHeaders,omitempty"`
-	MaxAge           int      `json:"maxAge,omitempty"`
-	AllowCredentials bool     `json:"allowCredentials,omitempty"`
+	AllowOrigins  []string `json:"allowOrigins,omitempty"`
+	AllowMethods  []string `json:"allowMethods,omitempty"`
+	AllowHeaders  []string `json:"allowHeaders,omitempty"`
+	ExposeHeaders []string `json:"exposeHeaders,omitempty"`
+	// MaxAge is Access-Control-Max-Age in seconds (-1..86400); nil is not
+	// set (no header), where 0 is a value: a preflight cached for 0 s.
+	MaxAge           *int `json:"maxAge,omitempty"`
+	AllowCredentials bool `json:"allowCredentials,omitempty"`
 }
 
 // GatewayResponse is one entry of x-amazon-apigateway-gateway-responses.

@@ -20,5 +20,6 @@ var Module = fx.Module("apis",
 		fx.Annotate(func() store.Migration { return MigrateZeroBurst }, fx.ResultTags(`group:"`+store.MigrationGroup+`"`)),
 		fx.Annotate(func() store.Migration { return MigrateWSResponseSelection }, fx.ResultTags(`group:"`+store.MigrationGroup+`"`)),
 		fx.Annotate(func() store.Migration { return MigrateModelText }, fx.ResultTags(`group:"`+store.MigrationGroup+`"`)),
+		fx.Annotate(func() store.Migration { return MigrateCORSMaxAgeZero }, fx.ResultTags(`group:"`+store.MigrationGroup+`"`)),
 	),
 )

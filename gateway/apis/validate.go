@@ -1186,8 +1186,8 @@ func (c *CORSConfiguration) validate(protocol string) error {
 			errs = append(errs, invalid("corsConfiguration: method %q is not an HTTP method", truncate(m, 20)))
 		}
 	}
-	if c.MaxAge < -1 || c.MaxAge > 86400 {
-		errs = append(errs, invalid("corsConfiguration: maxAge %d must be between -1 and 86400", c.MaxAge))
+	if c.MaxAge != nil && (*c.MaxAge < -1 || *c.MaxAge > 86400) {
+		errs = append(errs, invalid("corsConfiguration: maxAge %d must be between -1 and 86400", *c.MaxAge))
 	}
 	return errors.Join(errs...)
 }

@@ -95,8 +95,8 @@ func (*Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 		}
 	}
 	p.headers = strings.Join(cfg.AllowHeaders, ",")
-	if cfg.MaxAge != 0 {
-		p.maxAge = strconv.Itoa(cfg.MaxAge)
+	if cfg.MaxAge != nil {
+		p.maxAge = strconv.Itoa(*cfg.MaxAge)
 	}
 	p.vary = len(p.origins) > 0 || len(p.schemes) > 0
 	return func(next pipeline.Handler) pipeline.Handler {

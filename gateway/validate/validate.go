@@ -165,7 +165,12 @@ func (p *routePlan) check(r *http.Request, c *pipeline.Context) error {
 	if len(bytes.TrimSpace(doc)) == 0 {
 		doc = []byte("{}") // an empty body validates as {}, as API Gateway does
 	}
-	if n, ok := jsonValues(doc, maxBodyValues); !ok {
+	if n, depth, ok := jsonValues(doc, maxBodyValues, maxBodyDepth); !ok {
+		if depth > maxBodyDepth {
+			// The JSON decoder stops there too, naming no limit.
+			return invalidBody(c, fmt.Sprintf("[the body nests JSON arrays and objects more than %d levels deep, more than a request validator checks]", maxBodyDepth),
+				fmt.Errorf("JSON nested %d levels or more: %w", depth, errTooDeep))
+		}
 		// Decoding it would take hundreds of MB (about 150 bytes a value).
 		return invalidBody(c, fmt.Sprintf("[the body has more than %d JSON values, more than a request validator checks]", maxBodyValues),
 			fmt.Errorf("%d JSON values or more: %w", n, errTooManyValues))
@@ -199,13 +204,23 @@ func (p *routePlan) check(r *http.Request, c *pipeline.Context) error {
 // records of a few fields each reaches it near 4 MB.
 const maxBodyValues = 1 << 19
 
+// maxBodyDepth bounds how deep a body a validator decodes nests arrays and
+// objects: encoding/json's own bound (10000), which it reports as "invalid
+// character '[' exceeded max depth", checked here first to say so plainly.
+const maxBodyDepth = 10000
+
 // errTooManyValues is the cause of a body refused for maxBodyValues.
 var errTooManyValues = errors.New("too many JSON values to validate")
 
+// errTooDeep is the cause of a body refused for maxBodyDepth.
+var errTooDeep = errors.New("JSON nested too deep to validate")
+
 // jsonValues counts the JSON values of doc, from above (each ',', plus two
-// for each '{' and '['; what is inside strings aside), stopping past max:
-// n, and false when n is over max. It does not check that doc is JSON.
-func jsonValues(doc []byte, max int) (n int, ok bool) {
+// for each '{' and '['; what is inside strings aside), and how deep its
+// arrays and objects nest, stopping past maxValues or maxDepth: n, the depth
+// reached, and false when either is over its bound. It does not check that
+// doc is JSON.
+func jsonValues(doc []byte, maxValues, maxDepth int) (n, depth int, ok bool) {
 	n = 1
 	for i := 0; i < len(doc); i++ {
 		switch doc[i] {
@@ -219,14 +234,20 @@ func jsonValues(doc []byte, max int) (n int, ok bool) {
 			n++
 		case '{', '[':
 			n += 2
+			if depth++; depth > maxDepth {
+				return n, depth, false
+			}
+		case '}', ']':
+			depth--
+			continue
 		default:
 			continue
 		}
-		if n > max {
-			return n, false
+		if n > maxValues {
+			return n, depth, false
 		}
 	}
-	return n, true
+	return n, depth, true
 }
 
 // last is the last of vs, "" when there are none.

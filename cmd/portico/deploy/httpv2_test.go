@@ -138,7 +138,7 @@ func TestHTTPV2PartsReachTheModel(t *testing.T) {
 	if a.Protocol != apis.ProtocolHTTP || a.Name != "pets" || m.Description != "the pets API" || a.V2.Tags["team"] != "pets" {
 		t.Errorf("api %s %s %q tags %v", a.Protocol, a.Name, m.Description, a.V2.Tags)
 	}
-	if c := m.CORS; c == nil || strings.Join(c.AllowOrigins, ",") != "https://example.com" || c.MaxAge != 600 {
+	if c := m.CORS; c == nil || strings.Join(c.AllowOrigins, ",") != "https://example.com" || c.MaxAge == nil || *c.MaxAge != 600 {
 		t.Errorf("CORS %+v", m.CORS)
 	}
 	var jwt struct {
