@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"reflect"
@@ -180,7 +181,7 @@ func Import(ctx context.Context, data []byte, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("document is %d bytes; at most %d are accepted: %w", len(data), MaxDocument, errdefs.ErrTooLarge)
 	}
 	js, err := ToJSON(data)
-	if errors.Is(err, errExpandsTooLarge) || errors.Is(err, errNotStrictJSON) {
+	if errors.Is(err, errExpandsTooLarge) || errors.Is(err, errNotStrictJSON) || errors.Is(err, errNotJSON) {
 		return nil, fmt.Errorf("%w: %w", err, errdefs.ErrInvalid)
 	}
 	if err != nil {
@@ -1859,8 +1860,14 @@ func jsonFields(t reflect.Type) []string {
 // YAML's integer map keys (status codes) made strings. Read a document's parts
 // through it rather than with a YAML parser.
 func ToJSON(data []byte) ([]byte, error) {
-	trimmed := bytes.TrimSpace(data)
-	if len(trimmed) > 0 && trimmed[0] == '{' && json.Valid(trimmed) {
+	trimmed := bytes.TrimSpace(bytes.TrimPrefix(bytes.TrimSpace(data), []byte("\ufeff")))
+	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
+		// A JSON document (as API Gateway reads one, with a JSON parser):
+		// not read again as YAML, which would take a trailing comma, a
+		// comment or single quotes, and name a JSON mistake in YAML's words.
+		if err := jsonSyntax(data, trimmed); err != nil {
+			return nil, err
+		}
 		// Read strictly, as the YAML parser reads: a key twice in an object
 		// (a second, empty security hiding the first) and invalid UTF-8
 		// are refused, not merged or replaced.
@@ -1891,6 +1898,51 @@ func ToJSON(data []byte) ([]byte, error) {
 		return nil, err
 	}
 	return json.Marshal(v)
+}
+
+// errNotJSON is a document that starts as JSON ({ or [) and is not JSON.
+var errNotJSON = errors.New("document starts with { or [ but is not valid JSON")
+
+// jsonSyntax returns nil for valid JSON, else errNotJSON with where the
+// mistake is in doc (line, column and byte offset) and what it is; data is
+// doc without the white space (and BOM) around it.
+func jsonSyntax(doc, data []byte) error {
+	lead := int64(len(doc) - len(bytes.TrimLeft(doc, " \t\r\n\ufeff")))
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	err := dec.Decode(&v)
+	if err == nil {
+		if _, err2 := dec.Token(); err2 != io.EOF {
+			off := lead + dec.InputOffset()
+			line, col := lineColumn(doc, off)
+			return fmt.Errorf("%w: line %d, column %d (byte %d): more after the end of the top-level value", errNotJSON, line, col, off)
+		}
+		return nil
+	}
+	var se *json.SyntaxError
+	off := int64(len(data))
+	if errors.As(err, &se) {
+		off = se.Offset
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		err = errors.New("unexpected end of JSON input")
+	}
+	off += lead
+	line, col := lineColumn(doc, off)
+	return fmt.Errorf("%w: line %d, column %d (byte %d): %v", errNotJSON, line, col, off, err)
+}
+
+// lineColumn is where byte offset off of data is, both from 1.
+func lineColumn(data []byte, off int64) (line, col int) {
+	off = min(max(off, 0), int64(len(data)))
+	before := data[:off]
+	line = bytes.Count(before, []byte("\n")) + 1
+	col = int(off) - (bytes.LastIndexByte(before, '\n') + 1)
+	if col == 0 {
+		col = 1
+	}
+	return line, col
 }
 
 // errNotStrictJSON is a JSON document that a lenient parser reads, with a key
