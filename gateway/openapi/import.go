@@ -705,6 +705,16 @@ func (im *importer) securitySchemes() map[string]json.RawMessage {
 		}
 		var typ string
 		_ = json.Unmarshal(s["type"], &typ)
+		if im.swagger2 && typ == "oauth2" && s[extAuthorizer] != nil && placeholderFlow(s) {
+			// The flow a Swagger 2.0 export writes for a JWT authorizer,
+			// which has none: the authorizer is what it was.
+			delete(s, "flow")
+			delete(s, "authorizationUrl")
+			if string(s["scopes"]) == "{}" {
+				delete(s, "scopes")
+			}
+			m[name], _ = json.Marshal(s)
+		}
 		if typ == "apiKey" && s[extAuthorizer] == nil && s["x-amazon-apigateway-authtype"] == nil {
 			im.apiKeySchemes[name] = true
 			var in, header string
@@ -909,6 +919,20 @@ func (im *importer) serverEndpointConfig(a *apis.API, k string, v json.RawMessag
 	}
 }
 
+// placeholderAuthorizationURL is the authorizationUrl of the OAuth 2 flow
+// that Swagger 2.0 requires of an oauth2 scheme and a JWT authorizer has not:
+// the loader gives such a scheme one, and the Swagger 2.0 export writes it.
+const placeholderAuthorizationURL = "https://authorizer.invalid/"
+
+// placeholderFlow reports whether Swagger 2.0 oauth2 scheme s has the flow
+// the export writes for a JWT authorizer (implicit, placeholderAuthorizationURL).
+func placeholderFlow(s map[string]json.RawMessage) bool {
+	var flow, u string
+	_ = json.Unmarshal(s["flow"], &flow)
+	_ = json.Unmarshal(s["authorizationUrl"], &u)
+	return flow == "implicit" && u == placeholderAuthorizationURL
+}
+
 // flowlessJWTSchemes gives the loader's copy of a Swagger 2.0 document's
 // oauth2 schemes that are API Gateway authorizers (x-amazon-apigateway-authorizer,
 // as API Gateway writes a JWT authorizer) and name no flow an implicit one,
@@ -928,7 +952,7 @@ func flowlessJWTSchemes(top map[string]json.RawMessage) {
 		}
 		s["flow"] = json.RawMessage(`"implicit"`)
 		if s["authorizationUrl"] == nil {
-			s["authorizationUrl"] = json.RawMessage(`"https://authorizer.invalid/"`)
+			s["authorizationUrl"], _ = json.Marshal(placeholderAuthorizationURL)
 		}
 		changed = true
 	}
