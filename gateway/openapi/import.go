@@ -20,7 +20,9 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"math/rand/v2"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -980,7 +982,9 @@ func (im *importer) load(js []byte) (doc *openapi3.T, err error) {
 	if info, ok := top["info"]; ok {
 		// info.version may be a YAML number (1.0); OpenAPI says string.
 		var m map[string]any
-		if json.Unmarshal(info, &m) == nil && m != nil {
+		dec := json.NewDecoder(bytes.NewReader(info))
+		dec.UseNumber() // 1.10 stays "1.10", not "1.1"
+		if dec.Decode(&m) == nil && m != nil {
 			if v, ok := m["version"]; ok && v != nil {
 				if _, isString := v.(string); !isString {
 					m["version"] = fmt.Sprint(v)
@@ -1911,6 +1915,12 @@ func ToJSON(data []byte) ([]byte, error) {
 	if _, err := expandedSize(&doc, MaxDocument, 0, nil); err != nil {
 		return nil, err
 	}
+	// A number keeps the text it was written with (version: 1.10 is not
+	// 1.1, an integer past 64 bits keeps its digits): the decode would
+	// make it a float64. Numbers JSON can write as they are go through as
+	// a marked string, unmarked into the number's text below.
+	marker := "\x00num" + strconv.FormatUint(rand.Uint64(), 36) + ":"
+	markNumbers(&doc, marker, 0, map[*yaml.Node]bool{})
 	var v any
 	if doc.Kind != 0 {
 		if err := doc.Decode(&v); err != nil {
@@ -1921,7 +1931,60 @@ func ToJSON(data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(v)
+	out, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	quoted, _ := json.Marshal(marker)
+	open := quoted[:len(quoted)-1] // "\u0000num...:
+	if !bytes.Contains(out, open) {
+		return out, nil
+	}
+	var b bytes.Buffer
+	for {
+		i := bytes.Index(out, open)
+		if i < 0 {
+			b.Write(out)
+			return b.Bytes(), nil
+		}
+		b.Write(out[:i])
+		rest := out[i+len(open):]
+		j := bytes.IndexByte(rest, '"')
+		if j < 0 {
+			return nil, errors.New("document's numbers could not be read")
+		}
+		b.Write(rest[:j])
+		out = rest[j+1:]
+	}
+}
+
+// jsonNumber matches the numbers JSON writes as they are.
+var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$`)
+
+// markNumbers makes each plain YAML number under n that JSON can write as it
+// is (not 0x1F, 1_000, .inf) a string, marker then its text. A mapping key
+// is left alone (a key is a string in JSON anyway).
+func markNumbers(n *yaml.Node, marker string, depth int, seen map[*yaml.Node]bool) {
+	if n == nil || depth > 200 || seen[n] {
+		return
+	}
+	seen[n] = true
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if t := n.ShortTag(); (t == "!!int" || t == "!!float") && jsonNumber.MatchString(n.Value) {
+			n.Tag, n.Value = "!!str", marker+n.Value
+		}
+	case yaml.MappingNode:
+		for i := 1; i < len(n.Content); i += 2 {
+			markNumbers(n.Content[i], marker, depth+1, seen)
+		}
+	case yaml.AliasNode:
+		markNumbers(n.Alias, marker, depth+1, seen)
+	default:
+		for _, c := range n.Content {
+			markNumbers(c, marker, depth+1, seen)
+		}
+	}
 }
 
 // errNotJSON is a document that starts as JSON ({ or [) and is not JSON.

@@ -31,3 +31,24 @@ func TestJSONDocumentIsReadAsJSONOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestYAMLNumbersKeepTheirText: an unquoted YAML number keeps the text it was
+// written with: version 1.10 is "1.10" (it was "1.1"; 1.0 was "1"), and a
+// model's integer past 64 bits keeps its digits (r-openapi24 #4).
+func TestYAMLNumbersKeepTheirText(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"1.10", "1.0", "2"} {
+		res, err := Import(t.Context(), []byte("openapi: 3.0.1\ninfo: {title: v, version: "+v+"}\npaths: {}\n"), Options{})
+		if err != nil || res.API.Version != v {
+			t.Errorf("version: %s: %+v %v, want %q", v, res, err, v)
+		}
+	}
+	doc := "openapi: 3.0.1\ninfo: {title: big, version: '1'}\npaths: {}\ncomponents:\n  schemas:\n    N: {type: integer, minimum: -12345678901234567890123, maximum: 1.50}\n"
+	res, err := Import(t.Context(), []byte(doc), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(res.API.Models["N"]); !strings.Contains(got, "-12345678901234567890123") || !strings.Contains(got, "1.50") {
+		t.Errorf("model N: %s, want its numbers as written", got)
+	}
+}
