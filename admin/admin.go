@@ -109,6 +109,9 @@ type Server struct {
 	// patterns are the routes registered with Handle and HandleAPIGateway,
 	// in order (set while routes are registered, read-only after).
 	patterns []string
+	// beforeImportCommit, when set (tests), runs just before an import's
+	// store write, with the request's context.
+	beforeImportCommit func(ctx context.Context)
 }
 
 // Handle registers h for a net/http ServeMux pattern such as

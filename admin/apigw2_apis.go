@@ -479,14 +479,18 @@ type v2ImportBody struct {
 	Body string `json:"body"`
 }
 
-// v2ReadImport parses an import-api or reimport-api request's document.
-func (s *Server) v2ReadImport(w http.ResponseWriter, r *http.Request) (*openapi.Result, error) {
+// v2ReadImport parses an import-api or reimport-api request's document; stop
+// ends the watch on its client (watchImport) and must run before the handler
+// returns.
+func (s *Server) v2ReadImport(w http.ResponseWriter, r *http.Request) (_ *openapi.Result, stop func(), _ error) {
+	stop = func() {}
 	var in v2ImportBody
 	if err := decodeV2(w, r, &in); err != nil {
-		return nil, err
+		return nil, stop, err
 	}
+	stop = watchImport(w)
 	if strings.TrimSpace(in.Body) == "" {
-		return nil, v2BadRequest("Invalid request body: body (the OpenAPI document) is required")
+		return nil, stop, v2BadRequest("Invalid request body: body (the OpenAPI document) is required")
 	}
 	q := r.URL.Query()
 	// basepath=ignore|prepend|split, read as import-rest-api reads it.
@@ -494,22 +498,26 @@ func (s *Server) v2ReadImport(w http.ResponseWriter, r *http.Request) (*openapi.
 	switch basePath {
 	case "", openapi.BasePathIgnore, openapi.BasePathPrepend, openapi.BasePathSplit:
 	default:
-		return nil, v2BadRequest("Invalid basepath %q: use ignore (the default), prepend or split", truncate(basePath, 20))
+		return nil, stop, v2BadRequest("Invalid basepath %q: use ignore (the default), prepend or split", truncate(basePath, 20))
 	}
 	res, err := openapi.Import(r.Context(), []byte(in.Body), openapi.Options{Protocol: apis.ProtocolHTTP, BasePath: basePath})
 	if err != nil {
-		return nil, err
+		return nil, stop, err
 	}
 	if len(res.Warnings) > 0 && q.Get("failOnWarnings") == "true" {
-		return nil, v2BadRequest("Warnings found during import: %s", strings.Join(res.Warnings, "; "))
+		return nil, stop, v2BadRequest("Warnings found during import: %s", strings.Join(res.Warnings, "; "))
 	}
 	res.API.AdoptIntegrations()
-	return res, nil
+	return res, stop, nil
 }
 
 func (s *Server) v2ImportAPI(w http.ResponseWriter, r *http.Request) error {
-	res, err := s.v2ReadImport(w, r)
+	res, stop, err := s.v2ReadImport(w, r)
+	defer stop()
 	if err != nil {
+		return err
+	}
+	if err := s.importMayCommit(r); err != nil {
 		return err
 	}
 	created, err := s.gw.APIs.Create(r.Context(), res.API)
@@ -534,12 +542,16 @@ func (s *Server) v2ReimportAPI(w http.ResponseWriter, r *http.Request) error {
 	if existing.Protocol != apis.ProtocolHTTP {
 		return v2BadRequest("Only HTTP APIs can be reimported from OpenAPI")
 	}
-	res, err := s.v2ReadImport(w, r)
+	res, stop, err := s.v2ReadImport(w, r)
+	defer stop()
 	if err != nil {
 		return err
 	}
 	def := res.API
 	def.Name = "" // reimport keeps the API's name, as AWS does
+	if err := s.importMayCommit(r); err != nil {
+		return err
+	}
 	updated, err := s.gw.APIs.Replace(r.Context(), existing.ID, def)
 	if err != nil {
 		return err

@@ -28,17 +28,19 @@ import (
 // as a REST API, with its resources that have no methods. With
 // failonwarnings=true, warnings refuse the import; basepath says how the
 // document's base path is read.
-func (s *Server) importedDefinition(w http.ResponseWriter, r *http.Request) (*apis.API, []string, error) {
+func (s *Server) importedDefinition(w http.ResponseWriter, r *http.Request) (_ *apis.API, _ []string, stop func(), _ error) {
+	stop = func() {}
 	failOnWarnings, err := boolQuery(r, "failonwarnings")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, stop, err
 	}
 	raw, err := readBody(w, r, jsonBody{limit: openapi.MaxDocument})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, stop, err
 	}
+	stop = watchImport(w)
 	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil, nil, badRequest("Invalid OpenAPI input: the body is empty; send an OpenAPI 3 or Swagger 2.0 document (JSON or YAML)")
+		return nil, nil, stop, badRequest("Invalid OpenAPI input: the body is empty; send an OpenAPI 3 or Swagger 2.0 document (JSON or YAML)")
 	}
 	// --parameters basepath=ignore|prepend|split, as API Gateway reads the
 	// document's basePath (OpenAPI 3: its basePath server variable or
@@ -47,19 +49,19 @@ func (s *Server) importedDefinition(w http.ResponseWriter, r *http.Request) (*ap
 	switch basePath {
 	case "", openapi.BasePathIgnore, openapi.BasePathPrepend, openapi.BasePathSplit:
 	default:
-		return nil, nil, badRequest("Invalid basepath '%s': use ignore (the default), prepend or split", truncate(basePath, 40))
+		return nil, nil, stop, badRequest("Invalid basepath '%s': use ignore (the default), prepend or split", truncate(basePath, 40))
 	}
 	res, err := openapi.Import(r.Context(), raw, openapi.Options{Protocol: apis.ProtocolREST, BasePath: basePath})
 	if err != nil {
-		return nil, nil, importError(err)
+		return nil, nil, stop, importError(err)
 	}
 	if failOnWarnings && len(res.Warnings) > 0 {
-		return nil, nil, badRequest("Warnings found during import:\n\t%s", strings.Join(res.Warnings, "\n\t"))
+		return nil, nil, stop, badRequest("Warnings found during import:\n\t%s", strings.Join(res.Warnings, "\n\t"))
 	}
 	a := res.API
 	bare, err := barePaths(raw)
 	if err != nil {
-		return nil, nil, importError(err)
+		return nil, nil, stop, importError(err)
 	}
 	var bad []error
 	for _, p := range bare {
@@ -69,13 +71,13 @@ func (s *Server) importedDefinition(w http.ResponseWriter, r *http.Request) (*ap
 		a.Resources = append(a.Resources, apis.Resource{Path: res.PathPrefix + p})
 	}
 	if err := errors.Join(bad...); err != nil {
-		return nil, nil, importError(err)
+		return nil, nil, stop, importError(err)
 	}
 	if res.PathPrefix != "" {
 		// The base path's resources exist even where no path is below them.
 		a.Resources = append(a.Resources, apis.Resource{Path: res.PathPrefix})
 	}
-	return a, res.Warnings, nil
+	return a, res.Warnings, stop, nil
 }
 
 // importError names a refused document as AWS does.
@@ -127,7 +129,8 @@ func barePaths(raw []byte) ([]string, error) {
 }
 
 func (s *Server) apigwImportRestAPI(w http.ResponseWriter, r *http.Request) error {
-	a, warnings, err := s.importedDefinition(w, r)
+	a, warnings, stop, err := s.importedDefinition(w, r)
+	defer stop()
 	if err != nil {
 		return err
 	}
@@ -137,6 +140,9 @@ func (s *Server) apigwImportRestAPI(w http.ResponseWriter, r *http.Request) erro
 			return err
 		}
 		a.EndpointTypes = []string{t}
+	}
+	if err := s.importMayCommit(r); err != nil {
+		return err
 	}
 	created, err := s.gw.APIs.Create(r.Context(), a)
 	if err != nil {
@@ -162,8 +168,12 @@ func (s *Server) apigwPutRestAPI(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.restAPI(r.Context(), id); err != nil {
 		return err
 	}
-	def, warnings, err := s.importedDefinition(w, r)
+	def, warnings, stop, err := s.importedDefinition(w, r)
+	defer stop()
 	if err != nil {
+		return err
+	}
+	if err := s.importMayCommit(r); err != nil {
 		return err
 	}
 	a, err := s.modifyRestAPI(r.Context(), id, func(a *apis.API) error {

@@ -148,24 +148,33 @@ type importResponse struct {
 	Warnings []string  `json:"warnings"`
 }
 
-func (s *Server) parseImport(w http.ResponseWriter, r *http.Request) (*openapi.Result, error) {
+// parseImport reads and imports the request's document; stop ends the watch
+// on its client (watchImport) and must run before the handler returns.
+func (s *Server) parseImport(w http.ResponseWriter, r *http.Request) (_ *openapi.Result, stop func(), _ error) {
+	stop = func() {}
 	raw, err := readBody(w, r, jsonBody{limit: openapi.MaxDocument})
 	if err != nil {
-		return nil, err
+		return nil, stop, err
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil, fmt.Errorf("request body is empty; send an OpenAPI 3 or Swagger 2.0 document: %w", errdefs.ErrInvalid)
+		return nil, stop, fmt.Errorf("request body is empty; send an OpenAPI 3 or Swagger 2.0 document: %w", errdefs.ErrInvalid)
 	}
+	stop = watchImport(w)
 	q := r.URL.Query()
-	return openapi.Import(r.Context(), raw, openapi.Options{Name: q.Get("name"), Protocol: q.Get("protocol")})
+	res, err := openapi.Import(r.Context(), raw, openapi.Options{Name: q.Get("name"), Protocol: q.Get("protocol")})
+	return res, stop, err
 }
 
 func (s *Server) importAPI(w http.ResponseWriter, r *http.Request) error {
 	if m := r.URL.Query().Get("mode"); m != "" {
 		return fmt.Errorf("mode=%s applies to PUT /portico/v1/apis/{api}/import: %w", m, errdefs.ErrInvalid)
 	}
-	res, err := s.parseImport(w, r)
+	res, stop, err := s.parseImport(w, r)
+	defer stop()
 	if err != nil {
+		return err
+	}
+	if err := s.importMayCommit(r); err != nil {
 		return err
 	}
 	created, err := s.gw.APIs.Create(r.Context(), res.API)
@@ -199,12 +208,16 @@ func (s *Server) reimportAPI(w http.ResponseWriter, r *http.Request) error {
 		q.Set("protocol", existing.Protocol)
 		r.URL.RawQuery = q.Encode()
 	}
-	res, err := s.parseImport(w, r)
+	res, stop, err := s.parseImport(w, r)
+	defer stop()
 	if err != nil {
 		return err
 	}
 	if r.URL.Query().Get("name") == "" {
 		res.API.Name = "" // keep the API's name unless renamed explicitly
+	}
+	if err := s.importMayCommit(r); err != nil {
+		return err
 	}
 	updated, err := s.gw.APIs.Replace(r.Context(), id, res.API)
 	if err != nil {

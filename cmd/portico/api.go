@@ -124,7 +124,7 @@ their deployments until redeployed. Parts Portico ignores are printed as warning
 				Warnings []string `json:"warnings"`
 			}
 			if done, err := g.fetch(cmd, method, path, q, doc, http.Header{"Content-Type": {"application/yaml"}}, &out); done || err != nil {
-				return err
+				return importInterrupted(cmd, err, into)
 			}
 			for _, w := range out.Warnings {
 				_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
@@ -137,6 +137,20 @@ their deployments until redeployed. Parts Portico ignores are printed as warning
 	cmd.Flags().StringVar(&protocol, "protocol", "", "REST or HTTP (default REST, or HTTP for an HTTP API export)")
 	cmd.Flags().StringVar(&into, "into", "", "replace the definition of this existing API instead of creating one")
 	return cmd
+}
+
+// importInterrupted says, of an import interrupted (Ctrl-C) before its
+// answer, what became of it: the server abandons an import whose client goes
+// away before it stores anything, but one that had stored the API when the
+// interrupt came stands.
+func importInterrupted(cmd *cobra.Command, err error, into string) error {
+	if err == nil || cmd.Context().Err() == nil {
+		return err
+	}
+	if into != "" {
+		return fmt.Errorf("interrupted before the server answered: the import was abandoned unless the server had already replaced API %s's definition; check `portico api export %s`: %w", into, into, err)
+	}
+	return fmt.Errorf("interrupted before the server answered: the import was abandoned unless the server had already created the API; check `portico api list`: %w", err)
 }
 
 func readFileArg(cmd *cobra.Command, path string) ([]byte, error) {

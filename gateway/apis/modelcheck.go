@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -181,6 +182,114 @@ func followRefs(root map[string]any, name, at, ref string, done map[string]bool)
 		done[r] = true
 	}
 	return nil
+}
+
+// sameValueCycles refuses a model of root (as refCycles reads it) in which a
+// schema comes back to itself through keywords that check the same value as
+// the schema they are in ($ref, allOf, anyOf, oneOf, not) with no property or
+// item between: A is {"allOf": [{"$ref": ".../A"}]}, or A is anyOf B and B
+// oneOf A. Checking a value against such a schema never ends (the validator
+// stops it and refuses the body), so every body would be refused, as with a
+// bare $ref cycle (refCycles, which names those first).
+func sameValueCycles(root map[string]any, names []string) error {
+	const (
+		visiting = 1
+		finished = 2
+	)
+	state := map[string]int{}
+	var stack []string
+	// visit follows the same-value keywords of the schema at pointer ptr
+	// (a "#..." reference) and returns the cycle it finds, if any.
+	var visit func(ptr string) []string
+	visit = func(ptr string) []string {
+		switch state[ptr] {
+		case finished:
+			return nil
+		case visiting:
+			return append(slices.Clone(stack[slices.Index(stack, ptr):]), ptr)
+		}
+		v, ok := resolvePointer(root, strings.TrimPrefix(ptr, "#"))
+		m, isMap := v.(map[string]any)
+		if !ok || !isMap {
+			state[ptr] = finished
+			return nil
+		}
+		state[ptr] = visiting
+		stack = append(stack, ptr)
+		defer func() { stack = stack[:len(stack)-1]; state[ptr] = finished }()
+		if ref, ok := m["$ref"].(string); ok {
+			// Draft 4: a $ref's siblings are not read.
+			if strings.HasPrefix(ref, "#") {
+				return visit(ref)
+			}
+			return nil
+		}
+		for _, k := range []string{"allOf", "anyOf", "oneOf"} {
+			list, _ := m[k].([]any)
+			for i := range list {
+				if c := visit(ptr + "/" + k + "/" + strconv.Itoa(i)); c != nil {
+					return c
+				}
+			}
+		}
+		if _, ok := m["not"].(map[string]any); ok {
+			return visit(ptr + "/not")
+		}
+		return nil
+	}
+	// Every schema of a model (its root, properties, items, ...) is a start;
+	// values that are data, not schemas, are not walked.
+	var walk func(ptr string, v any) []string
+	walk = func(ptr string, v any) []string {
+		switch t := v.(type) {
+		case map[string]any:
+			if c := visit(ptr); c != nil {
+				return c
+			}
+			for _, k := range slices.Sorted(maps.Keys(t)) {
+				switch k {
+				case "enum", "default", "example", "examples", "const":
+					continue
+				}
+				if c := walk(ptr+"/"+escapePointer(k), t[k]); c != nil {
+					return c
+				}
+			}
+		case []any:
+			for i, e := range t {
+				if c := walk(ptr+"/"+strconv.Itoa(i), e); c != nil {
+					return c
+				}
+			}
+		}
+		return nil
+	}
+	schemas, _ := root["definitions"].(map[string]any)
+	for _, name := range names {
+		cycle := walk("#/definitions/"+escapePointer(name), schemas[name])
+		if cycle == nil {
+			continue
+		}
+		for i := range cycle {
+			cycle[i] = pointerLabel(cycle[i])
+		}
+		return invalid("model %q: $ref cycle %s never reaches a schema (allOf, anyOf, oneOf and not check the same value as the schema they are in), so the model would refuse every body; a model that refers to itself needs structure (a property or items that refer back)", name, truncate(strings.Join(cycle, " -> "), 500))
+	}
+	return nil
+}
+
+// pointerLabel is how a schema is named in a cycle: the model, then where in
+// it (A/allOf/0).
+func pointerLabel(ref string) string {
+	rest, ok := strings.CutPrefix(ref, "#/definitions/")
+	if !ok {
+		return ref
+	}
+	model, at, _ := strings.Cut(rest, "/")
+	if at == "" {
+		return unescapePointer(model)
+	}
+	return unescapePointer(model) + "/" + at
 }
 
 // refLabel is how a $ref is named in a cycle: the model for a whole model's

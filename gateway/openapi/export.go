@@ -124,6 +124,34 @@ func (ex *exporter) warn(format string, args ...any) {
 	ex.warnings = append(ex.warnings, fmt.Sprintf(format, args...))
 }
 
+// swagger2Scheme is security scheme raw as Swagger 2.0 has it. An oauth2
+// scheme of a JWT authorizer (API Gateway's form: the authorizer in
+// x-amazon-apigateway-authorizer) has no OAuth 2 flow, and OpenAPI 3's flows
+// is no Swagger 2.0 field: it is written with the implicit flow Swagger 2.0
+// requires, to placeholderAuthorizationURL, which import reads as no flow.
+func (ex *exporter) swagger2Scheme(name string, raw json.RawMessage) any {
+	var s map[string]json.RawMessage
+	if json.Unmarshal(raw, &s) != nil || s == nil {
+		return raw
+	}
+	var typ string
+	_ = json.Unmarshal(s["type"], &typ)
+	if typ != "oauth2" || s["flow"] != nil || s[extAuthorizer] == nil {
+		return raw
+	}
+	if f := string(s["flows"]); f != "" && f != "{}" {
+		ex.warn("securityDefinitions.%s: the scheme's OpenAPI 3 flows are left out: its authorizer (x-amazon-apigateway-authorizer) is what is enforced (export as oas3 to keep them)", name)
+	}
+	delete(s, "flows")
+	s["flow"] = json.RawMessage(`"implicit"`)
+	s["authorizationUrl"], _ = json.Marshal(placeholderAuthorizationURL)
+	if s["scopes"] == nil {
+		s["scopes"] = json.RawMessage(`{}`)
+	}
+	out, _ := json.Marshal(s)
+	return json.RawMessage(out)
+}
+
 func (ex *exporter) doc(a *apis.API) map[string]any {
 	swagger2 := ex.swagger2
 	doc := map[string]any{}
@@ -165,6 +193,9 @@ func (ex *exporter) doc(a *apis.API) map[string]any {
 		}
 		if len(models) > 0 {
 			doc["definitions"] = models
+		}
+		for _, name := range slices.Sorted(maps.Keys(schemes)) {
+			schemes[name] = ex.swagger2Scheme(name, schemes[name].(json.RawMessage))
 		}
 		if len(schemes) > 0 {
 			doc["securityDefinitions"] = schemes

@@ -17,9 +17,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
+	"math/rand/v2"
 	"net/http"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -180,7 +183,7 @@ func Import(ctx context.Context, data []byte, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("document is %d bytes; at most %d are accepted: %w", len(data), MaxDocument, errdefs.ErrTooLarge)
 	}
 	js, err := ToJSON(data)
-	if errors.Is(err, errExpandsTooLarge) || errors.Is(err, errNotStrictJSON) {
+	if errors.Is(err, errExpandsTooLarge) || errors.Is(err, errNotStrictJSON) || errors.Is(err, errNotJSON) {
 		return nil, fmt.Errorf("%w: %w", err, errdefs.ErrInvalid)
 	}
 	if err != nil {
@@ -704,6 +707,16 @@ func (im *importer) securitySchemes() map[string]json.RawMessage {
 		}
 		var typ string
 		_ = json.Unmarshal(s["type"], &typ)
+		if im.swagger2 && typ == "oauth2" && s[extAuthorizer] != nil && placeholderFlow(s) {
+			// The flow a Swagger 2.0 export writes for a JWT authorizer,
+			// which has none: the authorizer is what it was.
+			delete(s, "flow")
+			delete(s, "authorizationUrl")
+			if string(s["scopes"]) == "{}" {
+				delete(s, "scopes")
+			}
+			m[name], _ = json.Marshal(s)
+		}
 		if typ == "apiKey" && s[extAuthorizer] == nil && s["x-amazon-apigateway-authtype"] == nil {
 			im.apiKeySchemes[name] = true
 			var in, header string
@@ -908,6 +921,20 @@ func (im *importer) serverEndpointConfig(a *apis.API, k string, v json.RawMessag
 	}
 }
 
+// placeholderAuthorizationURL is the authorizationUrl of the OAuth 2 flow
+// that Swagger 2.0 requires of an oauth2 scheme and a JWT authorizer has not:
+// the loader gives such a scheme one, and the Swagger 2.0 export writes it.
+const placeholderAuthorizationURL = "https://authorizer.invalid/"
+
+// placeholderFlow reports whether Swagger 2.0 oauth2 scheme s has the flow
+// the export writes for a JWT authorizer (implicit, placeholderAuthorizationURL).
+func placeholderFlow(s map[string]json.RawMessage) bool {
+	var flow, u string
+	_ = json.Unmarshal(s["flow"], &flow)
+	_ = json.Unmarshal(s["authorizationUrl"], &u)
+	return flow == "implicit" && u == placeholderAuthorizationURL
+}
+
 // flowlessJWTSchemes gives the loader's copy of a Swagger 2.0 document's
 // oauth2 schemes that are API Gateway authorizers (x-amazon-apigateway-authorizer,
 // as API Gateway writes a JWT authorizer) and name no flow an implicit one,
@@ -927,7 +954,7 @@ func flowlessJWTSchemes(top map[string]json.RawMessage) {
 		}
 		s["flow"] = json.RawMessage(`"implicit"`)
 		if s["authorizationUrl"] == nil {
-			s["authorizationUrl"] = json.RawMessage(`"https://authorizer.invalid/"`)
+			s["authorizationUrl"], _ = json.Marshal(placeholderAuthorizationURL)
 		}
 		changed = true
 	}
@@ -955,7 +982,9 @@ func (im *importer) load(js []byte) (doc *openapi3.T, err error) {
 	if info, ok := top["info"]; ok {
 		// info.version may be a YAML number (1.0); OpenAPI says string.
 		var m map[string]any
-		if json.Unmarshal(info, &m) == nil && m != nil {
+		dec := json.NewDecoder(bytes.NewReader(info))
+		dec.UseNumber() // 1.10 stays "1.10", not "1.1"
+		if dec.Decode(&m) == nil && m != nil {
 			if v, ok := m["version"]; ok && v != nil {
 				if _, isString := v.(string); !isString {
 					m["version"] = fmt.Sprint(v)
@@ -1859,8 +1888,14 @@ func jsonFields(t reflect.Type) []string {
 // YAML's integer map keys (status codes) made strings. Read a document's parts
 // through it rather than with a YAML parser.
 func ToJSON(data []byte) ([]byte, error) {
-	trimmed := bytes.TrimSpace(data)
-	if len(trimmed) > 0 && trimmed[0] == '{' && json.Valid(trimmed) {
+	trimmed := bytes.TrimSpace(bytes.TrimPrefix(bytes.TrimSpace(data), []byte("\ufeff")))
+	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
+		// A JSON document (as API Gateway reads one, with a JSON parser):
+		// not read again as YAML, which would take a trailing comma, a
+		// comment or single quotes, and name a JSON mistake in YAML's words.
+		if err := jsonSyntax(data, trimmed); err != nil {
+			return nil, err
+		}
 		// Read strictly, as the YAML parser reads: a key twice in an object
 		// (a second, empty security hiding the first) and invalid UTF-8
 		// are refused, not merged or replaced.
@@ -1880,6 +1915,12 @@ func ToJSON(data []byte) ([]byte, error) {
 	if _, err := expandedSize(&doc, MaxDocument, 0, nil); err != nil {
 		return nil, err
 	}
+	// A number keeps the text it was written with (version: 1.10 is not
+	// 1.1, an integer past 64 bits keeps its digits): the decode would
+	// make it a float64. Numbers JSON can write as they are go through as
+	// a marked string, unmarked into the number's text below.
+	marker := "\x00num" + strconv.FormatUint(rand.Uint64(), 36) + ":"
+	markNumbers(&doc, marker, 0, map[*yaml.Node]bool{})
 	var v any
 	if doc.Kind != 0 {
 		if err := doc.Decode(&v); err != nil {
@@ -1890,7 +1931,105 @@ func ToJSON(data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(v)
+	out, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	quoted, _ := json.Marshal(marker)
+	open := quoted[:len(quoted)-1] // "\u0000num...:
+	if !bytes.Contains(out, open) {
+		return out, nil
+	}
+	var b bytes.Buffer
+	for {
+		i := bytes.Index(out, open)
+		if i < 0 {
+			b.Write(out)
+			return b.Bytes(), nil
+		}
+		b.Write(out[:i])
+		rest := out[i+len(open):]
+		j := bytes.IndexByte(rest, '"')
+		if j < 0 {
+			return nil, errors.New("document's numbers could not be read")
+		}
+		b.Write(rest[:j])
+		out = rest[j+1:]
+	}
+}
+
+// jsonNumber matches the numbers JSON writes as they are.
+var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$`)
+
+// markNumbers makes each plain YAML number under n that JSON can write as it
+// is (not 0x1F, 1_000, .inf) a string, marker then its text. A mapping key
+// is left alone (a key is a string in JSON anyway).
+func markNumbers(n *yaml.Node, marker string, depth int, seen map[*yaml.Node]bool) {
+	if n == nil || depth > 200 || seen[n] {
+		return
+	}
+	seen[n] = true
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if t := n.ShortTag(); (t == "!!int" || t == "!!float") && jsonNumber.MatchString(n.Value) {
+			n.Tag, n.Value = "!!str", marker+n.Value
+		}
+	case yaml.MappingNode:
+		for i := 1; i < len(n.Content); i += 2 {
+			markNumbers(n.Content[i], marker, depth+1, seen)
+		}
+	case yaml.AliasNode:
+		markNumbers(n.Alias, marker, depth+1, seen)
+	default:
+		for _, c := range n.Content {
+			markNumbers(c, marker, depth+1, seen)
+		}
+	}
+}
+
+// errNotJSON is a document that starts as JSON ({ or [) and is not JSON.
+var errNotJSON = errors.New("document starts with { or [ but is not valid JSON")
+
+// jsonSyntax returns nil for valid JSON, else errNotJSON with where the
+// mistake is in doc (line, column and byte offset) and what it is; data is
+// doc without the white space (and BOM) around it.
+func jsonSyntax(doc, data []byte) error {
+	lead := int64(len(doc) - len(bytes.TrimLeft(doc, " \t\r\n\ufeff")))
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	err := dec.Decode(&v)
+	if err == nil {
+		if _, err2 := dec.Token(); err2 != io.EOF {
+			off := lead + dec.InputOffset()
+			line, col := lineColumn(doc, off)
+			return fmt.Errorf("%w: line %d, column %d (byte %d): more after the end of the top-level value", errNotJSON, line, col, off)
+		}
+		return nil
+	}
+	var se *json.SyntaxError
+	off := int64(len(data))
+	if errors.As(err, &se) {
+		off = se.Offset
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		err = errors.New("unexpected end of JSON input")
+	}
+	off += lead
+	line, col := lineColumn(doc, off)
+	return fmt.Errorf("%w: line %d, column %d (byte %d): %v", errNotJSON, line, col, off, err)
+}
+
+// lineColumn is where byte offset off of data is, both from 1.
+func lineColumn(data []byte, off int64) (line, col int) {
+	off = min(max(off, 0), int64(len(data)))
+	before := data[:off]
+	line = bytes.Count(before, []byte("\n")) + 1
+	col = int(off) - (bytes.LastIndexByte(before, '\n') + 1)
+	if col == 0 {
+		col = 1
+	}
+	return line, col
 }
 
 // errNotStrictJSON is a JSON document that a lenient parser reads, with a key

@@ -164,7 +164,7 @@ func TestImportVersionNotAString(t *testing.T) {
 	for doc, want := range map[string]string{
 		"Transform: AWS::Serverless-2016-10-31\nResources:\n  F:\n    Type: AWS::Serverless::Function\n": "document is a SAM or CloudFormation template (it has Resources), not an OpenAPI document: deploy it with `portico deploy --template FILE`",
 		"openapi: 3\ninfo: {title: t, version: '1'}\npaths: {}\n":                                        `openapi version 3 is not a string: write it quoted, as "3.0.1"`,
-		"swagger: 2.0\ninfo: {title: t, version: '1'}\npaths: {}\n":                                      `swagger version 2 is not a string: write it quoted, as "2.0"`,
+		"swagger: 2.0\ninfo: {title: t, version: '1'}\npaths: {}\n":                                      `swagger version 2.0 is not a string: write it quoted, as "2.0"`,
 	} {
 		_, err := Import(t.Context(), []byte(doc), Options{})
 		if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), want) {
