@@ -14,12 +14,12 @@ package openapi
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"math/rand/v2"
 	"net/http"
 	"reflect"
 	"regexp"
@@ -1919,7 +1919,7 @@ func ToJSON(data []byte) ([]byte, error) {
 	// 1.1, an integer past 64 bits keeps its digits): the decode would
 	// make it a float64. Numbers JSON can write as they are go through as
 	// a marked string, unmarked into the number's text below.
-	marker := "\x00num" + strconv.FormatUint(rand.Uint64(), 36) + ":"
+	marker := "\x00num" + rand.Text() + ":"
 	markNumbers(&doc, marker, 0, map[*yaml.Node]bool{})
 	var v any
 	if doc.Kind != 0 {
@@ -2017,7 +2017,7 @@ func jsonSyntax(doc, data []byte) error {
 	}
 	off += lead
 	line, col := lineColumn(doc, off)
-	return fmt.Errorf("%w: line %d, column %d (byte %d): %v", errNotJSON, line, col, off, err)
+	return fmt.Errorf("%w: line %d, column %d (byte %d): %w", errNotJSON, line, col, off, err)
 }
 
 // lineColumn is where byte offset off of data is, both from 1.
