@@ -122,9 +122,10 @@ type conn struct {
 	tw  timedWriter
 	// writeUntil is the write deadline tw last set (zero: none known);
 	// ownWriteDeadline is set while the handler's own (SetWriteDeadline) is
-	// in force instead, until its response ends.
+	// in force instead, until its response ends (atomic: a handler may set
+	// its deadline from another goroutine, to cut short a write under way).
 	writeUntil       time.Time
-	ownWriteDeadline bool
+	ownWriteDeadline atomic.Bool
 	// writing is set while tw writes: a write that Shutdown bounds
 	// (interruptWrite). cutAtStop is set once a write of c failed, during a
 	// stop, for want of a client that reads (counted in Server.stalledAtStop).
@@ -1064,14 +1065,14 @@ func (w *timedWriter) Write(p []byte) (int, error) {
 	} else {
 		b = nil
 	}
-	if c.ownWriteDeadline && !c.s.set.Stopping() && (b == nil || !b.over()) {
+	if c.ownWriteDeadline.Load() && !c.s.set.Stopping() && (b == nil || !b.over()) {
 		return c.rw.Write(p)
 	}
 	d := c.s.opts.WriteTimeout
 	var n int
 	for n < len(p) {
 		now := time.Now()
-		if !c.ownWriteDeadline && now.Add(d/2).After(c.writeUntil) {
+		if !c.ownWriteDeadline.Load() && now.Add(d/2).After(c.writeUntil) {
 			c.writeUntil = now.Add(d)
 			_ = c.rwc.SetWriteDeadline(c.writeUntil)
 		}

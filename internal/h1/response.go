@@ -63,9 +63,9 @@ type response struct {
 func newResponse(c *conn, req *http.Request) *response {
 	out := outPool.Get().(*outBuf)
 	out.bw.Reset(c.out)
-	if c.ownWriteDeadline {
+	if c.ownWriteDeadline.Load() {
 		// The last handler's write deadline ends with its response.
-		c.ownWriteDeadline = false
+		c.ownWriteDeadline.Store(false)
 		c.writeUntil = time.Time{}
 	}
 	w := c.nextResp
@@ -699,7 +699,7 @@ func (w *response) SetReadDeadline(t time.Time) error {
 // SetWriteDeadline sets the connection's write deadline (http.ResponseController),
 // in place of Options.WriteTimeout's until the response ends.
 func (w *response) SetWriteDeadline(t time.Time) error {
-	w.c.ownWriteDeadline = true
+	w.c.ownWriteDeadline.Store(true)
 	return w.c.rwc.SetWriteDeadline(t)
 }
 

@@ -96,6 +96,37 @@ func TestWriteTimeoutBoundsUnreadResponse(t *testing.T) {
 			t.Errorf("write under the handler's past deadline: %v, want a deadline error", err)
 		}
 	})
+	t.Run("deadline set from another goroutine", func(t *testing.T) {
+		// A handler may cut its own blocked write short from another
+		// goroutine (admin's log stream does, at a stop): a data race
+		// under -race if the connection's flag for it is not atomic.
+		wrote := make(chan error, 1)
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rc := http.NewResponseController(w)
+			w.WriteHeader(http.StatusOK)
+			go func() { _ = rc.SetWriteDeadline(time.Unix(1, 0)) }()
+			var err error
+			for err == nil {
+				if _, err = io.WriteString(w, big); err == nil {
+					err = rc.Flush()
+				}
+			}
+			wrote <- err
+		})
+		_, addr := startH1Server(t, h, Options{WriteTimeout: time.Hour})
+		c := dialSmall(t, addr)
+		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-wrote:
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Errorf("write cut short from another goroutine: %v, want a deadline error", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("the handler's deadline, set from another goroutine, did not end its write")
+		}
+	})
 }
 
 // dialSmall connects to addr with a small receive buffer, so that a response
