@@ -97,7 +97,7 @@ func TestCreateRejectsBadConfig(t *testing.T) {
 		}, "LocalMountPath"},
 		{"mount path dot-dot", func(t *testing.T) CreateInput {
 			return CreateInput{FunctionName: "fn", FileSystems: []FileSystem{{Arn: "data", LocalMountPath: "/mnt/.."}}, ZipFile: zipOK(t)}
-		}, "LocalMountPath"},
+		}, "neither . nor .."},
 		{"mount path twice", func(t *testing.T) CreateInput {
 			fs := FileSystem{Arn: "data", LocalMountPath: "/mnt/data"}
 			return CreateInput{FunctionName: "fn", FileSystems: []FileSystem{fs, fs}, ZipFile: zipOK(t)}

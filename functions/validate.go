@@ -331,7 +331,7 @@ func validateFileSystems(fss []FileSystem) error {
 	seen := map[string]bool{}
 	for _, fs := range fss {
 		if !mountPathRe.MatchString(fs.LocalMountPath) || fs.LocalMountPath == "/mnt/." || fs.LocalMountPath == "/mnt/.." {
-			return invalidf("LocalMountPath %q is not valid: it must match /mnt/[A-Za-z0-9_.-]+", truncate(fs.LocalMountPath, 200))
+			return invalidf("LocalMountPath %q is not valid: it must be /mnt/NAME, NAME of letters, digits, '_', '.' and '-' and neither . nor ..", truncate(fs.LocalMountPath, 200))
 		}
 		if seen[fs.LocalMountPath] {
 			return invalidf("LocalMountPath %q is used twice", fs.LocalMountPath)
