@@ -271,7 +271,9 @@ func (e *ExitError) Error() string {
 // went away (the cause is wrapped too: a *DaemonDownError, then). The sandbox
 // did not necessarily exit, and nothing says how: the invoker does not take
 // it for the function's exit (Runtime.ExitError) but for Portico's own
-// failure, and the runtime removes the sandbox once it can.
+// failure, and the runtime removes the sandbox once it can. A sandbox that
+// the daemon itself killed as it shut down (Docker stops its containers when
+// it stops) is reported so too: its exit is the daemon's, not the function's.
 var ErrWaitLost = errors.New("the runtime lost its watch on the sandbox")
 
 // ErrUnsupported is returned by runtimes asked for something they cannot do (a Zip

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -469,6 +470,10 @@ type sandbox struct {
 	peakFile string
 	attached chan struct{}
 
+	// stopping is set once Stop is called: a death by signal after it is
+	// Portico's doing, not the daemon's (daemonStopped).
+	stopping atomic.Bool
+
 	mu      sync.Mutex // serializes Stop, Pause, Resume
 	paused  bool
 	removed bool
@@ -523,7 +528,11 @@ func (s *sandbox) waitExit(w client.ContainerWaitResult) {
 			// The init (or the daemon, for the container's pid 1) reports a death by
 			// signal N as 128+N: ExitErr reads it so.
 			s.err = ctrbase.ExitErr(res.StatusCode)
-			if res.StatusCode == 128+int64(unix.SIGKILL) && s.spec.MemoryMB > 0 && s.oomKilled() {
+			if err := s.daemonStopped(res.StatusCode); err != nil {
+				// Docker stopped it as the daemon shut down: Portico's
+				// failure (the daemon's), not the function's exit.
+				s.err = fmt.Errorf("%w: the Docker daemon stopped the sandbox (%v) as it shut down: %w", runtimes.ErrWaitLost, s.err, err)
+			} else if res.StatusCode == 128+int64(unix.SIGKILL) && s.spec.MemoryMB > 0 && s.oomKilled() {
 				// Its cgroup, and the peak in it, went with it: it
 				// reached its limit.
 				s.mem.AtLeast(s.spec.MemoryMB)
@@ -557,6 +566,34 @@ func (s *sandbox) waitExit(w client.ContainerWaitResult) {
 	}
 }
 
+// daemonStopped returns the daemon's error when a sandbox that died by
+// SIGTERM or SIGKILL (status 128+N) that Portico did not send was stopped by
+// the Docker daemon's own shutdown: dockerd closes its API listener, then
+// stops every container (SIGTERM, then SIGKILL), and a wait already under way
+// still gets the status. A new connection to the daemon that is refused right
+// after tells that apart from a function that killed itself or the kernel's
+// OOM kill (a ping could still go through a kept-alive connection, which a
+// closed listener leaves open); it starts the outage's watch too (wrap), whose
+// log says the daemon is away. Otherwise nil.
+func (s *sandbox) daemonStopped(status int64) error {
+	if status != 128+int64(unix.SIGTERM) && status != 128+int64(unix.SIGKILL) || s.stopping.Load() {
+		return nil
+	}
+	proto, addr, ok := strings.Cut(s.r.cli.DaemonHost(), "://")
+	if !ok || proto != "unix" && proto != "tcp" {
+		return nil // ssh, npipe: no dial of our own tells
+	}
+	c, err := net.DialTimeout(proto, addr, 2*time.Second)
+	if err == nil {
+		_ = c.Close()
+		return nil
+	}
+	if !isConnErr(err) {
+		return nil
+	}
+	return s.r.wrap("connecting after sandbox "+s.spec.SandboxID+" was killed", err)
+}
+
 // oomKilled reports whether the daemon says the exited container was killed
 // for memory (one inspect, made only for a container killed by SIGKILL).
 func (s *sandbox) oomKilled() bool {
@@ -587,6 +624,7 @@ func (s *sandbox) Logs() io.Reader { return s.logs }
 // stop), then removal. A daemon that does not answer makes it fail with
 // ErrUnavailable; it can be called again.
 func (s *sandbox) Stop(ctx context.Context) error {
+	s.stopping.Store(true)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.removed {

@@ -83,3 +83,18 @@ func (p *SocketProxy) Down() {
 	p.conns = map[net.Conn]struct{}{}
 	_ = os.Remove(p.path)
 }
+
+// Refuse stops listening but keeps the connections through the proxy, as a
+// daemon does that shuts down: dockerd closes its API first, then stops its
+// containers, and requests already under way (a container's wait) are still
+// answered. A no-op when down; Up listens again.
+func (p *SocketProxy) Refuse() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln == nil {
+		return
+	}
+	_ = p.ln.Close()
+	p.ln = nil
+	_ = os.Remove(p.path)
+}
