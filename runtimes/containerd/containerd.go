@@ -65,6 +65,16 @@ type ImageSource interface {
 	SaveImage(ctx context.Context, ref string) (io.ReadCloser, error)
 }
 
+// ImageIdentifier is an ImageSource that can also tell which image a name
+// names there, without copying it: its id, the digest of its configuration
+// (docker.Images satisfies it). With one, ResolveImage warns when the image
+// containerd holds under a name is not the one the source holds under it (a
+// tag rebuilt in Docker), since it copies only images it lacks.
+// Implementations are safe for concurrent use.
+type ImageIdentifier interface {
+	ImageID(ctx context.Context, ref string) (string, error)
+}
+
 // Config configures the containerd runtime. Zero fields take the defaults.
 type Config struct {
 	// Socket is containerd's socket (/run/containerd/containerd.sock).
@@ -566,9 +576,17 @@ func (r *Runtime) ResolveImage(ctx context.Context, ref string) (string, error) 
 	if err := r.checkSocket(); err != nil {
 		return "", err
 	}
+	had := false
+	if name, err := normalize(ref); err == nil && !ctrbase.IsImageID(ref) {
+		_, err := r.cli.GetImage(r.ctx(ctx), name)
+		had = err == nil
+	}
 	img, err := r.image(ctx, ref)
 	if err != nil {
 		return "", err
+	}
+	if had {
+		r.warnStale(ctx, ref, img)
 	}
 	id := img.Target().Digest.String()
 	ctx = r.ctx(ctx)
@@ -576,6 +594,32 @@ func (r *Runtime) ResolveImage(ctx context.Context, ref string) (string, error) 
 		return "", r.wrap("pinning image "+ref, err)
 	}
 	return id, nil
+}
+
+// warnStale logs a warning when the image containerd holds as ref (img, which
+// it did not fetch now) is not the one the Docker daemon holds under that
+// name (Config.Images, when it is an ImageIdentifier): a tag rebuilt in Docker
+// is not copied over one containerd has, so an update to it keeps the old
+// image. A Docker daemon that does not answer, or lacks ref, says nothing.
+func (r *Runtime) warnStale(ctx context.Context, ref string, img containerd.Image) {
+	src, ok := r.cfg.Images.(ImageIdentifier)
+	if !ok {
+		return
+	}
+	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	theirs, err := src.ImageID(dctx, ref)
+	if err != nil || theirs == "" {
+		return
+	}
+	cfg, err := img.Config(r.ctx(ctx))
+	if err != nil || cfg.Digest.String() == theirs {
+		return
+	}
+	r.log.Warn("containerd still has the old image for "+ref+": the Docker daemon's "+ref+" is another image, "+
+		"which this runtime does not copy over one it has; run `portico build DIR -t "+ref+" --import` "+
+		"(or `docker save "+ref+" | portico image import -`) to use it",
+		"image", ref, "containerd", cfg.Digest.String(), "docker", theirs)
 }
 
 // ResolveLocalImage is ResolveImage from the images containerd holds alone:

@@ -52,6 +52,28 @@ func (i Images) SaveImage(ctx context.Context, ref string) (io.ReadCloser, error
 	return SaveImage(ctx, i.Host, ref)
 }
 
+// ImageID returns the id (sha256:..., the digest of its configuration) of the
+// image ref names in the Docker daemon, without copying it: the containerd
+// runtime's ImageIdentifier.
+func (i Images) ImageID(ctx context.Context, ref string) (string, error) {
+	cli, err := newClient(i.Host)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = cli.Close() }()
+	img, err := cli.ImageInspect(ctx, ref)
+	if err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return "", errdefsNotFound(ref)
+		}
+		if isConnErr(err) {
+			return "", unavailable(cli, "inspecting image "+ref, err)
+		}
+		return "", err
+	}
+	return img.ID, nil
+}
+
 func errdefsNotFound(ref string) error {
 	return errdefs.New(errdefs.ErrNotFound, "ResourceNotFoundException", "image "+ref+" is not in the Docker daemon")
 }
