@@ -23,7 +23,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -136,11 +135,6 @@ type Runtime struct {
 	rec    *ctrbase.Sweeper // daemon outages (recovery.go)
 
 	unisolate func() error // lets go of the bridge's isolation rules (ctrbase.IsolateBridge)
-
-	// peakTmpl is the path of a container's cgroup peak memory file with
-	// the container's id replaced by peakID, learnt from an earlier
-	// container (cgroup.go); "" before any.
-	peakTmpl atomic.Pointer[string]
 }
 
 var (

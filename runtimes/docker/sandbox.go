@@ -352,18 +352,7 @@ func (p *prepared) start(ctx context.Context) (runtimes.Sandbox, error) {
 		p.remove()
 		return nil, fmt.Errorf("docker: sandbox %s was prepared before the daemon went away: %w", p.spec.SandboxID, errHolderGone)
 	}
-	var peak <-chan uint64
-	started := make(chan struct{})
-	if file := p.r.guessPeakFile(p.id); file != "" {
-		peak = watchPeak(file, started)
-	}
-	_, err := p.r.cli.ContainerStart(ctx, p.id, client.ContainerStartOptions{})
-	close(started)
-	var peakBytes uint64
-	if peak != nil {
-		peakBytes = <-peak
-	}
-	if err != nil {
+	if _, err := p.r.cli.ContainerStart(ctx, p.id, client.ContainerStartOptions{}); err != nil {
 		gone := p.spare && p.r.holderGone(ctx, p.holder)
 		p.remove()
 		if gone {
@@ -371,7 +360,7 @@ func (p *prepared) start(ctx context.Context) (runtimes.Sandbox, error) {
 		}
 		return nil, p.r.startError(p.spec.SandboxID, p.image, err)
 	}
-	s := newSandbox(p, peakBytes)
+	s := newSandbox(p)
 	return s, nil
 }
 
@@ -490,15 +479,10 @@ type sandbox struct {
 	removed bool
 }
 
-// newSandbox returns the sandbox of p's container, just started, whose peak
-// memory use read during its start (watchPeak) was peak bytes.
-func newSandbox(p *prepared, peak uint64) *sandbox {
+func newSandbox(p *prepared) *sandbox {
 	logs := ctrbase.NewLogSync()
 	s := &sandbox{r: p.r, p: p, spec: p.spec, id: p.id, done: make(chan struct{}), logs: logs, logsDone: make(chan struct{}), release: p.release,
 		attached: make(chan struct{}), mem: ctrbase.PeakMemory{Limit: p.spec.MemoryMB}}
-	if peak > 0 {
-		s.mem.Last(func() (uint64, bool) { return peak, true })
-	}
 	go func() {
 		defer close(s.logsDone)
 		stdout, stderr := logs.Stream(), logs.Stream()
@@ -513,17 +497,9 @@ func newSandbox(p *prepared, peak uint64) *sandbox {
 }
 
 // attachLogs names the container's process to its LogSync, which SyncLogs
-// then marks the output of, and finds its cgroup's peak memory file, of which
-// it takes a first reading. Docker removes the cgroup before a wait learns of
-// the exit, so a sandbox that exits during its init has no other reading than
-// this one and those made during its start (watchPeak), which find the file
-// where an earlier container's was (guessPeakFile), since the process can be
-// gone before the inspect names it.
+// then marks the output of, and finds its cgroup's peak memory file.
 func (s *sandbox) attachLogs() {
 	defer close(s.attached)
-	read := func(file string) func() (uint64, bool) {
-		return func() (uint64, bool) { return ctrbase.ReadBytesFile(file) }
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	res, err := s.r.cli.ContainerInspect(ctx, s.id, client.ContainerInspectOptions{})
@@ -533,10 +509,6 @@ func (s *sandbox) attachLogs() {
 	}
 	s.logs.Attach(res.Container.State.Pid, s.id)
 	s.peakFile = ctrbase.PeakMemoryFile(res.Container.State.Pid, s.id)
-	if s.peakFile != "" {
-		s.r.learnPeakFile(s.peakFile, s.id)
-		s.mem.Last(read(s.peakFile))
-	}
 }
 
 // SyncLogs implements runtimes.LogSyncer: it waits until the output the
@@ -582,12 +554,6 @@ func (s *sandbox) waitExit(w client.ContainerWaitResult) {
 	case <-s.logsDone:
 	case <-time.After(5 * time.Second):
 		s.release()
-	}
-	// attachLogs' readings of the peak memory come before done: a sandbox
-	// that exited during its init has no other (MaxMemoryMB).
-	select {
-	case <-s.attached:
-	case <-time.After(5 * time.Second):
 	}
 	close(s.done)
 	// A sandbox that exited by itself removes its container; Stop is then a no-op.
@@ -801,11 +767,6 @@ func (r *Runtime) containerIP(ctx context.Context, id string) net.IP {
 	res, err := r.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 	if err != nil || res.Container.NetworkSettings == nil {
 		return nil
-	}
-	if r.peakTmpl.Load() == nil && res.Container.State != nil {
-		// A network holder's cgroup is where the sandboxes' are: the first
-		// sandbox's start can then be watched (watchPeak).
-		r.learnPeakFile(ctrbase.PeakMemoryFile(res.Container.State.Pid, id), id)
 	}
 	if ep := networkOf(res.Container.NetworkSettings.Networks, r.cfg.Network); ep != nil && ep.IPAddress.IsValid() {
 		return net.IP(ep.IPAddress.AsSlice())
