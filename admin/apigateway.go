@@ -269,6 +269,17 @@ func (p PatchOperation) StringValue() (string, error) {
 	return *p.Value, nil
 }
 
+// DescriptionValue returns the value of an operation on a description: its
+// value, or "" when it has none, as API Gateway clears a description that
+// `op=replace,path=/description` gives no value (the way AWS CLI users clear
+// one).
+func (p PatchOperation) DescriptionValue() string {
+	if p.Value == nil {
+		return ""
+	}
+	return *p.Value
+}
+
 // setOrClear sets *dst to the operation's value, or clears it for a remove.
 func setOrClear(dst *string, op PatchOperation) error {
 	if op.Op == "remove" {

@@ -486,7 +486,7 @@ func (s *Server) v2DeleteDeployment(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	err = s.gw.APIs.DeleteDeployment(r.Context(), a.ID, r.PathValue("deployment"))
-	if errors.Is(err, errdefs.ErrConflict) {
+	if errors.Is(err, apis.ErrDeploymentInUse) {
 		// API Gateway's answer, as for a REST API's deployment.
 		return v2BadRequest("Active stages pointing to this deployment must be moved or deleted")
 	}

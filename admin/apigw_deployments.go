@@ -119,7 +119,7 @@ func (s *Server) apigwDeleteDeployment(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	err := s.gw.APIs.DeleteDeployment(r.Context(), id, r.PathValue("dep"))
-	if errors.Is(err, errdefs.ErrConflict) {
+	if errors.Is(err, apis.ErrDeploymentInUse) {
 		return badRequest("Active stages pointing to this deployment must be moved or deleted")
 	}
 	if err != nil {

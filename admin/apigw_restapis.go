@@ -323,7 +323,11 @@ func applyRestAPIOp(a *apis.API, op PatchOperation) error {
 	case len(segs) == 1 && set && segs[0] == "name":
 		return str(&a.Name)
 	case len(segs) == 1 && segs[0] == "description" && (set || op.Op == "remove"):
-		return str(&a.Description)
+		a.Description = ""
+		if op.Op != "remove" {
+			a.Description = op.DescriptionValue()
+		}
+		return nil
 	case len(segs) == 1 && set && segs[0] == "version":
 		return str(&a.Version)
 	case len(segs) == 1 && set && segs[0] == "apiKeySource":

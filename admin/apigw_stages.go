@@ -321,7 +321,8 @@ func applyStageOp(p *apis.StagePatch, op PatchOperation, canary func() *apis.Can
 	case len(segs) == 1 && set:
 		switch segs[0] {
 		case "description":
-			p.Description, err = patchString(op)
+			d := op.DescriptionValue()
+			p.Description = &d
 		case "deploymentId":
 			p.DeploymentID, err = patchString(op)
 		case "cacheClusterEnabled":

@@ -28,9 +28,8 @@ func (s *Server) apigwUpdateDeployment(w http.ResponseWriter, r *http.Request) e
 		if op.Op != "replace" || op.Path != "/description" {
 			return BadPatchPath(op)
 		}
-		if desc, err = patchString(op); err != nil {
-			return err
-		}
+		d := op.DescriptionValue()
+		desc = &d
 	}
 	var d *apis.Deployment
 	if desc == nil { // nothing to change: the deployment as it is

@@ -430,7 +430,7 @@ type stageView struct {
 	URL string `json:"url,omitempty"`
 	// Warnings, in the answers to a deployment and a variables change, say
 	// what of the deployed API does not work on the stage as it now is
-	// (apis.API.AuthorizerURIWarnings).
+	// (apis.API.AuthorizerURIWarnings, IntegrationURIWarnings).
 	Warnings []string `json:"warnings,omitempty"`
 }
 
@@ -444,7 +444,7 @@ func (s *Server) warned(ctx context.Context, v *stageView) *stageView {
 	if err != nil {
 		return v
 	}
-	v.Warnings = dep.API.AuthorizerURIWarnings(v.Variables)
+	v.Warnings = append(dep.API.AuthorizerURIWarnings(v.Variables), dep.API.IntegrationURIWarnings(v.Variables)...)
 	for _, w := range v.Warnings {
 		s.log.Warn(w, "api", v.APIID, "stage", v.Name)
 	}

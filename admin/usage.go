@@ -244,6 +244,9 @@ func (h *usageHandlers) updateKey(w http.ResponseWriter, r *http.Request) error 
 		switch op.Path {
 		case "/name", "/description", "/customerId":
 			v, err := op.StringValue()
+			if op.Path == "/description" {
+				v, err = op.DescriptionValue(), nil
+			}
 			if err != nil {
 				return err
 			}
@@ -362,6 +365,9 @@ func applyPlanOp(p *usage.Plan, op PatchOperation) error {
 			return BadPatchPath(op)
 		}
 		v, err := op.StringValue()
+		if segs[0] == "description" {
+			v, err = op.DescriptionValue(), nil
+		}
 		if err != nil {
 			return err
 		}

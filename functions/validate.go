@@ -1,6 +1,8 @@
 package functions
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -171,8 +173,24 @@ var reservedEnv = map[string]bool{
 	"LAMBDA_RUNTIME_DIR":    true,
 }
 
-// maxEnvSize is Lambda's limit on the total size of a function's environment.
+// maxEnvSize is Lambda's limit on the total size of a function's environment
+// variables, measured as envSize does.
 const maxEnvSize = 4096
+
+// envSize is the size Lambda measures of a function's environment variables:
+// their map as JSON text, {"NAME":"value",...}, in bytes (names, values, and
+// the quotes, colons, commas and braces; a quote, backslash or control
+// character in a value counts as its escape). Lambda's "String measured"
+// prints that text; Portico prints its size (the values may be secrets).
+func envSize(env map[string]string) int {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // <, > and & as themselves, as Lambda writes them
+	if err := enc.Encode(env); err != nil {
+		return 0 // a map of strings always encodes
+	}
+	return buf.Len() - 1 // without Encode's newline
+}
 
 // VolumePrefix is the optional prefix of a FileSystem Arn ("portico:volume:NAME").
 const VolumePrefix = "portico:volume:"
@@ -300,7 +318,6 @@ func checkRuntime(runtime string) error {
 }
 
 func validateEnv(env map[string]string) error {
-	size := 0
 	var reserved []string
 	for k, v := range env {
 		if !envNameRe.MatchString(k) {
@@ -315,14 +332,13 @@ func validateEnv(env map[string]string) error {
 		if strings.IndexByte(v, 0) >= 0 {
 			return invalidf("Environment variable %s: its value contains a NUL byte, which no process environment can hold; remove it", k)
 		}
-		size += len(k) + len(v)
 	}
 	if len(reserved) > 0 {
 		sort.Strings(reserved)
 		return invalidf("Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: %s", strings.Join(reserved, ","))
 	}
-	if size > maxEnvSize {
-		return invalidf("Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: %d bytes", size)
+	if size := envSize(env); size > maxEnvSize {
+		return invalidf("Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: %d bytes (the variables as JSON text, {\"NAME\":\"value\",...})", size)
 	}
 	return nil
 }

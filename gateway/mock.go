@@ -51,7 +51,14 @@ func (g *Gateway) serveMock(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 		return noOutputMapping(selector)
 	}
 	if len(in.Responses) == 0 {
-		// Without integration responses the statusCode is the answer's.
+		// A REST method that declares method responses (as the AWS control
+		// plane and OpenAPI documents do) but whose MOCK has no integration
+		// response fails as on API Gateway, which maps nothing by itself.
+		// Portico's own API format needs neither: there the statusCode is
+		// the answer's.
+		if rc.Protocol == apis.ProtocolREST && rc.Route != nil && len(rc.Route.Responses) > 0 {
+			return noOutputMapping(selector)
+		}
 		ir = apis.IntegrationResponse{StatusCode: selector}
 	}
 	return g.writeMethodResponse(r.Context(), w, req, integrationResult{key: key, ir: ir, contentType: "application/json", accept: canonicalGet(r.Header, "Accept")})

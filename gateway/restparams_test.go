@@ -150,8 +150,11 @@ func TestIntegrationResponseWithoutMethodResponse(t *testing.T) {
 // match what came back nor include a default answers 500 {"message": "Internal
 // server error"} and logs why, as API Gateway does ("No match for output
 // mapping and no default output mapping specified"). Portico used to make up
-// a 200 (or the MOCK's statusCode) response. An integration without
-// integration responses at all still answers with what came back.
+// a 200 (or the MOCK's statusCode) response. So does a MOCK without
+// integration responses on a method that declares method responses (built
+// through the AWS control plane, it answered an empty 200). An HTTP or AWS
+// integration without integration responses at all still answers with what
+// came back.
 func TestNoOutputMapping(t *testing.T) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusNotFound)
@@ -185,13 +188,14 @@ func TestNoOutputMapping(t *testing.T) {
 		route("/aws-errors-only", fn(only("boom", "500"))),
 		route("/mock-500", mock("500", only("200", "200"))),
 		route("/mock-200", mock("200", only("500", "500"))),
-		route("/mock-none", mock("500", nil)),
+		route("/mock-none", mock("200", nil)),
 		route("/http-none", &apis.Integration{Type: apis.IntegrationHTTP, HTTPMethod: "GET", URI: backend.URL}),
 		route("/aws-none", fn(nil)),
 	}}}
 	id := e.deploy(a, "dev", nil)
 	for _, tc := range []struct{ path, body string }{
 		{"/http", `{}`}, {"/aws", `{"fail": true}`}, {"/aws-errors-only", `{}`}, {"/mock-500", `{}`}, {"/mock-200", `{}`},
+		{"/mock-none", `{}`},
 	} {
 		r := e.do("POST", "/"+id+"/dev"+tc.path, strings.NewReader(tc.body))
 		if r.status != 500 || r.body != `{"message": "Internal server error"}` {
@@ -201,7 +205,7 @@ func TestNoOutputMapping(t *testing.T) {
 	if logs := e.logs.String(); !strings.Contains(logs, "No match for output mapping and no default output mapping specified") {
 		t.Errorf("the log does not say why:\n%s", logs)
 	}
-	for path, want := range map[string]int{"/mock-none": 500, "/http-none": 404, "/aws-none": 200} {
+	for path, want := range map[string]int{"/http-none": 404, "/aws-none": 200} {
 		if r := e.do("POST", "/"+id+"/dev"+path, strings.NewReader(`{"fail": true}`)); r.status != want || r.body == `{"message": "Internal server error"}` {
 			t.Errorf("POST %s without integration responses: %d %q, want %d", path, r.status, r.body, want)
 		}

@@ -816,8 +816,18 @@ func (s *Service) SetDeploymentDescription(ctx context.Context, apiID, depID, de
 	return &d, nil
 }
 
+// deploymentInUse is API Gateway's message for deleting a deployment a stage
+// points at.
+const deploymentInUse = "Active stages pointing to this deployment must be moved or deleted"
+
+// ErrDeploymentInUse is the kind of DeleteDeployment's error for a deployment
+// a stage points at: an errdefs.ErrInvalid, answered 400 BadRequestException
+// as API Gateway answers it (not 409).
+var ErrDeploymentInUse = fmt.Errorf("%s: %w", deploymentInUse, errdefs.ErrInvalid)
+
 // DeleteDeployment deletes a deployment no stage points at; one whose stored
-// record is damaged too.
+// record is damaged too. A deployment a stage (or its canary) points at is
+// refused with ErrDeploymentInUse.
 func (s *Service) DeleteDeployment(ctx context.Context, apiID, depID string) error {
 	err := s.st.Update(ctx, func(tx *store.Tx) error {
 		var d Deployment
@@ -847,7 +857,8 @@ func (s *Service) DeleteDeployment(ctx context.Context, apiID, depID string) err
 			return err
 		}
 		if len(inUse) > 0 {
-			return fmt.Errorf("deployment %s is in use by stage(s) %v; move or delete them first: %w", depID, inUse, errdefs.ErrConflict)
+			return &errdefs.Kinded{Kind: ErrDeploymentInUse, Type: "BadRequestException",
+				Message: fmt.Sprintf("%s: stage(s) %s point at deployment %s", deploymentInUse, strings.Join(inUse, ", "), depID)}
 		}
 		return tx.Delete(bucketDeployments, apiID+"/"+depID)
 	})

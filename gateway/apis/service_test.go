@@ -183,7 +183,7 @@ func TestDeployRollbackHistoryAndRestart(t *testing.T) {
 	if dep.ID != d2.ID || len(dep.API.Routes) != 1 {
 		t.Fatalf("dev serves %s", dep.ID)
 	}
-	if err := s.DeleteDeployment(ctx, a.ID, d2.ID); !errors.Is(err, errdefs.ErrConflict) {
+	if err := s.DeleteDeployment(ctx, a.ID, d2.ID); !errors.Is(err, ErrDeploymentInUse) || !errors.Is(err, errdefs.ErrInvalid) {
 		t.Fatalf("delete in-use deployment: %v", err)
 	}
 	rb, err := s.Rollback(ctx, a.ID, "dev", "")

@@ -527,10 +527,14 @@ func (e *Edge) GetMapping(ctx context.Context, domain, idOrKey string, byKey boo
 			return &ms[i], nil
 		}
 	}
-	if byKey && idOrKey == "" {
+	if !byKey { // an apigatewayv2 API mapping
+		return nil, errdefs.New(errdefs.ErrNotFound, "NotFoundException", fmt.Sprintf("Invalid mapping identifier specified: %s", idOrKey))
+	}
+	if idOrKey == "" {
 		idOrKey = "(none)" // the empty base path, as API Gateway names it
 	}
-	return nil, errdefs.New(errdefs.ErrNotFound, "NotFoundException", fmt.Sprintf("Invalid mapping identifier specified: %s", idOrKey))
+	// API Gateway's (v1) words for a base path mapping.
+	return nil, errdefs.New(errdefs.ErrNotFound, "NotFoundException", fmt.Sprintf("Invalid base path mapping identifier specified: %s", idOrKey))
 }
 
 // DeleteMapping deletes the mapping of a domain with id, or (byKey) at that base

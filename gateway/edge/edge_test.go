@@ -371,7 +371,9 @@ func TestParseKeyPairSaysWhatIsWrong(t *testing.T) {
 
 // TestMissingMappingNamesItsBasePath: getting or deleting a base path a
 // domain does not map is 404 naming it; the empty base path ("(none)", "/",
-// "") is named "(none)", as API Gateway names it, not left blank.
+// "") is named "(none)", as API Gateway names it, not left blank; the
+// message is API Gateway's v1 one ("Invalid base path mapping identifier
+// specified"), an unknown apigatewayv2 API mapping id keeps apigatewayv2's.
 func TestMissingMappingNamesItsBasePath(t *testing.T) {
 	ctx := context.Background()
 	e, err := New(ctx, Config{DataDir: t.TempDir()}, gwtest.Store(t, t.TempDir()), nil, nil, nil)
@@ -388,9 +390,12 @@ func TestMissingMappingNamesItsBasePath(t *testing.T) {
 		_, gerr := e.GetMapping(ctx, name, key, true)
 		derr := e.DeleteMapping(ctx, name, key, true)
 		for what, err := range map[string]error{"get": gerr, "delete": derr} {
-			if !errors.Is(err, errdefs.ErrNotFound) || err.Error() != "Invalid mapping identifier specified: "+want {
+			if !errors.Is(err, errdefs.ErrNotFound) || err.Error() != "Invalid base path mapping identifier specified: "+want {
 				t.Errorf("%s of base path %q: %v, want NotFound naming %s", what, key, err, want)
 			}
 		}
+	}
+	if _, err := e.GetMapping(ctx, name, "abc123", false); !errors.Is(err, errdefs.ErrNotFound) || err.Error() != "Invalid mapping identifier specified: abc123" {
+		t.Errorf("get of API mapping abc123: %v, want NotFound in apigatewayv2's words", err)
 	}
 }

@@ -1,0 +1,35 @@
+package functions
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestEnvSizeIsJSONText: the 4 KB limit on environment variables measures
+// them as Lambda does, as the JSON text of their map ({"NAME":"value",...}),
+// so the quotes, colons, commas, braces and escapes count, not the names and
+// values alone: a set whose names and values make 4093 bytes is over it.
+func TestEnvSizeIsJSONText(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		size int
+		ok   bool
+	}{
+		{"at the limit", map[string]string{"BIG": strings.Repeat("x", 4086)}, 4096, true},
+		{"one byte over", map[string]string{"BIG": strings.Repeat("x", 4087)}, 4097, false},
+		{"names and values under 4096, JSON over", map[string]string{"BIG": strings.Repeat("x", 4090)}, 4100, false},
+		{"two variables", map[string]string{"AA": "1", "BB": "2"}, len(`{"AA":"1","BB":"2"}`), true},
+		{"escapes count", map[string]string{"QQ": `"\` + "\n<&>"}, len(`{"QQ":"\"\\\n<&>"}`), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := envSize(tc.env); got != tc.size {
+				t.Errorf("envSize = %d, want %d", got, tc.size)
+			}
+			err := validateEnv(tc.env)
+			if tc.ok != (err == nil) || (err != nil && !strings.Contains(err.Error(), "exceeded the 4KB limit")) {
+				t.Errorf("validateEnv = %v, want ok %v", err, tc.ok)
+			}
+		})
+	}
+}
