@@ -353,24 +353,6 @@ func (s *Server) resolveConfig(r *http.Request, ref functions.Ref) (*functions.C
 	return s.fns.Get(r.Context(), ref.Name, a.FunctionVersion)
 }
 
-// checkRevision fails with PreconditionFailedException when want is set and differs
-// from $LATEST's revision: for dry runs, which write nothing (the writes check it
-// in their own transaction).
-func (s *Server) checkRevision(r *http.Request, name, want string) error {
-	if want == "" {
-		return nil
-	}
-	cur, err := s.fns.Get(r.Context(), name, functions.Latest)
-	if err != nil {
-		return err
-	}
-	if cur.RevisionID != want {
-		return errdefs.New(errdefs.ErrPrecondition, "PreconditionFailedException",
-			"The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
-	}
-	return nil
-}
-
 func noS3(bucket, key, version string) error {
 	if bucket != "" || key != "" || version != "" {
 		return invalid("Code from S3 (S3Bucket, S3Key, S3ObjectVersion) is not supported by Portico: send Code.ZipFile (base64) or Code.ImageUri")
@@ -539,15 +521,13 @@ func (s *Server) updateFunctionCode(w http.ResponseWriter, r *http.Request, name
 	if len(req.ZipFile) == 0 && req.ImageURI == "" {
 		return invalid("one of ZipFile (base64) or ImageUri is required")
 	}
-	if req.DryRun {
-		if err := s.checkRevision(r, name, req.RevisionID); err != nil {
-			return err
-		}
-		c, err := s.fns.Get(r.Context(), name, functions.Latest)
-		return configuration(w, http.StatusOK, c, "", err)
-	}
 	// The RevisionId precondition is checked in the transaction that writes.
-	c, err := s.fns.UpdateCode(r.Context(), name, functions.CodeInput{ZipFile: req.ZipFile, ImageURI: req.ImageURI, Publish: req.Publish, RevisionID: req.RevisionID})
+	// DryRun checks the code as the update would and answers $LATEST as it
+	// would be, changing nothing (it publishes nothing either).
+	c, err := s.fns.UpdateCode(r.Context(), name, functions.CodeInput{
+		ZipFile: req.ZipFile, ImageURI: req.ImageURI, Publish: req.Publish && !req.DryRun,
+		RevisionID: req.RevisionID, DryRun: req.DryRun,
+	})
 	if err != nil {
 		return err
 	}
