@@ -218,8 +218,9 @@ type unhonoured struct {
 	DeadLetterConfig *struct{ TargetArn string } `json:"DeadLetterConfig"`
 	KMSKeyArn        string                      `json:"KMSKeyArn"`
 	VpcConfig        *struct {
-		SubnetIDs, SecurityGroupIDs []string
-		Ipv6AllowedForDualStack     bool
+		SubnetIDs               []string `json:"SubnetIds"`
+		SecurityGroupIDs        []string `json:"SecurityGroupIds"`
+		Ipv6AllowedForDualStack bool
 	} `json:"VpcConfig"`
 	Tags                 map[string]string         `json:"Tags"`
 	CodeSigningConfigArn string                    `json:"CodeSigningConfigArn"`
