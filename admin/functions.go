@@ -474,7 +474,7 @@ func (s *Server) getFunctionConfiguration(w http.ResponseWriter, r *http.Request
 func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request) error {
 	fv := r.URL.Query().Get("FunctionVersion")
 	if fv != "" && fv != "ALL" {
-		return invalid("FunctionVersion must be ALL")
+		return functions.Violation("functionVersion", fv, "satisfy enum value set: [ALL]")
 	}
 	list, err := s.fns.List(r.Context())
 	if err != nil {
