@@ -180,8 +180,17 @@ func (u *codeUnhonoured) check() error {
 	if u.S3ObjectStorageMode != "" && u.S3ObjectStorageMode != "COPY" {
 		set = append(set, "S3ObjectStorageMode "+u.S3ObjectStorageMode+" (Portico keeps a copy of the package; it reads none from S3)")
 	}
-	if len(set) == 0 {
+	return unsupported(set)
+}
+
+// unsupported refuses the settings set names (each with why, where it says
+// more), or is nil when there are none.
+func unsupported(set []string) error {
+	switch len(set) {
+	case 0:
 		return nil
+	case 1:
+		return invalid("Portico does not support %s: remove it from the request", set[0])
 	}
 	return invalid("Portico does not support %s: remove them from the request", strings.Join(set, "; "))
 }
@@ -286,10 +295,7 @@ func (u *unhonoured) check(name string) error {
 	add(isSet(u.CapacityProviderConfig), "CapacityProviderConfig (Portico runs no Lambda Managed Instances)")
 	add(isSet(u.DurableConfig), "DurableConfig (Portico runs no durable functions)")
 	add(u.TenancyConfig != nil && u.TenancyConfig.TenantIsolationMode != "", "TenancyConfig (Portico isolates no tenants)")
-	if len(set) == 0 {
-		return nil
-	}
-	return invalid("Portico does not support %s: remove them from the request", strings.Join(set, "; "))
+	return unsupported(set)
 }
 
 type updateCodeRequest struct {
