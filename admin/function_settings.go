@@ -110,7 +110,7 @@ func (s *Server) tagResource(w http.ResponseWriter, r *http.Request, name string
 	if _, err := s.fns.Get(r.Context(), name, functions.Latest); err != nil {
 		return err
 	}
-	return invalid("Portico keeps no tags on functions: remove the tags of function %s from the request", name)
+	return invalid("Portico keeps no tags on functions: TagResource is not supported (ListTags answers no tags, UntagResource succeeds)")
 }
 
 // untagResource answers UntagResource: a function has no tags on Portico, so

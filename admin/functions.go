@@ -180,8 +180,17 @@ func (u *codeUnhonoured) check() error {
 	if u.S3ObjectStorageMode != "" && u.S3ObjectStorageMode != "COPY" {
 		set = append(set, "S3ObjectStorageMode "+u.S3ObjectStorageMode+" (Portico keeps a copy of the package; it reads none from S3)")
 	}
-	if len(set) == 0 {
+	return unsupported(set)
+}
+
+// unsupported refuses the settings set names (each with why, where it says
+// more), or is nil when there are none.
+func unsupported(set []string) error {
+	switch len(set) {
+	case 0:
 		return nil
+	case 1:
+		return invalid("Portico does not support %s: remove it from the request", set[0])
 	}
 	return invalid("Portico does not support %s: remove them from the request", strings.Join(set, "; "))
 }
@@ -218,8 +227,9 @@ type unhonoured struct {
 	DeadLetterConfig *struct{ TargetArn string } `json:"DeadLetterConfig"`
 	KMSKeyArn        string                      `json:"KMSKeyArn"`
 	VpcConfig        *struct {
-		SubnetIDs, SecurityGroupIDs []string
-		Ipv6AllowedForDualStack     bool
+		SubnetIDs               []string `json:"SubnetIds"`
+		SecurityGroupIDs        []string `json:"SecurityGroupIds"`
+		Ipv6AllowedForDualStack bool
 	} `json:"VpcConfig"`
 	Tags                 map[string]string         `json:"Tags"`
 	CodeSigningConfigArn string                    `json:"CodeSigningConfigArn"`
@@ -285,10 +295,7 @@ func (u *unhonoured) check(name string) error {
 	add(isSet(u.CapacityProviderConfig), "CapacityProviderConfig (Portico runs no Lambda Managed Instances)")
 	add(isSet(u.DurableConfig), "DurableConfig (Portico runs no durable functions)")
 	add(u.TenancyConfig != nil && u.TenancyConfig.TenantIsolationMode != "", "TenancyConfig (Portico isolates no tenants)")
-	if len(set) == 0 {
-		return nil
-	}
-	return invalid("Portico does not support %s: remove them from the request", strings.Join(set, "; "))
+	return unsupported(set)
 }
 
 type updateCodeRequest struct {
@@ -351,24 +358,6 @@ func (s *Server) resolveConfig(r *http.Request, ref functions.Ref) (*functions.C
 		return nil, err
 	}
 	return s.fns.Get(r.Context(), ref.Name, a.FunctionVersion)
-}
-
-// checkRevision fails with PreconditionFailedException when want is set and differs
-// from $LATEST's revision: for dry runs, which write nothing (the writes check it
-// in their own transaction).
-func (s *Server) checkRevision(r *http.Request, name, want string) error {
-	if want == "" {
-		return nil
-	}
-	cur, err := s.fns.Get(r.Context(), name, functions.Latest)
-	if err != nil {
-		return err
-	}
-	if cur.RevisionID != want {
-		return errdefs.New(errdefs.ErrPrecondition, "PreconditionFailedException",
-			"The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
-	}
-	return nil
 }
 
 func noS3(bucket, key, version string) error {
@@ -491,7 +480,7 @@ func (s *Server) getFunctionConfiguration(w http.ResponseWriter, r *http.Request
 func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request) error {
 	fv := r.URL.Query().Get("FunctionVersion")
 	if fv != "" && fv != "ALL" {
-		return invalid("FunctionVersion must be ALL")
+		return functions.Violation("functionVersion", fv, "satisfy enum value set: [ALL]")
 	}
 	list, err := s.fns.List(r.Context())
 	if err != nil {
@@ -539,15 +528,13 @@ func (s *Server) updateFunctionCode(w http.ResponseWriter, r *http.Request, name
 	if len(req.ZipFile) == 0 && req.ImageURI == "" {
 		return invalid("one of ZipFile (base64) or ImageUri is required")
 	}
-	if req.DryRun {
-		if err := s.checkRevision(r, name, req.RevisionID); err != nil {
-			return err
-		}
-		c, err := s.fns.Get(r.Context(), name, functions.Latest)
-		return configuration(w, http.StatusOK, c, "", err)
-	}
 	// The RevisionId precondition is checked in the transaction that writes.
-	c, err := s.fns.UpdateCode(r.Context(), name, functions.CodeInput{ZipFile: req.ZipFile, ImageURI: req.ImageURI, Publish: req.Publish, RevisionID: req.RevisionID})
+	// DryRun checks the code as the update would and answers $LATEST as it
+	// would be, changing nothing (it publishes nothing either).
+	c, err := s.fns.UpdateCode(r.Context(), name, functions.CodeInput{
+		ZipFile: req.ZipFile, ImageURI: req.ImageURI, Publish: req.Publish && !req.DryRun,
+		RevisionID: req.RevisionID, DryRun: req.DryRun,
+	})
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,8 @@ import (
 // PublishTo, the newer Managed Instances, durable and tenancy settings) are
 // refused with InvalidParameterValueException naming them; their defaults are
 // taken, and GetFunction shows the LoggingConfig Lambda shows by default and
-// the architecture sandboxes run on.
+// the architecture sandboxes run on. A refusal of one setting says "remove
+// it", of several "remove them" (it said "them" of one too).
 func TestLambdaRefusesDroppedSettings(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
@@ -92,7 +93,7 @@ func TestLambdaRefusesDroppedSettings(t *testing.T) {
 		}, []string{"LogGroup", "/aws/lambda/custom"}},
 		{"log levels", func(in *lambda.CreateFunctionInput) {
 			in.LoggingConfig = &types.LoggingConfig{ApplicationLogLevel: types.ApplicationLogLevelDebug, SystemLogLevel: types.SystemLogLevelWarn}
-		}, []string{"ApplicationLogLevel", "SystemLogLevel"}},
+		}, []string{"ApplicationLogLevel", "SystemLogLevel", "remove them from the request"}},
 		{"Code.SourceKMSKeyArn", func(in *lambda.CreateFunctionInput) {
 			in.Code.SourceKMSKeyArn = aws.String("arn:aws:kms:us-east-1:000000000000:key/k")
 		}, []string{"SourceKMSKeyArn"}},
@@ -106,7 +107,7 @@ func TestLambdaRefusesDroppedSettings(t *testing.T) {
 			[]string{"DurableConfig"}},
 		{"TenancyConfig", func(in *lambda.CreateFunctionInput) {
 			in.TenancyConfig = &types.TenancyConfig{TenantIsolationMode: types.TenantIsolationModePerTenant}
-		}, []string{"TenancyConfig"}},
+		}, []string{"TenancyConfig", "remove it from the request"}},
 	} {
 		refused("CreateFunction("+c.what+")", create("g", c.edit), c.names...)
 	}
@@ -128,7 +129,10 @@ func TestLambdaRefusesDroppedSettings(t *testing.T) {
 	refused("UpdateFunctionCode(the other architecture)", err, "Architectures")
 	_, err = c.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String("f"), ZipFile: zip,
 		SourceKMSKeyArn: aws.String("arn:aws:kms:us-east-1:000000000000:key/k")})
-	refused("UpdateFunctionCode(SourceKMSKeyArn)", err, "SourceKMSKeyArn")
+	refused("UpdateFunctionCode(SourceKMSKeyArn)", err, "SourceKMSKeyArn", "remove it from the request")
+	_, err = c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("f"),
+		KMSKeyArn: aws.String("arn:aws:kms:us-east-1:000000000000:key/x")})
+	refused("UpdateFunctionConfiguration(KMSKeyArn)", err, "Portico does not support KMSKeyArn: remove it from the request")
 	_, err = c.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String("f"), ZipFile: zip,
 		PublishTo: types.FunctionVersionLatestPublishedLatestPublished})
 	refused("UpdateFunctionCode(PublishTo)", err, "PublishTo")

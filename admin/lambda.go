@@ -203,7 +203,7 @@ func writePage[T, U any](w http.ResponseWriter, r *http.Request, name, of string
 		n, err := strconv.Atoi(v)
 		switch {
 		case err != nil:
-			return invalid("MaxItems %q must be 1..%d", v, maxItems)
+			return functions.Violation("maxItems", v, fmt.Sprintf("be a whole number: have value greater than or equal to 1 and less than or equal to %d", maxItems))
 		case n < 1 || n > maxItems:
 			return functions.RangeViolation("maxItems", n, 1, maxItems)
 		}

@@ -37,7 +37,8 @@ func TestLambdaErrorMessageKeyPerType(t *testing.T) {
 	}{
 		{"invoke of a missing function", "POST", "/2015-03-31/functions/nofn/invocations", "{}", 404, "ResourceNotFoundException", "Message"},
 		{"get of a missing function", "GET", "/2015-03-31/functions/nofn", "", 404, "ResourceNotFoundException", "Message"},
-		{"a bad MaxItems", "GET", "/2015-03-31/functions?MaxItems=abc", "", 400, "InvalidParameterValueException", "message"},
+		{"a bad MaxItems", "GET", "/2015-03-31/functions?MaxItems=abc", "", 400, "ValidationException", "message"},
+		{"a qualifier that is no version or alias", "GET", "/2015-03-31/functions/nofn?Qualifier=%24x", "", 400, "InvalidParameterValueException", "message"},
 		{"a payload that is not JSON", "POST", "/2015-03-31/functions/nofn/invocations", "{", 400, "InvalidRequestContentException", "message"},
 	} {
 		req, err := http.NewRequestWithContext(t.Context(), tc.method, env.AdminURL+tc.path, strings.NewReader(tc.body))

@@ -114,6 +114,22 @@ func TestLambdaModelRangesAreValidationExceptions(t *testing.T) {
 			return err
 		}, "1 validation error detected: Value '{abc=0.5}' at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: " +
 			"Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [0-9]+]"},
+		// The lambda25 tester's finding 3: a Qualifier parameter outside the
+		// model's pattern, and a FunctionVersion outside its enum, answered
+		// InvalidParameterValueException (a qualifier with a dot in the
+		// function name was already a ValidationException).
+		{"Qualifier a.b", func() error {
+			_, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: fn, Qualifier: aws.String("a.b")})
+			return err
+		}, "1 validation error detected: Value 'a.b' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)"},
+		{"Qualifier of 129", func() error {
+			_, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: fn, Qualifier: aws.String(strings.Repeat("q", 129))})
+			return err
+		}, "1 validation error detected: Value '" + strings.Repeat("q", 129) + "' at 'qualifier' failed to satisfy constraint: Member must have length less than or equal to 128"},
+		{"ListFunctions FunctionVersion BAD", func() error {
+			_, err := c.ListFunctions(ctx, &lambda.ListFunctionsInput{FunctionVersion: types.FunctionVersion("BAD")})
+			return err
+		}, "1 validation error detected: Value 'BAD' at 'functionVersion' failed to satisfy constraint: Member must satisfy enum value set: [ALL]"},
 	} {
 		err := tc.call()
 		apiError(t, err, "ValidationException", 400)

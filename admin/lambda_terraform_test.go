@@ -74,7 +74,7 @@ func TestTerraformFunctionReadPath(t *testing.T) {
 		t.Errorf("ListTags = %v, %v; want no tags", tags, err)
 	}
 	_, err = c.TagResource(ctx, &lambda.TagResourceInput{Resource: arn, Tags: map[string]string{"team": "a"}})
-	if ip := (*types.InvalidParameterValueException)(nil); !errors.As(err, &ip) || !strings.Contains(err.Error(), "keeps no tags") {
+	if ip := (*types.InvalidParameterValueException)(nil); !errors.As(err, &ip) || !strings.Contains(err.Error(), "Portico keeps no tags on functions: TagResource is not supported") {
 		t.Errorf("TagResource: %v", err)
 	}
 	if _, err := c.UntagResource(ctx, &lambda.UntagResourceInput{Resource: arn, TagKeys: []string{"team"}}); err != nil {

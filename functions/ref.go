@@ -194,11 +194,24 @@ func ParseLocalRef(s string) (Ref, error) {
 	return ref, nil
 }
 
+// qualifierPattern is Lambda's constraint on a Qualifier parameter in its API
+// model; a value that matches it and is still no version, $LATEST or alias
+// name (a "$" elsewhere) is Lambda's InvalidParameterValueException.
+const qualifierPattern = `(|[a-zA-Z0-9$_-]+)`
+
+var qualifierRe = regexp.MustCompile(`^` + qualifierPattern + `$`)
+
 // WithQualifier merges an explicit Qualifier parameter (the ?Qualifier= of the Lambda
 // API) into a parsed ref. Both set and different is an error, as in Lambda.
 func (r Ref) WithQualifier(q string) (Ref, error) {
 	if q == "" {
 		return r, nil
+	}
+	if len(q) > 128 {
+		return Ref{}, Violation("qualifier", q, "have length less than or equal to 128")
+	}
+	if !qualifierRe.MatchString(q) {
+		return Ref{}, Violation("qualifier", q, "satisfy regular expression pattern: "+qualifierPattern)
 	}
 	if !ValidQualifier(q) {
 		return Ref{}, fmt.Errorf("qualifier %q is not a version, $LATEST or an alias name: %w", truncate(q, 200), errdefs.ErrInvalid)

@@ -310,6 +310,20 @@ func (s *Service) ResolveImageCode(ctx context.Context, uri string) (*ImageCode,
 	return &ImageCode{ImageURI: uri, ResolvedImage: probe.ResolvedImage, CodeSha256: probe.CodeSha256}, nil
 }
 
+// dryRunResolveImage resolves uri as resolveImage does, from the images on the
+// host alone when the host has it (no pull, no pin): UpdateCode's DryRun.
+func (s *Service) dryRunResolveImage(ctx context.Context, uri string) (string, error) {
+	if local, ok := s.images.(LocalImageResolver); ok {
+		if id, ok := s.pinnedImage(ctx, uri, local.ResolveLocalImage); ok {
+			return id, nil
+		}
+		if id, err := local.ResolveLocalImage(ctx, uri); err == nil {
+			return id, nil
+		}
+	}
+	return s.resolveImage(ctx, uri)
+}
+
 // ResolveLocalImageCode is ResolveImageCode from the images on the host
 // alone: it never pulls an image nor pins one (portico deploy --dry-run). An
 // image the host does not have, or a runtime that cannot tell without
@@ -600,6 +614,14 @@ func (s *Service) List(ctx context.Context) ([]*Config, error) {
 // UpdateCode replaces $LATEST's code: in.ZipFile for a Zip function, in.ImageURI
 // for an Image function (the package type cannot change). With in.Publish it also
 // publishes a version and returns it; otherwise it returns $LATEST.
+//
+// With in.DryRun it checks the code as the update would (the package type, the
+// zip and its bootstrap, the image's resolution) and in.RevisionID, and returns
+// $LATEST as the update would leave it (the new CodeSha256 and CodeSize, or
+// image pin), changing nothing: the zip is not stored, no version is published.
+// An image the host already has is resolved from the host alone; another is
+// resolved as the update would, which may pull it (and, under containerd, pin
+// it until the code collection removes a pin no function uses).
 func (s *Service) UpdateCode(ctx context.Context, name string, in CodeInput) (*Config, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
@@ -620,6 +642,9 @@ func (s *Service) UpdateCode(ctx context.Context, name string, in CodeInput) (*C
 		if pkg, err = inspectZip(in.ZipFile); err != nil {
 			return nil, err
 		}
+		if in.DryRun {
+			break
+		}
 		s.codeMu.RLock()
 		defer s.codeMu.RUnlock()
 		if err := s.storeZip(ctx, pkg); err != nil {
@@ -635,9 +660,25 @@ func (s *Service) UpdateCode(ctx context.Context, name string, in CodeInput) (*C
 			return nil, err
 		}
 		// As at create: an image the runtime cannot find or pull is refused.
-		if resolved, err = s.resolveImage(ctx, in.ImageURI); err != nil {
+		resolve := s.resolveImage
+		if in.DryRun {
+			resolve = s.dryRunResolveImage
+		}
+		if resolved, err = resolve(ctx, in.ImageURI); err != nil {
 			return nil, err
 		}
+	}
+	if in.DryRun {
+		if in.RevisionID != "" && in.RevisionID != cur.RevisionID {
+			return nil, errPrecondition()
+		}
+		if pkg != nil {
+			cur.CodeSha256, cur.CodeSize, cur.CodeHash = pkg.b64Sum, int64(len(pkg.data)), pkg.hexSum
+		} else {
+			cur.ImageURI = in.ImageURI
+			pinImage(cur, resolved)
+		}
+		return cur, nil
 	}
 	var out *Config
 	err = s.st.Update(ctx, func(tx *store.Tx) error {

@@ -127,6 +127,10 @@ type CodeInput struct {
 	// RevisionID, when set, must be $LATEST's (UpdateFunctionCode's
 	// RevisionId precondition).
 	RevisionID string
+	// DryRun checks the code and the precondition and returns $LATEST as
+	// the update would leave it, changing nothing (UpdateFunctionCode's
+	// DryRun).
+	DryRun bool
 }
 
 // PublishInput is PublishVersion's: the version's description and the
