@@ -306,7 +306,7 @@ start: the weekday for WEEK, 0 = Sunday, or the day of the month for MONTH).`,
 					return fmt.Errorf("--rate %g needs --burst: the burst is the bucket's size per key", rate)
 				}
 				if burst > 0 && rate == 0 {
-					_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "warning: --burst %d without a --rate: a rate of 0 never refills the bucket, so each key gets %d requests and then none; give --rate N requests per second\n", burst, burst)
+					_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "warning: --burst %d without a --rate: a plan's rate of 0 beside a burst is taken as not set (API Gateway reads one left out back as 0), so each key's bucket refills at the account's rate (10,000 per second by default); give --rate N requests per second for a rate of the plan's own\n", burst)
 				}
 				if burst == 0 && rate > 0 {
 					_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "warning: --burst 0 with --rate %g: a plan's burst of 0 beside a rate is taken as not set (API Gateway reads one left out back as 0), so each key's bucket is the account's burst (5,000 by default)\n", rate)
@@ -333,7 +333,7 @@ start: the weekday for WEEK, 0 = Sunday, or the day of the month for MONTH).`,
 	cmd.Flags().StringVar(&name, "name", "", "plan name (required)")
 	cmd.Flags().StringVar(&description, "description", "", "description")
 	cmd.Flags().StringArrayVar(&stages, "stage", nil, "API stage the plan covers, API_ID:STAGE (repeatable)")
-	cmd.Flags().Float64Var(&rate, "rate", 0, "throttle: requests per second per key (with --burst)")
+	cmd.Flags().Float64Var(&rate, "rate", 0, "throttle: requests per second per key, with --burst (0 with a burst: the account's; 0 with burst 0 admits no request)")
 	cmd.Flags().IntVar(&burst, "burst", 0, "throttle: bucket size per key, with --rate (0 with a rate: the account's; 0 with rate 0 admits no request)")
 	cmd.Flags().Int64Var(&quota, "quota", 0, "quota: requests per period per key")
 	cmd.Flags().StringVar(&period, "period", "DAY", "quota period: DAY, WEEK or MONTH (with --quota)")

@@ -210,7 +210,8 @@ func TestKeyAndPlanListsFollowPosition(t *testing.T) {
 
 // TestPlanCreateFlagsThatDoNothingAlone: `plan create --burst N` without a
 // rate made a bucket that never refills (N requests per key, then none) with
-// no word; --period and --offset without --quota were dropped; --rate -1 was
+// no word; it warns now that the rate is the account's (the plan's rate of 0
+// beside a burst is not set); --period and --offset without --quota were dropped; --rate -1 was
 // answered "needs --burst". The first warns now, the others are refused
 // before any request, saying what is wrong.
 func TestPlanCreateFlagsThatDoNothingAlone(t *testing.T) {

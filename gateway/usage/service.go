@@ -41,8 +41,9 @@ type Service struct {
 	// holds the plans' per-key token buckets.
 	counters Counters
 	lim      throttle.Limiter
-	// accountBurst is what a plan throttle's burst not set inherits.
-	accountBurst int
+	// account is what a plan throttle's values not set inherit: the account
+	// throttle's rate (negative: none) and burst.
+	account throttle.Limit
 
 	mu    sync.Mutex // serialises index rebuilds
 	index atomic.Pointer[index]
@@ -63,7 +64,11 @@ type Options struct {
 	// AccountBurst is the account throttle's bucket size, which a plan
 	// throttle whose burst is not set inherits (0: throttle.DefaultBurstLimit).
 	AccountBurst int
-	Log          *slog.Logger
+	// AccountRate is the account throttle's rate, which a plan throttle whose
+	// rate is not set inherits (0: throttle.DefaultRateLimit; negative: the
+	// account throttle is off, and such a plan's bucket has no rate limit).
+	AccountRate float64
+	Log         *slog.Logger
 }
 
 // NewService returns a Service over st and loads the index of keys and plans.
@@ -72,9 +77,16 @@ func NewService(st *store.Store, o Options) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{st: st, stages: o.Stages, log: log, lim: o.Limiter, counters: o.Counters, accountBurst: o.AccountBurst}
-	if s.accountBurst <= 0 {
-		s.accountBurst = throttle.DefaultBurstLimit
+	s := &Service{st: st, stages: o.Stages, log: log, lim: o.Limiter, counters: o.Counters,
+		account: throttle.Limit{Rate: o.AccountRate, Burst: o.AccountBurst}}
+	if s.account.Burst <= 0 {
+		s.account.Burst = throttle.DefaultBurstLimit
+	}
+	switch {
+	case s.account.Rate == 0:
+		s.account.Rate = throttle.DefaultRateLimit
+	case s.account.Rate < 0:
+		s.account.Rate = -1
 	}
 	s.SetClock(func() time.Time { return time.Now().UTC() })
 	s.counts = NewCounts(st, log)
@@ -143,12 +155,11 @@ func hashValue(v string) [32]byte { return sha256.Sum256([]byte(v)) }
 func (s *Service) keyPlanFor(p *Plan, as *APIStage, kid string) *keyPlan {
 	kp := &keyPlan{plan: p, counter: s.counters.Counter(p.ID, kid)}
 	base := "plan/" + p.ID + "/" + kid
-	// The plan's limit, its burst inherited from the account when not set;
-	// a method's, its burst inherited from the plan's (see PlanLimit).
-	account := throttle.Limit{Rate: -1, Burst: s.accountBurst}
-	planLimit := account
+	// The plan's limit, its values not set inherited from the account's; a
+	// method's, from the plan's (see PlanLimit).
+	planLimit := s.account
 	if p.Throttle != nil {
-		planLimit = PlanLimit(*p.Throttle).Inherit(account)
+		planLimit = PlanLimit(*p.Throttle).Inherit(s.account)
 		kp.bucket, kp.limit = s.lim.Bucket(base), planLimit
 	}
 	for m, t := range as.Throttle {
@@ -161,17 +172,23 @@ func (s *Service) keyPlanFor(p *Plan, as *APIStage, kid string) *keyPlan {
 }
 
 // PlanLimit is the token bucket of a usage plan's throttle (or a method's in
-// it) as set: a burst of 0 with a rate above 0 is a burst that is not set
-// (negative), which throttle.Limit.Inherit fills from the level above. API
-// Gateway's burstLimit is an integer whose absence is 0: the SDKs send none
-// for 0, and create-usage-plan --throttle rateLimit=50 reads back burstLimit
-// 0, so a 0 beside a rate cannot be told from one left out, and taken as
-// "admit nothing" it throttled every request of a plan that builds before
-// c118483 served. 0/0 is a limit: it admits nothing.
+// it) as set: a burst of 0 with a rate above 0 is a burst that is not set, and
+// a rate of 0 with a burst above 0 a rate that is not set (negative), which
+// throttle.Limit.Inherit fills from the level above. API Gateway's burstLimit
+// is an integer whose absence is 0 and its rateLimit a double whose absence is
+// 0.0: the SDKs send neither for 0, create-usage-plan --throttle rateLimit=50
+// reads back burstLimit 0 and --throttle burstLimit=3 rateLimit 0, so a 0
+// beside the other value cannot be told from one left out. Taken as a limit,
+// a burst of 0 throttled every request of a plan that builds before c118483
+// served, and a rate of 0 let each key burstLimit requests per process
+// lifetime and then none. 0/0 is a limit: it admits nothing.
 func PlanLimit(t Throttle) throttle.Limit {
 	l := throttle.Limit{Rate: t.RateLimit, Burst: t.BurstLimit}
 	if l.Burst == 0 && l.Rate > 0 {
 		l.Burst = -1
+	}
+	if l.Rate == 0 && l.Burst > 0 {
+		l.Rate = -1
 	}
 	return l
 }
