@@ -31,6 +31,7 @@ func (s *Server) registerUsageRoutes(d UsageDeps) {
 	if d.Usage == nil {
 		return
 	}
+	s.usage = d.Usage
 	h := &usageHandlers{svc: d.Usage}
 	s.HandleAPIGateway("POST /apikeys", h.createOrImportKeys)
 	s.HandleAPIGateway("GET /apikeys", h.getKeys)
@@ -73,7 +74,7 @@ type apiKeyJSON struct {
 
 func (h *usageHandlers) keyJSON(k *usage.APIKey, withValue bool) apiKeyJSON {
 	out := apiKeyJSON{ID: k.ID, Name: k.Name, CustomerID: k.CustomerID, Description: k.Description, Enabled: k.Enabled,
-		CreatedDate: k.CreatedAt.Unix(), LastUpdatedDate: k.UpdatedAt.Unix(), StageKeys: h.svc.KeyStages(k.ID)}
+		CreatedDate: k.CreatedAt.Unix(), LastUpdatedDate: k.UpdatedAt.Unix(), StageKeys: h.svc.KeyStages(k.ID), Tags: k.Tags}
 	if out.StageKeys == nil {
 		out.StageKeys = []string{}
 	}
@@ -110,7 +111,7 @@ func (h *usageHandlers) createOrImportKeys(w http.ResponseWriter, r *http.Reques
 	if len(in.StageKeys) > 0 {
 		return badRequest("stageKeys are not supported: attach the key to a usage plan that covers the stage (create-usage-plan-key)")
 	}
-	k, err := h.svc.CreateKey(r.Context(), usage.KeyInput{Name: in.Name, Description: in.Description, Value: in.Value, Enabled: in.Enabled, CustomerID: in.CustomerID})
+	k, err := h.svc.CreateKey(r.Context(), usage.KeyInput{Name: in.Name, Description: in.Description, Value: in.Value, Enabled: in.Enabled, CustomerID: in.CustomerID, Tags: in.Tags})
 	if err != nil {
 		return err
 	}
@@ -290,7 +291,7 @@ type planJSON struct {
 }
 
 func toPlanJSON(p *usage.Plan) planJSON {
-	out := planJSON{ID: p.ID, Name: p.Name, Description: p.Description, APIStages: p.APIStages, Throttle: p.Throttle, Quota: p.Quota}
+	out := planJSON{ID: p.ID, Name: p.Name, Description: p.Description, APIStages: p.APIStages, Throttle: p.Throttle, Quota: p.Quota, Tags: p.Tags}
 	if out.APIStages == nil {
 		out.APIStages = []usage.APIStage{}
 	}
@@ -305,7 +306,7 @@ func (h *usageHandlers) createPlan(w http.ResponseWriter, r *http.Request) error
 	if in.ProductCode != "" {
 		return badRequest("productCode (AWS Marketplace) is not supported")
 	}
-	p, err := h.svc.CreatePlan(r.Context(), usage.Plan{Name: in.Name, Description: in.Description, APIStages: in.APIStages, Throttle: in.Throttle, Quota: in.Quota})
+	p, err := h.svc.CreatePlan(r.Context(), usage.Plan{Name: in.Name, Description: in.Description, APIStages: in.APIStages, Throttle: in.Throttle, Quota: in.Quota, Tags: in.Tags})
 	if err != nil {
 		return err
 	}

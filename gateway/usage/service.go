@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -307,6 +308,7 @@ type KeyInput struct {
 	Value       *string
 	Enabled     *bool
 	CustomerID  string
+	Tags        map[string]string
 }
 
 func validKeyValue(v string) error {
@@ -338,7 +340,11 @@ func (s *Service) newKey(in KeyInput) (*APIKey, error) {
 	if err := checkKeyText(in.Name, in.Description, in.CustomerID); err != nil {
 		return nil, err
 	}
-	k := &APIKey{ID: randomString(10, idAlphabet), Name: in.Name, Description: in.Description, CustomerID: in.CustomerID}
+	if err := apis.ValidateTags(in.Tags); err != nil {
+		return nil, err
+	}
+	k := &APIKey{ID: randomString(10, idAlphabet), Name: in.Name, Description: in.Description, CustomerID: in.CustomerID,
+		Tags: nilIfEmpty(maps.Clone(in.Tags))}
 	if in.Value != nil {
 		if err := validKeyValue(*in.Value); err != nil {
 			return nil, err
@@ -449,6 +455,60 @@ func (s *Service) UpdateKey(ctx context.Context, id string, p KeyPatch) (*APIKey
 		return nil, err
 	}
 	return &k, nil
+}
+
+// TagKey adds the tags in set to key id and removes those named in unset, in
+// one transaction.
+func (s *Service) TagKey(ctx context.Context, id string, set map[string]string, unset []string) (*APIKey, error) {
+	var k APIKey
+	err := s.update(ctx, func(tx *store.Tx) error {
+		if err := getKey(tx, id, &k); err != nil {
+			return err
+		}
+		t, err := mergeTags(k.Tags, set, unset)
+		if err != nil {
+			return err
+		}
+		k.Tags = t
+		return tx.Put(bucketKeys, k.ID, &k)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &k, nil
+}
+
+// TagPlan adds the tags in set to plan id and removes those named in unset,
+// in one transaction.
+func (s *Service) TagPlan(ctx context.Context, id string, set map[string]string, unset []string) (*Plan, error) {
+	return s.UpdatePlan(ctx, id, func(p *Plan) error {
+		t, err := mergeTags(p.Tags, set, unset)
+		p.Tags = t
+		return err
+	})
+}
+
+// mergeTags returns tags with set added and unset removed, validated.
+func mergeTags(tags, set map[string]string, unset []string) (map[string]string, error) {
+	out := maps.Clone(tags)
+	if out == nil {
+		out = map[string]string{}
+	}
+	maps.Copy(out, set)
+	for _, k := range unset {
+		delete(out, k)
+	}
+	if err := apis.ValidateTags(out); err != nil {
+		return nil, err
+	}
+	return nilIfEmpty(out), nil
+}
+
+func nilIfEmpty(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
 }
 
 // DeleteKey deletes a key and detaches it from its plans.

@@ -212,4 +212,5 @@ var Module = fx.Module("usage",
 	fx.Provide(fx.Annotate(func() store.Migration { return MigrateZeroBurst }, fx.ResultTags(`group:"`+store.MigrationGroup+`"`))),
 	fx.Provide(fx.Annotate(func() store.Migration { return MigrateReservedCounts }, fx.ResultTags(`group:"`+store.MigrationGroup+`"`))),
 	fx.Provide(fx.Annotate(func() store.Migration { return MigrateCountEpochs }, fx.ResultTags(`group:"`+store.MigrationGroup+`"`))),
+	fx.Provide(fx.Annotate(func() store.Migration { return MigrateTags }, fx.ResultTags(`group:"`+store.MigrationGroup+`"`))),
 )
