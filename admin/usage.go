@@ -401,13 +401,13 @@ func applyPlanOp(p *usage.Plan, op PatchOperation) error {
 		}
 		switch segs[1] {
 		case "limit":
-			n, err := parseInt32(v, op)
+			n, err := parseInt32(v, op, "from 1 to 2147483647")
 			if err != nil {
 				return err
 			}
 			p.Quota.Limit = int64(n)
 		case "offset":
-			n, err := parseInt32(v, op)
+			n, err := parseInt32(v, op, "from 0 to 6 for a WEEK period, 0 to 27 for MONTH, 0 for DAY")
 			if err != nil {
 				return err
 			}
@@ -434,11 +434,13 @@ func applyPlanOp(p *usage.Plan, op PatchOperation) error {
 }
 
 // parseInt32 parses v, the value of op, as API Gateway's Integer: 32 bits,
-// so that a value the SDKs would read back wrapped is refused.
-func parseInt32(v string, op PatchOperation) (int, error) {
+// so that a value the SDKs would read back wrapped is refused. accepted is
+// the range the field takes, which the error states (the plan's validation
+// then checks it).
+func parseInt32(v string, op PatchOperation, accepted string) (int, error) {
 	n, err := strconv.ParseInt(v, 10, 32)
 	if err != nil {
-		return 0, badPatchValue(op, "%q is not an integer from -2147483648 to 2147483647", truncate(v, 40))
+		return 0, badPatchValue(op, "%q is not an integer %s", truncate(v, 40), accepted)
 	}
 	return int(n), nil
 }
@@ -458,7 +460,7 @@ func setThrottleField(t *usage.Throttle, field string, op PatchOperation) error 
 		}
 		t.RateLimit = f
 	case "burstLimit":
-		n, err := parseInt32(v, op)
+		n, err := parseInt32(v, op, "from 0 to 2147483647")
 		if err != nil {
 			return err
 		}
