@@ -113,7 +113,7 @@ func keyCreate(g *globalFlags) *cobra.Command {
 				if value != "" {
 					return errors.New("give the key's value with --value or --value-file, not both")
 				}
-				v, err := readTokenFile(valueFile, "--value-file")
+				v, err := readSecretFile(valueFile, "--value-file", "API key value", "at least 20 characters: openssl rand -hex 32 > "+valueFile)
 				if err != nil {
 					return err
 				}

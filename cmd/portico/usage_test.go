@@ -260,4 +260,17 @@ func TestKeyCreateValueFile(t *testing.T) {
 	if out, err := cliErr(env, "key", "create", "--value", "other-value-0123456789abcdef", "--value-file", f); err == nil || !strings.Contains(err.Error(), "not both") {
 		t.Fatalf("--value with --value-file: %v %s", err, out)
 	}
+	// keys25's finding 3: an empty file was "empty: write the token in it",
+	// and a file of two lines answered the server's "must be printable ASCII".
+	for content, want := range map[string]string{
+		"":                              "empty: write the API key value in it",
+		"a\nb-0123456789abcdefghijkl\n": "2 lines: the file should hold the API key value alone, on one line",
+	} {
+		if err := os.WriteFile(f, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := cliErr(env, "key", "create", "--name", "g", "--value-file", f); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("--value-file holding %q: %v %s, want %q", content, err, out, want)
+		}
+	}
 }
