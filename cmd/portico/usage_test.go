@@ -274,3 +274,24 @@ func TestKeyCreateValueFile(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyCustomerID is keys25's finding 4: the CLI could neither set a
+// key's customerId nor list the keys of one.
+func TestKeyCustomerID(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	var k struct {
+		ID         string
+		CustomerID string `json:"customerId"`
+	}
+	if err := json.Unmarshal([]byte(cli(t, env, "-o", "json", "key", "create", "--name", "c", "--customer-id", "cust-1")), &k); err != nil || k.CustomerID != "cust-1" {
+		t.Fatalf("key create --customer-id: %+v %v", k, err)
+	}
+	cli(t, env, "key", "create", "--name", "other")
+	if out := cli(t, env, "key", "list", "--customer-id", "cust-1"); !strings.Contains(out, k.ID) || strings.Contains(out, "other") {
+		t.Errorf("key list --customer-id cust-1:\n%s", out)
+	}
+	if err := json.Unmarshal([]byte(cli(t, env, "-o", "json", "key", "update", k.ID, "--customer-id", "cust-2")), &k); err != nil || k.CustomerID != "cust-2" {
+		t.Fatalf("key update --customer-id: %+v %v", k, err)
+	}
+}
