@@ -25,6 +25,7 @@ import (
 
 	"github.com/portico-dev/portico/console"
 	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/gateway/usage"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/h1"
 	"github.com/portico-dev/portico/internal/ids"
@@ -82,6 +83,9 @@ type Server struct {
 
 	lambdaDeps
 	gw GatewayDeps
+	// usage holds API keys and usage plans (nil: none), which the tag
+	// routes tag too (apigw_tags.go).
+	usage *usage.Service
 	// shifts runs traffic shifts (nil: none); sandboxes verifies the
 	// credentials of hooks reporting on them (shifts.go, codedeploy.go).
 	shifts    *shifts.Service

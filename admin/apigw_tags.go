@@ -13,7 +13,10 @@ import (
 // This file holds the tag routes of both API Gateway control planes:
 // get-tags, tag-resource and untag-resource at /tags/{arn} (v1: REST APIs and
 // their stages) and /v2/tags/{arn} (v2: HTTP and WebSocket APIs and their
-// stages). Resource ARNs are arn:aws:apigateway:REGION::/restapis/ID[/stages/NAME]
+// stages, API keys and usage plans) and /v2/tags/{arn} (v2: HTTP and WebSocket
+// APIs and their stages). Resource ARNs are
+// arn:aws:apigateway:REGION::/restapis/ID[/stages/NAME],
+// arn:aws:apigateway:REGION::/apikeys/ID, arn:aws:apigateway:REGION::/usageplans/ID
 // and arn:aws:apigateway:REGION::/apis/ID[/stages/NAME].
 
 func (s *Server) registerTagRoutes() {
@@ -25,9 +28,11 @@ func (s *Server) registerTagRoutes() {
 	s.HandleAPIGateway("DELETE /v2/tags/{arn...}", s.apigwUntagResource(true))
 }
 
-// taggable is the API, and optionally the stage, that a resource ARN names.
+// taggable is the API, and optionally the stage, that a resource ARN names,
+// or the API key or usage plan (v1).
 type taggable struct {
-	apiID, stage string
+	apiID, stage  string
+	keyID, planID string
 }
 
 // parseTagARN reads a resource ARN of the control plane's version (v2: /apis,
@@ -47,6 +52,13 @@ func parseTagARN(arn string, v2 bool) (taggable, error) {
 		return taggable{apiID: segs[1]}, nil
 	case len(segs) == 4 && segs[0] == kind && segs[2] == "stages":
 		return taggable{apiID: segs[1], stage: segs[3]}, nil
+	case !v2 && len(segs) == 2 && segs[0] == "apikeys" && segs[1] != "":
+		return taggable{keyID: segs[1]}, nil
+	case !v2 && len(segs) == 2 && segs[0] == "usageplans" && segs[1] != "":
+		return taggable{planID: segs[1]}, nil
+	}
+	if !v2 {
+		return taggable{}, badRequest("Tags on '%s' are not supported here: tag restapis/ID, restapis/ID/stages/NAME, apikeys/ID or usageplans/ID", truncate(res, 200))
 	}
 	return taggable{}, badRequest("Tags on '%s' are not supported here: tag %s/ID or %s/ID/stages/NAME", truncate(res, 200), kind, kind)
 }
@@ -56,6 +68,17 @@ func parseTagARN(arn string, v2 bool) (taggable, error) {
 func (s *Server) tagTarget(ctx context.Context, r *http.Request, v2 bool) (taggable, error) {
 	t, err := parseTagARN(r.PathValue("arn"), v2)
 	if err != nil {
+		return t, err
+	}
+	if t.keyID != "" || t.planID != "" {
+		if s.usage == nil {
+			return t, badRequest("API keys and usage plans are not served here")
+		}
+		if t.keyID != "" {
+			_, err = s.usage.GetKey(ctx, t.keyID)
+		} else {
+			_, err = s.usage.GetPlan(ctx, t.planID)
+		}
 		return t, err
 	}
 	a, err := s.gw.APIs.Get(ctx, t.apiID)
@@ -82,13 +105,26 @@ func (s *Server) tagTarget(ctx context.Context, r *http.Request, v2 bool) (tagga
 // tags reads the target's tags.
 func (s *Server) tags(ctx context.Context, t taggable) (map[string]string, error) {
 	var tags map[string]string
-	if t.stage != "" {
+	switch {
+	case t.keyID != "":
+		k, err := s.usage.GetKey(ctx, t.keyID)
+		if err != nil {
+			return nil, err
+		}
+		tags = k.Tags
+	case t.planID != "":
+		p, err := s.usage.GetPlan(ctx, t.planID)
+		if err != nil {
+			return nil, err
+		}
+		tags = p.Tags
+	case t.stage != "":
 		st, err := s.gw.APIs.GetStage(ctx, t.apiID, t.stage)
 		if err != nil {
 			return nil, err
 		}
 		tags = st.Tags
-	} else {
+	default:
 		a, err := s.gw.APIs.Get(ctx, t.apiID)
 		if err != nil {
 			return nil, err
@@ -104,9 +140,14 @@ func (s *Server) tags(ctx context.Context, t taggable) (map[string]string, error
 // retag changes the target's tags in one transaction.
 func (s *Server) retag(ctx context.Context, t taggable, set map[string]string, unset []string) error {
 	var err error
-	if t.stage != "" {
+	switch {
+	case t.keyID != "":
+		_, err = s.usage.TagKey(ctx, t.keyID, set, unset)
+	case t.planID != "":
+		_, err = s.usage.TagPlan(ctx, t.planID, set, unset)
+	case t.stage != "":
 		_, err = s.gw.APIs.TagStage(ctx, t.apiID, t.stage, set, unset)
-	} else {
+	default:
 		_, err = s.gw.APIs.TagAPI(ctx, t.apiID, set, unset)
 	}
 	return err

@@ -114,11 +114,13 @@ func jsonProblem(err error) error {
 	case reflect.Pointer, reflect.Interface:
 		return fmt.Errorf("%s has a JSON %s where it does not belong", cmp.Or(te.Field, "the body"), te.Value)
 	}
-	got := te.Value
-	if strings.HasPrefix(got, "number ") {
-		got = "number" // "number -1" (a negative for an unsigned field)
+	if n, ok := strings.CutPrefix(te.Value, "number "); ok {
+		// A number the field's type cannot hold: "number 1.5" for a whole
+		// number, "number -1" for an unsigned one, one out of range. Named
+		// itself: "not a JSON number" would say 1.5 is no JSON number.
+		return fmt.Errorf("%s must be %s, not %s", cmp.Or(te.Field, "the body"), want, truncate(n, 40))
 	}
-	return fmt.Errorf("%s must be %s, not a JSON %s", cmp.Or(te.Field, "the body"), want, got)
+	return fmt.Errorf("%s must be %s, not a JSON %s", cmp.Or(te.Field, "the body"), want, te.Value)
 }
 
 // withholdUnknownField is err, but for json's "unknown field" error naming a

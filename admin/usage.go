@@ -31,6 +31,7 @@ func (s *Server) registerUsageRoutes(d UsageDeps) {
 	if d.Usage == nil {
 		return
 	}
+	s.usage = d.Usage
 	h := &usageHandlers{svc: d.Usage}
 	s.HandleAPIGateway("POST /apikeys", h.createOrImportKeys)
 	s.HandleAPIGateway("GET /apikeys", h.getKeys)
@@ -73,7 +74,7 @@ type apiKeyJSON struct {
 
 func (h *usageHandlers) keyJSON(k *usage.APIKey, withValue bool) apiKeyJSON {
 	out := apiKeyJSON{ID: k.ID, Name: k.Name, CustomerID: k.CustomerID, Description: k.Description, Enabled: k.Enabled,
-		CreatedDate: k.CreatedAt.Unix(), LastUpdatedDate: k.UpdatedAt.Unix(), StageKeys: h.svc.KeyStages(k.ID)}
+		CreatedDate: k.CreatedAt.Unix(), LastUpdatedDate: k.UpdatedAt.Unix(), StageKeys: h.svc.KeyStages(k.ID), Tags: k.Tags}
 	if out.StageKeys == nil {
 		out.StageKeys = []string{}
 	}
@@ -110,7 +111,7 @@ func (h *usageHandlers) createOrImportKeys(w http.ResponseWriter, r *http.Reques
 	if len(in.StageKeys) > 0 {
 		return badRequest("stageKeys are not supported: attach the key to a usage plan that covers the stage (create-usage-plan-key)")
 	}
-	k, err := h.svc.CreateKey(r.Context(), usage.KeyInput{Name: in.Name, Description: in.Description, Value: in.Value, Enabled: in.Enabled, CustomerID: in.CustomerID})
+	k, err := h.svc.CreateKey(r.Context(), usage.KeyInput{Name: in.Name, Description: in.Description, Value: in.Value, Enabled: in.Enabled, CustomerID: in.CustomerID, Tags: in.Tags})
 	if err != nil {
 		return err
 	}
@@ -293,7 +294,7 @@ type planJSON struct {
 }
 
 func toPlanJSON(p *usage.Plan) planJSON {
-	out := planJSON{ID: p.ID, Name: p.Name, Description: p.Description, APIStages: p.APIStages, Throttle: p.Throttle, Quota: p.Quota}
+	out := planJSON{ID: p.ID, Name: p.Name, Description: p.Description, APIStages: p.APIStages, Throttle: p.Throttle, Quota: p.Quota, Tags: p.Tags}
 	if out.APIStages == nil {
 		out.APIStages = []usage.APIStage{}
 	}
@@ -308,7 +309,7 @@ func (h *usageHandlers) createPlan(w http.ResponseWriter, r *http.Request) error
 	if in.ProductCode != "" {
 		return badRequest("productCode (AWS Marketplace) is not supported")
 	}
-	p, err := h.svc.CreatePlan(r.Context(), usage.Plan{Name: in.Name, Description: in.Description, APIStages: in.APIStages, Throttle: in.Throttle, Quota: in.Quota})
+	p, err := h.svc.CreatePlan(r.Context(), usage.Plan{Name: in.Name, Description: in.Description, APIStages: in.APIStages, Throttle: in.Throttle, Quota: in.Quota, Tags: in.Tags})
 	if err != nil {
 		return err
 	}
@@ -406,13 +407,13 @@ func applyPlanOp(p *usage.Plan, op PatchOperation) error {
 		}
 		switch segs[1] {
 		case "limit":
-			n, err := parseInt32(v, op)
+			n, err := parseInt32(v, op, "from 1 to 2147483647")
 			if err != nil {
 				return err
 			}
 			p.Quota.Limit = int64(n)
 		case "offset":
-			n, err := parseInt32(v, op)
+			n, err := parseInt32(v, op, "from 0 to 6 for a WEEK period, 0 to 27 for MONTH, 0 for DAY")
 			if err != nil {
 				return err
 			}
@@ -439,11 +440,13 @@ func applyPlanOp(p *usage.Plan, op PatchOperation) error {
 }
 
 // parseInt32 parses v, the value of op, as API Gateway's Integer: 32 bits,
-// so that a value the SDKs would read back wrapped is refused.
-func parseInt32(v string, op PatchOperation) (int, error) {
+// so that a value the SDKs would read back wrapped is refused. accepted is
+// the range the field takes, which the error states (the plan's validation
+// then checks it).
+func parseInt32(v string, op PatchOperation, accepted string) (int, error) {
 	n, err := strconv.ParseInt(v, 10, 32)
 	if err != nil {
-		return 0, badPatchValue(op, "%q is not an integer from -2147483648 to 2147483647", truncate(v, 40))
+		return 0, badPatchValue(op, "%q is not an integer %s", truncate(v, 40), accepted)
 	}
 	return int(n), nil
 }
@@ -463,7 +466,7 @@ func setThrottleField(t *usage.Throttle, field string, op PatchOperation) error 
 		}
 		t.RateLimit = f
 	case "burstLimit":
-		n, err := parseInt32(v, op)
+		n, err := parseInt32(v, op, "from 0 to 2147483647")
 		if err != nil {
 			return err
 		}

@@ -19,24 +19,34 @@ const maxTokenFile = 4 << 10
 // newline ("\n" or "\r\n"), as `openssl rand -hex 32 > FILE` writes it. what
 // names the setting in errors ("--admin-token-file").
 func readTokenFile(path, what string) (string, error) {
+	return readSecretFile(path, what, "token", "openssl rand -hex 32 > "+path)
+}
+
+// readSecretFile reads the one-line secret (noun names it in errors: "token",
+// "API key value") that path holds, as readTokenFile does; example is how to
+// write one.
+func readSecretFile(path, what, noun, example string) (string, error) {
 	f, err := os.Open(path) //nolint:gosec // G304: the operator's own token file
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", what, err)
 	}
 	defer func() { _ = f.Close() }()
 	if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {
-		return "", fmt.Errorf("%s %s: not a regular file: give a file holding the token on one line", what, path)
+		return "", fmt.Errorf("%s %s: not a regular file: give a file holding the %s on one line", what, path, noun)
 	}
 	raw, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
 	if err != nil {
 		return "", fmt.Errorf("%s %s: %w", what, path, err)
 	}
 	if len(raw) > maxTokenFile {
-		return "", fmt.Errorf("%s %s: more than %d bytes: the file should hold the token alone, on one line", what, path, maxTokenFile)
+		return "", fmt.Errorf("%s %s: more than %d bytes: the file should hold the %s alone, on one line", what, path, maxTokenFile, noun)
 	}
 	tok := strings.TrimSuffix(strings.TrimSuffix(string(raw), "\n"), "\r")
 	if tok == "" {
-		return "", fmt.Errorf("%s %s: empty: write the token in it (openssl rand -hex 32 > %s)", what, path, path)
+		return "", fmt.Errorf("%s %s: empty: write the %s in it (%s)", what, path, noun, example)
+	}
+	if n := strings.Count(tok, "\n"); n > 0 {
+		return "", fmt.Errorf("%s %s: %d lines: the file should hold the %s alone, on one line", what, path, n+1, noun)
 	}
 	return tok, nil
 }

@@ -26,6 +26,7 @@ type keyJSON struct {
 	Value           string   `json:"value"`
 	Name            string   `json:"name"`
 	Description     string   `json:"description"`
+	CustomerID      string   `json:"customerId,omitempty"`
 	Enabled         bool     `json:"enabled"`
 	CreatedDate     int64    `json:"createdDate"`
 	LastUpdatedDate int64    `json:"lastUpdatedDate"`
@@ -102,7 +103,7 @@ usage plan covering the stage:
 }
 
 func keyCreate(g *globalFlags) *cobra.Command {
-	var name, value, valueFile, description string
+	var name, value, valueFile, description, customerID string
 	var enabled bool
 	cmd := &cobra.Command{
 		Use:   "create",
@@ -113,13 +114,13 @@ func keyCreate(g *globalFlags) *cobra.Command {
 				if value != "" {
 					return errors.New("give the key's value with --value or --value-file, not both")
 				}
-				v, err := readTokenFile(valueFile, "--value-file")
+				v, err := readSecretFile(valueFile, "--value-file", "API key value", "at least 20 characters: openssl rand -hex 32 > "+valueFile)
 				if err != nil {
 					return err
 				}
 				value = v
 			}
-			body := map[string]any{"name": name, "description": description, "enabled": enabled}
+			body := map[string]any{"name": name, "description": description, "enabled": enabled, "customerId": customerID}
 			if value != "" {
 				body["value"] = value
 			}
@@ -130,12 +131,13 @@ func keyCreate(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVar(&value, "value", "", "key value, at least 20 characters (default: generated); shows in ps: prefer --value-file")
 	cmd.Flags().StringVar(&valueFile, "value-file", "", "`FILE` holding the key value on one line, in place of --value")
 	cmd.Flags().StringVar(&description, "description", "", "description")
+	cmd.Flags().StringVar(&customerID, "customer-id", "", "AWS Marketplace customer id (customerId)")
 	cmd.Flags().BoolVar(&enabled, "enabled", false, "create the key enabled (keys are created disabled otherwise, as in AWS)")
 	return cmd
 }
 
 func keyList(g *globalFlags) *cobra.Command {
-	var name string
+	var name, customerID string
 	var values bool
 	cmd := &cobra.Command{
 		Use:   "list",
@@ -146,6 +148,9 @@ func keyList(g *globalFlags) *cobra.Command {
 			if name != "" {
 				q.Set("name", name)
 			}
+			if customerID != "" {
+				q.Set("customerId", customerID)
+			}
 			keys, done, err := collectionPages[keyJSON](cmd, g, "/apikeys", q)
 			if done || err != nil {
 				return err
@@ -154,6 +159,7 @@ func keyList(g *globalFlags) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "only keys whose name starts with this")
+	cmd.Flags().StringVar(&customerID, "customer-id", "", "only keys of this customerId")
 	cmd.Flags().BoolVar(&values, "show-values", false, "print the key values")
 	return cmd
 }
@@ -173,7 +179,7 @@ func keyGet(g *globalFlags) *cobra.Command {
 }
 
 func keyUpdate(g *globalFlags) *cobra.Command {
-	var name, description string
+	var name, description, customerID string
 	var enable, disable bool
 	cmd := &cobra.Command{
 		Use:   "update KEY_ID",
@@ -187,6 +193,9 @@ func keyUpdate(g *globalFlags) *cobra.Command {
 			if cmd.Flags().Changed("description") {
 				ops = append(ops, map[string]string{"op": "replace", "path": "/description", "value": description})
 			}
+			if cmd.Flags().Changed("customer-id") {
+				ops = append(ops, map[string]string{"op": "replace", "path": "/customerId", "value": customerID})
+			}
 			if enable && disable {
 				return fmt.Errorf("--enable and --disable contradict each other")
 			}
@@ -194,13 +203,14 @@ func keyUpdate(g *globalFlags) *cobra.Command {
 				ops = append(ops, map[string]string{"op": "replace", "path": "/enabled", "value": strconv.FormatBool(enable)})
 			}
 			if len(ops) == 0 {
-				return fmt.Errorf("nothing to change: give --name, --description, --enable or --disable")
+				return fmt.Errorf("nothing to change: give --name, --description, --customer-id, --enable or --disable")
 			}
 			return g.run(cmd, http.MethodPatch, "/apikeys/"+url.PathEscape(args[0]), nil, map[string]any{"patchOperations": ops}, nil, printKey(false))
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "new name")
 	cmd.Flags().StringVar(&description, "description", "", "new description")
+	cmd.Flags().StringVar(&customerID, "customer-id", "", "new customerId (\"\": none)")
 	cmd.Flags().BoolVar(&enable, "enable", false, "enable the key")
 	cmd.Flags().BoolVar(&disable, "disable", false, "disable the key")
 	return cmd
@@ -306,7 +316,7 @@ start: the weekday for WEEK, 0 = Sunday, or the day of the month for MONTH).`,
 					return fmt.Errorf("--rate %g needs --burst: the burst is the bucket's size per key", rate)
 				}
 				if burst > 0 && rate == 0 {
-					_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "warning: --burst %d without a --rate: a rate of 0 never refills the bucket, so each key gets %d requests and then none; give --rate N requests per second\n", burst, burst)
+					_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "warning: --burst %d without a --rate: a plan's rate of 0 beside a burst is taken as not set (API Gateway reads one left out back as 0), so each key's bucket refills at the account's rate (10,000 per second by default); give --rate N requests per second for a rate of the plan's own\n", burst)
 				}
 				if burst == 0 && rate > 0 {
 					_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "warning: --burst 0 with --rate %g: a plan's burst of 0 beside a rate is taken as not set (API Gateway reads one left out back as 0), so each key's bucket is the account's burst (5,000 by default)\n", rate)
@@ -333,7 +343,7 @@ start: the weekday for WEEK, 0 = Sunday, or the day of the month for MONTH).`,
 	cmd.Flags().StringVar(&name, "name", "", "plan name (required)")
 	cmd.Flags().StringVar(&description, "description", "", "description")
 	cmd.Flags().StringArrayVar(&stages, "stage", nil, "API stage the plan covers, API_ID:STAGE (repeatable)")
-	cmd.Flags().Float64Var(&rate, "rate", 0, "throttle: requests per second per key (with --burst)")
+	cmd.Flags().Float64Var(&rate, "rate", 0, "throttle: requests per second per key, with --burst (0 with a burst: the account's; 0 with burst 0 admits no request)")
 	cmd.Flags().IntVar(&burst, "burst", 0, "throttle: bucket size per key, with --rate (0 with a rate: the account's; 0 with rate 0 admits no request)")
 	cmd.Flags().Int64Var(&quota, "quota", 0, "quota: requests per period per key")
 	cmd.Flags().StringVar(&period, "period", "DAY", "quota period: DAY, WEEK or MONTH (with --quota)")

@@ -210,7 +210,8 @@ func TestKeyAndPlanListsFollowPosition(t *testing.T) {
 
 // TestPlanCreateFlagsThatDoNothingAlone: `plan create --burst N` without a
 // rate made a bucket that never refills (N requests per key, then none) with
-// no word; --period and --offset without --quota were dropped; --rate -1 was
+// no word; it warns now that the rate is the account's (the plan's rate of 0
+// beside a burst is not set); --period and --offset without --quota were dropped; --rate -1 was
 // answered "needs --burst". The first warns now, the others are refused
 // before any request, saying what is wrong.
 func TestPlanCreateFlagsThatDoNothingAlone(t *testing.T) {
@@ -258,5 +259,39 @@ func TestKeyCreateValueFile(t *testing.T) {
 	}
 	if out, err := cliErr(env, "key", "create", "--value", "other-value-0123456789abcdef", "--value-file", f); err == nil || !strings.Contains(err.Error(), "not both") {
 		t.Fatalf("--value with --value-file: %v %s", err, out)
+	}
+	// keys25's finding 3: an empty file was "empty: write the token in it",
+	// and a file of two lines answered the server's "must be printable ASCII".
+	for content, want := range map[string]string{
+		"":                              "empty: write the API key value in it",
+		"a\nb-0123456789abcdefghijkl\n": "2 lines: the file should hold the API key value alone, on one line",
+	} {
+		if err := os.WriteFile(f, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := cliErr(env, "key", "create", "--name", "g", "--value-file", f); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("--value-file holding %q: %v %s, want %q", content, err, out, want)
+		}
+	}
+}
+
+// TestKeyCustomerID is keys25's finding 4: the CLI could neither set a
+// key's customerId nor list the keys of one.
+func TestKeyCustomerID(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	var k struct {
+		ID         string
+		CustomerID string `json:"customerId"`
+	}
+	if err := json.Unmarshal([]byte(cli(t, env, "-o", "json", "key", "create", "--name", "c", "--customer-id", "cust-1")), &k); err != nil || k.CustomerID != "cust-1" {
+		t.Fatalf("key create --customer-id: %+v %v", k, err)
+	}
+	cli(t, env, "key", "create", "--name", "other")
+	if out := cli(t, env, "key", "list", "--customer-id", "cust-1"); !strings.Contains(out, k.ID) || strings.Contains(out, "other") {
+		t.Errorf("key list --customer-id cust-1:\n%s", out)
+	}
+	if err := json.Unmarshal([]byte(cli(t, env, "-o", "json", "key", "update", k.ID, "--customer-id", "cust-2")), &k); err != nil || k.CustomerID != "cust-2" {
+		t.Fatalf("key update --customer-id: %+v %v", k, err)
 	}
 }

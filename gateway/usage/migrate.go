@@ -36,9 +36,17 @@ var MigrateReservedCounts = store.Migration{From: 5, Name: "usage counts: the co
 var MigrateCountEpochs = store.Migration{From: 8, Name: "usage counts: the generation of the last reset (a reset is not undone by a reservation from before it)",
 	Run: func(*store.Tx) error { return nil }}
 
+// MigrateTags moves a store from schema version 10 to 11, in which API keys
+// and usage plans keep their resource tags (create-api-key and
+// create-usage-plan took tags and dropped them before). Nothing stored before
+// needs rewriting (a record without tags has none); an older build would drop
+// them on its next write of the record, so it refuses the store.
+var MigrateTags = store.Migration{From: 10, Name: "API keys and usage plans: resource tags",
+	Run: func(*store.Tx) error { return nil }}
+
 // Migrations are the store migrations of this package's buckets, in order.
 func Migrations() []store.Migration {
-	return []store.Migration{MigrateZeroBurst, MigrateReservedCounts, MigrateCountEpochs}
+	return []store.Migration{MigrateZeroBurst, MigrateReservedCounts, MigrateCountEpochs, MigrateTags}
 }
 
 func migrateZeroBurst(tx *store.Tx) error {

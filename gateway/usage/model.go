@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/store"
 )
@@ -62,14 +63,16 @@ const (
 // APIKey is an API key. Value is the secret: it leaves the service only when a
 // caller asks for it (includeValue), and never goes to a log.
 type APIKey struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	Description string    `json:"description,omitempty"`
-	Value       string    `json:"value"`
-	Enabled     bool      `json:"enabled"`
-	CustomerID  string    `json:"customerId,omitempty"`
-	CreatedAt   time.Time `json:"createdAt"`
-	UpdatedAt   time.Time `json:"updatedAt"`
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Value       string `json:"value"`
+	Enabled     bool   `json:"enabled"`
+	CustomerID  string `json:"customerId,omitempty"`
+	// Tags are the key's resource tags (schema 11; none before).
+	Tags      map[string]string `json:"tags,omitempty"`
+	CreatedAt time.Time         `json:"createdAt"`
+	UpdatedAt time.Time         `json:"updatedAt"`
 }
 
 // Plan is a usage plan: the API stages it covers, a throttle and a quota per
@@ -82,9 +85,11 @@ type Plan struct {
 	Throttle    *Throttle  `json:"throttle,omitempty"`
 	Quota       *Quota     `json:"quota,omitempty"`
 	// KeyIDs are the keys attached to the plan, sorted.
-	KeyIDs    []string  `json:"keyIds,omitempty"`
-	CreatedAt time.Time `json:"createdAt"`
-	UpdatedAt time.Time `json:"updatedAt"`
+	KeyIDs []string `json:"keyIds,omitempty"`
+	// Tags are the plan's resource tags (schema 11; none before).
+	Tags      map[string]string `json:"tags,omitempty"`
+	CreatedAt time.Time         `json:"createdAt"`
+	UpdatedAt time.Time         `json:"updatedAt"`
 }
 
 // APIStage is one API stage a plan covers, with per-method throttles keyed
@@ -193,6 +198,9 @@ func (p *Plan) validate() error {
 	}
 	if len(p.Name) > MaxName || len(p.Description) > MaxDescription {
 		return invalid("Usage plan name or description is too long")
+	}
+	if err := apis.ValidateTags(p.Tags); err != nil {
+		return err
 	}
 	if err := p.Throttle.Validate("of the plan"); err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -54,16 +55,23 @@ func TestPlanAndStageIntegersAreInt32(t *testing.T) {
 		Throttle:  &types.ThrottleSettings{RateLimit: 1, BurstLimit: 1},
 		Quota:     &types.QuotaSettings{Limit: 10, Period: types.QuotaPeriodTypeDay},
 		ApiStages: []types.ApiStage{{ApiId: aws.String(id), Stage: aws.String("dev")}}}, *k.Id)
-	for _, path := range []string{"/quota/limit", "/throttle/burstLimit", "/apiStages/" + id + ":dev/throttle/~1pets/GET/burstLimit"} {
-		for _, v := range []string{"2147483648", "99999999999", "9223372036854775807"} {
+	// keys25's finding 6: the message named negatives as accepted.
+	for path, accepted := range map[string]string{"/quota/limit": "from 1 to 2147483647", "/throttle/burstLimit": "from 0 to 2147483647",
+		"/apiStages/" + id + ":dev/throttle/~1pets/GET/burstLimit": "from 0 to 2147483647",
+		"/quota/offset": "from 0 to 6 for a WEEK period, 0 to 27 for MONTH, 0 for DAY"} {
+		for _, v := range []string{"2147483648", "99999999999", "9223372036854775807", "1.5", "abc"} {
 			_, err := patchPlan(gw, p, path, v)
-			wantAPIError(t, err, "BadRequestException", "Invalid value for replace "+path+": \""+v+"\" is not an integer from -2147483648 to 2147483647")
+			wantAPIError(t, err, "BadRequestException", "Invalid value for replace "+path+": \""+v+"\" is not an integer "+accepted)
 		}
+	}
+	_, err := env.Client().Do(ctx, "POST", "/usageplans", nil, map[string]any{"name": "x", "quota": map[string]any{"limit": 1.5, "period": "DAY"}}, nil)
+	if err == nil || !strings.Contains(err.Error(), "quota.limit must be a whole number, not 1.5") {
+		t.Errorf("create-usage-plan with quota limit 1.5: %v", err)
 	}
 	if up, err := patchPlan(gw, p, "/quota/limit", "2147483647"); err != nil || up.Quota.Limit != 2147483647 {
 		t.Fatalf("quota limit 2147483647: %+v %v", up, err)
 	}
-	_, err := gw.UpdateUsage(ctx, &apigateway.UpdateUsageInput{UsagePlanId: aws.String(p), KeyId: k.Id,
+	_, err = gw.UpdateUsage(ctx, &apigateway.UpdateUsageInput{UsagePlanId: aws.String(p), KeyId: k.Id,
 		PatchOperations: []types.PatchOperation{{Op: types.OpReplace, Path: aws.String("/remaining"), Value: aws.String("9223372036854775807")}}})
 	wantAPIError(t, err, "BadRequestException", "is not an integer from 0 to 2147483647")
 	// keys22's finding 4: update-usage's message named negatives as accepted,

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -41,8 +42,9 @@ type Service struct {
 	// holds the plans' per-key token buckets.
 	counters Counters
 	lim      throttle.Limiter
-	// accountBurst is what a plan throttle's burst not set inherits.
-	accountBurst int
+	// account is what a plan throttle's values not set inherit: the account
+	// throttle's rate (negative: none) and burst.
+	account throttle.Limit
 
 	mu    sync.Mutex // serialises index rebuilds
 	index atomic.Pointer[index]
@@ -63,7 +65,11 @@ type Options struct {
 	// AccountBurst is the account throttle's bucket size, which a plan
 	// throttle whose burst is not set inherits (0: throttle.DefaultBurstLimit).
 	AccountBurst int
-	Log          *slog.Logger
+	// AccountRate is the account throttle's rate, which a plan throttle whose
+	// rate is not set inherits (0: throttle.DefaultRateLimit; negative: the
+	// account throttle is off, and such a plan's bucket has no rate limit).
+	AccountRate float64
+	Log         *slog.Logger
 }
 
 // NewService returns a Service over st and loads the index of keys and plans.
@@ -72,9 +78,16 @@ func NewService(st *store.Store, o Options) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{st: st, stages: o.Stages, log: log, lim: o.Limiter, counters: o.Counters, accountBurst: o.AccountBurst}
-	if s.accountBurst <= 0 {
-		s.accountBurst = throttle.DefaultBurstLimit
+	s := &Service{st: st, stages: o.Stages, log: log, lim: o.Limiter, counters: o.Counters,
+		account: throttle.Limit{Rate: o.AccountRate, Burst: o.AccountBurst}}
+	if s.account.Burst <= 0 {
+		s.account.Burst = throttle.DefaultBurstLimit
+	}
+	switch {
+	case s.account.Rate == 0:
+		s.account.Rate = throttle.DefaultRateLimit
+	case s.account.Rate < 0:
+		s.account.Rate = -1
 	}
 	s.SetClock(func() time.Time { return time.Now().UTC() })
 	s.counts = NewCounts(st, log)
@@ -143,12 +156,11 @@ func hashValue(v string) [32]byte { return sha256.Sum256([]byte(v)) }
 func (s *Service) keyPlanFor(p *Plan, as *APIStage, kid string) *keyPlan {
 	kp := &keyPlan{plan: p, counter: s.counters.Counter(p.ID, kid)}
 	base := "plan/" + p.ID + "/" + kid
-	// The plan's limit, its burst inherited from the account when not set;
-	// a method's, its burst inherited from the plan's (see PlanLimit).
-	account := throttle.Limit{Rate: -1, Burst: s.accountBurst}
-	planLimit := account
+	// The plan's limit, its values not set inherited from the account's; a
+	// method's, from the plan's (see PlanLimit).
+	planLimit := s.account
 	if p.Throttle != nil {
-		planLimit = PlanLimit(*p.Throttle).Inherit(account)
+		planLimit = PlanLimit(*p.Throttle).Inherit(s.account)
 		kp.bucket, kp.limit = s.lim.Bucket(base), planLimit
 	}
 	for m, t := range as.Throttle {
@@ -161,17 +173,23 @@ func (s *Service) keyPlanFor(p *Plan, as *APIStage, kid string) *keyPlan {
 }
 
 // PlanLimit is the token bucket of a usage plan's throttle (or a method's in
-// it) as set: a burst of 0 with a rate above 0 is a burst that is not set
-// (negative), which throttle.Limit.Inherit fills from the level above. API
-// Gateway's burstLimit is an integer whose absence is 0: the SDKs send none
-// for 0, and create-usage-plan --throttle rateLimit=50 reads back burstLimit
-// 0, so a 0 beside a rate cannot be told from one left out, and taken as
-// "admit nothing" it throttled every request of a plan that builds before
-// c118483 served. 0/0 is a limit: it admits nothing.
+// it) as set: a burst of 0 with a rate above 0 is a burst that is not set, and
+// a rate of 0 with a burst above 0 a rate that is not set (negative), which
+// throttle.Limit.Inherit fills from the level above. API Gateway's burstLimit
+// is an integer whose absence is 0 and its rateLimit a double whose absence is
+// 0.0: the SDKs send neither for 0, create-usage-plan --throttle rateLimit=50
+// reads back burstLimit 0 and --throttle burstLimit=3 rateLimit 0, so a 0
+// beside the other value cannot be told from one left out. Taken as a limit,
+// a burst of 0 throttled every request of a plan that builds before c118483
+// served, and a rate of 0 let each key burstLimit requests per process
+// lifetime and then none. 0/0 is a limit: it admits nothing.
 func PlanLimit(t Throttle) throttle.Limit {
 	l := throttle.Limit{Rate: t.RateLimit, Burst: t.BurstLimit}
 	if l.Burst == 0 && l.Rate > 0 {
 		l.Burst = -1
+	}
+	if l.Rate == 0 && l.Burst > 0 {
+		l.Rate = -1
 	}
 	return l
 }
@@ -290,6 +308,7 @@ type KeyInput struct {
 	Value       *string
 	Enabled     *bool
 	CustomerID  string
+	Tags        map[string]string
 }
 
 func validKeyValue(v string) error {
@@ -321,7 +340,11 @@ func (s *Service) newKey(in KeyInput) (*APIKey, error) {
 	if err := checkKeyText(in.Name, in.Description, in.CustomerID); err != nil {
 		return nil, err
 	}
-	k := &APIKey{ID: randomString(10, idAlphabet), Name: in.Name, Description: in.Description, CustomerID: in.CustomerID}
+	if err := apis.ValidateTags(in.Tags); err != nil {
+		return nil, err
+	}
+	k := &APIKey{ID: randomString(10, idAlphabet), Name: in.Name, Description: in.Description, CustomerID: in.CustomerID,
+		Tags: nilIfEmpty(maps.Clone(in.Tags))}
 	if in.Value != nil {
 		if err := validKeyValue(*in.Value); err != nil {
 			return nil, err
@@ -432,6 +455,60 @@ func (s *Service) UpdateKey(ctx context.Context, id string, p KeyPatch) (*APIKey
 		return nil, err
 	}
 	return &k, nil
+}
+
+// TagKey adds the tags in set to key id and removes those named in unset, in
+// one transaction.
+func (s *Service) TagKey(ctx context.Context, id string, set map[string]string, unset []string) (*APIKey, error) {
+	var k APIKey
+	err := s.update(ctx, func(tx *store.Tx) error {
+		if err := getKey(tx, id, &k); err != nil {
+			return err
+		}
+		t, err := mergeTags(k.Tags, set, unset)
+		if err != nil {
+			return err
+		}
+		k.Tags = t
+		return tx.Put(bucketKeys, k.ID, &k)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &k, nil
+}
+
+// TagPlan adds the tags in set to plan id and removes those named in unset,
+// in one transaction.
+func (s *Service) TagPlan(ctx context.Context, id string, set map[string]string, unset []string) (*Plan, error) {
+	return s.UpdatePlan(ctx, id, func(p *Plan) error {
+		t, err := mergeTags(p.Tags, set, unset)
+		p.Tags = t
+		return err
+	})
+}
+
+// mergeTags returns tags with set added and unset removed, validated.
+func mergeTags(tags, set map[string]string, unset []string) (map[string]string, error) {
+	out := maps.Clone(tags)
+	if out == nil {
+		out = map[string]string{}
+	}
+	maps.Copy(out, set)
+	for _, k := range unset {
+		delete(out, k)
+	}
+	if err := apis.ValidateTags(out); err != nil {
+		return nil, err
+	}
+	return nilIfEmpty(out), nil
+}
+
+func nilIfEmpty(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
 }
 
 // DeleteKey deletes a key and detaches it from its plans.

@@ -184,8 +184,8 @@ type Params struct {
 	// Limiter and Counters replace the in-process buckets and counters.
 	Limiter  throttle.Limiter `optional:"true"`
 	Counters Counters         `optional:"true"`
-	// Throttle is the account throttle, whose burst a plan throttle without
-	// one inherits.
+	// Throttle is the account throttle, whose rate and burst a plan throttle
+	// that does not set them inherits.
 	Throttle throttle.Config `optional:"true"`
 }
 
@@ -199,7 +199,7 @@ var Module = fx.Module("usage",
 	fx.Provide(
 		func(lc fx.Lifecycle, p Params) (*Service, error) {
 			s, err := NewService(p.Store, Options{Stages: p.APIs, Limiter: p.Limiter, Counters: p.Counters,
-				AccountBurst: p.Throttle.WithDefaults().BurstLimit, Log: p.Log.With("component", "usage")})
+				AccountBurst: p.Throttle.WithDefaults().BurstLimit, AccountRate: p.Throttle.WithDefaults().RateLimit, Log: p.Log.With("component", "usage")})
 			if err == nil {
 				lc.Append(shutdown.Loop(func(ctx context.Context) { s.counts.Run(ctx, FlushInterval) }))
 			}
@@ -212,4 +212,5 @@ var Module = fx.Module("usage",
 	fx.Provide(fx.Annotate(func() store.Migration { return MigrateZeroBurst }, fx.ResultTags(`group:"`+store.MigrationGroup+`"`))),
 	fx.Provide(fx.Annotate(func() store.Migration { return MigrateReservedCounts }, fx.ResultTags(`group:"`+store.MigrationGroup+`"`))),
 	fx.Provide(fx.Annotate(func() store.Migration { return MigrateCountEpochs }, fx.ResultTags(`group:"`+store.MigrationGroup+`"`))),
+	fx.Provide(fx.Annotate(func() store.Migration { return MigrateTags }, fx.ResultTags(`group:"`+store.MigrationGroup+`"`))),
 )
