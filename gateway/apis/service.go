@@ -1061,6 +1061,13 @@ type StagePatch struct {
 	// that has none, refuses the whole patch (ErrConflict), so that a
 	// promotion takes the canary the caller confirmed, not one set since.
 	ExpectCanaryDeployment *string
+	// ExpectCanaryOverrides, when not nil, are the variable overrides the
+	// caller expects the stage's canary to have, all of them (a JSON Patch
+	// test of /canarySettings/stageVariableOverrides; empty for none): a
+	// canary with others, or no canary, refuses the whole patch
+	// (ErrConflict), so that a promotion merges the overrides the caller
+	// confirmed, not ones set since.
+	ExpectCanaryOverrides map[string]string
 	// Canary changes the canary (REST APIs only).
 	Canary *CanaryPatch
 	// CacheClusterEnabled and CacheClusterSize (one of CacheClusterSizes)
@@ -1304,6 +1311,15 @@ func (s *Service) applySettings(tx *store.Tx, st *Stage, p StagePatch, now time.
 				st.Name, c.DeploymentID, truncate(*want, 50), errdefs.ErrConflict)
 		}
 	}
+	if want := p.ExpectCanaryOverrides; want != nil {
+		if c := st.CanarySettings; c == nil {
+			return fmt.Errorf("stage %q has no canary now: it changed since it was read; read the stage again and decide on what it is now: %w",
+				st.Name, errdefs.ErrConflict)
+		} else if !maps.Equal(c.StageVariableOverrides, want) {
+			return fmt.Errorf("the variable overrides of the canary of stage %q are %s now, not %s: they changed since they were read; read the stage again and decide on what it is now: %w",
+				st.Name, truncate(overridesText(c.StageVariableOverrides), 200), truncate(overridesText(want), 200), errdefs.ErrConflict)
+		}
+	}
 	if p.PromoteDeployment || p.PromoteVariables {
 		c := st.CanarySettings
 		if c == nil {
@@ -1441,6 +1457,19 @@ func (s *Service) Rollback(ctx context.Context, apiID, name, to string) (*Stage,
 		st.History = appendHistory(st.History, HistoryEntry{DeploymentID: target, Action: ActionRollback, At: now})
 		return nil
 	})
+}
+
+// overridesText writes variable overrides as "{a=1, b=2}" (by name), "none"
+// for none.
+func overridesText(vars map[string]string) string {
+	if len(vars) == 0 {
+		return "none"
+	}
+	parts := make([]string, 0, len(vars))
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		parts = append(parts, k+"="+vars[k])
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
 }
 
 // DeleteStage deletes a stage; one whose stored record is damaged too.
