@@ -1408,7 +1408,24 @@ func checkMethodSettingsCount(settings map[string]MethodSetting, before int) err
 // automatically is refused (ErrInvalid), as apigatewayv2 refuses a
 // deploymentId on it: the API's next change would deploy over the rollback.
 func (s *Service) Rollback(ctx context.Context, apiID, name, to string) (*Stage, error) {
+	return s.RollbackIf(ctx, apiID, name, to, "")
+}
+
+// RollbackIf is Rollback conditional on the deployment the stage serves:
+// unless serving is empty, a stage that serves another deployment (one
+// deployed since the caller read it) is refused with ErrConflict and left as
+// it is, so that a rollback undoes the deployment the caller confirmed
+// undoing, not one made since.
+func (s *Service) RollbackIf(ctx context.Context, apiID, name, to, serving string) (*Stage, error) {
 	return s.updateStage(ctx, apiID, name, true, func(tx *store.Tx, st *Stage) error {
+		if serving != "" && st.DeploymentID != serving {
+			now := "no deployment"
+			if st.DeploymentID != "" {
+				now = "deployment " + st.DeploymentID
+			}
+			return fmt.Errorf("stage %q serves %s now, not %s: it changed since it was read; reload, and decide on what it serves now: %w",
+				name, now, truncate(serving, 50), errdefs.ErrConflict)
+		}
 		if st.AutoDeploy {
 			return invalid("Deployment ID cannot be set on stage %s because AutoDeploy is enabled "+
 				"(its next automatic deployment would replace the rollback): turn autoDeploy off first "+
