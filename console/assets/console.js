@@ -519,10 +519,12 @@ function stageSection(apiID, protocol, st, live) {
       if (now.deploymentId !== st.deploymentId) reload(); // show what it serves now
       return;
     }
+    // Conditional on the deployment the question named: one deployed while
+    // it was open is refused (409), not undone unseen.
     try {
-      await api("POST", base + "/rollback", { deploymentId: dep });
+      const done = await api("POST", base + "/rollback", { deploymentId: dep, expectedDeploymentId: now.deploymentId });
       await reload();
-      notify(`Rolled back stage ${st.name}: it now serves deployment ${dep} (it served ${now.deploymentId}).`);
+      notify(`Rolled back stage ${st.name}: it now serves deployment ${done.deploymentId} (it served ${now.deploymentId}).`);
     } catch (e) { staleHere(e); }
   };
   // Promote as API Gateway's console and `portico stage promote` do: the
@@ -530,9 +532,9 @@ function stageSection(apiID, protocol, st, live) {
   // deployment the stage's, and its share of the traffic 0 (the canary stays).
   // As for a rollback, the question names the canary as it is now, read
   // again (the CLI or another tab may have deployed another canary since the
-  // page loaded), and the promotion is conditional on that deployment (a
-  // JSON Patch test): a canary changed after the question is refused (409)
-  // rather than promoted untested.
+  // page loaded), and the promotion is conditional on that deployment and
+  // those variable overrides (JSON Patch tests): a canary changed after the
+  // question is refused (409) rather than promoted untested.
   const promote = async () => {
     clearError();
     clearNotice();
@@ -558,14 +560,15 @@ function stageSection(apiID, protocol, st, live) {
       return;
     }
     try {
-      await api("PATCH", "/restapis/" + enc(apiID) + "/stages/" + enc(st.name),
+      const done = await api("PATCH", "/restapis/" + enc(apiID) + "/stages/" + enc(st.name),
         { patchOperations: [
           { op: "test", path: "/canarySettings/deploymentId", value: c.deploymentId },
+          { op: "test", path: "/canarySettings/stageVariableOverrides", value: JSON.stringify(c.stageVariableOverrides || {}) },
           { op: "copy", from: "/canarySettings/stageVariableOverrides", path: "/variables" },
           { op: "copy", from: "/canarySettings/deploymentId", path: "/deploymentId" },
           { op: "replace", path: "/canarySettings/percentTraffic", value: "0" }] });
       await reload();
-      notify(`Promoted the canary of stage ${st.name}: the stage now serves deployment ${c.deploymentId}, and the canary gets 0% of the traffic.`);
+      notify(`Promoted the canary of stage ${st.name}: the stage now serves deployment ${done.deploymentId}, and the canary gets 0% of the traffic.`);
     } catch (e) { staleHere(e); }
   };
   const history = (st.history || []).slice().reverse();
