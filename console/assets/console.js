@@ -851,7 +851,14 @@ async function connectionsPage() {
   const base = c => `/portico/v1/apis/${enc(c.apiId)}/stages/${enc(c.stage)}/connections/${enc(c.connectionId)}`;
   return [el("h1", {}, "WebSocket connections"),
     list.items.length === 0 ? el("p", { class: "muted" }, "No live connections.") :
-      table(["API / stage", "Connection", "Connected", "Last active", "Source", "Send", hiddenHeader("Disconnect")], list.items.map(c => {
+      table(["API / stage", "Connection", "Connected", "Last active", "Source", "Send", hiddenHeader("Disconnect")], list.items.map((c, i) => {
+        // A list out of date (the connection closed since it loaded) is
+        // shown again, the focus on the next row's button, and said so.
+        const stale = async (e, cls) => {
+          if (!isStale(e)) return;
+          await reloadConnections(i, cls);
+          notify(`Connection ${c.connectionId} is gone: the list now shows the live connections.`);
+        };
         const msg = el("input", { type: "text", placeholder: "message", class: "message", "aria-label": `Message to connection ${c.connectionId}` });
         const sent = el("span", { class: "sent muted", role: "status" });
         return el("tr", { "data-connection": c.connectionId },
@@ -860,16 +867,42 @@ async function connectionsPage() {
             el("button", { class: "send", "aria-label": `Send the message to connection ${c.connectionId}`,
               on: { click: async () => {
                 clearError();
+                clearNotice();
                 sent.textContent = "";
                 try {
                   await api("POST", base(c), msg.value);
                   msg.value = "";
                   sent.textContent = "Sent at " + when(new Date().toISOString()) + ".";
-                } catch (e) { reloadIfStale(e); }
+                } catch (e) { await stale(e, "send"); }
               } } }, "Send"), " ", sent),
           el("td", {}, el("button", { class: "disconnect", "aria-label": `Disconnect connection ${c.connectionId}`,
-            on: { click: async () => { clearError(); try { await api("DELETE", base(c)); route(); } catch (e) { reloadIfStale(e); } } } }, "Disconnect")));
+            on: { click: async () => {
+              clearError();
+              clearNotice();
+              try {
+                await api("DELETE", base(c));
+              } catch (e) { await stale(e, "disconnect"); return; }
+              await reloadConnections(i, "disconnect");
+              notify(`Disconnected connection ${c.connectionId}.`);
+            } } }, "Disconnect")));
       }), { id: "connections" })];
+}
+
+// reloadConnections shows the connections again after an action on the one
+// of row i, which the new list has no more (or has again), and moves the
+// focus to the button of class cls of the row now in its place (the last
+// row's, the list being shorter; the page's heading, it being empty): the
+// new page replaces the button that had the focus, which would otherwise go
+// back to the document's start.
+async function reloadConnections(i, cls) {
+  await route();
+  if (document.body.dataset.page !== "connections") return; // navigated away meanwhile
+  const rows = main.querySelectorAll("#connections tr[data-connection]");
+  const target = rows.length ? rows[Math.min(i, rows.length - 1)].querySelector("button." + cls) : main.querySelector("h1");
+  if (target) {
+    if (target.tagName === "H1") target.tabIndex = -1;
+    target.focus();
+  }
 }
 
 // ---- routing ----
