@@ -153,6 +153,15 @@ function reloadIfStale(e) {
 
 function isStale(e) { return [400, 404, 409, 410].includes(e && e.status); }
 
+// sh writes s as one word of a shell command the page offers to copy: as it
+// is when a shell takes it so (letters, digits and /._+-, as portico's own
+// commands are printed), else in single quotes ("$default" would otherwise
+// expand to nothing).
+function sh(s) {
+  s = String(s);
+  return /^[A-Za-z0-9\/._+-]+$/.test(s) ? s : "'" + s.replace(/'/g, "'\\''") + "'";
+}
+
 // ---- functions ----
 
 async function functionsPage() {
@@ -239,7 +248,7 @@ async function functionPage(name) {
   // A reservation of 0 switches the function off, on purpose: the page says so.
   const reserved = fn.Concurrency ? fn.Concurrency.ReservedConcurrentExecutions : undefined;
   const throttled = () => reserved === 0
-    ? `The function's reserved concurrency is 0: it takes no calls until that is lifted (aws lambda delete-function-concurrency --function-name ${name}) or raised (aws lambda put-function-concurrency).`
+    ? `The function's reserved concurrency is 0: it takes no calls until that is lifted (aws lambda delete-function-concurrency --function-name ${sh(name)}) or raised (aws lambda put-function-concurrency).`
     : `Every one of the function's reserved concurrent executions${reserved !== undefined ? " (" + reserved + ")" : ""} is in use: try again once a call ends, or raise its reserved concurrency (aws lambda put-function-concurrency).`;
   const logs = el("pre", { id: "logs" }, "");
   const env = (cfg.Environment && cfg.Environment.Variables) || {};
@@ -462,7 +471,7 @@ async function apiPage(id) {
     el("h2", {}, "Models"), models.length === 0 ? el("p", { class: "muted" }, "No models.") :
       table(["Name", "Content type", "Description"], models.map(m => el("tr", { "data-model": m.name },
         el("td", {}, m.name), el("td", {}, m.contentType || ""), el("td", { class: "long" }, m.description || ""))), { id: "models" }),
-    el("h2", {}, "Stages"), ...(stages.items.length === 0 ? [el("p", { class: "muted" }, "No stages: deploy the API to one (", el("code", {}, "portico api deploy " + id + " --stage NAME"), ").")] : stages.items.map(st => stageSection(id, a.protocol, st, live)))];
+    el("h2", {}, "Stages"), ...(stages.items.length === 0 ? [el("p", { class: "muted" }, "No stages: deploy the API to one (", el("code", {}, "portico api deploy " + sh(id) + " --stage NAME"), ").")] : stages.items.map(st => stageSection(id, a.protocol, st, live)))];
 }
 
 // routeDetails shows what a route's integration does with a request and its
@@ -580,11 +589,11 @@ function stageSection(apiID, protocol, st, live) {
   // An apigatewayv2 stage with autoDeploy serves its API's latest change: it
   // can be neither rolled back nor deployed by hand until autoDeploy is off.
   const auto = !rest && st.autoDeploy;
-  const autoOff = "aws apigatewayv2 update-stage --api-id " + apiID + " --stage-name " + st.name + " --no-auto-deploy";
+  const autoOff = "aws apigatewayv2 update-stage --api-id " + sh(apiID) + " --stage-name " + sh(st.name) + " --no-auto-deploy";
   const deployment = st.deploymentId ? st.deploymentId
     : auto ? el("span", { class: "muted" }, "none yet: the stage deploys automatically, at the API's next change that can be deployed",
       st.lastDeploymentStatusMessage ? ["; ", el("span", { class: "deploy-status" }, st.lastDeploymentStatusMessage)] : "")
-      : el("span", { class: "muted" }, "none yet: deploy with ", el("code", {}, "portico api deploy " + apiID + " --stage " + st.name));
+      : el("span", { class: "muted" }, "none yet: deploy with ", el("code", {}, "portico api deploy " + sh(apiID) + " --stage " + sh(st.name)));
   const throttles = Object.entries(st.methodSettings || {}).filter(([, m]) => m.throttlingRateLimit !== undefined || m.throttlingBurstLimit !== undefined)
     .sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
   return el("section", { "data-stage": st.name },
