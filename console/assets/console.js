@@ -206,6 +206,10 @@ async function functionPage(name) {
     (aliases.Aliases || []).map(a => el("option", { value: a.Name }, "alias " + a.Name)),
     (versions.Versions || []).filter(v => v.Version !== "$LATEST").map(v => el("option", { value: v.Version }, "version " + v.Version)));
   const result = el("pre", { id: "invoke-result", role: "status", "aria-live": "polite" }, "");
+  // Which version ran (Lambda's X-Amz-Executed-Version, the AWS CLI's
+  // ExecutedVersion): for an alias that splits its calls, the one thing a
+  // test of the shift wants to see.
+  const ran = el("p", { id: "executed-version", role: "status" }, "");
   // limit says how long a call to the qualifier may run: the timeout of the
   // version it runs ($LATEST's for none), or for an alias the longest timeout
   // of the versions it routes calls to (their timeouts may differ).
@@ -228,10 +232,13 @@ async function functionPage(name) {
     const q = qualifier.value ? "?Qualifier=" + enc(qualifier.value) : "";
     result.textContent = `Invoking ${name}${qualifier.value ? ":" + qualifier.value : ""}… (${limit(qualifier.value)}, and a cold start)`;
     result.dataset.status = "running";
+    ran.textContent = "";
     button.setAttribute("aria-disabled", "true");
     try {
       const r = await api("POST", path + "/invocations" + q, payload.value, true);
-      const fe = r.headers.get("X-Amz-Function-Error");
+      const fe = r.headers.get("X-Amz-Function-Error"), v = r.headers.get("X-Amz-Executed-Version");
+      const alias = (aliases.Aliases || []).some(a => a.Name === qualifier.value);
+      if (v) ran.textContent = `Version ${v} ran${alias ? " (alias " + qualifier.value + ")" : ""}.`;
       result.textContent = (fe ? "Function error (" + fe + "): " : "") + r.text;
       result.dataset.status = fe ? "error" : "ok";
     } catch (e) {
@@ -270,7 +277,7 @@ async function functionPage(name) {
         el("td", { class: "weights long" }, weights(a)))), { id: "aliases" }),
     el("h2", {}, "Invoke"),
     el("div", {}, el("label", { for: "qualifier" }, "Qualifier "), qualifier),
-    el("div", {}, el("label", { for: "payload" }, "Payload (JSON)")), payload, el("div", {}, el("button", { id: "invoke", on: { click: invoke } }, "Invoke")), result,
+    el("div", {}, el("label", { for: "payload" }, "Payload (JSON)")), payload, el("div", {}, el("button", { id: "invoke", on: { click: invoke } }, "Invoke")), result, ran,
     el("h2", {}, "Logs (live)"), logs,
     // The versions come last: a function may have hundreds.
     el("h2", {}, "Versions"),
@@ -605,7 +612,8 @@ function stageSection(apiID, protocol, st, live) {
     table(["Deployment", "Variables", ...(rest ? ["Canary", "Cache", "Tracing"] : []), "Access log"], [el("tr", {},
       el("td", { class: "deployment long" }, deployment),
       el("td", { class: "long" }, vars),
-      rest ? el("td", { class: "canary long" }, canary, st.canarySettings ? el("button", { class: "promote", "aria-label": `Promote the canary of stage ${st.name}`, on: { click: promote } }, "Promote") : "") : "",
+      rest ? el("td", { class: "canary long" }, canary, !c ? "" : promoted(st) ? el("span", { class: "muted promoted" }, " (promoted: the stage serves it, with its overrides)") :
+        el("button", { class: "promote", "aria-label": `Promote the canary of stage ${st.name}`, on: { click: promote } }, "Promote")) : "",
       rest ? el("td", {}, st.cacheClusterEnabled ? "on (" + (st.cacheClusterSize || "0.5") + " GB)" : "off") : "",
       rest ? el("td", {}, st.tracingEnabled ? "on" : "off") : "",
       el("td", { class: "long" }, st.accessLogSettings ? st.accessLogSettings.destinationArn : "off"))]),
@@ -626,6 +634,16 @@ function stageSection(apiID, protocol, st, live) {
         el("button", { class: "rollback", "data-deployment": h.deploymentId, "aria-label": `Roll back stage ${st.name} to deployment ${h.deploymentId} (history entry ${history.length - i}: ${h.action}, ${when(h.at)})`,
           on: { click: () => rollback(h.deploymentId) } }, "Roll back to this")))),
     { class: "history" }));
+}
+
+// promoted reports whether a promotion of stage st's canary would change
+// nothing: the canary gets no traffic, is on the stage's deployment, and its
+// overrides are the stage's variables already (as after a promotion, which
+// leaves the canary in place).
+function promoted(st) {
+  const c = st.canarySettings, vars = st.variables || {};
+  return !!c && !(c.percentTraffic > 0) && c.deploymentId === st.deploymentId &&
+    Object.entries(c.stageVariableOverrides || {}).every(([k, v]) => Object.hasOwn(vars, k) && vars[k] === v);
 }
 
 // overridesText writes a canary's variable overrides as "k=v, k2=v2" (by
