@@ -771,19 +771,42 @@ function metricsPage() {
   const legend = el("div", { class: "legend" });
   const stagesT = el("tbody");
   const fnsT = el("tbody");
-  const children = [el("h1", {}, "Metrics"),
+  const stagesTable = el("table", { id: "stage-metrics" }, el("thead", {}, el("tr", {}, ["Stage", "Requests", "4XX", "5XX", "p50 latency", "p99 latency", "Cache hits"].map(h => el("th", {}, h)))), stagesT);
+  const fnsTable = el("table", { id: "function-metrics" }, el("thead", {}, el("tr", {}, ["Function", "Invocations", "Errors", "Throttles", "Cold starts", "Concurrent"].map(h => el("th", {}, h)))), fnsT);
+  // Numbers no longer read (the session ended, the server does not answer)
+  // are greyed and said to be as of their last reading.
+  const staleNote = el("p", { id: "metrics-stale", role: "status", hidden: true });
+  const children = [el("h1", {}, "Metrics"), staleNote,
     el("h2", {}, "Requests per stage (every 2 s)"), canvas, legend,
-    el("h2", {}, "Stages"),
-    el("table", { id: "stage-metrics" }, el("thead", {}, el("tr", {}, ["Stage", "Requests", "4XX", "5XX", "p50 latency", "p99 latency", "Cache hits"].map(h => el("th", {}, h)))), stagesT),
-    el("h2", {}, "Functions"),
-    el("table", { id: "function-metrics" }, el("thead", {}, el("tr", {}, ["Function", "Invocations", "Errors", "Throttles", "Cold starts", "Concurrent"].map(h => el("th", {}, h)))), fnsT)];
+    el("h2", {}, "Stages"), stagesTable,
+    el("h2", {}, "Functions"), fnsTable];
+  let timer = 0, asOf = ""; // the polling timer; when the numbers shown were read
+  const stale = why => {
+    staleNote.textContent = (asOf ? `These numbers are as of ${asOf}: ` : "No numbers: ") + why;
+    staleNote.hidden = false;
+    for (const x of [canvas, stagesTable, fnsTable]) x.classList.add("stale");
+  };
   const series = Object.create(null); // stage -> [requests per interval]
   let last = null; // the last reading of each request counter, by its labels
   let failed = false; // the last reading failed (its error is on the page)
   let drawn = 0, lowest = 0; // the requests the chart took in, and its lowest point
   const tick = async () => {
     let text;
-    try { text = (await api("GET", "/metrics", undefined, true)).text; } catch (e) { failed = true; return; }
+    try { text = (await api("GET", "/metrics", undefined, true)).text; } catch (e) {
+      failed = true;
+      if (errorBox.dataset.kind === "signed-out") {
+        // Every reading would be refused until a sign-in, which reloads the page.
+        clearInterval(timer);
+        canvas.dataset.polling = "stopped";
+        stale("the console's session has ended, so they are read no more; sign in again to see them live.");
+      } else {
+        stale("the admin API does not answer; they are read again every 2 s.");
+      }
+      return;
+    }
+    asOf = when(new Date().toISOString());
+    staleNote.hidden = true;
+    for (const x of [canvas, stagesTable, fnsTable]) x.classList.remove("stale");
     // Read again: the error of the readings that failed goes.
     if (failed && !errorBox.hidden && errorBox.textContent.includes("GET /metrics")) clearError();
     failed = false;
@@ -836,8 +859,8 @@ function metricsPage() {
     last = now;
   };
   return { children, start: () => {
+    timer = setInterval(tick, 2000);
     tick();
-    const timer = setInterval(tick, 2000);
     const prev = stopPage;
     stopPage = () => { clearInterval(timer); prev(); };
   } };
