@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
@@ -231,6 +232,20 @@ func patchFloat(op PatchOperation) (*float64, error) {
 	})
 }
 
+// patchOverrides parses a test's value for the canary's variable overrides:
+// a JSON object of strings, all of them ({} for none).
+func patchOverrides(op PatchOperation) (map[string]string, error) {
+	v, err := op.StringValue()
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]string
+	if json.Unmarshal([]byte(v), &m) != nil || m == nil {
+		return nil, badPatchValue(op, "%q is not a JSON object of strings, such as {\"alias\":\"beta\"} ({} for no overrides)", truncate(v, 40))
+	}
+	return m, nil
+}
+
 func patchString(op PatchOperation) (*string, error) {
 	v, err := op.StringValue()
 	if err != nil {
@@ -294,13 +309,18 @@ func applyStageOp(p *apis.StagePatch, op PatchOperation, canary func() *apis.Can
 	var err error
 	switch {
 	case op.Op == "test":
-		// A precondition: the canary serves this deployment (a promotion
-		// that names the canary it takes, as the console's Promote does).
-		if op.Path != "/canarySettings/deploymentId" {
+		// A precondition: the canary serves this deployment, or has these
+		// variable overrides (a promotion that names the canary it takes, as
+		// the console's Promote does).
+		switch op.Path {
+		case "/canarySettings/deploymentId":
+			p.ExpectCanaryDeployment, err = patchString(op)
+		case "/canarySettings/stageVariableOverrides":
+			p.ExpectCanaryOverrides, err = patchOverrides(op)
+		default:
 			return errdefs.New(errdefs.ErrInvalid, "BadRequestException",
-				fmt.Sprintf("Invalid patch operation: test of '%s' is not supported; test only /canarySettings/deploymentId (the deployment the canary must serve for the update to apply)", truncate(op.Path, 200)))
+				fmt.Sprintf("Invalid patch operation: test of '%s' is not supported; test only /canarySettings/deploymentId (the deployment the canary must serve for the update to apply) or /canarySettings/stageVariableOverrides (all of the canary's overrides, as a JSON object of strings)", truncate(op.Path, 200)))
 		}
-		p.ExpectCanaryDeployment, err = patchString(op)
 		return err
 	case op.Op == "copy":
 		from := op.From

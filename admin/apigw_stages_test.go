@@ -246,6 +246,13 @@ func TestCanaryReleaseSDK(t *testing.T) {
 	}{
 		{op(agtypes.OpTest, "/canarySettings/deploymentId", aws.ToString(base.Id)), "ConflictException", "serves deployment " + aws.ToString(canary.Id) + " now, not " + aws.ToString(base.Id)},
 		{op(agtypes.OpTest, "/variables/color", "green"), "BadRequestException", "test only /canarySettings/deploymentId"},
+		// The overrides the promotion merges are part of what was asked:
+		// others set since are a 409 too, none ({}) included.
+		{op(agtypes.OpTest, "/canarySettings/stageVariableOverrides", `{"color":"red"}`), "ConflictException", "are {color=green} now, not {color=red}"},
+		{op(agtypes.OpTest, "/canarySettings/stageVariableOverrides", `{}`), "ConflictException", "are {color=green} now, not none"},
+		{op(agtypes.OpTest, "/canarySettings/stageVariableOverrides", `{"color":"green","admin":"true"}`), "ConflictException", "not {admin=true, color=green}"},
+		{op(agtypes.OpTest, "/canarySettings/stageVariableOverrides", `["color"]`), "BadRequestException", "is not a JSON object of strings"},
+		{op(agtypes.OpTest, "/canarySettings/stageVariableOverrides", `null`), "BadRequestException", "is not a JSON object of strings"},
 	} {
 		_, err := re.ag.UpdateStage(context.Background(), &apigateway.UpdateStageInput{RestApiId: aws.String(re.apiID), StageName: aws.String("prod"),
 			PatchOperations: append([]agtypes.PatchOperation{tc.test}, promote...)})
@@ -257,7 +264,8 @@ func TestCanaryReleaseSDK(t *testing.T) {
 	if got := re.colors(t, 10); got["green"] != 10 {
 		t.Fatalf("after refused promotions the canary answered %v", got)
 	}
-	out = re.update(t, append([]agtypes.PatchOperation{op(agtypes.OpTest, "/canarySettings/deploymentId", aws.ToString(canary.Id))}, promote...)...)
+	out = re.update(t, append([]agtypes.PatchOperation{op(agtypes.OpTest, "/canarySettings/deploymentId", aws.ToString(canary.Id)),
+		op(agtypes.OpTest, "/canarySettings/stageVariableOverrides", `{"color":"green"}`)}, promote...)...)
 	if aws.ToString(out.DeploymentId) != aws.ToString(canary.Id) || out.Variables["color"] != "green" || out.CanarySettings == nil {
 		t.Fatalf("after promotion: deployment %s, variables %v, canary %+v", aws.ToString(out.DeploymentId), out.Variables, out.CanarySettings)
 	}

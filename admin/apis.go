@@ -600,6 +600,10 @@ func (s *Server) stageHistory(w http.ResponseWriter, r *http.Request) error {
 
 type rollbackRequest struct {
 	DeploymentID string `json:"deploymentId"`
+	// ExpectedDeploymentID, when set, is the deployment the caller saw the
+	// stage serve (the console's Roll back sends it): a stage that serves
+	// another now is a 409, not rolled back.
+	ExpectedDeploymentID string `json:"expectedDeploymentId"`
 }
 
 func (s *Server) rollbackStage(w http.ResponseWriter, r *http.Request) error {
@@ -607,7 +611,7 @@ func (s *Server) rollbackStage(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, porticoOptional, &in); err != nil {
 		return err
 	}
-	st, err := s.gw.APIs.Rollback(r.Context(), r.PathValue("api"), r.PathValue("stage"), in.DeploymentID)
+	st, err := s.gw.APIs.RollbackIf(r.Context(), r.PathValue("api"), r.PathValue("stage"), in.DeploymentID, in.ExpectedDeploymentID)
 	if err != nil {
 		return err
 	}

@@ -133,7 +133,11 @@ func (s *Server) consoleLogin(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
-	token := r.PostFormValue("token")
+	// Trimmed as HTTP trims a header's value (the API's Bearer token) and the
+	// CLI its token file: a token copied from a terminal often carries a
+	// space or a newline, which the password field hides. The admin token
+	// itself never starts or ends with whitespace (CheckTokenFrom).
+	token := strings.TrimSpace(r.PostFormValue("token"))
 	if s.cfg.Token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.Token)) != 1 {
 		s.signInLimiter().Failed(r.RemoteAddr, s.clock()())
 		s.log.Warn("console sign-in with a wrong token", "remote", r.RemoteAddr)

@@ -162,8 +162,15 @@ func TestConsoleAutoDeployStagesInChromium(t *testing.T) {
 	if n := eval[int](b, `document.querySelectorAll('`+def+` button.rollback').length`); n != 0 {
 		t.Errorf("the autoDeploy stage offers %d rollbacks, which API Gateway refuses", n)
 	}
-	if got := eval[string](b, `(document.querySelector('`+def+` .auto-deploy-rollback') || {}).textContent || ""`); !strings.Contains(got, "--no-auto-deploy") {
-		t.Errorf("the history reads %q, want how to turn autoDeploy off", got)
+	// The command is one to paste into a shell: $default quoted, or the
+	// shell would expand it to nothing (--stage-name --no-auto-deploy).
+	if got := eval[string](b, `(document.querySelector('`+def+` .auto-deploy-rollback') || {}).textContent || ""`); !strings.Contains(got, "aws apigatewayv2 update-stage --api-id "+quick.APIID+" --stage-name '$default' --no-auto-deploy.") {
+		t.Errorf("the history reads %q, want how to turn autoDeploy off, $default quoted", got)
+	}
+	for in, want := range map[string]string{"prod": "prod", "$default": "'$default'", "it's": `'it'\''s'`, "a b": "'a b'", "": "''", "v1.2_x-y/z+": "v1.2_x-y/z+"} {
+		if got := eval[string](b, `sh(`+strconvQuote(in)+`)`); got != want {
+			t.Errorf("sh(%q) = %s, want %s", in, got, want)
+		}
 	}
 
 	eval[string](b, `location.hash = "#/apis/`+waiting.APIID+`"`)

@@ -120,6 +120,11 @@ func TestConsolePromoteInChromium(t *testing.T) {
 	if got := eval[string](b, `document.activeElement.tagName + " " + document.activeElement.textContent`); got != "H3 Stage dev" {
 		t.Errorf("after the promotion the focus is on %q, want the stage's heading", got)
 	}
+	// Promoting again would change nothing: no button, a word that it is done.
+	if got := eval[string](b, `document.querySelector('section[data-stage="dev"] td.canary').textContent`); strings.Contains(got, "Promote") || !strings.Contains(got, "promoted") ||
+		eval[bool](b, `document.querySelector('`+button+`') !== null`) {
+		t.Errorf("after the promotion the canary cell reads %q, want no Promote button and that it is promoted", got)
+	}
 	b.shot("api-promoted")
 	if msg := eval[string](b, `document.getElementById("error").hidden ? "" : document.getElementById("error").textContent`); msg != "" {
 		t.Errorf("the page shows an error: %s", msg)

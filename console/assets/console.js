@@ -153,6 +153,15 @@ function reloadIfStale(e) {
 
 function isStale(e) { return [400, 404, 409, 410].includes(e && e.status); }
 
+// sh writes s as one word of a shell command the page offers to copy: as it
+// is when a shell takes it so (letters, digits and /._+-, as portico's own
+// commands are printed), else in single quotes ("$default" would otherwise
+// expand to nothing).
+function sh(s) {
+  s = String(s);
+  return /^[A-Za-z0-9\/._+-]+$/.test(s) ? s : "'" + s.replace(/'/g, "'\\''") + "'";
+}
+
 // ---- functions ----
 
 async function functionsPage() {
@@ -197,6 +206,10 @@ async function functionPage(name) {
     (aliases.Aliases || []).map(a => el("option", { value: a.Name }, "alias " + a.Name)),
     (versions.Versions || []).filter(v => v.Version !== "$LATEST").map(v => el("option", { value: v.Version }, "version " + v.Version)));
   const result = el("pre", { id: "invoke-result", role: "status", "aria-live": "polite" }, "");
+  // Which version ran (Lambda's X-Amz-Executed-Version, the AWS CLI's
+  // ExecutedVersion): for an alias that splits its calls, the one thing a
+  // test of the shift wants to see.
+  const ran = el("p", { id: "executed-version", role: "status" }, "");
   // limit says how long a call to the qualifier may run: the timeout of the
   // version it runs ($LATEST's for none), or for an alias the longest timeout
   // of the versions it routes calls to (their timeouts may differ).
@@ -219,10 +232,13 @@ async function functionPage(name) {
     const q = qualifier.value ? "?Qualifier=" + enc(qualifier.value) : "";
     result.textContent = `Invoking ${name}${qualifier.value ? ":" + qualifier.value : ""}… (${limit(qualifier.value)}, and a cold start)`;
     result.dataset.status = "running";
+    ran.textContent = "";
     button.setAttribute("aria-disabled", "true");
     try {
       const r = await api("POST", path + "/invocations" + q, payload.value, true);
-      const fe = r.headers.get("X-Amz-Function-Error");
+      const fe = r.headers.get("X-Amz-Function-Error"), v = r.headers.get("X-Amz-Executed-Version");
+      const alias = (aliases.Aliases || []).some(a => a.Name === qualifier.value);
+      if (v) ran.textContent = `Version ${v} ran${alias ? " (alias " + qualifier.value + ")" : ""}.`;
       result.textContent = (fe ? "Function error (" + fe + "): " : "") + r.text;
       result.dataset.status = fe ? "error" : "ok";
     } catch (e) {
@@ -239,7 +255,7 @@ async function functionPage(name) {
   // A reservation of 0 switches the function off, on purpose: the page says so.
   const reserved = fn.Concurrency ? fn.Concurrency.ReservedConcurrentExecutions : undefined;
   const throttled = () => reserved === 0
-    ? `The function's reserved concurrency is 0: it takes no calls until that is lifted (aws lambda delete-function-concurrency --function-name ${name}) or raised (aws lambda put-function-concurrency).`
+    ? `The function's reserved concurrency is 0: it takes no calls until that is lifted (aws lambda delete-function-concurrency --function-name ${sh(name)}) or raised (aws lambda put-function-concurrency).`
     : `Every one of the function's reserved concurrent executions${reserved !== undefined ? " (" + reserved + ")" : ""} is in use: try again once a call ends, or raise its reserved concurrency (aws lambda put-function-concurrency).`;
   const logs = el("pre", { id: "logs" }, "");
   const env = (cfg.Environment && cfg.Environment.Variables) || {};
@@ -261,7 +277,7 @@ async function functionPage(name) {
         el("td", { class: "weights long" }, weights(a)))), { id: "aliases" }),
     el("h2", {}, "Invoke"),
     el("div", {}, el("label", { for: "qualifier" }, "Qualifier "), qualifier),
-    el("div", {}, el("label", { for: "payload" }, "Payload (JSON)")), payload, el("div", {}, el("button", { id: "invoke", on: { click: invoke } }, "Invoke")), result,
+    el("div", {}, el("label", { for: "payload" }, "Payload (JSON)")), payload, el("div", {}, el("button", { id: "invoke", on: { click: invoke } }, "Invoke")), result, ran,
     el("h2", {}, "Logs (live)"), logs,
     // The versions come last: a function may have hundreds.
     el("h2", {}, "Versions"),
@@ -462,7 +478,7 @@ async function apiPage(id) {
     el("h2", {}, "Models"), models.length === 0 ? el("p", { class: "muted" }, "No models.") :
       table(["Name", "Content type", "Description"], models.map(m => el("tr", { "data-model": m.name },
         el("td", {}, m.name), el("td", {}, m.contentType || ""), el("td", { class: "long" }, m.description || ""))), { id: "models" }),
-    el("h2", {}, "Stages"), ...(stages.items.length === 0 ? [el("p", { class: "muted" }, "No stages: deploy the API to one (", el("code", {}, "portico api deploy " + id + " --stage NAME"), ").")] : stages.items.map(st => stageSection(id, a.protocol, st, live)))];
+    el("h2", {}, "Stages"), ...(stages.items.length === 0 ? [el("p", { class: "muted" }, "No stages: deploy the API to one (", el("code", {}, "portico api deploy " + sh(id) + " --stage NAME"), ").")] : stages.items.map(st => stageSection(id, a.protocol, st, live)))];
 }
 
 // routeDetails shows what a route's integration does with a request and its
@@ -519,10 +535,12 @@ function stageSection(apiID, protocol, st, live) {
       if (now.deploymentId !== st.deploymentId) reload(); // show what it serves now
       return;
     }
+    // Conditional on the deployment the question named: one deployed while
+    // it was open is refused (409), not undone unseen.
     try {
-      await api("POST", base + "/rollback", { deploymentId: dep });
+      const done = await api("POST", base + "/rollback", { deploymentId: dep, expectedDeploymentId: now.deploymentId });
       await reload();
-      notify(`Rolled back stage ${st.name}: it now serves deployment ${dep} (it served ${now.deploymentId}).`);
+      notify(`Rolled back stage ${st.name}: it now serves deployment ${done.deploymentId} (it served ${now.deploymentId}).`);
     } catch (e) { staleHere(e); }
   };
   // Promote as API Gateway's console and `portico stage promote` do: the
@@ -530,9 +548,9 @@ function stageSection(apiID, protocol, st, live) {
   // deployment the stage's, and its share of the traffic 0 (the canary stays).
   // As for a rollback, the question names the canary as it is now, read
   // again (the CLI or another tab may have deployed another canary since the
-  // page loaded), and the promotion is conditional on that deployment (a
-  // JSON Patch test): a canary changed after the question is refused (409)
-  // rather than promoted untested.
+  // page loaded), and the promotion is conditional on that deployment and
+  // those variable overrides (JSON Patch tests): a canary changed after the
+  // question is refused (409) rather than promoted untested.
   const promote = async () => {
     clearError();
     clearNotice();
@@ -558,14 +576,15 @@ function stageSection(apiID, protocol, st, live) {
       return;
     }
     try {
-      await api("PATCH", "/restapis/" + enc(apiID) + "/stages/" + enc(st.name),
+      const done = await api("PATCH", "/restapis/" + enc(apiID) + "/stages/" + enc(st.name),
         { patchOperations: [
           { op: "test", path: "/canarySettings/deploymentId", value: c.deploymentId },
+          { op: "test", path: "/canarySettings/stageVariableOverrides", value: JSON.stringify(c.stageVariableOverrides || {}) },
           { op: "copy", from: "/canarySettings/stageVariableOverrides", path: "/variables" },
           { op: "copy", from: "/canarySettings/deploymentId", path: "/deploymentId" },
           { op: "replace", path: "/canarySettings/percentTraffic", value: "0" }] });
       await reload();
-      notify(`Promoted the canary of stage ${st.name}: the stage now serves deployment ${c.deploymentId}, and the canary gets 0% of the traffic.`);
+      notify(`Promoted the canary of stage ${st.name}: the stage now serves deployment ${done.deploymentId}, and the canary gets 0% of the traffic.`);
     } catch (e) { staleHere(e); }
   };
   const history = (st.history || []).slice().reverse();
@@ -577,11 +596,11 @@ function stageSection(apiID, protocol, st, live) {
   // An apigatewayv2 stage with autoDeploy serves its API's latest change: it
   // can be neither rolled back nor deployed by hand until autoDeploy is off.
   const auto = !rest && st.autoDeploy;
-  const autoOff = "aws apigatewayv2 update-stage --api-id " + apiID + " --stage-name " + st.name + " --no-auto-deploy";
+  const autoOff = "aws apigatewayv2 update-stage --api-id " + sh(apiID) + " --stage-name " + sh(st.name) + " --no-auto-deploy";
   const deployment = st.deploymentId ? st.deploymentId
     : auto ? el("span", { class: "muted" }, "none yet: the stage deploys automatically, at the API's next change that can be deployed",
       st.lastDeploymentStatusMessage ? ["; ", el("span", { class: "deploy-status" }, st.lastDeploymentStatusMessage)] : "")
-      : el("span", { class: "muted" }, "none yet: deploy with ", el("code", {}, "portico api deploy " + apiID + " --stage " + st.name));
+      : el("span", { class: "muted" }, "none yet: deploy with ", el("code", {}, "portico api deploy " + sh(apiID) + " --stage " + sh(st.name)));
   const throttles = Object.entries(st.methodSettings || {}).filter(([, m]) => m.throttlingRateLimit !== undefined || m.throttlingBurstLimit !== undefined)
     .sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
   return el("section", { "data-stage": st.name },
@@ -593,7 +612,8 @@ function stageSection(apiID, protocol, st, live) {
     table(["Deployment", "Variables", ...(rest ? ["Canary", "Cache", "Tracing"] : []), "Access log"], [el("tr", {},
       el("td", { class: "deployment long" }, deployment),
       el("td", { class: "long" }, vars),
-      rest ? el("td", { class: "canary long" }, canary, st.canarySettings ? el("button", { class: "promote", "aria-label": `Promote the canary of stage ${st.name}`, on: { click: promote } }, "Promote") : "") : "",
+      rest ? el("td", { class: "canary long" }, canary, !c ? "" : promoted(st) ? el("span", { class: "muted promoted" }, " (promoted: the stage serves it, with its overrides)") :
+        el("button", { class: "promote", "aria-label": `Promote the canary of stage ${st.name}`, on: { click: promote } }, "Promote")) : "",
       rest ? el("td", {}, st.cacheClusterEnabled ? "on (" + (st.cacheClusterSize || "0.5") + " GB)" : "off") : "",
       rest ? el("td", {}, st.tracingEnabled ? "on" : "off") : "",
       el("td", { class: "long" }, st.accessLogSettings ? st.accessLogSettings.destinationArn : "off"))]),
@@ -614,6 +634,16 @@ function stageSection(apiID, protocol, st, live) {
         el("button", { class: "rollback", "data-deployment": h.deploymentId, "aria-label": `Roll back stage ${st.name} to deployment ${h.deploymentId} (history entry ${history.length - i}: ${h.action}, ${when(h.at)})`,
           on: { click: () => rollback(h.deploymentId) } }, "Roll back to this")))),
     { class: "history" }));
+}
+
+// promoted reports whether a promotion of stage st's canary would change
+// nothing: the canary gets no traffic, is on the stage's deployment, and its
+// overrides are the stage's variables already (as after a promotion, which
+// leaves the canary in place).
+function promoted(st) {
+  const c = st.canarySettings, vars = st.variables || {};
+  return !!c && !(c.percentTraffic > 0) && c.deploymentId === st.deploymentId &&
+    Object.entries(c.stageVariableOverrides || {}).every(([k, v]) => Object.hasOwn(vars, k) && vars[k] === v);
 }
 
 // overridesText writes a canary's variable overrides as "k=v, k2=v2" (by
@@ -741,19 +771,42 @@ function metricsPage() {
   const legend = el("div", { class: "legend" });
   const stagesT = el("tbody");
   const fnsT = el("tbody");
-  const children = [el("h1", {}, "Metrics"),
+  const stagesTable = el("table", { id: "stage-metrics" }, el("thead", {}, el("tr", {}, ["Stage", "Requests", "4XX", "5XX", "p50 latency", "p99 latency", "Cache hits"].map(h => el("th", {}, h)))), stagesT);
+  const fnsTable = el("table", { id: "function-metrics" }, el("thead", {}, el("tr", {}, ["Function", "Invocations", "Errors", "Throttles", "Cold starts", "Concurrent"].map(h => el("th", {}, h)))), fnsT);
+  // Numbers no longer read (the session ended, the server does not answer)
+  // are greyed and said to be as of their last reading.
+  const staleNote = el("p", { id: "metrics-stale", role: "status", hidden: true });
+  const children = [el("h1", {}, "Metrics"), staleNote,
     el("h2", {}, "Requests per stage (every 2 s)"), canvas, legend,
-    el("h2", {}, "Stages"),
-    el("table", { id: "stage-metrics" }, el("thead", {}, el("tr", {}, ["Stage", "Requests", "4XX", "5XX", "p50 latency", "p99 latency", "Cache hits"].map(h => el("th", {}, h)))), stagesT),
-    el("h2", {}, "Functions"),
-    el("table", { id: "function-metrics" }, el("thead", {}, el("tr", {}, ["Function", "Invocations", "Errors", "Throttles", "Cold starts", "Concurrent"].map(h => el("th", {}, h)))), fnsT)];
+    el("h2", {}, "Stages"), stagesTable,
+    el("h2", {}, "Functions"), fnsTable];
+  let timer = 0, asOf = ""; // the polling timer; when the numbers shown were read
+  const stale = why => {
+    staleNote.textContent = (asOf ? `These numbers are as of ${asOf}: ` : "No numbers: ") + why;
+    staleNote.hidden = false;
+    for (const x of [canvas, stagesTable, fnsTable]) x.classList.add("stale");
+  };
   const series = Object.create(null); // stage -> [requests per interval]
   let last = null; // the last reading of each request counter, by its labels
   let failed = false; // the last reading failed (its error is on the page)
   let drawn = 0, lowest = 0; // the requests the chart took in, and its lowest point
   const tick = async () => {
     let text;
-    try { text = (await api("GET", "/metrics", undefined, true)).text; } catch (e) { failed = true; return; }
+    try { text = (await api("GET", "/metrics", undefined, true)).text; } catch (e) {
+      failed = true;
+      if (errorBox.dataset.kind === "signed-out") {
+        // Every reading would be refused until a sign-in, which reloads the page.
+        clearInterval(timer);
+        canvas.dataset.polling = "stopped";
+        stale("the console's session has ended, so they are read no more; sign in again to see them live.");
+      } else {
+        stale("the admin API does not answer; they are read again every 2 s.");
+      }
+      return;
+    }
+    asOf = when(new Date().toISOString());
+    staleNote.hidden = true;
+    for (const x of [canvas, stagesTable, fnsTable]) x.classList.remove("stale");
     // Read again: the error of the readings that failed goes.
     if (failed && !errorBox.hidden && errorBox.textContent.includes("GET /metrics")) clearError();
     failed = false;
@@ -806,8 +859,8 @@ function metricsPage() {
     last = now;
   };
   return { children, start: () => {
+    timer = setInterval(tick, 2000);
     tick();
-    const timer = setInterval(tick, 2000);
     const prev = stopPage;
     stopPage = () => { clearInterval(timer); prev(); };
   } };
@@ -848,7 +901,14 @@ async function connectionsPage() {
   const base = c => `/portico/v1/apis/${enc(c.apiId)}/stages/${enc(c.stage)}/connections/${enc(c.connectionId)}`;
   return [el("h1", {}, "WebSocket connections"),
     list.items.length === 0 ? el("p", { class: "muted" }, "No live connections.") :
-      table(["API / stage", "Connection", "Connected", "Last active", "Source", "Send", hiddenHeader("Disconnect")], list.items.map(c => {
+      table(["API / stage", "Connection", "Connected", "Last active", "Source", "Send", hiddenHeader("Disconnect")], list.items.map((c, i) => {
+        // A list out of date (the connection closed since it loaded) is
+        // shown again, the focus on the next row's button, and said so.
+        const stale = async (e, cls) => {
+          if (!isStale(e)) return;
+          await reloadConnections(i, cls);
+          notify(`Connection ${c.connectionId} is gone: the list now shows the live connections.`);
+        };
         const msg = el("input", { type: "text", placeholder: "message", class: "message", "aria-label": `Message to connection ${c.connectionId}` });
         const sent = el("span", { class: "sent muted", role: "status" });
         return el("tr", { "data-connection": c.connectionId },
@@ -857,16 +917,42 @@ async function connectionsPage() {
             el("button", { class: "send", "aria-label": `Send the message to connection ${c.connectionId}`,
               on: { click: async () => {
                 clearError();
+                clearNotice();
                 sent.textContent = "";
                 try {
                   await api("POST", base(c), msg.value);
                   msg.value = "";
                   sent.textContent = "Sent at " + when(new Date().toISOString()) + ".";
-                } catch (e) { reloadIfStale(e); }
+                } catch (e) { await stale(e, "send"); }
               } } }, "Send"), " ", sent),
           el("td", {}, el("button", { class: "disconnect", "aria-label": `Disconnect connection ${c.connectionId}`,
-            on: { click: async () => { clearError(); try { await api("DELETE", base(c)); route(); } catch (e) { reloadIfStale(e); } } } }, "Disconnect")));
+            on: { click: async () => {
+              clearError();
+              clearNotice();
+              try {
+                await api("DELETE", base(c));
+              } catch (e) { await stale(e, "disconnect"); return; }
+              await reloadConnections(i, "disconnect");
+              notify(`Disconnected connection ${c.connectionId}.`);
+            } } }, "Disconnect")));
       }), { id: "connections" })];
+}
+
+// reloadConnections shows the connections again after an action on the one
+// of row i, which the new list has no more (or has again), and moves the
+// focus to the button of class cls of the row now in its place (the last
+// row's, the list being shorter; the page's heading, it being empty): the
+// new page replaces the button that had the focus, which would otherwise go
+// back to the document's start.
+async function reloadConnections(i, cls) {
+  await route();
+  if (document.body.dataset.page !== "connections") return; // navigated away meanwhile
+  const rows = main.querySelectorAll("#connections tr[data-connection]");
+  const target = rows.length ? rows[Math.min(i, rows.length - 1)].querySelector("button." + cls) : main.querySelector("h1");
+  if (target) {
+    if (target.tagName === "H1") target.tabIndex = -1;
+    target.focus();
+  }
 }
 
 // ---- routing ----

@@ -1072,6 +1072,13 @@ type StagePatch struct {
 	// that has none, refuses the whole patch (ErrConflict), so that a
 	// promotion takes the canary the caller confirmed, not one set since.
 	ExpectCanaryDeployment *string
+	// ExpectCanaryOverrides, when not nil, are the variable overrides the
+	// caller expects the stage's canary to have, all of them (a JSON Patch
+	// test of /canarySettings/stageVariableOverrides; empty for none): a
+	// canary with others, or no canary, refuses the whole patch
+	// (ErrConflict), so that a promotion merges the overrides the caller
+	// confirmed, not ones set since.
+	ExpectCanaryOverrides map[string]string
 	// Canary changes the canary (REST APIs only).
 	Canary *CanaryPatch
 	// CacheClusterEnabled and CacheClusterSize (one of CacheClusterSizes)
@@ -1315,6 +1322,15 @@ func (s *Service) applySettings(tx *store.Tx, st *Stage, p StagePatch, now time.
 				st.Name, c.DeploymentID, truncate(*want, 50), errdefs.ErrConflict)
 		}
 	}
+	if want := p.ExpectCanaryOverrides; want != nil {
+		if c := st.CanarySettings; c == nil {
+			return fmt.Errorf("stage %q has no canary now: it changed since it was read; read the stage again and decide on what it is now: %w",
+				st.Name, errdefs.ErrConflict)
+		} else if !maps.Equal(c.StageVariableOverrides, want) {
+			return fmt.Errorf("the variable overrides of the canary of stage %q are %s now, not %s: they changed since they were read; read the stage again and decide on what it is now: %w",
+				st.Name, truncate(overridesText(c.StageVariableOverrides), 200), truncate(overridesText(want), 200), errdefs.ErrConflict)
+		}
+	}
 	if p.PromoteDeployment || p.PromoteVariables {
 		c := st.CanarySettings
 		if c == nil {
@@ -1403,7 +1419,24 @@ func checkMethodSettingsCount(settings map[string]MethodSetting, before int) err
 // automatically is refused (ErrInvalid), as apigatewayv2 refuses a
 // deploymentId on it: the API's next change would deploy over the rollback.
 func (s *Service) Rollback(ctx context.Context, apiID, name, to string) (*Stage, error) {
+	return s.RollbackIf(ctx, apiID, name, to, "")
+}
+
+// RollbackIf is Rollback conditional on the deployment the stage serves:
+// unless serving is empty, a stage that serves another deployment (one
+// deployed since the caller read it) is refused with ErrConflict and left as
+// it is, so that a rollback undoes the deployment the caller confirmed
+// undoing, not one made since.
+func (s *Service) RollbackIf(ctx context.Context, apiID, name, to, serving string) (*Stage, error) {
 	return s.updateStage(ctx, apiID, name, true, func(tx *store.Tx, st *Stage) error {
+		if serving != "" && st.DeploymentID != serving {
+			now := "no deployment"
+			if st.DeploymentID != "" {
+				now = "deployment " + st.DeploymentID
+			}
+			return fmt.Errorf("stage %q serves %s now, not %s: it changed since it was read; reload, and decide on what it serves now: %w",
+				name, now, truncate(serving, 50), errdefs.ErrConflict)
+		}
 		if st.AutoDeploy {
 			return invalid("Deployment ID cannot be set on stage %s because AutoDeploy is enabled "+
 				"(its next automatic deployment would replace the rollback): turn autoDeploy off first "+
@@ -1452,6 +1485,19 @@ func (s *Service) Rollback(ctx context.Context, apiID, name, to string) (*Stage,
 		st.History = appendHistory(st.History, HistoryEntry{DeploymentID: target, Action: ActionRollback, At: now})
 		return nil
 	})
+}
+
+// overridesText writes variable overrides as "{a=1, b=2}" (by name), "none"
+// for none.
+func overridesText(vars map[string]string) string {
+	if len(vars) == 0 {
+		return "none"
+	}
+	parts := make([]string, 0, len(vars))
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		parts = append(parts, k+"="+vars[k])
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
 }
 
 // DeleteStage deletes a stage; one whose stored record is damaged too.

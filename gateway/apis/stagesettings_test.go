@@ -108,7 +108,19 @@ func TestCanaryLifecycle(t *testing.T) {
 	if st, _ := s.GetStage(ctx, a.ID, "prod"); st.DeploymentID != base.ID || st.Variables["alias"] != "live" || st.CanarySettings.PercentTraffic != 12.5 {
 		t.Fatalf("a refused promotion changed the stage: %+v %+v", st, st.CanarySettings)
 	}
-	st, err = s.UpdateStage(ctx, a.ID, "prod", StagePatch{ExpectCanaryDeployment: &canary.ID, PromoteDeployment: true, PromoteVariables: true, Canary: &CanaryPatch{PercentTraffic: ptr(0.0)}})
+	// Nor is one that names other variable overrides than the canary's: the
+	// user confirmed merging those.
+	for _, want := range []map[string]string{{}, {"alias": "evil"}, {"alias": "beta", "admin": "true"}} {
+		if _, err := s.UpdateStage(ctx, a.ID, "prod", StagePatch{ExpectCanaryDeployment: &canary.ID, ExpectCanaryOverrides: want, PromoteDeployment: true, PromoteVariables: true,
+			Canary: &CanaryPatch{PercentTraffic: ptr(0.0)}}); !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), "are {alias=beta} now") {
+			t.Fatalf("promote expecting overrides %v: %v, want ErrConflict naming alias=beta", want, err)
+		}
+	}
+	if st, _ := s.GetStage(ctx, a.ID, "prod"); st.DeploymentID != base.ID || st.Variables["alias"] != "live" || st.CanarySettings.PercentTraffic != 12.5 {
+		t.Fatalf("a refused promotion changed the stage: %+v %+v", st, st.CanarySettings)
+	}
+	st, err = s.UpdateStage(ctx, a.ID, "prod", StagePatch{ExpectCanaryDeployment: &canary.ID, ExpectCanaryOverrides: map[string]string{"alias": "beta"},
+		PromoteDeployment: true, PromoteVariables: true, Canary: &CanaryPatch{PercentTraffic: ptr(0.0)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,6 +134,9 @@ func TestCanaryLifecycle(t *testing.T) {
 	}
 	if _, err := s.UpdateStage(ctx, a.ID, "prod", StagePatch{ExpectCanaryDeployment: &canary.ID, PromoteDeployment: true}); !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), "has no canary now") {
 		t.Fatalf("promote expecting a canary that was removed: %v, want ErrConflict", err)
+	}
+	if _, err := s.UpdateStage(ctx, a.ID, "prod", StagePatch{ExpectCanaryOverrides: map[string]string{}, PromoteVariables: true}); !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), "has no canary now") {
+		t.Fatalf("promote expecting the overrides of a canary that was removed: %v, want ErrConflict", err)
 	}
 	h := helloAPI()
 	h.Protocol = ProtocolHTTP
