@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -105,7 +106,27 @@ func compilePlan(in *apis.Integration, binaryTypes []string) (*integrationPlan, 
 			p.addStatic(t, src)
 		}
 	}
+	foldMediaTypes(p.request)
+	for _, ts := range p.responses {
+		foldMediaTypes(ts)
+	}
 	return p, nil
+}
+
+// foldMediaTypes adds to ts, templates by media type, each key that has
+// upper case letters again in lower case, unless that key is there already
+// (the first in sorted order of keys folding to one): a request's media type
+// and a client's Accept are matched in lower case, as media types are
+// case-insensitive, so "Application/JSON" was a template never selected. The
+// keys as written stay (a WebSocket route selects by them, exactly).
+func foldMediaTypes(ts map[string]*mapping.Template) {
+	for _, k := range slices.Sorted(maps.Keys(ts)) {
+		if l := strings.ToLower(k); l != k {
+			if _, ok := ts[l]; !ok {
+				ts[l] = ts[k]
+			}
+		}
+	}
 }
 
 // addStatic keeps t's output when its source is plain text, which renders the

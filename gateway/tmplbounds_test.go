@@ -146,3 +146,33 @@ func TestResponseOverrideInvalidHeaderNameLogged(t *testing.T) {
 		t.Errorf("the dropped names are not logged:\n%s", logs)
 	}
 }
+
+// TestTemplateKeysMatchedInLowerCase: a REST template keyed by a media type
+// in upper case ("Application/JSON") is selected by a request's (or an
+// Accept's) media type, as media types are case-insensitive; it was never
+// selected (415 under NEVER). An exact lower-case key still wins.
+func TestTemplateKeysMatchedInLowerCase(t *testing.T) {
+	e := newEnv(t)
+	id := e.deploy(&apis.API{Name: "ck", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{
+		{Method: "POST", Path: "/ck", Integration: &apis.Integration{Type: apis.IntegrationMock, PassthroughBehavior: "NEVER",
+			RequestTemplates: map[string]string{"Application/JSON": `{"statusCode": 200}`, "Text/Plain": `{"statusCode": 201}`, "text/plain": `{"statusCode": 202}`},
+			Responses: map[string]apis.IntegrationResponse{
+				"default": {StatusCode: "200", ResponseTemplates: map[string]string{"Application/XML": "<x/>", "application/json": "{}"}},
+				"201":     {StatusCode: "201"}, "202": {StatusCode: "202"}}}},
+	}}}, "dev", nil)
+	for _, c := range []struct {
+		ct, accept string
+		status     int
+		body       string
+	}{
+		{"application/json", "", 200, "{}"},
+		{"Application/JSON", "application/xml", 200, "<x/>"},
+		{"application/json; charset=UTF-8", "APPLICATION/XML", 200, "<x/>"},
+		{"text/plain", "", 202, ""},
+	} {
+		r := e.do("POST", "/"+id+"/dev/ck", strings.NewReader(`{}`), "Content-Type", c.ct, "Accept", c.accept)
+		if r.status != c.status || (c.body != "" && r.body != c.body) {
+			t.Errorf("%s, Accept %q: %d %q; want %d %q", c.ct, c.accept, r.status, r.body, c.status, c.body)
+		}
+	}
+}

@@ -67,3 +67,24 @@ func TestImportEmptyKeyNotDuplicate(t *testing.T) {
 		t.Errorf("an empty key twice: %v", err)
 	}
 }
+
+// TestImportDeadRequestTemplateKeysWarn: a REST request template keyed by a
+// media type with parameters or a wildcard is never selected (the request's
+// media type is matched alone): the import says so, naming the key.
+func TestImportDeadRequestTemplateKeysWarn(t *testing.T) {
+	const doc = `{"openapi":"3.0.1","info":{"title":"t","version":"1"},"paths":{"/m":{"post":{"responses":{"200":{"description":"ok"}},
+ "x-amazon-apigateway-integration":{"type":"mock","passthroughBehavior":"never","requestTemplates":{"application/json; charset=UTF-8":"{\"statusCode\": 200}","text/*":"{\"statusCode\": 200}","Application/XML":"{\"statusCode\": 200}"},"responses":{"default":{"statusCode":"200"}}}}}}}`
+	res, err := Import(t.Context(), []byte(doc), Options{Protocol: "REST"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := strings.Join(res.Warnings, "\n")
+	for _, want := range []string{`requestTemplates["application/json; charset=UTF-8"] is never selected`, `key it "application/json"`, `requestTemplates["text/*"] is never selected: wildcards are not matched`} {
+		if !strings.Contains(w, want) {
+			t.Errorf("warnings do not say %q:\n%s", want, w)
+		}
+	}
+	if strings.Contains(w, "Application/XML") {
+		t.Errorf("upper case is matched, yet warned of:\n%s", w)
+	}
+}
