@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/internal/javaregex"
@@ -103,7 +106,27 @@ func compilePlan(in *apis.Integration, binaryTypes []string) (*integrationPlan, 
 			p.addStatic(t, src)
 		}
 	}
+	foldMediaTypes(p.request)
+	for _, ts := range p.responses {
+		foldMediaTypes(ts)
+	}
 	return p, nil
+}
+
+// foldMediaTypes adds to ts, templates by media type, each key that has
+// upper case letters again in lower case, unless that key is there already
+// (the first in sorted order of keys folding to one): a request's media type
+// and a client's Accept are matched in lower case, as media types are
+// case-insensitive, so "Application/JSON" was a template never selected. The
+// keys as written stay (a WebSocket route selects by them, exactly).
+func foldMediaTypes(ts map[string]*mapping.Template) {
+	for _, k := range slices.Sorted(maps.Keys(ts)) {
+		if l := strings.ToLower(k); l != k {
+			if _, ok := ts[l]; !ok {
+				ts[l] = ts[k]
+			}
+		}
+	}
 }
 
 // addStatic keeps t's output when its source is plain text, which renders the
@@ -308,10 +331,15 @@ type integrationParams struct {
 	spans map[string]bool
 }
 
+// resolveRequestParams resolves in's requestParameters for r. Header names
+// are canonical (http.CanonicalHeaderKey), as they are sent: of two mappings
+// that name one header in different cases, the one whose target sorts last
+// wins, whatever the order of the map.
 func resolveRequestParams(in *apis.Integration, r *http.Request, rc *reqCtx, vars *mapping.Vars) integrationParams {
 	p := integrationParams{header: map[string]string{}, query: map[string]string{}, path: map[string]string{}, spans: map[string]bool{}}
 	spans := routeSpans(rc)
-	var ctx *mapping.Map // $context, built when a source reads it
+	var ctx *mapping.Map             // $context, built when a source reads it
+	var headerFrom map[string]string // by header, the target that set it, once two collide
 	for dst, src := range in.RequestParameters {
 		if ctx == nil && strings.HasPrefix(src, "context.") {
 			ctx = vars.ContextMap()
@@ -322,7 +350,16 @@ func resolveRequestParams(in *apis.Integration, r *http.Request, rc *reqCtx, var
 		}
 		switch {
 		case strings.HasPrefix(dst, "integration.request.header."):
-			p.header[dst[len("integration.request.header."):]] = v
+			name := http.CanonicalHeaderKey(dst[len("integration.request.header."):])
+			if _, dup := p.header[name]; dup {
+				if headerFrom == nil {
+					headerFrom = sameHeaderTargets(in.RequestParameters)
+				}
+				if headerFrom[name] != dst {
+					continue // another spelling's target sorts last
+				}
+			}
+			p.header[name] = v
 		case strings.HasPrefix(dst, "integration.request.querystring."):
 			p.query[dst[len("integration.request.querystring."):]] = v
 		case strings.HasPrefix(dst, "integration.request.path."):
@@ -334,17 +371,55 @@ func resolveRequestParams(in *apis.Integration, r *http.Request, rc *reqCtx, var
 	return p
 }
 
+// sameHeaderTargets is, by canonical header name, the integration.request.header
+// target of params that sorts last among those naming that header.
+func sameHeaderTargets(params map[string]string) map[string]string {
+	last := map[string]string{}
+	for dst := range params {
+		if name, ok := strings.CutPrefix(dst, "integration.request.header."); ok {
+			name = http.CanonicalHeaderKey(name)
+			if dst > last[name] {
+				last[name] = dst
+			}
+		}
+	}
+	return last
+}
+
+// maxMappedBytes bounds what requestParameters and a template's overrides
+// set, in all: the integration request's header names and values, and
+// (apart) its query string and path parameters; and the method response's
+// headers that responseParameters and $context.responseOverride.header set.
+// API Gateway holds header values to 10,240 bytes in total (REFERENCE.md,
+// REST API quotas); past it the render is the API's configuration error
+// (500, the reason in the log), not a multi-megabyte header block that
+// clients and backends refuse (a template can build one from a tiny request).
+const maxMappedBytes = 10240
+
+// mappedSize is the bytes of m's names and values.
+func mappedSize(m map[string]string) int {
+	n := 0
+	for k, v := range m {
+		n += len(k) + len(v)
+	}
+	return n
+}
+
 // apply merges the template's $context.requestOverride values over p. A
 // header value with a control character (CR, LF, NUL, ...) cannot be sent:
 // the template made it, so it is the API's configuration error (500), not
 // the client's bad request (sendableHeader's 400 for mapped client values).
+// So is a header block, or a query string and path parameters, larger than
+// maxMappedBytes. An override replaces a mapping of the same header
+// whatever the case of its name (the template's own spellings of one name
+// are one override: mapping.Vars.RequestOverride).
 func (p *integrationParams) apply(vars *mapping.Vars) error {
 	h, q, path := vars.RequestOverride()
 	for k, v := range h {
 		if i := controlChar(v); i >= 0 {
 			return fmt.Errorf("mapping template: $context.requestOverride.header.%s has control character %#x, which no header value may hold (fix the template, e.g. strip CR and LF from what it copies): %w", k, v[i], errConfig)
 		}
-		p.header[k] = v
+		p.header[http.CanonicalHeaderKey(k)] = v
 	}
 	for k, v := range q {
 		p.query[k] = v
@@ -352,6 +427,12 @@ func (p *integrationParams) apply(vars *mapping.Vars) error {
 	for k, v := range path {
 		p.path[k] = v
 		p.spans[k] = false // an override is one segment
+	}
+	if n := mappedSize(p.header); n > maxMappedBytes {
+		return fmt.Errorf("integration request headers set by requestParameters and $context.requestOverride.header take %d bytes, over API Gateway's %d for header values in total (%d headers): %w", n, maxMappedBytes, len(p.header), errConfig)
+	}
+	if n := mappedSize(p.query) + mappedSize(p.path); n > maxMappedBytes {
+		return fmt.Errorf("integration request query string and path parameters set by requestParameters and $context.requestOverride take %d bytes, over %d: %w", n, maxMappedBytes, errConfig)
 	}
 	return nil
 }
@@ -446,6 +527,11 @@ func (g *Gateway) writeMethodResponse(ctx context.Context, w http.ResponseWriter
 // logDropped says which headers m's $context.responseOverride.header set
 // that were not sent, if any.
 func (g *Gateway) logDropped(ireq *integrationRequest, m *methodResponse) {
+	if len(m.invalid) > 0 {
+		rc := ireq.lv.rc
+		g.log.Warn("method response headers a template override set were not sent: their names are not header names (RFC 9110 tokens: no spaces, colons or control characters, not empty); fix the names the template gives $context.responseOverride.header",
+			"api", rc.APIID, "stage", rc.Stage, "resource", rc.ResourcePath, "names", m.invalid)
+	}
 	if len(m.dropped) > 0 {
 		rc := ireq.lv.rc
 		g.log.Warn("method response headers a template override set were not sent: the gateway sets them itself (they frame the response or speak for the connection or the request); remove them from $context.responseOverride.header",
@@ -462,6 +548,10 @@ type methodResponse struct {
 	// dropped are the headers $context.responseOverride.header set that
 	// may not be sent (apis.IsUnmappableResponseHeader), for the log.
 	dropped []string
+	// invalid are the names $context.responseOverride.header set that are
+	// no header names (a space, a colon, CR or LF, nothing), quoted, for
+	// the log.
+	invalid []string
 }
 
 // renderMethodResponse renders what writeMethodResponse writes; an error
@@ -483,6 +573,7 @@ func renderMethodResponse(ctx context.Context, ireq *integrationRequest, res int
 	if len(res.ir.ResponseParameters) > 0 {
 		header = http.Header{}
 	}
+	var headerFrom map[string]string // by header, the parameter that sets it, once two collide
 	for k, v := range res.ir.ResponseParameters {
 		name, found := strings.CutPrefix(k, "method.response.header.")
 		if !found {
@@ -494,6 +585,17 @@ func renderMethodResponse(ctx context.Context, ireq *integrationRequest, res int
 			continue
 		}
 		if hv, ok := ireq.responseParam(v, &res); ok {
+			name = http.CanonicalHeaderKey(name)
+			if _, dup := header[name]; dup {
+				// Two spellings of one header: the parameter that sorts
+				// last wins, not the order of the map.
+				if headerFrom == nil {
+					headerFrom = sameResponseHeaders(res.ir.ResponseParameters)
+				}
+				if headerFrom[name] != k {
+					continue
+				}
+			}
 			header.Set(name, hv)
 		}
 	}
@@ -537,13 +639,17 @@ func renderMethodResponse(ctx context.Context, ireq *integrationRequest, res int
 			return methodResponse{}, err
 		}
 	}
-	var dropped []string
+	var dropped, invalid []string
 	if lv.v != nil { // no template read the variables: none set an override
 		s, hs := lv.v.ResponseOverride()
 		if s >= 200 && s <= 599 {
 			status = s
 		}
 		for k, v := range hs {
+			if !httpguts.ValidHeaderFieldName(k) {
+				invalid = append(invalid, strconv.Quote(k))
+				continue
+			}
 			if apis.IsUnmappableResponseHeader(k) {
 				dropped = append(dropped, k)
 				continue
@@ -555,7 +661,39 @@ func renderMethodResponse(ctx context.Context, ireq *integrationRequest, res int
 		}
 	}
 	slices.Sort(dropped)
-	return methodResponse{status: status, header: header, body: body, ct: ct, dropped: dropped}, nil
+	slices.Sort(invalid)
+	if n := headerSize(header); n > maxMappedBytes {
+		return methodResponse{}, pipeline.Errorf(pipeline.APIConfigurationError,
+			"method response headers set by responseParameters and $context.responseOverride.header take %d bytes, over API Gateway's %d for header values in total (%d headers)", n, maxMappedBytes, len(header))
+	}
+	return methodResponse{status: status, header: header, body: body, ct: ct, dropped: dropped, invalid: invalid}, nil
+}
+
+// sameResponseHeaders is, by canonical header name, the
+// method.response.header parameter of params that sorts last among those
+// naming that header.
+func sameResponseHeaders(params map[string]string) map[string]string {
+	last := map[string]string{}
+	for k := range params {
+		if name, ok := strings.CutPrefix(k, "method.response.header."); ok {
+			name = http.CanonicalHeaderKey(name)
+			if k > last[name] {
+				last[name] = k
+			}
+		}
+	}
+	return last
+}
+
+// headerSize is the bytes of h's names and values.
+func headerSize(h http.Header) int {
+	n := 0
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + len(v)
+		}
+	}
+	return n
 }
 
 // responseTemplate selects the response template of the integration response

@@ -177,7 +177,12 @@ func CheckStrictJSON(raw []byte) error {
 		if n == 0 || !w.stack[n-1].object || !w.stack[n-1].inKey {
 			return nil
 		}
-		k, _ := tok.(string)
+		k, ok := tok.(string)
+		if !ok {
+			// The { or [ that opened this frame, visited with inKey set:
+			// no key (it was read as "", so a real "" key was "twice").
+			return nil
+		}
 		f := &w.stack[n-1]
 		if f.keys[k] {
 			where := w.path(n - 1)

@@ -793,6 +793,11 @@ func (in *Integration) Validate(protocol string) error {
 			add(invalid("request template %v", templateError(err)))
 		}
 	}
+	if _, def := in.Responses["default"]; def {
+		if _, empty := in.Responses[""]; empty {
+			add(invalid(`integration responses "default" and "" both name the default response (an empty selectionPattern is the default); keep one`))
+		}
+	}
 	for _, pattern := range slices.Sorted(maps.Keys(in.Responses)) {
 		resp := in.Responses[pattern]
 		if pattern != "default" {

@@ -45,9 +45,9 @@ func TestLimits(t *testing.T) {
 		// A status override that is not a status fails, as setting it twice
 		// does; it used to be ignored.
 		{name: "override status not a number", tmpl: "#set($context.responseOverride.status = 'abc')", kind: ErrEval, msg: `$context.responseOverride.status "abc" is not an HTTP status code (200-599)`},
-		{name: "override status too small", tmpl: "#set($context.responseOverride.status = 99)", kind: ErrEval, msg: "status 99 (int64) is not an HTTP status code"},
+		{name: "override status too small", tmpl: "#set($context.responseOverride.status = 99)", kind: ErrEval, msg: "status 99 (an integer) is not an HTTP status code"},
 		{name: "override status too large", tmpl: "#set($context.responseOverride.status = '1000')", kind: ErrEval, msg: `status "1000" is not an HTTP status code`},
-		{name: "override status through the map", tmpl: "#set($context.responseOverride['status'] = 2.5)", kind: ErrEval, msg: "status 2.5 (float64) is not an HTTP status code"},
+		{name: "override status through the map", tmpl: "#set($context.responseOverride['status'] = 2.5)", kind: ErrEval, msg: "status 2.5 (a decimal number) is not an HTTP status code"},
 		{name: "override header set twice through a variable", tmpl: "#set($h = $context.requestOverride.header)#set($h.X = 'a')#set($h['X'] = 'b')", kind: ErrEval, msg: "$context.requestOverride.header.X is overridden twice"},
 		{name: "override query parameter set twice in a loop", tmpl: "#foreach($i in [1, 2])#set($context.requestOverride.querystring.q = $i)#end", kind: ErrEval, msg: "$context.requestOverride.querystring.q is overridden twice"},
 		{name: "input.path root of a JSON body too deep to decode", body: strings.Repeat("[", 600) + strings.Repeat("]", 600), tmpl: "$input.path('$')", kind: ErrBodyNotJSON, msg: "nested too deeply"},

@@ -907,6 +907,7 @@ func (st *state) mapMethod(m *Map, name string, args []any, off int) (any, bool)
 			return nil, false
 		}
 		prev, _ := m.Get(k)
+		st.dropHeaderVariants(m, k)
 		st.setKept(m, k, st.keep(args[1]))
 		return prev, prev != nil
 	case "putAll":
@@ -917,6 +918,7 @@ func (st *state) mapMethod(m *Map, name string, args []any, off int) (any, bool)
 					return nil, false
 				}
 				for i, k := range o.keys {
+					st.dropHeaderVariants(m, k)
 					m.Set(k, o.vals[i])
 				}
 				return nil, false // void

@@ -220,7 +220,17 @@ func (t *Template) render(ctx context.Context, vars *Vars) (*state, error) {
 }
 
 // renderState renders into st, a pooled state or (in tests) a new one.
-func (t *Template) renderState(ctx context.Context, st *state, vars *Vars) (_ *state, err error) {
+//
+// A panic while rendering (an engine bug) fails the render with ErrEval and
+// the panic's value, rather than the request: the state, which may be half
+// built, is returned marked escaped so that it is not pooled again.
+func (t *Template) renderState(ctx context.Context, st *state, vars *Vars) (res *state, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			res, st.escaped = st, true
+			err = fmt.Errorf("template %q: internal error: %v: %w", t.name, r, ErrEval)
+		}
+	}()
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -244,11 +254,6 @@ func (t *Template) renderState(ctx context.Context, st *state, vars *Vars) (_ *s
 	if t.stageVariables {
 		st.vars[slotStageVariables] = st.slabs.sortedMap(vars.StageVariables)
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("template %q: internal error: %v: %w", t.name, r, ErrEval)
-		}
-	}()
 	if err := ctx.Err(); err != nil {
 		return st, fmt.Errorf("template %q: %w: %w", t.name, ErrLimit, err)
 	}
@@ -835,6 +840,7 @@ func (st *state) assign(target *refExpr, v any) {
 	switch last.kind {
 	case partProp:
 		if m, ok := cur.(*Map); ok && st.overrideOnce(m, last.name, v, target.off) {
+			st.dropHeaderVariants(m, last.name)
 			m.Set(last.name, v)
 		}
 	case partIndex:
@@ -842,6 +848,7 @@ func (st *state) assign(target *refExpr, v any) {
 		switch c := cur.(type) {
 		case *Map:
 			if s, ok := st.toString(key, target.off); ok && st.hold(target.off, 0, len(s)) && st.overrideOnce(c, s, v, target.off) {
+				st.dropHeaderVariants(c, s)
 				st.setKept(c, s, v)
 			}
 		case *List:
@@ -878,6 +885,12 @@ func (st *state) overrideOnce(m *Map, key string, v any, off int) bool {
 			continue
 		}
 		name := p + "." + key
+		if isNull(v) {
+			// A JSONPath that selected nothing is Java's null in API
+			// Gateway, and #set with a null value leaves the override as it
+			// was (as $undefined does): no override, and none used up.
+			return false
+		}
 		if slices.Contains(st.overridden, name) {
 			st.fail(off, ErrEval, "$context.%s is overridden twice: an override may be applied once", name)
 			return false
@@ -892,6 +905,26 @@ func (st *state) overrideOnce(m *Map, key string, v any, off int) bool {
 		return true
 	}
 	return true
+}
+
+// dropHeaderVariants removes from m, when it is one of the override header
+// maps ($context.requestOverride.header, $context.responseOverride.header),
+// the names that differ from name only in case: HTTP header names are
+// case-insensitive, so the write of name that follows replaces them, and
+// the last write wins whatever its spelling (the gateway canonicalises the
+// names, and the order of a Go map must not pick the winner).
+func (st *state) dropHeaderVariants(m *Map, name string) {
+	if m.kind != contextPart || st.v.Context == nil || m.Len() == 0 {
+		return
+	}
+	if m != st.v.overrideMap("requestOverride.header") && m != st.v.overrideMap("responseOverride.header") {
+		return
+	}
+	for i := len(m.keys) - 1; i >= 0; i-- {
+		if k := m.keys[i]; k != name && strings.EqualFold(k, name) {
+			m.Delete(k)
+		}
+	}
 }
 
 // overrideStatus reads a $context.responseOverride.status value: an integer
@@ -929,7 +962,22 @@ func describeStatus(v any) string {
 		}
 		return strconv.Quote(s)
 	}
-	return fmt.Sprintf("%v (%T)", v, v)
+	var kind string
+	switch v.(type) {
+	case int64, bigNumber:
+		kind = "an integer"
+	case float64:
+		kind = "a decimal number"
+	case bool:
+		kind = "a boolean"
+	case *List:
+		return "(a list)"
+	case *Map:
+		return "(a map)"
+	default:
+		return "(a value that is not a number)"
+	}
+	return fmt.Sprintf("%v (%s)", v, kind)
 }
 
 // keep returns v ready to be stored in a map or list, which may outlive the
@@ -1066,11 +1114,34 @@ func (st *state) rangeBounds(r *rangeExpr, off int) (int64, int64, bool) {
 	return lo, hi, true
 }
 
+// rangeSpan is the distance between a range's bounds, |hi-lo|, computed
+// without overflow; ok is false when it is not below limit (the steps left),
+// whatever the bounds (MinInt64..MaxInt64 is 2^64-1 apart).
+func rangeSpan(lo, hi int64, limit int) (int, bool) {
+	var d uint64
+	if hi >= lo {
+		d = uint64(hi) - uint64(lo)
+	} else {
+		d = uint64(lo) - uint64(hi)
+	}
+	if limit <= 0 || d >= uint64(limit) {
+		return 0, false
+	}
+	return int(d), true
+}
+
+// asInt is v as an integer: an int64, a string of one, or a float64 with a
+// value int64 can hold (truncated, as Java's cast); ok is false otherwise,
+// for a float beyond int64 too (Go's conversion of one is undefined).
 func asInt(v any) (int64, bool) {
 	switch x := v.(type) {
 	case int64:
 		return x, true
 	case float64:
+		// -2^63 is exact in float64; 2^63 is the first value above MaxInt64.
+		if math.IsNaN(x) || x < -(1<<63) || x >= 1<<63 {
+			return 0, false
+		}
 		return int64(x), true
 	case string:
 		n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
@@ -1173,16 +1244,13 @@ func (st *state) eval(e expr) any {
 		if !ok {
 			return nil
 		}
-		n := hi - lo
-		if n < 0 {
-			n = -n
-		}
-		if n >= int64(st.lim.MaxSteps-st.steps) {
+		n, ok := rangeSpan(lo, hi, st.stepsLeft())
+		if !ok {
 			st.fail(0, ErrLimit, "range [%d..%d] too large", lo, hi)
 			return nil
 		}
-		st.steps += int(n)
-		if !st.hold(0, int(n)+1, 0) {
+		st.steps += n
+		if !st.hold(0, n+1, 0) {
 			return nil
 		}
 		l := &List{Items: make([]any, 0, n+1)}

@@ -1575,6 +1575,24 @@ type rawIntegrationResponse struct {
 	ContentHandling    string            `json:"contentHandling"`
 }
 
+// warnDeadTemplateKeys warns of the keys of a REST API's request templates
+// (by media type) that no request selects: one with parameters
+// ("application/json; charset=UTF-8") or a wildcard ("text/*"), since a
+// template is selected by the request's (or Accept's) media type alone,
+// without its parameters, and wildcards are not matched. (Upper case is
+// matched: media types are compared in lower case.)
+func (im *importer) warnDeadTemplateKeys(where string, templates map[string]string) {
+	for _, k := range slices.Sorted(maps.Keys(templates)) {
+		switch {
+		case strings.Contains(k, ";"):
+			mt, _, _ := strings.Cut(k, ";")
+			im.warn("%s[%.100q] is never selected: templates are selected by the media type alone, without parameters; key it %.100q", where, k, strings.ToLower(strings.TrimSpace(mt)))
+		case strings.Contains(k, "*"):
+			im.warn("%s[%.100q] is never selected: wildcards are not matched (a template is selected by the exact media type); key it by a media type, e.g. application/json", where, k)
+		}
+	}
+}
+
 func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integration, bool) {
 	var ri rawIntegration
 	exts, err := decodeStrictExt(raw, &ri)
@@ -1642,6 +1660,11 @@ func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integr
 		}
 		in.Responses[k] = apis.IntegrationResponse{StatusCode: string(v.StatusCode), ResponseTemplates: v.ResponseTemplates,
 			ResponseParameters: v.ResponseParameters, ContentHandling: v.ContentHandling, Extensions: im.keepRawExtensions(rwhere, exts)}
+	}
+	if im.protocol == apis.ProtocolREST {
+		// (A response template keyed so may still be the one taken when
+		// the Accept header names none: the first in sorted order.)
+		im.warnDeadTemplateKeys(where+": "+extIntegration+": requestTemplates", in.RequestTemplates)
 	}
 	if im.protocol == apis.ProtocolHTTP {
 		// HTTP APIs do not transform requests nor map integration
