@@ -112,11 +112,18 @@ func jsonProblem(err error) error {
 	case reflect.Pointer, reflect.Interface:
 		return fmt.Errorf("%s has a JSON %s where it does not belong", cmp.Or(te.Field, "the body"), te.Value)
 	}
-	got := te.Value
-	if strings.HasPrefix(got, "number ") {
-		got = "number" // "number -1" (a negative for an unsigned field)
+	field := cmp.Or(te.Field, "the body")
+	if v, ok := strings.CutPrefix(te.Value, "number "); ok {
+		// A JSON number the field's type cannot hold: name it ("not 1.5"),
+		// and say when it is its size that does not fit.
+		v = truncate(v, 40)
+		k := te.Type.Kind()
+		if k == reflect.Float32 || k == reflect.Float64 || !strings.ContainsAny(v, ".eE-") {
+			return fmt.Errorf("%s must be %s, not %s (out of range)", field, want, v)
+		}
+		return fmt.Errorf("%s must be %s, not %s", field, want, v)
 	}
-	return fmt.Errorf("%s must be %s, not a JSON %s", cmp.Or(te.Field, "the body"), want, got)
+	return fmt.Errorf("%s must be %s, not a JSON %s", field, want, te.Value)
 }
 
 // withholdUnknownField is err, but for json's "unknown field" error naming a
