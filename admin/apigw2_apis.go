@@ -54,6 +54,10 @@ func (s *Server) registerAPIGatewayV2Routes() {
 const (
 	// httpRouteSelection is the one route selection expression of HTTP APIs.
 	httpRouteSelection = "$request.method $request.path"
+	// httpRouteSelectionBraced is the same expression as API Gateway's
+	// reference for create-api and update-api spells it; it is taken and
+	// read back as httpRouteSelection, as API Gateway does.
+	httpRouteSelectionBraced = "${request.method} ${request.path}"
 	// apiKeyFromHeader and apiKeyFromAuthorizer are the two API key selection
 	// expressions: API key sources HEADER and AUTHORIZER.
 	apiKeyFromHeader     = "$request.header.x-api-key"
@@ -256,7 +260,7 @@ func (in *v2APIInput) apply(a *apis.API) error {
 				return v2BadRequest("A WEBSOCKET API's routeSelectionExpression must not be empty: give one such as $request.body.action")
 			}
 			a.RouteSelectionExpression = *v
-		case *v != httpRouteSelection && *v != "":
+		case *v != httpRouteSelection && *v != httpRouteSelectionBraced && *v != "":
 			return v2BadRequest("An HTTP API's routeSelectionExpression is %s", httpRouteSelection)
 		}
 	}

@@ -148,6 +148,14 @@ func (au *v2Authorizer) scheme() (json.RawMessage, error) {
 	switch au.AuthorizerType {
 	case apis.AuthorizerRequest:
 		sch.Type, sch.Name, sch.In, sch.AuthType = "apiKey", "Authorization", "header", "custom"
+		if len(au.IdentitySource) == 1 {
+			// The scheme names the header the authorizer reads, for the
+			// tools that render an export (the extension's identitySource
+			// is what the gateway and an import read).
+			if h, ok := strings.CutPrefix(strings.TrimSpace(au.IdentitySource[0]), "$request.header."); ok && h != "" {
+				sch.Name = h
+			}
+		}
 		x.Type, x.AuthorizerURI, x.AuthorizerCredentials = "request", au.AuthorizerURI, au.AuthorizerCredentialsArn
 		x.AuthorizerResultTTLInSeconds, x.AuthorizerPayloadFormatVersion = au.AuthorizerResultTTLInSeconds, au.AuthorizerPayloadFormatVersion
 		x.EnableSimpleResponses = au.EnableSimpleResponses

@@ -133,9 +133,17 @@ func (in *v2IntegrationInput) apply(protocol string, integ *apis.Integration, cr
 		// Checked on the type given only: an integration stored before
 		// this refusal (or through the native admin API, which takes
 		// them) stays editable and is served as it was.
-		return v2BadRequest("%s", apis.HTTPProxyOnly)
+		switch integ.Type {
+		case "MOCK", "HTTP", "AWS":
+			return v2BadRequest("%s", apis.HTTPProxyOnly)
+		}
+		// A typo (HTTP_PROXI) is named, as other enum fields' refusals do.
+		return v2BadRequest("integrationType %q must be AWS_PROXY or HTTP_PROXY (an HTTP API's integrations are proxy integrations)", truncate(integ.Type, 40))
 	}
 	set(&integ.URI, in.IntegrationURI, false)
+	if integ.URI == "" && (integ.Type == apis.IntegrationHTTPProxy || integ.Type == "HTTP") {
+		return v2BadRequest("integrationUri is required for an %s integration: the backend's URL, e.g. https://example.com/{proxy}", integ.Type)
+	}
 	set(&integ.HTTPMethod, in.IntegrationMethod, true)
 	set(&integ.ConnectionID, in.ConnectionID, false)
 	set(&integ.ConnectionType, in.ConnectionType, true)

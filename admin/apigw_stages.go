@@ -19,7 +19,11 @@ import (
 // shapes, so that the AWS SDKs and `aws apigateway --endpoint-url` work:
 // get-stage, get-stages, update-stage (patch operations), create-deployment
 // (with --stage-name and --canary-settings) and flush-stage-cache. REST API ids
-// and stage names are Portico's.
+// and stage names are Portico's. An HTTP or WebSocket API's id is a
+// NotFoundException on every one of them, as in get-rest-api: on API Gateway
+// those APIs are apigatewayv2's alone, and REST-only settings (method
+// settings, cache cluster, execution logging) would be stored on their stages
+// and never applied.
 
 // StageCache is the gateway's response cache as the admin API needs it; the
 // gateway/cache stage satisfies it.
@@ -116,6 +120,9 @@ func toAPIGWStage(st *apis.Stage) apigwStage {
 }
 
 func (s *Server) apigwGetStage(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.restAPI(r.Context(), r.PathValue("api")); err != nil {
+		return err
+	}
 	st, err := s.gw.APIs.GetStage(r.Context(), r.PathValue("api"), r.PathValue("stage"))
 	if err != nil {
 		return s.stageErr(r.Context(), r.PathValue("api"), err, stageNotFound())
@@ -124,6 +131,9 @@ func (s *Server) apigwGetStage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apigwGetStages(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.restAPI(r.Context(), r.PathValue("api")); err != nil {
+		return err
+	}
 	list, err := s.gw.APIs.ListStages(r.Context(), r.PathValue("api"))
 	if err != nil {
 		return restAPIErr(r.PathValue("api"), err)
@@ -143,6 +153,12 @@ func (s *Server) apigwGetStages(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) apigwUpdateStage(w http.ResponseWriter, r *http.Request) error {
 	var req PatchRequest
 	if err := decodeJSON(w, r, porticoBody, &req); err != nil {
+		return err
+	}
+	// An HTTP or WebSocket API's stages are apigatewayv2's: as on API
+	// Gateway, whose two control planes keep separate ids, this one does not
+	// know them (REST-only settings would be stored there and never applied).
+	if _, err := s.restAPI(r.Context(), r.PathValue("api")); err != nil {
 		return err
 	}
 	if len(req.PatchOperations) == 0 {
@@ -564,6 +580,9 @@ func (s *Server) apigwCreateDeployment(w http.ResponseWriter, r *http.Request) e
 	if err := decodeJSON(w, r, porticoBody, &in); err != nil {
 		return err
 	}
+	if _, err := s.restAPI(r.Context(), r.PathValue("api")); err != nil {
+		return err // an HTTP or WebSocket API deploys through apigatewayv2
+	}
 	di := apis.DeployInput{Description: in.Description, StageName: in.StageName, StageDescription: in.StageDescription,
 		Variables: in.Variables, MergeVariables: true, CacheClusterEnabled: in.CacheClusterEnabled, CacheClusterSize: in.CacheClusterSize,
 		TracingEnabled: in.TracingEnabled}
@@ -606,6 +625,9 @@ func (s *Server) apigwFlushStageCache(w http.ResponseWriter, r *http.Request) er
 // flushStage runs flush (when there is one) on the request's stage and
 // answers 202; an unknown stage is a 404.
 func (s *Server) flushStage(w http.ResponseWriter, r *http.Request, flush func(apiID, stage string)) error {
+	if _, err := s.restAPI(r.Context(), r.PathValue("api")); err != nil {
+		return err
+	}
 	st, err := s.gw.APIs.GetStage(r.Context(), r.PathValue("api"), r.PathValue("stage"))
 	if err != nil {
 		return err

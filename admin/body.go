@@ -20,9 +20,7 @@ import (
 
 // jsonBody says how a route reads its JSON request body. There are two dialects:
 // Lambda's routes read as AWS does (unknown fields ignored, an empty body is an
-// empty object, errors carry Lambda's exception types), but a key that names a
-// member in another case is refused (encoding/json would apply it, Lambda
-// ignores it: checkMemberCase); Portico's own routes are
+// empty object, errors carry Lambda's exception types); Portico's own routes are
 // strict (unknown fields and trailing data are refused).
 type jsonBody struct {
 	// limit is the largest body accepted, in bytes.
@@ -69,7 +67,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, b jsonBody, v any) error
 			return errdefs.New(errdefs.ErrInvalid, "InvalidRequestContentException",
 				"Could not parse request body into json: "+jsonProblem(err).Error())
 		}
-		return checkMemberCase(raw, v)
+		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -114,13 +112,18 @@ func jsonProblem(err error) error {
 	case reflect.Pointer, reflect.Interface:
 		return fmt.Errorf("%s has a JSON %s where it does not belong", cmp.Or(te.Field, "the body"), te.Value)
 	}
-	if n, ok := strings.CutPrefix(te.Value, "number "); ok {
-		// A number the field's type cannot hold: "number 1.5" for a whole
-		// number, "number -1" for an unsigned one, one out of range. Named
-		// itself: "not a JSON number" would say 1.5 is no JSON number.
-		return fmt.Errorf("%s must be %s, not %s", cmp.Or(te.Field, "the body"), want, truncate(n, 40))
+	field := cmp.Or(te.Field, "the body")
+	if v, ok := strings.CutPrefix(te.Value, "number "); ok {
+		// A JSON number the field's type cannot hold: name it ("not 1.5"),
+		// and say when it is its size that does not fit.
+		v = truncate(v, 40)
+		k := te.Type.Kind()
+		if k == reflect.Float32 || k == reflect.Float64 || !strings.ContainsAny(v, ".eE-") {
+			return fmt.Errorf("%s must be %s, not %s (out of range)", field, want, v)
+		}
+		return fmt.Errorf("%s must be %s, not %s", field, want, v)
 	}
-	return fmt.Errorf("%s must be %s, not a JSON %s", cmp.Or(te.Field, "the body"), want, te.Value)
+	return fmt.Errorf("%s must be %s, not a JSON %s", field, want, te.Value)
 }
 
 // withholdUnknownField is err, but for json's "unknown field" error naming a

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"cmp"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -45,6 +47,32 @@ type awsStage struct {
 		CachingEnabled       bool    `json:"cachingEnabled"`
 		CacheTTLInSeconds    int     `json:"cacheTtlInSeconds"`
 	} `json:"methodSettings"`
+}
+
+// apiProtocol is API id's protocol (REST, HTTP or WEBSOCKET), or "" when it
+// cannot be read (the call that follows then reports what is wrong).
+func apiProtocol(cmd *cobra.Command, g *globalFlags, id string) string {
+	resp, err := g.do(cmd, http.MethodGet, apisPath+"/"+url.PathEscape(id), nil, nil, nil)
+	if err != nil {
+		return ""
+	}
+	var a struct {
+		Protocol string `json:"protocol"`
+	}
+	if json.Unmarshal(resp.Body, &a) != nil {
+		return ""
+	}
+	return a.Protocol
+}
+
+// restOnly refuses what (a REST stage feature) on an HTTP or WebSocket API:
+// API Gateway's (v1) stage routes, which those commands use, do not know
+// such an API.
+func restOnly(cmd *cobra.Command, g *globalFlags, id, what string) error {
+	if p := apiProtocol(cmd, g, id); p != "" && p != "REST" {
+		return fmt.Errorf("%s for REST APIs; api %s is %s", what, id, p)
+	}
+	return nil
 }
 
 func restStagePath(api, stage string) string {
@@ -130,6 +158,9 @@ stage's own when it has no canary yet) and see the stage variables with the
 --var overrides. --remove deletes the canary; the stage keeps its deployment.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := restOnly(cmd, g, args[0], "canary releases are"); err != nil {
+				return err
+			}
 			if remove {
 				if cmd.Flags().Changed("percent") || deployment != "" || len(vars) > 0 || useStageCache {
 					return fmt.Errorf("--remove takes no other canary flag")
@@ -186,6 +217,9 @@ stage's variables, and the canary stays with 0% of the traffic (remove it with
 portico stage canary API STAGE --remove).`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := restOnly(cmd, g, args[0], "canary releases are"); err != nil {
+				return err
+			}
 			return patchStage(cmd, g, args[0], args[1], []patchOp{
 				{Op: "copy", From: "/canarySettings/stageVariableOverrides", Path: "/variables"},
 				{Op: "copy", From: "/canarySettings/deploymentId", Path: "/deploymentId"},
@@ -216,6 +250,9 @@ off. --flush empties it.`,
 			}
 			if n != 1 {
 				return fmt.Errorf("give one of --enable, --disable or --flush")
+			}
+			if err := restOnly(cmd, g, args[0], "the response cache is (HTTP and WebSocket APIs have none, as on API Gateway)"); err != nil {
+				return err
 			}
 			if flush {
 				if _, err := g.do(cmd, http.MethodDelete, restStagePath(args[0], args[1])+"/cache/data", nil, nil, nil); err != nil {
@@ -283,11 +320,25 @@ func stageThrottle(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "throttle API STAGE [--method /path/METHOD] --rate R --burst B",
 		Short: "Set a stage's throttle (requests per second and burst), for every method or one",
-		Args:  cobra.ExactArgs(2),
+		Long: `Sets a stage's throttle: --rate requests per second and a --burst bucket,
+for every method (a REST stage's */* method settings; an HTTP or WebSocket
+stage's default route settings) or, with --method /path/METHOD, for one method
+of a REST API. An HTTP or WebSocket API's routes are throttled by route key
+through apigatewayv2: aws apigatewayv2 update-stage --route-settings.`,
+		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			prefix, err := methodSettingsPath(method)
 			if err != nil {
 				return err
+			}
+			v2 := false
+			if p := apiProtocol(cmd, g, args[0]); p != "" && p != "REST" {
+				if prefix != "/*/*" {
+					return fmt.Errorf("--method is a REST API's method (/path/METHOD); api %s is %s, whose routes are throttled by route key: "+
+						"aws apigatewayv2 update-stage --api-id %s --stage-name %s --route-settings '{\"GET /pets\":{\"ThrottlingRateLimit\":10,\"ThrottlingBurstLimit\":5}}' "+
+						"(without --method, this command sets the stage's default route settings)", args[0], p, args[0], args[1])
+				}
+				v2 = true
 			}
 			var ops []patchOp
 			if cmd.Flags().Changed("rate") {
@@ -308,6 +359,9 @@ func stageThrottle(g *globalFlags) *cobra.Command {
 			if len(ops) == 0 {
 				return fmt.Errorf("give --rate and/or --burst")
 			}
+			if v2 {
+				return throttleV2Stage(cmd, g, args[0], args[1], rate, burst)
+			}
 			return patchStage(cmd, g, args[0], args[1], ops)
 		},
 	}
@@ -316,6 +370,79 @@ func stageThrottle(g *globalFlags) *cobra.Command {
 	f.Float64Var(&rate, "rate", 0, "steady-state requests per second (-1: not set, inherited from */* or the account)")
 	f.IntVar(&burst, "burst", 0, "burst size, the token bucket's capacity (0 admits no request, whatever the rate; -1: not set, inherited from */* or the account)")
 	return cmd
+}
+
+// throttleV2Stage sets an HTTP or WebSocket stage's default route throttle
+// (rate and burst, those whose flag is given) through apigatewayv2's
+// update-stage, which keeps the fields it is not given, and prints the stage.
+func throttleV2Stage(cmd *cobra.Command, g *globalFlags, api, stage string, rate float64, burst int) error {
+	rs := map[string]any{}
+	if cmd.Flags().Changed("rate") {
+		rs["throttlingRateLimit"] = rate
+	}
+	if cmd.Flags().Changed("burst") {
+		rs["throttlingBurstLimit"] = burst
+	}
+	var st v2Stage
+	path := "/v2/apis/" + url.PathEscape(api) + "/stages/" + url.PathEscape(stage)
+	if done, err := g.fetch(cmd, http.MethodPatch, path, nil, map[string]any{"defaultRouteSettings": rs}, nil, &st); done || err != nil {
+		return g.unknownStage(cmd, api, stage, err)
+	}
+	return v2StageTable(cmd.OutOrStdout(), &st)
+}
+
+// v2Throttle is apigatewayv2's RouteSettings as the CLI prints them.
+type v2Throttle struct {
+	ThrottlingBurstLimit *int     `json:"throttlingBurstLimit"`
+	ThrottlingRateLimit  *float64 `json:"throttlingRateLimit"`
+}
+
+// v2Stage is the part of apigatewayv2's Stage the CLI prints.
+type v2Stage struct {
+	StageName            string                `json:"stageName"`
+	DeploymentID         string                `json:"deploymentId"`
+	StageVariables       map[string]string     `json:"stageVariables"`
+	DefaultRouteSettings *v2Throttle           `json:"defaultRouteSettings"`
+	RouteSettings        map[string]v2Throttle `json:"routeSettings"`
+}
+
+// v2StageTable prints an HTTP or WebSocket stage's deployment and throttles:
+// the default route settings as "default", each route's by its key.
+func v2StageTable(w io.Writer, st *v2Stage) error {
+	var throttles []string
+	add := func(name string, t *v2Throttle) {
+		if t == nil || t.ThrottlingRateLimit == nil && t.ThrottlingBurstLimit == nil {
+			return
+		}
+		rate, burst := "inherited", "inherited"
+		if r := t.ThrottlingRateLimit; r != nil {
+			rate = strconv.FormatFloat(*r, 'f', -1, 64) + "/s"
+		}
+		if b := t.ThrottlingBurstLimit; b != nil {
+			burst = strconv.Itoa(*b)
+		}
+		s := fmt.Sprintf("%s %s burst %s", name, rate, burst)
+		if b := t.ThrottlingBurstLimit; b != nil && *b == 0 {
+			s += " (every request throttled)"
+		}
+		throttles = append(throttles, s)
+	}
+	add("default", st.DefaultRouteSettings)
+	keys := make([]string, 0, len(st.RouteSettings))
+	for k := range st.RouteSettings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		t := st.RouteSettings[k]
+		add(k, &t)
+	}
+	throttle := "-"
+	if len(throttles) > 0 {
+		throttle = strings.Join(throttles, ", ")
+	}
+	return table(w, []string{"STAGE", "DEPLOYMENT", "VARIABLES", "THROTTLE"},
+		[][]string{{st.StageName, cmp.Or(st.DeploymentID, "-"), formatVars(st.StageVariables), throttle}})
 }
 
 // deployCanary creates a deployment straight into a stage's canary
@@ -330,6 +457,9 @@ func deployCanary(cmd *cobra.Command, g *globalFlags, api string, body map[strin
 	}
 	if _, ok := body["variables"]; ok {
 		return fmt.Errorf("--var sets a new stage's variables; a canary deployment takes --canary-var overrides")
+	}
+	if err := restOnly(cmd, g, api, "canary releases are"); err != nil {
+		return err
 	}
 	body["canarySettings"] = map[string]any{"percentTraffic": percent, "stageVariableOverrides": overrides}
 	var out struct {

@@ -1250,7 +1250,7 @@ func (a *API) undeployable() string {
 			if a.Protocol == ProtocolREST {
 				return fmt.Sprintf("No integration defined for method (%s)", r.RouteKey)
 			}
-			return fmt.Sprintf("no integration defined for route %q of api %s", r.RouteKey, a.ID)
+			return fmt.Sprintf("no integration defined for route %q of api %s: give it one (update-route --target integrations/ID) or delete it", r.RouteKey, a.ID)
 		}
 	}
 	return ""
@@ -1293,6 +1293,11 @@ func (s *Service) autoDeploy(tx *store.Tx, a *API, only string) error {
 		st := &stages[i]
 		if why != "" {
 			st.LastDeploymentStatusMessage = "Deployment attempt failed: " + why
+			// The change that triggered this succeeded and its answer has
+			// no field for this (nor has API Gateway's): say it here too,
+			// as the stage keeps serving its older deployment.
+			s.log.Warn("automatic deployment failed: the stage keeps serving its current deployment, without this change",
+				"api", a.ID, "stage", st.Name, "deployment", st.DeploymentID, "reason", why)
 		} else {
 			st.LastDeploymentStatusMessage = ""
 			action := ActionDeploy

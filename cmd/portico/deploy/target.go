@@ -18,6 +18,7 @@ import (
 
 	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/gateway/apis"
 )
 
 // HTTPTarget applies plans through the admin API: the Lambda API for
@@ -982,9 +983,38 @@ func (h *HTTPTarget) PointStage(ctx context.Context, id, stage, deployment strin
 	return err
 }
 
-// PatchStage implements Target.
+// PatchStage implements Target: a REST stage through API Gateway's
+// update-stage; an HTTP or WebSocket stage, whose id that control plane does
+// not know (as on AWS), through Portico's stage variables route, the only
+// operations such a stage is given (/variables/NAME).
 func (h *HTTPTarget) PatchStage(ctx context.Context, id, stage string, ops []PatchOp) error {
-	_, err := h.C.Do(ctx, http.MethodPatch, "/restapis/"+esc(id)+"/stages/"+esc(stage), nil, map[string]any{"patchOperations": ops}, nil)
+	var a struct {
+		Protocol string `json:"protocol"`
+	}
+	if err := h.getJSON(ctx, apisPath+"/"+esc(id), &a); err != nil {
+		return err
+	}
+	if a.Protocol == apis.ProtocolREST {
+		_, err := h.C.Do(ctx, http.MethodPatch, "/restapis/"+esc(id)+"/stages/"+esc(stage), nil, map[string]any{"patchOperations": ops}, nil)
+		return err
+	}
+	set, unset := map[string]string{}, []string{}
+	for _, op := range ops {
+		name, ok := strings.CutPrefix(op.Path, "/variables/")
+		switch {
+		case !ok:
+			return fmt.Errorf("stage %s of %s API %s: %s %s is a REST stage setting", stage, a.Protocol, id, op.Op, op.Path)
+		case op.Op == "remove":
+			unset = append(unset, name)
+			delete(set, name)
+		default:
+			set[name] = op.Value
+		}
+	}
+	if len(set) == 0 && len(unset) == 0 {
+		return nil
+	}
+	_, err := h.C.Do(ctx, http.MethodPatch, apisPath+"/"+esc(id)+"/stages/"+esc(stage)+"/variables", nil, map[string]any{"set": set, "unset": unset}, nil)
 	return err
 }
 
