@@ -20,7 +20,9 @@ import (
 
 // jsonBody says how a route reads its JSON request body. There are two dialects:
 // Lambda's routes read as AWS does (unknown fields ignored, an empty body is an
-// empty object, errors carry Lambda's exception types); Portico's own routes are
+// empty object, errors carry Lambda's exception types), but a key that names a
+// member in another case is refused (encoding/json would apply it, Lambda
+// ignores it: checkMemberCase); Portico's own routes are
 // strict (unknown fields and trailing data are refused).
 type jsonBody struct {
 	// limit is the largest body accepted, in bytes.
@@ -67,7 +69,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, b jsonBody, v any) error
 			return errdefs.New(errdefs.ErrInvalid, "InvalidRequestContentException",
 				"Could not parse request body into json: "+jsonProblem(err).Error())
 		}
-		return nil
+		return checkMemberCase(raw, v)
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()

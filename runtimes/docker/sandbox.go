@@ -531,7 +531,8 @@ func (s *sandbox) waitExit(w client.ContainerWaitResult) {
 			if err := s.daemonStopped(res.StatusCode); err != nil {
 				// Docker stopped it as the daemon shut down: Portico's
 				// failure (the daemon's), not the function's exit.
-				s.err = fmt.Errorf("%w: the Docker daemon stopped the sandbox (%v) as it shut down: %w", runtimes.ErrWaitLost, s.err, err)
+				// The exit's text only: it is not the function's exit.
+				s.err = fmt.Errorf("%w: the Docker daemon stopped the sandbox (%s) as it shut down: %w", runtimes.ErrWaitLost, s.err.Error(), err)
 			} else if res.StatusCode == 128+int64(unix.SIGKILL) && s.spec.MemoryMB > 0 && s.oomKilled() {
 				// Its cgroup, and the peak in it, went with it: it
 				// reached its limit.
