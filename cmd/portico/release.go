@@ -69,8 +69,17 @@ func apiProtocol(cmd *cobra.Command, g *globalFlags, id string) string {
 // API Gateway's (v1) stage routes, which those commands use, do not know
 // such an API.
 func restOnly(cmd *cobra.Command, g *globalFlags, id, what string) error {
+	return restOnlyWhy(cmd, g, id, what, "")
+}
+
+// restOnlyWhy is restOnly with a sentence after the refusal (why, or what to
+// do instead).
+func restOnlyWhy(cmd *cobra.Command, g *globalFlags, id, what, why string) error {
 	if p := apiProtocol(cmd, g, id); p != "" && p != "REST" {
-		return fmt.Errorf("%s for REST APIs; api %s is %s", what, id, p)
+		if why != "" {
+			why = ": " + why
+		}
+		return fmt.Errorf("%s for REST APIs; api %s is %s%s", what, id, p, why)
 	}
 	return nil
 }
@@ -251,7 +260,7 @@ off. --flush empties it.`,
 			if n != 1 {
 				return fmt.Errorf("give one of --enable, --disable or --flush")
 			}
-			if err := restOnly(cmd, g, args[0], "the response cache is (HTTP and WebSocket APIs have none, as on API Gateway)"); err != nil {
+			if err := restOnlyWhy(cmd, g, args[0], "the response cache is", "HTTP and WebSocket APIs have none, as on API Gateway"); err != nil {
 				return err
 			}
 			if flush {
@@ -334,9 +343,13 @@ through apigatewayv2: aws apigatewayv2 update-stage --route-settings.`,
 			v2 := false
 			if p := apiProtocol(cmd, g, args[0]); p != "" && p != "REST" {
 				if prefix != "/*/*" {
+					key := "GET /pets" // an HTTP API's route key
+					if p == "WEBSOCKET" {
+						key = "sendmessage"
+					}
 					return fmt.Errorf("--method is a REST API's method (/path/METHOD); api %s is %s, whose routes are throttled by route key: "+
-						"aws apigatewayv2 update-stage --api-id %s --stage-name %s --route-settings '{\"GET /pets\":{\"ThrottlingRateLimit\":10,\"ThrottlingBurstLimit\":5}}' "+
-						"(without --method, this command sets the stage's default route settings)", args[0], p, args[0], args[1])
+						"aws apigatewayv2 update-stage --api-id %s --stage-name %s --route-settings '{\"%s\":{\"ThrottlingRateLimit\":10,\"ThrottlingBurstLimit\":5}}' "+
+						"(without --method, this command sets the stage's default route settings)", args[0], p, args[0], args[1], key)
 				}
 				v2 = true
 			}

@@ -43,7 +43,7 @@ func TestStageCommandsOnHTTPAPI(t *testing.T) {
 			t.Errorf("portico %v: %v, want an error saying %q\n%s", args, err, want, out)
 		}
 	}
-	refused("the response cache is (HTTP and WebSocket APIs have none, as on API Gateway) for REST APIs; api "+id+" is HTTP", "stage", "cache", id, "prod", "--enable")
+	refused("the response cache is for REST APIs; api "+id+" is HTTP: HTTP and WebSocket APIs have none, as on API Gateway", "stage", "cache", id, "prod", "--enable")
 	refused("for REST APIs", "stage", "cache", id, "prod", "--flush")
 	refused("aws apigatewayv2 update-stage --api-id "+id+" --stage-name prod --route-settings", "stage", "throttle", id, "prod", "--method", "/v2/{id}/GET", "--rate", "1", "--burst", "1")
 	refused("canary releases are for REST APIs", "stage", "canary", id, "prod", "--percent", "5")

@@ -267,7 +267,7 @@ func planTable(w io.Writer, plans []planJSON) error {
 		}
 		throttle, quota := "-", "-"
 		if p.Throttle != nil {
-			throttle = fmt.Sprintf("%g/s burst %d", p.Throttle.RateLimit, p.Throttle.BurstLimit)
+			throttle = planThrottle(p.Throttle.RateLimit, p.Throttle.BurstLimit, "the account's")
 		}
 		if p.Quota != nil {
 			quota = fmt.Sprintf("%d per %s", p.Quota.Limit, p.Quota.Period)
@@ -451,7 +451,7 @@ func planGet(g *globalFlags) *cobra.Command {
 				sort.Strings(methods)
 				for _, m := range methods {
 					t := s.Throttle[m]
-					rows = append(rows, []string{s.APIID + ":" + s.Stage, m, fmt.Sprintf("%g/s burst %d", t.RateLimit, t.BurstLimit)})
+					rows = append(rows, []string{s.APIID + ":" + s.Stage, m, planThrottle(t.RateLimit, t.BurstLimit, "the plan's")})
 				}
 			}
 			if len(rows) > 0 {
@@ -648,4 +648,18 @@ func planResetUsage(g *globalFlags) *cobra.Command {
 	}
 	cmd.Flags().Int64Var(&remaining, "remaining", 0, "remaining requests to set")
 	return cmd
+}
+
+// planThrottle shows a usage plan's throttle (or one of its methods'): a rate
+// of 0 beside a burst above 0, or a burst of 0 beside a rate above 0, is not
+// set, and inherited from what above names (docs/api-keys-and-usage-plans.md),
+// not "never refills" or "admits nothing".
+func planThrottle(rate float64, burst int, above string) string {
+	switch {
+	case rate == 0 && burst > 0:
+		return fmt.Sprintf("rate %s, burst %d", above, burst)
+	case rate > 0 && burst == 0:
+		return fmt.Sprintf("%g/s, burst %s", rate, above)
+	}
+	return fmt.Sprintf("%g/s burst %d", rate, burst)
 }

@@ -114,6 +114,17 @@ func TestThrottleFlagsSayWhatIsWrong(t *testing.T) {
 	if err != nil || !strings.Contains(stderr, "warning: --burst 0 with --rate 10: a plan's burst of 0 beside a rate is taken as not set") {
 		t.Errorf("plan create --rate 10 --burst 0: %v, stderr %q", err, stderr)
 	}
+	// What is not set reads as inherited, not as 0/s (never refills) or burst 0.
+	for _, tc := range []struct{ rate, burst, want string }{
+		{"0", "3", "rate the account's, burst 3"},
+		{"10", "0", "10/s, burst the account's"},
+		{"10", "3", "10/s burst 3"},
+	} {
+		out := cli(t, env, "plan", "create", "--name", "shown", "--rate", tc.rate, "--burst", tc.burst)
+		if !strings.Contains(out, tc.want) {
+			t.Errorf("plan create --rate %s --burst %s printed %q, want %q", tc.rate, tc.burst, out, tc.want)
+		}
+	}
 	stderr, err = run("plan", "create", "--name", "p0", "--rate", "0", "--burst", "0")
 	if err != nil || !strings.Contains(stderr, "warning: --burst 0: a burst of 0 admits no request") {
 		t.Errorf("plan create --rate 0 --burst 0: %v, stderr %q", err, stderr)
