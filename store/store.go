@@ -131,6 +131,7 @@ type Store struct {
 	path   string
 	opened fs.FileInfo
 	moved  atomic.Bool // the last checkPath found the path no longer names it
+	full   atomic.Bool // a write met a full disk and the reserve was released (reserve.go)
 	log    atomic.Pointer[slog.Logger]
 
 	watchPathMu sync.Mutex
@@ -231,6 +232,9 @@ func openConfig(c Config, migrations []Migration) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	// On a full disk there is none to make: writes that add are refused
+	// until there is room (roomFor).
+	s.full.Store(!s.makeReserve())
 	return s, nil
 }
 
@@ -523,8 +527,12 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 	err := s.db.Update(func(tx *bbolt.Tx) (err error) {
 		defer s.recovered(&err)
 		t.tx = tx
-		return fn(t)
+		if err := fn(t); err != nil {
+			return err
+		}
+		return s.roomFor(t)
 	})
+	s.releaseReserve(err)
 	if err == nil && len(t.touched) > 0 {
 		s.committed(t.touched)
 	}
@@ -551,9 +559,13 @@ func (s *Store) Batch(ctx context.Context, fn func(*Tx) error) error {
 	t := &Tx{}
 	err := s.db.Batch(func(tx *bbolt.Tx) (err error) {
 		defer s.recovered(&err)
-		t.tx, t.touched = tx, t.touched[:0]
-		return fn(t)
+		t.tx, t.touched, t.added, t.deleted = tx, t.touched[:0], false, false
+		if err := fn(t); err != nil {
+			return err
+		}
+		return s.roomFor(t)
 	})
+	s.releaseReserve(err)
 	if err == nil && len(t.touched) > 0 {
 		s.committed(t.touched)
 	}
@@ -640,6 +652,9 @@ type Tx struct {
 	tx      *bbolt.Tx
 	touched []string // buckets written, for the generations (Watch)
 	changes []Change // what a migration reported (Changed)
+	// added and deleted say whether the transaction put or deleted
+	// anything, for roomFor.
+	added, deleted bool
 }
 
 // Changed records, in a Migration's Run, that the migration changed record
@@ -663,6 +678,7 @@ func (t *Tx) touch(bucket string) {
 func (t *Tx) bucket(name string, create bool) (*bbolt.Bucket, error) {
 	if create {
 		t.touch(name)
+		t.added = true
 	}
 	if b := t.tx.Bucket([]byte(name)); b != nil {
 		return b, nil
@@ -751,6 +767,7 @@ func (t *Tx) Delete(bucket, key string) error {
 		return nil
 	}
 	t.touch(bucket)
+	t.deleted = true
 	return b.Delete([]byte(key))
 }
 
@@ -761,6 +778,7 @@ func (t *Tx) DeletePrefix(bucket, prefix string) error {
 		return nil
 	}
 	t.touch(bucket)
+	t.deleted = true
 	var keys [][]byte
 	c := b.Cursor()
 	for k, _ := c.Seek([]byte(prefix)); k != nil && bytes.HasPrefix(k, []byte(prefix)); k, _ = c.Next() {
