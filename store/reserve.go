@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -57,12 +58,15 @@ func (s *Store) releaseReserve(err error) {
 }
 
 // roomFor refuses, on a full disk (releaseReserve), a transaction that adds
-// (puts, creates a bucket, takes a sequence number) and deletes nothing,
-// unless the file has room inside it (deletes have freed pages) or the disk
-// has room for the reserve again, which ends the full state. A transaction
-// that deletes is let through: it is what makes room.
-func (s *Store) roomFor(t *Tx) error {
-	if !s.full.Load() || t.deleted || !t.added {
+// a record (or a bucket, or takes a sequence number for one) and deletes
+// none, unless the file has room inside it (deletes have freed pages) or the
+// disk has room for the reserve again, which ends the full state. Deletes are
+// let through, since they make room, and so are changes to records that
+// exist (usage counts, an Event's retry time, an update), which bbolt writes
+// in the pages the last commits freed, and writes under an Essential
+// context.
+func (s *Store) roomFor(ctx context.Context, t *Tx) error {
+	if !s.full.Load() || t.deleted || !t.added || ctx.Value(essentialKey{}) != nil {
 		return nil
 	}
 	// Pages freed by the last commits, reused from the next transaction on.
@@ -77,6 +81,15 @@ func (s *Store) roomFor(t *Tx) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("store: %w: the data directory's file system is full, so only deletes are taken "+
+	return fmt.Errorf("store: %w: the data directory's file system is full, so writes that add records are refused; deletes are taken "+
 		"(Portico released its reserve of %d KiB for them)", &fs.PathError{Op: "write", Path: s.path, Err: syscall.ENOSPC}, reserveSize>>10)
+}
+
+type essentialKey struct{}
+
+// Essential returns ctx marked so that Update and Batch under it are taken on
+// a full disk even when they add records, as deletes are: for the serving
+// path's own bookkeeping (usage counts), never for what a client creates.
+func Essential(ctx context.Context) context.Context {
+	return context.WithValue(ctx, essentialKey{}, true)
 }

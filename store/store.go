@@ -530,7 +530,7 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 		if err := fn(t); err != nil {
 			return err
 		}
-		return s.roomFor(t)
+		return s.roomFor(ctx, t)
 	})
 	s.releaseReserve(err)
 	if err == nil && len(t.touched) > 0 {
@@ -563,7 +563,7 @@ func (s *Store) Batch(ctx context.Context, fn func(*Tx) error) error {
 		if err := fn(t); err != nil {
 			return err
 		}
-		return s.roomFor(t)
+		return s.roomFor(ctx, t)
 	})
 	s.releaseReserve(err)
 	if err == nil && len(t.touched) > 0 {
@@ -652,8 +652,8 @@ type Tx struct {
 	tx      *bbolt.Tx
 	touched []string // buckets written, for the generations (Watch)
 	changes []Change // what a migration reported (Changed)
-	// added and deleted say whether the transaction put or deleted
-	// anything, for roomFor.
+	// added and deleted say whether the transaction added a record (or a
+	// bucket, or took a sequence number) or deleted one, for roomFor.
 	added, deleted bool
 }
 
@@ -678,7 +678,6 @@ func (t *Tx) touch(bucket string) {
 func (t *Tx) bucket(name string, create bool) (*bbolt.Bucket, error) {
 	if create {
 		t.touch(name)
-		t.added = true
 	}
 	if b := t.tx.Bucket([]byte(name)); b != nil {
 		return b, nil
@@ -686,6 +685,7 @@ func (t *Tx) bucket(name string, create bool) (*bbolt.Bucket, error) {
 	if !create || !t.tx.Writable() {
 		return nil, nil
 	}
+	t.added = true
 	return t.tx.CreateBucket([]byte(name))
 }
 
@@ -757,6 +757,9 @@ func (t *Tx) Put(bucket, key string, v any) error {
 	if err != nil {
 		return err
 	}
+	if b.Get([]byte(key)) == nil {
+		t.added = true // a new record, not a change to one
+	}
 	return b.Put([]byte(key), raw)
 }
 
@@ -816,6 +819,7 @@ func (t *Tx) NextSequence(bucket string) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	t.added = true // for a new record's id
 	return b.NextSequence()
 }
 
