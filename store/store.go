@@ -70,7 +70,10 @@ import (
 //  10. an HTTP API's corsConfiguration keeps a maxAge of 0 (MaxAge became
 //     *int; 9 read 0 as not set: gateway/apis registers the step, which
 //     rewrites nothing).
-const SchemaVersion = 10
+//  11. a queued Event invocation's retries and backoff are kept in a record
+//     of their own, so that a retry does not rewrite the payload (invoker
+//     registers the step, which rewrites nothing).
+const SchemaVersion = 11
 
 // Migration upgrades a store from schema version From to From+1. Run reads and
 // writes only the buckets of the package that owns the change. Open runs every
