@@ -725,7 +725,7 @@ var outOfSpace = [2]errorCode{
 // outOfSpaceMessage is what the client of such a write is told (the path is in
 // the server's log).
 const outOfSpaceMessage = "Portico's data directory is out of space (no space left on device), so nothing was changed: " +
-	"free space on its file system and try again"
+	"free space on its file system, or delete through Portico what it keeps and no longer needs (deletes are taken on a full disk), and try again"
 
 // readOnlyMessage is what the client of a write that found the data
 // directory's file system read-only is told: ext4 (errors=remount-ro) and

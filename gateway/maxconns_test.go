@@ -217,3 +217,17 @@ func TestPublicListenersShareAnUnreadBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreadCutLogNamesTheBudgetInEffect is faults25 #3's log: the stop
+// summary of slow readers cut off said gatewayMaxUnreadBytes=0 (the key
+// unset) where the budget was 512 MiB.
+func TestUnreadCutLogNamesTheBudgetInEffect(t *testing.T) {
+	_, svc := gwtest.APIs(t)
+	for _, c := range []struct{ configured, want int64 }{{0, DefaultMaxUnreadBytes}, {1 << 20, 1 << 20}} {
+		s := NewServer(New(Config{MaxUnreadBytes: c.configured}, svc, nil, nil, nil), nil, listener.Limits{})
+		attrs := s.unreadCutAttrs()
+		if got := attrs[len(attrs)-1]; got != c.want {
+			t.Errorf("MaxUnreadBytes %d: the stop summary says gatewayMaxUnreadBytes=%v, want %d", c.configured, got, c.want)
+		}
+	}
+}

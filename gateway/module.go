@@ -306,7 +306,7 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	if s.unread != nil && s.unread.Cut() > 0 {
 		s.log.Info("slow readers cut off while answers waiting for their clients held more than gateway-max-unread-bytes",
-			"connections", s.unread.Cut(), "gatewayMaxUnreadBytes", s.gw.cfg.MaxUnreadBytes)
+			s.unreadCutAttrs()...)
 	}
 	if stalled > 0 {
 		// Their requests had run: only the client's socket held them.
@@ -456,4 +456,11 @@ func CallbackBind(setting, hostAddr string) string {
 		return net.JoinHostPort(hostAddr, setting[1:])
 	}
 	return setting
+}
+
+// unreadCutAttrs are the stop summary's attributes for the slow readers the
+// unread budget cut off: how many, and the budget in effect (512 MiB when
+// gateway-max-unread-bytes is unset, not the unset 0).
+func (s *Server) unreadCutAttrs() []any {
+	return []any{"connections", s.unread.Cut(), "gatewayMaxUnreadBytes", s.unread.Limit()}
 }

@@ -17,6 +17,51 @@ import (
 
 const bucketAsync = "async-invocations"
 
+// bucketAsyncState holds, by the same key, what the attempts of a queued event
+// changed (asyncState): a retry or a throttle writes that small record, never
+// the event and its payload again (a 1 MB event throttled every few seconds
+// was rewritten whole each time).
+const bucketAsyncState = "async-invocation-state"
+
+// asyncState is what an attempt changes of a queued event; where it is
+// stored it overrides the event's own fields (an event never tried has none).
+type asyncState struct {
+	Attempt   int       `json:"attempt"`
+	Throttles int       `json:"throttles,omitempty"`
+	NotBefore time.Time `json:"notBefore"`
+}
+
+// MigrateEventState moves a store from schema version 11 to 12, in which a
+// queued Event invocation's retries and backoff are kept in a bucket of their
+// own (bucketAsyncState): nothing stored before is rewritten (an event
+// without a state record reads its own fields). An older build would read the
+// events without their state, and refuses the store.
+var MigrateEventState = store.Migration{From: 11, Name: "queued Event invocations keep their retry state apart from the payload",
+	Run: func(*store.Tx) error { return nil }}
+
+// getEvent reads the event at key in tx with its state applied.
+func getEvent(tx *store.Tx, key string, ev *asyncEvent) error {
+	if err := tx.Get(bucketAsync, key, ev); err != nil {
+		return err
+	}
+	var st asyncState
+	switch err := tx.Get(bucketAsyncState, key, &st); {
+	case err == nil:
+		ev.Attempt, ev.Throttles, ev.NotBefore = st.Attempt, st.Throttles, st.NotBefore
+	case !errors.Is(err, errdefs.ErrNotFound):
+		return err
+	}
+	return nil
+}
+
+// deleteEvent deletes the event at key and its state in tx.
+func deleteEvent(tx *store.Tx, key string) error {
+	if err := tx.Delete(bucketAsync, key); err != nil {
+		return err
+	}
+	return tx.Delete(bucketAsyncState, key)
+}
+
 // asyncMaxAge is how long an Event invocation is kept trying, as in Lambda,
 // unless its function's event invoke configuration says less (eventLimits).
 const asyncMaxAge = 6 * time.Hour
@@ -220,9 +265,20 @@ func (q *asyncQueue) rebuild() {
 	defer q.mu.Unlock()
 	index := map[string]asyncMeta{}
 	_ = q.i.p.Store.View(context.Background(), func(tx *store.Tx) error {
-		return tx.ForEach(bucketAsync, "", func(key string, raw []byte) error {
+		err := tx.ForEach(bucketAsync, "", func(key string, raw []byte) error {
 			var m asyncMeta
 			if json.Unmarshal(raw, &m) == nil {
+				index[key] = m
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return tx.ForEach(bucketAsyncState, "", func(key string, raw []byte) error {
+			var st asyncState
+			if m, ok := index[key]; ok && json.Unmarshal(raw, &st) == nil {
+				m.NotBefore = st.NotBefore
 				index[key] = m
 			}
 			return nil
@@ -243,7 +299,7 @@ func (q *asyncQueue) indexPut(key string, ev asyncEvent) {
 // deleted), a *store.RecordError when its record does not decode.
 func (q *asyncQueue) load(key string) (ev asyncEvent, err error) {
 	q.loads.Add(1)
-	err = q.i.p.Store.View(context.Background(), func(tx *store.Tx) error { return tx.Get(bucketAsync, key, &ev) })
+	err = q.i.p.Store.View(context.Background(), func(tx *store.Tx) error { return getEvent(tx, key, &ev) })
 	return ev, err
 }
 
@@ -463,7 +519,7 @@ func (q *asyncQueue) dropped(fn string) {
 }
 
 func (q *asyncQueue) delete(key string) {
-	_ = q.i.p.Store.Update(context.Background(), func(tx *store.Tx) error { return tx.Delete(bucketAsync, key) })
+	_ = q.i.p.Store.Update(context.Background(), func(tx *store.Tx) error { return deleteEvent(tx, key) })
 	q.forget(key)
 }
 
@@ -488,17 +544,19 @@ func (q *asyncQueue) forget(key string) {
 }
 
 // put records what follows an attempt of the event at key: a retry or a
-// backoff, and reports whether the event is still queued. An event no longer
+// backoff, in its state record (the event itself is not written again), and
+// reports whether the event is still queued. It is the queue's bookkeeping
+// (store.Essential): taken on a full disk as the deletes that drain it are. An event no longer
 // queued stays gone: its function or version was
 // deleted while the attempt ran (purgeEvents), and a function created since
 // under the name must not get it.
 func (q *asyncQueue) put(key string, ev asyncEvent) (kept bool) {
 	gone := false
-	_ = q.i.p.Store.Update(context.Background(), func(tx *store.Tx) error {
+	_ = q.i.p.Store.Update(store.Essential(context.Background()), func(tx *store.Tx) error {
 		if gone = !tx.Has(bucketAsync, key); gone {
 			return nil
 		}
-		return tx.Put(bucketAsync, key, ev)
+		return tx.Put(bucketAsyncState, key, asyncState{Attempt: ev.Attempt, Throttles: ev.Throttles, NotBefore: ev.NotBefore})
 	})
 	if !gone {
 		q.indexPut(key, ev)
@@ -541,7 +599,7 @@ func purgeEvents(name, version string) store.Step {
 			return err
 		}
 		for _, key := range keys {
-			if err := tx.Delete(bucketAsync, key); err != nil {
+			if err := deleteEvent(tx, key); err != nil {
 				return err
 			}
 		}
@@ -566,4 +624,7 @@ func (i *Invoker) cutOff(res *Result, err error) bool {
 	return closing && (isUnavailable(err) || errors.Is(err, context.Canceled))
 }
 
-func init() { store.Record(bucketAsync, asyncEvent{}) }
+func init() {
+	store.Record(bucketAsync, asyncEvent{})
+	store.Record(bucketAsyncState, asyncState{})
+}

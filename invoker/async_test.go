@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -77,9 +76,9 @@ func TestEventGetsNoClientContext(t *testing.T) {
 func (e *env) queuedEvents() []asyncEvent {
 	var evs []asyncEvent
 	_ = e.st.View(context.Background(), func(tx *store.Tx) error {
-		return tx.ForEach(bucketAsync, "", func(_ string, raw []byte) error {
+		return tx.ForEach(bucketAsync, "", func(key string, _ []byte) error {
 			var ev asyncEvent
-			if json.Unmarshal(raw, &ev) == nil {
+			if getEvent(tx, key, &ev) == nil {
 				evs = append(evs, ev)
 			}
 			return nil
@@ -114,6 +113,41 @@ func TestThrottledEventBacksOff(t *testing.T) {
 			t.Fatalf("after throttle %d: tried again in %v with %d retries made, want %v and none", n+1, got, ev.Attempt, d)
 		}
 		e.clock.Advance(d)
+	}
+}
+
+// TestThrottleLeavesTheStoredEventAsItWas is faults25 #1's retry half: each
+// throttle of a queued Event invocation rewrote the whole stored event, its
+// payload (up to 1 MB) included, so a throttled backlog wrote ~100 MB/s. A
+// throttle now writes only the event's small state record: the event's own
+// record stays byte for byte as enqueued.
+func TestThrottleLeavesTheStoredEventAsItWas(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.ThrottleWait = time.Millisecond })
+	cfg := e.fns.add(&functions.Config{FunctionName: "thr"})
+	e.fns.setReserved("thr", 0) // every call is throttled
+	payload := []byte(`{"pad":"` + strings.Repeat("p", 64<<10) + `"}`)
+	if _, err := e.inv.InvokeAsync(context.Background(), Request{Function: cfg, Payload: payload}); err != nil {
+		t.Fatal(err)
+	}
+	stored := func() (raw []byte) {
+		_ = e.st.View(context.Background(), func(tx *store.Tx) error {
+			return tx.ForEach(bucketAsync, "", func(_ string, v []byte) error {
+				raw = bytes.Clone(v)
+				return nil
+			})
+		})
+		return raw
+	}
+	before := stored()
+	for n := range 3 {
+		waitFor(t, fmt.Sprintf("throttle %d", n+1), func() bool {
+			evs := e.queuedEvents()
+			return len(evs) == 1 && evs[0].Throttles == n+1
+		})
+		e.clock.Advance(throttleBackoff(n))
+	}
+	if after := stored(); !bytes.Equal(before, after) {
+		t.Fatalf("3 throttles rewrote the stored event (%d bytes, payload and all)", len(after))
 	}
 }
 

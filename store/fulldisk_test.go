@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -87,4 +88,78 @@ func TestStartOnFullDisk(t *testing.T) {
 		t.Fatalf("once there is space: %v", err)
 	}
 	_ = s.Close()
+}
+
+// TestDeleteOnFullDisk is faults25 #2: once creates had filled the disk,
+// a delete could answer the same "no space left on device" as a create (bbolt
+// copies every page it changes, and found too few free ones), so nothing
+// could make room through Portico. The store keeps a 1 MiB reserve file that
+// the first write to meet the full disk releases: from then on writes that
+// add are refused and deletes are taken, a delete that rewrites 50 scattered
+// leaves too, until deletes have freed room inside the file.
+func TestDeleteOnFullDisk(t *testing.T) {
+	disk := tmpfstest.Mount(t, "4m")
+	dir := filepath.Join(disk, "data")
+	s := open(t, dir)
+	defer func() { _ = s.Close() }()
+	if fi, err := os.Stat(filepath.Join(dir, reserveName)); err != nil || fi.Size() != reserveSize {
+		t.Fatalf("the reserve: %v, %v", fi, err)
+	}
+	ctx := context.Background()
+	pad := strings.Repeat("d", 1000)
+	put := func(key string) error {
+		return s.Update(ctx, func(tx *Tx) error { return tx.Put("keys", key, doc{Name: pad}) })
+	}
+	n := 0
+	for ; ; n++ {
+		err := put(fmt.Sprintf("%06d", n))
+		if errors.Is(err, syscall.ENOSPC) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 100000 {
+			t.Fatal("the tmpfs never filled")
+		}
+	}
+	if n < 1000 {
+		t.Fatalf("only %d records fit", n)
+	}
+	if err := put("more"); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("a create on the full disk: %v, want ENOSPC", err)
+	}
+	// The serving path's bookkeeping (usage counts) is taken all the same.
+	if err := s.Update(Essential(ctx), func(tx *Tx) error { return tx.Put("counts", "k", doc{N: 1}) }); err != nil {
+		t.Fatalf("an Essential write on the full disk: %v", err)
+	}
+	// One leaf in every n/50: a transaction that copies 50 leaves.
+	err := s.Update(ctx, func(tx *Tx) error {
+		for i := range 50 {
+			if err := tx.Delete("keys", fmt.Sprintf("%06d", i*(n/50))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("deleting 50 of the %d records on the full disk: %v", n, err)
+	}
+	for i := range 5 {
+		key := fmt.Sprintf("%06d", i*(n/5)+1)
+		if err := s.Update(ctx, func(tx *Tx) error { return tx.Delete("keys", key) }); err != nil {
+			t.Fatalf("delete %d of 5 on the full disk: %v", i+1, err)
+		}
+	}
+	// Deleting most of the records frees room inside the file: creates are
+	// taken again.
+	for p := range n / 1000 {
+		prefix := fmt.Sprintf("%03d", p)
+		if err := s.Update(ctx, func(tx *Tx) error { return tx.DeletePrefix("keys", prefix) }); err != nil {
+			t.Fatalf("deleting the records %s...: %v", prefix, err)
+		}
+	}
+	if err := put("after"); err != nil {
+		t.Fatalf("a create once deletes made room: %v", err)
+	}
 }

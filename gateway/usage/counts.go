@@ -117,7 +117,11 @@ func NewCounts(st *store.Store, log *slog.Logger) *Counts {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Counts{st: st, log: log, update: st.Update, batch: st.Batch}
+	// Counting is the serving path's bookkeeping: it goes on on a full disk
+	// while the store keeps its room for deletes (store.Essential).
+	return &Counts{st: st, log: log,
+		update: func(ctx context.Context, fn func(*store.Tx) error) error { return st.Update(store.Essential(ctx), fn) },
+		batch:  func(ctx context.Context, fn func(*store.Tx) error) error { return st.Batch(store.Essential(ctx), fn) }}
 }
 
 // counter is one key's count in one plan.

@@ -1,0 +1,95 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// reserveName is the file of zeros the store keeps in the data directory to
+// give up when the disk fills, so that deletes have pages to write (bbolt
+// copies every page it changes, a delete's too). Its name begins with "." so
+// that backups leave it out.
+const reserveName = "." + fileName + ".reserve"
+
+// reserveSize is the reserve's size: 1 MiB, 256 of bbolt's pages.
+const reserveSize = 1 << 20
+
+// makeReserve writes the reserve file where it is missing or short, and
+// reports whether it is there whole; one that could not be written whole is
+// removed.
+func (s *Store) makeReserve() bool {
+	path := filepath.Join(s.dir, reserveName)
+	if fi, err := os.Stat(path); err == nil && fi.Size() == reserveSize {
+		return true
+	}
+	err := os.WriteFile(path, make([]byte, reserveSize), 0o600)
+	if err != nil {
+		_ = os.Remove(path)
+		return false
+	}
+	return true
+}
+
+// releaseReserve is what a write that met a full disk (err) does: the
+// reserve is removed, once, so that deletes find room. Writes that only add
+// are refused from then on (roomFor) until the file has room inside it again
+// or the disk has room for the reserve again.
+func (s *Store) releaseReserve(err error) {
+	if !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, syscall.EDQUOT) {
+		return
+	}
+	if s.full.Swap(true) {
+		return
+	}
+	rerr := os.Remove(filepath.Join(s.dir, reserveName))
+	if l := s.log.Load(); l != nil {
+		if rerr == nil {
+			l.Warn("store: the data directory's file system is full: released the store's reserve, so that deletes can make room; writes that add are refused until there is room",
+				"dir", s.dir, "reserveBytes", reserveSize)
+		} else {
+			l.Warn("store: the data directory's file system is full and the store had no reserve to release; deletes may be refused too", "dir", s.dir, "err", rerr)
+		}
+	}
+}
+
+// roomFor refuses, on a full disk (releaseReserve), a transaction that adds
+// a record (or a bucket, or takes a sequence number for one) and deletes
+// none, unless the file has room inside it (deletes have freed pages) or the
+// disk has room for the reserve again, which ends the full state. Deletes are
+// let through, since they make room, and so are changes to records that
+// exist (usage counts, an Event's retry time, an update), which bbolt writes
+// in the pages the last commits freed, and writes under an Essential
+// context.
+func (s *Store) roomFor(ctx context.Context, t *Tx) error {
+	if !s.full.Load() || t.deleted || !t.added || ctx.Value(essentialKey{}) != nil {
+		return nil
+	}
+	// Pages freed by the last commits, reused from the next transaction on.
+	if st := s.db.Stats(); (st.FreePageN+st.PendingPageN)*s.db.Info().PageSize >= reserveSize {
+		return nil
+	}
+	var st syscall.Statfs_t
+	if syscall.Statfs(s.dir, &st) == nil && int64(st.Bavail)*int64(st.Bsize) >= 2*reserveSize && s.makeReserve() { //nolint:gosec // G115: block counts fit
+		s.full.Store(false)
+		if l := s.log.Load(); l != nil {
+			l.Info("store: the data directory's file system has room again: the store's reserve is back", "dir", s.dir)
+		}
+		return nil
+	}
+	return fmt.Errorf("store: %w: the data directory's file system is full, so writes that add records are refused; deletes are taken "+
+		"(Portico released its reserve of %d KiB for them)", &fs.PathError{Op: "write", Path: s.path, Err: syscall.ENOSPC}, reserveSize>>10)
+}
+
+type essentialKey struct{}
+
+// Essential returns ctx marked so that Update and Batch under it are taken on
+// a full disk even when they add records, as deletes are: for the serving
+// path's own bookkeeping (usage counts), never for what a client creates.
+func Essential(ctx context.Context) context.Context {
+	return context.WithValue(ctx, essentialKey{}, true)
+}
