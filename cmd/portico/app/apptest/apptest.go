@@ -10,12 +10,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -82,8 +86,8 @@ type Env struct {
 	out      *syncWriter
 }
 
-// Start starts a server on loopback ports chosen by the kernel, with its own data
-// directory, and stops it when the test ends.
+// Start starts a server on free loopback ports, with its own data directory,
+// and stops it when the test ends.
 func Start(t testing.TB, opts Options) *Env {
 	t.Helper()
 	s := app.Defaults()
@@ -102,6 +106,11 @@ func Start(t testing.TB, opts Options) *Env {
 	s.AccessLogDirs = []string{os.TempDir()}
 	if opts.Settings != nil {
 		opts.Settings(&s)
+	}
+	// Restart binds these again: ports the kernel would hand out to
+	// connections are not (see steadyPort).
+	for _, l := range []*string{&s.Listen, &s.AdminListen, &s.TLSListen} {
+		*l = steadyPort(t, *l)
 	}
 	level := opts.LogLevel
 	if level == 0 {
@@ -351,4 +360,40 @@ func goBuild(out, pkg string, static bool) error {
 		return fmt.Errorf("%w: %s", err, stderr.String())
 	}
 	return nil
+}
+
+// steadyPort returns addr ("host:0") with a free port of its host below the
+// kernel's ephemeral range (ip_local_port_range): a port the kernel chose
+// (":0") is in that range, and while Restart has the server down another
+// test's outgoing connection can be given it as its local port, and the
+// restart fails with "address already in use". Ports below the range are
+// given to no connection; another test's steadyPort picking the same one
+// in the moment between its check here and the server's bind is the only way
+// to lose it. An addr with a port, or off, is returned as it is.
+func steadyPort(t testing.TB, addr string) string {
+	t.Helper()
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port != "0" || host == "" {
+		return addr
+	}
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				low = n
+			}
+		}
+	}
+	first := max(1024, low-12000)
+	if first >= low {
+		return addr
+	}
+	for range 200 {
+		a := net.JoinHostPort(host, strconv.Itoa(first+rand.IntN(low-first))) //nolint:gosec // G404: a port number
+		if ln, err := net.Listen("tcp", a); err == nil {
+			_ = ln.Close()
+			return a
+		}
+	}
+	return addr
 }
