@@ -17,10 +17,16 @@ import (
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 )
 
-// exceptions collects what the page throws and leaves uncaught from now on;
-// call it once the tab is open (after a first navigation).
+// exceptions collects what the page throws and leaves uncaught from now on.
+// The tab is opened first (chromedp.Do with no action attaches its target):
+// chromedp.Console on a tab not yet attached races with the attaching (a data
+// race in chromedp, seen in CI when a test called this before its first
+// navigation).
 func exceptions(t *testing.T, b *browserTab) func() []string {
 	t.Helper()
+	if err := chromedp.Do(b.tab); err != nil {
+		t.Fatalf("opening the tab: %v", err)
+	}
 	var mu sync.Mutex
 	var thrown []string
 	ctx, stop := context.WithCancel(b.tab)
