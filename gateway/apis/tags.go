@@ -35,8 +35,9 @@ func ValidateTags(tags map[string]string) error {
 	return nil
 }
 
-// mergeTags returns tags with set added and unset removed, validated.
-func mergeTags(tags, set map[string]string, unset []string) (map[string]string, error) {
+// MergeTags returns tags with set added and unset removed, validated (nil for
+// none): what every TagResource and UntagResource does to a resource's tags.
+func MergeTags(tags, set map[string]string, unset []string) (map[string]string, error) {
 	out := maps.Clone(tags)
 	if out == nil {
 		out = map[string]string{}
@@ -55,7 +56,7 @@ func mergeTags(tags, set map[string]string, unset []string) (map[string]string, 
 // one transaction.
 func (s *Service) TagAPI(ctx context.Context, id string, set map[string]string, unset []string) (*API, error) {
 	return s.Modify(ctx, id, func(a *API) error {
-		t, err := mergeTags(a.Tags, set, unset)
+		t, err := MergeTags(a.Tags, set, unset)
 		a.Tags = t
 		return err
 	})
@@ -65,7 +66,7 @@ func (s *Service) TagAPI(ctx context.Context, id string, set map[string]string, 
 // in one transaction.
 func (s *Service) TagStage(ctx context.Context, apiID, name string, set map[string]string, unset []string) (*Stage, error) {
 	return s.updateStage(ctx, apiID, name, false, func(_ *store.Tx, st *Stage) error {
-		t, err := mergeTags(st.Tags, set, unset)
+		t, err := MergeTags(st.Tags, set, unset)
 		if err != nil {
 			return err
 		}

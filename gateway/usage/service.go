@@ -465,7 +465,7 @@ func (s *Service) TagKey(ctx context.Context, id string, set map[string]string, 
 		if err := getKey(tx, id, &k); err != nil {
 			return err
 		}
-		t, err := mergeTags(k.Tags, set, unset)
+		t, err := apis.MergeTags(k.Tags, set, unset)
 		if err != nil {
 			return err
 		}
@@ -482,26 +482,10 @@ func (s *Service) TagKey(ctx context.Context, id string, set map[string]string, 
 // in one transaction.
 func (s *Service) TagPlan(ctx context.Context, id string, set map[string]string, unset []string) (*Plan, error) {
 	return s.UpdatePlan(ctx, id, func(p *Plan) error {
-		t, err := mergeTags(p.Tags, set, unset)
+		t, err := apis.MergeTags(p.Tags, set, unset)
 		p.Tags = t
 		return err
 	})
-}
-
-// mergeTags returns tags with set added and unset removed, validated.
-func mergeTags(tags, set map[string]string, unset []string) (map[string]string, error) {
-	out := maps.Clone(tags)
-	if out == nil {
-		out = map[string]string{}
-	}
-	maps.Copy(out, set)
-	for _, k := range unset {
-		delete(out, k)
-	}
-	if err := apis.ValidateTags(out); err != nil {
-		return nil, err
-	}
-	return nilIfEmpty(out), nil
 }
 
 func nilIfEmpty(m map[string]string) map[string]string {
