@@ -114,7 +114,8 @@ func TestOverrideHeaderCaseVariants(t *testing.T) {
 		{"set by index", `#set($context.requestOverride.header["x-a"] = "1")#set($context.requestOverride.header["X-A"] = "2")`, map[string]string{"X-A": "2"}, nil},
 		{"put after set", `#set($context.requestOverride.header.X-A = "1")#set($d = $context.requestOverride.header.put("x-A", "2"))`, map[string]string{"x-A": "2"}, nil},
 		{"putAll", `#set($d = $context.responseOverride.header.putAll({"X-A": "1", "x-a": "2", "X-B": "b"}))`, nil, map[string]string{"x-a": "2", "X-B": "b"}},
-		{"putAll then put", `#set($h = $context.responseOverride.header)$h.putAll({"X-A": "1", "x-a": "2"})$h.put("X-A", "3")`, nil, map[string]string{"X-A": "3"}},
+		// (put of a name already put is an override applied twice: limits_test.go.)
+		{"putAll then put", `#set($h = $context.responseOverride.header)$h.putAll({"X-A": "1", "x-a": "2"})$h.put("X-a", "3")`, nil, map[string]string{"X-a": "3"}},
 		{"content type", `#set($context.responseOverride.header.Content-Type = "text/a")#set($context.responseOverride.header.content-type = "text/b")`, nil, map[string]string{"content-type": "text/b"}},
 		// Query string parameter names are case-sensitive: both stay.
 		{"query kept", `#set($context.requestOverride.querystring.q = "1")#set($context.requestOverride.querystring.Q = "2")`, nil, nil},

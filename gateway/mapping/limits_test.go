@@ -49,6 +49,11 @@ func TestLimits(t *testing.T) {
 		{name: "override status too large", tmpl: "#set($context.responseOverride.status = '1000')", kind: ErrEval, msg: `status "1000" is not an HTTP status code`},
 		{name: "override status through the map", tmpl: "#set($context.responseOverride['status'] = 2.5)", kind: ErrEval, msg: "status 2.5 (a decimal number) is not an HTTP status code"},
 		{name: "override header set twice through a variable", tmpl: "#set($h = $context.requestOverride.header)#set($h.X = 'a')#set($h['X'] = 'b')", kind: ErrEval, msg: "$context.requestOverride.header.X is overridden twice"},
+		// An override is final however it is written: put and putAll too.
+		{name: "override header set then put", tmpl: "#set($context.requestOverride.header.X = 'a')$context.requestOverride.header.put('X', 'b')", kind: ErrEval, msg: "$context.requestOverride.header.X is overridden twice"},
+		{name: "override status put twice", tmpl: "$context.responseOverride.put('status', 400)$context.responseOverride.put('status', 500)", kind: ErrEval, msg: "$context.responseOverride.status is overridden twice"},
+		{name: "override status put not a status", tmpl: "$context.responseOverride.put('status', 'abc')", kind: ErrEval, msg: `$context.responseOverride.status "abc" is not an HTTP status code`},
+		{name: "override query parameter putAll after set", tmpl: "#set($context.requestOverride.querystring.q = 1)$context.requestOverride.querystring.putAll({'q': 2})", kind: ErrEval, msg: "$context.requestOverride.querystring.q is overridden twice"},
 		{name: "override query parameter set twice in a loop", tmpl: "#foreach($i in [1, 2])#set($context.requestOverride.querystring.q = $i)#end", kind: ErrEval, msg: "$context.requestOverride.querystring.q is overridden twice"},
 		{name: "input.path root of a JSON body too deep to decode", body: strings.Repeat("[", 600) + strings.Repeat("]", 600), tmpl: "$input.path('$')", kind: ErrBodyNotJSON, msg: "nested too deeply"},
 		{name: "parseJson invalid", tmpl: "$util.parseJson('{')", kind: ErrEval, msg: "line 1, column 1: $util.parseJson: invalid JSON"},

@@ -907,6 +907,9 @@ func (st *state) mapMethod(m *Map, name string, args []any, off int) (any, bool)
 			return nil, false
 		}
 		prev, _ := m.Get(k)
+		if !st.overrideOnce(m, k, args[1], off) { // an override is final, whichever way it is set
+			return prev, prev != nil
+		}
 		st.dropHeaderVariants(m, k)
 		st.setKept(m, k, st.keep(args[1]))
 		return prev, prev != nil
@@ -918,6 +921,9 @@ func (st *state) mapMethod(m *Map, name string, args []any, off int) (any, bool)
 					return nil, false
 				}
 				for i, k := range o.keys {
+					if !st.overrideOnce(m, k, o.vals[i], off) {
+						continue
+					}
 					st.dropHeaderVariants(m, k)
 					m.Set(k, o.vals[i])
 				}
