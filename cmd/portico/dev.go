@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -206,7 +207,7 @@ func newDevFlags() *serveFlags {
 func newDevCmd() *cobra.Command {
 	f := newDevFlags()
 	var samples, source string
-	var watch bool
+	var watch, replace bool
 	var fnDirs []string
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -250,6 +251,11 @@ serving. --watch=false turns watching off.`,
 				}
 				withSamples = false
 			}
+			if withSamples {
+				if err := checkNotSampleNames(functionDirs, source); err != nil {
+					return err
+				}
+			}
 			// The watcher is waited for before dev exits: a rebuild that Ctrl-C
 			// cut short removes its temporary directories.
 			var watcher sync.WaitGroup
@@ -275,6 +281,13 @@ serving. --watch=false turns watching off.`,
 					}
 				} else {
 					fmt.Fprintf(e.out, "no built samples at %s: serving the --function functions only (make samples builds the samples)\n", samples)
+				}
+				// Every --function is checked before any is deployed: a
+				// refusal changes nothing.
+				for _, name := range sortedKeys(functionDirs) {
+					if err := claimFunction(ctx, e, name, replace); err != nil {
+						return err
+					}
 				}
 				var targets []*watchTarget
 				for _, name := range sortedKeys(functionDirs) {
@@ -318,13 +331,30 @@ serving. --watch=false turns watching off.`,
 	cmd.Flags().StringVar(&source, "source", defaultSource, "the samples' source, watched and rebuilt into --samples on change")
 	cmd.Flags().BoolVar(&watch, "watch", true, "rebuild and redeploy on save")
 	cmd.Flags().StringArrayVar(&fnDirs, "function", nil, "NAME=DIR: deploy function NAME from DIR (Go source, or a directory with a bootstrap) and redeploy it on save; repeatable")
+	cmd.Flags().BoolVar(&replace, "replace", false, "let --function take over an existing function that portico dev did not make (a new version, alias live moved to it; its weights kept)")
 	return cmd
+}
+
+// checkNotSampleNames refuses a --function named as one of the samples'
+// functions (hello, and the chat sample's commands under src): dev deploys
+// the sample under that name on every start, over the function's code.
+func checkNotSampleNames(dirs map[string]string, src string) error {
+	samples := []string{"hello"}
+	if cmds, err := chatCommands(filepath.Join(src, "chat")); err == nil {
+		samples = append(samples, cmds...)
+	}
+	for _, name := range sortedKeys(dirs) {
+		if slices.Contains(samples, name) {
+			return fmt.Errorf("--function %s: %s is a sample's function, which portico dev deploys again on every start: give yours another name (e.g. --function my-%s=%s)", name, name, name, dirs[name])
+		}
+	}
+	return nil
 }
 
 // deployHello creates or updates function hello from the built sample, publishes
 // it, and points alias live at the published version.
 func deployHello(ctx context.Context, e *devEnv) error {
-	what, err := publishDir(ctx, e, "hello", filepath.Join(e.samples, "hello"), map[string]string{"GREETING": "Hello from make run"})
+	what, err := publishDir(ctx, e, "hello", filepath.Join(e.samples, "hello"), map[string]string{"GREETING": "Hello from make run"}, "")
 	if err != nil {
 		return err
 	}

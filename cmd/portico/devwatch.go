@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -404,13 +407,76 @@ func functionTarget(e *devEnv, name, dir string) *watchTarget {
 			}
 			pkg = tmp
 		}
-		return publishDir(ctx, e, name, pkg, nil)
+		return publishDir(ctx, e, name, pkg, nil, devFunctionDescription)
 	}}
 }
 
+// devFunctionDescription is the Description of a function that `portico dev
+// --function` made: what marks it as one dev may redeploy on a later start.
+const devFunctionDescription = "made by portico dev --function (redeployed on save)"
+
+// claimFunction checks, before dev deploys --function name, that it may:
+// a function of that name that dev did not make (no devFunctionDescription)
+// is refused, naming what a deploy would change, unless replace is given; with
+// replace it is marked as dev's, and said so. A function that does not exist
+// yet is dev's to make.
+func claimFunction(ctx context.Context, e *devEnv, name string, replace bool) error {
+	cur, _, err := e.client.GetFunctionConfiguration(ctx, name)
+	switch {
+	case client.IsNotFound(err):
+		return nil
+	case err != nil:
+		return err
+	case cur.Description == devFunctionDescription:
+		return nil
+	}
+	aliases, err := describeAliases(ctx, e.client, name)
+	if err != nil {
+		return err
+	}
+	if !replace {
+		return fmt.Errorf("--function %s: function %s exists and portico dev did not make it%s; dev would update its $LATEST, publish a version and point alias live at it: give --function another name (e.g. --function %s-dev=DIR), or add --replace to take %s over (alias live's weights are kept)",
+			name, name, aliases, name, name)
+	}
+	if _, _, err := e.client.UpdateFunctionConfiguration(ctx, name, map[string]any{"Description": devFunctionDescription}); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.out, "taking over function %s (--replace)%s: its description is now %q\n", name, aliases, devFunctionDescription)
+	return nil
+}
+
+// describeAliases lists function name's aliases as " (aliases: live -> 1
+// (0.3 to 2), beta -> 2)", or "" when it has none.
+func describeAliases(ctx context.Context, c *client.Client, name string) (string, error) {
+	resp, err := c.Do(ctx, http.MethodGet, client.FunctionPath(name, "/aliases"), nil, nil, nil)
+	if err != nil {
+		return "", err
+	}
+	var out struct{ Aliases []client.Alias }
+	if err := json.Unmarshal(resp.Body, &out); err != nil {
+		return "", fmt.Errorf("decoding the aliases: %w", err)
+	}
+	if len(out.Aliases) == 0 {
+		return "", nil
+	}
+	var parts []string
+	for _, a := range out.Aliases {
+		p := a.Name + " -> " + a.FunctionVersion
+		if a.RoutingConfig != nil {
+			for _, v := range slices.Sorted(maps.Keys(a.RoutingConfig.AdditionalVersionWeights)) {
+				p += fmt.Sprintf(" (%g to %s)", a.RoutingConfig.AdditionalVersionWeights[v], v)
+			}
+		}
+		parts = append(parts, p)
+	}
+	return " (aliases: " + strings.Join(parts, ", ") + ")", nil
+}
+
 // publishDir creates or updates function name from the package directory dir
-// (with env, when given), publishes a version and points alias live at it.
-func publishDir(ctx context.Context, e *devEnv, name, dir string, env map[string]string) (string, error) {
+// (with env, when given; made with description, when given), publishes a
+// version and points alias live at it. Alias live's additional version
+// weights are kept: dev moves its primary version only.
+func publishDir(ctx context.Context, e *devEnv, name, dir string, env map[string]string, description string) (string, error) {
 	out := e.out
 	if out == nil {
 		out = io.Discard
@@ -427,6 +493,9 @@ func publishDir(ctx context.Context, e *devEnv, name, dir string, env map[string
 		if env != nil {
 			in["Environment"] = map[string]any{"Variables": env}
 		}
+		if description != "" {
+			in["Description"] = description
+		}
 		_, _, err = e.client.CreateFunction(ctx, in)
 	case err == nil:
 		if err = updateChangedCode(ctx, e.client, cur, zipFile); err == nil && env != nil {
@@ -440,10 +509,41 @@ func publishDir(ctx context.Context, e *devEnv, name, dir string, env map[string
 	if err != nil {
 		return "", err
 	}
-	if _, _, err := e.client.SetAlias(ctx, name, "live", v.Version, nil); err != nil {
+	weights, err := liveWeights(ctx, e.client, name)
+	if err != nil {
 		return "", err
 	}
-	return "version " + v.Version + ", alias live -> " + v.Version, nil
+	// The new version is live's primary: a weight that sent it traffic
+	// goes (it has all of it but the others' weights).
+	delete(weights, v.Version)
+	if _, _, err := e.client.SetAlias(ctx, name, "live", v.Version, weights); err != nil {
+		return "", err
+	}
+	what := "version " + v.Version + ", alias live -> " + v.Version
+	for _, k := range slices.Sorted(maps.Keys(weights)) {
+		what += fmt.Sprintf(" (%g to version %s kept)", weights[k], k)
+	}
+	return what, nil
+}
+
+// liveWeights returns alias live's additional version weights on function
+// name: nil when it has none, or when there is no alias live.
+func liveWeights(ctx context.Context, c *client.Client, name string) (map[string]float64, error) {
+	resp, err := c.Do(ctx, http.MethodGet, client.FunctionPath(name, "/aliases/live"), nil, nil, nil)
+	if client.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var a client.Alias
+	if err := json.Unmarshal(resp.Body, &a); err != nil {
+		return nil, fmt.Errorf("decoding alias live: %w", err)
+	}
+	if a.RoutingConfig == nil || len(a.RoutingConfig.AdditionalVersionWeights) == 0 {
+		return nil, nil
+	}
+	return a.RoutingConfig.AdditionalVersionWeights, nil
 }
 
 // updateChangedCode uploads zipFile as the code of function cur, unless

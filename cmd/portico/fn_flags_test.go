@@ -249,7 +249,7 @@ func TestDevPublishShowsZippingProgress(t *testing.T) {
 	var out bytes.Buffer
 	e := &devEnv{client: env.Client(), adminURL: env.AdminURL, gatewayURL: env.GatewayURL, out: &out}
 	dir := largeCodeDir(t)
-	if _, err := publishDir(t.Context(), e, "devbig", dir, nil); err != nil {
+	if _, err := publishDir(t.Context(), e, "devbig", dir, nil, ""); err != nil {
 		t.Fatalf("publishDir: %v\n%s", err, out.String())
 	}
 	checkZippingProgress(t, dir, out.String())
