@@ -561,8 +561,14 @@ func newAliasCmd(g *globalFlags) *cobra.Command {
 			for _, kv := range weights {
 				v, s, ok := strings.Cut(kv, "=")
 				f, err := strconv.ParseFloat(s, 64)
-				if !ok || err != nil || math.IsNaN(f) || f < 0 || f > 1 {
+				switch {
+				case ok && v == "":
+					return fmt.Errorf("--weight %q: the version is empty: use VERSION=WEIGHT with a weight between 0 and 1, e.g. 2=0.1", kv)
+				case !ok || err != nil || math.IsNaN(f) || f < 0 || f > 1:
 					return fmt.Errorf("--weight %q: use VERSION=WEIGHT with a weight between 0 and 1, e.g. 2=0.1", kv)
+				}
+				if _, twice := w[v]; twice {
+					return fmt.Errorf("--weight %q: version %s has a weight already: give each version one --weight", kv, v)
 				}
 				if w == nil {
 					w = map[string]float64{}

@@ -161,6 +161,33 @@ func TestAliasWeightNaN(t *testing.T) {
 	}
 }
 
+// TestAliasWeightVersionChecked (newuser26 #2): --weight '=0.1' reached the
+// server, which answered "Function not found" for a function that exists;
+// --weight 3=0.2 --weight 3=0.3 kept the last silently. The CLI refuses both.
+func TestAliasWeightVersionChecked(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		weights []string
+		want    string
+	}{
+		{"empty version", []string{"=0.1"}, `--weight "=0.1": the version is empty: use VERSION=WEIGHT`},
+		{"version twice", []string{"3=0.2", "3=0.3"}, `--weight "3=0.3": version 3 has a weight already`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			args := []string{"--endpoint", "http://127.0.0.1:1", "alias", "set", "f", "live", "1"}
+			for _, w := range tc.weights {
+				args = append(args, "--weight", w)
+			}
+			err := runRoot(&out, &errOut, args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("alias set %v: %v, want %q", tc.weights, err, tc.want)
+			}
+		})
+	}
+}
+
 // TestKeyAndPlanListsFollowPosition: `key list`, `plan list` and `plan get`
 // showed the first 500 items (one page) and nothing of the rest; they follow
 // position to the end, as `plan usage` does, in tables and with -o json.
