@@ -372,3 +372,26 @@ func TestFnDirWithoutBootstrap(t *testing.T) {
 		}
 	}
 }
+
+// TestZippingSaysThePackageSize (newuser26 #3): a directory large enough for
+// its zipping to show progress, whose zip came out small (it compresses),
+// showed "zipping DIR: ..." and then no zip size, although cli.md promises
+// one; the upload's total, the base64 request, was the only size shown.
+func TestZippingSaysThePackageSize(t *testing.T) {
+	t.Parallel()
+	dir := scriptCodeDir(t)
+	if err := os.WriteFile(filepath.Join(dir, "zeros.bin"), make([]byte, progressMin+(1<<20)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var errOut bytes.Buffer
+	b, err := zipDirTo(&errOut)(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut.String(), "zipping "+dir+": ") {
+		t.Fatalf("no zipping progress for a directory past progressMin:\n%s", errOut.String())
+	}
+	if want := "zipped " + dir + ": " + mb(int64(len(b))) + " (the package"; !strings.Contains(errOut.String(), want) {
+		t.Errorf("stderr does not say %q:\n%s", want, errOut.String())
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"fmt"
 	"io"
 	"os"
@@ -97,8 +98,9 @@ func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20)) }
 // zipping zips dir with zip, saying so on w: on a terminal that it
 // starts; for a directory large enough (as an upload is, progressMin, or
 // progressTTYMin on a terminal) how much of it has been read, "zipping DIR:
-// READ / TOTAL (P%)"; then how large the package came out (on a terminal, or
-// when it is large enough for its upload to show progress).
+// READ / TOTAL (P%)"; then how large the package came out (on a terminal,
+// after that progress, or when its upload shows progress, which counts the
+// request: the package base64-encoded in JSON, a third larger).
 func zipping(w io.Writer, dir string, zip func(progress func(done, total int64)) ([]byte, error)) ([]byte, error) {
 	tty := terminal(w)
 	if tty {
@@ -106,8 +108,11 @@ func zipping(w io.Writer, dir string, zip func(progress func(done, total int64))
 	}
 	p := &uploadProgress{w: w, tty: tty, label: "zipping " + dir + ":"}
 	b, err := zip(p.report)
-	if err == nil && (tty || len(b) >= progressMin) {
-		fmt.Fprintf(w, "zipped %s: %s\n", dir, mb(int64(len(b))))
+	p.mu.Lock()
+	shown := p.total != 0
+	p.mu.Unlock()
+	if err == nil && (tty || shown || base64.StdEncoding.EncodedLen(len(b)) >= progressMin) {
+		fmt.Fprintf(w, "zipped %s: %s (the package; uploading counts it base64-encoded, a third more)\n", dir, mb(int64(len(b))))
 	}
 	return b, err
 }
