@@ -69,7 +69,11 @@ func (f *fnFlags) code(progress io.Writer) (zipFile []byte, image string, given 
 		b, err := os.ReadFile(f.zip)
 		return b, "", true, err
 	case f.dir != "":
-		if st, err := os.Stat(f.dir); err == nil && !st.IsDir() {
+		st, err := os.Stat(f.dir)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, "", false, fmt.Errorf("--dir %s: no such directory: give the directory that holds the package's bootstrap", f.dir)
+		case err == nil && !st.IsDir():
 			return nil, "", false, fmt.Errorf("--dir %s is a file, not a directory: give the directory that holds bootstrap (--dir %s), or --zip for an archive", f.dir, filepath.Dir(f.dir))
 		}
 		if err := checkBootstrap(f.dir); err != nil {
@@ -89,7 +93,7 @@ func checkBootstrap(dir string) error {
 	st, err := os.Stat(boot)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("--dir %s has no bootstrap file: build your handler as %s (a Go one: CGO_ENABLED=0 GOOS=linux go build -o bootstrap . in its directory), or give --dir the directory that holds bootstrap", dir, boot)
+		return fmt.Errorf("--dir %s has no bootstrap file: build your handler as %s (a Go one: CGO_ENABLED=0 GOOS=linux go build -o %s . in its source directory; --dir uploads all it holds, so a directory of its own keeps the package to bootstrap), or give --dir the directory that holds bootstrap", dir, boot, boot)
 	case err != nil:
 		return fmt.Errorf("--dir %s: %w", dir, err)
 	case st.IsDir():

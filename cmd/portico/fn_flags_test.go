@@ -304,12 +304,18 @@ func TestFnCodeFlagsSayWhichToUse(t *testing.T) {
 	t.Parallel()
 	dir := scriptCodeDir(t)
 	boot := filepath.Join(dir, "bootstrap")
+	empty := t.TempDir()
 	for _, tc := range []struct {
 		f    fnFlags
 		want string
 	}{
 		{fnFlags{zip: dir}, "--zip " + dir + " is a directory: give it as --dir " + dir},
 		{fnFlags{dir: boot}, "--dir " + boot + " is a file, not a directory: give the directory that holds bootstrap (--dir " + dir + "), or --zip for an archive"},
+		// newuser26 #4: it said "has no bootstrap file".
+		{fnFlags{dir: filepath.Join(dir, "nosuch")}, "--dir " + filepath.Join(dir, "nosuch") + ": no such directory"},
+		// ... and its hint built bootstrap beside the source, which --dir
+		// then uploads too; README builds into a directory of its own.
+		{fnFlags{dir: empty}, "go build -o " + filepath.Join(empty, "bootstrap") + " . in its source directory"},
 	} {
 		if _, _, _, err := tc.f.code(io.Discard); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("code(%+v): %v, want %q", tc.f, err, tc.want)
