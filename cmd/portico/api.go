@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -73,7 +75,7 @@ type historyJSON struct {
 func newAPICmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "api",
-		Short: "Manage REST and HTTP APIs: import, export, deploy, list, get, delete, cors",
+		Short: "Manage REST, HTTP and WebSocket APIs: import, export, deploy, list, get, delete, cors",
 		Long: `Manage APIs. An API is defined by an OpenAPI 3 or Swagger 2.0 document with
 API Gateway's x-amazon-apigateway-* extensions; deploying it snapshots the
 definition and points a stage at the snapshot.
@@ -272,6 +274,11 @@ func apiGet(g *globalFlags) *cobra.Command {
 			stages, err := listStages(cmd.Context(), c, a.ID)
 			if err != nil || len(stages) == 0 {
 				return err
+			}
+			if a.Protocol == "WEBSOCKET" { // as stage list shows them
+				for i := range stages {
+					stages[i].URL = wsURL(stages[i].URL)
+				}
 			}
 			_, _ = fmt.Fprintln(w)
 			return stageTable(w, stages)
@@ -487,9 +494,39 @@ func stageSetVar(g *globalFlags) *cobra.Command {
 			if len(set) == 0 && len(unset) == 0 {
 				return fmt.Errorf("give variables as K=V, or --unset K")
 			}
+			for _, k := range slices.Sorted(maps.Keys(set)) {
+				if set[k] == "" {
+					return fmt.Errorf("stage variable %q: an empty value is not one (the server refuses it): to remove the variable, run %s stage set-var %s %s --unset %s", k, cmd.Root().Name(), args[0], args[1], k)
+				}
+			}
+			stagePath := apisPath + "/" + url.PathEscape(args[0]) + "/stages/" + url.PathEscape(args[1])
+			// An --unset of a variable the stage lacks removes nothing:
+			// said on stderr, as a note (the change itself is made).
+			var missing []string
+			if len(unset) > 0 {
+				resp, err := g.do(cmd, http.MethodGet, stagePath, nil, nil, nil)
+				if err != nil {
+					return g.unknownStage(cmd, args[0], args[1], err)
+				}
+				var before stageJSON
+				if err := json.Unmarshal(resp.Body, &before); err != nil {
+					return err
+				}
+				for _, k := range unset {
+					if _, ok := before.Variables[k]; !ok && !slices.Contains(missing, k) {
+						missing = append(missing, k)
+					}
+				}
+			}
 			body := map[string]any{"set": set, "unset": unset}
 			var st stageJSON
-			if done, err := g.fetch(cmd, http.MethodPatch, apisPath+"/"+url.PathEscape(args[0])+"/stages/"+url.PathEscape(args[1])+"/variables", nil, body, nil, &st); done || err != nil {
+			done, err := g.fetch(cmd, http.MethodPatch, stagePath+"/variables", nil, body, nil, &st)
+			if err == nil {
+				for _, k := range missing {
+					_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "note: stage %s has no variable %s: --unset %s removed nothing\n", args[1], k, k)
+				}
+			}
+			if done || err != nil {
 				return g.unknownStage(cmd, args[0], args[1], err)
 			}
 			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "stage %s: %s\n", st.Name, formatVars(st.Variables))
