@@ -508,9 +508,27 @@ func fnPublish(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// The versions there before: publishing an unchanged $LATEST
+			// returns the latest version (as Lambda does), which the
+			// human output says rather than "published". -o json prints
+			// Lambda's answer alone.
+			before := map[string]bool{}
+			if !g.json() {
+				if items, _, err := g.fetchPages(cmd, client.FunctionPath(args[0], "/versions"), "Versions"); err == nil {
+					for _, raw := range items {
+						var v struct{ Version string }
+						if json.Unmarshal(raw, &v) == nil {
+							before[v.Version] = true
+						}
+					}
+				}
+			}
 			fc, resp, err := c.PublishVersion(cmd.Context(), args[0], description)
 			if err != nil {
 				return err
+			}
+			if before[fc.Version] {
+				return g.show(cmd, resp.Body, say("%s version %s already has $LATEST's code and configuration: nothing new to publish (CodeSha256 %s)", fc.FunctionName, fc.Version, fc.CodeSha256))
 			}
 			return g.show(cmd, resp.Body, say("published %s version %s (CodeSha256 %s)", fc.FunctionName, fc.Version, fc.CodeSha256))
 		},

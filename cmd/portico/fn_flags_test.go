@@ -401,3 +401,18 @@ func TestZippingSaysThePackageSize(t *testing.T) {
 		t.Errorf("stderr does not say %q:\n%s", want, errOut.String())
 	}
 }
+
+// TestFnPublishUnchangedSaysSo (newuser26 #7): publishing an unchanged
+// $LATEST returns the latest version, as Lambda does, but the CLI said
+// "published ... version 1" as if it were a new one.
+func TestFnPublishUnchangedSaysSo(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	cli(t, env, "fn", "create", "same", "--dir", scriptCodeDir(t))
+	if out := cli(t, env, "fn", "publish", "same"); !strings.Contains(out, "published same version 1") {
+		t.Errorf("first publish: %q", out)
+	}
+	if out := cli(t, env, "fn", "publish", "same"); !strings.Contains(out, "same version 1 already has $LATEST's code and configuration: nothing new to publish") {
+		t.Errorf("publish of an unchanged $LATEST: %q", out)
+	}
+}

@@ -348,7 +348,7 @@ when it is valid UTF-8, else a binary frame. The message is MESSAGE, the content
 				return err
 			}
 			if len(data) == 0 {
-				return fmt.Errorf("no message to send to connection %s: give MESSAGE, --file FILE, or pipe it on stdin (an empty message is never sent)", args[2])
+				return fmt.Errorf("no message to send to connection %s: give MESSAGE, --file FILE, or pipe it on stdin (portico connections send refuses an empty message, most often a mistake; an @connections POST of an empty body sends an empty frame)", args[2])
 			}
 			return g.run(cmd, http.MethodPost, connPath(args[0], args[1])+"/"+url.PathEscape(args[2]), nil, data,
 				http.Header{"Content-Type": {"application/octet-stream"}}, say("sent %d bytes to connection %s", len(data), args[2]))
