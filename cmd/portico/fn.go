@@ -597,9 +597,17 @@ func newAliasCmd(g *globalFlags) *cobra.Command {
 				}
 				w[v] = f
 			}
+			// A traffic shift of the alias in progress ends when the alias
+			// changes outside it (it fails at its next step): said at once,
+			// not only in shift-status.
+			shift, _, shiftErr := c.GetShift(cmd.Context(), args[0], args[1])
 			a, resp, err := c.SetAlias(cmd.Context(), args[0], args[1], args[2], w)
 			if err != nil {
 				return g.unknownFunction(cmd, args[0], err)
+			}
+			if shiftErr == nil && shift.Status == "InProgress" {
+				_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "warning: this ends traffic shift %s of alias %s (version %s to %s), in progress: it fails at its next step, the alias having changed outside it (portico alias shift-status %s %s)\n",
+					shift.DeploymentID, args[1], shift.FromVersion, shift.ToVersion, args[0], args[1])
 			}
 			return g.show(cmd, resp.Body, say("alias %s:%s -> version %s%s", args[0], a.Name, a.FunctionVersion, routing(a)))
 		},

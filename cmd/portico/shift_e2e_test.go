@@ -167,3 +167,37 @@ func TestAliasShiftCommands(t *testing.T) {
 		t.Fatalf("alias after the shift: %s %v", v, w)
 	}
 }
+
+// TestAliasSetWarnsOfAShiftInProgress (newuser26 #7): `alias set` of an alias
+// whose traffic shift is in progress ends the shift (it fails at its next
+// step), which only shift-status said; alias set says so at once.
+func TestAliasSetWarnsOfAShiftInProgress(t *testing.T) {
+	t.Parallel()
+	env, _, _ := shiftEnv(t)
+	ctx := context.Background()
+	c := env.Client()
+	if _, _, err := c.CreateFunction(ctx, map[string]any{"FunctionName": "sh", "Runtime": "provided.al2023", "Handler": "bootstrap",
+		"Code": map[string]any{"ZipFile": apptest.ZipSample(t, "hello")}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, greeting := range []string{"one", "two"} {
+		if _, _, err := c.UpdateFunctionConfiguration(ctx, "sh", map[string]any{"Environment": map[string]any{"Variables": map[string]string{"GREETING": greeting}}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := c.PublishVersion(ctx, "sh", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out, errOut bytes.Buffer
+	if err := runRoot(&out, &errOut, "--endpoint", env.AdminURL, "alias", "set", "sh", "live", "1"); err != nil || errOut.Len() != 0 {
+		t.Fatalf("alias set with no shift: %v, stderr %q", err, errOut.String())
+	}
+	cli(t, env, "alias", "shift", "sh", "live", "--to-version", "2", "--type", "Linear10PercentEvery1Minute")
+	out.Reset()
+	if err := runRoot(&out, &errOut, "--endpoint", env.AdminURL, "alias", "set", "sh", "live", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if want := "warning: this ends traffic shift "; !strings.Contains(errOut.String(), want) || !strings.Contains(errOut.String(), "(version 1 to 2), in progress") {
+		t.Errorf("alias set during a shift: stderr %q", errOut.String())
+	}
+}
