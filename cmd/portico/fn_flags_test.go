@@ -367,7 +367,7 @@ func TestFnDirWithoutBootstrap(t *testing.T) {
 		dir  string
 		want []string
 	}{
-		{empty, []string{"--dir " + empty + " has no bootstrap", "go build -o bootstrap"}},
+		{empty, []string{"--dir " + empty + " has no bootstrap", "go build -o " + filepath.Join(empty, "bootstrap") + " ."}},
 		{noexec, []string{"chmod +x " + filepath.Join(noexec, "bootstrap"), "mode 0644", "run the command again"}},
 	} {
 		out, err := cliErr(env, "fn", "create", "nob", "--dir", tc.dir)
