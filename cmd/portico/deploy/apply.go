@@ -156,6 +156,12 @@ type Target interface {
 	// (variables, method settings, canary, tracing, cache cluster, access
 	// log), for RestoreStage and for the plan to compare with the template.
 	SaveStage(ctx context.Context, id, stage string) (*SavedStage, error)
+	// AccessDrift names what of the access control of API id's definition
+	// (routes' API key requirement and authorization, authorizers, key
+	// source, resource policy, execute-api endpoint) differs from the
+	// snapshot of deployment dep (accessDrift); none when that deployment
+	// is gone.
+	AccessDrift(ctx context.Context, id, dep string) ([]string, error)
 	// RestoreStage puts back the stage settings SaveStage returned.
 	RestoreStage(ctx context.Context, id, stage string, s *SavedStage) error
 	// GetHTTPStage returns an HTTP or WebSocket API stage as it is now
@@ -409,6 +415,18 @@ func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, 
 					obs.HTTPStageState = map[string]*LiveHTTPStage{}
 				}
 				obs.HTTPStageState[r.PhysicalID+"/"+r.Stage] = st
+			}
+			if a := d.APIs[logical]; err == nil && r.Stage != "" && r.Deployment != "" && obs.Stages[r.PhysicalID+"/"+r.Stage] && a != nil && a.Stage == r.Stage && a.Canary == nil {
+				var drift []string
+				if drift, err = t.AccessDrift(ctx, r.PhysicalID, r.Deployment); err != nil {
+					err = fmt.Errorf("reading API %s (%s) to compare its access control with the stack's deployment %s: %w", r.PhysicalID, logical, r.Deployment, err)
+				}
+				if len(drift) > 0 {
+					if obs.Access == nil {
+						obs.Access = map[string][]string{}
+					}
+					obs.Access[r.PhysicalID] = drift
+				}
 			}
 			if err == nil && r.UsagePlanID != "" {
 				err = check(obs.UsagePlans, r.UsagePlanID, func() (bool, error) { return t.UsagePlanExists(ctx, r.UsagePlanID) })
@@ -1181,6 +1199,12 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 					}
 				}
 			}
+		}
+		if c.stage && !c.definition && api.Canary == nil && live != nil && live.Canary != nil && live.DeploymentID != "" {
+			// The canary (whose deployment the record named) is taken
+			// off: the stage serves its own, which the record names now,
+			// for the next plan to compare with what the stage serves.
+			r.Deployment = live.DeploymentID
 		}
 		if c.stage && api.Protocol == apis.ProtocolREST && (len(api.Tags) > 0 || c.old != nil && len(c.old.Tags) > 0) {
 			if err := a.restTags(ctx, c, api); err != nil {

@@ -1,0 +1,139 @@
+package deploy
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/edge"
+)
+
+// keyedAll is twoFunctions with the REST API's methods requiring an API key
+// (a PER_API usage plan), its HTTP API (AutoDeploy $default) and wsParts's
+// WebSocket API with a REQUEST authorizer on $connect (AutoDeploy stage dev).
+var keyedAll = strings.Replace(twoFunctions, "      StageName: prod\n",
+	"      StageName: prod\n      Auth:\n        ApiKeyRequired: true\n        UsagePlan:\n          CreateUsagePlan: PER_API\n", 1) + wsParts
+
+// TestAccessTakenOffByHandIsCorrected: access control the template sets,
+// taken off by hand and served (a REST method's apiKeyRequired set false and
+// a new deployment made; a WebSocket $connect set to no authorization on an
+// AutoDeploy stage; an HTTP API's execute-api endpoint turned back on),
+// was not seen: the deploy said "up to date" and the API stayed open. The
+// plan (a dry run too) names it, the deploy serves the template's
+// definition again, and the deploy after is up to date.
+func TestAccessTakenOffByHandIsCorrected(t *testing.T) {
+	cases := []struct {
+		name, logical, stage, drift string
+		served                      bool // the change by hand is served (a new deployment)
+	}{
+		{name: "REST method's API key, deployed", logical: "Api", stage: "prod", drift: "route GET /hello's API key requirement", served: true},
+		{name: "REST method's API key, not deployed", logical: "Api", stage: "prod", drift: "route GET /hello's API key requirement"},
+		{name: "WebSocket $connect authorization, AutoDeploy", logical: "Ws", stage: "dev", drift: "route $connect's authorization", served: true},
+		{name: "HTTP API execute-api endpoint, AutoDeploy", logical: "ServerlessHttpApi", stage: "$default", drift: "execute-api endpoint (on; the template turns it off)", served: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := fixture(t)
+			f := newFake()
+			if _, err := deployText(t, f, dir, "s", keyedAll, nil); err != nil {
+				t.Fatal(err)
+			}
+			if p, err := planOf(t, f, dir, "s", keyedAll, nil); err != nil || !p.Empty() {
+				t.Fatalf("a plan after the first deploy: %v, %v; want up to date", p, err)
+			}
+			rec := f.stacks["s"].Resources[tc.logical]
+			if rec == nil || rec.Deployment == "" {
+				t.Fatalf("no deployment recorded for %s: %+v", tc.logical, rec)
+			}
+			api := f.apis[rec.PhysicalID]
+			// The change by hand.
+			api.access = []string{tc.drift}
+			if tc.served {
+				if api.auto[tc.stage] {
+					api.autoDeploy()
+				} else {
+					api.stages[tc.stage] = api.deploy()
+				}
+			}
+			handDep := api.stages[tc.stage]
+
+			p, err := planOf(t, f, dir, "s", keyedAll, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			steps := allSteps(p)
+			want := []string{"correct API " + rec.PhysicalID + ": its " + tc.drift + " differs from what the stack deployed (deployment " + rec.Deployment,
+				"replace the definition and deploy it to stage " + tc.stage}
+			if tc.served {
+				want = append(want, "correct stage "+tc.stage+": it serves deployment "+handDep+", not the stack's "+rec.Deployment)
+			}
+			for _, w := range want {
+				if !strings.Contains(steps, w) {
+					t.Errorf("plan %s, steps:\n%s\nwant %q", actions(p), steps, w)
+				}
+			}
+			f.calls = nil
+			if _, err := deployText(t, f, dir, "s", keyedAll, nil); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Contains(f.calls, "ReplaceAPI "+rec.PhysicalID) || api.access != nil {
+				t.Fatalf("the deploy did not put the definition back: calls %v, access drift %v", f.calls, api.access)
+			}
+			now := f.stacks["s"].Resources[tc.logical].Deployment
+			if now == handDep || api.stages[tc.stage] != now {
+				t.Fatalf("stage %s serves %s, the record names %s (the hand's was %s)", tc.stage, api.stages[tc.stage], now, handDep)
+			}
+			if p, err := planOf(t, f, dir, "s", keyedAll, nil); err != nil || !p.Empty() {
+				t.Fatalf("a plan after the correction: %v, %v; want up to date", allSteps(p), err)
+			}
+		})
+	}
+}
+
+// TestAccessDrift: what accessDrift compares of a live API with the
+// stack's deployment's snapshot, and what it leaves alone.
+func TestAccessDrift(t *testing.T) {
+	base := func() *apis.API {
+		a := &apis.API{}
+		a.Routes = []apis.Route{
+			{RouteKey: "GET /a", APIKeyRequired: true},
+			{RouteKey: "GET /b", Security: []map[string][]string{{"tokens": {}}}},
+			{RouteKey: "GET /c", Extensions: map[string]json.RawMessage{apis.ExtAuth: json.RawMessage(`{"type": "AWS_IAM"}`)}},
+		}
+		a.Authorizers = map[string]json.RawMessage{"tokens": json.RawMessage(`{"type":"apiKey"}`)}
+		a.Extensions = map[string]json.RawMessage{
+			apis.ExtPolicy:                      json.RawMessage(`{"Statement":[{"Effect":"Deny"}]}`),
+			edge.EndpointConfigurationExtension: json.RawMessage(`{"disableExecuteApiEndpoint":true}`),
+		}
+		return a
+	}
+	cases := []struct {
+		name   string
+		change func(a *apis.API)
+		want   []string
+	}{
+		{"same", func(*apis.API) {}, nil},
+		{"other fields", func(a *apis.API) { a.Routes[0].Summary = "x"; a.Name = "other" }, nil},
+		{"api key", func(a *apis.API) { a.Routes[0].APIKeyRequired = false }, []string{"route GET /a's API key requirement"}},
+		{"authorizer taken off", func(a *apis.API) { a.Routes[1].Security = nil }, []string{"route GET /b's authorization"}},
+		{"IAM taken off", func(a *apis.API) { a.Routes[2].Extensions = nil }, []string{"route GET /c's authorization"}},
+		{"route added", func(a *apis.API) { a.Routes = append(a.Routes, apis.Route{RouteKey: "GET /d"}) }, []string{"route GET /d (added)"}},
+		{"authorizers", func(a *apis.API) { a.Authorizers = nil }, []string{"authorizers"}},
+		{"policy", func(a *apis.API) { delete(a.Extensions, apis.ExtPolicy) }, []string{"resource policy"}},
+		{"endpoint", func(a *apis.API) {
+			a.Extensions[edge.EndpointConfigurationExtension] = json.RawMessage(`{"disableExecuteApiEndpoint":false}`)
+		}, []string{"execute-api endpoint (on; the template turns it off)"}},
+		{"key source", func(a *apis.API) { a.APIKeySource = "AUTHORIZER" }, []string{"API key source"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			live := base()
+			tc.change(live)
+			if got := accessDrift(live, base()); !slices.Equal(got, tc.want) {
+				t.Fatalf("accessDrift = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
