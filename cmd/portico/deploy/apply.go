@@ -300,7 +300,7 @@ type SavedAPI struct {
 func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, error) {
 	obs := Observed{Functions: map[string]bool{}, APIs: map[string]bool{}, Aliases: map[string]bool{}, Versions: map[string]bool{},
 		Stages: map[string]bool{}, UsagePlans: map[string]bool{}, APIKeys: map[string]bool{}, Images: map[string]ImageState{},
-		Drift: map[string][]string{}, Serving: map[string]AliasRouting{}, Adopt: map[string]string{}, KeySources: map[string]string{},
+		Drift: map[string][]string{}, Serving: map[string]AliasRouting{}, Repackaged: map[string]string{}, Adopt: map[string]string{}, KeySources: map[string]string{},
 		Unrecorded: map[string][]string{}, Leftover: map[string][]string{}}
 	names := map[string]bool{}
 	for _, f := range d.Functions {

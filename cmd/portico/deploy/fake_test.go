@@ -1039,7 +1039,7 @@ func (f *fakeTarget) FunctionState(_ context.Context, name, alias string) (*Func
 	if !f.tellState || fn == nil {
 		return nil, nil
 	}
-	st := &FunctionState{Config: functionConfig(fn.latest)}
+	st := &FunctionState{Config: functionConfig(fn.latest), ImageURI: fn.latest.ImageURI}
 	if alias != "" {
 		st.AliasVersion = fn.aliases[alias]
 		if w := fn.weights[alias]; len(w) > 0 {

@@ -177,6 +177,9 @@ type Observed struct {
 	// API's definition differs from the deployment the stack's record says
 	// its stage serves (accessDrift): changed by hand.
 	Access map[string][]string
+	// Repackaged holds, by function name, the PackageType ("Zip",
+	// "Image") of each recorded function whose template gives the other.
+	Repackaged map[string]string
 	// Serving holds, by function name, what the recorded alias serves
 	// when it is not the recorded version alone.
 	Serving map[string]AliasRouting
@@ -409,6 +412,15 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				c.replacedFunction = old.PhysicalID
 				c.Steps = append(c.Steps, "delete function "+old.PhysicalID+" (replaced: its FunctionName changed)")
 			}
+		case obs.Repackaged[f.Name] != "":
+			// CloudFormation replaces a function whose PackageType
+			// changes, and refuses to replace one of a custom name; the
+			// name of a stack's function is the same either way.
+			was, now := obs.Repackaged[f.Name], packageType(f.ImageURI)
+			errs = append(errs, fmt.Sprintf("function %s (%s): its PackageType cannot change from %s to %s in place (Lambda refuses it): "+
+				"give it another FunctionName to replace it (the new function is made, the old one deleted), or delete the stack (portico stack delete %s) and deploy again",
+				f.Name, id, was, now, d.Stack))
+			continue
 		default:
 			c.Action = Keep
 			// An alias deleted by hand is made again, at the version it

@@ -137,3 +137,64 @@ func TestAccessDrift(t *testing.T) {
 		})
 	}
 }
+
+// TestPackageTypeChangeRefusedAtPlan: a function changed from CodeUri (Zip)
+// to ImageUri, or back, was planned as an update, passed the dry run, and
+// failed at Build with Lambda's "Please don't provide ImageUri when
+// updating a function with packageType Zip". The plan refuses it, saying
+// what to do, and changes nothing.
+func TestPackageTypeChangeRefusedAtPlan(t *testing.T) {
+	const zip = `
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: provided.al2023
+      Handler: bootstrap
+      CodeUri: hello
+      AutoPublishAlias: live
+`
+	const image = `
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      PackageType: Image
+      ImageUri: portico-samples/hello:v1
+      AutoPublishAlias: live
+`
+	for _, tc := range []struct{ name, from, to, want string }{
+		{"Zip to Image", zip, image, "function s-Fn (Fn): its PackageType cannot change from Zip to Image in place"},
+		{"Image to Zip", image, zip, "function s-Fn (Fn): its PackageType cannot change from Image to Zip in place"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := fixture(t)
+			f := newFake()
+			f.tellState = true
+			if _, err := deployText(t, f, dir, "s", tc.from, nil); err != nil {
+				t.Fatal(err)
+			}
+			f.calls = nil
+			_, err := planOf(t, f, dir, "s", tc.to, nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "give it another FunctionName") {
+				t.Fatalf("plan err = %v, want %q and what to do", err, tc.want)
+			}
+			if _, err := deployText(t, f, dir, "s", tc.to, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("deploy err = %v, want %q", err, tc.want)
+			}
+			if m := f.mutating(); len(m) > 0 {
+				t.Fatalf("a refused deploy changed %v", m)
+			}
+			// A new FunctionName replaces it.
+			renamed := strings.Replace(tc.to, "    Properties:\n", "    Properties:\n      FunctionName: fn2\n", 1)
+			if _, err := deployText(t, f, dir, "s", renamed, nil); err != nil {
+				t.Fatalf("with a new FunctionName: %v", err)
+			}
+			if _, ok := f.fns["s-Fn"]; ok {
+				t.Fatal("the replaced function s-Fn is still there")
+			}
+		})
+	}
+}
