@@ -13,7 +13,9 @@ import (
 // server holds it now) that differs from deployed (the snapshot of the
 // deployment the stack's record says its stage serves, which the template
 // made): each route's API key requirement, authorizers and authorization
-// type (routes made or dropped count too), the authorizers themselves, the
+// type (a route deleted counts too: its requests may reach another; one
+// added by hand is not the template's, as CloudFormation leaves a resource it
+// does not own), the authorizers themselves, the
 // API key source, the resource policy and whether the execute-api endpoint
 // is off. A change by hand (update-method, update-route, update-api) leaves
 // them so; a stage that deploys automatically serves it at once.
@@ -42,11 +44,6 @@ func accessDrift(live, deployed *apis.API) []string {
 			drift = append(drift, "route "+k+"'s API key requirement")
 		case !sameJSON(l.security, d.security) || !sameJSON(l.ext, d.ext):
 			drift = append(drift, "route "+k+"'s authorization")
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(lr)) {
-		if _, ok := dr[k]; !ok {
-			drift = append(drift, "route "+k+" (added)")
 		}
 	}
 	if !sameJSON(live.Authorizers, deployed.Authorizers) {

@@ -787,7 +787,7 @@ func (f *fakeTarget) GetHTTPStage(_ context.Context, id, stage string) (*LiveHTT
 	}
 	api := f.apis[id]
 	s := api.v2Stage(stage)
-	out := &LiveHTTPStage{Variables: maps.Clone(api.stage(stage).Variables), DeploymentID: api.stages[stage], HTTPStage: HTTPStage{DefaultRouteSettings: s.DefaultRouteSettings,
+	out := &LiveHTTPStage{Variables: maps.Clone(api.stage(stage).Variables), DeploymentID: api.stages[stage], AutoDeploy: api.auto[stage], HTTPStage: HTTPStage{DefaultRouteSettings: s.DefaultRouteSettings,
 		RouteSettings: maps.Clone(s.RouteSettings), AccessLogSettings: s.AccessLogSettings}}
 	if out.DefaultRouteSettings == nil {
 		out.DefaultRouteSettings = storedRoute(nil)

@@ -766,8 +766,8 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 
 // servedDrift is, for API a's stage that the stack recorded (old) and
 // still has, the deployment it serves when that is not the one the stack's
-// record names (served, "" when it is, or when the stage has a canary, whose
-// deployment the record names), and what of the API's access control
+// record names (served, "" when it is, when the stage has a canary, whose
+// deployment the record names, or deploys automatically), and what of the API's access control
 // differs from that deployment's (Observed.Access).
 func servedDrift(a *API, old *Resource, newStage bool, obs Observed) (served string, access []string) {
 	if old.Stage != a.Stage || newStage || old.Deployment == "" || a.Canary != nil {
@@ -777,7 +777,10 @@ func servedDrift(a *API, old *Resource, newStage bool, obs Observed) (served str
 	if st := obs.StageState[key]; a.Protocol == apis.ProtocolREST && st != nil && st.Canary == nil {
 		served = st.DeploymentID
 	}
-	if st := obs.HTTPStageState[key]; a.Protocol != apis.ProtocolREST && st != nil {
+	if st := obs.HTTPStageState[key]; a.Protocol != apis.ProtocolREST && st != nil && !st.AutoDeploy && !a.AutoDeploy {
+		// A stage that deploys automatically serves each change of the
+		// API, one by hand too (a route added): its access control is
+		// compared instead.
 		served = st.DeploymentID
 	}
 	if served == old.Deployment {

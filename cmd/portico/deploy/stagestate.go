@@ -347,8 +347,10 @@ func normalKey(k string) string {
 // or a change by hand, may have left it otherwise than the record says.
 type LiveHTTPStage struct {
 	Variables map[string]string `json:"stageVariables,omitempty"`
-	// DeploymentID is the deployment the stage serves.
+	// DeploymentID is the deployment the stage serves; AutoDeploy says
+	// whether the stage deploys each change of the API.
 	DeploymentID string `json:"deploymentId,omitempty"`
+	AutoDeploy   bool   `json:"autoDeploy,omitempty"`
 	HTTPStage
 }
 
