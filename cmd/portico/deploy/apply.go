@@ -846,6 +846,14 @@ func Apply(ctx context.Context, t Target, p *Plan, out io.Writer) error {
 		if len(left) > 0 {
 			err = fmt.Errorf("%w (left as it is, not rolled back: %s)", err, strings.Join(left, "; "))
 		}
+		if a.wrote && p.record.Revision == 0 && len(p.record.Resources) == 0 {
+			// A new stack's first deploy: the rollback left it nothing,
+			// so it has no record (as before the run), not an empty one.
+			if perr := t.DeleteStack(uctx, p.Stack); perr != nil && !isNotFound(perr) {
+				return fmt.Errorf("%w (rolled back: nothing this deploy made is left; deleting the stack's record failed, portico stack delete %s deletes it: %w)", err, p.Stack, perr)
+			}
+			return fmt.Errorf("%w (rolled back: nothing this deploy made is left, and stack %s has no record)", err, p.Stack)
+		}
 		if a.wrote {
 			// What recordCreated added is deleted: the record goes back
 			// to the last deploy's.

@@ -201,3 +201,37 @@ Resources:
 		})
 	}
 }
+
+// TestFailedFirstDeployLeavesNoRecord: a new stack's first deploy that
+// failed at Build (its function's name taken meanwhile) was rolled back but
+// left an empty record (`portico stack list` showed it with 0 resources and
+// no template) (r-sam26 #4). It leaves none.
+func TestFailedFirstDeployLeavesNoRecord(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	f.failAt = "PublishVersion"
+	_, err := deployText(t, f, dir, "s", twoFunctions, nil)
+	if err == nil || !strings.Contains(err.Error(), "rolled back") {
+		t.Fatalf("deploy err = %v, want the injected failure, rolled back", err)
+	}
+	if !slices.Contains(f.calls, "PutStack s") {
+		t.Fatalf("the run wrote no record before failing (calls %v): the test does not test it", f.calls)
+	}
+	if rec, ok := f.stacks["s"]; ok {
+		t.Fatalf("a failed first deploy left stack record %+v", rec)
+	}
+	if len(f.fns) > 0 || len(f.apis) > 0 {
+		t.Fatalf("left functions %v, APIs %v", f.fns, f.apis)
+	}
+	// A stack that has a record keeps the last deploy's.
+	if _, err := deployText(t, f, dir, "s", twoFunctions, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.failAt = "PublishVersion"
+	if _, err := deployText(t, f, dir, "s", strings.Replace(twoFunctions, "Default: hello", "Default: hi", 1), nil); err == nil {
+		t.Fatal("the injected failure did not fail the deploy")
+	}
+	if rec := f.stacks["s"]; rec == nil || len(rec.Resources) == 0 {
+		t.Fatalf("a failed redeploy left record %+v, want the last deploy's", rec)
+	}
+}
