@@ -1107,7 +1107,12 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 	for _, c := range shifts {
 		f, v := c.fn, pending[c]
 		d := f.Deployment
-		a.progress("alias %s:%s: shifting traffic from version %s to version %s (%s)", f.Name, f.Alias, c.old.Version, v, d.Type)
+		from := "version " + c.old.Version
+		if c.liveFrom != "" && c.liveFrom != c.old.Version {
+			// The shift starts from what the alias serves.
+			from = fmt.Sprintf("version %s (not the recorded %s)", c.liveFrom, c.old.Version)
+		}
+		a.progress("alias %s:%s: shifting traffic from %s to version %s (%s)", f.Name, f.Alias, from, v, d.Type)
 		if err := a.t.ShiftAlias(ctx, f.Name, f.Alias, v, d, a.progress); err != nil {
 			return fmt.Errorf("alias %s of %s: %w", f.Alias, f.Name, err)
 		}

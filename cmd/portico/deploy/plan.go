@@ -320,6 +320,10 @@ type Change struct {
 	// the recorded version (restoreAlias).
 	latest  bool
 	serving AliasRouting
+	// liveFrom is the version the alias serves when a new version
+	// replaces it and it is not the recorded one (a change by hand): what
+	// a traffic shift starts from.
+	liveFrom string
 	// adopt is the version the alias serves that the record becomes (what
 	// the template asks for, published by a run that did not record it).
 	adopt string
@@ -480,6 +484,7 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			case c.publish:
 				c.Steps = append(c.Steps, fmt.Sprintf("alias %s serves %s, not version %s as the stack recorded (an interrupted deploy left it so): the new version replaces it",
 					f.Alias, serving, old.Version))
+				c.liveFrom = serving.Version
 			case !versionGone:
 				c.Action, c.restoreAlias, c.serving = Update, true, serving
 				c.Steps = append(c.Steps, fmt.Sprintf("correct alias %s: it serves %s, not version %s as the stack recorded (an interrupted deploy or a change by hand left it so): point it back at version %s",

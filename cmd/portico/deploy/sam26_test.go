@@ -235,3 +235,32 @@ func TestFailedFirstDeployLeavesNoRecord(t *testing.T) {
 		t.Fatalf("a failed redeploy left record %+v, want the last deploy's", rec)
 	}
 }
+
+// TestShiftLineNamesTheLiveVersion: with the alias moved by hand off the
+// recorded version, a traffic shift's progress line named the recorded
+// version ("from version 3") while the shift started from the alias's
+// (r-sam26 #6). It names the live one.
+func TestShiftLineNamesTheLiveVersion(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	f.tellState = true
+	text := otherProps("      DeploymentPreference:\n        Type: Linear10PercentEvery1Minute\n")
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := deployText(t, f, dir, "s", strings.Replace(text, "Default: 256", "Default: 512", 1), nil); err != nil {
+		t.Fatal(err)
+	}
+	fn := f.fns["s-Other"]
+	if fn.aliases["live"] != "2" {
+		t.Fatalf("alias live on %q, want 2", fn.aliases["live"])
+	}
+	fn.aliases["live"] = "1" // by hand
+	_, out, err := deployOutput(t, f, dir, "s", strings.Replace(text, "Default: 256", "Default: 1024", 1), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "alias s-Other:live: shifting traffic from version 1 (not the recorded 2) to version 3"; !strings.Contains(out, want) {
+		t.Fatalf("output:\n%s\nwant %q", out, want)
+	}
+}
