@@ -264,3 +264,25 @@ func TestShiftLineNamesTheLiveVersion(t *testing.T) {
 		t.Fatalf("output:\n%s\nwant %q", out, want)
 	}
 }
+
+// TestNotificationARNsSaidUnsupported: !Ref AWS::NotificationARNs (a
+// CloudFormation pseudo parameter) was refused as "no parameter or resource
+// is named AWS::NotificationARNs" (r-sam26 #5). It says the pseudo parameter
+// is not supported, and an unknown AWS:: name that it is no pseudo
+// parameter.
+func TestNotificationARNsSaidUnsupported(t *testing.T) {
+	for _, tc := range []struct{ value, want string }{
+		{"!Ref AWS::NotificationARNs", "Ref AWS::NotificationARNs: pseudo parameter AWS::NotificationARNs is not supported"},
+		{`!Sub "${AWS::NotificationARNs}"`, "!Sub ${AWS::NotificationARNs}: pseudo parameter AWS::NotificationARNs is not supported"},
+		{"!Ref AWS::Regio", "Ref AWS::Regio: no pseudo parameter is named AWS::Regio"},
+	} {
+		t.Run(tc.value, func(t *testing.T) {
+			dir := fixture(t)
+			text := strings.Replace(twoFunctions, "          GREETING: !Ref Greeting\n", "          GREETING: !Ref Greeting\n          N: "+tc.value+"\n", 1)
+			_, err := planOf(t, newFake(), dir, "s", text, nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
