@@ -164,7 +164,28 @@ func (g *Gateway) startCallback(bind, host string, lim listener.Limits) (*callba
 	// The endpoint serves for the gateway's life: it stays in self.
 	_ = g.self.Add("sandbox-facing @connections endpoint", ln.Addr().String())
 	g.log.Info("sandbox-facing @connections endpoint listening", "addr", ln.Addr().String(), "domainName", cs.domain, "https", tlsOn)
+	if unreachable(ln.Addr(), host) {
+		// A container sandbox connects from another network namespace:
+		// loopback there is its own (r-sam26 #3).
+		g.log.Warn("sandboxes reach the sandbox-facing endpoint at "+cs.domain+" but it listens on loopback only: "+
+			"@connections calls and traffic-shift hook reports from sandboxes will fail; use --callback-listen :"+port+" (or the address "+host+")",
+			"addr", ln.Addr().String(), "domainName", cs.domain)
+	}
 	return cs, nil
+}
+
+// unreachable reports whether an endpoint bound at addr cannot be reached at
+// host by a sandbox: it listens on loopback only and host is not loopback (a
+// container sandbox's address for the server's host).
+func unreachable(addr net.Addr, host string) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsLoopback() {
+		return false
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		return !ip.IsLoopback()
+	}
+	return host != "localhost"
 }
 
 // callbackMaxConns is h1's MaxConnsPerIP for the endpoint bound at addr, from

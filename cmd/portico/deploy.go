@@ -23,6 +23,7 @@ import (
 
 	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/cmd/portico/deploy"
+	"github.com/portico-dev/portico/gateway/edge"
 )
 
 // stackName is CloudFormation's rule for stack names, which the admin API keeps too.
@@ -478,7 +479,12 @@ func printStackURLs(cmd *cobra.Command, g *globalFlags, stack string, t *deploy.
 			return err
 		}
 		u := st.URL
-		if rec.Resources[id] != nil && strings.Contains(u, "://") && isWebSocket(cmd, c, r.PhysicalID) {
+		ws, off := apiKind(cmd, c, r.PhysicalID)
+		switch {
+		case off:
+			// Its stage URLs answer 403 (disableExecuteApiEndpoint).
+			u = "(execute-api endpoint disabled: reach it through a custom domain)"
+		case strings.Contains(u, "://") && ws:
 			u = "ws" + strings.TrimPrefix(u, "http")
 		}
 		// Not an output: a NoEcho value in the stage name is masked.
@@ -499,10 +505,18 @@ func printStackURLs(cmd *cobra.Command, g *globalFlags, stack string, t *deploy.
 }
 
 // isWebSocket reports whether the API is a WebSocket API.
-func isWebSocket(cmd *cobra.Command, c *client.Client, id string) bool {
-	var a apiView
+// apiKind reads API id: whether it is a WebSocket API, and whether its
+// execute-api endpoint is disabled (false both when it cannot be read).
+func apiKind(cmd *cobra.Command, c *client.Client, id string) (ws, off bool) {
+	var a struct {
+		Protocol   string                     `json:"protocol"`
+		Extensions map[string]json.RawMessage `json:"extensions"`
+	}
 	resp, err := c.Do(cmd.Context(), http.MethodGet, apisPath+"/"+url.PathEscape(id), nil, nil, nil)
-	return err == nil && json.Unmarshal(resp.Body, &a) == nil && a.Protocol == "WEBSOCKET"
+	if err != nil || json.Unmarshal(resp.Body, &a) != nil {
+		return false, false
+	}
+	return a.Protocol == "WEBSOCKET", edge.ExecuteAPIEndpointDisabled(a.Extensions)
 }
 
 func sortedResourceIDs(rec *deploy.Record) []string {

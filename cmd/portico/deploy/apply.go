@@ -156,6 +156,12 @@ type Target interface {
 	// (variables, method settings, canary, tracing, cache cluster, access
 	// log), for RestoreStage and for the plan to compare with the template.
 	SaveStage(ctx context.Context, id, stage string) (*SavedStage, error)
+	// AccessDrift names what of the access control of API id's definition
+	// (routes' API key requirement and authorization, authorizers, key
+	// source, resource policy, execute-api endpoint) differs from the
+	// snapshot of deployment dep (accessDrift); none when that deployment
+	// is gone.
+	AccessDrift(ctx context.Context, id, dep string) ([]string, error)
 	// RestoreStage puts back the stage settings SaveStage returned.
 	RestoreStage(ctx context.Context, id, stage string, s *SavedStage) error
 	// GetHTTPStage returns an HTTP or WebSocket API stage as it is now
@@ -294,7 +300,7 @@ type SavedAPI struct {
 func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, error) {
 	obs := Observed{Functions: map[string]bool{}, APIs: map[string]bool{}, Aliases: map[string]bool{}, Versions: map[string]bool{},
 		Stages: map[string]bool{}, UsagePlans: map[string]bool{}, APIKeys: map[string]bool{}, Images: map[string]ImageState{},
-		Drift: map[string][]string{}, Serving: map[string]AliasRouting{}, Adopt: map[string]string{}, KeySources: map[string]string{},
+		Drift: map[string][]string{}, Serving: map[string]AliasRouting{}, Repackaged: map[string]string{}, Adopt: map[string]string{}, KeySources: map[string]string{},
 		Unrecorded: map[string][]string{}, Leftover: map[string][]string{}}
 	names := map[string]bool{}
 	for _, f := range d.Functions {
@@ -409,6 +415,18 @@ func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, 
 					obs.HTTPStageState = map[string]*LiveHTTPStage{}
 				}
 				obs.HTTPStageState[r.PhysicalID+"/"+r.Stage] = st
+			}
+			if a := d.APIs[logical]; err == nil && r.Stage != "" && r.Deployment != "" && obs.Stages[r.PhysicalID+"/"+r.Stage] && a != nil && a.Stage == r.Stage && a.Canary == nil {
+				var drift []string
+				if drift, err = t.AccessDrift(ctx, r.PhysicalID, r.Deployment); err != nil {
+					err = fmt.Errorf("reading API %s (%s) to compare its access control with the stack's deployment %s: %w", r.PhysicalID, logical, r.Deployment, err)
+				}
+				if len(drift) > 0 {
+					if obs.Access == nil {
+						obs.Access = map[string][]string{}
+					}
+					obs.Access[r.PhysicalID] = drift
+				}
 			}
 			if err == nil && r.UsagePlanID != "" {
 				err = check(obs.UsagePlans, r.UsagePlanID, func() (bool, error) { return t.UsagePlanExists(ctx, r.UsagePlanID) })
@@ -828,6 +846,14 @@ func Apply(ctx context.Context, t Target, p *Plan, out io.Writer) error {
 		if len(left) > 0 {
 			err = fmt.Errorf("%w (left as it is, not rolled back: %s)", err, strings.Join(left, "; "))
 		}
+		if a.wrote && p.record.Revision == 0 && len(p.record.Resources) == 0 {
+			// A new stack's first deploy: the rollback left it nothing,
+			// so it has no record (as before the run), not an empty one.
+			if perr := t.DeleteStack(uctx, p.Stack); perr != nil && !isNotFound(perr) {
+				return fmt.Errorf("%w (rolled back: nothing this deploy made is left; deleting the stack's record failed, portico stack delete %s deletes it: %w)", err, p.Stack, perr)
+			}
+			return fmt.Errorf("%w (rolled back: nothing this deploy made is left, and stack %s has no record)", err, p.Stack)
+		}
 		if a.wrote {
 			// What recordCreated added is deleted: the record goes back
 			// to the last deploy's.
@@ -1081,7 +1107,12 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 	for _, c := range shifts {
 		f, v := c.fn, pending[c]
 		d := f.Deployment
-		a.progress("alias %s:%s: shifting traffic from version %s to version %s (%s)", f.Name, f.Alias, c.old.Version, v, d.Type)
+		from := "version " + c.old.Version
+		if c.liveFrom != "" && c.liveFrom != c.old.Version {
+			// The shift starts from what the alias serves.
+			from = fmt.Sprintf("version %s (not the recorded %s)", c.liveFrom, c.old.Version)
+		}
+		a.progress("alias %s:%s: shifting traffic from %s to version %s (%s)", f.Name, f.Alias, from, v, d.Type)
 		if err := a.t.ShiftAlias(ctx, f.Name, f.Alias, v, d, a.progress); err != nil {
 			return fmt.Errorf("alias %s of %s: %w", f.Alias, f.Name, err)
 		}
@@ -1181,6 +1212,12 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 					}
 				}
 			}
+		}
+		if c.stage && !c.definition && api.Canary == nil && live != nil && live.Canary != nil && live.DeploymentID != "" {
+			// The canary (whose deployment the record named) is taken
+			// off: the stage serves its own, which the record names now,
+			// for the next plan to compare with what the stage serves.
+			r.Deployment = live.DeploymentID
 		}
 		if c.stage && api.Protocol == apis.ProtocolREST && (len(api.Tags) > 0 || c.old != nil && len(c.old.Tags) > 0) {
 			if err := a.restTags(ctx, c, api); err != nil {

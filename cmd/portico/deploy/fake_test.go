@@ -108,6 +108,9 @@ type fakeAPI struct {
 	v2 map[string]*HTTPStage
 	// tags holds the tags of the API ("") and of its stages (SetRESTTags).
 	tags map[string]map[string]string
+	// access is what AccessDrift answers (a test sets it as a change by
+	// hand of a route's authorization would make it); ReplaceAPI clears it.
+	access []string
 	// keySource is the API key source the server holds, as CreateAPI and
 	// ReplaceAPI set it (a test may change it as a change by hand would).
 	keySource string
@@ -489,7 +492,7 @@ func (f *fakeTarget) ReplaceAPI(_ context.Context, id string, a *API) error {
 	if err := f.call("ReplaceAPI", id); err != nil {
 		return err
 	}
-	f.apis[id].def, f.apis[id].keySource = a, a.APIKeySource
+	f.apis[id].def, f.apis[id].keySource, f.apis[id].access = a, a.APIKeySource, nil
 	f.apis[id].autoDeploy()
 	return nil
 }
@@ -588,7 +591,17 @@ func (f *fakeTarget) SaveStage(_ context.Context, id, stage string) (*SavedStage
 	if f.down {
 		return nil, fmt.Errorf("SaveStage: server unreachable")
 	}
-	return cloneStage(f.apis[id].stage(stage)), nil
+	st := cloneStage(f.apis[id].stage(stage))
+	st.DeploymentID = f.apis[id].stages[stage]
+	return st, nil
+}
+
+// AccessDrift is a read: not a call.
+func (f *fakeTarget) AccessDrift(_ context.Context, id, _ string) ([]string, error) {
+	if f.down {
+		return nil, fmt.Errorf("AccessDrift: server unreachable")
+	}
+	return f.apis[id].access, nil
 }
 
 func (f *fakeTarget) RestoreStage(_ context.Context, id, stage string, s *SavedStage) error {
@@ -774,7 +787,7 @@ func (f *fakeTarget) GetHTTPStage(_ context.Context, id, stage string) (*LiveHTT
 	}
 	api := f.apis[id]
 	s := api.v2Stage(stage)
-	out := &LiveHTTPStage{Variables: maps.Clone(api.stage(stage).Variables), HTTPStage: HTTPStage{DefaultRouteSettings: s.DefaultRouteSettings,
+	out := &LiveHTTPStage{Variables: maps.Clone(api.stage(stage).Variables), DeploymentID: api.stages[stage], AutoDeploy: api.auto[stage], HTTPStage: HTTPStage{DefaultRouteSettings: s.DefaultRouteSettings,
 		RouteSettings: maps.Clone(s.RouteSettings), AccessLogSettings: s.AccessLogSettings}}
 	if out.DefaultRouteSettings == nil {
 		out.DefaultRouteSettings = storedRoute(nil)
@@ -1026,7 +1039,7 @@ func (f *fakeTarget) FunctionState(_ context.Context, name, alias string) (*Func
 	if !f.tellState || fn == nil {
 		return nil, nil
 	}
-	st := &FunctionState{Config: functionConfig(fn.latest)}
+	st := &FunctionState{Config: functionConfig(fn.latest), ImageURI: fn.latest.ImageURI}
 	if alias != "" {
 		st.AliasVersion = fn.aliases[alias]
 		if w := fn.weights[alias]; len(w) > 0 {

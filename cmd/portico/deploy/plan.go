@@ -173,6 +173,13 @@ type Observed struct {
 	// stages the stack recorded, as apigatewayv2's GetStage answers them,
 	// to compare with the template in the same way.
 	HTTPStageState map[string]*LiveHTTPStage
+	// Access holds, by API id, what of the access control of each recorded
+	// API's definition differs from the deployment the stack's record says
+	// its stage serves (accessDrift): changed by hand.
+	Access map[string][]string
+	// Repackaged holds, by function name, the PackageType ("Zip",
+	// "Image") of each recorded function whose template gives the other.
+	Repackaged map[string]string
 	// Serving holds, by function name, what the recorded alias serves
 	// when it is not the recorded version alone.
 	Serving map[string]AliasRouting
@@ -313,6 +320,10 @@ type Change struct {
 	// the recorded version (restoreAlias).
 	latest  bool
 	serving AliasRouting
+	// liveFrom is the version the alias serves when a new version
+	// replaces it and it is not the recorded one (a change by hand): what
+	// a traffic shift starts from.
+	liveFrom string
 	// adopt is the version the alias serves that the record becomes (what
 	// the template asks for, published by a run that did not record it).
 	adopt string
@@ -405,6 +416,15 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				c.replacedFunction = old.PhysicalID
 				c.Steps = append(c.Steps, "delete function "+old.PhysicalID+" (replaced: its FunctionName changed)")
 			}
+		case obs.Repackaged[f.Name] != "":
+			// CloudFormation replaces a function whose PackageType
+			// changes, and refuses to replace one of a custom name; the
+			// name of a stack's function is the same either way.
+			was, now := obs.Repackaged[f.Name], packageType(f.ImageURI)
+			errs = append(errs, fmt.Sprintf("function %s (%s): its PackageType cannot change from %s to %s in place (Lambda refuses it): "+
+				"give it another FunctionName to replace it (the new function is made, the old one deleted), or delete the stack (portico stack delete %s) and deploy again",
+				f.Name, id, was, now, d.Stack))
+			continue
 		default:
 			c.Action = Keep
 			// An alias deleted by hand is made again, at the version it
@@ -464,6 +484,7 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			case c.publish:
 				c.Steps = append(c.Steps, fmt.Sprintf("alias %s serves %s, not version %s as the stack recorded (an interrupted deploy left it so): the new version replaces it",
 					f.Alias, serving, old.Version))
+				c.liveFrom = serving.Version
 			case !versionGone:
 				c.Action, c.restoreAlias, c.serving = Update, true, serving
 				c.Steps = append(c.Steps, fmt.Sprintf("correct alias %s: it serves %s, not version %s as the stack recorded (an interrupted deploy or a change by hand left it so): point it back at version %s",
@@ -589,7 +610,33 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			} else if a.Pinned != "" && old.DeploymentResource == a.Pinned && old.Deployment != "" && old.Stage != a.Stage && !c.newStage {
 				c.serve = old.Deployment
 			}
-			if c.held {
+			// The stage serves, and the API's definition holds, what the
+			// stack deployed, unless changed by hand (which the record
+			// does not show): another deployment on the stage, or access
+			// control the template sets taken off, is deployed again.
+			putBack := false
+			if served, access := servedDrift(a, old, c.newStage, obs); !ship && (served != "" || len(access) > 0) {
+				if served != "" {
+					c.Steps = append(c.Steps, fmt.Sprintf("correct stage %s: it serves deployment %s, not the stack's %s (changed by hand?)", a.Stage, served, old.Deployment))
+				}
+				if len(access) > 0 {
+					c.Steps = append(c.Steps, fmt.Sprintf("correct API %s: its %s %s from what the stack deployed (deployment %s; changed by hand?)",
+						old.PhysicalID, strings.Join(access, ", "), differ(access), old.Deployment))
+				}
+				switch {
+				case a.Pinned == "" || old.DeploymentResource != a.Pinned:
+					ship, c.held = true, false
+				case served != "":
+					// The stage serves its Deployment's snapshot again.
+					ship, c.held, c.serve = true, false, old.Deployment
+				default:
+					// Not served (the stage serves its Deployment): the
+					// definition is put back, not deployed.
+					c.Action, c.definition, c.held, putBack = Update, true, true, true
+					c.Steps = append(c.Steps, "replace the definition; stage "+a.Stage+" keeps serving deployment "+old.Deployment)
+				}
+			}
+			if c.held && !putBack {
 				c.Action, c.definition = Update, true
 				c.Steps = append(c.Steps, fmt.Sprintf("replace the definition; stage %s keeps serving deployment %s "+
 					"(no AutoDeploy, and it serves Deployment %s, which is unchanged: give that a new logical id to deploy the change)",
@@ -720,6 +767,31 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 		return nil, fmt.Errorf("%s", strings.Join(errs, "\n"))
 	}
 	return p, nil
+}
+
+// servedDrift is, for API a's stage that the stack recorded (old) and
+// still has, the deployment it serves when that is not the one the stack's
+// record names (served, "" when it is, when the stage has a canary, whose
+// deployment the record names, or deploys automatically), and what of the API's access control
+// differs from that deployment's (Observed.Access).
+func servedDrift(a *API, old *Resource, newStage bool, obs Observed) (served string, access []string) {
+	if old.Stage != a.Stage || newStage || old.Deployment == "" || a.Canary != nil {
+		return "", nil
+	}
+	key := old.PhysicalID + "/" + a.Stage
+	if st := obs.StageState[key]; a.Protocol == apis.ProtocolREST && st != nil && st.Canary == nil {
+		served = st.DeploymentID
+	}
+	if st := obs.HTTPStageState[key]; a.Protocol != apis.ProtocolREST && st != nil && !st.AutoDeploy && !a.AutoDeploy {
+		// A stage that deploys automatically serves each change of the
+		// API, one by hand too (a route added): its access control is
+		// compared instead.
+		served = st.DeploymentID
+	}
+	if served == old.Deployment {
+		served = ""
+	}
+	return served, obs.Access[old.PhysicalID]
 }
 
 // rawKeySteps are the plan's lines for the changes of API key id, made for

@@ -42,6 +42,11 @@ func observeServed(ctx context.Context, t Target, d *Desired, rec *Record, obs *
 		if st == nil {
 			continue
 		}
+		if was, now := packageType(st.ImageURI), packageType(f.ImageURI); was != now {
+			// Not changed in place (Lambda refuses it): the plan says so.
+			obs.Repackaged[f.Name] = was
+			continue
+		}
 		if alias != "" && st.AliasVersion != "" && (st.AliasVersion != old.Version || len(st.AliasWeights) > 0) {
 			obs.Serving[f.Name] = AliasRouting{Version: st.AliasVersion, Weights: st.AliasWeights}
 			if old.Fingerprint != f.Fingerprint() && len(st.AliasWeights) == 0 && st.AliasVersion != functionsLatest {
@@ -92,6 +97,15 @@ func observeServed(ctx context.Context, t Target, d *Desired, rec *Record, obs *
 }
 
 const functionsLatest = "$LATEST"
+
+// packageType is the PackageType of a function whose image is imageURI
+// ("": none).
+func packageType(imageURI string) string {
+	if imageURI != "" {
+		return "Image"
+	}
+	return "Zip"
+}
 
 // latestDrift names what of the server's $LATEST or version (st) differs from
 // what PutFunction would make of f: configuration fields, and "code" (when

@@ -26,6 +26,9 @@ type SavedStage struct {
 	CacheClusterEnabled bool                      `json:"cacheClusterEnabled"`
 	CacheClusterSize    string                    `json:"cacheClusterSize,omitempty"`
 	AccessLog           *SavedAccessLog           `json:"accessLogSettings,omitempty"`
+	// DeploymentID is the deployment the stage serves (read, never put
+	// back by RestoreStage: a deploy points the stage itself).
+	DeploymentID string `json:"deploymentId,omitempty"`
 }
 
 // SavedCanary is a stage's canarySettings.
@@ -344,6 +347,10 @@ func normalKey(k string) string {
 // or a change by hand, may have left it otherwise than the record says.
 type LiveHTTPStage struct {
 	Variables map[string]string `json:"stageVariables,omitempty"`
+	// DeploymentID is the deployment the stage serves; AutoDeploy says
+	// whether the stage deploys each change of the API.
+	DeploymentID string `json:"deploymentId,omitempty"`
+	AutoDeploy   bool   `json:"autoDeploy,omitempty"`
 	HTTPStage
 }
 

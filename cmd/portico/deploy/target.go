@@ -1393,6 +1393,23 @@ func (h *HTTPTarget) RestoreStage(ctx context.Context, id, stage string, s *Save
 	return nil
 }
 
+// AccessDrift implements Target: the API's definition and deployment dep's
+// snapshot, through the admin API.
+func (h *HTTPTarget) AccessDrift(ctx context.Context, id, dep string) ([]string, error) {
+	var live apis.API
+	if err := h.getJSON(ctx, apisPath+"/"+esc(id), &live); err != nil {
+		return nil, err
+	}
+	var d apis.Deployment
+	if err := h.getJSON(ctx, apisPath+"/"+esc(id)+"/deployments/"+esc(dep), &d); err != nil {
+		if client.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return accessDrift(&live, &d.API), nil
+}
+
 // GetHTTPStage implements Target through apigatewayv2's GetStage.
 func (h *HTTPTarget) GetHTTPStage(ctx context.Context, id, stage string) (*LiveHTTPStage, error) {
 	var s LiveHTTPStage

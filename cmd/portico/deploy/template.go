@@ -1525,6 +1525,18 @@ func (r *resolver) pseudo(name string) (any, bool) {
 	return nil, false
 }
 
+// unsupportedPseudo says why name, an AWS:: pseudo parameter pseudo does
+// not resolve, is not one ("": name is not AWS::...).
+func unsupportedPseudo(name string) string {
+	switch {
+	case name == "AWS::NotificationARNs":
+		return "pseudo parameter AWS::NotificationARNs is not supported (Portico's stacks send no notifications)"
+	case strings.HasPrefix(name, "AWS::"):
+		return "no pseudo parameter is named " + name + " (Portico resolves AWS::Region, AWS::AccountId, AWS::StackName, AWS::StackId, AWS::Partition, AWS::URLSuffix and AWS::NoValue)"
+	}
+	return ""
+}
+
 func (r *resolver) known() string {
 	var names, generated []string
 	for k := range r.params {
@@ -1626,6 +1638,10 @@ func (r *resolver) ref(_ string, in any, _ any) any {
 	v, ok := r.lookup(name)
 	if !ok {
 		if _, why := r.planResource(name); why != "" {
+			r.fail("Ref %s: %s", name, why)
+			return nil
+		}
+		if why := unsupportedPseudo(name); why != "" {
 			r.fail("Ref %s: %s", name, why)
 			return nil
 		}
@@ -1954,6 +1970,10 @@ func (r *resolver) sub(_ string, in any, _ any) any {
 		}
 		v, ok := r.lookup(name)
 		if _, why := r.planResource(name); !ok && why != "" {
+			r.fail("!Sub ${%s}: %s", name, why)
+			return ""
+		}
+		if why := unsupportedPseudo(name); !ok && why != "" {
 			r.fail("!Sub ${%s}: %s", name, why)
 			return ""
 		}
