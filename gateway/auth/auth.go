@@ -313,7 +313,7 @@ func (s *Stage) authorize(r *http.Request, c *pipeline.Context, a *compiled, rp 
 	case a.au.Type == apis.AuthorizerJWT:
 		return s.verifyJWT(r, c, a.au, a.scopes)
 	}
-	in := input{c: c, arn: arn, header: r.Header.Values, query: queryOf(r)}
+	in := input{c: c, arn: arn, header: headerOf(r), query: queryOf(r)}
 	in.event = func(values []string) any { return httpEvent(r, c, a.au, values, in.arn) }
 	res, err := s.decide(r.Context(), a, in, r.Header)
 	if err != nil {
@@ -390,6 +390,12 @@ type input struct {
 	query  func(string) []string
 	// event builds the authorizer's event from the identity values.
 	event func(values []string) any
+}
+
+// headerOf reads r's headers as the integration's event carries them, Host
+// and the X-Forwarded ones the gateway sets included (pipeline.HeaderValues).
+func headerOf(r *http.Request) func(string) []string {
+	return func(name string) []string { return pipeline.HeaderValues(r, name) }
 }
 
 func queryOf(r *http.Request) func(string) []string {
