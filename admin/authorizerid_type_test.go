@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -82,4 +83,32 @@ func TestRESTAuthorizerIDNeedsCustomType(t *testing.T) {
 	if aws.ToString(m.AuthorizerId) != aws.ToString(au.Id) {
 		t.Fatalf("UpdateMethod with CUSTOM = %+v", m)
 	}
+}
+
+// TestRESTCreateAuthorizerWording: apigateway create-authorizer's refusals
+// name the authorizer the caller made, not an OpenAPI security scheme, and
+// quote the identityValidationExpression the caller wrote, not the anchored
+// pattern Portico compiles.
+func TestRESTCreateAuthorizerWording(t *testing.T) {
+	t.Parallel()
+	c := startControlPlane(t)
+	ctx := t.Context()
+	id := buildPets(t, c, "pets")
+	_, err := c.ag.CreateAuthorizer(ctx, &apigateway.CreateAuthorizerInput{
+		RestApiId: aws.String(id), Name: aws.String("tok"), Type: agtypes.AuthorizerTypeToken, AuthorizerUri: aws.String(authzURI),
+		IdentitySource: aws.String("method.request.header.Authorization"), IdentityValidationExpression: aws.String("(")})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "authorizer \"tok\": identityValidationExpression: error parsing regexp: missing closing ): `(`")
+	_, err = c.ag.CreateAuthorizer(ctx, &apigateway.CreateAuthorizerInput{
+		RestApiId: aws.String(id), Name: aws.String("req"), Type: agtypes.AuthorizerTypeRequest, AuthorizerUri: aws.String(authzURI),
+		IdentitySource: aws.String("method.request.body.x")})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "authorizer \"req\": identity source")
+	if err != nil && strings.Contains(err.Error(), "security scheme") {
+		t.Errorf("the refusal speaks OpenAPI: %v", err)
+	}
+	au := must[*apigateway.CreateAuthorizerOutput](t, "CreateAuthorizer")(c.ag.CreateAuthorizer(ctx, &apigateway.CreateAuthorizerInput{
+		RestApiId: aws.String(id), Name: aws.String("ok"), Type: agtypes.AuthorizerTypeToken, AuthorizerUri: aws.String(authzURI),
+		IdentitySource: aws.String("method.request.header.Authorization")}))
+	_, err = c.ag.UpdateAuthorizer(ctx, &apigateway.UpdateAuthorizerInput{RestApiId: aws.String(id), AuthorizerId: au.Id,
+		PatchOperations: []agtypes.PatchOperation{{Op: agtypes.OpReplace, Path: aws.String("/identityValidationExpression"), Value: aws.String("a[")}}})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "authorizer \"ok\": identityValidationExpression: error parsing regexp: missing closing ]: `[`")
 }
