@@ -226,7 +226,19 @@ func (in *v2RouteInput) applyAuthorization(a *apis.API, rt *apis.Route) error {
 	if in.AuthorizationType != nil {
 		typ = strings.ToUpper(*in.AuthorizationType)
 	}
-	if in.AuthorizerID != nil {
+	// An authorizer named beside NONE or AWS_IAM is refused, not dropped:
+	// API Gateway stores the route open (the type decides), but whoever
+	// named an authorizer meant the route to be guarded by it.
+	if in.AuthorizerID != nil && *in.AuthorizerID != "" && (typ == authNone || typ == authIAM) {
+		want := "CUSTOM (or JWT)"
+		if a.Protocol == apis.ProtocolWebSocket {
+			want = "CUSTOM"
+		}
+		return v2BadRequest("authorizerId needs authorizationType %s, not %s; set it, or leave authorizerId out", want, typ)
+	}
+	if in.AuthorizerID != nil && *in.AuthorizerID == "" {
+		name = "" // an empty id takes the authorizer off (with NONE or AWS_IAM)
+	} else if in.AuthorizerID != nil {
 		n, ok := authorizerByID(a, *in.AuthorizerID)
 		if !ok {
 			return v2NotFound("Authorizer", *in.AuthorizerID)

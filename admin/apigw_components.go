@@ -2,6 +2,7 @@ package admin
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -102,9 +103,21 @@ func createComponent[V, J any](s *Server, w http.ResponseWriter, r *http.Request
 		return nil
 	})
 	if err != nil {
-		return err
+		return reworded(c, err)
 	}
 	return writeJSON(w, http.StatusCreated, c.wire(a, name, (*c.kept(a))[name]))
+}
+
+// rewording is a component whose validation errors, shared with the OpenAPI
+// import, are said in the control plane's words.
+type rewording interface{ reword(err error) error }
+
+// reworded is err in c's words, when c rewords its errors.
+func reworded(c any, err error) error {
+	if rw, ok := c.(rewording); ok {
+		return rw.reword(err)
+	}
+	return err
 }
 
 func getComponent[V, J any](s *Server, w http.ResponseWriter, r *http.Request, c component[V, J]) error {
@@ -147,7 +160,7 @@ func updateComponent[V, J any](s *Server, w http.ResponseWriter, r *http.Request
 		return nil
 	})
 	if err != nil {
-		return err
+		return reworded(c, err)
 	}
 	return writeJSON(w, http.StatusOK, c.wire(a, name, (*c.kept(a))[name]))
 }
@@ -300,6 +313,18 @@ func lambdaAuthorizers(a *apis.API) map[string]json.RawMessage {
 type authorizers struct{}
 
 func (authorizers) kind() string { return "authorizer" }
+
+// reword says the API's validation errors about an authorizer (which name it
+// by its OpenAPI security scheme) as create-authorizer and update-authorizer
+// callers know it: an authorizer.
+func (authorizers) reword(err error) error {
+	var k *errdefs.Kinded
+	if !errors.Is(err, errdefs.ErrInvalid) || errors.As(err, &k) {
+		return err
+	}
+	msg := strings.ReplaceAll(clientMessage(err), `security scheme "`, `authorizer "`)
+	return badRequest("%s", strings.Join(strings.Split(msg, "\n"), "; "))
+}
 
 func (authorizers) kept(a *apis.API) *map[string]json.RawMessage { return &a.Authorizers }
 

@@ -252,6 +252,16 @@ func (m methodAuth) apply(a *apis.API, rt *apis.Route) error {
 	delete(rt.Extensions, "x-amazon-apigateway-auth")
 	rt.Security, rt.APIKeyRequired = nil, m.APIKey
 	req := map[string][]string{}
+	switch t := strings.ToUpper(m.Type); {
+	case m.AuthorizerID == "":
+	case t == "", t == "NONE", t == "AWS_IAM":
+		// Refused, not dropped: API Gateway stores the method open (the type
+		// decides), but whoever named an authorizer meant it to guard it.
+		if t == "" {
+			t = "NONE"
+		}
+		return badRequest("authorizerId needs authorizationType CUSTOM, not %s; set it, or leave authorizerId out", t)
+	}
 	switch strings.ToUpper(m.Type) {
 	case "", "NONE":
 	case "CUSTOM":

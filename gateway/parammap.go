@@ -13,6 +13,7 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/internal/fastproxy"
 	"github.com/portico-dev/portico/gateway/mapping"
+	"github.com/portico-dev/portico/gateway/pipeline"
 )
 
 // paramMapping is an HTTP API integration's parameter mapping, compiled once
@@ -172,7 +173,7 @@ func (s *mapSources) opValue(op apis.ParameterMapping) (string, bool) {
 func (s *mapSources) ref(p apis.MappingPart) (string, bool) {
 	switch p.Source {
 	case apis.SourceRequestHeader:
-		vs := s.r.Header.Values(p.Name)
+		vs := pipeline.HeaderValues(s.r, p.Name)
 		return strings.Join(vs, ","), len(vs) > 0
 	case apis.SourceRequestQuery:
 		vs := s.r.URL.Query()[p.Name]

@@ -242,6 +242,11 @@ func validationExpression(name string, d authorizerDoc) (*regexp.Regexp, error) 
 	if d.IdentityValidationExpression == "" {
 		return nil, nil
 	}
+	// The pattern alone first, so that an error quotes what the user wrote,
+	// not the anchored wrapper.
+	if _, err := regexp.Compile(d.IdentityValidationExpression); err != nil {
+		return nil, invalid("security scheme %q: identityValidationExpression: %v", name, err)
+	}
 	re, err := regexp.Compile("^(?:" + d.IdentityValidationExpression + ")$")
 	if err != nil {
 		return nil, invalid("security scheme %q: identityValidationExpression: %v", name, err)

@@ -23,6 +23,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -313,7 +314,7 @@ func (s *Stage) authorize(r *http.Request, c *pipeline.Context, a *compiled, rp 
 	case a.au.Type == apis.AuthorizerJWT:
 		return s.verifyJWT(r, c, a.au, a.scopes)
 	}
-	in := input{c: c, arn: arn, header: r.Header.Values, query: queryOf(r)}
+	in := input{c: c, arn: arn, header: headerOf(r), query: queryOf(r)}
 	in.event = func(values []string) any { return httpEvent(r, c, a.au, values, in.arn) }
 	res, err := s.decide(r.Context(), a, in, r.Header)
 	if err != nil {
@@ -390,6 +391,12 @@ type input struct {
 	query  func(string) []string
 	// event builds the authorizer's event from the identity values.
 	event func(values []string) any
+}
+
+// headerOf reads r's headers as the integration's event carries them, Host
+// and the X-Forwarded ones the gateway sets included (pipeline.HeaderValues).
+func headerOf(r *http.Request) func(string) []string {
+	return func(name string) []string { return pipeline.HeaderValues(r, name) }
 }
 
 func queryOf(r *http.Request) func(string) []string {
@@ -692,13 +699,49 @@ func parseSimpleResponse(payload []byte) (*result, error) {
 	return &result{allowed: *doc.IsAuthorized, context: ctx}, nil
 }
 
+// hasNull reports whether the JSON object payload has field name, null.
+func hasNull(payload []byte, name string) bool {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(payload, &top) != nil {
+		return false
+	}
+	v, ok := top[name]
+	return ok && bytes.Equal(bytes.TrimSpace(v), []byte("null"))
+}
+
+// jsonKind names the JSON a Go type decodes: a function author knows "a JSON
+// object", not map[string]json.RawMessage.
+func jsonKind(t reflect.Type) string {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil {
+		return "JSON value"
+	}
+	switch t.Kind() {
+	case reflect.Map, reflect.Struct:
+		return "JSON object"
+	case reflect.Slice, reflect.Array:
+		return "JSON array"
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return "number"
+	}
+	return "JSON value"
+}
+
 // notAnswer is the error for an authorizer's answer that does not decode as
 // what: it names a field of the wrong type, or the kind of JSON the answer is,
 // and never the answer's values (a usageIdentifierKey is an API key, a
 // context may hold a user's claims), which the log would show.
 func notAnswer(what string, payload []byte, err error) error {
 	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
-		return fmt.Errorf("the answer is not %s: its %s is a JSON %s, not a %s", what, te.Field, te.Value, te.Type)
+		return fmt.Errorf("the answer is not %s: its %s is a JSON %s, not a %s", what, te.Field, te.Value, jsonKind(te.Type))
 	}
 	return fmt.Errorf("the answer is not %s, an object: it is %s", what, redact.Shape(payload))
 }
@@ -726,12 +769,16 @@ func contextValues(raw map[string]json.RawMessage) (map[string]any, error) {
 	}
 	out := make(map[string]any, len(raw))
 	for k, r := range raw {
+		// A number keeps its text (json.Number): an id of 20 digits sent
+		// as a number reaches the integration whole, not through a float64.
+		d := json.NewDecoder(bytes.NewReader(r))
+		d.UseNumber()
 		var v any
-		if err := json.Unmarshal(r, &v); err != nil {
+		if err := d.Decode(&v); err != nil {
 			return nil, fmt.Errorf("context %q: %w", k, err)
 		}
 		switch v.(type) {
-		case string, float64, bool:
+		case string, json.Number, bool:
 			out[k] = v
 		default:
 			return nil, fmt.Errorf("context %q must be a string, number or boolean", k)
@@ -756,7 +803,14 @@ func parseResponse(payload []byte) (*result, error) {
 		return nil, err
 	}
 	var lacks []string
-	if doc.PrincipalID == nil {
+	switch {
+	case doc.PrincipalID != nil && *doc.PrincipalID == "":
+		// Not an identity: the integration could not tell it from a
+		// route no authorizer ran on.
+		return nil, errors.New("its principalId is an empty string: name the principal the policy is for")
+	case doc.PrincipalID == nil && hasNull(payload, "principalId"):
+		return nil, errors.New("its principalId is null, not a string")
+	case doc.PrincipalID == nil:
 		lacks = append(lacks, "principalId")
 	}
 	if doc.PolicyDocument == nil {

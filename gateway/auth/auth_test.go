@@ -329,7 +329,19 @@ func TestMalformedAnswerErrorsNameNoValues(t *testing.T) {
 			"the answer lacks principalId and policyDocument; it is a JSON object with fields usageIdentifierKey (31 bytes)", false},
 		{"not JSON", `s3cr3t`, "the answer is not an authorizer response, an object: it is not JSON (6 bytes)", false},
 		{"isAuthorized a string", `{"isAuthorized":"s3cr3t"}`,
-			"the answer is not a simple authorizer response: its isAuthorized is a JSON string, not a bool", true},
+			"the answer is not a simple authorizer response: its isAuthorized is a JSON string, not a boolean", true},
+		// In a function author's words, not Go's (map[string]json.RawMessage).
+		{"context an array", `{"principalId":"u","policyDocument":{},"context":["s3cr3t"]}`,
+			"the answer is not an authorizer response: its context is a JSON array, not a JSON object", false},
+		{"simple context a string", `{"isAuthorized":true,"context":"s3cr3t"}`,
+			"the answer is not a simple authorizer response: its context is a JSON string, not a JSON object", true},
+		// null is not said to be lacking (it is there), nor listed beside it.
+		{"principalId null", `{"principalId":null,"policyDocument":{},"usageIdentifierKey":"s3cr3t"}`,
+			"its principalId is null, not a string", false},
+		// An empty principal is no identity: refused as null is, not
+		// admitted with requestContext.authorizer null.
+		{"principalId empty", `{"principalId":"","policyDocument":{},"usageIdentifierKey":"s3cr3t"}`,
+			"its principalId is an empty string: name the principal the policy is for", false},
 		{"array", `["s3cr3t"]`, "the answer is not a simple authorizer response, an object: it is a JSON array (10 bytes)", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -343,5 +355,30 @@ func TestMalformedAnswerErrorsNameNoValues(t *testing.T) {
 				t.Errorf("got %v\nwant %s", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestContextNumbersKeepTheirText: an authorizer context's numbers keep
+// every digit (a 64-bit id sent as a number), as REST/WebSocket strings and
+// as the HTTP API's authorizer.lambda numbers; they used to pass through a
+// float64 (12345678901234567890 became 12345678901234567000).
+func TestContextNumbersKeepTheirText(t *testing.T) {
+	res, err := parseResponse([]byte(`{"principalId":"u","policyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]},
+		"context":{"big":12345678901234567890,"f":1.5,"neg":-7,"b":true,"s":"x"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"big": "12345678901234567890", "f": "1.5", "neg": "-7", "b": "true", "s": "x"}
+	for k, w := range want {
+		if got := pipeline.StringifyContextValue(res.context[k]); got != w {
+			t.Errorf("context %s as a string = %v, want %s", k, got, w)
+		}
+	}
+	simple, err := parseSimpleResponse([]byte(`{"isAuthorized":true,"context":{"big":12345678901234567890}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := json.Marshal(simple.context); err != nil || string(b) != `{"big":12345678901234567890}` {
+		t.Errorf("authorizer.lambda = %s %v", b, err)
 	}
 }

@@ -345,7 +345,7 @@ func jwtError(desc string, cause error) error {
 // verifyJWT checks the request's token against the authorizer and the route's
 // scopes, and sets c.Authorizer to its claims and scopes.
 func (s *Stage) verifyJWT(r *http.Request, c *pipeline.Context, au *apis.Authorizer, scopes []string) error {
-	in := input{c: c, header: r.Header.Values, query: queryOf(r)}
+	in := input{c: c, header: headerOf(r), query: queryOf(r)}
 	values, _, err := identityValues(in, au, "")
 	if err != nil {
 		return jwtError("the token is missing", err)

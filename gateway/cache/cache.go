@@ -506,7 +506,7 @@ func (rc *routeCache) key(r *http.Request, c *pipeline.Context) string {
 			}
 			vals = q[p.Name]
 		case "header":
-			vals = r.Header.Values(p.Name)
+			vals = pipeline.HeaderValues(r, p.Name)
 		case "path":
 			if v, ok := c.PathParameters[p.Name]; ok {
 				vals = []string{v}

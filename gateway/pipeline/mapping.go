@@ -137,14 +137,14 @@ func (c *Context) ParamValue(src string, r *http.Request, ctx *mapping.Map) (str
 	// proxy event's headers and queryStringParameters have it; the
 	// multivalue forms read every value.
 	if name, ok := strings.CutPrefix(src, "method.request.header."); ok {
-		vs := r.Header.Values(name)
+		vs := HeaderValues(r, name)
 		if len(vs) == 0 {
 			return "", false
 		}
 		return vs[len(vs)-1], true
 	}
 	if name, ok := strings.CutPrefix(src, "method.request.multivalueheader."); ok {
-		vs := r.Header.Values(name)
+		vs := HeaderValues(r, name)
 		return strings.Join(vs, ","), len(vs) > 0
 	}
 	if name, ok := strings.CutPrefix(src, "method.request.querystring."); ok {

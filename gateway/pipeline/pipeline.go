@@ -24,6 +24,7 @@ package pipeline
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -425,10 +426,12 @@ type Integration struct {
 
 // StringifyContextValue is an authorizer's context value as API Gateway passes
 // it to REST and WebSocket events and renders it in $context.authorizer:
-// numbers and booleans as strings ("3", "1.5", "true"); other values as they
-// are.
+// numbers and booleans as strings ("3", "1.5", "true"; a json.Number as its
+// text, every digit kept); other values as they are.
 func StringifyContextValue(v any) any {
 	switch x := v.(type) {
+	case json.Number:
+		return string(x)
 	case float64:
 		return strconv.FormatFloat(x, 'f', -1, 64)
 	case bool:

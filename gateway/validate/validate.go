@@ -132,7 +132,7 @@ func (p *routePlan) check(r *http.Request, c *pipeline.Context) error {
 			case "query":
 				v = last(query[prm.Name])
 			case "header":
-				v = last(r.Header.Values(prm.Name))
+				v = last(pipeline.HeaderValues(r, prm.Name))
 			case "path":
 				v = c.PathParameters[prm.Name]
 			}

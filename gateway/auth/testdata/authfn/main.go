@@ -64,7 +64,8 @@ func handle(_ context.Context, raw json.RawMessage) (any, error) {
 				Context: map[string]any{"trace": os.Getenv("_X_AMZN_TRACE_ID")}}, nil
 		}
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: ev.Headers["authorization"] == "good",
-			Context: map[string]any{"user": "carol", "calls": calls, "requestId": ev.RequestContext.RequestID}}, nil
+			Context: map[string]any{"user": "carol", "calls": calls, "requestId": ev.RequestContext.RequestID,
+				"identitySource": strings.Join(ev.IdentitySource, ",")}}, nil
 	}
 	if probe.Type == "REQUEST" && strings.HasSuffix(probe.MethodArn, "/$connect") {
 		// A WebSocket $connect authorizer: the token query parameter decides;
@@ -159,8 +160,13 @@ func handle(_ context.Context, raw json.RawMessage) (any, error) {
 		}
 		_ = json.Unmarshal(raw, &rc)
 		ctx := map[string]any{"user": ev.Headers["X-User"], "tenant": ev.QueryStringParameters["tenant"], "calls": calls,
-			"resourceId": ev.RequestContext.ResourceID, "clientCert": string(rc.RequestContext.Identity.ClientCert)}
-		return events.APIGatewayCustomAuthorizerResponse{PrincipalID: ev.Headers["X-User"], PolicyDocument: policy("Allow", ev.MethodArn), Context: ctx}, nil
+			"resourceId": ev.RequestContext.ResourceID, "clientCert": string(rc.RequestContext.Identity.ClientCert),
+			"host": ev.Headers["Host"], "proto": ev.Headers["X-Forwarded-Proto"]}
+		principal := ev.Headers["X-User"]
+		if principal == "" {
+			principal = "anonymous" // an empty principalId is refused
+		}
+		return events.APIGatewayCustomAuthorizerResponse{PrincipalID: principal, PolicyDocument: policy("Allow", ev.MethodArn), Context: ctx}, nil
 	}
 	var msg events.APIGatewayWebsocketProxyRequest
 	_ = json.Unmarshal(raw, &msg)
