@@ -241,6 +241,16 @@ func patchInt(op PatchOperation) (*int, error) {
 	})
 }
 
+// patchIntIn parses an integer value from lo to hi, and says that range
+// whether the value is no integer ("10.5") or one outside it, so that the
+// first refusal names the values the next would take.
+func patchIntIn(op PatchOperation, lo, hi int, unit string) (*int, error) {
+	return patchValue(op, fmt.Sprintf("an integer from %d to %d%s", lo, hi, unit), func(v string) (int, bool) {
+		n, err := strconv.ParseInt(v, 10, 32)
+		return int(n), err == nil && int(n) >= lo && int(n) <= hi
+	})
+}
+
 func patchFloat(op PatchOperation) (*float64, error) {
 	return patchValue(op, "a number", func(v string) (float64, bool) {
 		f, err := strconv.ParseFloat(v, 64)
@@ -354,6 +364,9 @@ func applyStageOp(p *apis.StagePatch, op PatchOperation, canary func() *apis.Can
 		return errdefs.New(errdefs.ErrInvalid, "BadRequestException",
 			fmt.Sprintf("Invalid patch path '%s' specified for op '%s': %s are not supported by Portico, so a stage cannot name one; leave the path out",
 				op.Path, truncate(op.Op, 20), unsupportedStagePaths[segs[0]]))
+	case len(segs) == 1 && op.Op == "remove" && segs[0] == "description":
+		return errdefs.New(errdefs.ErrInvalid, "BadRequestException",
+			"Invalid patch path '/description' specified for op 'remove': clear the description with op 'replace' and no value (or an empty one)")
 	case len(segs) == 1 && set:
 		switch segs[0] {
 		case "description":
@@ -533,10 +546,7 @@ func applyMethodSettingOp(p *apis.StagePatch, op PatchOperation, key, field stri
 	case "caching/enabled":
 		m.CachingEnabled, err = patchBool(op)
 	case "caching/ttlInSeconds":
-		m.CacheTTLInSeconds, err = patchInt(op)
-		if err == nil && (*m.CacheTTLInSeconds < 0 || *m.CacheTTLInSeconds > apis.MaxCacheTTL) {
-			err = badPatchValue(op, "TTL %d s is outside 0..%d", *m.CacheTTLInSeconds, apis.MaxCacheTTL)
-		}
+		m.CacheTTLInSeconds, err = patchIntIn(op, 0, apis.MaxCacheTTL, " (seconds)")
 	case "caching/dataEncrypted":
 		m.CacheDataEncrypted, err = patchBool(op)
 	case "caching/requireAuthorizationForCacheControl":

@@ -415,7 +415,13 @@ func TestStageAPIBadInput(t *testing.T) {
 		{"cache size", []agtypes.PatchOperation{op(agtypes.OpReplace, "/cacheClusterSize", "3")}, "/cacheClusterSize"},
 		{"ttl", []agtypes.PatchOperation{op(agtypes.OpReplace, "/*/*/caching/ttlInSeconds", "3601")}, "/*/*/caching/ttlInSeconds"},
 		{"ttl not a number", []agtypes.PatchOperation{op(agtypes.OpReplace, "/*/*/caching/ttlInSeconds", "soon")}, "/*/*/caching/ttlInSeconds"},
+		// Every TTL refusal names the range taken (r-stages26 #3), where a
+		// fraction was told "an integer from -2147483648 to 2147483647".
+		{"ttl range", []agtypes.PatchOperation{op(agtypes.OpReplace, "/*/*/caching/ttlInSeconds", "-1")}, "an integer from 0 to 3600"},
+		{"ttl fraction", []agtypes.PatchOperation{op(agtypes.OpReplace, "/~1pets/GET/caching/ttlInSeconds", "10.5")}, "an integer from 0 to 3600"},
 		{"unknown path", []agtypes.PatchOperation{op(agtypes.OpReplace, "/bogus", "1")}, "/bogus"},
+		// The way to clear it, said (r-stages26 #4).
+		{"remove description", []agtypes.PatchOperation{{Op: agtypes.OpRemove, Path: aws.String("/description")}}, "clear the description with op 'replace' and no value"},
 		{"unknown setting", []agtypes.PatchOperation{op(agtypes.OpReplace, "/*/*/caching/colour", "1")}, "/*/*/caching/colour"},
 		{"bad method key", []agtypes.PatchOperation{op(agtypes.OpReplace, "/~1pets/FETCH/throttling/rateLimit", "1")}, "/~1pets/FETCH/throttling/rateLimit"},
 		{"remove overrides", []agtypes.PatchOperation{{Op: agtypes.OpRemove, Path: aws.String("/canarySettings/stageVariableOverrides")}}, "/canarySettings/stageVariableOverrides"},

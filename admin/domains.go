@@ -353,21 +353,23 @@ func (h *domainRoutes) domainStatus(d *edge.Domain) (message string, handshakes 
 	return err.Error(), errors.Is(err, edge.ErrHandshakesFail)
 }
 
-// tlsOff is the domainNameStatusMessage of a domain that is served, but not
-// over HTTPS: the gateway's TLS listener is off (gateway.Server.TLSOff); "" when
-// it listens.
-func (h *domainRoutes) tlsOff() string {
+// tlsOff is the domainNameStatusMessage of a domain d that is not served over
+// HTTPS: the gateway's TLS listener is off (gateway.Server.TLSOff, which says
+// plainly that a mutual TLS domain is not reachable at all); "" when it
+// listens. The status stays AVAILABLE: tools that create a domain wait for
+// that, and only a restart with a certificate changes this.
+func (h *domainRoutes) tlsOff(d *edge.Domain) string {
 	if h.gw == nil {
 		return ""
 	}
-	return h.gw.TLSOff()
+	return h.gw.TLSOff(d.MutualTLS())
 }
 
 func (h *domainRoutes) domainV1(d *edge.Domain) map[string]any {
 	out := h.domainV1Fields(d)
 	if msg, _ := h.domainStatus(d); msg != "" {
 		out["domainNameStatus"], out["domainNameStatusMessage"] = "FAILED", msg
-	} else if msg := h.tlsOff(); msg != "" {
+	} else if msg := h.tlsOff(d); msg != "" {
 		out["domainNameStatusMessage"] = msg
 	}
 	return out
@@ -382,7 +384,7 @@ func (h *domainRoutes) domainV2(d *edge.Domain) map[string]any {
 		}
 		c := out["domainNameConfigurations"].([]map[string]any)[0]
 		c["domainNameStatus"], c["domainNameStatusMessage"] = status, msg
-	} else if msg := h.tlsOff(); msg != "" {
+	} else if msg := h.tlsOff(d); msg != "" {
 		out["domainNameConfigurations"].([]map[string]any)[0]["domainNameStatusMessage"] = msg
 	}
 	return out

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	v1types "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 
 	"github.com/portico-dev/portico/cmd/portico/app"
@@ -93,6 +94,32 @@ func TestDomainReadsNotServedOverHTTPSWhileTLSIsOff(t *testing.T) {
 	}
 	if msg := aws.ToString(d1.DomainNameStatusMessage); !strings.Contains(msg, "not served over HTTPS") || !strings.Contains(msg, "restart") {
 		t.Errorf("get-domain-name (v1) with the TLS listener off: %s %q, want a message saying HTTPS is off until a restart", d1.DomainNameStatus, msg)
+	}
+	// A mutual TLS domain is not reachable at all meanwhile (the plain
+	// listener refuses it): the message says so first (r-tls26 #3).
+	clientCA, err := edge.NewDevCA(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	truststore := filepath.Join(dir, "clients-ca.pem")
+	if err := os.WriteFile(truststore, clientCA.CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m1, err := v1.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String("m3.example.com"),
+		EndpointConfiguration:   &v1types.EndpointConfiguration{Types: []v1types.EndpointType{v1types.EndpointTypeRegional}},
+		MutualTlsAuthentication: &v1types.MutualTlsAuthenticationInput{TruststoreUri: aws.String("file://" + truststore)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg := aws.ToString(m1.DomainNameStatusMessage); !strings.HasPrefix(msg, "not reachable at all until the TLS listener is on") || !strings.Contains(msg, "restart") {
+		t.Errorf("create-domain-name (v1) with mutual TLS and the TLS listener off: message %q, want it saying first that nothing reaches it", msg)
+	}
+	m2, err := v2.GetDomainName(ctx, &apigatewayv2.GetDomainNameInput{DomainName: aws.String("m3.example.com")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg := aws.ToString(m2.DomainNameConfigurations[0].DomainNameStatusMessage); !strings.HasPrefix(msg, "not reachable at all") || strings.Contains(msg, "serves it by Host") {
+		t.Errorf("get-domain-name (v2) with mutual TLS and the TLS listener off: message %q", msg)
 	}
 	env.Restart()
 	d2, err := v2.GetDomainName(ctx, &apigatewayv2.GetDomainNameInput{DomainName: aws.String("d3.example.com")})

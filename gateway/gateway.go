@@ -995,6 +995,40 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	return nil
 }
 
+// validHostPort reports whether a request's Host (HTTP/2's :authority) has a
+// valid port, if any: RFC 3986's authority is host [":" port] with port =
+// *DIGIT, and a reg-name or IPv4 address holds no ":" ("api.test:abc" and
+// "api.test:1:2" are invalid; "api.test:", "api.test:8080" and "[::1]:80" are
+// valid). The engines check the characters (httpguts.ValidHostHeader) and
+// take any port; RFC 9112 3.2 asks a server to answer 400 to an invalid Host.
+func validHostPort(h string) bool {
+	if strings.HasPrefix(h, "[") {
+		i := strings.IndexByte(h, ']')
+		if i < 0 {
+			return false
+		}
+		h = h[i+1:]
+		if h == "" {
+			return true
+		}
+		if h[0] != ':' {
+			return false
+		}
+		return allDigits(h[1:])
+	}
+	i := strings.IndexByte(h, ':')
+	return i < 0 || allDigits(h[i+1:])
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // hostOnly is net.SplitHostPort's host, or hostport itself when it has no port,
 // without the error SplitHostPort allocates for a Host header without a port,
 // and without the trailing dot of a fully qualified name

@@ -54,3 +54,48 @@ func TestGreedyPathKeepsClientEncoding(t *testing.T) {
 		}
 	}
 }
+
+// TestGreedyPathTrailingSlash: one trailing slash, which routing ignores, is
+// not part of the greedy parameter's value, and the backend gets the value's
+// segments, as routing saw them: /files/a/b/c/ reached it as /files/a%2Fb%2Fc
+// (r-stages26 #1), one segment a backend's router reads as another resource.
+func TestGreedyPathTrailingSlash(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.RequestURI)
+		mu.Unlock()
+		_, _ = io.WriteString(w, "ok")
+	}))
+	t.Cleanup(backend.Close)
+	e := newEnv(t)
+	for _, protocol := range []string{apis.ProtocolREST, apis.ProtocolHTTP} {
+		in := &apis.Integration{Type: apis.IntegrationHTTPProxy, HTTPMethod: "ANY", URI: backend.URL + "/files/{proxy}"}
+		if protocol == apis.ProtocolHTTP {
+			in.PayloadFormatVersion = "1.0"
+		}
+		id := e.deploy(&apis.API{Name: "greedy", Protocol: protocol, Definition: apis.Definition{Routes: []apis.Route{
+			{Method: "ANY", Path: "/files/{proxy+}", Integration: in},
+		}}}, "dev", nil)
+		for sent, want := range map[string]string{
+			"/a/b/c":       "/files/a/b/c",
+			"/a/b/c/":      "/files/a/b/c",
+			"/a/b//":       "/files/a/b",
+			"/a/":          "/files/a",
+			"/a%41/b%20c/": "/files/a%41/b%20c",
+		} {
+			mu.Lock()
+			got = nil
+			mu.Unlock()
+			if r := e.do("GET", "/"+id+"/dev/files"+sent, nil); r.status != 200 {
+				t.Fatalf("%s %s: %d %s", protocol, sent, r.status, r.body)
+			}
+			mu.Lock()
+			if len(got) != 1 || got[0] != want {
+				t.Errorf("%s %s: the backend got %q, want %q", protocol, sent, got, want)
+			}
+			mu.Unlock()
+		}
+	}
+}

@@ -119,9 +119,16 @@ func (s *Server) serveTLS(w http.ResponseWriter, r *http.Request) {
 	s.serve(w, r)
 }
 
-// serve serves /healthz at the gateway's own address, refuses HTTP/2's
-// connection preface and hands everything else to the gateway.
+// serve refuses a Host whose port is not a number (validHostPort), serves
+// /healthz at the gateway's own address, refuses HTTP/2's connection preface
+// and hands everything else to the gateway.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if !validHostPort(r.Host) {
+		// RFC 9112 3.2: a Host field value that is invalid is 400, in the
+		// gateway's shape, before anything is located by it.
+		s.gw.writeUnrouted(w, r, gatewayError(fmt.Errorf("host %.200q: the port is not a number: %w", r.Host, errBadRequest), ""))
+		return
+	}
 	switch r.URL.Path {
 	case "/healthz":
 		if s.gw.namesAPI(r) {

@@ -321,10 +321,11 @@ func routeSpans(rc *reqCtx) pathSpans {
 
 // greedyRaw is the part of the escaped request path that routePath's greedy
 // parameter (its last segment) matched: the path after as many segments as
-// come before the parameter.
+// come before the parameter, without the one trailing slash that routing
+// ignores (splitPath), so that it decodes to the parameter's value.
 func greedyRaw(routePath, escapedPath string) string {
 	n := strings.Count(routePath[:strings.LastIndexByte(routePath, '{')], "/") - 1
-	p := strings.TrimPrefix(escapedPath, "/")
+	p := strings.TrimSuffix(strings.TrimPrefix(escapedPath, "/"), "/")
 	for ; n > 0; n-- {
 		i := strings.IndexByte(p, '/')
 		if i < 0 {

@@ -296,17 +296,28 @@ func (s *Server) startTLS() error {
 }
 
 // TLSOff says, after Start, why the TLS listener does not serve and what
-// to do; "" when it serves. Custom domain names read it back
-// (domainNameStatusMessage), as they are not served over HTTPS without it.
-func (s *Server) TLSOff() string {
+// to do, for a custom domain name that requires mutual TLS or not; "" when it
+// serves. Custom domain names read it back (domainNameStatusMessage), as they
+// are not served over HTTPS without it. The plain listener serves a domain
+// without mutual TLS by Host meanwhile, but refuses a mutual TLS domain
+// (403): nothing reaches one until the TLS listener is on, and the message
+// begins by saying so.
+func (s *Server) TLSOff(mutualTLS bool) string {
 	if s.TLSAddr() != "" {
 		return ""
 	}
-	const plain = "; the plain listener serves it by Host meanwhile, but for mutual TLS"
-	if s.gw.cfg.TLSListen == "" || s.gw.cfg.TLSListen == ListenOff {
-		return "not served over HTTPS: the TLS listener is off (--tls-listen off)" + plain
+	why := "the server started without a certificate, its TLS listener off; restart it to serve HTTPS (after `portico tls init`, or with --tls-cert and --tls-key)"
+	off := s.gw.cfg.TLSListen == "" || s.gw.cfg.TLSListen == ListenOff
+	if off {
+		why = "the TLS listener is off (--tls-listen off)"
 	}
-	return "not served over HTTPS yet: the server started without a certificate, its TLS listener off; restart it to serve HTTPS (after `portico tls init`, or with --tls-cert and --tls-key)" + plain
+	switch {
+	case mutualTLS:
+		return "not reachable at all until the TLS listener is on: this domain requires mutual TLS, which only HTTPS serves (the plain listener refuses it, 403), and " + why
+	case off:
+		return "not served over HTTPS: " + why + "; the plain listener serves it by Host meanwhile"
+	}
+	return "not served over HTTPS yet: " + why + "; the plain listener serves it by Host meanwhile"
 }
 
 // TLSAddr returns the TLS listener's bound address, "" when TLS is off.

@@ -577,11 +577,34 @@ func stageRollback(g *globalFlags) *cobra.Command {
 				return g.unknownStage(cmd, args[0], args[1], err)
 			}
 			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "stage %s now serves deployment %s\n", st.Name, st.DeploymentID)
+			if passedOverPromotion(st) {
+				_, _ = fmt.Fprintf(cmd.OutOrStdout(), "note: the variables stay as they are (%s): a rollback moves the deployment only, "+
+					"and a promotion it undid had merged the canary's variable overrides into them; change them with `portico stage set-var`\n",
+					formatVars(st.Variables))
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&to, "to", "", "deployment id to roll back to (must be in the stage's history)")
 	return cmd
+}
+
+// passedOverPromotion reports whether the rollback st answers (its history's
+// last entry) undid a promotion: a promote entry after the newest earlier entry
+// of the deployment it went back to. A promotion also merged the canary's
+// variable overrides into the stage's variables, which a rollback keeps.
+func passedOverPromotion(st stageJSON) bool {
+	h := st.History
+	if len(h) < 2 {
+		return false
+	}
+	h = h[:len(h)-1] // the rollback itself
+	for i := len(h) - 1; i >= 0 && h[i].DeploymentID != st.DeploymentID; i-- {
+		if h[i].Action == "promote" {
+			return true
+		}
+	}
+	return false
 }
 
 // deployHelloAPI imports the hello sample's API, SOURCE/hello/api.yaml (SOURCE

@@ -301,25 +301,34 @@ func escapePatch(s string) string {
 }
 
 // methodSettingsName is a method-settings key as --method names it: API
-// Gateway's "~1pets~1{id}/GET" reads "/pets/{id}/GET"; "*/*" stays.
+// Gateway's "~1pets~1{id}/GET" reads "/pets/{id}/GET", the root resource's
+// "~1/GET" reads "/GET"; "*/*" stays.
 func methodSettingsName(key string) string {
 	if !strings.HasPrefix(key, "~1") {
 		return key
+	}
+	if rest, ok := strings.CutPrefix(key, "~1/"); ok {
+		return "/" + rest // the root resource "/": no second slash
 	}
 	return strings.ReplaceAll(strings.ReplaceAll(key, "~1", "/"), "~0", "~")
 }
 
 // methodSettingsPath turns "/pets/{id}/GET" (or "" for every method) into the
-// patch path prefix "/~1pets~1{id}/GET" ("/*/*").
+// patch path prefix "/~1pets~1{id}/GET" ("/*/*"); "/GET" is the root
+// resource's, "/~1/GET".
 func methodSettingsPath(method string) (string, error) {
 	if method == "" || method == "*/*" {
 		return "/*/*", nil
 	}
 	i := strings.LastIndexByte(method, '/')
-	if i <= 0 || !strings.HasPrefix(method, "/") || i == len(method)-1 {
-		return "", fmt.Errorf("--method %q: give the resource path and method, e.g. /pets/GET or /pets/{id}/DELETE", method)
+	if i < 0 || !strings.HasPrefix(method, "/") || i == len(method)-1 {
+		return "", fmt.Errorf("--method %q: give the resource path and method, e.g. /pets/GET, /pets/{id}/DELETE or /GET (the root resource)", method)
 	}
-	return "/" + escapePatch(method[:i]) + "/" + strings.ToUpper(method[i+1:]), nil
+	resource := method[:i]
+	if resource == "" {
+		resource = "/"
+	}
+	return "/" + escapePatch(resource) + "/" + strings.ToUpper(method[i+1:]), nil
 }
 
 func stageThrottle(g *globalFlags) *cobra.Command {

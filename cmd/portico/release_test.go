@@ -83,6 +83,16 @@ paths:
 	if st.DeploymentID != older || st.Variables["color"] != "green" || st.CanarySettings == nil || st.CanarySettings.PercentTraffic != 0 {
 		t.Fatalf("after promote: %s", out)
 	}
+	// A rollback of the promotion moves the deployment back and says that
+	// the merged variables stay (r-stages26 #5); rolling back again (to the
+	// promoted deployment) passes over no promotion, and says nothing.
+	out = must("stage", "rollback", id, "prod")
+	if !strings.Contains(out, "note: the variables stay as they are (color=green)") || !strings.Contains(out, "a promotion it undid") {
+		t.Fatalf("rollback of a promotion:\n%s", out)
+	}
+	if out = must("stage", "rollback", id, "prod"); strings.Contains(out, "note:") || !strings.Contains(out, "now serves deployment "+older) {
+		t.Fatalf("second rollback:\n%s", out)
+	}
 	must("stage", "canary", id, "prod", "--remove")
 	if out, err := portico(t, env, "api", "deploy", id, "--stage", "prod", "--canary", "5", "--canary-var", "color=red"); err != nil {
 		t.Fatalf("deploy --canary: %v\n%s", err, out)

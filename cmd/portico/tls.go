@@ -352,8 +352,10 @@ create-base-path-mapping and aws apigatewayv2 create-api-mapping with --endpoint
 	mapCmd.Flags().StringVar(&basePath, "path", "", "base path (API mapping key), e.g. v2 or orders/v2; empty maps the whole domain")
 	unmap := &cobra.Command{
 		Use:   "unmap NAME [BASE-PATH]",
-		Short: "Remove the mapping at a base path (none: the whole-domain mapping)",
-		Args:  cobra.RangeArgs(1, 2),
+		Short: "Remove the mapping at a base path (no BASE-PATH, or '(none)': the whole-domain mapping)",
+		Long: "Remove the mapping at a base path. Without BASE-PATH, or with '(none)' (quoted in the shell), it removes the\n" +
+			"mapping of the whole domain; a base path spelled none (no parentheses) is a mapping of its own, at /none.",
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			key := "(none)"
 			if len(args) == 2 && args[1] != "" {

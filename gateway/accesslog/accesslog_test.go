@@ -517,6 +517,8 @@ func TestAPIGatewayDefinedVariables(t *testing.T) {
 	}{
 		{&Record{C: c, Status: 201, ResponseLength: 10, RequestLength: -1}, "v1/orders|denied|12|403|t1|201|-|-|13"},
 		{&Record{C: c, Status: 201, ResponseLength: 10, RequestLength: 7}, "v1/orders|denied|12|403|t1|201|-|-|17"},
+		// The mapping's key, decoded: the base path was matched so.
+		{&Record{C: &pipeline.Context{CustomDomain: true, StagePrefix: "/%761.0/a%24b"}, Status: 200}, "v1.0/a$b|-|-|-|-|-|-|-|0"},
 		{&Record{C: &pipeline.Context{StagePrefix: "/dev", Integration: pipeline.Integration{Ran: true, Error: "refused", EndpointStatus: 500}}, Status: 500},
 			"-|-|-|-|-|-|500|refused|0"},
 	} {

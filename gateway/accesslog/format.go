@@ -3,6 +3,7 @@ package accesslog
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -240,7 +241,15 @@ var variables = map[string]getter{
 		if !r.C.CustomDomain {
 			return ""
 		}
-		return strings.TrimPrefix(r.C.StagePrefix, "/")
+		// The mapping's key: the base path as the client spelled it,
+		// decoded (it was matched decoded; a %2F was refused before).
+		b := strings.TrimPrefix(r.C.StagePrefix, "/")
+		if strings.IndexByte(b, '%') >= 0 {
+			if d, err := url.PathUnescape(b); err == nil {
+				b = d
+			}
+		}
+		return b
 	}),
 	// API Gateway's, that Portico has a value of.
 	"accountId":   str(func(*Record) string { return functions.AccountID }),

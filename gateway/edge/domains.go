@@ -618,8 +618,9 @@ var ErrMisdirected = fmt.Errorf("connection made for another name: %w", errdefs.
 type Target struct {
 	// APIID and Stage name the stage.
 	APIID, Stage string
-	// BasePath is the escaped path prefix the mapping consumed ("" or "/v2"); the
-	// route is matched on the rest.
+	// BasePath is the escaped path prefix the mapping consumed ("" or "/v2"), as
+	// the client spelled it ("/%762" for the key "v2"); the route is matched on
+	// the rest.
 	BasePath string
 	// DomainName is the request's host name; DomainPrefix its first label.
 	DomainName, DomainPrefix string
@@ -656,16 +657,48 @@ func (e *Edge) Resolve(r *http.Request, path string) (*Target, error) {
 		return nil, err
 	}
 	for _, m := range d.mappings { // longest key first
-		if m.Key == "" || path == "/"+m.Key || strings.HasPrefix(path, "/"+m.Key+"/") {
-			base := ""
-			if m.Key != "" {
-				base = "/" + m.Key
-			}
+		if n, ok := basePathLen(path, m.Key); ok {
+			base := path[:n]
 			prefix, _, _ := strings.Cut(host, ".")
 			return &Target{APIID: m.APIID, Stage: m.Stage, BasePath: base, DomainName: host, DomainPrefix: prefix}, nil
 		}
 	}
 	return nil, fmt.Errorf("domain name %s maps no base path of %s: %w", d.domain.Name, path, errdefs.ErrNotFound)
+}
+
+// basePathLen reports whether the escaped path is under the mapping key (""
+// maps every path) and the length of the prefix of path that spells it. A
+// key's segments are matched on the path's segments decoded, as stages and
+// routes are: "/%761.0/q" is under "v1.0" ("%76" is "v", RFC 3986 6.2.2.2) and
+// "/a%24b/q" under "a$b", with the prefix as the client spelled it. A segment
+// that decodes to one with a "/" matches no key (no key segment has one, and
+// the gateway refuses such a path anyway).
+func basePathLen(path, key string) (int, bool) {
+	if key == "" {
+		return 0, true
+	}
+	if path == "/"+key || strings.HasPrefix(path, "/"+key+"/") {
+		return 1 + len(key), true // as the key spells it, at no cost
+	}
+	if strings.IndexByte(path, '%') < 0 {
+		return 0, false
+	}
+	n := 0
+	for ks := range strings.SplitSeq(key, "/") {
+		if n >= len(path) || path[n] != '/' {
+			return 0, false
+		}
+		seg, _, _ := strings.Cut(path[n+1:], "/")
+		dec, err := url.PathUnescape(seg)
+		if err != nil || dec != ks {
+			return 0, false
+		}
+		n += 1 + len(seg)
+	}
+	if n < len(path) && path[n] != '/' {
+		return 0, false
+	}
+	return n, true
 }
 
 // admits checks a connection with TLS state cs (nil: plain HTTP) to the domain

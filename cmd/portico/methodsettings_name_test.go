@@ -1,0 +1,31 @@
+package main
+
+import "testing"
+
+// TestMethodSettingsNames: a method-settings key reads as --method names it,
+// and --method names it back; the root resource's "~1/GET" is "/GET", where it
+// read "//GET" and --method could not name it (r-stages26 #2).
+func TestMethodSettingsNames(t *testing.T) {
+	for key, name := range map[string]string{
+		"~1/GET":            "/GET",
+		"~1pets/GET":        "/pets/GET",
+		"~1pets~1{id}/POST": "/pets/{id}/POST",
+		"~1a~0b/GET":        "/a~b/GET",
+		"*/*":               "*/*",
+	} {
+		if got := methodSettingsName(key); got != name {
+			t.Errorf("methodSettingsName(%q) = %q, want %q", key, got, name)
+		}
+		if key == "*/*" {
+			continue
+		}
+		if got, err := methodSettingsPath(name); err != nil || got != "/"+key {
+			t.Errorf("methodSettingsPath(%q) = %q, %v, want %q", name, got, err, "/"+key)
+		}
+	}
+	for _, bad := range []string{"GET", "/pets/", "pets/GET"} {
+		if got, err := methodSettingsPath(bad); err == nil {
+			t.Errorf("methodSettingsPath(%q) = %q, want an error", bad, got)
+		}
+	}
+}
