@@ -67,7 +67,7 @@ func noQuery(name, raw string) error {
 		"pass a collector's key as a header instead, OTEL_EXPORTER_OTLP_TRACES_HEADERS=\"name=value\"", name, redact.URL(raw))
 }
 
-// NewProvider returns the tracer provider: parent-based sampling (a request
+// NewProvider returns the tracer provider: parent-based sampling (Sampler: a request
 // that arrives with a trace keeps its sampling decision; others are sampled),
 // service.name "portico" unless OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES
 // say otherwise, and a batching OTLP/HTTP exporter when cfg names a collector.
@@ -138,7 +138,7 @@ func newProvider(ctx context.Context, cfg Config, reg prometheus.Registerer, log
 	opts := []sdktrace.TracerProviderOption{
 		sdktrace.WithRawSpanLimits(spanLimits()),
 		sdktrace.WithResource(res),
-		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())),
+		sdktrace.WithSampler(Sampler()),
 		sdktrace.WithIDGenerator(IDGenerator{}),
 	}
 	var ce *countingExporter
