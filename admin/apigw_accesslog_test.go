@@ -44,6 +44,10 @@ func TestAccessLogThroughUpdateStage(t *testing.T) {
 	for _, bad := range []struct{ path, value, want string }{
 		{"/accessLogSettings/format", "$context.httpMethod $context.resourcePath $context.status",
 			"must include at least $context.requestId or $context.extendedRequestId: add $context.requestId"},
+		// A format's own line breaks and escape sequences made one request
+		// several lines and reached a terminal running tail -f (obs26).
+		{"/accessLogSettings/format", "{\"id\":\"$context.requestId\",\n\"st\":\"$context.status\"}", `holds a line feed (\n) at byte 27: remove it`},
+		{"/accessLogSettings/format", "$context.requestId \x1b[2J", "holds an escape character (ESC, U+001B) at byte 19: remove it"},
 		{"/accessLogSettings/destinationArn", dir, "is a directory"},
 		{"/accessLogSettings/destinationArn", "file://" + dir, "is a directory"},
 		{"/accessLogSettings/destinationArn", fifo, "is not a regular file (a FIFO)"},
@@ -89,6 +93,7 @@ func TestV2AccessLogNeedsRequestID(t *testing.T) {
 	for _, bad := range []struct{ format, dest, want string }{
 		{"$context.httpMethod $context.routeKey $context.status", "stdout", "must include at least $context.requestId: add $context.requestId"},
 		{"$context.extendedRequestId $context.status", "stdout", "must include at least $context.requestId"},
+		{"$context.requestId $context.status\r", "stdout", `holds a carriage return (\r) at byte 34: remove it`},
 		{"$context.requestId", dir, "is a directory"},
 		// A port syslog can never reach, and credentials it cannot use,
 		// were taken, and every line then failed or went without them (obs9).

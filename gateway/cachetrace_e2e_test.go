@@ -12,10 +12,12 @@ import (
 // TestCacheHitCarriesItsOwnTraceID: on a stage with tracing and caching on,
 // a cache hit answers the integration's cached response with the current
 // request's own X-Amzn-Trace-Id and request ids, never those of the request
-// whose miss filled the entry.
+// whose miss filled the entry; its request span has portico.cache_hit true,
+// the miss's false.
 func TestCacheHitCarriesItsOwnTraceID(t *testing.T) {
 	t.Parallel()
-	collector := httptest.NewServer(&otlpReceiver{})
+	rcv := &otlpReceiver{}
+	collector := httptest.NewServer(rcv)
 	t.Cleanup(collector.Close) // after the gateway's exporter stops
 	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.OTLPEndpoint = collector.URL }})
 	c := env.Client()
@@ -63,6 +65,17 @@ func TestCacheHitCarriesItsOwnTraceID(t *testing.T) {
 			if v := a.header.Get(k); v == "" || v == first.header.Get(k) {
 				t.Errorf("GET with %v: %s %q, want this request's own (the first's was %q)", hdr, k, v, first.header.Get(k))
 			}
+		}
+	}
+	// The request spans say which answer came from the cache (obs26): the
+	// access log's cacheHit, in the trace.
+	env.Stop() // flushes the exporter
+	for root, want := range map[string]string{"5759e988bd862e3fe1be46a994272793": "false", "6759e9880123456789abcdef01234567": "true"} {
+		span := rcv.trace(t, root)["GET /m"]
+		if span == nil {
+			t.Errorf("no request span in trace %s", root)
+		} else if got := attr(span, "portico.cache_hit"); got != want {
+			t.Errorf("trace %s: portico.cache_hit %q, want %s", root, got, want)
 		}
 	}
 }

@@ -30,6 +30,20 @@ var (
 	errForbidden   = errors.New("forbidden")
 )
 
+// notSentError marks an integration's error raised before anything was sent
+// to its backend or function (a body over the function event's limit, one
+// that could not be read): the integration did not run, so that
+// $context.integrationLatency is "-", as for any refusal before it.
+type notSentError struct{ error }
+
+func (e notSentError) Unwrap() error { return e.error }
+
+// notSent reports whether err was raised before the integration sent anything.
+func notSent(err error) bool {
+	var ns notSentError
+	return errors.As(err, &ns)
+}
+
 // gatewayError returns err as a pipeline error of the gateway response type that
 // API Gateway answers it with; protocol picks between the REST and HTTP API forms
 // where they differ. Errors that already are pipeline errors, and kinds the

@@ -33,7 +33,8 @@ import (
 // cannot exceed.
 var proxyEventLimit = int64(invoker.DefaultConfig().MaxPayload)
 
-// readBody reads the whole request body within the size limit.
+// readBody reads the whole request body within the size limit. Its errors
+// are notSent: the integration has sent nothing yet.
 func readBody(r *http.Request) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
@@ -42,9 +43,9 @@ func readBody(r *http.Request) ([]byte, error) {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, fmt.Errorf("body over %d bytes: %w", mbe.Limit, errTooLarge)
+			return nil, notSentError{fmt.Errorf("body over %d bytes: %w", mbe.Limit, errTooLarge)}
 		}
-		return nil, fmt.Errorf("read request body: %w: %w", err, errBadRequest)
+		return nil, notSentError{fmt.Errorf("read request body: %w: %w", err, errBadRequest)}
 	}
 	return body, nil
 }
@@ -218,7 +219,7 @@ func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc 
 		// The event holds the whole body (base64 makes it larger still): a
 		// body declared over the limit can never fit, and is refused before
 		// any of it is read (no "100 Continue" to a client that waits for one).
-		return fmt.Errorf("content-length %d: over the %d-byte function event: %w", r.ContentLength, proxyEventLimit, errTooLarge)
+		return notSentError{fmt.Errorf("content-length %d: over the %d-byte function event: %w", r.ContentLength, proxyEventLimit, errTooLarge)}
 	}
 	body, err := readBody(r)
 	if err != nil {

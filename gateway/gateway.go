@@ -989,6 +989,9 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		}
 	}
 	if err != nil {
+		// Refused before anything was sent: no integration ran
+		// ($context.integrationLatency "-"), though its error says why.
+		rc.Integration.Ran = !notSent(err)
 		rc.Integration.Error = pipeline.ErrorText(err)
 		return gatewayError(err, rc.Protocol)
 	}

@@ -94,6 +94,39 @@ func TestFormatMustWriteARequestID(t *testing.T) {
 	}
 }
 
+// TestFormatControlCharacters is what the obs26 tester found: a format's own
+// line breaks, carriage returns and escape sequences were taken and written
+// raw, one request making several lines and an ESC [2J clearing a terminal
+// running tail -f. The control planes refuse them (CheckFormat), naming the
+// character and where it is; a tab is taken; and a format stored before
+// (Parse) writes them escaped, one line per request.
+func TestFormatControlCharacters(t *testing.T) {
+	for _, tc := range []struct{ format, want string }{
+		{"{\"id\":\"$context.requestId\",\n\"st\":\"$context.status\"}", `a line feed (\n) at byte 27`},
+		{"$context.requestId\r", `a carriage return (\r) at byte 18`},
+		{"$context.requestId \x1b[2J", "an escape character (ESC, U+001B) at byte 19"},
+		{"$context.requestId \u009b2J", "the control character U+009B at byte 19"},
+		{"$context.requestId \x7f", "the control character U+007F"},
+		{"$context.requestId \u2028", "the control character U+2028"},
+	} {
+		_, err := CheckFormat(apis.ProtocolREST, tc.format)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "remove it") {
+			t.Errorf("CheckFormat(%q) = %v, want it refused naming %s", tc.format, err, tc.want)
+		}
+	}
+	if _, err := CheckFormat(apis.ProtocolREST, "$context.requestId\t$context.status"); err != nil {
+		t.Errorf("a tab-separated format: %v", err)
+	}
+	f, err := Parse("{\"id\":\"$context.requestId\",\n\"st\":\"$context.status\"}\x1b[2J\r\u0085\t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := string(f.Append(nil, &Record{Status: 200, C: &pipeline.Context{RequestID: "r1"}}))
+	if want := `{"id":"r1",\n"st":"200"}\u001b[2J\r\u0085` + "\t"; line != want {
+		t.Errorf("a stored format with control characters writes %q, want %q", line, want)
+	}
+}
+
 // TestCheckDestinationRefusesDirectories: a file destination that is a
 // directory, ends in /, or lies under a file is refused where it is written,
 // rather than taken and failing every line; a file to be created is fine.

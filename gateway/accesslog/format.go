@@ -360,22 +360,26 @@ func Parse(format string) (*Format, error) {
 			f.traceID = true
 		}
 		if lit.Len() > 0 {
-			f.parts = append(f.parts, part{lit: lit.String()})
+			f.parts = append(f.parts, part{lit: literal(lit.String())})
 			lit.Reset()
 		}
 		f.parts = append(f.parts, part{get: get, quoted: v == "error.messageString"})
 	}
 	if lit.Len() > 0 {
-		f.parts = append(f.parts, part{lit: lit.String()})
+		f.parts = append(f.parts, part{lit: literal(lit.String())})
 	}
 	return f, nil
 }
 
 // CheckFormat parses a stage's access log format as the control planes take
-// it (Parse), and refuses, as API Gateway does, one that writes no request
+// it (Parse), and refuses one holding a control character of its own (a line
+// break, ESC; checkLiteral) and, as API Gateway does, one that writes no request
 // id: a REST API's format must include $context.requestId or
 // $context.extendedRequestId, an HTTP or WebSocket API's $context.requestId.
 func CheckFormat(protocol, format string) (*Format, error) {
+	if err := checkLiteral(format); err != nil {
+		return nil, err
+	}
 	f, err := Parse(format)
 	if err != nil {
 		return nil, err
@@ -389,6 +393,60 @@ func CheckFormat(protocol, format string) (*Format, error) {
 			"add $context.requestId (the apigw-requestid each answer carries), or use a preset (clf, json, xml, csv)")
 	}
 	return f, nil
+}
+
+// controlChar reports whether r is a character a format's text must not
+// hold: a C0 control other than tab (a line break, ESC), DEL, a C1 control,
+// U+2028 or U+2029 (line separators to some readers). Tab, which breaks no
+// line and starts no escape sequence, is taken (a tab-separated format).
+func controlChar(r rune) bool {
+	return r < 0x20 && r != '\t' || r >= 0x7f && r <= 0x9f || r == 0x2028 || r == 0x2029
+}
+
+// checkLiteral refuses a format holding a control character (controlChar):
+// one request is one line, and nothing written makes a terminal running
+// tail -f obey an escape sequence. The character is named, and where it is.
+func checkLiteral(format string) error {
+	for i, r := range format {
+		if !controlChar(r) {
+			continue
+		}
+		what := fmt.Sprintf("the control character U+%04X", r)
+		switch r {
+		case '\n':
+			what = `a line feed (\n)`
+		case '\r':
+			what = `a carriage return (\r)`
+		case 0x1b:
+			what = "an escape character (ESC, U+001B)"
+		}
+		return fmt.Errorf("access log format: holds %s at byte %d: remove it (and any other line break or control character); "+
+			"each request is written as one line, so a format is one line too (a tab is taken)", what, i)
+	}
+	return nil
+}
+
+// literal returns a format's text with the control characters it may hold
+// (controlChar; a format stored before CheckFormat refused them) written
+// escaped, as values are (escapeValue), so that they never reach a line raw.
+func literal(s string) string {
+	if !strings.ContainsFunc(s, controlChar) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case controlChar(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // leadingName returns the variable name at the start of s: letters, digits,

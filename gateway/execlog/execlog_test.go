@@ -494,7 +494,8 @@ func TestQuerySecretsEchoedAreMasked(t *testing.T) {
 			"identitySource":"method.request.querystring.token, stageVariables.authSecret"}}`),
 		"key": json.RawMessage(`{"type":"apiKey","name":"partner","in":"query"}`),
 	}
-	req := httptest.NewRequest("POST", "/abcdefghij/dev/pets?token=sekrit-qtok-1&X-Amz-Signature=sekrit-sig-2&api_key=sekrit-ak-3&partner=sekrit+p%2F4&n=rex",
+	req := httptest.NewRequest("POST", "/abcdefghij/dev/pets?token=sekrit-qtok-1&X-Amz-Signature=sekrit-sig-2&api_key=sekrit-ak-3&partner=sekrit+p%2F4&n=rex"+
+		"&access_token=sekrit-at-6&client_secret=sekrit-cs-7&id_token=sekrit-it-8&refresh_token=sekrit-rt-9&password=sekrit-pw-10", // obs26: OAuth 2.0's too
 		strings.NewReader(`{"again":"sekrit-qtok-1","s":"sekrit-stagevar-5"}`))
 	recs := serve(t, d, req, echoQuery)
 	if len(recs) != 2 {

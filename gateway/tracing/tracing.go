@@ -106,6 +106,9 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 					attribute.String("client.address", c.Identity.SourceIP),
 					attribute.String("user_agent.original", c.Identity.UserAgent),
 				)
+				if c.CacheHit || c.CacheMiss { // a stage that caches this method
+					span.SetAttributes(attribute.Bool("portico.cache_hit", c.CacheHit))
+				}
 				if c.Error.ResponseType != "" {
 					span.SetAttributes(attribute.String("portico.error.response_type", string(c.Error.ResponseType)))
 				}

@@ -1,9 +1,11 @@
 // Package redact keeps request secrets out of logs and traces: the values of
 // presigned-URL query parameters (X-Amz-Signature, X-Amz-Credential,
 // X-Amz-Security-Token), of the Signature and Credential parts of a SigV4
-// Authorization header, and of API keys sent as parameters (x-api-key,
-// api_key) are replaced by "REDACTED" wherever they appear in a string: a URL,
-// an error message that quotes one, a header. String is for the places that
+// Authorization header, of API keys sent as parameters (x-api-key,
+// api_key) and of OAuth 2.0 tokens and secrets (access_token, client_secret,
+// id_token, refresh_token) and passwords sent as parameters are replaced
+// by "REDACTED" wherever they appear in a string: a URL, an error message
+// that quotes one, a header. String is for the places that
 // write text out (span statuses, messages); Logger wraps a slog.Logger so that
 // nothing its handlers write carries them.
 package redact
@@ -39,6 +41,9 @@ var names = []string{
 	"x-amz-signature", "x-amz-credential", "x-amz-security-token",
 	"signature", "credential",
 	"x-api-key", "api_key", "apikey", "api-key",
+	// OAuth 2.0's and OpenID Connect's (RFC 6750's bearer token in a query,
+	// RFC 6749's client secret and grants), and a password sent as a parameter.
+	"access_token", "client_secret", "id_token", "refresh_token", "password",
 }
 
 // String returns s with the value of every secret parameter ("name=value",

@@ -18,6 +18,8 @@ func TestString(t *testing.T) {
 		{"quoted in an error", `Get "http://b/p?x-api-key=s3cr3t": dial tcp: refused`, `Get "http://b/p?x-api-key=REDACTED": dial tcp: refused`},
 		{"authorization header", "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=0a1b",
 			"AWS4-HMAC-SHA256 Credential=REDACTED, SignedHeaders=host, Signature=REDACTED"},
+		{"oauth 2.0 (obs26)", "?access_token=a1&Client_Secret=c2&id_token=i3&refresh_token=r4&password=p5&token_type=bearer",
+			"?access_token=REDACTED&Client_Secret=REDACTED&id_token=REDACTED&refresh_token=REDACTED&password=REDACTED&token_type=bearer"},
 		{"longer name is not a secret", "?mysignature=1&signatures=2", "?mysignature=1&signatures=2"},
 		{"empty value", "?X-Amz-Signature=&a=b", "?X-Amz-Signature=&a=b"},
 	} {

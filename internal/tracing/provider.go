@@ -67,7 +67,7 @@ func noQuery(name, raw string) error {
 		"pass a collector's key as a header instead, OTEL_EXPORTER_OTLP_TRACES_HEADERS=\"name=value\"", name, redact.URL(raw))
 }
 
-// NewProvider returns the tracer provider: parent-based sampling (a request
+// NewProvider returns the tracer provider: parent-based sampling (Sampler: a request
 // that arrives with a trace keeps its sampling decision; others are sampled),
 // service.name "portico" unless OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES
 // say otherwise, and a batching OTLP/HTTP exporter when cfg names a collector.
@@ -116,6 +116,9 @@ func newProvider(ctx context.Context, cfg Config, reg prometheus.Registerer, log
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, err
 	}
+	if err := cfg.ValidateEnv(); err != nil {
+		return nil, nil, err
+	}
 	if cfg.Endpoint == "" {
 		for _, v := range []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
 			if raw := os.Getenv(v); raw != "" {
@@ -138,7 +141,7 @@ func newProvider(ctx context.Context, cfg Config, reg prometheus.Registerer, log
 	opts := []sdktrace.TracerProviderOption{
 		sdktrace.WithRawSpanLimits(spanLimits()),
 		sdktrace.WithResource(res),
-		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())),
+		sdktrace.WithSampler(Sampler()),
 		sdktrace.WithIDGenerator(IDGenerator{}),
 	}
 	var ce *countingExporter
@@ -453,7 +456,8 @@ func validAttrs(kvs []attribute.KeyValue) []attribute.KeyValue {
 }
 
 // Module provides the tracer provider (as trace.TracerProvider too) and shuts
-// it down on stop, flushing queued spans.
+// it down on stop, flushing queued spans. It routes the OpenTelemetry
+// libraries' own logging through the server's log, masked (SetOtelLogger).
 var Module = fx.Module("tracing",
 	fx.Provide(
 		func(p ModuleParams) (*sdktrace.TracerProvider, error) {
@@ -461,6 +465,7 @@ var Module = fx.Module("tracing",
 			if log != nil {
 				log = log.With("component", "tracing")
 			}
+			SetOtelLogger(p.Log)
 			tp, ce, err := newProvider(context.Background(), p.Config, p.Registerer, log, defaultBatching)
 			if err != nil {
 				return nil, err

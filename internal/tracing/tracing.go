@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -109,14 +110,33 @@ func (XRay) Extract(ctx context.Context, carrier propagation.TextMapCarrier) con
 		return trace.ContextWithRemoteSpanContext(ctx, sc)
 	}
 	if tid, ok := parseXRayRoot(v); ok {
-		return context.WithValue(ctx, rootKey{}, tid)
+		return context.WithValue(ctx, rootKey{}, xrayRoot{id: tid, notSampled: xraySampled(v) == "0"})
 	}
 	return ctx
 }
 
-// rootKey is the context key of a trace id to continue (an X-Amzn-Trace-Id
+// rootKey is the context key of the xrayRoot to continue (an X-Amzn-Trace-Id
 // Root without a Parent).
 type rootKey struct{}
+
+// xrayRoot is an X-Amzn-Trace-Id Root without a Parent: the trace id the next
+// span started without a parent takes, and whether the caller said
+// Sampled=0 (its decision, which Sampler keeps; "?" or no Sampled leave the
+// decision to the gateway).
+type xrayRoot struct {
+	id         trace.TraceID
+	notSampled bool
+}
+
+// xraySampled returns the value of v's Sampled key ("" when it has none).
+func xraySampled(v string) string {
+	for part := range strings.SplitSeq(v, ";") {
+		if k, val, ok := strings.Cut(strings.TrimSpace(part), "="); ok && k == "Sampled" {
+			return val
+		}
+	}
+	return ""
+}
 
 // parseXRayRoot returns the trace id of a header's Root.
 func parseXRayRoot(v string) (trace.TraceID, bool) {
@@ -146,8 +166,9 @@ type IDGenerator struct {
 
 // NewIDs implements the OpenTelemetry SDK's IDGenerator.
 func (g IDGenerator) NewIDs(ctx context.Context) (trace.TraceID, trace.SpanID) {
-	tid, ok := ctx.Value(rootKey{}).(trace.TraceID)
-	if !ok || !tid.IsValid() {
+	root, _ := ctx.Value(rootKey{}).(xrayRoot)
+	tid := root.id
+	if !tid.IsValid() {
 		now := time.Now
 		if g.Now != nil {
 			now = g.Now
@@ -289,4 +310,29 @@ func ParseXRay(v string) (trace.SpanContext, bool) {
 	cfg.Remote = true
 	sc := trace.NewSpanContext(cfg)
 	return sc, sc.IsValid()
+}
+
+// Sampler is the sampler of Portico's spans: a span with a parent keeps the
+// parent's decision (a client's traceparent flags or X-Amzn-Trace-Id
+// Sampled); a span without one is sampled, unless its context holds an
+// X-Amzn-Trace-Id Root without a Parent that said Sampled=0 (XRay.Extract):
+// the caller's decision not to record is kept there too, and the trace's ids
+// still pass on, with Sampled=0.
+func Sampler() sdktrace.Sampler { return sdktrace.ParentBased(rootSampler{}) }
+
+// rootSampler decides for spans without a parent (Sampler).
+type rootSampler struct{}
+
+// ShouldSample implements sdktrace.Sampler.
+func (rootSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	ts := trace.SpanContextFromContext(p.ParentContext).TraceState()
+	if root, ok := p.ParentContext.Value(rootKey{}).(xrayRoot); ok && root.notSampled && root.id == p.TraceID {
+		return sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: ts}
+	}
+	return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample, Tracestate: ts}
+}
+
+// Description implements sdktrace.Sampler.
+func (rootSampler) Description() string {
+	return "PorticoRoot{X-Amzn-Trace-Id Sampled=0 kept, else AlwaysOn}"
 }

@@ -313,6 +313,9 @@ func (s Settings) Validate() error {
 	if err := (tracing.Config{Endpoint: s.OTLPEndpoint}).Validate(); err != nil {
 		return fmt.Errorf("--otlp-endpoint: %w", err)
 	}
+	if err := (tracing.Config{Endpoint: s.OTLPEndpoint}).ValidateEnv(); err != nil {
+		return err
+	}
 	if s.Throttle.BurstLimit < 0 {
 		return fmt.Errorf("throttle: burst-limit %d: use a positive bucket size (or a negative rate-limit to turn the account throttle off)", s.Throttle.BurstLimit)
 	}
