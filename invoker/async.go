@@ -430,7 +430,21 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 	}
 	retries, maxAge := i.eventLimits(ctx, ev)
 	if age := i.since(ev.Enqueued); age > maxAge {
-		log.Warn("dropping Event invocation: older than its maximum event age", "age", age.Round(time.Second), "maximumEventAge", maxAge)
+		// The age rounded up to the millisecond: one just past a maximum of
+		// whole seconds reads as older than it (1m0.001s), not equal.
+		log.Warn("dropping Event invocation: older than its maximum event age",
+			"age", (age + time.Millisecond - 1).Truncate(time.Millisecond), "maximumEventAge", maxAge)
+		q.dropped(ev.Function)
+		q.delete(key)
+		return
+	}
+	if ev.Attempt > retries {
+		// MaximumRetryAttempts was lowered while this retry waited: the
+		// event has had all the attempts it allows now, and is dropped as
+		// one whose last retry failed is (Portico has no on-failure
+		// destination to send it to).
+		log.Warn("dropping Event invocation: its MaximumRetryAttempts, lowered since its last attempt, allows no more retries",
+			"attempts", ev.Attempt, "maximumRetryAttempts", retries)
 		q.dropped(ev.Function)
 		q.delete(key)
 		return
