@@ -33,3 +33,14 @@ func TestEnvSizeIsJSONText(t *testing.T) {
 		})
 	}
 }
+
+// TestEnvUserAWSLambdaNamesTaken: Lambda reserves a fixed list of names, not
+// the AWS_LAMBDA_ prefix: the wrapper's and other AWS_LAMBDA_* names
+// a user sets are taken, as Lambda takes them.
+func TestEnvUserAWSLambdaNamesTaken(t *testing.T) {
+	for _, name := range []string{"AWS_LAMBDA_EXEC_WRAPPER", "AWS_LAMBDA_DOTNET_PREJIT", "AWS_LAMBDA_FOO", "AWS_XRAY_CONTEXT_MISSING", "TZ"} {
+		if err := validateEnv(map[string]string{name: "x"}); err != nil {
+			t.Errorf("%s refused: %v", name, err)
+		}
+	}
+}
