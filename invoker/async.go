@@ -159,10 +159,8 @@ func (i *Invoker) InvokeAsync(ctx context.Context, req Request) (string, error) 
 	if fn == nil {
 		return "", fmt.Errorf("invoke: no function: %w", errdefs.ErrInvalid)
 	}
-	if len(payload) > i.p.Config.MaxAsyncPayload {
-		return "", errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException",
-			fmt.Sprintf("%d byte payload is too large for the Event invocation type (limit %d bytes)",
-				len(payload), i.p.Config.MaxAsyncPayload))
+	if err := i.CheckAsyncPayload(int64(len(payload))); err != nil {
+		return "", err
 	}
 	if len(payload) == 0 {
 		payload = []byte("{}")
@@ -190,6 +188,21 @@ func (i *Invoker) InvokeAsync(ctx context.Context, req Request) (string, error) 
 	default:
 	}
 	return ev.RequestID, nil
+}
+
+// CheckAsyncPayload returns the error InvokeAsync answers a payload of n
+// bytes with when n is over MaxAsyncPayload (RequestTooLargeException, in
+// Lambda's words), nil otherwise. A caller that has the payload's size before
+// its content checks it first, so that an over-size event is told it is too
+// large whatever it holds, as a synchronous one over 6 MB is. Safe for
+// concurrent use.
+func (i *Invoker) CheckAsyncPayload(n int64) error {
+	if n <= int64(i.p.Config.MaxAsyncPayload) {
+		return nil
+	}
+	return errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException",
+		fmt.Sprintf("%d byte payload is too large for the Event invocation type (limit %d bytes)",
+			n, i.p.Config.MaxAsyncPayload))
 }
 
 func (q *asyncQueue) start() {
