@@ -208,7 +208,14 @@ func envSize(env map[string]string) int {
 	if err := enc.Encode(env); err != nil {
 		return 0 // a map of strings always encodes
 	}
-	return buf.Len() - 1 // without Encode's newline
+	// encoding/json always writes U+2028 and U+2029 as \u2028 and \u2029 (6
+	// bytes); Lambda's text holds them as themselves, their 3 UTF-8 bytes,
+	// as any other non-ASCII character. (Names cannot hold them: envNameRe.)
+	n := buf.Len() - 1 // without Encode's newline
+	for _, v := range env {
+		n -= 3 * (strings.Count(v, "\u2028") + strings.Count(v, "\u2029"))
+	}
+	return n
 }
 
 // VolumePrefix is the optional prefix of a FileSystem Arn ("portico:volume:NAME").
