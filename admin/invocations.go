@@ -52,6 +52,17 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, ref functions.Re
 	if r.ContentLength > maxInvokeBody { // refused before a read sends a waiting client "100 Continue"
 		return errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException", tooLargeMessage(r, maxInvokeBody))
 	}
+	// An Event's own limit (1 MiB) is checked as the 6 MB one is, before the
+	// content: an over-size event is told so whether or not it is JSON.
+	checkEvent := func(n int64) error {
+		if invType != "Event" || s.inv == nil {
+			return nil
+		}
+		return s.inv.CheckAsyncPayload(n)
+	}
+	if err := checkEvent(r.ContentLength); err != nil {
+		return err
+	}
 	payload, err := io.ReadAll(io.LimitReader(r.Body, maxInvokeBody+1))
 	if bodyReadAnswered(err) {
 		return err // 408 or 503 (writeError)
@@ -62,6 +73,9 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, ref functions.Re
 	if len(payload) > maxInvokeBody {
 		// The server's lingering close lets the client read the 413 (internal/h1).
 		return errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException", tooLargeMessage(r, maxInvokeBody))
+	}
+	if err := checkEvent(int64(len(payload))); err != nil {
+		return err
 	}
 	if len(payload) > 0 && !json.Valid(payload) {
 		return errdefs.New(errdefs.ErrInvalid, "InvalidRequestContentException", payloadParseError(payload))

@@ -138,3 +138,40 @@ func TestCodeBodyLimitIsLambdas(t *testing.T) {
 		}
 	}
 }
+
+// TestEventOverItsLimitIs413WhateverItHolds: an Event body over 1 MiB is
+// refused 413 RequestTooLargeException before its content is parsed, as a
+// synchronous one over 6 MB is: a body that is not JSON gets the 413, not
+// 400 InvalidRequestContentException, whether its size is known from its
+// Content-Length (the SDK) or only once read (a chunked body).
+func TestEventOverItsLimitIs413WhateverItHolds(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	notJSON := append([]byte("x"), bytes.Repeat([]byte(" "), 1<<20)...) // 1,048,577 bytes
+	const want = "1048577 byte payload is too large for the Event invocation type (limit 1048576 bytes)"
+	t.Run("SDK, Content-Length", func(t *testing.T) {
+		_, err := sdk(env).Invoke(t.Context(), &lambda.InvokeInput{FunctionName: aws.String("hello"),
+			InvocationType: types.InvocationTypeEvent, Payload: notJSON})
+		apiError(t, err, "RequestTooLargeException", http.StatusRequestEntityTooLarge)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v, want it to say %q", err, want)
+		}
+	})
+	t.Run("chunked", func(t *testing.T) {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost,
+			env.AdminURL+"/2015-03-31/functions/hello/invocations", io.MultiReader(bytes.NewReader(notJSON)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Amz-Invocation-Type", "Event")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), want) {
+			t.Fatalf("status %d %s, want 413 saying %q", resp.StatusCode, b, want)
+		}
+	})
+}

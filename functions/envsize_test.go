@@ -21,6 +21,9 @@ func TestEnvSizeIsJSONText(t *testing.T) {
 		{"names and values under 4096, JSON over", map[string]string{"BIG": strings.Repeat("x", 4090)}, 4100, false},
 		{"two variables", map[string]string{"AA": "1", "BB": "2"}, len(`{"AA":"1","BB":"2"}`), true},
 		{"escapes count", map[string]string{"QQ": `"\` + "\n<&>"}, len(`{"QQ":"\"\\\n<&>"}`), true},
+		{"non-ASCII counts its UTF-8 bytes", map[string]string{"NA": "é日"}, len(`{"NA":"é日"}`), true},
+		{"U+2028 and U+2029 count their UTF-8 bytes too", map[string]string{"LS": "a\u2028b\u2029"}, len(`{"LS":"a\u2028b\u2029"}`) - 6, true},
+		{"U+2028 at the limit", map[string]string{"BIG": strings.Repeat("x", 4083) + "\u2028"}, 4096, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := envSize(tc.env); got != tc.size {
@@ -31,5 +34,16 @@ func TestEnvSizeIsJSONText(t *testing.T) {
 				t.Errorf("validateEnv = %v, want ok %v", err, tc.ok)
 			}
 		})
+	}
+}
+
+// TestEnvUserAWSLambdaNamesTaken: Lambda reserves a fixed list of names, not
+// the AWS_LAMBDA_ prefix: the wrapper's and other AWS_LAMBDA_* names
+// a user sets are taken, as Lambda takes them.
+func TestEnvUserAWSLambdaNamesTaken(t *testing.T) {
+	for _, name := range []string{"AWS_LAMBDA_EXEC_WRAPPER", "AWS_LAMBDA_DOTNET_PREJIT", "AWS_LAMBDA_FOO", "AWS_XRAY_CONTEXT_MISSING", "TZ"} {
+		if err := validateEnv(map[string]string{name: "x"}); err != nil {
+			t.Errorf("%s refused: %v", name, err)
+		}
 	}
 }

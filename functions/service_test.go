@@ -80,9 +80,15 @@ func TestCreateRejectsBadConfig(t *testing.T) {
 		{"env reserved AWS_REGION", func(t *testing.T) CreateInput {
 			return CreateInput{FunctionName: "fn", Environment: map[string]string{"AWS_REGION": "x", "OK_VAR": "y"}, ZipFile: zipOK(t)}
 		}, "Reserved keys used in this request: AWS_REGION"},
-		{"env reserved AWS_LAMBDA_ prefix", func(t *testing.T) CreateInput {
-			return CreateInput{FunctionName: "fn", Environment: map[string]string{"AWS_LAMBDA_ANYTHING": "x"}, ZipFile: zipOK(t)}
-		}, "AWS_LAMBDA_ANYTHING"},
+		{"env reserved AWS_LAMBDA_FUNCTION_NAME", func(t *testing.T) CreateInput {
+			return CreateInput{FunctionName: "fn", Environment: map[string]string{"AWS_LAMBDA_FUNCTION_NAME": "x"}, ZipFile: zipOK(t)}
+		}, "Reserved keys used in this request: AWS_LAMBDA_FUNCTION_NAME"},
+		{"env reserved AWS_LAMBDA_RUNTIME_API", func(t *testing.T) CreateInput {
+			return CreateInput{FunctionName: "fn", Environment: map[string]string{"AWS_LAMBDA_RUNTIME_API": "x"}, ZipFile: zipOK(t)}
+		}, "Reserved keys used in this request: AWS_LAMBDA_RUNTIME_API"},
+		{"env AWS_LAMBDA_MAX_CONCURRENCY is Portico's refusal", func(t *testing.T) CreateInput {
+			return CreateInput{FunctionName: "fn", Environment: map[string]string{"AWS_LAMBDA_MAX_CONCURRENCY": "4"}, ZipFile: zipOK(t)}
+		}, "Environment variable AWS_LAMBDA_MAX_CONCURRENCY is not supported by Portico (Lambda takes it)"},
 		{"env reserved LAMBDA_TASK_ROOT", func(t *testing.T) CreateInput {
 			return CreateInput{FunctionName: "fn", Environment: map[string]string{"LAMBDA_TASK_ROOT": "x"}, ZipFile: zipOK(t)}
 		}, "reserved keys"},

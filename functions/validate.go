@@ -157,20 +157,39 @@ func checkLength(member, value string, limit int) error {
 }
 
 // reservedEnv are the environment variables Lambda sets itself and refuses in a
-// function's configuration. Every AWS_LAMBDA_* name is reserved as well.
+// function's configuration: Lambda's list ("Defined runtime environment
+// variables"), no more. Other AWS_LAMBDA_* names are the user's, as on Lambda:
+// AWS_LAMBDA_EXEC_WRAPPER, AWS_LAMBDA_LOG_LEVEL and the like. (_HANDLER and
+// _X_AMZN_TRACE_ID are here for completeness: no name starting with '_'
+// passes envNameRe.)
 var reservedEnv = map[string]bool{
-	"_HANDLER":              true,
-	"_X_AMZN_TRACE_ID":      true,
-	"_LAMBDA_SERVER_PORT":   true,
-	"AWS_REGION":            true,
-	"AWS_DEFAULT_REGION":    true,
-	"AWS_EXECUTION_ENV":     true,
-	"AWS_ACCESS_KEY":        true,
-	"AWS_ACCESS_KEY_ID":     true,
-	"AWS_SECRET_ACCESS_KEY": true,
-	"AWS_SESSION_TOKEN":     true,
-	"LAMBDA_TASK_ROOT":      true,
-	"LAMBDA_RUNTIME_DIR":    true,
+	"_HANDLER":                        true,
+	"_X_AMZN_TRACE_ID":                true,
+	"AWS_REGION":                      true,
+	"AWS_DEFAULT_REGION":              true,
+	"AWS_EXECUTION_ENV":               true,
+	"AWS_LAMBDA_FUNCTION_NAME":        true,
+	"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": true,
+	"AWS_LAMBDA_FUNCTION_VERSION":     true,
+	"AWS_LAMBDA_INITIALIZATION_TYPE":  true,
+	"AWS_LAMBDA_LOG_GROUP_NAME":       true,
+	"AWS_LAMBDA_LOG_STREAM_NAME":      true,
+	"AWS_LAMBDA_RUNTIME_API":          true,
+	"AWS_ACCESS_KEY":                  true,
+	"AWS_ACCESS_KEY_ID":               true,
+	"AWS_SECRET_ACCESS_KEY":           true,
+	"AWS_SESSION_TOKEN":               true,
+	"LAMBDA_TASK_ROOT":                true,
+	"LAMBDA_RUNTIME_DIR":              true,
+}
+
+// porticoRefusedEnv are names Lambda takes but Portico refuses, each with the
+// reason and what to do instead. (_LAMBDA_SERVER_PORT, which would switch
+// aws-lambda-go to its old RPC mode, starts with '_' and fails envNameRe.)
+var porticoRefusedEnv = map[string]string{
+	"AWS_LAMBDA_MAX_CONCURRENCY": "it makes aws-lambda-go wait for several invocations at once in one sandbox, " +
+		"and a Portico sandbox serves one at a time (it refuses a second wait); remove it: Portico starts " +
+		"more sandboxes for concurrent calls, up to the function's concurrency",
 }
 
 // maxEnvSize is Lambda's limit on the total size of a function's environment
@@ -189,7 +208,14 @@ func envSize(env map[string]string) int {
 	if err := enc.Encode(env); err != nil {
 		return 0 // a map of strings always encodes
 	}
-	return buf.Len() - 1 // without Encode's newline
+	// encoding/json always writes U+2028 and U+2029 as \u2028 and \u2029 (6
+	// bytes); Lambda's text holds them as themselves, their 3 UTF-8 bytes,
+	// as any other non-ASCII character. (Names cannot hold them: envNameRe.)
+	n := buf.Len() - 1 // without Encode's newline
+	for _, v := range env {
+		n -= 3 * (strings.Count(v, "\u2028") + strings.Count(v, "\u2029"))
+	}
+	return n
 }
 
 // VolumePrefix is the optional prefix of a FileSystem Arn ("portico:volume:NAME").
@@ -326,8 +352,11 @@ func validateEnv(env map[string]string) error {
 			return violation("", "environment.variables", fmt.Sprintf("Map keys must satisfy constraint: "+
 				"[Member must satisfy regular expression pattern: %s] (the name %q does not match)", envNamePattern, truncate(k, 200)))
 		}
-		if reservedEnv[k] || strings.HasPrefix(k, "AWS_LAMBDA_") {
+		if reservedEnv[k] {
 			reserved = append(reserved, k)
+		}
+		if why, ok := porticoRefusedEnv[k]; ok {
+			return invalidf("Environment variable %s is not supported by Portico (Lambda takes it): %s", k, why)
 		}
 		if strings.IndexByte(v, 0) >= 0 {
 			return invalidf("Environment variable %s: its value contains a NUL byte, which no process environment can hold; remove it", k)

@@ -159,10 +159,8 @@ func (i *Invoker) InvokeAsync(ctx context.Context, req Request) (string, error) 
 	if fn == nil {
 		return "", fmt.Errorf("invoke: no function: %w", errdefs.ErrInvalid)
 	}
-	if len(payload) > i.p.Config.MaxAsyncPayload {
-		return "", errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException",
-			fmt.Sprintf("%d byte payload is too large for the Event invocation type (limit %d bytes)",
-				len(payload), i.p.Config.MaxAsyncPayload))
+	if err := i.CheckAsyncPayload(int64(len(payload))); err != nil {
+		return "", err
 	}
 	if len(payload) == 0 {
 		payload = []byte("{}")
@@ -190,6 +188,21 @@ func (i *Invoker) InvokeAsync(ctx context.Context, req Request) (string, error) 
 	default:
 	}
 	return ev.RequestID, nil
+}
+
+// CheckAsyncPayload returns the error InvokeAsync answers a payload of n
+// bytes with when n is over MaxAsyncPayload (RequestTooLargeException, in
+// Lambda's words), nil otherwise. A caller that has the payload's size before
+// its content checks it first, so that an over-size event is told it is too
+// large whatever it holds, as a synchronous one over 6 MB is. Safe for
+// concurrent use.
+func (i *Invoker) CheckAsyncPayload(n int64) error {
+	if n <= int64(i.p.Config.MaxAsyncPayload) {
+		return nil
+	}
+	return errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException",
+		fmt.Sprintf("%d byte payload is too large for the Event invocation type (limit %d bytes)",
+			n, i.p.Config.MaxAsyncPayload))
 }
 
 func (q *asyncQueue) start() {
@@ -430,7 +443,21 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 	}
 	retries, maxAge := i.eventLimits(ctx, ev)
 	if age := i.since(ev.Enqueued); age > maxAge {
-		log.Warn("dropping Event invocation: older than its maximum event age", "age", age.Round(time.Second), "maximumEventAge", maxAge)
+		// The age rounded up to the millisecond: one just past a maximum of
+		// whole seconds reads as older than it (1m0.001s), not equal.
+		log.Warn("dropping Event invocation: older than its maximum event age",
+			"age", (age + time.Millisecond - 1).Truncate(time.Millisecond), "maximumEventAge", maxAge)
+		q.dropped(ev.Function)
+		q.delete(key)
+		return
+	}
+	if ev.Attempt > retries {
+		// MaximumRetryAttempts was lowered while this retry waited: the
+		// event has had all the attempts it allows now, and is dropped as
+		// one whose last retry failed is (Portico has no on-failure
+		// destination to send it to).
+		log.Warn("dropping Event invocation: its MaximumRetryAttempts, lowered since its last attempt, allows no more retries",
+			"attempts", ev.Attempt, "maximumRetryAttempts", retries)
 		q.dropped(ev.Function)
 		q.delete(key)
 		return

@@ -132,7 +132,7 @@ func (i *Invoker) reserve(ctx context.Context, p *pool, provision bool) error {
 				return nil
 			}
 			n, m := i.budget.use()
-			return throttledf("SandboxBudgetExceeded", "Rate Exceeded. (sandbox budget: %d of %d sandboxes, %d of %d MB in use, none idle)",
+			return throttledf("SandboxBudgetExceeded", "Rate Exceeded. (sandbox budget: %d of %d sandboxes, %d of %d MB in use, none that may be stopped)",
 				n, i.budget.maxCount, m, i.budget.maxMemMB)
 		case <-ctx.Done():
 			return ctx.Err()

@@ -208,6 +208,29 @@ func TestProvisionedSandboxesGoLast(t *testing.T) {
 	}
 }
 
+// TestBudgetThrottleBesideAnIdleProvisionedSandbox: at the budget, with the
+// only sandbox an idle provisioned one (stopped only for another provisioned
+// one), a call to another version is throttled, and its message does not say
+// that no sandbox was idle: none was one that may be stopped.
+func TestBudgetThrottleBesideAnIdleProvisionedSandbox(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MaxSandboxes = 1; c.ThrottleWait = 20 * time.Millisecond })
+	prov := e.fns.add(&functions.Config{FunctionName: "prov", Version: "1"})
+	other := e.fns.add(&functions.Config{FunctionName: "other"})
+	e.fns.mu.Lock()
+	e.fns.prov = []functions.ProvisionedConfig{{FunctionName: "prov", Qualifier: "1", Requested: 1}}
+	e.fns.mu.Unlock()
+	e.tick(t)
+	waitIdle(t, e.inv.pool(prov), 1)
+	_, err := e.inv.Invoke(context.Background(), Request{Function: other})
+	var k *errdefs.Kinded
+	if !errors.As(err, &k) || k.Reason != "SandboxBudgetExceeded" {
+		t.Fatalf("want SandboxBudgetExceeded, got %v", err)
+	}
+	if strings.Contains(k.Message, "none idle") || !strings.Contains(k.Message, "none that may be stopped") {
+		t.Fatalf("message %q: a provisioned sandbox was idle; want \"none that may be stopped\"", k.Message)
+	}
+}
+
 // TestBudgetSmallerThanProvisionedIsRefused checks that provisioned concurrency
 // the budget cannot hold is refused, both as a change and at start.
 func TestBudgetSmallerThanProvisionedIsRefused(t *testing.T) {

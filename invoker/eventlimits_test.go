@@ -151,3 +151,62 @@ func TestEventRetryWhenTheClockMovesBeforeItsTimer(t *testing.T) {
 		t.Fatalf("ran %d times, want 2", got)
 	}
 }
+
+// TestEventRetriesLoweredWhileARetryWaits: MaximumRetryAttempts lowered
+// while a failed event waits for its retry applies to that retry: when it
+// comes due, the event has had as many attempts as the setting allows now
+// and is dropped, as an event whose last retry failed is, without running.
+func TestEventRetriesLoweredWhileARetryWaits(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		retries  int // set after the attempt that failed
+		failures int // attempts that fail before the setting changes
+	}{
+		{"retries set to zero after the first failure", 0, 1},
+		{"retries set to one after the second failure", 1, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			fn := e.fns.add(&functions.Config{FunctionName: "poison"})
+			if _, err := e.inv.InvokeAsync(context.Background(), Request{Function: fn, Payload: []byte(`{"fail":"always"}`)}); err != nil {
+				t.Fatal(err)
+			}
+			for attempt := 1; attempt < tc.failures; attempt++ {
+				e.retryAfter(t, attempt, time.Duration(attempt)*time.Minute)
+			}
+			waitFor(t, "the failure that schedules a retry", func() bool {
+				ev, ok := e.onlyEvent()
+				return ok && ev.Attempt == tc.failures
+			})
+			e.fns.setEventInvoke("poison", functions.Latest, &tc.retries, nil)
+			e.clock.Advance(time.Duration(tc.failures) * time.Minute)
+			waitFor(t, "the event dropped", func() bool { return e.queued() == 0 })
+			if got := e.starts("poison"); got != tc.failures {
+				t.Fatalf("ran %d times, want %d: the retry ran after MaximumRetryAttempts went to %d", got, tc.failures, tc.retries)
+			}
+			if !strings.Contains(e.logs.String(), "MaximumRetryAttempts") {
+				t.Fatalf("no log line for the dropped event:\n%s", e.logs.String())
+			}
+		})
+	}
+}
+
+// TestEventMaximumAgeLogReadsOlder: an event dropped a nanosecond past its
+// maximum age is logged with an age that reads older than the maximum, not
+// one rounded down to equal it.
+func TestEventMaximumAgeLogReadsOlder(t *testing.T) {
+	e := newEnv(t, nil)
+	minute := 60
+	fn := e.fns.add(&functions.Config{FunctionName: "edge"})
+	e.fns.setEventInvoke("edge", functions.Latest, nil, &minute)
+	e.inv.async.stop()
+	if _, err := e.inv.InvokeAsync(context.Background(), Request{Function: fn, Payload: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Minute + time.Nanosecond)
+	e.inv.async.start()
+	waitFor(t, "the event dropped", func() bool { return e.queued() == 0 })
+	if !strings.Contains(e.logs.String(), "age=1m0.001s maximumEventAge=1m0s") {
+		t.Fatalf("the drop's log line does not read older than the maximum:\n%s", e.logs.String())
+	}
+}
