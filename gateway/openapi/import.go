@@ -375,7 +375,7 @@ func (im *importer) run(ctx context.Context, opts Options) *apis.API {
 		var sec []map[string][]string
 		if err := json.Unmarshal(raw, &sec); err != nil {
 			im.fail("security: %v", err)
-		} else {
+		} else if im.nullRequirements("", sec) {
 			im.globalSec = &sec
 		}
 	}
@@ -1164,6 +1164,23 @@ func (im *importer) paths(a *apis.API) {
 	}
 }
 
+// nullRequirements refuses the nulls of a security requirement list (where
+// names its operation, "" for the root's, with ": "), reporting whether there
+// were none. A null ("security: [null]", or a YAML "- " with nothing after
+// it, a template rendered empty) is no Security Requirement Object: read as
+// {}, no authorization, it would make the operation public and override the
+// root security without a word.
+func (im *importer) nullRequirements(where string, sec []map[string][]string) bool {
+	ok := true
+	for i, req := range sec {
+		if req == nil {
+			im.fail("%ssecurity[%d] is null, which is no security requirement: write security: [] for a public operation, or name a scheme ({NAME: []})", where, i)
+			ok = false
+		}
+	}
+	return ok
+}
+
 // dropAPIKeys returns an HTTP API operation's security requirements without
 // their API key schemes, with a warning naming them: HTTP APIs have no API
 // keys, and API Gateway's import ignores them (with a warning) rather than
@@ -1298,6 +1315,9 @@ func (im *importer) operation(a *apis.API, path, method string, op *openapi3.Ope
 		s := []map[string][]string{}
 		for _, req := range *op.Security {
 			s = append(s, map[string][]string(req))
+		}
+		if !im.nullRequirements(where+": ", s) {
+			return r, false
 		}
 		sec = &s
 	}
