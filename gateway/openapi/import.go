@@ -183,7 +183,7 @@ func Import(ctx context.Context, data []byte, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("document is %d bytes; at most %d are accepted: %w", len(data), MaxDocument, errdefs.ErrTooLarge)
 	}
 	js, err := ToJSON(data)
-	if errors.Is(err, errExpandsTooLarge) || errors.Is(err, errNotStrictJSON) || errors.Is(err, errNotJSON) {
+	if errors.Is(err, errExpandsTooLarge) || errors.Is(err, errNotStrictJSON) || errors.Is(err, errNotJSON) || errors.Is(err, errManyDocuments) {
 		return nil, fmt.Errorf("%w: %w", err, errdefs.ErrInvalid)
 	}
 	if err != nil {
@@ -362,6 +362,9 @@ func (im *importer) run(ctx context.Context, opts Options) *apis.API {
 	a.PathsExtensions = im.extensionsOf("paths", im.raw["paths"])
 	im.collectComponents()
 	a.Models = im.models
+	if a.Protocol == apis.ProtocolREST {
+		im.checkModelNames()
+	}
 	im.checkModelKeywords(ctx)
 	if ctx.Err() != nil {
 		return a
@@ -614,6 +617,21 @@ func (im *importer) collectComponents() {
 	}
 }
 
+// checkModelNames refuses a REST API's model names that create-model
+// refuses, in API Gateway's import's words: a model made so could not be made
+// again through the API, and the document would not import on API Gateway.
+func (im *importer) checkModelNames() {
+	where := "components.schemas"
+	if im.swagger2 {
+		where = "definitions"
+	}
+	for _, name := range slices.Sorted(maps.Keys(im.models)) {
+		if !apis.ValidModelName(name) {
+			im.fail("%s[%.140q]: Unable to create model for '%.140s': Model name must be alphanumeric (1 to 128 letters and digits, as create-model takes): rename it and its $refs", where, name, name)
+		}
+	}
+}
+
 // laterKeywords are JSON Schema assertions newer than draft 4 (draft 6 to
 // 2020-12, which OpenAPI 3.1 schemas are written in). Models are draft 4, as
 // API Gateway's are: a validator would not check these.
@@ -769,8 +787,8 @@ func (im *importer) topLevel(a *apis.API) {
 		case (k == extRequestValidators || k == extRequestValidator) && a.Protocol == apis.ProtocolHTTP:
 			im.warn("%s is ignored: %s", k, noValidationHTTP)
 		case k == extRequestValidators:
-			if err := decodeStrict(v, &a.RequestValidators); err != nil {
-				im.fail("%s: %v", k, err)
+			if err := decodeStrict(k, v, &a.RequestValidators); err != nil {
+				im.fail("%v", err)
 			}
 		case k == extRequestValidator:
 			if err := json.Unmarshal(v, &a.RequestValidator); err != nil {
@@ -782,8 +800,8 @@ func (im *importer) topLevel(a *apis.API) {
 				ResponseParameters map[string]string `json:"responseParameters"`
 				ResponseTemplates  map[string]string `json:"responseTemplates"`
 			}
-			if err := decodeStrict(v, &raw); err != nil {
-				im.fail("%s: %v", k, err)
+			if err := decodeStrict(k, v, &raw); err != nil {
+				im.fail("%v", err)
 				continue
 			}
 			a.GatewayResponses = map[string]apis.GatewayResponse{}
@@ -797,8 +815,8 @@ func (im *importer) topLevel(a *apis.API) {
 				"or import without %s and run portico api cors enable API_ID (docs/apis-and-stages.md#cors-rest-apis), or import the document as an HTTP API", k, k)
 		case k == extCORS:
 			a.CORS = &apis.CORSConfiguration{}
-			if err := decodeStrict(v, a.CORS); err != nil {
-				im.fail("%s: %v", k, err)
+			if err := decodeStrict(k, v, a.CORS); err != nil {
+				im.fail("%v", err)
 			}
 		case k == extEndpointConfig:
 			im.endpointConfig(a, k, v)
@@ -881,7 +899,7 @@ func (im *importer) endpointConfig(a *apis.API, where string, v json.RawMessage)
 		Disable *bool    `json:"disableExecuteApiEndpoint"`
 		VPCE    []string `json:"vpcEndpointIds"`
 	}
-	if err := decodeStrict(v, &ec); err != nil {
+	if err := decodeStrict(where, v, &ec); err != nil {
 		hint := ""
 		if strings.Contains(err.Error(), `"types"`) {
 			// API Gateway's extension has no types: the endpoint type is a
@@ -891,7 +909,7 @@ func (im *importer) endpointConfig(a *apis.API, where string, v json.RawMessage)
 				hint = "; the endpoint type is not part of this extension (HTTP APIs are REGIONAL): remove types"
 			}
 		}
-		im.fail("%s: %v%s", where, err, hint)
+		im.fail("%v%s", err, hint)
 		return
 	}
 	if len(ec.VPCE) > 0 {
@@ -1572,7 +1590,7 @@ type rawIntegration struct {
 	Type                 string                       `json:"type"`
 	URI                  string                       `json:"uri"`
 	HTTPMethod           string                       `json:"httpMethod"`
-	TimeoutInMillis      json.Number                  `json:"timeoutInMillis"`
+	TimeoutInMillis      json.RawMessage              `json:"timeoutInMillis"` // 29000 or "29000"
 	PayloadFormatVersion string                       `json:"payloadFormatVersion"`
 	RequestParameters    map[string]string            `json:"requestParameters"`
 	RequestTemplates     map[string]string            `json:"requestTemplates"`
@@ -1615,9 +1633,9 @@ func (im *importer) warnDeadTemplateKeys(where string, templates map[string]stri
 
 func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integration, bool) {
 	var ri rawIntegration
-	exts, err := decodeStrictExt(raw, &ri)
+	exts, err := decodeStrictExt(extIntegration, raw, &ri)
 	if err != nil {
-		im.fail("%s: %s: %v", where, extIntegration, err)
+		im.fail("%s: %v", where, err)
 		return nil, false
 	}
 	in := &apis.Integration{
@@ -1638,10 +1656,15 @@ func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integr
 		TLSConfig:            ri.TLSConfig,
 		Extensions:           im.keepRawExtensions(where+": "+extIntegration, exts),
 	}
-	if ri.TimeoutInMillis != "" {
-		n, err := strconv.Atoi(ri.TimeoutInMillis.String())
+	if t := ri.TimeoutInMillis; len(t) > 0 && string(t) != "null" {
+		text := string(t)
+		var s string
+		if json.Unmarshal(t, &s) == nil {
+			text = s
+		}
+		n, err := strconv.Atoi(text)
 		if err != nil {
-			im.fail("%s: timeoutInMillis %q is not an integer", where, ri.TimeoutInMillis)
+			im.fail("%s: %s.timeoutInMillis must be an integer (milliseconds), not %.40s", where, extIntegration, t)
 		}
 		in.TimeoutInMillis = n
 	}
@@ -1670,9 +1693,9 @@ func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integr
 	for _, k := range slices.Sorted(maps.Keys(ri.Responses)) {
 		var v rawIntegrationResponse
 		rwhere := fmt.Sprintf("%s: %s: responses[%q]", where, extIntegration, k)
-		exts, err := decodeStrictExt(ri.Responses[k], &v)
+		exts, err := decodeStrictExt(fmt.Sprintf("%s.responses[%q]", extIntegration, k), ri.Responses[k], &v)
 		if err != nil {
-			im.fail("%s: %v", rwhere, err)
+			im.fail("%s: %v", where, err)
 			continue
 		}
 		if in.Responses == nil {
@@ -1792,14 +1815,15 @@ func (c *statusCode) UnmarshalJSON(b []byte) error {
 }
 
 // decodeStrictExt decodes a JSON object into v refusing unknown fields other
-// than x- extensions, which it returns (nil for none).
-func decodeStrictExt(raw json.RawMessage, v any) (map[string]json.RawMessage, error) {
+// than x- extensions, which it returns (nil for none); its errors are
+// decodeStrict's.
+func decodeStrictExt(name string, raw json.RawMessage, v any) (map[string]json.RawMessage, error) {
 	if raw == nil {
 		return nil, nil
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
-		return nil, decodeStrict(raw, v) // the decoder says what is wrong
+		return nil, decodeStrict(name, raw, v) // the decoder says what is wrong
 	}
 	var exts map[string]json.RawMessage
 	for k, e := range m {
@@ -1812,13 +1836,13 @@ func decodeStrictExt(raw json.RawMessage, v any) (map[string]json.RawMessage, er
 		}
 	}
 	if exts == nil {
-		return nil, decodeStrict(raw, v)
+		return nil, decodeStrict(name, raw, v)
 	}
 	rest, err := json.Marshal(m)
 	if err != nil {
 		return nil, err
 	}
-	return exts, decodeStrict(rest, v)
+	return exts, decodeStrict(name, rest, v)
 }
 
 // extensionsOf returns the x- extensions of the JSON object raw (nil for
@@ -1883,9 +1907,11 @@ func (im *importer) keepRawExtensions(where string, exts map[string]json.RawMess
 	return exts
 }
 
-// decodeStrict decodes JSON refusing unknown fields; an unknown field is
-// refused naming the fields the object takes (the caller names the object).
-func decodeStrict(raw json.RawMessage, v any) error {
+// decodeStrict decodes JSON refusing unknown fields; its errors start with
+// name, what the document calls the value (an extension). An unknown field
+// is refused naming the fields the object takes; a value of the wrong type
+// naming its place and the type it must have (apis.JSONValueError).
+func decodeStrict(name string, raw json.RawMessage, v any) error {
 	if raw == nil {
 		return nil
 	}
@@ -1898,11 +1924,11 @@ func decodeStrict(raw json.RawMessage, v any) error {
 	// encoding/json says `json: unknown field "NAME"` and has no type for it.
 	if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		if fields := jsonFields(reflect.TypeOf(v)); len(fields) > 0 {
-			return fmt.Errorf("unknown field %s; it takes %s", field, strings.Join(fields, ", "))
+			return fmt.Errorf("%s: unknown field %s; it takes %s", name, field, strings.Join(fields, ", "))
 		}
-		return fmt.Errorf("unknown field %s", field)
+		return fmt.Errorf("%s: unknown field %s", name, field)
 	}
-	return err
+	return apis.JSONValueError(name, raw, err)
 }
 
 // jsonFields returns the JSON names of the fields of the struct t is (or
@@ -1948,8 +1974,34 @@ func ToJSON(data []byte) ([]byte, error) {
 		return trimmed, nil
 	}
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
+	}
+	// A stream of documents (--- between them, two spec files joined) is
+	// refused: reading the first alone would drop the rest without a word.
+	// (An empty document before or after the one is no other document.)
+	n := 0
+	if !emptyYAML(&doc) {
+		n++
+	}
+	for {
+		var next yaml.Node
+		err := dec.Decode(&next)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !emptyYAML(&next) {
+			if n++; n == 1 {
+				doc = next
+			}
+		}
+	}
+	if n > 1 {
+		return nil, fmt.Errorf("%w: the YAML holds %d documents (separated by ---), and one is read: import them one at a time", errManyDocuments, n)
 	}
 	// Aliases are expanded by the decode: a small document whose aliases
 	// repeat a large value would become a far larger API (1 MB of YAML, one
@@ -2031,6 +2083,19 @@ func markNumbers(n *yaml.Node, marker string, depth int, seen map[*yaml.Node]boo
 }
 
 // errNotJSON is a document that starts as JSON ({ or [) and is not JSON.
+// errManyDocuments is a YAML stream of more than one document.
+var errManyDocuments = errors.New("document is more than one YAML document")
+
+// emptyYAML reports whether doc, a decoded YAML document, holds nothing (an
+// empty input, or a --- with nothing after it).
+func emptyYAML(doc *yaml.Node) bool {
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return true
+	}
+	c := doc.Content[0]
+	return c.Kind == yaml.ScalarNode && c.Tag == "!!null" && c.Value == "" && len(doc.Content) == 1
+}
+
 var errNotJSON = errors.New("document starts with { or [ but is not valid JSON")
 
 // jsonSyntax returns nil for valid JSON, else errNotJSON with where the
