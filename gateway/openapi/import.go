@@ -21,6 +21,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/url"
 	"reflect"
 	"regexp"
 	"slices"
@@ -239,6 +240,9 @@ func Import(ctx context.Context, data []byte, opts Options) (*Result, error) {
 	}
 	if n := im.operationCount(); n > apis.MaxRoutes {
 		return nil, fmt.Errorf("document has %d operations under paths; an API has at most %d routes: %w", n, apis.MaxRoutes, errdefs.ErrInvalid)
+	}
+	if im.unresolvedRefs(js); len(im.errs) > 0 {
+		return nil, errors.Join(im.errs...)
 	}
 	if im.doc, err = im.load(js); err != nil {
 		return nil, fmt.Errorf("document does not load: %s: %w", err.Error(), errdefs.ErrInvalid)
@@ -1106,6 +1110,120 @@ func (im *importer) load(js []byte) (doc *openapi3.T, err error) {
 		}
 	}
 	return doc, nil
+}
+
+// maxUnresolved bounds the unresolved $refs an import lists.
+const maxUnresolved = 10
+
+// unresolvedRefs refuses each local $ref of the document js that points at
+// nothing in it, naming the operation that holds it (or the place, outside
+// paths) and the $ref as the document wrote it (#/definitions/X in Swagger
+// 2.0), up to maxUnresolved of them: the loader would name only the first,
+// in the converted document's words. Literal values (example, default,
+// enum) and x- extensions, which are not resolved as references, are not
+// read.
+func (im *importer) unresolvedRefs(js []byte) {
+	var root any
+	if json.Unmarshal(js, &root) != nil {
+		return
+	}
+	var found []string
+	var walk func(v any, at []string)
+	walk = func(v any, at []string) {
+		switch v := v.(type) {
+		case map[string]any:
+			if ref, ok := v["$ref"].(string); ok && strings.HasPrefix(ref, "#") && !pointerResolves(root, ref) {
+				found = append(found, fmt.Sprintf("%s$ref %.200q: %s", refPlace(at), ref, refMissing(ref)))
+			}
+			for _, k := range slices.Sorted(maps.Keys(v)) {
+				if k == "example" || k == "default" || k == "enum" || (strings.HasPrefix(k, "x-") && k != extAnyMethod) {
+					continue
+				}
+				walk(v[k], append(at, k))
+			}
+		case []any:
+			for i, e := range v {
+				walk(e, append(at, strconv.Itoa(i)))
+			}
+		}
+	}
+	walk(root, nil)
+	for i, f := range found {
+		if i == maxUnresolved {
+			im.fail("and %d more unresolved $refs", len(found)-maxUnresolved)
+			break
+		}
+		im.fail("%s", f)
+	}
+}
+
+// refPlace names where a $ref stands (at, the keys down to it) with ": ":
+// "POST /a: parameters.0.schema: " within an operation, else the dotted
+// place.
+func refPlace(at []string) string {
+	if len(at) >= 3 && at[0] == "paths" {
+		method := strings.ToUpper(at[2])
+		if at[2] == extAnyMethod {
+			method = apis.MethodAny
+		}
+		if at[2] == extAnyMethod || slices.Contains(httpMethods, at[2]) {
+			if len(at) == 3 {
+				return fmt.Sprintf("%s %s: ", method, at[1])
+			}
+			return fmt.Sprintf("%s %s: %s: ", method, at[1], strings.Join(at[3:], "."))
+		}
+		return fmt.Sprintf("paths[%q].%s: ", at[1], strings.Join(at[2:], "."))
+	}
+	if len(at) == 0 {
+		return ""
+	}
+	return strings.Join(at, ".") + ": "
+}
+
+// refMissing says what an unresolved $ref lacks.
+func refMissing(ref string) string {
+	switch {
+	case strings.HasPrefix(ref, "#/definitions/"):
+		return "no such definition in the document"
+	case strings.HasPrefix(ref, "#/components/schemas/"):
+		return "no such schema in the document's components.schemas"
+	}
+	return "nothing in the document is at that place"
+}
+
+// pointerResolves reports whether the local reference ref ("#/a/b~1c")
+// names a value of root, the document.
+func pointerResolves(root any, ref string) bool {
+	frag := strings.TrimPrefix(ref, "#")
+	if frag == "" {
+		return true
+	}
+	if !strings.HasPrefix(frag, "/") {
+		return false
+	}
+	v := root
+	for _, tok := range strings.Split(frag[1:], "/") {
+		if u, err := url.PathUnescape(tok); err == nil {
+			tok = u
+		}
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		switch c := v.(type) {
+		case map[string]any:
+			var ok bool
+			if v, ok = c[tok]; !ok {
+				return false
+			}
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(c) {
+				return false
+			}
+			v = c[i]
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // pathRefCycles refuses a path item whose $ref leads, through path items

@@ -1,6 +1,7 @@
 package openapi
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -132,5 +133,27 @@ func TestImportRefusesModelNamesCreateModelRefuses(t *testing.T) {
 	}
 	if _, err := Import(t.Context(), []byte(doc), Options{Protocol: "HTTP"}); err != nil {
 		t.Fatalf("HTTP API: %v", err)
+	}
+}
+
+// TestImportListsUnresolvedRefs: each $ref to nothing in the document is
+// refused naming the operation that holds it and the $ref as written
+// (#/definitions/X in Swagger 2.0), a few at most.
+func TestImportListsUnresolvedRefs(t *testing.T) {
+	sw := `{"swagger": "2.0", "info": {"title": "x", "version": "1"},
+	  "paths": {"/a": {"post": {"parameters": [{"name": "b", "in": "body", "schema": {"$ref": "#/definitions/Nope"}}], "responses": {"200": {"description": "ok"}}}}}}`
+	_, err := Import(t.Context(), []byte(sw), Options{})
+	if err == nil || !strings.Contains(err.Error(), `POST /a: parameters.0.schema: $ref "#/definitions/Nope": no such definition in the document`) || strings.Contains(err.Error(), "components") {
+		t.Fatalf("Swagger 2.0: %v", err)
+	}
+	var paths []string
+	for i := range 20 {
+		paths = append(paths, fmt.Sprintf(`"/p%02d": {"post": {"requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Missing%d"}}}}}}`, i, i))
+	}
+	doc := `{"openapi": "3.0.1", "info": {"title": "x"}, "paths": {` + strings.Join(paths, ",") + `}}`
+	_, err = Import(t.Context(), []byte(doc), Options{})
+	if err == nil || !strings.Contains(err.Error(), `POST /p00: requestBody.content.application/json.schema: $ref "#/components/schemas/Missing0": no such schema`) ||
+		!strings.Contains(err.Error(), `POST /p09: `) || strings.Contains(err.Error(), `POST /p10: `) || !strings.Contains(err.Error(), "and 10 more unresolved $refs") {
+		t.Fatalf("OAS3: %v", err)
 	}
 }
