@@ -157,3 +157,23 @@ func TestImportListsUnresolvedRefs(t *testing.T) {
 		t.Fatalf("OAS3: %v", err)
 	}
 }
+
+// TestImportWarnsNullableNotChecked: OpenAPI 3.0's nullable is not JSON
+// Schema draft 4, which body validation checks: a REST import warns where it
+// stands and how to write it in draft 4; an HTTP API (no validation) does not.
+func TestImportWarnsNullableNotChecked(t *testing.T) {
+	doc := `{"openapi": "3.0.1", "info": {"title": "x"}, "paths": {},
+	  "components": {"schemas": {"N": {"type": "object", "required": ["v"], "properties": {"v": {"type": "string", "nullable": true}, "w": {"type": "string", "nullable": false}}}}}}`
+	res, err := Import(t.Context(), []byte(doc), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := strings.Join(res.Warnings, "\n")
+	if !strings.Contains(w, `model "N": nullable at /properties/v/nullable is not checked`) || !strings.Contains(w, `write type: [string, "null"]`) || strings.Contains(w, "/properties/w/") {
+		t.Fatalf("REST warnings: %s", w)
+	}
+	res, err = Import(t.Context(), []byte(doc), Options{Protocol: "HTTP"})
+	if err != nil || strings.Contains(strings.Join(res.Warnings, "\n"), "nullable") {
+		t.Fatalf("HTTP: %v %q", err, res.Warnings)
+	}
+}
