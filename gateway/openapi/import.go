@@ -2128,7 +2128,7 @@ func ToJSON(data []byte) ([]byte, error) {
 		}
 	}
 	if n > 1 {
-		return nil, fmt.Errorf("%w: the YAML holds %d documents (separated by ---), and one is read: import them one at a time", errManyDocuments, n)
+		return nil, fmt.Errorf("%w: it holds %d (separated by ---); import them one at a time", errManyDocuments, n)
 	}
 	// Aliases are expanded by the decode: a small document whose aliases
 	// repeat a large value would become a far larger API (1 MB of YAML, one
@@ -2211,7 +2211,7 @@ func markNumbers(n *yaml.Node, marker string, depth int, seen map[*yaml.Node]boo
 
 // errNotJSON is a document that starts as JSON ({ or [) and is not JSON.
 // errManyDocuments is a YAML stream of more than one document.
-var errManyDocuments = errors.New("document is more than one YAML document")
+var errManyDocuments = errors.New("document is a stream of YAML documents, and an import reads one")
 
 // emptyYAML reports whether doc, a decoded YAML document, holds nothing (an
 // empty input, or a --- with nothing after it).

@@ -103,7 +103,7 @@ func TestImportRefusesManyYAMLDocuments(t *testing.T) {
 	one := "openapi: 3.0.1\ninfo: {title: multi1, version: \"1\"}\npaths: {}\n"
 	two := "openapi: 3.0.1\ninfo: {title: multi2, version: \"1\"}\npaths: {}\n"
 	_, err := Import(t.Context(), []byte(one+"---\n"+two), Options{})
-	if err == nil || !strings.Contains(err.Error(), "the YAML holds 2 documents (separated by ---), and one is read") {
+	if err == nil || !strings.Contains(err.Error(), "document is a stream of YAML documents, and an import reads one: it holds 2 (separated by ---); import them one at a time") {
 		t.Fatalf("two documents: %v", err)
 	}
 	for name, doc := range map[string]string{"end marker": one + "...\n", "leading ---": "---\n" + one,
