@@ -575,16 +575,25 @@ func (s *Server) v2ExportAPI(w http.ResponseWriter, r *http.Request) error {
 		return v2BadRequest("Only HTTP APIs can be exported")
 	}
 	q := r.URL.Query()
+	if v := q.Get("exportVersion"); v != "" && v != "1.0" {
+		// API Gateway's export algorithm has one version.
+		return v2BadRequest("exportVersion %q is not supported: the one export version is 1.0", truncate(v, 20))
+	}
 	var sv *openapi.Server
 	if stage := q.Get("stageName"); stage != "" {
-		sv = &openapi.Server{Base: s.gw.Server.URL(), Stage: stage}
 		_, dep, err := s.gw.APIs.Resolve(r.Context(), a.ID, stage)
 		if err != nil {
-			if errors.Is(err, errdefs.ErrNotFound) {
-				return v2NotFound("Stage", stage)
+			if !errors.Is(err, errdefs.ErrNotFound) {
+				return err
 			}
-			return err
+			if st, serr := s.gw.APIs.GetStage(r.Context(), a.ID, stage); serr == nil && st.DeploymentID == "" {
+				// The stage is there, with nothing deployed to it: not a typo.
+				return errdefs.New(errdefs.ErrNotFound, "NotFoundException", fmt.Sprintf(
+					"stage %q has no deployment yet: deploy to it (create-deployment --stage-name %s), or export the API's current routes without --stage-name", stage, stage))
+			}
+			return v2NotFound("Stage", stage)
 		}
+		sv = &openapi.Server{Base: s.gw.Server.URL(), Stage: stage}
 		snap := dep.API
 		a = &snap
 	}

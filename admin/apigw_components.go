@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -441,8 +440,6 @@ type modelJSON struct {
 	ContentType string `json:"contentType"`
 }
 
-var modelNameRe = regexp.MustCompile(`^[A-Za-z0-9]{1,128}$`)
-
 // toModelJSON is model name of a, whose schema is schema: get-model returns
 // the schema as written (apis.Definition.ModelTexts) where it was kept.
 func toModelJSON(a *apis.API, name string, schema json.RawMessage) modelJSON {
@@ -508,7 +505,7 @@ func setModelDescription(a *apis.API, name, description string) {
 }
 
 func (models) fromWire(in modelJSON) (string, json.RawMessage, error) {
-	if !modelNameRe.MatchString(in.Name) {
+	if !apis.ValidModelName(in.Name) {
 		return "", nil, badRequest("Invalid model name '%s': use 1..128 alphanumerics", truncate(in.Name, 140))
 	}
 	if in.ContentType != "" && in.ContentType != "application/json" {

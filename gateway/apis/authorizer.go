@@ -114,7 +114,7 @@ type schemeDoc struct {
 func ParseAuthorizer(protocol, name string, raw json.RawMessage) (*Authorizer, error) {
 	var s schemeDoc
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, invalid("security scheme %q must be an object: %v", name, err)
+		return nil, invalid("%v", JSONValueError(fmt.Sprintf("security scheme %q", name), raw, err))
 	}
 	if s.Authorizer == nil {
 		switch {
@@ -131,7 +131,7 @@ func ParseAuthorizer(protocol, name string, raw json.RawMessage) (*Authorizer, e
 	dec := json.NewDecoder(bytes.NewReader(s.Authorizer))
 	dec.DisallowUnknownFields() // a misspelt field would be declared and not applied
 	if err := dec.Decode(&d); err != nil {
-		return nil, invalid("security scheme %q: x-amazon-apigateway-authorizer: %v", name, err)
+		return nil, invalid("security scheme %q: %v", name, JSONValueError("x-amazon-apigateway-authorizer", s.Authorizer, err))
 	}
 	typ := strings.ToUpper(d.Type)
 	if d.AuthorizerCredentials != "" {

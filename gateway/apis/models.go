@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -19,6 +20,13 @@ import (
 // its definitions; their "#/components/schemas/X" and "#/definitions/X"
 // references resolve inside it.
 const modelsURL = "urn:portico:models"
+
+var modelNameRe = regexp.MustCompile(`^[A-Za-z0-9]{1,128}$`)
+
+// ValidModelName reports whether name may name a model: 1 to 128 letters and
+// digits, as API Gateway's create-model and its OpenAPI import both hold
+// them.
+func ValidModelName(name string) bool { return modelNameRe.MatchString(name) }
 
 // ModelURLPrefix begins the canonical reference API Gateway requires for a
 // model: https://apigateway.amazonaws.com/restapis/{restapi_id}/models/{model_name}.

@@ -869,7 +869,7 @@ func (in *Integration) validateTLSConfig() error {
 	dec := json.NewDecoder(bytes.NewReader(in.TLSConfig))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&tc); err != nil {
-		return invalid("tlsConfig: %v", err)
+		return invalid("%v", JSONValueError("tlsConfig", in.TLSConfig, err))
 	}
 	if tc.InsecureSkipVerification {
 		return invalid("tlsConfig: insecureSkipVerification true is not supported: Portico always verifies the backend's certificate; give the backend one the server trusts")

@@ -21,6 +21,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/url"
 	"reflect"
 	"regexp"
 	"slices"
@@ -183,7 +184,7 @@ func Import(ctx context.Context, data []byte, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("document is %d bytes; at most %d are accepted: %w", len(data), MaxDocument, errdefs.ErrTooLarge)
 	}
 	js, err := ToJSON(data)
-	if errors.Is(err, errExpandsTooLarge) || errors.Is(err, errNotStrictJSON) || errors.Is(err, errNotJSON) {
+	if errors.Is(err, errExpandsTooLarge) || errors.Is(err, errNotStrictJSON) || errors.Is(err, errNotJSON) || errors.Is(err, errManyDocuments) {
 		return nil, fmt.Errorf("%w: %w", err, errdefs.ErrInvalid)
 	}
 	if err != nil {
@@ -239,6 +240,9 @@ func Import(ctx context.Context, data []byte, opts Options) (*Result, error) {
 	}
 	if n := im.operationCount(); n > apis.MaxRoutes {
 		return nil, fmt.Errorf("document has %d operations under paths; an API has at most %d routes: %w", n, apis.MaxRoutes, errdefs.ErrInvalid)
+	}
+	if im.unresolvedRefs(js); len(im.errs) > 0 {
+		return nil, errors.Join(im.errs...)
 	}
 	if im.doc, err = im.load(js); err != nil {
 		return nil, fmt.Errorf("document does not load: %s: %w", err.Error(), errdefs.ErrInvalid)
@@ -362,6 +366,9 @@ func (im *importer) run(ctx context.Context, opts Options) *apis.API {
 	a.PathsExtensions = im.extensionsOf("paths", im.raw["paths"])
 	im.collectComponents()
 	a.Models = im.models
+	if a.Protocol == apis.ProtocolREST {
+		im.checkModelNames()
+	}
 	im.checkModelKeywords(ctx)
 	if ctx.Err() != nil {
 		return a
@@ -375,7 +382,7 @@ func (im *importer) run(ctx context.Context, opts Options) *apis.API {
 		var sec []map[string][]string
 		if err := json.Unmarshal(raw, &sec); err != nil {
 			im.fail("security: %v", err)
-		} else {
+		} else if im.nullRequirements("", sec) {
 			im.globalSec = &sec
 		}
 	}
@@ -614,6 +621,21 @@ func (im *importer) collectComponents() {
 	}
 }
 
+// checkModelNames refuses a REST API's model names that create-model
+// refuses, in API Gateway's import's words: a model made so could not be made
+// again through the API, and the document would not import on API Gateway.
+func (im *importer) checkModelNames() {
+	where := "components.schemas"
+	if im.swagger2 {
+		where = "definitions"
+	}
+	for _, name := range slices.Sorted(maps.Keys(im.models)) {
+		if !apis.ValidModelName(name) {
+			im.fail("%s[%.140q]: Unable to create model for '%.140s': Model name must be alphanumeric (1 to 128 letters and digits, as create-model takes): rename it and its $refs", where, name, name)
+		}
+	}
+}
+
 // laterKeywords are JSON Schema assertions newer than draft 4 (draft 6 to
 // 2020-12, which OpenAPI 3.1 schemas are written in). Models are draft 4, as
 // API Gateway's are: a validator would not check these.
@@ -635,6 +657,15 @@ func (im *importer) checkModelKeywords(ctx context.Context) {
 				if laterKeywords[k] {
 					im.warn("model %q: %s at %s is not checked: models are JSON Schema draft 4, as API Gateway's are; express it in draft 4 (const as a one-value enum)", model, k, at+"/"+k)
 					continue
+				}
+				if k == "nullable" && t[k] == true && im.protocol == apis.ProtocolREST {
+					// OpenAPI 3.0's keyword, not JSON Schema's: a draft 4
+					// validator refuses null where type is set.
+					fix := `list "null" in type, as type: [string, "null"]`
+					if typ, ok := t["type"].(string); ok {
+						fix = fmt.Sprintf(`write type: [%s, "null"]`, typ)
+					}
+					im.warn("model %q: nullable at %s is not checked: models are JSON Schema draft 4, as API Gateway's are, and a null is refused where type is set; %s", model, at+"/"+k, fix)
 				}
 				switch k {
 				case "properties", "patternProperties", "definitions", "dependencies":
@@ -769,8 +800,8 @@ func (im *importer) topLevel(a *apis.API) {
 		case (k == extRequestValidators || k == extRequestValidator) && a.Protocol == apis.ProtocolHTTP:
 			im.warn("%s is ignored: %s", k, noValidationHTTP)
 		case k == extRequestValidators:
-			if err := decodeStrict(v, &a.RequestValidators); err != nil {
-				im.fail("%s: %v", k, err)
+			if err := decodeStrict(k, v, &a.RequestValidators); err != nil {
+				im.fail("%v", err)
 			}
 		case k == extRequestValidator:
 			if err := json.Unmarshal(v, &a.RequestValidator); err != nil {
@@ -782,8 +813,8 @@ func (im *importer) topLevel(a *apis.API) {
 				ResponseParameters map[string]string `json:"responseParameters"`
 				ResponseTemplates  map[string]string `json:"responseTemplates"`
 			}
-			if err := decodeStrict(v, &raw); err != nil {
-				im.fail("%s: %v", k, err)
+			if err := decodeStrict(k, v, &raw); err != nil {
+				im.fail("%v", err)
 				continue
 			}
 			a.GatewayResponses = map[string]apis.GatewayResponse{}
@@ -797,8 +828,8 @@ func (im *importer) topLevel(a *apis.API) {
 				"or import without %s and run portico api cors enable API_ID (docs/apis-and-stages.md#cors-rest-apis), or import the document as an HTTP API", k, k)
 		case k == extCORS:
 			a.CORS = &apis.CORSConfiguration{}
-			if err := decodeStrict(v, a.CORS); err != nil {
-				im.fail("%s: %v", k, err)
+			if err := decodeStrict(k, v, a.CORS); err != nil {
+				im.fail("%v", err)
 			}
 		case k == extEndpointConfig:
 			im.endpointConfig(a, k, v)
@@ -881,7 +912,7 @@ func (im *importer) endpointConfig(a *apis.API, where string, v json.RawMessage)
 		Disable *bool    `json:"disableExecuteApiEndpoint"`
 		VPCE    []string `json:"vpcEndpointIds"`
 	}
-	if err := decodeStrict(v, &ec); err != nil {
+	if err := decodeStrict(where, v, &ec); err != nil {
 		hint := ""
 		if strings.Contains(err.Error(), `"types"`) {
 			// API Gateway's extension has no types: the endpoint type is a
@@ -891,7 +922,7 @@ func (im *importer) endpointConfig(a *apis.API, where string, v json.RawMessage)
 				hint = "; the endpoint type is not part of this extension (HTTP APIs are REGIONAL): remove types"
 			}
 		}
-		im.fail("%s: %v%s", where, err, hint)
+		im.fail("%v%s", err, hint)
 		return
 	}
 	if len(ec.VPCE) > 0 {
@@ -1090,6 +1121,120 @@ func (im *importer) load(js []byte) (doc *openapi3.T, err error) {
 	return doc, nil
 }
 
+// maxUnresolved bounds the unresolved $refs an import lists.
+const maxUnresolved = 10
+
+// unresolvedRefs refuses each local $ref of the document js that points at
+// nothing in it, naming the operation that holds it (or the place, outside
+// paths) and the $ref as the document wrote it (#/definitions/X in Swagger
+// 2.0), up to maxUnresolved of them: the loader would name only the first,
+// in the converted document's words. Literal values (example, default,
+// enum) and x- extensions, which are not resolved as references, are not
+// read.
+func (im *importer) unresolvedRefs(js []byte) {
+	var root any
+	if json.Unmarshal(js, &root) != nil {
+		return
+	}
+	var found []string
+	var walk func(v any, at []string)
+	walk = func(v any, at []string) {
+		switch v := v.(type) {
+		case map[string]any:
+			if ref, ok := v["$ref"].(string); ok && strings.HasPrefix(ref, "#") && !pointerResolves(root, ref) {
+				found = append(found, fmt.Sprintf("%s$ref %.200q: %s", refPlace(at), ref, refMissing(ref)))
+			}
+			for _, k := range slices.Sorted(maps.Keys(v)) {
+				if k == "example" || k == "default" || k == "enum" || (strings.HasPrefix(k, "x-") && k != extAnyMethod) {
+					continue
+				}
+				walk(v[k], append(at, k))
+			}
+		case []any:
+			for i, e := range v {
+				walk(e, append(at, strconv.Itoa(i)))
+			}
+		}
+	}
+	walk(root, nil)
+	for i, f := range found {
+		if i == maxUnresolved {
+			im.fail("and %d more unresolved $refs", len(found)-maxUnresolved)
+			break
+		}
+		im.fail("%s", f)
+	}
+}
+
+// refPlace names where a $ref stands (at, the keys down to it) with ": ":
+// "POST /a: parameters.0.schema: " within an operation, else the dotted
+// place.
+func refPlace(at []string) string {
+	if len(at) >= 3 && at[0] == "paths" {
+		method := strings.ToUpper(at[2])
+		if at[2] == extAnyMethod {
+			method = apis.MethodAny
+		}
+		if at[2] == extAnyMethod || slices.Contains(httpMethods, at[2]) {
+			if len(at) == 3 {
+				return fmt.Sprintf("%s %s: ", method, at[1])
+			}
+			return fmt.Sprintf("%s %s: %s: ", method, at[1], strings.Join(at[3:], "."))
+		}
+		return fmt.Sprintf("paths[%q].%s: ", at[1], strings.Join(at[2:], "."))
+	}
+	if len(at) == 0 {
+		return ""
+	}
+	return strings.Join(at, ".") + ": "
+}
+
+// refMissing says what an unresolved $ref lacks.
+func refMissing(ref string) string {
+	switch {
+	case strings.HasPrefix(ref, "#/definitions/"):
+		return "no such definition in the document"
+	case strings.HasPrefix(ref, "#/components/schemas/"):
+		return "no such schema in the document's components.schemas"
+	}
+	return "nothing in the document is at that place"
+}
+
+// pointerResolves reports whether the local reference ref ("#/a/b~1c")
+// names a value of root, the document.
+func pointerResolves(root any, ref string) bool {
+	frag := strings.TrimPrefix(ref, "#")
+	if frag == "" {
+		return true
+	}
+	if !strings.HasPrefix(frag, "/") {
+		return false
+	}
+	v := root
+	for _, tok := range strings.Split(frag[1:], "/") {
+		if u, err := url.PathUnescape(tok); err == nil {
+			tok = u
+		}
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		switch c := v.(type) {
+		case map[string]any:
+			var ok bool
+			if v, ok = c[tok]; !ok {
+				return false
+			}
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(c) {
+				return false
+			}
+			v = c[i]
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // pathRefCycles refuses a path item whose $ref leads, through path items
 // that are only $refs, back to one it has passed (itself included): such a
 // reference never resolves to a path item, and the loader would drop the path
@@ -1162,6 +1307,23 @@ func (im *importer) paths(a *apis.API) {
 			}
 		}
 	}
+}
+
+// nullRequirements refuses the nulls of a security requirement list (where
+// names its operation, "" for the root's, with ": "), reporting whether there
+// were none. A null ("security: [null]", or a YAML "- " with nothing after
+// it, a template rendered empty) is no Security Requirement Object: read as
+// {}, no authorization, it would make the operation public and override the
+// root security without a word.
+func (im *importer) nullRequirements(where string, sec []map[string][]string) bool {
+	ok := true
+	for i, req := range sec {
+		if req == nil {
+			im.fail("%ssecurity[%d] is null, which is no security requirement: write security: [] for a public operation, or name a scheme ({NAME: []})", where, i)
+			ok = false
+		}
+	}
+	return ok
 }
 
 // dropAPIKeys returns an HTTP API operation's security requirements without
@@ -1298,6 +1460,9 @@ func (im *importer) operation(a *apis.API, path, method string, op *openapi3.Ope
 		s := []map[string][]string{}
 		for _, req := range *op.Security {
 			s = append(s, map[string][]string(req))
+		}
+		if !im.nullRequirements(where+": ", s) {
+			return r, false
 		}
 		sec = &s
 	}
@@ -1552,7 +1717,7 @@ type rawIntegration struct {
 	Type                 string                       `json:"type"`
 	URI                  string                       `json:"uri"`
 	HTTPMethod           string                       `json:"httpMethod"`
-	TimeoutInMillis      json.Number                  `json:"timeoutInMillis"`
+	TimeoutInMillis      json.RawMessage              `json:"timeoutInMillis"` // 29000 or "29000"
 	PayloadFormatVersion string                       `json:"payloadFormatVersion"`
 	RequestParameters    map[string]string            `json:"requestParameters"`
 	RequestTemplates     map[string]string            `json:"requestTemplates"`
@@ -1595,9 +1760,9 @@ func (im *importer) warnDeadTemplateKeys(where string, templates map[string]stri
 
 func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integration, bool) {
 	var ri rawIntegration
-	exts, err := decodeStrictExt(raw, &ri)
+	exts, err := decodeStrictExt(extIntegration, raw, &ri)
 	if err != nil {
-		im.fail("%s: %s: %v", where, extIntegration, err)
+		im.fail("%s: %v", where, err)
 		return nil, false
 	}
 	in := &apis.Integration{
@@ -1618,10 +1783,15 @@ func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integr
 		TLSConfig:            ri.TLSConfig,
 		Extensions:           im.keepRawExtensions(where+": "+extIntegration, exts),
 	}
-	if ri.TimeoutInMillis != "" {
-		n, err := strconv.Atoi(ri.TimeoutInMillis.String())
+	if t := ri.TimeoutInMillis; len(t) > 0 && string(t) != "null" {
+		text := string(t)
+		var s string
+		if json.Unmarshal(t, &s) == nil {
+			text = s
+		}
+		n, err := strconv.Atoi(text)
 		if err != nil {
-			im.fail("%s: timeoutInMillis %q is not an integer", where, ri.TimeoutInMillis)
+			im.fail("%s: %s.timeoutInMillis must be an integer (milliseconds), not %.40s", where, extIntegration, t)
 		}
 		in.TimeoutInMillis = n
 	}
@@ -1650,9 +1820,9 @@ func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integr
 	for _, k := range slices.Sorted(maps.Keys(ri.Responses)) {
 		var v rawIntegrationResponse
 		rwhere := fmt.Sprintf("%s: %s: responses[%q]", where, extIntegration, k)
-		exts, err := decodeStrictExt(ri.Responses[k], &v)
+		exts, err := decodeStrictExt(fmt.Sprintf("%s.responses[%q]", extIntegration, k), ri.Responses[k], &v)
 		if err != nil {
-			im.fail("%s: %v", rwhere, err)
+			im.fail("%s: %v", where, err)
 			continue
 		}
 		if in.Responses == nil {
@@ -1772,14 +1942,15 @@ func (c *statusCode) UnmarshalJSON(b []byte) error {
 }
 
 // decodeStrictExt decodes a JSON object into v refusing unknown fields other
-// than x- extensions, which it returns (nil for none).
-func decodeStrictExt(raw json.RawMessage, v any) (map[string]json.RawMessage, error) {
+// than x- extensions, which it returns (nil for none); its errors are
+// decodeStrict's.
+func decodeStrictExt(name string, raw json.RawMessage, v any) (map[string]json.RawMessage, error) {
 	if raw == nil {
 		return nil, nil
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
-		return nil, decodeStrict(raw, v) // the decoder says what is wrong
+		return nil, decodeStrict(name, raw, v) // the decoder says what is wrong
 	}
 	var exts map[string]json.RawMessage
 	for k, e := range m {
@@ -1792,13 +1963,13 @@ func decodeStrictExt(raw json.RawMessage, v any) (map[string]json.RawMessage, er
 		}
 	}
 	if exts == nil {
-		return nil, decodeStrict(raw, v)
+		return nil, decodeStrict(name, raw, v)
 	}
 	rest, err := json.Marshal(m)
 	if err != nil {
 		return nil, err
 	}
-	return exts, decodeStrict(rest, v)
+	return exts, decodeStrict(name, rest, v)
 }
 
 // extensionsOf returns the x- extensions of the JSON object raw (nil for
@@ -1863,9 +2034,11 @@ func (im *importer) keepRawExtensions(where string, exts map[string]json.RawMess
 	return exts
 }
 
-// decodeStrict decodes JSON refusing unknown fields; an unknown field is
-// refused naming the fields the object takes (the caller names the object).
-func decodeStrict(raw json.RawMessage, v any) error {
+// decodeStrict decodes JSON refusing unknown fields; its errors start with
+// name, what the document calls the value (an extension). An unknown field
+// is refused naming the fields the object takes; a value of the wrong type
+// naming its place and the type it must have (apis.JSONValueError).
+func decodeStrict(name string, raw json.RawMessage, v any) error {
 	if raw == nil {
 		return nil
 	}
@@ -1878,11 +2051,11 @@ func decodeStrict(raw json.RawMessage, v any) error {
 	// encoding/json says `json: unknown field "NAME"` and has no type for it.
 	if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		if fields := jsonFields(reflect.TypeOf(v)); len(fields) > 0 {
-			return fmt.Errorf("unknown field %s; it takes %s", field, strings.Join(fields, ", "))
+			return fmt.Errorf("%s: unknown field %s; it takes %s", name, field, strings.Join(fields, ", "))
 		}
-		return fmt.Errorf("unknown field %s", field)
+		return fmt.Errorf("%s: unknown field %s", name, field)
 	}
-	return err
+	return apis.JSONValueError(name, raw, err)
 }
 
 // jsonFields returns the JSON names of the fields of the struct t is (or
@@ -1928,8 +2101,34 @@ func ToJSON(data []byte) ([]byte, error) {
 		return trimmed, nil
 	}
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
+	}
+	// A stream of documents (--- between them, two spec files joined) is
+	// refused: reading the first alone would drop the rest without a word.
+	// (An empty document before or after the one is no other document.)
+	n := 0
+	if !emptyYAML(&doc) {
+		n++
+	}
+	for {
+		var next yaml.Node
+		err := dec.Decode(&next)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !emptyYAML(&next) {
+			if n++; n == 1 {
+				doc = next
+			}
+		}
+	}
+	if n > 1 {
+		return nil, fmt.Errorf("%w: it holds %d (separated by ---); import them one at a time", errManyDocuments, n)
 	}
 	// Aliases are expanded by the decode: a small document whose aliases
 	// repeat a large value would become a far larger API (1 MB of YAML, one
@@ -2011,6 +2210,19 @@ func markNumbers(n *yaml.Node, marker string, depth int, seen map[*yaml.Node]boo
 }
 
 // errNotJSON is a document that starts as JSON ({ or [) and is not JSON.
+// errManyDocuments is a YAML stream of more than one document.
+var errManyDocuments = errors.New("document is a stream of YAML documents, and an import reads one")
+
+// emptyYAML reports whether doc, a decoded YAML document, holds nothing (an
+// empty input, or a --- with nothing after it).
+func emptyYAML(doc *yaml.Node) bool {
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return true
+	}
+	c := doc.Content[0]
+	return c.Kind == yaml.ScalarNode && c.Tag == "!!null" && c.Value == "" && len(doc.Content) == 1
+}
+
 var errNotJSON = errors.New("document starts with { or [ but is not valid JSON")
 
 // jsonSyntax returns nil for valid JSON, else errNotJSON with where the
