@@ -21,6 +21,9 @@ func TestShutdownTimeoutNotPositiveRefused(t *testing.T) {
 		{"flag negative", []string{"--shutdown-timeout=-5s"}, "", ""},
 		{"environment 0", nil, "0", ""},
 		{"config file negative", nil, "", "shutdown-timeout: -5s\n"},
+		// ops26 #7: a few nanoseconds were taken, giving calls no time.
+		{"flag 1ns", []string{"--shutdown-timeout", "1ns"}, "", ""},
+		{"flag 999ms", []string{"--shutdown-timeout", "999ms"}, "", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -34,7 +37,7 @@ func TestShutdownTimeoutNotPositiveRefused(t *testing.T) {
 				}
 			}
 			_, err := parseServe(t, c.args...).settings()
-			if err == nil || !strings.Contains(err.Error(), "--shutdown-timeout") || !strings.Contains(err.Error(), "give a positive duration") {
+			if err == nil || !strings.Contains(err.Error(), "--shutdown-timeout") || !strings.Contains(err.Error(), "give at least 1s") {
 				t.Errorf("settings() = %v, want --shutdown-timeout refused", err)
 			}
 		})
