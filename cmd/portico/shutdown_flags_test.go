@@ -46,3 +46,30 @@ func TestShutdownTimeoutNotPositiveRefused(t *testing.T) {
 		t.Errorf("--shutdown-timeout 1s: %v", err)
 	}
 }
+
+// TestUnknownEnvNearMissWarned: PORTICO_ADMIN_TOKN (a typo in a systemd
+// Environment= line) was ignored silently and the server started without the
+// token meant; a near miss of a setting's variable is warned about at start,
+// naming the one meant. The CLI's variables and ones far from every setting
+// are left alone.
+func TestUnknownEnvNearMissWarned(t *testing.T) {
+	t.Chdir(t.TempDir())
+	t.Setenv("PORTICO_ADMIN_TOKN", "x")
+	t.Setenv("PORTICO_LISTN", "127.0.0.1:1")
+	t.Setenv("PORTICO_ENDPOINT", "http://127.0.0.1:9")
+	t.Setenv("PORTICO_SOMETHING_ELSE_ENTIRELY", "1")
+	s, err := parseServe(t).settings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(s.StartWarnings, "\n")
+	for _, want := range []string{"PORTICO_ADMIN_TOKN is no setting and is ignored: did you mean PORTICO_ADMIN_TOKEN?",
+		"PORTICO_LISTN is no setting and is ignored: did you mean PORTICO_LISTEN?"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("warnings %q lack %q", all, want)
+		}
+	}
+	if strings.Contains(all, "PORTICO_ENDPOINT") || strings.Contains(all, "PORTICO_SOMETHING") {
+		t.Errorf("warnings %q name a variable they should leave alone", all)
+	}
+}
