@@ -28,6 +28,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/connset"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/h1"
 	"github.com/portico-dev/portico/internal/idlepoll"
@@ -106,6 +107,10 @@ type Conn struct {
 	limiter  *rate.Limiter // made at the first message (a new one is full)
 	inflight chan struct{}
 
+	// slot is the connection's count of Endpoint.Conns (nil: none), given
+	// back when it closes (releaseSlot).
+	slot atomic.Pointer[connset.Limit]
+
 	mu          sync.Mutex
 	queue       []outMsg
 	queuedBytes int
@@ -161,6 +166,21 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 	if stopping {
 		writeJSONError(w, http.StatusServiceUnavailable, "ServiceUnavailableException", "Service Unavailable")
 		return
+	}
+	// held is the count taken of ep.Conns: the connection's once it is
+	// registered (add), given back here on every way out before that.
+	var held *connset.Limit
+	if ep.Conns != nil {
+		if !ep.Conns.Acquire() {
+			m.refuseFull(w, ep)
+			return
+		}
+		held = ep.Conns
+		defer func() {
+			if held != nil {
+				held.Release()
+			}
+		}()
 	}
 	ctx := r.Context()
 	routes, err := d.Routes(ctx, ep.APIID, ep.Stage)
@@ -234,6 +254,8 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 		c.runDisconnect(context.WithoutCancel(ctx), websocket.CloseGoingAway, "Server shutting down")
 		return
 	}
+	c.slot.Store(held) // given back by end or abandon
+	held = nil
 	if c.verify != nil && !c.verify() {
 		// The configuration changed while $connect ran, and a Reverify may
 		// have looked before the connection was registered.
@@ -954,6 +976,29 @@ func (c *Conn) flushUnsent() error {
 	return err
 }
 
+// releaseSlot gives back the connection's count of Endpoint.Conns, once.
+func (c *Conn) releaseSlot() {
+	if l := c.slot.Swap(nil); l != nil {
+		l.Release()
+	}
+}
+
+// refuseFull answers a handshake that found Endpoint.Conns full: 429 Too Many
+// Requests, as API Gateway refuses a handshake past its connection quotas
+// (the client may retry later; the server is not failing), and logs the
+// refusals once a minute. Idle keep-alive connections are shed to make room,
+// as for an HTTP connection refused at the bound.
+func (m *Manager) refuseFull(w http.ResponseWriter, ep Endpoint) {
+	n := m.refusedFull.Add(1)
+	m.refusedLog.Do(func() {
+		m.log.Warn("WebSocket handshake refused (429): the public listeners hold as many connections as gateway-max-conns allows, "+
+			"WebSocket connections included; closing idle keep-alive connections",
+			"api", ep.APIID, "stage", ep.Stage, "max", ep.Conns.Max(), "refusedSoFar", n)
+	})
+	ep.Conns.Shed(nil)
+	writeJSONError(w, http.StatusTooManyRequests, "TooManyRequestsException", "Too Many Requests")
+}
+
 // abandon gives up a connection that was registered (Manager.add) but will
 // never be upgraded: it is marked closed, whatever waits for ready is let go,
 // and it is unregistered and finished without a reader. The caller answers the
@@ -963,6 +1008,7 @@ func (c *Conn) abandon() {
 	c.closed = true
 	c.mu.Unlock()
 	close(c.ready)
+	c.releaseSlot()
 	c.m.remove(c)
 	c.m.readerDone(c.id)
 	close(c.finished)
@@ -1048,6 +1094,7 @@ func (c *Conn) end(code int, reason string) {
 	c.mu.Unlock()
 	c.unwatch()
 	_ = c.nc.Close()
+	c.releaseSlot()
 	c.m.remove(c)
 	close(c.finished)
 	go func() {

@@ -24,9 +24,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/clock"
+	"github.com/portico-dev/portico/internal/connset"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/routeselect"
 	"github.com/portico-dev/portico/internal/shutdown"
@@ -259,6 +261,14 @@ type Endpoint struct {
 	// says no), so that an upgrade that raced a Reverify is not missed. It must
 	// be safe for concurrent use and not block.
 	Verify func() bool
+	// Conns, when set, is the bound the upgrade's listener counts its
+	// connections against (the gateway's gateway-max-conns): the WebSocket
+	// takes a count of its own from the handshake until it closes, as the
+	// HTTP connection it upgrades gives its count back when it is hijacked,
+	// so that WebSocket connections cannot use up the file descriptors the
+	// bound keeps for the admin API and the rest. A handshake that finds it
+	// full is refused with 429 (refuseFull) before $connect runs.
+	Conns *connset.Limit
 }
 
 // Routes is what the connections package needs to know about the deployment a
@@ -441,6 +451,11 @@ type Manager struct {
 	journal *journal
 	orphans []journalRecord
 	ending  map[string]*Conn
+
+	// refusedFull counts the handshakes refused because Endpoint.Conns was
+	// full; refusedLog logs them once a minute.
+	refusedFull atomic.Int64
+	refusedLog  rate.Sometimes
 }
 
 // New returns a Manager with cfg's limits (zero fields take the defaults).
@@ -457,6 +472,7 @@ func New(cfg Config, log *slog.Logger) *Manager {
 		signIns: &signin.Limiter{},
 		conns:   map[string]*Conn{},
 	}
+	m.refusedLog.Interval = time.Minute
 	m.upgrader = websocket.Upgrader{
 		HandshakeTimeout: cfg.HandshakeTimeout,
 		// Frames are read by frameReader (frames.go), never through the

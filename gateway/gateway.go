@@ -36,6 +36,7 @@ import (
 	"github.com/portico-dev/portico/gateway/internal/restevent"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/gateway/responses"
+	"github.com/portico-dev/portico/internal/connset"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/ids"
 	"github.com/portico-dev/portico/internal/listener"
@@ -226,6 +227,10 @@ type Gateway struct {
 	mu       sync.Mutex // orders the replacements of compiled
 
 	ws *wsState // WebSocket APIs (websocket.go); nil until EnableWebSockets
+	// wsConns is the public listeners' connection bound (Server.conns,
+	// Config.MaxConns) that WebSocket connections count against once
+	// upgraded (connections.Endpoint.Conns); nil: none. Set by NewServer.
+	wsConns atomic.Pointer[connset.Limit]
 	// callbackTLS, when set, has the sandbox-facing endpoint answer HTTPS
 	// too (callback.go).
 	callbackTLS CallbackTLS

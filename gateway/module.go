@@ -84,6 +84,7 @@ func NewServer(gw *Gateway, log *slog.Logger, l listener.Limits) *Server {
 	s := &Server{gw: gw, log: log, limits: l.WithDefaults()}
 	if n := maxConns(gw.cfg.MaxConns); n > 0 {
 		s.conns = h1.NewConnLimit(n)
+		gw.wsConns.Store(s.conns)
 	}
 	s.perIP = connset.NewPerIP(gw.cfg.MaxConnsPerIP)
 	if n := maxUnread(gw.cfg.MaxUnreadBytes); n > 0 {

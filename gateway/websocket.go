@@ -171,6 +171,8 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request, rc *req
 		// A custom domain's truststore may change while the connection is
 		// open: the connection is closed when it no longer admits it.
 		Verify: g.verifyDomainConn(r, rc.Context),
+		// An upgraded connection stays under the public listeners' bound.
+		Conns: g.wsConns.Load(),
 	}
 	if sc := trace.SpanContextFromContext(r.Context()); sc.IsValid() {
 		ep.Context = trace.ContextWithSpanContext(ep.Context, sc)

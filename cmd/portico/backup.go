@@ -43,8 +43,7 @@ archive that unpacks into a data directory (tar -xf FILE -C DIR, then portico se
 			}
 			defer body.Close()
 			if args[0] == "-" {
-				_, err := io.Copy(cmd.OutOrStdout(), body)
-				return err
+				return backupToStdout(cmd.OutOrStdout(), body)
 			}
 			n, err := writeBackup(args[0], body)
 			if err != nil {
@@ -122,6 +121,16 @@ func copyBackup(w io.Writer, r io.Reader) error {
 		return fmt.Errorf("backup: writing the archive on this machine failed: %w", lw.err)
 	case err != nil:
 		return fmt.Errorf("backup: the server's stream ended early: %w", err)
+	}
+	return nil
+}
+
+// backupToStdout copies the server's stream r to w (stdout, for `backup -`).
+// What was written cannot be taken back: a stream that ends early is said to
+// have left an incomplete archive there, rather than a bare "unexpected EOF".
+func backupToStdout(w io.Writer, r io.Reader) error {
+	if err := copyBackup(w, r); err != nil {
+		return fmt.Errorf("%w (what reached stdout is an incomplete archive: do not restore it)", err)
 	}
 	return nil
 }

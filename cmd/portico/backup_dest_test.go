@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"io"
 	"strings"
 	"syscall"
 	"testing"
@@ -41,3 +42,16 @@ func TestBackupBlamesTheRightSide(t *testing.T) {
 type fullDisk struct{}
 
 func (fullDisk) Write([]byte) (int, error) { return 0, syscall.ENOSPC }
+
+// TestBackupToStdoutSaysIncomplete: `portico backup -` whose stream the
+// server ended early said only "unexpected EOF"; it says the archive on
+// stdout is incomplete (and fails).
+func TestBackupToStdoutSaysIncomplete(t *testing.T) {
+	err := backupToStdout(new(strings.Builder), io.MultiReader(strings.NewReader("part"), iotest.ErrReader(io.ErrUnexpectedEOF)))
+	if err == nil || !strings.Contains(err.Error(), "the server's stream ended early") || !strings.Contains(err.Error(), "incomplete archive") {
+		t.Errorf("a stream cut short: %v", err)
+	}
+	if err := backupToStdout(new(strings.Builder), strings.NewReader("whole")); err != nil {
+		t.Errorf("a whole stream: %v", err)
+	}
+}

@@ -35,6 +35,7 @@ import (
 	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/internal/procs"
 	"github.com/portico-dev/portico/internal/shutdown"
+	"github.com/portico-dev/portico/internal/suggest"
 	"github.com/portico-dev/portico/invoker"
 	"github.com/portico-dev/portico/store"
 )
@@ -126,7 +127,7 @@ func (f *serveFlags) settings() (app.Settings, error) {
 		num       *int
 		yes       *bool
 	}
-	for _, st := range []setting{
+	table := []setting{
 		{"listen", "PORTICO_LISTEN", &s.Listen, nil, nil, nil},
 		{"admin-listen", "PORTICO_ADMIN_LISTEN", &s.AdminListen, nil, nil, nil},
 		{"tls-listen", "PORTICO_TLS_LISTEN", &s.TLSListen, nil, nil, nil},
@@ -150,7 +151,13 @@ func (f *serveFlags) settings() (app.Settings, error) {
 		{"max-sandboxes", "PORTICO_MAX_SANDBOXES", nil, nil, &s.Invoker.MaxSandboxes, nil},
 		{"sandbox-allow-root", "PORTICO_SANDBOX_ALLOW_ROOT", nil, nil, nil, &s.SandboxAllowRoot},
 		{"new-store", "PORTICO_NEW_STORE", nil, nil, nil, &s.NewStore},
-	} {
+	}
+	envs := []string{"PORTICO_ACCESS_LOG_DIR", "PORTICO_CONFIG"}
+	for _, st := range table {
+		envs = append(envs, st.env)
+	}
+	s.StartWarnings = append(s.StartWarnings, unknownEnv(os.Environ(), envs)...)
+	for _, st := range table {
 		val, set := os.LookupEnv(st.env)
 		if f.fs.Changed(st.flag) {
 			val, set = f.fs.Lookup(st.flag).Value.String(), true
@@ -582,4 +589,27 @@ func addrInUse(err error) error {
 		return fmt.Errorf("%w (another portico or another program listens there: stop it, or pick another address with %s)", err, l.flag)
 	}
 	return fmt.Errorf("%w (another portico or another program listens there: stop it, or pick another address with the listener's flag)", err)
+}
+
+// clientEnv are the PORTICO_ variables of the CLI, not of serve: never
+// warned about.
+var clientEnv = []string{"PORTICO_ENDPOINT", "PORTICO_TOKEN", "PORTICO_TOKEN_FILE"}
+
+// unknownEnv returns a warning for each PORTICO_ variable of environ that is
+// no setting of serve's (known) but a near miss of one (a typo in a systemd
+// Environment= line, say: PORTICO_ADMIN_TOKN), naming the one it likely
+// meant. A variable far from every setting is left alone: other tools and
+// tests set PORTICO_ variables of their own.
+func unknownEnv(environ, known []string) []string {
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "PORTICO_") || slices.Contains(known, name) || slices.Contains(clientEnv, name) {
+			continue
+		}
+		if near := suggest.Closest(name, append(slices.Clip(known), clientEnv...)); near != "" && !slices.Contains(clientEnv, near) {
+			out = append(out, fmt.Sprintf("environment variable %s is no setting and is ignored: did you mean %s?", name, near))
+		}
+	}
+	return out
 }

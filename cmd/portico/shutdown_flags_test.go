@@ -21,6 +21,9 @@ func TestShutdownTimeoutNotPositiveRefused(t *testing.T) {
 		{"flag negative", []string{"--shutdown-timeout=-5s"}, "", ""},
 		{"environment 0", nil, "0", ""},
 		{"config file negative", nil, "", "shutdown-timeout: -5s\n"},
+		// ops26 #7: a few nanoseconds were taken, giving calls no time.
+		{"flag 1ns", []string{"--shutdown-timeout", "1ns"}, "", ""},
+		{"flag 999ms", []string{"--shutdown-timeout", "999ms"}, "", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -34,12 +37,39 @@ func TestShutdownTimeoutNotPositiveRefused(t *testing.T) {
 				}
 			}
 			_, err := parseServe(t, c.args...).settings()
-			if err == nil || !strings.Contains(err.Error(), "--shutdown-timeout") || !strings.Contains(err.Error(), "give a positive duration") {
+			if err == nil || !strings.Contains(err.Error(), "--shutdown-timeout") || !strings.Contains(err.Error(), "give at least 1s") {
 				t.Errorf("settings() = %v, want --shutdown-timeout refused", err)
 			}
 		})
 	}
 	if _, err := parseServe(t, "--shutdown-timeout", "1s").settings(); err != nil {
 		t.Errorf("--shutdown-timeout 1s: %v", err)
+	}
+}
+
+// TestUnknownEnvNearMissWarned: PORTICO_ADMIN_TOKN (a typo in a systemd
+// Environment= line) was ignored silently and the server started without the
+// token meant; a near miss of a setting's variable is warned about at start,
+// naming the one meant. The CLI's variables and ones far from every setting
+// are left alone.
+func TestUnknownEnvNearMissWarned(t *testing.T) {
+	t.Chdir(t.TempDir())
+	t.Setenv("PORTICO_ADMIN_TOKN", "x")
+	t.Setenv("PORTICO_LISTN", "127.0.0.1:1")
+	t.Setenv("PORTICO_ENDPOINT", "http://127.0.0.1:9")
+	t.Setenv("PORTICO_SOMETHING_ELSE_ENTIRELY", "1")
+	s, err := parseServe(t).settings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(s.StartWarnings, "\n")
+	for _, want := range []string{"PORTICO_ADMIN_TOKN is no setting and is ignored: did you mean PORTICO_ADMIN_TOKEN?",
+		"PORTICO_LISTN is no setting and is ignored: did you mean PORTICO_LISTEN?"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("warnings %q lack %q", all, want)
+		}
+	}
+	if strings.Contains(all, "PORTICO_ENDPOINT") || strings.Contains(all, "PORTICO_SOMETHING") {
+		t.Errorf("warnings %q name a variable they should leave alone", all)
 	}
 }

@@ -14,8 +14,8 @@ import (
 // limit so that a client holding thousands of idle connections cannot leave
 // none for the admin API, the Runtime API, the store and the sandboxes. A
 // server counts a connection as it accepts it (Acquire) and gives the count
-// back when the connection closes or leaves it (a hijacked WebSocket:
-// Release). A connection past the limit is closed as soon as it is accepted,
+// back when the connection closes or leaves it (a hijacked connection:
+// Release; the WebSocket it became counts again, connections.Endpoint.Conns). A connection past the limit is closed as soon as it is accepted,
 // and Refused closes idle keep-alive connections of every server sharing the
 // limit (AddShedder), to make room for the clients that retry. Safe for
 // concurrent use.
@@ -102,6 +102,14 @@ func (l *Limit) Refused(log *slog.Logger, server string, self *Shedder) {
 		log.Warn("connection refused: the public listeners hold as many connections as they may; closing idle keep-alive connections",
 			"server", server, "max", l.Max())
 	})
+	l.Shed(self)
+}
+
+// Shed closes up to ShedBatch idle keep-alive connections across the servers
+// sharing the limit, self's (which may be nil) first, one shedding at a time:
+// Refused without its log line, for a caller that logs its own refusals (a
+// WebSocket handshake refused at the limit).
+func (l *Limit) Shed(self *Shedder) {
 	if !l.shedding.CompareAndSwap(false, true) {
 		return
 	}

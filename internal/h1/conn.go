@@ -1065,11 +1065,19 @@ func (w *timedWriter) Write(p []byte) (int, error) {
 	} else {
 		b = nil
 	}
+	var n int
 	if c.ownWriteDeadline.Load() && !c.s.set.Stopping() && (b == nil || !b.over()) {
-		return c.rw.Write(p)
+		k, err := c.rw.Write(p)
+		if err == nil || !isDeadline(err) || !c.s.set.Stopping() {
+			return k, err
+		}
+		// A stop began during the write and bounded it (interruptWrite):
+		// one deadline for the whole of p, however much the client took.
+		// The rest goes under the stop's stall timeout, renewed on each
+		// progress, so that a client that keeps reading gets it all.
+		n = k
 	}
 	d := c.s.opts.WriteTimeout
-	var n int
 	for n < len(p) {
 		now := time.Now()
 		if !c.ownWriteDeadline.Load() && now.Add(d/2).After(c.writeUntil) {

@@ -269,6 +269,10 @@ func defaultMaxMemory() int64 {
 	return -1
 }
 
+// MinShutdownTimeout is the shortest --shutdown-timeout taken: less leaves
+// the calls a stop cuts off no time to be answered.
+const MinShutdownTimeout = time.Second
+
 // Validate reports settings that cannot work, with what to do about them.
 func (s Settings) Validate() error {
 	if s.AdminListen != "" && !netaddr.IsLoopback(s.AdminListen) && s.AdminToken == "" {
@@ -339,14 +343,14 @@ func (s Settings) Validate() error {
 		}
 		return fmt.Errorf("websocket: %w", err)
 	}
-	if s.ShutdownTimeout <= 0 {
-		// 0 or less left no time to answer the calls a stop cuts off: their
-		// clients got no answer at all.
-		return fmt.Errorf("--shutdown-timeout (shutdown-timeout) %s: give a positive duration (default 30s): "+
-			"requests and calls in flight get that long to finish when Portico stops, and those cut off are answered within it", s.ShutdownTimeout)
+	if s.ShutdownTimeout < MinShutdownTimeout {
+		// 0 or less (or a few nanoseconds) left no time to answer the calls
+		// a stop cuts off: their clients got no answer at all.
+		return fmt.Errorf("--shutdown-timeout (shutdown-timeout) %s: give at least %s (default 30s): "+
+			"requests and calls in flight get that long to finish when Portico stops, and those cut off are answered within it", s.ShutdownTimeout, MinShutdownTimeout)
 	}
 	if s.Invoker.DrainTimeout < 0 {
-		return fmt.Errorf("--drain-timeout / PORTICO_DRAIN_TIMEOUT (invoker: drain-timeout) %s: give a positive duration, or none for the default", s.Invoker.DrainTimeout)
+		return fmt.Errorf("--drain-timeout / PORTICO_DRAIN_TIMEOUT (invoker: drain-timeout) %s: give a positive duration, or 0 (like none) for the default", s.Invoker.DrainTimeout)
 	}
 	if err := s.Invoker.validateLimits(); err != nil {
 		return err

@@ -1,0 +1,103 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/portico-dev/portico/connections"
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
+	"github.com/portico-dev/portico/internal/listener"
+)
+
+// TestWebSocketsCountAgainstMaxConns: an upgraded WebSocket connection stays
+// under the public listeners' bound (Config.MaxConns), under every engine:
+// a flood of upgrades cannot use up the descriptors the bound keeps for the
+// admin API and the rest. A handshake that finds the bound full is refused
+// with 429 before $connect, logged once; a connection that closes gives its
+// count back and the next handshake is taken. (WebSocket connections left
+// the count when they were hijacked, and one client could open them until
+// the process had no descriptor left.)
+func TestWebSocketsCountAgainstMaxConns(t *testing.T) {
+	for _, engine := range []string{EngineH1, EngineNetHTTP} {
+		t.Run(engine, func(t *testing.T) {
+			_, svc := gwtest.APIs(t)
+			logs := &syncBuilder{}
+			log := slog.New(slog.NewTextHandler(logs, nil))
+			gw := New(Config{Listen: "127.0.0.1:0", TLSListen: ListenOff, MaxConns: 3, Engine: engine}, svc, &fakeResolver{aliases: map[string]string{}}, &fakeInvoker{}, log)
+			m := connections.New(connections.Config{}, log)
+			gw.EnableWebSockets(m)
+			srv := NewServer(gw, log, listener.Limits{})
+			if err := srv.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				_ = srv.Stop(ctx)
+				_ = m.Shutdown(ctx)
+			})
+			ctx := context.Background()
+			created, err := svc.Create(ctx, &apis.API{Name: "wsbound", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{RouteSelectionExpression: "$request.body.action",
+				Routes: []apis.Route{{RouteKey: "$default", Integration: &apis.Integration{Type: apis.IntegrationAWSProxy, HTTPMethod: "POST", URI: "function:hello"}}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := svc.Deploy(ctx, created.ID, apis.DeployInput{StageName: "dev"}); err != nil {
+				t.Fatal(err)
+			}
+			url := "ws://" + srv.Addr() + "/" + created.ID + "/dev"
+			dial := func() (*websocket.Conn, int, error) {
+				d := websocket.Dialer{HandshakeTimeout: 20 * time.Second} // a guard against hanging
+				c, resp, err := d.Dial(url, nil)
+				status := 0
+				if resp != nil {
+					status = resp.StatusCode
+					_ = resp.Body.Close()
+				}
+				if c != nil {
+					t.Cleanup(func() { _ = c.Close() })
+				}
+				return c, status, err
+			}
+			// Under a bound of three, two WebSockets are open and the third
+			// handshake's own connection fills the bound.
+			var open []*websocket.Conn
+			for range 2 {
+				c, status, err := dial()
+				if err != nil {
+					t.Fatalf("WebSocket %d: %v (status %d)\n%s", len(open)+1, err, status, logs.String())
+				}
+				open = append(open, c)
+			}
+			if _, status, err := dial(); err == nil || status != http.StatusTooManyRequests {
+				t.Fatalf("a third WebSocket under a bound of three: %v (status %d), want 429\n%s", err, status, logs.String())
+			}
+			if n := strings.Count(logs.String(), "WebSocket handshake refused (429)"); n != 1 {
+				t.Fatalf("%d log lines about the refused handshake, want 1\n%s", n, logs.String())
+			}
+			if _, status, err := dial(); err == nil {
+				t.Fatalf("a fourth WebSocket under a bound of three was taken (status %d)", status)
+			}
+			// A WebSocket that closes gives its count back: a client that
+			// tries again is taken.
+			_ = open[0].Close()
+			refused := 0
+			for end := time.Now().Add(20 * time.Second); ; time.Sleep(time.Millisecond) {
+				if _, _, err := dial(); err == nil {
+					break
+				}
+				refused++
+				if time.Now().After(end) {
+					t.Fatalf("no WebSocket was taken after %d more refusals: the closed one still counts\n%s", refused, logs.String())
+				}
+			}
+		})
+	}
+}
