@@ -52,10 +52,10 @@ func jsonWant(t reflect.Type) string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	switch {
-	case t == rawMessageType:
+	switch t {
+	case rawMessageType:
 		return "a JSON value"
-	case t == numberType:
+	case numberType:
 		return "a number"
 	}
 	switch t.Kind() {
