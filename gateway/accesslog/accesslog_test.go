@@ -103,7 +103,8 @@ func TestFormatMustWriteARequestID(t *testing.T) {
 func TestFormatControlCharacters(t *testing.T) {
 	for _, tc := range []struct{ format, want string }{
 		{"{\"id\":\"$context.requestId\",\n\"st\":\"$context.status\"}", `a line feed (\n) at byte 27`},
-		{"$context.requestId\r", `a carriage return (\r) at byte 18`},
+		{"$context.requestId\r $context.status", `a carriage return (\r) at byte 18`},
+		{"\n$context.requestId\r $context.status\n", `a carriage return (\r) at byte 19`},
 		{"$context.requestId \x1b[2J", "an escape character (ESC, U+001B) at byte 19"},
 		{"$context.requestId \u009b2J", "the control character U+009B at byte 19"},
 		{"$context.requestId \x7f", "the control character U+007F"},
@@ -124,6 +125,28 @@ func TestFormatControlCharacters(t *testing.T) {
 	line := string(f.Append(nil, &Record{Status: 200, C: &pipeline.Context{RequestID: "r1"}}))
 	if want := `{"id":"r1",\n"st":"200"}\u001b[2J\r\u0085` + "\t"; line != want {
 		t.Errorf("a stored format with control characters writes %q, want %q", line, want)
+	}
+}
+
+// TestFormatEndingInLineBreaks: a format that starts or ends with line breaks
+// (a template's `Format: >` YAML block ends in one) is taken, and each record
+// is still one line, without them, whether the format was set now or stored
+// by an older build; Source keeps the format as set.
+func TestFormatEndingInLineBreaks(t *testing.T) {
+	const format = "\r\n{\"id\":\"$context.requestId\",\"st\":\"$context.status\"}\n\r\n"
+	f, err := CheckFormat(apis.ProtocolREST, format)
+	if err != nil {
+		t.Fatalf("CheckFormat(%q): %v", format, err)
+	}
+	if f.Source != format {
+		t.Errorf("Source = %q, want the format as set", f.Source)
+	}
+	line := string(f.Append(nil, &Record{Status: 200, C: &pipeline.Context{RequestID: "r1"}}))
+	if want := `{"id":"r1","st":"200"}`; line != want {
+		t.Errorf("a format ending in line breaks writes %q, want %q", line, want)
+	}
+	if _, err := CheckFormat(apis.ProtocolREST, "\n\r\n"); err == nil {
+		t.Error("a format of line breaks alone was taken")
 	}
 }
 

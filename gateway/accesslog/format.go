@@ -311,7 +311,13 @@ var refused = map[string]string{
 // Parse compiles an access-log format. Every $context variable must be one
 // API Gateway defines and Portico fills; an unknown one is refused, named. A
 // value that is empty is written as "-", as API Gateway writes it.
+//
+// Line breaks at the format's start and end are not written (a YAML block
+// scalar, `Format: >` in a template, ends in one): each record is one line
+// whatever the format ends with. Source keeps the format as it was set.
 func Parse(format string) (*Format, error) {
+	source := format
+	format = strings.Trim(format, "\r\n")
 	if strings.TrimSpace(format) == "" {
 		return nil, fmt.Errorf("access log format is empty: use $context variables, e.g. %s", CLF)
 	}
@@ -319,7 +325,7 @@ func Parse(format string) (*Format, error) {
 	if len(format) > maxFormat {
 		return nil, fmt.Errorf("access log format is %d bytes, more than %d", len(format), maxFormat)
 	}
-	f := &Format{Source: format}
+	f := &Format{Source: source}
 	rest := format
 	var lit strings.Builder
 	for {
@@ -376,6 +382,8 @@ func Parse(format string) (*Format, error) {
 // break, ESC; checkLiteral) and, as API Gateway does, one that writes no request
 // id: a REST API's format must include $context.requestId or
 // $context.extendedRequestId, an HTTP or WebSocket API's $context.requestId.
+//
+// Line breaks at its start and end are taken, and not written (Parse).
 func CheckFormat(protocol, format string) (*Format, error) {
 	if err := checkLiteral(format); err != nil {
 		return nil, err
@@ -407,8 +415,10 @@ func controlChar(r rune) bool {
 // one request is one line, and nothing written makes a terminal running
 // tail -f obey an escape sequence. The character is named, and where it is.
 func checkLiteral(format string) error {
-	for i, r := range format {
-		if !controlChar(r) {
+	inner := strings.TrimRight(format, "\r\n")
+	start := len(inner) - len(strings.TrimLeft(inner, "\r\n"))
+	for i, r := range inner {
+		if !controlChar(r) || i < start {
 			continue
 		}
 		what := fmt.Sprintf("the control character U+%04X", r)
