@@ -39,7 +39,8 @@ func (c Config) ValidateEnv() error {
 }
 
 // checkHeaders checks value, the headers variable name's value
-// (ValidateEnv). Blank entries (a trailing comma) are allowed.
+// (ValidateEnv). A blank entry (a trailing or doubled comma) is refused too:
+// the exporter's parser reports it as an error naming neither.
 func checkHeaders(name, value string) error {
 	if strings.TrimSpace(value) == "" {
 		return nil
@@ -48,10 +49,10 @@ func checkHeaders(name, value string) error {
 		`(Authorization=Bearer%20TOKEN, not "Authorization: Bearer TOKEN"); the value is not shown, as it may hold a credential`
 	entries := strings.Split(value, ",")
 	for i, e := range entries {
-		if strings.TrimSpace(e) == "" {
-			continue
-		}
 		where := fmt.Sprintf("%s: entry %d of %d", name, i+1, len(entries))
+		if strings.TrimSpace(e) == "" {
+			return fmt.Errorf("%s is empty: remove the extra comma (%s)", where, want)
+		}
 		k, v, ok := strings.Cut(e, "=")
 		if !ok {
 			return fmt.Errorf("%s has no '=': %s", where, want)

@@ -27,6 +27,8 @@ func TestHeadersVariablesChecked(t *testing.T) {
 		{"not a name", "OTEL_EXPORTER_OTLP_TRACES_HEADERS", "Authorization: Bearer " + secret + "=x", "is not a header name"},
 		{"bad escape", "OTEL_EXPORTER_OTLP_TRACES_HEADERS", "Authorization=Bearer%zz" + secret, `(header "Authorization"): the value has a '%'`},
 		{"line break", "OTEL_EXPORTER_OTLP_TRACES_HEADERS", "Authorization=Bearer%20" + secret + "%0d%0aX-Evil:%201", "control character"},
+		{"trailing comma", "OTEL_EXPORTER_OTLP_TRACES_HEADERS", "Authorization=Bearer%20" + secret + ",", "entry 2 of 2 is empty"},
+		{"doubled comma", "OTEL_EXPORTER_OTLP_HEADERS", "a=b,,Authorization=Bearer%20" + secret, "entry 2 of 3 is empty"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "")
@@ -45,7 +47,7 @@ func TestHeadersVariablesChecked(t *testing.T) {
 			}
 		})
 	}
-	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "Authorization=Bearer%20"+secret+", x-tenant = acme ,")
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "Authorization=Bearer%20"+secret+", x-tenant = acme ")
 	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "")
 	if err := (Config{Endpoint: "http://127.0.0.1:1"}).ValidateEnv(); err != nil {
 		t.Errorf("well-formed headers refused: %v", err)
