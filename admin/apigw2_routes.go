@@ -232,6 +232,9 @@ func (in *v2RouteInput) applyAuthorization(a *apis.API, rt *apis.Route) error {
 	if in.AuthorizerID != nil && *in.AuthorizerID != "" && (typ == authNone || typ == authIAM) {
 		want := "CUSTOM (or JWT)"
 		if a.Protocol == apis.ProtocolWebSocket {
+			if rt.RouteKey != "$connect" {
+				return v2BadRequest("route %q: WebSocket authorizers run on $connect only: leave authorizerId out here, and put the authorizer on the $connect route (authorizationType CUSTOM)", rt.RouteKey)
+			}
 			want = "CUSTOM"
 		}
 		return v2BadRequest("authorizerId needs authorizationType %s, not %s; set it, or leave authorizerId out", want, typ)

@@ -52,6 +52,31 @@ func TestV2AuthorizerIDNeedsCustomType(t *testing.T) {
 		RouteId: open.RouteId, AuthorizationType: v2types.AuthorizationTypeNone, AuthorizerId: aws.String("")}))
 }
 
+// TestV2WebSocketAuthorizerIDOnConnectOnly: on a WebSocket API an
+// authorizerId on a route other than $connect is refused saying authorizers
+// run on $connect only (not "set authorizationType CUSTOM", which would be
+// refused next); on $connect beside NONE it needs CUSTOM.
+func TestV2WebSocketAuthorizerIDOnConnectOnly(t *testing.T) {
+	t.Parallel()
+	e := startV2(t)
+	ctx := t.Context()
+	api := must[*apigatewayv2.CreateApiOutput](t, "CreateApi")(e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{
+		Name: aws.String("w"), ProtocolType: v2types.ProtocolTypeWebsocket, RouteSelectionExpression: aws.String("$request.body.action")}))
+	au := must[*apigatewayv2.CreateAuthorizerOutput](t, "CreateAuthorizer")(e.ag.CreateAuthorizer(ctx, &apigatewayv2.CreateAuthorizerInput{
+		ApiId: api.ApiId, Name: aws.String("lam"), AuthorizerType: v2types.AuthorizerTypeRequest,
+		IdentitySource: []string{"route.request.header.Authorization"}, AuthorizerUri: aws.String(authzURI)}))
+	for _, typ := range []v2types.AuthorizationType{"", v2types.AuthorizationTypeNone, v2types.AuthorizationTypeCustom} {
+		_, err := e.ag.CreateRoute(ctx, &apigatewayv2.CreateRouteInput{ApiId: api.ApiId, RouteKey: aws.String("send" + string(typ)),
+			AuthorizationType: typ, AuthorizerId: au.AuthorizerId})
+		wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "WebSocket authorizers run on $connect only")
+	}
+	_, err := e.ag.CreateRoute(ctx, &apigatewayv2.CreateRouteInput{ApiId: api.ApiId, RouteKey: aws.String("$connect"),
+		AuthorizationType: v2types.AuthorizationTypeNone, AuthorizerId: au.AuthorizerId})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "authorizerId needs authorizationType CUSTOM, not NONE")
+	must[*apigatewayv2.CreateRouteOutput](t, "CreateRoute $connect CUSTOM")(e.ag.CreateRoute(ctx, &apigatewayv2.CreateRouteInput{ApiId: api.ApiId,
+		RouteKey: aws.String("$connect"), AuthorizationType: v2types.AuthorizationTypeCustom, AuthorizerId: au.AuthorizerId}))
+}
+
 // TestRESTAuthorizerIDNeedsCustomType: put-method and update-method with an
 // authorizerId beside authorizationType NONE or AWS_IAM are refused with 400.
 func TestRESTAuthorizerIDNeedsCustomType(t *testing.T) {
