@@ -171,7 +171,7 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 	// registered (add), given back here on every way out before that.
 	var held *connset.Limit
 	if ep.Conns != nil {
-		if !ep.Conns.Acquire() {
+		if !ep.Conns.AcquireUpgrade() {
 			m.refuseFull(w, ep)
 			return
 		}
@@ -983,7 +983,8 @@ func (c *Conn) releaseSlot() {
 	}
 }
 
-// refuseFull answers a handshake that found Endpoint.Conns full: 429 Too Many
+// refuseFull answers a handshake that found Endpoint.Conns full (AcquireUpgrade:
+// another upgrade at the bound in the same moment): 429 Too Many
 // Requests, as API Gateway refuses a handshake past its connection quotas
 // (the client may retry later; the server is not failing), and logs the
 // refusals once a minute. Idle keep-alive connections are shed to make room,

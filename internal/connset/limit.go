@@ -73,6 +73,19 @@ func (l *Limit) Acquire() bool {
 	return true
 }
 
+// AcquireUpgrade counts the WebSocket that an HTTP connection's upgrade
+// makes, while that connection still holds its own count (given back when it
+// is hijacked): it may pass the limit by that one for the moment between, so
+// that the limit's n connections may all be WebSockets. False when even that
+// is past it (nothing is counted then).
+func (l *Limit) AcquireUpgrade() bool {
+	if l.n.Add(1) > l.max+1 {
+		l.n.Add(-1)
+		return false
+	}
+	return true
+}
+
 // Release gives back the count of a connection Acquire counted.
 func (l *Limit) Release() { l.n.Add(-1) }
 
