@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 )
 
 // reserveName is the file of zeros the store keeps in the data directory to
@@ -75,22 +76,33 @@ func (s *Store) roomFor(ctx context.Context, t *Tx) error {
 	if st := s.db.Stats(); (st.FreePageN+st.PendingPageN)*s.db.Info().PageSize >= reserveSize {
 		return nil
 	}
-	free, ok := s.freeBytes()
-	if ok && free >= 2*reserveSize && s.makeReserve() {
-		s.full.Store(false)
-		s.released.Store(false)
-		if l := s.log.Load(); l != nil {
-			l.Info("store: the data directory's file system has room again: the store's reserve is back", "dir", s.dir)
-		}
+	if s.reserveBack() {
 		return nil
 	}
 	if !s.released.Load() {
 		// No write failed and no reserve was released: the store started (or
 		// went on) with too little room to make one.
+		free, _ := s.freeBytes()
 		return &NearlyFullError{Dir: s.dir, Free: free}
 	}
 	return fmt.Errorf("store: %w: the data directory's file system is full, so writes that add records are refused; deletes are taken "+
 		"(Portico released its reserve of %d KiB for them)", &fs.PathError{Op: "write", Path: s.path, Err: syscall.ENOSPC}, reserveSize>>10)
+}
+
+// reserveBack ends the full state when the file system has room for the
+// reserve again (2 MiB free) and it could be written, and says whether it did.
+func (s *Store) reserveBack() bool {
+	s.checked.Store(time.Now().UnixNano())
+	if free, ok := s.freeBytes(); !ok || free < 2*reserveSize || !s.makeReserve() {
+		return false
+	}
+	if s.full.Swap(false) {
+		s.released.Store(false)
+		if l := s.log.Load(); l != nil {
+			l.Info("store: the data directory's file system has room again: the store's reserve is back", "dir", s.dir)
+		}
+	}
+	return true
 }
 
 // freeBytes is the room left on the data directory's file system for the
@@ -128,7 +140,20 @@ func (e *NearlyFullError) Unwrap() []error { return []error{ErrNearlyFull, sysca
 // met a full disk and the reserve was released, or there was too little room
 // to make the reserve. What else writes to the data directory (function
 // logs) should then write nothing, so that deletes keep the room.
-func (s *Store) Full() bool { return s.full.Load() }
+// While full, it checks at most every fullCheck whether there is room again
+// (as a write that adds does), so that such writers resume without one.
+func (s *Store) Full() bool {
+	if !s.full.Load() {
+		return false
+	}
+	if last := s.checked.Load(); time.Since(time.Unix(0, last)) < fullCheck {
+		return true
+	}
+	return !s.reserveBack()
+}
+
+// fullCheck is how often at most Full checks the file system for room.
+const fullCheck = time.Second
 
 // logNoReserve logs, at the start, a WARN when the store could make no
 // reserve: what it means and what to do.
@@ -139,7 +164,7 @@ func (s *Store) logNoReserve(log *slog.Logger) {
 	free, _ := s.freeBytes()
 	log.Warn("store: the data directory's file system has too little room for the store's reserve: writes that add records "+
 		"(creates, Event invocations) are refused until it has 2 MiB free, and deletes, with no reserve to write them in, may be refused too; "+
-		"free space on it",
+		"free space on it (function logs, and access logs in the data directory, are not written meanwhile)",
 		"dir", s.dir, "freeKiB", free>>10, "reserveKiB", reserveSize>>10)
 }
 

@@ -140,6 +140,7 @@ type Store struct {
 	// released says the full state began with the reserve removed (not a
 	// start, or a release, that found none): roomFor's refusal says which.
 	released atomic.Bool
+	checked  atomic.Int64 // when the full state last looked for room (UnixNano; reserveBack)
 	log      atomic.Pointer[slog.Logger]
 
 	watchPathMu sync.Mutex
