@@ -128,7 +128,7 @@ type NearlyFullError struct {
 }
 
 func (e *NearlyFullError) Error() string {
-	return fmt.Sprintf("store: the data directory %s's file system is nearly full (%d KiB free, less than the %d KiB the store keeps "+
+	return fmt.Sprintf("store: the file system of the data directory %s is nearly full (%d KiB free, less than the %d KiB the store keeps "+
 		"in reserve so that deletes can be written), so writes that add records are refused until it has %d KiB free; deletes are taken",
 		e.Dir, e.Free>>10, reserveSize>>10, 2*reserveSize>>10)
 }
