@@ -727,6 +727,13 @@ var outOfSpace = [2]errorCode{
 const outOfSpaceMessage = "Portico's data directory is out of space (no space left on device), so nothing was changed: " +
 	"free space on its file system, or delete through Portico what it keeps and no longer needs (deletes are taken on a full disk), and try again"
 
+// nearlyFullMessage is what the client of a write that adds is told when the
+// store has no reserve because the file system had too little room to make
+// one (store.ErrNearlyFull): no write failed, so it does not say one did.
+const nearlyFullMessage = "Portico's data directory is nearly out of space (less free than the 1 MiB it keeps so that deletes can be written), " +
+	"so nothing was changed: free space on its file system (creates are taken again once 2 MiB are free), " +
+	"or delete through Portico what it keeps and no longer needs, and try again"
+
 // readOnlyMessage is what the client of a write that found the data
 // directory's file system read-only is told: ext4 (errors=remount-ro) and
 // others remount themselves so after a disk error, and the same write succeeds
@@ -744,6 +751,8 @@ func isOutOfSpace(err error) bool {
 // file system refused (full, or read-only), and "" for any other error.
 func unwritableMessage(err error) string {
 	switch {
+	case errors.Is(err, store.ErrNearlyFull):
+		return nearlyFullMessage
 	case isOutOfSpace(err):
 		return outOfSpaceMessage
 	case errors.Is(err, syscall.EROFS):

@@ -36,6 +36,9 @@ func TestOutOfSpaceIsAClear503(t *testing.T) {
 	}{
 		{"full", fmt.Errorf("unpack bootstrap: %w", &fs.PathError{Op: "write", Path: "/data/code/.unpack-1/bootstrap", Err: syscall.ENOSPC}),
 			func(msg string) bool { return msg == outOfSpaceMessage }},
+		// ops26 #3: no write failed; the store had no room for its reserve.
+		{"nearly full", fmt.Errorf("create api key: %w", &store.NearlyFullError{Dir: "/data", Free: 300 << 10}),
+			func(msg string) bool { return msg == nearlyFullMessage && !strings.Contains(msg, "no space left") }},
 		{"read-only", fmt.Errorf("create api key: %w", &fs.PathError{Op: "write", Path: "/data/portico.db", Err: syscall.EROFS}),
 			func(msg string) bool { return msg == readOnlyMessage && strings.Contains(msg, "remount it read-write") }},
 		{"read-only code dir", fmt.Errorf("code directory: %w", &fs.PathError{Op: "mkdir", Path: "/data/code", Err: syscall.EROFS}),

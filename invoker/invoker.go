@@ -290,6 +290,7 @@ func New(p Params) (*Invoker, error) {
 		obs:      p.Observer,
 		drainEnd: make(chan struct{}),
 	}
+	i.logs.full = p.Store.Full
 	i.slots = newSlots(c.AccountConcurrency, c.ThrottleWait, p.Log, i.reservationOf)
 	i.async = newAsyncQueue(i)
 	p.Functions.Subscribe(i.functionChanged)

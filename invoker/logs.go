@@ -36,6 +36,14 @@ type Logs struct {
 	clock Clock
 	lost  atomic.Int64
 
+	// full, when set, says the data directory's store refuses writes that
+	// add (store.Store.Full: its full-disk reserve is released, or there was
+	// no room to make it): output is then dropped, not written, so that the
+	// room freed for deletes stays theirs. fullWarned says the drop was
+	// logged, once per such spell.
+	full       func() bool
+	fullWarned atomic.Bool
+
 	mu   sync.Mutex
 	logs map[string]*fnLog
 }
@@ -274,6 +282,10 @@ func (fl *fnLog) flushLocked() {
 	if cap(fl.pending) > logFlushSize {
 		fl.pending = nil // a burst's buffer is not kept
 	}
+	if fl.l.storeFull(len(p)) {
+		fl.failing = true // "function log written again" when it ends
+		return
+	}
 	if fl.f != nil {
 		fl.checkRotated()
 	}
@@ -319,6 +331,24 @@ func (fl *fnLog) flushLocked() {
 		fl.failing = false
 		fl.l.log.Info("function log written again", "function", fl.fn, "path", fl.path)
 	}
+}
+
+// storeFull reports whether output is dropped because the store is full
+// (Logs.full), counting the n bytes as lost and saying so, once per spell of
+// the full state.
+func (l *Logs) storeFull(n int) bool {
+	if l.full == nil || !l.full() {
+		l.fullWarned.Store(false)
+		return false
+	}
+	l.lost.Add(int64(n))
+	if !l.fullWarned.Swap(true) {
+		l.log.Warn("function log output not written while the data directory's disk is full: the room left is kept for deletes; "+
+			"output still reaches log tails and followers, not the log files, until there is room again; "+
+			"free space on the disk (old logs/*.log.1 files may go first)",
+			"dir", l.dir, "lostBytes", l.lost.Load())
+	}
+	return true
 }
 
 // open opens the log file for appending, and says whether it did (a failure

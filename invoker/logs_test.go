@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/portico-dev/portico/internal/clock"
@@ -293,5 +295,55 @@ func TestLogReopensAfterOutsideRotation(t *testing.T) {
 			t.Errorf("rotation %d: ReadSince the cursor before it: %+v %v, want %q", i, next, err, line)
 		}
 		c = next
+	}
+}
+
+// TestLogsDroppedWhileStoreFull is ops26 #2: once a full disk made the
+// store release its reserve (the room deletes are written in), function log
+// output went on being appended to the log files and took that room back. While
+// the store says it is full, output is dropped and counted, with one WARN;
+// followers and tails still get it, and the files are written again after.
+func TestLogsDroppedWhileStoreFull(t *testing.T) {
+	dir := t.TempDir()
+	var logs bytes.Buffer
+	l := newLogs(dir, 1<<20, slog.New(slog.NewTextHandler(&logs, nil)), clock.Real{})
+	defer l.close()
+	var full atomic.Bool
+	l.full = full.Load
+	f, g := l.get("f"), l.get("g")
+	f.write([]byte("kept\n"))
+	f.flush()
+	full.Store(true)
+	sub := &follower{wake: make(chan struct{}, 1)}
+	f.mu.Lock()
+	f.subs[sub] = struct{}{}
+	f.mu.Unlock()
+	for _, fl := range []*fnLog{f, g, f} {
+		fl.write([]byte("dropped\n"))
+		fl.flush()
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "f.log")); string(b) != "kept\n" {
+		t.Fatalf("f.log while the store is full: %q, want only what was written before", b)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "g.log")); !os.IsNotExist(err) {
+		t.Fatalf("g.log was created while the store is full: %v", err)
+	}
+	if got := l.Lost(); got != 3*int64(len("dropped\n")) {
+		t.Fatalf("Lost() = %d, want the 3 dropped writes' %d bytes", got, 3*len("dropped\n"))
+	}
+	if got := string(sub.take()); got != "dropped\ndropped\n" {
+		t.Fatalf("a follower got %q, want the output all the same", got)
+	}
+	if n := strings.Count(logs.String(), "disk is full"); n != 1 || !strings.Contains(logs.String(), "level=WARN") {
+		t.Fatalf("the server's log: %q; want one WARN", logs.String())
+	}
+	full.Store(false)
+	f.write([]byte("again\n"))
+	f.flush()
+	if b, _ := os.ReadFile(filepath.Join(dir, "f.log")); string(b) != "kept\nagain\n" {
+		t.Fatalf("f.log once the store has room: %q", b)
+	}
+	if !strings.Contains(logs.String(), "function log written again") {
+		t.Fatalf("the server's log: %q; want it to say the log is written again", logs.String())
 	}
 }

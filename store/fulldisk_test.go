@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -161,5 +162,65 @@ func TestDeleteOnFullDisk(t *testing.T) {
 	}
 	if err := put("after"); err != nil {
 		t.Fatalf("a create once deletes made room: %v", err)
+	}
+}
+
+// TestStartWithoutRoomForReserve is ops26 #3: a start with less than the
+// reserve's 1 MiB free made no reserve and said nothing, and the creates it
+// then refused quoted a "write .../portico.db: no space left on device" that
+// never happened and a reserve "released" that never existed. The start now
+// logs a WARN saying what that means, and the refusal says the disk is nearly
+// full (still an ENOSPC, answered as a full disk).
+func TestStartWithoutRoomForReserve(t *testing.T) {
+	disk := tmpfstest.Mount(t, "4m")
+	dir := filepath.Join(disk, "data")
+	ctx := context.Background()
+	put := func(s *Store, key string) error {
+		return s.Update(ctx, func(tx *Tx) error { return tx.Put("keys", key, doc{Name: "x"}) })
+	}
+	s := open(t, dir)
+	if err := put(s, "a"); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close()
+	// As after a release and a kill -9: no reserve, and the disk full.
+	if err := os.Remove(filepath.Join(dir, reserveName)); err != nil {
+		t.Fatal(err)
+	}
+	filler := filepath.Join(disk, "filler")
+	tmpfstest.Fill(t, filler)
+
+	s = open(t, dir)
+	defer func() { _ = s.Close() }()
+	var logs bytes.Buffer
+	s.logNoReserve(slog.New(slog.NewTextHandler(&logs, nil)))
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "too little room for the store's reserve") ||
+		!strings.Contains(logs.String(), "2 MiB free") {
+		t.Fatalf("the start's log: %q; want a WARN that no reserve could be made and what that means", logs.String())
+	}
+	if !s.Full() {
+		t.Fatal("Full() is false on a start with no room for the reserve")
+	}
+	err := put(s, "b")
+	if !errors.Is(err, syscall.ENOSPC) || !errors.Is(err, ErrNearlyFull) {
+		t.Fatalf("a create: %v; want an ENOSPC that is an ErrNearlyFull", err)
+	}
+	if msg := err.Error(); strings.Contains(msg, "write ") || strings.Contains(msg, "released") || !strings.Contains(msg, "nearly full") {
+		t.Fatalf("a create's refusal: %q; want it to say the disk is nearly full, not quote a write or a release that did not happen", msg)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(s, "c"); err != nil {
+		t.Fatalf("a create once there is room: %v", err)
+	}
+	if s.Full() {
+		t.Fatal("Full() is still true once the reserve is back")
+	}
+	// A start with room logs nothing.
+	logs.Reset()
+	s.logNoReserve(slog.New(slog.NewTextHandler(&logs, nil)))
+	if logs.Len() != 0 {
+		t.Fatalf("logged with a reserve: %q", logs.String())
 	}
 }

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 )
 
 // reserveName is the file of zeros the store keeps in the data directory to
@@ -47,6 +49,7 @@ func (s *Store) releaseReserve(err error) {
 		return
 	}
 	rerr := os.Remove(filepath.Join(s.dir, reserveName))
+	s.released.Store(rerr == nil)
 	if l := s.log.Load(); l != nil {
 		if rerr == nil {
 			l.Warn("store: the data directory's file system is full: released the store's reserve, so that deletes can make room; writes that add are refused until there is room",
@@ -73,16 +76,96 @@ func (s *Store) roomFor(ctx context.Context, t *Tx) error {
 	if st := s.db.Stats(); (st.FreePageN+st.PendingPageN)*s.db.Info().PageSize >= reserveSize {
 		return nil
 	}
-	var st syscall.Statfs_t
-	if syscall.Statfs(s.dir, &st) == nil && int64(st.Bavail)*int64(st.Bsize) >= 2*reserveSize && s.makeReserve() { //nolint:gosec // G115: block counts fit
-		s.full.Store(false)
-		if l := s.log.Load(); l != nil {
-			l.Info("store: the data directory's file system has room again: the store's reserve is back", "dir", s.dir)
-		}
+	if s.reserveBack() {
 		return nil
+	}
+	if !s.released.Load() {
+		// No write failed and no reserve was released: the store started (or
+		// went on) with too little room to make one.
+		free, _ := s.freeBytes()
+		return &NearlyFullError{Dir: s.dir, Free: free}
 	}
 	return fmt.Errorf("store: %w: the data directory's file system is full, so writes that add records are refused; deletes are taken "+
 		"(Portico released its reserve of %d KiB for them)", &fs.PathError{Op: "write", Path: s.path, Err: syscall.ENOSPC}, reserveSize>>10)
+}
+
+// reserveBack ends the full state when the file system has room for the
+// reserve again (2 MiB free) and it could be written, and says whether it did.
+func (s *Store) reserveBack() bool {
+	s.checked.Store(time.Now().UnixNano())
+	if free, ok := s.freeBytes(); !ok || free < 2*reserveSize || !s.makeReserve() {
+		return false
+	}
+	if s.full.Swap(false) {
+		s.released.Store(false)
+		if l := s.log.Load(); l != nil {
+			l.Info("store: the data directory's file system has room again: the store's reserve is back", "dir", s.dir)
+		}
+	}
+	return true
+}
+
+// freeBytes is the room left on the data directory's file system for the
+// server's user, and whether it could be read.
+func (s *Store) freeBytes() (int64, bool) {
+	var st syscall.Statfs_t
+	if syscall.Statfs(s.dir, &st) != nil {
+		return 0, false
+	}
+	return int64(st.Bavail) * int64(st.Bsize), true //nolint:gosec // G115: block counts fit
+}
+
+// ErrNearlyFull is the kind of NearlyFullError (errors.Is).
+var ErrNearlyFull = errors.New("store: the data directory's file system is nearly full")
+
+// NearlyFullError is roomFor's refusal of a write that adds when the store
+// has no reserve because the file system had too little room to make one
+// (at the start, or since): no write failed, and none was released. It is an
+// ErrNearlyFull and a syscall.ENOSPC, so that it is answered as a full disk.
+type NearlyFullError struct {
+	Dir  string // the data directory
+	Free int64  // bytes free on its file system when the write was refused
+}
+
+func (e *NearlyFullError) Error() string {
+	return fmt.Sprintf("store: the file system of the data directory %s is nearly full (%d KiB free, less than the %d KiB the store keeps "+
+		"in reserve so that deletes can be written), so writes that add records are refused until it has %d KiB free; deletes are taken",
+		e.Dir, e.Free>>10, reserveSize>>10, 2*reserveSize>>10)
+}
+
+// Unwrap makes e an ErrNearlyFull and an ENOSPC.
+func (e *NearlyFullError) Unwrap() []error { return []error{ErrNearlyFull, syscall.ENOSPC} }
+
+// Full reports whether the store refuses writes that add (roomFor): a write
+// met a full disk and the reserve was released, or there was too little room
+// to make the reserve. What else writes to the data directory (function
+// logs) should then write nothing, so that deletes keep the room.
+// While full, it checks at most every fullCheck whether there is room again
+// (as a write that adds does), so that such writers resume without one.
+func (s *Store) Full() bool {
+	if !s.full.Load() {
+		return false
+	}
+	if last := s.checked.Load(); time.Since(time.Unix(0, last)) < fullCheck {
+		return true
+	}
+	return !s.reserveBack()
+}
+
+// fullCheck is how often at most Full checks the file system for room.
+const fullCheck = time.Second
+
+// logNoReserve logs, at the start, a WARN when the store could make no
+// reserve: what it means and what to do.
+func (s *Store) logNoReserve(log *slog.Logger) {
+	if !s.full.Load() {
+		return
+	}
+	free, _ := s.freeBytes()
+	log.Warn("store: the data directory's file system has too little room for the store's reserve: writes that add records "+
+		"(creates, Event invocations) are refused until it has 2 MiB free, and deletes, with no reserve to write them in, may be refused too; "+
+		"free space on it (function logs, and access logs in the data directory, are not written meanwhile)",
+		"dir", s.dir, "freeKiB", free>>10, "reserveKiB", reserveSize>>10)
 }
 
 type essentialKey struct{}

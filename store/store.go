@@ -136,8 +136,12 @@ type Store struct {
 	path   string
 	opened fs.FileInfo
 	moved  atomic.Bool // the last checkPath found the path no longer names it
-	full   atomic.Bool // a write met a full disk and the reserve was released (reserve.go)
-	log    atomic.Pointer[slog.Logger]
+	full   atomic.Bool // a write met a full disk and the reserve was released, or none could be made (reserve.go)
+	// released says the full state began with the reserve removed (not a
+	// start, or a release, that found none): roomFor's refusal says which.
+	released atomic.Bool
+	checked  atomic.Int64 // when the full state last looked for room (UnixNano; reserveBack)
+	log      atomic.Pointer[slog.Logger]
 
 	watchPathMu sync.Mutex
 	stopWatch   func() bool // WatchPath's timer
@@ -859,6 +863,7 @@ var Module = fx.Module("store",
 			}
 		}
 		log.Info("store open", "dir", p.Config.Dir, "schema", SchemaVersion)
+		s.logNoReserve(log)
 		s.WatchPath(p.Config.Clock, log)
 		p.Lifecycle.Append(fx.StopHook(s.Close))
 		return s, nil

@@ -199,6 +199,9 @@ type sink struct {
 	// destination: the next line starts with a newline, so that it is not
 	// glued to the fragment. Only the writer uses it.
 	torn bool
+	// fullWarned says the lines dropped for a full data directory were
+	// logged (dropFull), once per spell. Only the writer uses it.
+	fullWarned bool
 }
 
 // Flags of sink.state, above the count of holders.
@@ -401,6 +404,11 @@ func (s *sink) write(out *output, line *[]byte) {
 	s.writing.Store(true)
 	defer s.writing.Store(false)
 	defer release(line)
+	if s.target.Kind == kindFile && s.dirs.dataDirFull(s.target.Path) {
+		s.dropFull()
+		return
+	}
+	s.fullWarned = false
 	if out.w != nil && out.file != nil {
 		s.checkRotated(out)
 	}
@@ -473,6 +481,20 @@ func (s *sink) fail(err error) {
 	}
 	if n == 1 || n%1000 == 0 {
 		s.log.Warn("access log destination is failing; lines are dropped", "destination", s.target.String(), "failed", n, "err", err)
+	}
+}
+
+// dropFull counts a line dropped because the data directory's disk is full
+// (Dirs.DataDirFull) as a failed one, and logs it once per such spell.
+func (s *sink) dropFull() {
+	n := s.failed.Add(1)
+	if s.onFail != nil {
+		s.onFail()
+	}
+	if !s.fullWarned {
+		s.fullWarned = true
+		s.log.Warn("access log lines not written while the data directory's disk is full: the room left is kept for deletes; "+
+			"lines are dropped until there is room again", "destination", s.target.String(), "failed", n)
 	}
 }
 

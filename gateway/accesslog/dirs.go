@@ -30,6 +30,20 @@ type Dirs struct {
 	DataDir string
 	// Protected are other files never written (the IAM key file).
 	Protected []string
+	// DataDirFull, when set, reports whether the data directory's store
+	// refuses writes that add because its disk is full (store.Store.Full):
+	// lines for a file in the data directory are then dropped, not
+	// written, so that the room left is kept for the store's deletes.
+	DataDirFull func() bool
+}
+
+// dataDirFull reports whether path, a file destination, is in the data
+// directory (as written) while DataDirFull says its disk is full.
+func (d *Dirs) dataDirFull(path string) bool {
+	if d == nil || d.DataDirFull == nil || d.DataDir == "" || !within(absPath(path), absPath(d.DataDir)) {
+		return false
+	}
+	return d.DataDirFull()
 }
 
 // DataDirLogs is the data directory's subdirectory access logs may be in (when

@@ -778,7 +778,11 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		fx.Supply(tracing.Config{Endpoint: s.OTLPEndpoint}),
 		tracing.Module,
 		gatewaytracing.Module,
-		fx.Supply(s.accessLogDirs()),
+		fx.Provide(func(st *store.Store) *accesslog.Dirs {
+			d := s.accessLogDirs()
+			d.DataDirFull = st.Full
+			return d
+		}),
 		accesslog.Module,
 		execlog.Module,
 		// The edge: TLS certificates and custom domain names, consumed by the

@@ -1412,6 +1412,8 @@ func (a *applier) usagePlan(ctx context.Context, c *Change, r *Resource) error {
 		c.droppedPlan, c.droppedKey = old, oldKey
 		r.UsagePlanID, r.APIKeyID = "", ""
 		return nil
+	case old != "" && c.planKept:
+		// Only its key changes (rawKeyChange).
 	case old != "":
 		a.progress("updating usage plan %s (%s)", old, own.Name)
 		if err := a.updatePlan(ctx, old, own, stages); err != nil {

@@ -303,6 +303,10 @@ type Change struct {
 	// keyUnlinked: the API's own API key exists and is not in its usage
 	// plan (removed by hand): it is added again.
 	keyUnlinked bool
+	// planKept: the API's own usage plan, as the server holds it, is what
+	// the template asks; only its key changes (a raw ApiKey's Value or
+	// Enabled), and the plan is not updated.
+	planKept bool
 	// held: the API's definition is replaced and not deployed, its stage
 	// serving the Deployment it served (API.Pinned unchanged).
 	held bool
@@ -698,6 +702,11 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 					}
 				}
 			}
+			// The plan as the server holds it is the template's (a change of
+			// the fingerprint is then its key's: Enabled or Value): only the
+			// key is changed, the plan is left as it is.
+			c.planKept = own != nil && !moved && !c.planGone && !keyless && old.UsagePlanID != "" &&
+				obs.PlanState[old.UsagePlanID] != nil && len(planDrift) == 0
 			if old.PlanFingerprint != a.PlanFingerprint() || moved || (c.planGone && own != nil) || keyless || len(planDrift) > 0 || len(keyFix) > 0 {
 				c.Action, c.plan = Update, true
 				switch {
@@ -710,7 +719,7 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 					c.Steps = append(c.Steps, "create usage plan "+own.Name)
 				case moved:
 					c.Steps = append(c.Steps, fmt.Sprintf("update usage plan %s and move it from stage %s to %s (its keys stay)", old.UsagePlanID, old.Stage, a.Stage))
-				case old.PlanFingerprint != a.PlanFingerprint():
+				case old.PlanFingerprint != a.PlanFingerprint() && !c.planKept:
 					c.Steps = append(c.Steps, "update usage plan "+old.UsagePlanID+" (its keys stay)")
 				case len(planDrift) > 0:
 					c.Steps = append(c.Steps, fmt.Sprintf("correct usage plan %s: its %s %s from the template and the stack's record (an interrupted deploy or a change by hand left %s so)",

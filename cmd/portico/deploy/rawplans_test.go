@@ -308,4 +308,13 @@ func TestRawAPIKeyChangesInThePlanAndUndone(t *testing.T) {
 		strings.Contains(s, "enable API key") {
 		t.Fatalf("plan of a Value change:\n%s", s)
 	}
+	// Only the key changed, not its usage plan (r-sam26 #5): no plan step
+	// says the plan is updated, here or for a change of Enabled.
+	if s := printed(p); strings.Contains(s, "update usage plan") {
+		t.Fatalf("plan of a Value change updates the usage plan:\n%s", s)
+	}
+	p, _, err = deployOutput(t, f, dir, "s", strings.Replace(strings.Replace(text, keyValue1, keyValue2, 1), "Enabled: true", "Enabled: false", 1), nil)
+	if s := printed(p); err != nil || !strings.Contains(s, "- disable API key") || strings.Contains(s, "update usage plan") {
+		t.Fatalf("plan of an Enabled change (%v):\n%s", err, s)
+	}
 }

@@ -2,6 +2,8 @@ package deploy
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -284,5 +286,47 @@ func TestNotificationARNsSaidUnsupported(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestConditionFunctionAsValueRefused: a condition function used as a
+// property's value (XX: !Or [!Condition T, ...] as an environment variable)
+// dropped the property without a word (r-sam26 #5): CloudFormation takes
+// them in the Conditions section only, and refuses the template. The refusal
+// names the resource, the property and the function; the same functions in
+// Conditions, read through !If, deploy.
+func TestConditionFunctionAsValueRefused(t *testing.T) {
+	withConds := strings.Replace(twoFunctions, "Globals:\n", "Conditions:\n  T: !Equals [a, a]\n  U: !Or [!Condition T, !Not [!Equals [a, b]]]\n  V: !And [!Condition T, !Condition U]\nGlobals:\n", 1)
+	env := func(line string) string {
+		return strings.Replace(withConds, "          GREETING: !Ref Greeting\n", "          GREETING: !Ref Greeting\n"+line, 1)
+	}
+	for _, tc := range []struct{ name, text, want string }{
+		{"Or", env("          XX: !Or [!Condition T, !Condition U]\n"), "resource Hello: property Environment.Variables.XX: Fn::Or is a condition function"},
+		{"And", env("          XX: !And [!Condition T, !Condition U]\n"), "Environment.Variables.XX: Fn::And is a condition function"},
+		{"Not", env("          XX: !Not [!Condition T]\n"), "Environment.Variables.XX: Fn::Not is a condition function"},
+		{"Equals", env("          XX: !Equals [a, a]\n"), "Environment.Variables.XX: Fn::Equals is a condition function"},
+		{"in a list", strings.Replace(withConds, "            Method: get\n", "            Method: get\n            RequestParameters: [!Equals [a, a]]\n", 1),
+			"resource Hello: property Events.Get.Properties.RequestParameters[0]: Fn::Equals is a condition function"},
+		{"output", withConds + "Outputs:\n  O:\n    Value: !Not [!Condition T]\n", "output O: Value: Fn::Not is a condition function"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := planOf(t, newFake(), fixture(t), "s", tc.text, nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "Conditions section") {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	dir := fixture(t)
+	path := filepath.Join(dir, "template.yaml")
+	if err := os.WriteFile(path, []byte(env("          XX: !If [V, both, not]\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := Load(path, Options{Stack: "s"})
+	if err != nil {
+		t.Fatalf("condition functions in Conditions, read through !If: %v", err)
+	}
+	vars, _ := tpl.Resources["Hello"].Properties["Environment"].(map[string]any)["Variables"].(map[string]any)
+	if vars["XX"] != "both" {
+		t.Fatalf("XX = %v, want both (V holds)", vars["XX"])
 	}
 }

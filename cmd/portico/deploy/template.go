@@ -469,6 +469,9 @@ func parse(path string, data []byte, opts Options, secrets *[]string) (*Template
 	if err := applyGlobals(raw.Globals, raw.Resources, t); err != nil {
 		return nil, err
 	}
+	if err := checkConditionFuncs(raw.Resources, raw.Outputs); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	params, noEchoValues, err := parameterValues(raw.Parameters, opts.Parameters)
 	if err != nil {
 		return nil, err
@@ -801,6 +804,60 @@ func longFormConditions(data []byte) ([]byte, error) {
 	}
 	walk(&doc)
 	return yaml.Marshal(&doc)
+}
+
+// conditionFuncs are CloudFormation's condition functions, which it takes in
+// the Conditions section only (Fn::If takes a condition's name).
+var conditionFuncs = []string{"Fn::And", "Fn::Equals", "Fn::Not", "Fn::Or"}
+
+// checkConditionFuncs refuses a condition function used as a value in a
+// resource's properties or an output: CloudFormation refuses the template,
+// and goformation evaluated it to nothing, so the property was dropped
+// without a word (XX: !Or [...] as an environment variable).
+func checkConditionFuncs(resources map[string]*rawResource, outputs map[string]any) error {
+	var errs []error
+	var walk func(where, at string, v any)
+	walk = func(where, at string, v any) {
+		if len(errs) >= 10 {
+			return
+		}
+		switch x := v.(type) {
+		case map[string]any:
+			if len(x) == 1 {
+				for k := range x {
+					if slices.Contains(conditionFuncs, k) {
+						errs = append(errs, fmt.Errorf("%s %s: %s is a condition function, which CloudFormation takes only in the Conditions section, "+
+							"not as a value: define the condition there and use Fn::If (!If [Condition, value if true, value if false]) here", where, at, k))
+						return
+					}
+				}
+			}
+			for _, k := range slices.Sorted(maps.Keys(x)) {
+				sub := k
+				if at != "" {
+					sub = at + "." + k
+				}
+				walk(where, sub, x[k])
+			}
+		case []any:
+			for i, e := range x {
+				walk(where, fmt.Sprintf("%s[%d]", at, i), e)
+			}
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(resources)) {
+		if r := resources[id]; r != nil {
+			for _, k := range slices.Sorted(maps.Keys(r.Properties)) {
+				walk("resource "+id+": property", k, r.Properties[k])
+			}
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(outputs)) {
+		if o, ok := outputs[k].(map[string]any); ok {
+			walk("output "+k+":", "Value", o["Value"])
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // checkConditions fails on a condition that names a condition the template
