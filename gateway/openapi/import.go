@@ -658,15 +658,6 @@ func (im *importer) checkModelKeywords(ctx context.Context) {
 					im.warn("model %q: %s at %s is not checked: models are JSON Schema draft 4, as API Gateway's are; express it in draft 4 (const as a one-value enum)", model, k, at+"/"+k)
 					continue
 				}
-				if k == "nullable" && t[k] == true && im.protocol == apis.ProtocolREST {
-					// OpenAPI 3.0's keyword, not JSON Schema's: a draft 4
-					// validator refuses null where type is set.
-					fix := `list "null" in type, as type: [string, "null"]`
-					if typ, ok := t["type"].(string); ok {
-						fix = fmt.Sprintf(`write type: [%s, "null"]`, typ)
-					}
-					im.warn("model %q: nullable at %s is not checked: models are JSON Schema draft 4, as API Gateway's are, and a null is refused where type is set; %s", model, at+"/"+k, fix)
-				}
 				switch k {
 				case "properties", "patternProperties", "definitions", "dependencies":
 					if m, ok := t[k].(map[string]any); ok {
