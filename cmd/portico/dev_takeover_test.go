@@ -87,7 +87,7 @@ func TestDevFunctionTakesOverOnlyItsOwn(t *testing.T) {
 	if err == nil {
 		t.Fatal("dev took over myfn, which it did not make, without --replace")
 	}
-	for _, want := range []string{"function myfn exists and portico dev did not make it", "live -> 1 (0.3 to 2)", "beta -> 2", "--function myfn-dev=DIR", "--replace"} {
+	for _, want := range []string{"function myfn exists and is not marked as made by portico dev", "live -> 1 (0.3 to 2)", "beta -> 2", "--function myfn-dev=DIR", "--replace"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("refusal does not say %q: %v", want, err)
 		}

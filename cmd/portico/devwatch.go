@@ -435,7 +435,7 @@ func claimFunction(ctx context.Context, e *devEnv, name string, replace bool) er
 		return err
 	}
 	if !replace {
-		return fmt.Errorf("--function %s: function %s exists and portico dev did not make it%s; dev would update its $LATEST, publish a version and point alias live at it: give --function another name (e.g. --function %s-dev=DIR), or add --replace to take %s over (alias live's weights are kept)",
+		return fmt.Errorf("--function %s: function %s exists and is not marked as made by portico dev%s (an older portico dev left no mark on what it made); dev would update its $LATEST, publish a version and point alias live at it: give --function another name (e.g. --function %s-dev=DIR), or add --replace to take %s over (alias live's weights are kept)",
 			name, name, aliases, name, name)
 	}
 	if _, _, err := e.client.UpdateFunctionConfiguration(ctx, name, map[string]any{"Description": devFunctionDescription}); err != nil {
