@@ -93,7 +93,7 @@ func TestV2AccessLogNeedsRequestID(t *testing.T) {
 	for _, bad := range []struct{ format, dest, want string }{
 		{"$context.httpMethod $context.routeKey $context.status", "stdout", "must include at least $context.requestId: add $context.requestId"},
 		{"$context.extendedRequestId $context.status", "stdout", "must include at least $context.requestId"},
-		{"$context.requestId $context.status\r", "stdout", `holds a carriage return (\r) at byte 34: remove it`},
+		{"$context.requestId $context.status\r $context.path", "stdout", `holds a carriage return (\r) at byte 34: remove it`},
 		{"$context.requestId", dir, "is a directory"},
 		// A port syslog can never reach, and credentials it cannot use,
 		// were taken, and every line then failed or went without them (obs9).
