@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -107,9 +108,9 @@ type Conn struct {
 	limiter  *rate.Limiter // made at the first message (a new one is full)
 	inflight chan struct{}
 
-	// slot is the connection's count of Endpoint.Conns (nil: none), given
-	// back when it closes (releaseSlot).
-	slot atomic.Pointer[connset.Limit]
+	// slot is the connection's counts of Endpoint.Conns and Endpoint.PerIP
+	// (nil: none), given back when it closes (releaseSlot).
+	slot atomic.Pointer[slot]
 
 	mu          sync.Mutex
 	queue       []outMsg
@@ -167,20 +168,32 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 		writeJSONError(w, http.StatusServiceUnavailable, "ServiceUnavailableException", "Service Unavailable")
 		return
 	}
-	// held is the count taken of ep.Conns: the connection's once it is
-	// registered (add), given back here on every way out before that.
-	var held *connset.Limit
+	// held is the counts taken of ep.Conns and ep.PerIP: the connection's
+	// once it is registered (add), given back here on every way out before
+	// that.
+	var held *slot
+	if ep.Conns != nil || ep.PerIP != nil {
+		held = &slot{}
+		defer func() {
+			if held != nil {
+				held.release()
+			}
+		}()
+	}
 	if ep.Conns != nil {
 		if !ep.Conns.AcquireUpgrade() {
 			m.refuseFull(w, ep)
 			return
 		}
-		held = ep.Conns
-		defer func() {
-			if held != nil {
-				held.Release()
-			}
-		}()
+		held.conns = ep.Conns
+	}
+	if ep.PerIP != nil {
+		ip := peerAddr(r)
+		if !ep.PerIP.AdmitUpgrade(ip) {
+			m.refuseClient(w, ep, ip)
+			return
+		}
+		held.perIP, held.ip = ep.PerIP, ip
 	}
 	ctx := r.Context()
 	routes, err := d.Routes(ctx, ep.APIID, ep.Stage)
@@ -976,11 +989,39 @@ func (c *Conn) flushUnsent() error {
 	return err
 }
 
-// releaseSlot gives back the connection's count of Endpoint.Conns, once.
-func (c *Conn) releaseSlot() {
-	if l := c.slot.Swap(nil); l != nil {
-		l.Release()
+// slot is what an upgraded connection counts against: Endpoint.Conns and,
+// under its peer address, Endpoint.PerIP (either may be nil).
+type slot struct {
+	conns *connset.Limit
+	perIP *connset.PerIP
+	ip    netip.Addr
+}
+
+// release gives back the counts s holds.
+func (s *slot) release() {
+	if s.conns != nil {
+		s.conns.Release()
 	}
+	s.perIP.Release(s.ip)
+}
+
+// releaseSlot gives back the connection's counts of Endpoint.Conns and
+// Endpoint.PerIP, once.
+func (c *Conn) releaseSlot() {
+	if s := c.slot.Swap(nil); s != nil {
+		s.release()
+	}
+}
+
+// peerAddr is the address the upgrade's listener counted its connection
+// under (connset.Addr): the peer's IP address, IPv4-mapped ones unmapped;
+// the zero Addr when RemoteAddr is not one.
+func peerAddr(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
 }
 
 // refuseFull answers a handshake that found Endpoint.Conns full (AcquireUpgrade:
@@ -997,6 +1038,19 @@ func (m *Manager) refuseFull(w http.ResponseWriter, ep Endpoint) {
 			"api", ep.APIID, "stage", ep.Stage, "max", ep.Conns.Max(), "refusedSoFar", n)
 	})
 	ep.Conns.Shed(nil)
+	writeJSONError(w, http.StatusTooManyRequests, "TooManyRequestsException", "Too Many Requests")
+}
+
+// refuseClient answers a handshake from a client address that holds as many
+// connections as Endpoint.PerIP allows, its WebSockets included: 429, as
+// refuseFull, logged once a minute.
+func (m *Manager) refuseClient(w http.ResponseWriter, ep Endpoint, ip netip.Addr) {
+	n := m.refusedClient.Add(1)
+	m.refusedClientLog.Do(func() {
+		m.log.Warn("WebSocket handshake refused (429): the client holds as many connections as gateway-max-conns-per-ip allows, "+
+			"WebSocket connections included",
+			"api", ep.APIID, "stage", ep.Stage, "client", ip.String(), "max", ep.PerIP.Max(), "refusedSoFar", n)
+	})
 	writeJSONError(w, http.StatusTooManyRequests, "TooManyRequestsException", "Too Many Requests")
 }
 

@@ -269,6 +269,14 @@ type Endpoint struct {
 	// bound keeps for the admin API and the rest. A handshake that finds it
 	// full is refused with 429 (refuseFull) before $connect runs.
 	Conns *connset.Limit
+	// PerIP, when set, is the bound per client address the upgrade's
+	// listener counts its connections against (gateway-max-conns-per-ip),
+	// keyed by the upgrade's peer address as the listener keys it: the
+	// WebSocket takes a count of its own there too, from the handshake until
+	// it closes, so that one client cannot hold more WebSockets than the
+	// bound lets it hold connections. A handshake past it is refused with 429
+	// before $connect runs (refuseClient).
+	PerIP *connset.PerIP
 }
 
 // Routes is what the connections package needs to know about the deployment a
@@ -456,6 +464,9 @@ type Manager struct {
 	// full; refusedLog logs them once a minute.
 	refusedFull atomic.Int64
 	refusedLog  rate.Sometimes
+	// refusedClient and refusedClientLog are the same for Endpoint.PerIP.
+	refusedClient    atomic.Int64
+	refusedClientLog rate.Sometimes
 }
 
 // New returns a Manager with cfg's limits (zero fields take the defaults).
@@ -473,6 +484,7 @@ func New(cfg Config, log *slog.Logger) *Manager {
 		conns:   map[string]*Conn{},
 	}
 	m.refusedLog.Interval = time.Minute
+	m.refusedClientLog.Interval = time.Minute
 	m.upgrader = websocket.Upgrader{
 		HandshakeTimeout: cfg.HandshakeTimeout,
 		// Frames are read by frameReader (frames.go), never through the

@@ -231,6 +231,11 @@ type Gateway struct {
 	// Config.MaxConns) that WebSocket connections count against once
 	// upgraded (connections.Endpoint.Conns); nil: none. Set by NewServer.
 	wsConns atomic.Pointer[connset.Limit]
+	// wsPerIP is the public listeners' bound per client address
+	// (Server.perIP, Config.MaxConnsPerIP) that WebSocket connections count
+	// against once upgraded (connections.Endpoint.PerIP); nil: none. Set by
+	// NewServer.
+	wsPerIP atomic.Pointer[connset.PerIP]
 	// callbackTLS, when set, has the sandbox-facing endpoint answer HTTPS
 	// too (callback.go).
 	callbackTLS CallbackTLS

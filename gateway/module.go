@@ -87,6 +87,7 @@ func NewServer(gw *Gateway, log *slog.Logger, l listener.Limits) *Server {
 		gw.wsConns.Store(s.conns)
 	}
 	s.perIP = connset.NewPerIP(gw.cfg.MaxConnsPerIP)
+	gw.wsPerIP.Store(s.perIP)
 	if n := maxUnread(gw.cfg.MaxUnreadBytes); n > 0 {
 		s.unread = h1.NewUnreadBudget(n, UnreadStall)
 		s.unread.Log = log.With("setting", "gateway-max-unread-bytes")

@@ -173,6 +173,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request, rc *req
 		Verify: g.verifyDomainConn(r, rc.Context),
 		// An upgraded connection stays under the public listeners' bound.
 		Conns: g.wsConns.Load(),
+		PerIP: g.wsPerIP.Load(),
 	}
 	if sc := trace.SpanContextFromContext(r.Context()); sc.IsValid() {
 		ep.Context = trace.ContextWithSpanContext(ep.Context, sc)

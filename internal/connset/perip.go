@@ -82,6 +82,27 @@ func (p *PerIP) Admit(c net.Conn, log *slog.Logger, server string) (netip.Addr, 
 	return ip, true
 }
 
+// AdmitUpgrade counts the WebSocket that an HTTP connection from ip
+// upgrades to, while that connection still holds its own count (given back
+// when it is hijacked): as Limit.AcquireUpgrade, it may pass the bound by
+// that one for the moment between, so that an address's n connections may
+// all be WebSockets. False when even that is past it (nothing is counted
+// then). A nil PerIP, or the zero Addr, admits and counts nothing (Release
+// ignores it).
+func (p *PerIP) AdmitUpgrade(ip netip.Addr) bool {
+	if p == nil || !ip.IsValid() {
+		return true
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := p.n[ip]
+	if n > p.max {
+		return false
+	}
+	p.n[ip] = n + 1
+	return true
+}
+
 // Release gives back a connection's count (Admit); the zero Addr is none.
 func (p *PerIP) Release(ip netip.Addr) {
 	if p == nil || !ip.IsValid() {

@@ -46,3 +46,41 @@ func TestPerIPBoundsEachAddress(t *testing.T) {
 		t.Fatal("a bound of 0 or less is not none")
 	}
 }
+
+// TestPerIPAdmitUpgrade: the WebSocket an upgrade makes is counted under its
+// address while the HTTP connection still holds its own count, passing the
+// bound by that one for the moment between, so that an address's n
+// connections may all be WebSockets and no more.
+func TestPerIPAdmitUpgrade(t *testing.T) {
+	p := NewPerIP(2)
+	a := addrConn{remote: &net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 1}}
+	other := netip.MustParseAddr("192.0.2.2")
+	ip, _ := p.Admit(a, nil, "test")
+	if _, ok := p.Admit(a, nil, "test"); !ok {
+		t.Fatal("a second connection under a bound of two refused")
+	}
+	if !p.AdmitUpgrade(ip) {
+		t.Fatal("the upgrade of a counted connection at the bound was refused")
+	}
+	if p.AdmitUpgrade(ip) {
+		t.Fatal("a second upgrade past the bound by one was counted")
+	}
+	if !p.AdmitUpgrade(other) {
+		t.Fatal("another address's upgrade was refused")
+	}
+	p.Release(ip) // the first upgraded connection is hijacked
+	if !p.AdmitUpgrade(ip) {
+		t.Fatal("the second connection's upgrade was refused")
+	}
+	p.Release(ip) // and hijacked
+	if got := p.Open(ip); got != 2 {
+		t.Fatalf("%d counted, want the two WebSockets", got)
+	}
+	if _, ok := p.Admit(a, nil, "test"); ok {
+		t.Fatal("a connection past two WebSockets from one address was admitted")
+	}
+	var none *PerIP
+	if !none.AdmitUpgrade(ip) || !p.AdmitUpgrade(netip.Addr{}) {
+		t.Fatal("no bound, or no address, refused an upgrade")
+	}
+}
