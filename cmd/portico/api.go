@@ -62,7 +62,8 @@ type stageJSON struct {
 	UpdatedAt    string            `json:"updatedAt"`
 	// Warnings: what of the deployed API does not work on the stage
 	// (answers to a deployment and set-var).
-	Warnings []string `json:"warnings"`
+	Warnings       []string    `json:"warnings"`
+	CanarySettings *canaryJSON `json:"canarySettings"`
 }
 
 type historyJSON struct {
@@ -424,10 +425,20 @@ func listStages(ctx context.Context, c *client.Client, apiID string) ([]stageJSO
 	return out.Items, json.Unmarshal(resp.Body, &out)
 }
 
+// stageTable prints stages, with a CANARY column when one of them has a
+// canary (only REST stages can).
 func stageTable(w io.Writer, stages []stageJSON) error {
+	canaries := slices.ContainsFunc(stages, func(s stageJSON) bool { return s.CanarySettings != nil })
 	rows := [][]string{}
 	for _, s := range stages {
-		rows = append(rows, []string{s.Name, s.DeploymentID, formatVars(s.Variables), s.URL})
+		row := []string{s.Name, s.DeploymentID, formatVars(s.Variables)}
+		if canaries {
+			row = append(row, s.CanarySettings.String())
+		}
+		rows = append(rows, append(row, s.URL))
+	}
+	if canaries {
+		return table(w, []string{"STAGE", "DEPLOYMENT", "VARIABLES", "CANARY", "URL"}, rows)
 	}
 	return table(w, []string{"STAGE", "DEPLOYMENT", "VARIABLES", "URL"}, rows)
 }
@@ -458,13 +469,16 @@ func stageList(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if g.json() { // the server's stages, every field of them
+				resp, err := c.Do(cmd.Context(), http.MethodGet, apisPath+"/"+url.PathEscape(args[0])+"/stages", nil, nil, nil)
+				if err != nil {
+					return g.unknownAPI(cmd, args[0], err)
+				}
+				return printJSON(cmd.OutOrStdout(), resp.Body)
+			}
 			stages, err := listStages(cmd.Context(), c, args[0])
 			if err != nil {
 				return g.unknownAPI(cmd, args[0], err)
-			}
-			if g.json() {
-				raw, _ := json.Marshal(map[string]any{"items": stages})
-				return printJSON(cmd.OutOrStdout(), raw)
 			}
 			if len(stages) == 0 {
 				_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "no stages yet: deploy with `portico api deploy %s --stage dev`\n", args[0])

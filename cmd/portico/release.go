@@ -35,12 +35,7 @@ type awsStage struct {
 	Variables           map[string]string `json:"variables"`
 	CacheClusterEnabled bool              `json:"cacheClusterEnabled"`
 	CacheClusterSize    string            `json:"cacheClusterSize"`
-	CanarySettings      *struct {
-		PercentTraffic         float64           `json:"percentTraffic"`
-		DeploymentID           string            `json:"deploymentId"`
-		StageVariableOverrides map[string]string `json:"stageVariableOverrides"`
-		UseStageCache          bool              `json:"useStageCache"`
-	} `json:"canarySettings"`
+	CanarySettings      *canaryJSON       `json:"canarySettings"`
 	MethodSettings map[string]struct {
 		ThrottlingBurstLimit int     `json:"throttlingBurstLimit"`
 		ThrottlingRateLimit  float64 `json:"throttlingRateLimit"`
@@ -97,18 +92,34 @@ func patchStage(cmd *cobra.Command, g *globalFlags, api, stage string, ops []pat
 	return releaseTable(cmd.OutOrStdout(), &st)
 }
 
+// canaryJSON is a REST stage's canarySettings, as both the API Gateway and
+// the Portico routes write them.
+type canaryJSON struct {
+	PercentTraffic         float64           `json:"percentTraffic"`
+	DeploymentID           string            `json:"deploymentId"`
+	StageVariableOverrides map[string]string `json:"stageVariableOverrides"`
+	UseStageCache          bool              `json:"useStageCache"`
+}
+
+// String is the canary as the stage tables show it: "20% -> DEPLOYMENT
+// (overrides) stage-cache"; "-" for none.
+func (c *canaryJSON) String() string {
+	if c == nil {
+		return "-"
+	}
+	canary := fmt.Sprintf("%s%% -> %s", strconv.FormatFloat(c.PercentTraffic, 'f', -1, 64), c.DeploymentID)
+	if len(c.StageVariableOverrides) > 0 {
+		canary += " (" + formatVars(c.StageVariableOverrides) + ")"
+	}
+	if c.UseStageCache {
+		canary += " stage-cache"
+	}
+	return canary
+}
+
 // releaseTable prints a stage's deployment, canary, cache and throttles.
 func releaseTable(w io.Writer, st *awsStage) error {
-	canary := "-"
-	if c := st.CanarySettings; c != nil {
-		canary = fmt.Sprintf("%s%% -> %s", strconv.FormatFloat(c.PercentTraffic, 'f', -1, 64), c.DeploymentID)
-		if len(c.StageVariableOverrides) > 0 {
-			canary += " (" + formatVars(c.StageVariableOverrides) + ")"
-		}
-		if c.UseStageCache {
-			canary += " stage-cache"
-		}
-	}
+	canary := st.CanarySettings.String()
 	cache := "off"
 	if st.CacheClusterEnabled {
 		cache = st.CacheClusterSize + " GB"
@@ -160,11 +171,12 @@ func stageCanary(g *globalFlags) *cobra.Command {
 	var useStageCache, remove bool
 	cmd := &cobra.Command{
 		Use:   "canary API STAGE [--percent P] [--deployment ID] [--var K=V]... [--use-stage-cache] | --remove",
-		Short: "Send part of a REST stage's traffic to a canary deployment, change it, or remove it",
+		Short: "Show a REST stage's canary, send part of its traffic to a canary deployment, change it, or remove it",
 		Long: `Sets a REST stage's canary: --percent of the requests (0 to 100, decimals
 allowed) go to --deployment (by default the canary's current deployment, or the
 stage's own when it has no canary yet) and see the stage variables with the
---var overrides. --remove deletes the canary; the stage keeps its deployment.`,
+--var overrides. --remove deletes the canary; the stage keeps its deployment.
+With no flag it shows the stage's canary (and cache and throttles) as it is.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := restOnly(cmd, g, args[0], "canary releases are"); err != nil {
@@ -202,7 +214,12 @@ stage's own when it has no canary yet) and see the stage variables with the
 				ops = append(ops, replaceOp("/canarySettings/useStageCache", strconv.FormatBool(useStageCache)))
 			}
 			if len(ops) == 0 {
-				return fmt.Errorf("give --percent, --deployment, --var or --use-stage-cache (or --remove)")
+				// No change asked for: show the stage's canary as it is.
+				var st awsStage
+				if done, err := g.fetch(cmd, http.MethodGet, restStagePath(args[0], args[1]), nil, nil, nil, &st); done || err != nil {
+					return g.unknownStage(cmd, args[0], args[1], err)
+				}
+				return releaseTable(cmd.OutOrStdout(), &st)
 			}
 			return patchStage(cmd, g, args[0], args[1], ops)
 		},

@@ -102,10 +102,36 @@ paths:
 		if !strings.Contains(list, "5% -> "+dep) || !strings.Contains(list, "color=red") {
 			t.Fatalf("after deploy --canary (%s):\n%s", dep, list)
 		}
+		// The canary shows without changing it: `stage canary` with no
+		// flag, `stage list`'s table, and its -o json, which is the
+		// server's stage, canarySettings and all (r-console27 #1).
+		if shown := must("stage", "canary", id, "prod"); !strings.Contains(shown, "5% -> "+dep+" (color=red)") {
+			t.Fatalf("stage canary with no flag:\n%s", shown)
+		}
+		if table := must("stage", "list", id); !strings.Contains(table, "CANARY") || !strings.Contains(table, "5% -> "+dep+" (color=red)") {
+			t.Fatalf("stage list with a canary:\n%s", table)
+		}
+		var listed struct {
+			Items []struct {
+				CanarySettings *struct {
+					PercentTraffic float64 `json:"percentTraffic"`
+					DeploymentID   string  `json:"deploymentId"`
+				} `json:"canarySettings"`
+				CreatedAt string `json:"createdAt"`
+			} `json:"items"`
+		}
+		raw := must("-o", "json", "stage", "list", id)
+		if err := json.Unmarshal([]byte(raw), &listed); err != nil || len(listed.Items) != 1 || listed.Items[0].CanarySettings == nil ||
+			listed.Items[0].CanarySettings.DeploymentID != dep || listed.Items[0].CanarySettings.PercentTraffic != 5 || listed.Items[0].CreatedAt == "" {
+			t.Fatalf("stage list -o json (%v):\n%s", err, raw)
+		}
 	}
 	out = must("stage", "canary", id, "prod", "--remove")
 	if !strings.Contains(out, "prod") || strings.Contains(out, "% ->") {
 		t.Fatalf("after remove:\n%s", out)
+	}
+	if table := must("stage", "list", id); strings.Contains(table, "CANARY") {
+		t.Fatalf("stage list with no canary has a CANARY column:\n%s", table)
 	}
 	if out, err := portico(t, env, "stage", "canary", id, "prod", "--percent", "101"); err == nil {
 		t.Fatalf("--percent 101 accepted:\n%s", out)
