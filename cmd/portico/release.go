@@ -36,7 +36,7 @@ type awsStage struct {
 	CacheClusterEnabled bool              `json:"cacheClusterEnabled"`
 	CacheClusterSize    string            `json:"cacheClusterSize"`
 	CanarySettings      *canaryJSON       `json:"canarySettings"`
-	MethodSettings map[string]struct {
+	MethodSettings      map[string]struct {
 		ThrottlingBurstLimit int     `json:"throttlingBurstLimit"`
 		ThrottlingRateLimit  float64 `json:"throttlingRateLimit"`
 		CachingEnabled       bool    `json:"cachingEnabled"`
