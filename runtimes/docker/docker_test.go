@@ -1,6 +1,7 @@
 package docker
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -12,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -425,6 +428,53 @@ func TestBuildImageSaysWhatIsMissing(t *testing.T) {
 		_, err := BuildImage(context.Background(), "", dir, "portico-test/x:1", nil)
 		if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), dir+" "+want) {
 			t.Errorf("BuildImage(%s): %v, want ErrInvalid saying %q", dir, err, want)
+		}
+	}
+}
+
+// TestImageHealthcheckNotRun checks that a sandbox never runs its image's
+// HEALTHCHECK (r-rt27 #7): the daemon would run it inside the sandbox between
+// invocations, and an image whose check runs its entrypoint lost every idle
+// sandbox at the first check. Lambda and containerd ignore it.
+func TestImageHealthcheckNotRun(t *testing.T) {
+	runtimetest.RequireDocker(t)
+	rt := newTestRuntime(t, Config{})
+	defer rt.Close()
+	ctx := context.Background()
+	ref := "portico-test/healthcheck:" + strings.ToLower(rt.cfg.Instance)
+	if _, err := rt.ImportImage(ctx, bytes.NewReader(runtimetest.HealthcheckImageArchive(t, runtimetest.BuildSandbox(t), ref, []string{"CMD", "/bootstrap"}))); err != nil {
+		t.Fatalf("ImportImage: %v", err)
+	}
+	t.Cleanup(func() {
+		_, _ = rt.cli.ImageRemove(context.Background(), ref, client.ImageRemoveOptions{Force: true, PruneChildren: true})
+	})
+	sb, _ := startBox(t, rt, runtimetest.ImageSpec(ref))
+	res, err := rt.cli.ContainerInspect(ctx, sb.(*sandbox).id, client.ContainerInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Container
+	if c.Config.Healthcheck == nil || len(c.Config.Healthcheck.Test) != 1 || c.Config.Healthcheck.Test[0] != "NONE" {
+		t.Errorf("the sandbox's health check is %+v, want the image's turned off (NONE)", c.Config.Healthcheck)
+	}
+	if c.State != nil && c.State.Health != nil {
+		t.Errorf("the daemon runs a health check in the sandbox: %+v", c.State.Health)
+	}
+}
+
+// TestImageVolumeMount checks how an image's VOLUME is mounted: an empty
+// read-only tmpfs, and no Docker volume (r-rt27 #5). The conformance case
+// Image/ImageVolumeReadOnly checks that the sandbox cannot write there.
+func TestImageVolumeMount(t *testing.T) {
+	hc := &container.HostConfig{Tmpfs: map[string]string{"/tmp": "rw"}, Mounts: []mount.Mount{{Type: mount.TypeBind, Target: "/mnt/vol"}}}
+	readOnlyVolumes(hc, []string{"/data", "/data/", "/tmp", "/mnt/vol/", "relative", "/"})
+	want := map[string]string{"/tmp": "rw", "/data": "ro,nosuid,nodev,noexec,size=4k"}
+	if len(hc.Tmpfs) != len(want) {
+		t.Fatalf("tmpfs mounts %v, want %v", hc.Tmpfs, want)
+	}
+	for k, v := range want {
+		if hc.Tmpfs[k] != v {
+			t.Errorf("tmpfs %s = %q, want %q", k, hc.Tmpfs[k], v)
 		}
 	}
 }
