@@ -478,3 +478,42 @@ func TestImageVolumeMount(t *testing.T) {
 		}
 	}
 }
+
+// TestCleanupRemovesFormerInstance checks that Cleanup also removes the
+// containers of Config.FormerInstance: those a crashed run of an earlier
+// Portico left under the digest of the data directory's path as spelt,
+// before the instance resolved symbolic links (r-rt27 #2).
+func TestCleanupRemovesFormerInstance(t *testing.T) {
+	runtimetest.RequireDocker(t)
+	former := testInstance(t) + "-former"
+	rt := newTestRuntime(t, Config{FormerInstance: former})
+	defer rt.Close()
+	ctx := context.Background()
+	image, err := rt.baseImage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := testInstance(t) + "-other" // another installation's: kept
+	var ids []string
+	for _, inst := range []string{former, other} {
+		res, err := rt.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+			Config: &container.Config{Image: image, Entrypoint: []string{"/portico-never-started"},
+				Labels: map[string]string{LabelPortico: "1", LabelInstance: inst}},
+			HostConfig: &container.HostConfig{NetworkMode: "none"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.ID)
+		t.Cleanup(func() { rt.removeContainer(res.ID) })
+	}
+	if err := rt.Cleanup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.cli.ContainerInspect(ctx, ids[0], client.ContainerInspectOptions{}); err == nil {
+		t.Error("the former instance's container is left after Cleanup")
+	}
+	if _, err := rt.cli.ContainerInspect(ctx, ids[1], client.ContainerInspectOptions{}); err != nil {
+		t.Errorf("another instance's container was removed: %v", err)
+	}
+}
