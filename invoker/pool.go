@@ -692,13 +692,25 @@ func entrypointFailure(sb *sandbox) string {
 						"; the kernel refused it (exec format error), and the sandbox has no shell to try it as a script"
 				}
 			}
+			if notFound && execPath(line) == "/bin/sh" {
+				// The entrypoint is the shell itself: the shell form of
+				// ENTRYPOINT or CMD (ENTRYPOINT /var/task/bootstrap runs
+				// /bin/sh -c ...), in an image without one.
+				return "the entrypoint could not be run (" + line + "): the image's ENTRYPOINT (or CMD) runs /bin/sh, which the image does not have: " +
+					"the shell form (ENTRYPOINT /var/task/bootstrap) runs its command with /bin/sh -c; use the exec form " +
+					`(ENTRYPOINT ["/var/task/bootstrap"]), or an image with a shell`
+			}
+			if notFound && !zip {
+				// The image's files are not on this host to read: whether
+				// the file is there (and built for another CPU) cannot be
+				// told, so no rebuild is advised.
+				return "the entrypoint could not be run (" + line + "): it is not found in the image (check the path in the image's ENTRYPOINT, " +
+					"or the function's ImageConfig EntryPoint), or it is a script whose #! line names an interpreter the image lacks, " +
+					"or a binary built for another CPU architecture than this machine's " + runtime.GOARCH +
+					" (the kernel refuses it, and the sandbox then finds no /bin/sh to try it as a script)"
+			}
 			why := "the entrypoint could not be run (" + line + "): it is missing, or it is a script without a #! line, " +
 				"or one whose #! line names an interpreter the sandbox lacks"
-			if notFound && !zip {
-				// The image's files are not on this host to read.
-				why += ", or it is a binary built for another CPU architecture than this machine's " + runtime.GOARCH +
-					" (the kernel refuses it, and the sandbox then finds no /bin/sh to try it as a script): rebuild it with GOARCH=" + runtime.GOARCH
-			}
 			why += "; check the image's ENTRYPOINT or the package's bootstrap"
 			if zip && notFound {
 				// Lambda's provided runtimes have /bin/sh; Portico's Zip
@@ -745,6 +757,20 @@ func execFailedLine(sb *sandbox) string {
 		line = rest
 	}
 	return strings.TrimSpace(string(line))
+}
+
+// execPath is the program a line of execFailedLine names ("exec PATH
+// failed: ..."), or "".
+func execPath(line string) string {
+	rest, ok := strings.CutPrefix(line, "exec ")
+	if !ok {
+		return ""
+	}
+	path, _, ok := strings.Cut(rest, " failed: ")
+	if !ok {
+		return ""
+	}
+	return path
 }
 
 // exitReason is how Lambda words a runtime's exit after "Error: ": "Runtime

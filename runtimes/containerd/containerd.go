@@ -84,6 +84,10 @@ type Config struct {
 	Namespace string
 	// Instance scopes Cleanup, as the docker runtime's Config.Instance does ("default").
 	Instance string
+	// FormerInstance, when set, is the instance an earlier Portico gave this
+	// installation (ctrbase.FormerInstanceFor): Cleanup removes its containers
+	// too.
+	FormerInstance string
 	// Snapshotter unpacks images for containers (containerd's default, overlayfs).
 	Snapshotter string
 	// Runtime is the OCI runtime shim (io.containerd.runc.v2).
@@ -263,7 +267,7 @@ var Module = fx.Module("runtimes/containerd",
 	fx.Provide(fx.Annotate(
 		func(p ModuleParams) runtimes.Factory {
 			cfg := p.Config
-			cfg.Instance, cfg.Log = p.Scope(cfg.Instance, cfg.Log)
+			cfg.Instance, cfg.FormerInstance, cfg.Log = p.Scope(cfg.Instance, cfg.FormerInstance, cfg.Log)
 			return Factory(cfg)
 		},
 		fx.ResultTags(`group:"runtimes"`),
@@ -311,7 +315,7 @@ func (r *Runtime) Prepare(ctx context.Context, spec runtimes.Spec) (runtimes.Pre
 }
 
 // Cleanup implements runtimes.Runtime: it removes every container of this
-// instance, with its task, snapshot, network attachment and namespace, then
+// instance (or its Config.FormerInstance), with its task, snapshot, network attachment and namespace, then
 // ends the namespace's orphaned shims and the network's orphaned attachments
 // (orphans.go).
 func (r *Runtime) Cleanup(ctx context.Context) error {
@@ -322,6 +326,13 @@ func (r *Runtime) Cleanup(ctx context.Context) error {
 	cs, err := r.cli.Containers(ctx, fmt.Sprintf(`labels.%q==%s`, LabelInstance, r.cfg.Instance))
 	if err != nil {
 		return r.wrap("listing containers", err)
+	}
+	if r.cfg.FormerInstance != "" && r.cfg.FormerInstance != r.cfg.Instance {
+		former, err := r.cli.Containers(ctx, fmt.Sprintf(`labels.%q==%s`, LabelInstance, r.cfg.FormerInstance))
+		if err != nil {
+			return r.wrap("listing containers", err)
+		}
+		cs = append(cs, former...)
 	}
 	if len(cs) > 0 {
 		r.log.Info("removing sandboxes left behind", "containers", len(cs))

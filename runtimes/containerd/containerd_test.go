@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	cerrdefs "github.com/containerd/errdefs"
@@ -602,5 +603,34 @@ func TestPinsArePerInstallation(t *testing.T) {
 	}
 	if _, err := b.image(ctx, id); err != nil {
 		t.Fatalf("B's adopted image after the older pin's removal: %v", err)
+	}
+}
+
+// TestCleanupRemovesFormerInstance checks that Cleanup also removes the
+// containers of Config.FormerInstance (docker's test of the same name).
+func TestCleanupRemovesFormerInstance(t *testing.T) {
+	runtimetest.RequireContainerd(t)
+	former := testInstance(t) + "-former"
+	rt := newTestRuntime(t, Config{FormerInstance: former})
+	ctx := rt.ctx(context.Background())
+	var ids []string
+	for _, inst := range []string{former, testInstance(t) + "-other"} {
+		id := "portico-test-" + ctrbase.SafeName(inst, "-")
+		c, err := rt.cli.NewContainer(ctx, id, containerd.WithContainerLabels(map[string]string{LabelPortico: "1", LabelInstance: inst}),
+			containerd.WithRuntime(rt.cfg.Runtime, nil), containerd.WithNewSpec())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+		t.Cleanup(func() { _ = c.Delete(ctx) })
+	}
+	if err := rt.Cleanup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.cli.LoadContainer(ctx, ids[0]); err == nil {
+		t.Error("the former instance's container is left after Cleanup")
+	}
+	if _, err := rt.cli.LoadContainer(ctx, ids[1]); err != nil {
+		t.Errorf("another instance's container was removed: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -121,7 +122,7 @@ func (r *Runtime) specOpts(spec runtimes.Spec, img containerd.Image, nsPath stri
 		mounts = append(mounts, specs.Mount{Destination: initTarget, Type: "bind", Source: r.cfg.InitPath, Options: []string{"rbind", "ro"}})
 	}
 	opts := []oci.SpecOpts{
-		oci.WithImageConfig(img),
+		withImageConfig(img, r.cfg.AllowRoot),
 		withImageConfigOverrides(spec, img),
 		withDefaultEnv(spec, img),
 		withHandlerEnv(spec, img),
@@ -247,10 +248,30 @@ func withSandboxUser(_ context.Context, _ oci.Client, _ *containers.Container, s
 	return nil
 }
 
-// userUnknown reports whether err is WithImageConfig's refusal of a USER that
-// the image's passwd or group file does not hold.
-func userUnknown(err error) bool {
-	return errors.Is(err, oci.ErrNoUsersFound) || errors.Is(err, oci.ErrNoGroupsFound)
+// withImageConfig is oci.WithImageConfig, whose resolution of the image's
+// USER fails as ctrbase.ResolveUser does: a user or group that the image's
+// passwd or group file does not hold, or that it has no such file to hold
+// (a FROM scratch image: "lstat etc: file does not exist"), is an error
+// wrapping ctrbase.ErrUserUnknown; and, unless allowRoot, the name root needs
+// no passwd entry: it is uid 0, which withSandboxUser then replaces.
+func withImageConfig(img containerd.Image, allowRoot bool) oci.SpecOpts {
+	return func(ctx context.Context, c oci.Client, ctr *containers.Container, s *oci.Spec) error {
+		err := oci.WithImageConfig(img)(ctx, c, ctr, s)
+		if err == nil || !errors.Is(err, oci.ErrNoUsersFound) && !errors.Is(err, oci.ErrNoGroupsFound) && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		ic, ierr := img.Spec(ctx)
+		if ierr != nil || ic.Config.User == "" {
+			return err // not the USER's lookup that failed
+		}
+		// The lookup is WithImageConfig's last step: the rest of the
+		// image's configuration is in s already.
+		if name, _, _ := strings.Cut(ic.Config.User, ":"); name == "root" && !allowRoot && s.Process != nil {
+			s.Process.User = specs.User{}
+			return nil
+		}
+		return fmt.Errorf("USER %q: %w (%w)", ic.Config.User, ctrbase.ErrUserUnknown, err)
+	}
 }
 
 // withoutIPv6 turns IPv6 off in the sandbox's network namespace. The bridge
@@ -340,9 +361,8 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec) (_ *prepared,
 		if errors.Is(err, errNoEntrypoint) {
 			return nil, ctrbase.NoEntrypoint(cmp.Or(spec.ImageRef, ref), spec.Function)
 		}
-		if userUnknown(err) {
-			return nil, errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
-				fmt.Sprintf("image %s cannot run as function %s: its USER is not in its passwd or group file (%v)", ref, spec.Function, err))
+		if errors.Is(err, ctrbase.ErrUserUnknown) {
+			return nil, ctrbase.UserUnknown(cmp.Or(spec.ImageRef, ref), spec.Function, err)
 		}
 		err = r.wrap("creating the container of sandbox "+spec.SandboxID, err)
 		// containerd may have made the container before the call was cut

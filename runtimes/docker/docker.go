@@ -59,6 +59,10 @@ type Config struct {
 	// containers of its own instance, so that two Portico installations (or test
 	// runs) sharing a daemon never remove each other's sandboxes. Default "default".
 	Instance string
+	// FormerInstance, when set, is the instance an earlier Portico gave this
+	// installation (ctrbase.FormerInstanceFor): Cleanup removes its containers
+	// too.
+	FormerInstance string
 	// Network is the bridge network sandboxes join, created when missing with
 	// inter-container traffic disabled. Default "portico".
 	Network string
@@ -213,7 +217,7 @@ var Module = fx.Module("runtimes/docker",
 	fx.Provide(fx.Annotate(
 		func(p ModuleParams) runtimes.Factory {
 			cfg := p.Config
-			cfg.Instance, cfg.Log = p.Scope(cfg.Instance, cfg.Log)
+			cfg.Instance, cfg.FormerInstance, cfg.Log = p.Scope(cfg.Instance, cfg.FormerInstance, cfg.Log)
 			return Factory(cfg)
 		},
 		fx.ResultTags(`group:"runtimes"`),
@@ -340,8 +344,8 @@ func (r *Runtime) Prepare(ctx context.Context, spec runtimes.Spec) (runtimes.Pre
 }
 
 // Cleanup implements runtimes.Runtime: it removes every container labelled with
-// this runtime's instance, running, prepared or exited, spare network holders
-// included. No spare is started while it runs; the pool fills again from the
+// this runtime's instance (or its Config.FormerInstance), running, prepared or
+// exited, spare network holders included. No spare is started while it runs; the pool fills again from the
 // next Start or Prepare.
 func (r *Runtime) Cleanup(ctx context.Context) error {
 	release, err := r.holdSpares(ctx)
@@ -349,9 +353,16 @@ func (r *Runtime) Cleanup(ctx context.Context) error {
 		return err
 	}
 	defer release()
-	ids, err := r.list(ctx)
+	ids, err := r.list(ctx, r.cfg.Instance)
 	if err != nil {
 		return err
+	}
+	if r.cfg.FormerInstance != "" && r.cfg.FormerInstance != r.cfg.Instance {
+		former, err := r.list(ctx, r.cfg.FormerInstance)
+		if err != nil {
+			return err
+		}
+		ids = append(ids, former...)
 	}
 	if len(ids) > 0 {
 		r.log.Info("removing sandboxes left behind", "containers", len(ids))
@@ -370,9 +381,9 @@ func (r *Runtime) Cleanup(ctx context.Context) error {
 	return g.Wait()
 }
 
-// list returns the ids of this instance's containers.
-func (r *Runtime) list(ctx context.Context) ([]string, error) {
-	f := client.Filters{}.Add("label", LabelPortico+"=1", LabelInstance+"="+r.cfg.Instance)
+// list returns the ids of an instance's containers.
+func (r *Runtime) list(ctx context.Context, instance string) ([]string, error) {
+	f := client.Filters{}.Add("label", LabelPortico+"=1", LabelInstance+"="+instance)
 	res, err := r.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
 		return nil, r.wrap("listing containers", err)

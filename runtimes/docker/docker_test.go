@@ -1,6 +1,7 @@
 package docker
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -12,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -426,5 +429,91 @@ func TestBuildImageSaysWhatIsMissing(t *testing.T) {
 		if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), dir+" "+want) {
 			t.Errorf("BuildImage(%s): %v, want ErrInvalid saying %q", dir, err, want)
 		}
+	}
+}
+
+// TestImageHealthcheckNotRun checks that a sandbox never runs its image's
+// HEALTHCHECK (r-rt27 #7): the daemon would run it inside the sandbox between
+// invocations, and an image whose check runs its entrypoint lost every idle
+// sandbox at the first check. Lambda and containerd ignore it.
+func TestImageHealthcheckNotRun(t *testing.T) {
+	runtimetest.RequireDocker(t)
+	rt := newTestRuntime(t, Config{})
+	defer rt.Close()
+	ctx := context.Background()
+	ref := "portico-test/healthcheck:" + strings.ToLower(rt.cfg.Instance)
+	if _, err := rt.ImportImage(ctx, bytes.NewReader(runtimetest.HealthcheckImageArchive(t, runtimetest.BuildSandbox(t), ref, []string{"CMD", "/bootstrap"}))); err != nil {
+		t.Fatalf("ImportImage: %v", err)
+	}
+	t.Cleanup(func() {
+		_, _ = rt.cli.ImageRemove(context.Background(), ref, client.ImageRemoveOptions{Force: true, PruneChildren: true})
+	})
+	sb, _ := startBox(t, rt, runtimetest.ImageSpec(ref))
+	res, err := rt.cli.ContainerInspect(ctx, sb.(*sandbox).id, client.ContainerInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Container
+	if c.Config.Healthcheck == nil || len(c.Config.Healthcheck.Test) != 1 || c.Config.Healthcheck.Test[0] != "NONE" {
+		t.Errorf("the sandbox's health check is %+v, want the image's turned off (NONE)", c.Config.Healthcheck)
+	}
+	if c.State != nil && c.State.Health != nil {
+		t.Errorf("the daemon runs a health check in the sandbox: %+v", c.State.Health)
+	}
+}
+
+// TestImageVolumeMount checks how an image's VOLUME is mounted: an empty
+// read-only tmpfs, and no Docker volume (r-rt27 #5). The conformance case
+// Image/ImageVolumeReadOnly checks that the sandbox cannot write there.
+func TestImageVolumeMount(t *testing.T) {
+	hc := &container.HostConfig{Tmpfs: map[string]string{"/tmp": "rw"}, Mounts: []mount.Mount{{Type: mount.TypeBind, Target: "/mnt/vol"}}}
+	readOnlyVolumes(hc, []string{"/data", "/data/", "/tmp", "/mnt/vol/", "relative", "/"})
+	want := map[string]string{"/tmp": "rw", "/data": "ro,nosuid,nodev,noexec,size=4k"}
+	if len(hc.Tmpfs) != len(want) {
+		t.Fatalf("tmpfs mounts %v, want %v", hc.Tmpfs, want)
+	}
+	for k, v := range want {
+		if hc.Tmpfs[k] != v {
+			t.Errorf("tmpfs %s = %q, want %q", k, hc.Tmpfs[k], v)
+		}
+	}
+}
+
+// TestCleanupRemovesFormerInstance checks that Cleanup also removes the
+// containers of Config.FormerInstance: those a crashed run of an earlier
+// Portico left under the digest of the data directory's path as spelt,
+// before the instance resolved symbolic links (r-rt27 #2).
+func TestCleanupRemovesFormerInstance(t *testing.T) {
+	runtimetest.RequireDocker(t)
+	former := testInstance(t) + "-former"
+	rt := newTestRuntime(t, Config{FormerInstance: former})
+	defer rt.Close()
+	ctx := context.Background()
+	image, err := rt.baseImage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := testInstance(t) + "-other" // another installation's: kept
+	var ids []string
+	for _, inst := range []string{former, other} {
+		res, err := rt.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+			Config: &container.Config{Image: image, Entrypoint: []string{"/portico-never-started"},
+				Labels: map[string]string{LabelPortico: "1", LabelInstance: inst}},
+			HostConfig: &container.HostConfig{NetworkMode: "none"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.ID)
+		t.Cleanup(func() { rt.removeContainer(res.ID) })
+	}
+	if err := rt.Cleanup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.cli.ContainerInspect(ctx, ids[0], client.ContainerInspectOptions{}); err == nil {
+		t.Error("the former instance's container is left after Cleanup")
+	}
+	if _, err := rt.cli.ContainerInspect(ctx, ids[1], client.ContainerInspectOptions{}); err != nil {
+		t.Errorf("another instance's container was removed: %v", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -86,6 +87,10 @@ func (r *Runtime) containerConfig(spec runtimes.Spec, image, user string) (*cont
 		AttachStderr: true,
 		StopSignal:   "SIGTERM",
 		StopTimeout:  &grace,
+		// Never the image's HEALTHCHECK: Lambda ignores it, and the daemon
+		// would run it inside the sandbox, with its environment, between
+		// invocations (and kill the sandbox once it failed).
+		Healthcheck: &container.HealthConfig{Test: []string{"NONE"}},
 	}
 	pids := r.cfg.PidsLimit
 	yes := true
@@ -117,6 +122,35 @@ func (r *Runtime) containerConfig(spec runtimes.Spec, image, user string) (*cont
 		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: spec.Trust.Dir, Target: runtimes.TrustMountDir, ReadOnly: true})
 	}
 	return cfg, hc
+}
+
+// readOnlyVolumes mounts an empty, read-only tmpfs at each path an image
+// declares as VOLUME (volumes) that the sandbox has no other mount at, so that
+// the daemon makes no volume there. Left to Docker, each would be an anonymous
+// volume on the daemon's disk, writable and of no bounded size, outside the
+// read-only root and the memory limit; containerd ignores VOLUME, and on
+// Lambda only /tmp is writable. Docker can neither make an anonymous volume
+// read-only nor copy the image's files into a tmpfs, so what the image holds
+// under such a path is hidden (docs/runtimes.md).
+func readOnlyVolumes(hc *container.HostConfig, volumes []string) {
+	taken := map[string]bool{}
+	for dest := range hc.Tmpfs {
+		taken[path.Clean(dest)] = true
+	}
+	for _, m := range hc.Mounts {
+		taken[path.Clean(m.Target)] = true
+	}
+	for _, v := range volumes {
+		dest := path.Clean(v)
+		if !path.IsAbs(dest) || dest == "/" || taken[dest] {
+			continue
+		}
+		if hc.Tmpfs == nil {
+			hc.Tmpfs = map[string]string{}
+		}
+		hc.Tmpfs[dest] = "ro,nosuid,nodev,noexec,size=4k"
+		taken[dest] = true
+	}
 }
 
 // holderUse says where prepare finds the network namespace of a sandbox.
@@ -163,12 +197,13 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec, use holderUse
 		}
 		image = ref
 	}
-	user, imageEnv, handlerEnv, err := r.sandboxUser(ctx, spec, image)
+	si, err := r.sandboxImage(ctx, spec, image)
 	if err != nil {
 		return nil, err
 	}
-	cfg, hc := r.containerConfig(spec, image, user)
-	cfg.Env = append(ctrbase.WithDefaultEnv(cfg.Env, spec, imageEnv), handlerEnv...)
+	cfg, hc := r.containerConfig(spec, image, si.user)
+	cfg.Env = append(ctrbase.WithDefaultEnv(cfg.Env, spec, si.env), si.handlerEnv...)
+	readOnlyVolumes(hc, si.volumes)
 	if spec.PackageType == "Image" {
 		if err := r.imageConfig(ctx, spec, image, cfg); err != nil {
 			return nil, err

@@ -2,12 +2,14 @@ package docker
 
 import (
 	"archive/tar"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	pathpkg "path"
+	"slices"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
@@ -21,48 +23,67 @@ import (
 // maxUserFile bounds what is read of an image's passwd or group file.
 const maxUserFile = 1 << 20
 
-// sandboxUser returns the user ("uid:gid") a sandbox of spec runs as, by
-// ctrbase.ResolveUser's rule: the image's USER unless it is root, else
-// sbx_user1051 (993:990). With Config.AllowRoot it is "": the image's own USER,
-// as the daemon resolves it. It also returns the image's own ENV (for
-// Spec.DefaultEnv) and, with its CMD, the _HANDLER entry the sandbox gets
-// (ctrbase.HandlerEnv). An Image function's image is pulled here when it is
-// not on the host.
-func (r *Runtime) sandboxUser(ctx context.Context, spec runtimes.Spec, image string) (user string, imageEnv, handlerEnv []string, _ error) {
-	user, imageEnv, imageCmd, err := r.imageUser(ctx, spec, image)
-	return user, imageEnv, ctrbase.HandlerEnv(spec, imageCmd), err
+// sandboxImage is what a sandbox takes from its image beyond what the daemon
+// applies itself.
+type sandboxImage struct {
+	// user is the user ("uid:gid") the sandbox runs as, by
+	// ctrbase.ResolveUser's rule: the image's USER unless it is root, else
+	// sbx_user1051 (993:990). With Config.AllowRoot it is "": the image's own
+	// USER, as the daemon resolves it.
+	user string
+	// env is the image's own ENV (for Spec.DefaultEnv).
+	env []string
+	// handlerEnv is the _HANDLER entry the sandbox gets (ctrbase.HandlerEnv),
+	// from the image's CMD.
+	handlerEnv []string
+	// volumes are the paths the image declares as VOLUME, which the sandbox
+	// gets read-only (containerConfig).
+	volumes []string
 }
 
-// imageUser is sandboxUser, returning the image's CMD.
-func (r *Runtime) imageUser(ctx context.Context, spec runtimes.Spec, image string) (string, []string, []string, error) {
+// sandboxImage returns what a sandbox of spec takes from its image. An Image
+// function's image is pulled here when it is not on the host.
+func (r *Runtime) sandboxImage(ctx context.Context, spec runtimes.Spec, image string) (sandboxImage, error) {
+	si, imageCmd, err := r.imageUser(ctx, spec, image)
+	si.handlerEnv = ctrbase.HandlerEnv(spec, imageCmd)
+	return si, err
+}
+
+// imageUser is sandboxImage without the _HANDLER, returning the image's CMD.
+func (r *Runtime) imageUser(ctx context.Context, spec runtimes.Spec, image string) (sandboxImage, []string, error) {
 	if spec.PackageType != "Image" {
 		if r.cfg.AllowRoot {
-			return "", ctrbase.BaseEnv, nil, nil
+			return sandboxImage{env: ctrbase.BaseEnv}, nil, nil
 		}
-		return ctrbase.DefaultUser.String(), ctrbase.BaseEnv, nil, nil // the Zip base image names no USER
+		return sandboxImage{user: ctrbase.DefaultUser.String(), env: ctrbase.BaseEnv}, nil, nil // the Zip base image names no USER
 	}
-	if _, ownHandler := spec.Env["_HANDLER"]; r.cfg.AllowRoot && len(spec.DefaultEnv) == 0 && (ownHandler || len(spec.Command) > 0) {
-		return "", nil, nil, nil // nothing to read of the image
-	}
+	// The image is inspected whatever the spec says: its VOLUMEs must be
+	// known to be made read-only.
+	ref := cmp.Or(spec.ImageRef, image) // as the function names it
 	res, err := r.cli.ImageInspect(ctx, image)
 	if cerrdefs.IsNotFound(err) {
 		if ctrbase.IsImageID(image) {
-			return "", nil, nil, &runtimes.ImageGoneError{Image: image, Function: spec.Function, Version: spec.Version}
+			return sandboxImage{}, nil, &runtimes.ImageGoneError{Image: image, Function: spec.Function, Version: spec.Version}
 		}
 		if perr := r.pull(ctx, image); perr != nil {
-			return "", nil, nil, perr
+			return sandboxImage{}, nil, perr
 		}
 		res, err = r.cli.ImageInspect(ctx, image)
 	}
 	if err != nil {
-		return "", nil, nil, r.wrap("inspecting image "+image, err)
+		return sandboxImage{}, nil, r.wrap("inspecting image "+image, err)
 	}
-	var imageEnv, imageCmd []string
+	var si sandboxImage
+	var imageCmd []string
 	if res.Config != nil {
-		imageEnv, imageCmd = res.Config.Env, res.Config.Cmd
+		si.env, imageCmd = res.Config.Env, res.Config.Cmd
+		for v := range res.Config.Volumes {
+			si.volumes = append(si.volumes, v)
+		}
+		slices.Sort(si.volumes)
 	}
 	if r.cfg.AllowRoot {
-		return "", imageEnv, imageCmd, nil
+		return si, imageCmd, nil
 	}
 	userSpec := ""
 	if res.Config != nil {
@@ -73,17 +94,21 @@ func (r *Runtime) imageUser(ctx context.Context, spec runtimes.Spec, image strin
 	u, ok := r.users[key]
 	r.usersMu.Unlock()
 	if ok {
-		return u, imageEnv, imageCmd, nil
+		si.user = u
+		return si, imageCmd, nil
 	}
 	files := &imageFiles{r: r, image: res.ID}
 	defer files.close()
 	user, err := ctrbase.ResolveUser(userSpec, func(path string) ([]byte, error) { return files.read(ctx, path) })
 	if err != nil {
-		if errors.Is(err, ctrbase.ErrUserUnknown) || !errors.Is(err, errdefs.ErrUnavailable) {
-			return "", nil, nil, errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
-				fmt.Sprintf("image %s cannot run as function %s: %v", image, spec.Function, err))
+		if errors.Is(err, ctrbase.ErrUserUnknown) {
+			return sandboxImage{}, nil, ctrbase.UserUnknown(ref, spec.Function, err)
 		}
-		return "", nil, nil, err
+		if !errors.Is(err, errdefs.ErrUnavailable) {
+			return sandboxImage{}, nil, errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
+				fmt.Sprintf("image %s cannot run as function %s: %v", ref, spec.Function, err))
+		}
+		return sandboxImage{}, nil, err
 	}
 	u = user.String()
 	r.usersMu.Lock()
@@ -92,7 +117,8 @@ func (r *Runtime) imageUser(ctx context.Context, spec runtimes.Spec, image strin
 	}
 	r.users[key] = u
 	r.usersMu.Unlock()
-	return u, imageEnv, imageCmd, nil
+	si.user = u
+	return si, imageCmd, nil
 }
 
 // imageFiles reads files of an image through a container created (never

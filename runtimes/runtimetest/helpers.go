@@ -138,6 +138,20 @@ type imageConfig struct {
 	user string
 	// files are more files of the image (etc/passwd, say), mode 0644.
 	files map[string]string
+	// volume, when set, is a directory of the image ("/data") that the
+	// sandbox user owns, holding a file "seed", which the image declares as
+	// a VOLUME.
+	volume string
+	// healthcheck, when set, is the image's HEALTHCHECK test (["CMD", ...]),
+	// run every second.
+	healthcheck []string
+}
+
+// HealthcheckImageArchive is ImageArchive of an image that also declares a
+// HEALTHCHECK running test (["CMD", "/bootstrap"], say) every second.
+func HealthcheckImageArchive(tb testing.TB, bin, ref string, test []string) []byte {
+	tb.Helper()
+	return imageArchiveOf(tb, bin, ref, imageConfig{entrypoint: []string{"/bootstrap"}, healthcheck: test})
 }
 
 // imageArchiveOf is ImageArchive of an image made with c.
@@ -161,6 +175,13 @@ func imageArchiveOf(tb testing.TB, bin, ref string, c imageConfig) []byte {
 		}
 		must(tb, lw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d, Mode: mode, ModTime: mtime}))
 	}
+	if c.volume != "" {
+		dir := strings.Trim(c.volume, "/")
+		must(tb, lw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir + "/", Mode: 0o755, Uid: sandboxUID, Gid: sandboxGID, ModTime: mtime}))
+		must(tb, lw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: dir + "/seed", Mode: 0o644, Uid: sandboxUID, Gid: sandboxGID, Size: 4, ModTime: mtime}))
+		_, err = lw.Write([]byte("seed"))
+		must(tb, err)
+	}
 	must(tb, lw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "bootstrap", Mode: 0o755, Size: int64(len(b)), ModTime: mtime}))
 	_, err = lw.Write(b)
 	must(tb, err)
@@ -179,19 +200,26 @@ func imageArchiveOf(tb testing.TB, bin, ref string, c imageConfig) []byte {
 	layerSum := sha256.Sum256(layer.Bytes())
 	layerHex := hex.EncodeToString(layerSum[:])
 
+	imageCfg := map[string]any{
+		"Entrypoint": c.entrypoint,
+		"Cmd":        c.cmd,
+		"Env":        append([]string{"PATH=/usr/local/bin:/usr/bin:/bin"}, c.env...),
+		"WorkingDir": "/var/task",
+		"User":       c.user,
+	}
+	if c.volume != "" {
+		imageCfg["Volumes"] = map[string]any{c.volume: map[string]any{}}
+	}
+	if c.healthcheck != nil {
+		imageCfg["Healthcheck"] = map[string]any{"Test": c.healthcheck, "Interval": int64(time.Second), "Timeout": int64(30 * time.Second)}
+	}
 	config, err := json.Marshal(map[string]any{
 		"architecture": goruntime.GOARCH,
 		"os":           "linux",
 		"created":      mtime.UTC().Format(time.RFC3339),
-		"config": map[string]any{
-			"Entrypoint": c.entrypoint,
-			"Cmd":        c.cmd,
-			"Env":        append([]string{"PATH=/usr/local/bin:/usr/bin:/bin"}, c.env...),
-			"WorkingDir": "/var/task",
-			"User":       c.user,
-		},
-		"rootfs":  map[string]any{"type": "layers", "diff_ids": []string{"sha256:" + layerHex}},
-		"history": []map[string]any{{"created": mtime.UTC().Format(time.RFC3339), "created_by": "runtimetest"}},
+		"config":       imageCfg,
+		"rootfs":       map[string]any{"type": "layers", "diff_ids": []string{"sha256:" + layerHex}},
+		"history":      []map[string]any{{"created": mtime.UTC().Format(time.RFC3339), "created_by": "runtimetest"}},
 	})
 	must(tb, err)
 	cfgSum := sha256.Sum256(config)

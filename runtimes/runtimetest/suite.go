@@ -113,6 +113,7 @@ func Run(t *testing.T, newRuntime func(t *testing.T) runtimes.Runtime, opts Opti
 			t.Run("Pauser", k.testPause)
 			t.Run("Preparer", k.testPrepare)
 			if kind == "Image" {
+				t.Run("ImageVolumeReadOnly", k.testImageVolume)
 				t.Run("ImagePinnedByResolve", k.testImagePin)
 				t.Run("MissingImage", k.testMissingImage)
 			}
@@ -912,8 +913,18 @@ func (k *kindSuite) testImageUsers(t *testing.T, rt runtimes.Runtime) {
 		{"app:staff", true, 2000, 50},
 		{"rooty", true, 2002, sandboxGID},
 		{"nosuch", true, 0, 0},
+		// A FROM scratch image has no passwd file: root needs none to be
+		// replaced, a name is refused, in the same words on every
+		// runtime (r-rt27 #6).
+		{"root", false, sandboxUID, sandboxGID},
+		{"root:root", false, sandboxUID, sandboxGID},
+		{"nobody", false, 0, 0},
 	} {
-		t.Run("USER="+c.user, func(t *testing.T) {
+		name := "USER=" + c.user
+		if !c.files {
+			name += "/no_passwd"
+		}
+		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), wait)
 			defer cancel()
 			ic := imageConfig{entrypoint: []string{"/bootstrap"}, user: c.user}
@@ -931,12 +942,15 @@ func (k *kindSuite) testImageUsers(t *testing.T, rt runtimes.Runtime) {
 			spec := k.spec(api)
 			spec.Image = ref
 			if c.uid == 0 {
+				// Named as the function names it (its ImageUri).
+				spec.ImageRef = "registry.example/fn:" + randHex(4)
 				sb, err := rt.Start(ctx, spec)
 				if err == nil {
 					_ = sb.Stop(ctx)
 				}
-				if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), ref) {
-					t.Fatalf("Start of an image whose USER is unknown: %v, want ErrInvalid naming the image", err)
+				if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), spec.ImageRef) ||
+					!strings.Contains(err.Error(), "use a numeric USER") {
+					t.Fatalf("Start of an image whose USER is unknown: %v, want ErrInvalid naming the function's image and the fix", err)
 				}
 				return
 			}
@@ -948,6 +962,40 @@ func (k *kindSuite) testImageUsers(t *testing.T, rt runtimes.Runtime) {
 			}
 		})
 	}
+}
+
+// testImageVolume checks that a path the image declares as a VOLUME is not
+// writable, even when the image gives the sandbox's user that directory:
+// Docker would make it a volume on its own disk, of no bounded size (r-rt27
+// #5); on Lambda only /tmp is writable.
+func (k *kindSuite) testImageVolume(t *testing.T) {
+	rt := k.runtime(t)
+	imp, ok := rt.(runtimes.ImageImporter)
+	if !ok || !k.opts.Confined {
+		t.Skip("the runtime imports no images, or runs sandboxes as the server's user")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	ref := "portico-test/volume:" + randHex(6)
+	if _, err := imp.ImportImage(ctx, bytes.NewReader(imageArchiveOf(t, k.bin, ref, imageConfig{entrypoint: []string{"/bootstrap"}, volume: "/data"}))); err != nil {
+		t.Fatalf("ImportImage: %v", err)
+	}
+	if k.opts.RemoveImage != nil {
+		t.Cleanup(func() { _ = k.opts.RemoveImage(context.Background(), rt, ref) })
+	}
+	api := NewAPIServer(t, rt.HostAddr())
+	spec := k.spec(api)
+	spec.Image = ref
+	b := k.start(t, rt, api, spec)
+	var got identity
+	b.mustInvoke(map[string]any{"op": "identity", "paths": []string{"/data", "/tmp"}}, &got)
+	if w := got.Writes["/data"]; w == "ok" {
+		t.Errorf("writing a file in the image's VOLUME /data: %q; want it refused", w)
+	}
+	if w := got.Writes["/tmp"]; w != "ok" {
+		t.Errorf("writing a file in /tmp: %q", w)
+	}
+	b.stop()
 }
 
 // testMetadataUnreachable checks that a sandbox cannot reach a cloud host's

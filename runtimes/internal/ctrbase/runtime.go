@@ -43,17 +43,18 @@ type Params[C any] struct {
 	Log    *slog.Logger `optional:"true"`
 }
 
-// Scope returns the instance and the logger a runtime's Module puts in its
-// Config: the configured ones, else InstanceFor the store's data directory and
-// the application's logger.
-func (p Params[C]) Scope(instance string, log *slog.Logger) (string, *slog.Logger) {
+// Scope returns the instance, the former instance and the logger a
+// runtime's Module puts in its Config: the configured ones, else InstanceFor
+// and FormerInstanceFor the store's data directory, and the application's
+// logger.
+func (p Params[C]) Scope(instance, former string, log *slog.Logger) (string, string, *slog.Logger) {
 	if instance == "" && p.Store != nil {
-		instance = InstanceFor(p.Store.Dir())
+		instance, former = InstanceFor(p.Store.Dir()), FormerInstanceFor(p.Store.Dir())
 	}
 	if log == nil {
 		log = p.Log
 	}
-	return instance, log
+	return instance, former, log
 }
 
 var nameUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_.-]`)

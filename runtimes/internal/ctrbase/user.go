@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"strconv"
 	"strings"
+
+	"github.com/portico-dev/portico/internal/errdefs"
 )
 
 // SandboxUID and SandboxGID are the user and group a sandbox runs as when its
@@ -48,12 +50,23 @@ func NonRoot(u User) User {
 // that its /etc/passwd or /etc/group does not hold.
 var ErrUserUnknown = errors.New("not in the image's passwd or group file")
 
+// UserUnknown is the error of a sandbox whose image (ref, as the function
+// names it) has a USER that its passwd or group file does not hold (err says
+// which, wrapping ErrUserUnknown): the caller's to fix, in the same words on
+// every runtime.
+func UserUnknown(ref, function string, err error) error {
+	return errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
+		fmt.Sprintf("image %s cannot run as function %s: %v; use a numeric USER (uid or uid:gid), "+
+			"or add the user to the image's /etc/passwd (and its group to /etc/group)", ref, function, err))
+}
+
 // ResolveUser resolves an image's USER ("name", "uid", "name:group",
 // "uid:gid", or empty) as Docker and containerd do, reading the image's
 // /etc/passwd and /etc/group through read (which returns an error wrapping
 // fs.ErrNotExist for a missing file) only where it must, and applies NonRoot.
 // An empty USER is root, and so DefaultUser, as is uid 0 whatever its group
-// (with no file read). A name the files do not hold is
+// (with no file read), and the name root when the passwd file does not
+// hold it (or there is none). A name the files do not hold is
 // an error wrapping ErrUserUnknown, as it fails the engines' own start; a
 // USER that does not parse is an error too.
 func ResolveUser(spec string, read func(path string) ([]byte, error)) (User, error) {
@@ -95,6 +108,11 @@ func ResolveUser(spec string, read func(path string) ([]byte, error)) (User, err
 		if !hasGroup {
 			gid = entry.GID
 		}
+	case userPart == "root":
+		// root is uid 0 whether or not the image has a passwd file to say
+		// so (a FROM scratch image has none): the sandbox user, whatever
+		// the group.
+		return DefaultUser, nil
 	case !numeric:
 		return User{}, fmt.Errorf("USER %q: user %q: %w", spec, userPart, ErrUserUnknown)
 	}

@@ -38,7 +38,10 @@ func TestResolveUser(t *testing.T) {
 		{"uid 0 with a group", "0:1000", readFails, DefaultUser, nil, false},
 		{"root by name", "root", withFiles, DefaultUser, nil, false},
 		{"root by name with a group", "root:staff", withFiles, DefaultUser, nil, false},
-		{"root by name, no passwd", "root", noFiles, User{}, ErrUserUnknown, false},
+		// root needs no passwd entry to be replaced (docs/runtimes.md's
+		// table): a FROM scratch image with USER root runs (r-rt27 #6).
+		{"root by name, no passwd", "root", noFiles, DefaultUser, nil, false},
+		{"root by name with a group, no files", "root:staff", noFiles, DefaultUser, nil, false},
 		{"name resolving to uid 0", "toor", withFiles, DefaultUser, nil, false},
 		{"uid and gid", "1234:5678", readFails, User{1234, 5678}, nil, false},
 		{"uid and gid 0", "1234:0", readFails, User{1234, SandboxGID}, nil, false},
