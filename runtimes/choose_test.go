@@ -20,7 +20,7 @@ func TestAutoWarnsOfFallingBackToNoIsolation(t *testing.T) {
 	up := func(context.Context) error { return nil }
 	newRT := func(context.Context) (runtimes.Runtime, error) { return nil, nil }
 	for _, tc := range []struct {
-		name, want string
+		name, want  string
 		dockerProbe func(context.Context) error
 		wantLevel   string
 		wantText    []string
