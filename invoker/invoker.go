@@ -1294,6 +1294,7 @@ type InvocationError struct {
 	Err       error
 }
 
+// Error is the cause's: the request ID is the answer's, not the message's.
 func (e *InvocationError) Error() string { return e.Err.Error() }
 
 // Unwrap returns the cause.
