@@ -126,6 +126,13 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, ref functions.Re
 	}
 	res, err := s.inv.Invoke(r.Context(), req)
 	if err != nil {
+		// An invocation that began and was cut off (Portico's shutdown, a
+		// lost sandbox) is answered, and logged, under its own request ID:
+		// the one its lines in the function log carry.
+		var ie *invoker.InvocationError
+		if errors.As(err, &ie) && ie.RequestID != "" {
+			w.Header().Set("X-Amzn-RequestId", ie.RequestID)
+		}
 		return throttleReason(err)
 	}
 	if res.Answered {

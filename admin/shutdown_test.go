@@ -1,6 +1,7 @@
 package admin_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
@@ -72,6 +74,14 @@ func stopWithCallCutOff(t *testing.T, env *apptest.Env) {
 		// Not the generic 5xx message: the caller is told why, and to retry.
 		if want := "Portico is shutting down: the invocation was cut off before it finished"; err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("cut-off call: %v; want the message %q", err, want)
+		}
+		// Under the invocation's own request ID, the one of its lines in the
+		// function log, not a fresh one that names nothing there.
+		var re *awshttp.ResponseError
+		b, _ := os.ReadFile(log)
+		if !errors.As(err, &re) || re.ServiceRequestID() == "" ||
+			!strings.Contains(string(b), "START RequestId: "+re.ServiceRequestID()+" ") {
+			t.Errorf("cut-off call: %v; the function log has no START line for its request ID:\n%s", err, b)
 		}
 	case <-time.After(20 * time.Second): // a safety net: the answer was written before the stop returned
 		t.Fatal("the call got no answer")

@@ -18,7 +18,9 @@ import (
 // the one before each sandbox start (RepairCode) look inside: with a sound
 // archive code/HASH.zip (its sha256 is HASH), the tree must hold every entry
 // of the archive, each regular file with its size and mode; without one, it
-// must at least hold the executable bootstrap every Zip package has. A tree
+// must at least hold the executable bootstrap every Zip package has (files
+// read-only, as unpacked now, or with their write bits, as by older builds:
+// the check at start makes those read-only, see readonly.go). A tree
 // that falls short is unpacked again from a sound archive, as an upload
 // unpacks (a temporary renamed into place), or else counted as missing.
 
@@ -84,7 +86,9 @@ func checkTree(dir string, pkg *zipPackage) treeState {
 				return treeShort
 			}
 		default:
-			if !fi.Mode().IsRegular() || fi.Size() != int64(e.f.UncompressedSize64) || fi.Mode().Perm() != e.perm {
+			// Read-only (makeReadOnly), or as unpacked by a build before it.
+			if perm := fi.Mode().Perm(); !fi.Mode().IsRegular() || fi.Size() != int64(e.f.UncompressedSize64) ||
+				(perm != e.perm&^writeBits && perm != e.perm) {
 				return treeShort
 			}
 		}
@@ -102,10 +106,13 @@ func (s *Service) reunpack(ctx context.Context, root string, pkg *zipPackage) er
 	}
 	defer func() {
 		if tmp != "" { // not published
-			_ = os.RemoveAll(tmp)
+			_ = removeTree(tmp)
 		}
 	}()
 	if err := unpack(ctx, tmp, pkg); err != nil {
+		return err
+	}
+	if err := makeReadOnly(tmp); err != nil {
 		return err
 	}
 	if err := syncTree(tmp); err != nil {

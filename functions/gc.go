@@ -108,7 +108,7 @@ func (s *Service) CollectCode(ctx context.Context, grace time.Duration) (Collect
 	now := s.clock.Now()
 	seen := map[string]bool{}
 	remove := func(path string) bool {
-		if err := os.RemoveAll(path); err != nil {
+		if err := removeTree(path); err != nil {
 			st.FailedPaths++
 			s.log.Warn("code collection could not remove an artifact", "path", path, "err", err)
 			return false
@@ -354,6 +354,13 @@ func (s *Service) MissingCode(ctx context.Context) ([]MissingArtifact, error) {
 				"function", first.name, "version", first.version, "codeSha256", hash, "path", path+".zip")
 		case state != treeWhole && err != nil && !errors.Is(err, errNoSoundArchive):
 			s.log.Warn("could not unpack a function's code again from its archive", "codeSha256", hash, "path", path, "err", err)
+		}
+		if state == treeWhole && !again {
+			// A tree unpacked by a build before read-only trees, or one
+			// someone made writable: read-only again.
+			if err := makeReadOnly(path); err != nil {
+				s.log.Warn("could not make a function's code read-only", "codeSha256", hash, "path", path, "err", err)
+			}
 		}
 		if state == treeWhole || again {
 			continue

@@ -391,7 +391,7 @@ func TestStartCollectKeepsGraceAndNamesMissingCode(t *testing.T) {
 	// its archive (with the archive, the tree is unpacked again:
 	// TestMissingCodeLooksInsideTheTree).
 	for _, p := range []string{b.CodeHash, b.CodeHash + ".zip"} {
-		if err := os.RemoveAll(filepath.Join(e.svc.codeRoot(), p)); err != nil {
+		if err := removeTree(filepath.Join(e.svc.codeRoot(), p)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/portico-dev/portico/internal/testkit"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -82,6 +83,7 @@ func (f *fakeAliases) Deleting(fn, version string) store.Step {
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	dir := t.TempDir()
+	testkit.RemovableDataDir(t, dir) // its code is read-only
 	e := &env{dir: dir}
 	e.open(t)
 	t.Cleanup(func() { _ = e.st.Close() })

@@ -271,7 +271,7 @@ func (s *Service) storeZip(ctx context.Context, pkg *zipPackage) error {
 	var tmpTree, tmpZip string
 	defer func() { // whatever was not published
 		if tmpTree != "" {
-			_ = os.RemoveAll(tmpTree)
+			_ = removeTree(tmpTree)
 		}
 		if tmpZip != "" {
 			_ = os.Remove(tmpZip)
@@ -283,6 +283,9 @@ func (s *Service) storeZip(ctx context.Context, pkg *zipPackage) error {
 		}
 		if err := unpack(ctx, tmpTree, pkg); err != nil {
 			return err
+		}
+		if err := makeReadOnly(tmpTree); err != nil {
+			return fmt.Errorf("code directory: %w", err)
 		}
 		// A tree that exists under its final name is taken as complete by
 		// every later upload of the same code, so its files must be on disk
@@ -317,7 +320,7 @@ func (s *Service) publishArtifacts(root string, tree *string, dir string, archiv
 			// removes it if the removal below does not happen).
 			old := *tree + ".old"
 			if err = os.Rename(dir, old); err == nil {
-				defer func() { _ = os.RemoveAll(old) }()
+				defer func() { _ = removeTree(old) }()
 			}
 		}
 	}
@@ -342,7 +345,7 @@ func (s *Service) publishArtifacts(root string, tree *string, dir string, archiv
 	}
 	if err != nil {
 		for _, p := range made {
-			_ = os.RemoveAll(p)
+			_ = removeTree(p)
 		}
 	}
 	return err

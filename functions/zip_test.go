@@ -175,17 +175,17 @@ func TestCreateUnpacksZip(t *testing.T) {
 		{
 			name:    "unix zip",
 			entries: []testEntry{{name: "bootstrap", body: "b", mode: exe}, {name: "lib/", mode: fs.ModeDir | 0o755}, {name: "lib/data.txt", body: "d", mode: 0o600}, {name: "bin/tool", body: "t", mode: 0o700}},
-			perms:   map[string]fs.FileMode{"bootstrap": 0o755, "lib/data.txt": 0o644, "bin/tool": 0o755},
+			perms:   map[string]fs.FileMode{"bootstrap": 0o555, "lib/data.txt": 0o444, "bin/tool": 0o555},
 		},
 		{
 			name:    "windows zip without modes",
 			entries: []testEntry{{name: "bootstrap", body: "b"}, {name: `conf\app.json`, body: "{}"}},
-			perms:   map[string]fs.FileMode{"bootstrap": 0o755, "conf/app.json": 0o644},
+			perms:   map[string]fs.FileMode{"bootstrap": 0o555, "conf/app.json": 0o444},
 		},
 		{
 			name:    "symlinks inside the archive",
 			entries: []testEntry{{name: "bootstrap", body: "b", mode: exe}, {name: "lib/v1/x.so", body: "x", mode: 0o644}, link("lib/current", "v1"), link("lib/x.so", "current/x.so"), link("self", ".")},
-			perms:   map[string]fs.FileMode{"lib/v1/x.so": 0o644},
+			perms:   map[string]fs.FileMode{"lib/v1/x.so": 0o444},
 			links:   map[string]string{"lib/current": "v1", "lib/x.so": "current/x.so", "self": "."},
 		},
 	}
@@ -217,6 +217,24 @@ func TestCreateUnpacksZip(t *testing.T) {
 					t.Errorf("%s mode = %v, want %v", p, fi.Mode(), want)
 				}
 			}
+			// Read-only, directories too (the tree itself included): a
+			// process sandbox runs in it, and every version with the same
+			// code shares it, so it must not change.
+			_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+				if err != nil {
+					t.Error(err)
+					return nil
+				}
+				if fi, err := d.Info(); err == nil && d.Type()&fs.ModeSymlink == 0 && fi.Mode().Perm()&0o222 != 0 {
+					t.Errorf("%s is writable (%v)", p, fi.Mode())
+				}
+				if d.IsDir() {
+					if fi, err := d.Info(); err == nil && fi.Mode().Perm() != 0o555 {
+						t.Errorf("directory %s mode = %v, want dr-xr-xr-x", p, fi.Mode())
+					}
+				}
+				return nil
+			})
 			for p, want := range tt.links {
 				if got, err := os.Readlink(filepath.Join(dir, p)); err != nil || got != want {
 					t.Errorf("%s -> %q (%v), want %q", p, got, err, want)

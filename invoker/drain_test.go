@@ -57,6 +57,14 @@ func TestDrainCountsFromTheStopsStart(t *testing.T) {
 	if !errors.Is(err, errdefs.ErrUnavailable) || !errors.As(err, &k) || k.Type != "ServiceException" {
 		t.Fatalf("the cut-off call: %v, want 503 ServiceException", err)
 	}
+	// The call's answer names its invocation, and the function log says the
+	// stop was Portico's, not the function's crash.
+	log, _ := e.inv.Logs().Read(fn.FunctionName, -1)
+	if strings.Contains(string(log), "Runtime.ExitError") || strings.Contains(string(log), "Status: error") ||
+		!strings.Contains(string(log), "Error: "+cutOffNote) {
+		t.Errorf("the function log reads as the function's crash, or does not say Portico stopped it:\n%s", log)
+	}
+	wantInvocationID(t, e, fn.FunctionName, err)
 }
 
 // TestStopAfterATimeoutCutsNothing: an invocation that timed out while the

@@ -1180,13 +1180,14 @@ func (i *Invoker) crashed(sb *sandbox, inv *invocation) *outcome {
 		}
 		return inv.out
 	}
-	msg := "RequestId: " + inv.id + " Error: " + exitReason(sb)
 	if sb.cutOff.Load() {
 		// Portico's shutdown stopped the sandbox: not the function's
-		// error. The function log still says how the runtime ended.
-		inv.complete(&outcome{fail: cutOffFailure, note: faultLines(msg, "Runtime.ExitError"), errorType: "Runtime.ExitError"})
+		// error, and the function log says so (no Runtime.ExitError, no
+		// "Status: error" in its REPORT), as of a lost sandbox.
+		inv.complete(&outcome{fail: cutOffFailure, note: []byte("RequestId: " + inv.id + " Error: " + cutOffNote + "\n")})
 		return inv.out
 	}
+	msg := "RequestId: " + inv.id + " Error: " + exitReason(sb)
 	inv.complete(&outcome{functionError: true, payload: errorDoc("Runtime.ExitError", msg), note: faultLines(msg, "Runtime.ExitError"),
 		errorType: "Runtime.ExitError"})
 	return inv.out
@@ -1205,6 +1206,10 @@ func lostFate(req Request) string {
 // lostNote is what the function log says of an invocation whose sandbox the
 // runtime lost its watch on.
 const lostNote = "the container runtime stopped answering while the invocation ran; its outcome is unknown (Portico's failure, not the function's)"
+
+// cutOffNote is what the function log says of an invocation that Portico's
+// shutdown cut off (its sandbox stopped at the end of the drain).
+const cutOffNote = "Portico shut down while the invocation ran and stopped its sandbox; its outcome is unknown (Portico's stop, not the function's failure)"
 
 // lostMessage is what the caller of such an invocation is told.
 const lostMessage = "The container runtime stopped answering while the function ran, so the invocation's outcome is unknown: " +
@@ -1273,10 +1278,27 @@ var cutOffFailure = &callFailure{errCutOff}
 // shutdown).
 func (o *outcome) answer(res *Result) (*Result, error) {
 	if o.fail != nil {
-		return nil, o.fail.err
+		return nil, &InvocationError{RequestID: res.RequestID, Err: o.fail.err}
 	}
 	return res, nil
 }
+
+// InvocationError is the error of a call whose invocation began (the function
+// log has its START line, under RequestID) and then ended without being the
+// function's to fail: Portico's shutdown cut it off, or the runtime lost its
+// watch on its sandbox. The API surfaces answer it with RequestID, so that the
+// caller can find the call's lines in the function log. Err is the cause
+// (503 ServiceException).
+type InvocationError struct {
+	RequestID string
+	Err       error
+}
+
+// Error is the cause's: the request ID is the answer's, not the message's.
+func (e *InvocationError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *InvocationError) Unwrap() error { return e.Err }
 
 // faultLines are the lines Lambda logs for an error of the platform's own (a
 // runtime's exit): the message, then the error type.

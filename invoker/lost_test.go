@@ -36,8 +36,8 @@ func wantServiceUnavailable(t *testing.T, e *env, fn string, err error) {
 	if !errors.Is(err, errdefs.ErrUnavailable) || !errors.As(err, &k) || k.Type != "ServiceException" {
 		t.Fatalf("error %v, want ErrUnavailable, ServiceException", err)
 	}
-	told, ok := err.(interface{ ClientMessage() string })
-	if !ok {
+	var told interface{ ClientMessage() string }
+	if !errors.As(err, &told) {
 		t.Fatalf("error %T has no message for the caller", err)
 	}
 	for what, text := range map[string]string{"caller's message": told.ClientMessage(), "Kinded message": k.Message} {
@@ -76,6 +76,22 @@ func TestLostSandboxIsNoFunctionError(t *testing.T) {
 		t.Fatalf("result %s (fe %q), want an error", g.res.Payload, g.res.FunctionError)
 	}
 	wantServiceUnavailable(t, ce.env, ce.cfg.FunctionName, g.err)
+	wantInvocationID(t, ce.env, ce.cfg.FunctionName, g.err)
+}
+
+// wantInvocationID checks that err, a call's error after its invocation
+// began, names the invocation's request ID, the one of the function log's
+// START line, for the API surfaces to answer with.
+func wantInvocationID(t *testing.T, e *env, fn string, err error) {
+	t.Helper()
+	var ie *InvocationError
+	if !errors.As(err, &ie) {
+		t.Fatalf("error %T (%v) names no invocation", err, err)
+	}
+	log, _ := e.inv.Logs().Read(fn, -1)
+	if ie.RequestID == "" || !strings.Contains(string(log), "START RequestId: "+ie.RequestID+" ") {
+		t.Errorf("the error names request %q; the function log has:\n%s", ie.RequestID, log)
+	}
 }
 
 // TestLostSandboxDuringInitIsNoFunctionError: the same for a cold start whose

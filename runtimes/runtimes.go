@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"path"
 	"slices"
 	"strconv"
@@ -292,6 +293,9 @@ type Factory struct {
 	Probe func(ctx context.Context) error
 	// New creates the runtime.
 	New func(ctx context.Context) (Runtime, error)
+	// Unisolated marks a runtime whose sandboxes are not isolated from the
+	// host (process): "auto" warns when it falls back to one.
+	Unisolated bool
 }
 
 // Choose returns the runtime named want, or for "auto" the first candidate by
@@ -330,6 +334,16 @@ func Choose(ctx context.Context, want string, factories []Factory, log *slog.Log
 		why := "first available"
 		if len(skipped) > 0 {
 			why = fmt.Sprintf("skipped %v", skipped)
+		}
+		if f.Unisolated {
+			// Not refused: a machine without Docker (a first `make run`)
+			// still runs functions. But it is no sandbox, and says so.
+			log.Warn("runtime selected: no container runtime answered, so functions run WITHOUT ISOLATION: "+
+				"as child processes of the server, as its own user, able to read and write what it can (the data directory "+
+				"included) and to reach the admin API on loopback. Start Docker or containerd and restart Portico to isolate them, "+
+				"or pass --runtime "+f.Name+" to say you mean this (docs/runtimes.md)",
+				"runtime", f.Name, "uid", os.Geteuid(), "why", why)
+			return f.New(ctx)
 		}
 		log.Info("runtime selected", "runtime", f.Name, "why", why)
 		return f.New(ctx)

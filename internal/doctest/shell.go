@@ -17,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/portico-dev/portico/internal/testkit"
 )
 
 // ErrTimeout is returned by [Shell.Run] for a command that did not end in time;
@@ -148,6 +150,7 @@ func (s *Shell) Close() {
 			for range s.out { //nolint:revive // draining
 			}
 		}()
+		testkit.Writable(s.dir) // data directories' code is read-only
 		_ = os.RemoveAll(s.dir)
 	})
 }

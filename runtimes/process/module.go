@@ -12,11 +12,14 @@ import (
 )
 
 // Factory returns the process runtime's candidate for runtimes.Choose. It always
-// probes as available, and comes last under "auto".
+// probes as available, comes last under "auto", and is Unisolated: "auto"
+// warns when it falls back to it.
 func Factory(stateDir string, grace time.Duration, log *slog.Logger) runtimes.Factory {
 	return runtimes.Factory{
 		Name:     "process",
 		Priority: 100,
+		// Child processes of the server, as its user: no isolation.
+		Unisolated: true,
 		New: func(context.Context) (runtimes.Runtime, error) {
 			return NewLogged(stateDir, grace, log)
 		},

@@ -72,8 +72,13 @@ func New(stateDir string, grace time.Duration) (*Runtime, error) {
 }
 
 // NewLogged is New with a logger, which says (once) when sandboxes cannot have
-// cgroups of their own.
+// cgroups of their own, and warns (once) when the server runs as root.
 func NewLogged(stateDir string, grace time.Duration, log *slog.Logger) (*Runtime, error) {
+	return newLogged(stateDir, grace, log, os.Geteuid())
+}
+
+// newLogged is NewLogged for a server whose effective user ID is euid.
+func newLogged(stateDir string, grace time.Duration, log *slog.Logger, euid int) (*Runtime, error) {
 	if err := os.MkdirAll(stateDir, 0o750); err != nil {
 		return nil, fmt.Errorf("process runtime: state directory: %w", err)
 	}
@@ -84,6 +89,13 @@ func NewLogged(stateDir string, grace time.Duration, log *slog.Logger) (*Runtime
 		log = slog.New(slog.DiscardHandler)
 	}
 	r := &Runtime{stateDir: stateDir, grace: grace, log: log}
+	if euid == 0 {
+		// Sandboxes run as the server's user: root ignores the read-only
+		// modes of the code (functions' readonly.go), and every other.
+		log.Warn("process runtime: Portico runs as root, so its sandboxes do too: a function can write to its code directory " +
+			"(read-only by its modes only, which root ignores, and shared by every version with the same code) and anywhere else on the host. " +
+			"The process runtime isolates nothing: run Portico as an unprivileged user, or use the docker or containerd runtime (docs/runtimes.md)")
+	}
 	parent, err := cgroupParent()
 	if err != nil {
 		log.Info("process runtime: sandboxes get no cgroup of their own; stopping one kills its process group only, "+
