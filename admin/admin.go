@@ -723,16 +723,24 @@ var outOfSpace = [2]errorCode{
 }
 
 // outOfSpaceMessage is what the client of such a write is told (the path is in
-// the server's log).
+// the server's log). It says when a deleted function's code leaves the disk:
+// after the code collection's grace (functions.DefaultCodeGrace, counted from
+// the first collection, every DefaultCodeCollect, that finds it unreferenced),
+// which covers the sandboxes still starting or running from it.
 const outOfSpaceMessage = "Portico's data directory is out of space (no space left on device), so nothing was changed: " +
-	"free space on its file system, or delete through Portico what it keeps and no longer needs (deletes are taken on a full disk), and try again"
+	"free space on its file system, or delete through Portico what it keeps and no longer needs (deletes are taken on a full disk; " +
+	codeFreedLater + "), and try again"
+
+// codeFreedLater says, in the messages of a full disk, when a deleted
+// function's (or version's) code is freed.
+const codeFreedLater = "a deleted function's code leaves the disk 10 to 15 minutes after its delete"
 
 // nearlyFullMessage is what the client of a write that adds is told when the
 // store has no reserve because the file system had too little room to make
 // one (store.ErrNearlyFull): no write failed, so it does not say one did.
 const nearlyFullMessage = "Portico's data directory is nearly out of space (less free than the 1 MiB it keeps so that deletes can be written), " +
 	"so nothing was changed: free space on its file system (creates are taken again once 2 MiB are free), " +
-	"or delete through Portico what it keeps and no longer needs, and try again"
+	"or delete through Portico what it keeps and no longer needs (" + codeFreedLater + "), and try again"
 
 // readOnlyMessage is what the client of a write that found the data
 // directory's file system read-only is told: ext4 (errors=remount-ro) and

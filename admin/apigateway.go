@@ -128,8 +128,9 @@ func (s *Server) writeAPIGatewayError(w http.ResponseWriter, r *http.Request, er
 	s.writeGatewayShaped(w, r, err, false)
 }
 
-// writeGatewayShaped writes err in API Gateway's shape; tooLarge413 keeps a
-// body over its limit at 413 RequestTooLargeException.
+// writeGatewayShaped writes err in API Gateway's shape; a request body over
+// its limit (bodyTooLong) is 413 RequestTooLargeException, and tooLarge413
+// keeps every ErrTooLarge there.
 func (s *Server) writeGatewayShaped(w http.ResponseWriter, r *http.Request, err error, tooLarge413 bool) {
 	err = bodyTimedOut(w, cutOffBy(r, bodySignatureError(r, err)))
 	if clientGone(r, err) {
@@ -138,7 +139,8 @@ func (s *Server) writeGatewayShaped(w http.ResponseWriter, r *http.Request, err 
 		return
 	}
 	status, typ := errorStatus(err, apigwSurface)
-	if tooLarge413 && errors.Is(err, errdefs.ErrTooLarge) {
+	var long *bodyTooLong
+	if errors.As(err, &long) || tooLarge413 && errors.Is(err, errdefs.ErrTooLarge) {
 		status, typ = http.StatusRequestEntityTooLarge, "RequestTooLargeException"
 	}
 	// Several problems (the API's validation joins them, one a line) in

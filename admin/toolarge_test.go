@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -174,4 +175,57 @@ func TestEventOverItsLimitIs413WhateverItHolds(t *testing.T) {
 			t.Fatalf("status %d %s, want 413 saying %q", resp.StatusCode, b, want)
 		}
 	})
+}
+
+// TestGatewayRoutesAnswerOversizedBodies413: the API Gateway routes (v1 and
+// v2) answer a body over their 6 MiB limit 413 RequestTooLargeException in
+// API Gateway's shape, {"message": "Request Too Long: ..."} naming the limit,
+// as operations.md says, not 400 BadRequestException: whether the size is
+// known from its Content-Length or only once read (chunked).
+func TestGatewayRoutesAnswerOversizedBodies413(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	over := bytes.Repeat([]byte("a"), 6<<20+1)
+	const want = "Request Too Long: the request body is over 6291456 bytes, the most this operation takes"
+	idOf := func(path, body string) string {
+		resp, err := http.Post(env.AdminURL+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct {
+			ID    string `json:"id"`
+			APIID string `json:"apiId"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST %s: %d %v", path, resp.StatusCode, err)
+		}
+		return out.ID + out.APIID
+	}
+	rest, http2 := idOf("/restapis", `{"name":"r"}`), idOf("/v2/apis", `{"name":"h","protocolType":"HTTP"}`)
+	for _, route := range []string{"POST /apikeys", "POST /restapis", "PUT /restapis/" + rest, "POST /usageplans", "POST /v2/apis", "PUT /v2/apis/" + http2} {
+		for _, chunked := range []bool{false, true} {
+			method, path, _ := strings.Cut(route, " ")
+			var body io.Reader = bytes.NewReader(over)
+			if chunked {
+				body = io.MultiReader(body) // no length known: sent chunked
+			}
+			req, err := http.NewRequestWithContext(t.Context(), method, env.AdminURL+path, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("%s (chunked %v): %v", route, chunked, err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			var msg struct{ Message string }
+			_ = json.Unmarshal(b, &msg)
+			if typ := resp.Header.Get("X-Amzn-Errortype"); resp.StatusCode != http.StatusRequestEntityTooLarge ||
+				typ != "RequestTooLargeException" || msg.Message != want {
+				t.Errorf("%s (chunked %v): %d %s %s, want 413 RequestTooLargeException %q", route, chunked, resp.StatusCode, typ, b, want)
+			}
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 )
@@ -56,7 +57,48 @@ func TestMetricsAfterAKnownMix(t *testing.T) {
 		}
 	}
 
-	req, err := http.NewRequestWithContext(ctx, "GET", env.AdminURL+"/metrics", nil)
+	// A call's concurrency is given back once its sandbox's runtime is back in
+	// next, which may come just after its caller had the answer: scrape until
+	// the function's gauge has come down.
+	conc := `portico_lambda_concurrent_executions{function="probe"}`
+	var got map[string]string
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		got = scrape(ctx, t, env.AdminURL)
+		if got[conc] == "0" || time.Now().After(deadline) {
+			break
+		}
+	}
+	stage := fmt.Sprintf(`{api_id=%q,api_name="metered",canary="false",method="",resource="",stage="dev"}`, api.ID)
+	want := map[string]string{
+		"portico_api_requests_total" + stage:                                                     "11",
+		"portico_api_4xx_errors_total" + stage:                                                   "4",
+		"portico_api_5xx_errors_total" + stage:                                                   "3",
+		"portico_api_latency_seconds_count" + stage:                                              "11",
+		"portico_api_integration_latency_seconds_count" + stage:                                  "8",
+		`portico_lambda_invocations_total{alias="",executed_version="$LATEST",function="probe"}`: "4",
+		`portico_lambda_errors_total{alias="",executed_version="$LATEST",function="probe"}`:      "1",
+		`portico_lambda_throttles_total{alias="",executed_version="$LATEST",function="limited"}`: "1",
+		conc: "0",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %s", k, got[k], v)
+		}
+	}
+	for _, name := range []string{"go_goroutines", "process_resident_memory_bytes"} {
+		if _, ok := got[name]; !ok {
+			t.Errorf("no %s: the Go and process collectors are missing", name)
+		}
+	}
+	if _, ok := got[`portico_lambda_invocations_total{alias="",executed_version="$LATEST",function="limited"}`]; ok {
+		t.Error("a throttled call counted as an invocation")
+	}
+}
+
+// scrape returns GET /metrics's samples, by series.
+func scrape(ctx context.Context, t *testing.T, adminURL string) map[string]string {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, "GET", adminURL+"/metrics", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,31 +117,7 @@ func TestMetricsAfterAKnownMix(t *testing.T) {
 			got[k] = v
 		}
 	}
-	stage := fmt.Sprintf(`{api_id=%q,api_name="metered",canary="false",method="",resource="",stage="dev"}`, api.ID)
-	want := map[string]string{
-		"portico_api_requests_total" + stage:                                                     "11",
-		"portico_api_4xx_errors_total" + stage:                                                   "4",
-		"portico_api_5xx_errors_total" + stage:                                                   "3",
-		"portico_api_latency_seconds_count" + stage:                                              "11",
-		"portico_api_integration_latency_seconds_count" + stage:                                  "8",
-		`portico_lambda_invocations_total{alias="",executed_version="$LATEST",function="probe"}`: "4",
-		`portico_lambda_errors_total{alias="",executed_version="$LATEST",function="probe"}`:      "1",
-		`portico_lambda_throttles_total{alias="",executed_version="$LATEST",function="limited"}`: "1",
-		`portico_lambda_concurrent_executions{function="probe"}`:                                 "0",
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s = %q, want %s", k, got[k], v)
-		}
-	}
-	for _, name := range []string{"go_goroutines", "process_resident_memory_bytes"} {
-		if _, ok := got[name]; !ok {
-			t.Errorf("no %s: the Go and process collectors are missing", name)
-		}
-	}
-	if _, ok := got[`portico_lambda_invocations_total{alias="",executed_version="$LATEST",function="limited"}`]; ok {
-		t.Error("a throttled call counted as an invocation")
-	}
+	return got
 }
 
 // scrapeSeries returns the lines of GET /metrics that mention apiID.

@@ -774,11 +774,12 @@ func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
 		}
 		return nil, err
 	}
-	finish := func() { release(); i.inflight.Done() }
+	hold := &slotHold{free: release}
 	if i.obs != nil {
 		i.obs.OnConcurrency(cfg.FunctionName, 1)
-		finish = func() { release(); i.obs.OnConcurrency(cfg.FunctionName, -1); i.inflight.Done() }
+		hold.free = func() { release(); i.obs.OnConcurrency(cfg.FunctionName, -1) }
 	}
+	finish := func() { hold.drop(); i.inflight.Done() }
 
 	p := i.pool(cfg)
 	// An untraced call builds its invocation before it looks for a sandbox, so
@@ -788,6 +789,7 @@ func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
 	var pre *invocation
 	if !traced {
 		pre = i.newInvocation(req, lim.by())
+		pre.slot = hold
 	}
 	for {
 		g := p.acquire(ctx, pre, lim)
@@ -827,6 +829,7 @@ func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
 			_, run = tracing.Start(ctx, "Invocation", trace.SpanKindInternal)
 			req.TraceID = tracing.XRayHeader(run.SpanContext())
 			inv = i.newInvocation(req, lim.by())
+			inv.slot = hold
 		} else {
 			inv.start(i.clock.Now())
 		}
@@ -1096,8 +1099,11 @@ func (i *Invoker) settleResult(sb *sandbox, inv *invocation, o *outcome) bool {
 	res := i.finishInvocation(sb, inv, o, inv.cold)
 	// The sandbox counts as on its way back to next before the caller learns
 	// the result: a caller that calls again at once must find it counted, or
-	// its pool would cold-start a second sandbox that nobody then needs.
-	sb.pool.markReturning(sb)
+	// its pool would cold-start a second sandbox that nobody then needs. It
+	// takes the call's concurrency slot with it, to give back once it is in
+	// next again (or gone): until then it is busy, as on Lambda, and counts
+	// against its function's concurrency.
+	sb.pool.markReturning(sb, inv.slot.handOff())
 	if !i.answerInline(inv, o, res) {
 		inv.settled = res
 		inv.complete(o)

@@ -82,8 +82,17 @@ func TestObserverSeesInvocationsThrottlesAndEvents(t *testing.T) {
 	if len(obs.throttles) != 1 || obs.throttles[0] != "off:$LATEST:" {
 		t.Errorf("throttles %v", obs.throttles)
 	}
-	if obs.concurrency["watched"] != 0 || obs.maxConc != 1 {
-		t.Errorf("concurrency now %d (want 0), peak %d (want 1)", obs.concurrency["watched"], obs.maxConc)
+	obs.mu.Unlock()
+	// A call's concurrency is held until its sandbox is back in next, which
+	// may come after the next call took its own: the peak may be 2.
+	waitFor(t, "the concurrency given back", func() bool {
+		obs.mu.Lock()
+		defer obs.mu.Unlock()
+		return obs.concurrency["watched"] == 0
+	})
+	obs.mu.Lock()
+	if obs.maxConc < 1 || obs.maxConc > 2 {
+		t.Errorf("concurrency peak %d, want 1 or 2 (two calls in a row)", obs.maxConc)
 	}
 	obs.mu.Unlock()
 

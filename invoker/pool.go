@@ -372,6 +372,7 @@ func (p *pool) ready(sb *sandbox) *invocation {
 	p.mu.Lock()
 	sb.mu.Lock()
 	cold := false
+	var free func() // the slot of the call whose result sb posted
 	switch sb.state {
 	case stStarting:
 		p.starting--
@@ -380,7 +381,7 @@ func (p *pool) ready(sb *sandbox) *invocation {
 		sb.initEnded, sb.initOut = true, nil
 		cold = true
 	case stReturning:
-		p.leaveReturningLocked(sb)
+		free = p.leaveReturningLocked(sb)
 	case stBusy:
 		if cur := sb.cur; cur != nil && !cur.completed() {
 			// next before a result for the current invocation. As in
@@ -409,6 +410,7 @@ func (p *pool) ready(sb *sandbox) *invocation {
 		sb.state = stDead
 		sb.mu.Unlock()
 		p.mu.Unlock()
+		freeSlot(free)
 		sb.stop()
 		return nil
 	}
@@ -419,7 +421,16 @@ func (p *pool) ready(sb *sandbox) *invocation {
 		p.fillLocked() // its start's room under MaxStarting is free
 	}
 	p.mu.Unlock()
+	freeSlot(free)
 	return inv
+}
+
+// freeSlot gives back a slot that leaveReturningLocked returned, if any,
+// once the pool's and the sandbox's locks are released.
+func freeSlot(free func()) {
+	if free != nil {
+		free()
+	}
 }
 
 // offerLocked hands sb to the first waiter or makes it idle. With take (the
@@ -495,14 +506,18 @@ func (p *pool) checkReturns() {
 }
 
 // leaveReturningLocked uncounts sb, which was returning, as it comes back to
-// next or dies. p.mu and sb.mu are held.
-func (p *pool) leaveReturningLocked(sb *sandbox) {
+// next or dies, and returns what gives back the concurrency slot it held
+// (nil for none), for the caller to call once it has released the locks
+// (freeSlot). p.mu and sb.mu are held.
+func (p *pool) leaveReturningLocked(sb *sandbox) (free func()) {
+	free, sb.heldSlot = sb.heldSlot, nil
 	if sb.lateReturn {
 		sb.lateReturn = false
 		p.late--
-		return
+		return free
 	}
 	p.returning--
+	return free
 }
 
 // release returns a reserved sandbox that was not used.
@@ -523,6 +538,8 @@ func (p *pool) offerEarly(sb *sandbox) {
 	if !sb.earlyNext.Load() {
 		return
 	}
+	var free func()
+	defer func() { freeSlot(free) }() // after the unlock below
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	sb.mu.Lock()
@@ -530,7 +547,7 @@ func (p *pool) offerEarly(sb *sandbox) {
 		sb.mu.Unlock()
 		return
 	}
-	p.leaveReturningLocked(sb)
+	free = p.leaveReturningLocked(sb)
 	if sb.isStopping() || !p.servesLocked() || sb.retiring(p.inv.clock.Now()) {
 		sb.state = stDead
 		sb.mu.Unlock()
@@ -542,8 +559,10 @@ func (p *pool) offerEarly(sb *sandbox) {
 	p.offerLocked(sb, false, false)
 }
 
-// markReturning is called when a sandbox posts a result.
-func (p *pool) markReturning(sb *sandbox) {
+// markReturning is called when a sandbox posts a result; free, when not
+// nil, gives back the call's concurrency slot, which the sandbox holds until
+// it leaves stReturning (or at once, if it is not returning: gone already).
+func (p *pool) markReturning(sb *sandbox, free func()) {
 	p.mu.Lock()
 	sb.mu.Lock()
 	if sb.state == stBusy {
@@ -551,13 +570,16 @@ func (p *pool) markReturning(sb *sandbox) {
 		sb.returnedAt = p.inv.clock.Now()
 		sb.lateReturn = false
 		p.returning++
+		sb.heldSlot, free = free, nil
 	}
 	sb.mu.Unlock()
 	p.mu.Unlock()
+	freeSlot(free)
 }
 
 // died is called once the runtime sandbox has exited.
 func (p *pool) died(sb *sandbox) {
+	var free func()
 	p.mu.Lock()
 	sb.mu.Lock()
 	prev := sb.state
@@ -585,10 +607,11 @@ func (p *pool) died(sb *sandbox) {
 			}
 		}
 	case stReturning:
-		p.leaveReturningLocked(sb)
+		free = p.leaveReturningLocked(sb)
 	}
 	p.fillLocked()
 	p.mu.Unlock()
+	freeSlot(free)
 	p.inv.forgetIfDone(p)
 }
 

@@ -125,6 +125,10 @@ type sandbox struct {
 	// count on it (pool.checkReturns). Both guarded by the pool's mu too.
 	returnedAt time.Time
 	lateReturn bool
+	// heldSlot gives back the concurrency slot of the call whose result the
+	// sandbox posted, once it leaves stReturning (leaveReturningLocked):
+	// back in next, or gone. Guarded by the pool's mu too.
+	heldSlot func()
 	// retireAt, when set, is when the sandbox's credentials are about to expire:
 	// from then on it takes no invocation and is stopped (spec sets it).
 	retireAt time.Time
@@ -556,7 +560,10 @@ type invocation struct {
 	ans   Answerer
 	// cold says that the invocation is its sandbox's first after a cold
 	// start; set before the sandbox takes it.
-	cold      bool
+	cold bool
+	// slot is the call's concurrency slot, which the sandbox takes over
+	// when the runtime posts the result (settleResult); nil for none.
+	slot      *slotHold
 	finish    func()
 	expired   chan struct{}
 	stopTimer func() bool

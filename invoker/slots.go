@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/portico-dev/portico/functions"
@@ -384,4 +385,41 @@ func (i *Invoker) reservationOf(ctx context.Context, name string) (int, error) {
 		return -1, nil
 	}
 	return *cfg.ReservedConcurrency, nil
+}
+
+// slotHold is one call's concurrency slot (and its count in the
+// concurrent-executions metric), passed from the call to its sandbox. The
+// call holds it until its invocation ends, and gives it back then (drop),
+// unless the runtime posted the result: the sandbox then takes it over
+// (handOff) and gives it back once its runtime is in next again, or it is
+// gone (pool.leaveReturningLocked). As on Lambda, an environment whose
+// runtime has not finished its invoke phase is busy: it counts against its
+// function's concurrency, so a reservation bounds the sandboxes a function
+// keeps busy, whether its runtime works on after its result or not. Safe for
+// concurrent use.
+type slotHold struct {
+	state atomic.Int32 // slotCaller, slotSandbox or slotFreed
+	free  func()       // gives the slot back; called once
+}
+
+const (
+	slotCaller  = iota // the call holds it
+	slotSandbox        // its sandbox holds it (handOff)
+	slotFreed          // given back (drop)
+)
+
+// handOff gives h to the sandbox whose runtime posted the call's result, and
+// returns what gives it back; nil when h is nil or already given back.
+func (h *slotHold) handOff() func() {
+	if h != nil && h.state.CompareAndSwap(slotCaller, slotSandbox) {
+		return h.free
+	}
+	return nil
+}
+
+// drop gives h back at the call's end, unless its sandbox holds it.
+func (h *slotHold) drop() {
+	if h.state.CompareAndSwap(slotCaller, slotFreed) {
+		h.free()
+	}
 }

@@ -52,10 +52,17 @@ func wantThrottled(t *testing.T, e *env, fn *functions.Config, reason string) {
 	}
 }
 
-// wantSlots asserts the invoker's division of the account's concurrency.
+// wantSlots asserts the invoker's division of the account's concurrency,
+// waiting for the sandboxes of calls that have ended to be back in next: each
+// holds its call's slot until then.
 func wantSlots(t *testing.T, e *env, want SlotStats) {
 	t.Helper()
-	if got := e.inv.Slots(); got != want {
+	var got SlotStats
+	deadline := time.Now().Add(20 * time.Second)
+	for got = e.inv.Slots(); got != want && time.Now().Before(deadline); got = e.inv.Slots() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got != want {
 		t.Fatalf("slots = %+v, want %+v", got, want)
 	}
 }
