@@ -308,6 +308,10 @@ func (s *Server) v2CreateAPI(w http.ResponseWriter, r *http.Request) error {
 	if a.Protocol != apis.ProtocolHTTP && a.Protocol != apis.ProtocolWebSocket {
 		return v2BadRequest("protocolType %q must be HTTP or WEBSOCKET", truncate(*in.ProtocolType, 30))
 	}
+	if err := apis.ValidateTags(a.Tags); err != nil {
+		// As create-stage and tag-resource refuse them (aws: keys, limits).
+		return err
+	}
 	if in.Target != nil && a.Protocol != apis.ProtocolHTTP {
 		return v2BadRequest("Quick create (target) is for HTTP APIs: Portico does not quick-create WebSocket APIs; create the API with --route-selection-expression, then its routes, integrations and a stage")
 	}
