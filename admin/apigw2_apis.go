@@ -452,7 +452,7 @@ func (s *Server) v2UpdateAPI(w http.ResponseWriter, r *http.Request) error {
 	}
 	if in.Target != nil || in.RouteKey != nil || in.CredentialsArn != nil {
 		// AWS updates the quick-created route and integration; name them instead.
-		return v2BadRequest("target, routeKey and credentialsArn are not supported by update-api: update the route and integration")
+		return v2BadRequest("target, routeKey and credentialsArn are not supported by update-api: update the route and integration quick create made (update-route --route-key, update-integration --integration-uri)")
 	}
 	a, err := s.v2Modify(r, func(a *apis.API) error {
 		if in.Name != nil && strings.TrimSpace(*in.Name) == "" {
