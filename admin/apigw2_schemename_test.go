@@ -20,7 +20,7 @@ func TestV2RequestAuthorizerSchemeNamesItsHeader(t *testing.T) {
 		t.Fatalf("create-api: %d", c)
 	}
 	for name, src := range map[string]string{"lam": `["$request.header.x-auth"]`, "two": `["$request.header.x-a","$request.querystring.q"]`,
-		"four": `["$request.header.x-b","$request.querystring.k","$context.routeKey","$stageVariables.a"]`,
+		"four":    `["$request.header.x-b","$request.querystring.k","$context.routeKey","$stageVariables.a"]`,
 		"headers": `["$request.header.x-a","$request.header.x-b"]`} {
 		if c := call(t, srv, "POST", "/v2/apis/"+a.APIID+"/authorizers", `{"name":"`+name+`","authorizerType":"REQUEST","authorizerUri":"function:auth",`+
 			`"identitySource":`+src+`,"authorizerPayloadFormatVersion":"2.0","enableSimpleResponses":true}`, nil); c != 201 {
