@@ -308,6 +308,10 @@ func (s *Server) v2CreateAPI(w http.ResponseWriter, r *http.Request) error {
 	if a.Protocol != apis.ProtocolHTTP && a.Protocol != apis.ProtocolWebSocket {
 		return v2BadRequest("protocolType %q must be HTTP or WEBSOCKET", truncate(*in.ProtocolType, 30))
 	}
+	if err := apis.ValidateTags(a.Tags); err != nil {
+		// As create-stage and tag-resource refuse them (aws: keys, limits).
+		return err
+	}
 	if in.Target != nil && a.Protocol != apis.ProtocolHTTP {
 		return v2BadRequest("Quick create (target) is for HTTP APIs: Portico does not quick-create WebSocket APIs; create the API with --route-selection-expression, then its routes, integrations and a stage")
 	}
@@ -448,7 +452,7 @@ func (s *Server) v2UpdateAPI(w http.ResponseWriter, r *http.Request) error {
 	}
 	if in.Target != nil || in.RouteKey != nil || in.CredentialsArn != nil {
 		// AWS updates the quick-created route and integration; name them instead.
-		return v2BadRequest("target, routeKey and credentialsArn are not supported by update-api: update the route and integration")
+		return v2BadRequest("target, routeKey and credentialsArn are not supported by update-api: update the route and integration quick create made (update-route --route-key, update-integration --integration-uri)")
 	}
 	a, err := s.v2Modify(r, func(a *apis.API) error {
 		if in.Name != nil && strings.TrimSpace(*in.Name) == "" {

@@ -148,13 +148,19 @@ func (au *v2Authorizer) scheme() (json.RawMessage, error) {
 	switch au.AuthorizerType {
 	case apis.AuthorizerRequest:
 		sch.Type, sch.Name, sch.In, sch.AuthType = "apiKey", "Authorization", "header", "custom"
-		if len(au.IdentitySource) == 1 {
-			// The scheme names the header the authorizer reads, for the
-			// tools that render an export (the extension's identitySource
-			// is what the gateway and an import read).
-			if h, ok := strings.CutPrefix(strings.TrimSpace(au.IdentitySource[0]), "$request.header."); ok && h != "" {
-				sch.Name = h
+		// The scheme names the header the authorizer reads, when it reads
+		// one among its sources (a query string, $context or stage variable
+		// beside it is not a header a client sends), for the tools that
+		// render an export (the extension's identitySource is what the
+		// gateway and an import read).
+		var headers []string
+		for _, src := range au.IdentitySource {
+			if h, ok := strings.CutPrefix(strings.TrimSpace(src), "$request.header."); ok && h != "" {
+				headers = append(headers, h)
 			}
+		}
+		if len(headers) == 1 {
+			sch.Name = headers[0]
 		}
 		x.Type, x.AuthorizerURI, x.AuthorizerCredentials = "request", au.AuthorizerURI, au.AuthorizerCredentialsArn
 		x.AuthorizerResultTTLInSeconds, x.AuthorizerPayloadFormatVersion = au.AuthorizerResultTTLInSeconds, au.AuthorizerPayloadFormatVersion

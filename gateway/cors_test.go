@@ -204,3 +204,36 @@ func TestHTTPAPICORSMaxAgeZero(t *testing.T) {
 		}
 	}
 }
+
+// With allowCredentials a browser reads "*" in Access-Control-Allow-Methods
+// (and -Headers) as the literal name "*" (the Fetch standard's CORS-preflight
+// fetch), so a credentialed PUT would fail its preflight: the gateway answers
+// the requested method in its place, as it answers the requested headers for
+// allowHeaders "*". Without credentials "*" is sent as configured.
+func TestHTTPAPICORSWildcardMethodsWithCredentials(t *testing.T) {
+	e := newEnv(t)
+	e.gw.Use(cors.New())
+	for _, tc := range []struct {
+		name        string
+		methods     []string
+		credentials bool
+		want        string
+	}{
+		{"credentials", []string{"*"}, true, "DELETE"},
+		{"credentials, listed too", []string{"GET", "*"}, true, "GET,DELETE"},
+		{"credentials, requested listed", []string{"DELETE", "*"}, true, "DELETE"},
+		{"no credentials", []string{"*"}, false, "*"},
+	} {
+		a := &apis.API{Name: "c", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{
+			CORS: &apis.CORSConfiguration{AllowOrigins: []string{"http://localhost:8080"}, AllowMethods: tc.methods,
+				AllowHeaders: []string{"*"}, AllowCredentials: tc.credentials},
+			Routes: []apis.Route{{Method: "ANY", Path: "/{proxy+}", Integration: mockBody("x")}},
+		}}
+		id := e.deploy(a, "dev", nil)
+		r := e.do("OPTIONS", "/"+id+"/dev/a/b", nil, "Origin", "http://localhost:8080", "Access-Control-Request-Method", "DELETE",
+			"Access-Control-Request-Headers", "x-foo")
+		if r.status != 204 || r.header.Get("Access-Control-Allow-Methods") != tc.want || r.header.Get("Access-Control-Allow-Headers") != "x-foo" {
+			t.Errorf("%s: preflight %d %v, want Access-Control-Allow-Methods %q", tc.name, r.status, r.header, tc.want)
+		}
+	}
+}

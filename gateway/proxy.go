@@ -812,8 +812,13 @@ func (g *Gateway) sendInTime(ctx context.Context, req *http.Request) (*http.Resp
 // refuseSwitch is the error of a backend's answer that switches protocols (a
 // 101; the transport reads other 1xx answers itself): API Gateway passes no
 // protocol upgrade through an HTTP integration, so the switch is a backend
-// error, and closing the answer's body closes the backend connection.
+// error, and closing the answer's body closes the backend connection. A
+// status past 599 is one too (the transport takes any three digits; RFC 9110
+// §15 puts every valid status in 100..599), as the fast path refuses it.
 func refuseSwitch(res *http.Response) error {
+	if res.StatusCode > 599 {
+		return fmt.Errorf("backend answered the malformed status %q", res.Status)
+	}
 	if res.StatusCode >= 200 {
 		return nil
 	}

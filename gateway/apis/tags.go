@@ -19,6 +19,13 @@ const (
 
 // ValidateTags checks resource tags against API Gateway's limits.
 func ValidateTags(tags map[string]string) error {
+	return validateTags(tags, nil)
+}
+
+// validateTags is ValidateTags with the aws: prefix judged only on the keys
+// in given (all of tags' when given is nil): a key an older build stored
+// stays until it is untagged.
+func validateTags(tags, given map[string]string) error {
 	if len(tags) > MaxTags {
 		return invalid("a resource has at most %d tags, got %d", MaxTags, len(tags))
 	}
@@ -26,7 +33,7 @@ func ValidateTags(tags map[string]string) error {
 		switch {
 		case k == "" || len(k) > MaxTagKey:
 			return invalid("tag key %q must be 1..%d characters", truncate(k, 140), MaxTagKey)
-		case strings.HasPrefix(strings.ToLower(k), reservedTagKey):
+		case strings.HasPrefix(strings.ToLower(k), reservedTagKey) && (given == nil || hasKey(given, k)):
 			return invalid("tag key %q: keys starting with aws: are reserved", truncate(k, 140))
 		case len(tags[k]) > MaxTagValue:
 			return invalid("tag %q: the value is longer than %d characters", truncate(k, 140), MaxTagValue)
@@ -46,10 +53,18 @@ func MergeTags(tags, set map[string]string, unset []string) (map[string]string, 
 	for _, k := range unset {
 		delete(out, k)
 	}
-	if err := ValidateTags(out); err != nil {
+	if set == nil {
+		set = map[string]string{}
+	}
+	if err := validateTags(out, set); err != nil {
 		return nil, err
 	}
 	return nilIfEmpty(out), nil
+}
+
+func hasKey(m map[string]string, k string) bool {
+	_, ok := m[k]
+	return ok
 }
 
 // TagAPI adds the tags in set to API id and removes those named in unset, in

@@ -2,8 +2,10 @@ package apis
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
+	"unicode"
 
 	"github.com/portico-dev/portico/internal/errdefs"
 )
@@ -99,11 +101,32 @@ func CheckNewPath(path string) error {
 			return fmt.Errorf("path %q has a %q segment: clients remove dot segments before they send a request, so it would never match; write the path without it: %w",
 				truncate(path, 200), p, errdefs.ErrInvalid)
 		case strings.Contains(p, "%"):
-			return fmt.Errorf("path %q has a %% in segment %q: a path is matched as decoded text, so write the character itself, not its %%-escape, or take the segment as a {parameter}: %w",
-				truncate(path, 200), truncate(p, 50), errdefs.ErrInvalid)
+			return fmt.Errorf("path %q has a %% in segment %q: a path is matched as decoded text, %s: %w",
+				truncate(path, 200), truncate(p, 50), escapeAdvice(p), errdefs.ErrInvalid)
 		}
 	}
 	return nil
+}
+
+// escapeAdvice says what to write for a path segment with a %-escape: the
+// decoded segment when a route path can hold it, else a {parameter}.
+func escapeAdvice(seg string) string {
+	dec, err := url.PathUnescape(seg)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("and %q is not a valid %%-escape: take the segment as a {parameter}", truncate(seg, 50))
+	case strings.IndexFunc(dec, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
+		return fmt.Sprintf("and %q decodes to %q, and a path cannot hold a space or control character: take the segment as a {parameter}",
+			truncate(seg, 50), truncate(dec, 50))
+	case dec == "." || dec == "..":
+		return fmt.Sprintf("and %q decodes to the dot segment %q, which clients remove before they send a request: write the path without it, or take the segment as a {parameter}",
+			truncate(seg, 50), dec)
+	case strings.ContainsAny(dec, "/?#%"):
+		c := dec[strings.IndexAny(dec, "/?#%")]
+		return fmt.Sprintf("and %q decodes to %q, and a path segment cannot hold %q: take the segment as a {parameter}", truncate(seg, 50), truncate(dec, 50), c)
+	default:
+		return fmt.Sprintf("so write %q, not its %%-escape, or take the segment as a {parameter}", truncate(dec, 50))
+	}
 }
 
 func truncate(s string, n int) string {

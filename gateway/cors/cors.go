@@ -139,10 +139,13 @@ func (p *policy) allowOrigin(origin string) (string, bool) {
 func (p *policy) preflight(w http.ResponseWriter, r *http.Request, origin string) {
 	h := w.Header()
 	allowed, ok := p.allowOrigin(origin)
-	method := strings.ToUpper(r.Header.Get("Access-Control-Request-Method"))
+	requested := r.Header.Get("Access-Control-Request-Method")
+	method := strings.ToUpper(requested)
 	if ok && (p.anyMethod || slices.Contains(p.methodSet, method)) {
 		h.Set(hAllowOrigin, allowed)
-		if p.methods != "" {
+		if p.anyMethod && p.credentials {
+			h.Set(hAllowMethods, p.credentialedMethods(requested))
+		} else if p.methods != "" {
 			h.Set(hAllowMethods, p.methods)
 		}
 		if p.anyHeader {
@@ -164,6 +167,24 @@ func (p *policy) preflight(w http.ResponseWriter, r *http.Request, origin string
 	}
 	h.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// credentialedMethods is Access-Control-Allow-Methods for a preflight whose
+// method "*" allows when the policy allows credentials: a browser then reads
+// "*" as the literal method name "*" (the Fetch standard's CORS-preflight
+// fetch), so the requested method, as the browser sent it, takes its place, as
+// the requested headers take allowHeaders "*"'s.
+func (p *policy) credentialedMethods(requested string) string {
+	out := make([]string, 0, len(p.methodSet))
+	for _, m := range p.methodSet {
+		if m == "*" {
+			m = requested
+		}
+		if !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	return strings.Join(out, ",")
 }
 
 // actual is the CORS headers of a response to origin (nil values are removed).

@@ -1101,8 +1101,9 @@ func (c *backendConn) readResponse(w http.ResponseWriter) (*http.Response, error
 		if err != nil {
 			return nil, err
 		}
-		if resp.StatusCode < 100 {
-			// ReadResponse takes any three digits; WriteHeader panics below 100.
+		if resp.StatusCode < 100 || resp.StatusCode > 599 {
+			// ReadResponse takes any three digits; WriteHeader panics below
+			// 100, and RFC 9110 §15 puts every valid status in 100..599.
 			return nil, fmt.Errorf("backend answered the malformed status %q", resp.Status)
 		}
 		if resp.StatusCode >= 100 && resp.StatusCode <= 199 && resp.StatusCode != http.StatusSwitchingProtocols {

@@ -112,7 +112,7 @@ func (h *commonHead) parse(raw []byte, rename func(string) string) bool {
 		}
 		code = code*10 + int(d-'0')
 	}
-	if code < 200 || code == http.StatusNoContent || code == http.StatusNotModified {
+	if code < 200 || code > 599 || code == http.StatusNoContent || code == http.StatusNotModified {
 		return false
 	}
 	nfields, length := 0, int64(-1)
