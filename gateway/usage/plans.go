@@ -121,7 +121,10 @@ func checkOnePlanPerStage(tx *store.Tx, p *Plan, keyIDs []string) error {
 }
 
 // planClash finds a key of keyIDs in another plan q than p that covers one of
-// p's API stages, as; q is nil when there is none.
+// p's API stages, as; q is nil when there is none. Each other plan's stages
+// are read without its key list, which is read only for a plan that covers
+// one of p's stages (few do: a key is in one plan per stage): the check costs
+// a pass over the stored plans, not a decode of every membership in them.
 func planClash(tx *store.Tx, p *Plan, keyIDs []string) (kid string, q *Plan, as APIStage, err error) {
 	if len(keyIDs) == 0 || len(p.APIStages) == 0 {
 		return "", nil, APIStage{}, nil
@@ -130,21 +133,32 @@ func planClash(tx *store.Tx, p *Plan, keyIDs []string) (kid string, q *Plan, as 
 	for _, as := range p.APIStages {
 		mine[as.APIID+"/"+as.Stage] = true
 	}
-	err = forEach(tx, bucketPlans, func(other *Plan) {
-		if other.ID == p.ID || q != nil {
-			return
+	want := make(map[string]bool, len(keyIDs))
+	for _, k := range keyIDs {
+		want[k] = true
+	}
+	err = tx.ForEach(bucketPlans, "", func(id string, raw []byte) error {
+		if id == p.ID || q != nil {
+			return nil
 		}
-		for _, k := range keyIDs {
-			if !slices.Contains(other.KeyIDs, k) {
-				continue
-			}
-			for _, s := range other.APIStages {
-				if mine[s.APIID+"/"+s.Stage] {
-					kid, q, as = k, other, s
-					return
-				}
-			}
+		var stages struct {
+			APIStages []APIStage `json:"apiStages"`
 		}
+		if err := jsonUnmarshal(raw, &stages); err != nil {
+			return err
+		}
+		i := slices.IndexFunc(stages.APIStages, func(s APIStage) bool { return mine[s.APIID+"/"+s.Stage] })
+		if i < 0 {
+			return nil
+		}
+		other := new(Plan)
+		if err := jsonUnmarshal(raw, other); err != nil {
+			return err
+		}
+		if j := slices.IndexFunc(other.KeyIDs, func(k string) bool { return want[k] }); j >= 0 {
+			kid, q, as = other.KeyIDs[j], other, stages.APIStages[i]
+		}
+		return nil
 	})
 	if err != nil {
 		return "", nil, APIStage{}, err
