@@ -639,6 +639,49 @@ func TestKeyStagePlanThrottlesAndQuota(t *testing.T) {
 	}
 }
 
+// TestRaisedPlanThrottleAppliesFromTheChange: a plan throttle (and a
+// per-method one) raised by update-usage-plan refills the key's bucket at the
+// new rate, up to the new burst, from the update on; the first request after
+// it was measured with the old rate and burst for all the time since the
+// key's last request (rate 0.01 burst 2, spent, raised to rate 100: 2 s
+// later the first request was still refused).
+func TestRaisedPlanThrottleAppliesFromTheChange(t *testing.T) {
+	s, clk := newDay0Service(t)
+	ctx := context.Background()
+	k, _ := s.CreateKey(ctx, KeyInput{Enabled: ptr(true)})
+	p, err := s.CreatePlan(ctx, Plan{Name: "p", Throttle: &Throttle{RateLimit: 0.01, BurstLimit: 2},
+		APIStages: []APIStage{{APIID: "api1", Stage: "dev", Throttle: map[string]Throttle{"/pets/GET": {RateLimit: 0.01, BurstLimit: 1}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddPlanKey(ctx, p.ID, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	hs := newStageHarness(t, s, "", nil)
+	count := func(n int) (passed int) {
+		for range n {
+			if hs.call(0, k.Value) == "" {
+				passed++
+			}
+		}
+		return passed
+	}
+	if n := count(5); n != 1 {
+		t.Fatalf("method burst 1: %d passed", n)
+	}
+	if _, err := s.UpdatePlan(ctx, p.ID, func(p *Plan) error {
+		p.Throttle = &Throttle{RateLimit: 10, BurstLimit: 20}
+		p.APIStages[0].Throttle = map[string]Throttle{"/pets/GET": {RateLimit: 10, BurstLimit: 20}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	clk.advance(3 * time.Second) // 30 tokens at the new rates, capped at 20 (the plan's bucket holds 1 + 30)
+	if n := count(25); n != 20 {
+		t.Fatalf("raised to rate 10 burst 20, 3 s later: %d passed, want 20", n)
+	}
+}
+
 func TestAuthorizerKeySource(t *testing.T) {
 	s := newService(t, t.TempDir(), &fakeClock{t: day0})
 	ctx := context.Background()
