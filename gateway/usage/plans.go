@@ -77,13 +77,17 @@ func (s *Service) checkStage(ctx context.Context, as APIStage, isNew bool, metho
 		}
 		return err
 	}
-	if isNew {
+	if isNew || len(methods) > 0 {
 		a, err := s.stages.Get(ctx, as.APIID)
 		if err != nil {
 			return err
 		}
 		if a.Protocol == apis.ProtocolHTTP {
 			return invalid("Invalid API stage %s:%s: it is an HTTP API's, and HTTP APIs have no API keys or usage plans (only REST and WebSocket APIs do)", as.APIID, as.Stage)
+		}
+		if a.Protocol == apis.ProtocolWebSocket && len(methods) > 0 {
+			slices.Sort(methods)
+			return invalid("Invalid method throttle %s for API stage %s:%s: it is a WebSocket API's stage, %s", methods[0], as.APIID, as.Stage, noWebSocketMethodThrottles)
 		}
 	}
 	if len(methods) == 0 {
@@ -109,6 +113,10 @@ func (s *Service) checkStage(ctx context.Context, as APIStage, isNew bool, metho
 	}
 	return nil
 }
+
+// noWebSocketMethodThrottles is the advice for a per-method throttle on a
+// WebSocket API's stage in a usage plan.
+const noWebSocketMethodThrottles = "which takes no per-method throttles in a usage plan: use the plan's throttle, or the stage's route settings (aws apigatewayv2 update-stage --route-settings)"
 
 // checkOnePlanPerStage refuses when a key of p is in another plan that covers
 // one of p's API stages.
