@@ -334,6 +334,8 @@ func applyRestAPIOp(a *apis.API, op PatchOperation) error {
 		if err := str(&a.APIKeySource); err != nil {
 			return err
 		}
+		// In any case, as an import's x-amazon-apigateway-api-key-source.
+		a.APIKeySource = strings.ToUpper(a.APIKeySource)
 		if a.APIKeySource != "HEADER" && a.APIKeySource != "AUTHORIZER" {
 			return badPatchValue(op, "use HEADER or AUTHORIZER")
 		}

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -148,11 +149,15 @@ func boolQuery(r *http.Request, name string) (bool, error) {
 	if v == "" {
 		return false, nil
 	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return false, badRequest("Invalid %s '%s': use true or false", name, v)
+	// true or false in any case, as the error says (strconv.ParseBool
+	// also took 1, t, 0 and f).
+	switch {
+	case strings.EqualFold(v, "true"):
+		return true, nil
+	case strings.EqualFold(v, "false"):
+		return false, nil
 	}
-	return b, nil
+	return false, badRequest("Invalid %s '%s': use true or false", name, v)
 }
 
 // pageByKey cuts all, in the order of key, at position and limit (default 25,
@@ -459,6 +464,9 @@ func setThrottleField(t *usage.Throttle, field string, op PatchOperation) error 
 	switch field {
 	case "rateLimit":
 		f, err := strconv.ParseFloat(v, 64)
+		if errors.Is(err, strconv.ErrRange) {
+			return badPatchValue(op, "%q is out of range", truncate(v, 40))
+		}
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 			// ParseFloat reads "NaN" and "Inf", which no bucket (and no
 			// JSON record) can hold.

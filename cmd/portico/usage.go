@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/portico-dev/portico/gateway/usage"
 )
 
 // This file holds `portico key ...` and `portico plan ...`, clients of the
@@ -573,6 +575,16 @@ func planUsage(g *globalFlags) *cobra.Command {
 			}
 			if to == "" {
 				to = today.Format(time.DateOnly)
+			}
+			// Checked here, so that an error names this command's flags
+			// (the server's names its startDate and endDate).
+			for _, f := range []struct{ flag, v string }{{"--from", from}, {"--to", to}} {
+				if _, err := time.Parse(time.DateOnly, f.v); err != nil {
+					return fmt.Errorf("%s %s: %s", f.flag, f.v, usage.DateProblem(f.v))
+				}
+			}
+			if to < from {
+				return fmt.Errorf("--to %s is before --from %s (--from defaults to 6 days ago, --to to today, UTC)", to, from)
 			}
 			q := url.Values{"startDate": {from}, "endDate": {to}, "limit": {"500"}}
 			if key != "" {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 )
@@ -331,5 +332,31 @@ func TestKeyCustomerID(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(cli(t, env, "-o", "json", "key", "update", k.ID, "--customer-id", "cust-2")), &k); err != nil || k.CustomerID != "cust-2" {
 		t.Fatalf("key update --customer-id: %+v %v", k, err)
+	}
+}
+
+// TestPlanUsageDateFlags: plan usage checks its --from and --to itself, so
+// that an error names them (a --from in the future, with --to defaulting to
+// today, was "The endDate must not be before the startDate").
+func TestPlanUsageDateFlags(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	var p struct{ ID string }
+	if err := json.Unmarshal([]byte(cli(t, env, "-o", "json", "plan", "create", "--name", "basic")), &p); err != nil || p.ID == "" {
+		t.Fatalf("plan create: %v", err)
+	}
+	run := stderrRunner(env)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--from", "2999-12-08"}, "--to " + time.Now().UTC().Format(time.DateOnly) + " is before --from 2999-12-08"},
+		{[]string{"--from", "2026-02-30", "--to", "2026-03-01"}, "--from 2026-02-30: not a date: February 2026 has 28 days"},
+		{[]string{"--to", "26-03-01"}, "--to 26-03-01: use YYYY-MM-DD"},
+	} {
+		_, err := run(append([]string{"plan", "usage", p.ID}, tc.args...)...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("plan usage %v: %v, want %q", tc.args, err, tc.want)
+		}
 	}
 }

@@ -40,11 +40,33 @@ type Limiter interface {
 type Bucket interface {
 	// Allow takes one token at now under limit l and reports whether there was
 	// one. A limit other than the bucket's last one replaces it from now on
-	// (the tokens already there stay, capped at the new burst). Times may come
+	// (the tokens already there stay, capped at the new burst), unless the
+	// bucket is a Retuner that was told of it when it changed. Times may come
 	// out of order (a request's time is read before it reaches the bucket): a
 	// time before the latest one the bucket saw counts as that one, so no
 	// interval refills the bucket twice.
 	Allow(now time.Time, l Limit) bool
+}
+
+// Retuner is a Bucket that can be told of a new limit when it changes (a
+// stage recompiled, a usage plan edited), before a request asks with it:
+// the time up to the change refills the bucket under the old limit, the time
+// after it under the new one. Without this, Allow learns of the change at the
+// next request and refills all the time since the last one under the old
+// limit. See SetLimit.
+type Retuner interface {
+	// SetLimit makes l the bucket's limit from at on. A limit equal to the
+	// bucket's, one that is unlimited or admits nothing (Allow answers
+	// those without the bucket), and a bucket not used yet (it starts full
+	// under the limit of its first request) are left as they are.
+	SetLimit(at time.Time, l Limit)
+}
+
+// SetLimit tells b, when it is a Retuner, that its limit is l from at on.
+func SetLimit(b Bucket, at time.Time, l Limit) {
+	if r, ok := b.(Retuner); ok {
+		r.SetLimit(at, l)
+	}
 }
 
 // Buckets is the in-process Limiter: one golang.org/x/time/rate.Limiter per key.
@@ -91,7 +113,41 @@ type bucket struct {
 	last time.Time
 }
 
-var _ Bucket = (*bucket)(nil)
+var (
+	_ Bucket  = (*bucket)(nil)
+	_ Retuner = (*bucket)(nil)
+)
+
+// SetLimit implements Retuner.
+func (b *bucket) SetLimit(at time.Time, l Limit) {
+	if l.Unlimited() || l.Blocks() {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.lim == nil || b.cur == l {
+		return
+	}
+	b.retune(b.clamp(at), l)
+}
+
+// clamp returns t, or the latest time the bucket saw when t is before it,
+// and records it as the latest.
+func (b *bucket) clamp(t time.Time) time.Time {
+	if t.Before(b.last) {
+		return b.last
+	}
+	b.last = t
+	return t
+}
+
+// retune switches the limit to l at now: the tokens up to now are counted
+// under the old limit (capped at its burst), the time after under l.
+func (b *bucket) retune(now time.Time, l Limit) {
+	b.cur = l
+	b.lim.SetLimitAt(now, rate.Limit(l.Rate))
+	b.lim.SetBurstAt(now, l.Burst)
+}
 
 // Allow implements Bucket.
 func (b *bucket) Allow(now time.Time, l Limit) bool {
@@ -103,18 +159,13 @@ func (b *bucket) Allow(now time.Time, l Limit) bool {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if now.Before(b.last) {
-		now = b.last
-	} else {
-		b.last = now
-	}
+	now = b.clamp(now)
 	if b.lim == nil {
 		// A new bucket starts full.
 		b.cur, b.lim = l, rate.NewLimiter(rate.Limit(l.Rate), l.Burst)
 	} else if b.cur != l {
-		b.cur = l
-		b.lim.SetLimitAt(now, rate.Limit(l.Rate))
-		b.lim.SetBurstAt(now, l.Burst)
+		// A change no SetLimit announced: it applies from now.
+		b.retune(now, l)
 	}
 	return b.lim.AllowN(now, 1)
 }

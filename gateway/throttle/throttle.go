@@ -248,11 +248,16 @@ type methodBucket struct {
 func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	s.dropRemoved(d.Stage, d.API.Protocol)
 	methods := map[*apis.Route]methodBucket{}
+	// A changed limit applies from now, the time of the change, not from the
+	// method's next request (see Retuner).
+	at := s.now(time.Time{})
 	for i := range d.API.Routes {
 		r := &d.API.Routes[i]
 		key := MethodKey(d.API.Protocol, r)
 		if l, ok := s.routeLimit(d.Stage, d.API.Protocol, r); ok && !l.Unlimited() {
-			methods[r] = methodBucket{s.lim.Bucket(bucketKey(d.Stage.APIID, d.Stage.Name, key)), l}
+			b := s.lim.Bucket(bucketKey(d.Stage.APIID, d.Stage.Name, key))
+			SetLimit(b, at, l)
+			methods[r] = methodBucket{b, l}
 		}
 	}
 	if len(methods) == 0 && s.account.Unlimited() {

@@ -338,3 +338,60 @@ func TestBucketTimesOutOfOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestChangedLimitAppliesFromTheChange: a limit raised by a recompile
+// refills the bucket at the new rate, up to the new burst, from the time of
+// the change; it was measured with the old rate and burst for all the time
+// since the bucket's last request, so the first request after the change
+// found at most the old burst (one token here, where the new limit promises
+// twenty). A lowered limit applies from the change the same way.
+func TestChangedLimitAppliesFromTheChange(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := New(Config{RateLimit: -1}, nil)
+	s.SetClock(clk.now)
+	if got := compile(t, s, deployed(apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": limit(100, 1)}, getPets)).serve(0, 3); got != 1 {
+		t.Fatalf("rate 100 burst 1: %d passed, want 1", got)
+	}
+	clk.advance(10 * time.Millisecond) // one token at the old rate
+	hs := compile(t, s, deployed(apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": limit(10, 20)}, getPets))
+	clk.advance(3 * time.Second) // 30 tokens at the new rate, capped at 20
+	if got := hs.serve(0, 25); got != 20 {
+		t.Fatalf("raised to rate 10 burst 20, 3 s later: %d passed, want 20", got)
+	}
+	// Lowered to 1/s with the bucket empty: 10 s under the old rate would
+	// have given 20 tokens; since the change, 10 at 1/s.
+	hs = compile(t, s, deployed(apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": limit(1, 20)}, getPets))
+	clk.advance(10 * time.Second)
+	if got := hs.serve(0, 25); got != 10 {
+		t.Fatalf("lowered to rate 1, 10 s later: %d passed, want 10", got)
+	}
+	// The same limit compiled again (a redeploy) changes nothing.
+	clk.advance(2 * time.Second)
+	hs = compile(t, s, deployed(apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": limit(1, 20)}, getPets))
+	clk.advance(time.Second)
+	if got := hs.serve(0, 25); got != 3 {
+		t.Fatalf("recompiled unchanged, 3 s after the bucket emptied: %d passed, want 3", got)
+	}
+}
+
+// TestSetLimitKeepsTimeOrder: a change announced at a time before the
+// bucket's latest request counts from that request, so that no interval
+// refills the bucket twice.
+func TestSetLimitKeepsTimeOrder(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	b := NewBuckets().Bucket("k")
+	l := Limit{Rate: 1, Burst: 5}
+	for range 5 {
+		b.Allow(t0.Add(time.Second), l)
+	}
+	SetLimit(b, t0, Limit{Rate: 2, Burst: 5}) // before the requests
+	n := 0
+	for range 10 {
+		if b.Allow(t0.Add(2*time.Second), Limit{Rate: 2, Burst: 5}) {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Fatalf("%d passed 1 s after the bucket emptied at rate 2, want 2", n)
+	}
+}

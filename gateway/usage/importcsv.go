@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -97,6 +96,12 @@ func (s *Service) ImportKeys(ctx context.Context, data []byte) ([]*APIKey, error
 		return nil, invalid("Invalid CSV: no keys to import")
 	}
 	err = s.update(ctx, func(tx *store.Tx) error {
+		// Each plan the file names is read once and written once, with all
+		// its new keys. The keys are new, so no other plan holds them: the
+		// one-plan-per-stage rule can only be broken by two plans on one
+		// line, which is checked here without reading any other plan.
+		named := map[string]*Plan{}
+		var order []*Plan
 		for _, k := range keys {
 			if err := putNewKey(tx, k); err != nil {
 				if errors.Is(err, errdefs.ErrConflict) {
@@ -104,29 +109,36 @@ func (s *Service) ImportKeys(ctx context.Context, data []byte) ([]*APIKey, error
 				}
 				return err
 			}
+			onStage := map[string]*Plan{} // "apiId/stage" -> the plan of this line covering it
 			for _, pid := range plans[k] {
-				var p Plan
-				if err := getPlan(tx, pid, &p); err != nil {
-					if errors.Is(err, errdefs.ErrNotFound) {
-						return notFound(fmt.Sprintf("Invalid Usage Plan ID specified: %s (UsagePlanIds at CSV line %d)", pid, lines[k]))
+				p := named[pid]
+				if p == nil {
+					p = new(Plan)
+					if err := getPlan(tx, pid, p); err != nil {
+						if errors.Is(err, errdefs.ErrNotFound) {
+							return notFound(fmt.Sprintf("Invalid Usage Plan ID specified: %s (UsagePlanIds at CSV line %d)", pid, lines[k]))
+						}
+						return err
 					}
-					return err
+					named[pid] = p
+					order = append(order, p)
 				}
-				if slices.Contains(p.KeyIDs, k.ID) {
-					continue
+				if n := len(p.KeyIDs); n > 0 && p.KeyIDs[n-1] == k.ID {
+					continue // the plan is named twice on the line
 				}
-				_, q, as, err := planClash(tx, &p, []string{k.ID})
-				if err != nil {
-					return err
-				}
-				if q != nil { // both plans are on this line: the key is new
-					return conflict(fmt.Sprintf("Invalid CSV at line %d: a key cannot be in both usage plan %s and usage plan %s, which both cover API stage %s:%s (a key is in at most one plan per API stage)", lines[k], q.ID, p.ID, as.APIID, as.Stage))
+				for _, as := range p.APIStages {
+					if q := onStage[as.APIID+"/"+as.Stage]; q != nil {
+						return conflict(fmt.Sprintf("Invalid CSV at line %d: a key cannot be in both usage plan %s and usage plan %s, which both cover API stage %s:%s (a key is in at most one plan per API stage)", lines[k], q.ID, p.ID, as.APIID, as.Stage))
+					}
+					onStage[as.APIID+"/"+as.Stage] = p
 				}
 				p.KeyIDs = append(p.KeyIDs, k.ID)
-				sort.Strings(p.KeyIDs)
-				if err := tx.Put(bucketPlans, p.ID, &p); err != nil {
-					return err
-				}
+			}
+		}
+		for _, p := range order {
+			sort.Strings(p.KeyIDs)
+			if err := tx.Put(bucketPlans, p.ID, p); err != nil {
+				return err
 			}
 		}
 		return nil

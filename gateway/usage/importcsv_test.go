@@ -2,6 +2,7 @@ package usage_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -45,6 +46,69 @@ func TestImportKeysConflictsNameTheCSVLine(t *testing.T) {
 			if len(keys.Items) != 1 || aws.ToString(keys.Items[0].Id) != aws.ToString(existing.Id) {
 				t.Fatalf("keys after a refused import: %d, want only the existing one", len(keys.Items))
 			}
+			for _, p := range []string{p1, p2} {
+				if got := planKeyNames(t, gw, p); len(got) != 0 {
+					t.Fatalf("plan %s after a refused import has keys %v", p, got)
+				}
+			}
 		})
 	}
+}
+
+// TestImportKeysIntoPlans: an import adds each row's key to the plans the row
+// names, beside the keys the plans already have; a plan named twice on a line
+// takes the key once, and one line may name plans of different stages.
+// (Each plan is now read and written once per import, the clash check done
+// within the file: see BenchmarkImportKeys.)
+func TestImportKeysIntoPlans(t *testing.T) {
+	_, _, gw, id := startKeyed(t, "dev", "prod")
+	ctx := context.Background()
+	dev := []types.ApiStage{{ApiId: aws.String(id), Stage: aws.String("dev")}}
+	prod := []types.ApiStage{{ApiId: aws.String(id), Stage: aws.String("prod")}}
+	old := createKey(t, gw, &apigateway.CreateApiKeyInput{Name: aws.String("old")})
+	pd := plan(t, gw, &apigateway.CreateUsagePlanInput{Name: aws.String("pd"), ApiStages: dev}, aws.ToString(old.Id))
+	pp := plan(t, gw, &apigateway.CreateUsagePlanInput{Name: aws.String("pp"), ApiStages: prod})
+	csv := "Name,Key,UsagePlanIds\n" +
+		"a,a-value-0123456789abcdef," + pd + "\n" +
+		"b,b-value-0123456789abcdef,\"" + pd + ";" + pd + "\"\n" +
+		"c,c-value-0123456789abcdef,\"" + pd + "," + pp + "\"\n" +
+		"d,d-value-0123456789abcdef,\n"
+	if _, err := gw.ImportApiKeys(ctx, &apigateway.ImportApiKeysInput{Format: types.ApiKeysFormatCsv, Body: []byte(csv)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := planKeyNames(t, gw, pd), []string{"a", "b", "c", "old"}; !slices.Equal(got, want) {
+		t.Errorf("plan on dev has keys %v, want %v", got, want)
+	}
+	if got, want := planKeyNames(t, gw, pp), []string{"c"}; !slices.Equal(got, want) {
+		t.Errorf("plan on prod has keys %v, want %v", got, want)
+	}
+	// The one-plan-per-stage rule still holds for what the import made.
+	k := createKey(t, gw, &apigateway.CreateApiKeyInput{Name: aws.String("e")})
+	other := plan(t, gw, &apigateway.CreateUsagePlanInput{Name: aws.String("other"), ApiStages: prod}, aws.ToString(k.Id))
+	_, err := gw.UpdateUsagePlan(ctx, &apigateway.UpdateUsagePlanInput{UsagePlanId: aws.String(other), PatchOperations: []types.PatchOperation{
+		{Op: types.OpAdd, Path: aws.String("/apiStages"), Value: aws.String(id + ":dev")}}})
+	if err != nil {
+		t.Fatalf("adding dev to a plan whose key is in no dev plan: %v", err)
+	}
+	keys, err := gw.GetApiKeys(ctx, &apigateway.GetApiKeysInput{NameQuery: aws.String("c")})
+	if err != nil || len(keys.Items) != 1 {
+		t.Fatalf("get-api-keys c: %v %v", keys, err)
+	}
+	_, err = gw.CreateUsagePlanKey(ctx, &apigateway.CreateUsagePlanKeyInput{UsagePlanId: aws.String(other), KeyId: keys.Items[0].Id, KeyType: aws.String("API_KEY")})
+	wantAPIError(t, err, "ConflictException", "is already in usage plan")
+}
+
+// planKeyNames returns the names of a plan's keys, sorted.
+func planKeyNames(t *testing.T, gw *apigateway.Client, planID string) []string {
+	t.Helper()
+	out, err := gw.GetUsagePlanKeys(context.Background(), &apigateway.GetUsagePlanKeysInput{UsagePlanId: aws.String(planID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, k := range out.Items {
+		names = append(names, aws.ToString(k.Name))
+	}
+	slices.Sort(names)
+	return names
 }

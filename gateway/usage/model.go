@@ -224,7 +224,7 @@ func (p *Plan) validate() error {
 		seen[k] = true
 		for m, t := range s.Throttle {
 			if !validMethodKey(m) {
-				return invalid("Invalid method throttle key '%s' for API stage %s:%s: use /{resourcePath}/{METHOD}", m, s.APIID, s.Stage)
+				return invalid("Invalid method throttle key '%s' for API stage %s:%s: use /{resourcePath}/{METHOD} of a REST API's method (a WebSocket API's stage is one %s)", m, s.APIID, s.Stage, noWebSocketMethodThrottles)
 			}
 			if err := t.Validate(m); err != nil {
 				return err

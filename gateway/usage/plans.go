@@ -77,13 +77,17 @@ func (s *Service) checkStage(ctx context.Context, as APIStage, isNew bool, metho
 		}
 		return err
 	}
-	if isNew {
+	if isNew || len(methods) > 0 {
 		a, err := s.stages.Get(ctx, as.APIID)
 		if err != nil {
 			return err
 		}
 		if a.Protocol == apis.ProtocolHTTP {
 			return invalid("Invalid API stage %s:%s: it is an HTTP API's, and HTTP APIs have no API keys or usage plans (only REST and WebSocket APIs do)", as.APIID, as.Stage)
+		}
+		if a.Protocol == apis.ProtocolWebSocket && len(methods) > 0 {
+			slices.Sort(methods)
+			return invalid("Invalid method throttle %s for API stage %s:%s: it is a WebSocket API's stage, %s", methods[0], as.APIID, as.Stage, noWebSocketMethodThrottles)
 		}
 	}
 	if len(methods) == 0 {
@@ -110,6 +114,10 @@ func (s *Service) checkStage(ctx context.Context, as APIStage, isNew bool, metho
 	return nil
 }
 
+// noWebSocketMethodThrottles is the advice for a per-method throttle on a
+// WebSocket API's stage in a usage plan.
+const noWebSocketMethodThrottles = "which takes no per-method throttles in a usage plan: use the plan's throttle, or the stage's route settings (aws apigatewayv2 update-stage --route-settings)"
+
 // checkOnePlanPerStage refuses when a key of p is in another plan that covers
 // one of p's API stages.
 func checkOnePlanPerStage(tx *store.Tx, p *Plan, keyIDs []string) error {
@@ -121,7 +129,10 @@ func checkOnePlanPerStage(tx *store.Tx, p *Plan, keyIDs []string) error {
 }
 
 // planClash finds a key of keyIDs in another plan q than p that covers one of
-// p's API stages, as; q is nil when there is none.
+// p's API stages, as; q is nil when there is none. Each other plan's stages
+// are read without its key list, which is read only for a plan that covers
+// one of p's stages (few do: a key is in one plan per stage): the check costs
+// a pass over the stored plans, not a decode of every membership in them.
 func planClash(tx *store.Tx, p *Plan, keyIDs []string) (kid string, q *Plan, as APIStage, err error) {
 	if len(keyIDs) == 0 || len(p.APIStages) == 0 {
 		return "", nil, APIStage{}, nil
@@ -130,21 +141,32 @@ func planClash(tx *store.Tx, p *Plan, keyIDs []string) (kid string, q *Plan, as 
 	for _, as := range p.APIStages {
 		mine[as.APIID+"/"+as.Stage] = true
 	}
-	err = forEach(tx, bucketPlans, func(other *Plan) {
-		if other.ID == p.ID || q != nil {
-			return
+	want := make(map[string]bool, len(keyIDs))
+	for _, k := range keyIDs {
+		want[k] = true
+	}
+	err = tx.ForEach(bucketPlans, "", func(id string, raw []byte) error {
+		if id == p.ID || q != nil {
+			return nil
 		}
-		for _, k := range keyIDs {
-			if !slices.Contains(other.KeyIDs, k) {
-				continue
-			}
-			for _, s := range other.APIStages {
-				if mine[s.APIID+"/"+s.Stage] {
-					kid, q, as = k, other, s
-					return
-				}
-			}
+		var stages struct {
+			APIStages []APIStage `json:"apiStages"`
 		}
+		if err := jsonUnmarshal(raw, &stages); err != nil {
+			return err
+		}
+		i := slices.IndexFunc(stages.APIStages, func(s APIStage) bool { return mine[s.APIID+"/"+s.Stage] })
+		if i < 0 {
+			return nil
+		}
+		other := new(Plan)
+		if err := jsonUnmarshal(raw, other); err != nil {
+			return err
+		}
+		if j := slices.IndexFunc(other.KeyIDs, func(k string) bool { return want[k] }); j >= 0 {
+			kid, q, as = other.KeyIDs[j], other, stages.APIStages[i]
+		}
+		return nil
 	})
 	if err != nil {
 		return "", nil, APIStage{}, err

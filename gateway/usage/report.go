@@ -2,6 +2,7 @@ package usage
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sort"
 	"time"
@@ -20,9 +21,27 @@ type Usage struct {
 func parseDate(name, s string) (time.Time, error) {
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
-		return time.Time{}, invalid("Invalid %s '%s': use YYYY-MM-DD", name, s)
+		return time.Time{}, invalid("Invalid %s '%s': %s", name, s, DateProblem(s))
 	}
 	return t, nil
+}
+
+// DateProblem says what is wrong with s, which time.Parse refused as a
+// YYYY-MM-DD date: its form, or (in that form) a month or day that is not
+// in the calendar ("2026-02-30": February 2026 has 28 days).
+func DateProblem(s string) string {
+	var y, m, d int
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return "use YYYY-MM-DD"
+	}
+	if _, err := fmt.Sscanf(s, "%4d-%2d-%2d", &y, &m, &d); err != nil {
+		return "use YYYY-MM-DD"
+	}
+	if m < 1 || m > 12 {
+		return fmt.Sprintf("not a date: month %02d is not 01 to 12", m)
+	}
+	days := time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	return fmt.Sprintf("not a date: %s %d has %d days", time.Month(m), y, days)
 }
 
 // GetUsage reports a plan's usage from startDate to endDate (YYYY-MM-DD, UTC,

@@ -152,22 +152,27 @@ type limitedBucket struct {
 
 func hashValue(v string) [32]byte { return sha256.Sum256([]byte(v)) }
 
-// keyPlanFor builds the entry of key kid in plan p on API stage as.
-func (s *Service) keyPlanFor(p *Plan, as *APIStage, kid string) *keyPlan {
+// keyPlanFor builds the entry of key kid in plan p on API stage as, as of at.
+func (s *Service) keyPlanFor(p *Plan, as *APIStage, kid string, at time.Time) *keyPlan {
 	kp := &keyPlan{plan: p, counter: s.counters.Counter(p.ID, kid)}
 	base := "plan/" + p.ID + "/" + kid
 	// The plan's limit, its values not set inherited from the account's; a
 	// method's, from the plan's (see PlanLimit).
+	// A changed limit applies from now, the time of the change (the index is
+	// rebuilt after every write), not from the key's next request.
 	planLimit := s.account
 	if p.Throttle != nil {
 		planLimit = PlanLimit(*p.Throttle).Inherit(s.account)
 		kp.bucket, kp.limit = s.lim.Bucket(base), planLimit
+		throttle.SetLimit(kp.bucket, at, planLimit)
 	}
 	for m, t := range as.Throttle {
 		if kp.methods == nil {
 			kp.methods = map[string]limitedBucket{}
 		}
-		kp.methods[m] = limitedBucket{s.lim.Bucket(base + "/" + as.APIID + "/" + as.Stage + m), PlanLimit(t).Inherit(planLimit)}
+		lb := limitedBucket{s.lim.Bucket(base + "/" + as.APIID + "/" + as.Stage + m), PlanLimit(t).Inherit(planLimit)}
+		throttle.SetLimit(lb.b, at, lb.l)
+		kp.methods[m] = lb
 	}
 	return kp
 }
@@ -205,6 +210,7 @@ func (s *Service) reindex(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ix := &index{byHash: map[[32]byte]*APIKey{}, plans: map[planRef]*keyPlan{}, damaged: map[string]bool{}, apiIDs: map[string]bool{}}
+	at := s.now()
 	err := s.st.View(ctx, func(tx *store.Tx) error {
 		if err := forEachSound(tx, bucketKeys, ix.damaged, func(k *APIKey) { ix.byHash[hashValue(k.Value)] = k }); err != nil {
 			return err
@@ -214,7 +220,7 @@ func (s *Service) reindex(ctx context.Context) error {
 				as := &p.APIStages[i]
 				ix.apiIDs[as.APIID] = true
 				for _, kid := range p.KeyIDs {
-					ix.plans[planRef{kid, as.APIID, as.Stage}] = s.keyPlanFor(p, as, kid)
+					ix.plans[planRef{kid, as.APIID, as.Stage}] = s.keyPlanFor(p, as, kid, at)
 				}
 			}
 		})

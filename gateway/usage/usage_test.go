@@ -32,19 +32,26 @@ func (f *fakeClock) advance(d time.Duration) {
 }
 
 // fakeStages knows the stages api1/dev and api1/prod of a REST API, both on
-// deployment d1 with GET /pets.
+// deployment d1 with GET /pets, and stage ws1/s1 of a WebSocket API on
+// deployment d2 with route $connect.
 type fakeStages struct{}
 
 func (fakeStages) GetStage(_ context.Context, apiID, name string) (*apis.Stage, error) {
 	if apiID == "api1" && (name == "dev" || name == "prod") {
 		return &apis.Stage{APIID: apiID, Name: name, DeploymentID: "d1"}, nil
 	}
+	if apiID == "ws1" && name == "s1" {
+		return &apis.Stage{APIID: apiID, Name: name, DeploymentID: "d2"}, nil
+	}
 	return nil, errdefs.ErrNotFound
 }
 
 func (fakeStages) Get(_ context.Context, id string) (*apis.API, error) {
-	if id == "api1" {
+	switch id {
+	case "api1":
 		return &apis.API{ID: id, Protocol: apis.ProtocolREST}, nil
+	case "ws1":
+		return &apis.API{ID: id, Protocol: apis.ProtocolWebSocket}, nil
 	}
 	return nil, errdefs.ErrNotFound
 }
@@ -53,6 +60,10 @@ func (fakeStages) GetDeployment(_ context.Context, apiID, depID string) (*apis.D
 	if apiID == "api1" && depID == "d1" {
 		return &apis.Deployment{ID: depID, APIID: apiID, API: apis.API{ID: apiID, Protocol: apis.ProtocolREST,
 			Definition: apis.Definition{Routes: []apis.Route{{Method: "GET", Path: "/pets"}}}}}, nil
+	}
+	if apiID == "ws1" && depID == "d2" {
+		return &apis.Deployment{ID: depID, APIID: apiID, API: apis.API{ID: apiID, Protocol: apis.ProtocolWebSocket,
+			Definition: apis.Definition{Routes: []apis.Route{{RouteKey: "$connect"}}}}}, nil
 	}
 	return nil, errdefs.ErrNotFound
 }
@@ -637,6 +648,73 @@ func TestKeyStagePlanThrottlesAndQuota(t *testing.T) {
 	if n, _ := count(4); n != 4 {
 		t.Fatalf("next day: %d passed, want 4", n)
 	}
+}
+
+// TestRaisedPlanThrottleAppliesFromTheChange: a plan throttle (and a
+// per-method one) raised by update-usage-plan refills the key's bucket at the
+// new rate, up to the new burst, from the update on; the first request after
+// it was measured with the old rate and burst for all the time since the
+// key's last request (rate 0.01 burst 2, spent, raised to rate 100: 2 s
+// later the first request was still refused).
+func TestRaisedPlanThrottleAppliesFromTheChange(t *testing.T) {
+	s, clk := newDay0Service(t)
+	ctx := context.Background()
+	k, _ := s.CreateKey(ctx, KeyInput{Enabled: ptr(true)})
+	p, err := s.CreatePlan(ctx, Plan{Name: "p", Throttle: &Throttle{RateLimit: 0.01, BurstLimit: 2},
+		APIStages: []APIStage{{APIID: "api1", Stage: "dev", Throttle: map[string]Throttle{"/pets/GET": {RateLimit: 0.01, BurstLimit: 1}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddPlanKey(ctx, p.ID, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	hs := newStageHarness(t, s, "", nil)
+	count := func(n int) (passed int) {
+		for range n {
+			if hs.call(0, k.Value) == "" {
+				passed++
+			}
+		}
+		return passed
+	}
+	if n := count(5); n != 1 {
+		t.Fatalf("method burst 1: %d passed", n)
+	}
+	if _, err := s.UpdatePlan(ctx, p.ID, func(p *Plan) error {
+		p.Throttle = &Throttle{RateLimit: 10, BurstLimit: 20}
+		p.APIStages[0].Throttle = map[string]Throttle{"/pets/GET": {RateLimit: 10, BurstLimit: 20}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	clk.advance(3 * time.Second) // 30 tokens at the new rates, capped at 20 (the plan's bucket holds 1 + 30)
+	if n := count(25); n != 20 {
+		t.Fatalf("raised to rate 10 burst 20, 3 s later: %d passed, want 20", n)
+	}
+}
+
+// TestWebSocketStageMethodThrottleRefused: a per-method throttle on a
+// WebSocket API's stage in a usage plan is refused saying that such a stage
+// takes none and what to use instead; the advice was "use
+// /{resourcePath}/{METHOD}", which no form of a WebSocket route can follow.
+func TestWebSocketStageMethodThrottleRefused(t *testing.T) {
+	s, _ := newDay0Service(t)
+	ctx := context.Background()
+	for _, key := range []string{"$connect", "/$connect/ANY", "/ping/MESSAGE"} {
+		_, err := s.CreatePlan(ctx, Plan{Name: "p", Throttle: &Throttle{RateLimit: 100, BurstLimit: 100},
+			APIStages: []APIStage{{APIID: "ws1", Stage: "s1", Throttle: map[string]Throttle{key: {RateLimit: 1, BurstLimit: 1}}}}})
+		wantKind(t, err, errdefs.ErrInvalid, "update-stage --route-settings")
+	}
+	// The stage alone is taken, and the method throttle refused when added.
+	p, err := s.CreatePlan(ctx, Plan{Name: "p", Throttle: &Throttle{RateLimit: 100, BurstLimit: 100}, APIStages: []APIStage{{APIID: "ws1", Stage: "s1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.UpdatePlan(ctx, p.ID, func(p *Plan) error {
+		p.APIStages[0].Throttle = map[string]Throttle{"/$connect/ANY": {RateLimit: 1, BurstLimit: 1}}
+		return nil
+	})
+	wantKind(t, err, errdefs.ErrInvalid, "it is a WebSocket API's stage, which takes no per-method throttles in a usage plan")
 }
 
 func TestAuthorizerKeySource(t *testing.T) {

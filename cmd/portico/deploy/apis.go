@@ -1234,7 +1234,9 @@ func (b *builder) knownKeys(where, what string, m map[string]any, props []string
 		msg := fmt.Sprintf("%s: %s is not a property of %s, which has %s", where, k, what, strings.Join(props, ", "))
 		best := suggest.Closest(k, props)
 		for _, p := range props {
-			if best == "" && len(k) > 3 && subsequence(strings.ToLower(k), strings.ToLower(p)) {
+			// The first letter kept: Tags is not StageKeys or ApiStages
+			// with letters left out.
+			if best == "" && len(k) > 3 && strings.EqualFold(k[:1], p[:1]) && subsequence(strings.ToLower(k), strings.ToLower(p)) {
 				best = p // CreatePlan: CreateUsagePlan with a word left out
 			}
 		}

@@ -20,8 +20,8 @@ const (
 // The properties of the raw resources; another is refused, naming it, so that
 // a misspelt limit or key setting is not silently left out.
 var (
-	rawPlanProps     = []string{"ApiStages", "Description", "Quota", "Throttle", "UsagePlanName"}
-	rawKeyProps      = []string{"Description", "Enabled", "Name", "StageKeys", "Value"}
+	rawPlanProps     = []string{"ApiStages", "Description", "Quota", "Tags", "Throttle", "UsagePlanName"}
+	rawKeyProps      = []string{"Description", "Enabled", "Name", "StageKeys", "Tags", "Value"}
 	rawPlanKeyProps  = []string{"KeyId", "KeyType", "UsagePlanId"}
 	rawAPIStageProps = []string{"ApiId", "Stage"}
 	rawStageKeyProps = []string{"RestApiId", "StageName"}
@@ -88,7 +88,7 @@ func (b *builder) rawPlans() {
 func (b *builder) rawPlan(id string, keys []string) {
 	props := b.t.Resources[id].Properties
 	where := id + " (" + TypeUsagePlan + ")"
-	if !b.knownKeys(where, TypeUsagePlan, props, rawPlanProps) {
+	if !b.knownKeys(where, TypeUsagePlan, props, rawPlanProps) || !b.rawNotKept(where, props, "usageplans", "update-usage-plan --usage-plan-id") {
 		return
 	}
 	for k, sub := range map[string][]string{"Quota": {"Limit", "Offset", "Period"}, "Throttle": {"BurstLimit", "RateLimit"}} {
@@ -188,7 +188,7 @@ func (b *builder) rawPlanAPI(where string, apiID, stage any) *API {
 func (b *builder) rawKey(id string, a *API, p *UsagePlan) bool {
 	props := b.t.Resources[id].Properties
 	where := id + " (" + TypeAPIKey + ")"
-	if !b.knownKeys(where, TypeAPIKey, props, rawKeyProps) {
+	if !b.knownKeys(where, TypeAPIKey, props, rawKeyProps) || !b.rawNotKept(where, props, "apikeys", "update-api-key --api-key") {
 		return false
 	}
 	if n := b.str(where, props, "Name"); n != "" {
@@ -225,6 +225,35 @@ func (b *builder) rawKey(id string, a *API, p *UsagePlan) bool {
 		if b.rawPlanAPI(where+" StageKeys", m["RestApiId"], m["StageName"]) != a {
 			return false
 		}
+	}
+	return true
+}
+
+// rawNotKept checks the Tags of a raw usage plan or API key (a list of Key
+// and Value, as CloudFormation's) and warns that they, and its Description,
+// are not applied, saying how to set them after the deploy on the plan or
+// key (collection "usageplans" or "apikeys", updated by update, the AWS CLI
+// command with its id option).
+func (b *builder) rawNotKept(where string, props map[string]any, collection, update string) bool {
+	if v, set := props["Tags"]; set {
+		list, ok := v.([]any)
+		if !ok {
+			b.fail("%s: Tags must be a list of Key and Value, not %s", where, shape(v))
+			return false
+		}
+		for i, e := range list {
+			m, _ := e.(map[string]any)
+			k, kok := m["Key"].(string)
+			_, vok := m["Value"].(string)
+			if m == nil || !kok || !vok || k == "" || len(m) != 2 {
+				b.fail("%s: Tags[%d] must be a mapping of Key and Value, both strings", where, i)
+				return false
+			}
+		}
+		b.warn("%s: Tags are not applied by portico deploy (the server keeps tags, but the deploy does not set them): tag it after the deploy with aws apigateway tag-resource --resource-arn arn:aws:apigateway:us-east-1::/%s/ID --tags KEY=VALUE", where, collection)
+	}
+	if _, set := props["Description"]; set {
+		b.warn("%s: Description is not applied by portico deploy: set it after the deploy with aws apigateway %s ID --patch-operations op=replace,path=/description,value=TEXT", where, update)
 	}
 	return true
 }

@@ -143,6 +143,8 @@ func TestRawUsagePlanRefusals(t *testing.T) {
 		{"short value", "Enabled: true", "Enabled: true\n      Value: short", "Value must be 20 to 128"},
 		{"quota period", "Period: DAY", "Period: YEAR", "Plan.Quota: Invalid quota period"},
 		{"negative limit", "Limit: 3", "Limit: -5", "Plan.Quota: Invalid quota limit"},
+		{"tags as a mapping", "Quota:", "Tags: {team: chat}\n      Quota:", "Plan (AWS::ApiGateway::UsagePlan): Tags must be a list of Key and Value"},
+		{"tag without value", "Name: chat-key", "Name: chat-key\n      Tags: [{Key: team}]", "Key (AWS::ApiGateway::ApiKey): Tags[0] must be a mapping of Key and Value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			text := strings.Replace(keyed, tc.old, tc.new, 1)
@@ -316,5 +318,53 @@ func TestRawAPIKeyChangesInThePlanAndUndone(t *testing.T) {
 	p, _, err = deployOutput(t, f, dir, "s", strings.Replace(strings.Replace(text, keyValue1, keyValue2, 1), "Enabled: true", "Enabled: false", 1), nil)
 	if s := printed(p); err != nil || !strings.Contains(s, "- disable API key") || strings.Contains(s, "update usage plan") {
 		t.Fatalf("plan of an Enabled change (%v):\n%s", err, s)
+	}
+}
+
+// TestRawUsagePlanTagsAndDescription: Tags and Description on the raw usage
+// plan and API key, common in CloudFormation templates, are taken with a
+// warning that says how to set them after the deploy (Tags were refused,
+// with "did you mean ApiStages?"; Description was dropped without a word).
+func TestRawUsagePlanTagsAndDescription(t *testing.T) {
+	text := strings.Replace(wsKeyed(t), "      Quota:", "      Description: chat plan\n      Tags: [{Key: team, Value: chat}]\n      Quota:", 1)
+	text = strings.Replace(text, "      Name: chat-key\n", "      Name: chat-key\n      Description: chat key\n      Tags:\n        - Key: team\n          Value: chat\n", 1)
+	p, err := deployText(t, newFake(), fixture(t), "s", text, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := strings.Join(p.Warnings, "\n")
+	for _, want := range []string{
+		"Plan (AWS::ApiGateway::UsagePlan): Tags are not applied by portico deploy", "::/usageplans/ID --tags",
+		"Plan (AWS::ApiGateway::UsagePlan): Description is not applied", "update-usage-plan --usage-plan-id ID",
+		"Key (AWS::ApiGateway::ApiKey): Tags are not applied", "::/apikeys/ID --tags",
+		"Key (AWS::ApiGateway::ApiKey): Description is not applied", "update-api-key --api-key ID",
+	} {
+		if !strings.Contains(w, want) {
+			t.Errorf("warnings do not say %q:\n%s", want, w)
+		}
+	}
+}
+
+// TestKnownKeysSuggestsNearMissesOnly: a property that is another's letters
+// with some left out is suggested only when it starts as that one does
+// (CreatePlan: CreateUsagePlan), not Tags for ApiStages or StageKeys.
+func TestKnownKeysSuggestsNearMissesOnly(t *testing.T) {
+	for _, tc := range []struct {
+		key   string
+		props []string
+		want  string
+	}{
+		{"Tags", []string{"ApiStages", "StageKeys"}, ""},
+		{"CreatePlan", []string{"CreateUsagePlan", "Quota"}, " (did you mean CreateUsagePlan?)"},
+	} {
+		b := &builder{d: &Desired{}}
+		b.knownKeys("R", "T", map[string]any{tc.key: 1}, tc.props)
+		if len(b.errs) != 1 {
+			t.Fatalf("%s: errors %v", tc.key, b.errs)
+		}
+		msg := b.errs[0].Error()
+		if got := msg[strings.Index(msg, ", which has"):]; !strings.HasSuffix(got, strings.Join(tc.props, ", ")+tc.want) {
+			t.Errorf("%s: %q, want it to end in %q", tc.key, msg, tc.want)
+		}
 	}
 }
