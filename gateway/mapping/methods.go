@@ -1014,7 +1014,7 @@ func (st *state) inputMethod(in *inputObj, part *refPart, args []any, off int) (
 			return v.bodyString(), true
 		}
 		if err != nil {
-			st.fail(off, ErrBodyNotJSON, "$input.%s(%q): %s", part.name, jp.String(), bodyJSONError(err))
+			st.fail(off, ErrBodyNotJSON, "$input.%s(%q): %s", part.name, jp.String(), bodyJSONError(err, v.jsonBody()))
 			return nil, false
 		}
 		res, ok, evalOK := st.evalPath(jp, doc, part.name, off)

@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -296,12 +297,18 @@ func (st *state) decodeHeld(data []byte, s *slabs) (any, error) {
 
 // bodyJSONError is why the body could not be read as JSON, for the error of
 // an $input.json or $input.path that failed (ErrBodyNotJSON).
-func bodyJSONError(err error) string {
+func bodyJSONError(err error, body []byte) string {
 	if errors.Is(err, errDocumentSize) {
 		return "the body is too large to read as JSON: " + err.Error()
 	}
+	if bytes.HasPrefix(body, utf8BOM) {
+		return "the body is not JSON: it starts with a UTF-8 byte order mark (EF BB BF), which JSON text must not (RFC 8259 8.1): send it without one"
+	}
 	return "the body is not JSON: " + err.Error()
 }
+
+// utf8BOM is the UTF-8 byte order mark.
+var utf8BOM = []byte{0xef, 0xbb, 0xbf}
 
 // evalPath applies jp to doc for $input.json or $input.path (method),
 // charging the nodes it visits; ok is false when that failed the render.
@@ -633,7 +640,7 @@ func (st *state) renderDirect(r *refExpr) bool {
 			return true
 		}
 		if err != nil {
-			st.fail(r.off, ErrBodyNotJSON, "$input.json(%q): %s", jp.String(), bodyJSONError(err))
+			st.fail(r.off, ErrBodyNotJSON, "$input.json(%q): %s", jp.String(), bodyJSONError(err, in.v.jsonBody()))
 			return true
 		}
 		if st.err != nil {
