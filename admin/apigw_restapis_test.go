@@ -849,3 +849,25 @@ func TestImportJavaRegularExpressions(t *testing.T) {
 		t.Errorf("import with selection pattern [: %v", err)
 	}
 }
+
+// TestPutGatewayResponseRefusesBadHeaderNames: put-gateway-response with a
+// gatewayresponse.header name that is no HTTP header name (CR/LF, a space)
+// is a BadRequestException naming it; it was saved and the header silently
+// not sent (r-vtlval27 #5).
+func TestPutGatewayResponseRefusesBadHeaderNames(t *testing.T) {
+	t.Parallel()
+	c := startControlPlane(t)
+	ctx := t.Context()
+	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("grnames")}))
+	for _, name := range []string{"X-Bad\r\nInj", "X Bad"} {
+		_, err := c.ag.PutGatewayResponse(ctx, &apigateway.PutGatewayResponseInput{RestApiId: api.Id,
+			ResponseType:       agtypes.GatewayResponseTypeBadRequestParameters,
+			ResponseParameters: map[string]string{"gatewayresponse.header." + name: "'v'"}})
+		var bre *agtypes.BadRequestException
+		if !errors.As(err, &bre) || !strings.Contains(err.Error(), "is not an HTTP header name") {
+			t.Errorf("%q: %v; want BadRequestException naming the header", name, err)
+		}
+	}
+	must[*apigateway.PutGatewayResponseOutput](t, "PutGatewayResponse")(c.ag.PutGatewayResponse(ctx, &apigateway.PutGatewayResponseInput{RestApiId: api.Id,
+		ResponseType: agtypes.GatewayResponseTypeBadRequestParameters, ResponseParameters: map[string]string{"gatewayresponse.header.X-Good": "'v'"}}))
+}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -127,12 +128,51 @@ func TestGatewayResponsesDefaultStatus(t *testing.T) {
 	}
 }
 
+// TestGatewayResponseRemappedStatusKeepsTheBody: a 5xx response type that a
+// gateway response answers with a status outside 5xx keeps its default body
+// as the type has it, with the space after the colon that API Gateway's 5xx
+// bodies have (REFERENCE.md); it lost the space (r-vtlval27 #5).
+func TestGatewayResponseRemappedStatusKeepsTheBody(t *testing.T) {
+	e := newEnv(t)
+	e.inv.handle = func(invoker.Request) (*invoker.Result, error) {
+		return &invoker.Result{FunctionError: "Unhandled", TimedOut: true, CallerTimeout: true, Payload: []byte(`{"errorMessage":"timed out"}`)}, nil
+	}
+	for _, status := range []string{"200", "404", "503"} {
+		a := &apis.API{Name: "gr" + status, Protocol: apis.ProtocolREST, Definition: apis.Definition{
+			GatewayResponses: map[string]apis.GatewayResponse{"DEFAULT_5XX": {StatusCode: status}, "DEFAULT_4XX": {StatusCode: "500"}},
+			Routes:           []apis.Route{{Method: "GET", Path: "/slow", Integration: &apis.Integration{Type: apis.IntegrationAWSProxy, URI: "function:hello"}}}}}
+		id := e.deploy(a, "dev", nil)
+		r := e.do("GET", "/"+id+"/dev/slow", nil)
+		if r.status != mustAtoi(t, status) || r.body != `{"message": "Endpoint request timed out"}` {
+			t.Errorf("DEFAULT_5XX as %s: %d %q; want the 5xx body with its space", status, r.status, r.body)
+		}
+		// A 4xx type answered as 500 keeps its compact body.
+		if r := e.do("GET", "/"+id+"/dev/nope", nil); r.status != 500 || r.body != `{"message":"Missing Authentication Token"}` {
+			t.Errorf("DEFAULT_4XX as 500: %d %q", r.status, r.body)
+		}
+	}
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 func TestGatewayResponsesRefused(t *testing.T) {
 	e := newEnv(t)
 	cases := map[string]apis.GatewayResponse{
 		"NOT_A_TYPE":  {StatusCode: "400"},
 		"DEFAULT_5XX": {ResponseTemplates: map[string]string{"application/json": "#if(\n"}},
 		"THROTTLED":   {ResponseParameters: map[string]string{"gatewayresponse.header.X": "nonsense"}},
+		// A header name that is no HTTP token would be dropped at request
+		// time: refused on save (r-vtlval27 #5).
+		"BAD_REQUEST_PARAMETERS": {ResponseParameters: map[string]string{"gatewayresponse.header.X-Bad\r\nInj": "'v'"}},
+		"BAD_REQUEST_BODY":       {ResponseParameters: map[string]string{"gatewayresponse.header.X Bad": "'v'"}},
+		"ACCESS_DENIED":          {ResponseParameters: map[string]string{"gatewayresponse.header.X:Y": "'v'"}},
 	}
 	for typ, gr := range cases {
 		a := &apis.API{Name: "bad", Protocol: apis.ProtocolREST, Definition: apis.Definition{

@@ -958,6 +958,11 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 		return err
 	}
 	respBody := resp.body
+	// A backend's content coding stays: the compression stage does not
+	// compress such an answer again, as API Gateway skips compression when
+	// the integration response has a Content-Encoding. The method response
+	// carries the header only when responseParameters map it.
+	rc.ResponseEncoded = resp.header.Get("Content-Encoding") != ""
 	var key string
 	var ir apis.IntegrationResponse
 	if len(in.Responses) == 0 {

@@ -74,6 +74,7 @@ func TestRequestValidation(t *testing.T) {
 		`{"name": ""}`:                          "/name",
 		``:                                      "missing property 'name'", // an empty body validates as {}
 		`{nope`:                                 "Invalid JSON",
+		"\xef\xbb\xbf" + good:                   "Invalid JSON: the body starts with a UTF-8 byte order mark (EF BB BF)",
 	}
 	for body, detail := range bad {
 		r := e.do("POST", base+"/pets/1?q=x", strings.NewReader(body), "X-Token", "t")

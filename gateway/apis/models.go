@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -125,6 +126,9 @@ func compileModels(ctx context.Context, apiID string, models map[string]json.Raw
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft4)
 	c.UseLoader(noLoader{})
+	for _, f := range draft4Formats {
+		c.RegisterFormat(f)
+	}
 	if meter == nil {
 		c.UseRegexpEngine(javaRegexp)
 	} else {
@@ -159,6 +163,42 @@ func compileModels(ctx context.Context, apiID string, models map[string]json.Raw
 	}
 	return out, nil
 }
+
+// Draft4FormatNames are the formats JSON Schema draft 4 defines, which
+// model validation checks.
+var Draft4FormatNames = []string{"date-time", "email", "hostname", "ipv4", "ipv6", "uri"}
+
+// draft4Formats are the formats the models compiler knows beyond the
+// validator's own for draft 4: the formats later drafts added (date, time,
+// uuid, ...) check nothing, as a draft 4 validator ignores a format it does
+// not define (the import warns about them); date-time's reason is worded
+// without Go's reference layout ("2006-01-02").
+var draft4Formats = func() []*jsonschema.Format {
+	out := []*jsonschema.Format{{Name: "date-time", Validate: func(v any) error {
+		s, ok := v.(string)
+		if !ok {
+			return nil
+		}
+		bad := errors.New("not an RFC 3339 date-time (YYYY-MM-DDThh:mm:ssZ or with an offset, +hh:mm)")
+		if len(s) < 20 || (s[10] != 'T' && s[10] != 't') {
+			return bad
+		}
+		// RFC 3339 takes t and z in lower case; Go's layout does not.
+		u := s[:10] + "T" + s[11:]
+		if strings.HasSuffix(u, "z") {
+			u = u[:len(u)-1] + "Z"
+		}
+		if _, err := time.Parse(time.RFC3339Nano, u); err != nil {
+			return bad
+		}
+		return nil
+	}}}
+	for _, name := range []string{"date", "time", "duration", "period", "uuid", "json-pointer", "relative-json-pointer",
+		"iri", "uri-reference", "iri-reference", "uri-template", "semver", "regex", "idn-email", "idn-hostname"} {
+		out = append(out, &jsonschema.Format{Name: name, Validate: func(any) error { return nil }})
+	}
+	return out
+}()
 
 // draft4 is JSON Schema draft 4's metaschema, compiled once, reading the
 // models' patterns (format "regex") as Java regular expressions.

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/portico-dev/portico/internal/routeselect"
 
 	"github.com/portico-dev/portico/functions"
@@ -1114,6 +1116,8 @@ func validateGatewayResponse(typ string, gr GatewayResponse) error {
 		v := gr.ResponseParameters[k]
 		if !strings.HasPrefix(k, "gatewayresponse.header.") || len(k) == len("gatewayresponse.header.") {
 			errs = append(errs, invalid("gateway response %s: parameter %q must be gatewayresponse.header.NAME", typ, truncate(k, 100)))
+		} else if name := k[len("gatewayresponse.header."):]; !httpguts.ValidHeaderFieldName(name) {
+			errs = append(errs, invalid("gateway response %s: parameter %q: %q is not an HTTP header name (letters, digits and !#$%%&'*+-.^_`|~; no spaces, colons or control characters such as CR and LF)", typ, truncate(k, 100), truncate(name, 60)))
 		}
 		if !validGatewayParamSource(v) {
 			errs = append(errs, invalid("gateway response %s: parameter %q: %q must be a 'literal', method.request.header|querystring|path.NAME, stageVariables.NAME or context.NAME", typ, truncate(k, 100), truncate(v, 100)))

@@ -164,6 +164,9 @@ type entry struct {
 	status int
 	header http.Header
 	body   []byte
+	// encoded is the answer's pipeline.Context.ResponseEncoded: its body is
+	// content-coded by the backend, and the compression stage leaves it so.
+	encoded bool
 	// stored is when the entry was written: it is served while younger than
 	// the method's TTL in force when it is read, so that lowering the TTL
 	// takes effect at once, and never past expires, what the TTL in force
@@ -443,6 +446,7 @@ func (s *Stage) serve(w http.ResponseWriter, r *http.Request, c *pipeline.Contex
 			if t.Before(e.expires) && t.Before(e.stored.Add(rc.ttl)) {
 				rc.counts.hits.Add(1)
 				c.CacheHit, c.Status = true, e.status
+				c.ResponseEncoded = e.encoded
 				h := w.Header()
 				for k, v := range e.header {
 					h[k] = v
@@ -468,7 +472,7 @@ func (s *Stage) serve(w http.ResponseWriter, r *http.Request, c *pipeline.Contex
 	if err != nil || rec.status < 200 || rec.status > 299 || rec.overflow || len(rec.header.Values("Set-Cookie")) > 0 {
 		return err
 	}
-	e := &entry{status: rec.status, header: storedHeader(rec.header, before), body: rec.body, stored: t, expires: t.Add(rc.ttl)}
+	e := &entry{status: rec.status, header: storedHeader(rec.header, before), body: rec.body, encoded: c.ResponseEncoded, stored: t, expires: t.Add(rc.ttl)}
 	cost := int64(len(e.body)) + 256
 	for k, v := range e.header {
 		cost += int64(len(k))

@@ -37,8 +37,10 @@ type harness struct {
 	body   string
 	// header is added to every answer of the integration.
 	header http.Header
-	chains map[bool]pipeline.Handler // canary?
-	dep    *apis.Deployment
+	// encoded is the integration's pipeline.Context.ResponseEncoded.
+	encoded bool
+	chains  map[bool]pipeline.Handler // canary?
+	dep     *apis.Deployment
 }
 
 // wantCalls fails the test unless the integration ran n times; format has
@@ -66,6 +68,7 @@ func (h *harness) compile(st *apis.Stage, dep *apis.Deployment, canary bool) {
 	d := &pipeline.Deployed{Stage: st, Deployment: dep, API: &dep.API, Variables: st.Variables, Canary: canary}
 	terminal := pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
 		n := h.calls.Add(1)
+		c.ResponseEncoded = h.encoded
 		w.Header().Set("Content-Type", "text/plain")
 		w.Header().Set("X-Amzn-Requestid", "req")
 		for k, v := range h.header {
@@ -472,5 +475,19 @@ func TestHitKeepsHeadersSetInFrontOfTheCache(t *testing.T) {
 		if got := second.Header().Values(k); len(got) != 1 || got[0] != want {
 			t.Errorf("hit's %s = %q, want [%q]", k, got, want)
 		}
+	}
+}
+
+// TestHitKeepsResponseEncoded: a hit on an answer whose backend had
+// content-coded it says so again (Context.ResponseEncoded), so that the
+// compression stage in front does not compress it a second time.
+func TestHitKeepsResponseEncoded(t *testing.T) {
+	h := newHarness(t, cachedStage(), route("GET"))
+	h.encoded = true
+	h.get("/items", nil)
+	h.encoded = false
+	_, c, err := h.do(false, http.MethodGet, "/items", nil, nil)
+	if err != nil || !c.CacheHit || !c.ResponseEncoded {
+		t.Fatalf("hit %v, ResponseEncoded %v (%v); want a hit that says the body is encoded", c.CacheHit, c.ResponseEncoded, err)
 	}
 }

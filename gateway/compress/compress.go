@@ -6,7 +6,10 @@
 //     or deflate as its most preferred coding (a missing header, "*" or
 //     "identity" leaves it alone), the response has no Content-Encoding of its
 //     own (it is taken as already encoded) and its body, after the response
-//     mapping, is at least minimumCompressionSize bytes. Content-Encoding is
+//     mapping, is at least minimumCompressionSize bytes. A non-proxy HTTP
+//     integration's response counts as encoded when its backend's answer
+//     had a Content-Encoding (pipeline.Context.ResponseEncoded), mapped to
+//     the method response or not. Content-Encoding is
 //     set and Content-Length is the compressed length; a HEAD request gets
 //     the head GET would. Every answer of such an API names Accept-Encoding
 //     in Vary, compressed or not. Proxy integrations' responses are
@@ -92,7 +95,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 				// shared cache must know (Vary).
 				return next.ServeRequest(&varyWriter{ResponseWriter: w}, r, c)
 			}
-			cw := &writer{ResponseWriter: w, s: s, coding: coding, min: minSize, head: r.Method == http.MethodHead}
+			cw := &writer{ResponseWriter: w, s: s, c: c, coding: coding, min: minSize, head: r.Method == http.MethodHead}
 			err := next.ServeRequest(cw, r, c)
 			if ferr := cw.finish(); err == nil {
 				err = ferr
@@ -226,6 +229,7 @@ func Negotiate(values []string) string {
 type writer struct {
 	http.ResponseWriter
 	s      *Stage
+	c      *pipeline.Context // its ResponseEncoded is read in finish
 	coding string
 	min    int
 	head   bool // the request is a HEAD
@@ -282,13 +286,18 @@ func (w *writer) finish() error {
 	// is over the minimum, and no Content-Length, since the compressed
 	// length is known only by compressing the body; with no Content-Length
 	// it keeps the integration's head.
-	if len(body) == 0 && w.head && h.Get("Content-Encoding") == "" {
+	// A non-proxy HTTP integration whose backend answered with a
+	// Content-Encoding is taken as compressed already, whether or not the
+	// method response maps the header: API Gateway decides by the
+	// integration response's headers.
+	encoded := h.Get("Content-Encoding") != "" || w.c.ResponseEncoded
+	if len(body) == 0 && w.head && !encoded {
 		if n, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64); err == nil && n > 0 && n >= int64(w.min) {
 			h.Set("Content-Encoding", w.coding)
 			h.Del("Content-Length")
 		}
 	}
-	if len(body) == 0 || len(body) < w.min || h.Get("Content-Encoding") != "" {
+	if len(body) == 0 || len(body) < w.min || encoded {
 		w.ResponseWriter.WriteHeader(w.status)
 		_, err := w.ResponseWriter.Write(body)
 		return err

@@ -102,23 +102,27 @@ func TestRenderRecoversPanic(t *testing.T) {
 	}
 }
 
-// Override header names that differ only in case name one header: the last
-// write wins, whatever its spelling and however it was made (#set, put,
-// putAll), never the order of a Go map.
+// Override header names that differ only in case name one header: setting
+// it a second time in another spelling is an override applied twice, which
+// fails the render as the same spelling does (r-vtlval27 #2), however it was
+// made (#set, put, putAll, the whole map).
 func TestOverrideHeaderCaseVariants(t *testing.T) {
 	for _, c := range []struct {
 		name, tmpl string
 		req, resp  map[string]string
+		fails      bool
 	}{
-		{"set", `#set($context.responseOverride.header.X-A = "1")#set($context.responseOverride.header.x-a = "2")`, nil, map[string]string{"x-a": "2"}},
-		{"set by index", `#set($context.requestOverride.header["x-a"] = "1")#set($context.requestOverride.header["X-A"] = "2")`, map[string]string{"X-A": "2"}, nil},
-		{"put after set", `#set($context.requestOverride.header.X-A = "1")#set($d = $context.requestOverride.header.put("x-A", "2"))`, map[string]string{"x-A": "2"}, nil},
-		{"putAll", `#set($d = $context.responseOverride.header.putAll({"X-A": "1", "x-a": "2", "X-B": "b"}))`, nil, map[string]string{"x-a": "2", "X-B": "b"}},
-		// (put of a name already put is an override applied twice: limits_test.go.)
-		{"putAll then put", `#set($h = $context.responseOverride.header)$h.putAll({"X-A": "1", "x-a": "2"})$h.put("X-a", "3")`, nil, map[string]string{"X-a": "3"}},
-		{"content type", `#set($context.responseOverride.header.Content-Type = "text/a")#set($context.responseOverride.header.content-type = "text/b")`, nil, map[string]string{"content-type": "text/b"}},
+		{"set", `#set($context.responseOverride.header.X-A = "1")#set($context.responseOverride.header.x-a = "2")`, nil, nil, true},
+		{"set by index", `#set($context.requestOverride.header["x-a"] = "1")#set($context.requestOverride.header["X-A"] = "2")`, nil, nil, true},
+		{"put after set", `#set($context.requestOverride.header.X-A = "1")#set($d = $context.requestOverride.header.put("x-A", "2"))`, nil, nil, true},
+		{"putAll", `#set($d = $context.responseOverride.header.putAll({"X-A": "1", "x-a": "2", "X-B": "b"}))`, nil, nil, true},
+		{"putAll then put", `#set($h = $context.responseOverride.header)$h.putAll({"X-A": "1"})$h.put("X-a", "3")`, nil, nil, true},
+		{"content type", `#set($context.responseOverride.header.Content-Type = "text/a")#set($context.responseOverride.header.content-type = "text/b")`, nil, nil, true},
+		{"whole map", `#set($context.responseOverride.header.X-A = "1")#set($context.responseOverride = {"header": {"x-a": "2"}})`, nil, nil, true},
+		{"one spelling each", `#set($context.responseOverride.header.x-a = "1")#set($context.requestOverride.header.X-A = "2")`,
+			map[string]string{"X-A": "2"}, map[string]string{"x-a": "1"}, false},
 		// Query string parameter names are case-sensitive: both stay.
-		{"query kept", `#set($context.requestOverride.querystring.q = "1")#set($context.requestOverride.querystring.Q = "2")`, nil, nil},
+		{"query kept", `#set($context.requestOverride.querystring.q = "1")#set($context.requestOverride.querystring.Q = "2")`, nil, nil, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tm, err := Parse("t", c.tmpl)
@@ -127,7 +131,14 @@ func TestOverrideHeaderCaseVariants(t *testing.T) {
 			}
 			for range 20 {
 				v := &Vars{}
-				if _, err := tm.RenderString(context.Background(), v); err != nil {
+				_, err := tm.RenderString(context.Background(), v)
+				if c.fails {
+					if err == nil || !strings.Contains(err.Error(), "is overridden twice") {
+						t.Fatalf("error %v; want the header overridden twice (header names are case-insensitive)", err)
+					}
+					return
+				}
+				if err != nil {
 					t.Fatal(err)
 				}
 				h, q, _ := v.RequestOverride()
@@ -168,5 +179,66 @@ func TestOverrideMissingValue(t *testing.T) {
 		if !errors.Is(err, ErrEval) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "mapping.") {
 			t.Errorf("%s: %v; want ErrEval naming %q and no Go type", body, err, want)
 		}
+	}
+}
+
+// Writing a map of overrides whole ($context.responseOverride = {...},
+// $context.put("responseOverride", ...), ...header = {...}) sets its keys
+// one by one, with the checks a key set on its own gets: a status that is
+// not one and an override set twice fail the render, as documented, rather
+// than being dropped silently; a valid one is applied. remove() of such a
+// map empties it, and overrides set after it apply (r-vtlval27 #1).
+func TestOverrideMapsWrittenWhole(t *testing.T) {
+	for _, c := range []struct {
+		name, tmpl string
+		status     int
+		req, resp  map[string]string
+		query      map[string]string
+		fails      string
+	}{
+		{name: "status 101", tmpl: `#set($context.responseOverride = {"status": 101})ok`, fails: "is not an HTTP status code"},
+		{name: "status abc", tmpl: `#set($context.responseOverride = {"status": "abc"})ok`, fails: "is not an HTTP status code"},
+		{name: "status 1000 by index", tmpl: `#set($context["responseOverride"] = {"status": 1000})ok`, fails: "is not an HTTP status code"},
+		{name: "put", tmpl: `#set($d = $context.put("responseOverride", {"status": 99, "header": {"X-A": "1"}}))ok`, fails: "is not an HTTP status code"},
+		{name: "putAll on $context", tmpl: `$context.putAll({"responseOverride": {"status": 99}})ok`, fails: "is not an HTTP status code"},
+		{name: "whole then key", tmpl: `#set($context.responseOverride = {"status": 201})#set($context.responseOverride.status = 202)ok`, fails: "overridden twice"},
+		{name: "key then whole", tmpl: `#set($context.responseOverride.status = 201)#set($context.responseOverride = {"status": 202})ok`, fails: "overridden twice"},
+		{name: "header then whole header map", tmpl: `#set($context.responseOverride.header.X-A = "1")#set($context.responseOverride.header = {"X-A": "2"})ok`, fails: "overridden twice"},
+		{name: "not a map", tmpl: `#set($context.responseOverride.header = "X-A: 1")ok`, fails: "it holds overrides"},
+		{name: "valid", tmpl: `#set($context.responseOverride = {"status": 299, "header": {"X-Z": "1"}})ok`, status: 299, resp: map[string]string{"X-Z": "1"}},
+		{name: "request whole", tmpl: `#set($context.requestOverride = {"header": {"X-A": "1"}, "querystring": {"q": "2"}})ok`,
+			req: map[string]string{"X-A": "1"}, query: map[string]string{"q": "2"}},
+		{name: "set after remove", tmpl: `#set($d = $context.responseOverride.remove("header"))#set($context.responseOverride.header.X-Q = "1")ok`,
+			resp: map[string]string{"X-Q": "1"}},
+		{name: "set after removing it all", tmpl: `#set($d = $context.remove("responseOverride"))#set($context.responseOverride.status = 201)#set($context.responseOverride.header.X-Q = "1")ok`,
+			status: 201, resp: map[string]string{"X-Q": "1"}},
+		{name: "remove empties", tmpl: `#set($context.responseOverride.header.X-A = "1")#set($d = $context.responseOverride.remove("header"))$d.X-A`,
+			resp: nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tm, err := Parse("t", c.tmpl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := &Vars{}
+			out, err := tm.RenderString(context.Background(), v)
+			if c.fails != "" {
+				if err == nil || !strings.Contains(err.Error(), c.fails) {
+					t.Fatalf("rendered %q, error %v; want it to fail with %q", out, err, c.fails)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			status, rh := v.ResponseOverride()
+			h, q, _ := v.RequestOverride()
+			if status != c.status || !maps.Equal(rh, c.resp) || !maps.Equal(h, c.req) || !maps.Equal(q, c.query) {
+				t.Fatalf("status %d, response headers %v, request headers %v, query %v; want %d %v %v %v", status, rh, h, q, c.status, c.resp, c.req, c.query)
+			}
+			if c.name == "remove empties" && out != "1" {
+				t.Fatalf("remove returned %q, want what the map held", out)
+			}
+		})
 	}
 }

@@ -57,6 +57,8 @@ func TestLimits(t *testing.T) {
 		{name: "override query parameter set twice in a loop", tmpl: "#foreach($i in [1, 2])#set($context.requestOverride.querystring.q = $i)#end", kind: ErrEval, msg: "$context.requestOverride.querystring.q is overridden twice"},
 		{name: "input.path root of a JSON body too deep to decode", body: strings.Repeat("[", 600) + strings.Repeat("]", 600), tmpl: "$input.path('$')", kind: ErrBodyNotJSON, msg: "nested too deeply"},
 		{name: "parseJson invalid", tmpl: "$util.parseJson('{')", kind: ErrEval, msg: "line 1, column 1: $util.parseJson: invalid JSON"},
+		{name: "input.json of a body with a byte order mark", body: "\xef\xbb\xbf{\"a\": 1}", tmpl: "{\"a\": $input.json('$.a')}", kind: ErrBodyNotJSON, msg: "it starts with a UTF-8 byte order mark (EF BB BF)"},
+		{name: "input.path of a body with a byte order mark", body: "\xef\xbb\xbf{\"a\": 1}", tmpl: "$input.path('$.a')", kind: ErrBodyNotJSON, msg: "it starts with a UTF-8 byte order mark (EF BB BF)"},
 		{name: "input.json of a non-JSON body", body: "not json", tmpl: "{\"a\": $input.json('$.a')}", kind: ErrBodyNotJSON, msg: "line 1, column 7: $input.json(\"$.a\"): the body is not JSON"},
 		// A deep scan's list of matches and the JSON text $input.json makes
 		// of them are held by the render, as its own lists are.

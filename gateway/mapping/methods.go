@@ -5,6 +5,7 @@ import (
 	"errors"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -907,6 +908,12 @@ func (st *state) mapMethod(m *Map, name string, args []any, off int) (any, bool)
 			return nil, false
 		}
 		prev, _ := m.Get(k)
+		if _, target := st.overrideContainer(m, k); target != nil {
+			prev = &Map{keys: slices.Clone(target.keys), vals: slices.Clone(target.vals)}
+		}
+		if st.assignOverrides(m, k, args[1], off) {
+			return prev, prev != nil
+		}
 		if !st.overrideOnce(m, k, args[1], off) { // an override is final, whichever way it is set
 			return prev, prev != nil
 		}
@@ -921,6 +928,12 @@ func (st *state) mapMethod(m *Map, name string, args []any, off int) (any, bool)
 					return nil, false
 				}
 				for i, k := range o.keys {
+					if st.assignOverrides(m, k, o.vals[i], off) {
+						if st.err != nil {
+							return nil, false
+						}
+						continue
+					}
 					if !st.overrideOnce(m, k, o.vals[i], off) {
 						continue
 					}
@@ -934,6 +947,10 @@ func (st *state) mapMethod(m *Map, name string, args []any, off int) (any, bool)
 		k, ok := st.argString(args, 0, off)
 		if !ok {
 			return nil, false
+		}
+		if _, target := st.overrideContainer(m, k); target != nil {
+			// The map stays, emptied: overrides set after it apply.
+			return st.takeOverrides(target), true
 		}
 		prev, _ := m.Delete(k)
 		return prev, prev != nil
@@ -997,7 +1014,7 @@ func (st *state) inputMethod(in *inputObj, part *refPart, args []any, off int) (
 			return v.bodyString(), true
 		}
 		if err != nil {
-			st.fail(off, ErrBodyNotJSON, "$input.%s(%q): %s", part.name, jp.String(), bodyJSONError(err))
+			st.fail(off, ErrBodyNotJSON, "$input.%s(%q): %s", part.name, jp.String(), bodyJSONError(err, v.jsonBody()))
 			return nil, false
 		}
 		res, ok, evalOK := st.evalPath(jp, doc, part.name, off)

@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -296,12 +297,18 @@ func (st *state) decodeHeld(data []byte, s *slabs) (any, error) {
 
 // bodyJSONError is why the body could not be read as JSON, for the error of
 // an $input.json or $input.path that failed (ErrBodyNotJSON).
-func bodyJSONError(err error) string {
+func bodyJSONError(err error, body []byte) string {
 	if errors.Is(err, errDocumentSize) {
 		return "the body is too large to read as JSON: " + err.Error()
 	}
+	if bytes.HasPrefix(body, utf8BOM) {
+		return "the body is not JSON: it starts with a UTF-8 byte order mark (EF BB BF), which JSON text must not (RFC 8259 8.1): send it without one"
+	}
 	return "the body is not JSON: " + err.Error()
 }
+
+// utf8BOM is the UTF-8 byte order mark.
+var utf8BOM = []byte{0xef, 0xbb, 0xbf}
 
 // evalPath applies jp to doc for $input.json or $input.path (method),
 // charging the nodes it visits; ok is false when that failed the render.
@@ -633,7 +640,7 @@ func (st *state) renderDirect(r *refExpr) bool {
 			return true
 		}
 		if err != nil {
-			st.fail(r.off, ErrBodyNotJSON, "$input.json(%q): %s", jp.String(), bodyJSONError(err))
+			st.fail(r.off, ErrBodyNotJSON, "$input.json(%q): %s", jp.String(), bodyJSONError(err, in.v.jsonBody()))
 			return true
 		}
 		if st.err != nil {
@@ -839,7 +846,7 @@ func (st *state) assign(target *refExpr, v any) {
 	}
 	switch last.kind {
 	case partProp:
-		if m, ok := cur.(*Map); ok && st.overrideOnce(m, last.name, v, target.off) {
+		if m, ok := cur.(*Map); ok && !st.assignOverrides(m, last.name, v, target.off) && st.overrideOnce(m, last.name, v, target.off) {
 			st.dropHeaderVariants(m, last.name)
 			m.Set(last.name, v)
 		}
@@ -847,7 +854,8 @@ func (st *state) assign(target *refExpr, v any) {
 		key := st.eval(last.args[0])
 		switch c := cur.(type) {
 		case *Map:
-			if s, ok := st.toString(key, target.off); ok && st.hold(target.off, 0, len(s)) && st.overrideOnce(c, s, v, target.off) {
+			if s, ok := st.toString(key, target.off); ok && st.hold(target.off, 0, len(s)) &&
+				!st.assignOverrides(c, s, v, target.off) && st.overrideOnce(c, s, v, target.off) {
 				st.dropHeaderVariants(c, s)
 				st.setKept(c, s, v)
 			}
@@ -873,9 +881,10 @@ var overridePaths = [...]string{"requestOverride.header", "requestOverride.query
 // .querystring.X, .path.X, responseOverride.header.X,
 // responseOverride.status) a second time in a template fails the render
 // ("Overrides are final ... Trying to override the same parameter multiple
-// times will result in 5XX responses"). A responseOverride.status v that is
-// not an HTTP status (200-599, a number or its text) fails the render too:
-// a declared override is applied or refused, never ignored.
+// times will result in 5XX responses"). Header names are case-insensitive:
+// X-A and then x-a is the same header set twice. A responseOverride.status
+// v that is not an HTTP status (200-599, a number or its text) fails the
+// render too: a declared override is applied or refused, never ignored.
 func (st *state) overrideOnce(m *Map, key string, v any, off int) bool {
 	if m.kind != contextPart || st.v.Context == nil {
 		return true
@@ -884,14 +893,17 @@ func (st *state) overrideOnce(m *Map, key string, v any, off int) bool {
 		if st.v.overrideMap(p) != m || p == "responseOverride" && key != "status" {
 			continue
 		}
-		name := p + "." + key
+		name, id := p+"."+key, p+"."+key
+		if strings.HasSuffix(p, ".header") {
+			id = p + "." + strings.ToLower(key)
+		}
 		if isNull(v) {
 			// A JSONPath that selected nothing is Java's null in API
 			// Gateway, and #set with a null value leaves the override as it
 			// was (as $undefined does): no override, and none used up.
 			return false
 		}
-		if slices.Contains(st.overridden, name) {
+		if slices.Contains(st.overridden, id) {
 			st.fail(off, ErrEval, "$context.%s is overridden twice: an override may be applied once", name)
 			return false
 		}
@@ -901,10 +913,107 @@ func (st *state) overrideOnce(m *Map, key string, v any, off int) bool {
 				return false
 			}
 		}
-		st.overridden = append(st.overridden, name)
+		st.overridden = append(st.overridden, id)
 		return true
 	}
 	return true
+}
+
+// overrideContainer is the map of overrides that key names in m, and its
+// path in $context: requestOverride or responseOverride in $context,
+// header, querystring or path in $context.requestOverride, header in
+// $context.responseOverride. target is nil when key in m is no such map.
+func (st *state) overrideContainer(m *Map, key string) (path string, target *Map) {
+	if st.v.Context == nil || m.kind == plainMap {
+		return "", nil
+	}
+	switch {
+	case m == st.v.Context:
+		if key != "requestOverride" && key != "responseOverride" {
+			return "", nil
+		}
+		path = key
+	case m == st.v.overrideMap("requestOverride"):
+		if key != "header" && key != "querystring" && key != "path" {
+			return "", nil
+		}
+		path = "requestOverride." + key
+	case m == st.v.overrideMap("responseOverride"):
+		if key != "header" {
+			return "", nil
+		}
+		path = "responseOverride.header"
+	default:
+		return "", nil
+	}
+	return path, st.v.overrideMap(path)
+}
+
+// assignOverrides handles a write of v under key in m ('#set', put,
+// putAll) when key names a map of overrides (overrideContainer): the map is
+// kept, and v's keys are written into it one by one, each as if set on its
+// own (overrideOnce: an override set twice, or a status that is not one,
+// fails the render). Replacing the map whole
+// (#set($context.responseOverride = {...}),
+// $context.put("responseOverride", ...)) would skip those checks, and a
+// value that is not a map would drop the overrides silently: it fails the
+// render. handled is false when key names no map of overrides: the caller
+// writes it.
+func (st *state) assignOverrides(m *Map, key string, v any, off int) (handled bool) {
+	path, target := st.overrideContainer(m, key)
+	if target == nil {
+		return false
+	}
+	if isNull(v) {
+		return true // as overrideOnce: a null sets nothing
+	}
+	src, ok := v.(*Map)
+	if !ok {
+		st.fail(off, ErrEval, "$context.%s is set to %s: it holds overrides, so set a map or its keys ($context.%s.NAME)", path, describeStatus(v), path)
+		return true
+	}
+	if src == target {
+		return true
+	}
+	if !st.hold(off, 2*len(src.keys), 0) {
+		return true
+	}
+	st.escaped = true // src's values are stored where they outlive the render
+	keys, vals := slices.Clone(src.keys), slices.Clone(src.vals)
+	for i, k := range keys {
+		if st.assignOverrides(target, k, vals[i], off) {
+			if st.err != nil {
+				return true
+			}
+			continue
+		}
+		if !st.overrideOnce(target, k, vals[i], off) {
+			if st.err != nil {
+				return true
+			}
+			continue
+		}
+		st.dropHeaderVariants(target, k)
+		st.setKept(target, k, st.keep(vals[i]))
+	}
+	return true
+}
+
+// takeOverrides empties the map of overrides m and the maps of overrides
+// in it, which stay in place for later writes, and returns a copy of what
+// they held: remove() of a map of overrides. The overrides it held stay
+// used up (overrideOnce).
+func (st *state) takeOverrides(m *Map) *Map {
+	out := &Map{}
+	for _, k := range slices.Clone(m.keys) {
+		if _, sub := st.overrideContainer(m, k); sub != nil {
+			out.setValue(k, st.takeOverrides(sub))
+			continue
+		}
+		v, _ := m.Delete(k)
+		out.setValue(k, v)
+	}
+	return out
 }
 
 // dropHeaderVariants removes from m, when it is one of the override header

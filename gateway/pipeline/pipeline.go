@@ -257,6 +257,12 @@ type Context struct {
 	// sent, and the check stage refuses it (400) inside the stages that
 	// observe and answer the request.
 	PathRefused bool
+	// ResponseEncoded says the response body is content-coded already: a
+	// non-proxy HTTP integration's backend answered with a Content-Encoding
+	// (set by the gateway, and by the cache stage when it serves such an
+	// answer). The compression stage leaves it as it is, as API Gateway skips
+	// compression when the integration response has a Content-Encoding.
+	ResponseEncoded bool
 
 	// bodyRead sits with the flags above: the Context, within the gateway's
 	// per-request struct, stays in the 768-byte size class

@@ -208,6 +208,10 @@ func (wr *Writer) write(w http.ResponseWriter, r *http.Request, c *pipeline.Cont
 	if c != nil && c.Protocol == apis.ProtocolHTTP {
 		rs = rs.httpAPI()
 	}
+	// The default body is the response type's, whatever status a gateway
+	// response remaps it to: a DEFAULT_5XX answered as 200 keeps
+	// {"message": "Internal server error"}, space and all.
+	body, ct := rs.Body(), "application/json"
 	custom := tbl[rs.Type]
 	if custom != nil && custom.status != 0 {
 		rs.Status = custom.status
@@ -224,7 +228,6 @@ func (wr *Writer) write(w http.ResponseWriter, r *http.Request, c *pipeline.Cont
 	for k, vs := range rs.Header {
 		h[http.CanonicalHeaderKey(k)] = vs
 	}
-	body, ct := rs.Body(), "application/json"
 	if custom != nil && c != nil {
 		body, ct = wr.custom(h, r, c, rs, custom, body)
 	}

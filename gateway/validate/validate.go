@@ -177,6 +177,11 @@ func (p *routePlan) check(r *http.Request, c *pipeline.Context) error {
 	}
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
 	if err != nil {
+		if bytes.HasPrefix(doc, []byte("\xef\xbb\xbf")) {
+			// RFC 8259 8.1: JSON text has no byte order mark; say so
+			// rather than quote the mark's first byte as a character.
+			return invalidBody(c, "[Invalid JSON: the body starts with a UTF-8 byte order mark (EF BB BF): send it without one]", err)
+		}
 		return invalidBody(c, fmt.Sprintf("[Invalid JSON: %v]", err), err)
 	}
 	if err := p.models.Validate(r.Context(), model, inst); err != nil {

@@ -53,8 +53,11 @@ var names = []string{
 // URLMask, HeaderMask) is kept.
 func String(s string) string { return StringWith(s, Mask) }
 
-// StringWith is String with mask written instead of Mask.
+// StringWith is String with mask written instead of Mask. The string
+// value of a JSON member named as a secret parameter ("refresh_token":
+// "...", as OAuth 2.0 token responses carry them) is masked too.
 func StringWith(s, mask string) string {
+	s = jsonMembers(s, mask)
 	if strings.IndexByte(s, '=') < 0 {
 		return s
 	}
@@ -81,6 +84,68 @@ func StringWith(s, mask string) string {
 		b.WriteString(s[last : i+1])
 		b.WriteString(mask)
 		last, i = end, end-1
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// jsonMembers returns s with the string value of every JSON member whose
+// name is a secret parameter's ("password": "x") replaced by mask; s
+// itself when it has none, without allocating.
+func jsonMembers(s, mask string) string {
+	if strings.IndexByte(s, ':') < 0 || strings.IndexByte(s, '"') < 0 {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] != '"' {
+			continue
+		}
+		// A member name: "name" then optional spaces and a colon.
+		j := strings.IndexByte(s[i+1:], '"')
+		if j < 0 {
+			break
+		}
+		name, k := s[i+1:i+1+j], i+2+j
+		for k < len(s) && (s[k] == ' ' || s[k] == '\t' || s[k] == '\n' || s[k] == '\r') {
+			k++
+		}
+		if k >= len(s) || s[k] != ':' || !secretName(name) {
+			i += j // the closing quote: a value may start after it
+			continue
+		}
+		k++
+		for k < len(s) && (s[k] == ' ' || s[k] == '\t' || s[k] == '\n' || s[k] == '\r') {
+			k++
+		}
+		if k >= len(s) || s[k] != '"' {
+			i = k - 1
+			continue
+		}
+		end := k + 1 // past the value's closing quote
+		for end < len(s) && s[end] != '"' {
+			if s[end] == '\\' {
+				end++
+			}
+			end++
+		}
+		if end >= len(s) {
+			end = len(s)
+		}
+		if v := s[k+1 : end]; v == "" || masked(v) || v == mask {
+			i = end
+			continue
+		}
+		if b.Len() == 0 {
+			b.Grow(len(s))
+		}
+		b.WriteString(s[last : k+1])
+		b.WriteString(mask)
+		last, i = end, end
 	}
 	if last == 0 {
 		return s

@@ -138,3 +138,21 @@ func TestQuote(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONMembers: a secret parameter's name as a JSON member masks its
+// string value, as OAuth 2.0 token responses and JSON refresh requests
+// carry them (r-sec27 finding 1, named #2 in the fixer's brief).
+func TestJSONMembers(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"grant_type":"refresh_token","refresh_token":"SEKRETJSONRT"}`:       `{"grant_type":"refresh_token","refresh_token":"REDACTED"}`,
+		`{"password" : "p\"w", "Access_Token":"a","client_secret":"c","n":1}`: `{"password" : "REDACTED", "Access_Token":"REDACTED","client_secret":"REDACTED","n":1}`,
+		`{"user":"password","x":"refresh_token"}`:                             `{"user":"password","x":"refresh_token"}`,
+		`{"password":12,"id_token":""}`:                                       `{"password":12,"id_token":""}`,
+		`body={"access_token":"t"}&password=p`:                                `body={"access_token":"REDACTED"}&password=REDACTED`,
+		`{"access_token":"unterminated`:                                       `{"access_token":"REDACTED`,
+	} {
+		if got := String(in); got != want {
+			t.Errorf("String(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
