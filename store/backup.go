@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -26,6 +27,14 @@ const FileName = fileName
 // begin with "." (an upload's temporaries) are left out, as are files other
 // than regular files, directories and symbolic links.
 //
+// The read transaction lasts as long as a copy of FileName to a temporary
+// file in the data directory takes (spool), not as long as w takes it: a
+// transaction held open holds up any write that grows the file past its
+// mapping (Config.MmapSize), and every transaction after that write. Where
+// the data directory's file system has too little room for the copy beside
+// the store's reserve, the copy is written to w from the transaction itself,
+// as it was before, and a WARN says so.
+//
 // The directories are read after the snapshot, so they must only gain files
 // while the server runs, or lose them only after a grace period (content-
 // addressed code artifacts: functions.CollectCode removes an artifact only
@@ -37,17 +46,7 @@ func (s *Store) Backup(ctx context.Context, w io.Writer, dirs ...string) error {
 	// Whole seconds: the tar format's, which tar(1) would otherwise round
 	// up into the future and warn about.
 	now := time.Now().Truncate(time.Second)
-	err := s.db.View(func(tx *bbolt.Tx) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := tw.WriteHeader(&tar.Header{Name: fileName, Mode: 0o600, Size: tx.Size(), ModTime: now, Typeflag: tar.TypeReg}); err != nil {
-			return err
-		}
-		_, err := tx.WriteTo(tw)
-		return err
-	})
-	if err != nil {
+	if err := s.backupFile(ctx, tw, now); err != nil {
 		return fmt.Errorf("store: backup of %s: %w", fileName, err)
 	}
 	for _, d := range dirs {
@@ -56,6 +55,104 @@ func (s *Store) Backup(ctx context.Context, w io.Writer, dirs ...string) error {
 		}
 	}
 	return tw.Close()
+}
+
+// backupFile writes FileName, as one read transaction sees it, to tw: from
+// a copy of it spooled to the data directory, or, where there is no room
+// for one, from the transaction.
+func (s *Store) backupFile(ctx context.Context, tw *tar.Writer, now time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	header := func(size int64) *tar.Header {
+		return &tar.Header{Name: fileName, Mode: 0o600, Size: size, ModTime: now, Typeflag: tar.TypeReg}
+	}
+	var (
+		spooled *os.File
+		size    int64
+	)
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		f, err := s.spool(tx)
+		if err != nil {
+			return err
+		}
+		if f != nil {
+			spooled, size = f, tx.Size()
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := tw.WriteHeader(header(tx.Size())); err != nil {
+			return err
+		}
+		_, err = tx.WriteTo(tw)
+		return err
+	})
+	if err != nil || spooled == nil {
+		return err
+	}
+	defer func() { _ = spooled.Close() }()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(header(size)); err != nil {
+		return err
+	}
+	_, err = io.CopyN(tw, spooled, size)
+	return err
+}
+
+// spoolPattern names a backup's temporary copy of the store file
+// (os.CreateTemp): in the data directory, its name beginning with "." so that
+// backups leave it out. It is removed as soon as it is created, so that the
+// space it takes is given back when the backup closes it, or the process
+// ends, however it ends.
+const spoolPattern = "." + fileName + ".backup-*"
+
+// spool copies the store file as tx sees it to a temporary file in the data
+// directory, and returns it open at its start; or nil, and a WARN, when the
+// data directory's file system has too little room for the copy and the
+// store's reserve (reserve.go: a copy must not take the room the store's
+// deletes are kept), or the copy met a full disk (it is then removed, and
+// the room it took given back).
+func (s *Store) spool(tx *bbolt.Tx) (*os.File, error) {
+	size := tx.Size()
+	noRoom := func(why string, attrs ...any) (*os.File, error) {
+		if l := s.log.Load(); l != nil {
+			l.Warn("store: backup written from its read transaction, not from a copy: "+why+"; "+
+				"until the backup's client has read it, writes that grow the store file past its mapping wait for it, and every read and write after them",
+				append([]any{"dir", s.dir, "storeBytes", size, "mmapBytes", s.mmapSize}, attrs...)...)
+		}
+		return nil, nil
+	}
+	if s.full.Load() {
+		return noRoom("the data directory's file system is full")
+	}
+	free := s.freeBytes
+	if s.spoolFree != nil {
+		free = s.spoolFree
+	}
+	if free, ok := free(); ok && free < size+2*reserveSize {
+		return noRoom("the data directory's file system has too little room for a copy of the store beside its reserve", "freeBytes", free)
+	}
+	f, err := os.CreateTemp(s.dir, spoolPattern)
+	if err != nil {
+		return noRoom("no temporary file for the copy", "err", err)
+	}
+	_ = os.Remove(f.Name())
+	_, err = tx.WriteTo(f)
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		_ = f.Close()
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+			return noRoom("the copy met a full disk", "err", err)
+		}
+		return nil, err
+	}
+	return f, nil
 }
 
 // backupDir writes the files under rel, a directory of the data directory,

@@ -6,12 +6,16 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"go.etcd.io/bbolt"
 )
 
 // TestBackupWhileWriting: a backup taken while another goroutine commits is
@@ -183,5 +187,106 @@ func TestBackupFilesBeforeSubdirectories(t *testing.T) {
 	want := []string{fileName, "code/", "code/aaa.zip", "code/bbb.zip", "code/aaa/", "code/aaa/bootstrap", "code/aaa/sub/", "code/aaa/sub/lib"}
 	if strings.Join(names, " ") != strings.Join(want, " ") {
 		t.Fatalf("backup order:\n got %v\nwant %v", names, want)
+	}
+}
+
+// TestBackupWithoutRoomToSpoolHoldsNoWrite: where the data directory has no
+// room for the backup's copy of the store, the backup is written from its read
+// transaction (and a WARN says so), and a client that stops reading it still
+// holds up no write below the store's mapping (DefaultMmapSize) and no read:
+// without the mapping, a write that grew the file past bbolt's own (the
+// file's size rounded up to a power of two) waited for the backup to end,
+// and every transaction after it too.
+func TestBackupWithoutRoomToSpoolHoldsNoWrite(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s := open(t, dir)
+	defer s.Close()
+	var logged syncBuffer
+	s.log.Store(slog.New(slog.NewTextHandler(&logged, nil)))
+	s.spoolFree = func() (int64, bool) { return 0, true }
+	size := func() int64 {
+		var n int64
+		_ = s.db.View(func(tx *bbolt.Tx) error { n = tx.Size(); return nil })
+		return n
+	}
+	put := func(key string, n int) error {
+		return s.Update(ctx, func(tx *Tx) error { return tx.Put("things", key, strings.Repeat("x", n)) })
+	}
+	for i := range 4 {
+		if err := put("before-"+strconv.Itoa(i), 256<<10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// bbolt's own mapping would be what the pages take, and a page more,
+	// rounded up to a power of two.
+	past := 2*size() + 1<<20
+
+	pr, pw := io.Pipe()
+	backup := make(chan error, 1)
+	go func() {
+		err := s.Backup(ctx, pw)
+		_ = pw.CloseWithError(err)
+		backup <- err
+	}()
+	head := make([]byte, 512) // portico.db's tar header: the transaction is open
+	if _, err := io.ReadFull(pr, head); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- func() error {
+			for i := 0; size() <= past; i++ {
+				if err := put("during-"+strconv.Itoa(i), 4<<20); err != nil {
+					return err
+				}
+			}
+			return s.View(ctx, func(tx *Tx) error { return tx.Get("things", "before-0", new(string)) })
+		}()
+	}()
+	var doneErr error
+	hung := false
+	select {
+	case doneErr = <-done:
+	case <-time.After(2 * time.Minute): // against a hang only
+		t.Error("writes that grow the store and a read still wait after 2 minutes while the backup's reader reads nothing")
+		hung = true
+	}
+	restored := t.TempDir()
+	names := untarInto(t, io.MultiReader(bytes.NewReader(head), pr), restored)
+	if err := <-backup; err != nil {
+		t.Fatal(err)
+	}
+	if hung {
+		doneErr = <-done // the writes went on once the backup ended
+	}
+	if doneErr != nil {
+		t.Fatal(doneErr)
+	}
+	if len(names) != 1 || names[0] != fileName {
+		t.Fatalf("backup holds %q", names)
+	}
+	r, err := Open(restored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	n := 0
+	if err := r.View(ctx, func(tx *Tx) error {
+		return tx.ForEach("things", "", func(k string, _ []byte) error {
+			if !strings.HasPrefix(k, "before-") {
+				t.Errorf("restored store holds %s, written after the backup began", k)
+			}
+			n++
+			return nil
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n != 4 {
+		t.Errorf("restored store holds %d records, want 4", n)
+	}
+	if !strings.Contains(logged.String(), "backup written from its read transaction, not from a copy") {
+		t.Errorf("no WARN about the backup without a copy; logged:\n%s", logged.String())
 	}
 }

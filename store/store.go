@@ -124,6 +124,26 @@ type Config struct {
 	// Clock times the check that the store file is still at its path
 	// (WatchPath); nil is the wall clock.
 	Clock clock.Clock
+	// MmapSize is the size, in bytes, the store file is mapped at while it
+	// is smaller (bbolt's InitialMmapSize; address space, not memory). A
+	// write that grows the file past the mapping maps it again, which waits
+	// for every read transaction to end and holds up every transaction
+	// begun meanwhile. 0 is DefaultMmapSize; tests set a small one to grow
+	// past it.
+	MmapSize int
+}
+
+// DefaultMmapSize is Config.MmapSize when it is 0: 1 GiB on a 64-bit
+// platform (a store that grows past it maps itself again at each further
+// GiB, as bbolt does), bbolt's own growth (the file's size, doubled as it
+// grows) on a 32-bit one, whose address space is too small to spare it.
+var DefaultMmapSize = defaultMmapSize()
+
+func defaultMmapSize() int {
+	if strconv.IntSize < 64 {
+		return 0
+	}
+	return 1 << 30
 }
 
 // Store wraps a bbolt database and the data directory that holds code artifacts.
@@ -142,6 +162,11 @@ type Store struct {
 	released atomic.Bool
 	checked  atomic.Int64 // when the full state last looked for room (UnixNano; reserveBack)
 	log      atomic.Pointer[slog.Logger]
+
+	mmapSize int // the size the file is mapped at while smaller (Config.MmapSize)
+	// spoolFree, when set, is the room a backup's copy sees (freeBytes):
+	// tests set it.
+	spoolFree func() (int64, bool)
 
 	watchPathMu sync.Mutex
 	stopWatch   func() bool // WatchPath's timer
@@ -210,7 +235,11 @@ func openConfig(c Config, migrations []Migration) (*Store, error) {
 	if err := prepareFile(dir, path, c.New); err != nil {
 		return nil, err
 	}
-	db, err := openBolt(path)
+	mmap := c.MmapSize
+	if mmap <= 0 {
+		mmap = DefaultMmapSize
+	}
+	db, err := openBolt(path, mmap)
 	if err != nil {
 		switch {
 		case errors.Is(err, berrors.ErrTimeout):
@@ -236,7 +265,7 @@ func openConfig(c Config, migrations []Migration) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: stat %s: %w", path, err)
 	}
-	s := &Store{db: db, dir: dir, path: path, opened: opened}
+	s := &Store{db: db, dir: dir, path: path, opened: opened, mmapSize: mmap}
 	if err := s.checkSchema(SchemaVersion, migrations); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -278,7 +307,7 @@ func corrupt(path string, err error) error { return &corruptError{path, err} }
 
 // openBolt opens the bbolt database at path; a panic of bbolt's over a
 // damaged meta or freelist page is an ErrCorrupt.
-func openBolt(path string) (db *bbolt.DB, err error) {
+func openBolt(path string, mmapSize int) (db *bbolt.DB, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			db, err = nil, corrupt(path, fmt.Errorf("bbolt panicked reading it: %v", r))
@@ -287,7 +316,7 @@ func openBolt(path string) (db *bbolt.DB, err error) {
 	if err := walkFile(path); err != nil {
 		return nil, err
 	}
-	return bbolt.Open(path, 0o600, boltOptions())
+	return bbolt.Open(path, 0o600, boltOptions(mmapSize))
 }
 
 // walkFile reads every page reachable from the committed meta page of the
@@ -338,8 +367,15 @@ func walkBucket(b *bbolt.Bucket) error {
 // commit: after an Event backlog grew the file to 380 MB and drained, every
 // small write cost 1.2 MB of disk writes. The map freelist finds a run of
 // free pages without scanning the whole list.
-func boltOptions() *bbolt.Options {
-	return &bbolt.Options{Timeout: 2 * time.Second, NoFreelistSync: true, FreelistType: bbolt.FreelistMapType}
+//
+// The file is mapped at mmapSize (Config.MmapSize) from the start, so that a
+// write that grows it below that size does not map it again: a remap waits
+// for every read transaction to end, and every transaction begun meanwhile
+// waits behind it, so that one long read transaction (a backup streamed
+// from it: Backup) held up all the store's writes and reads. The mapping
+// beyond the file's end is address space only: no memory, no disk.
+func boltOptions(mmapSize int) *bbolt.Options {
+	return &bbolt.Options{Timeout: 2 * time.Second, NoFreelistSync: true, FreelistType: bbolt.FreelistMapType, InitialMmapSize: mmapSize}
 }
 
 // check walks every page of db (bbolt's consistency check: page ids, the
