@@ -108,7 +108,9 @@ func TestLambdaRefusesDroppedSettings(t *testing.T) {
 		refused("CreateFunction("+c.what+")", create("g", c.edit), c.names...)
 	}
 	// Out of the model's range 512..10240 Lambda refuses it too: its ValidationException.
-	err = create("g", func(in *lambda.CreateFunctionInput) { in.EphemeralStorage = &types.EphemeralStorage{Size: aws.Int32(20000)} })
+	err = create("g", func(in *lambda.CreateFunctionInput) {
+		in.EphemeralStorage = &types.EphemeralStorage{Size: aws.Int32(20000)}
+	})
 	if errorCode(err) != "ValidationException" || !strings.Contains(err.Error(), "at 'ephemeralStorage.size'") {
 		t.Errorf("CreateFunction(EphemeralStorage 20000): %v, want ValidationException at 'ephemeralStorage.size'", err)
 	}
