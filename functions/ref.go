@@ -140,7 +140,7 @@ func parseRef(s string) (Ref, string) {
 	case len(parts) <= 2:
 		tail = parts
 	default:
-		return bad("has too many ':' separated parts")
+		return bad(whyTooManyParts)
 	}
 	name, qual := tail[0], ""
 	if len(tail) == 2 {
@@ -163,6 +163,10 @@ const functionNamePattern = `(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-
 
 var functionNameRe = regexp.MustCompile(`^` + functionNamePattern + `$`)
 
+// whyTooManyParts is parseRef's reason for a name of more ':' separated
+// parts than the forms Portico takes.
+const whyTooManyParts = "has too many ':' separated parts"
+
 // ParseLocalRef parses s as ParseRef does, refusing what is not a function
 // name with Lambda's ValidationException (Violation), and refuses an ARN, full or partial,
 // that names a function elsewhere than on this server: another partition or
@@ -173,7 +177,7 @@ var functionNameRe = regexp.MustCompile(`^` + functionNamePattern + `$`)
 // Lambda API parses every function name it is given with it.
 func ParseLocalRef(s string) (Ref, error) {
 	ref, why := parseRef(s)
-	if why != "" && functionNameRe.MatchString(s) && len(s) <= 140 {
+	if why == whyTooManyParts && functionNameRe.MatchString(s) {
 		// Lambda's pattern admits it (REGION:ACCOUNT:function:NAME, say):
 		// not a violation, a form Portico does not take.
 		return Ref{}, invalidf("The function name %s %s: Portico takes NAME, NAME:QUALIFIER, ACCOUNT:function:NAME[:QUALIFIER], "+
