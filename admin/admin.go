@@ -9,7 +9,9 @@ package admin
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -354,6 +357,35 @@ func (s *Server) bodyLimit(r *http.Request) int64 {
 	return maxDefaultBody
 }
 
+// unserved reports whether r goes to a Lambda operation Portico does not
+// implement (unknownLambdaOperation): PublishLayerVersion, say.
+func (s *Server) unserved(r *http.Request) bool {
+	_, pattern := s.mux.Handler(r)
+	return slices.Contains(lambdaPrefixes, pattern)
+}
+
+// verifyUnservedBody checks the signature of a request to an operation
+// Portico does not implement over its body hashed as it streams, held
+// nowhere, so that the answer is that the operation is not implemented
+// whatever the body's size (a layer's zip of 50 MiB), not that the body is
+// too large for a route that would refuse it anyway. The body is bounded as
+// the code routes' are.
+func (s *Server) verifyUnservedBody(r *http.Request, p *sigv4.Pending, service string) error {
+	h := sha256.New()
+	n, err := io.Copy(h, io.LimitReader(r.Body, maxCodeBody+1))
+	if err != nil {
+		return fmt.Errorf("read request body: %w: %w", err, errdefs.ErrInvalid)
+	}
+	if n > maxCodeBody {
+		return errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException", fmt.Sprintf("Request must be smaller than %d bytes for this operation", maxCodeBody))
+	}
+	if err := p.VerifyHash(hex.EncodeToString(h.Sum(nil))); err != nil {
+		return s.signatureError(r, service, err)
+	}
+	r.Body = http.NoBody
+	return nil
+}
+
 var errAuth = errdefs.New(errdefs.ErrForbidden, "AccessDeniedException",
 	"missing or invalid admin token: send Authorization: Bearer <token> (portico --token-file FILE or PORTICO_TOKEN)")
 
@@ -415,6 +447,9 @@ func (s *Server) authenticate(r *http.Request) error {
 		r.Body = &signedBody{r: sigv4.HashingReader(r.Body, declared), Closer: r.Body,
 			refused: func(err error) error { return s.signatureError(r, service, err) }}
 		return nil
+	}
+	if declared == "" && !p.Presigned && s.unserved(r) {
+		return s.verifyUnservedBody(r, p, service)
 	}
 	// UNSIGNED-PAYLOAD is S3's alone: Lambda, API Gateway and IAM sign the
 	// body's hash whatever the header says, and so does this API, so that a

@@ -81,6 +81,11 @@ func (s *Server) putProvisioned(w http.ResponseWriter, r *http.Request, ref func
 	case *n < 1:
 		return functions.RangeViolation("provisionedConcurrentExecutions", *n, 1, math.MaxInt)
 	}
+	// A version or alias that does not exist is named with those there are
+	// (PutProvisioned checks again in its transaction).
+	if _, err := s.resolveConfig(r, ref); err != nil {
+		return err
+	}
 	pc, err := s.fns.PutProvisioned(r.Context(), ref.Name, ref.Qualifier, *req.ProvisionedConcurrentExecutions)
 	if err != nil {
 		return err
@@ -151,8 +156,12 @@ func (s *Server) listProvisioned(w http.ResponseWriter, r *http.Request, name st
 		})
 }
 
+// getProvisioned serves GetProvisionedConcurrencyConfig. A version or alias
+// that does not exist is "Function not found" (ResourceNotFoundException,
+// naming those there are), as on Lambda and as Delete answers; only one that
+// exists may have "No Provisioned Concurrency Config".
 func (s *Server) getProvisioned(w http.ResponseWriter, r *http.Request, ref functions.Ref) error {
-	if _, err := s.fns.Get(r.Context(), ref.Name, functions.Latest); err != nil {
+	if _, err := s.resolveConfig(r, ref); err != nil {
 		return err
 	}
 	pc, err := s.findProvisioned(r, ref, "ProvisionedConcurrencyConfigNotFoundException")

@@ -128,11 +128,11 @@ func TestProvisionedConcurrencyConfigs(t *testing.T) {
 		})
 		apiError(t, err, "ProvisionedConcurrencyConfigNotFoundException", 404)
 		// "02" is not version 2 (Lambda matches versions as strings), as
-		// on every other route: no configuration is found for it.
+		// on every other route: it is a version that does not exist.
 		_, err = c.GetProvisionedConcurrencyConfig(ctx, &lambda.GetProvisionedConcurrencyConfigInput{
 			FunctionName: aws.String("probe"), Qualifier: aws.String("02"),
 		})
-		apiError(t, err, "ProvisionedConcurrencyConfigNotFoundException", 404)
+		apiError(t, err, "ResourceNotFoundException", 404)
 		// Deleting the configuration of a version or alias that does not exist.
 		for _, q := range []string{"9", "02", "nope"} {
 			_, err = c.DeleteProvisionedConcurrencyConfig(ctx, &lambda.DeleteProvisionedConcurrencyConfigInput{

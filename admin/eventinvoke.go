@@ -63,6 +63,9 @@ func (s *Server) putEventInvokeConfig(merge bool) HandlerFunc {
 		if !req.DestinationConfig.empty() {
 			return invalid("%s", functions.NoDestinations)
 		}
+		if _, err := s.resolveConfig(r, ref); err != nil {
+			return err
+		}
 		c, err := s.fns.PutEventInvokeConfig(r.Context(), ref.Name, ref.Qualifier, functions.EventInvokeInput{
 			MaximumRetryAttempts: req.MaximumRetryAttempts, MaximumEventAgeInSeconds: req.MaximumEventAgeInSeconds}, merge)
 		if err != nil {
@@ -73,7 +76,13 @@ func (s *Server) putEventInvokeConfig(merge bool) HandlerFunc {
 }
 
 // getEventInvokeConfig serves GetFunctionEventInvokeConfig.
+// A version or alias that does not exist is "Function not found", naming
+// those there are, before "doesn't have an EventInvokeConfig" (whose advice,
+// PutFunctionEventInvokeConfig, would fail for it).
 func (s *Server) getEventInvokeConfig(w http.ResponseWriter, r *http.Request, ref functions.Ref) error {
+	if _, err := s.resolveConfig(r, ref); err != nil {
+		return err
+	}
 	c, err := s.fns.GetEventInvokeConfig(r.Context(), ref.Name, ref.Qualifier)
 	if err != nil {
 		return err
@@ -83,6 +92,9 @@ func (s *Server) getEventInvokeConfig(w http.ResponseWriter, r *http.Request, re
 
 // deleteEventInvokeConfig serves DeleteFunctionEventInvokeConfig.
 func (s *Server) deleteEventInvokeConfig(w http.ResponseWriter, r *http.Request, ref functions.Ref) error {
+	if _, err := s.resolveConfig(r, ref); err != nil {
+		return err
+	}
 	return noContent(w, s.fns.DeleteEventInvokeConfig(r.Context(), ref.Name, ref.Qualifier))
 }
 

@@ -2,8 +2,11 @@ package admin
 
 import (
 	"net/http"
+	"regexp"
+	"strings"
 
 	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/errdefs"
 )
 
 // The function-level settings that tools read after every create and on every
@@ -74,11 +77,39 @@ func (s *Server) getRuntimeManagementConfig(w http.ResponseWriter, r *http.Reque
 	return writeJSON(w, http.StatusOK, runtimeManagementConfig{UpdateRuntimeOn: "Auto", FunctionArn: functions.ARN(ref.Name, ref.Qualifier)})
 }
 
+// taggablePattern is Lambda's model's pattern of the tag routes' Resource: an
+// ARN, of a function, a code signing configuration, an event source mapping
+// or a capacity provider. A bare function name is not one.
+const taggablePattern = `arn:(aws[a-zA-Z-]*):lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:` +
+	`(function:[a-zA-Z0-9-_]+(:(\$LATEST|[a-zA-Z0-9-_]+))?|code-signing-config:csc-[a-z0-9]{17}|` +
+	`event-source-mapping:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|capacity-provider:[a-zA-Z0-9-_]+)`
+
+var taggableRe = regexp.MustCompile(`^` + taggablePattern + `$`)
+
+// checkTaggable refuses a tag route's Resource that is not a function's ARN:
+// one that breaks Lambda's model (a bare name, a layer's ARN) with its
+// ValidationException at 'resource'; another resource's ARN, which Portico
+// has none of, as not found.
+func checkTaggable(raw string) error {
+	if !taggableRe.MatchString(raw) || len(raw) > 256 {
+		return functions.Violation("resource", raw, "satisfy regular expression pattern: "+taggablePattern+
+			" (a function's ARN, arn:aws:lambda:REGION:ACCOUNT:function:NAME)")
+	}
+	if !strings.Contains(raw, ":function:") {
+		return errdefs.New(errdefs.ErrNotFound, "ResourceNotFoundException",
+			"Resource not found: "+raw+" (Portico has functions only: no code signing configurations, event source mappings or capacity providers)")
+	}
+	return nil
+}
+
 // byTagged adapts a handler of the function the {arn} path value of the tag
-// routes names: a function ARN (or name) without a qualifier.
+// routes names: a function ARN without a qualifier.
 func byTagged(h func(w http.ResponseWriter, r *http.Request, name string) error) HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		raw := r.PathValue("arn")
+		if err := checkTaggable(raw); err != nil {
+			return err
+		}
 		ref, err := functions.ParseLocalRef(raw)
 		if err != nil {
 			return err

@@ -257,11 +257,63 @@ func isSet(raw json.RawMessage) bool {
 	return v != "" && v != "null" && v != "{}"
 }
 
-// check refuses what u, a request about function name, sets that Portico
-// would not honour, naming each.
-func (u *unhonoured) check(name string) error {
+// Lambda's API model's enums of the unhonoured settings' values.
+var (
+	lambdaArchitectures = []string{"x86_64", "arm64"}
+	tracingModes        = []string{"Active", "PassThrough"}
+	logFormats          = []string{"JSON", "Text"}
+	applicationLevels   = []string{"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
+	systemLevels        = []string{"DEBUG", "INFO", "WARN"}
+	snapStartApplyOn    = []string{"PublishedVersions", "None"}
+)
+
+// checkArchitecturesModel refuses an Architectures list that breaks Lambda's
+// model (at most one value, of x86_64 and arm64) with its ValidationException:
+// such a list is refused by Lambda too, unlike arm64 on an x86_64 host.
+func checkArchitecturesModel(archs []string) error {
+	if len(archs) > 1 {
+		return functions.Violation("architectures", javaList(archs), "have length less than or equal to 1")
+	}
+	for _, a := range archs {
+		if !slices.Contains(lambdaArchitectures, a) {
+			return functions.Violation("architectures", javaList(archs),
+				"satisfy constraint: [Member must satisfy enum value set: ["+strings.Join(lambdaArchitectures, ", ")+"]]")
+		}
+	}
+	return nil
+}
+
+// javaList prints a list as Lambda's messages do, [a, b].
+func javaList(l []string) string { return "[" + strings.Join(l, ", ") + "]" }
+
+// violations refuses the values u sets that break Lambda's API model (an
+// enum or a range) with Lambda's ValidationException, all of them in one
+// answer, before check says what Portico does not support of the rest.
+func (u *unhonoured) violations() error {
+	var errs []error
+	errs = append(errs, checkArchitecturesModel(u.Architectures))
+	if u.TracingConfig != nil {
+		errs = append(errs, functions.CheckEnum("tracingConfig.mode", u.TracingConfig.Mode, tracingModes...))
+	}
+	if s := u.SnapStart; s != nil {
+		errs = append(errs, functions.CheckEnum("snapStart.applyOn", s.ApplyOn, snapStartApplyOn...))
+	}
+	if lc := u.LoggingConfig; lc != nil {
+		errs = append(errs, functions.CheckEnum("loggingConfig.logFormat", lc.LogFormat, logFormats...),
+			functions.CheckEnum("loggingConfig.applicationLogLevel", lc.ApplicationLogLevel, applicationLevels...),
+			functions.CheckEnum("loggingConfig.systemLogLevel", lc.SystemLogLevel, systemLevels...))
+	}
 	if s := u.EphemeralStorage; s != nil && (s.Size < 512 || s.Size > 10240) {
-		return invalid("EphemeralStorage Size %d is out of range: 512..10240 MB", s.Size)
+		errs = append(errs, functions.RangeViolation("ephemeralStorage.size", s.Size, 512, 10240))
+	}
+	return functions.Violations(errs...)
+}
+
+// check refuses what u, a request about function name, sets that Portico
+// would not honour, naming each; values Lambda refuses too are violations.
+func (u *unhonoured) check(name string) error {
+	if err := u.violations(); err != nil {
+		return err
 	}
 	var set []string
 	add := func(cond bool, what string) {
@@ -315,6 +367,9 @@ type updateCodeRequest struct {
 // checkArchitectures refuses architectures other than the host's: sandboxes
 // run on it.
 func checkArchitectures(archs []string) error {
+	if err := checkArchitecturesModel(archs); err != nil {
+		return err
+	}
 	if len(archs) > 0 && !slices.Equal(archs, []string{hostArchitecture()}) {
 		return invalid("Portico does not support Architectures %v: sandboxes run on this host's %s; remove them from the request or send [%q]",
 			archs, hostArchitecture(), hostArchitecture())
@@ -396,6 +451,9 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request) error {
 	}
 	if req.Code == nil {
 		return invalid("Code is required: Code.ZipFile (base64) or Code.ImageUri")
+	}
+	if err := functions.Violations(functions.CheckPackageType(req.PackageType), functions.CheckRuntimeEnum(req.Runtime)); err != nil {
+		return err
 	}
 	if err := checkHandler(&req); err != nil {
 		return err

@@ -212,6 +212,11 @@ func payloadParseError(payload []byte) string {
 			at-- // Offset is past the character that stopped the parse
 		}
 	}
+	if bytes.HasPrefix(payload, []byte("\xef\xbb\xbf")) && at == 0 {
+		// encoding/json reads a BOM's first byte as the character 'ï';
+		// Lambda refuses it too, but naming it says what to remove.
+		reason = "the payload begins with a UTF-8 byte order mark (EF BB BF), which JSON does not allow: save or send it without one"
+	}
 	at = max(0, min(at, len(payload)))
 	before := payload[:at]
 	line := bytes.Count(before, []byte("\n")) + 1

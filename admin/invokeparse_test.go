@@ -24,6 +24,8 @@ func TestInvokePayloadErrorSaysWhere(t *testing.T) {
 		{`{"a":1`, "Could not parse request body into json: Could not parse payload into json: unexpected end of JSON input\n at [line: 1, column: 7]"},
 		{"{\n  \"é\": tru\n}", "Could not parse request body into json: Could not parse payload into json: invalid character '\\n' in literal true (expecting 'e')\n at [line: 2, column: 11]"},
 		{`{"a":1} x`, "Could not parse request body into json: Could not parse payload into json: invalid character 'x' after top-level value\n at [line: 1, column: 9]"},
+		// A BOM (Notepad's UTF-8) is named, not shown as the character 'ï'.
+		{"\ufeff{\"a\":1}", "Could not parse request body into json: Could not parse payload into json: the payload begins with a UTF-8 byte order mark (EF BB BF), which JSON does not allow: save or send it without one\n at [line: 1, column: 1]"},
 	} {
 		_, err := c.Invoke(t.Context(), &lambda.InvokeInput{FunctionName: aws.String("nofn"), Payload: []byte(tc.payload)})
 		var ae smithy.APIError

@@ -65,7 +65,16 @@ func checkTree(dir string, pkg *zipPackage) treeState {
 		return treeShort
 	}
 	if pkg == nil {
-		fi, err := os.Lstat(filepath.Join(dir, "bootstrap"))
+		// A bootstrap symlink (to a file inside the package, as the
+		// upload checked) is followed, but only while it stays in dir.
+		boot := filepath.Join(dir, "bootstrap")
+		root, rerr := filepath.EvalSymlinks(dir)
+		if real, err := filepath.EvalSymlinks(boot); err == nil && rerr == nil {
+			if rel, err := filepath.Rel(root, real); err == nil && filepath.IsLocal(rel) {
+				boot = real
+			}
+		}
+		fi, err := os.Lstat(boot)
 		if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
 			return treeShort
 		}

@@ -47,46 +47,73 @@ type policy struct {
 	Statements []Permission `json:"Statements"`
 }
 
-// Patterns of AddPermission's parameters, as Lambda's API reference gives them.
-var (
-	statementIDPattern = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,100}$`)
-	actionPattern      = regexp.MustCompile(`^(lambda:[*]|lambda:[a-zA-Z]+|[*])$`)
-	sourceArnPattern   = regexp.MustCompile(`^arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9-])+:([a-z]{2}(-gov)?-[a-z]+-\d{1})?:(\d{12})?:(.*)$`)
-	accountPattern     = regexp.MustCompile(`^\d{12}$`)
-	orgIDPattern       = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
-	tokenPattern       = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,256}$`)
+// Patterns of AddPermission's parameters, as Lambda's API model gives them
+// (the *Model strings are what its ValidationException quotes).
+const (
+	statementIDModel = `([a-zA-Z0-9-_.]+)`
+	actionModel      = `(lambda:[*]|lambda:[a-zA-Z]+|[*])`
+	principalModel   = `[^\s]+`
+	sourceArnModel   = `arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:([a-z]{2}(-gov)?-[a-z]+-\d{1})?:(\d{12})?:(.*)`
+	accountModel     = `\d{12}`
+	orgIDModel       = `^o-[a-z0-9]{10,32}$`
+	tokenModel       = `[a-zA-Z0-9._\-]+`
 )
 
+var (
+	statementIDPattern = regexp.MustCompile(`^` + statementIDModel + `$`)
+	actionPattern      = regexp.MustCompile(`^` + actionModel + `$`)
+	principalPattern   = regexp.MustCompile(`^` + principalModel + `$`)
+	sourceArnPattern   = regexp.MustCompile(`^` + sourceArnModel + `$`)
+	accountPattern     = regexp.MustCompile(`^` + accountModel + `$`)
+	orgIDPattern       = regexp.MustCompile(orgIDModel)
+	tokenPattern       = regexp.MustCompile(`^` + tokenModel + `$`)
+)
+
+// checkStatementID refuses a StatementId that breaks Lambda's model: its
+// pattern, or 1..100 characters.
+func checkStatementID(sid string) error {
+	var errs []error
+	if !statementIDPattern.MatchString(sid) {
+		errs = append(errs, Violation("statementId", sid, "satisfy regular expression pattern: "+statementIDModel))
+	}
+	errs = append(errs, checkLength("statementId", sid, 100))
+	return Violations(errs...)
+}
+
+// modelPattern is the Violation of member's value v when it is set (or
+// required) and does not match re, the model's pattern model.
+func modelPattern(member, v string, required bool, re *regexp.Regexp, model string) error {
+	if (v == "" && !required) || re.MatchString(v) {
+		return nil
+	}
+	return Violation(member, v, "satisfy regular expression pattern: "+model)
+}
+
+// validate refuses a permission whose values break Lambda's API model with
+// its ValidationException, every broken member in one answer, as Lambda
+// answers; then Portico's own bounds with InvalidParameterValueException.
 func (p *Permission) validate() error {
-	var errs []string
-	if !statementIDPattern.MatchString(p.StatementID) {
-		errs = append(errs, fmt.Sprintf("StatementId %q must be 1 to 100 of [a-zA-Z0-9-_.]", truncate(p.StatementID, 200)))
+	errs := []error{
+		checkStatementID(p.StatementID),
+		modelPattern("action", p.Action, true, actionPattern, actionModel),
+		modelPattern("principal", p.Principal, true, principalPattern, principalModel),
+		modelPattern("sourceArn", p.SourceArn, false, sourceArnPattern, sourceArnModel),
+		modelPattern("sourceAccount", p.SourceAccount, false, accountPattern, accountModel),
+		modelPattern("principalOrgID", p.PrincipalOrgID, false, orgIDPattern, orgIDModel),
+		modelPattern("eventSourceToken", p.EventSourceToken, false, tokenPattern, tokenModel),
+		CheckEnum("functionUrlAuthType", p.FunctionURLAuthType, "NONE", "AWS_IAM"),
 	}
-	if !actionPattern.MatchString(p.Action) {
-		errs = append(errs, fmt.Sprintf("Action %q must be lambda:ACTION (lambda:InvokeFunction, say), lambda:* or *", truncate(p.Action, 200)))
+	if p.EventSourceToken != "" {
+		errs = append(errs, checkLength("eventSourceToken", p.EventSourceToken, 256))
 	}
-	if p.Principal == "" || len(p.Principal) > 256 || strings.ContainsAny(p.Principal, " \t\r\n") {
-		errs = append(errs, fmt.Sprintf("Principal %q must be a service (apigateway.amazonaws.com), an account id, an IAM ARN or *", truncate(p.Principal, 200)))
+	if err := Violations(errs...); err != nil {
+		return err
 	}
-	if p.SourceArn != "" && (len(p.SourceArn) > 1024 || !sourceArnPattern.MatchString(p.SourceArn)) {
-		errs = append(errs, fmt.Sprintf("SourceArn %q is not an ARN (arn:aws:execute-api:us-east-1:%s:API_ID/STAGE/METHOD/PATH, say)", truncate(p.SourceArn, 200), AccountID))
+	if len(p.Principal) > 256 {
+		return invalidf("Principal %q must be a service (apigateway.amazonaws.com), an account id, an IAM ARN or *, of at most 256 characters", truncate(p.Principal, 200))
 	}
-	if p.SourceAccount != "" && !accountPattern.MatchString(p.SourceAccount) {
-		errs = append(errs, fmt.Sprintf("SourceAccount %q must be a 12-digit account id", truncate(p.SourceAccount, 200)))
-	}
-	if p.PrincipalOrgID != "" && !orgIDPattern.MatchString(p.PrincipalOrgID) {
-		errs = append(errs, fmt.Sprintf("PrincipalOrgID %q must be an organization id (o- and 10 to 32 of [a-z0-9])", truncate(p.PrincipalOrgID, 200)))
-	}
-	if p.EventSourceToken != "" && !tokenPattern.MatchString(p.EventSourceToken) {
-		errs = append(errs, fmt.Sprintf("EventSourceToken %q must be 1 to 256 of [a-zA-Z0-9._-]", truncate(p.EventSourceToken, 200)))
-	}
-	switch p.FunctionURLAuthType {
-	case "", "NONE", "AWS_IAM":
-	default:
-		errs = append(errs, fmt.Sprintf("FunctionUrlAuthType %q must be NONE or AWS_IAM", truncate(p.FunctionURLAuthType, 200)))
-	}
-	if len(errs) > 0 {
-		return invalidf("%s", strings.Join(errs, "; "))
+	if len(p.SourceArn) > 1024 {
+		return invalidf("SourceArn %q is longer than 1024 characters", truncate(p.SourceArn, 200))
 	}
 	return nil
 }
@@ -265,8 +292,8 @@ func (s *Service) RemovePermission(ctx context.Context, name, qualifier, sid, re
 	if err != nil {
 		return err
 	}
-	if !statementIDPattern.MatchString(sid) {
-		return invalidf("StatementId %q must be 1 to 100 of [a-zA-Z0-9-_.]", truncate(sid, 200))
+	if err := checkStatementID(sid); err != nil {
+		return err
 	}
 	var target string
 	err = s.st.Together(ctx, append(s.qualifierExists(name, q, &target), func(tx *store.Tx) error {

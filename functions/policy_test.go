@@ -157,7 +157,7 @@ func TestPermissionsDocumentAndErrors(t *testing.T) {
 		{"nope", "", Permission{StatementID: "x", Action: "lambda:InvokeFunction", Principal: "*"}, "", errdefs.ErrNotFound, "ResourceNotFoundException"},
 		{"fn", "beta", Permission{StatementID: "x", Action: "lambda:InvokeFunction", Principal: "*"}, "", errdefs.ErrNotFound, "ResourceNotFoundException"},
 		{"fn", "7", Permission{StatementID: "x", Action: "lambda:InvokeFunction", Principal: "*"}, "", errdefs.ErrNotFound, "ResourceNotFoundException"},
-		{"fn", "", Permission{StatementID: "bad id!", Action: "invoke", Principal: "a b", SourceArn: "nope", SourceAccount: "12"}, "", errdefs.ErrInvalid, "InvalidParameterValueException"},
+		{"fn", "", Permission{StatementID: "bad id!", Action: "invoke", Principal: "a b", SourceArn: "nope", SourceAccount: "12"}, "", errdefs.ErrInvalid, "ValidationException"},
 		{"fn", "", Permission{StatementID: "big", Action: "lambda:InvokeFunction", Principal: "*", SourceArn: testAPIArn + "/" + strings.Repeat("x", 900)}, "", nil, ""},
 	} {
 		_, err := e.svc.AddPermission(ctx, c.name, c.qualifier, c.p, c.rev)
@@ -171,9 +171,12 @@ func TestPermissionsDocumentAndErrors(t *testing.T) {
 			t.Errorf("AddPermission(%s:%s, %s): %v (type %s), want %v %s", c.name, c.qualifier, c.p.StatementID, err, typeOf(err), c.want, c.typ)
 		}
 	}
-	// The bad one says every problem.
+	// The bad one says every problem, in Lambda's words (its model's member names).
 	_, err = e.svc.AddPermission(ctx, "fn", "", Permission{StatementID: "bad id!", Action: "invoke", Principal: "a b", SourceArn: "nope", SourceAccount: "12"}, "")
-	for _, w := range []string{"StatementId", "Action", "Principal", "SourceArn", "SourceAccount"} {
+	if err == nil || !strings.HasPrefix(err.Error(), "5 validation errors detected: ") {
+		t.Errorf("error %v, want 5 validation errors", err)
+	}
+	for _, w := range []string{"'statementId'", "'action'", "'principal'", "'sourceArn'", "'sourceAccount'"} {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("error %v does not name %s", err, w)
 		}

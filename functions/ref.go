@@ -133,10 +133,14 @@ func parseRef(s string) (Ref, string) {
 			return bad("is not a partial ARN (ACCOUNT:function:NAME[:QUALIFIER])")
 		}
 		tail = parts[2:]
+	case parts[0] == "function" && len(parts) <= 3:
+		// function:NAME[:QUALIFIER], which Lambda's pattern reads as NAME
+		// (its optional "function:" group), not as function "function".
+		tail = parts[1:]
 	case len(parts) <= 2:
 		tail = parts
 	default:
-		return bad("has too many ':' separated parts")
+		return bad(whyTooManyParts)
 	}
 	name, qual := tail[0], ""
 	if len(tail) == 2 {
@@ -157,6 +161,12 @@ func parseRef(s string) (Ref, string) {
 // model (CreateFunction's, which, as Portico's names, holds no dot).
 const functionNamePattern = `(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?`
 
+var functionNameRe = regexp.MustCompile(`^` + functionNamePattern + `$`)
+
+// whyTooManyParts is parseRef's reason for a name of more ':' separated
+// parts than the forms Portico takes.
+const whyTooManyParts = "has too many ':' separated parts"
+
 // ParseLocalRef parses s as ParseRef does, refusing what is not a function
 // name with Lambda's ValidationException (Violation), and refuses an ARN, full or partial,
 // that names a function elsewhere than on this server: another partition or
@@ -167,6 +177,12 @@ const functionNamePattern = `(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-
 // Lambda API parses every function name it is given with it.
 func ParseLocalRef(s string) (Ref, error) {
 	ref, why := parseRef(s)
+	if why == whyTooManyParts && functionNameRe.MatchString(s) {
+		// Lambda's pattern admits it (REGION:ACCOUNT:function:NAME, say):
+		// not a violation, a form Portico does not take.
+		return Ref{}, invalidf("The function name %s %s: Portico takes NAME, NAME:QUALIFIER, ACCOUNT:function:NAME[:QUALIFIER], "+
+			"function:NAME[:QUALIFIER] and arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]", truncate(s, 200), why)
+	}
 	if why != "" {
 		return Ref{}, Violation("functionName", s,
 			"satisfy regular expression pattern: "+functionNamePattern+" (the function name "+why+")")

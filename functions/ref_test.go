@@ -214,3 +214,32 @@ func TestARNOneAllocation(t *testing.T) {
 		}
 	}
 }
+
+// TestParseLocalRefFormsThePatternAdmits: "function:f1" is function f1, as
+// Lambda's pattern reads it (its optional "function:" group), not alias f1
+// of a function "function"; REGION:ACCOUNT:function:NAME, which the pattern
+// admits, is refused as a form Portico does not take
+// (InvalidParameterValueException naming the forms it takes), not as a
+// pattern violation the reader can see it is not.
+func TestParseLocalRefFormsThePatternAdmits(t *testing.T) {
+	for in, want := range map[string]Ref{
+		"function:f1":      {Name: "f1"},
+		"function:f1:live": {Name: "f1", Qualifier: "live"},
+		"function:f1:7":    {Name: "f1", Qualifier: "7"},
+	} {
+		got, err := ParseLocalRef(in)
+		if err != nil || got != want {
+			t.Errorf("ParseLocalRef(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+	_, err := ParseLocalRef("us-east-1:000000000000:function:f1")
+	var k *errdefs.Kinded
+	if !errors.As(err, &k) || k.Type != "InvalidParameterValueException" || strings.Contains(err.Error(), "failed to satisfy") ||
+		!strings.Contains(err.Error(), "Portico takes NAME, NAME:QUALIFIER, ACCOUNT:function:NAME[:QUALIFIER]") {
+		t.Errorf("ParseLocalRef(REGION:ACCOUNT:function:NAME) = %v, want InvalidParameterValueException naming the forms taken", err)
+	}
+	// What the pattern does not admit stays its violation.
+	if _, err := ParseLocalRef("a:b:c:d:e"); err == nil || !strings.Contains(err.Error(), "at 'functionName' failed to satisfy constraint") {
+		t.Errorf("ParseLocalRef(a:b:c:d:e) = %v, want the pattern's violation", err)
+	}
+}

@@ -405,6 +405,9 @@ func newConfig(in CreateInput) (Config, error) {
 		FileSystems:  slices.Clone(in.FileSystems),
 		ImageConfig:  cloneImageConfig(in.ImageConfig),
 	}
+	if err := CheckRuntimeEnum(c.Runtime); err != nil {
+		return Config{}, err
+	}
 	if c.PackageType == PackageZip {
 		if err := checkRuntime(c.Runtime); err != nil {
 			return Config{}, err
@@ -731,6 +734,11 @@ func (s *Service) UpdateConfig(ctx context.Context, name string, p ConfigPatch) 
 			return errPrecondition()
 		}
 		c := &latest.Config
+		if p.Runtime != nil {
+			if err := CheckRuntimeEnum(*p.Runtime); err != nil {
+				return err
+			}
+		}
 		if p.Runtime != nil && c.PackageType == PackageZip {
 			if err := checkRuntime(*p.Runtime); err != nil {
 				return err

@@ -35,7 +35,7 @@ func TestCreateRejectsBadConfig(t *testing.T) {
 		}, "Function name"},
 		{"bad package type", func(t *testing.T) CreateInput {
 			return CreateInput{FunctionName: "fn", PackageType: "Tarball", ZipFile: zipOK(t)}
-		}, "PackageType"},
+		}, "at 'packageType'"},
 		{"image without uri", func(t *testing.T) CreateInput { return CreateInput{FunctionName: "fn", PackageType: PackageImage} }, "ImageUri is required"},
 		{"image with zip", func(t *testing.T) CreateInput {
 			return CreateInput{FunctionName: "fn", PackageType: PackageImage, ImageURI: "hello:1", ZipFile: zipOK(t)}

@@ -98,6 +98,29 @@ func violation(value, member, constraint string) error {
 		"1 validation error detected: Value%s at '%s' failed to satisfy constraint: %s", value, member, constraint))
 }
 
+// Violations joins the Violations in errs (nil ones skipped) into Lambda's
+// one answer for them all, "N validation errors detected: Value ... ; Value
+// ...", or returns the only one, or nil when there is none.
+func Violations(errs ...error) error {
+	var parts []string
+	var one error
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		one = err
+		parts = append(parts, strings.TrimPrefix(err.Error(), "1 validation error detected: "))
+	}
+	switch len(parts) {
+	case 0:
+		return nil
+	case 1:
+		return one
+	}
+	return errdefs.New(errdefs.ErrInvalid, "ValidationException",
+		fmt.Sprintf("%d validation errors detected: %s", len(parts), strings.Join(parts, "; ")))
+}
+
 // RangeViolation is the Violation of member's value v, which is out of the
 // model's range lo..hi: below lo, or over hi.
 func RangeViolation(member string, v, lo, hi int) error {
@@ -260,7 +283,7 @@ func validateConfig(c *Config) error {
 			return invalidf("Runtime and Handler are not supported for PackageType Image")
 		}
 	default:
-		return invalidf("PackageType %q is not valid: use Zip or Image", truncate(c.PackageType, 64))
+		return CheckPackageType(c.PackageType)
 	}
 	if c.Role != "" {
 		if err := checkRole(c.Role); err != nil {
@@ -327,6 +350,47 @@ func validateImageConfig(c *ImageConfig) error {
 		}
 	}
 	return nil
+}
+
+// lambdaRuntimes is Lambda's API model's enum of Runtime values (the AWS
+// SDK for Go v2's types.Runtime), deprecated ones included: a value outside
+// it is a Violation, one inside it that Portico does not run (nodejs22.x) is
+// Portico's own refusal (checkRuntime).
+var lambdaRuntimes = []string{
+	"nodejs", "nodejs4.3", "nodejs6.10", "nodejs8.10", "nodejs10.x", "nodejs12.x", "nodejs14.x", "nodejs16.x",
+	"nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x", "java8", "java8.al2", "java11", "java17", "java21",
+	"java25", "python2.7", "python3.6", "python3.7", "python3.8", "python3.9", "python3.10", "python3.11",
+	"python3.12", "python3.13", "python3.14", "dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1",
+	"dotnet6", "dotnet8", "dotnet10", "nodejs4.3-edge", "go1.x", "ruby2.5", "ruby2.7", "ruby3.2", "ruby3.3",
+	"ruby3.4", "ruby4.0", "provided", "provided.al2", "provided.al2023", "nodejs26.x", "python3.15",
+	"java8.al2023", "java11.al2023", "java17.al2023",
+}
+
+// EnumViolation is the Violation of member's value v, which is not one of
+// the model's enum values: "Member must satisfy enum value set: [A, B]".
+func EnumViolation(member, v string, values ...string) error {
+	return Violation(member, v, "satisfy enum value set: ["+strings.Join(values, ", ")+"]")
+}
+
+// CheckEnum refuses v, the value of member, with an EnumViolation unless it
+// is "" (not given) or one of values.
+func CheckEnum(member, v string, values ...string) error {
+	if v == "" || slices.Contains(values, v) {
+		return nil
+	}
+	return EnumViolation(member, v, values...)
+}
+
+// CheckRuntimeEnum refuses a Runtime that is none of Lambda's (whatever the
+// package type): Lambda's ValidationException, not a Portico limitation.
+func CheckRuntimeEnum(runtime string) error {
+	return CheckEnum("runtime", runtime, lambdaRuntimes...)
+}
+
+// CheckPackageType refuses a PackageType other than Zip and Image (""
+// is not given) with Lambda's ValidationException.
+func CheckPackageType(t string) error {
+	return CheckEnum("packageType", t, PackageZip, PackageImage)
 }
 
 // customRuntimes are the Runtime values a Zip function may name: Portico runs

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -164,12 +165,26 @@ func inspectZip(data []byte) (*zipPackage, error) {
 		return nil, invalidf("The Zip package has no bootstrap file at its root. A Zip function needs an executable file named bootstrap at the archive root (Lambda's custom-runtime convention): build your handler as bootstrap and zip it without a parent directory")
 	}
 	b := &entries[boot]
+	via := "" // the symlink bootstrap is, if it is one
+	if b.kind == fs.ModeSymlink {
+		// A bootstrap symlink to a regular file inside the archive (zip -y
+		// keeps one) runs on Lambda, as it does here: the file it leads to
+		// is the one checked. One leading outside was refused above.
+		target, _ := resolveLink(b.name, links)
+		via = fmt.Sprintf(" (bootstrap is a symlink to %s)", truncate(target, 200))
+		i := slices.IndexFunc(entries, func(e zipEntry) bool { return e.name == target })
+		if i < 0 {
+			return nil, invalidf("bootstrap at the root of the Zip package is a symlink to %s, which is not in the archive: "+
+				"zip the file it names too, or zip the executable itself as bootstrap", truncate(target, 200))
+		}
+		b = &entries[i]
+	}
 	if b.kind != 0 {
-		return nil, invalidf("bootstrap at the root of the Zip package must be a regular executable file, not a directory or symlink")
+		return nil, invalidf("bootstrap at the root of the Zip package must be a regular executable file, not a directory%s", via)
 	}
 	if hasUnixMode(b.f) {
 		if b.f.Mode()&0o111 == 0 {
-			return nil, invalidf("bootstrap in the Zip package is not executable (mode %04o): run `chmod +x bootstrap` before zipping", b.f.Mode().Perm())
+			return nil, invalidf("bootstrap in the Zip package is not executable (mode %04o)%s: run `chmod +x %s` before zipping", b.f.Mode().Perm(), via, truncate(b.name, 200))
 		}
 	} else {
 		b.perm = 0o755 // made where zips carry no Unix modes (Windows): trust it
@@ -199,12 +214,20 @@ const maxLinkHops = 40
 // symlinks, and reports whether every step stays inside the archive root, or
 // the resolution loops.
 func linkStaysInside(name string, links map[string]string) linkVerdict {
+	_, v := resolveLink(name, links)
+	return v
+}
+
+// resolveLink resolves the symlink at name as linkStaysInside does and, when
+// it stays inside, returns the clean archive path it leads to ("" for the
+// root itself).
+func resolveLink(name string, links map[string]string) (string, linkVerdict) {
 	// Resolve as a filesystem would: a stack of components, following a symlink
 	// whenever the path walked so far is one.
 	var stack []string
 	pending := strings.Split(links[name], "/")
 	if strings.HasPrefix(links[name], "/") {
-		return linkOutside
+		return "", linkOutside
 	}
 	stack = strings.Split(path.Dir(name), "/")
 	if stack[0] == "." {
@@ -218,7 +241,7 @@ func linkStaysInside(name string, links map[string]string) linkVerdict {
 			continue
 		case "..":
 			if len(stack) == 0 {
-				return linkOutside
+				return "", linkOutside
 			}
 			stack = stack[:len(stack)-1]
 			continue
@@ -229,15 +252,15 @@ func linkStaysInside(name string, links map[string]string) linkVerdict {
 			continue
 		}
 		if strings.HasPrefix(t, "/") {
-			return linkOutside
+			return "", linkOutside
 		}
 		if hops++; hops > maxLinkHops {
-			return linkLoop
+			return "", linkLoop
 		}
 		stack = stack[:len(stack)-1]
 		pending = append(strings.Split(t, "/"), pending...)
 	}
-	return linkInside
+	return strings.Join(stack, "/"), linkInside
 }
 
 // ArtifactsDir is the data directory's subdirectory of code artifacts

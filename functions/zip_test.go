@@ -75,9 +75,18 @@ func TestCreateRejectsBadZips(t *testing.T) {
 		{"bootstrap is a directory", func(t *testing.T) []byte {
 			return makeZip(t, testEntry{name: "bootstrap/", mode: fs.ModeDir | 0o755})
 		}, "regular executable file"},
-		{"bootstrap is a symlink", func(t *testing.T) []byte {
-			return makeZip(t, testEntry{name: "real", body: "x", mode: exe}, link("bootstrap", "real"))
-		}, "regular executable file"},
+		{"bootstrap is a symlink to a file that is not executable", func(t *testing.T) []byte {
+			return makeZip(t, testEntry{name: "real", body: "x", mode: 0o644}, link("bootstrap", "real"))
+		}, "not executable (mode 0644) (bootstrap is a symlink to real): run `chmod +x real`"},
+		{"bootstrap is a symlink to a directory", func(t *testing.T) []byte {
+			return makeZip(t, testEntry{name: "d/", mode: fs.ModeDir | 0o755}, testEntry{name: "d/x", body: "x", mode: exe}, link("bootstrap", "d"))
+		}, "not a directory (bootstrap is a symlink to d)"},
+		{"bootstrap is a symlink to nothing in the archive", func(t *testing.T) []byte {
+			return makeZip(t, testEntry{name: "real", body: "x", mode: exe}, link("bootstrap", "bin/real"))
+		}, "bootstrap at the root of the Zip package is a symlink to bin/real, which is not in the archive"},
+		{"bootstrap is a symlink out of the archive", func(t *testing.T) []byte {
+			return makeZip(t, link("bootstrap", "../bin/sh"))
+		}, "outside the archive"},
 		{"dot-dot entry", func(t *testing.T) []byte {
 			return makeZip(t, boot, testEntry{name: "../evil", body: "x", mode: 0o644})
 		}, "escapes the archive root"},
@@ -187,6 +196,13 @@ func TestCreateUnpacksZip(t *testing.T) {
 			entries: []testEntry{{name: "bootstrap", body: "b", mode: exe}, {name: "lib/v1/x.so", body: "x", mode: 0o644}, link("lib/current", "v1"), link("lib/x.so", "current/x.so"), link("self", ".")},
 			perms:   map[string]fs.FileMode{"lib/v1/x.so": 0o444},
 			links:   map[string]string{"lib/current": "v1", "lib/x.so": "current/x.so", "self": "."},
+		},
+		{
+			// zip -y of a bootstrap linked to an executable in the package: Lambda runs it.
+			name:    "bootstrap a symlink to an executable inside the archive",
+			entries: []testEntry{{name: "bin/real", body: "#!/bin/sh\n", mode: exe}, link("bin/current", "real"), link("bootstrap", "bin/current")},
+			perms:   map[string]fs.FileMode{"bin/real": 0o755},
+			links:   map[string]string{"bootstrap": "bin/current", "bin/current": "real"},
 		},
 	}
 	for _, tt := range tests {
