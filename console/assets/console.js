@@ -83,17 +83,36 @@ async function all(path, key) {
 // nowhere else on this host, the gateway's ports included.
 const apiBase = "/console/api";
 
+// idempotent reports whether a call of method may be made twice to the same
+// effect: one that got no answer is tried again once.
+const idempotent = method => method === "GET" || method === "HEAD";
+
 // unreachable shows (and returns) the error for a call that got no answer: the
-// request failed at the network level, most often because the server is down.
-function unreachable(method, path) {
-  const msg = `Cannot reach the admin API (${method} ${path.split("?")[0]}): is portico serve running?`;
+// request failed at the network level. The server may be down, or the
+// connection was lost under a server that is up: a browser aborts every
+// request in flight when the machine's network changes (a VPN, Wi-Fi, a
+// container starting or stopping: "net::ERR_NETWORK_CHANGED"). A request for
+// the console's stylesheet, which needs no session, tells the two apart.
+async function unreachable(method, path) {
+  const call = `${method} ${path.split("?")[0]}`;
+  let up = false;
+  try { up = (await fetch(Prefix + "console.css", { method: "HEAD", cache: "no-store" })).status > 0; } catch (e) { /* no answer */ }
+  const msg = !up ? `Cannot reach the admin API (${call}): is portico serve running?`
+    : `The admin API's answer to ${call} was lost: the server answers, but this call's connection failed (a change of this machine's network, such as a VPN, Wi-Fi or a container starting, does that). ` +
+      (idempotent(method) ? "Reload the page to read it again." : "It may have been carried out: reload the page to see before you try again.");
   showError(msg);
-  return new Error(msg);
+  const err = new Error(msg);
+  err.unanswered = true;
+  err.up = up;
+  return err;
 }
+
+// Prefix is where the console is served; apiBase below it.
+const Prefix = "/console/";
 
 // api calls the admin API and returns the decoded JSON (or text); an error
 // answer shows the API's message on the page and throws, and so does a call
-// that gets no answer at all.
+// that gets no answer at all (a GET after a second try: see unreachable).
 async function api(method, path, body, raw) {
   const opts = { method, headers: { "X-Portico-Console": "1" } };
   if (body !== undefined) {
@@ -101,11 +120,15 @@ async function api(method, path, body, raw) {
     opts.headers["Content-Type"] = "application/json";
   }
   let resp, text;
-  try {
-    resp = await fetch(apiBase + path, opts);
-    text = await resp.text();
-  } catch (e) {
-    throw unreachable(method, path);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      resp = await fetch(apiBase + path, opts);
+      text = await resp.text();
+      break;
+    } catch (e) {
+      if (idempotent(method) && attempt < 2) continue;
+      throw await unreachable(method, path);
+    }
   }
   // "Sign out" is offered where there is a session to end: the server says
   // whether this call was signed in with the console's cookie.
@@ -242,7 +265,7 @@ async function functionPage(name) {
       result.textContent = (fe ? "Function error (" + fe + "): " : "") + r.text;
       result.dataset.status = fe ? "error" : "ok";
     } catch (e) {
-      result.textContent = "The invocation failed: see the message above." + (e && e.reason === "ReservedFunctionConcurrentInvocationLimitExceeded" ? " " + throttled() : "");
+      result.textContent = (e && e.unanswered && e.up ? "The invocation's answer was lost: the function may have run (see its log below)." : "The invocation failed: see the message above.") + (e && e.reason === "ReservedFunctionConcurrentInvocationLimitExceeded" ? " " + throttled() : "");
       result.dataset.status = "failed";
       // The function, alias or version is gone since the page loaded: show
       // the server's state. (Not reloadIfStale: a 400 is a bad payload, which
@@ -678,6 +701,21 @@ function variables(vars, cls) {
 
 // ---- API keys and usage plans ----
 
+// inTurn calls f on every item, at most n calls at a time, and returns their
+// results in the items' order; a call that throws gives failed(error).
+async function inTurn(items, n, f, failed) {
+  const out = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      try { out[i] = await f(items[i]); } catch (e) { out[i] = failed(e); }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+  return out;
+}
+
 function isoDay(d) { return d.toISOString().slice(0, 10); }
 
 // when formats every time the console shows, one way ("2024-01-20 11:55:00
@@ -694,12 +732,15 @@ async function keysPage() {
   const keys = { item: keyList }, plans = { item: planList };
   const today = new Date();
   const start = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), 1));
-  // GetUsage is paged by position too, over the plan's keys.
-  const usage = await Promise.all((plans.item || []).map(async p => {
+  // GetUsage is paged by position too, over the plan's keys. Six plans are
+  // read at a time (as many as a browser opens connections to a host): a
+  // page of hundreds of plans queues no hundreds of requests, which one
+  // network change would all abort.
+  const usage = await inTurn(plans.item || [], 6, async p => {
     const values = {};
     await pages(`/usageplans/${enc(p.id)}/usage?startDate=${isoDay(start)}&endDate=${isoDay(today)}`, page => Object.assign(values, page.values || {}));
     return { values };
-  }).map(u => u.catch(() => null)));
+  }, () => null);
   const keyName = Object.fromEntries((keys.item || []).map(k => [k.id, k.name || k.id]));
   return [el("h1", {}, "API keys"),
     keys.item.length === 0 ? el("p", { class: "muted", id: "keys" }, "No API keys.") :
