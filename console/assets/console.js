@@ -282,8 +282,23 @@ async function functionPage(name) {
     : `Every one of the function's reserved concurrent executions${reserved !== undefined ? " (" + reserved + ")" : ""} is in use: try again once a call ends, or raise its reserved concurrency (aws lambda put-function-concurrency).`;
   const logs = el("pre", { id: "logs" }, "");
   const env = (cfg.Environment && cfg.Environment.Variables) || {};
-  return { start: () => tailLogs(name, logs), children: [
-    el("h1", {}, "Function ", el("span", { id: "function-name" }, name)),
+  // The function deleted under the page (its log answers 404): the page says
+  // so and offers no invocation; the live log goes on reading, slowly, and
+  // once the function is there again (created anew) the page shows it anew.
+  const goneNote = el("p", { id: "function-gone", class: "error", role: "status", hidden: true });
+  const invokeForm = el("div", { id: "invoke-form" },
+    el("div", {}, el("label", { for: "qualifier" }, "Qualifier "), qualifier),
+    el("div", {}, el("label", { for: "payload" }, "Payload (JSON)")), payload, el("div", {}, el("button", { id: "invoke", on: { click: invoke } }, "Invoke")), result, ran);
+  const gone = () => {
+    goneNote.textContent = `Function ${name} no longer exists: it was deleted after this page loaded, so the page offers no invocation and shows what it was. If a function ${name} is created again, this page shows it.`;
+    goneNote.hidden = false;
+    invokeForm.hidden = true;
+  };
+  const back = () => {
+    route().then(() => { if (document.body.dataset.page === "functions/" + name) notify(`Function ${name} exists again: the page shows it as it is now.`); });
+  };
+  return { start: () => tailLogs(name, logs, gone, back), children: [
+    el("h1", {}, "Function ", el("span", { id: "function-name" }, name)), goneNote,
     cfg.Description ? el("p", { id: "function-description" }, cfg.Description) : "",
     el("h2", {}, "Configuration"),
     table(["Runtime", "Handler", "Memory", "Timeout", ...(reserved !== undefined ? ["Reserved concurrency"] : []), "Code", "Environment"], [el("tr", {},
@@ -298,9 +313,7 @@ async function functionPage(name) {
       table(["Alias", "Version", "Weights"], (aliases.Aliases || []).map(a => el("tr", { "data-alias": a.Name },
         el("td", {}, a.Name), el("td", {}, a.FunctionVersion),
         el("td", { class: "weights long" }, weights(a)))), { id: "aliases" }),
-    el("h2", {}, "Invoke"),
-    el("div", {}, el("label", { for: "qualifier" }, "Qualifier "), qualifier),
-    el("div", {}, el("label", { for: "payload" }, "Payload (JSON)")), payload, el("div", {}, el("button", { id: "invoke", on: { click: invoke } }, "Invoke")), result, ran,
+    el("h2", {}, "Invoke"), invokeForm,
     el("h2", {}, "Logs (live)"), logs,
     // The versions come last: a function may have hundreds.
     el("h2", {}, "Versions"),
@@ -360,10 +373,11 @@ function logText(buf, resp, tail) {
 // connection stays open, so that any number of console tabs work (a browser
 // opens 6 connections at most to a host, and the server holds 8 follows per
 // client), and a hidden tab reads nothing until it is shown again, then
-// catches up.
-function tailLogs(name, pre) {
+// catches up. A 404 (the function deleted) calls gone and the reads go on,
+// every 3 s; once one is answered (the function created again) back is called.
+function tailLogs(name, pre, gone, back) {
   const url = apiBase + "/portico/v1/functions/" + enc(name) + "/logs?bytes=";
-  let cursor = "", timer = 0, reading = null, stopped = false, down = false, signedOut = false;
+  let cursor = "", timer = 0, reading = null, stopped = false, down = false, signedOut = false, missing = false;
   const append = text => {
     pre.textContent += text;
     if (pre.textContent.length > 65536) pre.textContent = pre.textContent.slice(-32768);
@@ -372,7 +386,7 @@ function tailLogs(name, pre) {
   const note = text => append((pre.textContent && !pre.textContent.endsWith("\n") ? "\n" : "") + text + "\n");
   const shown = () => document.visibilityState === "visible";
   const schedule = () => {
-    if (!stopped && !timer && !reading && shown()) timer = setTimeout(read, down || signedOut ? 3000 : 1000);
+    if (!stopped && !timer && !reading && shown()) timer = setTimeout(read, down || signedOut || missing ? 3000 : 1000);
   };
   const read = async () => {
     timer = 0;
@@ -393,6 +407,13 @@ function tailLogs(name, pre) {
         down = false;
         showSignedOut();
         pre.dataset.status = "signed-out";
+      } else if (resp.status === 404) {
+        if (!missing) {
+          note(`[The function no longer exists (${msg}): the log goes on if it is created again.]`);
+          gone();
+        }
+        missing = true;
+        pre.dataset.status = "gone";
       } else if (!resp.ok) {
         note(`[The log cannot be read (${resp.status}): ${msg}]`);
         pre.dataset.status = "error";
@@ -402,6 +423,7 @@ function tailLogs(name, pre) {
         down = true;
       } else {
         signOut.hidden = resp.headers.get("X-Portico-Console-Session") !== "cookie"; // as api()
+        if (missing) { stopped = true; back(); return; } // created again: the page shows it anew
         if (down) note("[The admin API answers again: the live log goes on.]");
         if (signedOut) {
           note("[Signed in again: the live log goes on.]");
