@@ -142,6 +142,7 @@ async function api(method, path, body, raw) {
       showSignedOut();
       throw new Error(msg);
     }
+    msg = forConsole(msg);
     // Lambda's Reason says which limit a 429 hit (the message is only "Rate Exceeded.").
     showError(`${msg}${reason ? " Reason: " + reason + "." : ""} (${resp.status}${type ? " " + type : ""} from ${method} ${path.split("?")[0]})`);
     const err = new Error(msg);
@@ -151,6 +152,16 @@ async function api(method, path, body, raw) {
   }
   if (raw) return { text, headers: resp.headers, status: resp.status };
   return text ? JSON.parse(text) : null;
+}
+
+// forConsole rewords the advice of a refusal written for the CLI where the
+// console does otherwise: a stage's action refused as stale (409, 404)
+// reloads the stage on its own, and the console names no deployment "none".
+function forConsole(msg) {
+  return msg
+    .replace("; reload, and decide on what it serves now", "; the page now shows what it serves: decide on that")
+    .replace("; read the stage again and decide on what it is now", "; the page now shows the stage as it is: decide on that")
+    .replace(", or name none to take the newest one left", "");
 }
 
 // sessionEnded reports whether resp, an error answer with message msg, says
@@ -258,11 +269,18 @@ async function functionPage(name) {
     ran.textContent = "";
     button.setAttribute("aria-disabled", "true");
     try {
-      const r = await api("POST", path + "/invocations" + q, payload.value, true);
+      // A leading byte order mark (pasted from some editors) is no JSON; a
+      // payload of white space only is none, as an empty one is.
+      const body = payload.value.replace(/^\uFEFF/, "");
+      const r = await api("POST", path + "/invocations" + q, body.trim() ? body : "", true);
       const fe = r.headers.get("X-Amz-Function-Error"), v = r.headers.get("X-Amz-Executed-Version");
       const alias = (aliases.Aliases || []).some(a => a.Name === qualifier.value);
       if (v) ran.textContent = `Version ${v} ran${alias ? " (alias " + qualifier.value + ")" : ""}.`;
-      result.textContent = (fe ? "Function error (" + fe + "): " : "") + r.text;
+      // A function error's JSON ({"errorMessage": ...}, which aws-lambda-go
+      // writes with <, > and & escaped) is shown decoded and indented.
+      let shown = r.text;
+      if (fe) try { shown = JSON.stringify(JSON.parse(r.text), null, 2); } catch (e) { /* not JSON: as it is */ }
+      result.textContent = (fe ? "Function error (" + fe + "):\n" : "") + shown;
       result.dataset.status = fe ? "error" : "ok";
     } catch (e) {
       result.textContent = (e && e.unanswered && e.up ? "The invocation's answer was lost: the function may have run (see its log below)." : "The invocation failed: see the message above.") + (e && e.reason === "ReservedFunctionConcurrentInvocationLimitExceeded" ? " " + throttled() : "");
@@ -751,6 +769,9 @@ function when(v) {
 
 async function keysPage() {
   const [keyList, planList] = await Promise.all([all("/apikeys", "item"), all("/usageplans", "item")]);
+  // Plans by name as a person sorts them: plan2 before plan10.
+  const natural = new Intl.Collator(undefined, { numeric: true });
+  planList.sort((a, b) => natural.compare(a.name || "", b.name || "") || natural.compare(a.id, b.id));
   const keys = { item: keyList }, plans = { item: planList };
   const today = new Date();
   const start = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), 1));
@@ -843,7 +864,7 @@ function metricsPage() {
     el("h2", {}, "Requests per stage (every 2 s)"), canvas, legend,
     el("h2", {}, "Stages"), stagesTable,
     el("h2", {}, "Functions"), fnsTable];
-  let timer = 0, asOf = ""; // the polling timer; when the numbers shown were read
+  let timer = 0, asOf = "", left = false; // the polling timer; when the numbers shown were read; the page was left
   const stale = why => {
     staleNote.textContent = (asOf ? `These numbers are as of ${asOf}: ` : "No numbers: ") + why;
     staleNote.hidden = false;
@@ -856,22 +877,33 @@ function metricsPage() {
   const tick = async () => {
     let text;
     try { text = (await api("GET", "/metrics", undefined, true)).text; } catch (e) {
+      if (left) return;
       failed = true;
       if (errorBox.dataset.kind === "signed-out") {
-        // Every reading would be refused until a sign-in, which reloads the page.
-        clearInterval(timer);
-        canvas.dataset.polling = "stopped";
-        stale("the console's session has ended, so they are read no more; sign in again to see them live.");
+        // Every reading is refused until a sign-in (in this tab or another):
+        // read every 6 s meanwhile, as the live log goes on.
+        if (canvas.dataset.polling !== "signed-out") {
+          clearInterval(timer);
+          timer = setInterval(tick, 6000);
+          canvas.dataset.polling = "signed-out";
+        }
+        stale("the console's session has ended; sign in again (here or in another tab), and they are read again.");
       } else {
         stale("the admin API does not answer; they are read again every 2 s.");
       }
       return;
     }
+    if (left) return; // no timer restarted for a page no longer shown
     asOf = when(new Date().toISOString());
     staleNote.hidden = true;
     for (const x of [canvas, stagesTable, fnsTable]) x.classList.remove("stale");
     // Read again: the error of the readings that failed goes.
-    if (failed && !errorBox.hidden && errorBox.textContent.includes("GET /metrics")) clearError();
+    if (failed && !errorBox.hidden && (errorBox.textContent.includes("GET /metrics") || errorBox.dataset.kind === "signed-out")) clearError();
+    if (canvas.dataset.polling === "signed-out") { // signed in again
+      clearInterval(timer);
+      timer = setInterval(tick, 2000);
+    }
+    canvas.dataset.polling = "live";
     failed = false;
     const s = parseMetrics(text);
     const stageKey = l => l.api_name + " " + l.api_id + "/" + l.stage + (l.canary === "true" ? " (canary)" : "");
@@ -925,7 +957,7 @@ function metricsPage() {
     timer = setInterval(tick, 2000);
     tick();
     const prev = stopPage;
-    stopPage = () => { clearInterval(timer); prev(); };
+    stopPage = () => { left = true; clearInterval(timer); prev(); };
   } };
 }
 
@@ -960,11 +992,12 @@ function draw(canvas, legend, series) {
 // ---- connections ----
 
 async function connectionsPage() {
-  const list = await api("GET", "/portico/v1/connections");
+  const [list, apis] = await Promise.all([api("GET", "/portico/v1/connections"), api("GET", "/portico/v1/apis")]);
+  const apiName = Object.fromEntries(apis.items.map(a => [a.id, a.name]));
   const base = c => `/portico/v1/apis/${enc(c.apiId)}/stages/${enc(c.stage)}/connections/${enc(c.connectionId)}`;
   return [el("h1", {}, "WebSocket connections"),
     list.items.length === 0 ? el("p", { class: "muted" }, "No live connections.") :
-      table(["API / stage", "Connection", "Connected", "Last active", "Source", "Send", hiddenHeader("Disconnect")], list.items.map((c, i) => {
+      table(["API / stage", "Connection", "Connected", "Last active", "Source", "User agent", "Send", hiddenHeader("Disconnect")], list.items.map((c, i) => {
         // A list out of date (the connection closed since it loaded) is
         // shown again, the focus on the next row's button, and said so.
         const stale = async (e, cls) => {
@@ -975,8 +1008,10 @@ async function connectionsPage() {
         const msg = el("input", { type: "text", placeholder: "message", class: "message", "aria-label": `Message to connection ${c.connectionId}` });
         const sent = el("span", { class: "sent muted", role: "status" });
         return el("tr", { "data-connection": c.connectionId },
-          el("td", {}, c.apiId + "/" + c.stage), el("td", {}, c.connectionId), el("td", { class: "connected" }, when(c.connectedAt)),
-          el("td", {}, when(c.lastActiveAt)), el("td", {}, c.sourceIp), el("td", {}, msg,
+          el("td", { class: "api-stage" }, Object.hasOwn(apiName, c.apiId) ? [el("span", { class: "api-name" }, apiName[c.apiId]), " "] : "",
+            el("span", { class: Object.hasOwn(apiName, c.apiId) ? "muted" : "" }, c.apiId + "/" + c.stage)),
+          el("td", {}, c.connectionId), el("td", { class: "connected" }, when(c.connectedAt)),
+          el("td", {}, when(c.lastActiveAt)), el("td", {}, c.sourceIp), el("td", { class: "user-agent long" }, c.userAgent || ""), el("td", {}, msg,
             el("button", { class: "send", "aria-label": `Send the message to connection ${c.connectionId}`,
               on: { click: async () => {
                 clearError();
