@@ -27,8 +27,8 @@ func askAndChange(b *browserTab, method, path, body string) {
 // `portico stage canary --var`) are refused with a 409, not merged into the
 // stage's variables. Roll back is conditional on the deployment the stage
 // served when asked: a deployment made while the question is open (a hotfix)
-// is refused with a 409 saying to reload, not undone; the page then shows the
-// stage as it is.
+// is refused with a 409, not undone; the page then shows the stage as it is,
+// and the refusal says so (not the CLI's "reload").
 func TestConsoleChangeWhileAskedInChromium(t *testing.T) {
 	browser := chromium(t)
 	env := apptest.Start(t, apptest.Options{})
@@ -65,7 +65,7 @@ func TestConsoleChangeWhileAskedInChromium(t *testing.T) {
 	if got := eval[string](b, `window.asked[0] + " / " + window.changed`); !strings.Contains(got, "(alias=two)") || !strings.HasSuffix(got, "/ 200") {
 		t.Fatalf("the question and the change while it was open: %s", got)
 	}
-	if msg := eval[string](b, `document.getElementById("error").textContent`); !strings.Contains(msg, "admin=true, alias=EVIL") {
+	if msg := eval[string](b, `document.getElementById("error").textContent`); !strings.Contains(msg, "admin=true, alias=EVIL") || !strings.Contains(msg, "the page now shows the stage as it is: decide on that") {
 		t.Errorf("the refusal reads %q; want it to name the overrides now", msg)
 	}
 	if s := get(); s.DeploymentID != deps[2] || s.Variables["alias"] != "" || s.Variables["admin"] != "" {
@@ -79,7 +79,7 @@ func TestConsoleChangeWhileAskedInChromium(t *testing.T) {
 	// is deployed.
 	askAndChange(b, "POST", "/portico/v1/apis/"+apiID+"/deployments", `{"stageName":"dev","description":"hotfix"}`)
 	eval[bool](b, `(document.querySelector('button.rollback[data-deployment="`+deps[1]+`"]').click(), true)`)
-	b.poll("the refusal, and the page reloaded", `!document.getElementById("error").hidden && document.getElementById("error").textContent.includes("reload") &&
+	b.poll("the refusal, and the page reloaded", `!document.getElementById("error").hidden && document.getElementById("error").textContent.includes("the page now shows what it serves: decide on that") &&
 		!document.body.dataset.loading && window.asked.length === 1 && document.querySelector('section[data-stage="dev"] td.deployment').textContent !== "`+deps[2]+`"`)
 	if got := eval[string](b, `window.asked[0] + " / " + window.changed`); !strings.Contains(got, "It serves deployment "+deps[2]+" now") || !strings.HasSuffix(got, "/ 201") {
 		t.Fatalf("the question and the change while it was open: %s", got)

@@ -83,17 +83,36 @@ async function all(path, key) {
 // nowhere else on this host, the gateway's ports included.
 const apiBase = "/console/api";
 
+// idempotent reports whether a call of method may be made twice to the same
+// effect: one that got no answer is tried again once.
+const idempotent = method => method === "GET" || method === "HEAD";
+
 // unreachable shows (and returns) the error for a call that got no answer: the
-// request failed at the network level, most often because the server is down.
-function unreachable(method, path) {
-  const msg = `Cannot reach the admin API (${method} ${path.split("?")[0]}): is portico serve running?`;
+// request failed at the network level. The server may be down, or the
+// connection was lost under a server that is up: a browser aborts every
+// request in flight when the machine's network changes (a VPN, Wi-Fi, a
+// container starting or stopping: "net::ERR_NETWORK_CHANGED"). A request for
+// the console's stylesheet, which needs no session, tells the two apart.
+async function unreachable(method, path) {
+  const call = `${method} ${path.split("?")[0]}`;
+  let up = false;
+  try { up = (await fetch(Prefix + "console.css", { method: "HEAD", cache: "no-store" })).status > 0; } catch (e) { /* no answer */ }
+  const msg = !up ? `Cannot reach the admin API (${call}): is portico serve running?`
+    : `The admin API's answer to ${call} was lost: the server answers, but this call's connection failed (a change of this machine's network, such as a VPN, Wi-Fi or a container starting, does that). ` +
+      (idempotent(method) ? "Reload the page to read it again." : "It may have been carried out: reload the page to see before you try again.");
   showError(msg);
-  return new Error(msg);
+  const err = new Error(msg);
+  err.unanswered = true;
+  err.up = up;
+  return err;
 }
+
+// Prefix is where the console is served; apiBase below it.
+const Prefix = "/console/";
 
 // api calls the admin API and returns the decoded JSON (or text); an error
 // answer shows the API's message on the page and throws, and so does a call
-// that gets no answer at all.
+// that gets no answer at all (a GET after a second try: see unreachable).
 async function api(method, path, body, raw) {
   const opts = { method, headers: { "X-Portico-Console": "1" } };
   if (body !== undefined) {
@@ -101,11 +120,15 @@ async function api(method, path, body, raw) {
     opts.headers["Content-Type"] = "application/json";
   }
   let resp, text;
-  try {
-    resp = await fetch(apiBase + path, opts);
-    text = await resp.text();
-  } catch (e) {
-    throw unreachable(method, path);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      resp = await fetch(apiBase + path, opts);
+      text = await resp.text();
+      break;
+    } catch (e) {
+      if (idempotent(method) && attempt < 2) continue;
+      throw await unreachable(method, path);
+    }
   }
   // "Sign out" is offered where there is a session to end: the server says
   // whether this call was signed in with the console's cookie.
@@ -119,6 +142,7 @@ async function api(method, path, body, raw) {
       showSignedOut();
       throw new Error(msg);
     }
+    msg = forConsole(msg);
     // Lambda's Reason says which limit a 429 hit (the message is only "Rate Exceeded.").
     showError(`${msg}${reason ? " Reason: " + reason + "." : ""} (${resp.status}${type ? " " + type : ""} from ${method} ${path.split("?")[0]})`);
     const err = new Error(msg);
@@ -128,6 +152,16 @@ async function api(method, path, body, raw) {
   }
   if (raw) return { text, headers: resp.headers, status: resp.status };
   return text ? JSON.parse(text) : null;
+}
+
+// forConsole rewords the advice of a refusal written for the CLI where the
+// console does otherwise: a stage's action refused as stale (409, 404)
+// reloads the stage on its own, and the console names no deployment "none".
+function forConsole(msg) {
+  return msg
+    .replace("; reload, and decide on what it serves now", "; the page now shows what it serves: decide on that")
+    .replace("; read the stage again and decide on what it is now", "; the page now shows the stage as it is: decide on that")
+    .replace(", or name none to take the newest one left", "");
 }
 
 // sessionEnded reports whether resp, an error answer with message msg, says
@@ -235,14 +269,21 @@ async function functionPage(name) {
     ran.textContent = "";
     button.setAttribute("aria-disabled", "true");
     try {
-      const r = await api("POST", path + "/invocations" + q, payload.value, true);
+      // A leading byte order mark (pasted from some editors) is no JSON; a
+      // payload of white space only is none, as an empty one is.
+      const body = payload.value.replace(/^\uFEFF/, "");
+      const r = await api("POST", path + "/invocations" + q, body.trim() ? body : "", true);
       const fe = r.headers.get("X-Amz-Function-Error"), v = r.headers.get("X-Amz-Executed-Version");
       const alias = (aliases.Aliases || []).some(a => a.Name === qualifier.value);
       if (v) ran.textContent = `Version ${v} ran${alias ? " (alias " + qualifier.value + ")" : ""}.`;
-      result.textContent = (fe ? "Function error (" + fe + "): " : "") + r.text;
+      // A function error's JSON ({"errorMessage": ...}, which aws-lambda-go
+      // writes with <, > and & escaped) is shown decoded and indented.
+      let shown = r.text;
+      if (fe) try { shown = JSON.stringify(JSON.parse(r.text), null, 2); } catch (e) { /* not JSON: as it is */ }
+      result.textContent = (fe ? "Function error (" + fe + "):\n" : "") + shown;
       result.dataset.status = fe ? "error" : "ok";
     } catch (e) {
-      result.textContent = "The invocation failed: see the message above." + (e && e.reason === "ReservedFunctionConcurrentInvocationLimitExceeded" ? " " + throttled() : "");
+      result.textContent = (e && e.unanswered && e.up ? "The invocation's answer was lost: the function may have run (see its log below)." : "The invocation failed: see the message above.") + (e && e.reason === "ReservedFunctionConcurrentInvocationLimitExceeded" ? " " + throttled() : "");
       result.dataset.status = "failed";
       // The function, alias or version is gone since the page loaded: show
       // the server's state. (Not reloadIfStale: a 400 is a bad payload, which
@@ -259,8 +300,23 @@ async function functionPage(name) {
     : `Every one of the function's reserved concurrent executions${reserved !== undefined ? " (" + reserved + ")" : ""} is in use: try again once a call ends, or raise its reserved concurrency (aws lambda put-function-concurrency).`;
   const logs = el("pre", { id: "logs" }, "");
   const env = (cfg.Environment && cfg.Environment.Variables) || {};
-  return { start: () => tailLogs(name, logs), children: [
-    el("h1", {}, "Function ", el("span", { id: "function-name" }, name)),
+  // The function deleted under the page (its log answers 404): the page says
+  // so and offers no invocation; the live log goes on reading, slowly, and
+  // once the function is there again (created anew) the page shows it anew.
+  const goneNote = el("p", { id: "function-gone", class: "error", role: "status", hidden: true });
+  const invokeForm = el("div", { id: "invoke-form" },
+    el("div", {}, el("label", { for: "qualifier" }, "Qualifier "), qualifier),
+    el("div", {}, el("label", { for: "payload" }, "Payload (JSON)")), payload, el("div", {}, el("button", { id: "invoke", on: { click: invoke } }, "Invoke")), result, ran);
+  const gone = () => {
+    goneNote.textContent = `Function ${name} no longer exists: it was deleted after this page loaded, so the page offers no invocation and shows what it was. If a function ${name} is created again, this page shows it.`;
+    goneNote.hidden = false;
+    invokeForm.hidden = true;
+  };
+  const back = () => {
+    route().then(() => { if (document.body.dataset.page === "functions/" + name) notify(`Function ${name} exists again: the page shows it as it is now.`); });
+  };
+  return { start: () => tailLogs(name, logs, gone, back), children: [
+    el("h1", {}, "Function ", el("span", { id: "function-name" }, name)), goneNote,
     cfg.Description ? el("p", { id: "function-description" }, cfg.Description) : "",
     el("h2", {}, "Configuration"),
     table(["Runtime", "Handler", "Memory", "Timeout", ...(reserved !== undefined ? ["Reserved concurrency"] : []), "Code", "Environment"], [el("tr", {},
@@ -275,9 +331,7 @@ async function functionPage(name) {
       table(["Alias", "Version", "Weights"], (aliases.Aliases || []).map(a => el("tr", { "data-alias": a.Name },
         el("td", {}, a.Name), el("td", {}, a.FunctionVersion),
         el("td", { class: "weights long" }, weights(a)))), { id: "aliases" }),
-    el("h2", {}, "Invoke"),
-    el("div", {}, el("label", { for: "qualifier" }, "Qualifier "), qualifier),
-    el("div", {}, el("label", { for: "payload" }, "Payload (JSON)")), payload, el("div", {}, el("button", { id: "invoke", on: { click: invoke } }, "Invoke")), result, ran,
+    el("h2", {}, "Invoke"), invokeForm,
     el("h2", {}, "Logs (live)"), logs,
     // The versions come last: a function may have hundreds.
     el("h2", {}, "Versions"),
@@ -337,10 +391,11 @@ function logText(buf, resp, tail) {
 // connection stays open, so that any number of console tabs work (a browser
 // opens 6 connections at most to a host, and the server holds 8 follows per
 // client), and a hidden tab reads nothing until it is shown again, then
-// catches up.
-function tailLogs(name, pre) {
+// catches up. A 404 (the function deleted) calls gone and the reads go on,
+// every 3 s; once one is answered (the function created again) back is called.
+function tailLogs(name, pre, gone, back) {
   const url = apiBase + "/portico/v1/functions/" + enc(name) + "/logs?bytes=";
-  let cursor = "", timer = 0, reading = null, stopped = false, down = false, signedOut = false;
+  let cursor = "", timer = 0, reading = null, stopped = false, down = false, signedOut = false, missing = false;
   const append = text => {
     pre.textContent += text;
     if (pre.textContent.length > 65536) pre.textContent = pre.textContent.slice(-32768);
@@ -349,7 +404,7 @@ function tailLogs(name, pre) {
   const note = text => append((pre.textContent && !pre.textContent.endsWith("\n") ? "\n" : "") + text + "\n");
   const shown = () => document.visibilityState === "visible";
   const schedule = () => {
-    if (!stopped && !timer && !reading && shown()) timer = setTimeout(read, down || signedOut ? 3000 : 1000);
+    if (!stopped && !timer && !reading && shown()) timer = setTimeout(read, down || signedOut || missing ? 3000 : 1000);
   };
   const read = async () => {
     timer = 0;
@@ -370,6 +425,13 @@ function tailLogs(name, pre) {
         down = false;
         showSignedOut();
         pre.dataset.status = "signed-out";
+      } else if (resp.status === 404) {
+        if (!missing) {
+          note(`[The function no longer exists (${msg}): the log goes on if it is created again.]`);
+          gone();
+        }
+        missing = true;
+        pre.dataset.status = "gone";
       } else if (!resp.ok) {
         note(`[The log cannot be read (${resp.status}): ${msg}]`);
         pre.dataset.status = "error";
@@ -379,6 +441,7 @@ function tailLogs(name, pre) {
         down = true;
       } else {
         signOut.hidden = resp.headers.get("X-Portico-Console-Session") !== "cookie"; // as api()
+        if (missing) { stopped = true; back(); return; } // created again: the page shows it anew
         if (down) note("[The admin API answers again: the live log goes on.]");
         if (signedOut) {
           note("[Signed in again: the live log goes on.]");
@@ -678,6 +741,21 @@ function variables(vars, cls) {
 
 // ---- API keys and usage plans ----
 
+// inTurn calls f on every item, at most n calls at a time, and returns their
+// results in the items' order; a call that throws gives failed(error).
+async function inTurn(items, n, f, failed) {
+  const out = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      try { out[i] = await f(items[i]); } catch (e) { out[i] = failed(e); }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+  return out;
+}
+
 function isoDay(d) { return d.toISOString().slice(0, 10); }
 
 // when formats every time the console shows, one way ("2024-01-20 11:55:00
@@ -691,15 +769,21 @@ function when(v) {
 
 async function keysPage() {
   const [keyList, planList] = await Promise.all([all("/apikeys", "item"), all("/usageplans", "item")]);
+  // Plans by name as a person sorts them: plan2 before plan10.
+  const natural = new Intl.Collator(undefined, { numeric: true });
+  planList.sort((a, b) => natural.compare(a.name || "", b.name || "") || natural.compare(a.id, b.id));
   const keys = { item: keyList }, plans = { item: planList };
   const today = new Date();
   const start = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), 1));
-  // GetUsage is paged by position too, over the plan's keys.
-  const usage = await Promise.all((plans.item || []).map(async p => {
+  // GetUsage is paged by position too, over the plan's keys. Six plans are
+  // read at a time (as many as a browser opens connections to a host): a
+  // page of hundreds of plans queues no hundreds of requests, which one
+  // network change would all abort.
+  const usage = await inTurn(plans.item || [], 6, async p => {
     const values = {};
     await pages(`/usageplans/${enc(p.id)}/usage?startDate=${isoDay(start)}&endDate=${isoDay(today)}`, page => Object.assign(values, page.values || {}));
     return { values };
-  }).map(u => u.catch(() => null)));
+  }, () => null);
   const keyName = Object.fromEntries((keys.item || []).map(k => [k.id, k.name || k.id]));
   return [el("h1", {}, "API keys"),
     keys.item.length === 0 ? el("p", { class: "muted", id: "keys" }, "No API keys.") :
@@ -780,7 +864,7 @@ function metricsPage() {
     el("h2", {}, "Requests per stage (every 2 s)"), canvas, legend,
     el("h2", {}, "Stages"), stagesTable,
     el("h2", {}, "Functions"), fnsTable];
-  let timer = 0, asOf = ""; // the polling timer; when the numbers shown were read
+  let timer = 0, asOf = "", left = false; // the polling timer; when the numbers shown were read; the page was left
   const stale = why => {
     staleNote.textContent = (asOf ? `These numbers are as of ${asOf}: ` : "No numbers: ") + why;
     staleNote.hidden = false;
@@ -793,22 +877,33 @@ function metricsPage() {
   const tick = async () => {
     let text;
     try { text = (await api("GET", "/metrics", undefined, true)).text; } catch (e) {
+      if (left) return;
       failed = true;
       if (errorBox.dataset.kind === "signed-out") {
-        // Every reading would be refused until a sign-in, which reloads the page.
-        clearInterval(timer);
-        canvas.dataset.polling = "stopped";
-        stale("the console's session has ended, so they are read no more; sign in again to see them live.");
+        // Every reading is refused until a sign-in (in this tab or another):
+        // read every 6 s meanwhile, as the live log goes on.
+        if (canvas.dataset.polling !== "signed-out") {
+          clearInterval(timer);
+          timer = setInterval(tick, 6000);
+          canvas.dataset.polling = "signed-out";
+        }
+        stale("the console's session has ended; sign in again (here or in another tab), and they are read again.");
       } else {
         stale("the admin API does not answer; they are read again every 2 s.");
       }
       return;
     }
+    if (left) return; // no timer restarted for a page no longer shown
     asOf = when(new Date().toISOString());
     staleNote.hidden = true;
     for (const x of [canvas, stagesTable, fnsTable]) x.classList.remove("stale");
     // Read again: the error of the readings that failed goes.
-    if (failed && !errorBox.hidden && errorBox.textContent.includes("GET /metrics")) clearError();
+    if (failed && !errorBox.hidden && (errorBox.textContent.includes("GET /metrics") || errorBox.dataset.kind === "signed-out")) clearError();
+    if (canvas.dataset.polling === "signed-out") { // signed in again
+      clearInterval(timer);
+      timer = setInterval(tick, 2000);
+    }
+    canvas.dataset.polling = "live";
     failed = false;
     const s = parseMetrics(text);
     const stageKey = l => l.api_name + " " + l.api_id + "/" + l.stage + (l.canary === "true" ? " (canary)" : "");
@@ -862,7 +957,7 @@ function metricsPage() {
     timer = setInterval(tick, 2000);
     tick();
     const prev = stopPage;
-    stopPage = () => { clearInterval(timer); prev(); };
+    stopPage = () => { left = true; clearInterval(timer); prev(); };
   } };
 }
 
@@ -897,11 +992,12 @@ function draw(canvas, legend, series) {
 // ---- connections ----
 
 async function connectionsPage() {
-  const list = await api("GET", "/portico/v1/connections");
+  const [list, apis] = await Promise.all([api("GET", "/portico/v1/connections"), api("GET", "/portico/v1/apis")]);
+  const apiName = Object.fromEntries(apis.items.map(a => [a.id, a.name]));
   const base = c => `/portico/v1/apis/${enc(c.apiId)}/stages/${enc(c.stage)}/connections/${enc(c.connectionId)}`;
   return [el("h1", {}, "WebSocket connections"),
     list.items.length === 0 ? el("p", { class: "muted" }, "No live connections.") :
-      table(["API / stage", "Connection", "Connected", "Last active", "Source", "Send", hiddenHeader("Disconnect")], list.items.map((c, i) => {
+      table(["API / stage", "Connection", "Connected", "Last active", "Source", "User agent", "Send", hiddenHeader("Disconnect")], list.items.map((c, i) => {
         // A list out of date (the connection closed since it loaded) is
         // shown again, the focus on the next row's button, and said so.
         const stale = async (e, cls) => {
@@ -912,8 +1008,10 @@ async function connectionsPage() {
         const msg = el("input", { type: "text", placeholder: "message", class: "message", "aria-label": `Message to connection ${c.connectionId}` });
         const sent = el("span", { class: "sent muted", role: "status" });
         return el("tr", { "data-connection": c.connectionId },
-          el("td", {}, c.apiId + "/" + c.stage), el("td", {}, c.connectionId), el("td", { class: "connected" }, when(c.connectedAt)),
-          el("td", {}, when(c.lastActiveAt)), el("td", {}, c.sourceIp), el("td", {}, msg,
+          el("td", { class: "api-stage" }, Object.hasOwn(apiName, c.apiId) ? [el("span", { class: "api-name" }, apiName[c.apiId]), " "] : "",
+            el("span", { class: Object.hasOwn(apiName, c.apiId) ? "muted" : "" }, c.apiId + "/" + c.stage)),
+          el("td", {}, c.connectionId), el("td", { class: "connected" }, when(c.connectedAt)),
+          el("td", {}, when(c.lastActiveAt)), el("td", {}, c.sourceIp), el("td", { class: "user-agent long" }, c.userAgent || ""), el("td", {}, msg,
             el("button", { class: "send", "aria-label": `Send the message to connection ${c.connectionId}`,
               on: { click: async () => {
                 clearError();
