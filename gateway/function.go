@@ -238,7 +238,9 @@ func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc 
 		src = &mapSources{r: r, rc: rc, body: body}
 		mapped := r.Clone(r.Context())
 		query := mapped.URL.Query()
-		m.applyRequest(src, mapped.Header, query, nil)
+		if err := m.applyRequest(src, mapped.Header, query, nil); err != nil {
+			return err
+		}
 		if m.mapsQuery() {
 			mapped.URL.RawQuery = mergeQuery(mapped.URL.RawQuery, m.mappedQuery(query))
 		}

@@ -309,8 +309,12 @@ func (m *paramMapping) mappedQuery(query url.Values) url.Values {
 
 // applyRequest applies the request operations to the integration request's
 // header, query and escaped path (pathValue; path may be nil where there is
-// none to overwrite).
-func (m *paramMapping) applyRequest(s *mapSources, header http.Header, query url.Values, path *string) {
+// none to overwrite). A header value with a control character (CR, LF, NUL,
+// ...) made from the API's own values (a stage variable, the authorizer's
+// context, a literal) is the API's configuration error (500), as a
+// template's override is; one the client's values made is left for the
+// sending side to refuse as the client's bad request (sendableHeader).
+func (m *paramMapping) applyRequest(s *mapSources, header http.Header, query url.Values, path *string) error {
 	for _, op := range m.request {
 		v, ok := s.opValue(op)
 		if !ok {
@@ -329,6 +333,9 @@ func (m *paramMapping) applyRequest(s *mapSources, header http.Header, query url
 		}
 		switch op.Target {
 		case apis.MapHeader:
+			if i := controlChar(v); i >= 0 && !clientMade(op.Value) {
+				return unsendableMapped(op.Name, v[i])
+			}
 			applyValues(http.Header(header), http.CanonicalHeaderKey(op.Name), op.Action, v)
 		case apis.MapQueryString:
 			applyValues(query, op.Name, op.Action, v)
@@ -344,6 +351,33 @@ func (m *paramMapping) applyRequest(s *mapSources, header http.Header, query url
 			}
 		}
 	}
+	return nil
+}
+
+// clientMade reports whether a mapped value reads any of the client's
+// request (its headers, query string, path or body): a control character in
+// it may be the client's. One made only of the API's own values (literals,
+// stage variables, $context, the authorizer's context) is not.
+func clientMade(parts []apis.MappingPart) bool {
+	for _, p := range parts {
+		switch p.Source {
+		case "", apis.SourceStageVariables, apis.SourceContext:
+		case sourceREST:
+			if !strings.HasPrefix(p.Name, "method.request.") {
+				continue
+			}
+			return true
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// unsendableMapped is the configuration error of a header mapping whose
+// value, made of the API's own values, holds control character c.
+func unsendableMapped(name string, c byte) error {
+	return fmt.Errorf("integration request header %s is mapped from a stage variable, $context or the authorizer's context to a value with control character %#x, which no header value may hold (the authorizer or the configuration made it, not the client): %w", name, c, errConfig)
 }
 
 // applyResponse applies the operations for status to header and returns the
@@ -420,7 +454,9 @@ func (g *Gateway) serveMappedProxy(w http.ResponseWriter, r *http.Request, rc *r
 	src := &mapSources{r: r, rc: rc, body: body}
 	query := u.Query()
 	path := u.EscapedPath()
-	m.applyRequest(src, header, query, &path)
+	if err := m.applyRequest(src, header, query, &path); err != nil {
+		return err
+	}
 	header[hopHeader] = []string{hop} // after the mappings, which cannot reset it
 	if m.mapsQuery() {
 		u.RawQuery = mergeQuery(u.RawQuery, m.mappedQuery(query))

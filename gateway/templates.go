@@ -329,6 +329,10 @@ type integrationParams struct {
 	// spans says which path values are the route's greedy parameter's
 	// (method.request.path.proxy for /{proxy+}), which keep their "/".
 	spans map[string]bool
+	// err is a header value made of the API's own values (a stage
+	// variable, the authorizer's context) that cannot be sent: the API's
+	// configuration error, which apply returns (unsendableMapped).
+	err error
 }
 
 // resolveRequestParams resolves in's requestParameters for r. Header names
@@ -351,6 +355,9 @@ func resolveRequestParams(in *apis.Integration, r *http.Request, rc *reqCtx, var
 		switch {
 		case strings.HasPrefix(dst, "integration.request.header."):
 			name := http.CanonicalHeaderKey(dst[len("integration.request.header."):])
+			if i := controlChar(v); i >= 0 && !strings.HasPrefix(src, "method.request.") && p.err == nil {
+				p.err = unsendableMapped(name, v[i])
+			}
 			if _, dup := p.header[name]; dup {
 				if headerFrom == nil {
 					headerFrom = sameHeaderTargets(in.RequestParameters)
@@ -414,6 +421,9 @@ func mappedSize(m map[string]string) int {
 // whatever the case of its name (the template's own spellings of one name
 // are one override: mapping.Vars.RequestOverride).
 func (p *integrationParams) apply(vars *mapping.Vars) error {
+	if p.err != nil {
+		return p.err
+	}
 	h, q, path := vars.RequestOverride()
 	for k, v := range h {
 		if i := controlChar(v); i >= 0 {
