@@ -21,7 +21,6 @@ type env struct {
 func newEnv(t testing.TB, r func() float64) *env {
 	t.Helper()
 	e := &env{dir: t.TempDir(), rand: r}
-	testkit.RemovableDataDir(t, e.dir) // its code is read-only
 	e.open(t)
 	t.Cleanup(func() { _ = e.st.Close() })
 	return e

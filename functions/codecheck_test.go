@@ -138,15 +138,16 @@ func TestStartMakesOldTreesReadOnly(t *testing.T) {
 	if logs.Len() != 0 {
 		t.Errorf("a whole tree with write bits is logged:\n%s", logs.String())
 	}
-	for p, want := range map[string]fs.FileMode{dir: 0o555, filepath.Join(dir, "bootstrap"): 0o555} {
+	for p, want := range map[string]fs.FileMode{dir: 0o755, filepath.Join(dir, "bootstrap"): 0o555} {
 		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != want {
 			t.Errorf("%s: %v, %v; want mode %v", p, fi.Mode(), err, want)
 		}
 	}
 }
 
-// TestRemoveTreeRemovesReadOnlyTrees: a read-only tree (directories 0555,
-// one of them 0) is removed whole. As root the modes never stood in the way;
+// TestRemoveTreeRemovesReadOnlyTrees: a read-only tree (files without write
+// bits, directories 0555 as a build for a while left them, one
+// of them 0) is removed whole. As root the modes never stood in the way;
 // run as another user (see docs/runtimes.md), os.RemoveAll alone fails here.
 func TestRemoveTreeRemovesReadOnlyTrees(t *testing.T) {
 	root := t.TempDir()

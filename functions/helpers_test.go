@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"testing"
 
-	"github.com/portico-dev/portico/internal/testkit"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -83,7 +82,6 @@ func (f *fakeAliases) Deleting(fn, version string) store.Step {
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	dir := t.TempDir()
-	testkit.RemovableDataDir(t, dir) // its code is read-only
 	e := &env{dir: dir}
 	e.open(t)
 	t.Cleanup(func() { _ = e.st.Close() })

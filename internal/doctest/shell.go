@@ -17,8 +17,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/portico-dev/portico/internal/testkit"
 )
 
 // ErrTimeout is returned by [Shell.Run] for a command that did not end in time;
@@ -150,7 +148,6 @@ func (s *Shell) Close() {
 			for range s.out { //nolint:revive // draining
 			}
 		}()
-		testkit.Writable(s.dir) // data directories' code is read-only
 		_ = os.RemoveAll(s.dir)
 	})
 }

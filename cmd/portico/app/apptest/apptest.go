@@ -30,7 +30,6 @@ import (
 	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/gateway/auth"
-	"github.com/portico-dev/portico/internal/testkit"
 )
 
 // Options configure a test server.
@@ -101,7 +100,6 @@ func Start(t testing.TB, opts Options) *Env {
 	s.DataDir = opts.DataDir
 	if s.DataDir == "" {
 		s.DataDir = t.TempDir()
-		testkit.RemovableDataDir(t, s.DataDir) // its code is read-only
 	}
 	s.ShutdownTimeout = 30 * time.Second
 	// Tests write access logs to their own temporary directories.
