@@ -164,14 +164,11 @@ func compileModels(ctx context.Context, apiID string, models map[string]json.Raw
 	return out, nil
 }
 
-// Draft4FormatNames are the formats JSON Schema draft 4 defines, which
-// model validation checks.
-var Draft4FormatNames = []string{"date-time", "email", "hostname", "ipv4", "ipv6", "uri"}
-
 // draft4Formats are the formats the models compiler knows beyond the
 // validator's own for draft 4: the formats later drafts added (date, time,
 // uuid, ...) check nothing, as a draft 4 validator ignores a format it does
-// not define (the import warns about them); date-time's reason is worded
+// not define (an annotation, which the import takes without a warning);
+// date-time's reason is worded
 // without Go's reference layout ("2006-01-02").
 var draft4Formats = func() []*jsonschema.Format {
 	out := []*jsonschema.Format{{Name: "date-time", Validate: func(v any) error {

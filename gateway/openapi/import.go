@@ -658,11 +658,6 @@ func (im *importer) checkModelKeywords(ctx context.Context) {
 					im.warn("model %q: %s at %s is not checked: models are JSON Schema draft 4, as API Gateway's are; express it in draft 4 (const as a one-value enum)", model, k, at+"/"+k)
 					continue
 				}
-				if f, ok := t[k].(string); ok && k == "format" && !slices.Contains(apis.Draft4FormatNames, f) {
-					im.warn("model %q: format %q at %s is not checked: models are JSON Schema draft 4, whose formats are %s; use a pattern instead",
-						model, f, at+"/"+k, strings.Join(apis.Draft4FormatNames, ", "))
-					continue
-				}
 				switch k {
 				case "properties", "patternProperties", "definitions", "dependencies":
 					if m, ok := t[k].(map[string]any); ok {

@@ -181,9 +181,12 @@ func TestImportRESTPathPartCharacters(t *testing.T) {
 }
 
 // TestImportFormatsDraft4Lacks: a model's format that JSON Schema draft 4
-// does not define (date, uuid, ...) is warned about where it stands, as
-// const is, since validation does not check it; draft 4's own (date-time,
-// email, ...) are checked and not warned about (r-vtlval27 #4).
+// does not define (date, uuid, and OpenAPI's own int32, int64, password, ...)
+// is an annotation, as a draft 4 validator takes it: not warned about, so
+// that failOnWarnings takes an ordinary document (verify27b: a warning for
+// each made `format: int64` fail an import the previous build took), and
+// not checked (r-vtlval27 #4: date was checked); draft 4's own (date-time,
+// email, ...) are checked.
 func TestImportFormatsDraft4Lacks(t *testing.T) {
 	doc := `openapi: 3.0.1
 info: {title: f, version: "1"}
@@ -194,6 +197,8 @@ components:
       properties:
         d: {type: string, format: date}
         u: {type: string, format: uuid}
+        n: {type: integer, format: int64}
+        p: {type: string, format: password}
         t: {type: string, format: date-time}
         format: {type: string, format: email}
 paths: {}
@@ -202,13 +207,7 @@ paths: {}
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := strings.Join(res.Warnings, "\n")
-	for _, s := range []string{`model "P": format "date" at /properties/d/format is not checked`, `model "P": format "uuid" at /properties/u/format is not checked`} {
-		if !strings.Contains(w, s) {
-			t.Errorf("warnings lack %q:\n%s", s, w)
-		}
-	}
-	if len(res.Warnings) != 2 {
-		t.Errorf("warnings: %s", w)
+	if len(res.Warnings) != 0 { // what failOnWarnings refuses
+		t.Errorf("warnings: %s", strings.Join(res.Warnings, "\n"))
 	}
 }
