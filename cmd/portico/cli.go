@@ -311,6 +311,10 @@ func readPayload(p string) ([]byte, error) {
 		return b, nil
 	}
 	if !json.Valid([]byte(p)) {
+		if strings.HasPrefix(p, "\ufeff") {
+			// Invisible in the message: name it.
+			return nil, fmt.Errorf("--payload starts with a byte order mark (U+FEFF, from the editor it was copied from): send the JSON without it")
+		}
 		return nil, fmt.Errorf("--payload is not valid JSON: %s (quote it for your shell, or use @file)", p)
 	}
 	return []byte(p), nil
