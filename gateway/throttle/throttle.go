@@ -248,9 +248,14 @@ type methodBucket struct {
 func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	s.dropRemoved(d.Stage, d.API.Protocol)
 	methods := map[*apis.Route]methodBucket{}
-	// A changed limit applies from now, the time of the change, not from the
-	// method's next request (see Retuner).
+	// A changed limit applies from the time of the change, not from the
+	// method's next request (see Retuner): the stage's last update when it
+	// says, as the gateway compiles a changed stage at its first request
+	// after the change, else now.
 	at := s.now(time.Time{})
+	if u := d.Stage.UpdatedAt; !u.IsZero() && u.Before(at) {
+		at = u
+	}
 	for i := range d.API.Routes {
 		r := &d.API.Routes[i]
 		key := MethodKey(d.API.Protocol, r)

@@ -374,6 +374,28 @@ func TestChangedLimitAppliesFromTheChange(t *testing.T) {
 	}
 }
 
+// TestChangedLimitAppliesFromTheStagesUpdate: the gateway compiles a changed
+// stage at its first request after the change, maybe long after it: the new
+// limit applies from the stage's update, not from that compile (verify27a:
+// raised from 100/s burst 1 to 10/s burst 20, 3 s before the next requests,
+// and they were measured under the old limit all that time).
+func TestChangedLimitAppliesFromTheStagesUpdate(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := New(Config{RateLimit: -1}, nil)
+	s.SetClock(clk.now)
+	if got := compile(t, s, deployed(apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": limit(100, 1)}, getPets)).serve(0, 3); got != 1 {
+		t.Fatalf("rate 100 burst 1: %d passed, want 1", got)
+	}
+	clk.advance(10 * time.Millisecond)
+	changed := clk.now()
+	clk.advance(3 * time.Second) // 30 tokens at the new rate, capped at 20
+	d := deployed(apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": limit(10, 20)}, getPets)
+	d.Stage.UpdatedAt = changed
+	if got := compile(t, s, d).serve(0, 25); got != 20 {
+		t.Fatalf("raised to rate 10 burst 20 3 s before the compile: %d passed, want 20", got)
+	}
+}
+
 // TestSetLimitKeepsTimeOrder: a change announced at a time before the
 // bucket's latest request counts from that request, so that no interval
 // refills the bucket twice.
