@@ -89,7 +89,7 @@ func TestBackupStalledClientHoldsNothing(t *testing.T) {
 		}
 		return serr
 	}}).DialContext}}
-	resp, err := client.Get(base + "/portico/v1/backup")
+	resp, err := client.Get(base + "/portico/v1/backup") //nolint:bodyclose // closed by the defer below (the inner resp shadows it)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ const (
 	sourceArnModel   = `arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:([a-z]{2}(-gov)?-[a-z]+-\d{1})?:(\d{12})?:(.*)`
 	accountModel     = `\d{12}`
 	orgIDModel       = `^o-[a-z0-9]{10,32}$`
-	tokenModel       = `[a-zA-Z0-9._\-]+`
+	tokenModel       = `[a-zA-Z0-9._\-]+` //nolint:gosec // G101: a pattern of EventSourceToken's model, not a credential
 )
 
 var (
