@@ -1,37 +1,18 @@
 package connections
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/portico-dev/portico/internal/connset"
+	"github.com/portico-dev/portico/internal/testkit"
 )
-
-// lockedBuffer is a log sink safe for the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestHandshakePastPerIPBoundIsRefused: a WebSocket counts under its peer
 // address against Endpoint.PerIP (gateway-max-conns-per-ip) from its
@@ -40,7 +21,7 @@ func (l *lockedBuffer) String() string {
 // nothing. (Upgraded connections left the per-address count when they were
 // hijacked, so one client could hold any number of them.)
 func TestHandshakePastPerIPBoundIsRefused(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &testkit.LockedBuffer{}
 	m := New(Config{AdminToken: testToken}, slog.New(slog.NewTextHandler(logs, nil)))
 	d := newFakeDispatcher(nil)
 	p := connset.NewPerIP(1)
