@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -107,11 +109,7 @@ func Start(t testing.TB, opts Options) *Env {
 	if opts.Settings != nil {
 		opts.Settings(&s)
 	}
-	// Restart binds these again: ports the kernel would hand out to
-	// connections are not (see steadyPort).
-	for _, l := range []*string{&s.Listen, &s.AdminListen, &s.TLSListen} {
-		*l = steadyPort(t, *l)
-	}
+	asked := [3]string{s.Listen, s.AdminListen, s.TLSListen}
 	level := opts.LogLevel
 	if level == 0 {
 		level = slog.LevelWarn
@@ -126,7 +124,36 @@ func Start(t testing.TB, opts Options) *Env {
 		extra = append(slices.Clone(extra), fx.Invoke(func(st *auth.Stage) { st.SetJWKSTransport(rt) }))
 	}
 	e := &Env{t: t, settings: s, DataDir: s.DataDir, out: &syncWriter{t: t, level: level, tee: opts.LogWriter}, populate: opts.Populate, extra: extra}
-	e.start()
+	// Restart binds these again: ports the kernel would hand out to
+	// connections are not (see steadyPort). A port another program took
+	// between steadyPort's check and the bind is given up for new ones.
+	for attempt := 1; ; attempt++ {
+		var held []*portLock
+		for i, l := range []*string{&e.settings.Listen, &e.settings.AdminListen, &e.settings.TLSListen} {
+			var pl *portLock
+			*l, pl = steadyPort(t, asked[i])
+			if pl != nil {
+				held = append(held, pl)
+			}
+		}
+		err := e.tryStart()
+		if err == nil {
+			// Released after Stop (cleanups run last-registered first).
+			t.Cleanup(func() {
+				for _, pl := range held {
+					pl.release()
+				}
+			})
+			break
+		}
+		for _, pl := range held {
+			pl.release()
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) || attempt == 5 {
+			t.Fatalf("apptest: starting the server: %v", err)
+		}
+		t.Logf("apptest: %v; trying other ports", err)
+	}
 	// Later starts reuse the ports, so clients built from the URLs keep working.
 	e.settings.AdminListen = e.AdminURL[len("http://"):]
 	e.settings.Listen = e.GatewayURL[len("http://"):]
@@ -139,6 +166,13 @@ func Start(t testing.TB, opts Options) *Env {
 
 func (e *Env) start() {
 	e.t.Helper()
+	if err := e.tryStart(); err != nil {
+		e.t.Fatalf("apptest: starting the server: %v", err)
+	}
+}
+
+func (e *Env) tryStart() error {
+	e.t.Helper()
 	log := slog.New(slog.NewTextHandler(e.out, &slog.HandlerOptions{Level: e.out.level}))
 	var srv *admin.Server
 	var gw app.GatewayListener
@@ -149,7 +183,7 @@ func (e *Env) start() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := a.Start(ctx); err != nil {
-		e.t.Fatalf("apptest: starting the server: %v", err)
+		return err
 	}
 	e.app = a
 	e.out.setOpen(true)
@@ -159,6 +193,7 @@ func (e *Env) start() {
 	if a := gw.TLSAddr(); a != "" {
 		e.TLSURL = "https://" + a
 	}
+	return nil
 }
 
 // Stop stops the server (waiting for its graceful shutdown); safe to call twice.
@@ -367,14 +402,17 @@ func goBuild(out, pkg string, static bool) error {
 // (":0") is in that range, and while Restart has the server down another
 // test's outgoing connection can be given it as its local port, and the
 // restart fails with "address already in use". Ports below the range are
-// given to no connection; another test's steadyPort picking the same one
-// in the moment between its check here and the server's bind is the only way
-// to lose it. An addr with a port, or off, is returned as it is.
-func steadyPort(t testing.TB, addr string) string {
+// given to no connection. The port is also reserved across test processes
+// (go test runs packages in parallel): a lock file per port that every
+// steadyPort honours, held until the caller releases it after the server's
+// last stop, so another test's server cannot take it while this one is down
+// for a restart. An addr with a port, or off, is returned as it is, with a
+// nil lock.
+func steadyPort(t testing.TB, addr string) (string, *portLock) {
 	t.Helper()
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil || port != "0" || host == "" {
-		return addr
+		return addr, nil
 	}
 	low := 32768
 	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
@@ -386,14 +424,45 @@ func steadyPort(t testing.TB, addr string) string {
 	}
 	first := max(1024, low-12000)
 	if first >= low {
-		return addr
+		return addr, nil
 	}
 	for range 200 {
-		a := net.JoinHostPort(host, strconv.Itoa(first+rand.IntN(low-first))) //nolint:gosec // G404: a port number
+		p := first + rand.IntN(low-first) //nolint:gosec // G404: a port number
+		pl := lockPort(p)
+		if pl == nil {
+			continue
+		}
+		a := net.JoinHostPort(host, strconv.Itoa(p))
 		if ln, err := net.Listen("tcp", a); err == nil {
 			_ = ln.Close()
-			return a
+			return a, pl
 		}
+		pl.release()
 	}
-	return addr
+	return addr, nil
 }
+
+// portLock is a port's reservation among test processes: an exclusive
+// flock on a file named for it. The kernel drops the lock when the process
+// exits, however it exits, so a crashed test leaves no stale reservation.
+type portLock struct{ f *os.File }
+
+// lockPort reserves port p, or returns nil when another process holds it
+// (or the lock file cannot be made: the caller tries another port).
+func lockPort(p int) *portLock {
+	dir := filepath.Join(os.TempDir(), "portico-test-ports")
+	if err := os.MkdirAll(dir, 0o777); err != nil { //nolint:gosec // G301: shared among test users; holds only empty files
+		return nil
+	}
+	f, err := os.OpenFile(filepath.Join(dir, strconv.Itoa(p)), os.O_RDWR|os.O_CREATE, 0o666) //nolint:gosec // G302: as above
+	if err != nil {
+		return nil
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		_ = f.Close()
+		return nil
+	}
+	return &portLock{f: f}
+}
+
+func (l *portLock) release() { _ = l.f.Close() }
