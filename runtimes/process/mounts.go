@@ -23,12 +23,19 @@ import (
 // /mnt/NAME. A child process has no mount table of its own by default, so the
 // runtime gives it one where the host allows:
 //
-//   - Private mounts (root, or CAP_SYS_ADMIN): the sandbox starts in a mount
-//     namespace of its own through the mount shim (shim.go), with its volumes
-//     bound at /mnt/NAME there. Nothing changes on the host, and any number of
-//     installations (data directories) run functions that mount the same NAME
-//     at once, each seeing its own volume.
-//   - Links (elsewhere): /mnt/NAME is a symbolic link to the volume, one path for
+//   - Private mounts: the sandbox starts in a mount namespace of its own
+//     through the mount shim (shim.go), with its volumes bound at /mnt/NAME
+//     there. Nothing changes on the host, and any number of installations
+//     (data directories) run functions that mount the same NAME at once, each
+//     seeing its own volume. Root (or CAP_SYS_ADMIN) makes the mount namespace
+//     directly; any other user gets it inside a user namespace of the
+//     sandbox's own, where its user and group map to themselves (files keep
+//     their owners) and the shim, which mounts with the namespace's
+//     CAP_SYS_ADMIN, drops every capability before it runs the bootstrap.
+//     Linux lets unprivileged users make user namespaces unless the host
+//     turned that off (user.max_user_namespaces=0, or an AppArmor or SELinux
+//     policy).
+//   - Links (where neither works): /mnt/NAME is a symbolic link to the volume, one path for
 //     the whole host. An installation holds the links it made for as long as its
 //     runtime is open (a shared lock on its volume directory), and never takes a
 //     link another live installation holds: the start fails with an error that
@@ -47,7 +54,9 @@ type volumeLocks struct {
 	held  map[string]*os.File
 	probe sync.Once
 	// private is set when sandboxes get private mounts; why says why not.
+	// userns is set when they get them inside a user namespace.
 	private bool
+	userns  bool
 	why     string
 }
 
@@ -75,31 +84,62 @@ func (v *volumeLocks) release() {
 func (r *Runtime) PrivateMounts(ctx context.Context) (bool, string) {
 	v := &r.vols
 	v.probe.Do(func() {
-		v.private, v.why = probePrivateMounts(context.WithoutCancel(ctx))
-		if v.private {
+		ctx := context.WithoutCancel(ctx)
+		v.private, v.why = probePrivateMounts(ctx, false)
+		if !v.private {
+			var whyUserNS string
+			if v.private, whyUserNS = probePrivateMounts(ctx, true); v.private {
+				v.userns = true
+			} else {
+				v.why += "; in a user namespace: " + whyUserNS
+			}
+		}
+		switch {
+		case v.userns:
+			r.log.Info("process runtime: each sandbox with volumes gets a mount namespace of its own, in a user namespace of its own, its volumes bound at /mnt/NAME")
+		case v.private:
 			r.log.Info("process runtime: each sandbox with volumes gets a mount namespace of its own, its volumes bound at /mnt/NAME")
-		} else {
+		default:
 			r.log.Warn("process runtime: sandboxes cannot get mounts of their own here, so a volume is a host-wide symbolic link "+
-				"/mnt/NAME, held by one installation at a time. Run Portico as root (or with CAP_SYS_ADMIN) for private mounts, "+
-				"or use the docker or containerd runtime (docs/runtimes.md)", "reason", v.why)
+				"/mnt/NAME, held by one installation at a time. Let users make user namespaces (sysctl user.max_user_namespaces), "+
+				"run Portico as root (or with CAP_SYS_ADMIN), or use the docker or containerd runtime (docs/runtimes.md)", "reason", v.why)
 		}
 	})
 	return v.private, v.why
 }
 
-// probePrivateMounts starts the shim in a mount namespace of its own, laying
-// a tmpfs over its /mnt, and reports whether that worked, and if not, why.
-func probePrivateMounts(ctx context.Context) (bool, string) {
+// probePrivateMounts starts the shim in a mount namespace of its own (inside
+// a user namespace of its own with userns), laying a tmpfs over its /mnt,
+// and reports whether that worked, and if not, why.
+func probePrivateMounts(ctx context.Context, userns bool) (bool, string) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/proc/self/exe")
 	cmd.Env = []string{shimEnv + "=" + shimProbe}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	shimAttr(cmd.SysProcAttr, userns)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return false, strings.TrimSpace(fmt.Sprintf("%v %s", err, out))
 	}
 	return true, ""
+}
+
+// shimAttr makes a, the attributes of a child that runs the shim, start it
+// in a mount namespace of its own; with userns, inside a user namespace of
+// its own where the server's user and group map to themselves, and with the
+// namespace's CAP_SYS_ADMIN (to mount) and CAP_SETPCAP (to drop every
+// capability before the bootstrap runs) kept across the exec of the shim.
+func shimAttr(a *syscall.SysProcAttr, userns bool) {
+	a.Unshareflags |= syscall.CLONE_NEWNS
+	if !userns {
+		return
+	}
+	a.Cloneflags |= syscall.CLONE_NEWUSER
+	a.UidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getuid(), HostID: os.Getuid(), Size: 1}}
+	a.GidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getgid(), HostID: os.Getgid(), Size: 1}}
+	a.GidMappingsEnableSetgroups = false
+	a.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_SETPCAP}
 }
 
 // checkMounts checks that each mount is a directory mounted at /mnt/NAME.
@@ -134,7 +174,7 @@ func (r *Runtime) mountEnv(ctx context.Context, mounts []runtimes.Mount) ([]stri
 		return nil, err
 	}
 	if private, _ := r.PrivateMounts(ctx); private {
-		return shimEnvFor(mounts)
+		return shimEnvFor(mounts, r.vols.userns)
 	}
 	return nil, r.linkMounts(mounts)
 }
@@ -209,7 +249,7 @@ func (v *volumeLocks) link(m runtimes.Mount) error {
 			_ = own.Close()
 			return mountError(m, fmt.Sprintf("%s is in use by another Portico installation: it links to %s, the volume of the installation with data directory %s, which is running%s. "+
 				"The process runtime can give a volume path to one installation at a time here, since it cannot make sandboxes mounts of their own "+
-				"(that needs root or CAP_SYS_ADMIN). Stop that installation, give this function another LocalMountPath, run Portico as root, "+
+				"(that needs root, CAP_SYS_ADMIN, or user namespaces, which this host refuses). Stop that installation, give this function another LocalMountPath, run Portico as root, "+
 				"or use the docker or containerd runtime",
 				target, cur, filepath.Dir(filepath.Dir(cur)), holder))
 		}

@@ -165,7 +165,7 @@ func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandb
 			// (shim.go), which execs the bootstrap (Args[0]).
 			cmd.Path = "/proc/self/exe"
 			cmd.Env = append(slices.Clip(env), viaShim...)
-			cmd.SysProcAttr.Unshareflags = syscall.CLONE_NEWNS
+			shimAttr(cmd.SysProcAttr, r.vols.userns)
 		}
 		cmd.Stdout, cmd.Stderr = pw, pw
 		return cmd

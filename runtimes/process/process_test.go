@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -148,6 +149,20 @@ func TestExitErrWording(t *testing.T) {
 // linked or mounted on the host. Skipped elsewhere, unless
 // REQUIRE_PRIVATE_MOUNTS=1.
 func TestPrivateMounts(t *testing.T) {
+	testPrivateMounts(t, false)
+}
+
+// TestPrivateMountsInUserNamespace is TestPrivateMounts as a user other than
+// root has it: the mount namespace inside a user namespace of the sandbox's
+// own (forced here, whoever runs the test), where the shim drops every
+// capability before the bootstrap runs, so the bootstrap cannot unmount the
+// private /mnt to reach the host's. Skipped where the host lets no user make
+// user namespaces, unless REQUIRE_PRIVATE_MOUNTS=1.
+func TestPrivateMountsInUserNamespace(t *testing.T) {
+	testPrivateMounts(t, true)
+}
+
+func testPrivateMounts(t *testing.T, userns bool) {
 	newRT := func() *process.Runtime {
 		rt, err := process.New(filepath.Join(t.TempDir(), "run"), 2*time.Second)
 		if err != nil {
@@ -157,7 +172,14 @@ func TestPrivateMounts(t *testing.T) {
 		return rt
 	}
 	a, b := newRT(), newRT()
-	if ok, why := a.PrivateMounts(t.Context()); !ok {
+	probe := a.PrivateMounts
+	if userns {
+		probe = a.UseUserNamespace
+		if ok, why := b.UseUserNamespace(t.Context()); !ok {
+			t.Fatalf("a user namespace for A but not for B: %s", why)
+		}
+	}
+	if ok, why := probe(t.Context()); !ok {
 		if os.Getenv("REQUIRE_PRIVATE_MOUNTS") == "1" {
 			t.Fatalf("no private mounts here: %s", why)
 		}
@@ -165,27 +187,53 @@ func TestPrivateMounts(t *testing.T) {
 	}
 	name := "portico-test-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	target := "/mnt/" + name
+	// The host's own /mnt entries (a stale link where the volume goes, and
+	// a directory the sandboxes must still reach), where this user may make
+	// them.
+	host := true
 	if err := os.Symlink(filepath.Join(t.TempDir(), "gone", "volumes", name), target); err != nil {
-		t.Fatal(err)
+		if !errors.Is(err, fs.ErrPermission) {
+			t.Fatal(err)
+		}
+		t.Logf("the host's /mnt is not writable here (%v): only the volumes are checked", err)
+		host = false
 	}
 	t.Cleanup(func() { _ = os.Remove(target) })
 	other := "/mnt/" + name + "-host"
-	if err := os.Mkdir(other, 0o777); err != nil { //nolint:gosec // G301: written by the sandbox
-		t.Fatal(err)
+	if host {
+		if err := os.Mkdir(other, 0o777); err != nil { //nolint:gosec // G301: written by the sandbox
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = os.RemoveAll(other) })
 	}
-	t.Cleanup(func() { _ = os.RemoveAll(other) })
+	dirs := []string{target}
+	if host {
+		dirs = append(dirs, other)
+	}
 	volA, volB := t.TempDir(), t.TempDir()
-	writeA := runtimetest.VolumeSandbox(t, a, []runtimes.Mount{{Source: volA, Target: target}})
-	writeB := runtimetest.VolumeSandbox(t, b, []runtimes.Mount{{Source: volB, Target: target}})
-	for who, write := range map[string]func(...string) map[string]string{"A": writeA, "B": writeB} {
-		if got := write(target, other); got[target] != "ok" || got[other] != "ok" {
-			t.Errorf("sandbox %s writing to its volume %s and the host's %s: %v", who, target, other, got)
+	boxA := runtimetest.VolumeSandbox(t, a, []runtimes.Mount{{Source: volA, Target: target}})
+	boxB := runtimetest.VolumeSandbox(t, b, []runtimes.Mount{{Source: volB, Target: target}})
+	for who, box := range map[string]*runtimetest.VolumeBox{"A": boxA, "B": boxB} {
+		got := box.Write(dirs...)
+		for _, d := range dirs {
+			if got[d] != "ok" {
+				t.Errorf("sandbox %s writing to its volume %s and the host's %s: %v", who, target, other, got)
+				break
+			}
+		}
+		if userns {
+			if c := box.Confinement(); c["CapEff"] != "0000000000000000" || c["CapBnd"] != "0000000000000000" {
+				t.Errorf("sandbox %s in its user namespace has capabilities: effective %s, bounding %s; want none", who, c["CapEff"], c["CapBnd"])
+			}
 		}
 	}
 	for who, dir := range map[string]string{"A": volA, "B": volB} {
 		if entries, err := os.ReadDir(dir); err != nil || len(entries) != 1 {
 			t.Errorf("%s's volume holds %d files (%v), want the one its own sandbox wrote", who, len(entries), err)
 		}
+	}
+	if !host {
+		return
 	}
 	if entries, err := os.ReadDir(other); err != nil || len(entries) != 2 {
 		t.Errorf("the host's %s holds %d files (%v), want one of each sandbox", other, len(entries), err)

@@ -16,9 +16,10 @@ import (
 )
 
 // The mount shim. Where the host lets Portico make mount namespaces (root, or
-// CAP_SYS_ADMIN), a sandbox with volumes is started as Portico's own binary
-// (/proc/self/exe) in a mount namespace of its own (Go's Unshareflags, which
-// also makes every mount in it private). Before anything else runs, the
+// CAP_SYS_ADMIN; any user inside a user namespace of its own, see mounts.go),
+// a sandbox with volumes is started as Portico's own binary (/proc/self/exe)
+// in a mount namespace of its own (Go's Unshareflags, which also makes every
+// mount in it private). Before anything else runs, the
 // binary's init sees shimEnv, becomes the shim and never returns: it lays a
 // tmpfs over /mnt in that namespace, binds back what the host has there, binds
 // each volume at its /mnt/NAME, and execs the bootstrap with the sandbox's
@@ -33,8 +34,9 @@ const (
 	// shimMountsEnv holds the volumes to bind, as JSON [[source, target], ...].
 	shimMountsEnv = "_PORTICO_PROCESS_SHIM_MOUNTS"
 
-	shimRun   = "run"   // bind the volumes, then exec os.Args[0]
-	shimProbe = "probe" // lay the tmpfs over /mnt, then exit 0
+	shimRun       = "run"        // bind the volumes, then exec os.Args[0]
+	shimRunUserNS = "run-userns" // shimRun in a user namespace: drop every capability before the exec
+	shimProbe     = "probe"      // lay the tmpfs over /mnt, then exit 0
 
 	// shimFailed is the exit status of a shim that could not set up the
 	// sandbox's mounts (its reason is on stderr, in the sandbox's logs).
@@ -52,12 +54,13 @@ func init() {
 		}
 		os.Exit(0)
 	default:
-		runShim()
+		runShim(os.Getenv(shimEnv) == shimRunUserNS)
 	}
 }
 
-// shimEnvFor returns the variables that make the binary the shim for mounts.
-func shimEnvFor(mounts []runtimes.Mount) ([]string, error) {
+// shimEnvFor returns the variables that make the binary the shim for mounts
+// (in a user namespace, with userns).
+func shimEnvFor(mounts []runtimes.Mount, userns bool) ([]string, error) {
 	pairs := make([][2]string, 0, len(mounts))
 	for _, m := range mounts {
 		pairs = append(pairs, [2]string{m.Source, m.Target})
@@ -66,12 +69,19 @@ func shimEnvFor(mounts []runtimes.Mount) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []string{shimEnv + "=" + shimRun, shimMountsEnv + "=" + string(raw)}, nil
+	run := shimRun
+	if userns {
+		run = shimRunUserNS
+	}
+	return []string{shimEnv + "=" + run, shimMountsEnv + "=" + string(raw)}, nil
 }
 
 // runShim sets up the sandbox's mounts and execs the bootstrap (os.Args[0]);
-// it returns only by exiting, with shimFailed.
-func runShim() {
+// it returns only by exiting, with shimFailed. In a user namespace (userns)
+// it then drops every capability the namespace gave it, so the bootstrap
+// runs with none: it cannot undo the mounts (to reach what the tmpfs over
+// /mnt hides) or make new ones.
+func runShim(userns bool) {
 	fail := func(err error) {
 		fmt.Fprintf(os.Stderr, "portico: process sandbox: %v\n", err)
 		os.Exit(shimFailed)
@@ -86,6 +96,11 @@ func runShim() {
 	}
 	if err := privateMnt(mounts); err != nil {
 		fail(err)
+	}
+	if userns {
+		if err := dropCapabilities(); err != nil {
+			fail(err)
+		}
 	}
 	env := make([]string, 0, len(os.Environ()))
 	for _, kv := range os.Environ() {
@@ -195,4 +210,35 @@ func readlinkat(dirFD int, name string) (string, error) {
 		return "", err
 	}
 	return string(buf[:n]), nil
+}
+
+// dropCapabilities empties the bounding set, so that no exec from here on
+// gains a capability (not even as the namespace's root), and the ambient and
+// inheritable sets the shim was started with.
+func dropCapabilities() error {
+	last := 63
+	if b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap"); err == nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+			last = n
+		}
+	}
+	for c := 0; c <= last; c++ {
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && !errors.Is(err, unix.EINVAL) {
+			return fmt.Errorf("dropping capability %d: %w", c, err)
+		}
+	}
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+		return fmt.Errorf("clearing the ambient capabilities: %w", err)
+	}
+	// The inheritable set too: the namespace's root keeps it across exec.
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("reading the capabilities: %w", err)
+	}
+	data[0].Inheritable, data[1].Inheritable = 0, 0
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("clearing the inheritable capabilities: %w", err)
+	}
+	return nil
 }

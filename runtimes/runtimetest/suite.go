@@ -1432,21 +1432,39 @@ func SandboxUser(t *testing.T, rt runtimes.Runtime) (uid, gid int) {
 }
 
 // VolumeSandbox starts a Zip sandbox of the test sandbox program on rt with
-// mounts (function volumes), and returns a function that has it write a
-// probe file in each of dirs and read it back, reporting "ok" or
-// "error: ..." by dir. The sandbox is stopped when the test ends.
-func VolumeSandbox(t *testing.T, rt runtimes.Runtime, mounts []runtimes.Mount) func(dirs ...string) map[string]string {
+// mounts (function volumes). The sandbox is stopped when the test ends.
+func VolumeSandbox(t *testing.T, rt runtimes.Runtime, mounts []runtimes.Mount) *VolumeBox {
 	t.Helper()
 	bin := BuildSandbox(t)
 	k := &kindSuite{suite: &suite{bin: bin, codeDir: CodeDir(t, bin)}, kind: "Zip"}
 	api := NewAPIServer(t, rt.HostAddr())
 	spec := k.spec(api)
 	spec.Mounts = mounts
-	b := k.start(t, rt, api, spec)
-	return func(dirs ...string) map[string]string {
-		t.Helper()
-		var got identity
-		b.mustInvoke(map[string]any{"op": "identity", "paths": dirs}, &got)
-		return got.Writes
-	}
+	return &VolumeBox{t: t, b: k.start(t, rt, api, spec)}
+}
+
+// VolumeBox is a sandbox VolumeSandbox started.
+type VolumeBox struct {
+	t *testing.T
+	b *box
+}
+
+// Write has the sandbox write a probe file in each of dirs and read it back,
+// and reports "ok" or "error: ..." by dir.
+func (v *VolumeBox) Write(dirs ...string) map[string]string {
+	v.t.Helper()
+	var got identity
+	v.b.mustInvoke(map[string]any{"op": "identity", "paths": dirs}, &got)
+	return got.Writes
+}
+
+// Confinement reports what confines the sandbox, from its
+// /proc/self/status: "CapEff", "CapBnd", "Seccomp", "NoNewPrivs" (and
+// "userns": whether it could make a user namespace, "nofile": its open-file
+// limit).
+func (v *VolumeBox) Confinement() map[string]string {
+	v.t.Helper()
+	var got map[string]string
+	v.b.mustInvoke(map[string]any{"op": "confinement"}, &got)
+	return got
 }
