@@ -16,14 +16,16 @@ func TestShutdownTimeoutNotPositiveRefused(t *testing.T) {
 		args []string
 		env  string
 		yaml string
+		// source is how the refusal names where the value came from.
+		source string
 	}{
-		{"flag 0s", []string{"--shutdown-timeout", "0s"}, "", ""},
-		{"flag negative", []string{"--shutdown-timeout=-5s"}, "", ""},
-		{"environment 0", nil, "0", ""},
-		{"config file negative", nil, "", "shutdown-timeout: -5s\n"},
+		{"flag 0s", []string{"--shutdown-timeout", "0s"}, "", "", "--shutdown-timeout 0s"},
+		{"flag negative", []string{"--shutdown-timeout=-5s"}, "", "", "--shutdown-timeout -5s"},
+		{"environment 0", nil, "0", "", "PORTICO_SHUTDOWN_TIMEOUT 0s"},
+		{"config file negative", nil, "", "shutdown-timeout: -5s\n", "shutdown-timeout in portico.yaml:1 -5s"},
 		// ops26 #7: a few nanoseconds were taken, giving calls no time.
-		{"flag 1ns", []string{"--shutdown-timeout", "1ns"}, "", ""},
-		{"flag 999ms", []string{"--shutdown-timeout", "999ms"}, "", ""},
+		{"flag 1ns", []string{"--shutdown-timeout", "1ns"}, "", "", "--shutdown-timeout 1ns"},
+		{"flag 999ms", []string{"--shutdown-timeout", "999ms"}, "", "", "--shutdown-timeout 999ms"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -37,8 +39,8 @@ func TestShutdownTimeoutNotPositiveRefused(t *testing.T) {
 				}
 			}
 			_, err := parseServe(t, c.args...).settings()
-			if err == nil || !strings.Contains(err.Error(), "--shutdown-timeout") || !strings.Contains(err.Error(), "give at least 1s") {
-				t.Errorf("settings() = %v, want --shutdown-timeout refused", err)
+			if err == nil || !strings.Contains(err.Error(), c.source) || !strings.Contains(err.Error(), "give at least 1s") {
+				t.Errorf("settings() = %v, want %q refused", err, c.source)
 			}
 		})
 	}

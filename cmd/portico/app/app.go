@@ -331,7 +331,7 @@ func (s Settings) Validate() error {
 	}
 	for _, d := range s.AccessLogDirs {
 		if !filepath.IsAbs(d) {
-			return fmt.Errorf("--access-log-dir (access-log-dir) %q: give an absolute directory", d)
+			return fmt.Errorf("%s %q: give an absolute directory", s.Source("access-log-dir"), d)
 		}
 	}
 	if err := errors.Join(s.Listener.Validate(), s.AdminListener.Validate()); err != nil {
@@ -346,8 +346,8 @@ func (s Settings) Validate() error {
 	if s.ShutdownTimeout < MinShutdownTimeout {
 		// 0 or less (or a few nanoseconds) left no time to answer the calls
 		// a stop cuts off: their clients got no answer at all.
-		return fmt.Errorf("--shutdown-timeout (shutdown-timeout) %s: give at least %s (default 30s): "+
-			"requests and calls in flight get that long to finish when Portico stops, and those cut off are answered within it", s.ShutdownTimeout, MinShutdownTimeout)
+		return fmt.Errorf("%s %s: give at least %s (default 30s): "+
+			"requests and calls in flight get that long to finish when Portico stops, and those cut off are answered within it", s.Source("shutdown-timeout"), s.ShutdownTimeout, MinShutdownTimeout)
 	}
 	if s.Invoker.DrainTimeout < 0 {
 		return fmt.Errorf("--drain-timeout / PORTICO_DRAIN_TIMEOUT (invoker: drain-timeout) %s: give a positive duration, or 0 (like none) for the default", s.Invoker.DrainTimeout)
