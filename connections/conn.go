@@ -268,6 +268,7 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 		return
 	}
 	c.slot.Store(held) // given back by end or abandon
+	upgrading := held
 	held = nil
 	if c.verify != nil && !c.verify() {
 		// The configuration changed while $connect ran, and a Reverify may
@@ -278,6 +279,12 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 		return
 	}
 	fw := &hijackWrapper{ResponseWriter: w}
+	if upgrading != nil {
+		// The upgrade's double count ends as the listener gives the HTTP
+		// connection's count back: later would let others in past the
+		// bounds meanwhile.
+		fw.hijacked = upgrading.settle
+	}
 	// The library does the handshake; frames are read by rd and written by
 	// writeFrame, so its connection object is dropped at once.
 	_, err = m.upgrader.Upgrade(fw, r, respHeader)
@@ -995,10 +1002,26 @@ type slot struct {
 	conns *connset.Limit
 	perIP *connset.PerIP
 	ip    netip.Addr
+	// settled is set once the upgrade's double count has ended (settle).
+	settled atomic.Bool
+}
+
+// settle ends the upgrade's double count (UpgradeDone), once: the HTTP
+// connection has been hijacked (and gave its own count back), or the
+// handshake is over.
+func (s *slot) settle() {
+	if !s.settled.CompareAndSwap(false, true) {
+		return
+	}
+	if s.conns != nil {
+		s.conns.UpgradeDone()
+	}
+	s.perIP.UpgradeDone(s.ip)
 }
 
 // release gives back the counts s holds.
 func (s *slot) release() {
+	s.settle()
 	if s.conns != nil {
 		s.conns.Release()
 	}

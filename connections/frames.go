@@ -18,6 +18,9 @@ type hijackWrapper struct {
 	http.ResponseWriter
 	nc  net.Conn
 	pre []byte // bytes net/http had read past the request
+	// hijacked, when set, runs right after the server let go of the
+	// connection (and gave back its counts).
+	hijacked func()
 }
 
 // Hijack implements http.Hijacker.
@@ -25,6 +28,9 @@ func (h *hijackWrapper) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	nc, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
+	}
+	if h.hijacked != nil {
+		h.hijacked()
 	}
 	if n := brw.Reader.Buffered(); n > 0 {
 		pre, _ := brw.Peek(n)

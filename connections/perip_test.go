@@ -35,8 +35,10 @@ func TestHandshakePastPerIPBoundIsRefused(t *testing.T) {
 
 	// Two connections of this address are counted elsewhere: past the bound
 	// of one by more than the upgrading connection's own count.
-	p.AdmitUpgrade(local)
-	p.AdmitUpgrade(local)
+	for range 2 {
+		p.AdmitUpgrade(local)
+		p.UpgradeDone(local)
+	}
 	for range 2 {
 		c, status, err := wsDial(websocket.DefaultDialer, url, nil)
 		if err == nil {

@@ -20,8 +20,12 @@ import (
 // limit (AddShedder), to make room for the clients that retry. Safe for
 // concurrent use.
 type Limit struct {
-	max        int64
-	n          atomic.Int64
+	max int64
+	n   atomic.Int64
+	// upgrading counts the handshakes between AcquireUpgrade and
+	// UpgradeDone: each is in n twice (its HTTP connection, and the
+	// WebSocket it becomes), and counts once against the limit.
+	upgrading  atomic.Int64
 	shedding   atomic.Bool
 	refusedLog rate.Sometimes
 
@@ -66,7 +70,7 @@ func (l *Limit) Open() int { return int(l.n.Load()) }
 // Acquire counts one more connection; false at the limit (nothing is
 // counted then).
 func (l *Limit) Acquire() bool {
-	if l.n.Add(1) > l.max {
+	if l.n.Add(1)-l.upgrading.Load() > l.max {
 		l.n.Add(-1)
 		return false
 	}
@@ -75,16 +79,24 @@ func (l *Limit) Acquire() bool {
 
 // AcquireUpgrade counts the WebSocket that an HTTP connection's upgrade
 // makes, while that connection still holds its own count (given back when it
-// is hijacked): it may pass the limit by that one for the moment between, so
-// that the limit's n connections may all be WebSockets. False when even that
-// is past it (nothing is counted then).
+// is hijacked): until UpgradeDone the two count once against the limit, so
+// that the limit's n connections may all be WebSockets, however many
+// handshakes are under way at once. False when the limit is passed even so
+// (nothing is counted then).
 func (l *Limit) AcquireUpgrade() bool {
-	if l.n.Add(1) > l.max+1 {
+	up := l.upgrading.Add(1)
+	if l.n.Add(1)-up > l.max {
 		l.n.Add(-1)
+		l.upgrading.Add(-1)
 		return false
 	}
 	return true
 }
+
+// UpgradeDone ends an upgrade AcquireUpgrade counted (its HTTP connection
+// has given its count back, or the handshake is over either way); the
+// WebSocket's own count stays until Release.
+func (l *Limit) UpgradeDone() { l.upgrading.Add(-1) }
 
 // Release gives back the count of a connection Acquire counted.
 func (l *Limit) Release() { l.n.Add(-1) }

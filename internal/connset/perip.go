@@ -22,6 +22,10 @@ type PerIP struct {
 
 	mu sync.Mutex
 	n  map[netip.Addr]int
+	// upgrading counts, by address, the handshakes between AdmitUpgrade
+	// and UpgradeDone: each is in n twice (its HTTP connection, and the
+	// WebSocket it becomes), and counts once against the bound.
+	upgrading map[netip.Addr]int
 }
 
 // NewPerIP returns a bound of n connections per client address; nil (no
@@ -30,7 +34,7 @@ func NewPerIP(n int) *PerIP {
 	if n <= 0 {
 		return nil
 	}
-	return &PerIP{max: n, refusedLog: rate.Sometimes{First: 1, Interval: time.Minute}, n: map[netip.Addr]int{}}
+	return &PerIP{max: n, refusedLog: rate.Sometimes{First: 1, Interval: time.Minute}, n: map[netip.Addr]int{}, upgrading: map[netip.Addr]int{}}
 }
 
 // Max returns the bound; 0 for a nil PerIP (none).
@@ -67,7 +71,7 @@ func (p *PerIP) Admit(c net.Conn, log *slog.Logger, server string) (netip.Addr, 
 	}
 	p.mu.Lock()
 	n := p.n[ip]
-	if n >= p.max {
+	if n-p.upgrading[ip] >= p.max {
 		p.mu.Unlock()
 		if log != nil {
 			p.refusedLog.Do(func() {
@@ -84,23 +88,41 @@ func (p *PerIP) Admit(c net.Conn, log *slog.Logger, server string) (netip.Addr, 
 
 // AdmitUpgrade counts the WebSocket that an HTTP connection from ip
 // upgrades to, while that connection still holds its own count (given back
-// when it is hijacked): as Limit.AcquireUpgrade, it may pass the bound by
-// that one for the moment between, so that an address's n connections may
-// all be WebSockets. False when even that is past it (nothing is counted
-// then). A nil PerIP, or the zero Addr, admits and counts nothing (Release
-// ignores it).
+// when it is hijacked): until UpgradeDone the two count once against the
+// bound, so that an address's n connections may all be WebSockets, however
+// many of its handshakes are under way at once (a $connect takes a function
+// call). False when the address is past the bound even so (nothing is
+// counted then). A nil PerIP, or the zero Addr, admits and counts nothing
+// (Release and UpgradeDone ignore it).
 func (p *PerIP) AdmitUpgrade(ip netip.Addr) bool {
 	if p == nil || !ip.IsValid() {
 		return true
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	n := p.n[ip]
-	if n > p.max {
+	n, up := p.n[ip], p.upgrading[ip]
+	if n-up > p.max {
 		return false
 	}
 	p.n[ip] = n + 1
+	p.upgrading[ip] = up + 1
 	return true
+}
+
+// UpgradeDone ends an upgrade AdmitUpgrade counted: its HTTP connection has
+// given its count back (hijacked), or the handshake is over either way. The
+// WebSocket's own count stays until Release.
+func (p *PerIP) UpgradeDone(ip netip.Addr) {
+	if p == nil || !ip.IsValid() {
+		return
+	}
+	p.mu.Lock()
+	if up := p.upgrading[ip] - 1; up > 0 {
+		p.upgrading[ip] = up
+	} else {
+		delete(p.upgrading, ip)
+	}
+	p.mu.Unlock()
 }
 
 // Release gives back a connection's count (Admit); the zero Addr is none.

@@ -48,8 +48,9 @@ func TestPerIPBoundsEachAddress(t *testing.T) {
 }
 
 // TestPerIPAdmitUpgrade: the WebSocket an upgrade makes is counted under its
-// address while the HTTP connection still holds its own count, passing the
-// bound by that one for the moment between, so that an address's n
+// address while the HTTP connection still holds its own count, the two
+// counting once against the bound until UpgradeDone, however many of the
+// address's handshakes are under way at once, so that an address's n
 // connections may all be WebSockets and no more.
 func TestPerIPAdmitUpgrade(t *testing.T) {
 	p := NewPerIP(2)
@@ -59,28 +60,35 @@ func TestPerIPAdmitUpgrade(t *testing.T) {
 	if _, ok := p.Admit(a, nil, "test"); !ok {
 		t.Fatal("a second connection under a bound of two refused")
 	}
-	if !p.AdmitUpgrade(ip) {
-		t.Fatal("the upgrade of a counted connection at the bound was refused")
+	for i := range 2 {
+		if !p.AdmitUpgrade(ip) {
+			t.Fatalf("the upgrade of counted connection %d at the bound was refused", i+1)
+		}
 	}
-	if p.AdmitUpgrade(ip) {
-		t.Fatal("a second upgrade past the bound by one was counted")
+	if _, ok := p.Admit(a, nil, "test"); ok {
+		t.Fatal("a third connection was admitted while two upgraded")
 	}
 	if !p.AdmitUpgrade(other) {
 		t.Fatal("another address's upgrade was refused")
 	}
-	p.Release(ip) // the first upgraded connection is hijacked
-	if !p.AdmitUpgrade(ip) {
-		t.Fatal("the second connection's upgrade was refused")
+	for range 2 {
+		p.Release(ip)     // the upgraded connection is hijacked
+		p.UpgradeDone(ip) // and its handshake ends
 	}
-	p.Release(ip) // and hijacked
 	if got := p.Open(ip); got != 2 {
 		t.Fatalf("%d counted, want the two WebSockets", got)
 	}
 	if _, ok := p.Admit(a, nil, "test"); ok {
 		t.Fatal("a connection past two WebSockets from one address was admitted")
 	}
+	p.Release(ip) // a WebSocket closes
+	if _, ok := p.Admit(a, nil, "test"); !ok {
+		t.Fatal("a connection under the bound again was refused")
+	}
 	var none *PerIP
 	if !none.AdmitUpgrade(ip) || !p.AdmitUpgrade(netip.Addr{}) {
 		t.Fatal("no bound, or no address, refused an upgrade")
 	}
+	none.UpgradeDone(ip)
+	p.UpgradeDone(netip.Addr{})
 }
