@@ -315,9 +315,7 @@ func (ex *exporter) operation(r *apis.Route) map[string]any {
 		params = append(params, m)
 	}
 	http := ex.protocol == apis.ProtocolHTTP
-	if http {
-		params = append(params, ex.generatedPathParams(r)...)
-	}
+	params = append(params, ex.generatedPathParams(r)...)
 	ref := func(model string) map[string]any {
 		if swagger2 {
 			return map[string]any{"$ref": "#/definitions/" + model}
@@ -445,7 +443,9 @@ func (ex *exporter) operation(r *apis.Route) map[string]any {
 
 // generatedPathParams declares, as API Gateway's export of an HTTP API does,
 // each parameter of r's path that r does not declare itself (routes made by
-// create-route never do), so that an import of the document does not warn of
+// create-route never do, nor do REST methods made by put-method without
+// method.request.path.NAME), so that the document is valid OpenAPI (each
+// template expression has its parameter) and an import of it does not warn of
 // undeclared path parameters. The import recognises them by their
 // description and does not store them.
 func (ex *exporter) generatedPathParams(r *apis.Route) []any {
