@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/spf13/cobra"
 )
 
@@ -341,11 +342,16 @@ func methodSettingsPath(method string) (string, error) {
 	if i < 0 || !strings.HasPrefix(method, "/") || i == len(method)-1 {
 		return "", fmt.Errorf("--method %q: give the resource path and method, e.g. /pets/GET, /pets/{id}/DELETE or /GET (the root resource)", method)
 	}
-	resource := method[:i]
+	resource, verb := method[:i], strings.ToUpper(method[i+1:])
+	if !apis.IsMethod(verb) {
+		// "/pets": the method forgotten, not a root resource method "PETS".
+		return "", fmt.Errorf("--method %q: %q is not an HTTP method; end it with the method (GET, POST, PUT, DELETE, PATCH, HEAD, OPTIONS or ANY), e.g. %s/GET",
+			method, method[i+1:], strings.TrimSuffix(method, "/"))
+	}
 	if resource == "" {
 		resource = "/"
 	}
-	return "/" + escapePatch(resource) + "/" + strings.ToUpper(method[i+1:]), nil
+	return "/" + escapePatch(resource) + "/" + verb, nil
 }
 
 func stageThrottle(g *globalFlags) *cobra.Command {
