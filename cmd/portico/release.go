@@ -150,8 +150,12 @@ func releaseTable(w io.Writer, st *awsStage) error {
 			}
 			throttles = append(throttles, t)
 		}
-		if m.CachingEnabled {
+		switch {
+		case m.CachingEnabled && m.CacheTTLInSeconds > 0:
 			caching = append(caching, fmt.Sprintf("%s ttl %ds", k, m.CacheTTLInSeconds))
+		case m.CachingEnabled:
+			// A TTL of 0 turns caching off for the method.
+			caching = append(caching, k+" off (ttl 0)")
 		}
 	}
 	if len(caching) > 0 {
