@@ -86,9 +86,21 @@ func restStagePath(api, stage string) string {
 
 // patchStage sends ops to update-stage and prints the stage.
 func patchStage(cmd *cobra.Command, g *globalFlags, api, stage string, ops []patchOp) error {
-	var st awsStage
-	if done, err := g.fetch(cmd, http.MethodPatch, restStagePath(api, stage), nil, map[string]any{"patchOperations": ops}, nil, &st); done || err != nil {
+	resp, err := g.do(cmd, http.MethodPatch, restStagePath(api, stage), nil, map[string]any{"patchOperations": ops}, nil)
+	if err != nil {
 		return g.unknownStage(cmd, api, stage, err)
+	}
+	// What the stage now does that its owner may not expect (a cached
+	// method whose key leaves out a path parameter), on stderr.
+	for _, v := range resp.Header.Values("Warning") {
+		_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "warning:", warningText(v))
+	}
+	if g.json() {
+		return printJSON(cmd.OutOrStdout(), resp.Body)
+	}
+	var st awsStage
+	if err := json.Unmarshal(resp.Body, &st); err != nil {
+		return err
 	}
 	return releaseTable(cmd.OutOrStdout(), &st)
 }
