@@ -597,7 +597,8 @@ func (s *Server) v2ExportAPI(w http.ResponseWriter, r *http.Request) error {
 			}
 			return v2NotFound("Stage", stage)
 		}
-		sv = &openapi.Server{Base: s.gw.Server.URL(), Stage: stage}
+		where := s.stageServer(stage)
+		sv = &where
 		snap := dep.API
 		a = &snap
 	}

@@ -59,8 +59,26 @@ func TestAccessLogThroughUpdateStage(t *testing.T) {
 		}
 	}
 	logFile := filepath.Join(dir, "prod.log")
-	out := re.update(t, op(agtypes.OpReplace, "/accessLogSettings/format", "$context.httpMethod $context.resourcePath $context.status $context.extendedRequestId"),
+	// A format without a destination (or the reverse) would be stored and
+	// write nothing: refused, as Portico's own access-log route refuses it,
+	// naming what to set in the same patch (r-stages28 #5).
+	for _, half := range []struct{ path, value, want string }{
+		{"/accessLogSettings/format", "$context.requestId", "replace /accessLogSettings/destinationArn in the same patch"},
+		{"/accessLogSettings/destinationArn", "file://" + logFile, "replace /accessLogSettings/format in the same patch"},
+	} {
+		_, err = re.ag.UpdateStage(ctx, &apigateway.UpdateStageInput{RestApiId: aws.String(re.apiID), StageName: aws.String("prod"),
+			PatchOperations: []agtypes.PatchOperation{op(agtypes.OpReplace, half.path, half.value)}})
+		if !errors.As(err, &ae) || ae.ErrorCode() != "BadRequestException" || !strings.Contains(ae.ErrorMessage(), half.want) {
+			t.Errorf("replace %s alone: %v, want BadRequestException: %s", half.path, err, half.want)
+		}
+	}
+	if st, err := re.ag.GetStage(ctx, &apigateway.GetStageInput{RestApiId: aws.String(re.apiID), StageName: aws.String("prod")}); err != nil || st.AccessLogSettings != nil {
+		t.Fatalf("after the refusals: access log settings %+v, %v", st.AccessLogSettings, err)
+	}
+	out := re.update(t, op(agtypes.OpReplace, "/accessLogSettings/format", "$context.requestId"),
 		op(agtypes.OpReplace, "/accessLogSettings/destinationArn", "file://"+logFile))
+	// With a destination set, the format alone may change.
+	out = re.update(t, op(agtypes.OpReplace, "/accessLogSettings/format", "$context.httpMethod $context.resourcePath $context.status $context.extendedRequestId"))
 	if out.AccessLogSettings == nil || aws.ToString(out.AccessLogSettings.DestinationArn) != "file://"+logFile {
 		t.Fatalf("access log settings %+v", out.AccessLogSettings)
 	}

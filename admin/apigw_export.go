@@ -297,7 +297,7 @@ func (s *Server) apigwGetExport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out, warnings, err := openapi.ExportStage(a, format, openapi.Server{Base: s.gw.Server.URL(), Stage: r.PathValue("stage")})
+	out, warnings, err := openapi.ExportStage(a, format, s.stageServer(r.PathValue("stage")))
 	if err != nil {
 		return err
 	}
@@ -398,4 +398,10 @@ func stripExtensions(v any, keep map[string]bool) {
 			stripExtensions(child, keep)
 		}
 	}
+}
+
+// stageServer is where the gateway serves stage of an API, for an export of
+// the stage: its base URL and the domain of its host-based URLs.
+func (s *Server) stageServer(stage string) openapi.Server {
+	return openapi.Server{Base: s.gw.Server.URL(), Domain: s.gw.Server.Gateway().Config().Domain, Stage: stage}
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -392,19 +394,27 @@ func TestGetExportStageURLAndExtensions(t *testing.T) {
 	if want := `[{"url":"` + c.env.GatewayURL + "/" + id + `/{basePath}","variables":{"basePath":{"default":"prod"}}}]`; string(servers) != want {
 		t.Errorf("oas30 servers %s, want %s", servers, want)
 	}
-	sw := export("swagger", nil)
-	host := strings.TrimPrefix(strings.TrimPrefix(c.env.GatewayURL, "http://"), "https://")
-	if sw["host"] != host || sw["basePath"] != "/"+id+"/prod" || fmt.Sprint(sw["schemes"]) != "[http]" {
-		t.Errorf("swagger host %v basePath %v schemes %v, want %s /%s/prod [http]", sw["host"], sw["basePath"], sw["schemes"], host, id)
+	// Swagger 2.0 has no server variables: as API Gateway's export (host
+	// APIID.execute-api.REGION.amazonaws.com, basePath /STAGE), the host is
+	// the stage's host-based URL's and the base path the stage alone.
+	sw := export("swagger", map[string]string{"extensions": "apigateway"})
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(c.env.GatewayURL, "http://"))
+	if host := id + ".execute-api.localhost:" + port; sw["host"] != host || sw["basePath"] != "/prod" || fmt.Sprint(sw["schemes"]) != "[http]" {
+		t.Errorf("swagger host %v basePath %v schemes %v, want %s /prod [http]", sw["host"], sw["basePath"], sw["schemes"], host)
 	}
-	// The export imports again, its base path read as the stage name.
-	body, _ := json.Marshal(oas)
-	again, err := c.ag.ImportRestApi(ctx, &apigateway.ImportRestApiInput{Body: body, Parameters: map[string]string{"basepath": "split"}})
-	if err != nil {
-		t.Fatalf("ImportRestApi of the export: %v", err)
-	}
-	if _, ok := resourceIDs(t, c.ag, aws.ToString(again.Id))["/who"]; !ok {
-		t.Errorf("export's import with basepath=split lacks /who: %v", resourceIDs(t, c.ag, aws.ToString(again.Id)))
+	// Either export imports again, its base path read as the stage name:
+	// split leaves it out, prepend puts it before the paths.
+	for name, doc := range map[string]map[string]any{"oas30": oas, "swagger": sw} {
+		body, _ := json.Marshal(doc)
+		for basepath, want := range map[string][]string{"split": {"/", "/who"}, "prepend": {"/", "/prod", "/prod/who"}} {
+			again, err := c.ag.ImportRestApi(ctx, &apigateway.ImportRestApiInput{Body: body, FailOnWarnings: true, Parameters: map[string]string{"basepath": basepath}})
+			if err != nil {
+				t.Fatalf("ImportRestApi of the %s export, basepath=%s: %v", name, basepath, err)
+			}
+			if got := slices.Sorted(maps.Keys(resourceIDs(t, c.ag, aws.ToString(again.Id)))); !slices.Equal(got, want) {
+				t.Errorf("%s export's import with basepath=%s: resources %v, want %v", name, basepath, got, want)
+			}
+		}
 	}
 
 	for _, tc := range []struct{ ext, msg string }{

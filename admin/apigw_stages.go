@@ -1,17 +1,20 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/portico-dev/portico/gateway/accesslog"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/cache"
 	"github.com/portico-dev/portico/internal/errdefs"
 )
 
@@ -193,7 +196,36 @@ func (s *Server) apigwUpdateStage(w http.ResponseWriter, r *http.Request) error 
 		}
 		return s.stageErr(r.Context(), r.PathValue("api"), err, notFound)
 	}
+	if changesCaching(p) {
+		addWarnings(w.Header(), s.cacheWarnings(r.Context(), st))
+	}
 	return writeJSON(w, http.StatusOK, toAPIGWStage(st))
+}
+
+// changesCaching reports whether p may turn caching on for some method: the
+// stage's cache, or a method setting's caching.
+func changesCaching(p apis.StagePatch) bool {
+	return p.CacheClusterEnabled != nil || p.DeploymentID != nil || slices.ContainsFunc(p.MethodSettings, func(mp apis.MethodSettingPatch) bool {
+		return mp.CachingEnabled != nil || mp.CacheTTLInSeconds != nil
+	})
+}
+
+// cacheWarnings are what the methods st caches do not key on (cache.
+// UnkeyedPathWarnings), each logged at warn; none when its deployment cannot
+// be read.
+func (s *Server) cacheWarnings(ctx context.Context, st *apis.Stage) []string {
+	if st == nil || !st.CacheClusterEnabled || st.DeploymentID == "" {
+		return nil
+	}
+	dep, err := s.gw.APIs.GetDeployment(ctx, st.APIID, st.DeploymentID)
+	if err != nil {
+		return nil
+	}
+	warnings := cache.UnkeyedPathWarnings(&dep.API, st)
+	for _, w := range warnings {
+		s.log.Warn(w, "api", st.APIID, "stage", st.Name)
+	}
+	return warnings
 }
 
 // badPatchValue is a BadRequestException naming the operation's path.

@@ -220,6 +220,16 @@ func TestCanaryReleaseSDK(t *testing.T) {
 	if got := re.colors(t, 50); got["blue"] != 50 {
 		t.Fatalf("after removing the canary: %v", got)
 	}
+	// Removing an override of the canary that is no longer there is
+	// refused, and does not make a canary (r-stages28 #6).
+	_, err = re.ag.UpdateStage(ctx, &apigateway.UpdateStageInput{RestApiId: aws.String(re.apiID), StageName: aws.String("prod"),
+		PatchOperations: []agtypes.PatchOperation{op(agtypes.OpRemove, "/canarySettings/stageVariableOverrides/color", "")}})
+	if ae := (smithy.APIError)(nil); !errors.As(err, &ae) || ae.ErrorCode() != "BadRequestException" || !strings.Contains(ae.ErrorMessage(), "stage prod has no canary") {
+		t.Fatalf("remove an override without a canary: %v, want BadRequestException: stage prod has no canary", err)
+	}
+	if st, err := re.ag.GetStage(ctx, &apigateway.GetStageInput{RestApiId: aws.String(re.apiID), StageName: aws.String("prod")}); err != nil || st.CanarySettings != nil {
+		t.Fatalf("after removing an override without a canary: canary %+v, %v", st.CanarySettings, err)
+	}
 
 	// A canary created by update-stage sits on the current deployment; point it
 	// at the green deployment, send everything there, then promote.

@@ -23,9 +23,17 @@ func TestMethodSettingsNames(t *testing.T) {
 			t.Errorf("methodSettingsPath(%q) = %q, %v, want %q", name, got, err, "/"+key)
 		}
 	}
-	for _, bad := range []string{"GET", "/pets/", "pets/GET"} {
+	for _, bad := range []string{"GET", "/pets/", "pets/GET", "/pets", "/pets/{id}", "/pets/GETS"} {
 		if got, err := methodSettingsPath(bad); err == nil {
 			t.Errorf("methodSettingsPath(%q) = %q, want an error", bad, got)
 		}
+	}
+	// The method forgotten: the answer says so in --method's terms, not
+	// as a patch path for a root resource method "PETS" (r-stages28 #3).
+	if _, err := methodSettingsPath("/pets"); err == nil || err.Error() != `--method "/pets": "pets" is not an HTTP method; end it with the method (GET, POST, PUT, DELETE, PATCH, HEAD, OPTIONS or ANY), e.g. /pets/GET` {
+		t.Errorf("methodSettingsPath(/pets): %v", err)
+	}
+	if got, err := methodSettingsPath("/pets/any"); err != nil || got != "/~1pets/ANY" {
+		t.Errorf("methodSettingsPath(/pets/any) = %q, %v", got, err)
 	}
 }

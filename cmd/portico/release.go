@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/spf13/cobra"
 )
 
@@ -85,9 +86,21 @@ func restStagePath(api, stage string) string {
 
 // patchStage sends ops to update-stage and prints the stage.
 func patchStage(cmd *cobra.Command, g *globalFlags, api, stage string, ops []patchOp) error {
-	var st awsStage
-	if done, err := g.fetch(cmd, http.MethodPatch, restStagePath(api, stage), nil, map[string]any{"patchOperations": ops}, nil, &st); done || err != nil {
+	resp, err := g.do(cmd, http.MethodPatch, restStagePath(api, stage), nil, map[string]any{"patchOperations": ops}, nil)
+	if err != nil {
 		return g.unknownStage(cmd, api, stage, err)
+	}
+	// What the stage now does that its owner may not expect (a cached
+	// method whose key leaves out a path parameter), on stderr.
+	for _, v := range resp.Header.Values("Warning") {
+		_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "warning:", warningText(v))
+	}
+	if g.json() {
+		return printJSON(cmd.OutOrStdout(), resp.Body)
+	}
+	var st awsStage
+	if err := json.Unmarshal(resp.Body, &st); err != nil {
+		return err
 	}
 	return releaseTable(cmd.OutOrStdout(), &st)
 }
@@ -149,8 +162,12 @@ func releaseTable(w io.Writer, st *awsStage) error {
 			}
 			throttles = append(throttles, t)
 		}
-		if m.CachingEnabled {
+		switch {
+		case m.CachingEnabled && m.CacheTTLInSeconds > 0:
 			caching = append(caching, fmt.Sprintf("%s ttl %ds", k, m.CacheTTLInSeconds))
+		case m.CachingEnabled:
+			// A TTL of 0 turns caching off for the method.
+			caching = append(caching, k+" off (ttl 0)")
 		}
 	}
 	if len(caching) > 0 {
@@ -341,11 +358,16 @@ func methodSettingsPath(method string) (string, error) {
 	if i < 0 || !strings.HasPrefix(method, "/") || i == len(method)-1 {
 		return "", fmt.Errorf("--method %q: give the resource path and method, e.g. /pets/GET, /pets/{id}/DELETE or /GET (the root resource)", method)
 	}
-	resource := method[:i]
+	resource, verb := method[:i], strings.ToUpper(method[i+1:])
+	if !apis.IsMethod(verb) {
+		// "/pets": the method forgotten, not a root resource method "PETS".
+		return "", fmt.Errorf("--method %q: %q is not an HTTP method; end it with the method (GET, POST, PUT, DELETE, PATCH, HEAD, OPTIONS or ANY), e.g. %s/GET",
+			method, method[i+1:], strings.TrimSuffix(method, "/"))
+	}
 	if resource == "" {
 		resource = "/"
 	}
-	return "/" + escapePatch(resource) + "/" + strings.ToUpper(method[i+1:]), nil
+	return "/" + escapePatch(resource) + "/" + verb, nil
 }
 
 func stageThrottle(g *globalFlags) *cobra.Command {

@@ -203,3 +203,24 @@ func TestReleaseTableThrottles(t *testing.T) {
 		}
 	}
 }
+
+// TestReleaseTableCache: the CACHE column lists the methods whose setting
+// caches them with their TTL; one whose TTL is 0 is not cached (0 turns
+// caching off for the method), and says so (r-stages28 #4).
+func TestReleaseTableCache(t *testing.T) {
+	t.Parallel()
+	var st awsStage
+	if err := json.Unmarshal([]byte(`{"stageName": "prod", "cacheClusterEnabled": true, "cacheClusterSize": "0.5", "methodSettings": {
+		"*/*": {"throttlingRateLimit": -1, "throttlingBurstLimit": -1, "cachingEnabled": true, "cacheTtlInSeconds": 300},
+		"~1pets/GET": {"throttlingRateLimit": -1, "throttlingBurstLimit": -1, "cachingEnabled": true, "cacheTtlInSeconds": 0},
+		"~1toys/GET": {"throttlingRateLimit": -1, "throttlingBurstLimit": -1, "cachingEnabled": false, "cacheTtlInSeconds": 60}}}`), &st); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := releaseTable(&b, &st); err != nil {
+		t.Fatal(err)
+	}
+	if want := "0.5 GB, */* ttl 300s, /pets/GET off (ttl 0)"; !strings.Contains(b.String(), want+"  ") || strings.Contains(b.String(), "toys") {
+		t.Errorf("table %q, want the CACHE column %q", b.String(), want)
+	}
+}

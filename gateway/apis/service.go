@@ -1385,6 +1385,15 @@ func (s *Service) applySettings(tx *store.Tx, st *Stage, p StagePatch, now time.
 		if p.AccessLogDestination != nil {
 			set.DestinationARN = *p.AccessLogDestination
 		}
+		// An access log writes only with both (gateway/accesslog), as
+		// Portico's own access-log route and apigatewayv2 require them: a
+		// patch that leaves one alone is refused, not stored inert.
+		switch {
+		case set.Format != "" && set.DestinationARN == "":
+			return invalid("access log format without a destination writes nothing: replace /accessLogSettings/destinationArn in the same patch (stdout, an absolute file path, a file:///path URL or syslog://host:port), or remove /accessLogSettings")
+		case set.Format == "" && set.DestinationARN != "":
+			return invalid("access log destination without a format writes nothing: replace /accessLogSettings/format in the same patch (clf, json, xml, csv or $context variables), or remove /accessLogSettings")
+		}
 		st.AccessLogSettings = &set
 		if set == (AccessLogSettings{}) {
 			st.AccessLogSettings = nil

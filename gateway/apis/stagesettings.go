@@ -371,6 +371,13 @@ func applyCanary(st *Stage, protocol string, p *CanaryPatch, exists func(id stri
 	if protocol != ProtocolREST {
 		return invalid("canary releases are for REST APIs; api %s is %s", st.APIID, protocol)
 	}
+	if st.CanarySettings == nil && p.PercentTraffic == nil && p.DeploymentID == nil && p.UseStageCache == nil &&
+		len(p.SetOverrides) == 0 && len(p.UnsetOverrides) > 0 {
+		// Removing an override of a canary that is not there removes
+		// nothing, and must not create the canary either.
+		return invalid("Cannot remove /canarySettings/stageVariableOverrides/%s because stage %s has no canary (create one with replace /canarySettings/percentTraffic)",
+			truncate(p.UnsetOverrides[0], 80), st.Name)
+	}
 	c := CanarySettings{DeploymentID: st.DeploymentID}
 	if st.CanarySettings != nil {
 		c = *st.CanarySettings

@@ -43,6 +43,10 @@ var methods = map[string]bool{
 	"HEAD": true, "OPTIONS": true, MethodAny: true,
 }
 
+// IsMethod reports whether m (upper case) is a method a REST or HTTP API
+// route may have: GET, POST, PUT, DELETE, PATCH, HEAD, OPTIONS or ANY.
+func IsMethod(m string) bool { return methods[m] }
+
 // ValidAPIID reports whether s looks like an API id: 10 lowercase alphanumerics.
 func ValidAPIID(s string) bool {
 	if len(s) != 10 {

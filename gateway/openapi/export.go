@@ -1,9 +1,11 @@
 package openapi
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net"
 	"slices"
 	"sort"
 	"strings"
@@ -40,15 +42,23 @@ func ExportWithWarnings(a *apis.API, format string) ([]byte, []string, error) {
 }
 
 // Server is where a stage serves an API: the gateway's base URL
-// (scheme://host[:port]) and the stage's name.
+// (scheme://host[:port]), the domain of its host-based URLs
+// ({apiId}.Domain, as gateway.Config.Domain; empty: none) and the stage's
+// name.
 type Server struct {
-	Base, Stage string
+	Base, Domain, Stage string
 }
 
 // ExportStage is ExportWithWarnings for what stage sv.Stage serves: the
 // document also carries the stage's URL, as API Gateway's exports of a stage
 // do: OpenAPI 3 servers (url BASE/APIID/{basePath}, the basePath variable's
-// default the stage), Swagger 2.0 host, basePath (/APIID/STAGE) and schemes.
+// default the stage), Swagger 2.0 host, basePath and schemes. Swagger 2.0 has
+// no server variables, so, as API Gateway's export does (host
+// APIID.execute-api.REGION.amazonaws.com, basePath /STAGE), its host is the
+// stage's host-based URL's (APIID.DOMAIN[:PORT]) and its basePath the stage
+// alone: both formats' base path is the stage, which an import with
+// basepath=split leaves out and basepath=prepend puts before each path.
+// Without a Domain, the Swagger 2.0 basePath is the path-based /APIID/STAGE.
 func ExportStage(a *apis.API, format string, sv Server) ([]byte, []string, error) {
 	return export(a, format, &sv)
 }
@@ -88,7 +98,8 @@ func export(a *apis.API, format string, sv *Server) ([]byte, []string, error) {
 }
 
 // putServer puts the stage URL into doc, as API Gateway's exports of a stage
-// carry it. An HTTP API's $default stage is served at BASE/APIID/.
+// carry it. An HTTP API's $default stage is served at BASE/APIID/ (Swagger
+// 2.0: basePath /).
 func putServer(doc map[string]any, swagger2 bool, apiID string, sv Server) {
 	base := strings.TrimSuffix(sv.Base, "/")
 	if swagger2 {
@@ -97,10 +108,20 @@ func putServer(doc map[string]any, swagger2 bool, apiID string, sv Server) {
 			return
 		}
 		bp := "/" + apiID
+		if sv.Domain != "" {
+			// The host-based URL: http://APIID.DOMAIN:PORT/STAGE/.
+			bp = ""
+			name := apiID + "." + sv.Domain
+			if _, port, err := net.SplitHostPort(host); err == nil {
+				host = net.JoinHostPort(name, port)
+			} else {
+				host = name
+			}
+		}
 		if sv.Stage != apis.RouteDefault {
 			bp += "/" + sv.Stage
 		}
-		doc["host"], doc["basePath"], doc["schemes"] = host, bp, []string{scheme}
+		doc["host"], doc["basePath"], doc["schemes"] = host, cmp.Or(bp, "/"), []string{scheme}
 		return
 	}
 	if sv.Stage == apis.RouteDefault {
@@ -315,9 +336,7 @@ func (ex *exporter) operation(r *apis.Route) map[string]any {
 		params = append(params, m)
 	}
 	http := ex.protocol == apis.ProtocolHTTP
-	if http {
-		params = append(params, ex.generatedPathParams(r)...)
-	}
+	params = append(params, ex.generatedPathParams(r)...)
 	ref := func(model string) map[string]any {
 		if swagger2 {
 			return map[string]any{"$ref": "#/definitions/" + model}
@@ -445,7 +464,9 @@ func (ex *exporter) operation(r *apis.Route) map[string]any {
 
 // generatedPathParams declares, as API Gateway's export of an HTTP API does,
 // each parameter of r's path that r does not declare itself (routes made by
-// create-route never do), so that an import of the document does not warn of
+// create-route never do, nor do REST methods made by put-method without
+// method.request.path.NAME), so that the document is valid OpenAPI (each
+// template expression has its parameter) and an import of it does not warn of
 // undeclared path parameters. The import recognises them by their
 // description and does not store them.
 func (ex *exporter) generatedPathParams(r *apis.Route) []any {

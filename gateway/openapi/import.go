@@ -1374,7 +1374,7 @@ func (im *importer) operation(a *apis.API, path, method string, op *openapi3.Ope
 			}
 			continue
 		}
-		if name, ok := generatedPathParam(path, pr); ok && a.Protocol == apis.ProtocolHTTP {
+		if name, ok := generatedPathParam(path, pr); ok {
 			// What an export declares for the path's own parameters: it
 			// says no more than the path does, and is not stored, so that
 			// an export of the import is the same document.
