@@ -775,6 +775,33 @@ func leftoverVersions(ctx context.Context, t Target, r *Resource) (left, held []
 	return left, held, nil
 }
 
+// aliasNamed is the set of c's leftover versions that must stay: the one the
+// record names now, and those the function's alias serves (by weight too), as
+// the server says. Empty when c has no leftover versions.
+func (a *applier) aliasNamed(ctx context.Context, c *Change) (map[string]bool, error) {
+	if len(c.leftover) == 0 {
+		return nil, nil
+	}
+	keep := map[string]bool{}
+	if r := a.rec.Resources[c.LogicalID]; r != nil && r.Version != "" {
+		keep[r.Version] = true
+	}
+	if c.fn == nil || c.fn.Alias == "" {
+		return keep, nil
+	}
+	st, err := a.t.FunctionState(ctx, c.PhysicalID, c.fn.Alias)
+	if err != nil {
+		return nil, fmt.Errorf("reading alias %s of function %s before deleting versions: %w", c.fn.Alias, c.PhysicalID, err)
+	}
+	if st != nil {
+		keep[st.AliasVersion] = true
+		for v := range st.AliasWeights {
+			keep[v] = true
+		}
+	}
+	return keep, nil
+}
+
 // replacedKey is the record's key of the resource physicalID that a
 // replacement under logicalID left to delete: a logical id of a template is
 // alphanumeric, so no template names it.
@@ -967,6 +994,13 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 				return fmt.Errorf("publishing function %s: %w", f.Name, err)
 			}
 			a.progress("published %s version %s", f.Name, v)
+			if i := slices.Index(c.leftover, v); i >= 0 {
+				// A version a run that ended before recording it
+				// published, returned again ($LATEST is what it holds):
+				// this run's now, and never deleted as a leftover.
+				c.leftover = slices.Delete(slices.Clone(c.leftover), i, i+1)
+				a.progress("re-using version %s of %s, published by a deploy that ended before recording it", v, f.Name)
+			}
 			if c.Action != Create && v != last {
 				name := f.Name
 				a.onFailure(fmt.Sprintf("delete version %s of function %s", v, name),
@@ -1276,7 +1310,17 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 	// Phase 3: remove what the template no longer has.
 	a.phase = "Removing:"
 	for _, c := range p.Changes {
+		keep, kerr := a.aliasNamed(ctx, c)
+		if kerr != nil {
+			return kerr
+		}
 		for _, v := range c.leftover {
+			if keep[v] {
+				// Never a version the stack's alias serves (or the record
+				// names): Lambda refuses to delete it, and it serves.
+				a.progress("keeping version %s of function %s, published by a deploy that ended before recording it: alias %s serves it", v, c.PhysicalID, c.fn.Alias)
+				continue
+			}
 			a.progress("deleting version %s of function %s, published by a deploy that ended before recording it", v, c.PhysicalID)
 			if err := a.t.DeleteVersion(ctx, c.PhysicalID, v); err != nil {
 				return fmt.Errorf("deleting version %s of function %s: %w", v, c.PhysicalID, err)
