@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"github.com/portico-dev/portico/gateway/apis"
 	"slices"
 	"strings"
 	"testing"
@@ -48,5 +49,60 @@ func TestKilledShiftsVersionReused(t *testing.T) {
 	}
 	if p, err := deployText(t, f, dir, "s", twoFunctions, two); err != nil || !p.Empty() {
 		t.Fatalf("a deploy after that: plan %v, err %v; want up to date", p, err)
+	}
+}
+
+// TestAccessDriftCORSAndIntegrations: an HTTP API's CORS configuration
+// loosened by hand (another origin, with credentials), and a route's
+// integration re-pointed by hand at a function outside the stack, are served
+// at once by a stage that deploys automatically, and were not drift: the
+// deploy said "up to date".
+func TestAccessDriftCORSAndIntegrations(t *testing.T) {
+	base := func() *apis.API {
+		a := &apis.API{}
+		a.Integrations = map[string]apis.Integration{"i1": {Type: "AWS_PROXY", URI: "arn:aws:lambda:us-east-1:000000000000:function:s-Fn:live"}}
+		a.Routes = []apis.Route{
+			{RouteKey: "GET /zip", IntegrationID: "i1"},
+			{RouteKey: "GET /own", Integration: &apis.Integration{Type: "HTTP_PROXY", URI: "https://example.com/"}},
+		}
+		return a
+	}
+	cases := []struct {
+		name   string
+		change func(a *apis.API)
+		want   []string
+	}{
+		{"same", func(*apis.API) {}, nil},
+		{"CORS added", func(a *apis.API) {
+			a.CORS = &apis.CORSConfiguration{AllowOrigins: []string{"https://evil.example"}, AllowCredentials: true}
+		}, []string{"CORS configuration"}},
+		{"integration re-pointed", func(a *apis.API) {
+			a.Integrations["i1"] = apis.Integration{Type: "AWS_PROXY",
+				URI: "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:f1/invocations"}
+		}, []string{"route GET /zip's integration (it calls function f1)"}},
+		{"inline integration re-pointed", func(a *apis.API) {
+			a.Routes[1].Integration = &apis.Integration{Type: "HTTP_PROXY", URI: "https://evil.example/"}
+		},
+			[]string{"route GET /own's integration (it calls https://evil.example/)"}},
+		{"integration's other fields", func(a *apis.API) {
+			i := a.Integrations["i1"]
+			i.TimeoutInMillis = 500
+			a.Integrations["i1"] = i
+		}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			live := base()
+			tc.change(live)
+			if got := accessDrift(live, base()); !slices.Equal(got, tc.want) {
+				t.Fatalf("accessDrift = %q, want %q", got, tc.want)
+			}
+		})
+	}
+	// Words of the plan.
+	for uri, want := range map[string]string{"function:f2:live": "function f2:live", "": "HTTP"} {
+		if got := describeTarget("HTTP", uri); got != want {
+			t.Errorf("describeTarget(%q) = %q, want %q", uri, got, want)
+		}
 	}
 }
