@@ -55,8 +55,10 @@ type Target interface {
 	FunctionImage(ctx context.Context, name, qualifier string) (PinnedImage, error)
 	// CheckImage says whether the server could make a function of imageURI,
 	// pulling nothing and changing nothing: an error when it could not (its
-	// runtime runs Zip functions only, or the reference is not one), nil
-	// otherwise (nil too when only a pull, or the runtime, would tell).
+	// runtime runs Zip functions only, or the reference is not one),
+	// ErrWouldPull when the server's host does not have the image (only a
+	// pull would tell), nil otherwise (nil too when only the runtime would
+	// tell).
 	CheckImage(ctx context.Context, imageURI string) error
 
 	// PutFunction creates the function (create) or updates its code and
@@ -353,7 +355,7 @@ func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, 
 			break
 		}
 	}
-	if err := checkImages(ctx, t, d); err != nil {
+	if err := checkImages(ctx, t, d, &obs); err != nil {
 		return obs, err
 	}
 	if err := checkAccessLogs(ctx, t, d); err != nil {
@@ -485,7 +487,7 @@ func observeRawKey(ctx context.Context, t Target, a *API, id string, obs *Observ
 // checkImages refuses a plan with an Image function the server cannot make
 // (a server on the process runtime, which runs Zip functions only) before
 // anything changes, rather than in Building, and under a dry run too.
-func checkImages(ctx context.Context, t Target, d *Desired) error {
+func checkImages(ctx context.Context, t Target, d *Desired, obs *Observed) error {
 	checked := map[string]bool{}
 	for _, id := range slices.Sorted(maps.Keys(d.Functions)) {
 		uri := d.Functions[id].ImageURI
@@ -493,7 +495,17 @@ func checkImages(ctx context.Context, t Target, d *Desired) error {
 			continue
 		}
 		checked[uri] = true
-		if err := t.CheckImage(ctx, uri); err != nil {
+		switch err := t.CheckImage(ctx, uri); {
+		case errors.Is(err, ErrWouldPull):
+			// Not refused: the server pulls an image it does not have
+			// (where its runtime pulls), which only the deploy tries.
+			if obs.notLocal == nil {
+				obs.notLocal = map[string]bool{}
+			}
+			obs.notLocal[uri] = true
+			obs.Warnings = append(obs.Warnings, fmt.Sprintf("%s: image %s is not on the server's host (looked up without pulling): "+
+				"the deploy tries to pull it and, if it cannot, stops and rolls back; to make it there: portico build DIR -t %s", id, uri, uri))
+		case err != nil:
 			return fmt.Errorf("%s: ImageUri %s: %w", id, uri, err)
 		}
 	}
@@ -538,6 +550,8 @@ func observeImages(ctx context.Context, t Target, d *Desired, rec *Record, obs *
 		if !ok {
 			var err error
 			switch now, err = t.ResolveImage(ctx, f.ImageURI); {
+			case errors.Is(err, ErrWouldPull) && obs.notLocal[f.ImageURI]:
+				// checkImages said so.
 			case errors.Is(err, ErrWouldPull):
 				obs.Warnings = append(obs.Warnings, fmt.Sprintf("%s: would pull image %s to resolve its tag (it is not on the server's host; a dry run pulls nothing), so whether it was rebuilt is not known", id, f.ImageURI))
 			case err != nil:

@@ -204,6 +204,9 @@ type Observed struct {
 	KeySources map[string]string
 	// Warnings are what could not be observed (an image not resolved).
 	Warnings []string
+	// notLocal are the image references the server's host does not have
+	// (checkImages warned about them).
+	notLocal map[string]bool
 	// PlanState holds, by id, the API's own usage plans the stack recorded,
 	// as the server holds them, to compare with the template: an
 	// interrupted deploy, or a change by hand, may have left another quota,

@@ -1,7 +1,11 @@
 package deploy
 
 import (
+	"errors"
+	"fmt"
+	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/gateway/apis"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -104,5 +108,84 @@ func TestAccessDriftCORSAndIntegrations(t *testing.T) {
 		if got := describeTarget("HTTP", uri); got != want {
 			t.Errorf("describeTarget(%q) = %q, want %q", uri, got, want)
 		}
+	}
+}
+
+// TestImageFunctionRuntimeRefusedAtPlan: Runtime or Handler on an Image
+// function (its own, or from Globals.Function, the usual Go SAM layout)
+// passed the plan and a dry run, then failed at Build with Lambda's "Runtime
+// and Handler are not supported for PackageType Image", not naming Globals.
+// SAM refuses them at transform time; the plan does too, saying where they
+// come from.
+func TestImageFunctionRuntimeRefusedAtPlan(t *testing.T) {
+	const tpl = `
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+%sResources:
+  FnImg:
+    Type: AWS::Serverless::Function
+    Properties:
+      PackageType: Image
+      ImageUri: img:v1
+%s`
+	cases := []struct {
+		name, globals, own string
+		want               string
+	}{
+		{"from Globals", "    Runtime: provided.al2023\n    Handler: bootstrap\n", "",
+			"FnImg: Runtime and Handler cannot be set on a PackageType Image function (SAM and Lambda refuse them: the image's ENTRYPOINT and CMD run it); " +
+				"Runtime and Handler come from Globals.Function: move them to the Properties of the CodeUri functions, as SAM requires"},
+		{"its own", "    Timeout: 3\n", "      Runtime: provided.al2023\n",
+			"FnImg: Runtime cannot be set on a PackageType Image function (SAM and Lambda refuse it: the image's ENTRYPOINT and CMD run it): remove Runtime from FnImg's Properties"},
+		{"both", "    Handler: bootstrap\n", "      Runtime: provided.al2023\n",
+			"remove Runtime from FnImg's Properties; Handler comes from Globals.Function: move it to"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := fixture(t)
+			f := newFake()
+			text := strings.Replace(strings.Replace(tpl, "%s", tc.globals, 1), "%s", tc.own, 1)
+			if _, err := planOf(t, f, dir, "s", text, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("plan: %v\nwant %q", err, tc.want)
+			}
+		})
+	}
+	// A Zip function beside it keeps the Globals it needs.
+	dir := fixture(t)
+	ok := strings.Replace(strings.Replace(tpl, "%s", "    Timeout: 3\n", 1), "%s",
+		"  FnZip:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: hello\n      Runtime: provided.al2023\n      Handler: bootstrap\n", 1)
+	if _, err := planOf(t, newFake(), dir, "s", ok, nil); err != nil {
+		t.Fatalf("plan of an Image function without Runtime: %v", err)
+	}
+}
+
+// TestMissingImageWarnedAtPlan: an ImageUri tag the server's host does not
+// have passed the plan and a dry run without a word, and failed at Build
+// (after other functions were made, then rolled back). The server pulls a
+// missing image, so it is not refused; the plan warns, once.
+func TestMissingImageWarnedAtPlan(t *testing.T) {
+	a := &imageAdmin{local: map[string]string{"app:here": oldPin}}
+	srv := httptest.NewServer(a)
+	defer srv.Close()
+	h := &HTTPTarget{C: client.New(srv.URL, "")}
+	if err := h.CheckImage(t.Context(), "app:here"); err != nil {
+		t.Fatalf("CheckImage(app:here) = %v, want nil", err)
+	}
+	if err := h.CheckImage(t.Context(), "app:nope"); !errors.Is(err, ErrWouldPull) {
+		t.Fatalf("CheckImage(app:nope) = %v, want ErrWouldPull", err)
+	}
+
+	f := newFake()
+	f.noImages, f.imageErr = fmt.Errorf("%w: 404", ErrWouldPull), ErrWouldPull
+	d := &Desired{Functions: map[string]*Function{"Fn": {Name: "fn", ImageURI: "app:nope"}, "Other": {Name: "other", ImageURI: "app:nope"}}}
+	rec := &Record{Resources: map[string]*Resource{"Fn": {Kind: KindFunction, PhysicalID: "fn"}}}
+	obs := Observed{Functions: map[string]bool{"fn": true}, Images: map[string]ImageState{}}
+	if err := checkImages(t.Context(), f, d, &obs); err != nil {
+		t.Fatalf("checkImages: %v, want a warning only", err)
+	}
+	observeImages(t.Context(), f, d, rec, &obs)
+	if len(obs.Warnings) != 1 || !strings.Contains(obs.Warnings[0], "Fn: image app:nope is not on the server's host (looked up without pulling): the deploy tries to pull it") {
+		t.Fatalf("warnings %q, want one saying the image is not there", obs.Warnings)
 	}
 }

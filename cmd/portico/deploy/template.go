@@ -103,6 +103,10 @@ type rawResource struct {
 	DeletionPolicy string `json:"DeletionPolicy,omitempty"`
 	// UpdateReplacePolicy: only Delete (the default) is supported.
 	UpdateReplacePolicy string `json:"UpdateReplacePolicy,omitempty"`
+	// fromGlobals names the properties the resource has from Globals
+	// alone (it does not set them itself), for errors to say where a
+	// value came from.
+	fromGlobals map[string]bool
 }
 
 // Template is a read, resolved template. Build reads it (and resolves the
@@ -548,7 +552,10 @@ func parse(path string, data []byte, opts Options, secrets *[]string) (*Template
 		return nil, err
 	}
 	t.Resources = out.Resources
-	for _, r := range t.Resources {
+	for id, r := range t.Resources {
+		if was := raw.Resources[id]; was != nil {
+			r.fromGlobals = was.fromGlobals // not in the JSON
+		}
 		if r.Properties == nil {
 			r.Properties = map[string]any{}
 		}
@@ -1454,6 +1461,14 @@ func applyGlobals(globals map[string]map[string]any, resources map[string]*rawRe
 		for _, r := range resources {
 			if r.Type != typ {
 				continue
+			}
+			for k := range props {
+				if r.Properties[k] == nil {
+					if r.fromGlobals == nil {
+						r.fromGlobals = map[string]bool{}
+					}
+					r.fromGlobals[k] = true
+				}
 			}
 			merged, _ := mergeGlobal(props, r.Properties).(map[string]any)
 			r.Properties = merged
