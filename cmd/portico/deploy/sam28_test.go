@@ -189,3 +189,50 @@ func TestMissingImageWarnedAtPlan(t *testing.T) {
 		t.Fatalf("warnings %q, want one saying the image is not there", obs.Warnings)
 	}
 }
+
+// TestLanguageExtensionsNamed: Transform AWS::LanguageExtensions was taken
+// without a word, and what it enables failed with messages that did not
+// name it: "Resources.Fn::ForEach::Fns must be a mapping (Type, Properties,
+// ...), not a list", and "Fn::FindInMap takes [...], not [M qa T
+// map[DefaultValue:7]]" in Go's formatting.
+func TestLanguageExtensionsNamed(t *testing.T) {
+	const head = `Transform: [AWS::LanguageExtensions, AWS::Serverless-2016-10-31]
+Mappings:
+  M:
+    prod: {T: 5}
+Parameters:
+  Env: {Type: String, Default: qa}
+Resources:
+`
+	const fn = `  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: hello
+      Runtime: provided.al2023
+      Handler: bootstrap
+`
+	dir := fixture(t)
+	p, err := planOf(t, newFake(), dir, "s", head+fn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(p.Warnings, func(w string) bool {
+		return strings.Contains(w, "Transform AWS::LanguageExtensions is not run: its functions (Fn::ForEach, Fn::Length")
+	}) {
+		t.Errorf("warnings %q, want one naming AWS::LanguageExtensions", p.Warnings)
+	}
+	cases := []struct{ name, text, want string }{
+		{"ForEach", head + "  Fn::ForEach::Fns:\n    - Name\n    - [A, B]\n    - {}\n" + fn,
+			"Resources.Fn::ForEach::Fns: Fn::ForEach (of the AWS::LanguageExtensions transform) is not supported: write the resources out one by one"},
+		{"FindInMap DefaultValue", head + fn + "      Timeout: !FindInMap [M, !Ref Env, T, {DefaultValue: 7}]\n",
+			`Fn::FindInMap ["M","qa","T",{"DefaultValue":7}]: DefaultValue (of the AWS::LanguageExtensions transform) is not supported: add the entry to Mappings`},
+		{"FindInMap short", head + fn + "      Timeout: !FindInMap [M, prod]\n", `Fn::FindInMap takes [MapName, TopLevelKey, SecondLevelKey], not ["M","prod"]`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := planOf(t, newFake(), dir, "s", tc.text, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("plan: %v\nwant %q", err, tc.want)
+			}
+		})
+	}
+}
