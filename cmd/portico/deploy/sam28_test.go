@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"github.com/portico-dev/portico/cmd/portico/client"
@@ -234,5 +235,25 @@ Resources:
 				t.Fatalf("plan: %v\nwant %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestShiftInterruptionWords: a deploy interrupted during its traffic shift
+// ended "... stopped (the alias is back on version 1): context canceled".
+// It says the deploy was interrupted (and by what, when a signal did it),
+// and errors.Is still finds context.Canceled.
+func TestShiftInterruptionWords(t *testing.T) {
+	sig, stop := context.WithCancelCause(t.Context())
+	stop(errors.New("interrupt signal received"))
+	plain, cancel := context.WithCancel(t.Context())
+	cancel()
+	for ctx, want := range map[context.Context]string{sig: "the deploy was interrupted (interrupt signal received)", plain: "the deploy was interrupted"} {
+		err := fmt.Errorf("traffic shift d-1 stopped (the alias is back on version 1): %w", interruption(ctx))
+		if !strings.HasSuffix(err.Error(), ": "+want) || strings.Contains(err.Error(), "context canceled") {
+			t.Errorf("got %q, want it to end in %q", err, want)
+		}
+		if ctx == plain && !errors.Is(err, context.Canceled) {
+			t.Errorf("errors.Is(%v, context.Canceled) = false", err)
+		}
 	}
 }
