@@ -97,7 +97,11 @@ func TestLambdaModelRangesAreValidationExceptions(t *testing.T) {
 		{"alias name a$b", func() error {
 			_, err := c.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: fn, Name: aws.String("a$b"), FunctionVersion: aws.String("1")})
 			return err
-		}, "1 validation error detected: Value 'a$b' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+) " +
+		}, "1 validation error detected: Value 'a$b' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)"},
+		{"alias name 1live", func() error {
+			_, err := c.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: fn, Name: aws.String("1live"), FunctionVersion: aws.String("1")})
+			return err
+		}, "1 validation error detected: Value '1live' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+) " +
 			"(in Portico an alias name also may not start with a digit: use letters, digits, - and _, starting with a letter, - or _)"},
 		{"alias name of 129", func() error {
 			_, err := c.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: fn, Name: aws.String(strings.Repeat("a", 129)), FunctionVersion: aws.String("1")})

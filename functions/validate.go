@@ -72,8 +72,9 @@ const aliasNamePattern = `(?!^[0-9]+$)([a-zA-Z0-9-_]+)`
 
 // CheckAliasName refuses an alias name that ValidAliasName does not take
 // with Lambda's ValidationException at 'name': over 128 characters, or
-// breaking Lambda's pattern (Portico refuses a leading digit too, which the
-// message says, as a name like 1a would read as a version).
+// breaking Lambda's pattern. Portico refuses a leading digit too (a name
+// like 1a would read as a version): the message says so when that alone is
+// why, a name Lambda's pattern takes.
 func CheckAliasName(name string) error {
 	switch {
 	case ValidAliasName(name):
@@ -84,8 +85,20 @@ func CheckAliasName(name string) error {
 	if err := checkLength("name", name, 128); err != nil {
 		return err
 	}
-	return Violation("name", name, "satisfy regular expression pattern: "+aliasNamePattern+
-		" (in Portico an alias name also may not start with a digit: use letters, digits, - and _, starting with a letter, - or _)")
+	constraint := "satisfy regular expression pattern: " + aliasNamePattern
+	if nameOf(name, 128) && !allDigits(name) {
+		constraint += " (in Portico an alias name also may not start with a digit: use letters, digits, - and _, starting with a letter, - or _)"
+	}
+	return Violation("name", name, constraint)
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // violation is Lambda's ValidationException; value is quoted already, or ""

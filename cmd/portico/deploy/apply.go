@@ -55,8 +55,10 @@ type Target interface {
 	FunctionImage(ctx context.Context, name, qualifier string) (PinnedImage, error)
 	// CheckImage says whether the server could make a function of imageURI,
 	// pulling nothing and changing nothing: an error when it could not (its
-	// runtime runs Zip functions only, or the reference is not one), nil
-	// otherwise (nil too when only a pull, or the runtime, would tell).
+	// runtime runs Zip functions only, or the reference is not one),
+	// ErrWouldPull when the server's host does not have the image (only a
+	// pull would tell), nil otherwise (nil too when only the runtime would
+	// tell).
 	CheckImage(ctx context.Context, imageURI string) error
 
 	// PutFunction creates the function (create) or updates its code and
@@ -353,7 +355,7 @@ func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, 
 			break
 		}
 	}
-	if err := checkImages(ctx, t, d); err != nil {
+	if err := checkImages(ctx, t, d, &obs); err != nil {
 		return obs, err
 	}
 	if err := checkAccessLogs(ctx, t, d); err != nil {
@@ -485,7 +487,7 @@ func observeRawKey(ctx context.Context, t Target, a *API, id string, obs *Observ
 // checkImages refuses a plan with an Image function the server cannot make
 // (a server on the process runtime, which runs Zip functions only) before
 // anything changes, rather than in Building, and under a dry run too.
-func checkImages(ctx context.Context, t Target, d *Desired) error {
+func checkImages(ctx context.Context, t Target, d *Desired, obs *Observed) error {
 	checked := map[string]bool{}
 	for _, id := range slices.Sorted(maps.Keys(d.Functions)) {
 		uri := d.Functions[id].ImageURI
@@ -493,7 +495,17 @@ func checkImages(ctx context.Context, t Target, d *Desired) error {
 			continue
 		}
 		checked[uri] = true
-		if err := t.CheckImage(ctx, uri); err != nil {
+		switch err := t.CheckImage(ctx, uri); {
+		case errors.Is(err, ErrWouldPull):
+			// Not refused: the server pulls an image it does not have
+			// (where its runtime pulls), which only the deploy tries.
+			if obs.notLocal == nil {
+				obs.notLocal = map[string]bool{}
+			}
+			obs.notLocal[uri] = true
+			obs.Warnings = append(obs.Warnings, fmt.Sprintf("%s: image %s is not on the server's host (looked up without pulling): "+
+				"the deploy tries to pull it and, if it cannot, stops and rolls back; to make it there: portico build DIR -t %s", id, uri, uri))
+		case err != nil:
 			return fmt.Errorf("%s: ImageUri %s: %w", id, uri, err)
 		}
 	}
@@ -538,6 +550,8 @@ func observeImages(ctx context.Context, t Target, d *Desired, rec *Record, obs *
 		if !ok {
 			var err error
 			switch now, err = t.ResolveImage(ctx, f.ImageURI); {
+			case errors.Is(err, ErrWouldPull) && obs.notLocal[f.ImageURI]:
+				// checkImages said so.
 			case errors.Is(err, ErrWouldPull):
 				obs.Warnings = append(obs.Warnings, fmt.Sprintf("%s: would pull image %s to resolve its tag (it is not on the server's host; a dry run pulls nothing), so whether it was rebuilt is not known", id, f.ImageURI))
 			case err != nil:
@@ -775,6 +789,33 @@ func leftoverVersions(ctx context.Context, t Target, r *Resource) (left, held []
 	return left, held, nil
 }
 
+// aliasNamed is the set of c's leftover versions that must stay: the one the
+// record names now, and those the function's alias serves (by weight too), as
+// the server says. Empty when c has no leftover versions.
+func (a *applier) aliasNamed(ctx context.Context, c *Change) (map[string]bool, error) {
+	if len(c.leftover) == 0 {
+		return nil, nil
+	}
+	keep := map[string]bool{}
+	if r := a.rec.Resources[c.LogicalID]; r != nil && r.Version != "" {
+		keep[r.Version] = true
+	}
+	if c.fn == nil || c.fn.Alias == "" {
+		return keep, nil
+	}
+	st, err := a.t.FunctionState(ctx, c.PhysicalID, c.fn.Alias)
+	if err != nil {
+		return nil, fmt.Errorf("reading alias %s of function %s before deleting versions: %w", c.fn.Alias, c.PhysicalID, err)
+	}
+	if st != nil {
+		keep[st.AliasVersion] = true
+		for v := range st.AliasWeights {
+			keep[v] = true
+		}
+	}
+	return keep, nil
+}
+
 // replacedKey is the record's key of the resource physicalID that a
 // replacement under logicalID left to delete: a logical id of a template is
 // alphanumeric, so no template names it.
@@ -967,6 +1008,13 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 				return fmt.Errorf("publishing function %s: %w", f.Name, err)
 			}
 			a.progress("published %s version %s", f.Name, v)
+			if i := slices.Index(c.leftover, v); i >= 0 {
+				// A version a run that ended before recording it
+				// published, returned again ($LATEST is what it holds):
+				// this run's now, and never deleted as a leftover.
+				c.leftover = slices.Delete(slices.Clone(c.leftover), i, i+1)
+				a.progress("re-using version %s of %s, published by a deploy that ended before recording it", v, f.Name)
+			}
 			if c.Action != Create && v != last {
 				name := f.Name
 				a.onFailure(fmt.Sprintf("delete version %s of function %s", v, name),
@@ -1276,7 +1324,17 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 	// Phase 3: remove what the template no longer has.
 	a.phase = "Removing:"
 	for _, c := range p.Changes {
+		keep, kerr := a.aliasNamed(ctx, c)
+		if kerr != nil {
+			return kerr
+		}
 		for _, v := range c.leftover {
+			if keep[v] {
+				// Never a version the stack's alias serves (or the record
+				// names): Lambda refuses to delete it, and it serves.
+				a.progress("keeping version %s of function %s, published by a deploy that ended before recording it: alias %s serves it", v, c.PhysicalID, c.fn.Alias)
+				continue
+			}
 			a.progress("deleting version %s of function %s, published by a deploy that ended before recording it", v, c.PhysicalID)
 			if err := a.t.DeleteVersion(ctx, c.PhysicalID, v); err != nil {
 				return fmt.Errorf("deleting version %s of function %s: %w", v, c.PhysicalID, err)

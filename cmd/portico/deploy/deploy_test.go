@@ -1485,7 +1485,7 @@ func TestBadIntrinsicsAreErrors(t *testing.T) {
 		{"split without a string", desc(`!Split [","]`), "Fn::Split takes [delimiter, string]"},
 		{"find in map short", desc("!FindInMap [M]"), "Fn::FindInMap takes [MapName, TopLevelKey, SecondLevelKey]"},
 		{"join without a list", desc(`!Join ["-", x]`), "Fn::Join takes [delimiter, [values]]"},
-		{"unknown function", desc(`{"Fn::Length": [1, 2]}`), "Fn::Length is not an intrinsic function Portico resolves"},
+		{"unknown function", desc(`{"Fn::Length": [1, 2]}`), "Fn::Length (of the AWS::LanguageExtensions transform) is not supported"},
 		{"condition cycle", strings.Replace(base, "  IsProd: !Equals [!Ref Env, prod]\n", "  IsProd: !Not [!Condition Zeta]\n", 1), "conditions IsProd -> Zeta -> ProdAndTrue -> IsProd name each other in a cycle"},
 		{"unknown condition", strings.Replace(base, "!Not [!Condition IsProd]", "!Not [!Condition Nope]", 1), "condition NotProd names condition Nope, which Conditions does not define"},
 		{"output condition unknown", strings.Replace(base, "    Condition: IsProd\n", "    Condition: Nope\n", 1), "output ProdOnly: Condition Nope is not one of the template's Conditions"},

@@ -1633,6 +1633,10 @@ func (b *builder) function(id string, props map[string]any) {
 	image := deref(f.PackageType) == "Image" || f.ImageUri != nil
 	switch {
 	case image:
+		if msg := b.imageRuntime(id, props); msg != "" {
+			b.fail("%s", msg)
+			return
+		}
 		if f.ImageUri == nil || *f.ImageUri == "" {
 			b.fail("%s: PackageType Image needs ImageUri%s", id, b.imageHint(id))
 			return
@@ -1838,6 +1842,50 @@ func zipDigest(path string) (string, error) {
 		}
 	}
 	return d.sum()
+}
+
+// imageRuntime is the error of an Image function id that has a Runtime or
+// Handler (props, Globals merged): SAM refuses them ("Runtime, Handler, Layers
+// cannot be present when PackageType is of type `Image`"), and Lambda's
+// CreateFunction does. It names Globals.Function when the value comes from
+// there (the usual Go layout sets both for every function). "": none.
+func (b *builder) imageRuntime(id string, props map[string]any) string {
+	var own, inherited []string
+	var r *rawResource
+	if b.t != nil {
+		r = b.t.Resources[id]
+	}
+	for _, k := range []string{"Runtime", "Handler"} {
+		if v, ok := props[k]; !ok || v == nil {
+			continue
+		}
+		if r != nil && r.fromGlobals[k] {
+			inherited = append(inherited, k)
+		} else {
+			own = append(own, k)
+		}
+	}
+	all := append(slices.Clone(own), inherited...)
+	if len(all) == 0 {
+		return ""
+	}
+	msg := fmt.Sprintf("%s: %s cannot be set on a PackageType Image function (SAM and Lambda refuse %s: the image's ENTRYPOINT and CMD run it)",
+		id, strings.Join(all, " and "), them(all))
+	if len(own) > 0 {
+		msg += fmt.Sprintf(": remove %s from %s's Properties", strings.Join(own, " and "), id)
+	}
+	if len(inherited) > 0 {
+		msg += fmt.Sprintf("; %s %s from Globals.Function: move %s to the Properties of the CodeUri functions, as SAM requires",
+			strings.Join(inherited, " and "), comeOrComes(inherited), them(inherited))
+	}
+	return msg
+}
+
+func comeOrComes(items []string) string {
+	if len(items) == 1 {
+		return "comes"
+	}
+	return "come"
 }
 
 // imageHint says how to give an Image function without ImageUri its image:

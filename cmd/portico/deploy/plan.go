@@ -204,6 +204,9 @@ type Observed struct {
 	KeySources map[string]string
 	// Warnings are what could not be observed (an image not resolved).
 	Warnings []string
+	// notLocal are the image references the server's host does not have
+	// (checkImages warned about them).
+	notLocal map[string]bool
 	// PlanState holds, by id, the API's own usage plans the stack recorded,
 	// as the server holds them, to compare with the template: an
 	// interrupted deploy, or a change by hand, may have left another quota,
@@ -532,11 +535,23 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 		c.props = d.Props[id]
 		namePropsChanged(c)
 		vs := obs.Leftover[f.Name]
+		if len(vs) > 0 && c.Action != Create {
+			c.Steps = append(c.Steps, fmt.Sprintf("delete version %s of %s: a deploy that ended before recording it published it",
+				strings.Join(vs, ", "), f.Name))
+		}
 		if held := obs.Held[f.Name]; len(held) > 0 && c.Action != Create {
 			if (c.restoreAlias && c.serving.Version != "") || c.publish {
 				// The alias is moved off them in Switching: they go in
-				// Removing, after that.
+				// Removing, after that. A publish that returns one of
+				// them (Lambda returns the highest version when $LATEST
+				// is the same) re-uses it: it is kept (Apply).
 				vs = append(slices.Clone(vs), held...)
+				step := fmt.Sprintf("delete version %s of %s once alias %s is off it: a deploy that ended before recording it published it",
+					strings.Join(held, ", "), f.Name, f.Alias)
+				if c.publish {
+					step += " (kept if the new version is it: Lambda returns the highest version when $LATEST is unchanged since)"
+				}
+				c.Steps = append(c.Steps, step)
 			} else {
 				c.keepMark = true // for a deploy that moves the alias
 			}
@@ -546,8 +561,6 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			if c.Action == Keep {
 				c.Action = Update
 			}
-			c.Steps = append(c.Steps, fmt.Sprintf("delete version %s of %s: a deploy that ended before recording it published it",
-				strings.Join(vs, ", "), f.Name))
 		}
 		p.Changes = append(p.Changes, c)
 	}

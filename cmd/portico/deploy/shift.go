@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -73,9 +74,9 @@ func (h *HTTPTarget) ShiftAlias(ctx context.Context, name, alias, version string
 			// Stop it rather than leave the alias moving under a deploy
 			// that has given up on it.
 			if _, _, err := h.C.StopShift(context.WithoutCancel(ctx), name, alias); err != nil {
-				return fmt.Errorf("traffic shift %s: %w (stopping it: %w)", sh.DeploymentID, ctx.Err(), err)
+				return fmt.Errorf("traffic shift %s: %w (stopping it: %w)", sh.DeploymentID, interruption(ctx), err)
 			}
-			return fmt.Errorf("traffic shift %s stopped (the alias is back on version %s): %w", sh.DeploymentID, sh.FromVersion, ctx.Err())
+			return fmt.Errorf("traffic shift %s stopped (the alias is back on version %s): %w", sh.DeploymentID, sh.FromVersion, interruption(ctx))
 		case <-t.C:
 		}
 		next, _, err := h.C.GetShift(ctx, name, alias)
@@ -137,4 +138,30 @@ func shiftLine(sh *client.Shift) string {
 		line += ", next step at " + sh.NextStepAt.UTC().Format(time.RFC3339)
 	}
 	return line
+}
+
+// interruptedError is why a deploy's context ended, in words: "the deploy
+// was interrupted (interrupt signal received)" rather than Go's "context
+// canceled". It wraps the cause, so errors.Is(err, context.Canceled) holds.
+type interruptedError struct{ cause error }
+
+func (e interruptedError) Error() string {
+	switch {
+	case errors.Is(e.cause, context.DeadlineExceeded):
+		return "the deploy ran out of time"
+	case e.cause != nil && e.cause != context.Canceled:
+		return "the deploy was interrupted (" + e.cause.Error() + ")"
+	}
+	return "the deploy was interrupted"
+}
+
+func (e interruptedError) Unwrap() error { return e.cause }
+
+// interruption is the interruptedError of ctx, which has ended.
+func interruption(ctx context.Context) error {
+	cause := context.Cause(ctx)
+	if cause == nil {
+		cause = ctx.Err()
+	}
+	return interruptedError{cause}
 }

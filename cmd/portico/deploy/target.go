@@ -290,12 +290,15 @@ func (h *HTTPTarget) ResolveImage(ctx context.Context, imageURI string) (string,
 
 // CheckImage implements Target through POST /portico/v1/images/resolve
 // from the host's images alone (pulling none): an image the host does not
-// have is no error, a refusal (400: the runtime runs no images, a reference
-// that is not one) is.
+// have is ErrWouldPull (the deploy pulls it), a refusal (400: the runtime
+// runs no images, a reference that is not one) an error.
 func (h *HTTPTarget) CheckImage(ctx context.Context, imageURI string) error {
 	_, err := h.C.ResolveLocalImage(ctx, imageURI)
 	if e := (*client.APIError)(nil); errors.As(err, &e) && e.Status == http.StatusBadRequest {
 		return err
+	}
+	if client.IsNotFound(err) {
+		return fmt.Errorf("%w: %w", ErrWouldPull, err)
 	}
 	return nil
 }

@@ -36,6 +36,11 @@ import (
 // Transform is the SAM transform a template must declare.
 const Transform = "AWS::Serverless-2016-10-31"
 
+// LanguageExtensions is the CloudFormation transform of Fn::ForEach,
+// Fn::Length, Fn::ToJsonString and Fn::FindInMap's DefaultValue, which
+// Portico does not run.
+const LanguageExtensions = "AWS::LanguageExtensions"
+
 // Resource types the deployer knows.
 const (
 	TypeFunction      = "AWS::Serverless::Function"
@@ -103,6 +108,10 @@ type rawResource struct {
 	DeletionPolicy string `json:"DeletionPolicy,omitempty"`
 	// UpdateReplacePolicy: only Delete (the default) is supported.
 	UpdateReplacePolicy string `json:"UpdateReplacePolicy,omitempty"`
+	// fromGlobals names the properties the resource has from Globals
+	// alone (it does not set them itself), for errors to say where a
+	// value came from.
+	fromGlobals map[string]bool
 }
 
 // Template is a read, resolved template. Build reads it (and resolves the
@@ -427,6 +436,9 @@ func parse(path string, data []byte, opts Options, secrets *[]string) (*Template
 		return nil, fmt.Errorf("%s: the template has no Resources", path)
 	}
 	t := &Template{Path: path, stack: opts.Stack}
+	if ts, _ := raw.Transform.([]any); slices.Contains(ts, any(LanguageExtensions)) {
+		t.warn("Transform %s is not run: its functions (Fn::ForEach, Fn::Length, Fn::ToJsonString, Fn::FindInMap's DefaultValue) are refused where the template uses them", LanguageExtensions)
+	}
 	for k := range top {
 		switch k {
 		case "AWSTemplateFormatVersion", "Transform", "Description", "Parameters", "Globals", "Resources", "Outputs", "Metadata", "Mappings", "Conditions":
@@ -548,7 +560,10 @@ func parse(path string, data []byte, opts Options, secrets *[]string) (*Template
 		return nil, err
 	}
 	t.Resources = out.Resources
-	for _, r := range t.Resources {
+	for id, r := range t.Resources {
+		if was := raw.Resources[id]; was != nil {
+			r.fromGlobals = was.fromGlobals // not in the JSON
+		}
 		if r.Properties == nil {
 			r.Properties = map[string]any{}
 		}
@@ -651,13 +666,20 @@ func (r *resolver) options() *intrinsics.ProcessorOptions {
 		EvaluateConditions: true,
 		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{
 			"Fn::FindInMap": func(n string, in any, tpl any) any {
-				if args, _ := in.([]any); len(args) != 3 {
-					res.fail("Fn::FindInMap takes [MapName, TopLevelKey, SecondLevelKey], not %v", in)
+				args, _ := in.([]any)
+				if len(args) == 4 {
+					if m, ok := args[3].(map[string]any); ok && m["DefaultValue"] != nil {
+						res.fail("Fn::FindInMap %s: DefaultValue (of the %s transform) is not supported: add the entry to Mappings", templateValue(in), LanguageExtensions)
+						return nil
+					}
+				}
+				if len(args) != 3 {
+					res.fail("Fn::FindInMap takes [MapName, TopLevelKey, SecondLevelKey], not %s", templateValue(in))
 					return nil
 				}
 				v := intrinsics.FnFindInMap(n, in, tpl)
 				if v == nil {
-					res.fail("Fn::FindInMap %v: Mappings has no such entry", in)
+					res.fail("Fn::FindInMap %s: Mappings has no such entry", templateValue(in))
 				}
 				return v
 			},
@@ -1295,6 +1317,9 @@ func checkSections(top map[string]any) error {
 			return err
 		}
 		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if strings.HasPrefix(k, "Fn::ForEach::") {
+				return fmt.Errorf("%s.%s: Fn::ForEach (of the AWS::LanguageExtensions transform) is not supported: write the %s out one by one", sec, k, strings.ToLower(sec))
+			}
 			switch sec {
 			case "Parameters", "Outputs", "Resources":
 				e, err := mapOf(sec+"."+k, m[k], map[string]string{"Parameters": "Type, Default, ...", "Outputs": "Value, ...", "Resources": "Type, Properties, ..."}[sec])
@@ -1454,6 +1479,14 @@ func applyGlobals(globals map[string]map[string]any, resources map[string]*rawRe
 		for _, r := range resources {
 			if r.Type != typ {
 				continue
+			}
+			for k := range props {
+				if r.Properties[k] == nil {
+					if r.fromGlobals == nil {
+						r.fromGlobals = map[string]bool{}
+					}
+					r.fromGlobals[k] = true
+				}
 			}
 			merged, _ := mergeGlobal(props, r.Properties).(map[string]any)
 			r.Properties = merged
@@ -1866,6 +1899,16 @@ func processJSON(body []byte, opts *intrinsics.ProcessorOptions) (out []byte, er
 	return intrinsics.ProcessJSON(body, opts)
 }
 
+// templateValue is v as a template writes it (JSON), for an error: not Go's
+// map[...] formatting.
+func templateValue(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
 // unresolved fails on an intrinsic function left in the resolved template:
 // one goformation does not know (Fn::Length, Fn::ToJsonString of the
 // LanguageExtensions transform), which would otherwise reach a property as
@@ -1884,7 +1927,11 @@ func (r *resolver) unresolved(processed []byte) {
 				for k := range x {
 					if strings.HasPrefix(k, "Fn::") && !seen[k] {
 						seen[k] = true
-						r.cannot("%s is not an intrinsic function Portico resolves", k)
+						if k == "Fn::Length" || k == "Fn::ToJsonString" {
+							r.cannot("%s (of the %s transform) is not supported: Portico does not run that transform", k, LanguageExtensions)
+						} else {
+							r.cannot("%s is not an intrinsic function Portico resolves", k)
+						}
 					}
 				}
 			}
