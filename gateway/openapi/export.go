@@ -307,10 +307,16 @@ func (ex *exporter) operation(r *apis.Route) map[string]any {
 		if t == "" {
 			t = "string"
 		}
+		schema := map[string]any{"type": t}
+		if t == "array" {
+			// OpenAPI requires items of an array; a parameter's values
+			// are strings.
+			schema["items"] = map[string]any{"type": "string"}
+		}
 		if swagger2 {
-			m["type"] = t
+			maps.Copy(m, schema)
 		} else {
-			m["schema"] = map[string]any{"type": t}
+			m["schema"] = schema
 		}
 		params = append(params, m)
 	}
