@@ -1961,6 +1961,12 @@ func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integr
 		}
 		in.TimeoutInMillis = n
 	}
+	if im.protocol == apis.ProtocolREST && (in.Type == apis.IntegrationHTTP || in.Type == apis.IntegrationHTTPProxy) && in.HTTPMethod == "" {
+		// As put-integration (and API Gateway's import): the method the
+		// backend is called with is not the client's by default.
+		im.fail("%s: %s: Enumeration value for HttpMethod must be non-empty: set httpMethod, the method the backend is called with", where, extIntegration)
+		return nil, false
+	}
 	switch in.Type {
 	case apis.IntegrationMock, apis.IntegrationHTTP, apis.IntegrationAWS:
 		if im.protocol == apis.ProtocolHTTP {

@@ -163,3 +163,23 @@ paths:
 		}
 	}
 }
+
+// TestImportHTTPIntegrationWithoutMethod: a REST API's http or http_proxy
+// integration without httpMethod is refused, as put-integration refuses it
+// (r-openapi28 #2: it was taken, and forwarded the client's method).
+func TestImportHTTPIntegrationWithoutMethod(t *testing.T) {
+	t.Parallel()
+	for _, typ := range []string{"http", "http_proxy"} {
+		doc := `openapi: 3.0.1
+info: {title: m, version: "1"}
+paths:
+  /a:
+    post:
+      x-amazon-apigateway-integration: {type: ` + typ + `, uri: "http://127.0.0.1:1/", responses: {default: {statusCode: "200"}}}
+`
+		_, err := Import(t.Context(), []byte(doc), Options{})
+		if err == nil || !strings.Contains(err.Error(), "POST /a: x-amazon-apigateway-integration: Enumeration value for HttpMethod must be non-empty") {
+			t.Errorf("%s: %v, want refused as put-integration refuses it", typ, err)
+		}
+	}
+}
