@@ -183,3 +183,34 @@ paths:
 		}
 	}
 }
+
+// TestImportHTTPAPIUnenforcedSchemeMessage: on an HTTP API, a bearer, oauth2
+// or openIdConnect scheme without an authorizer is refused pointing to the
+// JWT authorizer, not to API keys, which HTTP APIs drop (r-openapi28 #3);
+// a REST API's message is unchanged.
+func TestImportHTTPAPIUnenforcedSchemeMessage(t *testing.T) {
+	t.Parallel()
+	for _, scheme := range []string{
+		`{type: http, scheme: bearer}`,
+		`{type: oauth2, flows: {implicit: {authorizationUrl: "https://a.example/", scopes: {read: r}}}}`,
+		`{type: openIdConnect, openIdConnectUrl: "https://a.example/.well-known/openid-configuration"}`,
+	} {
+		doc := `openapi: 3.0.1
+info: {title: b, version: "1"}
+components: {securitySchemes: {b: ` + scheme + `}}
+paths:
+  /a:
+    get:
+      security: [{b: []}]
+      x-amazon-apigateway-integration: {type: http_proxy, httpMethod: GET, uri: "http://127.0.0.1:1/", payloadFormatVersion: "1.0"}
+`
+		_, err := Import(t.Context(), []byte(doc), Options{Protocol: apis.ProtocolHTTP})
+		if err == nil || !strings.Contains(err.Error(), "is not enforced: for bearer tokens (JWT) add x-amazon-apigateway-authorizer {type: jwt") || strings.Contains(err.Error(), "type apiKey") {
+			t.Errorf("%s: %v, want the JWT authorizer named and not API keys", scheme, err)
+		}
+		_, err = Import(t.Context(), []byte(doc), Options{Protocol: apis.ProtocolREST})
+		if err == nil || !strings.Contains(err.Error(), "Portico enforces API keys (type apiKey)") {
+			t.Errorf("REST %s: %v, want the REST message", scheme, err)
+		}
+	}
+}
