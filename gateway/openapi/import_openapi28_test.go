@@ -1,6 +1,7 @@
 package openapi
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -211,6 +212,49 @@ paths:
 		_, err = Import(t.Context(), []byte(doc), Options{Protocol: apis.ProtocolREST})
 		if err == nil || !strings.Contains(err.Error(), "Portico enforces API keys (type apiKey)") {
 			t.Errorf("REST %s: %v, want the REST message", scheme, err)
+		}
+	}
+}
+
+// TestOAS3ExportOfSwaggerJWTSchemeHasFlows: an HTTP API imported from a
+// Swagger 2.0 export exports as OpenAPI 3 with its JWT scheme's flows ({}),
+// which OpenAPI 3 requires of an oauth2 scheme (r-openapi28 #4).
+func TestOAS3ExportOfSwaggerJWTSchemeHasFlows(t *testing.T) {
+	t.Parallel()
+	doc := `{"openapi": "3.0.1", "info": {"title": "jwt", "version": "1"},
+	  "paths": {"/jwt": {"get": {"security": [{"MyJwt": ["read"]}], "responses": {"200": {"description": "ok"}},
+	    "x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST", "payloadFormatVersion": "2.0",
+	      "uri": "arn:aws:lambda:us-east-1:000000000000:function:f"}}}},
+	  "components": {"securitySchemes": {"MyJwt": {"type": "oauth2", "flows": {},
+	    "x-amazon-apigateway-authorizer": {"type": "jwt", "identitySource": "$request.header.Authorization",
+	      "jwtConfiguration": {"issuer": "https://issuer.example.com", "audience": ["pets"]}}}}}}`
+	res, err := Import(t.Context(), []byte(doc), Options{Protocol: "HTTP"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw, err := Export(res.API, FormatSwagger2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Import(t.Context(), sw, Options{Protocol: "HTTP"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []*Result{res, again} {
+		out, err := Export(a.API, FormatOAS3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d struct {
+			Components struct {
+				SecuritySchemes map[string]map[string]json.RawMessage `json:"securitySchemes"`
+			} `json:"components"`
+		}
+		if err := json.Unmarshal(out, &d); err != nil {
+			t.Fatal(err)
+		}
+		if f := d.Components.SecuritySchemes["MyJwt"]["flows"]; string(f) != "{}" {
+			t.Errorf("OAS3 export's MyJwt flows = %s, want {}:\n%s", f, out)
 		}
 	}
 }
