@@ -191,12 +191,15 @@ func (s *Server) apigwPutRestAPI(w http.ResponseWriter, r *http.Request) error {
 }
 
 // overwriteDefinition replaces a's definition with def's; resources that moved
-// earlier keep their ids where their paths remain.
+// earlier keep their ids where their paths remain. As API Gateway's
+// overwrite, the name is the document's title and a description the document
+// leaves out is cleared, like the other settings it leaves out.
 func overwriteDefinition(a, def *apis.API) {
 	kept := a.Resources
 	a.Definition = def.Definition
-	if def.Description != "" {
-		a.Description = def.Description
+	a.Description = def.Description
+	if def.Name != "" {
+		a.Name = def.Name
 	}
 	paths := map[string]bool{}
 	for _, n := range a.ResourceTree() {

@@ -86,7 +86,8 @@ var paramPrefixes = [][2]string{
 func toMethodJSON(a *apis.API, n *apis.ResourceNode, rt *apis.Route) methodJSON {
 	out := methodJSON{HTTPMethod: rt.Method, AuthorizationType: "NONE", APIKeyRequired: rt.APIKeyRequired,
 		OperationName: rt.OperationID, RequestModels: rt.RequestModels}
-	if _, ok := rt.Extensions["x-amazon-apigateway-auth"]; ok {
+	if rt.IAMByExtension() {
+		// {type: NONE} is no authorization, as the gateway serves it.
 		out.AuthorizationType = "AWS_IAM"
 	}
 	for _, req := range rt.Security {

@@ -125,6 +125,10 @@ func ParseAuthorizer(protocol, name string, raw json.RawMessage) (*Authorizer, e
 		case s.Type == "apiKey":
 			return nil, nil
 		}
+		if protocol == ProtocolHTTP {
+			// HTTP APIs drop API keys: the way out is the JWT authorizer.
+			return nil, invalid("security scheme %q of type %q is not enforced: for bearer tokens (JWT) add x-amazon-apigateway-authorizer {type: jwt, identitySource, jwtConfiguration {issuer, audience}} to an oauth2 scheme, or {type: request, ...} for a Lambda authorizer; HTTP APIs have no API keys", name, truncate(s.Type, 50))
+		}
 		return nil, invalid("security scheme %q of type %q is not supported: Portico enforces API keys (type apiKey) and Lambda authorizers (x-amazon-apigateway-authorizer)", name, truncate(s.Type, 50))
 	}
 	var d authorizerDoc

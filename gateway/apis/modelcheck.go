@@ -337,3 +337,99 @@ func resolvePointer(doc any, ptr string) (any, bool) {
 func unescapePointer(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~1", "/"), "~0", "~")
 }
+
+// MaxModelChecks bounds how many schemas a model may check one value of a
+// body against: a model's $refs, allOf, anyOf, oneOf and not each check the
+// same value again, so a few kilobytes of models that refer to each other
+// several times a level (M2 is ten $refs to M1, M1 ten to M0, ...) check a
+// one-field body against 10^depth schemas, seconds of CPU and gigabytes per
+// request. Real models stay far below: an allOf of a few parents, a oneOf of
+// some dozen variants.
+const MaxModelChecks = 1000
+
+// sameValueKeys are the keywords whose schemas check the value their schema
+// checks (besides $ref); childValueKeys those whose schemas check the
+// value's properties or items.
+var (
+	sameValueKeys  = []string{"allOf", "anyOf", "oneOf", "not", "dependencies", "dependentSchemas", "if", "then", "else"}
+	childValueKeys = []string{"properties", "patternProperties", "additionalProperties", "items", "additionalItems",
+		"prefixItems", "contains", "propertyNames", "unevaluatedProperties", "unevaluatedItems"}
+)
+
+// modelChecks refuses a model of root (as refCycles reads it) that would
+// check some value of a body against more than MaxModelChecks schemas. It
+// counts without expanding: each schema's counts are computed once, from its
+// subschemas' (a schema that a model refers to ten times is counted once and
+// its count used ten times), so its time is linear in the models' size. A
+// reference back to a schema being counted (a recursive model) counts as one.
+func modelChecks(root map[string]any, names []string) error {
+	type counts struct{ same, below uint64 } // schemas checked against the value itself; most against one value below it
+	const limit = MaxModelChecks + 1
+	add := func(a, b uint64) uint64 { return min(a+b, limit) } // saturated: the counts of a bomb overflow
+	memo := map[string]counts{}
+	onStack := map[string]bool{}
+	var count func(ptr string) counts
+	count = func(ptr string) counts {
+		if c, ok := memo[ptr]; ok {
+			return c
+		}
+		if onStack[ptr] {
+			return counts{same: 1}
+		}
+		v, _ := resolvePointer(root, strings.TrimPrefix(ptr, "#"))
+		m, ok := v.(map[string]any)
+		if !ok {
+			return counts{same: 1}
+		}
+		onStack[ptr] = true
+		defer delete(onStack, ptr)
+		c := counts{same: 1}
+		sub := func(p string) {
+			s := count(p)
+			c.same, c.below = add(c.same, s.same), add(c.below, s.below)
+		}
+		if ref, ok := m["$ref"].(string); ok && strings.HasPrefix(ref, "#") {
+			sub(ref)
+		}
+		each := func(key string, f func(p string)) {
+			switch t := m[key].(type) {
+			case map[string]any:
+				if key == "properties" || key == "patternProperties" || key == "dependencies" || key == "dependentSchemas" {
+					for _, k := range slices.Sorted(maps.Keys(t)) {
+						if _, ok := t[k].(map[string]any); ok {
+							f(ptr + "/" + key + "/" + escapePointer(k))
+						}
+					}
+					return
+				}
+				f(ptr + "/" + key)
+			case []any:
+				for i, e := range t {
+					if _, ok := e.(map[string]any); ok {
+						f(ptr + "/" + key + "/" + strconv.Itoa(i))
+					}
+				}
+			}
+		}
+		for _, k := range sameValueKeys {
+			each(k, sub)
+		}
+		// A value below is checked against its own property's (or item's)
+		// schemas: the most of any one of them.
+		for _, k := range childValueKeys {
+			each(k, func(p string) {
+				s := count(p)
+				c.below = max(c.below, s.same, s.below)
+			})
+		}
+		memo[ptr] = c
+		return c
+	}
+	for _, name := range names {
+		c := count("#/definitions/" + escapePointer(name))
+		if n := max(c.same, c.below); n > MaxModelChecks {
+			return invalid("model %q checks a value of the body against more than %d schemas ($ref, allOf, anyOf, oneOf and not each check it again, and a model it refers to several times is checked as many times); at most %d are allowed: refer to each model once per allOf, or flatten the models", name, MaxModelChecks, MaxModelChecks)
+		}
+	}
+	return nil
+}

@@ -150,6 +150,9 @@ func compileModels(ctx context.Context, apiID string, models map[string]json.Raw
 	if err := sameValueCycles(root, names); err != nil {
 		return nil, err
 	}
+	if err := modelChecks(root, names); err != nil {
+		return nil, err
+	}
 	out := make(map[string]*jsonschema.Schema, len(models))
 	for _, name := range names {
 		if err := ctx.Err(); err != nil {

@@ -173,6 +173,25 @@ func (ex *exporter) swagger2Scheme(name string, raw json.RawMessage) any {
 	return json.RawMessage(out)
 }
 
+// oas3Scheme is security scheme raw as OpenAPI 3 has it: an oauth2 scheme
+// of an authorizer (a JWT authorizer imported from Swagger 2.0, whose
+// placeholder flow import drops) gets the flows OpenAPI 3 requires, empty,
+// as API Gateway's export writes them.
+func oas3Scheme(raw json.RawMessage) any {
+	var s map[string]json.RawMessage
+	if json.Unmarshal(raw, &s) != nil || s == nil {
+		return raw
+	}
+	var typ string
+	_ = json.Unmarshal(s["type"], &typ)
+	if typ != "oauth2" || s["flows"] != nil || s[extAuthorizer] == nil {
+		return raw
+	}
+	s["flows"] = json.RawMessage(`{}`)
+	out, _ := json.Marshal(s)
+	return json.RawMessage(out)
+}
+
 func (ex *exporter) doc(a *apis.API) map[string]any {
 	swagger2 := ex.swagger2
 	doc := map[string]any{}
@@ -223,6 +242,9 @@ func (ex *exporter) doc(a *apis.API) map[string]any {
 		}
 	} else {
 		doc["openapi"] = "3.0.1"
+		for name, raw := range schemes {
+			schemes[name] = oas3Scheme(raw.(json.RawMessage))
+		}
 		comps := map[string]any{}
 		if len(models) > 0 {
 			comps["schemas"] = models
@@ -328,10 +350,16 @@ func (ex *exporter) operation(r *apis.Route) map[string]any {
 		if t == "" {
 			t = "string"
 		}
+		schema := map[string]any{"type": t}
+		if t == "array" {
+			// OpenAPI requires items of an array; a parameter's values
+			// are strings.
+			schema["items"] = map[string]any{"type": "string"}
+		}
 		if swagger2 {
-			m["type"] = t
+			maps.Copy(m, schema)
 		} else {
-			m["schema"] = map[string]any{"type": t}
+			m["schema"] = schema
 		}
 		params = append(params, m)
 	}

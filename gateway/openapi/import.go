@@ -159,6 +159,11 @@ type unchecked struct {
 	body bool
 	// what says what is declared; fix, what to do instead.
 	what, fix string
+	// notChecked is true for what a validator does not check though the
+	// document asks it (a parameter's schema: API Gateway's validator checks
+	// only that required parameters are present): a warning where the
+	// route's validator checks parameters, nothing elsewhere.
+	notChecked bool
 }
 
 func (im *importer) warn(format string, args ...any) {
@@ -571,6 +576,12 @@ func (im *importer) checkUnchecked(a *apis.API) {
 			name = a.RequestValidator
 		}
 		v, ok := a.RequestValidators[name]
+		if u.notChecked {
+			if a.Protocol == apis.ProtocolREST && ok && v.ValidateRequestParameters {
+				im.warn("%s: %s; %s", where, u.what, u.fix)
+			}
+			continue
+		}
 		if a.Protocol == apis.ProtocolREST && ok && ((u.body && v.ValidateRequestBody) || (!u.body && v.ValidateRequestParameters)) {
 			check := "validateRequestParameters"
 			if u.body {
@@ -645,6 +656,22 @@ var laterKeywords = map[string]bool{
 	"dependentSchemas": true, "unevaluatedProperties": true, "unevaluatedItems": true, "$defs": true,
 }
 
+// schemaKeywords are the keywords of a schema object that are no typo: JSON
+// Schema's (draft 4 to 2020-12, annotations included; laterKeywords are
+// warned about on their own) and OpenAPI's schema fields.
+var schemaKeywords = map[string]bool{
+	"$schema": true, "id": true, "$id": true, "$ref": true, "$comment": true, "$anchor": true, "$dynamicRef": true,
+	"$dynamicAnchor": true, "$vocabulary": true, "$recursiveRef": true, "$recursiveAnchor": true, "definitions": true,
+	"title": true, "description": true, "default": true, "examples": true, "example": true, "readOnly": true,
+	"writeOnly": true, "deprecated": true, "type": true, "enum": true, "format": true, "multipleOf": true,
+	"maximum": true, "exclusiveMaximum": true, "minimum": true, "exclusiveMinimum": true, "maxLength": true,
+	"minLength": true, "pattern": true, "items": true, "additionalItems": true, "maxItems": true, "minItems": true,
+	"uniqueItems": true, "maxProperties": true, "minProperties": true, "required": true, "properties": true,
+	"patternProperties": true, "additionalProperties": true, "dependencies": true, "allOf": true, "anyOf": true,
+	"oneOf": true, "not": true, "contentMediaType": true, "contentEncoding": true, "contentSchema": true,
+	"nullable": true, "discriminator": true, "xml": true, "externalDocs": true,
+}
+
 // checkModelKeywords warns about each assertion keyword of a model that JSON
 // Schema draft 4, the models' dialect, does not have: request validation
 // would not check it (OpenAPI 3.1 documents write their schemas in 2020-12).
@@ -656,6 +683,11 @@ func (im *importer) checkModelKeywords(ctx context.Context) {
 			for _, k := range slices.Sorted(maps.Keys(t)) {
 				if laterKeywords[k] {
 					im.warn("model %q: %s at %s is not checked: models are JSON Schema draft 4, as API Gateway's are; express it in draft 4 (const as a one-value enum)", model, k, at+"/"+k)
+					continue
+				}
+				if !schemaKeywords[k] && !strings.HasPrefix(k, "x-") {
+					// A misspelt required (requird) checks nothing.
+					im.warn("model %q: %s at %s is not a JSON Schema keyword; it is not checked", model, k, at+"/"+k)
 					continue
 				}
 				switch k {
@@ -1276,6 +1308,9 @@ func (im *importer) paths(a *apis.API) {
 			// the path /$default with x-amazon-apigateway-any-method.
 			path = apis.RouteDefault
 		}
+		if !im.pathItemFields(where) {
+			continue
+		}
 		if exts := im.keepExtensions(fmt.Sprintf("paths[%q]", where), item.Extensions); exts != nil {
 			if a.PathItemExtensions == nil {
 				a.PathItemExtensions = map[string]map[string]json.RawMessage{}
@@ -1296,6 +1331,110 @@ func (im *importer) paths(a *apis.API) {
 			if ok {
 				a.Routes = append(a.Routes, r)
 			}
+		}
+	}
+}
+
+// operationFields are the fixed fields of an OpenAPI operation (3.x and
+// Swagger 2.0's).
+var operationFields = []string{"tags", "summary", "description", "externalDocs", "operationId", "parameters",
+	"requestBody", "responses", "callbacks", "deprecated", "security", "servers", "consumes", "produces", "schemes",
+	keyIsDefaultRoute} // API Gateway's export marks an HTTP API's $default route so
+
+// pathItemFieldNames are the fixed fields of a path item besides its
+// operations (OpenAPI 3.x and Swagger 2.0).
+var pathItemFieldNames = []string{"$ref", "summary", "description", "servers", "parameters", "trace"}
+
+// pathItemFields checks the fields of path item path as the document writes
+// them (Swagger 2.0's conversion drops the unknown ones), reporting whether
+// its operations may be read. Security written on the path item, where OpenAPI
+// has none (security, x-amazon-apigateway-auth), is refused: read nowhere,
+// it would leave the path's routes public. Other unknown fields are warned
+// about, as the document's are.
+func (im *importer) pathItemFields(path string) bool {
+	var paths map[string]map[string]json.RawMessage
+	_ = json.Unmarshal(im.raw["paths"], &paths)
+	ok := true
+	for _, k := range slices.Sorted(maps.Keys(paths[path])) {
+		switch {
+		case strings.EqualFold(k, "security"):
+			im.fail("paths[%q]: %s belongs on operations or at the top level, not on a path item, where nothing reads it and the routes would be public: write it on each operation", path, k)
+			ok = false
+		case strings.EqualFold(k, apis.ExtAuth):
+			im.fail("paths[%q]: %s belongs on operations (routes), not on a path item, where nothing reads it and the routes would be public: write it on each operation", path, k)
+			ok = false
+		case k == "parameters":
+			im.unknownParamFields(fmt.Sprintf("paths[%q]", path), paths[path][k])
+		case slices.Contains(httpMethods, k) || k == extAnyMethod:
+			method := strings.ToUpper(k)
+			if k == extAnyMethod {
+				method = apis.MethodAny
+			}
+			im.unknownOperationFields(method+" "+path, paths[path][k])
+		case !strings.HasPrefix(k, "x-") && !slices.Contains(pathItemFieldNames, k):
+			im.warn("paths[%q]: %s is not an OpenAPI field of a path item; it is ignored", path, k)
+		}
+	}
+	return ok
+}
+
+// knownField reports whether k is one of fields, in any letter case (Go's
+// JSON decoding reads "Required" as required), or an extension.
+func knownField(fields []string, k string) bool {
+	return strings.HasPrefix(k, "x-") || slices.ContainsFunc(fields, func(f string) bool { return strings.EqualFold(f, k) })
+}
+
+// parameterFields are the fixed fields of a parameter (OpenAPI 3.x and
+// Swagger 2.0's); requestBodyFields a request body's.
+var (
+	parameterFields = []string{"$ref", "name", "in", "description", "required", "deprecated", "allowEmptyValue", "style", "explode",
+		"allowReserved", "schema", "example", "examples", "content", "type", "format", "items", "collectionFormat", "default",
+		"maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum", "maxLength", "minLength", "pattern", "maxItems",
+		"minItems", "uniqueItems", "enum", "multipleOf"}
+	requestBodyFields = []string{"$ref", "description", "content", "required"}
+)
+
+// unknownOperationFields warns about each field of operation where (raw, as
+// the document writes it) that OpenAPI does not define: a misspelt security
+// or required is otherwise dropped without a word, and the route ends up
+// public or unchecked.
+func (im *importer) unknownOperationFields(where string, raw json.RawMessage) {
+	var op map[string]json.RawMessage
+	if json.Unmarshal(raw, &op) != nil {
+		return
+	}
+	for _, k := range slices.Sorted(maps.Keys(op)) {
+		switch {
+		case k == "parameters":
+			im.unknownParamFields(where, op[k])
+		case k == "requestBody":
+			im.unknownFields(where+": requestBody", "a request body", requestBodyFields, op[k])
+		case !knownField(operationFields, k):
+			im.warn("%s: %s is not an OpenAPI field of an operation; it is ignored", where, k)
+		}
+	}
+}
+
+// unknownParamFields warns about the unknown fields of each parameter of
+// the list raw.
+func (im *importer) unknownParamFields(where string, raw json.RawMessage) {
+	var list []json.RawMessage
+	_ = json.Unmarshal(raw, &list)
+	for i, p := range list {
+		im.unknownFields(fmt.Sprintf("%s: parameters[%d]", where, i), "a parameter", parameterFields, p)
+	}
+}
+
+// unknownFields warns about each field of the object raw (what, at where)
+// that is not one of fields.
+func (im *importer) unknownFields(where, what string, fields []string, raw json.RawMessage) {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) != nil {
+		return
+	}
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
+		if !knownField(fields, k) {
+			im.warn("%s: %s is not an OpenAPI field of %s; it is ignored", where, k, what)
 		}
 	}
 }
@@ -1384,6 +1523,15 @@ func (im *importer) operation(a *apis.API, path, method string, op *openapi3.Ope
 		p, ok := im.parameter(where, pr)
 		if !ok {
 			continue
+		}
+		if kws := paramConstraints(pr.Value.Schema); len(kws) > 0 {
+			verb := "is"
+			if len(kws) > 1 {
+				verb = "are"
+			}
+			im.unchecked = append(im.unchecked, unchecked{method: method, path: path, notChecked: true,
+				what: fmt.Sprintf("%s parameter %s: %s %s not checked", p.In, p.Name, strings.Join(kws, ", "), verb),
+				fix:  "request validation checks only that required parameters are present, as API Gateway's does; check the value in the integration"})
 		}
 		k := p.In + ":" + p.Name
 		if _, seen := byKey[k]; !seen {
@@ -1475,7 +1623,8 @@ func (im *importer) operation(a *apis.API, path, method string, op *openapi3.Ope
 	}
 	for _, k := range slices.Sorted(maps.Keys(op.Extensions)) {
 		if !strings.HasPrefix(k, "x-") {
-			if k == "schemes" {
+			switch {
+			case k == "schemes":
 				im.warn("%s: %s is ignored", where, k)
 			}
 			continue
@@ -1572,6 +1721,32 @@ func isGeneratedResponse(code string, ref *openapi3.ResponseRef, method, path st
 }
 
 // parameter converts one (resolved) parameter.
+// paramConstraints lists the assertions of a parameter's schema beyond its
+// type, which request validation does not check.
+func paramConstraints(ref *openapi3.SchemaRef) []string {
+	if ref == nil || ref.Value == nil {
+		return nil
+	}
+	s := ref.Value
+	var out []string
+	add := func(set bool, kw string) {
+		if set {
+			out = append(out, kw)
+		}
+	}
+	add(len(s.Enum) > 0, "enum")
+	add(s.Min != nil, "minimum")
+	add(s.Max != nil, "maximum")
+	add(s.MultipleOf != nil, "multipleOf")
+	add(s.Pattern != "", "pattern")
+	add(s.MinLength > 0, "minLength")
+	add(s.MaxLength != nil, "maxLength")
+	add(s.MinItems > 0, "minItems")
+	add(s.MaxItems != nil, "maxItems")
+	add(s.UniqueItems, "uniqueItems")
+	return out
+}
+
 func (im *importer) parameter(where string, ref *openapi3.ParameterRef) (apis.Parameter, bool) {
 	if ref == nil || ref.Value == nil {
 		im.fail("%s: a parameter does not resolve", where)
@@ -1785,6 +1960,12 @@ func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integr
 			im.fail("%s: %s.timeoutInMillis must be an integer (milliseconds), not %.40s", where, extIntegration, t)
 		}
 		in.TimeoutInMillis = n
+	}
+	if im.protocol == apis.ProtocolREST && (in.Type == apis.IntegrationHTTP || in.Type == apis.IntegrationHTTPProxy) && in.HTTPMethod == "" {
+		// As put-integration (and API Gateway's import): the method the
+		// backend is called with is not the client's by default.
+		im.fail("%s: %s: Enumeration value for HttpMethod must be non-empty: set httpMethod, the method the backend is called with", where, extIntegration)
+		return nil, false
 	}
 	switch in.Type {
 	case apis.IntegrationMock, apis.IntegrationHTTP, apis.IntegrationAWS:
