@@ -106,6 +106,17 @@ type asyncEvent struct {
 	// weighted alias keeps the version it was routed to when queued (Alias
 	// empty). Schema 13.
 	Alias string `json:"alias,omitempty"`
+	// AliasLimits is the event invoke configuration of the alias the event
+	// was invoked through, as it was at the 202, if the alias had one: the
+	// event keeps it once the alias, and with it its configuration, is
+	// deleted (eventLimits). Schema 13.
+	AliasLimits *queuedLimits `json:"aliasLimits,omitempty"`
+}
+
+// queuedLimits is an event invoke configuration kept with a queued event.
+type queuedLimits struct {
+	RetryAttempts     int `json:"retryAttempts"`
+	MaxEventAgeSecond int `json:"maxEventAgeSeconds"`
 }
 
 // eventAlias returns the alias ev was invoked through, "" when it was
@@ -120,10 +131,12 @@ func eventAlias(ev asyncEvent) string {
 
 // MigrateEventAlias moves a store from schema version 12 to 13, in which a
 // queued Event invocation sent through a plain alias names the alias
-// (asyncEvent.Alias) and runs on its version at each attempt: nothing stored
+// (asyncEvent.Alias) and runs on its version at each attempt, and one sent
+// through an alias keeps the alias's event invoke configuration for when the
+// alias is deleted (asyncEvent.AliasLimits): nothing stored
 // before is rewritten (an event queued before keeps the version it was
 // queued for). An older build would drop the field, and refuses the store.
-var MigrateEventAlias = store.Migration{From: 12, Name: "queued Event invocations sent through a plain alias follow the alias",
+var MigrateEventAlias = store.Migration{From: 12, Name: "queued Event invocations sent through a plain alias follow the alias, and keep the alias's event invoke configuration",
 	Run: func(*store.Tx) error { return nil }}
 
 // asyncQueue runs persisted Event invocations, each function's as many at
@@ -205,6 +218,13 @@ func (i *Invoker) InvokeAsync(ctx context.Context, req Request) (string, error) 
 		shares, err := i.p.Resolver.Shares(ctx, functions.Ref{Name: ev.Function, Qualifier: alias})
 		if err == nil && len(shares) == 1 {
 			ev.Alias = alias
+		}
+	}
+	if alias := eventAlias(ev); alias != "" {
+		if src, ok := i.p.Functions.(EventInvokeConfigs); ok {
+			if c, err := src.GetEventInvokeConfig(ctx, ev.Function, alias); err == nil {
+				ev.AliasLimits = &queuedLimits{RetryAttempts: c.RetryAttempts(), MaxEventAgeSecond: int(c.MaxEventAge() / time.Second)}
+			}
 		}
 	}
 	// The key orders the queue by arrival: the wall clock's, which moves
