@@ -217,10 +217,14 @@ func (i *Invoker) provision() {
 	if closing {
 		return
 	}
+	now := i.clock.Now()
 	for _, p := range pools {
 		p.mu.Lock()
+		if p.minWarm != want[p.key] {
+			p.provFails, p.provRetryAt = 0, time.Time{} // a new setting starts afresh
+		}
 		p.minWarm = want[p.key]
-		for !p.stale && p.provisionedLocked() < p.minWarm {
+		for !p.stale && p.provisionedLocked() < p.minWarm && !now.Before(p.provRetryAt) {
 			p.starting++
 			p.provPending++
 			i.starts.Add(1)
