@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/store"
@@ -96,7 +98,46 @@ type asyncEvent struct {
 	Throttles int       `json:"throttles,omitempty"`
 	NotBefore time.Time `json:"notBefore"`
 	Enqueued  time.Time `json:"enqueued"`
+	// Alias is the alias the event was invoked through when that alias was
+	// a plain one (no additional version weights) at the 202: each attempt
+	// runs on the version the alias names then, as on Lambda, where the
+	// queued event names the alias; Version is the one it named at the 202,
+	// the attempt's version once the alias is gone. An event sent through a
+	// weighted alias keeps the version it was routed to when queued (Alias
+	// empty). Schema 13.
+	Alias string `json:"alias,omitempty"`
+	// AliasLimits is the event invoke configuration of the alias the event
+	// was invoked through, as it was at the 202, if the alias had one: the
+	// event keeps it once the alias, and with it its configuration, is
+	// deleted (eventLimits). Schema 13.
+	AliasLimits *queuedLimits `json:"aliasLimits,omitempty"`
 }
+
+// queuedLimits is an event invoke configuration kept with a queued event.
+type queuedLimits struct {
+	RetryAttempts     int `json:"retryAttempts"`
+	MaxEventAgeSecond int `json:"maxEventAgeSeconds"`
+}
+
+// eventAlias returns the alias ev was invoked through, "" when it was
+// invoked through a version, $LATEST or the bare name.
+func eventAlias(ev asyncEvent) string {
+	ref, err := functions.ParseRef(ev.InvokedARN)
+	if err != nil || ref.Name != ev.Function || ref.IsVersion() {
+		return ""
+	}
+	return ref.Qualifier
+}
+
+// MigrateEventAlias moves a store from schema version 12 to 13, in which a
+// queued Event invocation sent through a plain alias names the alias
+// (asyncEvent.Alias) and runs on its version at each attempt, and one sent
+// through an alias keeps the alias's event invoke configuration for when the
+// alias is deleted (asyncEvent.AliasLimits): nothing stored
+// before is rewritten (an event queued before keeps the version it was
+// queued for). An older build would drop the field, and refuses the store.
+var MigrateEventAlias = store.Migration{From: 12, Name: "queued Event invocations sent through a plain alias follow the alias, and keep the alias's event invoke configuration",
+	Run: func(*store.Tx) error { return nil }}
 
 // asyncQueue runs persisted Event invocations, each function's as many at
 // once as its concurrency admits (dispatch), retrying a failed one twice
@@ -171,6 +212,21 @@ func (i *Invoker) InvokeAsync(ctx context.Context, req Request) (string, error) 
 	now := i.clock.Now()
 	ev := asyncEvent{RequestID: newID(), Function: fn.FunctionName, Version: fn.Version, Payload: payload,
 		InvokedARN: req.InvokedARN, TraceID: req.TraceID, NotBefore: now, Enqueued: now}
+	if alias := eventAlias(ev); alias != "" && i.p.Resolver != nil {
+		// A plain alias is followed at each attempt; a weighted one's draw,
+		// made by the caller (req.Function), holds for every attempt.
+		shares, err := i.p.Resolver.Shares(ctx, functions.Ref{Name: ev.Function, Qualifier: alias})
+		if err == nil && len(shares) == 1 {
+			ev.Alias = alias
+		}
+	}
+	if alias := eventAlias(ev); alias != "" {
+		if src, ok := i.p.Functions.(EventInvokeConfigs); ok {
+			if c, err := src.GetEventInvokeConfig(ctx, ev.Function, alias); err == nil {
+				ev.AliasLimits = &queuedLimits{RetryAttempts: c.RetryAttempts(), MaxEventAgeSecond: int(c.MaxEventAge() / time.Second)}
+			}
+		}
+	}
 	// The key orders the queue by arrival: the wall clock's, which moves
 	// between two arrivals even when the invoker's clock is a test's.
 	key := fmt.Sprintf("%020d-%s", time.Now().UnixNano(), ev.RequestID)
@@ -422,8 +478,20 @@ func (q *asyncQueue) indexed(key string) string {
 func (q *asyncQueue) run(key string, ev asyncEvent) {
 	i := q.i
 	ctx := q.runCtx
+	ev.Version = q.target(ctx, ev)
 	log := i.log.With("function", ev.Function, "version", ev.Version, "requestId", ev.RequestID)
 	cfg, err := i.p.Functions.Get(ctx, ev.Function, ev.Version)
+	if errors.Is(err, errdefs.ErrNotFound) && eventAlias(ev) != "" && i.p.Resolver != nil {
+		// The version a weighted alias routed it to was deleted since
+		// (purgeEvents keeps the events sent through an alias): it runs
+		// on what the alias routes to now.
+		if v, ok := q.aliasTarget(ctx, ev.Function, eventAlias(ev)); ok {
+			log.Info("Event invocation's version was deleted; it runs on its alias's version", "aliasVersion", v)
+			ev.Version = v
+			log = i.log.With("function", ev.Function, "version", ev.Version, "requestId", ev.RequestID)
+			cfg, err = i.p.Functions.Get(ctx, ev.Function, ev.Version)
+		}
+	}
 	if err != nil && ctx.Err() != nil {
 		return // the invoker stops: the event stays as it was
 	}
@@ -519,6 +587,34 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 	}
 }
 
+// target returns the version an attempt of ev runs: for an event sent
+// through a plain alias, the version the alias routes to now (its version
+// when queued once the alias is gone); else the version it was queued for.
+func (q *asyncQueue) target(ctx context.Context, ev asyncEvent) string {
+	if ev.Alias == "" || q.i.p.Resolver == nil {
+		return ev.Version
+	}
+	if v, ok := q.aliasTarget(ctx, ev.Function, ev.Alias); ok {
+		return v
+	}
+	return ev.Version
+}
+
+// aliasTarget returns the version a call to alias of function fn runs now
+// (by weight, when the alias has an additional version), and false when the
+// alias cannot be read (it is gone).
+func (q *asyncQueue) aliasTarget(ctx context.Context, fn, alias string) (string, bool) {
+	shares, err := q.i.p.Resolver.Shares(ctx, functions.Ref{Name: fn, Qualifier: alias})
+	if err != nil || len(shares) == 0 {
+		return "", false
+	}
+	pick := shares[0]
+	if len(shares) > 1 && rand.Float64() < shares[1].Weight {
+		pick = shares[1]
+	}
+	return pick.Config.Version, true
+}
+
 // permanentFault reports whether err, an Event attempt's, is a fault that no
 // wait cures, unlike a throttle or a daemon that does not answer: the image is
 // gone from the host (runtimes.ImageGoneError) or cannot run (no ENTRYPOINT,
@@ -611,13 +707,28 @@ func (q *asyncQueue) queued(key string) bool {
 // name (version "") or one published version of it: it deletes their queued
 // Event invocations, so that none runs in a function created again under the
 // name, whose versions count from 1 again. An attempt in progress then finds
-// its event gone and records nothing (asyncQueue.put).
-func purgeEvents(name, version string) store.Step {
+// its event gone and records nothing (asyncQueue.put). Of a version's, those
+// sent through an alias stay queued: they run on the alias's version
+// (asyncQueue.target), the alias having been invoked, not the version. Once
+// the delete commits, the server log says how many were deleted and kept.
+func (i *Invoker) purgeEvents(name, version string) store.Step {
 	return func(tx *store.Tx) error {
 		var keys []string
+		kept := 0
 		err := tx.ForEach(bucketAsync, "", func(key string, raw []byte) error {
 			var ev asyncEvent
-			if json.Unmarshal(raw, &ev) == nil && ev.Function == name && (version == "" || ev.Version == version) {
+			if json.Unmarshal(raw, &ev) != nil || ev.Function != name {
+				return nil
+			}
+			switch {
+			case version == "":
+				keys = append(keys, key)
+			case ev.Version != version:
+				// Another version's (one following a plain alias runs
+				// wherever the alias points).
+			case eventAlias(ev) != "":
+				kept++
+			default:
 				keys = append(keys, key)
 			}
 			return nil
@@ -629,6 +740,16 @@ func purgeEvents(name, version string) store.Step {
 			if err := deleteEvent(tx, key); err != nil {
 				return err
 			}
+		}
+		if len(keys) > 0 || kept > 0 {
+			tx.OnCommit(func() {
+				if len(keys) > 0 {
+					i.log.Warn("deleted the queued Event invocations of the deleted function or version", "function", name, "version", version, "events", len(keys))
+				}
+				if kept > 0 {
+					i.log.Info("queued Event invocations sent through an alias stay queued and run on the alias's version", "function", name, "version", version, "events", kept)
+				}
+			})
 		}
 		return nil
 	}

@@ -23,7 +23,9 @@ type EventInvokeConfigs interface {
 // configuration of the qualifier it was invoked through (its alias, its
 // version, or $LATEST for the bare name), read at each attempt so that a
 // change applies to the events already queued, with no more retries than
-// AsyncRetryDelays has delays for.
+// AsyncRetryDelays has delays for. An event whose alias was deleted keeps the
+// alias's configuration as it was when the event was queued
+// (asyncEvent.AliasLimits).
 func (i *Invoker) eventLimits(ctx context.Context, ev asyncEvent) (retries int, maxAge time.Duration) {
 	retries, maxAge = len(i.p.Config.AsyncRetryDelays), asyncMaxAge
 	src, ok := i.p.Functions.(EventInvokeConfigs)
@@ -36,6 +38,10 @@ func (i *Invoker) eventLimits(ctx context.Context, ev asyncEvent) (retries int, 
 	}
 	c, err := src.GetEventInvokeConfig(ctx, ev.Function, qualifier)
 	switch {
+	case errors.Is(err, errdefs.ErrNotFound) && ev.AliasLimits != nil && qualifier == eventAlias(ev) && i.aliasGone(ctx, ev.Function, qualifier):
+		// The alias went, and its configuration with it: the event keeps
+		// the one it was queued under.
+		return min(retries, ev.AliasLimits.RetryAttempts), time.Duration(ev.AliasLimits.MaxEventAgeSecond) * time.Second
 	case errors.Is(err, errdefs.ErrNotFound):
 		return retries, maxAge
 	case err != nil:
@@ -43,6 +49,15 @@ func (i *Invoker) eventLimits(ctx context.Context, ev asyncEvent) (retries int, 
 		return retries, maxAge
 	}
 	return min(retries, c.RetryAttempts()), c.MaxEventAge()
+}
+
+// aliasGone reports whether alias of function fn no longer exists.
+func (i *Invoker) aliasGone(ctx context.Context, fn, alias string) bool {
+	if i.p.Resolver == nil {
+		return false
+	}
+	_, err := i.p.Resolver.Shares(ctx, functions.Ref{Name: fn, Qualifier: alias})
+	return errors.Is(err, errdefs.ErrNotFound)
 }
 
 // The function model the app composes has the ability.

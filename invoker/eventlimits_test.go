@@ -210,3 +210,58 @@ func TestEventMaximumAgeLogReadsOlder(t *testing.T) {
 		t.Fatalf("the drop's log line does not read older than the maximum:\n%s", e.logs.String())
 	}
 }
+
+// fakeAliases is a Resolver with plain aliases of the fake functions.
+type fakeAliases struct {
+	fns *fakeFunctions
+	mu  sync.Mutex
+	to  map[string]string // name + ":" + alias: its version
+}
+
+func (a *fakeAliases) Shares(ctx context.Context, ref functions.Ref) ([]functions.Share, error) {
+	a.mu.Lock()
+	v, ok := a.to[ref.Name+":"+ref.Qualifier]
+	a.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("alias %s: %w", ref, errdefs.ErrNotFound)
+	}
+	c, err := a.fns.Get(ctx, ref.Name, v)
+	if err != nil {
+		return nil, err
+	}
+	return []functions.Share{{Config: c, Weight: 1}}, nil
+}
+
+// TestDeletedAliasKeepsItsEventsRetrySettings (r-invoker28 #3): an event
+// queued through an alias whose configuration allows one retry keeps that
+// configuration when the alias, and the configuration with it, is deleted
+// while a retry waits: it runs twice, not three times under the default.
+func TestDeletedAliasKeepsItsEventsRetrySettings(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	fn := e.fns.add(&functions.Config{FunctionName: "ea"})
+	aliases := &fakeAliases{fns: e.fns, to: map[string]string{"ea:a1": fn.Version}}
+	e.inv.p.Resolver = aliases
+	one := 1
+	e.fns.setEventInvoke("ea", "a1", &one, nil)
+	if _, err := e.inv.InvokeAsync(ctx, Request{Function: fn, Payload: []byte(`{"fail":"always"}`),
+		InvokedARN: functions.ARN("ea", "a1")}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "attempt 1 to fail", func() bool {
+		ev, ok := e.onlyEvent()
+		return ok && ev.Attempt == 1
+	})
+	// DeleteAlias: the alias and its event invoke configuration go.
+	aliases.mu.Lock()
+	delete(aliases.to, "ea:a1")
+	aliases.mu.Unlock()
+	e.fns.mu.Lock()
+	delete(e.fns.eic, "ea:a1")
+	e.fns.mu.Unlock()
+	e.clock.Advance(time.Minute)
+	waitFor(t, "the event dropped after its one retry", func() bool { return e.queued() == 0 })
+	if got := e.starts("ea"); got != 2 {
+		t.Fatalf("ran %d times, want 2 (the deleted alias's one retry)", got)
+	}
+}

@@ -294,7 +294,7 @@ func New(p Params) (*Invoker, error) {
 	i.slots = newSlots(c.AccountConcurrency, c.ThrottleWait, p.Log, i.reservationOf)
 	i.async = newAsyncQueue(i)
 	p.Functions.Subscribe(i.functionChanged)
-	p.Functions.OnDelete(purgeEvents)
+	p.Functions.OnDelete(i.purgeEvents)
 	return i, nil
 }
 

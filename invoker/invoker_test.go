@@ -948,6 +948,65 @@ func TestProvisionedInitFailuresAreLogged(t *testing.T) {
 	}
 }
 
+// TestProvisionedInitFailuresBackOff (r-invoker28 #4): maintenance starts
+// the provisioned sandboxes of a version whose init keeps failing after a
+// wait that doubles with each failure in a row (up to five minutes), not at
+// every pass; the setting stays FAILED with its reason meanwhile.
+func TestProvisionedInitFailuresBackOff(t *testing.T) {
+	e := newEnv(t, nil)
+	cfg := e.fns.add(&functions.Config{FunctionName: "crashy", Version: "1", Environment: map[string]string{"INIT_ERROR": "no database"}})
+	e.fns.mu.Lock()
+	e.fns.prov = []functions.ProvisionedConfig{{FunctionName: "crashy", Qualifier: "1", Requested: 1}}
+	e.fns.mu.Unlock()
+	p := e.inv.pool(cfg)
+	state := func() (fails, starting int, why string) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.provFails, p.starting, p.provFailure
+	}
+	tick := func() {
+		if _, starting, _ := state(); starting == 0 {
+			e.tick(t)
+		}
+	}
+	waitFor(t, "three failures in a row", func() bool { tick(); f, _, _ := state(); return f >= 3 })
+	waitFor(t, "no start in flight", func() bool { _, s, _ := state(); return s == 0 })
+	fails, _, why := state()
+	if !strings.Contains(why, "no database") {
+		t.Fatalf("the failure's reason is %q", why)
+	}
+	// The next start waits provisionedBackoff(fails): 4 s or more, so the
+	// passes of the next three seconds start nothing.
+	if provisionedBackoff(fails) < 4*time.Second {
+		t.Fatalf("backoff after %d failures is %s", fails, provisionedBackoff(fails))
+	}
+	// A pass that starts one counts it in starting before it ends; one that
+	// failed since counts in provFails. The passes before the backoff ends
+	// (at least two: a third failure waits 4 s) start nothing.
+	p.mu.Lock()
+	retryAt := p.provRetryAt
+	p.mu.Unlock()
+	passes := 0
+	for ; e.clock.Now().Add(e.inv.tickPeriod()).Before(retryAt); passes++ {
+		e.tick(t)
+		if f, s, _ := state(); f != fails || s != 0 {
+			t.Fatalf("a provisioned sandbox started within the backoff after %d failures (%d failures, %d starting)", fails, f, s)
+		}
+	}
+	if passes < 2 {
+		t.Fatalf("%d passes within the backoff after %d failures, want 2 or more", passes, fails)
+	}
+	if got := []time.Duration{provisionedBackoff(1), provisionedBackoff(2), provisionedBackoff(3), provisionedBackoff(20)}; got[0] != time.Second || got[1] != 2*time.Second || got[2] != 4*time.Second || got[3] != provisionedMaxBackoff {
+		t.Fatalf("backoffs %v", got)
+	}
+	// Past it, maintenance starts one again.
+	waitFor(t, "a start after the backoff", func() bool {
+		tick()
+		f, s, _ := state()
+		return f > fails || s > 0
+	})
+}
+
 func TestConcurrentColdCallsShareStarts(t *testing.T) {
 	e := newEnv(t, nil)
 	cfg := e.fns.add(&functions.Config{FunctionName: "herd"})

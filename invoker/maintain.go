@@ -3,6 +3,7 @@ package invoker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -61,7 +62,11 @@ func (i *Invoker) stopOverdueReturns() {
 	i.mu.Lock()
 	pools := i.allPoolsLocked()
 	i.mu.Unlock()
-	var overdue []*sandbox
+	type late struct {
+		sb *sandbox
+		id string // the request whose invoke phase overran
+	}
+	var overdue []late
 	for _, p := range pools {
 		p.mu.Lock()
 		if p.returning+p.late > 0 {
@@ -69,7 +74,7 @@ func (i *Invoker) stopOverdueReturns() {
 				sb.mu.Lock()
 				if cur := sb.cur; sb.state == stReturning && cur != nil && now.After(cur.deadline) {
 					if sb.overdue == cur {
-						overdue = append(overdue, sb)
+						overdue = append(overdue, late{sb, cur.id})
 					}
 					sb.overdue = cur
 				}
@@ -78,9 +83,16 @@ func (i *Invoker) stopOverdueReturns() {
 		}
 		p.mu.Unlock()
 	}
-	for _, sb := range overdue {
+	for _, o := range overdue {
+		sb := o.sb
 		i.log.Warn("sandbox did not call next again within its invocation's timeout after posting the result; stopping it (a call waiting for it gets another sandbox)",
-			"function", sb.cfg.FunctionName, "version", sb.cfg.Version, "sandbox", sb.id)
+			"function", sb.cfg.FunctionName, "version", sb.cfg.Version, "sandbox", sb.id, "requestId", o.id)
+		// The function's log says it too: its REPORT, written at the
+		// result, does not cover the time the sandbox held its concurrency
+		// after it (r-invoker28 #1).
+		i.logs.get(sb.cfg.FunctionName).writeFrame([]byte(fmt.Sprintf(
+			"RequestId: %s Error: the runtime did not call next within the function's timeout after posting its response; sandbox stopped\n",
+			o.id)))
 		sb.stop()
 	}
 }
@@ -205,10 +217,14 @@ func (i *Invoker) provision() {
 	if closing {
 		return
 	}
+	now := i.clock.Now()
 	for _, p := range pools {
 		p.mu.Lock()
+		if p.minWarm != want[p.key] {
+			p.provFails, p.provRetryAt = 0, time.Time{} // a new setting starts afresh
+		}
 		p.minWarm = want[p.key]
-		for !p.stale && p.provisionedLocked() < p.minWarm {
+		for !p.stale && p.provisionedLocked() < p.minWarm && !now.Before(p.provRetryAt) {
 			p.starting++
 			p.provPending++
 			i.starts.Add(1)

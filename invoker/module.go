@@ -29,6 +29,7 @@ type ModuleParams struct {
 // Module provides *Invoker and runs it for the app's lifetime.
 var Module = fx.Module("invoker",
 	fx.Provide(fx.Annotate(func() store.Migration { return MigrateEventState }, fx.ResultTags(`group:"`+store.MigrationGroup+`"`))),
+	fx.Provide(fx.Annotate(func() store.Migration { return MigrateEventAlias }, fx.ResultTags(`group:"`+store.MigrationGroup+`"`))),
 	fx.Provide(func(p ModuleParams) (*Invoker, error) {
 		return New(Params{
 			Config: p.Config, Runtime: p.Runtime, Functions: p.Functions, Store: p.Store,

@@ -71,6 +71,13 @@ type pool struct {
 	// failed, until a sandbox of the pool finishes its init: what
 	// ProvisionedStatus reports.
 	provFailure string
+	// provFails counts the provisioned sandboxes that failed their init in
+	// a row; maintenance starts none before provRetryAt
+	// (provisionedBackoff). A finished init, or a change of the
+	// provisioned setting, resets them; a change of the function's
+	// configuration makes a new pool.
+	provFails   int
+	provRetryAt time.Time
 	spare       *spare
 	preparing   bool
 	lastUsed    time.Time
@@ -377,6 +384,7 @@ func (p *pool) ready(sb *sandbox) *invocation {
 	case stStarting:
 		p.starting--
 		p.provFailure = ""
+		p.provFails, p.provRetryAt = 0, time.Time{}
 		sb.initDuration = p.inv.since(sb.startedAt)
 		sb.initEnded, sb.initOut = true, nil
 		cold = true
@@ -619,6 +627,19 @@ func (p *pool) died(sb *sandbox) {
 // sandboxes keep failing their init.
 const provisionedFailLogEvery = time.Minute
 
+// provisionedMaxBackoff caps the wait before maintenance starts another
+// provisioned sandbox of a version whose provisioned sandboxes keep failing
+// their init.
+const provisionedMaxBackoff = 5 * time.Minute
+
+// provisionedBackoff is the wait after the nth provisioned sandbox in a row
+// (n from 1) to fail its init: 1 s, 2 s, 4 s, ... up to
+// provisionedMaxBackoff, so that a version whose init always fails is not
+// started again every second forever (r-invoker28 #4).
+func provisionedBackoff(n int) time.Duration {
+	return min(time.Second<<min(max(n-1, 0), 16), provisionedMaxBackoff)
+}
+
 // provisionedFailedLocked logs a provisioned sandbox that failed its init with
 // no caller to report it to, which the pool's maintenance replaces: a version
 // whose init always fails would otherwise crash-loop unseen. The first failure
@@ -634,6 +655,8 @@ func (p *pool) provisionedFailedLocked(sb *sandbox, initErr []byte, timedOut boo
 	p.provFailure = why
 	p.unseenFails++
 	now := p.inv.clock.Now()
+	p.provFails++
+	p.provRetryAt = now.Add(provisionedBackoff(p.provFails))
 	if !p.failLogged.IsZero() && now.Sub(p.failLogged) < provisionedFailLogEvery {
 		return
 	}

@@ -2,6 +2,7 @@ package invoker
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -82,4 +83,9 @@ func TestReturningSandboxStoppedGivesItsConcurrencyBack(t *testing.T) {
 		t.Fatal("the sandbox that never called next again was not stopped")
 	}
 	wantConcurrencyFree(t, ce, obs)
+	// The function's log says why (r-invoker28 #1), not the server's alone.
+	log, _ := ce.inv.Logs().Read(ce.cfg.FunctionName, -1)
+	if !strings.Contains(string(log), "Error: the runtime did not call next within the function's timeout after posting its response; sandbox stopped") {
+		t.Fatalf("the function's log does not say the sandbox was stopped:\n%s", log)
+	}
 }

@@ -75,7 +75,10 @@ import (
 //  12. a queued Event invocation's retries and backoff are kept in a record
 //     of their own, so that a retry does not rewrite the payload (invoker
 //     registers the step, which rewrites nothing).
-const SchemaVersion = 12
+//  13. a queued Event invocation sent through a plain alias names the alias,
+//     whose version each attempt runs (invoker registers the step, which
+//     rewrites nothing).
+const SchemaVersion = 13
 
 // Migration upgrades a store from schema version From to From+1. Run reads and
 // writes only the buckets of the package that owns the change. Open runs every
