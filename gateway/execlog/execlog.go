@@ -427,6 +427,10 @@ func (s *Stage) LogWebSocket(d *pipeline.Deployed, route *apis.Route, ev *events
 		var query map[string]bool
 		var stage []string
 		secret, query, stage = secretsOf(d.API, d.Variables)
+		// ?token= is how browsers send a WebSocket token (they cannot set
+		// a header): a credential whether an authorizer reads it or the
+		// $connect function checks it itself.
+		query["token"] = true
 		secrets = append(append(secretValues(h, secret), queryValues(q, query)...), stage...)
 	}
 	rc := ev.RequestContext
