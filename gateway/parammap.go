@@ -478,6 +478,7 @@ func (g *Gateway) serveMappedProxy(w http.ResponseWriter, r *http.Request, rc *r
 	if err != nil {
 		return err
 	}
+	rc.Integration.EndpointStatus = int16(resp.status) // the backend's, before a statuscode mapping
 	respBody := resp.body
 	out := resp.header.Clone()
 	fastproxy.RemoveHopByHop(out)

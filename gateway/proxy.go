@@ -957,6 +957,7 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 	if err != nil {
 		return err
 	}
+	rc.Integration.EndpointStatus = int16(resp.status) // the backend's, before the integration responses map it
 	respBody := resp.body
 	// A backend's content coding stays: the compression stage does not
 	// compress such an answer again, as API Gateway skips compression when
