@@ -17,6 +17,7 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/gateway/responses"
+	"github.com/portico-dev/portico/internal/redact"
 )
 
 // deployed is a stage of a REST API with POST /pets and GET /pets/{id}, whose
@@ -728,5 +729,38 @@ func TestWebSocketEchoedSecretsAreMasked(t *testing.T) {
 	if len(got) != 4 || got[1]["responseBody"] != `{"body":"{\"action\":\"x\",\"password\":\"********\"}"}` ||
 		got[3]["responseBody"] != `{"queryStringParameters":{"n":"rex","token":"********"}}` {
 		t.Errorf("logged %v", got)
+	}
+}
+
+// TestHeadersCannotFakeOtherHeaders is r-obs28's finding 6: headers were
+// written as Go's map[K:V K:V], so that a value "1 Authorization:Bearer x]"
+// read as further headers (an unmasked Authorization), and two values
+// joined with "," read as one. Each header is an attribute of its own, its
+// value quoted by the text handler; several values are a list.
+func TestHeadersCannotFakeOtherHeaders(t *testing.T) {
+	var buf bytes.Buffer
+	log := redact.Logger(slog.New(slog.NewTextHandler(&buf, nil))) // as the server logs
+	d := deployed("INFO", true)
+	h, err := pipeline.Chain(d, []pipeline.Stage{New(log), NewRequestStage(log), responses.New(nil), routeStub{}}, pipeline.HandlerFunc(echo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("POST", "/abcdefghij/dev/pets", strings.NewReader("x"))
+	req.Header.Set("X-A", "1 Authorization:Bearer FORGED] status=200")
+	req.Header.Add("X-B", "one")
+	req.Header.Add("X-B", "two")
+	req.Header.Set("Authorization", "Bearer sekrit")
+	if err := h.ServeRequest(httptest.NewRecorder(), req, &pipeline.Context{RequestID: "req-42", APIID: "abcdefghij", Stage: "dev"}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{`headers.Authorization=********`, `headers.X-A="1 Authorization:Bearer FORGED] status=200"`,
+		`headers.X-B="[one two]"`, `responseHeaders.Set-Cookie=********`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "map[") || strings.Contains(out, "sekrit") {
+		t.Errorf("log:\n%s", out)
 	}
 }
