@@ -153,6 +153,8 @@ func TestAccessLogIntegrationAndAuthorizerVariables(t *testing.T) {
 	dead := httptest.NewServer(http.NotFoundHandler())
 	deadURL := dead.URL
 	dead.Close()
+	live := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) }))
+	defer live.Close()
 	env := apptest.Start(t, apptest.Options{JWKSTransport: is.Transport()})
 	c := env.Client()
 	createFunction(t, c, "probe", probeZip(t), nil, 5)
@@ -167,6 +169,11 @@ func TestAccessLogIntegrationAndAuthorizerVariables(t *testing.T) {
 			map[string]any{"method": "GET", "path": "/secure", "security": []any{map[string]any{"jwt": []string{}}}, "integration": probe},
 			map[string]any{"method": "GET", "path": "/dead", "integration": map[string]any{
 				"type": "HTTP_PROXY", "httpMethod": "ANY", "uri": deadURL + "/x", "payloadFormatVersion": "1.0"}},
+			map[string]any{"method": "GET", "path": "/live", "integration": map[string]any{
+				"type": "HTTP_PROXY", "httpMethod": "ANY", "uri": live.URL + "/x", "payloadFormatVersion": "1.0"}},
+			map[string]any{"method": "GET", "path": "/mapped", "integration": map[string]any{
+				"type": "HTTP_PROXY", "httpMethod": "ANY", "uri": live.URL + "/x", "payloadFormatVersion": "1.0",
+				"responseParameters": map[string]any{"418": map[string]string{"overwrite:statuscode": "200"}}}},
 		}}, &api)
 	base := "/portico/v1/apis/" + api.ID
 	admin(t, c, "POST", base+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
@@ -185,8 +192,10 @@ func TestAccessLogIntegrationAndAuthorizerVariables(t *testing.T) {
 		get(t, "GET", dev+"/secure", ""),
 		get(t, "GET", dev+"/secure", "", "Authorization", "Bearer "+token),
 		get(t, "GET", dev+"/dead", ""),
+		get(t, "GET", dev+"/live", ""),
+		get(t, "GET", dev+"/mapped", ""),
 	}
-	for i, want := range []int{200, 502, 401, 200, 500} {
+	for i, want := range []int{200, 502, 401, 200, 500, 418, 200} {
 		if answers[i].status != want {
 			t.Fatalf("answer %d: %d %s, want %d", i, answers[i].status, answers[i].body, want)
 		}
@@ -217,6 +226,11 @@ func TestAccessLogIntegrationAndAuthorizerVariables(t *testing.T) {
 		regexp.MustCompile(`^` + id(3) + `\|200\|200\|200\|` + uuid + `\|` + uuid + `\|-\|-\|` + size(3, 0) + `\|200\|\d+\|-\|-$`),
 		// An HTTP integration that cannot be reached: its error, no status.
 		regexp.MustCompile(`^` + id(4) + `\|-\|-\|-\|-\|-\|[^|]*connect[^|]*\|[^|]*connect[^|]*\|` + size(4, 0) + `\|-\|-\|-\|-$`),
+		// An HTTP backend's answer: integrationStatus is its status, as
+		// integration.status is (r-obs28 finding 3); a statuscode mapping
+		// changes what the client gets, not the backend's statuses.
+		regexp.MustCompile(`^` + id(5) + `\|418\|418\|418\|-\|-\|-\|-\|` + size(5, 0) + `\|-\|-\|-\|-$`),
+		regexp.MustCompile(`^` + id(6) + `\|418\|418\|418\|-\|-\|-\|-\|` + size(6, 0) + `\|-\|-\|-\|-$`),
 	}
 	for i, re := range want {
 		if !re.MatchString(lines[i]) {

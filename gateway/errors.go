@@ -32,7 +32,9 @@ var (
 
 // notSentError marks an integration's error raised before anything was sent
 // to its backend or function (a body over the function event's limit, one
-// that could not be read): the integration did not run, so that
+// that could not be read, an integration request that cannot be built: a
+// mapped header with a control character, a path parameter with a dot
+// segment): the integration did not run, so that
 // $context.integrationLatency is "-", as for any refusal before it.
 type notSentError struct{ error }
 

@@ -941,6 +941,7 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	begin := g.since(base)
 	rc.integrationBase, rc.integrationBegin = base, begin
 	rc.Integration.Ran = true
+	rc.Integration.HTTP = in.Type == apis.IntegrationHTTPProxy || in.Type == apis.IntegrationHTTP
 	var span trace.Span
 	// Only the tracing stage, on a stage with tracing enabled, puts a span in
 	// the request's context: elsewhere the lookup (a walk up the context

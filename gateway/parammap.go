@@ -277,7 +277,7 @@ func setEscapedPath(u *url.URL, p string) error {
 	for i, seg := range segs {
 		dec[i] = unescape(seg)
 		if hasDotSegment(dec[i]) {
-			return fmt.Errorf("overwrite:path %q has a dot segment: %w", p, errBadRequest)
+			return notSentError{fmt.Errorf("overwrite:path %q has a dot segment: %w", p, errBadRequest)}
 		}
 		segs[i] = url.PathEscape(dec[i])
 	}
@@ -377,7 +377,7 @@ func clientMade(parts []apis.MappingPart) bool {
 // unsendableMapped is the configuration error of a header mapping whose
 // value, made of the API's own values, holds control character c.
 func unsendableMapped(name string, c byte) error {
-	return fmt.Errorf("integration request header %s is mapped from a stage variable, $context or the authorizer's context to a value with control character %#x, which no header value may hold (the authorizer or the configuration made it, not the client): %w", name, c, errConfig)
+	return notSentError{fmt.Errorf("integration request header %s is mapped from a stage variable, $context or the authorizer's context to a value with control character %#x, which no header value may hold (the authorizer or the configuration made it, not the client): %w", name, c, errConfig)}
 }
 
 // applyResponse applies the operations for status to header and returns the
@@ -478,6 +478,7 @@ func (g *Gateway) serveMappedProxy(w http.ResponseWriter, r *http.Request, rc *r
 	if err != nil {
 		return err
 	}
+	rc.Integration.EndpointStatus = int16(resp.status) // the backend's, before a statuscode mapping
 	respBody := resp.body
 	out := resp.header.Clone()
 	fastproxy.RemoveHopByHop(out)

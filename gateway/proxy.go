@@ -402,7 +402,7 @@ func substituteParams(raw string, params map[string]string, spans pathSpans) (st
 			continue
 		}
 		if hasDotSegment(v) {
-			return "", fmt.Errorf("path parameter %q value %q has a dot segment: %w", name, v, errBadRequest)
+			return "", notSentError{fmt.Errorf("path parameter %q value %q has a dot segment: %w", name, v, errBadRequest)}
 		}
 		if !changed {
 			b.Grow(len(raw) + len(v))
@@ -957,6 +957,7 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 	if err != nil {
 		return err
 	}
+	rc.Integration.EndpointStatus = int16(resp.status) // the backend's, before the integration responses map it
 	respBody := resp.body
 	// A backend's content coding stays: the compression stage does not
 	// compress such an answer again, as API Gateway skips compression when
@@ -990,12 +991,12 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 
 // sendableHeader is errBadRequest for a header value holding a control
 // character other than a tab (CR and LF among them), which no request may
-// carry: the transport would refuse the request.
+// carry: the transport would refuse the request. The error is notSent.
 func sendableHeader(h http.Header) error {
 	for k, vv := range h {
 		for _, v := range vv {
 			if i := controlChar(v); i >= 0 {
-				return fmt.Errorf("integration request header %s: the value has control character %#x: %w", k, v[i], errBadRequest)
+				return notSentError{fmt.Errorf("integration request header %s: the value has control character %#x: %w", k, v[i], errBadRequest)}
 			}
 		}
 	}
@@ -1026,7 +1027,7 @@ func (g *Gateway) checkRequestHeaders(rc *reqCtx, h map[string]string) error {
 	var dropped []string
 	for k := range h {
 		if apis.IsFramingRequestHeader(k) {
-			return fmt.Errorf("integration request header %s is set by requestParameters or $context.requestOverride.header, which API Gateway refuses: the gateway frames the request body itself; remove the mapping: %w", k, errConfig)
+			return notSentError{fmt.Errorf("integration request header %s is set by requestParameters or $context.requestOverride.header, which API Gateway refuses: the gateway frames the request body itself; remove the mapping: %w", k, errConfig)}
 		}
 		if ck := http.CanonicalHeaderKey(k); ck == "Host" || slices.Contains(fastproxy.HopHeaders, ck) {
 			dropped = append(dropped, ck)

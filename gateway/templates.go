@@ -427,7 +427,7 @@ func (p *integrationParams) apply(vars *mapping.Vars) error {
 	h, q, path := vars.RequestOverride()
 	for k, v := range h {
 		if i := controlChar(v); i >= 0 {
-			return fmt.Errorf("mapping template: $context.requestOverride.header.%s has control character %#x, which no header value may hold (fix the template, e.g. strip CR and LF from what it copies): %w", k, v[i], errConfig)
+			return notSentError{fmt.Errorf("mapping template: $context.requestOverride.header.%s has control character %#x, which no header value may hold (fix the template, e.g. strip CR and LF from what it copies): %w", k, v[i], errConfig)}
 		}
 		p.header[http.CanonicalHeaderKey(k)] = v
 	}

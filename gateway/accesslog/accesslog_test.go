@@ -577,6 +577,13 @@ func TestAPIGatewayDefinedVariables(t *testing.T) {
 		{&Record{C: &pipeline.Context{CustomDomain: true, StagePrefix: "/%761.0/a%24b"}, Status: 200}, "v1.0/a$b|-|-|-|-|-|-|-|0"},
 		{&Record{C: &pipeline.Context{StagePrefix: "/dev", Integration: pipeline.Integration{Ran: true, Error: "refused", EndpointStatus: 500}}, Status: 500},
 			"-|-|-|-|-|-|500|refused|0"},
+		// An HTTP backend (r-obs28 finding 3): its status, buffered (HTTP,
+		// a mapped HTTP_PROXY: what the client got may differ) or streamed
+		// through; none when it failed; a mock has no endpoint status.
+		{&Record{C: &pipeline.Context{Integration: pipeline.Integration{Ran: true, HTTP: true, EndpointStatus: 404}}, Status: 200}, "-|-|-|-|-|404|404|-|0"},
+		{&Record{C: &pipeline.Context{Integration: pipeline.Integration{Ran: true, HTTP: true}}, Status: 503}, "-|-|-|-|-|503|503|-|0"},
+		{&Record{C: &pipeline.Context{Integration: pipeline.Integration{Ran: true, HTTP: true, Error: "connect"}}, Status: 500}, "-|-|-|-|-|-|-|connect|0"},
+		{&Record{C: &pipeline.Context{Integration: pipeline.Integration{Ran: true}}, Status: 200}, "-|-|-|-|-|200|-|-|0"},
 	} {
 		if got := string(f.Append(nil, tc.rec)); got != tc.want {
 			t.Errorf("line %q, want %q", got, tc.want)

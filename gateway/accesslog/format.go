@@ -95,14 +95,31 @@ func status(f func(r *Record) int) getter {
 }
 
 // integrationStatus is $context.integration.status: the status the integration
-// named (a function's proxy response), else, when an integration ran and did
-// not fail (HTTP and mock integrations), the status answered.
+// named (a function's proxy response, an HTTP backend's answer), else, when an
+// integration ran and did not fail (a streamed HTTP_PROXY answer, a mock), the
+// status answered.
 func integrationStatus(b []byte, r *Record) []byte {
 	in := &r.C.Integration
 	switch {
 	case in.Status != 0:
 		return strconv.AppendInt(b, int64(in.Status), 10)
+	case in.HTTP && in.EndpointStatus != 0:
+		return strconv.AppendInt(b, int64(in.EndpointStatus), 10)
 	case in.Ran && in.Error == "" && r.Status != 0:
+		return strconv.AppendInt(b, int64(r.Status), 10)
+	}
+	return b
+}
+
+// endpointStatus is $context.integrationStatus: for a function, the status of
+// the Invoke call; for an HTTP backend its status (the status answered when
+// the proxy passed it through); nothing for a mock or when none answered.
+func endpointStatus(b []byte, r *Record) []byte {
+	in := &r.C.Integration
+	switch {
+	case in.EndpointStatus != 0:
+		return strconv.AppendInt(b, int64(in.EndpointStatus), 10)
+	case in.HTTP && in.Ran && in.Error == "" && r.Status != 0:
 		return strconv.AppendInt(b, int64(r.Status), 10)
 	}
 	return b
@@ -223,8 +240,8 @@ var variables = map[string]getter{
 	"cacheHit":            func(b []byte, r *Record) []byte { return strconv.AppendBool(b, r.C.CacheHit) },
 	// The integration's answer (pipeline.Integration).
 	"integration.status":            integrationStatus,
-	"integration.integrationStatus": status(func(r *Record) int { return int(r.C.Integration.EndpointStatus) }),
-	"integrationStatus":             status(func(r *Record) int { return int(r.C.Integration.EndpointStatus) }),
+	"integration.integrationStatus": endpointStatus,
+	"integrationStatus":             endpointStatus,
 	"integration.error":             str(func(r *Record) string { return r.C.Integration.Error }),
 	"integrationErrorMessage":       str(func(r *Record) string { return r.C.Integration.Error }),
 	"integration.requestId":         str(func(r *Record) string { return r.C.Integration.RequestID }),

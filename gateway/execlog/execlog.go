@@ -30,6 +30,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -427,6 +428,10 @@ func (s *Stage) LogWebSocket(d *pipeline.Deployed, route *apis.Route, ev *events
 		var query map[string]bool
 		var stage []string
 		secret, query, stage = secretsOf(d.API, d.Variables)
+		// ?token= is how browsers send a WebSocket token (they cannot set
+		// a header): a credential whether an authorizer reads it or the
+		// $connect function checks it itself.
+		query["token"] = true
 		secrets = append(append(secretValues(h, secret), queryValues(q, query)...), stage...)
 	}
 	rc := ev.RequestContext
@@ -583,27 +588,39 @@ func secretValues(h http.Header, secret map[string]bool) []string {
 	return out
 }
 
-// maskHeaders returns h as one string per header, the values of the headers
-// in secret (canonical names) masked, and the secrets values in the others
-// (a response header mapped from $context.identity.apiKey); each cut at
-// maxTrace bytes and marked, as a body is.
-func maskHeaders(h http.Header, secret map[string]bool, values []string) map[string]string {
-	out := make(map[string]string, len(h))
+// maskHeaders returns h as a log group of one attribute per header, sorted
+// by name, the values of the headers in secret (canonical names) masked, and
+// the secrets values in the others (a response header mapped from
+// $context.identity.apiKey); each value cut at maxTrace bytes and marked, as
+// a body is. A header sent several times is a list of its values. Each
+// value is an attribute of its own, which the handlers quote
+// (headers.X-A="1 Authorization:x" in text, an object's member in JSON), so
+// that no value can read as another header.
+func maskHeaders(h http.Header, secret map[string]bool, values []string) slog.Value {
+	attrs := make([]slog.Attr, 0, len(h))
 	for k, vs := range h {
 		if secret[http.CanonicalHeaderKey(k)] {
-			out[k] = redact.HeaderMask
+			attrs = append(attrs, slog.String(k, redact.HeaderMask))
 			continue
 		}
-		v := strings.Join(vs, ",")
-		if len(values) > 0 {
-			v = redact.Values(v, values, redact.HeaderMask)
+		out := make([]string, len(vs))
+		for i, v := range vs {
+			if len(values) > 0 {
+				v = redact.Values(v, values, redact.HeaderMask)
+			}
+			if len(v) > maxTrace {
+				v = v[:maxTrace] + " [TRUNCATED]"
+			}
+			out[i] = v
 		}
-		if len(v) > maxTrace {
-			v = v[:maxTrace] + " [TRUNCATED]"
+		if len(out) == 1 {
+			attrs = append(attrs, slog.String(k, out[0]))
+		} else {
+			attrs = append(attrs, slog.Any(k, out))
 		}
-		out[k] = v
 	}
-	return out
+	slices.SortFunc(attrs, func(a, b slog.Attr) int { return strings.Compare(a.Key, b.Key) })
+	return slog.GroupValue(attrs...)
 }
 
 // traceWriter records the status (through pipeline.StatusWriter) and, when

@@ -17,6 +17,7 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/gateway/responses"
+	"github.com/portico-dev/portico/internal/redact"
 )
 
 // deployed is a stage of a REST API with POST /pets and GET /pets/{id}, whose
@@ -662,4 +663,104 @@ func TestMethodRequestMasksTheAPIKey(t *testing.T) {
 	t.Run("a key refused before the method request stage", func(t *testing.T) {
 		check(t, serve(t, deployed("INFO", true), request("sekrit-refused-key-0123456789"), echo, headerKey{refuse: true}), 403)
 	})
+}
+
+// echoGoEvent answers a Lambda proxy event as a Go function built with
+// aws-lambda-go does: encoding/json, which writes '&' as \u0026, with the
+// request's body quoted in it.
+func echoGoEvent(w http.ResponseWriter, r *http.Request, _ *pipeline.Context) error {
+	b, _ := io.ReadAll(r.Body)
+	out, _ := json.Marshal(map[string]any{"event": map[string]any{"body": string(b), "httpMethod": r.Method}})
+	_, err := w.Write(out)
+	return err
+}
+
+// TestEchoedEscapedSecretsAreMasked is r-obs28's finding 1: a form body's
+// secret parameter after an '&' (which the function's JSON writes \u0026)
+// and a JSON body's secret member (quoted in the event's "body" string) were
+// masked in the method request's body and logged in clear in the response
+// body that echoed them.
+func TestEchoedEscapedSecretsAreMasked(t *testing.T) {
+	for _, tc := range []struct{ body, wantReq, wantResp string }{
+		{`a=1&client_secret=sekrit-amp-22`, `a=1&client_secret=********`, `a=1\u0026client_secret=********`},
+		{`{"client_secret":"sekrit-json-24","n":"rex"}`, `{"client_secret":"********","n":"rex"}`, `{\"client_secret\":\"********\",\"n\":\"rex\"}`},
+		{`{"access\u005ftoken":"sekrit-esc-1","accessToken":"sekrit-camel-2"}`, `{"access\u005ftoken":"********","accessToken":"********"}`,
+			`{\"access\\u005ftoken\":\"********\",\"accessToken\":\"********\"}`},
+		{`x=1&client%5Fsecret=sekrit-pct-3`, `x=1&client%5Fsecret=********`, `x=1\u0026client%5Fsecret=********`},
+	} {
+		req := httptest.NewRequest("POST", "/abcdefghij/dev/pets", strings.NewReader(tc.body))
+		recs := serve(t, deployed("INFO", true), req, echoGoEvent)
+		if len(recs) != 2 {
+			t.Fatalf("records %v", recs)
+		}
+		if got := recs[0]["body"]; got != tc.wantReq {
+			t.Errorf("request body\n got %v\nwant %s", got, tc.wantReq)
+		}
+		if got, _ := recs[1]["responseBody"].(string); !strings.Contains(got, tc.wantResp) {
+			t.Errorf("response body\n got %s\nwant it to hold %s", got, tc.wantResp)
+		}
+	}
+}
+
+// TestWebSocketEchoedSecretsAreMasked: a message's secret member is masked in
+// the route's response body that quotes the message (r-obs28 finding 1), and
+// $connect's ?token= is masked in the echoed event when no authorizer reads
+// it (the $connect function checks it).
+func TestWebSocketEchoedSecretsAreMasked(t *testing.T) {
+	var buf bytes.Buffer
+	s := New(slog.New(slog.NewJSONHandler(&buf, nil)))
+	d, dep := wsConnectDeployed()
+	msg := `{"action":"x","password":"sekrit-ws-pass-66"}`
+	ev := &events.APIGatewayWebsocketProxyRequest{Body: msg,
+		RequestContext: events.APIGatewayWebsocketProxyRequestContext{RouteKey: "$default", EventType: "MESSAGE", ConnectionID: "c1", RequestID: "r1"}}
+	echoed, _ := json.Marshal(map[string]any{"body": msg})
+	s.LogWebSocket(d, &dep.API.Routes[0], ev, nil)(&connections.Response{StatusCode: 200, Body: echoed}, nil)
+
+	q := map[string]string{"token": "sekrit-qtok-88", "n": "rex"}
+	ev = &events.APIGatewayWebsocketProxyRequest{QueryStringParameters: q,
+		RequestContext: events.APIGatewayWebsocketProxyRequestContext{RouteKey: "$connect", EventType: "CONNECT", ConnectionID: "c1", RequestID: "r2"}}
+	echoed, _ = json.Marshal(map[string]any{"queryStringParameters": q})
+	s.LogWebSocket(d, &dep.API.Routes[0], ev, &pipeline.WSOutcome{})(&connections.Response{StatusCode: 200, Body: echoed}, nil)
+
+	if out := buf.String(); strings.Contains(out, "sekrit") {
+		t.Errorf("a secret logged: %s", out)
+	}
+	got := records(t, &buf)
+	if len(got) != 4 || got[1]["responseBody"] != `{"body":"{\"action\":\"x\",\"password\":\"********\"}"}` ||
+		got[3]["responseBody"] != `{"queryStringParameters":{"n":"rex","token":"********"}}` {
+		t.Errorf("logged %v", got)
+	}
+}
+
+// TestHeadersCannotFakeOtherHeaders is r-obs28's finding 6: headers were
+// written as Go's map[K:V K:V], so that a value "1 Authorization:Bearer x]"
+// read as further headers (an unmasked Authorization), and two values
+// joined with "," read as one. Each header is an attribute of its own, its
+// value quoted by the text handler; several values are a list.
+func TestHeadersCannotFakeOtherHeaders(t *testing.T) {
+	var buf bytes.Buffer
+	log := redact.Logger(slog.New(slog.NewTextHandler(&buf, nil))) // as the server logs
+	d := deployed("INFO", true)
+	h, err := pipeline.Chain(d, []pipeline.Stage{New(log), NewRequestStage(log), responses.New(nil), routeStub{}}, pipeline.HandlerFunc(echo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("POST", "/abcdefghij/dev/pets", strings.NewReader("x"))
+	req.Header.Set("X-A", "1 Authorization:Bearer FORGED] status=200")
+	req.Header.Add("X-B", "one")
+	req.Header.Add("X-B", "two")
+	req.Header.Set("Authorization", "Bearer sekrit")
+	if err := h.ServeRequest(httptest.NewRecorder(), req, &pipeline.Context{RequestID: "req-42", APIID: "abcdefghij", Stage: "dev"}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{`headers.Authorization=********`, `headers.X-A="1 Authorization:Bearer FORGED] status=200"`,
+		`headers.X-B="[one two]"`, `responseHeaders.Set-Cookie=********`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "map[") || strings.Contains(out, "sekrit") {
+		t.Errorf("log:\n%s", out)
+	}
 }

@@ -241,7 +241,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			if c.CacheMiss {
 				m.cacheMisses.Inc()
 			}
-			if c.IntegrationLatency > 0 {
+			if c.Integration.Ran && c.IntegrationLatency > 0 { // none for a refusal before the integration sent anything
 				m.integrationLatency.Observe(c.IntegrationLatency.Seconds())
 			}
 			m.latency.Observe(c.Latency(start, s.since).Seconds())

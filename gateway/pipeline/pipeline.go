@@ -411,6 +411,9 @@ type WSOutcome struct {
 type Integration struct {
 	// Ran says the integration was called.
 	Ran bool
+	// HTTP says it is an HTTP backend's (HTTP, HTTP_PROXY), whose status
+	// $context.integrationStatus is.
+	HTTP bool
 	// Status is $context.integration.status: for a function, the status its
 	// proxy response named (200 for a non-proxy call); 0 when the
 	// integration itself does not say (HTTP and mock integrations: the access
@@ -420,7 +423,10 @@ type Integration struct {
 	// .integration.integrationStatus: for a function, the status of the
 	// Lambda Invoke call itself (200 when it ran, whatever the function
 	// returned; 429 when throttled; 413 for a payload too large; 500 when it
-	// could not be run); 0 otherwise.
+	// could not be run); for an HTTP backend whose answer is buffered (HTTP,
+	// a mapped HTTP_PROXY) the backend's status; 0 otherwise (a streamed
+	// HTTP_PROXY answer: the access log writes the status answered, which
+	// is the backend's).
 	EndpointStatus int16
 	// Error is $context.integrationErrorMessage and .integration.error: why
 	// the integration failed, "" when it did not.

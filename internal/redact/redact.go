@@ -3,7 +3,9 @@
 // X-Amz-Security-Token), of the Signature and Credential parts of a SigV4
 // Authorization header, of API keys sent as parameters (x-api-key,
 // api_key) and of OAuth 2.0 tokens and secrets (access_token, client_secret,
-// id_token, refresh_token) and passwords sent as parameters are replaced
+// id_token, refresh_token) and passwords sent as parameters (names matched
+// without regard to case, '-' and '_', and through JSON string escapes and
+// percent-encoding) are replaced
 // by "REDACTED" wherever they appear in a string: a URL, an error message
 // that quotes one, a header. String is for the places that
 // write text out (span statuses, messages); Logger wraps a slog.Logger so that
@@ -36,52 +38,84 @@ const (
 // masked reports whether v is a mask already.
 func masked(v string) bool { return v == Mask || v == URLMask || v == HeaderMask }
 
-// names are the parameter names whose values are secrets, lower case.
-var names = []string{
-	"x-amz-signature", "x-amz-credential", "x-amz-security-token",
-	"signature", "credential",
-	"x-api-key", "api_key", "apikey", "api-key",
-	// OAuth 2.0's and OpenID Connect's (RFC 6750's bearer token in a query,
-	// RFC 6749's client secret and grants), and a password sent as a parameter.
-	"access_token", "client_secret", "id_token", "refresh_token", "password",
+// names are the parameter names whose values are secrets, folded (fold):
+// lower case, without '-' and '_', so that x-api-key, api_key, apiKey and
+// API-KEY are one name, as are client_secret and clientSecret.
+var names = func() map[string]bool {
+	m := map[string]bool{}
+	for _, n := range []string{
+		"x-amz-signature", "x-amz-credential", "x-amz-security-token",
+		"signature", "credential",
+		"x-api-key", "api_key", "apikey", "api-key",
+		// OAuth 2.0's and OpenID Connect's (RFC 6750's bearer token in a query,
+		// RFC 6749's client secret and grants), and a password sent as a parameter.
+		"access_token", "client_secret", "id_token", "refresh_token", "password",
+	} {
+		m[fold(n)] = true
+	}
+	return m
+}()
+
+// fold returns n in lower case without '-' and '_'.
+func fold(n string) string {
+	var b strings.Builder
+	b.Grow(len(n))
+	for i := 0; i < len(n); i++ {
+		switch c := n[i]; {
+		case c == '-' || c == '_':
+		case c >= 'A' && c <= 'Z':
+			b.WriteByte(c + 'a' - 'A')
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // String returns s with the value of every secret parameter ("name=value",
-// name matched without regard to case, as in a query string or an
-// Authorization header) replaced by Mask. A string without '=' is returned
-// as it is, without allocating. A value that is a mask already (Mask,
-// URLMask, HeaderMask) is kept.
+// name matched without regard to case, '-' and '_', as in a query string or
+// an Authorization header) replaced by Mask. A string without '=' (or an
+// escaped one) is returned as it is, without allocating. A value that is a
+// mask already (Mask, URLMask, HeaderMask) is kept.
 func String(s string) string { return StringWith(s, Mask) }
 
 // StringWith is String with mask written instead of Mask. The string
 // value of a JSON member named as a secret parameter ("refresh_token":
-// "...", as OAuth 2.0 token responses carry them) is masked too.
+// "...", as OAuth 2.0 token responses carry them) is masked too, also in a
+// JSON document quoted in a JSON string (an event's "body" holding the
+// client's JSON: {\"password\":\"...\"}).
+//
+// Names are read as JSON string escaping and percent-encoding write them,
+// once or more: "a=1\u0026client_secret=..." (Go's encoding/json writes '&'
+// so), "client%5Fsecret=...", {"access\u005ftoken":"..."}; and so is the
+// '=' after one ("client_secret%3D...", "client_secret\u003d...").
 func StringWith(s, mask string) string {
 	s = jsonMembers(s, mask)
-	if strings.IndexByte(s, '=') < 0 {
+	if strings.IndexByte(s, '=') < 0 && !hasEscapedEquals(s) {
 		return s
 	}
 	var b strings.Builder
 	last := 0 // s[:last] is written to b (when b is in use)
 	for i := 0; i < len(s); i++ {
-		if s[i] != '=' {
+		sep := equalsAt(s, i)
+		if sep == 0 {
 			continue
 		}
-		start := nameStart(s, i)
-		if start == i || !secretName(s[start:i]) {
+		if !secretName(paramName(s[nameStart(s, i):i])) {
 			continue
 		}
-		end := i + 1
+		start := i + sep
+		end := start
 		for end < len(s) && !valueEnd(s[end]) {
 			end++
 		}
-		if end == i+1 || masked(s[i+1:end]) || s[i+1:end] == mask {
+		if end == start || masked(s[start:end]) || s[start:end] == mask {
 			continue
 		}
 		if b.Len() == 0 {
 			b.Grow(len(s))
 		}
-		b.WriteString(s[last : i+1])
+		b.WriteString(s[last:start])
 		b.WriteString(mask)
 		last, i = end, end-1
 	}
@@ -92,9 +126,45 @@ func StringWith(s, mask string) string {
 	return b.String()
 }
 
+// hasEscapedEquals reports whether s may hold '=' percent-encoded or as a
+// JSON \u escape.
+func hasEscapedEquals(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if (s[i] == '%' || s[i] == '\\') && equalsAt(s, i) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// equalsAt returns the length of the '=' at s[i]: 1 for '=', 3 for "%3D",
+// 6 for "\u003d" (any case), 0 for none.
+func equalsAt(s string, i int) int {
+	switch s[i] {
+	case '=':
+		return 1
+	case '%':
+		if i+3 <= len(s) && strings.EqualFold(s[i:i+3], "%3d") {
+			return 3
+		}
+	case '\\':
+		if i+6 <= len(s) && strings.EqualFold(s[i:i+6], `\u003d`) {
+			return 6
+		}
+	}
+	return 0
+}
+
+// maxName bounds the bytes read of a parameter's or a JSON member's name
+// (escaped): the longest secret name is 20 bytes.
+const maxName = 160
+
 // jsonMembers returns s with the string value of every JSON member whose
 // name is a secret parameter's ("password": "x") replaced by mask; s
-// itself when it has none, without allocating.
+// itself when it has none, without allocating. A member of a JSON document
+// quoted in a JSON string, once or more ({\"password\":\"x\"}), is found
+// too: its quotes are escaped as that string's level of quoting writes
+// them.
 func jsonMembers(s, mask string) string {
 	if strings.IndexByte(s, ':') < 0 || strings.IndexByte(s, '"') < 0 {
 		return s
@@ -105,47 +175,43 @@ func jsonMembers(s, mask string) string {
 		if s[i] != '"' {
 			continue
 		}
-		// A member name: "name" then optional spaces and a colon.
-		j := strings.IndexByte(s[i+1:], '"')
-		if j < 0 {
-			break
-		}
-		name, k := s[i+1:i+1+j], i+2+j
-		for k < len(s) && (s[k] == ' ' || s[k] == '\t' || s[k] == '\n' || s[k] == '\r') {
-			k++
-		}
-		if k >= len(s) || s[k] != ':' || !secretName(name) {
-			i += j // the closing quote: a value may start after it
+		// A member name at some level of quoting: "name", \"name\", ...,
+		// then optional spaces and a colon.
+		lvl, ok := quoteLevel(s, i)
+		if !ok {
 			continue
 		}
-		k++
-		for k < len(s) && (s[k] == ' ' || s[k] == '\t' || s[k] == '\n' || s[k] == '\r') {
-			k++
-		}
-		if k >= len(s) || s[k] != '"' {
-			i = k - 1
+		q := 1<<lvl - 1 // the backslashes before each quote of this level
+		nameEnd, ok := closeQuote(s, i+1, lvl, maxName)
+		if !ok || !secretName(memberName(s[i+1:nameEnd-q], lvl)) {
 			continue
 		}
-		end := k + 1 // past the value's closing quote
-		for end < len(s) && s[end] != '"' {
-			if s[end] == '\\' {
-				end++
-			}
-			end++
+		k := skipSpace(s, nameEnd+1)
+		if k >= len(s) || s[k] != ':' {
+			continue
 		}
-		if end >= len(s) {
+		k = skipSpace(s, k+1)
+		if k+q >= len(s) || s[k+q] != '"' || strings.Count(s[k:k+q], `\`) != q {
+			continue // not a string: a number, null, an object
+		}
+		start := k + q + 1
+		end, closed := closeQuote(s, start, lvl, len(s))
+		valueEnd := len(s) // unterminated: masked to the end
+		if closed {
+			valueEnd = end - q
+		} else {
 			end = len(s)
 		}
-		if v := s[k+1 : end]; v == "" || masked(v) || v == mask {
+		if v := s[start:valueEnd]; v == "" || masked(v) || v == mask {
 			i = end
 			continue
 		}
 		if b.Len() == 0 {
 			b.Grow(len(s))
 		}
-		b.WriteString(s[last : k+1])
+		b.WriteString(s[last:start])
 		b.WriteString(mask)
-		last, i = end, end
+		last, i = valueEnd, end
 	}
 	if last == 0 {
 		return s
@@ -154,12 +220,69 @@ func jsonMembers(s, mask string) string {
 	return b.String()
 }
 
-// nameStart returns where the parameter name ending at s[i] ('=') begins.
+// quoteLevel returns the level of quoting of the quote s[i], by the
+// backslashes before it: 0 for '"', 1 for '\"', 2 for '\\\"',
+// 3 for 7 backslashes; false for other counts.
+func quoteLevel(s string, i int) (int, bool) {
+	r := backslashes(s, i, 0)
+	for lvl := 0; lvl < 4; lvl++ {
+		if r == 1<<lvl-1 {
+			return lvl, true
+		}
+	}
+	return 0, false
+}
+
+// backslashes returns how many backslashes s[from:i] ends with.
+func backslashes(s string, i, from int) int {
+	r := 0
+	for i-r > from && s[i-r-1] == '\\' {
+		r++
+	}
+	return r
+}
+
+// closeQuote returns the index of the quote that closes a string of level
+// lvl whose text starts at s[from], looking at most limit bytes on: a '"'
+// after 2^lvl-1 backslashes (and any number of escaped backslashes, 2^(lvl+1)
+// each), not one escaped in the string's text.
+func closeQuote(s string, from, lvl, limit int) (int, bool) {
+	for p := from; p < len(s) && p-from <= limit; p++ {
+		if s[p] == '"' && backslashes(s, p, from)%(2<<lvl) == 1<<lvl-1 {
+			return p, true
+		}
+	}
+	return 0, false
+}
+
+// skipSpace returns the index of the first byte of s from k on that is not
+// JSON white space.
+func skipSpace(s string, k int) int {
+	for k < len(s) && (s[k] == ' ' || s[k] == '\t' || s[k] == '\n' || s[k] == '\r') {
+		k++
+	}
+	return k
+}
+
+// memberName returns the name raw, the text of a JSON string at level lvl
+// of quoting, decoded.
+func memberName(raw string, lvl int) string {
+	for range lvl + 1 {
+		if strings.IndexByte(raw, '\\') < 0 {
+			break
+		}
+		raw = unescape(raw, false)
+	}
+	return raw
+}
+
+// nameStart returns where the parameter name ending at s[i] (its '=')
+// begins: the name's bytes, and the escapes ('\\', '%') that may stand for
+// them or for a separator before them, at most maxName bytes.
 func nameStart(s string, i int) int {
 	j := i
-	for j > 0 {
-		c := s[j-1]
-		if c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
+	for j > 0 && i-j < maxName {
+		if c := s[j-1]; nameByte(c) || c == '\\' || c == '%' {
 			j--
 			continue
 		}
@@ -168,17 +291,92 @@ func nameStart(s string, i int) int {
 	return j
 }
 
+// paramName returns the parameter name that raw (from nameStart) ends
+// with, its escapes decoded: "1\u0026client_secret" names client_secret.
+func paramName(raw string) string {
+	raw = strings.TrimRight(raw, `\`) // of an escaped '=': "name\\u003d"
+	for range 4 {
+		if strings.IndexByte(raw, '\\') < 0 && strings.IndexByte(raw, '%') < 0 {
+			break
+		}
+		next := unescape(raw, true)
+		if next == raw {
+			break
+		}
+		raw = next
+	}
+	k := len(raw)
+	for k > 0 && nameByte(raw[k-1]) {
+		k--
+	}
+	return raw[k:]
+}
+
+// nameByte reports whether c may be part of a parameter's name.
+func nameByte(c byte) bool {
+	return c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// unescape decodes one level of JSON string escapes in s ("\u0026",
+// "\\", "\n") and, with percent, of percent-encoding ("%5F"); what is not
+// a valid escape is kept as it is.
+func unescape(s string, percent bool) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '%' && percent && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+			continue
+		case c != '\\' || i+1 >= len(s):
+			b.WriteByte(c)
+			continue
+		}
+		switch e := s[i+1]; e {
+		case 'u':
+			if i+6 <= len(s) && isHex(s[i+2]) && isHex(s[i+3]) && isHex(s[i+4]) && isHex(s[i+5]) {
+				r := rune(unhex(s[i+2]))<<12 | rune(unhex(s[i+3]))<<8 | rune(unhex(s[i+4]))<<4 | rune(unhex(s[i+5]))
+				b.WriteRune(r)
+				i += 5
+				continue
+			}
+			b.WriteByte(c)
+		case '"', '\\', '/':
+			b.WriteByte(e)
+			i++
+		case 'n', 't', 'r', 'b', 'f':
+			b.WriteByte(' ') // white space: not part of a name
+			i++
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= 'a':
+		return c - 'a' + 10
+	case c >= 'A':
+		return c - 'A' + 10
+	}
+	return c - '0'
+}
+
 // SecretName reports whether a parameter named n (a query parameter, say)
-// holds a secret, as String finds them: X-Amz-Signature, api_key, ...
+// holds a secret, as String finds them: X-Amz-Signature, api_key, apiKey,
+// ...
 func SecretName(n string) bool { return secretName(n) }
 
 func secretName(n string) bool {
-	for _, s := range names {
-		if strings.EqualFold(n, s) {
-			return true
-		}
-	}
-	return false
+	return n != "" && len(n) <= maxName && names[fold(n)]
 }
 
 // valueEnd reports whether c ends a parameter's value.

@@ -156,3 +156,29 @@ func TestJSONMembers(t *testing.T) {
 		}
 	}
 }
+
+// TestEscapedSecrets is r-obs28's finding 1: a secret parameter after an
+// '&' that JSON wrote as \u0026 (Go's encoding/json does), a JSON member
+// inside a JSON string (an event quoting the client's JSON body), a name
+// written with an escape or percent-encoded, and camel case, were not
+// masked.
+func TestEscapedSecrets(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{"body":"a=1\u0026client_secret=AMPSEC22"}`, `{"body":"a=1\u0026client_secret=REDACTED"}`},
+		{`{"body":"a=1\\u0026password=P1\\u0026b=2"}`, `{"body":"a=1\\u0026password=REDACTED\\u0026b=2"}`},
+		{`{"event":{"body":"{\"client_secret\":\"JSONSEC24\",\"n\":\"rex\"}"}}`, `{"event":{"body":"{\"client_secret\":\"REDACTED\",\"n\":\"rex\"}"}}`},
+		{`{"e":"{\"body\":\"{\\\"password\\\":\\\"WSPASS66\\\"}\"}"}`, `{"e":"{\"body\":\"{\\\"password\\\":\\\"REDACTED\\\"}\"}"}`},
+		{`{"e":"{\"password\" : \"a\\\"b\\\\\", \"n\":1}"}`, `{"e":"{\"password\" : \"REDACTED\", \"n\":1}"}`},
+		{`{"access\u005ftoken":"ESCKEY1"}`, `{"access\u005ftoken":"REDACTED"}`},
+		{`client%5Fsecret=PCTSEC1&x=1`, `client%5Fsecret=REDACTED&x=1`},
+		{`redirect=%3Fclient_secret%3DNESTED1%26x%3D1`, `redirect=%3Fclient_secret%3DREDACTED`},
+		{`a\nclient_secret=NLSEC1`, `a\nclient_secret=REDACTED`},
+		{`{"accessToken":"CAMEL1","clientSecret":"CAMEL2"} refreshToken=CAMEL3`, `{"accessToken":"REDACTED","clientSecret":"REDACTED"} refreshToken=REDACTED`},
+		{`{"e":"{\"n\":\"password\",\"x\":\"y\"}"}`, `{"e":"{\"n\":\"password\",\"x\":\"y\"}"}`},
+		{`a=1\u0026b=2 u0026=3`, `a=1\u0026b=2 u0026=3`},
+	} {
+		if got := String(tc.in); got != tc.want {
+			t.Errorf("String(%s)\n got %s\nwant %s", tc.in, got, tc.want)
+		}
+	}
+}

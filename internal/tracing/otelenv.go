@@ -26,9 +26,41 @@ var HeaderVars = []string{"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRAC
 // when it is a valid header name, its name, never its value: the exporter
 // would log the entry, credential included, and export without the header
 // (every batch then refused by a collector that authenticates).
+//
+// The endpoint variable the exporter reads (envEndpoint) is refused with a
+// query string, as the flag is (noQuery). OTEL_EXPORTER_OTLP_PROTOCOL and
+// OTEL_EXPORTER_OTLP_TRACES_PROTOCOL other than http/protobuf (grpc,
+// http/json) are refused: the exporter speaks OTLP/HTTP with protobuf only,
+// and would send that to a gRPC port. OTEL_TRACES_EXPORTER other than otlp or
+// none (console, zipkin) is refused too.
 func (c Config) ValidateEnv() error {
 	if !c.exporting() {
 		return nil
+	}
+	if v := strings.TrimSpace(os.Getenv("OTEL_TRACES_EXPORTER")); v != "" {
+		for e := range strings.SplitSeq(v, ",") {
+			if e = strings.TrimSpace(e); !strings.EqualFold(e, "otlp") {
+				return fmt.Errorf("OTEL_TRACES_EXPORTER %q: Portico exports traces with OTLP only: set otlp (the default) or none", v)
+			}
+		}
+	}
+	for _, v := range []string{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"} {
+		p := strings.TrimSpace(os.Getenv(v))
+		if p == "" {
+			continue
+		}
+		if p != "http/protobuf" {
+			return fmt.Errorf("%s %q: Portico exports traces with OTLP over HTTP with protobuf only (http/protobuf): "+
+				"point it at the collector's OTLP/HTTP port (4318 by default, not gRPC's 4317) and unset %s", v, p, v)
+		}
+		break // the traces one wins
+	}
+	if c.Endpoint == "" {
+		if raw, name := envEndpoint(); raw != "" {
+			if err := noQuery(name, raw); err != nil {
+				return err
+			}
+		}
 	}
 	for _, v := range HeaderVars {
 		if err := checkHeaders(v, os.Getenv(v)); err != nil {

@@ -37,9 +37,31 @@ type Config struct {
 	Endpoint string
 }
 
-// exporting reports whether cfg names a collector, directly or by environment.
+// exporting reports whether cfg names a collector, directly or by
+// environment, and OTEL_TRACES_EXPORTER does not say "none".
 func (c Config) exporting() bool {
+	if exporterNone() {
+		return false
+	}
 	return c.Endpoint != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != ""
+}
+
+// exporterNone reports whether OTEL_TRACES_EXPORTER is "none", which the
+// OpenTelemetry SDKs read as "export no traces".
+func exporterNone() bool {
+	return strings.EqualFold(strings.TrimSpace(os.Getenv("OTEL_TRACES_EXPORTER")), "none")
+}
+
+// envEndpoint returns the collector endpoint the environment names and the
+// variable that names it: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else
+// OTEL_EXPORTER_OTLP_ENDPOINT, as the SDK reads them; "" for none.
+func envEndpoint() (raw, name string) {
+	for _, v := range []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
+		if raw := os.Getenv(v); raw != "" {
+			return raw, v
+		}
+	}
+	return "", ""
 }
 
 // Validate checks the endpoint. One with a query string is refused: the
@@ -119,16 +141,6 @@ func newProvider(ctx context.Context, cfg Config, reg prometheus.Registerer, log
 	if err := cfg.ValidateEnv(); err != nil {
 		return nil, nil, err
 	}
-	if cfg.Endpoint == "" {
-		for _, v := range []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
-			if raw := os.Getenv(v); raw != "" {
-				if err := noQuery(v, raw); err != nil {
-					return nil, nil, err
-				}
-				break // the first one set is the one the SDK reads
-			}
-		}
-	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -150,12 +162,22 @@ func newProvider(ctx context.Context, cfg Config, reg prometheus.Registerer, log
 		// retries (the SDK's default is a minute), so that a stop is not held up.
 		eopts := []otlptracehttp.Option{otlptracehttp.WithTimeout(10 * time.Second),
 			otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: true, InitialInterval: time.Second, MaxInterval: 5 * time.Second, MaxElapsedTime: 10 * time.Second})}
+		from := "--otlp-endpoint"
 		if cfg.Endpoint != "" {
 			eopts = append(eopts, otlptracehttp.WithEndpointURL(endpointURL(cfg.Endpoint)))
 			if h := endpointHeaders(cfg.Endpoint); h != nil {
 				eopts = append(eopts, otlptracehttp.WithHeaders(h))
 			}
+		} else {
+			// The SDK reads the variable's URL and drops its userinfo:
+			// sent as Basic authorization, as the flag's is.
+			var raw string
+			raw, from = envEndpoint()
+			if h := endpointHeaders(raw); h != nil {
+				eopts = append(eopts, otlptracehttp.WithHeaders(h))
+			}
 		}
+		log.Info("traces export to an OTLP/HTTP collector", "collector", cfg.collector(), "from", from)
 		exp, err := otlptracehttp.New(ctx, eopts...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("otlp exporter: %w", err)
@@ -180,6 +202,9 @@ func newProvider(ctx context.Context, cfg Config, reg prometheus.Registerer, log
 		bsp := sdktrace.NewBatchSpanProcessor(ce, sdktrace.WithMaxQueueSize(b.queue+queueHeadroom),
 			sdktrace.WithMaxExportBatchSize(b.batch), sdktrace.WithBlocking())
 		opts = append(opts, sdktrace.WithSpanProcessor(&boundedQueue{SpanProcessor: bsp, ce: ce, limit: int64(b.queue)}))
+	}
+	if exporterNone() && (cfg.Endpoint != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "") {
+		log.Info("traces are not exported: OTEL_TRACES_EXPORTER is none", "collector", cfg.collector())
 	}
 	return sdktrace.NewTracerProvider(opts...), ce, nil
 }

@@ -36,7 +36,26 @@ const (
 
 // Propagator reads a request's trace from X-Amzn-Trace-Id or W3C traceparent
 // (traceparent wins when both are present) and writes both.
-var Propagator propagation.TextMapPropagator = propagation.NewCompositeTextMapPropagator(XRay{}, propagation.TraceContext{})
+var Propagator propagation.TextMapPropagator = propagation.NewCompositeTextMapPropagator(XRay{}, TraceContext{})
+
+// TraceContext is W3C Trace Context's propagator (propagation.TraceContext)
+// that reads a carrier with several traceparent lines (a
+// propagation.ValuesGetter, such as propagation.HeaderCarrier) as one with
+// none, as W3C Trace Context asks of a duplicated traceparent (its test
+// suite's test_traceparent_duplicated) and as the same values comma-joined on
+// one line read: the request starts a trace of its own rather than
+// continuing one of them, which the function's event might not name.
+type TraceContext struct{ propagation.TraceContext }
+
+var _ propagation.TextMapPropagator = TraceContext{}
+
+// Extract implements propagation.TextMapPropagator.
+func (tc TraceContext) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
+	if vg, ok := carrier.(propagation.ValuesGetter); ok && len(vg.Values("traceparent")) > 1 {
+		return ctx
+	}
+	return tc.TraceContext.Extract(ctx, carrier)
+}
 
 // Traced reports whether ctx carries a span context (a traced request).
 func Traced(ctx context.Context) bool {

@@ -187,3 +187,27 @@ func TestNewTraceIDsCarryTheEpoch(t *testing.T) {
 		t.Errorf("X-Amzn-Trace-Id %q", h)
 	}
 }
+
+// TestDuplicatedTraceparentIsNone is r-obs28's finding 5: of two traceparent
+// lines the first was continued (while the event's headers name the last,
+// and the same two comma-joined started a new trace). Several lines read as
+// none, as W3C Trace Context's test suite asks; an X-Amzn-Trace-Id beside
+// them is read.
+func TestDuplicatedTraceparentIsNone(t *testing.T) {
+	h := http.Header{}
+	h.Add("traceparent", "00-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-00f067aa0ba902b7-01")
+	h.Add("traceparent", "00-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-00f067aa0ba902b7-01")
+	if sc := trace.SpanContextFromContext(Propagator.Extract(context.Background(), propagationCarrier(h))); sc.IsValid() {
+		t.Errorf("two traceparent lines continued %s", sc.TraceID())
+	}
+	h.Set("X-Amzn-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")
+	if sc := trace.SpanContextFromContext(Propagator.Extract(context.Background(), propagationCarrier(h))); sc.TraceID().String() != "5759e988bd862e3fe1be46a994272793" {
+		t.Errorf("with X-Amzn-Trace-Id: extracted %s", sc.TraceID())
+	}
+	h.Del("X-Amzn-Trace-Id")
+	h.Del("traceparent")
+	h.Add("traceparent", "00-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-00f067aa0ba902b7-01")
+	if sc := trace.SpanContextFromContext(Propagator.Extract(context.Background(), propagationCarrier(h))); sc.TraceID().String() != "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" {
+		t.Errorf("one line: extracted %s", sc.TraceID())
+	}
+}
