@@ -94,7 +94,7 @@ dev'), so there is nothing to restart.`,
 			ca, _ := filepath.Abs(f.CACert)
 			fmt.Fprintf(out, "%s: %s\n", what, ca)
 			fmt.Fprintf(out, "gateway certificate: %s (key %s)\n  for %v\n  valid until %s\n\n", f.Cert, f.Key, f.Names, f.NotAfter.UTC().Format(time.DateOnly))
-			fmt.Fprint(out, tlsServeHint(tlsListen, starting, replacing))
+			fmt.Fprint(out, tlsServeHint(tlsListen, starting, replacing, f.ReplacedExpired))
 			port := "8443"
 			if _, p, err := net.SplitHostPort(tlsListen); err == nil && p != "" && p != "0" {
 				port = p
@@ -126,13 +126,18 @@ The CA's key (%[2]s) can sign for any name: keep it to yourself.
 // replaces one (a server watches the files of the certificate it started
 // with); or, when it is the first, by a server started now (one running
 // already started with its TLS listener off). A server run with --tls-cert
-// serves that, never this one.
-func tlsServeHint(tlsListen string, starting, replacing bool) string {
+// serves that, never this one. expired: the certificate replaced had
+// expired, so a server started since has its TLS listener off.
+func tlsServeHint(tlsListen string, starting, replacing, expired bool) string {
 	if tlsListen == "off" {
 		return "The server's TLS listener is off (--tls-listen off): set --tls-listen (PORTICO_TLS_LISTEN) to serve HTTPS and wss with this certificate.\n"
 	}
 	if starting {
 		return fmt.Sprintf("The server starting now serves HTTPS and wss with it on %s.\n", tlsListen)
+	}
+	if replacing && expired {
+		return fmt.Sprintf("The certificate this replaces had expired: a 'portico serve' (or 'portico dev', make run) started with it has its TLS listener off; restart it to serve HTTPS and wss with this one on --tls-listen (%s). "+
+			"One started before it expired, without --tls-cert, picks this one up as it is written.\n", tlsListen) + tlsCertKeptHint
 	}
 	if replacing {
 		return fmt.Sprintf("A running 'portico serve' (or 'portico dev', make run) without --tls-cert picks it up as it is written, no restart needed: it serves HTTPS and wss with it on --tls-listen (%s). "+
