@@ -39,6 +39,11 @@ type Config struct {
 	// reloaded when they change. Empty: the development certificate of `portico
 	// tls init` in DataDir when it exists, else TLS stays off.
 	CertFile, KeyFile string
+	// ListenerOff: the gateway has no TLS listener (--tls-listen off). The
+	// default certificate is then not loaded, as nothing serves it (a
+	// CertFile given is warned about); custom domains are served by Host on
+	// the plain listener.
+	ListenerOff bool
 	// DataDir is the data directory (for the development CA).
 	DataDir string
 	// GatewayDomain is the gateway's own domain, whose names {apiId}.DOMAIN
@@ -107,7 +112,14 @@ func New(ctx context.Context, cfg Config, st *store.Store, a APIs, now func() ti
 		return nil, invalidf("--tls-cert and --tls-key go together")
 	}
 	dev := false
-	if certFile == "" && cfg.DataDir != "" {
+	if cfg.ListenerOff {
+		if certFile != "" {
+			log.Warn("--tls-cert and --tls-key are not used: --tls-listen off turns off the TLS listener that would serve them; drop them, or give --tls-listen an address",
+				"cert", certFile, "key", keyFile)
+		}
+		certFile, keyFile = "", ""
+	}
+	if certFile == "" && cfg.DataDir != "" && !cfg.ListenerOff {
 		dir := DevCADir(cfg.DataDir)
 		c, k := filepath.Join(dir, DevCertFile), filepath.Join(dir, DevKeyFile)
 		if _, err := os.Stat(c); err == nil {
