@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -150,6 +151,27 @@ func tlsServeHint(tlsListen string, starting, replacing, expired bool) string {
 // with --tls-cert: nothing on the gateway's own names, restarted or not.
 const tlsCertKeptHint = "A server run with --tls-cert keeps serving that certificate, after a restart too: this CA then signs only its custom domains that have no certificate of their own, those created from now on without a restart.\n"
 
+// truststoreURI is the truststoreUri of --truststore v: a path, made an
+// escaped file URI (the server decodes its percent-escapes), or a URI as
+// `domain get` prints it (file:///abs/ca.pem, or another scheme the server
+// judges), passed on as it is.
+func truststoreURI(v string) (string, error) {
+	if rest, ok := strings.CutPrefix(v, "file://"); ok {
+		if !strings.HasPrefix(rest, "/") && !strings.HasPrefix(rest, "localhost/") {
+			return "", fmt.Errorf("--truststore %q: a file URI holds an absolute path (file:///abs/ca.pem); or give the file's path, relative or not", v)
+		}
+		return v, nil
+	}
+	if scheme, _, ok := strings.Cut(v, "://"); ok && scheme != "" && !strings.ContainsAny(scheme, `/\.`) {
+		return v, nil
+	}
+	abs, err := filepath.Abs(v)
+	if err != nil {
+		return "", err
+	}
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String(), nil
+}
+
 // domainJSON is the part of apigatewayv2's DomainName the domain commands show.
 type domainJSON struct {
 	DomainName string `json:"domainName"`
@@ -235,12 +257,11 @@ create-base-path-mapping and aws apigatewayv2 create-api-mapping with --endpoint
 				body["certificateBody"], body["certificatePrivateKey"] = string(cert), string(key)
 			}
 			if truststore != "" {
-				abs, err := filepath.Abs(truststore)
+				uri, err := truststoreURI(truststore)
 				if err != nil {
 					return err
 				}
-				// A file URI, escaped: the server decodes its percent-escapes.
-				body["mutualTlsAuthentication"] = map[string]string{"truststoreUri": (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()}
+				body["mutualTlsAuthentication"] = map[string]string{"truststoreUri": uri}
 			}
 			return g.run(cmd, http.MethodPost, "/domainnames", nil, body, nil, func(w io.Writer, raw []byte) error {
 				var d struct {
@@ -256,7 +277,7 @@ create-base-path-mapping and aws apigatewayv2 create-api-mapping with --endpoint
 	}
 	create.Flags().StringVar(&certFile, "cert", "", "certificate chain (PEM); default: signed by the development CA")
 	create.Flags().StringVar(&keyFile, "key", "", "key of --cert (PEM)")
-	create.Flags().StringVar(&truststore, "truststore", "", "CA bundle (PEM) for mutual TLS: clients must present a certificate it signed (read by the server)")
+	create.Flags().StringVar(&truststore, "truststore", "", "CA bundle (PEM) for mutual TLS, a path or a file:///abs URI: clients must present a certificate it signed (read by the server)")
 
 	list := &cobra.Command{
 		Use:   "list",
