@@ -692,10 +692,28 @@ func (t *table) lookup(host string) *domainEntry {
 	if d := t.exact[host]; d != nil {
 		return d
 	}
-	if _, parent, ok := strings.Cut(host, "."); ok {
+	if label, parent, ok := strings.Cut(host, "."); ok && isDNSLabel(label) {
 		return t.wild[parent]
 	}
 	return nil
+}
+
+// isDNSLabel reports whether s can stand in for a wildcard's star: a DNS
+// label of letters, digits and inner hyphens, as domain names are checked at
+// creation (ValidateDomainName). "", "*", "a_b" or "a%41" in a Host could
+// never be a DNS name's label; as domainPrefix they would be tenants no
+// name produces.
+func isDNSLabel(s string) bool {
+	if s == "" || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
 }
 
 // rebuild compiles the stored domains and mappings into a new table, then
