@@ -75,7 +75,7 @@ func (s *Server) putAccessLog(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, s.view(st))
+	return writeJSON(w, http.StatusOK, s.view(r.Context(), st))
 }
 
 func (s *Server) deleteAccessLog(w http.ResponseWriter, r *http.Request) error {
@@ -83,5 +83,5 @@ func (s *Server) deleteAccessLog(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, s.view(st))
+	return writeJSON(w, http.StatusOK, s.view(r.Context(), st))
 }

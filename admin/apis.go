@@ -12,6 +12,7 @@ import (
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/accesslog"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/gateway/openapi"
 	"github.com/portico-dev/portico/internal/errdefs"
 )
@@ -428,6 +429,10 @@ type deployResponse struct {
 type stageView struct {
 	*apis.Stage
 	URL string `json:"url,omitempty"`
+	// ExecuteAPIEndpointDisabled says the deployment the stage serves turns
+	// the API's default endpoint off (disableExecuteApiEndpoint): URL is then
+	// empty, as the stage answers 403 there and only custom domains reach it.
+	ExecuteAPIEndpointDisabled bool `json:"executeApiEndpointDisabled,omitempty"`
 	// Warnings, in the answers to a deployment and a variables change, say
 	// what of the deployed API does not work on the stage as it now is
 	// (apis.API.AuthorizerURIWarnings, IntegrationURIWarnings).
@@ -451,9 +456,20 @@ func (s *Server) warned(ctx context.Context, v *stageView) *stageView {
 	return v
 }
 
-func (s *Server) view(st *apis.Stage) *stageView {
+// view is st with its URL, none when the deployment it serves turns the
+// default endpoint off.
+func (s *Server) view(ctx context.Context, st *apis.Stage) *stageView {
 	v := &stageView{Stage: st}
-	if s.gw.Server != nil && st != nil {
+	if st == nil {
+		return v
+	}
+	if st.DeploymentID != "" {
+		if dep, err := s.gw.APIs.GetDeployment(ctx, st.APIID, st.DeploymentID); err == nil && edge.ExecuteAPIEndpointDisabled(dep.API.Extensions) {
+			v.ExecuteAPIEndpointDisabled = true
+			return v
+		}
+	}
+	if s.gw.Server != nil {
 		v.URL = s.gw.Server.StageURL(st.APIID, st.Name)
 	}
 	return v
@@ -473,7 +489,7 @@ func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request) error 
 	}
 	out := deployResponse{Deployment: dep.Summary()}
 	if st != nil {
-		out.Stage = s.warned(r.Context(), s.view(st))
+		out.Stage = s.warned(r.Context(), s.view(r.Context(), st))
 	}
 	return writeJSON(w, http.StatusCreated, out)
 }
@@ -494,7 +510,7 @@ func (s *Server) listStages(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]*stageView, 0, len(list))
 	for _, st := range list {
-		out = append(out, s.view(st))
+		out = append(out, s.view(r.Context(), st))
 	}
 	return writeJSON(w, http.StatusOK, items(out))
 }
@@ -515,7 +531,7 @@ func (s *Server) createStage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, s.view(st))
+	return writeJSON(w, http.StatusCreated, s.view(r.Context(), st))
 }
 
 func (s *Server) getStage(w http.ResponseWriter, r *http.Request) error {
@@ -523,7 +539,7 @@ func (s *Server) getStage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, s.view(st))
+	return writeJSON(w, http.StatusOK, s.view(r.Context(), st))
 }
 
 // stagePatch changes a stage. Variables maps names to new values, or to null to
@@ -561,7 +577,7 @@ func (s *Server) patchStage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, s.view(st))
+	return writeJSON(w, http.StatusOK, s.view(r.Context(), st))
 }
 
 // variablesPatch sets and removes stage variables.
@@ -583,7 +599,7 @@ func (s *Server) patchVariables(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, s.warned(r.Context(), s.view(st)))
+	return writeJSON(w, http.StatusOK, s.warned(r.Context(), s.view(r.Context(), st)))
 }
 
 func (s *Server) deleteStage(w http.ResponseWriter, r *http.Request) error {
@@ -615,5 +631,5 @@ func (s *Server) rollbackStage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, s.view(st))
+	return writeJSON(w, http.StatusOK, s.view(r.Context(), st))
 }

@@ -226,7 +226,7 @@ func checkSecurityPolicy(p string) error {
 	if p == "" || p == "TLS_1_2" {
 		return nil
 	}
-	return errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("securityPolicy %s: Portico speaks TLS 1.2 and 1.3 only (TLS_1_2)", redact.Quote(p)))
+	return errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("securityPolicy %s: only TLS_1_2 is accepted (Portico serves TLS 1.2 and 1.3 on every domain; TLS 1.0, 1.1 and policies of other names are not offered)", redact.Quote(p)))
 }
 
 // checkEndpointType checks a domain's endpoint types; mutual TLS (mtls)

@@ -97,6 +97,13 @@ func (s *Server) registerIAMRoutes(d IAMDeps) {
 			s.writeIAMError(w, r, noSTS())
 			return
 		}
+		if !ok && name != "" {
+			// AWS's code; the text says what Portico grants with instead
+			// (a CreatePolicy or AttachUserPolicy ported from Terraform).
+			s.writeIAMError(w, r, &errdefs.Kinded{Kind: errdefs.ErrInvalid, Type: "InvalidAction",
+				Message: fmt.Sprintf("Portico's IAM does not serve %s: it grants access through inline user policies only (PutUserPolicy); managed policies, groups, roles and permissions boundaries are not supported (docs/authorizers-and-iam.md)", truncateStr(name, 64))})
+			return
+		}
 		if !ok {
 			s.writeIAMError(w, r, &errdefs.Kinded{Kind: errdefs.ErrInvalid, Type: "InvalidAction",
 				Message: fmt.Sprintf("Could not find operation %s for version %s", truncateStr(name, 64), truncateStr(f.Get("Version"), 16))})

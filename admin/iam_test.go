@@ -244,3 +244,30 @@ func TestIAMTruncatedBodyAsOtherRoutes(t *testing.T) {
 	// The user was not created.
 	wantIAMError(t, "GetUser a", iamCall(t, env, "GetUser", "UserName", "a"), http.StatusNotFound, "NoSuchEntity")
 }
+
+// TestUnservedIAMActionNamesPutUserPolicy (authz28 #2): CreatePolicy,
+// AttachUserPolicy and CreateGroup were answered "Could not find operation
+// X for version 2010-05-08", which reads like a client version problem. The
+// code stays InvalidAction; the text says Portico grants through inline user
+// policies (PutUserPolicy) only.
+func TestUnservedIAMActionNamesPutUserPolicy(t *testing.T) {
+	t.Parallel()
+	const token = "iam-unserved-token"
+	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
+	for _, action := range []string{"CreatePolicy", "AttachUserPolicy", "CreateGroup"} {
+		req, _ := http.NewRequestWithContext(t.Context(), "POST", env.AdminURL+"/", strings.NewReader("Action="+action+"&Version=2010-05-08"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		a := iamAnswer{status: resp.StatusCode, body: string(b)}
+		if err := xml.Unmarshal(b, &a); err != nil {
+			t.Fatalf("%d %s: %v", resp.StatusCode, b, err)
+		}
+		wantIAMError(t, action, a, 400, "InvalidAction", "does not serve "+action, "inline user policies only (PutUserPolicy)")
+	}
+}

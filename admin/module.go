@@ -58,6 +58,10 @@ func New(p Params) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: p.Config, log: p.Log.With("component", "admin"), mux: http.NewServeMux(), stopping: make(chan struct{}), now: time.Now, signIns: p.SignIns}
+	if !netaddr.IsLoopback(p.Config.Listen) {
+		s.log.Warn("the admin API serves plain HTTP off loopback: the bearer token and console sign-ins cross the network unencrypted; put a TLS-terminating proxy in front (named in --trusted-proxies), or use SigV4-signing clients (the AWS CLI and SDKs), which never send the secret",
+			"addr", p.Config.Listen)
+	}
 	s.fns, s.aliases, s.inv = p.Functions, p.Aliases, p.Invoker
 	s.follows.limits = p.Config.LogFollows
 	s.gw = p.Gateway

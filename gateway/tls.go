@@ -308,8 +308,11 @@ func (s *Server) TLSOff(mutualTLS bool) string {
 	}
 	why := "the server started without a certificate, its TLS listener off; restart it to serve HTTPS (after `portico tls init`, or with --tls-cert and --tls-key)"
 	off := s.gw.cfg.TLSListen == "" || s.gw.cfg.TLSListen == ListenOff
-	if off {
+	switch {
+	case off:
 		why = "the TLS listener is off (--tls-listen off)"
+	case s.tlsOffSaid:
+		why = "the development certificate did not load when the server started (it had expired, or its files were bad: the server's log says which), so its TLS listener is off; restart it to serve HTTPS (after `portico tls init`)"
 	}
 	switch {
 	case mutualTLS:

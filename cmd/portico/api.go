@@ -59,7 +59,10 @@ type stageJSON struct {
 	Variables    map[string]string `json:"variables"`
 	History      []historyJSON     `json:"history"`
 	URL          string            `json:"url"`
-	UpdatedAt    string            `json:"updatedAt"`
+	// EndpointDisabled: the deployment the stage serves turns the default
+	// endpoint off (URL is then empty).
+	EndpointDisabled bool   `json:"executeApiEndpointDisabled"`
+	UpdatedAt        string `json:"updatedAt"`
 	// Warnings: what of the deployed API does not work on the stage
 	// (answers to a deployment and set-var).
 	Warnings       []string    `json:"warnings"`
@@ -281,6 +284,7 @@ func apiGet(g *globalFlags) *cobra.Command {
 					stages[i].URL = wsURL(stages[i].URL)
 				}
 			}
+			disabledStageURLs(cmd.Context(), c, stages)
 			_, _ = fmt.Fprintln(w)
 			return stageTable(w, stages)
 		},
@@ -345,6 +349,9 @@ func apiDeploy(g *globalFlags) *cobra.Command {
 				_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
 			}
 		}
+		if out.Stage != nil && out.Stage.EndpointDisabled {
+			_, _ = fmt.Fprintln(cmd.OutOrStdout(), disabledStageURL(cmd.Context(), c, args[0], out.Stage.Name))
+		}
 		if out.Stage != nil && out.Stage.URL != "" {
 			u := out.Stage.URL
 			if websocketAPI(cmd.Context(), c, args[0]) {
@@ -373,6 +380,53 @@ func websocketAPI(ctx context.Context, c *client.Client, id string) bool {
 		Protocol string `json:"protocol"`
 	}
 	return json.Unmarshal(resp.Body, &a) == nil && a.Protocol == "WEBSOCKET"
+}
+
+// disabledStageURLs fills the URL of each stage whose default endpoint is off
+// with disabledStageURL's text.
+func disabledStageURLs(ctx context.Context, c *client.Client, stages []stageJSON) {
+	for i, s := range stages {
+		if s.EndpointDisabled {
+			stages[i].URL = disabledStageURL(ctx, c, s.APIID, s.Name)
+		}
+	}
+}
+
+// disabledStageURL is what stands in for the URL of a stage whose API turns
+// its default endpoint off (it answers 403 there): the custom domains and
+// base paths that map the stage, or how to map one.
+func disabledStageURL(ctx context.Context, c *client.Client, apiID, stage string) string {
+	var names []string
+	resp, err := c.Do(ctx, http.MethodGet, "/v2/domainnames", nil, nil, nil)
+	var domains struct {
+		Items []struct {
+			Name string `json:"domainName"`
+		} `json:"items"`
+	}
+	if err == nil && json.Unmarshal(resp.Body, &domains) == nil {
+		for _, d := range domains.Items {
+			resp, err := c.Do(ctx, http.MethodGet, "/v2/domainnames/"+url.PathEscape(d.Name)+"/apimappings", nil, nil, nil)
+			var ms struct {
+				Items []struct {
+					APIID string `json:"apiId"`
+					Key   string `json:"apiMappingKey"`
+					Stage string `json:"stage"`
+				} `json:"items"`
+			}
+			if err != nil || json.Unmarshal(resp.Body, &ms) != nil {
+				continue
+			}
+			for _, m := range ms.Items {
+				if m.APIID == apiID && m.Stage == stage {
+					names = append(names, d.Name+"/"+m.Key)
+				}
+			}
+		}
+	}
+	if len(names) == 0 {
+		return "(execute-api endpoint disabled: map a custom domain to reach it, portico domain map NAME " + apiID + " " + stage + ")"
+	}
+	return "(execute-api endpoint disabled; custom domains: " + strings.Join(names, ", ") + ")"
 }
 
 // wsURL is the URL WebSocket clients connect to at the stage URL u: ws:// for
@@ -489,6 +543,7 @@ func stageList(g *globalFlags) *cobra.Command {
 					stages[i].URL = wsURL(stages[i].URL)
 				}
 			}
+			disabledStageURLs(cmd.Context(), c, stages)
 			return stageTable(cmd.OutOrStdout(), stages)
 		},
 	}

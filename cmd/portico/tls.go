@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -94,7 +95,7 @@ dev'), so there is nothing to restart.`,
 			ca, _ := filepath.Abs(f.CACert)
 			fmt.Fprintf(out, "%s: %s\n", what, ca)
 			fmt.Fprintf(out, "gateway certificate: %s (key %s)\n  for %v\n  valid until %s\n\n", f.Cert, f.Key, f.Names, f.NotAfter.UTC().Format(time.DateOnly))
-			fmt.Fprint(out, tlsServeHint(tlsListen, starting, replacing))
+			fmt.Fprint(out, tlsServeHint(tlsListen, starting, replacing, f.ReplacedExpired))
 			port := "8443"
 			if _, p, err := net.SplitHostPort(tlsListen); err == nil && p != "" && p != "0" {
 				port = p
@@ -126,13 +127,18 @@ The CA's key (%[2]s) can sign for any name: keep it to yourself.
 // replaces one (a server watches the files of the certificate it started
 // with); or, when it is the first, by a server started now (one running
 // already started with its TLS listener off). A server run with --tls-cert
-// serves that, never this one.
-func tlsServeHint(tlsListen string, starting, replacing bool) string {
+// serves that, never this one. expired: the certificate replaced had
+// expired, so a server started since has its TLS listener off.
+func tlsServeHint(tlsListen string, starting, replacing, expired bool) string {
 	if tlsListen == "off" {
 		return "The server's TLS listener is off (--tls-listen off): set --tls-listen (PORTICO_TLS_LISTEN) to serve HTTPS and wss with this certificate.\n"
 	}
 	if starting {
 		return fmt.Sprintf("The server starting now serves HTTPS and wss with it on %s.\n", tlsListen)
+	}
+	if replacing && expired {
+		return fmt.Sprintf("The certificate this replaces had expired: a 'portico serve' (or 'portico dev', make run) started with it has its TLS listener off; restart it to serve HTTPS and wss with this one on --tls-listen (%s). "+
+			"One started before it expired, without --tls-cert, picks this one up as it is written.\n", tlsListen) + tlsCertKeptHint
 	}
 	if replacing {
 		return fmt.Sprintf("A running 'portico serve' (or 'portico dev', make run) without --tls-cert picks it up as it is written, no restart needed: it serves HTTPS and wss with it on --tls-listen (%s). "+
@@ -144,6 +150,27 @@ func tlsServeHint(tlsListen string, starting, replacing bool) string {
 // tlsCertKeptHint is what the development certificate does for a server run
 // with --tls-cert: nothing on the gateway's own names, restarted or not.
 const tlsCertKeptHint = "A server run with --tls-cert keeps serving that certificate, after a restart too: this CA then signs only its custom domains that have no certificate of their own, those created from now on without a restart.\n"
+
+// truststoreURI is the truststoreUri of --truststore v: a path, made an
+// escaped file URI (the server decodes its percent-escapes), or a URI as
+// `domain get` prints it (file:///abs/ca.pem, or another scheme the server
+// judges), passed on as it is.
+func truststoreURI(v string) (string, error) {
+	if rest, ok := strings.CutPrefix(v, "file://"); ok {
+		if !strings.HasPrefix(rest, "/") && !strings.HasPrefix(rest, "localhost/") {
+			return "", fmt.Errorf("--truststore %q: a file URI holds an absolute path (file:///abs/ca.pem); or give the file's path, relative or not", v)
+		}
+		return v, nil
+	}
+	if scheme, _, ok := strings.Cut(v, "://"); ok && scheme != "" && !strings.ContainsAny(scheme, `/\.`) {
+		return v, nil
+	}
+	abs, err := filepath.Abs(v)
+	if err != nil {
+		return "", err
+	}
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String(), nil
+}
 
 // domainJSON is the part of apigatewayv2's DomainName the domain commands show.
 type domainJSON struct {
@@ -230,12 +257,11 @@ create-base-path-mapping and aws apigatewayv2 create-api-mapping with --endpoint
 				body["certificateBody"], body["certificatePrivateKey"] = string(cert), string(key)
 			}
 			if truststore != "" {
-				abs, err := filepath.Abs(truststore)
+				uri, err := truststoreURI(truststore)
 				if err != nil {
 					return err
 				}
-				// A file URI, escaped: the server decodes its percent-escapes.
-				body["mutualTlsAuthentication"] = map[string]string{"truststoreUri": (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()}
+				body["mutualTlsAuthentication"] = map[string]string{"truststoreUri": uri}
 			}
 			return g.run(cmd, http.MethodPost, "/domainnames", nil, body, nil, func(w io.Writer, raw []byte) error {
 				var d struct {
@@ -251,7 +277,7 @@ create-base-path-mapping and aws apigatewayv2 create-api-mapping with --endpoint
 	}
 	create.Flags().StringVar(&certFile, "cert", "", "certificate chain (PEM); default: signed by the development CA")
 	create.Flags().StringVar(&keyFile, "key", "", "key of --cert (PEM)")
-	create.Flags().StringVar(&truststore, "truststore", "", "CA bundle (PEM) for mutual TLS: clients must present a certificate it signed (read by the server)")
+	create.Flags().StringVar(&truststore, "truststore", "", "CA bundle (PEM) for mutual TLS, a path or a file:///abs URI: clients must present a certificate it signed (read by the server)")
 
 	list := &cobra.Command{
 		Use:   "list",

@@ -196,6 +196,9 @@ type DevFiles struct {
 	Issued bool
 	// NotAfter is when the certificate in Cert expires.
 	NotAfter time.Time
+	// ReplacedExpired: the certificate that was in Cert had expired (a
+	// server that started with it has its TLS listener off).
+	ReplacedExpired bool
 }
 
 // DevInit are the choices of InitDevCA.
@@ -306,6 +309,7 @@ func InitDevCAWith(dir string, in DevInit, now time.Time) (*DevFiles, error) {
 	// unless Reset; names no longer valid go.
 	if raw, err := os.ReadFile(f.Cert); err == nil {
 		if leaf, err := parseLeaf(raw, f.Cert); err == nil {
+			f.ReplacedExpired = !now.Before(leaf.NotAfter)
 			for _, n := range append(slices.Clone(leaf.DNSNames), ipStrings(leaf.IPAddresses)...) {
 				if slices.Contains(all, n) {
 					continue

@@ -13,6 +13,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -135,11 +138,29 @@ func ValidateDomainName(name string) (string, error) {
 		}
 		for _, c := range l {
 			if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
-				return "", invalidf("domain name %s: %q is not allowed in a DNS label", redact.Quote(name), c)
+				return "", invalidf("domain name %s: %q is not allowed in a DNS label%s", redact.Quote(name), c, aLabelHint(n, c))
 			}
 		}
 	}
 	return n, nil
+}
+
+// aLabelHint, for a name holding the non-ASCII character c, names its
+// A-label (punycode) form, which DNS, SNI and Host carry ("; give it as
+// xn--bcher-kva.test"); "" when c is ASCII or the name has none.
+func aLabelHint(n string, c rune) string {
+	if c < utf8.RuneSelf {
+		return ""
+	}
+	rest, wild := strings.CutPrefix(n, "*.")
+	a, err := idna.Lookup.ToASCII(rest)
+	if err != nil || a == rest {
+		return ""
+	}
+	if wild {
+		a = "*." + a
+	}
+	return "; an internationalised name is given in its A-label (punycode) form, as DNS, SNI and Host carry it: " + redact.Quote(a)
 }
 
 // NormalizeMappingKey checks a base path / API mapping key and returns it without

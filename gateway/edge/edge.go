@@ -39,6 +39,11 @@ type Config struct {
 	// reloaded when they change. Empty: the development certificate of `portico
 	// tls init` in DataDir when it exists, else TLS stays off.
 	CertFile, KeyFile string
+	// ListenerOff: the gateway has no TLS listener (--tls-listen off). The
+	// default certificate is then not loaded, as nothing serves it (a
+	// CertFile given is warned about); custom domains are served by Host on
+	// the plain listener.
+	ListenerOff bool
 	// DataDir is the data directory (for the development CA).
 	DataDir string
 	// GatewayDomain is the gateway's own domain, whose names {apiId}.DOMAIN
@@ -107,7 +112,14 @@ func New(ctx context.Context, cfg Config, st *store.Store, a APIs, now func() ti
 		return nil, invalidf("--tls-cert and --tls-key go together")
 	}
 	dev := false
-	if certFile == "" && cfg.DataDir != "" {
+	if cfg.ListenerOff {
+		if certFile != "" {
+			log.Warn("--tls-cert and --tls-key are not used: --tls-listen off turns off the TLS listener that would serve them; drop them, or give --tls-listen an address",
+				"cert", certFile, "key", keyFile)
+		}
+		certFile, keyFile = "", ""
+	}
+	if certFile == "" && cfg.DataDir != "" && !cfg.ListenerOff {
 		dir := DevCADir(cfg.DataDir)
 		c, k := filepath.Join(dir, DevCertFile), filepath.Join(dir, DevKeyFile)
 		if _, err := os.Stat(c); err == nil {
@@ -128,6 +140,15 @@ func New(ctx context.Context, cfg Config, st *store.Store, a APIs, now func() ti
 			return nil, &hinted{err: err, hint: "replace --tls-cert and --tls-key (PORTICO_TLS_CERT, PORTICO_TLS_KEY) with a pair valid now"}
 		default:
 			e.cert = r
+			if dev && st != nil {
+				// `portico tls init` rewrites the certificate; when it made
+				// a new CA, the domains the old one signed are signed again.
+				r.OnReload = func(err error) {
+					if err == nil {
+						go e.devCertReloaded()
+					}
+				}
+			}
 		}
 	}
 	if st != nil {
@@ -299,6 +320,22 @@ func (e *Edge) Verified(host string, cs *tls.ConnectionState) bool {
 	return d.admits(t, cs) == nil
 }
 
+// devCertReloaded compiles the domains again after the development
+// certificate was reloaded: compile signs those of an earlier development
+// CA with the current one. It runs on a goroutine of its own, off the
+// watcher's.
+func (e *Edge) devCertReloaded() {
+	e.mu.Lock()
+	closed := e.watcher == nil // Close ran
+	e.mu.Unlock()
+	if closed {
+		return
+	}
+	if err := e.rebuild(context.Background()); err != nil {
+		e.log.Error("custom domains not compiled again after the development certificate changed: those signed by an earlier development CA keep its certificates until a restart", "err", err)
+	}
+}
+
 func (e *Edge) domainReloaded(domain string, err error) {
 	if f := e.reloadHook.Load(); f != nil && *f != nil {
 		(*f)(domain, err)
@@ -403,6 +440,10 @@ type compiledTLS struct {
 	// certificate chains to none of them was verified under an earlier
 	// truststore.
 	roots []*x509.Certificate
+	// devCAPEM is the development CA that signed the certificate (PEM), nil
+	// unless it is the development CA's: compile signs it again when the CA
+	// changed (`portico tls init` made a new one).
+	devCAPEM []byte
 }
 
 // domainTLS builds a domain's TLS configuration from its certificate (or the
@@ -423,6 +464,7 @@ func (e *Edge) buildDomainTLS(d *Domain, serving bool) (*compiledTLS, error) {
 	var err error
 	certFile, keyFile, fromFiles := CertificateFiles(d.CertificateSource)
 	var reloader *CertReloader
+	var devCAPEM []byte
 	switch {
 	case len(d.CertificatePEM) == 0 && len(d.KeyPEM) == 0 && !fromFiles:
 		ca, cerr := e.DevCA()
@@ -432,6 +474,7 @@ func (e *Edge) buildDomainTLS(d *Domain, serving bool) (*compiledTLS, error) {
 		}
 		d.CertificateSource = "dev"
 		cert, err = ca.IssueTLS([]string{d.Name}, e.now())
+		devCAPEM = ca.CertPEM
 	case fromFiles:
 		name := d.Name
 		reloader = newCertReloader(certFile, keyFile, e.now, e.log.With("domain", name), func(c *tls.Certificate) error {
@@ -478,7 +521,7 @@ func (e *Edge) buildDomainTLS(d *Domain, serving bool) (*compiledTLS, error) {
 	} else {
 		c.Certificates = []tls.Certificate{*cert}
 	}
-	out := &compiledTLS{cfg: c, certs: reloader}
+	out := &compiledTLS{cfg: c, certs: reloader, devCAPEM: devCAPEM}
 	if d.MutualTLS() {
 		pool, roots, err := parseTruststore(d.TruststorePEM, d.TruststoreURI)
 		if err != nil {
@@ -649,10 +692,28 @@ func (t *table) lookup(host string) *domainEntry {
 	if d := t.exact[host]; d != nil {
 		return d
 	}
-	if _, parent, ok := strings.Cut(host, "."); ok {
+	if label, parent, ok := strings.Cut(host, "."); ok && isDNSLabel(label) {
 		return t.wild[parent]
 	}
 	return nil
+}
+
+// isDNSLabel reports whether s can stand in for a wildcard's star: a DNS
+// label of letters, digits and inner hyphens, as domain names are checked at
+// creation (ValidateDomainName). "", "*", "a_b" or "a%41" in a Host could
+// never be a DNS name's label; as domainPrefix they would be tenants no
+// name produces.
+func isDNSLabel(s string) bool {
+	if s == "" || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
 }
 
 // rebuild compiles the stored domains and mappings into a new table, then
@@ -676,7 +737,8 @@ func (e *Edge) compile(ctx context.Context) (mtlsChanged bool, err error) {
 	defer e.mu.Unlock()
 	t := &table{exact: map[string]*domainEntry{}, wild: map[string]*domainEntry{}}
 	old := e.table.Load()
-	var fresh []Domain // domains whose certificate files hold another pair than their stored copy
+	var fresh []Domain    // domains whose certificate files hold another pair than their stored copy
+	var resigned []string // domains signed again by a new development CA
 	err = e.st.View(ctx, func(tx *store.Tx) error {
 		return tx.ForEach(bucketDomains, "", func(key string, raw []byte) error {
 			var d Domain
@@ -701,6 +763,14 @@ func (e *Edge) compile(ctx context.Context) (mtlsChanged bool, err error) {
 			if old != nil { // keep the compiled TLS (its dev or reloaded certificate) of an unchanged domain
 				if o := old.lookupName(d.Name); o != nil && o.domain.CreatedAt.Equal(d.CreatedAt) && o.domain.Revision == d.Revision {
 					ent.tls, ent.err = o.tls, o.err
+					if o.tls != nil && o.tls.devCAPEM != nil {
+						// Signed by the development CA: again by a new
+						// one, which clients are told to trust instead.
+						if ca, err := e.DevCA(); err == nil && !bytes.Equal(ca.CertPEM, o.tls.devCAPEM) {
+							ent.tls, ent.err = nil, nil
+							resigned = append(resigned, d.Name)
+						}
+					}
 				}
 			}
 			if ent.tls == nil && ent.err == nil {
@@ -742,6 +812,12 @@ func (e *Edge) compile(ctx context.Context) (mtlsChanged bool, err error) {
 	}
 	for _, d := range fresh {
 		e.keepReloaded(d.Name, d.CreatedAt, d.Revision, d.CertificateSource, d.CertificatePEM, d.KeyPEM)
+	}
+	if len(resigned) > 0 {
+		e.log.Info("custom domains signed again by the new development CA", "domains", resigned)
+		for _, name := range resigned {
+			e.domainReloaded(name, nil)
+		}
 	}
 	return old != nil && old.mutualTLSChanged(t), nil
 }

@@ -399,3 +399,38 @@ func TestMissingMappingNamesItsBasePath(t *testing.T) {
 		t.Errorf("get of API mapping abc123: %v, want NotFound in apigatewayv2's words", err)
 	}
 }
+
+// TestIDNDomainNameNamesItsALabel (tls28 #5): an internationalised name was
+// refused saying only that 'ü' is not allowed; the refusal names the A-label
+// form to give instead.
+func TestIDNDomainNameNamesItsALabel(t *testing.T) {
+	for in, want := range map[string]string{"bücher.test": `"xn--bcher-kva.test"`, "*.Bücher.test": `"*.xn--bcher-kva.test"`} {
+		_, err := ValidateDomainName(in)
+		if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "A-label (punycode) form") || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want it to name %s", in, err, want)
+		}
+	}
+	if _, err := ValidateDomainName("a_b.test"); err == nil || strings.Contains(err.Error(), "A-label") {
+		t.Errorf("a_b.test: %v, want no A-label hint", err)
+	}
+}
+
+// TestWildcardMatchesDNSLabelsOnly (tls28 #8): a wildcard domain matched a
+// Host whose first label is no DNS label (".apps.test", "*.apps.test",
+// "a%41.apps.test"), which reached the API with domainPrefix "", "*" or
+// "a%41": tenants no DNS name produces. Only a DNS label stands in for the
+// star.
+func TestWildcardMatchesDNSLabelsOnly(t *testing.T) {
+	w := &domainEntry{domain: Domain{Name: "*.apps.test"}}
+	tb := &table{exact: map[string]*domainEntry{}, wild: map[string]*domainEntry{"apps.test": w}}
+	for _, host := range []string{"good1.apps.test", "a-b.apps.test", "x.apps.test", "Up.apps.test"} {
+		if tb.lookup(host) != w {
+			t.Errorf("%q: not matched by *.apps.test", host)
+		}
+	}
+	for _, host := range []string{".apps.test", "*.apps.test", "a%41.apps.test", "a_b.apps.test", "-.apps.test", "a*b.apps.test", "-a.apps.test", "a.b.apps.test", strings.Repeat("a", 64) + ".apps.test"} {
+		if d := tb.lookup(host); d != nil {
+			t.Errorf("%q: matched %s, want no domain", host, d.domain.Name)
+		}
+	}
+}

@@ -208,3 +208,29 @@ func TestCertificateExpiryWarningsNameEveryDomain(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSCertWithTheListenerOff (tls28 #3): --tls-cert and --tls-key with
+// --tls-listen off started without a word, then warned that the "TLS
+// certificate in use expires soon", of a certificate nothing serves. The
+// start warns that the files are not used, and there is no expiry warning.
+func TestTLSCertWithTheListenerOff(t *testing.T) {
+	dir := t.TempDir()
+	start := time.Now()
+	f, err := InitDevCA(DevCADir(dir), nil, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs testkit.LockedBuffer
+	soon := func() time.Time { return start.Add(devCertValidity - 10*24*time.Hour) }
+	e, err := New(context.Background(), Config{CertFile: f.Cert, KeyFile: f.Key, ListenerOff: true, DataDir: dir}, nil, nil, soon, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.TLSConfig() != nil {
+		t.Error("a TLS configuration with the TLS listener off")
+	}
+	e.CheckExpiry()
+	if log := logs.String(); !strings.Contains(log, "--tls-cert and --tls-key are not used: --tls-listen off") || strings.Contains(log, "expires soon") {
+		t.Errorf("log:\n%s", log)
+	}
+}

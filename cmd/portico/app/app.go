@@ -787,7 +787,8 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		execlog.Module,
 		// The edge: TLS certificates and custom domain names, consumed by the
 		// gateway through the seams it declares.
-		fx.Supply(edge.Config{CertFile: s.TLSCert, KeyFile: s.TLSKey, DataDir: s.DataDir, GatewayDomain: s.Domain}),
+		fx.Supply(edge.Config{CertFile: s.TLSCert, KeyFile: s.TLSKey, ListenerOff: s.TLSListen == "" || s.TLSListen == gateway.ListenOff,
+			DataDir: s.DataDir, GatewayDomain: s.Domain}),
 		edge.Module,
 		fx.Provide(
 			func(e *edge.Edge) gateway.DomainResolver { return e },
