@@ -290,7 +290,10 @@ func lambdaScheme(authorizer map[string]any) map[string]any {
 func TestHTTPAndWebSocketAuthorizersEndToEnd(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
-	createFunction(t, c, "authz", 2)
+	// Nothing here waits on the authorizer's timeout: a long one, so that
+	// a cold start on a loaded machine is not taken for a failure (it was,
+	// at 2 s, with the suite run at a load average of 25).
+	createFunction(t, c, "authz", 10)
 	createFunction(t, c, "echo", 5)
 
 	httpID := createAPI(t, c, map[string]any{"name": "h", "protocol": "HTTP",
