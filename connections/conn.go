@@ -621,7 +621,7 @@ func (c *Conn) keepalive() {
 	}
 	c.lastPing.Store(c.m.now().UnixNano())
 	if err := c.writeFrame(websocket.PingMessage, nil, c.m.cfg.WriteTimeout); err != nil {
-		c.abort()
+		c.abortWrite(err)
 		return
 	}
 	c.mu.Lock()
@@ -855,11 +855,27 @@ func (c *Conn) writeLoop() {
 	}
 }
 
+// abortWrite ends the connection after a write to it failed. A write that
+// timed out (the client read nothing for write-timeout while its socket's
+// buffers were full) is logged at WARN, and $disconnect gets the reason, as
+// for a send queue's overflow; another failure (the client gone) is the
+// abnormal closure it looks like.
+func (c *Conn) abortWrite(err error) {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		c.m.log.Warn("websocket write timed out: closing the connection (the client did not read what it was sent within write-timeout)",
+			"connectionId", c.id, "api", c.apiID, "stage", c.stage, "writeTimeout", c.m.cfg.WriteTimeout)
+		c.abortWith("Write timeout: the client did not read within " + c.m.cfg.WriteTimeout.String())
+		return
+	}
+	c.m.log.Debug("websocket write failed", "connectionId", c.id, "err", err)
+	c.abort()
+}
+
 // writeFailed ends writeLoop after a failed write: the connection is aborted and
 // what was queued is dropped.
 func (c *Conn) writeFailed(err error) {
-	c.m.log.Debug("websocket write failed", "connectionId", c.id, "err", err)
-	c.abort()
+	c.abortWrite(err)
 	c.mu.Lock()
 	c.queue, c.queuedBytes, c.writing = nil, 0, false
 	c.mu.Unlock()
@@ -931,14 +947,17 @@ func halfClose(nc net.Conn) {
 }
 
 // abort closes the network connection at once and ends the connection.
-func (c *Conn) abort() {
+func (c *Conn) abort() { c.abortWith("") }
+
+// abortWith is abort with the reason $disconnect gets.
+func (c *Conn) abortWith(reason string) {
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
 	select {
 	case <-c.ready:
 		if c.nc != nil {
-			c.end(websocket.CloseAbnormalClosure, "")
+			c.end(websocket.CloseAbnormalClosure, reason)
 		}
 	default:
 		// Still upgrading: the upgrade path sees closed and ends it.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/clock"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/testkit"
 )
 
 func chatKeys() map[string]bool {
@@ -380,6 +382,32 @@ func TestSlowReaderOverflow(t *testing.T) {
 	if d.RequestContext.ConnectionID != slowID || d.RequestContext.DisconnectStatusCode != websocket.ClosePolicyViolation ||
 		!strings.Contains(*d.RequestContext.DisconnectReason, "Send queue overflow") {
 		t.Fatalf("$disconnect = %+v", d.RequestContext)
+	}
+	_ = slow
+}
+
+// TestWriteTimeoutSaysSo: a client that reads nothing until a write to it
+// times out is disconnected with a reason its $disconnect gets, and a WARN
+// line. (wsapi28: it got 1006 with no reason and nothing was logged, the
+// same as a client that vanished, while a send queue's overflow said why.)
+func TestWriteTimeoutSaysSo(t *testing.T) {
+	logs := &testkit.LockedBuffer{}
+	ts := newTestServerLog(t, Config{SendQueueMessages: 100000, SendQueueBytes: 1 << 30, WriteTimeout: 100 * time.Millisecond}, chatKeys(),
+		slog.New(slog.NewTextHandler(logs, nil)))
+	slow := ts.dial(t, "")
+	id := ts.waitConns(t, 1)[0].ConnectionID
+	big := bytes.Repeat([]byte("x"), 100<<10)
+	var err error
+	for i := 0; i < 2000 && err == nil; i++ { // a few MB fill the socket's buffers
+		err = ts.m.Send(testAPI, testStage, id, big)
+	}
+	d := ts.d.next(t, EventDisconnect)
+	if d.RequestContext.ConnectionID != id || d.RequestContext.DisconnectReason == nil ||
+		!strings.Contains(*d.RequestContext.DisconnectReason, "Write timeout") {
+		t.Fatalf("$disconnect = %+v, want the write timeout as its reason", d.RequestContext)
+	}
+	if !strings.Contains(logs.String(), "websocket write timed out") {
+		t.Fatalf("the write timeout is not logged:\n%s", logs.String())
 	}
 	_ = slow
 }

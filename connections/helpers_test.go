@@ -3,6 +3,7 @@ package connections
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -85,10 +86,16 @@ type testServer struct {
 
 func newTestServer(t *testing.T, cfg Config, keys map[string]bool) *testServer {
 	t.Helper()
+	return newTestServerLog(t, cfg, keys, nil)
+}
+
+// newTestServerLog is newTestServer with the manager logging to log.
+func newTestServerLog(t *testing.T, cfg Config, keys map[string]bool, log *slog.Logger) *testServer {
+	t.Helper()
 	if cfg.AdminToken == "" {
 		cfg.AdminToken = testToken
 	}
-	ts := &testServer{m: New(cfg, nil), d: newFakeDispatcher(keys)}
+	ts := &testServer{m: New(cfg, log), d: newFakeDispatcher(keys)}
 	ts.m.SetIntegrations(fakeIntegrations{testAPI + "/" + testStage + "/chat": true, testAPI + "/" + testStage + "/bench": true})
 	ts.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
