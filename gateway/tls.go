@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -362,6 +365,10 @@ type handshakeListener struct {
 	mu       sync.Mutex
 	pending  list.List // of *pendingHandshake, oldest first
 	bySource map[netip.Addr]*sourceHandshakes
+
+	// clientCertLog paces the INFO lines of handshakes refused for their
+	// client certificate (mutual TLS): the first ten, then one a minute.
+	clientCertLog rate.Sometimes
 }
 
 // sourceHandshakes are one source's handshakes in flight: all, and those not
@@ -418,7 +425,8 @@ func newHandshakeListenerPlain(ln net.Listener, cfg *tls.Config, timeout time.Du
 	l := &handshakeListener{
 		ln: ln, cfg: cfg, timeout: timeout, limits: limits, log: log, plain: plain,
 		failed: make(chan struct{}), stop: make(chan struct{}),
-		bySource: make(map[netip.Addr]*sourceHandshakes),
+		bySource:      make(map[netip.Addr]*sourceHandshakes),
+		clientCertLog: rate.Sometimes{First: 10, Interval: time.Minute},
 	}
 	l.std = l.newView()
 	if split {
@@ -645,6 +653,14 @@ func (l *handshakeListener) handshake(c net.Conn, p *pendingHandshake) {
 			_, _ = re.Conn.Write([]byte("HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"))
 		}
 		_ = c.Close()
+		if clientCertRefused(err) {
+			// An operator asks why a client of a mutual TLS domain is
+			// refused; the client only sees an alert.
+			l.clientCertLog.Do(func() {
+				l.log.Info("mutual TLS handshake refused: the client certificate was missing or not trusted (logged at most once a minute after the first ten)",
+					"domain", tc.ConnectionState().ServerName, "remote", c.RemoteAddr().String(), "reason", err.Error())
+			})
+		}
 		l.log.Debug("TLS handshake failed", "remote", c.RemoteAddr().String(), "err", err)
 		return
 	}
@@ -742,4 +758,19 @@ func (g *Gateway) plainPort(r *http.Request) string {
 	}
 	p, _ := g.plainListen.Load().(string)
 	return p
+}
+
+// clientCertRefused reports whether a server handshake failed for the
+// client's certificate: none given where the domain requires one, or one
+// the domain's truststore does not verify (unknown issuer, expired, not for
+// client authentication, self-signed).
+func clientCertRefused(err error) bool {
+	var unknown x509.UnknownAuthorityError
+	var invalid x509.CertificateInvalidError
+	var ce *tls.CertificateVerificationError
+	if errors.As(err, &unknown) || errors.As(err, &invalid) || errors.As(err, &ce) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "client didn't provide a certificate") || strings.Contains(msg, "the client certificate is self-signed")
 }

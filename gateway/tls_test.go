@@ -50,6 +50,8 @@ type tlsEnv struct {
 	inv  *fakeInvoker
 	ca   *edge.DevCA
 	pool *x509.CertPool
+	// logs holds what the gateway and the edge logged at info and above.
+	logs *syncBuilder
 }
 
 func newTLSEnv(t *testing.T, cfg Config, ecfg edge.Config) *tlsEnv {
@@ -66,12 +68,13 @@ func newTLSEnv(t *testing.T, cfg Config, ecfg edge.Config) *tlsEnv {
 	st := gwtest.Store(t, dir)
 	svc := apis.NewService(st, nil)
 	ecfg.DataDir = dir
-	log := slog.New(slog.DiscardHandler)
+	logs := &syncBuilder{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
 	ed, err := edge.New(context.Background(), ecfg, st, svc, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &tlsEnv{t: t, dir: dir, svc: svc, edge: ed, inv: &fakeInvoker{}, ca: ca, pool: x509.NewCertPool()}
+	e := &tlsEnv{t: t, dir: dir, svc: svc, edge: ed, inv: &fakeInvoker{}, ca: ca, pool: x509.NewCertPool(), logs: logs}
 	e.pool.AddCert(ca.Cert)
 	if cfg.Listen != ListenOff {
 		cfg.Listen = "127.0.0.1:0"
@@ -788,13 +791,26 @@ func TestMutualTLSPerDomain(t *testing.T) {
 		t.Errorf("HTTP API authentication.clientCert.subjectDN %q", got)
 	}
 
-	// No certificate, or one from another CA: the handshake fails.
+	// No certificate, or one from another CA: the handshake fails, and
+	// the server logs why (tls28: the client saw an alert, the operator
+	// nothing at the default level).
 	stranger, _ := edge.NewDevCA(time.Now())
 	for name, c := range map[string]*http.Client{"none": e.client(true), "another CA": e.client(true, clientPair(t, stranger, "mallory"))} {
 		resp, err := c.Get("https://secure.example.com/pets")
 		if err == nil {
 			_ = resp.Body.Close()
 			t.Errorf("%s: served with %d", name, resp.StatusCode)
+		}
+	}
+	// Logged as the connection closes: the client may see the close first.
+	for end := time.Now().Add(20 * time.Second); ; time.Sleep(time.Millisecond) {
+		logs := e.logs.String()
+		if strings.Count(logs, "mutual TLS handshake refused") >= 2 && strings.Contains(logs, "domain=secure.example.com") &&
+			strings.Contains(logs, "didn't provide a certificate") && strings.Contains(logs, "unknown authority") {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("the refused mutual TLS handshakes are not logged with their reasons:\n%s", logs)
 		}
 	}
 	// A connection made for another name cannot reach the domain through Host.
