@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway/internal/gwtest"
+	"github.com/portico-dev/portico/runtimes"
 )
 
 // servedLeaf is the certificate e serves for server name sni.
@@ -50,6 +51,12 @@ func TestNewDevCASignsExistingDomainsAgain(t *testing.T) {
 			resigned <- domain
 		}
 	})
+	sandboxCA, err := OpenSandboxCA(dir, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trusted := make(chan error, 1)
+	e.SetDevCAHook(func(caPEM []byte) { trusted <- sandboxCA.TrustDevCA(caPEM) })
 	if err := e.Watch(); err != nil {
 		t.Fatal(err)
 	}
@@ -87,5 +94,27 @@ func TestNewDevCASignsExistingDomainsAgain(t *testing.T) {
 	}
 	if _, err := after.Verify(x509.VerifyOptions{Roots: pool, DNSName: "x.test"}); err != nil {
 		t.Errorf("x.test's certificate does not verify under the new development CA: %v", err)
+	}
+	// Functions started from now on trust the new CA: their CA bundle (what
+	// SSL_CERT_FILE names in a sandbox) verifies x.test (verify28a: the
+	// bundle kept the old CA alone until a restart).
+	select {
+	case err := <-trusted:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute): // a guard against hanging, not a timing assertion
+		t.Fatal("the sandbox CA was not told of the new development CA")
+	}
+	for _, f := range []string{runtimes.TrustBundleFile, runtimes.TrustCAFile} {
+		b, err := os.ReadFile(filepath.Join(SandboxTrustDir(dir), f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sandboxPool := x509.NewCertPool()
+		sandboxPool.AppendCertsFromPEM(b)
+		if _, err := after.Verify(x509.VerifyOptions{Roots: sandboxPool, DNSName: "x.test"}); err != nil {
+			t.Errorf("x.test's certificate does not verify under the sandboxes' %s: %v", f, err)
+		}
 	}
 }

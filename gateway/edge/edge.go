@@ -83,7 +83,10 @@ type Edge struct {
 	expiryWarned sync.Map      // CheckExpiry's warnings given: what + "/" + certificate DER + "/" + state
 	expiryStop   chan struct{} // closed by Close: ends Watch's expiry checks
 
-	reloadHook     atomic.Pointer[func(domain string, err error)]
+	reloadHook atomic.Pointer[func(domain string, err error)]
+	// devCAHook, when set, gets the development CA (PEM) once the
+	// development certificate reloaded (SetDevCAHook).
+	devCAHook      atomic.Pointer[func(caPEM []byte)]
 	truststoreHook atomic.Pointer[func()]
 }
 
@@ -290,6 +293,12 @@ func (e *Edge) Close() error {
 // (nil: the new certificate is in use). For tests and operators' tooling.
 func (e *Edge) SetReloadHook(f func(domain string, err error)) { e.reloadHook.Store(&f) }
 
+// SetDevCAHook has f called with the development CA's certificate (PEM)
+// each time the development certificate reloads (`portico tls init`), after
+// the custom domains were signed again: the sandbox CA trusts a new one
+// (SandboxCA.TrustDevCA). f runs on a goroutine of the edge's own.
+func (e *Edge) SetDevCAHook(f func(caPEM []byte)) { e.devCAHook.Store(&f) }
+
 // OnTruststoreChange sets a function called after every change that may leave
 // a connection to a mutual TLS domain verified against a truststore the domain
 // no longer has: a mutual TLS domain updated (its truststore, or its
@@ -333,6 +342,11 @@ func (e *Edge) devCertReloaded() {
 	}
 	if err := e.rebuild(context.Background()); err != nil {
 		e.log.Error("custom domains not compiled again after the development certificate changed: those signed by an earlier development CA keep its certificates until a restart", "err", err)
+	}
+	if f := e.devCAHook.Load(); f != nil && *f != nil {
+		if ca, err := e.DevCA(); err == nil {
+			(*f)(ca.CertPEM)
+		}
 	}
 }
 
@@ -894,6 +908,15 @@ var Module = fx.Module("edge",
 			dir = st.Dir()
 		}
 		return OpenSandboxCA(dir, nil, log.With("component", "edge"))
+	}),
+	// A development CA made while the server runs is trusted by the
+	// sandboxes started after it.
+	fx.Invoke(func(e *Edge, s *SandboxCA, log *slog.Logger) {
+		e.SetDevCAHook(func(caPEM []byte) {
+			if err := s.TrustDevCA(caPEM); err != nil {
+				log.Error("the new development CA is not added to the sandboxes' CA bundle: functions calling the gateway over HTTPS fail to verify it until a restart", "component", "edge", "err", err)
+			}
+		})
 	}),
 )
 

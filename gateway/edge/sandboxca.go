@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,6 +56,10 @@ type SandboxCA struct {
 	dev   bool // ca is the development CA
 	trust string
 	now   func() time.Time
+	roots []byte // the host's system roots (PEM), the bundle's first part
+
+	mu    sync.Mutex
+	extra []byte // a development CA made after start, trusted too (TrustDevCA)
 }
 
 // OpenSandboxCA loads (or makes) the sandbox CA of dataDir and writes the files
@@ -84,24 +89,14 @@ func OpenSandboxCA(dataDir string, now func() time.Time, log *slog.Logger) (*San
 		}
 	}
 	roots, from := systemRoots()
+	s.roots = roots
 	if err := os.MkdirAll(s.trust, 0o755); err != nil { //nolint:gosec // G301: certificates for every sandbox user
 		return nil, err
 	}
 	if err := os.Chmod(s.trust, 0o755); err != nil { //nolint:gosec // G302: as above, whatever the umask
 		return nil, err
 	}
-	bundle := make([]byte, 0, len(roots)+len(s.ca.CertPEM)+1)
-	bundle = append(bundle, roots...)
-	if len(bundle) > 0 && bundle[len(bundle)-1] != '\n' {
-		bundle = append(bundle, '\n')
-	}
-	bundle = append(bundle, s.ca.CertPEM...)
-	// Written only when changed: a restart on a full disk must not fail
-	// for want of room to rewrite what is already there.
-	if err := writeFileIfChanged(filepath.Join(s.trust, runtimes.TrustCAFile), s.ca.CertPEM, 0o644); err != nil {
-		return nil, err
-	}
-	if err := writeFileIfChanged(filepath.Join(s.trust, runtimes.TrustBundleFile), bundle, 0o644); err != nil {
+	if err := s.writeTrust(nil); err != nil {
 		return nil, err
 	}
 	which := "internal (" + filepath.Join(dir, SandboxCACertFile) + ")"
@@ -182,6 +177,48 @@ func systemRoots() ([]byte, string) {
 		}
 	}
 	return nil, ""
+}
+
+// writeTrust writes the files sandboxes trust the CA by: the host's system
+// roots followed by the CA (and extra, another CA trusted too), and the CAs
+// alone. Each is written only when changed: a restart on a full disk must
+// not fail for want of room to rewrite what is already there.
+func (s *SandboxCA) writeTrust(extra []byte) error {
+	cas := append(slices.Clip(s.ca.CertPEM), extra...)
+	bundle := make([]byte, 0, len(s.roots)+len(cas)+1)
+	bundle = append(bundle, s.roots...)
+	if len(bundle) > 0 && bundle[len(bundle)-1] != '\n' {
+		bundle = append(bundle, '\n')
+	}
+	bundle = append(bundle, cas...)
+	if err := writeFileIfChanged(filepath.Join(s.trust, runtimes.TrustCAFile), cas, 0o644); err != nil {
+		return err
+	}
+	return writeFileIfChanged(filepath.Join(s.trust, runtimes.TrustBundleFile), bundle, 0o644)
+}
+
+// TrustDevCA has sandboxes started from now on trust certPEM, a development
+// CA `portico tls init` made while the server runs, beside the sandbox CA:
+// the gateway's development certificate and the custom domains it signs are
+// signed by it from their next reload, and functions calling them over
+// HTTPS verify them without a restart. The sandbox CA itself (the
+// @connections endpoint's) stays until the restart; the development CA it
+// was, if it was one, is trusted until then too. A certPEM already trusted
+// changes nothing.
+func (s *SandboxCA) TrustDevCA(certPEM []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(certPEM) > 0 && certPEM[len(certPEM)-1] != '\n' {
+		certPEM = append(slices.Clip(certPEM), '\n')
+	}
+	if bytes.Equal(certPEM, s.ca.CertPEM) || bytes.Equal(certPEM, s.extra) {
+		return nil
+	}
+	if err := s.writeTrust(certPEM); err != nil {
+		return err
+	}
+	s.extra = certPEM
+	return nil
 }
 
 // Development reports whether the sandbox CA is the development CA of
