@@ -511,8 +511,8 @@ func (ex *exporter) generatedPathParams(r *apis.Route) []any {
 			continue
 		}
 		name := sg.Value
-		if sg.Kind == apis.SegGreedy {
-			name += "+" // as API Gateway names it
+		if sg.Kind == apis.SegGreedy && ex.protocol == apis.ProtocolHTTP {
+			name += "+" // as API Gateway's HTTP API export names it; its REST export writes "proxy"
 		}
 		m := map[string]any{"name": name, "in": "path", "required": true, "description": generatedParamDescription + name}
 		if ex.swagger2 {
