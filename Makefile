@@ -39,6 +39,7 @@ build: ## build bin/portico and the sample functions
 	@$(MAKE) --no-print-directory samples
 
 samples: ## build each sample function as a static bootstrap binary
+	@echo "building the sample functions into $(BIN)/samples (minutes on a first build with an empty Go build cache, seconds after)"
 	@for s in $(SAMPLES); do \
 	  for d in samples/$$s/cmd/*/ samples/$$s/; do \
 	    if [ -f $$d/main.go ]; then n=$$(basename $$d); [ "$$d" = "samples/$$s/" ] && n=$$s; \

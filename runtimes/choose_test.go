@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 
+	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/runtimes"
 )
 
@@ -51,5 +55,28 @@ func TestAutoWarnsOfFallingBackToNoIsolation(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDaemonDeniedSaysWhatToDo: a daemon whose socket refuses Portico's
+// user (permission denied) is not one that "does not answer": the error
+// and the caller's message say the socket refused the user and how to let
+// it in (newuser28: Docker ran, the socket refused an unprivileged user, and
+// the warning said to start Docker).
+func TestDaemonDeniedSaysWhatToDo(t *testing.T) {
+	denied := &runtimes.DaemonDownError{Runtime: "docker", Daemon: "Docker", Address: "unix:///var/run/docker.sock",
+		Err: &net.OpError{Op: "dial", Net: "unix", Err: os.NewSyscallError("connect", syscall.EACCES)}}
+	for _, msg := range []string{denied.Error(), denied.ClientMessage()} {
+		if strings.Contains(msg, "does not answer") || !strings.Contains(msg, "usermod -aG docker") {
+			t.Errorf("permission denied reads %q; want the socket's refusal and the docker group", msg)
+		}
+	}
+	if !errors.Is(denied, errdefs.ErrUnavailable) {
+		t.Error("a refused socket is no longer ErrUnavailable")
+	}
+	down := &runtimes.DaemonDownError{Runtime: "containerd", Daemon: "containerd", Address: "/run/containerd/containerd.sock",
+		Err: &net.OpError{Op: "dial", Net: "unix", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}
+	if msg := down.Error(); !strings.Contains(msg, "does not answer") {
+		t.Errorf("a refused connection reads %q; want does not answer", msg)
 	}
 }

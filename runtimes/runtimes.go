@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/url"
@@ -22,6 +23,7 @@ import (
 	"path"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -338,9 +340,9 @@ func Choose(ctx context.Context, want string, factories []Factory, log *slog.Log
 		if f.Unisolated {
 			// Not refused: a machine without Docker (a first `make run`)
 			// still runs functions. But it is no sandbox, and says so.
-			log.Warn("runtime selected: no container runtime answered, so functions run WITHOUT ISOLATION: "+
+			log.Warn("runtime selected: no container runtime could be used (see why), so functions run WITHOUT ISOLATION: "+
 				"as child processes of the server, as its own user, able to read and write what it can (the data directory "+
-				"included) and to reach the admin API on loopback. Start Docker or containerd and restart Portico to isolate them, "+
+				"included) and to reach the admin API on loopback. Start Docker or containerd (and let Portico's user use its socket) and restart Portico to isolate them, "+
 				"or pass --runtime "+f.Name+" to say you mean this (docs/runtimes.md)",
 				"runtime", f.Name, "uid", os.Geteuid(), "why", why)
 			return f.New(ctx)
@@ -377,7 +379,24 @@ func (e *DaemonDownError) Error() string {
 	if e.Op != "" {
 		op = e.Op + ": "
 	}
+	if e.denied() {
+		return fmt.Sprintf("%s: %s%s at %s refuses this user (uid %d): %v: %v; %s", e.Runtime, op, e.Daemon, e.address(), os.Geteuid(), errdefs.ErrUnavailable, e.Err, e.deniedHint())
+	}
 	return fmt.Sprintf("%s: %s%s at %s does not answer: %v: %v", e.Runtime, op, e.Daemon, e.address(), errdefs.ErrUnavailable, e.Err)
+}
+
+// denied reports whether the daemon's socket refused Portico's user: it
+// answers, but not to this user.
+func (e *DaemonDownError) denied() bool {
+	return e.Err != nil && (errors.Is(e.Err, fs.ErrPermission) || strings.Contains(e.Err.Error(), "permission denied"))
+}
+
+// deniedHint says what to do when the daemon's socket refused the user.
+func (e *DaemonDownError) deniedHint() string {
+	if e.Runtime == "docker" {
+		return "add the user to the socket's group (usually docker: `sudo usermod -aG docker $USER`, then log in again), or run Portico as root"
+	}
+	return "give the user access to the socket (its group, or root), or run Portico as root"
 }
 
 // Unwrap lets errors.Is find errdefs.ErrUnavailable and the cause.
@@ -387,6 +406,10 @@ func (e *DaemonDownError) Unwrap() []error { return []error{errdefs.ErrUnavailab
 // names the daemon's address (without any user or password in it) and
 // nothing of the cause.
 func (e *DaemonDownError) ClientMessage() string {
+	if e.denied() {
+		return fmt.Sprintf("The container runtime refuses Portico: %s at %s does not let Portico's user use its socket, so the function cannot run: %s.",
+			e.Daemon, e.address(), e.deniedHint())
+	}
 	return fmt.Sprintf("The container runtime is not answering: %s at %s does not answer, so the function cannot run. "+
 		"Start %s (or restart it), or check that it listens at %s and that Portico may use that socket, then try again.",
 		e.Daemon, e.address(), e.Daemon, e.address())
