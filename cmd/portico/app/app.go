@@ -462,6 +462,15 @@ func (v InvokerSettings) validateLimits() error {
 	return nil
 }
 
+// metricsListen is MetricsListen, "" (no listener) for "off", as the other
+// listeners take it.
+func (s Settings) metricsListen() string {
+	if s.MetricsListen == gateway.ListenOff {
+		return ""
+	}
+	return s.MetricsListen
+}
+
 // checkListenClash refuses two of Portico's listeners on the same port of
 // overlapping addresses (the same host, or either on every address), which
 // would fail at start with a bare "address already in use".
@@ -671,7 +680,7 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		ownaddr.Module,
 		// The metrics listener is an operator's, as the admin API is: its
 		// limits are the admin listener's, tightened by the gateway's.
-		fx.Supply(metrics.Config{Listen: s.MetricsListen, Limits: s.AdminListener.Tighten(s.Listener)}),
+		fx.Supply(metrics.Config{Listen: s.metricsListen(), Limits: s.AdminListener.Tighten(s.Listener)}),
 		metrics.Module,
 		store.Module,
 		functions.Module,
