@@ -75,10 +75,10 @@ func TestAccessLogThroughUpdateStage(t *testing.T) {
 	if st, err := re.ag.GetStage(ctx, &apigateway.GetStageInput{RestApiId: aws.String(re.apiID), StageName: aws.String("prod")}); err != nil || st.AccessLogSettings != nil {
 		t.Fatalf("after the refusals: access log settings %+v, %v", st.AccessLogSettings, err)
 	}
-	out := re.update(t, op(agtypes.OpReplace, "/accessLogSettings/format", "$context.requestId"),
+	re.update(t, op(agtypes.OpReplace, "/accessLogSettings/format", "$context.requestId"),
 		op(agtypes.OpReplace, "/accessLogSettings/destinationArn", "file://"+logFile))
 	// With a destination set, the format alone may change.
-	out = re.update(t, op(agtypes.OpReplace, "/accessLogSettings/format", "$context.httpMethod $context.resourcePath $context.status $context.extendedRequestId"))
+	out := re.update(t, op(agtypes.OpReplace, "/accessLogSettings/format", "$context.httpMethod $context.resourcePath $context.status $context.extendedRequestId"))
 	if out.AccessLogSettings == nil || aws.ToString(out.AccessLogSettings.DestinationArn) != "file://"+logFile {
 		t.Fatalf("access log settings %+v", out.AccessLogSettings)
 	}

@@ -609,7 +609,7 @@ func (q *asyncQueue) aliasTarget(ctx context.Context, fn, alias string) (string,
 		return "", false
 	}
 	pick := shares[0]
-	if len(shares) > 1 && rand.Float64() < shares[1].Weight {
+	if len(shares) > 1 && rand.Float64() < shares[1].Weight { //nolint:gosec // G404: a traffic split, not a secret
 		pick = shares[1]
 	}
 	return pick.Config.Version, true

@@ -1623,8 +1623,7 @@ func (im *importer) operation(a *apis.API, path, method string, op *openapi3.Ope
 	}
 	for _, k := range slices.Sorted(maps.Keys(op.Extensions)) {
 		if !strings.HasPrefix(k, "x-") {
-			switch {
-			case k == "schemes":
+			if k == "schemes" {
 				im.warn("%s: %s is ignored", where, k)
 			}
 			continue

@@ -149,7 +149,7 @@ func (e interruptedError) Error() string {
 	switch {
 	case errors.Is(e.cause, context.DeadlineExceeded):
 		return "the deploy ran out of time"
-	case e.cause != nil && e.cause != context.Canceled:
+	case e.cause != nil && !errors.Is(e.cause, context.Canceled):
 		return "the deploy was interrupted (" + e.cause.Error() + ")"
 	}
 	return "the deploy was interrupted"
