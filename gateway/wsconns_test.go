@@ -54,19 +54,7 @@ func testWebSocketsCountAgainst(t *testing.T, cfg Config, engine, refusal string
 	logs := &syncBuilder{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	cfg.Listen, cfg.TLSListen, cfg.Engine = "127.0.0.1:0", ListenOff, engine
-	gw := New(cfg, svc, &fakeResolver{aliases: map[string]string{}}, &fakeInvoker{}, log)
-	m := connections.New(connections.Config{}, log)
-	gw.EnableWebSockets(m)
-	srv := NewServer(gw, log, listener.Limits{})
-	if err := srv.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Stop(ctx)
-		_ = m.Shutdown(ctx)
-	})
+	srv := startWSServer(t, cfg, svc, &fakeInvoker{}, log)
 	ctx := context.Background()
 	created, err := svc.Create(ctx, &apis.API{Name: "wsbound", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{RouteSelectionExpression: "$request.body.action",
 		Routes: []apis.Route{{RouteKey: "$default", Integration: &apis.Integration{Type: apis.IntegrationAWSProxy, HTTPMethod: "POST", URI: "function:hello"}}}}})
@@ -176,19 +164,7 @@ func testHandshakesAtOnce(t *testing.T, cfg Config, engine string) {
 		out, _ := json.Marshal(events.APIGatewayProxyResponse{StatusCode: 200})
 		return &invoker.Result{Payload: out}, nil
 	}}
-	gw := New(cfg, svc, &fakeResolver{aliases: map[string]string{}}, inv, log)
-	m := connections.New(connections.Config{}, log)
-	gw.EnableWebSockets(m)
-	srv := NewServer(gw, log, listener.Limits{})
-	if err := srv.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Stop(ctx)
-		_ = m.Shutdown(ctx)
-	})
+	srv := startWSServer(t, cfg, svc, inv, log)
 	ctx := context.Background()
 	proxy := func() *apis.Integration {
 		return &apis.Integration{Type: apis.IntegrationAWSProxy, HTTPMethod: "POST", URI: "function:hello"}
@@ -231,4 +207,24 @@ func testHandshakesAtOnce(t *testing.T, cfg Config, engine string) {
 	if t.Failed() {
 		t.Log(logs.String())
 	}
+}
+
+// startWSServer starts a gateway Server with WebSockets over svc's APIs,
+// calling inv, stopped when the test ends.
+func startWSServer(t *testing.T, cfg Config, svc *apis.Service, inv *fakeInvoker, log *slog.Logger) *Server {
+	t.Helper()
+	gw := New(cfg, svc, &fakeResolver{aliases: map[string]string{}}, inv, log)
+	m := connections.New(connections.Config{}, log)
+	gw.EnableWebSockets(m)
+	srv := NewServer(gw, log, listener.Limits{})
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Stop(ctx)
+		_ = m.Shutdown(ctx)
+	})
+	return srv
 }
