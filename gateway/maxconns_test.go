@@ -107,6 +107,51 @@ func TestConnBoundCoversEveryListenerAndEngine(t *testing.T) {
 	}
 }
 
+// TestNewConnectionsAreNotShed: at the public listeners' bound, the idle
+// connections shed to make room are keep-alive ones, which served a request;
+// connections that have sent nothing yet are new ones whose requests are on
+// their way, and are served. (verify28b: with a bound of 4, a burst of five
+// connections got 2 to 4 answers, often none: the fifth's refusal shed the
+// four new ones the h1 engine counted as idle.)
+func TestNewConnectionsAreNotShed(t *testing.T) {
+	for _, engine := range []string{EngineH1, EngineNetHTTP} {
+		t.Run(engine, func(t *testing.T) {
+			e := newTLSEnv(t, Config{MaxConns: 2, Engine: engine}, edge.Config{})
+			var fresh []net.Conn
+			for range 2 {
+				c, err := net.Dial("tcp", e.srv.Addr())
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = c.Close() })
+				fresh = append(fresh, c)
+			}
+			for end := time.Now().Add(20 * time.Second); e.srv.conns.Open() < 2; time.Sleep(time.Millisecond) {
+				if time.Now().After(end) {
+					t.Fatalf("%d connections counted, want the 2 new ones", e.srv.conns.Open())
+				}
+			}
+			if _, err := plainGet(t, e.srv.Addr()); err == nil {
+				t.Fatal("a third connection under a bound of two was served")
+			}
+			for i, c := range fresh {
+				_ = c.SetDeadline(time.Now().Add(20 * time.Second)) // a guard against hanging, not a timing assertion
+				if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"); err != nil {
+					t.Fatalf("new connection %d: %v", i+1, err)
+				}
+				resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+				if err != nil {
+					t.Fatalf("new connection %d was closed unanswered at the bound (shed as idle): %v", i+1, err)
+				}
+				_ = resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("new connection %d: status %d", i+1, resp.StatusCode)
+				}
+			}
+		})
+	}
+}
+
 // plainGet sends GET /healthz on a new connection to addr and leaves the
 // connection open (keep-alive) until the test ends; an error when the
 // connection was closed unanswered.

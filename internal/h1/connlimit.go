@@ -18,14 +18,17 @@ func (s *Server) shedIdle(self *connset.Shedder) {
 }
 
 // ShedIdle closes up to n of s's idle (or dormant) keep-alive connections and
-// returns how many.
+// returns how many. A connection that has sent no request yet is not one:
+// it is new, its request most likely on its way (a burst of connections at
+// the bound lost those it had taken, before they could send anything), and
+// the read header timeout bounds how long it may stay silent.
 func (s *Server) ShedIdle(n int) int {
 	shed := 0
 	for _, c := range s.set.Snapshot(nil) {
 		if shed >= n {
 			break
 		}
-		if st := c.state.Load(); st == stateIdle || st == stateDormant {
+		if st := c.state.Load(); (st == stateIdle || st == stateDormant) && c.served.Load() > 0 {
 			c.closeIfIdle()
 			shed++
 		}
