@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strings"
 	"time"
 
 	"go.uber.org/fx"
@@ -100,8 +101,11 @@ func (s *Server) registerIAMRoutes(d IAMDeps) {
 		if !ok && name != "" {
 			// AWS's code; the text says what Portico grants with instead
 			// (a CreatePolicy or AttachUserPolicy ported from Terraform).
-			s.writeIAMError(w, r, &errdefs.Kinded{Kind: errdefs.ErrInvalid, Type: "InvalidAction",
-				Message: fmt.Sprintf("Portico's IAM does not serve %s: it grants access through inline user policies only (PutUserPolicy); managed policies, groups, roles and permissions boundaries are not supported (docs/authorizers-and-iam.md)", truncateStr(name, 64))})
+			msg := fmt.Sprintf("Portico's IAM does not serve %s: it grants access through inline user policies only (PutUserPolicy); managed policies, groups, roles and permissions boundaries are not supported (docs/authorizers-and-iam.md)", truncateStr(name, 64))
+			if strings.HasPrefix(name, "Tag") || strings.HasPrefix(name, "Untag") || strings.HasSuffix(name, "Tags") {
+				msg = fmt.Sprintf("Portico's IAM does not serve %s: its users, access keys and policies carry no tags (docs/authorizers-and-iam.md)", truncateStr(name, 64))
+			}
+			s.writeIAMError(w, r, &errdefs.Kinded{Kind: errdefs.ErrInvalid, Type: "InvalidAction", Message: msg})
 			return
 		}
 		if !ok {

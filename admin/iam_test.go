@@ -254,7 +254,7 @@ func TestUnservedIAMActionNamesPutUserPolicy(t *testing.T) {
 	t.Parallel()
 	const token = "iam-unserved-token"
 	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
-	for _, action := range []string{"CreatePolicy", "AttachUserPolicy", "CreateGroup"} {
+	for _, action := range []string{"CreatePolicy", "AttachUserPolicy", "CreateGroup", "TagUser"} {
 		req, _ := http.NewRequestWithContext(t.Context(), "POST", env.AdminURL+"/", strings.NewReader("Action="+action+"&Version=2010-05-08"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -268,6 +268,10 @@ func TestUnservedIAMActionNamesPutUserPolicy(t *testing.T) {
 		if err := xml.Unmarshal(b, &a); err != nil {
 			t.Fatalf("%d %s: %v", resp.StatusCode, b, err)
 		}
-		wantIAMError(t, action, a, 400, "InvalidAction", "does not serve "+action, "inline user policies only (PutUserPolicy)")
+		want := "inline user policies only (PutUserPolicy)"
+		if action == "TagUser" { // verify28a: a tag action told of policies
+			want = "carry no tags"
+		}
+		wantIAMError(t, action, a, 400, "InvalidAction", "does not serve "+action, want)
 	}
 }

@@ -1,6 +1,9 @@
 package main
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestMethodSettingsNames: a method-settings key reads as --method names it,
 // and --method names it back; the root resource's "~1/GET" is "/GET", where it
@@ -32,6 +35,12 @@ func TestMethodSettingsNames(t *testing.T) {
 	// as a patch path for a root resource method "PETS" (r-stages28 #3).
 	if _, err := methodSettingsPath("/pets"); err == nil || err.Error() != `--method "/pets": "pets" is not an HTTP method; end it with the method (GET, POST, PUT, DELETE, PATCH, HEAD, OPTIONS or ANY), e.g. /pets/GET` {
 		t.Errorf("methodSettingsPath(/pets): %v", err)
+	}
+	// A wildcard method is */* alone, not a resource "/pets/*" (verify28a).
+	for _, wild := range []string{"/pets/*", "/*/GET"} {
+		if _, err := methodSettingsPath(wild); err == nil || !strings.Contains(err.Error(), "the only wildcard is */*") {
+			t.Errorf("methodSettingsPath(%s): %v", wild, err)
+		}
 	}
 	if got, err := methodSettingsPath("/pets/any"); err != nil || got != "/~1pets/ANY" {
 		t.Errorf("methodSettingsPath(/pets/any) = %q, %v", got, err)

@@ -359,6 +359,9 @@ func methodSettingsPath(method string) (string, error) {
 		return "", fmt.Errorf("--method %q: give the resource path and method, e.g. /pets/GET, /pets/{id}/DELETE or /GET (the root resource)", method)
 	}
 	resource, verb := method[:i], strings.ToUpper(method[i+1:])
+	if verb == "*" || resource == "/*" {
+		return "", fmt.Errorf("--method %q: the only wildcard is */* (every method of the stage, or leave --method out); name one method otherwise, e.g. /pets/GET", method)
+	}
 	if !apis.IsMethod(verb) {
 		// "/pets": the method forgotten, not a root resource method "PETS".
 		return "", fmt.Errorf("--method %q: %q is not an HTTP method; end it with the method (GET, POST, PUT, DELETE, PATCH, HEAD, OPTIONS or ANY), e.g. %s/GET",

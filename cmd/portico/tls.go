@@ -156,6 +156,9 @@ const tlsCertKeptHint = "A server run with --tls-cert keeps serving that certifi
 // `domain get` prints it (file:///abs/ca.pem, or another scheme the server
 // judges), passed on as it is.
 func truststoreURI(v string) (string, error) {
+	if rest, ok := strings.CutPrefix(v, "file:/"); ok && !strings.HasPrefix(rest, "/") {
+		v = "file:///" + rest // file:/abs/ca.pem, the URI's short form
+	}
 	if rest, ok := strings.CutPrefix(v, "file://"); ok {
 		if !strings.HasPrefix(rest, "/") && !strings.HasPrefix(rest, "localhost/") {
 			return "", fmt.Errorf("--truststore %q: a file URI holds an absolute path (file:///abs/ca.pem); or give the file's path, relative or not", v)

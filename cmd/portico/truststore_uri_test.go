@@ -24,6 +24,12 @@ func TestDomainCreateTakesTruststoreURI(t *testing.T) {
 	if out := cli(t, env, "domain", "get", "uri.dev.test"); !strings.Contains(out, "file://"+ca) {
 		t.Errorf("domain get printed:\n%s", out)
 	}
+	// The short form file:/abs/ca.pem is the same URI (verify28a: joined to
+	// the current directory).
+	cli(t, env, "domain", "create", "short.dev.test", "--truststore", "file:"+ca)
+	if out := cli(t, env, "domain", "get", "short.dev.test"); !strings.Contains(out, "file://"+ca) {
+		t.Errorf("domain get of the short-form URI printed:\n%s", out)
+	}
 	if out, err := cliErr(env, "domain", "create", "rel.dev.test", "--truststore", "file://tls/ca.pem"); err == nil || !strings.Contains(err.Error(), "file:///abs/ca.pem") {
 		t.Errorf("--truststore file://tls/ca.pem: %v\n%s", err, out)
 	}

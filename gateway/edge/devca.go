@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/errdefs"
+	"golang.org/x/net/idna"
 )
 
 // Files of the development CA under DevCADir(dataDir).
@@ -246,6 +247,11 @@ func ValidateCertName(name string) (string, error) {
 		}
 		for _, c := range l {
 			if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+				if c > 127 {
+					if a, err := idna.Lookup.ToASCII(n); err == nil {
+						return "", invalidf("%q: %q is not allowed in a DNS name (letters, digits and - only): give the name in its A-label (punycode) form, %q", name, c, a)
+					}
+				}
 				return "", invalidf("%q: %q is not allowed in a DNS name (letters, digits and - only)", name, c)
 			}
 		}

@@ -434,3 +434,16 @@ func TestWildcardMatchesDNSLabelsOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestCertNameIDNNamesItsALabel: `portico tls init` with a name in Unicode
+// letters is refused naming its A-label form, as create-domain-name does
+// (verify28a: it named only the letter).
+func TestCertNameIDNNamesItsALabel(t *testing.T) {
+	_, err := ValidateCertName("köln.test")
+	if err == nil || !strings.Contains(err.Error(), `"xn--kln-sna.test"`) {
+		t.Fatalf("ValidateCertName(köln.test): %v, want the A-label named", err)
+	}
+	if n, err := ValidateCertName("xn--kln-sna.test"); err != nil || n != "xn--kln-sna.test" {
+		t.Fatalf("the A-label form: %q %v", n, err)
+	}
+}
