@@ -113,28 +113,29 @@ func (p *PerIP) AdmitUpgrade(ip netip.Addr) bool {
 // given its count back (hijacked), or the handshake is over either way. The
 // WebSocket's own count stays until Release.
 func (p *PerIP) UpgradeDone(ip netip.Addr) {
-	if p == nil || !ip.IsValid() {
-		return
+	if p != nil {
+		p.decrement(p.upgrading, ip)
 	}
-	p.mu.Lock()
-	if up := p.upgrading[ip] - 1; up > 0 {
-		p.upgrading[ip] = up
-	} else {
-		delete(p.upgrading, ip)
-	}
-	p.mu.Unlock()
 }
 
 // Release gives back a connection's count (Admit); the zero Addr is none.
 func (p *PerIP) Release(ip netip.Addr) {
-	if p == nil || !ip.IsValid() {
+	if p != nil {
+		p.decrement(p.n, ip)
+	}
+}
+
+// decrement takes one from ip's count in m (p.n or p.upgrading), dropping
+// the entry at zero. The zero Addr counts nothing.
+func (p *PerIP) decrement(m map[netip.Addr]int, ip netip.Addr) {
+	if !ip.IsValid() {
 		return
 	}
 	p.mu.Lock()
-	if n := p.n[ip] - 1; n > 0 {
-		p.n[ip] = n
+	if n := m[ip] - 1; n > 0 {
+		m[ip] = n
 	} else {
-		delete(p.n, ip)
+		delete(m, ip)
 	}
 	p.mu.Unlock()
 }
