@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/portico-dev/portico/runtimes"
+	"github.com/portico-dev/portico/runtimes/process/internal/shim"
 )
 
 // openBootstrap writes a bootstrap that prints answer and exits, and returns
@@ -62,13 +63,13 @@ func TestStartRetriesTextBusy(t *testing.T) {
 	refused, closed := make(chan struct{}), make(chan struct{})
 	var attempts atomic.Int32
 	var once sync.Once
-	rt.busy.refused = func() {
+	rt.busy.Refused = func() {
 		attempts.Add(1)
 		once.Do(func() { close(refused) })
 	}
 	// Waits for the descriptor to be closed, so that no clock decides
 	// whether the retries outlast the test's close; then waits as usual.
-	rt.busy.sleep = func(d time.Duration) {
+	rt.busy.Sleep = func(d time.Duration) {
 		<-closed
 		time.Sleep(d)
 	}
@@ -119,8 +120,8 @@ func TestStartTextBusyPersists(t *testing.T) {
 	cgroups := rt.Cgroups()
 	dir, _ := openBootstrap(t, "never")
 	var attempts, slept atomic.Int64
-	rt.busy.refused = func() { attempts.Add(1) }
-	rt.busy.sleep = func(d time.Duration) { slept.Add(int64(d)) } // no wait: the budget counts the waits
+	rt.busy.Refused = func() { attempts.Add(1) }
+	rt.busy.Sleep = func(d time.Duration) { slept.Add(int64(d)) } // no wait: the budget counts the waits
 	sb, err := rt.Start(context.Background(), busySpec(dir))
 	if err == nil {
 		t.Fatalf("Start with the bootstrap held open for writing returned a sandbox (%v), want an error", sb.Err())
@@ -130,8 +131,8 @@ func TestStartTextBusyPersists(t *testing.T) {
 		!strings.Contains(err.Error(), "the bootstrap is open for writing by another process") {
 		t.Fatalf("Start: %v; want ETXTBSY saying the bootstrap is open for writing by another process", err)
 	}
-	if n, d := attempts.Load(), time.Duration(slept.Load()); n < 2 || d < textBusyBudget || d > 2*textBusyBudget {
-		t.Errorf("refused %d times, waiting %v in all; want retries for about %v", n, d, textBusyBudget)
+	if n, d := attempts.Load(), time.Duration(slept.Load()); n < 2 || d < shim.TextBusyBudget || d > 2*shim.TextBusyBudget {
+		t.Errorf("refused %d times, waiting %v in all; want retries for about %v", n, d, shim.TextBusyBudget)
 	}
 	if rt.Cgroups() != cgroups {
 		t.Errorf("a busy bootstrap turned cgroups from %v to %v", cgroups, rt.Cgroups())
@@ -159,9 +160,9 @@ func TestShimTextBusyPersists(t *testing.T) {
 	}
 	<-sb.Done()
 	var ee *runtimes.ExitError
-	if !errors.As(sb.Err(), &ee) || ee.Code != shimFailed ||
+	if !errors.As(sb.Err(), &ee) || ee.Code != shim.Failed ||
 		!strings.Contains(string(out), "the bootstrap is open for writing by another process") {
 		t.Fatalf("the shim said %q and ended with %v; want exit status %d saying the bootstrap is open for writing by another process",
-			out, sb.Err(), shimFailed)
+			out, sb.Err(), shim.Failed)
 	}
 }

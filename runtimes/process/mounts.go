@@ -17,6 +17,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/runtimes"
+	"github.com/portico-dev/portico/runtimes/process/internal/shim"
 )
 
 // Function volumes (FileSystemConfigs) are host directories a sandbox sees at
@@ -24,7 +25,7 @@ import (
 // runtime gives it one where the host allows:
 //
 //   - Private mounts: the sandbox starts in a mount namespace of its own
-//     through the mount shim (shim.go), with its volumes bound at /mnt/NAME
+//     through the mount shim (internal/shim), with its volumes bound at /mnt/NAME
 //     there. Nothing changes on the host, and any number of installations
 //     (data directories) run functions that mount the same NAME at once, each
 //     seeing its own volume. Root (or CAP_SYS_ADMIN) makes the mount namespace
@@ -115,7 +116,7 @@ func probePrivateMounts(ctx context.Context, userns bool) (bool, string) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/proc/self/exe")
-	cmd.Env = []string{shimEnv + "=" + shimProbe}
+	cmd.Env = shim.ProbeEnv()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	shimAttr(cmd.SysProcAttr, userns)
 	out, err := cmd.CombinedOutput()
@@ -174,7 +175,11 @@ func (r *Runtime) mountEnv(ctx context.Context, mounts []runtimes.Mount) ([]stri
 		return nil, err
 	}
 	if private, _ := r.PrivateMounts(ctx); private {
-		return shimEnvFor(mounts, r.vols.userns)
+		pairs := make([]shim.Mount, 0, len(mounts))
+		for _, m := range mounts {
+			pairs = append(pairs, shim.Mount{Source: m.Source, Target: m.Target})
+		}
+		return shim.EnvFor(pairs, r.vols.userns)
 	}
 	return nil, r.linkMounts(mounts)
 }

@@ -36,6 +36,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/runtimes"
+	"github.com/portico-dev/portico/runtimes/process/internal/shim"
 )
 
 // Runtime starts sandboxes as child processes. Safe for concurrent use.
@@ -162,7 +163,7 @@ func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandb
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 		if viaShim != nil {
 			// Through the mount shim, in a mount namespace of its own
-			// (shim.go), which execs the bootstrap (Args[0]).
+			// (internal/shim), which execs the bootstrap (Args[0]).
 			cmd.Path = "/proc/self/exe"
 			cmd.Env = append(slices.Clip(env), viaShim...)
 			shimAttr(cmd.SysProcAttr, r.vols.userns)
@@ -172,7 +173,7 @@ func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandb
 	}
 	var cmd *exec.Cmd
 	var cg *sandboxCgroup
-	err = r.busy.retry(func() (err error) {
+	err = r.busy.Retry(func() (err error) {
 		cmd, cg, err = r.start(newCmd)
 		return err
 	})
@@ -180,7 +181,7 @@ func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandb
 		_ = pr.Close()
 		_ = pw.Close()
 		if errors.Is(err, unix.ETXTBSY) {
-			return nil, fmt.Errorf("start %s: %w", bootstrap, textBusyError(err))
+			return nil, fmt.Errorf("start %s: %w", bootstrap, shim.TextBusyError(err))
 		}
 		if ee := entrypointError(err); ee != nil {
 			// The bootstrap cannot be run: a sandbox that failed its init,
@@ -249,49 +250,8 @@ func entrypointError(err error) *runtimes.EntrypointError {
 	return nil
 }
 
-// textBusyBudget is how long, in all, a start refused with ETXTBSY is
-// retried before the error is reported.
-const textBusyBudget = time.Second
-
-// textBusy retries an exec that the kernel refuses with ETXTBSY: the
-// bootstrap is open for writing. Most often it is open only for a moment, and
-// not by the writer: a child another goroutine forked while the code was
-// being extracted holds a copy of the extractor's descriptor until its own
-// exec closes it (Go issue 22315). The go command retries such an exec too.
-// Its fields are tests' seams; the zero value sleeps and tells no one.
-type textBusy struct {
-	sleep   func(time.Duration) // time.Sleep when nil
-	refused func()              // called after each refused attempt
-}
-
-// retry runs try until it does not fail with ETXTBSY or about
-// textBusyBudget has been spent waiting between attempts (counted as the
-// waits, not read from a clock), and returns its last error.
-func (b textBusy) retry(try func() error) error {
-	sleep := b.sleep
-	if sleep == nil {
-		sleep = time.Sleep
-	}
-	var waited time.Duration
-	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
-		err := try()
-		if !errors.Is(err, unix.ETXTBSY) || waited >= textBusyBudget {
-			return err
-		}
-		if b.refused != nil {
-			b.refused()
-		}
-		sleep(delay)
-		waited += delay
-	}
-}
-
-// textBusyError says what a persistent ETXTBSY means, which the kernel's
-// "text file busy" does not: the bootstrap is open for writing. It wraps err.
-func textBusyError(err error) error {
-	return fmt.Errorf("the bootstrap is open for writing by another process (still after %v of retries; "+
-		"a deployment still writing the code, or a process holding it open): %w", textBusyBudget, err)
-}
+// textBusy retries an exec that the kernel refuses with ETXTBSY (shim.TextBusy).
+type textBusy = shim.TextBusy
 
 // execFailed is the sandbox of a bootstrap that could not be exec'd: it has
 // exited already, with a runtimes.EntrypointError, and nothing is its peer.

@@ -1,4 +1,23 @@
-package process
+// Package shim is the process runtime's mount shim. Where the host lets
+// Portico make mount namespaces (root, or CAP_SYS_ADMIN; any user inside a
+// user namespace of its own, see the process runtime's mounts.go), a sandbox
+// with volumes is started as Portico's own binary (/proc/self/exe) in a mount
+// namespace of its own (Go's Unshareflags, which also makes every mount in it
+// private). Before anything else runs, this package's init sees Env, becomes
+// the shim and never returns: it lays a tmpfs over /mnt in that namespace,
+// binds back what the host has there, binds each volume at its /mnt/NAME, and
+// execs the bootstrap with the sandbox's environment. So each sandbox sees its
+// own installation's volumes at /mnt/NAME, and nothing of that is visible to,
+// or changed for, the rest of the host: the mounts go with the namespace when
+// the sandbox's last process exits.
+//
+// The package imports the standard library and golang.org/x/sys/unix only, so
+// that Go runs its init early in a binary's start: a package is initialized as
+// soon as its imports are, and the shim then has no need of the rest of
+// Portico's packages, whose inits (JSON schema compilers, protobuf
+// descriptors, gRPC) would otherwise run first in every sandbox's start.
+// BenchmarkColdStartWithVolume measures what it costs.
+package shim
 
 import (
 	"encoding/json"
@@ -9,58 +28,53 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/portico-dev/portico/runtimes"
 )
-
-// The mount shim. Where the host lets Portico make mount namespaces (root, or
-// CAP_SYS_ADMIN; any user inside a user namespace of its own, see mounts.go),
-// a sandbox with volumes is started as Portico's own binary (/proc/self/exe)
-// in a mount namespace of its own (Go's Unshareflags, which also makes every
-// mount in it private). Before anything else runs, the
-// binary's init sees shimEnv, becomes the shim and never returns: it lays a
-// tmpfs over /mnt in that namespace, binds back what the host has there, binds
-// each volume at its /mnt/NAME, and execs the bootstrap with the sandbox's
-// environment. So each sandbox sees its own installation's volumes at
-// /mnt/NAME, and nothing of that is visible to, or changed for, the rest of
-// the host: the mounts go with the namespace when the sandbox's last process
-// exits.
 
 const (
-	// shimEnv, set to shimRun or shimProbe, makes the binary the mount shim.
-	shimEnv = "_PORTICO_PROCESS_SHIM"
-	// shimMountsEnv holds the volumes to bind, as JSON [[source, target], ...].
-	shimMountsEnv = "_PORTICO_PROCESS_SHIM_MOUNTS"
+	// Env, set to run, runUserNS or probe, makes the binary the mount shim.
+	Env = "_PORTICO_PROCESS_SHIM"
+	// MountsEnv holds the volumes to bind, as JSON [[source, target], ...].
+	MountsEnv = "_PORTICO_PROCESS_SHIM_MOUNTS"
 
-	shimRun       = "run"        // bind the volumes, then exec os.Args[0]
-	shimRunUserNS = "run-userns" // shimRun in a user namespace: drop every capability before the exec
-	shimProbe     = "probe"      // lay the tmpfs over /mnt, then exit 0
+	run       = "run"        // bind the volumes, then exec os.Args[0]
+	runUserNS = "run-userns" // run in a user namespace: drop every capability before the exec
+	probe     = "probe"      // lay the tmpfs over /mnt, then exit 0
 
-	// shimFailed is the exit status of a shim that could not set up the
+	// Failed is the exit status of a shim that could not set up the
 	// sandbox's mounts (its reason is on stderr, in the sandbox's logs).
-	shimFailed = 126
+	Failed = 126
 )
 
+// Mount is a volume: the host directory Source, bound at Target (/mnt/NAME).
+type Mount struct {
+	Source, Target string
+}
+
 func init() {
-	switch os.Getenv(shimEnv) {
+	switch os.Getenv(Env) {
 	case "":
 		return
-	case shimProbe:
+	case probe:
 		if err := privateMnt(nil); err != nil {
 			fmt.Fprintf(os.Stderr, "portico: process sandbox: %v\n", err)
-			os.Exit(shimFailed)
+			os.Exit(Failed)
 		}
 		os.Exit(0)
 	default:
-		runShim(os.Getenv(shimEnv) == shimRunUserNS)
+		runShim(os.Getenv(Env) == runUserNS)
 	}
 }
 
-// shimEnvFor returns the variables that make the binary the shim for mounts
-// (in a user namespace, with userns).
-func shimEnvFor(mounts []runtimes.Mount, userns bool) ([]string, error) {
+// ProbeEnv is the environment of a probe: a shim that lays the tmpfs over
+// /mnt and exits 0, or Failed with its reason on stderr.
+func ProbeEnv() []string { return []string{Env + "=" + probe} }
+
+// EnvFor returns the variables that make the binary the shim for mounts (in a
+// user namespace, with userns).
+func EnvFor(mounts []Mount, userns bool) ([]string, error) {
 	pairs := make([][2]string, 0, len(mounts))
 	for _, m := range mounts {
 		pairs = append(pairs, [2]string{m.Source, m.Target})
@@ -69,30 +83,30 @@ func shimEnvFor(mounts []runtimes.Mount, userns bool) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	run := shimRun
+	mode := run
 	if userns {
-		run = shimRunUserNS
+		mode = runUserNS
 	}
-	return []string{shimEnv + "=" + run, shimMountsEnv + "=" + string(raw)}, nil
+	return []string{Env + "=" + mode, MountsEnv + "=" + string(raw)}, nil
 }
 
 // runShim sets up the sandbox's mounts and execs the bootstrap (os.Args[0]);
-// it returns only by exiting, with shimFailed. In a user namespace (userns)
+// it returns only by exiting, with Failed. In a user namespace (userns)
 // it then drops every capability the namespace gave it, so the bootstrap
 // runs with none: it cannot undo the mounts (to reach what the tmpfs over
 // /mnt hides) or make new ones.
 func runShim(userns bool) {
 	fail := func(err error) {
 		fmt.Fprintf(os.Stderr, "portico: process sandbox: %v\n", err)
-		os.Exit(shimFailed)
+		os.Exit(Failed)
 	}
 	var pairs [][2]string
-	if err := json.Unmarshal([]byte(os.Getenv(shimMountsEnv)), &pairs); err != nil {
+	if err := json.Unmarshal([]byte(os.Getenv(MountsEnv)), &pairs); err != nil {
 		fail(fmt.Errorf("reading the volumes to mount: %w", err))
 	}
-	mounts := make([]runtimes.Mount, 0, len(pairs))
+	mounts := make([]Mount, 0, len(pairs))
 	for _, p := range pairs {
-		mounts = append(mounts, runtimes.Mount{Source: p[0], Target: p[1]})
+		mounts = append(mounts, Mount{Source: p[0], Target: p[1]})
 	}
 	if err := privateMnt(mounts); err != nil {
 		fail(err)
@@ -104,18 +118,18 @@ func runShim(userns bool) {
 	}
 	env := make([]string, 0, len(os.Environ()))
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, shimEnv+"=") && !strings.HasPrefix(kv, shimMountsEnv+"=") {
+		if !strings.HasPrefix(kv, Env+"=") && !strings.HasPrefix(kv, MountsEnv+"=") {
 			env = append(env, kv)
 		}
 	}
 	if len(os.Args) == 0 {
 		fail(fmt.Errorf("no bootstrap to run"))
 	}
-	err := textBusy{}.retry(func() error {
+	err := TextBusy{}.Retry(func() error {
 		return syscall.Exec(os.Args[0], os.Args[:1], env) //nolint:gosec // G204: the sandbox's own bootstrap, as Start names it
 	})
 	if errors.Is(err, unix.ETXTBSY) {
-		err = textBusyError(err)
+		err = TextBusyError(err)
 	}
 	fail(fmt.Errorf("exec %s: %w", os.Args[0], err))
 }
@@ -126,7 +140,7 @@ func runShim(userns bool) {
 // at its target (/mnt/NAME), and makes the tmpfs read-only. The sources and
 // the host's /mnt are opened first and reached through their descriptors, so
 // that a source under /mnt is still reached once the tmpfs covers it.
-func privateMnt(mounts []runtimes.Mount) error {
+func privateMnt(mounts []Mount) error {
 	if err := os.MkdirAll("/mnt", 0o755); err != nil { //nolint:gosec // G301: /mnt is readable by every user
 		return err
 	}
@@ -241,4 +255,48 @@ func dropCapabilities() error {
 		return fmt.Errorf("clearing the inheritable capabilities: %w", err)
 	}
 	return nil
+}
+
+// TextBusyBudget is how long, in all, a start refused with ETXTBSY is
+// retried before the error is reported.
+const TextBusyBudget = time.Second
+
+// TextBusy retries an exec that the kernel refuses with ETXTBSY: the
+// bootstrap is open for writing. Most often it is open only for a moment, and
+// not by the writer: a child another goroutine forked while the code was
+// being extracted holds a copy of the extractor's descriptor until its own
+// exec closes it (Go issue 22315). The go command retries such an exec too.
+// The zero TextBusy sleeps between attempts; tests set the seams.
+type TextBusy struct {
+	Sleep   func(time.Duration) // time.Sleep when nil
+	Refused func()              // called after each refused attempt
+}
+
+// Retry runs try until it does not fail with ETXTBSY or about
+// TextBusyBudget has been spent waiting between attempts (counted as the
+// waits, not read from a clock), and returns its last error.
+func (b TextBusy) Retry(try func() error) error {
+	sleep := b.Sleep
+	if sleep == nil {
+		sleep = time.Sleep
+	}
+	var waited time.Duration
+	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
+		err := try()
+		if !errors.Is(err, unix.ETXTBSY) || waited >= TextBusyBudget {
+			return err
+		}
+		if b.Refused != nil {
+			b.Refused()
+		}
+		sleep(delay)
+		waited += delay
+	}
+}
+
+// TextBusyError says what a persistent ETXTBSY means, which the kernel's
+// "text file busy" does not: the bootstrap is open for writing. It wraps err.
+func TextBusyError(err error) error {
+	return fmt.Errorf("the bootstrap is open for writing by another process (still after %v of retries; "+
+		"a deployment still writing the code, or a process holding it open): %w", TextBusyBudget, err)
 }
