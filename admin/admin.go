@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
 	"net/netip"
 	"slices"
 	"strings"
@@ -227,7 +228,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // NotFoundException, or 405 MethodNotAllowedException with Allow naming the
 // methods the path takes. (Unknown paths under the Lambda and API Gateway
 // prefixes are their UnknownOperationException: they have routes.)
+//
+// A path that is not in its clean form (an empty segment, as a script's
+// unset variable leaves in /functions//configuration, or a dot segment) is
+// refused with 400, never redirected as ServeMux would: its redirect (307)
+// keeps the method and body, so a client that follows it would run another
+// operation on another resource than it named (DELETE of
+// /functions//configuration becoming DeleteFunction of "configuration").
 func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.Path; !cleanPath(p) {
+		leaveBody(w, r)
+		msg := fmt.Sprintf("the path %s has an empty or dot segment: every name in it must be given (an unset variable in a script leaves //); "+
+			"docs/admin-api.md lists the routes", p)
+		switch {
+		case s.isAPIGatewayRoute(r): // BadRequestException
+			s.writeAPIGatewayError(w, r, errdefs.New(errdefs.ErrInvalid, "", msg))
+		case s.isAPIsRoute(r) || strings.HasPrefix(p, porticoAPIsPrefix+"/"):
+			s.writeAPIsError(w, r, errdefs.New(errdefs.ErrInvalid, "", msg))
+		default: // Lambda's, for an empty name
+			s.refuse(w, r, errdefs.New(errdefs.ErrInvalid, "ValidationException", msg))
+		}
+		return
+	}
 	h, pattern := s.mux.Handler(r)
 	if pattern != "" {
 		s.mux.ServeHTTP(w, r)
@@ -252,6 +274,19 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request) {
 	leaveBody(w, r)
 	w.Header().Set("x-amzn-ErrorType", typ)
 	_ = writeJSON(w, status, body)
+}
+
+// cleanPath reports whether p is in the form path.Clean gives it (a trailing
+// slash kept), as ServeMux wants it: no empty, "." or ".." segment.
+func cleanPath(p string) bool {
+	if p == "" || p == "/" {
+		return true
+	}
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") {
+		c += "/"
+	}
+	return c == p
 }
 
 // headRecorder keeps the status and headers written to it, and drops the body.

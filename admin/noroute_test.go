@@ -49,3 +49,42 @@ func TestNoRouteAnswersInTheAPIsShape(t *testing.T) {
 		}
 	}
 }
+
+// TestUncleanPathRefusedNotRedirected: a path with an empty or dot segment
+// (a script's unset variable: /functions//configuration) is refused with 400
+// in its surface's shape, never redirected to the cleaned path as ServeMux
+// does: a 307 keeps the method and body, so a client that follows it would
+// run another operation (DELETE /functions//configuration becoming
+// DeleteFunction of "configuration").
+func TestUncleanPathRefusedNotRedirected(t *testing.T) {
+	t.Parallel()
+	srv, _ := newGatewayAdmin(t)
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tc := range []struct {
+		method, path string
+		typ          string
+		lambdaShape  bool
+	}{
+		{"DELETE", "/2015-03-31/functions//configuration", "ValidationException", true},
+		{"POST", "/2015-03-31/functions//", "ValidationException", true},
+		{"GET", "/2015-03-31/functions/f1/./aliases", "ValidationException", true},
+		{"GET", "/2015-03-31/functions/f1/../f2/aliases", "ValidationException", true},
+		{"GET", "/restapis//resources", "BadRequestException", false},
+		{"DELETE", "/portico/v1/apis//stages/prod", "BadRequestException", false},
+	} {
+		req, _ := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader("{}"))
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		var body map[string]string
+		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" || json.Unmarshal(raw, &body) != nil ||
+			resp.Header.Get("x-amzn-ErrorType") != tc.typ || (body["Type"] == "User") != tc.lambdaShape ||
+			!strings.Contains(body["message"], "empty or dot segment") {
+			t.Errorf("%s %s: %d Location %q %s %s, want 400 %s (Lambda's shape %v) saying what is wrong", tc.method, tc.path,
+				resp.StatusCode, resp.Header.Get("Location"), resp.Header.Get("x-amzn-ErrorType"), raw, tc.typ, tc.lambdaShape)
+		}
+	}
+}
