@@ -129,6 +129,11 @@ func (h *usageHandlers) importKeys(w http.ResponseWriter, r *http.Request) error
 	if f := r.URL.Query().Get("format"); !strings.EqualFold(f, "csv") {
 		return badRequest("Invalid format '%s': only csv is supported", f)
 	}
+	// failonwarnings is taken (true or false) and changes nothing: an import
+	// is all or nothing whatever it says, and has no warnings to report.
+	if _, err := boolQuery(r, "failonwarnings"); err != nil {
+		return err
+	}
 	raw, err := readBody(w, r, jsonBody{limit: maxImportBody})
 	if err != nil {
 		return err

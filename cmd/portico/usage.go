@@ -256,7 +256,7 @@ func newPlanCmd(g *globalFlags) *cobra.Command {
 		Use:   "plan",
 		Short: "Manage usage plans: throttles and quotas per API key on API stages",
 	}
-	cmd.AddCommand(planCreate(g), planList(g), planGet(g), planDelete(g), planAddKey(g), planRemoveKey(g), planUsage(g), planResetUsage(g))
+	cmd.AddCommand(planCreate(g), planUpdate(g), planList(g), planGet(g), planDelete(g), planAddKey(g), planRemoveKey(g), planUsage(g), planResetUsage(g))
 	return cmd
 }
 
@@ -350,6 +350,114 @@ start: the weekday for WEEK, 0 = Sunday, or the day of the month for MONTH).`,
 	cmd.Flags().Int64Var(&quota, "quota", 0, "quota: requests per period per key")
 	cmd.Flags().StringVar(&period, "period", "DAY", "quota period: DAY, WEEK or MONTH (with --quota)")
 	cmd.Flags().IntVar(&offset, "offset", 0, "quota period offset (with --quota)")
+	return cmd
+}
+
+func planUpdate(g *globalFlags) *cobra.Command {
+	var name, description, period string
+	var addStages, removeStages []string
+	var rate float64
+	var burst, offset int
+	var quota int64
+	var noThrottle, noQuota bool
+	cmd := &cobra.Command{
+		Use:   "update PLAN_ID",
+		Short: "Change a usage plan: its name, stages, throttle or quota (its keys and usage records stay)",
+		Long: `Change a usage plan in place (update-usage-plan), keeping its keys and their usage
+records: --name, --description, --add-stage and --remove-stage API_ID:STAGE
+(repeatable), the per-key throttle (--rate, --burst; --no-throttle removes it) and
+the per-key quota (--quota, --period, --offset; --no-quota removes it). What is
+not given stays as it is.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f := cmd.Flags()
+			var ops []map[string]string
+			op := func(o, path, value string) {
+				ops = append(ops, map[string]string{"op": o, "path": path, "value": value})
+			}
+			if f.Changed("name") {
+				op("replace", "/name", name)
+			}
+			if f.Changed("description") {
+				op("replace", "/description", description)
+			}
+			for _, list := range []struct {
+				flag, op string
+				stages   []string
+			}{{"--add-stage", "add", addStages}, {"--remove-stage", "remove", removeStages}} {
+				for _, s := range list.stages {
+					if api, st, ok := strings.Cut(s, ":"); !ok || api == "" || st == "" {
+						return fmt.Errorf("%s %q: use API_ID:STAGE", list.flag, s)
+					}
+					op(list.op, "/apiStages", s)
+				}
+			}
+			switch {
+			case noThrottle && (f.Changed("rate") || f.Changed("burst")):
+				return errors.New("--no-throttle removes the plan's throttle: give it without --rate and --burst")
+			case noThrottle:
+				op("remove", "/throttle", "")
+			default:
+				if f.Changed("rate") {
+					if err := checkRate(rate); err != nil {
+						return err
+					}
+					if rate < 0 {
+						return fmt.Errorf("--rate %g: give a number of requests per second, 0 or more", rate)
+					}
+					op("replace", "/throttle/rateLimit", strconv.FormatFloat(rate, 'f', -1, 64))
+				}
+				if f.Changed("burst") {
+					if burst < 0 {
+						return fmt.Errorf("--burst %d: give the bucket's size per key, 0 or more", burst)
+					}
+					if burst == 0 {
+						warnZeroBurst(cmd, "--burst 0")
+					}
+					op("replace", "/throttle/burstLimit", strconv.Itoa(burst))
+				}
+			}
+			switch {
+			case noQuota && (f.Changed("quota") || f.Changed("period") || f.Changed("offset")):
+				return errors.New("--no-quota removes the plan's quota: give it without --quota, --period and --offset")
+			case noQuota:
+				op("remove", "/quota", "")
+			default:
+				// The period first: the offset it takes is checked against it.
+				if f.Changed("period") {
+					op("replace", "/quota/period", strings.ToUpper(period))
+				}
+				if f.Changed("offset") {
+					op("replace", "/quota/offset", strconv.Itoa(offset))
+				}
+				if f.Changed("quota") {
+					op("replace", "/quota/limit", strconv.FormatInt(quota, 10))
+				}
+			}
+			if len(ops) == 0 {
+				return errors.New("nothing to change: give --name, --description, --add-stage, --remove-stage, --rate, --burst, --no-throttle, --quota, --period, --offset or --no-quota")
+			}
+			path := "/usageplans/" + url.PathEscape(args[0])
+			return g.run(cmd, http.MethodPatch, path, nil, map[string]any{"patchOperations": ops}, nil, func(w io.Writer, raw []byte) error {
+				var p planJSON
+				if err := json.Unmarshal(raw, &p); err != nil {
+					return err
+				}
+				return planTable(w, []planJSON{p})
+			})
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "new name")
+	cmd.Flags().StringVar(&description, "description", "", "new description (\"\" clears it)")
+	cmd.Flags().StringArrayVar(&addStages, "add-stage", nil, "API stage to add, API_ID:STAGE (repeatable)")
+	cmd.Flags().StringArrayVar(&removeStages, "remove-stage", nil, "API stage to remove, API_ID:STAGE (repeatable)")
+	cmd.Flags().Float64Var(&rate, "rate", 0, "throttle: requests per second per key")
+	cmd.Flags().IntVar(&burst, "burst", 0, "throttle: bucket size per key (0 admits no request)")
+	cmd.Flags().BoolVar(&noThrottle, "no-throttle", false, "remove the plan's throttle")
+	cmd.Flags().Int64Var(&quota, "quota", 0, "quota: requests per period per key")
+	cmd.Flags().StringVar(&period, "period", "", "quota period: DAY, WEEK or MONTH")
+	cmd.Flags().IntVar(&offset, "offset", 0, "quota period offset (0 for DAY, 0-6 for WEEK, 0-27 for MONTH)")
+	cmd.Flags().BoolVar(&noQuota, "no-quota", false, "remove the plan's quota")
 	return cmd
 }
 

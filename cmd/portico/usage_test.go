@@ -76,6 +76,33 @@ func TestKeyAndPlanCommands(t *testing.T) {
 	if out := cli(t, env, "plan", "reset-usage", p.ID, k.ID); !strings.Contains(out, "100") {
 		t.Fatalf("plan reset-usage:\n%s", out)
 	}
+	// plan update changes the plan in place: its keys stay.
+	if out := cli(t, env, "plan", "update", p.ID, "--name", "gold", "--rate", "50", "--burst", "80", "--quota", "7", "--period", "day"); !strings.Contains(out, "gold") ||
+		!strings.Contains(out, "7 per DAY") || !strings.Contains(out, "50/s burst 80") {
+		t.Fatalf("plan update:\n%s", out)
+	}
+	if out := cli(t, env, "plan", "get", p.ID); !strings.Contains(out, "alicia") || !strings.Contains(out, "7 per DAY") {
+		t.Fatalf("plan get after update (its key kept):\n%s", out)
+	}
+	if out := cli(t, env, "plan", "update", p.ID, "--no-quota", "--no-throttle", "--remove-stage", api.ID+":dev"); strings.Contains(out, "per DAY") ||
+		strings.Contains(out, "burst") || strings.Contains(out, api.ID) {
+		t.Fatalf("plan update --no-quota --no-throttle --remove-stage:\n%s", out)
+	}
+	run := stderrRunner(env)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"plan", "update", p.ID}, "nothing to change"},
+		{[]string{"plan", "update", p.ID, "--no-throttle", "--rate", "1"}, "--no-throttle removes the plan's throttle"},
+		{[]string{"plan", "update", p.ID, "--add-stage", "nostage"}, "use API_ID:STAGE"},
+		{[]string{"plan", "update", p.ID, "--quota", "5", "--period", "DAY", "--offset", "2"}, "a DAY quota takes no offset"},
+	} {
+		if _, err := run(tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("portico %s: %v, want an error saying %q", strings.Join(tc.args, " "), err, tc.want)
+		}
+	}
+	cli(t, env, "plan", "update", p.ID, "--add-stage", api.ID+":dev")
 	cli(t, env, "plan", "remove-key", p.ID, k.ID)
 	cli(t, env, "plan", "delete", p.ID)
 	cli(t, env, "key", "delete", k.ID)

@@ -2,7 +2,10 @@ package usage_test
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -111,4 +114,34 @@ func planKeyNames(t *testing.T, gw *apigateway.Client, planID string) []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// TestImportKeysFailOnWarnings: failonwarnings is taken, true or false in any
+// case, and changes nothing (an import is all or nothing); any other value is
+// 400, as the other yes/no parameters (keys29: "yes" was taken silently).
+func TestImportKeysFailOnWarnings(t *testing.T) {
+	env, _, gw, _ := startKeyed(t, "dev")
+	ctx := context.Background()
+	bad := "Key,Name\nfine-value-0123456789abc,a\nshort,b\n"
+	for _, v := range []bool{true, false} {
+		_, err := gw.ImportApiKeys(ctx, &apigateway.ImportApiKeysInput{Format: types.ApiKeysFormatCsv, Body: []byte(bad), FailOnWarnings: v})
+		wantAPIError(t, err, "BadRequestException", "line 3")
+	}
+	resp, err := http.Post(env.AdminURL+"/apikeys?mode=import&format=csv&failonwarnings=yes", "text/csv", strings.NewReader("Key,Name\nfine-value-0123456789abc,a\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(raw), "Invalid failonwarnings 'yes': use true or false") {
+		t.Errorf("failonwarnings=yes: %d %s, want 400 saying to use true or false", resp.StatusCode, raw)
+	}
+	if imp, err := gw.ImportApiKeys(ctx, &apigateway.ImportApiKeysInput{Format: types.ApiKeysFormatCsv,
+		Body: []byte("Key,Name\nfine-value-0123456789abc,a\n"), FailOnWarnings: true}); err != nil || len(imp.Ids) != 1 {
+		t.Fatalf("a good file with failonwarnings=true: %v %v", imp, err)
+	}
+	keys, err := gw.GetApiKeys(ctx, &apigateway.GetApiKeysInput{})
+	if err != nil || len(keys.Items) != 1 {
+		t.Fatalf("keys after the imports: %v %v, want the good file's one", keys, err)
+	}
 }

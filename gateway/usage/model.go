@@ -144,6 +144,9 @@ func (q *Quota) Validate() error {
 		return invalid("Invalid quota period '%s': must be one of DAY, WEEK or MONTH", q.Period)
 	}
 	if q.Offset < 0 || q.Offset > maxOffset {
+		if maxOffset == 0 {
+			return invalid("Invalid quota offset %d for period DAY: a DAY quota takes no offset (0); WEEK takes 0..6, MONTH 0..27", q.Offset)
+		}
 		return invalid("Invalid quota offset %d for period %s: must be 0..%d", q.Offset, q.Period, maxOffset)
 	}
 	return nil

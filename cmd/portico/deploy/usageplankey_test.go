@@ -262,7 +262,7 @@ func TestUsagePlanValuesCheckedFirst(t *testing.T) {
 	for _, c := range []struct{ text, want string }{
 		{plan("          Quota: {Limit: 10, Period: YEAR}\n"), "Api Auth.UsagePlan.Quota: Invalid quota period 'YEAR': must be one of DAY, WEEK or MONTH"},
 		{plan("          Quota: {Limit: -5, Period: DAY}\n"), "Api Auth.UsagePlan.Quota: Invalid quota limit -5: it must be from 1 to 2147483647"},
-		{plan("          Quota: {Limit: 5, Period: DAY, Offset: 3}\n"), "Api Auth.UsagePlan.Quota: Invalid quota offset 3 for period DAY: must be 0..0"},
+		{plan("          Quota: {Limit: 5, Period: DAY, Offset: 3}\n"), "Api Auth.UsagePlan.Quota: Invalid quota offset 3 for period DAY: a DAY quota takes no offset (0)"},
 		{plan("          Throttle: {RateLimit: -1, BurstLimit: -7}\n"), "Api Auth.UsagePlan.Throttle: Invalid throttle of the plan: rateLimit and burstLimit must not be negative"},
 		{noMethods, "Api: the API has no methods"},
 	} {
