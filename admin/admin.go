@@ -8,6 +8,7 @@ package admin
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -62,6 +63,9 @@ type Config struct {
 	// that says X-Forwarded-Proto: https came over TLS, so the console's
 	// session cookie is Secure. Any other peer's X-Forwarded-Proto is ignored.
 	TrustedProxies []netip.Prefix
+	// MaxConns bounds the connections the admin API holds open at once;
+	// zero takes MaxConns().
+	MaxConns int
 }
 
 // HandlerFunc is an admin handler: it writes a response or returns an error that
@@ -667,7 +671,11 @@ func (s *Server) Start(ctx context.Context) error {
 		// The tokenless Host check (checkBrowser) sees the Host field of an
 		// absolute-form request too, not only the target's host.
 		KeepAbsoluteFormHost: true,
-		Log:                  s.log,
+		// A bound of its own, so that a client holding connections open
+		// (no token is needed to open one) cannot use up the descriptors
+		// the gateway, the Runtime API and the store need.
+		Conns: h1.NewConnLimit(cmp.Or(s.cfg.MaxConns, MaxConns())).Named("the admin API"),
+		Log:   s.log,
 	})
 	go func() {
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -29,6 +29,10 @@ type Limit struct {
 	shedding   atomic.Bool
 	refusedLog rate.Sometimes
 
+	// holders names, in the refusal's log line, what shares the limit:
+	// "the public listeners" unless Named.
+	holders string
+
 	mu       sync.Mutex
 	shedders map[*Shedder]struct{}
 }
@@ -54,6 +58,13 @@ func (s *Shedder) Remove() {
 // NewLimit returns a limit of n connections (at least 1).
 func NewLimit(n int) *Limit {
 	return &Limit{max: int64(max(n, 1)), refusedLog: rate.Sometimes{First: 1, Interval: time.Minute}}
+}
+
+// Named has the refusal's log line say that holders (such as "the admin
+// API") hold as many connections as they may, and returns l.
+func (l *Limit) Named(holders string) *Limit {
+	l.holders = holders
+	return l
 }
 
 // Max returns the limit; 0 for a nil Limit (no limit).
@@ -124,7 +135,11 @@ func (l *Limit) AddShedder(shed func(n int) int) *Shedder {
 // own (self, which may be nil) first, one shedding at a time.
 func (l *Limit) Refused(log *slog.Logger, server string, self *Shedder) {
 	l.refusedLog.Do(func() {
-		log.Warn("connection refused: the public listeners hold as many connections as they may; closing idle keep-alive connections",
+		holders := l.holders
+		if holders == "" {
+			holders = "the public listeners"
+		}
+		log.Warn("connection refused: "+holders+" hold as many connections as they may; closing idle keep-alive connections",
 			"server", server, "max", l.Max())
 	})
 	l.Shed(self)
