@@ -87,7 +87,7 @@ func TestAdminConnectionBound(t *testing.T) {
 	if code, err := get(dial()); err != nil || code != http.StatusOK {
 		t.Fatalf("a client connecting again: %d %v, want it served", code, err)
 	}
-	if !strings.Contains(logs.String(), "connection refused: the admin API hold as many connections as they may") {
+	if !strings.Contains(logs.String(), "connection refused: the admin API holds as many connections as it may") {
 		t.Errorf("no refusal logged:\n%s", logs.String())
 	}
 }

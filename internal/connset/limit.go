@@ -29,9 +29,9 @@ type Limit struct {
 	shedding   atomic.Bool
 	refusedLog rate.Sometimes
 
-	// holders names, in the refusal's log line, what shares the limit:
-	// "the public listeners" unless Named.
-	holders string
+	// refusedMsg is the refusal's log line (Named); "" for the public
+	// listeners'.
+	refusedMsg string
 
 	mu       sync.Mutex
 	shedders map[*Shedder]struct{}
@@ -60,10 +60,10 @@ func NewLimit(n int) *Limit {
 	return &Limit{max: int64(max(n, 1)), refusedLog: rate.Sometimes{First: 1, Interval: time.Minute}}
 }
 
-// Named has the refusal's log line say that holders (such as "the admin
-// API") hold as many connections as they may, and returns l.
-func (l *Limit) Named(holders string) *Limit {
-	l.holders = holders
+// Named has the refusal's log line say that holder (a single server, such
+// as "the admin API") holds as many connections as it may, and returns l.
+func (l *Limit) Named(holder string) *Limit {
+	l.refusedMsg = "connection refused: " + holder + " holds as many connections as it may; closing idle keep-alive connections"
 	return l
 }
 
@@ -135,12 +135,11 @@ func (l *Limit) AddShedder(shed func(n int) int) *Shedder {
 // own (self, which may be nil) first, one shedding at a time.
 func (l *Limit) Refused(log *slog.Logger, server string, self *Shedder) {
 	l.refusedLog.Do(func() {
-		holders := l.holders
-		if holders == "" {
-			holders = "the public listeners"
+		msg := l.refusedMsg
+		if msg == "" {
+			msg = "connection refused: the public listeners hold as many connections as they may; closing idle keep-alive connections"
 		}
-		log.Warn("connection refused: "+holders+" hold as many connections as they may; closing idle keep-alive connections",
-			"server", server, "max", l.Max())
+		log.Warn(msg, "server", server, "max", l.Max())
 	})
 	l.Shed(self)
 }
