@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -607,7 +608,7 @@ func (s *Store) Batch(ctx context.Context, fn func(*Tx) error) error {
 	t := &Tx{}
 	err := s.db.Batch(func(tx *bbolt.Tx) (err error) {
 		defer s.recovered(&err)
-		t.tx, t.touched, t.added, t.deleted = tx, t.touched[:0], false, false
+		t.tx, t.touched, t.added, t.deleted, t.written = tx, t.touched[:0], false, false, nil
 		if err := fn(t); err != nil {
 			return err
 		}
@@ -703,6 +704,43 @@ type Tx struct {
 	// added and deleted say whether the transaction added a record (or a
 	// bucket, or took a sequence number) or deleted one, for roomFor.
 	added, deleted bool
+	// written holds, for each bucket Track named, the keys put or deleted
+	// in it since.
+	written map[string]map[string]struct{}
+}
+
+// Track has the transaction record, from now on, the key of every record it
+// puts or deletes (Put, Delete, DeletePrefix) in each of buckets, for
+// Written. A caller that keeps something derived from those buckets calls it
+// first thing in its Update's fn, and after the commit reads back only the
+// records the transaction wrote.
+func (t *Tx) Track(buckets ...string) {
+	if t.written == nil {
+		t.written = map[string]map[string]struct{}{}
+	}
+	for _, b := range buckets {
+		if t.written[b] == nil {
+			t.written[b] = map[string]struct{}{}
+		}
+	}
+}
+
+// Written returns the keys the transaction put or deleted in bucket since
+// Track named it, sorted (nil for a bucket Track did not name). Unlike the
+// rest of Tx it may be called after the transaction has ended: once Update
+// has returned, and OnCommit said it committed, they are the records whose
+// committed state may differ from the one before.
+func (t *Tx) Written(bucket string) []string {
+	keys := slices.Collect(maps.Keys(t.written[bucket]))
+	slices.Sort(keys)
+	return keys
+}
+
+// wrote records bucket/key for Written when Track named bucket.
+func (t *Tx) wrote(bucket string, key []byte) {
+	if w := t.written[bucket]; w != nil {
+		w[string(key)] = struct{}{}
+	}
 }
 
 // Changed records, in a Migration's Run, that the migration changed record
@@ -808,6 +846,7 @@ func (t *Tx) Put(bucket, key string, v any) error {
 	if b.Get([]byte(key)) == nil {
 		t.added = true // a new record, not a change to one
 	}
+	t.wrote(bucket, []byte(key))
 	return b.Put([]byte(key), raw)
 }
 
@@ -819,6 +858,7 @@ func (t *Tx) Delete(bucket, key string) error {
 	}
 	t.touch(bucket)
 	t.deleted = true
+	t.wrote(bucket, []byte(key))
 	return b.Delete([]byte(key))
 }
 
@@ -836,6 +876,7 @@ func (t *Tx) DeletePrefix(bucket, prefix string) error {
 		keys = append(keys, append([]byte(nil), k...))
 	}
 	for _, k := range keys {
+		t.wrote(bucket, k)
 		if err := b.Delete(k); err != nil {
 			return err
 		}

@@ -58,7 +58,7 @@ func importCSV(prefix string, n int, planIDs ...string) []byte {
 	var sb strings.Builder
 	sb.WriteString("Name,Key,Enabled,UsagePlanIds\n")
 	for i := range n {
-		fmt.Fprintf(&sb, "%s-%d,%s-value-%020d,true,\"%s\"\n", prefix, i, prefix, i, strings.Join(planIDs, ";"))
+		fmt.Fprintf(&sb, "%s-%d,%s,true,\"%s\"\n", prefix, i, importValue(prefix, i), strings.Join(planIDs, ";"))
 	}
 	return []byte(sb.String())
 }

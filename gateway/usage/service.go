@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"maps"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -120,16 +122,32 @@ func (s *Service) now() time.Time { return (*s.clock.Load())() }
 func (s *Service) Counts() *Counts { return s.counts }
 
 // index is what the key stage reads per request: keys by the hash of their
-// value, and the plan of each key on each API stage.
+// value, and the plan of each key on each API stage. A published index is
+// never changed: a write builds a new one (see patch) and publishes it.
 type index struct {
 	byHash map[[32]byte]*APIKey
+	// byID holds the keys that decode by the id they are stored under.
+	byID map[string]*APIKey
 	// plans maps a key on an API stage to the plan covering it.
 	plans map[planRef]*keyPlan
+	// planByID holds the plans that decode by the id they are stored under.
+	planByID map[string]*Plan
 	// damaged holds the key and plan records ("bucket/id") left out because
 	// they do not decode.
 	damaged map[string]bool
-	// apiIDs are the APIs the plans' stages are of.
-	apiIDs map[string]bool
+	// apiIDs counts the plans' stages of each API.
+	apiIDs map[string]int
+	// overlap says that two keys have one value's hash, or two plans cover
+	// one key on one API stage (records no write of this build makes, but an
+	// older build's store may hold): the later by id wins, as the rebuild
+	// reads them in that order, and a patch could not tell what to restore
+	// when the winner goes, so that every write rebuilds while it is set.
+	overlap bool
+}
+
+func newIndex() *index {
+	return &index{byHash: map[[32]byte]*APIKey{}, byID: map[string]*APIKey{}, plans: map[planRef]*keyPlan{},
+		planByID: map[string]*Plan{}, damaged: map[string]bool{}, apiIDs: map[string]int{}}
 }
 
 // planRef names a key on an API stage.
@@ -205,29 +223,146 @@ func PlanLimit(t Throttle) throttle.Limit {
 // key, or with a key in that plan, is refused as one with a key that is not
 // known or in no plan of the stage, never let through unmetered. Each such
 // record is logged at error level, naming it and the delete that removes it,
-// when a rebuild first finds it.
+// when a rebuild (or a patch) first finds it.
 func (s *Service) reindex(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ix := &index{byHash: map[[32]byte]*APIKey{}, plans: map[planRef]*keyPlan{}, damaged: map[string]bool{}, apiIDs: map[string]bool{}}
-	at := s.now()
-	err := s.st.View(ctx, func(tx *store.Tx) error {
-		if err := forEachSound(tx, bucketKeys, ix.damaged, func(k *APIKey) { ix.byHash[hashValue(k.Value)] = k }); err != nil {
-			return err
-		}
-		return forEachSound(tx, bucketPlans, ix.damaged, func(p *Plan) {
-			for i := range p.APIStages {
-				as := &p.APIStages[i]
-				ix.apiIDs[as.APIID] = true
-				for _, kid := range p.KeyIDs {
-					ix.plans[planRef{kid, as.APIID, as.Stage}] = s.keyPlanFor(p, as, kid, at)
-				}
-			}
-		})
-	})
+	return s.rebuildLocked(ctx)
+}
+
+// rebuildLocked is reindex with s.mu held.
+func (s *Service) rebuildLocked(ctx context.Context) error {
+	ix, err := s.load(ctx)
 	if err != nil {
 		return err
 	}
+	s.publish(ix)
+	return nil
+}
+
+// load reads a new index from the store.
+func (s *Service) load(ctx context.Context) (*index, error) {
+	ix := newIndex()
+	at := s.now()
+	err := s.st.View(ctx, func(tx *store.Tx) error {
+		if err := tx.ForEach(bucketKeys, "", func(id string, raw []byte) error {
+			ix.setKey(id, raw)
+			return nil
+		}); err != nil {
+			return err
+		}
+		return tx.ForEach(bucketPlans, "", func(id string, raw []byte) error {
+			s.setPlan(ix, nil, id, raw, at)
+			return nil
+		})
+	})
+	return ix, err
+}
+
+// setKey adds the key stored as id, raw (nil: none), to ix.
+func (ix *index) setKey(id string, raw []byte) {
+	if raw == nil {
+		return
+	}
+	k := new(APIKey)
+	if jsonUnmarshal(raw, k) != nil {
+		ix.damaged[bucketKeys+"/"+id] = true
+		return
+	}
+	h := hashValue(k.Value)
+	if ix.byHash[h] != nil {
+		ix.overlap = true
+	}
+	ix.byHash[h], ix.byID[id] = k, k
+}
+
+// dropKey takes the key stored as id out of ix.
+func (ix *index) dropKey(id string) {
+	delete(ix.damaged, bucketKeys+"/"+id)
+	k := ix.byID[id]
+	if k == nil {
+		return
+	}
+	delete(ix.byID, id)
+	if h := hashValue(k.Value); ix.byHash[h] == k {
+		delete(ix.byHash, h)
+	}
+}
+
+// setPlan adds the plan stored as id, raw (nil: none), to ix. old is the
+// index ix was copied from (nil in a rebuild): an entry of a key whose plan
+// and stage limits are as old has them keeps old's buckets and counter
+// without asking the limiter and counters again (which would return the
+// same), so that a plan's write costs one small allocation per key.
+func (s *Service) setPlan(ix, old *index, id string, raw []byte, at time.Time) {
+	if raw == nil {
+		return
+	}
+	p := new(Plan)
+	if jsonUnmarshal(raw, p) != nil {
+		ix.damaged[bucketPlans+"/"+id] = true
+		return
+	}
+	ix.planByID[id] = p
+	var was *Plan
+	if old != nil {
+		was = old.planByID[id]
+	}
+	for i := range p.APIStages {
+		as := &p.APIStages[i]
+		ix.apiIDs[as.APIID]++
+		same := was != nil && was.ID == p.ID && reflect.DeepEqual(was.Throttle, p.Throttle) &&
+			slices.ContainsFunc(was.APIStages, func(w APIStage) bool {
+				return w.APIID == as.APIID && w.Stage == as.Stage && reflect.DeepEqual(w.Throttle, as.Throttle)
+			})
+		for _, kid := range p.KeyIDs {
+			ref := planRef{kid, as.APIID, as.Stage}
+			if cur := ix.plans[ref]; cur != nil && cur.plan != p {
+				ix.overlap = true
+			}
+			if kp := old.entry(ref); same && kp != nil && kp.plan == was {
+				e := *kp
+				e.plan = p
+				ix.plans[ref] = &e
+				continue
+			}
+			ix.plans[ref] = s.keyPlanFor(p, as, kid, at)
+		}
+	}
+}
+
+// entry returns ix's entry of ref; nil for a nil ix.
+func (ix *index) entry(ref planRef) *keyPlan {
+	if ix == nil {
+		return nil
+	}
+	return ix.plans[ref]
+}
+
+// dropPlan takes the plan stored as id out of ix.
+func (ix *index) dropPlan(id string) {
+	delete(ix.damaged, bucketPlans+"/"+id)
+	p := ix.planByID[id]
+	if p == nil {
+		return
+	}
+	delete(ix.planByID, id)
+	for _, as := range p.APIStages {
+		if ix.apiIDs[as.APIID]--; ix.apiIDs[as.APIID] <= 0 {
+			delete(ix.apiIDs, as.APIID)
+		}
+		for _, kid := range p.KeyIDs {
+			ref := planRef{kid, as.APIID, as.Stage}
+			if kp := ix.plans[ref]; kp != nil && kp.plan == p {
+				delete(ix.plans, ref)
+			}
+		}
+	}
+}
+
+// publish logs the damaged records ix finds that the index before it did not
+// and makes ix the index.
+func (s *Service) publish(ix *index) {
 	var before map[string]bool
 	if old := s.index.Load(); old != nil {
 		before = old.damaged
@@ -240,7 +375,85 @@ func (s *Service) reindex(ctx context.Context) error {
 		}
 	}
 	s.index.Store(ix)
+}
+
+// maxPatch is the number of key and plan records a write may change beyond
+// which the index is rebuilt rather than patched (an import of many keys):
+// past it, copying the index and patching each costs about a rebuild.
+func maxPatch(ix *index) int { return 64 + (len(ix.byID)+len(ix.planByID))/4 }
+
+// patch brings the index up to date with the key records keyIDs and plan
+// records planIDs, which a committed transaction wrote or deleted: it
+// reads only those, in a View begun now, and publishes a copy of the index
+// with them replaced. Every write in this package is followed by one, under
+// s.mu, so that whatever order two writes' patches run in, each reads a
+// record as of after its own write, and the last to read a record reads it
+// as the last write to it left it: the index ends as the committed state,
+// which a rebuild would read. An index with an overlap, or a write of more
+// records than maxPatch, is rebuilt.
+func (s *Service) patch(ctx context.Context, keyIDs, planIDs []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.index.Load()
+	if len(keyIDs) == 0 && len(planIDs) == 0 {
+		return nil
+	}
+	if old.overlap || len(keyIDs)+len(planIDs) > maxPatch(old) {
+		return s.rebuildLocked(ctx)
+	}
+	keys, plans := make([][]byte, len(keyIDs)), make([][]byte, len(planIDs))
+	err := s.st.View(ctx, func(tx *store.Tx) error {
+		for i, id := range keyIDs {
+			if keys[i] = getRaw(tx, bucketKeys, id); keys[i] == nil && tx.Has(bucketKeys, id) {
+				keys[i] = []byte("damaged")
+			}
+		}
+		for i, id := range planIDs {
+			if plans[i] = getRaw(tx, bucketPlans, id); plans[i] == nil && tx.Has(bucketPlans, id) {
+				plans[i] = []byte("damaged")
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// A copy of old: the maps a write does not change are shared.
+	ix := *old
+	ix.damaged = maps.Clone(old.damaged)
+	if len(keyIDs) > 0 {
+		ix.byHash, ix.byID = maps.Clone(old.byHash), maps.Clone(old.byID)
+		for i, id := range keyIDs {
+			ix.dropKey(id)
+			ix.setKey(id, keys[i])
+		}
+	}
+	if len(planIDs) > 0 {
+		ix.plans, ix.planByID, ix.apiIDs = maps.Clone(old.plans), maps.Clone(old.planByID), maps.Clone(old.apiIDs)
+		for _, id := range planIDs {
+			ix.dropPlan(id)
+		}
+		at := s.now()
+		for i, id := range planIDs {
+			s.setPlan(&ix, old, id, plans[i], at)
+		}
+	}
+	if ix.overlap {
+		// Which of the overlapping records wins is the rebuild's to say.
+		return s.rebuildLocked(ctx)
+	}
+	s.publish(&ix)
 	return nil
+}
+
+// getRaw returns the stored JSON of bucket/id, nil when there is none or it
+// is not JSON (which Has tells apart).
+func getRaw(tx *store.Tx, bucket, id string) []byte {
+	var raw json.RawMessage
+	if tx.Get(bucket, id, &raw) != nil {
+		return nil
+	}
+	return raw
 }
 
 // DamagedDelete is the admin API request that removes the key or plan whose
@@ -287,16 +500,34 @@ func forEach[T any](tx *store.Tx, bucket string, fn func(*T)) error {
 	})
 }
 
-// update runs fn in a write transaction and rebuilds the index after it.
+// update runs fn in a write transaction and, once it has committed, patches
+// the index with the key and plan records it wrote (the store records each
+// Put and Delete: no write of fn can be missed). The index is brought up to
+// date even when the caller has gone (ctx done) or the write is not
+// acknowledged (the store's file moved after it committed): the key stage
+// must not go on admitting a key the store says is disabled or out of its
+// plan.
 func (s *Service) update(ctx context.Context, fn func(tx *store.Tx) error) error {
-	if err := s.st.Update(ctx, fn); err != nil {
+	var wrote *store.Tx
+	committed := false
+	err := s.st.Update(ctx, func(tx *store.Tx) error {
+		tx.Track(bucketKeys, bucketPlans)
+		wrote = tx
+		tx.OnCommit(func() { committed = true })
+		return fn(tx)
+	})
+	if !committed {
 		return err
 	}
-	if err := s.reindex(ctx); err != nil {
-		s.log.Error("usage index rebuild failed; the key stage reads the previous one", "err", err)
-		return err
+	ctx = context.WithoutCancel(ctx)
+	if perr := s.patch(ctx, wrote.Written(bucketKeys), wrote.Written(bucketPlans)); perr != nil {
+		s.log.Error("usage index update failed; rebuilding it", "err", perr)
+		if rerr := s.reindex(ctx); rerr != nil {
+			s.log.Error("usage index rebuild failed; the key stage reads the previous one", "err", rerr)
+			return cmp.Or(err, rerr)
+		}
 	}
-	return nil
+	return err
 }
 
 const idAlphabet = ids.Lowercase36

@@ -63,7 +63,7 @@ func (s *Service) dropStagesIf(tx *store.Tx, gone func(p *Plan, as APIStage) boo
 // taken stages out of plans (a stage or the API deleted), so that the key
 // stage and stageKeys stop naming them before the deletion returns.
 func (s *Service) apiChanged(apiID string) {
-	if !s.index.Load().apiIDs[apiID] {
+	if s.index.Load().apiIDs[apiID] == 0 {
 		return
 	}
 	if err := s.reindex(context.Background()); err != nil {
