@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/chromedp/cdproto/cdp"
@@ -226,5 +227,71 @@ func TestConsoleKeysPageStopsWhenUnansweredInChromium(t *testing.T) {
 	}
 	if got := eval[string](b, `document.getElementById("error").textContent`); !strings.Contains(got, "answer") {
 		t.Errorf("the error reads %q", got)
+	}
+}
+
+// TestConsoleKeysPageStopsWhenLeftInChromium: the keys page left while it
+// reads the plans' usage makes no more reads: the six in flight when the user
+// went to another page, then a visit's twenty, where every visit went on
+// through every plan.
+func TestConsoleKeysPageStopsWhenLeftInChromium(t *testing.T) {
+	browser := chromium(t)
+	env := apptest.Start(t, apptest.Options{})
+	const plans = 20
+	for i := range plans {
+		mustDo(t, env, 201, "POST", "/usageplans", map[string]any{"name": fmt.Sprintf("p%d", i)}, nil)
+	}
+	b := newBrowser(t, browser)
+	b.navigate(env.AdminURL + "/console/#/functions")
+	b.poll("the console", `document.body.dataset.page === "functions"`)
+	ctx, stop := context.WithCancel(b.tab)
+	defer stop()
+	paused := chromedp.Events(ctx, fetch.RequestPaused)
+	if _, err := chromedp.Call(b.tab, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*startDate=*"}}}); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = chromedp.Call(b.tab, fetch.Disable, cdp.Empty{}) }()
+	answer := func(id fetch.RequestID) {
+		_, _ = chromedp.Call(b.tab, fetch.FulfillRequest, fetch.FulfillRequestParams{RequestID: id, ResponseCode: 200,
+			ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: "application/json"}}, Body: []byte(`{"values":{}}`)})
+	}
+	var mu sync.Mutex
+	hold, n := true, 0
+	held := make(chan fetch.RequestID, plans)
+	go func() {
+		for ev, err := range paused {
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			n++
+			h := hold
+			mu.Unlock()
+			if h {
+				held <- ev.RequestID
+			} else {
+				answer(ev.RequestID)
+			}
+		}
+	}()
+	eval[string](b, `location.hash = "#/keys"`)
+	var inFlight []fetch.RequestID
+	for range 6 {
+		inFlight = append(inFlight, <-held)
+	}
+	eval[string](b, `location.hash = "#/connections"`)
+	b.poll("the connections page", `document.body.dataset.page === "connections"`)
+	mu.Lock()
+	hold = false
+	mu.Unlock()
+	for _, id := range inFlight {
+		answer(id)
+	}
+	eval[string](b, `location.hash = "#/keys"`)
+	b.poll("the keys page", `document.body.dataset.page === "keys" && !document.body.dataset.loading && document.querySelectorAll("section").length === `+fmt.Sprint(plans))
+	mu.Lock()
+	defer mu.Unlock()
+	if n != 6+plans {
+		t.Errorf("%d usage reads, want %d: the first visit's six in flight, then the second visit's", n, 6+plans)
 	}
 }

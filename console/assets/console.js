@@ -852,16 +852,16 @@ function when(v) {
 }
 
 async function keysPage() {
-  const [keyList, planList] = await Promise.all([all("/apikeys", "item"), all("/usageplans", "item")]);
-  // Plans by name as a person sorts them: plan2 before plan10.
-  planList.sort((a, b) => natural.compare(a.name || "", b.name || "") || natural.compare(a.id, b.id));
-  const keys = { item: keyList }, plans = { item: planList };
-  const today = new Date();
   // The reads stop once the page is left (another page asked for) or a
   // call got no answer (the server is down: the rest would get none either).
   let stopped = false;
   const prev = stopPage;
   stopPage = () => { stopped = true; prev(); };
+  const [keyList, planList] = await Promise.all([all("/apikeys", "item"), all("/usageplans", "item")]);
+  // Plans by name as a person sorts them: plan2 before plan10.
+  planList.sort((a, b) => natural.compare(a.name || "", b.name || "") || natural.compare(a.id, b.id));
+  const keys = { item: keyList }, plans = { item: planList };
+  const today = new Date();
   // GetUsage is paged by position too, over the plan's keys. Six plans are
   // read at a time (as many as a browser opens connections to a host): a
   // page of hundreds of plans queues no hundreds of requests, which one
