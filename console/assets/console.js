@@ -853,7 +853,9 @@ function when(v) {
 
 async function keysPage() {
   // The reads stop once the page is left (another page asked for) or a
-  // call got no answer (the server is down: the rest would get none either).
+  // call got no answer from a server that is down (the rest would get none
+  // either; a call lost under a server that answers, as to a network
+  // change, stops nothing).
   let stopped = false;
   const prev = stopPage;
   stopPage = () => { stopped = true; prev(); };
@@ -872,7 +874,7 @@ async function keysPage() {
     const start = quotaPeriod(p.quota, today).start;
     await pages(`/usageplans/${enc(p.id)}/usage?startDate=${isoDay(start)}&endDate=${isoDay(today)}`, page => Object.assign(values, page.values || {}));
     return { values };
-  }, e => { if (e && e.unanswered) stopped = true; return null; }, () => stopped);
+  }, e => { if (e && e.unanswered && !e.up) stopped = true; return null; }, () => stopped);
   const keyName = Object.fromEntries((keys.item || []).map(k => [k.id, k.name || k.id]));
   return [el("h1", {}, "API keys"),
     keys.item.length === 0 ? el("p", { class: "muted", id: "keys" }, "No API keys.") :
