@@ -17,7 +17,7 @@ import (
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 )
 
-// mustCall makes an admin API call that must answer status, decoding the
+// mustDo makes an admin API call that must answer status, decoding the
 // answer into out (nil: none).
 func mustDo(t *testing.T, env *apptest.Env, status int, method, path string, body, out any) {
 	t.Helper()
