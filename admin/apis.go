@@ -456,7 +456,7 @@ func (s *Server) warned(ctx context.Context, v *stageView) *stageView {
 	return v
 }
 
-// view is st with its URL, none when the deployment it serves turns the
+// view is st with its URL (ws:// or wss:// for a WebSocket API's), none when the deployment it serves turns the
 // default endpoint off.
 func (s *Server) view(ctx context.Context, st *apis.Stage) *stageView {
 	v := &stageView{Stage: st}
@@ -471,8 +471,25 @@ func (s *Server) view(ctx context.Context, st *apis.Stage) *stageView {
 	}
 	if s.gw.Server != nil {
 		v.URL = s.gw.Server.StageURL(st.APIID, st.Name)
+		// A WebSocket stage's URL is the one its clients connect to, as
+		// `portico stage list` and API Gateway's console give it.
+		if a, err := s.gw.APIs.Get(ctx, st.APIID); err == nil && a.Protocol == apis.ProtocolWebSocket {
+			v.URL = wsScheme(v.URL)
+		}
 	}
 	return v
+}
+
+// wsScheme is the WebSocket URL of stage URL u: ws:// for http://, wss://
+// for https://.
+func wsScheme(u string) string {
+	if rest, ok := strings.CutPrefix(u, "https://"); ok {
+		return "wss://" + rest
+	}
+	if rest, ok := strings.CutPrefix(u, "http://"); ok {
+		return "ws://" + rest
+	}
+	return u
 }
 
 func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request) error {

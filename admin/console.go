@@ -2,6 +2,8 @@ package admin
 
 import (
 	"crypto/subtle"
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -121,6 +123,16 @@ func consoleAPIRequest(r *http.Request) (*http.Request, error) {
 	return r2, nil
 }
 
+// maxSignInToken is the longest token the sign-in form takes (trimmed): the
+// token file's bound (4 KB), with room for a line end; a server started with a
+// longer token (--admin-token) takes that one too.
+const maxSignInToken = 4 << 10
+
+// maxSignInForm bounds the sign-in form's body: a token of maxSignInToken bytes
+// URL-encoded (each byte three at most), with room for the whitespace around
+// it a paste may bring, and the field's name.
+const maxSignInForm int64 = 3*(maxSignInToken+1024) + int64(len("token="))
+
 // consoleLogin checks the token posted by the sign-in form and sets the
 // session cookie; a wrong token gets 401 and the form again.
 func (s *Server) consoleLogin(w http.ResponseWriter, r *http.Request) {
@@ -132,12 +144,33 @@ func (s *Server) consoleLogin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	// The bound is on the token, not on the form: the form carries it
+	// URL-encoded, where each of base64's "/", "+" and "=" and each byte of
+	// a non-ASCII character takes three bytes, so a body bound of the
+	// token's size refused valid long tokens as wrong ones. A form too large
+	// to hold any token is said to be so (413), not counted as a failed
+	// sign-in.
+	r.Body = http.MaxBytesReader(w, r.Body, max(maxSignInForm, int64(3*(len(s.cfg.Token)+1024)+len("token="))))
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			console.ServeLoginError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf(
+				"The sign-in form was too large: an admin token is at most %d bytes. Check what was pasted into the field.", maxSignInToken))
+			return
+		}
+		console.ServeLoginError(w, http.StatusBadRequest, "The sign-in form could not be read: "+err.Error())
+		return
+	}
 	// Trimmed as HTTP trims a header's value (the API's Bearer token) and the
 	// CLI its token file: a token copied from a terminal often carries a
 	// space or a newline, which the password field hides. The admin token
 	// itself never starts or ends with whitespace (CheckTokenFrom).
 	token := strings.TrimSpace(r.PostFormValue("token"))
+	if len(token) > maxSignInToken && len(token) > len(s.cfg.Token) {
+		console.ServeLoginError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf(
+			"The token given is %d bytes long, longer than any admin token (at most %d bytes). Check what was pasted into the field.", len(token), maxSignInToken))
+		return
+	}
 	if s.cfg.Token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.Token)) != 1 {
 		s.signInLimiter().Failed(r.RemoteAddr, s.clock()())
 		s.log.Warn("console sign-in with a wrong token", "remote", r.RemoteAddr)

@@ -40,13 +40,17 @@ func TestConsoleConnectionsFocusInChromium(t *testing.T) {
 	notice := func() string { return eval[string](b, `document.getElementById("notice").textContent`) }
 	press := func(id, cls string) {
 		t.Helper()
-		eval[bool](b, `(() => { const x = document.querySelector('tr[data-connection="`+id+`"] button.`+cls+`'); x.focus(); x.click(); return true; })()`)
+		// Disconnect asks first: yes.
+		eval[bool](b, `(() => { window.confirm = q => { window.asked = q; return true; }; const x = document.querySelector('tr[data-connection="`+id+`"] button.`+cls+`'); x.focus(); x.click(); return true; })()`)
 	}
 
 	// Disconnect the middle one: the focus goes to the Disconnect of the
 	// row now in its place, the third.
 	press(ids[1], "disconnect")
 	b.poll("the notice", `document.getElementById("notice").textContent !== ""`)
+	if got := eval[string](b, `window.asked || ""`); !strings.HasPrefix(got, "Disconnect connection "+ids[1]+" (") {
+		t.Errorf("Disconnect asked %q, want it to ask first", got)
+	}
 	if got := notice(); got != "Disconnected connection "+ids[1]+"." {
 		t.Errorf("after Disconnect the notice reads %q", got)
 	}

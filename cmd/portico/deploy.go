@@ -484,8 +484,8 @@ func printStackURLs(cmd *cobra.Command, g *globalFlags, stack string, t *deploy.
 		case off:
 			// Its stage URLs answer 403 (disableExecuteApiEndpoint).
 			u = "(execute-api endpoint disabled: reach it through a custom domain)"
-		case strings.Contains(u, "://") && ws:
-			u = "ws" + strings.TrimPrefix(u, "http")
+		case ws:
+			u = wsURL(u) // the admin API's is ws:// already; an older server's http://
 		}
 		// Not an output: a NoEcho value in the stage name is masked.
 		_, _ = fmt.Fprintln(cmd.OutOrStdout(), t.Redact(fmt.Sprintf("  %s (api %s, stage %s): %s", id, r.PhysicalID, r.Stage, u)))

@@ -277,9 +277,10 @@ async function functionPage(name) {
       const alias = (aliases.Aliases || []).some(a => a.Name === qualifier.value);
       if (v) ran.textContent = `Version ${v} ran${alias ? " (alias " + qualifier.value + ")" : ""}.`;
       // A function error's JSON ({"errorMessage": ...}, which aws-lambda-go
-      // writes with <, > and & escaped) is shown decoded and indented.
+      // writes with <, > and & escaped) is shown indented, its strings
+      // decoded, its numbers and keys as the function wrote them.
       let shown = r.text;
-      if (fe) try { shown = JSON.stringify(JSON.parse(r.text), null, 2); } catch (e) { /* not JSON: as it is */ }
+      if (fe) try { shown = indentJSON(r.text); } catch (e) { /* not JSON: as it is */ }
       result.textContent = (fe ? "Function error (" + fe + "):\n" : "") + shown;
       result.dataset.status = fe ? "error" : "ok";
     } catch (e) {
@@ -340,6 +341,34 @@ async function functionPage(name) {
         el("td", { class: "long" }, v.Description || ""), el("td", { class: "long" }, v.CodeSha256 || ""), el("td", { class: "when" }, when(v.LastModified)))), { id: "versions" })] };
 }
 
+// indentJSON indents the JSON text t (and throws if t is no JSON) keeping
+// what it says: each string is decoded and written again ("\u003cb\u003e"
+// reads "<b>", which is the same string), but numbers are kept as they are
+// written (12345678901234567890 and 1.0, which JSON.parse would round or
+// shorten) and so are an object's keys, repeated ones too (which JSON.parse
+// would drop), so that what the page shows is what the function returned.
+function indentJSON(t) {
+  JSON.parse(t); // JSON, or throw
+  const tokens = t.match(/"(?:[^"\\]|\\[\s\S])*"|[{}[\],:]|[^\s{}[\],:"]+/g) || [];
+  let out = "", depth = 0;
+  const line = () => "\n" + "  ".repeat(depth);
+  for (let i = 0; i < tokens.length; i++) {
+    const tok = tokens[i];
+    if (tok === "{" || tok === "[") {
+      if (tokens[i + 1] === (tok === "{" ? "}" : "]")) { out += tok + tokens[++i]; continue; } // {} and [] on one line
+      depth++;
+      out += tok + line();
+    } else if (tok === "}" || tok === "]") {
+      depth--;
+      out += line() + tok;
+    } else if (tok === ",") out += "," + line();
+    else if (tok === ":") out += ": ";
+    else if (tok[0] === "\"") out += JSON.stringify(JSON.parse(tok));
+    else out += tok;
+  }
+  return out;
+}
+
 // envValues is a function's environment values behind a Show values button:
 // they may be secrets (and up to 4 KB), so the page names the variables only
 // and puts the values in the page when asked, never in a list page.
@@ -350,7 +379,7 @@ function envValues(env) {
   const button = el("button", { id: "reveal-env", "aria-expanded": "false", "aria-controls": "env-values", on: { click: () => {
     const shown = button.getAttribute("aria-expanded") === "true";
     box.replaceChildren(...(shown ? [] : [table(["Variable", "Value"], names.map(k => el("tr", { "data-variable": k },
-      el("td", {}, k), el("td", { class: "long" }, env[k]))))]));
+      el("td", {}, k), el("td", { class: "long env-value" }, env[k]))))]));
     button.setAttribute("aria-expanded", String(!shown));
     button.textContent = shown ? "Show environment values" : "Hide environment values";
   } } }, "Show environment values");
@@ -485,16 +514,51 @@ function tailLogs(name, pre, gone, back) {
 
 async function apisPage() {
   const list = await api("GET", "/portico/v1/apis");
-  return [el("h1", {}, "APIs"),
-    list.items.length === 0 ? el("p", { class: "muted" }, "No APIs yet: import one with ", el("code", {}, "portico api import FILE"), ".") :
-      table(["Name", "Id", "Protocol", "Routes", "Created"], list.items.map(a => el("tr", { "data-api": a.id },
-        el("td", {}, el("a", { href: "#/apis/" + enc(a.id) }, a.name)), el("td", {}, a.id), el("td", {}, a.protocol),
-        el("td", {}, a.routes), el("td", {}, when(a.createdAt)))), { id: "apis" })];
+  if (list.items.length === 0) {
+    return [el("h1", {}, "APIs"), el("p", { class: "muted" }, "No APIs yet: import one with ", el("code", {}, "portico api import FILE"), ".")];
+  }
+  // By name as a person sorts them (r2 before r10), as the plans.
+  const items = list.items.slice().sort((a, b) => natural.compare(a.name || "", b.name || "") || natural.compare(a.id, b.id));
+  const rows = items.map(a => el("tr", { "data-api": a.id },
+    el("td", {}, el("a", { href: "#/apis/" + enc(a.id) }, a.name)), el("td", {}, a.id), el("td", {}, a.protocol),
+    el("td", {}, a.routes), el("td", {}, when(a.createdAt))));
+  const count = el("span", { class: "muted", id: "api-count" }, apisCount(items.length));
+  const filter = el("input", { type: "search", id: "api-filter", placeholder: "Filter by name or id",
+    "aria-label": "Filter APIs by name or id",
+    on: { input: () => {
+      const q = filter.value.trim().toLowerCase();
+      let shown = 0;
+      rows.forEach((r, i) => {
+        const hit = !q || (items[i].name || "").toLowerCase().includes(q) || items[i].id.toLowerCase().includes(q);
+        r.hidden = !hit;
+        if (hit) shown++;
+      });
+      count.textContent = q ? `${shown} of ${apisCount(items.length)}` : apisCount(items.length);
+    } } });
+  return [el("h1", {}, "APIs"), el("p", {}, filter, " ", count),
+    table(["Name", "Id", "Protocol", "Routes", "Created"], rows, { id: "apis" })];
 }
+
+// apisCount is "1 API", "2 APIs".
+function apisCount(n) { return n === 1 ? "1 API" : `${n} APIs`; }
+
+// natural orders names as a person does: plan2 before plan10.
+const natural = new Intl.Collator(undefined, { numeric: true });
 
 async function apiPage(id) {
   const base = "/portico/v1/apis/" + enc(id);
-  const [a, stages, deployments] = await Promise.all([api("GET", base), api("GET", base + "/stages"), api("GET", base + "/deployments")]);
+  const was = document.body.dataset.page === "apis/" + id; // the page showed it: it was there
+  let a, stages, deployments;
+  try {
+    [a, stages, deployments] = await Promise.all([api("GET", base), api("GET", base + "/stages"), api("GET", base + "/deployments")]);
+  } catch (e) {
+    if (!e || e.status !== 404 || !/^API .* not found/.test(e.message)) throw e;
+    // The API is gone (deleted after the page loaded, as by the CLI while
+    // a question was open) or never was: the page says so in words.
+    return [el("h1", {}, "No API ", id), el("p", { id: "api-gone" },
+      was ? `API ${id} no longer exists: it was deleted after this page loaded. ` : `There is no API ${id}: it was deleted, or the link names none. `,
+      "See ", el("a", { href: "#/apis" }, "the APIs"), ".")];
+  }
   // A history entry whose deployment was deleted since cannot be rolled back to.
   const live = new Set((deployments.items || []).map(d => d.id));
   const rest = a.protocol === "REST", ws = a.protocol === "WEBSOCKET";
@@ -669,6 +733,7 @@ function stageSection(apiID, protocol, st, live) {
   return el("section", { "data-stage": st.name },
     el("h3", {}, "Stage ", st.name),
     st.description ? el("p", { class: "stage-description" }, st.description) : "",
+    stageURLs(protocol, st),
     auto ? el("p", { class: "auto-deploy" }, "Deploys automatically (autoDeploy): every change of the API is deployed to this stage.",
       st.deploymentId && st.lastDeploymentStatusMessage ? [" ", el("span", { class: "deploy-status" }, st.lastDeploymentStatusMessage)] : "") : "",
     // Canaries, the cache and tracing are REST stages' only.
@@ -697,6 +762,23 @@ function stageSection(apiID, protocol, st, live) {
         el("button", { class: "rollback", "data-deployment": h.deploymentId, "aria-label": `Roll back stage ${st.name} to deployment ${h.deploymentId} (history entry ${history.length - i}: ${h.action}, ${when(h.at)})`,
           on: { click: () => rollback(h.deploymentId) } }, "Roll back to this")))),
     { class: "history" }));
+}
+
+// stageURLs says where stage st is called, as `portico stage list` prints it
+// (the admin API's url): a REST or HTTP stage's invoke URL; a WebSocket
+// stage's URL (ws://, wss:// over TLS) and its @connections URL, where a
+// backend sends to its clients. A stage whose API turns the default endpoint
+// off has none: custom domains reach it.
+function stageURLs(protocol, st) {
+  if (st.executeApiEndpointDisabled) {
+    return el("p", { class: "stage-url muted" }, "No stage URL: the deployment it serves turns the API's default endpoint off (disableExecuteApiEndpoint); a custom domain reaches it (",
+      el("code", {}, "portico domain list"), ").");
+  }
+  if (!st.url) return "";
+  if (protocol !== "WEBSOCKET") return el("p", { class: "stage-url" }, "Invoke URL: ", el("code", { class: "url" }, st.url));
+  const conns = st.url.replace(/^ws(s?):\/\//, "http$1://") + "@connections";
+  return [el("p", { class: "stage-url" }, "WebSocket URL: ", el("code", { class: "url" }, st.url)),
+    el("p", { class: "stage-url" }, "@connections URL: ", el("code", { class: "connections-url" }, conns))];
 }
 
 // promoted reports whether a promotion of stage st's canary would change
@@ -742,13 +824,15 @@ function variables(vars, cls) {
 // ---- API keys and usage plans ----
 
 // inTurn calls f on every item, at most n calls at a time, and returns their
-// results in the items' order; a call that throws gives failed(error).
-async function inTurn(items, n, f, failed) {
+// results in the items' order; a call that throws gives failed(error). Once
+// stop() is true no more calls are made (their items give failed(null)).
+async function inTurn(items, n, f, failed, stop) {
   const out = new Array(items.length);
   let next = 0;
   const worker = async () => {
     while (next < items.length) {
       const i = next++;
+      if (stop && stop()) { out[i] = failed(null); continue; }
       try { out[i] = await f(items[i]); } catch (e) { out[i] = failed(e); }
     }
   };
@@ -768,22 +852,29 @@ function when(v) {
 }
 
 async function keysPage() {
+  // The reads stop once the page is left (another page asked for) or a
+  // call got no answer from a server that is down (the rest would get none
+  // either; a call lost under a server that answers, as to a network
+  // change, stops nothing).
+  let stopped = false;
+  const prev = stopPage;
+  stopPage = () => { stopped = true; prev(); };
   const [keyList, planList] = await Promise.all([all("/apikeys", "item"), all("/usageplans", "item")]);
   // Plans by name as a person sorts them: plan2 before plan10.
-  const natural = new Intl.Collator(undefined, { numeric: true });
   planList.sort((a, b) => natural.compare(a.name || "", b.name || "") || natural.compare(a.id, b.id));
   const keys = { item: keyList }, plans = { item: planList };
   const today = new Date();
-  const start = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), 1));
   // GetUsage is paged by position too, over the plan's keys. Six plans are
   // read at a time (as many as a browser opens connections to a host): a
   // page of hundreds of plans queues no hundreds of requests, which one
-  // network change would all abort.
+  // network change would all abort. A plan's usage is read over its quota's
+  // period (this calendar month for a plan without a quota).
   const usage = await inTurn(plans.item || [], 6, async p => {
     const values = {};
+    const start = quotaPeriod(p.quota, today).start;
     await pages(`/usageplans/${enc(p.id)}/usage?startDate=${isoDay(start)}&endDate=${isoDay(today)}`, page => Object.assign(values, page.values || {}));
     return { values };
-  }, () => null);
+  }, e => { if (e && e.unanswered && !e.up) stopped = true; return null; }, () => stopped);
   const keyName = Object.fromEntries((keys.item || []).map(k => [k.id, k.name || k.id]));
   return [el("h1", {}, "API keys"),
     keys.item.length === 0 ? el("p", { class: "muted", id: "keys" }, "No API keys.") :
@@ -798,8 +889,47 @@ async function keysPage() {
         "; stages: ", (p.apiStages || []).map(s => s.apiId + "/" + s.stage).join(", ") || "none"),
       !usage[i] ? el("p", { class: "muted" }, "This plan's usage could not be read.") :
         Object.keys(usage[i].values || {}).length === 0 ? el("p", { class: "muted no-keys" }, "No API keys in this plan.") :
-          table(["Key", "Requests this month"], Object.entries(usage[i].values).map(([k, days]) =>
-            el("tr", {}, el("td", {}, keyName[k] || k), el("td", {}, days.reduce((n, d) => n + d[0], 0)))))))];
+          usageTable(p, usage[i].values, keyName, today)))];
+}
+
+// quotaPeriod is the quota period of quota q (none: the calendar month) that
+// holds day now, as the gateway counts it (UTC): {start, next, name}. A week
+// starts on the weekday offset (0 Sunday), a month on day offset + 1.
+function quotaPeriod(q, now) {
+  const day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  const offset = (q && q.offset) || 0;
+  const addDays = (d, n) => new Date(d.getTime() + n * 86400000);
+  switch (q && q.period) {
+    case "DAY": return { start: day, next: addDays(day, 1), name: "today" };
+    case "WEEK": {
+      const start = addDays(day, -((day.getUTCDay() - offset + 7) % 7));
+      return { start, next: addDays(start, 7), name: "this week" };
+    }
+    default: {
+      const m = q ? offset : 0;
+      let start = new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), 1 + m));
+      if (day < start) start = new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth() - 1, 1 + m));
+      return { start, next: new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 1 + m)), name: "this month" };
+    }
+  }
+}
+
+// usageTable shows each key's requests of plan p: for a plan with a quota,
+// those of the quota's current period and what is left of it (GetUsage's
+// last day's remaining, as \`portico plan usage\` shows it; a key with none
+// left is refused, 429, until the next period); else this month's.
+function usageTable(p, values, keyName, today) {
+  const period = quotaPeriod(p.quota, today);
+  const since = p.quota && p.quota.period !== "DAY" ? ` (since ${isoDay(period.start)})` : "";
+  const rows = Object.entries(values).map(([k, days]) => {
+    const used = days.reduce((n, d) => n + d[0], 0);
+    const last = days[days.length - 1];
+    const left = last ? last[1] : undefined;
+    return el("tr", { "data-key": k }, el("td", {}, keyName[k] || k), el("td", { class: "used" }, used),
+      p.quota ? el("td", { class: "remaining" }, left === undefined ? "—" : left > 0 ? String(left) :
+        `0: the key is refused (429) until ${isoDay(period.next)}`) : "");
+  });
+  return table(["Key", "Requests " + period.name + since, ...(p.quota ? ["Remaining " + period.name] : [])], rows, { class: "usage" });
 }
 
 // ---- metrics ----
@@ -860,10 +990,14 @@ function metricsPage() {
   // Numbers no longer read (the session ended, the server does not answer)
   // are greyed and said to be as of their last reading.
   const staleNote = el("p", { id: "metrics-stale", role: "status", hidden: true });
-  const children = [el("h1", {}, "Metrics"), staleNote,
+  // The counts are the server process's: they start from 0 when it starts.
+  const since = el("p", { id: "metrics-since", class: "muted" }, "Counts since the server started.");
+  const stagesEmpty = el("p", { id: "stages-empty", class: "muted", hidden: true }, "No requests to any stage since the server started.");
+  const fnsEmpty = el("p", { id: "functions-empty", class: "muted", hidden: true }, "No function invoked since the server started.");
+  const children = [el("h1", {}, "Metrics"), staleNote, since,
     el("h2", {}, "Requests per stage (every 2 s)"), canvas, legend,
-    el("h2", {}, "Stages"), stagesTable,
-    el("h2", {}, "Functions"), fnsTable];
+    el("h2", {}, "Stages"), stagesTable, stagesEmpty,
+    el("h2", {}, "Functions"), fnsTable, fnsEmpty];
   let timer = 0, asOf = "", left = false; // the polling timer; when the numbers shown were read; the page was left
   const stale = why => {
     staleNote.textContent = (asOf ? `These numbers are as of ${asOf}: ` : "No numbers: ") + why;
@@ -906,6 +1040,8 @@ function metricsPage() {
     canvas.dataset.polling = "live";
     failed = false;
     const s = parseMetrics(text);
+    const started = s.find(x => x.name === "process_start_time_seconds");
+    since.textContent = started ? `Counts since the server started, at ${when(Math.floor(started.value))}.` : "Counts since the server started.";
     const stageKey = l => l.api_name + " " + l.api_id + "/" + l.stage + (l.canary === "true" ? " (canary)" : "");
     const req = sum(s, "portico_api_requests_total", stageKey);
     const e4 = sum(s, "portico_api_4xx_errors_total", stageKey);
@@ -920,12 +1056,14 @@ function metricsPage() {
     stagesT.replaceChildren(...Object.keys(req).sort().map(k => el("tr", { "data-stage": k },
       el("td", {}, k), el("td", { class: "requests" }, req[k]), el("td", {}, e4[k] || 0), el("td", {}, e5[k] || 0),
       el("td", {}, ms(quantile(buckets[k] || {}, 0.5))), el("td", {}, ms(quantile(buckets[k] || {}, 0.99))), el("td", {}, hits[k] || 0))));
+    stagesEmpty.hidden = stagesT.children.length > 0;
     const fnKey = l => l.function;
     const inv = sum(s, "portico_lambda_invocations_total", fnKey), err = sum(s, "portico_lambda_errors_total", fnKey);
     const thr = sum(s, "portico_lambda_throttles_total", fnKey), cold = sum(s, "portico_lambda_cold_starts_total", fnKey);
     const conc = sum(s, "portico_lambda_concurrent_executions", fnKey);
     fnsT.replaceChildren(...Object.keys(inv).sort().map(k => el("tr", { "data-function": k },
       el("td", {}, k), el("td", {}, inv[k]), el("td", {}, err[k] || 0), el("td", {}, thr[k] || 0), el("td", {}, cold[k] || 0), el("td", {}, conc[k] || 0))));
+    fnsEmpty.hidden = fnsT.children.length > 0;
     // Requests since the last reading, counter by counter: one that went
     // down was reset (the server restarted) and counts from zero, as
     // Prometheus's rate() takes it; one that is gone counts nothing.
@@ -1027,6 +1165,8 @@ async function connectionsPage() {
             on: { click: async () => {
               clearError();
               clearNotice();
+              // As Roll back and Promote: a misclick would drop a live client.
+              if (!confirm(`Disconnect connection ${c.connectionId} (${Object.hasOwn(apiName, c.apiId) ? apiName[c.apiId] + ", " : ""}${c.apiId}/${c.stage}, from ${c.sourceIp})? Its client is disconnected at once.`)) return;
               try {
                 await api("DELETE", base(c));
               } catch (e) { await stale(e, "disconnect"); return; }
