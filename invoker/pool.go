@@ -988,6 +988,9 @@ func (i *Invoker) startSandbox(p *pool, provisioned bool) (*sandbox, error) {
 	rsb, err := i.rt.Start(ctx, spec)
 	if err != nil {
 		sb.abandon()
+		if gone := (*runtimes.ImageGoneError)(nil); errors.As(err, &gone) {
+			return nil, i.explainGone(gone, spec)
+		}
 		if errdefs.IsKind(err) {
 			return nil, err
 		}
@@ -996,6 +999,28 @@ func (i *Invoker) startSandbox(p *pool, provisioned bool) (*sandbox, error) {
 	}
 	i.launch(p, sb, rsb)
 	return sb, nil
+}
+
+// SetFormerRuntime tells the invoker the runtime the data directory ran on
+// before this one ("" for none; runtimes.RecordRuntime), so that an Image
+// function whose pinned image is missing is told it was pinned there. Safe
+// for concurrent use.
+func (i *Invoker) SetFormerRuntime(name string) { i.formerRuntime.Store(&name) }
+
+// explainGone returns gone, the error of a sandbox whose pinned image is
+// missing, naming this runtime, the one the data directory ran on before (if
+// any) and the image as the function names it, for its message to say why
+// and what to do.
+func (i *Invoker) explainGone(gone *runtimes.ImageGoneError, spec runtimes.Spec) error {
+	c := *gone
+	c.Runtime, c.Ref = i.rt.Name(), spec.ImageRef
+	if f := i.formerRuntime.Load(); f != nil {
+		c.Former = *f
+	}
+	if c.Function == "" {
+		c.Function, c.Version = spec.Function, spec.Version
+	}
+	return &c
 }
 
 // launch adopts a running runtime sandbox: the pool tracks it, its output is

@@ -436,6 +436,16 @@ type ImageGoneError struct {
 	Image    string // the image id (sha256:...)
 	Function string // the function whose sandbox needed it, or ""
 	Version  string // its version, or ""
+	// Runtime is the runtime that looked for it ("docker", "containerd"),
+	// and Former the other runtime this data directory ran on before, when
+	// it did (see RecordRuntime): image ids are per runtime (Docker's is the
+	// digest of the image's configuration, containerd's that of its
+	// manifest), so an id pinned there is not found here, and the remedy
+	// is another. Both "" when not known.
+	Runtime string
+	Former  string
+	// Ref is the image as the function names it (its ImageUri), or "".
+	Ref string
 }
 
 // Error implements error.
@@ -458,6 +468,10 @@ func (e *ImageGoneError) For(function, version string) error {
 
 // ClientMessage is what the caller is told: which image is gone and what to do.
 func (e *ImageGoneError) ClientMessage() string {
+	if e.otherRuntime() {
+		return fmt.Sprintf("The image %s that %s runs is not on this host's %s: it was pinned when this data directory ran on the %s runtime, "+
+			"whose image ids are not %s's, so the function cannot run here. To fix it, %s.", e.Image, e.user(), e.Runtime, e.Former, e.Runtime, e.remedy())
+	}
 	return fmt.Sprintf("The image %s that %s runs is no longer on this host, so the function cannot run. To fix it, %s.",
 		e.Image, e.user(), e.remedy())
 }
@@ -473,11 +487,26 @@ func (e *ImageGoneError) user() string {
 	return "function " + e.Function + " version " + e.Version
 }
 
+// otherRuntime reports whether the id may be the other runtime's: this data
+// directory ran on another one before.
+func (e *ImageGoneError) otherRuntime() bool {
+	return e.Former != "" && e.Runtime != "" && e.Former != e.Runtime
+}
+
 // remedy says what to do.
 func (e *ImageGoneError) remedy() string {
 	fn := e.Function
 	if fn == "" {
 		fn = "NAME"
+	}
+	if e.otherRuntime() {
+		ref := cmp.Or(e.Ref, "REF")
+		s := "start Portico with `--runtime " + e.Former + "` again, or pin the function to this runtime's image with `portico fn update " + fn + " --image " + ref +
+			"` (the same ImageUri resolves again, on " + e.Runtime + "); `portico image import` cannot bring back another runtime's image id"
+		if e.Version != "" && e.Version != "$LATEST" {
+			s += ", and publish a new version (a published version keeps its image)"
+		}
+		return s
 	}
 	s := "bring the same image back with `portico image import FILE` (its `docker save` or OCI archive), " +
 		"or point the function at an image this host has with `portico fn update " + fn + " --image REF`"

@@ -319,10 +319,14 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec) (_ *prepared,
 		}
 	}
 	img, err := r.image(ctx, ref)
-	if err != nil {
-		if gone := (*runtimes.ImageGoneError)(nil); errors.As(err, &gone) {
+	if gone := (*runtimes.ImageGoneError)(nil); errors.As(err, &gone) {
+		if adopted := r.adoptDockerPin(ctx, spec); adopted != nil {
+			img, err = adopted, nil
+		} else {
 			gone.Function, gone.Version = spec.Function, spec.Version
 		}
+	}
+	if err != nil {
 		return nil, err
 	}
 	id := containerID(spec.SandboxID)
