@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/portico-dev/portico/functions"
@@ -923,9 +924,9 @@ func (i *Invoker) newSandbox(p *pool, provisioned bool) (*sandbox, runtimes.Spec
 		state:       stStarting,
 		startedAt:   i.clock.Now(),
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(i.rt.HostAddr(), "0"))
+	ln, err := i.listenRuntimeAPI()
 	if err != nil {
-		return nil, runtimes.Spec{}, errdefs.New(errdefs.ErrUnavailable, "ServiceException", "binding a Runtime API endpoint: "+err.Error())
+		return nil, runtimes.Spec{}, err
 	}
 	sb.ln = ln
 	sb.forget = func() {}
@@ -943,6 +944,33 @@ func (i *Invoker) newSandbox(p *pool, provisioned bool) (*sandbox, runtimes.Spec
 		return nil, runtimes.Spec{}, err
 	}
 	return sb, spec, nil
+}
+
+// listenRuntimeAPI binds a sandbox's Runtime API endpoint on the runtime's
+// HostAddr. An address the host no longer has (the sandbox network removed
+// under Portico: `docker network prune`) is repaired where the runtime can
+// (runtimes.NetworkRepairer), then bound once more.
+func (i *Invoker) listenRuntimeAPI() (net.Listener, error) {
+	addr := net.JoinHostPort(i.rt.HostAddr(), "0")
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		return ln, nil
+	}
+	if rep, ok := i.rt.(runtimes.NetworkRepairer); ok && errors.Is(err, syscall.EADDRNOTAVAIL) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		rerr := rep.RepairNetwork(ctx)
+		cancel()
+		if rerr != nil {
+			i.log.Error("the sandbox network is gone and could not be set up again: restart Portico", "runtime", i.rt.Name(), "err", rerr)
+			return nil, rerr
+		}
+		if ln, err = net.Listen("tcp", net.JoinHostPort(i.rt.HostAddr(), "0")); err == nil {
+			return ln, nil
+		}
+		return nil, &runtimes.NetworkGoneError{Network: "the " + i.rt.Name() + " runtime's sandbox network", HostAddr: i.rt.HostAddr(),
+			Err: fmt.Errorf("binding a Runtime API endpoint after setting it up again: %w", err)}
+	}
+	return nil, errdefs.New(errdefs.ErrUnavailable, "ServiceException", "binding a Runtime API endpoint: "+err.Error())
 }
 
 // abandon tears down the endpoint of a sandbox that never started.

@@ -190,6 +190,48 @@ type PeerVerifier interface {
 	OwnsConn(remote net.Addr) bool
 }
 
+// NetworkRepairer is implemented by runtimes whose sandbox network can be
+// removed under them (`docker network prune` of the Docker network while no
+// container is on it, `ip link del` of containerd's bridge): the host then no
+// longer has HostAddr, and no sandbox's Runtime API endpoint can be bound. The
+// invoker calls RepairNetwork when a bind on HostAddr fails so, then binds
+// once more. RepairNetwork sets the network up again as at start (the same
+// settings, so the same HostAddr), logging that it did, and returns nil when
+// the network is there (again); else a *NetworkGoneError. Safe for
+// concurrent use.
+type NetworkRepairer interface {
+	RepairNetwork(ctx context.Context) error
+}
+
+// NetworkGoneError is the error of a sandbox start whose network was removed
+// or changed under Portico and could not be set up again as at start (its
+// address taken, the network recreated by someone else on another subnet). It
+// wraps errdefs.ErrUnavailable with the type ServiceException and its cause;
+// ClientMessage, which the API surfaces tell the caller in place of their
+// generic message, says what happened and what to do.
+type NetworkGoneError struct {
+	Network  string // the network as a person names it: "the Docker network portico", "the bridge portico1"
+	HostAddr string // the host's address on it, which Portico binds on
+	Err      error  // the cause
+}
+
+// Error implements error.
+func (e *NetworkGoneError) Error() string {
+	return fmt.Sprintf("%s was removed or changed under Portico (its host address %s is gone), and setting it up again failed: %v; restart Portico",
+		e.Network, e.HostAddr, e.Err)
+}
+
+// Unwrap gives the kind (ErrUnavailable, ServiceException) and the cause.
+func (e *NetworkGoneError) Unwrap() []error {
+	return []error{&errdefs.Kinded{Kind: errdefs.ErrUnavailable, Type: "ServiceException", Message: e.ClientMessage()}, e.Err}
+}
+
+// ClientMessage is what the caller is told.
+func (e *NetworkGoneError) ClientMessage() string {
+	return fmt.Sprintf("The sandbox network is gone: %s was removed or changed under Portico (by `docker network prune` or `docker system prune`?) "+
+		"and could not be set up again as it was, so the function cannot run. Restart Portico to set it up anew (the server log says why).", e.Network)
+}
+
 // ImageResolver is implemented by runtimes that can pin an image reference to an
 // immutable image id, for publishing versions.
 type ImageResolver interface {

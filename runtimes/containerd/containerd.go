@@ -182,7 +182,15 @@ var (
 	_ runtimes.ImageResolver = (*Runtime)(nil)
 	_ runtimes.ImageImporter = (*Runtime)(nil)
 	_ runtimes.Preparer      = (*Runtime)(nil)
+
+	_ runtimes.NetworkRepairer = (*Runtime)(nil)
 )
+
+// RepairNetwork implements runtimes.NetworkRepairer: it creates the sandbox
+// bridge again, with its gateway address, when it was removed under the
+// running server (`ip link del portico1`). Sandboxes that were on the old
+// bridge lost their network and run into their timeout.
+func (r *Runtime) RepairNetwork(context.Context) error { return r.net.repair(r.log) }
 
 // Ping reports whether containerd answers on socket.
 func Ping(ctx context.Context, socket string) error {
