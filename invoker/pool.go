@@ -586,12 +586,13 @@ func (p *pool) markReturning(sb *sandbox, free func()) {
 	freeSlot(free)
 }
 
-// died is called once the runtime sandbox has exited.
-func (p *pool) died(sb *sandbox) {
+// died is called once the runtime sandbox has exited; it returns the state
+// the sandbox was in.
+func (p *pool) died(sb *sandbox) (prev sbState) {
 	var free func()
 	p.mu.Lock()
 	sb.mu.Lock()
-	prev := sb.state
+	prev = sb.state
 	sb.state = stDead
 	initErr, initTimedOut := sb.initErr, sb.initTimedOut
 	sb.mu.Unlock()
@@ -622,6 +623,7 @@ func (p *pool) died(sb *sandbox) {
 	p.mu.Unlock()
 	freeSlot(free)
 	p.inv.forgetIfDone(p)
+	return prev
 }
 
 // provisionedFailLogEvery spaces the log lines of a pool whose provisioned
@@ -920,6 +922,7 @@ func (i *Invoker) newSandbox(p *pool, provisioned bool) (*sandbox, runtimes.Spec
 		halted:      make(chan struct{}),
 		gone:        make(chan struct{}),
 		released:    make(chan struct{}),
+		pumped:      make(chan struct{}),
 		started:     make(chan struct{}),
 		state:       stStarting,
 		startedAt:   i.clock.Now(),
