@@ -237,12 +237,14 @@ var connectParams = grpc.ConnectParams{
 // CNI configuration). containerd must answer, and the CNI plugins be installed.
 func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	cfg.defaults()
+	log := cfg.Log.With("runtime", "containerd")
+	routeClientLog(log) // the client library's own lines, in Portico's format
 	cli, err := containerd.New(cfg.Socket, containerd.WithDefaultNamespace(cfg.Namespace), containerd.WithTimeout(10*time.Second),
 		containerd.WithExtraDialOpts([]grpc.DialOption{grpc.WithConnectParams(connectParams)}))
 	if err != nil {
 		return nil, down(cfg.Socket, "", err)
 	}
-	r := &Runtime{cfg: cfg, cli: cli, log: cfg.Log.With("runtime", "containerd"), leaseGrace: leaseGrace, drainWait: drainWait}
+	r := &Runtime{cfg: cfg, cli: cli, log: log, leaseGrace: leaseGrace, drainWait: drainWait}
 	r.rec = r.newSweeper()
 	if _, err := cli.Version(ctx); err != nil {
 		_ = cli.Close()
