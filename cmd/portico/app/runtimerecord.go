@@ -18,7 +18,7 @@ import (
 // this one does not know, and the other runtime's sandboxes of the last run
 // stay until a start on it removes them. The invoker learns the former
 // runtime, for the error of a sandbox whose pin is missing.
-func recordRuntime(ctx context.Context, dir string, rt runtimes.Runtime, fns *functions.Service, inv *invoker.Invoker, log *slog.Logger) error {
+func recordRuntime(ctx context.Context, dir string, rt runtimes.Runtime, fns *functions.Service, inv *invoker.Invoker, log *slog.Logger) {
 	before, after, err := runtimes.RecordRuntime(dir, rt.Name(), time.Now())
 	if err != nil {
 		// Only a hint: the server runs without it.
@@ -26,7 +26,7 @@ func recordRuntime(ctx context.Context, dir string, rt runtimes.Runtime, fns *fu
 	}
 	inv.SetFormerRuntime(after.Former)
 	if before.Runtime == "" || before.Runtime == rt.Name() {
-		return nil
+		return
 	}
 	var images []string
 	if list, err := fns.List(ctx); err == nil {
@@ -39,7 +39,7 @@ func recordRuntime(ctx context.Context, dir string, rt runtimes.Runtime, fns *fu
 	args := []any{"runtime", rt.Name(), "former", before.Runtime}
 	if len(images) == 0 {
 		log.Info("this data directory ran on another runtime before", args...)
-		return nil
+		return
 	}
 	args = append(args, "image_functions", images)
 	adopt := ""
@@ -51,14 +51,14 @@ func recordRuntime(ctx context.Context, dir string, rt runtimes.Runtime, fns *fu
 		"Start Portico with --runtime "+before.Runtime+" again, or re-pin each with `portico fn update NAME --image URI` "+
 		"(and publish the versions anew); "+before.Runtime+"'s sandboxes of the last run stay until a start on it removes them "+
 		"(docs/runtimes.md#changing-a-data-directorys-runtime)", args...)
-	return nil
 }
 
-// runtimeRecordModule runs recordRuntime at start.
+// runtimeRecordModule runs recordRuntime as the server is put together: the
+// store is open (and locked: a second server on the directory was refused),
+// and the invoker, not started yet, learns the former runtime before its
+// first sandbox.
 func runtimeRecordModule(dir string) fx.Option {
-	return fx.Invoke(func(lc fx.Lifecycle, rt runtimes.Runtime, fns *functions.Service, inv *invoker.Invoker, log *slog.Logger) {
-		lc.Append(fx.Hook{OnStart: func(ctx context.Context) error {
-			return recordRuntime(ctx, dir, rt, fns, inv, log.With("component", "runtimes"))
-		}})
+	return fx.Invoke(func(rt runtimes.Runtime, fns *functions.Service, inv *invoker.Invoker, log *slog.Logger) {
+		recordRuntime(context.Background(), dir, rt, fns, inv, log.With("component", "runtimes"))
 	})
 }
