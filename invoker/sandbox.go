@@ -422,7 +422,7 @@ func (sb *sandbox) diedIdle() {
 	if lostWait(sb) != nil {
 		return
 	}
-	status := "exited"
+	status := "exit status 0"
 	if err := sb.rt.Err(); err != nil {
 		status = err.Error()
 	}
