@@ -171,6 +171,10 @@ type Invoker struct {
 	drainOwn bool
 	drainEnd chan struct{}
 	drainCut atomic.Int64 // invocations endDrain cut off
+
+	// formerRuntime is the runtime the data directory ran on before this
+	// one (SetFormerRuntime), "" when none.
+	formerRuntime atomic.Pointer[string]
 	// listeners records each sandbox's Runtime API endpoint while it
 	// listens (SetListeners; nil: none).
 	listeners ListenerRegistry

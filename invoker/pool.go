@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/portico-dev/portico/functions"
@@ -585,12 +586,13 @@ func (p *pool) markReturning(sb *sandbox, free func()) {
 	freeSlot(free)
 }
 
-// died is called once the runtime sandbox has exited.
-func (p *pool) died(sb *sandbox) {
+// died is called once the runtime sandbox has exited; it returns the state
+// the sandbox was in.
+func (p *pool) died(sb *sandbox) (prev sbState) {
 	var free func()
 	p.mu.Lock()
 	sb.mu.Lock()
-	prev := sb.state
+	prev = sb.state
 	sb.state = stDead
 	initErr, initTimedOut := sb.initErr, sb.initTimedOut
 	sb.mu.Unlock()
@@ -621,6 +623,7 @@ func (p *pool) died(sb *sandbox) {
 	p.mu.Unlock()
 	freeSlot(free)
 	p.inv.forgetIfDone(p)
+	return prev
 }
 
 // provisionedFailLogEvery spaces the log lines of a pool whose provisioned
@@ -919,13 +922,14 @@ func (i *Invoker) newSandbox(p *pool, provisioned bool) (*sandbox, runtimes.Spec
 		halted:      make(chan struct{}),
 		gone:        make(chan struct{}),
 		released:    make(chan struct{}),
+		pumped:      make(chan struct{}),
 		started:     make(chan struct{}),
 		state:       stStarting,
 		startedAt:   i.clock.Now(),
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(i.rt.HostAddr(), "0"))
+	ln, err := i.listenRuntimeAPI()
 	if err != nil {
-		return nil, runtimes.Spec{}, errdefs.New(errdefs.ErrUnavailable, "ServiceException", "binding a Runtime API endpoint: "+err.Error())
+		return nil, runtimes.Spec{}, err
 	}
 	sb.ln = ln
 	sb.forget = func() {}
@@ -943,6 +947,33 @@ func (i *Invoker) newSandbox(p *pool, provisioned bool) (*sandbox, runtimes.Spec
 		return nil, runtimes.Spec{}, err
 	}
 	return sb, spec, nil
+}
+
+// listenRuntimeAPI binds a sandbox's Runtime API endpoint on the runtime's
+// HostAddr. An address the host no longer has (the sandbox network removed
+// under Portico: `docker network prune`) is repaired where the runtime can
+// (runtimes.NetworkRepairer), then bound once more.
+func (i *Invoker) listenRuntimeAPI() (net.Listener, error) {
+	addr := net.JoinHostPort(i.rt.HostAddr(), "0")
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		return ln, nil
+	}
+	if rep, ok := i.rt.(runtimes.NetworkRepairer); ok && errors.Is(err, syscall.EADDRNOTAVAIL) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		rerr := rep.RepairNetwork(ctx)
+		cancel()
+		if rerr != nil {
+			i.log.Error("the sandbox network is gone and could not be set up again: restart Portico", "runtime", i.rt.Name(), "err", rerr)
+			return nil, rerr
+		}
+		if ln, err = net.Listen("tcp", net.JoinHostPort(i.rt.HostAddr(), "0")); err == nil {
+			return ln, nil
+		}
+		return nil, &runtimes.NetworkGoneError{Network: "the " + i.rt.Name() + " runtime's sandbox network", HostAddr: i.rt.HostAddr(),
+			Err: fmt.Errorf("binding a Runtime API endpoint after setting it up again: %w", err)}
+	}
+	return nil, errdefs.New(errdefs.ErrUnavailable, "ServiceException", "binding a Runtime API endpoint: "+err.Error())
 }
 
 // abandon tears down the endpoint of a sandbox that never started.
@@ -988,6 +1019,9 @@ func (i *Invoker) startSandbox(p *pool, provisioned bool) (*sandbox, error) {
 	rsb, err := i.rt.Start(ctx, spec)
 	if err != nil {
 		sb.abandon()
+		if gone := (*runtimes.ImageGoneError)(nil); errors.As(err, &gone) {
+			return nil, i.explainGone(gone, spec)
+		}
 		if errdefs.IsKind(err) {
 			return nil, err
 		}
@@ -996,6 +1030,28 @@ func (i *Invoker) startSandbox(p *pool, provisioned bool) (*sandbox, error) {
 	}
 	i.launch(p, sb, rsb)
 	return sb, nil
+}
+
+// SetFormerRuntime tells the invoker the runtime the data directory ran on
+// before this one ("" for none; runtimes.RecordRuntime), so that an Image
+// function whose pinned image is missing is told it was pinned there. Safe
+// for concurrent use.
+func (i *Invoker) SetFormerRuntime(name string) { i.formerRuntime.Store(&name) }
+
+// explainGone returns gone, the error of a sandbox whose pinned image is
+// missing, naming this runtime, the one the data directory ran on before (if
+// any) and the image as the function names it, for its message to say why
+// and what to do.
+func (i *Invoker) explainGone(gone *runtimes.ImageGoneError, spec runtimes.Spec) error {
+	c := *gone
+	c.Runtime, c.Ref = i.rt.Name(), spec.ImageRef
+	if f := i.formerRuntime.Load(); f != nil {
+		c.Former = *f
+	}
+	if c.Function == "" {
+		c.Function, c.Version = spec.Function, spec.Version
+	}
+	return &c
 }
 
 // launch adopts a running runtime sandbox: the pool tracks it, its output is

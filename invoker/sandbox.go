@@ -67,6 +67,7 @@ type sandbox struct {
 	cutOff   atomic.Bool
 	gone     chan struct{} // closed once the runtime sandbox has exited
 	released chan struct{} // closed once its room in the budget is given back
+	pumped   chan struct{} // closed once pump has copied all of its output
 
 	// memMB is the peak memory last measured; memBusy is set while a
 	// measurement runs.
@@ -388,7 +389,8 @@ func (sb *sandbox) stopWait(ctx context.Context) {
 // tells the pool.
 func (sb *sandbox) watch() {
 	<-sb.rt.Done()
-	sb.forget() // before gone: a Stop that waited for it finds it forgotten
+	asked := sb.isStopping() // Portico stopped it: reaped, retired, shut down
+	sb.forget()              // before gone: a Stop that waited for it finds it forgotten
 	close(sb.gone)
 	sb.mu.Lock()
 	inv := sb.answering
@@ -399,12 +401,51 @@ func (sb *sandbox) watch() {
 	sb.stopOnce.Do(func() { close(sb.stopping) })
 	sb.halt()
 	sb.closeEndpoint()
-	sb.pool.died(sb)
+	if prev := sb.pool.died(sb); !asked && (prev == stIdle || prev == stReturning) {
+		sb.diedIdle()
+	}
+}
+
+// idleExitLogWait bounds how long diedIdle waits for the sandbox's last output
+// (a stack trace) to reach the function log before its own line.
+const idleExitLogWait = 2 * time.Second
+
+// diedIdle notes that the sandbox ended by itself outside any invocation (a
+// background goroutine's panic after the handler returned, an OOM kill, a
+// kill from outside): in the server log, and in the function log after the
+// sandbox's last output, so that its stack trace and the next call's cold
+// start can be tied to it. Lambda freezes idle sandboxes, so there such a
+// crash shows as the next call's Runtime.ExitError; Portico does not
+// (docs/runtimes.md, Known differences). A sandbox whose runtime lost its
+// watch on it (its daemon went away) is the runtime's to report.
+func (sb *sandbox) diedIdle() {
+	if lostWait(sb) != nil {
+		return
+	}
+	status := "exit status 0"
+	if err := sb.rt.Err(); err != nil {
+		status = err.Error()
+	}
+	sb.inv.log.Info("sandbox exited while idle, outside any invocation (the next call starts a new one)",
+		"function", sb.cfg.FunctionName, "version", sb.cfg.Version, "sandbox", sb.id, "status", status, "provisioned", sb.provisioned)
+	fl := sb.inv.logs.get(sb.cfg.FunctionName)
+	if sb.pumped != nil {
+		t := time.NewTimer(idleExitLogWait)
+		select {
+		case <-sb.pumped:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	fl.writeFrame([]byte("Sandbox " + sb.id + " of version " + sb.cfg.Version + " exited while idle: " + status + "\n"))
 }
 
 // pump copies the sandbox's output into the function log and into the current
 // invocation's tail.
 func (sb *sandbox) pump(r io.Reader, fl *fnLog) {
+	if sb.pumped != nil {
+		defer close(sb.pumped)
+	}
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := r.Read(buf)

@@ -190,6 +190,48 @@ type PeerVerifier interface {
 	OwnsConn(remote net.Addr) bool
 }
 
+// NetworkRepairer is implemented by runtimes whose sandbox network can be
+// removed under them (`docker network prune` of the Docker network while no
+// container is on it, `ip link del` of containerd's bridge): the host then no
+// longer has HostAddr, and no sandbox's Runtime API endpoint can be bound. The
+// invoker calls RepairNetwork when a bind on HostAddr fails so, then binds
+// once more. RepairNetwork sets the network up again as at start (the same
+// settings, so the same HostAddr), logging that it did, and returns nil when
+// the network is there (again); else a *NetworkGoneError. Safe for
+// concurrent use.
+type NetworkRepairer interface {
+	RepairNetwork(ctx context.Context) error
+}
+
+// NetworkGoneError is the error of a sandbox start whose network was removed
+// or changed under Portico and could not be set up again as at start (its
+// address taken, the network recreated by someone else on another subnet). It
+// wraps errdefs.ErrUnavailable with the type ServiceException and its cause;
+// ClientMessage, which the API surfaces tell the caller in place of their
+// generic message, says what happened and what to do.
+type NetworkGoneError struct {
+	Network  string // the network as a person names it: "the Docker network portico", "the bridge portico1"
+	HostAddr string // the host's address on it, which Portico binds on
+	Err      error  // the cause
+}
+
+// Error implements error.
+func (e *NetworkGoneError) Error() string {
+	return fmt.Sprintf("%s was removed or changed under Portico (its host address %s is gone), and setting it up again failed: %v; restart Portico",
+		e.Network, e.HostAddr, e.Err)
+}
+
+// Unwrap gives the kind (ErrUnavailable, ServiceException) and the cause.
+func (e *NetworkGoneError) Unwrap() []error {
+	return []error{&errdefs.Kinded{Kind: errdefs.ErrUnavailable, Type: "ServiceException", Message: e.ClientMessage()}, e.Err}
+}
+
+// ClientMessage is what the caller is told.
+func (e *NetworkGoneError) ClientMessage() string {
+	return fmt.Sprintf("The sandbox network is gone: %s was removed or changed under Portico (by `docker network prune` or `docker system prune`?) "+
+		"and could not be set up again as it was, so the function cannot run. Restart Portico to set it up anew (the server log says why).", e.Network)
+}
+
 // ImageResolver is implemented by runtimes that can pin an image reference to an
 // immutable image id, for publishing versions.
 type ImageResolver interface {
@@ -436,6 +478,16 @@ type ImageGoneError struct {
 	Image    string // the image id (sha256:...)
 	Function string // the function whose sandbox needed it, or ""
 	Version  string // its version, or ""
+	// Runtime is the runtime that looked for it ("docker", "containerd"),
+	// and Former the other runtime this data directory ran on before, when
+	// it did (see RecordRuntime): image ids are per runtime (Docker's is the
+	// digest of the image's configuration, containerd's that of its
+	// manifest), so an id pinned there is not found here, and the remedy
+	// is another. Both "" when not known.
+	Runtime string
+	Former  string
+	// Ref is the image as the function names it (its ImageUri), or "".
+	Ref string
 }
 
 // Error implements error.
@@ -458,6 +510,10 @@ func (e *ImageGoneError) For(function, version string) error {
 
 // ClientMessage is what the caller is told: which image is gone and what to do.
 func (e *ImageGoneError) ClientMessage() string {
+	if e.otherRuntime() {
+		return fmt.Sprintf("The image %s that %s runs is not on this host's %s: it was pinned when this data directory ran on the %s runtime, "+
+			"whose image ids are not %s's, so the function cannot run here. To fix it, %s.", e.Image, e.user(), e.Runtime, e.Former, e.Runtime, e.remedy())
+	}
 	return fmt.Sprintf("The image %s that %s runs is no longer on this host, so the function cannot run. To fix it, %s.",
 		e.Image, e.user(), e.remedy())
 }
@@ -473,11 +529,26 @@ func (e *ImageGoneError) user() string {
 	return "function " + e.Function + " version " + e.Version
 }
 
+// otherRuntime reports whether the id may be the other runtime's: this data
+// directory ran on another one before.
+func (e *ImageGoneError) otherRuntime() bool {
+	return e.Former != "" && e.Runtime != "" && e.Former != e.Runtime
+}
+
 // remedy says what to do.
 func (e *ImageGoneError) remedy() string {
 	fn := e.Function
 	if fn == "" {
 		fn = "NAME"
+	}
+	if e.otherRuntime() {
+		ref := cmp.Or(e.Ref, "REF")
+		s := "start Portico with `--runtime " + e.Former + "` again, or pin the function to this runtime's image with `portico fn update " + fn + " --image " + ref +
+			"` (the same ImageUri resolves again, on " + e.Runtime + "); `portico image import` cannot bring back another runtime's image id"
+		if e.Version != "" && e.Version != "$LATEST" {
+			s += ", and publish a new version (a published version keeps its image)"
+		}
+		return s
 	}
 	s := "bring the same image back with `portico image import FILE` (its `docker save` or OCI archive), " +
 		"or point the function at an image this host has with `portico fn update " + fn + " --image REF`"

@@ -182,7 +182,15 @@ var (
 	_ runtimes.ImageResolver = (*Runtime)(nil)
 	_ runtimes.ImageImporter = (*Runtime)(nil)
 	_ runtimes.Preparer      = (*Runtime)(nil)
+
+	_ runtimes.NetworkRepairer = (*Runtime)(nil)
 )
+
+// RepairNetwork implements runtimes.NetworkRepairer: it creates the sandbox
+// bridge again, with its gateway address, when it was removed under the
+// running server (`ip link del portico1`). Sandboxes that were on the old
+// bridge lost their network and run into their timeout.
+func (r *Runtime) RepairNetwork(context.Context) error { return r.net.repair(r.log) }
 
 // Ping reports whether containerd answers on socket.
 func Ping(ctx context.Context, socket string) error {
@@ -229,12 +237,14 @@ var connectParams = grpc.ConnectParams{
 // CNI configuration). containerd must answer, and the CNI plugins be installed.
 func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	cfg.defaults()
+	log := cfg.Log.With("runtime", "containerd")
+	routeClientLog(log) // the client library's own lines, in Portico's format
 	cli, err := containerd.New(cfg.Socket, containerd.WithDefaultNamespace(cfg.Namespace), containerd.WithTimeout(10*time.Second),
 		containerd.WithExtraDialOpts([]grpc.DialOption{grpc.WithConnectParams(connectParams)}))
 	if err != nil {
 		return nil, down(cfg.Socket, "", err)
 	}
-	r := &Runtime{cfg: cfg, cli: cli, log: cfg.Log.With("runtime", "containerd"), leaseGrace: leaseGrace, drainWait: drainWait}
+	r := &Runtime{cfg: cfg, cli: cli, log: log, leaseGrace: leaseGrace, drainWait: drainWait}
 	r.rec = r.newSweeper()
 	if _, err := cli.Version(ctx); err != nil {
 		_ = cli.Close()
@@ -498,6 +508,58 @@ func (r *Runtime) image(ctx context.Context, ref string) (containerd.Image, erro
 	return img, r.unpack(ctx, img)
 }
 
+// adoptDockerPin returns the image of spec, an Image function's sandbox whose
+// pinned id (spec.Image) containerd does not have, when the id is the Docker
+// runtime's id (the digest of the image's configuration) of the image that
+// spec.ImageRef names here: a data directory that ran on the docker runtime
+// before. It looks only where the image is at hand (containerd's image of
+// that name, else the Docker daemon's copied in when the Docker daemon's
+// image of that name has that id), never in a registry, and uses the image
+// only when its configuration's digest is the pinned id, so that it is the
+// very image pinned. It pins it under the id, so that the next start finds
+// it at once, and logs it. Else it returns nil.
+func (r *Runtime) adoptDockerPin(ctx context.Context, spec runtimes.Spec) containerd.Image {
+	id, ref := spec.Image, spec.ImageRef
+	if ref == "" || !ctrbase.IsImageID(id) || ctrbase.IsImageID(ref) {
+		return nil
+	}
+	name, err := normalize(ref)
+	if err != nil {
+		return nil
+	}
+	cctx := r.ctx(ctx)
+	img, err := r.cli.GetImage(cctx, name)
+	if cerrdefs.IsNotFound(err) {
+		src, ok := r.cfg.Images.(ImageIdentifier)
+		if !ok {
+			return nil
+		}
+		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		theirs, derr := src.ImageID(dctx, ref)
+		cancel()
+		if derr != nil || theirs != id {
+			return nil
+		}
+		img, err = r.copyFromDocker(cctx, ref, name)
+	}
+	if err != nil {
+		return nil
+	}
+	cfg, err := img.Config(cctx)
+	if err != nil || cfg.Digest.String() != id {
+		return nil
+	}
+	if err := r.unpack(cctx, img); err != nil {
+		return nil
+	}
+	if err := r.pin(cctx, id, img.Target()); err != nil {
+		r.log.Warn("cannot pin the image found for a Docker image id", "image", ref, "id", id, "err", err)
+	}
+	r.log.Info("function pinned to a Docker image id (this data directory ran on the docker runtime): running containerd's image of the same name, the same image",
+		"function", spec.Function, "version", spec.Version, "image", ref, "id", id, "manifest", img.Target().Digest.String())
+	return img
+}
+
 // fetch brings a missing image in: from the Docker daemon, else a registry.
 func (r *Runtime) fetch(ctx context.Context, ref, name string) (containerd.Image, error) {
 	r.imageMu.Lock()
@@ -505,21 +567,9 @@ func (r *Runtime) fetch(ctx context.Context, ref, name string) (containerd.Image
 	if img, err := r.cli.GetImage(ctx, name); err == nil {
 		return img, nil // fetched meanwhile
 	}
-	var dockerErr error
-	if r.cfg.Images != nil {
-		if rc, err := r.cfg.Images.SaveImage(ctx, ref); err == nil {
-			r.log.Info("copying image from the Docker daemon", "image", ref)
-			_, err = r.importLocked(ctx, rc)
-			_ = rc.Close()
-			if err == nil {
-				if img, err := r.cli.GetImage(ctx, name); err == nil {
-					return img, nil
-				}
-			}
-			dockerErr = err
-		} else {
-			dockerErr = err
-		}
+	img, dockerErr := r.copyLocked(ctx, ref, name)
+	if dockerErr == nil {
+		return img, nil
 	}
 	r.log.Info("pulling image", "image", name)
 	last := time.Now()
@@ -552,6 +602,35 @@ func (r *Runtime) fetch(ctx context.Context, ref, name string) (containerd.Image
 	}
 	r.log.Info("pulled image", "image", name)
 	return img, nil
+}
+
+// copyFromDocker copies ref, named name in containerd, from the Docker daemon
+// (Config.Images) when containerd lacks it; never from a registry.
+func (r *Runtime) copyFromDocker(ctx context.Context, ref, name string) (containerd.Image, error) {
+	r.imageMu.Lock()
+	defer r.imageMu.Unlock()
+	if img, err := r.cli.GetImage(ctx, name); err == nil {
+		return img, nil // fetched meanwhile
+	}
+	return r.copyLocked(ctx, ref, name)
+}
+
+// copyLocked is copyFromDocker with imageMu held.
+func (r *Runtime) copyLocked(ctx context.Context, ref, name string) (containerd.Image, error) {
+	if r.cfg.Images == nil {
+		return nil, fmt.Errorf("no Docker daemon to copy %s from: %w", ref, errdefs.ErrNotFound)
+	}
+	rc, err := r.cfg.Images.SaveImage(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	r.log.Info("copying image from the Docker daemon", "image", ref)
+	_, err = r.importLocked(ctx, rc)
+	_ = rc.Close()
+	if err != nil {
+		return nil, err
+	}
+	return r.cli.GetImage(ctx, name)
 }
 
 // privateAdvice says how to use an image (name, normalized) that a registry

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/containerd/containerd/v2/pkg/netns"
@@ -19,6 +20,7 @@ import (
 	cnins "github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
 
+	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/runtimes/internal/ctrbase"
 )
 
@@ -60,6 +62,7 @@ func (c *NetworkConfig) defaults() {
 
 // network attaches sandboxes' network namespaces to the bridge through CNI.
 type network struct {
+	mu       sync.Mutex // serializes repair
 	cfg      NetworkConfig
 	cni      gocni.CNI
 	gateway  netip.Addr
@@ -170,6 +173,22 @@ func (n *network) ensureBridge() error {
 	}
 	if err := netlink.LinkSetUp(link); err != nil {
 		return fmt.Errorf("containerd: bringing %s up: %w", n.cfg.BridgeName, err)
+	}
+	return nil
+}
+
+// repair sets the bridge up again as at start when it is missing or lost its
+// gateway address (`ip link del portico1` under a running server), logging
+// that it did; the iptables rules name the bridge, and hold for the new one.
+// An error is a *runtimes.NetworkGoneError.
+func (n *network) repair(log *slog.Logger) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if _, err := netlink.LinkByName(n.cfg.BridgeName); err != nil {
+		log.Warn("the sandbox bridge was removed under Portico: creating it again as at start", "bridge", n.cfg.BridgeName, "gateway", n.gateway.String())
+	}
+	if err := n.ensureBridge(); err != nil {
+		return &runtimes.NetworkGoneError{Network: "the bridge " + n.cfg.BridgeName, HostAddr: n.gateway.String(), Err: err}
 	}
 	return nil
 }

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -122,7 +124,7 @@ func (r *Runtime) specOpts(spec runtimes.Spec, img containerd.Image, nsPath stri
 		mounts = append(mounts, specs.Mount{Destination: initTarget, Type: "bind", Source: r.cfg.InitPath, Options: []string{"rbind", "ro"}})
 	}
 	opts := []oci.SpecOpts{
-		withImageConfig(img, r.cfg.AllowRoot),
+		withImageConfig(img, r.cfg.AllowRoot, r.log),
 		withImageConfigOverrides(spec, img),
 		withDefaultEnv(spec, img),
 		withHandlerEnv(spec, img),
@@ -252,9 +254,11 @@ func withSandboxUser(_ context.Context, _ oci.Client, _ *containers.Container, s
 // USER fails as ctrbase.ResolveUser does: a user or group that the image's
 // passwd or group file does not hold, or that it has no such file to hold
 // (a FROM scratch image: "lstat etc: file does not exist"), is an error
-// wrapping ctrbase.ErrUserUnknown; and, unless allowRoot, the name root needs
-// no passwd entry: it is uid 0, which withSandboxUser then replaces.
-func withImageConfig(img containerd.Image, allowRoot bool) oci.SpecOpts {
+// wrapping ctrbase.ErrUserUnknown, in the docker runtime's words (which name
+// the user or the group); containerd's own error is logged at debug. Unless
+// allowRoot, the name root needs no passwd entry: it is uid 0, which
+// withSandboxUser then replaces.
+func withImageConfig(img containerd.Image, allowRoot bool, log *slog.Logger) oci.SpecOpts {
 	return func(ctx context.Context, c oci.Client, ctr *containers.Container, s *oci.Spec) error {
 		err := oci.WithImageConfig(img)(ctx, c, ctr, s)
 		if err == nil || !errors.Is(err, oci.ErrNoUsersFound) && !errors.Is(err, oci.ErrNoGroupsFound) && !errors.Is(err, fs.ErrNotExist) {
@@ -270,7 +274,13 @@ func withImageConfig(img containerd.Image, allowRoot bool) oci.SpecOpts {
 			s.Process.User = specs.User{}
 			return nil
 		}
-		return fmt.Errorf("USER %q: %w (%w)", ic.Config.User, ctrbase.ErrUserUnknown, err)
+		log.Debug("the image's USER was not found", "image", img.Name(), "user", ic.Config.User, "err", err)
+		name, group, _ := strings.Cut(ic.Config.User, ":")
+		_, numeric := strconv.Atoi(name)
+		if errors.Is(err, oci.ErrNoGroupsFound) || (numeric == nil && group != "") {
+			return fmt.Errorf("USER %q: group %q: %w", ic.Config.User, group, ctrbase.ErrUserUnknown)
+		}
+		return fmt.Errorf("USER %q: user %q: %w", ic.Config.User, name, ctrbase.ErrUserUnknown)
 	}
 }
 
@@ -319,10 +329,14 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec) (_ *prepared,
 		}
 	}
 	img, err := r.image(ctx, ref)
-	if err != nil {
-		if gone := (*runtimes.ImageGoneError)(nil); errors.As(err, &gone) {
+	if gone := (*runtimes.ImageGoneError)(nil); errors.As(err, &gone) {
+		if adopted := r.adoptDockerPin(ctx, spec); adopted != nil {
+			img, err = adopted, nil
+		} else {
 			gone.Function, gone.Version = spec.Function, spec.Version
 		}
+	}
+	if err != nil {
 		return nil, err
 	}
 	id := containerID(spec.SandboxID)

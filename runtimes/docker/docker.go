@@ -129,6 +129,9 @@ type Runtime struct {
 	log      *slog.Logger
 	hostAddr string
 
+	netMu  sync.Mutex         // serializes RepairNetwork
+	subnet network.IPAMConfig // the sandbox network's IPv4 subnet and gateway, as found at start
+
 	baseMu  sync.Mutex
 	baseRef string // the Zip base image, once ensured
 
@@ -146,6 +149,8 @@ var (
 	_ runtimes.ImageResolver = (*Runtime)(nil)
 	_ runtimes.ImageImporter = (*Runtime)(nil)
 	_ runtimes.Preparer      = (*Runtime)(nil)
+
+	_ runtimes.NetworkRepairer = (*Runtime)(nil)
 )
 
 // newClient makes a client for cfg.Host (or the environment's daemon). The client
@@ -185,12 +190,12 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		_ = cli.Close()
 		return nil, unavailable(cli, "ping", err)
 	}
-	gw, bridge, err := r.ensureNetwork(ctx)
+	ipam, bridge, err := r.ensureNetwork(ctx, nil)
 	if err != nil {
 		_ = cli.Close()
 		return nil, err
 	}
-	r.hostAddr = gw
+	r.subnet, r.hostAddr = ipam, ipam.Gateway.String()
 	if err := ctrbase.BlockMetadata(bridge, "DOCKER-USER"); err != nil {
 		r.log.Warn("sandboxes may reach the host's cloud metadata service, and with it the host's credentials", "bridge", bridge, "err", err)
 	}
@@ -252,13 +257,16 @@ func (r *Runtime) Close() error {
 	return r.cli.Close()
 }
 
-// ensureNetwork finds or creates the sandbox network and returns its gateway
-// and its bridge's host interface.
-func (r *Runtime) ensureNetwork(ctx context.Context) (gateway, bridge string, _ error) {
+// ensureNetwork finds or creates the sandbox network and returns its IPv4
+// subnet and gateway and its bridge's host interface. A network it creates
+// has the subnet and gateway of ipam when set (RepairNetwork: as at start),
+// else those the daemon picks.
+func (r *Runtime) ensureNetwork(ctx context.Context, ipam *network.IPAMConfig) (_ network.IPAMConfig, bridge string, _ error) {
+	var none network.IPAMConfig
 	res, err := r.cli.NetworkInspect(ctx, r.cfg.Network, client.NetworkInspectOptions{})
 	if cerrdefs.IsNotFound(err) {
 		r.log.Info("creating the sandbox network", "network", r.cfg.Network, "bridge", r.cfg.BridgeName)
-		_, err = r.cli.NetworkCreate(ctx, r.cfg.Network, client.NetworkCreateOptions{
+		opts := client.NetworkCreateOptions{
 			Driver: "bridge",
 			Options: map[string]string{
 				// Sandboxes reach the host (their endpoints, the gateway), never each other.
@@ -266,7 +274,11 @@ func (r *Runtime) ensureNetwork(ctx context.Context) (gateway, bridge string, _ 
 				"com.docker.network.bridge.name":       r.cfg.BridgeName,
 			},
 			Labels: map[string]string{LabelPortico: "1"},
-		})
+		}
+		if ipam != nil {
+			opts.IPAM = &network.IPAM{Config: []network.IPAMConfig{{Subnet: ipam.Subnet, Gateway: ipam.Gateway}}}
+		}
+		_, err = r.cli.NetworkCreate(ctx, r.cfg.Network, opts)
 		if err != nil {
 			// Another runtime may have created it meanwhile: the daemon then refuses
 			// ours for its bridge name (Docker before 25 allows duplicate names).
@@ -279,17 +291,17 @@ func (r *Runtime) ensureNetwork(ctx context.Context) (gateway, bridge string, _ 
 				time.Sleep(50 * time.Millisecond)
 			}
 			if err != nil {
-				return "", "", r.wrap("creating network "+r.cfg.Network, fmt.Errorf("%w (then: %w)", cerr, err))
+				return none, "", r.wrap("creating network "+r.cfg.Network, fmt.Errorf("%w (then: %w)", cerr, err))
 			}
 		} else {
 			res, err = r.cli.NetworkInspect(ctx, r.cfg.Network, client.NetworkInspectOptions{})
 		}
 	}
 	if err != nil {
-		return "", "", r.wrap("inspecting network "+r.cfg.Network, err)
+		return none, "", r.wrap("inspecting network "+r.cfg.Network, err)
 	}
 	if res.Network.Driver != "bridge" {
-		return "", "", fmt.Errorf("docker: network %s has driver %q; Portico needs a bridge network", r.cfg.Network, res.Network.Driver)
+		return none, "", fmt.Errorf("docker: network %s has driver %q; Portico needs a bridge network", r.cfg.Network, res.Network.Driver)
 	}
 	bridge = res.Network.Options["com.docker.network.bridge.name"]
 	if bridge == "" {
@@ -297,10 +309,46 @@ func (r *Runtime) ensureNetwork(ctx context.Context) (gateway, bridge string, _ 
 	}
 	for _, c := range res.Network.IPAM.Config {
 		if c.Gateway.Is4() {
-			return c.Gateway.String(), bridge, nil
+			return c, bridge, nil
 		}
 	}
-	return "", "", fmt.Errorf("docker: network %s has no IPv4 gateway", r.cfg.Network)
+	return none, "", fmt.Errorf("docker: network %s has no IPv4 gateway", r.cfg.Network)
+}
+
+// RepairNetwork implements runtimes.NetworkRepairer: it creates the sandbox
+// network again when it is missing (removed by `docker network prune` while no
+// container was on it), with the subnet and gateway it had at start, so that
+// HostAddr is the host's again; the bridge's name, and with it the rules that
+// keep sandboxes from the metadata service and other bridges, are the same. A
+// network that is there with another gateway (recreated by someone else) is a
+// *runtimes.NetworkGoneError: only a restart takes its address.
+func (r *Runtime) RepairNetwork(ctx context.Context) error {
+	r.netMu.Lock()
+	defer r.netMu.Unlock()
+	gone := func(err error) error {
+		return &runtimes.NetworkGoneError{Network: "the Docker network " + r.cfg.Network, HostAddr: r.hostAddr, Err: err}
+	}
+	_, err := r.cli.NetworkInspect(ctx, r.cfg.Network, client.NetworkInspectOptions{})
+	missing := cerrdefs.IsNotFound(err)
+	if err != nil && !missing {
+		return r.wrap("inspecting network "+r.cfg.Network, err)
+	}
+	if missing {
+		r.log.Warn("the sandbox network was removed under Portico (docker network prune?): creating it again as at start",
+			"network", r.cfg.Network, "subnet", r.subnet.Subnet.String(), "gateway", r.hostAddr)
+	}
+	want := r.subnet
+	ipam, _, err := r.ensureNetwork(ctx, &want)
+	if err != nil {
+		if down := (*runtimes.DaemonDownError)(nil); errors.As(err, &down) {
+			return err // the daemon does not answer: not the network's doing
+		}
+		return gone(err)
+	}
+	if got := ipam.Gateway.String(); got != r.hostAddr {
+		return gone(fmt.Errorf("network %s is there now with gateway %s, not %s", r.cfg.Network, got, r.hostAddr))
+	}
+	return nil
 }
 
 // Start implements runtimes.Runtime. When a spare network holder is ready, the

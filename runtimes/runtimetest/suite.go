@@ -919,6 +919,8 @@ func (k *kindSuite) testImageUsers(t *testing.T, rt runtimes.Runtime) {
 		{"root", false, sandboxUID, sandboxGID},
 		{"root:root", false, sandboxUID, sandboxGID},
 		{"nobody", false, 0, 0},
+		{"app:nogroup", true, 0, 0},
+		{"1234:staff", false, 0, 0},
 	} {
 		name := "USER=" + c.user
 		if !c.files {
@@ -951,6 +953,17 @@ func (k *kindSuite) testImageUsers(t *testing.T, rt runtimes.Runtime) {
 				if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), spec.ImageRef) ||
 					!strings.Contains(err.Error(), "use a numeric USER") {
 					t.Fatalf("Start of an image whose USER is unknown: %v, want ErrInvalid naming the function's image and the fix", err)
+				}
+				// The same words on every runtime (r-rt29 #5): the user or
+				// group named, no engine's own detail.
+				what, part := "user", c.user
+				if _, g, ok := strings.Cut(c.user, ":"); ok {
+					what, part = "group", g
+				}
+				want := fmt.Sprintf("image %s cannot run as function %s: USER %q: %s %q: not in the image's passwd or group file; use a numeric USER",
+					spec.ImageRef, spec.Function, c.user, what, part)
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("Start of an image whose USER is unknown: %v\nwant the words %q", err, want)
 				}
 				return
 			}

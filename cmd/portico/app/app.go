@@ -699,6 +699,9 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		containerd.Module,
 		runtimes.Module,
 		invoker.Module,
+		// Which runtime the data directory ran on last, and a warning when it
+		// changed (Image functions are pinned to a runtime's image ids).
+		runtimeRecordModule(s.DataDir),
 		// The invoker resolves aliases (for provisioned concurrency) through the
 		// small Resolver it declares; the aliases service satisfies it.
 		fx.Provide(func(a *aliases.Service) invoker.Resolver { return a }),
