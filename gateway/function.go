@@ -738,14 +738,15 @@ func checkEventJSON(payload []byte) error {
 	if json.Valid(payload) {
 		return nil
 	}
-	var v json.RawMessage
-	err := json.Unmarshal(payload, &v) // only for the reason
-	if err == nil {
-		err = errors.New("invalid JSON")
-	}
-	return &pipeline.Error{Type: pipeline.BadRequestBody, Message: "Could not parse request body into json: " + err.Error(),
-		Cause: fmt.Errorf("function event: %w", err)}
+	// Where and what ("not JSON at byte 1: unexpected 'o'"), not the
+	// decoder's guess of what was meant.
+	why := "not JSON " + pipeline.NotJSON(payload)
+	return &pipeline.Error{Type: pipeline.BadRequestBody, Message: "Could not parse request body into json: " + why,
+		Cause: fmt.Errorf("function event: %s: %w", why, errEventNotJSON)}
 }
+
+// errEventNotJSON is the cause of checkEventJSON's refusal.
+var errEventNotJSON = errors.New("the event is not JSON")
 
 // responseSelector is an integration's responses with their selection patterns
 // compiled once per compiled stage (stageEntry.compile), not per request.

@@ -182,6 +182,10 @@ func (p *routePlan) check(r *http.Request, c *pipeline.Context) error {
 			// rather than quote the mark's first byte as a character.
 			return invalidBody(c, "[Invalid JSON: the body starts with a UTF-8 byte order mark (EF BB BF): send it without one]", err)
 		}
+		// Where and what, not the decoder's guess of what was meant.
+		if why := pipeline.NotJSON(doc); why != "" {
+			return invalidBody(c, "[Invalid JSON "+why+"]", err)
+		}
 		return invalidBody(c, fmt.Sprintf("[Invalid JSON: %v]", err), err)
 	}
 	if err := p.models.Validate(r.Context(), model, inst); err != nil {
