@@ -238,3 +238,54 @@ func dialGateway(t *testing.T, gatewayURL string) (net.Conn, *url.URL) {
 	}
 	return conn, u
 }
+
+// TestAnswered499IsNotAClientGone: 499 is only the status recorded for a
+// client that went away; an API may answer 499 itself. A gateway response set
+// to 499 is sent with its template (before, the connection was dropped with
+// nothing written and nothing logged), and an HTTP_PROXY backend's 499 reaches
+// the client; both are counted in 4XXError, not in client gone (r-vtlval29
+// finding 1). TestClientGoneMidRequest keeps the real client-gone path.
+func TestAnswered499IsNotAClientGone(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(499)
+		fmt.Fprint(w, "backend 499")
+	}))
+	defer backend.Close()
+	env := apptest.Start(t, apptest.Options{})
+	c := env.Client()
+	var api struct{ ID string }
+	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "own499", "protocol": "REST",
+		"gatewayResponses": map[string]any{"DEFAULT_4XX": map[string]any{"statusCode": "499",
+			"responseTemplates": map[string]string{"application/json": `{"type":"$context.error.responseType"}`}}},
+		"routes": []any{
+			map[string]any{"method": "GET", "path": "/proxy", "integration": map[string]any{
+				"type": "HTTP_PROXY", "httpMethod": "GET", "uri": backend.URL + "/s"}},
+		}}, &api)
+	admin(t, c, "POST", "/portico/v1/apis/"+api.ID+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
+
+	base := env.GatewayURL + "/" + api.ID + "/dev"
+	for _, tc := range []struct{ path, body string }{
+		{"/nothere", `{"type":"MISSING_AUTHENTICATION_TOKEN"}`},
+		{"/proxy", "backend 499"},
+	} {
+		resp, err := http.Get(base + tc.path)
+		if err != nil {
+			t.Fatalf("%s: %v (the 499 was not sent)", tc.path, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 499 || string(body) != tc.body {
+			t.Errorf("%s: %d %q, want 499 %q", tc.path, resp.StatusCode, body, tc.body)
+		}
+	}
+	series := fmt.Sprintf(`{api_id=%q,api_name="own499",canary="false",method="",resource="",stage="dev"}`, api.ID)
+	got := map[string]string{}
+	for _, l := range scrapeSeries(t, env.AdminURL, api.ID) {
+		if k, v, ok := strings.Cut(l, " "); ok {
+			got[k] = v
+		}
+	}
+	if got["portico_api_4xx_errors_total"+series] != "2" || got["portico_api_client_gone_total"+series] != "0" {
+		t.Errorf("4xx %q, client gone %q; want 2, 0", got["portico_api_4xx_errors_total"+series], got["portico_api_client_gone_total"+series])
+	}
+}

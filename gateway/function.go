@@ -738,14 +738,15 @@ func checkEventJSON(payload []byte) error {
 	if json.Valid(payload) {
 		return nil
 	}
-	var v json.RawMessage
-	err := json.Unmarshal(payload, &v) // only for the reason
-	if err == nil {
-		err = errors.New("invalid JSON")
-	}
-	return &pipeline.Error{Type: pipeline.BadRequestBody, Message: "Could not parse request body into json: " + err.Error(),
-		Cause: fmt.Errorf("function event: %w", err)}
+	// Where and what ("not JSON at byte 1: unexpected 'o'"), not the
+	// decoder's guess of what was meant.
+	why := "not JSON " + pipeline.NotJSON(payload)
+	return &pipeline.Error{Type: pipeline.BadRequestBody, Message: "Could not parse request body into json: " + why,
+		Cause: fmt.Errorf("function event: %s: %w", why, errEventNotJSON)}
 }
+
+// errEventNotJSON is the cause of checkEventJSON's refusal.
+var errEventNotJSON = errors.New("the event is not JSON")
 
 // responseSelector is an integration's responses with their selection patterns
 // compiled once per compiled stage (stageEntry.compile), not per request.
@@ -754,7 +755,17 @@ type responseSelector struct {
 	// patterns are in the order of their text; "default" and patterns that do
 	// not compile are left out (they never match; validation refuses them).
 	patterns []selectionPattern
+	// now is the clock the selection's backtracking matches are charged by
+	// (selectionBudget); time.Now but in tests.
+	now func() time.Time
 }
+
+// selectionBudget bounds the time one selection (all the patterns of an
+// integration's responses tried for one answer) spends in backtracking
+// matches: javaregex.MatchTimeout bounds each match, and a pattern starts
+// only while some of the budget is left, so that a selection takes about
+// twice it at most, however many patterns there are.
+const selectionBudget = javaregex.MatchTimeout
 
 type selectionPattern struct {
 	key string
@@ -763,7 +774,7 @@ type selectionPattern struct {
 
 // compileResponses compiles the selection patterns of responses.
 func compileResponses(responses map[string]apis.IntegrationResponse) *responseSelector {
-	sel := &responseSelector{responses: responses}
+	sel := &responseSelector{responses: responses, now: time.Now}
 	for _, pattern := range sortedKeys(responses) {
 		if pattern == "default" {
 			continue
@@ -782,12 +793,25 @@ func compileResponses(responses map[string]apis.IntegrationResponse) *responseSe
 // API format needs none); ok is false when there are integration responses but
 // none matches and none is the default, which the caller answers with
 // noOutputMapping. The error is that of a pattern only the backtracking engine
-// runs whose match took too long (javaregex.ErrTimeout): the API's
-// configuration error, a 500.
+// runs whose match took too long (javaregex.ErrTimeout), or of the pattern
+// that was to run once the selection's backtracking matches had used
+// selectionBudget: the API's configuration error, a 500.
 func (sel *responseSelector) selectResponse(selector string, useDefault bool) (string, apis.IntegrationResponse, bool, error) {
 	if selector != "" {
+		left := selectionBudget
 		for _, p := range sel.patterns {
-			matched, err := p.re.MatchString(selector)
+			var matched bool
+			var err error
+			switch {
+			case !p.re.Backtracks():
+				matched, err = p.re.MatchString(selector)
+			case left <= 0:
+				err = fmt.Errorf("pattern %q: the selection's backtracking matches used their budget of %v: %w", p.key, selectionBudget, javaregex.ErrTimeout)
+			default:
+				start := sel.now()
+				matched, err = p.re.MatchString(selector)
+				left -= sel.now().Sub(start)
+			}
 			if err != nil {
 				return "", apis.IntegrationResponse{}, false, pipeline.Wrap(pipeline.APIConfigurationError,
 					fmt.Errorf("integration response selectionPattern: %w", err))

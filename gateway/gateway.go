@@ -710,7 +710,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		g.resp.Write(w, r, c, gatewayError(err, c.Protocol))
 	}
-	if c.Status == pipeline.StatusClientClosedRequest && r.Context().Value(http.ServerContextKey) != nil {
+	if c.ClientGone && r.Context().Value(http.ServerContextKey) != nil {
 		// The client went away and nothing was answered (responses.Writer):
 		// the connection is dropped, where net/http's server would
 		// otherwise send its own empty 200 for a handler that wrote nothing

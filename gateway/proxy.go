@@ -920,12 +920,12 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 		return err
 	}
 	p, lv, body := ireq.plan, ireq.lv, ireq.payload
-	vars := lv.get() // request parameters read $context
+	vars := lv.get() // $context.requestOverride applies on top of the mappings
 	ct := r.Header.Get("Content-Type")
 	if ct == "" || ireq.templated {
 		ct = "application/json"
 	}
-	params := resolveRequestParams(in, r, rc, vars)
+	params := resolveRequestParams(in, r, rc)
 	if err := params.apply(vars); err != nil {
 		return err
 	}

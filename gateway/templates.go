@@ -338,15 +338,20 @@ type integrationParams struct {
 // resolveRequestParams resolves in's requestParameters for r. Header names
 // are canonical (http.CanonicalHeaderKey), as they are sent: of two mappings
 // that name one header in different cases, the one whose target sorts last
-// wins, whatever the order of the map.
-func resolveRequestParams(in *apis.Integration, r *http.Request, rc *reqCtx, vars *mapping.Vars) integrationParams {
+// wins, whatever the order of the map. A context.X source reads the
+// request's own $context, not the request template's copy: what a template
+// writes there (but $context.requestOverride, which the caller applies) stays
+// in the template, as its $stageVariables writes do, so that a template
+// cannot forge context.identity.sourceIp or context.authorizer.principalId for
+// the backend.
+func resolveRequestParams(in *apis.Integration, r *http.Request, rc *reqCtx) integrationParams {
 	p := integrationParams{header: map[string]string{}, query: map[string]string{}, path: map[string]string{}, spans: map[string]bool{}}
 	spans := routeSpans(rc)
 	var ctx *mapping.Map             // $context, built when a source reads it
 	var headerFrom map[string]string // by header, the target that set it, once two collide
 	for dst, src := range in.RequestParameters {
 		if ctx == nil && strings.HasPrefix(src, "context.") {
-			ctx = vars.ContextMap()
+			ctx = rc.BuildContext()
 		}
 		v, ok := rc.ParamValue(src, r, ctx)
 		if !ok {

@@ -236,15 +236,20 @@ func TestFunctionEventMustBeJSON(t *testing.T) {
 		{Method: "POST", Path: "/raw", Integration: fn(nil)},
 	}}}
 	id := e.deploy(a, "dev", nil)
-	for _, tc := range []struct{ path, body, ct string }{
-		{"/q?q=it%27s", `{}`, "application/json"},
-		{"/raw", "hello", "text/plain"},
-		{"/raw", `{"a": 1`, "application/json"},
+	// The reason says where and what, not the decoder's guess of what was
+	// meant (r-vtlval29 #3: "invalid character 'o' in literal null
+	// (expecting 'u')" for "not json").
+	for _, tc := range []struct{ path, body, ct, why string }{
+		{"/q?q=it%27s", `{}`, "application/json", `not JSON at byte 10: unexpected '\''`}, // {"q": "it\'s"}
+		{"/raw", "hello", "text/plain", "not JSON at byte 0: unexpected 'h'"},
+		{"/raw", "not json", "text/plain", "not JSON at byte 1: unexpected 'o'"},
+		{"/raw", `{"a":1} {"x":1}`, "application/json", "not JSON at byte 8: unexpected data after the JSON value"},
+		{"/raw", `{"a": 1`, "application/json", "not JSON at byte 7: unexpected end"},
 	} {
 		r := e.do("POST", "/"+id+"/dev"+tc.path, strings.NewReader(tc.body), "Content-Type", tc.ct)
 		var m map[string]string
-		if r.status != 400 || json.Unmarshal([]byte(r.body), &m) != nil || !strings.HasPrefix(m["message"], "Could not parse request body into json: ") {
-			t.Errorf("POST %s %q: %d %q, want 400 Could not parse request body into json", tc.path, tc.body, r.status, r.body)
+		if want := "Could not parse request body into json: " + tc.why; r.status != 400 || json.Unmarshal([]byte(r.body), &m) != nil || m["message"] != want {
+			t.Errorf("POST %s %q: %d %q, want 400 %q", tc.path, tc.body, r.status, r.body, want)
 		}
 	}
 	e.inv.mu.Lock()

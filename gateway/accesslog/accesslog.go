@@ -377,7 +377,7 @@ func (s *Stage) middleware(f *Format, k *sink, t Target) pipeline.Middleware {
 			cw.ResponseWriter = nil
 			writerPool.Put(cw)
 			if c.Status != 0 {
-				rec.Status = c.Status
+				rec.Status = int(c.Status)
 			}
 			if rec.Status == 0 {
 				rec.Status = http.StatusOK

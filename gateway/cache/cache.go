@@ -445,7 +445,7 @@ func (s *Stage) serve(w http.ResponseWriter, r *http.Request, c *pipeline.Contex
 		if e, ok := sc.c.Get(key); ok {
 			if t.Before(e.expires) && t.Before(e.stored.Add(rc.ttl)) {
 				rc.counts.hits.Add(1)
-				c.CacheHit, c.Status = true, e.status
+				c.CacheHit, c.Status = true, int32(e.status) //nolint:gosec // G115: an HTTP status
 				c.ResponseEncoded = e.encoded
 				h := w.Header()
 				for k, v := range e.header {

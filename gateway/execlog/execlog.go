@@ -349,7 +349,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			}
 			status := tw.Status
 			if c.Status != 0 {
-				status = c.Status
+				status = int(c.Status)
 			}
 			if status == 0 {
 				status = http.StatusOK
@@ -381,7 +381,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			}
 			level := slog.LevelInfo
 			switch {
-			case status == pipeline.StatusClientClosedRequest:
+			case c.ClientGone:
 				level = slog.LevelDebug
 			case status >= 500:
 				level = slog.LevelError

@@ -215,7 +215,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			sw.ResponseWriter = nil
 			writerPool.Put(sw)
 			if c.Status != 0 {
-				status = c.Status
+				status = int(c.Status)
 			}
 			if status == 0 {
 				status = http.StatusOK
@@ -228,7 +228,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			}
 			m.requests.Inc()
 			switch {
-			case status == pipeline.StatusClientClosedRequest:
+			case c.ClientGone:
 				m.clientGone.Inc()
 			case status >= 500:
 				m.errors5xx.Inc()

@@ -88,13 +88,20 @@ func TestStageCountsByStatusCacheAndLatency(t *testing.T) {
 		return &pipeline.Error{Type: pipeline.Default4XX, Status: 400}
 	}
 	gone := func(_ http.ResponseWriter, _ *http.Request, c *pipeline.Context) error {
-		c.Status = pipeline.StatusClientClosedRequest // as the responses stage records it
+		c.Status, c.ClientGone = pipeline.StatusClientClosedRequest, true // as the responses stage records it
+		return nil
+	}
+	// An API's own 499 (a gateway response, an integration response, a
+	// backend's status), answered: a 4XXError, not a client gone (r-vtlval29
+	// finding 1).
+	answered499 := func(w http.ResponseWriter, _ *http.Request, _ *pipeline.Context) error {
+		w.WriteHeader(499)
 		return nil
 	}
 	for i, tc := range []struct {
 		h    pipeline.HandlerFunc
 		want int
-	}{{ok, 201}, {ok, 201}, {implicit, 200}, {missing, 403}, {bad, 502}, {bad, 502}, {bad, 502}, {gone, 200}, {notSent, 400}} {
+	}{{ok, 201}, {ok, 201}, {implicit, 200}, {missing, 403}, {bad, 502}, {bad, 502}, {bad, 502}, {gone, 200}, {notSent, 400}, {answered499, 499}} {
 		if got := serve(t, s, d, tc.h, nil); got != tc.want {
 			t.Fatalf("request %d answered %d, want %d", i, got, tc.want)
 		}
@@ -103,7 +110,7 @@ func TestStageCountsByStatusCacheAndLatency(t *testing.T) {
 
 	lv := []string{"abcdefghij", "pets", "dev", "false", "", ""}
 	for name, want := range map[string]float64{
-		"requests": 10, "4xx": 2, "5xx": 3, "gone": 1, "hits": 1, "misses": 1,
+		"requests": 11, "4xx": 3, "5xx": 3, "gone": 1, "hits": 1, "misses": 1,
 	} {
 		v := map[string]*prometheus.CounterVec{"requests": s.requests, "4xx": s.errors4xx, "5xx": s.errors5xx, "gone": s.clientGone,
 			"hits": s.cacheHits, "misses": s.cacheMisses}[name]
@@ -139,8 +146,8 @@ portico_api_integration_latency_seconds_bucket{api_id="abcdefghij",api_name="pet
 	for _, mf := range hist {
 		if mf.GetName() == "portico_api_latency_seconds" {
 			h := mf.GetMetric()[0].GetHistogram()
-			if h.GetSampleCount() != 10 || h.GetSampleSum() < 10*0.0299 || h.GetSampleSum() > 10*0.0301 {
-				t.Errorf("latency count %d sum %v, want 10 and 0.3", h.GetSampleCount(), h.GetSampleSum())
+			if h.GetSampleCount() != 11 || h.GetSampleSum() < 11*0.0299 || h.GetSampleSum() > 11*0.0301 {
+				t.Errorf("latency count %d sum %v, want 11 and 0.33", h.GetSampleCount(), h.GetSampleSum())
 			}
 		}
 	}

@@ -161,8 +161,9 @@ func AsError(err error) (*Error, bool) {
 }
 
 // StatusClientClosedRequest is the status recorded (never sent) for a request
-// whose client went away before it was answered, as nginx records it (499). It
-// is neither a 4xx nor a 5xx answer: metrics count it on its own.
+// whose client went away before it was answered, as nginx records it (499),
+// beside Context.ClientGone: the flag marks such a request (metrics count it on
+// its own, neither a 4xx nor a 5xx answer), since an API may answer 499 itself.
 const StatusClientClosedRequest = 499
 
 // ClientGone reports whether err came while r's client had gone away (its

@@ -228,7 +228,15 @@ type Context struct {
 	Error ErrorInfo
 	// Status is the status the pipeline answered with, set by the responses stage
 	// for errors and by stages that record responses.
-	Status int
+	Status int32
+	// ClientGone says the client went away before the request was answered:
+	// nothing was written, and Status holds StatusClientClosedRequest for the
+	// logs. The flag, not the status, is what marks it: a configuration may
+	// answer 499 itself (a gateway response, an integration response, a
+	// backend's status), and that answer is sent and counted as any 4xx. It
+	// shares Status's word, so that Context stays in its allocation size
+	// class (gateway.TestRequestSizeClass).
+	ClientGone bool
 	// IntegrationLatency is the time spent in the integration.
 	IntegrationLatency time.Duration
 	// AnsweredAt, when set, is when the response was complete: another

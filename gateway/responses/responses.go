@@ -169,8 +169,8 @@ func (rs Resolved) Body() []byte {
 // (Error, Status): for errors before a stage is compiled (an unknown API or
 // stage). 5xx answers and configuration errors are logged at error level with
 // their cause, 4xx answers at debug level. A request whose client went away is
-// not answered: it is recorded with pipeline.StatusClientClosedRequest and
-// logged at debug level.
+// not answered: it is recorded with pipeline.StatusClientClosedRequest
+// (Context.ClientGone) and logged at debug level.
 func (wr *Writer) Write(w http.ResponseWriter, r *http.Request, c *pipeline.Context, err error) {
 	wr.write(w, r, c, err, nil)
 }
@@ -182,7 +182,7 @@ func (wr *Writer) write(w http.ResponseWriter, r *http.Request, c *pipeline.Cont
 		// context on the failed read as if the client had gone.)
 		// Nobody is left to answer: record it, and write nothing.
 		if c != nil {
-			c.Status = pipeline.StatusClientClosedRequest
+			c.Status, c.ClientGone = pipeline.StatusClientClosedRequest, true
 		}
 		if wr.log.Enabled(context.Background(), slog.LevelDebug) {
 			var id, api, stage string
@@ -221,7 +221,7 @@ func (wr *Writer) write(w http.ResponseWriter, r *http.Request, c *pipeline.Cont
 		if rs.Message != nil {
 			c.Error.Message = *rs.Message
 		}
-		c.Status = rs.Status
+		c.Status = int32(rs.Status) //nolint:gosec // G115: an HTTP status
 	}
 	wr.logError(r, c, rs, err)
 	h := w.Header()

@@ -46,7 +46,7 @@ func TestWrite(t *testing.T) {
 			if rec.Code != tc.status || rec.Header().Get("x-amzn-ErrorType") != tc.typ || rec.Body.String() != tc.body {
 				t.Errorf("got %d %q %s, want %d %q %s", rec.Code, rec.Header().Get("x-amzn-ErrorType"), rec.Body, tc.status, tc.typ, tc.body)
 			}
-			if c.Status != tc.status || c.Error.ResponseType == "" {
+			if int(c.Status) != tc.status || c.Error.ResponseType == "" {
 				t.Errorf("context not recorded: %+v", c.Error)
 			}
 			if bytes.Contains(rec.Body.Bytes(), []byte("secret detail")) {
@@ -93,8 +93,8 @@ func TestClientGoneIsNotAServerError(t *testing.T) {
 		rec := httptest.NewRecorder()
 		c := &pipeline.Context{RequestID: "r1"}
 		wr.Write(rec, r, c, err)
-		if c.Status != pipeline.StatusClientClosedRequest {
-			t.Errorf("%v: status recorded %d, want %d", err, c.Status, pipeline.StatusClientClosedRequest)
+		if c.Status != pipeline.StatusClientClosedRequest || !c.ClientGone {
+			t.Errorf("%v: status recorded %d (client gone %v), want %d (true)", err, c.Status, c.ClientGone, pipeline.StatusClientClosedRequest)
 		}
 		if rec.Body.Len() != 0 || rec.Header().Get("x-amzn-ErrorType") != "" {
 			t.Errorf("%v: answered %q %q to a client that is gone", err, rec.Header(), rec.Body)

@@ -79,7 +79,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			w.Header().Set(itracing.HeaderXRay, r.Header.Get(itracing.HeaderXRay))
 			sw := &spanWriter{StatusWriter: pipeline.StatusWriter{ResponseWriter: w}}
 			err := next.ServeRequest(sw, r.WithContext(ctx), c)
-			status := c.Status
+			status := int(c.Status)
 			if status == 0 {
 				status = sw.Status
 			}

@@ -56,7 +56,7 @@ func TestRequestSpan(t *testing.T) {
 				child.End()
 				seen = r.Header.Clone()
 				if tc.status >= 500 {
-					c.Status = tc.status
+					c.Status = int32(tc.status)
 				}
 				w.WriteHeader(tc.status)
 				return nil

@@ -182,6 +182,10 @@ func (p *routePlan) check(r *http.Request, c *pipeline.Context) error {
 			// rather than quote the mark's first byte as a character.
 			return invalidBody(c, "[Invalid JSON: the body starts with a UTF-8 byte order mark (EF BB BF): send it without one]", err)
 		}
+		// Where and what, not the decoder's guess of what was meant.
+		if why := pipeline.NotJSON(doc); why != "" {
+			return invalidBody(c, "[Invalid JSON "+why+"]", err)
+		}
 		return invalidBody(c, fmt.Sprintf("[Invalid JSON: %v]", err), err)
 	}
 	if err := p.models.Validate(r.Context(), model, inst); err != nil {
@@ -285,17 +289,55 @@ func invalidBody(c *pipeline.Context, detail string, cause error) error {
 	return &pipeline.Error{Type: pipeline.BadRequestBody, Message: "Invalid request body", Cause: fmt.Errorf("request body: %w", cause)}
 }
 
+// maxListedFailures and maxListedBytes bound the failures validationString
+// lists: a body of many failing values (150,000 in 2 MB) gives a short
+// $context.error.validationErrorString that ends "... and N more", where
+// rendering and sorting every reason took seconds and megabytes.
+const (
+	maxListedFailures = 100
+	maxListedBytes    = 4096
+)
+
+// failure is one leaf of a validation error, for validationString: its
+// instance location as a JSON pointer followed by ": " (the sort key), at
+// key[from:to] of the arena they share.
+type failure struct {
+	from, to int
+	e        *jsonschema.ValidationError
+}
+
 // validationString lists a schema validation's failures, "[/path: reason, ...]":
 // the reasons themselves, the leaves of the error's tree of causes, sorted
-// (the validator walks an object's members in map order). (The flat BasicOutput has an entry for every schema around a failing
-// keyword too, and under a $ref it gives the reference's "validation failed"
-// in place of the keyword's reason.)
+// by location (the validator walks an object's members in map order), then
+// by reason. At most maxListedFailures (and about maxListedBytes) are listed,
+// the list then ending "... and N more": only those are rendered, the others
+// only counted and placed. (The flat BasicOutput has an entry for every
+// schema around a failing keyword too, and under a $ref it gives the
+// reference's "validation failed" in place of the keyword's reason.)
 func validationString(err error) string {
 	var ve *jsonschema.ValidationError
 	if !errors.As(err, &ve) {
 		return "[" + err.Error() + "]"
 	}
-	var out []string
+	// The locations go to one arena, sized by a first walk as the failures'
+	// slice is, so that a body of many failures costs two allocations until
+	// the few that are listed are rendered.
+	leaves, size := 0, 0
+	var count func(e *jsonschema.ValidationError)
+	count = func(e *jsonschema.ValidationError) {
+		for _, c := range e.Causes {
+			count(c)
+		}
+		if len(e.Causes) == 0 {
+			leaves, size = leaves+1, size+3 // "/" (the root) or the slashes, and ": "
+			for _, tok := range e.InstanceLocation {
+				size += 1 + len(tok) + strings.Count(tok, "~") + strings.Count(tok, "/")
+			}
+		}
+	}
+	count(ve)
+	keys := make([]byte, 0, size)
+	all := make([]failure, 0, leaves)
 	var walk func(e *jsonschema.ValidationError)
 	walk = func(e *jsonschema.ValidationError) {
 		if len(e.Causes) > 0 {
@@ -304,23 +346,104 @@ func validationString(err error) string {
 			}
 			return
 		}
-		u := e.BasicOutput() // a leaf's: its location and its reason
-		if u.Error == nil {
-			return
+		from := len(keys)
+		if len(e.InstanceLocation) == 0 {
+			keys = append(keys, '/')
 		}
-		loc := u.InstanceLocation
-		if loc == "" {
-			loc = "/"
+		for _, tok := range e.InstanceLocation { // a JSON pointer, as BasicOutput writes it
+			keys = append(keys, '/')
+			for i := 0; i < len(tok); i++ {
+				switch tok[i] {
+				case '~':
+					keys = append(keys, "~0"...)
+				case '/':
+					keys = append(keys, "~1"...)
+				default:
+					keys = append(keys, tok[i])
+				}
+			}
 		}
-		reason := u.Error.String()
-		if k, ok := e.ErrorKind.(*kind.Enum); ok {
-			reason = cmp.Or(enumReason(k), reason)
-		}
-		out = append(out, loc+": "+reason)
+		keys = append(keys, ": "...)
+		all = append(all, failure{from: from, to: len(keys), e: e})
 	}
 	walk(ve)
+	key := func(f failure) []byte { return keys[f.from:f.to] }
+	// Render the maxListedFailures first by location, and those that share
+	// the last one's location, then sort them by reason too.
+	first := firstFailures(all, maxListedFailures, key)
+	out := make([]string, 0, len(first))
+	for _, f := range first {
+		u := f.e.BasicOutput() // a leaf's: its reason
+		reason := ""
+		if u.Error != nil {
+			reason = u.Error.String()
+		}
+		if k, ok := f.e.ErrorKind.(*kind.Enum); ok {
+			reason = cmp.Or(enumReason(k), reason)
+		}
+		out = append(out, string(key(f))+reason)
+	}
 	slices.Sort(out)
-	return "[" + strings.Join(out, ", ") + "]"
+	listed, length := 0, 0
+	for listed < len(out) && listed < maxListedFailures && (listed == 0 || length+len(out[listed]) <= maxListedBytes) {
+		length += len(out[listed]) + 2
+		listed++
+	}
+	list := strings.Join(out[:listed], ", ")
+	if more := len(all) - listed; more > 0 {
+		list += fmt.Sprintf(", ... and %d more", more)
+	}
+	return "[" + list + "]"
+}
+
+// firstFailures returns the k first of all by key, in key order, with those
+// after them that share the k-th's key; all itself when it has at most k. It
+// keeps k in a heap (the last first) while it goes through all: O(n log k),
+// where sorting every failure of a large body cost more than validating it.
+func firstFailures(all []failure, k int, key func(failure) []byte) []failure {
+	cmpKey := func(a, b failure) int { return bytes.Compare(key(a), key(b)) }
+	if len(all) <= k {
+		slices.SortStableFunc(all, cmpKey)
+		return all
+	}
+	h := make([]failure, 0, k) // a max-heap by key
+	down := func(i int) {
+		for {
+			c := 2*i + 1
+			if c >= len(h) {
+				return
+			}
+			if c+1 < len(h) && cmpKey(h[c+1], h[c]) > 0 {
+				c++
+			}
+			if cmpKey(h[c], h[i]) <= 0 {
+				return
+			}
+			h[i], h[c] = h[c], h[i]
+			i = c
+		}
+	}
+	for _, f := range all {
+		switch {
+		case len(h) < k:
+			h = append(h, f)
+			for i := len(h) - 1; i > 0 && cmpKey(h[(i-1)/2], h[i]) < 0; i = (i - 1) / 2 {
+				h[i], h[(i-1)/2] = h[(i-1)/2], h[i]
+			}
+		case cmpKey(f, h[0]) < 0:
+			h[0] = f
+			down(0)
+		}
+	}
+	last := key(h[0])
+	first := h[:0]
+	for _, f := range all { // in all's order, so that ties keep it
+		if bytes.Compare(key(f), last) <= 0 {
+			first = append(first, f)
+		}
+	}
+	slices.SortStableFunc(first, cmpKey)
+	return first
 }
 
 // enumReason is the validator's reason for an enum of JSON primitives
