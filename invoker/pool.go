@@ -422,7 +422,7 @@ func (p *pool) ready(sb *sandbox) *invocation {
 		sb.stop()
 		return nil
 	}
-	sb.cur = nil
+	sb.forgetLastLocked()
 	sb.mu.Unlock()
 	inv := p.offerLocked(sb, cold, true)
 	if cold {
@@ -562,7 +562,7 @@ func (p *pool) offerEarly(sb *sandbox) {
 		sb.stop()
 		return
 	}
-	sb.cur = nil
+	sb.forgetLastLocked()
 	sb.mu.Unlock()
 	p.offerLocked(sb, false, false)
 }
