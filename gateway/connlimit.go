@@ -13,9 +13,10 @@ import (
 // under the net/http and nbio engines, and nbio's own) against the public
 // listeners' shared limit (Server.conns, Config.MaxConns) and their bound per
 // client address (Server.perIP, Config.MaxConnsPerIP), as h1 and h2 count
-// theirs: a connection is counted as it is accepted (limitedListener), one
-// past either is closed unanswered, and past the limit idle keep-alive
-// connections are shed across the listeners; the counts are given back when
+// theirs: a connection is counted as it is accepted (limitedListener); at the
+// limit it takes the place of an idle keep-alive connection, shed across the
+// listeners, and one past either bound with none to shed is closed
+// unanswered; the counts are given back when
 // the connection closes or is hijacked (a WebSocket: the connections manager
 // bounds those). Safe for concurrent use.
 type stdConns struct {
@@ -72,9 +73,9 @@ func (l limitedListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if l.c.lim != nil && !l.c.lim.Acquire() {
+		if l.c.lim != nil && !l.c.lim.AcquireShedding(l.c.log, l.c.server, l.c.self) {
 			_ = rwc.Close()
-			l.c.lim.Refused(l.c.log, l.c.server, l.c.self)
+			l.c.lim.Refused(l.c.log, l.c.server)
 			continue
 		}
 		if _, ok := l.c.perIP.Admit(rwc, l.c.log, l.c.server); !ok {

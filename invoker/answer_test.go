@@ -199,7 +199,7 @@ func TestAnswerTakesTheChannels(t *testing.T) {
 			waitFor(t, "the caller to take its call back", func() bool {
 				ce.sb.mu.Lock()
 				defer ce.sb.mu.Unlock()
-				return ce.sb.answering.reply.Load() == replyBack
+				return ce.sb.cur != nil && ce.sb.cur.reply.Load() == replyBack
 			})
 			c.respond(t, id, `"late"`)
 			return `"late"`

@@ -1084,6 +1084,14 @@ func (i *Invoker) awaitParked(ctx context.Context, sb *sandbox, inv *invocation)
 		}
 		if back && inv.reply.CompareAndSwap(replyArmed, replyBack) {
 			inv.stopTimer()
+			// await watches sb.gone itself. A result that came before
+			// armAnswer may have sent sb back to next already (which
+			// forgets the invocation) before inv was made sb.answering.
+			sb.mu.Lock()
+			if sb.answering == inv {
+				sb.answering = nil
+			}
+			sb.mu.Unlock()
 			return i.await(ctx, sb, inv, inv.cold, inv.finish)
 		}
 	}

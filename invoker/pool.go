@@ -423,7 +423,7 @@ func (p *pool) ready(sb *sandbox) *invocation {
 		sb.stop()
 		return nil
 	}
-	sb.cur = nil
+	sb.forgetLastLocked()
 	sb.mu.Unlock()
 	inv := p.offerLocked(sb, cold, true)
 	if cold {
@@ -563,7 +563,7 @@ func (p *pool) offerEarly(sb *sandbox) {
 		sb.stop()
 		return
 	}
-	sb.cur = nil
+	sb.forgetLastLocked()
 	sb.mu.Unlock()
 	p.offerLocked(sb, false, false)
 }

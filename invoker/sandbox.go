@@ -135,6 +135,15 @@ type sandbox struct {
 	retireAt time.Time
 }
 
+// forgetLastLocked lets go of the invocation sb has finished, as it goes back
+// to next: an idle sandbox must not keep its last payload and Result alive (a
+// function answering megabytes would pin them in every idle sandbox until it
+// is stopped). The invocation's caller has it, or has been woken for it: the
+// result that sent sb back settled it first (settleResult). sb.mu is held.
+func (sb *sandbox) forgetLastLocked() {
+	sb.cur, sb.answering, sb.overdue = nil, nil, nil
+}
+
 // retiring reports whether sb is past its retirement (its credentials near
 // expiry).
 func (sb *sandbox) retiring(now time.Time) bool {

@@ -224,3 +224,61 @@ func TestStartWithoutRoomForReserve(t *testing.T) {
 		t.Fatalf("logged with a reserve: %q", logs.String())
 	}
 }
+
+// TestStartWithoutReserveSaysWhatItTakes is faults29 #1: the WARN of a start
+// with no room for the reserve said that creates were refused until the disk
+// had 2 MiB free, while a store whose file has room inside it (freed by
+// earlier deletes) takes them until less than the reserve's 1 MiB is left
+// there, which stays for deletes (roomFor). The WARN now says so, with the
+// room inside the file.
+func TestStartWithoutReserveSaysWhatItTakes(t *testing.T) {
+	disk := tmpfstest.Mount(t, "16m")
+	dir := filepath.Join(disk, "data")
+	ctx := context.Background()
+	put := func(s *Store, key string) error {
+		return s.Update(ctx, func(tx *Tx) error { return tx.Put("keys", key, doc{Name: strings.Repeat("x", 1000)}) })
+	}
+	s := open(t, dir)
+	for i := range 3000 {
+		if err := put(s, fmt.Sprintf("old%05d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Deleted: about 3 MiB free inside portico.db.
+	if err := s.Update(ctx, func(tx *Tx) error { return tx.DeletePrefix("keys", "old") }); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close()
+	if err := os.Remove(filepath.Join(dir, reserveName)); err != nil {
+		t.Fatal(err)
+	}
+	tmpfstest.Fill(t, filepath.Join(disk, "filler"))
+
+	s = open(t, dir)
+	defer func() { _ = s.Close() }()
+	var logs bytes.Buffer
+	s.logNoReserve(slog.New(slog.NewTextHandler(&logs, nil)))
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "taken only while portico.db has at least 1 MiB free inside it") ||
+		!strings.Contains(logs.String(), "freeInFileKiB=") {
+		t.Fatalf("the start's log: %q; want a WARN that says creates are taken while the file has room inside it, and how much", logs.String())
+	}
+	created := 0
+	for ; created < 10000; created++ {
+		err := put(s, fmt.Sprintf("new%05d", created))
+		if errors.Is(err, ErrNearlyFull) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("create %d: %v", created, err)
+		}
+	}
+	if created == 0 || created == 10000 {
+		t.Fatalf("%d creates taken; want some (the room inside the file), then a refusal", created)
+	}
+	if free := s.freeInFile(); free < reserveSize/2 {
+		t.Fatalf("%d bytes free inside the file once creates are refused; want about the reserve's %d kept for deletes", free, reserveSize)
+	}
+	if err := s.Update(ctx, func(tx *Tx) error { return tx.Delete("keys", "new00000") }); err != nil {
+		t.Fatalf("a delete once creates are refused: %v", err)
+	}
+}

@@ -72,8 +72,7 @@ func (s *Store) roomFor(ctx context.Context, t *Tx) error {
 	if !s.full.Load() || t.deleted || !t.added || ctx.Value(essentialKey{}) != nil {
 		return nil
 	}
-	// Pages freed by the last commits, reused from the next transaction on.
-	if st := s.db.Stats(); (st.FreePageN+st.PendingPageN)*s.db.Info().PageSize >= reserveSize {
+	if s.freeInFile() >= reserveSize {
 		return nil
 	}
 	if s.reserveBack() {
@@ -87,6 +86,13 @@ func (s *Store) roomFor(ctx context.Context, t *Tx) error {
 	}
 	return fmt.Errorf("store: %w: the data directory's file system is full, so writes that add records are refused; deletes are taken "+
 		"(Portico released its reserve of %d KiB for them)", &fs.PathError{Op: "write", Path: s.path, Err: syscall.ENOSPC}, reserveSize>>10)
+}
+
+// freeInFile is the room free inside portico.db: the pages freed by the last
+// commits, reused from the next transaction on.
+func (s *Store) freeInFile() int {
+	st := s.db.Stats()
+	return (st.FreePageN + st.PendingPageN) * s.db.Info().PageSize
 }
 
 // reserveBack ends the full state when the file system has room for the
@@ -163,9 +169,11 @@ func (s *Store) logNoReserve(log *slog.Logger) {
 	}
 	free, _ := s.freeBytes()
 	log.Warn("store: the data directory's file system has too little room for the store's reserve: writes that add records "+
-		"(creates, Event invocations) are refused until it has 2 MiB free, and deletes, with no reserve to write them in, may be refused too; "+
+		"(creates, Event invocations) are taken only while portico.db has at least 1 MiB free inside it (freeInFileKiB), and refused once "+
+		"they have used that up (the rest stays for deletes) until the file system has 2 MiB free; one that needs more pages than the file "+
+		"has free is refused by the full disk, and deletes, with no reserve to write them in, may be refused too; "+
 		"free space on it (function logs, and access logs in the data directory, are not written meanwhile)",
-		"dir", s.dir, "freeKiB", free>>10, "reserveKiB", reserveSize>>10)
+		"dir", s.dir, "freeKiB", free>>10, "freeInFileKiB", s.freeInFile()>>10, "reserveKiB", reserveSize>>10)
 }
 
 type essentialKey struct{}

@@ -13,12 +13,14 @@ import (
 // together: the process's public listeners, kept below its file descriptor
 // limit so that a client holding thousands of idle connections cannot leave
 // none for the admin API, the Runtime API, the store and the sandboxes. A
-// server counts a connection as it accepts it (Acquire) and gives the count
-// back when the connection closes or leaves it (a hijacked connection:
-// Release; the WebSocket it became counts again, connections.Endpoint.Conns). A connection past the limit is closed as soon as it is accepted,
-// and Refused closes idle keep-alive connections of every server sharing the
-// limit (AddShedder), to make room for the clients that retry. Safe for
-// concurrent use.
+// server counts a connection as it accepts it (AcquireShedding) and gives the
+// count back when the connection closes or leaves it (a hijacked connection:
+// Release; the WebSocket it became counts again, connections.Endpoint.Conns).
+// At the limit, a new connection takes the place of one idle keep-alive
+// connection, which is closed (of any server sharing the limit: AddShedder),
+// as nginx reuses an idle connection at its worker_connections; only when
+// none can be shed is the new one closed as soon as it is accepted
+// (Refused). Safe for concurrent use.
 type Limit struct {
 	max int64
 	n   atomic.Int64
@@ -28,10 +30,11 @@ type Limit struct {
 	upgrading  atomic.Int64
 	shedding   atomic.Bool
 	refusedLog rate.Sometimes
+	shedLog    rate.Sometimes
 
-	// refusedMsg is the refusal's log line (Named); "" for the public
-	// listeners'.
-	refusedMsg string
+	// refusedMsg is the refusal's log line and holder what holds the
+	// connections (Named); "" for the public listeners.
+	refusedMsg, holder string
 
 	mu       sync.Mutex
 	shedders map[*Shedder]struct{}
@@ -57,13 +60,15 @@ func (s *Shedder) Remove() {
 
 // NewLimit returns a limit of n connections (at least 1).
 func NewLimit(n int) *Limit {
-	return &Limit{max: int64(max(n, 1)), refusedLog: rate.Sometimes{First: 1, Interval: time.Minute}}
+	return &Limit{max: int64(max(n, 1)), refusedLog: rate.Sometimes{First: 1, Interval: time.Minute},
+		shedLog: rate.Sometimes{First: 1, Interval: time.Minute}}
 }
 
 // Named has the refusal's log line say that holder (a single server, such
 // as "the admin API") holds as many connections as it may, and returns l.
 func (l *Limit) Named(holder string) *Limit {
-	l.refusedMsg = "connection refused: " + holder + " holds as many connections as it may; closing idle keep-alive connections"
+	l.holder = holder
+	l.refusedMsg = "connection refused: " + holder + " holds as many connections as it may, and none of them is an idle keep-alive connection to close for it"
 	return l
 }
 
@@ -86,6 +91,54 @@ func (l *Limit) Acquire() bool {
 		return false
 	}
 	return true
+}
+
+// AcquireShedding counts a new connection as Acquire does; at the limit it
+// closes one idle keep-alive connection of the servers sharing it (self's,
+// which may be nil, first) and counts the new one in its place, since the
+// closed one's count is given back as its server sees it close (until then
+// the count is one past the limit). It logs that (once a minute). False when
+// no idle connection could be shed: the caller closes the new one and calls
+// Refused.
+func (l *Limit) AcquireShedding(log *slog.Logger, server string, self *Shedder) bool {
+	if l.Acquire() {
+		return true
+	}
+	if l.shedOne(self) == 0 {
+		return false
+	}
+	l.n.Add(1)
+	l.shedLog.Do(func() {
+		holders := "the public listeners hold"
+		if l.holder != "" {
+			holders = l.holder + " holds"
+		}
+		log.Warn(holders+" as many connections as they may: closing an idle keep-alive connection for each new one",
+			"server", server, "max", l.Max())
+	})
+	return true
+}
+
+// shedOne closes one idle keep-alive connection, self's first, and returns
+// how many it closed (0 or 1).
+func (l *Limit) shedOne(self *Shedder) int {
+	if self != nil && self.shed(1) > 0 {
+		return 1
+	}
+	l.mu.Lock()
+	others := make([]func(int) int, 0, len(l.shedders))
+	for s := range l.shedders {
+		if s != self {
+			others = append(others, s.shed)
+		}
+	}
+	l.mu.Unlock()
+	for _, shed := range others {
+		if shed(1) > 0 {
+			return 1
+		}
+	}
+	return 0
 }
 
 // AcquireUpgrade counts the WebSocket that an HTTP connection's upgrade
@@ -129,25 +182,23 @@ func (l *Limit) AddShedder(shed func(n int) int) *Shedder {
 	return s
 }
 
-// Refused is called by a server that closed a connection past the limit: it
-// logs that (once a minute) and closes up to ShedBatch idle keep-alive
-// connections across the servers sharing the limit, the refusing server's
-// own (self, which may be nil) first, one shedding at a time.
-func (l *Limit) Refused(log *slog.Logger, server string, self *Shedder) {
+// Refused is called by a server that closed a connection past the limit,
+// which AcquireShedding found no idle keep-alive connection to take the place
+// of: it logs that (once a minute).
+func (l *Limit) Refused(log *slog.Logger, server string) {
 	l.refusedLog.Do(func() {
 		msg := l.refusedMsg
 		if msg == "" {
-			msg = "connection refused: the public listeners hold as many connections as they may; closing idle keep-alive connections"
+			msg = "connection refused: the public listeners hold as many connections as they may, and none of them is an idle keep-alive connection to close for it"
 		}
 		log.Warn(msg, "server", server, "max", l.Max())
 	})
-	l.Shed(self)
 }
 
 // Shed closes up to ShedBatch idle keep-alive connections across the servers
-// sharing the limit, self's (which may be nil) first, one shedding at a time:
-// Refused without its log line, for a caller that logs its own refusals (a
-// WebSocket handshake refused at the limit).
+// sharing the limit, self's (which may be nil) first, one shedding at a time,
+// for a caller that logs its own refusals (a WebSocket handshake refused at
+// the limit).
 func (l *Limit) Shed(self *Shedder) {
 	if !l.shedding.CompareAndSwap(false, true) {
 		return

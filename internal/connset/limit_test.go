@@ -1,6 +1,9 @@
 package connset
 
-import "testing"
+import (
+	"log/slog"
+	"testing"
+)
 
 // TestAcquireUpgrade: the WebSocket an upgrade makes is counted while the
 // HTTP connection it upgrades still holds its count, and the two count once
@@ -39,5 +42,44 @@ func TestAcquireUpgrade(t *testing.T) {
 	l.Release() // a WebSocket closes
 	if !l.Acquire() {
 		t.Fatal("a connection under the limit again was refused")
+	}
+}
+
+// TestAcquireSheddingTakesOneIdlePlace: at the limit, a new connection takes
+// the place of one idle connection (the accepting server's first), and no
+// more is closed for it; with none to close, it is refused.
+func TestAcquireSheddingTakesOneIdlePlace(t *testing.T) {
+	l := NewLimit(2)
+	idle := map[string]int{"self": 1, "other": 1}
+	asked := 0
+	shedder := func(name string) func(int) int {
+		return func(n int) int {
+			asked += n
+			k := min(n, idle[name])
+			idle[name] -= k
+			return k
+		}
+	}
+	self := l.AddShedder(shedder("self"))
+	l.AddShedder(shedder("other"))
+	log := slog.New(slog.DiscardHandler)
+	for range 2 {
+		if !l.AcquireShedding(log, "test", self) {
+			t.Fatal("a connection under the limit was refused")
+		}
+	}
+	if !l.AcquireShedding(log, "test", self) || idle["self"] != 0 || idle["other"] != 1 || asked != 1 {
+		t.Fatalf("at the limit: idle left %v, %d asked for; want self's one closed, and only it", idle, asked)
+	}
+	l.Release() // the closed one's server sees it close
+	if !l.AcquireShedding(log, "test", self) || idle["other"] != 0 {
+		t.Fatalf("at the limit again: idle left %v; want the other server's closed", idle)
+	}
+	l.Release()
+	if l.AcquireShedding(log, "test", self) {
+		t.Fatal("a connection at the limit was counted with no idle one to close for it")
+	}
+	if got := l.Open(); got != 2 {
+		t.Fatalf("%d counted, want 2", got)
 	}
 }

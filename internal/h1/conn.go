@@ -229,12 +229,12 @@ func isDeadline(err error) bool {
 }
 
 // closeIfIdle closes c when it is waiting for a request (Shutdown).
-func (c *conn) closeIfIdle() {
+func (c *conn) closeIfIdle() bool {
 	if c.state.CompareAndSwap(stateIdle, stateClosed) {
 		_ = c.rwc.Close()
-		return
+		return true
 	}
-	c.closeIfDormant()
+	return c.closeIfDormant()
 }
 
 // serve reads and serves c's requests until it closes, is hijacked or goes

@@ -11,14 +11,19 @@ type ConnLimit = connset.Limit
 // NewConnLimit returns a limit of n connections (at least 1).
 func NewConnLimit(n int) *ConnLimit { return connset.NewLimit(n) }
 
-// shedIdle, called when the shared limit refused a connection, has the limit
-// log it and close idle keep-alive connections, s's (self) first.
-func (s *Server) shedIdle(self *connset.Shedder) {
-	s.opts.Conns.Refused(s.opts.Log, "h1", self)
+// acquire counts a new connection against the shared limit, closing an idle
+// keep-alive connection (s's, self, first) to make room at it; false, logged,
+// when there was none to close.
+func (s *Server) acquire(self *connset.Shedder) bool {
+	if s.opts.Conns.AcquireShedding(s.opts.Log, "h1", self) {
+		return true
+	}
+	s.opts.Conns.Refused(s.opts.Log, "h1")
+	return false
 }
 
 // ShedIdle closes up to n of s's idle (or dormant) keep-alive connections and
-// returns how many. A connection that has sent no request yet is not one:
+// returns how many (one that became busy meanwhile is not closed, nor counted). A connection that has sent no request yet is not one:
 // it is new, its request most likely on its way (a burst of connections at
 // the bound lost those it had taken, before they could send anything), and
 // the read header timeout bounds how long it may stay silent.
@@ -28,8 +33,7 @@ func (s *Server) ShedIdle(n int) int {
 		if shed >= n {
 			break
 		}
-		if st := c.state.Load(); (st == stateIdle || st == stateDormant) && c.served.Load() > 0 {
-			c.closeIfIdle()
+		if st := c.state.Load(); (st == stateIdle || st == stateDormant) && c.served.Load() > 0 && c.closeIfIdle() {
 			shed++
 		}
 	}

@@ -10,10 +10,10 @@ import (
 )
 
 // TestConnLimitShared: servers sharing a ConnLimit hold at most its number of
-// connections together. One past it is closed unanswered, and its server
-// closes idle keep-alive connections (its own, then the others'), so that a
-// client that connects again is served; a server without the limit (the admin
-// API's) is unaffected.
+// connections together. One past it takes the place of an idle keep-alive
+// connection, which its server closes (its own first, then the others'), and
+// is served; with none left to close, one past it is closed unanswered. A
+// server without the limit (the admin API's) is unaffected.
 func TestConnLimitShared(t *testing.T) {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })
 	lim := NewConnLimit(2)
@@ -70,26 +70,54 @@ func TestConnLimitShared(t *testing.T) {
 			t.Fatal("a's or b's connection never went idle")
 		}
 	}
-	if _, _, err := get(a); err == nil {
-		t.Fatal("a third connection under a limit of two was served")
-	}
-	// The refusal closed a's idle connection, and b's: a server sheds its
-	// own first, then those of the others sharing the limit.
-	if _, err := idle1.ReadByte(); err == nil {
-		t.Fatal("a's idle keep-alive connection was not closed to make room")
+	// A third connection to b takes the place of b's own idle one; a
+	// fourth, to a, that of a's.
+	c3, br3, err := get(b)
+	if err != nil {
+		t.Fatalf("a third connection, with idle ones to close for it: %v", err)
 	}
 	if _, err := idle2.ReadByte(); err == nil {
 		t.Fatal("b's idle keep-alive connection was not closed to make room")
 	}
-	for end := time.Now().Add(20 * time.Second); lim.Open() > 0; time.Sleep(time.Millisecond) {
-		if time.Now().After(end) {
-			t.Fatal("the closed idle connection still counts")
+	waitActive := func(n int) {
+		for end := time.Now().Add(20 * time.Second); sa.Active()+sb.Active() != n; time.Sleep(time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatalf("%d connections active, want %d", sa.Active()+sb.Active(), n)
+			}
 		}
 	}
-	if _, _, err := get(a); err != nil {
-		t.Fatalf("a connection after the idle one was closed: %v", err)
+	waitActive(0)
+	c4, br4, err := get(a)
+	if err != nil {
+		t.Fatalf("a fourth connection, with an idle one to close for it: %v", err)
 	}
-	if lim.Open() != 1 {
-		t.Fatalf("open %d, want 1", lim.Open())
+	if _, err := idle1.ReadByte(); err == nil {
+		t.Fatal("a's idle keep-alive connection was not closed to make room")
+	}
+	for end := time.Now().Add(20 * time.Second); lim.Open() > 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("the closed idle connections still count")
+		}
+	}
+	// Both connections busy (a request begun on each): none to close, so a
+	// new one is closed unanswered, and the busy ones are answered.
+	for _, c := range []net.Conn{c3, c4} {
+		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitActive(2)
+	if _, _, err := get(a); err == nil {
+		t.Fatal("a connection past the limit was served with no idle one to close for it")
+	}
+	for i, c := range []net.Conn{c3, c4} {
+		if _, err := io.WriteString(c, "Host: x\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse([]*bufio.Reader{br3, br4}[i], nil)
+		if err != nil {
+			t.Fatalf("busy connection %d closed for a new one: %v", i+3, err)
+		}
+		_ = resp.Body.Close()
 	}
 }

@@ -146,13 +146,15 @@ func (c *conn) awaken() {
 }
 
 // closeIfDormant closes c if it is dormant.
-func (c *conn) closeIfDormant() {
-	if c.state.CompareAndSwap(stateDormant, stateClosed) {
-		c.unwatch()
-		c.cancel()
-		_ = c.rwc.Close()
-		c.s.forget(c)
+func (c *conn) closeIfDormant() bool {
+	if !c.state.CompareAndSwap(stateDormant, stateClosed) {
+		return false
 	}
+	c.unwatch()
+	c.cancel()
+	_ = c.rwc.Close()
+	c.s.forget(c)
+	return true
 }
 
 // unwatch takes c's socket off the idle poller.

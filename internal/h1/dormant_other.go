@@ -9,4 +9,4 @@ import "time"
 func (s *Server) startSweep()                          {}
 func (s *Server) sweep(time.Time)                      {}
 func (c *conn) doze(err error) (dormant bool, _ error) { return false, err }
-func (c *conn) closeIfDormant()                        {}
+func (c *conn) closeIfDormant() bool                   { return false }

@@ -246,9 +246,8 @@ func (s *Server) Serve(ln net.Listener) error {
 			_ = rwc.Close()
 			return true
 		}
-		if s.opts.Conns != nil && !s.opts.Conns.Acquire() {
+		if s.opts.Conns != nil && !s.acquire(self) {
 			_ = rwc.Close()
-			s.shedIdle(self)
 			return true
 		}
 		ip, ok := s.admit(rwc)

@@ -69,6 +69,7 @@ type conn struct {
 	maxStreamID uint32
 	settingsOut int  // our SETTINGS frames not acknowledged yet
 	goneAway    bool // GOAWAY sent: no new streams
+	shed        bool // taken by ShedIdle (claimIdle): its GOAWAY is on its way
 	closed      bool
 	resets      [32]uint32 // streams we reset lately: their DATA is ignored
 	resetsNext  int
@@ -796,6 +797,21 @@ func (c *conn) idle() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return !c.closed && !c.goneAway && c.open == 0 && c.running == 0 && len(c.queued) == 0
+}
+
+// claimIdle reports whether c is idle and not yet taken by another shedding,
+// and takes it: ShedIdle closes each idle connection for one new one only.
+func (c *conn) claimIdle() bool {
+	if !c.idle() {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.shed || c.goneAway || c.closed {
+		return false
+	}
+	c.shed = true
+	return true
 }
 
 // goAway sends GOAWAY: with fatal the connection then closes (after the

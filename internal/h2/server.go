@@ -184,9 +184,9 @@ func (s *Server) Serve(ln net.Listener) error {
 		defer self.Remove()
 	}
 	return s.set.Serve(ln, s.opts.Log.With("server", "h2"), func(rwc net.Conn) bool {
-		if s.opts.Conns != nil && !s.opts.Conns.Acquire() {
+		if s.opts.Conns != nil && !s.opts.Conns.AcquireShedding(s.opts.Log, "h2", self) {
 			_ = rwc.Close()
-			s.opts.Conns.Refused(s.opts.Log, "h2", self)
+			s.opts.Conns.Refused(s.opts.Log, "h2")
 			return true
 		}
 		ip, ok := s.opts.PerIP.Admit(rwc, s.opts.Log, "h2")
@@ -210,9 +210,9 @@ func (s *Server) Serve(ln net.Listener) error {
 // (or goes dormant: Options.DormantAfter).
 func (s *Server) ServeConn(rwc net.Conn) {
 	s.startSweep()
-	if s.opts.Conns != nil && !s.opts.Conns.Acquire() {
+	if s.opts.Conns != nil && !s.opts.Conns.AcquireShedding(s.opts.Log, "h2", nil) {
 		_ = rwc.Close()
-		s.opts.Conns.Refused(s.opts.Log, "h2", nil)
+		s.opts.Conns.Refused(s.opts.Log, "h2")
 		return
 	}
 	ip, ok := s.opts.PerIP.Admit(rwc, s.opts.Log, "h2")
@@ -266,7 +266,7 @@ func (s *Server) ShedIdle(n int) int {
 		if shed >= n {
 			break
 		}
-		if c.idle() {
+		if c.claimIdle() {
 			go c.goAway(http2.ErrCodeNo, false)
 			shed++
 		}
