@@ -118,6 +118,11 @@ type Server struct {
 	// server's own.
 	signIns    *signin.Limiter
 	ownSignIns signin.Limiter
+	// sandboxSignIns limits the sandbox-facing CodeDeploy endpoint's failed
+	// signatures: the public gateway surfaces' budget (SetSandboxSignIns);
+	// nil: ownSandboxSignIns.
+	sandboxSignIns    *signin.Limiter
+	ownSandboxSignIns signin.Limiter
 	// patterns are the routes registered with Handle and HandleAPIGateway,
 	// in order (set while routes are registered, read-only after).
 	patterns []string

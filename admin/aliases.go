@@ -41,7 +41,7 @@ func (s *Server) createAlias(w http.ResponseWriter, r *http.Request, name string
 		return err
 	}
 	if req.FunctionVersion == "" {
-		return invalid("FunctionVersion is required")
+		return functions.NullViolation("functionVersion") // required in Lambda's model
 	}
 	a, err := s.aliases.Create(r.Context(), name, aliases.Input{
 		Name: req.Name, FunctionVersion: req.FunctionVersion, Description: req.Description, RoutingConfig: req.RoutingConfig,

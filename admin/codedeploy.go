@@ -4,9 +4,11 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -81,12 +83,44 @@ func (c *SandboxCodeDeploy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // codeDeploy serves r; sandboxOnly takes only a sandbox's signature
-// (SandboxCodeDeploy).
+// (SandboxCodeDeploy). A call that presents a credential is a sign-in, under
+// the failed sign-in limit as every other route's (codeDeploySignIns): refused
+// at once while its client has failed too often, and counted when refused. A
+// credential that does not cover the body (a bearer token, none, another
+// scheme) is checked from the head, before the body is read.
 func (s *Server) codeDeploy(w http.ResponseWriter, r *http.Request, sandboxOnly bool) error {
 	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), codeDeployTarget)
 	if s.shifts == nil || op != "PutLifecycleEventHookExecutionStatus" {
 		return errdefs.New(errdefs.ErrNotFound, "UnknownOperationException",
 			"Portico does not implement the CodeDeploy operation "+op+": it has PutLifecycleEventHookExecutionStatus, for the hooks of traffic shifts")
+	}
+	authz := r.Header.Get("Authorization")
+	lim := s.codeDeploySignIns(sandboxOnly)
+	var wait time.Duration
+	if authz != "" {
+		wait = lim.Wait(r.RemoteAddr, s.clock()())
+	}
+	// While the client waits, only the credentials Portico issued to a
+	// sandbox are still checked, as on @connections: their secrets are HMACs
+	// no one can guess, and a process-runtime sandbox shares its address with
+	// everyone on the host, whose failures must not cut a hook's report off.
+	if wait > 0 && !s.sandboxSigned(r) {
+		leaveBody(w, r)
+		return codeDeployThrottled(w, wait, sandboxOnly)
+	}
+	signed := strings.HasPrefix(authz, "AWS4-HMAC-SHA256 ")
+	caller := ""
+	if !signed {
+		// Nothing of the body to check: decided from the head, answered at
+		// once and the connection closed rather than the body waited for.
+		c, err := s.codeDeployCaller(r, nil, sandboxOnly)
+		if err != nil {
+			leaveBody(w, r)
+			// On the sandbox-facing endpoint no secret was tried: a call
+			// that is not SigV4 is refused unchecked, no failed sign-in.
+			return s.codeDeployRefused(w, r, lim, wait, sandboxOnly, !sandboxOnly && authz != "", err)
+		}
+		caller = c
 	}
 	if r.ContentLength > maxCodeDeployBody {
 		return errdefs.New(errdefs.ErrTooLarge, "ValidationException", "The request body is over 64 KB")
@@ -98,9 +132,12 @@ func (s *Server) codeDeploy(w http.ResponseWriter, r *http.Request, sandboxOnly 
 	if err != nil || len(body) > maxCodeDeployBody {
 		return errdefs.New(errdefs.ErrInvalid, "ValidationException", "The request body is over 64 KB or could not be read")
 	}
-	caller, err := s.codeDeployCaller(r, body, sandboxOnly)
-	if err != nil {
-		return err
+	if signed {
+		c, err := s.codeDeployCaller(r, body, sandboxOnly)
+		if err != nil {
+			return s.codeDeployRefused(w, r, lim, wait, sandboxOnly, true, err)
+		}
+		caller = c
 	}
 	var in struct {
 		DeploymentID string `json:"deploymentId"`
@@ -121,6 +158,78 @@ func (s *Server) codeDeploy(w http.ResponseWriter, r *http.Request, sandboxOnly 
 	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	return writeJSON(w, http.StatusOK, map[string]string{"lifecycleEventHookExecutionId": in.ExecutionID})
+}
+
+// codeDeploySignIns returns the limiter of failed sign-ins a CodeDeploy call
+// counts against: on the sandbox-facing endpoint the public gateway surfaces'
+// budget (SetSandboxSignIns), shared with @connections; on the admin listener
+// the admin API's, or nil while the admin API has no token (every route is
+// open, so no sign-in fails).
+func (s *Server) codeDeploySignIns(sandboxOnly bool) *signin.Limiter {
+	switch {
+	case sandboxOnly && s.sandboxSignIns != nil:
+		return s.sandboxSignIns
+	case sandboxOnly:
+		return &s.ownSandboxSignIns
+	case s.cfg.Token == "":
+		return nil
+	}
+	return s.signInLimiter()
+}
+
+// SetSandboxSignIns makes the sandbox-facing CodeDeploy endpoint
+// (SandboxCodeDeploy) count its failed signatures in l, the limiter of the
+// public gateway surfaces (@connections, AWS_IAM routes, cache invalidation),
+// and refuse a client that failed too often. Without it the endpoint has a
+// limiter of its own. Call it before serving.
+func (s *Server) SetSandboxSignIns(l *signin.Limiter) { s.sandboxSignIns = l }
+
+// sandboxSigned reports whether r is SigV4-signed with an access key id and
+// session token that Portico issued to a sandbox (whether the signature
+// verifies is for the verifier to say).
+func (s *Server) sandboxSigned(r *http.Request) bool {
+	a, err := sigv4.ParseAuthorization(r.Header.Get("Authorization"))
+	if err != nil || s.sandboxes == nil {
+		return false
+	}
+	_, _, ok := s.sandboxes.SandboxCredential(a.Credential.AccessKeyID, r.Header.Get("X-Amz-Security-Token"))
+	return ok
+}
+
+// codeDeployRefused counts err, a CodeDeploy call's refused credential, as a
+// failed sign-in by r's client when counted (a credential was checked), and
+// returns what to answer: err, or 429 when the client was already waiting
+// (wait, a sandbox's credentials that did not verify after all).
+func (s *Server) codeDeployRefused(w http.ResponseWriter, r *http.Request, lim *signin.Limiter, wait time.Duration, sandboxOnly, counted bool, err error) error {
+	if counted && errors.Is(err, errdefs.ErrForbidden) {
+		lim.Failed(r.RemoteAddr, s.clock()())
+		if !sandboxOnly {
+			s.log.Warn("admin sign-in failed", "remote", r.RemoteAddr, "method", r.Method, "target", r.Header.Get("X-Amz-Target"), "err", err)
+		} else {
+			s.log.Debug("sandbox-facing CodeDeploy sign-in failed", "remote", r.RemoteAddr, "err", err)
+		}
+	}
+	if wait > 0 {
+		return codeDeployThrottled(w, wait, sandboxOnly)
+	}
+	return err
+}
+
+// codeDeployThrottled is CodeDeploy's answer to a client that must wait d
+// before it signs in again: 429 ThrottlingException, CodeDeploy's type, which
+// the AWS SDKs retry, with Retry-After.
+func codeDeployThrottled(w http.ResponseWriter, d time.Duration, sandboxOnly bool) error {
+	retry, err := tooManySignIns(d)
+	w.Header().Set("Retry-After", retry)
+	msg := clientMessage(err)
+	if k, ok := errors.AsType[*errdefs.Kinded](err); ok {
+		msg = k.Message
+	}
+	if sandboxOnly {
+		msg = fmt.Sprintf("too many failed signatures from this address: wait %d s (Retry-After), then sign with the sandbox's own credentials "+
+			"(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)", signin.Seconds(d))
+	}
+	return errdefs.New(errdefs.ErrThrottled, "ThrottlingException", msg)
 }
 
 // codeDeployCaller authenticates a CodeDeploy call: it returns the function
@@ -213,7 +322,7 @@ func (s *Server) writeJSON11Error(w http.ResponseWriter, r *http.Request, err er
 			"target", r.Header.Get("X-Amz-Target"), "status", status, "err", err)
 		msg = genericServerError(typ)
 	}
-	if status != http.StatusForbidden && status < 500 {
+	if status != http.StatusForbidden && status != http.StatusTooManyRequests && status < 500 {
 		status = http.StatusBadRequest // CodeDeploy answers its errors with 400
 	}
 	w.Header().Set("x-amzn-ErrorType", typ)

@@ -450,7 +450,9 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request) error {
 		return invalid("FunctionName %q must not carry a qualifier", req.FunctionName)
 	}
 	if req.Code == nil {
-		return invalid("Code is required: Code.ZipFile (base64) or Code.ImageUri")
+		// A required member of Lambda's model: refused in its words, as
+		// every other one missing (docs/cli.md).
+		return functions.NullViolation("code")
 	}
 	if err := functions.Violations(functions.CheckPackageType(req.PackageType), functions.CheckRuntimeEnum(req.Runtime)); err != nil {
 		return err

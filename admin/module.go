@@ -58,6 +58,13 @@ func New(p Params) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: p.Config, log: p.Log.With("component", "admin"), mux: http.NewServeMux(), stopping: make(chan struct{}), now: time.Now, signIns: p.SignIns}
+	if n := tokenLength(p.Config.Token); n > 0 && n < MinTokenLength {
+		// Only on loopback (CheckToken refuses it elsewhere), where any
+		// local user can still guess it, as fast as the sign-in limit lets.
+		s.log.Warn(fmt.Sprintf("the admin token has %d characters, fewer than the %d required off loopback: any local user may guess it "+
+			"(one guess every %s after %d failures); give a longer one, for example made with `openssl rand -hex 32`",
+			n, MinTokenLength, failedSignInEvery, failedSignInBurst), "addr", p.Config.Listen)
+	}
 	if !netaddr.IsLoopback(p.Config.Listen) {
 		s.log.Warn("the admin API serves plain HTTP off loopback: the bearer token and console sign-ins cross the network unencrypted; put a TLS-terminating proxy in front (named in --trusted-proxies), or use SigV4-signing clients (the AWS CLI and SDKs), which never send the secret",
 			"addr", p.Config.Listen)

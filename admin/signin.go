@@ -82,16 +82,22 @@ func CheckTokenFrom(listen, token, source string) error {
 		return fmt.Errorf("the admin token from %s holds a control character, which no HTTP header can carry, "+
 			"so no client could present it: remove it there", source)
 	}
-	n := 0
-	for _, r := range token {
-		if !unicode.IsSpace(r) {
-			n++
-		}
-	}
+	n := tokenLength(token)
 	if netaddr.IsLoopback(listen) || n >= MinTokenLength {
 		return nil
 	}
 	return fmt.Errorf("the admin token from %s has %d characters other than spaces, too few for an admin API that listens on %s, off loopback: "+
 		"give one of at least %d characters there%s, for example made with `openssl rand -hex 32`",
 		source, n, listen, MinTokenLength, better)
+}
+
+// tokenLength counts the characters of token other than whitespace.
+func tokenLength(token string) int {
+	n := 0
+	for _, r := range token {
+		if !unicode.IsSpace(r) {
+			n++
+		}
+	}
+	return n
 }

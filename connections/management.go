@@ -88,7 +88,17 @@ func bodyReadError(w http.ResponseWriter, r *http.Request, err error) error {
 
 var errForbidden = &errdefs.Kinded{Kind: errdefs.ErrForbidden, Type: "ForbiddenException", Message: "Forbidden"}
 
-func (m *Manager) serveManagement(w http.ResponseWriter, r *http.Request, apiID, stage, id string) error {
+func (m *Manager) serveManagement(w http.ResponseWriter, r *http.Request, apiID, stage, id string) (err error) {
+	// Until the body is read, a refusal (a wrong bearer token, a signature
+	// refused from its head) is decided from the head alone: answered at
+	// once and the connection closed, as the admin API does, rather than
+	// the rest of the body waited for (and read to keep the connection).
+	headOnly := true
+	defer func() {
+		if err != nil && headOnly && r.ContentLength != 0 {
+			w.Header().Set("Connection", "close")
+		}
+	}()
 	authz := r.Header.Get("Authorization")
 	if authz == "" && r.URL.Query().Get("X-Amz-Signature") == "" {
 		return fmt.Errorf("unsigned @connections request: %w", errForbidden)
@@ -144,6 +154,7 @@ func (m *Manager) serveManagement(w http.ResponseWriter, r *http.Request, apiID,
 		return &errdefs.Kinded{Kind: errdefs.ErrTooLarge, Type: "PayloadTooLargeException",
 			Message: fmt.Sprintf("Message of more than %d bytes", m.cfg.MaxMessageBytes)}
 	}
+	headOnly = false
 	body, err := io.ReadAll(io.LimitReader(r.Body, int64(m.cfg.MaxMessageBytes)+1))
 	if err != nil {
 		return bodyReadError(w, r, err)

@@ -147,8 +147,13 @@ func inspectZip(data []byte) (*zipPackage, error) {
 		if e.kind != fs.ModeSymlink {
 			continue
 		}
-		switch linkStaysInside(e.name, links) {
+		switch via, v := resolveLink(e.name, links); v {
 		case linkOutside:
+			if via != e.name {
+				// Another symlink of the archive, on the way, leaves it.
+				return nil, invalidf("Zip entry %q is a symlink to %q, which leads through the symlink %q (to %q) outside the archive",
+					truncate(e.f.Name, 200), truncate(e.target, 200), truncate(via, 200), truncate(links[via], 200))
+			}
 			return nil, invalidf("Zip entry %q is a symlink to %q, which is outside the archive", truncate(e.f.Name, 200), truncate(e.target, 200))
 		case linkLoop:
 			return nil, invalidf("Zip entry %q is a symlink to %q, which is a symlink loop (it leads back to itself, or through more than %d symlinks): "+
@@ -220,45 +225,55 @@ func linkStaysInside(name string, links map[string]string) linkVerdict {
 
 // resolveLink resolves the symlink at name as linkStaysInside does and, when
 // it stays inside, returns the clean archive path it leads to ("" for the
-// root itself).
+// root itself); when it leaves, the symlink whose target leaves (name itself,
+// or another one it leads through).
 func resolveLink(name string, links map[string]string) (string, linkVerdict) {
 	// Resolve as a filesystem would: a stack of components, following a symlink
-	// whenever the path walked so far is one.
-	var stack []string
-	pending := strings.Split(links[name], "/")
-	if strings.HasPrefix(links[name], "/") {
-		return "", linkOutside
+	// whenever the path walked so far is one. Each pending component keeps
+	// the symlink whose target it came from.
+	type component struct{ c, from string }
+	split := func(target, from string) []component {
+		var out []component
+		for c := range strings.SplitSeq(target, "/") {
+			out = append(out, component{c, from})
+		}
+		return out
 	}
-	stack = strings.Split(path.Dir(name), "/")
+	if strings.HasPrefix(links[name], "/") {
+		return name, linkOutside
+	}
+	pending := split(links[name], name)
+	stack := strings.Split(path.Dir(name), "/")
 	if stack[0] == "." {
 		stack = nil
 	}
 	for hops := 0; len(pending) > 0; {
 		c := pending[0]
 		pending = pending[1:]
-		switch c {
+		switch c.c {
 		case "", ".":
 			continue
 		case "..":
 			if len(stack) == 0 {
-				return "", linkOutside
+				return c.from, linkOutside
 			}
 			stack = stack[:len(stack)-1]
 			continue
 		}
-		stack = append(stack, c)
-		t, ok := links[strings.Join(stack, "/")]
+		stack = append(stack, c.c)
+		at := strings.Join(stack, "/")
+		t, ok := links[at]
 		if !ok {
 			continue
 		}
 		if strings.HasPrefix(t, "/") {
-			return "", linkOutside
+			return at, linkOutside
 		}
 		if hops++; hops > maxLinkHops {
 			return "", linkLoop
 		}
 		stack = stack[:len(stack)-1]
-		pending = append(strings.Split(t, "/"), pending...)
+		pending = append(split(t, at), pending...)
 	}
 	return strings.Join(stack, "/"), linkInside
 }

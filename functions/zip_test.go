@@ -112,6 +112,12 @@ func TestCreateRejectsBadZips(t *testing.T) {
 			// "here" is the root, so "here/.." is its parent.
 			return makeZip(t, boot, link("here", "."), link("out", "here/.."))
 		}, "outside the archive"},
+		{"symlink to a symlink out (sec29 #3)", func(t *testing.T) []byte {
+			return makeZip(t, link("bootstrap", "a"), link("a", "../../bin/true"))
+		}, `Zip entry "bootstrap" is a symlink to "a", which leads through the symlink "a" (to "../../bin/true") outside the archive`},
+		{"symlink to a directory symlink out", func(t *testing.T) []byte {
+			return makeZip(t, boot, link("x", "d/y"), link("d", "/usr"))
+		}, `Zip entry "x" is a symlink to "d/y", which leads through the symlink "d" (to "/usr") outside the archive`},
 		{"symlink loop", func(t *testing.T) []byte {
 			return makeZip(t, boot, link("a", "b"), link("b", "a"))
 		}, "symlink loop"},

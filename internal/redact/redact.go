@@ -3,7 +3,8 @@
 // X-Amz-Security-Token), of the Signature and Credential parts of a SigV4
 // Authorization header, of API keys sent as parameters (x-api-key,
 // api_key) and of OAuth 2.0 tokens and secrets (access_token, client_secret,
-// id_token, refresh_token) and passwords sent as parameters (names matched
+// id_token, refresh_token), passwords and Authorization values sent as
+// parameters (names matched
 // without regard to case, '-' and '_', and through JSON string escapes and
 // percent-encoding) are replaced
 // by "REDACTED" wherever they appear in a string: a URL, an error message
@@ -50,6 +51,9 @@ var names = func() map[string]bool {
 		// OAuth 2.0's and OpenID Connect's (RFC 6750's bearer token in a query,
 		// RFC 6749's client secret and grants), and a password sent as a parameter.
 		"access_token", "client_secret", "id_token", "refresh_token", "password",
+		// The header's name, as a body that echoes a request's headers
+		// writes it ({"Authorization":"Bearer ..."}).
+		"authorization",
 	} {
 		m[fold(n)] = true
 	}
@@ -81,7 +85,8 @@ func String(s string) string { return StringWith(s, Mask) }
 
 // StringWith is String with mask written instead of Mask. The string
 // value of a JSON member named as a secret parameter ("refresh_token":
-// "...", as OAuth 2.0 token responses carry them) is masked too, also in a
+// "...", as OAuth 2.0 token responses carry them), or each string of an
+// array that is its value ("client_secret":["..."]), is masked too, also in a
 // JSON document quoted in a JSON string (an event's "body" holding the
 // client's JSON: {\"password\":\"...\"}).
 //
@@ -191,27 +196,43 @@ func jsonMembers(s, mask string) string {
 			continue
 		}
 		k = skipSpace(s, k+1)
-		if k+q >= len(s) || s[k+q] != '"' || strings.Count(s[k:k+q], `\`) != q {
-			continue // not a string: a number, null, an object
+		inArray := k < len(s) && s[k] == '['
+		if inArray {
+			// An array's string elements are each masked
+			// ("client_secret":["a","b"]); its other elements are left.
+			k = skipSpace(s, k+1)
 		}
-		start := k + q + 1
-		end, closed := closeQuote(s, start, lvl, len(s))
-		valueEnd := len(s) // unterminated: masked to the end
-		if closed {
-			valueEnd = end - q
-		} else {
-			end = len(s)
-		}
-		if v := s[start:valueEnd]; v == "" || masked(v) || v == mask {
+		for {
+			if k+q >= len(s) || s[k+q] != '"' || strings.Count(s[k:k+q], `\`) != q {
+				break // not a string: a number, null, an object, an array's end
+			}
+			start := k + q + 1
+			end, closed := closeQuote(s, start, lvl, len(s))
+			valueEnd := len(s) // unterminated: masked to the end
+			if closed {
+				valueEnd = end - q
+			} else {
+				end = len(s)
+			}
+			if v := s[start:valueEnd]; v != "" && !masked(v) && v != mask {
+				if b.Len() == 0 {
+					b.Grow(len(s))
+				}
+				b.WriteString(s[last:start])
+				b.WriteString(mask)
+				last = valueEnd
+			}
 			i = end
-			continue
+			if !inArray {
+				break
+			}
+			// The next string element, after a comma.
+			k = skipSpace(s, end+1)
+			if k >= len(s) || s[k] != ',' {
+				break
+			}
+			k = skipSpace(s, k+1)
 		}
-		if b.Len() == 0 {
-			b.Grow(len(s))
-		}
-		b.WriteString(s[last:start])
-		b.WriteString(mask)
-		last, i = valueEnd, end
 	}
 	if last == 0 {
 		return s

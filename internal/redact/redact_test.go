@@ -182,3 +182,22 @@ func TestEscapedSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONArraysAndAuthorization is r-sec29's finding 2: a secret-named
+// member whose value is an array of strings, and an Authorization member (a
+// body that echoes the request's headers), went through unmasked.
+func TestJSONArraysAndAuthorization(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{"client_secret":["SEKRETARR"],"n":"x"}`, `{"client_secret":["REDACTED"],"n":"x"}`},
+		{`{"password": [ "A1" , "B2"], "x":["y"]}`, `{"password": [ "REDACTED" , "REDACTED"], "x":["y"]}`},
+		{`{"password":[12,"x"],"id_token":[]}`, `{"password":[12,"x"],"id_token":[]}`},
+		{`{"e":"{\"client_secret\":[\"Q1\",\"Q2\"]}"}`, `{"e":"{\"client_secret\":[\"REDACTED\",\"REDACTED\"]}"}`},
+		{`{"Authorization":"Bearer SEKRETINBODY","password":12345678}`, `{"Authorization":"REDACTED","password":12345678}`},
+		{`{"headers":{"authorization":["Bearer X1"]}}`, `{"headers":{"authorization":["REDACTED"]}}`},
+		{`{"access_token":["unterminated`, `{"access_token":["REDACTED`},
+	} {
+		if got := String(tc.in); got != tc.want {
+			t.Errorf("String(%s)\n got %s\nwant %s", tc.in, got, tc.want)
+		}
+	}
+}

@@ -756,15 +756,17 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		// (execute-api:ManageConnections).
 		fx.Invoke(func(m *connections.Manager, s *iam.Service) { m.SetPrincipals(s) }),
 		// One limiter of failed sign-ins for the public surfaces that check
-		// credentials: @connections, the cache's invalidations and AWS_IAM
-		// routes. The admin API and console keep a budget of their own, so
-		// that anonymous callers failing on the gateway never lock the
-		// operator out (internal/signin).
-		fx.Invoke(func(m *connections.Manager, a *auth.Stage, c *cache.Stage) {
+		// credentials: @connections, the cache's invalidations, AWS_IAM
+		// routes and the sandbox-facing endpoint's CodeDeploy calls. The
+		// admin API and console keep a budget of their own, so that
+		// anonymous callers failing on the gateway never lock the operator
+		// out (internal/signin).
+		fx.Invoke(func(m *connections.Manager, a *auth.Stage, c *cache.Stage, adm *admin.Server) {
 			l := &signin.Limiter{}
 			m.SetSignIns(l)
 			a.SetSignIns(l)
 			c.SetSignIns(l)
+			adm.SetSandboxSignIns(l)
 		}),
 		auth.Module,
 		gateway.Module,
