@@ -19,6 +19,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"go.uber.org/fx"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
@@ -165,7 +166,8 @@ func (p *routePlan) check(r *http.Request, c *pipeline.Context) error {
 	if len(bytes.TrimSpace(doc)) == 0 {
 		doc = []byte("{}") // an empty body validates as {}, as API Gateway does
 	}
-	if n, depth, ok := jsonValues(doc, maxBodyValues, maxBodyDepth); !ok {
+	n, depth, ok := jsonValues(doc, maxBodyValues, maxBodyDepth)
+	if !ok {
 		if depth > maxBodyDepth {
 			// The JSON decoder stops there too, naming no limit.
 			return invalidBody(c, fmt.Sprintf("[the body nests JSON arrays and objects more than %d levels deep, more than a request validator checks]", maxBodyDepth),
@@ -174,6 +176,17 @@ func (p *routePlan) check(r *http.Request, c *pipeline.Context) error {
 		// Decoding it would take hundreds of MB (about 150 bytes a value).
 		return invalidBody(c, fmt.Sprintf("[the body has more than %d JSON values, more than a request validator checks]", maxBodyValues),
 			fmt.Errorf("%d JSON values or more: %w", n, errTooManyValues))
+	}
+	if n > bigBodyValues {
+		// Big bodies are validated one share of bigValidations at a time:
+		// decoded and checked, a value takes 100 to 150 bytes and a failing
+		// one about 1.5 KB more (the validator's error for it), so that
+		// bodies of many failing values sent at once would otherwise take
+		// gigabytes together.
+		if err := bigValidations.Acquire(r.Context(), int64(n)); err != nil {
+			return invalidBody(c, "[the request ended during validation]", err)
+		}
+		defer bigValidations.Release(int64(n))
 	}
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
 	if err != nil {
@@ -212,6 +225,21 @@ func (p *routePlan) check(r *http.Request, c *pipeline.Context) error {
 // request. At the bound a body decodes to about 80 MB at most; a body of
 // records of a few fields each reaches it near 4 MB.
 const maxBodyValues = 1 << 19
+
+// bigBodyValues is the size, in JSON values, past which a body's validation
+// takes a share of bigValidations: about 1.5 MB decoded, and 25 MB if every
+// value fails.
+const bigBodyValues = 1 << 14
+
+// bigValidations bounds the JSON values that the validations of big bodies
+// hold decoded at once, process-wide, to maxBodyValues: one body at the
+// bound, or several smaller ones, validate together, and the others wait
+// (their request's deadline bounds the wait). A body of many failing values
+// costs about 1.5 KB a failing value while it is validated (the validator
+// builds an error for each, which the validation string then lists only a
+// hundred of), so this keeps what such bodies sent at once can take to that
+// of one: several hundred MB, not gigabytes.
+var bigValidations = semaphore.NewWeighted(maxBodyValues)
 
 // maxBodyDepth bounds how deep a body a validator decodes nests arrays and
 // objects: encoding/json's own bound (10000), which it reports as "invalid
