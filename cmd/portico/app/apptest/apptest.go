@@ -166,9 +166,39 @@ func Start(t testing.TB, opts Options) *Env {
 
 func (e *Env) start() {
 	e.t.Helper()
-	if err := e.tryStart(); err != nil {
-		e.t.Fatalf("apptest: starting the server: %v", err)
+	// The ports are the server's own (reserved, see steadyPort), so a bind
+	// refused with EADDRINUSE is a listener of the stopped server's that has
+	// not gone yet, or a program that ignores the reservations: tried again
+	// for a while, saying who holds the port, before the test fails.
+	for attempt := 1; ; attempt++ {
+		err := e.tryStart()
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) || attempt == 20 {
+			e.t.Fatalf("apptest: starting the server: %v%s", err, portHolders(err))
+		}
+		e.t.Logf("apptest: starting the server again: %v%s; retrying", err, portHolders(err))
+		time.Sleep(time.Duration(attempt) * 25 * time.Millisecond)
 	}
+}
+
+// portHolders returns, for a bind refused with EADDRINUSE, what `ss` says
+// listens on the address err names ("" when it cannot tell).
+func portHolders(err error) string {
+	var oe *net.OpError
+	if !errors.As(err, &oe) || oe.Addr == nil {
+		return ""
+	}
+	_, port, splitErr := net.SplitHostPort(oe.Addr.String())
+	if splitErr != nil {
+		return ""
+	}
+	out, ssErr := exec.Command("ss", "-Htanp", "sport = :"+port).CombinedOutput() //nolint:gosec // G204: a port number
+	if ssErr != nil || len(bytes.TrimSpace(out)) == 0 {
+		return ""
+	}
+	return "\n(ss: sockets on port " + port + ":\n" + strings.TrimSpace(string(out)) + ")"
 }
 
 func (e *Env) tryStart() error {
