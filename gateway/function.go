@@ -599,8 +599,13 @@ func decodeProxyFields(m map[string]json.RawMessage) (*proxyResponse, error) {
 		}
 		var err error
 		code, err = strconv.Atoi(status.String())
-		if err != nil || !validResultStatus(code) {
-			return bad("has a statusCode that is not an integer status")
+		switch {
+		case err != nil:
+			return bad(fmt.Sprintf("has a statusCode that is not an integer (%s)", truncateBytes([]byte(status.String()), 20)))
+		case code >= 100 && code <= 199:
+			return bad(fmt.Sprintf("has the interim statusCode %d, which is not a final answer (200..599)", code))
+		case !validResultStatus(code):
+			return bad(fmt.Sprintf("has a statusCode outside 200..599 (%d)", code))
 		}
 	}
 	resp := &proxyResponse{status: code, header: http.Header{}}
