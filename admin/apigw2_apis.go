@@ -333,6 +333,17 @@ func (s *Server) v2CreateAPI(w http.ResponseWriter, r *http.Request) error {
 	}
 	if quick {
 		integ := quickIntegration(*in.Target)
+		if integ.Type == apis.IntegrationAWSProxy {
+			if _, err := apis.FunctionRef(integ.URI); err != nil {
+				// Said of the target the user gave, not of an integration
+				// id they never saw, with both forms quick create takes.
+				return v2BadRequest("target %q must be a function (function:NAME[:QUALIFIER], a Lambda function ARN or a Lambda invocation ARN) or an http:// or https:// URL",
+					truncate(*in.Target, 200))
+			}
+		}
+		if err := integ.Validate(a.Protocol); err != nil {
+			return fmt.Errorf("target %q: %w", truncate(*in.Target, 200), err)
+		}
 		key := apis.RouteDefault
 		setIfGiven(&key, in.RouteKey)
 		rt, err := parseRouteKey(a.Protocol, key)

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -90,4 +91,23 @@ func resultEnv(t *testing.T) (e *env, result *string, httpID, restID string) {
 	restID = e.deploy(&apis.API{Name: "r", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{
 		{Method: "GET", Path: "/v1", Integration: fn("1.0")}}}}, "dev", nil)
 	return e, result, httpID, restID
+}
+
+// TestProxyResultStatusMessages guards r-httpapi29's finding 5: a result's
+// out-of-range statusCode is said as such, not as "not an integer status",
+// with its value, and an interim 1xx as not a final answer.
+func TestProxyResultStatusMessages(t *testing.T) {
+	for raw, want := range map[string]string{
+		`600`:   "has a statusCode outside 200..599 (600)",
+		`9`:     "has a statusCode outside 200..599 (9)",
+		`"999"`: "has a statusCode outside 200..599 (999)",
+		`101`:   "has the interim statusCode 101, which is not a final answer (200..599)",
+		`12.5`:  "has a statusCode that is not an integer (12.5)",
+		`"x"`:   "has a statusCode that is not a number",
+	} {
+		_, err := decodeProxyFields(map[string]json.RawMessage{"statusCode": json.RawMessage(raw)})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("statusCode %s: %v, want %q", raw, err, want)
+		}
+	}
 }

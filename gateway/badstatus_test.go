@@ -58,7 +58,8 @@ func TestBackendStatusOutOfRange(t *testing.T) {
 	if _, _, err := svc.Deploy(ctx, a.ID, apis.DeployInput{StageName: "dev"}); err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.DiscardHandler)
+	var buf lockedBuffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
 	fast, stock := New(Config{}, svc, nil, nil, log), New(Config{}, svc, nil, nil, log)
 	stock.fast = nil
 	for _, gw := range []struct {
@@ -83,6 +84,12 @@ func TestBackendStatusOutOfRange(t *testing.T) {
 				}
 				if resp.StatusCode != http.StatusInternalServerError || string(body) != `{"message":"Internal Server Error"}` {
 					t.Fatalf("%d %q; want 500 {\"message\":\"Internal Server Error\"}", resp.StatusCode, body)
+				}
+				// The log says the status once (r-httpapi29 finding 5: "the
+				// malformed status 600 status code 600").
+				code := strings.TrimSuffix(path[3:], "c")
+				if logs := buf.String(); !strings.Contains(logs, "backend answered status "+code+", outside 100..599") || strings.Contains(logs, "status code") {
+					t.Errorf("the log does not say the status once:\n%s", logs)
 				}
 			})
 		}

@@ -107,7 +107,9 @@ func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payl
 			// The client's request may be within every limit: the event
 			// (its template's output) is what is over the function's
 			// payload limit, which the API's owner needs to know.
-			g.log.Warn("function event over the function's payload limit: answered 413 Request Too Long", "requestId", rc.RequestID,
+			// requestId is the API's own (apigw-requestid on HTTP APIs), the
+			// id the client sees and the other log lines carry.
+			g.log.Warn("function event over the function's payload limit: answered 413 Request Too Long", "requestId", rc.APIRequestID(),
 				"api", rc.APIID, "stage", rc.Stage, "route", rc.RouteKey, "function", ref, "eventBytes", len(payload), "err", err)
 			return nil, fmt.Errorf("invoke %s: %w", ref, err)
 		case errors.Is(err, errdefs.ErrThrottled):
@@ -219,6 +221,10 @@ func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc 
 		// The event holds the whole body (base64 makes it larger still): a
 		// body declared over the limit can never fit, and is refused before
 		// any of it is read (no "100 Continue" to a client that waits for one).
+		// Logged as the event the invoker refuses is: the request may be
+		// within the gateway's 10 MB, and the API's owner has only the log.
+		g.log.Warn("function event over the function's payload limit: answered 413 Request Too Long", "requestId", rc.APIRequestID(),
+			"api", rc.APIID, "stage", rc.Stage, "route", rc.RouteKey, "contentLength", r.ContentLength, "limit", proxyEventLimit)
 		return notSentError{fmt.Errorf("content-length %d: over the %d-byte function event: %w", r.ContentLength, proxyEventLimit, errTooLarge)}
 	}
 	body, err := readBody(r)
@@ -593,8 +599,13 @@ func decodeProxyFields(m map[string]json.RawMessage) (*proxyResponse, error) {
 		}
 		var err error
 		code, err = strconv.Atoi(status.String())
-		if err != nil || !validResultStatus(code) {
-			return bad("has a statusCode that is not an integer status")
+		switch {
+		case err != nil:
+			return bad(fmt.Sprintf("has a statusCode that is not an integer (%s)", truncateBytes([]byte(status.String()), 20)))
+		case code >= 100 && code <= 199:
+			return bad(fmt.Sprintf("has the interim statusCode %d, which is not a final answer (200..599)", code))
+		case !validResultStatus(code):
+			return bad(fmt.Sprintf("has a statusCode outside 200..599 (%d)", code))
 		}
 	}
 	resp := &proxyResponse{status: code, header: http.Header{}}

@@ -1,11 +1,13 @@
 package gateway
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"testing"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/invoker"
 )
 
@@ -51,6 +53,28 @@ func TestHTTPAPIInternalErrorShape(t *testing.T) {
 		_ = resp.Body.Close()
 		if resp.StatusCode != tc.status || string(b) != tc.body {
 			t.Errorf("%s %s: %d %s, want %d %s", tc.api, tc.path, resp.StatusCode, b, tc.status, tc.body)
+		}
+	}
+}
+
+// TestHTTPAPITimeoutBodyCompact guards r-httpapi29's finding 10: an HTTP
+// API's 504 is compact, {"message":"Endpoint request timed out"}, as its
+// other answers are; a REST API's keeps the space after the colon.
+func TestHTTPAPITimeoutBodyCompact(t *testing.T) {
+	e := newEnv(t)
+	e.inv.handle = func(req invoker.Request) (*invoker.Result, error) {
+		return nil, fmt.Errorf("deadline: %w", errdefs.ErrTimeout)
+	}
+	route := func(v string) []apis.Route {
+		return []apis.Route{{Method: "GET", Path: "/slow", Integration: &apis.Integration{Type: apis.IntegrationAWSProxy, HTTPMethod: "POST",
+			URI: "function:hello", PayloadFormatVersion: v}}}
+	}
+	httpAPI := e.deploy(&apis.API{Name: "h", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{Routes: route("2.0")}}, "dev", nil)
+	rest := e.deploy(&apis.API{Name: "r", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: route("")}}, "dev", nil)
+	for api, want := range map[string]string{httpAPI: `{"message":"Endpoint request timed out"}`, rest: `{"message": "Endpoint request timed out"}`} {
+		r := e.do("GET", "/"+api+"/dev/slow", nil)
+		if r.status != 504 || r.body != want {
+			t.Errorf("%s: %d %s, want 504 %s", api, r.status, r.body, want)
 		}
 	}
 }

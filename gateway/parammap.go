@@ -212,6 +212,12 @@ func (s *mapSources) ref(p apis.MappingPart) (string, bool) {
 			}
 			return claimText(v), true
 		}
+		if p.Name == "authorizer.principalId" && s.rc.Authorizer.PrincipalID == "" {
+			// No principal (no authorizer, or a Lambda authorizer's simple
+			// response, which has none): absent, as a context key or claim
+			// the authorizer did not set is, where $context renders "".
+			return "", false
+		}
 		if s.ctx == nil {
 			s.ctx = s.rc.BuildContext()
 		}

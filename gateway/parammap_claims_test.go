@@ -148,3 +148,39 @@ func TestRequestAuthorizerCachingNeedsIdentitySource(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPAPIParameterMappingNoPrincipal guards r-httpapi29's finding 3: a
+// request with no principal (no authorizer here; a Lambda authorizer's
+// simple response has none either) maps $context.authorizer.principalId as
+// absent: an overwrite removes the client's header and an append is
+// skipped, as for a claim the token lacks, rather than sending it empty.
+func TestHTTPAPIParameterMappingNoPrincipal(t *testing.T) {
+	backend, seen := newSeenBackend(t, func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
+	e := newEnv(t)
+	a := &apis.API{Name: "nopid", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{
+		Routes: []apis.Route{{
+			Method: "GET", Path: "/me",
+			Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, HTTPMethod: "GET", URI: backend.URL + "/me",
+				RequestParameters: map[string]string{
+					"overwrite:header.x-pid":    "$context.authorizer.principalId",
+					"append:header.x-pid2":      "$context.authorizer.principalId",
+					"overwrite:querystring.pid": "$context.authorizer.principalId",
+				},
+			},
+		}},
+	}}
+	id := e.deploy(a, "dev", nil)
+	r := e.do("GET", "/"+id+"/dev/me?pid=forged", nil, "x-pid", "forged")
+	if r.status != 200 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	got := seen()
+	for _, name := range []string{"x-pid", "x-pid2"} {
+		if vs, ok := got.header[http.CanonicalHeaderKey(name)]; ok {
+			t.Errorf("backend header %s = %q, want none", name, vs)
+		}
+	}
+	if got.query != "" {
+		t.Errorf("backend query %q, want none", got.query)
+	}
+}

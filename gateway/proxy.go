@@ -817,7 +817,7 @@ func (g *Gateway) sendInTime(ctx context.Context, req *http.Request) (*http.Resp
 // §15 puts every valid status in 100..599), as the fast path refuses it.
 func refuseSwitch(res *http.Response) error {
 	if res.StatusCode > 599 {
-		return fmt.Errorf("backend answered the malformed status %q", res.Status)
+		return fmt.Errorf("backend answered status %d, outside 100..599", res.StatusCode)
 	}
 	if res.StatusCode >= 200 {
 		return nil

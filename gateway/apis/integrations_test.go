@@ -176,3 +176,21 @@ func TestAutoDeployStageRefusesADeploymentIDInItsWrite(t *testing.T) {
 		t.Errorf("deploymentId with autoDeploy off: %v %+v", err, st)
 	}
 }
+
+// TestDeployToAutoDeployStageSaysWhatToDo guards r-httpapi29's finding 4: a
+// deployment naming an autoDeploy stage is refused with the way out, as a
+// rollback of such a stage is.
+func TestDeployToAutoDeployStageSaysWhatToDo(t *testing.T) {
+	s, _ := newTestService(t)
+	ctx := context.Background()
+	a := mustCreate(t, s, &API{Name: "auto", Protocol: ProtocolHTTP, Definition: Definition{Routes: []Route{
+		{Method: "GET", Path: "/x", Integration: &Integration{Type: IntegrationHTTPProxy, URI: "http://b.example/x", HTTPMethod: "GET"}}}}})
+	if _, err := s.CreateStage(ctx, a.ID, StageInput{Name: "live", AutoDeploy: true}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := s.Deploy(ctx, a.ID, DeployInput{StageName: "live"})
+	if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "served already, with nothing to deploy") ||
+		!strings.Contains(err.Error(), "update-stage --no-auto-deploy") {
+		t.Errorf("deploy to an autoDeploy stage: %v", err)
+	}
+}

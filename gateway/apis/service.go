@@ -623,7 +623,8 @@ func (s *Service) Deploy(ctx context.Context, id string, in DeployInput) (*Deplo
 		if in.StageName != "" && in.Canary == nil {
 			var st Stage
 			if tx.Get(bucketStages, id+"/"+in.StageName, &st) == nil && st.AutoDeploy {
-				return invalid("stage %q deploys automatically (autoDeploy); a deployment cannot name it", in.StageName)
+				return invalid("stage %q deploys automatically (autoDeploy); a deployment cannot name it: its changes are served already, with nothing to deploy; "+
+					"to deploy it by hand, turn autoDeploy off first (aws apigatewayv2 update-stage --no-auto-deploy)", in.StageName)
 			}
 		}
 		now := s.now()

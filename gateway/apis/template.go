@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/portico-dev/portico/internal/errdefs"
 )
@@ -76,7 +77,8 @@ func ParseTemplate(path string) ([]Segment, error) {
 		case strings.ContainsAny(p, "{}"):
 			return bad("has a segment mixing text and a parameter (" + p + "); a parameter must be a whole segment")
 		case !literalSegRe.MatchString(p):
-			return bad("has invalid characters in segment " + truncate(p, 50))
+			return bad(fmt.Sprintf("has invalid characters in segment %s (%q; a route path segment holds only letters A-Z and a-z, digits and %s, or is a {parameter})",
+				truncate(p, 50), firstInvalid(p), literalSegChars))
 		default:
 			segs = append(segs, Segment{Kind: SegLiteral, Value: p})
 		}
@@ -124,10 +126,28 @@ func escapeAdvice(seg string) string {
 	case strings.ContainsAny(dec, "/?#%"):
 		c := dec[strings.IndexAny(dec, "/?#%")]
 		return fmt.Sprintf("and %q decodes to %q, and a path segment cannot hold %q: take the segment as a {parameter}", truncate(seg, 50), truncate(dec, 50), c)
+	case !literalSegRe.MatchString(dec):
+		// The decoded text would be refused in its turn (ParseTemplate).
+		return fmt.Sprintf("and %q decodes to %q, and a route path segment cannot hold %q (only letters A-Z and a-z, digits and %s): take the segment as a {parameter}",
+			truncate(seg, 50), truncate(dec, 50), firstInvalid(dec), literalSegChars)
 	default:
 		return fmt.Sprintf("so write %q, not its %%-escape, or take the segment as a {parameter}", truncate(dec, 50))
 	}
 }
+
+// firstInvalid is the first character of seg that a literal segment cannot hold.
+func firstInvalid(seg string) rune {
+	for _, r := range seg {
+		if !literalSegRe.MatchString(string(r)) {
+			return r
+		}
+	}
+	return utf8.RuneError
+}
+
+// literalSegChars lists what literalSegRe takes besides letters and digits
+// (its "%" is refused in new paths by CheckNewPath).
+const literalSegChars = "._~!$&'()*,;=:@-"
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

@@ -629,6 +629,11 @@ func (a *API) validateRoute(r *Route) error {
 				errs = append(errs, fmt.Errorf("route %q: %w", truncate(key, 200), err))
 			}
 		}
+		if a.Protocol == ProtocolHTTP {
+			if err := r.checkURIPlaceholders(key); err != nil {
+				errs = append(errs, err)
+			}
+		}
 		if r.Integration.Credentials == CallerCredentials {
 			// Without a signed caller there are no credentials to invoke with.
 			if au, err := a.RouteAuthorizer(r); err == nil && (au == nil || au.Type != AuthorizerIAM) {
@@ -900,6 +905,56 @@ func validateHTTPURI(raw string) error {
 		return invalid("integration uri %q must be an absolute http or https URL", truncate(raw, 200))
 	}
 	return nil
+}
+
+// checkURIPlaceholders refuses an HTTP API route whose HTTP_PROXY integration
+// URI has a {name} (or {name+}) that names no path parameter of the route:
+// the gateway substitutes only the route's own parameters, so the backend
+// would get the placeholder's text (/%7Bproxy%7D). An integration shared by
+// several routes is checked against each of them.
+func (r *Route) checkURIPlaceholders(key string) error {
+	in := r.Integration
+	if in == nil || in.Type != IntegrationHTTPProxy || !strings.Contains(in.URI, "{") {
+		return nil
+	}
+	have := map[string]bool{}
+	if r.Path != RouteDefault {
+		segs, err := ParseTemplate(r.Path)
+		if err != nil {
+			return nil // said by validateRoute
+		}
+		for _, sg := range segs {
+			if sg.Kind != SegLiteral {
+				have[sg.Value] = true
+			}
+		}
+	}
+	var missing []string
+	rest := placeholderVars(in.URI)
+	for {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 {
+			break
+		}
+		name := strings.TrimSuffix(rest[i+1:i+j], "+")
+		if !have[name] && !slices.Contains(missing, "{"+name+"}") {
+			missing = append(missing, "{"+name+"}")
+		}
+		rest = rest[i+j+1:]
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	params := "it has no path parameters"
+	if len(have) > 0 {
+		params = "its path parameters are " + strings.Join(slices.Sorted(maps.Keys(have)), ", ")
+	}
+	return invalid("route %q: integration uri %q names %s, but route %q has no such path parameter (%s), so the backend would get the text %s; give the route the parameter (e.g. ANY /{proxy+} for {proxy}) or use an integration whose uri does not name it",
+		truncate(key, 200), truncate(in.URI, 200), strings.Join(missing, ", "), truncate(key, 200), params, missing[0])
 }
 
 // placeholderVars replaces each ${stageVariables.X} with "x" so that a URI's shape

@@ -128,12 +128,16 @@ func Resolve(err error) Resolved {
 }
 
 // httpAPI is rs as an HTTP API answers it: its internal errors read
-// {"message":"Internal Server Error"}, compact, where REST APIs write
-// {"message": "Internal server error"}.
+// {"message":"Internal Server Error"}, where REST APIs write
+// {"message": "Internal server error"}, and every 5xx body is compact, as
+// its 4xx ones are ({"message":"Endpoint request timed out"}).
 func (rs Resolved) httpAPI() Resolved {
-	if rs.Status >= 500 && rs.Message != nil && *rs.Message == restInternalError {
-		msg := httpInternalError
-		rs.Message, rs.Compact = &msg, true
+	if rs.Status >= 500 && rs.Message != nil {
+		if *rs.Message == restInternalError {
+			msg := httpInternalError
+			rs.Message = &msg
+		}
+		rs.Compact = true
 	}
 	return rs
 }

@@ -1104,7 +1104,7 @@ func (c *backendConn) readResponse(w http.ResponseWriter) (*http.Response, error
 		if resp.StatusCode < 100 || resp.StatusCode > 599 {
 			// ReadResponse takes any three digits; WriteHeader panics below
 			// 100, and RFC 9110 §15 puts every valid status in 100..599.
-			return nil, fmt.Errorf("backend answered the malformed status %q", resp.Status)
+			return nil, fmt.Errorf("backend answered status %d, outside 100..599", resp.StatusCode)
 		}
 		if resp.StatusCode >= 100 && resp.StatusCode <= 199 && resp.StatusCode != http.StatusSwitchingProtocols {
 			// An interim answer stays here: API Gateway sends its client only
