@@ -36,6 +36,25 @@ var migrations = []migration{
 				}
 			})
 		}},
+	{readback: `/portico/v1/apis/[^/]+/stages(/[^/]+)?`, why: "70031579: a WebSocket API's stages read back " +
+		"their url as ws:// (wss:// over TLS), the scheme its clients connect with; older builds said http://",
+		fix: func(g upgradetest.Golden, e upgradetest.Exchange, old any) {
+			id, _, _ := strings.Cut(strings.TrimPrefix(e.Path, "/portico/v1/apis/"), "/")
+			ws := false
+			for _, r := range g.Readbacks {
+				if a, ok := r.Answer.(map[string]any); ok && r.Path == "/portico/v1/apis/"+id {
+					ws = a["protocol"] == "WEBSOCKET"
+				}
+			}
+			if !ws {
+				return
+			}
+			objects(old, func(o map[string]any) {
+				if u, ok := o["url"].(string); ok {
+					o["url"] = strings.Replace(strings.Replace(u, "https://", "wss://", 1), "http://", "ws://", 1)
+				}
+			})
+		}},
 	{readback: `/restapis(/[^/?]+)?`, why: "b560eac: get-rest-api(s) return policy escaped, as API Gateway does " +
 		`(\" and \/), where older builds returned the JSON unescaped`,
 		fix: func(_ upgradetest.Golden, _ upgradetest.Exchange, old any) {
