@@ -3,6 +3,7 @@ package process
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -140,5 +141,46 @@ func TestFailedStartKeepsCgroups(t *testing.T) {
 	left, _ := filepath.Glob(filepath.Join(rt.cgParent, strconv.Itoa(os.Getpid())+".*"))
 	if len(left) != 0 {
 		t.Fatalf("cgroups left behind: %v", left)
+	}
+}
+
+// TestRuntimesOfOneProcessKeepCgroups: two runtimes in one process (the
+// tests' servers, a server started again in place) name their sandboxes'
+// cgroups apart, and pass over a name a former process of the same pid left
+// behind: the second runtime's first sandbox took the first's cgroup name
+// ("mkdir .../PID.1: file exists") and turned cgroups off for good.
+func TestRuntimesOfOneProcessKeepCgroups(t *testing.T) {
+	newRT := func() *Runtime {
+		rt, err := New(t.TempDir(), 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rt
+	}
+	a, b := newRT(), newRT()
+	if !a.Cgroups() {
+		t.Skip("sandboxes get no cgroups here")
+	}
+	// A cgroup a former process of this pid left, under the next name.
+	stale := filepath.Join(a.cgParent, fmt.Sprintf("%d.%d", os.Getpid(), cgSeq.Load()+1))
+	if err := os.Mkdir(stale, 0o755); err != nil { //nolint:gosec // G301: a cgroup directory
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unix.Rmdir(stale) })
+	code := t.TempDir()
+	//nolint:gosec // G306: the sandbox's executable
+	if err := os.WriteFile(filepath.Join(code, "bootstrap"), []byte("#!/bin/sh\nsleep 30\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i, rt := range []*Runtime{a, b, a} {
+		sb, err := rt.Start(context.Background(), runtimes.Spec{SandboxID: fmt.Sprintf("sbx-%d", i), Function: "f", Version: "1",
+			PackageType: "Zip", CodeDir: code, Env: map[string]string{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = sb.Stop(context.Background()) })
+		if s := sb.(*sandbox); s.cg == nil || s.cg.dir == stale || !rt.Cgroups() {
+			t.Fatalf("sandbox %d: cgroup %v, cgroups on %v; want a cgroup of its own, not the stale one", i, s.cg, rt.Cgroups())
+		}
 	}
 }

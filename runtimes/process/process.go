@@ -50,7 +50,6 @@ type Runtime struct {
 	// without them.
 	cgParent string
 	cgOff    atomic.Bool
-	cgSeq    atomic.Uint64
 	// vols says how sandboxes see their volumes, and holds the links of
 	// this installation's (mounts.go).
 	vols volumeLocks
@@ -301,8 +300,18 @@ func (r *Runtime) start(newCmd func() *exec.Cmd) (*exec.Cmd, *sandboxCgroup, err
 	if !r.Cgroups() {
 		return cmd, nil, cmd.Start()
 	}
-	dir := filepath.Join(r.cgParent, fmt.Sprintf("%d.%d", os.Getpid(), r.cgSeq.Add(1)))
-	cg, err := newSandboxCgroup(dir)
+	// Named for the process and a sequence of the process's own, not the
+	// runtime's: a process may hold several runtimes (tests, a restart in
+	// place), whose sandboxes' cgroups must not collide. A name a former
+	// process of the same pid left behind is passed over.
+	var cg *sandboxCgroup
+	var err error
+	for range 8 {
+		dir := filepath.Join(r.cgParent, fmt.Sprintf("%d.%d", os.Getpid(), cgSeq.Add(1)))
+		if cg, err = newSandboxCgroup(dir); !errors.Is(err, fs.ErrExist) {
+			break
+		}
+	}
 	if err != nil {
 		r.cgroupsOff(err)
 		return cmd, nil, cmd.Start()
@@ -324,6 +333,9 @@ func (r *Runtime) start(newCmd func() *exec.Cmd) (*exec.Cmd, *sandboxCgroup, err
 	r.cgroupsOff(err)
 	return cmd, nil, nil
 }
+
+// cgSeq numbers the sandboxes' cgroups of the process (start).
+var cgSeq atomic.Uint64
 
 // cgroupsOff turns cgroups off after a failure the probe did not foresee.
 func (r *Runtime) cgroupsOff(err error) {
