@@ -23,7 +23,6 @@ import (
 // api1 and api2 (each on a deployment with GET /pets) that a test deletes and
 // creates again, with the hook and the news of apis.Service.
 type liveStages struct {
-	fakeStages
 	mu    sync.Mutex
 	live  map[string]bool // "apiId/stage"
 	hooks []apis.StageDeleteHook

@@ -202,10 +202,8 @@ func jsonMembers(s, mask string) string {
 			// ("client_secret":["a","b"]); its other elements are left.
 			k = skipSpace(s, k+1)
 		}
-		for {
-			if k+q >= len(s) || s[k+q] != '"' || strings.Count(s[k:k+q], `\`) != q {
-				break // not a string: a number, null, an object, an array's end
-			}
+		// Each string (not a number, null, an object, an array's end).
+		for k+q < len(s) && s[k+q] == '"' && strings.Count(s[k:k+q], `\`) == q {
 			start := k + q + 1
 			end, closed := closeQuote(s, start, lvl, len(s))
 			valueEnd := len(s) // unterminated: masked to the end

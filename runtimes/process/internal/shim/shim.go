@@ -34,7 +34,8 @@ import (
 )
 
 const (
-	// Env, set to run, runUserNS or probe, makes the binary the mount shim.
+	// Env is the variable that makes the binary the mount shim, set to run,
+	// runUserNS or probe.
 	Env = "_PORTICO_PROCESS_SHIM"
 	// MountsEnv holds the volumes to bind, as JSON [[source, target], ...].
 	MountsEnv = "_PORTICO_PROCESS_SHIM_MOUNTS"
