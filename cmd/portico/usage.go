@@ -106,7 +106,7 @@ usage plan covering the stage:
 
 func keyCreate(g *globalFlags) *cobra.Command {
 	var name, value, valueFile, description, customerID string
-	var enabled bool
+	var enabled, disable bool
 	cmd := &cobra.Command{
 		Use:   "create",
 		Short: "Create an API key (a generated 40-character value unless --value or --value-file); prints it with its value",
@@ -122,6 +122,9 @@ func keyCreate(g *globalFlags) *cobra.Command {
 				}
 				value = v
 			}
+			if enabled && disable {
+				return errors.New("--enabled and --disable contradict each other")
+			}
 			body := map[string]any{"name": name, "description": description, "enabled": enabled, "customerId": customerID}
 			if value != "" {
 				body["value"] = value
@@ -135,6 +138,11 @@ func keyCreate(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVar(&description, "description", "", "description")
 	cmd.Flags().StringVar(&customerID, "customer-id", "", "AWS Marketplace customer id (customerId)")
 	cmd.Flags().BoolVar(&enabled, "enabled", false, "create the key enabled (keys are created disabled otherwise, as in AWS)")
+	// key update's spellings, so that neither command rejects the other's.
+	cmd.Flags().BoolVar(&enabled, "enable", false, "the same as --enabled")
+	cmd.Flags().BoolVar(&disable, "disable", false, "create the key disabled (the default)")
+	_ = cmd.Flags().MarkHidden("enable")
+	_ = cmd.Flags().MarkHidden("disable")
 	return cmd
 }
 
@@ -182,7 +190,7 @@ func keyGet(g *globalFlags) *cobra.Command {
 
 func keyUpdate(g *globalFlags) *cobra.Command {
 	var name, description, customerID string
-	var enable, disable bool
+	var enable, disable, enabled bool
 	cmd := &cobra.Command{
 		Use:   "update KEY_ID",
 		Short: "Rename, describe, enable or disable an API key",
@@ -197,6 +205,13 @@ func keyUpdate(g *globalFlags) *cobra.Command {
 			}
 			if cmd.Flags().Changed("customer-id") {
 				ops = append(ops, map[string]string{"op": "replace", "path": "/customerId", "value": customerID})
+			}
+			if f := cmd.Flags(); f.Changed("enabled") { // key create's spelling
+				if enabled {
+					enable = true
+				} else {
+					disable = true
+				}
 			}
 			if enable && disable {
 				return fmt.Errorf("--enable and --disable contradict each other")
@@ -215,6 +230,9 @@ func keyUpdate(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVar(&customerID, "customer-id", "", "new customerId (\"\": none)")
 	cmd.Flags().BoolVar(&enable, "enable", false, "enable the key")
 	cmd.Flags().BoolVar(&disable, "disable", false, "disable the key")
+	// key create's spelling, so that neither command rejects the other's.
+	cmd.Flags().BoolVar(&enabled, "enabled", false, "the same as --enable (--enabled=false: --disable)")
+	_ = cmd.Flags().MarkHidden("enabled")
 	return cmd
 }
 
@@ -331,7 +349,11 @@ start: the weekday for WEEK, 0 = Sunday, or the day of the month for MONTH).`,
 				return errors.New("--period and --offset set the quota's period: give the quota too (--quota N requests per period per key)")
 			}
 			if cmd.Flags().Changed("quota") {
-				body["quota"] = map[string]any{"limit": quota, "period": strings.ToUpper(period), "offset": offset}
+				p, err := quotaPeriod(period)
+				if err != nil {
+					return err
+				}
+				body["quota"] = map[string]any{"limit": quota, "period": p, "offset": offset}
 			}
 			return g.run(cmd, http.MethodPost, "/usageplans", nil, body, nil, func(w io.Writer, raw []byte) error {
 				var p planJSON
@@ -425,7 +447,11 @@ not given stays as it is.`,
 			default:
 				// The period first: the offset it takes is checked against it.
 				if f.Changed("period") {
-					op("replace", "/quota/period", strings.ToUpper(period))
+					p, err := quotaPeriod(period)
+					if err != nil {
+						return err
+					}
+					op("replace", "/quota/period", p)
 				}
 				if f.Changed("offset") {
 					op("replace", "/quota/offset", strconv.Itoa(offset))
@@ -463,6 +489,16 @@ not given stays as it is.`,
 
 // checkRate refuses a --rate that is not a number of requests per second
 // (NaN and Inf, which the flag parses).
+// quotaPeriod checks --period before any request (the admin API's answer
+// would name the patch path the command made up) and returns it in capitals.
+func quotaPeriod(period string) (string, error) {
+	switch p := strings.ToUpper(period); p {
+	case "DAY", "WEEK", "MONTH":
+		return p, nil
+	}
+	return "", fmt.Errorf("--period %q: give DAY, WEEK or MONTH", period)
+}
+
 func checkRate(rate float64) error {
 	if math.IsNaN(rate) || math.IsInf(rate, 0) {
 		return fmt.Errorf("--rate %g: give a number of requests per second, 0 or more", rate)

@@ -387,3 +387,64 @@ func TestPlanUsageDateFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyEnableSpellingsAndPeriod (r-verify29a #3): `key create --enable` and
+// `key update --enabled` were refused as unknown flags (each command took the
+// other's spelling only); `plan update --period YEAR` answered "Invalid quota
+// period 'YEAR' for replace /quota/period", a patch path the user never sent.
+func TestKeyEnableSpellingsAndPeriod(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	run := stderrRunner(env)
+	enabled := func(args ...string) bool {
+		t.Helper()
+		var k struct {
+			ID      string
+			Enabled bool
+		}
+		if err := json.Unmarshal([]byte(cli(t, env, append([]string{"-o", "json", "key"}, args...)...)), &k); err != nil {
+			t.Fatal(err)
+		}
+		return k.Enabled
+	}
+	var k struct{ ID string }
+	if err := json.Unmarshal([]byte(cli(t, env, "-o", "json", "key", "create", "--name", "k1", "--enable")), &k); err != nil {
+		t.Fatal(err)
+	}
+	if !enabled("get", k.ID) {
+		t.Errorf("key create --enable: the key is disabled")
+	}
+	if enabled("update", k.ID, "--enabled=false") {
+		t.Errorf("key update --enabled=false: the key is enabled")
+	}
+	if !enabled("update", k.ID, "--enabled") {
+		t.Errorf("key update --enabled: the key is disabled")
+	}
+	if _, err := run("key", "update", k.ID, "--enabled", "--disable"); err == nil || !strings.Contains(err.Error(), "contradict") {
+		t.Errorf("key update --enabled --disable: %v", err)
+	}
+	if _, err := run("key", "create", "--name", "k2", "--enabled", "--disable"); err == nil || !strings.Contains(err.Error(), "contradict") {
+		t.Errorf("key create --enabled --disable: %v", err)
+	}
+	if out := cli(t, env, "-o", "json", "key", "create", "--name", "k3", "--disable"); !strings.Contains(out, `"enabled": false`) {
+		t.Errorf("key create --disable:\n%s", out)
+	}
+
+	var p struct{ ID string }
+	if err := json.Unmarshal([]byte(cli(t, env, "-o", "json", "plan", "create", "--name", "p", "--quota", "5", "--period", "week")), &p); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"plan", "update", p.ID, "--period", "YEAR", "--quota", "5"},
+		{"plan", "update", p.ID, "--period", "year"},
+		{"plan", "create", "--name", "q", "--quota", "5", "--period", "YEAR"},
+	} {
+		_, err := run(args...)
+		if err == nil || !strings.Contains(err.Error(), "give DAY, WEEK or MONTH") || strings.Contains(err.Error(), "/quota") {
+			t.Errorf("portico %s: %v, want the --period named, not a patch path", strings.Join(args, " "), err)
+		}
+	}
+	if out := cli(t, env, "plan", "get", p.ID); !strings.Contains(out, "5 per WEEK") {
+		t.Errorf("plan after the refused updates:\n%s", out)
+	}
+}

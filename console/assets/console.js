@@ -517,12 +517,14 @@ async function apisPage() {
   if (list.items.length === 0) {
     return [el("h1", {}, "APIs"), el("p", { class: "muted" }, "No APIs yet: import one with ", el("code", {}, "portico api import FILE"), ".")];
   }
-  // By name as a person sorts them (r2 before r10), as the plans.
-  const items = list.items.slice().sort((a, b) => natural.compare(a.name || "", b.name || "") || natural.compare(a.id, b.id));
+  // By name as a person sorts them (r2 before r10), as the plans and keys.
+  const items = list.items.slice().sort(byName);
   const rows = items.map(a => el("tr", { "data-api": a.id },
     el("td", {}, el("a", { href: "#/apis/" + enc(a.id) }, a.name)), el("td", {}, a.id), el("td", {}, a.protocol),
     el("td", {}, a.routes), el("td", {}, when(a.createdAt))));
   const count = el("span", { class: "muted", id: "api-count" }, apisCount(items.length));
+  const none = el("p", { class: "muted", id: "api-none", hidden: true });
+  const apisTable = table(["Name", "Id", "Protocol", "Routes", "Created"], rows, { id: "apis" });
   const filter = el("input", { type: "search", id: "api-filter", placeholder: "Filter by name or id",
     "aria-label": "Filter APIs by name or id",
     on: { input: () => {
@@ -534,9 +536,12 @@ async function apisPage() {
         if (hit) shown++;
       });
       count.textContent = q ? `${shown} of ${apisCount(items.length)}` : apisCount(items.length);
+      // Nothing matches: say so, in place of a table of no rows.
+      none.hidden = !(q && shown === 0);
+      apisTable.hidden = !none.hidden;
+      none.textContent = none.hidden ? "" : `No API matches “${filter.value.trim()}”: the filter looks for it in names and ids.`;
     } } });
-  return [el("h1", {}, "APIs"), el("p", {}, filter, " ", count),
-    table(["Name", "Id", "Protocol", "Routes", "Created"], rows, { id: "apis" })];
+  return [el("h1", {}, "APIs"), el("p", {}, filter, " ", count), none, apisTable];
 }
 
 // apisCount is "1 API", "2 APIs".
@@ -544,6 +549,9 @@ function apisCount(n) { return n === 1 ? "1 API" : `${n} APIs`; }
 
 // natural orders names as a person does: plan2 before plan10.
 const natural = new Intl.Collator(undefined, { numeric: true });
+
+// byName orders APIs, plans and keys by name in natural order, then by id.
+function byName(a, b) { return natural.compare(a.name || "", b.name || "") || natural.compare(a.id, b.id); }
 
 async function apiPage(id) {
   const base = "/portico/v1/apis/" + enc(id);
@@ -860,8 +868,9 @@ async function keysPage() {
   const prev = stopPage;
   stopPage = () => { stopped = true; prev(); };
   const [keyList, planList] = await Promise.all([all("/apikeys", "item"), all("/usageplans", "item")]);
-  // Plans by name as a person sorts them: plan2 before plan10.
-  planList.sort((a, b) => natural.compare(a.name || "", b.name || "") || natural.compare(a.id, b.id));
+  // Keys and plans by name as a person sorts them: plan2 before plan10.
+  keyList.sort(byName);
+  planList.sort(byName);
   const keys = { item: keyList }, plans = { item: planList };
   const today = new Date();
   // GetUsage is paged by position too, over the plan's keys. Six plans are
@@ -921,7 +930,9 @@ function quotaPeriod(q, now) {
 function usageTable(p, values, keyName, today) {
   const period = quotaPeriod(p.quota, today);
   const since = p.quota && p.quota.period !== "DAY" ? ` (since ${isoDay(period.start)})` : "";
-  const rows = Object.entries(values).map(([k, days]) => {
+  // The plan's keys in the order of the keys' list: by name, then id.
+  const order = ([a], [b]) => natural.compare(keyName[a] || a, keyName[b] || b) || natural.compare(a, b);
+  const rows = Object.entries(values).sort(order).map(([k, days]) => {
     const used = days.reduce((n, d) => n + d[0], 0);
     const last = days[days.length - 1];
     const left = last ? last[1] : undefined;

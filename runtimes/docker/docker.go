@@ -21,6 +21,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -261,58 +263,135 @@ func (r *Runtime) Close() error {
 // subnet and gateway and its bridge's host interface. A network it creates
 // has the subnet and gateway of ipam when set (RepairNetwork: as at start),
 // else those the daemon picks.
+//
+// A network of that name that is there already is checked for what Portico
+// relies on (adoptable): a bridge with inter-container traffic off, an IPv4
+// gateway Portico can bind on, and, so that a repair keeps the iptables rules,
+// the bridge name Portico gives it. One someone else made without them is, at
+// start (ipam nil) and with no container attached, removed and created anew
+// with a WARN; otherwise it is refused with what is wrong and what to do.
 func (r *Runtime) ensureNetwork(ctx context.Context, ipam *network.IPAMConfig) (_ network.IPAMConfig, bridge string, _ error) {
 	var none network.IPAMConfig
 	res, err := r.cli.NetworkInspect(ctx, r.cfg.Network, client.NetworkInspectOptions{})
 	if cerrdefs.IsNotFound(err) {
-		r.log.Info("creating the sandbox network", "network", r.cfg.Network, "bridge", r.cfg.BridgeName)
-		opts := client.NetworkCreateOptions{
-			Driver: "bridge",
-			Options: map[string]string{
-				// Sandboxes reach the host (their endpoints, the gateway), never each other.
-				"com.docker.network.bridge.enable_icc": "false",
-				"com.docker.network.bridge.name":       r.cfg.BridgeName,
-			},
-			Labels: map[string]string{LabelPortico: "1"},
+		if res, err = r.createNetwork(ctx, ipam); err != nil {
+			return none, "", err
 		}
-		if ipam != nil {
-			opts.IPAM = &network.IPAM{Config: []network.IPAMConfig{{Subnet: ipam.Subnet, Gateway: ipam.Gateway}}}
-		}
-		_, err = r.cli.NetworkCreate(ctx, r.cfg.Network, opts)
-		if err != nil {
-			// Another runtime may have created it meanwhile: the daemon then refuses
-			// ours for its bridge name (Docker before 25 allows duplicate names).
-			// Its creation may still be settling: look a few times.
-			cerr := err
-			for i := 0; i < 10; i++ {
-				if res, err = r.cli.NetworkInspect(ctx, r.cfg.Network, client.NetworkInspectOptions{}); err == nil {
-					break
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
-			if err != nil {
-				return none, "", r.wrap("creating network "+r.cfg.Network, fmt.Errorf("%w (then: %w)", cerr, err))
-			}
-		} else {
-			res, err = r.cli.NetworkInspect(ctx, r.cfg.Network, client.NetworkInspectOptions{})
-		}
-	}
-	if err != nil {
+	} else if err != nil {
 		return none, "", r.wrap("inspecting network "+r.cfg.Network, err)
 	}
-	if res.Network.Driver != "bridge" {
-		return none, "", fmt.Errorf("docker: network %s has driver %q; Portico needs a bridge network", r.cfg.Network, res.Network.Driver)
+	gw, wrong := r.adoptable(res.Network)
+	if len(wrong) > 0 {
+		if ipam != nil || len(res.Network.Containers) > 0 {
+			return none, "", r.refuseNetwork(res.Network, wrong)
+		}
+		r.log.Warn("the sandbox network is not as Portico makes it and no container is on it: removing it and creating it anew",
+			"network", r.cfg.Network, "id", short(res.Network.ID), "wrong", strings.Join(wrong, "; "))
+		if _, err := r.cli.NetworkRemove(ctx, res.Network.ID, client.NetworkRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
+			return none, "", fmt.Errorf("%w (removing it failed: %w)", r.refuseNetwork(res.Network, wrong), r.wrap("removing network "+r.cfg.Network, err))
+		}
+		if res, err = r.createNetwork(ctx, nil); err != nil {
+			return none, "", err
+		}
+		if gw, wrong = r.adoptable(res.Network); len(wrong) > 0 {
+			return none, "", r.refuseNetwork(res.Network, wrong) // another one was made meanwhile
+		}
 	}
-	bridge = res.Network.Options["com.docker.network.bridge.name"]
+	bridge = res.Network.Options[optBridgeName]
 	if bridge == "" {
 		bridge = "br-" + short(res.Network.ID) // Docker's name for it
 	}
-	for _, c := range res.Network.IPAM.Config {
+	return gw, bridge, nil
+}
+
+// The bridge driver's options Portico sets on the network it creates.
+const (
+	optICC        = "com.docker.network.bridge.enable_icc"
+	optBridgeName = "com.docker.network.bridge.name"
+)
+
+// createNetwork creates the sandbox network, with the subnet and gateway of
+// ipam when set, and returns it as inspected.
+func (r *Runtime) createNetwork(ctx context.Context, ipam *network.IPAMConfig) (client.NetworkInspectResult, error) {
+	r.log.Info("creating the sandbox network", "network", r.cfg.Network, "bridge", r.cfg.BridgeName)
+	opts := client.NetworkCreateOptions{
+		Driver: "bridge",
+		Options: map[string]string{
+			// Sandboxes reach the host (their endpoints, the gateway), never each other.
+			optICC:        "false",
+			optBridgeName: r.cfg.BridgeName,
+		},
+		Labels: map[string]string{LabelPortico: "1"},
+	}
+	if ipam != nil {
+		opts.IPAM = &network.IPAM{Config: []network.IPAMConfig{{Subnet: ipam.Subnet, Gateway: ipam.Gateway}}}
+	}
+	if _, cerr := r.cli.NetworkCreate(ctx, r.cfg.Network, opts); cerr != nil {
+		// Another runtime may have created it meanwhile: the daemon then refuses
+		// ours for its bridge name (Docker before 25 allows duplicate names).
+		// Its creation may still be settling: look a few times.
+		var err error
+		for i := 0; i < 10; i++ {
+			var res client.NetworkInspectResult
+			if res, err = r.cli.NetworkInspect(ctx, r.cfg.Network, client.NetworkInspectOptions{}); err == nil {
+				return res, nil
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return client.NetworkInspectResult{}, r.wrap("creating network "+r.cfg.Network, fmt.Errorf("%w (then: %w)", cerr, err))
+	}
+	res, err := r.cli.NetworkInspect(ctx, r.cfg.Network, client.NetworkInspectOptions{})
+	if err != nil {
+		return res, r.wrap("inspecting network "+r.cfg.Network, err)
+	}
+	return res, nil
+}
+
+// adoptable returns the IPv4 subnet and gateway of an existing sandbox network
+// and what it lacks of Portico's settings, if anything.
+func (r *Runtime) adoptable(n network.Inspect) (gw network.IPAMConfig, wrong []string) {
+	if n.Driver != "bridge" {
+		wrong = append(wrong, fmt.Sprintf("its driver is %q, not bridge", n.Driver))
+	}
+	if icc, err := strconv.ParseBool(n.Options[optICC]); err != nil || icc {
+		wrong = append(wrong, "traffic between its containers is allowed ("+optICC+"=false is not set), so sandboxes could reach each other")
+	}
+	if b := n.Options[optBridgeName]; b != r.cfg.BridgeName {
+		if b == "" {
+			b = "br-" + short(n.ID)
+		}
+		wrong = append(wrong, fmt.Sprintf("its bridge is %s, not %s", b, r.cfg.BridgeName))
+	}
+	found := false
+	for _, c := range n.IPAM.Config {
 		if c.Gateway.Is4() {
-			return c, bridge, nil
+			gw, found = c, true
+			break
 		}
 	}
-	return none, "", fmt.Errorf("docker: network %s has no IPv4 gateway", r.cfg.Network)
+	if !found {
+		wrong = append(wrong, "it records no IPv4 gateway (made with --subnet but no --gateway?), which Portico binds on")
+	}
+	return gw, wrong
+}
+
+// refuseNetwork is the error for a sandbox network Portico cannot use as it is.
+func (r *Runtime) refuseNetwork(n network.Inspect, wrong []string) error {
+	var on string
+	if k := len(n.Containers); k > 0 {
+		names := make([]string, 0, k)
+		for _, c := range n.Containers {
+			names = append(names, c.Name)
+		}
+		sort.Strings(names)
+		if len(names) > 5 {
+			names = append(names[:5], "...")
+		}
+		on = fmt.Sprintf("; %d container(s) are attached to it (%s), so Portico leaves it alone", k, strings.Join(names, ", "))
+	}
+	return fmt.Errorf("docker: network %s (id %s) is not as Portico makes it: %s%s. "+
+		"Remove it (`docker network rm %s`, after stopping or disconnecting the containers on it) and start Portico again: it creates the network anew",
+		r.cfg.Network, short(n.ID), strings.Join(wrong, "; "), on, r.cfg.Network)
 }
 
 // RepairNetwork implements runtimes.NetworkRepairer: it creates the sandbox
