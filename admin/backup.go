@@ -36,6 +36,10 @@ func (s *Server) registerBackupRoutes(d BackupDeps) {
 		if timeout <= 0 {
 			timeout = 2 * time.Minute
 		}
+		// A client that reads in bursts (curl --limit-rate pauses up to
+		// about 2.4 s between reads) is still reading: a stop lets it
+		// stall longer than a second (within --shutdown-timeout).
+		h1.SetStopStall(w, min(timeout, backupStopStall))
 		w.Header().Set("Content-Type", "application/x-tar")
 		w.Header().Set("Content-Disposition", `attachment; filename="portico-backup.tar"`)
 		bw := &deadlineWriter{w: w, rc: http.NewResponseController(w), timeout: timeout}
@@ -47,7 +51,7 @@ func (s *Server) registerBackupRoutes(d BackupDeps) {
 			case <-s.stopping:
 				// A stop lets a backup whose client reads finish within
 				// --shutdown-timeout; this one's client took none of it for
-				// a second, or the timeout ended.
+				// backupStopStall, or the timeout ended.
 				s.log.Warn("backup cut off by the stop: its client has an incomplete archive", "err", err)
 			default:
 				if r.Context().Err() == nil {
@@ -59,6 +63,12 @@ func (s *Server) registerBackupRoutes(d BackupDeps) {
 		return nil
 	})
 }
+
+// backupStopStall is how long a backup's client may take none of the
+// archive once a stop began before the download is cut off (other answers
+// have a second): longer than the pauses of a rate-limited reader such as
+// curl --limit-rate, and bounded by the stop's --shutdown-timeout.
+const backupStopStall = 5 * time.Second
 
 // deadlineWriter writes a long response, each write under a deadline of its
 // own: a client that stops reading is let go, a slow one that keeps reading

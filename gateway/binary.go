@@ -54,6 +54,9 @@ type integrationRequest struct {
 	payload []byte
 	// templated says a request template rendered payload.
 	templated bool
+	// ctx is the request's own $context for responseParameters' context.X
+	// sources, built when one reads it (responseParam).
+	ctx *mapping.Map
 	// hv holds the method response's Content-Type and Content-Length values
 	// (writeMethodResponse), so that they cost no allocation of their own.
 	hv [2]string

@@ -813,11 +813,13 @@ func (ireq *integrationRequest) responseParam(src string, res *integrationResult
 		}
 		return mapping.SelectJSON(res.body, jp)
 	}
-	var ctx *mapping.Map
-	if strings.HasPrefix(src, "context.") {
-		ctx = ireq.lv.get().ContextMap()
+	// A context.X source reads the request's own $context, not the request
+	// template's copy: what a template writes there stays in the template,
+	// as for requestParameters (resolveRequestParams).
+	if ireq.ctx == nil && strings.HasPrefix(src, "context.") {
+		ireq.ctx = ireq.lv.rc.BuildContext()
 	}
-	return ireq.lv.rc.ParamValue(src, nil, ctx)
+	return ireq.lv.rc.ParamValue(src, nil, ireq.ctx)
 }
 
 // compileSelectionPattern compiles an integration response's selectionPattern,

@@ -87,8 +87,10 @@ const maxBlock = 4096
 // crash the counter resumes from the reservation: never less than what was
 // admitted, at most one block more. B is about the last second of the key's
 // traffic (at least 1, at most maxBlock and at most 1/quotaShare of the
-// quota) and never past the quota. Safe for
-// concurrent use.
+// quota) and never past the quota. A flush that finds a key idle since the
+// one before gives its reservation back (stores N as the reservation), so a
+// crash counts an unused block only for the keys that took requests in about
+// its last second or two. Safe for concurrent use.
 type Counts struct {
 	st  *store.Store
 	log *slog.Logger
@@ -536,12 +538,28 @@ func (cs *Counts) anyPending(final bool) bool {
 
 // pending reports whether c has something to write; c.mu is held.
 func (c *counter) pending(final bool) bool {
-	return c.dirty || len(c.days) > 0 || (final && c.loaded && c.durable != c.used)
+	return c.dirty || len(c.days) > 0 || (final && c.loaded && c.durable != c.used) || c.idle()
+}
+
+// idle reports whether c took no request since the last flush and still
+// holds a reservation ahead of its count, none in flight: the flush then
+// gives the reservation back (stores the count as it), so that a crash
+// counts a block never used only for the keys that took requests in about
+// its last second. c.mu is held.
+//
+// The count stays within the reservation invariant: the flush sets durable
+// to the count under c.mu, so the key's next request waits for a new
+// reservation, whose write (begun after the flush took the count, the flush's
+// transaction then holding the store's write lock) commits after the flush's.
+// With no reservation in flight, none sized before can land after it.
+func (c *counter) idle() bool {
+	return c.loaded && !c.dirty && len(c.days) == 0 && !c.exact && c.inflight == nil && c.durable > c.used
 }
 
 // takePending takes every counter's changes, leaving them clean. With final,
 // each count is taken as exact, and its reservation given back: a request
-// after it waits for a new one.
+// after it waits for a new one. A counter idle since the last flush (see
+// idle) gives its reservation back too.
 func (cs *Counts) takePending(final bool) []pending {
 	var ps []pending
 	cs.m.Range(func(_, v any) bool {
@@ -550,7 +568,16 @@ func (cs *Counts) takePending(final bool) []pending {
 		if c.pending(final) {
 			p := pending{c: c, days: c.days, exact: c.exact || final,
 				rec: countRecord{PeriodStart: c.periodStart, Used: c.used, Reserved: c.durable, ReservedDay: c.reservedDay}}
-			if p.exact {
+			if !p.exact && c.idle() {
+				// Idle since the last flush: give its reservation back. It
+				// is stored as it is (no higher stored one kept: with none in
+				// flight, the stored one is c.durable's); no new epoch, as no
+				// reservation in flight needs dropping. Should the write
+				// fail, the next flush takes the count as exact.
+				p.exact = true
+				p.rec.Reserved = c.used
+				c.durable = c.used
+			} else if p.exact {
 				// A new epoch: a reservation in flight was sized from the
 				// count this replaces, so it is dropped (see reserve); this
 				// transaction orders it against the reservation's.

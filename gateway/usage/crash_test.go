@@ -96,3 +96,98 @@ func TestGracefulStopCountsExactly(t *testing.T) {
 		}
 	}
 }
+
+// TestCrashAfterIdleCountsOnlyWhatWasAdmitted: a key's reservation ahead of
+// its count stayed in the store for the whole period, so a crash (kill -9)
+// seconds or hours after the key's last request still counted its unused
+// block (30 requests read 52 after a restart), where the docs say only the
+// keys that were taking requests lose one. Now the flush that finds a key
+// idle since the one before stores its count as its reservation: a crash then
+// counts what was admitted. A key that takes requests again reserves anew,
+// and a crash while it does still never forgets one.
+func TestCrashAfterIdleCountsOnlyWhatWasAdmitted(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	q := &Quota{Limit: 6400, Period: PeriodDay}
+	open := func() (*store.Store, *Counts) {
+		t.Helper()
+		st, err := store.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, NewCounts(st, nil)
+	}
+	stored := func(st *store.Store) countRecord {
+		t.Helper()
+		var rec countRecord
+		if err := st.View(ctx, func(tx *store.Tx) error { return tx.Get(bucketCounts, "p/busy", &rec) }); err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	take := func(cs *Counts, key string, n int, at time.Time) {
+		t.Helper()
+		for range n {
+			if ok, err := cs.Counter("p", key).Take(at, q); err != nil || !ok {
+				t.Fatalf("take %s: %v %v", key, ok, err)
+			}
+		}
+		cs.settle()
+	}
+
+	st, cs := open()
+	take(cs, "idle", 30, now)
+	take(cs, "busy", 30, now)
+	if err := cs.Flush(ctx); err != nil { // the second the requests were in
+		t.Fatal(err)
+	}
+	if rec := stored(st); rec.Reserved <= rec.Used {
+		t.Fatalf("stored %+v after 30 requests: no reservation ahead, the test shows nothing", rec)
+	}
+	take(cs, "busy", 5, now.Add(time.Second)) // "idle" takes none
+	if err := cs.Flush(ctx); err != nil {     // a second later
+		t.Fatal(err)
+	}
+	if rec := stored(st); rec.Reserved <= rec.Used {
+		t.Errorf("stored %+v for a key taking requests across the flush: its reservation was given back", rec)
+	}
+	// kill -9, an hour later.
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	st, cs = open()
+	later := now.Add(time.Hour)
+	if left, err := cs.Remaining("p", "idle", q, later); err != nil || left != q.Limit-30 {
+		t.Errorf("idle key after the crash: %d left (%v), want %d: it counted a block it never used", left, err, q.Limit-30)
+	}
+	left, err := cs.Remaining("p", "busy", q, later)
+	if err != nil || left > q.Limit-35 {
+		t.Errorf("busy key after the crash: %d left (%v), want at most %d: an admitted request was forgotten", left, err, q.Limit-35)
+	}
+	busy := q.Limit - left // what the busy key resumes from
+
+	// The idle key takes requests again: it reserves a new block before
+	// they are admitted, so a crash now forgets none of them.
+	take(cs, "idle", 10, later)
+	if err := cs.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.Flush(ctx); err != nil { // idle again: given back
+		t.Fatal(err)
+	}
+	take(cs, "idle", 7, later.Add(time.Second))
+	if err := st.Close(); err != nil { // kill -9 with 7 unflushed
+		t.Fatal(err)
+	}
+
+	st, cs = open()
+	defer func() { _ = st.Close() }()
+	if left, err := cs.Remaining("p", "idle", q, later); err != nil || q.Limit-left < 47 || q.Limit-left > 47+q.Limit/quotaShare {
+		t.Errorf("idle key after taking 17 more and a crash: counts %d (%v), want 47 to %d", q.Limit-left, err, 47+q.Limit/quotaShare)
+	}
+	if left, err := cs.Remaining("p", "busy", q, later); err != nil || q.Limit-left != busy {
+		t.Errorf("busy key after a second crash with no requests: counts %d (%v), want %d", q.Limit-left, err, busy)
+	}
+}

@@ -131,6 +131,10 @@ type conn struct {
 	// stop, for want of a client that reads (counted in Server.stalledAtStop).
 	writing   atomic.Bool
 	cutAtStop bool
+	// stopStall, when positive, is the stall a write of the response being
+	// served may make once Shutdown began, in place of stopGrace
+	// (SetStopStall); nanoseconds, reset for each response.
+	stopStall atomic.Int64
 	// wmu orders a "100 Continue" written by a body read against the response.
 	wmu      sync.Mutex
 	hijacked bool
@@ -1088,7 +1092,7 @@ func (w *timedWriter) Write(p []byte) (int, error) {
 		// stall timeout, renewed on each progress.
 		short := time.Duration(0)
 		if c.s.set.Stopping() {
-			short = stopGrace
+			short = c.stopGrace()
 		}
 		if b != nil && b.over() && (short == 0 || b.stall < short) {
 			short = b.stall
@@ -1122,10 +1126,20 @@ func (w *timedWriter) Write(p []byte) (int, error) {
 }
 
 // interruptWrite bounds, for Shutdown, the write of c in progress, if it
-// writes: it fails unless the client takes some of it within stopGrace
-// (timedWriter). Only with Options.WriteTimeout.
+// writes: it fails unless the client takes some of it within stopGrace, or
+// the response's own stall (SetStopStall) (timedWriter). Only with
+// Options.WriteTimeout.
 func (c *conn) interruptWrite() {
 	if c.writing.Load() {
-		_ = c.rwc.SetWriteDeadline(time.Now().Add(stopGrace))
+		_ = c.rwc.SetWriteDeadline(time.Now().Add(c.stopGrace()))
 	}
+}
+
+// stopGrace is how long a write of c's response may make no progress once
+// Shutdown began: the response's own (SetStopStall), else stopGrace.
+func (c *conn) stopGrace() time.Duration {
+	if d := time.Duration(c.stopStall.Load()); d > 0 {
+		return d
+	}
+	return stopGrace
 }

@@ -68,6 +68,7 @@ func newResponse(c *conn, req *http.Request) *response {
 		c.ownWriteDeadline.Store(false)
 		c.writeUntil = time.Time{}
 	}
+	c.stopStall.Store(0) // and so does its stall at a stop (SetStopStall)
 	w := c.nextResp
 	c.nextResp = nil
 	if w == nil {

@@ -1,6 +1,22 @@
 package h1
 
-import "net/http"
+import (
+	"net/http"
+	"time"
+)
+
+// SetStopStall lets a long answer whose client reads in bursts (a download
+// under curl's --limit-rate, which pauses up to a few seconds between reads)
+// go on through a stop: once Shutdown began, a write of w's response fails
+// when its client takes nothing of it for d, instead of a second (the
+// default, for answers whose clients should not hold the stop). The stop's
+// own deadline (its context, --shutdown-timeout) still bounds it. It holds
+// until the response ends. For any other ResponseWriter it does nothing.
+func SetStopStall(w http.ResponseWriter, d time.Duration) {
+	if rw, ok := w.(*response); ok && !rw.c.hijacked && d > 0 {
+		rw.c.stopStall.Store(int64(d))
+	}
+}
 
 // CancelOnGone makes a handler served by this package notice its client going
 // away while it waits (a stream that writes only now and then): the request's
