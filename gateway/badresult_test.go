@@ -104,6 +104,7 @@ func TestProxyResultStatusMessages(t *testing.T) {
 		`101`:   "has the interim statusCode 101, which is not a final answer (200..599)",
 		`12.5`:  "has a statusCode that is not an integer (12.5)",
 		`"x"`:   "has a statusCode that is not a number",
+		`null`:  "has a statusCode of null, not an integer",
 	} {
 		_, err := decodeProxyFields(map[string]json.RawMessage{"statusCode": json.RawMessage(raw)})
 		if err == nil || !strings.Contains(err.Error(), want) {

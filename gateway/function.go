@@ -600,6 +600,8 @@ func decodeProxyFields(m map[string]json.RawMessage) (*proxyResponse, error) {
 		var err error
 		code, err = strconv.Atoi(status.String())
 		switch {
+		case status == "":
+			return bad("has a statusCode of null, not an integer")
 		case err != nil:
 			return bad(fmt.Sprintf("has a statusCode that is not an integer (%s)", truncateBytes([]byte(status.String()), 20)))
 		case code >= 100 && code <= 199:

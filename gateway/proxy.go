@@ -822,8 +822,12 @@ func refuseSwitch(res *http.Response) error {
 	if res.StatusCode >= 200 {
 		return nil
 	}
-	return fmt.Errorf("backend answered %d %s (upgrade %q); an HTTP integration does not switch protocols",
-		res.StatusCode, http.StatusText(res.StatusCode), res.Header.Get("Upgrade"))
+	upgrade := ""
+	if u := res.Header.Get("Upgrade"); u != "" {
+		upgrade = fmt.Sprintf(" (upgrade %q)", u)
+	}
+	return fmt.Errorf("backend answered %d %s%s; an HTTP integration does not switch protocols",
+		res.StatusCode, http.StatusText(res.StatusCode), upgrade)
 }
 
 func (g *Gateway) backendError(ctx context.Context, u *url.URL, err error) error {

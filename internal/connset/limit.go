@@ -68,7 +68,7 @@ func NewLimit(n int) *Limit {
 // as "the admin API") holds as many connections as it may, and returns l.
 func (l *Limit) Named(holder string) *Limit {
 	l.holder = holder
-	l.refusedMsg = "connection refused: " + holder + " holds as many connections as it may, and none of them is an idle keep-alive connection to close for it"
+	l.refusedMsg = "connection refused: " + holder + " holds as many connections as it may, and no idle keep-alive connection among them could be closed for it"
 	return l
 }
 
@@ -109,11 +109,11 @@ func (l *Limit) AcquireShedding(log *slog.Logger, server string, self *Shedder) 
 	}
 	l.n.Add(1)
 	l.shedLog.Do(func() {
-		holders := "the public listeners hold"
+		holders := "the public listeners hold as many connections as they may"
 		if l.holder != "" {
-			holders = l.holder + " holds"
+			holders = l.holder + " holds as many connections as it may"
 		}
-		log.Warn(holders+" as many connections as they may: closing an idle keep-alive connection for each new one",
+		log.Warn(holders+": closing an idle keep-alive connection for each new one",
 			"server", server, "max", l.Max())
 	})
 	return true
@@ -189,7 +189,7 @@ func (l *Limit) Refused(log *slog.Logger, server string) {
 	l.refusedLog.Do(func() {
 		msg := l.refusedMsg
 		if msg == "" {
-			msg = "connection refused: the public listeners hold as many connections as they may, and none of them is an idle keep-alive connection to close for it"
+			msg = "connection refused: the public listeners hold as many connections as they may, and no idle keep-alive connection among them could be closed for it (nbio's and HTTP/2 connections under net/http never are)"
 		}
 		log.Warn(msg, "server", server, "max", l.Max())
 	})

@@ -199,8 +199,9 @@ func jsonMembers(s, mask string) string {
 		inArray := k < len(s) && s[k] == '['
 		if inArray {
 			// An array's string elements are each masked
-			// ("client_secret":["a","b"]); its other elements are left.
-			k = skipSpace(s, k+1)
+			// ("client_secret":["a","b"], [1,"b"]); its other elements
+			// are left.
+			k = skipScalars(s, skipSpace(s, k+1))
 		}
 		// Each string (not a number, null, an object, an array's end).
 		for k+q < len(s) && s[k+q] == '"' && strings.Count(s[k:k+q], `\`) == q {
@@ -224,12 +225,13 @@ func jsonMembers(s, mask string) string {
 			if !inArray {
 				break
 			}
-			// The next string element, after a comma.
+			// The next string element, after a comma (and any numbers,
+			// true, false or null before it).
 			k = skipSpace(s, end+1)
 			if k >= len(s) || s[k] != ',' {
 				break
 			}
-			k = skipSpace(s, k+1)
+			k = skipScalars(s, skipSpace(s, k+1))
 		}
 	}
 	if last == 0 {
@@ -740,4 +742,22 @@ func PEMKind(v string) string {
 		return "a PEM block"
 	}
 	return ""
+}
+
+// skipScalars skips, from k, the array elements that are numbers, true,
+// false or null, each with the comma after it, and returns where the next
+// element (or the array's end) begins.
+func skipScalars(s string, k int) int {
+	for k < len(s) && strings.IndexByte("-0123456789tfn", s[k]) >= 0 {
+		j := k
+		for j < len(s) && (s[j] == '-' || s[j] == '+' || s[j] == '.' || s[j] >= '0' && s[j] <= '9' || s[j] >= 'a' && s[j] <= 'z' || s[j] == 'E') {
+			j++
+		}
+		j = skipSpace(s, j)
+		if j >= len(s) || s[j] != ',' {
+			return j
+		}
+		k = skipSpace(s, j+1)
+	}
+	return k
 }

@@ -190,7 +190,10 @@ func TestJSONArraysAndAuthorization(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{`{"client_secret":["SEKRETARR"],"n":"x"}`, `{"client_secret":["REDACTED"],"n":"x"}`},
 		{`{"password": [ "A1" , "B2"], "x":["y"]}`, `{"password": [ "REDACTED" , "REDACTED"], "x":["y"]}`},
-		{`{"password":[12,"x"],"id_token":[]}`, `{"password":[12,"x"],"id_token":[]}`},
+		{`{"password":[12,"x"],"id_token":[]}`, `{"password":[12,"REDACTED"],"id_token":[]}`},
+		{`{"client_secret":[1,"SKB"],"t":[true, null, -1.5e3, "SKI", false, "SK2"]}`, `{"client_secret":[1,"REDACTED"],"t":[true, null, -1.5e3, "SKI", false, "SK2"]}`},
+		{`{"access_token":[true, null, -1.5e3, "SKI", false, "SK2"]}`, `{"access_token":[true, null, -1.5e3, "REDACTED", false, "REDACTED"]}`},
+		{`{"secret":[{"a":"kept"},"x"]}`, `{"secret":[{"a":"kept"},"x"]}`},
 		{`{"e":"{\"client_secret\":[\"Q1\",\"Q2\"]}"}`, `{"e":"{\"client_secret\":[\"REDACTED\",\"REDACTED\"]}"}`},
 		{`{"Authorization":"Bearer SEKRETINBODY","password":12345678}`, `{"Authorization":"REDACTED","password":12345678}`},
 		{`{"headers":{"authorization":["Bearer X1"]}}`, `{"headers":{"authorization":["REDACTED"]}}`},

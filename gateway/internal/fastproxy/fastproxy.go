@@ -347,8 +347,12 @@ func (p *Proxy) ServeExtra(w http.ResponseWriter, r *http.Request, hp *Pool, u *
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		c.end()
 		c.close()
-		return fmt.Errorf("backend answered %d %s (upgrade %q); an HTTP integration does not switch protocols",
-			resp.StatusCode, http.StatusText(resp.StatusCode), resp.Header.Get("Upgrade"))
+		upgrade := ""
+		if u := resp.Header.Get("Upgrade"); u != "" {
+			upgrade = fmt.Sprintf(" (upgrade %q)", u)
+		}
+		return fmt.Errorf("backend answered %d %s%s; an HTTP integration does not switch protocols",
+			resp.StatusCode, http.StatusText(resp.StatusCode), upgrade)
 	}
 	if p.maxBody > 0 && resp.ContentLength > p.maxBody {
 		if c.direct {
