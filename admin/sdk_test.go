@@ -1,6 +1,7 @@
 package admin_test
 
 import (
+	"net/http"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -55,6 +56,11 @@ func startSigned[C, O any](t *testing.T, token string, newAG func(aws.Config, ..
 // url, signing with secret. Tests assert single answers, so no retries
 // (throttles would hide).
 func sdkConfig(url, secret string) aws.Config {
-	return aws.Config{BaseEndpoint: aws.String(url), Region: "us-east-1", RetryMaxAttempts: 1,
+	// http.DefaultClient, whose idle connections apptest's StartAgain
+	// closes: the SDK's own client kept one to the stopped server, which a
+	// request right after a restart could take before its reader saw the
+	// server's close (a DELETE, which is not retried, then failed with EOF
+	// under load).
+	return aws.Config{BaseEndpoint: aws.String(url), Region: "us-east-1", RetryMaxAttempts: 1, HTTPClient: http.DefaultClient,
 		Credentials: credentials.NewStaticCredentialsProvider("portico", secret, "")}
 }

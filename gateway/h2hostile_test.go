@@ -240,7 +240,11 @@ func readAnswer(t *testing.T, fr *http2.Framer, id uint32) *h2Answer {
 
 // goroutineSlack is what a connection, the test's client and goroutines still
 // exiting may add to the handlers of the streams a connection may have open.
-const goroutineSlack = 50
+// net/http's HTTP/2 server under a loaded machine (other packages' tests
+// beside it) reached 341 against 250 streams once: its reset streams'
+// handlers exit a little behind the resets. An unbounded server reaches the
+// thousands these tests send.
+const goroutineSlack = 100
 
 // forEngines runs test under the listener engines that serve the TLS
 // listener's HTTP/2: h1's (internal/h2) and net/http's.
