@@ -125,14 +125,7 @@ func (l *Limit) shedOne(self *Shedder) int {
 	if self != nil && self.shed(1) > 0 {
 		return 1
 	}
-	l.mu.Lock()
-	others := make([]func(int) int, 0, len(l.shedders))
-	for s := range l.shedders {
-		if s != self {
-			others = append(others, s.shed)
-		}
-	}
-	l.mu.Unlock()
+	others := l.others(self)
 	for _, shed := range others {
 		if shed(1) > 0 {
 			return 1
@@ -208,18 +201,25 @@ func (l *Limit) Shed(self *Shedder) {
 	if self != nil {
 		left -= self.shed(left)
 	}
-	l.mu.Lock()
-	others := make([]func(int) int, 0, len(l.shedders))
-	for s := range l.shedders {
-		if s != self {
-			others = append(others, s.shed)
-		}
-	}
-	l.mu.Unlock()
+	others := l.others(self)
 	for _, shed := range others {
 		if left <= 0 {
 			return
 		}
 		left -= shed(left)
 	}
+}
+
+// others returns the shedding functions of the servers sharing the limit but
+// self (which may be nil).
+func (l *Limit) others(self *Shedder) []func(int) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	others := make([]func(int) int, 0, len(l.shedders))
+	for s := range l.shedders {
+		if s != self {
+			others = append(others, s.shed)
+		}
+	}
+	return others
 }
