@@ -15,6 +15,7 @@ import (
 	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/gateway/openapi"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/netaddr"
 )
 
 // GatewayDeps are the gateway services behind the /portico/v1 API and stage routes.
@@ -474,22 +475,10 @@ func (s *Server) view(ctx context.Context, st *apis.Stage) *stageView {
 		// A WebSocket stage's URL is the one its clients connect to, as
 		// `portico stage list` and API Gateway's console give it.
 		if a, err := s.gw.APIs.Get(ctx, st.APIID); err == nil && a.Protocol == apis.ProtocolWebSocket {
-			v.URL = wsScheme(v.URL)
+			v.URL = netaddr.WebSocketURL(v.URL)
 		}
 	}
 	return v
-}
-
-// wsScheme is the WebSocket URL of stage URL u: ws:// for http://, wss://
-// for https://.
-func wsScheme(u string) string {
-	if rest, ok := strings.CutPrefix(u, "https://"); ok {
-		return "wss://" + rest
-	}
-	if rest, ok := strings.CutPrefix(u, "http://"); ok {
-		return "ws://" + rest
-	}
-	return u
 }
 
 func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request) error {

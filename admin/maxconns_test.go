@@ -2,7 +2,6 @@ package admin
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -11,11 +10,11 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/testkit"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -32,7 +31,7 @@ func TestAdminConnectionBound(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	var logs logBuffer
+	var logs testkit.LockedBuffer
 	s, err := New(Params{Config: Config{Listen: "127.0.0.1:0", MaxConns: 4},
 		Log: slog.New(slog.NewTextHandler(&logs, nil)), Gateway: GatewayDeps{APIs: apis.NewService(st, nil)}})
 	if err != nil {
@@ -108,22 +107,4 @@ func TestAdminConnectionBound(t *testing.T) {
 	if !strings.Contains(logs.String(), "connection refused: the admin API holds as many connections as it may") {
 		t.Errorf("no refusal logged:\n%s", logs.String())
 	}
-}
-
-// logBuffer is an io.Writer safe for the server's concurrent log writes.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/openapi"
+	"github.com/portico-dev/portico/internal/netaddr"
 )
 
 // This file holds `portico api ...` and `portico stage ...`, clients of the admin
@@ -281,7 +282,7 @@ func apiGet(g *globalFlags) *cobra.Command {
 			}
 			if a.Protocol == "WEBSOCKET" { // as stage list shows them
 				for i := range stages {
-					stages[i].URL = wsURL(stages[i].URL)
+					stages[i].URL = netaddr.WebSocketURL(stages[i].URL)
 				}
 			}
 			disabledStageURLs(cmd.Context(), c, stages)
@@ -355,7 +356,7 @@ func apiDeploy(g *globalFlags) *cobra.Command {
 		if out.Stage != nil && out.Stage.URL != "" {
 			u := out.Stage.URL
 			if websocketAPI(cmd.Context(), c, args[0]) {
-				u = wsURL(u)
+				u = netaddr.WebSocketURL(u)
 			}
 			_, _ = fmt.Fprintln(cmd.OutOrStdout(), u)
 		}
@@ -427,18 +428,6 @@ func disabledStageURL(ctx context.Context, c *client.Client, apiID, stage string
 		return "(execute-api endpoint disabled: map a custom domain to reach it, portico domain map NAME " + apiID + " " + stage + ")"
 	}
 	return "(execute-api endpoint disabled; custom domains: " + strings.Join(names, ", ") + ")"
-}
-
-// wsURL is the URL WebSocket clients connect to at the stage URL u: ws:// for
-// http://, wss:// (over TLS) for https://.
-func wsURL(u string) string {
-	if rest, ok := strings.CutPrefix(u, "https://"); ok {
-		return "wss://" + rest
-	}
-	if rest, ok := strings.CutPrefix(u, "http://"); ok {
-		return "ws://" + rest
-	}
-	return u
 }
 
 // parseVars parses K=V arguments.
@@ -540,7 +529,7 @@ func stageList(g *globalFlags) *cobra.Command {
 			}
 			if websocketAPI(cmd.Context(), c, args[0]) {
 				for i := range stages {
-					stages[i].URL = wsURL(stages[i].URL)
+					stages[i].URL = netaddr.WebSocketURL(stages[i].URL)
 				}
 			}
 			disabledStageURLs(cmd.Context(), c, stages)

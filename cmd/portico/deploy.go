@@ -24,6 +24,7 @@ import (
 	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/cmd/portico/deploy"
 	"github.com/portico-dev/portico/gateway/edge"
+	"github.com/portico-dev/portico/internal/netaddr"
 )
 
 // stackName is CloudFormation's rule for stack names, which the admin API keeps too.
@@ -485,7 +486,7 @@ func printStackURLs(cmd *cobra.Command, g *globalFlags, stack string, t *deploy.
 			// Its stage URLs answer 403 (disableExecuteApiEndpoint).
 			u = "(execute-api endpoint disabled: reach it through a custom domain)"
 		case ws:
-			u = wsURL(u) // the admin API's is ws:// already; an older server's http://
+			u = netaddr.WebSocketURL(u) // the admin API's is ws:// already; an older server's http://
 		}
 		// Not an output: a NoEcho value in the stage name is masked.
 		_, _ = fmt.Fprintln(cmd.OutOrStdout(), t.Redact(fmt.Sprintf("  %s (api %s, stage %s): %s", id, r.PhysicalID, r.Stage, u)))

@@ -278,6 +278,15 @@ func newPlanCmd(g *globalFlags) *cobra.Command {
 	return cmd
 }
 
+// printPlan prints the plan an admin API answer holds, as a table.
+func printPlan(w io.Writer, raw []byte) error {
+	var p planJSON
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return err
+	}
+	return planTable(w, []planJSON{p})
+}
+
 func planTable(w io.Writer, plans []planJSON) error {
 	rows := [][]string{}
 	for _, p := range plans {
@@ -355,13 +364,7 @@ start: the weekday for WEEK, 0 = Sunday, or the day of the month for MONTH).`,
 				}
 				body["quota"] = map[string]any{"limit": quota, "period": p, "offset": offset}
 			}
-			return g.run(cmd, http.MethodPost, "/usageplans", nil, body, nil, func(w io.Writer, raw []byte) error {
-				var p planJSON
-				if err := json.Unmarshal(raw, &p); err != nil {
-					return err
-				}
-				return planTable(w, []planJSON{p})
-			})
+			return g.run(cmd, http.MethodPost, "/usageplans", nil, body, nil, printPlan)
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "plan name (required)")
@@ -464,13 +467,7 @@ not given stays as it is.`,
 				return errors.New("nothing to change: give --name, --description, --add-stage, --remove-stage, --rate, --burst, --no-throttle, --quota, --period, --offset or --no-quota")
 			}
 			path := "/usageplans/" + url.PathEscape(args[0])
-			return g.run(cmd, http.MethodPatch, path, nil, map[string]any{"patchOperations": ops}, nil, func(w io.Writer, raw []byte) error {
-				var p planJSON
-				if err := json.Unmarshal(raw, &p); err != nil {
-					return err
-				}
-				return planTable(w, []planJSON{p})
-			})
+			return g.run(cmd, http.MethodPatch, path, nil, map[string]any{"patchOperations": ops}, nil, printPlan)
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "new name")

@@ -165,3 +165,15 @@ func Unmapped(ip string) string {
 	}
 	return ip
 }
+
+// WebSocketURL is the URL WebSocket clients connect to at the stage URL u:
+// ws:// for http://, wss:// (over TLS) for https://; any other u as it is.
+func WebSocketURL(u string) string {
+	if rest, ok := strings.CutPrefix(u, "https://"); ok {
+		return "wss://" + rest
+	}
+	if rest, ok := strings.CutPrefix(u, "http://"); ok {
+		return "ws://" + rest
+	}
+	return u
+}
